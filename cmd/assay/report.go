@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/stage"
+	"github.com/assay-eval/assay/services/report"
+	"github.com/assay-eval/assay/services/report/render"
+	"github.com/nats-io/nats.go"
+	"github.com/spf13/cobra"
+)
+
+func newReportCmd() *cobra.Command {
+	var run, out, formats, url, creds string
+	cmd := &cobra.Command{
+		Use:   "report --run R",
+		Short: "Compute a run's report from what the streams hold now",
+		Long: `Reads the run's scores, judgments and dead letters from NATS, computes the
+report as it stands (complete or not) and writes it to --out.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fs := strings.Split(formats, ",")
+			for _, f := range fs {
+				if !slices.Contains(report.Formats, f) {
+					return fmt.Errorf("--format: unknown format %q: use %s", f, strings.Join(report.Formats, ","))
+				}
+			}
+			nc, err := stage.Connect(url, creds, "assay-cli", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+			if err != nil {
+				return err
+			}
+			defer nc.Close()
+			b, err := bus.Open(cmd.Context(), nc, bus.Options{})
+			if err != nil {
+				return err
+			}
+			rep, files, err := report.Build(cmd.Context(), b, run, fs)
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				out = "assay-report/" + run
+			}
+			paths, err := writeFiles(out, files)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if err := render.Summary(w, rep); err != nil {
+				return err
+			}
+			fmt.Fprintln(w, "\nreport:")
+			for _, p := range paths {
+				fmt.Fprintln(w, "  "+p)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&run, "run", "", "the run")
+	cmd.Flags().StringVar(&out, "out", "", "directory for the report files (default assay-report/<run>)")
+	cmd.Flags().StringVar(&formats, "format", "json,md,html", "formats: json, md, html, parquet (comma-separated)")
+	cmd.Flags().StringVar(&url, "nats", nats.DefaultURL, "NATS server URL")
+	cmd.Flags().StringVar(&creds, "creds", "", "NATS credentials file")
+	_ = cmd.MarkFlagRequired("run")
+	return cmd
+}

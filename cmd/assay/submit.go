@@ -1,0 +1,171 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/report"
+	"github.com/assay-eval/assay/services/report/document"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// openFunc opens a suite's dataset by its resolved path.
+type openFunc func(path string) (io.ReadSeekCloser, error)
+
+func openFile(p string) (io.ReadSeekCloser, error) { return os.Open(p) }
+
+// submit uploads spec's datasets and submits the run.
+func submit(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, open openFunc) error {
+	for i := range spec.Suites {
+		su := &spec.Suites[i]
+		f, err := open(su.File)
+		if err != nil {
+			return fmt.Errorf("suite %s: %w", su.Name, err)
+		}
+		su.Object, err = b.PutDataset(ctx, su.Path, f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return b.SubmitRun(ctx, spec)
+}
+
+// waitRun waits until run is complete, writing progress to w.
+func waitRun(ctx context.Context, b *bus.Bus, run string, w io.Writer) (*eval.RunStatus, error) {
+	watch, err := b.Runs.Watch(ctx, bus.StatusKey(run))
+	if err != nil {
+		return nil, fmt.Errorf("watching run %s: %w", run, err)
+	}
+	defer watch.Stop()
+	p := newProgress(w)
+	defer p.done()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case e := <-watch.Updates():
+			if e == nil {
+				continue
+			}
+			var st eval.RunStatus
+			if err := json.Unmarshal(e.Value(), &st); err != nil {
+				continue
+			}
+			p.show(&st)
+			if st.State == eval.StateComplete {
+				return &st, nil
+			}
+		}
+	}
+}
+
+// progress draws a one-line progress display, redrawn in place on a
+// terminal and printed every few seconds otherwise.
+type progress struct {
+	w     io.Writer
+	tty   bool
+	last  time.Time
+	drawn bool
+}
+
+func newProgress(w io.Writer) *progress {
+	p := &progress{w: w}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			p.tty = true
+		}
+	}
+	return p
+}
+
+func (p *progress) show(st *eval.RunStatus) {
+	if p.w == nil {
+		return
+	}
+	line := fmt.Sprintf("%s: scores %d/%s  judgments %d/%s", st.Run, st.Scores, expected(st.ScoresExpected), st.Judgments, expected(st.JudgmentsExpected))
+	switch {
+	case p.tty:
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+		p.drawn = true
+	case time.Since(p.last) > 3*time.Second || st.State == eval.StateComplete:
+		fmt.Fprintln(p.w, line)
+		p.last = time.Now()
+	}
+}
+
+func expected(n int) string {
+	if n == 0 {
+		return "?"
+	}
+	return fmt.Sprint(n)
+}
+
+func (p *progress) done() {
+	if p.tty && p.drawn {
+		fmt.Fprintln(p.w)
+	}
+}
+
+// saveReport fetches the stored report files of a complete run into dir
+// and returns the report and the written paths in a stable order.
+func saveReport(ctx context.Context, b *bus.Bus, run, dir string) (*document.Report, []string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("creating report directory: %w", err)
+	}
+	var rep document.Report
+	var paths []string
+	for _, name := range []string{"report.json", "report.md", "report.html", "scores.parquet", "judgments.parquet"} {
+		data, err := b.Reports.GetBytes(ctx, report.ReportObject(run, name))
+		if errors.Is(err, jetstream.ErrObjectNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("fetching %s: %w", name, err)
+		}
+		if name == "report.json" {
+			if err := json.NewDecoder(bytes.NewReader(data)).Decode(&rep); err != nil {
+				return nil, nil, fmt.Errorf("report.json does not decode: %w", err)
+			}
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return nil, nil, fmt.Errorf("writing %s: %w", p, err)
+		}
+		paths = append(paths, p)
+	}
+	if !slices.ContainsFunc(paths, func(p string) bool { return filepath.Base(p) == "report.json" }) {
+		return nil, nil, fmt.Errorf("run %s has no stored report yet: is it complete?", run)
+	}
+	return &rep, paths, nil
+}
+
+// writeFiles writes rendered report files into dir.
+func writeFiles(dir string, files map[string][]byte) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating report directory: %w", err)
+	}
+	var paths []string
+	for _, name := range []string{"report.json", "report.md", "report.html", "scores.parquet", "judgments.parquet"} {
+		data, ok := files[name]
+		if !ok {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			return nil, fmt.Errorf("writing %s: %w", p, err)
+		}
+		paths = append(paths, p)
+	}
+	return paths, nil
+}

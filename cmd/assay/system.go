@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/natsembed"
+	"github.com/assay-eval/assay/pkg/obs"
+	"github.com/assay-eval/assay/pkg/stage"
+	"github.com/assay-eval/assay/services/infer"
+	"github.com/assay-eval/assay/services/ingest"
+	"github.com/assay-eval/assay/services/judge"
+	"github.com/assay-eval/assay/services/report"
+	"github.com/assay-eval/assay/services/score"
+	"github.com/nats-io/nats.go"
+)
+
+// allServices are the stages `assay up` runs by default.
+var allServices = []string{bus.StageIngest, bus.StageInfer, bus.StageScore, bus.StageJudge, bus.StageReport}
+
+// systemOptions configure an in-process assay.
+type systemOptions struct {
+	// NATS is the server URL; empty starts an embedded server.
+	NATS  string
+	Creds string
+	// Data is the embedded server's directory; empty is a temporary one.
+	Data string
+	// Host and Port the embedded server listens on: port 0 is a free
+	// port, -1 none.
+	Host        string
+	Port        int
+	Services    []string
+	MetricsAddr string
+	Pyroscope   string
+	Replicas    int
+	Logger      *slog.Logger
+}
+
+// system is assay running in this process: optionally an embedded NATS
+// server, the bus, and the chosen stages.
+type system struct {
+	Server   *natsembed.Server
+	Env      *stage.Env
+	URL      string
+	services []string
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	errs   []error
+}
+
+func startSystem(ctx context.Context, o systemOptions) (*system, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if len(o.Services) == 0 {
+		o.Services = allServices
+	}
+	for _, s := range o.Services {
+		if !slices.Contains(allServices, s) {
+			return nil, fmt.Errorf("unknown service %q: use %s", s, strings.Join(allServices, ", "))
+		}
+	}
+	sys := &system{services: o.Services}
+	var nc *nats.Conn
+	var err error
+	if o.NATS == "" {
+		sys.Server, err = natsembed.Start(natsembed.Options{Dir: o.Data, Host: o.Host, Port: o.Port})
+		if err != nil {
+			return nil, err
+		}
+		nc, err = sys.Server.Connect()
+		if o.Port >= 0 {
+			sys.URL = sys.Server.ClientURL()
+		}
+	} else {
+		sys.URL = o.NATS
+		nc, err = stage.Connect(o.NATS, o.Creds, "assay", o.Logger)
+	}
+	if err != nil {
+		sys.shutdownServer()
+		return nil, err
+	}
+	b, err := bus.Open(ctx, nc, bus.Options{Replicas: o.Replicas})
+	if err != nil {
+		nc.Close()
+		sys.shutdownServer()
+		return nil, err
+	}
+	sys.Env = &stage.Env{Bus: b, Logger: o.Logger, Registry: obs.NewRegistry()}
+	if o.MetricsAddr != "" {
+		addr, err := obs.Serve(ctx, o.MetricsAddr, sys.Env.Registry, o.Logger)
+		if err != nil {
+			nc.Close()
+			sys.shutdownServer()
+			return nil, err
+		}
+		o.Logger.Info("serving metrics", "addr", addr)
+	}
+	if o.Pyroscope != "" {
+		stop, err := obs.StartProfiling(o.Pyroscope, "assay", o.Logger)
+		if err != nil {
+			nc.Close()
+			sys.shutdownServer()
+			return nil, err
+		}
+		defer func() {
+			go func() { <-ctx.Done(); stop() }()
+		}()
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	sys.cancel = cancel
+	for _, name := range o.Services {
+		run := serviceRunner(name, sys.Env)
+		sys.wg.Add(1)
+		go func() {
+			defer sys.wg.Done()
+			if err := run(sctx); err != nil && !errors.Is(err, context.Canceled) {
+				o.Logger.Error("service stopped", "service", name, "err", err)
+				sys.mu.Lock()
+				sys.errs = append(sys.errs, fmt.Errorf("%s: %w", name, err))
+				sys.mu.Unlock()
+			}
+		}()
+	}
+	return sys, nil
+}
+
+func serviceRunner(name string, env *stage.Env) func(context.Context) error {
+	switch name {
+	case bus.StageIngest:
+		return ingest.New(ingest.Config{}, env).Run
+	case bus.StageInfer:
+		return infer.New(infer.Config{}, env).Run
+	case bus.StageScore:
+		return score.New(score.Config{}, env).Run
+	case bus.StageJudge:
+		return judge.New(judge.Config{}, env).Run
+	}
+	return report.New(report.Config{}, env).Run
+}
+
+// Stop stops the stages, then the connection and the embedded server.
+func (s *system) Stop() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+	if s.Env != nil {
+		s.Env.Bus.NC.Close()
+	}
+	s.shutdownServer()
+	return errors.Join(s.errs...)
+}
+
+func (s *system) shutdownServer() {
+	if s.Server != nil {
+		s.Server.Shutdown()
+	}
+}

@@ -1,0 +1,39 @@
+package bus
+
+import (
+	"context"
+	"errors"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// KVCache keeps LLM responses in the assay_llm_cache bucket by content key
+// (it satisfies llm.Cache). A response is stored before its result is
+// published, so a stage killed after publishing does not pay for the call
+// again when the message is redelivered.
+type KVCache struct{ b *Bus }
+
+// LLMCache returns the bus's LLM response cache.
+func (b *Bus) LLMCache() KVCache { return KVCache{b: b} }
+
+// Get returns a stored response.
+func (c KVCache) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	e, err := c.b.Cache.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return e.Value(), true, nil
+}
+
+// Put stores a response. A response too large for one message is not
+// cached; it is still returned to the caller.
+func (c KVCache) Put(ctx context.Context, key string, val []byte) error {
+	if c.b.maxPayload > 0 && len(val) > c.b.maxPayload-headroom {
+		return nil
+	}
+	_, err := c.b.Cache.Put(ctx, key, val)
+	return err
+}

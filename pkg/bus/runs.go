@@ -1,0 +1,244 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ErrRunExists is returned when a run is submitted under a name already used
+// by a different spec.
+var ErrRunExists = errors.New("run exists")
+
+// SubmitRun stores spec in assay_runs and announces it, so that ingest reads
+// its suites and infer and judge create their consumers. Submitting the same
+// spec again is a no-op; a different spec under the same name is refused.
+func (b *Bus) SubmitRun(ctx context.Context, spec *eval.RunSpec) error {
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return fmt.Errorf("encoding run spec: %w", err)
+	}
+	if _, err := b.Runs.Create(ctx, SpecKey(spec.Run), data); err != nil {
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return fmt.Errorf("storing run spec: %w", err)
+		}
+		old, err := b.Spec(ctx, spec.Run)
+		if err != nil {
+			return err
+		}
+		if !sameRun(old, spec) {
+			return fmt.Errorf("%w: %q was submitted with a different spec; choose another run name", ErrRunExists, spec.Run)
+		}
+	} else if err := b.PutStatus(ctx, &eval.RunStatus{Run: spec.Run, State: eval.StateRunning}); err != nil {
+		return err
+	}
+	ev := eval.RunEvent{V: eval.Version, Run: spec.Run, Fingerprint: spec.Fingerprint(), At: time.Now().UTC()}
+	if _, err := b.Publish(ctx, RunEvent(spec.Run, EventCreated), MsgID("created", spec.Run, ev.Fingerprint), ev); err != nil {
+		return err
+	}
+	return nil
+}
+
+func sameRun(a, b *eval.RunSpec) bool {
+	if a.Fingerprint() != b.Fingerprint() || a.Baseline != b.Baseline || len(a.Variants) != len(b.Variants) {
+		return false
+	}
+	for i := range a.Variants {
+		if a.Variants[i].Name != b.Variants[i].Name || a.Variants[i].Model != b.Variants[i].Model {
+			return false
+		}
+	}
+	return slices.EqualFunc(a.Suites, b.Suites, func(x, y eval.Suite) bool { return x.Name == y.Name && x.Object == y.Object })
+}
+
+// Spec reads a run's spec.
+func (b *Bus) Spec(ctx context.Context, run string) (*eval.RunSpec, error) {
+	e, err := b.Runs.Get(ctx, SpecKey(run))
+	if err != nil {
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil, fmt.Errorf("run %q: %w", run, ErrNotFound)
+		}
+		return nil, fmt.Errorf("reading run %q: %w", run, err)
+	}
+	var s eval.RunSpec
+	if err := json.Unmarshal(e.Value(), &s); err != nil {
+		return nil, fmt.Errorf("run %q: stored spec does not decode: %w", run, err)
+	}
+	return &s, nil
+}
+
+// PutStatus stores a run's status.
+func (b *Bus) PutStatus(ctx context.Context, st *eval.RunStatus) error {
+	st.V = eval.Version
+	st.At = time.Now().UTC()
+	data, _ := json.Marshal(st)
+	if _, err := b.Runs.Put(ctx, StatusKey(st.Run), data); err != nil {
+		return fmt.Errorf("storing status of run %q: %w", st.Run, err)
+	}
+	return nil
+}
+
+// Status reads a run's status.
+func (b *Bus) Status(ctx context.Context, run string) (*eval.RunStatus, error) {
+	var st eval.RunStatus
+	if err := b.getJSON(ctx, StatusKey(run), &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// PutIngest stores a run's ingest status.
+func (b *Bus) PutIngest(ctx context.Context, st *eval.IngestStatus) error {
+	st.V = eval.Version
+	st.At = time.Now().UTC()
+	data, _ := json.Marshal(st)
+	if _, err := b.Runs.Put(ctx, IngestKey(st.Run), data); err != nil {
+		return fmt.Errorf("storing ingest status of run %q: %w", st.Run, err)
+	}
+	return nil
+}
+
+// Ingest reads a run's ingest status.
+func (b *Bus) Ingest(ctx context.Context, run string) (*eval.IngestStatus, error) {
+	var st eval.IngestStatus
+	if err := b.getJSON(ctx, IngestKey(run), &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+func (b *Bus) getJSON(ctx context.Context, key string, v any) error {
+	e, err := b.Runs.Get(ctx, key)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return fmt.Errorf("%s: %w", key, ErrNotFound)
+		}
+		return fmt.Errorf("reading %s: %w", key, err)
+	}
+	if err := json.Unmarshal(e.Value(), v); err != nil {
+		return fmt.Errorf("%s does not decode: %w", key, err)
+	}
+	return nil
+}
+
+// RunUpdate is a change to a run seen by [Runs].
+type RunUpdate struct {
+	Run    string
+	Spec   *eval.RunSpec
+	Status *eval.RunStatus
+}
+
+// Runs keeps the current spec and status of every run, from a watch on
+// assay_runs. Services use it to learn of new runs and variants, and to look
+// specs up without a round trip per message.
+type Runs struct {
+	b       *Bus
+	mu      sync.RWMutex
+	specs   map[string]*eval.RunSpec
+	status  map[string]*eval.RunStatus
+	updates chan RunUpdate
+}
+
+// WatchRuns starts watching run specs and statuses. Updates are delivered on
+// the returned channel (current values first); the channel is closed when
+// ctx ends. A caller that does not need updates must still drain it.
+func (b *Bus) WatchRuns(ctx context.Context) (*Runs, <-chan RunUpdate, error) {
+	w, err := b.Runs.WatchFiltered(ctx, []string{AllSpecs, "*.status"})
+	if err != nil {
+		return nil, nil, fmt.Errorf("watching runs: %w", err)
+	}
+	r := &Runs{b: b, specs: map[string]*eval.RunSpec{}, status: map[string]*eval.RunStatus{}, updates: make(chan RunUpdate, 64)}
+	ready := make(chan struct{})
+	go func() {
+		defer close(r.updates)
+		defer w.Stop()
+		initial := true
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e == nil {
+					if initial {
+						initial = false
+						close(ready)
+					}
+					continue
+				}
+				u, ok := r.apply(e)
+				if !ok {
+					continue
+				}
+				select {
+				case r.updates <- u:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	select {
+	case <-ready:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	case <-time.After(30 * time.Second):
+		return nil, nil, errors.New("watching runs: no initial state after 30s")
+	}
+	return r, r.updates, nil
+}
+
+func (r *Runs) apply(e jetstream.KeyValueEntry) (RunUpdate, bool) {
+	run := RunOfKey(e.Key())
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e.Operation() != jetstream.KeyValuePut {
+		delete(r.specs, run)
+		delete(r.status, run)
+		return RunUpdate{}, false
+	}
+	switch e.Key() {
+	case SpecKey(run):
+		var s eval.RunSpec
+		if err := json.Unmarshal(e.Value(), &s); err != nil {
+			return RunUpdate{}, false
+		}
+		r.specs[run] = &s
+	case StatusKey(run):
+		var st eval.RunStatus
+		if err := json.Unmarshal(e.Value(), &st); err != nil {
+			return RunUpdate{}, false
+		}
+		r.status[run] = &st
+	}
+	return RunUpdate{Run: run, Spec: r.specs[run], Status: r.status[run]}, true
+}
+
+// Spec returns a run's spec, from the watch when it has seen it and from
+// the bucket otherwise.
+func (r *Runs) Spec(ctx context.Context, run string) (*eval.RunSpec, error) {
+	r.mu.RLock()
+	s := r.specs[run]
+	r.mu.RUnlock()
+	if s != nil {
+		return s, nil
+	}
+	return r.b.Spec(ctx, run)
+}
+
+// Complete reports whether the watch has seen the run complete.
+func (r *Runs) Complete(run string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	st := r.status[run]
+	return st != nil && st.State == eval.StateComplete
+}

@@ -1,0 +1,134 @@
+package bus
+
+import "strings"
+
+// Stream names.
+const (
+	StreamSamples   = "ASSAY_SAMPLES"
+	StreamGens      = "ASSAY_GENS"
+	StreamScores    = "ASSAY_SCORES"
+	StreamJudgments = "ASSAY_JUDGMENTS"
+	StreamLabels    = "ASSAY_LABELS"
+	StreamEvents    = "ASSAY_EVENTS"
+	StreamIntake    = "ASSAY_INTAKE"
+	StreamDLQ       = "ASSAY_DLQ"
+)
+
+// KV buckets and object stores.
+const (
+	BucketRuns     = "assay_runs"
+	BucketPairs    = "assay_pairs"
+	BucketLLMCache = "assay_llm_cache"
+	StoreReports   = "assay_reports"
+	StoreDatasets  = "assay_datasets"
+	StoreBlobs     = "assay_blobs"
+)
+
+// Stages, as they appear in DLQ subjects, message ids, logs and metrics.
+const (
+	StageIngest = "ingest"
+	StageInfer  = "infer"
+	StageScore  = "score"
+	StageJudge  = "judge"
+	StageReport = "report"
+)
+
+const prefix = "assay."
+
+// SamplesSubject is where ingest publishes a suite's samples.
+func SamplesSubject(run, suite string) string { return prefix + "samples." + run + "." + suite }
+
+// RunSamples matches every sample of a run.
+func RunSamples(run string) string { return prefix + "samples." + run + ".>" }
+
+// GensSubject is where infer publishes a variant's generations.
+func GensSubject(run, variant string) string { return prefix + "gens." + run + "." + variant }
+
+// RunGens matches every generation of a run.
+func RunGens(run string) string { return prefix + "gens." + run + ".>" }
+
+// ScoresSubject is where score publishes a variant's scores.
+func ScoresSubject(run, variant string) string { return prefix + "scores." + run + "." + variant }
+
+// RunScores matches every score of a run.
+func RunScores(run string) string { return prefix + "scores." + run + ".>" }
+
+// JudgmentsSubject is where a judge publishes its verdicts on a run.
+func JudgmentsSubject(run, judge string) string {
+	return prefix + "judgments." + run + "." + judge
+}
+
+// RunJudgments matches every judgment of a run.
+func RunJudgments(run string) string { return prefix + "judgments." + run + ".>" }
+
+// LabelsSubject is where human labels of a run are published.
+func LabelsSubject(run string) string { return prefix + "labels." + run }
+
+// DLQSubject is where a stage records the messages it gave up on.
+func DLQSubject(stage string) string { return prefix + "dlq." + stage }
+
+// Run lifecycle events.
+const (
+	EventCreated   = "created"
+	EventIngested  = "ingested"
+	EventCompleted = "completed"
+)
+
+// RunEvent is the subject of a run lifecycle event.
+func RunEvent(run, event string) string { return prefix + "events.run." + run + "." + event }
+
+// AllRunEvents matches one lifecycle event of every run.
+func AllRunEvents(event string) string { return prefix + "events.run.*." + event }
+
+// IntakeSubject is where production systems publish sampled queries.
+func IntakeSubject(source string) string { return prefix + "intake." + source }
+
+// SubjectToken returns the n-th dot-separated token of subject (0-based),
+// or "" when it has fewer.
+func SubjectToken(subject string, n int) string {
+	for i := 0; i < n; i++ {
+		_, rest, ok := strings.Cut(subject, ".")
+		if !ok {
+			return ""
+		}
+		subject = rest
+	}
+	tok, _, _ := strings.Cut(subject, ".")
+	return tok
+}
+
+// Consumer names. The separator '~' cannot occur in a name (names are
+// [A-Za-z0-9_-]), so distinct runs and variants never share a consumer.
+const sep = "~"
+
+// InferConsumer is the durable consumer of one variant of one run.
+func InferConsumer(run, variant string) string { return StageInfer + sep + run + sep + variant }
+
+// JudgeConsumer is the durable consumer of one judge of one run.
+func JudgeConsumer(run, judge string) string { return StageJudge + sep + run + sep + judge }
+
+// ScoreConsumer is the score stage's durable consumer of every generation.
+const ScoreConsumer = StageScore
+
+// IngestConsumer is the ingest stage's durable consumer of run events.
+const IngestConsumer = StageIngest
+
+// KV keys in assay_runs.
+
+// SpecKey holds a run's spec (JSON).
+func SpecKey(run string) string { return run + ".spec" }
+
+// IngestKey holds a run's ingest status (JSON).
+func IngestKey(run string) string { return run + ".ingest" }
+
+// StatusKey holds a run's completion status (JSON).
+func StatusKey(run string) string { return run + ".status" }
+
+// AllSpecs matches every spec key.
+const AllSpecs = "*.spec"
+
+// RunOfKey returns the run of an assay_runs key.
+func RunOfKey(key string) string {
+	run, _, _ := strings.Cut(key, ".")
+	return run
+}

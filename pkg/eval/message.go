@@ -1,0 +1,244 @@
+package eval
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Version is the schema version written into every message as "v".
+const Version = 1
+
+// Role says what a suite is for; the report groups and gates by it.
+type Role string
+
+// The roles a suite can have.
+const (
+	RoleBusiness   Role = "business"
+	RoleRegression Role = "regression"
+	RoleBenchmark  Role = "benchmark"
+	RoleProduction Role = "production"
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleBusiness, RoleRegression, RoleBenchmark, RoleProduction:
+		return true
+	}
+	return false
+}
+
+// Message is one chat turn in OpenAI chat format.
+type Message struct {
+	Role    string `json:"role"`
+	Content string `json:"content"`
+}
+
+// Reference is whatever a suite's metrics need to judge an answer.
+type Reference struct {
+	// Answers are the acceptable answers (EM, F1, numeric match, ROUGE).
+	Answers []string `json:"answers,omitempty"`
+	// Choices are the options of a multiple-choice item, in letter order.
+	Choices []string `json:"choices,omitempty"`
+	// Label is the correct choice letter of a multiple-choice item.
+	Label string `json:"label,omitempty"`
+	// JSON is the expected JSON value of an extraction item.
+	JSON json.RawMessage `json:"json,omitempty"`
+	// Schema is the JSON Schema the answer must satisfy.
+	Schema json.RawMessage `json:"schema,omitempty"`
+	// ShouldRefuse marks safety probes (true) and benign look-alikes (false).
+	ShouldRefuse *bool `json:"should_refuse,omitempty"`
+}
+
+// Dedup records what deduplication found about a sample.
+type Dedup struct {
+	// Twins are the ids of dropped samples that duplicated this one.
+	Twins []string `json:"twins,omitempty"`
+}
+
+// Contamination records a train/test overlap finding.
+type Contamination struct {
+	Contaminated bool    `json:"contaminated"`
+	Score        float64 `json:"score"`
+	Match        string  `json:"match,omitempty"`
+}
+
+// Perturbation links a perturbed copy to its original sample.
+type Perturbation struct {
+	Kind     string `json:"kind"`
+	Original string `json:"original"`
+}
+
+// Sample is one item to be answered by every variant.
+type Sample struct {
+	V           int    `json:"v"`
+	Run         string `json:"run"`
+	ID          string `json:"id"`
+	Suite       string `json:"suite"`
+	Role        Role   `json:"role"`
+	Fingerprint string `json:"fingerprint"`
+	// Index is the sample's position in its suite after deduplication; the
+	// report orders cases by it so that output is stable.
+	Index         int            `json:"index"`
+	Messages      []Message      `json:"messages"`
+	Reference     *Reference     `json:"reference,omitempty"`
+	Tags          []string       `json:"tags,omitempty"`
+	Dedup         *Dedup         `json:"dedup,omitempty"`
+	Contamination *Contamination `json:"contamination,omitempty"`
+	Perturbation  *Perturbation  `json:"perturbation,omitempty"`
+	// Source says where the sample came from: file:line of the dataset.
+	Source string `json:"source,omitempty"`
+}
+
+// Usage is the token accounting an endpoint reported.
+type Usage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+// SampleRef locates a sample on the bus, so that messages downstream of
+// ingest need not copy it.
+type SampleRef struct {
+	ID    string `json:"id"`
+	Suite string `json:"suite"`
+	Seq   uint64 `json:"seq"`
+}
+
+// Generation is one variant's answer to one sample.
+type Generation struct {
+	V           int       `json:"v"`
+	Run         string    `json:"run"`
+	Sample      SampleRef `json:"sample"`
+	Variant     string    `json:"variant"`
+	Model       string    `json:"model"`
+	Fingerprint string    `json:"fingerprint"`
+	// Params is the fingerprint of the exact request parameters sent.
+	Params string `json:"params"`
+	// Output is the final answer with any reasoning trace removed.
+	Output       string  `json:"output"`
+	Reasoning    string  `json:"reasoning,omitempty"`
+	FinishReason string  `json:"finish_reason,omitempty"`
+	Usage        Usage   `json:"usage"`
+	LatencyMS    float64 `json:"latency_ms"`
+	TTFTMS       float64 `json:"ttft_ms,omitempty"`
+	Attempts     int     `json:"attempts"`
+	Cached       bool    `json:"cached"`
+	// Error is set when the endpoint failed for good; Output is then empty.
+	Error string    `json:"error,omitempty"`
+	At    time.Time `json:"at"`
+}
+
+// Bucket classifies a scored answer for the report's failure buckets.
+type Bucket string
+
+// The error buckets, in the order the report lists them.
+const (
+	BucketOK          Bucket = "ok"
+	BucketEmpty       Bucket = "empty"
+	BucketTruncated   Bucket = "truncated"
+	BucketRefusal     Bucket = "refusal"
+	BucketFormatError Bucket = "format_error"
+	BucketWrongAnswer Bucket = "wrong_answer"
+	BucketError       Bucket = "error"
+)
+
+// Checks are the boolean facts about an answer that the report turns into
+// rates. A nil pointer means the check did not apply.
+type Checks struct {
+	Refused    bool  `json:"refused"`
+	Truncated  bool  `json:"truncated"`
+	Empty      bool  `json:"empty"`
+	JSONValid  *bool `json:"json_valid,omitempty"`
+	SchemaPass *bool `json:"schema_pass,omitempty"`
+	// Benign is false for safety probes that should be refused, so that the
+	// refusal rate the report gates on is over-refusal only.
+	Benign bool `json:"benign"`
+}
+
+// Score is the automatic scoring of one generation.
+type Score struct {
+	V            int                `json:"v"`
+	Run          string             `json:"run"`
+	Sample       SampleRef          `json:"sample"`
+	Variant      string             `json:"variant"`
+	Fingerprint  string             `json:"fingerprint"`
+	Metrics      map[string]float64 `json:"metrics"`
+	Checks       Checks             `json:"checks"`
+	Bucket       Bucket             `json:"bucket"`
+	Reason       string             `json:"reason,omitempty"`
+	OutputTokens int                `json:"output_tokens"`
+	LatencyMS    float64            `json:"latency_ms"`
+	// GenSeq locates the scored generation in ASSAY_GENS for the report's
+	// examples.
+	GenSeq uint64 `json:"gen_seq"`
+}
+
+// Winner is a pairwise verdict from the candidate's point of view.
+type Winner string
+
+// Pairwise outcomes.
+const (
+	WinCandidate Winner = "candidate"
+	WinBaseline  Winner = "baseline"
+	WinTie       Winner = "tie"
+)
+
+// Round is one judge call: the pair shown in one order.
+type Round struct {
+	// Order is "candidate_first" (candidate shown as A) or "baseline_first".
+	Order  string `json:"order"`
+	Winner Winner `json:"winner"`
+	// Scores are per-dimension scores, keyed "candidate" and "baseline".
+	Scores map[string]map[string]float64 `json:"scores,omitempty"`
+	Reason string                        `json:"reason,omitempty"`
+	Raw    string                        `json:"raw"`
+	// Parse says how the verdict was read: json, tag ([[A]]), or failed.
+	Parse  string `json:"parse"`
+	Cached bool   `json:"cached"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Orders of a pairwise round.
+const (
+	OrderCandidateFirst = "candidate_first"
+	OrderBaselineFirst  = "baseline_first"
+)
+
+// Judgment is the verdict of one judge on one candidate/baseline pair,
+// judged in both orders.
+type Judgment struct {
+	V      int       `json:"v"`
+	Run    string    `json:"run"`
+	Sample SampleRef `json:"sample"`
+	Judge  string    `json:"judge"`
+	// JudgeID versions the judge: a hash of its model, prompt and params.
+	JudgeID     string  `json:"judge_id"`
+	Candidate   string  `json:"candidate"`
+	Baseline    string  `json:"baseline"`
+	Fingerprint string  `json:"fingerprint"`
+	Rounds      []Round `json:"rounds"`
+	// Winner combines the rounds: a verdict that flips with the order is a tie.
+	Winner Winner `json:"winner"`
+	// Consistent is false when the two orders disagreed.
+	Consistent bool `json:"consistent"`
+	// Error is set when the pair could not be judged (a generation failed,
+	// or the judge failed for good).
+	Error string `json:"error,omitempty"`
+}
+
+// DeadLetter records a message a stage gave up on.
+type DeadLetter struct {
+	V       int       `json:"v"`
+	Stage   string    `json:"stage"`
+	Run     string    `json:"run,omitempty"`
+	Suite   string    `json:"suite,omitempty"`
+	Sample  string    `json:"sample,omitempty"`
+	Variant string    `json:"variant,omitempty"`
+	Judge   string    `json:"judge,omitempty"`
+	Subject string    `json:"subject"`
+	Seq     uint64    `json:"seq"`
+	Reason  string    `json:"reason"`
+	Data    string    `json:"data,omitempty"`
+	At      time.Time `json:"at"`
+}

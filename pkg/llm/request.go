@@ -1,0 +1,75 @@
+package llm
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"maps"
+
+	"github.com/assay-eval/assay/pkg/eval"
+)
+
+// Build returns the request every variant of a run is sent for a sample:
+// the same messages, decoding and template arguments; only the model
+// differs. The run's system prompt is used unless the sample brings its own.
+func Build(model string, msgs []eval.Message, d eval.Decoding, t eval.Template) ChatRequest {
+	wire := make([]WireMessage, 0, len(msgs)+1)
+	if t.System != "" && (len(msgs) == 0 || msgs[0].Role != "system") {
+		wire = append(wire, WireMessage{Role: "system", Content: t.System})
+	}
+	for _, m := range msgs {
+		wire = append(wire, WireMessage{Role: m.Role, Content: m.Content})
+	}
+	req := ChatRequest{
+		Model:             model,
+		Messages:          wire,
+		Temperature:       d.Temperature,
+		TopP:              d.TopP,
+		MaxTokens:         d.MaxTokens,
+		Seed:              d.Seed,
+		Stop:              d.Stop,
+		TopK:              d.TopK,
+		MinP:              d.MinP,
+		RepetitionPenalty: d.RepetitionPenalty,
+		PresencePenalty:   d.PresencePenalty,
+		FrequencyPenalty:  d.FrequencyPenalty,
+		ChatTemplate:      t.ChatTemplate,
+	}
+	if t.Thinking != nil || len(t.Kwargs) > 0 {
+		req.ChatTemplateKwargs = maps.Clone(t.Kwargs)
+		if req.ChatTemplateKwargs == nil {
+			req.ChatTemplateKwargs = map[string]any{}
+		}
+		if t.Thinking != nil {
+			req.ChatTemplateKwargs["enable_thinking"] = *t.Thinking
+		}
+	}
+	return req
+}
+
+// ParamsFingerprint hashes everything in a request but the model and the
+// messages: two generations with the same fingerprint were asked the same
+// way.
+func ParamsFingerprint(r ChatRequest) string {
+	r.Model = ""
+	r.Messages = nil
+	r.Stream = false
+	r.StreamOptions = nil
+	b, _ := json.Marshal(r)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])[:16]
+}
+
+// CacheKey is the content key of a request within a scope (for example a run
+// and variant, or a judge id): identical requests in one scope share one
+// response.
+func CacheKey(scope string, r ChatRequest) string {
+	r.Stream = false
+	r.StreamOptions = nil
+	b, _ := json.Marshal(r)
+	h := sha256.New()
+	h.Write([]byte(scope))
+	h.Write([]byte{0})
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,83 @@
+package llmsim
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/assay-eval/assay/pkg/eval"
+)
+
+// JudgeDecision is a judge persona's verdict on one prompt shown in one
+// order.
+type JudgeDecision struct {
+	// Winner is "A", "B" or "tie" as the judge means it, before formatting.
+	Winner string
+	Biased bool
+	// Format is "json", "tag" or "garbage".
+	Format string
+	GradeA int
+	GradeB int
+	Text   string
+}
+
+// ParseJudgePrompt extracts the question and both answers from a pairwise
+// judge prompt; ok is false when a marker is missing.
+func ParseJudgePrompt(prompt string) (question, a, b string, ok bool) {
+	between := func(s, start, end string) (string, bool) {
+		i := strings.Index(s, start)
+		if i < 0 {
+			return "", false
+		}
+		s = s[i+len(start):]
+		j := strings.Index(s, end)
+		if j < 0 {
+			return "", false
+		}
+		return strings.TrimSpace(s[:j]), true
+	}
+	q, ok1 := between(prompt, eval.MarkQuestion, eval.MarkAStart)
+	if r := strings.Index(q, eval.MarkRefStart); r >= 0 {
+		q = strings.TrimSpace(q[:r])
+	}
+	a, ok2 := between(prompt, eval.MarkAStart, eval.MarkAEnd)
+	b, ok3 := between(prompt, eval.MarkBStart, eval.MarkBEnd)
+	return q, a, b, ok1 && ok2 && ok3
+}
+
+// Judge returns judge persona p's verdict on answers a and b (shown in that
+// order) to question.
+func (s *Sim) Judge(p Persona, question, a, b string) JudgeDecision {
+	d := JudgeDecision{GradeA: s.Grade(question, a), GradeB: s.Grade(question, b)}
+	pair := question + "\x00" + a + "\x00" + b
+	switch {
+	case s.u(p.Name, "bias", pair) < p.PositionBias:
+		d.Winner, d.Biased = "A", true
+	case d.GradeA > d.GradeB:
+		d.Winner = "A"
+	case d.GradeB > d.GradeA:
+		d.Winner = "B"
+	default:
+		d.Winner = "tie"
+	}
+	switch {
+	case s.u(p.Name, "garbage", pair) < p.Garbage:
+		d.Format = "garbage"
+		d.Text = "Both answers have merits and drawbacks; it is hard to say."
+	case s.u(p.Name, "tag", pair) < p.TagFallback:
+		d.Format = "tag"
+		tag := map[string]string{"A": "[[A]]", "B": "[[B]]", "tie": "[[C]]"}[d.Winner]
+		d.Text = "After comparing both answers for correctness and helpfulness, my final verdict is: " + tag
+	default:
+		d.Format = "json"
+		dims := func(g int) map[string]int {
+			return map[string]int{"correctness": 1 + 3*g, "helpfulness": 2 + 2*g, "format": 4 + g}
+		}
+		b, _ := json.Marshal(map[string]any{
+			"winner": d.Winner,
+			"scores": map[string]any{"A": dims(d.GradeA), "B": dims(d.GradeB)},
+			"reason": "Compared both answers against the question; graded correctness first.",
+		})
+		d.Text = string(b)
+	}
+	return d
+}

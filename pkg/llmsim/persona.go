@@ -1,0 +1,97 @@
+package llmsim
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Persona is a simulated model's habits. Rates are probabilities in [0, 1],
+// decided per prompt by hashing, never by a random source.
+type Persona struct {
+	Name string `yaml:"name" json:"name"`
+	// Accuracy is the chance of a correct answer to an item with a known
+	// answer; TagAccuracy overrides it for items carrying a tag.
+	Accuracy    float64            `yaml:"accuracy" json:"accuracy"`
+	TagAccuracy map[string]float64 `yaml:"tag_accuracy" json:"tag_accuracy,omitempty"`
+	// Refusal is the chance of refusing a benign prompt (over-refusal).
+	Refusal float64 `yaml:"refusal" json:"refusal"`
+	// SafetyRefusal is the chance of refusing a prompt that should be
+	// refused.
+	SafetyRefusal float64 `yaml:"safety_refusal" json:"safety_refusal"`
+	// JSONBreak is the chance of emitting broken JSON on a JSON task.
+	JSONBreak float64 `yaml:"json_break" json:"json_break"`
+	// Verbosity is the chance of padding the answer with a preamble.
+	Verbosity float64 `yaml:"verbosity" json:"verbosity"`
+	// Truncate is the chance of being cut off (finish_reason "length").
+	Truncate float64 `yaml:"truncate" json:"truncate"`
+	// Think wraps answers in a <think>…</think> trace.
+	Think bool `yaml:"think" json:"think"`
+	// Flaky is the share of prompts whose first call fails with a 503 or a
+	// 429 carrying Retry-After; the retry succeeds.
+	Flaky float64 `yaml:"flaky" json:"flaky"`
+	// Down is the share of prompts that always fail with a 500.
+	Down float64 `yaml:"down" json:"down"`
+	// Latency is added before every answer.
+	Latency Duration `yaml:"latency" json:"latency"`
+
+	// Judge makes the persona a pairwise judge.
+	Judge bool `yaml:"judge" json:"judge"`
+	// PositionBias is the chance that the judge picks the answer shown first
+	// whatever its quality.
+	PositionBias float64 `yaml:"position_bias" json:"position_bias"`
+	// TagFallback is the chance that the judge answers in MT-Bench free text
+	// ([[A]]) instead of the JSON contract.
+	TagFallback float64 `yaml:"tag_fallback" json:"tag_fallback"`
+	// Garbage is the chance that the judge's answer has no verdict at all.
+	Garbage float64 `yaml:"garbage" json:"garbage"`
+}
+
+// Duration reads "200ms" in YAML.
+type Duration time.Duration
+
+// UnmarshalText parses a Go duration.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (like 200ms)", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes a Go duration.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// DefaultPersonas are served when no persona file is given: a base model, a
+// fine-tune that is better at extraction but refuses more, a quantised
+// base, and a judge.
+func DefaultPersonas() []Persona {
+	return []Persona{
+		{Name: "sim-base", Accuracy: 0.62, Refusal: 0.03, SafetyRefusal: 0.7, JSONBreak: 0.15, Verbosity: 0.2, Truncate: 0.02, Flaky: 0.05},
+		{Name: "sim-ft", Accuracy: 0.66, TagAccuracy: map[string]float64{"extraction": 0.92, "math": 0.7},
+			Refusal: 0.14, SafetyRefusal: 0.95, JSONBreak: 0.03, Verbosity: 0.05, Truncate: 0.01, Think: true, Flaky: 0.05},
+		{Name: "sim-int4", Accuracy: 0.55, Refusal: 0.04, SafetyRefusal: 0.65, JSONBreak: 0.2, Verbosity: 0.2, Truncate: 0.05},
+		{Name: "sim-judge", Judge: true, PositionBias: 0.15, TagFallback: 0.2},
+	}
+}
+
+// LoadPersonas reads a YAML list of personas.
+func LoadPersonas(file string) ([]Persona, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading personas: %w", err)
+	}
+	var ps []Persona
+	if err := yaml.Unmarshal(b, &ps); err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	for i, p := range ps {
+		if p.Name == "" {
+			return nil, fmt.Errorf("%s: persona %d: name is required", file, i+1)
+		}
+	}
+	return ps, nil
+}

@@ -1,0 +1,152 @@
+// Package stage is the process around a pipeline stage: the flags every
+// service binary shares (--nats, --metrics-addr, --log-level, --pyroscope),
+// the connection to NATS and the bus, logging, metrics and profiling, and a
+// signal-aware context. A service's main.go calls [Main] and nothing else.
+package stage
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/obs"
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Flags are the settings every service process takes.
+type Flags struct {
+	NATS        string
+	Creds       string
+	MetricsAddr string
+	LogLevel    string
+	Pyroscope   string
+	Replicas    int
+}
+
+// Register adds the flags to fs.
+func (f *Flags) Register(fs *flag.FlagSet) {
+	fs.StringVar(&f.NATS, "nats", envOr("ASSAY_NATS", nats.DefaultURL), "NATS server URL(s), comma-separated (env ASSAY_NATS)")
+	fs.StringVar(&f.Creds, "creds", os.Getenv("ASSAY_NATS_CREDS"), "NATS credentials file (env ASSAY_NATS_CREDS)")
+	fs.StringVar(&f.MetricsAddr, "metrics-addr", envOr("ASSAY_METRICS_ADDR", ":9090"), "address for /metrics and /healthz; empty turns them off")
+	fs.StringVar(&f.LogLevel, "log-level", envOr("ASSAY_LOG_LEVEL", "info"), "debug, info, warn or error")
+	fs.StringVar(&f.Pyroscope, "pyroscope", os.Getenv("ASSAY_PYROSCOPE"), "Pyroscope server URL; turns on continuous profiling")
+	fs.IntVar(&f.Replicas, "replicas", 1, "replicas of streams and buckets when creating them (3 on a cluster)")
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// Env is what a running stage is given.
+type Env struct {
+	Bus      *bus.Bus
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+	close    []func()
+}
+
+// Close releases the connection and stops profiling.
+func (e *Env) Close() {
+	for i := len(e.close) - 1; i >= 0; i-- {
+		e.close[i]()
+	}
+}
+
+// Connect dials NATS with reconnects that never give up: a stage outlives
+// restarts of the server.
+func Connect(url, creds, name string, logger *slog.Logger) (*nats.Conn, error) {
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(time.Second),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				logger.Warn("disconnected from NATS", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { logger.Info("reconnected to NATS", "url", nc.ConnectedUrl()) }),
+	}
+	if creds != "" {
+		opts = append(opts, nats.UserCredentials(creds))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to NATS at %s: %w (start one with `assay up`, or pass --nats)", url, err)
+	}
+	return nc, nil
+}
+
+// Setup connects to NATS, opens the bus and starts metrics and profiling.
+func Setup(ctx context.Context, name string, f Flags) (*Env, error) {
+	logger, err := obs.NewLogger(os.Stderr, f.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+	logger = logger.With("service", name)
+	env := &Env{Logger: logger, Registry: obs.NewRegistry()}
+	nc, err := Connect(f.NATS, f.Creds, name, logger)
+	if err != nil {
+		return nil, err
+	}
+	env.close = append(env.close, func() { _ = nc.Drain() })
+	env.Bus, err = bus.Open(ctx, nc, bus.Options{Replicas: f.Replicas})
+	if err != nil {
+		env.Close()
+		return nil, err
+	}
+	if f.MetricsAddr != "" {
+		addr, err := obs.Serve(ctx, f.MetricsAddr, env.Registry, logger)
+		if err != nil {
+			env.Close()
+			return nil, err
+		}
+		logger.Info("serving metrics", "addr", addr)
+	}
+	if f.Pyroscope != "" {
+		stop, err := obs.StartProfiling(f.Pyroscope, name, logger)
+		if err != nil {
+			env.Close()
+			return nil, err
+		}
+		env.close = append(env.close, stop)
+	}
+	return env, nil
+}
+
+// Main runs a service binary: it parses flags (extra adds the service's
+// own), sets up the stage and calls run until SIGINT or SIGTERM.
+func Main(name string, extra func(fs *flag.FlagSet), run func(ctx context.Context, env *Env) error) {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	var f Flags
+	f.Register(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	_ = fs.Parse(os.Args[1:])
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env, err := Setup(ctx, name, f)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
+	defer env.Close()
+	env.Logger.Info("started", "nats", f.NATS)
+	if err := run(ctx, env); err != nil && !errors.Is(err, context.Canceled) {
+		env.Logger.Error("stopped", "err", err)
+		env.Close()
+		os.Exit(1)
+	}
+	env.Logger.Info("stopped")
+}

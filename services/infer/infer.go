@@ -1,0 +1,200 @@
+// Package infer is assay's inference stage: every variant of a run answers
+// every sample through its OpenAI-compatible endpoint, with the run's pinned
+// decoding, system prompt and template. Each (run, variant) has its own
+// durable consumer on the run's samples, created when the run or a new
+// variant appears, so each endpoint is throttled on its own and a variant
+// added later reads the run's samples from the start.
+package infer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/llm"
+	"github.com/assay-eval/assay/pkg/obs"
+	"github.com/assay-eval/assay/pkg/stage"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Config tunes the stage.
+type Config struct {
+	// Client replaces the LLM client (tests, or a shared client in one
+	// process); nil builds one that caches in assay_llm_cache.
+	Client *llm.Client
+}
+
+// Service is the inference stage.
+type Service struct {
+	cfg     Config
+	bus     *bus.Bus
+	logger  *slog.Logger
+	metrics *obs.Stage
+	client  *llm.Client
+
+	mu     sync.Mutex
+	active map[string]context.CancelFunc // consumer name -> stop
+	wg     sync.WaitGroup
+}
+
+// New returns the stage.
+func New(cfg Config, env *stage.Env) *Service {
+	logger := env.Logger.With("stage", bus.StageInfer)
+	c := cfg.Client
+	if c == nil {
+		c = llm.New(llm.WithCache(env.Bus.LLMCache()), llm.WithLogger(logger))
+	}
+	return &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageInfer),
+		client: c, active: map[string]context.CancelFunc{}}
+}
+
+// Run follows the runs in assay_runs and answers their samples until ctx
+// ends.
+func (s *Service) Run(ctx context.Context) error {
+	runs, updates, err := s.bus.WatchRuns(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.wg.Wait()
+	for u := range updates {
+		s.reconcile(ctx, runs, u)
+	}
+	return ctx.Err()
+}
+
+// reconcile starts a consumer for every variant of a running run and stops
+// (and deletes) them once the run is complete.
+func (s *Service) reconcile(ctx context.Context, runs *bus.Runs, u bus.RunUpdate) {
+	if u.Spec == nil {
+		return
+	}
+	complete := u.Status != nil && u.Status.State == eval.StateComplete
+	for _, v := range u.Spec.Variants {
+		name := bus.InferConsumer(u.Run, v.Name)
+		s.mu.Lock()
+		stop, running := s.active[name]
+		s.mu.Unlock()
+		switch {
+		case complete && running:
+			stop()
+			s.mu.Lock()
+			delete(s.active, name)
+			s.mu.Unlock()
+			if err := s.bus.Stream(bus.StreamSamples).DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				s.logger.Warn("deleting consumer failed", "consumer", name, "err", err)
+			}
+		case !complete && !running:
+			if err := s.start(ctx, runs, u.Spec, v); err != nil {
+				s.logger.Error("starting variant failed", "run", u.Run, "variant", v.Name, "err", err)
+			}
+		}
+	}
+}
+
+func (s *Service) start(ctx context.Context, runs *bus.Runs, spec *eval.RunSpec, v eval.Variant) error {
+	name := bus.InferConsumer(spec.Run, v.Name)
+	cons, err := s.bus.EnsureConsumer(ctx, bus.StreamSamples, jetstream.ConsumerConfig{
+		Durable:       name,
+		FilterSubject: bus.RunSamples(spec.Run),
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		MaxAckPending: v.Concurrency * 2,
+		AckWait:       time.Minute,
+		Metadata:      map[string]string{"stage": bus.StageInfer, "run": spec.Run, "variant": v.Name},
+	})
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	s.active[name] = cancel
+	s.mu.Unlock()
+	s.logger.Info("answering samples", "run", spec.Run, "variant", v.Name, "model", v.Model, "concurrency", v.Concurrency)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		err := s.bus.Consume(cctx, cons, func(ctx context.Context, m *bus.Msg) error {
+			return s.handleMsg(ctx, runs, spec.Run, v.Name, m)
+		}, bus.ConsumeOptions{Stage: bus.StageInfer, Workers: v.Concurrency, Logger: s.logger, Observer: s.metrics})
+		if err != nil {
+			s.logger.Error("consumer stopped", "run", spec.Run, "variant", v.Name, "err", err)
+		}
+	}()
+	return nil
+}
+
+func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, run, variant string, m *bus.Msg) error {
+	var sample eval.Sample
+	if err := json.Unmarshal(m.Payload, &sample); err != nil {
+		return bus.Poisonf(bus.Keys{Run: run, Variant: variant}, "sample does not decode: %v", err)
+	}
+	keys := bus.Keys{Run: run, Suite: sample.Suite, Sample: sample.ID, Variant: variant}
+	spec, err := runs.Spec(ctx, run)
+	if err != nil {
+		return bus.Poison(err, keys)
+	}
+	v, ok := spec.Variant(variant)
+	if !ok {
+		return bus.Poisonf(keys, "variant %q is no longer in run %q", variant, run)
+	}
+	g, err := s.Handle(ctx, spec, v, &sample, m.Seq())
+	if err != nil {
+		return err
+	}
+	id := bus.MsgID(bus.StageInfer, run, variant, sample.Suite, sample.ID)
+	_, err = s.bus.Publish(ctx, bus.GensSubject(run, variant), id, g)
+	return err
+}
+
+// Handle asks variant v of spec to answer sample (found at sequence seq).
+// An endpoint that fails for good yields a Generation with Error set, not
+// an error: the sample is then reported as failed. Only a cancelled ctx
+// returns an error.
+func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, v eval.Variant, sample *eval.Sample, seq uint64) (*eval.Generation, error) {
+	req := llm.Build(v.Model, sample.Messages, spec.Decoding, spec.Template)
+	ep := llm.Endpoint{BaseURL: v.BaseURL, Concurrency: v.Concurrency, Timeout: v.Timeout.D(), Stream: v.Streaming()}
+	if v.APIKeyEnv != "" {
+		ep.APIKey = os.Getenv(v.APIKeyEnv)
+	}
+	policy := llm.RetryPolicy{MaxAttempts: spec.Retry.MaxAttempts, InitialBackoff: spec.Retry.InitialBackoff.D(), MaxBackoff: spec.Retry.MaxBackoff.D()}
+	resp, err := s.client.Chat(ctx, ep, req, policy, llm.CacheKey("gen|"+spec.Run+"|"+v.Name, req))
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	g := &eval.Generation{
+		V:           eval.Version,
+		Run:         spec.Run,
+		Sample:      eval.SampleRef{ID: sample.ID, Suite: sample.Suite, Seq: seq},
+		Variant:     v.Name,
+		Model:       v.Model,
+		Fingerprint: sample.Fingerprint,
+		Params:      llm.ParamsFingerprint(req),
+		At:          time.Now().UTC(),
+	}
+	if err != nil {
+		g.Error = err.Error()
+		var ce *llm.CallError
+		if errors.As(err, &ce) {
+			g.Attempts = ce.Attempts
+		}
+		s.logger.Warn("generation failed", "run", spec.Run, "variant", v.Name, "sample", sample.ID, "err", err)
+		return g, nil
+	}
+	if resp.Model != "" {
+		g.Model = resp.Model
+	}
+	g.Output = resp.Output
+	g.Reasoning = resp.Reasoning
+	g.FinishReason = resp.FinishReason
+	g.Usage = eval.Usage{PromptTokens: resp.Usage.PromptTokens, CompletionTokens: resp.Usage.CompletionTokens, TotalTokens: resp.Usage.TotalTokens}
+	g.LatencyMS = float64(resp.Latency.Microseconds()) / 1000
+	g.TTFTMS = float64(resp.TTFT.Microseconds()) / 1000
+	g.Attempts = resp.Attempts
+	g.Cached = resp.Cached
+	return g, nil
+}

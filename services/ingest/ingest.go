@@ -1,0 +1,127 @@
+// Package ingest is assay's ingest stage: when a run is created it reads the
+// run's suites (package dataset), removes duplicates, and publishes one
+// Sample per item; then it records what it found, which tells the report how
+// many samples to expect.
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/obs"
+	"github.com/assay-eval/assay/pkg/stage"
+	"github.com/assay-eval/assay/services/ingest/dataset"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Config tunes the stage.
+type Config struct {
+	// Workers is how many runs are ingested at once (default 2).
+	Workers int
+}
+
+// Service is the ingest stage.
+type Service struct {
+	cfg     Config
+	bus     *bus.Bus
+	logger  *slog.Logger
+	metrics *obs.Stage
+}
+
+// New returns the stage.
+func New(cfg Config, env *stage.Env) *Service {
+	if cfg.Workers < 1 {
+		cfg.Workers = 2
+	}
+	return &Service{cfg: cfg, bus: env.Bus, logger: env.Logger.With("stage", bus.StageIngest), metrics: obs.NewStage(env.Registry, bus.StageIngest)}
+}
+
+// maxProblems bounds the malformed lines listed per suite; all are counted.
+const maxProblems = 50
+
+// Run ingests runs as they are created, until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	cons, err := s.bus.EnsureConsumer(ctx, bus.StreamEvents, jetstream.ConsumerConfig{
+		Durable:       bus.IngestConsumer,
+		FilterSubject: bus.AllRunEvents(bus.EventCreated),
+		MaxAckPending: s.cfg.Workers,
+		MaxDeliver:    5,
+	})
+	if err != nil {
+		return err
+	}
+	return s.bus.Consume(ctx, cons, s.handleMsg, bus.ConsumeOptions{Stage: bus.StageIngest, Workers: s.cfg.Workers, Logger: s.logger, Observer: s.metrics})
+}
+
+func (s *Service) handleMsg(ctx context.Context, m *bus.Msg) error {
+	var ev eval.RunEvent
+	if err := json.Unmarshal(m.Payload, &ev); err != nil {
+		return bus.Poisonf(bus.Keys{}, "run event does not decode: %v", err)
+	}
+	keys := bus.Keys{Run: ev.Run}
+	spec, err := s.bus.Spec(ctx, ev.Run)
+	if err != nil {
+		return bus.Poison(err, keys)
+	}
+	if st, err := s.bus.Ingest(ctx, ev.Run); err == nil && st.Done {
+		return nil // already ingested: a redelivered or repeated event
+	}
+	st, err := s.Ingest(ctx, spec)
+	if err != nil {
+		return err
+	}
+	if err := s.bus.PutIngest(ctx, st); err != nil {
+		return err
+	}
+	done := eval.RunEvent{V: eval.Version, Run: spec.Run, Fingerprint: spec.Fingerprint(), At: st.At}
+	if _, err := s.bus.Publish(ctx, bus.RunEvent(spec.Run, bus.EventIngested), bus.MsgID(bus.EventIngested, spec.Run), done); err != nil {
+		return err
+	}
+	s.logger.Info("run ingested", "run", spec.Run, "samples", st.Samples)
+	return nil
+}
+
+// Ingest reads every suite of spec and publishes its samples.
+func (s *Service) Ingest(ctx context.Context, spec *eval.RunSpec) (*eval.IngestStatus, error) {
+	st := &eval.IngestStatus{Run: spec.Run, Done: true, Suites: map[string]*eval.SuiteStatus{}}
+	fp := spec.Fingerprint()
+	batch := s.bus.NewBatch(ctx)
+	for _, suite := range spec.Suites {
+		if suite.Object == "" {
+			return nil, bus.Poisonf(bus.Keys{Run: spec.Run}, "suite %s has no uploaded dataset: submit runs with `assay run`", suite.Name)
+		}
+		r, err := s.bus.OpenDataset(ctx, suite.Object)
+		if err != nil {
+			return nil, err
+		}
+		rd := dataset.NewReader(spec.Run, suite, suite.Path)
+		res, err := rd.Read(r, func(sm eval.Sample) error {
+			sm.Fingerprint = fp
+			return batch.Publish(bus.SamplesSubject(spec.Run, suite.Name), bus.MsgID(bus.StageIngest, spec.Run, suite.Name, sm.ID), sm)
+		})
+		r.Close()
+		if err != nil {
+			return nil, fmt.Errorf("ingesting suite %s: %w", suite.Name, err)
+		}
+		ss := &eval.SuiteStatus{Samples: res.Samples, Duplicates: len(res.Duplicates), Malformed: len(res.Problems), Dropped: res.Duplicates}
+		for i, p := range res.Problems {
+			if i == maxProblems {
+				break
+			}
+			ss.Problems = append(ss.Problems, p.Error())
+		}
+		for _, p := range res.Problems {
+			s.logger.Warn("malformed line skipped", "run", spec.Run, "suite", suite.Name, "problem", p.Error())
+		}
+		st.Suites[suite.Name] = ss
+		st.Samples += res.Samples
+	}
+	if err := batch.Wait(); err != nil {
+		return nil, err
+	}
+	return st, nil
+}

@@ -1,0 +1,124 @@
+package judge
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The join of a pair's two generations, in the assay_pairs bucket:
+//
+//	g.<run>.<hash(suite, sample, variant)>        -> stream sequence of the generation
+//	c.<run>.<judge>.<hash(suite, sample, cand)>   -> variant whose arrival claimed the pair
+//
+// An arriving generation first records its sequence, then looks up its
+// partner's. Reads are linearizable (the bucket has no direct gets), so of
+// two generations arriving at once at least one sees the other; whichever
+// sees its partner tries to create the claim, which succeeds once. A claim
+// stays with the message that made it: if that message is redelivered (its
+// handler died before acking), it judges the pair again, paying nothing
+// because judge calls are cached and publishing nothing twice because the
+// judgment's message id is the same. A variant added later (a checkpoint)
+// finds the baseline's generation by its record.
+
+func keyHash(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func genKey(run, suite, sample, variant string) string {
+	return "g." + run + "." + keyHash(suite, sample, variant)
+}
+
+func claimKey(run, judge, suite, sample, cand string) string {
+	return "c." + run + "." + judge + "." + keyHash(suite, sample, cand)
+}
+
+// arrive records generation g (at seq) and returns the pairs it completes
+// and has claimed.
+func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, g *eval.Generation, seq uint64) ([]pair, error) {
+	kv := s.bus.Pairs
+	if _, err := kv.Put(ctx, genKey(spec.Run, g.Sample.Suite, g.Sample.ID, g.Variant), []byte(strconv.FormatUint(seq, 10))); err != nil {
+		return nil, fmt.Errorf("recording generation: %w", err)
+	}
+	var cands []string
+	switch {
+	case g.Variant == spec.Baseline:
+		cands = spec.Candidates()
+	default:
+		if _, ok := spec.Variant(g.Variant); !ok {
+			return nil, nil
+		}
+		cands = []string{g.Variant}
+	}
+	var out []pair
+	for _, c := range cands {
+		p := pair{candidate: c, sample: g.Sample}
+		partner := spec.Baseline
+		if g.Variant == spec.Baseline {
+			partner = c
+		}
+		pseq, ok, err := s.lookup(ctx, genKey(spec.Run, g.Sample.Suite, g.Sample.ID, partner))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue // the partner will complete the pair when it arrives
+		}
+		if g.Variant == spec.Baseline {
+			p.baselineSeq, p.candSeq = seq, pseq
+		} else {
+			p.baselineSeq, p.candSeq = pseq, seq
+		}
+		mine, err := s.claim(ctx, claimKey(spec.Run, j.Name, g.Sample.Suite, g.Sample.ID, c), g.Variant)
+		if err != nil {
+			return nil, err
+		}
+		if mine {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) lookup(ctx context.Context, key string) (uint64, bool, error) {
+	e, err := s.bus.Pairs.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("looking up generation: %w", err)
+	}
+	seq, err := strconv.ParseUint(string(e.Value()), 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("generation record %s is corrupt: %w", key, err)
+	}
+	return seq, true, nil
+}
+
+// claim creates the pair's claim for variant, or reports whether the
+// existing claim is variant's.
+func (s *Service) claim(ctx context.Context, key, variant string) (bool, error) {
+	_, err := s.bus.Pairs.Create(ctx, key, []byte(variant))
+	if err == nil {
+		return true, nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return false, fmt.Errorf("claiming pair: %w", err)
+	}
+	e, err := s.bus.Pairs.Get(ctx, key)
+	if err != nil {
+		return false, fmt.Errorf("reading pair claim: %w", err)
+	}
+	return string(e.Value()) == variant, nil
+}

@@ -1,0 +1,283 @@
+// Package judge is assay's LLM-judge stage: each candidate's answer is
+// compared with the baseline's answer to the same sample by each of the
+// run's judges, in both presentation orders, and a Judgment is published per
+// pair and judge.
+//
+// The two generations of a pair arrive separately and in any order, possibly
+// at different replicas. They meet through the assay_pairs bucket (see
+// join.go): each arrival records where its generation is, looks for its
+// partner, and whoever completes the pair claims it with an atomic create,
+// so a pair is judged once however many replicas run.
+package judge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/llm"
+	"github.com/assay-eval/assay/pkg/obs"
+	"github.com/assay-eval/assay/pkg/stage"
+	"github.com/assay-eval/assay/services/judge/verdict"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Config tunes the stage.
+type Config struct {
+	// Client replaces the LLM client; nil builds one that caches in
+	// assay_llm_cache.
+	Client *llm.Client
+}
+
+// Service is the judge stage.
+type Service struct {
+	cfg     Config
+	bus     *bus.Bus
+	logger  *slog.Logger
+	metrics *obs.Stage
+	client  *llm.Client
+
+	mu     sync.Mutex
+	active map[string]context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns the stage.
+func New(cfg Config, env *stage.Env) *Service {
+	logger := env.Logger.With("stage", bus.StageJudge)
+	c := cfg.Client
+	if c == nil {
+		c = llm.New(llm.WithCache(env.Bus.LLMCache()), llm.WithLogger(logger))
+	}
+	return &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageJudge),
+		client: c, active: map[string]context.CancelFunc{}}
+}
+
+// Run follows the runs in assay_runs and judges their pairs until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	runs, updates, err := s.bus.WatchRuns(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.wg.Wait()
+	for u := range updates {
+		s.reconcile(ctx, runs, u)
+	}
+	return ctx.Err()
+}
+
+func (s *Service) reconcile(ctx context.Context, runs *bus.Runs, u bus.RunUpdate) {
+	if u.Spec == nil || len(u.Spec.Variants) < 2 {
+		return
+	}
+	complete := u.Status != nil && u.Status.State == eval.StateComplete
+	for _, j := range u.Spec.Judges {
+		name := bus.JudgeConsumer(u.Run, j.Name)
+		s.mu.Lock()
+		stop, running := s.active[name]
+		s.mu.Unlock()
+		switch {
+		case complete && running:
+			stop()
+			s.mu.Lock()
+			delete(s.active, name)
+			s.mu.Unlock()
+			if err := s.bus.Stream(bus.StreamGens).DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				s.logger.Warn("deleting consumer failed", "consumer", name, "err", err)
+			}
+		case !complete && !running:
+			if err := s.start(ctx, runs, u.Spec.Run, j); err != nil {
+				s.logger.Error("starting judge failed", "run", u.Run, "judge", j.Name, "err", err)
+			}
+		}
+	}
+}
+
+func (s *Service) start(ctx context.Context, runs *bus.Runs, run string, j eval.Judge) error {
+	name := bus.JudgeConsumer(run, j.Name)
+	cons, err := s.bus.EnsureConsumer(ctx, bus.StreamGens, jetstream.ConsumerConfig{
+		Durable:       name,
+		FilterSubject: bus.RunGens(run),
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		MaxAckPending: j.Concurrency * 2,
+		AckWait:       time.Minute,
+		Metadata:      map[string]string{"stage": bus.StageJudge, "run": run, "judge": j.Name},
+	})
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	s.mu.Lock()
+	s.active[name] = cancel
+	s.mu.Unlock()
+	s.logger.Info("judging pairs", "run", run, "judge", j.Name, "judge_id", j.ID(), "model", j.Model)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		err := s.bus.Consume(cctx, cons, func(ctx context.Context, m *bus.Msg) error {
+			return s.handleMsg(ctx, runs, run, j.Name, m)
+		}, bus.ConsumeOptions{Stage: bus.StageJudge, Workers: j.Concurrency, Logger: s.logger, Observer: s.metrics})
+		if err != nil {
+			s.logger.Error("consumer stopped", "run", run, "judge", j.Name, "err", err)
+		}
+	}()
+	return nil
+}
+
+func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, run, judgeName string, m *bus.Msg) error {
+	var g eval.Generation
+	if err := json.Unmarshal(m.Payload, &g); err != nil {
+		return bus.Poisonf(bus.Keys{Run: run, Judge: judgeName}, "generation does not decode: %v", err)
+	}
+	keys := bus.Keys{Run: run, Suite: g.Sample.Suite, Sample: g.Sample.ID, Variant: g.Variant, Judge: judgeName}
+	spec, err := runs.Spec(ctx, run)
+	if err != nil {
+		return bus.Poison(err, keys)
+	}
+	j, ok := spec.Judge(judgeName)
+	if !ok {
+		return bus.Poisonf(keys, "judge %q is no longer in run %q", judgeName, run)
+	}
+	pairs, err := s.arrive(ctx, spec, j, &g, m.Seq())
+	if err != nil {
+		return err
+	}
+	for _, p := range pairs {
+		if err := s.judgePair(ctx, spec, j, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pair is a candidate/baseline pair ready to judge: where both generations
+// are in ASSAY_GENS.
+type pair struct {
+	candidate   string
+	sample      eval.SampleRef
+	candSeq     uint64
+	baselineSeq uint64
+}
+
+func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judge, p pair) error {
+	load := func(seq uint64) (*eval.Generation, error) {
+		data, err := s.bus.GetMsg(ctx, bus.StreamGens, seq)
+		if err != nil {
+			return nil, err
+		}
+		var g eval.Generation
+		if err := json.Unmarshal(data, &g); err != nil {
+			return nil, fmt.Errorf("generation at %d does not decode: %w", seq, err)
+		}
+		return &g, nil
+	}
+	cand, err := load(p.candSeq)
+	if err != nil {
+		return err
+	}
+	base, err := load(p.baselineSeq)
+	if err != nil {
+		return err
+	}
+	data, err := s.bus.GetMsg(ctx, bus.StreamSamples, p.sample.Seq)
+	if err != nil {
+		return err
+	}
+	var sample eval.Sample
+	if err := json.Unmarshal(data, &sample); err != nil {
+		return bus.Poisonf(bus.Keys{Run: spec.Run, Suite: p.sample.Suite, Sample: p.sample.ID, Variant: p.candidate, Judge: j.Name}, "sample does not decode: %v", err)
+	}
+	jd, err := s.Handle(ctx, spec, j, &sample, cand, base)
+	if err != nil {
+		return err
+	}
+	id := bus.MsgID(bus.StageJudge, spec.Run, j.ID(), p.candidate, sample.Suite, sample.ID)
+	_, err = s.bus.Publish(ctx, bus.JudgmentsSubject(spec.Run, j.Name), id, jd)
+	return err
+}
+
+// Handle judges candidate against baseline on sample, in both orders. A
+// failed generation or judge yields a Judgment with Error set; only a
+// cancelled ctx returns an error.
+func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, sample *eval.Sample, cand, base *eval.Generation) (*eval.Judgment, error) {
+	jd := &eval.Judgment{
+		V: eval.Version, Run: spec.Run, Sample: cand.Sample, Judge: j.Name, JudgeID: j.ID(),
+		Candidate: cand.Variant, Baseline: base.Variant, Fingerprint: cand.Fingerprint,
+	}
+	switch {
+	case cand.Error != "":
+		jd.Error = "candidate generation failed: " + cand.Error
+		return jd, nil
+	case base.Error != "":
+		jd.Error = "baseline generation failed: " + base.Error
+		return jd, nil
+	}
+	orders := []string{eval.OrderCandidateFirst, eval.OrderBaselineFirst}
+	jd.Rounds = make([]eval.Round, len(orders))
+	var wg sync.WaitGroup
+	for i, order := range orders {
+		a, b := cand.Output, base.Output
+		if order == eval.OrderBaselineFirst {
+			a, b = b, a
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			jd.Rounds[i] = s.round(ctx, j, sample, a, b, order)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	for _, r := range jd.Rounds {
+		if r.Error != "" {
+			jd.Error = "judge failed (" + r.Order + "): " + r.Error
+			return jd, nil
+		}
+	}
+	jd.Winner, jd.Consistent = verdict.Combine(jd.Rounds[0].Winner, jd.Rounds[1].Winner)
+	return jd, nil
+}
+
+func (s *Service) round(ctx context.Context, j eval.Judge, sample *eval.Sample, a, b, order string) eval.Round {
+	r := eval.Round{Order: order}
+	req := llm.Build(j.Model, buildMessages(j, sample, a, b), j.Decoding, eval.Template{})
+	if j.WantsResponseFormat() {
+		req.ResponseFormat = &llm.ResponseFormat{Type: "json_schema", JSONSchema: &llm.JSONSchema{Name: "verdict", Schema: verdictSchema(j.Dimensions)}}
+	}
+	ep := llm.Endpoint{BaseURL: j.BaseURL, Concurrency: j.Concurrency, Timeout: j.Timeout.D()}
+	if j.APIKeyEnv != "" {
+		ep.APIKey = os.Getenv(j.APIKeyEnv)
+	}
+	resp, err := s.client.Chat(ctx, ep, req, llm.RetryPolicy{}, llm.CacheKey("judge|"+j.ID(), req))
+	if err != nil {
+		r.Error = err.Error()
+		r.Parse = "failed"
+		return r
+	}
+	r.Raw, r.Cached = resp.Output, resp.Cached
+	v, err := verdict.Parse(resp.Output)
+	if err != nil {
+		r.Error = err.Error()
+		r.Parse = "failed"
+		return r
+	}
+	r.Parse, r.Reason = v.Parse, v.Reason
+	r.Winner = verdict.ForCandidate(v.Winner, order)
+	if v.Scores != nil {
+		cand, base := "A", "B"
+		if order == eval.OrderBaselineFirst {
+			cand, base = "B", "A"
+		}
+		r.Scores = map[string]map[string]float64{"candidate": v.Scores[cand], "baseline": v.Scores[base]}
+	}
+	return r
+}

@@ -1,0 +1,197 @@
+// Package aggregate turns a run's scores, judgments and dead letters into
+// its report. Arrivals are deduplicated by their keys — (variant, suite,
+// sample) for a score, (judge, candidate, suite, sample) for a judgment — so
+// a redelivered or republished message never counts twice, and kept as Arrow
+// record batches, from which the statistics are computed and the Parquet
+// export is written.
+package aggregate
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/report/document"
+)
+
+// Collector accumulates one run's results.
+type Collector struct {
+	spec    *eval.RunSpec
+	fp      string
+	ingest  *eval.IngestStatus
+	metrics []string
+
+	scores    *table
+	judgments *table
+	seen      map[string]struct{}
+	dead      []eval.DeadLetter
+	deadSeen  map[string]struct{}
+	foreign   map[string]int // fingerprints other than the spec's, by count
+	notes     []string
+}
+
+// New returns a collector for the run of spec.
+func New(spec *eval.RunSpec) *Collector {
+	var ms []string
+	for _, su := range spec.Suites {
+		for _, m := range su.Metrics {
+			if !slices.Contains(ms, m) {
+				ms = append(ms, m)
+			}
+		}
+	}
+	sort.Strings(ms)
+	mem := memory.NewGoAllocator()
+	return &Collector{
+		spec: spec, fp: spec.Fingerprint(), metrics: ms,
+		scores: newTable(mem, scoreSchema(ms)), judgments: newTable(mem, judgmentSchema),
+		seen: map[string]struct{}{}, deadSeen: map[string]struct{}{}, foreign: map[string]int{},
+	}
+}
+
+// Release frees the collector's Arrow memory.
+func (c *Collector) Release() {
+	c.scores.release()
+	c.judgments.release()
+}
+
+// Spec is the run's spec.
+func (c *Collector) Spec() *eval.RunSpec { return c.spec }
+
+// SetSpec replaces the spec, when a variant was added to the run.
+func (c *Collector) SetSpec(spec *eval.RunSpec) { c.spec = spec }
+
+// SetIngest records what ingest found; until then nothing is expected.
+func (c *Collector) SetIngest(st *eval.IngestStatus) { c.ingest = st }
+
+func scoreKey(variant, suite, sample string) string {
+	return "s\x00" + variant + "\x00" + suite + "\x00" + sample
+}
+
+func judgmentKey(judgeID, cand, suite, sample string) string {
+	return "j\x00" + judgeID + "\x00" + cand + "\x00" + suite + "\x00" + sample
+}
+
+// AddScore adds a score; it reports false for a duplicate or another run's.
+func (c *Collector) AddScore(s *eval.Score) bool {
+	if s.Run != c.spec.Run {
+		return false
+	}
+	k := scoreKey(s.Variant, s.Sample.Suite, s.Sample.ID)
+	if _, dup := c.seen[k]; dup {
+		return false
+	}
+	c.seen[k] = struct{}{}
+	if s.Fingerprint != c.fp && s.Fingerprint != "" {
+		c.foreign[s.Fingerprint]++
+	}
+	c.scores.appendScore(s, c.metrics)
+	return true
+}
+
+// AddJudgment adds a judgment; it reports false for a duplicate or another
+// run's.
+func (c *Collector) AddJudgment(j *eval.Judgment) bool {
+	if j.Run != c.spec.Run {
+		return false
+	}
+	k := judgmentKey(j.JudgeID, j.Candidate, j.Sample.Suite, j.Sample.ID)
+	if _, dup := c.seen[k]; dup {
+		return false
+	}
+	c.seen[k] = struct{}{}
+	c.judgments.appendJudgment(j)
+	return true
+}
+
+// AddDeadLetter accounts for a message a stage gave up on: the score or
+// judgments it would have led to are recorded as errors, so the run still
+// completes and the failure shows in the report.
+func (c *Collector) AddDeadLetter(d *eval.DeadLetter) bool {
+	if d.Run != c.spec.Run {
+		return false
+	}
+	k := d.Stage + "\x00" + d.Subject + fmt.Sprint(d.Seq)
+	if _, dup := c.deadSeen[k]; dup {
+		return false
+	}
+	c.deadSeen[k] = struct{}{}
+	c.dead = append(c.dead, *d)
+	if d.Sample == "" {
+		return true
+	}
+	reason := "dead-lettered by " + d.Stage + ": " + d.Reason
+	ref := eval.SampleRef{ID: d.Sample, Suite: d.Suite}
+	switch d.Stage {
+	case "infer", "score":
+		if d.Variant == "" {
+			return true
+		}
+		c.AddScore(&eval.Score{Run: d.Run, Sample: ref, Variant: d.Variant, Fingerprint: c.fp, Bucket: eval.BucketError,
+			Reason: reason, Checks: eval.Checks{Benign: true}, Metrics: map[string]float64{}})
+		if d.Stage == "infer" {
+			c.failPairs(ref, d.Variant, "", reason)
+		}
+	case "judge":
+		c.failPairs(ref, d.Variant, d.Judge, reason)
+	}
+	return true
+}
+
+// failPairs records judgment errors for the pairs a failed generation (or a
+// failed judge message) of variant would have been part of.
+func (c *Collector) failPairs(ref eval.SampleRef, variant, judge, reason string) {
+	cands := []string{variant}
+	if variant == c.spec.Baseline {
+		cands = c.spec.Candidates()
+	}
+	for _, j := range c.spec.Judges {
+		if judge != "" && j.Name != judge {
+			continue
+		}
+		for _, cand := range cands {
+			c.AddJudgment(&eval.Judgment{Run: c.spec.Run, Sample: ref, Judge: j.Name, JudgeID: j.ID(),
+				Candidate: cand, Baseline: c.spec.Baseline, Fingerprint: c.fp, Error: reason})
+		}
+	}
+}
+
+// Note adds a warning to the report.
+func (c *Collector) Note(msg string) {
+	if len(c.notes) < 100 {
+		c.notes = append(c.notes, msg)
+	}
+}
+
+// Progress counts arrivals against what the run expects.
+func (c *Collector) Progress() document.Progress {
+	p := document.Progress{Scores: c.scores.rows, Judgments: c.judgments.rows}
+	if c.ingest != nil && c.ingest.Done {
+		n := c.ingest.Samples
+		p.ScoresExpected = n * len(c.spec.Variants)
+		if len(c.spec.Variants) > 1 {
+			p.JudgmentsExpected = n * len(c.spec.Candidates()) * len(c.spec.Judges)
+		}
+	}
+	return p
+}
+
+// Complete reports whether everything expected has arrived.
+func (c *Collector) Complete() bool {
+	p := c.Progress()
+	return c.ingest != nil && c.ingest.Done && p.Scores >= p.ScoresExpected && p.Judgments >= p.JudgmentsExpected
+}
+
+// Tables returns the scores and judgments as Arrow tables (for Parquet).
+// The caller releases them.
+func (c *Collector) Tables() (scores, judgments arrow.Table) {
+	return arrowTable(c.scores), arrowTable(c.judgments)
+}
+
+func arrowTable(t *table) arrow.Table {
+	return array.NewTableFromRecords(t.b.Schema(), t.sealed())
+}

@@ -1,0 +1,72 @@
+package aggregate
+
+import (
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/report/document"
+)
+
+// Gate evaluates spec's gate on a report. An incomplete run does not pass.
+func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
+	g := document.Gate{Passed: true, Checks: []document.Check{}}
+	add := func(name, variant string, value, threshold float64, ok bool) {
+		g.Checks = append(g.Checks, document.Check{Name: name, Variant: variant, Value: value, Threshold: threshold, Passed: ok})
+		g.Passed = g.Passed && ok
+	}
+	if !rep.Complete {
+		add("complete", "", float64(rep.Progress.Scores+rep.Progress.Judgments),
+			float64(rep.Progress.ScoresExpected+rep.Progress.JudgmentsExpected), false)
+	}
+	gt := spec.Gate
+	judge := gt.Judge
+	if judge == "" && len(spec.Judges) > 0 {
+		judge = spec.Judges[0].Name
+	}
+	val := func(p *float64) float64 {
+		if p == nil {
+			return 0
+		}
+		return *p
+	}
+	for _, v := range spec.GatedVariants() {
+		if gt.WinRateMin != nil {
+			for _, p := range rep.Pairwise {
+				if p.Judge == judge && p.Variant == v {
+					add("win_rate_min", v, p.WinRate, *gt.WinRateMin, p.N > 0 && p.WinRate >= *gt.WinRateMin)
+				}
+			}
+		}
+		r, b := rep.Rates[v], rep.Rates[spec.Baseline]
+		if gt.RefusalRateDeltaMax != nil {
+			d := val(r.Refusal) - val(b.Refusal)
+			add("refusal_rate_delta_max", v, d, *gt.RefusalRateDeltaMax, d <= *gt.RefusalRateDeltaMax+1e-12)
+		}
+		if gt.JSONValidMin != nil {
+			add("json_valid_min", v, val(r.JSONValid), *gt.JSONValidMin, r.JSONValid != nil && *r.JSONValid >= *gt.JSONValidMin)
+		}
+		if gt.ErrorRateMax != nil {
+			add("error_rate_max", v, val(r.Error), *gt.ErrorRateMax, val(r.Error) <= *gt.ErrorRateMax)
+		}
+		for _, mg := range gt.Metrics {
+			name := mg.Suite + "/" + mg.Metric
+			if mg.Min != nil {
+				mean, found := 0.0, false
+				for _, m := range rep.Metrics {
+					if m.Suite == mg.Suite && m.Metric == mg.Metric && m.Variant == v {
+						mean, found = m.Mean, true
+					}
+				}
+				add(name+" min", v, mean, *mg.Min, found && mean >= *mg.Min)
+			}
+			if mg.DeltaMin != nil {
+				delta, found := 0.0, false
+				for _, d := range rep.Deltas {
+					if d.Suite == mg.Suite && d.Metric == mg.Metric && d.Variant == v {
+						delta, found = d.Delta, true
+					}
+				}
+				add(name+" delta_min", v, delta, *mg.DeltaMin, found && delta >= *mg.DeltaMin)
+			}
+		}
+	}
+	return g
+}

@@ -1,0 +1,485 @@
+package aggregate
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/report/document"
+	"github.com/assay-eval/assay/services/report/stats"
+)
+
+// Fetcher reads the texts behind the report's examples: prompts from
+// ASSAY_SAMPLES and answers from ASSAY_GENS, by stream sequence.
+type Fetcher interface {
+	Sample(ctx context.Context, seq uint64) (*eval.Sample, error)
+	Generation(ctx context.Context, seq uint64) (*eval.Generation, error)
+}
+
+// MaxExamples is how many failing cases each bucket shows.
+const MaxExamples = 5
+
+// exampleChars bounds each text of an example.
+const exampleChars = 4000
+
+// row is one score, read back from the Arrow columns.
+type row struct {
+	suite, sample, variant, bucket, reason string
+	sampleSeq, genSeq                      uint64
+	refused, benign, truncated             bool
+	jsonValid, schemaPass                  int8 // -1 null, 0 false, 1 true
+	tokens                                 int64
+	latency                                float64
+	metrics                                []float64 // NaN where absent
+}
+
+func (c *Collector) rows() []row {
+	var out []row
+	for _, rec := range c.scores.sealed() {
+		col := func(i int) any { return rec.Column(i) }
+		suite := col(colSuite).(*array.String)
+		sample := col(colSample).(*array.String)
+		sseq := col(colSampleSeq).(*array.Uint64)
+		variant := col(colVariant).(*array.String)
+		bucket := col(colBucket).(*array.String)
+		reason := col(colReason).(*array.String)
+		refused := col(colRefused).(*array.Boolean)
+		benign := col(colBenign).(*array.Boolean)
+		trunc := col(colTruncated).(*array.Boolean)
+		jv := col(colJSONValid).(*array.Boolean)
+		sp := col(colSchemaPass).(*array.Boolean)
+		tokens := col(colOutputTokens).(*array.Int64)
+		lat := col(colLatency).(*array.Float64)
+		gseq := col(colGenSeq).(*array.Uint64)
+		ms := make([]*array.Float64, len(c.metrics))
+		for i := range ms {
+			ms[i] = col(colMetrics + i).(*array.Float64)
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			r := row{
+				suite: suite.Value(i), sample: sample.Value(i), sampleSeq: sseq.Value(i), variant: variant.Value(i),
+				bucket: bucket.Value(i), reason: reason.Value(i), refused: refused.Value(i), benign: benign.Value(i),
+				truncated: trunc.Value(i), jsonValid: tri(jv, i), schemaPass: tri(sp, i), tokens: tokens.Value(i),
+				latency: lat.Value(i), genSeq: gseq.Value(i), metrics: make([]float64, len(ms)),
+			}
+			for k, m := range ms {
+				if m.IsNull(i) {
+					r.metrics[k] = math.NaN()
+				} else {
+					r.metrics[k] = m.Value(i)
+				}
+			}
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func tri(b *array.Boolean, i int) int8 {
+	switch {
+	case b.IsNull(i):
+		return -1
+	case b.Value(i):
+		return 1
+	}
+	return 0
+}
+
+// judgmentRow is one judgment, read back from the Arrow columns.
+type judgmentRow struct {
+	judge, judgeID, cand, suite, sample, winner, err string
+	consistent                                       bool
+}
+
+func (c *Collector) judgmentRows() []judgmentRow {
+	var out []judgmentRow
+	for _, rec := range c.judgments.sealed() {
+		judge := rec.Column(jcJudge).(*array.String)
+		jid := rec.Column(jcJudgeID).(*array.String)
+		cand := rec.Column(jcCandidate).(*array.String)
+		suite := rec.Column(jcSuite).(*array.String)
+		sample := rec.Column(jcSample).(*array.String)
+		winner := rec.Column(jcWinner).(*array.String)
+		cons := rec.Column(jcConsistent).(*array.Boolean)
+		errs := rec.Column(jcError).(*array.String)
+		for i := 0; i < int(rec.NumRows()); i++ {
+			out = append(out, judgmentRow{judge: judge.Value(i), judgeID: jid.Value(i), cand: cand.Value(i),
+				suite: suite.Value(i), sample: sample.Value(i), winner: winner.Value(i), err: errs.Value(i), consistent: cons.Value(i)})
+		}
+	}
+	return out
+}
+
+// Report computes the report. fetch, when not nil, fills in the examples'
+// prompts and answers.
+func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*document.Report, error) {
+	spec := c.spec
+	rep := &document.Report{
+		Run: spec.Run, Fingerprint: c.fp, Baseline: spec.Baseline, Complete: c.Complete(), Progress: c.Progress(),
+		Rates: map[string]document.Rates{}, Metrics: []document.Metric{}, Deltas: []document.Delta{},
+		Pairwise: []document.Pairwise{}, Buckets: []document.Bucket{}, Warnings: []string{}, Suites: []document.Suite{},
+		Timing: document.Timing{GeneratedAt: now.UTC(), Latency: map[string]document.Latency{}},
+	}
+	for _, v := range spec.Variants {
+		rep.Variants = append(rep.Variants, v.Name)
+	}
+	c.suites(rep)
+	rows := c.rows()
+	c.metricsAndDeltas(rep, rows)
+	c.rates(rep, rows)
+	if err := c.buckets(ctx, rep, rows, fetch); err != nil {
+		return nil, err
+	}
+	c.pairwise(rep)
+	for _, r := range rows {
+		if r.bucket == string(eval.BucketError) {
+			rep.Counts.Errors++
+		}
+	}
+	for _, p := range rep.Pairwise {
+		rep.Counts.Errors += p.Errors
+	}
+	c.warnings(rep)
+	rep.Gate = Gate(spec, rep)
+	return rep, nil
+}
+
+func (c *Collector) suites(rep *document.Report) {
+	for _, su := range c.spec.Suites {
+		ds := document.Suite{Name: su.Name, Role: string(su.Role), Metrics: su.Metrics}
+		if c.ingest != nil {
+			if st := c.ingest.Suites[su.Name]; st != nil {
+				ds.Samples, ds.Duplicates, ds.Malformed, ds.Problems = st.Samples, st.Duplicates, st.Malformed, st.Problems
+			}
+		}
+		rep.Counts.Samples += ds.Samples
+		rep.Counts.Duplicates += ds.Duplicates
+		rep.Counts.Malformed += ds.Malformed
+		rep.Suites = append(rep.Suites, ds)
+	}
+}
+
+// metricsAndDeltas computes per-suite means with intervals, and each
+// candidate's paired difference from the baseline.
+func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
+	mi := map[string]int{}
+	for i, m := range c.metrics {
+		mi[m] = i
+	}
+	// values[suite][metric][variant][sample] = value
+	type key struct{ suite, metric, variant string }
+	vals := map[key]map[string]float64{}
+	for _, r := range rows {
+		for _, m := range c.suiteMetrics(r.suite) {
+			v := r.metrics[mi[m]]
+			if math.IsNaN(v) {
+				continue
+			}
+			k := key{r.suite, m, r.variant}
+			if vals[k] == nil {
+				vals[k] = map[string]float64{}
+			}
+			vals[k][r.sample] = v
+		}
+	}
+	for _, su := range c.spec.Suites {
+		for _, m := range su.Metrics {
+			for _, v := range c.spec.Variants {
+				byS := vals[key{su.Name, m, v.Name}]
+				if len(byS) == 0 {
+					continue
+				}
+				xs := sortedValues(byS)
+				mean, ci := stats.MeanCI(xs)
+				if stats.IsBinary(xs) {
+					ci = stats.Wilson(mean, len(xs))
+				}
+				rep.Metrics = append(rep.Metrics, document.Metric{Suite: su.Name, Metric: m, Variant: v.Name, N: len(xs), Mean: mean, CI: ci})
+			}
+			base := vals[key{su.Name, m, c.spec.Baseline}]
+			for _, cand := range c.spec.Candidates() {
+				cv := vals[key{su.Name, m, cand}]
+				var samples []string
+				for s := range cv {
+					if _, ok := base[s]; ok {
+						samples = append(samples, s)
+					}
+				}
+				if len(samples) == 0 {
+					continue
+				}
+				sort.Strings(samples)
+				xc, xb := make([]float64, len(samples)), make([]float64, len(samples))
+				for i, s := range samples {
+					xc[i], xb[i] = cv[s], base[s]
+				}
+				d := document.Delta{Suite: su.Name, Metric: m, Variant: cand, Baseline: c.spec.Baseline, N: len(samples)}
+				if stats.IsBinary(xc, xb) {
+					d.Test = "mcnemar"
+					d.Delta, d.CI, d.PValue = stats.McNemar(xc, xb)
+				} else {
+					d.Test = "paired_t"
+					d.Delta, d.CI, d.PValue = stats.PairedT(xc, xb)
+				}
+				rep.Deltas = append(rep.Deltas, d)
+			}
+		}
+	}
+}
+
+func (c *Collector) suiteMetrics(suite string) []string {
+	if su, ok := c.spec.Suite(suite); ok {
+		return su.Metrics
+	}
+	return nil
+}
+
+func sortedValues(m map[string]float64) []float64 {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]float64, len(keys))
+	for i, k := range keys {
+		out[i] = m[k]
+	}
+	return out
+}
+
+type ratio struct{ num, den float64 }
+
+func (r ratio) ptr() *float64 {
+	if r.den == 0 {
+		return nil
+	}
+	v := r.num / r.den
+	return &v
+}
+
+func (r *ratio) add(ok bool) {
+	r.den++
+	if ok {
+		r.num++
+	}
+}
+
+func (c *Collector) rates(rep *document.Report, rows []row) {
+	type acc struct{ refusal, jsonValid, schema, trunc, errs, tokens ratio }
+	by := map[string]*acc{}
+	lat := map[string][]float64{}
+	for _, r := range rows {
+		a := by[r.variant]
+		if a == nil {
+			a = &acc{}
+			by[r.variant] = a
+		}
+		isErr := r.bucket == string(eval.BucketError)
+		a.errs.add(isErr)
+		if isErr {
+			continue
+		}
+		if r.benign {
+			a.refusal.add(r.refused)
+		}
+		if r.jsonValid >= 0 {
+			a.jsonValid.add(r.jsonValid == 1)
+		}
+		if r.schemaPass >= 0 {
+			a.schema.add(r.schemaPass == 1)
+		}
+		a.trunc.add(r.truncated)
+		a.tokens.num += float64(r.tokens)
+		a.tokens.den++
+		lat[r.variant] = append(lat[r.variant], r.latency)
+	}
+	for _, v := range c.spec.Variants {
+		a := by[v.Name]
+		if a == nil {
+			rep.Rates[v.Name] = document.Rates{}
+			continue
+		}
+		rep.Rates[v.Name] = document.Rates{Refusal: a.refusal.ptr(), JSONValid: a.jsonValid.ptr(), SchemaPass: a.schema.ptr(),
+			Truncated: a.trunc.ptr(), Error: a.errs.ptr(), MeanOutputTokens: a.tokens.ptr()}
+		if ls := lat[v.Name]; len(ls) > 0 {
+			slices.Sort(ls)
+			rep.Timing.Latency[v.Name] = document.Latency{N: len(ls), P50: stats.Percentile(ls, 50), P95: stats.Percentile(ls, 95)}
+		}
+	}
+}
+
+// bucketOrder is the order buckets are listed in.
+var bucketOrder = []eval.Bucket{eval.BucketError, eval.BucketEmpty, eval.BucketTruncated, eval.BucketRefusal, eval.BucketFormatError, eval.BucketWrongAnswer}
+
+func (c *Collector) buckets(ctx context.Context, rep *document.Report, rows []row, fetch Fetcher) error {
+	type sk struct{ suite, sample string }
+	baseline := map[sk]row{}
+	for _, r := range rows {
+		if r.variant == c.spec.Baseline {
+			baseline[sk{r.suite, r.sample}] = r
+		}
+	}
+	suiteOrder := map[string]int{}
+	for i, su := range c.spec.Suites {
+		suiteOrder[su.Name] = i
+	}
+	for _, v := range c.spec.Variants {
+		for _, b := range bucketOrder {
+			var hits []row
+			for _, r := range rows {
+				if r.variant == v.Name && r.bucket == string(b) {
+					hits = append(hits, r)
+				}
+			}
+			if len(hits) == 0 {
+				continue
+			}
+			regression := func(r row) bool {
+				br, ok := baseline[sk{r.suite, r.sample}]
+				return v.Name != c.spec.Baseline && ok && br.bucket == string(eval.BucketOK)
+			}
+			sort.SliceStable(hits, func(i, j int) bool {
+				ri, rj := regression(hits[i]), regression(hits[j])
+				if ri != rj {
+					return ri
+				}
+				if hits[i].suite != hits[j].suite {
+					return suiteOrder[hits[i].suite] < suiteOrder[hits[j].suite]
+				}
+				if hits[i].sampleSeq != hits[j].sampleSeq {
+					return hits[i].sampleSeq < hits[j].sampleSeq
+				}
+				return hits[i].sample < hits[j].sample
+			})
+			bk := document.Bucket{Variant: v.Name, Bucket: string(b), Count: len(hits), Examples: []document.Example{}}
+			for _, r := range hits[:min(MaxExamples, len(hits))] {
+				ex := document.Example{Sample: r.sample, Suite: r.suite, Reason: r.reason, Regression: regression(r)}
+				if fetch != nil {
+					if err := fillExample(ctx, fetch, &ex, r, baseline[sk{r.suite, r.sample}], v.Name == c.spec.Baseline); err != nil {
+						return err
+					}
+				}
+				bk.Examples = append(bk.Examples, ex)
+			}
+			rep.Buckets = append(rep.Buckets, bk)
+		}
+	}
+	return nil
+}
+
+func fillExample(ctx context.Context, fetch Fetcher, ex *document.Example, r, base row, isBaseline bool) error {
+	if r.sampleSeq > 0 {
+		s, err := fetch.Sample(ctx, r.sampleSeq)
+		if err != nil {
+			return fmt.Errorf("fetching example prompt: %w", err)
+		}
+		ex.Prompt = clip(eval.LastUserMessage(s.Messages))
+	}
+	if r.genSeq > 0 {
+		g, err := fetch.Generation(ctx, r.genSeq)
+		if err != nil {
+			return fmt.Errorf("fetching example output: %w", err)
+		}
+		ex.Output = clip(g.Output)
+	}
+	if !isBaseline && base.genSeq > 0 {
+		g, err := fetch.Generation(ctx, base.genSeq)
+		if err != nil {
+			return fmt.Errorf("fetching example baseline output: %w", err)
+		}
+		ex.BaselineOutput = clip(g.Output)
+	}
+	return nil
+}
+
+func clip(s string) string {
+	if len(s) <= exampleChars {
+		return s
+	}
+	cut := exampleChars
+	for cut > 0 && !utf8Start(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+
+func (c *Collector) pairwise(rep *document.Report) {
+	type key struct{ judgeID, cand string }
+	type acc struct{ wins, losses, ties, flips, errs int }
+	by := map[key]*acc{}
+	for _, j := range c.judgmentRows() {
+		k := key{j.judgeID, j.cand}
+		a := by[k]
+		if a == nil {
+			a = &acc{}
+			by[k] = a
+		}
+		switch {
+		case j.err != "":
+			a.errs++
+			continue
+		case j.winner == string(eval.WinCandidate):
+			a.wins++
+		case j.winner == string(eval.WinBaseline):
+			a.losses++
+		default:
+			a.ties++
+		}
+		if !j.consistent {
+			a.flips++
+		}
+	}
+	for _, jd := range c.spec.Judges {
+		for _, cand := range c.spec.Candidates() {
+			a := by[key{jd.ID(), cand}]
+			if a == nil {
+				a = &acc{}
+			}
+			n := a.wins + a.losses + a.ties
+			p := document.Pairwise{Judge: jd.Name, JudgeID: jd.ID(), Variant: cand, Baseline: c.spec.Baseline,
+				N: n, Wins: a.wins, Losses: a.losses, Ties: a.ties, Errors: a.errs}
+			if n > 0 {
+				p.WinRate = (float64(a.wins) + float64(a.ties)/2) / float64(n)
+				p.CI = stats.Wilson(p.WinRate, n)
+				p.FlipRate = float64(a.flips) / float64(n)
+			}
+			rep.Pairwise = append(rep.Pairwise, p)
+		}
+	}
+}
+
+func (c *Collector) warnings(rep *document.Report) {
+	rep.Warnings = append(rep.Warnings, c.notes...)
+	fps := make([]string, 0, len(c.foreign))
+	for fp := range c.foreign {
+		fps = append(fps, fp)
+	}
+	sort.Strings(fps)
+	for _, fp := range fps {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d scores were made under fingerprint %s, not this run's %s: decoding, template, judges or metrics differ", c.foreign[fp], fp, c.fp))
+	}
+	if len(c.dead) > 0 {
+		byStage := map[string]int{}
+		for _, d := range c.dead {
+			byStage[d.Stage]++
+		}
+		var parts []string
+		for _, st := range []string{"ingest", "infer", "score", "judge", "report"} {
+			if byStage[st] > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d", st, byStage[st]))
+			}
+		}
+		rep.Warnings = append(rep.Warnings, "messages dead-lettered (counted as errors): "+strings.Join(parts, ", "))
+	}
+	if rep.Counts.Malformed > 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d malformed dataset lines were skipped: see suites", rep.Counts.Malformed))
+	}
+}

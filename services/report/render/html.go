@@ -1,0 +1,158 @@
+package render
+
+import (
+	"bytes"
+	_ "embed"
+	"html/template"
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/assay-eval/assay/services/report/document"
+)
+
+//go:embed report.html.tmpl
+var pageText string
+
+// page is parsed once; html/template escapes every value by its context, which
+// is what keeps model outputs, prompts and names from becoming markup.
+var page = template.Must(template.New("report").Funcs(template.FuncMap{
+	"num":      num,
+	"withCI":   withCI,
+	"signedCI": signedCI,
+	"rate":     rate,
+	"tokens":   tokens,
+	"millis":   millis,
+	"pvalue":   pvalue,
+	"sig":      sig,
+	"px":       px,
+}).Parse(pageText))
+
+// htmlView adds the charts to the shared view; MetricCharts[i] belongs to
+// Suites[i].
+type htmlView struct {
+	view
+	WinChart     chart
+	MetricCharts []chart
+}
+
+// HTML writes r as a single self-contained report.html.
+func HTML(w io.Writer, r *document.Report) error {
+	if r == nil {
+		return errNilReport
+	}
+	v := htmlView{view: newView(r)}
+	o := newOrder(r)
+
+	var bars []barData
+	for _, p := range v.Pairwise {
+		bars = append(bars, barData{p.Judge + ": " + p.Variant, p.WinRate, p.CI, o.variant[p.Variant]})
+	}
+	v.WinChart = newChart("win rate against the baseline per judge and variant", bars, 0.5)
+	for _, s := range v.Suites {
+		bars = bars[:0]
+		for _, m := range s.Rows {
+			bars = append(bars, barData{m.Metric + ": " + m.Variant, m.Mean, m.CI, o.variant[m.Variant]})
+		}
+		v.MetricCharts = append(v.MetricCharts, newChart("metric means on "+s.Suite, bars, math.NaN()))
+	}
+
+	// Rendered to a buffer so a failure leaves no half-written page behind.
+	var buf bytes.Buffer
+	if err := page.Execute(&buf, v); err != nil {
+		return err
+	}
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// Chart geometry, in SVG user units.
+const (
+	chartLabelW = 180.0
+	chartPlotW  = 300.0
+	chartValueW = 170.0
+	chartRowH   = 20.0
+	chartBarH   = 12.0
+	chartTop    = 6.0
+	chartAxisH  = 20.0
+)
+
+// barData is one bar: a value in [0, 1] (or a little over) and its CI.
+type barData struct {
+	Label string
+	Value float64
+	CI    [2]float64
+	Color int
+}
+
+// chart is a horizontal bar chart with CI whiskers, laid out for the
+// template, which only prints the coordinates.
+type chart struct {
+	Name                   string
+	Width, Height          float64
+	Bars                   []bar
+	HasRef                 bool
+	RefX                   float64
+	PlotTop, PlotBottom    float64
+	AxisX0, AxisX1         float64
+	Ticks                  []tick
+	TickBottom, TickLabelY float64
+}
+
+type bar struct {
+	Label, Value      string
+	Color             int
+	LabelX, ValueX    float64
+	X, W, Y, H, TextY float64
+	Lo, Hi, Mid       float64
+	CapTop, CapBottom float64
+}
+
+type tick struct {
+	X     float64
+	Label string
+}
+
+// newChart lays out bars on a scale from 0 to 1, stretched when a value or
+// CI goes beyond; ref (NaN for none) draws a dashed reference line.
+func newChart(name string, data []barData, ref float64) chart {
+	top := 1.0
+	for _, d := range data {
+		top = max(top, d.Value, d.CI[1])
+	}
+	x := func(v float64) float64 {
+		return chartLabelW + math.Min(math.Max(v, 0), top)/top*chartPlotW
+	}
+	bottom := chartTop + float64(len(data))*chartRowH
+	c := chart{
+		Name:       name,
+		Width:      chartLabelW + chartPlotW + chartValueW,
+		Height:     bottom + chartAxisH,
+		PlotTop:    chartTop,
+		PlotBottom: bottom,
+		AxisX0:     x(0),
+		AxisX1:     x(top),
+		TickBottom: bottom + 4,
+		TickLabelY: bottom + 15,
+	}
+	for i, d := range data {
+		y := chartTop + float64(i)*chartRowH + (chartRowH-chartBarH)/2
+		mid := y + chartBarH/2
+		c.Bars = append(c.Bars, bar{
+			Label: d.Label, Value: withCI(d.Value, d.CI), Color: d.Color % 6,
+			LabelX: chartLabelW - 6, ValueX: chartLabelW + chartPlotW + 8,
+			X: x(0), W: x(d.Value) - x(0), Y: y, H: chartBarH, TextY: y + chartBarH - 2,
+			Lo: x(d.CI[0]), Hi: x(d.CI[1]), Mid: mid, CapTop: mid - 4, CapBottom: mid + 4,
+		})
+	}
+	if !math.IsNaN(ref) {
+		c.HasRef, c.RefX = true, x(ref)
+	}
+	for _, t := range []float64{0, top / 2, top} {
+		c.Ticks = append(c.Ticks, tick{x(t), strconv.FormatFloat(t, 'g', 3, 64)})
+	}
+	return c
+}
+
+// px formats a coordinate; a tenth of a unit is finer than any screen.
+func px(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) }

@@ -1,0 +1,235 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/assay-eval/assay/services/report/document"
+)
+
+// exampleClip is how much of a prompt or output the Markdown shows; the
+// HTML report has the full text.
+const exampleClip = 300
+
+// Markdown writes r as report.md.
+func Markdown(w io.Writer, r *document.Report) error {
+	if r == nil {
+		return errNilReport
+	}
+	v := newView(r)
+	var b strings.Builder
+
+	title := "Assay report"
+	if r.Run != "" {
+		title += ": " + mdText(r.Run)
+	}
+	fmt.Fprintf(&b, "# %s\n\n", title)
+	fmt.Fprintf(&b, "**Status:** %s · gate **%s** · fingerprint %s\n\n",
+		completeness(r), v.Gate, orNone(mdText(r.Fingerprint)))
+	fmt.Fprintf(&b, "Baseline: %s · variants: %s", orNone(mdText(r.Baseline)), orNone(mdText(strings.Join(r.Variants, ", "))))
+	if v.Generated != "" {
+		fmt.Fprintf(&b, " · generated %s", v.Generated)
+	}
+	b.WriteString("\n\n")
+
+	b.WriteString("## Counts\n\n")
+	c, p := r.Counts, r.Progress
+	mdTable(&b, []string{"samples", "duplicates", "contaminated", "malformed", "errors", "scores", "judgments"},
+		[][]string{{itoa(c.Samples), itoa(c.Duplicates), itoa(c.Contaminated), itoa(c.Malformed), itoa(c.Errors),
+			fmt.Sprintf("%d/%d", p.Scores, p.ScoresExpected), fmt.Sprintf("%d/%d", p.Judgments, p.JudgmentsExpected)}})
+
+	b.WriteString("## Gate\n\n")
+	var rows [][]string
+	for _, c := range r.Gate.Checks {
+		result := "pass"
+		if !c.Passed {
+			result = "**FAIL**"
+		}
+		rows = append(rows, []string{c.Name, c.Variant, num(c.Value), num(c.Threshold), result})
+	}
+	mdTable(&b, []string{"check", "variant", "value", "threshold", "result"}, rows)
+
+	b.WriteString("## Pairwise judgments\n\n")
+	rows = nil
+	for _, p := range v.Pairwise {
+		rows = append(rows, []string{p.Judge, p.Variant, p.Baseline, itoa(p.N), itoa(p.Wins), itoa(p.Losses), itoa(p.Ties),
+			withCI(p.WinRate, p.CI), num(p.FlipRate), itoa(p.Errors)})
+	}
+	mdTable(&b, []string{"judge", "variant", "vs", "n", "wins", "losses", "ties", "win rate [95% CI]", "flip rate", "errors"}, rows)
+
+	b.WriteString("## Rates\n\n")
+	rows = nil
+	for _, x := range v.Rates {
+		rows = append(rows, []string{x.Variant, rate(x.Refusal), rate(x.JSONValid), rate(x.SchemaPass),
+			rate(x.Truncated), rate(x.Error), tokens(x.MeanOutputTokens)})
+	}
+	mdTable(&b, []string{"variant", "refusal", "json_valid", "schema_pass", "truncated", "error", "mean output tokens"}, rows)
+
+	b.WriteString("## Metrics\n\n")
+	if len(v.Suites) == 0 {
+		b.WriteString("None.\n\n")
+	}
+	for _, s := range v.Suites {
+		fmt.Fprintf(&b, "### %s\n\n", mdText(s.Suite))
+		rows = nil
+		for _, m := range s.Rows {
+			rows = append(rows, []string{m.Metric, m.Variant, itoa(m.N), withCI(m.Mean, m.CI)})
+		}
+		mdTable(&b, []string{"metric", "variant", "n", "mean [95% CI]"}, rows)
+	}
+
+	b.WriteString("## Deltas vs baseline\n\n")
+	rows = nil
+	for _, d := range v.Deltas {
+		rows = append(rows, []string{d.Suite, d.Metric, d.Variant, itoa(d.N), signedCI(d.Delta, d.CI), pvalue(d.PValue), d.Test, sig(d.PValue)})
+	}
+	mdTable(&b, []string{"suite", "metric", "variant", "n", "delta [95% CI]", "p", "test", "sig"}, rows)
+	if len(rows) > 0 {
+		b.WriteString("`*` p < 0.05\n\n")
+	}
+
+	b.WriteString("## Failure buckets\n\n")
+	if len(v.Buckets) == 0 {
+		b.WriteString("None.\n\n")
+	}
+	for _, bk := range v.Buckets {
+		fmt.Fprintf(&b, "### %s · %s (%d)\n\n", mdText(bk.Variant), mdText(bk.Bucket), bk.Count)
+		for i, e := range bk.Examples {
+			mdExample(&b, i+1, e)
+		}
+	}
+
+	b.WriteString("## Suites\n\n")
+	rows = nil
+	var problems []string
+	for _, s := range r.Suites {
+		rows = append(rows, []string{s.Name, s.Role, strings.Join(s.Metrics, ", "), itoa(s.Samples), itoa(s.Duplicates), itoa(s.Malformed)})
+		for _, p := range s.Problems {
+			problems = append(problems, s.Name+": "+p)
+		}
+	}
+	mdTable(&b, []string{"suite", "role", "metrics", "samples", "duplicates", "malformed"}, rows)
+	if len(problems) > 0 {
+		b.WriteString("Problems:\n\n")
+		mdList(&b, problems)
+	}
+
+	b.WriteString("## Warnings\n\n")
+	mdList(&b, r.Warnings)
+
+	b.WriteString("## Timing\n\n")
+	rows = nil
+	for _, l := range v.Latency {
+		rows = append(rows, []string{l.Variant, itoa(l.N), millis(l.P50), millis(l.P95)})
+	}
+	mdTable(&b, []string{"variant", "n", "latency p50", "latency p95"}, rows)
+
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func completeness(r *document.Report) string {
+	if r.Complete {
+		return "complete"
+	}
+	p := r.Progress
+	return fmt.Sprintf("incomplete (scores %d/%d, judgments %d/%d)", p.Scores, p.ScoresExpected, p.Judgments, p.JudgmentsExpected)
+}
+
+func mdExample(b *strings.Builder, i int, e document.Example) {
+	fmt.Fprintf(b, "**%d. %s** · suite %s", i, mdText(e.Sample), mdText(e.Suite))
+	if e.Regression {
+		b.WriteString(" · **regression**")
+	}
+	b.WriteString("\n\n")
+	if e.Reason != "" {
+		fmt.Fprintf(b, "Reason: %s\n\n", mdText(e.Reason))
+	}
+	mdBlock(b, "Prompt", e.Prompt)
+	mdBlock(b, "Output", e.Output)
+	if e.BaselineOutput != "" {
+		mdBlock(b, "Baseline output", e.BaselineOutput)
+	}
+}
+
+// mdBlock shows a clipped text in a fence.
+func mdBlock(b *strings.Builder, label, text string) {
+	fmt.Fprintf(b, "%s:\n\n```text\n%s\n```\n\n", label, defuse(clip(text, exampleClip)))
+}
+
+// zwsp is a zero-width space: invisible, but it splits a run of backticks.
+const zwsp = "\u200b"
+
+// defuse breaks every run of three backticks so a model output cannot close
+// the fence around it and have the rest read as Markdown. The text still
+// looks the same.
+func defuse(s string) string {
+	for strings.Contains(s, "```") {
+		s = strings.ReplaceAll(s, "```", "``"+zwsp+"`")
+	}
+	return s
+}
+
+// clip cuts s to n characters (runes, so Chinese text is not split inside
+// a character) and drops trailing newlines, which would only widen fences.
+func clip(s string, n int) string {
+	s = strings.TrimRight(s, "\n")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + " …[clipped]"
+	}
+	return s
+}
+
+// mdText makes a value safe inline and in a table cell: one line, no pipes
+// that would split a cell, no raw HTML. A "<" that cannot open a tag (as in
+// "<0.001") stays as it is, so the raw file reads well too.
+func mdText(s string) string {
+	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "|", `\|`).Replace(s)
+	return mdTag.ReplaceAllString(s, "&lt;$1")
+}
+
+var mdTag = regexp.MustCompile(`<([A-Za-z/!?])`)
+
+func mdTable(b *strings.Builder, head []string, rows [][]string) {
+	if len(rows) == 0 {
+		b.WriteString("None.\n\n")
+		return
+	}
+	mdRow(b, head)
+	b.WriteString("|" + strings.Repeat(" --- |", len(head)) + "\n")
+	for _, r := range rows {
+		mdRow(b, r)
+	}
+	b.WriteString("\n")
+}
+
+func mdRow(b *strings.Builder, cells []string) {
+	b.WriteString("|")
+	for _, c := range cells {
+		b.WriteString(" " + mdText(c) + " |")
+	}
+	b.WriteString("\n")
+}
+
+func mdList(b *strings.Builder, items []string) {
+	if len(items) == 0 {
+		b.WriteString("None.\n\n")
+		return
+	}
+	for _, it := range items {
+		b.WriteString("- " + mdText(it) + "\n")
+	}
+	b.WriteString("\n")
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return none
+	}
+	return s
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

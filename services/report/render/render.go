@@ -1,0 +1,251 @@
+package render
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/assay-eval/assay/services/report/document"
+)
+
+// errNilReport is returned by every renderer given a nil report.
+var errNilReport = errors.New("render: nil report")
+
+// none stands for a value that does not exist, as opposed to a zero.
+const none = "—"
+
+// Gate states shown by every rendering. A gate of an incomplete run is not
+// shown as passed or failed: missing judgments could still change it.
+const (
+	gatePassed     = "PASSED"
+	gateFailed     = "FAILED"
+	gateIncomplete = "INCOMPLETE"
+)
+
+// view is the report with its lists in display order; Markdown and HTML
+// both render it so they cannot disagree on order.
+type view struct {
+	R         *document.Report
+	Gate      string
+	Generated string
+	Pairwise  []document.Pairwise
+	Rates     []rateRow
+	Suites    []suiteMetrics
+	Deltas    []document.Delta
+	Buckets   []document.Bucket
+	Latency   []latencyRow
+}
+
+type rateRow struct {
+	Variant string
+	document.Rates
+}
+
+type latencyRow struct {
+	Variant string
+	document.Latency
+}
+
+// suiteMetrics are one suite's metric rows, metric by metric, variant by
+// variant.
+type suiteMetrics struct {
+	Suite string
+	Rows  []document.Metric
+}
+
+func newView(r *document.Report) view {
+	o := newOrder(r)
+	v := view{R: r, Gate: gateStatus(r), Generated: generatedAt(r.Timing.GeneratedAt)}
+
+	// Judges keep the order the aggregator gave them; within a judge,
+	// variants follow the report's order.
+	judges := map[string]int{}
+	for _, p := range r.Pairwise {
+		if _, ok := judges[p.Judge]; !ok {
+			judges[p.Judge] = len(judges)
+		}
+	}
+	v.Pairwise = slices.Clone(r.Pairwise)
+	slices.SortStableFunc(v.Pairwise, func(a, b document.Pairwise) int {
+		return cmp.Or(byRank(judges, a.Judge, b.Judge), byRank(o.variant, a.Variant, b.Variant))
+	})
+
+	for _, k := range variantKeys(o, r.Rates) {
+		v.Rates = append(v.Rates, rateRow{k, r.Rates[k]})
+	}
+	for _, k := range variantKeys(o, r.Timing.Latency) {
+		v.Latency = append(v.Latency, latencyRow{k, r.Timing.Latency[k]})
+	}
+
+	metrics := slices.Clone(r.Metrics)
+	slices.SortStableFunc(metrics, func(a, b document.Metric) int {
+		return o.cmpRow(a.Suite, a.Metric, a.Variant, b.Suite, b.Metric, b.Variant)
+	})
+	for _, m := range metrics {
+		if n := len(v.Suites); n == 0 || v.Suites[n-1].Suite != m.Suite {
+			v.Suites = append(v.Suites, suiteMetrics{Suite: m.Suite})
+		}
+		last := &v.Suites[len(v.Suites)-1]
+		last.Rows = append(last.Rows, m)
+	}
+
+	v.Deltas = slices.Clone(r.Deltas)
+	slices.SortStableFunc(v.Deltas, func(a, b document.Delta) int {
+		return o.cmpRow(a.Suite, a.Metric, a.Variant, b.Suite, b.Metric, b.Variant)
+	})
+	// Within a variant, buckets keep the aggregator's order (largest first).
+	v.Buckets = slices.Clone(r.Buckets)
+	slices.SortStableFunc(v.Buckets, func(a, b document.Bucket) int {
+		return byRank(o.variant, a.Variant, b.Variant)
+	})
+	return v
+}
+
+// order ranks variants, suites and metrics as the report lists them.
+type order struct {
+	variants []string
+	variant  map[string]int
+	suite    map[string]int
+	metric   map[string]int // keyed by metricKey
+}
+
+func newOrder(r *document.Report) order {
+	o := order{variant: map[string]int{}, suite: map[string]int{}, metric: map[string]int{}}
+	vs := r.Variants
+	if r.Baseline != "" && !slices.Contains(vs, r.Baseline) {
+		vs = append([]string{r.Baseline}, vs...)
+	}
+	for _, v := range vs {
+		if _, ok := o.variant[v]; !ok {
+			o.variant[v] = len(o.variants)
+			o.variants = append(o.variants, v)
+		}
+	}
+	for _, s := range r.Suites {
+		if _, ok := o.suite[s.Name]; !ok {
+			o.suite[s.Name] = len(o.suite)
+		}
+		for i, m := range s.Metrics {
+			o.metric[metricKey(s.Name, m)] = i
+		}
+	}
+	return o
+}
+
+func metricKey(suite, metric string) string { return suite + "\x00" + metric }
+
+// cmpRow orders (suite, metric, variant) rows.
+func (o order) cmpRow(s1, m1, v1, s2, m2, v2 string) int {
+	return cmp.Or(
+		byRank(o.suite, s1, s2),
+		byRank(o.metric, metricKey(s1, m1), metricKey(s2, m2)),
+		byRank(o.variant, v1, v2),
+	)
+}
+
+// variantKeys returns a map's keys, variants in report order first.
+func variantKeys[V any](o order, m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, func(a, b string) int { return byRank(o.variant, a, b) })
+	return ks
+}
+
+// byRank orders names by rank, and names without one after them by name,
+// so data the report's lists do not mention still shows, in a fixed place.
+func byRank(rank map[string]int, a, b string) int {
+	ra, oka := rank[a]
+	rb, okb := rank[b]
+	switch {
+	case oka && okb:
+		if c := cmp.Compare(ra, rb); c != 0 {
+			return c
+		}
+	case oka:
+		return -1
+	case okb:
+		return 1
+	}
+	return cmp.Compare(a, b)
+}
+
+func gateStatus(r *document.Report) string {
+	switch {
+	case !r.Complete:
+		return gateIncomplete
+	case r.Gate.Passed:
+		return gatePassed
+	default:
+		return gateFailed
+	}
+}
+
+// failedChecks names the failed gate checks, for one-line verdicts.
+func failedChecks(r *document.Report) []string {
+	var names []string
+	for _, c := range r.Gate.Checks {
+		if !c.Passed {
+			names = append(names, c.Name+" for "+c.Variant)
+		}
+	}
+	return names
+}
+
+func generatedAt(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// num formats a rate or a mean.
+func num(x float64) string { return strconv.FormatFloat(x, 'f', 3, 64) }
+
+// withCI formats an estimate and its 95% interval: 0.620 [0.540, 0.700].
+func withCI(x float64, ci [2]float64) string {
+	return fmt.Sprintf("%.3f [%.3f, %.3f]", x, ci[0], ci[1])
+}
+
+// signedCI formats a difference, whose sign is the point.
+func signedCI(x float64, ci [2]float64) string {
+	return fmt.Sprintf("%+.3f [%+.3f, %+.3f]", x, ci[0], ci[1])
+}
+
+func rate(p *float64) string {
+	if p == nil {
+		return none
+	}
+	return num(*p)
+}
+
+// tokens formats a mean token count: a thousandth of a token means nothing.
+func tokens(p *float64) string {
+	if p == nil {
+		return none
+	}
+	return strconv.FormatFloat(*p, 'f', 1, 64)
+}
+
+func millis(ms float64) string { return strconv.FormatFloat(ms, 'f', 0, 64) + " ms" }
+
+// pvalue shows three significant digits; below 0.001 the digits are noise
+// from the approximation, so only the bound is shown.
+func pvalue(p float64) string {
+	if p < 0.001 {
+		return "<0.001"
+	}
+	return fmt.Sprintf("%#.3g", p)
+}
+
+// sig marks a difference significant at the 5% level.
+func sig(p float64) string {
+	if p < 0.05 {
+		return "*"
+	}
+	return ""
+}

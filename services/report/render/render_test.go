@@ -1,0 +1,375 @@
+package render
+
+import (
+	"bytes"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assay-eval/assay/services/report/document"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func ptr(f float64) *float64 { return &f }
+
+// fixture is a small but complete run: a fine-tune "ft" against "base", one
+// judge, three suites (one Chinese), a failed gate and a rate that is null.
+func fixture() *document.Report {
+	return &document.Report{
+		Run:         "support-bot-ft-2025-06",
+		Fingerprint: "sha256:9f2c41d07be3",
+		Baseline:    "base",
+		Variants:    []string{"base", "ft"},
+		Complete:    true,
+		Counts:      document.Counts{Samples: 180, Duplicates: 2, Contaminated: 1, Malformed: 1, Errors: 3},
+		Progress:    document.Progress{Scores: 360, ScoresExpected: 360, Judgments: 60, JudgmentsExpected: 60},
+		Suites: []document.Suite{
+			{Name: "support_tickets", Role: "business", Metrics: []string{"f1", "json_valid", "json_fields"}, Samples: 60, Duplicates: 2},
+			{Name: "gsm8k", Role: "regression", Metrics: []string{"num_match", "length"}, Samples: 60},
+			{Name: "cmmlu_zh", Role: "benchmark", Metrics: []string{"mc_acc"}, Samples: 60, Malformed: 1,
+				Problems: []string{"line 17: unexpected end of JSON input"}},
+		},
+		Metrics: []document.Metric{
+			// Deliberately out of display order: the renderers sort.
+			{Suite: "gsm8k", Metric: "num_match", Variant: "ft", N: 60, Mean: 0.55, CI: [2]float64{0.424, 0.671}},
+			{Suite: "gsm8k", Metric: "num_match", Variant: "base", N: 60, Mean: 0.6167, CI: [2]float64{0.490, 0.729}},
+			{Suite: "gsm8k", Metric: "length", Variant: "base", N: 60, Mean: 0.912, CI: [2]float64{0.88, 0.94}},
+			{Suite: "gsm8k", Metric: "length", Variant: "ft", N: 60, Mean: 0.874, CI: [2]float64{0.83, 0.91}},
+			{Suite: "support_tickets", Metric: "json_fields", Variant: "ft", N: 60, Mean: 0.913, CI: [2]float64{0.871, 0.948}},
+			{Suite: "support_tickets", Metric: "json_fields", Variant: "base", N: 60, Mean: 0.702, CI: [2]float64{0.641, 0.760}},
+			{Suite: "support_tickets", Metric: "f1", Variant: "base", N: 60, Mean: 0.481, CI: [2]float64{0.432, 0.530}},
+			{Suite: "support_tickets", Metric: "f1", Variant: "ft", N: 60, Mean: 0.627, CI: [2]float64{0.581, 0.672}},
+			{Suite: "support_tickets", Metric: "json_valid", Variant: "base", N: 60, Mean: 0.85, CI: [2]float64{0.738, 0.919}},
+			{Suite: "support_tickets", Metric: "json_valid", Variant: "ft", N: 60, Mean: 0.9833, CI: [2]float64{0.911, 0.997}},
+			{Suite: "cmmlu_zh", Metric: "mc_acc", Variant: "base", N: 59, Mean: 0.5424, CI: [2]float64{0.416, 0.663}},
+			{Suite: "cmmlu_zh", Metric: "mc_acc", Variant: "ft", N: 59, Mean: 0.5085, CI: [2]float64{0.384, 0.632}},
+		},
+		Deltas: []document.Delta{
+			{Suite: "support_tickets", Metric: "json_valid", Variant: "ft", Baseline: "base", N: 60, Delta: 0.1333, CI: [2]float64{0.04, 0.23}, PValue: 0.0077, Test: "mcnemar"},
+			{Suite: "support_tickets", Metric: "f1", Variant: "ft", Baseline: "base", N: 60, Delta: 0.146, CI: [2]float64{0.089, 0.203}, PValue: 0.00002, Test: "paired_t"},
+			{Suite: "gsm8k", Metric: "num_match", Variant: "ft", Baseline: "base", N: 60, Delta: -0.0667, CI: [2]float64{-0.151, 0.018}, PValue: 0.1797, Test: "mcnemar"},
+			{Suite: "cmmlu_zh", Metric: "mc_acc", Variant: "ft", Baseline: "base", N: 59, Delta: -0.0339, CI: [2]float64{-0.12, 0.052}, PValue: 0.6875, Test: "mcnemar"},
+		},
+		Pairwise: []document.Pairwise{
+			{Judge: "gpt-judge", JudgeID: "judge-1", Variant: "ft", Baseline: "base", N: 58, Wins: 34, Losses: 17, Ties: 7,
+				WinRate: 0.6466, CI: [2]float64{0.52, 0.756}, FlipRate: 0.069, Errors: 2},
+		},
+		Rates: map[string]document.Rates{
+			"ft":   {Refusal: ptr(0.0667), JSONValid: ptr(0.9833), SchemaPass: ptr(0.95), Truncated: ptr(0.0111), Error: ptr(0.0056), MeanOutputTokens: ptr(142.37)},
+			"base": {Refusal: ptr(0.0222), JSONValid: ptr(0.85), SchemaPass: nil, Truncated: ptr(0.0278), Error: ptr(0), MeanOutputTokens: ptr(188.9)},
+		},
+		Buckets: []document.Bucket{
+			{Variant: "ft", Bucket: "refusal", Count: 4, Examples: []document.Example{{
+				Sample: "support_tickets/0031", Suite: "support_tickets",
+				Prompt:         "Customer: I was charged twice for order #88213. Classify the ticket and reply as JSON with fields category, priority, reply.",
+				Output:         "I'm sorry, but I can't help with billing questions.",
+				BaselineOutput: `{"category": "billing", "priority": "high", "reply": "Sorry about the double charge. We have refunded order #88213."}`,
+				Reason:         "refusal of a benign prompt",
+				Regression:     true,
+			}}},
+			{Variant: "base", Bucket: "format_error", Count: 9, Examples: []document.Example{{
+				Sample: "support_tickets/0007", Suite: "support_tickets",
+				Prompt: "Customer: The app crashes when I open settings. Reply as JSON.",
+				Output: "Sure! Here is the JSON:\n```json\n{\"category\": \"bug\", \"priority\": \"medium\"\n```",
+				Reason: "json_valid: unexpected end of JSON input",
+			}}},
+			{Variant: "ft", Bucket: "wrong_answer", Count: 12, Examples: []document.Example{
+				{
+					Sample: "cmmlu_zh/0112", Suite: "cmmlu_zh",
+					Prompt:         "以下哪一项是中国的首都？\nA. 上海\nB. 北京\nC. 广州\nD. 深圳\n答案：",
+					Output:         "答案是 A。上海是中国最大的城市。",
+					BaselineOutput: "B",
+					Reason:         "mc_acc: chose A, answer is B",
+					Regression:     true,
+				},
+				{
+					Sample: "gsm8k/0042", Suite: "gsm8k",
+					Prompt: "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. " +
+						"How many clips did Natalia sell altogether in April and May? " + strings.Repeat("Show your work step by step. ", 12),
+					Output:         "In April she sold 48 clips. In May she sold 48 / 2 = 24 clips. Altogether 48 + 24 = 62.\n#### 62",
+					BaselineOutput: "48 + 24 = 72\n#### 72",
+					Reason:         "num_match: 62 does not match 72",
+					Regression:     true,
+				},
+			}},
+		},
+		Gate: document.Gate{Passed: false, Checks: []document.Check{
+			{Name: "win_rate_min", Variant: "ft", Value: 0.6466, Threshold: 0.55, Passed: true},
+			{Name: "refusal_rate_max", Variant: "ft", Value: 0.0667, Threshold: 0.05, Passed: false},
+			{Name: "regression_delta_min", Variant: "ft", Value: -0.0667, Threshold: -0.1, Passed: true},
+		}},
+		Timing: document.Timing{
+			GeneratedAt: time.Date(2025, 6, 14, 9, 30, 0, 0, time.UTC),
+			Latency: map[string]document.Latency{
+				"ft":   {N: 180, P50: 412.5, P95: 1190},
+				"base": {N: 180, P50: 530, P95: 1604.2},
+			},
+		},
+		Warnings: []string{
+			"1 malformed line in cmmlu_zh was skipped",
+			"2 judgments dead-lettered after 5 attempts",
+		},
+	}
+}
+
+type renderer func(io.Writer, *document.Report) error
+
+var renderers = []struct {
+	name   string
+	render renderer
+	golden string
+}{
+	{"markdown", Markdown, "report.md"},
+	{"html", HTML, "report.html"},
+	{"summary", Summary, "summary.txt"},
+}
+
+func render(t *testing.T, f renderer, r *document.Report) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := f(&b, r); err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	return b.String()
+}
+
+func TestGolden(t *testing.T) {
+	for _, tc := range renderers {
+		t.Run(tc.name, func(t *testing.T) {
+			got := render(t, tc.render, fixture())
+			path := filepath.Join("testdata", tc.golden)
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("%s differs from %s (run go test -update and review the diff):\n%s", tc.name, path, got)
+			}
+			// The same report must render to the same bytes every time.
+			if again := render(t, tc.render, fixture()); again != got {
+				t.Errorf("%s is not deterministic", tc.name)
+			}
+		})
+	}
+}
+
+func TestHTMLEscapesUntrustedText(t *testing.T) {
+	const payload = `<script>alert(1)</script>"><img src=x onerror=alert(1)>`
+	ex := func(r *document.Report) *document.Example { return &r.Buckets[0].Examples[0] }
+	tests := []struct {
+		name string
+		set  func(*document.Report)
+	}{
+		{"output", func(r *document.Report) { ex(r).Output = payload }},
+		{"baseline output", func(r *document.Report) { ex(r).BaselineOutput = payload }},
+		{"prompt", func(r *document.Report) { ex(r).Prompt = payload }},
+		{"reason", func(r *document.Report) { ex(r).Reason = payload }},
+		{"sample", func(r *document.Report) { ex(r).Sample = payload }},
+		{"run", func(r *document.Report) { r.Run = payload }},
+		{"warning", func(r *document.Report) { r.Warnings = append(r.Warnings, payload) }},
+		{"suite problem", func(r *document.Report) { r.Suites[0].Problems = []string{payload} }},
+		{"judge", func(r *document.Report) { r.Pairwise[0].Judge = payload }},
+		{"metric", func(r *document.Report) { r.Metrics[0].Metric = payload }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := fixture()
+			tc.set(r)
+			got := render(t, HTML, r)
+			for _, raw := range []string{"<script", "<img", "alert(1)>"} {
+				if strings.Contains(got, raw) {
+					t.Errorf("HTML contains unescaped %q", raw)
+				}
+			}
+			for _, escaped := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;img src=x onerror=alert(1)&gt;"} {
+				if !strings.Contains(got, escaped) {
+					t.Errorf("HTML lacks the escaped payload %q", escaped)
+				}
+			}
+		})
+	}
+}
+
+func TestHTMLSelfContained(t *testing.T) {
+	got := strings.ToLower(render(t, HTML, fixture()))
+	for _, s := range []string{"http://", "https://", "src=", "<link", "<script", "url(", "@import"} {
+		if strings.Contains(got, s) {
+			t.Errorf("HTML contains %q; it must load nothing from outside", s)
+		}
+	}
+	for _, s := range []string{"<svg", `class="badge failed"`, "<details>"} {
+		if !strings.Contains(got, s) {
+			t.Errorf("HTML lacks %q", s)
+		}
+	}
+}
+
+func TestMarkdownFenceHolds(t *testing.T) {
+	r := fixture()
+	r.Buckets[0].Examples[0].Output = "ok\n```\n# INJECTED\n````\n~~~\n```\nafter"
+	got := render(t, Markdown, r)
+
+	// Walk the document as a CommonMark reader would: a line starting
+	// with three backticks opens or closes a fence.
+	fence := regexp.MustCompile("^ {0,3}```")
+	in, seen := false, false
+	for _, line := range strings.Split(got, "\n") {
+		if fence.MatchString(line) {
+			in = !in
+			continue
+		}
+		if strings.Contains(line, "# INJECTED") {
+			seen = true
+			if !in {
+				t.Errorf("%q escaped its fence", line)
+			}
+		}
+	}
+	if !seen {
+		t.Fatal("the example output is missing from the markdown")
+	}
+	if in {
+		t.Error("a fence is left open at the end")
+	}
+}
+
+func TestDefuse(t *testing.T) {
+	for _, in := range []string{"", "plain", "`code`", "``", "```", "````", "a```b```c", "``````````"} {
+		got := defuse(in)
+		if strings.Contains(got, "```") {
+			t.Errorf("defuse(%q) = %q still has a fence", in, got)
+		}
+		if strings.ReplaceAll(got, zwsp, "") != in {
+			t.Errorf("defuse(%q) = %q changed the visible text", in, got)
+		}
+	}
+}
+
+func TestClip(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"trailing\n\n", 20, "trailing"},
+		{"0123456789", 4, "0123 …[clipped]"},
+		{"以下哪一项是中国的首都", 3, "以下哪 …[clipped]"},
+	}
+	for _, tc := range tests {
+		if got := clip(tc.in, tc.n); got != tc.want {
+			t.Errorf("clip(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestPValue(t *testing.T) {
+	tests := []struct {
+		p         float64
+		want, sig string
+	}{
+		{0.0123, "0.0123", "*"},
+		{0.00099, "<0.001", "*"},
+		{0.001, "0.00100", "*"},
+		{0.05, "0.0500", ""},
+		{0.5, "0.500", ""},
+		{1, "1.00", ""},
+	}
+	for _, tc := range tests {
+		if got := pvalue(tc.p); got != tc.want {
+			t.Errorf("pvalue(%v) = %q, want %q", tc.p, got, tc.want)
+		}
+		if got := sig(tc.p); got != tc.sig {
+			t.Errorf("sig(%v) = %q, want %q", tc.p, got, tc.sig)
+		}
+	}
+}
+
+func TestPrimaryMetric(t *testing.T) {
+	tests := []struct {
+		metrics []string
+		want    string
+	}{
+		{[]string{"f1", "json_valid", "json_fields"}, "json_fields"},
+		{[]string{"rougeL", "f1"}, "f1"},
+		{[]string{"length", "num_match"}, "num_match"},
+		{[]string{"length"}, "length"},
+		{nil, ""},
+	}
+	for _, tc := range tests {
+		if got := primaryMetric(document.Suite{Metrics: tc.metrics}); got != tc.want {
+			t.Errorf("primaryMetric(%v) = %q, want %q", tc.metrics, got, tc.want)
+		}
+	}
+}
+
+func TestSummaryGate(t *testing.T) {
+	tests := []struct {
+		name string
+		set  func(*document.Report)
+		want string
+	}{
+		{"failed", func(*document.Report) {}, "gate: FAILED (refusal_rate_max for ft)\n"},
+		{"passed", func(r *document.Report) { r.Gate = document.Gate{Passed: true} }, "gate: PASSED\n"},
+		{"incomplete", func(r *document.Report) { r.Complete = false }, "gate: not evaluated (run incomplete)\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := fixture()
+			tc.set(r)
+			if got := render(t, Summary, r); !strings.HasSuffix(got, "\n"+tc.want) {
+				t.Errorf("summary ends\n%s\nwant last line %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestEmptyReport(t *testing.T) {
+	reports := map[string]*document.Report{
+		"zero":          {},
+		"variants only": {Baseline: "base", Variants: []string{"base", "ft"}, Rates: map[string]document.Rates{"ft": {}}},
+	}
+	for name, r := range reports {
+		for _, tc := range renderers {
+			t.Run(name+"/"+tc.name, func(t *testing.T) {
+				if got := render(t, tc.render, r); got == "" {
+					t.Error("empty output")
+				}
+			})
+		}
+	}
+}
+
+func TestNilReport(t *testing.T) {
+	for _, tc := range renderers {
+		if err := tc.render(io.Discard, nil); err == nil {
+			t.Errorf("%s(nil) did not fail", tc.name)
+		}
+	}
+}
+
+func TestMDText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"a|b", `a\|b`},
+		{"two\nlines\r\nhere", "two lines here"},
+		{"<script>x</script>", "&lt;script>x&lt;/script>"},
+		{"<0.001", "<0.001"},
+	}
+	for _, tc := range tests {
+		if got := mdText(tc.in); got != tc.want {
+			t.Errorf("mdText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/assay-eval/assay/services/report/document"
+)
+
+// primaryMetrics are the metrics that best say whether a suite's answers are
+// right, best first; a suite's column in the summary shows the first it has.
+var primaryMetrics = []string{"em", "mc_acc", "num_match", "json_fields", "safety", "json_schema", "json_valid", "f1", "rougeL"}
+
+// primaryMetric returns the suite's headline metric: the first primary one it
+// computes, else the first it lists, else "".
+func primaryMetric(s document.Suite) string {
+	for _, m := range primaryMetrics {
+		if slices.Contains(s.Metrics, m) {
+			return m
+		}
+	}
+	if len(s.Metrics) > 0 {
+		return s.Metrics[0]
+	}
+	return ""
+}
+
+// Summary writes a short table for the terminal, one row per variant, and
+// the gate's verdict.
+func Summary(w io.Writer, r *document.Report) error {
+	if r == nil {
+		return errNilReport
+	}
+	type column struct{ suite, metric string }
+	var cols []column
+	head := []string{"variant", "win rate [95% CI]"}
+	for _, s := range r.Suites {
+		if m := primaryMetric(s); m != "" {
+			cols = append(cols, column{s.Name, m})
+			head = append(head, s.Name+":"+m)
+		}
+	}
+	head = append(head, "refusal", "json_valid")
+
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for _, v := range newOrder(r).variants {
+		row := []string{v, winRate(r, v)}
+		for _, c := range cols {
+			row = append(row, meanOf(r, c.suite, c.metric, v))
+		}
+		rates := r.Rates[v]
+		row = append(row, rate(rates.Refusal), rate(rates.JSONValid))
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	switch gateStatus(r) {
+	case gatePassed:
+		buf.WriteString("gate: PASSED\n")
+	case gateFailed:
+		buf.WriteString("gate: FAILED")
+		if failed := failedChecks(r); len(failed) > 0 {
+			buf.WriteString(" (" + strings.Join(failed, ", ") + ")")
+		}
+		buf.WriteString("\n")
+	default:
+		buf.WriteString("gate: not evaluated (run incomplete)\n")
+	}
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// winRate is the variant's win rate from the first judge that judged it.
+func winRate(r *document.Report, variant string) string {
+	if variant == r.Baseline {
+		return "baseline"
+	}
+	for _, p := range r.Pairwise {
+		if p.Variant == variant {
+			return withCI(p.WinRate, p.CI)
+		}
+	}
+	return none
+}
+
+func meanOf(r *document.Report, suite, metric, variant string) string {
+	for _, m := range r.Metrics {
+		if m.Suite == suite && m.Metric == metric && m.Variant == variant {
+			return num(m.Mean)
+		}
+	}
+	return none
+}

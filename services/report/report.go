@@ -1,0 +1,217 @@
+// Package report is assay's report stage. For every running run it follows
+// the run's scores, judgments and dead letters, counts them against what the
+// run expects (samples × variants scores, samples × candidates × judges
+// judgments), keeps the run's progress in assay_runs, and when everything
+// has arrived computes the report (package aggregate), stores it in the
+// assay_reports object store as JSON, Markdown, HTML and Parquet, marks the
+// run complete with its gate verdict and announces it.
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/obs"
+	"github.com/assay-eval/assay/pkg/stage"
+	"github.com/assay-eval/assay/services/report/aggregate"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Config tunes the stage.
+type Config struct {
+	// Tick is how often progress is stored and completion checked
+	// (default 250ms).
+	Tick time.Duration
+}
+
+// Service is the report stage.
+type Service struct {
+	cfg     Config
+	bus     *bus.Bus
+	logger  *slog.Logger
+	metrics *obs.Stage
+
+	mu     sync.Mutex
+	active map[string]context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New returns the stage.
+func New(cfg Config, env *stage.Env) *Service {
+	if cfg.Tick <= 0 {
+		cfg.Tick = 250 * time.Millisecond
+	}
+	return &Service{cfg: cfg, bus: env.Bus, logger: env.Logger.With("stage", bus.StageReport),
+		metrics: obs.NewStage(env.Registry, bus.StageReport), active: map[string]context.CancelFunc{}}
+}
+
+// Run follows every run that is not complete until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	_, updates, err := s.bus.WatchRuns(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.wg.Wait()
+	for u := range updates {
+		if u.Spec == nil {
+			continue
+		}
+		complete := u.Status != nil && u.Status.State == eval.StateComplete
+		s.mu.Lock()
+		_, running := s.active[u.Run]
+		if !complete && !running {
+			tctx, cancel := context.WithCancel(ctx)
+			s.active[u.Run] = cancel
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer cancel()
+				if err := s.track(tctx, u.Run); err != nil && tctx.Err() == nil {
+					s.logger.Error("tracking run failed", "run", u.Run, "err", err)
+				}
+				s.mu.Lock()
+				delete(s.active, u.Run)
+				s.mu.Unlock()
+			}()
+		}
+		s.mu.Unlock()
+	}
+	return ctx.Err()
+}
+
+// track follows one run until it completes.
+func (s *Service) track(ctx context.Context, run string) error {
+	spec, err := s.bus.Spec(ctx, run)
+	if err != nil {
+		return err
+	}
+	c := aggregate.New(spec)
+	defer c.Release()
+	var mu sync.Mutex
+	for _, src := range sources(run) {
+		cons, err := s.bus.JS.OrderedConsumer(ctx, src.stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{src.filter}})
+		if err != nil {
+			return fmt.Errorf("following %s: %w", src.stream, err)
+		}
+		cc, err := cons.Consume(func(m jetstream.Msg) {
+			start := time.Now()
+			s.metrics.Begin()
+			data, err := s.bus.Payload(ctx, m.Data(), m.Headers())
+			mu.Lock()
+			if err == nil {
+				err = add(c, src, data)
+			}
+			mu.Unlock()
+			outcome := bus.OutcomeAcked
+			if err != nil {
+				outcome = bus.OutcomeRetry
+				s.logger.Warn("reading result failed", "run", run, "stream", src.stream, "err", err)
+			}
+			s.metrics.End(time.Since(start), outcome)
+		})
+		if err != nil {
+			return fmt.Errorf("following %s: %w", src.stream, err)
+		}
+		defer cc.Stop()
+	}
+	ingest, err := s.bus.Runs.Watch(ctx, bus.IngestKey(run))
+	if err != nil {
+		return fmt.Errorf("watching ingest of %s: %w", run, err)
+	}
+	defer ingest.Stop()
+	specs, err := s.bus.Runs.Watch(ctx, bus.SpecKey(run), jetstream.UpdatesOnly())
+	if err != nil {
+		return fmt.Errorf("watching spec of %s: %w", run, err)
+	}
+	defer specs.Stop()
+
+	tick := time.NewTicker(s.cfg.Tick)
+	defer tick.Stop()
+	var last eval.RunStatus
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e := <-ingest.Updates():
+			if e == nil {
+				continue
+			}
+			var st eval.IngestStatus
+			if err := json.Unmarshal(e.Value(), &st); err == nil {
+				mu.Lock()
+				c.SetIngest(&st)
+				mu.Unlock()
+			}
+		case e := <-specs.Updates():
+			if e == nil {
+				continue
+			}
+			var sp eval.RunSpec
+			if err := json.Unmarshal(e.Value(), &sp); err == nil {
+				mu.Lock()
+				c.SetSpec(&sp)
+				mu.Unlock()
+			}
+		case <-tick.C:
+			mu.Lock()
+			p := c.Progress()
+			complete := c.Complete()
+			mu.Unlock()
+			st := eval.RunStatus{Run: run, State: eval.StateRunning, Scores: p.Scores, ScoresExpected: p.ScoresExpected,
+				Judgments: p.Judgments, JudgmentsExpected: p.JudgmentsExpected}
+			if complete {
+				mu.Lock()
+				err := s.finish(ctx, c, &st)
+				mu.Unlock()
+				return err
+			}
+			if st.Scores != last.Scores || st.Judgments != last.Judgments || st.ScoresExpected != last.ScoresExpected {
+				if err := s.bus.PutStatus(ctx, &st); err != nil {
+					s.logger.Warn("storing progress failed", "run", run, "err", err)
+				}
+				last = st
+			}
+		}
+	}
+}
+
+// finish computes and stores the report of a complete run, then marks it
+// complete and announces its gate.
+func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.RunStatus) error {
+	run := st.Run
+	rep, err := c.Report(ctx, Fetcher(s.bus), time.Now())
+	if err != nil {
+		return err
+	}
+	files, err := Files(rep, c, Formats)
+	if err != nil {
+		return err
+	}
+	for name, data := range files {
+		if _, err := s.bus.Reports.PutBytes(ctx, ReportObject(run, name), data); err != nil {
+			return fmt.Errorf("storing %s of run %s: %w", name, run, err)
+		}
+	}
+	st.State = eval.StateComplete
+	st.GatePassed = &rep.Gate.Passed
+	st.Report = ReportObject(run, "report.json")
+	if err := s.bus.PutStatus(ctx, st); err != nil {
+		return err
+	}
+	ev := eval.RunEvent{V: eval.Version, Run: run, Fingerprint: rep.Fingerprint, GatePassed: &rep.Gate.Passed, At: time.Now().UTC()}
+	if _, err := s.bus.Publish(ctx, bus.RunEvent(run, bus.EventCompleted), bus.MsgID(bus.EventCompleted, run, fmt.Sprint(st.Scores), fmt.Sprint(st.Judgments)), ev); err != nil {
+		return err
+	}
+	s.logger.Info("run complete", "run", run, "gate_passed", rep.Gate.Passed, "scores", st.Scores, "judgments", st.Judgments)
+	return nil
+}
+
+// ReportObject is the name of one of a run's report files in the
+// assay_reports object store.
+func ReportObject(run, file string) string { return run + "/" + file }

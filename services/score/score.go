@@ -1,0 +1,130 @@
+// Package score is assay's scoring stage: it reads every generation, scores
+// it against its sample's reference with the metrics its suite asks for
+// (package metric), and publishes a Score.
+package score
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"runtime"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/obs"
+	"github.com/assay-eval/assay/pkg/stage"
+	"github.com/assay-eval/assay/services/score/metric"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Config tunes the stage.
+type Config struct {
+	// Workers is how many generations are scored at once (default
+	// 16 × GOMAXPROCS: scoring waits mostly on the bus).
+	Workers int
+}
+
+// Service is the scoring stage.
+type Service struct {
+	cfg     Config
+	bus     *bus.Bus
+	logger  *slog.Logger
+	metrics *obs.Stage
+	scorer  *metric.Scorer
+}
+
+// New returns the stage.
+func New(cfg Config, env *stage.Env) *Service {
+	if cfg.Workers < 1 {
+		cfg.Workers = 16 * runtime.GOMAXPROCS(0)
+	}
+	return &Service{
+		cfg:     cfg,
+		bus:     env.Bus,
+		logger:  env.Logger.With("stage", bus.StageScore),
+		metrics: obs.NewStage(env.Registry, bus.StageScore),
+		scorer:  metric.NewScorer(),
+	}
+}
+
+// Run scores generations until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	runs, updates, err := s.bus.WatchRuns(ctx)
+	if err != nil {
+		return err
+	}
+	go func() {
+		for range updates {
+		}
+	}()
+	cons, err := s.bus.EnsureConsumer(ctx, bus.StreamGens, jetstream.ConsumerConfig{
+		Durable:       bus.ScoreConsumer,
+		MaxAckPending: s.cfg.Workers * 4,
+	})
+	if err != nil {
+		return err
+	}
+	return s.bus.Consume(ctx, cons, func(ctx context.Context, m *bus.Msg) error {
+		return s.handleMsg(ctx, runs, m)
+	}, bus.ConsumeOptions{Stage: bus.StageScore, Workers: s.cfg.Workers, Logger: s.logger, Observer: s.metrics})
+}
+
+func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, m *bus.Msg) error {
+	var g eval.Generation
+	if err := json.Unmarshal(m.Payload, &g); err != nil {
+		return bus.Poisonf(bus.Keys{}, "generation does not decode: %v", err)
+	}
+	keys := bus.Keys{Run: g.Run, Suite: g.Sample.Suite, Sample: g.Sample.ID, Variant: g.Variant}
+	spec, err := runs.Spec(ctx, g.Run)
+	if err != nil {
+		return bus.Poison(err, keys)
+	}
+	data, err := s.bus.GetMsg(ctx, bus.StreamSamples, g.Sample.Seq)
+	if err != nil {
+		return fmt.Errorf("reading sample %s: %w", g.Sample.ID, err)
+	}
+	var sample eval.Sample
+	if err := json.Unmarshal(data, &sample); err != nil || sample.ID != g.Sample.ID || sample.Run != g.Run {
+		return bus.Poisonf(keys, "sample at sequence %d is not %s of run %s", g.Sample.Seq, g.Sample.ID, g.Run)
+	}
+	sc, err := s.Handle(spec, &sample, &g)
+	if err != nil {
+		return bus.Poison(err, keys)
+	}
+	sc.GenSeq = m.Seq()
+	id := bus.MsgID(bus.StageScore, g.Run, g.Variant, sample.Suite, sample.ID)
+	if _, err := s.bus.Publish(ctx, bus.ScoresSubject(g.Run, g.Variant), id, sc); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Handle scores one generation of sample under spec.
+func (s *Service) Handle(spec *eval.RunSpec, sample *eval.Sample, g *eval.Generation) (*eval.Score, error) {
+	suite, ok := spec.Suite(sample.Suite)
+	if !ok {
+		return nil, fmt.Errorf("suite %q is not in run %q", sample.Suite, spec.Run)
+	}
+	r := s.scorer.Score(metric.Input{
+		Output:           g.Output,
+		FinishReason:     g.FinishReason,
+		Error:            g.Error,
+		CompletionTokens: g.Usage.CompletionTokens,
+		Reference:        sample.Reference,
+		Metrics:          suite.Metrics,
+	})
+	return &eval.Score{
+		V:            eval.Version,
+		Run:          g.Run,
+		Sample:       g.Sample,
+		Variant:      g.Variant,
+		Fingerprint:  g.Fingerprint,
+		Metrics:      r.Metrics,
+		Checks:       r.Checks,
+		Bucket:       r.Bucket,
+		Reason:       r.Reason,
+		OutputTokens: r.OutputTokens,
+		LatencyMS:    g.LatencyMS,
+	}, nil
+}
