@@ -52,8 +52,11 @@ const (
 )
 
 // ConsumerDefaults are used where a ConsumerConfig leaves a field zero.
+// The ack wait is short because a handler that is alive says so every third
+// of it (InProgress), however long its LLM call takes: what the wait bounds
+// is how long the messages of a killed process stay with it.
 const (
-	DefaultAckWait    = 30 * time.Second
+	DefaultAckWait    = 10 * time.Second
 	DefaultMaxDeliver = 10
 )
 
@@ -122,7 +125,9 @@ func (b *Bus) Consume(ctx context.Context, c jetstream.Consumer, h Handler, o Co
 		jm, err := it.Next()
 		if err != nil {
 			<-sem
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || ctx.Err() != nil {
+			// A consumer deleted under us (its run completed, and another
+			// replica cleaned up) is a normal end.
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || errors.Is(err, jetstream.ErrConsumerDeleted) || ctx.Err() != nil {
 				return nil
 			}
 			return fmt.Errorf("consuming %s: %w", info.Name, err)

@@ -104,7 +104,8 @@ func (s *Sim) Decide(p Persona, prompt string) Decision {
 			text = preface(lang) + text
 		}
 	}
-	if s.u(p.Name, "truncate", prompt) < p.Truncate {
+	// Refusals are short: they are never cut off.
+	if d.Outcome != OutcomeRefuse && s.u(p.Name, "truncate", prompt) < p.Truncate {
 		d.Truncated = true
 		d.FinishReason = "length"
 		text = cutRunes(text, utf8.RuneCountInString(text)/2)

@@ -273,3 +273,7 @@ func (s *Sim) Models() string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// Answer returns what the answer key knows about a prompt (the zero Answer
+// when nothing).
+func (s *Sim) Answer(prompt string) Answer { return s.key[prompt] }

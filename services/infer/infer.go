@@ -104,7 +104,6 @@ func (s *Service) start(ctx context.Context, runs *bus.Runs, spec *eval.RunSpec,
 		FilterSubject: bus.RunSamples(spec.Run),
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		MaxAckPending: v.Concurrency * 2,
-		AckWait:       time.Minute,
 		Metadata:      map[string]string{"stage": bus.StageInfer, "run": spec.Run, "variant": v.Name},
 	})
 	if err != nil {

@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
@@ -107,7 +106,6 @@ func (s *Service) start(ctx context.Context, runs *bus.Runs, run string, j eval.
 		FilterSubject: bus.RunGens(run),
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		MaxAckPending: j.Concurrency * 2,
-		AckWait:       time.Minute,
 		Metadata:      map[string]string{"stage": bus.StageJudge, "run": run, "judge": j.Name},
 	})
 	if err != nil {

@@ -1,0 +1,44 @@
+# assay — `make help` lists the targets.
+
+GO        ?= go
+BIN       ?= bin
+# Packages of every module in go.work (./... does not cross modules).
+PKGS      := work
+SERVICES  := ingest infer score judge report
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: demo
+demo: ## Run the bundled demo (embedded NATS, simulated models) and print where the report is
+	$(GO) run ./cmd/assay demo
+
+.PHONY: test
+test: ## Vet and run every test with the race detector
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+.PHONY: bench
+bench: ## Run the benchmarks and print their figures (see BENCHMARKS.md)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m $(PKGS)
+
+.PHONY: lint
+lint: ## gofmt check and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+.PHONY: build
+build: ## Build assay and one binary per service into bin/
+	$(GO) build -o $(BIN)/assay ./cmd/assay
+	@for s in $(SERVICES); do $(GO) build -o $(BIN)/assay-$$s ./services/$$s/cmd/assay-$$s || exit 1; done
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 10s)
+	@for p in $$($(GO) list $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$p | grep '^Fuzz'); do \
+	    echo "== $$p $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-10s} $$p || exit 1; \
+	  done; \
+	done

@@ -1,0 +1,321 @@
+package bus_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/bus/bustest"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func TestOpenIsIdempotent(t *testing.T) {
+	s := bustest.Server(t)
+	b1 := bustest.Open(t, s)
+	b2 := bustest.Open(t, s)
+	for _, b := range []*bus.Bus{b1, b2} {
+		for name := range bus.StreamSubjects {
+			if b.Stream(name) == nil {
+				t.Fatalf("stream %s missing", name)
+			}
+		}
+	}
+	// The judge's join reads must not be served by a lagging replica.
+	st, err := b2.JS.Stream(t.Context(), "KV_"+bus.BucketPairs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.CachedInfo().Config.AllowDirect {
+		t.Fatal("assay_pairs allows direct gets after a second Open")
+	}
+}
+
+type payload struct {
+	N int `json:"n"`
+}
+
+func consumer(t *testing.T, b *bus.Bus, name string, cfg jetstream.ConsumerConfig) jetstream.Consumer {
+	t.Helper()
+	cfg.Durable = name
+	cfg.FilterSubject = bus.RunSamples(name)
+	c, err := b.EnsureConsumer(t.Context(), bus.StreamSamples, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// consume runs Consume in the background until the test ends.
+func consume(t *testing.T, b *bus.Bus, c jetstream.Consumer, h bus.Handler) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := b.Consume(ctx, c, h, bus.ConsumeOptions{Stage: "test", Workers: 4}); err != nil {
+			t.Errorf("consume: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func publish(t *testing.T, b *bus.Bus, run string, n int) {
+	t.Helper()
+	for i := range n {
+		if _, err := b.Publish(t.Context(), bus.SamplesSubject(run, "s"), fmt.Sprintf("%s-%d", run, i), payload{N: i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func deadLetters(t *testing.T, b *bus.Bus) []eval.DeadLetter {
+	t.Helper()
+	var out []eval.DeadLetter
+	c, err := b.JS.OrderedConsumer(t.Context(), bus.StreamDLQ, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, err := c.Next(jetstream.FetchMaxWait(200 * time.Millisecond))
+		if err != nil {
+			return out
+		}
+		var d eval.DeadLetter
+		if err := json.Unmarshal(m.Data(), &d); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, d)
+	}
+}
+
+func TestConsumeAcksHandledMessages(t *testing.T) {
+	b := bustest.New(t)
+	c := consumer(t, b, "ok", jetstream.ConsumerConfig{})
+	var seen sync.Map
+	var calls atomic.Int32
+	consume(t, b, c, func(_ context.Context, m *bus.Msg) error {
+		var p payload
+		if err := json.Unmarshal(m.Payload, &p); err != nil {
+			return err
+		}
+		seen.Store(p.N, true)
+		calls.Add(1)
+		return nil
+	})
+	publish(t, b, "ok", 50)
+	bustest.Eventually(t, 10*time.Second, func() error {
+		info, err := c.Info(t.Context())
+		if err != nil {
+			return err
+		}
+		if info.AckFloor.Stream < 50 || info.NumAckPending != 0 {
+			return fmt.Errorf("ack floor %d, pending %d", info.AckFloor.Stream, info.NumAckPending)
+		}
+		return nil
+	})
+	if calls.Load() != 50 {
+		t.Fatalf("handler ran %d times for 50 messages", calls.Load())
+	}
+}
+
+func TestConsumeRetriesTransientFailures(t *testing.T) {
+	b := bustest.New(t)
+	c := consumer(t, b, "flaky", jetstream.ConsumerConfig{})
+	var calls atomic.Int32
+	consume(t, b, c, func(_ context.Context, m *bus.Msg) error {
+		if calls.Add(1) == 1 {
+			return bus.Transient(errors.New("HTTP 503"), 20*time.Millisecond)
+		}
+		if m.Meta.NumDelivered != 2 {
+			t.Errorf("second call saw delivery %d", m.Meta.NumDelivered)
+		}
+		return nil
+	})
+	publish(t, b, "flaky", 1)
+	bustest.Eventually(t, 10*time.Second, func() error {
+		if n := calls.Load(); n != 2 {
+			return fmt.Errorf("%d calls", n)
+		}
+		return nil
+	})
+	if dl := deadLetters(t, b); len(dl) != 0 {
+		t.Fatalf("unexpected dead letters: %+v", dl)
+	}
+}
+
+func TestConsumeDeadLettersPoison(t *testing.T) {
+	b := bustest.New(t)
+	c := consumer(t, b, "poison", jetstream.ConsumerConfig{})
+	var calls atomic.Int32
+	consume(t, b, c, func(_ context.Context, m *bus.Msg) error {
+		calls.Add(1)
+		return bus.Poisonf(bus.Keys{Run: "poison", Suite: "s", Sample: "x", Variant: "ft"}, "does not decode")
+	})
+	publish(t, b, "poison", 1)
+	var dl []eval.DeadLetter
+	bustest.Eventually(t, 10*time.Second, func() error {
+		if dl = deadLetters(t, b); len(dl) != 1 {
+			return fmt.Errorf("%d dead letters", len(dl))
+		}
+		return nil
+	})
+	d := dl[0]
+	if d.Stage != "test" || d.Run != "poison" || d.Sample != "x" || d.Variant != "ft" || d.Suite != "s" || !strings.Contains(d.Reason, "does not decode") || d.Data != `{"n":0}` {
+		t.Fatalf("dead letter = %+v", d)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("a terminated message was handled %d times", n)
+	}
+}
+
+func TestConsumeGivesUpAfterMaxDeliver(t *testing.T) {
+	b := bustest.New(t)
+	c := consumer(t, b, "stuck", jetstream.ConsumerConfig{MaxDeliver: 3})
+	var calls atomic.Int32
+	consume(t, b, c, func(_ context.Context, m *bus.Msg) error {
+		calls.Add(1)
+		return bus.Transient(errors.New("still failing"), time.Millisecond)
+	})
+	publish(t, b, "stuck", 1)
+	bustest.Eventually(t, 10*time.Second, func() error {
+		dl := deadLetters(t, b)
+		if len(dl) != 1 {
+			return fmt.Errorf("%d dead letters", len(dl))
+		}
+		if !strings.Contains(dl[0].Reason, "gave up after 3 deliveries: still failing") {
+			return fmt.Errorf("reason %q", dl[0].Reason)
+		}
+		return nil
+	})
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("handler ran %d times with MaxDeliver 3", n)
+	}
+}
+
+func TestConsumeKeepsSlowMessagesInProgress(t *testing.T) {
+	b := bustest.New(t)
+	c := consumer(t, b, "slow", jetstream.ConsumerConfig{AckWait: 600 * time.Millisecond})
+	var calls atomic.Int32
+	consume(t, b, c, func(ctx context.Context, m *bus.Msg) error {
+		calls.Add(1)
+		time.Sleep(2 * time.Second) // three ack waits: only heartbeats keep it ours
+		return nil
+	})
+	publish(t, b, "slow", 1)
+	bustest.Eventually(t, 10*time.Second, func() error {
+		info, err := c.Info(t.Context())
+		if err != nil {
+			return err
+		}
+		if info.AckFloor.Stream != 1 {
+			return fmt.Errorf("not acked yet")
+		}
+		return nil
+	})
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("a slow message was redelivered: %d calls", n)
+	}
+}
+
+func TestLargePayloadTravelsByReference(t *testing.T) {
+	b := bustest.New(t)
+	big := bytes.Repeat([]byte("x"), 9<<20) // over the server's 8 MiB max payload
+	data, _ := json.Marshal(map[string]string{"text": string(big)})
+	ack, err := b.PublishData(t.Context(), bus.SamplesSubject("big", "s"), "big-1", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.GetMsg(t.Context(), bus.StreamSamples, ack.Sequence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("payload of %d bytes came back as %d bytes", len(data), len(got))
+	}
+	m, err := b.Stream(bus.StreamSamples).GetMsg(t.Context(), ack.Sequence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Header.Get(bus.RefHeader) == "" || len(m.Data) != 0 {
+		t.Fatal("the stored message carries the payload instead of a reference")
+	}
+}
+
+func TestBatchPublishesOncePerMsgID(t *testing.T) {
+	b := bustest.New(t)
+	bt := b.NewBatch(t.Context())
+	for i := range 600 {
+		// Every message twice: the server keeps one per Nats-Msg-Id.
+		for range 2 {
+			if err := bt.Publish(bus.SamplesSubject("batch", "s"), fmt.Sprint(i), payload{N: i}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := bt.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	info, err := b.Stream(bus.StreamSamples).Info(t.Context(), jetstream.WithSubjectFilter(bus.RunSamples("batch")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 600 {
+		t.Fatalf("stream holds %d messages, want 600", info.State.Msgs)
+	}
+}
+
+func spec(run string) *eval.RunSpec {
+	return &eval.RunSpec{Run: run, Baseline: "base",
+		Variants: []eval.Variant{{Name: "base", BaseURL: "http://x/v1", Model: "m"}},
+		Suites:   []eval.Suite{{Name: "s", Path: "s.jsonl", Metrics: []string{"em"}, Object: "sha256/1"}}}
+}
+
+func TestSubmitRun(t *testing.T) {
+	b := bustest.New(t)
+	ctx := t.Context()
+	_, updates, err := b.WatchRuns(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SubmitRun(ctx, spec("r1")); err != nil {
+		t.Fatal(err)
+	}
+	// The same spec again is a no-op.
+	if err := b.SubmitRun(ctx, spec("r1")); err != nil {
+		t.Fatalf("resubmitting the same spec: %v", err)
+	}
+	other := spec("r1")
+	other.Variants[0].Model = "other"
+	if err := b.SubmitRun(ctx, other); !errors.Is(err, bus.ErrRunExists) {
+		t.Fatalf("a different spec under the same name: got %v, want ErrRunExists", err)
+	}
+	got, err := b.Spec(ctx, "r1")
+	if err != nil || got.Variants[0].Model != "m" {
+		t.Fatalf("stored spec = %+v, %v", got, err)
+	}
+	st, err := b.Status(ctx, "r1")
+	if err != nil || st.State != eval.StateRunning {
+		t.Fatalf("status = %+v, %v", st, err)
+	}
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case u := <-updates:
+			if u.Run == "r1" && u.Spec != nil && u.Status != nil {
+				return
+			}
+		case <-timeout:
+			t.Fatal("the watch did not see the run")
+		}
+	}
+}
