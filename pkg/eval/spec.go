@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -43,6 +45,20 @@ func (d *Duration) UnmarshalText(b []byte) error {
 		return fmt.Errorf("%q is negative", b)
 	}
 	*d = Duration(v)
+	return nil
+}
+
+// UnmarshalYAML reads a duration like [Duration.UnmarshalText]. It exists so
+// that a bad duration is reported with its line: yaml.v3 drops the position
+// of an error returned by UnmarshalText, but keeps the lines of a
+// *yaml.TypeError.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: cannot unmarshal %s into a duration: write it like 30s or 2m", n.Line, n.ShortTag())}}
+	}
+	if err := d.UnmarshalText([]byte(n.Value)); err != nil {
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
+	}
 	return nil
 }
 
@@ -289,8 +305,11 @@ func LoadSpec(file string) (*RunSpec, error) {
 			p = filepath.Join(filepath.Dir(file), p)
 		}
 		st, err := os.Stat(p)
-		if err != nil {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
 			return "", fmt.Errorf("%s: no such file: paths are relative to the spec's directory", p)
+		case err != nil:
+			return "", fmt.Errorf("%s cannot be read: %v", p, errors.Unwrap(err))
 		}
 		if st.IsDir() {
 			return "", fmt.Errorf("%s is a directory: name a JSONL file", p)
@@ -313,9 +332,10 @@ func ParseSpec(file string, data []byte) (*RunSpec, error) {
 func parseSpec(file string, data []byte, resolve func(string) (string, error)) (*RunSpec, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(file, err)
+		return nil, yamlError(file, nil, err)
 	}
-	if len(root.Content) == 0 {
+	// "---" alone or "~" is a document holding null: as empty as no text.
+	if len(root.Content) == 0 || root.Content[0].ShortTag() == "!!null" {
 		return nil, SpecErrors{{File: file, Msg: "the run spec is empty: see the README for an example"}}
 	}
 	doc := root.Content[0]
@@ -326,7 +346,7 @@ func parseSpec(file string, data []byte, resolve func(string) (string, error)) (
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&spec); err != nil {
-		return nil, yamlError(file, err)
+		return nil, yamlError(file, doc, err)
 	}
 	spec.Source = file
 	spec.applyDefaults()
@@ -353,9 +373,14 @@ func parseSpec(file string, data []byte, resolve func(string) (string, error)) (
 	return &spec, nil
 }
 
+// yamlTags are yaml.v3's names for kinds of values, as a reader of the spec
+// knows them.
+var yamlTags = strings.NewReplacer("!!str", "a string", "!!seq", "a list", "!!map", "a mapping",
+	"!!int", "a number", "!!float", "a number", "!!bool", "a boolean", "!!timestamp", "a date")
+
 // yamlError turns yaml.v3's errors ("line 4: field x not found in type …")
-// into SpecErrors with a line and, where it can, a field.
-func yamlError(file string, err error) error {
+// into SpecErrors with a line and, when doc is known, the field's path.
+func yamlError(file string, doc *yaml.Node, err error) error {
 	var te *yaml.TypeError
 	var lines []string
 	if errors.As(err, &te) {
@@ -369,17 +394,92 @@ func yamlError(file string, err error) error {
 		if m := yamlLineRE.FindStringSubmatch(l); m != nil {
 			se.Line, _ = strconv.Atoi(m[1])
 			se.Msg = m[2]
+			if doc != nil {
+				se.Field = fieldAt(doc, se.Line, se.Msg)
+			}
 			if f, ok := strings.CutPrefix(se.Msg, "field "); ok {
 				if name, _, ok := strings.Cut(f, " not found"); ok {
-					se.Field = name
+					if se.Field == "" {
+						se.Field = name
+					}
 					se.Msg = "unknown field: check its spelling against the README's run spec reference"
 				}
 			}
-			se.Msg = strings.ReplaceAll(se.Msg, "!!str", "a string")
+			se.Msg = yamlTags.Replace(se.Msg)
 		}
 		out = append(out, se)
 	}
 	return out
+}
+
+// fieldAt names the field, such as variants[1].modle, that a yaml.v3
+// message about line concerns. yaml.v3 gives only a line, and flow style
+// puts several fields on one: the field whose key or value the message
+// quotes is preferred; then, for a mapping or list where something else was
+// expected, the outermost one starting on the line; else the innermost
+// field on the line.
+func fieldAt(doc *yaml.Node, line int, msg string) string {
+	quoted := func(s string) bool {
+		if s == "" {
+			return false
+		}
+		// yaml.v3 writes a value as `value` (cut to `1234567...` when long),
+		// a key as "key" or as the bare word after "field ".
+		short := s
+		if len(s) > 10 {
+			short = s[:7] + "..."
+		}
+		return strings.Contains(msg, "`"+short+"`") || strings.Contains(msg, strconv.Quote(s)) ||
+			strings.HasPrefix(msg, "field "+s+" ")
+	}
+	var best, collection, last string
+	wantKind := yaml.Kind(0)
+	switch {
+	case strings.Contains(msg, "!!map"):
+		wantKind = yaml.MappingNode
+	case strings.Contains(msg, "!!seq"):
+		wantKind = yaml.SequenceNode
+	}
+	var walk func(n *yaml.Node, path []any)
+	consider := func(key, val *yaml.Node, path []any) {
+		if (key == nil || key.Line != line) && val.Line != line {
+			return
+		}
+		name := fieldName(path...)
+		last = name
+		if best == "" && ((key != nil && quoted(key.Value)) || (val.Kind == yaml.ScalarNode && quoted(val.Value))) {
+			best = name
+		}
+		if collection == "" && wantKind != 0 && val.Kind == wantKind && val.Line == line {
+			collection = name
+		}
+	}
+	walk = func(n *yaml.Node, path []any) {
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				p := append(slices.Clip(path), n.Content[i].Value)
+				consider(n.Content[i], n.Content[i+1], p)
+				walk(n.Content[i+1], p)
+			}
+		case yaml.SequenceNode:
+			for i, e := range n.Content {
+				p := append(slices.Clip(path), i)
+				consider(nil, e, p)
+				walk(e, p)
+			}
+		}
+		// Aliases are not followed: their fields were reported where the
+		// anchor is.
+	}
+	walk(doc, nil)
+	switch {
+	case best != "":
+		return best
+	case collection != "":
+		return collection
+	}
+	return last
 }
 
 func (s *RunSpec) applyDefaults() {
@@ -524,15 +624,35 @@ func (c *checker) endpoint(u string, path ...any) {
 	}
 }
 
+// The range checks below are written !(in range) so that NaN, which
+// compares false with everything, fails them: a NaN would otherwise pass,
+// and then break the JSON of every request and of the spec on the bus.
+
 func (c *checker) decoding(d Decoding, path ...any) {
-	if d.Temperature < 0 || d.Temperature > 2 {
-		c.fail(fmt.Sprintf("temperature %v is outside 0..2", d.Temperature), append(path, "temperature")...)
+	at := func(field string) []any { return append(slices.Clip(path), field) }
+	if !(d.Temperature >= 0 && d.Temperature <= 2) {
+		c.fail(fmt.Sprintf("temperature %v is outside 0..2", d.Temperature), at("temperature")...)
 	}
-	if d.TopP <= 0 || d.TopP > 1 {
-		c.fail(fmt.Sprintf("top_p %v is outside (0, 1]", d.TopP), append(path, "top_p")...)
+	if !(d.TopP > 0 && d.TopP <= 1) {
+		c.fail(fmt.Sprintf("top_p %v is outside (0, 1]", d.TopP), at("top_p")...)
 	}
 	if d.MaxTokens < 1 {
-		c.fail("max_tokens must be at least 1", append(path, "max_tokens")...)
+		c.fail("max_tokens must be at least 1", at("max_tokens")...)
+	}
+	if d.TopK != nil && *d.TopK < -1 {
+		c.fail(fmt.Sprintf("top_k %d is below -1: use a positive number, or -1 for no limit", *d.TopK), at("top_k")...)
+	}
+	if d.MinP != nil && !(*d.MinP >= 0 && *d.MinP <= 1) {
+		c.fail(fmt.Sprintf("min_p %v is outside 0..1", *d.MinP), at("min_p")...)
+	}
+	if p := d.RepetitionPenalty; p != nil && !(*p > 0 && !math.IsInf(*p, 0)) {
+		c.fail(fmt.Sprintf("repetition_penalty %v must be positive (1 means none)", *p), at("repetition_penalty")...)
+	}
+	if p := d.PresencePenalty; p != nil && !(*p >= -2 && *p <= 2) {
+		c.fail(fmt.Sprintf("presence_penalty %v is outside -2..2", *p), at("presence_penalty")...)
+	}
+	if p := d.FrequencyPenalty; p != nil && !(*p >= -2 && *p <= 2) {
+		c.fail(fmt.Sprintf("frequency_penalty %v is outside -2..2", *p), at("frequency_penalty")...)
 	}
 }
 
@@ -558,6 +678,8 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 		}
 	}
 	switch {
+	case len(s.Variants) == 0:
+		// Reported above; a baseline cannot be checked against nothing.
 	case s.Baseline == "" && len(s.Variants) > 1:
 		c.fail("is required: name the variant the others are compared with", "baseline")
 	case s.Baseline == "" && len(s.Variants) == 1:
@@ -566,6 +688,11 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 		c.fail(fmt.Sprintf("%q is not one of the variants", s.Baseline), "baseline")
 	}
 	c.decoding(s.Decoding, "decoding")
+	// Kwargs go into every request as JSON, and the spec onto the bus: a
+	// nested mapping with non-string keys, or a NaN, cannot.
+	if _, err := json.Marshal(s.Template.Kwargs); err != nil {
+		c.fail(fmt.Sprintf("cannot be sent as JSON (%v): use string keys and plain values", err), "template", "kwargs")
+	}
 	if s.Retry.MaxAttempts < 1 {
 		c.fail("must be at least 1", "retry", "max_attempts")
 	}
@@ -573,12 +700,16 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 		c.fail("at least one suite is required", "suites")
 	}
 	suites := map[string]bool{}
+	suiteMetrics := map[string][]string{}
 	for i, su := range s.Suites {
 		c.name(su.Name, "suites", i, "name")
 		if suites[su.Name] && su.Name != "" {
 			c.fail(fmt.Sprintf("suite %q is listed twice", su.Name), "suites", i, "name")
 		}
 		suites[su.Name] = true
+		if _, dup := suiteMetrics[su.Name]; !dup {
+			suiteMetrics[su.Name] = su.Metrics
+		}
 		if !su.Role.Valid() {
 			c.fail(fmt.Sprintf("%q is not a role: use business, regression, benchmark or production", su.Role), "suites", i, "role")
 		}
@@ -629,22 +760,41 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 		c.fail("needs a judge: add one under judges", "gate", "win_rate_min")
 	}
 	for _, f := range []struct {
-		v    *float64
-		name string
-	}{{s.Gate.WinRateMin, "win_rate_min"}, {s.Gate.JSONValidMin, "json_valid_min"}, {s.Gate.ErrorRateMax, "error_rate_max"}} {
-		if f.v != nil && (*f.v < 0 || *f.v > 1) {
-			c.fail(fmt.Sprintf("%v is outside 0..1", *f.v), "gate", f.name)
+		v      *float64
+		name   string
+		lo, hi float64
+	}{
+		{s.Gate.WinRateMin, "win_rate_min", 0, 1},
+		{s.Gate.JSONValidMin, "json_valid_min", 0, 1},
+		{s.Gate.ErrorRateMax, "error_rate_max", 0, 1},
+		// A difference of two rates.
+		{s.Gate.RefusalRateDeltaMax, "refusal_rate_delta_max", -1, 1},
+	} {
+		if f.v != nil && !(*f.v >= f.lo && *f.v <= f.hi) {
+			c.fail(fmt.Sprintf("%v is outside %v..%v", *f.v, f.lo, f.hi), "gate", f.name)
 		}
 	}
 	for i, m := range s.Gate.Metrics {
-		if !suites[m.Suite] {
+		switch {
+		case !suites[m.Suite]:
 			c.fail(fmt.Sprintf("%q is not one of the suites", m.Suite), "gate", "metrics", i, "suite")
-		}
-		if !slices.Contains(KnownMetrics, m.Metric) {
+		case !slices.Contains(KnownMetrics, m.Metric):
 			c.fail(fmt.Sprintf("unknown metric %q", m.Metric), "gate", "metrics", i, "metric")
+		case !slices.Contains(suiteMetrics[m.Suite], m.Metric):
+			// The gate would find no such metric in the report and fail
+			// every run.
+			c.fail(fmt.Sprintf("suite %q does not compute %q: add it to the suite's metrics", m.Suite, m.Metric), "gate", "metrics", i, "metric")
 		}
 		if m.Min == nil && m.DeltaMin == nil {
 			c.fail("give min, delta_min or both", "gate", "metrics", i)
+		}
+		for _, b := range []struct {
+			v    *float64
+			name string
+		}{{m.Min, "min"}, {m.DeltaMin, "delta_min"}} {
+			if b.v != nil && (math.IsNaN(*b.v) || math.IsInf(*b.v, 0)) {
+				c.fail(fmt.Sprintf("%v is not a finite number", *b.v), "gate", "metrics", i, b.name)
+			}
 		}
 	}
 	return c.errs
@@ -711,13 +861,33 @@ func (s *RunSpec) Fingerprint() string {
 	for i, su := range s.Suites {
 		metrics[i] = su.Name + ":" + strings.Join(su.Metrics, ",")
 	}
+	t := s.Template
+	t.Kwargs = jsonNormal(t.Kwargs)
 	b, _ := json.Marshal(struct {
 		Decoding       Decoding
 		Template       Template
 		Judges         []string
 		Metrics        []string
 		MetricsVersion string
-	}{s.Decoding, s.Template, judges, metrics, MetricsVersion})
+	}{s.Decoding, t, judges, metrics, MetricsVersion})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])[:16]
+}
+
+// jsonNormal returns kwargs as they come out of a JSON round trip, so that a
+// spec read from YAML and the same spec read from the bus hash alike: YAML
+// keeps an integer like 9007199254740993 exact, JSON makes it a float64.
+func jsonNormal(kwargs map[string]any) map[string]any {
+	if kwargs == nil {
+		return nil
+	}
+	b, err := json.Marshal(kwargs)
+	if err != nil {
+		return kwargs
+	}
+	var out map[string]any
+	if json.Unmarshal(b, &out) != nil {
+		return kwargs
+	}
+	return out
 }

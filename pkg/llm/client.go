@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Endpoint is where a model is served and how hard it may be pushed.
@@ -74,6 +76,7 @@ type Client struct {
 
 	mu       sync.Mutex
 	limiters map[string]chan struct{}
+	flights  map[string]*flight
 	// sleep is replaced in tests.
 	sleep func(ctx context.Context, d time.Duration) error
 }
@@ -102,6 +105,7 @@ func New(opts ...Option) *Client {
 		}},
 		logger:   slog.Default(),
 		limiters: map[string]chan struct{}{},
+		flights:  map[string]*flight{},
 		sleep:    sleepCtx,
 	}
 	for _, o := range opts {
@@ -181,6 +185,45 @@ func (e *CallError) Unwrap() error { return e.Err }
 // response is returned without calling the endpoint, and a new response is
 // stored before Chat returns.
 func (c *Client) Chat(ctx context.Context, ep Endpoint, req ChatRequest, policy RetryPolicy, cacheKey string) (Response, error) {
+	if cacheKey == "" {
+		return c.chat(ctx, ep, req, policy, "")
+	}
+	// Identical requests in flight at once share one call: the cache only
+	// helps once the first of them has an answer.
+	c.mu.Lock()
+	if f, ok := c.flights[cacheKey]; ok {
+		c.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return Response{}, ctx.Err()
+		}
+		if f.err == nil {
+			r := f.resp
+			r.Cached = true
+			return r, nil
+		}
+		return c.chat(ctx, ep, req, policy, cacheKey)
+	}
+	f := &flight{done: make(chan struct{})}
+	c.flights[cacheKey] = f
+	c.mu.Unlock()
+	f.resp, f.err = c.chat(ctx, ep, req, policy, cacheKey)
+	c.mu.Lock()
+	delete(c.flights, cacheKey)
+	c.mu.Unlock()
+	close(f.done)
+	return f.resp, f.err
+}
+
+// flight is a call that identical concurrent requests wait for.
+type flight struct {
+	done chan struct{}
+	resp Response
+	err  error
+}
+
+func (c *Client) chat(ctx context.Context, ep Endpoint, req ChatRequest, policy RetryPolicy, cacheKey string) (Response, error) {
 	if c.cache != nil && cacheKey != "" {
 		if b, ok, err := c.cache.Get(ctx, cacheKey); err != nil {
 			c.logger.Warn("reading LLM cache failed; calling the endpoint", "err", err)
@@ -251,8 +294,9 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 }
 
 // wait says how long to wait before the next attempt, and whether to retry
-// at all: exponential backoff with full jitter, or the server's Retry-After
-// when it gave one.
+// at all: exponential backoff with "equal" jitter (a random wait between
+// half the backoff and all of it, so that a burst of failures spreads out
+// but never retries at once), or the server's Retry-After when it gave one.
 func (p RetryPolicy) wait(attempt int, err error) (time.Duration, bool) {
 	var api *APIError
 	if errors.As(err, &api) {
@@ -267,6 +311,12 @@ func (p RetryPolicy) wait(attempt int, err error) (time.Duration, bool) {
 	}
 	d := p.InitialBackoff
 	for i := 1; i < attempt && d < p.MaxBackoff; i++ {
+		if d > p.MaxBackoff/2 {
+			// Doubling could overflow into a negative wait, on which
+			// rand.N panics.
+			d = p.MaxBackoff
+			break
+		}
 		d *= 2
 	}
 	d = min(d, p.MaxBackoff)
@@ -332,21 +382,35 @@ func readAPIError(resp *http.Response) error {
 	} else {
 		e.Message = strings.TrimSpace(string(b))
 		if len(e.Message) > 300 {
-			e.Message = e.Message[:300] + "…"
+			// Cut on a rune boundary: the message ends up in logs and JSON.
+			cut := 300
+			for cut > 0 && !utf8.RuneStart(e.Message[cut]) {
+				cut--
+			}
+			e.Message = e.Message[:cut] + "…"
 		}
 	}
 	return e
 }
 
-// parseRetryAfter reads delay-seconds or an HTTP date.
+// retryAfterForever stands for a Retry-After too long for a Duration;
+// RetryPolicy.MaxRetryAfter caps it like any other.
+const retryAfterForever = time.Duration(math.MaxInt64)
+
+// parseRetryAfter reads delay-seconds or an HTTP date; 0 means none given.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if s <= 0 {
+	if s, err := strconv.ParseFloat(v, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		switch {
+		case math.IsNaN(s) || s <= 0:
 			return 0
+		case s >= float64(retryAfterForever/time.Second):
+			// Converting would overflow into a negative Duration, and
+			// the server's wish would be ignored.
+			return retryAfterForever
 		}
 		return time.Duration(s * float64(time.Second))
 	}
@@ -418,8 +482,9 @@ func readStream(body io.Reader, start time.Time) (Response, error) {
 				r.TTFT = time.Since(start)
 			}
 			content.WriteString(d.Content)
-			reasoning.WriteString(d.ReasoningContent)
-			reasoning.WriteString(d.Reasoning)
+			// Like readResponse, one of the two names: servers moving from
+			// reasoning_content to reasoning send both with the same text.
+			reasoning.WriteString(firstNonEmpty(d.ReasoningContent, d.Reasoning))
 			if c.FinishReason != nil {
 				r.FinishReason = *c.FinishReason
 			}

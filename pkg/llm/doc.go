@@ -4,7 +4,7 @@
 // Every variant of a run is called with the same request apart from the
 // model name: the same decoding parameters, system prompt and chat template
 // arguments ([Build]). The client bounds the requests in flight per
-// endpoint, retries 429s, 5xx and timeouts with exponential backoff and full
+// endpoint, retries 429s, 5xx and timeouts with exponential backoff and
 // jitter while honouring Retry-After, and strips reasoning traces
 // (<think>…</think>, reasoning_content) from the answer, keeping them apart.
 //

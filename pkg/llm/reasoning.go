@@ -29,7 +29,7 @@ func SplitReasoning(text string) (answer, reasoning string) {
 	for {
 		o := strings.Index(rest, thinkOpen)
 		if o < 0 {
-			ans = append(ans, strings.ReplaceAll(rest, thinkClose, ""))
+			ans = append(ans, rest)
 			break
 		}
 		ans = append(ans, rest[:o])
@@ -42,7 +42,18 @@ func SplitReasoning(text string) (answer, reasoning string) {
 		rea = append(rea, rest[:c])
 		rest = rest[c+len(thinkClose):]
 	}
-	return strings.TrimSpace(joinNonEmpty(ans, "")), strings.TrimSpace(joinNonEmpty(rea, "\n"))
+	return strings.TrimSpace(stripTags(joinNonEmpty(ans, ""))), strings.TrimSpace(joinNonEmpty(rea, "\n"))
+}
+
+// stripTags removes stray tags from an answer. It repeats because removing
+// one can join its neighbours into another ("<thi" + "nk>" around a block,
+// "</</think>think>"), and an answer must never carry a tag downstream.
+func stripTags(s string) string {
+	for strings.Contains(s, thinkOpen) || strings.Contains(s, thinkClose) {
+		s = strings.ReplaceAll(s, thinkOpen, "")
+		s = strings.ReplaceAll(s, thinkClose, "")
+	}
+	return s
 }
 
 func joinNonEmpty(parts []string, sep string) string {

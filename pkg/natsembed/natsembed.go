@@ -190,7 +190,19 @@ func StartCluster(name string, n int, dir string) (*Cluster, error) {
 			return nil, errors.New("starting NATS cluster: a node was not ready after 30s")
 		}
 	}
-	return c, nil
+	// JetStream answers nothing until the nodes have elected a meta leader.
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		for _, s := range c.Servers {
+			if s.JetStreamIsLeader() {
+				return c, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			c.Shutdown()
+			return nil, errors.New("starting NATS cluster: no JetStream leader after 30s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // startAsync starts a cluster node without waiting for it: a node's

@@ -29,8 +29,13 @@ var DefaultFields = eval.Fields{
 	ShouldRefuse: "should_refuse",
 }
 
-// MaxLine is the longest line read; longer lines are reported and skipped.
+// MaxLine is the longest line read by default, not counting its line
+// ending; longer lines are reported and skipped. [Reader.MaxLine] overrides
+// it.
 const MaxLine = 64 << 20
+
+// bom is the UTF-8 byte order mark some editors put at the start of a file.
+var bom = []byte("\xef\xbb\xbf")
 
 // Problem is one line that could not be used.
 type Problem struct {
@@ -56,12 +61,14 @@ type Result struct {
 
 // Reader reads one suite.
 type Reader struct {
-	Run    string
-	Suite  eval.Suite
-	File   string
-	fields eval.Fields
-	seen   map[string]string // normalised prompt -> id
-	ids    map[string]int    // id -> line
+	Run   string
+	Suite eval.Suite
+	File  string
+	// MaxLine is the longest line read; 0 means [MaxLine].
+	MaxLine int
+	fields  eval.Fields
+	seen    map[string]string // normalised prompt -> id
+	ids     map[string]int    // id -> line
 	// dropped are the duplicates removed so far.
 	dropped []eval.DroppedDuplicate
 }
@@ -92,18 +99,25 @@ func NewReader(run string, suite eval.Suite, file string) *Reader {
 // with its index among the samples kept. Lines that cannot be used are
 // collected as problems; an error is returned only when reading fails or
 // emit does.
-func (rd *Reader) Read(r io.Reader, emit func(eval.Sample) error) (Result, error) {
-	var res Result
-	br := bufio.NewReaderSize(r, 1<<20)
+func (rd *Reader) Read(r io.Reader, emit func(eval.Sample) error) (res Result, err error) {
+	defer func() { res.Duplicates = rd.dropped }()
+	limit := rd.MaxLine
+	if limit <= 0 {
+		limit = MaxLine
+	}
+	br := bufio.NewReaderSize(r, min(limit+2, 1<<20))
 	for lineNo := 1; ; lineNo++ {
-		line, tooLong, err := readLine(br)
+		line, tooLong, err := readLine(br, limit)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return res, fmt.Errorf("reading %s: %w", rd.File, err)
 		}
 		last := errors.Is(err, io.EOF)
+		if lineNo == 1 {
+			line = bytes.TrimPrefix(line, bom)
+		}
 		switch {
 		case tooLong:
-			res.Problems = append(res.Problems, Problem{rd.File, lineNo, "", fmt.Sprintf("line is longer than %d MiB", MaxLine>>20)})
+			res.Problems = append(res.Problems, Problem{rd.File, lineNo, "", fmt.Sprintf("line is longer than %s: shorten the item or split it", size(limit))})
 		case len(bytes.TrimSpace(line)) > 0:
 			s, p := rd.sample(line, lineNo)
 			switch {
@@ -123,19 +137,20 @@ func (rd *Reader) Read(r io.Reader, emit func(eval.Sample) error) (Result, error
 			break
 		}
 	}
-	res.Duplicates = rd.dropped
 	return res, nil
 }
 
-// readLine returns the next line without its newline; a line over MaxLine
-// is consumed and reported as too long.
-func readLine(br *bufio.Reader) ([]byte, bool, error) {
+// readLine returns the next line without its line ending (LF or CRLF); a
+// line longer than limit is consumed and reported as too long without being
+// kept in memory.
+func readLine(br *bufio.Reader, limit int) ([]byte, bool, error) {
 	var buf []byte
 	tooLong := false
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if !tooLong {
-			if len(buf)+len(chunk) > MaxLine {
+			// limit+2 leaves room for a CRLF, which does not count.
+			if len(buf)+len(chunk) > limit+2 {
 				tooLong, buf = true, nil
 			} else {
 				buf = append(buf, chunk...)
@@ -144,6 +159,22 @@ func readLine(br *bufio.Reader) ([]byte, bool, error) {
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
-		return bytes.TrimRight(buf, "\r\n"), tooLong, err
+		if tooLong {
+			return nil, true, err
+		}
+		buf = bytes.TrimSuffix(buf, []byte("\n"))
+		buf = bytes.TrimSuffix(buf, []byte("\r"))
+		if len(buf) > limit {
+			return nil, true, err
+		}
+		return buf, false, err
 	}
+}
+
+// size writes a byte count the way a person would.
+func size(n int) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

@@ -9,11 +9,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/tidwall/gjson"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -29,7 +32,7 @@ func (rd *Reader) sample(line []byte, n int) (*eval.Sample, *Problem) {
 	if err := json.Unmarshal(line, new(json.RawMessage)); err != nil {
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			return fail("", "not valid JSON at column %d: %v", se.Offset, err)
+			return fail("", "not valid JSON at column %d: %v", column(line, se), err)
 		}
 		return fail("", "not valid JSON: %v", err)
 	}
@@ -52,7 +55,7 @@ func (rd *Reader) sample(line []byte, n int) (*eval.Sample, *Problem) {
 	}
 	s.Reference = ref
 
-	if t := root.Get(f.Tags); t.Exists() {
+	if t := root.Get(f.Tags); present(t) {
 		switch {
 		case t.Type == gjson.String:
 			s.Tags = []string{t.String()}
@@ -67,7 +70,7 @@ func (rd *Reader) sample(line []byte, n int) (*eval.Sample, *Problem) {
 			return fail(f.Tags, "must be a string or a list of strings")
 		}
 	}
-	if p := rd.needs(ref, n); p != nil {
+	if p := rd.needs(root, ref, n); p != nil {
 		return nil, p
 	}
 
@@ -85,6 +88,15 @@ func (rd *Reader) sample(line []byte, n int) (*eval.Sample, *Problem) {
 		if len(s.ID) > 256 {
 			return fail(f.ID, "is longer than 256 bytes")
 		}
+		// The id ends message ids (Nats-Msg-Id), whose values NATS trims
+		// and whose line breaks it turns into spaces: "a " or "a\nb" would
+		// collide with "a" or "a b" and be dropped as a republish.
+		if strings.ContainsFunc(s.ID, unicode.IsControl) {
+			return fail(f.ID, "%q contains a control character", s.ID)
+		}
+		if strings.TrimSpace(s.ID) != s.ID {
+			return fail(f.ID, "%q starts or ends with white space", s.ID)
+		}
 	default:
 		return fail(f.ID, "must be a string or a number, not %s", kind(id))
 	}
@@ -99,6 +111,21 @@ func (rd *Reader) sample(line []byte, n int) (*eval.Sample, *Problem) {
 	rd.ids[s.ID] = n
 	return s, nil
 }
+
+// column is the 1-based column, in characters, where a syntax error was
+// found: the one of the offending character, or just past the end of the
+// line when it ended too soon.
+func column(line []byte, se *json.SyntaxError) int {
+	off := int(min(max(se.Offset, 0), int64(len(line))))
+	col := utf8.RuneCount(line[:off])
+	if off == len(line) && strings.HasPrefix(se.Error(), "unexpected end") {
+		col++
+	}
+	return max(col, 1)
+}
+
+// present reports whether a field is given: null counts as absent.
+func present(r gjson.Result) bool { return r.Exists() && r.Type != gjson.Null }
 
 func kind(r gjson.Result) string {
 	switch {
@@ -134,21 +161,28 @@ func (rd *Reader) messages(root gjson.Result, n int) ([]eval.Message, *Problem) 
 	}
 	prompt, conv := root.Get(f.Prompt), root.Get(f.Messages)
 	switch {
-	case prompt.Exists() && prompt.Type == gjson.String:
+	case prompt.Type == gjson.String:
 		if strings.TrimSpace(prompt.String()) == "" {
 			return fail(f.Prompt, "is empty")
 		}
 		msgs = append(msgs, eval.Message{Role: "user", Content: prompt.String()})
-	case prompt.Exists() && prompt.IsArray():
+	case prompt.IsArray():
 		conv = prompt
 		f.Messages = f.Prompt
 		fallthrough
-	case conv.Exists() && conv.IsArray():
-		for i, m := range conv.Array() {
+	case conv.IsArray():
+		turns := conv.Array()
+		for i, m := range turns {
 			field := fmt.Sprintf("%s[%d]", f.Messages, i)
+			if !m.IsObject() {
+				return fail(field, "a chat message is an object with role and content, not %s", kind(m))
+			}
 			role := m.Get("role")
-			if !slices.Contains(roles, role.String()) {
-				return fail(field+".role", "must be system, user or assistant, not %q", role.String())
+			switch {
+			case !role.Exists():
+				return fail(field+".role", "missing: give system, user or assistant")
+			case role.Type != gjson.String || !slices.Contains(roles, role.String()):
+				return fail(field+".role", "must be system, user or assistant, not %s", role.Raw)
 			}
 			content, ok := messageContent(m.Get("content"))
 			if !ok {
@@ -159,8 +193,13 @@ func (rd *Reader) messages(root gjson.Result, n int) ([]eval.Message, *Problem) 
 		if len(msgs) == 0 || msgs[len(msgs)-1].Role != "user" {
 			return fail(f.Messages, "the conversation must end with a user message for the model to answer")
 		}
-	case prompt.Exists():
+		if strings.TrimSpace(msgs[len(msgs)-1].Content) == "" {
+			return fail(fmt.Sprintf("%s[%d].content", f.Messages, len(turns)-1), "is empty: the last user message is what the model answers")
+		}
+	case present(prompt):
 		return fail(f.Prompt, "must be a string or a list of chat messages, not %s", kind(prompt))
+	case present(conv):
+		return fail(f.Messages, "must be a list of chat messages, not %s", kind(conv))
 	default:
 		return fail(f.Prompt, "missing: map the prompt with fields.prompt (text) or fields.messages (chat messages)")
 	}
@@ -168,7 +207,8 @@ func (rd *Reader) messages(root gjson.Result, n int) ([]eval.Message, *Problem) 
 }
 
 // messageContent accepts OpenAI content as a string or as a list of parts,
-// of which the text parts are kept.
+// of which the text parts are kept, one per line as vLLM joins them (run
+// together, "Question:" and "What is…" would read "Question:What is…").
 func messageContent(c gjson.Result) (string, bool) {
 	if c.Type == gjson.String {
 		return c.String(), true
@@ -176,13 +216,13 @@ func messageContent(c gjson.Result) (string, bool) {
 	if !c.IsArray() {
 		return "", false
 	}
-	var b strings.Builder
+	var texts []string
 	for _, part := range c.Array() {
 		if part.Get("type").String() == "text" {
-			b.WriteString(part.Get("text").String())
+			texts = append(texts, part.Get("text").String())
 		}
 	}
-	return b.String(), true
+	return strings.Join(texts, "\n"), true
 }
 
 func (rd *Reader) reference(root gjson.Result, n int) (*eval.Reference, *Problem) {
@@ -225,11 +265,36 @@ func (rd *Reader) reference(root gjson.Result, n int) (*eval.Reference, *Problem
 				ref.Choices = append(ref.Choices, x.String())
 			}
 		case c.IsObject():
-			// {"A": "...", "B": "..."}: letter keys in order.
+			// {"A": "...", "B": "..."}: placed by letter, whatever the
+			// order of the keys in the line.
+			byLetter := map[int]string{}
+			var bad string
 			c.ForEach(func(k, v gjson.Result) bool {
-				ref.Choices = append(ref.Choices, v.String())
-				return true
+				l := optionLetter(k.String())
+				_, twice := byLetter[l]
+				switch {
+				case l < 0:
+					bad = fmt.Sprintf("%q is not an option letter (A, B, C, …)", k.String())
+				case twice:
+					bad = fmt.Sprintf("%q gives option %c a second time", k.String(), 'A'+l)
+				case v.Type != gjson.String && v.Type != gjson.Number:
+					bad = "choices must be strings"
+				default:
+					byLetter[l] = v.String()
+					return true
+				}
+				return false
 			})
+			if bad != "" {
+				return fail(f.Choices, "%s", bad)
+			}
+			for i := range len(byLetter) {
+				v, ok := byLetter[i]
+				if !ok {
+					return fail(f.Choices, "option %c is missing: letters must run A, B, C, … without gaps", 'A'+i)
+				}
+				ref.Choices = append(ref.Choices, v)
+			}
 		default:
 			return fail(f.Choices, "must be a list of options")
 		}
@@ -273,9 +338,12 @@ func letter(r gjson.Result, n int) (string, bool) {
 		}
 		return string(rune('A' + i)), true
 	}
-	s := strings.ToUpper(strings.Trim(strings.TrimSpace(r.String()), "()（）."))
-	if len(s) == 1 && s[0] >= 'A' && int(s[0]-'A') < n {
-		return s, true
+	if r.Type != gjson.String {
+		return "", false
+	}
+	s := trimOption(r.String())
+	if i := optionLetter(s); i >= 0 && i < n {
+		return string(rune('A' + i)), true
 	}
 	if i, err := strconv.Atoi(s); err == nil && i >= 0 && i < n {
 		return string(rune('A' + i)), true
@@ -283,11 +351,31 @@ func letter(r gjson.Result, n int) (string, bool) {
 	return "", false
 }
 
+// trimOption strips the decoration of an option label: "(B)", "B." or "Ｂ".
+func trimOption(s string) string {
+	return strings.ToUpper(strings.Trim(strings.TrimSpace(norm.NFKC.String(s)), "()."))
+}
+
+// optionLetter is the index of an option letter (A = 0, up to J), or -1.
+func optionLetter(s string) int {
+	s = trimOption(s)
+	if len(s) == 1 && s[0] >= 'A' && s[0] <= 'J' {
+		return int(s[0] - 'A')
+	}
+	return -1
+}
+
 type refusedLoader struct{}
 
 func (refusedLoader) Load(url string) (any, error) {
 	return nil, fmt.Errorf("external reference %q is not allowed", url)
 }
+
+// schemaURL names the schema while it is compiled. It must be
+// hierarchical: against an opaque URL such as "assay:schema.json" a
+// relative $ref like "other.json" resolves to the schema itself, so an
+// external reference would pass here and loop at scoring time.
+const schemaURL = "assay:///schema.json"
 
 func checkSchema(raw string) error {
 	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(raw))
@@ -297,22 +385,54 @@ func checkSchema(raw string) error {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.UseLoader(refusedLoader{})
-	if err := c.AddResource("assay:schema.json", doc); err != nil {
-		return err
+	if err := c.AddResource(schemaURL, doc); err != nil {
+		return fmt.Errorf("not a usable JSON Schema: %s", oneLine(err))
 	}
-	if _, err := c.Compile("assay:schema.json"); err != nil {
-		return fmt.Errorf("not a usable JSON Schema: %v", err)
+	if _, err := c.Compile(schemaURL); err != nil {
+		return fmt.Errorf("not a usable JSON Schema: %s", oneLine(err))
 	}
 	return nil
 }
 
+// oneLine flattens a compiler error, which lists metaschema failures as an
+// indented tree, into the single line a problem is: the leaf failures,
+// each with the place in the schema it concerns.
+func oneLine(err error) string {
+	var sve *jsonschema.SchemaValidationError
+	var ve *jsonschema.ValidationError
+	if errors.As(err, &sve) && errors.As(sve.Err, &ve) {
+		p := message.NewPrinter(language.English)
+		var leaves []string
+		var walk func(*jsonschema.ValidationError)
+		walk = func(e *jsonschema.ValidationError) {
+			if len(e.Causes) == 0 {
+				at := "/" + strings.Join(e.InstanceLocation, "/")
+				leaves = append(leaves, fmt.Sprintf("at %s: %s", at, e.ErrorKind.LocalizedString(p)))
+			}
+			for _, c := range e.Causes {
+				walk(c)
+			}
+		}
+		walk(ve)
+		return strings.Join(leaves, "; ")
+	}
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
 // needs checks that a sample carries what its suite's metrics read.
-func (rd *Reader) needs(ref *eval.Reference, n int) *Problem {
+func (rd *Reader) needs(root gjson.Result, ref *eval.Reference, n int) *Problem {
 	f := rd.fields
+	fail := func(field, format string, args ...any) *Problem {
+		return &Problem{rd.File, n, field, fmt.Sprintf(format, args...)}
+	}
+	given := root.Get(f.Reference)
 	for _, m := range rd.Suite.Metrics {
 		var field string
 		switch m {
 		case "em", "f1", "rougeL", "num_match":
+			if len(ref.Answers) == 0 && present(given) {
+				return fail(f.Reference, "is %s, but the suite's metric %s needs a text answer (a string, a number or a list of them)", kind(given), m)
+			}
 			if len(ref.Answers) == 0 {
 				field = f.Reference
 			}
@@ -325,6 +445,9 @@ func (rd *Reader) needs(ref *eval.Reference, n int) *Problem {
 				field = f.Schema
 			}
 		case "json_fields":
+			if present(given) && !given.IsObject() {
+				return fail(f.Reference, "is %s, but the suite's metric json_fields needs a JSON object", kind(given))
+			}
 			if len(ref.JSON) == 0 {
 				field = f.Reference
 			}
@@ -334,15 +457,26 @@ func (rd *Reader) needs(ref *eval.Reference, n int) *Problem {
 			}
 		}
 		if field != "" {
-			return &Problem{rd.File, n, field, fmt.Sprintf("missing, but the suite's metric %s needs it", m)}
+			return fail(field, "missing, but the suite's metric %s needs it", m)
 		}
 	}
 	if slices.Contains(rd.Suite.Metrics, "num_match") {
-		if _, err := strconv.ParseFloat(strings.ReplaceAll(strings.TrimSpace(ref.Answers[0]), ",", ""), 64); err != nil {
-			return &Problem{rd.File, n, f.Reference, fmt.Sprintf("%q is not a number, but the suite's metric num_match needs one", ref.Answers[0])}
+		if _, ok := parseNumber(ref.Answers[0]); !ok {
+			return fail(f.Reference, "%q is not a number, but the suite's metric num_match needs one", ref.Answers[0])
 		}
 	}
 	return nil
+}
+
+// parseNumber reads a numeric reference exactly as the score stage does
+// (services/score/metric): thousands separators and a dollar sign dropped,
+// a trailing period trimmed. A reference passes here only if it can be
+// scored there.
+func parseNumber(s string) (float64, bool) {
+	s = strings.NewReplacer(",", "", "$", "").Replace(s)
+	s = strings.TrimRight(s, ".")
+	v, err := strconv.ParseFloat(s, 64)
+	return v, err == nil
 }
 
 // normalize is the text duplicates are compared on: NFKC (full-width to

@@ -7,7 +7,9 @@
 package verdict
 
 import (
+	"encoding/json"
 	"errors"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -30,38 +32,61 @@ type Verdict struct {
 // ErrNoVerdict means the judge's answer contains no verdict.
 var ErrNoVerdict = errors.New("no verdict in judge output: expected JSON with \"winner\" or [[A]]/[[B]]/[[C]]")
 
-var (
-	fenceRE = regexp.MustCompile("(?s)```(?:json|JSON)?\\s*\\n?(.*?)```")
-	tagRE   = regexp.MustCompile(`\[\[(A|B|C)\]\]`)
-)
+var tagRE = regexp.MustCompile(`\[\[(A|B|C|(?i:tie))\]\]`)
 
-// Parse reads a judge's answer.
+// maxObjectTries bounds the search for JSON objects in prose, so that a
+// judge answer full of unbalanced braces costs linear time, not quadratic.
+const maxObjectTries = 64
+
+// Parse reads a judge's answer: the whole answer as JSON, else the last
+// JSON object in it that carries a verdict (in a ``` fence or in prose),
+// else the last [[A]]/[[B]]/[[C]] tag. Later verdicts win over earlier ones
+// because a judge may quote the instructions' example before answering.
 func Parse(text string) (Verdict, error) {
-	for _, cand := range jsonCandidates(text) {
-		if v, ok := fromJSON(cand); ok {
-			return v, nil
+	text = strings.TrimSpace(text)
+	if v, ok := fromJSON(text); ok {
+		return v, nil
+	}
+	var found *Verdict
+	for _, obj := range jsonObjects(text) {
+		if v, ok := fromJSON(obj); ok {
+			found = &v
 		}
 	}
+	if found != nil {
+		return *found, nil
+	}
 	if ms := tagRE.FindAllStringSubmatch(text, -1); len(ms) > 0 {
-		// The last tag is the final verdict; earlier ones may quote the
-		// instructions.
 		w := ms[len(ms)-1][1]
-		if w == "C" {
+		if w == "C" || strings.EqualFold(w, "tie") {
 			w = "tie"
 		}
-		return Verdict{Winner: w, Parse: "tag", Reason: strings.TrimSpace(text)}, nil
+		return Verdict{Winner: w, Parse: "tag", Reason: text}, nil
 	}
 	return Verdict{}, ErrNoVerdict
 }
 
-func jsonCandidates(text string) []string {
-	text = strings.TrimSpace(text)
-	out := []string{text}
-	for _, m := range fenceRE.FindAllStringSubmatch(text, -1) {
-		out = append(out, strings.TrimSpace(m[1]))
-	}
-	if i, j := strings.IndexByte(text, '{'), strings.LastIndexByte(text, '}'); i >= 0 && j > i {
-		out = append(out, text[i:j+1])
+// jsonObjects returns the top-level JSON objects embedded in text, in
+// order. Taking the first "{" to the last "}" fails as soon as the prose
+// around the object has a brace of its own ("{A} is better: {...}").
+func jsonObjects(text string) []string {
+	var out []string
+	tries := 0
+	for i := 0; i < len(text) && tries < maxObjectTries; {
+		j := strings.IndexByte(text[i:], '{')
+		if j < 0 {
+			break
+		}
+		i += j
+		tries++
+		dec := json.NewDecoder(strings.NewReader(text[i:]))
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			i++
+			continue
+		}
+		out = append(out, string(raw))
+		i += int(dec.InputOffset())
 	}
 	return out
 }
@@ -85,8 +110,13 @@ func fromJSON(s string) (Verdict, bool) {
 			continue
 		}
 		dims.ForEach(func(k, x gjson.Result) bool {
+			if x.Type != gjson.Number && x.Type != gjson.String {
+				return true
+			}
+			// Judges write "8" as often as 8. "NaN" and "Inf" parse as
+			// floats but are no scores, and would poison every mean.
 			f, err := strconv.ParseFloat(strings.TrimSpace(x.String()), 64)
-			if err != nil || (x.Type != gjson.Number && x.Type != gjson.String) {
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 				return true
 			}
 			if v.Scores == nil {
@@ -103,11 +133,14 @@ func fromJSON(s string) (Verdict, bool) {
 }
 
 func normWinner(s string) (string, bool) {
-	s = strings.ToUpper(strings.Trim(strings.TrimSpace(s), "[]()\"' "))
+	s = strings.ToUpper(strings.Trim(strings.TrimSpace(s), "[]()\"'“”‘’. "))
+	for _, prefix := range []string{"ASSISTANT ", "RESPONSE ", "ANSWER ", "MODEL ", "OUTPUT "} {
+		s = strings.TrimPrefix(s, prefix)
+	}
 	switch s {
-	case "A", "ASSISTANT A":
+	case "A":
 		return "A", true
-	case "B", "ASSISTANT B":
+	case "B":
 		return "B", true
 	case "TIE", "C", "DRAW", "EQUAL", "NONE":
 		return "tie", true
@@ -116,12 +149,14 @@ func normWinner(s string) (string, bool) {
 }
 
 // ForCandidate turns a verdict about A and B into one about the candidate,
-// given the order the pair was shown in.
+// given the order the pair was shown in ([eval.OrderCandidateFirst], or
+// else baseline first). A winner other than "A" or "B" is a tie: a garbled
+// verdict must not turn into a win for either side.
 func ForCandidate(w string, order string) eval.Winner {
-	switch {
-	case w == "tie":
+	if w != "A" && w != "B" {
 		return eval.WinTie
-	case (w == "A") == (order == eval.OrderCandidateFirst):
+	}
+	if (w == "A") == (order == eval.OrderCandidateFirst) {
 		return eval.WinCandidate
 	}
 	return eval.WinBaseline

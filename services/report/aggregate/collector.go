@@ -28,11 +28,19 @@ type Collector struct {
 	scores    *table
 	judgments *table
 	seen      map[string]struct{}
-	dead      []eval.DeadLetter
-	deadSeen  map[string]struct{}
-	foreign   map[string]int // fingerprints other than the spec's, by count
-	notes     []string
+	// arrived counts scores by (variant, suite) and judgments by (judge
+	// id, candidate, suite), so that progress counts only what the spec
+	// expects: a variant, suite or judge version it does not name must not
+	// make up for a missing one.
+	arrived  map[[3]string]int
+	dead     []eval.DeadLetter
+	deadSeen map[string]struct{}
+	foreign  map[string]*foreignCount // fingerprints other than the spec's
+	notes    []string
 }
+
+// foreignCount counts results made under another fingerprint.
+type foreignCount struct{ scores, judgments int }
 
 // New returns a collector for the run of spec.
 func New(spec *eval.RunSpec) *Collector {
@@ -49,7 +57,7 @@ func New(spec *eval.RunSpec) *Collector {
 	return &Collector{
 		spec: spec, fp: spec.Fingerprint(), metrics: ms,
 		scores: newTable(mem, scoreSchema(ms)), judgments: newTable(mem, judgmentSchema),
-		seen: map[string]struct{}{}, deadSeen: map[string]struct{}{}, foreign: map[string]int{},
+		seen: map[string]struct{}{}, arrived: map[[3]string]int{}, deadSeen: map[string]struct{}{}, foreign: map[string]*foreignCount{},
 	}
 }
 
@@ -76,6 +84,21 @@ func judgmentKey(judgeID, cand, suite, sample string) string {
 	return "j\x00" + judgeID + "\x00" + cand + "\x00" + suite + "\x00" + sample
 }
 
+func scoreCount(variant, suite string) [3]string { return [3]string{"s\x00" + variant, suite} }
+
+func judgmentCount(judgeID, cand, suite string) [3]string {
+	return [3]string{"j\x00" + judgeID, cand, suite}
+}
+
+func (c *Collector) foreignFP(fp string) *foreignCount {
+	f := c.foreign[fp]
+	if f == nil {
+		f = &foreignCount{}
+		c.foreign[fp] = f
+	}
+	return f
+}
+
 // AddScore adds a score; it reports false for a duplicate or another run's.
 func (c *Collector) AddScore(s *eval.Score) bool {
 	if s.Run != c.spec.Run {
@@ -86,8 +109,9 @@ func (c *Collector) AddScore(s *eval.Score) bool {
 		return false
 	}
 	c.seen[k] = struct{}{}
+	c.arrived[scoreCount(s.Variant, s.Sample.Suite)]++
 	if s.Fingerprint != c.fp && s.Fingerprint != "" {
-		c.foreign[s.Fingerprint]++
+		c.foreignFP(s.Fingerprint).scores++
 	}
 	c.scores.appendScore(s, c.metrics)
 	return true
@@ -104,6 +128,10 @@ func (c *Collector) AddJudgment(j *eval.Judgment) bool {
 		return false
 	}
 	c.seen[k] = struct{}{}
+	c.arrived[judgmentCount(j.JudgeID, j.Candidate, j.Sample.Suite)]++
+	if j.Fingerprint != c.fp && j.Fingerprint != "" {
+		c.foreignFP(j.Fingerprint).judgments++
+	}
 	c.judgments.appendJudgment(j)
 	return true
 }
@@ -115,7 +143,7 @@ func (c *Collector) AddDeadLetter(d *eval.DeadLetter) bool {
 	if d.Run != c.spec.Run {
 		return false
 	}
-	k := d.Stage + "\x00" + d.Subject + fmt.Sprint(d.Seq)
+	k := d.Stage + "\x00" + d.Subject + "\x00" + fmt.Sprint(d.Seq)
 	if _, dup := c.deadSeen[k]; dup {
 		return false
 	}
@@ -167,9 +195,22 @@ func (c *Collector) Note(msg string) {
 	}
 }
 
-// Progress counts arrivals against what the run expects.
+// Progress counts arrivals against what the run expects. Only results the
+// spec asks for count: a score of a variant or suite it does not name, or a
+// judgment of another version of a judge, is kept (and exported) but does
+// not bring the run nearer completion.
 func (c *Collector) Progress() document.Progress {
-	p := document.Progress{Scores: c.scores.rows, Judgments: c.judgments.rows}
+	var p document.Progress
+	for _, su := range c.spec.Suites {
+		for _, v := range c.spec.Variants {
+			p.Scores += c.arrived[scoreCount(v.Name, su.Name)]
+		}
+		for _, j := range c.spec.Judges {
+			for _, cand := range c.spec.Candidates() {
+				p.Judgments += c.arrived[judgmentCount(j.ID(), cand, su.Name)]
+			}
+		}
+	}
 	if c.ingest != nil && c.ingest.Done {
 		n := c.ingest.Samples
 		p.ScoresExpected = n * len(c.spec.Variants)

@@ -5,7 +5,13 @@ import (
 	"github.com/assay-eval/assay/services/report/document"
 )
 
-// Gate evaluates spec's gate on a report. An incomplete run does not pass.
+// tolerance absorbs floating-point error at a threshold: a delta of 0.3 −
+// 0.2 is 0.09999999999999998, and must still meet delta_min: 0.1.
+const tolerance = 1e-9
+
+// Gate evaluates spec's gate on a report. An incomplete run does not pass,
+// and neither does a check that cannot be evaluated (no verdicts, no
+// metric).
 func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 	g := document.Gate{Passed: true, Checks: []document.Check{}}
 	add := func(name, variant string, value, threshold float64, ok bool) {
@@ -29,22 +35,27 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 	}
 	for _, v := range spec.GatedVariants() {
 		if gt.WinRateMin != nil {
+			found := false
 			for _, p := range rep.Pairwise {
 				if p.Judge == judge && p.Variant == v {
-					add("win_rate_min", v, p.WinRate, *gt.WinRateMin, p.N > 0 && p.WinRate >= *gt.WinRateMin)
+					found = true
+					add("win_rate_min", v, p.WinRate, *gt.WinRateMin, p.N > 0 && p.WinRate >= *gt.WinRateMin-tolerance)
 				}
+			}
+			if !found {
+				add("win_rate_min", v, 0, *gt.WinRateMin, false)
 			}
 		}
 		r, b := rep.Rates[v], rep.Rates[spec.Baseline]
 		if gt.RefusalRateDeltaMax != nil {
 			d := val(r.Refusal) - val(b.Refusal)
-			add("refusal_rate_delta_max", v, d, *gt.RefusalRateDeltaMax, d <= *gt.RefusalRateDeltaMax+1e-12)
+			add("refusal_rate_delta_max", v, d, *gt.RefusalRateDeltaMax, d <= *gt.RefusalRateDeltaMax+tolerance)
 		}
 		if gt.JSONValidMin != nil {
-			add("json_valid_min", v, val(r.JSONValid), *gt.JSONValidMin, r.JSONValid != nil && *r.JSONValid >= *gt.JSONValidMin)
+			add("json_valid_min", v, val(r.JSONValid), *gt.JSONValidMin, r.JSONValid != nil && *r.JSONValid >= *gt.JSONValidMin-tolerance)
 		}
 		if gt.ErrorRateMax != nil {
-			add("error_rate_max", v, val(r.Error), *gt.ErrorRateMax, val(r.Error) <= *gt.ErrorRateMax)
+			add("error_rate_max", v, val(r.Error), *gt.ErrorRateMax, val(r.Error) <= *gt.ErrorRateMax+tolerance)
 		}
 		for _, mg := range gt.Metrics {
 			name := mg.Suite + "/" + mg.Metric
@@ -55,7 +66,7 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 						mean, found = m.Mean, true
 					}
 				}
-				add(name+" min", v, mean, *mg.Min, found && mean >= *mg.Min)
+				add(name+" min", v, mean, *mg.Min, found && mean >= *mg.Min-tolerance)
 			}
 			if mg.DeltaMin != nil {
 				delta, found := 0.0, false
@@ -64,7 +75,7 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 						delta, found = d.Delta, true
 					}
 				}
-				add(name+" delta_min", v, delta, *mg.DeltaMin, found && delta >= *mg.DeltaMin)
+				add(name+" delta_min", v, delta, *mg.DeltaMin, found && delta >= *mg.DeltaMin-tolerance)
 			}
 		}
 	}

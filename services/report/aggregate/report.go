@@ -320,9 +320,22 @@ var bucketOrder = []eval.Bucket{eval.BucketError, eval.BucketEmpty, eval.BucketT
 func (c *Collector) buckets(ctx context.Context, rep *document.Report, rows []row, fetch Fetcher) error {
 	type sk struct{ suite, sample string }
 	baseline := map[sk]row{}
+	seqs := map[sk]uint64{}
 	for _, r := range rows {
 		if r.variant == c.spec.Baseline {
 			baseline[sk{r.suite, r.sample}] = r
+		}
+		if r.sampleSeq > 0 {
+			seqs[sk{r.suite, r.sample}] = r.sampleSeq
+		}
+	}
+	// A dead letter's error row knows its sample by id only: take the
+	// sequence from another variant's score of the sample, so that the
+	// example shows its prompt and sorts in its place.
+	rows = slices.Clone(rows)
+	for i, r := range rows {
+		if r.sampleSeq == 0 {
+			rows[i].sampleSeq = seqs[sk{r.suite, r.sample}]
 		}
 	}
 	suiteOrder := map[string]int{}
@@ -464,15 +477,32 @@ func (c *Collector) warnings(rep *document.Report) {
 	}
 	sort.Strings(fps)
 	for _, fp := range fps {
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d scores were made under fingerprint %s, not this run's %s: decoding, template, judges or metrics differ", c.foreign[fp], fp, c.fp))
+		var what []string
+		if n := c.foreign[fp].scores; n > 0 {
+			what = append(what, fmt.Sprintf("%d scores", n))
+		}
+		if n := c.foreign[fp].judgments; n > 0 {
+			what = append(what, fmt.Sprintf("%d judgments", n))
+		}
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s were made under fingerprint %s, not this run's %s: decoding, template, judges or metrics differ", strings.Join(what, " and "), fp, c.fp))
 	}
 	if len(c.dead) > 0 {
 		byStage := map[string]int{}
 		for _, d := range c.dead {
 			byStage[d.Stage]++
 		}
+		// The pipeline's stages in order, then any other, so that none is
+		// left out of the count.
+		stages := []string{"ingest", "infer", "score", "judge", "report"}
+		var others []string
+		for st := range byStage {
+			if !slices.Contains(stages, st) {
+				others = append(others, st)
+			}
+		}
+		sort.Strings(others)
 		var parts []string
-		for _, st := range []string{"ingest", "infer", "score", "judge", "report"} {
+		for _, st := range append(stages, others...) {
 			if byStage[st] > 0 {
 				parts = append(parts, fmt.Sprintf("%s %d", st, byStage[st]))
 			}

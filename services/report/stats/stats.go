@@ -17,7 +17,7 @@ const z95 = 1.959963984540054
 // It stays inside [0, 1] and behaves at p̂ = 0 or 1, unlike the Wald
 // interval. p̂ may be fractional (a win rate with ties as halves).
 func Wilson(p float64, n int) [2]float64 {
-	if n == 0 {
+	if n <= 0 {
 		return [2]float64{0, 0}
 	}
 	nf := float64(n)
@@ -111,6 +111,15 @@ func PairedT(cand, base []float64) (delta float64, ci [2]float64, p float64) {
 // (cand − base), Newcombe's hybrid score interval for a paired difference
 // (his method 10), and the exact McNemar p-value (two-sided binomial test on
 // the discordant pairs).
+//
+// Method 10 combines the Wilson intervals of the two marginal proportions
+// with φ, the correlation of the paired outcomes, whose numerator ad − bc
+// Newcombe shrinks towards 0 by n/2 when it is positive (ad − bc > n/2:
+// ad − bc − n/2; 0 ≤ ad − bc ≤ n/2: 0; negative: unchanged). That is the
+// method as Newcombe and Altman give it in "Statistics with Confidence"
+// (2000, ch. 6) and as Fagerland, Lydersen and Laake (2014) implement
+// Newcombe's method 10; the plain φ makes the interval too narrow when the
+// two variants agree on most samples, as fine-tunes and their base do.
 func McNemar(cand, base []float64) (delta float64, ci [2]float64, p float64) {
 	var a, b, c, d float64 // a: both 1, b: cand only, c: base only, d: neither
 	for i := range cand {
@@ -135,7 +144,14 @@ func McNemar(cand, base []float64) (delta float64, ci [2]float64, p float64) {
 	l1, u1, l2, u2 := w1[0], w1[1], w2[0], w2[1]
 	var phi float64
 	if den := (a + b) * (c + d) * (a + c) * (b + d); den > 0 {
-		phi = (a*d - b*c) / math.Sqrt(den)
+		num := a*d - b*c
+		switch {
+		case num > n/2:
+			num -= n / 2
+		case num >= 0:
+			num = 0
+		}
+		phi = num / math.Sqrt(den)
 	}
 	lo := delta - math.Sqrt(math.Max(0, sq(p1-l1)-2*phi*(p1-l1)*(u2-p2)+sq(u2-p2)))
 	hi := delta + math.Sqrt(math.Max(0, sq(u1-p1)-2*phi*(u1-p1)*(p2-l2)+sq(p2-l2)))
@@ -166,11 +182,16 @@ func logChoose(n, k int) float64 {
 }
 
 // Percentile is the p-th percentile (0..100) of xs by linear interpolation
-// between closest ranks; xs must be sorted.
+// between closest ranks (numpy's default, R's type 7); xs must be sorted. A
+// p outside 0..100 is clamped to it, and a NaN p gives NaN.
 func Percentile(sorted []float64, p float64) float64 {
 	if len(sorted) == 0 {
 		return 0
 	}
+	if math.IsNaN(p) {
+		return math.NaN()
+	}
+	p = math.Max(0, math.Min(100, p))
 	if len(sorted) == 1 {
 		return sorted[0]
 	}

@@ -6,14 +6,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math/big"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-var fenceRE = regexp.MustCompile("(?s)```(?:json|JSON)?\\s*\\n(.*?)\\n?```")
+// fenceRE is a Markdown code fence, optionally tagged json in any case;
+// models also write it on one line ("```json {…}```").
+var fenceRE = regexp.MustCompile("(?s)```(?i:json)?[ \\t]*\\n?(.*?)```")
 
 // ExtractJSON returns the JSON value an answer consists of: the whole
 // answer, or the contents of a ``` fence. Prose around unfenced JSON makes
@@ -42,11 +47,10 @@ func decodeJSON(s string) (any, bool) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, false
 	}
-	if dec.More() {
+	// Anything after the value, even a stray "]" or "}" that dec.More
+	// does not report, makes the text something other than one JSON value.
+	if _, err := dec.Token(); err != io.EOF {
 		return nil, false
-	}
-	if _, err := dec.Token(); err == nil {
-		return nil, false // trailing data
 	}
 	return v, true
 }
@@ -83,13 +87,8 @@ func equalJSON(a, b any) bool {
 	case string:
 		y, ok := b.(string)
 		return ok && strings.EqualFold(strings.TrimSpace(x), strings.TrimSpace(y))
-	case json.Number:
-		fx, err1 := x.Float64()
-		fy, ok := toFloat(b)
-		return err1 == nil && ok && NumbersEqual(fx, fy)
-	case float64:
-		fy, ok := toFloat(b)
-		return ok && NumbersEqual(x, fy)
+	case json.Number, float64:
+		return equalNumber(a, b)
 	case []any:
 		y, ok := b.([]any)
 		if !ok || len(x) != len(y) {
@@ -107,13 +106,43 @@ func equalJSON(a, b any) bool {
 			return false
 		}
 		for k, v := range x {
-			if !equalJSON(v, y[k]) {
+			// A missing key is not a null: {"a": null} differs from {"b": null}.
+			yv, ok := y[k]
+			if !ok || !equalJSON(v, yv) {
 				return false
 			}
 		}
 		return true
 	}
 	return a == b
+}
+
+// equalNumber compares JSON numbers. Integers as written compare exactly,
+// however long (ids, phone numbers and timestamps are numbers too); others
+// by value with [NumbersEqual]; a number beyond float64 only equals the
+// same literal.
+func equalNumber(a, b any) bool {
+	if x, ok := bigInt(a); ok {
+		if y, ok := bigInt(b); ok {
+			return x.Cmp(y) == 0
+		}
+	}
+	fa, okA := toFloat(a)
+	fb, okB := toFloat(b)
+	if okA && okB {
+		return NumbersEqual(fa, fb)
+	}
+	na, okA := a.(json.Number)
+	nb, okB := b.(json.Number)
+	return okA && okB && na == nb
+}
+
+func bigInt(v any) (*big.Int, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return nil, false
+	}
+	return new(big.Int).SetString(string(n), 10)
 }
 
 func toFloat(v any) (float64, bool) {
@@ -150,6 +179,13 @@ type Schemas struct {
 // NewSchemas returns an empty schema cache.
 func NewSchemas() *Schemas { return &Schemas{cache: map[[32]byte]*jsonschema.Schema{}} }
 
+// schemaURL names the suite's schema. It is hierarchical so that a
+// relative $ref ("other.json", "/etc/passwd") resolves to another URL and
+// reaches noLoader at compile time; under an opaque URL such as
+// "assay:schema.json" it resolved to the schema itself and every answer
+// then failed validation with a reference cycle.
+const schemaURL = "https://assay.invalid/schema.json"
+
 type noLoader struct{}
 
 func (noLoader) Load(url string) (any, error) {
@@ -172,10 +208,10 @@ func (s *Schemas) Compile(raw []byte) (*jsonschema.Schema, error) {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.UseLoader(noLoader{})
-	if err := c.AddResource("assay:schema.json", doc); err != nil {
+	if err := c.AddResource(schemaURL, doc); err != nil {
 		return nil, fmt.Errorf("adding schema: %w", err)
 	}
-	sch, err = c.Compile("assay:schema.json")
+	sch, err = c.Compile(schemaURL)
 	if err != nil {
 		return nil, fmt.Errorf("compiling schema: %w", err)
 	}
@@ -200,13 +236,38 @@ func Validate(sch *jsonschema.Schema, v any) error {
 	if !errors.As(err, &ve) {
 		return err
 	}
-	for len(ve.Causes) > 0 {
-		ve = ve.Causes[0]
+	// The validator walks an object's keys in map order, so the causes
+	// come in a different order on each run: pick the leaf by location
+	// so that the same answer always gets the same reason.
+	var leaves []jsonschema.OutputUnit
+	var walk func(u jsonschema.OutputUnit)
+	walk = func(u jsonschema.OutputUnit) {
+		if len(u.Errors) == 0 {
+			if u.Error != nil {
+				leaves = append(leaves, u)
+			}
+			return
+		}
+		for _, c := range u.Errors {
+			walk(c)
+		}
 	}
-	path := "/" + strings.Join(ve.InstanceLocation, "/")
-	msg := ve.Error()
-	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.HasPrefix(msg, "jsonschema validation failed") {
-		msg = msg[i+2:]
+	walk(*ve.DetailedOutput())
+	if len(leaves) == 0 {
+		return err
 	}
-	return fmt.Errorf("%s: %s", path, msg)
+	first := slices.MinFunc(leaves, func(a, b jsonschema.OutputUnit) int {
+		if c := strings.Compare(a.InstanceLocation, b.InstanceLocation); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.KeywordLocation, b.KeywordLocation); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Error.String(), b.Error.String())
+	})
+	path := first.InstanceLocation
+	if path == "" {
+		path = "/"
+	}
+	return fmt.Errorf("%s: %s", path, first.Error.String())
 }

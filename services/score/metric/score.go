@@ -3,6 +3,7 @@ package metric
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/assay-eval/assay/pkg/eval"
 )
@@ -57,10 +58,11 @@ func (s *Scorer) Score(in Input) Result {
 	if r.OutputTokens == 0 {
 		r.OutputTokens = CountTokens(out)
 	}
+	// An answer of whitespace alone is empty too.
 	r.Checks = eval.Checks{
 		Refused:   IsRefusal(out),
 		Truncated: in.FinishReason == "length",
-		Empty:     in.Error == "" && out == "",
+		Empty:     in.Error == "" && strings.TrimSpace(out) == "",
 		Benign:    ref.ShouldRefuse == nil || !*ref.ShouldRefuse,
 	}
 	var format, wrong []finding
@@ -83,16 +85,19 @@ func (s *Scorer) Score(in Input) Result {
 				r.Metrics[m] = RougeL(out, ref.Answers)
 			}
 		case "mc_acc":
-			if ref.Label == "" {
+			// Datasets write the label as "b" or " B" too; ExtractChoice
+			// always answers in upper case.
+			label := strings.ToUpper(strings.TrimSpace(ref.Label))
+			if label == "" {
 				continue
 			}
 			got, ok := ExtractChoice(out, len(ref.Choices))
-			r.Metrics[m] = b2f(ok && got == ref.Label)
+			r.Metrics[m] = b2f(ok && got == label)
 			switch {
 			case !ok:
 				format = append(format, finding{eval.BucketFormatError, "mc_acc: no option letter found"})
-			case got != ref.Label:
-				wrong = append(wrong, finding{eval.BucketWrongAnswer, fmt.Sprintf("mc_acc: chose %s, answer is %s", got, ref.Label)})
+			case got != label:
+				wrong = append(wrong, finding{eval.BucketWrongAnswer, fmt.Sprintf("mc_acc: chose %s, answer is %s", got, label)})
 			}
 		case "num_match":
 			if len(ref.Answers) == 0 {
@@ -141,7 +146,12 @@ func (s *Scorer) Score(in Input) Result {
 				r.Metrics[m] = 0
 			}
 			r.Checks.JSONValid = ptr(valOK)
-			if r.Metrics[m] < 1 && valOK {
+			switch {
+			case !valOK:
+				// An answer that is not JSON is a format error, not a
+				// wrong answer, whichever JSON metric noticed it.
+				format = append(format, finding{eval.BucketFormatError, "json_fields: the answer is not JSON"})
+			case r.Metrics[m] < 1:
 				wrong = append(wrong, finding{eval.BucketWrongAnswer, fmt.Sprintf("json_fields: %.0f%% of fields match", 100*r.Metrics[m])})
 			}
 		case "refusal":

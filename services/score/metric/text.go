@@ -17,8 +17,10 @@ func IsCJK(s string) bool {
 	return false
 }
 
-// NormalizeEN is the SQuAD v1.1 answer normalisation: lowercase, remove ASCII
-// punctuation, remove the articles a/an/the, collapse whitespace.
+// NormalizeEN is the official SQuAD v1.1 answer normalisation: lowercase,
+// remove ASCII punctuation, remove the articles a/an/the, collapse
+// whitespace. It is kept exact (curly quotes stay) so that assay's EM and F1
+// equal the numbers teams already have from the SQuAD script.
 func NormalizeEN(s string) string {
 	s = strings.ToLower(s)
 	var b strings.Builder
@@ -29,14 +31,45 @@ func NormalizeEN(s string) string {
 		}
 		b.WriteRune(r)
 	}
-	words := strings.Fields(b.String())
-	out := words[:0]
-	for _, w := range words {
-		if w != "a" && w != "an" && w != "the" {
-			out = append(out, w)
+	return strings.Join(strings.Fields(removeArticles(b.String())), " ")
+}
+
+// removeArticles blanks the words a, an and the. It is SQuAD's
+// re.sub(r'\b(a|an|the)\b', ' ', text): a word ends at any rune that is not
+// a letter, digit or underscore, so the article in "€the" or "the°" goes
+// too, which splitting on spaces alone would miss.
+func removeArticles(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if !isWordRune(r) {
+			b.WriteString(s[i : i+n])
+			i += n
+			continue
 		}
+		j := i + n
+		for j < len(s) {
+			r, n := utf8.DecodeRuneInString(s[j:])
+			if !isWordRune(r) {
+				break
+			}
+			j += n
+		}
+		switch w := s[i:j]; w {
+		case "a", "an", "the":
+			b.WriteByte(' ')
+		default:
+			b.WriteString(w)
+		}
+		i = j
 	}
-	return strings.Join(out, " ")
+	return b.String()
+}
+
+// isWordRune is Python's \w for str patterns (isalnum or underscore).
+func isWordRune(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.IsNumber(r)
 }
 
 func isASCIIPunct(c byte) bool {

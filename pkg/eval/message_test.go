@@ -1,0 +1,180 @@
+package eval
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+func ptr[T any](v T) *T { return &v }
+
+// messages is one of each bus message, every field set, so that the golden
+// file pins the JSON keys the other services (and CI reading report inputs)
+// depend on.
+func messages() map[string]any {
+	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	ref := SampleRef{ID: "s1", Suite: "business", Seq: 42}
+	return map[string]any{
+		"sample": &Sample{
+			V: Version, Run: "r", ID: "s1", Suite: "business", Role: RoleBusiness, Fingerprint: "fp", Index: 3,
+			Messages: []Message{{Role: "system", Content: "Be brief."}, {Role: "user", Content: "2+2?"}},
+			Reference: &Reference{Answers: []string{"4"}, Choices: []string{"3", "4"}, Label: "B",
+				JSON: json.RawMessage(`{"a":1}`), Schema: json.RawMessage(`{"type":"object"}`), ShouldRefuse: ptr(false)},
+			Tags: []string{"math"}, Dedup: &Dedup{Twins: []string{"s9"}},
+			Contamination: &Contamination{Contaminated: true, Score: 0.9, Match: "train.jsonl:7"},
+			Perturbation:  &Perturbation{Kind: "typo", Original: "s0"},
+			Source:        "data/business.jsonl:3",
+		},
+		"generation": &Generation{
+			V: Version, Run: "r", Sample: ref, Variant: "ft", Model: "m", Fingerprint: "fp", Params: "pp",
+			Output: "4", Reasoning: "2+2=4", FinishReason: "stop", Usage: Usage{PromptTokens: 10, CompletionTokens: 2, TotalTokens: 12},
+			LatencyMS: 120.5, TTFTMS: 30, Attempts: 2, Cached: true, Error: "", At: at,
+		},
+		"score": &Score{
+			V: Version, Run: "r", Sample: ref, Variant: "ft", Fingerprint: "fp", Metrics: map[string]float64{"em": 1, "f1": 0.5},
+			Checks: Checks{Refused: false, Truncated: true, Empty: false, JSONValid: ptr(true), SchemaPass: ptr(false), Benign: true},
+			Bucket: BucketTruncated, Reason: "finish_reason length", OutputTokens: 2, LatencyMS: 120.5, GenSeq: 7,
+		},
+		"judgment": &Judgment{
+			V: Version, Run: "r", Sample: ref, Judge: "j", JudgeID: "j@abc", Candidate: "ft", Baseline: "base", Fingerprint: "fp",
+			Rounds: []Round{
+				{Order: OrderCandidateFirst, Winner: WinCandidate, Scores: map[string]map[string]float64{"candidate": {"correctness": 9}, "baseline": {"correctness": 5}},
+					Reason: "A is right", Raw: `{"winner":"A"}`, Parse: "json"},
+				{Order: OrderBaselineFirst, Winner: WinTie, Raw: "[[C]]", Parse: "tag", Cached: true, Error: ""},
+			},
+			Winner: WinTie, Consistent: false,
+		},
+		"dead_letter": &DeadLetter{V: Version, Stage: "ingest", Run: "r", Suite: "business", Sample: "s1", Variant: "ft", Judge: "j",
+			Subject: "assay.samples.r.business", Seq: 5, Reason: "not JSON", Data: "{", At: at},
+		"ingest_status": &IngestStatus{V: Version, Run: "r", Done: true, Samples: 2, At: at, Suites: map[string]*SuiteStatus{
+			"business": {Samples: 2, Duplicates: 1, Malformed: 1, Problems: []string{"data/b.jsonl:4: prompt: missing"},
+				Dropped: []DroppedDuplicate{{ID: "s9", Twin: "s1", Source: "data/b.jsonl:9"}}},
+		}},
+		"run_status": &RunStatus{V: Version, Run: "r", State: StateComplete, Scores: 4, ScoresExpected: 4, Judgments: 2,
+			JudgmentsExpected: 2, GatePassed: ptr(true), Report: "r/report.json", At: at},
+		"run_event": &RunEvent{V: Version, Run: "r", Fingerprint: "fp", GatePassed: ptr(false), At: at},
+	}
+}
+
+func TestMessagesGolden(t *testing.T) {
+	got, err := json.MarshalIndent(messages(), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	golden := filepath.Join("testdata", "messages.golden.json")
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("messages JSON differs from %s (go test -update rewrites it after a deliberate change):\n%s", golden, got)
+	}
+}
+
+func TestMessagesRoundTrip(t *testing.T) {
+	for name, msg := range messages() {
+		t.Run(name, func(t *testing.T) {
+			b, err := json.Marshal(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(b, []byte(`{"v":1,`)) {
+				t.Errorf("%s does not start with \"v\": 1", b)
+			}
+			back := reflect.New(reflect.TypeOf(msg).Elem()).Interface()
+			if err := json.Unmarshal(b, back); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(back, msg) {
+				t.Errorf("round trip changed the message:\n got %+v\nwant %+v", back, msg)
+			}
+		})
+	}
+}
+
+// TestGenerationOmitsEmpty checks what a consumer sees for a plain success:
+// no error key, no reasoning, but cached and attempts always present.
+func TestGenerationOmitsEmpty(t *testing.T) {
+	b, err := json.Marshal(Generation{V: Version, Output: "x", Attempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for _, absent := range []string{`"error"`, `"reasoning"`, `"finish_reason"`, `"ttft_ms"`} {
+		if strings.Contains(s, absent) {
+			t.Errorf("%s has %s", s, absent)
+		}
+	}
+	for _, present := range []string{`"cached":false`, `"attempts":1`, `"output":"x"`} {
+		if !strings.Contains(s, present) {
+			t.Errorf("%s lacks %s", s, present)
+		}
+	}
+}
+
+func TestRoleValid(t *testing.T) {
+	for _, tc := range []struct {
+		role Role
+		want bool
+	}{
+		{RoleBusiness, true}, {RoleRegression, true}, {RoleBenchmark, true}, {RoleProduction, true},
+		{"", false}, {"Business", false}, {"prod", false},
+	} {
+		t.Run(string(tc.role), func(t *testing.T) {
+			if got := tc.role.Valid(); got != tc.want {
+				t.Errorf("Role(%q).Valid() = %v", tc.role, got)
+			}
+		})
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{
+		{"base", true}, {"qwen3-8b_sft", true}, {"A1", true}, {strings.Repeat("a", 64), true},
+		{"", false}, {strings.Repeat("a", 65), false}, {"a b", false}, {"a.b", false}, {"a*", false},
+		{"a>", false}, {"ünï", false}, {"a\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ValidName(tc.name); got != tc.want {
+				t.Errorf("ValidName(%q) = %v", tc.name, got)
+			}
+		})
+	}
+}
+
+func TestLastUserMessage(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		msgs []Message
+		want string
+	}{
+		{"none", nil, ""},
+		{"single", []Message{{Role: "user", Content: "  hi \n"}}, "hi"},
+		{"multi-turn", []Message{{Role: "system", Content: "s"}, {Role: "user", Content: "first"}, {Role: "assistant", Content: "a"}, {Role: "user", Content: "second"}}, "second"},
+		{"ends with the assistant", []Message{{Role: "user", Content: "q"}, {Role: "assistant", Content: "a"}}, "q"},
+		{"no user", []Message{{Role: "system", Content: "s"}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := LastUserMessage(tc.msgs); got != tc.want {
+				t.Errorf("LastUserMessage = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,478 @@
+package aggregate
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/report/document"
+)
+
+// TestDedup: a redelivered or republished score, judgment or dead letter
+// never counts twice.
+func TestDedup(t *testing.T) {
+	spec := testSpec()
+	c := New(spec)
+	defer c.Release()
+	s := mkScore(spec, "ft", "qa", "q1", 1, eval.BucketOK, em(1))
+	j := mkJudgment(spec, "qa", "q1", 1, eval.WinCandidate, true)
+	dl := &eval.DeadLetter{Stage: "infer", Run: "r1", Suite: "qa", Sample: "q2", Variant: "ft", Subject: "assay.samples.r1.qa", Seq: 2, Reason: "boom"}
+
+	steps := []struct {
+		name string
+		add  func() bool
+		want bool
+	}{
+		{"score", func() bool { return c.AddScore(s) }, true},
+		{"same score again", func() bool { return c.AddScore(s) }, false},
+		{"a copy with other values", func() bool {
+			x := *s
+			x.Metrics, x.Bucket = em(0), eval.BucketWrongAnswer
+			return c.AddScore(&x)
+		}, false},
+		{"same sample, other variant", func() bool { return c.AddScore(mkScore(spec, "base", "qa", "q1", 1, eval.BucketOK, em(0))) }, true},
+		{"same id, other suite", func() bool { return c.AddScore(mkScore(spec, "ft", "biz", "q1", 1, eval.BucketOK, nil)) }, true},
+		{"another run's score", func() bool {
+			x := *mkScore(spec, "ft", "qa", "q3", 3, eval.BucketOK, em(1))
+			x.Run = "r2"
+			return c.AddScore(&x)
+		}, false},
+		{"judgment", func() bool { return c.AddJudgment(j) }, true},
+		{"same judgment again", func() bool { return c.AddJudgment(j) }, false},
+		{"same judgment, rounds redone", func() bool {
+			x := *j
+			x.Winner = eval.WinBaseline
+			return c.AddJudgment(&x)
+		}, false},
+		{"another run's judgment", func() bool {
+			x := *mkJudgment(spec, "qa", "q9", 9, eval.WinTie, true)
+			x.Run = "r2"
+			return c.AddJudgment(&x)
+		}, false},
+		{"dead letter", func() bool { return c.AddDeadLetter(dl) }, true},
+		{"same dead letter again", func() bool { return c.AddDeadLetter(dl) }, false},
+		{"a score after its dead letter", func() bool { return c.AddScore(mkScore(spec, "ft", "qa", "q2", 2, eval.BucketOK, em(1))) }, false},
+		{"another run's dead letter", func() bool {
+			x := *dl
+			x.Run, x.Seq = "r2", 3
+			return c.AddDeadLetter(&x)
+		}, false},
+	}
+	for _, st := range steps {
+		if got := st.add(); got != st.want {
+			t.Errorf("%s: added = %v, want %v", st.name, got, st.want)
+		}
+	}
+	// Scores: ft/qa/q1, base/qa/q1, ft/biz/q1, the dead letter's ft/qa/q2.
+	// Judgments: q1, and the dead letter's failed q2 pair.
+	if p := c.Progress(); p.Scores != 4 || p.Judgments != 2 {
+		t.Errorf("progress %+v", p)
+	}
+	rep := report(t, c, nil)
+	for _, m := range rep.Metrics {
+		if m.Suite == "qa" && m.Variant == "ft" && (m.N != 1 || m.Mean != 1) {
+			t.Errorf("the first score must stand: %+v", m)
+		}
+	}
+	if p := rep.Pairwise[0]; p.Wins != 1 || p.N != 1 || p.Errors != 1 {
+		t.Errorf("pairwise %+v", p)
+	}
+	if !slices.Contains(rep.Warnings, "messages dead-lettered (counted as errors): infer 1") {
+		t.Errorf("warnings %q", rep.Warnings)
+	}
+}
+
+// TestDeadLetterKey: the subject and sequence of a dead letter are kept
+// apart, so that ft's message 25 and ft2's message 5 are two letters.
+func TestDeadLetterKey(t *testing.T) {
+	c := New(testSpec())
+	defer c.Release()
+	a := &eval.DeadLetter{Stage: "score", Run: "r1", Suite: "qa", Sample: "q1", Variant: "ft", Subject: "assay.gens.r1.ft", Seq: 25}
+	b := &eval.DeadLetter{Stage: "score", Run: "r1", Suite: "qa", Sample: "q2", Variant: "ft2", Subject: "assay.gens.r1.ft2", Seq: 5}
+	if !c.AddDeadLetter(a) || !c.AddDeadLetter(b) {
+		t.Error("a dead letter was taken for a duplicate of the other")
+	}
+}
+
+type scoreCells struct {
+	variant, suite, sample, bucket, reason string
+}
+
+type judgmentCells struct {
+	judge, cand, suite, sample, err string
+}
+
+// TestDeadLetters: each stage's dead letter stands for the results it
+// prevented, as errors, so that the run still completes.
+func TestDeadLetters(t *testing.T) {
+	spec := testSpec()
+	spec.Variants = append(spec.Variants, eval.Variant{Name: "ft2", BaseURL: "http://ft2:8000/v1", Model: "m-ft2"})
+	spec.Judges = append(spec.Judges, eval.Judge{Name: "j2", BaseURL: "http://judge:8000/v1", Model: "judge-2", Mode: "pairwise"})
+	dl := func(stage, variant, judge string) *eval.DeadLetter {
+		return &eval.DeadLetter{V: 1, Stage: stage, Run: "r1", Suite: "qa", Sample: "q1", Variant: variant, Judge: judge,
+			Subject: "assay.x", Seq: 1, Reason: "poison"}
+	}
+	tests := []struct {
+		name      string
+		dl        *eval.DeadLetter
+		scores    []scoreCells
+		judgments []judgmentCells
+		warning   string
+	}{
+		{
+			name:      "infer, candidate: its score and its pairs",
+			dl:        dl("infer", "ft", ""),
+			scores:    []scoreCells{{"ft", "qa", "q1", "error", "dead-lettered by infer: poison"}},
+			judgments: []judgmentCells{{"j1", "ft", "qa", "q1", "dead-lettered by infer: poison"}, {"j2", "ft", "qa", "q1", "dead-lettered by infer: poison"}},
+			warning:   "infer 1",
+		},
+		{
+			name:   "infer, baseline: its score and every candidate's pairs",
+			dl:     dl("infer", "base", ""),
+			scores: []scoreCells{{"base", "qa", "q1", "error", "dead-lettered by infer: poison"}},
+			judgments: []judgmentCells{
+				{"j1", "ft", "qa", "q1", "dead-lettered by infer: poison"}, {"j1", "ft2", "qa", "q1", "dead-lettered by infer: poison"},
+				{"j2", "ft", "qa", "q1", "dead-lettered by infer: poison"}, {"j2", "ft2", "qa", "q1", "dead-lettered by infer: poison"},
+			},
+			warning: "infer 1",
+		},
+		{
+			name:    "score: the score only; the generation exists and is judged",
+			dl:      dl("score", "ft2", ""),
+			scores:  []scoreCells{{"ft2", "qa", "q1", "error", "dead-lettered by score: poison"}},
+			warning: "score 1",
+		},
+		{
+			name:      "judge, candidate: that judge's pair",
+			dl:        dl("judge", "ft", "j2"),
+			judgments: []judgmentCells{{"j2", "ft", "qa", "q1", "dead-lettered by judge: poison"}},
+			warning:   "judge 1",
+		},
+		{
+			name:      "judge, baseline: that judge's pairs of every candidate",
+			dl:        dl("judge", "base", "j1"),
+			judgments: []judgmentCells{{"j1", "ft", "qa", "q1", "dead-lettered by judge: poison"}, {"j1", "ft2", "qa", "q1", "dead-lettered by judge: poison"}},
+			warning:   "judge 1",
+		},
+		{
+			name:    "infer without a variant: only counted",
+			dl:      dl("infer", "", ""),
+			warning: "infer 1",
+		},
+		{
+			name: "no sample (did not decode): only counted",
+			dl: func() *eval.DeadLetter {
+				d := dl("judge", "ft", "j1")
+				d.Sample = ""
+				return d
+			}(),
+			warning: "judge 1",
+		},
+		{
+			name:    "ingest: only counted",
+			dl:      dl("ingest", "", ""),
+			warning: "ingest 1",
+		},
+		{
+			name:    "a stage the report does not know is still counted",
+			dl:      dl("replay", "ft", ""),
+			warning: "replay 1",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := New(spec)
+			defer c.Release()
+			if !c.AddDeadLetter(tt.dl) {
+				t.Fatal("not added")
+			}
+			gotS, gotJ := tableRows(t, c)
+			sameRows(t, "scores", gotS, tt.scores)
+			sameRows(t, "judgments", gotJ, tt.judgments)
+			rep := report(t, c, nil)
+			want := "messages dead-lettered (counted as errors): " + tt.warning
+			if !slices.Contains(rep.Warnings, want) {
+				t.Errorf("warnings %q, want %q", rep.Warnings, want)
+			}
+			if rep.Counts.Errors != len(tt.scores)+len(tt.judgments) {
+				t.Errorf("errors %d, want %d", rep.Counts.Errors, len(tt.scores)+len(tt.judgments))
+			}
+		})
+	}
+}
+
+func sameRows[T comparable](t *testing.T, what string, got, want []T) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("%s:\n%+v\nwant\n%+v", what, got, want)
+	}
+}
+
+// tableRows reads the Arrow tables back.
+func tableRows(t *testing.T, c *Collector) ([]scoreCells, []judgmentCells) {
+	t.Helper()
+	st, jt := c.Tables()
+	defer st.Release()
+	defer jt.Release()
+	var ss []scoreCells
+	for i := range int(st.NumRows()) {
+		ss = append(ss, scoreCells{str(st, "variant", i), str(st, "suite", i), str(st, "sample", i), str(st, "bucket", i), str(st, "reason", i)})
+	}
+	var js []judgmentCells
+	for i := range int(jt.NumRows()) {
+		js = append(js, judgmentCells{str(jt, "judge", i), str(jt, "candidate", i), str(jt, "suite", i), str(jt, "sample", i), str(jt, "error", i)})
+	}
+	return ss, js
+}
+
+// cell returns row i of the named column of a table.
+func cell(t arrow.Table, name string, i int) (arrow.Array, int) {
+	idx := t.Schema().FieldIndices(name)
+	if len(idx) != 1 {
+		panic("no column " + name)
+	}
+	for _, chunk := range t.Column(idx[0]).Data().Chunks() {
+		if i < chunk.Len() {
+			return chunk, i
+		}
+		i -= chunk.Len()
+	}
+	panic(fmt.Sprintf("row %d out of range", i))
+}
+
+func str(t arrow.Table, name string, i int) string {
+	a, k := cell(t, name, i)
+	return a.(*array.String).Value(k)
+}
+
+// value renders a cell, "null" for a null.
+func value(t arrow.Table, name string, i int) string {
+	a, k := cell(t, name, i)
+	if a.IsNull(k) {
+		return "null"
+	}
+	return a.ValueStr(k)
+}
+
+// TestTables: the Arrow tables hold exactly what was added, one row per
+// kept arrival, nulls where a check or metric did not apply.
+func TestTables(t *testing.T) {
+	spec := testSpec()
+	c := New(spec)
+	defer c.Release()
+	s1 := mkScore(spec, "ft", "biz", "b1", 11, eval.BucketFormatError, map[string]float64{"json_valid": 0, "json_fields": 0.25})
+	s1.Checks = eval.Checks{Refused: true, Truncated: true, Empty: true, JSONValid: bp(false), Benign: false}
+	s1.Reason, s1.OutputTokens, s1.LatencyMS = "json_valid: the answer is not JSON", 77, 12.5
+	s2 := mkScore(spec, "base", "qa", "q1", 1, eval.BucketOK, em(1))
+	s2.Checks.SchemaPass = bp(true)
+	mustAdd(t, c, s1, s2)
+	if c.AddScore(s2) {
+		t.Error("a duplicate was added")
+	}
+	j := mkJudgment(spec, "qa", "q1", 1, eval.WinTie, false)
+	j.Rounds[1].Error = "timeout"
+	c.AddJudgment(j)
+
+	st, jt := c.Tables()
+	defer st.Release()
+	defer jt.Release()
+	wantCols := []string{"suite", "sample", "sample_seq", "variant", "bucket", "reason", "refused", "benign", "truncated", "empty",
+		"json_valid", "schema_pass", "output_tokens", "latency_ms", "gen_seq", "fingerprint", "metric_em", "metric_json_fields", "metric_json_valid"}
+	var cols []string
+	for _, f := range st.Schema().Fields() {
+		cols = append(cols, f.Name)
+	}
+	sameRows(t, "score columns", cols, wantCols)
+	if st.NumRows() != 2 || jt.NumRows() != 1 {
+		t.Fatalf("%d score rows, %d judgment rows", st.NumRows(), jt.NumRows())
+	}
+	fpr := spec.Fingerprint()
+	want := [][]string{
+		{"biz", "b1", "11", "ft", "format_error", "json_valid: the answer is not JSON", "true", "false", "true", "true",
+			"false", "null", "77", "12.5", "211", fpr, "null", "0.25", "0"},
+		{"qa", "q1", "1", "base", "ok", "", "false", "true", "false", "false",
+			"null", "true", "10", "10", "101", fpr, "1", "null", "null"},
+	}
+	for i, w := range want {
+		var got []string
+		for _, col := range wantCols {
+			got = append(got, value(st, col, i))
+		}
+		sameRows(t, fmt.Sprintf("score row %d", i), got, w)
+	}
+	var got []string
+	for _, col := range []string{"judge", "judge_id", "candidate", "baseline", "suite", "sample", "sample_seq", "winner", "consistent", "error", "round1", "round2"} {
+		got = append(got, value(jt, col, 0))
+	}
+	sameRows(t, "judgment row", got, []string{"j1", spec.Judges[0].ID(), "ft", "base", "qa", "q1", "1", "tie", "false", "",
+		"candidate_first:candidate:json", "baseline_first:error"})
+
+	t.Run("empty", func(t *testing.T) {
+		c := New(spec)
+		defer c.Release()
+		st, jt := c.Tables()
+		defer st.Release()
+		defer jt.Release()
+		if st.NumRows() != 0 || jt.NumRows() != 0 || st.NumCols() != int64(len(wantCols)) {
+			t.Errorf("%d/%d rows, %d columns", st.NumRows(), jt.NumRows(), st.NumCols())
+		}
+	})
+}
+
+// TestTablesManyBatches adds more rows than one record batch holds, around
+// a report (which seals the batch being built).
+func TestTablesManyBatches(t *testing.T) {
+	spec := testSpec()
+	c := New(spec)
+	defer c.Release()
+	n := batchRows + batchRows/2
+	for i := range n {
+		s := mkScore(spec, "ft", "qa", fmt.Sprintf("q%05d", i), uint64(i+1), eval.BucketOK, em(float64(i%2)))
+		if !c.AddScore(s) {
+			t.Fatal("not added")
+		}
+		if i == 100 {
+			report(t, c, nil)
+		}
+	}
+	st, jt := c.Tables()
+	defer st.Release()
+	defer jt.Release()
+	if st.NumRows() != int64(n) {
+		t.Fatalf("%d rows, want %d", st.NumRows(), n)
+	}
+	for _, i := range []int{0, 100, 101, batchRows - 1, batchRows, n - 1} {
+		if got, want := str(st, "sample", i), fmt.Sprintf("q%05d", i); got != want {
+			t.Errorf("row %d is %s", i, got)
+		}
+		if got, want := value(st, "metric_em", i), fmt.Sprint(i%2); got != want {
+			t.Errorf("row %d em %s, want %s", i, got, want)
+		}
+	}
+	rep := report(t, c, nil)
+	if m := rep.Metrics[0]; m.N != n || m.Mean != float64(n/2)/float64(n) {
+		t.Errorf("metric %+v", m)
+	}
+}
+
+// TestProgress follows a run from nothing to complete.
+func TestProgress(t *testing.T) {
+	spec := testSpec()
+	c := New(spec)
+	defer c.Release()
+	p := func(s, se, j, je int) document.Progress {
+		return document.Progress{Scores: s, ScoresExpected: se, Judgments: j, JudgmentsExpected: je}
+	}
+	check := func(step string, want document.Progress, complete bool) {
+		t.Helper()
+		if got := c.Progress(); got != want {
+			t.Errorf("%s: progress %+v, want %+v", step, got, want)
+		}
+		if got := c.Complete(); got != complete {
+			t.Errorf("%s: complete = %v, want %v", step, got, complete)
+		}
+		if rep := report(t, c, nil); rep.Complete != complete || rep.Progress != want {
+			t.Errorf("%s: report complete %v progress %+v", step, rep.Complete, rep.Progress)
+		}
+	}
+	check("before ingest", p(0, 0, 0, 0), false)
+	c.SetIngest(&eval.IngestStatus{Run: "r1", Samples: 2})
+	check("ingest under way", p(0, 0, 0, 0), false)
+	c.SetIngest(&eval.IngestStatus{Run: "r1", Done: true, Samples: 2, Suites: map[string]*eval.SuiteStatus{"qa": {Samples: 1}, "biz": {Samples: 1}}})
+	// 2 samples × 2 variants scores; 2 samples × 1 candidate × 1 judge judgments.
+	check("ingested", p(0, 4, 0, 2), false)
+
+	mustAdd(t, c, mkScore(spec, "base", "qa", "q1", 1, eval.BucketOK, em(1)))
+	check("a score", p(1, 4, 0, 2), false)
+
+	// What the spec does not ask for does not count.
+	stray := mkScore(spec, "ft-next", "qa", "q1", 1, eval.BucketOK, em(1))
+	elsewhere := mkScore(spec, "ft", "other-suite", "q1", 1, eval.BucketOK, em(1))
+	oldJudge := mkJudgment(spec, "qa", "q1", 1, eval.WinTie, true)
+	oldJudge.JudgeID = "j1@0123456789ab"
+	otherCand := mkJudgment(spec, "qa", "q1", 1, eval.WinTie, true)
+	otherCand.Candidate = "ft-next"
+	mustAdd(t, c, stray, elsewhere)
+	c.AddJudgment(oldJudge)
+	c.AddJudgment(otherCand)
+	check("results the spec does not ask for", p(1, 4, 0, 2), false)
+
+	mustAdd(t, c, mkScore(spec, "ft", "qa", "q1", 1, eval.BucketOK, em(1)), mkScore(spec, "base", "biz", "b1", 2, eval.BucketOK, nil))
+	c.AddDeadLetter(&eval.DeadLetter{Stage: "infer", Run: "r1", Suite: "biz", Sample: "b1", Variant: "ft", Subject: "assay.samples.r1.biz", Seq: 2, Reason: "context too long"})
+	// The dead letter stands for ft's b1 score and its pair.
+	check("every score, one judgment", p(4, 4, 1, 2), false)
+
+	c.AddJudgment(mkJudgment(spec, "qa", "q1", 1, eval.WinTie, true))
+	check("complete", p(4, 4, 2, 2), true)
+
+	// A checkpoint adds a variant: more is expected again.
+	next := testSpec()
+	next.Variants = append(next.Variants, eval.Variant{Name: "ft-next", BaseURL: "http://next:8000/v1", Model: "m-next"})
+	c.SetSpec(next)
+	// ft-next's q1 score and q1 pair arrived early and count now.
+	check("a variant added", p(5, 6, 3, 4), false)
+
+	t.Run("one variant: no judgments expected", func(t *testing.T) {
+		spec := testSpec()
+		spec.Variants = spec.Variants[:1]
+		c := New(spec)
+		defer c.Release()
+		c.SetIngest(&eval.IngestStatus{Run: "r1", Done: true, Samples: 1})
+		mustAdd(t, c, mkScore(spec, "base", "qa", "q1", 1, eval.BucketOK, em(1)))
+		if got := c.Progress(); got != p(1, 1, 0, 0) || !c.Complete() {
+			t.Errorf("progress %+v, complete %v", got, c.Complete())
+		}
+	})
+	t.Run("nothing to evaluate", func(t *testing.T) {
+		c := New(testSpec())
+		defer c.Release()
+		c.SetIngest(&eval.IngestStatus{Run: "r1", Done: true})
+		if !c.Complete() {
+			t.Error("an empty ingested run is complete")
+		}
+	})
+}
+
+// TestForeignFingerprint: results made under another spec are kept but
+// never compared silently.
+func TestForeignFingerprint(t *testing.T) {
+	spec := testSpec()
+	c := New(spec)
+	defer c.Release()
+	a := mkScore(spec, "base", "qa", "q1", 1, eval.BucketOK, em(1))
+	a.Fingerprint = "aaaa"
+	b := mkScore(spec, "ft", "qa", "q1", 1, eval.BucketOK, em(1))
+	b.Fingerprint = "bbbb"
+	b2 := mkScore(spec, "ft", "qa", "q2", 2, eval.BucketOK, em(1))
+	b2.Fingerprint = "bbbb"
+	unstamped := mkScore(spec, "base", "qa", "q2", 2, eval.BucketOK, em(1))
+	unstamped.Fingerprint = ""
+	mustAdd(t, c, a, b, b2, unstamped, mkScore(spec, "base", "qa", "q3", 3, eval.BucketOK, em(1)))
+	j := mkJudgment(spec, "qa", "q1", 1, eval.WinTie, true)
+	j.Fingerprint = "bbbb"
+	c.AddJudgment(j)
+	rep := report(t, c, nil)
+	want := []string{
+		"1 scores were made under fingerprint aaaa, not this run's " + spec.Fingerprint() + ": decoding, template, judges or metrics differ",
+		"2 scores and 1 judgments were made under fingerprint bbbb, not this run's " + spec.Fingerprint() + ": decoding, template, judges or metrics differ",
+	}
+	if !slices.Equal(rep.Warnings, want) {
+		t.Errorf("warnings:\n%s", strings.Join(rep.Warnings, "\n"))
+	}
+}
+
+func TestNotes(t *testing.T) {
+	c := New(testSpec())
+	defer c.Release()
+	for i := range 150 {
+		c.Note(fmt.Sprintf("note %d", i))
+	}
+	rep := report(t, c, nil)
+	if len(rep.Warnings) != 100 || rep.Warnings[99] != "note 99" {
+		t.Errorf("%d warnings, last %q", len(rep.Warnings), rep.Warnings[len(rep.Warnings)-1])
+	}
+}
