@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 }
 
 // binary returns the path of a built binary.
-func binary(t *testing.T, name string) string {
+func binary(t testing.TB, name string) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and starts processes; skipped with -short")
@@ -89,7 +89,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func start(t *testing.T, name string, args ...string) *process {
+func start(t testing.TB, name string, args ...string) *process {
 	t.Helper()
 	p := &process{name: name, cmd: exec.Command(binary(t, name), args...), out: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -128,7 +128,7 @@ func (p *process) kill() {
 	<-p.done
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -115,7 +115,7 @@ func connect(t *testing.T, ctx context.Context, url string) *bus.Bus {
 	return b
 }
 
-func waitFor(t *testing.T, total time.Duration, f func() error) {
+func waitFor(t testing.TB, total time.Duration, f func() error) {
 	t.Helper()
 	deadline := time.Now().Add(total)
 	for {

@@ -61,12 +61,16 @@ func startSystem(ctx context.Context, o systemOptions) (*system, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
-	if len(o.Services) == 0 {
+	switch {
+	case len(o.Services) == 0:
 		o.Services = allServices
+	case len(o.Services) == 1 && o.Services[0] == "none":
+		// Only the NATS server (and the topology), for stages run elsewhere.
+		o.Services = nil
 	}
 	for _, s := range o.Services {
 		if !slices.Contains(allServices, s) {
-			return nil, fmt.Errorf("unknown service %q: use %s", s, strings.Join(allServices, ", "))
+			return nil, fmt.Errorf("unknown service %q: use %s, or none", s, strings.Join(allServices, ", "))
 		}
 	}
 	sys := &system{services: o.Services}

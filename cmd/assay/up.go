@@ -100,7 +100,7 @@ it resumes where it stopped when started again on the same data directory.`,
 	f.StringVar(&over.Data, "data", "assay-data", "embedded NATS data directory")
 	f.StringVar(&over.Host, "host", "127.0.0.1", "embedded NATS listen host")
 	f.IntVar(&over.Port, "port", 4222, "embedded NATS listen port (0: any free port)")
-	f.StringVar(&services, "services", "", "stages to run, comma-separated (default all: ingest,infer,score,judge,report)")
+	f.StringVar(&services, "services", "", "stages to run, comma-separated (default all: ingest,infer,score,judge,report); none runs only NATS")
 	f.StringVar(&over.MetricsAddr, "metrics-addr", ":9090", "address for /metrics and /healthz; empty turns them off")
 	f.StringVar(&over.Pyroscope, "pyroscope", "", "Pyroscope server URL; turns on continuous profiling")
 	f.IntVar(&over.Replicas, "replicas", 1, "replicas of streams and buckets when creating them (3 on a cluster)")

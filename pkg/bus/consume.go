@@ -170,7 +170,10 @@ func (b *Bus) handle(ctx context.Context, jm jetstream.Msg, h Handler, o Consume
 	}
 	switch {
 	case err == nil:
-		if err := jm.DoubleAck(ctx); err != nil {
+		// A plain ack, not a double one: a lost ack only redelivers a
+		// message whose effect is idempotent, and waiting for the server's
+		// confirmation would cost a round trip per message.
+		if err := jm.Ack(); err != nil {
 			o.Logger.Warn("ack failed; the message will be redelivered", "stage", o.Stage, "subject", jm.Subject(), "err", err)
 			outcome = OutcomeRetry
 			return

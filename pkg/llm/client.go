@@ -181,17 +181,31 @@ func (e *CallError) Error() string {
 func (e *CallError) Unwrap() error { return e.Err }
 
 // Chat sends req to ep, retrying per policy, and returns the answer with its
-// reasoning split off. With a cache and a non-empty cacheKey, a stored
-// response is returned without calling the endpoint, and a new response is
-// stored before Chat returns.
-func (c *Client) Chat(ctx context.Context, ep Endpoint, req ChatRequest, policy RetryPolicy, cacheKey string) (Response, error) {
-	if cacheKey == "" {
-		return c.chat(ctx, ep, req, policy, "")
+// reasoning split off. With a cache and a non-empty scope (a run and
+// variant, or a judge id), responses are kept by content within the scope:
+// a stored response is returned without calling the endpoint, a new one is
+// stored before Chat returns, and identical requests in flight at once share
+// one call.
+func (c *Client) Chat(ctx context.Context, ep Endpoint, req ChatRequest, policy RetryPolicy, scope string) (Response, error) {
+	req.Stream, req.StreamOptions = false, nil
+	body, err := json.Marshal(req)
+	if err != nil {
+		return Response{}, fmt.Errorf("encoding request: %w", err)
 	}
-	// Identical requests in flight at once share one call: the cache only
-	// helps once the first of them has an answer.
+	// The key hashes the body without the streaming fields: streaming is
+	// how we ask, not what we ask.
+	var key string
+	if scope != "" && c.cache != nil {
+		key = cacheKey(scope, body)
+	}
+	if ep.Stream {
+		body = append(body[:len(body)-1:len(body)-1], streamSuffix...)
+	}
+	if key == "" {
+		return c.send(ctx, ep, req.Model, body, policy, "")
+	}
 	c.mu.Lock()
-	if f, ok := c.flights[cacheKey]; ok {
+	if f, ok := c.flights[key]; ok {
 		c.mu.Unlock()
 		select {
 		case <-f.done:
@@ -203,14 +217,14 @@ func (c *Client) Chat(ctx context.Context, ep Endpoint, req ChatRequest, policy 
 			r.Cached = true
 			return r, nil
 		}
-		return c.chat(ctx, ep, req, policy, cacheKey)
+		return c.cached(ctx, ep, req.Model, body, policy, key)
 	}
 	f := &flight{done: make(chan struct{})}
-	c.flights[cacheKey] = f
+	c.flights[key] = f
 	c.mu.Unlock()
-	f.resp, f.err = c.chat(ctx, ep, req, policy, cacheKey)
+	f.resp, f.err = c.cached(ctx, ep, req.Model, body, policy, key)
 	c.mu.Lock()
-	delete(c.flights, cacheKey)
+	delete(c.flights, key)
 	c.mu.Unlock()
 	close(f.done)
 	return f.resp, f.err
@@ -223,38 +237,34 @@ type flight struct {
 	err  error
 }
 
-func (c *Client) chat(ctx context.Context, ep Endpoint, req ChatRequest, policy RetryPolicy, cacheKey string) (Response, error) {
-	if c.cache != nil && cacheKey != "" {
-		if b, ok, err := c.cache.Get(ctx, cacheKey); err != nil {
-			c.logger.Warn("reading LLM cache failed; calling the endpoint", "err", err)
-		} else if ok {
-			var r Response
-			if err := json.Unmarshal(b, &r); err == nil {
-				r.Cached = true
-				return r, nil
-			}
+// cached answers from the cache, or calls the endpoint and stores the
+// answer.
+func (c *Client) cached(ctx context.Context, ep Endpoint, model string, body []byte, policy RetryPolicy, key string) (Response, error) {
+	if b, ok, err := c.cache.Get(ctx, key); err != nil {
+		c.logger.Warn("reading LLM cache failed; calling the endpoint", "err", err)
+	} else if ok {
+		var r Response
+		if err := json.Unmarshal(b, &r); err == nil {
+			r.Cached = true
+			return r, nil
 		}
 	}
+	return c.send(ctx, ep, model, body, policy, key)
+}
+
+// send calls the endpoint with body until it answers or policy gives up,
+// and stores the answer under key when key is set.
+func (c *Client) send(ctx context.Context, ep Endpoint, model string, body []byte, policy RetryPolicy, key string) (Response, error) {
 	policy = policy.withDefaults()
-	req.Stream = ep.Stream
-	if ep.Stream {
-		req.StreamOptions = &StreamOptions{IncludeUsage: true}
-	} else {
-		req.StreamOptions = nil
-	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return Response{}, fmt.Errorf("encoding request: %w", err)
-	}
 	url := strings.TrimRight(ep.BaseURL, "/") + "/chat/completions"
 	var lastErr error
 	for attempt := 1; attempt <= policy.MaxAttempts; attempt++ {
-		r, err := c.attempt(ctx, ep, req.Model, url, body)
+		r, err := c.attempt(ctx, ep, model, url, body)
 		if err == nil {
 			r.Attempts = attempt
-			if c.cache != nil && cacheKey != "" {
+			if key != "" {
 				b, _ := json.Marshal(r)
-				if err := c.cache.Put(ctx, cacheKey, b); err != nil {
+				if err := c.cache.Put(ctx, key, b); err != nil {
 					// The answer is paid for: hand it on rather than lose it.
 					c.logger.Warn("storing response in the LLM cache failed", "err", err)
 				}
@@ -269,7 +279,7 @@ func (c *Client) chat(ctx context.Context, ep Endpoint, req ChatRequest, policy 
 		if !retry || attempt == policy.MaxAttempts {
 			return Response{}, &CallError{Endpoint: url, Attempts: attempt, Err: err}
 		}
-		c.logger.Debug("endpoint call failed; retrying", "url", url, "model", req.Model, "attempt", attempt, "wait", wait, "err", err)
+		c.logger.Debug("endpoint call failed; retrying", "url", url, "model", model, "attempt", attempt, "wait", wait, "err", err)
 		if err := c.sleep(ctx, wait); err != nil {
 			return Response{}, err
 		}
@@ -445,7 +455,8 @@ func readResponse(body io.Reader) (Response, error) {
 
 func readStream(body io.Reader, start time.Time) (Response, error) {
 	sc := bufio.NewScanner(io.LimitReader(body, maxBody))
-	sc.Buffer(make([]byte, 64<<10), 8<<20)
+	// Events are small; the scanner grows the buffer for a large one.
+	sc.Buffer(make([]byte, 0, 4<<10), 8<<20)
 	var content, reasoning strings.Builder
 	var r Response
 	done := false

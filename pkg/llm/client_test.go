@@ -742,18 +742,19 @@ func TestChatCache(t *testing.T) {
 	c, _ := newClient(t, WithCache(cache))
 	ep := srv.endpoint()
 	req := request()
-	key := CacheKey("run/ft", req)
-
-	first, err := c.Chat(t.Context(), ep, req, fastRetry, key)
+	first, err := c.Chat(t.Context(), ep, req, fastRetry, "run/ft")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if first.Cached || first.Output != "answer 1" || cache.puts != 1 {
 		t.Fatalf("first call = %+v, puts %d", first, cache.puts)
 	}
-	second, err := c.Chat(t.Context(), ep, req, fastRetry, key)
+	second, err := c.Chat(t.Context(), ep, req, fastRetry, "run/ft")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, ok := cache.m[CacheKey("run/ft", req)]; !ok {
+		t.Error("the response is not stored under CacheKey(scope, request)")
 	}
 	if !second.Cached || srv.calls.Load() != 1 {
 		t.Errorf("second call: cached %v, server calls %d; want a cache hit", second.Cached, srv.calls.Load())
@@ -763,13 +764,13 @@ func TestChatCache(t *testing.T) {
 		t.Errorf("cached response differs:\n%+v\n%+v", second, first)
 	}
 
-	t.Run("another key reaches the server", func(t *testing.T) {
-		r, err := c.Chat(t.Context(), ep, req, fastRetry, CacheKey("run/base", req))
+	t.Run("another scope reaches the server", func(t *testing.T) {
+		r, err := c.Chat(t.Context(), ep, req, fastRetry, "run/base")
 		if err != nil || r.Cached || r.Output != "answer 2" {
 			t.Errorf("response %+v, %v", r, err)
 		}
 	})
-	t.Run("no key, no cache", func(t *testing.T) {
+	t.Run("no scope, no cache", func(t *testing.T) {
 		gets := cache.gets
 		r, err := c.Chat(t.Context(), ep, req, fastRetry, "")
 		if err != nil || r.Cached || cache.gets != gets {
@@ -777,7 +778,7 @@ func TestChatCache(t *testing.T) {
 		}
 	})
 	t.Run("a corrupt entry is ignored", func(t *testing.T) {
-		cache.m["bad"] = []byte("{")
+		cache.m[CacheKey("bad", req)] = []byte("{")
 		r, err := c.Chat(t.Context(), ep, req, fastRetry, "bad")
 		if err != nil || r.Cached {
 			t.Errorf("response %+v, %v", r, err)
@@ -928,7 +929,6 @@ func TestChatSharedFlight(t *testing.T) {
 	c, _ := newClient(t, WithCache(&memCache{}))
 	ep := srv.endpoint()
 	req := request()
-	key := CacheKey("run/ft", req)
 
 	const n = 10
 	resps := make([]Response, n)
@@ -936,7 +936,7 @@ func TestChatSharedFlight(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			var err error
-			if resps[i], err = c.Chat(t.Context(), ep, req, fastRetry, key); err != nil {
+			if resps[i], err = c.Chat(t.Context(), ep, req, fastRetry, "run/ft"); err != nil {
 				t.Error(err)
 			}
 		})

@@ -62,14 +62,23 @@ func ParamsFingerprint(r ChatRequest) string {
 
 // CacheKey is the content key of a request within a scope (for example a run
 // and variant, or a judge id): identical requests in one scope share one
-// response.
+// response. Whether the request is streamed does not matter.
 func CacheKey(scope string, r ChatRequest) string {
 	r.Stream = false
 	r.StreamOptions = nil
 	b, _ := json.Marshal(r)
+	return cacheKey(scope, b)
+}
+
+// cacheKey hashes scope and a request body.
+func cacheKey(scope string, body []byte) string {
 	h := sha256.New()
 	h.Write([]byte(scope))
 	h.Write([]byte{0})
-	h.Write(b)
+	h.Write(body)
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// streamSuffix is what Chat puts in place of a body's closing brace to ask
+// for a stream.
+const streamSuffix = `,"stream":true,"stream_options":{"include_usage":true}}`

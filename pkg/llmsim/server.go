@@ -160,9 +160,10 @@ func (s *Sim) chat(w http.ResponseWriter, r *http.Request) {
 		msgs[i] = eval.Message{Role: m.Role, Content: m.Content}
 	}
 	prompt := PromptKey(msgs)
-	text, finish, status, retryAfter := s.respond(p, prompt)
+	text, finish, flaky, status := s.respond(p, prompt)
+	var retryAfter time.Duration
 	n := s.count(req.Model, prompt, status)
-	if status == 0 && n == 1 && s.Decide(p, prompt).Flaky && !p.Judge {
+	if status == 0 && n == 1 && flaky {
 		if s.u(p.Name, "flaky-kind", prompt) < 0.5 {
 			status, retryAfter = http.StatusTooManyRequests, time.Second
 		} else {
@@ -194,20 +195,21 @@ func (s *Sim) chat(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// respond returns a persona's answer to a prompt, or a failure status.
-func (s *Sim) respond(p Persona, prompt string) (text, finish string, status int, retryAfter time.Duration) {
+// respond returns a persona's answer to a prompt (and whether its first
+// call fails), or a failure status.
+func (s *Sim) respond(p Persona, prompt string) (text, finish string, flaky bool, status int) {
 	if p.Judge {
 		q, a, b, ok := ParseJudgePrompt(prompt)
 		if !ok {
-			return "I can only judge prompts with the MT-Bench pairwise markers.", "stop", 0, 0
+			return "I can only judge prompts with the MT-Bench pairwise markers.", "stop", false, 0
 		}
-		return s.Judge(p, q, a, b).Text, "stop", 0, 0
+		return s.Judge(p, q, a, b).Text, "stop", false, 0
 	}
 	d := s.Decide(p, prompt)
 	if d.Down {
-		return "", "", http.StatusInternalServerError, 0
+		return "", "", false, http.StatusInternalServerError
 	}
-	return d.Text, d.FinishReason, 0, 0
+	return d.Text, d.FinishReason, d.Flaky, 0
 }
 
 func (s *Sim) stream(w http.ResponseWriter, req llm.ChatRequest, text, finish string, usage llm.WireUsage) {
@@ -219,14 +221,19 @@ func (s *Sim) stream(w http.ResponseWriter, req llm.ChatRequest, text, finish st
 		b, _ := json.Marshal(ch)
 		fmt.Fprintf(w, "data: %s\n\n", b)
 	}
-	send(llm.ChatChunk{Choices: []llm.ChunkChoice{{Delta: llm.ReplyMessage{Role: "assistant"}}}})
-	for _, part := range splitParts(text, 3) {
-		send(llm.ChatChunk{Choices: []llm.ChunkChoice{{Delta: llm.ReplyMessage{Content: part}}}})
-		if fl != nil {
-			fl.Flush()
-		}
+	// Like vLLM: the role comes with the first text, the finish reason with
+	// the last, usage in a chunk of its own.
+	parts := splitParts(text, 2)
+	first := parts[0]
+	send(llm.ChatChunk{Choices: []llm.ChunkChoice{{Delta: llm.ReplyMessage{Role: "assistant", Content: first}}}})
+	if fl != nil {
+		fl.Flush()
 	}
-	send(llm.ChatChunk{Choices: []llm.ChunkChoice{{FinishReason: &finish}}})
+	last := ""
+	if len(parts) > 1 {
+		last = parts[1]
+	}
+	send(llm.ChatChunk{Choices: []llm.ChunkChoice{{Delta: llm.ReplyMessage{Content: last}, FinishReason: &finish}}})
 	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
 		send(llm.ChatChunk{Choices: []llm.ChunkChoice{}, Usage: &usage})
 	}

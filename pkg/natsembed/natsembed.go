@@ -190,16 +190,17 @@ func StartCluster(name string, n int, dir string) (*Cluster, error) {
 			return nil, errors.New("starting NATS cluster: a node was not ready after 30s")
 		}
 	}
-	// JetStream answers nothing until the nodes have elected a meta leader.
+	// JetStream answers nothing until the nodes have elected a meta leader,
+	// and cannot place replicas until the leader has heard from every peer.
 	for deadline := time.Now().Add(30 * time.Second); ; {
 		for _, s := range c.Servers {
-			if s.JetStreamIsLeader() {
+			if s.JetStreamIsLeader() && len(s.JetStreamClusterPeers()) == n {
 				return c, nil
 			}
 		}
 		if time.Now().After(deadline) {
 			c.Shutdown()
-			return nil, errors.New("starting NATS cluster: no JetStream leader after 30s")
+			return nil, errors.New("starting NATS cluster: JetStream not ready on every node after 30s")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -38,9 +38,10 @@ type Service struct {
 	metrics *obs.Stage
 	client  *llm.Client
 
-	mu     sync.Mutex
-	active map[string]context.CancelFunc // consumer name -> stop
-	wg     sync.WaitGroup
+	mu          sync.Mutex
+	active      map[string]context.CancelFunc // consumer name -> stop
+	wg          sync.WaitGroup
+	paramsCache sync.Map // run -> params fingerprint
 }
 
 // New returns the stage.
@@ -150,6 +151,18 @@ func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, run, variant st
 	return err
 }
 
+// params returns the fingerprint of the request parameters, which depend
+// on the run's decoding and template only: it is computed once per run.
+func (s *Service) params(spec *eval.RunSpec, req llm.ChatRequest) string {
+	k := spec.Run
+	if p, ok := s.paramsCache.Load(k); ok {
+		return p.(string)
+	}
+	p := llm.ParamsFingerprint(req)
+	s.paramsCache.Store(k, p)
+	return p
+}
+
 // Handle asks variant v of spec to answer sample (found at sequence seq).
 // An endpoint that fails for good yields a Generation with Error set, not
 // an error: the sample is then reported as failed. Only a cancelled ctx
@@ -161,7 +174,7 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, v eval.Variant
 		ep.APIKey = os.Getenv(v.APIKeyEnv)
 	}
 	policy := llm.RetryPolicy{MaxAttempts: spec.Retry.MaxAttempts, InitialBackoff: spec.Retry.InitialBackoff.D(), MaxBackoff: spec.Retry.MaxBackoff.D()}
-	resp, err := s.client.Chat(ctx, ep, req, policy, llm.CacheKey("gen|"+spec.Run+"|"+v.Name, req))
+	resp, err := s.client.Chat(ctx, ep, req, policy, "gen|"+spec.Run+"|"+v.Name)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -172,7 +185,7 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, v eval.Variant
 		Variant:     v.Name,
 		Model:       v.Model,
 		Fingerprint: sample.Fingerprint,
-		Params:      llm.ParamsFingerprint(req),
+		Params:      s.params(spec, req),
 		At:          time.Now().UTC(),
 	}
 	if err != nil {

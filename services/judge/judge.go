@@ -148,7 +148,7 @@ func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, run, judgeName 
 		return err
 	}
 	for _, p := range pairs {
-		if err := s.judgePair(ctx, spec, j, p); err != nil {
+		if err := s.judgePair(ctx, spec, j, p, &g); err != nil {
 			return err
 		}
 	}
@@ -164,8 +164,13 @@ type pair struct {
 	baselineSeq uint64
 }
 
-func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judge, p pair) error {
+// judgePair judges p; arrived is the generation whose arrival completed it,
+// so only its partner is read from the stream.
+func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judge, p pair, arrived *eval.Generation) error {
 	load := func(seq uint64) (*eval.Generation, error) {
+		if arrived.Variant == spec.Baseline && seq == p.baselineSeq || arrived.Variant == p.candidate && seq == p.candSeq {
+			return arrived, nil
+		}
 		data, err := s.bus.GetMsg(ctx, bus.StreamGens, seq)
 		if err != nil {
 			return nil, err
@@ -196,7 +201,7 @@ func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judg
 	if err != nil {
 		return err
 	}
-	id := bus.MsgID(bus.StageJudge, spec.Run, j.ID(), p.candidate, sample.Suite, sample.ID)
+	id := bus.MsgID(bus.StageJudge, spec.Run, jd.JudgeID, p.candidate, sample.Suite, sample.ID)
 	_, err = s.bus.Publish(ctx, bus.JudgmentsSubject(spec.Run, j.Name), id, jd)
 	return err
 }
@@ -228,7 +233,7 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			jd.Rounds[i] = s.round(ctx, j, sample, a, b, order)
+			jd.Rounds[i] = s.round(ctx, j, jd.JudgeID, sample, a, b, order)
 		}()
 	}
 	wg.Wait()
@@ -245,7 +250,7 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 	return jd, nil
 }
 
-func (s *Service) round(ctx context.Context, j eval.Judge, sample *eval.Sample, a, b, order string) eval.Round {
+func (s *Service) round(ctx context.Context, j eval.Judge, judgeID string, sample *eval.Sample, a, b, order string) eval.Round {
 	r := eval.Round{Order: order}
 	req := llm.Build(j.Model, buildMessages(j, sample, a, b), j.Decoding, eval.Template{})
 	if j.WantsResponseFormat() {
@@ -255,7 +260,7 @@ func (s *Service) round(ctx context.Context, j eval.Judge, sample *eval.Sample, 
 	if j.APIKeyEnv != "" {
 		ep.APIKey = os.Getenv(j.APIKeyEnv)
 	}
-	resp, err := s.client.Chat(ctx, ep, req, llm.RetryPolicy{}, llm.CacheKey("judge|"+j.ID(), req))
+	resp, err := s.client.Chat(ctx, ep, req, llm.RetryPolicy{}, "judge|"+judgeID)
 	if err != nil {
 		r.Error = err.Error()
 		r.Parse = "failed"

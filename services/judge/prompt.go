@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/assay-eval/assay/pkg/eval"
 )
@@ -110,9 +111,23 @@ func lastUser(msgs []eval.Message) int {
 	return 0
 }
 
+// verdictSchemas caches verdictSchema by dimension list: it is the same for
+// every call of a judge.
+var verdictSchemas sync.Map
+
 // verdictSchema is the judge contract as a JSON Schema, sent as
 // response_format where the judge asks for it.
 func verdictSchema(dims []string) json.RawMessage {
+	key := strings.Join(dims, "\x00")
+	if v, ok := verdictSchemas.Load(key); ok {
+		return v.(json.RawMessage)
+	}
+	b := buildVerdictSchema(dims)
+	verdictSchemas.Store(key, b)
+	return b
+}
+
+func buildVerdictSchema(dims []string) json.RawMessage {
 	props := map[string]any{}
 	for _, d := range dims {
 		props[d] = map[string]any{"type": "integer", "minimum": 1, "maximum": 10}

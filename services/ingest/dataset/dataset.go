@@ -67,8 +67,10 @@ type Reader struct {
 	// MaxLine is the longest line read; 0 means [MaxLine].
 	MaxLine int
 	fields  eval.Fields
-	seen    map[string]string // normalised prompt -> id
-	ids     map[string]int    // id -> line
+	// seen maps a hash of each kept sample's normalised text to its id:
+	// the text itself would make ingest's memory grow with prompt length.
+	seen map[[16]byte]string
+	ids  map[string]int // id -> line
 	// dropped are the duplicates removed so far.
 	dropped []eval.DroppedDuplicate
 }
@@ -92,7 +94,7 @@ func NewReader(run string, suite eval.Suite, file string) *Reader {
 	fill(&f.Schema, def.Schema)
 	fill(&f.Tags, def.Tags)
 	fill(&f.ShouldRefuse, def.ShouldRefuse)
-	return &Reader{Run: run, Suite: suite, File: file, fields: f, seen: map[string]string{}, ids: map[string]int{}}
+	return &Reader{Run: run, Suite: suite, File: file, fields: f, seen: map[[16]byte]string{}, ids: map[string]int{}}
 }
 
 // Read reads JSONL from r and calls emit for each sample, in file order,

@@ -7,6 +7,7 @@
 package aggregate
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"slices"
 	"sort"
@@ -27,7 +28,9 @@ type Collector struct {
 
 	scores    *table
 	judgments *table
-	seen      map[string]struct{}
+	// seen holds a hash of every key added: the keys themselves would cost
+	// their length per result.
+	seen map[[16]byte]struct{}
 	// arrived counts scores by (variant, suite) and judgments by (judge
 	// id, candidate, suite), so that progress counts only what the spec
 	// expects: a variant, suite or judge version it does not name must not
@@ -57,7 +60,7 @@ func New(spec *eval.RunSpec) *Collector {
 	return &Collector{
 		spec: spec, fp: spec.Fingerprint(), metrics: ms,
 		scores: newTable(mem, scoreSchema(ms)), judgments: newTable(mem, judgmentSchema),
-		seen: map[string]struct{}{}, arrived: map[[3]string]int{}, deadSeen: map[string]struct{}{}, foreign: map[string]*foreignCount{},
+		seen: map[[16]byte]struct{}{}, arrived: map[[3]string]int{}, deadSeen: map[string]struct{}{}, foreign: map[string]*foreignCount{},
 	}
 }
 
@@ -76,12 +79,25 @@ func (c *Collector) SetSpec(spec *eval.RunSpec) { c.spec = spec }
 // SetIngest records what ingest found; until then nothing is expected.
 func (c *Collector) SetIngest(st *eval.IngestStatus) { c.ingest = st }
 
-func scoreKey(variant, suite, sample string) string {
-	return "s\x00" + variant + "\x00" + suite + "\x00" + sample
+func scoreKey(variant, suite, sample string) [16]byte {
+	return hashKey("s", variant, suite, sample)
 }
 
-func judgmentKey(judgeID, cand, suite, sample string) string {
-	return "j\x00" + judgeID + "\x00" + cand + "\x00" + suite + "\x00" + sample
+func judgmentKey(judgeID, cand, suite, sample string) [16]byte {
+	return hashKey("j", judgeID, cand, suite, sample)
+}
+
+// hashKey is a 128-bit digest of the parts: collisions are out of reach,
+// and a key costs 16 bytes however long its ids are.
+func hashKey(parts ...string) [16]byte {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	var k [16]byte
+	copy(k[:], h.Sum(nil))
+	return k
 }
 
 func scoreCount(variant, suite string) [3]string { return [3]string{"s\x00" + variant, suite} }

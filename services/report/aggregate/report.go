@@ -172,9 +172,29 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 	for i, m := range c.metrics {
 		mi[m] = i
 	}
-	// values[suite][metric][variant][sample] = value
+	// Each suite's samples get a position in id order, so that sums do not
+	// depend on the order results arrived in; values are dense arrays over
+	// those positions (NaN where a sample has no value), which keeps the
+	// report's memory to a few bytes per sample and metric.
+	pos := map[string]map[string]int{}
+	for _, r := range rows {
+		if pos[r.suite] == nil {
+			pos[r.suite] = map[string]int{}
+		}
+		pos[r.suite][r.sample] = 0
+	}
+	for _, ps := range pos {
+		ids := make([]string, 0, len(ps))
+		for id := range ps {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for i, id := range ids {
+			ps[id] = i
+		}
+	}
 	type key struct{ suite, metric, variant string }
-	vals := map[key]map[string]float64{}
+	vals := map[key][]float64{}
 	for _, r := range rows {
 		for _, m := range c.suiteMetrics(r.suite) {
 			v := r.metrics[mi[m]]
@@ -183,19 +203,30 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 			}
 			k := key{r.suite, m, r.variant}
 			if vals[k] == nil {
-				vals[k] = map[string]float64{}
+				vals[k] = make([]float64, len(pos[r.suite]))
+				for i := range vals[k] {
+					vals[k][i] = math.NaN()
+				}
 			}
-			vals[k][r.sample] = v
+			vals[k][pos[r.suite][r.sample]] = v
 		}
+	}
+	present := func(xs []float64) []float64 {
+		var out []float64
+		for _, x := range xs {
+			if !math.IsNaN(x) {
+				out = append(out, x)
+			}
+		}
+		return out
 	}
 	for _, su := range c.spec.Suites {
 		for _, m := range su.Metrics {
 			for _, v := range c.spec.Variants {
-				byS := vals[key{su.Name, m, v.Name}]
-				if len(byS) == 0 {
+				xs := present(vals[key{su.Name, m, v.Name}])
+				if len(xs) == 0 {
 					continue
 				}
-				xs := sortedValues(byS)
 				mean, ci := stats.MeanCI(xs)
 				if stats.IsBinary(xs) {
 					ci = stats.Wilson(mean, len(xs))
@@ -205,21 +236,19 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 			base := vals[key{su.Name, m, c.spec.Baseline}]
 			for _, cand := range c.spec.Candidates() {
 				cv := vals[key{su.Name, m, cand}]
-				var samples []string
-				for s := range cv {
-					if _, ok := base[s]; ok {
-						samples = append(samples, s)
-					}
-				}
-				if len(samples) == 0 {
+				if base == nil || cv == nil {
 					continue
 				}
-				sort.Strings(samples)
-				xc, xb := make([]float64, len(samples)), make([]float64, len(samples))
-				for i, s := range samples {
-					xc[i], xb[i] = cv[s], base[s]
+				var xc, xb []float64
+				for i := range cv {
+					if !math.IsNaN(cv[i]) && !math.IsNaN(base[i]) {
+						xc, xb = append(xc, cv[i]), append(xb, base[i])
+					}
 				}
-				d := document.Delta{Suite: su.Name, Metric: m, Variant: cand, Baseline: c.spec.Baseline, N: len(samples)}
+				if len(xc) == 0 {
+					continue
+				}
+				d := document.Delta{Suite: su.Name, Metric: m, Variant: cand, Baseline: c.spec.Baseline, N: len(xc)}
 				if stats.IsBinary(xc, xb) {
 					d.Test = "mcnemar"
 					d.Delta, d.CI, d.PValue = stats.McNemar(xc, xb)
@@ -238,19 +267,6 @@ func (c *Collector) suiteMetrics(suite string) []string {
 		return su.Metrics
 	}
 	return nil
-}
-
-func sortedValues(m map[string]float64) []float64 {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]float64, len(keys))
-	for i, k := range keys {
-		out[i] = m[k]
-	}
-	return out
 }
 
 type ratio struct{ num, den float64 }
