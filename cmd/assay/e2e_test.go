@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report"
 	"github.com/assay-eval/assay/services/report/document"
 )
@@ -80,6 +79,16 @@ func checkAgainstOracle(t *testing.T, f *fixture, rep *document.Report) {
 	}
 	if rep.Counts != wantCounts {
 		t.Errorf("counts = %+v, want %+v", rep.Counts, wantCounts)
+	}
+	var problems []string
+	for _, su := range rep.Suites {
+		if su.Name == "extra" {
+			problems = su.Problems
+		}
+	}
+	if len(problems) != 2 || !strings.HasPrefix(problems[0], "extra.jsonl:4: not valid JSON at column ") ||
+		problems[1] != "extra.jsonl:5: reference: missing, but the suite's metric em needs it" {
+		t.Errorf("malformed lines reported as %q", problems)
 	}
 	if rep.Progress.Scores != 3*n || rep.Progress.Judgments != 2*2*n {
 		t.Errorf("progress = %+v, want %d scores and %d judgments", rep.Progress, 3*n, 4*n)
@@ -170,6 +179,3 @@ func deref(p *float64) any {
 	}
 	return *p
 }
-
-var _ = json.Marshal
-var _ = eval.Version

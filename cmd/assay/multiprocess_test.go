@@ -2,6 +2,13 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,8 +44,11 @@ func runInProcess(t *testing.T, f *fixture) *document.Report {
 func TestServicesAsSeparateProcesses(t *testing.T) {
 	srv := bustest.Server(t)
 	url := srv.ClientURL()
+	metricsAddr := map[string]string{}
 	for _, name := range []string{"assay-ingest", "assay-infer", "assay-infer", "assay-score", "assay-score", "assay-judge", "assay-report"} {
-		start(t, name, "--nats", url, "--metrics-addr", "127.0.0.1:0", "--log-level", "warn")
+		addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+		metricsAddr[name] = addr
+		start(t, name, "--nats", url, "--metrics-addr", addr, "--log-level", "warn")
 	}
 	b := bustest.Open(t, srv)
 	f := newFixture(t, "procs", testPersonas())
@@ -54,9 +64,53 @@ func TestServicesAsSeparateProcesses(t *testing.T) {
 	}
 	checkAgainstOracle(t, f, rep)
 
+	// Every service serves its own Prometheus metrics.
+	for name, addr := range metricsAddr {
+		stage := strings.TrimPrefix(name, "assay-")
+		body := get(t, "http://"+addr+"/metrics")
+		m := regexp.MustCompile(`(?m)^assay_` + stage + `_processed_total (\d+)`).FindStringSubmatch(body)
+		if m == nil || m[1] == "0" {
+			t.Errorf("%s at %s: assay_%s_processed_total missing or zero", name, addr, stage)
+		}
+		for _, series := range []string{"_in_flight", "_latency_seconds_bucket"} {
+			if !strings.Contains(body, "assay_"+stage+series) {
+				t.Errorf("%s: no assay_%s%s", name, stage, series)
+			}
+		}
+	}
+
+	// assay report recomputes the report from the server by URL.
+	dir := t.TempDir()
+	stdout, _, err := runCLI(t, "report", "--run", f.spec.Run, "--nats", url, "--out", dir, "--format", "json,md,html,parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stdout, "gate: ") {
+		t.Errorf("assay report printed no summary:\n%s", stdout)
+	}
+	for _, name := range []string{"report.json", "report.md", "report.html", "scores.parquet", "judgments.parquet"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Error(err)
+		}
+	}
+
 	rf := newFixture(t, "procs", testPersonas())
 	ref := runInProcess(t, rf)
 	if a, b := comparable(t, ref, rf), comparable(t, rep, f); a != b {
 		t.Fatalf("separate processes made a different report than one process: %s", diffLines(a, b))
 	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
