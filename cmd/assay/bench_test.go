@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assay-eval/assay/pkg/bus/bustest"
 	"github.com/assay-eval/assay/pkg/eval"
 )
 
@@ -100,7 +101,7 @@ judges:
 	defer cancel()
 	url := "nats://127.0.0.1:" + strconv.Itoa(natsPort)
 	var sys *system
-	waitFor(b, 30*time.Second, func() error {
+	bustest.Eventually(b, 30*time.Second, func() error {
 		sys, err = startSystem(ctx, systemOptions{NATS: url, Services: []string{"ingest", "infer", "score", "judge"}})
 		return err
 	})
@@ -141,7 +142,7 @@ judges:
 
 func waitHealthy(t testing.TB, url string) {
 	t.Helper()
-	waitFor(t, 30*time.Second, func() error {
+	bustest.Eventually(t, 30*time.Second, func() error {
 		resp, err := http.Get(url)
 		if err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/bus/bustest"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/llmsim"
 	"github.com/assay-eval/assay/pkg/stage"
@@ -48,7 +49,7 @@ func TestUpSurvivesSIGKILL(t *testing.T) {
 	}
 	// Kill once a good part of the generations is out, well before the end.
 	total := 3 * len(f.samples)
-	waitFor(t, 60*time.Second, func() error {
+	bustest.Eventually(t, 60*time.Second, func() error {
 		n := streamCount(t, ctx, b, bus.StreamGens, bus.RunGens(f.spec.Run))
 		if n < total/3 {
 			return fmt.Errorf("%d of %d generations", n, total)
@@ -100,7 +101,7 @@ func TestUpSurvivesSIGKILL(t *testing.T) {
 func connect(t *testing.T, ctx context.Context, url string) *bus.Bus {
 	t.Helper()
 	var b *bus.Bus
-	waitFor(t, 30*time.Second, func() error {
+	bustest.Eventually(t, 30*time.Second, func() error {
 		nc, err := stage.Connect(url, "", "test", discardLogger())
 		if err != nil {
 			return err
@@ -113,21 +114,6 @@ func connect(t *testing.T, ctx context.Context, url string) *bus.Bus {
 	})
 	t.Cleanup(func() { b.NC.Close() })
 	return b
-}
-
-func waitFor(t testing.TB, total time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(total)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not after %v: %v", total, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func streamCount(t *testing.T, ctx context.Context, b *bus.Bus, stream, filter string) int {

@@ -3,16 +3,14 @@ package eval
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+	"github.com/assay-eval/assay/pkg/golden"
+)
 
 func ptr[T any](v T) *T { return &v }
 
@@ -69,20 +67,7 @@ func TestMessagesGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got = append(got, '\n')
-	golden := filepath.Join("testdata", "messages.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("messages JSON differs from %s (go test -update rewrites it after a deliberate change):\n%s", golden, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "messages.golden.json"), append(got, '\n'))
 }
 
 func TestMessagesRoundTrip(t *testing.T) {

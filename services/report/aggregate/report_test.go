@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,10 +12,9 @@ import (
 	"time"
 
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/golden"
 	"github.com/assay-eval/assay/services/report/document"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 var generatedAt = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 
@@ -47,22 +44,7 @@ func encode(t *testing.T, rep *document.Report) []byte {
 func TestReportGolden(t *testing.T) {
 	rep := report(t, fixture(t), &fakeFetcher{})
 	got := encode(t, rep)
-	golden := filepath.Join("testdata", "report.golden.json")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("report differs from %s (run with -update and read the diff):\n%s", golden, got)
-	}
+	golden.Check(t, filepath.Join("testdata", "report.golden.json"), got)
 }
 
 // TestReportNumbers checks the fixture's report number by number against

@@ -2,19 +2,16 @@ package render
 
 import (
 	"bytes"
-	"flag"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/assay-eval/assay/pkg/golden"
 	"github.com/assay-eval/assay/services/report/document"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func ptr(f float64) *float64 { return &f }
 
@@ -143,19 +140,7 @@ func TestGolden(t *testing.T) {
 	for _, tc := range renderers {
 		t.Run(tc.name, func(t *testing.T) {
 			got := render(t, tc.render, fixture())
-			path := filepath.Join("testdata", tc.golden)
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s differs from %s (run go test -update and review the diff):\n%s", tc.name, path, got)
-			}
+			golden.Check(t, filepath.Join("testdata", tc.golden), []byte(got))
 			// The same report must render to the same bytes every time.
 			if again := render(t, tc.render, fixture()); again != got {
 				t.Errorf("%s is not deterministic", tc.name)

@@ -3,17 +3,14 @@ package metric
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func boolPtr(b bool) *bool { return &b }
 
@@ -323,26 +320,7 @@ func TestScoreGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out = append(out, '\n')
-	path := filepath.Join("testdata", "score.golden.json")
-	if *update {
-		if err := os.WriteFile(path, out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run TestScoreGolden -update to create it)", err)
-	}
-	if !bytes.Equal(out, want) {
-		gl, wl := strings.Split(string(out), "\n"), strings.Split(string(want), "\n")
-		for i := range min(len(gl), len(wl)) {
-			if gl[i] != wl[i] {
-				t.Fatalf("%s:%d: got %s, want %s\n(run go test -run TestScoreGolden -update and review the diff)", path, i+1, strings.TrimSpace(gl[i]), strings.TrimSpace(wl[i]))
-			}
-		}
-		t.Fatalf("%s: got %d lines, want %d (run go test -run TestScoreGolden -update and review the diff)", path, len(gl), len(wl))
-	}
+	golden.Check(t, filepath.Join("testdata", "score.golden.json"), append(out, '\n'))
 }
 
 // TestScorerConcurrent: one Scorer serves all of a replica's workers.
