@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,8 @@ import (
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/bus/bustest"
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/natsembed"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -318,4 +321,63 @@ func TestSubmitRun(t *testing.T) {
 			t.Fatal("the watch did not see the run")
 		}
 	}
+}
+
+// TestConsumeOutlivesAServerRestart stops the NATS server under a running
+// consumer and starts it again on the same store and port: the consumer
+// must resume and handle what is published afterwards.
+func TestConsumeOutlivesAServerRestart(t *testing.T) {
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	srv, err := natsembed.Start(natsembed.Options{Dir: dir, Port: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	b, err := bus.Open(t.Context(), nc, bus.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := consumer(t, b, "restart", jetstream.ConsumerConfig{})
+	var seen sync.Map
+	consume(t, b, c, func(_ context.Context, m *bus.Msg) error {
+		var p payload
+		if err := json.Unmarshal(m.Payload, &p); err != nil {
+			return err
+		}
+		seen.Store(p.N, true)
+		return nil
+	})
+	publish(t, b, "restart", 5)
+	srv.Shutdown()
+	time.Sleep(300 * time.Millisecond)
+	srv, err = natsembed.Start(natsembed.Options{Dir: dir, Port: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	bustest.Eventually(t, 20*time.Second, func() error {
+		if !nc.IsConnected() {
+			return errors.New("not reconnected")
+		}
+		_, err := b.Publish(t.Context(), bus.SamplesSubject("restart", "s"), "after", payload{N: 99})
+		return err
+	})
+	bustest.Eventually(t, 30*time.Second, func() error {
+		for _, n := range []int{0, 1, 2, 3, 4, 99} {
+			if _, ok := seen.Load(n); !ok {
+				return fmt.Errorf("message %d not handled", n)
+			}
+		}
+		return nil
+	})
 }

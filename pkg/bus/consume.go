@@ -106,31 +106,49 @@ func (b *Bus) Consume(ctx context.Context, c jetstream.Consumer, h Handler, o Co
 	}
 	info := c.CachedInfo()
 	ackWait, maxDeliver := info.Config.AckWait, info.Config.MaxDeliver
-	it, err := c.Messages(jetstream.PullMaxMessages(o.Workers))
-	if err != nil {
-		return fmt.Errorf("consuming %s: %w", info.Name, err)
-	}
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
 	sem := make(chan struct{}, o.Workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// A broken iterator (a lost connection, missed heartbeats) is replaced
+	// after a pause: a stage must outlive a NATS restart.
+	for pause := time.Second; ; pause = min(2*pause, 30*time.Second) {
+		err := b.pull(ctx, c, h, o, sem, &wg, ackWait, maxDeliver)
+		// A consumer deleted under us (its run completed, and another
+		// replica cleaned up) is a normal end.
+		if err == nil || errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) || ctx.Err() != nil {
+			return nil
+		}
+		o.Logger.Warn("consuming failed; resuming", "stage", o.Stage, "consumer", info.Name, "pause", pause, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(pause):
+		}
+	}
+}
+
+// pull runs one message iterator until ctx ends (nil) or it fails.
+func (b *Bus) pull(ctx context.Context, c jetstream.Consumer, h Handler, o ConsumeOptions, sem chan struct{}, wg *sync.WaitGroup, ackWait time.Duration, maxDeliver int) error {
+	it, err := c.Messages(jetstream.PullMaxMessages(o.Workers))
+	if err != nil {
+		return err
+	}
+	defer it.Stop()
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
 	for {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			it.Stop()
 			return nil
 		}
 		jm, err := it.Next()
 		if err != nil {
 			<-sem
-			// A consumer deleted under us (its run completed, and another
-			// replica cleaned up) is a normal end.
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) || errors.Is(err, jetstream.ErrConsumerDeleted) || ctx.Err() != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) && ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("consuming %s: %w", info.Name, err)
+			return err
 		}
 		wg.Add(1)
 		go func() {
