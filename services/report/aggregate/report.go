@@ -228,8 +228,12 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 					continue
 				}
 				mean, ci := stats.MeanCI(xs)
-				if stats.IsBinary(xs) {
+				switch {
+				case stats.IsBinary(xs):
 					ci = stats.Wilson(mean, len(xs))
+				case inUnit(xs):
+					// A t interval can reach past what a share can be.
+					ci = [2]float64{max(0, ci[0]), min(1, ci[1])}
 				}
 				rep.Metrics = append(rep.Metrics, document.Metric{Suite: su.Name, Metric: m, Variant: v.Name, N: len(xs), Mean: mean, CI: ci})
 			}
@@ -267,6 +271,16 @@ func (c *Collector) suiteMetrics(suite string) []string {
 		return su.Metrics
 	}
 	return nil
+}
+
+// inUnit reports whether every value lies in [0, 1].
+func inUnit(xs []float64) bool {
+	for _, x := range xs {
+		if x < 0 || x > 1 {
+			return false
+		}
+	}
+	return true
 }
 
 type ratio struct{ num, den float64 }

@@ -95,8 +95,10 @@ func TestReportNumbers(t *testing.T) {
 			{"qa", "em", "ft", 10, 0.8, [2]float64{0.490162471536642, 0.943317848545625}},
 			{"biz", "json_valid", "base", 4, 0.75, [2]float64{0.300641842582402, 0.954412739190299}},
 			{"biz", "json_valid", "ft", 3, 1, [2]float64{0.438502968244955, 1}},
-			{"biz", "json_fields", "base", 4, 0.5625, [2]float64{-0.11688272094912233, 1.2418827209491223}},
-			{"biz", "json_fields", "ft", 3, 2.5 / 3, [2]float64{0.11622454504175617, 1.5504421216249105}},
+			// The t intervals [-0.1169, 1.2419] and [0.1162, 1.5504] are
+			// clamped to [0, 1]: json_fields is a share.
+			{"biz", "json_fields", "base", 4, 0.5625, [2]float64{0, 1}},
+			{"biz", "json_fields", "ft", 3, 2.5 / 3, [2]float64{0.11622454504175617, 1}},
 		}
 		if len(rep.Metrics) != len(want) {
 			t.Fatalf("%d metrics, want %d: %+v", len(rep.Metrics), len(want), rep.Metrics)

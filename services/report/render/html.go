@@ -28,12 +28,12 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"px":       px,
 }).Parse(pageText))
 
-// htmlView adds the charts to the shared view; MetricCharts[i] belongs to
+// htmlView adds the charts to the shared view; MetricCharts[i] are those of
 // Suites[i].
 type htmlView struct {
 	view
 	WinChart     chart
-	MetricCharts []chart
+	MetricCharts [][]chart
 }
 
 // HTML writes r as a single self-contained report.html.
@@ -50,11 +50,30 @@ func HTML(w io.Writer, r *document.Report) error {
 	}
 	v.WinChart = newChart("win rate against the baseline per judge and variant", bars, 0.5)
 	for _, s := range v.Suites {
-		bars = bars[:0]
+		// Rates share one 0–1 chart; a count such as length gets a chart of
+		// its own, or it would flatten every rate next to it.
+		var rates []barData
+		counts := map[string][]barData{}
+		var countOrder []string
 		for _, m := range s.Rows {
-			bars = append(bars, barData{m.Metric + ": " + m.Variant, m.Mean, m.CI, o.variant[m.Variant]})
+			b := barData{m.Metric + ": " + m.Variant, m.Mean, m.CI, o.variant[m.Variant]}
+			if onUnitScale(s.Rows, m.Metric) {
+				rates = append(rates, b)
+				continue
+			}
+			if counts[m.Metric] == nil {
+				countOrder = append(countOrder, m.Metric)
+			}
+			counts[m.Metric] = append(counts[m.Metric], b)
 		}
-		v.MetricCharts = append(v.MetricCharts, newChart("metric means on "+s.Suite, bars, math.NaN()))
+		var charts []chart
+		if len(rates) > 0 {
+			charts = append(charts, newChart("metric means on "+s.Suite, rates, math.NaN()))
+		}
+		for _, m := range countOrder {
+			charts = append(charts, newChart(m+" on "+s.Suite, counts[m], math.NaN()))
+		}
+		v.MetricCharts = append(v.MetricCharts, charts)
 	}
 
 	// Rendered to a buffer so a failure leaves no half-written page behind.
@@ -111,6 +130,17 @@ type bar struct {
 type tick struct {
 	X     float64
 	Label string
+}
+
+// onUnitScale reports whether every mean and interval of metric lies in
+// [0, 1].
+func onUnitScale(rows []document.Metric, metric string) bool {
+	for _, r := range rows {
+		if r.Metric == metric && (r.Mean < 0 || r.Mean > 1 || r.CI[0] < 0 || r.CI[1] > 1) {
+			return false
+		}
+	}
+	return true
 }
 
 // newChart lays out bars on a scale from 0 to 1, stretched when a value or

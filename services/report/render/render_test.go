@@ -358,3 +358,20 @@ func TestMDText(t *testing.T) {
 		}
 	}
 }
+
+// TestCountsGetTheirOwnChart keeps a count such as length, whose mean is in
+// the tens, off the 0–1 chart of the suite's rates.
+func TestCountsGetTheirOwnChart(t *testing.T) {
+	r := &document.Report{Run: "r", Baseline: "base", Variants: []string{"base"},
+		Suites: []document.Suite{{Name: "writing", Metrics: []string{"rougeL", "length"}}},
+		Metrics: []document.Metric{
+			{Suite: "writing", Metric: "rougeL", Variant: "base", N: 10, Mean: 0.4, CI: [2]float64{0.3, 0.5}},
+			{Suite: "writing", Metric: "length", Variant: "base", N: 10, Mean: 80, CI: [2]float64{60, 100}},
+		}}
+	out := render(t, HTML, r)
+	for _, want := range []string{`aria-label="metric means on writing"`, `aria-label="length on writing"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no chart %s", want)
+		}
+	}
+}
