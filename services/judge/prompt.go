@@ -3,6 +3,7 @@ package judge
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -36,15 +37,14 @@ func dimsList(dims []string) string {
 	return strings.Join(parts, ", ")
 }
 
+// markerRE matches anything a judge could read as one of the prompt's
+// section markers, whatever its case and spacing.
+var markerRE = regexp.MustCompile(`(?i)\[(\s*(the\s+(start|end)\s+of|question|conversation|reference))`)
+
 // sanitize keeps model text from closing or opening the prompt's sections:
 // an answer that contains a marker would otherwise confuse the judge about
-// where answers start and end.
-func sanitize(s string) string {
-	for _, m := range []string{"[The Start of", "[The End of", "[Question]", "[Conversation]"} {
-		s = strings.ReplaceAll(s, m, "［"+m[1:])
-	}
-	return s
-}
+// where answers start and end. The bracket becomes a full-width one.
+func sanitize(s string) string { return markerRE.ReplaceAllString(s, "［$1") }
 
 // referenceText renders a sample's reference for the judge.
 func referenceText(r *eval.Reference) string {

@@ -13,10 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/assay-eval/assay/pkg/eval"
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/assay-eval/assay/pkg/schema"
 	"github.com/tidwall/gjson"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -367,58 +365,10 @@ func optionLetter(s string) int {
 	return -1
 }
 
-type refusedLoader struct{}
-
-func (refusedLoader) Load(url string) (any, error) {
-	return nil, fmt.Errorf("external reference %q is not allowed", url)
-}
-
-// schemaURL names the schema while it is compiled. It must be
-// hierarchical: against an opaque URL such as "assay:schema.json" a
-// relative $ref like "other.json" resolves to the schema itself, so an
-// external reference would pass here and loop at scoring time.
-const schemaURL = "assay:///schema.json"
-
+// checkSchema compiles a sample's schema the way score will.
 func checkSchema(raw string) error {
-	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(raw))
-	if err != nil {
-		return err
-	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.UseLoader(refusedLoader{})
-	if err := c.AddResource(schemaURL, doc); err != nil {
-		return fmt.Errorf("not a usable JSON Schema: %s", oneLine(err))
-	}
-	if _, err := c.Compile(schemaURL); err != nil {
-		return fmt.Errorf("not a usable JSON Schema: %s", oneLine(err))
-	}
-	return nil
-}
-
-// oneLine flattens a compiler error, which lists metaschema failures as an
-// indented tree, into the single line a problem is: the leaf failures,
-// each with the place in the schema it concerns.
-func oneLine(err error) string {
-	var sve *jsonschema.SchemaValidationError
-	var ve *jsonschema.ValidationError
-	if errors.As(err, &sve) && errors.As(sve.Err, &ve) {
-		p := message.NewPrinter(language.English)
-		var leaves []string
-		var walk func(*jsonschema.ValidationError)
-		walk = func(e *jsonschema.ValidationError) {
-			if len(e.Causes) == 0 {
-				at := "/" + strings.Join(e.InstanceLocation, "/")
-				leaves = append(leaves, fmt.Sprintf("at %s: %s", at, e.ErrorKind.LocalizedString(p)))
-			}
-			for _, c := range e.Causes {
-				walk(c)
-			}
-		}
-		walk(ve)
-		return strings.Join(leaves, "; ")
-	}
-	return strings.Join(strings.Fields(err.Error()), " ")
+	_, err := schema.Compile([]byte(raw))
+	return err
 }
 
 // needs checks that a sample carries what its suite's metrics read.

@@ -2,18 +2,11 @@ package metric
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"math/big"
 	"regexp"
-	"slices"
 	"strings"
-	"sync"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // fenceRE is a Markdown code fence, optionally tagged json in any case;
@@ -166,108 +159,4 @@ func DecodeReference(raw []byte) (any, error) {
 		return nil, err
 	}
 	return v, nil
-}
-
-// Schemas compiles JSON Schemas (draft 2020-12 unless a schema says
-// otherwise) and keeps them by content. External references are refused:
-// a dataset must not make assay read files or the network.
-type Schemas struct {
-	mu    sync.Mutex
-	cache map[[32]byte]*jsonschema.Schema
-}
-
-// NewSchemas returns an empty schema cache.
-func NewSchemas() *Schemas { return &Schemas{cache: map[[32]byte]*jsonschema.Schema{}} }
-
-// schemaURL names the suite's schema. It is hierarchical so that a
-// relative $ref ("other.json", "/etc/passwd") resolves to another URL and
-// reaches noLoader at compile time; under an opaque URL such as
-// "assay:schema.json" it resolved to the schema itself and every answer
-// then failed validation with a reference cycle.
-const schemaURL = "https://assay.invalid/schema.json"
-
-type noLoader struct{}
-
-func (noLoader) Load(url string) (any, error) {
-	return nil, fmt.Errorf("external schema reference %q is not allowed", url)
-}
-
-// Compile returns the compiled schema.
-func (s *Schemas) Compile(raw []byte) (*jsonschema.Schema, error) {
-	key := sha256.Sum256(raw)
-	s.mu.Lock()
-	sch, ok := s.cache[key]
-	s.mu.Unlock()
-	if ok {
-		return sch, nil
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("schema is not JSON: %w", err)
-	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	c.UseLoader(noLoader{})
-	if err := c.AddResource(schemaURL, doc); err != nil {
-		return nil, fmt.Errorf("adding schema: %w", err)
-	}
-	sch, err = c.Compile(schemaURL)
-	if err != nil {
-		return nil, fmt.Errorf("compiling schema: %w", err)
-	}
-	s.mu.Lock()
-	if len(s.cache) > 10000 {
-		clear(s.cache)
-	}
-	s.cache[key] = sch
-	s.mu.Unlock()
-	return sch, nil
-}
-
-// Validate checks v (as decoded by [ExtractJSON]) against sch and returns
-// nil or an error naming the failing path, e.g. "/total: got string, want
-// number".
-func Validate(sch *jsonschema.Schema, v any) error {
-	err := sch.Validate(v)
-	if err == nil {
-		return nil
-	}
-	var ve *jsonschema.ValidationError
-	if !errors.As(err, &ve) {
-		return err
-	}
-	// The validator walks an object's keys in map order, so the causes
-	// come in a different order on each run: pick the leaf by location
-	// so that the same answer always gets the same reason.
-	var leaves []jsonschema.OutputUnit
-	var walk func(u jsonschema.OutputUnit)
-	walk = func(u jsonschema.OutputUnit) {
-		if len(u.Errors) == 0 {
-			if u.Error != nil {
-				leaves = append(leaves, u)
-			}
-			return
-		}
-		for _, c := range u.Errors {
-			walk(c)
-		}
-	}
-	walk(*ve.DetailedOutput())
-	if len(leaves) == 0 {
-		return err
-	}
-	first := slices.MinFunc(leaves, func(a, b jsonschema.OutputUnit) int {
-		if c := strings.Compare(a.InstanceLocation, b.InstanceLocation); c != 0 {
-			return c
-		}
-		if c := strings.Compare(a.KeywordLocation, b.KeywordLocation); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Error.String(), b.Error.String())
-	})
-	path := first.InstanceLocation
-	if path == "" {
-		path = "/"
-	}
-	return fmt.Errorf("%s: %s", path, first.Error.String())
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/schema"
 )
 
 // Input is one answer to score.
@@ -33,11 +34,11 @@ type Result struct {
 // Scorer scores answers; it caches compiled JSON Schemas and is safe for
 // concurrent use.
 type Scorer struct {
-	schemas *Schemas
+	schemas *schema.Cache
 }
 
 // NewScorer returns a Scorer.
-func NewScorer() *Scorer { return &Scorer{schemas: NewSchemas()} }
+func NewScorer() *Scorer { return &Scorer{schemas: schema.NewCache()} }
 
 // finding is one failed check, in bucket precedence order.
 type finding struct {
@@ -173,15 +174,15 @@ func (s *Scorer) Score(in Input) Result {
 	return r
 }
 
-func (s *Scorer) schemaPass(schema []byte, val any, valOK bool) (bool, string) {
+func (s *Scorer) schemaPass(raw []byte, val any, valOK bool) (bool, string) {
 	if !valOK {
 		return false, "json_schema: the answer is not JSON"
 	}
-	sch, err := s.schemas.Compile(schema)
+	sch, err := s.schemas.Compile(raw)
 	if err != nil {
 		return false, "json_schema: the suite's schema is unusable: " + err.Error()
 	}
-	if err := Validate(sch, val); err != nil {
+	if err := schema.Validate(sch, val); err != nil {
 		return false, "json_schema: " + err.Error()
 	}
 	return true, ""
