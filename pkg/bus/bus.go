@@ -64,8 +64,11 @@ var StreamSubjects = map[string][]string{
 	StreamDLQ:       {prefix + "dlq.>"},
 }
 
-// Open creates (or updates) every stream, bucket and object store, and
-// returns a Bus on them. It is idempotent: every service calls it at start.
+// Open binds every stream, bucket and object store, creating those that are
+// missing, and returns a Bus on them. Every service and client calls it at
+// start. What exists is left as it is: a process started without --replicas
+// must not scale a cluster's R3 streams down to one replica, and an operator
+// may have tuned limits by hand.
 func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 	opts.defaults()
 	js, err := jetstream.New(nc)
@@ -74,53 +77,63 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 	}
 	b := &Bus{NC: nc, JS: js, maxPayload: int(nc.MaxPayload()), streams: map[string]jetstream.Stream{}}
 	for name, subjects := range StreamSubjects {
-		s, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-			Name:        name,
-			Subjects:    subjects,
-			Retention:   jetstream.LimitsPolicy,
-			Storage:     jetstream.FileStorage,
-			Replicas:    opts.Replicas,
-			MaxAge:      opts.MaxAge,
-			Duplicates:  opts.Duplicates,
-			AllowDirect: true,
-		})
+		s, err := js.Stream(ctx, name)
+		if errors.Is(err, jetstream.ErrStreamNotFound) {
+			s, err = js.CreateStream(ctx, jetstream.StreamConfig{
+				Name:        name,
+				Subjects:    subjects,
+				Retention:   jetstream.LimitsPolicy,
+				Storage:     jetstream.FileStorage,
+				Replicas:    opts.Replicas,
+				MaxAge:      opts.MaxAge,
+				Duplicates:  opts.Duplicates,
+				AllowDirect: true,
+			})
+			if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+				s, err = js.Stream(ctx, name) // created meanwhile by another process
+			}
+		}
 		if err != nil {
-			return nil, fmt.Errorf("creating stream %s: %w", name, err)
+			return nil, fmt.Errorf("opening stream %s: %w", name, err)
 		}
 		b.streams[name] = s
 	}
-	kv := func(name string, history uint8, ttl time.Duration) (jetstream.KeyValue, error) {
-		k, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:   name,
-			History:  history,
-			TTL:      ttl,
-			Storage:  jetstream.FileStorage,
-			Replicas: opts.Replicas,
-		})
+	kv := func(cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+		k, err := js.KeyValue(ctx, cfg.Bucket)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			cfg.Storage, cfg.Replicas = jetstream.FileStorage, opts.Replicas
+			k, err = js.CreateKeyValue(ctx, cfg)
+			if errors.Is(err, jetstream.ErrBucketExists) {
+				k, err = js.KeyValue(ctx, cfg.Bucket)
+			}
+		}
 		if err != nil {
-			return nil, fmt.Errorf("creating KV bucket %s: %w", name, err)
+			return nil, fmt.Errorf("opening KV bucket %s: %w", cfg.Bucket, err)
 		}
 		return k, nil
 	}
-	if b.Runs, err = kv(BucketRuns, 5, 0); err != nil {
+	if b.Runs, err = kv(jetstream.KeyValueConfig{Bucket: BucketRuns, History: 5}); err != nil {
 		return nil, err
 	}
-	if b.Pairs, err = linearizable(ctx, js, jetstream.KeyValueConfig{
-		Bucket: BucketPairs, History: 1, Storage: jetstream.FileStorage, Replicas: opts.Replicas,
-	}); err != nil {
+	if b.Pairs, err = kv(jetstream.KeyValueConfig{Bucket: BucketPairs, History: 1}); err != nil {
 		return nil, err
 	}
-	if b.Cache, err = kv(BucketLLMCache, 1, opts.CacheTTL); err != nil {
+	if b.Pairs, err = linearizable(ctx, js, b.Pairs); err != nil {
+		return nil, err
+	}
+	if b.Cache, err = kv(jetstream.KeyValueConfig{Bucket: BucketLLMCache, History: 1, TTL: opts.CacheTTL}); err != nil {
 		return nil, err
 	}
 	obj := func(name string) (jetstream.ObjectStore, error) {
-		o, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-			Bucket:   name,
-			Storage:  jetstream.FileStorage,
-			Replicas: opts.Replicas,
-		})
+		o, err := js.ObjectStore(ctx, name)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			o, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: name, Storage: jetstream.FileStorage, Replicas: opts.Replicas})
+			if errors.Is(err, jetstream.ErrBucketExists) {
+				o, err = js.ObjectStore(ctx, name)
+			}
+		}
 		if err != nil {
-			return nil, fmt.Errorf("creating object store %s: %w", name, err)
+			return nil, fmt.Errorf("opening object store %s: %w", name, err)
 		}
 		return o, nil
 	}
@@ -143,20 +156,12 @@ func (b *Bus) Stream(name string) jetstream.Stream { return b.streams[name] }
 // not exist.
 var ErrNotFound = errors.New("not found")
 
-// linearizable returns a bucket without direct gets: a direct get may be
-// answered by a lagging replica, and the judge's join needs every read to
-// see the writes that completed before it. The bucket is created when
-// missing and otherwise left as it is (CreateOrUpdateKeyValue would turn
-// direct gets back on).
-func linearizable(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	if _, err := js.KeyValue(ctx, cfg.Bucket); errors.Is(err, jetstream.ErrBucketNotFound) {
-		if _, err := js.CreateKeyValue(ctx, cfg); err != nil && !errors.Is(err, jetstream.ErrBucketExists) {
-			return nil, fmt.Errorf("creating KV bucket %s: %w", cfg.Bucket, err)
-		}
-	} else if err != nil {
-		return nil, fmt.Errorf("binding KV bucket %s: %w", cfg.Bucket, err)
-	}
-	name := "KV_" + cfg.Bucket
+// linearizable turns off direct gets on a bucket and rebinds it: a direct
+// get may be answered by a lagging replica, and the judge's join needs every
+// read to see the writes that completed before it.
+func linearizable(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValue) (jetstream.KeyValue, error) {
+	bucket := kv.Bucket()
+	name := "KV_" + bucket
 	s, err := js.Stream(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("reading stream %s: %w", name, err)
@@ -166,10 +171,9 @@ func linearizable(ctx context.Context, js jetstream.JetStream, cfg jetstream.Key
 		if _, err := js.UpdateStream(ctx, sc); err != nil {
 			return nil, fmt.Errorf("turning off direct gets on %s: %w", name, err)
 		}
+		if kv, err = js.KeyValue(ctx, bucket); err != nil {
+			return nil, fmt.Errorf("binding KV bucket %s: %w", bucket, err)
+		}
 	}
-	out, err := js.KeyValue(ctx, cfg.Bucket)
-	if err != nil {
-		return nil, fmt.Errorf("binding KV bucket %s: %w", cfg.Bucket, err)
-	}
-	return out, nil
+	return kv, nil
 }

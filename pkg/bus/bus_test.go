@@ -306,6 +306,19 @@ func TestSubmitRun(t *testing.T) {
 	if err != nil || got.Variants[0].Model != "m" {
 		t.Fatalf("stored spec = %+v, %v", got, err)
 	}
+	// An endpoint that moved and a stricter gate resume the run with the
+	// new values.
+	moved := spec("r1")
+	moved.Variants[0].BaseURL = "http://y/v1"
+	minWin := 0.9
+	moved.Gate.WinRateMin = &minWin
+	if err := b.SubmitRun(ctx, moved); err != nil {
+		t.Fatalf("resubmitting with a new endpoint: %v", err)
+	}
+	got, err = b.Spec(ctx, "r1")
+	if err != nil || got.Variants[0].BaseURL != "http://y/v1" || got.Gate.WinRateMin == nil || *got.Gate.WinRateMin != 0.9 {
+		t.Fatalf("stored spec after the resubmit = %+v, %v", got, err)
+	}
 	st, err := b.Status(ctx, "r1")
 	if err != nil || st.State != eval.StateRunning {
 		t.Fatalf("status = %+v, %v", st, err)
@@ -377,6 +390,143 @@ func TestConsumeOutlivesAServerRestart(t *testing.T) {
 			if _, ok := seen.Load(n); !ok {
 				return fmt.Errorf("message %d not handled", n)
 			}
+		}
+		return nil
+	})
+}
+
+// TestOpenKeepsReplicas opens the bus on a cluster with three replicas, then
+// again as a client would, without saying: nothing may be scaled down.
+func TestOpenKeepsReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a three-node cluster")
+	}
+	c, err := natsembed.StartCluster("assay-open", 3, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Shutdown()
+	nc, err := nats.Connect(c.URLs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := bus.Open(ctx, nc, bus.Options{Replicas: 3}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := bus.Open(ctx, nc, bus.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{bus.StreamGens, "KV_" + bus.BucketRuns, "KV_" + bus.BucketLLMCache, "KV_" + bus.BucketPairs, "OBJ_" + bus.StoreReports} {
+		s, err := b.JS.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := s.CachedInfo().Config.Replicas; r != 3 {
+			t.Errorf("%s has %d replicas after a second Open, want 3", name, r)
+		}
+	}
+}
+
+// TestReplicasHandleEachMessageOnce runs two replicas of a consumer whose
+// handlers take longer than the ack wait: messages are pulled only for idle
+// workers and kept in progress while handled, so none is handled twice.
+func TestReplicasHandleEachMessageOnce(t *testing.T) {
+	b := bustest.New(t)
+	c := consumer(t, b, "slowreplicas", jetstream.ConsumerConfig{AckWait: 300 * time.Millisecond})
+	var mu sync.Mutex
+	handled := map[uint64]int{}
+	for range 2 {
+		consume(t, b, c, func(_ context.Context, m *bus.Msg) error {
+			mu.Lock()
+			handled[m.Seq()]++
+			mu.Unlock()
+			time.Sleep(time.Duration(100+m.Seq()%5*200) * time.Millisecond)
+			return nil
+		})
+	}
+	publish(t, b, "slowreplicas", 40)
+	bustest.Eventually(t, 30*time.Second, func() error {
+		info, err := c.Info(t.Context())
+		if err != nil {
+			return err
+		}
+		if info.AckFloor.Stream < 40 {
+			return fmt.Errorf("ack floor %d", info.AckFloor.Stream)
+		}
+		return nil
+	})
+	for seq, n := range handled {
+		if n != 1 {
+			t.Errorf("message %d handled %d times", seq, n)
+		}
+	}
+	if len(handled) != 40 {
+		t.Errorf("%d messages handled, want 40", len(handled))
+	}
+}
+
+// TestDeadLetterIsNotLost makes the dead-letter stream unavailable when a
+// message exhausts its deliveries: the message must come back and be
+// dead-lettered once the stream is there again, not vanish.
+func TestDeadLetterIsNotLost(t *testing.T) {
+	srv := bustest.Server(t)
+	b := bustest.Open(t, srv)
+	c := consumer(t, b, "lost", jetstream.ConsumerConfig{MaxDeliver: 2})
+	if err := b.JS.DeleteStream(t.Context(), bus.StreamDLQ); err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	consume(t, b, c, func(_ context.Context, m *bus.Msg) error {
+		calls.Add(1)
+		return bus.Transient(errors.New("endpoint down"), 10*time.Millisecond)
+	})
+	publish(t, b, "lost", 1)
+	bustest.Eventually(t, 10*time.Second, func() error {
+		if n := calls.Load(); n < 3 {
+			return fmt.Errorf("%d calls: the message did not come back after its dead letter failed", n)
+		}
+		return nil
+	})
+	bustest.Open(t, srv) // recreates the dead-letter stream
+	bustest.Eventually(t, 20*time.Second, func() error {
+		if dl := deadLetters(t, b); len(dl) != 1 {
+			return fmt.Errorf("%d dead letters", len(dl))
+		}
+		return nil
+	})
+}
+
+// TestDeadLetterKeysComeFromTheStage gives up on a message after ordinary
+// failures: its dead letter still names the run and sample, from the
+// stage's Keys function, so the report can count it.
+func TestDeadLetterKeysComeFromTheStage(t *testing.T) {
+	b := bustest.New(t)
+	c := consumer(t, b, "keys", jetstream.ConsumerConfig{MaxDeliver: 2})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = b.Consume(ctx, c, func(context.Context, *bus.Msg) error {
+			return errors.New("sample not readable")
+		}, bus.ConsumeOptions{Stage: "test", Keys: func(m *bus.Msg) bus.Keys {
+			var p payload
+			_ = json.Unmarshal(m.Payload, &p)
+			return bus.Keys{Run: "keys", Suite: "s", Sample: fmt.Sprint(p.N), Variant: "ft"}
+		}})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	publish(t, b, "keys", 1)
+	bustest.Eventually(t, 10*time.Second, func() error {
+		dl := deadLetters(t, b)
+		if len(dl) != 1 {
+			return fmt.Errorf("%d dead letters", len(dl))
+		}
+		if d := dl[0]; d.Run != "keys" || d.Sample != "0" || d.Suite != "s" || d.Variant != "ft" {
+			return fmt.Errorf("dead letter keys %+v", d)
 		}
 		return nil
 	})

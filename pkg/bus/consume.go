@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -19,7 +22,8 @@ type Msg struct {
 	// travelled by reference.
 	Payload []byte
 	Meta    *jetstream.MsgMetadata
-	// MaxDeliver of the consumer, so a handler can tell its last chance.
+	// MaxDeliver is how many deliveries the stage allows the message, so a
+	// handler can tell its last chance.
 	MaxDeliver int
 }
 
@@ -60,8 +64,15 @@ const (
 	DefaultMaxDeliver = 10
 )
 
+// maxDeliverKey is the consumer metadata key holding the stage's delivery
+// limit. The server's own MaxDeliver is unlimited: a server that reaches its
+// limit drops the message, and a message whose dead-letter entry could not
+// be written must come back rather than vanish.
+const maxDeliverKey = "assay-max-deliver"
+
 // EnsureConsumer creates or updates a durable pull consumer on stream with
-// explicit acks and bounded redelivery.
+// explicit acks. cfg.MaxDeliver (default 10) becomes the stage's limit,
+// after which a message is dead-lettered.
 func (b *Bus) EnsureConsumer(ctx context.Context, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
 	s := b.streams[stream]
 	if s == nil {
@@ -71,9 +82,16 @@ func (b *Bus) EnsureConsumer(ctx context.Context, stream string, cfg jetstream.C
 	if cfg.AckWait == 0 {
 		cfg.AckWait = DefaultAckWait
 	}
-	if cfg.MaxDeliver == 0 {
-		cfg.MaxDeliver = DefaultMaxDeliver
+	limit := cfg.MaxDeliver
+	if limit <= 0 {
+		limit = DefaultMaxDeliver
 	}
+	cfg.MaxDeliver = -1
+	cfg.Metadata = maps.Clone(cfg.Metadata)
+	if cfg.Metadata == nil {
+		cfg.Metadata = map[string]string{}
+	}
+	cfg.Metadata[maxDeliverKey] = strconv.Itoa(limit)
 	c, err := s.CreateOrUpdateConsumer(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating consumer %s on %s: %w", cfg.Durable, stream, err)
@@ -90,13 +108,24 @@ type ConsumeOptions struct {
 	Logger  *slog.Logger
 	// Observer, when set, sees every message.
 	Observer Observer
+	// Keys names what a message is about, for its dead-letter entry when a
+	// handler's error does not say (a PoisonError's keys win).
+	Keys func(m *Msg) Keys
 }
+
+// pollWait bounds how long one pull waits for messages; it is also how
+// quickly a consumer notices it should stop.
+const pollWait = time.Second
 
 // Consume pulls from c and runs h on up to Workers messages at once until
 // ctx is done, keeping the ack discipline: Ack after success, InProgress
 // while a slow handler runs, NakWithDelay on a transient failure, Term and a
-// dead-letter entry for poison input or when MaxDeliver is exhausted.
+// dead-letter entry for poison input or when the delivery limit is reached.
 // Handlers still running when ctx ends are left unacked and redelivered.
+//
+// Messages are pulled only for idle workers, never ahead: a prefetched
+// message waiting for a busy worker has no heartbeat, would pass its ack
+// wait and be handled a second time elsewhere — and its LLM call paid twice.
 func (b *Bus) Consume(ctx context.Context, c jetstream.Consumer, h Handler, o ConsumeOptions) error {
 	if o.Workers < 1 {
 		o.Workers = 1
@@ -105,57 +134,66 @@ func (b *Bus) Consume(ctx context.Context, c jetstream.Consumer, h Handler, o Co
 		o.Logger = slog.Default()
 	}
 	info := c.CachedInfo()
-	ackWait, maxDeliver := info.Config.AckWait, info.Config.MaxDeliver
+	ackWait := info.Config.AckWait
+	limit, _ := strconv.Atoi(info.Config.Metadata[maxDeliverKey])
 	sem := make(chan struct{}, o.Workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	// A broken iterator (a lost connection, missed heartbeats) is replaced
-	// after a pause: a stage must outlive a NATS restart.
-	for pause := time.Second; ; pause = min(2*pause, 30*time.Second) {
-		err := b.pull(ctx, c, h, o, sem, &wg, ackWait, maxDeliver)
-		// A consumer deleted under us (its run completed, and another
-		// replica cleaned up) is a normal end.
-		if err == nil || errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) || ctx.Err() != nil {
-			return nil
-		}
-		o.Logger.Warn("consuming failed; resuming", "stage", o.Stage, "consumer", info.Name, "pause", pause, "err", err)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(pause):
-		}
-	}
-}
-
-// pull runs one message iterator until ctx ends (nil) or it fails.
-func (b *Bus) pull(ctx context.Context, c jetstream.Consumer, h Handler, o ConsumeOptions, sem chan struct{}, wg *sync.WaitGroup, ackWait time.Duration, maxDeliver int) error {
-	it, err := c.Messages(jetstream.PullMaxMessages(o.Workers))
-	if err != nil {
-		return err
-	}
-	defer it.Stop()
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
+	pause := time.Second
 	for {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
 			return nil
 		}
-		jm, err := it.Next()
-		if err != nil {
-			<-sem
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) && ctx.Err() != nil {
-				return nil
+		idle := 1
+	fill:
+		for idle < o.Workers {
+			select {
+			case sem <- struct{}{}:
+				idle++
+			default:
+				break fill
 			}
-			return err
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			b.handle(ctx, jm, h, o, ackWait, maxDeliver)
-		}()
+		fctx, cancel := context.WithTimeout(ctx, pollWait)
+		batch, err := c.Fetch(idle, jetstream.FetchContext(fctx))
+		if err == nil {
+			for jm := range batch.Messages() {
+				idle--
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					defer func() { <-sem }()
+					b.handle(ctx, jm, h, o, ackWait, limit)
+				}()
+			}
+			err = batch.Error()
+		}
+		cancel()
+		for range idle {
+			<-sem
+		}
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err == nil || errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
+			pause = time.Second
+		case errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound):
+			// Deleted under us (its run completed and another replica
+			// cleaned up): a normal end.
+			return nil
+		default:
+			// A lost connection, a leader election: a stage must outlive
+			// them.
+			o.Logger.Warn("pulling failed; resuming", "stage", o.Stage, "consumer", info.Name, "pause", pause, "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(pause):
+			}
+			pause = min(2*pause, 30*time.Second)
+		}
 	}
 }
 
@@ -177,12 +215,12 @@ func (b *Bus) handle(ctx context.Context, jm jetstream.Msg, h Handler, o Consume
 		return
 	}
 	m := &Msg{Msg: jm, Meta: meta, MaxDeliver: maxDeliver}
+	stop := heartbeat(jm, ackWait)
 	m.Payload, err = b.Payload(ctx, jm.Data(), jm.Headers())
 	if err == nil {
-		hb := b.heartbeat(jm, ackWait)
 		err = h(ctx, m)
-		hb.Stop()
 	}
+	stop()
 	if ctx.Err() != nil {
 		return // shutting down: leave it for redelivery
 	}
@@ -202,6 +240,8 @@ func (b *Bus) handle(ctx context.Context, jm jetstream.Msg, h Handler, o Consume
 		var p *PoisonError
 		if errors.As(err, &p) {
 			keys = p.Keys
+		} else if o.Keys != nil && m.Payload != nil {
+			keys = o.Keys(m)
 		}
 		reason := err.Error()
 		if !IsPoison(err) {
@@ -223,28 +263,35 @@ func (b *Bus) handle(ctx context.Context, jm jetstream.Msg, h Handler, o Consume
 }
 
 // heartbeat tells the server the message is still being worked on, so that a
-// slow LLM call does not get it redelivered to another replica.
-func (b *Bus) heartbeat(m jetstream.Msg, ackWait time.Duration) *time.Timer {
+// slow LLM call does not get it redelivered to another replica. It returns
+// the function that stops it; no beat is sent once that has returned.
+func heartbeat(m jetstream.Msg, ackWait time.Duration) (stop func()) {
 	every := ackWait / 3
 	if every <= 0 {
 		every = 10 * time.Second
 	}
-	var t *time.Timer
 	var mu sync.Mutex
 	stopped := false
+	var t *time.Timer
 	var beat func()
 	beat = func() {
-		_ = m.InProgress()
 		mu.Lock()
 		defer mu.Unlock()
-		if !stopped {
-			t.Reset(every)
+		if stopped {
+			return
 		}
+		_ = m.InProgress()
+		t.Reset(every)
 	}
 	mu.Lock()
 	t = time.AfterFunc(every, beat)
 	mu.Unlock()
-	return t
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		t.Stop()
+	}
 }
 
 func backoff(delivered uint64) time.Duration {
@@ -255,6 +302,10 @@ func backoff(delivered uint64) time.Duration {
 	return min(d, 30*time.Second)
 }
 
+// deadLetter records m in the dead-letter stream and terminates it. The entry
+// is written even while the stage shuts down; if it cannot be written, the
+// message is nak'ed, and since the server's delivery count is unlimited it
+// comes back to be dead-lettered again rather than vanish.
 func (b *Bus) deadLetter(ctx context.Context, o ConsumeOptions, m *Msg, keys Keys, reason string) {
 	data := string(m.Payload)
 	if len(data) > 4096 {
@@ -265,9 +316,10 @@ func (b *Bus) deadLetter(ctx context.Context, o ConsumeOptions, m *Msg, keys Key
 		Subject: m.Subject(), Seq: m.Seq(), Reason: reason, Data: data, At: time.Now().UTC(),
 	}
 	id := MsgID("dlq", o.Stage, m.Subject(), fmt.Sprint(m.Seq()))
-	if _, err := b.Publish(ctx, DLQSubject(o.Stage), id, dl); err != nil {
-		// Without the dead-letter entry the message must not disappear.
-		o.Logger.Error("recording dead letter failed; will retry", "stage", o.Stage, "subject", m.Subject(), "err", err)
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := b.Publish(pctx, DLQSubject(o.Stage, keys.Run), id, dl); err != nil {
+		o.Logger.Error("recording dead letter failed; the message will come back", "stage", o.Stage, "subject", m.Subject(), "err", err)
 		_ = m.NakWithDelay(5 * time.Second)
 		return
 	}

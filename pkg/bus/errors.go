@@ -51,3 +51,13 @@ func IsPoison(err error) bool {
 	var p *PoisonError
 	return errors.As(err, &p)
 }
+
+// PoisonIfNotFound makes err poison when what a message names does not
+// exist ([ErrNotFound]), and leaves any other error — a timeout, a lost
+// connection — transient, to be retried.
+func PoisonIfNotFound(err error, keys Keys) error {
+	if errors.Is(err, ErrNotFound) {
+		return Poison(err, keys)
+	}
+	return err
+}

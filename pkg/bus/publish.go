@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/nats-io/nats.go"
@@ -146,6 +147,9 @@ func (b *Bus) GetMsg(ctx context.Context, stream string, seq uint64) ([]byte, er
 		return nil, fmt.Errorf("stream %s is not part of the topology", stream)
 	}
 	m, err := s.GetMsg(ctx, seq)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, fmt.Errorf("reading %s message %d: %w", stream, seq, ErrNotFound)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s message %d: %w", stream, seq, err)
 	}

@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,8 +19,13 @@ import (
 var ErrRunExists = errors.New("run exists")
 
 // SubmitRun stores spec in assay_runs and announces it, so that ingest reads
-// its suites and infer and judge create their consumers. Submitting the same
-// spec again is a no-op; a different spec under the same name is refused.
+// its suites and infer and judge create their consumers.
+//
+// Submitting a run again resumes it. What does not change its results may
+// differ — endpoints, API key variables, concurrency, timeouts, retries, the
+// gate — and the stored spec takes the new values (an endpoint that moved, a
+// gate made stricter). A spec that would change the results (another
+// fingerprint, other variants, models, suites or judges) is refused.
 func (b *Bus) SubmitRun(ctx context.Context, spec *eval.RunSpec) error {
 	data, err := json.Marshal(spec)
 	if err != nil {
@@ -29,12 +35,21 @@ func (b *Bus) SubmitRun(ctx context.Context, spec *eval.RunSpec) error {
 		if !errors.Is(err, jetstream.ErrKeyExists) {
 			return fmt.Errorf("storing run spec: %w", err)
 		}
-		old, err := b.Spec(ctx, spec.Run)
+		e, err := b.Runs.Get(ctx, SpecKey(spec.Run))
 		if err != nil {
-			return err
+			return fmt.Errorf("reading run %q: %w", spec.Run, err)
 		}
-		if !sameRun(old, spec) {
-			return fmt.Errorf("%w: %q was submitted with a different spec; choose another run name", ErrRunExists, spec.Run)
+		var old eval.RunSpec
+		if err := json.Unmarshal(e.Value(), &old); err != nil {
+			return fmt.Errorf("run %q: stored spec does not decode: %w", spec.Run, err)
+		}
+		if !sameRun(&old, spec) {
+			return fmt.Errorf("%w: %q was submitted with a spec that gives other results; choose another run name", ErrRunExists, spec.Run)
+		}
+		if !bytes.Equal(e.Value(), data) {
+			if _, err := b.Runs.Update(ctx, SpecKey(spec.Run), data, e.Revision()); err != nil {
+				return fmt.Errorf("updating run %q: %w", spec.Run, err)
+			}
 		}
 	} else if err := b.PutStatus(ctx, &eval.RunStatus{Run: spec.Run, State: eval.StateRunning}); err != nil {
 		return err
@@ -46,6 +61,8 @@ func (b *Bus) SubmitRun(ctx context.Context, spec *eval.RunSpec) error {
 	return nil
 }
 
+// sameRun reports whether two specs give the same results: same
+// fingerprint, baseline, variants and models, suites and data, and judges.
 func sameRun(a, b *eval.RunSpec) bool {
 	if a.Fingerprint() != b.Fingerprint() || a.Baseline != b.Baseline || len(a.Variants) != len(b.Variants) {
 		return false
@@ -241,4 +258,22 @@ func (r *Runs) Complete(run string) bool {
 	defer r.mu.RUnlock()
 	st := r.status[run]
 	return st != nil && st.State == eval.StateComplete
+}
+
+// Known reports whether the watch has seen the run's spec.
+func (r *Runs) Known(run string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.specs[run] != nil
+}
+
+// All returns every run the watch has seen.
+func (r *Runs) All() []RunUpdate {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]RunUpdate, 0, len(r.specs))
+	for run, s := range r.specs {
+		out = append(out, RunUpdate{Run: run, Spec: s, Status: r.status[run]})
+	}
+	return out
 }

@@ -64,8 +64,17 @@ func RunJudgments(run string) string { return prefix + "judgments." + run + ".>"
 // LabelsSubject is where human labels of a run are published.
 func LabelsSubject(run string) string { return prefix + "labels." + run }
 
-// DLQSubject is where a stage records the messages it gave up on.
-func DLQSubject(stage string) string { return prefix + "dlq." + stage }
+// DLQSubject is where a stage records the messages of a run it gave up on;
+// run is "_" when the message named none (it did not decode).
+func DLQSubject(stage, run string) string {
+	if run == "" {
+		run = "_"
+	}
+	return prefix + "dlq." + stage + "." + run
+}
+
+// RunDLQ matches the dead letters of a run, from every stage.
+func RunDLQ(run string) string { return prefix + "dlq.*." + run }
 
 // Run lifecycle events.
 const (

@@ -82,3 +82,8 @@ func cacheKey(scope string, body []byte) string {
 // streamSuffix is what Chat puts in place of a body's closing brace to ask
 // for a stream.
 const streamSuffix = `,"stream":true,"stream_options":{"include_usage":true}}`
+
+// Policy is the retry policy of a run spec.
+func Policy(r eval.Retry) RetryPolicy {
+	return RetryPolicy{MaxAttempts: r.MaxAttempts, InitialBackoff: r.InitialBackoff.D(), MaxBackoff: r.MaxBackoff.D()}
+}

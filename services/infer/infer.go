@@ -38,9 +38,6 @@ type Service struct {
 	metrics *obs.Stage
 	client  *llm.Client
 
-	mu          sync.Mutex
-	active      map[string]context.CancelFunc // consumer name -> stop
-	wg          sync.WaitGroup
 	paramsCache sync.Map // run -> params fingerprint
 }
 
@@ -52,80 +49,41 @@ func New(cfg Config, env *stage.Env) *Service {
 		c = llm.New(llm.WithCache(env.Bus.LLMCache()), llm.WithLogger(logger))
 	}
 	return &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageInfer),
-		client: c, active: map[string]context.CancelFunc{}}
+		client: c}
 }
 
 // Run follows the runs in assay_runs and answers their samples until ctx
 // ends.
 func (s *Service) Run(ctx context.Context) error {
-	runs, updates, err := s.bus.WatchRuns(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.wg.Wait()
-	for u := range updates {
-		s.reconcile(ctx, runs, u)
-	}
-	return ctx.Err()
-}
-
-// reconcile starts a consumer for every variant of a running run and stops
-// (and deletes) them once the run is complete.
-func (s *Service) reconcile(ctx context.Context, runs *bus.Runs, u bus.RunUpdate) {
-	if u.Spec == nil {
-		return
-	}
-	complete := u.Status != nil && u.Status.State == eval.StateComplete
-	for _, v := range u.Spec.Variants {
-		name := bus.InferConsumer(u.Run, v.Name)
-		s.mu.Lock()
-		stop, running := s.active[name]
-		s.mu.Unlock()
-		switch {
-		case complete && running:
-			stop()
-			s.mu.Lock()
-			delete(s.active, name)
-			s.mu.Unlock()
-			if err := s.bus.Stream(bus.StreamSamples).DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-				s.logger.Warn("deleting consumer failed", "consumer", name, "err", err)
-			}
-		case !complete && !running:
-			if err := s.start(ctx, runs, u.Spec, v); err != nil {
-				s.logger.Error("starting variant failed", "run", u.Run, "variant", v.Name, "err", err)
-			}
+	rc := s.bus.NewRunConsumers(bus.StreamSamples, bus.StageInfer, s.logger, func(runs *bus.Runs, spec *eval.RunSpec) []bus.Member {
+		var ms []bus.Member
+		for _, v := range spec.Variants {
+			ms = append(ms, bus.Member{
+				// MaxAckPending is the variant's concurrency: the server hands
+				// out no more samples at once than the endpoint may take,
+				// however many infer replicas share the consumer.
+				Config: jetstream.ConsumerConfig{
+					Durable:       bus.InferConsumer(spec.Run, v.Name),
+					FilterSubject: bus.RunSamples(spec.Run),
+					DeliverPolicy: jetstream.DeliverAllPolicy,
+					MaxAckPending: v.Concurrency,
+					Metadata:      map[string]string{"stage": bus.StageInfer, "run": spec.Run, "variant": v.Name},
+				},
+				Handler: func(ctx context.Context, m *bus.Msg) error {
+					return s.handleMsg(ctx, runs, spec.Run, v.Name, m)
+				},
+				Options: bus.ConsumeOptions{Stage: bus.StageInfer, Workers: v.Concurrency, Logger: s.logger, Observer: s.metrics,
+					Keys: func(m *bus.Msg) bus.Keys {
+						k := bus.SampleKeys(m)
+						k.Variant = v.Name
+						return k
+					}},
+				Log: []any{"run", spec.Run, "variant", v.Name, "model", v.Model, "concurrency", v.Concurrency},
+			})
 		}
-	}
-}
-
-func (s *Service) start(ctx context.Context, runs *bus.Runs, spec *eval.RunSpec, v eval.Variant) error {
-	name := bus.InferConsumer(spec.Run, v.Name)
-	cons, err := s.bus.EnsureConsumer(ctx, bus.StreamSamples, jetstream.ConsumerConfig{
-		Durable:       name,
-		FilterSubject: bus.RunSamples(spec.Run),
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		MaxAckPending: v.Concurrency * 2,
-		Metadata:      map[string]string{"stage": bus.StageInfer, "run": spec.Run, "variant": v.Name},
+		return ms
 	})
-	if err != nil {
-		return err
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	s.mu.Lock()
-	s.active[name] = cancel
-	s.mu.Unlock()
-	s.logger.Info("answering samples", "run", spec.Run, "variant", v.Name, "model", v.Model, "concurrency", v.Concurrency)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		err := s.bus.Consume(cctx, cons, func(ctx context.Context, m *bus.Msg) error {
-			return s.handleMsg(ctx, runs, spec.Run, v.Name, m)
-		}, bus.ConsumeOptions{Stage: bus.StageInfer, Workers: v.Concurrency, Logger: s.logger, Observer: s.metrics})
-		if err != nil {
-			s.logger.Error("consumer stopped", "run", spec.Run, "variant", v.Name, "err", err)
-		}
-	}()
-	return nil
+	return rc.Run(ctx)
 }
 
 func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, run, variant string, m *bus.Msg) error {
@@ -136,7 +94,7 @@ func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, run, variant st
 	keys := bus.Keys{Run: run, Suite: sample.Suite, Sample: sample.ID, Variant: variant}
 	spec, err := runs.Spec(ctx, run)
 	if err != nil {
-		return bus.Poison(err, keys)
+		return bus.PoisonIfNotFound(err, keys)
 	}
 	v, ok := spec.Variant(variant)
 	if !ok {
@@ -173,7 +131,7 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, v eval.Variant
 	if v.APIKeyEnv != "" {
 		ep.APIKey = os.Getenv(v.APIKeyEnv)
 	}
-	policy := llm.RetryPolicy{MaxAttempts: spec.Retry.MaxAttempts, InitialBackoff: spec.Retry.InitialBackoff.D(), MaxBackoff: spec.Retry.MaxBackoff.D()}
+	policy := llm.Policy(spec.Retry)
 	resp, err := s.client.Chat(ctx, ep, req, policy, "gen|"+spec.Run+"|"+v.Name)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()

@@ -54,7 +54,8 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.bus.Consume(ctx, cons, s.handleMsg, bus.ConsumeOptions{Stage: bus.StageIngest, Workers: s.cfg.Workers, Logger: s.logger, Observer: s.metrics})
+	return s.bus.Consume(ctx, cons, s.handleMsg, bus.ConsumeOptions{Stage: bus.StageIngest, Workers: s.cfg.Workers,
+		Logger: s.logger, Observer: s.metrics, Keys: bus.RunEventKeys})
 }
 
 func (s *Service) handleMsg(ctx context.Context, m *bus.Msg) error {
@@ -65,7 +66,7 @@ func (s *Service) handleMsg(ctx context.Context, m *bus.Msg) error {
 	keys := bus.Keys{Run: ev.Run}
 	spec, err := s.bus.Spec(ctx, ev.Run)
 	if err != nil {
-		return bus.Poison(err, keys)
+		return bus.PoisonIfNotFound(err, keys)
 	}
 	if st, err := s.bus.Ingest(ctx, ev.Run); err == nil && st.Done {
 		return nil // already ingested: a redelivered or repeated event

@@ -13,7 +13,6 @@ package judge
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -42,10 +41,6 @@ type Service struct {
 	logger  *slog.Logger
 	metrics *obs.Stage
 	client  *llm.Client
-
-	mu     sync.Mutex
-	active map[string]context.CancelFunc
-	wg     sync.WaitGroup
 }
 
 // New returns the stage.
@@ -56,77 +51,40 @@ func New(cfg Config, env *stage.Env) *Service {
 		c = llm.New(llm.WithCache(env.Bus.LLMCache()), llm.WithLogger(logger))
 	}
 	return &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageJudge),
-		client: c, active: map[string]context.CancelFunc{}}
+		client: c}
 }
 
 // Run follows the runs in assay_runs and judges their pairs until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	runs, updates, err := s.bus.WatchRuns(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.wg.Wait()
-	for u := range updates {
-		s.reconcile(ctx, runs, u)
-	}
-	return ctx.Err()
-}
-
-func (s *Service) reconcile(ctx context.Context, runs *bus.Runs, u bus.RunUpdate) {
-	if u.Spec == nil || len(u.Spec.Variants) < 2 {
-		return
-	}
-	complete := u.Status != nil && u.Status.State == eval.StateComplete
-	for _, j := range u.Spec.Judges {
-		name := bus.JudgeConsumer(u.Run, j.Name)
-		s.mu.Lock()
-		stop, running := s.active[name]
-		s.mu.Unlock()
-		switch {
-		case complete && running:
-			stop()
-			s.mu.Lock()
-			delete(s.active, name)
-			s.mu.Unlock()
-			if err := s.bus.Stream(bus.StreamGens).DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-				s.logger.Warn("deleting consumer failed", "consumer", name, "err", err)
-			}
-		case !complete && !running:
-			if err := s.start(ctx, runs, u.Spec.Run, j); err != nil {
-				s.logger.Error("starting judge failed", "run", u.Run, "judge", j.Name, "err", err)
-			}
+	rc := s.bus.NewRunConsumers(bus.StreamGens, bus.StageJudge, s.logger, func(runs *bus.Runs, spec *eval.RunSpec) []bus.Member {
+		if len(spec.Variants) < 2 {
+			return nil // nothing to compare
 		}
-	}
-}
-
-func (s *Service) start(ctx context.Context, runs *bus.Runs, run string, j eval.Judge) error {
-	name := bus.JudgeConsumer(run, j.Name)
-	cons, err := s.bus.EnsureConsumer(ctx, bus.StreamGens, jetstream.ConsumerConfig{
-		Durable:       name,
-		FilterSubject: bus.RunGens(run),
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		MaxAckPending: j.Concurrency * 2,
-		Metadata:      map[string]string{"stage": bus.StageJudge, "run": run, "judge": j.Name},
+		var ms []bus.Member
+		for _, j := range spec.Judges {
+			ms = append(ms, bus.Member{
+				Config: jetstream.ConsumerConfig{
+					Durable:       bus.JudgeConsumer(spec.Run, j.Name),
+					FilterSubject: bus.RunGens(spec.Run),
+					DeliverPolicy: jetstream.DeliverAllPolicy,
+					MaxAckPending: j.Concurrency,
+					Metadata:      map[string]string{"stage": bus.StageJudge, "run": spec.Run, "judge": j.Name},
+				},
+				Handler: func(ctx context.Context, m *bus.Msg) error {
+					return s.handleMsg(ctx, runs, spec.Run, j.Name, m)
+				},
+				Options: bus.ConsumeOptions{Stage: bus.StageJudge, Workers: j.Concurrency, Logger: s.logger, Observer: s.metrics,
+					Keys: func(m *bus.Msg) bus.Keys {
+						k := bus.GenerationKeys(m)
+						k.Judge = j.Name
+						return k
+					}},
+				Log: []any{"run", spec.Run, "judge", j.Name, "judge_id", j.ID(), "model", j.Model},
+			})
+		}
+		return ms
 	})
-	if err != nil {
-		return err
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	s.mu.Lock()
-	s.active[name] = cancel
-	s.mu.Unlock()
-	s.logger.Info("judging pairs", "run", run, "judge", j.Name, "judge_id", j.ID(), "model", j.Model)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		err := s.bus.Consume(cctx, cons, func(ctx context.Context, m *bus.Msg) error {
-			return s.handleMsg(ctx, runs, run, j.Name, m)
-		}, bus.ConsumeOptions{Stage: bus.StageJudge, Workers: j.Concurrency, Logger: s.logger, Observer: s.metrics})
-		if err != nil {
-			s.logger.Error("consumer stopped", "run", run, "judge", j.Name, "err", err)
-		}
-	}()
-	return nil
+	return rc.Run(ctx)
 }
 
 func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, run, judgeName string, m *bus.Msg) error {
@@ -137,7 +95,16 @@ func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, run, judgeName 
 	keys := bus.Keys{Run: run, Suite: g.Sample.Suite, Sample: g.Sample.ID, Variant: g.Variant, Judge: judgeName}
 	spec, err := runs.Spec(ctx, run)
 	if err != nil {
-		return bus.Poison(err, keys)
+		return bus.PoisonIfNotFound(err, keys)
+	}
+	if _, ok := spec.Variant(g.Variant); !ok {
+		// The watch may lag behind a spec that just gained a variant.
+		if spec, err = s.bus.Spec(ctx, run); err != nil {
+			return bus.PoisonIfNotFound(err, keys)
+		}
+		if _, ok := spec.Variant(g.Variant); !ok {
+			return bus.Poisonf(keys, "variant %q is not in run %q", g.Variant, run)
+		}
 	}
 	j, ok := spec.Judge(judgeName)
 	if !ok {
@@ -222,6 +189,7 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		jd.Error = "baseline generation failed: " + base.Error
 		return jd, nil
 	}
+	policy := llm.Policy(spec.Retry)
 	orders := []string{eval.OrderCandidateFirst, eval.OrderBaselineFirst}
 	jd.Rounds = make([]eval.Round, len(orders))
 	var wg sync.WaitGroup
@@ -233,7 +201,7 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			jd.Rounds[i] = s.round(ctx, j, jd.JudgeID, sample, a, b, order)
+			jd.Rounds[i] = s.round(ctx, j, jd.JudgeID, policy, sample, a, b, order)
 		}()
 	}
 	wg.Wait()
@@ -250,7 +218,7 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 	return jd, nil
 }
 
-func (s *Service) round(ctx context.Context, j eval.Judge, judgeID string, sample *eval.Sample, a, b, order string) eval.Round {
+func (s *Service) round(ctx context.Context, j eval.Judge, judgeID string, policy llm.RetryPolicy, sample *eval.Sample, a, b, order string) eval.Round {
 	r := eval.Round{Order: order}
 	req := llm.Build(j.Model, buildMessages(j, sample, a, b), j.Decoding, eval.Template{})
 	if j.WantsResponseFormat() {
@@ -260,7 +228,7 @@ func (s *Service) round(ctx context.Context, j eval.Judge, judgeID string, sampl
 	if j.APIKeyEnv != "" {
 		ep.APIKey = os.Getenv(j.APIKeyEnv)
 	}
-	resp, err := s.client.Chat(ctx, ep, req, llm.RetryPolicy{}, "judge|"+judgeID)
+	resp, err := s.client.Chat(ctx, ep, req, policy, "judge|"+judgeID)
 	if err != nil {
 		r.Error = err.Error()
 		r.Parse = "failed"

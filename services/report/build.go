@@ -122,7 +122,7 @@ func sources(run string) []source {
 			c.AddJudgment(&j)
 			return nil
 		}},
-		{bus.StreamDLQ, "assay.dlq.>", func(c *aggregate.Collector, data []byte) error {
+		{bus.StreamDLQ, bus.RunDLQ(run), func(c *aggregate.Collector, data []byte) error {
 			var d eval.DeadLetter
 			if err := json.Unmarshal(data, &d); err != nil {
 				return err

@@ -94,6 +94,15 @@ func (s *Service) track(ctx context.Context, run string) error {
 	c := aggregate.New(spec)
 	defer c.Release()
 	var mu sync.Mutex
+	// The consumers are stopped, and their callbacks finished, before the
+	// collector's memory is released.
+	var following []jetstream.ConsumeContext
+	defer func() {
+		for _, cc := range following {
+			cc.Stop()
+			<-cc.Closed()
+		}
+	}()
 	for _, src := range sources(run) {
 		cons, err := s.bus.JS.OrderedConsumer(ctx, src.stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{src.filter}})
 		if err != nil {
@@ -102,23 +111,34 @@ func (s *Service) track(ctx context.Context, run string) error {
 		cc, err := cons.Consume(func(m jetstream.Msg) {
 			start := time.Now()
 			s.metrics.Begin()
-			data, err := s.bus.Payload(ctx, m.Data(), m.Headers())
-			mu.Lock()
-			if err == nil {
-				err = add(c, src, data)
+			// An ordered consumer does not redeliver: a payload that cannot
+			// be fetched now is fetched again until it can, or the run
+			// would never complete.
+			var data []byte
+			var err error
+			for pause := 100 * time.Millisecond; ; pause = min(2*pause, 10*time.Second) {
+				if data, err = s.bus.Payload(ctx, m.Data(), m.Headers()); err == nil || ctx.Err() != nil {
+					break
+				}
+				s.logger.Warn("reading result failed; retrying", "run", run, "stream", src.stream, "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(pause):
+				}
 			}
-			mu.Unlock()
-			outcome := bus.OutcomeAcked
-			if err != nil {
-				outcome = bus.OutcomeRetry
-				s.logger.Warn("reading result failed", "run", run, "stream", src.stream, "err", err)
+			outcome := bus.OutcomeAborted
+			if err == nil {
+				mu.Lock()
+				_ = add(c, src, data)
+				mu.Unlock()
+				outcome = bus.OutcomeAcked
 			}
 			s.metrics.End(time.Since(start), outcome)
 		})
 		if err != nil {
 			return fmt.Errorf("following %s: %w", src.stream, err)
 		}
-		defer cc.Stop()
+		following = append(following, cc)
 	}
 	ingest, err := s.bus.Runs.Watch(ctx, bus.IngestKey(run))
 	if err != nil {
@@ -166,10 +186,22 @@ func (s *Service) track(ctx context.Context, run string) error {
 			st := eval.RunStatus{Run: run, State: eval.StateRunning, Scores: p.Scores, ScoresExpected: p.ScoresExpected,
 				Judgments: p.Judgments, JudgmentsExpected: p.JudgmentsExpected}
 			if complete {
-				mu.Lock()
-				err := s.finish(ctx, c, &st)
-				mu.Unlock()
-				return err
+				// Finishing reads examples and writes the report; when that
+				// fails it is tried again, since nothing else would.
+				for pause := time.Second; ; pause = min(2*pause, time.Minute) {
+					mu.Lock()
+					err := s.finish(ctx, c, &st)
+					mu.Unlock()
+					if err == nil || ctx.Err() != nil {
+						return err
+					}
+					s.logger.Warn("finishing the report failed; retrying", "run", run, "pause", pause, "err", err)
+					select {
+					case <-ctx.Done():
+						return ctx.Err()
+					case <-time.After(pause):
+					}
+				}
 			}
 			if st.Scores != last.Scores || st.Judgments != last.Judgments || st.ScoresExpected != last.ScoresExpected {
 				if err := s.bus.PutStatus(ctx, &st); err != nil {

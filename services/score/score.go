@@ -67,7 +67,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	return s.bus.Consume(ctx, cons, func(ctx context.Context, m *bus.Msg) error {
 		return s.handleMsg(ctx, runs, m)
-	}, bus.ConsumeOptions{Stage: bus.StageScore, Workers: s.cfg.Workers, Logger: s.logger, Observer: s.metrics})
+	}, bus.ConsumeOptions{Stage: bus.StageScore, Workers: s.cfg.Workers, Logger: s.logger, Observer: s.metrics, Keys: bus.GenerationKeys})
 }
 
 func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, m *bus.Msg) error {
@@ -78,11 +78,11 @@ func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, m *bus.Msg) err
 	keys := bus.Keys{Run: g.Run, Suite: g.Sample.Suite, Sample: g.Sample.ID, Variant: g.Variant}
 	spec, err := runs.Spec(ctx, g.Run)
 	if err != nil {
-		return bus.Poison(err, keys)
+		return bus.PoisonIfNotFound(err, keys)
 	}
 	data, err := s.bus.GetMsg(ctx, bus.StreamSamples, g.Sample.Seq)
 	if err != nil {
-		return fmt.Errorf("reading sample %s: %w", g.Sample.ID, err)
+		return bus.PoisonIfNotFound(fmt.Errorf("reading sample %s: %w", g.Sample.ID, err), keys)
 	}
 	var sample eval.Sample
 	if err := json.Unmarshal(data, &sample); err != nil || sample.ID != g.Sample.ID || sample.Run != g.Run {

@@ -40,6 +40,8 @@ type Collector struct {
 	deadSeen map[string]struct{}
 	foreign  map[string]*foreignCount // fingerprints other than the spec's
 	notes    []string
+	// ingestFailed is the reason ingest gave up on the run, if it did.
+	ingestFailed string
 }
 
 // foreignCount counts results made under another fingerprint.
@@ -165,6 +167,12 @@ func (c *Collector) AddDeadLetter(d *eval.DeadLetter) bool {
 	}
 	c.deadSeen[k] = struct{}{}
 	c.dead = append(c.dead, *d)
+	if d.Stage == "ingest" {
+		// The suites could not be read: nothing will arrive, and the run
+		// is over, failed.
+		c.ingestFailed = d.Reason
+		return true
+	}
 	if d.Sample == "" {
 		return true
 	}
@@ -239,6 +247,9 @@ func (c *Collector) Progress() document.Progress {
 
 // Complete reports whether everything expected has arrived.
 func (c *Collector) Complete() bool {
+	if c.ingestFailed != "" {
+		return true
+	}
 	p := c.Progress()
 	return c.ingest != nil && c.ingest.Done && p.Scores >= p.ScoresExpected && p.Judgments >= p.JudgmentsExpected
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -474,5 +475,26 @@ func TestNotes(t *testing.T) {
 	rep := report(t, c, nil)
 	if len(rep.Warnings) != 100 || rep.Warnings[99] != "note 99" {
 		t.Errorf("%d warnings, last %q", len(rep.Warnings), rep.Warnings[len(rep.Warnings)-1])
+	}
+}
+
+// TestIngestFailureEndsTheRun dead-letters the run's created event: the run
+// can never receive a result, so it completes at once, failed.
+func TestIngestFailureEndsTheRun(t *testing.T) {
+	c := New(testSpec())
+	defer c.Release()
+	if c.Complete() {
+		t.Fatal("complete before anything arrived")
+	}
+	c.AddDeadLetter(&eval.DeadLetter{Stage: "ingest", Run: "r1", Subject: "assay.events.run.r1.created", Seq: 3, Reason: "suite s has no uploaded dataset"})
+	if !c.Complete() {
+		t.Fatal("a run whose ingest failed must complete")
+	}
+	rep, err := c.Report(t.Context(), nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Gate.Passed || !slices.ContainsFunc(rep.Warnings, func(w string) bool { return strings.Contains(w, "no uploaded dataset") }) {
+		t.Fatalf("gate %+v, warnings %q", rep.Gate, rep.Warnings)
 	}
 }

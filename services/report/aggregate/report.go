@@ -147,6 +147,11 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	}
 	c.warnings(rep)
 	rep.Gate = Gate(spec, rep)
+	if c.ingestFailed != "" {
+		rep.Warnings = append(rep.Warnings, "ingest failed, so nothing was evaluated: "+c.ingestFailed)
+		rep.Gate.Checks = append(rep.Gate.Checks, document.Check{Name: "ingest", Passed: false})
+		rep.Gate.Passed = false
+	}
 	return rep, nil
 }
 
