@@ -116,9 +116,7 @@ func startSystem(ctx context.Context, o systemOptions) (*system, error) {
 			sys.shutdownServer()
 			return nil, err
 		}
-		defer func() {
-			go func() { <-ctx.Done(); stop() }()
-		}()
+		context.AfterFunc(ctx, stop)
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	sys.cancel = cancel
