@@ -146,7 +146,24 @@ func waitComplete(t testing.TB, b *bus.Bus, run string, total time.Duration) *ev
 	defer cancel()
 	st, err := waitRun(ctx, b, run, nil)
 	if err != nil {
-		t.Fatalf("run %s did not complete within %v: %v", run, total, err)
+		var state []string
+		if st, err := b.Status(context.Background(), run); err == nil {
+			state = append(state, fmt.Sprintf("status %+v", *st))
+		}
+		for _, s := range []string{bus.StreamSamples, bus.StreamGens, bus.StreamScores, bus.StreamJudgments, bus.StreamDLQ} {
+			if info, err := b.Stream(s).Info(context.Background()); err == nil {
+				state = append(state, fmt.Sprintf("%s %d", s, info.State.Msgs))
+			}
+		}
+		lister := b.Stream(bus.StreamGens).ListConsumers(context.Background())
+		for ci := range lister.Info() {
+			state = append(state, fmt.Sprintf("consumer %s: pending %d, ack pending %d, waiting %d", ci.Name, ci.NumPending, ci.NumAckPending, ci.NumWaiting))
+		}
+		lister = b.Stream(bus.StreamSamples).ListConsumers(context.Background())
+		for ci := range lister.Info() {
+			state = append(state, fmt.Sprintf("consumer %s: pending %d, ack pending %d, waiting %d", ci.Name, ci.NumPending, ci.NumAckPending, ci.NumWaiting))
+		}
+		t.Fatalf("run %s did not complete within %v: %v\n%s", run, total, err, strings.Join(state, "\n"))
 	}
 	return st
 }

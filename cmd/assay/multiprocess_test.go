@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,11 +46,21 @@ func TestServicesAsSeparateProcesses(t *testing.T) {
 	srv := bustest.Server(t)
 	url := srv.ClientURL()
 	metricsAddr := map[string]string{}
+	var procs []*process
 	for _, name := range []string{"assay-ingest", "assay-infer", "assay-infer", "assay-score", "assay-score", "assay-judge", "assay-report"} {
 		addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 		metricsAddr[name] = addr
-		start(t, name, "--nats", url, "--metrics-addr", addr, "--log-level", "warn")
+		procs = append(procs, start(t, name, "--nats", url, "--metrics-addr", addr, "--log-level", "warn"))
 	}
+	// A run that does not complete shows where every process was stuck.
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, p := range procs {
+				_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+			}
+			time.Sleep(time.Second)
+		}
+	})
 	b := bustest.Open(t, srv)
 	f := newFixture(t, "procs", testPersonas())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

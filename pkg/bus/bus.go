@@ -171,9 +171,12 @@ func linearizable(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyV
 		if _, err := js.UpdateStream(ctx, sc); err != nil {
 			return nil, fmt.Errorf("turning off direct gets on %s: %w", name, err)
 		}
-		if kv, err = js.KeyValue(ctx, bucket); err != nil {
-			return nil, fmt.Errorf("binding KV bucket %s: %w", bucket, err)
-		}
+	}
+	// Bind again even when this process did not change the stream: a
+	// handle bound while another process was turning direct gets off would
+	// still send direct gets, which nothing answers any more.
+	if kv, err = js.KeyValue(ctx, bucket); err != nil {
+		return nil, fmt.Errorf("binding KV bucket %s: %w", bucket, err)
 	}
 	return kv, nil
 }

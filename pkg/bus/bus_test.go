@@ -531,3 +531,40 @@ func TestDeadLetterKeysComeFromTheStage(t *testing.T) {
 		return nil
 	})
 }
+
+// TestConcurrentOpensAgreeOnDirectGets opens the bus from many processes'
+// worth of connections at once on a fresh server: every handle on
+// assay_pairs must read without direct gets, which that bucket does not
+// answer once one of them turned them off.
+func TestConcurrentOpensAgreeOnDirectGets(t *testing.T) {
+	for range 3 {
+		srv := bustest.Server(t)
+		var wg sync.WaitGroup
+		buses := make([]*bus.Bus, 12)
+		for i := range buses {
+			wg.Go(func() {
+				nc, err := srv.Connect()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				t.Cleanup(nc.Close)
+				b, err := bus.Open(t.Context(), nc, bus.Options{})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				buses[i] = b
+			})
+		}
+		wg.Wait()
+		for i, b := range buses {
+			if b == nil {
+				continue
+			}
+			if _, err := b.Pairs.Get(t.Context(), "missing"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+				t.Fatalf("handle %d: Get = %v, want ErrKeyNotFound", i, err)
+			}
+		}
+	}
+}

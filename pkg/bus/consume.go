@@ -101,11 +101,13 @@ func (b *Bus) EnsureConsumer(ctx context.Context, stream string, cfg jetstream.C
 
 // ConsumeOptions tune [Bus.Consume].
 type ConsumeOptions struct {
-	// Stage names the consuming stage in dead-letter entries and logs.
+	// Stage names the consuming stage in dead-letter entries.
 	Stage string
 	// Workers is how many messages are handled at once (default 1).
 	Workers int
-	Logger  *slog.Logger
+	// Logger receives the consumer's warnings; give it the stage's
+	// attributes (a logger With("stage", …)).
+	Logger *slog.Logger
 	// Observer, when set, sees every message.
 	Observer Observer
 	// Keys names what a message is about, for its dead-letter entry when a
@@ -186,7 +188,7 @@ func (b *Bus) Consume(ctx context.Context, c jetstream.Consumer, h Handler, o Co
 		default:
 			// A lost connection, a leader election: a stage must outlive
 			// them.
-			o.Logger.Warn("pulling failed; resuming", "stage", o.Stage, "consumer", info.Name, "pause", pause, "err", err)
+			o.Logger.Warn("pulling failed; resuming", "consumer", info.Name, "pause", pause, "err", err)
 			select {
 			case <-ctx.Done():
 				return nil
@@ -211,7 +213,7 @@ func (b *Bus) handle(ctx context.Context, jm jetstream.Msg, h Handler, o Consume
 	meta, err := jm.Metadata()
 	if err != nil {
 		// Not a JetStream message: nothing to ack.
-		o.Logger.Error("message without JetStream metadata", "stage", o.Stage, "subject", jm.Subject(), "err", err)
+		o.Logger.Error("message without JetStream metadata", "subject", jm.Subject(), "err", err)
 		return
 	}
 	m := &Msg{Msg: jm, Meta: meta, MaxDeliver: maxDeliver}
@@ -230,7 +232,7 @@ func (b *Bus) handle(ctx context.Context, jm jetstream.Msg, h Handler, o Consume
 		// message whose effect is idempotent, and waiting for the server's
 		// confirmation would cost a round trip per message.
 		if err := jm.Ack(); err != nil {
-			o.Logger.Warn("ack failed; the message will be redelivered", "stage", o.Stage, "subject", jm.Subject(), "err", err)
+			o.Logger.Warn("ack failed; the message will be redelivered", "subject", jm.Subject(), "err", err)
 			outcome = OutcomeRetry
 			return
 		}
@@ -255,7 +257,7 @@ func (b *Bus) handle(ctx context.Context, jm jetstream.Msg, h Handler, o Consume
 		if errors.As(err, &t) && t.Delay > 0 {
 			delay = t.Delay
 		}
-		o.Logger.Warn("handling failed; retrying", "stage", o.Stage, "subject", jm.Subject(),
+		o.Logger.Warn("handling failed; retrying", "subject", jm.Subject(),
 			"delivery", meta.NumDelivered, "delay", delay, "err", err)
 		_ = jm.NakWithDelay(delay)
 		outcome = OutcomeRetry
@@ -319,11 +321,11 @@ func (b *Bus) deadLetter(ctx context.Context, o ConsumeOptions, m *Msg, keys Key
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if _, err := b.Publish(pctx, DLQSubject(o.Stage, keys.Run), id, dl); err != nil {
-		o.Logger.Error("recording dead letter failed; the message will come back", "stage", o.Stage, "subject", m.Subject(), "err", err)
+		o.Logger.Error("recording dead letter failed; the message will come back", "subject", m.Subject(), "err", err)
 		_ = m.NakWithDelay(5 * time.Second)
 		return
 	}
-	o.Logger.Error("message dead-lettered", "stage", o.Stage, "subject", m.Subject(), "run", keys.Run,
+	o.Logger.Error("message dead-lettered", "subject", m.Subject(), "run", keys.Run,
 		"sample", keys.Sample, "variant", keys.Variant, "judge", keys.Judge, "reason", reason)
 	_ = m.Term()
 }

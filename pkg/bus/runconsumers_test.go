@@ -16,23 +16,16 @@ import (
 )
 
 // TestRunConsumersFollowRuns: a member per variant consumes the run's
-// samples while the run runs; when it completes, its consumers are deleted;
-// a consumer left behind by a run that completed while nobody watched is
-// deleted at start.
+// samples while the run runs; when it completes, its consumers stay, idle,
+// and resume where they stopped when the run reopens; a consumer whose run
+// is gone is deleted at start.
 func TestRunConsumersFollowRuns(t *testing.T) {
 	b := bustest.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	// An orphan: the consumer of a run that is already complete.
-	old := spec("old")
-	if err := b.SubmitRun(ctx, old); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.PutStatus(ctx, &eval.RunStatus{Run: "old", State: eval.StateComplete}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.EnsureConsumer(ctx, bus.StreamSamples, jetstream.ConsumerConfig{Durable: "test~old~base", FilterSubject: bus.RunSamples("old")}); err != nil {
+	// An orphan: the consumer of a run whose spec is gone.
+	if _, err := b.EnsureConsumer(ctx, bus.StreamSamples, jetstream.ConsumerConfig{Durable: "test~gone~base", FilterSubject: bus.RunSamples("gone")}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -58,7 +51,7 @@ func TestRunConsumersFollowRuns(t *testing.T) {
 	go func() { done <- rc.Run(ctx) }()
 
 	bustest.Eventually(t, 10*time.Second, func() error {
-		if _, err := b.Stream(bus.StreamSamples).Consumer(ctx, "test~old~base"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		if _, err := b.Stream(bus.StreamSamples).Consumer(ctx, "test~gone~base"); !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return fmt.Errorf("the orphan is still there: %v", err)
 		}
 		return nil
@@ -81,14 +74,37 @@ func TestRunConsumersFollowRuns(t *testing.T) {
 	if err := b.PutStatus(ctx, &eval.RunStatus{Run: "live", State: eval.StateComplete}); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(300 * time.Millisecond) // the members stop
+	for i := range 5 {
+		if _, err := b.Publish(ctx, bus.SamplesSubject("live", "s"), fmt.Sprint("late-", i), payload{N: 100 + i}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	mu.Lock()
+	if seen["base"] != 10 {
+		t.Errorf("a complete run's member consumed: %v", seen)
+	}
+	mu.Unlock()
+	// Reopened, the members resume where they stopped: the five new
+	// samples, not the first ten again.
+	if err := b.PutStatus(ctx, &eval.RunStatus{Run: "live", State: eval.StateRunning}); err != nil {
+		t.Fatal(err)
+	}
 	bustest.Eventually(t, 10*time.Second, func() error {
-		for _, v := range []string{"base", "ft"} {
-			if _, err := b.Stream(bus.StreamSamples).Consumer(ctx, "test~live~"+v); !errors.Is(err, jetstream.ErrConsumerNotFound) {
-				return fmt.Errorf("consumer of %s not deleted: %v", v, err)
-			}
+		mu.Lock()
+		defer mu.Unlock()
+		if seen["base"] != 15 || seen["ft"] != 15 {
+			return fmt.Errorf("seen %v", seen)
 		}
 		return nil
 	})
+	time.Sleep(200 * time.Millisecond)
+	mu.Lock()
+	if seen["base"] != 15 || seen["ft"] != 15 {
+		t.Errorf("reopening handled samples again: %v", seen)
+	}
+	mu.Unlock()
 	cancel()
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatal(err)

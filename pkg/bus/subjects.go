@@ -116,8 +116,9 @@ func InferConsumer(run, variant string) string { return StageInfer + sep + run +
 // JudgeConsumer is the durable consumer of one judge of one run.
 func JudgeConsumer(run, judge string) string { return StageJudge + sep + run + sep + judge }
 
-// ScoreConsumer is the score stage's durable consumer of every generation.
-const ScoreConsumer = StageScore
+// ScoreConsumer is the score stage's durable consumer of one run's
+// generations under one scoring: re-scoring a run starts a new one.
+func ScoreConsumer(run, scoring string) string { return StageScore + sep + run + sep + scoring }
 
 // IngestConsumer is the ingest stage's durable consumer of run events.
 const IngestConsumer = StageIngest

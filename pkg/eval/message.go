@@ -158,11 +158,14 @@ type Checks struct {
 
 // Score is the automatic scoring of one generation.
 type Score struct {
-	V            int                `json:"v"`
-	Run          string             `json:"run"`
-	Sample       SampleRef          `json:"sample"`
-	Variant      string             `json:"variant"`
-	Fingerprint  string             `json:"fingerprint"`
+	V           int       `json:"v"`
+	Run         string    `json:"run"`
+	Sample      SampleRef `json:"sample"`
+	Variant     string    `json:"variant"`
+	Fingerprint string    `json:"fingerprint"`
+	// Scoring is the run's scoring the metrics were computed under (see
+	// RunSpec.Scoring): a re-scored run has scores of two scorings.
+	Scoring      string             `json:"scoring"`
 	Metrics      map[string]float64 `json:"metrics"`
 	Checks       Checks             `json:"checks"`
 	Bucket       Bucket             `json:"bucket"`

@@ -184,7 +184,13 @@ type Judge struct {
 }
 
 // ID versions the judge: a short hash of everything that shapes its verdicts.
-func (j Judge) ID() string {
+func (j Judge) ID() string { return j.Name + "@" + j.Hash() }
+
+// Hash identifies what shapes the judge's verdicts — model, mode, prompt,
+// dimensions, decoding — whatever the judge is called: two judges with the
+// same hash answer the same question the same way, so their responses are
+// cached as one.
+func (j Judge) Hash() string {
 	b, _ := json.Marshal(struct {
 		Model, Mode, Prompt string
 		Dimensions          []string
@@ -192,7 +198,7 @@ func (j Judge) ID() string {
 		ResponseFormat      bool
 	}{j.Model, j.Mode, j.Prompt, j.Dimensions, j.Decoding, j.WantsResponseFormat()})
 	sum := sha256.Sum256(b)
-	return j.Name + "@" + hex.EncodeToString(sum[:])[:12]
+	return hex.EncodeToString(sum[:])[:12]
 }
 
 // WantsResponseFormat reports whether the judge requests are sent with the
@@ -849,29 +855,38 @@ func (s *RunSpec) GatedVariants() []string {
 	return s.Candidates()
 }
 
-// Fingerprint identifies what makes results comparable: decoding, template,
-// judges (their ids), the metrics asked of each suite and their version. It
-// does not change when a variant is added.
+// Fingerprint identifies what makes generations comparable: the decoding
+// and the template every variant is called with. It is stamped on every
+// sample, generation, score and judgment. It does not change when a variant
+// is added (a checkpoint), when a judge is added (each judgment carries its
+// judge's id) or when the run is re-scored (each score carries its
+// [RunSpec.Scoring]).
 func (s *RunSpec) Fingerprint() string {
-	judges := make([]string, len(s.Judges))
-	for i, j := range s.Judges {
-		judges[i] = j.ID()
-	}
+	t := s.Template
+	t.Kwargs = jsonNormal(t.Kwargs)
+	b, _ := json.Marshal(struct {
+		Decoding Decoding
+		Template Template
+	}{s.Decoding, t})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])[:16]
+}
+
+// Scoring identifies how the run's answers are scored: the metrics each
+// suite asks for and their version. Every score carries it; the report uses
+// the scores of the run's current scoring, so a re-scored run is never a
+// mix of two.
+func (s *RunSpec) Scoring() string {
 	metrics := make([]string, len(s.Suites))
 	for i, su := range s.Suites {
 		metrics[i] = su.Name + ":" + strings.Join(su.Metrics, ",")
 	}
-	t := s.Template
-	t.Kwargs = jsonNormal(t.Kwargs)
 	b, _ := json.Marshal(struct {
-		Decoding       Decoding
-		Template       Template
-		Judges         []string
 		Metrics        []string
 		MetricsVersion string
-	}{s.Decoding, t, judges, metrics, MetricsVersion})
+	}{metrics, MetricsVersion})
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])[:16]
+	return hex.EncodeToString(sum[:])[:12]
 }
 
 // jsonNormal returns kwargs as they come out of a JSON round trip, so that a

@@ -595,11 +595,11 @@ func TestFingerprint(t *testing.T) {
 		{"thinking", "thinking: false", "thinking: true", false},
 		{"chat template", "thinking: false}", "thinking: false, chat_template: x}", false},
 		{"template kwargs", "thinking: false}", "thinking: false, kwargs: {a: 1}}", false},
-		{"judge prompt", "    model: Qwen/Qwen3-32B\n", "    model: Qwen/Qwen3-32B\n    prompt: Judge harshly.\n", false},
-		{"judge model", "Qwen/Qwen3-32B", "Qwen/Qwen3-235B", false},
-		{"judge dimensions", "    model: Qwen/Qwen3-32B\n", "    model: Qwen/Qwen3-32B\n    dimensions: [correctness]\n", false},
-		{"metrics", "[json_schema, em, f1]", "[json_schema, em]", false},
-		{"a suite added", "judges:", "  - {name: reg, path: r.jsonl, metrics: [em]}\njudges:", false},
+		// Judges carry their own ids and scores their scoring: adding a
+		// judge or re-scoring keeps the generations comparable.
+		{"judge prompt", "    model: Qwen/Qwen3-32B\n", "    model: Qwen/Qwen3-32B\n    prompt: Judge harshly.\n", true},
+		{"judge model", "Qwen/Qwen3-32B", "Qwen/Qwen3-235B", true},
+		{"metrics", "[json_schema, em, f1]", "[json_schema, em]", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fp := mustParse(t, edit(t, validSpec, tc.old, tc.new)).Fingerprint()
@@ -608,6 +608,30 @@ func TestFingerprint(t *testing.T) {
 			}
 			if !tc.same && fp == base {
 				t.Errorf("fingerprint unchanged: %s", fp)
+			}
+		})
+	}
+}
+
+func TestScoring(t *testing.T) {
+	base := mustParse(t, validSpec).Scoring()
+	if again := mustParse(t, validSpec).Scoring(); again != base {
+		t.Fatalf("scoring not stable: %s, %s", base, again)
+	}
+	for _, tc := range []struct {
+		name, old, new string
+		same           bool
+	}{
+		{"decoding", "seed: 7", "seed: 8", true},
+		{"a variant added", "decoding:", "  - {name: ft2, base_url: http://x/v1, model: m2}\ndecoding:", true},
+		{"a judge's prompt", "    model: Qwen/Qwen3-32B\n", "    model: Qwen/Qwen3-32B\n    prompt: Judge harshly.\n", true},
+		{"metrics", "[json_schema, em, f1]", "[json_schema, em]", false},
+		{"a suite added", "judges:", "  - {name: reg, path: r.jsonl, metrics: [em]}\njudges:", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := mustParse(t, edit(t, validSpec, tc.old, tc.new)).Scoring()
+			if (sc == base) != tc.same {
+				t.Errorf("scoring %s, base %s, want same=%v", sc, base, tc.same)
 			}
 		})
 	}

@@ -10,6 +10,7 @@ package report
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -85,8 +86,21 @@ func (s *Service) Run(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// track follows one run until it completes.
+// errRescored ends a tracker whose run was re-scored: its collector's
+// columns are the old metrics.
+var errRescored = errors.New("run re-scored")
+
+// track follows one run until it completes, starting over when the run is
+// re-scored.
 func (s *Service) track(ctx context.Context, run string) error {
+	for {
+		if err := s.follow(ctx, run); !errors.Is(err, errRescored) {
+			return err
+		}
+	}
+}
+
+func (s *Service) follow(ctx context.Context, run string) error {
 	spec, err := s.bus.Spec(ctx, run)
 	if err != nil {
 		return err
@@ -174,6 +188,9 @@ func (s *Service) track(ctx context.Context, run string) error {
 			}
 			var sp eval.RunSpec
 			if err := json.Unmarshal(e.Value(), &sp); err == nil {
+				if sp.Scoring() != c.Scoring() {
+					return errRescored
+				}
 				mu.Lock()
 				c.SetSpec(&sp)
 				mu.Unlock()

@@ -48,29 +48,31 @@ func New(cfg Config, env *stage.Env) *Service {
 	}
 }
 
-// Run scores generations until ctx ends.
+// Run scores generations until ctx ends. Each run has a durable consumer
+// per scoring (its metrics): re-scoring a run (assay replay --metrics)
+// starts a new consumer that reads the run's generations from the start.
 func (s *Service) Run(ctx context.Context) error {
-	runs, updates, err := s.bus.WatchRuns(ctx)
-	if err != nil {
-		return err
-	}
-	go func() {
-		for range updates {
-		}
-	}()
-	cons, err := s.bus.EnsureConsumer(ctx, bus.StreamGens, jetstream.ConsumerConfig{
-		Durable:       bus.ScoreConsumer,
-		MaxAckPending: s.cfg.Workers * 4,
+	rc := s.bus.NewRunConsumers(bus.StreamGens, bus.StageScore, s.logger, func(runs *bus.Runs, spec *eval.RunSpec) []bus.Member {
+		scoring := spec.Scoring()
+		return []bus.Member{{
+			Config: jetstream.ConsumerConfig{
+				Durable:       bus.ScoreConsumer(spec.Run, scoring),
+				FilterSubject: bus.RunGens(spec.Run),
+				DeliverPolicy: jetstream.DeliverAllPolicy,
+				MaxAckPending: s.cfg.Workers * 4,
+				Metadata:      map[string]string{"stage": bus.StageScore, "run": spec.Run, "scoring": scoring},
+			},
+			Handler: func(ctx context.Context, m *bus.Msg) error {
+				return s.handleMsg(ctx, runs, scoring, m)
+			},
+			Options: bus.ConsumeOptions{Stage: bus.StageScore, Workers: s.cfg.Workers, Logger: s.logger, Observer: s.metrics, Keys: bus.GenerationKeys},
+			Log:     []any{"run", spec.Run, "scoring", scoring},
+		}}
 	})
-	if err != nil {
-		return err
-	}
-	return s.bus.Consume(ctx, cons, func(ctx context.Context, m *bus.Msg) error {
-		return s.handleMsg(ctx, runs, m)
-	}, bus.ConsumeOptions{Stage: bus.StageScore, Workers: s.cfg.Workers, Logger: s.logger, Observer: s.metrics, Keys: bus.GenerationKeys})
+	return rc.Run(ctx)
 }
 
-func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, m *bus.Msg) error {
+func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, scoring string, m *bus.Msg) error {
 	var g eval.Generation
 	if err := json.Unmarshal(m.Payload, &g); err != nil {
 		return bus.Poisonf(bus.Keys{}, "generation does not decode: %v", err)
@@ -79,6 +81,9 @@ func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, m *bus.Msg) err
 	spec, err := runs.Spec(ctx, g.Run)
 	if err != nil {
 		return bus.PoisonIfNotFound(err, keys)
+	}
+	if spec.Scoring() != scoring {
+		return nil // the run was re-scored: this consumer is on its way out
 	}
 	data, err := s.bus.GetMsg(ctx, bus.StreamSamples, g.Sample.Seq)
 	if err != nil {
@@ -93,7 +98,7 @@ func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, m *bus.Msg) err
 		return bus.Poison(err, keys)
 	}
 	sc.GenSeq = m.Seq()
-	id := bus.MsgID(bus.StageScore, g.Run, g.Variant, sample.Suite, sample.ID)
+	id := bus.MsgID(bus.StageScore, g.Run, scoring, g.Variant, sample.Suite, sample.ID)
 	if _, err := s.bus.Publish(ctx, bus.ScoresSubject(g.Run, g.Variant), id, sc); err != nil {
 		return err
 	}
@@ -120,6 +125,7 @@ func (s *Service) Handle(spec *eval.RunSpec, sample *eval.Sample, g *eval.Genera
 		Sample:       g.Sample,
 		Variant:      g.Variant,
 		Fingerprint:  g.Fingerprint,
+		Scoring:      spec.Scoring(),
 		Metrics:      r.Metrics,
 		Checks:       r.Checks,
 		Bucket:       r.Bucket,

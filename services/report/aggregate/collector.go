@@ -21,10 +21,14 @@ import (
 
 // Collector accumulates one run's results.
 type Collector struct {
-	spec    *eval.RunSpec
-	fp      string
-	ingest  *eval.IngestStatus
-	metrics []string
+	// scoring is the run's current scoring; scores of another (the run was
+	// re-scored) are counted and left out.
+	scoring      string
+	otherScoring int
+	spec         *eval.RunSpec
+	fp           string
+	ingest       *eval.IngestStatus
+	metrics      []string
 
 	scores    *table
 	judgments *table
@@ -60,7 +64,7 @@ func New(spec *eval.RunSpec) *Collector {
 	sort.Strings(ms)
 	mem := memory.NewGoAllocator()
 	return &Collector{
-		spec: spec, fp: spec.Fingerprint(), metrics: ms,
+		spec: spec, fp: spec.Fingerprint(), scoring: spec.Scoring(), metrics: ms,
 		scores: newTable(mem, scoreSchema(ms)), judgments: newTable(mem, judgmentSchema),
 		seen: map[[16]byte]struct{}{}, arrived: map[[3]string]int{}, deadSeen: map[string]struct{}{}, foreign: map[string]*foreignCount{},
 	}
@@ -75,8 +79,13 @@ func (c *Collector) Release() {
 // Spec is the run's spec.
 func (c *Collector) Spec() *eval.RunSpec { return c.spec }
 
-// SetSpec replaces the spec, when a variant was added to the run.
+// SetSpec replaces the spec, when a variant or a judge was added to the
+// run. A spec with another scoring needs a new collector (its metrics are
+// other columns).
 func (c *Collector) SetSpec(spec *eval.RunSpec) { c.spec = spec }
+
+// Scoring is the scoring whose scores the collector keeps.
+func (c *Collector) Scoring() string { return c.scoring }
 
 // SetIngest records what ingest found; until then nothing is expected.
 func (c *Collector) SetIngest(st *eval.IngestStatus) { c.ingest = st }
@@ -120,6 +129,10 @@ func (c *Collector) foreignFP(fp string) *foreignCount {
 // AddScore adds a score; it reports false for a duplicate or another run's.
 func (c *Collector) AddScore(s *eval.Score) bool {
 	if s.Run != c.spec.Run {
+		return false
+	}
+	if s.Scoring != "" && s.Scoring != c.scoring {
+		c.otherScoring++
 		return false
 	}
 	k := scoreKey(s.Variant, s.Sample.Suite, s.Sample.ID)

@@ -506,6 +506,9 @@ func (c *Collector) pairwise(rep *document.Report) {
 
 func (c *Collector) warnings(rep *document.Report) {
 	rep.Warnings = append(rep.Warnings, c.notes...)
+	if c.otherScoring > 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d scores of another scoring of this run (before it was re-scored) were left out", c.otherScoring))
+	}
 	fps := make([]string, 0, len(c.foreign))
 	for fp := range c.foreign {
 		fps = append(fps, fp)
