@@ -2,21 +2,17 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 
-	"github.com/assay-eval/assay/pkg/bus"
-	"github.com/assay-eval/assay/pkg/stage"
 	"github.com/assay-eval/assay/services/report"
 	"github.com/assay-eval/assay/services/report/render"
-	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 )
 
 func newReportCmd() *cobra.Command {
-	var run, out, formats, url, creds string
+	var run, out, formats string
+	var conn natsFlags
 	cmd := &cobra.Command{
 		Use:   "report --run R",
 		Short: "Compute a run's report from what the streams hold now",
@@ -30,15 +26,11 @@ report as it stands (complete or not) and writes it to --out.`,
 					return fmt.Errorf("--format: unknown format %q: use %s", f, strings.Join(report.Formats, ","))
 				}
 			}
-			nc, err := stage.Connect(url, creds, "assay-cli", slog.New(slog.NewJSONHandler(io.Discard, nil)))
+			b, closeConn, err := conn.dial(cmd.Context())
 			if err != nil {
 				return err
 			}
-			defer nc.Close()
-			b, err := bus.Open(cmd.Context(), nc, bus.Options{})
-			if err != nil {
-				return err
-			}
+			defer closeConn()
 			rep, files, err := report.Build(cmd.Context(), b, run, fs)
 			if err != nil {
 				return err
@@ -64,8 +56,7 @@ report as it stands (complete or not) and writes it to --out.`,
 	cmd.Flags().StringVar(&run, "run", "", "the run")
 	cmd.Flags().StringVar(&out, "out", "", "directory for the report files (default assay-report/<run>)")
 	cmd.Flags().StringVar(&formats, "format", "json,md,html", "formats: json, md, html, parquet (comma-separated)")
-	cmd.Flags().StringVar(&url, "nats", nats.DefaultURL, "NATS server URL")
-	cmd.Flags().StringVar(&creds, "creds", "", "NATS credentials file")
+	conn.register(cmd)
 	_ = cmd.MarkFlagRequired("run")
 	return cmd
 }

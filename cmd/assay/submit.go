@@ -43,31 +43,7 @@ func submit(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, open openFunc) 
 
 // waitRun waits until run is complete, writing progress to w.
 func waitRun(ctx context.Context, b *bus.Bus, run string, w io.Writer) (*eval.RunStatus, error) {
-	watch, err := b.Runs.Watch(ctx, bus.StatusKey(run))
-	if err != nil {
-		return nil, fmt.Errorf("watching run %s: %w", run, err)
-	}
-	defer watch.Stop()
-	p := newProgress(w)
-	defer p.done()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case e := <-watch.Updates():
-			if e == nil {
-				continue
-			}
-			var st eval.RunStatus
-			if err := json.Unmarshal(e.Value(), &st); err != nil {
-				continue
-			}
-			p.show(&st)
-			if st.State == eval.StateComplete {
-				return &st, nil
-			}
-		}
-	}
+	return waitStatus(ctx, b, run, w, func(st *eval.RunStatus) bool { return st.State == eval.StateComplete })
 }
 
 // progress draws a one-line progress display, redrawn in place on a

@@ -31,6 +31,8 @@ const (
 	StageScore  = "score"
 	StageJudge  = "judge"
 	StageReport = "report"
+	// StageCheckpoint names checkpoint announcements in dead letters.
+	StageCheckpoint = "checkpoint"
 )
 
 const prefix = "assay."
@@ -81,7 +83,13 @@ const (
 	EventCreated   = "created"
 	EventIngested  = "ingested"
 	EventCompleted = "completed"
+	// EventGated carries a variant's gate verdict, once per completion.
+	EventGated = "gated"
 )
+
+// CheckpointSubject is where new checkpoints are announced (by assay
+// checkpoint, or by a training job).
+const CheckpointSubject = prefix + "events.checkpoint"
 
 // RunEvent is the subject of a run lifecycle event.
 func RunEvent(run, event string) string { return prefix + "events.run." + run + "." + event }
@@ -122,6 +130,10 @@ func ScoreConsumer(run, scoring string) string { return StageScore + sep + run +
 
 // IngestConsumer is the ingest stage's durable consumer of run events.
 const IngestConsumer = StageIngest
+
+// CheckpointConsumer is the ingest stage's durable consumer of checkpoint
+// announcements.
+const CheckpointConsumer = StageIngest + sep + "checkpoints"
 
 // KV keys in assay_runs.
 

@@ -91,6 +91,18 @@ type Variant struct {
 	// Stream asks for a streamed answer so that time-to-first-token is
 	// measured; nil means true.
 	Stream *bool `yaml:"stream" json:"stream,omitempty"`
+	// Checkpoint is set on a variant added to the run by a checkpoint
+	// event, in the order checkpoints arrived.
+	Checkpoint *Checkpoint `yaml:"-" json:"checkpoint,omitempty"`
+}
+
+// Checkpoint says when a variant joined its run.
+type Checkpoint struct {
+	// Seq is the checkpoint's place in the run's series: 1, 2, …
+	Seq int       `json:"seq"`
+	At  time.Time `json:"at"`
+	// Step is the training step, when the announcement gave one.
+	Step int64 `json:"step,omitempty"`
 }
 
 // Streaming reports whether requests to v are streamed.
@@ -515,24 +527,27 @@ func (s *RunSpec) applyDefaults() {
 		}
 	}
 	for i := range s.Judges {
-		j := &s.Judges[i]
-		if j.Mode == "" {
-			j.Mode = "pairwise"
-		}
-		if j.Concurrency == 0 {
-			j.Concurrency = DefaultConcurrency
-		}
-		if j.Timeout == 0 {
-			j.Timeout = Duration(DefaultTimeout)
-		}
-		if len(j.Dimensions) == 0 {
-			j.Dimensions = slices.Clone(DefaultDimensions)
-		}
-		if j.Decoding.MaxTokens == 0 {
-			j.Decoding.MaxTokens = 512
-		}
-		j.Decoding.applyDefaults()
+		s.Judges[i].applyDefaults()
 	}
+}
+
+func (j *Judge) applyDefaults() {
+	if j.Mode == "" {
+		j.Mode = "pairwise"
+	}
+	if j.Concurrency == 0 {
+		j.Concurrency = DefaultConcurrency
+	}
+	if j.Timeout == 0 {
+		j.Timeout = Duration(DefaultTimeout)
+	}
+	if len(j.Dimensions) == 0 {
+		j.Dimensions = slices.Clone(DefaultDimensions)
+	}
+	if j.Decoding.MaxTokens == 0 {
+		j.Decoding.MaxTokens = 512
+	}
+	j.Decoding.applyDefaults()
 }
 
 func (d *Decoding) applyDefaults() {
@@ -662,6 +677,51 @@ func (c *checker) decoding(d Decoding, path ...any) {
 	}
 }
 
+// judge checks one judge, at path in the document.
+func (c *checker) judge(j Judge, path ...any) {
+	at := func(field ...any) []any { return append(slices.Clone(path), field...) }
+	c.name(j.Name, at("name")...)
+	c.endpoint(j.BaseURL, at("base_url")...)
+	if j.Model == "" {
+		c.fail("is required: the judge model's name", at("model")...)
+	}
+	if j.Mode != "pairwise" {
+		c.fail(fmt.Sprintf("mode %q is not supported: use pairwise", j.Mode), at("mode")...)
+	}
+	for k, d := range j.Dimensions {
+		if !ValidName(d) {
+			c.fail(fmt.Sprintf("%q is not a valid dimension name", d), at("dimensions", k)...)
+		}
+	}
+	c.decoding(j.Decoding, at("decoding")...)
+}
+
+// ParseJudge parses one judge in YAML (the fields of a spec's judges[]),
+// for adding it to a run that exists (assay replay). Errors name file,
+// line and field.
+func ParseJudge(file string, data []byte) (*Judge, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(file, nil, err)
+	}
+	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return nil, SpecErrors{{File: file, Msg: "a judge is a YAML mapping (name:, base_url:, model:, …)"}}
+	}
+	var j Judge
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&j); err != nil {
+		return nil, yamlError(file, root.Content[0], err)
+	}
+	j.applyDefaults()
+	c := &checker{file: file, doc: root.Content[0]}
+	c.judge(j)
+	if len(c.errs) > 0 {
+		return nil, c.errs
+	}
+	return &j, nil
+}
+
 func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 	c := &checker{file: file, doc: doc}
 	c.name(s.Run, "run")
@@ -733,24 +793,11 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 	}
 	judges := map[string]bool{}
 	for i, j := range s.Judges {
-		c.name(j.Name, "judges", i, "name")
 		if judges[j.Name] && j.Name != "" {
 			c.fail(fmt.Sprintf("judge %q is listed twice", j.Name), "judges", i, "name")
 		}
 		judges[j.Name] = true
-		c.endpoint(j.BaseURL, "judges", i, "base_url")
-		if j.Model == "" {
-			c.fail("is required: the judge model's name", "judges", i, "model")
-		}
-		if j.Mode != "pairwise" {
-			c.fail(fmt.Sprintf("mode %q is not supported: use pairwise", j.Mode), "judges", i, "mode")
-		}
-		for k, d := range j.Dimensions {
-			if !ValidName(d) {
-				c.fail(fmt.Sprintf("%q is not a valid dimension name", d), "judges", i, "dimensions", k)
-			}
-		}
-		c.decoding(j.Decoding, "judges", i, "decoding")
+		c.judge(j, "judges", i)
 	}
 	for i, v := range s.Gate.Variants {
 		if !seen[v] {

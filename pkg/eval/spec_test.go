@@ -810,3 +810,25 @@ func FuzzParseSpec(f *testing.F) {
 		}
 	})
 }
+
+func TestParseJudge(t *testing.T) {
+	j, err := ParseJudge("judge.yaml", []byte("name: judge-v2\nbase_url: http://judge:8000/v1\nmodel: Qwen/Qwen3-32B\nprompt: Judge harshly.\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Mode != "pairwise" || j.Concurrency != DefaultConcurrency || len(j.Dimensions) != 3 || j.Decoding.MaxTokens != 512 {
+		t.Errorf("defaults not applied: %+v", j)
+	}
+	for _, tc := range []struct{ src, want string }{
+		{"name: bad name\nbase_url: http://x/v1\nmodel: m\n", `judge.yaml:1: name: "bad name" is not a valid name`},
+		{"name: j\nbase_url: ftp://x\nmodel: m\n", `judge.yaml:2: base_url: "ftp://x" is not an http(s) URL`},
+		{"name: j\nbase_url: http://x/v1\n", "judge.yaml:1: model: is required"},
+		{"name: j\nbase_url: http://x/v1\nmodel: m\nmodle: x\n", "judge.yaml:4: modle: unknown field"},
+		{"- a\n- b\n", "judge.yaml: a judge is a YAML mapping"},
+	} {
+		_, err := ParseJudge("judge.yaml", []byte(tc.src))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: got %v, want %q", tc.src, err, tc.want)
+		}
+	}
+}

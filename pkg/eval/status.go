@@ -1,6 +1,10 @@
 package eval
 
-import "time"
+import (
+	"fmt"
+	"net/url"
+	"time"
+)
 
 // RunState is where a run is in its life.
 type RunState string
@@ -51,9 +55,11 @@ type RunStatus struct {
 	Judgments         int `json:"judgments"`
 	JudgmentsExpected int `json:"judgments_expected"`
 	// GatePassed is set once the run is complete.
-	GatePassed *bool     `json:"gate_passed,omitempty"`
-	Report     string    `json:"report,omitempty"`
-	At         time.Time `json:"at"`
+	GatePassed *bool `json:"gate_passed,omitempty"`
+	// Gates is each gated variant's verdict, set once the run is complete.
+	Gates  map[string]bool `json:"gates,omitempty"`
+	Report string          `json:"report,omitempty"`
+	At     time.Time       `json:"at"`
 }
 
 // RunEvent is the payload of a run lifecycle event.
@@ -63,4 +69,70 @@ type RunEvent struct {
 	Fingerprint string    `json:"fingerprint"`
 	GatePassed  *bool     `json:"gate_passed,omitempty"`
 	At          time.Time `json:"at"`
+}
+
+// CheckpointEvent announces a new checkpoint of a run (published on
+// assay.events.checkpoint, e.g. by a training job): it becomes a variant of
+// the run, answers the run's samples, and is scored, judged and gated.
+type CheckpointEvent struct {
+	V       int    `json:"v"`
+	Run     string `json:"run"`
+	Variant string `json:"variant"`
+	BaseURL string `json:"base_url"`
+	Model   string `json:"model"`
+	// APIKeyEnv, Concurrency, Timeout and Stream are as for a variant of
+	// the spec; zero values take the defaults.
+	APIKeyEnv   string   `json:"api_key_env,omitempty"`
+	Concurrency int      `json:"concurrency,omitempty"`
+	Timeout     Duration `json:"timeout,omitempty"`
+	Stream      *bool    `json:"stream,omitempty"`
+	// Step is the training step, for the report's trend.
+	Step int64     `json:"step,omitempty"`
+	At   time.Time `json:"at"`
+}
+
+// NewVariant returns the variant the event announces, with defaults applied,
+// or an error saying what is wrong with it.
+func (e *CheckpointEvent) NewVariant() (Variant, error) {
+	v := Variant{Name: e.Variant, BaseURL: e.BaseURL, Model: e.Model, APIKeyEnv: e.APIKeyEnv,
+		Concurrency: e.Concurrency, Timeout: e.Timeout, Stream: e.Stream}
+	switch {
+	case !ValidName(e.Run):
+		return v, fmt.Errorf("run %q is not a valid name", e.Run)
+	case !ValidName(e.Variant):
+		return v, fmt.Errorf("variant %q is not a valid name: use 1-64 letters, digits, '-' or '_'", e.Variant)
+	case e.Model == "":
+		return v, fmt.Errorf("model is required")
+	case e.Concurrency < 0:
+		return v, fmt.Errorf("concurrency must be positive")
+	}
+	if u, err := url.Parse(e.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return v, fmt.Errorf("base_url %q is not an http(s) URL", e.BaseURL)
+	}
+	if v.Concurrency == 0 {
+		v.Concurrency = DefaultConcurrency
+	}
+	if v.Timeout == 0 {
+		v.Timeout = Duration(DefaultTimeout)
+	}
+	return v, nil
+}
+
+// GateEvent is a variant's gate verdict, published on
+// assay.events.run.<run>.gated each time the run completes.
+type GateEvent struct {
+	V       int         `json:"v"`
+	Run     string      `json:"run"`
+	Variant string      `json:"variant"`
+	Passed  bool        `json:"passed"`
+	Checks  []GateCheck `json:"checks"`
+	At      time.Time   `json:"at"`
+}
+
+// GateCheck is one condition of a variant's gate.
+type GateCheck struct {
+	Name      string  `json:"name"`
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
+	Passed    bool    `json:"passed"`
 }

@@ -7,6 +7,7 @@ package ingest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -43,9 +44,10 @@ func New(cfg Config, env *stage.Env) *Service {
 // maxProblems bounds the malformed lines listed per suite; all are counted.
 const maxProblems = 50
 
-// Run ingests runs as they are created, until ctx ends.
+// Run ingests runs as they are created, and adds the checkpoints announced
+// to their runs, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	cons, err := s.bus.EnsureConsumer(ctx, bus.StreamEvents, jetstream.ConsumerConfig{
+	runs, err := s.bus.EnsureConsumer(ctx, bus.StreamEvents, jetstream.ConsumerConfig{
 		Durable:       bus.IngestConsumer,
 		FilterSubject: bus.AllRunEvents(bus.EventCreated),
 		MaxAckPending: s.cfg.Workers,
@@ -54,8 +56,53 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.bus.Consume(ctx, cons, s.handleMsg, bus.ConsumeOptions{Stage: bus.StageIngest, Workers: s.cfg.Workers,
-		Logger: s.logger, Observer: s.metrics, Keys: bus.RunEventKeys})
+	checkpoints, err := s.bus.EnsureConsumer(ctx, bus.StreamEvents, jetstream.ConsumerConfig{
+		Durable:       bus.CheckpointConsumer,
+		FilterSubject: bus.CheckpointSubject,
+		MaxAckPending: s.cfg.Workers,
+		MaxDeliver:    5,
+	})
+	if err != nil {
+		return err
+	}
+	opts := bus.ConsumeOptions{Stage: bus.StageIngest, Workers: s.cfg.Workers, Logger: s.logger, Observer: s.metrics, Keys: bus.RunEventKeys}
+	// A rejected checkpoint is dead-lettered under a stage of its own: it
+	// is a warning in its run's report, not a failed ingest of the run.
+	cpOpts := opts
+	cpOpts.Stage = bus.StageCheckpoint
+	errs := make(chan error, 2)
+	go func() { errs <- s.bus.Consume(ctx, runs, s.handleMsg, opts) }()
+	go func() { errs <- s.bus.Consume(ctx, checkpoints, s.handleCheckpoint, cpOpts) }()
+	return errors.Join(<-errs, <-errs)
+}
+
+// handleCheckpoint adds an announced checkpoint to its run as a variant.
+// The same announcement twice adds it once; a bad one is dead-lettered
+// with what is wrong.
+func (s *Service) handleCheckpoint(ctx context.Context, m *bus.Msg) error {
+	var ev eval.CheckpointEvent
+	if err := json.Unmarshal(m.Payload, &ev); err != nil {
+		return bus.Poisonf(bus.Keys{}, "checkpoint announcement does not decode: %v", err)
+	}
+	keys := bus.Keys{Run: ev.Run, Variant: ev.Variant}
+	v, err := ev.NewVariant()
+	if err != nil {
+		return bus.Poisonf(keys, "checkpoint announcement: %v", err)
+	}
+	at := ev.At
+	if at.IsZero() {
+		at = m.Meta.Timestamp
+	}
+	added, err := s.bus.AddVariant(ctx, ev.Run, v, ev.Step, at)
+	switch {
+	case errors.Is(err, bus.ErrConflict), errors.Is(err, bus.ErrNotFound):
+		return bus.Poison(err, keys)
+	case err != nil:
+		return err
+	case added:
+		s.logger.Info("checkpoint added", "run", ev.Run, "variant", v.Name, "model", v.Model, "step", ev.Step)
+	}
+	return nil
 }
 
 func (s *Service) handleMsg(ctx context.Context, m *bus.Msg) error {

@@ -177,8 +177,9 @@ func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judg
 // failed generation or judge yields a Judgment with Error set; only a
 // cancelled ctx returns an error.
 func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, sample *eval.Sample, cand, base *eval.Generation) (*eval.Judgment, error) {
+	hash := j.Hash()
 	jd := &eval.Judgment{
-		V: eval.Version, Run: spec.Run, Sample: cand.Sample, Judge: j.Name, JudgeID: j.ID(),
+		V: eval.Version, Run: spec.Run, Sample: cand.Sample, Judge: j.Name, JudgeID: j.Name + "@" + hash,
 		Candidate: cand.Variant, Baseline: base.Variant, Fingerprint: cand.Fingerprint,
 	}
 	switch {
@@ -201,7 +202,7 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			jd.Rounds[i] = s.round(ctx, j, jd.JudgeID, policy, sample, a, b, order)
+			jd.Rounds[i] = s.round(ctx, j, hash, policy, sample, a, b, order)
 		}()
 	}
 	wg.Wait()
@@ -218,7 +219,10 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 	return jd, nil
 }
 
-func (s *Service) round(ctx context.Context, j eval.Judge, judgeID string, policy llm.RetryPolicy, sample *eval.Sample, a, b, order string) eval.Round {
+// round asks the judge about one order. Its responses are cached by
+// content under the judge's hash, not its name: a judge replayed under
+// another name with the same model and prompt costs nothing.
+func (s *Service) round(ctx context.Context, j eval.Judge, hash string, policy llm.RetryPolicy, sample *eval.Sample, a, b, order string) eval.Round {
 	r := eval.Round{Order: order}
 	req := llm.Build(j.Model, buildMessages(j, sample, a, b), j.Decoding, eval.Template{})
 	if j.WantsResponseFormat() {
@@ -228,7 +232,7 @@ func (s *Service) round(ctx context.Context, j eval.Judge, judgeID string, polic
 	if j.APIKeyEnv != "" {
 		ep.APIKey = os.Getenv(j.APIKeyEnv)
 	}
-	resp, err := s.client.Chat(ctx, ep, req, policy, "judge|"+judgeID)
+	resp, err := s.client.Chat(ctx, ep, req, policy, "judge|"+hash)
 	if err != nil {
 		r.Error = err.Error()
 		r.Parse = "failed"

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
@@ -249,12 +250,33 @@ func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.R
 	}
 	st.State = eval.StateComplete
 	st.GatePassed = &rep.Gate.Passed
+	st.Gates = rep.Gate.Variants
 	st.Report = ReportObject(run, "report.json")
-	if err := s.bus.PutStatus(ctx, st); err != nil {
-		return err
+	// The verdicts go out before the status says complete: a waiter that
+	// sees the status can rely on the events being there.
+	completion := []string{fmt.Sprint(st.Scores), fmt.Sprint(st.Judgments)}
+	variants := make([]string, 0, len(rep.Gate.Variants))
+	for v := range rep.Gate.Variants {
+		variants = append(variants, v)
+	}
+	sort.Strings(variants)
+	for _, v := range variants {
+		ge := eval.GateEvent{V: eval.Version, Run: run, Variant: v, Passed: rep.Gate.Variants[v], Checks: []eval.GateCheck{}, At: time.Now().UTC()}
+		for _, c := range rep.Gate.Checks {
+			if c.Variant == v || c.Variant == "" {
+				ge.Checks = append(ge.Checks, eval.GateCheck{Name: c.Name, Value: c.Value, Threshold: c.Threshold, Passed: c.Passed})
+			}
+		}
+		id := bus.MsgID(bus.EventGated, append([]string{run, v}, completion...)...)
+		if _, err := s.bus.Publish(ctx, bus.RunEvent(run, bus.EventGated), id, ge); err != nil {
+			return err
+		}
 	}
 	ev := eval.RunEvent{V: eval.Version, Run: run, Fingerprint: rep.Fingerprint, GatePassed: &rep.Gate.Passed, At: time.Now().UTC()}
-	if _, err := s.bus.Publish(ctx, bus.RunEvent(run, bus.EventCompleted), bus.MsgID(bus.EventCompleted, run, fmt.Sprint(st.Scores), fmt.Sprint(st.Judgments)), ev); err != nil {
+	if _, err := s.bus.Publish(ctx, bus.RunEvent(run, bus.EventCompleted), bus.MsgID(bus.EventCompleted, append([]string{run}, completion...)...), ev); err != nil {
+		return err
+	}
+	if err := s.bus.PutStatus(ctx, st); err != nil {
 		return err
 	}
 	s.logger.Info("run complete", "run", run, "gate_passed", rep.Gate.Passed, "scores", st.Scores, "judgments", st.Judgments)

@@ -1,13 +1,17 @@
 package pii
 
 // Byte classes. Only ASCII bytes are in any class, so a detector never
-// splits a multi-byte UTF-8 sequence, and CJK text counts as a boundary.
+// splits a multi-byte UTF-8 sequence (the one non-ASCII thing matched is a
+// whole full-width parenthesis), and CJK text counts as a boundary.
 const (
 	cDigit = 1 << iota
 	cLetter
 	cHex
-	cAtext // RFC 5322 atext: what an unquoted local part is made of, dots aside
-	cLabel // what a domain label is made of
+	cAtext      // RFC 5322 atext: what an unquoted local part is made of, dots aside
+	cLabel      // what a domain label is made of
+	cIPv4       // what a dotted quad is made of
+	cIPv6       // what an IPv6 address is made of
+	cPhoneStart // what a phone number can start with
 )
 
 var class = func() (t [256]uint8) {
@@ -26,6 +30,19 @@ var class = func() (t [256]uint8) {
 		t[c] |= cAtext
 	}
 	t['-'] |= cLabel
+	for c := range t {
+		if t[c]&cDigit != 0 {
+			t[c] |= cIPv4 | cPhoneStart
+		}
+		if t[c]&cHex != 0 {
+			t[c] |= cIPv6
+		}
+	}
+	t['.'] |= cIPv4 | cIPv6
+	t[':'] |= cIPv6
+	t['+'] |= cPhoneStart
+	t['('] |= cPhoneStart
+	t[fullOpen[0]] |= cPhoneStart
 	return t
 }()
 
@@ -37,12 +54,17 @@ func isAlnum(c byte) bool  { return class[c]&(cDigit|cLetter) != 0 }
 // touching one is an identifier's tail, not data of its own.
 func isWord(c byte) bool { return isAlnum(c) || c == '_' }
 
-// at returns b[i], or 0 (in no class) when i is past the end.
+// at returns b[i], or 0 (in no class) when i is out of range.
 func at(b []byte, i int) byte {
-	if i < len(b) {
+	if i >= 0 && i < len(b) {
 		return b[i]
 	}
 	return 0
+}
+
+// hasAt reports whether b[i:] starts with s.
+func hasAt(b []byte, i int, s string) bool {
+	return i >= 0 && len(b)-i >= len(s) && string(b[i:i+len(s)]) == s
 }
 
 // digitEnd returns the end of the run of ASCII digits that starts at i.

@@ -21,9 +21,11 @@
 // text changes nothing, because [Redact] keeps redacting its own output until
 // it finds nothing more (in practice one extra scan).
 //
-// Only ASCII bytes are ever matched, so text in any script passes through
-// untouched and invalid UTF-8 is copied as it is. Full-width digits, Unicode
-// email addresses and 15-digit first-generation IDs are not detected.
+// Matches are made of ASCII characters (and full-width parentheses around
+// an area code), so text in any script passes through untouched, a match
+// never splits a character, and invalid UTF-8 is copied as it is.
+// Full-width digits, Unicode email addresses and 15-digit first-generation
+// IDs are not detected.
 //
 // Everything here takes values and returns values: no I/O, no clock.
 package pii

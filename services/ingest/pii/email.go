@@ -60,7 +60,7 @@ func domainEnd(b []byte, i int) int {
 			return end
 		}
 		if labels++; labels >= 2 {
-			if q-p > 4 && string(b[p:p+4]) == "xn--" && b[q-1] != '-' {
+			if q-p > 4 && hasAt(b, p, "xn--") && b[q-1] != '-' {
 				end = q
 			} else {
 				l := p

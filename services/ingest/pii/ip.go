@@ -9,23 +9,25 @@ import (
 // or without a dotted IPv4 tail ("::ffff:192.0.2.1").
 func findIPv6(b []byte, fs []Finding) []Finding {
 	for i := 0; i < len(b); {
-		if !inIPv6(b[i]) {
+		if class[b[i]]&cIPv6 == 0 {
 			i++
 			continue
 		}
-		j := i + 1
-		for j < len(b) && inIPv6(b[j]) {
-			j++
+		j, colons := i, 0
+		for ; j < len(b) && class[b[j]]&cIPv6 != 0; j++ {
+			if b[j] == ':' {
+				colons++
+			}
 		}
-		if lo, hi := ipv6In(b, i, j); lo >= 0 {
-			fs = append(fs, Finding{Kind: IP, Start: lo, End: hi})
+		if colons >= 2 {
+			if lo, hi := ipv6In(b, i, j); lo >= 0 {
+				fs = append(fs, Finding{Kind: IP, Start: lo, End: hi})
+			}
 		}
 		i = j
 	}
 	return fs
 }
-
-func inIPv6(c byte) bool { return class[c]&cHex != 0 || c == ':' || c == '.' }
 
 // ipv6In returns the span of the IPv6 address in the run b[i:j] of hex
 // digits, colons and dots, or -1, -1. The run may end in a full stop or a
@@ -33,7 +35,7 @@ func inIPv6(c byte) bool { return class[c]&cHex != 0 || c == ':' || c == '.' }
 // "IPv6:fe80::1", whose run is "6:fe80::1": when the run as a whole is no
 // address standing alone, the part after its first colon gets a try.
 func ipv6In(b []byte, i, j int) (lo, hi int) {
-	if bytes.Count(b[i:j], colon) < 2 || isWord(at(b, j)) {
+	if isWord(at(b, j)) {
 		return -1, -1
 	}
 	lo, hi = i, j
@@ -78,15 +80,17 @@ func validIPv6(s []byte) bool {
 // is a version, not an address, and so is "v1.2.3.4".
 func findIPv4(b []byte, fs []Finding) []Finding {
 	for i := 0; i < len(b); {
-		if !isDigit(b[i]) && b[i] != '.' {
+		if class[b[i]]&cIPv4 == 0 {
 			i++
 			continue
 		}
-		j := i + 1
-		for j < len(b) && (isDigit(b[j]) || b[j] == '.') {
-			j++
+		j, dots := i, 0
+		for ; j < len(b) && class[b[j]]&cIPv4 != 0; j++ {
+			if b[j] == '.' {
+				dots++
+			}
 		}
-		if (i == 0 || !isWord(b[i-1])) && !isWord(at(b, j)) {
+		if dots >= 3 && !isWord(at(b, i-1)) && !isWord(at(b, j)) {
 			lo, hi := i, j
 			for lo < hi && b[lo] == '.' { // an ellipsis before it
 				lo++

@@ -6,18 +6,20 @@ package pii
 // digits is a phone number only in the shape of a Chinese mobile: an order
 // number of 7–11 digits is far likelier than a phone number written bare.
 func findPhones(b []byte, fs []Finding) []Finding {
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c != '+' && c != '(' && !isDigit(c) {
+	for i := 0; i < len(b); {
+		if class[b[i]]&cPhoneStart == 0 {
+			i++
 			continue
 		}
-		if !phoneStart(b, i) {
-			continue
+		if phoneStart(b, i) {
+			if end := phoneAt(b, i); end > 0 {
+				fs = append(fs, Finding{Kind: Phone, Start: i, End: end})
+				i = end
+				continue
+			}
 		}
-		if end := phoneAt(b, i); end > 0 {
-			fs = append(fs, Finding{Kind: Phone, Start: i, End: end})
-			i = end - 1
-		}
+		// No phone number starts inside a digit run.
+		i = max(i+1, digitEnd(b, i))
 	}
 	return fs
 }
@@ -40,7 +42,7 @@ func phoneStart(b []byte, i int) bool {
 	case c == '-':
 		return !isAlnum(at(b, i-2))
 	case c == '.' || c == '/':
-		return i < 2 || !isDigit(b[i-2])
+		return !isDigit(at(b, i-2))
 	}
 	return true
 }
@@ -62,7 +64,11 @@ var (
 	plusForms  = [...]func([]byte, int) int{e164At}
 	parenForms = [...]func([]byte, int) int{nanpAt, cnLandlineAt}
 	digitForms = [...]func([]byte, int) int{cnMobileAt, cnLandlineAt, nanpAt}
+	fullForms  = [...]func([]byte, int) int{cnLandlineAt}
 )
+
+// Full-width parentheses, as Chinese text writes them: "（010）12345678".
+const fullOpen, fullClose = "（", "）"
 
 // phoneAt returns the end of the phone number starting at b[i], or -1.
 func phoneAt(b []byte, i int) int {
@@ -72,6 +78,8 @@ func phoneAt(b []byte, i int) int {
 		forms = plusForms[:]
 	case '(':
 		forms = parenForms[:]
+	case fullOpen[0]:
+		forms = fullForms[:]
 	default:
 		forms = digitForms[:]
 	}
@@ -97,20 +105,21 @@ func e164At(b []byte, i int) int {
 		counts [15]int
 		groups int
 	)
+scan:
 	for p := i + 1; ; {
 		gs, ge, next := p, digitEnd(b, p), 0
 		paren := at(b, p) == '('
 		if paren {
 			gs, ge = p+1, digitEnd(b, p+1)
 			if at(b, ge) != ')' {
-				break
+				break scan
 			}
 			next = ge + 1
 		} else {
 			next = ge
 		}
 		if ge == gs || (paren && groups == 0) || n+ge-gs > len(digits) {
-			break
+			break scan
 		}
 		n += copy(digits[n:], b[gs:ge])
 		ends[groups], counts[groups] = next, n
@@ -118,16 +127,15 @@ func e164At(b []byte, i int) int {
 		switch c := at(b, next); {
 		case c == ' ' || c == '-' || c == '.':
 			if d := at(b, next+1); !isDigit(d) && d != '(' {
-				goto done
+				break scan
 			}
 			p = next + 1
 		case c == '(' || (paren && isDigit(c)):
 			p = next
 		default:
-			goto done
+			break scan
 		}
 	}
-done:
 	want := 0
 	switch {
 	case n >= 1 && digits[0] == '1':
@@ -148,7 +156,7 @@ done:
 // after an optional country code 86 or 0086 and a space or hyphen.
 func cnMobileAt(b []byte, i int) int {
 	for _, cc := range [...]string{"0086", "86"} {
-		if digitEnd(b, i) < i+len(cc) || string(b[i:i+len(cc)]) != cc {
+		if !hasAt(b, i, cc) {
 			continue
 		}
 		p := i + len(cc)
@@ -186,16 +194,22 @@ func cnMobileBody(b []byte, p int) int {
 }
 
 // cnLandlineAt returns the end of the Chinese landline number at b[i], or
-// -1: an area code 0[1-9]d or 0[1-9]dd, then a hyphen ("010-12345678") or in
-// parentheses ("(0755) 1234567"), then 7 or 8 digits starting 2–9, and an
-// optional hyphenated extension.
+// -1: an area code of 3 or 4 digits starting 0, then a hyphen
+// ("010-12345678") or in parentheses ("(0755) 1234567", "（010）12345678"),
+// then 7 or 8 digits and an optional hyphenated extension.
 func cnLandlineAt(b []byte, i int) int {
-	paren := b[i] == '('
-	p := i
-	if paren {
-		p++
+	closing := ""
+	switch {
+	case b[i] == '(':
+		closing = ")"
+	case hasAt(b, i, fullOpen):
+		closing = fullClose
 	}
-	if at(b, p) != '0' || at(b, p+1) == '0' {
+	p := i
+	if closing != "" {
+		p += len(closing) // the opening one is as long
+	}
+	if at(b, p) != '0' {
 		return -1
 	}
 	e := digitEnd(b, p)
@@ -203,16 +217,13 @@ func cnLandlineAt(b []byte, i int) int {
 		return -1
 	}
 	switch {
-	case paren && at(b, e) == ')':
-		if e++; at(b, e) == ' ' {
+	case closing != "" && hasAt(b, e, closing):
+		if e += len(closing); at(b, e) == ' ' {
 			e++
 		}
-	case !paren && at(b, e) == '-':
+	case closing == "" && at(b, e) == '-':
 		e++
 	default:
-		return -1
-	}
-	if c := at(b, e); c < '2' || c > '9' {
 		return -1
 	}
 	end := digitEnd(b, e)

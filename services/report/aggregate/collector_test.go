@@ -458,8 +458,8 @@ func TestForeignFingerprint(t *testing.T) {
 	c.AddJudgment(j)
 	rep := report(t, c, nil)
 	want := []string{
-		"1 scores were made under fingerprint aaaa, not this run's " + spec.Fingerprint() + ": decoding, template, judges or metrics differ",
-		"2 scores and 1 judgments were made under fingerprint bbbb, not this run's " + spec.Fingerprint() + ": decoding, template, judges or metrics differ",
+		"1 scores were made under fingerprint aaaa, not this run's " + spec.Fingerprint() + ": their decoding or template differ",
+		"2 scores and 1 judgments were made under fingerprint bbbb, not this run's " + spec.Fingerprint() + ": their decoding or template differ",
 	}
 	if !slices.Equal(rep.Warnings, want) {
 		t.Errorf("warnings:\n%s", strings.Join(rep.Warnings, "\n"))

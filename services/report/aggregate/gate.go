@@ -79,5 +79,23 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 			}
 		}
 	}
+	g.Variants = variantVerdicts(spec, g.Checks)
 	return g
+}
+
+// variantVerdicts is each gated variant's verdict: its own checks and the
+// run's (completeness) all pass.
+func variantVerdicts(spec *eval.RunSpec, checks []document.Check) map[string]bool {
+	out := map[string]bool{}
+	for _, v := range spec.GatedVariants() {
+		out[v] = true
+	}
+	for _, c := range checks {
+		for v := range out {
+			if !c.Passed && (c.Variant == "" || c.Variant == v) {
+				out[v] = false
+			}
+		}
+	}
+	return out
 }

@@ -137,6 +137,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 		return nil, err
 	}
 	c.pairwise(rep)
+	c.agreement(rep)
 	for _, r := range rows {
 		if r.bucket == string(eval.BucketError) {
 			rep.Counts.Errors++
@@ -151,7 +152,11 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 		rep.Warnings = append(rep.Warnings, "ingest failed, so nothing was evaluated: "+c.ingestFailed)
 		rep.Gate.Checks = append(rep.Gate.Checks, document.Check{Name: "ingest", Passed: false})
 		rep.Gate.Passed = false
+		for v := range rep.Gate.Variants {
+			rep.Gate.Variants[v] = false
+		}
 	}
+	rep.Checkpoints = checkpoints(spec, rep)
 	return rep, nil
 }
 
@@ -522,7 +527,7 @@ func (c *Collector) warnings(rep *document.Report) {
 		if n := c.foreign[fp].judgments; n > 0 {
 			what = append(what, fmt.Sprintf("%d judgments", n))
 		}
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s were made under fingerprint %s, not this run's %s: decoding, template, judges or metrics differ", strings.Join(what, " and "), fp, c.fp))
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s were made under fingerprint %s, not this run's %s: their decoding or template differ", strings.Join(what, " and "), fp, c.fp))
 	}
 	if len(c.dead) > 0 {
 		byStage := map[string]int{}
@@ -549,5 +554,93 @@ func (c *Collector) warnings(rep *document.Report) {
 	}
 	if rep.Counts.Malformed > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d malformed dataset lines were skipped: see suites", rep.Counts.Malformed))
+	}
+}
+
+// checkpoints lists the variants added by checkpoint events, in the order
+// they arrived, with the figures a training job follows.
+func checkpoints(spec *eval.RunSpec, rep *document.Report) []document.Checkpoint {
+	judge := spec.Gate.Judge
+	if judge == "" && len(spec.Judges) > 0 {
+		judge = spec.Judges[0].Name
+	}
+	out := []document.Checkpoint{}
+	for _, v := range spec.Variants {
+		if v.Checkpoint == nil {
+			continue
+		}
+		cp := document.Checkpoint{Seq: v.Checkpoint.Seq, Variant: v.Name, Model: v.Model, Step: v.Checkpoint.Step,
+			AddedAt: v.Checkpoint.At, Judge: judge, Metrics: []document.CheckpointMetric{},
+			Refusal: rep.Rates[v.Name].Refusal, JSONValid: rep.Rates[v.Name].JSONValid, GatePassed: rep.Gate.Variants[v.Name]}
+		for _, p := range rep.Pairwise {
+			if p.Judge == judge && p.Variant == v.Name && p.N > 0 {
+				wr, ci := p.WinRate, p.CI
+				cp.WinRate, cp.CI = &wr, &ci
+			}
+		}
+		for _, su := range rep.Suites {
+			pm := su.PrimaryMetric()
+			for _, m := range rep.Metrics {
+				if m.Suite == su.Name && m.Metric == pm && m.Variant == v.Name {
+					cp.Metrics = append(cp.Metrics, document.CheckpointMetric{Suite: su.Name, Metric: pm, Mean: m.Mean})
+				}
+			}
+		}
+		out = append(out, cp)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	return out
+}
+
+// agreement compares every two judges of the spec, per candidate, over the
+// pairs both judged without error.
+func (c *Collector) agreement(rep *document.Report) {
+	rep.Agreement = []document.Agreement{}
+	if len(c.spec.Judges) < 2 {
+		return
+	}
+	type pairKey struct{ cand, suite, sample string }
+	verdicts := map[string]map[pairKey]string{} // judge id -> pair -> winner
+	for _, j := range c.judgmentRows() {
+		if j.err != "" {
+			continue
+		}
+		if verdicts[j.judgeID] == nil {
+			verdicts[j.judgeID] = map[pairKey]string{}
+		}
+		verdicts[j.judgeID][pairKey{j.cand, j.suite, j.sample}] = j.winner
+	}
+	for a := 0; a < len(c.spec.Judges); a++ {
+		for b := a + 1; b < len(c.spec.Judges); b++ {
+			ja, jb := c.spec.Judges[a], c.spec.Judges[b]
+			va, vb := verdicts[ja.ID()], verdicts[jb.ID()]
+			for _, cand := range c.spec.Candidates() {
+				var keys []pairKey
+				for k := range va {
+					if _, ok := vb[k]; ok && k.cand == cand {
+						keys = append(keys, k)
+					}
+				}
+				if len(keys) == 0 {
+					continue
+				}
+				sort.Slice(keys, func(i, j int) bool {
+					if keys[i].suite != keys[j].suite {
+						return keys[i].suite < keys[j].suite
+					}
+					return keys[i].sample < keys[j].sample
+				})
+				la, lb := make([]string, len(keys)), make([]string, len(keys))
+				for i, k := range keys {
+					la[i], lb[i] = va[k], vb[k]
+				}
+				po, kappa, ok := stats.Agreement(la, lb)
+				ag := document.Agreement{Variant: cand, JudgeA: ja.Name, JudgeB: jb.Name, N: len(keys), Percent: po}
+				if ok {
+					ag.Kappa = &kappa
+				}
+				rep.Agreement = append(rep.Agreement, ag)
+			}
+		}
 	}
 }

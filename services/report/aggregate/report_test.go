@@ -230,7 +230,7 @@ func TestReportNumbers(t *testing.T) {
 	t.Run("warnings", func(t *testing.T) {
 		want := []string{
 			"a message on ASSAY_SCORES does not decode and was skipped: unexpected end of JSON input",
-			"1 scores were made under fingerprint 0000old00000fp00, not this run's " + testSpec().Fingerprint() + ": decoding, template, judges or metrics differ",
+			"1 scores were made under fingerprint 0000old00000fp00, not this run's " + testSpec().Fingerprint() + ": their decoding or template differ",
 			"messages dead-lettered (counted as errors): score 1",
 			"2 malformed dataset lines were skipped: see suites",
 		}

@@ -3,7 +3,10 @@
 // Markdown and HTML renderings show the same data.
 package document
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Report is the machine-readable result of a run.
 type Report struct {
@@ -13,16 +16,24 @@ type Report struct {
 	Variants    []string `json:"variants"`
 	// Complete is true once every expected score and judgment has arrived
 	// or been recorded as an error.
-	Complete bool             `json:"complete"`
-	Counts   Counts           `json:"counts"`
-	Progress Progress         `json:"progress"`
-	Suites   []Suite          `json:"suites"`
-	Metrics  []Metric         `json:"metrics"`
-	Deltas   []Delta          `json:"deltas"`
-	Pairwise []Pairwise       `json:"pairwise"`
-	Rates    map[string]Rates `json:"rates"`
-	Buckets  []Bucket         `json:"buckets"`
-	Gate     Gate             `json:"gate"`
+	Complete bool       `json:"complete"`
+	Counts   Counts     `json:"counts"`
+	Progress Progress   `json:"progress"`
+	Suites   []Suite    `json:"suites"`
+	Metrics  []Metric   `json:"metrics"`
+	Deltas   []Delta    `json:"deltas"`
+	Pairwise []Pairwise `json:"pairwise"`
+	// Agreement compares every two judges of the run on the pairs both
+	// judged (a replay adds a judge).
+	Agreement []Agreement      `json:"agreement"`
+	Rates     map[string]Rates `json:"rates"`
+	Buckets   []Bucket         `json:"buckets"`
+	Gate      Gate             `json:"gate"`
+	// Checkpoints is the series of variants added by checkpoint events.
+	Checkpoints []Checkpoint `json:"checkpoints"`
+	// Windows are a continuous run's time windows, oldest first, by the
+	// production queries' own timestamps.
+	Windows []Window `json:"windows"`
 	// Timing is measured, not evaluated: it differs between runs of the same
 	// spec, so comparisons of reports leave it out.
 	Timing Timing `json:"timing"`
@@ -58,6 +69,24 @@ type Suite struct {
 	Duplicates int      `json:"duplicates"`
 	Malformed  int      `json:"malformed"`
 	Problems   []string `json:"problems,omitempty"`
+}
+
+// primaryMetrics are the metrics that best say whether a suite's answers are
+// right, most telling first.
+var primaryMetrics = []string{"em", "mc_acc", "num_match", "json_fields", "safety", "json_schema", "json_valid", "f1", "rougeL"}
+
+// PrimaryMetric is the suite's headline metric: the first primary one it
+// asks for, else its first.
+func (s Suite) PrimaryMetric() string {
+	for _, m := range primaryMetrics {
+		if slices.Contains(s.Metrics, m) {
+			return m
+		}
+	}
+	if len(s.Metrics) > 0 {
+		return s.Metrics[0]
+	}
+	return ""
 }
 
 // Metric is a metric's mean for one variant on one suite.
@@ -105,6 +134,18 @@ type Pairwise struct {
 	Errors int `json:"errors"`
 }
 
+// Agreement is how two judges' verdicts on the same pairs agree: the share
+// of pairs with the same verdict (win, loss or tie) and Cohen's kappa,
+// agreement beyond chance (null when undefined: one verdict throughout).
+type Agreement struct {
+	Variant string   `json:"variant"`
+	JudgeA  string   `json:"judge_a"`
+	JudgeB  string   `json:"judge_b"`
+	N       int      `json:"n"`
+	Percent float64  `json:"percent_agreement"`
+	Kappa   *float64 `json:"kappa"`
+}
+
 // Rates are a variant's side-effect rates over all suites. A rate is null
 // when nothing it applies to was evaluated.
 type Rates struct {
@@ -143,6 +184,61 @@ type Example struct {
 type Gate struct {
 	Passed bool    `json:"passed"`
 	Checks []Check `json:"checks"`
+	// Variants is each gated variant's own verdict: its checks and the
+	// run's all pass. A checkpoint's pipeline waits on its entry.
+	Variants map[string]bool `json:"variants"`
+}
+
+// Checkpoint is one checkpoint of the run's series, in the order the
+// checkpoints arrived: the trend a training job watches.
+type Checkpoint struct {
+	Seq     int       `json:"seq"`
+	Variant string    `json:"variant"`
+	Model   string    `json:"model"`
+	Step    int64     `json:"step,omitempty"`
+	AddedAt time.Time `json:"added_at"`
+	// Judge is the judge whose win rate is shown (the gate's).
+	Judge   string      `json:"judge,omitempty"`
+	WinRate *float64    `json:"win_rate"`
+	CI      *[2]float64 `json:"ci"`
+	// Metrics are each suite's primary metric.
+	Metrics    []CheckpointMetric `json:"metrics"`
+	Refusal    *float64           `json:"refusal"`
+	JSONValid  *float64           `json:"json_valid"`
+	GatePassed bool               `json:"gate_passed"`
+}
+
+// Window is one time window of a continuous run: the production queries
+// sampled in it and how each variant did on them. Nothing has a reference
+// here: judges, refusal, format, length and latency carry the evaluation.
+type Window struct {
+	Start    time.Time       `json:"start"`
+	End      time.Time       `json:"end"`
+	Samples  int             `json:"samples"`
+	Variants []WindowVariant `json:"variants"`
+}
+
+// WindowVariant is one variant in one window.
+type WindowVariant struct {
+	Variant string `json:"variant"`
+	// WinRate against the baseline by the gate's judge (null for the
+	// baseline, or before any verdict).
+	WinRate          *float64    `json:"win_rate"`
+	CI               *[2]float64 `json:"ci"`
+	Judged           int         `json:"judged"`
+	Refusal          *float64    `json:"refusal"`
+	JSONValid        *float64    `json:"json_valid"`
+	MeanOutputTokens *float64    `json:"mean_output_tokens"`
+	LatencyP50       *float64    `json:"latency_p50_ms"`
+	LatencyP95       *float64    `json:"latency_p95_ms"`
+	Errors           int         `json:"errors"`
+}
+
+// CheckpointMetric is a suite's primary metric for one checkpoint.
+type CheckpointMetric struct {
+	Suite  string  `json:"suite"`
+	Metric string  `json:"metric"`
+	Mean   float64 `json:"mean"`
 }
 
 // Check is one gate condition for one variant.

@@ -293,8 +293,8 @@ func TestPrimaryMetric(t *testing.T) {
 		{nil, ""},
 	}
 	for _, tc := range tests {
-		if got := primaryMetric(document.Suite{Metrics: tc.metrics}); got != tc.want {
-			t.Errorf("primaryMetric(%v) = %q, want %q", tc.metrics, got, tc.want)
+		if got := (document.Suite{Metrics: tc.metrics}).PrimaryMetric(); got != tc.want {
+			t.Errorf("PrimaryMetric(%v) = %q, want %q", tc.metrics, got, tc.want)
 		}
 	}
 }

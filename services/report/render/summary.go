@@ -4,30 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/assay-eval/assay/services/report/document"
 )
-
-// primaryMetrics are the metrics that best say whether a suite's answers are
-// right, best first; a suite's column in the summary shows the first it has.
-var primaryMetrics = []string{"em", "mc_acc", "num_match", "json_fields", "safety", "json_schema", "json_valid", "f1", "rougeL"}
-
-// primaryMetric returns the suite's headline metric: the first primary one it
-// computes, else the first it lists, else "".
-func primaryMetric(s document.Suite) string {
-	for _, m := range primaryMetrics {
-		if slices.Contains(s.Metrics, m) {
-			return m
-		}
-	}
-	if len(s.Metrics) > 0 {
-		return s.Metrics[0]
-	}
-	return ""
-}
 
 // Summary writes a short table for the terminal, one row per variant, and
 // the gate's verdict.
@@ -39,7 +20,7 @@ func Summary(w io.Writer, r *document.Report) error {
 	var cols []column
 	head := []string{"variant", "win rate [95% CI]"}
 	for _, s := range r.Suites {
-		if m := primaryMetric(s); m != "" {
+		if m := s.PrimaryMetric(); m != "" {
 			cols = append(cols, column{s.Name, m})
 			head = append(head, s.Name+":"+m)
 		}

@@ -200,3 +200,33 @@ func Percentile(sorted []float64, p float64) float64 {
 	hi := min(lo+1, len(sorted)-1)
 	return sorted[lo] + (r-float64(lo))*(sorted[hi]-sorted[lo])
 }
+
+// Agreement is how often two raters gave the same label to the same items
+// (po) and Cohen's kappa, agreement beyond what their label frequencies
+// would give by chance: (po − pe) / (1 − pe). ok is false when kappa is
+// undefined: no items, or both raters used one and the same label for all.
+func Agreement(a, b []string) (po, kappa float64, ok bool) {
+	n := len(a)
+	if n == 0 || n != len(b) {
+		return 0, 0, false
+	}
+	ca, cb := map[string]float64{}, map[string]float64{}
+	agree := 0.0
+	for i := range a {
+		ca[a[i]]++
+		cb[b[i]]++
+		if a[i] == b[i] {
+			agree++
+		}
+	}
+	nf := float64(n)
+	po = agree / nf
+	pe := 0.0
+	for k, x := range ca {
+		pe += (x / nf) * (cb[k] / nf)
+	}
+	if pe >= 1 {
+		return po, 0, false
+	}
+	return po, (po - pe) / (1 - pe), true
+}

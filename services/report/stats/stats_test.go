@@ -302,3 +302,29 @@ func TestPercentile(t *testing.T) {
 		})
 	}
 }
+
+func TestAgreement(t *testing.T) {
+	// A 2×2 example worked by hand: 10 items, the raters agree on 7
+	// (4 yes/yes, 3 no/no); a says yes 6 times, b 5 times.
+	// po = 0.7; pe = 0.6·0.5 + 0.4·0.5 = 0.5; kappa = (0.7−0.5)/(1−0.5) = 0.4.
+	a := []string{"y", "y", "y", "y", "y", "y", "n", "n", "n", "n"}
+	b := []string{"y", "y", "y", "y", "n", "n", "y", "n", "n", "n"}
+	po, k, ok := Agreement(a, b)
+	if !ok || math.Abs(po-0.7) > 1e-12 || math.Abs(k-0.4) > 1e-12 {
+		t.Errorf("Agreement = %v, %v, %v; want 0.7, 0.4", po, k, ok)
+	}
+	// Perfect agreement over three labels: kappa 1.
+	c := []string{"w", "l", "t", "w"}
+	if po, k, ok := Agreement(c, c); !ok || po != 1 || k != 1 {
+		t.Errorf("identical raters: %v, %v, %v", po, k, ok)
+	}
+	// One label for everything on both sides: chance agreement is 1 and
+	// kappa is undefined.
+	d := []string{"t", "t", "t"}
+	if _, _, ok := Agreement(d, d); ok {
+		t.Error("kappa defined with one label throughout")
+	}
+	if _, _, ok := Agreement(nil, nil); ok {
+		t.Error("kappa defined on no items")
+	}
+}

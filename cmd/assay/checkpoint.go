@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/report/render"
+	"github.com/spf13/cobra"
+)
+
+func newCheckpointCmd() *cobra.Command {
+	var ev eval.CheckpointEvent
+	var conn natsFlags
+	var wait bool
+	var out string
+	cmd := &cobra.Command{
+		Use:   "checkpoint --run R --variant NAME --base-url URL --model M",
+		Short: "Add a new checkpoint to a run: only it is generated, then scored, judged and gated",
+		Long: `Announces a checkpoint on assay.events.checkpoint, the subject a training job
+can publish on itself. The checkpoint becomes a variant of the run: it answers
+the run's samples (no other variant is called again), is scored, judged against
+the baseline by the run's judges, and gated; the verdict is published on
+assay.events.run.<run>.gated. Announcing the same checkpoint again changes
+nothing.
+
+With --wait the command follows the evaluation, prints the summary and exits
+1 when the checkpoint fails the gate.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			b, closeConn, err := conn.dial(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeConn()
+			ev.V, ev.At = eval.Version, time.Now().UTC()
+			if err := announce(ctx, b, &ev); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "announced checkpoint %s (%s) of run %s\n", ev.Variant, ev.Model, ev.Run)
+			if !wait {
+				return nil
+			}
+			if out == "" {
+				out = "assay-report/" + ev.Run
+			}
+			return waitCheckpoint(ctx, b, ev.Run, ev.Variant, out, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&ev.Run, "run", "", "the run")
+	f.StringVar(&ev.Variant, "variant", "", "the checkpoint's name in the run, e.g. step-2000")
+	f.StringVar(&ev.BaseURL, "base-url", "", "its OpenAI-compatible endpoint, e.g. http://vllm:8000/v1")
+	f.StringVar(&ev.Model, "model", "", "the model name the endpoint serves")
+	f.StringVar(&ev.APIKeyEnv, "api-key-env", "", "environment variable (of the infer stage) holding the API key")
+	f.IntVar(&ev.Concurrency, "concurrency", 0, "requests in flight to the endpoint (default 8)")
+	f.Int64Var(&ev.Step, "step", 0, "training step, for the report's trend")
+	f.BoolVar(&wait, "wait", false, "wait for the verdict; exit 1 when the checkpoint fails the gate")
+	f.StringVar(&out, "out", "", "with --wait, directory for the report files (default assay-report/<run>)")
+	conn.register(cmd)
+	for _, name := range []string{"run", "variant", "base-url", "model"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+// announce publishes a checkpoint after checking what can be checked here,
+// so that a mistake is an error now rather than a dead letter later.
+func announce(ctx context.Context, b *bus.Bus, ev *eval.CheckpointEvent) error {
+	v, err := ev.NewVariant()
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	spec, err := b.Spec(ctx, ev.Run)
+	if errors.Is(err, bus.ErrNotFound) {
+		return fmt.Errorf("run %q does not exist: submit it first with assay run", ev.Run)
+	}
+	if err != nil {
+		return err
+	}
+	if old, ok := spec.Variant(v.Name); ok && (old.Model != v.Model || old.BaseURL != v.BaseURL) {
+		return fmt.Errorf("run %q already has a variant %q (model %s at %s): name the checkpoint differently", ev.Run, v.Name, old.Model, old.BaseURL)
+	}
+	id := bus.MsgID("checkpoint", ev.Run, v.Name, v.Model, v.BaseURL)
+	_, err = b.Publish(ctx, bus.CheckpointSubject, id, ev)
+	return err
+}
+
+// waitCheckpoint waits until the run has a verdict for variant, saves and
+// prints the report, and returns errGateFailed when the variant failed.
+func waitCheckpoint(ctx context.Context, b *bus.Bus, run, variant, out string, stdout, stderr io.Writer) error {
+	st, err := waitStatus(ctx, b, run, stderr, func(st *eval.RunStatus) bool {
+		_, judged := st.Gates[variant]
+		return st.State == eval.StateComplete && judged
+	})
+	if err != nil {
+		return err
+	}
+	rep, paths, err := saveReport(ctx, b, run, out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout)
+	if err := render.Summary(stdout, rep); err != nil {
+		return err
+	}
+	verdict := "PASSED"
+	if !st.Gates[variant] {
+		verdict = "FAILED"
+	}
+	fmt.Fprintf(stdout, "checkpoint %s: gate %s\n\nreport:\n", variant, verdict)
+	for _, p := range paths {
+		fmt.Fprintln(stdout, "  "+p)
+	}
+	if !st.Gates[variant] {
+		return errGateFailed
+	}
+	return nil
+}
+
+// waitStatus waits until a run's status satisfies done, showing progress.
+func waitStatus(ctx context.Context, b *bus.Bus, run string, w io.Writer, done func(*eval.RunStatus) bool) (*eval.RunStatus, error) {
+	watch, err := b.Runs.Watch(ctx, bus.StatusKey(run))
+	if err != nil {
+		return nil, fmt.Errorf("watching run %s: %w", run, err)
+	}
+	defer watch.Stop()
+	p := newProgress(w)
+	defer p.done()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case e := <-watch.Updates():
+			if e == nil {
+				continue
+			}
+			var st eval.RunStatus
+			if err := json.Unmarshal(e.Value(), &st); err != nil {
+				continue
+			}
+			p.show(&st)
+			if done(&st) {
+				return &st, nil
+			}
+		}
+	}
+}
