@@ -120,48 +120,80 @@ func (f *fixture) expect() *expectation {
 	}
 	seen := map[string]map[[3]string]bool{}
 	for _, j := range f.spec.Judges {
-		jp := f.persona[j.Name]
-		seen[j.Model] = map[[3]string]bool{}
+		if seen[j.Model] == nil {
+			seen[j.Model] = map[[3]string]bool{}
+		}
 		for _, cand := range f.spec.Candidates() {
 			ep := &expectedPair{}
 			e.pairs[[2]string{j.Name, cand}] = ep
-			for _, s := range f.samples {
-				k := s.Suite + "/" + s.ID
-				dc, db := decisions[cand][k], decisions[f.spec.Baseline][k]
-				if dc.Down || db.Down {
+			for _, v := range f.verdicts(j.Name, cand) {
+				if v.prompts == nil {
 					ep.errors++
 					continue
 				}
-				q := eval.LastUserMessage(s.Messages)
-				a, b := strings.TrimSpace(dc.Answer), strings.TrimSpace(db.Answer)
-				r1, r2 := f.sim.Judge(jp, q, a, b), f.sim.Judge(jp, q, b, a)
 				// Judge responses are cached by content: an identical
 				// prompt (two candidates answering alike) is paid once.
-				for _, k := range [][3]string{{q, a, b}, {q, b, a}} {
+				for _, k := range v.prompts {
 					if !seen[j.Model][k] {
 						seen[j.Model][k] = true
 						e.judgeCalls[j.Model]++
 					}
 				}
-				if r1.Format == "garbage" || r2.Format == "garbage" {
+				switch v.winner {
+				case "":
 					ep.errors++
 					continue
-				}
-				w1 := map[string]string{"A": "cand", "B": "base", "tie": "tie"}[r1.Winner]
-				w2 := map[string]string{"A": "base", "B": "cand", "tie": "tie"}[r2.Winner]
-				switch {
-				case w1 != w2:
-					ep.ties++
-					ep.flips++
-				case w1 == "cand":
+				case "cand":
 					ep.wins++
-				case w1 == "base":
+				case "base":
 					ep.losses++
 				default:
 					ep.ties++
+				}
+				if !v.consistent {
+					ep.flips++
 				}
 			}
 		}
 	}
 	return e
+}
+
+// verdict is what the oracle expects of one pair: the judge prompts it
+// costs (none when a generation failed) and the combined winner ("" when
+// the judge gave no verdict).
+type verdict struct {
+	key        string
+	prompts    [][3]string
+	winner     string
+	consistent bool
+}
+
+// verdicts are a judge's expected verdicts on a candidate, sample by sample.
+func (f *fixture) verdicts(judge, cand string) []verdict {
+	jp := f.persona[judge]
+	pc, pb := f.persona[cand], f.persona[f.spec.Baseline]
+	var out []verdict
+	for _, s := range f.samples {
+		q := eval.LastUserMessage(s.Messages)
+		dc, db := f.sim.Decide(pc, q), f.sim.Decide(pb, q)
+		v := verdict{key: s.Suite + "/" + s.ID}
+		if dc.Down || db.Down {
+			out = append(out, v)
+			continue
+		}
+		a, b := strings.TrimSpace(dc.Answer), strings.TrimSpace(db.Answer)
+		v.prompts = [][3]string{{q, a, b}, {q, b, a}}
+		r1, r2 := f.sim.Judge(jp, q, a, b), f.sim.Judge(jp, q, b, a)
+		if r1.Format != "garbage" && r2.Format != "garbage" {
+			w1 := map[string]string{"A": "cand", "B": "base", "tie": "tie"}[r1.Winner]
+			w2 := map[string]string{"A": "base", "B": "cand", "tie": "tie"}[r2.Winner]
+			v.winner, v.consistent = w1, w1 == w2
+			if !v.consistent {
+				v.winner = "tie"
+			}
+		}
+		out = append(out, v)
+	}
+	return out
 }

@@ -123,7 +123,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	rep := &document.Report{
 		Run: spec.Run, Fingerprint: c.fp, Baseline: spec.Baseline, Complete: c.Complete(), Progress: c.Progress(),
 		Rates: map[string]document.Rates{}, Metrics: []document.Metric{}, Deltas: []document.Delta{},
-		Pairwise: []document.Pairwise{}, Buckets: []document.Bucket{}, Warnings: []string{}, Suites: []document.Suite{},
+		Pairwise: []document.Pairwise{}, Buckets: []document.Bucket{}, Warnings: []string{}, Suites: []document.Suite{}, Windows: []document.Window{},
 		Timing: document.Timing{GeneratedAt: now.UTC(), Latency: map[string]document.Latency{}},
 	}
 	for _, v := range spec.Variants {
