@@ -1,45 +1,36 @@
 package pii
 
-// Byte classes. Only ASCII bytes are in any class, so a detector never
-// splits a multi-byte UTF-8 sequence (the one non-ASCII thing matched is a
-// whole full-width parenthesis), and CJK text counts as a boundary.
+// Byte classes. Only ASCII bytes are in any, so that CJK text counts as a
+// boundary and no match splits a multi-byte character; the one exception,
+// the first byte of a full-width parenthesis, only starts a look for
+// "（010）12345678".
 const (
 	cDigit = 1 << iota
 	cLetter
-	cHex
 	cAtext      // RFC 5322 atext: what an unquoted local part is made of, dots aside
 	cLabel      // what a domain label is made of
-	cIPv4       // what a dotted quad is made of
-	cIPv6       // what an IPv6 address is made of
+	cIP         // what an IP address is made of
 	cPhoneStart // what a phone number can start with
 )
 
 var class = func() (t [256]uint8) {
 	for c := '0'; c <= '9'; c++ {
-		t[c] |= cDigit | cHex | cAtext | cLabel
+		t[c] |= cDigit | cAtext | cLabel | cIP | cPhoneStart
 	}
 	for c := 'a'; c <= 'z'; c++ {
 		t[c] |= cLetter | cAtext | cLabel
 		t[c-'a'+'A'] |= cLetter | cAtext | cLabel
 	}
-	for c := 'a'; c <= 'f'; c++ {
-		t[c] |= cHex
-		t[c-'a'+'A'] |= cHex
+	for c := 'a'; c <= 'f'; c++ { // hex digits
+		t[c] |= cIP
+		t[c-'a'+'A'] |= cIP
 	}
 	for _, c := range "!#$%&'*+-/=?^_`{|}~" {
 		t[c] |= cAtext
 	}
 	t['-'] |= cLabel
-	for c := range t {
-		if t[c]&cDigit != 0 {
-			t[c] |= cIPv4 | cPhoneStart
-		}
-		if t[c]&cHex != 0 {
-			t[c] |= cIPv6
-		}
-	}
-	t['.'] |= cIPv4 | cIPv6
-	t[':'] |= cIPv6
+	t['.'] |= cIP
+	t[':'] |= cIP
 	t['+'] |= cPhoneStart
 	t['('] |= cPhoneStart
 	t[fullOpen[0]] |= cPhoneStart
@@ -89,6 +80,20 @@ func luhn(ds []byte) bool {
 		}
 		sum += d
 		double = !double
+	}
+	return sum%10 == 0
+}
+
+// ean13 reports whether the 13 ASCII digits ds pass the EAN-13 check, as
+// ISBN-13s and the barcodes of retail goods do.
+func ean13(ds []byte) bool {
+	sum := 0
+	for i, c := range ds {
+		d := int(c - '0')
+		if i%2 == 1 {
+			d *= 3
+		}
+		sum += d
 	}
 	return sum%10 == 0
 }

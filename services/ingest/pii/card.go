@@ -9,7 +9,7 @@ func findCards(b []byte, fs []Finding) []Finding {
 		}
 		// i starts a digit run: runs are skipped whole below.
 		if end := cardAt(b, i); end > 0 {
-			fs = append(fs, Finding{Kind: Card, Start: i, End: end})
+			fs = found(b, fs, Card, i, end)
 			i = end
 			continue
 		}
@@ -23,14 +23,24 @@ func findCards(b []byte, fs []Finding) []Finding {
 // written as one run or in groups of four (the last one shorter, or Amex's
 // 4-6-5 and Diners' 4-6-4) joined by single spaces or single hyphens. No
 // card number starts with 0 (that would be ISO's industry 0, not a bank) or
-// follows a '+', which makes it a phone number.
+// follows a '+', which makes it a phone number. Luhn passes one number in
+// ten, so an order number of 13–19 digits can pass too; that is the price
+// of catching every card.
 func cardAt(b []byte, i int) int {
-	if b[i] == '0' || (i > 0 && b[i-1] == '+') {
+	// After a decimal point, digits are a fraction: "e = 2.7182818284590452".
+	if b[i] == '0' || at(b, i-1) == '+' || at(b, i-1) == '.' && isDigit(at(b, i-2)) {
 		return -1
 	}
 	j := digitEnd(b, i)
 	if n := j - i; n >= 13 && n <= 19 {
-		if luhn(b[i:j]) {
+		switch {
+		case beforeFraction(b, j):
+			return -1
+		case n == 13 && ean13(b[i:j]):
+			// An ISBN or a product barcode. Only old Visa cards have 13
+			// digits, and only one in ten of those passes this check.
+			return -1
+		case luhn(b[i:j]):
 			return j
 		}
 		return -1
@@ -69,12 +79,18 @@ func cardAt(b []byte, i int) int {
 		total += lens[g]
 	}
 	for g := groups - 1; g >= 1; g-- {
-		if cardShape(lens[:g+1]) && luhn(digits[:total]) {
+		if cardShape(lens[:g+1]) && !beforeFraction(b, ends[g]) && luhn(digits[:total]) {
 			return ends[g]
 		}
 		total -= lens[g]
 	}
 	return -1
+}
+
+// beforeFraction reports whether the digits ending at b[j] are the whole
+// part of a decimal number.
+func beforeFraction(b []byte, j int) bool {
+	return at(b, j) == '.' && isDigit(at(b, j+1))
 }
 
 // cardShape reports whether groups of these lengths are how a card number

@@ -1,7 +1,8 @@
 package pii
 
-// findCNIDs appends the Chinese resident ID numbers in b to fs: 17 digits
-// and a check character, standing alone as a digit run.
+// findCNIDs appends the Chinese resident ID numbers in b to fs: a run of
+// 18 digits, or of 17 and an X, with the right check character and a birth
+// date.
 func findCNIDs(b []byte, fs []Finding) []Finding {
 	for i := 0; i < len(b); {
 		if !isDigit(b[i]) {
@@ -14,12 +15,14 @@ func findCNIDs(b []byte, fs []Finding) []Finding {
 		case 18:
 			end = j
 		case 17:
-			if at(b, j)|0x20 == 'x' && !isDigit(at(b, j+1)) {
+			// The X bounds the run; what follows it does not matter, so
+			// that a number after it is free to be matched on its own.
+			if at(b, j)|0x20 == 'x' {
 				end = j + 1
 			}
 		}
 		if end > 0 && validCNID(b[i:end]) {
-			fs = append(fs, Finding{Kind: CNID, Start: i, End: end})
+			fs = found(b, fs, CNID, i, end)
 			j = end
 		}
 		i = j

@@ -15,11 +15,11 @@
 // spaces, so a CJK character is as good a boundary as a space.
 //
 // When matches overlap, the kinds win in the order CN_ID, Card, Email, IP,
-// Phone: each detector runs on the text with the earlier kinds' matches
-// masked out, which also lets a lower kind find what is left beside a higher
-// one ("[CN_ID]x@example.com"). The result is idempotent: redacting redacted
-// text changes nothing, because [Redact] keeps redacting its own output until
-// it finds nothing more (in practice one extra scan).
+// Phone. Each detector runs on the text with every match so far masked out,
+// as the placeholder will mask it, which also lets a lower kind find what
+// is left beside a higher one ("[CN_ID]x@example.com"). So a match does not
+// depend on whether its neighbours have been redacted yet, and redacting
+// redacted text changes nothing.
 //
 // Matches are made of ASCII characters (and full-width parentheses around
 // an area code), so text in any script passes through untouched, a match

@@ -4,19 +4,19 @@ import "bytes"
 
 // findEmails appends the email addresses in b to fs: local@domain.tld with
 // an unquoted, ASCII local part (Unicode and quoted local parts are left
-// alone) and a domain of at least two labels whose last one has letters.
+// alone) and a domain of at least two labels, the last starting with two
+// letters.
 func findEmails(b []byte, fs []Finding) []Finding {
-	lo := 0 // a local part cannot reach back into the previous address
 	for from := 0; ; {
 		k := bytes.IndexByte(b[from:], '@')
 		if k < 0 {
 			return fs
 		}
 		sign := from + k
-		start, end := localStart(b, lo, sign), domainEnd(b, sign+1)
+		start, end := localStart(b, sign), domainEnd(b, sign+1)
 		if start < sign && end > 0 {
-			fs = append(fs, Finding{Kind: Email, Start: start, End: end})
-			lo, from = end, end
+			fs = found(b, fs, Email, start, end)
+			from = end
 			continue
 		}
 		from = sign + 1
@@ -24,17 +24,17 @@ func findEmails(b []byte, fs []Finding) []Finding {
 }
 
 // localStart returns where the local part that ends at b[sign] == '@'
-// starts, no earlier than lo: the longest dot-atom (atext runs joined by
-// single dots) before it. In "..a.b@x.org" that is "a.b", the part a mail
-// server would accept, so "..a.b" loses only what is not an address.
-func localStart(b []byte, lo, sign int) int {
+// starts: the longest dot-atom (atext runs joined by single dots) before it.
+// In "..a.b@x.org" that is "a.b", which a mail server would take; the dots
+// before it stay.
+func localStart(b []byte, sign int) int {
 	p := sign
-	for p > lo {
+	for p > 0 {
 		c := b[p-1]
 		switch {
 		case class[c]&cAtext != 0:
 			p--
-		case c == '.' && p < sign && p-2 >= lo && class[b[p-2]]&cAtext != 0:
+		case c == '.' && p < sign && class[at(b, p-2)]&cAtext != 0:
 			p--
 		default:
 			return p

@@ -13,7 +13,7 @@ func findPhones(b []byte, fs []Finding) []Finding {
 		}
 		if phoneStart(b, i) {
 			if end := phoneAt(b, i); end > 0 {
-				fs = append(fs, Finding{Kind: Phone, Start: i, End: end})
+				fs = found(b, fs, Phone, i, end)
 				i = end
 				continue
 			}
@@ -24,12 +24,11 @@ func findPhones(b []byte, fs []Finding) []Finding {
 	return fs
 }
 
-// Phone numbers have no check digit, so where one may start and end is what
-// keeps identifiers out: not inside a digit run, not glued to letters
+// phoneStart reports whether a phone number may start at b[i]. Phone
+// numbers have no check digit, so where one may start and end is what keeps
+// identifiers out: not inside a digit run, not glued to letters
 // ("SO13812345678"), not hyphenated onto a word or number ("PO-415-555-0132",
 // "INV-2024-0417"), not dotted onto a number ("1.415.555.0132.7").
-
-// phoneStart reports whether a phone number may start at b[i].
 func phoneStart(b []byte, i int) bool {
 	if i == 0 {
 		return true
@@ -60,30 +59,26 @@ func phoneEnd(b []byte, j int) bool {
 	return true
 }
 
-var (
-	plusForms  = [...]func([]byte, int) int{e164At}
-	parenForms = [...]func([]byte, int) int{nanpAt, cnLandlineAt}
-	digitForms = [...]func([]byte, int) int{cnMobileAt, cnLandlineAt, nanpAt}
-	fullForms  = [...]func([]byte, int) int{cnLandlineAt}
-)
-
 // Full-width parentheses, as Chinese text writes them: "（010）12345678".
 const fullOpen, fullClose = "（", "）"
 
 // phoneAt returns the end of the phone number starting at b[i], or -1.
 func phoneAt(b []byte, i int) int {
-	var forms []func([]byte, int) int
-	switch b[i] {
-	case '+':
-		forms = plusForms[:]
-	case '(':
-		forms = parenForms[:]
-	case fullOpen[0]:
-		forms = fullForms[:]
-	default:
-		forms = digitForms[:]
+	var forms [3]func([]byte, int) int
+	switch {
+	case b[i] == '+':
+		forms[0] = e164At
+	case b[i] == '(':
+		forms[0], forms[1] = nanpAt, cnLandlineAt
+	case hasAt(b, i, fullOpen):
+		forms[0] = cnLandlineAt
+	case isDigit(b[i]):
+		forms[0], forms[1], forms[2] = cnMobileAt, cnLandlineAt, nanpAt
 	}
 	for _, form := range forms {
+		if form == nil {
+			break
+		}
 		if end := form(b, i); end > 0 && phoneEnd(b, end) {
 			return end
 		}
@@ -102,7 +97,8 @@ func e164At(b []byte, i int) int {
 		digits [15]byte
 		n      int
 		ends   [15]int
-		counts [15]int
+		counts [15]int // digits up to the end of each group
+		closed [15]bool
 		groups int
 	)
 scan:
@@ -122,7 +118,7 @@ scan:
 			break scan
 		}
 		n += copy(digits[n:], b[gs:ge])
-		ends[groups], counts[groups] = next, n
+		ends[groups], counts[groups], closed[groups] = next, n, paren
 		groups++
 		switch c := at(b, next); {
 		case c == ' ' || c == '-' || c == '.':
@@ -144,7 +140,10 @@ scan:
 		want = 13
 	}
 	for g := groups - 1; g >= 0; g-- {
-		if want > 0 && counts[g] == want || want == 0 && counts[g] >= 8 {
+		// A number ends in a digit: one that ends in ')' might as well be
+		// "(0)" before the next number. And where the most groups would
+		// end in the middle of something else, fewer may not.
+		if !closed[g] && (want > 0 && counts[g] == want || want == 0 && counts[g] >= 8) && phoneEnd(b, ends[g]) {
 			return ends[g]
 		}
 	}
@@ -170,6 +169,7 @@ func cnMobileAt(b []byte, i int) int {
 	return cnMobileBody(b, i)
 }
 
+// cnMobileBody is cnMobileAt after the country code.
 func cnMobileBody(b []byte, p int) int {
 	if at(b, p) != '1' || at(b, p+1) < '3' || at(b, p+1) > '9' {
 		return -1

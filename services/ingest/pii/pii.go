@@ -38,17 +38,18 @@ func (k Kind) placeholder() string {
 	case IP:
 		return "[IP]"
 	}
+	// Not reached: findings are made by the detectors, with the kinds above.
 	return "[" + strings.ToUpper(string(k)) + "]"
 }
 
-// detectors run in order of precedence: an ID can pass the Luhn check by
-// chance, so IDs come before cards, and cards before phones.
+// detectors run in the order in which overlapping kinds win: an ID can
+// pass the Luhn check by chance, so IDs come before cards, and a card number
+// is no phone number.
 var detectors = [...]func(b []byte, fs []Finding) []Finding{
 	findCNIDs,
 	findCards,
 	findEmails,
-	findIPv6, // before IPv4, which would take the tail of ::ffff:192.0.2.1
-	findIPv4,
+	findIPs,
 	findPhones,
 }
 
@@ -56,45 +57,37 @@ var detectors = [...]func(b []byte, fs []Finding) []Finding{
 // ID number, bank card number and IP address replaced by a placeholder
 // ([EMAIL], [PHONE], [CN_ID], [CARD], [IP]), and what it found, in order.
 func Redact(s string) (string, []Finding) {
+	// detect overwrites what it finds, and s is immutable: one copy.
 	fs := detect([]byte(s))
 	if len(fs) == 0 {
 		return s, nil
 	}
-	out := render(s, fs)
-	// A placeholder can complete a match the original text spoiled: in
-	// "x@y.com13812345678" the email's domain runs into the phone, and only
-	// "x@y.com[PHONE]" shows where it ends. Scanning the output until it
-	// holds nothing more makes Redact idempotent. It ends, since each round
-	// redacts at least one byte that no earlier round did (placeholders'
-	// brackets are in no detector's alphabet, so no match reaches into one).
-	for {
-		more := detect([]byte(out))
-		if len(more) == 0 {
-			return out, fs
-		}
-		fs = merge(fs, more)
-		out = render(s, fs)
-	}
+	return render(s, fs), fs
 }
 
-// detect returns the matches in b, in order and not overlapping. It
-// overwrites each match in b so that later detectors see it as the
-// placeholder it will become.
+// detect returns the matches in b, in order and not overlapping.
 func detect(b []byte) []Finding {
 	var fs []Finding
 	for _, find := range detectors {
-		n := len(fs)
 		fs = find(b, fs)
-		for _, f := range fs[n:] {
-			mask(b[f.Start:f.End])
-		}
 	}
 	slices.SortFunc(fs, func(a, b Finding) int { return a.Start - b.Start })
 	return fs
 }
 
-// mask makes a match look, to every detector, like the placeholder that
-// will replace it: ']' is in no detector's alphabet, as '[' and ']' are not.
+// found appends a match to fs and masks it in b, so that the detectors
+// after it, and this one further on, see it as they will see its
+// placeholder: bytes none of them matches or looks past, like the
+// placeholder's brackets. A match therefore does not depend on whether its
+// neighbours have been redacted yet, which is what makes redacting redacted
+// text change nothing: in "11010519491231002Xabc@example.com" the email
+// detector finds "abc@example.com", as it would in "[CN_ID]abc@example.com".
+func found(b []byte, fs []Finding, kind Kind, start, end int) []Finding {
+	mask(b[start:end])
+	return append(fs, Finding{Kind: kind, Start: start, End: end})
+}
+
+// mask hides b from the detectors that look after it.
 func mask(b []byte) {
 	for i := range b {
 		b[i] = ']'
@@ -117,20 +110,4 @@ func render(s string, fs []Finding) string {
 	}
 	out.WriteString(s[last:])
 	return out.String()
-}
-
-// merge adds more, found in render(s, fs), to fs, whose offsets are in s.
-// No finding in more overlaps a placeholder, so each lies between two of
-// fs and maps to s by the length the placeholders before it added.
-func merge(fs, more []Finding) []Finding {
-	out := make([]Finding, 0, len(fs)+len(more))
-	i, shift := 0, 0
-	for _, f := range more {
-		for ; i < len(fs) && fs[i].Start+shift < f.End; i++ {
-			out = append(out, fs[i])
-			shift += len(fs[i].Kind.placeholder()) - (fs[i].End - fs[i].Start)
-		}
-		out = append(out, Finding{Kind: f.Kind, Start: f.Start - shift, End: f.End - shift})
-	}
-	return append(out, fs[i:]...)
 }
