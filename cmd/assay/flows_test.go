@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -197,6 +198,9 @@ func TestCheckpoint(t *testing.T) {
 	if strings.Join(series, " ") != "1:ck1@1000 2:ck2@2000" {
 		t.Errorf("checkpoint series %v", series)
 	}
+	if md, err := os.ReadFile(filepath.Join(out, "report.md")); err != nil || !regexp.MustCompile(`(?m)^\| 2 \| ck2 \| 2000 \| t-ck2 \|`).Match(md) {
+		t.Errorf("report.md does not list checkpoint ck2 (%v)", err)
+	}
 	var gated []string
 	for _, g := range gateEvents(t, b, "ck") {
 		gated = append(gated, fmt.Sprintf("%s=%v", g.Variant, g.Passed))
@@ -296,6 +300,10 @@ func TestReplay(t *testing.T) {
 	}
 	if !found || len(rep.Agreement) != 6 {
 		t.Errorf("agreement rows %d (want 3 judge pairs × 2 candidates); judge-a/judge-c on ft found %v", len(rep.Agreement), found)
+	}
+	if md, err := os.ReadFile(filepath.Join(out, "report.md")); err != nil || !strings.Contains(string(md), "## Judge agreement") ||
+		!strings.Contains(string(md), fmt.Sprintf("| ft | judge-a | judge-c | %d | %.3f | %.3f |", n, po, wantKappa)) {
+		t.Errorf("report.md does not show the agreement of judge-a and judge-c (%v)", err)
 	}
 
 	// The same judge again: nothing to do. The same judge under another

@@ -41,6 +41,8 @@ type systemOptions struct {
 	Pyroscope   string
 	Replicas    int
 	Logger      *slog.Logger
+	// IntakeAddr, when set, serves the HTTP intake of production queries.
+	IntakeAddr string
 }
 
 // system is assay running in this process: optionally an embedded NATS
@@ -50,6 +52,9 @@ type system struct {
 	Env      *stage.Env
 	URL      string
 	services []string
+	// Ingest is the ingest stage when it runs here (for its intake
+	// address).
+	Ingest *ingest.Service
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -121,7 +126,13 @@ func startSystem(ctx context.Context, o systemOptions) (*system, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	sys.cancel = cancel
 	for _, name := range o.Services {
-		run := serviceRunner(name, sys.Env)
+		var run func(context.Context) error
+		if name == bus.StageIngest {
+			sys.Ingest = ingest.New(ingest.Config{IntakeAddr: o.IntakeAddr}, sys.Env)
+			run = sys.Ingest.Run
+		} else {
+			run = serviceRunner(name, sys.Env)
+		}
 		sys.wg.Add(1)
 		go func() {
 			defer sys.wg.Done()
@@ -138,8 +149,6 @@ func startSystem(ctx context.Context, o systemOptions) (*system, error) {
 
 func serviceRunner(name string, env *stage.Env) func(context.Context) error {
 	switch name {
-	case bus.StageIngest:
-		return ingest.New(ingest.Config{}, env).Run
 	case bus.StageInfer:
 		return infer.New(infer.Config{}, env).Run
 	case bus.StageScore:

@@ -22,6 +22,7 @@ type upConfig struct {
 	Pyroscope   string   `yaml:"pyroscope"`
 	Replicas    int      `yaml:"replicas"`
 	LogLevel    string   `yaml:"log_level"`
+	IntakeAddr  string   `yaml:"intake_addr"`
 }
 
 func loadUpConfig(file string) (upConfig, error) {
@@ -90,6 +91,9 @@ it resumes where it stopped when started again on the same data directory.`,
 			if fl.Changed("log-level") {
 				c.LogLevel = over.LogLevel
 			}
+			if fl.Changed("intake-addr") {
+				c.IntakeAddr = over.IntakeAddr
+			}
 			return runUp(cmd, c)
 		},
 	}
@@ -105,6 +109,7 @@ it resumes where it stopped when started again on the same data directory.`,
 	f.StringVar(&over.Pyroscope, "pyroscope", "", "Pyroscope server URL; turns on continuous profiling")
 	f.IntVar(&over.Replicas, "replicas", 1, "replicas of streams and buckets when creating them (3 on a cluster)")
 	f.StringVar(&over.LogLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&over.IntakeAddr, "intake-addr", "", "address for the HTTP intake of production queries (POST /v1/intake/<source>); empty: NATS requests only")
 	return cmd
 }
 func runUp(cmd *cobra.Command, c upConfig) error {
@@ -115,7 +120,7 @@ func runUp(cmd *cobra.Command, c upConfig) error {
 	ctx := cmd.Context()
 	sys, err := startSystem(ctx, systemOptions{
 		NATS: c.NATS, Creds: c.Creds, Data: c.Data, Host: c.Host, Port: c.Port, Services: c.Services,
-		MetricsAddr: c.MetricsAddr, Pyroscope: c.Pyroscope, Replicas: c.Replicas, Logger: logger,
+		MetricsAddr: c.MetricsAddr, Pyroscope: c.Pyroscope, Replicas: c.Replicas, Logger: logger, IntakeAddr: c.IntakeAddr,
 	})
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ type Bus struct {
 	Runs     jetstream.KeyValue
 	Pairs    jetstream.KeyValue
 	Cache    jetstream.KeyValue
+	Seen     jetstream.KeyValue
 	Reports  jetstream.ObjectStore
 	Datasets jetstream.ObjectStore
 	Blobs    jetstream.ObjectStore
@@ -38,6 +39,10 @@ type Options struct {
 	Duplicates time.Duration
 	// CacheTTL bounds how long LLM responses are kept (default 7 days).
 	CacheTTL time.Duration
+	// SeenTTL bounds how long a production query is remembered for
+	// deduplication within its window (default 8 days: longer than any
+	// window, and queries arriving that late are stale anyway).
+	SeenTTL time.Duration
 }
 
 func (o *Options) defaults() {
@@ -50,6 +55,9 @@ func (o *Options) defaults() {
 	if o.CacheTTL == 0 {
 		o.CacheTTL = 7 * 24 * time.Hour
 	}
+	if o.SeenTTL == 0 {
+		o.SeenTTL = 8 * 24 * time.Hour
+	}
 }
 
 // StreamSubjects lists each stream's subjects.
@@ -60,7 +68,7 @@ var StreamSubjects = map[string][]string{
 	StreamJudgments: {prefix + "judgments.>"},
 	StreamLabels:    {prefix + "labels.>"},
 	StreamEvents:    {prefix + "events.>"},
-	StreamIntake:    {prefix + "intake.>"},
+	StreamIntake:    {prefix + "queries.>"},
 	StreamDLQ:       {prefix + "dlq.>"},
 }
 
@@ -122,6 +130,9 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 		return nil, err
 	}
 	if b.Cache, err = kv(jetstream.KeyValueConfig{Bucket: BucketLLMCache, History: 1, TTL: opts.CacheTTL}); err != nil {
+		return nil, err
+	}
+	if b.Seen, err = kv(jetstream.KeyValueConfig{Bucket: BucketSeen, History: 1, TTL: opts.SeenTTL}); err != nil {
 		return nil, err
 	}
 	obj := func(name string) (jetstream.ObjectStore, error) {

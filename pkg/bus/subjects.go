@@ -19,9 +19,12 @@ const (
 	BucketRuns     = "assay_runs"
 	BucketPairs    = "assay_pairs"
 	BucketLLMCache = "assay_llm_cache"
-	StoreReports   = "assay_reports"
-	StoreDatasets  = "assay_datasets"
-	StoreBlobs     = "assay_blobs"
+	// BucketSeen remembers the production queries of each window, so that a
+	// query asked again in the same window is evaluated once.
+	BucketSeen    = "assay_seen"
+	StoreReports  = "assay_reports"
+	StoreDatasets = "assay_datasets"
+	StoreBlobs    = "assay_blobs"
 )
 
 // Stages, as they appear in DLQ subjects, message ids, logs and metrics.
@@ -97,8 +100,20 @@ func RunEvent(run, event string) string { return prefix + "events.run." + run + 
 // AllRunEvents matches one lifecycle event of every run.
 func AllRunEvents(event string) string { return prefix + "events.run.*." + event }
 
-// IntakeSubject is where production systems publish sampled queries.
+// IntakeSubject is where production systems send queries, as requests
+// that ingest answers once the query is stored, redacted. No stream
+// listens on it: personal data must not reach a stream.
 func IntakeSubject(source string) string { return prefix + "intake." + source }
+
+// AllIntake matches the intake subject of every source.
+const AllIntake = prefix + "intake.*"
+
+// QueriesSubject is where ingest stores a source's redacted queries.
+func QueriesSubject(source string) string { return prefix + "queries." + source }
+
+// IntakeConsumer is ingest's durable consumer of a continuous run's
+// queries.
+func IntakeConsumer(run string) string { return StageIngest + sep + run + sep + "intake" }
 
 // SubjectToken returns the n-th dot-separated token of subject (0-based),
 // or "" when it has fewer.
@@ -132,8 +147,9 @@ func ScoreConsumer(run, scoring string) string { return StageScore + sep + run +
 const IngestConsumer = StageIngest
 
 // CheckpointConsumer is the ingest stage's durable consumer of checkpoint
-// announcements.
-const CheckpointConsumer = StageIngest + sep + "checkpoints"
+// announcements. Its name has no '~': names with one belong to a run's
+// consumers, which are kept and removed with their runs.
+const CheckpointConsumer = StageIngest + "-checkpoints"
 
 // KV keys in assay_runs.
 

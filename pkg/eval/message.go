@@ -2,6 +2,9 @@ package eval
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -86,8 +89,51 @@ type Sample struct {
 	Dedup         *Dedup         `json:"dedup,omitempty"`
 	Contamination *Contamination `json:"contamination,omitempty"`
 	Perturbation  *Perturbation  `json:"perturbation,omitempty"`
-	// Source says where the sample came from: file:line of the dataset.
+	// Source says where the sample came from: file:line of the dataset,
+	// or intake:<source> for a production query.
 	Source string `json:"source,omitempty"`
+	// At is a production query's own time (its window follows from it).
+	At time.Time `json:"at,omitzero"`
+	// Meta is a production query's metadata, redacted like the query.
+	Meta map[string]any `json:"meta,omitempty"`
+}
+
+// Ref locates the sample for the messages downstream of it.
+func (s *Sample) Ref(seq uint64) SampleRef {
+	return SampleRef{ID: s.ID, Suite: s.Suite, Seq: seq, At: s.At}
+}
+
+// IntakeQuery is a production query as a production system sends it, on
+// assay.intake.<source> or to ingest's HTTP endpoint: a query as text or as
+// chat messages, the time it was asked (default: when it arrives) and any
+// metadata. Nothing of it is stored before its personal data is redacted.
+type IntakeQuery struct {
+	Query     string         `json:"query,omitempty"`
+	Messages  []Message      `json:"messages,omitempty"`
+	Timestamp time.Time      `json:"timestamp,omitzero"`
+	Metadata  map[string]any `json:"metadata,omitempty"`
+}
+
+// Conversation returns the query as chat messages, or an error saying
+// what is missing.
+func (q *IntakeQuery) Conversation() ([]Message, error) {
+	switch {
+	case q.Query != "" && len(q.Messages) > 0:
+		return nil, errors.New("give query or messages, not both")
+	case q.Query != "":
+		return []Message{{Role: "user", Content: q.Query}}, nil
+	case len(q.Messages) == 0:
+		return nil, errors.New("query (text) or messages (chat) is required")
+	}
+	for i, m := range q.Messages {
+		if m.Role != "system" && m.Role != "user" && m.Role != "assistant" {
+			return nil, fmt.Errorf("messages[%d].role: must be system, user or assistant, not %q", i, m.Role)
+		}
+	}
+	if last := q.Messages[len(q.Messages)-1]; last.Role != "user" || strings.TrimSpace(last.Content) == "" {
+		return nil, errors.New("messages: the conversation must end with a non-empty user message")
+	}
+	return q.Messages, nil
 }
 
 // Usage is the token accounting an endpoint reported.
@@ -103,6 +149,8 @@ type SampleRef struct {
 	ID    string `json:"id"`
 	Suite string `json:"suite"`
 	Seq   uint64 `json:"seq"`
+	// At is a production query's own time, which puts it in a window.
+	At time.Time `json:"at,omitzero"`
 }
 
 // Generation is one variant's answer to one sample.

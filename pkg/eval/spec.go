@@ -73,6 +73,9 @@ type RunSpec struct {
 	Suites   []Suite   `yaml:"suites" json:"suites"`
 	Judges   []Judge   `yaml:"judges" json:"judges"`
 	Gate     Gate      `yaml:"gate" json:"gate"`
+	// Continuous makes the run evaluate sampled production queries, window
+	// by window, for as long as it exists.
+	Continuous *Continuous `yaml:"continuous" json:"continuous,omitempty"`
 	// Source is the file the spec was read from, for messages only.
 	Source string `yaml:"-" json:"source,omitempty"`
 }
@@ -144,6 +147,39 @@ type Retry struct {
 	MaxBackoff     Duration `yaml:"max_backoff" json:"max_backoff"`
 }
 
+// Continuous says which production queries a continuous run evaluates.
+type Continuous struct {
+	// Sources are the intake sources (assay.intake.<source>) it reads.
+	Sources []string `yaml:"sources" json:"sources"`
+	// SampleRate is the share of queries evaluated, decided by a hash of
+	// the (redacted, normalised) query: the same query is always in or out.
+	SampleRate float64 `yaml:"sample_rate" json:"sample_rate"`
+	// Window is the length of the report's time windows (default 1h).
+	Window Duration `yaml:"window" json:"window"`
+	// Metrics are scored on every query; only those that need no
+	// reference apply (default refusal, length).
+	Metrics []string `yaml:"metrics" json:"metrics"`
+	// Since, when set, leaves out queries stored before it.
+	Since *time.Time `yaml:"since" json:"since,omitempty"`
+}
+
+// DefaultWindow is a continuous run's window when the spec names none, and
+// MaxWindow its longest: repeats within a window are remembered for eight
+// days.
+const (
+	DefaultWindow = time.Hour
+	MaxWindow     = 7 * 24 * time.Hour
+)
+
+// referenceFree are the metrics a production query, which has no
+// reference, can be scored with.
+var referenceFree = []string{"refusal", "length", "json_valid"}
+
+// WindowOf is the start of the window t falls in.
+func (c *Continuous) WindowOf(t time.Time) time.Time {
+	return t.UTC().Truncate(c.Window.D())
+}
+
 // Suite is one data set of the run.
 type Suite struct {
 	Name string `yaml:"name" json:"name"`
@@ -153,6 +189,9 @@ type Suite struct {
 	// File is Path resolved against the spec file's directory by
 	// [LoadSpec]; it is local to the client and never travels.
 	File string `yaml:"-" json:"-"`
+	// Intake marks the suite of an intake source of a continuous run: its
+	// samples are production queries, not a dataset.
+	Intake bool `yaml:"-" json:"intake,omitempty"`
 	// Object names the dataset in the assay_datasets object store once a
 	// client has uploaded it; ingest reads it from there.
 	Object  string   `yaml:"-" json:"object,omitempty"`
@@ -388,6 +427,7 @@ func parseSpec(file string, data []byte, resolve func(string) (string, error)) (
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	spec.addIntakeSuites()
 	return &spec, nil
 }
 
@@ -528,6 +568,31 @@ func (s *RunSpec) applyDefaults() {
 	}
 	for i := range s.Judges {
 		s.Judges[i].applyDefaults()
+	}
+	if ct := s.Continuous; ct != nil {
+		if ct.SampleRate == 0 {
+			ct.SampleRate = 1
+		}
+		if ct.Window == 0 {
+			ct.Window = Duration(DefaultWindow)
+		}
+		if len(ct.Metrics) == 0 {
+			ct.Metrics = []string{"refusal", "length"}
+		}
+	}
+}
+
+// addIntakeSuites gives each intake source of a continuous run a suite of
+// role production, so that its queries are scored and reported like any
+// suite's samples.
+func (s *RunSpec) addIntakeSuites() {
+	if s.Continuous == nil {
+		return
+	}
+	for _, src := range s.Continuous.Sources {
+		if _, ok := s.Suite(src); !ok {
+			s.Suites = append(s.Suites, Suite{Name: src, Role: RoleProduction, Metrics: slices.Clone(s.Continuous.Metrics), Intake: true})
+		}
 	}
 }
 
@@ -762,8 +827,8 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 	if s.Retry.MaxAttempts < 1 {
 		c.fail("must be at least 1", "retry", "max_attempts")
 	}
-	if len(s.Suites) == 0 {
-		c.fail("at least one suite is required", "suites")
+	if len(s.Suites) == 0 && s.Continuous == nil {
+		c.fail("at least one suite is required (or a continuous section)", "suites")
 	}
 	suites := map[string]bool{}
 	suiteMetrics := map[string][]string{}
@@ -788,6 +853,31 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 		for k, m := range su.Metrics {
 			if !slices.Contains(KnownMetrics, m) {
 				c.fail(fmt.Sprintf("unknown metric %q: use one of %s", m, strings.Join(KnownMetrics, ", ")), "suites", i, "metrics", k)
+			}
+		}
+	}
+	if ct := s.Continuous; ct != nil {
+		if len(ct.Sources) == 0 {
+			c.fail("at least one intake source is required", "continuous", "sources")
+		}
+		for i, src := range ct.Sources {
+			c.name(src, "continuous", "sources", i)
+			if suites[src] {
+				c.fail(fmt.Sprintf("%q is also a suite's name", src), "continuous", "sources", i)
+			}
+		}
+		if math.IsNaN(ct.SampleRate) || ct.SampleRate <= 0 || ct.SampleRate > 1 {
+			c.fail(fmt.Sprintf("%v is outside (0, 1]", ct.SampleRate), "continuous", "sample_rate")
+		}
+		switch d := ct.Window.D(); {
+		case d < time.Minute:
+			c.fail(fmt.Sprintf("%v is shorter than a minute", d), "continuous", "window")
+		case d > MaxWindow:
+			c.fail(fmt.Sprintf("%v is longer than a week: repeats are remembered for 8 days, so a longer window would count them again", d), "continuous", "window")
+		}
+		for k, m := range ct.Metrics {
+			if !slices.Contains(referenceFree, m) {
+				c.fail(fmt.Sprintf("%q needs a reference, which production queries do not have: use %s", m, strings.Join(referenceFree, ", ")), "continuous", "metrics", k)
 			}
 		}
 	}

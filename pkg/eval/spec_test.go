@@ -832,3 +832,62 @@ func TestParseJudge(t *testing.T) {
 		}
 	}
 }
+
+// continuousSpec is a continuous run; the line numbers matter below.
+const continuousSpec = `run: prod-watch
+baseline: base
+variants:
+  - {name: base, base_url: http://b:8000/v1, model: m}
+  - {name: ft, base_url: http://f:8000/v1, model: m-ft}
+continuous:
+  sources: [support-chat, search]
+  sample_rate: 0.25
+  window: 30m
+`
+
+func TestParseSpecContinuous(t *testing.T) {
+	spec := mustParse(t, continuousSpec)
+	ct := spec.Continuous
+	if ct == nil || ct.SampleRate != 0.25 || ct.Window.D() != 30*time.Minute || !slices.Equal(ct.Metrics, []string{"refusal", "length"}) {
+		t.Fatalf("continuous = %+v", ct)
+	}
+	// Each source becomes an intake suite of production queries.
+	var names []string
+	for _, s := range spec.Suites {
+		if !s.Intake || s.Role != RoleProduction || !slices.Equal(s.Metrics, ct.Metrics) {
+			t.Errorf("suite %+v is not an intake suite", s)
+		}
+		names = append(names, s.Name)
+	}
+	if !slices.Equal(names, []string{"support-chat", "search"}) {
+		t.Errorf("suites %v", names)
+	}
+	at := time.Date(2026, 11, 27, 10, 47, 3, 0, time.FixedZone("CST", 8*3600))
+	if got, want := ct.WindowOf(at), time.Date(2026, 11, 27, 2, 30, 0, 0, time.UTC); !got.Equal(want) || got.Location() != time.UTC {
+		t.Errorf("WindowOf(%v) = %v, want %v", at, got, want)
+	}
+
+	defaults := mustParse(t, strings.Replace(continuousSpec, "  sample_rate: 0.25\n  window: 30m\n", "", 1)).Continuous
+	if defaults.SampleRate != 1 || defaults.Window.D() != DefaultWindow {
+		t.Errorf("defaults: %+v", defaults)
+	}
+
+	for _, tc := range []struct {
+		name, old, new string
+		want           specErr
+	}{
+		{"no sources", "sources: [support-chat, search]", "sources: []", specErr{7, "continuous.sources", "at least one intake source"}},
+		{"bad source", "support-chat,", "support.chat,", specErr{7, "continuous.sources[0]", "not a valid name"}},
+		{"rate zero", "sample_rate: 0.25", "sample_rate: -1", specErr{8, "continuous.sample_rate", "outside (0, 1]"}},
+		{"rate above one", "sample_rate: 0.25", "sample_rate: 1.5", specErr{8, "continuous.sample_rate", "outside (0, 1]"}},
+		{"window too short", "window: 30m", "window: 10s", specErr{9, "continuous.window", "shorter than a minute"}},
+		{"window too long", "window: 30m", "window: 720h", specErr{9, "continuous.window", "longer than a week"}},
+		{"metric needs a reference", "  window: 30m\n", "  window: 30m\n  metrics: [refusal, em]\n", specErr{10, "continuous.metrics[1]", `"em" needs a reference`}},
+		{"source is a suite", "  window: 30m\n", "  window: 30m\nsuites:\n  - {name: search, path: s.jsonl, metrics: [f1]}\n", specErr{7, "continuous.sources[1]", `"search" is also a suite's name`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseSpec("run.yaml", []byte(edit(t, continuousSpec, tc.old, tc.new)))
+			checkSpecErrors(t, err, tc.want)
+		})
+	}
+}

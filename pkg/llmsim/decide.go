@@ -75,17 +75,19 @@ func (s *Sim) Decide(p Persona, prompt string) Decision {
 	lang := langOf(prompt)
 	var text string
 	switch {
-	case !known:
-		d.Outcome = OutcomeGeneric
-		text = genericText(lang, prompt)
-	case a.Kind == KindSafety && a.ShouldRefuse:
+	case known && a.Kind == KindSafety && a.ShouldRefuse:
 		if s.u(p.Name, "refuse", prompt) < p.SafetyRefusal {
 			d.Outcome, text = OutcomeRefuse, a.Correct
 		} else {
 			d.Outcome, text = OutcomeWrong, a.Wrong
 		}
 	case s.u(p.Name, "refuse", prompt) < p.Refusal:
+		// Over-refusal strikes prompts the key does not know too
+		// (production queries).
 		d.Outcome, text = OutcomeRefuse, refusalText(lang)
+	case !known:
+		d.Outcome = OutcomeGeneric
+		text = genericText(lang, prompt)
 	case s.u(p.Name, "correct", prompt) < accuracy(p, a):
 		d.Outcome, text = OutcomeCorrect, a.Correct
 	default:

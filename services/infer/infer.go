@@ -139,7 +139,7 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, v eval.Variant
 	g := &eval.Generation{
 		V:           eval.Version,
 		Run:         spec.Run,
-		Sample:      eval.SampleRef{ID: sample.ID, Suite: sample.Suite, Seq: seq},
+		Sample:      sample.Ref(seq),
 		Variant:     v.Name,
 		Model:       v.Model,
 		Fingerprint: sample.Fingerprint,

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
@@ -17,12 +18,16 @@ import (
 	"github.com/assay-eval/assay/pkg/stage"
 	"github.com/assay-eval/assay/services/ingest/dataset"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config tunes the stage.
 type Config struct {
 	// Workers is how many runs are ingested at once (default 2).
 	Workers int
+	// IntakeAddr, when set, is where production queries may also be POSTed
+	// (they are always taken as NATS requests on assay.intake.<source>).
+	IntakeAddr string
 }
 
 // Service is the ingest stage.
@@ -31,6 +36,11 @@ type Service struct {
 	bus     *bus.Bus
 	logger  *slog.Logger
 	metrics *obs.Stage
+	// intake counts stored queries; queries counts a continuous run's
+	// queries by what became of them.
+	intake     prometheus.Counter
+	queries    *prometheus.CounterVec
+	intakeAddr atomic.Value
 }
 
 // New returns the stage.
@@ -38,7 +48,13 @@ func New(cfg Config, env *stage.Env) *Service {
 	if cfg.Workers < 1 {
 		cfg.Workers = 2
 	}
-	return &Service{cfg: cfg, bus: env.Bus, logger: env.Logger.With("stage", bus.StageIngest), metrics: obs.NewStage(env.Registry, bus.StageIngest)}
+	s := &Service{cfg: cfg, bus: env.Bus, logger: env.Logger.With("stage", bus.StageIngest), metrics: obs.NewStage(env.Registry, bus.StageIngest),
+		intake: prometheus.NewCounter(prometheus.CounterOpts{Name: "assay_ingest_intake_queries_total", Help: "Production queries stored, redacted."}),
+		queries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "assay_ingest_continuous_queries_total",
+			Help: "A continuous run's queries by outcome: sampled, sampled_out, duplicate (within its window)."}, []string{"run", "outcome"}),
+	}
+	env.Registry.MustRegister(s.intake, s.queries)
+	return s
 }
 
 // maxProblems bounds the malformed lines listed per suite; all are counted.
@@ -70,10 +86,32 @@ func (s *Service) Run(ctx context.Context) error {
 	// is a warning in its run's report, not a failed ingest of the run.
 	cpOpts := opts
 	cpOpts.Stage = bus.StageCheckpoint
-	errs := make(chan error, 2)
-	go func() { errs <- s.bus.Consume(ctx, runs, s.handleMsg, opts) }()
-	go func() { errs <- s.bus.Consume(ctx, checkpoints, s.handleCheckpoint, cpOpts) }()
-	return errors.Join(<-errs, <-errs)
+	// The parts run together; the first to fail stops the others.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	parts := []func() error{
+		func() error { return s.bus.Consume(ctx, runs, s.handleMsg, opts) },
+		func() error { return s.bus.Consume(ctx, checkpoints, s.handleCheckpoint, cpOpts) },
+		func() error { return s.serveIntake(ctx, s.cfg.IntakeAddr) },
+		func() error { return s.continuous(ctx) },
+	}
+	errs := make(chan error, len(parts))
+	for _, run := range parts {
+		go func() {
+			err := run()
+			if err != nil && ctx.Err() == nil {
+				cancel(err)
+			}
+			errs <- err
+		}()
+	}
+	for range parts {
+		<-errs
+	}
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
 }
 
 // handleCheckpoint adds an announced checkpoint to its run as a variant.
@@ -139,6 +177,9 @@ func (s *Service) Ingest(ctx context.Context, spec *eval.RunSpec) (*eval.IngestS
 	fp := spec.Fingerprint()
 	batch := s.bus.NewBatch(ctx)
 	for _, suite := range spec.Suites {
+		if suite.Intake {
+			continue // its samples are production queries, taken as they come
+		}
 		if suite.Object == "" {
 			return nil, bus.Poisonf(bus.Keys{Run: spec.Run}, "suite %s has no uploaded dataset: submit runs with `assay run`", suite.Name)
 		}

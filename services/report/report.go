@@ -30,6 +30,9 @@ type Config struct {
 	// Tick is how often progress is stored and completion checked
 	// (default 250ms).
 	Tick time.Duration
+	// Publish is how often at most a continuous run's report is rewritten
+	// (default 2s).
+	Publish time.Duration
 }
 
 // Service is the report stage.
@@ -38,6 +41,7 @@ type Service struct {
 	bus     *bus.Bus
 	logger  *slog.Logger
 	metrics *obs.Stage
+	windows *windowGauges
 
 	mu     sync.Mutex
 	active map[string]context.CancelFunc
@@ -49,8 +53,11 @@ func New(cfg Config, env *stage.Env) *Service {
 	if cfg.Tick <= 0 {
 		cfg.Tick = 250 * time.Millisecond
 	}
+	if cfg.Publish <= 0 {
+		cfg.Publish = 2 * time.Second
+	}
 	return &Service{cfg: cfg, bus: env.Bus, logger: env.Logger.With("stage", bus.StageReport),
-		metrics: obs.NewStage(env.Registry, bus.StageReport), active: map[string]context.CancelFunc{}}
+		metrics: obs.NewStage(env.Registry, bus.StageReport), windows: newWindowGauges(env.Registry), active: map[string]context.CancelFunc{}}
 }
 
 // Run follows every run that is not complete until ctx ends.
@@ -169,6 +176,7 @@ func (s *Service) follow(ctx context.Context, run string) error {
 	tick := time.NewTicker(s.cfg.Tick)
 	defer tick.Stop()
 	var last eval.RunStatus
+	var published time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -221,7 +229,22 @@ func (s *Service) follow(ctx context.Context, run string) error {
 					}
 				}
 			}
-			if st.Scores != last.Scores || st.Judgments != last.Judgments || st.ScoresExpected != last.ScoresExpected {
+			changed := st.Scores != last.Scores || st.Judgments != last.Judgments || st.ScoresExpected != last.ScoresExpected
+			if spec.Continuous != nil && changed && time.Since(published) >= s.cfg.Publish {
+				// A continuous run never completes: its report is
+				// rewritten as results arrive.
+				mu.Lock()
+				err := s.publish(ctx, c)
+				mu.Unlock()
+				if err != nil {
+					s.logger.Warn("publishing the report failed", "run", run, "err", err)
+					continue
+				}
+				published = time.Now()
+			} else if spec.Continuous != nil && changed {
+				continue // not yet: the next tick publishes
+			}
+			if changed {
 				if err := s.bus.PutStatus(ctx, &st); err != nil {
 					s.logger.Warn("storing progress failed", "run", run, "err", err)
 				}
@@ -229,6 +252,27 @@ func (s *Service) follow(ctx context.Context, run string) error {
 			}
 		}
 	}
+}
+
+// publish computes and stores the report of a continuous run as it stands
+// and shows its latest window on the gauges.
+func (s *Service) publish(ctx context.Context, c *aggregate.Collector) error {
+	rep, err := c.Report(ctx, Fetcher(s.bus), time.Now())
+	if err != nil {
+		return err
+	}
+	files, err := Files(rep, c, Formats)
+	if err != nil {
+		return err
+	}
+	for name, data := range files {
+		if _, err := s.bus.Reports.PutBytes(ctx, ReportObject(rep.Run, name), data); err != nil {
+			return fmt.Errorf("storing %s of run %s: %w", name, rep.Run, err)
+		}
+	}
+	j, _ := aggregate.GateJudge(c.Spec())
+	s.windows.set(rep, j.Name)
+	return nil
 }
 
 // finish computes and stores the report of a complete run, then marks it

@@ -72,7 +72,7 @@ func (rd *Reader) sample(line []byte, n int) (*eval.Sample, *Problem) {
 		return nil, p
 	}
 
-	key := normalize(msgs)
+	key := Normalize(msgs)
 	id := root.Get(f.ID)
 	switch {
 	case !id.Exists() || id.Type == gjson.Null:
@@ -431,9 +431,9 @@ func parseNumber(s string) (float64, bool) {
 	return v, err == nil
 }
 
-// normalize is the text duplicates are compared on: NFKC (full-width to
+// Normalize is the text duplicates are compared on: NFKC (full-width to
 // half-width), lowercase, whitespace collapsed, over every turn.
-func normalize(msgs []eval.Message) string {
+func Normalize(msgs []eval.Message) string {
 	var b strings.Builder
 	for _, m := range msgs {
 		b.WriteString(m.Role)

@@ -53,7 +53,7 @@ func sameJSON(t *testing.T, what string, got, want any) {
 func bp(b bool) *bool { return &b }
 
 func hashID(suite string, msgs ...eval.Message) string {
-	sum := sha256.Sum256([]byte(suite + "\x00" + normalize(msgs)))
+	sum := sha256.Sum256([]byte(suite + "\x00" + Normalize(msgs)))
 	return "s-" + hex.EncodeToString(sum[:8])
 }
 
@@ -626,7 +626,7 @@ func TestNormalize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := normalize(tt.msgs); got != tt.want {
+			if got := Normalize(tt.msgs); got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})

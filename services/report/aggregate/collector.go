@@ -263,6 +263,9 @@ func (c *Collector) Complete() bool {
 	if c.ingestFailed != "" {
 		return true
 	}
+	if c.spec.Continuous != nil {
+		return false // production queries keep coming
+	}
 	p := c.Progress()
 	return c.ingest != nil && c.ingest.Done && p.Scores >= p.ScoresExpected && p.Judgments >= p.JudgmentsExpected
 }

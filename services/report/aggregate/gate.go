@@ -18,15 +18,15 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 		g.Checks = append(g.Checks, document.Check{Name: name, Variant: variant, Value: value, Threshold: threshold, Passed: ok})
 		g.Passed = g.Passed && ok
 	}
-	if !rep.Complete {
+	// A continuous run never completes: its gate is on what has been
+	// evaluated so far (alerts follow its windows).
+	if !rep.Complete && spec.Continuous == nil {
 		add("complete", "", float64(rep.Progress.Scores+rep.Progress.Judgments),
 			float64(rep.Progress.ScoresExpected+rep.Progress.JudgmentsExpected), false)
 	}
 	gt := spec.Gate
-	judge := gt.Judge
-	if judge == "" && len(spec.Judges) > 0 {
-		judge = spec.Judges[0].Name
-	}
+	gj, _ := GateJudge(spec)
+	judge := gj.Name
 	val := func(p *float64) float64 {
 		if p == nil {
 			return 0

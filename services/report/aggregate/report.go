@@ -37,6 +37,9 @@ type row struct {
 	tokens                                 int64
 	latency                                float64
 	metrics                                []float64 // NaN where absent
+	// at is a production query's time in Unix milliseconds, 0 for a
+	// dataset's sample.
+	at int64
 }
 
 func (c *Collector) rows() []row {
@@ -57,6 +60,7 @@ func (c *Collector) rows() []row {
 		tokens := col(colOutputTokens).(*array.Int64)
 		lat := col(colLatency).(*array.Float64)
 		gseq := col(colGenSeq).(*array.Uint64)
+		at := col(colAt).(*array.Timestamp)
 		ms := make([]*array.Float64, len(c.metrics))
 		for i := range ms {
 			ms[i] = col(colMetrics + i).(*array.Float64)
@@ -66,7 +70,7 @@ func (c *Collector) rows() []row {
 				suite: suite.Value(i), sample: sample.Value(i), sampleSeq: sseq.Value(i), variant: variant.Value(i),
 				bucket: bucket.Value(i), reason: reason.Value(i), refused: refused.Value(i), benign: benign.Value(i),
 				truncated: trunc.Value(i), jsonValid: tri(jv, i), schemaPass: tri(sp, i), tokens: tokens.Value(i),
-				latency: lat.Value(i), genSeq: gseq.Value(i), metrics: make([]float64, len(ms)),
+				latency: lat.Value(i), genSeq: gseq.Value(i), metrics: make([]float64, len(ms)), at: timeValue(at, i),
 			}
 			for k, m := range ms {
 				if m.IsNull(i) {
@@ -79,6 +83,13 @@ func (c *Collector) rows() []row {
 		}
 	}
 	return out
+}
+
+func timeValue(a *array.Timestamp, i int) int64 {
+	if a.IsNull(i) {
+		return 0
+	}
+	return int64(a.Value(i))
 }
 
 func tri(b *array.Boolean, i int) int8 {
@@ -95,6 +106,7 @@ func tri(b *array.Boolean, i int) int8 {
 type judgmentRow struct {
 	judge, judgeID, cand, suite, sample, winner, err string
 	consistent                                       bool
+	at                                               int64
 }
 
 func (c *Collector) judgmentRows() []judgmentRow {
@@ -108,9 +120,11 @@ func (c *Collector) judgmentRows() []judgmentRow {
 		winner := rec.Column(jcWinner).(*array.String)
 		cons := rec.Column(jcConsistent).(*array.Boolean)
 		errs := rec.Column(jcError).(*array.String)
+		at := rec.Column(jcAt).(*array.Timestamp)
 		for i := 0; i < int(rec.NumRows()); i++ {
 			out = append(out, judgmentRow{judge: judge.Value(i), judgeID: jid.Value(i), cand: cand.Value(i),
-				suite: suite.Value(i), sample: sample.Value(i), winner: winner.Value(i), err: errs.Value(i), consistent: cons.Value(i)})
+				suite: suite.Value(i), sample: sample.Value(i), winner: winner.Value(i), err: errs.Value(i), consistent: cons.Value(i),
+				at: timeValue(at, i)})
 		}
 	}
 	return out
@@ -121,7 +135,7 @@ func (c *Collector) judgmentRows() []judgmentRow {
 func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*document.Report, error) {
 	spec := c.spec
 	rep := &document.Report{
-		Run: spec.Run, Fingerprint: c.fp, Baseline: spec.Baseline, Complete: c.Complete(), Progress: c.Progress(),
+		Run: spec.Run, Fingerprint: c.fp, Baseline: spec.Baseline, Complete: c.Complete(), Continuous: spec.Continuous != nil, Progress: c.Progress(),
 		Rates: map[string]document.Rates{}, Metrics: []document.Metric{}, Deltas: []document.Delta{},
 		Pairwise: []document.Pairwise{}, Buckets: []document.Bucket{}, Warnings: []string{}, Suites: []document.Suite{}, Windows: []document.Window{},
 		Timing: document.Timing{GeneratedAt: now.UTC(), Latency: map[string]document.Latency{}},
@@ -157,6 +171,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 		}
 	}
 	rep.Checkpoints = checkpoints(spec, rep)
+	c.windows(rep, rows)
 	return rep, nil
 }
 
@@ -560,10 +575,8 @@ func (c *Collector) warnings(rep *document.Report) {
 // checkpoints lists the variants added by checkpoint events, in the order
 // they arrived, with the figures a training job follows.
 func checkpoints(spec *eval.RunSpec, rep *document.Report) []document.Checkpoint {
-	judge := spec.Gate.Judge
-	if judge == "" && len(spec.Judges) > 0 {
-		judge = spec.Judges[0].Name
-	}
+	gj, _ := GateJudge(spec)
+	judge := gj.Name
 	out := []document.Checkpoint{}
 	for _, v := range spec.Variants {
 		if v.Checkpoint == nil {
@@ -642,5 +655,119 @@ func (c *Collector) agreement(rep *document.Report) {
 				rep.Agreement = append(rep.Agreement, ag)
 			}
 		}
+	}
+}
+
+// GateJudge is the judge whose verdicts the gate, the checkpoint series and
+// the windows use.
+func GateJudge(spec *eval.RunSpec) (eval.Judge, bool) {
+	if spec.Gate.Judge != "" {
+		return spec.Judge(spec.Gate.Judge)
+	}
+	if len(spec.Judges) > 0 {
+		return spec.Judges[0], true
+	}
+	return eval.Judge{}, false
+}
+
+// windows groups a continuous run's results by the time window of their
+// query.
+func (c *Collector) windows(rep *document.Report, rows []row) {
+	ct := c.spec.Continuous
+	if ct == nil {
+		return
+	}
+	type variantAcc struct {
+		errors                     int
+		refusal, jsonValid, toks   ratio
+		latency                    []float64
+		wins, losses, ties, judged int
+	}
+	type windowAcc struct {
+		samples  map[string]bool
+		variants map[string]*variantAcc
+	}
+	byWindow := map[int64]*windowAcc{}
+	get := func(at int64, variant string) (*windowAcc, *variantAcc) {
+		start := ct.WindowOf(time.UnixMilli(at)).UnixMilli()
+		w := byWindow[start]
+		if w == nil {
+			w = &windowAcc{samples: map[string]bool{}, variants: map[string]*variantAcc{}}
+			byWindow[start] = w
+		}
+		v := w.variants[variant]
+		if v == nil {
+			v = &variantAcc{}
+			w.variants[variant] = v
+		}
+		return w, v
+	}
+	for _, r := range rows {
+		if r.at == 0 {
+			continue
+		}
+		w, v := get(r.at, r.variant)
+		w.samples[r.suite+"\x00"+r.sample] = true
+		if r.bucket == string(eval.BucketError) {
+			v.errors++
+			continue
+		}
+		if r.benign {
+			v.refusal.add(r.refused)
+		}
+		if r.jsonValid >= 0 {
+			v.jsonValid.add(r.jsonValid == 1)
+		}
+		v.toks.num += float64(r.tokens)
+		v.toks.den++
+		v.latency = append(v.latency, r.latency)
+	}
+	if j, ok := GateJudge(c.spec); ok {
+		id := j.ID()
+		for _, jr := range c.judgmentRows() {
+			if jr.at == 0 || jr.judgeID != id || jr.err != "" {
+				continue
+			}
+			_, v := get(jr.at, jr.cand)
+			v.judged++
+			switch jr.winner {
+			case string(eval.WinCandidate):
+				v.wins++
+			case string(eval.WinBaseline):
+				v.losses++
+			default:
+				v.ties++
+			}
+		}
+	}
+	starts := make([]int64, 0, len(byWindow))
+	for s := range byWindow {
+		starts = append(starts, s)
+	}
+	slices.Sort(starts)
+	for _, s := range starts {
+		w := byWindow[s]
+		start := time.UnixMilli(s).UTC()
+		dw := document.Window{Start: start, End: start.Add(ct.Window.D()), Samples: len(w.samples), Variants: []document.WindowVariant{}}
+		for _, v := range c.spec.Variants {
+			a := w.variants[v.Name]
+			if a == nil {
+				continue
+			}
+			wv := document.WindowVariant{Variant: v.Name, Judged: a.judged, Errors: a.errors,
+				Refusal: a.refusal.ptr(), JSONValid: a.jsonValid.ptr(), MeanOutputTokens: a.toks.ptr()}
+			if a.judged > 0 {
+				wr := (float64(a.wins) + float64(a.ties)/2) / float64(a.judged)
+				ci := stats.Wilson(wr, a.judged)
+				wv.WinRate, wv.CI = &wr, &ci
+			}
+			if len(a.latency) > 0 {
+				slices.Sort(a.latency)
+				p50, p95 := stats.Percentile(a.latency, 50), stats.Percentile(a.latency, 95)
+				wv.LatencyP50, wv.LatencyP95 = &p50, &p95
+			}
+			dw.Variants = append(dw.Variants, wv)
+		}
+		rep.Windows = append(rep.Windows, dw)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/assay-eval/assay/pkg/eval"
+	"time"
 )
 
 // batchRows is the size of a record batch: builders are flushed into an
@@ -29,6 +30,7 @@ const (
 	colLatency
 	colGenSeq
 	colFingerprint
+	colAt
 	colMetrics
 )
 
@@ -50,6 +52,7 @@ func scoreSchema(metrics []string) *arrow.Schema {
 		{Name: "latency_ms", Type: arrow.PrimitiveTypes.Float64},
 		{Name: "gen_seq", Type: arrow.PrimitiveTypes.Uint64},
 		{Name: "fingerprint", Type: arrow.BinaryTypes.String},
+		{Name: "at", Type: arrow.FixedWidthTypes.Timestamp_ms, Nullable: true},
 	}
 	for _, m := range metrics {
 		fields = append(fields, arrow.Field{Name: "metric_" + m, Type: arrow.PrimitiveTypes.Float64, Nullable: true})
@@ -71,6 +74,7 @@ const (
 	jcError
 	jcRound1
 	jcRound2
+	jcAt
 )
 
 var judgmentSchema = arrow.NewSchema([]arrow.Field{
@@ -86,6 +90,7 @@ var judgmentSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "error", Type: arrow.BinaryTypes.String},
 	{Name: "round1", Type: arrow.BinaryTypes.String},
 	{Name: "round2", Type: arrow.BinaryTypes.String},
+	{Name: "at", Type: arrow.FixedWidthTypes.Timestamp_ms, Nullable: true},
 }, nil)
 
 // table accumulates rows in a record builder and seals them into batches.
@@ -137,6 +142,15 @@ func (t *table) f64(i int, v float64) {
 	t.b.Field(i).(*array.Float64Builder).Append(v)
 }
 func (t *table) boolean(i int, v bool) { t.b.Field(i).(*array.BooleanBuilder).Append(v) }
+
+// at appends a production query's time; null for a dataset's sample.
+func (t *table) at(i int, v time.Time) {
+	if v.IsZero() {
+		t.b.Field(i).AppendNull()
+		return
+	}
+	t.b.Field(i).(*array.TimestampBuilder).Append(arrow.Timestamp(v.UnixMilli()))
+}
 func (t *table) optBool(i int, v *bool) {
 	if v == nil {
 		t.b.Field(i).AppendNull()
@@ -162,6 +176,7 @@ func (t *table) appendScore(s *eval.Score, metrics []string) {
 	t.f64(colLatency, s.LatencyMS)
 	t.u64(colGenSeq, s.GenSeq)
 	t.str(colFingerprint, s.Fingerprint)
+	t.at(colAt, s.Sample.At)
 	for i, m := range metrics {
 		if v, ok := s.Metrics[m]; ok {
 			t.f64(colMetrics+i, v)
@@ -196,5 +211,6 @@ func (t *table) appendJudgment(j *eval.Judgment) {
 	t.str(jcError, j.Error)
 	t.str(jcRound1, roundSummary(j.Rounds, 0))
 	t.str(jcRound2, roundSummary(j.Rounds, 1))
+	t.at(jcAt, j.Sample.At)
 	t.rowDone()
 }

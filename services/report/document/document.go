@@ -16,13 +16,16 @@ type Report struct {
 	Variants    []string `json:"variants"`
 	// Complete is true once every expected score and judgment has arrived
 	// or been recorded as an error.
-	Complete bool       `json:"complete"`
-	Counts   Counts     `json:"counts"`
-	Progress Progress   `json:"progress"`
-	Suites   []Suite    `json:"suites"`
-	Metrics  []Metric   `json:"metrics"`
-	Deltas   []Delta    `json:"deltas"`
-	Pairwise []Pairwise `json:"pairwise"`
+	Complete bool `json:"complete"`
+	// Continuous runs evaluate sampled production queries and never
+	// complete: their gate is on what has been evaluated so far.
+	Continuous bool       `json:"continuous"`
+	Counts     Counts     `json:"counts"`
+	Progress   Progress   `json:"progress"`
+	Suites     []Suite    `json:"suites"`
+	Metrics    []Metric   `json:"metrics"`
+	Deltas     []Delta    `json:"deltas"`
+	Pairwise   []Pairwise `json:"pairwise"`
 	// Agreement compares every two judges of the run on the pairs both
 	// judged (a replay adds a judge).
 	Agreement []Agreement      `json:"agreement"`

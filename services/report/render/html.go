@@ -26,14 +26,40 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"pvalue":   pvalue,
 	"sig":      sig,
 	"px":       px,
+	"index2":   func(xs []bool, i int) bool { return i < len(xs) && xs[i] },
 }).Parse(pageText))
 
 // htmlView adds the charts to the shared view; MetricCharts[i] are those of
 // Suites[i].
 type htmlView struct {
 	view
-	WinChart     chart
-	MetricCharts [][]chart
+	WinChart         chart
+	MetricCharts     [][]chart
+	CheckpointCharts []lineChart
+	WindowCharts     []lineChart
+	Checkpoints      table
+	Agreement        table
+	Windows          table
+}
+
+// table is a generic table for the series sections; Numeric marks the
+// columns aligned as numbers.
+type table struct {
+	Head    []string
+	Numeric []bool
+	Rows    [][]string
+}
+
+// textColumns are the series tables' columns that hold names, not numbers.
+var textColumns = map[string]bool{"variant": true, "model": true, "added": true, "gate": true,
+	"judge A": true, "judge B": true, "window": true}
+
+func newTable(head []string, rows [][]string) table {
+	t := table{Head: head, Rows: rows}
+	for _, h := range head {
+		t.Numeric = append(t.Numeric, !textColumns[h])
+	}
+	return t
 }
 
 // HTML writes r as a single self-contained report.html.
@@ -75,6 +101,12 @@ func HTML(w io.Writer, r *document.Report) error {
 		}
 		v.MetricCharts = append(v.MetricCharts, charts)
 	}
+
+	v.CheckpointCharts = checkpointCharts(r)
+	v.WindowCharts = windowCharts(r)
+	v.Checkpoints = checkpointTable(r)
+	v.Agreement = agreementTable(r)
+	v.Windows = windowTable(r)
 
 	// Rendered to a buffer so a failure leaves no half-written page behind.
 	var buf bytes.Buffer

@@ -60,6 +60,11 @@ func Markdown(w io.Writer, r *document.Report) error {
 	}
 	mdTable(&b, []string{"judge", "variant", "vs", "n", "wins", "losses", "ties", "win rate [95% CI]", "flip rate", "errors"}, rows)
 
+	if len(r.Agreement) > 0 {
+		b.WriteString("## Judge agreement\n\n")
+		mdTableOf(&b, agreementTable(r))
+	}
+
 	b.WriteString("## Rates\n\n")
 	rows = nil
 	for _, x := range v.Rates {
@@ -67,6 +72,15 @@ func Markdown(w io.Writer, r *document.Report) error {
 			rate(x.Truncated), rate(x.Error), tokens(x.MeanOutputTokens)})
 	}
 	mdTable(&b, []string{"variant", "refusal", "json_valid", "schema_pass", "truncated", "error", "mean output tokens"}, rows)
+
+	if len(r.Checkpoints) > 0 {
+		b.WriteString("## Checkpoints\n\n")
+		mdTableOf(&b, checkpointTable(r))
+	}
+	if len(r.Windows) > 0 {
+		b.WriteString("## Windows\n\nProduction queries by the time they were asked, newest first.\n\n")
+		mdTableOf(&b, windowTable(r))
+	}
 
 	b.WriteString("## Metrics\n\n")
 	if len(v.Suites) == 0 {
@@ -132,6 +146,9 @@ func Markdown(w io.Writer, r *document.Report) error {
 }
 
 func completeness(r *document.Report) string {
+	if r.Continuous {
+		return "continuous (judged so far)"
+	}
 	if r.Complete {
 		return "complete"
 	}
@@ -233,3 +250,5 @@ func orNone(s string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func mdTableOf(b *strings.Builder, t table) { mdTable(b, t.Head, t.Rows) }

@@ -18,7 +18,8 @@ var errNilReport = errors.New("render: nil report")
 const none = "—"
 
 // Gate states shown by every rendering. A gate of an incomplete run is not
-// shown as passed or failed: missing judgments could still change it.
+// shown as passed or failed: missing judgments could still change it. A
+// continuous run never completes; its gate is on what has been evaluated.
 const (
 	gatePassed     = "PASSED"
 	gateFailed     = "FAILED"
@@ -176,7 +177,7 @@ func byRank(rank map[string]int, a, b string) int {
 
 func gateStatus(r *document.Report) string {
 	switch {
-	case !r.Complete:
+	case !r.Complete && !r.Continuous:
 		return gateIncomplete
 	case r.Gate.Passed:
 		return gatePassed

@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"io"
+	"math"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -373,5 +374,136 @@ func TestCountsGetTheirOwnChart(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("no chart %s", want)
 		}
+	}
+}
+
+// seriesFixture is a run with all three series: checkpoints added to it, a
+// second judge replayed over it, and production windows (one without
+// verdicts yet).
+func seriesFixture() *document.Report {
+	r := fixture()
+	r.Run = "nightly-sft"
+	r.Variants = []string{"base", "ft", "ckpt-200", "ckpt-400"}
+	at := time.Date(2025, 6, 14, 8, 0, 0, 0, time.UTC)
+	r.Checkpoints = []document.Checkpoint{
+		{Seq: 1, Variant: "ckpt-200", Model: "qwen3-8b-sft/step-200", Step: 200, AddedAt: at, Judge: "gpt-judge",
+			WinRate: ptr(0.48), CI: &[2]float64{0.36, 0.6}, Refusal: ptr(0.03), JSONValid: ptr(0.9),
+			Metrics: []document.CheckpointMetric{{Suite: "support_tickets", Metric: "json_fields", Mean: 0.75}, {Suite: "gsm8k", Metric: "num_match", Mean: 0.6}}},
+		{Seq: 2, Variant: "ckpt-400", Model: "qwen3-8b-sft/step-400", Step: 400, AddedAt: at.Add(40 * time.Minute), Judge: "gpt-judge",
+			WinRate: nil, CI: nil, Refusal: ptr(0.05), JSONValid: nil, GatePassed: false,
+			Metrics: []document.CheckpointMetric{{Suite: "support_tickets", Metric: "json_fields", Mean: 0.81}}},
+		{Seq: 3, Variant: "ft", Model: "qwen3-8b-sft/final", AddedAt: at.Add(80 * time.Minute), Judge: "gpt-judge",
+			WinRate: ptr(0.6466), CI: &[2]float64{0.52, 0.756}, Refusal: ptr(0.0667), JSONValid: ptr(0.9833), GatePassed: true,
+			Metrics: []document.CheckpointMetric{{Suite: "support_tickets", Metric: "json_fields", Mean: 0.913}, {Suite: "gsm8k", Metric: "num_match", Mean: 0.55}}},
+	}
+	r.Agreement = []document.Agreement{
+		{Variant: "ft", JudgeA: "gpt-judge", JudgeB: "qwen-judge-v2", N: 58, Percent: 0.8276, Kappa: ptr(0.6512)},
+		{Variant: "ckpt-200", JudgeA: "gpt-judge", JudgeB: "qwen-judge-v2", N: 4, Percent: 1, Kappa: nil},
+	}
+	w := time.Date(2025, 6, 14, 6, 0, 0, 0, time.UTC)
+	r.Windows = []document.Window{
+		{Start: w, End: w.Add(time.Hour), Samples: 40, Variants: []document.WindowVariant{
+			{Variant: "base", Judged: 0, Refusal: ptr(0.025), JSONValid: nil, MeanOutputTokens: ptr(120.5), LatencyP50: ptr(410), LatencyP95: ptr(980)},
+			{Variant: "ft", WinRate: ptr(0.61), CI: &[2]float64{0.46, 0.74}, Judged: 40, Refusal: ptr(0.075), MeanOutputTokens: ptr(96.25), LatencyP50: ptr(350), LatencyP95: ptr(801), Errors: 1},
+		}},
+		{Start: w.Add(time.Hour), End: w.Add(2 * time.Hour), Samples: 12, Variants: []document.WindowVariant{
+			{Variant: "base", Refusal: ptr(0), MeanOutputTokens: ptr(118)},
+			{Variant: "ft", Judged: 0, Refusal: ptr(0.0833), MeanOutputTokens: ptr(101)},
+		}},
+	}
+	return r
+}
+
+func TestSeriesGolden(t *testing.T) {
+	for _, tc := range renderers {
+		t.Run(tc.name, func(t *testing.T) {
+			got := render(t, tc.render, seriesFixture())
+			golden.Check(t, filepath.Join("testdata", "series-"+tc.golden), []byte(got))
+		})
+	}
+}
+
+// TestSeriesSectionsOnlyWhenPresent keeps an ordinary run's report free of
+// empty checkpoint, agreement and window sections.
+func TestSeriesSectionsOnlyWhenPresent(t *testing.T) {
+	plain := render(t, Markdown, fixture())
+	series := render(t, Markdown, seriesFixture())
+	for _, h := range []string{"## Checkpoints", "## Judge agreement", "## Windows"} {
+		if strings.Contains(plain, h) {
+			t.Errorf("plain report has %q", h)
+		}
+		if !strings.Contains(series, h) {
+			t.Errorf("series report lacks %q", h)
+		}
+	}
+}
+
+func TestContinuousGateIsShown(t *testing.T) {
+	r := seriesFixture()
+	r.Complete, r.Continuous = false, true
+	r.Gate = document.Gate{Passed: true}
+	if got := render(t, Summary, r); !strings.HasSuffix(got, "\ngate: PASSED\n") {
+		t.Errorf("continuous summary:\n%s", got)
+	}
+	if got := render(t, Summary, r); !strings.Contains(got, "latest window 2025-06-14 07:00–08:00 UTC (12 samples): base refusal 0.000; ft refusal 0.083\n") {
+		t.Errorf("continuous summary lacks the latest window:\n%s", got)
+	}
+	if got := render(t, Markdown, r); !strings.Contains(got, "**Status:** continuous (judged so far) · gate **PASSED**") {
+		t.Errorf("continuous markdown status:\n%s", got[:200])
+	}
+	if got := render(t, HTML, r); !strings.Contains(got, `class="badge passed"`) {
+		t.Error("continuous HTML gate badge is not passed")
+	}
+}
+
+func TestLineChart(t *testing.T) {
+	// A missing value breaks the line and its band; the reference line
+	// sits at 0.5 of a 0–1 scale.
+	c := newLineChart("x", []string{"a", "b", "c", "d"}, []seriesData{{
+		Label:  "s",
+		Values: []*float64{ptr(0), ptr(1), nil, ptr(0.5)},
+		CIs:    []*[2]float64{{0, 0.2}, {0.8, 1}, nil, nil},
+	}}, 0.5)
+	s := c.Series[0]
+	if got := strings.Count(s.Path, "M"); got != 2 {
+		t.Errorf("path %q has %d segments, want 2", s.Path, got)
+	}
+	if got := strings.Count(s.Band, "Z"); got != 1 {
+		t.Errorf("band %q has %d parts, want 1", s.Band, got)
+	}
+	if len(s.Points) != 3 {
+		t.Errorf("%d points, want 3", len(s.Points))
+	}
+	if mid := (c.PlotTop + c.PlotBottom) / 2; !c.HasRef || c.RefY != mid {
+		t.Errorf("reference at %v, want %v", c.RefY, mid)
+	}
+	if s.Points[0].Y != c.PlotBottom || s.Points[1].Y != c.PlotTop {
+		t.Errorf("0 and 1 at y=%v and %v, want %v and %v", s.Points[0].Y, s.Points[1].Y, c.PlotBottom, c.PlotTop)
+	}
+	// Many windows keep every point but thin the axis labels.
+	labels := make([]string, 100)
+	values := make([]*float64, 100)
+	for i := range labels {
+		labels[i], values[i] = itoa(i), ptr(0.5)
+	}
+	c = newLineChart("many", labels, []seriesData{{Label: "s", Values: values}}, math.NaN())
+	if len(c.Series[0].Points) != 100 || len(c.XTicks) > lineMaxTick+1 {
+		t.Errorf("%d points and %d labels", len(c.Series[0].Points), len(c.XTicks))
+	}
+}
+
+func TestSeriesHTMLEscapes(t *testing.T) {
+	const payload = `<script>alert(1)</script>`
+	r := seriesFixture()
+	r.Checkpoints[0].Model = payload
+	r.Checkpoints[1].Variant = payload
+	r.Agreement[0].JudgeB = payload
+	r.Windows[0].Variants[1].Variant = payload
+	got := render(t, HTML, r)
+	if strings.Contains(got, "<script") {
+		t.Error("HTML contains an unescaped script tag")
+	}
+	if strings.Count(got, "&lt;script&gt;") < 4 {
+		t.Errorf("the payload shows escaped %d times, want at least 4", strings.Count(got, "&lt;script&gt;"))
 	}
 }

@@ -43,6 +43,7 @@ func Summary(w io.Writer, r *document.Report) error {
 		return err
 	}
 
+	buf.WriteString(latestWindow(r))
 	switch gateStatus(r) {
 	case gatePassed:
 		buf.WriteString("gate: PASSED\n")

@@ -13,6 +13,7 @@ func main() {
 	var cfg ingest.Config
 	stage.Main("assay-ingest", func(fs *flag.FlagSet) {
 		fs.IntVar(&cfg.Workers, "workers", 0, "runs ingested at once (default 2)")
+		fs.StringVar(&cfg.IntakeAddr, "intake-addr", "", "address for the HTTP intake of production queries (POST /v1/intake/<source>); empty: NATS requests only")
 	}, func(ctx context.Context, env *stage.Env) error {
 		return ingest.New(cfg, env).Run(ctx)
 	})

@@ -1,0 +1,270 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/ingest/dataset"
+	"github.com/assay-eval/assay/services/ingest/pii"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The intake takes production queries — NATS requests on
+// assay.intake.<source>, or HTTP POSTs to /v1/intake/<source> — redacts
+// their personal data and only then stores them, on assay.queries.<source>.
+// The raw subject has no stream: what is stored is what was redacted.
+
+// maxQuery bounds an intake request.
+const maxQuery = 1 << 20
+
+// IntakeReply answers an intake request.
+type IntakeReply struct {
+	ID    string `json:"id,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// Accept redacts and stores one query from source, returning its id. An
+// error says what is wrong with the query (it is never stored then).
+func (s *Service) Accept(ctx context.Context, source string, body []byte) (string, error) {
+	if !eval.ValidName(source) {
+		return "", fmt.Errorf("source %q is not a valid name: use 1-64 letters, digits, '-' or '_'", source)
+	}
+	if len(body) > maxQuery {
+		return "", fmt.Errorf("query is larger than %d bytes", maxQuery)
+	}
+	var q eval.IntakeQuery
+	if err := json.Unmarshal(body, &q); err != nil {
+		// The decoder's message may quote the body: say only where it broke.
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return "", fmt.Errorf("query is not valid JSON (at byte %d)", se.Offset)
+		}
+		return "", errors.New(`query must be a JSON object: {"query": "…"} or {"messages": […]}, with optional "timestamp" and "metadata"`)
+	}
+	msgs, err := q.Conversation()
+	if err != nil {
+		return "", err
+	}
+	if q.Timestamp.IsZero() {
+		q.Timestamp = time.Now().UTC()
+	}
+	stored := eval.IntakeQuery{Timestamp: q.Timestamp.UTC(), Messages: make([]eval.Message, len(msgs)), Metadata: redactAny(q.Metadata).(map[string]any)}
+	for i, m := range msgs {
+		text, _ := pii.Redact(m.Content)
+		stored.Messages[i] = eval.Message{Role: m.Role, Content: text}
+	}
+	sum := sha256.Sum256([]byte(source + "\x00" + strconv.FormatInt(stored.Timestamp.UnixNano(), 10) + "\x00" + dataset.Normalize(stored.Messages)))
+	id := hex.EncodeToString(sum[:12])
+	if _, err := s.bus.Publish(ctx, bus.QueriesSubject(source), bus.MsgID("intake", source, id), stored); err != nil {
+		return "", err
+	}
+	s.intake.Inc()
+	return id, nil
+}
+
+// redactAny redacts every string in decoded JSON metadata.
+func redactAny(v any) any {
+	switch x := v.(type) {
+	case string:
+		out, _ := pii.Redact(x)
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = redactAny(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = redactAny(e)
+		}
+		return out
+	case nil:
+		return map[string]any(nil)
+	}
+	return v
+}
+
+// intakeWorkers is how many intake requests are stored at once.
+const intakeWorkers = 4
+
+// serveIntake answers intake requests on NATS (replicas share them as a
+// queue group) and, when addr is set, on HTTP, until ctx ends.
+func (s *Service) serveIntake(ctx context.Context, addr string) error {
+	var subs []*nats.Subscription
+	for range intakeWorkers {
+		sub, err := s.bus.NC.QueueSubscribe(bus.AllIntake, "assay-ingest", func(m *nats.Msg) {
+			source := bus.SubjectToken(m.Subject, 2)
+			id, err := s.Accept(ctx, source, m.Data)
+			reply := IntakeReply{ID: id}
+			if err != nil {
+				reply.Error = err.Error()
+				s.logger.Warn("intake query refused", "source", source, "err", err)
+			}
+			b, _ := json.Marshal(reply)
+			_ = m.Respond(b)
+		})
+		if err != nil {
+			return fmt.Errorf("subscribing to intake: %w", err)
+		}
+		subs = append(subs, sub)
+	}
+	defer func() {
+		for _, sub := range subs {
+			_ = sub.Drain()
+		}
+	}()
+	if addr == "" {
+		<-ctx.Done()
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening for intake on %s: %w", addr, err)
+	}
+	s.intakeAddr.Store(ln.Addr().String())
+	s.logger.Info("intake over HTTP", "addr", ln.Addr().String())
+	srv := &http.Server{Handler: s.IntakeHandler(), ReadHeaderTimeout: 10 * time.Second}
+	context.AfterFunc(ctx, func() { _ = srv.Close() })
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// IntakeAddr is the address the HTTP intake listens on, once it does.
+func (s *Service) IntakeAddr() string {
+	a, _ := s.intakeAddr.Load().(string)
+	return a
+}
+
+// IntakeHandler serves POST /v1/intake/{source}.
+func (s *Service) IntakeHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/intake/{source}", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxQuery+1))
+		var reply IntakeReply
+		status := http.StatusAccepted
+		if err == nil {
+			reply.ID, err = s.Accept(r.Context(), r.PathValue("source"), body)
+		}
+		if err != nil {
+			reply.Error, status = err.Error(), http.StatusBadRequest
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(reply)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	return mux
+}
+
+// Sampled reports whether a continuous run with the given rate evaluates a
+// query: a hash of its normalised (redacted) text decides, so that the same
+// query is always in, or always out, whenever and wherever it is asked.
+func Sampled(msgs []eval.Message, rate float64) bool {
+	sum := sha256.Sum256([]byte("sample\x00" + dataset.Normalize(msgs)))
+	u := float64(binary.BigEndian.Uint64(sum[:8])>>11) / (1 << 53)
+	return u < rate
+}
+
+// continuous keeps a consumer of its sources' queries for every continuous
+// run.
+func (s *Service) continuous(ctx context.Context) error {
+	rc := s.bus.NewRunConsumers(bus.StreamIntake, bus.StageIngest, s.logger, func(runs *bus.Runs, spec *eval.RunSpec) []bus.Member {
+		ct := spec.Continuous
+		if ct == nil {
+			return nil
+		}
+		cfg := jetstream.ConsumerConfig{
+			Durable:       bus.IntakeConsumer(spec.Run),
+			DeliverPolicy: jetstream.DeliverAllPolicy,
+			MaxAckPending: 256,
+			Metadata:      map[string]string{"stage": bus.StageIngest, "run": spec.Run},
+		}
+		for _, src := range ct.Sources {
+			cfg.FilterSubjects = append(cfg.FilterSubjects, bus.QueriesSubject(src))
+		}
+		if ct.Since != nil {
+			cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, ct.Since
+		}
+		return []bus.Member{{
+			Config: cfg,
+			Handler: func(ctx context.Context, m *bus.Msg) error {
+				return s.handleQuery(ctx, runs, spec.Run, m)
+			},
+			Options: bus.ConsumeOptions{Stage: bus.StageIngest, Workers: 16, Logger: s.logger, Observer: s.metrics,
+				Keys: func(*bus.Msg) bus.Keys { return bus.Keys{Run: spec.Run} }},
+			Log: []any{"run", spec.Run, "sources", strings.Join(ct.Sources, ","), "sample_rate", ct.SampleRate, "window", ct.Window.D()},
+		}}
+	})
+	return rc.Run(ctx)
+}
+
+// handleQuery turns a stored query into a sample of a continuous run: when
+// it is sampled and not a repeat within its window.
+func (s *Service) handleQuery(ctx context.Context, runs *bus.Runs, run string, m *bus.Msg) error {
+	source := bus.SubjectToken(m.Subject(), 2)
+	var q eval.IntakeQuery
+	if err := json.Unmarshal(m.Payload, &q); err != nil {
+		return bus.Poisonf(bus.Keys{Run: run}, "stored query does not decode: %v", err)
+	}
+	spec, err := runs.Spec(ctx, run)
+	if err != nil {
+		return bus.PoisonIfNotFound(err, bus.Keys{Run: run})
+	}
+	ct := spec.Continuous
+	if ct == nil || len(q.Messages) == 0 {
+		return nil
+	}
+	if !Sampled(q.Messages, ct.SampleRate) {
+		s.queries.WithLabelValues(run, "sampled_out").Inc()
+		return nil
+	}
+	window := ct.WindowOf(q.Timestamp)
+	text := dataset.Normalize(q.Messages)
+	sum := sha256.Sum256([]byte(strconv.FormatInt(window.Unix(), 10) + "\x00" + text))
+	id := "q-" + hex.EncodeToString(sum[:8])
+	// The first message of a text in a window claims it; a redelivered
+	// message (its handler died before acking) finds its own claim and
+	// publishes again, which the sample's message id makes harmless.
+	key := run + "." + strconv.FormatInt(window.Unix(), 10) + "." + hex.EncodeToString(sum[:16])
+	claim := []byte(strconv.FormatUint(m.Seq(), 10))
+	if _, err := s.bus.Seen.Create(ctx, key, claim); err != nil {
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return fmt.Errorf("recording query: %w", err)
+		}
+		e, err := s.bus.Seen.Get(ctx, key)
+		if err != nil {
+			return fmt.Errorf("reading query record: %w", err)
+		}
+		if !bytes.Equal(e.Value(), claim) {
+			s.queries.WithLabelValues(run, "duplicate").Inc()
+			return nil
+		}
+	}
+	sample := eval.Sample{V: eval.Version, Run: run, ID: id, Suite: source, Role: eval.RoleProduction,
+		Fingerprint: spec.Fingerprint(), Messages: q.Messages, Tags: []string{"production"},
+		Source: "intake:" + source, At: q.Timestamp.UTC(), Meta: q.Metadata}
+	if _, err := s.bus.Publish(ctx, bus.SamplesSubject(run, source), bus.MsgID(bus.StageIngest, run, source, id), sample); err != nil {
+		return err
+	}
+	s.queries.WithLabelValues(run, "sampled").Inc()
+	return nil
+}

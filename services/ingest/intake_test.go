@@ -1,0 +1,214 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/bus/bustest"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/obs"
+	"github.com/assay-eval/assay/pkg/stage"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func newIntake(t *testing.T) (*Service, *bus.Bus) {
+	t.Helper()
+	b := bustest.New(t)
+	return New(Config{}, &stage.Env{Bus: b, Logger: slog.New(slog.DiscardHandler), Registry: obs.NewRegistry()}), b
+}
+
+// stored reads every query stored for source.
+func stored(t *testing.T, b *bus.Bus, source string) []eval.IntakeQuery {
+	t.Helper()
+	c, err := b.JS.OrderedConsumer(t.Context(), bus.StreamIntake, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.QueriesSubject(source)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []eval.IntakeQuery
+	for {
+		m, err := c.Next(jetstream.FetchMaxWait(200 * time.Millisecond))
+		if err != nil {
+			return out
+		}
+		var q eval.IntakeQuery
+		if err := json.Unmarshal(m.Data(), &q); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, q)
+	}
+}
+
+func TestAcceptRefusesBadQueries(t *testing.T) {
+	s, b := newIntake(t)
+	for _, tc := range []struct {
+		name, source, body, want string
+	}{
+		{"bad source", "a.b", `{"query":"hi"}`, `source "a.b" is not a valid name`},
+		{"not JSON", "chat", `{"query": "my email is x@example.com`, "not valid JSON (at byte"},
+		{"not an object", "chat", `["hi"]`, "must be a JSON object"},
+		{"wrong type", "chat", `{"query": 42}`, "must be a JSON object"},
+		{"empty", "chat", `{}`, "query (text) or messages (chat) is required"},
+		{"both", "chat", `{"query":"a","messages":[{"role":"user","content":"b"}]}`, "not both"},
+		{"bad role", "chat", `{"messages":[{"role":"tool","content":"b"}]}`, `messages[0].role`},
+		{"ends with the assistant", "chat", `{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}]}`, "must end with a non-empty user message"},
+		{"too large", "chat", `{"query":"` + strings.Repeat("x", maxQuery) + `"}`, "larger than"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id, err := s.Accept(t.Context(), tc.source, []byte(tc.body))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Accept = %q, %v; want an error with %q", id, err, tc.want)
+			}
+			// The error must not echo what it could not parse: it may
+			// be personal data.
+			if strings.Contains(err.Error(), "example.com") {
+				t.Errorf("error %q quotes the query", err)
+			}
+		})
+	}
+	if got := stored(t, b, "chat"); len(got) != 0 {
+		t.Errorf("%d refused queries were stored", len(got))
+	}
+}
+
+func TestAcceptRedactsBeforeStoring(t *testing.T) {
+	s, b := newIntake(t)
+	at := time.Date(2026, 11, 27, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
+	body := fmt.Sprintf(`{"messages":[{"role":"system","content":"agent for bob@example.com"},{"role":"user","content":"call me on +44 20 7946 0958 about order 88213"}],
+		"timestamp":%q,"metadata":{"user":"bob@example.com","tags":["vip","10.1.2.3"],"n":3}}`, at.Format(time.RFC3339))
+	id, err := s.Accept(t.Context(), "chat", []byte(body))
+	if err != nil || id == "" {
+		t.Fatalf("Accept = %q, %v", id, err)
+	}
+	// A query without a timestamp is stamped with the time it arrived.
+	before := time.Now()
+	if _, err := s.Accept(t.Context(), "chat", []byte(`{"query":"hello"}`)); err != nil {
+		t.Fatal(err)
+	}
+	got := stored(t, b, "chat")
+	if len(got) != 2 {
+		t.Fatalf("%d queries stored, want 2", len(got))
+	}
+	raw, _ := json.Marshal(got[0])
+	for _, leak := range []string{"bob@example.com", "7946", "10.1.2.3"} {
+		if bytes.Contains(raw, []byte(leak)) {
+			t.Errorf("stored query has %q: %s", leak, raw)
+		}
+	}
+	for _, keep := range []string{"order 88213", `"n":3`, `"vip"`} {
+		if !bytes.Contains(raw, []byte(keep)) {
+			t.Errorf("stored query lost %q: %s", keep, raw)
+		}
+	}
+	if !got[0].Timestamp.Equal(at) || got[0].Timestamp.Location() != time.UTC {
+		t.Errorf("timestamp %v, want %v in UTC", got[0].Timestamp, at)
+	}
+	if ts := got[1].Timestamp; ts.Before(before.Add(-time.Second)) || ts.After(time.Now()) {
+		t.Errorf("default timestamp %v is not the arrival time", ts)
+	}
+	if c := got[1].Messages; len(c) != 1 || c[0].Role != "user" || c[0].Content != "hello" {
+		t.Errorf("a text query is stored as %+v", c)
+	}
+}
+
+func TestIntakeOverHTTPAndNATS(t *testing.T) {
+	s, b := newIntake(t)
+	srv := httptest.NewServer(s.IntakeHandler())
+	defer srv.Close()
+	post := func(source, body string) (int, IntakeReply) {
+		resp, err := http.Post(srv.URL+"/v1/intake/"+source, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r IntakeReply
+		data, _ := io.ReadAll(resp.Body)
+		if err := json.Unmarshal(data, &r); err != nil {
+			t.Fatalf("reply %q: %v", data, err)
+		}
+		return resp.StatusCode, r
+	}
+	if code, r := post("chat", `{"query":"where is my parcel?"}`); code != http.StatusAccepted || r.ID == "" || r.Error != "" {
+		t.Errorf("good query: %d %+v", code, r)
+	}
+	if code, r := post("chat", `{"query":`); code != http.StatusBadRequest || r.ID != "" || !strings.Contains(r.Error, "not valid JSON") {
+		t.Errorf("bad query: %d %+v", code, r)
+	}
+	if code, _ := post("bad%20source", `{"query":"x"}`); code != http.StatusBadRequest {
+		t.Errorf("bad source: %d", code)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- s.serveIntake(ctx, "") }()
+	request := func(body string) IntakeReply {
+		var r IntakeReply
+		bustest.Eventually(t, 5*time.Second, func() error {
+			m, err := b.NC.Request(bus.IntakeSubject("chat"), []byte(body), time.Second)
+			if err != nil {
+				return err
+			}
+			return json.Unmarshal(m.Data, &r)
+		})
+		return r
+	}
+	if r := request(`{"query":"is the shop open on Sunday?"}`); r.ID == "" || r.Error != "" {
+		t.Errorf("NATS good query: %+v", r)
+	}
+	if r := request(`{"messages":[]}`); r.Error == "" {
+		t.Errorf("NATS bad query: %+v", r)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(t, b, "chat"); len(got) != 2 {
+		t.Errorf("%d queries stored, want 2", len(got))
+	}
+}
+
+func TestSampled(t *testing.T) {
+	const n = 4000
+	msgs := func(i int) []eval.Message {
+		return []eval.Message{{Role: "user", Content: fmt.Sprintf("question number %d about the refund policy", i)}}
+	}
+	for _, rate := range []float64{0.05, 0.3, 0.5} {
+		in := 0
+		for i := range n {
+			if Sampled(msgs(i), rate) {
+				in++
+			}
+		}
+		// Three standard deviations of a binomial share.
+		if got, tol := float64(in)/n, 3*math.Sqrt(rate*(1-rate)/n); math.Abs(got-rate) > tol {
+			t.Errorf("rate %v sampled %.4f of queries", rate, got)
+		}
+	}
+	// The same query, however written, is always in or always out; a
+	// higher rate keeps what a lower one kept.
+	a := []eval.Message{{Role: "user", Content: "Where is   my ORDER?"}}
+	b := []eval.Message{{Role: "user", Content: "where is my order?"}}
+	for _, rate := range []float64{0.1, 0.5, 0.9} {
+		if Sampled(a, rate) != Sampled(b, rate) {
+			t.Errorf("rate %v: the same query normalised differently is sampled differently", rate)
+		}
+	}
+	for i := range 200 {
+		if Sampled(msgs(i), 0.2) && !Sampled(msgs(i), 0.6) {
+			t.Fatalf("query %d is in at 0.2 and out at 0.6", i)
+		}
+	}
+	if Sampled(a, 0) || !Sampled(a, 1) {
+		t.Error("rate 0 must keep nothing and rate 1 everything")
+	}
+}
