@@ -350,6 +350,9 @@ func TestContinuousEvaluation(t *testing.T) {
 	if !rep.Continuous {
 		t.Error("report.json does not mark the run continuous")
 	}
+	if p := rep.Progress; rep.Counts.Samples != total || p.ScoresExpected != 2*total || p.JudgmentsExpected != total {
+		t.Errorf("counts %+v, progress %+v: want %d samples, %d scores and %d judgments expected", rep.Counts, p, total, 2*total, total)
+	}
 	md, err := b.Reports.GetBytes(ctx, report.ReportObject("prod", "report.md"))
 	if err != nil {
 		t.Fatal(err)

@@ -172,6 +172,18 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	}
 	rep.Checkpoints = checkpoints(spec, rep)
 	c.windows(rep, rows)
+	if spec.Continuous != nil {
+		// No ingest status counts a continuous run's samples: they are
+		// the queries taken so far, and what is expected follows from them.
+		for _, w := range rep.Windows {
+			rep.Counts.Samples += w.Samples
+		}
+		n := rep.Counts.Samples
+		rep.Progress.ScoresExpected = n * len(spec.Variants)
+		if len(spec.Variants) > 1 {
+			rep.Progress.JudgmentsExpected = n * len(spec.Candidates()) * len(spec.Judges)
+		}
+	}
 	return rep, nil
 }
 
