@@ -218,7 +218,7 @@ func TestContinuousEvaluation(t *testing.T) {
 
 	var rep document.Report
 	eventuallyOrDump(t, 90*time.Second, func() error {
-		data, err := b.Reports.GetBytes(ctx, report.ReportObject("prod", "report.json"))
+		data, err := bus.ReadObject(ctx, b.Reports, report.ReportObject("prod", "report.json"))
 		if err != nil {
 			var state []string
 			for _, s := range []string{bus.StreamIntake, bus.StreamSamples, bus.StreamGens, bus.StreamScores, bus.StreamJudgments, bus.StreamDLQ} {
@@ -300,7 +300,7 @@ func TestContinuousEvaluation(t *testing.T) {
 	// Sampling is the same for every run and every time.
 	var other document.Report
 	eventuallyOrDump(t, 60*time.Second, func() error {
-		data, err := b.Reports.GetBytes(ctx, report.ReportObject("prod-b", "report.json"))
+		data, err := bus.ReadObject(ctx, b.Reports, report.ReportObject("prod-b", "report.json"))
 		if err != nil {
 			return err
 		}
@@ -353,7 +353,7 @@ func TestContinuousEvaluation(t *testing.T) {
 	if p := rep.Progress; rep.Counts.Samples != total || p.ScoresExpected != 2*total || p.JudgmentsExpected != total {
 		t.Errorf("counts %+v, progress %+v: want %d samples, %d scores and %d judgments expected", rep.Counts, p, total, 2*total, total)
 	}
-	md, err := b.Reports.GetBytes(ctx, report.ReportObject("prod", "report.md"))
+	md, err := bus.ReadObject(ctx, b.Reports, report.ReportObject("prod", "report.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +362,7 @@ func TestContinuousEvaluation(t *testing.T) {
 			t.Errorf("report.md lacks %q", want)
 		}
 	}
-	page, err := b.Reports.GetBytes(ctx, report.ReportObject("prod", "report.html"))
+	page, err := bus.ReadObject(ctx, b.Reports, report.ReportObject("prod", "report.html"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,7 +105,7 @@ func saveReport(ctx context.Context, b *bus.Bus, run, dir string) (*document.Rep
 	var rep document.Report
 	var paths []string
 	for _, name := range []string{"report.json", "report.md", "report.html", "scores.parquet", "judgments.parquet"} {
-		data, err := b.Reports.GetBytes(ctx, report.ReportObject(run, name))
+		data, err := bus.ReadObject(ctx, b.Reports, report.ReportObject(run, name))
 		if errors.Is(err, jetstream.ErrObjectNotFound) {
 			continue
 		}

@@ -51,8 +51,12 @@ func (b *Bus) message(ctx context.Context, subject string, data []byte) (*nats.M
 	if b.maxPayload > 0 && len(data) > b.maxPayload-headroom {
 		sum := sha256.Sum256(data)
 		name := "msg/" + hex.EncodeToString(sum[:])
-		if _, err := b.Blobs.PutBytes(ctx, name, data); err != nil {
-			return nil, fmt.Errorf("storing large payload for %s: %w", subject, err)
+		// The name is the content: a republished payload is there already,
+		// and replacing it would pull it from under a reader.
+		if _, err := b.Blobs.GetInfo(ctx, name); err != nil {
+			if _, err := b.Blobs.PutBytes(ctx, name, data); err != nil {
+				return nil, fmt.Errorf("storing large payload for %s: %w", subject, err)
+			}
 		}
 		msg.Data = nil
 		msg.Header.Set(RefHeader, name)
@@ -132,7 +136,7 @@ func (b *Bus) Payload(ctx context.Context, data []byte, h nats.Header) ([]byte, 
 	if ref == "" {
 		return data, nil
 	}
-	out, err := b.Blobs.GetBytes(ctx, ref)
+	out, err := ReadObject(ctx, b.Blobs, ref)
 	if err != nil {
 		return nil, fmt.Errorf("fetching large payload %s: %w", ref, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -211,4 +212,42 @@ func TestSampled(t *testing.T) {
 	if Sampled(a, 0) || !Sampled(a, 1) {
 		t.Error("rate 0 must keep nothing and rate 1 everything")
 	}
+}
+
+// BenchmarkIntake measures the NATS intake end to end: requests from many
+// producers at once, each redacted, stored in JetStream and answered.
+func BenchmarkIntake(b *testing.B) {
+	bb := bustest.New(b)
+	s := New(Config{}, &stage.Env{Bus: bb, Logger: slog.New(slog.DiscardHandler), Registry: obs.NewRegistry()})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.serveIntake(ctx, "") }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	bustest.Eventually(b, 5*time.Second, func() error {
+		_, err := bb.NC.Request(bus.IntakeSubject("bench"), []byte(`{"query":"warm-up"}`), time.Second)
+		return err
+	})
+	var seq atomic.Int64
+	b.SetParallelism(8) // 16 producers on 2 cores
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := seq.Add(1)
+			body := fmt.Sprintf(`{"query":"Order %d was charged twice to card 4111 1111 1111 1111; mail me at user%d@example.com or call 138 1234 5678. %s"}`, n, n, strings.Repeat("Please refund the duplicate charge. ", 8))
+			m, err := bb.NC.Request(bus.IntakeSubject("bench"), []byte(body), 10*time.Second)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if bytes.Contains(m.Data, []byte(`"error"`)) {
+				b.Errorf("intake refused: %s", m.Data)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "queries/s")
 }
