@@ -23,7 +23,8 @@ test: ## Vet and run every test with the race detector
 
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures (see BENCHMARKS.md)
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m $(PKGS)
+	$(GO) test -run '^$$' -bench Pipeline -benchtime 1x -timeout 30m ./cmd/assay
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 10m $$($(GO) list $(PKGS) | grep -v '/cmd/assay$$')
 
 .PHONY: lint
 lint: ## gofmt check and go vet
