@@ -39,6 +39,11 @@ With --wait the command follows the evaluation, prints the summary and exits
 				return err
 			}
 			defer closeConn()
+			if wait {
+				if err := waitable(ctx, b, ev.Run); err != nil {
+					return err
+				}
+			}
 			ev.V, ev.At = eval.Version, time.Now().UTC()
 			if err := announce(ctx, b, &ev); err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -131,6 +132,16 @@ func TestContinuousEvaluation(t *testing.T) {
 		if err := submit(ctx, b, spec, openFile); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A continuous run never completes: what would wait for it refuses.
+	if err := waitable(ctx, b, "prod"); !errors.Is(err, errContinuousWait) {
+		t.Errorf("waitable: %v", err)
+	}
+	if _, _, err := runCLI(t, "run", "-f", filepath.Join(dir, "prod.yaml")); err == nil || !strings.Contains(err.Error(), "needs running services") {
+		t.Errorf("a continuous run without services: %v", err)
+	}
+	if _, _, err := runCLI(t, "run", "-f", filepath.Join(dir, "prod.yaml"), "--nats", "nats://127.0.0.1:1", "--wait"); !errors.Is(err, errContinuousWait) {
+		t.Errorf("a continuous run with --wait: %v", err)
 	}
 	bustest.Eventually(t, 10*time.Second, func() error {
 		if sys.Ingest.IntakeAddr() == "" {
@@ -352,6 +363,13 @@ func TestContinuousEvaluation(t *testing.T) {
 	}
 	if p := rep.Progress; rep.Counts.Samples != total || p.ScoresExpected != 2*total || p.JudgmentsExpected != total {
 		t.Errorf("counts %+v, progress %+v: want %d samples, %d scores and %d judgments expected", rep.Counts, p, total, 2*total, total)
+	}
+	suiteSamples := 0
+	for _, su := range rep.Suites {
+		suiteSamples += su.Samples
+	}
+	if suiteSamples != total {
+		t.Errorf("suites %+v count %d samples, want %d", rep.Suites, suiteSamples, total)
 	}
 	md, err := bus.ReadObject(ctx, b.Reports, report.ReportObject("prod", "report.md"))
 	if err != nil {

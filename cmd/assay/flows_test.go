@@ -333,6 +333,7 @@ func TestReplay(t *testing.T) {
 	// Re-scoring: qa gains ROUGE-L; no model is called, every score is
 	// made again.
 	calls := callCounts(f, "t-base", "t-ft", "t-int4", "t-judge-a", "t-judge-b", "t-judge-c")
+	gated := len(gateEvents(t, sys.Env.Bus, "rp"))
 	if _, _, err := runCLI(t, "replay", "--run", "rp", "--metrics", "em,f1,rougeL", "--suite", "qa", "--wait", "--nats", sys.URL, "--out", out); err != nil && !errors.Is(err, errGateFailed) {
 		t.Fatal(err)
 	}
@@ -351,5 +352,10 @@ func TestReplay(t *testing.T) {
 	}
 	if !slices.ContainsFunc(rep.Warnings, func(w string) bool { return strings.Contains(w, "another scoring") }) {
 		t.Errorf("warnings %q do not mention the earlier scoring", rep.Warnings)
+	}
+	// The re-scored run's verdicts are announced again, though its counts
+	// are those of the last completion.
+	if n := len(gateEvents(t, sys.Env.Bus, "rp")) - gated; n != len(rep.Gate.Variants) {
+		t.Errorf("re-scoring published %d gate events, want %d", n, len(rep.Gate.Variants))
 	}
 }

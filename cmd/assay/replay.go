@@ -38,6 +38,11 @@ No evaluated model is called: only what was generated is read again.`,
 				return err
 			}
 			defer closeConn()
+			if wait {
+				if err := waitable(ctx, b, run); err != nil {
+					return err
+				}
+			}
 			var changed bool
 			if judgeFile != "" {
 				data, err := os.ReadFile(judgeFile)

@@ -61,6 +61,15 @@ func runSpec(ctx context.Context, stdout, stderr io.Writer, o runOptions) error 
 	if o.Out == "" {
 		o.Out = "assay-report/" + spec.Run
 	}
+	if spec.Continuous != nil {
+		switch {
+		case o.NATS == "":
+			return fmt.Errorf("%s: a continuous run takes production queries as they arrive, so it needs running services: "+
+				"start them (assay up --intake-addr :8081) and submit it with --nats", o.File)
+		case o.Wait:
+			return fmt.Errorf("%s: %w", o.File, errContinuousWait)
+		}
+	}
 	var b *bus.Bus
 	if o.NATS == "" {
 		sys, err := startSystem(ctx, systemOptions{Data: o.Data, Port: -1, Logger: o.Logger})

@@ -44,6 +44,23 @@ func submit(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, open openFunc) 
 	return b.SubmitRun(ctx, spec)
 }
 
+// errContinuousWait refuses to wait for a run that never completes.
+var errContinuousWait = errors.New("a continuous run evaluates production queries as they arrive and never completes, so --wait would never return: " +
+	"follow its report with assay report, or alert on the assay_report_window_* gauges")
+
+// waitable says whether run completes, so that --wait can return; a run
+// that does not exist yet is left to the command to report.
+func waitable(ctx context.Context, b *bus.Bus, run string) error {
+	spec, err := b.Spec(ctx, run)
+	if err != nil {
+		return nil
+	}
+	if spec.Continuous != nil {
+		return fmt.Errorf("run %s: %w", run, errContinuousWait)
+	}
+	return nil
+}
+
 // waitRun waits until run is complete, writing progress to w.
 func waitRun(ctx context.Context, b *bus.Bus, run string, w io.Writer) (*eval.RunStatus, error) {
 	return waitStatus(ctx, b, run, w, func(st *eval.RunStatus) bool { return st.State == eval.StateComplete })

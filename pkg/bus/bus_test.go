@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -566,5 +567,109 @@ func TestConcurrentOpensAgreeOnDirectGets(t *testing.T) {
 				t.Fatalf("handle %d: Get = %v, want ErrKeyNotFound", i, err)
 			}
 		}
+	}
+}
+
+// TestResubmitKeepsWhatFlowsAdded resubmits a run after a checkpoint, a
+// replay judge and a re-scoring: the run's own spec, with a moved endpoint,
+// is accepted and keeps all three; a spec that changes results is refused
+// with the reason.
+func TestResubmitKeepsWhatFlowsAdded(t *testing.T) {
+	b := bustest.New(t)
+	ctx := t.Context()
+	base := func() *eval.RunSpec {
+		s := spec("r")
+		s.Variants = append(s.Variants, eval.Variant{Name: "ft", BaseURL: "http://x/v1", Model: "m-ft"})
+		s.Suites = append(s.Suites, eval.Suite{Name: "t", Path: "t.jsonl", Metrics: []string{"f1"}, Object: "sha256/2"})
+		s.Judges = []eval.Judge{{Name: "j1", BaseURL: "http://j/v1", Model: "judge"}}
+		s.Gate.Variants = []string{"ft"}
+		s.Gate.Metrics = []eval.MetricGate{{Suite: "t", Metric: "f1"}}
+		return s
+	}
+	if err := b.SubmitRun(ctx, base()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.AddVariant(ctx, "r", eval.Variant{Name: "ck1", BaseURL: "http://c/v1", Model: "m-ck1"}, 100, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.AddJudge(ctx, "r", eval.Judge{Name: "j2", BaseURL: "http://j/v1", Model: "judge-2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.SetMetrics(ctx, "r", []string{"s"}, []string{"em", "f1"}); err != nil {
+		t.Fatal(err)
+	}
+
+	moved := base()
+	moved.Variants[1].BaseURL = "http://moved/v1"
+	if err := b.SubmitRun(ctx, moved); err != nil {
+		t.Fatalf("resubmitting the run's own spec: %v", err)
+	}
+	got, err := b.Spec(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, _ := got.Variant("ck1")
+	j2, _ := got.Judge("j2")
+	s, _ := got.Suite("s")
+	ft, _ := got.Variant("ft")
+	if ck.Checkpoint == nil || ck.Checkpoint.Step != 100 || !j2.Replay || !s.Rescored || !slices.Equal(s.Metrics, []string{"em", "f1"}) ||
+		ft.BaseURL != "http://moved/v1" || !slices.Equal(got.Gate.Variants, []string{"ft", "ck1"}) {
+		t.Fatalf("after resubmitting: variants %+v, judges %+v, suites %+v, gate %+v", got.Variants, got.Judges, got.Suites, got.Gate)
+	}
+	// Naming the added members explicitly is the same run too.
+	explicit := base()
+	explicit.Variants = append(explicit.Variants, eval.Variant{Name: "ck1", BaseURL: "http://c/v1", Model: "m-ck1"})
+	explicit.Judges = append(explicit.Judges, eval.Judge{Name: "j2", BaseURL: "http://j/v1", Model: "judge-2"})
+	if err := b.SubmitRun(ctx, explicit); err != nil {
+		t.Fatalf("resubmitting with the added members named: %v", err)
+	}
+	if got, _ := b.Spec(ctx, "r"); got.Variants[2].Checkpoint == nil {
+		t.Error("naming the checkpoint variant lost its place in the series")
+	}
+
+	for _, tc := range []struct {
+		name   string
+		change func(*eval.RunSpec)
+		want   string
+	}{
+		{"judge changed", func(s *eval.RunSpec) { s.Judges[0].Model = "judge-x" }, `judge "j1" is new or changed`},
+		{"judge dropped", func(s *eval.RunSpec) { s.Judges = nil }, `judge "j1" is missing`},
+		{"variant dropped", func(s *eval.RunSpec) { s.Variants = s.Variants[:1]; s.Gate.Variants = nil }, "other variants"},
+		{"model changed", func(s *eval.RunSpec) { s.Variants[1].Model = "m-ft2" }, "other variants"},
+		{"metrics changed", func(s *eval.RunSpec) { s.Suites[1].Metrics = []string{"em"} }, `other metrics for suite "t"`},
+		{"data changed", func(s *eval.RunSpec) { s.Suites[1].Object = "sha256/3" }, `suite "t"`},
+		{"decoding changed", func(s *eval.RunSpec) { s.Decoding.Temperature = 0.7 }, "decoding"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := base()
+			tc.change(s)
+			err := b.SubmitRun(ctx, s)
+			if !errors.Is(err, bus.ErrRunExists) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want ErrRunExists saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSetMetricsKeepsTheGateAndProductionSuitesValid(t *testing.T) {
+	b := bustest.New(t)
+	ctx := t.Context()
+	s := spec("m")
+	s.Suites = append(s.Suites, eval.Suite{Name: "prod", Role: eval.RoleProduction, Metrics: []string{"refusal"}, Intake: true})
+	s.Gate.Metrics = []eval.MetricGate{{Suite: "s", Metric: "em"}}
+	if err := b.SubmitRun(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.SetMetrics(ctx, "m", []string{"s"}, []string{"f1"}); err == nil || !strings.Contains(err.Error(), "the gate checks em") {
+		t.Errorf("dropping a gated metric: %v", err)
+	}
+	if _, err := b.SetMetrics(ctx, "m", []string{"prod"}, []string{"refusal", "em"}); err == nil || !strings.Contains(err.Error(), "no reference") {
+		t.Errorf("a reference metric on production queries: %v", err)
+	}
+	if got, _ := b.Spec(ctx, "m"); !slices.Equal(got.Suites[0].Metrics, []string{"em"}) || got.Suites[0].Rescored {
+		t.Errorf("a refused change changed the spec: %+v", got.Suites)
+	}
+	if changed, err := b.SetMetrics(ctx, "m", []string{"s"}, []string{"em", "f1"}); err != nil || !changed {
+		t.Errorf("a valid re-scoring: %v, %v", changed, err)
 	}
 }

@@ -87,6 +87,7 @@ func (b *Bus) AddJudge(ctx context.Context, run string, j eval.Judge) (bool, err
 			}
 			return false, fmt.Errorf("%w: judge %q exists with another model, prompt or parameters: give the new judge a new name", ErrConflict, j.Name)
 		}
+		j.Replay = true
 		s.Judges = append(s.Judges, j)
 		return true, nil
 	})
@@ -115,9 +116,24 @@ func (b *Bus) SetMetrics(ctx context.Context, run string, suites, metrics []stri
 			if len(suites) > 0 && !slices.Contains(suites, su.Name) {
 				continue
 			}
+			if su.Intake {
+				for _, m := range metrics {
+					if !eval.ReferenceFree(m) {
+						return false, fmt.Errorf("suite %q holds production queries, which have no reference: %q cannot score them", su.Name, m)
+					}
+				}
+			}
 			if !slices.Equal(su.Metrics, metrics) {
 				su.Metrics = slices.Clone(metrics)
+				su.Rescored = true
 				changed = true
+			}
+		}
+		// The gate must still find what it checks, or it fails every
+		// time from now on.
+		for _, g := range s.Gate.Metrics {
+			if su, ok := s.Suite(g.Suite); ok && !slices.Contains(su.Metrics, g.Metric) {
+				return false, fmt.Errorf("the gate checks %s on suite %q, which these metrics drop: include %s", g.Metric, g.Suite, g.Metric)
 			}
 		}
 		return changed, nil

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,8 +25,10 @@ var ErrRunExists = errors.New("run exists")
 // Submitting a run again resumes it. What does not change its results may
 // differ — endpoints, API key variables, concurrency, timeouts, retries, the
 // gate — and the stored spec takes the new values (an endpoint that moved, a
-// gate made stricter). A spec that would change the results (another
-// fingerprint, other variants, models, suites or judges) is refused.
+// gate made stricter). What checkpoints and replays added to the run (its
+// checkpoint variants, replay judges, re-scored metrics) is kept. A spec
+// that would change the results (another fingerprint, other variants,
+// models, suites, metrics, judges or continuous settings) is refused.
 func (b *Bus) SubmitRun(ctx context.Context, spec *eval.RunSpec) error {
 	data, err := json.Marshal(spec)
 	if err != nil {
@@ -43,8 +46,12 @@ func (b *Bus) SubmitRun(ctx context.Context, spec *eval.RunSpec) error {
 		if err := json.Unmarshal(e.Value(), &old); err != nil {
 			return fmt.Errorf("run %q: stored spec does not decode: %w", spec.Run, err)
 		}
-		if !sameRun(&old, spec) {
-			return fmt.Errorf("%w: %q was submitted with a spec that gives other results; choose another run name", ErrRunExists, spec.Run)
+		merged, why := resubmit(&old, spec)
+		if why != "" {
+			return fmt.Errorf("%w: %q was submitted before with %s; choose another run name", ErrRunExists, spec.Run, why)
+		}
+		if data, err = json.Marshal(merged); err != nil {
+			return fmt.Errorf("encoding run spec: %w", err)
 		}
 		if !bytes.Equal(e.Value(), data) {
 			if _, err := b.Runs.Update(ctx, SpecKey(spec.Run), data, e.Revision()); err != nil {
@@ -61,18 +68,96 @@ func (b *Bus) SubmitRun(ctx context.Context, spec *eval.RunSpec) error {
 	return nil
 }
 
-// sameRun reports whether two specs give the same results: same
-// fingerprint, baseline, variants and models, suites and data, and judges.
-func sameRun(a, b *eval.RunSpec) bool {
-	if a.Fingerprint() != b.Fingerprint() || a.Baseline != b.Baseline || len(a.Variants) != len(b.Variants) {
-		return false
+// resubmit returns the spec a run submitted again becomes: new, with what
+// checkpoints and replays added to old, or why new would give other results
+// than old. new may name what was added (a checkpoint's variant, a replay's
+// judge) or leave it out; it must name everything else old has, and nothing
+// old has not.
+func resubmit(old, new *eval.RunSpec) (*eval.RunSpec, string) {
+	merged := *new
+	if old.Fingerprint() != new.Fingerprint() {
+		return nil, "other decoding or template settings"
 	}
-	for i := range a.Variants {
-		if a.Variants[i].Name != b.Variants[i].Name || a.Variants[i].Model != b.Variants[i].Model {
-			return false
+	if old.Baseline != new.Baseline {
+		return nil, fmt.Sprintf("baseline %q", old.Baseline)
+	}
+
+	merged.Variants = slices.Clone(new.Variants)
+	for i, v := range merged.Variants {
+		o, ok := old.Variant(v.Name)
+		if !ok || o.Model != v.Model {
+			return nil, "other variants or models: " + variantList(old.Variants)
+		}
+		merged.Variants[i].Checkpoint = o.Checkpoint
+	}
+	for _, o := range old.Variants {
+		if _, ok := new.Variant(o.Name); ok {
+			continue
+		}
+		if o.Checkpoint == nil {
+			return nil, "other variants or models: " + variantList(old.Variants)
+		}
+		merged.Variants = append(merged.Variants, o)
+		if len(new.Gate.Variants) > 0 && !slices.Contains(merged.Gate.Variants, o.Name) {
+			merged.Gate.Variants = append(slices.Clone(merged.Gate.Variants), o.Name)
 		}
 	}
-	return slices.EqualFunc(a.Suites, b.Suites, func(x, y eval.Suite) bool { return x.Name == y.Name && x.Object == y.Object })
+
+	merged.Judges = slices.Clone(new.Judges)
+	for i, j := range merged.Judges {
+		o, ok := old.Judge(j.Name)
+		if !ok || o.ID() != j.ID() {
+			return nil, fmt.Sprintf("other judges (judge %q is new or changed)", j.Name)
+		}
+		merged.Judges[i].Replay = o.Replay
+	}
+	for _, o := range old.Judges {
+		if _, ok := new.Judge(o.Name); ok {
+			continue
+		}
+		if !o.Replay {
+			return nil, fmt.Sprintf("other judges (judge %q is missing)", o.Name)
+		}
+		merged.Judges = append(merged.Judges, o)
+	}
+
+	if len(old.Suites) != len(new.Suites) {
+		return nil, "other suites"
+	}
+	merged.Suites = slices.Clone(new.Suites)
+	for i, o := range old.Suites {
+		n := &merged.Suites[i]
+		if o.Name != n.Name || o.Object != n.Object || o.Intake != n.Intake {
+			return nil, fmt.Sprintf("other suites or data (suite %q)", o.Name)
+		}
+		switch {
+		case o.Rescored:
+			n.Metrics, n.Rescored = slices.Clone(o.Metrics), true
+		case !slices.Equal(o.Metrics, n.Metrics):
+			return nil, fmt.Sprintf("other metrics for suite %q (%s)", o.Name, strings.Join(o.Metrics, ", "))
+		}
+	}
+	if !sameContinuous(old.Continuous, new.Continuous) {
+		return nil, "other continuous settings"
+	}
+	return &merged, ""
+}
+
+func sameContinuous(a, b *eval.Continuous) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	sameSince := (a.Since == nil) == (b.Since == nil) && (a.Since == nil || a.Since.Equal(*b.Since))
+	return slices.Equal(a.Sources, b.Sources) && a.SampleRate == b.SampleRate && a.Window == b.Window &&
+		slices.Equal(a.Metrics, b.Metrics) && sameSince
+}
+
+func variantList(vs []eval.Variant) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = v.Name + " (" + v.Model + ")"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Spec reads a run's spec.

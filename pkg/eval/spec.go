@@ -175,6 +175,10 @@ const (
 // reference, can be scored with.
 var referenceFree = []string{"refusal", "length", "json_valid"}
 
+// ReferenceFree reports whether a metric can score an answer that has no
+// reference, as a production query's has not.
+func ReferenceFree(metric string) bool { return slices.Contains(referenceFree, metric) }
+
 // WindowOf is the start of the window t falls in.
 func (c *Continuous) WindowOf(t time.Time) time.Time {
 	return t.UTC().Truncate(c.Window.D())
@@ -197,6 +201,9 @@ type Suite struct {
 	Object  string   `yaml:"-" json:"object,omitempty"`
 	Metrics []string `yaml:"metrics" json:"metrics"`
 	Fields  Fields   `yaml:"fields" json:"fields"`
+	// Rescored is set when a replay gave the suite other metrics:
+	// submitting the run's spec again keeps them.
+	Rescored bool `yaml:"-" json:"rescored,omitempty"`
 }
 
 // Fields maps dataset fields to sample fields with gjson paths.
@@ -232,6 +239,9 @@ type Judge struct {
 	// ResponseFormat sends the verdict's JSON schema as response_format;
 	// nil means true.
 	ResponseFormat *bool `yaml:"response_format" json:"response_format,omitempty"`
+	// Replay is set on a judge added to the run by a replay: submitting
+	// the run's spec again keeps it.
+	Replay bool `yaml:"-" json:"replay,omitempty"`
 }
 
 // ID versions the judge: a short hash of everything that shapes its verdicts.

@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,36 +34,55 @@ import (
 // maxQuery bounds an intake request.
 const maxQuery = 1 << 20
 
-// IntakeReply answers an intake request.
+// IntakeReply answers an intake request. Retry is set when the query was
+// fine but could not be stored (send it again later).
 type IntakeReply struct {
 	ID    string `json:"id,omitempty"`
 	Error string `json:"error,omitempty"`
+	Retry bool   `json:"retry,omitempty"`
 }
 
-// Accept redacts and stores one query from source, returning its id. An
-// error says what is wrong with the query (it is never stored then).
+// QueryError is what is wrong with a query; other errors of Accept are
+// failures to store a good one.
+type QueryError struct{ Msg string }
+
+func (e *QueryError) Error() string { return e.Msg }
+
+func badQuery(format string, args ...any) error { return &QueryError{fmt.Sprintf(format, args...)} }
+
+// maxClockSkew is how far in the future a query's timestamp may be: a
+// producer's clock may run a little ahead, but a query from next year would
+// open a window of its own and hold the gauges there.
+const maxClockSkew = 5 * time.Minute
+
+// Accept redacts and stores one query from source, returning its id. A
+// [QueryError] says what is wrong with the query (it is never stored then).
 func (s *Service) Accept(ctx context.Context, source string, body []byte) (string, error) {
 	if !eval.ValidName(source) {
-		return "", fmt.Errorf("source %q is not a valid name: use 1-64 letters, digits, '-' or '_'", source)
+		return "", badQuery("source %q is not a valid name: use 1-64 letters, digits, '-' or '_'", source)
 	}
 	if len(body) > maxQuery {
-		return "", fmt.Errorf("query is larger than %d bytes", maxQuery)
+		return "", badQuery("query is larger than %d bytes", maxQuery)
 	}
 	var q eval.IntakeQuery
 	if err := json.Unmarshal(body, &q); err != nil {
 		// The decoder's message may quote the body: say only where it broke.
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			return "", fmt.Errorf("query is not valid JSON (at byte %d)", se.Offset)
+			return "", badQuery("query is not valid JSON (at byte %d)", se.Offset)
 		}
-		return "", errors.New(`query must be a JSON object: {"query": "…"} or {"messages": […]}, with optional "timestamp" and "metadata"`)
+		return "", badQuery(`query must be a JSON object: {"query": "…"} or {"messages": […]}, with optional "timestamp" (RFC 3339) and "metadata"`)
 	}
 	msgs, err := q.Conversation()
 	if err != nil {
-		return "", err
+		return "", &QueryError{err.Error()}
 	}
-	if q.Timestamp.IsZero() {
-		q.Timestamp = time.Now().UTC()
+	now := time.Now().UTC()
+	switch {
+	case q.Timestamp.IsZero():
+		q.Timestamp = now
+	case q.Timestamp.After(now.Add(maxClockSkew)):
+		return "", badQuery("timestamp %s is in the future: send the time the query was asked", q.Timestamp.Format(time.RFC3339))
 	}
 	stored := eval.IntakeQuery{Timestamp: q.Timestamp.UTC(), Messages: make([]eval.Message, len(msgs)), Metadata: redactAny(q.Metadata).(map[string]any)}
 	for i, m := range msgs {
@@ -77,7 +98,7 @@ func (s *Service) Accept(ctx context.Context, source string, body []byte) (strin
 	return id, nil
 }
 
-// redactAny redacts every string in decoded JSON metadata.
+// redactAny redacts every string in decoded JSON metadata, keys included.
 func redactAny(v any) any {
 	switch x := v.(type) {
 	case string:
@@ -85,8 +106,18 @@ func redactAny(v any) any {
 		return out
 	case map[string]any:
 		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = redactAny(e)
+		// In key order, so that two keys redacted alike are told apart
+		// the same way every time.
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			rk, _ := pii.Redact(k)
+			key := rk
+			for n := 2; ; n++ {
+				if _, taken := out[key]; !taken {
+					break
+				}
+				key = fmt.Sprintf("%s#%d", rk, n)
+			}
+			out[key] = redactAny(x[k])
 		}
 		return out
 	case []any:
@@ -114,8 +145,9 @@ func (s *Service) serveIntake(ctx context.Context, addr string) error {
 			id, err := s.Accept(ctx, source, m.Data)
 			reply := IntakeReply{ID: id}
 			if err != nil {
-				reply.Error = err.Error()
-				s.logger.Warn("intake query refused", "source", source, "err", err)
+				var qe *QueryError
+				reply.Error, reply.Retry = err.Error(), !errors.As(err, &qe)
+				s.logger.Warn("intake query not stored", "source", source, "err", err)
 			}
 			b, _ := json.Marshal(reply)
 			_ = m.Respond(b)
@@ -161,11 +193,20 @@ func (s *Service) IntakeHandler() http.Handler {
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxQuery+1))
 		var reply IntakeReply
 		status := http.StatusAccepted
-		if err == nil {
+		if err != nil {
+			err = badQuery("reading the request: %v", err)
+		} else {
 			reply.ID, err = s.Accept(r.Context(), r.PathValue("source"), body)
 		}
-		if err != nil {
+		var qe *QueryError
+		switch {
+		case errors.As(err, &qe):
 			reply.Error, status = err.Error(), http.StatusBadRequest
+		case err != nil:
+			// The query may be fine: the client should send it again.
+			reply.Error, reply.Retry, status = err.Error(), true, http.StatusServiceUnavailable
+			w.Header().Set("Retry-After", "5")
+			s.logger.Warn("intake query not stored", "source", r.PathValue("source"), "err", err)
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
@@ -232,6 +273,15 @@ func (s *Service) handleQuery(ctx context.Context, runs *bus.Runs, run string, m
 	ct := spec.Continuous
 	if ct == nil || len(q.Messages) == 0 {
 		return nil
+	}
+	// The intake redacted the query, but anyone allowed to publish on
+	// assay.queries.> could have stored one directly: redact again (it
+	// changes nothing in redacted text) before it goes any further.
+	for i := range q.Messages {
+		q.Messages[i].Content, _ = pii.Redact(q.Messages[i].Content)
+	}
+	if md, ok := redactAny(q.Metadata).(map[string]any); ok {
+		q.Metadata = md
 	}
 	if !Sampled(q.Messages, ct.SampleRate) {
 		s.queries.WithLabelValues(run, "sampled_out").Inc()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -64,11 +65,14 @@ func TestAcceptRefusesBadQueries(t *testing.T) {
 		{"bad role", "chat", `{"messages":[{"role":"tool","content":"b"}]}`, `messages[0].role`},
 		{"ends with the assistant", "chat", `{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}]}`, "must end with a non-empty user message"},
 		{"too large", "chat", `{"query":"` + strings.Repeat("x", maxQuery) + `"}`, "larger than"},
+		{"from the future", "chat", `{"query":"hi","timestamp":"2099-01-01T00:00:00Z"}`, "timestamp 2099-01-01T00:00:00Z is in the future"},
+		{"bad timestamp", "chat", `{"query":"hi","timestamp":"yesterday"}`, "RFC 3339"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id, err := s.Accept(t.Context(), tc.source, []byte(tc.body))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("Accept = %q, %v; want an error with %q", id, err, tc.want)
+			var qe *QueryError
+			if !errors.As(err, &qe) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Accept = %q, %v; want a QueryError with %q", id, err, tc.want)
 			}
 			// The error must not echo what it could not parse: it may
 			// be personal data.
@@ -86,7 +90,7 @@ func TestAcceptRedactsBeforeStoring(t *testing.T) {
 	s, b := newIntake(t)
 	at := time.Date(2026, 11, 27, 9, 30, 0, 0, time.FixedZone("CST", 8*3600))
 	body := fmt.Sprintf(`{"messages":[{"role":"system","content":"agent for bob@example.com"},{"role":"user","content":"call me on +44 20 7946 0958 about order 88213"}],
-		"timestamp":%q,"metadata":{"user":"bob@example.com","tags":["vip","10.1.2.3"],"n":3}}`, at.Format(time.RFC3339))
+		"timestamp":%q,"metadata":{"user":"bob@example.com","tags":["vip","10.1.2.3"],"n":3,"carol@example.com":"a","dave@example.com":"b"}}`, at.Format(time.RFC3339))
 	id, err := s.Accept(t.Context(), "chat", []byte(body))
 	if err != nil || id == "" {
 		t.Fatalf("Accept = %q, %v", id, err)
@@ -101,7 +105,10 @@ func TestAcceptRedactsBeforeStoring(t *testing.T) {
 		t.Fatalf("%d queries stored, want 2", len(got))
 	}
 	raw, _ := json.Marshal(got[0])
-	for _, leak := range []string{"bob@example.com", "7946", "10.1.2.3"} {
+	if m := got[0].Metadata; m["[EMAIL]"] != "a" || m["[EMAIL]#2"] != "b" {
+		t.Errorf("metadata keys: %v", m)
+	}
+	for _, leak := range []string{"bob@example.com", "7946", "10.1.2.3", "carol", "dave"} {
 		if bytes.Contains(raw, []byte(leak)) {
 			t.Errorf("stored query has %q: %s", leak, raw)
 		}
@@ -149,6 +156,29 @@ func TestIntakeOverHTTPAndNATS(t *testing.T) {
 		t.Errorf("bad source: %d", code)
 	}
 
+	// A good query that cannot be stored is the server's fault: 503, and
+	// the client is told to send it again.
+	info, err := b.Stream(bus.StreamIntake).Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.JS.DeleteStream(t.Context(), bus.StreamIntake); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(srv.URL+"/v1/intake/chat", "application/json", strings.NewReader(`{"query":"still there?"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r IntakeReply
+	_ = json.NewDecoder(resp.Body).Decode(&r)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !r.Retry || r.Error == "" || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("storage down: %d %+v", resp.StatusCode, r)
+	}
+	if _, err := b.JS.CreateStream(t.Context(), info.Config); err != nil {
+		t.Fatal(err)
+	}
+
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- s.serveIntake(ctx, "") }()
@@ -166,15 +196,16 @@ func TestIntakeOverHTTPAndNATS(t *testing.T) {
 	if r := request(`{"query":"is the shop open on Sunday?"}`); r.ID == "" || r.Error != "" {
 		t.Errorf("NATS good query: %+v", r)
 	}
-	if r := request(`{"messages":[]}`); r.Error == "" {
+	if r := request(`{"messages":[]}`); r.Error == "" || r.Retry {
 		t.Errorf("NATS bad query: %+v", r)
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if got := stored(t, b, "chat"); len(got) != 2 {
-		t.Errorf("%d queries stored, want 2", len(got))
+	// The stream was made again: only the NATS query is in it.
+	if got := stored(t, b, "chat"); len(got) != 1 {
+		t.Errorf("%d queries stored, want 1", len(got))
 	}
 }
 
@@ -250,4 +281,49 @@ func BenchmarkIntake(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "queries/s")
+}
+
+// TestContinuousRedactsWhatWasStoredDirectly stores a query on
+// assay.queries.<source> without the intake, as a producer allowed to
+// publish there could: the sample made of it is redacted all the same.
+func TestContinuousRedactsWhatWasStoredDirectly(t *testing.T) {
+	s, b := newIntake(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	spec := &eval.RunSpec{Run: "direct", Baseline: "base",
+		Variants:   []eval.Variant{{Name: "base", BaseURL: "http://x/v1", Model: "m"}},
+		Continuous: &eval.Continuous{Sources: []string{"raw"}, SampleRate: 1, Window: eval.Duration(time.Hour), Metrics: []string{"refusal"}},
+		Suites:     []eval.Suite{{Name: "raw", Role: eval.RoleProduction, Metrics: []string{"refusal"}, Intake: true}},
+	}
+	if err := b.SubmitRun(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.continuous(ctx) }()
+	raw := eval.IntakeQuery{Timestamp: time.Now().UTC(), Messages: []eval.Message{{Role: "user", Content: "refund card 4111 1111 1111 1111 to erin@example.com"}},
+		Metadata: map[string]any{"phone": "+1 415 555 0132"}}
+	if _, err := b.Publish(ctx, bus.QueriesSubject("raw"), "raw-1", raw); err != nil {
+		t.Fatal(err)
+	}
+	var sample eval.Sample
+	bustest.Eventually(t, 10*time.Second, func() error {
+		m, err := b.Stream(bus.StreamSamples).GetLastMsgForSubject(ctx, bus.SamplesSubject("direct", "raw"))
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(m.Data, &sample)
+	})
+	data, _ := json.Marshal(sample)
+	for _, leak := range []string{"4111", "erin@", "555 0132"} {
+		if bytes.Contains(data, []byte(leak)) {
+			t.Errorf("the sample has %q: %s", leak, data)
+		}
+	}
+	if !strings.Contains(sample.Messages[0].Content, "[CARD]") || sample.Meta["phone"] != "[PHONE]" {
+		t.Errorf("sample %s", data)
+	}
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatal(err)
+	}
 }

@@ -9,6 +9,8 @@ package report
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -298,7 +300,10 @@ func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.R
 	st.Report = ReportObject(run, "report.json")
 	// The verdicts go out before the status says complete: a waiter that
 	// sees the status can rely on the events being there.
-	completion := []string{fmt.Sprint(st.Scores), fmt.Sprint(st.Judgments)}
+	// One completion of one composition of the run: a finish repeated
+	// after a crash is stored once, but a checkpoint, a new judge or a
+	// re-scoring completes the run anew even with the same counts.
+	completion := []string{fmt.Sprint(st.Scores), fmt.Sprint(st.Judgments), composition(c.Spec())}
 	variants := make([]string, 0, len(rep.Gate.Variants))
 	for v := range rep.Gate.Variants {
 		variants = append(variants, v)
@@ -330,3 +335,17 @@ func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.R
 // ReportObject is the name of one of a run's report files in the
 // assay_reports object store.
 func ReportObject(run, file string) string { return run + "/" + file }
+
+// composition identifies what a run evaluates: its variants, judges and
+// scoring.
+func composition(spec *eval.RunSpec) string {
+	h := sha256.New()
+	for _, v := range spec.Variants {
+		fmt.Fprintf(h, "v\x00%s\x00%s\x00", v.Name, v.Model)
+	}
+	for _, j := range spec.Judges {
+		fmt.Fprintf(h, "j\x00%s\x00", j.ID())
+	}
+	fmt.Fprintf(h, "s\x00%s", spec.Scoring())
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}

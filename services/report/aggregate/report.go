@@ -173,10 +173,24 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	rep.Checkpoints = checkpoints(spec, rep)
 	c.windows(rep, rows)
 	if spec.Continuous != nil {
-		// No ingest status counts a continuous run's samples: they are
-		// the queries taken so far, and what is expected follows from them.
-		for _, w := range rep.Windows {
-			rep.Counts.Samples += w.Samples
+		// No ingest status counts a continuous run's production samples:
+		// they are the queries taken so far, and what is expected follows
+		// from them.
+		taken := map[string]map[string]bool{}
+		for _, r := range rows {
+			if r.at == 0 {
+				continue
+			}
+			if taken[r.suite] == nil {
+				taken[r.suite] = map[string]bool{}
+			}
+			taken[r.suite][r.sample] = true
+		}
+		for i := range rep.Suites {
+			if su, ok := spec.Suite(rep.Suites[i].Name); ok && su.Intake {
+				rep.Suites[i].Samples = len(taken[su.Name])
+				rep.Counts.Samples += rep.Suites[i].Samples
+			}
 		}
 		n := rep.Counts.Samples
 		rep.Progress.ScoresExpected = n * len(spec.Variants)
