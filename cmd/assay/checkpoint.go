@@ -10,7 +10,6 @@ import (
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
-	"github.com/assay-eval/assay/services/report/render"
 	"github.com/spf13/cobra"
 )
 
@@ -107,21 +106,12 @@ func waitCheckpoint(ctx context.Context, b *bus.Bus, run, variant, out string, s
 	if err != nil {
 		return err
 	}
-	rep, paths, err := saveReport(ctx, b, run, out)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout)
-	if err := render.Summary(stdout, rep); err != nil {
-		return err
-	}
 	verdict := "PASSED"
 	if !st.Gates[variant] {
 		verdict = "FAILED"
 	}
-	fmt.Fprintf(stdout, "checkpoint %s: gate %s\n\nreport:\n", variant, verdict)
-	for _, p := range paths {
-		fmt.Fprintln(stdout, "  "+p)
+	if _, err := showReport(ctx, b, run, out, stdout, fmt.Sprintf("checkpoint %s: gate %s", variant, verdict)); err != nil {
+		return err
 	}
 	if !st.Gates[variant] {
 		return errGateFailed

@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -228,7 +227,7 @@ func TestContinuousEvaluation(t *testing.T) {
 	}
 
 	var rep document.Report
-	eventuallyOrDump(t, 90*time.Second, func() error {
+	bustest.Eventually(t, 90*time.Second, func() error {
 		data, err := bus.ReadObject(ctx, b.Reports, report.ReportObject("prod", "report.json"))
 		if err != nil {
 			var state []string
@@ -310,7 +309,7 @@ func TestContinuousEvaluation(t *testing.T) {
 
 	// Sampling is the same for every run and every time.
 	var other document.Report
-	eventuallyOrDump(t, 60*time.Second, func() error {
+	bustest.Eventually(t, 60*time.Second, func() error {
 		data, err := bus.ReadObject(ctx, b.Reports, report.ReportObject("prod-b", "report.json"))
 		if err != nil {
 			return err
@@ -330,19 +329,28 @@ func TestContinuousEvaluation(t *testing.T) {
 	}
 
 	// The latest window is on the gauges.
+	// The service stores the report, then sets the gauges: wait for the
+	// gauges of the report read above.
 	latest := rep.Windows[len(rep.Windows)-1]
-	gauges := map[string]float64{}
-	mfs, err := sys.Env.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			if labelOf(m, "run") == "prod" {
-				gauges[mf.GetName()+"/"+labelOf(m, "variant")] = m.GetGauge().GetValue()
+	var gauges map[string]float64
+	bustest.Eventually(t, 10*time.Second, func() error {
+		gauges = map[string]float64{}
+		mfs, err := sys.Env.Registry.Gather()
+		if err != nil {
+			return err
+		}
+		for _, mf := range mfs {
+			for _, m := range mf.GetMetric() {
+				if labelOf(m, "run") == "prod" {
+					gauges[mf.GetName()+"/"+labelOf(m, "variant")] = m.GetGauge().GetValue()
+				}
 			}
 		}
-	}
+		if got := gauges["assay_report_window_samples/"]; got != float64(latest.Samples) {
+			return fmt.Errorf("samples gauge = %v, want %d", got, latest.Samples)
+		}
+		return nil
+	})
 	for _, wv := range latest.Variants {
 		if got := gauges["assay_report_window_refusal_rate/"+wv.Variant]; wv.Refusal == nil || got != *wv.Refusal {
 			t.Errorf("refusal gauge of %s = %v, want %v", wv.Variant, got, deref(wv.Refusal))
@@ -422,22 +430,4 @@ func labelOf(m *dto.Metric, name string) string {
 		}
 	}
 	return ""
-}
-
-// eventuallyOrDump is bustest.Eventually that writes every goroutine's
-// stack when the condition is not met: a hang shows where it is.
-func eventuallyOrDump(t *testing.T, total time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(total)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
-			t.Fatalf("condition not met after %v: %v", total, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }

@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/bus/bustest"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/llmsim"
 	"github.com/assay-eval/assay/services/report/document"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // flowPersonas are the test personas plus the checkpoints and judges the
@@ -80,23 +80,7 @@ func (f *fixture) withVariant(name, model string) {
 }
 
 func gateEvents(t *testing.T, b *bus.Bus, run string) []eval.GateEvent {
-	t.Helper()
-	c, err := b.JS.OrderedConsumer(t.Context(), bus.StreamEvents, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.RunEvent(run, bus.EventGated)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []eval.GateEvent
-	for {
-		m, err := c.Next(jetstream.FetchMaxWait(300 * time.Millisecond))
-		if err != nil {
-			return out
-		}
-		var ev eval.GateEvent
-		if err := json.Unmarshal(m.Data(), &ev); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, ev)
-	}
+	return bustest.Stored[eval.GateEvent](t, b, bus.StreamEvents, bus.RunEvent(run, bus.EventGated))
 }
 
 // TestCheckpoint adds checkpoints to a complete run: only the new variant

@@ -9,6 +9,7 @@ import (
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/stage"
+	"github.com/assay-eval/assay/services/report/document"
 	"github.com/assay-eval/assay/services/report/render"
 	"github.com/spf13/cobra"
 )
@@ -106,20 +107,33 @@ func waitAndReport(ctx context.Context, b *bus.Bus, run, out string, stdout, std
 	if _, err := waitRun(ctx, b, run, stderr); err != nil {
 		return err
 	}
-	rep, paths, err := saveReport(ctx, b, run, out)
+	rep, err := showReport(ctx, b, run, out, stdout, "")
 	if err != nil {
 		return err
-	}
-	fmt.Fprintln(stdout)
-	if err := render.Summary(stdout, rep); err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, "\nreport:")
-	for _, p := range paths {
-		fmt.Fprintln(stdout, "  "+p)
 	}
 	if !rep.Gate.Passed {
 		return errGateFailed
 	}
 	return nil
+}
+
+// showReport saves run's stored report into out and prints its summary, a
+// verdict line when one is given, and where the files are.
+func showReport(ctx context.Context, b *bus.Bus, run, out string, stdout io.Writer, verdict string) (*document.Report, error) {
+	rep, paths, err := saveReport(ctx, b, run, out)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(stdout)
+	if err := render.Summary(stdout, rep); err != nil {
+		return nil, err
+	}
+	if verdict != "" {
+		fmt.Fprintln(stdout, verdict)
+	}
+	fmt.Fprintln(stdout, "\nreport:")
+	for _, p := range paths {
+		fmt.Fprintln(stdout, "  "+p)
+	}
+	return rep, nil
 }

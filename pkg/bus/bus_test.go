@@ -82,23 +82,7 @@ func publish(t *testing.T, b *bus.Bus, run string, n int) {
 }
 
 func deadLetters(t *testing.T, b *bus.Bus) []eval.DeadLetter {
-	t.Helper()
-	var out []eval.DeadLetter
-	c, err := b.JS.OrderedConsumer(t.Context(), bus.StreamDLQ, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		m, err := c.Next(jetstream.FetchMaxWait(200 * time.Millisecond))
-		if err != nil {
-			return out
-		}
-		var d eval.DeadLetter
-		if err := json.Unmarshal(m.Data(), &d); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, d)
-	}
+	return bustest.Stored[eval.DeadLetter](t, b, bus.StreamDLQ)
 }
 
 func TestConsumeAcksHandledMessages(t *testing.T) {

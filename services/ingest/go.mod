@@ -7,6 +7,7 @@ require (
 	github.com/nats-io/nats.go v1.55.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/tidwall/gjson v1.20.2
+	golang.org/x/sync v0.24.0
 	golang.org/x/text v0.43.0
 )
 

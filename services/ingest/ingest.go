@@ -19,6 +19,7 @@ import (
 	"github.com/assay-eval/assay/services/ingest/dataset"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 )
 
 // Config tunes the stage.
@@ -87,28 +88,13 @@ func (s *Service) Run(ctx context.Context) error {
 	cpOpts := opts
 	cpOpts.Stage = bus.StageCheckpoint
 	// The parts run together; the first to fail stops the others.
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	parts := []func() error{
-		func() error { return s.bus.Consume(ctx, runs, s.handleMsg, opts) },
-		func() error { return s.bus.Consume(ctx, checkpoints, s.handleCheckpoint, cpOpts) },
-		func() error { return s.serveIntake(ctx, s.cfg.IntakeAddr) },
-		func() error { return s.continuous(ctx) },
-	}
-	errs := make(chan error, len(parts))
-	for _, run := range parts {
-		go func() {
-			err := run()
-			if err != nil && ctx.Err() == nil {
-				cancel(err)
-			}
-			errs <- err
-		}()
-	}
-	for range parts {
-		<-errs
-	}
-	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+	// What they return once ctx ends is how they stopped, not a failure.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.bus.Consume(gctx, runs, s.handleMsg, opts) })
+	g.Go(func() error { return s.bus.Consume(gctx, checkpoints, s.handleCheckpoint, cpOpts) })
+	g.Go(func() error { return s.serveIntake(gctx, s.cfg.IntakeAddr) })
+	g.Go(func() error { return s.continuous(gctx) })
+	if err := g.Wait(); err != nil && ctx.Err() == nil {
 		return err
 	}
 	return nil

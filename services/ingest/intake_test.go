@@ -21,7 +21,6 @@ import (
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/obs"
 	"github.com/assay-eval/assay/pkg/stage"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 func newIntake(t *testing.T) (*Service, *bus.Bus) {
@@ -32,23 +31,7 @@ func newIntake(t *testing.T) (*Service, *bus.Bus) {
 
 // stored reads every query stored for source.
 func stored(t *testing.T, b *bus.Bus, source string) []eval.IntakeQuery {
-	t.Helper()
-	c, err := b.JS.OrderedConsumer(t.Context(), bus.StreamIntake, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.QueriesSubject(source)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []eval.IntakeQuery
-	for {
-		m, err := c.Next(jetstream.FetchMaxWait(200 * time.Millisecond))
-		if err != nil {
-			return out
-		}
-		var q eval.IntakeQuery
-		if err := json.Unmarshal(m.Data(), &q); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, q)
-	}
+	return bustest.Stored[eval.IntakeQuery](t, b, bus.StreamIntake, bus.QueriesSubject(source))
 }
 
 func TestAcceptRefusesBadQueries(t *testing.T) {

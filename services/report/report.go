@@ -24,6 +24,7 @@ import (
 	"github.com/assay-eval/assay/pkg/obs"
 	"github.com/assay-eval/assay/pkg/stage"
 	"github.com/assay-eval/assay/services/report/aggregate"
+	"github.com/assay-eval/assay/services/report/document"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -259,40 +260,40 @@ func (s *Service) follow(ctx context.Context, run string) error {
 // publish computes and stores the report of a continuous run as it stands
 // and shows its latest window on the gauges.
 func (s *Service) publish(ctx context.Context, c *aggregate.Collector) error {
-	rep, err := c.Report(ctx, Fetcher(s.bus), time.Now())
+	rep, err := s.store(ctx, c)
 	if err != nil {
 		return err
-	}
-	files, err := Files(rep, c, Formats)
-	if err != nil {
-		return err
-	}
-	for name, data := range files {
-		if _, err := s.bus.Reports.PutBytes(ctx, ReportObject(rep.Run, name), data); err != nil {
-			return fmt.Errorf("storing %s of run %s: %w", name, rep.Run, err)
-		}
 	}
 	j, _ := aggregate.GateJudge(c.Spec())
 	s.windows.set(rep, j.Name)
 	return nil
 }
 
+// store computes the run's report as it stands and stores its files.
+func (s *Service) store(ctx context.Context, c *aggregate.Collector) (*document.Report, error) {
+	rep, err := c.Report(ctx, Fetcher(s.bus), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	files, err := Files(rep, c, Formats)
+	if err != nil {
+		return nil, err
+	}
+	for name, data := range files {
+		if _, err := s.bus.Reports.PutBytes(ctx, ReportObject(rep.Run, name), data); err != nil {
+			return nil, fmt.Errorf("storing %s of run %s: %w", name, rep.Run, err)
+		}
+	}
+	return rep, nil
+}
+
 // finish computes and stores the report of a complete run, then marks it
 // complete and announces its gate.
 func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.RunStatus) error {
 	run := st.Run
-	rep, err := c.Report(ctx, Fetcher(s.bus), time.Now())
+	rep, err := s.store(ctx, c)
 	if err != nil {
 		return err
-	}
-	files, err := Files(rep, c, Formats)
-	if err != nil {
-		return err
-	}
-	for name, data := range files {
-		if _, err := s.bus.Reports.PutBytes(ctx, ReportObject(run, name), data); err != nil {
-			return fmt.Errorf("storing %s of run %s: %w", name, run, err)
-		}
 	}
 	st.State = eval.StateComplete
 	st.GatePassed = &rep.Gate.Passed

@@ -5,11 +5,13 @@ package bustest
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/natsembed"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Server starts an embedded server listening on a free loopback port, with
@@ -61,5 +63,27 @@ func Eventually(t testing.TB, total time.Duration, f func() error) {
 			t.Fatalf("condition not met after %v: %v", total, err)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Stored decodes every message stored in stream (on subjects, when given),
+// oldest first: what a stage published, read back as a test sees it.
+func Stored[T any](t testing.TB, b *bus.Bus, stream string, subjects ...string) []T {
+	t.Helper()
+	c, err := b.JS.OrderedConsumer(t.Context(), stream, jetstream.OrderedConsumerConfig{FilterSubjects: subjects})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []T
+	for {
+		m, err := c.Next(jetstream.FetchMaxWait(300 * time.Millisecond))
+		if err != nil {
+			return out
+		}
+		var v T
+		if err := json.Unmarshal(m.Data(), &v); err != nil {
+			t.Fatalf("%s: message %s does not decode: %v", stream, m.Subject(), err)
+		}
+		out = append(out, v)
 	}
 }
