@@ -58,44 +58,61 @@ const maxClockSkew = 5 * time.Minute
 // Accept redacts and stores one query from source, returning its id. A
 // [QueryError] says what is wrong with the query (it is never stored then).
 func (s *Service) Accept(ctx context.Context, source string, body []byte) (string, error) {
+	q, id, err := ParseQuery(source, body, time.Now())
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.bus.Publish(ctx, bus.QueriesSubject(source), bus.MsgID("intake", source, id), q); err != nil {
+		return "", err
+	}
+	s.intake.Inc()
+	return id, nil
+}
+
+// ParseQuery reads an intake request from source as it is to be stored:
+// checked, stamped with now when it has no timestamp, redacted, and named
+// by an id of its source, time and text. Errors are [QueryError]s.
+func ParseQuery(source string, body []byte, now time.Time) (eval.IntakeQuery, string, error) {
 	if !eval.ValidName(source) {
-		return "", badQuery("source %q is not a valid name: use 1-64 letters, digits, '-' or '_'", source)
+		return eval.IntakeQuery{}, "", badQuery("source %q is not a valid name: use 1-64 letters, digits, '-' or '_'", source)
 	}
 	if len(body) > maxQuery {
-		return "", badQuery("query is larger than %d bytes", maxQuery)
+		return eval.IntakeQuery{}, "", badQuery("query is larger than %d bytes", maxQuery)
 	}
 	var q eval.IntakeQuery
 	if err := json.Unmarshal(body, &q); err != nil {
 		// The decoder's message may quote the body: say only where it broke.
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			return "", badQuery("query is not valid JSON (at byte %d)", se.Offset)
+			return eval.IntakeQuery{}, "", badQuery("query is not valid JSON (at byte %d)", se.Offset)
 		}
-		return "", badQuery(`query must be a JSON object: {"query": "…"} or {"messages": […]}, with optional "timestamp" (RFC 3339) and "metadata"`)
+		return eval.IntakeQuery{}, "", badQuery(`query must be a JSON object: {"query": "…"} or {"messages": […]}, with optional "timestamp" (RFC 3339) and "metadata"`)
 	}
 	msgs, err := q.Conversation()
 	if err != nil {
-		return "", &QueryError{err.Error()}
+		return eval.IntakeQuery{}, "", &QueryError{err.Error()}
 	}
-	now := time.Now().UTC()
+	now = now.UTC()
 	switch {
 	case q.Timestamp.IsZero():
 		q.Timestamp = now
 	case q.Timestamp.After(now.Add(maxClockSkew)):
-		return "", badQuery("timestamp %s is in the future: send the time the query was asked", q.Timestamp.Format(time.RFC3339))
+		return eval.IntakeQuery{}, "", badQuery("timestamp %s is in the future: send the time the query was asked", q.Timestamp.Format(time.RFC3339))
 	}
-	stored := eval.IntakeQuery{Timestamp: q.Timestamp.UTC(), Messages: make([]eval.Message, len(msgs)), Metadata: redactAny(q.Metadata).(map[string]any)}
-	for i, m := range msgs {
-		text, _ := pii.Redact(m.Content)
-		stored.Messages[i] = eval.Message{Role: m.Role, Content: text}
-	}
+	stored := redactQuery(eval.IntakeQuery{Timestamp: q.Timestamp.UTC(), Messages: msgs, Metadata: q.Metadata})
 	sum := sha256.Sum256([]byte(source + "\x00" + strconv.FormatInt(stored.Timestamp.UnixNano(), 10) + "\x00" + dataset.Normalize(stored.Messages)))
-	id := hex.EncodeToString(sum[:12])
-	if _, err := s.bus.Publish(ctx, bus.QueriesSubject(source), bus.MsgID("intake", source, id), stored); err != nil {
-		return "", err
+	return stored, hex.EncodeToString(sum[:12]), nil
+}
+
+// redactQuery returns q with its messages and metadata redacted; redacting
+// a redacted query changes nothing.
+func redactQuery(q eval.IntakeQuery) eval.IntakeQuery {
+	out := eval.IntakeQuery{Timestamp: q.Timestamp, Messages: make([]eval.Message, len(q.Messages)), Metadata: redactAny(q.Metadata).(map[string]any)}
+	for i, m := range q.Messages {
+		text, _ := pii.Redact(m.Content)
+		out.Messages[i] = eval.Message{Role: m.Role, Content: text}
 	}
-	s.intake.Inc()
-	return id, nil
+	return out
 }
 
 // redactAny redacts every string in decoded JSON metadata, keys included.
@@ -277,12 +294,7 @@ func (s *Service) handleQuery(ctx context.Context, runs *bus.Runs, run string, m
 	// The intake redacted the query, but anyone allowed to publish on
 	// assay.queries.> could have stored one directly: redact again (it
 	// changes nothing in redacted text) before it goes any further.
-	for i := range q.Messages {
-		q.Messages[i].Content, _ = pii.Redact(q.Messages[i].Content)
-	}
-	if md, ok := redactAny(q.Metadata).(map[string]any); ok {
-		q.Metadata = md
-	}
+	q = redactQuery(q)
 	if !Sampled(q.Messages, ct.SampleRate) {
 		s.queries.WithLabelValues(run, "sampled_out").Inc()
 		return nil
