@@ -120,8 +120,10 @@ func (q *IntakeQuery) Conversation() ([]Message, error) {
 	switch {
 	case q.Query != "" && len(q.Messages) > 0:
 		return nil, errors.New("give query or messages, not both")
-	case q.Query != "":
+	case strings.TrimSpace(q.Query) != "":
 		return []Message{{Role: "user", Content: q.Query}}, nil
+	case q.Query != "":
+		return nil, errors.New("query is blank")
 	case len(q.Messages) == 0:
 		return nil, errors.New("query (text) or messages (chat) is required")
 	}

@@ -163,3 +163,65 @@ func TestLastUserMessage(t *testing.T) {
 		})
 	}
 }
+
+// FuzzCheckpointEvent decodes announcements as ingest does: anything may be
+// published on assay.events.checkpoint.
+func FuzzCheckpointEvent(f *testing.F) {
+	for _, s := range []string{
+		`{"v":1,"run":"r","variant":"step-2000","step":2000,"base_url":"http://vllm:8000/v1","model":"sft","at":"2026-11-27T10:00:00Z"}`,
+		`{"run":"r","variant":"a b","base_url":"http://x/v1","model":"m"}`,
+		`{"run":"r","variant":"v","base_url":"ftp://x","model":"m","concurrency":-1}`,
+		`{"run":"r","variant":"v","base_url":"http://x/v1","model":"m","timeout":"90s","stream":false}`,
+		`[]`, `{`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var ev CheckpointEvent
+		if json.Unmarshal(data, &ev) != nil {
+			return
+		}
+		v, err := ev.NewVariant()
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error")
+			}
+			return
+		}
+		if !ValidName(ev.Run) || !ValidName(v.Name) || v.Model == "" || v.Concurrency < 1 || v.Timeout <= 0 {
+			t.Fatalf("accepted an invalid checkpoint: %+v -> %+v", ev, v)
+		}
+	})
+}
+
+// FuzzIntakeQuery checks what a production system may send: a query is
+// either refused or a conversation that ends with a user's words.
+func FuzzIntakeQuery(f *testing.F) {
+	for _, s := range []string{
+		`{"query":"How do I reset my password?"}`,
+		`{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hi"}],"timestamp":"2026-11-27T10:04:00Z","metadata":{"tenant":"acme"}}`,
+		`{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}]}`,
+		`{"query":"a","messages":[{"role":"user","content":"b"}]}`,
+		`{"messages":[{"role":"tool","content":"x"}]}`, `{}`, `null`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var q IntakeQuery
+		if json.Unmarshal(data, &q) != nil {
+			return
+		}
+		msgs, err := q.Conversation()
+		if err != nil {
+			return
+		}
+		if len(msgs) == 0 || msgs[len(msgs)-1].Role != "user" || strings.TrimSpace(msgs[len(msgs)-1].Content) == "" {
+			t.Fatalf("accepted %q as %+v", data, msgs)
+		}
+		for _, m := range msgs {
+			if m.Role != "system" && m.Role != "user" && m.Role != "assistant" {
+				t.Fatalf("accepted role %q", m.Role)
+			}
+		}
+	})
+}

@@ -833,6 +833,41 @@ func TestParseJudge(t *testing.T) {
 	}
 }
 
+func FuzzParseJudge(f *testing.F) {
+	for _, s := range []string{
+		"name: judge-v2\nbase_url: http://judge:8000/v1\nmodel: Qwen/Qwen3-32B\nprompt: Judge harshly.\n",
+		"name: j\nbase_url: http://x/v1\nmodel: m\ndimensions: [correctness, style]\ndecoding: {temperature: 0.2, max_tokens: 64}\nresponse_format: false\n",
+		"name: j\nbase_url: ftp://x\nmodel: m\n",
+		"- a\n- b\n",
+		"",
+		"name: [\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		j, err := ParseJudge("judge.yaml", data)
+		if err != nil {
+			var es SpecErrors
+			if !errors.As(err, &es) || len(es) == 0 || es[0].File != "judge.yaml" {
+				t.Fatalf("error %T %q is not a SpecErrors naming the file", err, err)
+			}
+			return
+		}
+		if !ValidName(j.Name) || j.Model == "" || j.Concurrency < 1 {
+			t.Fatalf("accepted an invalid judge: %+v", j)
+		}
+		// It travels in the run's spec as JSON, keeping its id.
+		b, err := json.Marshal(j)
+		if err != nil {
+			t.Fatalf("judge does not encode: %v", err)
+		}
+		var back Judge
+		if err := json.Unmarshal(b, &back); err != nil || back.ID() != j.ID() {
+			t.Fatalf("judge id changed on the bus (%v): %s vs %s", err, back.ID(), j.ID())
+		}
+	})
+}
+
 // continuousSpec is a continuous run; the line numbers matter below.
 const continuousSpec = `run: prod-watch
 baseline: base

@@ -44,6 +44,7 @@ func TestAcceptRefusesBadQueries(t *testing.T) {
 		{"not an object", "chat", `["hi"]`, "must be a JSON object"},
 		{"wrong type", "chat", `{"query": 42}`, "must be a JSON object"},
 		{"empty", "chat", `{}`, "query (text) or messages (chat) is required"},
+		{"blank", "chat", `{"query":" \n "}`, "query is blank"},
 		{"both", "chat", `{"query":"a","messages":[{"role":"user","content":"b"}]}`, "not both"},
 		{"bad role", "chat", `{"messages":[{"role":"tool","content":"b"}]}`, `messages[0].role`},
 		{"ends with the assistant", "chat", `{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":"b"}]}`, "must end with a non-empty user message"},
@@ -309,4 +310,47 @@ func TestContinuousRedactsWhatWasStoredDirectly(t *testing.T) {
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		t.Fatal(err)
 	}
+}
+
+// FuzzParseQuery checks the intake on anything a producer may send: a
+// refusal is a QueryError that does not quote the query; an accepted query
+// is a conversation ending with a user turn, redacted (redacting it again
+// changes nothing), not from the future, and stores as JSON.
+func FuzzParseQuery(f *testing.F) {
+	for _, s := range []string{
+		`{"query":"card 4111 1111 1111 1111, mail bob@example.com"}`,
+		`{"messages":[{"role":"user","content":"call 138 1234 5678"}],"timestamp":"2026-11-27T10:04:00Z","metadata":{"carol@example.com":["10.1.2.3",{"x":"+44 20 7946 0958"}],"n":1}}`,
+		`{"query":"hi","timestamp":"2099-01-01T00:00:00Z"}`,
+		`{"query":"a","messages":[]}`, `{"query":`, `[]`, `{"metadata":{"a":null}}`,
+	} {
+		f.Add("chat", []byte(s))
+	}
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, source string, body []byte) {
+		q, id, err := ParseQuery(source, body, now)
+		if err != nil {
+			var qe *QueryError
+			if !errors.As(err, &qe) || qe.Msg == "" {
+				t.Fatalf("error %T %v is not a QueryError", err, err)
+			}
+			if len(body) >= 16 && strings.Contains(qe.Msg, string(body)) && !strings.Contains(source, string(body)) {
+				t.Fatalf("the error quotes the query: %v", err)
+			}
+			return
+		}
+		if len(id) != 24 || len(q.Messages) == 0 || q.Messages[len(q.Messages)-1].Role != "user" {
+			t.Fatalf("accepted %q as %+v (id %q)", body, q, id)
+		}
+		if q.Timestamp.After(now.Add(maxClockSkew)) || q.Timestamp.Location() != time.UTC {
+			t.Fatalf("timestamp %v", q.Timestamp)
+		}
+		a, err := json.Marshal(q)
+		if err != nil {
+			t.Fatalf("does not store as JSON: %v", err)
+		}
+		b, _ := json.Marshal(redactQuery(q))
+		if !bytes.Equal(a, b) {
+			t.Fatalf("not fully redacted:\n%s\n%s", a, b)
+		}
+	})
 }
