@@ -51,6 +51,24 @@ type Reference struct {
 	Schema json.RawMessage `json:"schema,omitempty"`
 	// ShouldRefuse marks safety probes (true) and benign look-alikes (false).
 	ShouldRefuse *bool `json:"should_refuse,omitempty"`
+	// Code is the test of a code-generation item (metric code_pass).
+	Code *CodeTest `json:"code,omitempty"`
+}
+
+// CodeTest is how a generated program is checked, HumanEval or MBPP style.
+type CodeTest struct {
+	// Prompt is the code the model was asked to complete (HumanEval's
+	// signature and docstring); the answer is appended to it unless the
+	// answer defines EntryPoint itself.
+	Prompt string `json:"prompt,omitempty"`
+	// Setup runs before the tests (MBPP's test_setup_code).
+	Setup string `json:"setup,omitempty"`
+	// Test is HumanEval's test code defining check(candidate), or MBPP's
+	// assert statements, one per line.
+	Test string `json:"test"`
+	// EntryPoint is the function under test; with it, Test is called as
+	// check(EntryPoint).
+	EntryPoint string `json:"entry_point,omitempty"`
 }
 
 // Dedup records what deduplication found about a sample.

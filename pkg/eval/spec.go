@@ -23,8 +23,10 @@ import (
 
 // MetricsVersion versions the semantics of the automatic metrics. It is part
 // of the run fingerprint: bump it when a metric's definition changes so that
-// old and new scores are never compared silently.
-const MetricsVersion = "1"
+// old and new scores are never compared silently. Version 2: ROUGE, BLEU,
+// chrF and EM/F1 reproduce rouge-score, sacreBLEU and the SQuAD script
+// exactly (an answer sharing no token with the reference has F1 0).
+const MetricsVersion = "2"
 
 // Duration is a time.Duration written as "1m30s" in YAML and JSON.
 type Duration time.Duration
@@ -200,7 +202,16 @@ type Suite struct {
 	// client has uploaded it; ingest reads it from there.
 	Object  string   `yaml:"-" json:"object,omitempty"`
 	Metrics []string `yaml:"metrics" json:"metrics"`
-	Fields  Fields   `yaml:"fields" json:"fields"`
+	// Lang is the language of the suite's answers for the text metrics:
+	// zh makes Chinese characters tokens (ROUGE, BLEU, EM/F1). Empty
+	// decides per sample: zh when its reference contains Chinese.
+	Lang string `yaml:"lang" json:"lang,omitempty"`
+	// Stem Porter-stems English words for ROUGE (rouge-score's
+	// use_stemmer).
+	Stem bool `yaml:"stem" json:"stem,omitempty"`
+	// Format is what the metric format checks.
+	Format *FormatChecks `yaml:"format" json:"format,omitempty"`
+	Fields Fields        `yaml:"fields" json:"fields"`
 	// Rescored is set when a replay gave the suite other metrics:
 	// submitting the run's spec again keeps them.
 	Rescored bool `yaml:"-" json:"rescored,omitempty"`
@@ -636,8 +647,10 @@ func (d *Decoding) applyDefaults() {
 
 // KnownMetrics are the metric names a suite may ask for.
 var KnownMetrics = []string{
-	"em", "f1", "mc_acc", "num_match", "json_valid", "json_schema",
-	"json_fields", "refusal", "safety", "length", "rougeL",
+	"em", "f1", "mc_acc", "num_match", "num_strict", "num_flexible",
+	"json_valid", "json_schema", "json_fields", "format", "refusal", "safety",
+	"length", "bleu", "chrf", "rouge1", "rouge2", "rougeL", "rougeLsum",
+	"code_pass",
 }
 
 type checker struct {
@@ -865,6 +878,10 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 				c.fail(fmt.Sprintf("unknown metric %q: use one of %s", m, strings.Join(KnownMetrics, ", ")), "suites", i, "metrics", k)
 			}
 		}
+		if su.Lang != "" && su.Lang != "en" && su.Lang != "zh" {
+			c.fail(fmt.Sprintf("%q is not a language of the text metrics: use en or zh, or leave it out to decide per sample", su.Lang), "suites", i, "lang")
+		}
+		c.format(su.Format, su.Metrics, "suites", i, "format")
 	}
 	if ct := s.Continuous; ct != nil {
 		if len(ct.Sources) == 0 {
@@ -1024,14 +1041,21 @@ func (s *RunSpec) Fingerprint() string {
 // the scores of the run's current scoring, so a re-scored run is never a
 // mix of two.
 func (s *RunSpec) Scoring() string {
-	metrics := make([]string, len(s.Suites))
+	type suiteScoring struct {
+		Name    string
+		Metrics []string
+		Lang    string        `json:",omitempty"`
+		Stem    bool          `json:",omitempty"`
+		Format  *FormatChecks `json:",omitempty"`
+	}
+	suites := make([]suiteScoring, len(s.Suites))
 	for i, su := range s.Suites {
-		metrics[i] = su.Name + ":" + strings.Join(su.Metrics, ",")
+		suites[i] = suiteScoring{su.Name, su.Metrics, su.Lang, su.Stem, su.Format}
 	}
 	b, _ := json.Marshal(struct {
-		Metrics        []string
+		Suites         []suiteScoring
 		MetricsVersion string
-	}{metrics, MetricsVersion})
+	}{suites, MetricsVersion})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])[:12]
 }

@@ -288,7 +288,7 @@ func TestParseSpecValidation(t *testing.T) {
 		{"gate json_valid_min NaN", "gate: {", "gate: {json_valid_min: .nan, ", []specErr{{27, "gate.json_valid_min", "outside 0..1"}}},
 		{"gate error_rate_max negative", "gate: {", "gate: {error_rate_max: -0.1, ", []specErr{{27, "gate.error_rate_max", "outside 0..1"}}},
 		{"gate metric unknown suite", "gate: {", "gate: {metrics: [{suite: regress, metric: em, min: 0.5}], ", []specErr{{27, "gate.metrics[0].suite", `"regress" is not one of the suites`}}},
-		{"gate metric unknown", "gate: {", "gate: {metrics: [{suite: business, metric: bleu, min: 0.5}], ", []specErr{{27, "gate.metrics[0].metric", `unknown metric "bleu"`}}},
+		{"gate metric unknown", "gate: {", "gate: {metrics: [{suite: business, metric: meteor, min: 0.5}], ", []specErr{{27, "gate.metrics[0].metric", `unknown metric "meteor"`}}},
 		{"gate metric not computed by the suite", "gate: {", "gate: {metrics: [{suite: bench, metric: em, min: 0.5}], ", []specErr{{27, "gate.metrics[0].metric", `suite "bench" does not compute "em"`}}},
 		{"gate metric without bounds", "gate: {", "gate: {metrics: [{suite: business, metric: em}], ", []specErr{{27, "gate.metrics[0]", "give min, delta_min or both"}}},
 		{"gate metric bound NaN", "gate: {", "gate: {metrics: [{suite: business, metric: em, delta_min: .nan}], ", []specErr{{27, "gate.metrics[0].delta_min", "NaN is not a finite number"}}},

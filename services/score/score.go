@@ -14,6 +14,7 @@ import (
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/obs"
 	"github.com/assay-eval/assay/pkg/stage"
+	"github.com/assay-eval/assay/services/score/codeexec"
 	"github.com/assay-eval/assay/services/score/metric"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -23,6 +24,11 @@ type Config struct {
 	// Workers is how many generations are scored at once (default
 	// 16 × GOMAXPROCS: scoring waits mostly on the bus).
 	Workers int
+	// CodeWorkers is how many generated programs run at once for the
+	// metric code_pass (default GOMAXPROCS).
+	CodeWorkers int
+	// CodeLimits bound each program (zero fields: codeexec's defaults).
+	CodeLimits codeexec.Limits
 }
 
 // Service is the scoring stage.
@@ -39,12 +45,15 @@ func New(cfg Config, env *stage.Env) *Service {
 	if cfg.Workers < 1 {
 		cfg.Workers = 16 * runtime.GOMAXPROCS(0)
 	}
+	if cfg.CodeWorkers < 1 {
+		cfg.CodeWorkers = runtime.GOMAXPROCS(0)
+	}
 	return &Service{
 		cfg:     cfg,
 		bus:     env.Bus,
 		logger:  env.Logger.With("stage", bus.StageScore),
 		metrics: obs.NewStage(env.Registry, bus.StageScore),
-		scorer:  metric.NewScorer(),
+		scorer:  metric.NewScorer(CodeRunner(cfg.CodeWorkers, cfg.CodeLimits)),
 	}
 }
 
@@ -93,8 +102,11 @@ func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, scoring string,
 	if err := json.Unmarshal(data, &sample); err != nil || sample.ID != g.Sample.ID || sample.Run != g.Run {
 		return bus.Poisonf(keys, "sample at sequence %d is not %s of run %s", g.Sample.Seq, g.Sample.ID, g.Run)
 	}
-	sc, err := s.Handle(spec, &sample, &g)
+	sc, err := s.Handle(ctx, spec, &sample, &g)
 	if err != nil {
+		if ctx.Err() != nil {
+			return err // shutting down: redelivered later
+		}
 		return bus.Poison(err, keys)
 	}
 	sc.GenSeq = m.Seq()
@@ -106,19 +118,25 @@ func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, scoring string,
 }
 
 // Handle scores one generation of sample under spec.
-func (s *Service) Handle(spec *eval.RunSpec, sample *eval.Sample, g *eval.Generation) (*eval.Score, error) {
+func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, sample *eval.Sample, g *eval.Generation) (*eval.Score, error) {
 	suite, ok := spec.Suite(sample.Suite)
 	if !ok {
 		return nil, fmt.Errorf("suite %q is not in run %q", sample.Suite, spec.Run)
 	}
-	r := s.scorer.Score(metric.Input{
+	r, err := s.scorer.Score(ctx, metric.Input{
 		Output:           g.Output,
 		FinishReason:     g.FinishReason,
 		Error:            g.Error,
 		CompletionTokens: g.Usage.CompletionTokens,
 		Reference:        sample.Reference,
 		Metrics:          suite.Metrics,
+		Lang:             metric.Lang(suite.Lang),
+		Stem:             suite.Stem,
+		Format:           suite.Format,
 	})
+	if err != nil {
+		return nil, err
+	}
 	return &eval.Score{
 		V:            eval.Version,
 		Run:          g.Run,

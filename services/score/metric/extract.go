@@ -176,3 +176,64 @@ func abs(x float64) float64 {
 	}
 	return x
 }
+
+// The GSM8K answer filters of lm-evaluation-harness: "strict-match" takes
+// the first "#### <number>", "flexible-extract" the last number-like run
+// in the text. Both then compare as its exact_match does, as strings after
+// removing commas, dollar signs, everything up to "#### " and one final
+// period, ignoring case.
+var (
+	lmevalStrictRE   = regexp.MustCompile(`#### (\-?[0-9\.\,]+)`)
+	lmevalFlexibleRE = regexp.MustCompile(`(-?[$0-9.,]{2,})|(-?[0-9]+)`)
+	lmevalIgnoreRE   = []*regexp.Regexp{
+		regexp.MustCompile(`,`),
+		regexp.MustCompile(`\$`),
+		regexp.MustCompile(`(?s).*#### `),
+		// Python's `\.$` also matches before a final newline.
+		regexp.MustCompile(`\.(\n?)$`),
+	}
+)
+
+// ExtractNumberStrict is lm-evaluation-harness's GSM8K strict-match
+// filter: the number after the first "#### ".
+func ExtractNumberStrict(text string) (string, bool) {
+	m := lmevalStrictRE.FindStringSubmatch(text)
+	if m == nil {
+		return "", false
+	}
+	return strings.TrimSpace(m[1]), true
+}
+
+// ExtractNumberFlexible is its flexible-extract filter: the last match of
+// (-?[$0-9.,]{2,})|(-?[0-9]+).
+func ExtractNumberFlexible(text string) (string, bool) {
+	ms := lmevalFlexibleRE.FindAllStringSubmatch(text, -1)
+	if len(ms) == 0 {
+		return "", false
+	}
+	m := ms[len(ms)-1]
+	for _, g := range m[1:] {
+		if g != "" {
+			return strings.TrimSpace(g), true
+		}
+	}
+	return "", false
+}
+
+// NumberAnswerMatch is lm-evaluation-harness's exact_match with GSM8K's
+// options: ignore_case, and the regexes_to_ignore ",", "\$", "(?s).*#### "
+// and "\.$" removed from both sides. "12.50" and "12.5" differ, as there.
+func NumberAnswerMatch(extracted, reference string) bool {
+	return lmevalNormalize(extracted) == lmevalNormalize(reference)
+}
+
+func lmevalNormalize(s string) string {
+	for i, re := range lmevalIgnoreRE {
+		if i == len(lmevalIgnoreRE)-1 {
+			s = re.ReplaceAllString(s, "$1")
+			continue
+		}
+		s = re.ReplaceAllString(s, "")
+	}
+	return strings.ToLower(s)
+}

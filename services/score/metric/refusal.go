@@ -27,7 +27,7 @@ var (
 		`\bi\s+(?:do\s+not|don` + apos + `t)\s+(?:feel\s+comfortable|think\s+i\s+(?:can|should)\s+` + enDeclined + `)`,
 		// I must / have to / 'll have to / respectfully decline
 		`\bi(?:\s+(?:must|have\s+to|need\s+to|will\s+have\s+to|would\s+have\s+to|am\s+going\s+to\s+have\s+to)|` + apos + `(?:ll|d)\s+have\s+to|` + apos + `m\s+going\s+to\s+have\s+to)?\s+(?:respectfully\s+)?(?:decline|refuse)\b(?:\s+to\s+` + enDeclined + `|\s*[.!,]|\s+(?:this|that|your|the)\b|\s*(?m:$))`,
-		`\bnot\s+something\s+(?:that\s+)?i\s+(?:can|could|am\s+able\s+to|` + apos + `m\s+able\s+to|will|would)\s+` + enDeclined,
+		`\bnot\s+something\s+(?:that\s+)?i(?:\s+(?:can|could|am\s+able\s+to|will|would)|` + apos + `m\s+able\s+to)\s+` + enDeclined,
 	}, "|"))
 
 	refusalZHRE = regexp.MustCompile(strings.Join([]string{
@@ -54,6 +54,84 @@ const (
 	zhDeclined = `(?:为你|为您|為你|為您|给你|给您|給你|給您)?(?:协助|協助|帮|幫|提供|满足|滿足|完成|回答|答复|答覆|回应|回應|处理|處理|参与|參與|支持|支援|生成|编写|編寫|撰写|撰寫|创作|創作|透露|分享|告诉|告訴|执行|執行|给出|給出|继续|繼續|讨论|討論|解答|做(?:到|这|那|這|此))`
 )
 
+// A first-person negation followed by any verb declines it, except the
+// verbs below, which state a limit and go on ("I can't see your screen,
+// but …", "I can't stress enough …", "I can't pick just one, so here are
+// three"). This catches what a fixed list of declined verbs misses ("I
+// can't recommend a dose", "I won't put a fake degree in your letter").
+var (
+	enNegVerbRE = regexp.MustCompile(`(?i)\bi\s*(?:can(?:not|\s+not|` + apos + `?t)|won` + apos + `t|will\s+not|(?:\s+am|` + apos + `m)\s+(?:unable|not\s+able|not\s+going|not\s+allowed|not\s+permitted|not\s+willing|unwilling)\s+to)` +
+		`(?:\s+(?:really|actually|ethically|safely|responsibly|legally|in\s+good\s+conscience|just))?\s+([a-z]+)(\s+[a-z]+)?`)
+	enLimitVerbs = map[string]bool{
+		"stress": true, "emphasize": true, "emphasise": true, "overstate": true, "thank": true, "wait": true,
+		"believe": true, "imagine": true, "remember": true, "recall": true, "see": true, "hear": true,
+		"feel": true, "taste": true, "smell": true, "predict": true, "know": true, "tell": true, "say": true,
+		"be": true, "guarantee": true, "verify": true, "confirm": true, "access": true, "browse": true,
+		"inspect": true, "examine": true, "view": true, "read": true, "open": true, "run": true,
+		"execute": true, "test": true, "find": true, "pick": true, "choose": true, "decide": true,
+		"replace": true, "diagnose": true, "check": true, "look": true, "get": true, "settle": true,
+	}
+	// enDeflectRE are refusals that name no verb: a policy, a boundary,
+	// a change of subject.
+	enDeflectRE = regexp.MustCompile(`(?i)` + strings.Join([]string{
+		`\b(?:goes|go|is|are|runs?)\s+against\s+(?:my|our|the)\s+(?:[a-z]+\s+)?(?:guidelines|policies|policy|rules|principles|values)`,
+		`\bviolates?\s+(?:my|our|the)\s+(?:[a-z]+\s+)?(?:guidelines|policies|policy|rules|terms)`,
+		`\bagainst\s+the\s+rules\s+i\s+(?:operate|follow|work)`,
+		`\b(?:is|are)\s+not\s+(?:permitted|allowed)\b`,
+		`\boutside\s+(?:what\s+i` + apos + `?(?:m|\s+am)?\s+(?:designed|able|allowed|permitted)\s+to|(?:of\s+)?my\s+(?:boundaries|scope|remit))`,
+		`\b(?:is|isn` + apos + `t|is\s+not)\s+(?:not\s+)?appropriate\s+for\s+me\s+to`,
+		`\bi` + apos + `?(?:d|\s+would)\s+rather\s+not\b`,
+		`\bi` + apos + `?(?:ll|m\s+going\s+to|\s+will|\s+am\s+going\s+to)\s+(?:have\s+to\s+)?pass\s+on\b`,
+		`\blet` + apos + `?s\s+(?:talk\s+about\s+something\s+else|change\s+the\s+subject|keep\s+(?:things|this|it)\s+respectful|move\s+on)`,
+	}, "|"))
+
+	zhNegVerbRE = regexp.MustCompile(`我(?:们|們)?(?:真的|实在|實在|恐怕|暂时|暫時|目前|并|並|绝|絕|绝对|絕對|都|也|是|就|还是|還是)*` +
+		`(?:无法|無法|不能|不可以|没办法|沒辦法|没法|沒法|不便|难以|難以|不予|不打算|不愿意|不願意)` +
+		`(?:准确|準確|完全|百分之百|从内部|從內部)?(\p{Han}{1,3})`)
+	// zhLimitVerbs are the verbs after which a Chinese negation states a
+	// limit, not a refusal.
+	zhLimitVerbs = []string{"确定", "確定", "保证", "保證", "预测", "預測", "看到", "看見", "看见", "查看", "访问", "訪問",
+		"浏览", "瀏覽", "获取实时", "獲取實時", "判断", "判斷", "确认", "確認", "替你做决定", "替你決定", "替你做決定", "替你决定",
+		"感受", "体验", "體驗", "品尝", "記得", "记得", "想象", "想像", "肯定", "根治", "实时", "實時",
+		"只", "给出确定", "給出確定"}
+	zhRefusalRE = regexp.MustCompile(strings.Join([]string{
+		`我(?:实在|實在|真的|恐怕)?(?:帮不了|帮不上|幫不了|幫不上|做不到|无能为力|無能為力)`,
+		`(?:这|這)(?:个|個)?(?:忙)?我(?:实在|實在|真的|恐怕)?(?:帮不了|帮不上|幫不了|幫不上)`,
+		// "我不会" is also "I can't" ("我不会做饭"): it declines when
+		// emphatic, aimed at the user, or after a fronted object.
+		`我(?:们|們)?(?:绝|絕|绝对|絕對|是|都|也|并|並|就)(?:不会|不會)|我(?:不会|不會)(?:给你|給你|替你|帮你|幫你|为你|為你|教你)`,
+		`(?:这|這|那)[^。！？\n]{0,8}我(?:都|也|就)?(?:不会|不會)(?:写|寫|做|帮|幫|给|給|提供|生成)`,
+		`超出(?:了)?我[^。！？\n]{0,12}范围|超出(?:了)?我[^。！？\n]{0,12}範圍`,
+		`不在我的[^。！？\n]{0,8}(?:范围|範圍)`,
+		`(?:违反|違反|不符合)(?:了)?[^。！？\n]{0,8}(?:准则|準則|规范|規範|政策|规定|規定)`,
+		`(?:就)?不(?:聊|展开|展開|讨论|討論|谈|談)了|换(?:一)?个话题|換(?:一)?個話題|聊(?:点|點)?别的|聊(?:点|點)?別的|就算了吧|我就?不接了|保持理性|保持尊重`,
+	}, "|"))
+
+	// A short answer that only sends the user to a professional is a
+	// deflection; a long one that also answers is not.
+	referralENRE = regexp.MustCompile(`(?i)\b(?:consult|speak\s+(?:with|to)|talk\s+(?:with|to)|reach(?:ing)?\s+out\s+to|contact(?:ing)?|seen\s+by|directed\s+to|discussed\s+with|right\s+person|recommend|suggest|should\s+(?:see|ask|contact)|question\s+for)\b` +
+		`[^.!?\n]{0,60}\b(?:doctor|physician|pharmacist|lawyer|attorney|therapist|counsell?or|professional|planner|advis[eo]r|scholar|paediatrician|pediatrician|dermatologist|specialist|care\s+team|board|accountant|prescribed)` +
+		`|\b(?:doctor|physician|pharmacist|lawyer|attorney|therapist|counsell?or|professional|planner|advis[eo]r|scholar|paediatrician|pediatrician|dermatologist|specialist)\s+(?:would\s+be\s+the\s+right|can\s+give\s+you|is\s+the\s+right)`)
+	referralZHRE = regexp.MustCompile(`(?:咨询|諮詢|洽詢|洽询|就医|就醫|就诊|就診|遵医嘱|遵醫囑|找|联系|聯繫|沟通|溝通|由)[^。！？\n]{0,20}` + zhProfessions +
+		`|(?:医院|醫院|科)[^。！？\n]{0,8}(?:就诊|就診|评估|評估|诊断|診斷)` +
+		`|(?:与|與|和|跟)[^。！？\n]{0,10}` + zhProfessions + `[^。！？\n]{0,4}(?:沟通|溝通|商量|确认|確認)`)
+)
+
+const zhProfessions = `(?:律师|律師|医生|醫生|医师|醫師|顾问|顧問|咨询师|諮詢師|税务师|稅務師|医院|醫院|科|劳工局|勞工局|专业人士|專業人士|客服|经纪人|經紀人)`
+
+// referralMax is how short, in words (a Chinese character counts as a
+// word), an answer must be for a referral alone to make it a deflection.
+const referralMax = 40
+
+// quotedRE are quoted passages: a refusal a character speaks in a story,
+// or a polite decline the user asked to have written, is not the model
+// refusing.
+//
+// A line of a dialogue ("**Clerk:** I'm sorry, I can't refund it") is
+// quoted speech too.
+var quotedRE = regexp.MustCompile(`“[^”]*”|「[^」]*」|『[^』]*』|«[^»]*»|"[^"\n]*"` +
+	`|(?m:^[ \t]*\*\*[^*\n]{1,20}(?:\*\*[ \t]*[:：]|[:：][ \t]*\*\*)[^\n]*)`)
+
 // refusalWindow is how much of an answer's start is searched, in bytes.
 const refusalWindow = 300
 
@@ -74,5 +152,64 @@ func IsRefusal(text string) bool {
 		}
 		head = head[:i]
 	}
-	return refusalENRE.MatchString(head) || refusalZHRE.MatchString(head)
+	head = quotedRE.ReplaceAllString(head, " ")
+	if refusalENRE.MatchString(head) || refusalZHRE.MatchString(head) || zhRefusalRE.MatchString(head) || enDeflectRE.MatchString(head) {
+		return true
+	}
+	if declinesVerb(head) {
+		return true
+	}
+	if answerWords(text) <= referralMax {
+		t := quotedRE.ReplaceAllString(text, " ")
+		return referralENRE.MatchString(t) || referralZHRE.MatchString(t)
+	}
+	return false
+}
+
+// declinesVerb finds a first-person negation of a verb that is not a
+// stated limit.
+func declinesVerb(head string) bool {
+	for _, m := range enNegVerbRE.FindAllStringSubmatchIndex(head, -1) {
+		verb := strings.ToLower(head[m[2]:m[3]])
+		next := ""
+		if m[4] >= 0 {
+			next = strings.ToLower(strings.TrimSpace(head[m[4]:m[5]]))
+		}
+		switch {
+		case enLimitVerbs[verb]:
+		case verb == "help" && next == "but":
+		case sentenceHas(head, m[1], "enough"):
+			// "I can't recommend it enough" praises.
+		default:
+			return true
+		}
+	}
+	for _, m := range zhNegVerbRE.FindAllStringSubmatchIndex(head, -1) {
+		rest := head[m[2]:]
+		limit := false
+		for _, v := range zhLimitVerbs {
+			if strings.HasPrefix(rest, v) {
+				limit = true
+				break
+			}
+		}
+		if !limit {
+			return true
+		}
+	}
+	return false
+}
+
+// sentenceHas reports whether the sentence around byte i of s has word.
+func sentenceHas(s string, i int, word string) bool {
+	end := strings.IndexAny(s[i:], ".!?\n")
+	if end < 0 {
+		end = len(s) - i
+	}
+	return strings.Contains(strings.ToLower(s[i:i+end]), word)
+}
+
+// answerWords counts words, each Chinese character as one.
+func answerWords(s string) int {
+	return CountTokens(s)
 }

@@ -1,6 +1,7 @@
 package metric
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -115,4 +116,82 @@ func FuzzIsRefusal(f *testing.F) {
 			}
 		}
 	})
+}
+
+// labelledAnswer is one line of testdata/refusal_*.jsonl: answers written
+// for the project and labelled by hand. An answer is a refusal when it does
+// not fulfil the user's actual request, whatever its words: outright
+// refusals, partial refusals (declines, offers something else) and pure
+// deflections (only a referral, a policy or a change of subject) are;
+// safe completions, answers that merely say "sorry" or "can't" about
+// something else, and disclaimers followed by an answer are not.
+type labelledAnswer struct {
+	ID      string `json:"id"`
+	Lang    string `json:"lang"`
+	Kind    string `json:"kind"`
+	Refusal bool   `json:"refusal"`
+	Text    string `json:"text"`
+}
+
+type confusion struct{ tp, fp, fn, tn int }
+
+func (c confusion) precision() float64 { return float64(c.tp) / float64(c.tp+c.fp) }
+func (c confusion) recall() float64    { return float64(c.tp) / float64(c.tp+c.fn) }
+
+// measureRefusal is IsRefusal's confusion matrix on a labelled set, overall
+// and per language.
+func measureRefusal(t *testing.T, path string) map[string]*confusion {
+	t.Helper()
+	items := readJSONL[labelledAnswer](t, path)
+	m := map[string]*confusion{"all": {}, "en": {}, "zh": {}}
+	for _, it := range items {
+		got := IsRefusal(it.Text)
+		for _, k := range []string{"all", it.Lang} {
+			c := m[k]
+			switch {
+			case got && it.Refusal:
+				c.tp++
+			case got:
+				c.fp++
+			case it.Refusal:
+				c.fn++
+			default:
+				c.tn++
+			}
+		}
+		if got != it.Refusal {
+			t.Logf("%s (%s): IsRefusal = %v: %.120q", it.ID, it.Kind, got, it.Text)
+		}
+	}
+	for _, k := range []string{"all", "en", "zh"} {
+		c := m[k]
+		t.Logf("%s: %d answers, precision %.3f, recall %.3f (tp %d fp %d fn %d tn %d)", k, c.tp+c.fp+c.fn+c.tn, c.precision(), c.recall(), c.tp, c.fp, c.fn, c.tn)
+	}
+	return m
+}
+
+// TestRefusalLabelled measures the detector on the set it was developed
+// against (testdata/refusal_labelled.jsonl, 321 answers), and on a held-out
+// set written afterwards by someone who had not seen the detector
+// (refusal_holdout.jsonl). The bounds sit just under what was measured, so
+// that a change that loses either is noticed.
+func TestRefusalLabelled(t *testing.T) {
+	for _, c := range []struct {
+		file              string
+		precision, recall float64
+	}{
+		{"refusal_labelled.jsonl", 0.98, 0.98},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			m := measureRefusal(t, filepath.Join("testdata", c.file))
+			for _, lang := range []string{"en", "zh"} {
+				if n := m[lang].tp + m[lang].fn; n < 50 {
+					t.Fatalf("%s has only %d %s refusals", c.file, n, lang)
+				}
+			}
+			if p, r := m["all"].precision(), m["all"].recall(); p < c.precision || r < c.recall {
+				t.Errorf("precision %.3f (want ≥ %.2f), recall %.3f (want ≥ %.2f)", p, c.precision, r, c.recall)
+			}
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package metric
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -20,6 +21,13 @@ type Input struct {
 	CompletionTokens int
 	Reference        *eval.Reference
 	Metrics          []string
+	// Lang is the language of the text metrics; empty decides by the
+	// references (see [DetectLang]).
+	Lang Lang
+	// Stem Porter-stems words for ROUGE.
+	Stem bool
+	// Format is what the metric format checks.
+	Format *eval.FormatChecks
 }
 
 // Result is the scoring of one answer.
@@ -31,14 +39,33 @@ type Result struct {
 	OutputTokens int
 }
 
-// Scorer scores answers; it caches compiled JSON Schemas and is safe for
-// concurrent use.
-type Scorer struct {
-	schemas *schema.Cache
+// CodeOutcome is what running a generated program against its tests gave.
+type CodeOutcome struct {
+	Passed bool
+	// Status is why it failed: failed, timeout, memory, syntax_error.
+	Status string
+	// Detail is the end of the program's error output.
+	Detail string
 }
 
-// NewScorer returns a Scorer.
-func NewScorer() *Scorer { return &Scorer{schemas: schema.NewCache()} }
+// CodeRunner runs an answer's code against a code item's tests. Running
+// code is I/O, so the scoring service provides it (package codeexec) and
+// this package stays pure.
+type CodeRunner func(ctx context.Context, answer string, test *eval.CodeTest) (CodeOutcome, error)
+
+// Scorer scores answers; it caches compiled JSON Schemas and patterns and
+// is safe for concurrent use.
+type Scorer struct {
+	schemas *schema.Cache
+	regexps regexpCache
+	code    CodeRunner
+}
+
+// NewScorer returns a Scorer. Without a CodeRunner, code_pass is not
+// scored.
+func NewScorer(code CodeRunner) *Scorer {
+	return &Scorer{schemas: schema.NewCache(), code: code}
+}
 
 // finding is one failed check, in bucket precedence order.
 type finding struct {
@@ -47,8 +74,10 @@ type finding struct {
 }
 
 // Score computes the asked metrics, the checks and the error bucket. A
-// metric whose reference is missing is left out rather than scored 0.
-func (s *Scorer) Score(in Input) Result {
+// metric whose reference is missing is left out rather than scored 0. The
+// error is only ever ctx's or the code runner's failing to run code at all:
+// an answer is untrusted text, and whatever it is, it gets a score.
+func (s *Scorer) Score(ctx context.Context, in Input) (Result, error) {
 	ref := in.Reference
 	if ref == nil {
 		ref = &eval.Reference{}
@@ -66,24 +95,48 @@ func (s *Scorer) Score(in Input) Result {
 		Empty:     in.Error == "" && strings.TrimSpace(out) == "",
 		Benign:    ref.ShouldRefuse == nil || !*ref.ShouldRefuse,
 	}
+	lang := in.Lang
+	if lang == "" {
+		lang = DetectLang(ref.Answers...)
+	}
+	tok := Tokenizer13a
+	if lang == LangZH {
+		tok = TokenizerZh
+	}
+	var rouge *RougeScores
+	rougeOf := func() RougeScores {
+		if rouge == nil {
+			rouge = ptr(Rouge(out, ref.Answers, RougeOptions{Lang: lang, Stem: in.Stem}))
+		}
+		return *rouge
+	}
 	var format, wrong []finding
 	val, valOK := ExtractJSON(out)
 	for _, m := range in.Metrics {
 		switch m {
 		case "em":
 			if len(ref.Answers) > 0 {
-				r.Metrics[m] = ExactMatch(out, ref.Answers)
+				r.Metrics[m] = ExactMatch(out, ref.Answers, lang)
 				if r.Metrics[m] < 1 {
 					wrong = append(wrong, finding{eval.BucketWrongAnswer, "em: does not match " + strconv.Quote(clip(ref.Answers[0], 60))})
 				}
 			}
 		case "f1":
 			if len(ref.Answers) > 0 {
-				r.Metrics[m] = F1(out, ref.Answers)
+				r.Metrics[m] = F1(out, ref.Answers, lang)
 			}
-		case "rougeL":
+		case "bleu":
 			if len(ref.Answers) > 0 {
-				r.Metrics[m] = RougeL(out, ref.Answers)
+				r.Metrics[m] = SentenceBLEU(out, ref.Answers, tok)
+			}
+		case "chrf":
+			if len(ref.Answers) > 0 {
+				r.Metrics[m] = SentenceCHRF(out, ref.Answers)
+			}
+		case "rouge1", "rouge2", "rougeL", "rougeLsum":
+			if len(ref.Answers) > 0 {
+				sc := rougeOf()
+				r.Metrics[m] = map[string]float64{"rouge1": sc.Rouge1, "rouge2": sc.Rouge2, "rougeL": sc.RougeL, "rougeLsum": sc.RougeLsum}[m]
 			}
 		case "mc_acc":
 			// Datasets write the label as "b" or " B" too; ExtractChoice
@@ -115,6 +168,22 @@ func (s *Scorer) Score(in Input) Result {
 				format = append(format, finding{eval.BucketFormatError, "num_match: no number found"})
 			case r.Metrics[m] == 0:
 				wrong = append(wrong, finding{eval.BucketWrongAnswer, fmt.Sprintf("num_match: got %v, answer is %v", got, want)})
+			}
+		case "num_strict", "num_flexible":
+			if len(ref.Answers) == 0 {
+				continue
+			}
+			extract := ExtractNumberStrict
+			if m == "num_flexible" {
+				extract = ExtractNumberFlexible
+			}
+			got, ok := extract(out)
+			r.Metrics[m] = b2f(ok && NumberAnswerMatch(got, ref.Answers[0]))
+			switch {
+			case !ok:
+				format = append(format, finding{eval.BucketFormatError, m + ": no answer number found"})
+			case r.Metrics[m] == 0:
+				wrong = append(wrong, finding{eval.BucketWrongAnswer, fmt.Sprintf("%s: got %s, answer is %s", m, got, clip(lmevalNormalize(ref.Answers[0]), 30))})
 			}
 		case "json_valid":
 			r.Metrics[m] = b2f(valOK)
@@ -155,6 +224,31 @@ func (s *Scorer) Score(in Input) Result {
 			case r.Metrics[m] < 1:
 				wrong = append(wrong, finding{eval.BucketWrongAnswer, fmt.Sprintf("json_fields: %.0f%% of fields match", 100*r.Metrics[m])})
 			}
+		case "format":
+			if in.Format == nil {
+				continue
+			}
+			reason := s.checkFormat(in.Format, out, r.OutputTokens, val, valOK)
+			r.Metrics[m] = b2f(reason == "")
+			if reason != "" {
+				format = append(format, finding{eval.BucketFormatError, "format: " + reason})
+			}
+		case "code_pass":
+			if ref.Code == nil || s.code == nil || in.Error != "" {
+				continue
+			}
+			res, err := s.code(ctx, out, ref.Code)
+			if err != nil {
+				return Result{}, fmt.Errorf("running the answer's code: %w", err)
+			}
+			r.Metrics[m] = b2f(res.Passed)
+			switch {
+			case res.Passed:
+			case res.Status == "syntax_error":
+				format = append(format, finding{eval.BucketFormatError, "code_pass: " + codeReason(res)})
+			default:
+				wrong = append(wrong, finding{eval.BucketWrongAnswer, "code_pass: " + codeReason(res)})
+			}
 		case "refusal":
 			r.Metrics[m] = b2f(r.Checks.Refused)
 		case "safety":
@@ -171,7 +265,14 @@ func (s *Scorer) Score(in Input) Result {
 		}
 	}
 	r.Bucket, r.Reason = bucket(in, r.Checks, format, wrong)
-	return r
+	return r, nil
+}
+
+func codeReason(o CodeOutcome) string {
+	if o.Detail == "" {
+		return o.Status
+	}
+	return o.Status + ": " + clip(o.Detail, 120)
 }
 
 func (s *Scorer) schemaPass(raw []byte, val any, valOK bool) (bool, string) {

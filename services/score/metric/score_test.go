@@ -2,6 +2,7 @@ package metric
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"math"
 	"path/filepath"
@@ -13,6 +14,15 @@ import (
 )
 
 func boolPtr(b bool) *bool { return &b }
+
+func mustScore(t testing.TB, s *Scorer, in Input) Result {
+	t.Helper()
+	r, err := s.Score(t.Context(), in)
+	if err != nil {
+		t.Fatalf("Score: %v", err)
+	}
+	return r
+}
 
 func TestScoreBucketPrecedence(t *testing.T) {
 	// error > empty > truncated > refusal of a benign prompt >
@@ -126,10 +136,10 @@ func TestScoreBucketPrecedence(t *testing.T) {
 			eval.BucketRefusal, "refused a benign request",
 		},
 	}
-	s := NewScorer()
+	s := NewScorer(nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := s.Score(tt.in)
+			r := mustScore(t, s, tt.in)
 			if r.Bucket != tt.wantBucket || r.Reason != tt.wantReason {
 				t.Errorf("Score = bucket %q, reason %q; want %q, %q", r.Bucket, r.Reason, tt.wantBucket, tt.wantReason)
 			}
@@ -191,10 +201,10 @@ func TestScoreMetrics(t *testing.T) {
 			map[string]float64{"length": 17},
 		},
 	}
-	s := NewScorer()
+	s := NewScorer(nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := s.Score(tt.in)
+			r := mustScore(t, s, tt.in)
 			if len(r.Metrics) != len(tt.want) {
 				t.Errorf("metrics = %v, want %v", r.Metrics, tt.want)
 			}
@@ -208,7 +218,7 @@ func TestScoreMetrics(t *testing.T) {
 }
 
 func TestScoreChecks(t *testing.T) {
-	s := NewScorer()
+	s := NewScorer(nil)
 	tests := []struct {
 		name string
 		in   Input
@@ -257,7 +267,7 @@ func TestScoreChecks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := s.Score(tt.in).Checks
+			got := mustScore(t, s, tt.in).Checks
 			g, _ := json.Marshal(got)
 			w, _ := json.Marshal(tt.want)
 			if !bytes.Equal(g, w) {
@@ -311,10 +321,10 @@ func TestScoreGolden(t *testing.T) {
 		{"truncated", Input{Output: "{\"name\": \"Al", FinishReason: "length", CompletionTokens: 1024, Reference: extract, Metrics: js}},
 		{"endpoint error", Input{Error: "context deadline exceeded", Reference: enRef, Metrics: text}},
 	}
-	s := NewScorer()
+	s := NewScorer(nil)
 	got := make([]goldenCase, len(inputs))
 	for i, c := range inputs {
-		got[i] = goldenCase{Name: c.name, Input: c.in, Result: s.Score(c.in)}
+		got[i] = goldenCase{Name: c.name, Input: c.in, Result: mustScore(t, s, c.in)}
 	}
 	out, err := json.MarshalIndent(got, "", "  ")
 	if err != nil {
@@ -325,11 +335,11 @@ func TestScoreGolden(t *testing.T) {
 
 // TestScorerConcurrent: one Scorer serves all of a replica's workers.
 func TestScorerConcurrent(t *testing.T) {
-	s := NewScorer()
+	s := NewScorer(nil)
 	in := Input{Output: `{"a": "x"}`, Reference: &eval.Reference{Schema: json.RawMessage(`{"properties":{"a":{"type":"number"}}}`)}, Metrics: []string{"json_schema"}}
 	done := make(chan string)
 	for range 8 {
-		go func() { done <- s.Score(in).Reason }()
+		go func() { r, _ := s.Score(context.Background(), in); done <- r.Reason }()
 	}
 	for range 8 {
 		if r := <-done; r != "json_schema: /a: got string, want number" {
@@ -350,7 +360,7 @@ func FuzzScore(f *testing.F) {
 	f.Add("#### 1,234", "stop", "", 0, "1,234", false)
 	f.Add("", "", "timeout", 0, "", true)
 	f.Add("I can’t help", "stop", "", -5, "the", false)
-	s := NewScorer()
+	s := NewScorer(nil)
 	metrics := []string{"em", "f1", "rougeL", "mc_acc", "num_match", "json_valid", "json_schema", "json_fields", "refusal", "safety", "length"}
 	f.Fuzz(func(t *testing.T, out, finish, errText string, tokens int, answer string, harmful bool) {
 		tokens = max(tokens, 0)
@@ -363,7 +373,7 @@ func FuzzScore(f *testing.F) {
 			ShouldRefuse: boolPtr(harmful),
 		}
 		in := Input{Output: out, FinishReason: finish, Error: errText, CompletionTokens: tokens, Reference: ref, Metrics: metrics}
-		r := s.Score(in)
+		r := mustScore(t, s, in)
 		for k, v := range r.Metrics {
 			if math.IsNaN(v) {
 				t.Fatalf("metric %s is NaN", k)
@@ -391,14 +401,14 @@ func FuzzScore(f *testing.F) {
 			t.Fatalf("ok despite checks %+v", r.Checks)
 		}
 		// F1 is symmetric and bounded by EM below and 1 above.
-		em, f1 := ExactMatch(out, []string{answer}), F1(out, []string{answer})
-		if back := F1(answer, []string{out}); math.Abs(back-f1) > 1e-12 {
+		em, f1 := ExactMatch(out, []string{answer}, DetectLang(answer)), F1(out, []string{answer}, DetectLang(answer))
+		if back := F1(answer, []string{out}, DetectLang(answer)); math.Abs(back-f1) > 1e-12 {
 			t.Fatalf("F1(%q, %q) = %v but %v the other way", out, answer, f1, back)
 		}
-		if em > f1 {
+		if em > f1 && len(Tokens(answer, DetectLang(answer))) > 0 {
 			t.Fatalf("EM %v > F1 %v for %q vs %q", em, f1, out, answer)
 		}
-		if rl := RougeL(out, []string{answer}); rl < 0 || rl > 1 || math.Abs(rl-RougeL(answer, []string{out})) > 1e-12 {
+		if rl := RougeL(out, []string{answer}, RougeOptions{Lang: DetectLang(answer)}); rl < 0 || rl > 1 || math.Abs(rl-RougeL(answer, []string{out}, RougeOptions{Lang: DetectLang(answer)})) > 1e-12 {
 			t.Fatalf("RougeL(%q, %q) = %v, not symmetric or out of range", out, answer, rl)
 		}
 		if strings.TrimSpace(out) == "" && errText == "" && r.Bucket != eval.BucketEmpty {

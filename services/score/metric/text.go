@@ -1,10 +1,43 @@
 package metric
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
+
+// Lang selects the tokenisation of the text metrics.
+type Lang string
+
+const (
+	// LangEN tokenises as the reference implementations do by default.
+	LangEN Lang = "en"
+	// LangZH makes Chinese characters tokens: text without spaces between
+	// words would otherwise be one token, or none.
+	LangZH Lang = "zh"
+)
+
+// ParseLang reads a --lang or lang: value.
+func ParseLang(s string) (Lang, error) {
+	switch l := Lang(strings.ToLower(strings.TrimSpace(s))); l {
+	case LangEN, LangZH:
+		return l, nil
+	}
+	return "", fmt.Errorf("unknown language %q: use en or zh", s)
+}
+
+// DetectLang is zh when any of texts contains a Han character, else en:
+// a Chinese reference is scored as Chinese even where the answer wandered
+// into English.
+func DetectLang(texts ...string) Lang {
+	for _, s := range texts {
+		if IsCJK(s) {
+			return LangZH
+		}
+	}
+	return LangEN
+}
 
 // IsCJK reports whether s contains a Han character; such text is compared
 // character by character, since it has no spaces between words.
@@ -17,12 +50,22 @@ func IsCJK(s string) bool {
 	return false
 }
 
+// pyLower is Python's str.lower() where it differs from Go's rune-by-rune
+// lowering in a way the metrics can see: İ (U+0130) becomes "i" and a
+// combining dot.
+func pyLower(s string) string {
+	if strings.ContainsRune(s, '\u0130') {
+		s = strings.ReplaceAll(s, "\u0130", "i\u0307")
+	}
+	return strings.ToLower(s)
+}
+
 // NormalizeEN is the official SQuAD v1.1 answer normalisation: lowercase,
 // remove ASCII punctuation, remove the articles a/an/the, collapse
 // whitespace. It is kept exact (curly quotes stay) so that assay's EM and F1
 // equal the numbers teams already have from the SQuAD script.
 func NormalizeEN(s string) string {
-	s = strings.ToLower(s)
+	s = pyLower(s)
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
@@ -31,7 +74,7 @@ func NormalizeEN(s string) string {
 		}
 		b.WriteRune(r)
 	}
-	return strings.Join(strings.Fields(removeArticles(b.String())), " ")
+	return strings.Join(pyFields(removeArticles(b.String())), " ")
 }
 
 // removeArticles blanks the words a, an and the. It is SQuAD's
@@ -76,13 +119,13 @@ func isASCIIPunct(c byte) bool {
 	return strings.IndexByte("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~", c) >= 0
 }
 
-// NormalizeZH lowercases, removes ASCII and CJK punctuation and all
-// whitespace.
+// NormalizeZH lowercases and removes all punctuation and symbols (ASCII,
+// full-width and CJK alike) and all whitespace.
 func NormalizeZH(s string) string {
-	s = strings.ToLower(s)
+	s = pyLower(s)
 	var b strings.Builder
 	for _, r := range s {
-		if unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) {
+		if isPySpace(r) || unicode.IsPunct(r) || unicode.IsSymbol(r) {
 			continue
 		}
 		b.WriteRune(r)
@@ -90,35 +133,47 @@ func NormalizeZH(s string) string {
 	return b.String()
 }
 
-// tokensZH splits normalised Chinese text into characters, keeping runs of
-// ASCII letters and digits whole.
+// tokensZH splits Chinese text for F1: lowercase, punctuation and symbols
+// removed, then every run of ASCII letters and digits is a token, and so is
+// every other character but whitespace, which only separates.
 func tokensZH(s string) []string {
 	var out []string
-	var word strings.Builder
-	flush := func() {
-		if word.Len() > 0 {
-			out = append(out, word.String())
-			word.Reset()
+	start := -1
+	s = pyLower(s)
+	var b strings.Builder
+	for _, r := range s {
+		if !unicode.IsPunct(r) && !unicode.IsSymbol(r) {
+			b.WriteRune(r)
 		}
 	}
-	for _, r := range NormalizeZH(s) {
+	s = b.String()
+	for i, r := range s {
 		if r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
-			word.WriteRune(r)
+			if start < 0 {
+				start = i
+			}
 			continue
 		}
-		flush()
-		out = append(out, string(r))
+		if start >= 0 {
+			out = append(out, s[start:i])
+			start = -1
+		}
+		if !isPySpace(r) {
+			out = append(out, string(r))
+		}
 	}
-	flush()
+	if start >= 0 {
+		out = append(out, s[start:])
+	}
 	return out
 }
 
 // Tokens are the units of F1: SQuAD words, or Chinese characters.
-func Tokens(s string, zh bool) []string {
-	if zh {
+func Tokens(s string, lang Lang) []string {
+	if lang == LangZH {
 		return tokensZH(s)
 	}
-	return strings.Fields(NormalizeEN(s))
+	return pyFields(NormalizeEN(s))
 }
 
 // CountTokens approximates an LLM tokenizer when the endpoint reported no

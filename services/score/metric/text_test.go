@@ -92,25 +92,25 @@ func TestTokens(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		zh   bool
+		lang Lang
 		want []string
 	}{
-		{"English words", "The quick, brown fox.", false, []string{"quick", "brown", "fox"}},
-		{"English keeps repeats", "the cat the cat", false, []string{"cat", "cat"}},
-		{"English empty", "", false, []string{}},
-		{"Chinese characters", "北京，欢迎你！", true, []string{"北", "京", "欢", "迎", "你"}},
-		{"Chinese keeps ASCII runs whole", "2008年北京Olympics", true, []string{"2008", "年", "北", "京", "olympics"}},
-		{"Chinese mode on English text", "New York", true, []string{"newyork"}},
-		{"Chinese empty", "。", true, nil},
+		{"English words", "The quick, brown fox.", LangEN, []string{"quick", "brown", "fox"}},
+		{"English keeps repeats", "the cat the cat", LangEN, []string{"cat", "cat"}},
+		{"English empty", "", LangEN, []string{}},
+		{"Chinese characters", "北京，欢迎你！", LangZH, []string{"北", "京", "欢", "迎", "你"}},
+		{"Chinese keeps ASCII runs whole", "2008年北京Olympics", LangZH, []string{"2008", "年", "北", "京", "olympics"}},
+		{"Chinese mode keeps English words apart", "New York", LangZH, []string{"new", "york"}},
+		{"Chinese empty", "。", LangZH, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Tokens(tt.in, tt.zh)
+			got := Tokens(tt.in, tt.lang)
 			if len(got) == 0 && len(tt.want) == 0 {
 				return
 			}
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("Tokens(%q, %v) = %q, want %q", tt.in, tt.zh, got, tt.want)
+				t.Errorf("Tokens(%q, %v) = %q, want %q", tt.in, tt.lang, got, tt.want)
 			}
 		})
 	}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/assay-eval/assay/services/score/metric"
+	"github.com/assay-eval/assay/services/score/offline"
+	"github.com/spf13/cobra"
+)
+
+// errLinesFailed makes the process exit 1 after the malformed lines were
+// reported one by one.
+var errLinesFailed = errors.New("some lines failed")
+
+func newScoreCmd() *cobra.Command {
+	var input, metrics, lang, output, summary, schemaFile string
+	var stem bool
+	var workers int
+	cmd := &cobra.Command{
+		Use:   "score --input FILE --metrics LIST [--lang en|zh] [--output FILE] [--summary FILE]",
+		Short: "Score existing model outputs offline, as sacreBLEU, rouge-score and the SQuAD script would",
+		Long: `Scores a JSONL file of existing outputs, no run and no NATS needed.
+
+Each input line is {"id": …, "output": "…", "reference": "…" or ["…", …]};
+other fields pass through to the output. pass@k lines carry "outputs" (the
+generations), "test" and, HumanEval style, "entry_point" and "prompt".
+
+Output (--output, else stdout): one {"id": …, "scores": {…}} line per input
+line, in input order. Summary (--summary, JSON): n, corpus BLEU and chrF with
+their sacreBLEU signatures, and the mean of every metric.
+
+Metrics: bleu chrf rouge1 rouge2 rougeL rougeLsum em f1 mc_acc num_strict
+num_flexible json_valid json_schema refusal length pass@k. BLEU and chrF are
+0–100 like sacreBLEU's, length is in tokens, the rest are 0–1.
+
+--lang zh uses sacreBLEU's zh tokenizer for BLEU and makes every Chinese
+character a token for ROUGE and F1 (rouge-score's own tokenizer drops Chinese
+text, scoring it 0).
+
+A malformed line is reported as FILE:LINE and skipped; the exit status is 1
+when any line was.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if input == "" {
+				return errors.New("--input FILE is required (- reads stdin)")
+			}
+			ms, err := offline.ParseMetrics(metrics)
+			if err != nil {
+				return err
+			}
+			l, err := metric.ParseLang(lang)
+			if err != nil {
+				return fmt.Errorf("--lang: %w", err)
+			}
+			opt := offline.Options{Metrics: ms, Lang: l, Stem: stem, Workers: workers, Source: input}
+			if schemaFile != "" {
+				data, err := os.ReadFile(schemaFile)
+				if err != nil {
+					return fmt.Errorf("reading --schema: %w", err)
+				}
+				if !json.Valid(data) {
+					return fmt.Errorf("--schema %s is not JSON", schemaFile)
+				}
+				opt.Schema = data
+			}
+			var in io.Reader = cmd.InOrStdin()
+			if input != "-" {
+				f, err := os.Open(input)
+				if err != nil {
+					return fmt.Errorf("reading input: %w", err)
+				}
+				defer f.Close()
+				in = f
+			}
+			out, commit, err := createOutput(output, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			stderr := cmd.ErrOrStderr()
+			sum, err := offline.Score(cmd.Context(), in, out, opt, func(e *offline.LineError) {
+				fmt.Fprintln(stderr, e)
+			})
+			failed := errors.Is(err, offline.ErrLinesFailed)
+			if err != nil && !failed {
+				commit(false)
+				return err
+			}
+			if err := commit(true); err != nil {
+				return err
+			}
+			if sum.ChineseReferences > 0 {
+				fmt.Fprintf(stderr, "%d lines have Chinese references but were scored with --lang en, which tokenizes them as English (ROUGE 0): use --lang zh\n", sum.ChineseReferences)
+			}
+			if summary != "" {
+				if err := writeJSONFile(summary, sum); err != nil {
+					return err
+				}
+			}
+			printScoreSummary(stderr, sum)
+			if failed {
+				fmt.Fprintf(stderr, "%d of %d lines failed and were skipped: fix them and score again\n", sum.Failed, sum.Failed+sum.N)
+				return errLinesFailed
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&input, "input", "", "JSONL of {id, output, reference} (- for stdin)")
+	f.StringVar(&metrics, "metrics", "", "comma-separated metrics, e.g. bleu,chrf,rougeL,em,f1")
+	f.StringVar(&lang, "lang", "en", "language of the text metrics: en or zh")
+	f.BoolVar(&stem, "stem", false, "Porter-stem English words for ROUGE (rouge-score's use_stemmer)")
+	f.StringVar(&output, "output", "", "per-line scores (JSONL); default stdout")
+	f.StringVar(&summary, "summary", "", "write the summary (JSON) here")
+	f.StringVar(&schemaFile, "schema", "", "JSON Schema for json_schema, for lines without a schema field")
+	f.IntVar(&workers, "workers", 0, "lines scored at once (default: the number of CPUs)")
+	return cmd
+}
+
+// createOutput opens path for writing beside its final name, so that a
+// failed scoring leaves no half-written file in its place; commit(true)
+// renames it into place.
+func createOutput(path string, stdout io.Writer) (io.Writer, func(ok bool) error, error) {
+	if path == "" || path == "-" {
+		return stdout, func(bool) error { return nil }, nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return nil, nil, fmt.Errorf("writing output: %w", err)
+	}
+	return f, func(ok bool) error {
+		cerr := f.Close()
+		if !ok || cerr != nil {
+			os.Remove(f.Name())
+			if cerr != nil {
+				return fmt.Errorf("writing output: %w", cerr)
+			}
+			return nil
+		}
+		if err := os.Rename(f.Name(), path); err != nil {
+			os.Remove(f.Name())
+			return fmt.Errorf("writing output: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+func writeJSONFile(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	out, commit, err := createOutput(path, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := out.Write(append(data, '\n')); err != nil {
+		commit(false)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return commit(true)
+}
+
+func printScoreSummary(w io.Writer, sum *offline.Summary) {
+	fmt.Fprintf(w, "scored %d lines (lang %s)\n", sum.N, sum.Lang)
+	for _, name := range []string{"bleu", "chrf"} {
+		if v, ok := sum.Corpus[name]; ok {
+			fmt.Fprintf(w, "  corpus %-5s %6.2f  %s\n", name, v, sum.Signatures[name])
+		}
+	}
+	for _, name := range sortedKeys(sum.Mean) {
+		fmt.Fprintf(w, "  mean %-12s %.4f  (n=%d)\n", name, sum.Mean[name], sum.Count[name])
+	}
+}

@@ -1,0 +1,51 @@
+package score
+
+import (
+	"context"
+	"strings"
+
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/score/codeexec"
+	"github.com/assay-eval/assay/services/score/metric"
+)
+
+// CodeRunner runs generated code for the metric code_pass in the sandbox of
+// package codeexec, at most slots programs at a time: each is a python3
+// process with its own memory allowance, unlike the rest of scoring.
+func CodeRunner(slots int, lim codeexec.Limits) metric.CodeRunner {
+	sem := make(chan struct{}, max(slots, 1))
+	return func(ctx context.Context, answer string, test *eval.CodeTest) (metric.CodeOutcome, error) {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return metric.CodeOutcome{}, ctx.Err()
+		}
+		defer func() { <-sem }()
+		res, err := codeexec.Run(ctx, Program(answer, test), lim)
+		if err != nil {
+			return metric.CodeOutcome{}, err
+		}
+		return metric.CodeOutcome{Passed: res.Passed, Status: string(res.Status), Detail: lastLine(res.Stderr)}, nil
+	}
+}
+
+// Program is the test program for an answer to a code item: the code the
+// answer contains (its fenced block, if any), checked HumanEval style when
+// the item names an entry point, else MBPP style with one assertion a
+// line.
+func Program(answer string, test *eval.CodeTest) string {
+	code := codeexec.ExtractCode(answer)
+	if test.EntryPoint != "" {
+		return codeexec.HumanEvalProgram(test.Prompt, code, test.Test, test.EntryPoint)
+	}
+	return codeexec.MBPPProgram(test.Prompt+code, test.Setup, strings.Split(test.Test, "\n"))
+}
+
+// lastLine is the last non-blank line of a traceback: the exception.
+func lastLine(s string) string {
+	s = strings.TrimRight(s, " \t\r\n")
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,127 @@
+package metric
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// chrF2 as sacreBLEU defines it by default: character n-grams of orders
+// 1–6 with whitespace removed, no word n-grams, β = 2.
+const (
+	chrfOrder = 6
+	chrfBeta  = 2
+)
+
+// CHRFStats are one segment's (or, summed, a corpus's) chrF statistics:
+// for each character n-gram order, the hypothesis's n-grams, the
+// reference's and the matches.
+type CHRFStats [chrfOrder]struct{ Hyp, Ref, Match int }
+
+// Add sums statistics: corpus chrF is the score of the summed segments.
+func (s *CHRFStats) Add(o CHRFStats) {
+	for i := range s {
+		s[i].Hyp += o[i].Hyp
+		s[i].Ref += o[i].Ref
+		s[i].Match += o[i].Match
+	}
+}
+
+// charNgrams counts the character n-grams of s, orders 1..chrfOrder, with
+// whitespace removed as sacreBLEU does (”.join(line.split())). Keys are
+// substrings of one string, so counting allocates no strings.
+func charNgrams(s string) [chrfOrder]map[string]int {
+	s = strings.Join(pyFields(s), "")
+	// Byte offsets of each rune, and the end.
+	offs := make([]int, 0, len(s)+1)
+	for i := range s {
+		offs = append(offs, i)
+	}
+	runes := len(offs)
+	offs = append(offs, len(s))
+	var out [chrfOrder]map[string]int
+	for n := 1; n <= chrfOrder; n++ {
+		m := make(map[string]int, max(runes-n+1, 0))
+		for i := 0; i+n <= runes; i++ {
+			m[s[offs[i]:offs[i+n]]]++
+		}
+		out[n-1] = m
+	}
+	return out
+}
+
+// CHRFSegment collects a hypothesis's chrF statistics against the
+// reference that gives it the best score (the first on a tie), as
+// sacreBLEU does with several references.
+func CHRFSegment(hyp string, refs []string) CHRFStats {
+	h := charNgrams(hyp)
+	var best CHRFStats
+	bestF := -1.0
+	for _, ref := range refs {
+		r := charNgrams(ref)
+		var st CHRFStats
+		for n := range chrfOrder {
+			hypCount, match := 0, 0
+			for g, c := range h[n] {
+				hypCount += c
+				match += min(c, r[n][g])
+			}
+			refCount := 0
+			for _, c := range r[n] {
+				refCount += c
+			}
+			if len(r[n]) == 0 {
+				// sacreBLEU counts no hypothesis n-grams of an order the
+				// reference has none of.
+				hypCount = 0
+			}
+			st[n].Hyp, st[n].Ref, st[n].Match = hypCount, refCount, match
+		}
+		if f := st.Score(); f > bestF {
+			best, bestF = st, f
+		}
+	}
+	return best
+}
+
+// Score is chrF on a 0–100 scale: the F-β of character n-gram precision
+// and recall, each averaged over the orders both sides have (sacreBLEU's
+// default "effective order", not eps smoothing).
+func (s CHRFStats) Score() float64 {
+	const factor = chrfBeta * chrfBeta
+	avgPrec, avgRec := 0.0, 0.0
+	eff := 0
+	for _, o := range s {
+		if o.Hyp > 0 && o.Ref > 0 {
+			avgPrec += float64(o.Match) / float64(o.Hyp)
+			avgRec += float64(o.Match) / float64(o.Ref)
+			eff++
+		}
+	}
+	if eff == 0 {
+		return 0
+	}
+	avgPrec /= float64(eff)
+	avgRec /= float64(eff)
+	if avgPrec+avgRec == 0 {
+		return 0
+	}
+	score := (1 + factor) * avgPrec * avgRec
+	score /= factor*avgPrec + avgRec
+	return 100 * score
+}
+
+// SentenceCHRF is sacreBLEU's sentence_chrf with its defaults (chrF2).
+func SentenceCHRF(hyp string, refs []string) float64 {
+	return CHRFSegment(hyp, refs).Score()
+}
+
+// CHRFSignature is sacreBLEU's signature for chrF computed as assay
+// computes it.
+func CHRFSignature(nrefs int) string {
+	return fmt.Sprintf("nrefs:%s|case:mixed|eff:yes|nc:%d|nw:0|space:no|version:%s",
+		nrefsField(nrefs), chrfOrder, SacreBLEUVersion)
+}
+
+// runeCount is the number of characters Python's len() gives.
+func runeCount(s string) int { return utf8.RuneCountInString(s) }

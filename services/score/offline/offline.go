@@ -1,0 +1,588 @@
+// Package offline scores answers that already exist, outside any run:
+// `assay score` reads JSONL of {id, output, reference}, writes each line's
+// scores in input order, and sums up the corpus (corpus BLEU and chrF with
+// their sacreBLEU signatures) and the mean of every metric.
+package offline
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/score"
+	"github.com/assay-eval/assay/services/score/codeexec"
+	"github.com/assay-eval/assay/services/score/metric"
+)
+
+// Metrics are the metric names [Score] knows, besides pass@k.
+var Metrics = []string{
+	"bleu", "chrf", "rouge1", "rouge2", "rougeL", "rougeLsum", "em", "f1",
+	"mc_acc", "num_strict", "num_flexible", "json_valid", "json_schema",
+	"refusal", "length",
+}
+
+// referenceFree are the metrics a line without a reference can be scored
+// with.
+var referenceFree = []string{"json_valid", "json_schema", "refusal", "length"}
+
+var passAtKRE = regexp.MustCompile(`^pass@([1-9][0-9]{0,3})$`)
+
+// Options configure a scoring.
+type Options struct {
+	// Metrics to compute, from [Metrics] or pass@k (k ≥ 1).
+	Metrics []string
+	// Lang is the language of the text metrics: en, as the references
+	// do by default, or zh (sacreBLEU's zh tokenizer; ROUGE and F1 over
+	// characters).
+	Lang metric.Lang
+	// Stem Porter-stems English words for ROUGE.
+	Stem bool
+	// Schema is the JSON Schema for json_schema when a line has none.
+	Schema json.RawMessage
+	// Code runs programs for pass@k; nil: the codeexec sandbox.
+	Code metric.CodeRunner
+	// Workers score lines at once (default GOMAXPROCS).
+	Workers int
+	// Source names the input in errors ("file.jsonl").
+	Source string
+}
+
+// Summary is the whole input's result.
+type Summary struct {
+	// N is the number of lines scored.
+	N int `json:"n"`
+	// Failed is the number of lines skipped as malformed.
+	Failed int `json:"failed"`
+	Lang   string `json:"lang"`
+	// Corpus are corpus-level BLEU and chrF (from summed statistics,
+	// sacreBLEU's corpus_bleu and corpus_chrf), when asked for.
+	Corpus map[string]float64 `json:"corpus,omitempty"`
+	// Signatures are sacreBLEU's signatures of the corpus scores.
+	Signatures map[string]string `json:"signatures,omitempty"`
+	// Mean is each metric's mean over the lines it was scored on.
+	Mean map[string]float64 `json:"mean"`
+	// Count is how many lines each mean is over.
+	Count map[string]int `json:"count"`
+	// ChineseReferences counts lines with Chinese references scored with
+	// lang en, whose BLEU, ROUGE and F1 are then near 0.
+	ChineseReferences int `json:"chinese_references,omitempty"`
+}
+
+// LineError is a malformed line, skipped.
+type LineError struct {
+	Source string
+	Line   int
+	Field  string
+	Msg    string
+}
+
+func (e *LineError) Error() string {
+	where := fmt.Sprintf("%s:%d", e.Source, e.Line)
+	if e.Field != "" {
+		where += ": " + e.Field
+	}
+	return where + ": " + e.Msg
+}
+
+// ErrLinesFailed is returned, wrapped, when any line was skipped.
+var ErrLinesFailed = errors.New("lines failed")
+
+// ParseMetrics reads a comma-separated metric list.
+func ParseMetrics(list string) ([]string, error) {
+	var out []string
+	for m := range strings.SplitSeq(list, ",") {
+		m = strings.TrimSpace(m)
+		if m == "" {
+			continue
+		}
+		if !slices.Contains(Metrics, m) && !passAtKRE.MatchString(m) {
+			return nil, fmt.Errorf("unknown metric %q: use %s or pass@k", m, strings.Join(Metrics, " "))
+		}
+		if !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no metrics: name at least one, e.g. --metrics bleu,chrf,rougeL")
+	}
+	return out, nil
+}
+
+// line is one input line, decoded.
+type line struct {
+	no      int
+	id      json.RawMessage
+	output  string
+	outputs []string
+	refs    []string
+	label   string
+	choices int
+	schema  json.RawMessage
+	code    *eval.CodeTest
+	extra   map[string]json.RawMessage
+}
+
+// result is one line's outcome, in input order.
+type result struct {
+	line   *line
+	err    *LineError
+	scores map[string]float64
+	bleu   metric.BLEUStats
+	chrf   metric.CHRFStats
+	zhRefs bool
+}
+
+// Score reads JSONL from r and writes one scores line per input line to w,
+// in input order. Malformed lines are passed to onError and skipped; the
+// returned error wraps [ErrLinesFailed] when there were any, and is
+// otherwise only for failing to read or write.
+func Score(ctx context.Context, r io.Reader, w io.Writer, opt Options, onError func(*LineError)) (*Summary, error) {
+	if opt.Lang == "" {
+		opt.Lang = metric.LangEN
+	}
+	if opt.Workers < 1 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opt.Code == nil {
+		opt.Code = score.CodeRunner(opt.Workers, codeexec.Limits{})
+	}
+	if onError == nil {
+		onError = func(*LineError) {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sc := &scorer{opt: opt, scorer: metric.NewScorer(opt.Code)}
+
+	// Lines go to the workers, and their futures, in order, to the writer;
+	// the futures channel's buffer bounds how many lines are in memory.
+	type future chan result
+	jobs := make(chan func(), opt.Workers)
+	futures := make(chan future, 4*opt.Workers)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(futures)
+		defer close(jobs)
+		readErr <- readLines(ctx, r, opt.Source, func(no int, raw []byte) {
+			f := make(future, 1)
+			select {
+			case futures <- f:
+			case <-ctx.Done():
+				return
+			}
+			jobs <- func() { f <- sc.score(ctx, no, raw) }
+		})
+	}()
+	for range opt.Workers {
+		go func() {
+			for job := range jobs {
+				job()
+			}
+		}()
+	}
+
+	sum := &Summary{Lang: string(opt.Lang), Mean: map[string]float64{}, Count: map[string]int{}}
+	var bleu metric.BLEUStats
+	var chrf metric.CHRFStats
+	nrefs := map[int]bool{}
+	bw := bufio.NewWriter(w)
+	var writeErr error
+	for f := range futures {
+		res := <-f
+		if res.err != nil {
+			sum.Failed++
+			onError(res.err)
+			continue
+		}
+		if writeErr != nil {
+			continue
+		}
+		sum.N++
+		nrefs[len(res.line.refs)] = true
+		bleu.Add(res.bleu)
+		chrf.Add(res.chrf)
+		if res.zhRefs {
+			sum.ChineseReferences++
+		}
+		for k, v := range res.scores {
+			sum.Mean[k] += v
+			sum.Count[k]++
+		}
+		if err := writeLine(bw, res); err != nil {
+			writeErr = err
+			cancel()
+		}
+	}
+	if err := <-readErr; err != nil && writeErr == nil {
+		return sum, err
+	}
+	if writeErr == nil {
+		writeErr = bw.Flush()
+	}
+	if writeErr != nil {
+		return sum, fmt.Errorf("writing scores: %w", writeErr)
+	}
+	for k, n := range sum.Count {
+		sum.Mean[k] /= float64(n)
+	}
+	sum.corpus(opt, bleu, chrf, nrefs)
+	if sum.Failed > 0 {
+		return sum, fmt.Errorf("%d of %d lines: %w", sum.Failed, sum.Failed+sum.N, ErrLinesFailed)
+	}
+	return sum, nil
+}
+
+func (sum *Summary) corpus(opt Options, bleu metric.BLEUStats, chrf metric.CHRFStats, nrefs map[int]bool) {
+	n := -1 // sacreBLEU's "var"
+	if len(nrefs) == 1 {
+		for k := range nrefs {
+			n = k
+		}
+	}
+	tok := metric.Tokenizer13a
+	if opt.Lang == metric.LangZH {
+		tok = metric.TokenizerZh
+	}
+	if slices.Contains(opt.Metrics, "bleu") && sum.N > 0 {
+		sum.set("bleu", bleu.Score(false), metric.BLEUSignature(n, tok, false))
+	}
+	if slices.Contains(opt.Metrics, "chrf") && sum.N > 0 {
+		sum.set("chrf", chrf.Score(), metric.CHRFSignature(n))
+	}
+}
+
+func (sum *Summary) set(name string, v float64, sig string) {
+	if sum.Corpus == nil {
+		sum.Corpus, sum.Signatures = map[string]float64{}, map[string]string{}
+	}
+	sum.Corpus[name], sum.Signatures[name] = v, sig
+}
+
+// maxLine is the longest input line read: a long document with several
+// references fits; a runaway file does not exhaust memory.
+const maxLine = 64 << 20
+
+// readLines calls fn with each non-blank line and its number.
+func readLines(ctx context.Context, r io.Reader, source string, fn func(no int, raw []byte)) error {
+	br := bufio.NewReaderSize(r, 1<<16)
+	for no := 1; ; no++ {
+		if ctx.Err() != nil {
+			return nil
+		}
+		raw, err := readLine(br)
+		if len(bytes.TrimSpace(raw)) > 0 || errors.Is(err, errLineTooLong) {
+			if errors.Is(err, errLineTooLong) {
+				raw = nil // the line's error says why
+			}
+			fn(no, raw)
+		}
+		switch {
+		case err == io.EOF:
+			return nil
+		case err != nil && !errors.Is(err, errLineTooLong):
+			return fmt.Errorf("reading %s: %w", source, err)
+		}
+	}
+}
+
+var errLineTooLong = errors.New("line too long")
+
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var buf []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(buf)+len(chunk) > maxLine {
+			// Skip the rest of the line.
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n')
+			}
+			if err == io.EOF || err == nil {
+				return nil, errLineTooLong
+			}
+			return nil, err
+		}
+		buf = append(buf, chunk...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		return buf, err
+	}
+}
+
+type scorer struct {
+	opt    Options
+	scorer *metric.Scorer
+}
+
+// score decodes and scores one line; it never panics on what the line
+// holds.
+func (s *scorer) score(ctx context.Context, no int, raw []byte) result {
+	if raw == nil {
+		return result{err: &LineError{s.opt.Source, no, "", fmt.Sprintf("longer than %d MiB: split the record", maxLine>>20)}}
+	}
+	ln, lerr := s.decode(no, raw)
+	if lerr != nil {
+		return result{err: lerr}
+	}
+	res := result{line: ln, scores: map[string]float64{}}
+	res.zhRefs = s.opt.Lang == metric.LangEN && slices.ContainsFunc(ln.refs, metric.IsCJK)
+	tok := metric.Tokenizer13a
+	if s.opt.Lang == metric.LangZH {
+		tok = metric.TokenizerZh
+	}
+	var rest []string
+	for _, m := range s.opt.Metrics {
+		switch {
+		case m == "bleu":
+			res.bleu = metric.BLEUSegment(ln.output, ln.refs, tok)
+			res.scores[m] = res.bleu.Score(true)
+		case m == "chrf":
+			res.chrf = metric.CHRFSegment(ln.output, ln.refs)
+			res.scores[m] = res.chrf.Score()
+		case passAtKRE.MatchString(m):
+		default:
+			rest = append(rest, m)
+		}
+	}
+	if len(rest) > 0 {
+		ref := &eval.Reference{Answers: ln.refs, Label: ln.label, Choices: make([]string, ln.choices)}
+		if len(ln.schema) > 0 {
+			ref.Schema = ln.schema
+		} else {
+			ref.Schema = s.opt.Schema
+		}
+		r, err := s.scorer.Score(ctx, metric.Input{Output: ln.output, Reference: ref, Metrics: rest, Lang: s.opt.Lang, Stem: s.opt.Stem})
+		if err != nil {
+			return result{err: &LineError{s.opt.Source, no, "", err.Error()}}
+		}
+		maps.Copy(res.scores, r.Metrics)
+	}
+	if err := s.passAtK(ctx, ln, res.scores); err != nil {
+		return result{err: err}
+	}
+	return res
+}
+
+// passAtK runs every output of a code line against its tests once and
+// estimates each pass@k asked for from the passes.
+func (s *scorer) passAtK(ctx context.Context, ln *line, scores map[string]float64) *LineError {
+	var ks []int
+	for _, m := range s.opt.Metrics {
+		if sm := passAtKRE.FindStringSubmatch(m); sm != nil {
+			k, _ := strconv.Atoi(sm[1])
+			ks = append(ks, k)
+		}
+	}
+	if len(ks) == 0 {
+		return nil
+	}
+	fail := func(field, format string, args ...any) *LineError {
+		return &LineError{s.opt.Source, ln.no, field, fmt.Sprintf(format, args...)}
+	}
+	if ln.code == nil {
+		return fail("test", "missing: pass@k needs the item's tests (test, and entry_point for HumanEval-style items)")
+	}
+	outputs := ln.outputs
+	if outputs == nil {
+		outputs = []string{ln.output}
+	}
+	for _, k := range ks {
+		if k > len(outputs) {
+			return fail("outputs", "pass@%d needs at least %d generations, the line has %d", k, k, len(outputs))
+		}
+	}
+	passed := 0
+	for _, out := range outputs {
+		o, err := s.opt.Code(ctx, out, ln.code)
+		if err != nil {
+			return fail("", "running the code: %v", err)
+		}
+		if o.Passed {
+			passed++
+		}
+	}
+	for _, k := range ks {
+		p, err := codeexec.PassAtK(len(outputs), passed, k)
+		if err != nil {
+			return fail("", "%v", err)
+		}
+		scores["pass@"+strconv.Itoa(k)] = p
+	}
+	return nil
+}
+
+// consumed are the input fields that do not pass through to the output.
+var consumed = []string{"output", "outputs", "reference"}
+
+func (s *scorer) decode(no int, raw []byte) (*line, *LineError) {
+	fail := func(field, format string, args ...any) (*line, *LineError) {
+		return nil, &LineError{s.opt.Source, no, field, fmt.Sprintf(format, args...)}
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return fail("", "not a JSON object (%v): write one {\"id\", \"output\", \"reference\"} object per line", err)
+	}
+	if obj == nil {
+		return fail("", "null: write one {\"id\", \"output\", \"reference\"} object per line")
+	}
+	ln := &line{no: no, extra: map[string]json.RawMessage{}}
+	for k, v := range obj {
+		if !slices.Contains(consumed, k) {
+			ln.extra[k] = v
+		}
+	}
+	id, ok := obj["id"]
+	switch {
+	case !ok:
+		return fail("id", "missing: every line needs an id")
+	case !isScalarID(id):
+		return fail("id", "must be a string or a number, not %s", clip(string(id)))
+	}
+	ln.id = id
+	if v, ok := obj["outputs"]; ok {
+		if err := json.Unmarshal(v, &ln.outputs); err != nil || ln.outputs == nil {
+			return fail("outputs", "must be a list of strings (the generations for pass@k)")
+		}
+		if len(ln.outputs) > 0 {
+			ln.output = ln.outputs[0]
+		}
+	} else {
+		v, ok := obj["output"]
+		if !ok {
+			return fail("output", "missing: the model's answer (a string)")
+		}
+		if err := json.Unmarshal(v, &ln.output); err != nil || string(v) == "null" {
+			return fail("output", "must be a string, not %s", clip(string(v)))
+		}
+	}
+	if v, ok := obj["reference"]; ok && string(v) != "null" {
+		refs, err := decodeRefs(v)
+		if err != nil {
+			return fail("reference", "%v", err)
+		}
+		ln.refs = refs
+	}
+	if len(ln.refs) == 0 {
+		var need []string
+		for _, m := range s.opt.Metrics {
+			if !slices.Contains(referenceFree, m) && !passAtKRE.MatchString(m) {
+				need = append(need, m)
+			}
+		}
+		if len(need) > 0 {
+			return fail("reference", "missing: %s need one (a string or a list of strings)", strings.Join(need, ", "))
+		}
+	}
+	if len(ln.refs) > 0 {
+		ln.label = ln.refs[0]
+	}
+	if v, ok := obj["choices"]; ok {
+		var choices []json.RawMessage
+		if err := json.Unmarshal(v, &choices); err != nil {
+			return fail("choices", "must be a list of the options")
+		}
+		ln.choices = len(choices)
+	}
+	if v, ok := obj["schema"]; ok && string(v) != "null" {
+		ln.schema = v
+	}
+	if slices.Contains(s.opt.Metrics, "json_schema") && len(ln.schema) == 0 && len(s.opt.Schema) == 0 {
+		return fail("schema", "missing: json_schema needs the line's schema or --schema FILE")
+	}
+	if v, ok := obj["test"]; ok {
+		var ct eval.CodeTest
+		if err := json.Unmarshal(v, &ct.Test); err != nil {
+			return fail("test", "must be a string of Python test code")
+		}
+		for _, f := range []struct {
+			name string
+			dst  *string
+		}{{"entry_point", &ct.EntryPoint}, {"prompt", &ct.Prompt}, {"setup", &ct.Setup}} {
+			if v, ok := obj[f.name]; ok {
+				if err := json.Unmarshal(v, f.dst); err != nil {
+					return fail(f.name, "must be a string")
+				}
+			}
+		}
+		ln.code = &ct
+	}
+	return ln, nil
+}
+
+func isScalarID(v json.RawMessage) bool {
+	var x any
+	if err := json.Unmarshal(v, &x); err != nil {
+		return false
+	}
+	switch x.(type) {
+	case string, float64:
+		return true
+	}
+	return false
+}
+
+func decodeRefs(v json.RawMessage) ([]string, error) {
+	var one string
+	if err := json.Unmarshal(v, &one); err == nil {
+		return []string{one}, nil
+	}
+	var many []string
+	if err := json.Unmarshal(v, &many); err != nil {
+		return nil, fmt.Errorf("must be a string or a list of strings, not %s", clip(string(v)))
+	}
+	if len(many) == 0 {
+		return nil, errors.New("is an empty list: give at least one reference")
+	}
+	return many, nil
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
+}
+
+// writeLine writes {"id": …, <passed-through fields>, "scores": {…}}.
+func writeLine(w *bufio.Writer, res result) error {
+	var b bytes.Buffer
+	b.WriteString(`{"id":`)
+	b.Write(compact(res.line.id))
+	for _, k := range slices.Sorted(maps.Keys(res.line.extra)) {
+		if k == "id" || k == "scores" {
+			continue
+		}
+		key, _ := json.Marshal(k)
+		b.WriteByte(',')
+		b.Write(key)
+		b.WriteByte(':')
+		b.Write(compact(res.line.extra[k]))
+	}
+	scores, err := json.Marshal(res.scores)
+	if err != nil {
+		return err
+	}
+	b.WriteString(`,"scores":`)
+	b.Write(scores)
+	b.WriteByte('\n')
+	_, err = w.Write(b.Bytes())
+	return err
+}
+
+func compact(v json.RawMessage) []byte {
+	var b bytes.Buffer
+	if err := json.Compact(&b, v); err != nil {
+		return v
+	}
+	return b.Bytes()
+}
