@@ -19,7 +19,7 @@ func main() {
 	stop()
 	switch {
 	case err == nil:
-	case errors.Is(err, errGateFailed):
+	case errors.Is(err, errGateFailed), errors.Is(err, errLinesFailed):
 		os.Exit(1)
 	default:
 		fmt.Fprintln(os.Stderr, "assay:", err)

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/assay-eval/assay/services/score/metric"
 	"github.com/assay-eval/assay/services/score/offline"
@@ -172,7 +174,7 @@ func printScoreSummary(w io.Writer, sum *offline.Summary) {
 			fmt.Fprintf(w, "  corpus %-5s %6.2f  %s\n", name, v, sum.Signatures[name])
 		}
 	}
-	for _, name := range sortedKeys(sum.Mean) {
+	for _, name := range slices.Sorted(maps.Keys(sum.Mean)) {
 		fmt.Fprintf(w, "  mean %-12s %.4f  (n=%d)\n", name, sum.Mean[name], sum.Count[name])
 	}
 }

@@ -3,6 +3,8 @@ package metric
 import (
 	"fmt"
 	"math"
+	"strings"
+	"unicode/utf8"
 )
 
 // SacreBLEUVersion is the sacreBLEU release whose BLEU and chrF assay
@@ -31,62 +33,105 @@ func (s *BLEUStats) Add(o BLEUStats) {
 	}
 }
 
-// ngramKey is a word n-gram of up to four tokens, as token ids of one
-// segment's vocabulary: a comparable key with no string to build.
-type ngramKey struct {
-	n          uint8
-	a, b, c, d int32
-}
-
-// vocab numbers the tokens of one segment and its references.
-type vocab map[string]int32
-
-func (v vocab) ids(tokens []string) []int32 {
-	out := make([]int32, len(tokens))
-	for i, t := range tokens {
-		id, ok := v[t]
-		if !ok {
-			id = int32(len(v))
-			v[t] = id
-		}
-		out[i] = id
-	}
-	return out
-}
-
-// wordNgrams counts the 1..max-grams of ids.
-func wordNgrams(ids []int32, maxN int) map[ngramKey]int {
-	m := make(map[ngramKey]int, len(ids)*maxN)
-	for n := 1; n <= maxN; n++ {
-		for i := 0; i+n <= len(ids); i++ {
-			k := ngramKey{n: uint8(n), a: ids[i]}
-			if n > 1 {
-				k.b = ids[i+1]
-			}
-			if n > 2 {
-				k.c = ids[i+2]
-			}
-			if n > 3 {
-				k.d = ids[i+3]
-			}
-			m[k]++
-		}
-	}
-	return m
-}
-
 // BLEUSegment collects a hypothesis's statistics against its references
 // as sacreBLEU does: n-gram counts clipped by the maximum count in any one
 // reference, and the reference length closest to the hypothesis's (the
 // shorter on a tie).
 func BLEUSegment(hyp string, refs []string, tok Tokenizer) BLEUStats {
-	v := vocab{}
-	var refMax map[ngramKey]int
+	sc := getScratch()
+	defer putScratch(sc)
+	sc.resetIDs()
+	// Words are numbered in one vocabulary per segment, and an n-gram of
+	// up to four word numbers of 15 bits each is one uint64 key.
+	hypIDs := sc.wordIDs(sc.bleuTokenized(hyp, tok), sc.ids[:0])
+	sc.ids = hypIDs
+	if sc.nextID >= 1<<15 {
+		return bleuSegmentSlow(hyp, refs, tok)
+	}
+	refLens := make([]int, 0, 4)
+	sc.refMax.reset(bleuOrder * 8)
+	for i, ref := range refs {
+		ids := sc.wordIDs(sc.bleuTokenized(ref, tok), sc.refIDs[:0])
+		sc.refIDs = ids
+		refLens = append(refLens, len(ids))
+		if sc.nextID >= 1<<15 {
+			return bleuSegmentSlow(hyp, refs, tok)
+		}
+		t := &sc.refMax
+		if i > 0 {
+			t = &sc.ref
+		}
+		t.reset(bleuOrder * len(ids))
+		addWordGrams(t, ids)
+		if i > 0 {
+			for _, slot := range t.slots {
+				sc.refMax.raise(t.keys[slot], t.counts[slot])
+			}
+		}
+	}
+	st := BLEUStats{HypLen: len(hypIDs), RefLen: closestRefLen(len(hypIDs), refLens)}
+	sc.hyp.reset(bleuOrder * len(hypIDs))
+	addWordGrams(&sc.hyp, hypIDs)
+	for _, slot := range sc.hyp.slots {
+		k, c := sc.hyp.keys[slot], sc.hyp.counts[slot]
+		n := k >> 60
+		st.Total[n-1] += int(c)
+		st.Correct[n-1] += int(min(c, sc.refMax.get(k)))
+	}
+	return st
+}
+
+// wordIDs numbers the whitespace-separated words of s (Python's split).
+func (sc *scratch) wordIDs(s string, ids []uint32) []uint32 {
+	start := -1
+	for i := 0; i < len(s); {
+		c := s[i]
+		var space bool
+		n := 1
+		if c < utf8.RuneSelf {
+			space = c == ' ' || c >= '\t' && c <= '\r' || c >= 0x1c && c <= 0x1f
+		} else {
+			var r rune
+			r, n = utf8.DecodeRuneInString(s[i:])
+			space = isPySpace(r)
+		}
+		if space {
+			if start >= 0 {
+				ids = append(ids, sc.wordID(s[start:i]))
+				start = -1
+			}
+		} else if start < 0 {
+			start = i
+		}
+		i += n
+	}
+	if start >= 0 {
+		ids = append(ids, sc.wordID(s[start:]))
+	}
+	return ids
+}
+
+// addWordGrams counts the 1- to 4-grams of ids, keyed by order (top
+// four bits) and the words' numbers.
+func addWordGrams(t *gramTable, ids []uint32) {
+	for i := range ids {
+		var k uint64
+		for n := 1; n <= bleuOrder && i+n <= len(ids); n++ {
+			k |= uint64(ids[i+n-1]) << (15 * (n - 1))
+			t.add(uint64(n)<<60 | k)
+		}
+	}
+}
+
+// bleuSegmentSlow is BLEUSegment for a segment with more distinct words
+// than 15 bits number: n-grams are counted by their words.
+func bleuSegmentSlow(hyp string, refs []string, tok Tokenizer) BLEUStats {
+	var refMax map[string]int
 	refLens := make([]int, 0, len(refs))
 	for _, ref := range refs {
-		ids := v.ids(bleuTokens(ref, tok))
-		refLens = append(refLens, len(ids))
-		ng := wordNgrams(ids, bleuOrder)
+		words := bleuTokens(ref, tok)
+		refLens = append(refLens, len(words))
+		ng := wordNgrams(words)
 		if refMax == nil {
 			refMax = ng
 			continue
@@ -95,13 +140,24 @@ func BLEUSegment(hyp string, refs []string, tok Tokenizer) BLEUStats {
 			refMax[k] = max(refMax[k], c)
 		}
 	}
-	ids := v.ids(bleuTokens(hyp, tok))
-	st := BLEUStats{HypLen: len(ids), RefLen: closestRefLen(len(ids), refLens)}
-	for k, c := range wordNgrams(ids, bleuOrder) {
-		st.Total[k.n-1] += c
-		st.Correct[k.n-1] += min(c, refMax[k])
+	words := bleuTokens(hyp, tok)
+	st := BLEUStats{HypLen: len(words), RefLen: closestRefLen(len(words), refLens)}
+	for k, c := range wordNgrams(words) {
+		n := strings.Count(k, "\x00") + 1
+		st.Total[n-1] += c
+		st.Correct[n-1] += min(c, refMax[k])
 	}
 	return st
+}
+
+func wordNgrams(words []string) map[string]int {
+	m := map[string]int{}
+	for n := 1; n <= bleuOrder; n++ {
+		for i := 0; i+n <= len(words); i++ {
+			m[strings.Join(words[i:i+n], "\x00")]++
+		}
+	}
+	return m
 }
 
 func closestRefLen(hypLen int, refLens []int) int {

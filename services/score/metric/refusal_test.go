@@ -181,6 +181,7 @@ func TestRefusalLabelled(t *testing.T) {
 		precision, recall float64
 	}{
 		{"refusal_labelled.jsonl", 0.98, 0.98},
+		{"refusal_holdout.jsonl", 0, 0},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			m := measureRefusal(t, filepath.Join("testdata", c.file))

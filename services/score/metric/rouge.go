@@ -37,15 +37,46 @@ func Rouge(pred string, refs []string, opt RougeOptions) RougeScores {
 	return best
 }
 
-// RougeL is the ROUGE-L F-measure alone, the best over the references; it
-// needs no LCS table, only two rows of it.
+// RougeL is the ROUGE-L F-measure alone, the best over the references;
+// it numbers the tokens and needs only two rows of the LCS table.
 func RougeL(pred string, refs []string, opt RougeOptions) float64 {
-	p := rougeTokens(pred, opt.Lang, opt.Stem)
+	sc := getScratch()
+	defer putScratch(sc)
+	sc.resetIDs()
+	p := sc.wordIDs(sc.rougeTokenized(pred, opt.Lang, opt.Stem), sc.ids[:0])
+	sc.ids = p
 	best := 0.0
 	for _, ref := range refs {
-		best = max(best, rougeLCS(rougeTokens(ref, opt.Lang, opt.Stem), p))
+		r := sc.wordIDs(sc.rougeTokenized(ref, opt.Lang, opt.Stem), sc.refIDs[:0])
+		sc.refIDs = r
+		if len(r) == 0 || len(p) == 0 {
+			continue
+		}
+		l := sc.lcsLength(r, p)
+		best = max(best, fmeasure(float64(l)/float64(len(p)), float64(l)/float64(len(r))))
 	}
 	return best
+}
+
+// lcsLength is the length of the longest common subsequence of a and b.
+func (sc *scratch) lcsLength(a, b []uint32) int {
+	if cap(sc.rows) < 2*(len(b)+1) {
+		sc.rows = make([]int32, 2*(len(b)+1))
+	}
+	prev, cur := sc.rows[:len(b)+1], sc.rows[len(b)+1:2*(len(b)+1)]
+	clear(prev)
+	cur[0] = 0
+	for _, ai := range a {
+		for j, bj := range b {
+			if ai == bj {
+				cur[j+1] = prev[j] + 1
+			} else {
+				cur[j+1] = max(prev[j+1], cur[j])
+			}
+		}
+		prev, cur = cur, prev
+	}
+	return int(prev[len(b)])
 }
 
 func fmeasure(p, r float64) float64 {

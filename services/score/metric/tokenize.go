@@ -42,96 +42,119 @@ const (
 // _preprocess_segment does for the tokenizer (no lowercasing: the
 // default is case-sensitive).
 func bleuTokens(s string, tok Tokenizer) []string {
-	s = pyRStrip(s)
-	if tok == TokenizerZh {
-		return pyFields(regexpTokenize(spaceChinese(pyStrip(s))))
-	}
-	return pyFields(tokenize13a(s))
+	sc := getScratch()
+	defer putScratch(sc)
+	return pyFields(sc.bleuTokenized(s, tok))
 }
 
-// tokenize13a is sacreBLEU's Tokenizer13a.
-func tokenize13a(s string) string {
-	s = strings.ReplaceAll(s, "<skipped>", "")
-	s = strings.ReplaceAll(s, "-\n", "")
-	s = strings.ReplaceAll(s, "\n", " ")
-	if strings.Contains(s, "&") {
-		// In this order: "&amp;lt;" becomes "<", as in sacreBLEU.
-		s = strings.ReplaceAll(s, "&quot;", `"`)
-		s = strings.ReplaceAll(s, "&amp;", "&")
-		s = strings.ReplaceAll(s, "&lt;", "<")
-		s = strings.ReplaceAll(s, "&gt;", ">")
+// bleuTokenized is the segment as the tokenizer leaves it, before it is
+// split on whitespace.
+func (sc *scratch) bleuTokenized(s string, tok Tokenizer) string {
+	s = pyRStrip(s)
+	b := sc.buf[:0]
+	if tok == TokenizerZh {
+		for _, r := range pyStrip(s) {
+			if isSacreChinese(r) {
+				b = append(b, ' ')
+				b = utf8.AppendRune(b, r)
+				b = append(b, ' ')
+			} else {
+				b = utf8.AppendRune(b, r)
+			}
+		}
+	} else {
+		// Tokenizer13a first; ReplaceAll returns s itself when there is
+		// nothing to replace.
+		s = strings.ReplaceAll(s, "<skipped>", "")
+		s = strings.ReplaceAll(s, "-\n", "")
+		s = strings.ReplaceAll(s, "\n", " ")
+		if strings.Contains(s, "&") {
+			// In this order: "&amp;lt;" becomes "<", as in sacreBLEU.
+			s = strings.ReplaceAll(s, "&quot;", `"`)
+			s = strings.ReplaceAll(s, "&amp;", "&")
+			s = strings.ReplaceAll(s, "&lt;", "<")
+			s = strings.ReplaceAll(s, "&gt;", ">")
+		}
+		b = append(b, ' ')
+		b = append(b, s...)
+		b = append(b, ' ')
 	}
-	return regexpTokenize(" " + s + " ")
+	out, spare := regexpTokenize(b, sc.buf2[:0])
+	sc.buf, sc.buf2 = out, spare
+	return string(out)
+}
+
+// tokenize13a is sacreBLEU's Tokenizer13a, as a string.
+func tokenize13a(s string) string {
+	sc := getScratch()
+	defer putScratch(sc)
+	return sc.bleuTokenized(s, Tokenizer13a)
 }
 
 // regexpTokenize is sacreBLEU's TokenizerRegexp: four regular-expression
 // substitutions applied in turn, each scanning left to right without
 // overlapping matches as re.sub does. All the characters they look for are
 // ASCII, so scanning bytes gives the same result as scanning runes: a byte
-// of a multi-byte rune is never a digit, '.', ',' or '-'.
-func regexpTokenize(s string) string {
-	b := make([]byte, 0, len(s)+len(s)/2)
+// of a multi-byte rune is never a digit, '.', ',' or '-'. It works in src
+// and spare, and returns the result and the buffer left over. Each later
+// pass is re.sub for a pattern of exactly two characters: a match consumes
+// both, and scanning resumes after them.
+func regexpTokenize(src, spare []byte) (out, left []byte) {
 	// ([\{-\~\[-\` -\&\(-\+\:-\@\/]) → " \1 "
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; isBLEUPunct(c) {
+	b := spare[:0]
+	for _, c := range src {
+		if isBLEUPunct(c) {
 			b = append(b, ' ', c, ' ')
 		} else {
 			b = append(b, c)
 		}
 	}
+	src, b = b, src[:0]
 	// ([^0-9])([\.,]) → "\1 \2 "
-	b = substitutePairs(b, func(x, y byte) bool { return !isDigit(x) && (y == '.' || y == ',') },
-		func(out []byte, x, y byte) []byte { return append(out, x, ' ', y, ' ') })
-	// ([\.,])([^0-9]) → " \1 \2"
-	b = substitutePairs(b, func(x, y byte) bool { return (x == '.' || x == ',') && !isDigit(y) },
-		func(out []byte, x, y byte) []byte { return append(out, ' ', x, ' ', y) })
-	// ([0-9])(-) → "\1 \2 "
-	b = substitutePairs(b, func(x, y byte) bool { return isDigit(x) && y == '-' },
-		func(out []byte, x, y byte) []byte { return append(out, x, ' ', y, ' ') })
-	return string(b)
-}
-
-// substitutePairs is re.sub for a pattern of exactly two characters.
-func substitutePairs(s []byte, match func(x, y byte) bool, repl func(out []byte, x, y byte) []byte) []byte {
-	out := make([]byte, 0, len(s)+len(s)/4)
-	i := 0
-	for i < len(s) {
-		if i+1 < len(s) && match(s[i], s[i+1]) {
-			out = repl(out, s[i], s[i+1])
-			i += 2
+	for i := 0; i < len(src); i++ {
+		if x := src[i]; i+1 < len(src) && !isDigit(x) && (src[i+1] == '.' || src[i+1] == ',') {
+			b = append(b, x, ' ', src[i+1], ' ')
+			i++
 			continue
 		}
-		out = append(out, s[i])
-		i++
+		b = append(b, src[i])
 	}
-	return out
+	src, b = b, src[:0]
+	// ([\.,])([^0-9]) → " \1 \2"
+	for i := 0; i < len(src); i++ {
+		if x := src[i]; i+1 < len(src) && (x == '.' || x == ',') && !isDigit(src[i+1]) {
+			b = append(b, ' ', x, ' ', src[i+1])
+			i++
+			continue
+		}
+		b = append(b, src[i])
+	}
+	src, b = b, src[:0]
+	// ([0-9])(-) → "\1 \2 "
+	for i := 0; i < len(src); i++ {
+		if x := src[i]; i+1 < len(src) && isDigit(x) && src[i+1] == '-' {
+			b = append(b, x, ' ', '-', ' ')
+			i++
+			continue
+		}
+		b = append(b, src[i])
+	}
+	return b, src[:0]
 }
 
 // isBLEUPunct is the character class [\{-\~\[-\` -\&\(-\+\:-\@\/]: ASCII
 // punctuation and space except ' , - and . (which the later rules handle).
-func isBLEUPunct(c byte) bool {
-	return c >= '{' && c <= '~' || c >= '[' && c <= '`' || c >= ' ' && c <= '&' ||
-		c >= '(' && c <= '+' || c >= ':' && c <= '@' || c == '/'
-}
+func isBLEUPunct(c byte) bool { return bleuPunct[c] }
+
+var bleuPunct = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= '{' && c <= '~' || c >= '[' && c <= '`' || c >= ' ' && c <= '&' ||
+			c >= '(' && c <= '+' || c >= ':' && c <= '@' || c == '/'
+	}
+	return t
+}()
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-// spaceChinese surrounds every character sacreBLEU's zh tokenizer counts
-// as Chinese with spaces.
-func spaceChinese(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + len(s)/2)
-	for _, r := range s {
-		if isSacreChinese(r) {
-			b.WriteByte(' ')
-			b.WriteRune(r)
-			b.WriteByte(' ')
-		} else {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
 
 // sacreChinese are the ranges of sacreBLEU's TokenizerZh._is_chinese_char,
 // as that code really compares them. Two of its bounds are written as
@@ -169,37 +192,52 @@ func isSacreChinese(r rune) bool {
 // drops Chinese text entirely, so that ROUGE of any two Chinese texts is
 // 0).
 func rougeTokens(s string, lang Lang, stem bool) []string {
-	var out []string
-	var word []byte
+	sc := getScratch()
+	defer putScratch(sc)
+	return strings.Fields(sc.rougeTokenized(s, lang, stem))
+}
+
+// rougeTokenized is the tokens of s separated by single spaces (no token
+// contains one).
+func (sc *scratch) rougeTokenized(s string, lang Lang, stem bool) string {
+	b := sc.buf[:0]
+	word := -1 // start of the current token in b
 	flush := func() {
-		if len(word) == 0 {
+		if word < 0 {
 			return
 		}
-		w := string(word)
-		if stem && len(w) > 3 {
-			w = PorterStem(w)
+		if stem && len(b)-word > 3 {
+			w := string(b[word:])
+			b = append(b[:word], PorterStem(w)...)
 		}
-		out = append(out, w)
-		word = word[:0]
+		b = append(b, ' ')
+		word = -1
 	}
 	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		i += n
-		if r < utf8.RuneSelf {
-			c := byte(r)
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
 			if c >= 'A' && c <= 'Z' {
 				c += 'a' - 'A'
 			}
 			if c >= 'a' && c <= 'z' || isDigit(c) {
-				word = append(word, c)
+				if word < 0 {
+					word = len(b)
+				}
+				b = append(b, c)
 			} else {
 				flush()
 			}
 			continue
 		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		i += n
 		switch lr := pyLowerASCII(r); {
 		case lr != 0:
-			word = append(word, lr)
+			if word < 0 {
+				word = len(b)
+			}
+			b = append(b, lr)
 			if r == '\u0130' {
 				// Python lowercases İ to "i" and a combining dot, which
 				// ends the token.
@@ -207,13 +245,15 @@ func rougeTokens(s string, lang Lang, stem bool) []string {
 			}
 		case lang == LangZH && unicode.Is(unicode.Han, r):
 			flush()
-			out = append(out, s[i-n:i])
+			b = append(b, s[i-n:i]...)
+			b = append(b, ' ')
 		default:
 			flush()
 		}
 	}
 	flush()
-	return out
+	sc.buf = b
+	return string(b)
 }
 
 // pyLowerASCII is the ASCII letter a non-ASCII rune lowercases to in

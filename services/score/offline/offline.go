@@ -574,7 +574,7 @@ func writeLine(w *bufio.Writer, res result) error {
 	}
 	b.WriteString(`,"scores":`)
 	b.Write(scores)
-	b.WriteByte('\n')
+	b.WriteString("}\n")
 	_, err = w.Write(b.Bytes())
 	return err
 }
