@@ -229,6 +229,12 @@ type Fields struct {
 	Schema       string `yaml:"schema" json:"schema,omitempty"`
 	Tags         string `yaml:"tags" json:"tags,omitempty"`
 	ShouldRefuse string `yaml:"should_refuse" json:"should_refuse,omitempty"`
+	// Test, EntryPoint and Setup are a code item's tests (metric
+	// code_pass): HumanEval's test and entry_point, MBPP's test_list (a
+	// list of asserts) and test_setup_code.
+	Test       string `yaml:"test" json:"test,omitempty"`
+	EntryPoint string `yaml:"entry_point" json:"entry_point,omitempty"`
+	Setup      string `yaml:"setup" json:"setup,omitempty"`
 }
 
 // Judge is an LLM judge. Its id (see [Judge.ID]) changes whenever its model,

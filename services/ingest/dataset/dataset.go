@@ -27,6 +27,9 @@ var DefaultFields = eval.Fields{
 	Schema:       "schema",
 	Tags:         "tags",
 	ShouldRefuse: "should_refuse",
+	Test:         "test",
+	EntryPoint:   "entry_point",
+	Setup:        "setup",
 }
 
 // MaxLine is the longest line read by default, not counting its line
@@ -94,6 +97,9 @@ func NewReader(run string, suite eval.Suite, file string) *Reader {
 	fill(&f.Schema, def.Schema)
 	fill(&f.Tags, def.Tags)
 	fill(&f.ShouldRefuse, def.ShouldRefuse)
+	fill(&f.Test, def.Test)
+	fill(&f.EntryPoint, def.EntryPoint)
+	fill(&f.Setup, def.Setup)
 	return &Reader{Run: run, Suite: suite, File: file, fields: f, seen: map[[16]byte]string{}, ids: map[string]int{}}
 }
 

@@ -327,7 +327,60 @@ func (rd *Reader) reference(root gjson.Result, n int) (*eval.Reference, *Problem
 		v := sr.Bool()
 		ref.ShouldRefuse = &v
 	}
+	if t := root.Get(f.Test); t.Exists() && t.Type != gjson.Null {
+		code, p := rd.codeTest(root, t, n)
+		if p != nil {
+			return nil, p
+		}
+		ref.Code = code
+	}
 	return ref, nil
+}
+
+// codeTest reads a code item's tests: HumanEval's test code with its
+// entry_point (the prompt is the code to complete), or MBPP's list of
+// asserts with optional setup code.
+func (rd *Reader) codeTest(root, t gjson.Result, n int) (*eval.CodeTest, *Problem) {
+	f := rd.fields
+	fail := func(field, format string, args ...any) (*eval.CodeTest, *Problem) {
+		return nil, &Problem{rd.File, n, field, fmt.Sprintf(format, args...)}
+	}
+	code := &eval.CodeTest{}
+	switch {
+	case t.Type == gjson.String:
+		code.Test = t.String()
+	case t.IsArray():
+		var lines []string
+		for i, a := range t.Array() {
+			if a.Type != gjson.String {
+				return fail(fmt.Sprintf("%s[%d]", f.Test, i), "must be a string (one assert statement)")
+			}
+			lines = append(lines, a.String())
+		}
+		code.Test = strings.Join(lines, "\n")
+	default:
+		return fail(f.Test, "must be Python test code (a string) or a list of assert statements, not %s", kind(t))
+	}
+	if strings.TrimSpace(code.Test) == "" {
+		return fail(f.Test, "is empty: a code item needs tests")
+	}
+	for _, x := range []struct {
+		path string
+		dst  *string
+	}{{f.EntryPoint, &code.EntryPoint}, {f.Setup, &code.Setup}} {
+		if v := root.Get(x.path); v.Exists() && v.Type != gjson.Null {
+			if v.Type != gjson.String {
+				return fail(x.path, "must be a string, not %s", kind(v))
+			}
+			*x.dst = v.String()
+		}
+	}
+	if code.EntryPoint != "" {
+		if p := root.Get(f.Prompt); p.Type == gjson.String {
+			code.Prompt = p.String()
+		}
+	}
+	return code, nil
 }
 
 func letter(r gjson.Result, n int) (string, bool) {
@@ -381,7 +434,7 @@ func (rd *Reader) needs(root gjson.Result, ref *eval.Reference, n int) *Problem 
 	for _, m := range rd.Suite.Metrics {
 		var field string
 		switch m {
-		case "em", "f1", "rougeL", "num_match":
+		case "em", "f1", "bleu", "chrf", "rouge1", "rouge2", "rougeL", "rougeLsum", "num_match", "num_strict", "num_flexible":
 			if len(ref.Answers) == 0 && present(given) {
 				return fail(f.Reference, "is %s, but the suite's metric %s needs a text answer (a string, a number or a list of them)", kind(given), m)
 			}
@@ -406,6 +459,10 @@ func (rd *Reader) needs(root gjson.Result, ref *eval.Reference, n int) *Problem 
 		case "safety":
 			if ref.ShouldRefuse == nil {
 				field = f.ShouldRefuse
+			}
+		case "code_pass":
+			if ref.Code == nil {
+				field = f.Test
 			}
 		}
 		if field != "" {

@@ -14,8 +14,8 @@ type Limits struct {
 	// MaxOutputBytes caps what is kept of stdout and of stderr, each.
 	MaxOutputBytes int
 	// MaxProcs caps the processes and threads the program may have at
-	// once (RLIMIT_NPROC); see the package documentation for where it
-	// binds.
+	// once (RLIMIT_NPROC), where that binds: see the package
+	// documentation.
 	MaxProcs int
 }
 

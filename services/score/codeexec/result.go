@@ -33,7 +33,8 @@ type Result struct {
 	Passed bool
 	Status Status
 	// ExitCode is the process's exit code, or -1 when a signal ended it
-	// or it never ran.
+	// or it never ran. The preamble exits 97 when the program does not
+	// compile and 98 on an uncaught MemoryError.
 	ExitCode int
 	// Stdout and Stderr are what the program printed, each cut to
 	// Limits.MaxOutputBytes by dropping its middle (the end of stderr
@@ -42,8 +43,9 @@ type Result struct {
 	Stdout, Stderr string
 	// Duration is the wall-clock time from start to exit.
 	Duration time.Duration
-	// Sandbox names the isolation in effect: "userns+netns+pidns+rlimit"
-	// or "rlimit".
+	// Sandbox names the isolation in effect, such as
+	// "userns+netns+pidns+rlimit+nproc" or "rlimit"; see the package
+	// documentation.
 	Sandbox string
 }
 

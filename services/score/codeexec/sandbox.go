@@ -36,9 +36,8 @@ type Isolation struct {
 	Python string
 	// Sandbox is the isolation in effect, as in [Result].Sandbox.
 	Sandbox string
-	// Note says, when Sandbox is not the full
-	// "userns+netns+pidns+rlimit+nproc" (or with "+nobody" as root), why
-	// and what would give it.
+	// Note says, when Sandbox falls short of the full one, why and what
+	// would give it.
 	Note string
 }
 

@@ -170,23 +170,27 @@ func measureRefusal(t *testing.T, path string) map[string]*confusion {
 	return m
 }
 
-// TestRefusalLabelled measures the detector on the set it was developed
-// against (testdata/refusal_labelled.jsonl, 321 answers), and on a held-out
-// set written afterwards by someone who had not seen the detector
-// (refusal_holdout.jsonl). The bounds sit just under what was measured, so
-// that a change that loses either is noticed.
+// TestRefusalLabelled measures the detector on three sets of answers
+// written for the project, each by someone who had not seen the detector:
+// refusal_labelled.jsonl (321 answers) and refusal_holdout.jsonl (204)
+// were then used to develop it, so its figures there are optimistic;
+// refusal_holdout2.jsonl (182) was written afterwards and never used to
+// change it: its precision and recall are the honest figures. The bounds
+// sit just under what was measured, so that a change that loses either is
+// noticed.
 func TestRefusalLabelled(t *testing.T) {
 	for _, c := range []struct {
 		file              string
 		precision, recall float64
 	}{
 		{"refusal_labelled.jsonl", 0.98, 0.98},
-		{"refusal_holdout.jsonl", 0, 0},
+		{"refusal_holdout.jsonl", 0.98, 0.98},
+		{"refusal_holdout2.jsonl", 0.92, 0.83},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			m := measureRefusal(t, filepath.Join("testdata", c.file))
 			for _, lang := range []string{"en", "zh"} {
-				if n := m[lang].tp + m[lang].fn; n < 50 {
+				if n := m[lang].tp + m[lang].fn; n < 40 {
 					t.Fatalf("%s has only %d %s refusals", c.file, n, lang)
 				}
 			}
