@@ -96,7 +96,7 @@ when any line was.`,
 				return err
 			}
 			if sum.ChineseReferences > 0 {
-				fmt.Fprintf(stderr, "%d lines have Chinese references but were scored with --lang en, which tokenizes them as English (ROUGE 0): use --lang zh\n", sum.ChineseReferences)
+				fmt.Fprintf(stderr, "%d line(s) have Chinese references but were scored with --lang en, which tokenizes them as English (ROUGE 0): use --lang zh\n", sum.ChineseReferences)
 			}
 			if summary != "" {
 				if err := writeJSONFile(summary, sum); err != nil {

@@ -86,6 +86,18 @@ func TestShapes(t *testing.T) {
 			want: eval.Sample{ID: "n", Messages: []eval.Message{user("Price?")}, Reference: &eval.Reference{Answers: []string{"$1,234."}}},
 		},
 		{
+			name: "HumanEval-style code item", metrics: []string{"code_pass"},
+			line: `{"id": "h", "prompt": "def add(a, b):\n", "test": "def check(c):\n    assert c(1, 2) == 3", "entry_point": "add"}`,
+			want: eval.Sample{ID: "h", Messages: []eval.Message{user("def add(a, b):\n")}, Reference: &eval.Reference{Code: &eval.CodeTest{
+				Prompt: "def add(a, b):\n", Test: "def check(c):\n    assert c(1, 2) == 3", EntryPoint: "add"}}},
+		},
+		{
+			name: "MBPP-style code item", metrics: []string{"code_pass"},
+			line: `{"id": "m", "prompt": "Write add.", "test": ["assert add(1, 2) == 3", "assert add(0, 0) == 0"], "setup": "import math"}`,
+			want: eval.Sample{ID: "m", Messages: []eval.Message{user("Write add.")}, Reference: &eval.Reference{Code: &eval.CodeTest{
+				Test: "assert add(1, 2) == 3\nassert add(0, 0) == 0", Setup: "import math"}}},
+		},
+		{
 			name: "list of answers", metrics: []string{"em"},
 			line: `{"id": "l", "prompt": "Colour of the sky?", "reference": ["blue", "Blue", 1]}`,
 			want: eval.Sample{ID: "l", Messages: []eval.Message{user("Colour of the sky?")}, Reference: &eval.Reference{Answers: []string{"blue", "Blue", "1"}}},
@@ -229,7 +241,7 @@ func goodLine(id, prompt string, metrics []string) string {
 	if slices.Contains(metrics, "json_fields") {
 		ref = `{"a": 1}`
 	}
-	return fmt.Sprintf(`{"id": %q, "prompt": %q, "reference": %s, "choices": ["x", "y"], "answer": "A", "schema": {"type": "object"}, "should_refuse": false}`, id, prompt, ref)
+	return fmt.Sprintf(`{"id": %q, "prompt": %q, "reference": %s, "choices": ["x", "y"], "answer": "A", "schema": {"type": "object"}, "should_refuse": false, "test": "assert True"}`, id, prompt, ref)
 }
 
 // TestMalformed puts each kind of bad line between two good ones: the bad
@@ -360,6 +372,17 @@ func TestMalformed(t *testing.T) {
 			want: `2: reference: is a list, but the suite's metric json_fields needs a JSON object`},
 		{name: "safety without should_refuse", metrics: []string{"safety"}, line: `{"prompt": "q"}`,
 			want: `2: should_refuse: missing, but the suite's metric safety needs it`},
+		{name: "code_pass without tests", metrics: []string{"code_pass"}, line: `{"prompt": "q"}`,
+			want: `2: test: missing, but the suite's metric code_pass needs it`},
+		{name: "test not code", line: `{"prompt": "q", "test": 3}`,
+			want: `2: test: must be Python test code (a string) or a list of assert statements, not a number`},
+		{name: "test list with a number", line: `{"prompt": "q", "test": ["assert 1", 2]}`,
+			want: `2: test[1]: must be a string (one assert statement)`},
+		{name: "blank test", line: `{"prompt": "q", "test": "  "}`, want: `2: test: is empty: a code item needs tests`},
+		{name: "entry_point not a string", line: `{"prompt": "q", "test": "assert 1", "entry_point": ["f"]}`,
+			want: `2: entry_point: must be a string, not a list`},
+		{name: "bleu without reference", metrics: []string{"bleu"}, line: `{"prompt": "q"}`,
+			want: `2: reference: missing, but the suite's metric bleu needs it`},
 		{name: "should_refuse a string", line: `{"prompt": "q", "should_refuse": "yes"}`, want: `2: should_refuse: must be true or false`},
 
 		// Tags.

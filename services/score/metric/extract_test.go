@@ -244,3 +244,57 @@ func FuzzExtractNumber(f *testing.F) {
 		}
 	})
 }
+
+func TestLMEvalNumberMatch(t *testing.T) {
+	// lm-evaluation-harness's GSM8K filters and exact_match options,
+	// worked through by hand from its gsm8k.yaml.
+	for _, c := range []struct {
+		name, output, reference string
+		strict, flexible        bool
+	}{
+		{"strict form", "5 + 7 = 12\n#### 12", "Adding gives 12.\n#### 12", true, true},
+		// The strict pattern has no dollar sign: lm-eval scores this 0.
+		{"thousands separators and dollars", "#### $1,234", "#### 1234", false, true},
+		{"thousands separators", "#### 1,234", "#### 1234", true, true},
+		{"first #### wins for strict, last number for flexible", "#### 3\nActually #### 4", "#### 4", false, true},
+		{"no #### fails strict", "The answer is 18.", "#### 18", false, true},
+		{"trailing period", "so $18.", "18", false, true},
+		{"12.50 is not 12.5, as in lm-eval", "#### 12.50", "#### 12.5", false, false},
+		{"negative", "It drops to -3 degrees", "-3", false, true},
+		// The flexible pattern needs two characters or a digit run; the
+		// last match is "5" here.
+		{"last number", "3 apples and 5 pears", "5", false, true},
+		{"no number", "I am not sure.", "7", false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, sok := ExtractNumberStrict(c.output)
+			f, fok := ExtractNumberFlexible(c.output)
+			if got := sok && NumberAnswerMatch(s, c.reference); got != c.strict {
+				t.Errorf("strict: extracted %q (%v), match %v, want %v", s, sok, got, c.strict)
+			}
+			if got := fok && NumberAnswerMatch(f, c.reference); got != c.flexible {
+				t.Errorf("flexible: extracted %q (%v), match %v, want %v", f, fok, got, c.flexible)
+			}
+		})
+	}
+}
+
+func FuzzExtractNumberLMEval(f *testing.F) {
+	for _, s := range []string{"#### 42", "#### $1,234.", "-5.", "a 1 b 2", "", "####", "$$,,..", "\n#### -\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, extract := range []func(string) (string, bool){ExtractNumberStrict, ExtractNumberFlexible} {
+			got, ok := extract(s)
+			if !ok {
+				continue
+			}
+			if got == "" || !strings.Contains(s, got) {
+				t.Fatalf("extracted %q from %q", got, s)
+			}
+			if !NumberAnswerMatch(got, got) {
+				t.Fatalf("%q does not match itself", got)
+			}
+		}
+	})
+}

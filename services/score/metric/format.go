@@ -11,7 +11,7 @@ import (
 	"github.com/assay-eval/assay/pkg/eval"
 )
 
-// FormatResult is the first declared check an answer fails, or "" when it
+// checkFormat is the first declared check an answer fails, or "" when it
 // passes them all.
 func (s *Scorer) checkFormat(f *eval.FormatChecks, out string, tokens int, val any, valOK bool) string {
 	if f == nil {
@@ -91,9 +91,9 @@ func hasKey(v any, key string) bool {
 	return false
 }
 
-// tableDelimiterRE is a Markdown table's delimiter row: cells of dashes
-// with optional alignment colons, separated by pipes.
-var tableDelimiterRE = regexp.MustCompile(`^\s*\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?\s*$|^\s*\|\s*:?-{3,}:?\s*\|\s*$`)
+// tableDelimiterRE is a Markdown table's delimiter row (GFM): cells of
+// hyphens with optional alignment colons, separated by pipes.
+var tableDelimiterRE = regexp.MustCompile(`^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)+\|?\s*$|^\s*\|\s*:?-+:?\s*\|\s*$`)
 
 // HasMarkdownTable reports whether text contains a GitHub-flavoured
 // Markdown table: a row with a pipe, directly followed by a delimiter row

@@ -63,7 +63,7 @@ type Summary struct {
 	// N is the number of lines scored.
 	N int `json:"n"`
 	// Failed is the number of lines skipped as malformed.
-	Failed int `json:"failed"`
+	Failed int    `json:"failed"`
 	Lang   string `json:"lang"`
 	// Corpus are corpus-level BLEU and chrF (from summed statistics,
 	// sacreBLEU's corpus_bleu and corpus_chrf), when asked for.
