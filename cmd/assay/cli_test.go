@@ -50,7 +50,7 @@ baseline: base
 variants:
   - {name: base, base_url: http://127.0.0.1:1/v1, model: m}
 suites:
-  - {name: s, path: missing.jsonl, metrics: [em, bleu]}
+  - {name: s, path: missing.jsonl, metrics: [em, meteor]}
 `
 	p := filepath.Join(dir, "run.yaml")
 	if err := os.WriteFile(p, []byte(spec), 0o644); err != nil {
@@ -62,7 +62,7 @@ suites:
 	}
 	for _, want := range []string{
 		p + ":1: run: \"bad run\" is not a valid name",
-		p + ":6: suites[0].metrics[1]: unknown metric \"bleu\"",
+		p + ":6: suites[0].metrics[1]: unknown metric \"meteor\"",
 		p + ":6: suites[0].path: ",
 	} {
 		if !strings.Contains(err.Error(), want) {

@@ -78,6 +78,27 @@ var StreamSubjects = map[string][]string{
 // must not scale a cluster's R3 streams down to one replica, and an operator
 // may have tuned limits by hand.
 func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
+	// A cluster that has just formed, or is restarting a node, can refuse
+	// to place replicas for a moment ("no suitable peers"): wait for it
+	// rather than fail a service's start.
+	for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
+		b, err := open(ctx, nc, opts)
+		var apiErr *jetstream.APIError
+		if err == nil || !errors.As(err, &apiErr) || apiErr.ErrorCode != errCodeNoPeers {
+			return b, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(backoff):
+		}
+	}
+}
+
+// errCodeNoPeers is JetStream's "no suitable peers for placement".
+const errCodeNoPeers jetstream.ErrorCode = 10005
+
+func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 	opts.defaults()
 	js, err := jetstream.New(nc)
 	if err != nil {
