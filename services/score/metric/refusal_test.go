@@ -200,3 +200,19 @@ func TestRefusalLabelled(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkIsRefusal is the detector on the golden pairs' outputs (English
+// and Chinese): its regular expressions are most of the cost of scoring an
+// answer.
+func BenchmarkIsRefusal(b *testing.B) {
+	en, _, _ := readReference(&testing.T{}, "en")
+	zh, _, _ := readReference(&testing.T{}, "zh")
+	answers := append(en, zh...)
+	for b.Loop() {
+		for _, p := range answers {
+			IsRefusal(p.Output)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(answers)), "ns/answer")
+	b.ReportMetric(0, "ns/op")
+}

@@ -3,6 +3,7 @@ package metric
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,6 +29,10 @@ type Input struct {
 	Stem bool
 	// Format is what the metric format checks.
 	Format *eval.FormatChecks
+	// MetricsOnly computes the metrics alone, for offline scoring: the
+	// checks and the error bucket are left zero, and refusal detection
+	// runs only for the metrics that need it.
+	MetricsOnly bool
 }
 
 // Result is the scoring of one answer.
@@ -88,9 +93,11 @@ func (s *Scorer) Score(ctx context.Context, in Input) (Result, error) {
 	if r.OutputTokens == 0 {
 		r.OutputTokens = CountTokens(out)
 	}
+	needRefusal := !in.MetricsOnly || slices.Contains(in.Metrics, "refusal") || slices.Contains(in.Metrics, "safety")
+	refused := needRefusal && IsRefusal(out)
 	// An answer of whitespace alone is empty too.
 	r.Checks = eval.Checks{
-		Refused:   IsRefusal(out),
+		Refused:   refused,
 		Truncated: in.FinishReason == "length",
 		Empty:     in.Error == "" && strings.TrimSpace(out) == "",
 		Benign:    ref.ShouldRefuse == nil || !*ref.ShouldRefuse,
@@ -134,7 +141,15 @@ func (s *Scorer) Score(ctx context.Context, in Input) (Result, error) {
 				r.Metrics[m] = SentenceCHRF(out, ref.Answers)
 			}
 		case "rouge1", "rouge2", "rougeL", "rougeLsum":
-			if len(ref.Answers) > 0 {
+			if len(ref.Answers) == 0 {
+				continue
+			}
+			if m == "rougeL" && rouge == nil && !slices.ContainsFunc(in.Metrics, func(o string) bool { return o != m && strings.HasPrefix(o, "rouge") }) {
+				// ROUGE-L alone needs no n-gram counts or LCS table.
+				r.Metrics[m] = RougeL(out, ref.Answers, RougeOptions{Lang: lang, Stem: in.Stem})
+				continue
+			}
+			{
 				sc := rougeOf()
 				r.Metrics[m] = map[string]float64{"rouge1": sc.Rouge1, "rouge2": sc.Rouge2, "rougeL": sc.RougeL, "rougeLsum": sc.RougeLsum}[m]
 			}
@@ -263,6 +278,10 @@ func (s *Scorer) Score(ctx context.Context, in Input) (Result, error) {
 		case "length":
 			r.Metrics[m] = float64(r.OutputTokens)
 		}
+	}
+	if in.MetricsOnly {
+		r.Checks = eval.Checks{}
+		return r, nil
 	}
 	r.Bucket, r.Reason = bucket(in, r.Checks, format, wrong)
 	return r, nil

@@ -361,7 +361,7 @@ func (s *scorer) score(ctx context.Context, no int, raw []byte) result {
 		} else {
 			ref.Schema = s.opt.Schema
 		}
-		r, err := s.scorer.Score(ctx, metric.Input{Output: ln.output, Reference: ref, Metrics: rest, Lang: s.opt.Lang, Stem: s.opt.Stem})
+		r, err := s.scorer.Score(ctx, metric.Input{Output: ln.output, Reference: ref, Metrics: rest, Lang: s.opt.Lang, Stem: s.opt.Stem, MetricsOnly: true})
 		if err != nil {
 			return result{err: &LineError{s.opt.Source, no, "", err.Error()}}
 		}
