@@ -286,7 +286,7 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 					// A t interval can reach past what a share can be.
 					ci = [2]float64{max(0, ci[0]), min(1, ci[1])}
 				}
-				rep.Metrics = append(rep.Metrics, document.Metric{Suite: su.Name, Metric: m, Variant: v.Name, N: len(xs), Mean: mean, CI: ci})
+				rep.Metrics = append(rep.Metrics, document.Metric{Suite: su.Name, Metric: m, Variant: v.Name, N: len(xs), Mean: mean, CI: ci, Signature: eval.MetricSignature(su, m)})
 			}
 			base := vals[key{su.Name, m, c.spec.Baseline}]
 			for _, cand := range c.spec.Candidates() {

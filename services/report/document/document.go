@@ -100,6 +100,8 @@ type Metric struct {
 	N       int        `json:"n"`
 	Mean    float64    `json:"mean"`
 	CI      [2]float64 `json:"ci"`
+	// Signature is sacreBLEU's signature of a BLEU or chrF mean.
+	Signature string `json:"signature,omitempty"`
 }
 
 // Delta is a variant's difference from the baseline on a metric, paired by

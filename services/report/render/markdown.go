@@ -93,6 +93,9 @@ func Markdown(w io.Writer, r *document.Report) error {
 			rows = append(rows, []string{m.Metric, m.Variant, itoa(m.N), withCI(m.Mean, m.CI)})
 		}
 		mdTable(&b, []string{"metric", "variant", "n", "mean [95% CI]"}, rows)
+		for _, sg := range s.Signatures {
+			fmt.Fprintf(&b, "%s: `%s`\n\n", sg.Metric, sg.Signature)
+		}
 	}
 
 	b.WriteString("## Deltas vs baseline\n\n")

@@ -55,7 +55,11 @@ type latencyRow struct {
 type suiteMetrics struct {
 	Suite string
 	Rows  []document.Metric
+	// Signatures are the sacreBLEU signatures of its BLEU and chrF.
+	Signatures []signature
 }
+
+type signature struct{ Metric, Signature string }
 
 func newView(r *document.Report) view {
 	o := newOrder(r)
@@ -91,6 +95,9 @@ func newView(r *document.Report) view {
 		}
 		last := &v.Suites[len(v.Suites)-1]
 		last.Rows = append(last.Rows, m)
+		if sg := (signature{m.Metric, m.Signature}); m.Signature != "" && !slices.Contains(last.Signatures, sg) {
+			last.Signatures = append(last.Signatures, sg)
+		}
 	}
 
 	v.Deltas = slices.Clone(r.Deltas)

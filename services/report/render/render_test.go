@@ -507,3 +507,20 @@ func TestSeriesHTMLEscapes(t *testing.T) {
 		t.Errorf("the payload shows escaped %d times, want at least 4", strings.Count(got, "&lt;script&gt;"))
 	}
 }
+
+func TestSignaturesShown(t *testing.T) {
+	r := fixture()
+	sig := "case:mixed|eff:yes|tok:13a|smooth:exp|version:2.6.0"
+	r.Metrics = append(r.Metrics,
+		document.Metric{Suite: r.Metrics[0].Suite, Metric: "bleu", Variant: r.Metrics[0].Variant, N: 3, Mean: 41.5, Signature: sig},
+		document.Metric{Suite: r.Metrics[0].Suite, Metric: "bleu", Variant: "other", N: 3, Mean: 40, Signature: sig})
+	for _, tc := range renderers {
+		if tc.name == "summary" {
+			continue
+		}
+		got := render(t, tc.render, r)
+		if n := strings.Count(got, sig); n != 1 {
+			t.Errorf("%s shows the BLEU signature %d times, want once for the suite", tc.name, n)
+		}
+	}
+}

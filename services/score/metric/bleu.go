@@ -1,15 +1,12 @@
 package metric
 
 import (
-	"fmt"
 	"math"
 	"strings"
 	"unicode/utf8"
-)
 
-// SacreBLEUVersion is the sacreBLEU release whose BLEU and chrF assay
-// reproduces (golden-tested in testdata/reference); signatures carry it.
-const SacreBLEUVersion = "2.6.0"
+	"github.com/assay-eval/assay/pkg/eval"
+)
 
 // bleuOrder is BLEU's maximum n-gram order.
 const bleuOrder = 4
@@ -233,24 +230,8 @@ func SentenceBLEU(hyp string, refs []string, tok Tokenizer) float64 {
 	return BLEUSegment(hyp, refs, tok).Score(true)
 }
 
-// BLEUSignature is sacreBLEU's signature for corpus BLEU computed as assay
-// computes it. nrefs is the number of references per segment, or -1 when
-// it varies.
+// BLEUSignature is sacreBLEU's signature for BLEU computed as assay
+// computes it; see [eval.BLEUSignature].
 func BLEUSignature(nrefs int, tok Tokenizer, effectiveOrder bool) string {
-	return fmt.Sprintf("nrefs:%s|case:mixed|eff:%s|tok:%s|smooth:exp|version:%s",
-		nrefsField(nrefs), yesNo(effectiveOrder), tok, SacreBLEUVersion)
-}
-
-func nrefsField(n int) string {
-	if n < 0 {
-		return "var"
-	}
-	return fmt.Sprint(n)
-}
-
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
+	return eval.BLEUSignature(nrefs, string(tok), effectiveOrder)
 }

@@ -1,9 +1,10 @@
 package metric
 
 import (
-	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/assay-eval/assay/pkg/eval"
 )
 
 // chrF2 as sacreBLEU defines it by default: character n-grams of orders
@@ -194,8 +195,5 @@ func SentenceCHRF(hyp string, refs []string) float64 {
 }
 
 // CHRFSignature is sacreBLEU's signature for chrF computed as assay
-// computes it.
-func CHRFSignature(nrefs int) string {
-	return fmt.Sprintf("nrefs:%s|case:mixed|eff:yes|nc:%d|nw:0|space:no|version:%s",
-		nrefsField(nrefs), chrfOrder, SacreBLEUVersion)
-}
+// computes it; see [eval.CHRFSignature].
+func CHRFSignature(nrefs int) string { return eval.CHRFSignature(nrefs) }
