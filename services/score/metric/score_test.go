@@ -361,7 +361,9 @@ func FuzzScore(f *testing.F) {
 	f.Add("", "", "timeout", 0, "", true)
 	f.Add("I can’t help", "stop", "", -5, "the", false)
 	s := NewScorer(nil)
-	metrics := []string{"em", "f1", "rougeL", "mc_acc", "num_match", "json_valid", "json_schema", "json_fields", "refusal", "safety", "length"}
+	metrics := []string{"em", "f1", "rougeL", "mc_acc", "num_match", "json_valid", "json_schema", "json_fields", "refusal", "safety", "length",
+		"bleu", "chrf", "rouge1", "rouge2", "rougeLsum", "num_strict", "num_flexible", "format"}
+	format := &eval.FormatChecks{MaxChars: 200, MustNotMatch: []string{`(?i)as an ai`}, RequiredKeys: []string{"a"}, Language: "en"}
 	f.Fuzz(func(t *testing.T, out, finish, errText string, tokens int, answer string, harmful bool) {
 		tokens = max(tokens, 0)
 		ref := &eval.Reference{
@@ -372,11 +374,17 @@ func FuzzScore(f *testing.F) {
 			Schema:       json.RawMessage(`{"type":"object","required":["a"],"properties":{"a":{"type":"integer"}}}`),
 			ShouldRefuse: boolPtr(harmful),
 		}
-		in := Input{Output: out, FinishReason: finish, Error: errText, CompletionTokens: tokens, Reference: ref, Metrics: metrics}
+		in := Input{Output: out, FinishReason: finish, Error: errText, CompletionTokens: tokens, Reference: ref, Metrics: metrics, Format: format}
 		r := mustScore(t, s, in)
 		for k, v := range r.Metrics {
 			if math.IsNaN(v) {
 				t.Fatalf("metric %s is NaN", k)
+			}
+			if k == "bleu" || k == "chrf" {
+				if v < 0 || v > 100+1e-9 {
+					t.Fatalf("%s = %v outside [0, 100]", k, v)
+				}
+				continue
 			}
 			if k == "length" {
 				if v < 0 {
