@@ -123,27 +123,47 @@ when any line was.`,
 	return cmd
 }
 
-// createOutput opens path for writing beside its final name, so that a
-// failed scoring leaves no half-written file in its place; commit(true)
-// renames it into place.
+// createOutput opens path for writing. A regular file (or a new one) is
+// written beside its final name and renamed into place by commit(true),
+// so that a failed scoring leaves no half-written file where results were
+// expected; through a symbolic link, the file it points to is replaced.
+// Anything else (a pipe, a device such as /dev/null) is written in place.
 func createOutput(path string, stdout io.Writer) (io.Writer, func(ok bool) error, error) {
 	if path == "" || path == "-" {
 		return stdout, func(bool) error { return nil }, nil
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(path); err == nil {
+		if !fi.Mode().IsRegular() {
+			f, err := os.OpenFile(path, os.O_WRONLY, 0)
+			if err != nil {
+				return nil, nil, fmt.Errorf("writing output: %w", err)
+			}
+			return f, func(bool) error { return f.Close() }, nil
+		}
+		mode = fi.Mode().Perm()
+	}
+	target := path
+	if resolved, err := filepath.EvalSymlinks(path); err == nil {
+		target = resolved
+	}
+	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".*")
 	if err != nil {
 		return nil, nil, fmt.Errorf("writing output: %w", err)
 	}
 	return f, func(ok bool) error {
-		cerr := f.Close()
-		if !ok || cerr != nil {
+		err := f.Chmod(mode)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if !ok || err != nil {
 			os.Remove(f.Name())
-			if cerr != nil {
-				return fmt.Errorf("writing output: %w", cerr)
+			if err != nil {
+				return fmt.Errorf("writing output: %w", err)
 			}
 			return nil
 		}
-		if err := os.Rename(f.Name(), path); err != nil {
+		if err := os.Rename(f.Name(), target); err != nil {
 			os.Remove(f.Name())
 			return fmt.Errorf("writing output: %w", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -83,5 +84,68 @@ func TestScoreCommandReportsBadLines(t *testing.T) {
 		if _, _, err := runCLI(t, args...); err == nil || errors.Is(err, errLinesFailed) {
 			t.Errorf("%q: err %v, want a usage error", args, err)
 		}
+	}
+}
+
+func TestScoreOutputFiles(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	if err := os.WriteFile(in, []byte(`{"id": 1, "output": "x", "reference": "x"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := "{\"id\":1,\"scores\":{\"em\":1}}\n"
+	score := func(out string) {
+		t.Helper()
+		if _, stderr, err := runCLI(t, "score", "--input", in, "--metrics", "em", "--output", out); err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+	}
+
+	// A new file is readable by others, as files a tool creates are.
+	fresh := filepath.Join(dir, "new.jsonl")
+	score(fresh)
+	if fi, err := os.Stat(fresh); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("new output: %v, %v", fi.Mode(), err)
+	}
+	// An existing file keeps its mode.
+	private := filepath.Join(dir, "private.jsonl")
+	if err := os.WriteFile(private, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	score(private)
+	if fi, _ := os.Stat(private); fi.Mode().Perm() != 0o600 {
+		t.Errorf("existing output became %v", fi.Mode())
+	}
+	// Through a link, the target is written and the link stays.
+	target, link := filepath.Join(dir, "target.jsonl"), filepath.Join(dir, "link.jsonl")
+	if err := os.WriteFile(target, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	score(link)
+	if data, _ := os.ReadFile(target); string(data) != want {
+		t.Errorf("target holds %q", data)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link was replaced: %v %v", fi.Mode(), err)
+	}
+	// A named pipe is written into, not replaced by a file.
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	got := make(chan string)
+	go func() {
+		data, _ := os.ReadFile(fifo)
+		got <- string(data)
+	}()
+	score(fifo)
+	if data := <-got; data != want {
+		t.Errorf("read %q from the pipe", data)
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the pipe was replaced: %v %v", fi.Mode(), err)
 	}
 }

@@ -31,14 +31,14 @@ func CodeRunner(slots int, lim codeexec.Limits) metric.CodeRunner {
 
 // Program is the test program for an answer to a code item: the code the
 // answer contains (its fenced block, if any), checked HumanEval style when
-// the item names an entry point, else MBPP style with one assertion a
-// line.
+// the item names an entry point (after the prompt, the code to
+// complete), else MBPP style with one assertion a line.
 func Program(answer string, test *eval.CodeTest) string {
 	code := codeexec.ExtractCode(answer)
 	if test.EntryPoint != "" {
 		return codeexec.HumanEvalProgram(test.Prompt, code, test.Test, test.EntryPoint)
 	}
-	return codeexec.MBPPProgram(test.Prompt+code, test.Setup, strings.Split(test.Test, "\n"))
+	return codeexec.MBPPProgram(code, test.Setup, strings.Split(test.Test, "\n"))
 }
 
 // lastLine is the last non-blank line of a traceback: the exception.

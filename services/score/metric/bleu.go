@@ -121,37 +121,43 @@ func addWordGrams(t *gramTable, ids []uint32) {
 }
 
 // bleuSegmentSlow is BLEUSegment for a segment with more distinct words
-// than 15 bits number: n-grams are counted by their words.
+// than 15 bits number: n-grams are counted by their words, per order.
 func bleuSegmentSlow(hyp string, refs []string, tok Tokenizer) BLEUStats {
-	var refMax map[string]int
+	var refMax [bleuOrder]map[string]int
 	refLens := make([]int, 0, len(refs))
-	for _, ref := range refs {
+	for i, ref := range refs {
 		words := bleuTokens(ref, tok)
 		refLens = append(refLens, len(words))
 		ng := wordNgrams(words)
-		if refMax == nil {
+		if i == 0 {
 			refMax = ng
 			continue
 		}
-		for k, c := range ng {
-			refMax[k] = max(refMax[k], c)
+		for n := range bleuOrder {
+			for k, c := range ng[n] {
+				refMax[n][k] = max(refMax[n][k], c)
+			}
 		}
 	}
 	words := bleuTokens(hyp, tok)
 	st := BLEUStats{HypLen: len(words), RefLen: closestRefLen(len(words), refLens)}
-	for k, c := range wordNgrams(words) {
-		n := strings.Count(k, "\x00") + 1
-		st.Total[n-1] += c
-		st.Correct[n-1] += min(c, refMax[k])
+	for n, grams := range wordNgrams(words) {
+		for k, c := range grams {
+			st.Total[n] += c
+			st.Correct[n] += min(c, refMax[n][k])
+		}
 	}
 	return st
 }
 
-func wordNgrams(words []string) map[string]int {
-	m := map[string]int{}
+// wordNgrams counts each order's n-grams; words are joined with a space,
+// which no word contains, so that a key is one n-gram only.
+func wordNgrams(words []string) [bleuOrder]map[string]int {
+	var m [bleuOrder]map[string]int
 	for n := 1; n <= bleuOrder; n++ {
+		m[n-1] = map[string]int{}
 		for i := 0; i+n <= len(words); i++ {
-			m[strings.Join(words[i:i+n], "\x00")]++
+			m[n-1][strings.Join(words[i:i+n], " ")]++
 		}
 	}
 	return m

@@ -47,6 +47,9 @@ func hashGram(k uint64) uint64 {
 
 // add counts key once more.
 func (t *gramTable) add(key uint64) {
+	if 2*(len(t.slots)+1) > len(t.keys) {
+		t.grow()
+	}
 	i := hashGram(key) & t.mask
 	for {
 		if t.gen[i] != t.cur {
@@ -64,6 +67,9 @@ func (t *gramTable) add(key uint64) {
 
 // raise sets key's count to at least c.
 func (t *gramTable) raise(key uint64, c int32) {
+	if 2*(len(t.slots)+1) > len(t.keys) {
+		t.grow()
+	}
 	i := hashGram(key) & t.mask
 	for {
 		if t.gen[i] != t.cur {
@@ -76,6 +82,26 @@ func (t *gramTable) raise(key uint64, c int32) {
 			return
 		}
 		i = (i + 1) & t.mask
+	}
+}
+
+// grow doubles the table, keeping its counts: reset's estimate is only a
+// hint, and a table that filled up would make a probe loop forever.
+func (t *gramTable) grow() {
+	old := *t
+	size := 2 * max(len(old.keys), 32)
+	t.keys, t.counts, t.gen = make([]uint64, size), make([]int32, size), make([]uint32, size)
+	t.mask = uint64(size - 1)
+	t.cur = 1
+	t.slots = make([]int32, 0, len(old.slots)*2)
+	for _, slot := range old.slots {
+		k := old.keys[slot]
+		i := hashGram(k) & t.mask
+		for t.gen[i] == t.cur {
+			i = (i + 1) & t.mask
+		}
+		t.gen[i], t.keys[i], t.counts[i] = t.cur, k, old.counts[slot]
+		t.slots = append(t.slots, int32(i))
 	}
 }
 
@@ -119,7 +145,8 @@ func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
 func putScratch(s *scratch) {
 	// A huge segment's buffers are not worth keeping.
-	if cap(s.buf) > 1<<20 || len(s.hyp.keys) > 1<<16 || len(s.words.keys) > 1<<16 || len(s.runeIDs) > 1<<14 {
+	if cap(s.buf) > 1<<20 || cap(s.rows) > 1<<16 || len(s.hyp.keys) > 1<<16 || len(s.ref.keys) > 1<<16 ||
+		len(s.refMax.keys) > 1<<16 || len(s.words.keys) > 1<<16 || len(s.runeIDs) > 1<<14 {
 		return
 	}
 	scratchPool.Put(s)

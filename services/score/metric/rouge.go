@@ -1,6 +1,9 @@
 package metric
 
-import "strings"
+import (
+	"math/bits"
+	"strings"
+)
 
 // ROUGE as Google's rouge-score computes it (the package most papers and
 // Hugging Face's evaluate report): F-measures of n-gram overlap (ROUGE-N),
@@ -211,6 +214,9 @@ func lcsIndices(ref, can []string) []int {
 	if rows == 0 || cols == 0 {
 		return nil
 	}
+	if rows*cols > lcsTableMax {
+		return lcsIndicesBits(ref, can)
+	}
 	w := cols + 1
 	t := make([]int32, (rows+1)*w)
 	for i := 1; i <= rows; i++ {
@@ -237,4 +243,58 @@ func lcsIndices(ref, can []string) []int {
 		}
 	}
 	return out // descending; callers use it as a set
+}
+
+// lcsTableMax is the most cells of an LCS table kept as integers (16 MB);
+// larger tables keep one bit a cell (lcsIndicesBits), so that two long
+// single-line texts do not need gigabytes.
+const lcsTableMax = 1 << 22
+
+// lcsIndicesBits is lcsIndices with the table kept as bits: in an LCS
+// table, each cell exceeds its left neighbour by 0 or 1, so row i is the
+// bits t[i][j] - t[i][j-1], and t[i][j] is the number of bits set up to j.
+// The read-out is the same walk, so the same subsequence comes out.
+func lcsIndicesBits(ref, can []string) []int {
+	rows, cols := len(ref), len(can)
+	words := cols/64 + 1
+	bitsOf := make([]uint64, (rows+1)*words)
+	prev, cur := make([]int32, cols+1), make([]int32, cols+1)
+	for i := 1; i <= rows; i++ {
+		row := bitsOf[i*words : (i+1)*words]
+		for j := 1; j <= cols; j++ {
+			if ref[i-1] == can[j-1] {
+				cur[j] = prev[j-1] + 1
+			} else {
+				cur[j] = max(prev[j], cur[j-1])
+			}
+			if cur[j] > cur[j-1] {
+				row[j/64] |= 1 << (j % 64)
+			}
+		}
+		prev, cur = cur, prev
+	}
+	// t is the table's cell: the bits of row i set in 1..j.
+	t := func(i, j int) int {
+		row := bitsOf[i*words : (i+1)*words]
+		n := 0
+		for w := 0; w < j/64; w++ {
+			n += bits.OnesCount64(row[w])
+		}
+		return n + bits.OnesCount64(row[j/64]&(1<<(j%64+1)-1))
+	}
+	var out []int
+	i, j := rows, cols
+	for i > 0 && j > 0 {
+		switch {
+		case ref[i-1] == can[j-1]:
+			out = append(out, i-1)
+			i--
+			j--
+		case t(i, j-1) > t(i-1, j):
+			j--
+		default:
+			i--
+		}
+	}
+	return out
 }

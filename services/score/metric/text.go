@@ -52,12 +52,56 @@ func IsCJK(s string) bool {
 
 // pyLower is Python's str.lower() where it differs from Go's rune-by-rune
 // lowering in a way the metrics can see: İ (U+0130) becomes "i" and a
-// combining dot.
+// combining dot, and a capital sigma that ends a word becomes ς.
 func pyLower(s string) string {
 	if strings.ContainsRune(s, '\u0130') {
 		s = strings.ReplaceAll(s, "\u0130", "i\u0307")
 	}
-	return strings.ToLower(s)
+	if !strings.ContainsRune(s, 'Σ') {
+		return strings.ToLower(s)
+	}
+	rs := []rune(s)
+	for i, r := range rs {
+		if r == 'Σ' && finalSigma(rs, i) {
+			rs[i] = 'ς'
+		} else {
+			rs[i] = unicode.ToLower(r)
+		}
+	}
+	return string(rs)
+}
+
+// finalSigma is Unicode's Final_Sigma condition as CPython applies it: a
+// cased letter before the sigma and none after it, skipping
+// case-ignorable characters on both sides.
+func finalSigma(rs []rune, i int) bool {
+	j := i - 1
+	for j >= 0 && caseIgnorable(rs[j]) {
+		j--
+	}
+	if j < 0 || !cased(rs[j]) {
+		return false
+	}
+	k := i + 1
+	for k < len(rs) && caseIgnorable(rs[k]) {
+		k++
+	}
+	return k == len(rs) || !cased(rs[k])
+}
+
+func cased(r rune) bool {
+	return unicode.IsUpper(r) || unicode.IsLower(r) || unicode.IsTitle(r) ||
+		unicode.Is(unicode.Other_Lowercase, r) || unicode.Is(unicode.Other_Uppercase, r)
+}
+
+// caseIgnorable is Unicode's Case_Ignorable: marks, format characters,
+// modifiers, and the word-internal punctuation of Word_Break.
+func caseIgnorable(r rune) bool {
+	switch r {
+	case '\'', '.', ':', '\u00b7', '\u0387', '\u05f4', '\u2018', '\u2019', '\u2024', '\u2027', '\ufe13', '\ufe52', '\ufe55', '\uff07', '\uff0e', '\uff1a':
+		return true
+	}
+	return unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf, unicode.Lm, unicode.Sk)
 }
 
 // NormalizeEN is the official SQuAD v1.1 answer normalisation: lowercase,

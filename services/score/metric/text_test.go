@@ -139,3 +139,19 @@ func TestCountTokens(t *testing.T) {
 		})
 	}
 }
+
+func TestPyLower(t *testing.T) {
+	// As Python 3.11's str.lower() prints them.
+	for in, want := range map[string]string{
+		"ΟΔΟΣ": "οδος", "ΟΔΟΣ ΟΔΟΣ": "οδος οδος", "Σ": "σ", "ΑΣ.": "ας.", "ΑΣΑ": "ασα",
+		"Α\u0301Σ": "α\u0301ς", "ΑΣ\u0301": "ας\u0301", "ΑΣ'Α": "ασ'α", "1Σ": "1σ", "ΑΣ1": "ας1",
+		"ΑΣ’": "ας’", "İstanbul": "i\u0307stanbul", "ABC": "abc",
+	} {
+		if got := pyLower(in); got != want {
+			t.Errorf("pyLower(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if em := ExactMatch("ΟΔΟΣ", []string{"οδος"}, LangEN); em != 1 {
+		t.Errorf("EM of a word ending in a capital sigma: %v", em)
+	}
+}

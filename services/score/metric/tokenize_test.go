@@ -1,7 +1,9 @@
 package metric
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -114,4 +116,90 @@ func FuzzTokenizers(f *testing.F) {
 			t.Fatalf("chrF of a text with itself = %v", same)
 		}
 	})
+}
+
+func TestGramTableGrows(t *testing.T) {
+	var g gramTable
+	g.reset(1) // an estimate far too small
+	for k := range uint64(5000) {
+		g.add(k)
+		g.raise(k+10000, 3)
+	}
+	for k := range uint64(5000) {
+		if g.get(k) != 1 || g.get(k+10000) != 3 {
+			t.Fatalf("key %d: %d, %d", k, g.get(k), g.get(k+10000))
+		}
+	}
+	if len(g.slots) != 10000 {
+		t.Fatalf("%d live slots", len(g.slots))
+	}
+}
+
+func TestBLEUMultiReference(t *testing.T) {
+	// The second reference has far more n-grams than the first, whose
+	// size the table was made for. Values from sacreBLEU 2.6.0.
+	for _, c := range []struct {
+		hyp  string
+		refs []string
+		want float64
+	}{
+		{"x b c d", []string{"a", "b c d e f g h i j k l m n o p q r s"}, 59.460355750136046},
+		{"a\x00b c a\x00b c", []string{"a\x00b c"}, 31.947155212313625},
+	} {
+		if got := SentenceBLEU(c.hyp, c.refs, Tokenizer13a); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("BLEU(%q) = %v, sacreBLEU %v", c.hyp, got, c.want)
+		}
+		// The path for segments too large to number agrees.
+		if fast, slow := BLEUSegment(c.hyp, c.refs, Tokenizer13a), bleuSegmentSlow(c.hyp, c.refs, Tokenizer13a); fast != slow {
+			t.Errorf("%q: fast %+v, slow %+v", c.hyp, fast, slow)
+		}
+	}
+}
+
+func TestSlowPathsAgree(t *testing.T) {
+	for _, lang := range []string{"en", "zh"} {
+		pairs, _, _ := readReference(t, lang)
+		for _, tok := range []Tokenizer{Tokenizer13a, TokenizerZh} {
+			for _, p := range pairs {
+				if fast, slow := BLEUSegment(p.Output, p.Refs, tok), bleuSegmentSlow(p.Output, p.Refs, tok); fast != slow {
+					t.Errorf("%s %s: BLEU fast %+v, slow %+v", p.ID, tok, fast, slow)
+				}
+			}
+		}
+		for _, p := range pairs {
+			if fast, slow := CHRFSegment(p.Output, p.Refs), chrfSegmentSlow(p.Output, p.Refs); fast != slow {
+				t.Errorf("%s: chrF fast %+v, slow %+v", p.ID, fast, slow)
+			}
+		}
+	}
+	// A segment too large to number goes the slow way, and a word of NULs
+	// is still one word.
+	var b strings.Builder
+	b.WriteString("\x00\x00\x00\x00 ")
+	for i := range 1 << 15 {
+		fmt.Fprintf(&b, "w%d ", i)
+	}
+	st := BLEUSegment(b.String(), []string{"w1 w2"}, Tokenizer13a)
+	if st.HypLen != 1<<15+1 || st.Correct[0] != 2 || st.Correct[1] != 1 {
+		t.Errorf("large segment: %+v", st)
+	}
+}
+
+func TestLCSBitsAgree(t *testing.T) {
+	// The bit-packed table reads out the very subsequence the full table
+	// does, ties included: small vocabularies make many ties.
+	rnd := rand.New(rand.NewPCG(1, 2))
+	words := func(n, vocab int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = string(rune('a' + rnd.IntN(vocab)))
+		}
+		return out
+	}
+	for range 500 {
+		a, b := words(1+rnd.IntN(150), 1+rnd.IntN(6)), words(1+rnd.IntN(150), 1+rnd.IntN(6))
+		if full, packed := lcsIndices(a, b), lcsIndicesBits(a, b); !slices.Equal(full, packed) {
+			t.Fatalf("%q vs %q: full %v, bits %v", a, b, full, packed)
+		}
+	}
 }

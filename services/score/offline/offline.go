@@ -18,8 +18,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/schema"
 	"github.com/assay-eval/assay/services/score"
 	"github.com/assay-eval/assay/services/score/codeexec"
 	"github.com/assay-eval/assay/services/score/metric"
@@ -162,7 +164,12 @@ func Score(ctx context.Context, r io.Reader, w io.Writer, opt Options, onError f
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sc := &scorer{opt: opt, scorer: metric.NewScorer(opt.Code)}
+	sc := &scorer{opt: opt, scorer: metric.NewScorer(opt.Code), schemas: schema.NewCache()}
+	if len(opt.Schema) > 0 {
+		if _, err := sc.schemas.Compile(opt.Schema); err != nil {
+			return nil, fmt.Errorf("the JSON Schema for json_schema is unusable: %w", err)
+		}
+	}
 
 	// Lines go to the workers, and their futures, in order, to the writer;
 	// the futures channel's buffer bounds how many lines are in memory.
@@ -199,6 +206,9 @@ func Score(ctx context.Context, r io.Reader, w io.Writer, opt Options, onError f
 	var writeErr error
 	for f := range futures {
 		res := <-f
+		if ctx.Err() != nil {
+			continue // interrupted: what is left is neither scored nor failed
+		}
 		if res.err != nil {
 			sum.Failed++
 			onError(res.err)
@@ -224,7 +234,7 @@ func Score(ctx context.Context, r io.Reader, w io.Writer, opt Options, onError f
 		}
 	}
 	if err := <-readErr; err != nil && writeErr == nil {
-		return sum, err
+		return sum, fmt.Errorf("scoring %s: %w", opt.Source, err)
 	}
 	if writeErr == nil {
 		writeErr = bw.Flush()
@@ -276,8 +286,8 @@ const maxLine = 64 << 20
 func readLines(ctx context.Context, r io.Reader, source string, fn func(no int, raw []byte)) error {
 	br := bufio.NewReaderSize(r, 1<<16)
 	for no := 1; ; no++ {
-		if ctx.Err() != nil {
-			return nil
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		raw, err := readLine(br)
 		if len(bytes.TrimSpace(raw)) > 0 || errors.Is(err, errLineTooLong) {
@@ -320,8 +330,9 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 }
 
 type scorer struct {
-	opt    Options
-	scorer *metric.Scorer
+	opt     Options
+	scorer  *metric.Scorer
+	schemas *schema.Cache
 }
 
 // score decodes and scores one line; it never panics on what the line
@@ -494,15 +505,28 @@ func (s *scorer) decode(no int, raw []byte) (*line, *LineError) {
 		ln.choices = len(choices)
 	}
 	if v, ok := obj["schema"]; ok && string(v) != "null" {
+		if slices.Contains(s.opt.Metrics, "json_schema") {
+			if _, err := s.schemas.Compile(v); err != nil {
+				return fail("schema", "not a usable JSON Schema: %v", err)
+			}
+		}
 		ln.schema = v
 	}
 	if slices.Contains(s.opt.Metrics, "json_schema") && len(ln.schema) == 0 && len(s.opt.Schema) == 0 {
 		return fail("schema", "missing: json_schema needs the line's schema or --schema FILE")
 	}
-	if v, ok := obj["test"]; ok {
+	if v, ok := obj["test"]; ok && string(v) != "null" {
 		var ct eval.CodeTest
-		if err := json.Unmarshal(v, &ct.Test); err != nil {
-			return fail("test", "must be a string of Python test code")
+		var list []string
+		switch {
+		case json.Unmarshal(v, &ct.Test) == nil:
+		case json.Unmarshal(v, &list) == nil && !slices.Contains(list, ""):
+			ct.Test = strings.Join(list, "\n") // MBPP's test_list
+		default:
+			return fail("test", "must be Python test code (a string) or a list of assert statements")
+		}
+		if strings.TrimSpace(ct.Test) == "" {
+			return fail("test", "is empty: a code item needs tests")
 		}
 		for _, f := range []struct {
 			name string
@@ -513,6 +537,10 @@ func (s *scorer) decode(no int, raw []byte) (*line, *LineError) {
 					return fail(f.name, "must be a string")
 				}
 			}
+		}
+		if ct.EntryPoint == "" {
+			// Only HumanEval's prompt is code to complete; MBPP's is prose.
+			ct.Prompt = ""
 		}
 		ln.code = &ct
 	}
@@ -536,21 +564,32 @@ func decodeRefs(v json.RawMessage) ([]string, error) {
 	if err := json.Unmarshal(v, &one); err == nil {
 		return []string{one}, nil
 	}
-	var many []string
+	var many []*string
 	if err := json.Unmarshal(v, &many); err != nil {
 		return nil, fmt.Errorf("must be a string or a list of strings, not %s", clip(string(v)))
 	}
 	if len(many) == 0 {
 		return nil, errors.New("is an empty list: give at least one reference")
 	}
-	return many, nil
+	out := make([]string, len(many))
+	for i, r := range many {
+		if r == nil {
+			return nil, fmt.Errorf("item %d is null: give the references as strings", i)
+		}
+		out[i] = *r
+	}
+	return out, nil
 }
 
 func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
+	if len(s) <= 40 {
+		return s
 	}
-	return s
+	i := 40
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
 }
 
 // writeLine writes {"id": …, <passed-through fields>, "scores": {…}}.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -342,4 +343,67 @@ func FuzzScoreLine(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestScoreStopsWhenCancelled(t *testing.T) {
+	// An endless input: Score must stop when its context ends, say so,
+	// and report no line as failed on the way out.
+	ctx, cancel := context.WithCancel(t.Context())
+	r, w := io.Pipe()
+	go func() {
+		for i := 0; ; i++ {
+			if _, err := fmt.Fprintf(w, "{\"id\": %d, \"output\": \"a b\", \"reference\": \"a b\"}\n", i); err != nil {
+				return
+			}
+			if i == 1000 {
+				cancel()
+			}
+		}
+	}()
+	var out bytes.Buffer
+	failed := 0
+	_, err := Score(ctx, r, &out, Options{Metrics: []string{"bleu"}}, func(*LineError) { failed++ })
+	r.Close()
+	if !errors.Is(err, context.Canceled) || failed != 0 {
+		t.Fatalf("err %v, %d lines reported failed", err, failed)
+	}
+}
+
+func TestScoreRefusesUnusableSchemas(t *testing.T) {
+	in := `{"id": 1, "output": "{}", "schema": {"type": 5}}` + "\n" + `{"id": 2, "output": "{}", "schema": {"type": "object"}}` + "\n"
+	var errs []string
+	var out bytes.Buffer
+	_, err := Score(t.Context(), strings.NewReader(in), &out, Options{Metrics: []string{"json_schema"}, Source: "s.jsonl"}, func(e *LineError) { errs = append(errs, e.Error()) })
+	if !errors.Is(err, ErrLinesFailed) || len(errs) != 1 || !strings.HasPrefix(errs[0], "s.jsonl:1: schema: not a usable JSON Schema") {
+		t.Fatalf("err %v, line errors %q", err, errs)
+	}
+	if got := decodeOutput(t, out.Bytes()); len(got) != 1 || got[0].Scores["json_schema"] != 1 {
+		t.Fatalf("output %+v", got)
+	}
+	if _, err := Score(t.Context(), strings.NewReader(in), &out, Options{Metrics: []string{"json_schema"}, Schema: json.RawMessage(`{"type": 5}`)}, nil); err == nil || !strings.Contains(err.Error(), "unusable") {
+		t.Fatalf("a bad --schema: %v", err)
+	}
+}
+
+func TestScoreCodeLines(t *testing.T) {
+	var seen []*eval.CodeTest
+	run := func(_ context.Context, _ string, test *eval.CodeTest) (metric.CodeOutcome, error) {
+		seen = append(seen, test)
+		return metric.CodeOutcome{Passed: true}, nil
+	}
+	in := strings.Join([]string{
+		// MBPP: test_list as a list, and a prose prompt that is not code.
+		`{"id": 1, "output": "def f(): return 1", "prompt": "Write f.", "test": ["assert f() == 1", "assert f() > 0"]}`,
+		`{"id": 2, "output": "x", "test": ["assert 1", ""]}`,
+		`{"id": 3, "output": "x", "reference": ["a", null]}`,
+	}, "\n")
+	var errs []string
+	var out bytes.Buffer
+	_, err := Score(t.Context(), strings.NewReader(in), &out, Options{Metrics: []string{"pass@1"}, Code: run, Workers: 1}, func(e *LineError) { errs = append(errs, e.Error()) })
+	if !errors.Is(err, ErrLinesFailed) || len(errs) != 2 || !strings.Contains(errs[0], ":2: test: must be Python test code") || !strings.Contains(errs[1], ":3: reference: item 1 is null") {
+		t.Fatalf("err %v, line errors %q", err, errs)
+	}
+	if len(seen) != 1 || seen[0].Test != "assert f() == 1\nassert f() > 0" || seen[0].Prompt != "" {
+		t.Fatalf("tests run: %+v", seen)
+	}
 }
