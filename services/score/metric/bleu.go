@@ -62,7 +62,7 @@ func BLEUSegment(hyp string, refs []string, tok Tokenizer) BLEUStats {
 		addWordGrams(t, ids)
 		if i > 0 {
 			for _, slot := range t.slots {
-				sc.refMax.raise(t.keys[slot], t.counts[slot])
+				sc.refMax.raise(t.at(slot))
 			}
 		}
 	}
@@ -70,7 +70,7 @@ func BLEUSegment(hyp string, refs []string, tok Tokenizer) BLEUStats {
 	sc.hyp.reset(bleuOrder * len(hypIDs))
 	addWordGrams(&sc.hyp, hypIDs)
 	for _, slot := range sc.hyp.slots {
-		k, c := sc.hyp.keys[slot], sc.hyp.counts[slot]
+		k, c := sc.hyp.at(slot)
 		n := k >> 60
 		st.Total[n-1] += int(c)
 		st.Correct[n-1] += int(min(c, sc.refMax.get(k)))

@@ -62,7 +62,7 @@ func CHRFSegment(hyp string, refs []string) CHRFStats {
 			}
 		}
 		for _, slot := range sc.hyp.slots {
-			k, c := sc.hyp.keys[slot], sc.hyp.counts[slot]
+			k, c := sc.hyp.at(slot)
 			if m := min(c, sc.ref.get(k)); m > 0 {
 				st[k>>60-1].Match += int(m)
 			}

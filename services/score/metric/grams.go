@@ -1,6 +1,9 @@
 package metric
 
-import "sync"
+import (
+	"math/bits"
+	"sync"
+)
 
 // gramTable counts n-grams packed into uint64 keys: an open-addressing hash
 // table that is reused from segment to segment without clearing (a slot is
@@ -8,13 +11,20 @@ import "sync"
 // n-grams of a sentence allocates nothing. BLEU and chrF spend nearly all
 // their time here.
 type gramTable struct {
-	keys   []uint64
-	counts []int32
-	gen    []uint32
-	cur    uint32
-	mask   uint64
+	// entries holds key, count and generation side by side: one cache
+	// line a probe.
+	entries []gramEntry
+	cur     uint32
+	mask    uint64
+	shift   uint // 64 - log2(len(entries))
 	// slots lists the live slots, for iteration.
 	slots []int32
+}
+
+type gramEntry struct {
+	key   uint64
+	count int32
+	gen   uint32
 }
 
 // reset empties the table and makes room for n distinct keys.
@@ -23,65 +33,61 @@ func (t *gramTable) reset(n int) {
 	for size < 2*n {
 		size <<= 1
 	}
-	if size > len(t.keys) {
-		t.keys = make([]uint64, size)
-		t.counts = make([]int32, size)
-		t.gen = make([]uint32, size)
+	if size > len(t.entries) {
+		t.entries = make([]gramEntry, size)
 		t.cur = 0
 	}
-	t.mask = uint64(len(t.keys) - 1)
+	t.mask = uint64(len(t.entries) - 1)
+	t.shift = uint(64 - bits.Len(uint(len(t.entries)-1)))
 	t.cur++
 	if t.cur == 0 { // wrapped: old generations could look live
-		clear(t.gen)
+		clear(t.entries)
 		t.cur = 1
 	}
 	t.slots = t.slots[:0]
 }
 
-func hashGram(k uint64) uint64 {
-	k ^= k >> 33
-	k *= 0xff51afd7ed558ccd
-	k ^= k >> 33
-	return k
+// slot is key's home slot: Fibonacci hashing, one multiplication, taking
+// the product's top bits, which depend on every bit of the key.
+func (t *gramTable) slot(key uint64) uint64 {
+	return (key * 0x9e3779b97f4a7c15) >> t.shift
 }
 
 // add counts key once more.
 func (t *gramTable) add(key uint64) {
-	if 2*(len(t.slots)+1) > len(t.keys) {
+	if 2*(len(t.slots)+1) > len(t.entries) {
 		t.grow()
 	}
-	i := hashGram(key) & t.mask
-	for {
-		if t.gen[i] != t.cur {
-			t.gen[i], t.keys[i], t.counts[i] = t.cur, key, 1
+	for i := t.slot(key); ; i = (i + 1) & t.mask {
+		e := &t.entries[i]
+		if e.gen != t.cur {
+			*e = gramEntry{key, 1, t.cur}
 			t.slots = append(t.slots, int32(i))
 			return
 		}
-		if t.keys[i] == key {
-			t.counts[i]++
+		if e.key == key {
+			e.count++
 			return
 		}
-		i = (i + 1) & t.mask
 	}
 }
 
 // raise sets key's count to at least c.
 func (t *gramTable) raise(key uint64, c int32) {
-	if 2*(len(t.slots)+1) > len(t.keys) {
+	if 2*(len(t.slots)+1) > len(t.entries) {
 		t.grow()
 	}
-	i := hashGram(key) & t.mask
-	for {
-		if t.gen[i] != t.cur {
-			t.gen[i], t.keys[i], t.counts[i] = t.cur, key, c
+	for i := t.slot(key); ; i = (i + 1) & t.mask {
+		e := &t.entries[i]
+		if e.gen != t.cur {
+			*e = gramEntry{key, c, t.cur}
 			t.slots = append(t.slots, int32(i))
 			return
 		}
-		if t.keys[i] == key {
-			t.counts[i] = max(t.counts[i], c)
+		if e.key == key {
+			e.count = max(e.count, c)
 			return
 		}
-		i = (i + 1) & t.mask
 	}
 }
 
@@ -89,34 +95,47 @@ func (t *gramTable) raise(key uint64, c int32) {
 // hint, and a table that filled up would make a probe loop forever.
 func (t *gramTable) grow() {
 	old := *t
-	size := 2 * max(len(old.keys), 32)
-	t.keys, t.counts, t.gen = make([]uint64, size), make([]int32, size), make([]uint32, size)
+	size := 2 * max(len(old.entries), 32)
+	t.entries = make([]gramEntry, size)
 	t.mask = uint64(size - 1)
+	t.shift = uint(64 - bits.Len(uint(size-1)))
 	t.cur = 1
 	t.slots = make([]int32, 0, len(old.slots)*2)
 	for _, slot := range old.slots {
-		k := old.keys[slot]
-		i := hashGram(k) & t.mask
-		for t.gen[i] == t.cur {
+		e := old.entries[slot]
+		i := t.slot(e.key)
+		for t.entries[i].gen == t.cur {
 			i = (i + 1) & t.mask
 		}
-		t.gen[i], t.keys[i], t.counts[i] = t.cur, k, old.counts[slot]
+		t.entries[i] = gramEntry{e.key, e.count, t.cur}
 		t.slots = append(t.slots, int32(i))
 	}
 }
 
 // get is key's count.
 func (t *gramTable) get(key uint64) int32 {
-	i := hashGram(key) & t.mask
-	for {
-		if t.gen[i] != t.cur {
+	for i := t.slot(key); ; i = (i + 1) & t.mask {
+		e := &t.entries[i]
+		if e.gen != t.cur {
 			return 0
 		}
-		if t.keys[i] == key {
-			return t.counts[i]
+		if e.key == key {
+			return e.count
 		}
-		i = (i + 1) & t.mask
 	}
+}
+
+// at is the key and count in a live slot.
+func (t *gramTable) at(slot int32) (uint64, int32) {
+	e := &t.entries[slot]
+	return e.key, e.count
+}
+
+func hashGram(k uint64) uint64 {
+	k ^= k >> 33
+	k *= 0xff51afd7ed558ccd
+	k ^= k >> 33
+	return k
 }
 
 // scratch is the reusable working memory of one BLEU or chrF segment.
@@ -145,8 +164,8 @@ func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
 func putScratch(s *scratch) {
 	// A huge segment's buffers are not worth keeping.
-	if cap(s.buf) > 1<<20 || cap(s.rows) > 1<<16 || len(s.hyp.keys) > 1<<16 || len(s.ref.keys) > 1<<16 ||
-		len(s.refMax.keys) > 1<<16 || len(s.words.keys) > 1<<16 || len(s.runeIDs) > 1<<14 {
+	if cap(s.buf) > 1<<20 || cap(s.rows) > 1<<16 || len(s.hyp.entries) > 1<<16 || len(s.ref.entries) > 1<<16 ||
+		len(s.refMax.entries) > 1<<16 || len(s.words.keys) > 1<<16 || len(s.runeIDs) > 1<<14 {
 		return
 	}
 	scratchPool.Put(s)
