@@ -396,7 +396,7 @@ func LoadSpec(file string) (*RunSpec, error) {
 			return "", fmt.Errorf("%s cannot be read: %v", p, errors.Unwrap(err))
 		}
 		if st.IsDir() {
-			return "", fmt.Errorf("%s is a directory: name a JSONL file", p)
+			return "", fmt.Errorf("%s is a directory: name a dataset file (.jsonl, .json, .csv, .tsv or .parquet)", p)
 		}
 		return p, nil
 	})
@@ -874,7 +874,9 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 			c.fail(fmt.Sprintf("%q is not a role: use business, regression, benchmark or production", su.Role), "suites", i, "role")
 		}
 		if su.Path == "" {
-			c.fail("is required: the dataset file (JSONL)", "suites", i, "path")
+			c.fail("is required: the dataset file (.jsonl, .json, .csv, .tsv or .parquet)", "suites", i, "path")
+		} else if _, err := DatasetFormat(su.Path); err != nil {
+			c.fail(err.Error(), "suites", i, "path")
 		}
 		if len(su.Metrics) == 0 {
 			c.fail("at least one metric is required: "+strings.Join(KnownMetrics, ", "), "suites", i, "metrics")

@@ -103,12 +103,48 @@ func NewReader(run string, suite eval.Suite, file string) *Reader {
 	return &Reader{Run: run, Suite: suite, File: file, fields: f, seen: map[[16]byte]string{}, ids: map[string]int{}}
 }
 
-// Read reads JSONL from r and calls emit for each sample, in file order,
-// with its index among the samples kept. Lines that cannot be used are
-// collected as problems; an error is returned only when reading fails or
-// emit does.
+// Read reads the suite's file from r, in the format its name says (see
+// [FormatOf]), and calls emit for each sample, in file order, with its
+// index among the samples kept. Records that cannot be used are collected
+// as problems; an error is returned only when reading fails or emit does.
 func (rd *Reader) Read(r io.Reader, emit func(eval.Sample) error) (res Result, err error) {
 	defer func() { res.Duplicates = rd.dropped }()
+	format, err := FormatOf(rd.File)
+	if err != nil {
+		return res, err
+	}
+	record := func(n int, raw []byte) error {
+		s, p := rd.sample(raw, n)
+		switch {
+		case p != nil:
+			res.Problems = append(res.Problems, *p)
+		case s == nil:
+			// a duplicate, recorded by sample
+		default:
+			s.Index = res.Samples
+			if err := emit(*s); err != nil {
+				return err
+			}
+			res.Samples++
+		}
+		return nil
+	}
+	problem := func(p Problem) { res.Problems = append(res.Problems, p) }
+	switch format {
+	case FormatJSON:
+		err = rd.readJSON(r, record, problem)
+	case FormatCSV, FormatTSV:
+		err = rd.readCSV(r, format, record, problem)
+	case FormatParquet:
+		err = rd.readParquet(r, record, problem)
+	default:
+		err = rd.readJSONL(r, record, problem)
+	}
+	return res, err
+}
+
+// readJSONL reads one JSON object a line.
+func (rd *Reader) readJSONL(r io.Reader, record func(int, []byte) error, problem func(Problem)) error {
 	limit := rd.MaxLine
 	if limit <= 0 {
 		limit = MaxLine
@@ -117,7 +153,7 @@ func (rd *Reader) Read(r io.Reader, emit func(eval.Sample) error) (res Result, e
 	for lineNo := 1; ; lineNo++ {
 		line, tooLong, err := readLine(br, limit)
 		if err != nil && !errors.Is(err, io.EOF) {
-			return res, fmt.Errorf("reading %s: %w", rd.File, err)
+			return fmt.Errorf("reading %s: %w", rd.File, err)
 		}
 		last := errors.Is(err, io.EOF)
 		if lineNo == 1 {
@@ -125,27 +161,16 @@ func (rd *Reader) Read(r io.Reader, emit func(eval.Sample) error) (res Result, e
 		}
 		switch {
 		case tooLong:
-			res.Problems = append(res.Problems, Problem{rd.File, lineNo, "", fmt.Sprintf("line is longer than %s: shorten the item or split it", size(limit))})
+			problem(Problem{rd.File, lineNo, "", fmt.Sprintf("line is longer than %s: shorten the item or split it", size(limit))})
 		case len(bytes.TrimSpace(line)) > 0:
-			s, p := rd.sample(line, lineNo)
-			switch {
-			case p != nil:
-				res.Problems = append(res.Problems, *p)
-			case s == nil:
-				// a duplicate, recorded by sample
-			default:
-				s.Index = res.Samples
-				if err := emit(*s); err != nil {
-					return res, err
-				}
-				res.Samples++
+			if err := record(lineNo, line); err != nil {
+				return err
 			}
 		}
 		if last {
-			break
+			return nil
 		}
 	}
-	return res, nil
 }
 
 // readLine returns the next line without its line ending (LF or CRLF); a
