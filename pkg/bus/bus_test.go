@@ -622,6 +622,10 @@ func TestResubmitKeepsWhatFlowsAdded(t *testing.T) {
 		{"model changed", func(s *eval.RunSpec) { s.Variants[1].Model = "m-ft2" }, "other variants"},
 		{"metrics changed", func(s *eval.RunSpec) { s.Suites[1].Metrics = []string{"em"} }, `other metrics for suite "t"`},
 		{"data changed", func(s *eval.RunSpec) { s.Suites[1].Object = "sha256/3" }, `suite "t"`},
+		{"read as another format", func(s *eval.RunSpec) { s.Suites[1].Path = "t.csv" }, `another way of reading suite "t"`},
+		{"preset changed", func(s *eval.RunSpec) { s.Suites[1].Preset = "mmlu" }, `another way of reading suite "t"`},
+		{"fields changed", func(s *eval.RunSpec) { s.Suites[1].Fields.Prompt = "question" }, `another way of reading suite "t"`},
+		{"lang changed", func(s *eval.RunSpec) { s.Suites[1].Lang = "zh" }, `other metric options for suite "t"`},
 		{"decoding changed", func(s *eval.RunSpec) { s.Decoding.Temperature = 0.7 }, "decoding"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -130,17 +131,32 @@ func resubmit(old, new *eval.RunSpec) (*eval.RunSpec, string) {
 		if o.Name != n.Name || o.Object != n.Object || o.Intake != n.Intake {
 			return nil, fmt.Sprintf("other suites or data (suite %q)", o.Name)
 		}
+		if !sameReading(o, *n) {
+			return nil, fmt.Sprintf("another way of reading suite %q (its format, preset, prompt template or fields)", o.Name)
+		}
 		switch {
 		case o.Rescored:
 			n.Metrics, n.Rescored = slices.Clone(o.Metrics), true
+			n.Lang, n.Stem, n.Format = o.Lang, o.Stem, o.Format
 		case !slices.Equal(o.Metrics, n.Metrics):
 			return nil, fmt.Sprintf("other metrics for suite %q (%s)", o.Name, strings.Join(o.Metrics, ", "))
+		case o.Lang != n.Lang || o.Stem != n.Stem || !reflect.DeepEqual(o.Format, n.Format):
+			return nil, fmt.Sprintf("other metric options for suite %q (lang, stem or format)", o.Name)
 		}
 	}
 	if !sameContinuous(old.Continuous, new.Continuous) {
 		return nil, "other continuous settings"
 	}
 	return &merged, ""
+}
+
+// sameReading reports whether two suites turn the same file into the same
+// samples: the same content read in another format, through another
+// preset, template or field mapping gives other samples.
+func sameReading(a, b eval.Suite) bool {
+	fa, _ := eval.DatasetFormat(a.Path)
+	fb, _ := eval.DatasetFormat(b.Path)
+	return fa == fb && a.Preset == b.Preset && a.PromptTemplate == b.PromptTemplate && a.Fields == b.Fields
 }
 
 func sameContinuous(a, b *eval.Continuous) bool {

@@ -211,7 +211,14 @@ type Suite struct {
 	Stem bool `yaml:"stem" json:"stem,omitempty"`
 	// Format is what the metric format checks.
 	Format *FormatChecks `yaml:"format" json:"format,omitempty"`
-	Fields Fields        `yaml:"fields" json:"fields"`
+	// Preset names a common dataset shape (see [DatasetPresets]): its
+	// fields and prompt template apply where the suite sets none.
+	Preset string `yaml:"preset" json:"preset,omitempty"`
+	// PromptTemplate builds the prompt from the record's fields:
+	// "{question}\nA. {A}" puts in the values at those gjson paths ("{{"
+	// and "}}" are braces).
+	PromptTemplate string `yaml:"prompt_template" json:"prompt_template,omitempty"`
+	Fields         Fields `yaml:"fields" json:"fields"`
 	// Rescored is set when a replay gave the suite other metrics:
 	// submitting the run's spec again keeps them.
 	Rescored bool `yaml:"-" json:"rescored,omitempty"`
@@ -890,6 +897,12 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 			c.fail(fmt.Sprintf("%q is not a language of the text metrics: use en or zh, or leave it out to decide per sample", su.Lang), "suites", i, "lang")
 		}
 		c.format(su.Format, su.Metrics, "suites", i, "format")
+		if su.Preset != "" && !slices.Contains(DatasetPresets, su.Preset) {
+			c.fail(fmt.Sprintf("unknown preset %q: use one of %s", su.Preset, strings.Join(DatasetPresets, ", ")), "suites", i, "preset")
+		}
+		if err := CheckPromptTemplate(su.PromptTemplate); err != nil {
+			c.fail(err.Error(), "suites", i, "prompt_template")
+		}
 	}
 	if ct := s.Continuous; ct != nil {
 		if len(ct.Sources) == 0 {

@@ -70,6 +70,11 @@ type Reader struct {
 	// MaxLine is the longest line read; 0 means [MaxLine].
 	MaxLine int
 	fields  eval.Fields
+	// template builds the prompt, when the suite or its preset has one.
+	template []eval.TemplatePart
+	// lastAnswer is the final assistant turn of the record being read, a
+	// recorded conversation's reference.
+	lastAnswer string
 	// seen maps a hash of each kept sample's normalised text to its id:
 	// the text itself would make ingest's memory grow with prompt length.
 	seen map[[16]byte]string
@@ -80,7 +85,7 @@ type Reader struct {
 
 // NewReader returns a reader for suite, naming file in its problems.
 func NewReader(run string, suite eval.Suite, file string) *Reader {
-	f := suite.Fields
+	f, tmpl := withPreset(suite)
 	def := DefaultFields
 	fill := func(dst *string, d string) {
 		if *dst == "" {
@@ -100,7 +105,9 @@ func NewReader(run string, suite eval.Suite, file string) *Reader {
 	fill(&f.Test, def.Test)
 	fill(&f.EntryPoint, def.EntryPoint)
 	fill(&f.Setup, def.Setup)
-	return &Reader{Run: run, Suite: suite, File: file, fields: f, seen: map[[16]byte]string{}, ids: map[string]int{}}
+	// The spec was validated, so the template parses.
+	parts, _ := eval.ParsePromptTemplate(tmpl)
+	return &Reader{Run: run, Suite: suite, File: file, fields: f, template: parts, seen: map[[16]byte]string{}, ids: map[string]int{}}
 }
 
 // Read reads the suite's file from r, in the format its name says (see

@@ -41,6 +41,7 @@ func (rd *Reader) sample(line []byte, n int) (*eval.Sample, *Problem) {
 	f := rd.fields
 	s := &eval.Sample{V: eval.Version, Run: rd.Run, Suite: rd.Suite.Name, Role: rd.Suite.Role, Source: fmt.Sprintf("%s:%d", rd.File, n)}
 
+	rd.lastAnswer = ""
 	msgs, p := rd.messages(root, n)
 	if p != nil {
 		return nil, p
@@ -160,6 +161,13 @@ func (rd *Reader) messages(root gjson.Result, n int) ([]eval.Message, *Problem) 
 		}
 	}
 	prompt, conv := root.Get(f.Prompt), root.Get(f.Messages)
+	if len(rd.template) > 0 {
+		text, field, err := render(rd.template, root)
+		if err != nil {
+			return fail(field, "%v", err)
+		}
+		prompt = gjson.Result{Type: gjson.String, Str: text}
+	}
 	switch {
 	case prompt.Type == gjson.String:
 		if strings.TrimSpace(prompt.String()) == "" {
@@ -177,18 +185,17 @@ func (rd *Reader) messages(root gjson.Result, n int) ([]eval.Message, *Problem) 
 			if !m.IsObject() {
 				return fail(field, "a chat message is an object with role and content, not %s", kind(m))
 			}
-			role := m.Get("role")
-			switch {
-			case !role.Exists():
-				return fail(field+".role", "missing: give system, user or assistant")
-			case role.Type != gjson.String || !slices.Contains(roles, role.String()):
-				return fail(field+".role", "must be system, user or assistant, not %s", role.Raw)
+			role, content, p := rd.turn(m, field, n)
+			if p != nil {
+				return nil, p
 			}
-			content, ok := messageContent(m.Get("content"))
-			if !ok {
-				return fail(field+".content", "must be a string or a list of text parts")
-			}
-			msgs = append(msgs, eval.Message{Role: role.String(), Content: content})
+			msgs = append(msgs, eval.Message{Role: role, Content: content})
+		}
+		if len(msgs) > 1 && msgs[len(msgs)-1].Role == "assistant" && rd.Suite.Preset != "" {
+			// A recorded conversation's last answer is what the model is
+			// compared with (reference), not part of its prompt.
+			rd.lastAnswer = msgs[len(msgs)-1].Content
+			msgs = msgs[:len(msgs)-1]
 		}
 		if len(msgs) == 0 || msgs[len(msgs)-1].Role != "user" {
 			return fail(f.Messages, "the conversation must end with a user message for the model to answer")
@@ -204,6 +211,40 @@ func (rd *Reader) messages(root gjson.Result, n int) ([]eval.Message, *Problem) 
 		return fail(f.Prompt, "missing: map the prompt with fields.prompt (text) or fields.messages (chat messages)")
 	}
 	return msgs, nil
+}
+
+// shareGPTRoles are ShareGPT's speakers as chat roles.
+var shareGPTRoles = map[string]string{"human": "user", "user": "user", "gpt": "assistant", "chatgpt": "assistant", "bing": "assistant", "bard": "assistant", "assistant": "assistant", "system": "system"}
+
+// turn reads one chat message: OpenAI's {role, content} or ShareGPT's
+// {from, value}.
+func (rd *Reader) turn(m gjson.Result, field string, n int) (string, string, *Problem) {
+	fail := func(f, format string, args ...any) (string, string, *Problem) {
+		return "", "", &Problem{rd.File, n, f, fmt.Sprintf(format, args...)}
+	}
+	if from := m.Get("from"); from.Exists() && !m.Get("role").Exists() {
+		role, ok := shareGPTRoles[strings.ToLower(from.String())]
+		if from.Type != gjson.String || !ok {
+			return fail(field+".from", "must be human, gpt or system, not %s", from.Raw)
+		}
+		value := m.Get("value")
+		if value.Type != gjson.String {
+			return fail(field+".value", "must be a string")
+		}
+		return role, value.String(), nil
+	}
+	role := m.Get("role")
+	switch {
+	case !role.Exists():
+		return fail(field+".role", "missing: give system, user or assistant")
+	case role.Type != gjson.String || !slices.Contains(roles, role.String()):
+		return fail(field+".role", "must be system, user or assistant, not %s", role.Raw)
+	}
+	content, ok := messageContent(m.Get("content"))
+	if !ok {
+		return fail(field+".content", "must be a string or a list of text parts")
+	}
+	return role.String(), content, nil
 }
 
 // messageContent accepts OpenAI content as a string or as a list of parts,
@@ -231,6 +272,9 @@ func (rd *Reader) reference(root gjson.Result, n int) (*eval.Reference, *Problem
 		return nil, &Problem{rd.File, n, field, fmt.Sprintf(format, args...)}
 	}
 	ref := &eval.Reference{}
+	if r := root.Get(f.Reference); !present(r) && rd.lastAnswer != "" {
+		ref.Answers = []string{rd.lastAnswer}
+	}
 	if r := root.Get(f.Reference); r.Exists() && r.Type != gjson.Null {
 		switch {
 		case r.Type == gjson.String || r.Type == gjson.Number:

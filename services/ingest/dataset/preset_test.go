@@ -1,0 +1,125 @@
+package dataset
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/assay-eval/assay/pkg/eval"
+)
+
+func readPreset(t *testing.T, file, preset string, metrics ...string) ([]eval.Sample, Result) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "presets", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := NewReader("run1", eval.Suite{Name: "s", Preset: preset, Metrics: metrics}, file)
+	var got []eval.Sample
+	res, err := rd.Read(bytes.NewReader(data), func(s eval.Sample) error {
+		got = append(got, s)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	if len(res.Problems) > 0 {
+		t.Fatalf("problems: %q", problemStrings(res.Problems))
+	}
+	return got, res
+}
+
+func TestPresets(t *testing.T) {
+	// Every preset the spec accepts is defined here, and nothing else.
+	names := make([]string, 0, len(presets))
+	for n := range presets {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if want := slices.Sorted(slices.Values(eval.DatasetPresets)); !slices.Equal(names, want) {
+		t.Fatalf("presets %q, eval.DatasetPresets %q", names, want)
+	}
+
+	for _, c := range []struct {
+		file, preset string
+		metrics      []string
+		want         eval.Sample // ID, Messages and Reference are compared
+	}{
+		{"mmlu.csv", "mmlu", []string{"mc_acc"}, eval.Sample{
+			Messages:  []eval.Message{{Role: "user", Content: "Which gas do plants take in for photosynthesis?\nA. Oxygen\nB. Carbon dioxide\nC. Nitrogen\nD. Helium\nAnswer:"}},
+			Reference: &eval.Reference{Choices: []string{"Oxygen", "Carbon dioxide", "Nitrogen", "Helium"}, Label: "B"}}},
+		{"cmmlu.csv", "cmmlu", []string{"mc_acc"}, eval.Sample{
+			Messages:  []eval.Message{{Role: "user", Content: "水在标准大气压下的沸点是多少摄氏度？\nA. 90\nB. 100\nC. 110\nD. 120\n答案："}},
+			Reference: &eval.Reference{Choices: []string{"90", "100", "110", "120"}, Label: "B"}}},
+		{"ceval.csv", "ceval", []string{"mc_acc"}, eval.Sample{ID: "0",
+			Messages:  []eval.Message{{Role: "user", Content: "下列哪一项是可再生能源？\nA. 煤炭\nB. 石油\nC. 太阳能\nD. 天然气\n答案："}},
+			Reference: &eval.Reference{Choices: []string{"煤炭", "石油", "太阳能", "天然气"}, Label: "C"}}},
+		{"gsm8k.jsonl", "gsm8k", []string{"num_strict", "num_flexible"}, eval.Sample{
+			Messages:  []eval.Message{{Role: "user", Content: "A baker makes 12 rolls in the morning and 15 in the afternoon. She sells 20. How many are left?"}},
+			Reference: &eval.Reference{Answers: []string{"She makes 12 + 15 = 27 rolls.\nAfter selling 20 she has 27 - 20 = 7 left.\n#### 7"}}}},
+		{"humaneval.jsonl", "humaneval", []string{"code_pass"}, eval.Sample{ID: "Own/0",
+			Messages: []eval.Message{{Role: "user", Content: "def double(x: int) -> int:\n    \"\"\"Return twice x.\"\"\"\n"}},
+			Reference: &eval.Reference{Code: &eval.CodeTest{Prompt: "def double(x: int) -> int:\n    \"\"\"Return twice x.\"\"\"\n",
+				Test: "def check(candidate):\n    assert candidate(2) == 4\n    assert candidate(-3) == -6\n", EntryPoint: "double"}}}},
+		{"mbpp.jsonl", "mbpp", []string{"code_pass"}, eval.Sample{ID: "901",
+			Messages:  []eval.Message{{Role: "user", Content: "Write a function to count the vowels in a string.\nYour code should pass these tests:\n\nassert count_vowels('hello') == 2\nassert count_vowels('xyz') == 0"}},
+			Reference: &eval.Reference{Code: &eval.CodeTest{Test: "assert count_vowels('hello') == 2\nassert count_vowels('xyz') == 0"}}}},
+		{"alpaca.json", "alpaca", []string{"rougeL"}, eval.Sample{
+			Messages:  []eval.Message{{Role: "user", Content: "Suggest a name for a bakery that sells sourdough only."}},
+			Reference: &eval.Reference{Answers: []string{"Slow Rise Sourdough"}}}},
+		{"sharegpt.json", "sharegpt", []string{"rougeL"}, eval.Sample{ID: "conv-1",
+			Messages: []eval.Message{{Role: "user", Content: "What is a haiku?"},
+				{Role: "assistant", Content: "A short Japanese poem of three lines with five, seven and five syllables."},
+				{Role: "user", Content: "Write one about rain."}},
+			Reference: &eval.Reference{Answers: []string{"Soft rain on the roof\nthe garden drinks in silence\npuddles hold the sky"}}}},
+		{"openai.jsonl", "openai", []string{"em"}, eval.Sample{
+			Messages:  []eval.Message{{Role: "system", Content: "You answer in one word."}, {Role: "user", Content: "Colour of a clear daytime sky?"}},
+			Reference: &eval.Reference{Answers: []string{"Blue"}}}},
+	} {
+		t.Run(c.preset, func(t *testing.T) {
+			got, _ := readPreset(t, c.file, c.preset, c.metrics...)
+			if len(got) == 0 {
+				t.Fatal("no samples")
+			}
+			g := got[0]
+			if c.want.ID != "" && g.ID != c.want.ID {
+				t.Errorf("id %q, want %q", g.ID, c.want.ID)
+			}
+			gm, _ := json.Marshal(g.Messages)
+			wm, _ := json.Marshal(c.want.Messages)
+			if !bytes.Equal(gm, wm) {
+				t.Errorf("messages\n%s\nwant\n%s", gm, wm)
+			}
+			gr, _ := json.Marshal(g.Reference)
+			wr, _ := json.Marshal(c.want.Reference)
+			if !bytes.Equal(gr, wr) {
+				t.Errorf("reference\n%s\nwant\n%s", gr, wr)
+			}
+		})
+	}
+}
+
+func TestPromptTemplate(t *testing.T) {
+	suite := eval.Suite{Name: "s", Metrics: []string{"em"}, PromptTemplate: "Q: {q.text} {{literal}}\nTags: {tags}\nN: {n}"}
+	rd := NewReader("run1", suite, "t.jsonl")
+	var got []eval.Sample
+	res, err := rd.Read(strings.NewReader(
+		`{"id": 1, "q": {"text": "Why?"}, "tags": ["a", "b"], "n": 3, "reference": "x"}`+"\n"+
+			`{"id": 2, "tags": [], "n": 1, "reference": "x"}`+"\n"), func(s eval.Sample) error {
+		got = append(got, s)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Messages[0].Content != "Q: Why? {literal}\nTags: a\nb\nN: 3" {
+		t.Fatalf("samples %+v", got)
+	}
+	if p := problemStrings(res.Problems); len(p) != 1 || p[0] != "t.jsonl:2: q.text: missing, but the prompt template uses {q.text}" {
+		t.Errorf("problems %q", p)
+	}
+}
