@@ -132,7 +132,7 @@ func resubmit(old, new *eval.RunSpec) (*eval.RunSpec, string) {
 			return nil, fmt.Sprintf("other suites or data (suite %q)", o.Name)
 		}
 		if !sameReading(o, *n) {
-			return nil, fmt.Sprintf("another way of reading suite %q (its format, preset, prompt template or fields)", o.Name)
+			return nil, fmt.Sprintf("another way of reading suite %q (its format, preset, prompt template, fields or perturbations)", o.Name)
 		}
 		switch {
 		case o.Rescored:
@@ -156,7 +156,8 @@ func resubmit(old, new *eval.RunSpec) (*eval.RunSpec, string) {
 func sameReading(a, b eval.Suite) bool {
 	fa, _ := eval.DatasetFormat(a.Path)
 	fb, _ := eval.DatasetFormat(b.Path)
-	return fa == fb && a.Preset == b.Preset && a.PromptTemplate == b.PromptTemplate && a.Fields == b.Fields
+	return fa == fb && a.Preset == b.Preset && a.PromptTemplate == b.PromptTemplate && a.Fields == b.Fields &&
+		slices.Equal(a.Perturbations, b.Perturbations)
 }
 
 func sameContinuous(a, b *eval.Continuous) bool {

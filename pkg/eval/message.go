@@ -118,7 +118,7 @@ type Sample struct {
 
 // Ref locates the sample for the messages downstream of it.
 func (s *Sample) Ref(seq uint64) SampleRef {
-	return SampleRef{ID: s.ID, Suite: s.Suite, Seq: seq, At: s.At}
+	return SampleRef{ID: s.ID, Suite: s.Suite, Seq: seq, At: s.At, Perturbation: s.Perturbation}
 }
 
 // IntakeQuery is a production query as a production system sends it, on
@@ -171,6 +171,9 @@ type SampleRef struct {
 	Seq   uint64 `json:"seq"`
 	// At is a production query's own time, which puts it in a window.
 	At time.Time `json:"at,omitzero"`
+	// Perturbation marks a robustness copy: the report compares it with
+	// its original instead of counting it in the headline figures.
+	Perturbation *Perturbation `json:"perturbation,omitempty"`
 }
 
 // Generation is one variant's answer to one sample.

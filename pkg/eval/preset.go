@@ -12,6 +12,10 @@ import (
 // conversations. services/ingest/dataset defines them.
 var DatasetPresets = []string{"mmlu", "cmmlu", "ceval", "gsm8k", "humaneval", "mbpp", "alpaca", "sharegpt", "openai"}
 
+// PerturbationKinds are the robustness copies a suite can ask for:
+// services/ingest/perturb makes them.
+var PerturbationKinds = []string{"typos", "width", "punctuation", "whitespace", "register", "homophones"}
+
 // TemplatePart is a piece of a prompt template: literal text, or a field
 // (a gjson path) whose value goes in.
 type TemplatePart struct {

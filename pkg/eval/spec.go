@@ -218,7 +218,10 @@ type Suite struct {
 	// "{question}\nA. {A}" puts in the values at those gjson paths ("{{"
 	// and "}}" are braces).
 	PromptTemplate string `yaml:"prompt_template" json:"prompt_template,omitempty"`
-	Fields         Fields `yaml:"fields" json:"fields"`
+	// Perturbations ask for robustness copies of every sample, one per
+	// kind (see [PerturbationKinds]), linked to their original.
+	Perturbations []string `yaml:"perturbations" json:"perturbations,omitempty"`
+	Fields        Fields   `yaml:"fields" json:"fields"`
 	// Rescored is set when a replay gave the suite other metrics:
 	// submitting the run's spec again keeps them.
 	Rescored bool `yaml:"-" json:"rescored,omitempty"`
@@ -899,6 +902,14 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 		c.format(su.Format, su.Metrics, "suites", i, "format")
 		if su.Preset != "" && !slices.Contains(DatasetPresets, su.Preset) {
 			c.fail(fmt.Sprintf("unknown preset %q: use one of %s", su.Preset, strings.Join(DatasetPresets, ", ")), "suites", i, "preset")
+		}
+		for k, p := range su.Perturbations {
+			if !slices.Contains(PerturbationKinds, p) {
+				c.fail(fmt.Sprintf("unknown perturbation %q: use %s", p, strings.Join(PerturbationKinds, ", ")), "suites", i, "perturbations", k)
+			}
+			if slices.Index(su.Perturbations, p) < k {
+				c.fail(fmt.Sprintf("%q is listed twice", p), "suites", i, "perturbations", k)
+			}
 		}
 		if err := CheckPromptTemplate(su.PromptTemplate); err != nil {
 			c.fail(err.Error(), "suites", i, "prompt_template")

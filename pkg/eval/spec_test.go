@@ -298,6 +298,7 @@ func TestParseSpecValidation(t *testing.T) {
 		{"prompt template unclosed", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    prompt_template: \"Q: {question\"\n", []specErr{{20, "suites[0].prompt_template", "the { at byte 3 is not closed"}}},
 		{"prompt template without fields", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    prompt_template: \"Say {{hi}}\"\n", []specErr{{20, "suites[0].prompt_template", "names no field"}}},
 		{"dataset format unknown", "path: data/business.jsonl", "path: data/business.xlsx", []specErr{{18, "suites[0].path", `unknown dataset format ".xlsx"`}}},
+		{"perturbation unknown", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    perturbations: [typos, shouting]\n", []specErr{{20, "suites[0].perturbations[1]", `unknown perturbation "shouting"`}}},
 		{"gate metric unknown", "gate: {", "gate: {metrics: [{suite: business, metric: meteor, min: 0.5}], ", []specErr{{27, "gate.metrics[0].metric", `unknown metric "meteor"`}}},
 		{"gate metric not computed by the suite", "gate: {", "gate: {metrics: [{suite: bench, metric: em, min: 0.5}], ", []specErr{{27, "gate.metrics[0].metric", `suite "bench" does not compute "em"`}}},
 		{"gate metric without bounds", "gate: {", "gate: {metrics: [{suite: business, metric: em}], ", []specErr{{27, "gate.metrics[0]", "give min, delta_min or both"}}},

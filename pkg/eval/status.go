@@ -28,7 +28,9 @@ type IngestStatus struct {
 
 // SuiteStatus is one suite's ingest result.
 type SuiteStatus struct {
-	Samples    int `json:"samples"`
+	Samples int `json:"samples"`
+	// Perturbed counts the robustness copies among Samples.
+	Perturbed  int `json:"perturbed,omitempty"`
 	Duplicates int `json:"duplicates"`
 	Malformed  int `json:"malformed"`
 	// Problems are the first malformed lines, as "file:line: field: what".

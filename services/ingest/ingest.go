@@ -174,15 +174,32 @@ func (s *Service) Ingest(ctx context.Context, spec *eval.RunSpec) (*eval.IngestS
 			return nil, err
 		}
 		rd := dataset.NewReader(spec.Run, suite, suite.Path)
+		copies := 0
+		publish := func(sm eval.Sample) error {
+			return batch.Publish(bus.SamplesSubject(spec.Run, suite.Name), bus.MsgID(bus.StageIngest, spec.Run, suite.Name, sm.ID), sm)
+		}
 		res, err := rd.Read(r, func(sm eval.Sample) error {
 			sm.Fingerprint = fp
-			return batch.Publish(bus.SamplesSubject(spec.Run, suite.Name), bus.MsgID(bus.StageIngest, spec.Run, suite.Name, sm.ID), sm)
+			if err := publish(sm); err != nil {
+				return err
+			}
+			for _, kind := range suite.Perturbations {
+				cp, ok := perturbed(sm, kind)
+				if !ok {
+					continue
+				}
+				if err := publish(cp); err != nil {
+					return err
+				}
+				copies++
+			}
+			return nil
 		})
 		r.Close()
 		if err != nil {
 			return nil, fmt.Errorf("ingesting suite %s: %w", suite.Name, err)
 		}
-		ss := &eval.SuiteStatus{Samples: res.Samples, Duplicates: len(res.Duplicates), Malformed: len(res.Problems), Dropped: res.Duplicates}
+		ss := &eval.SuiteStatus{Samples: res.Samples + copies, Perturbed: copies, Duplicates: len(res.Duplicates), Malformed: len(res.Problems), Dropped: res.Duplicates}
 		for i, p := range res.Problems {
 			if i == maxProblems {
 				break
@@ -193,7 +210,7 @@ func (s *Service) Ingest(ctx context.Context, spec *eval.RunSpec) (*eval.IngestS
 			s.logger.Warn("malformed line skipped", "run", spec.Run, "suite", suite.Name, "problem", p.Error())
 		}
 		st.Suites[suite.Name] = ss
-		st.Samples += res.Samples
+		st.Samples += ss.Samples
 	}
 	if err := batch.Wait(); err != nil {
 		return nil, err

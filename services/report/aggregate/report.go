@@ -40,6 +40,8 @@ type row struct {
 	// at is a production query's time in Unix milliseconds, 0 for a
 	// dataset's sample.
 	at int64
+	// perturbation and original mark a robustness copy.
+	perturbation, original string
 }
 
 func (c *Collector) rows() []row {
@@ -61,6 +63,8 @@ func (c *Collector) rows() []row {
 		lat := col(colLatency).(*array.Float64)
 		gseq := col(colGenSeq).(*array.Uint64)
 		at := col(colAt).(*array.Timestamp)
+		pert := col(colPerturbation).(*array.String)
+		orig := col(colOriginal).(*array.String)
 		ms := make([]*array.Float64, len(c.metrics))
 		for i := range ms {
 			ms[i] = col(colMetrics + i).(*array.Float64)
@@ -71,6 +75,7 @@ func (c *Collector) rows() []row {
 				bucket: bucket.Value(i), reason: reason.Value(i), refused: refused.Value(i), benign: benign.Value(i),
 				truncated: trunc.Value(i), jsonValid: tri(jv, i), schemaPass: tri(sp, i), tokens: tokens.Value(i),
 				latency: lat.Value(i), genSeq: gseq.Value(i), metrics: make([]float64, len(ms)), at: timeValue(at, i),
+				perturbation: pert.Value(i), original: orig.Value(i),
 			}
 			for k, m := range ms {
 				if m.IsNull(i) {
@@ -109,9 +114,12 @@ type judgmentRow struct {
 	at                                               int64
 }
 
+// judgmentRows are the judgments of original samples: robustness copies
+// are compared by their scores, not counted in win rates.
 func (c *Collector) judgmentRows() []judgmentRow {
 	var out []judgmentRow
 	for _, rec := range c.judgments.sealed() {
+		pert := rec.Column(jcPerturbation).(*array.String)
 		judge := rec.Column(jcJudge).(*array.String)
 		jid := rec.Column(jcJudgeID).(*array.String)
 		cand := rec.Column(jcCandidate).(*array.String)
@@ -122,6 +130,9 @@ func (c *Collector) judgmentRows() []judgmentRow {
 		errs := rec.Column(jcError).(*array.String)
 		at := rec.Column(jcAt).(*array.Timestamp)
 		for i := 0; i < int(rec.NumRows()); i++ {
+			if pert.Value(i) != "" {
+				continue
+			}
 			out = append(out, judgmentRow{judge: judge.Value(i), judgeID: jid.Value(i), cand: cand.Value(i),
 				suite: suite.Value(i), sample: sample.Value(i), winner: winner.Value(i), err: errs.Value(i), consistent: cons.Value(i),
 				at: timeValue(at, i)})
@@ -144,7 +155,16 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 		rep.Variants = append(rep.Variants, v.Name)
 	}
 	c.suites(rep)
-	rows := c.rows()
+	all := c.rows()
+	// The headline figures are the originals'; robustness copies are
+	// compared with their originals in rep.Robustness.
+	rows := make([]row, 0, len(all))
+	for _, r := range all {
+		if r.perturbation == "" {
+			rows = append(rows, r)
+		}
+	}
+	c.robustness(rep, all)
 	c.metricsAndDeltas(rep, rows)
 	c.rates(rep, rows)
 	if err := c.buckets(ctx, rep, rows, fetch); err != nil {

@@ -31,6 +31,8 @@ const (
 	colGenSeq
 	colFingerprint
 	colAt
+	colPerturbation
+	colOriginal
 	colMetrics
 )
 
@@ -53,6 +55,8 @@ func scoreSchema(metrics []string) *arrow.Schema {
 		{Name: "gen_seq", Type: arrow.PrimitiveTypes.Uint64},
 		{Name: "fingerprint", Type: arrow.BinaryTypes.String},
 		{Name: "at", Type: arrow.FixedWidthTypes.Timestamp_ms, Nullable: true},
+		{Name: "perturbation", Type: arrow.BinaryTypes.String},
+		{Name: "original", Type: arrow.BinaryTypes.String},
 	}
 	for _, m := range metrics {
 		fields = append(fields, arrow.Field{Name: "metric_" + m, Type: arrow.PrimitiveTypes.Float64, Nullable: true})
@@ -75,6 +79,7 @@ const (
 	jcRound1
 	jcRound2
 	jcAt
+	jcPerturbation
 )
 
 var judgmentSchema = arrow.NewSchema([]arrow.Field{
@@ -91,6 +96,7 @@ var judgmentSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "round1", Type: arrow.BinaryTypes.String},
 	{Name: "round2", Type: arrow.BinaryTypes.String},
 	{Name: "at", Type: arrow.FixedWidthTypes.Timestamp_ms, Nullable: true},
+	{Name: "perturbation", Type: arrow.BinaryTypes.String},
 }, nil)
 
 // table accumulates rows in a record builder and seals them into batches.
@@ -177,6 +183,9 @@ func (t *table) appendScore(s *eval.Score, metrics []string) {
 	t.u64(colGenSeq, s.GenSeq)
 	t.str(colFingerprint, s.Fingerprint)
 	t.at(colAt, s.Sample.At)
+	kind, orig := perturbationOf(s.Sample)
+	t.str(colPerturbation, kind)
+	t.str(colOriginal, orig)
 	for i, m := range metrics {
 		if v, ok := s.Metrics[m]; ok {
 			t.f64(colMetrics+i, v)
@@ -185,6 +194,14 @@ func (t *table) appendScore(s *eval.Score, metrics []string) {
 		}
 	}
 	t.rowDone()
+}
+
+// perturbationOf is a robustness copy's kind and original, or "" twice.
+func perturbationOf(ref eval.SampleRef) (kind, original string) {
+	if p := ref.Perturbation; p != nil {
+		return p.Kind, p.Original
+	}
+	return "", ""
 }
 
 func roundSummary(rs []eval.Round, i int) string {
@@ -212,5 +229,7 @@ func (t *table) appendJudgment(j *eval.Judgment) {
 	t.str(jcRound1, roundSummary(j.Rounds, 0))
 	t.str(jcRound2, roundSummary(j.Rounds, 1))
 	t.at(jcAt, j.Sample.At)
+	kind, _ := perturbationOf(j.Sample)
+	t.str(jcPerturbation, kind)
 	t.rowDone()
 }

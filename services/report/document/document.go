@@ -19,13 +19,16 @@ type Report struct {
 	Complete bool `json:"complete"`
 	// Continuous runs evaluate sampled production queries and never
 	// complete: their gate is on what has been evaluated so far.
-	Continuous bool       `json:"continuous"`
-	Counts     Counts     `json:"counts"`
-	Progress   Progress   `json:"progress"`
-	Suites     []Suite    `json:"suites"`
-	Metrics    []Metric   `json:"metrics"`
-	Deltas     []Delta    `json:"deltas"`
-	Pairwise   []Pairwise `json:"pairwise"`
+	Continuous bool     `json:"continuous"`
+	Counts     Counts   `json:"counts"`
+	Progress   Progress `json:"progress"`
+	Suites     []Suite  `json:"suites"`
+	Metrics    []Metric `json:"metrics"`
+	Deltas     []Delta  `json:"deltas"`
+	// Robustness compares robustness copies with their originals (suites
+	// with perturbations).
+	Robustness []Robustness `json:"robustness,omitempty"`
+	Pairwise   []Pairwise   `json:"pairwise"`
 	// Agreement compares every two judges of the run on the pairs both
 	// judged (a replay adds a judge).
 	Agreement []Agreement      `json:"agreement"`
@@ -102,6 +105,25 @@ type Metric struct {
 	CI      [2]float64 `json:"ci"`
 	// Signature is sacreBLEU's signature of a BLEU or chrF mean.
 	Signature string `json:"signature,omitempty"`
+}
+
+// Robustness is a variant's score on robustness copies of a kind against
+// its score on their originals, paired by original sample.
+type Robustness struct {
+	Suite        string `json:"suite"`
+	Metric       string `json:"metric"`
+	Variant      string `json:"variant"`
+	Perturbation string `json:"perturbation"`
+	// N counts the pairs: copies whose original was scored too.
+	N         int     `json:"n"`
+	Original  float64 `json:"original"`
+	Perturbed float64 `json:"perturbed"`
+	// Delta is perturbed minus original, with its CI and test as for
+	// [Delta].
+	Delta  float64    `json:"delta"`
+	CI     [2]float64 `json:"ci"`
+	PValue float64    `json:"p_value"`
+	Test   string     `json:"test"`
 }
 
 // Delta is a variant's difference from the baseline on a metric, paired by

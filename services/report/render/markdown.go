@@ -108,6 +108,15 @@ func Markdown(w io.Writer, r *document.Report) error {
 		b.WriteString("`*` p < 0.05\n\n")
 	}
 
+	if len(r.Robustness) > 0 {
+		b.WriteString("## Robustness\n\nEach variant on perturbed copies of the samples against the originals, paired by sample.\n\n")
+		rows = nil
+		for _, d := range r.Robustness {
+			rows = append(rows, []string{d.Suite, d.Metric, d.Variant, d.Perturbation, itoa(d.N), num(d.Original), num(d.Perturbed), signedCI(d.Delta, d.CI), pvalue(d.PValue), sig(d.PValue)})
+		}
+		mdTable(&b, []string{"suite", "metric", "variant", "perturbation", "n", "original", "perturbed", "delta [95% CI]", "p", "sig"}, rows)
+	}
+
 	b.WriteString("## Failure buckets\n\n")
 	if len(v.Buckets) == 0 {
 		b.WriteString("None.\n\n")

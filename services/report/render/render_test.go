@@ -524,3 +524,18 @@ func TestSignaturesShown(t *testing.T) {
 		}
 	}
 }
+
+func TestRobustnessShown(t *testing.T) {
+	r := fixture()
+	r.Robustness = []document.Robustness{{Suite: "qa", Metric: "em", Variant: "ft", Perturbation: "typos", N: 3, Original: 1, Perturbed: 1.0 / 3, Delta: -2.0 / 3, CI: [2]float64{-1, -0.1}, PValue: 0.25, Test: "mcnemar"}}
+	for _, tc := range renderers[:2] {
+		got := render(t, tc.render, r)
+		if !strings.Contains(got, "Robustness") || !strings.Contains(got, "typos") || !strings.Contains(got, "0.333") {
+			t.Errorf("%s does not show the robustness row", tc.name)
+		}
+	}
+	// Without perturbations there is no section.
+	if got := render(t, Markdown, fixture()); strings.Contains(got, "## Robustness") {
+		t.Error("an empty robustness section")
+	}
+}

@@ -1,0 +1,62 @@
+package aggregate
+
+import (
+	"cmp"
+	"math"
+	"slices"
+
+	"github.com/assay-eval/assay/services/report/document"
+	"github.com/assay-eval/assay/services/report/stats"
+)
+
+// robustness compares each variant's scores on robustness copies with its
+// scores on their originals, metric by metric and kind by kind, paired by
+// original sample.
+func (c *Collector) robustness(rep *document.Report, rows []row) {
+	type key struct{ suite, variant, sample string }
+	originals := map[key]row{}
+	for _, r := range rows {
+		if r.perturbation == "" {
+			originals[key{r.suite, r.variant, r.sample}] = r
+		}
+	}
+	type group struct{ suite, metric, variant, kind string }
+	pairs := map[group][2][]float64{} // perturbed, original
+	for _, r := range rows {
+		if r.perturbation == "" {
+			continue
+		}
+		o, ok := originals[key{r.suite, r.variant, r.original}]
+		if !ok {
+			continue // the original's score has not arrived yet
+		}
+		for i, m := range c.metrics {
+			if !slices.Contains(c.suiteMetrics(r.suite), m) || math.IsNaN(r.metrics[i]) || math.IsNaN(o.metrics[i]) {
+				continue
+			}
+			g := group{r.suite, m, r.variant, r.perturbation}
+			p := pairs[g]
+			pairs[g] = [2][]float64{append(p[0], r.metrics[i]), append(p[1], o.metrics[i])}
+		}
+	}
+	for g, p := range pairs {
+		d := document.Robustness{Suite: g.suite, Metric: g.metric, Variant: g.variant, Perturbation: g.kind, N: len(p[0])}
+		d.Original, _ = stats.MeanCI(p[1])
+		d.Perturbed, _ = stats.MeanCI(p[0])
+		if stats.IsBinary(p[0], p[1]) {
+			d.Test = "mcnemar"
+			d.Delta, d.CI, d.PValue = stats.McNemar(p[0], p[1])
+		} else {
+			d.Test = "paired_t"
+			d.Delta, d.CI, d.PValue = stats.PairedT(p[0], p[1])
+		}
+		rep.Robustness = append(rep.Robustness, d)
+	}
+	o := map[string]int{}
+	for i, v := range c.spec.Variants {
+		o[v.Name] = i
+	}
+	slices.SortFunc(rep.Robustness, func(a, b document.Robustness) int {
+		return cmp.Or(cmp.Compare(a.Suite, b.Suite), cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Perturbation, b.Perturbation), cmp.Compare(o[a.Variant], o[b.Variant]))
+	})
+}
