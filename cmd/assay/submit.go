@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
@@ -31,6 +33,14 @@ func submit(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, open openFunc) 
 		if su.Intake {
 			continue // production queries, not a file
 		}
+		if eval.IsDatasetDir(su.Path) {
+			parts, err := uploadDir(ctx, b, su.Path, su.File, open)
+			if err != nil {
+				return fmt.Errorf("suite %s: %w", su.Name, err)
+			}
+			su.Parts = parts
+			continue
+		}
 		f, err := open(su.File)
 		if err != nil {
 			return fmt.Errorf("suite %s: %w", su.Name, err)
@@ -42,6 +52,52 @@ func submit(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, open openFunc) 
 		}
 	}
 	return b.SubmitRun(ctx, spec)
+}
+
+// uploadDir uploads every dataset file under dir (recursively, in name
+// order; hidden files and files of no dataset format are left out).
+func uploadDir(ctx context.Context, b *bus.Bus, path, dir string, open openFunc) ([]eval.DatasetPart, error) {
+	var names []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(d.Name(), ".") && p != dir {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if _, ferr := eval.DatasetFormat(d.Name()); !d.IsDir() && ferr == nil {
+			names = append(names, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s has no dataset files (.jsonl, .json, .csv, .tsv or .parquet)", dir)
+	}
+	parts := make([]eval.DatasetPart, 0, len(names))
+	for _, name := range names {
+		rel, err := filepath.Rel(dir, name)
+		if err != nil {
+			return nil, err
+		}
+		part := eval.DatasetPart{Path: strings.TrimSuffix(path, "/") + "/" + filepath.ToSlash(rel)}
+		f, err := open(name)
+		if err != nil {
+			return nil, err
+		}
+		part.Object, err = b.PutDataset(ctx, part.Path, f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, part)
+	}
+	return parts, nil
 }
 
 // errContinuousWait refuses to wait for a run that never completes.

@@ -128,7 +128,7 @@ func resubmit(old, new *eval.RunSpec) (*eval.RunSpec, string) {
 	merged.Suites = slices.Clone(new.Suites)
 	for i, o := range old.Suites {
 		n := &merged.Suites[i]
-		if o.Name != n.Name || o.Object != n.Object || o.Intake != n.Intake {
+		if o.Name != n.Name || o.Object != n.Object || !slices.Equal(o.Parts, n.Parts) || o.Intake != n.Intake {
 			return nil, fmt.Sprintf("other suites or data (suite %q)", o.Name)
 		}
 		if !sameReading(o, *n) {

@@ -200,8 +200,11 @@ type Suite struct {
 	Intake bool `yaml:"-" json:"intake,omitempty"`
 	// Object names the dataset in the assay_datasets object store once a
 	// client has uploaded it; ingest reads it from there.
-	Object  string   `yaml:"-" json:"object,omitempty"`
-	Metrics []string `yaml:"metrics" json:"metrics"`
+	Object string `yaml:"-" json:"object,omitempty"`
+	// Parts are the files of a suite whose path is a directory, each
+	// uploaded on its own, in name order.
+	Parts   []DatasetPart `yaml:"-" json:"parts,omitempty"`
+	Metrics []string      `yaml:"metrics" json:"metrics"`
 	// Lang is the language of the suite's answers for the text metrics:
 	// zh makes Chinese characters tokens (ROUGE, BLEU, EM/F1). Empty
 	// decides per sample: zh when its reference contains Chinese.
@@ -395,6 +398,7 @@ func LoadSpec(file string) (*RunSpec, error) {
 		return nil, fmt.Errorf("reading run spec: %w", err)
 	}
 	return parseSpec(file, b, func(p string) (string, error) {
+		wantDir := IsDatasetDir(p)
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(filepath.Dir(file), p)
 		}
@@ -405,8 +409,11 @@ func LoadSpec(file string) (*RunSpec, error) {
 		case err != nil:
 			return "", fmt.Errorf("%s cannot be read: %v", p, errors.Unwrap(err))
 		}
-		if st.IsDir() {
-			return "", fmt.Errorf("%s is a directory: name a dataset file (.jsonl, .json, .csv, .tsv or .parquet)", p)
+		if st.IsDir() != wantDir {
+			if st.IsDir() {
+				return "", fmt.Errorf("%s is a directory: end the path with / to read every dataset file in it, or name one file", p)
+			}
+			return "", fmt.Errorf("%s is a file, but the path ends with /, which names a directory", p)
 		}
 		return p, nil
 	})
@@ -885,7 +892,7 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 		}
 		if su.Path == "" {
 			c.fail("is required: the dataset file (.jsonl, .json, .csv, .tsv or .parquet)", "suites", i, "path")
-		} else if _, err := DatasetFormat(su.Path); err != nil {
+		} else if _, err := DatasetFormat(su.Path); err != nil && !IsDatasetDir(su.Path) {
 			c.fail(err.Error(), "suites", i, "path")
 		}
 		if len(su.Metrics) == 0 {

@@ -166,19 +166,19 @@ func (s *Service) Ingest(ctx context.Context, spec *eval.RunSpec) (*eval.IngestS
 		if suite.Intake {
 			continue // its samples are production queries, taken as they come
 		}
-		if suite.Object == "" {
-			return nil, bus.Poisonf(bus.Keys{Run: spec.Run}, "suite %s has no uploaded dataset: submit runs with `assay run`", suite.Name)
+		parts := suite.Parts
+		if len(parts) == 0 {
+			parts = []eval.DatasetPart{{Path: suite.Path, Object: suite.Object}}
 		}
-		r, err := s.bus.OpenDataset(ctx, suite.Object)
-		if err != nil {
-			return nil, err
+		if parts[0].Object == "" {
+			return nil, bus.Poisonf(bus.Keys{Run: spec.Run}, "suite %s has no uploaded dataset: submit runs with `assay run`", suite.Name)
 		}
 		rd := dataset.NewReader(spec.Run, suite, suite.Path)
 		copies := 0
 		publish := func(sm eval.Sample) error {
 			return batch.Publish(bus.SamplesSubject(spec.Run, suite.Name), bus.MsgID(bus.StageIngest, spec.Run, suite.Name, sm.ID), sm)
 		}
-		res, err := rd.Read(r, func(sm eval.Sample) error {
+		emit := func(sm eval.Sample) error {
 			sm.Fingerprint = fp
 			if err := publish(sm); err != nil {
 				return err
@@ -194,10 +194,21 @@ func (s *Service) Ingest(ctx context.Context, spec *eval.RunSpec) (*eval.IngestS
 				copies++
 			}
 			return nil
-		})
-		r.Close()
-		if err != nil {
-			return nil, fmt.Errorf("ingesting suite %s: %w", suite.Name, err)
+		}
+		var res dataset.Result
+		for _, part := range parts {
+			r, err := s.bus.OpenDataset(ctx, part.Object)
+			if err != nil {
+				return nil, err
+			}
+			pr, err := rd.ReadFile(part.Path, r, emit)
+			r.Close()
+			if err != nil {
+				return nil, fmt.Errorf("ingesting suite %s: %w", suite.Name, err)
+			}
+			res.Samples += pr.Samples
+			res.Problems = append(res.Problems, pr.Problems...)
+			res.Duplicates = pr.Duplicates // every duplicate so far
 		}
 		ss := &eval.SuiteStatus{Samples: res.Samples + copies, Perturbed: copies, Duplicates: len(res.Duplicates), Malformed: len(res.Problems), Dropped: res.Duplicates}
 		for i, p := range res.Problems {

@@ -72,6 +72,9 @@ type Reader struct {
 	fields  eval.Fields
 	// template builds the prompt, when the suite or its preset has one.
 	template []eval.TemplatePart
+	// next is the index of the next sample kept, across the files of a
+	// suite read from a directory.
+	next int
 	// lastAnswer is the final assistant turn of the record being read, a
 	// recorded conversation's reference.
 	lastAnswer string
@@ -110,6 +113,15 @@ func NewReader(run string, suite eval.Suite, file string) *Reader {
 	return &Reader{Run: run, Suite: suite, File: file, fields: f, template: parts, seen: map[[16]byte]string{}, ids: map[string]int{}}
 }
 
+// ReadFile reads one more file of the suite (a suite read from a
+// directory): ids stay unique, duplicates are found, and indexes go on
+// across its files. The Result is this file's, with every duplicate so
+// far.
+func (rd *Reader) ReadFile(file string, r io.Reader, emit func(eval.Sample) error) (Result, error) {
+	rd.File = file
+	return rd.Read(r, emit)
+}
+
 // Read reads the suite's file from r, in the format its name says (see
 // [FormatOf]), and calls emit for each sample, in file order, with its
 // index among the samples kept. Records that cannot be used are collected
@@ -128,7 +140,8 @@ func (rd *Reader) Read(r io.Reader, emit func(eval.Sample) error) (res Result, e
 		case s == nil:
 			// a duplicate, recorded by sample
 		default:
-			s.Index = res.Samples
+			s.Index = rd.next
+			rd.next++
 			if err := emit(*s); err != nil {
 				return err
 			}

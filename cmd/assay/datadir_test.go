@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/llmsim"
+)
+
+// TestSuiteFromDirectory reads a suite from a directory of files in two
+// formats through a preset: every dataset file is uploaded and read, ids
+// and duplicates are checked across files, and other files are left out.
+func TestSuiteFromDirectory(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "mmlu")
+	write := func(name, content string) {
+		t.Helper()
+		p := filepath.Join(data, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("astronomy.csv", "question,A,B,C,D,answer\nWhich planet is closest to the Sun?,Venus,Mercury,Mars,Earth,B\nHow many moons does Mars have?,0,1,2,3,C\n")
+	// The same question again in another file is a duplicate.
+	write("physics/units.json", `[{"question": "Which planet is closest to the Sun?", "A": "Venus", "B": "Mercury", "C": "Mars", "D": "Earth", "answer": "B"},
+ {"question": "What is the SI unit of force?", "A": "Joule", "B": "Watt", "C": "Newton", "D": "Pascal", "answer": "C"}]`)
+	write("README.md", "not a dataset")
+	write(".hidden.csv", "question,A,B,C,D,answer\nskipped?,a,b,c,d,A\n")
+
+	sim := llmsim.New(llmsim.Options{Seed: 1})
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	spec := filepath.Join(dir, "run.yaml")
+	if err := os.WriteFile(spec, []byte(fmt.Sprintf(`run: dirs
+baseline: base
+variants:
+  - {name: base, base_url: %[1]s/v1, model: sim-base}
+  - {name: ft,   base_url: %[1]s/v1, model: sim-ft}
+suites:
+  - {name: mmlu, path: mmlu/, preset: mmlu, metrics: [mc_acc]}
+`, srv.URL)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := eval.LoadSpec(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Stop()
+	if err := submit(ctx, sys.Env.Bus, s, openFile); err != nil {
+		t.Fatal(err)
+	}
+	waitComplete(t, sys.Env.Bus, "dirs", 60*time.Second)
+	out := t.TempDir()
+	if _, stderr, err := runCLI(t, "report", "--run", "dirs", "--nats", sys.URL, "--out", out, "--format", "json"); err != nil && !errors.Is(err, errGateFailed) {
+		t.Fatalf("report: %v\n%s", err, stderr)
+	}
+	rep := readReport(t, out)
+	if len(rep.Suites) != 1 || rep.Suites[0].Samples != 3 || rep.Suites[0].Duplicates != 1 {
+		t.Fatalf("suites %+v", rep.Suites)
+	}
+	for _, m := range rep.Metrics {
+		if m.N != 3 {
+			t.Errorf("metric %+v", m)
+		}
+	}
+
+	// A directory named without its slash, and a file named with one, are
+	// refused with a way out.
+	for path, want := range map[string]string{"mmlu": "end the path with /", "mmlu/astronomy.csv/": "ends with /"} {
+		if err := os.WriteFile(spec, []byte(fmt.Sprintf("run: dirs\nvariants: [{name: base, base_url: http://x/v1, model: m}]\nsuites: [{name: s, path: %s, metrics: [mc_acc]}]\n", path)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := eval.LoadSpec(spec); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("path %q: %v", path, err)
+		}
+	}
+}
