@@ -171,7 +171,7 @@ func (rd *Reader) readJSONL(r io.Reader, record func(int, []byte) error, problem
 	}
 	br := bufio.NewReaderSize(r, min(limit+2, 1<<20))
 	for lineNo := 1; ; lineNo++ {
-		line, tooLong, err := readLine(br, limit)
+		line, tooLong, err := ReadLine(br, nil, limit)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("reading %s: %w", rd.File, err)
 		}
@@ -193,18 +193,18 @@ func (rd *Reader) readJSONL(r io.Reader, record func(int, []byte) error, problem
 	}
 }
 
-// readLine returns the next line without its line ending (LF or CRLF); a
-// line longer than limit is consumed and reported as too long without being
-// kept in memory.
-func readLine(br *bufio.Reader, limit int) ([]byte, bool, error) {
-	var buf []byte
+// ReadLine appends the next line to buf, without its line ending (LF or
+// CRLF). A line longer than limit is consumed without being kept and
+// reported as too long.
+func ReadLine(br *bufio.Reader, buf []byte, limit int) ([]byte, bool, error) {
+	start := len(buf)
 	tooLong := false
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if !tooLong {
 			// limit+2 leaves room for a CRLF, which does not count.
-			if len(buf)+len(chunk) > limit+2 {
-				tooLong, buf = true, nil
+			if len(buf)-start+len(chunk) > limit+2 {
+				tooLong, buf = true, buf[:start]
 			} else {
 				buf = append(buf, chunk...)
 			}
@@ -213,14 +213,13 @@ func readLine(br *bufio.Reader, limit int) ([]byte, bool, error) {
 			continue
 		}
 		if tooLong {
-			return nil, true, err
+			return buf, true, err
 		}
-		buf = bytes.TrimSuffix(buf, []byte("\n"))
-		buf = bytes.TrimSuffix(buf, []byte("\r"))
-		if len(buf) > limit {
-			return nil, true, err
+		line := bytes.TrimSuffix(bytes.TrimSuffix(buf[start:], []byte("\n")), []byte("\r"))
+		if len(line) > limit {
+			return buf[:start], true, err
 		}
-		return buf, false, err
+		return buf[:start+len(line)], false, err
 	}
 }
 

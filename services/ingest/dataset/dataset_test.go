@@ -194,7 +194,7 @@ func TestReadLine(t *testing.T) {
 			// time, so that lines span buffer fills.
 			br := bufio.NewReaderSize(iotest.OneByteReader(strings.NewReader(tt.input)), 16)
 			for i, w := range tt.want {
-				line, tooLong, err := readLine(br, tt.limit)
+				line, tooLong, err := ReadLine(br, nil, tt.limit)
 				if err != nil && !errors.Is(err, io.EOF) {
 					t.Fatal(err)
 				}

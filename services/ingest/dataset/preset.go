@@ -76,7 +76,7 @@ func render(parts []eval.TemplatePart, root gjson.Result) (string, string, error
 		}
 		v := root.Get(p.Field)
 		switch {
-		case !present(v):
+		case !Present(v):
 			return "", p.Field, fmt.Errorf("missing, but the prompt template uses {%s}", p.Field)
 		case v.Type == gjson.String:
 			b.WriteString(v.String())

@@ -36,7 +36,7 @@ func (rd *Reader) sample(line []byte, n int) (*eval.Sample, *Problem) {
 	}
 	root := gjson.ParseBytes(line)
 	if !root.IsObject() {
-		return fail("", "a line must be a JSON object, not %s", kind(root))
+		return fail("", "a line must be a JSON object, not %s", Kind(root))
 	}
 	f := rd.fields
 	s := &eval.Sample{V: eval.Version, Run: rd.Run, Suite: rd.Suite.Name, Role: rd.Suite.Role, Source: fmt.Sprintf("%s:%d", rd.File, n)}
@@ -54,7 +54,7 @@ func (rd *Reader) sample(line []byte, n int) (*eval.Sample, *Problem) {
 	}
 	s.Reference = ref
 
-	if t := root.Get(f.Tags); present(t) {
+	if t := root.Get(f.Tags); Present(t) {
 		switch {
 		case t.Type == gjson.String:
 			s.Tags = []string{t.String()}
@@ -97,7 +97,7 @@ func (rd *Reader) sample(line []byte, n int) (*eval.Sample, *Problem) {
 			return fail(f.ID, "%q starts or ends with white space", s.ID)
 		}
 	default:
-		return fail(f.ID, "must be a string or a number, not %s", kind(id))
+		return fail(f.ID, "must be a string or a number, not %s", Kind(id))
 	}
 	sum := sha256.Sum256([]byte(key))
 	textKey := [16]byte(sum[:16])
@@ -126,9 +126,11 @@ func column(line []byte, se *json.SyntaxError) int {
 }
 
 // present reports whether a field is given: null counts as absent.
-func present(r gjson.Result) bool { return r.Exists() && r.Type != gjson.Null }
+// Present reports whether a field is there and not null.
+func Present(r gjson.Result) bool { return r.Exists() && r.Type != gjson.Null }
 
-func kind(r gjson.Result) string {
+// Kind names a JSON value's type for an error message: "a list", "null".
+func Kind(r gjson.Result) string {
 	switch {
 	case r.IsObject():
 		return "an object"
@@ -183,7 +185,7 @@ func (rd *Reader) messages(root gjson.Result, n int) ([]eval.Message, *Problem) 
 		for i, m := range turns {
 			field := fmt.Sprintf("%s[%d]", f.Messages, i)
 			if !m.IsObject() {
-				return fail(field, "a chat message is an object with role and content, not %s", kind(m))
+				return fail(field, "a chat message is an object with role and content, not %s", Kind(m))
 			}
 			role, content, p := rd.turn(m, field, n)
 			if p != nil {
@@ -203,10 +205,10 @@ func (rd *Reader) messages(root gjson.Result, n int) ([]eval.Message, *Problem) 
 		if strings.TrimSpace(msgs[len(msgs)-1].Content) == "" {
 			return fail(fmt.Sprintf("%s[%d].content", f.Messages, len(turns)-1), "is empty: the last user message is what the model answers")
 		}
-	case present(prompt):
-		return fail(f.Prompt, "must be a string or a list of chat messages, not %s", kind(prompt))
-	case present(conv):
-		return fail(f.Messages, "must be a list of chat messages, not %s", kind(conv))
+	case Present(prompt):
+		return fail(f.Prompt, "must be a string or a list of chat messages, not %s", Kind(prompt))
+	case Present(conv):
+		return fail(f.Messages, "must be a list of chat messages, not %s", Kind(conv))
 	default:
 		return fail(f.Prompt, "missing: map the prompt with fields.prompt (text) or fields.messages (chat messages)")
 	}
@@ -272,7 +274,7 @@ func (rd *Reader) reference(root gjson.Result, n int) (*eval.Reference, *Problem
 		return nil, &Problem{rd.File, n, field, fmt.Sprintf(format, args...)}
 	}
 	ref := &eval.Reference{}
-	if r := root.Get(f.Reference); !present(r) && rd.lastAnswer != "" {
+	if r := root.Get(f.Reference); !Present(r) && rd.lastAnswer != "" {
 		ref.Answers = []string{rd.lastAnswer}
 	}
 	if r := root.Get(f.Reference); r.Exists() && r.Type != gjson.Null {
@@ -403,7 +405,7 @@ func (rd *Reader) codeTest(root, t gjson.Result, n int) (*eval.CodeTest, *Proble
 		}
 		code.Test = strings.Join(lines, "\n")
 	default:
-		return fail(f.Test, "must be Python test code (a string) or a list of assert statements, not %s", kind(t))
+		return fail(f.Test, "must be Python test code (a string) or a list of assert statements, not %s", Kind(t))
 	}
 	if strings.TrimSpace(code.Test) == "" {
 		return fail(f.Test, "is empty: a code item needs tests")
@@ -414,7 +416,7 @@ func (rd *Reader) codeTest(root, t gjson.Result, n int) (*eval.CodeTest, *Proble
 	}{{f.EntryPoint, &code.EntryPoint}, {f.Setup, &code.Setup}} {
 		if v := root.Get(x.path); v.Exists() && v.Type != gjson.Null {
 			if v.Type != gjson.String {
-				return fail(x.path, "must be a string, not %s", kind(v))
+				return fail(x.path, "must be a string, not %s", Kind(v))
 			}
 			*x.dst = v.String()
 		}
@@ -479,8 +481,8 @@ func (rd *Reader) needs(root gjson.Result, ref *eval.Reference, n int) *Problem 
 		var field string
 		switch m {
 		case "em", "f1", "bleu", "chrf", "rouge1", "rouge2", "rougeL", "rougeLsum", "num_match", "num_strict", "num_flexible":
-			if len(ref.Answers) == 0 && present(given) {
-				return fail(f.Reference, "is %s, but the suite's metric %s needs a text answer (a string, a number or a list of them)", kind(given), m)
+			if len(ref.Answers) == 0 && Present(given) {
+				return fail(f.Reference, "is %s, but the suite's metric %s needs a text answer (a string, a number or a list of them)", Kind(given), m)
 			}
 			if len(ref.Answers) == 0 {
 				field = f.Reference
@@ -494,8 +496,8 @@ func (rd *Reader) needs(root gjson.Result, ref *eval.Reference, n int) *Problem 
 				field = f.Schema
 			}
 		case "json_fields":
-			if present(given) && !given.IsObject() {
-				return fail(f.Reference, "is %s, but the suite's metric json_fields needs a JSON object", kind(given))
+			if Present(given) && !given.IsObject() {
+				return fail(f.Reference, "is %s, but the suite's metric json_fields needs a JSON object", Kind(given))
 			}
 			if len(ref.JSON) == 0 {
 				field = f.Reference

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/assay-eval/assay/services/ingest/contam"
+	"github.com/spf13/cobra"
+)
+
+func newContaminationCmd() *cobra.Command {
+	var train, evalPath, field, idField, trainField, trainID, output string
+	var threshold float64
+	var ngram, workers int
+	cmd := &cobra.Command{
+		Use:   "contamination --train PATH --eval PATH [--field PATH] [--output FILE]",
+		Short: "Find the eval items that are in the training data, word for word or nearly",
+		Long: `Checks every eval item against the training data. An item is contaminated
+when a large share of its n-grams (words; single characters in Chinese,
+Japanese and Korean) occurs in one training document, or when it is a
+near-duplicate of one. The eval items are indexed and the training data is
+streamed through, once: memory follows the size of the eval set, not of the
+training data.
+
+--train and --eval each take a JSONL file, a .txt file (one document), a
+directory of *.jsonl and *.txt files (recursively; names ending in .gz are
+gunzipped), or - for JSONL on stdin. An eval line's text is --field (a
+gjson path; an array of strings is joined), by default the first of text,
+prompt, question, content and messages.#.content that holds a string; its
+id is --id, else FILE:LINE. --train-field and --train-id do the same for
+training lines.
+
+Output (--output, else stdout): one line per eval item, in input order:
+{"id": …, "contaminated": true|false, "score": 0–1, "match": "<training id>"}.
+The score is the share of the item's n-grams found in the training document
+that holds most of them, or its similarity to a near-duplicate when that is
+higher; match is that document, left out when no document shares an n-gram
+with the item. A summary goes to stderr.
+
+A line that cannot be read is reported as FILE:LINE and skipped; the exit
+status is 1 when any was.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch {
+			case train == "" || evalPath == "":
+				return errors.New("--train PATH and --eval PATH are required (- reads stdin)")
+			case train == "-" && evalPath == "-":
+				return errors.New("only one of --train and --eval can read stdin")
+			}
+			start := time.Now()
+			stderr := cmd.ErrOrStderr()
+			evalSrc := contam.Source{Path: evalPath, Field: field, IDField: idField, Stdin: cmd.InOrStdin()}
+			trainSrc := contam.Source{Path: train, Field: trainField, IDField: trainID, Stdin: cmd.InOrStdin()}
+			items, evalStats, err := evalSrc.ReadAll(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("reading --eval: %w", err)
+			}
+			printContaminationProblems(stderr, evalStats)
+			if len(items) == 0 {
+				return fmt.Errorf("--eval %s: no items to check", evalPath)
+			}
+			ix, err := contam.NewIndex(items, contam.Options{NGram: ngram, Threshold: threshold, Workers: workers})
+			if err != nil {
+				return err
+			}
+			rep, err := ix.Check(cmd.Context(), trainSrc)
+			if err != nil {
+				return fmt.Errorf("reading --train: %w", err)
+			}
+			printContaminationProblems(stderr, rep.Train)
+			out, commit, err := createOutput(output, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			if err := writeContaminationResults(out, rep.Results); err != nil {
+				commit(false)
+				return fmt.Errorf("writing output: %w", err)
+			}
+			if err := commit(true); err != nil {
+				return err
+			}
+			printContaminationSummary(stderr, rep, ix.Options(), time.Since(start))
+			if evalStats.Failed > 0 || rep.Train.Failed > 0 {
+				fmt.Fprintf(stderr, "%d eval and %d training lines failed and were skipped: fix them and check again\n", evalStats.Failed, rep.Train.Failed)
+				return errLinesFailed
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&train, "train", "", "training data: JSONL, .txt, a directory of them, or - for stdin")
+	f.StringVar(&evalPath, "eval", "", "eval items: JSONL, .txt, a directory of them, or - for stdin")
+	f.StringVar(&field, "field", "", "gjson path of an eval item's text (default: text, prompt, question, content or messages.#.content)")
+	f.StringVar(&idField, "id", "id", "gjson path of an eval item's id")
+	f.StringVar(&trainField, "train-field", "", "gjson path of a training document's text (default: as for --field)")
+	f.StringVar(&trainID, "train-id", "id", "gjson path of a training document's id")
+	f.StringVar(&output, "output", "", "per-item results (JSONL); default stdout")
+	f.IntVar(&ngram, "ngram", contam.DefaultNGram, "n-gram length in tokens (words, or CJK characters)")
+	f.Float64Var(&threshold, "threshold", contam.DefaultThreshold, "score from which an item is contaminated, above 0 and at most 1")
+	f.IntVar(&workers, "workers", 0, "training documents checked at once (default: the number of CPUs)")
+	return cmd
+}
+
+func writeContaminationResults(w io.Writer, results []contam.Result) error {
+	bw := bufio.NewWriter(w)
+	for _, r := range results {
+		line, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		bw.Write(line)
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
+}
+
+// printContaminationProblems lists the lines a read skipped: the first
+// [contam.MaxProblems] of them.
+func printContaminationProblems(w io.Writer, st contam.Stats) {
+	for _, p := range st.Problems {
+		fmt.Fprintln(w, p)
+	}
+	if more := st.Failed - int64(len(st.Problems)); more > 0 {
+		fmt.Fprintf(w, "… and %d more problems\n", more)
+	}
+}
+
+func printContaminationSummary(w io.Writer, rep *contam.Report, opt contam.Options, took time.Duration) {
+	n := len(rep.Results)
+	share := 0.0
+	if n > 0 {
+		share = 100 * float64(rep.Contaminated) / float64(n)
+	}
+	fmt.Fprintf(w, "checked %d eval items against %d training documents (%s in %d files) in %s\n",
+		n, rep.Train.Docs, bytesize(rep.Train.Bytes), rep.Train.Files, took.Round(time.Millisecond))
+	fmt.Fprintf(w, "  contaminated: %d (%.1f%%) at threshold %g with %d-grams\n", rep.Contaminated, share, opt.Threshold, opt.NGram)
+	if rep.Short > 0 {
+		fmt.Fprintf(w, "  %d items are shorter than %d tokens: contaminated only where they occur word for word\n", rep.Short, opt.NGram)
+	}
+	if rep.Empty > 0 {
+		fmt.Fprintf(w, "  %d items have no words to check\n", rep.Empty)
+	}
+}
+
+// bytesize writes a byte count the way a person would.
+func bytesize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
