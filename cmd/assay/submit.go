@@ -34,7 +34,7 @@ func submit(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, open openFunc) 
 			continue // production queries, not a file
 		}
 		if eval.IsDatasetDir(su.Path) {
-			parts, err := uploadDir(ctx, b, su.Path, su.File, open)
+			parts, err := uploadDir(ctx, b, su.Path, su.File, open, isDataset)
 			if err != nil {
 				return fmt.Errorf("suite %s: %w", su.Name, err)
 			}
@@ -51,12 +51,37 @@ func submit(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, open openFunc) 
 			return err
 		}
 	}
+	if cc := spec.Contamination; cc != nil {
+		if eval.IsDatasetDir(cc.Train) {
+			parts, err := uploadDir(ctx, b, cc.Train, cc.File, open, eval.TrainingFile)
+			if err != nil {
+				return fmt.Errorf("contamination: %w", err)
+			}
+			cc.Parts = parts
+		} else {
+			f, err := open(cc.File)
+			if err != nil {
+				return fmt.Errorf("contamination: %w", err)
+			}
+			obj, err := b.PutDataset(ctx, cc.Train, f)
+			f.Close()
+			if err != nil {
+				return err
+			}
+			cc.Parts = []eval.DatasetPart{{Path: cc.Train, Object: obj}}
+		}
+	}
 	return b.SubmitRun(ctx, spec)
 }
 
-// uploadDir uploads every dataset file under dir (recursively, in name
-// order; hidden files and files of no dataset format are left out).
-func uploadDir(ctx context.Context, b *bus.Bus, path, dir string, open openFunc) ([]eval.DatasetPart, error) {
+func isDataset(name string) bool {
+	_, err := eval.DatasetFormat(name)
+	return err == nil
+}
+
+// uploadDir uploads every file under dir that keep accepts (recursively,
+// in name order; hidden files are left out).
+func uploadDir(ctx context.Context, b *bus.Bus, path, dir string, open openFunc, keep func(name string) bool) ([]eval.DatasetPart, error) {
 	var names []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -68,7 +93,7 @@ func uploadDir(ctx context.Context, b *bus.Bus, path, dir string, open openFunc)
 			}
 			return nil
 		}
-		if _, ferr := eval.DatasetFormat(d.Name()); !d.IsDir() && ferr == nil {
+		if !d.IsDir() && keep(d.Name()) {
 			names = append(names, p)
 		}
 		return nil
@@ -77,7 +102,7 @@ func uploadDir(ctx context.Context, b *bus.Bus, path, dir string, open openFunc)
 		return nil, err
 	}
 	if len(names) == 0 {
-		return nil, fmt.Errorf("%s has no dataset files (.jsonl, .json, .csv, .tsv or .parquet)", dir)
+		return nil, fmt.Errorf("%s has no files to read", dir)
 	}
 	parts := make([]eval.DatasetPart, 0, len(names))
 	for _, name := range names {

@@ -147,6 +147,9 @@ func resubmit(old, new *eval.RunSpec) (*eval.RunSpec, string) {
 	if !sameContinuous(old.Continuous, new.Continuous) {
 		return nil, "other continuous settings"
 	}
+	if !reflect.DeepEqual(old.Contamination, new.Contamination) {
+		return nil, "other contamination settings or training data"
+	}
 	return &merged, ""
 }
 

@@ -7,6 +7,32 @@ import (
 	"strings"
 )
 
+// ContaminationCheck checks the run's samples against training data as
+// ingest reads them (see services/ingest/contam): a contaminated sample is
+// flagged, not dropped, and the report gives its metrics with and without
+// the flagged samples.
+type ContaminationCheck struct {
+	// Train is the training data: a JSONL or .txt file (.gz too), or a
+	// directory of them (ending in /), relative to the spec file.
+	Train string `yaml:"train" json:"train"`
+	// Field and ID are gjson paths of a training document's text and id.
+	Field string `yaml:"field" json:"field,omitempty"`
+	ID    string `yaml:"id" json:"id,omitempty"`
+	// NGram and Threshold tune the check (0: its defaults, 6 and 0.5).
+	NGram     int     `yaml:"ngram" json:"ngram,omitempty"`
+	Threshold float64 `yaml:"threshold" json:"threshold,omitempty"`
+	// File is Train resolved on the client; Parts are its uploaded files.
+	File  string        `yaml:"-" json:"-"`
+	Parts []DatasetPart `yaml:"-" json:"parts,omitempty"`
+}
+
+// TrainingFile reports whether a file name is one a contamination check
+// reads: JSONL or text, optionally gzipped.
+func TrainingFile(name string) bool {
+	name = strings.TrimSuffix(strings.ToLower(name), ".gz")
+	return strings.HasSuffix(name, ".jsonl") || strings.HasSuffix(name, ".txt")
+}
+
 // DatasetPart is one file of a suite read from a directory.
 type DatasetPart struct {
 	// Path is the file's path as the spec's directory path and the

@@ -118,7 +118,8 @@ type Sample struct {
 
 // Ref locates the sample for the messages downstream of it.
 func (s *Sample) Ref(seq uint64) SampleRef {
-	return SampleRef{ID: s.ID, Suite: s.Suite, Seq: seq, At: s.At, Perturbation: s.Perturbation}
+	return SampleRef{ID: s.ID, Suite: s.Suite, Seq: seq, At: s.At, Perturbation: s.Perturbation,
+		Contaminated: s.Contamination != nil && s.Contamination.Contaminated}
 }
 
 // IntakeQuery is a production query as a production system sends it, on
@@ -174,6 +175,9 @@ type SampleRef struct {
 	// Perturbation marks a robustness copy: the report compares it with
 	// its original instead of counting it in the headline figures.
 	Perturbation *Perturbation `json:"perturbation,omitempty"`
+	// Contaminated marks a sample the contamination check flagged: the
+	// report gives metrics with and without such samples.
+	Contaminated bool `json:"contaminated,omitempty"`
 }
 
 // Generation is one variant's answer to one sample.

@@ -78,6 +78,8 @@ type RunSpec struct {
 	// Continuous makes the run evaluate sampled production queries, window
 	// by window, for as long as it exists.
 	Continuous *Continuous `yaml:"continuous" json:"continuous,omitempty"`
+	// Contamination checks the samples against training data.
+	Contamination *ContaminationCheck `yaml:"contamination" json:"contamination,omitempty"`
 	// Source is the file the spec was read from, for messages only.
 	Source string `yaml:"-" json:"source,omitempty"`
 }
@@ -465,6 +467,14 @@ func parseSpec(file string, data []byte, resolve func(string) (string, error)) (
 				continue
 			}
 			su.File = f
+		}
+		if cc := spec.Contamination; cc != nil && cc.Train != "" {
+			f, err := resolve(cc.Train)
+			if err != nil {
+				c.fail(err.Error(), "contamination", "train")
+			} else {
+				cc.File = f
+			}
 		}
 		errs = append(errs, c.errs...)
 	}
@@ -920,6 +930,19 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 		}
 		if err := CheckPromptTemplate(su.PromptTemplate); err != nil {
 			c.fail(err.Error(), "suites", i, "prompt_template")
+		}
+	}
+	if cc := s.Contamination; cc != nil {
+		if cc.Train == "" {
+			c.fail("is required: the training data (JSONL or .txt, or a directory of them ending in /)", "contamination", "train")
+		} else if !IsDatasetDir(cc.Train) && !TrainingFile(cc.Train) {
+			c.fail(fmt.Sprintf("%q is neither .jsonl nor .txt (optionally .gz), nor a directory ending in /", cc.Train), "contamination", "train")
+		}
+		if cc.NGram < 0 {
+			c.fail("must not be negative", "contamination", "ngram")
+		}
+		if math.IsNaN(cc.Threshold) || cc.Threshold < 0 || cc.Threshold > 1 {
+			c.fail(fmt.Sprintf("%v is outside 0..1", cc.Threshold), "contamination", "threshold")
 		}
 	}
 	if ct := s.Continuous; ct != nil {

@@ -29,6 +29,8 @@ type IngestStatus struct {
 // SuiteStatus is one suite's ingest result.
 type SuiteStatus struct {
 	Samples int `json:"samples"`
+	// Contaminated counts the samples the contamination check flagged.
+	Contaminated int `json:"contaminated,omitempty"`
 	// Perturbed counts the robustness copies among Samples.
 	Perturbed  int `json:"perturbed,omitempty"`
 	Duplicates int `json:"duplicates"`

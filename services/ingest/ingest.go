@@ -157,11 +157,38 @@ func (s *Service) handleMsg(ctx context.Context, m *bus.Msg) error {
 	return nil
 }
 
-// Ingest reads every suite of spec and publishes its samples.
+// Ingest reads every suite of spec and publishes its samples. With a
+// contamination check, the samples are held until every suite is read and
+// checked against the training data, then published with their findings.
 func (s *Service) Ingest(ctx context.Context, spec *eval.RunSpec) (*eval.IngestStatus, error) {
 	st := &eval.IngestStatus{Run: spec.Run, Done: true, Suites: map[string]*eval.SuiteStatus{}}
 	fp := spec.Fingerprint()
 	batch := s.bus.NewBatch(ctx)
+	// publish sends a sample and its robustness copies.
+	publish := func(sm eval.Sample) error {
+		ss := st.Suites[sm.Suite]
+		subject := bus.SamplesSubject(spec.Run, sm.Suite)
+		if err := batch.Publish(subject, bus.MsgID(bus.StageIngest, spec.Run, sm.Suite, sm.ID), sm); err != nil {
+			return err
+		}
+		if sm.Contamination != nil && sm.Contamination.Contaminated {
+			ss.Contaminated++
+		}
+		su, _ := spec.Suite(sm.Suite)
+		for _, kind := range su.Perturbations {
+			cp, ok := perturbed(sm, kind)
+			if !ok {
+				continue
+			}
+			if err := batch.Publish(subject, bus.MsgID(bus.StageIngest, spec.Run, sm.Suite, cp.ID), cp); err != nil {
+				return err
+			}
+			ss.Perturbed++
+			ss.Samples++
+		}
+		return nil
+	}
+	var held []eval.Sample
 	for _, suite := range spec.Suites {
 		if suite.Intake {
 			continue // its samples are production queries, taken as they come
@@ -173,29 +200,19 @@ func (s *Service) Ingest(ctx context.Context, spec *eval.RunSpec) (*eval.IngestS
 		if parts[0].Object == "" {
 			return nil, bus.Poisonf(bus.Keys{Run: spec.Run}, "suite %s has no uploaded dataset: submit runs with `assay run`", suite.Name)
 		}
+		ss := &eval.SuiteStatus{}
+		st.Suites[suite.Name] = ss
 		rd := dataset.NewReader(spec.Run, suite, suite.Path)
-		copies := 0
-		publish := func(sm eval.Sample) error {
-			return batch.Publish(bus.SamplesSubject(spec.Run, suite.Name), bus.MsgID(bus.StageIngest, spec.Run, suite.Name, sm.ID), sm)
-		}
 		emit := func(sm eval.Sample) error {
 			sm.Fingerprint = fp
-			if err := publish(sm); err != nil {
-				return err
+			ss.Samples++
+			if spec.Contamination != nil {
+				held = append(held, sm)
+				return nil
 			}
-			for _, kind := range suite.Perturbations {
-				cp, ok := perturbed(sm, kind)
-				if !ok {
-					continue
-				}
-				if err := publish(cp); err != nil {
-					return err
-				}
-				copies++
-			}
-			return nil
+			return publish(sm)
 		}
-		var res dataset.Result
+		var problems []dataset.Problem
 		for _, part := range parts {
 			r, err := s.bus.OpenDataset(ctx, part.Object)
 			if err != nil {
@@ -206,21 +223,31 @@ func (s *Service) Ingest(ctx context.Context, spec *eval.RunSpec) (*eval.IngestS
 			if err != nil {
 				return nil, fmt.Errorf("ingesting suite %s: %w", suite.Name, err)
 			}
-			res.Samples += pr.Samples
-			res.Problems = append(res.Problems, pr.Problems...)
-			res.Duplicates = pr.Duplicates // every duplicate so far
+			problems = append(problems, pr.Problems...)
+			ss.Dropped = pr.Duplicates // every duplicate so far
 		}
-		ss := &eval.SuiteStatus{Samples: res.Samples + copies, Perturbed: copies, Duplicates: len(res.Duplicates), Malformed: len(res.Problems), Dropped: res.Duplicates}
-		for i, p := range res.Problems {
+		ss.Duplicates, ss.Malformed = len(ss.Dropped), len(problems)
+		for i, p := range problems {
 			if i == maxProblems {
 				break
 			}
 			ss.Problems = append(ss.Problems, p.Error())
 		}
-		for _, p := range res.Problems {
+		for _, p := range problems {
 			s.logger.Warn("malformed line skipped", "run", spec.Run, "suite", suite.Name, "problem", p.Error())
 		}
-		st.Suites[suite.Name] = ss
+	}
+	if spec.Contamination != nil {
+		if err := s.checkContamination(ctx, spec.Contamination, held); err != nil {
+			return nil, err
+		}
+		for _, sm := range held {
+			if err := publish(sm); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, ss := range st.Suites {
 		st.Samples += ss.Samples
 	}
 	if err := batch.Wait(); err != nil {

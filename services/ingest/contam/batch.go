@@ -59,12 +59,20 @@ func (s *Source) read(ctx context.Context, free chan *batch, out chan<- *batch) 
 
 func (s *Source) readFile(ctx context.Context, f *file, limit int, ord *int64, free chan *batch, out chan<- *batch) error {
 	var r io.Reader
-	if f.path == "-" {
+	switch {
+	case s.Open != nil:
+		rc, err := s.Open(f.path)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		r = rc
+	case f.path == "-":
 		if s.Stdin == nil {
 			return errors.New("reading stdin: no stdin")
 		}
 		r = s.Stdin
-	} else {
+	default:
 		fh, err := os.Open(f.path)
 		if err != nil {
 			return err

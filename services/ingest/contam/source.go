@@ -38,6 +38,11 @@ type Source struct {
 	// MaxLine is the longest line (and text file) read; 0 means
 	// [dataset.MaxLine].
 	MaxLine int
+	// Files and Open, when Open is set, replace Path: the files are
+	// named by Files (.jsonl, .txt, optionally .gz) and opened by Open,
+	// from an object store, say.
+	Files []string
+	Open  func(name string) (io.ReadCloser, error)
 }
 
 // Doc is a text to check, or to check against.
@@ -60,6 +65,17 @@ type file struct {
 
 // files lists the source's files.
 func (s *Source) files() ([]file, error) {
+	if s.Open != nil {
+		out := make([]file, len(s.Files))
+		for i, name := range s.Files {
+			out[i] = kind(name)
+			out[i].path, out[i].name = name, name
+		}
+		if len(out) == 0 {
+			return nil, ErrNoFiles
+		}
+		return out, nil
+	}
 	if s.Path == "-" {
 		return []file{{path: "-", name: "stdin"}}, nil
 	}

@@ -282,7 +282,7 @@ func TestTables(t *testing.T) {
 	defer st.Release()
 	defer jt.Release()
 	wantCols := []string{"suite", "sample", "sample_seq", "variant", "bucket", "reason", "refused", "benign", "truncated", "empty",
-		"json_valid", "schema_pass", "output_tokens", "latency_ms", "gen_seq", "fingerprint", "at", "perturbation", "original", "metric_em", "metric_json_fields", "metric_json_valid"}
+		"json_valid", "schema_pass", "output_tokens", "latency_ms", "gen_seq", "fingerprint", "at", "perturbation", "original", "contaminated", "metric_em", "metric_json_fields", "metric_json_valid"}
 	var cols []string
 	for _, f := range st.Schema().Fields() {
 		cols = append(cols, f.Name)
@@ -294,9 +294,9 @@ func TestTables(t *testing.T) {
 	fpr := spec.Fingerprint()
 	want := [][]string{
 		{"biz", "b1", "11", "ft", "format_error", "json_valid: the answer is not JSON", "true", "false", "true", "true",
-			"false", "null", "77", "12.5", "211", fpr, "null", "", "", "null", "0.25", "0"},
+			"false", "null", "77", "12.5", "211", fpr, "null", "", "", "false", "null", "0.25", "0"},
 		{"qa", "q1", "1", "base", "ok", "", "false", "true", "false", "false",
-			"null", "true", "10", "10", "101", fpr, "null", "", "", "1", "null", "null"},
+			"null", "true", "10", "10", "101", fpr, "null", "", "", "false", "1", "null", "null"},
 	}
 	for i, w := range want {
 		var got []string

@@ -42,6 +42,8 @@ type row struct {
 	at int64
 	// perturbation and original mark a robustness copy.
 	perturbation, original string
+	// contaminated: the sample was found in the training data.
+	contaminated bool
 }
 
 func (c *Collector) rows() []row {
@@ -65,6 +67,7 @@ func (c *Collector) rows() []row {
 		at := col(colAt).(*array.Timestamp)
 		pert := col(colPerturbation).(*array.String)
 		orig := col(colOriginal).(*array.String)
+		contam := col(colContaminated).(*array.Boolean)
 		ms := make([]*array.Float64, len(c.metrics))
 		for i := range ms {
 			ms[i] = col(colMetrics + i).(*array.Float64)
@@ -75,7 +78,7 @@ func (c *Collector) rows() []row {
 				bucket: bucket.Value(i), reason: reason.Value(i), refused: refused.Value(i), benign: benign.Value(i),
 				truncated: trunc.Value(i), jsonValid: tri(jv, i), schemaPass: tri(sp, i), tokens: tokens.Value(i),
 				latency: lat.Value(i), genSeq: gseq.Value(i), metrics: make([]float64, len(ms)), at: timeValue(at, i),
-				perturbation: pert.Value(i), original: orig.Value(i),
+				perturbation: pert.Value(i), original: orig.Value(i), contaminated: contam.Value(i),
 			}
 			for k, m := range ms {
 				if m.IsNull(i) {
@@ -165,6 +168,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 		}
 	}
 	c.robustness(rep, all)
+	c.contamination(rep, rows)
 	c.metricsAndDeltas(rep, rows)
 	c.rates(rep, rows)
 	if err := c.buckets(ctx, rep, rows, fetch); err != nil {
@@ -227,11 +231,13 @@ func (c *Collector) suites(rep *document.Report) {
 		if c.ingest != nil {
 			if st := c.ingest.Suites[su.Name]; st != nil {
 				ds.Samples, ds.Duplicates, ds.Malformed, ds.Problems = st.Samples, st.Duplicates, st.Malformed, st.Problems
+				ds.Contaminated, ds.Perturbed = st.Contaminated, st.Perturbed
 			}
 		}
 		rep.Counts.Samples += ds.Samples
 		rep.Counts.Duplicates += ds.Duplicates
 		rep.Counts.Malformed += ds.Malformed
+		rep.Counts.Contaminated += ds.Contaminated
 		rep.Suites = append(rep.Suites, ds)
 	}
 }

@@ -60,3 +60,49 @@ func (c *Collector) robustness(rep *document.Report, rows []row) {
 		return cmp.Or(cmp.Compare(a.Suite, b.Suite), cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Perturbation, b.Perturbation), cmp.Compare(o[a.Variant], o[b.Variant]))
 	})
 }
+
+// contamination gives every suite metric's mean with and without the
+// samples the contamination check flagged, when it flagged any.
+func (c *Collector) contamination(rep *document.Report, rows []row) {
+	flagged := map[string]bool{}
+	for _, r := range rows {
+		if r.contaminated {
+			flagged[r.suite] = true
+		}
+	}
+	if len(flagged) == 0 {
+		return
+	}
+	for _, su := range c.spec.Suites {
+		if !flagged[su.Name] {
+			continue
+		}
+		for _, m := range su.Metrics {
+			i := slices.Index(c.metrics, m)
+			if i < 0 {
+				continue
+			}
+			for _, v := range c.spec.Variants {
+				var all, clean []float64
+				for _, r := range rows {
+					if r.suite != su.Name || r.variant != v.Name || math.IsNaN(r.metrics[i]) {
+						continue
+					}
+					all = append(all, r.metrics[i])
+					if !r.contaminated {
+						clean = append(clean, r.metrics[i])
+					}
+				}
+				if len(all) == 0 {
+					continue
+				}
+				e := document.ContaminationEffect{Suite: su.Name, Metric: m, Variant: v.Name, N: len(all), Clean: len(clean)}
+				e.Mean, _ = stats.MeanCI(all)
+				if len(clean) > 0 {
+					e.CleanMean, _ = stats.MeanCI(clean)
+				}
+				rep.Contamination = append(rep.Contamination, e)
+			}
+		}
+	}
+}

@@ -33,6 +33,7 @@ const (
 	colAt
 	colPerturbation
 	colOriginal
+	colContaminated
 	colMetrics
 )
 
@@ -57,6 +58,7 @@ func scoreSchema(metrics []string) *arrow.Schema {
 		{Name: "at", Type: arrow.FixedWidthTypes.Timestamp_ms, Nullable: true},
 		{Name: "perturbation", Type: arrow.BinaryTypes.String},
 		{Name: "original", Type: arrow.BinaryTypes.String},
+		{Name: "contaminated", Type: arrow.FixedWidthTypes.Boolean},
 	}
 	for _, m := range metrics {
 		fields = append(fields, arrow.Field{Name: "metric_" + m, Type: arrow.PrimitiveTypes.Float64, Nullable: true})
@@ -186,6 +188,7 @@ func (t *table) appendScore(s *eval.Score, metrics []string) {
 	kind, orig := perturbationOf(s.Sample)
 	t.str(colPerturbation, kind)
 	t.str(colOriginal, orig)
+	t.boolean(colContaminated, s.Sample.Contaminated)
 	for i, m := range metrics {
 		if v, ok := s.Metrics[m]; ok {
 			t.f64(colMetrics+i, v)

@@ -28,7 +28,10 @@ type Report struct {
 	// Robustness compares robustness copies with their originals (suites
 	// with perturbations).
 	Robustness []Robustness `json:"robustness,omitempty"`
-	Pairwise   []Pairwise   `json:"pairwise"`
+	// Contamination gives each metric with and without the samples found
+	// in the training data, when a contamination check flagged any.
+	Contamination []ContaminationEffect `json:"contamination,omitempty"`
+	Pairwise      []Pairwise            `json:"pairwise"`
 	// Agreement compares every two judges of the run on the pairs both
 	// judged (a replay adds a judge).
 	Agreement []Agreement      `json:"agreement"`
@@ -74,7 +77,11 @@ type Suite struct {
 	Samples    int      `json:"samples"`
 	Duplicates int      `json:"duplicates"`
 	Malformed  int      `json:"malformed"`
-	Problems   []string `json:"problems,omitempty"`
+	// Contaminated and Perturbed count flagged samples and robustness
+	// copies (which Samples includes).
+	Contaminated int      `json:"contaminated,omitempty"`
+	Perturbed    int      `json:"perturbed,omitempty"`
+	Problems     []string `json:"problems,omitempty"`
 }
 
 // primaryMetrics are the metrics that best say whether a suite's answers are
@@ -105,6 +112,20 @@ type Metric struct {
 	CI      [2]float64 `json:"ci"`
 	// Signature is sacreBLEU's signature of a BLEU or chrF mean.
 	Signature string `json:"signature,omitempty"`
+}
+
+// ContaminationEffect is a metric's mean for one variant with and without
+// the samples found in the training data.
+type ContaminationEffect struct {
+	Suite   string `json:"suite"`
+	Metric  string `json:"metric"`
+	Variant string `json:"variant"`
+	// N and Mean count every sample; Clean and CleanMean leave out the
+	// contaminated ones.
+	N         int     `json:"n"`
+	Mean      float64 `json:"mean"`
+	Clean     int     `json:"clean"`
+	CleanMean float64 `json:"clean_mean"`
 }
 
 // Robustness is a variant's score on robustness copies of a kind against

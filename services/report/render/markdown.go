@@ -108,6 +108,14 @@ func Markdown(w io.Writer, r *document.Report) error {
 		b.WriteString("`*` p < 0.05\n\n")
 	}
 
+	if len(r.Contamination) > 0 {
+		b.WriteString("## Contamination\n\nEach metric with every sample and without the samples found in the training data.\n\n")
+		rows = nil
+		for _, e := range r.Contamination {
+			rows = append(rows, []string{e.Suite, e.Metric, e.Variant, itoa(e.N), num(e.Mean), itoa(e.Clean), num(e.CleanMean)})
+		}
+		mdTable(&b, []string{"suite", "metric", "variant", "n", "mean", "clean n", "clean mean"}, rows)
+	}
 	if len(r.Robustness) > 0 {
 		b.WriteString("## Robustness\n\nEach variant on perturbed copies of the samples against the originals, paired by sample.\n\n")
 		rows = nil

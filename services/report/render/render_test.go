@@ -534,6 +534,12 @@ func TestRobustnessShown(t *testing.T) {
 			t.Errorf("%s does not show the robustness row", tc.name)
 		}
 	}
+	r.Contamination = []document.ContaminationEffect{{Suite: "qa", Metric: "em", Variant: "ft", N: 30, Mean: 0.6, Clean: 27, CleanMean: 0.5556}}
+	for _, tc := range renderers[:2] {
+		if got := render(t, tc.render, r); !strings.Contains(got, "Contamination") || !strings.Contains(got, "0.556") {
+			t.Errorf("%s does not show the contamination row", tc.name)
+		}
+	}
 	// Without perturbations there is no section.
 	if got := render(t, Markdown, fixture()); strings.Contains(got, "## Robustness") {
 		t.Error("an empty robustness section")
