@@ -31,7 +31,10 @@ func TestSuiteFromDirectory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("astronomy.csv", "question,A,B,C,D,answer\nWhich planet is closest to the Sun?,Venus,Mercury,Mars,Earth,B\nHow many moons does Mars have?,0,1,2,3,C\n")
+	write("astronomy.csv", "question,A,B,C,D,answer\nWhich planet is closest to the Sun?,Venus,Mercury,Mars,Earth,B\nHow many moons does Mars have?,0,1,2,3,C\n"+
+		"\"Which of these planets stays closest to the Sun, on average, over a full year?\",Venus,Mercury,Mars,Earth,B\n")
+	// The same words with other case and punctuation: a near-duplicate.
+	write("astro2.csv", "question,A,B,C,D,answer\nwhich of these planets stays closest to the sun -- on average -- over a full year,Venus,Mercury,Mars,Earth,B\n")
 	// The same question again in another file is a duplicate.
 	write("physics/units.json", `[{"question": "Which planet is closest to the Sun?", "A": "Venus", "B": "Mercury", "C": "Mars", "D": "Earth", "answer": "B"},
  {"question": "What is the SI unit of force?", "A": "Joule", "B": "Watt", "C": "Newton", "D": "Pascal", "answer": "C"}]`)
@@ -72,11 +75,21 @@ suites:
 		t.Fatalf("report: %v\n%s", err, stderr)
 	}
 	rep := readReport(t, out)
-	if len(rep.Suites) != 1 || rep.Suites[0].Samples != 3 || rep.Suites[0].Duplicates != 1 {
+	if len(rep.Suites) != 1 || rep.Suites[0].Samples != 4 || rep.Suites[0].Duplicates != 2 {
 		t.Fatalf("suites %+v", rep.Suites)
 	}
+	var near []string
+	for _, d := range rep.Suites[0].Dropped {
+		if d.Similarity > 0 {
+			near = append(near, fmt.Sprintf("%s~%s@%.2f", d.Source, d.Twin, d.Similarity))
+		}
+	}
+	// Files are read in name order, so astro2.csv's question is kept.
+	if len(near) != 1 || !strings.HasPrefix(near[0], "mmlu/astronomy.csv:4~") || !strings.HasSuffix(near[0], "@1.00") {
+		t.Errorf("near duplicates %q", near)
+	}
 	for _, m := range rep.Metrics {
-		if m.N != 3 {
+		if m.N != 4 {
 			t.Errorf("metric %+v", m)
 		}
 	}

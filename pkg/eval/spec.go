@@ -223,6 +223,10 @@ type Suite struct {
 	// "{question}\nA. {A}" puts in the values at those gjson paths ("{{"
 	// and "}}" are braces).
 	PromptTemplate string `yaml:"prompt_template" json:"prompt_template,omitempty"`
+	// NearDuplicates is the similarity from which two samples are near
+	// duplicates and the later is dropped (see services/ingest/contam);
+	// absent means 0.8, 0 turns the check off.
+	NearDuplicates *float64 `yaml:"near_duplicates" json:"near_duplicates,omitempty"`
 	// Perturbations ask for robustness copies of every sample, one per
 	// kind (see [PerturbationKinds]), linked to their original.
 	Perturbations []string `yaml:"perturbations" json:"perturbations,omitempty"`
@@ -919,6 +923,9 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 		c.format(su.Format, su.Metrics, "suites", i, "format")
 		if su.Preset != "" && !slices.Contains(DatasetPresets, su.Preset) {
 			c.fail(fmt.Sprintf("unknown preset %q: use one of %s", su.Preset, strings.Join(DatasetPresets, ", ")), "suites", i, "preset")
+		}
+		if nd := su.NearDuplicates; nd != nil && (math.IsNaN(*nd) || *nd < 0 || *nd > 1) {
+			c.fail(fmt.Sprintf("%v is outside 0..1 (0 turns the check off)", *nd), "suites", i, "near_duplicates")
 		}
 		for k, p := range su.Perturbations {
 			if !slices.Contains(PerturbationKinds, p) {

@@ -46,6 +46,9 @@ type DroppedDuplicate struct {
 	ID     string `json:"id"`
 	Twin   string `json:"twin"`
 	Source string `json:"source"`
+	// Similarity is a near-duplicate's Jaccard similarity to its twin;
+	// an exact duplicate has none.
+	Similarity float64 `json:"similarity,omitempty"`
 }
 
 // RunStatus is a run's progress and outcome, kept by the report stage.

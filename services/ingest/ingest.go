@@ -203,8 +203,14 @@ func (s *Service) Ingest(ctx context.Context, spec *eval.RunSpec) (*eval.IngestS
 		ss := &eval.SuiteStatus{}
 		st.Suites[suite.Name] = ss
 		rd := dataset.NewReader(spec.Run, suite, suite.Path)
+		near := newNearFilter(suite)
+		var nearDropped []eval.DroppedDuplicate
 		emit := func(sm eval.Sample) error {
 			sm.Fingerprint = fp
+			if d, dup := near.check(sm); dup {
+				nearDropped = append(nearDropped, d)
+				return nil
+			}
 			ss.Samples++
 			if spec.Contamination != nil {
 				held = append(held, sm)
@@ -224,8 +230,9 @@ func (s *Service) Ingest(ctx context.Context, spec *eval.RunSpec) (*eval.IngestS
 				return nil, fmt.Errorf("ingesting suite %s: %w", suite.Name, err)
 			}
 			problems = append(problems, pr.Problems...)
-			ss.Dropped = pr.Duplicates // every duplicate so far
+			ss.Dropped = pr.Duplicates // every exact duplicate so far
 		}
+		ss.Dropped = append(ss.Dropped, nearDropped...)
 		ss.Duplicates, ss.Malformed = len(ss.Dropped), len(problems)
 		for i, p := range problems {
 			if i == maxProblems {

@@ -231,7 +231,7 @@ func (c *Collector) suites(rep *document.Report) {
 		if c.ingest != nil {
 			if st := c.ingest.Suites[su.Name]; st != nil {
 				ds.Samples, ds.Duplicates, ds.Malformed, ds.Problems = st.Samples, st.Duplicates, st.Malformed, st.Problems
-				ds.Contaminated, ds.Perturbed = st.Contaminated, st.Perturbed
+				ds.Contaminated, ds.Perturbed, ds.Dropped = st.Contaminated, st.Perturbed, st.Dropped
 			}
 		}
 		rep.Counts.Samples += ds.Samples

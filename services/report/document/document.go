@@ -6,6 +6,8 @@ package document
 import (
 	"slices"
 	"time"
+
+	"github.com/assay-eval/assay/pkg/eval"
 )
 
 // Report is the machine-readable result of a run.
@@ -82,6 +84,9 @@ type Suite struct {
 	Contaminated int      `json:"contaminated,omitempty"`
 	Perturbed    int      `json:"perturbed,omitempty"`
 	Problems     []string `json:"problems,omitempty"`
+	// Dropped are the duplicates left out, each with the sample it
+	// repeats (and, for a near-duplicate, how similar they are).
+	Dropped []eval.DroppedDuplicate `json:"dropped,omitempty"`
 }
 
 // primaryMetrics are the metrics that best say whether a suite's answers are

@@ -136,6 +136,21 @@ func Markdown(w io.Writer, r *document.Report) error {
 		}
 	}
 
+	var dropped [][]string
+	for _, s := range r.Suites {
+		for _, d := range s.Dropped {
+			sim := "exact"
+			if d.Similarity > 0 {
+				sim = num(d.Similarity)
+			}
+			dropped = append(dropped, []string{s.Name, mdText(d.ID), mdText(d.Twin), sim, mdText(d.Source)})
+		}
+	}
+	if len(dropped) > 0 {
+		b.WriteString("## Duplicates\n\nSamples left out as repeating another (kept) sample of their suite.\n\n")
+		mdTable(&b, []string{"suite", "dropped", "kept", "similarity", "source"}, dropped)
+	}
+
 	b.WriteString("## Suites\n\n")
 	rows = nil
 	var problems []string
