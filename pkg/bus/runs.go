@@ -160,7 +160,8 @@ func sameReading(a, b eval.Suite) bool {
 	fa, _ := eval.DatasetFormat(a.Path)
 	fb, _ := eval.DatasetFormat(b.Path)
 	return fa == fb && a.Preset == b.Preset && a.PromptTemplate == b.PromptTemplate && a.Fields == b.Fields &&
-		slices.Equal(a.Perturbations, b.Perturbations) && reflect.DeepEqual(a.NearDuplicates, b.NearDuplicates)
+		slices.Equal(a.Perturbations, b.Perturbations) && reflect.DeepEqual(a.NearDuplicates, b.NearDuplicates) &&
+		a.GenerateTurns == b.GenerateTurns
 }
 
 func sameContinuous(a, b *eval.Continuous) bool {

@@ -202,6 +202,10 @@ type Generation struct {
 	// Error is set when the endpoint failed for good; Output is then empty.
 	Error string    `json:"error,omitempty"`
 	At    time.Time `json:"at"`
+	// Turns are the model's own answers to the earlier user turns of a
+	// conversation generated turn by turn (a suite's generate_turns), in
+	// order; Output answers the last turn.
+	Turns []string `json:"turns,omitempty"`
 }
 
 // Bucket classifies a scored answer for the report's failure buckets.

@@ -10,7 +10,11 @@ import (
 // mapping fields by hand: multiple choice (MMLU, CMMLU, C-Eval), GSM8K,
 // HumanEval, MBPP, AlpacaEval instructions, ShareGPT and OpenAI-messages
 // conversations. services/ingest/dataset defines them.
-var DatasetPresets = []string{"mmlu", "cmmlu", "ceval", "gsm8k", "humaneval", "mbpp", "alpaca", "sharegpt", "openai"}
+var DatasetPresets = []string{"mmlu", "cmmlu", "ceval", "gsm8k", "humaneval", "mbpp", "mt-bench", "alpaca", "sharegpt", "openai"}
+
+// TurnByTurn reports whether a suite's conversations are generated turn by
+// turn: it asks for it, or its preset is MT-Bench's.
+func (su Suite) TurnByTurn() bool { return su.GenerateTurns || su.Preset == "mt-bench" }
 
 // PerturbationKinds are the robustness copies a suite can ask for:
 // services/ingest/perturb makes them.

@@ -223,6 +223,10 @@ type Suite struct {
 	// "{question}\nA. {A}" puts in the values at those gjson paths ("{{"
 	// and "}}" are braces).
 	PromptTemplate string `yaml:"prompt_template" json:"prompt_template,omitempty"`
+	// GenerateTurns has a conversation answered turn by turn: the model
+	// answers each user turn in order and its own answers, not recorded
+	// ones, feed the next (MT-Bench style). The mt-bench preset sets it.
+	GenerateTurns bool `yaml:"generate_turns" json:"generate_turns,omitempty"`
 	// NearDuplicates is the similarity from which two samples are near
 	// duplicates and the later is dropped (see services/ingest/contam);
 	// absent means 0.8, 0 turns the check off.

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
@@ -126,35 +127,43 @@ func (s *Service) params(spec *eval.RunSpec, req llm.ChatRequest) string {
 // an error: the sample is then reported as failed. Only a cancelled ctx
 // returns an error.
 func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, v eval.Variant, sample *eval.Sample, seq uint64) (*eval.Generation, error) {
-	req := llm.Build(v.Model, sample.Messages, spec.Decoding, spec.Template)
 	ep := llm.Endpoint{BaseURL: v.BaseURL, Concurrency: v.Concurrency, Timeout: v.Timeout.D(), Stream: v.Streaming()}
 	if v.APIKeyEnv != "" {
 		ep.APIKey = os.Getenv(v.APIKeyEnv)
 	}
 	policy := llm.Policy(spec.Retry)
-	resp, err := s.client.Chat(ctx, ep, req, policy, "gen|"+spec.Run+"|"+v.Name)
+	scope := "gen|" + spec.Run + "|" + v.Name
+	// A conversation generated turn by turn is answered one user turn at
+	// a time, the model's own answers (not recorded ones) before the next.
+	var turns []string
+	var earlier llm.Response
+	msgs := sample.Messages
+	if su, ok := spec.Suite(sample.Suite); ok && su.TurnByTurn() {
+		var err error
+		msgs, turns, earlier, err = s.earlierTurns(ctx, spec, v, ep, policy, scope, sample.Messages)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if err != nil {
+			return s.failed(spec, v, sample, seq, llm.Build(v.Model, sample.Messages, spec.Decoding, spec.Template), turns, err), nil
+		}
+	}
+	req := llm.Build(v.Model, msgs, spec.Decoding, spec.Template)
+	resp, err := s.client.Chat(ctx, ep, req, policy, scope)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	g := &eval.Generation{
-		V:           eval.Version,
-		Run:         spec.Run,
-		Sample:      sample.Ref(seq),
-		Variant:     v.Name,
-		Model:       v.Model,
-		Fingerprint: sample.Fingerprint,
-		Params:      s.params(spec, req),
-		At:          time.Now().UTC(),
+	if err == nil && len(turns) > 0 {
+		resp.Usage.PromptTokens += earlier.Usage.PromptTokens
+		resp.Usage.CompletionTokens += earlier.Usage.CompletionTokens
+		resp.Usage.TotalTokens += earlier.Usage.TotalTokens
+		resp.Latency += earlier.Latency
+		resp.Cached = resp.Cached && earlier.Cached
 	}
 	if err != nil {
-		g.Error = err.Error()
-		var ce *llm.CallError
-		if errors.As(err, &ce) {
-			g.Attempts = ce.Attempts
-		}
-		s.logger.Warn("generation failed", "run", spec.Run, "variant", v.Name, "sample", sample.ID, "err", err)
-		return g, nil
+		return s.failed(spec, v, sample, seq, req, turns, err), nil
 	}
+	g := s.generation(spec, v, sample, seq, req, turns)
 	if resp.Model != "" {
 		g.Model = resp.Model
 	}
@@ -167,4 +176,70 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, v eval.Variant
 	g.Attempts = resp.Attempts
 	g.Cached = resp.Cached
 	return g, nil
+}
+
+func (s *Service) generation(spec *eval.RunSpec, v eval.Variant, sample *eval.Sample, seq uint64, req llm.ChatRequest, turns []string) *eval.Generation {
+	return &eval.Generation{
+		V:           eval.Version,
+		Run:         spec.Run,
+		Sample:      sample.Ref(seq),
+		Variant:     v.Name,
+		Model:       v.Model,
+		Fingerprint: sample.Fingerprint,
+		Params:      s.params(spec, req),
+		At:          time.Now().UTC(),
+		Turns:       turns,
+	}
+}
+
+// failed is the Generation of an endpoint that failed for good.
+func (s *Service) failed(spec *eval.RunSpec, v eval.Variant, sample *eval.Sample, seq uint64, req llm.ChatRequest, turns []string, err error) *eval.Generation {
+	g := s.generation(spec, v, sample, seq, req, turns)
+	g.Error = err.Error()
+	var ce *llm.CallError
+	if errors.As(err, &ce) {
+		g.Attempts = ce.Attempts
+	}
+	s.logger.Warn("generation failed", "run", spec.Run, "variant", v.Name, "sample", sample.ID, "err", err)
+	return g
+}
+
+// earlierTurns answers every user turn of a conversation but the last, in
+// order, and returns the conversation to send for the last: the system
+// messages, each user turn and the model's own answer to it. Recorded
+// assistant turns are left out: the model's answers replace them. The
+// answers are returned too, and the calls' usage and latency summed.
+func (s *Service) earlierTurns(ctx context.Context, spec *eval.RunSpec, v eval.Variant, ep llm.Endpoint, policy llm.RetryPolicy, scope string, conv []eval.Message) ([]eval.Message, []string, llm.Response, error) {
+	last := -1
+	for i, m := range conv {
+		if m.Role == "user" {
+			last = i
+		}
+	}
+	var sum llm.Response
+	sum.Cached = true
+	var msgs []eval.Message
+	var turns []string
+	for i, m := range conv {
+		switch {
+		case m.Role == "assistant":
+			continue // the model's own answer takes its place
+		case m.Role != "user" || i == last:
+			msgs = append(msgs, m)
+			continue
+		}
+		msgs = append(msgs, m)
+		resp, err := s.client.Chat(ctx, ep, llm.Build(v.Model, msgs, spec.Decoding, spec.Template), policy, scope)
+		if err != nil {
+			return nil, turns, sum, fmt.Errorf("turn %d: %w", len(turns)+1, err)
+		}
+		turns = append(turns, resp.Output)
+		msgs = append(msgs, eval.Message{Role: "assistant", Content: resp.Output})
+		sum.Usage.PromptTokens += resp.Usage.PromptTokens
+		sum.Usage.CompletionTokens += resp.Usage.CompletionTokens
+		sum.Usage.TotalTokens += resp.Usage.TotalTokens
+		sum.Latency += resp.Latency
+		sum.Cached = sum.Cached && resp.Cached
+	}
+	return msgs, turns, sum, nil
 }

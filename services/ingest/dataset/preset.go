@@ -32,6 +32,10 @@ var presets = map[string]preset{
 	"humaneval": {eval.Fields{ID: "task_id", Prompt: "prompt", Test: "test", EntryPoint: "entry_point"}, ""},
 	"mbpp": {eval.Fields{ID: "task_id", Test: "test_list", Setup: "test_setup_code"},
 		"{text}\nYour code should pass these tests:\n\n{test_list}"},
+	// MT-Bench questions: turns is a list of user turns, answered turn by
+	// turn (eval.Suite.TurnByTurn); reference holds reference answers for
+	// math and coding questions.
+	"mt-bench": {eval.Fields{ID: "question_id", Messages: "turns", Reference: "reference"}, ""},
 	// AlpacaEval: the instruction, and the reference model's output.
 	"alpaca": {eval.Fields{Prompt: "instruction", Reference: "output"}, ""},
 	// ShareGPT conversations ({from, value} turns) and OpenAI messages:

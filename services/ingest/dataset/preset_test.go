@@ -68,6 +68,10 @@ func TestPresets(t *testing.T) {
 		{"mbpp.jsonl", "mbpp", []string{"code_pass"}, eval.Sample{ID: "901",
 			Messages:  []eval.Message{{Role: "user", Content: "Write a function to count the vowels in a string.\nYour code should pass these tests:\n\nassert count_vowels('hello') == 2\nassert count_vowels('xyz') == 0"}},
 			Reference: &eval.Reference{Code: &eval.CodeTest{Test: "assert count_vowels('hello') == 2\nassert count_vowels('xyz') == 0"}}}},
+		{"mt-bench.jsonl", "mt-bench", []string{"length"}, eval.Sample{ID: "81",
+			Messages: []eval.Message{{Role: "user", Content: "Write a short note inviting a neighbour to a garden party on Saturday."},
+				{Role: "user", Content: "Now rewrite it so that every sentence starts with the letter S."}},
+			Reference: &eval.Reference{}}},
 		{"alpaca.json", "alpaca", []string{"rougeL"}, eval.Sample{
 			Messages:  []eval.Message{{Role: "user", Content: "Suggest a name for a bakery that sells sourdough only."}},
 			Reference: &eval.Reference{Answers: []string{"Slow Rise Sourdough"}}}},

@@ -184,6 +184,11 @@ func (rd *Reader) messages(root gjson.Result, n int) ([]eval.Message, *Problem) 
 		turns := conv.Array()
 		for i, m := range turns {
 			field := fmt.Sprintf("%s[%d]", f.Messages, i)
+			if m.Type == gjson.String && rd.Suite.TurnByTurn() {
+				// MT-Bench's turns: the user's messages alone.
+				msgs = append(msgs, eval.Message{Role: "user", Content: m.String()})
+				continue
+			}
 			if !m.IsObject() {
 				return fail(field, "a chat message is an object with role and content, not %s", Kind(m))
 			}
