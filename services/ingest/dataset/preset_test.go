@@ -127,3 +127,31 @@ func TestPromptTemplate(t *testing.T) {
 		t.Errorf("problems %q", p)
 	}
 }
+
+// FuzzPresets reads arbitrary JSONL through every preset: no panic, and
+// every problem located.
+func FuzzPresets(f *testing.F) {
+	for _, s := range []string{
+		`{"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}`,
+		`{"turns": ["a", "b"], "question_id": 1}`,
+		`{"question": "q", "A": "1", "B": "2", "C": "3", "D": "4", "answer": "B"}`,
+		`{"text": "t", "test_list": ["assert 1"], "task_id": 2}`,
+		`{"from": 1}`, `{"conversations": [{"from": "alien"}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, p := range eval.DatasetPresets {
+			rd := NewReader("run1", eval.Suite{Name: "s", Preset: p, Metrics: []string{"length"}}, "f.jsonl")
+			res, err := rd.Read(bytes.NewReader(data), func(eval.Sample) error { return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pr := range res.Problems {
+				if pr.Line < 1 {
+					t.Fatalf("%s: problem at line %d", p, pr.Line)
+				}
+			}
+		}
+	})
+}
