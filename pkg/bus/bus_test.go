@@ -626,6 +626,7 @@ func TestResubmitKeepsWhatFlowsAdded(t *testing.T) {
 		{"preset changed", func(s *eval.RunSpec) { s.Suites[1].Preset = "mmlu" }, `another way of reading suite "t"`},
 		{"fields changed", func(s *eval.RunSpec) { s.Suites[1].Fields.Prompt = "question" }, `another way of reading suite "t"`},
 		{"lang changed", func(s *eval.RunSpec) { s.Suites[1].Lang = "zh" }, `other metric options for suite "t"`},
+		{"contamination changed", func(s *eval.RunSpec) { s.Contamination = &eval.ContaminationCheck{Train: "t.jsonl"} }, "other contamination settings"},
 		{"decoding changed", func(s *eval.RunSpec) { s.Decoding.Temperature = 0.7 }, "decoding"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -659,5 +660,23 @@ func TestSetMetricsKeepsTheGateAndProductionSuitesValid(t *testing.T) {
 	}
 	if changed, err := b.SetMetrics(ctx, "m", []string{"s"}, []string{"em", "f1"}); err != nil || !changed {
 		t.Errorf("a valid re-scoring: %v, %v", changed, err)
+	}
+}
+
+// TestResubmitWithContamination: the client's own path to the training
+// data never travels, so a spec resubmitted as it was is the same run.
+func TestResubmitWithContamination(t *testing.T) {
+	b := bustest.New(t)
+	ctx := t.Context()
+	mk := func() *eval.RunSpec {
+		s := spec("rc")
+		s.Contamination = &eval.ContaminationCheck{Train: "train.jsonl", File: "/home/me/train.jsonl", Parts: []eval.DatasetPart{{Path: "train.jsonl", Object: "sha256/1"}}}
+		return s
+	}
+	if err := b.SubmitRun(ctx, mk()); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SubmitRun(ctx, mk()); err != nil {
+		t.Fatalf("resubmitting the same spec: %v", err)
 	}
 }

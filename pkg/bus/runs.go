@@ -147,7 +147,7 @@ func resubmit(old, new *eval.RunSpec) (*eval.RunSpec, string) {
 	if !sameContinuous(old.Continuous, new.Continuous) {
 		return nil, "other continuous settings"
 	}
-	if !reflect.DeepEqual(old.Contamination, new.Contamination) {
+	if !sameContamination(old.Contamination, new.Contamination) {
 		return nil, "other contamination settings or training data"
 	}
 	return &merged, ""
@@ -162,6 +162,17 @@ func sameReading(a, b eval.Suite) bool {
 	return fa == fb && a.Preset == b.Preset && a.PromptTemplate == b.PromptTemplate && a.Fields == b.Fields &&
 		slices.Equal(a.Perturbations, b.Perturbations) && reflect.DeepEqual(a.NearDuplicates, b.NearDuplicates) &&
 		a.GenerateTurns == b.GenerateTurns
+}
+
+// sameContamination compares what a contamination check does; File is the
+// client's own path to the training data and never stored.
+func sameContamination(a, b *eval.ContaminationCheck) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	x, y := *a, *b
+	x.File, y.File = "", ""
+	return reflect.DeepEqual(x, y)
 }
 
 func sameContinuous(a, b *eval.Continuous) bool {

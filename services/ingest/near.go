@@ -30,10 +30,14 @@ func (f *nearFilter) check(sm eval.Sample) (eval.DroppedDuplicate, bool) {
 	if f.index == nil {
 		return eval.DroppedDuplicate{}, false
 	}
+	// The user's turns: a system prompt the samples share would make
+	// every pair of them look alike.
 	var b strings.Builder
 	for _, m := range sm.Messages {
-		b.WriteString(m.Content)
-		b.WriteByte('\n')
+		if m.Role == "user" {
+			b.WriteString(m.Content)
+			b.WriteByte('\n')
+		}
 	}
 	twin, sim := f.index.Add(b.String())
 	if twin < 0 {

@@ -67,7 +67,11 @@ func (rd *Reader) readJSON(r io.Reader, record func(int, []byte) error, problem 
 		return err
 	}
 	data = bytes.TrimPrefix(data, bom)
-	if trimmed := bytes.TrimLeft(data, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '{' {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 {
+		return nil // an empty file: no records, as an empty JSONL file
+	}
+	if trimmed[0] == '{' {
 		// One object a line, named .json.
 		return rd.readJSONL(bytes.NewReader(data), record, problem)
 	}
@@ -138,11 +142,10 @@ func (l lineIndex) at(off int) int {
 // readCSV reads CSV or TSV with a header row; each record becomes an
 // object of its header's fields, values as strings.
 func (rd *Reader) readCSV(r io.Reader, format Format, record func(int, []byte) error, problem func(Problem)) error {
-	cr := csv.NewReader(bomReader(r))
 	if format == FormatTSV {
-		cr.Comma = '\t'
-		cr.LazyQuotes = true
+		return rd.readTSV(r, record, problem)
 	}
+	cr := csv.NewReader(bomReader(r))
 	cr.ReuseRecord = false
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
@@ -151,17 +154,8 @@ func (rd *Reader) readCSV(r io.Reader, format Format, record func(int, []byte) e
 	if err != nil {
 		return fmt.Errorf("%s:1: the header row: %v", rd.File, err)
 	}
-	seen := map[string]int{}
-	for i, h := range header {
-		h = strings.TrimSpace(h)
-		if h == "" {
-			h = fmt.Sprintf("column%d", i+1)
-		}
-		if j, dup := seen[h]; dup {
-			return fmt.Errorf("%s:1: the header names %q twice (columns %d and %d): give every column its own name", rd.File, h, j+1, i+1)
-		}
-		seen[h] = i
-		header[i] = h
+	if err := checkHeader(rd.File, header); err != nil {
+		return err
 	}
 	cr.FieldsPerRecord = len(header)
 	for {
@@ -196,6 +190,75 @@ func (rd *Reader) readCSV(r io.Reader, format Format, record func(int, []byte) e
 	}
 }
 
+// readTSV reads tab-separated values as IANA's text/tab-separated-values
+// defines them: a record a line, fields split at tabs, no quoting (a field
+// may begin with a quotation mark), a header row naming the fields.
+func (rd *Reader) readTSV(r io.Reader, record func(int, []byte) error, problem func(Problem)) error {
+	limit := rd.MaxLine
+	if limit <= 0 {
+		limit = MaxLine
+	}
+	br := bufio.NewReaderSize(r, min(limit+2, 1<<20))
+	var header []string
+	for lineNo := 1; ; lineNo++ {
+		line, tooLong, err := ReadLine(br, nil, limit)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("reading %s: %w", rd.File, err)
+		}
+		last := errors.Is(err, io.EOF)
+		if lineNo == 1 {
+			line = bytes.TrimPrefix(line, bom)
+		}
+		switch {
+		case tooLong:
+			problem(Problem{rd.File, lineNo, "", fmt.Sprintf("line is longer than %s: shorten the item or split it", size(limit))})
+		case len(bytes.TrimSpace(line)) == 0:
+		case header == nil:
+			header = strings.Split(string(line), "\t")
+			if err := checkHeader(rd.File, header); err != nil {
+				return err
+			}
+		default:
+			fields := strings.Split(string(line), "\t")
+			if len(fields) != len(header) {
+				problem(Problem{rd.File, lineNo, "", fmt.Sprintf("has %d fields, the header %d", len(fields), len(header))})
+				break
+			}
+			obj := make(map[string]string, len(header))
+			for i, h := range header {
+				obj[h] = fields[i]
+			}
+			raw, err := json.Marshal(obj)
+			if err != nil {
+				return err
+			}
+			if err := record(lineNo, raw); err != nil {
+				return err
+			}
+		}
+		if last {
+			return nil
+		}
+	}
+}
+
+// checkHeader names blank columns and refuses a name given twice.
+func checkHeader(file string, header []string) error {
+	seen := map[string]int{}
+	for i, h := range header {
+		h = strings.TrimSpace(h)
+		if h == "" {
+			h = fmt.Sprintf("column%d", i+1)
+		}
+		if j, dup := seen[h]; dup {
+			return fmt.Errorf("%s:1: the header names %q twice (columns %d and %d): give every column its own name", file, h, j+1, i+1)
+		}
+		seen[h] = i
+		header[i] = h
+	}
+	return nil
+}
+
 // bomReader drops a UTF-8 byte order mark.
 func bomReader(r io.Reader) io.Reader {
 	br := bufio.NewReader(r)
@@ -207,7 +270,14 @@ func bomReader(r io.Reader) io.Reader {
 
 // readParquet reads every row of a Parquet file; a problem names the row
 // (1-based) as its line.
-func (rd *Reader) readParquet(r io.Reader, record func(int, []byte) error, problem func(Problem)) error {
+func (rd *Reader) readParquet(r io.Reader, record func(int, []byte) error, problem func(Problem)) (err error) {
+	// arrow-go panics on some corrupt files (a slice sized from the
+	// file's metadata): a bad upload must fail its suite, not the stage.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%s: not a readable Parquet file (%v)", rd.File, p)
+		}
+	}()
 	data, err := rd.readWhole(r, "Parquet file")
 	if err != nil {
 		return err

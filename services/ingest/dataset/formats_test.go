@@ -191,3 +191,27 @@ func FuzzFormats(f *testing.F) {
 		}
 	})
 }
+
+func TestFormatEdges(t *testing.T) {
+	// TSV has no quoting: a field may start with a quotation mark.
+	got, res := readFile(t, "q.tsv", []byte("id\tprompt\treference\nq1\t\"Moby Dick\" was written by whom?\tMelville\nq2\tWhat is 2+2?\t4\n"))
+	if len(got) != 2 || got[0].Messages[0].Content != `"Moby Dick" was written by whom?` || len(res.Problems) != 0 {
+		t.Errorf("samples %+v, problems %q", summary(got), problemStrings(res.Problems))
+	}
+	// An empty .json file is an empty suite, as an empty .jsonl is.
+	for _, data := range []string{"", "\n\n", "\xef\xbb\xbf"} {
+		if got, res := readFile(t, "empty.json", []byte(data)); len(got) != 0 || len(res.Problems) != 0 {
+			t.Errorf("empty .json %q: %d samples, %q", data, len(got), problemStrings(res.Problems))
+		}
+	}
+}
+
+func TestCopyMarkRefused(t *testing.T) {
+	rd := NewReader("run1", eval.Suite{Name: "s", Metrics: []string{"em"}, Perturbations: []string{"typos"}}, "p.jsonl")
+	var got []eval.Sample
+	res, err := rd.Read(strings.NewReader(`{"id": "q1", "prompt": "p", "reference": "r"}`+"\n"+`{"id": "q1~typos", "prompt": "other", "reference": "r"}`+"\n"),
+		func(s eval.Sample) error { got = append(got, s); return nil })
+	if err != nil || len(got) != 1 || len(res.Problems) != 1 || !strings.Contains(res.Problems[0].Error(), "p.jsonl:2: id: \"q1~typos\" contains ~") {
+		t.Fatalf("samples %d, problems %q, %v", len(got), problemStrings(res.Problems), err)
+	}
+}

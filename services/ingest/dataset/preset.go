@@ -33,9 +33,10 @@ var presets = map[string]preset{
 	"mbpp": {eval.Fields{ID: "task_id", Test: "test_list", Setup: "test_setup_code"},
 		"{text}\nYour code should pass these tests:\n\n{test_list}"},
 	// MT-Bench questions: turns is a list of user turns, answered turn by
-	// turn (eval.Suite.TurnByTurn); reference holds reference answers for
-	// math and coding questions.
-	"mt-bench": {eval.Fields{ID: "question_id", Messages: "turns", Reference: "reference"}, ""},
+	// turn (eval.Suite.TurnByTurn); reference holds a reference answer per
+	// turn for math and coding questions, and the last answer scored is
+	// the last turn's.
+	"mt-bench": {eval.Fields{ID: "question_id", Messages: "turns", Reference: "reference|@reverse|0"}, ""},
 	// AlpacaEval: the instruction, and the reference model's output.
 	"alpaca": {eval.Fields{Prompt: "instruction", Reference: "output"}, ""},
 	// ShareGPT conversations ({from, value} turns) and OpenAI messages:

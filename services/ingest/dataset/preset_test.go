@@ -83,9 +83,17 @@ func TestPresets(t *testing.T) {
 		{"openai.jsonl", "openai", []string{"em"}, eval.Sample{
 			Messages:  []eval.Message{{Role: "system", Content: "You answer in one word."}, {Role: "user", Content: "Colour of a clear daytime sky?"}},
 			Reference: &eval.Reference{Answers: []string{"Blue"}}}},
+		// The second question's reference is the last turn's.
+		{"mt-bench.jsonl", "mt-bench", []string{"length"}, eval.Sample{ID: "82",
+			Messages: []eval.Message{{Role: "user", Content: "A shop sells pens at 3 for 2 dollars. How much do 12 pens cost?"},
+				{Role: "user", Content: "And how many pens can you buy with 10 dollars?"}},
+			Reference: &eval.Reference{Answers: []string{"15 pens"}}}},
 	} {
 		t.Run(c.preset, func(t *testing.T) {
 			got, _ := readPreset(t, c.file, c.preset, c.metrics...)
+			if c.want.ID == "82" {
+				got = got[1:]
+			}
 			if len(got) == 0 {
 				t.Fatal("no samples")
 			}
@@ -104,6 +112,22 @@ func TestPresets(t *testing.T) {
 				t.Errorf("reference\n%s\nwant\n%s", gr, wr)
 			}
 		})
+	}
+}
+
+func TestTurnByTurnDropsRecordedAnswers(t *testing.T) {
+	// A recorded conversation answered turn by turn keeps the user's
+	// turns; its final answer is the reference.
+	got, _ := readPreset(t, "sharegpt.json", "sharegpt", "rougeL")
+	rd := NewReader("run1", eval.Suite{Name: "s", Preset: "sharegpt", GenerateTurns: true, Metrics: []string{"rougeL"}}, "sharegpt.json")
+	data, _ := os.ReadFile(filepath.Join("testdata", "presets", "sharegpt.json"))
+	var turns []eval.Sample
+	if _, err := rd.Read(bytes.NewReader(data), func(s eval.Sample) error { turns = append(turns, s); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got[0].Messages) != 3 || len(turns) != 1 || len(turns[0].Messages) != 2 || turns[0].Messages[1].Role != "user" ||
+		turns[0].Reference.Answers[0] != got[0].Reference.Answers[0] {
+		t.Fatalf("as recorded %+v, turn by turn %+v", got[0].Messages, turns)
 	}
 }
 

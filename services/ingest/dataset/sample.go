@@ -93,6 +93,9 @@ func (rd *Reader) sample(line []byte, n int) (*eval.Sample, *Problem) {
 		if strings.ContainsFunc(s.ID, unicode.IsControl) {
 			return fail(f.ID, "%q contains a control character", s.ID)
 		}
+		if len(rd.Suite.Perturbations) > 0 && strings.Contains(s.ID, "~") {
+			return fail(f.ID, "%q contains ~, which marks robustness copies (id~kind) in a suite with perturbations: rename it", s.ID)
+		}
 		if strings.TrimSpace(s.ID) != s.ID {
 			return fail(f.ID, "%q starts or ends with white space", s.ID)
 		}
@@ -197,6 +200,19 @@ func (rd *Reader) messages(root gjson.Result, n int) ([]eval.Message, *Problem) 
 				return nil, p
 			}
 			msgs = append(msgs, eval.Message{Role: role, Content: content})
+		}
+		if rd.Suite.TurnByTurn() && len(msgs) > 1 {
+			// The model answers every turn itself: recorded answers other
+			// than the last (the reference) are never shown to it, nor to
+			// the judges.
+			last := len(msgs) - 1
+			kept := msgs[:0]
+			for i, m := range msgs {
+				if m.Role != "assistant" || i == last {
+					kept = append(kept, m)
+				}
+			}
+			msgs = kept
 		}
 		if len(msgs) > 1 && msgs[len(msgs)-1].Role == "assistant" && rd.Suite.Preset != "" {
 			// A recorded conversation's last answer is what the model is

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -148,6 +149,22 @@ func (c *Collector) AddScore(s *eval.Score) bool {
 	return true
 }
 
+// copyOf tells a robustness copy from its id (original~kind), which a
+// dead letter carries without the sample: ingest refuses ids with ~ in
+// suites with perturbations, so the suffix is unambiguous.
+func (c *Collector) copyOf(suite, id string) *eval.Perturbation {
+	su, ok := c.spec.Suite(suite)
+	if !ok {
+		return nil
+	}
+	for _, kind := range su.Perturbations {
+		if orig, found := strings.CutSuffix(id, "~"+kind); found {
+			return &eval.Perturbation{Kind: kind, Original: orig}
+		}
+	}
+	return nil
+}
+
 // AddJudgment adds a judgment; it reports false for a duplicate or another
 // run's.
 func (c *Collector) AddJudgment(j *eval.Judgment) bool {
@@ -190,7 +207,7 @@ func (c *Collector) AddDeadLetter(d *eval.DeadLetter) bool {
 		return true
 	}
 	reason := "dead-lettered by " + d.Stage + ": " + d.Reason
-	ref := eval.SampleRef{ID: d.Sample, Suite: d.Suite}
+	ref := eval.SampleRef{ID: d.Sample, Suite: d.Suite, Perturbation: c.copyOf(d.Suite, d.Sample)}
 	switch d.Stage {
 	case "infer", "score":
 		if d.Variant == "" {

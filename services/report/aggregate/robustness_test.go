@@ -67,3 +67,25 @@ func TestRobustness(t *testing.T) {
 		t.Errorf("base %+v", base)
 	}
 }
+
+func TestDeadLetteredCopyStaysOutOfTheHeadline(t *testing.T) {
+	spec := testSpec()
+	for i := range spec.Suites {
+		if spec.Suites[i].Name == "qa" {
+			spec.Suites[i].Perturbations = []string{"typos"}
+		}
+	}
+	c := New(spec)
+	defer c.Release()
+	mustAdd(t, c, mkScore(spec, "ft", "qa", "q1", 1, eval.BucketOK, em(1)), mkScore(spec, "base", "qa", "q1", 1, eval.BucketOK, em(1)))
+	c.AddDeadLetter(&eval.DeadLetter{Run: spec.Run, Stage: "infer", Suite: "qa", Sample: "q1~typos", Variant: "ft", Reason: "endpoint down"})
+	rep := report(t, c, nil)
+	if rep.Counts.Errors != 0 {
+		t.Errorf("the copy's dead letter counts %d errors in the headline", rep.Counts.Errors)
+	}
+	for _, b := range rep.Buckets {
+		if b.Bucket == string(eval.BucketError) {
+			t.Errorf("error bucket %+v from a copy", b)
+		}
+	}
+}
