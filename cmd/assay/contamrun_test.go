@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,10 +36,7 @@ func TestRunContaminationCheck(t *testing.T) {
 	}
 	f.spec.Contamination = &eval.ContaminationCheck{Train: "train.jsonl", File: train}
 	sys := completedRun(t, f)
-	out := t.TempDir()
-	if _, stderr, err := runCLI(t, "report", "--run", "ct", "--nats", sys.URL, "--out", out, "--format", "json"); err != nil && !errors.Is(err, errGateFailed) {
-		t.Fatalf("report: %v\n%s", err, stderr)
-	}
+	out := writeReport(t, sys, "ct", "json")
 	rep := readReport(t, out)
 	if rep.Counts.Contaminated != len(leaked) {
 		t.Errorf("%d contaminated samples, want the %d leaked", rep.Counts.Contaminated, len(leaked))

@@ -1,15 +1,11 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/llmsim"
@@ -41,39 +37,9 @@ func TestSuiteFromDirectory(t *testing.T) {
 	write("README.md", "not a dataset")
 	write(".hidden.csv", "question,A,B,C,D,answer\nskipped?,a,b,c,d,A\n")
 
-	sim := llmsim.New(llmsim.Options{Seed: 1})
-	srv := httptest.NewServer(sim.Handler())
-	defer srv.Close()
-	spec := filepath.Join(dir, "run.yaml")
-	if err := os.WriteFile(spec, []byte(fmt.Sprintf(`run: dirs
-baseline: base
-variants:
-  - {name: base, base_url: %[1]s/v1, model: sim-base}
-  - {name: ft,   base_url: %[1]s/v1, model: sim-ft}
-suites:
-  - {name: mmlu, path: mmlu/, preset: mmlu, metrics: [mc_acc]}
-`, srv.URL)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s, err := eval.LoadSpec(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: 0})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sys.Stop()
-	if err := submit(ctx, sys.Env.Bus, s, openFile); err != nil {
-		t.Fatal(err)
-	}
-	waitComplete(t, sys.Env.Bus, "dirs", 60*time.Second)
-	out := t.TempDir()
-	if _, stderr, err := runCLI(t, "report", "--run", "dirs", "--nats", sys.URL, "--out", out, "--format", "json"); err != nil && !errors.Is(err, errGateFailed) {
-		t.Fatalf("report: %v\n%s", err, stderr)
-	}
+	sys := runSimSpec(t, dir, "dirs", llmsim.New(llmsim.Options{Seed: 1}),
+		"  - {name: mmlu, path: mmlu/, preset: mmlu, metrics: [mc_acc]}\n")
+	out := writeReport(t, sys, "dirs", "json")
 	rep := readReport(t, out)
 	if len(rep.Suites) != 1 || rep.Suites[0].Samples != 4 || rep.Suites[0].Duplicates != 2 {
 		t.Fatalf("suites %+v", rep.Suites)
@@ -97,6 +63,7 @@ suites:
 	// A directory named without its slash, and a file named with one, are
 	// refused with a way out.
 	for path, want := range map[string]string{"mmlu": "end the path with /", "mmlu/astronomy.csv/": "ends with /"} {
+		spec := filepath.Join(dir, "run.yaml")
 		if err := os.WriteFile(spec, []byte(fmt.Sprintf("run: dirs\nvariants: [{name: base, base_url: http://x/v1, model: m}]\nsuites: [{name: s, path: %s, metrics: [mc_acc]}]\n", path)), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -34,7 +34,11 @@ func flowPersonas() []llmsim.Persona {
 // completedRun runs f's spec in this process, with NATS listening so that
 // the command line can reach it, and returns the system once the run is
 // complete.
-func completedRun(t *testing.T, f *fixture) *system {
+func completedRun(t *testing.T, f *fixture) *system { return runToCompletion(t, f.spec) }
+
+// runToCompletion starts a system, submits spec to it and waits for the
+// run to complete.
+func runToCompletion(t *testing.T, spec *eval.RunSpec) *system {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -43,10 +47,10 @@ func completedRun(t *testing.T, f *fixture) *system {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sys.Stop() })
-	if err := submit(ctx, sys.Env.Bus, f.spec, openFile); err != nil {
+	if err := submit(ctx, sys.Env.Bus, spec, openFile); err != nil {
 		t.Fatal(err)
 	}
-	waitComplete(t, sys.Env.Bus, f.spec.Run, 90*time.Second)
+	waitComplete(t, sys.Env.Bus, spec.Run, 90*time.Second)
 	return sys
 }
 

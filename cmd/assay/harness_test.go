@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
@@ -193,3 +194,33 @@ func diffLines(a, b string) string {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// runSimSpec runs, in dir, a spec with two simulated variants (base and ft)
+// answered by sim and the suites given as YAML list items, and waits for
+// it to complete.
+func runSimSpec(t *testing.T, dir, run string, sim *llmsim.Sim, suites string) *system {
+	t.Helper()
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	file := filepath.Join(dir, "run.yaml")
+	spec := fmt.Sprintf("run: %s\nbaseline: base\nvariants:\n  - {name: base, base_url: %[2]s/v1, model: sim-base}\n  - {name: ft,   base_url: %[2]s/v1, model: sim-ft}\nsuites:\n%s", run, srv.URL, suites)
+	if err := os.WriteFile(file, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := eval.LoadSpec(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runToCompletion(t, s)
+}
+
+// writeReport writes run's report in formats into a new directory, as
+// `assay report` does (a failed gate is no error here), and returns it.
+func writeReport(t *testing.T, sys *system, run, formats string) string {
+	t.Helper()
+	out := t.TempDir()
+	if _, stderr, err := runCLI(t, "report", "--run", run, "--nats", sys.URL, "--out", out, "--format", formats); err != nil && !errors.Is(err, errGateFailed) {
+		t.Fatalf("report: %v\n%s", err, stderr)
+	}
+	return out
+}

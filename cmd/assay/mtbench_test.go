@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/bus/bustest"
@@ -27,34 +23,7 @@ func TestTurnByTurn(t *testing.T) {
 		t.Fatal(err)
 	}
 	sim := llmsim.New(llmsim.Options{Seed: 1, Record: true})
-	srv := httptest.NewServer(sim.Handler())
-	defer srv.Close()
-	specFile := filepath.Join(dir, "run.yaml")
-	if err := os.WriteFile(specFile, []byte(fmt.Sprintf(`run: mt
-baseline: base
-variants:
-  - {name: base, base_url: %[1]s/v1, model: sim-base}
-  - {name: ft,   base_url: %[1]s/v1, model: sim-ft}
-suites:
-  - {name: mt, path: mt.jsonl, preset: mt-bench, metrics: [length]}
-`, srv.URL)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	spec, err := eval.LoadSpec(specFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: 0})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sys.Stop()
-	if err := submit(ctx, sys.Env.Bus, spec, openFile); err != nil {
-		t.Fatal(err)
-	}
-	waitComplete(t, sys.Env.Bus, "mt", 60*time.Second)
+	sys := runSimSpec(t, dir, "mt", sim, "  - {name: mt, path: mt.jsonl, preset: mt-bench, metrics: [length]}\n")
 
 	for _, model := range []string{"sim-base", "sim-ft"} {
 		if n := sim.Calls(model); n != 4 {

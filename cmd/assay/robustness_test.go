@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,10 +29,7 @@ func TestRobustnessCopies(t *testing.T) {
 		}
 	}
 	sys := completedRun(t, f)
-	out := t.TempDir()
-	if _, stderr, err := runCLI(t, "report", "--run", "rb", "--nats", sys.URL, "--out", out, "--format", "json,md"); err != nil && !errors.Is(err, errGateFailed) {
-		t.Fatalf("report: %v\n%s", err, stderr)
-	}
+	out := writeReport(t, sys, "rb", "json,md")
 	rep := readReport(t, out)
 	for _, m := range rep.Metrics {
 		if m.Suite == "qa" && m.N > originals {

@@ -25,7 +25,7 @@ func CodeRunner(slots int, lim codeexec.Limits) metric.CodeRunner {
 		if err != nil {
 			return metric.CodeOutcome{}, err
 		}
-		return metric.CodeOutcome{Passed: res.Passed, Status: string(res.Status), Detail: lastLine(res.Stderr)}, nil
+		return metric.CodeOutcome{Passed: res.Passed, Status: string(res.Status), Detail: res.Exception()}, nil
 	}
 }
 
@@ -39,13 +39,4 @@ func Program(answer string, test *eval.CodeTest) string {
 		return codeexec.HumanEvalProgram(test.Prompt, code, test.Test, test.EntryPoint)
 	}
 	return codeexec.MBPPProgram(code, test.Setup, strings.Split(test.Test, "\n"))
-}
-
-// lastLine is the last non-blank line of a traceback: the exception.
-func lastLine(s string) string {
-	s = strings.TrimRight(s, " \t\r\n")
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	return strings.TrimSpace(s)
 }

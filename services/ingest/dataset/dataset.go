@@ -158,13 +158,14 @@ func (rd *Reader) Read(r io.Reader, emit func(eval.Sample) error) (res Result, e
 	case FormatParquet:
 		err = rd.readParquet(r, record, problem)
 	default:
-		err = rd.readJSONL(r, record, problem)
+		err = rd.lines(r, record, problem) // JSONL: a record a line
 	}
 	return res, err
 }
 
-// readJSONL reads one JSON object a line.
-func (rd *Reader) readJSONL(r io.Reader, record func(int, []byte) error, problem func(Problem)) error {
+// lines calls fn with each non-blank line of r and its number, a byte
+// order mark dropped; a line longer than the limit is a problem.
+func (rd *Reader) lines(r io.Reader, fn func(int, []byte) error, problem func(Problem)) error {
 	limit := rd.MaxLine
 	if limit <= 0 {
 		limit = MaxLine
@@ -183,7 +184,7 @@ func (rd *Reader) readJSONL(r io.Reader, record func(int, []byte) error, problem
 		case tooLong:
 			problem(Problem{rd.File, lineNo, "", fmt.Sprintf("line is longer than %s: shorten the item or split it", size(limit))})
 		case len(bytes.TrimSpace(line)) > 0:
-			if err := record(lineNo, line); err != nil {
+			if err := fn(lineNo, line); err != nil {
 				return err
 			}
 		}

@@ -73,7 +73,7 @@ func (rd *Reader) readJSON(r io.Reader, record func(int, []byte) error, problem 
 	}
 	if trimmed[0] == '{' {
 		// One object a line, named .json.
-		return rd.readJSONL(bytes.NewReader(data), record, problem)
+		return rd.lines(bytes.NewReader(data), record, problem)
 	}
 	lines := newLineIndex(data)
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -176,15 +176,7 @@ func (rd *Reader) readCSV(r io.Reader, format Format, record func(int, []byte) e
 			continue
 		}
 		line, _ := cr.FieldPos(0)
-		obj := make(map[string]string, len(header))
-		for i, h := range header {
-			obj[h] = rec[i]
-		}
-		raw, err := json.Marshal(obj)
-		if err != nil {
-			return err
-		}
-		if err := record(line, raw); err != nil {
+		if err := recordObject(line, header, rec, record); err != nil {
 			return err
 		}
 	}
@@ -194,52 +186,33 @@ func (rd *Reader) readCSV(r io.Reader, format Format, record func(int, []byte) e
 // defines them: a record a line, fields split at tabs, no quoting (a field
 // may begin with a quotation mark), a header row naming the fields.
 func (rd *Reader) readTSV(r io.Reader, record func(int, []byte) error, problem func(Problem)) error {
-	limit := rd.MaxLine
-	if limit <= 0 {
-		limit = MaxLine
-	}
-	br := bufio.NewReaderSize(r, min(limit+2, 1<<20))
 	var header []string
-	for lineNo := 1; ; lineNo++ {
-		line, tooLong, err := ReadLine(br, nil, limit)
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("reading %s: %w", rd.File, err)
+	return rd.lines(r, func(lineNo int, line []byte) error {
+		fields := strings.Split(string(line), "\t")
+		if header == nil {
+			header = fields
+			return checkHeader(rd.File, header)
 		}
-		last := errors.Is(err, io.EOF)
-		if lineNo == 1 {
-			line = bytes.TrimPrefix(line, bom)
-		}
-		switch {
-		case tooLong:
-			problem(Problem{rd.File, lineNo, "", fmt.Sprintf("line is longer than %s: shorten the item or split it", size(limit))})
-		case len(bytes.TrimSpace(line)) == 0:
-		case header == nil:
-			header = strings.Split(string(line), "\t")
-			if err := checkHeader(rd.File, header); err != nil {
-				return err
-			}
-		default:
-			fields := strings.Split(string(line), "\t")
-			if len(fields) != len(header) {
-				problem(Problem{rd.File, lineNo, "", fmt.Sprintf("has %d fields, the header %d", len(fields), len(header))})
-				break
-			}
-			obj := make(map[string]string, len(header))
-			for i, h := range header {
-				obj[h] = fields[i]
-			}
-			raw, err := json.Marshal(obj)
-			if err != nil {
-				return err
-			}
-			if err := record(lineNo, raw); err != nil {
-				return err
-			}
-		}
-		if last {
+		if len(fields) != len(header) {
+			problem(Problem{rd.File, lineNo, "", fmt.Sprintf("has %d fields, the header %d", len(fields), len(header))})
 			return nil
 		}
+		return recordObject(lineNo, header, fields, record)
+	}, problem)
+}
+
+// recordObject passes a CSV or TSV record on as a JSON object of its
+// header's fields.
+func recordObject(lineNo int, header, fields []string, record func(int, []byte) error) error {
+	obj := make(map[string]string, len(header))
+	for i, h := range header {
+		obj[h] = fields[i]
 	}
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	return record(lineNo, raw)
 }
 
 // checkHeader names blank columns and refuses a name given twice.

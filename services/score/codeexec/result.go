@@ -96,6 +96,10 @@ func cpuTime(ru *syscall.Rusage) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// Exception is the last line of the program's error output: the
+// exception a failed test raised ("AssertionError: …").
+func (r Result) Exception() string { return lastLine(r.Stderr) }
+
 // lastLine is the last non-blank line of s, where a traceback names its
 // exception.
 func lastLine(s string) string {

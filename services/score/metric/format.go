@@ -124,22 +124,7 @@ func tableCells(row string) int {
 // counted one by one and Latin words as wholes, so that a Chinese answer
 // naming a few English terms is still Chinese.
 func AnswerLanguage(text string) string {
-	han, words := 0, 0
-	inWord := false
-	for _, r := range text {
-		switch {
-		case unicode.Is(unicode.Han, r):
-			han++
-			inWord = false
-		case unicode.Is(unicode.Latin, r):
-			if !inWord {
-				words++
-			}
-			inWord = true
-		default:
-			inWord = false
-		}
-	}
+	han, words := hanAndWords(text, func(r rune) bool { return unicode.Is(unicode.Latin, r) })
 	switch {
 	case han == 0 && words == 0:
 		return ""
@@ -147,6 +132,27 @@ func AnswerLanguage(text string) string {
 		return "zh"
 	}
 	return "en"
+}
+
+// hanAndWords counts the Chinese characters of text and its words: runs
+// of the runes inWord says belong to one.
+func hanAndWords(text string, inWord func(rune) bool) (han, words int) {
+	in := false
+	for _, r := range text {
+		switch {
+		case unicode.Is(unicode.Han, r):
+			han++
+			in = false
+		case inWord(r):
+			if !in {
+				words++
+			}
+			in = true
+		default:
+			in = false
+		}
+	}
+	return han, words
 }
 
 // regexpCache compiles a suite's patterns once.

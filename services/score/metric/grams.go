@@ -54,39 +54,28 @@ func (t *gramTable) slot(key uint64) uint64 {
 }
 
 // add counts key once more.
-func (t *gramTable) add(key uint64) {
-	if 2*(len(t.slots)+1) > len(t.entries) {
-		t.grow()
-	}
-	for i := t.slot(key); ; i = (i + 1) & t.mask {
-		e := &t.entries[i]
-		if e.gen != t.cur {
-			*e = gramEntry{key, 1, t.cur}
-			t.slots = append(t.slots, int32(i))
-			return
-		}
-		if e.key == key {
-			e.count++
-			return
-		}
-	}
-}
+func (t *gramTable) add(key uint64) { t.entry(key).count++ }
 
 // raise sets key's count to at least c.
 func (t *gramTable) raise(key uint64, c int32) {
+	e := t.entry(key)
+	e.count = max(e.count, c)
+}
+
+// entry is key's entry, made live with a count of 0 if it was not.
+func (t *gramTable) entry(key uint64) *gramEntry {
 	if 2*(len(t.slots)+1) > len(t.entries) {
 		t.grow()
 	}
 	for i := t.slot(key); ; i = (i + 1) & t.mask {
 		e := &t.entries[i]
 		if e.gen != t.cur {
-			*e = gramEntry{key, c, t.cur}
+			*e = gramEntry{key, 0, t.cur}
 			t.slots = append(t.slots, int32(i))
-			return
+			return e
 		}
 		if e.key == key {
-			e.count = max(e.count, c)
-			return
+			return e
 		}
 	}
 }

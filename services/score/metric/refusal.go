@@ -341,21 +341,6 @@ func sentenceHas(s string, i int, word string) bool {
 // answerWords counts words: runs of letters or digits, and Chinese
 // characters two to a word, as Chinese words mostly are.
 func answerWords(s string) int {
-	words, han := 0, 0
-	inWord := false
-	for _, r := range s {
-		switch {
-		case unicode.Is(unicode.Han, r):
-			han++
-			inWord = false
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			if !inWord {
-				words++
-			}
-			inWord = true
-		default:
-			inWord = false
-		}
-	}
+	han, words := hanAndWords(s, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) })
 	return words + (han+1)/2
 }
