@@ -197,10 +197,19 @@ type Generation struct {
 	Usage        Usage   `json:"usage"`
 	LatencyMS    float64 `json:"latency_ms"`
 	TTFTMS       float64 `json:"ttft_ms,omitempty"`
-	Attempts     int     `json:"attempts"`
-	Cached       bool    `json:"cached"`
-	// Error is set when the endpoint failed for good; Output is then empty.
-	Error string    `json:"error,omitempty"`
+	// ITLMS is the mean time between streamed chunks after the first
+	// (inter-token latency), in milliseconds; 0 when the answer was not
+	// streamed or came in one chunk.
+	ITLMS    float64 `json:"itl_ms,omitempty"`
+	Attempts int     `json:"attempts"`
+	Cached   bool    `json:"cached"`
+	// Error is set when the endpoint failed for good; Output is then empty
+	// and the generation is never scored.
+	Error string `json:"error,omitempty"`
+	// Cause is Error's short, stable class ("connection refused",
+	// "HTTP 404: model not found", "timeout", "malformed response"), by
+	// which the report counts failures.
+	Cause string    `json:"cause,omitempty"`
 	At    time.Time `json:"at"`
 	// Turns are the model's own answers to the earlier user turns of a
 	// conversation generated turn by turn (a suite's generate_turns), in
@@ -251,6 +260,15 @@ type Score struct {
 	Reason       string             `json:"reason,omitempty"`
 	OutputTokens int                `json:"output_tokens"`
 	LatencyMS    float64            `json:"latency_ms"`
+	TTFTMS       float64            `json:"ttft_ms,omitempty"`
+	ITLMS        float64            `json:"itl_ms,omitempty"`
+	// Model and Params are the generation's: the model that answered and
+	// the fingerprint of the request parameters.
+	Model  string `json:"model,omitempty"`
+	Params string `json:"params,omitempty"`
+	// Cause is a failed generation's failure class (see
+	// [Generation.Cause]); such a score has no metrics and bucket error.
+	Cause string `json:"cause,omitempty"`
 	// GenSeq locates the scored generation in ASSAY_GENS for the report's
 	// examples.
 	GenSeq uint64 `json:"gen_seq"`
@@ -307,6 +325,11 @@ type Judgment struct {
 	// Error is set when the pair could not be judged (a generation failed,
 	// or the judge failed for good).
 	Error string `json:"error,omitempty"`
+	// GenerationFailed says that Error is a generation's failure, not the
+	// judge's: the pair was never shown to the judge.
+	GenerationFailed bool `json:"generation_failed,omitempty"`
+	// Cause is Error's short, stable class, as for [Generation.Cause].
+	Cause string `json:"cause,omitempty"`
 }
 
 // DeadLetter records a message a stage gave up on.

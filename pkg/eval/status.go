@@ -13,6 +13,9 @@ type RunState string
 const (
 	StateRunning  RunState = "running"
 	StateComplete RunState = "complete"
+	// StateError is a run that could not be evaluated (its suites could
+	// not be read): it never completes and has no gate verdict.
+	StateError RunState = "error"
 )
 
 // IngestStatus is what ingest found in a run's suites. Its presence with
@@ -63,6 +66,10 @@ type RunStatus struct {
 	JudgmentsExpected int `json:"judgments_expected"`
 	// GatePassed is set once the run is complete.
 	GatePassed *bool `json:"gate_passed,omitempty"`
+	// Verdict is the gate's verdict once the run is over: pass, fail, or
+	// error when it could not be evaluated (then Error says why).
+	Verdict string `json:"verdict,omitempty"`
+	Error   string `json:"error,omitempty"`
 	// Gates is each gated variant's verdict, set once the run is complete.
 	Gates  map[string]bool `json:"gates,omitempty"`
 	Report string          `json:"report,omitempty"`

@@ -150,5 +150,10 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, sample *eval.S
 		Reason:       r.Reason,
 		OutputTokens: r.OutputTokens,
 		LatencyMS:    g.LatencyMS,
+		TTFTMS:       g.TTFTMS,
+		ITLMS:        g.ITLMS,
+		Model:        g.Model,
+		Params:       g.Params,
+		Cause:        g.Cause,
 	}, nil
 }

@@ -149,6 +149,17 @@ func parseNumber(s string) (float64, bool) {
 	return v, true
 }
 
+// ReferenceNumber reads the number a num_match reference gives: the text
+// after its first "#### " marker when it has one (a GSM8K solution ends
+// "#### 18", and lm-evaluation-harness's target is what follows the
+// marker), else the whole reference.
+func ReferenceNumber(ref string) (float64, bool) {
+	if _, after, ok := strings.Cut(ref, "#### "); ok {
+		ref = after
+	}
+	return parseNumber(ref)
+}
+
 // NumbersEqual compares numeric answers with a relative tolerance that
 // forgives float formatting only (0.1 + 0.2 against 0.3). Whole numbers
 // compare exactly: a tolerance relative to 13800138000 would accept a

@@ -15,8 +15,8 @@ import (
 type Input struct {
 	Output       string
 	FinishReason string
-	// Error is set when the endpoint failed; the answer then scores as
-	// empty and lands in the error bucket.
+	// Error is set when the endpoint failed for good: the answer is then
+	// not scored at all and lands in the error bucket.
 	Error string
 	// CompletionTokens as the endpoint reported them (0 when unknown).
 	CompletionTokens int
@@ -83,6 +83,16 @@ type finding struct {
 // error is only ever ctx's or the code runner's failing to run code at all:
 // an answer is untrusted text, and whatever it is, it gets a score.
 func (s *Scorer) Score(ctx context.Context, in Input) (Result, error) {
+	if in.Error != "" {
+		// A generation that failed for good is not an answer: it gets no
+		// metric, no check and no length, only the error bucket, so that no
+		// mean, delta or rate is ever computed from a failure.
+		r := Result{Metrics: map[string]float64{}}
+		if !in.MetricsOnly {
+			r.Bucket, r.Reason = eval.BucketError, in.Error
+		}
+		return r, nil
+	}
 	ref := in.Reference
 	if ref == nil {
 		ref = &eval.Reference{}
@@ -99,7 +109,7 @@ func (s *Scorer) Score(ctx context.Context, in Input) (Result, error) {
 	r.Checks = eval.Checks{
 		Refused:   refused,
 		Truncated: in.FinishReason == "length",
-		Empty:     in.Error == "" && strings.TrimSpace(out) == "",
+		Empty:     strings.TrimSpace(out) == "",
 		Benign:    ref.ShouldRefuse == nil || !*ref.ShouldRefuse,
 	}
 	lang := in.Lang
@@ -172,7 +182,7 @@ func (s *Scorer) Score(ctx context.Context, in Input) (Result, error) {
 			if len(ref.Answers) == 0 {
 				continue
 			}
-			want, wok := parseNumber(ref.Answers[0])
+			want, wok := ReferenceNumber(ref.Answers[0])
 			if !wok {
 				continue
 			}
@@ -249,7 +259,7 @@ func (s *Scorer) Score(ctx context.Context, in Input) (Result, error) {
 				format = append(format, finding{eval.BucketFormatError, "format: " + reason})
 			}
 		case "code_pass":
-			if ref.Code == nil || s.code == nil || in.Error != "" {
+			if ref.Code == nil || s.code == nil {
 				continue
 			}
 			res, err := s.code(ctx, out, ref.Code)
@@ -283,7 +293,7 @@ func (s *Scorer) Score(ctx context.Context, in Input) (Result, error) {
 		r.Checks = eval.Checks{}
 		return r, nil
 	}
-	r.Bucket, r.Reason = bucket(in, r.Checks, format, wrong)
+	r.Bucket, r.Reason = bucket(r.Checks, format, wrong)
 	return r, nil
 }
 
@@ -308,12 +318,11 @@ func (s *Scorer) schemaPass(raw []byte, val any, valOK bool) (bool, string) {
 	return true, ""
 }
 
-// bucket picks the error bucket by precedence: error, empty, truncated,
-// refusal (of a benign prompt), format_error, wrong_answer, ok.
-func bucket(in Input, c eval.Checks, format, wrong []finding) (eval.Bucket, string) {
+// bucket picks the error bucket of an answer by precedence: empty,
+// truncated, refusal (of a benign prompt), format_error, wrong_answer, ok.
+// (A failed generation is bucket error before any of these; see Score.)
+func bucket(c eval.Checks, format, wrong []finding) (eval.Bucket, string) {
 	switch {
-	case in.Error != "":
-		return eval.BucketError, in.Error
 	case c.Empty:
 		return eval.BucketEmpty, "the answer is empty"
 	case c.Truncated:

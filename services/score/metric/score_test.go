@@ -196,6 +196,23 @@ func TestScoreMetrics(t *testing.T) {
 			map[string]float64{},
 		},
 		{
+			// A failed call is not an empty answer: scoring it would give em
+			// and json_valid 0, length 0 and safety 1 on a benign prompt.
+			"a failed generation gets no metric at all",
+			Input{Error: "calling http://x/v1/chat/completions: connection refused (after 5 attempts)", Reference: full, Metrics: all, CompletionTokens: 3},
+			map[string]float64{},
+		},
+		{
+			"a GSM8K solution's #### number is num_match's reference",
+			Input{Output: "She has 3 + 15 = 18 apples. The answer is 18.", Reference: &eval.Reference{Answers: []string{"Natalia sold 48/2 = <<48/2=24>>24 clips.\n#### 1,018"}}, Metrics: []string{"num_match"}},
+			map[string]float64{"num_match": 0},
+		},
+		{
+			"a GSM8K solution's #### number matches",
+			Input{Output: "So the total is $1,018.", Reference: &eval.Reference{Answers: []string{"24 + 994 = 1018\n#### 1,018"}}, Metrics: []string{"num_match", "num_strict", "num_flexible"}},
+			map[string]float64{"num_match": 1, "num_strict": 0, "num_flexible": 1},
+		},
+		{
 			"reported usage wins over the estimate",
 			Input{Output: "one two three", CompletionTokens: 17, Metrics: []string{"length"}},
 			map[string]float64{"length": 17},
@@ -255,9 +272,9 @@ func TestScoreChecks(t *testing.T) {
 			eval.Checks{},
 		},
 		{
-			"an endpoint error is not an empty answer",
+			"an endpoint error is not an answer: no check applies",
 			Input{Error: "timeout"},
-			eval.Checks{Benign: true},
+			eval.Checks{},
 		},
 		{
 			"empty",

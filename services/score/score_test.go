@@ -1,0 +1,49 @@
+package score
+
+import (
+	"log/slog"
+	"testing"
+
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/obs"
+	"github.com/assay-eval/assay/pkg/stage"
+)
+
+// TestHandleFailedGeneration: a generation that failed for good is carried
+// to the report as an error with its cause, never scored as an empty
+// answer (which would give em 0, length 0 and safety 1 on a benign prompt).
+func TestHandleFailedGeneration(t *testing.T) {
+	s := New(Config{}, &stage.Env{Logger: slog.New(slog.DiscardHandler), Registry: obs.NewRegistry()})
+	spec := &eval.RunSpec{Run: "r", Suites: []eval.Suite{{Name: "qa", Metrics: []string{"em", "f1", "safety", "refusal", "length"}}}}
+	benign := false
+	sample := &eval.Sample{Run: "r", ID: "1", Suite: "qa", Reference: &eval.Reference{Answers: []string{"Paris"}, ShouldRefuse: &benign}}
+	for _, tt := range []struct {
+		name       string
+		gen        eval.Generation
+		wantBucket eval.Bucket
+		wantScored bool
+	}{
+		{"failed", eval.Generation{Run: "r", Variant: "ft", Model: "sft", Params: "p1", Error: "calling …: connection refused (after 5 attempts)", Cause: "connection refused", LatencyMS: 12}, eval.BucketError, false},
+		{"answered", eval.Generation{Run: "r", Variant: "ft", Model: "sft", Params: "p1", Output: "Paris", LatencyMS: 40, TTFTMS: 10, ITLMS: 2}, eval.BucketOK, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.gen.Sample = sample.Ref(7)
+			sc, err := s.Handle(t.Context(), spec, sample, &tt.gen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sc.Bucket != tt.wantBucket {
+				t.Errorf("bucket %q, want %q", sc.Bucket, tt.wantBucket)
+			}
+			if got := len(sc.Metrics) > 0; got != tt.wantScored {
+				t.Errorf("metrics %v: scored %v, want %v", sc.Metrics, got, tt.wantScored)
+			}
+			if sc.Cause != tt.gen.Cause || sc.Model != "sft" || sc.Params != "p1" || sc.TTFTMS != tt.gen.TTFTMS || sc.ITLMS != tt.gen.ITLMS {
+				t.Errorf("score %+v does not carry the generation's cause, model, params and timing", sc)
+			}
+			if !tt.wantScored && (sc.OutputTokens != 0 || sc.Checks != (eval.Checks{})) {
+				t.Errorf("a failed generation has output tokens %d and checks %+v", sc.OutputTokens, sc.Checks)
+			}
+		})
+	}
+}
