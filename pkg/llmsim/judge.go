@@ -21,19 +21,13 @@ type JudgeDecision struct {
 }
 
 // ParseJudgePrompt extracts the question and both answers from a pairwise
-// judge prompt; ok is false when a marker is missing.
+// judge prompt; ok is false when a marker is missing. In the multi-turn
+// form (each assistant's whole conversation, MT-Bench's
+// pair-v2-multi-turn) the question is the user's last turn and the answers
+// are each assistant's last, which is what the simulated judge grades.
 func ParseJudgePrompt(prompt string) (question, a, b string, ok bool) {
-	between := func(s, start, end string) (string, bool) {
-		i := strings.Index(s, start)
-		if i < 0 {
-			return "", false
-		}
-		s = s[i+len(start):]
-		j := strings.Index(s, end)
-		if j < 0 {
-			return "", false
-		}
-		return strings.TrimSpace(s[:j]), true
+	if strings.Contains(prompt, eval.MarkConvAStart) {
+		return parseConversations(prompt)
 	}
 	q, ok1 := between(prompt, eval.MarkQuestion, eval.MarkAStart)
 	if r := strings.Index(q, eval.MarkRefStart); r >= 0 {
@@ -42,6 +36,43 @@ func ParseJudgePrompt(prompt string) (question, a, b string, ok bool) {
 	a, ok2 := between(prompt, eval.MarkAStart, eval.MarkAEnd)
 	b, ok3 := between(prompt, eval.MarkBStart, eval.MarkBEnd)
 	return q, a, b, ok1 && ok2 && ok3
+}
+
+// parseConversations reads the multi-turn form.
+func parseConversations(prompt string) (question, a, b string, ok bool) {
+	convA, ok1 := between(prompt, eval.MarkConvAStart, eval.MarkConvAEnd)
+	convB, ok2 := between(prompt, eval.MarkConvBStart, eval.MarkConvBEnd)
+	if !ok1 || !ok2 {
+		return "", "", "", false
+	}
+	// The last answer follows the last heading; the last question sits
+	// between the last user heading and that answer's heading.
+	lastTurn := func(conv, heading string) (q, ans string, ok bool) {
+		i := strings.LastIndex(conv, heading)
+		u := strings.LastIndex(conv[:max(i, 0)], eval.MarkTurnUser)
+		if i < 0 || u < 0 {
+			return "", "", false
+		}
+		return strings.TrimSpace(conv[u+len(eval.MarkTurnUser) : i]), strings.TrimSpace(conv[i+len(heading):]), true
+	}
+	q, a, ok3 := lastTurn(convA, eval.MarkTurnA)
+	_, b, ok4 := lastTurn(convB, eval.MarkTurnB)
+	return q, a, b, ok3 && ok4
+}
+
+// between is the trimmed text of s between the first start and the first
+// end after it.
+func between(s, start, end string) (string, bool) {
+	i := strings.Index(s, start)
+	if i < 0 {
+		return "", false
+	}
+	s = s[i+len(start):]
+	j := strings.Index(s, end)
+	if j < 0 {
+		return "", false
+	}
+	return strings.TrimSpace(s[:j]), true
 }
 
 // Judge returns judge persona p's verdict on answers a and b (shown in that
