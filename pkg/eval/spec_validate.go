@@ -1,0 +1,336 @@
+package eval
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+type checker struct {
+	file string
+	doc  *yaml.Node
+	errs SpecErrors
+}
+
+// at finds the line of a field path such as "variants", 1, "name"; it falls
+// back to the nearest enclosing node that exists.
+func (c *checker) at(path ...any) int {
+	n := c.doc
+	line := n.Line
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			if n.Kind != yaml.MappingNode {
+				return line
+			}
+			found := false
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == k {
+					line = n.Content[i].Line
+					n = n.Content[i+1]
+					found = true
+					break
+				}
+			}
+			if !found {
+				return line
+			}
+		case int:
+			if n.Kind != yaml.SequenceNode || k >= len(n.Content) {
+				return line
+			}
+			n = n.Content[k]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+func fieldName(path ...any) string {
+	var b strings.Builder
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(k)
+		case int:
+			fmt.Fprintf(&b, "[%d]", k)
+		}
+	}
+	return b.String()
+}
+
+func (c *checker) fail(msg string, path ...any) {
+	c.errs = append(c.errs, &SpecError{File: c.file, Line: c.at(path...), Field: fieldName(path...), Msg: msg})
+}
+
+func (c *checker) name(v string, path ...any) {
+	switch {
+	case v == "":
+		c.fail("is required", path...)
+	case !ValidName(v):
+		c.fail(fmt.Sprintf("%q is not a valid name: use 1-64 letters, digits, '-' or '_'", v), path...)
+	}
+}
+
+func (c *checker) endpoint(u string, path ...any) {
+	if u == "" {
+		c.fail("is required: the OpenAI-compatible base URL, e.g. http://localhost:8000/v1", path...)
+		return
+	}
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		c.fail(fmt.Sprintf("%q is not an http(s) URL: write it like http://localhost:8000/v1", u), path...)
+	}
+}
+
+// The range checks below are written !(in range) so that NaN, which
+// compares false with everything, fails them: a NaN would otherwise pass,
+// and then break the JSON of every request and of the spec on the bus.
+
+func (c *checker) decoding(d Decoding, path ...any) {
+	at := func(field string) []any { return append(slices.Clip(path), field) }
+	if !(d.Temperature >= 0 && d.Temperature <= 2) {
+		c.fail(fmt.Sprintf("temperature %v is outside 0..2", d.Temperature), at("temperature")...)
+	}
+	if !(d.TopP > 0 && d.TopP <= 1) {
+		c.fail(fmt.Sprintf("top_p %v is outside (0, 1]", d.TopP), at("top_p")...)
+	}
+	if d.MaxTokens < 1 {
+		c.fail("max_tokens must be at least 1", at("max_tokens")...)
+	}
+	if d.TopK != nil && *d.TopK < -1 {
+		c.fail(fmt.Sprintf("top_k %d is below -1: use a positive number, or -1 for no limit", *d.TopK), at("top_k")...)
+	}
+	if d.MinP != nil && !(*d.MinP >= 0 && *d.MinP <= 1) {
+		c.fail(fmt.Sprintf("min_p %v is outside 0..1", *d.MinP), at("min_p")...)
+	}
+	if p := d.RepetitionPenalty; p != nil && !(*p > 0 && !math.IsInf(*p, 0)) {
+		c.fail(fmt.Sprintf("repetition_penalty %v must be positive (1 means none)", *p), at("repetition_penalty")...)
+	}
+	if p := d.PresencePenalty; p != nil && !(*p >= -2 && *p <= 2) {
+		c.fail(fmt.Sprintf("presence_penalty %v is outside -2..2", *p), at("presence_penalty")...)
+	}
+	if p := d.FrequencyPenalty; p != nil && !(*p >= -2 && *p <= 2) {
+		c.fail(fmt.Sprintf("frequency_penalty %v is outside -2..2", *p), at("frequency_penalty")...)
+	}
+}
+
+// judge checks one judge, at path in the document.
+func (c *checker) judge(j Judge, path ...any) {
+	at := func(field ...any) []any { return append(slices.Clone(path), field...) }
+	c.name(j.Name, at("name")...)
+	c.endpoint(j.BaseURL, at("base_url")...)
+	if j.Model == "" {
+		c.fail("is required: the judge model's name", at("model")...)
+	}
+	if j.Mode != "pairwise" {
+		c.fail(fmt.Sprintf("mode %q is not supported: use pairwise", j.Mode), at("mode")...)
+	}
+	for k, d := range j.Dimensions {
+		if !ValidName(d) {
+			c.fail(fmt.Sprintf("%q is not a valid dimension name", d), at("dimensions", k)...)
+		}
+	}
+	c.decoding(j.Decoding, at("decoding")...)
+}
+
+func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
+	c := &checker{file: file, doc: doc}
+	c.name(s.Run, "run")
+	if len(s.Variants) == 0 {
+		c.fail("at least one variant is required", "variants")
+	}
+	seen := map[string]bool{}
+	for i, v := range s.Variants {
+		c.name(v.Name, "variants", i, "name")
+		if seen[v.Name] && v.Name != "" {
+			c.fail(fmt.Sprintf("variant %q is listed twice", v.Name), "variants", i, "name")
+		}
+		seen[v.Name] = true
+		c.endpoint(v.BaseURL, "variants", i, "base_url")
+		if v.Model == "" {
+			c.fail("is required: the model name the endpoint serves", "variants", i, "model")
+		}
+		if v.Concurrency < 0 {
+			c.fail("must be positive", "variants", i, "concurrency")
+		}
+	}
+	switch {
+	case len(s.Variants) == 0:
+		// Reported above; a baseline cannot be checked against nothing.
+	case s.Baseline == "" && len(s.Variants) > 1:
+		c.fail("is required: name the variant the others are compared with", "baseline")
+	case s.Baseline == "" && len(s.Variants) == 1:
+		s.Baseline = s.Variants[0].Name
+	case !seen[s.Baseline]:
+		c.fail(fmt.Sprintf("%q is not one of the variants", s.Baseline), "baseline")
+	}
+	c.decoding(s.Decoding, "decoding")
+	// Kwargs go into every request as JSON, and the spec onto the bus: a
+	// nested mapping with non-string keys, or a NaN, cannot.
+	if _, err := json.Marshal(s.Template.Kwargs); err != nil {
+		c.fail(fmt.Sprintf("cannot be sent as JSON (%v): use string keys and plain values", err), "template", "kwargs")
+	}
+	if s.Retry.MaxAttempts < 1 {
+		c.fail("must be at least 1", "retry", "max_attempts")
+	}
+	if len(s.Suites) == 0 && s.Continuous == nil {
+		c.fail("at least one suite is required (or a continuous section)", "suites")
+	}
+	suites := map[string]bool{}
+	suiteMetrics := map[string][]string{}
+	for i, su := range s.Suites {
+		c.name(su.Name, "suites", i, "name")
+		if suites[su.Name] && su.Name != "" {
+			c.fail(fmt.Sprintf("suite %q is listed twice", su.Name), "suites", i, "name")
+		}
+		suites[su.Name] = true
+		if _, dup := suiteMetrics[su.Name]; !dup {
+			suiteMetrics[su.Name] = su.Metrics
+		}
+		if !su.Role.Valid() {
+			c.fail(fmt.Sprintf("%q is not a role: use business, regression, benchmark or production", su.Role), "suites", i, "role")
+		}
+		if su.Path == "" {
+			c.fail("is required: the dataset file (.jsonl, .json, .csv, .tsv or .parquet)", "suites", i, "path")
+		} else if _, err := DatasetFormat(su.Path); err != nil && !IsDatasetDir(su.Path) {
+			c.fail(err.Error(), "suites", i, "path")
+		}
+		if len(su.Metrics) == 0 {
+			c.fail("at least one metric is required: "+strings.Join(KnownMetrics, ", "), "suites", i, "metrics")
+		}
+		for k, m := range su.Metrics {
+			if !slices.Contains(KnownMetrics, m) {
+				c.fail(fmt.Sprintf("unknown metric %q: use one of %s", m, strings.Join(KnownMetrics, ", ")), "suites", i, "metrics", k)
+			}
+		}
+		if su.Lang != "" && su.Lang != "en" && su.Lang != "zh" {
+			c.fail(fmt.Sprintf("%q is not a language of the text metrics: use en or zh, or leave it out to decide per sample", su.Lang), "suites", i, "lang")
+		}
+		c.format(su.Format, su.Metrics, "suites", i, "format")
+		if su.Preset != "" && !slices.Contains(DatasetPresets, su.Preset) {
+			c.fail(fmt.Sprintf("unknown preset %q: use one of %s", su.Preset, strings.Join(DatasetPresets, ", ")), "suites", i, "preset")
+		}
+		if nd := su.NearDuplicates; nd != nil && (math.IsNaN(*nd) || *nd < 0 || *nd > 1) {
+			c.fail(fmt.Sprintf("%v is outside 0..1 (0 turns the check off)", *nd), "suites", i, "near_duplicates")
+		}
+		for k, p := range su.Perturbations {
+			if !slices.Contains(PerturbationKinds, p) {
+				c.fail(fmt.Sprintf("unknown perturbation %q: use %s", p, strings.Join(PerturbationKinds, ", ")), "suites", i, "perturbations", k)
+			}
+			if slices.Index(su.Perturbations, p) < k {
+				c.fail(fmt.Sprintf("%q is listed twice", p), "suites", i, "perturbations", k)
+			}
+		}
+		if err := CheckPromptTemplate(su.PromptTemplate); err != nil {
+			c.fail(err.Error(), "suites", i, "prompt_template")
+		}
+	}
+	if cc := s.Contamination; cc != nil {
+		if cc.Train == "" {
+			c.fail("is required: the training data (JSONL or .txt, or a directory of them ending in /)", "contamination", "train")
+		} else if !IsDatasetDir(cc.Train) && !TrainingFile(cc.Train) {
+			c.fail(fmt.Sprintf("%q is neither .jsonl nor .txt (optionally .gz), nor a directory ending in /", cc.Train), "contamination", "train")
+		}
+		if cc.NGram < 0 {
+			c.fail("must not be negative", "contamination", "ngram")
+		}
+		if math.IsNaN(cc.Threshold) || cc.Threshold < 0 || cc.Threshold > 1 {
+			c.fail(fmt.Sprintf("%v is outside 0..1", cc.Threshold), "contamination", "threshold")
+		}
+	}
+	if ct := s.Continuous; ct != nil {
+		if len(ct.Sources) == 0 {
+			c.fail("at least one intake source is required", "continuous", "sources")
+		}
+		for i, src := range ct.Sources {
+			c.name(src, "continuous", "sources", i)
+			if suites[src] {
+				c.fail(fmt.Sprintf("%q is also a suite's name", src), "continuous", "sources", i)
+			}
+		}
+		if math.IsNaN(ct.SampleRate) || ct.SampleRate <= 0 || ct.SampleRate > 1 {
+			c.fail(fmt.Sprintf("%v is outside (0, 1]", ct.SampleRate), "continuous", "sample_rate")
+		}
+		switch d := ct.Window.D(); {
+		case d < time.Minute:
+			c.fail(fmt.Sprintf("%v is shorter than a minute", d), "continuous", "window")
+		case d > MaxWindow:
+			c.fail(fmt.Sprintf("%v is longer than a week: repeats are remembered for 8 days, so a longer window would count them again", d), "continuous", "window")
+		}
+		for k, m := range ct.Metrics {
+			if !slices.Contains(referenceFree, m) {
+				c.fail(fmt.Sprintf("%q needs a reference, which production queries do not have: use %s", m, strings.Join(referenceFree, ", ")), "continuous", "metrics", k)
+			}
+		}
+	}
+	judges := map[string]bool{}
+	for i, j := range s.Judges {
+		if judges[j.Name] && j.Name != "" {
+			c.fail(fmt.Sprintf("judge %q is listed twice", j.Name), "judges", i, "name")
+		}
+		judges[j.Name] = true
+		c.judge(j, "judges", i)
+	}
+	for i, v := range s.Gate.Variants {
+		if !seen[v] {
+			c.fail(fmt.Sprintf("%q is not one of the variants", v), "gate", "variants", i)
+		} else if v == s.Baseline {
+			c.fail("the baseline is not gated against itself", "gate", "variants", i)
+		}
+	}
+	if s.Gate.Judge != "" && !judges[s.Gate.Judge] {
+		c.fail(fmt.Sprintf("%q is not one of the judges", s.Gate.Judge), "gate", "judge")
+	}
+	if s.Gate.WinRateMin != nil && len(s.Judges) == 0 {
+		c.fail("needs a judge: add one under judges", "gate", "win_rate_min")
+	}
+	for _, f := range []struct {
+		v      *float64
+		name   string
+		lo, hi float64
+	}{
+		{s.Gate.WinRateMin, "win_rate_min", 0, 1},
+		{s.Gate.JSONValidMin, "json_valid_min", 0, 1},
+		{s.Gate.ErrorRateMax, "error_rate_max", 0, 1},
+		// A difference of two rates.
+		{s.Gate.RefusalRateDeltaMax, "refusal_rate_delta_max", -1, 1},
+	} {
+		if f.v != nil && !(*f.v >= f.lo && *f.v <= f.hi) {
+			c.fail(fmt.Sprintf("%v is outside %v..%v", *f.v, f.lo, f.hi), "gate", f.name)
+		}
+	}
+	for i, m := range s.Gate.Metrics {
+		switch {
+		case !suites[m.Suite]:
+			c.fail(fmt.Sprintf("%q is not one of the suites", m.Suite), "gate", "metrics", i, "suite")
+		case !slices.Contains(KnownMetrics, m.Metric):
+			c.fail(fmt.Sprintf("unknown metric %q", m.Metric), "gate", "metrics", i, "metric")
+		case !slices.Contains(suiteMetrics[m.Suite], m.Metric):
+			// The gate would find no such metric in the report and fail
+			// every run.
+			c.fail(fmt.Sprintf("suite %q does not compute %q: add it to the suite's metrics", m.Suite, m.Metric), "gate", "metrics", i, "metric")
+		}
+		if m.Min == nil && m.DeltaMin == nil {
+			c.fail("give min, delta_min or both", "gate", "metrics", i)
+		}
+		for _, b := range []struct {
+			v    *float64
+			name string
+		}{{m.Min, "min"}, {m.DeltaMin, "delta_min"}} {
+			if b.v != nil && (math.IsNaN(*b.v) || math.IsInf(*b.v, 0)) {
+				c.fail(fmt.Sprintf("%v is not a finite number", *b.v), "gate", "metrics", i, b.name)
+			}
+		}
+	}
+	return c.errs
+}
