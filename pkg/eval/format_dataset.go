@@ -49,9 +49,13 @@ func IsDatasetDir(p string) bool {
 
 // DatasetFormat is the format a dataset's file name says by its extension:
 // jsonl (.jsonl, .ndjson), json (a JSON array, or one object a line),
-// csv, tsv (.tsv, .tab) or parquet (.parquet, .pq).
+// csv, tsv (.tsv, .tab) or parquet (.parquet, .pq). A gzip-compressed
+// file (see [DatasetGzipped]) is named for the format inside and .gz:
+// data.jsonl.gz.
 func DatasetFormat(name string) (string, error) {
-	switch ext := strings.ToLower(path.Ext(name)); ext {
+	lower := strings.ToLower(name)
+	inner, gz := strings.CutSuffix(lower, ".gz")
+	switch ext := path.Ext(inner); ext {
 	case ".jsonl", ".ndjson":
 		return "jsonl", nil
 	case ".json":
@@ -61,8 +65,20 @@ func DatasetFormat(name string) (string, error) {
 	case ".tsv", ".tab":
 		return "tsv", nil
 	case ".parquet", ".pq":
+		if gz {
+			return "", fmt.Errorf("%q: a Parquet file is compressed inside already: give it without .gz", path.Base(name))
+		}
 		return "parquet", nil
 	default:
-		return "", fmt.Errorf("unknown dataset format %q: name the file .jsonl, .json, .csv, .tsv or .parquet", ext)
+		if gz {
+			return "", fmt.Errorf("unknown dataset format %q: name a compressed file for its format and .gz (.jsonl.gz, .json.gz, .csv.gz, .tsv.gz)", ext+".gz")
+		}
+		return "", fmt.Errorf("unknown dataset format %q: name the file .jsonl, .json, .csv, .tsv or .parquet (or any of them but Parquet with .gz)", ext)
 	}
+}
+
+// DatasetGzipped reports whether a dataset's file name says it is
+// gzip-compressed: it ends in .gz.
+func DatasetGzipped(name string) bool {
+	return strings.HasSuffix(strings.ToLower(name), ".gz")
 }

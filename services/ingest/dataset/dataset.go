@@ -69,7 +69,10 @@ type Reader struct {
 	File  string
 	// MaxLine is the longest line read; 0 means [MaxLine].
 	MaxLine int
-	fields  eval.Fields
+	// MaxDecompressed bounds what a gzip-compressed file decompresses
+	// to; 0 means [MaxDecompressed].
+	MaxDecompressed int64
+	fields          eval.Fields
 	// template builds the prompt, when the suite or its preset has one.
 	template []eval.TemplatePart
 	// next is the index of the next sample kept, across the files of a
@@ -123,14 +126,23 @@ func (rd *Reader) ReadFile(file string, r io.Reader, emit func(eval.Sample) erro
 }
 
 // Read reads the suite's file from r, in the format its name says (see
-// [FormatOf]), and calls emit for each sample, in file order, with its
-// index among the samples kept. Records that cannot be used are collected
-// as problems; an error is returned only when reading fails or emit does.
+// [FormatOf]; decompressed as it is read when the name ends in .gz), and
+// calls emit for each sample, in file order, with its index among the
+// samples kept. Records that cannot be used are collected as problems; an
+// error is returned only when reading fails or emit does.
 func (rd *Reader) Read(r io.Reader, emit func(eval.Sample) error) (res Result, err error) {
 	defer func() { res.Duplicates = rd.dropped }()
 	format, err := FormatOf(rd.File)
 	if err != nil {
 		return res, err
+	}
+	if eval.DatasetGzipped(rd.File) {
+		zr, err := rd.gunzip(r)
+		if err != nil {
+			return res, err
+		}
+		defer zr.Close()
+		r = zr
 	}
 	record := func(n int, raw []byte) error {
 		s, p := rd.sample(raw, n)
@@ -173,6 +185,9 @@ func (rd *Reader) lines(r io.Reader, fn func(int, []byte) error, problem func(Pr
 	br := bufio.NewReaderSize(r, min(limit+2, 1<<20))
 	for lineNo := 1; ; lineNo++ {
 		line, tooLong, err := ReadLine(br, nil, limit)
+		if errors.Is(err, ErrCompressed) {
+			return fmt.Errorf("reading %s at line %d: %w", rd.File, lineNo, err)
+		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("reading %s: %w", rd.File, err)
 		}

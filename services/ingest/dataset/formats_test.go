@@ -172,20 +172,43 @@ func TestParquet(t *testing.T) {
 
 // FuzzFormats reads arbitrary bytes as each format: no panic, no error
 // but a read failure or a whole-file verdict, and every problem located.
+// The same bytes are also read as gzip data (corrupt, mostly), and,
+// compressed, must read exactly as they do uncompressed.
 func FuzzFormats(f *testing.F) {
 	for _, s := range []string{
 		"[{\"id\": 1, \"prompt\": \"p\"}]", "[", "[{}, 1, \"x\"]", "id,prompt\n1,\"a\nb\"\n", "id\tprompt\n1\tp\"q\n",
 		"\xef\xbb\xbf[]", "PAR1", "a,a\n", "",
+		"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", // a gzip header, and nothing after it
 	} {
 		f.Add([]byte(s))
 	}
+	f.Add(gzipped(f, []byte("{\"prompt\": \"p\", \"reference\": \"r\"}\n")))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, name := range []string{"f.json", "f.csv", "f.tsv", "f.parquet", "f.jsonl"} {
-			rd := NewReader("run1", eval.Suite{Name: "s", Metrics: []string{"em"}}, name)
-			res, _ := rd.Read(bytes.NewReader(data), func(eval.Sample) error { return nil })
+		located := func(name string, res Result) {
 			for _, p := range res.Problems {
 				if p.Line < 1 || p.File != name {
 					t.Fatalf("%s: problem at %s:%d", name, p.File, p.Line)
+				}
+			}
+		}
+		for _, name := range []string{"f.json", "f.csv", "f.tsv", "f.parquet", "f.jsonl", "f.jsonl.gz", "f.json.gz", "f.csv.gz", "f.tsv.gz"} {
+			rd := NewReader("run1", eval.Suite{Name: "s", Metrics: []string{"em"}}, name)
+			rd.MaxDecompressed = 1 << 20
+			res, _ := rd.Read(bytes.NewReader(data), func(eval.Sample) error { return nil })
+			located(name, res)
+		}
+		compressed := gzipped(t, data)
+		for _, name := range []string{"f.json", "f.csv", "f.tsv", "f.jsonl"} {
+			plain, pres, perr := readAs(name, data)
+			got, res, err := readAs(name+".gz", compressed)
+			located(name+".gz", res)
+			if (err == nil) != (perr == nil) || len(got) != len(plain) || len(res.Problems) != len(pres.Problems) {
+				t.Fatalf("%s: %d samples, %d problems, %v; uncompressed %d, %d, %v", name, len(got), len(res.Problems), err, len(plain), len(pres.Problems), perr)
+			}
+			for i, p := range pres.Problems {
+				p.File = name + ".gz"
+				if res.Problems[i] != p {
+					t.Fatalf("%s: problem %v, uncompressed %v", name, res.Problems[i], p)
 				}
 			}
 		}
