@@ -179,3 +179,96 @@ func FuzzPresets(f *testing.F) {
 		}
 	})
 }
+
+// TestPresetMetrics reads every preset's records, in the shape its
+// benchmark publishes them, with every metric that shape supports, all at
+// once: a record that fits its preset is never rejected.
+func TestPresetMetrics(t *testing.T) {
+	text := []string{"em", "f1", "bleu", "chrf", "rouge1", "rouge2", "rougeL", "rougeLsum"}
+	// Metrics that read nothing from a record work with every preset.
+	anyShape := []string{"length", "refusal", "json_valid"}
+	cases := []struct {
+		preset, file string
+		metrics      []string
+	}{
+		{"mmlu", "mmlu.csv", []string{"mc_acc"}},
+		{"cmmlu", "cmmlu.csv", []string{"mc_acc"}},
+		{"ceval", "ceval.csv", []string{"mc_acc"}},
+		{"gsm8k", "gsm8k.jsonl", append([]string{"num_match", "num_strict", "num_flexible"}, text...)},
+		{"humaneval", "humaneval.jsonl", []string{"code_pass"}},
+		{"mbpp", "mbpp.jsonl", []string{"code_pass"}},
+		// MT-Bench is judged: only its math and coding questions have
+		// reference answers.
+		{"mt-bench", "mt-bench.jsonl", nil},
+		{"alpaca", "alpaca.json", text},
+		{"sharegpt", "sharegpt.json", text},
+		{"openai", "openai.jsonl", text},
+	}
+	var covered []string
+	for _, c := range cases {
+		covered = append(covered, c.preset)
+	}
+	if want := slices.Sorted(slices.Values(eval.DatasetPresets)); !slices.Equal(slices.Sorted(slices.Values(covered)), want) {
+		t.Fatalf("presets covered %q, want %q", covered, want)
+	}
+	for _, c := range cases {
+		t.Run(c.preset, func(t *testing.T) {
+			all, _ := readPreset(t, c.file, c.preset, anyShape...)
+			got, _ := readPreset(t, c.file, c.preset, append(c.metrics, anyShape...)...)
+			if len(got) == 0 || len(got) != len(all) {
+				t.Fatalf("%d samples with %v, %d without", len(got), c.metrics, len(all))
+			}
+		})
+	}
+}
+
+// TestGSM8KReferences reads GSM8K's answers as num_match does: the number
+// after "#### ", commas removed.
+func TestGSM8KReferences(t *testing.T) {
+	got, _ := readPreset(t, "gsm8k.jsonl", "gsm8k", "num_match")
+	var nums []float64
+	for _, s := range got {
+		v, ok := referenceNumber(s.Reference.Answers[0])
+		if !ok {
+			t.Fatalf("%s: %q has no number", s.Source, s.Reference.Answers[0])
+		}
+		nums = append(nums, v)
+	}
+	if want := []float64{7, 1550, -3, 6}; !slices.Equal(nums, want) {
+		t.Errorf("numbers %v, want %v", nums, want)
+	}
+}
+
+func TestReferenceNumber(t *testing.T) {
+	for _, c := range []struct {
+		ref  string
+		want float64
+		ok   bool
+	}{
+		{"18", 18, true},
+		{" 18\n", 18, true},
+		{"Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.\nShe makes 9 * 2 = $<<9*2=18>>18 every day.\n#### 18", 18, true},
+		{"#### 1,234", 1234, true},
+		{"#### -3", -3, true},
+		{"#### $5.", 5, true},
+		{"#### 0.25", 0.25, true},
+		{"−4", -4, true},
+		{"1,000,000", 1e6, true},
+		// What follows the first marker is the number, alone.
+		{"#### 5 #### 6", 0, false},
+		{"first #### 5\nthen #### 6", 0, false},
+		{"####18", 0, false}, // no space: not the marker, and not a number
+		{"#### ", 0, false},
+		{"#### eighteen", 0, false},
+		{"#### 18 dollars", 0, false},
+		{"42 kg", 0, false},
+		{"inf", 0, false},
+		{"NaN", 0, false},
+		{"", 0, false},
+	} {
+		got, ok := referenceNumber(c.ref)
+		if ok != c.ok || got != c.want {
+			t.Errorf("referenceNumber(%q) = %v, %v; want %v, %v", c.ref, got, ok, c.want, c.ok)
+		}
+	}
+}

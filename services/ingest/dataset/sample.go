@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -537,22 +538,56 @@ func (rd *Reader) needs(root gjson.Result, ref *eval.Reference, n int) *Problem 
 		}
 	}
 	if slices.Contains(rd.Suite.Metrics, "num_match") {
-		if _, ok := parseNumber(ref.Answers[0]); !ok {
-			return fail(f.Reference, "%q is not a number, but the suite's metric num_match needs one", ref.Answers[0])
+		if _, ok := referenceNumber(ref.Answers[0]); !ok {
+			return fail(f.Reference, "%s is not a number and does not end in \"#### <number>\", but the suite's metric num_match needs one", clip(ref.Answers[0]))
 		}
 	}
 	return nil
 }
 
-// parseNumber reads a numeric reference exactly as the score stage does
-// (services/score/metric): thousands separators and a dollar sign dropped,
-// a trailing period trimmed. A reference passes here only if it can be
-// scored there.
+// gsm8kMarker introduces the final answer of a GSM8K solution ("… #### 18").
+const gsm8kMarker = "#### "
+
+// referenceNumber is the number num_match reads from a reference, by the
+// score stage's rule (services/score/metric), so that a reference passes
+// here only if it can be scored there: the text after the first "#### "
+// when there is one (GSM8K's answers are a worked solution ending in
+// "#### 18", whose target lm-evaluation-harness takes the same way), else
+// the whole reference; then white space around it trimmed, a leading "−"
+// (U+2212) read as "-", every "," and "$" removed, trailing periods
+// trimmed, and what is left parsed as a finite decimal or float.
+func referenceNumber(ref string) (float64, bool) {
+	if _, after, ok := strings.Cut(ref, gsm8kMarker); ok {
+		ref = after
+	}
+	return parseNumber(ref)
+}
+
+// parseNumber reads a number as the score stage does: "1,234.5", "$12",
+// "−3", "12.".
 func parseNumber(s string) (float64, bool) {
+	s = strings.TrimSpace(s)
+	if rest, ok := strings.CutPrefix(s, "−"); ok {
+		s = "-" + rest
+	}
 	s = strings.NewReplacer(",", "", "$", "").Replace(s)
 	s = strings.TrimRight(s, ".")
 	v, err := strconv.ParseFloat(s, 64)
-	return v, err == nil
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, false
+	}
+	return v, true
+}
+
+// clip quotes s for a problem, its middle left out when long: a GSM8K
+// solution is a paragraph, and its end says most.
+func clip(s string) string {
+	const most = 60
+	r := []rune(s)
+	if len(r) <= most {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(string(r[:most/2]) + "…" + string(r[len(r)-most/2:]))
 }
 
 // Normalize is the text duplicates are compared on: NFKC (full-width to
