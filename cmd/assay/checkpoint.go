@@ -10,13 +10,15 @@ import (
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/llm"
+	"github.com/assay-eval/assay/services/report/document"
 	"github.com/spf13/cobra"
 )
 
 func newCheckpointCmd() *cobra.Command {
 	var ev eval.CheckpointEvent
 	var conn natsFlags
-	var wait bool
+	var wait, noPreflight bool
 	var out string
 	cmd := &cobra.Command{
 		Use:   "checkpoint --run R --variant NAME --base-url URL --model M",
@@ -28,11 +30,30 @@ the baseline by the run's judges, and gated; the verdict is published on
 assay.events.run.<run>.gated. Announcing the same checkpoint again changes
 nothing.
 
-With --wait the command follows the evaluation, prints the summary and exits
-1 when the checkpoint fails the gate.`,
+With --wait the command follows the evaluation and prints the summary.
+
+Preflight, before the announcement: the endpoint answers and serves --model
+(--no-preflight skips it; the key in --api-key-env is checked by the infer
+stage, where it is set).
+
+Exit status: 0 announced (with --wait: the checkpoint passed the gate), 1
+the checkpoint failed the gate, 2 bad usage (a bad name or URL, a variant
+name the run uses for another model), 3 it could not be evaluated
+(preflight problems, the run does not exist, gate verdict error, NATS
+unreachable), 130 interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			ev.V, ev.At = eval.Version, time.Now().UTC()
+			v, err := ev.NewVariant()
+			if err != nil {
+				return usagef("checkpoint: %w", err)
+			}
+			if !noPreflight {
+				if err := preflightTargets(ctx, []llm.Target{variantTarget(v)}, true); err != nil {
+					return err
+				}
+			}
 			b, closeConn, err := conn.dial(ctx)
 			if err != nil {
 				return err
@@ -43,7 +64,6 @@ With --wait the command follows the evaluation, prints the summary and exits
 					return err
 				}
 			}
-			ev.V, ev.At = eval.Version, time.Now().UTC()
 			if err := announce(ctx, b, &ev); err != nil {
 				return err
 			}
@@ -65,7 +85,8 @@ With --wait the command follows the evaluation, prints the summary and exits
 	f.StringVar(&ev.APIKeyEnv, "api-key-env", "", "environment variable (of the infer stage) holding the API key")
 	f.IntVar(&ev.Concurrency, "concurrency", 0, "requests in flight to the endpoint (default 8)")
 	f.Int64Var(&ev.Step, "step", 0, "training step, for the report's trend")
-	f.BoolVar(&wait, "wait", false, "wait for the verdict; exit 1 when the checkpoint fails the gate")
+	f.BoolVar(&wait, "wait", false, "wait for the verdict; exit 1 when the checkpoint fails the gate, 3 when it could not be evaluated")
+	f.BoolVar(&noPreflight, "no-preflight", false, "do not check the endpoint before announcing the checkpoint")
 	f.StringVar(&out, "out", "", "with --wait, directory for the report files (default assay-report/<run>)")
 	conn.register(cmd)
 	for _, name := range []string{"run", "variant", "base-url", "model"} {
@@ -79,17 +100,17 @@ With --wait the command follows the evaluation, prints the summary and exits
 func announce(ctx context.Context, b *bus.Bus, ev *eval.CheckpointEvent) error {
 	v, err := ev.NewVariant()
 	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+		return usagef("checkpoint: %w", err)
 	}
 	spec, err := b.Spec(ctx, ev.Run)
 	if errors.Is(err, bus.ErrNotFound) {
-		return fmt.Errorf("run %q does not exist: submit it first with assay run", ev.Run)
+		return fmt.Errorf("run %q does not exist at %s: submit it first with assay run --nats", ev.Run, b.NC.ConnectedUrlRedacted())
 	}
 	if err != nil {
 		return err
 	}
 	if old, ok := spec.Variant(v.Name); ok && (old.Model != v.Model || old.BaseURL != v.BaseURL) {
-		return fmt.Errorf("run %q already has a variant %q (model %s at %s): name the checkpoint differently", ev.Run, v.Name, old.Model, old.BaseURL)
+		return usagef("run %q already has a variant %q (model %s at %s): name the checkpoint differently", ev.Run, v.Name, old.Model, old.BaseURL)
 	}
 	id := bus.MsgID("checkpoint", ev.Run, v.Name, v.Model, v.BaseURL)
 	_, err = b.Publish(ctx, bus.CheckpointSubject, id, ev)
@@ -97,23 +118,37 @@ func announce(ctx context.Context, b *bus.Bus, ev *eval.CheckpointEvent) error {
 }
 
 // waitCheckpoint waits until the run has a verdict for variant, saves and
-// prints the report, and returns errGateFailed when the variant failed.
+// prints the report, and returns what the verdict makes of the exit status:
+// errGateFailed when the variant failed, an error when the run could not be
+// evaluated.
 func waitCheckpoint(ctx context.Context, b *bus.Bus, run, variant, out string, stdout, stderr io.Writer) error {
 	st, err := waitStatus(ctx, b, run, stderr, func(st *eval.RunStatus) bool {
 		_, judged := st.Gates[variant]
-		return st.State == eval.StateComplete && judged
+		return st.State == eval.StateError || st.State == eval.StateComplete && (judged || st.Verdict == document.VerdictError)
 	})
 	if err != nil {
 		return err
 	}
+	if st.State == eval.StateError {
+		_, _ = showReport(ctx, b, run, out, stdout, "")
+		return runError(st)
+	}
+	passed := st.Gates[variant]
 	verdict := "PASSED"
-	if !st.Gates[variant] {
+	switch {
+	case st.Verdict == document.VerdictError:
+		verdict = "ERROR (could not be evaluated)"
+	case !passed:
 		verdict = "FAILED"
 	}
-	if _, err := showReport(ctx, b, run, out, stdout, fmt.Sprintf("checkpoint %s: gate %s", variant, verdict)); err != nil {
+	rep, err := showReport(ctx, b, run, out, stdout, fmt.Sprintf("checkpoint %s: gate %s", variant, verdict))
+	if err != nil {
 		return err
 	}
-	if !st.Gates[variant] {
+	if st.Verdict == document.VerdictError {
+		return verdictError(run, rep.Gate)
+	}
+	if !passed {
 		return errGateFailed
 	}
 	return nil

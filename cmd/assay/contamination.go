@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"time"
 
 	"github.com/assay-eval/assay/services/ingest/contam"
@@ -41,15 +42,18 @@ that holds most of them, or its similarity to a near-duplicate when that is
 higher; match is that document, left out when no document shares an n-gram
 with the item. A summary goes to stderr.
 
-A line that cannot be read is reported as FILE:LINE and skipped; the exit
-status is 1 when any was.`,
+A line that cannot be read is reported as FILE:LINE and skipped.
+
+Exit status: 0 every line was read, 2 bad usage (a flag, a path that does
+not exist, no eval items), 3 some lines could not be read and were skipped
+(the rest was checked) or reading failed, 130 interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
 			case train == "" || evalPath == "":
-				return errors.New("--train PATH and --eval PATH are required (- reads stdin)")
+				return usagef("--train PATH and --eval PATH are required (- reads stdin)")
 			case train == "-" && evalPath == "-":
-				return errors.New("only one of --train and --eval can read stdin")
+				return usagef("only one of --train and --eval can read stdin")
 			}
 			start := time.Now()
 			stderr := cmd.ErrOrStderr()
@@ -57,19 +61,19 @@ status is 1 when any was.`,
 			trainSrc := contam.Source{Path: train, Field: trainField, IDField: trainID, Stdin: cmd.InOrStdin()}
 			items, evalStats, err := evalSrc.ReadAll(cmd.Context())
 			if err != nil {
-				return fmt.Errorf("reading --eval: %w", err)
+				return readError("--eval", err)
 			}
 			printContaminationProblems(stderr, evalStats)
 			if len(items) == 0 {
-				return fmt.Errorf("--eval %s: no items to check", evalPath)
+				return usagef("--eval %s: no items to check", evalPath)
 			}
 			ix, err := contam.NewIndex(items, contam.Options{NGram: ngram, Threshold: threshold, Workers: workers})
 			if err != nil {
-				return err
+				return usage(err)
 			}
 			rep, err := ix.Check(cmd.Context(), trainSrc)
 			if err != nil {
-				return fmt.Errorf("reading --train: %w", err)
+				return readError("--train", err)
 			}
 			printContaminationProblems(stderr, rep.Train)
 			out, commit, err := createOutput(output, cmd.OutOrStdout())
@@ -103,6 +107,16 @@ status is 1 when any was.`,
 	f.Float64Var(&threshold, "threshold", contam.DefaultThreshold, "score from which an item is contaminated, above 0 and at most 1")
 	f.IntVar(&workers, "workers", 0, "training documents checked at once (default: the number of CPUs)")
 	return cmd
+}
+
+// readError says which input could not be read; a path that does not
+// exist is a usage error.
+func readError(flag string, err error) error {
+	err = fmt.Errorf("reading %s: %w", flag, err)
+	if errors.Is(err, fs.ErrNotExist) {
+		return usage(err)
+	}
+	return err
 }
 
 func writeContaminationResults(w io.Writer, results []contam.Result) error {

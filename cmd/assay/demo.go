@@ -142,8 +142,12 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, o demoOptions) ([]st
 	}
 	fmt.Fprintf(stderr, "assay demo: %d suites, %s against baseline %s, judged by %s (simulated models at %s)\n",
 		len(spec.Suites), strings.Join(spec.Candidates(), ", "), spec.Baseline, spec.Judges[0].Name, url)
-	if _, err := waitRun(ctx, b, spec.Run, stderr); err != nil {
+	st, err := waitRun(ctx, b, spec.Run, stderr)
+	if err != nil {
 		return nil, err
+	}
+	if st.State == eval.StateError {
+		return nil, runError(st)
 	}
 	rep, paths, err := saveReport(ctx, b, spec.Run, o.Out)
 	if err != nil {

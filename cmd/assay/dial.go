@@ -25,7 +25,7 @@ func envOr(k, def string) string {
 
 func (f *natsFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.url, "nats", envOr("ASSAY_NATS", "nats://127.0.0.1:4222"), "NATS server URL (env ASSAY_NATS)")
-	cmd.Flags().StringVar(&f.creds, "creds", "", "NATS credentials file")
+	cmd.Flags().StringVar(&f.creds, "creds", os.Getenv("ASSAY_NATS_CREDS"), "NATS credentials file (env ASSAY_NATS_CREDS)")
 }
 
 // dial connects to NATS and opens the bus; close ends the connection.

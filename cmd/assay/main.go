@@ -6,8 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,14 +13,9 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRoot().ExecuteContext(ctx)
+	cmd, err := newRoot().ExecuteContextC(ctx)
+	interrupted := ctx.Err() != nil
 	stop()
-	switch {
-	case err == nil:
-	case errors.Is(err, errGateFailed), errors.Is(err, errLinesFailed):
-		os.Exit(1)
-	default:
-		fmt.Fprintln(os.Stderr, "assay:", err)
-		os.Exit(1)
-	}
+	printError(os.Stderr, cmd, err, interrupted)
+	os.Exit(exitCode(err, interrupted))
 }

@@ -3,15 +3,17 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/llm"
 	"github.com/spf13/cobra"
 )
 
 func newReplayCmd() *cobra.Command {
 	var run, judgeFile, metrics, suites, out string
-	var wait bool
+	var wait, noPreflight bool
 	var conn natsFlags
 	cmd := &cobra.Command{
 		Use:   "replay --run R (--judge judge.yaml | --metrics LIST)",
@@ -26,13 +28,42 @@ so the same judge — under any name — costs nothing a second time.
 --metrics LIST re-scores the run with these metrics (for the suites of --suite,
 or all); the report then uses the new scores.
 
-No evaluated model is called: only what was generated is read again.`,
+No evaluated model is called: only what was generated is read again.
+
+Preflight, before the judge is added: its endpoint answers and serves its
+model (--no-preflight skips it; its api_key_env is checked by the judge
+stage, where it is set).
+
+Exit status: 0 replayed (with --wait: the gate passed), 1 the gate failed,
+2 bad usage (a bad judge file, a metric the gate needs), 3 it could not be
+evaluated (preflight problems, the run does not exist, gate verdict error,
+NATS unreachable), 130 interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (judgeFile == "") == (metrics == "") {
-				return fmt.Errorf("give --judge or --metrics (one of them)")
+				return usagef("give --judge or --metrics (one of them)")
+			}
+			for _, m := range strings.Split(metrics, ",") {
+				if metrics != "" && !slices.Contains(eval.KnownMetrics, m) {
+					return usagef("--metrics: unknown metric %q: use %s", m, strings.Join(eval.KnownMetrics, ", "))
+				}
 			}
 			ctx := cmd.Context()
+			var j *eval.Judge
+			if judgeFile != "" {
+				data, err := os.ReadFile(judgeFile)
+				if err != nil {
+					return usagef("reading judge: %w", err)
+				}
+				if j, err = eval.ParseJudge(judgeFile, data); err != nil {
+					return usage(err)
+				}
+				if !noPreflight {
+					if err := preflightTargets(ctx, []llm.Target{judgeTarget(*j)}, true); err != nil {
+						return err
+					}
+				}
+			}
 			b, closeConn, err := conn.dial(ctx)
 			if err != nil {
 				return err
@@ -44,15 +75,7 @@ No evaluated model is called: only what was generated is read again.`,
 				}
 			}
 			var changed bool
-			if judgeFile != "" {
-				data, err := os.ReadFile(judgeFile)
-				if err != nil {
-					return fmt.Errorf("reading judge: %w", err)
-				}
-				j, err := eval.ParseJudge(judgeFile, data)
-				if err != nil {
-					return err
-				}
+			if j != nil {
 				if changed, err = b.AddJudge(ctx, run, *j); err != nil {
 					return err
 				}
@@ -84,7 +107,8 @@ No evaluated model is called: only what was generated is read again.`,
 	f.StringVar(&judgeFile, "judge", "", "a judge in YAML to add to the run")
 	f.StringVar(&metrics, "metrics", "", "metrics to re-score with, comma-separated")
 	f.StringVar(&suites, "suite", "", "with --metrics, the suites to re-score (comma-separated; default all)")
-	f.BoolVar(&wait, "wait", false, "wait for the report; exit 1 when the gate fails")
+	f.BoolVar(&wait, "wait", false, "wait for the report; exit 1 when the gate fails, 3 when the run could not be evaluated")
+	f.BoolVar(&noPreflight, "no-preflight", false, "with --judge, do not check the judge's endpoint first")
 	f.StringVar(&out, "out", "", "with --wait, directory for the report files (default assay-report/<run>)")
 	conn.register(cmd)
 	_ = cmd.MarkFlagRequired("run")

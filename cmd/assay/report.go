@@ -17,13 +17,19 @@ func newReportCmd() *cobra.Command {
 		Use:   "report --run R",
 		Short: "Compute a run's report from what the streams hold now",
 		Long: `Reads the run's scores, judgments and dead letters from NATS, computes the
-report as it stands (complete or not) and writes it to --out.`,
+report as it stands (complete or not) and writes it to --out.
+
+Exit status, by the gate's verdict on the run as it stands: 0 passed (or no
+gate), 1 failed, 3 error: the run could not be evaluated (it is not over,
+its suites could not be read, or more calls failed than gate.error_rate_max
+allows); also 2 bad usage, 3 NATS unreachable or no such run, 130
+interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fs := strings.Split(formats, ",")
 			for _, f := range fs {
 				if !slices.Contains(report.Formats, f) {
-					return fmt.Errorf("--format: unknown format %q: use %s", f, strings.Join(report.Formats, ","))
+					return usagef("--format: unknown format %q: use %s", f, strings.Join(report.Formats, ","))
 				}
 			}
 			b, closeConn, err := conn.dial(cmd.Context())
@@ -50,7 +56,7 @@ report as it stands (complete or not) and writes it to --out.`,
 			for _, p := range paths {
 				fmt.Fprintln(w, "  "+p)
 			}
-			return nil
+			return verdictError(run, rep.Gate)
 		},
 	}
 	cmd.Flags().StringVar(&run, "run", "", "the run")

@@ -1,27 +1,44 @@
 package main
 
 import (
-	"errors"
 	"io"
 	"log/slog"
 	"os"
 
 	"github.com/assay-eval/assay/pkg/obs"
+	"github.com/assay-eval/assay/pkg/stage"
 	"github.com/spf13/cobra"
 )
 
-// errGateFailed makes the process exit 1 without a further message: the
-// summary already said which checks failed.
-var errGateFailed = errors.New("gate failed")
-
 func newRoot() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "assay",
-		Short:         "Is the fine-tune really better than the base model, where is it worse, and does that stay true?",
+		Use:   "assay",
+		Short: "Is the fine-tune really better than the base model, where is it worse, and does that stay true?",
+		Long: `Is the fine-tune really better than the base model, where is it worse, and
+does that stay true?
+
+Exit status (run, checkpoint, replay, report):
+  0    the gate passed, or there is no gate (or nothing waited for a verdict)
+  1    the gate failed
+  2    bad usage: an unknown command or flag, a missing or bad argument, an
+       invalid spec; nothing was submitted
+  3    the run could not be evaluated: preflight problems, the gate's verdict
+       is error, the run failed or is not over, NATS is unreachable, the run
+       does not exist
+  130  interrupted (SIGINT or SIGTERM)
+assay score and assay contamination exit 3 when some input lines were
+malformed and skipped (the rest is written), and never 1.
+
+Environment: ASSAY_NATS (--nats) and ASSAY_NATS_CREDS (--creds) for every
+command that talks to a running assay; assay up also reads
+ASSAY_METRICS_ADDR, ASSAY_LOG_LEVEL and ASSAY_PYROSCOPE.`,
+		Version:       stage.Version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
 	root.AddCommand(newDemoCmd(), newUpCmd(), newRunCmd(), newCheckpointCmd(), newReplayCmd(), newReportCmd(), newScoreCmd(), newContaminationCmd(), newSimCmd())
+	markCommandErrors(root)
 	return root
 }
 

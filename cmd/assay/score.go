@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// errLinesFailed makes the process exit 1 after the malformed lines were
-// reported one by one.
+// errLinesFailed makes the process exit 3 — some of the input could not be
+// evaluated — after the malformed lines were reported one by one.
 var errLinesFailed = errors.New("some lines failed")
 
 func newScoreCmd() *cobra.Command {
@@ -44,29 +44,32 @@ num_flexible json_valid json_schema refusal length pass@k. BLEU and chrF are
 character a token for ROUGE and F1 (rouge-score's own tokenizer drops Chinese
 text, scoring it 0).
 
-A malformed line is reported as FILE:LINE and skipped; the exit status is 1
-when any line was.`,
+A malformed line is reported as FILE:LINE and skipped.
+
+Exit status: 0 every line was scored, 2 bad usage (a flag, an unknown
+metric, an input or schema file that cannot be read), 3 some lines were
+malformed and skipped (the others are scored), 130 interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if input == "" {
-				return errors.New("--input FILE is required (- reads stdin)")
+				return usagef("--input FILE is required (- reads stdin)")
 			}
 			ms, err := offline.ParseMetrics(metrics)
 			if err != nil {
-				return err
+				return usage(err)
 			}
 			l, err := metric.ParseLang(lang)
 			if err != nil {
-				return fmt.Errorf("--lang: %w", err)
+				return usagef("--lang: %w", err)
 			}
 			opt := offline.Options{Metrics: ms, Lang: l, Stem: stem, Workers: workers, Source: input}
 			if schemaFile != "" {
 				data, err := os.ReadFile(schemaFile)
 				if err != nil {
-					return fmt.Errorf("reading --schema: %w", err)
+					return usagef("reading --schema: %w", err)
 				}
 				if !json.Valid(data) {
-					return fmt.Errorf("--schema %s is not JSON", schemaFile)
+					return usagef("--schema %s is not JSON", schemaFile)
 				}
 				opt.Schema = data
 			}
@@ -74,7 +77,7 @@ when any line was.`,
 			if input != "-" {
 				f, err := os.Open(input)
 				if err != nil {
-					return fmt.Errorf("reading input: %w", err)
+					return usagef("reading input: %w", err)
 				}
 				defer f.Close()
 				in = f

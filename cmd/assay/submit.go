@@ -137,14 +137,26 @@ func waitable(ctx context.Context, b *bus.Bus, run string) error {
 		return nil
 	}
 	if spec.Continuous != nil {
-		return fmt.Errorf("run %s: %w", run, errContinuousWait)
+		return usagef("run %s: %w", run, errContinuousWait)
 	}
 	return nil
 }
 
-// waitRun waits until run is complete, writing progress to w.
+// waitRun waits until run is over — complete, or in state error when it
+// could not be evaluated — writing progress to w.
 func waitRun(ctx context.Context, b *bus.Bus, run string, w io.Writer) (*eval.RunStatus, error) {
-	return waitStatus(ctx, b, run, w, func(st *eval.RunStatus) bool { return st.State == eval.StateComplete })
+	return waitStatus(ctx, b, run, w, func(st *eval.RunStatus) bool {
+		return st.State == eval.StateComplete || st.State == eval.StateError
+	})
+}
+
+// runError is the error of a run that ended in state error.
+func runError(st *eval.RunStatus) error {
+	why := st.Error
+	if why == "" {
+		why = "no cause recorded: see assay report --run " + st.Run
+	}
+	return fmt.Errorf("run %s %w: %s", st.Run, errUnevaluated, why)
 }
 
 // progress draws a one-line progress display, redrawn in place on a
@@ -175,7 +187,7 @@ func (p *progress) show(st *eval.RunStatus) {
 	case p.tty:
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
 		p.drawn = true
-	case time.Since(p.last) > 3*time.Second || st.State == eval.StateComplete:
+	case time.Since(p.last) > 3*time.Second || st.State != eval.StateRunning:
 		fmt.Fprintln(p.w, line)
 		p.last = time.Now()
 	}
