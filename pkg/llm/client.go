@@ -1,23 +1,18 @@
 package llm
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 )
 
 // Endpoint is where a model is served and how hard it may be pushed.
@@ -56,9 +51,15 @@ type Response struct {
 	FinishReason string        `json:"finish_reason"`
 	Usage        WireUsage     `json:"usage"`
 	Latency      time.Duration `json:"latency"`
-	TTFT         time.Duration `json:"ttft,omitempty"`
-	Attempts     int           `json:"attempts"`
-	Cached       bool          `json:"-"`
+	// TTFT is the time to the first streamed chunk with text (answer or
+	// reasoning); 0 when the answer was not streamed.
+	TTFT time.Duration `json:"ttft,omitempty"`
+	// ITL is the inter-token latency as serving teams read it: the mean
+	// gap between streamed chunks with text after the first; 0 when the
+	// answer was not streamed or came in one chunk.
+	ITL      time.Duration `json:"itl,omitempty"`
+	Attempts int           `json:"attempts"`
+	Cached   bool          `json:"-"`
 }
 
 // Cache stores responses by content key; assay keeps it in the
@@ -140,45 +141,6 @@ func (c *Client) limiter(ep Endpoint, model string) chan struct{} {
 	}
 	return l
 }
-
-// APIError is a non-2xx answer from an endpoint.
-type APIError struct {
-	Status     int
-	Message    string
-	RetryAfter time.Duration
-}
-
-func (e *APIError) Error() string {
-	if e.Message == "" {
-		return fmt.Sprintf("HTTP %d", e.Status)
-	}
-	return fmt.Sprintf("HTTP %d: %s", e.Status, e.Message)
-}
-
-// Retryable reports whether the status may succeed on a later attempt.
-func (e *APIError) Retryable() bool {
-	switch e.Status {
-	case http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests,
-		http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
-
-// ErrBadResponse marks an answer that is not a chat completion.
-var ErrBadResponse = errors.New("malformed response")
-
-// CallError is the final failure of a call after its attempts.
-type CallError struct {
-	Endpoint string
-	Attempts int
-	Err      error
-}
-
-func (e *CallError) Error() string {
-	return fmt.Sprintf("calling %s: %v (after %d attempts)", e.Endpoint, e.Err, e.Attempts)
-}
-func (e *CallError) Unwrap() error { return e.Err }
 
 // Chat sends req to ep, retrying per policy, and returns the answer with its
 // reasoning split off. With a cache and a non-empty scope (a run and
@@ -378,159 +340,4 @@ func (c *Client) attempt(ctx context.Context, ep Endpoint, model, url string, bo
 	r.Latency = time.Since(start)
 	r.Output, r.Reasoning = splitWithServerReasoning(r.Raw, r.Reasoning)
 	return r, nil
-}
-
-// maxBody bounds what is read of an answer: model output is untrusted.
-const maxBody = 32 << 20
-
-func readAPIError(resp *http.Response) error {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	e := &APIError{Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
-	var eb ErrorBody
-	if json.Unmarshal(b, &eb) == nil && eb.Error != nil && eb.Error.Message != "" {
-		e.Message = eb.Error.Message
-	} else {
-		e.Message = strings.TrimSpace(string(b))
-		if len(e.Message) > 300 {
-			// Cut on a rune boundary: the message ends up in logs and JSON.
-			cut := 300
-			for cut > 0 && !utf8.RuneStart(e.Message[cut]) {
-				cut--
-			}
-			e.Message = e.Message[:cut] + "…"
-		}
-	}
-	return e
-}
-
-// retryAfterForever stands for a Retry-After too long for a Duration;
-// RetryPolicy.MaxRetryAfter caps it like any other.
-const retryAfterForever = time.Duration(math.MaxInt64)
-
-// parseRetryAfter reads delay-seconds or an HTTP date; 0 means none given.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil || errors.Is(err, strconv.ErrRange) {
-		switch {
-		case math.IsNaN(s) || s <= 0:
-			return 0
-		case s >= float64(retryAfterForever/time.Second):
-			// Converting would overflow into a negative Duration, and
-			// the server's wish would be ignored.
-			return retryAfterForever
-		}
-		return time.Duration(s * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
-}
-
-func readResponse(body io.Reader) (Response, error) {
-	b, err := io.ReadAll(io.LimitReader(body, maxBody))
-	if err != nil {
-		return Response{}, fmt.Errorf("reading response: %w", err)
-	}
-	var cr ChatResponse
-	if err := json.Unmarshal(b, &cr); err != nil {
-		return Response{}, fmt.Errorf("%w: not a chat completion: %v", ErrBadResponse, err)
-	}
-	if len(cr.Choices) == 0 {
-		return Response{}, fmt.Errorf("%w: no choices", ErrBadResponse)
-	}
-	ch := cr.Choices[0]
-	r := Response{Model: cr.Model, Raw: ch.Message.Content, FinishReason: ch.FinishReason,
-		Reasoning: firstNonEmpty(ch.Message.ReasoningContent, ch.Message.Reasoning)}
-	if cr.Usage != nil {
-		r.Usage = *cr.Usage
-	}
-	return r, nil
-}
-
-func readStream(body io.Reader, start time.Time) (Response, error) {
-	sc := bufio.NewScanner(io.LimitReader(body, maxBody))
-	// Events are small; the scanner grows the buffer for a large one.
-	sc.Buffer(make([]byte, 0, 4<<10), 8<<20)
-	var content, reasoning strings.Builder
-	var r Response
-	done := false
-	for sc.Scan() {
-		line := sc.Bytes()
-		data, ok := bytes.CutPrefix(line, []byte("data:"))
-		if !ok {
-			continue // comments, event names, blank separators
-		}
-		data = bytes.TrimSpace(data)
-		if bytes.Equal(data, []byte("[DONE]")) {
-			done = true
-			break
-		}
-		var ch ChatChunk
-		if err := json.Unmarshal(data, &ch); err != nil {
-			return Response{}, fmt.Errorf("%w: stream event is not JSON: %v", ErrBadResponse, err)
-		}
-		if ch.Error != nil {
-			return Response{}, &APIError{Status: http.StatusInternalServerError, Message: "in stream: " + ch.Error.Message}
-		}
-		if ch.Model != "" {
-			r.Model = ch.Model
-		}
-		if ch.Usage != nil {
-			r.Usage = *ch.Usage
-		}
-		for _, c := range ch.Choices {
-			if c.Index != 0 {
-				continue
-			}
-			d := c.Delta
-			if r.TTFT == 0 && (d.Content != "" || d.ReasoningContent != "" || d.Reasoning != "") {
-				r.TTFT = time.Since(start)
-			}
-			content.WriteString(d.Content)
-			// Like readResponse, one of the two names: servers moving from
-			// reasoning_content to reasoning send both with the same text.
-			reasoning.WriteString(firstNonEmpty(d.ReasoningContent, d.Reasoning))
-			if c.FinishReason != nil {
-				r.FinishReason = *c.FinishReason
-			}
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return Response{}, fmt.Errorf("reading stream: %w", err)
-	}
-	if !done && r.FinishReason == "" {
-		return Response{}, &APIError{Status: http.StatusBadGateway, Message: "stream ended before [DONE]"}
-	}
-	r.Raw = content.String()
-	r.Reasoning = reasoning.String()
-	return r, nil
-}
-
-// splitWithServerReasoning strips inline reasoning from the content and
-// joins it with what the server reported separately.
-func splitWithServerReasoning(raw, server string) (string, string) {
-	answer, inline := SplitReasoning(raw)
-	server = strings.TrimSpace(server)
-	switch {
-	case server == "":
-		return answer, inline
-	case inline == "":
-		return answer, server
-	}
-	return answer, server + "\n" + inline
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }

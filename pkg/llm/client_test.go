@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -217,7 +216,6 @@ func TestChatRetries(t *testing.T) {
 		want      int
 		wantErr   bool
 		status    int // of the final APIError
-		badResp   bool
 		calls     int
 		sleepsMin []time.Duration // one per sleep, with sleepsMax
 		sleepsMax []time.Duration
@@ -308,29 +306,6 @@ func TestChatRetries(t *testing.T) {
 			sleepsMin: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond},
 			sleepsMax: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond},
 		},
-		{
-			name: "malformed JSON is not retried",
-			h: func(w http.ResponseWriter, r *http.Request, n int) {
-				w.Header().Set("Content-Type", "application/json")
-				io.WriteString(w, `{"choices": [`)
-			},
-			policy: fastRetry, want: 1, wantErr: true, badResp: true, calls: 1,
-		},
-		{
-			name: "no choices is not retried",
-			h: func(w http.ResponseWriter, r *http.Request, n int) {
-				io.WriteString(w, `{"id":"x","choices":[]}`)
-			},
-			policy: fastRetry, want: 1, wantErr: true, badResp: true, calls: 1,
-		},
-		{
-			name: "an HTML error page with 200 is not retried",
-			h: func(w http.ResponseWriter, r *http.Request, n int) {
-				w.Header().Set("Content-Type", "text/html")
-				io.WriteString(w, `<html>proxy</html>`)
-			},
-			policy: fastRetry, want: 1, wantErr: true, badResp: true, calls: 1,
-		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newServer(t, tc.h)
@@ -350,9 +325,6 @@ func TestChatRetries(t *testing.T) {
 				var api *APIError
 				if tc.status != 0 && (!errors.As(err, &api) || api.Status != tc.status || api.Message != fmt.Sprintf("status %d", tc.status)) {
 					t.Errorf("APIError = %+v, want status %d with the server's message", api, tc.status)
-				}
-				if errors.Is(err, ErrBadResponse) != tc.badResp {
-					t.Errorf("errors.Is(%v, ErrBadResponse) = %v", err, !tc.badResp)
 				}
 			} else {
 				if err != nil {
@@ -411,182 +383,6 @@ func TestChatContextCanceledWhileWaiting(t *testing.T) {
 	}
 	if el := time.Since(start); el > 5*time.Second {
 		t.Errorf("Chat waited %v after its context ended", el)
-	}
-}
-
-func TestChatAttemptTimeout(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		slow handler // the first call's answer: too slow
-	}{
-		{"no headers in time", func(w http.ResponseWriter, r *http.Request, _ int) {
-			select {
-			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
-			}
-		}},
-		{"stream stalls", func(w http.ResponseWriter, r *http.Request, _ int) {
-			sse(w, `data: {"choices":[{"index":0,"delta":{"content":"par"}}]}`)
-			select {
-			case <-r.Context().Done():
-			case <-time.After(5 * time.Second):
-			}
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
-				if n == 1 {
-					tc.slow(w, r, n)
-					return
-				}
-				sse(w, `data: {"choices":[{"index":0,"delta":{"content":"fast"},"finish_reason":"stop"}]}`, "data: [DONE]")
-			})
-			c, sl := newClient(t)
-			ep := srv.endpoint()
-			ep.Timeout, ep.Stream = 100*time.Millisecond, true
-			r, err := c.Chat(t.Context(), ep, request(), fastRetry, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r.Attempts != 2 || r.Output != "fast" || len(sl.get()) != 1 {
-				t.Errorf("response %+v after sleeps %v, want the second attempt", r, sl.get())
-			}
-		})
-	}
-}
-
-func TestChatStream(t *testing.T) {
-	const (
-		role    = `data: {"id":"c","model":"served","choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":null}]}`
-		think1  = `data: {"choices":[{"index":0,"delta":{"reasoning_content":"2+2 "}}]}`
-		think2  = `data:{"choices":[{"index":0,"delta":{"reasoning_content":"is 4"}}]}`
-		word1   = `data: {"choices":[{"index":0,"delta":{"content":"The answer"}}]}`
-		word2   = `data: {"choices":[{"index":0,"delta":{"content":" is 4."}}]}`
-		other   = `data: {"choices":[{"index":1,"delta":{"content":"IGNORED"}}]}`
-		finish  = `data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`
-		length  = `data: {"choices":[{"index":0,"delta":{},"finish_reason":"length"}]}`
-		usage   = `data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":5,"total_tokens":12}}`
-		done    = `data: [DONE]`
-		comment = `: keep-alive`
-		event   = "event: message"
-	)
-	for _, tc := range []struct {
-		name      string
-		events    []string
-		output    string
-		reasoning string
-		finish    string
-		usage     WireUsage
-		err       bool
-	}{
-		{
-			name:   "complete",
-			events: []string{role, think1, comment, think2, word1, event + "\n" + word2, other, finish, usage, done},
-			output: "The answer is 4.", reasoning: "2+2 is 4", finish: "stop", usage: WireUsage{7, 5, 12},
-		},
-		{
-			name:   "no [DONE] but a finish_reason",
-			events: []string{role, word1, word2, length, usage},
-			output: "The answer is 4.", finish: "length", usage: WireUsage{7, 5, 12},
-		},
-		{
-			name:   "inline think tags",
-			events: []string{role, `data: {"choices":[{"index":0,"delta":{"content":"<think>plan"}}]}`, `data: {"choices":[{"index":0,"delta":{"content":"</think>\n\nThe answer is 4."}}]}`, finish, done},
-			output: "The answer is 4.", reasoning: "plan", finish: "stop",
-		},
-		{
-			name: "reasoning under both names is not doubled",
-			events: []string{role, `data: {"choices":[{"index":0,"delta":{"reasoning_content":"hmm","reasoning":"hmm"}}]}`,
-				`data: {"choices":[{"index":0,"delta":{"reasoning":" ok"}}]}`, word1, finish, done},
-			output: "The answer", reasoning: "hmm ok", finish: "stop",
-		},
-		{name: "cut before finish_reason", events: []string{role, word1}, err: true},
-		{name: "empty stream", events: nil, err: true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			srv := newServer(t, func(w http.ResponseWriter, r *http.Request, _ int) {
-				w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
-				fl := w.(http.Flusher)
-				for _, e := range tc.events {
-					fmt.Fprintf(w, "%s\n\n", e)
-					fl.Flush()
-					time.Sleep(2 * time.Millisecond) // so that TTFT < latency
-				}
-			})
-			c, _ := newClient(t)
-			ep := srv.endpoint()
-			ep.Stream = true
-			r, err := c.Chat(t.Context(), ep, request(), RetryPolicy{MaxAttempts: 1}, "")
-			if tc.err {
-				var api *APIError
-				if !errors.As(err, &api) || api.Status != http.StatusBadGateway || !api.Retryable() {
-					t.Fatalf("error = %v, want a retryable 502 APIError", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r.Output != tc.output || r.Reasoning != tc.reasoning || r.FinishReason != tc.finish || r.Usage != tc.usage {
-				t.Errorf("response = %+v\nwant output %q, reasoning %q, finish %q, usage %+v", r, tc.output, tc.reasoning, tc.finish, tc.usage)
-			}
-			if r.Model != "served" {
-				t.Errorf("model = %q", r.Model)
-			}
-			if r.TTFT <= 0 || r.TTFT >= r.Latency {
-				t.Errorf("TTFT %v, latency %v: want 0 < TTFT < latency", r.TTFT, r.Latency)
-			}
-		})
-	}
-}
-
-func TestChatStreamRetried(t *testing.T) {
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		switch n {
-		case 1: // cut
-			sse(w, `data: {"choices":[{"index":0,"delta":{"content":"The"}}]}`)
-		case 2: // error event mid-stream, as vLLM sends it
-			sse(w, `data: {"choices":[{"index":0,"delta":{"content":"The"}}]}`, `data: {"error":{"message":"engine died","code":500}}`)
-		default:
-			sse(w, `data: {"choices":[{"index":0,"delta":{"content":"done"},"finish_reason":"stop"}]}`, "data: [DONE]")
-		}
-	})
-	c, sl := newClient(t)
-	ep := srv.endpoint()
-	ep.Stream = true
-	r, err := c.Chat(t.Context(), ep, request(), fastRetry, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Attempts != 3 || r.Output != "done" || len(sl.get()) != 2 {
-		t.Errorf("response %+v, sleeps %v", r, sl.get())
-	}
-}
-
-func TestChatStreamMalformedEvent(t *testing.T) {
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		sse(w, `data: {"choices":[{"index":0,"delta":{"content":"The"}}]}`, `data: {not json}`, "data: [DONE]")
-	})
-	c, sl := newClient(t)
-	ep := srv.endpoint()
-	ep.Stream = true
-	_, err := c.Chat(t.Context(), ep, request(), fastRetry, "")
-	var ce *CallError
-	if !errors.Is(err, ErrBadResponse) || !errors.As(err, &ce) || ce.Attempts != 1 || len(sl.get()) != 0 {
-		t.Errorf("error = %v, want ErrBadResponse after one attempt", err)
-	}
-}
-
-// TestChatStreamAnsweredPlain covers servers that ignore "stream": true and
-// answer with one JSON body.
-func TestChatStreamAnsweredPlain(t *testing.T) {
-	srv := newServer(t, ok("plain"))
-	c, _ := newClient(t)
-	ep := srv.endpoint()
-	ep.Stream = true
-	r, err := c.Chat(t.Context(), ep, request(), fastRetry, "")
-	if err != nil || r.Output != "plain" || r.TTFT != 0 || r.Usage.TotalTokens != 8 {
-		t.Errorf("response = %+v, %v", r, err)
 	}
 }
 
@@ -700,115 +496,6 @@ func TestChatConcurrencyPerModel(t *testing.T) {
 	}
 }
 
-// memCache is the smallest Cache: a map.
-type memCache struct {
-	mu         sync.Mutex
-	m          map[string][]byte
-	gets, puts int
-	getErr     error
-	putErr     error
-}
-
-func (c *memCache) Get(_ context.Context, key string) ([]byte, bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gets++
-	if c.getErr != nil {
-		return nil, false, c.getErr
-	}
-	v, ok := c.m[key]
-	return v, ok, nil
-}
-
-func (c *memCache) Put(_ context.Context, key string, val []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.puts++
-	if c.putErr != nil {
-		return c.putErr
-	}
-	if c.m == nil {
-		c.m = map[string][]byte{}
-	}
-	c.m[key] = val
-	return nil
-}
-
-func TestChatCache(t *testing.T) {
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		completion(w, fmt.Sprintf("<think>plan %d</think>answer %d", n, n), "")
-	})
-	cache := &memCache{}
-	c, _ := newClient(t, WithCache(cache))
-	ep := srv.endpoint()
-	req := request()
-	first, err := c.Chat(t.Context(), ep, req, fastRetry, "run/ft")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if first.Cached || first.Output != "answer 1" || cache.puts != 1 {
-		t.Fatalf("first call = %+v, puts %d", first, cache.puts)
-	}
-	second, err := c.Chat(t.Context(), ep, req, fastRetry, "run/ft")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := cache.m[CacheKey("run/ft", req)]; !ok {
-		t.Error("the response is not stored under CacheKey(scope, request)")
-	}
-	if !second.Cached || srv.calls.Load() != 1 {
-		t.Errorf("second call: cached %v, server calls %d; want a cache hit", second.Cached, srv.calls.Load())
-	}
-	second.Cached = false
-	if second != first {
-		t.Errorf("cached response differs:\n%+v\n%+v", second, first)
-	}
-
-	t.Run("another scope reaches the server", func(t *testing.T) {
-		r, err := c.Chat(t.Context(), ep, req, fastRetry, "run/base")
-		if err != nil || r.Cached || r.Output != "answer 2" {
-			t.Errorf("response %+v, %v", r, err)
-		}
-	})
-	t.Run("no scope, no cache", func(t *testing.T) {
-		gets := cache.gets
-		r, err := c.Chat(t.Context(), ep, req, fastRetry, "")
-		if err != nil || r.Cached || cache.gets != gets {
-			t.Errorf("response %+v, %v; cache read %d times", r, err, cache.gets-gets)
-		}
-	})
-	t.Run("a corrupt entry is ignored", func(t *testing.T) {
-		cache.m[CacheKey("bad", req)] = []byte("{")
-		r, err := c.Chat(t.Context(), ep, req, fastRetry, "bad")
-		if err != nil || r.Cached {
-			t.Errorf("response %+v, %v", r, err)
-		}
-	})
-	t.Run("failures are not cached", func(t *testing.T) {
-		fail := newServer(t, func(w http.ResponseWriter, r *http.Request, _ int) { status(w, 400) })
-		puts := cache.puts
-		if _, err := c.Chat(t.Context(), fail.endpoint(), req, fastRetry, "k400"); err == nil {
-			t.Fatal("no error")
-		}
-		if cache.puts != puts {
-			t.Error("a failure was cached")
-		}
-	})
-}
-
-func TestChatCacheFailing(t *testing.T) {
-	srv := newServer(t, ok("answer"))
-	cache := &memCache{getErr: errors.New("kv down"), putErr: errors.New("kv down")}
-	c, _ := newClient(t, WithCache(cache))
-	r, err := c.Chat(t.Context(), srv.endpoint(), request(), fastRetry, "k")
-	if err != nil || r.Output != "answer" || r.Cached {
-		t.Errorf("a failing cache must not fail the call: %+v, %v", r, err)
-	}
-	if cache.gets != 1 || cache.puts != 1 {
-		t.Errorf("gets %d, puts %d", cache.gets, cache.puts)
-	}
-}
-
 func TestRetryPolicyWait(t *testing.T) {
 	p := RetryPolicy{InitialBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}.withDefaults()
 	if p.MaxAttempts != DefaultRetry.MaxAttempts || p.MaxRetryAfter != DefaultRetry.MaxRetryAfter {
@@ -915,53 +602,5 @@ func TestReadAPIError(t *testing.T) {
 				t.Errorf("Error() = %q", err)
 			}
 		})
-	}
-}
-
-// TestChatSharedFlight checks that identical requests in flight at once
-// share one call: the first pays, the others get its answer as cached.
-func TestChatSharedFlight(t *testing.T) {
-	release := make(chan struct{})
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
-		<-release
-		completion(w, fmt.Sprintf("answer %d", n), "")
-	})
-	c, _ := newClient(t, WithCache(&memCache{}))
-	ep := srv.endpoint()
-	req := request()
-
-	const n = 10
-	resps := make([]Response, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			var err error
-			if resps[i], err = c.Chat(t.Context(), ep, req, fastRetry, "run/ft"); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	// Let the calls gather behind the first; any that arrive later find
-	// the answer in the cache, so the server still sees one call.
-	for srv.calls.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	time.Sleep(20 * time.Millisecond)
-	close(release)
-	wg.Wait()
-	if got := srv.calls.Load(); got != 1 {
-		t.Errorf("server saw %d calls, want 1", got)
-	}
-	paid := 0
-	for _, r := range resps {
-		if r.Output != "answer 1" {
-			t.Errorf("output %q", r.Output)
-		}
-		if !r.Cached {
-			paid++
-		}
-	}
-	if paid != 1 {
-		t.Errorf("%d responses not marked cached, want 1", paid)
 	}
 }

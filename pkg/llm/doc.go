@@ -4,9 +4,17 @@
 // Every variant of a run is called with the same request apart from the
 // model name: the same decoding parameters, system prompt and chat template
 // arguments ([Build]). The client bounds the requests in flight per
-// endpoint, retries 429s, 5xx and timeouts with exponential backoff and
-// jitter while honouring Retry-After, and strips reasoning traces
-// (<think>…</think>, reasoning_content) from the answer, keeping them apart.
+// endpoint, retries 429s, 5xx, timeouts, dropped connections and 200s whose
+// body was cut off ([ErrMalformed]) with exponential backoff and jitter
+// while honouring Retry-After, and strips reasoning traces
+// (<think>…</think>, reasoning_content) from the answer, keeping them apart
+// and leaving the answer's text as it was ([SplitReasoning]). Streamed
+// answers are timed: time to first token and inter-token latency.
+//
+// A call that failed for good has a [Cause], the short class by which
+// failures are counted ("connection refused", "HTTP 404: The model `sft`
+// does not exist."). [Client.Preflight] checks a run's endpoints before
+// any paid call: the key is set, the endpoint answers, the model is served.
 //
 // The wire types are our own rather than go-openai's: go-openai drops
 // temperature 0 from requests (an omitempty float32, so the server's default

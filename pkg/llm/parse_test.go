@@ -2,6 +2,7 @@ package llm
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -23,6 +24,9 @@ func FuzzReadStream(f *testing.F) {
 		"data: {not json}\n\n",
 		"data: null\n\n",
 		"data: {\"choices\":[null]}\n\n",
+		"data: {\"choices\":[{\"index\":0,\"delta\":{\"con",
+		"data: [1]\n\n",
+		"data: <html>\n\n",
 		"",
 	} {
 		f.Add([]byte(s))
@@ -30,19 +34,40 @@ func FuzzReadStream(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := readStream(bytes.NewReader(data), time.Now())
 		if err != nil {
+			checkClassified(t, err)
 			var api *APIError
-			if !errors.Is(err, ErrBadResponse) && !errors.As(err, &api) && !strings.HasPrefix(err.Error(), "reading stream") {
+			if !errors.Is(err, ErrBadResponse) && !errors.Is(err, ErrMalformed) && !errors.As(err, &api) && !strings.HasPrefix(err.Error(), "reading stream") {
 				t.Fatalf("unclassified error %v", err)
 			}
 			return
 		}
-		if r.TTFT < 0 || r.Attempts != 0 || r.Latency != 0 {
+		if r.TTFT < 0 || r.ITL < 0 || r.Attempts != 0 || r.Latency != 0 {
 			t.Fatalf("response %+v", r)
+		}
+		if r.ITL > 0 && r.TTFT == 0 {
+			t.Fatalf("an inter-token latency without a first token: %+v", r)
 		}
 		if !bytes.Contains(data, []byte("[DONE]")) && r.FinishReason == "" {
 			t.Fatalf("a stream without [DONE] or finish_reason was accepted: %q", data)
 		}
 	})
+}
+
+// checkClassified checks that the retry policy and Cause know err: a
+// malformed answer is retried, a well-formed non-completion is not, and
+// every failure has a class.
+func checkClassified(t *testing.T, err error) {
+	t.Helper()
+	_, retry := RetryPolicy{}.withDefaults().wait(1, err)
+	switch {
+	case errors.Is(err, ErrMalformed) && !retry:
+		t.Fatalf("malformed answer %v is not retried", err)
+	case errors.Is(err, ErrBadResponse) && retry:
+		t.Fatalf("non-completion %v is retried", err)
+	}
+	if c := Cause(err); c == "" || c == causeOther {
+		t.Fatalf("Cause(%v) = %q", err, c)
+	}
 }
 
 func FuzzReadResponse(f *testing.F) {
@@ -55,6 +80,8 @@ func FuzzReadResponse(f *testing.F) {
 		`null`,
 		`[]`,
 		`{"choices": [`,
+		`{"id": "x", "choices": [{"message":`,
+		`<html>502</html>`,
 		``,
 	} {
 		f.Add([]byte(s))
@@ -62,10 +89,16 @@ func FuzzReadResponse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := readResponse(bytes.NewReader(data))
 		if err != nil {
-			if !errors.Is(err, ErrBadResponse) {
-				t.Fatalf("error %v is not ErrBadResponse", err)
+			checkClassified(t, err)
+			// Text that is not JSON was garbled on the way and is asked
+			// again; JSON that is not a completion was meant.
+			if want := !json.Valid(data); errors.Is(err, ErrMalformed) != want || errors.Is(err, ErrBadResponse) == want {
+				t.Fatalf("error %v for %q: malformed %v, want %v", err, data, errors.Is(err, ErrMalformed), want)
 			}
 			return
+		}
+		if r.TTFT != 0 || r.ITL != 0 {
+			t.Fatalf("a plain answer has stream timings: %+v", r)
 		}
 		// The client's next step on a response.
 		answer, _ := splitWithServerReasoning(r.Raw, r.Reasoning)
