@@ -11,12 +11,14 @@
 package judge
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
@@ -32,6 +34,9 @@ type Config struct {
 	// Client replaces the LLM client; nil builds one that caches in
 	// assay_llm_cache.
 	Client *llm.Client
+	// NoPreflight skips checking a judge's endpoint before its first pair
+	// (see preflight.go).
+	NoPreflight bool
 }
 
 // Service is the judge stage.
@@ -41,6 +46,9 @@ type Service struct {
 	logger  *slog.Logger
 	metrics *obs.Stage
 	client  *llm.Client
+
+	preflights preflights
+	now        func() time.Time
 }
 
 // New returns the stage.
@@ -51,7 +59,7 @@ func New(cfg Config, env *stage.Env) *Service {
 		c = llm.New(llm.WithCache(env.Bus.LLMCache()), llm.WithLogger(logger))
 	}
 	return &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageJudge),
-		client: c}
+		client: c, now: time.Now}
 }
 
 // Run follows the runs in assay_runs and judges their pairs until ctx ends.
@@ -174,7 +182,10 @@ func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judg
 }
 
 // Handle judges candidate against baseline on sample, in both orders. A
-// failed generation or judge yields a Judgment with Error set; only a
+// pair that could not be judged yields a Judgment with Error and Cause set:
+// GenerationFailed when a generation failed (the judge is not asked), a
+// preflight cause when the judge's endpoint is known to be unusable (the
+// judge is not asked either), the judge's failure otherwise. Only a
 // cancelled ctx returns an error.
 func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, sample *eval.Sample, cand, base *eval.Generation) (*eval.Judgment, error) {
 	hash := j.Hash()
@@ -182,36 +193,45 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		V: eval.Version, Run: spec.Run, Sample: cand.Sample, Judge: j.Name, JudgeID: j.Name + "@" + hash,
 		Candidate: cand.Variant, Baseline: base.Variant, Fingerprint: cand.Fingerprint,
 	}
-	switch {
-	case cand.Error != "":
-		jd.Error = "candidate generation failed: " + cand.Error
-		return jd, nil
-	case base.Error != "":
-		jd.Error = "baseline generation failed: " + base.Error
+	for _, side := range []struct {
+		name string
+		g    *eval.Generation
+	}{{"candidate", cand}, {"baseline", base}} {
+		if side.g.Error != "" {
+			jd.Error = side.name + " generation failed: " + side.g.Error
+			jd.Cause = side.name + ": " + cmp.Or(side.g.Cause, "generation failed")
+			jd.GenerationFailed = true
+			return jd, nil
+		}
+	}
+	if problem, cause := s.preflight(ctx, spec.Run, j); problem != "" {
+		jd.Error, jd.Cause = problem, cause
 		return jd, nil
 	}
 	policy := llm.Policy(spec.Retry)
 	orders := []string{eval.OrderCandidateFirst, eval.OrderBaselineFirst}
 	jd.Rounds = make([]eval.Round, len(orders))
+	causes := make([]string, len(orders))
 	var wg sync.WaitGroup
 	for i, order := range orders {
-		a, b := cand.Output, base.Output
+		a, b := cand, base
 		if order == eval.OrderBaselineFirst {
 			a, b = b, a
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			jd.Rounds[i] = s.round(ctx, j, hash, policy, sample, a, b, order)
+			jd.Rounds[i], causes[i] = s.round(ctx, j, hash, policy, sample, a, b, order)
 		}()
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	for _, r := range jd.Rounds {
+	for i, r := range jd.Rounds {
 		if r.Error != "" {
 			jd.Error = "judge failed (" + r.Order + "): " + r.Error
+			jd.Cause = causes[i]
 			return jd, nil
 		}
 	}
@@ -219,31 +239,42 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 	return jd, nil
 }
 
-// round asks the judge about one order. Its responses are cached by
-// content under the judge's hash, not its name: a judge replayed under
-// another name with the same model and prompt costs nothing.
-func (s *Service) round(ctx context.Context, j eval.Judge, hash string, policy llm.RetryPolicy, sample *eval.Sample, a, b, order string) eval.Round {
-	r := eval.Round{Order: order}
+// causeNoVerdict is the failure class of a judge's answer that holds no
+// verdict.
+const causeNoVerdict = "no verdict in the judge's answer"
+
+// request is the judge request for one order: a shown as Assistant A, b as
+// Assistant B.
+func request(j eval.Judge, sample *eval.Sample, a, b *eval.Generation) llm.ChatRequest {
 	req := llm.Build(j.Model, buildMessages(j, sample, a, b), j.Decoding, eval.Template{})
 	if j.WantsResponseFormat() {
 		req.ResponseFormat = &llm.ResponseFormat{Type: "json_schema", JSONSchema: &llm.JSONSchema{Name: "verdict", Schema: verdictSchema(j.Dimensions)}}
 	}
+	return req
+}
+
+// round asks the judge about one order and returns the round and, when it
+// failed, the failure's class. Its responses are cached by content under
+// the judge's hash, not its name: a judge replayed under another name with
+// the same model and prompt costs nothing.
+func (s *Service) round(ctx context.Context, j eval.Judge, hash string, policy llm.RetryPolicy, sample *eval.Sample, a, b *eval.Generation, order string) (eval.Round, string) {
+	r := eval.Round{Order: order}
 	ep := llm.Endpoint{BaseURL: j.BaseURL, Concurrency: j.Concurrency, Timeout: j.Timeout.D()}
 	if j.APIKeyEnv != "" {
 		ep.APIKey = os.Getenv(j.APIKeyEnv)
 	}
-	resp, err := s.client.Chat(ctx, ep, req, policy, "judge|"+hash)
+	resp, err := s.client.Chat(ctx, ep, request(j, sample, a, b), policy, "judge|"+hash)
 	if err != nil {
 		r.Error = err.Error()
 		r.Parse = "failed"
-		return r
+		return r, llm.Cause(err)
 	}
 	r.Raw, r.Cached = resp.Output, resp.Cached
 	v, err := verdict.Parse(resp.Output)
 	if err != nil {
 		r.Error = err.Error()
 		r.Parse = "failed"
-		return r
+		return r, causeNoVerdict
 	}
 	r.Parse, r.Reason = v.Parse, v.Reason
 	r.Winner = verdict.ForCandidate(v.Winner, order)
@@ -254,5 +285,5 @@ func (s *Service) round(ctx context.Context, j eval.Judge, hash string, policy l
 		}
 		r.Scores = map[string]map[string]float64{"candidate": v.Scores[cand], "baseline": v.Scores[base]}
 	}
-	return r
+	return r, ""
 }

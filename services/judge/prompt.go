@@ -10,15 +10,26 @@ import (
 	"github.com/assay-eval/assay/pkg/eval"
 )
 
-// The built-in pairwise prompt. The user message uses the MT-Bench markers,
+// The built-in pairwise prompts. The user message uses the MT-Bench markers,
 // which judges trained on MT-Bench data know and which the simulated judge
-// reads.
-const systemPrompt = `You are an impartial judge. Two AI assistants, A and B, answered the same user question. Decide which answer is better.
+// reads: pair-v2's for a single answer, pair-v2-multi-turn's for
+// conversations answered turn by turn. Both keep assay's JSON verdict
+// contract instead of MT-Bench's [[A]] (still read as a fallback).
+const (
+	systemPrompt = `You are an impartial judge. Two AI assistants, A and B, answered the same user question. Decide which answer is better.
 Judge correctness first, then helpfulness, then format. When a reference answer is given, use it to check correctness.
 The order in which the answers are shown and their length must not influence you; do not favour either assistant by position or name.
-Reply with only a JSON object of this form:
+` + verdictContract
+
+	multiTurnSystemPrompt = `You are an impartial judge. Two AI assistants, A and B, each had a conversation with a user who asked the same questions; each conversation shows that assistant's own earlier answers. Decide which assistant answered the user's last question better. The earlier turns are context: the last question may refer to the assistant's own earlier answer.
+Judge correctness first, then helpfulness, then format. When a reference answer is given, use it to check the answer to the last question.
+The order in which the conversations are shown and their length must not influence you; do not favour either assistant by position or name.
+` + verdictContract
+
+	verdictContract = `Reply with only a JSON object of this form:
 {"winner": "A" | "B" | "tie", "scores": {"A": {%s}, "B": {%s}}, "reason": "one or two sentences"}
 where every score is an integer from 1 (worst) to 10 (best).`
+)
 
 // Placeholders a custom judge prompt may use.
 const (
@@ -26,7 +37,15 @@ const (
 	PHReference = "{reference}"
 	PHAnswerA   = "{answer_a}"
 	PHAnswerB   = "{answer_b}"
-	PHContext   = "{context}"
+	// PHContext is the conversation before the last user question, as the
+	// sample recorded it.
+	PHContext = "{context}"
+	// PHConversationA and PHConversationB are each assistant's whole
+	// conversation with the user in MT-Bench's "### User:" / "### Assistant
+	// A:" form, with that assistant's own answers to earlier turns when it
+	// answered turn by turn.
+	PHConversationA = "{conversation_a}"
+	PHConversationB = "{conversation_b}"
 )
 
 func dimsList(dims []string) string {
@@ -38,13 +57,29 @@ func dimsList(dims []string) string {
 }
 
 // markerRE matches anything a judge could read as one of the prompt's
-// section markers, whatever its case and spacing.
-var markerRE = regexp.MustCompile(`(?i)\[(\s*(the\s+(start|end)\s+of|question|conversation|reference))`)
+// markers, whatever its case and spacing: the bracketed section markers,
+// the <|…|> conversation markers and the ### turn headings.
+var markerRE = regexp.MustCompile(`(?i)\[\s*(?:the\s+(?:start|end)\s+of|question|conversation|reference)` +
+	`|<\s*\|\s*the\s+(?:start|end)\s+of` +
+	`|#+\s*(?:user|assistant(?:\s+[ab])?|reference\s+answer)\s*[:：]`)
 
-// sanitize keeps model text from closing or opening the prompt's sections:
-// an answer that contains a marker would otherwise confuse the judge about
-// where answers start and end. The bracket becomes a full-width one.
-func sanitize(s string) string { return markerRE.ReplaceAllString(s, "［$1") }
+// sanitize keeps model text from closing or opening the prompt's sections
+// or turns: an answer that contains a marker would otherwise confuse the
+// judge about where answers start and end, or pass for another turn. The
+// marker's leading bracket or hashes become full-width ones, which reads
+// the same to a person.
+func sanitize(s string) string {
+	return markerRE.ReplaceAllStringFunc(s, func(m string) string {
+		switch m[0] {
+		case '[':
+			return "［" + m[1:]
+		case '<':
+			return "＜" + m[1:]
+		}
+		n := len(m) - len(strings.TrimLeft(m, "#"))
+		return strings.Repeat("＃", n) + m[n:]
+	})
+}
 
 // referenceText renders a sample's reference for the judge.
 func referenceText(r *eval.Reference) string {
@@ -67,39 +102,108 @@ func referenceText(r *eval.Reference) string {
 }
 
 // buildMessages renders the judge request for one order: a is shown as
-// Assistant A, b as Assistant B.
-func buildMessages(j eval.Judge, sample *eval.Sample, a, b string) []eval.Message {
+// Assistant A, b as Assistant B. When either generation answered turn by
+// turn, the judge sees each assistant's whole conversation (MT-Bench's
+// multi-turn form); otherwise the question, the earlier turns as context,
+// and the two last answers.
+func buildMessages(j eval.Judge, sample *eval.Sample, a, b *eval.Generation) []eval.Message {
 	question := eval.LastUserMessage(sample.Messages)
-	var context strings.Builder
-	for _, m := range sample.Messages[:max(0, lastUser(sample.Messages))] {
-		if m.Role == "system" {
-			continue
-		}
-		fmt.Fprintf(&context, "%s: %s\n", m.Role, sanitize(m.Content))
-	}
 	ref := referenceText(sample.Reference)
+	multi := len(a.Turns) > 0 || len(b.Turns) > 0
 	var user string
-	if j.Prompt != "" {
+	switch {
+	case j.Prompt != "":
+		convA := conversation(sample.Messages, a, eval.MarkTurnA)
+		convB := conversation(sample.Messages, b, eval.MarkTurnB)
 		user = strings.NewReplacer(PHQuestion, sanitize(question), PHReference, ref,
-			PHAnswerA, sanitize(a), PHAnswerB, sanitize(b), PHContext, context.String()).Replace(j.Prompt)
-	} else {
+			PHAnswerA, sanitize(a.Output), PHAnswerB, sanitize(b.Output), PHContext, earlierTurns(sample.Messages),
+			PHConversationA, convA, PHConversationB, convB).Replace(j.Prompt)
+		multi = strings.Contains(j.Prompt, PHConversationA) || strings.Contains(j.Prompt, PHConversationB)
+	case multi:
 		var u strings.Builder
-		if context.Len() > 0 {
-			u.WriteString("[Conversation]\n" + context.String() + "\n")
+		if ref != "" {
+			u.WriteString(eval.MarkRefConvStart + "\n\n" + eval.MarkTurnUser + "\n" + sanitize(question) + "\n\n" +
+				eval.MarkTurnRef + "\n" + ref + "\n\n" + eval.MarkRefConvEnd + "\n\n\n")
+		}
+		u.WriteString(eval.MarkConvAStart + "\n\n" + conversation(sample.Messages, a, eval.MarkTurnA) + "\n\n" + eval.MarkConvAEnd + "\n\n\n")
+		u.WriteString(eval.MarkConvBStart + "\n\n" + conversation(sample.Messages, b, eval.MarkTurnB) + "\n\n" + eval.MarkConvBEnd)
+		user = u.String()
+	default:
+		var u strings.Builder
+		if context := earlierTurns(sample.Messages); context != "" {
+			u.WriteString("[Conversation]\n" + context + "\n")
 		}
 		u.WriteString(eval.MarkQuestion + "\n" + sanitize(question) + "\n\n")
 		if ref != "" {
 			u.WriteString(eval.MarkRefStart + "\n" + ref + "\n" + eval.MarkRefEnd + "\n\n")
 		}
-		u.WriteString(eval.MarkAStart + "\n" + sanitize(a) + "\n" + eval.MarkAEnd + "\n\n")
-		u.WriteString(eval.MarkBStart + "\n" + sanitize(b) + "\n" + eval.MarkBEnd)
+		u.WriteString(eval.MarkAStart + "\n" + sanitize(a.Output) + "\n" + eval.MarkAEnd + "\n\n")
+		u.WriteString(eval.MarkBStart + "\n" + sanitize(b.Output) + "\n" + eval.MarkBEnd)
 		user = u.String()
+	}
+	system := systemPrompt
+	if multi {
+		system = multiTurnSystemPrompt
 	}
 	d := dimsList(j.Dimensions)
 	return []eval.Message{
-		{Role: "system", Content: fmt.Sprintf(systemPrompt, d, d)},
+		{Role: "system", Content: fmt.Sprintf(system, d, d)},
 		{Role: "user", Content: user},
 	}
+}
+
+// earlierTurns renders the conversation before the last user message as
+// the sample recorded it, one "role: text" line a message.
+func earlierTurns(msgs []eval.Message) string {
+	var b strings.Builder
+	for _, m := range msgs[:max(0, lastUser(msgs))] {
+		if m.Role == "system" {
+			continue
+		}
+		fmt.Fprintf(&b, "%s: %s\n", m.Role, sanitize(m.Content))
+	}
+	return b.String()
+}
+
+// conversation renders g's whole conversation with the user, MT-Bench
+// style: each user turn, then g's answer to it under heading. An earlier
+// turn's answer is g's own (its Turns) when it answered turn by turn, else
+// the assistant turn the sample recorded (which the model was shown as its
+// own); the last is g's Output. System messages are left out, as MT-Bench
+// does.
+func conversation(msgs []eval.Message, g *eval.Generation, heading string) string {
+	type exchange struct {
+		user, answer string
+		answered     bool
+	}
+	last := lastUser(msgs)
+	var xs []exchange
+	for i, m := range msgs {
+		switch {
+		case m.Role == "user":
+			x := exchange{user: m.Content}
+			switch k := len(xs); {
+			case i == last:
+				x.answer, x.answered = g.Output, true
+			case k < len(g.Turns):
+				x.answer, x.answered = g.Turns[k], true
+			}
+			xs = append(xs, x)
+		case m.Role == "assistant" && len(xs) > 0 && !xs[len(xs)-1].answered:
+			xs[len(xs)-1].answer, xs[len(xs)-1].answered = m.Content, true
+		}
+	}
+	var b strings.Builder
+	for i, x := range xs {
+		if i > 0 {
+			b.WriteString("\n\n")
+		}
+		b.WriteString(eval.MarkTurnUser + "\n" + sanitize(x.user))
+		if x.answered {
+			b.WriteString("\n\n" + heading + "\n" + sanitize(x.answer))
+		}
+	}
+	return b.String()
 }
 
 func lastUser(msgs []eval.Message) int {
