@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"net/http/httptest"
 	"sync"
@@ -15,9 +14,6 @@ import (
 	"github.com/assay-eval/assay/pkg/bus/bustest"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/llmsim"
-	"github.com/assay-eval/assay/pkg/obs"
-	"github.com/assay-eval/assay/pkg/stage"
-	"github.com/assay-eval/assay/services/judge"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -55,18 +51,8 @@ func TestReplicasJudgeEveryPairOnce(t *testing.T) {
 		seqs[i] = ack.Sequence
 	}
 
-	for r := range 3 {
-		env := &stage.Env{Bus: bustest.Open(t, srv), Logger: slog.New(slog.DiscardHandler), Registry: obs.NewRegistry()}
-		svc := judge.New(judge.Config{}, env)
-		rctx, rcancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			if err := svc.Run(rctx); err != nil && rctx.Err() == nil {
-				t.Errorf("replica %d: %v", r, err)
-			}
-		}()
-		t.Cleanup(func() { rcancel(); <-done })
+	for range 3 {
+		startStage(t, ctx, srv)
 	}
 
 	type gen struct {

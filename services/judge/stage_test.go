@@ -13,6 +13,7 @@ import (
 	"github.com/assay-eval/assay/pkg/bus/bustest"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/llmsim"
+	"github.com/assay-eval/assay/pkg/natsembed"
 	"github.com/assay-eval/assay/pkg/obs"
 	"github.com/assay-eval/assay/pkg/stage"
 	"github.com/assay-eval/assay/services/judge"
@@ -66,16 +67,7 @@ func TestStageJudgesConversationsAndSkipsAnUnservedJudge(t *testing.T) {
 		}
 	}
 
-	env := &stage.Env{Bus: bustest.Open(t, srv), Logger: slog.New(slog.DiscardHandler), Registry: obs.NewRegistry()}
-	rctx, rcancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := judge.New(judge.Config{}, env).Run(rctx); err != nil && rctx.Err() == nil {
-			t.Errorf("judge stage: %v", err)
-		}
-	}()
-	t.Cleanup(func() { rcancel(); <-done })
+	startStage(t, ctx, srv)
 
 	bustest.Eventually(t, 45*time.Second, func() error {
 		if n := len(bustest.Stored[eval.Judgment](t, b, bus.StreamJudgments)); n < 2*samples {
@@ -120,4 +112,20 @@ func TestStageJudgesConversationsAndSkipsAnUnservedJudge(t *testing.T) {
 			}
 		}
 	}
+}
+
+// startStage runs a judge stage replica on its own connection to srv
+// until the test ends.
+func startStage(t *testing.T, ctx context.Context, srv *natsembed.Server) {
+	t.Helper()
+	env := &stage.Env{Bus: bustest.Open(t, srv), Logger: slog.New(slog.DiscardHandler), Registry: obs.NewRegistry()}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := judge.New(judge.Config{}, env).Run(ctx); err != nil && ctx.Err() == nil {
+			t.Errorf("judge stage: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
 }
