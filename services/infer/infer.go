@@ -29,6 +29,9 @@ type Config struct {
 	// Client replaces the LLM client (tests, or a shared client in one
 	// process); nil builds one that caches in assay_llm_cache.
 	Client *llm.Client
+	// SkipPreflight calls a variant's endpoint without checking it first
+	// (the CLI's --no-preflight).
+	SkipPreflight bool
 }
 
 // Service is the inference stage.
@@ -40,6 +43,9 @@ type Service struct {
 	client  *llm.Client
 
 	paramsCache sync.Map // run -> params fingerprint
+	preflights  sync.Map // preflightKey -> *preflight
+	// now is the clock of the preflight's re-checks.
+	now func() time.Time
 }
 
 // New returns the stage.
@@ -50,7 +56,7 @@ func New(cfg Config, env *stage.Env) *Service {
 		c = llm.New(llm.WithCache(env.Bus.LLMCache()), llm.WithLogger(logger))
 	}
 	return &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageInfer),
-		client: c}
+		client: c, now: time.Now}
 }
 
 // Run follows the runs in assay_runs and answers their samples until ctx
@@ -123,10 +129,22 @@ func (s *Service) params(spec *eval.RunSpec, req llm.ChatRequest) string {
 }
 
 // Handle asks variant v of spec to answer sample (found at sequence seq).
-// An endpoint that fails for good yields a Generation with Error set, not
-// an error: the sample is then reported as failed. Only a cancelled ctx
-// returns an error.
+// An endpoint that fails for good yields a Generation with Error and Cause
+// set, not an error: the sample is then reported as failed. So does a
+// variant that fails its preflight, at once and without calling the
+// endpoint. Only a cancelled ctx returns an error.
 func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, v eval.Variant, sample *eval.Sample, seq uint64) (*eval.Generation, error) {
+	if !s.cfg.SkipPreflight {
+		problems, err := s.preflight(ctx, spec.Run, v)
+		if err != nil {
+			return nil, err
+		}
+		if len(problems) > 0 {
+			g := s.generation(spec, v, sample, seq, llm.Build(v.Model, sample.Messages, spec.Decoding, spec.Template), nil)
+			g.Error, g.Cause = problemsText(problems), problems[0].Cause()
+			return g, nil
+		}
+	}
 	ep := llm.Endpoint{BaseURL: v.BaseURL, Concurrency: v.Concurrency, Timeout: v.Timeout.D(), Stream: v.Streaming()}
 	if v.APIKeyEnv != "" {
 		ep.APIKey = os.Getenv(v.APIKeyEnv)
@@ -172,7 +190,10 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, v eval.Variant
 	g.FinishReason = resp.FinishReason
 	g.Usage = eval.Usage{PromptTokens: resp.Usage.PromptTokens, CompletionTokens: resp.Usage.CompletionTokens, TotalTokens: resp.Usage.TotalTokens}
 	g.LatencyMS = float64(resp.Latency.Microseconds()) / 1000
+	// A conversation answered turn by turn is timed by its last turn:
+	// TTFT and ITL are the last call's (latency is the sum).
 	g.TTFTMS = float64(resp.TTFT.Microseconds()) / 1000
+	g.ITLMS = float64(resp.ITL.Microseconds()) / 1000
 	g.Attempts = resp.Attempts
 	g.Cached = resp.Cached
 	return g, nil
@@ -195,12 +216,12 @@ func (s *Service) generation(spec *eval.RunSpec, v eval.Variant, sample *eval.Sa
 // failed is the Generation of an endpoint that failed for good.
 func (s *Service) failed(spec *eval.RunSpec, v eval.Variant, sample *eval.Sample, seq uint64, req llm.ChatRequest, turns []string, err error) *eval.Generation {
 	g := s.generation(spec, v, sample, seq, req, turns)
-	g.Error = err.Error()
+	g.Error, g.Cause = err.Error(), llm.Cause(err)
 	var ce *llm.CallError
 	if errors.As(err, &ce) {
 		g.Attempts = ce.Attempts
 	}
-	s.logger.Warn("generation failed", "run", spec.Run, "variant", v.Name, "sample", sample.ID, "err", err)
+	s.logger.Warn("generation failed", "run", spec.Run, "variant", v.Name, "sample", sample.ID, "cause", g.Cause, "err", err)
 	return g
 }
 
