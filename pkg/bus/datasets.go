@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"os"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -33,11 +35,50 @@ func (b *Bus) PutDataset(ctx context.Context, desc string, r io.ReadSeeker) (str
 	return name, nil
 }
 
-// OpenDataset streams a dataset from the object store.
+// OpenDataset copies a dataset from the object store into a temporary
+// file and returns it, read from its start; closing it removes the file.
+//
+// A dataset is not streamed from the store while it is parsed: a streamed
+// read must be given its deadline when it starts, and the time a suite
+// takes to parse and publish has nothing to do with its size on the wire
+// (given none, the client's default of 5 seconds failed every suite of
+// more than some tens of thousands of samples). The copy takes the time
+// its size calls for, with a deadline from that size and another attempt
+// when it stalls (see [ReadObject]); parsing then reads a local file, as
+// slowly as it needs.
 func (b *Bus) OpenDataset(ctx context.Context, name string) (io.ReadCloser, error) {
-	r, err := b.Datasets.Get(ctx, name)
+	return spoolObject(ctx, b.Datasets, name, objectStall)
+}
+
+func spoolObject(ctx context.Context, store objectGetter, name string, stall time.Duration) (io.ReadCloser, error) {
+	f, err := os.CreateTemp("", "assay-dataset-*")
 	if err != nil {
-		return nil, fmt.Errorf("opening dataset %s: %w", name, err)
+		return nil, fmt.Errorf("fetching dataset %s: %w", name, err)
 	}
-	return r, nil
+	spool := &spooled{f}
+	err = copyObject(ctx, store, name, stall, func() (io.Writer, error) {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, err
+		}
+		return f, f.Truncate(0)
+	})
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		spool.Close()
+		return nil, fmt.Errorf("fetching dataset %s: %w", name, err)
+	}
+	return spool, nil
+}
+
+// spooled is a dataset's local copy, removed when it is closed.
+type spooled struct{ *os.File }
+
+func (s *spooled) Close() error {
+	err := s.File.Close()
+	if rerr := os.Remove(s.Name()); err == nil {
+		err = rerr
+	}
+	return err
 }

@@ -1,9 +1,11 @@
 package bus
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 
@@ -19,6 +21,11 @@ import (
 // default timeout of 5 seconds whatever the size of the object. Reports are
 // replaced while people read them (a continuous run's every few seconds), so
 // every whole-object read goes through ReadObject.
+//
+// Whatever the object, a read given no deadline gets the client's default
+// of 5 seconds for the whole object, which caps the size that can be read
+// at all: every read here has a deadline of its own, from the object's
+// size.
 
 // objectStall is how long a read may go beyond the time its object's size
 // calls for before it is taken to have lost its object to a replacement;
@@ -30,16 +37,17 @@ const (
 	objectRate  = 1 << 20
 )
 
-// objectAttempts bounds the reads of an object that keeps being replaced.
+// objectAttempts bounds the reads of an object that keeps being replaced
+// or stalling.
 const objectAttempts = 5
 
-// objectGetter is the part of an object store ReadObject uses.
+// objectGetter is the part of an object store the reads use.
 type objectGetter interface {
 	GetInfo(ctx context.Context, name string, opts ...jetstream.GetObjectInfoOpt) (*jetstream.ObjectInfo, error)
-	GetBytes(ctx context.Context, name string, opts ...jetstream.GetObjectOpt) ([]byte, error)
+	Get(ctx context.Context, name string, opts ...jetstream.GetObjectOpt) (jetstream.ObjectResult, error)
 }
 
-var errStalled = errors.New("it stopped arriving: it was replaced while being read")
+var errStalled = errors.New("it stopped arriving: it was replaced while being read, or the connection stalled")
 
 // ReadObject reads a whole object from store. A read that stalls because
 // the object was replaced under it starts again, and reads the new version.
@@ -49,30 +57,56 @@ func ReadObject(ctx context.Context, store jetstream.ObjectStore, name string) (
 }
 
 func readObject(ctx context.Context, store objectGetter, name string, stall time.Duration) ([]byte, error) {
-	var err error
-	for range objectAttempts {
-		var data []byte
-		data, err = readOnce(ctx, store, name, stall)
-		if !errors.Is(err, errStalled) {
-			return data, err
-		}
-	}
-	return nil, fmt.Errorf("reading %s: %w, %d times", name, err, objectAttempts)
-}
-
-func readOnce(ctx context.Context, store objectGetter, name string, stall time.Duration) ([]byte, error) {
-	info, err := store.GetInfo(ctx, name)
+	var buf bytes.Buffer
+	err := copyObject(ctx, store, name, stall, func() (io.Writer, error) {
+		buf.Reset()
+		return &buf, nil
+	})
 	if err != nil {
 		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// copyObject copies an object into the writer start gives, and starts
+// again with a new one from start when the read stalls: the budget of a
+// read is stall plus the time its size takes at objectRate, so that an
+// object of any size has the time it needs, and no more than that plus
+// stall is lost to a stalled read.
+func copyObject(ctx context.Context, store objectGetter, name string, stall time.Duration, start func() (io.Writer, error)) error {
+	var err error
+	for range objectAttempts {
+		var w io.Writer
+		if w, err = start(); err != nil {
+			return err
+		}
+		err = copyOnce(ctx, store, name, stall, w)
+		if !errors.Is(err, errStalled) {
+			return err
+		}
+	}
+	return fmt.Errorf("reading %s: %w, %d times", name, err, objectAttempts)
+}
+
+func copyOnce(ctx context.Context, store objectGetter, name string, stall time.Duration, w io.Writer) error {
+	ictx, cancel := context.WithTimeout(ctx, stall)
+	info, err := store.GetInfo(ictx, name)
+	cancel()
+	if err != nil {
+		return err
 	}
 	budget := stall + time.Duration(float64(info.Size)/objectRate*float64(time.Second))
 	actx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	data, err := store.GetBytes(actx, name)
-	if err != nil && ctx.Err() == nil && (actx.Err() != nil || timedOut(err)) {
-		return nil, errStalled
+	r, err := store.Get(actx, name)
+	if err == nil {
+		_, err = io.Copy(w, r)
+		r.Close()
 	}
-	return data, err
+	if err != nil && ctx.Err() == nil && (actx.Err() != nil || timedOut(err)) {
+		return errStalled
+	}
+	return err
 }
 
 // timedOut recognises the client's ways of saying its deadline passed: the
