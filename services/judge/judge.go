@@ -8,6 +8,12 @@
 // join.go): each arrival records where its generation is, looks for its
 // partner, and whoever completes the pair claims it with an atomic create,
 // so a pair is judged once however many replicas run.
+//
+// A pair that cannot be judged still gets its Judgment, with Error and a
+// short Cause by which the report counts it: a generation's failure
+// (GenerationFailed; the judge is never asked), a judge whose endpoint
+// failed its preflight (see preflight.go; never asked either), or the
+// judge's own failure.
 package judge
 
 import (
