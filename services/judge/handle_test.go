@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,8 +21,8 @@ import (
 	"github.com/assay-eval/assay/pkg/stage"
 )
 
-// endpoint is an OpenAI-compatible server for a test: the simulator, or
-// chat answered by chat when set, with every request counted.
+// endpoint is an OpenAI-compatible server for a test: api, or chat
+// answered by chat when set, with every request counted.
 type endpoint struct {
 	URL string
 
@@ -31,10 +32,10 @@ type endpoint struct {
 	models int            // GET /models requests
 }
 
-func newEndpoint(t *testing.T, sim *llmsim.Sim, chat http.HandlerFunc) *endpoint {
+func newEndpoint(t *testing.T, api http.Handler, chat http.HandlerFunc) *endpoint {
 	t.Helper()
 	e := &endpoint{chats: map[string]int{}, probes: map[string]int{}}
-	inner := sim.Handler()
+	inner := api
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case strings.HasSuffix(r.URL.Path, "/chat/completions"):
@@ -107,8 +108,8 @@ func TestHandleAccountsForFailures(t *testing.T) {
 		{Name: "fair", Judge: true},
 		{Name: "babbler", Judge: true, Garbage: 1},
 	}})
-	ep := newEndpoint(t, sim, nil)
-	down := newEndpoint(t, sim, func(w http.ResponseWriter, _ *http.Request) {
+	ep := newEndpoint(t, sim.Handler(), nil)
+	down := newEndpoint(t, sim.Handler(), func(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, `{"error": {"message": "overloaded"}}`, http.StatusServiceUnavailable)
 	})
 	for _, tc := range []struct {
@@ -169,8 +170,18 @@ func TestHandleAccountsForFailures(t *testing.T) {
 // again only after preflightRecheck, and the judge is used as soon as a
 // check passes.
 func TestPreflightAnswersPairsWithoutCallingTheJudge(t *testing.T) {
-	sim := llmsim.New(llmsim.Options{Seed: 1, Personas: []llmsim.Persona{{Name: "sim-judge", Judge: true}, {Name: "sim-base"}}})
-	ep := newEndpoint(t, sim, nil)
+	without := llmsim.New(llmsim.Options{Seed: 1, Personas: []llmsim.Persona{{Name: "sim-judge", Judge: true}, {Name: "sim-base"}}})
+	with := llmsim.New(llmsim.Options{Seed: 1, Personas: []llmsim.Persona{{Name: "gpt-5-judge", Judge: true}}})
+	// The server starts serving the judge's model mid-run.
+	var served atomic.Bool
+	withAPI, withoutAPI := with.Handler(), without.Handler()
+	ep := newEndpoint(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if served.Load() {
+			withAPI.ServeHTTP(w, r)
+			return
+		}
+		withoutAPI.ServeHTTP(w, r)
+	}), nil)
 	j := eval.Judge{Name: "judge-v1", BaseURL: ep.URL, Model: "gpt-5-judge", Mode: "pairwise", Concurrency: 4, Dimensions: eval.DefaultDimensions}
 	svc := newService(t)
 	var mu sync.Mutex
@@ -198,13 +209,13 @@ func TestPreflightAnswersPairsWithoutCallingTheJudge(t *testing.T) {
 	}
 
 	for _, jd := range judgeAll(20) {
-		if !strings.HasPrefix(jd.Cause, "preflight: ") || !strings.Contains(jd.Error, "gpt-5-judge") || jd.GenerationFailed || len(jd.Rounds) != 0 {
+		if !strings.HasPrefix(jd.Cause, "preflight: ") || !strings.Contains(jd.Error, `"gpt-5-judge"`) || jd.GenerationFailed || len(jd.Rounds) != 0 {
 			t.Fatalf("judgment of a pair whose judge is not served: cause %q, error %q, generation failed %v, %d rounds",
 				jd.Cause, jd.Error, jd.GenerationFailed, len(jd.Rounds))
 		}
 	}
 	chats, checks := ep.counts("gpt-5-judge")
-	if chats != 0 || sim.Calls("gpt-5-judge") != 0 {
+	if chats != 0 || without.Calls("gpt-5-judge") != 0 {
 		t.Errorf("the unserved judge model was asked to judge %d times, want none", chats)
 	}
 	// Preflight lists the models, then, the judge's not being listed, may
@@ -213,31 +224,32 @@ func TestPreflightAnswersPairsWithoutCallingTheJudge(t *testing.T) {
 		t.Errorf("the endpoint was checked %d times (%d test calls) for 20 pairs, want once", checks, ep.probeCount("gpt-5-judge"))
 	}
 
-	advance(preflightRecheck / 2)
-	judgeAll(5)
-	if _, checks := ep.counts("gpt-5-judge"); checks != 1 {
-		t.Errorf("checked again %v after a failure: %d checks", preflightRecheck/2, checks)
+	served.Store(true)
+	advance(preflightRecheck - time.Second)
+	for _, jd := range judgeAll(5) {
+		if !strings.HasPrefix(jd.Cause, "preflight: ") {
+			t.Fatalf("within %v of a failed check, a pair was judged: cause %q, error %q", preflightRecheck, jd.Cause, jd.Error)
+		}
+	}
+	if chats, checks := ep.counts("gpt-5-judge"); checks != 1 || chats != 0 {
+		t.Errorf("within %v of a failed check: %d checks, %d judge calls", preflightRecheck, checks, chats)
 	}
 
-	// The judge is fixed in place (same run, same judge id): the next
-	// check after preflightRecheck passes and the pairs are judged.
-	sim2 := llmsim.New(llmsim.Options{Seed: 1, Personas: []llmsim.Persona{{Name: "gpt-5-judge", Judge: true}}})
-	fixed := newEndpoint(t, sim2, nil)
-	j.BaseURL = fixed.URL // the base URL is not part of the judge's id
-	advance(preflightRecheck)
+	advance(time.Second)
 	for _, jd := range judgeAll(3) {
 		if jd.Error != "" || jd.Cause != "" || jd.Winner == "" {
 			t.Fatalf("judgment once the judge is served: winner %q, cause %q, error %q", jd.Winner, jd.Cause, jd.Error)
 		}
 	}
-	if chats, _ := fixed.counts("gpt-5-judge"); chats < 6 {
-		t.Errorf("the fixed judge got %d chat requests for 3 pairs in two orders", chats)
+	chats, checks = ep.counts("gpt-5-judge")
+	if checks != 2 || chats != 6 {
+		t.Errorf("once served: %d checks and %d judge calls for 3 pairs in two orders, want 2 and 6", checks, chats)
 	}
 }
 
 func TestNoPreflightCallsTheJudge(t *testing.T) {
 	sim := llmsim.New(llmsim.Options{Seed: 1, Personas: []llmsim.Persona{{Name: "sim-judge", Judge: true}}})
-	ep := newEndpoint(t, sim, nil)
+	ep := newEndpoint(t, sim.Handler(), nil)
 	j := eval.Judge{Name: "judge-v1", BaseURL: ep.URL, Model: "gpt-5-judge", Mode: "pairwise", Concurrency: 2, Dimensions: eval.DefaultDimensions}
 	env := &stage.Env{Logger: slog.New(slog.DiscardHandler), Registry: obs.NewRegistry()}
 	svc := New(Config{Client: llm.New(), NoPreflight: true}, env)

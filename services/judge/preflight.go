@@ -3,6 +3,7 @@ package judge
 import (
 	"context"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,20 +35,20 @@ type preflightCheck struct {
 	cause   string // its class, for counting
 }
 
-// preflights holds the checks by run and judge id (the id, not the name:
-// a judge whose model changes is another judge).
+// preflights holds the checks by run, judge and endpoint: a resubmitted
+// spec that points the judge elsewhere is checked anew.
 type preflights struct {
 	mu     sync.Mutex
 	checks map[string]*preflightCheck
 }
 
-func (p *preflights) check(run, judgeID string) *preflightCheck {
+func (p *preflights) check(run string, j eval.Judge) *preflightCheck {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.checks == nil {
 		p.checks = map[string]*preflightCheck{}
 	}
-	k := run + "\x00" + judgeID
+	k := strings.Join([]string{run, j.Name, j.BaseURL, j.Model, j.APIKeyEnv}, "\x00")
 	c, ok := p.checks[k]
 	if !ok {
 		c = &preflightCheck{}
@@ -56,14 +57,14 @@ func (p *preflights) check(run, judgeID string) *preflightCheck {
 	return c
 }
 
-// preflight reports why judge j of run cannot be used, as the problem's
-// text and its cause, or "" when it can. The result is cached as
-// [preflightRecheck] says; a new failure is logged once.
+// preflight reports why judge j of run cannot be used — every problem's
+// text, and the first one's class — or "" when it can. The result is
+// cached as [preflightRecheck] says; a new failure is logged once.
 func (s *Service) preflight(ctx context.Context, run string, j eval.Judge) (problem, cause string) {
 	if s.cfg.NoPreflight {
 		return "", ""
 	}
-	c := s.preflights.check(run, j.ID())
+	c := s.preflights.check(run, j)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := s.now()
@@ -79,17 +80,21 @@ func (s *Service) preflight(ctx context.Context, run string, j eval.Judge) (prob
 	c.at = now
 	if len(problems) == 0 {
 		if c.problem != "" {
-			s.logger.Info("judge endpoint usable again: judging its pairs", "run", run, "judge", j.Name)
+			s.logger.Info("preflight passed: judging the judge's pairs", "run", run, "judge", j.Name)
 		}
 		c.passed, c.problem, c.cause = true, "", ""
 		return "", ""
 	}
-	p := problems[0]
-	text, cause := p.Error(), p.Cause() // "preflight: model "x" is not served"
-	if text != c.problem {
-		s.logger.Error("judge endpoint unusable: its pairs are recorded as judge errors without calling it; fix the judge in the run spec",
-			"run", run, "judge", j.Name, "model", j.Model, "problem", text)
+	texts := make([]string, len(problems))
+	for i, p := range problems {
+		texts[i] = p.Error()
 	}
-	c.problem, c.cause = text, cause
+	text := strings.Join(texts, "; ")
+	if text != c.problem {
+		s.logger.Error("preflight failed: the judge's pairs are recorded as judge errors without calling it; fix the judge in the run spec",
+			"run", run, "judge", j.Name, "model", j.Model, "problem", text, "recheck", preflightRecheck)
+	}
+	// The cause reads "preflight: model "x" is not served".
+	c.problem, c.cause = text, problems[0].Cause()
 	return c.problem, c.cause
 }
