@@ -1,0 +1,202 @@
+package dedup
+
+import (
+	"math"
+	"slices"
+)
+
+// DefaultMinSimilarity is the least [Match.Similarity] at which a copy
+// with typos is a near-duplicate: at most one token in five differs, and
+// only by a typo.
+const DefaultMinSimilarity = 0.8
+
+// Match is a near-duplicate found: the earlier text it repeats, how alike
+// they are and why.
+type Match struct {
+	// Twin is the number of the kept text it repeats, counting kept texts
+	// from 0 in the order they were added.
+	Twin int
+	// Similarity is the share of the tokens the two texts have in common
+	// after normalisation (the rest differ by typos): 1 for texts that
+	// differ only in case, width, spacing or punctuation, in (0, 1].
+	Similarity float64
+	// Why says how they differ, for a person reading the report.
+	Why string
+}
+
+// Index finds near-duplicates among texts added one by one: the first of
+// a group is kept, and each later one is reported with its twin. It is
+// deterministic and not safe for concurrent use.
+type Index struct {
+	minSim float64
+
+	// The kept texts' tokens, encoded (see encode) one after the other in
+	// slabs, so that growing the store never copies it.
+	slabs [][]byte
+	docs  []doc
+
+	exact   map[uint64]int32  // the first kept text with this exact token sequence
+	buckets map[uint64]bucket // candidate keys (see keys) to their postings
+	posts   []posting
+
+	cur, other text // scratch
+	m          matcher
+	seen       []int32
+	ks         []key
+}
+
+// bucket is a key's postings: a list through [Index.posts], newest first.
+// n counts every text with the key, also those past [maxBucket] that were
+// not stored.
+type bucket struct{ head, n int32 }
+
+type posting struct{ doc, next int32 }
+
+// doc is where a kept text's tokens are: slabs[slab][start:end].
+type doc struct{ slab, start, end, ntoks int32 }
+
+// slabSize is the size of a slab of kept texts; a text larger than it
+// has a slab of its own.
+const slabSize = 1 << 20
+
+// maxBucket is the most texts a candidate key keeps. A key shared by more
+// is a template's common text, which tells nothing: a near-duplicate also
+// shares a key that is rarer (see keys). Together with [maxVerify] it
+// bounds the work per text, so that adding n texts takes time linear in n
+// however templated they are.
+const maxBucket = 16
+
+// maxVerify is the most candidates a text is compared with.
+const maxVerify = 32
+
+// NewIndex returns an index for which texts are near-duplicates from
+// minSimilarity (in (0, 1]; out of range means [DefaultMinSimilarity]);
+// 1 finds only copies that differ in case, width, spacing and punctuation.
+func NewIndex(minSimilarity float64) *Index {
+	if !(minSimilarity > 0 && minSimilarity <= 1) {
+		minSimilarity = DefaultMinSimilarity
+	}
+	return &Index{minSim: minSimilarity, exact: map[uint64]int32{}, buckets: map[uint64]bucket{}}
+}
+
+// Len is the number of texts kept.
+func (x *Index) Len() int { return len(x.docs) }
+
+// Add checks text against the texts kept so far: when it nearly repeats
+// one, it reports the most similar (the earliest of equals); otherwise it
+// keeps text.
+func (x *Index) Add(s string) (Match, bool) {
+	x.cur.parse(s)
+	toks := x.cur.toks
+	exact, ks := x.keys(toks)
+	if d, ok := x.exact[exact]; ok {
+		if sim, why, ok := x.compare(toks, d); ok && sim == 1 {
+			return Match{Twin: int(d), Similarity: 1, Why: why}, true
+		}
+	}
+	best, bestSim, bestWhy := int32(-1), 0.0, ""
+	if x.minSim < 1 {
+		// The rarest keys first: a near-duplicate shares one of them.
+		slices.SortFunc(ks, func(a, b key) int { return int(a.n - b.n) })
+		x.seen = x.seen[:0]
+		for _, k := range ks {
+			if k.n > maxBucket || len(x.seen) >= maxVerify {
+				break
+			}
+			if k.n == 0 {
+				continue
+			}
+			for p := x.buckets[k.h].head; p >= 0 && len(x.seen) < maxVerify; p = x.posts[p].next {
+				d := x.posts[p].doc
+				if slices.Contains(x.seen, d) {
+					continue
+				}
+				x.seen = append(x.seen, d)
+				if sim, why, ok := x.compare(toks, d); ok && (sim > bestSim || sim == bestSim && d < best) {
+					best, bestSim, bestWhy = d, sim, why
+				}
+			}
+		}
+	}
+	if best >= 0 {
+		return Match{Twin: int(best), Similarity: bestSim, Why: bestWhy}, true
+	}
+	x.keep(toks, exact, ks)
+	return Match{}, false
+}
+
+// compare compares toks with kept text d.
+func (x *Index) compare(toks []token, d int32) (sim float64, why string, ok bool) {
+	dc := x.docs[d]
+	n := max(len(toks), int(dc.ntoks))
+	budget := opsBudget(n, x.minSim)
+	if diff := len(toks) - int(dc.ntoks); diff > budget || -diff > budget {
+		return 0, "", false
+	}
+	x.other.toks = decode(x.other.toks[:0], x.slabs[dc.slab][dc.start:dc.end])
+	return x.m.similarity(x.other.toks, toks, x.minSim) // the kept text first, as in [Compare]
+}
+
+func (x *Index) keep(toks []token, exact uint64, ks []key) {
+	d := int32(len(x.docs))
+	size := encodedSize(toks)
+	if len(x.slabs) == 0 || len(x.slabs[len(x.slabs)-1])+size > cap(x.slabs[len(x.slabs)-1]) {
+		x.slabs = append(x.slabs, make([]byte, 0, max(slabSize, size)))
+	}
+	last := len(x.slabs) - 1
+	start := len(x.slabs[last])
+	x.slabs[last] = encode(x.slabs[last], toks)
+	x.docs = append(x.docs, doc{slab: int32(last), start: int32(start), end: int32(len(x.slabs[last])), ntoks: int32(len(toks))})
+	if _, ok := x.exact[exact]; !ok {
+		x.exact[exact] = d
+	}
+	if x.minSim == 1 {
+		return
+	}
+	for _, k := range ks {
+		b, ok := x.buckets[k.h]
+		if !ok {
+			b.head = -1
+		}
+		if b.n < maxBucket {
+			x.posts = append(x.posts, posting{doc: d, next: b.head})
+			b.head = int32(len(x.posts) - 1)
+		}
+		b.n = min(b.n+1, math.MaxInt32-1)
+		x.buckets[k.h] = b
+	}
+}
+
+// opsBudget is the most differences two texts of n tokens (the longer)
+// may have at minSim.
+func opsBudget(n int, minSim float64) int {
+	return int(math.Floor((1-minSim)*float64(n) + 1e-9))
+}
+
+// similarity compares two token sequences: a near-duplicate at minSim or
+// not, how similar and why.
+func (m *matcher) similarity(a, b []token, minSim float64) (sim float64, why string, ok bool) {
+	n := max(len(a), len(b))
+	if n == 0 {
+		return 1, explain(nil), true
+	}
+	ops, ok := m.align(a, b, opsBudget(n, minSim))
+	if !ok {
+		return 0, "", false
+	}
+	return 1 - float64(ops)/float64(n), explain(m.ops), true
+}
+
+// Compare reports whether a and b are near-duplicates at minSimilarity
+// (as [NewIndex] takes it), with their similarity and how they differ.
+func Compare(a, b string, minSimilarity float64) (Match, bool) {
+	if !(minSimilarity > 0 && minSimilarity <= 1) {
+		minSimilarity = DefaultMinSimilarity
+	}
+	var ta, tb text
+	var m matcher
+	ta.parse(a)
+	tb.parse(b)
+	sim, why, ok := m.similarity(ta.toks, tb.toks, minSimilarity)
+	return Match{Similarity: sim, Why: why}, ok
+}

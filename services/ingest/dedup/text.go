@@ -1,0 +1,251 @@
+package dedup
+
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// kind is what a token is, which decides what may differ in it.
+type kind uint8
+
+const (
+	// word is a run of letters (and combining marks, and _) of a script
+	// written with spaces, lower-cased. Typos are allowed in it.
+	word kind = iota
+	// number is a run of digits (with the points and commas inside it),
+	// a number word (seven, twice) or a Chinese numeral: never edited.
+	number
+	// symbol is one character that means something in code or math:
+	// < > ( ) [ ] { } + - * / = ! % ^ & | ~ # $ @ \, currency and other
+	// symbols. Never edited.
+	symbol
+	// han is one Han, kana or hangul character: Chinese and Japanese put
+	// no spaces between words, so a character is the unit a typo changes.
+	han
+)
+
+// Token flags.
+const (
+	// capital: the word began with a capital letter in the text.
+	capital uint8 = 1 << iota
+	// opening: the word begins the text or a sentence, where a capital
+	// says nothing about names.
+	opening
+)
+
+// token is a normalised token of a text: its bytes (lower-cased, NFKC)
+// are a slice of the text's buffer.
+type token struct {
+	b     []byte
+	kind  kind
+	flags uint8
+}
+
+// text is a text split into tokens, with the hashes the index keys it by.
+type text struct {
+	toks []token
+	buf  []byte // the tokens' bytes, one after the other
+	norm []byte // scratch: NFKC of the input
+}
+
+// parse splits s into tokens. NFKC folds full-width forms, ligatures and
+// compatibility characters into plain ones; case is folded (a capital is
+// remembered in the token's flags); white space and punctuation only
+// separate tokens, except where they are part of one or mean something:
+// the point in 3.14, a point between letters (os.path), an apostrophe
+// inside a word (don't is dont), "!" before = or a word or after a number
+// (code and factorials, not the end of a sentence). A hyphen between
+// letters separates words (well-known is well known). A text that
+// is mostly capitals is read without case: shouting says nothing of names.
+// The tokens are valid until the next call.
+func (t *text) parse(s string) {
+	t.toks, t.buf = t.toks[:0], t.buf[:0]
+	if isASCII(s) { // NFKC changes no ASCII text: skip its quick check
+		t.norm = append(t.norm[:0], s...)
+	} else {
+		t.norm = norm.NFKC.AppendString(t.norm[:0], s)
+	}
+	in := t.norm
+	var (
+		cur     = -1   // index in toks of the word or number being built, or -1
+		start   = 0    // where the current token's bytes begin in buf
+		atStart = true // the next word opens a sentence
+		upper   = 0    // upper-case letters in the text
+		letters = 0
+		prev    rune // the previous character
+	)
+	flush := func() {
+		if cur < 0 {
+			return
+		}
+		tk := &t.toks[cur]
+		tk.b = t.buf[start:len(t.buf)]
+		if tk.kind == word && numberWords[string(tk.b)] {
+			tk.kind = number
+		}
+		cur = -1
+	}
+	begin := func(k kind, flags uint8) {
+		flush()
+		start = len(t.buf)
+		t.toks = append(t.toks, token{kind: k, flags: flags})
+		cur = len(t.toks) - 1
+	}
+	single := func(k kind, r rune) {
+		begin(k, 0)
+		t.buf = utf8.AppendRune(t.buf, r)
+		flush()
+	}
+	for i := 0; i < len(in); {
+		r, size := rune(in[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune(in[i:])
+		}
+		next, _ := utf8.DecodeRune(in[i+size:])
+		i += size
+		curKind := kind(255)
+		if cur >= 0 {
+			curKind = t.toks[cur].kind
+		}
+		switch {
+		case r < utf8.RuneSelf && ('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || r == '_'),
+			r >= utf8.RuneSelf && unicode.IsLetter(r) && !isCJK(r):
+			if curKind != word {
+				var f uint8
+				if unicode.IsUpper(r) {
+					f |= capital
+				}
+				if atStart {
+					f |= opening
+				}
+				begin(word, f)
+				atStart = false
+			}
+			if unicode.IsUpper(r) {
+				upper++
+				r = unicode.ToLower(r)
+			}
+			letters++
+			t.buf = utf8.AppendRune(t.buf, r)
+		case curKind == word && unicode.In(r, unicode.Mn, unicode.Mc, unicode.Me):
+			t.buf = utf8.AppendRune(t.buf, r)
+		case isCJK(r):
+			atStart = false
+			if hanNumerals[r] {
+				single(number, r)
+			} else {
+				single(han, r)
+			}
+		case unicode.IsDigit(r):
+			if curKind != number {
+				begin(number, 0)
+			}
+			atStart = false
+			t.buf = utf8.AppendRune(t.buf, r)
+		case (r == '.' || r == ',') && curKind == number && unicode.IsDigit(next):
+			t.buf = append(t.buf, byte(r))
+		case r == '.' && curKind == word && isWordLetter(next):
+			// os.path, file.txt, YYYY.MM.DD: a point inside a run of
+			// letters is code or a format, not the end of a sentence.
+			single(symbol, r)
+		case (r == '\'' || r == '’') && curKind == word && isWordLetter(next):
+			// don't, it's: the apostrophe joins; a quote separates.
+		case r == '-' && curKind == word && isWordLetter(next):
+			flush() // a hyphen between letters separates words
+		case r == '!' && next != '=' && !isWordLetter(next) && !unicode.IsDigit(next) && next != '(' &&
+			!unicode.IsDigit(prev) && prev != ')':
+			flush() // the end of a sentence
+			atStart = true
+		case isSymbol(r):
+			single(symbol, r)
+			atStart = false
+		default: // spaces, punctuation, controls, invalid UTF-8
+			flush()
+			if sentenceEnds(r) {
+				atStart = true
+			}
+		}
+		prev = r
+	}
+	flush()
+	if upper*2 > letters && letters >= 8 {
+		for i := range t.toks {
+			t.toks[i].flags &^= capital
+		}
+	}
+}
+
+// isSymbol reports whether r means something in code or math, so that a
+// change to it is a change of the question: "<>" and "()" are different
+// brackets, "x+1" is not "x-1", "$5" is not "€5".
+func isSymbol(r rune) bool {
+	if r < utf8.RuneSelf {
+		switch r {
+		case '<', '>', '(', ')', '[', ']', '{', '}', '+', '-', '*', '/', '=', '!', '%', '^', '&', '|', '~', '#', '$', '@', '\\':
+			return true
+		}
+		return false
+	}
+	return unicode.In(r, unicode.Sm, unicode.Sc, unicode.So)
+}
+
+// sentenceEnds reports whether r ends a sentence (or a line, or a label
+// such as "Question:"), after which a capital is no sign of a name.
+func sentenceEnds(r rune) bool {
+	switch r {
+	case '.', '?', '!', ':', ';', '\n', '\r', '。', '？', '！', '…', '"', '“', '”', '「', '」':
+		return true
+	}
+	return false
+}
+
+func isWordLetter(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) && !isCJK(r)
+}
+
+// isCJK reports whether r is written without spaces between words, so that
+// each character is a token: Han (Chinese characters, kanji), hiragana,
+// katakana and hangul.
+func isCJK(r rune) bool {
+	return r >= 0x2e80 && unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
+}
+
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// numberWords are English words for numbers: a question about seven
+// apples is not one about eleven, and "three" is never a typo of "there".
+var numberWords = setOf(
+	"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+	"eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+	"twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+	"hundred", "thousand", "million", "billion", "trillion", "dozen",
+	"first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+	"once", "twice", "thrice", "half", "quarter", "double", "triple", "single", "none", "both",
+)
+
+// hanNumerals are the Chinese numerals, everyday and financial: 三 and 四
+// differ as 3 and 4 do.
+var hanNumerals = func() map[rune]bool {
+	m := map[rune]bool{}
+	for _, r := range "〇零一二三四五六七八九十百千万亿两壹贰叁肆伍陆柒捌玖拾佰仟萬億兩貳參陸" {
+		m[r] = true
+	}
+	return m
+}()
+
+func setOf(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[w] = true
+	}
+	return m
+}
