@@ -7,25 +7,55 @@ import (
 	"github.com/assay-eval/assay/pkg/eval"
 )
 
-func TestNearFilterIgnoresSharedSystemPrompts(t *testing.T) {
+func TestNearFilter(t *testing.T) {
 	system := strings.Repeat("You are a careful support agent for a bank; follow the policy below to the letter. ", 40)
-	f := newNearFilter(eval.Suite{Name: "s"})
-	for i, q := range []string{
-		"How do I reset the PIN of my debit card from the mobile app?",
-		"What is the daily limit for international transfers on a savings account?",
-		"Can I open a joint account with my brother if he lives abroad?",
-		"How do I reset the PIN of my debit card from the mobile app ?",
+	one := 1.0
+	for _, c := range []struct {
+		name  string
+		near  *float64
+		texts []string
+		twins []string // "" for a sample kept
+	}{
+		{
+			name: "default",
+			texts: []string{
+				"How do I reset the PIN of my debit card from the mobile app?",
+				"What is the daily limit for international transfers on a savings account?",
+				"How do I reset the PIN of my debit card from the mobile app ?",
+				"how do i reset the PIN of my debit card form the mobile app",
+				// Another number, another question.
+				"43乘以73等于多少？请写出计算过程。",
+				"11乘以73等于多少？请写出计算过程。",
+				"43乘以73等于多少?请写出计算过程",
+			},
+			twins: []string{"", "", "s0", "s0", "", "", "s4"},
+		},
+		{
+			name:  "1: only copies equal but for case, width, spacing and punctuation",
+			near:  &one,
+			texts: []string{"How do I reset the PIN of my debit card from the mobile app?", "how do i reset the PIN of my debit card form the mobile app", "HOW DO I RESET THE PIN OF MY DEBIT CARD FROM THE MOBILE APP"},
+			twins: []string{"", "", "s0"},
+		},
+		{
+			name:  "0: off",
+			near:  new(float64),
+			texts: []string{"How do I reset the PIN?", "How do I reset the PIN ?"},
+			twins: []string{"", ""},
+		},
 	} {
-		sm := eval.Sample{ID: string(rune('a' + i)), Messages: []eval.Message{{Role: "system", Content: system}, {Role: "user", Content: q}}}
-		d, dup := f.check(sm)
-		if want := i == 3; dup != want {
-			t.Errorf("question %d: duplicate %v (%+v), want %v", i, dup, d, want)
-		}
-		if dup && d.Twin != "a" {
-			t.Errorf("twin %q", d.Twin)
-		}
-	}
-	if off := newNearFilter(eval.Suite{Name: "s", NearDuplicates: new(float64)}); off.index != nil {
-		t.Error("near_duplicates: 0 does not turn the check off")
+		t.Run(c.name, func(t *testing.T) {
+			f := newNearFilter(eval.Suite{Name: "s", NearDuplicates: c.near})
+			for i, q := range c.texts {
+				id := "s" + string(rune('0'+i))
+				sm := eval.Sample{ID: id, Source: "suite.jsonl:1", Messages: []eval.Message{{Role: "system", Content: system}, {Role: "user", Content: q}}}
+				d, dup := f.check(sm)
+				if got := map[bool]string{true: d.Twin}[dup]; got != c.twins[i] {
+					t.Errorf("sample %d: twin %q (%+v), want %q", i, got, d, c.twins[i])
+				}
+				if dup && (d.ID != id || d.Source != sm.Source || !(d.Similarity > 0 && d.Similarity <= 1)) {
+					t.Errorf("sample %d: dropped record %+v", i, d)
+				}
+			}
+		})
 	}
 }
