@@ -4,6 +4,12 @@
 // durable consumer on the run's samples, created when the run or a new
 // variant appears, so each endpoint is throttled on its own and a variant
 // added later reads the run's samples from the start.
+//
+// Before a variant's first call in a run its endpoint is checked (key set,
+// endpoint answering, model served; see [llm.Client.Preflight]). A variant
+// that fails the check has every sample answered at once with a failed
+// generation naming the problem, without a call: the run ends quickly and
+// its report says why, rather than reading like a model regression.
 package infer
 
 import (
