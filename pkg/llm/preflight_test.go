@@ -1,7 +1,9 @@
 package llm
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -9,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -434,5 +437,100 @@ func TestSpecTargets(t *testing.T) {
 	}
 	if got := SpecTargets(spec); !slices.Equal(got, want) {
 		t.Errorf("SpecTargets = %+v\nwant %+v", got, want)
+	}
+}
+
+// TestPreflightCache checks how long results stand: a failure for
+// Recheck, a pass for the scope; that workers share one check; and that
+// each new outcome is reported as changed once.
+func TestPreflightCache(t *testing.T) {
+	var served atomic.Bool
+	api := newFakeAPI(t, &fakeAPI{
+		models: func(w http.ResponseWriter, n int) {
+			if served.Load() {
+				list("base", "sft")(w, n)
+				return
+			}
+			list("base")(w, n)
+		},
+		chat: serves("base"),
+	})
+	c, _ := newClient(t)
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	var clock sync.Mutex
+	pc := &PreflightCache{Client: c, Now: func() time.Time { clock.Lock(); defer clock.Unlock(); return now }}
+	advance := func(d time.Duration) { clock.Lock(); now = now.Add(d); clock.Unlock() }
+	target := Target{Kind: "variant", Name: "ft", BaseURL: api.base(), Model: "sft"}
+	check := func(scope string) ([]Problem, bool) {
+		t.Helper()
+		ps, changed, err := pc.Check(t.Context(), scope, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ps, changed
+	}
+	calls := func() int { m, ch := api.counts(); return m + ch }
+
+	// Workers of a stage need the target at once: one check.
+	var wg sync.WaitGroup
+	var changes atomic.Int32
+	for range 8 {
+		wg.Go(func() {
+			ps, changed, err := pc.Check(t.Context(), "run1", target)
+			if err != nil || len(ps) != 1 || ps[0].Kind != ProblemModel {
+				t.Errorf("problems %v, %v", ps, err)
+			}
+			if changed {
+				changes.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := calls(); n != 2 {
+		t.Errorf("8 workers made %d requests, want one check's 2 (list and chat)", n)
+	}
+	if n := changes.Load(); n != 1 {
+		t.Errorf("the first failure was reported %d times, want once", n)
+	}
+	served.Store(true)
+	advance(PreflightRecheck - time.Second)
+	if ps, changed := check("run1"); len(ps) != 1 || changed || calls() != 2 {
+		t.Errorf("within Recheck: %v, changed %v, %d requests", ps, changed, calls())
+	}
+	if ps, changed := check("run2"); len(ps) != 0 || changed {
+		t.Errorf("another scope is checked on its own: %v, changed %v", ps, changed)
+	}
+	advance(2 * time.Second)
+	if ps, changed := check("run1"); len(ps) != 0 || !changed {
+		t.Errorf("after Recheck, served: %v, changed %v; want a pass reported", ps, changed)
+	}
+	n := calls()
+	advance(24 * time.Hour)
+	served.Store(false)
+	if ps, changed := check("run1"); len(ps) != 0 || changed || calls() != n {
+		t.Errorf("a pass stands for the scope: %v, changed %v, %d more requests", ps, changed, calls()-n)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if ps, _, err := pc.Check(ctx, "run3", target); !errors.Is(err, context.Canceled) || ps != nil {
+		t.Errorf("cancelled: %v, %v", ps, err)
+	}
+	if ps, changed := check("run3"); len(ps) != 1 || !changed {
+		t.Errorf("a cancelled check is no result: %v, changed %v", ps, changed)
+	}
+}
+
+func TestProblemsText(t *testing.T) {
+	ps := []Problem{
+		{Target: Target{Kind: "variant", Name: "ft", BaseURL: "http://h/v1"}, Kind: ProblemKey, Detail: "api_key_env K is not set (export it)"},
+		{Target: Target{Kind: "variant", Name: "ft", BaseURL: "http://h/v1"}, Kind: ProblemModel, Detail: `model "sft" is not served (served: base)`},
+	}
+	want := `variant ft: http://h/v1: api_key_env K is not set (export it); variant ft: http://h/v1: model "sft" is not served (served: base)`
+	if got := ProblemsText(ps); got != want {
+		t.Errorf("ProblemsText = %q\nwant %q", got, want)
+	}
+	if got := ProblemsText(nil); got != "" {
+		t.Errorf("ProblemsText(nil) = %q", got)
 	}
 }

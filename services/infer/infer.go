@@ -49,9 +49,7 @@ type Service struct {
 	client  *llm.Client
 
 	paramsCache sync.Map // run -> params fingerprint
-	preflights  sync.Map // preflightKey -> *preflight
-	// now is the clock of the preflight's re-checks.
-	now func() time.Time
+	preflights  *llm.PreflightCache
 }
 
 // New returns the stage.
@@ -62,7 +60,7 @@ func New(cfg Config, env *stage.Env) *Service {
 		c = llm.New(llm.WithCache(env.Bus.LLMCache()), llm.WithLogger(logger))
 	}
 	return &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageInfer),
-		client: c, now: time.Now}
+		client: c, preflights: &llm.PreflightCache{Client: c}}
 }
 
 // Run follows the runs in assay_runs and answers their samples until ctx
@@ -147,7 +145,7 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, v eval.Variant
 		}
 		if len(problems) > 0 {
 			g := s.generation(spec, v, sample, seq, llm.Build(v.Model, sample.Messages, spec.Decoding, spec.Template), nil)
-			g.Error, g.Cause = problemsText(problems), problems[0].Cause()
+			g.Error, g.Cause = llm.ProblemsText(problems), problems[0].Cause()
 			return g, nil
 		}
 	}

@@ -112,7 +112,7 @@ func TestHandleFailureCauses(t *testing.T) {
 }
 
 // TestHandlePreflightRecheck checks that a failed preflight stands for
-// preflightRecheck, during which samples fail without a call, and that a
+// llm.PreflightRecheck, during which samples fail without a call, and that a
 // server fixed after it is noticed; a passed one is never checked again.
 func TestHandlePreflightRecheck(t *testing.T) {
 	var served atomic.Bool
@@ -142,7 +142,7 @@ func TestHandlePreflightRecheck(t *testing.T) {
 	v := eval.Variant{Name: "ft", BaseURL: hs.URL + "/v1", Model: "sft", Concurrency: 1, Stream: &f}
 	s := newService(t, Config{})
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	s.now = func() time.Time { return now }
+	s.preflights.Now = func() time.Time { return now }
 	spec := testSpec("r", v)
 	handle := func(i int) *eval.Generation {
 		t.Helper()
@@ -161,9 +161,9 @@ func TestHandlePreflightRecheck(t *testing.T) {
 		t.Errorf("5 samples of a failed variant made %d model lists and %d chat calls, want the preflight's 1 and 1", m, c)
 	}
 	served.Store(true)
-	now = now.Add(preflightRecheck - time.Second)
+	now = now.Add(llm.PreflightRecheck - time.Second)
 	if g := handle(5); g.Error == "" || chatCalls.Load() != 1 {
-		t.Errorf("within %v of the check: %+v, %d chat calls", preflightRecheck, g, chatCalls.Load())
+		t.Errorf("within %v of the check: %+v, %d chat calls", llm.PreflightRecheck, g, chatCalls.Load())
 	}
 	now = now.Add(2 * time.Second)
 	if g := handle(6); g.Error != "" || g.Output != "4" || g.Cause != "" {
