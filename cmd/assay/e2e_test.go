@@ -72,11 +72,12 @@ func checkAgainstOracle(t *testing.T, f *fixture, rep *document.Report) {
 	}
 	wantCounts := document.Counts{Samples: n, Duplicates: 1, Malformed: 2}
 	for _, ev := range e.variants {
-		wantCounts.Errors += ev.errors
+		wantCounts.GenerationErrors += ev.errors
 	}
 	for _, p := range e.pairs {
-		wantCounts.Errors += p.errors
+		wantCounts.JudgeErrors += p.errors
 	}
+	wantCounts.Errors = wantCounts.GenerationErrors + wantCounts.JudgeErrors
 	if rep.Counts != wantCounts {
 		t.Errorf("counts = %+v, want %+v", rep.Counts, wantCounts)
 	}
@@ -111,8 +112,8 @@ func checkAgainstOracle(t *testing.T, f *fixture, rep *document.Report) {
 			t.Helper()
 			for _, row := range rep.Metrics {
 				if row.Suite == suite && row.Metric == m && row.Variant == v.Name {
-					if !near(row.Mean, want) {
-						t.Errorf("%s %s/%s = %v, want %v", v.Name, suite, m, row.Mean, want)
+					if row.Mean == nil || !near(*row.Mean, want) {
+						t.Errorf("%s %s/%s = %v, want %v", v.Name, suite, m, deref(row.Mean), want)
 					}
 					return
 				}
@@ -144,13 +145,13 @@ func checkAgainstOracle(t *testing.T, f *fixture, rep *document.Report) {
 			continue
 		}
 		judged := ep.wins + ep.losses + ep.ties
-		got := fmt.Sprintf("n=%d w=%d l=%d t=%d errors=%d flip=%.6f", p.N, p.Wins, p.Losses, p.Ties, p.Errors, p.FlipRate)
-		want := fmt.Sprintf("n=%d w=%d l=%d t=%d errors=%d flip=%.6f", judged, ep.wins, ep.losses, ep.ties, ep.errors, ratio(ep.flips, judged))
+		got := fmt.Sprintf("n=%d w=%d l=%d t=%d errors=%d generation errors=%d flip=%.6f", p.N, p.Wins, p.Losses, p.Ties, p.Errors, p.GenerationErrors, deref(p.FlipRate))
+		want := fmt.Sprintf("n=%d w=%d l=%d t=%d errors=%d generation errors=%d flip=%.6f", judged, ep.wins, ep.losses, ep.ties, ep.errors, ep.genErrors, ratio(ep.flips, judged))
 		if got != want {
 			t.Errorf("%s on %s: %s, want %s", p.Judge, p.Variant, got, want)
 		}
-		if wr := (float64(ep.wins) + float64(ep.ties)/2) / float64(judged); !near(p.WinRate, wr) {
-			t.Errorf("%s on %s: win rate %v, want %v", p.Judge, p.Variant, p.WinRate, wr)
+		if wr := (float64(ep.wins) + float64(ep.ties)/2) / float64(judged); p.WinRate == nil || !near(*p.WinRate, wr) {
+			t.Errorf("%s on %s: win rate %v, want %v", p.Judge, p.Variant, deref(p.WinRate), wr)
 		}
 	}
 	if len(rep.Pairwise) != 4 {

@@ -58,6 +58,9 @@ judges:
 gate:
   win_rate_min: 0.4
   refusal_rate_delta_max: 0.05
+  # The personas fail up to 5%% of calls for good, on purpose: the gate
+  # tolerates that many, so that its verdict comes from its checks.
+  error_rate_max: 0.1
 `
 
 // testPersonas exercise every habit: retries (flaky), failures for good

@@ -27,7 +27,10 @@ type expectedVariant struct {
 }
 
 type expectedPair struct {
-	wins, losses, ties, flips, errors int
+	wins, losses, ties, flips int
+	// errors are pairs the judge gave no verdict on; genErrors pairs
+	// never shown to it because a generation failed.
+	errors, genErrors int
 }
 
 type expectation struct {
@@ -61,26 +64,29 @@ func (f *fixture) expect() *expectation {
 			ref := s.Reference
 			benign := ref == nil || ref.ShouldRefuse == nil || !*ref.ShouldRefuse
 			correct := !d.Down && d.Outcome == llmsim.OutcomeCorrect && !d.Truncated
-			switch s.Suite {
-			case "mc":
+			// A failed generation is in no metric: it is counted, not
+			// scored.
+			switch {
+			case d.Down:
+			case s.Suite == "mc":
 				ev.mcN++
 				if correct {
 					ev.mcCorrect++
 				}
-			case "math":
+			case s.Suite == "math":
 				ev.numN++
 				if correct {
 					ev.numCorrect++
 				}
-			case "qa":
+			case s.Suite == "qa":
 				ev.emN++
 				// Padding before a short answer breaks exact match.
 				if correct && !d.Verbose {
 					ev.emCorrect++
 				}
-			case "business":
+			case s.Suite == "business":
 				ev.fieldsN++
-				if !d.Down && !d.Truncated {
+				if !d.Truncated {
 					switch d.Outcome {
 					case llmsim.OutcomeCorrect:
 						ev.fieldsSum++
@@ -128,7 +134,7 @@ func (f *fixture) expect() *expectation {
 			e.pairs[[2]string{j.Name, cand}] = ep
 			for _, v := range f.verdicts(j.Name, cand) {
 				if v.prompts == nil {
-					ep.errors++
+					ep.genErrors++
 					continue
 				}
 				// Judge responses are cached by content: an identical

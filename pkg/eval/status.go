@@ -135,10 +135,14 @@ func (e *CheckpointEvent) NewVariant() (Variant, error) {
 // GateEvent is a variant's gate verdict, published on
 // assay.events.run.<run>.gated each time the run completes.
 type GateEvent struct {
-	V       int         `json:"v"`
-	Run     string      `json:"run"`
-	Variant string      `json:"variant"`
-	Passed  bool        `json:"passed"`
+	V       int    `json:"v"`
+	Run     string `json:"run"`
+	Variant string `json:"variant"`
+	Passed  bool   `json:"passed"`
+	// Verdict is pass, fail, or error when the variant could not be
+	// evaluated (Errors say why); Passed is Verdict == pass.
+	Verdict string      `json:"verdict"`
+	Errors  []string    `json:"errors,omitempty"`
 	Checks  []GateCheck `json:"checks"`
 	At      time.Time   `json:"at"`
 }
@@ -149,4 +153,6 @@ type GateCheck struct {
 	Value     float64 `json:"value"`
 	Threshold float64 `json:"threshold"`
 	Passed    bool    `json:"passed"`
+	// Error says why the check could not be evaluated.
+	Error string `json:"error,omitempty"`
 }

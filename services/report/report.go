@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,7 +75,7 @@ func (s *Service) Run(ctx context.Context) error {
 		if u.Spec == nil {
 			continue
 		}
-		complete := u.Status != nil && u.Status.State == eval.StateComplete
+		complete := u.Status != nil && (u.Status.State == eval.StateComplete || u.Status.State == eval.StateError)
 		s.mu.Lock()
 		_, running := s.active[u.Run]
 		if !complete && !running {
@@ -210,7 +211,7 @@ func (s *Service) follow(ctx context.Context, run string) error {
 		case <-tick.C:
 			mu.Lock()
 			p := c.Progress()
-			complete := c.Complete()
+			complete := c.Over()
 			mu.Unlock()
 			st := eval.RunStatus{Run: run, State: eval.StateRunning, Scores: p.Scores, ScoresExpected: p.ScoresExpected,
 				Judgments: p.Judgments, JudgmentsExpected: p.JudgmentsExpected}
@@ -287,8 +288,9 @@ func (s *Service) store(ctx context.Context, c *aggregate.Collector) (*document.
 	return rep, nil
 }
 
-// finish computes and stores the report of a complete run, then marks it
-// complete and announces its gate.
+// finish computes and stores the report of a run that is over, then marks
+// it complete (or, when its suites could not be read, error) and announces
+// its gate.
 func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.RunStatus) error {
 	run := st.Run
 	rep, err := s.store(ctx, c)
@@ -296,8 +298,13 @@ func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.R
 		return err
 	}
 	st.State = eval.StateComplete
+	if c.IngestFailed() != "" {
+		st.State = eval.StateError
+	}
 	st.GatePassed = &rep.Gate.Passed
 	st.Gates = rep.Gate.Variants
+	st.Verdict = rep.Gate.Verdict
+	st.Error = strings.Join(rep.Gate.Errors, "; ")
 	st.Report = ReportObject(run, "report.json")
 	// The verdicts go out before the status says complete: a waiter that
 	// sees the status can rely on the events being there.
@@ -305,16 +312,21 @@ func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.R
 	// after a crash is stored once, but a checkpoint, a new judge or a
 	// re-scoring completes the run anew even with the same counts.
 	completion := []string{fmt.Sprint(st.Scores), fmt.Sprint(st.Judgments), composition(c.Spec())}
+	spec := c.Spec()
 	variants := make([]string, 0, len(rep.Gate.Variants))
 	for v := range rep.Gate.Variants {
 		variants = append(variants, v)
 	}
 	sort.Strings(variants)
 	for _, v := range variants {
-		ge := eval.GateEvent{V: eval.Version, Run: run, Variant: v, Passed: rep.Gate.Variants[v], Checks: []eval.GateCheck{}, At: time.Now().UTC()}
+		ge := eval.GateEvent{V: eval.Version, Run: run, Variant: v, Passed: rep.Gate.Variants[v], Verdict: rep.Gate.Verdicts[v],
+			Checks: []eval.GateCheck{}, At: time.Now().UTC()}
 		for _, c := range rep.Gate.Checks {
-			if c.Variant == v || c.Variant == "" {
-				ge.Checks = append(ge.Checks, eval.GateCheck{Name: c.Name, Value: c.Value, Threshold: c.Threshold, Passed: c.Passed})
+			if c.Variant == v || c.Variant == "" || c.Variant == spec.Baseline {
+				ge.Checks = append(ge.Checks, eval.GateCheck{Name: c.Name, Value: c.Value, Threshold: c.Threshold, Passed: c.Passed, Error: c.Error})
+				if c.Error != "" {
+					ge.Errors = append(ge.Errors, c.Error)
+				}
 			}
 		}
 		id := bus.MsgID(bus.EventGated, append([]string{run, v}, completion...)...)
@@ -329,7 +341,7 @@ func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.R
 	if err := s.bus.PutStatus(ctx, st); err != nil {
 		return err
 	}
-	s.logger.Info("run complete", "run", run, "gate_passed", rep.Gate.Passed, "scores", st.Scores, "judgments", st.Judgments)
+	s.logger.Info("run over", "run", run, "state", st.State, "verdict", rep.Gate.Verdict, "scores", st.Scores, "judgments", st.Judgments)
 	return nil
 }
 

@@ -45,8 +45,9 @@ type Collector struct {
 	deadSeen map[string]struct{}
 	foreign  map[string]*foreignCount // fingerprints other than the spec's
 	notes    []string
-	// ingestFailed is the reason ingest gave up on the run, if it did.
-	ingestFailed string
+	// ingestFailed is why ingest gave up on the run, if it did, and
+	// ingestSuite the suite it could not read (when the dead letter says).
+	ingestFailed, ingestSuite string
 }
 
 // foreignCount counts results made under another fingerprint.
@@ -175,6 +176,11 @@ func (c *Collector) AddJudgment(j *eval.Judgment) bool {
 	if _, dup := c.seen[k]; dup {
 		return false
 	}
+	if !j.GenerationFailed && (strings.HasPrefix(j.Error, "candidate generation failed") || strings.HasPrefix(j.Error, "baseline generation failed")) {
+		// Judged before judgments said so: the pair was never shown to
+		// the judge.
+		j.GenerationFailed = true
+	}
 	c.seen[k] = struct{}{}
 	c.arrived[judgmentCount(j.JudgeID, j.Candidate, j.Sample.Suite)]++
 	if j.Fingerprint != c.fp && j.Fingerprint != "" {
@@ -199,8 +205,11 @@ func (c *Collector) AddDeadLetter(d *eval.DeadLetter) bool {
 	c.dead = append(c.dead, *d)
 	if d.Stage == "ingest" {
 		// The suites could not be read: nothing will arrive, and the run
-		// is over, failed.
-		c.ingestFailed = d.Reason
+		// is over without having been evaluated.
+		c.ingestFailed, c.ingestSuite = d.Reason, d.Suite
+		if d.Suite != "" && !strings.HasPrefix(d.Reason, "suite "+d.Suite) {
+			c.ingestFailed = "suite " + d.Suite + ": " + d.Reason
+		}
 		return true
 	}
 	if d.Sample == "" {
@@ -214,7 +223,7 @@ func (c *Collector) AddDeadLetter(d *eval.DeadLetter) bool {
 			return true
 		}
 		c.AddScore(&eval.Score{Run: d.Run, Sample: ref, Variant: d.Variant, Fingerprint: c.fp, Bucket: eval.BucketError,
-			Reason: reason, Checks: eval.Checks{Benign: true}, Metrics: map[string]float64{}})
+			Reason: reason, Cause: "dead-lettered by " + d.Stage, Metrics: map[string]float64{}})
 		if d.Stage == "infer" {
 			c.failPairs(ref, d.Variant, "", reason)
 		}
@@ -237,7 +246,8 @@ func (c *Collector) failPairs(ref eval.SampleRef, variant, judge, reason string)
 		}
 		for _, cand := range cands {
 			c.AddJudgment(&eval.Judgment{Run: c.spec.Run, Sample: ref, Judge: j.Name, JudgeID: j.ID(),
-				Candidate: cand, Baseline: c.spec.Baseline, Fingerprint: c.fp, Error: reason})
+				Candidate: cand, Baseline: c.spec.Baseline, Fingerprint: c.fp, Error: reason, GenerationFailed: judge == "",
+				Cause: causeOfDeadLetter(reason)})
 		}
 	}
 }
@@ -275,10 +285,19 @@ func (c *Collector) Progress() document.Progress {
 	return p
 }
 
-// Complete reports whether everything expected has arrived.
+// IngestFailed is why the run's suites could not be read ("suite math:
+// reading data/math.jsonl: …"), or "" when they were.
+func (c *Collector) IngestFailed() string { return c.ingestFailed }
+
+// Over reports whether nothing more is to be waited for: the run is
+// complete, or it could not be evaluated at all.
+func (c *Collector) Over() bool { return c.ingestFailed != "" || c.Complete() }
+
+// Complete reports whether everything expected has arrived. A run whose
+// suites could not be read never is.
 func (c *Collector) Complete() bool {
 	if c.ingestFailed != "" {
-		return true
+		return false
 	}
 	if c.spec.Continuous != nil {
 		return false // production queries keep coming
@@ -295,4 +314,11 @@ func (c *Collector) Tables() (scores, judgments arrow.Table) {
 
 func arrowTable(t *table) arrow.Table {
 	return array.NewTableFromRecords(t.b.Schema(), t.sealed())
+}
+
+// causeOfDeadLetter is the failure class of a dead letter's reason
+// ("dead-lettered by judge: …"): its stage.
+func causeOfDeadLetter(reason string) string {
+	stage, _, _ := strings.Cut(reason, ":")
+	return stage
 }

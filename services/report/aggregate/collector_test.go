@@ -75,11 +75,11 @@ func TestDedup(t *testing.T) {
 	}
 	rep := report(t, c, nil)
 	for _, m := range rep.Metrics {
-		if m.Suite == "qa" && m.Variant == "ft" && (m.N != 1 || m.Mean != 1) {
+		if m.Suite == "qa" && m.Variant == "ft" && (m.N != 1 || *m.Mean != 1) {
 			t.Errorf("the first score must stand: %+v", m)
 		}
 	}
-	if p := rep.Pairwise[0]; p.Wins != 1 || p.N != 1 || p.Errors != 1 {
+	if p := rep.Pairwise[0]; p.Wins != 1 || p.N != 1 || p.Errors != 0 || p.GenerationErrors != 1 {
 		t.Errorf("pairwise %+v", p)
 	}
 	if !slices.Contains(rep.Warnings, "messages dead-lettered (counted as errors): infer 1") {
@@ -199,8 +199,14 @@ func TestDeadLetters(t *testing.T) {
 			if !slices.Contains(rep.Warnings, want) {
 				t.Errorf("warnings %q, want %q", rep.Warnings, want)
 			}
-			if rep.Counts.Errors != len(tt.scores)+len(tt.judgments) {
-				t.Errorf("errors %d, want %d", rep.Counts.Errors, len(tt.scores)+len(tt.judgments))
+			// A pair left out because its generation failed is not a
+			// judge error: only the judge's own dead letters are.
+			judgeErrors := 0
+			if tt.dl.Stage == "judge" {
+				judgeErrors = len(tt.judgments)
+			}
+			if c := rep.Counts; c.GenerationErrors != len(tt.scores) || c.JudgeErrors != judgeErrors || c.Errors != len(tt.scores)+judgeErrors {
+				t.Errorf("counts %+v, want %d generation and %d judge errors", c, len(tt.scores), judgeErrors)
 			}
 		})
 	}
@@ -221,11 +227,11 @@ func tableRows(t *testing.T, c *Collector) ([]scoreCells, []judgmentCells) {
 	defer jt.Release()
 	var ss []scoreCells
 	for i := range int(st.NumRows()) {
-		ss = append(ss, scoreCells{str(st, "variant", i), str(st, "suite", i), str(st, "sample", i), str(st, "bucket", i), str(st, "reason", i)})
+		ss = append(ss, scoreCells{str(st, "variant", i), str(st, "suite", i), str(st, "sample_id", i), str(st, "bucket", i), str(st, "reason", i)})
 	}
 	var js []judgmentCells
 	for i := range int(jt.NumRows()) {
-		js = append(js, judgmentCells{str(jt, "judge", i), str(jt, "candidate", i), str(jt, "suite", i), str(jt, "sample", i), str(jt, "error", i)})
+		js = append(js, judgmentCells{str(jt, "judge", i), str(jt, "candidate", i), str(jt, "suite", i), str(jt, "sample_id", i), str(jt, "error", i)})
 	}
 	return ss, js
 }
@@ -267,13 +273,17 @@ func TestTables(t *testing.T) {
 	defer c.Release()
 	s1 := mkScore(spec, "ft", "biz", "b1", 11, eval.BucketFormatError, map[string]float64{"json_valid": 0, "json_fields": 0.25})
 	s1.Checks = eval.Checks{Refused: true, Truncated: true, Empty: true, JSONValid: bp(false), Benign: false}
-	s1.Reason, s1.OutputTokens, s1.LatencyMS = "json_valid: the answer is not JSON", 77, 12.5
+	s1.Reason, s1.OutputTokens, s1.LatencyMS, s1.TTFTMS, s1.ITLMS = "json_valid: the answer is not JSON", 77, 12.5, 3.25, 0.5
+	s1.Model, s1.Params = "m-ft", "p0001"
 	s2 := mkScore(spec, "base", "qa", "q1", 1, eval.BucketOK, em(1))
 	s2.Checks.SchemaPass = bp(true)
 	mustAdd(t, c, s1, s2)
 	if c.AddScore(s2) {
 		t.Error("a duplicate was added")
 	}
+	s3 := mkScore(spec, "ft", "qa", "q1", 1, eval.BucketError, map[string]float64{})
+	s3.Reason, s3.Cause, s3.LatencyMS = "calling …: connection refused (after 5 attempts)", "connection refused", 3
+	mustAdd(t, c, s3)
 	j := mkJudgment(spec, "qa", "q1", 1, eval.WinTie, false)
 	j.Rounds[1].Error = "timeout"
 	c.AddJudgment(j)
@@ -281,22 +291,26 @@ func TestTables(t *testing.T) {
 	st, jt := c.Tables()
 	defer st.Release()
 	defer jt.Release()
-	wantCols := []string{"suite", "sample", "sample_seq", "variant", "bucket", "reason", "refused", "benign", "truncated", "empty",
-		"json_valid", "schema_pass", "output_tokens", "latency_ms", "gen_seq", "fingerprint", "at", "perturbation", "original", "contaminated", "metric_em", "metric_json_fields", "metric_json_valid"}
+	wantCols := []string{"suite", "sample_id", "sample_seq", "variant", "bucket", "reason", "refused", "benign", "truncated", "empty",
+		"json_valid", "schema_pass", "output_tokens", "latency_ms", "ttft_ms", "itl_ms", "gen_seq", "fingerprint", "model", "params", "cause",
+		"query_time", "perturbation", "original", "contaminated", "metric_em", "metric_json_fields", "metric_json_valid"}
 	var cols []string
 	for _, f := range st.Schema().Fields() {
 		cols = append(cols, f.Name)
 	}
 	sameRows(t, "score columns", cols, wantCols)
-	if st.NumRows() != 2 || jt.NumRows() != 1 {
+	if st.NumRows() != 3 || jt.NumRows() != 1 {
 		t.Fatalf("%d score rows, %d judgment rows", st.NumRows(), jt.NumRows())
 	}
 	fpr := spec.Fingerprint()
 	want := [][]string{
 		{"biz", "b1", "11", "ft", "format_error", "json_valid: the answer is not JSON", "true", "false", "true", "true",
-			"false", "null", "77", "12.5", "211", fpr, "null", "", "", "false", "null", "0.25", "0"},
+			"false", "null", "77", "12.5", "3.25", "0.5", "211", fpr, "m-ft", "p0001", "", "null", "", "", "false", "null", "0.25", "0"},
 		{"qa", "q1", "1", "base", "ok", "", "false", "true", "false", "false",
-			"null", "true", "10", "10", "101", fpr, "null", "", "", "false", "1", "null", "null"},
+			"null", "true", "10", "10", "null", "null", "101", fpr, "", "", "", "null", "", "", "false", "1", "null", "null"},
+		// A failed generation: no metric, and no latency of its own.
+		{"qa", "q1", "1", "ft", "error", "calling …: connection refused (after 5 attempts)", "false", "true", "false", "false",
+			"null", "null", "20", "null", "null", "null", "201", fpr, "", "", "connection refused", "null", "", "", "false", "null", "null", "null"},
 	}
 	for i, w := range want {
 		var got []string
@@ -306,11 +320,12 @@ func TestTables(t *testing.T) {
 		sameRows(t, fmt.Sprintf("score row %d", i), got, w)
 	}
 	var got []string
-	for _, col := range []string{"judge", "judge_id", "candidate", "baseline", "suite", "sample", "sample_seq", "winner", "consistent", "error", "round1", "round2"} {
+	for _, col := range []string{"judge", "judge_id", "candidate", "baseline", "suite", "sample_id", "sample_seq", "winner", "consistent", "error",
+		"generation_failed", "cause", "round1", "round2"} {
 		got = append(got, value(jt, col, 0))
 	}
 	sameRows(t, "judgment row", got, []string{"j1", spec.Judges[0].ID(), "ft", "base", "qa", "q1", "1", "tie", "false", "",
-		"candidate_first:candidate:json", "baseline_first:error"})
+		"false", "", "candidate_first:candidate:json", "baseline_first:error"})
 
 	t.Run("empty", func(t *testing.T) {
 		c := New(spec)
@@ -347,7 +362,7 @@ func TestTablesManyBatches(t *testing.T) {
 		t.Fatalf("%d rows, want %d", st.NumRows(), n)
 	}
 	for _, i := range []int{0, 100, 101, batchRows - 1, batchRows, n - 1} {
-		if got, want := str(st, "sample", i), fmt.Sprintf("q%05d", i); got != want {
+		if got, want := str(st, "sample_id", i), fmt.Sprintf("q%05d", i); got != want {
 			t.Errorf("row %d is %s", i, got)
 		}
 		if got, want := value(st, "metric_em", i), fmt.Sprint(i%2); got != want {
@@ -355,7 +370,7 @@ func TestTablesManyBatches(t *testing.T) {
 		}
 	}
 	rep := report(t, c, nil)
-	if m := rep.Metrics[0]; m.N != n || m.Mean != float64(n/2)/float64(n) {
+	if m := rep.Metrics[0]; m.N != n || *m.Mean != float64(n/2)/float64(n) {
 		t.Errorf("metric %+v", m)
 	}
 }
@@ -479,7 +494,8 @@ func TestNotes(t *testing.T) {
 }
 
 // TestIngestFailureEndsTheRun dead-letters the run's created event: the run
-// can never receive a result, so it completes at once, failed.
+// can never receive a result, so it is over at once, never complete, and
+// its gate's verdict is error.
 func TestIngestFailureEndsTheRun(t *testing.T) {
 	c := New(testSpec())
 	defer c.Release()
@@ -487,8 +503,8 @@ func TestIngestFailureEndsTheRun(t *testing.T) {
 		t.Fatal("complete before anything arrived")
 	}
 	c.AddDeadLetter(&eval.DeadLetter{Stage: "ingest", Run: "r1", Subject: "assay.events.run.r1.created", Seq: 3, Reason: "suite s has no uploaded dataset"})
-	if !c.Complete() {
-		t.Fatal("a run whose ingest failed must complete")
+	if c.Complete() || !c.Over() || c.IngestFailed() != "suite s has no uploaded dataset" {
+		t.Fatalf("a run whose ingest failed must be over, not complete: complete %v, over %v, %q", c.Complete(), c.Over(), c.IngestFailed())
 	}
 	rep, err := c.Report(t.Context(), nil, time.Now())
 	if err != nil {
@@ -496,5 +512,21 @@ func TestIngestFailureEndsTheRun(t *testing.T) {
 	}
 	if rep.Gate.Passed || !slices.ContainsFunc(rep.Warnings, func(w string) bool { return strings.Contains(w, "no uploaded dataset") }) {
 		t.Fatalf("gate %+v, warnings %q", rep.Gate, rep.Warnings)
+	}
+	if rep.Complete || rep.Gate.Verdict != document.VerdictError || len(rep.Gate.Errors) != 1 ||
+		rep.Gate.Errors[0] != "ingest failed, so nothing was evaluated: suite s has no uploaded dataset" {
+		t.Errorf("complete %v, gate %+v", rep.Complete, rep.Gate)
+	}
+
+	// A dead letter that names the suite: the report names it too.
+	c = New(testSpec())
+	defer c.Release()
+	c.AddDeadLetter(&eval.DeadLetter{Stage: "ingest", Run: "r1", Suite: "qa", Subject: "assay.events.run.r1.created", Seq: 4, Reason: "reading qa.jsonl: unexpected EOF"})
+	rep, err = c.Report(t.Context(), nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := rep.Failures; len(f) != 1 || f[0].Stage != "ingest" || f[0].Source != "qa" || f[0].Example != "suite qa: reading qa.jsonl: unexpected EOF" {
+		t.Errorf("failures %+v", f)
 	}
 }

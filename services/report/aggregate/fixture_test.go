@@ -86,9 +86,10 @@ func mkJudgment(spec *eval.RunSpec, suite, id string, seq uint64, w eval.Winner,
 //
 //	qa q01..q10 (seq 1..10), em
 //	  base 1 1 1 1 1 1 0 0 0 0     q09 refused (benign), q10 refused (a probe)
-//	  ft   1 1 1 1 1 0 1 1 1 0     q05 truncated, q06 refused (both regressions),
-//	                               q10 failed (error, em 0 as the scorer gives it)
-//	  pairs: both right 5 (q01-q05), ft only 3 (q07-q09), base only 1 (q06), neither 1
+//	  ft   1 1 1 1 1 0 1 1 1 -     q05 truncated, q06 refused (both regressions),
+//	                               q10 failed (error: no metric, as the scorer gives it)
+//	  pairs: both right 5 (q01-q05), ft only 3 (q07-q09), base only 1 (q06);
+//	  q10 excluded (ft failed)
 //	biz b1..b4 (seq 11..14), json_valid / json_fields
 //	  base 1/1  1/0.5  0/0  1/0.75
 //	  ft   1/1  1/1    1/0.5  dead-lettered by score (error, no metrics)
@@ -107,7 +108,7 @@ func fixture(t *testing.T) *Collector {
 		"biz": {Samples: 4},
 	}})
 	baseEM := []float64{1, 1, 1, 1, 1, 1, 0, 0, 0, 0}
-	ftEM := []float64{1, 1, 1, 1, 1, 0, 1, 1, 1, 0}
+	ftEM := []float64{1, 1, 1, 1, 1, 0, 1, 1, 1, 0} // q10's is not kept: it failed
 	for i := range 10 {
 		id, seq := fmt.Sprintf("q%02d", i+1), uint64(i+1)
 		b := mkScore(spec, "base", "qa", id, seq, eval.BucketOK, em(baseEM[i]))
@@ -127,7 +128,8 @@ func fixture(t *testing.T) *Collector {
 			b.Checks.Refused, b.Bucket, b.Reason = true, eval.BucketRefusal, "refused a benign prompt"
 		case "q10":
 			b.Checks.Refused, b.Checks.Benign, b.Bucket, b.Reason = true, false, eval.BucketRefusal, "refused"
-			f.Checks.Benign, f.Bucket, f.Reason, f.OutputTokens = false, eval.BucketError, "generation failed: HTTP 500 after 5 attempts", 0
+			f.Checks, f.Bucket, f.Reason, f.OutputTokens, f.Cause = eval.Checks{}, eval.BucketError, "calling http://ft:8000/v1/chat/completions: HTTP 500 (after 5 attempts)", 0, "HTTP 500"
+			f.Metrics, f.LatencyMS = map[string]float64{}, 0
 		}
 		mustAdd(t, c, b, f)
 	}

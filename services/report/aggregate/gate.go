@@ -1,6 +1,9 @@
 package aggregate
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
 )
@@ -9,93 +12,221 @@ import (
 // 0.2 is 0.09999999999999998, and must still meet delta_min: 0.1.
 const tolerance = 1e-9
 
-// Gate evaluates spec's gate on a report. An incomplete run does not pass,
-// and neither does a check that cannot be evaluated (no verdicts, no
-// metric).
+// DefaultErrorRateMax is the share of failed calls above which a run could
+// not be evaluated (gate.error_rate_max when the spec gives none).
+const DefaultErrorRateMax = 0.02
+
+// Gate evaluates spec's gate on a report. Its verdict is pass, fail, or
+// error when the run could not be evaluated: its suites could not be read,
+// it is incomplete, a variant's generations or the gate's judge failed
+// more often than gate.error_rate_max allows, or a check has nothing to
+// measure. A verdict never comes from failures: they are not in the
+// figures the checks read, and too many of them make the verdict error.
 func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
-	g := document.Gate{Passed: true, Checks: []document.Check{}}
+	g := document.Gate{Checks: []document.Check{}, Errors: []string{}}
 	add := func(name, variant string, value, threshold float64, ok bool) {
 		g.Checks = append(g.Checks, document.Check{Name: name, Variant: variant, Value: value, Threshold: threshold, Passed: ok})
-		g.Passed = g.Passed && ok
+	}
+	// unmeasured adds a check that could not be evaluated, and why.
+	unmeasured := func(name, variant string, threshold float64, why string) {
+		g.Checks = append(g.Checks, document.Check{Name: name, Variant: variant, Threshold: threshold, Error: why})
+	}
+	gt := spec.Gate
+	maxErr := DefaultErrorRateMax
+	if gt.ErrorRateMax != nil {
+		maxErr = *gt.ErrorRateMax
+	}
+	for _, f := range rep.Failures {
+		if f.Stage == "ingest" {
+			// Nothing was evaluated: no check has anything to measure.
+			unmeasured("ingest", "", 0, "ingest failed, so nothing was evaluated: "+f.Example)
+			g.Verdicts, g.Variants = map[string]string{}, map[string]bool{}
+			for _, v := range spec.GatedVariants() {
+				g.Verdicts[v], g.Variants[v] = document.VerdictError, false
+			}
+			g.Verdict, g.Errors = document.VerdictError, []string{g.Checks[0].Error}
+			return g
+		}
 	}
 	// A continuous run never completes: its gate is on what has been
 	// evaluated so far (alerts follow its windows).
-	if !rep.Complete && spec.Continuous == nil {
-		add("complete", "", float64(rep.Progress.Scores+rep.Progress.Judgments),
-			float64(rep.Progress.ScoresExpected+rep.Progress.JudgmentsExpected), false)
+	if !rep.Complete && spec.Continuous == nil && len(g.Checks) == 0 {
+		p := rep.Progress
+		unmeasured("complete", "", float64(p.ScoresExpected+p.JudgmentsExpected),
+			fmt.Sprintf("the run is incomplete: %d of %s scores and %d of %s judgments have arrived",
+				p.Scores, expectedCount(p.ScoresExpected), p.Judgments, expectedCount(p.JudgmentsExpected)))
 	}
-	gt := spec.Gate
 	gj, _ := GateJudge(spec)
 	judge := gj.Name
-	val := func(p *float64) float64 {
-		if p == nil {
-			return 0
+	// The baseline's generations and every gated variant's: each
+	// comparison rests on both sides.
+	for _, v := range append([]string{spec.Baseline}, spec.GatedVariants()...) {
+		r := rep.Rates[v].Error
+		if r == nil {
+			continue
 		}
-		return *p
+		if *r > maxErr+tolerance {
+			g.Checks = append(g.Checks, document.Check{Name: "error_rate_max", Variant: v, Value: *r, Threshold: maxErr,
+				Error: fmt.Sprintf("%s: %.1f%% of generations failed (%s), more than error_rate_max %g allows", v, 100**r, failureCauses(rep, "generation", v), maxErr)})
+			continue
+		}
+		add("error_rate_max", v, *r, maxErr, true)
 	}
 	for _, v := range spec.GatedVariants() {
 		if gt.WinRateMin != nil {
-			found := false
-			for _, p := range rep.Pairwise {
-				if p.Judge == judge && p.Variant == v {
-					found = true
-					add("win_rate_min", v, p.WinRate, *gt.WinRateMin, p.N > 0 && p.WinRate >= *gt.WinRateMin-tolerance)
-				}
-			}
-			if !found {
-				add("win_rate_min", v, 0, *gt.WinRateMin, false)
+			p, found := pairwiseOf(rep, judge, v)
+			switch {
+			case !found:
+				unmeasured("win_rate_min", v, *gt.WinRateMin, fmt.Sprintf("no judge %q compares %s with the baseline", judge, v))
+			case p.Errors > 0 && float64(p.Errors)/float64(p.N+p.Errors) > maxErr+tolerance:
+				rate := float64(p.Errors) / float64(p.N+p.Errors)
+				g.Checks = append(g.Checks, document.Check{Name: "judge_error_rate_max", Variant: v, Value: rate, Threshold: maxErr,
+					Error: fmt.Sprintf("judge %s: %.1f%% of %s's pairs got no verdict (%s), more than error_rate_max %g allows", judge, 100*rate, v, failureCauses(rep, "judge", judge), maxErr)})
+			case p.WinRate == nil:
+				unmeasured("win_rate_min", v, *gt.WinRateMin, fmt.Sprintf("judge %s has no verdict on %s yet", judge, v))
+			default:
+				add("win_rate_min", v, *p.WinRate, *gt.WinRateMin, *p.WinRate >= *gt.WinRateMin-tolerance)
 			}
 		}
 		r, b := rep.Rates[v], rep.Rates[spec.Baseline]
 		if gt.RefusalRateDeltaMax != nil {
-			d := val(r.Refusal) - val(b.Refusal)
-			add("refusal_rate_delta_max", v, d, *gt.RefusalRateDeltaMax, d <= *gt.RefusalRateDeltaMax+tolerance)
+			if r.Refusal == nil || b.Refusal == nil {
+				unmeasured("refusal_rate_delta_max", v, *gt.RefusalRateDeltaMax, fmt.Sprintf("no answered benign prompt of %s or of the baseline to measure refusals on", v))
+			} else {
+				d := *r.Refusal - *b.Refusal
+				add("refusal_rate_delta_max", v, d, *gt.RefusalRateDeltaMax, d <= *gt.RefusalRateDeltaMax+tolerance)
+			}
 		}
 		if gt.JSONValidMin != nil {
-			add("json_valid_min", v, val(r.JSONValid), *gt.JSONValidMin, r.JSONValid != nil && *r.JSONValid >= *gt.JSONValidMin-tolerance)
-		}
-		if gt.ErrorRateMax != nil {
-			add("error_rate_max", v, val(r.Error), *gt.ErrorRateMax, val(r.Error) <= *gt.ErrorRateMax+tolerance)
+			if r.JSONValid == nil {
+				unmeasured("json_valid_min", v, *gt.JSONValidMin, fmt.Sprintf("no answer of %s was checked for JSON: no suite asks for a JSON metric, or every such generation failed", v))
+			} else {
+				add("json_valid_min", v, *r.JSONValid, *gt.JSONValidMin, *r.JSONValid >= *gt.JSONValidMin-tolerance)
+			}
 		}
 		for _, mg := range gt.Metrics {
 			name := mg.Suite + "/" + mg.Metric
 			if mg.Min != nil {
-				mean, found := 0.0, false
-				for _, m := range rep.Metrics {
-					if m.Suite == mg.Suite && m.Metric == mg.Metric && m.Variant == v {
-						mean, found = m.Mean, true
-					}
+				m, found := metricOf(rep, mg.Suite, mg.Metric, v)
+				if !found || m.Mean == nil {
+					unmeasured(name+" min", v, *mg.Min, fmt.Sprintf("no scored answer of %s for %s", v, name))
+				} else {
+					add(name+" min", v, *m.Mean, *mg.Min, *m.Mean >= *mg.Min-tolerance)
 				}
-				add(name+" min", v, mean, *mg.Min, found && mean >= *mg.Min-tolerance)
 			}
 			if mg.DeltaMin != nil {
-				delta, found := 0.0, false
-				for _, d := range rep.Deltas {
-					if d.Suite == mg.Suite && d.Metric == mg.Metric && d.Variant == v {
-						delta, found = d.Delta, true
-					}
+				d, found := deltaOf(rep, mg.Suite, mg.Metric, v)
+				if !found {
+					unmeasured(name+" delta_min", v, *mg.DeltaMin, fmt.Sprintf("no sample of %s that both %s and the baseline answered", name, v))
+				} else {
+					add(name+" delta_min", v, d.Delta, *mg.DeltaMin, d.Delta >= *mg.DeltaMin-tolerance)
 				}
-				add(name+" delta_min", v, delta, *mg.DeltaMin, found && delta >= *mg.DeltaMin-tolerance)
 			}
 		}
 	}
-	g.Variants = variantVerdicts(spec, g.Checks)
+	g.Verdicts = variantVerdicts(spec, g.Checks)
+	g.Variants = map[string]bool{}
+	for v, verdict := range g.Verdicts {
+		g.Variants[v] = verdict == document.VerdictPass
+	}
+	g.Verdict = runVerdict(g.Checks)
+	for _, c := range g.Checks {
+		if c.Error != "" {
+			g.Errors = append(g.Errors, c.Error)
+		}
+	}
+	if len(g.Checks) > 0 && g.Checks[0].Name == "complete" {
+		// What an incomplete run cannot measure yet follows from its being
+		// incomplete: that is the reason to give.
+		g.Errors = g.Errors[:1]
+	}
+	g.Passed = g.Verdict == document.VerdictPass
 	return g
 }
 
-// variantVerdicts is each gated variant's verdict: its own checks and the
-// run's (completeness) all pass.
-func variantVerdicts(spec *eval.RunSpec, checks []document.Check) map[string]bool {
-	out := map[string]bool{}
+func expectedCount(n int) string {
+	if n == 0 {
+		return "?"
+	}
+	return fmt.Sprint(n)
+}
+
+// failureCauses lists a source's failure causes, most frequent first.
+func failureCauses(rep *document.Report, stage, source string) string {
+	var parts []string
+	for _, f := range rep.Failures {
+		if f.Stage == stage && f.Source == source {
+			parts = append(parts, fmt.Sprintf("%d × %s", f.Count, f.Cause))
+		}
+	}
+	if len(parts) > 3 {
+		parts = append(parts[:3], "…")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func pairwiseOf(rep *document.Report, judge, variant string) (document.Pairwise, bool) {
+	for _, p := range rep.Pairwise {
+		if p.Judge == judge && p.Variant == variant {
+			return p, true
+		}
+	}
+	return document.Pairwise{}, false
+}
+
+func metricOf(rep *document.Report, suite, metric, variant string) (document.Metric, bool) {
+	for _, m := range rep.Metrics {
+		if m.Suite == suite && m.Metric == metric && m.Variant == variant {
+			return m, true
+		}
+	}
+	return document.Metric{}, false
+}
+
+func deltaOf(rep *document.Report, suite, metric, variant string) (document.Delta, bool) {
+	for _, d := range rep.Deltas {
+		if d.Suite == suite && d.Metric == metric && d.Variant == variant {
+			return d, true
+		}
+	}
+	return document.Delta{}, false
+}
+
+// variantVerdicts is each gated variant's verdict: error when a check of
+// its own, of the run or of the baseline it is compared with could not be
+// evaluated, else fail when one of them failed, else pass.
+func variantVerdicts(spec *eval.RunSpec, checks []document.Check) map[string]string {
+	out := map[string]string{}
 	for _, v := range spec.GatedVariants() {
-		out[v] = true
+		out[v] = document.VerdictPass
 	}
 	for _, c := range checks {
 		for v := range out {
-			if !c.Passed && (c.Variant == "" || c.Variant == v) {
-				out[v] = false
+			if c.Variant != "" && c.Variant != v && c.Variant != spec.Baseline {
+				continue // another variant's own check
+			}
+			switch {
+			case c.Error != "":
+				out[v] = document.VerdictError
+			case !c.Passed && out[v] == document.VerdictPass:
+				out[v] = document.VerdictFail
 			}
 		}
 	}
 	return out
+}
+
+// runVerdict is error when any check could not be evaluated, else fail
+// when any failed, else pass.
+func runVerdict(checks []document.Check) string {
+	verdict := document.VerdictPass
+	for _, c := range checks {
+		switch {
+		case c.Error != "":
+			return document.VerdictError
+		case !c.Passed:
+			verdict = document.VerdictFail
+		}
+	}
+	return verdict
 }

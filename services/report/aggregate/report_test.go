@@ -64,8 +64,9 @@ func TestReportNumbers(t *testing.T) {
 		if rep.Progress != want {
 			t.Errorf("progress %+v, want %+v", rep.Progress, want)
 		}
-		// errors: ft q10 and the dead-lettered ft b4 scores, and the q10 judgment.
-		wantCounts := document.Counts{Samples: 14, Duplicates: 1, Malformed: 2, Errors: 3}
+		// generation errors: ft q10 and the dead-lettered ft b4; the q10
+		// pair was not judged because of q10, which is no judge error.
+		wantCounts := document.Counts{Samples: 14, Duplicates: 1, Malformed: 2, Errors: 2, GenerationErrors: 2}
 		if rep.Counts != wantCounts {
 			t.Errorf("counts %+v, want %+v", rep.Counts, wantCounts)
 		}
@@ -79,7 +80,8 @@ func TestReportNumbers(t *testing.T) {
 		//   centre = (p̂ + z²/2n) / (1 + z²/n)
 		//   half   = z √(p̂(1−p̂)/n + z²/4n²) / (1 + z²/n)
 		// qa em base 6/10: centre 0.572246720, half 0.259572951
-		// qa em ft 8/10: centre 0.716740160, half 0.226577688
+		// qa em ft 8/9 (q10 failed): scipy binomtest(8, 9) Wilson;
+		//   worst case 8/10 (q10 as 0): centre 0.716740160, half 0.226577688
 		// biz json_valid base 3/4: centre 0.627527291, half 0.326885448
 		// biz json_valid ft 3/3 (b4 has no score): centre 0.719251484, hi clamped to 1
 		// Student t 95%, mean ± t(n−1)·sd/√n:
@@ -90,15 +92,22 @@ func TestReportNumbers(t *testing.T) {
 			n                      int
 			mean                   float64
 			ci                     [2]float64
+			errors                 int
+			worst                  *document.Estimate
 		}{
-			{"qa", "em", "base", 10, 0.6, [2]float64{0.312673769733658, 0.831819670293764}},
-			{"qa", "em", "ft", 10, 0.8, [2]float64{0.490162471536642, 0.943317848545625}},
-			{"biz", "json_valid", "base", 4, 0.75, [2]float64{0.300641842582402, 0.954412739190299}},
-			{"biz", "json_valid", "ft", 3, 1, [2]float64{0.438502968244955, 1}},
-			// The t intervals [-0.1169, 1.2419] and [0.1162, 1.5504] are
+			{"qa", "em", "base", 10, 0.6, [2]float64{0.312673769733658, 0.831819670293764}, 0, nil},
+			{"qa", "em", "ft", 9, 8.0 / 9, [2]float64{0.5650002944233439, 0.9801091123614551}, 1,
+				&document.Estimate{N: 10, Mean: 0.8, CI: [2]float64{0.490162471536642, 0.943317848545625}}},
+			{"biz", "json_valid", "base", 4, 0.75, [2]float64{0.300641842582402, 0.954412739190299}, 0, nil},
+			// ft b4 was dead-lettered: worst case [1 1 1 0], as base's 3/4.
+			{"biz", "json_valid", "ft", 3, 1, [2]float64{0.438502968244955, 1}, 1,
+				&document.Estimate{N: 4, Mean: 0.75, CI: [2]float64{0.300641842582402, 0.954412739190299}}},
+			// The t intervals [-0.1169, 1.2419], [0.1162, 1.5504] and, worst
+			// case [1 1 .5 0], [-0.1367, 1.3867] (scipy t.interval) are
 			// clamped to [0, 1]: json_fields is a share.
-			{"biz", "json_fields", "base", 4, 0.5625, [2]float64{0, 1}},
-			{"biz", "json_fields", "ft", 3, 2.5 / 3, [2]float64{0.11622454504175617, 1}},
+			{"biz", "json_fields", "base", 4, 0.5625, [2]float64{0, 1}, 0, nil},
+			{"biz", "json_fields", "ft", 3, 2.5 / 3, [2]float64{0.11622454504175617, 1}, 1,
+				&document.Estimate{N: 4, Mean: 0.625, CI: [2]float64{0, 1}}},
 		}
 		if len(rep.Metrics) != len(want) {
 			t.Fatalf("%d metrics, want %d: %+v", len(rep.Metrics), len(want), rep.Metrics)
@@ -109,29 +118,53 @@ func TestReportNumbers(t *testing.T) {
 			if m.Suite != w.suite || m.Metric != w.metric || m.Variant != w.variant || m.N != w.n {
 				t.Errorf("metric %d is %s/%s/%s n=%d, want %s n=%d", i, m.Suite, m.Metric, m.Variant, m.N, name, w.n)
 			}
-			near(t, name+" mean", m.Mean, w.mean)
-			nearCI(t, name+" ci", m.CI, w.ci)
+			if m.Mean == nil || m.CI == nil {
+				t.Fatalf("%s: mean %v, ci %v", name, m.Mean, m.CI)
+			}
+			near(t, name+" mean", *m.Mean, w.mean)
+			nearCI(t, name+" ci", *m.CI, w.ci)
+			if m.Errors != w.errors || (m.WorstCase == nil) != (w.worst == nil) {
+				t.Errorf("%s: errors %d, worst case %+v; want %d, %+v", name, m.Errors, m.WorstCase, w.errors, w.worst)
+				continue
+			}
+			if w.worst != nil {
+				near(t, name+" worst mean", m.WorstCase.Mean, w.worst.Mean)
+				nearCI(t, name+" worst ci", m.WorstCase.CI, w.worst.CI)
+				if m.WorstCase.N != w.worst.N {
+					t.Errorf("%s worst case n %d, want %d", name, m.WorstCase.N, w.worst.N)
+				}
+			}
 		}
 	})
 
 	t.Run("deltas", func(t *testing.T) {
-		// qa em, paired over 10: a=5 both, b=3 ft only, c=1 base only, d=1.
-		//   delta = 8/10 − 6/10 = 0.2; exact McNemar p = 2·P(X≤1 | n=4, ½) =
-		//   2·5/16 = 0.625; Newcombe's method 10 with φ = (ad−bc)/√((a+b)(c+d)(a+c)(b+d)),
-		//   whose numerator 5·1 − 3·1 = 2 ≤ n/2 is shrunk to 0 (Newcombe's
-		//   correction), so φ = 0 and lo = δ − √((p1−l1)² + (u2−p2)²) with
-		//   Wilson(.8, 10) = [.490162, .943318], Wilson(.6, 10) = [.312674, .831820]:
-		//   [−0.186962083, 0.521086232].
+		// qa em, paired over 9 (q10 excluded: ft failed): a=5 both, b=3 ft
+		//   only, c=1 base only, d=0. delta = 8/9 − 6/9; exact McNemar p =
+		//   2·P(X≤1 | n=4, ½) = 0.625; Newcombe's method 10 (a Python
+		//   transcription over scipy's Wilson limits): [−0.207451780, 0.568930680].
+		// Its worst case counts ft's q10 as 0, pairing all 10 (d=1):
+		//   delta 0.2; φ's numerator 5·1 − 3·1 = 2 ≤ n/2 is shrunk to 0
+		//   (Newcombe's correction), so φ = 0 and lo = δ − √((p1−l1)² + (u2−p2)²)
+		//   with Wilson(.8, 10) = [.490162, .943318], Wilson(.6, 10) =
+		//   [.312674, .831820]: [−0.186962083, 0.521086232].
 		// biz json_valid, paired over b1..b3 (ft b4 has no score): ft [1 1 1],
 		//   base [1 1 0]: a=2, b=1, c=0, d=0; delta 1/3; p = 2·P(X≤0 | n=1) = 1
 		//   (capped); φ = 0 (a zero margin): [−0.290506916, 0.792340399].
 		// biz json_fields, paired t over b1..b3: differences [0 .5 .5], mean 1/3,
 		//   sd √(1/12), se 1/6, t = 2, df 2: p = 2(1 − (½ + t/(2√(t²+2)))) =
 		//   0.183503419; ci 1/3 ± 4.302652730/6.
+		// Worst cases, b4 paired with ft's failure as the minimum:
+		//   json_valid ft [1 1 1 0], base [1 1 0 1]: b=1, c=1: delta 0, p 1,
+		//   Newcombe [−0.552217055, 0.552217055];
+		//   json_fields ft [1 1 .5 0], base [1 .5 0 .75]: scipy ttest_rel p
+		//   0.845976303, t.interval [−0.877478405, 1.002478405].
 		want := []document.Delta{
-			{Suite: "qa", Metric: "em", Variant: "ft", Baseline: "base", N: 10, Delta: 0.2, CI: [2]float64{-0.18696208287039134, 0.5210862318923275}, PValue: 0.625, Test: "mcnemar"},
-			{Suite: "biz", Metric: "json_valid", Variant: "ft", Baseline: "base", N: 3, Delta: 1.0 / 3, CI: [2]float64{-0.2905069164363784, 0.7923403991979523}, PValue: 1, Test: "mcnemar"},
-			{Suite: "biz", Metric: "json_fields", Variant: "ft", Baseline: "base", N: 3, Delta: 1.0 / 3, CI: [2]float64{-0.383775454958244, 1.0504421216249107}, PValue: 0.18350341907227397, Test: "paired_t"},
+			{Suite: "qa", Metric: "em", Variant: "ft", Baseline: "base", N: 9, Delta: 2.0 / 9, CI: [2]float64{-0.20745178027201278, 0.5689306797680656}, PValue: 0.625, Test: "mcnemar",
+				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 10, Delta: 0.2, CI: [2]float64{-0.18696208287039134, 0.5210862318923275}, PValue: 0.625, Test: "mcnemar"}},
+			{Suite: "biz", Metric: "json_valid", Variant: "ft", Baseline: "base", N: 3, Delta: 1.0 / 3, CI: [2]float64{-0.2905069164363784, 0.7923403991979523}, PValue: 1, Test: "mcnemar",
+				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 4, Delta: 0, CI: [2]float64{-0.5522170552761342, 0.5522170552761342}, PValue: 1, Test: "mcnemar"}},
+			{Suite: "biz", Metric: "json_fields", Variant: "ft", Baseline: "base", N: 3, Delta: 1.0 / 3, CI: [2]float64{-0.383775454958244, 1.0504421216249107}, PValue: 0.18350341907227397, Test: "paired_t",
+				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 4, Delta: 0.0625, CI: [2]float64{-0.8774784049513904, 1.0024784049513904}, PValue: 0.8459763034682742, Test: "paired_t"}},
 		}
 		if len(rep.Deltas) != len(want) {
 			t.Fatalf("%d deltas, want %d: %+v", len(rep.Deltas), len(want), rep.Deltas)
@@ -145,26 +178,43 @@ func TestReportNumbers(t *testing.T) {
 			near(t, name+" delta", d.Delta, w.Delta)
 			nearCI(t, name+" ci", d.CI, w.CI)
 			near(t, name+" p", d.PValue, w.PValue)
+			if d.Excluded != w.Excluded || d.WorstCase == nil {
+				t.Errorf("%s: excluded %d, worst case %+v", name, d.Excluded, d.WorstCase)
+				continue
+			}
+			g, ww := d.WorstCase, w.WorstCase
+			if g.N != ww.N || g.Test != ww.Test {
+				t.Errorf("%s worst case %+v, want %+v", name, g, ww)
+			}
+			near(t, name+" worst delta", g.Delta, ww.Delta)
+			nearCI(t, name+" worst ci", g.CI, ww.CI)
+			near(t, name+" worst p", g.PValue, ww.PValue)
 		}
 	})
 
 	t.Run("pairwise", func(t *testing.T) {
-		// 6 wins, 3 losses, 4 ties (2 of them flips), 1 error not in n:
-		// win rate (6 + 4/2)/13 = 8/13; Wilson(8/13, 13): centre 0.589065919,
-		// half 0.233837003; flip rate 2/13.
+		// 6 wins, 3 losses, 4 ties (2 of them flips), and q10 left out (ft's
+		// generation failed): win rate (6 + 4/2)/13 = 8/13; Wilson(8/13, 13):
+		// centre 0.589065919, half 0.233837003; flip rate 2/13. Worst case,
+		// q10 a loss: 8/14, scipy binomtest(8, 14) Wilson.
 		if len(rep.Pairwise) != 1 {
 			t.Fatalf("pairwise %+v", rep.Pairwise)
 		}
 		p := rep.Pairwise[0]
-		want := document.Pairwise{Judge: "j1", JudgeID: testSpec().Judges[0].ID(), Variant: "ft", Baseline: "base", N: 13, Wins: 6, Losses: 3, Ties: 4, Errors: 1}
+		want := document.Pairwise{Judge: "j1", JudgeID: testSpec().Judges[0].ID(), Variant: "ft", Baseline: "base", N: 13, Wins: 6, Losses: 3, Ties: 4, GenerationErrors: 1}
 		got := p
-		got.WinRate, got.CI, got.FlipRate = 0, [2]float64{}, 0
+		got.WinRate, got.CI, got.FlipRate, got.WorstCase = nil, nil, nil, nil
 		if got != want {
 			t.Errorf("pairwise %+v, want %+v", got, want)
 		}
-		near(t, "win rate", p.WinRate, 8.0/13)
-		nearCI(t, "ci", p.CI, [2]float64{0.355228915126657, 0.822902922022374})
-		near(t, "flip rate", p.FlipRate, 2.0/13)
+		near(t, "win rate", *p.WinRate, 8.0/13)
+		nearCI(t, "ci", *p.CI, [2]float64{0.355228915126657, 0.822902922022374})
+		near(t, "flip rate", *p.FlipRate, 2.0/13)
+		if w := p.WorstCase; w == nil || w.N != 14 {
+			t.Fatalf("worst case %+v", w)
+		}
+		near(t, "worst win rate", p.WorstCase.Mean, 8.0/14)
+		nearCI(t, "worst ci", p.WorstCase.CI, [2]float64{0.32590644579650746, 0.7861920109552587})
 	})
 
 	t.Run("rates", func(t *testing.T) {
@@ -232,6 +282,7 @@ func TestReportNumbers(t *testing.T) {
 			"a message on ASSAY_SCORES does not decode and was skipped: unexpected end of JSON input",
 			"1 scores were made under fingerprint 0000old00000fp00, not this run's " + testSpec().Fingerprint() + ": their decoding or template differ",
 			"messages dead-lettered (counted as errors): score 1",
+			"ft: 2 generations failed and are left out of every figure: 1 × HTTP 500, 1 × dead-lettered by score",
 			"2 malformed dataset lines were skipped: see suites",
 		}
 		if !slices.Equal(rep.Warnings, want) {
@@ -241,12 +292,13 @@ func TestReportNumbers(t *testing.T) {
 
 	t.Run("gate", func(t *testing.T) {
 		want := []document.Check{
+			{Name: "error_rate_max", Variant: "base", Value: 0, Threshold: 0.2, Passed: true},
+			{Name: "error_rate_max", Variant: "ft", Value: 2.0 / 14, Threshold: 0.2, Passed: true},
 			{Name: "win_rate_min", Variant: "ft", Value: 8.0 / 13, Threshold: 0.55, Passed: true},
 			{Name: "refusal_rate_delta_max", Variant: "ft", Value: 1.0/12 - 1.0/13, Threshold: 0.01, Passed: true},
 			{Name: "json_valid_min", Variant: "ft", Value: 1, Threshold: 0.9, Passed: true},
-			{Name: "error_rate_max", Variant: "ft", Value: 2.0 / 14, Threshold: 0.2, Passed: true},
-			{Name: "qa/em min", Variant: "ft", Value: 0.8, Threshold: 0.7, Passed: true},
-			{Name: "qa/em delta_min", Variant: "ft", Value: 0.2, Threshold: 0.1, Passed: true},
+			{Name: "qa/em min", Variant: "ft", Value: 8.0 / 9, Threshold: 0.7, Passed: true},
+			{Name: "qa/em delta_min", Variant: "ft", Value: 2.0 / 9, Threshold: 0.1, Passed: true},
 			{Name: "biz/json_fields delta_min", Variant: "ft", Value: 1.0 / 3, Threshold: 0.3, Passed: true},
 		}
 		sameChecks(t, rep.Gate, true, want)
@@ -306,7 +358,7 @@ func sameChecks(t *testing.T, g document.Gate, passed bool, want []document.Chec
 	}
 	for i, w := range want {
 		c := g.Checks[i]
-		if c.Name != w.Name || c.Variant != w.Variant || c.Passed != w.Passed {
+		if c.Name != w.Name || c.Variant != w.Variant || c.Passed != w.Passed || (c.Error != "") != (w.Error != "") {
 			t.Errorf("check %d: %+v, want %+v", i, c, w)
 		}
 		near(t, w.Name+" value", c.Value, w.Value)
@@ -509,24 +561,21 @@ func TestPairwiseEdges(t *testing.T) {
 		}
 	}
 	rep := report(t, c, nil)
-	// ft: only an error, so n = 0 and no rate; ft2: one win, Wilson(1, 1) =
+	// ft: only a judge error, so n = 0 and no rate (null, not 0), and its
+	// worst case, the error a loss, 0 of 1; ft2: one win, Wilson(1, 1) =
 	// [(1 + z²/2 − z·z/2)/(1 + z²), 1] = [1/(1 + z²), 1].
-	want := []document.Pairwise{
-		{Judge: "j1", JudgeID: spec.Judges[0].ID(), Variant: "ft", Baseline: "base", Errors: 1},
-		{Judge: "j1", JudgeID: spec.Judges[0].ID(), Variant: "ft2", Baseline: "base", N: 1, Wins: 1, WinRate: 1, CI: [2]float64{0.20654931437723745, 1}},
-	}
 	if len(rep.Pairwise) != 2 {
 		t.Fatalf("pairwise %+v", rep.Pairwise)
 	}
-	for i, w := range want {
-		g := rep.Pairwise[i]
-		ci := g.CI
-		g.CI, w.CI = [2]float64{}, [2]float64{}
-		if g != w {
-			t.Errorf("pairwise %d: %+v, want %+v", i, g, w)
-		}
-		nearCI(t, "ci", ci, want[i].CI)
+	ft, ft2 := rep.Pairwise[0], rep.Pairwise[1]
+	if ft.Variant != "ft" || ft.N != 0 || ft.Errors != 1 || ft.WinRate != nil || ft.CI != nil || ft.FlipRate != nil ||
+		ft.WorstCase == nil || ft.WorstCase.N != 1 || ft.WorstCase.Mean != 0 {
+		t.Errorf("ft: %+v", ft)
 	}
+	if ft2.Variant != "ft2" || ft2.N != 1 || ft2.Wins != 1 || ft2.Errors != 0 || ft2.WinRate == nil || *ft2.WinRate != 1 || ft2.WorstCase != nil {
+		t.Fatalf("ft2: %+v", ft2)
+	}
+	nearCI(t, "ci", *ft2.CI, [2]float64{0.20654931437723745, 1})
 }
 
 // TestDeltasPairing: a delta is over the samples both variants have a

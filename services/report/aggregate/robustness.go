@@ -99,7 +99,8 @@ func (c *Collector) contamination(rep *document.Report, rows []row) {
 				e := document.ContaminationEffect{Suite: su.Name, Metric: m, Variant: v.Name, N: len(all), Clean: len(clean)}
 				e.Mean, _ = stats.MeanCI(all)
 				if len(clean) > 0 {
-					e.CleanMean, _ = stats.MeanCI(clean)
+					m, _ := stats.MeanCI(clean)
+					e.CleanMean = &m
 				}
 				rep.Contamination = append(rep.Contamination, e)
 			}

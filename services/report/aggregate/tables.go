@@ -1,11 +1,12 @@
 package aggregate
 
 import (
+	"time"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/assay-eval/assay/pkg/eval"
-	"time"
 )
 
 // batchRows is the size of a record batch: builders are flushed into an
@@ -28,8 +29,13 @@ const (
 	colSchemaPass
 	colOutputTokens
 	colLatency
+	colTTFT
+	colITL
 	colGenSeq
 	colFingerprint
+	colModel
+	colParams
+	colCause
 	colAt
 	colPerturbation
 	colOriginal
@@ -40,7 +46,7 @@ const (
 func scoreSchema(metrics []string) *arrow.Schema {
 	fields := []arrow.Field{
 		{Name: "suite", Type: arrow.BinaryTypes.String},
-		{Name: "sample", Type: arrow.BinaryTypes.String},
+		{Name: "sample_id", Type: arrow.BinaryTypes.String},
 		{Name: "sample_seq", Type: arrow.PrimitiveTypes.Uint64},
 		{Name: "variant", Type: arrow.BinaryTypes.String},
 		{Name: "bucket", Type: arrow.BinaryTypes.String},
@@ -52,10 +58,15 @@ func scoreSchema(metrics []string) *arrow.Schema {
 		{Name: "json_valid", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
 		{Name: "schema_pass", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
 		{Name: "output_tokens", Type: arrow.PrimitiveTypes.Int64},
-		{Name: "latency_ms", Type: arrow.PrimitiveTypes.Float64},
+		{Name: "latency_ms", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		{Name: "ttft_ms", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		{Name: "itl_ms", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 		{Name: "gen_seq", Type: arrow.PrimitiveTypes.Uint64},
 		{Name: "fingerprint", Type: arrow.BinaryTypes.String},
-		{Name: "at", Type: arrow.FixedWidthTypes.Timestamp_ms, Nullable: true},
+		{Name: "model", Type: arrow.BinaryTypes.String},
+		{Name: "params", Type: arrow.BinaryTypes.String},
+		{Name: "cause", Type: arrow.BinaryTypes.String},
+		{Name: "query_time", Type: arrow.FixedWidthTypes.Timestamp_ms, Nullable: true},
 		{Name: "perturbation", Type: arrow.BinaryTypes.String},
 		{Name: "original", Type: arrow.BinaryTypes.String},
 		{Name: "contaminated", Type: arrow.FixedWidthTypes.Boolean},
@@ -78,6 +89,8 @@ const (
 	jcWinner
 	jcConsistent
 	jcError
+	jcGenerationFailed
+	jcCause
 	jcRound1
 	jcRound2
 	jcAt
@@ -90,14 +103,16 @@ var judgmentSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "candidate", Type: arrow.BinaryTypes.String},
 	{Name: "baseline", Type: arrow.BinaryTypes.String},
 	{Name: "suite", Type: arrow.BinaryTypes.String},
-	{Name: "sample", Type: arrow.BinaryTypes.String},
+	{Name: "sample_id", Type: arrow.BinaryTypes.String},
 	{Name: "sample_seq", Type: arrow.PrimitiveTypes.Uint64},
 	{Name: "winner", Type: arrow.BinaryTypes.String},
 	{Name: "consistent", Type: arrow.FixedWidthTypes.Boolean},
 	{Name: "error", Type: arrow.BinaryTypes.String},
+	{Name: "generation_failed", Type: arrow.FixedWidthTypes.Boolean},
+	{Name: "cause", Type: arrow.BinaryTypes.String},
 	{Name: "round1", Type: arrow.BinaryTypes.String},
 	{Name: "round2", Type: arrow.BinaryTypes.String},
-	{Name: "at", Type: arrow.FixedWidthTypes.Timestamp_ms, Nullable: true},
+	{Name: "query_time", Type: arrow.FixedWidthTypes.Timestamp_ms, Nullable: true},
 	{Name: "perturbation", Type: arrow.BinaryTypes.String},
 }, nil)
 
@@ -151,6 +166,17 @@ func (t *table) f64(i int, v float64) {
 }
 func (t *table) boolean(i int, v bool) { t.b.Field(i).(*array.BooleanBuilder).Append(v) }
 
+// positive appends a measurement that only a positive value gives: a
+// failed or cached generation has no latency of its own, an answer that
+// was not streamed no time to first token.
+func (t *table) positive(i int, v float64) {
+	if v <= 0 {
+		t.b.Field(i).AppendNull()
+		return
+	}
+	t.f64(i, v)
+}
+
 // at appends a production query's time; null for a dataset's sample.
 func (t *table) at(i int, v time.Time) {
 	if v.IsZero() {
@@ -181,9 +207,25 @@ func (t *table) appendScore(s *eval.Score, metrics []string) {
 	t.optBool(colJSONValid, s.Checks.JSONValid)
 	t.optBool(colSchemaPass, s.Checks.SchemaPass)
 	t.i64(colOutputTokens, int64(s.OutputTokens))
-	t.f64(colLatency, s.LatencyMS)
+	failed := s.Bucket == eval.BucketError
+	for _, c := range []struct {
+		col int
+		v   float64
+	}{{colLatency, s.LatencyMS}, {colTTFT, s.TTFTMS}, {colITL, s.ITLMS}} {
+		if failed {
+			c.v = 0
+		}
+		t.positive(c.col, c.v)
+	}
 	t.u64(colGenSeq, s.GenSeq)
 	t.str(colFingerprint, s.Fingerprint)
+	t.str(colModel, s.Model)
+	t.str(colParams, s.Params)
+	cause := s.Cause
+	if failed && cause == "" {
+		cause = causeOf(s.Reason)
+	}
+	t.str(colCause, cause)
 	t.at(colAt, s.Sample.At)
 	kind, orig := perturbationOf(s.Sample)
 	t.str(colPerturbation, kind)
@@ -229,6 +271,12 @@ func (t *table) appendJudgment(j *eval.Judgment) {
 	t.str(jcWinner, string(j.Winner))
 	t.boolean(jcConsistent, j.Consistent)
 	t.str(jcError, j.Error)
+	t.boolean(jcGenerationFailed, j.GenerationFailed)
+	cause := j.Cause
+	if j.Error != "" && cause == "" {
+		cause = causeOf(j.Error)
+	}
+	t.str(jcCause, cause)
 	t.str(jcRound1, roundSummary(j.Rounds, 0))
 	t.str(jcRound2, roundSummary(j.Rounds, 1))
 	t.at(jcAt, j.Sample.At)

@@ -28,18 +28,23 @@ type Report struct {
 	Metrics    []Metric `json:"metrics"`
 	Deltas     []Delta  `json:"deltas"`
 	// Robustness compares robustness copies with their originals (suites
-	// with perturbations).
-	Robustness []Robustness `json:"robustness,omitempty"`
+	// with perturbations); empty otherwise.
+	Robustness []Robustness `json:"robustness"`
 	// Contamination gives each metric with and without the samples found
-	// in the training data, when a contamination check flagged any.
-	Contamination []ContaminationEffect `json:"contamination,omitempty"`
+	// in the training data, when a contamination check flagged any; empty
+	// otherwise.
+	Contamination []ContaminationEffect `json:"contamination"`
 	Pairwise      []Pairwise            `json:"pairwise"`
 	// Agreement compares every two judges of the run on the pairs both
 	// judged (a replay adds a judge).
 	Agreement []Agreement      `json:"agreement"`
 	Rates     map[string]Rates `json:"rates"`
-	Buckets   []Bucket         `json:"buckets"`
-	Gate      Gate             `json:"gate"`
+	// Failures count what could not be evaluated, by stage, source and
+	// cause: failed generations per variant, failed judge calls per judge,
+	// unreadable suites, dead letters. None of it is in any figure above.
+	Failures []Failure `json:"failures"`
+	Buckets  []Bucket  `json:"buckets"`
+	Gate     Gate      `json:"gate"`
 	// Checkpoints is the series of variants added by checkpoint events.
 	Checkpoints []Checkpoint `json:"checkpoints"`
 	// Windows are a continuous run's time windows, oldest first, by the
@@ -59,8 +64,16 @@ type Counts struct {
 	Duplicates   int `json:"duplicates"`
 	Contaminated int `json:"contaminated"`
 	Malformed    int `json:"malformed"`
-	// Errors are generations, scores and judgments that failed for good.
+	// Errors is GenerationErrors + JudgeErrors.
 	Errors int `json:"errors"`
+	// GenerationErrors are answers that could not be evaluated: the
+	// endpoint failed for good, or the message was dead-lettered before it
+	// was scored. They are in no metric, rate, delta or win rate.
+	GenerationErrors int `json:"generation_errors"`
+	// JudgeErrors are pairs the judge failed on (no verdict after its
+	// retries); pairs left out because a generation failed are not counted
+	// here but in Pairwise.GenerationErrors.
+	JudgeErrors int `json:"judge_errors"`
 }
 
 // Progress counts arrivals against expectations.
@@ -107,16 +120,31 @@ func (s Suite) PrimaryMetric() string {
 	return ""
 }
 
-// Metric is a metric's mean for one variant on one suite.
+// Metric is a metric's mean for one variant on one suite, over the answers
+// that were scored: failed generations are counted in Errors, not in N.
+// Mean and CI are null when N is 0.
 type Metric struct {
-	Suite   string     `json:"suite"`
-	Metric  string     `json:"metric"`
-	Variant string     `json:"variant"`
-	N       int        `json:"n"`
-	Mean    float64    `json:"mean"`
-	CI      [2]float64 `json:"ci"`
+	Suite   string      `json:"suite"`
+	Metric  string      `json:"metric"`
+	Variant string      `json:"variant"`
+	N       int         `json:"n"`
+	Mean    *float64    `json:"mean"`
+	CI      *[2]float64 `json:"ci"`
+	// Errors are the variant's samples of the suite whose generation
+	// failed: left out of N and Mean.
+	Errors int `json:"errors"`
+	// WorstCase is the mean had every failed generation scored the
+	// metric's minimum (null when nothing failed, and for length).
+	WorstCase *Estimate `json:"worst_case"`
 	// Signature is sacreBLEU's signature of a BLEU or chrF mean.
 	Signature string `json:"signature,omitempty"`
+}
+
+// Estimate is a mean (or share) with its 95% interval over N values.
+type Estimate struct {
+	N    int        `json:"n"`
+	Mean float64    `json:"mean"`
+	CI   [2]float64 `json:"ci"`
 }
 
 // ContaminationEffect is a metric's mean for one variant with and without
@@ -127,10 +155,10 @@ type ContaminationEffect struct {
 	Variant string `json:"variant"`
 	// N and Mean count every sample; Clean and CleanMean leave out the
 	// contaminated ones.
-	N         int     `json:"n"`
-	Mean      float64 `json:"mean"`
-	Clean     int     `json:"clean"`
-	CleanMean float64 `json:"clean_mean"`
+	N         int      `json:"n"`
+	Mean      float64  `json:"mean"`
+	Clean     int      `json:"clean"`
+	CleanMean *float64 `json:"clean_mean"`
 }
 
 // Robustness is a variant's score on robustness copies of a kind against
@@ -153,7 +181,8 @@ type Robustness struct {
 }
 
 // Delta is a variant's difference from the baseline on a metric, paired by
-// sample.
+// sample over the samples both answered: a pair where either generation
+// failed is left out and counted in Excluded.
 type Delta struct {
 	Suite    string     `json:"suite"`
 	Metric   string     `json:"metric"`
@@ -166,25 +195,47 @@ type Delta struct {
 	// Test names the test behind CI and PValue: mcnemar for 0/1 metrics,
 	// paired_t otherwise.
 	Test string `json:"test"`
+	// Excluded counts the pairs left out because a generation failed.
+	Excluded int `json:"excluded"`
+	// WorstCase is the delta had every failure counted against the
+	// candidate (its failed answers scoring the metric's minimum, the
+	// baseline's its maximum); null when no pair was excluded, and for
+	// length.
+	WorstCase *DeltaEstimate `json:"worst_case"`
 }
 
-// Pairwise is a judge's verdicts on a candidate against the baseline.
+// DeltaEstimate is a paired difference with its interval and test.
+type DeltaEstimate struct {
+	N      int        `json:"n"`
+	Delta  float64    `json:"delta"`
+	CI     [2]float64 `json:"ci"`
+	PValue float64    `json:"p_value"`
+	Test   string     `json:"test"`
+}
+
+// Pairwise is a judge's verdicts on a candidate against the baseline, over
+// the pairs it judged. WinRate, CI and FlipRate are null when N is 0.
 type Pairwise struct {
-	Judge    string     `json:"judge"`
-	JudgeID  string     `json:"judge_id"`
-	Variant  string     `json:"variant"`
-	Baseline string     `json:"baseline"`
-	N        int        `json:"n"`
-	Wins     int        `json:"wins"`
-	Losses   int        `json:"losses"`
-	Ties     int        `json:"ties"`
-	WinRate  float64    `json:"win_rate"`
-	CI       [2]float64 `json:"ci"`
+	Judge    string      `json:"judge"`
+	JudgeID  string      `json:"judge_id"`
+	Variant  string      `json:"variant"`
+	Baseline string      `json:"baseline"`
+	N        int         `json:"n"`
+	Wins     int         `json:"wins"`
+	Losses   int         `json:"losses"`
+	Ties     int         `json:"ties"`
+	WinRate  *float64    `json:"win_rate"`
+	CI       *[2]float64 `json:"ci"`
 	// FlipRate is the share of pairs whose verdict changed with the order
 	// of presentation (counted as ties).
-	FlipRate float64 `json:"flip_rate"`
-	// Errors are pairs that could not be judged (not in N).
-	Errors int `json:"errors"`
+	FlipRate *float64 `json:"flip_rate"`
+	// Errors are pairs the judge failed on; GenerationErrors pairs never
+	// shown to it because a generation failed. Neither is in N.
+	Errors           int `json:"errors"`
+	GenerationErrors int `json:"generation_errors"`
+	// WorstCase is the win rate had every pair left out counted as a loss
+	// (null when none was left out).
+	WorstCase *Estimate `json:"worst_case"`
 }
 
 // Agreement is how two judges' verdicts on the same pairs agree: the share
@@ -212,6 +263,20 @@ type Rates struct {
 	MeanOutputTokens *float64 `json:"mean_output_tokens"`
 }
 
+// Failure counts one cause of failure of one source: a variant's failed
+// generations, a judge's failed calls, an unreadable suite, or the dead
+// letters of a stage.
+type Failure struct {
+	// Stage is generation, judge, ingest or the stage that dead-lettered.
+	Stage string `json:"stage"`
+	// Source is the variant, judge or suite.
+	Source string `json:"source"`
+	Cause  string `json:"cause"`
+	Count  int    `json:"count"`
+	// Example is one full error message of this cause.
+	Example string `json:"example"`
+}
+
 // Bucket is how many of a variant's answers failed one way, with the top
 // failing cases: regressions (the baseline got the sample right) first.
 type Bucket struct {
@@ -233,13 +298,29 @@ type Example struct {
 	Regression bool `json:"regression"`
 }
 
-// Gate is the pass/fail verdict CI reads.
+// Gate verdicts.
+const (
+	VerdictPass  = "pass"
+	VerdictFail  = "fail"
+	VerdictError = "error"
+)
+
+// Gate is the verdict CI reads.
 type Gate struct {
+	// Verdict is pass, fail, or error: the run could not be evaluated
+	// (it is incomplete, ingest failed, or more calls failed than
+	// gate.error_rate_max allows), so it neither passes nor fails.
+	Verdict string `json:"verdict"`
+	// Errors say why the verdict is error.
+	Errors []string `json:"errors"`
+	// Passed is Verdict == pass.
 	Passed bool    `json:"passed"`
 	Checks []Check `json:"checks"`
 	// Variants is each gated variant's own verdict: its checks and the
 	// run's all pass. A checkpoint's pipeline waits on its entry.
 	Variants map[string]bool `json:"variants"`
+	// Verdicts is each gated variant's verdict as pass, fail or error.
+	Verdicts map[string]string `json:"verdicts"`
 }
 
 // Checkpoint is one checkpoint of the run's series, in the order the
@@ -259,6 +340,8 @@ type Checkpoint struct {
 	Refusal    *float64           `json:"refusal"`
 	JSONValid  *float64           `json:"json_valid"`
 	GatePassed bool               `json:"gate_passed"`
+	// Verdict is the checkpoint's gate verdict: pass, fail or error.
+	Verdict string `json:"verdict"`
 }
 
 // Window is one time window of a continuous run: the production queries
@@ -287,26 +370,42 @@ type WindowVariant struct {
 	Errors           int         `json:"errors"`
 }
 
-// CheckpointMetric is a suite's primary metric for one checkpoint.
+// CheckpointMetric is a suite's primary metric for one checkpoint (Mean is
+// null when none of its answers was scored).
 type CheckpointMetric struct {
-	Suite  string  `json:"suite"`
-	Metric string  `json:"metric"`
-	Mean   float64 `json:"mean"`
+	Suite  string   `json:"suite"`
+	Metric string   `json:"metric"`
+	Mean   *float64 `json:"mean"`
 }
 
-// Check is one gate condition for one variant.
+// Check is one gate condition for one variant (all variants when Variant
+// is empty).
 type Check struct {
 	Name      string  `json:"name"`
 	Variant   string  `json:"variant"`
 	Value     float64 `json:"value"`
 	Threshold float64 `json:"threshold"`
 	Passed    bool    `json:"passed"`
+	// Error says why the check could not be evaluated: the run is
+	// incomplete, too many calls failed, or there is nothing to measure.
+	// Such a check makes the verdict error, not fail.
+	Error string `json:"error,omitempty"`
 }
 
-// Timing is latency per variant, and when the report was made.
+// Timing is what serving teams read per variant, over the answered
+// generations (failed ones are left out), and when the report was made.
 type Timing struct {
-	GeneratedAt time.Time          `json:"generated_at"`
-	Latency     map[string]Latency `json:"latency"`
+	GeneratedAt time.Time `json:"generated_at"`
+	// Latency is end to end: the request sent to the whole answer read.
+	Latency map[string]Latency `json:"latency"`
+	// TTFT is the time to the first token, of streamed answers.
+	TTFT map[string]Latency `json:"ttft"`
+	// ITL is the mean time between tokens (streamed chunks) after the
+	// first, per answer.
+	ITL map[string]Latency `json:"itl"`
+	// OutputTokensPerS is output tokens over the time after the first
+	// token (streamed answers), or over the whole latency (others).
+	OutputTokensPerS map[string]Throughput `json:"output_tokens_per_s"`
 }
 
 // Latency percentiles of a variant's endpoint, in milliseconds.
@@ -314,4 +413,14 @@ type Latency struct {
 	N   int     `json:"n"`
 	P50 float64 `json:"p50_ms"`
 	P95 float64 `json:"p95_ms"`
+	P99 float64 `json:"p99_ms"`
+}
+
+// Throughput percentiles of a variant's endpoint, in output tokens per
+// second of one answer.
+type Throughput struct {
+	N   int     `json:"n"`
+	P50 float64 `json:"p50"`
+	P95 float64 `json:"p95"`
+	P99 float64 `json:"p99"`
 }

@@ -17,16 +17,22 @@ var pageText string
 // page is parsed once; html/template escapes every value by its context, which
 // is what keeps model outputs, prompts and names from becoming markup.
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"num":      num,
-	"withCI":   withCI,
-	"signedCI": signedCI,
-	"rate":     rate,
-	"tokens":   tokens,
-	"millis":   millis,
-	"pvalue":   pvalue,
-	"sig":      sig,
-	"px":       px,
-	"index2":   func(xs []bool, i int) bool { return i < len(xs) && xs[i] },
+	"num":              num,
+	"withCI":           withCI,
+	"estimate":         estimate,
+	"worst":            worst,
+	"worstDelta":       worstDelta,
+	"optRate":          optRate,
+	"percentileMillis": percentileMillis,
+	"percentileRate":   percentileRate,
+	"signedCI":         signedCI,
+	"rate":             rate,
+	"tokens":           tokens,
+	"millis":           millis,
+	"pvalue":           pvalue,
+	"sig":              sig,
+	"px":               px,
+	"index2":           func(xs []bool, i int) bool { return i < len(xs) && xs[i] },
 }).Parse(pageText))
 
 // htmlView adds the charts to the shared view; MetricCharts[i] are those of
@@ -72,7 +78,9 @@ func HTML(w io.Writer, r *document.Report) error {
 
 	var bars []barData
 	for _, p := range v.Pairwise {
-		bars = append(bars, barData{p.Judge + ": " + p.Variant, p.WinRate, p.CI, o.variant[p.Variant]})
+		if p.WinRate != nil {
+			bars = append(bars, barData{p.Judge + ": " + p.Variant, *p.WinRate, ciOr(p.WinRate, p.CI), o.variant[p.Variant]})
+		}
 	}
 	v.WinChart = newChart("win rate against the baseline per judge and variant", bars, 0.5)
 	for _, s := range v.Suites {
@@ -82,7 +90,10 @@ func HTML(w io.Writer, r *document.Report) error {
 		counts := map[string][]barData{}
 		var countOrder []string
 		for _, m := range s.Rows {
-			b := barData{m.Metric + ": " + m.Variant, m.Mean, m.CI, o.variant[m.Variant]}
+			if m.Mean == nil {
+				continue // n/a: every generation failed
+			}
+			b := barData{m.Metric + ": " + m.Variant, *m.Mean, ciOr(m.Mean, m.CI), o.variant[m.Variant]}
 			if onUnitScale(s.Rows, m.Metric) {
 				rates = append(rates, b)
 				continue
@@ -168,11 +179,20 @@ type tick struct {
 // [0, 1].
 func onUnitScale(rows []document.Metric, metric string) bool {
 	for _, r := range rows {
-		if r.Metric == metric && (r.Mean < 0 || r.Mean > 1 || r.CI[0] < 0 || r.CI[1] > 1) {
+		if r.Metric == metric && r.Mean != nil && (*r.Mean < 0 || *r.Mean > 1 || ciOr(r.Mean, r.CI)[0] < 0 || ciOr(r.Mean, r.CI)[1] > 1) {
 			return false
 		}
 	}
 	return true
+}
+
+// ciOr is ci, or the point estimate x as an interval of width 0 when there
+// is none.
+func ciOr(x *float64, ci *[2]float64) [2]float64 {
+	if ci == nil {
+		return [2]float64{*x, *x}
+	}
+	return *ci
 }
 
 // newChart lays out bars on a scale from 0 to 1, stretched when a value or

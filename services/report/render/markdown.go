@@ -37,28 +37,48 @@ func Markdown(w io.Writer, r *document.Report) error {
 
 	b.WriteString("## Counts\n\n")
 	c, p := r.Counts, r.Progress
-	mdTable(&b, []string{"samples", "duplicates", "contaminated", "malformed", "errors", "scores", "judgments"},
-		[][]string{{itoa(c.Samples), itoa(c.Duplicates), itoa(c.Contaminated), itoa(c.Malformed), itoa(c.Errors),
+	mdTable(&b, []string{"samples", "duplicates", "contaminated", "malformed", "generation errors", "judge errors", "scores", "judgments"},
+		[][]string{{itoa(c.Samples), itoa(c.Duplicates), itoa(c.Contaminated), itoa(c.Malformed), itoa(c.GenerationErrors), itoa(c.JudgeErrors),
 			fmt.Sprintf("%d/%d", p.Scores, p.ScoresExpected), fmt.Sprintf("%d/%d", p.Judgments, p.JudgmentsExpected)}})
 
 	b.WriteString("## Gate\n\n")
+	if len(r.Gate.Errors) > 0 {
+		b.WriteString("**The run could not be evaluated**, so the gate neither passes nor fails:\n\n")
+		mdList(&b, r.Gate.Errors)
+	}
 	var rows [][]string
 	for _, c := range r.Gate.Checks {
-		result := "pass"
+		result := checkResult(c)
 		if !c.Passed {
-			result = "**FAIL**"
+			result = "**" + result + "**"
 		}
-		rows = append(rows, []string{c.Name, c.Variant, num(c.Value), num(c.Threshold), result})
+		value := num(c.Value)
+		if c.Error != "" && c.Value == 0 {
+			value = na
+		}
+		rows = append(rows, []string{c.Name, c.Variant, value, num(c.Threshold), result})
 	}
 	mdTable(&b, []string{"check", "variant", "value", "threshold", "result"}, rows)
+
+	if len(r.Failures) > 0 {
+		b.WriteString("## Failures\n\nNot evaluated, and in no figure of this report: counted here by cause.\n\n")
+		rows = nil
+		for _, f := range r.Failures {
+			rows = append(rows, []string{f.Stage, f.Source, f.Cause, itoa(f.Count), clip(f.Example, 200)})
+		}
+		mdTable(&b, []string{"stage", "source", "cause", "count", "example"}, rows)
+	}
 
 	b.WriteString("## Pairwise judgments\n\n")
 	rows = nil
 	for _, p := range v.Pairwise {
 		rows = append(rows, []string{p.Judge, p.Variant, p.Baseline, itoa(p.N), itoa(p.Wins), itoa(p.Losses), itoa(p.Ties),
-			withCI(p.WinRate, p.CI), num(p.FlipRate), itoa(p.Errors)})
+			estimate(p.WinRate, p.CI), optRate(p.FlipRate), itoa(p.Errors), itoa(p.GenerationErrors), worst(p.WorstCase)})
 	}
-	mdTable(&b, []string{"judge", "variant", "vs", "n", "wins", "losses", "ties", "win rate [95% CI]", "flip rate", "errors"}, rows)
+	mdTable(&b, []string{"judge", "variant", "vs", "n", "wins", "losses", "ties", "win rate [95% CI]", "flip rate", "judge errors", "generation errors", "worst case"}, rows)
+	if hasPairwiseWorst(v.Pairwise) {
+		b.WriteString("Worst case: every pair left out (a failed generation or judge call) counted as a loss.\n\n")
+	}
 
 	if len(r.Agreement) > 0 {
 		b.WriteString("## Judge agreement\n\n")
@@ -90,9 +110,9 @@ func Markdown(w io.Writer, r *document.Report) error {
 		fmt.Fprintf(&b, "### %s\n\n", mdText(s.Suite))
 		rows = nil
 		for _, m := range s.Rows {
-			rows = append(rows, []string{m.Metric, m.Variant, itoa(m.N), withCI(m.Mean, m.CI)})
+			rows = append(rows, []string{m.Metric, m.Variant, itoa(m.N), estimate(m.Mean, m.CI), itoa(m.Errors), worst(m.WorstCase)})
 		}
-		mdTable(&b, []string{"metric", "variant", "n", "mean [95% CI]"}, rows)
+		mdTable(&b, []string{"metric", "variant", "n", "mean [95% CI]", "errors", "worst case"}, rows)
 		for _, sg := range s.Signatures {
 			fmt.Fprintf(&b, "%s: `%s`\n\n", sg.Metric, sg.Signature)
 		}
@@ -101,18 +121,19 @@ func Markdown(w io.Writer, r *document.Report) error {
 	b.WriteString("## Deltas vs baseline\n\n")
 	rows = nil
 	for _, d := range v.Deltas {
-		rows = append(rows, []string{d.Suite, d.Metric, d.Variant, itoa(d.N), signedCI(d.Delta, d.CI), pvalue(d.PValue), d.Test, sig(d.PValue)})
+		rows = append(rows, []string{d.Suite, d.Metric, d.Variant, itoa(d.N), signedCI(d.Delta, d.CI), pvalue(d.PValue), d.Test, sig(d.PValue),
+			itoa(d.Excluded), worstDelta(d.WorstCase)})
 	}
-	mdTable(&b, []string{"suite", "metric", "variant", "n", "delta [95% CI]", "p", "test", "sig"}, rows)
+	mdTable(&b, []string{"suite", "metric", "variant", "n", "delta [95% CI]", "p", "test", "sig", "excluded", "worst case"}, rows)
 	if len(rows) > 0 {
-		b.WriteString("`*` p < 0.05\n\n")
+		b.WriteString("`*` p < 0.05. Excluded: pairs where a generation failed, left out; worst case: as if each had gone against the candidate.\n\n")
 	}
 
 	if len(r.Contamination) > 0 {
 		b.WriteString("## Contamination\n\nEach metric with every sample and without the samples found in the training data.\n\n")
 		rows = nil
 		for _, e := range r.Contamination {
-			rows = append(rows, []string{e.Suite, e.Metric, e.Variant, itoa(e.N), num(e.Mean), itoa(e.Clean), num(e.CleanMean)})
+			rows = append(rows, []string{e.Suite, e.Metric, e.Variant, itoa(e.N), num(e.Mean), itoa(e.Clean), optRate(e.CleanMean)})
 		}
 		mdTable(&b, []string{"suite", "metric", "variant", "n", "mean", "clean n", "clean mean"}, rows)
 	}
@@ -172,9 +193,9 @@ func Markdown(w io.Writer, r *document.Report) error {
 	b.WriteString("## Timing\n\n")
 	rows = nil
 	for _, l := range v.Latency {
-		rows = append(rows, []string{l.Variant, itoa(l.N), millis(l.P50), millis(l.P95)})
+		rows = append(rows, []string{l.Variant, itoa(l.E2E.N), percentileMillis(l.E2E), percentileMillis(l.TTFT), percentileMillis(l.ITL), percentileRate(l.TPS)})
 	}
-	mdTable(&b, []string{"variant", "n", "latency p50", "latency p95"}, rows)
+	mdTable(&b, []string{"variant", "n", "latency p50 / p95 / p99", "time to first token p50 / p95 / p99", "inter-token latency p50 / p95 / p99", "output tokens/s p50 / p95 / p99"}, rows)
 
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -287,3 +308,12 @@ func orNone(s string) string {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func mdTableOf(b *strings.Builder, t table) { mdTable(b, t.Head, t.Rows) }
+
+func hasPairwiseWorst(ps []document.Pairwise) bool {
+	for _, p := range ps {
+		if p.WorstCase != nil {
+			return true
+		}
+	}
+	return false
+}

@@ -17,12 +17,17 @@ var errNilReport = errors.New("render: nil report")
 // none stands for a value that does not exist, as opposed to a zero.
 const none = "—"
 
+// na stands for an estimate over nothing (n = 0): every call failed, or
+// nothing has arrived yet. It is never shown as 0.000 [0, 0].
+const na = "n/a"
+
 // Gate states shown by every rendering. A gate of an incomplete run is not
 // shown as passed or failed: missing judgments could still change it. A
 // continuous run never completes; its gate is on what has been evaluated.
 const (
 	gatePassed     = "PASSED"
 	gateFailed     = "FAILED"
+	gateError      = "ERROR"
 	gateIncomplete = "INCOMPLETE"
 )
 
@@ -45,9 +50,12 @@ type rateRow struct {
 	document.Rates
 }
 
+// latencyRow is a variant's timing: end to end, to the first token,
+// between tokens, and output tokens per second.
 type latencyRow struct {
-	Variant string
-	document.Latency
+	Variant        string
+	E2E, TTFT, ITL document.Latency
+	TPS            document.Throughput
 }
 
 // suiteMetrics are one suite's metric rows, metric by metric, variant by
@@ -82,7 +90,8 @@ func newView(r *document.Report) view {
 		v.Rates = append(v.Rates, rateRow{k, r.Rates[k]})
 	}
 	for _, k := range variantKeys(o, r.Timing.Latency) {
-		v.Latency = append(v.Latency, latencyRow{k, r.Timing.Latency[k]})
+		v.Latency = append(v.Latency, latencyRow{Variant: k, E2E: r.Timing.Latency[k], TTFT: r.Timing.TTFT[k],
+			ITL: r.Timing.ITL[k], TPS: r.Timing.OutputTokensPerS[k]})
 	}
 
 	metrics := slices.Clone(r.Metrics)
@@ -183,6 +192,15 @@ func byRank(rank map[string]int, a, b string) int {
 }
 
 func gateStatus(r *document.Report) string {
+	switch r.Gate.Verdict {
+	case document.VerdictPass:
+		return gatePassed
+	case document.VerdictFail:
+		return gateFailed
+	case document.VerdictError:
+		return gateError
+	}
+	// A report written before verdicts were.
 	switch {
 	case !r.Complete && !r.Continuous:
 		return gateIncomplete
@@ -193,15 +211,66 @@ func gateStatus(r *document.Report) string {
 	}
 }
 
-// failedChecks names the failed gate checks, for one-line verdicts.
+// failedChecks names the gate checks that failed (not those that could not
+// be evaluated), for one-line verdicts.
 func failedChecks(r *document.Report) []string {
 	var names []string
 	for _, c := range r.Gate.Checks {
-		if !c.Passed {
-			names = append(names, c.Name+" for "+c.Variant)
+		if !c.Passed && c.Error == "" {
+			name := c.Name
+			if c.Variant != "" {
+				name += " for " + c.Variant
+			}
+			names = append(names, name)
 		}
 	}
 	return names
+}
+
+// checkResult is a gate check's outcome as the tables show it.
+func checkResult(c document.Check) string {
+	switch {
+	case c.Error != "":
+		return "ERROR: " + c.Error
+	case c.Passed:
+		return "pass"
+	}
+	return "FAIL"
+}
+
+// estimate formats a mean with its interval, or n/a when there is none.
+func estimate(x *float64, ci *[2]float64) string {
+	switch {
+	case x == nil:
+		return na
+	case ci == nil:
+		return num(*x)
+	}
+	return withCI(*x, *ci)
+}
+
+// worst formats a worst-case estimate, or none when nothing failed.
+func worst(e *document.Estimate) string {
+	if e == nil {
+		return none
+	}
+	return withCI(e.Mean, e.CI)
+}
+
+// worstDelta formats a worst-case difference, or none when nothing failed.
+func worstDelta(e *document.DeltaEstimate) string {
+	if e == nil {
+		return none
+	}
+	return signedCI(e.Delta, e.CI)
+}
+
+// optRate formats a rate that is null when it measured nothing.
+func optRate(p *float64) string {
+	if p == nil {
+		return na
+	}
+	return num(*p)
 }
 
 func generatedAt(t time.Time) string {
@@ -240,6 +309,23 @@ func tokens(p *float64) string {
 }
 
 func millis(ms float64) string { return strconv.FormatFloat(ms, 'f', 0, 64) + " ms" }
+
+// percentileMillis formats a latency's p50/p95/p99, or none when nothing
+// was measured.
+func percentileMillis(l document.Latency) string {
+	if l.N == 0 {
+		return none
+	}
+	return fmt.Sprintf("%s / %s / %s", millis(l.P50), millis(l.P95), millis(l.P99))
+}
+
+// percentileRate formats tokens per second at p50/p95/p99.
+func percentileRate(t document.Throughput) string {
+	if t.N == 0 {
+		return none
+	}
+	return fmt.Sprintf("%.1f / %.1f / %.1f", t.P50, t.P95, t.P99)
+}
 
 // pvalue shows three significant digits; below 0.001 the digits are noise
 // from the approximation, so only the bound is shown.

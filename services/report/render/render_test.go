@@ -25,7 +25,7 @@ func fixture() *document.Report {
 		Baseline:    "base",
 		Variants:    []string{"base", "ft"},
 		Complete:    true,
-		Counts:      document.Counts{Samples: 180, Duplicates: 2, Contaminated: 1, Malformed: 1, Errors: 3},
+		Counts:      document.Counts{Samples: 180, Duplicates: 2, Contaminated: 1, Malformed: 1, Errors: 3, GenerationErrors: 1, JudgeErrors: 2},
 		Progress:    document.Progress{Scores: 360, ScoresExpected: 360, Judgments: 60, JudgmentsExpected: 60},
 		Suites: []document.Suite{
 			{Name: "support_tickets", Role: "business", Metrics: []string{"f1", "json_valid", "json_fields"}, Samples: 60, Duplicates: 2},
@@ -35,28 +35,31 @@ func fixture() *document.Report {
 		},
 		Metrics: []document.Metric{
 			// Deliberately out of display order: the renderers sort.
-			{Suite: "gsm8k", Metric: "num_match", Variant: "ft", N: 60, Mean: 0.55, CI: [2]float64{0.424, 0.671}},
-			{Suite: "gsm8k", Metric: "num_match", Variant: "base", N: 60, Mean: 0.6167, CI: [2]float64{0.490, 0.729}},
-			{Suite: "gsm8k", Metric: "length", Variant: "base", N: 60, Mean: 0.912, CI: [2]float64{0.88, 0.94}},
-			{Suite: "gsm8k", Metric: "length", Variant: "ft", N: 60, Mean: 0.874, CI: [2]float64{0.83, 0.91}},
-			{Suite: "support_tickets", Metric: "json_fields", Variant: "ft", N: 60, Mean: 0.913, CI: [2]float64{0.871, 0.948}},
-			{Suite: "support_tickets", Metric: "json_fields", Variant: "base", N: 60, Mean: 0.702, CI: [2]float64{0.641, 0.760}},
-			{Suite: "support_tickets", Metric: "f1", Variant: "base", N: 60, Mean: 0.481, CI: [2]float64{0.432, 0.530}},
-			{Suite: "support_tickets", Metric: "f1", Variant: "ft", N: 60, Mean: 0.627, CI: [2]float64{0.581, 0.672}},
-			{Suite: "support_tickets", Metric: "json_valid", Variant: "base", N: 60, Mean: 0.85, CI: [2]float64{0.738, 0.919}},
-			{Suite: "support_tickets", Metric: "json_valid", Variant: "ft", N: 60, Mean: 0.9833, CI: [2]float64{0.911, 0.997}},
-			{Suite: "cmmlu_zh", Metric: "mc_acc", Variant: "base", N: 59, Mean: 0.5424, CI: [2]float64{0.416, 0.663}},
-			{Suite: "cmmlu_zh", Metric: "mc_acc", Variant: "ft", N: 59, Mean: 0.5085, CI: [2]float64{0.384, 0.632}},
+			{Suite: "gsm8k", Metric: "num_match", Variant: "ft", N: 60, Mean: ptr(0.55), CI: &[2]float64{0.424, 0.671}},
+			{Suite: "gsm8k", Metric: "num_match", Variant: "base", N: 60, Mean: ptr(0.6167), CI: &[2]float64{0.490, 0.729}},
+			{Suite: "gsm8k", Metric: "length", Variant: "base", N: 60, Mean: ptr(0.912), CI: &[2]float64{0.88, 0.94}},
+			{Suite: "gsm8k", Metric: "length", Variant: "ft", N: 60, Mean: ptr(0.874), CI: &[2]float64{0.83, 0.91}},
+			{Suite: "support_tickets", Metric: "json_fields", Variant: "ft", N: 60, Mean: ptr(0.913), CI: &[2]float64{0.871, 0.948}},
+			{Suite: "support_tickets", Metric: "json_fields", Variant: "base", N: 60, Mean: ptr(0.702), CI: &[2]float64{0.641, 0.760}},
+			{Suite: "support_tickets", Metric: "f1", Variant: "base", N: 60, Mean: ptr(0.481), CI: &[2]float64{0.432, 0.530}},
+			{Suite: "support_tickets", Metric: "f1", Variant: "ft", N: 60, Mean: ptr(0.627), CI: &[2]float64{0.581, 0.672}},
+			{Suite: "support_tickets", Metric: "json_valid", Variant: "base", N: 60, Mean: ptr(0.85), CI: &[2]float64{0.738, 0.919}},
+			{Suite: "support_tickets", Metric: "json_valid", Variant: "ft", N: 60, Mean: ptr(0.9833), CI: &[2]float64{0.911, 0.997}},
+			{Suite: "cmmlu_zh", Metric: "mc_acc", Variant: "base", N: 59, Mean: ptr(0.5424), CI: &[2]float64{0.416, 0.663}},
+			{Suite: "cmmlu_zh", Metric: "mc_acc", Variant: "ft", N: 59, Mean: ptr(0.5085), CI: &[2]float64{0.384, 0.632}, Errors: 1,
+				WorstCase: &document.Estimate{N: 60, Mean: 0.5, CI: [2]float64{0.377, 0.623}}},
 		},
 		Deltas: []document.Delta{
 			{Suite: "support_tickets", Metric: "json_valid", Variant: "ft", Baseline: "base", N: 60, Delta: 0.1333, CI: [2]float64{0.04, 0.23}, PValue: 0.0077, Test: "mcnemar"},
 			{Suite: "support_tickets", Metric: "f1", Variant: "ft", Baseline: "base", N: 60, Delta: 0.146, CI: [2]float64{0.089, 0.203}, PValue: 0.00002, Test: "paired_t"},
 			{Suite: "gsm8k", Metric: "num_match", Variant: "ft", Baseline: "base", N: 60, Delta: -0.0667, CI: [2]float64{-0.151, 0.018}, PValue: 0.1797, Test: "mcnemar"},
-			{Suite: "cmmlu_zh", Metric: "mc_acc", Variant: "ft", Baseline: "base", N: 59, Delta: -0.0339, CI: [2]float64{-0.12, 0.052}, PValue: 0.6875, Test: "mcnemar"},
+			{Suite: "cmmlu_zh", Metric: "mc_acc", Variant: "ft", Baseline: "base", N: 59, Delta: -0.0339, CI: [2]float64{-0.12, 0.052}, PValue: 0.6875, Test: "mcnemar",
+				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 60, Delta: -0.05, CI: [2]float64{-0.14, 0.04}, PValue: 0.45, Test: "mcnemar"}},
 		},
 		Pairwise: []document.Pairwise{
 			{Judge: "gpt-judge", JudgeID: "judge-1", Variant: "ft", Baseline: "base", N: 58, Wins: 34, Losses: 17, Ties: 7,
-				WinRate: 0.6466, CI: [2]float64{0.52, 0.756}, FlipRate: 0.069, Errors: 2},
+				WinRate: ptr(0.6466), CI: &[2]float64{0.52, 0.756}, FlipRate: ptr(0.069), Errors: 2,
+				WorstCase: &document.Estimate{N: 60, Mean: 0.625, CI: [2]float64{0.5, 0.736}}},
 		},
 		Rates: map[string]document.Rates{
 			"ft":   {Refusal: ptr(0.0667), JSONValid: ptr(0.9833), SchemaPass: ptr(0.95), Truncated: ptr(0.0111), Error: ptr(0.0056), MeanOutputTokens: ptr(142.37)},
@@ -97,7 +100,11 @@ func fixture() *document.Report {
 				},
 			}},
 		},
-		Gate: document.Gate{Passed: false, Checks: []document.Check{
+		Failures: []document.Failure{
+			{Stage: "generation", Source: "ft", Cause: "HTTP 503", Count: 1, Example: "calling http://vllm-ft:8000/v1/chat/completions: HTTP 503: overloaded (after 5 attempts)"},
+			{Stage: "judge", Source: "gpt-judge", Cause: "timeout", Count: 2, Example: "judge failed (baseline_first): calling http://judge/v1/chat/completions: context deadline exceeded (after 5 attempts)"},
+		},
+		Gate: document.Gate{Verdict: document.VerdictFail, Passed: false, Checks: []document.Check{
 			{Name: "win_rate_min", Variant: "ft", Value: 0.6466, Threshold: 0.55, Passed: true},
 			{Name: "refusal_rate_max", Variant: "ft", Value: 0.0667, Threshold: 0.05, Passed: false},
 			{Name: "regression_delta_min", Variant: "ft", Value: -0.0667, Threshold: -0.1, Passed: true},
@@ -105,8 +112,20 @@ func fixture() *document.Report {
 		Timing: document.Timing{
 			GeneratedAt: time.Date(2025, 6, 14, 9, 30, 0, 0, time.UTC),
 			Latency: map[string]document.Latency{
-				"ft":   {N: 180, P50: 412.5, P95: 1190},
-				"base": {N: 180, P50: 530, P95: 1604.2},
+				"ft":   {N: 179, P50: 412.5, P95: 1190, P99: 2210},
+				"base": {N: 180, P50: 530, P95: 1604.2, P99: 2500.7},
+			},
+			TTFT: map[string]document.Latency{
+				"ft":   {N: 179, P50: 35.2, P95: 88, P99: 140.4},
+				"base": {N: 180, P50: 41, P95: 95.5, P99: 160},
+			},
+			ITL: map[string]document.Latency{
+				"ft":   {N: 179, P50: 11.6, P95: 14.1, P99: 19},
+				"base": {N: 180, P50: 12.2, P95: 15, P99: 22.8},
+			},
+			OutputTokensPerS: map[string]document.Throughput{
+				"ft":   {N: 179, P50: 86.2, P95: 120.5, P99: 131},
+				"base": {N: 180, P50: 81.9, P95: 110.3, P99: 125.4},
 			},
 		},
 		Warnings: []string{
@@ -189,7 +208,9 @@ func TestHTMLEscapesUntrustedText(t *testing.T) {
 
 func TestHTMLSelfContained(t *testing.T) {
 	got := strings.ToLower(render(t, HTML, fixture()))
-	for _, s := range []string{"http://", "https://", "src=", "<link", "<script", "url(", "@import"} {
+	// Failure examples quote endpoint URLs as text; what must not appear
+	// is anything a browser would fetch.
+	for _, s := range []string{`href="http`, `href='http`, "src=", "<link", "<script", "url(", "@import"} {
 		if strings.Contains(got, s) {
 			t.Errorf("HTML contains %q; it must load nothing from outside", s)
 		}
@@ -308,7 +329,11 @@ func TestSummaryGate(t *testing.T) {
 	}{
 		{"failed", func(*document.Report) {}, "gate: FAILED (refusal_rate_max for ft)\n"},
 		{"passed", func(r *document.Report) { r.Gate = document.Gate{Passed: true} }, "gate: PASSED\n"},
-		{"incomplete", func(r *document.Report) { r.Complete = false }, "gate: not evaluated (run incomplete)\n"},
+		{"incomplete", func(r *document.Report) {
+			r.Complete = false
+			r.Gate = document.Gate{Verdict: document.VerdictError, Errors: []string{"the run is incomplete: 10 of 360 scores"}}
+		}, "gate: ERROR (the run could not be evaluated; see above)\n"},
+		{"incomplete, before verdicts", func(r *document.Report) { r.Complete, r.Gate.Verdict = false, "" }, "gate: not evaluated (run incomplete)\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -366,8 +391,8 @@ func TestCountsGetTheirOwnChart(t *testing.T) {
 	r := &document.Report{Run: "r", Baseline: "base", Variants: []string{"base"},
 		Suites: []document.Suite{{Name: "writing", Metrics: []string{"rougeL", "length"}}},
 		Metrics: []document.Metric{
-			{Suite: "writing", Metric: "rougeL", Variant: "base", N: 10, Mean: 0.4, CI: [2]float64{0.3, 0.5}},
-			{Suite: "writing", Metric: "length", Variant: "base", N: 10, Mean: 80, CI: [2]float64{60, 100}},
+			{Suite: "writing", Metric: "rougeL", Variant: "base", N: 10, Mean: ptr(0.4), CI: &[2]float64{0.3, 0.5}},
+			{Suite: "writing", Metric: "length", Variant: "base", N: 10, Mean: ptr(80), CI: &[2]float64{60, 100}},
 		}}
 	out := render(t, HTML, r)
 	for _, want := range []string{`aria-label="metric means on writing"`, `aria-label="length on writing"`} {
@@ -388,13 +413,13 @@ func seriesFixture() *document.Report {
 	r.Checkpoints = []document.Checkpoint{
 		{Seq: 1, Variant: "ckpt-200", Model: "qwen3-8b-sft/step-200", Step: 200, AddedAt: at, Judge: "gpt-judge",
 			WinRate: ptr(0.48), CI: &[2]float64{0.36, 0.6}, Refusal: ptr(0.03), JSONValid: ptr(0.9),
-			Metrics: []document.CheckpointMetric{{Suite: "support_tickets", Metric: "json_fields", Mean: 0.75}, {Suite: "gsm8k", Metric: "num_match", Mean: 0.6}}},
+			Metrics: []document.CheckpointMetric{{Suite: "support_tickets", Metric: "json_fields", Mean: ptr(0.75)}, {Suite: "gsm8k", Metric: "num_match", Mean: ptr(0.6)}}},
 		{Seq: 2, Variant: "ckpt-400", Model: "qwen3-8b-sft/step-400", Step: 400, AddedAt: at.Add(40 * time.Minute), Judge: "gpt-judge",
 			WinRate: nil, CI: nil, Refusal: ptr(0.05), JSONValid: nil, GatePassed: false,
-			Metrics: []document.CheckpointMetric{{Suite: "support_tickets", Metric: "json_fields", Mean: 0.81}}},
+			Metrics: []document.CheckpointMetric{{Suite: "support_tickets", Metric: "json_fields", Mean: ptr(0.81)}}},
 		{Seq: 3, Variant: "ft", Model: "qwen3-8b-sft/final", AddedAt: at.Add(80 * time.Minute), Judge: "gpt-judge",
 			WinRate: ptr(0.6466), CI: &[2]float64{0.52, 0.756}, Refusal: ptr(0.0667), JSONValid: ptr(0.9833), GatePassed: true,
-			Metrics: []document.CheckpointMetric{{Suite: "support_tickets", Metric: "json_fields", Mean: 0.913}, {Suite: "gsm8k", Metric: "num_match", Mean: 0.55}}},
+			Metrics: []document.CheckpointMetric{{Suite: "support_tickets", Metric: "json_fields", Mean: ptr(0.913)}, {Suite: "gsm8k", Metric: "num_match", Mean: ptr(0.55)}}},
 	}
 	r.Agreement = []document.Agreement{
 		{Variant: "ft", JudgeA: "gpt-judge", JudgeB: "qwen-judge-v2", N: 58, Percent: 0.8276, Kappa: ptr(0.6512)},
@@ -512,8 +537,8 @@ func TestSignaturesShown(t *testing.T) {
 	r := fixture()
 	sig := "case:mixed|eff:yes|tok:13a|smooth:exp|version:2.6.0"
 	r.Metrics = append(r.Metrics,
-		document.Metric{Suite: r.Metrics[0].Suite, Metric: "bleu", Variant: r.Metrics[0].Variant, N: 3, Mean: 41.5, Signature: sig},
-		document.Metric{Suite: r.Metrics[0].Suite, Metric: "bleu", Variant: "other", N: 3, Mean: 40, Signature: sig})
+		document.Metric{Suite: r.Metrics[0].Suite, Metric: "bleu", Variant: r.Metrics[0].Variant, N: 3, Mean: ptr(41.5), Signature: sig},
+		document.Metric{Suite: r.Metrics[0].Suite, Metric: "bleu", Variant: "other", N: 3, Mean: ptr(40), Signature: sig})
 	for _, tc := range renderers {
 		if tc.name == "summary" {
 			continue
@@ -534,7 +559,7 @@ func TestRobustnessShown(t *testing.T) {
 			t.Errorf("%s does not show the robustness row", tc.name)
 		}
 	}
-	r.Contamination = []document.ContaminationEffect{{Suite: "qa", Metric: "em", Variant: "ft", N: 30, Mean: 0.6, Clean: 27, CleanMean: 0.5556}}
+	r.Contamination = []document.ContaminationEffect{{Suite: "qa", Metric: "em", Variant: "ft", N: 30, Mean: 0.6, Clean: 27, CleanMean: ptr(0.5556)}}
 	for _, tc := range renderers[:2] {
 		if got := render(t, tc.render, r); !strings.Contains(got, "Contamination") || !strings.Contains(got, "0.556") {
 			t.Errorf("%s does not show the contamination row", tc.name)
@@ -543,5 +568,49 @@ func TestRobustnessShown(t *testing.T) {
 	// Without perturbations there is no section.
 	if got := render(t, Markdown, fixture()); strings.Contains(got, "## Robustness") {
 		t.Error("an empty robustness section")
+	}
+}
+
+// TestNothingEvaluated: a run whose every generation failed shows why on
+// the first line of the summary, n/a for every estimate over nothing, and
+// never a verdict of pass or fail or a 0.000 [0.000, 0.000].
+func TestNothingEvaluated(t *testing.T) {
+	why := "ft: 100.0% of generations failed (138 × connection refused), more than error_rate_max 0.02 allows"
+	r := &document.Report{
+		Run: "broken", Baseline: "base", Variants: []string{"base", "ft"}, Complete: true,
+		Counts: document.Counts{Samples: 138, GenerationErrors: 138, Errors: 138},
+		Suites: []document.Suite{{Name: "qa", Metrics: []string{"em"}, Samples: 138}},
+		Metrics: []document.Metric{
+			{Suite: "qa", Metric: "em", Variant: "base", N: 138, Mean: ptr(0.5), CI: &[2]float64{0.42, 0.58}},
+			{Suite: "qa", Metric: "em", Variant: "ft", N: 0, Errors: 138, WorstCase: &document.Estimate{N: 138, Mean: 0, CI: [2]float64{0, 0.027}}},
+		},
+		Pairwise: []document.Pairwise{{Judge: "j", Variant: "ft", Baseline: "base", GenerationErrors: 138,
+			WorstCase: &document.Estimate{N: 138, Mean: 0, CI: [2]float64{0, 0.027}}}},
+		Rates:    map[string]document.Rates{"base": {Error: ptr(0)}, "ft": {Error: ptr(1)}},
+		Failures: []document.Failure{{Stage: "generation", Source: "ft", Cause: "connection refused", Count: 138, Example: "calling http://127.0.0.1:9/v1/chat/completions: dial tcp 127.0.0.1:9: connect: connection refused (after 5 attempts)"}},
+		Gate: document.Gate{Verdict: document.VerdictError, Errors: []string{why}, Checks: []document.Check{
+			{Name: "error_rate_max", Variant: "ft", Value: 1, Threshold: 0.02, Error: why}}},
+	}
+	for _, rd := range renderers {
+		t.Run(rd.name, func(t *testing.T) {
+			out := render(t, rd.render, r)
+			for _, bad := range []string{"0.000 [0.000, 0.000]", "PASSED", "FAILED"} {
+				if strings.Contains(out, bad) {
+					t.Errorf("%s shows %q:\n%s", rd.name, bad, out)
+				}
+			}
+			for _, want := range []string{na, "connection refused", "ERROR"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("%s does not show %q:\n%s", rd.name, want, out)
+				}
+			}
+		})
+	}
+	var b strings.Builder
+	if err := Summary(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if first, _, _ := strings.Cut(b.String(), "\n"); first != "the run could not be evaluated: "+why {
+		t.Errorf("the summary's first line is %q, want the cause", first)
 	}
 }

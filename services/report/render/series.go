@@ -43,13 +43,16 @@ func checkpointTable(r *document.Report) table {
 			cell := none
 			for _, m := range c.Metrics {
 				if m.Suite == k.suite && m.Metric == k.metric {
-					cell = num(m.Mean)
+					cell = optRate(m.Mean)
 				}
 			}
 			row = append(row, cell)
 		}
 		verdict := "pass"
-		if !c.GatePassed {
+		switch {
+		case c.Verdict == "error":
+			verdict = "ERROR"
+		case !c.GatePassed:
 			verdict = "FAIL"
 		}
 		row = append(row, rate(c.Refusal), rate(c.JSONValid), verdict)
@@ -355,8 +358,8 @@ func checkpointCharts(r *document.Report) []lineChart {
 	}
 	for i, c := range r.Checkpoints {
 		for _, m := range c.Metrics {
-			if m.Mean >= 0 && m.Mean <= 1 {
-				v := m.Mean
+			if m.Mean != nil && *m.Mean >= 0 && *m.Mean <= 1 {
+				v := *m.Mean
 				at(m.Suite + ":" + m.Metric).Values[i] = &v
 			}
 		}

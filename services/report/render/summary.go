@@ -10,12 +10,27 @@ import (
 	"github.com/assay-eval/assay/services/report/document"
 )
 
-// Summary writes a short table for the terminal, one row per variant, and
-// the gate's verdict.
+// maxSummaryProblems is how many skipped records the terminal shows per
+// suite; the report lists more.
+const maxSummaryProblems = 3
+
+// Summary writes what the terminal shows of a report: when the run could
+// not be evaluated, why (first, so that it is the first thing read); a
+// short table, one row per variant; what failed, what was skipped and what
+// was dropped; and the gate's verdict.
 func Summary(w io.Writer, r *document.Report) error {
 	if r == nil {
 		return errNilReport
 	}
+	var buf bytes.Buffer
+	if gateStatus(r) == gateError && len(r.Gate.Errors) > 0 {
+		buf.WriteString("the run could not be evaluated: " + r.Gate.Errors[0] + "\n")
+		for _, e := range r.Gate.Errors[1:] {
+			buf.WriteString("  and: " + e + "\n")
+		}
+		buf.WriteString("\n")
+	}
+
 	type column struct{ suite, metric string }
 	var cols []column
 	head := []string{"variant", "win rate [95% CI]"}
@@ -25,9 +40,8 @@ func Summary(w io.Writer, r *document.Report) error {
 			head = append(head, s.Name+":"+m)
 		}
 	}
-	head = append(head, "refusal", "json_valid")
+	head = append(head, "refusal", "json_valid", "errors")
 
-	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	for _, v := range newOrder(r).variants {
@@ -36,13 +50,15 @@ func Summary(w io.Writer, r *document.Report) error {
 			row = append(row, meanOf(r, c.suite, c.metric, v))
 		}
 		rates := r.Rates[v]
-		row = append(row, rate(rates.Refusal), rate(rates.JSONValid))
+		row = append(row, rate(rates.Refusal), rate(rates.JSONValid), rate(rates.Error))
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 
+	writeFailures(&buf, r)
+	writeSkipped(&buf, r)
 	buf.WriteString(latestWindow(r))
 	switch gateStatus(r) {
 	case gatePassed:
@@ -53,11 +69,73 @@ func Summary(w io.Writer, r *document.Report) error {
 			buf.WriteString(" (" + strings.Join(failed, ", ") + ")")
 		}
 		buf.WriteString("\n")
+	case gateError:
+		buf.WriteString("gate: ERROR (the run could not be evaluated; see above)\n")
 	default:
 		buf.WriteString("gate: not evaluated (run incomplete)\n")
 	}
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+// writeFailures lists every failure cause with its count, per source.
+func writeFailures(b *bytes.Buffer, r *document.Report) {
+	if len(r.Failures) == 0 {
+		return
+	}
+	b.WriteString("\nfailures (not evaluated, in no figure above):\n")
+	for _, f := range r.Failures {
+		switch f.Stage {
+		case "generation":
+			fmt.Fprintf(b, "  %s: %d × %s\n", f.Source, f.Count, f.Cause)
+		case "judge":
+			fmt.Fprintf(b, "  judge %s: %d × %s\n", f.Source, f.Count, f.Cause)
+		default:
+			fmt.Fprintf(b, "  %s: %s\n", f.Stage, f.Example)
+		}
+	}
+}
+
+// writeSkipped summarises the dataset records that were not evaluated:
+// malformed ones per suite with the first few reasons, and duplicates.
+func writeSkipped(b *bytes.Buffer, r *document.Report) {
+	if r.Counts.Malformed > 0 {
+		fmt.Fprintf(b, "\nskipped %d malformed dataset records (see report.md, Suites):\n", r.Counts.Malformed)
+		for _, s := range r.Suites {
+			if s.Malformed == 0 {
+				continue
+			}
+			fmt.Fprintf(b, "  suite %s: %d of %d records\n", s.Name, s.Malformed, s.Malformed+s.Samples+s.Duplicates-s.Perturbed)
+			for i, p := range s.Problems {
+				if i == maxSummaryProblems {
+					fmt.Fprintf(b, "    … %d more\n", s.Malformed-maxSummaryProblems)
+					break
+				}
+				fmt.Fprintf(b, "    %s\n", clip(p, 160))
+			}
+		}
+	}
+	if r.Counts.Duplicates > 0 {
+		var parts []string
+		for _, s := range r.Suites {
+			exact, near := 0, 0
+			for _, d := range s.Dropped {
+				if d.Similarity > 0 {
+					near++
+				} else {
+					exact++
+				}
+			}
+			if exact+near > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d exact, %d near", s.Name, exact, near))
+			}
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(b, "\ndropped %d duplicate samples (%s; see report.md, Duplicates)\n", r.Counts.Duplicates, strings.Join(parts, "; "))
+		} else {
+			fmt.Fprintf(b, "\ndropped %d duplicate samples (see report.md, Duplicates)\n", r.Counts.Duplicates)
+		}
+	}
 }
 
 // winRate is the variant's win rate from the first judge that judged it.
@@ -67,7 +145,7 @@ func winRate(r *document.Report, variant string) string {
 	}
 	for _, p := range r.Pairwise {
 		if p.Variant == variant {
-			return withCI(p.WinRate, p.CI)
+			return estimate(p.WinRate, p.CI)
 		}
 	}
 	return none
@@ -76,7 +154,7 @@ func winRate(r *document.Report, variant string) string {
 func meanOf(r *document.Report, suite, metric, variant string) string {
 	for _, m := range r.Metrics {
 		if m.Suite == suite && m.Metric == metric && m.Variant == variant {
-			return num(m.Mean)
+			return optRate(m.Mean)
 		}
 	}
 	return none

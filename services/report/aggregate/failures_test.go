@@ -1,0 +1,146 @@
+package aggregate
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/report/document"
+)
+
+// TestFailedGenerationsAreNeverScored: two variants that answer every
+// sample alike, each failing on different samples, differ by exactly
+// nothing: failures are left out of every mean, delta, rate and win rate,
+// and counted instead.
+func TestFailedGenerationsAreNeverScored(t *testing.T) {
+	spec := testSpec()
+	spec.Gate = eval.Gate{ErrorRateMax: fp(0.5)}
+	c := New(spec)
+	defer c.Release()
+	const n = 30
+	c.SetIngest(&eval.IngestStatus{Run: "r1", Done: true, Samples: n, Suites: map[string]*eval.SuiteStatus{"biz": {Samples: n}}})
+	failed := func(variant string, i int) bool {
+		if variant == "base" {
+			return i%5 == 0 // 6 of 30
+		}
+		return i%7 == 3 // 4 of 30: 3, 10, 17, 24 (10 both)
+	}
+	const pairsLeftOut = 9
+	for i := range n {
+		id, seq := fmt.Sprintf("b%02d", i), uint64(i+1)
+		valid := float64(i % 2)
+		for _, v := range []string{"base", "ft"} {
+			s := mkScore(spec, v, "biz", id, seq, eval.BucketOK, jsonMetrics(valid, valid))
+			s.Checks.JSONValid = bp(valid == 1)
+			if failed(v, i) {
+				s.Metrics, s.Checks, s.Bucket, s.Reason, s.Cause = map[string]float64{}, eval.Checks{}, eval.BucketError, "calling …: HTTP 503 (after 5 attempts)", "HTTP 503"
+			}
+			mustAdd(t, c, s)
+		}
+		j := mkJudgment(spec, "biz", id, seq, eval.WinTie, true)
+		if failed("base", i) || failed("ft", i) {
+			j.Rounds, j.Winner, j.Error, j.GenerationFailed = nil, "", "a generation failed", true
+		}
+		if !c.AddJudgment(j) {
+			t.Fatal("judgment not added")
+		}
+	}
+	rep := report(t, c, nil)
+	for _, d := range rep.Deltas {
+		if d.Delta != 0 || d.Excluded != pairsLeftOut || d.N != n-pairsLeftOut {
+			t.Errorf("delta %+v: want exactly 0 over the %d pairs both answered, %d excluded", d, n-pairsLeftOut, pairsLeftOut)
+		}
+		if d.WorstCase == nil || d.WorstCase.N != n || d.WorstCase.Delta >= 0 {
+			t.Errorf("worst case %+v: the failures must count against the candidate", d.WorstCase)
+		}
+	}
+	p := rep.Pairwise[0]
+	if p.WinRate == nil || *p.WinRate != 0.5 || p.N != n-pairsLeftOut || p.GenerationErrors != pairsLeftOut || p.Errors != 0 {
+		t.Errorf("pairwise %+v: want a win rate of exactly 0.5 over the pairs both answered", p)
+	}
+	for _, m := range rep.Metrics {
+		wantErr := map[string]int{"base": 6, "ft": 4}[m.Variant]
+		if m.Errors != wantErr || m.N != n-wantErr || m.WorstCase == nil || m.WorstCase.N != n {
+			t.Errorf("metric %+v: want %d errors out of n", m, wantErr)
+		}
+		if m.Metric == "json_valid" {
+			if r := rep.Rates[m.Variant].JSONValid; r == nil || *r != *m.Mean {
+				t.Errorf("%s: json_valid rate %v and metric %v must agree: both leave failures out", m.Variant, r, *m.Mean)
+			}
+		}
+	}
+	if c := rep.Counts; c.GenerationErrors != 10 || c.JudgeErrors != 0 || c.Errors != 10 {
+		t.Errorf("counts %+v", c)
+	}
+	want := []document.Failure{
+		{Stage: "generation", Source: "base", Cause: "HTTP 503", Count: 6, Example: "calling …: HTTP 503 (after 5 attempts)"},
+		{Stage: "generation", Source: "ft", Cause: "HTTP 503", Count: 4, Example: "calling …: HTTP 503 (after 5 attempts)"},
+	}
+	if !slices.Equal(rep.Failures, want) {
+		t.Errorf("failures %+v, want %+v", rep.Failures, want)
+	}
+	for _, w := range []string{
+		"base: 6 generations failed and are left out of every figure: 6 × HTTP 503",
+		"ft: 4 generations failed and are left out of every figure: 4 × HTTP 503",
+	} {
+		if !slices.Contains(rep.Warnings, w) {
+			t.Errorf("warnings %q lack %q", rep.Warnings, w)
+		}
+	}
+	// 6 of 30 baseline and 4 of 30 candidate generations failed: within
+	// the spec's 0.5, but at the default 0.02 the run could not be
+	// evaluated, for both reasons.
+	if rep.Gate.Verdict != document.VerdictPass {
+		t.Errorf("gate %+v", rep.Gate)
+	}
+	spec.Gate.ErrorRateMax = nil
+	if g := Gate(spec, rep); g.Verdict != document.VerdictError || len(g.Errors) != 2 {
+		t.Errorf("at the default error_rate_max: gate %+v", g)
+	}
+}
+
+// TestTiming: latency percentiles over answered generations only; time to
+// first token and inter-token latency where they were measured; output
+// tokens per second over the time after the first token.
+func TestTiming(t *testing.T) {
+	spec := testSpec()
+	c := New(spec)
+	defer c.Release()
+	for i := range 10 {
+		s := mkScore(spec, "ft", "qa", fmt.Sprintf("q%d", i), uint64(i+1), eval.BucketOK, em(1))
+		// 100..1000 ms; TTFT 10..100 ms; ITL 5 ms; 90 tokens.
+		s.LatencyMS, s.TTFTMS, s.ITLMS, s.OutputTokens = float64(100*(i+1)), float64(10*(i+1)), 5, 90
+		mustAdd(t, c, s)
+	}
+	failedScore := mkScore(spec, "ft", "qa", "q10", 11, eval.BucketError, map[string]float64{})
+	failedScore.LatencyMS = 99999 // a failure's time is not the endpoint's latency
+	// Not streamed: no TTFT; tokens per second over the whole latency.
+	plain := mkScore(spec, "base", "qa", "q0", 1, eval.BucketOK, em(1))
+	plain.LatencyMS, plain.OutputTokens = 500, 50
+	mustAdd(t, c, failedScore, plain)
+	rep := report(t, c, nil)
+	ft := rep.Timing.Latency["ft"]
+	// numpy.percentile([100..1000], 50) = 550, 95 = 955, 99 = 991.
+	if ft.N != 10 || ft.P50 != 550 || math.Abs(ft.P95-955) > 1e-9 || math.Abs(ft.P99-991) > 1e-9 {
+		t.Errorf("latency %+v", ft)
+	}
+	if tt := rep.Timing.TTFT["ft"]; tt.N != 10 || tt.P50 != 55 {
+		t.Errorf("ttft %+v", tt)
+	}
+	if it := rep.Timing.ITL["ft"]; it.N != 10 || it.P50 != 5 || it.P99 != 5 {
+		t.Errorf("itl %+v", it)
+	}
+	// 90 tokens over 90·(i+1) ms after the first token: 1000/(i+1) tokens/s;
+	// numpy.percentile of {1000, 500, …, 100} at 50 = (200 + 166.67)/2.
+	if tps := rep.Timing.OutputTokensPerS["ft"]; tps.N != 10 || math.Abs(tps.P50-(200+1000.0/6)/2) > 1e-9 {
+		t.Errorf("tokens/s %+v", tps)
+	}
+	if _, ok := rep.Timing.TTFT["base"]; ok {
+		t.Error("a variant that never streamed has a time to first token")
+	}
+	if tps := rep.Timing.OutputTokensPerS["base"]; tps.N != 1 || tps.P50 != 100 {
+		t.Errorf("base tokens/s %+v", tps)
+	}
+}
