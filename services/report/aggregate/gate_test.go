@@ -123,8 +123,10 @@ func TestGate(t *testing.T) {
 			verdict: pass,
 		},
 		{
-			name:    "no verdict yet: not evaluated",
-			rep:     func(r *document.Report) { r.Pairwise[0] = document.Pairwise{Judge: "j1", Variant: "ft", GenerationErrors: 3} },
+			name: "no verdict yet: not evaluated",
+			rep: func(r *document.Report) {
+				r.Pairwise[0] = document.Pairwise{Judge: "j1", Variant: "ft", GenerationErrors: 3}
+			},
 			verdict: errV,
 			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 2, 0) },
 		},
