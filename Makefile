@@ -31,10 +31,15 @@ lint: ## gofmt check and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
+# --version prints VERSION and the commit (-buildvcs=auto records it even
+# where GOFLAGS turns it off, and builds outside a checkout all the same).
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+BUILDFLAGS = -buildvcs=auto -ldflags "-X github.com/assay-eval/assay/pkg/stage.version=$(VERSION)"
+
 .PHONY: build
-build: ## Build assay and one binary per service into bin/
-	$(GO) build -o $(BIN)/assay ./cmd/assay
-	@for s in $(SERVICES); do $(GO) build -o $(BIN)/assay-$$s ./services/$$s/cmd/assay-$$s || exit 1; done
+build: ## Build assay and one binary per service into bin/ (assay --version names the commit)
+	$(GO) build $(BUILDFLAGS) -o $(BIN)/assay ./cmd/assay
+	@for s in $(SERVICES); do $(GO) build $(BUILDFLAGS) -o $(BIN)/assay-$$s ./services/$$s/cmd/assay-$$s || exit 1; done
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 10s)

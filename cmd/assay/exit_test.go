@@ -155,14 +155,4 @@ func TestExitStatusOfTheBinary(t *testing.T) {
 }
 
 // startNATS starts a system with only the NATS server, listening.
-func startNATS(t *testing.T) *system {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: 0, Services: []string{"none"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sys.Stop() })
-	return sys
-}
+func startNATS(t *testing.T) *system { return startNATSOn(t, t.TempDir()) }

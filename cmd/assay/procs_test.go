@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,10 +30,23 @@ var binaries = map[string]string{
 }
 
 func TestMain(m *testing.M) {
+	// Local runs keep their state under the user's cache directory: give
+	// the tests one of their own, so that no test resumes another's run
+	// (or a person's). The Go build cache stays where it is.
+	cache, err := os.MkdirTemp("", "assay-cache-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if gocache, err := exec.Command("go", "env", "GOCACHE").Output(); err == nil {
+		os.Setenv("GOCACHE", strings.TrimSpace(string(gocache)))
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
+	os.RemoveAll(cache)
 	os.Exit(code)
 }
 

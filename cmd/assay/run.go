@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
@@ -20,29 +22,46 @@ func newRunCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run -f run.yaml",
 		Short: "Run a spec: in this process on embedded NATS, or submitted to --nats",
-		Long: `Validates the run spec, uploads its suites and submits the run.
+		Long: `Validates the run spec, checks every variant's and judge's endpoint
+(preflight), uploads the suites and submits the run.
 
-Without --nats every stage runs in this process on an embedded NATS server and
-the command waits for the report. With --nats the run is submitted to the
-services behind that server; --wait then waits for the report.
+Without --nats (or ASSAY_NATS) every stage runs in this process on an embedded
+NATS server and the command waits for the report. The run's state is kept in
+a data directory (default: the user cache directory, e.g.
+~/.cache/assay/runs/<run>; --data overrides it), so that Ctrl-C and the same
+command again pay for nothing already answered; --fresh starts over.
 
-The exit status is 1 when the gate fails.`,
+With --nats the run is submitted to the services behind that server; --wait
+then waits for the report.
+
+Preflight, before anything is uploaded: every endpoint answers, serves its
+model, and accepts its key (api_key_env set and non-empty; with --nats the
+keys live with the services, which check them themselves). Each problem is
+one line on stderr and nothing is submitted; --no-preflight skips the check.
+
+Exit status: 0 the gate passed (or there is none, or --nats without --wait),
+1 the gate failed, 2 bad usage or an invalid spec, 3 the run could not be
+evaluated (preflight problems, gate verdict error, NATS unreachable), 130
+interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := logs.logger()
 			if err != nil {
-				return err
+				return usage(err)
 			}
 			o.Logger = logger
 			return runSpec(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 		},
 	}
-	cmd.Flags().StringVarP(&o.File, "file", "f", "", "run spec (YAML)")
-	cmd.Flags().StringVar(&o.NATS, "nats", "", "submit to the services behind this NATS server instead of running them here")
-	cmd.Flags().StringVar(&o.Creds, "creds", "", "NATS credentials file")
-	cmd.Flags().BoolVar(&o.Wait, "wait", false, "with --nats, wait for the report (exit 1 when the gate fails)")
-	cmd.Flags().StringVar(&o.Out, "out", "", "directory for the report files (default assay-report/<run>)")
-	cmd.Flags().StringVar(&o.Data, "data", "", "embedded NATS data directory (default: a temporary one)")
+	f := cmd.Flags()
+	f.StringVarP(&o.File, "file", "f", "", "run spec (YAML)")
+	f.StringVar(&o.NATS, "nats", os.Getenv("ASSAY_NATS"), "submit to the services behind this NATS server instead of running them here (env ASSAY_NATS)")
+	f.StringVar(&o.Creds, "creds", os.Getenv("ASSAY_NATS_CREDS"), "NATS credentials file (env ASSAY_NATS_CREDS)")
+	f.BoolVar(&o.Wait, "wait", false, "with --nats, wait for the report (a local run always waits)")
+	f.StringVar(&o.Out, "out", "", "directory for the report files (default assay-report/<run>)")
+	f.StringVar(&o.Data, "data", "", "local run: the data directory that keeps its state (default <user cache dir>/assay/runs/<run>)")
+	f.BoolVar(&o.Fresh, "fresh", false, "local run: start over, removing the state kept in the data directory first")
+	f.BoolVar(&o.NoPreflight, "no-preflight", false, "do not check the endpoints before submitting")
 	_ = cmd.MarkFlagRequired("file")
 	logs.register(cmd, false)
 	return cmd
@@ -50,45 +69,46 @@ The exit status is 1 when the gate fails.`,
 
 type runOptions struct {
 	File, NATS, Creds, Out, Data string
-	Wait                         bool
+	Wait, Fresh, NoPreflight     bool
 	Logger                       *slog.Logger
 }
 
 func runSpec(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
 	spec, err := eval.LoadSpec(o.File)
 	if err != nil {
-		return err
+		return usage(err)
 	}
 	if o.Out == "" {
 		o.Out = "assay-report/" + spec.Run
 	}
-	if spec.Continuous != nil {
-		switch {
-		case o.NATS == "":
-			return fmt.Errorf("%s: a continuous run takes production queries as they arrive, so it needs running services: "+
-				"start them (assay up --intake-addr :8081) and submit it with --nats", o.File)
-		case o.Wait:
-			return fmt.Errorf("%s: %w", o.File, errContinuousWait)
+	local := o.NATS == ""
+	switch {
+	case spec.Continuous != nil && local:
+		return usagef("%s: a continuous run takes production queries as they arrive, so it needs running services: "+
+			"start them (assay up --intake-addr :8081) and submit it with --nats", o.File)
+	case spec.Continuous != nil && o.Wait:
+		return usagef("%s: %w", o.File, errContinuousWait)
+	case local && o.Wait:
+		return usage(errLocalWait)
+	case !local && (o.Data != "" || o.Fresh):
+		return usagef("--data and --fresh are for a local run (without --nats): the services behind %s keep the run's state", o.NATS)
+	}
+	if !o.NoPreflight {
+		if err := preflight(ctx, spec, !local); err != nil {
+			return err
 		}
 	}
-	var b *bus.Bus
-	if o.NATS == "" {
-		sys, err := startSystem(ctx, systemOptions{Data: o.Data, Port: -1, Logger: o.Logger})
-		if err != nil {
-			return err
-		}
-		defer sys.Stop()
-		b = sys.Env.Bus
-		o.Wait = true
-	} else {
-		nc, err := stage.Connect(o.NATS, o.Creds, "assay-cli", o.Logger)
-		if err != nil {
-			return err
-		}
-		defer nc.Close()
-		if b, err = bus.Open(ctx, nc, bus.Options{}); err != nil {
-			return err
-		}
+	if local {
+		return runLocal(ctx, stdout, stderr, spec, o)
+	}
+	nc, err := stage.Connect(o.NATS, o.Creds, "assay-cli", o.Logger)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	b, err := bus.Open(ctx, nc, bus.Options{})
+	if err != nil {
+		return err
 	}
 	if err := submit(ctx, b, spec, openFile); err != nil {
 		return err
@@ -98,23 +118,69 @@ func runSpec(ctx context.Context, stdout, stderr io.Writer, o runOptions) error 
 		fmt.Fprintf(stdout, "follow it with: assay report --run %s --nats %s\n", spec.Run, o.NATS)
 		return nil
 	}
-	return waitAndReport(ctx, b, spec.Run, o.Out, stdout, stderr)
+	err = waitAndReport(ctx, b, spec.Run, o.Out, stdout, stderr)
+	if ctx.Err() != nil {
+		return &interruptedError{next: fmt.Sprintf("run %s goes on in the services: follow it with assay report --run %s", spec.Run, spec.Run), err: ctx.Err()}
+	}
+	return err
+}
+
+// errLocalWait refuses --wait where it means nothing.
+var errLocalWait = errors.New("--wait is for a run submitted with --nats (or ASSAY_NATS): a local run always waits for its report. " +
+	"To add checkpoints or replays to a run later, start the services with assay up and submit the run with --nats")
+
+// runLocal runs spec with every stage in this process, keeping its state
+// in a data directory so that the same command again resumes it.
+func runLocal(ctx context.Context, stdout, stderr io.Writer, spec *eval.RunSpec, o runOptions) error {
+	dir := o.Data
+	if dir == "" {
+		var err error
+		if dir, err = runStateDir(spec.Run); err != nil {
+			return err
+		}
+	}
+	sys, err := startSystem(ctx, systemOptions{Data: dir, Fresh: o.Fresh, Port: -1, Logger: o.Logger})
+	if err != nil {
+		return err
+	}
+	defer sys.Stop()
+	started := "state in"
+	if o.Fresh {
+		started = "started over; state in"
+	}
+	fmt.Fprintf(stderr, "%s %s; Ctrl-C and the same command again resumes (--fresh starts over)\n", started, dir)
+	b := sys.Env.Bus
+	err = submit(ctx, b, spec, openFile)
+	if errors.Is(err, bus.ErrRunExists) {
+		return fmt.Errorf("%w (state in %s: start over with --fresh)", err, dir)
+	}
+	if err == nil {
+		fmt.Fprintf(stderr, "submitted run %s (fingerprint %s)\n", spec.Run, spec.Fingerprint())
+		err = waitAndReport(ctx, b, spec.Run, o.Out, stdout, stderr)
+	}
+	if ctx.Err() != nil {
+		return &interruptedError{next: fmt.Sprintf("the state is kept in %s: the same command again resumes", dir), err: ctx.Err()}
+	}
+	return err
 }
 
 // waitAndReport waits for run, saves its report, prints the summary and
-// returns errGateFailed when the gate failed.
+// returns what the gate's verdict makes of the exit status.
 func waitAndReport(ctx context.Context, b *bus.Bus, run, out string, stdout, stderr io.Writer) error {
-	if _, err := waitRun(ctx, b, run, stderr); err != nil {
+	st, err := waitRun(ctx, b, run, stderr)
+	if err != nil {
 		return err
+	}
+	if st.State == eval.StateError {
+		// Show what the report stage made of it, when it stored a report.
+		_, _ = showReport(ctx, b, run, out, stdout, "")
+		return runError(st)
 	}
 	rep, err := showReport(ctx, b, run, out, stdout, "")
 	if err != nil {
 		return err
 	}
-	if !rep.Gate.Passed {
-		return errGateFailed
-	}
-	return nil
+	return verdictError(run, rep.Gate)
 }
 
 // showReport saves run's stored report into out and prints its summary, a

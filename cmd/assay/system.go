@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
-	"strings"
 	"sync"
 
 	"github.com/assay-eval/assay/pkg/bus"
@@ -30,8 +28,11 @@ type systemOptions struct {
 	// NATS is the server URL; empty starts an embedded server.
 	NATS  string
 	Creds string
-	// Data is the embedded server's directory; empty is a temporary one.
+	// Data is the embedded server's directory, locked while it runs;
+	// empty is a temporary one.
 	Data string
+	// Fresh empties Data's store first, once the lock is held.
+	Fresh bool
 	// Host and Port the embedded server listens on: port 0 is a free
 	// port, -1 none.
 	Host        string
@@ -66,23 +67,22 @@ func startSystem(ctx context.Context, o systemOptions) (*system, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
+	services, err := parseServices(o.Services)
 	switch {
-	case len(o.Services) == 0:
+	case err != nil:
+		return nil, usage(err)
+	case len(services) == 0:
 		o.Services = allServices
-	case len(o.Services) == 1 && o.Services[0] == "none":
+	case services[0] == "none":
 		// Only the NATS server (and the topology), for stages run elsewhere.
 		o.Services = nil
-	}
-	for _, s := range o.Services {
-		if !slices.Contains(allServices, s) {
-			return nil, fmt.Errorf("unknown service %q: use %s, or none", s, strings.Join(allServices, ", "))
-		}
+	default:
+		o.Services = services
 	}
 	sys := &system{services: o.Services}
 	var nc *nats.Conn
-	var err error
 	if o.NATS == "" {
-		sys.Server, err = natsembed.Start(natsembed.Options{Dir: o.Data, Host: o.Host, Port: o.Port})
+		sys.Server, err = natsembed.Start(natsembed.Options{Dir: o.Data, Host: o.Host, Port: o.Port, Fresh: o.Fresh})
 		if err != nil {
 			return nil, err
 		}

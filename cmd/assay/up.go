@@ -1,32 +1,56 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/assay-eval/assay/pkg/obs"
+	"github.com/assay-eval/assay/pkg/stage"
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 )
 
-// upConfig is assay.yaml: the settings of `assay up`. Flags override it.
+// upConfig is assay.yaml: the settings of `assay up`. The environment
+// gives defaults, the file overrides them, flags override both.
 type upConfig struct {
-	NATS        string   `yaml:"nats"`
-	Creds       string   `yaml:"creds"`
-	Data        string   `yaml:"data"`
-	Host        string   `yaml:"host"`
-	Port        int      `yaml:"port"`
-	Services    []string `yaml:"services"`
-	MetricsAddr string   `yaml:"metrics_addr"`
-	Pyroscope   string   `yaml:"pyroscope"`
-	Replicas    int      `yaml:"replicas"`
-	LogLevel    string   `yaml:"log_level"`
-	IntakeAddr  string   `yaml:"intake_addr"`
+	NATS        string      `yaml:"nats"`
+	Creds       string      `yaml:"creds"`
+	Data        string      `yaml:"data"`
+	Host        string      `yaml:"host"`
+	Port        int         `yaml:"port"`
+	Services    serviceList `yaml:"services"`
+	MetricsAddr string      `yaml:"metrics_addr"`
+	Pyroscope   string      `yaml:"pyroscope"`
+	Replicas    int         `yaml:"replicas"`
+	LogLevel    string      `yaml:"log_level"`
+	IntakeAddr  string      `yaml:"intake_addr"`
+}
+
+// defaultUpConfig is `assay up` without flags or file. It does not read
+// ASSAY_NATS: that is where clients find this server, and honouring it
+// here would make `assay up` connect to itself instead of serving.
+func defaultUpConfig(getenv func(string) string) upConfig {
+	or := func(k, def string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	return upConfig{
+		Data: "assay-data", Host: "127.0.0.1", Port: 4222, Replicas: 1,
+		Creds:       getenv("ASSAY_NATS_CREDS"),
+		MetricsAddr: or("ASSAY_METRICS_ADDR", stage.MetricsAddrs["assay"]),
+		LogLevel:    or("ASSAY_LOG_LEVEL", "info"),
+		Pyroscope:   getenv("ASSAY_PYROSCOPE"),
+	}
 }
 
 func loadUpConfig(file string) (upConfig, error) {
-	c := upConfig{Data: "assay-data", Port: 4222, MetricsAddr: ":9090", LogLevel: "info"}
+	c := defaultUpConfig(os.Getenv)
 	if file == "" {
 		return c, nil
 	}
@@ -34,12 +58,68 @@ func loadUpConfig(file string) (upConfig, error) {
 	if err != nil {
 		return c, fmt.Errorf("reading config: %w", err)
 	}
-	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	return parseUpConfig(file, b, c)
+}
+
+// parseUpConfig reads an assay.yaml over the defaults c.
+func parseUpConfig(file string, data []byte, c upConfig) (upConfig, error) {
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
 	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 		return c, fmt.Errorf("%s: %w", file, err)
 	}
 	return c, nil
+}
+
+// serviceList is the stages `assay up` runs: a YAML list, a comma-separated
+// string, or none for only the NATS server. Empty means all of them.
+type serviceList []string
+
+// UnmarshalYAML accepts `services: none`, `services: [none]`,
+// `services: ingest,report` and `services: [ingest, report]`.
+func (l *serviceList) UnmarshalYAML(n *yaml.Node) error {
+	var names []string
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag != "!!null" {
+			names = strings.Split(n.Value, ",")
+		}
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode {
+				return fmt.Errorf("line %d: services: write the stages as names, e.g. [ingest, report], or none", c.Line)
+			}
+			names = append(names, strings.Split(c.Value, ",")...)
+		}
+	default:
+		return fmt.Errorf("line %d: services: write a list of stages, e.g. [ingest, report], or none", n.Line)
+	}
+	s, err := parseServices(names)
+	if err != nil {
+		return fmt.Errorf("line %d: services: %w", n.Line, err)
+	}
+	*l = s
+	return nil
+}
+
+// parseServices checks stage names: every one known, none alone. It
+// returns nil for all the stages and ["none"] for none.
+func parseServices(names []string) ([]string, error) {
+	var out []string
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		switch {
+		case n == "":
+		case n != "none" && !slices.Contains(allServices, n):
+			return nil, fmt.Errorf("unknown service %q: use %s, or none", n, strings.Join(allServices, ", "))
+		case !slices.Contains(out, n):
+			out = append(out, n)
+		}
+	}
+	if slices.Contains(out, "none") && len(out) > 1 {
+		return nil, fmt.Errorf("none runs only the NATS server: it cannot be combined with other stages (%s)", strings.Join(out, ", "))
+	}
+	return out, nil
 }
 
 func newUpCmd() *cobra.Command {
@@ -51,71 +131,64 @@ func newUpCmd() *cobra.Command {
 		Short: "Run every stage in this process (embedded NATS unless --nats)",
 		Long: `Runs the ingest, infer, score, judge and report stages in one process until
 interrupted. Without --nats it also runs an embedded NATS server with JetStream
-file storage in --data, listening on --port, so that other processes (assay run
---nats, production intake, more stage replicas) can join. Killed at any moment,
-it resumes where it stopped when started again on the same data directory.`,
+file storage in --data, listening on --host:--port, so that other processes
+(assay run --nats, production intake, more stage replicas) can join. Killed at
+any moment, it resumes where it stopped when started again on the same data
+directory. The data directory is locked while it runs: a second assay up (or
+assay run --data) on it is refused with the holder's process id.
+
+Settings come from the environment (ASSAY_NATS_CREDS, ASSAY_METRICS_ADDR,
+ASSAY_LOG_LEVEL, ASSAY_PYROSCOPE), then from -c assay.yaml (keys named as the
+flags: nats, creds, data, host, port, services, metrics_addr, intake_addr,
+pyroscope, replicas, log_level), then from flags, each overriding the one
+before. assay up does not read ASSAY_NATS, which is where clients find it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := loadUpConfig(file)
 			if err != nil {
-				return err
+				return usage(err)
 			}
 			fl := cmd.Flags()
-			if fl.Changed("nats") {
-				c.NATS = over.NATS
-			}
-			if fl.Changed("creds") {
-				c.Creds = over.Creds
-			}
-			if fl.Changed("data") {
-				c.Data = over.Data
-			}
-			if fl.Changed("host") {
-				c.Host = over.Host
-			}
-			if fl.Changed("port") {
-				c.Port = over.Port
-			}
 			if fl.Changed("services") {
-				c.Services = strings.Split(services, ",")
+				if c.Services, err = parseServices(strings.Split(services, ",")); err != nil {
+					return usagef("--services: %w", err)
+				}
 			}
-			if fl.Changed("metrics-addr") {
-				c.MetricsAddr = over.MetricsAddr
-			}
-			if fl.Changed("pyroscope") {
-				c.Pyroscope = over.Pyroscope
-			}
-			if fl.Changed("replicas") {
-				c.Replicas = over.Replicas
-			}
-			if fl.Changed("log-level") {
-				c.LogLevel = over.LogLevel
-			}
-			if fl.Changed("intake-addr") {
-				c.IntakeAddr = over.IntakeAddr
+			for name, set := range map[string]func(){
+				"nats": func() { c.NATS = over.NATS }, "creds": func() { c.Creds = over.Creds },
+				"data": func() { c.Data = over.Data }, "host": func() { c.Host = over.Host },
+				"port": func() { c.Port = over.Port }, "metrics-addr": func() { c.MetricsAddr = over.MetricsAddr },
+				"pyroscope": func() { c.Pyroscope = over.Pyroscope }, "replicas": func() { c.Replicas = over.Replicas },
+				"log-level": func() { c.LogLevel = over.LogLevel }, "intake-addr": func() { c.IntakeAddr = over.IntakeAddr },
+			} {
+				if fl.Changed(name) {
+					set()
+				}
 			}
 			return runUp(cmd, c)
 		},
 	}
+	def := defaultUpConfig(func(string) string { return "" })
 	f := cmd.Flags()
 	f.StringVarP(&file, "config", "c", "", "config file (YAML with the flags' names, e.g. metrics_addr)")
 	f.StringVar(&over.NATS, "nats", "", "use this NATS server instead of an embedded one")
-	f.StringVar(&over.Creds, "creds", "", "NATS credentials file")
-	f.StringVar(&over.Data, "data", "assay-data", "embedded NATS data directory")
-	f.StringVar(&over.Host, "host", "127.0.0.1", "embedded NATS listen host")
-	f.IntVar(&over.Port, "port", 4222, "embedded NATS listen port (0: any free port)")
+	f.StringVar(&over.Creds, "creds", "", "NATS credentials file, with --nats (env ASSAY_NATS_CREDS)")
+	f.StringVar(&over.Data, "data", def.Data, "embedded NATS data directory (locked while assay up runs)")
+	f.StringVar(&over.Host, "host", def.Host, "embedded NATS listen host (0.0.0.0 for other hosts)")
+	f.IntVar(&over.Port, "port", def.Port, "embedded NATS listen port (0: any free port)")
 	f.StringVar(&services, "services", "", "stages to run, comma-separated (default all: ingest,infer,score,judge,report); none runs only NATS")
-	f.StringVar(&over.MetricsAddr, "metrics-addr", ":9090", "address for /metrics and /healthz; empty turns them off")
-	f.StringVar(&over.Pyroscope, "pyroscope", "", "Pyroscope server URL; turns on continuous profiling")
-	f.IntVar(&over.Replicas, "replicas", 1, "replicas of streams and buckets when creating them (3 on a cluster)")
-	f.StringVar(&over.LogLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&over.MetricsAddr, "metrics-addr", def.MetricsAddr, "address for /metrics and /healthz, e.g. 0.0.0.0:9090 to be scraped from other hosts; empty turns them off (env ASSAY_METRICS_ADDR)")
+	f.StringVar(&over.Pyroscope, "pyroscope", "", "Pyroscope server URL; turns on continuous profiling (env ASSAY_PYROSCOPE)")
+	f.IntVar(&over.Replicas, "replicas", def.Replicas, "replicas of streams and buckets when creating them (3 on a cluster)")
+	f.StringVar(&over.LogLevel, "log-level", def.LogLevel, "debug, info, warn or error (env ASSAY_LOG_LEVEL)")
 	f.StringVar(&over.IntakeAddr, "intake-addr", "", "address for the HTTP intake of production queries (POST /v1/intake/<source>); empty: NATS requests only")
 	return cmd
 }
+
 func runUp(cmd *cobra.Command, c upConfig) error {
 	logger, err := obs.NewLogger(os.Stderr, c.LogLevel)
 	if err != nil {
-		return err
+		return usage(err)
 	}
 	ctx := cmd.Context()
 	sys, err := startSystem(ctx, systemOptions{

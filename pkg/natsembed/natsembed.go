@@ -20,9 +20,12 @@ import (
 // Options configures an embedded server. The zero value is a server on a
 // random loopback port with its store in a fresh temporary directory.
 type Options struct {
-	// Dir holds the JetStream file store; empty means a temporary
-	// directory that Shutdown removes.
+	// Dir holds the JetStream file store, locked while the server runs;
+	// empty means a temporary directory that Shutdown removes.
 	Dir string
+	// Fresh removes the store in Dir before starting (once the lock is
+	// held): the server starts empty.
+	Fresh bool
 	// Host and Port to listen on; Port 0 picks a free port, -1 does not
 	// listen at all (in-process connections only).
 	Host string
@@ -54,9 +57,12 @@ type Server struct {
 	*server.Server
 	dir     string
 	tempDir bool
+	unlock  func()
 }
 
-// Start starts a server and waits until it accepts connections.
+// Start starts a server and waits until it accepts connections. A data
+// directory another server holds is refused with a [LockedError], and a
+// port in use with the listener's error.
 func Start(o Options) (*Server, error) {
 	dir, temp := o.Dir, false
 	if dir == "" {
@@ -69,6 +75,29 @@ func Start(o Options) (*Server, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating NATS data directory: %w", err)
 	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := start(o, dir)
+	if err != nil {
+		unlock()
+		if temp {
+			_ = os.RemoveAll(dir)
+		}
+		return nil, err
+	}
+	srv.tempDir, srv.unlock = temp, unlock
+	return srv, nil
+}
+
+func start(o Options, dir string) (*Server, error) {
+	store := filepath.Join(dir, "jetstream")
+	if o.Fresh {
+		if err := os.RemoveAll(store); err != nil {
+			return nil, fmt.Errorf("removing the old state: %w", err)
+		}
+	}
 	host := o.Host
 	if host == "" {
 		host = "127.0.0.1"
@@ -78,7 +107,7 @@ func Start(o Options) (*Server, error) {
 		Host:       host,
 		Port:       o.Port,
 		JetStream:  true,
-		StoreDir:   filepath.Join(dir, "jetstream"),
+		StoreDir:   store,
 		MaxPayload: o.MaxPayload,
 		NoSigs:     true,
 	}
@@ -91,6 +120,14 @@ func Start(o Options) (*Server, error) {
 	case -1:
 		opts.DontListen = true
 		opts.Port = 0
+	default:
+		// nats-server only logs a port it cannot listen on, and then
+		// never becomes ready: find out here, and say so.
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(o.Port)))
+		if err != nil {
+			return nil, fmt.Errorf("starting NATS server: %w", err)
+		}
+		ln.Close()
 	}
 	if o.Cluster != nil {
 		opts.Cluster = server.ClusterOpts{Name: o.Cluster.Name, Host: o.Cluster.Host, Port: o.Cluster.Port}
@@ -110,9 +147,9 @@ func Start(o Options) (*Server, error) {
 	go s.Start()
 	if !s.ReadyForConnections(30 * time.Second) {
 		s.Shutdown()
-		return nil, errors.New("starting NATS server: not ready after 30s (is the data directory locked by another process?)")
+		return nil, fmt.Errorf("starting NATS server on %s: not ready after 30s", dir)
 	}
-	return &Server{Server: s, dir: dir, tempDir: temp}, nil
+	return &Server{Server: s, dir: dir}, nil
 }
 
 func parseRoutes(routes []string) ([]*url.URL, error) {
@@ -148,6 +185,10 @@ func (s *Server) Shutdown() {
 	s.Server.WaitForShutdown()
 	if s.tempDir {
 		_ = os.RemoveAll(s.dir)
+	}
+	if s.unlock != nil {
+		s.unlock()
+		s.unlock = nil
 	}
 }
 

@@ -2,7 +2,11 @@ package natsembed_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,5 +139,78 @@ func TestClusterLosesNothingWithOneNodeDown(t *testing.T) {
 		if err != nil || string(m.Data) != fmt.Sprint(seq-1) {
 			t.Fatalf("message %d: %v", seq, err)
 		}
+	}
+}
+
+// TestDataDirectoryIsLocked: a second server on a data directory in use is
+// refused, naming the holder, and the directory is free again once the
+// first server stops.
+func TestDataDirectoryIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	s, err := natsembed.Start(natsembed.Options{Dir: dir, Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = natsembed.Start(natsembed.Options{Dir: dir, Port: -1})
+	var le *natsembed.LockedError
+	if !errors.As(err, &le) || !errors.Is(err, natsembed.ErrLocked) || le.PID != os.Getpid() || le.Dir != dir {
+		t.Fatalf("a second server on %s: %v (%+v), want it refused naming process %d", dir, err, le, os.Getpid())
+	}
+	s.Shutdown()
+	s, err = natsembed.Start(natsembed.Options{Dir: dir, Port: -1})
+	if err != nil {
+		t.Fatalf("after the first server stopped: %v", err)
+	}
+	s.Shutdown()
+}
+
+// TestFreshStartsEmpty: Fresh removes what the store held.
+func TestFreshStartsEmpty(t *testing.T) {
+	dir := t.TempDir()
+	streams := func(o natsembed.Options, create bool) int {
+		t.Helper()
+		s, err := natsembed.Start(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Shutdown()
+		nc, err := s.Connect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		js, _ := jetstream.New(nc)
+		if create {
+			if _, err := js.CreateStream(t.Context(), jetstream.StreamConfig{Name: "T", Subjects: []string{"t.>"}, Storage: jetstream.FileStorage}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n := 0
+		for range js.StreamNames(t.Context()).Name() {
+			n++
+		}
+		return n
+	}
+	streams(natsembed.Options{Dir: dir, Port: -1}, true)
+	if n := streams(natsembed.Options{Dir: dir, Port: -1}, false); n != 1 {
+		t.Fatalf("%d streams after a restart, want 1", n)
+	}
+	if n := streams(natsembed.Options{Dir: dir, Port: -1, Fresh: true}, false); n != 0 {
+		t.Fatalf("%d streams after a fresh start, want 0", n)
+	}
+}
+
+// TestBusyPortIsReported: a port in use is named as such at once, rather
+// than a server that never becomes ready.
+func TestBusyPortIsReported(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	_, err = natsembed.Start(natsembed.Options{Dir: t.TempDir(), Port: port})
+	if want := fmt.Sprintf("listen tcp 127.0.0.1:%d: bind: address already in use", port); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v, want %q", err, want)
 	}
 }

@@ -31,13 +31,25 @@ type Flags struct {
 	Replicas    int
 }
 
-// Register adds the flags to fs.
-func (f *Flags) Register(fs *flag.FlagSet) {
+// MetricsAddrs are the default metrics addresses: loopback only (nothing
+// listens beyond it unless configured), and one port per binary so that the
+// five stages run side by side on one host as they are.
+var MetricsAddrs = map[string]string{
+	"assay":        "127.0.0.1:9090",
+	"assay-ingest": "127.0.0.1:9091",
+	"assay-infer":  "127.0.0.1:9092",
+	"assay-score":  "127.0.0.1:9093",
+	"assay-judge":  "127.0.0.1:9094",
+	"assay-report": "127.0.0.1:9095",
+}
+
+// Register adds the flags of the binary name to fs.
+func (f *Flags) Register(fs *flag.FlagSet, name string) {
 	fs.StringVar(&f.NATS, "nats", envOr("ASSAY_NATS", nats.DefaultURL), "NATS server URL(s), comma-separated (env ASSAY_NATS)")
 	fs.StringVar(&f.Creds, "creds", os.Getenv("ASSAY_NATS_CREDS"), "NATS credentials file (env ASSAY_NATS_CREDS)")
-	fs.StringVar(&f.MetricsAddr, "metrics-addr", envOr("ASSAY_METRICS_ADDR", ":9090"), "address for /metrics and /healthz; empty turns them off")
-	fs.StringVar(&f.LogLevel, "log-level", envOr("ASSAY_LOG_LEVEL", "info"), "debug, info, warn or error")
-	fs.StringVar(&f.Pyroscope, "pyroscope", os.Getenv("ASSAY_PYROSCOPE"), "Pyroscope server URL; turns on continuous profiling")
+	fs.StringVar(&f.MetricsAddr, "metrics-addr", envOr("ASSAY_METRICS_ADDR", MetricsAddrs[name]), "address for /metrics and /healthz, e.g. 0.0.0.0:9090 to be scraped from other hosts; empty turns them off (env ASSAY_METRICS_ADDR)")
+	fs.StringVar(&f.LogLevel, "log-level", envOr("ASSAY_LOG_LEVEL", "info"), "debug, info, warn or error (env ASSAY_LOG_LEVEL)")
+	fs.StringVar(&f.Pyroscope, "pyroscope", os.Getenv("ASSAY_PYROSCOPE"), "Pyroscope server URL; turns on continuous profiling (env ASSAY_PYROSCOPE)")
 	fs.IntVar(&f.Replicas, "replicas", 1, "replicas of streams and buckets when creating them (3 on a cluster)")
 }
 
@@ -129,11 +141,16 @@ func Setup(ctx context.Context, name string, f Flags) (*Env, error) {
 func Main(name string, extra func(fs *flag.FlagSet), run func(ctx context.Context, env *Env) error) {
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	var f Flags
-	f.Register(fs)
+	f.Register(fs, name)
+	showVersion := fs.Bool("version", false, "print the version and the commit, and exit")
 	if extra != nil {
 		extra(fs)
 	}
 	_ = fs.Parse(os.Args[1:])
+	if *showVersion {
+		fmt.Println(name, Version())
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	env, err := Setup(ctx, name, f)
