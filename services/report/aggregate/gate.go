@@ -56,6 +56,17 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 			fmt.Sprintf("the run is incomplete: %d of %s scores and %d of %s judgments have arrived",
 				p.Scores, expectedCount(p.ScoresExpected), p.Judgments, expectedCount(p.JudgmentsExpected)))
 	}
+	// Records the suites could not use: the run evaluates another set than
+	// the one asked for when too many were skipped.
+	if read, bad, first := malformed(rep); bad > 0 {
+		share := float64(bad) / float64(read)
+		if share > maxErr+tolerance {
+			g.Checks = append(g.Checks, document.Check{Name: "malformed_rate_max", Value: share, Threshold: maxErr,
+				Error: fmt.Sprintf("%d of %d dataset records were malformed and skipped (%.1f%%, more than error_rate_max %g allows); the first: %s", bad, read, 100*share, maxErr, first)})
+		} else {
+			add("malformed_rate_max", "", share, maxErr, true)
+		}
+	}
 	gj, _ := GateJudge(spec)
 	judge := gj.Name
 	// The baseline's generations and every gated variant's: each
@@ -142,6 +153,19 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 	}
 	g.Passed = g.Verdict == document.VerdictPass
 	return g
+}
+
+// malformed counts the dataset records read and those skipped as
+// malformed, over every suite, with the first problem reported.
+func malformed(rep *document.Report) (read, bad int, first string) {
+	for _, s := range rep.Suites {
+		read += s.Samples - s.Perturbed + s.Duplicates + s.Malformed
+		bad += s.Malformed
+		if first == "" && len(s.Problems) > 0 {
+			first = s.Problems[0]
+		}
+	}
+	return read, bad, first
 }
 
 func expectedCount(n int) string {

@@ -228,6 +228,26 @@ func TestGate(t *testing.T) {
 			},
 		},
 		{
+			name: "a few malformed records are reported, and checked",
+			rep: func(r *document.Report) {
+				r.Suites = []document.Suite{{Name: "qa", Samples: 95, Duplicates: 1, Malformed: 4, Problems: []string{"qa.jsonl:7: prompt: is empty"}}}
+			},
+			verdict: pass,
+			checks: func(cs []document.Check) []document.Check {
+				return append([]document.Check{{Name: "malformed_rate_max", Value: 0.04, Threshold: 0.2, Passed: true}}, cs...)
+			},
+		},
+		{
+			name: "too many malformed records: the run evaluated another set than asked",
+			rep: func(r *document.Report) {
+				r.Suites = []document.Suite{{Name: "qa", Samples: 13, Malformed: 4, Problems: []string{"qa.jsonl:7: prompt: is empty"}}}
+			},
+			verdict: errV,
+			checks: func(cs []document.Check) []document.Check {
+				return append([]document.Check{{Name: "malformed_rate_max", Value: 4.0 / 17, Threshold: 0.2, Error: "x"}}, cs...)
+			},
+		},
+		{
 			name:    "metric below its minimum",
 			rep:     func(r *document.Report) { r.Metrics[1].Mean = fp(0.6) },
 			verdict: fail,

@@ -291,7 +291,9 @@ func TestReportNumbers(t *testing.T) {
 	})
 
 	t.Run("gate", func(t *testing.T) {
+		// 2 of 17 records read (14 samples, 1 duplicate, 2 malformed).
 		want := []document.Check{
+			{Name: "malformed_rate_max", Value: 2.0 / 17, Threshold: 0.2, Passed: true},
 			{Name: "error_rate_max", Variant: "base", Value: 0, Threshold: 0.2, Passed: true},
 			{Name: "error_rate_max", Variant: "ft", Value: 2.0 / 14, Threshold: 0.2, Passed: true},
 			{Name: "win_rate_min", Variant: "ft", Value: 8.0 / 13, Threshold: 0.55, Passed: true},
