@@ -97,6 +97,7 @@ func FuzzSplitReasoning(f *testing.F) {
 	for _, s := range []string{
 		"", "answer", "<think>a</think>b", "a</think>b", "<think>a", "x<think>a</think>y<think>b</think>z",
 		"<thi<think>x</think>nk>", "</think></</think>think>", "<think><think></think></think>", "\xe4\xb8<think>x</think>\xad",
+		"<think>\nplan\n</think>\n\n    return 1\n", "x = 1\n\n<think>a</think>\n\n    y\n", "a\n \n<think>b", "  <think>a</think>  b", "\r\n<think>a</think>\r\n",
 	} {
 		f.Add(s)
 	}
