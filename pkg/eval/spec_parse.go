@@ -2,11 +2,13 @@ package eval
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -107,7 +109,7 @@ func ParseSpec(file string, data []byte) (*RunSpec, error) {
 func parseSpec(file string, data []byte, resolve func(string) (string, error)) (*RunSpec, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(file, nil, err)
+		return nil, yamlError(file, err)
 	}
 	// "---" alone or "~" is a document holding null: as empty as no text.
 	if len(root.Content) == 0 || root.Content[0].ShortTag() == "!!null" {
@@ -118,16 +120,15 @@ func parseSpec(file string, data []byte, resolve func(string) (string, error)) (
 		return nil, SpecErrors{{File: file, Line: doc.Line, Msg: "a run spec is a YAML mapping (run:, variants:, suites:, …)"}}
 	}
 	var spec RunSpec
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&spec); err != nil {
-		return nil, yamlError(file, doc, err)
+	d, err := decodeDoc(file, data, doc, &spec)
+	if err != nil {
+		return nil, err
 	}
 	spec.Source = file
 	spec.applyDefaults()
-	errs := spec.validate(file, doc)
+	c := &checker{file: file, doc: doc, broken: d.broken, elements: d.elements}
+	spec.validate(c)
 	if resolve != nil {
-		c := &checker{file: file, doc: doc}
 		for i := range spec.Suites {
 			su := &spec.Suites[i]
 			if su.Path == "" {
@@ -148,23 +149,51 @@ func parseSpec(file string, data []byte, resolve func(string) (string, error)) (
 				cc.File = f
 			}
 		}
-		errs = append(errs, c.errs...)
 	}
-	if len(errs) > 0 {
+	if errs := inLineOrder(d.errs, c.errs); len(errs) > 0 {
 		return nil, errs
 	}
 	spec.addIntakeSuites()
 	return &spec, nil
 }
 
+// decodeDoc decodes doc, the document of data, into out (a *RunSpec or
+// *Judge) leniently, with every problem found on the way.
+//
+// yaml.v3, strict about unknown fields, decodes it too and has the last
+// word: a document it refuses is never accepted, though the problems
+// reported are the spec decoder's, which say more.
+func decodeDoc(file string, data []byte, doc *yaml.Node, out any) (*specDecoder, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	strict := dec.Decode(reflect.New(reflect.TypeOf(out).Elem()).Interface())
+	d := newSpecDecoder(file, doc)
+	d.decode(doc, reflect.ValueOf(out).Elem(), nil)
+	if strict != nil && len(d.errs) == 0 {
+		return nil, yamlError(file, strict)
+	}
+	return d, nil
+}
+
+// inLineOrder is every problem of lists, sorted by line, so that the
+// report reads down the file.
+func inLineOrder(lists ...SpecErrors) SpecErrors {
+	var all SpecErrors
+	for _, l := range lists {
+		all = append(all, l...)
+	}
+	slices.SortStableFunc(all, func(a, b *SpecError) int { return cmp.Compare(a.Line, b.Line) })
+	return all
+}
+
 // yamlTags are yaml.v3's names for kinds of values, as a reader of the spec
 // knows them.
 var yamlTags = strings.NewReplacer("!!str", "a string", "!!seq", "a list", "!!map", "a mapping",
-	"!!int", "a number", "!!float", "a number", "!!bool", "a boolean", "!!timestamp", "a date")
+	"!!int", "a number", "!!float", "a number", "!!bool", "a boolean", "!!timestamp", "a date", "!!null", "a null")
 
-// yamlError turns yaml.v3's errors ("line 4: field x not found in type …")
-// into SpecErrors with a line and, when doc is known, the field's path.
-func yamlError(file string, doc *yaml.Node, err error) error {
+// yamlError turns errors yaml.v3 returns for a whole document ("yaml: line
+// 2: mapping values are not allowed …") into SpecErrors with a line.
+func yamlError(file string, err error) error {
 	var te *yaml.TypeError
 	var lines []string
 	if errors.As(err, &te) {
@@ -174,22 +203,10 @@ func yamlError(file string, doc *yaml.Node, err error) error {
 	}
 	var out SpecErrors
 	for _, l := range lines {
-		se := &SpecError{File: file, Msg: l}
+		se := &SpecError{File: file, Msg: strings.TrimPrefix(l, "yaml: ")}
 		if m := yamlLineRE.FindStringSubmatch(l); m != nil {
 			se.Line, _ = strconv.Atoi(m[1])
-			se.Msg = m[2]
-			if doc != nil {
-				se.Field = fieldAt(doc, se.Line, se.Msg)
-			}
-			if f, ok := strings.CutPrefix(se.Msg, "field "); ok {
-				if name, _, ok := strings.Cut(f, " not found"); ok {
-					if se.Field == "" {
-						se.Field = name
-					}
-					se.Msg = "unknown field: check its spelling against the README's run spec reference"
-				}
-			}
-			se.Msg = yamlTags.Replace(se.Msg)
+			se.Msg = yamlTags.Replace(m[2])
 		}
 		out = append(out, se)
 	}
@@ -197,97 +214,27 @@ func yamlError(file string, doc *yaml.Node, err error) error {
 }
 
 // ParseJudge parses one judge in YAML (the fields of a spec's judges[]),
-// for adding it to a run that exists (assay replay). Errors name file,
-// line and field.
+// for adding it to a run that exists (assay replay). Like [ParseSpec], it
+// reports every problem, each with its line and field.
 func ParseJudge(file string, data []byte) (*Judge, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(file, nil, err)
+		return nil, yamlError(file, err)
 	}
 	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
 		return nil, SpecErrors{{File: file, Msg: "a judge is a YAML mapping (name:, base_url:, model:, …)"}}
 	}
+	doc := root.Content[0]
 	var j Judge
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&j); err != nil {
-		return nil, yamlError(file, root.Content[0], err)
+	d, err := decodeDoc(file, data, doc, &j)
+	if err != nil {
+		return nil, err
 	}
 	j.applyDefaults()
-	c := &checker{file: file, doc: root.Content[0]}
+	c := &checker{file: file, doc: doc, broken: d.broken, elements: d.elements}
 	c.judge(j)
-	if len(c.errs) > 0 {
-		return nil, c.errs
+	if errs := inLineOrder(d.errs, c.errs); len(errs) > 0 {
+		return nil, errs
 	}
 	return &j, nil
-}
-
-// fieldAt names the field, such as variants[1].modle, that a yaml.v3
-// message about line concerns. yaml.v3 gives only a line, and flow style
-// puts several fields on one: the field whose key or value the message
-// quotes is preferred; then, for a mapping or list where something else was
-// expected, the outermost one starting on the line; else the innermost
-// field on the line.
-func fieldAt(doc *yaml.Node, line int, msg string) string {
-	quoted := func(s string) bool {
-		if s == "" {
-			return false
-		}
-		// yaml.v3 writes a value as `value` (cut to `1234567...` when long),
-		// a key as "key" or as the bare word after "field ".
-		short := s
-		if len(s) > 10 {
-			short = s[:7] + "..."
-		}
-		return strings.Contains(msg, "`"+short+"`") || strings.Contains(msg, strconv.Quote(s)) ||
-			strings.HasPrefix(msg, "field "+s+" ")
-	}
-	var best, collection, last string
-	wantKind := yaml.Kind(0)
-	switch {
-	case strings.Contains(msg, "!!map"):
-		wantKind = yaml.MappingNode
-	case strings.Contains(msg, "!!seq"):
-		wantKind = yaml.SequenceNode
-	}
-	var walk func(n *yaml.Node, path []any)
-	consider := func(key, val *yaml.Node, path []any) {
-		if (key == nil || key.Line != line) && val.Line != line {
-			return
-		}
-		name := fieldName(path...)
-		last = name
-		if best == "" && ((key != nil && quoted(key.Value)) || (val.Kind == yaml.ScalarNode && quoted(val.Value))) {
-			best = name
-		}
-		if collection == "" && wantKind != 0 && val.Kind == wantKind && val.Line == line {
-			collection = name
-		}
-	}
-	walk = func(n *yaml.Node, path []any) {
-		switch n.Kind {
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				p := append(slices.Clip(path), n.Content[i].Value)
-				consider(n.Content[i], n.Content[i+1], p)
-				walk(n.Content[i+1], p)
-			}
-		case yaml.SequenceNode:
-			for i, e := range n.Content {
-				p := append(slices.Clip(path), i)
-				consider(nil, e, p)
-				walk(e, p)
-			}
-		}
-		// Aliases are not followed: their fields were reported where the
-		// anchor is.
-	}
-	walk(doc, nil)
-	switch {
-	case best != "":
-		return best
-	case collection != "":
-		return collection
-	}
-	return last
 }

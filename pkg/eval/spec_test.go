@@ -1,11 +1,13 @@
 package eval
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -228,6 +230,9 @@ func checkSpecErrors(t *testing.T, err error, want ...specErr) {
 	if len(es) != len(want) {
 		t.Errorf("%d problems, want %d:\n%s", len(es), len(want), text)
 	}
+	if !slices.IsSortedFunc(es, func(a, b *SpecError) int { return a.Line - b.Line }) {
+		t.Errorf("problems not in line order:\n%s", text)
+	}
 	var one *SpecError
 	if !errors.As(err, &one) || one.File != "run.yaml" {
 		t.Errorf("errors.As(*SpecError) = %+v", one)
@@ -378,22 +383,22 @@ func TestParseSpecDecodeErrors(t *testing.T) {
 		{
 			name: "unknown field",
 			src:  edit(t, validSpec, "    model: qwen3-8b-sft\n", "    modle: qwen3-8b-sft\n"),
-			want: []specErr{{9, "variants[1].modle", "unknown field"}},
+			want: []specErr{{9, "variants[1].modle", "unknown field: did you mean model?"}},
 		},
 		{
 			name: "unknown top-level field",
 			src:  edit(t, validSpec, "baseline: base\n", "baseline: base\nbasline: base\n"),
-			want: []specErr{{3, "basline", "unknown field"}},
+			want: []specErr{{3, "basline", "unknown field: did you mean baseline?"}},
 		},
 		{
 			name: "unknown field in a flow mapping",
 			src:  edit(t, validSpec, "seed: 7}", "seed: 7, temprature: 0.2}"),
-			want: []specErr{{13, "decoding.temprature", "unknown field"}},
+			want: []specErr{{13, "decoding.temprature", "unknown field: did you mean temperature?"}},
 		},
 		{
 			name: "two unknown fields",
 			src:  edit(t, edit(t, validSpec, "    role: business\n", "    rol: business\n"), "    model: Qwen/Qwen3-32B\n", "    modle: Qwen/Qwen3-32B\n"),
-			want: []specErr{{17, "suites[0].rol", "unknown field"}, {26, "judges[0].modle", "unknown field"}},
+			want: []specErr{{17, "suites[0].rol", "unknown field: did you mean role?"}, {26, "judges[0].modle", "unknown field: did you mean model or mode?"}},
 		},
 		{
 			name: "wrong type",
@@ -411,6 +416,8 @@ func TestParseSpecDecodeErrors(t *testing.T) {
 			want: []specErr{{1, "run", "cannot unmarshal a mapping into string"}},
 		},
 		{
+			// And the gate's win_rate_min does not need a judge: the
+			// judges are there, but did not decode.
 			name: "a mapping for a list",
 			src: edit(t, validSpec, "  - name: judge-v1\n    base_url: http://judge:8000/v1\n    model: Qwen/Qwen3-32B\n",
 				"  name: judge-v1\n  base_url: http://judge:8000/v1\n  model: Qwen/Qwen3-32B\n"),
@@ -446,6 +453,247 @@ func TestParseSpecDecodeErrors(t *testing.T) {
 			_, err := ParseSpec("run.yaml", []byte(tc.src))
 			checkSpecErrors(t, err, tc.want...)
 		})
+	}
+}
+
+// TestLoadSpecOnePass checks that problems of every kind — decoding,
+// checking, files — are reported at once, in line order, with what was
+// probably meant.
+func TestLoadSpecOnePass(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "run.yaml")
+	writeFile(t, spec, `run: five
+variants:
+  - name: base
+    base_url: vllm-base:8000/v1
+    model: Qwen/Qwen3-8B
+    timeout: 90
+  - name: ft
+    base_url: http://vllm-ft:8000/v1
+    modle: qwen3-8b-sft
+suites:
+  - name: qa
+    path: data/qa.jsonl
+    metrics: [em, rougel]
+baseline: base
+`)
+	_, err := LoadSpec(spec)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	want := []string{
+		spec + `:4: variants[0].base_url: "vllm-base:8000/v1" is not an http(s) URL: write it like http://localhost:8000/v1`,
+		spec + `:6: variants[0].timeout: "90" is not a duration: write it like 30s or 2m`,
+		spec + `:9: variants[1].modle: unknown field: did you mean model?`,
+		spec + `:12: suites[0].path: ` + filepath.Join(dir, "data", "qa.jsonl") + `: no such file: paths are relative to the spec's directory`,
+		spec + `:13: suites[0].metrics[1]: unknown metric "rougel": did you mean rougeL?`,
+	}
+	if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestParseSpecDidYouMean(t *testing.T) {
+	const (
+		metrics = "    metrics: [json_schema, em, f1]\n"
+		judge   = "    model: Qwen/Qwen3-32B\n"
+	)
+	for _, tc := range []struct {
+		name string
+		old  string // replaced in validSpec by new
+		new  string
+		want specErr
+	}{
+		{"top-level field", "judges:\n", "judge:\n", specErr{23, "judge", "unknown field: did you mean judges?"}},
+		{"variant field", "    model: qwen3-8b-sft\n", "    modle: qwen3-8b-sft\n", specErr{9, "variants[1].modle", "unknown field: did you mean model?"}},
+		{"suite field", metrics, "    metircs: [json_schema, em, f1]\n", specErr{19, "suites[0].metircs", "unknown field: did you mean metrics?"}},
+		{"gate field", "win_rate_min: 0.5", "win_rate_mn: 0.5", specErr{27, "gate.win_rate_mn", "unknown field: did you mean win_rate_min?"}},
+		{"judge field", judge, judge + "    dimensons: [style]\n", specErr{27, "judges[0].dimensons", "unknown field: did you mean dimensions?"}},
+		{"format check", metrics, "    metrics: [json_schema, format]\n    format: {max_char: 10}\n", specErr{20, "suites[0].format.max_char", "unknown field: did you mean max_chars?"}},
+		{"dataset field", "    metrics: [mc_acc]\n", "    metrics: [mc_acc]\n    fields: {promt: question}\n", specErr{23, "suites[1].fields.promt", "unknown field: did you mean prompt?"}},
+		{"field a mapping sets already", "    model: qwen3-8b-sft\n", "    model: qwen3-8b-sft\n    modl: x\n", specErr{10, "variants[1].modl", "unknown field: did you mean model?"}},
+		{"field nowhere near", "    stream: false\n", "    stream: false\n    colour: red\n", specErr{13, "variants[1].colour", "unknown field: use one of name, base_url, model, api_key_env, concurrency, timeout, stream"}},
+		{"role", "    role: business\n", "    role: Business\n", specErr{17, "suites[0].role", `"Business" is not a role: did you mean business?`}},
+		{"role nowhere near", "    role: business\n", "    role: owner\n", specErr{17, "suites[0].role", `"owner" is not a role: use business, regression, benchmark or production`}},
+		{"metric", "[json_schema, em, f1]", "[json_schema, em, rougel]", specErr{19, "suites[0].metrics[2]", `unknown metric "rougel": did you mean rougeL?`}},
+		{"metric transposed", "[json_schema, em, f1]", "[json_schema, em, blue]", specErr{19, "suites[0].metrics[2]", `unknown metric "blue": did you mean bleu?`}},
+		{"metric nowhere near", "[json_schema, em, f1]", "[json_schema, em, meteor]", specErr{19, "suites[0].metrics[2]", `unknown metric "meteor": use one of em, f1, mc_acc, num_match, `}},
+		{"preset", metrics, metrics + "    preset: mmlu-pro\n", specErr{20, "suites[0].preset", `unknown preset "mmlu-pro": did you mean mmlu?`}},
+		{"preset spelt with _", metrics, metrics + "    preset: mt_bench\n", specErr{20, "suites[0].preset", `unknown preset "mt_bench": did you mean mt-bench?`}},
+		{"perturbation", metrics, metrics + "    perturbations: [typo]\n", specErr{20, "suites[0].perturbations[0]", `unknown perturbation "typo": did you mean typos?`}},
+		{"lang", metrics, metrics + "    lang: ZH\n", specErr{20, "suites[0].lang", `"ZH" is not a language of the text metrics: did you mean zh?`}},
+		{"judge mode", judge, judge + "    mode: pairwize\n", specErr{27, "judges[0].mode", `mode "pairwize" is not supported: did you mean pairwise?`}},
+		{"gate judge", "gate: {", "gate: {judge: judge-v2, ", specErr{27, "gate.judge", `"judge-v2" is not one of the judges: did you mean judge-v1?`}},
+		{"gate variant", "gate: {", "gate: {variants: [ft2], ", specErr{27, "gate.variants[0]", `"ft2" is not one of the variants: did you mean ft?`}},
+		{"gate variant nowhere near", "gate: {", "gate: {variants: [candidate], ", specErr{27, "gate.variants[0]", `"candidate" is not one of the variants: use one of base, ft`}},
+		{"baseline", "baseline: base", "baseline: bsae", specErr{2, "baseline", `"bsae" is not one of the variants: did you mean base?`}},
+		{"gate suite", "gate: {", "gate: {metrics: [{suite: businss, metric: em, min: 0.5}], ", specErr{27, "gate.metrics[0].suite", `"businss" is not one of the suites: did you mean business?`}},
+		{"gate metric of the suite", "gate: {", "gate: {metrics: [{suite: business, metric: f2, min: 0.5}], ", specErr{27, "gate.metrics[0].metric", `unknown metric "f2": did you mean f1?`}},
+		{"gate metric of any suite", "gate: {", "gate: {metrics: [{suite: business, metric: rouge, min: 0.5}], ", specErr{27, "gate.metrics[0].metric", `unknown metric "rouge": did you mean rouge1, rouge2 or rougeL?`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseSpec("run.yaml", []byte(edit(t, validSpec, tc.old, tc.new)))
+			checkSpecErrors(t, err, tc.want)
+		})
+	}
+}
+
+// TestParseSpecNoFollowOn checks that a value that did not decode is
+// reported once: not again by the checks of what it holds, of what holds
+// it, or of what refers to it.
+func TestParseSpecNoFollowOn(t *testing.T) {
+	const minimal = "run: r\nvariants: [{name: a, base_url: \"http://h/v1\", model: m}]\n"
+	for _, tc := range []struct {
+		name string
+		src  string
+		want []specErr
+	}{
+		{
+			name: "a bad duration is not also out of range",
+			src:  edit(t, continuousSpec, "window: 30m", "window: half an hour"),
+			want: []specErr{{9, "continuous.window", `"half an hour" is not a duration`}},
+		},
+		{
+			name: "a misspelt key leaves no field to call missing",
+			src:  edit(t, edit(t, validSpec, "  - name: ft\n", "  - nmae: ft\n"), "baseline: base", "baseline: ft"),
+			want: []specErr{{7, "variants[1].nmae", "unknown field: did you mean name?"}},
+		},
+		{
+			name: "a name that did not decode is not missing, nor is what refers to it",
+			src:  edit(t, edit(t, validSpec, "  - name: ft\n", "  - name: [ft]\n"), "gate: {", "gate: {variants: [ft], "),
+			want: []specErr{{7, "variants[1].name", "cannot unmarshal a list into string"}},
+		},
+		{
+			name: "a misspelt list is not missing",
+			src:  edit(t, validSpec, "judges:\n", "judgse:\n"),
+			want: []specErr{{23, "judgse", "unknown field: did you mean judges?"}},
+		},
+		{
+			name: "metrics that did not decode are neither missing nor lacking what the gate needs",
+			src:  edit(t, edit(t, validSpec, "[json_schema, em, f1]", "{em: 1}"), "gate: {", "gate: {metrics: [{suite: business, metric: em, min: 0.5}], "),
+			want: []specErr{{19, "suites[0].metrics", "cannot unmarshal a mapping into []string"}},
+		},
+		{
+			name: "the rest of a list keeps its indices",
+			src:  edit(t, validSpec, "[json_schema, em, f1]", "[[json_schema], em, meteor]"),
+			want: []specErr{
+				{19, "suites[0].metrics[0]", "cannot unmarshal a list into string"},
+				{19, "suites[0].metrics[2]", `unknown metric "meteor"`},
+			},
+		},
+		{
+			name: "an empty entry, left out as yaml.v3 does, keeps the others' indices",
+			src:  edit(t, edit(t, validSpec, "[json_schema, em, f1]", "\n      -\n      - meteor"), "  - name: ft\n    base_url: https://vllm-ft:8000/v1\n", "  -\n  - name: ft\n    base_url: vllm-ft/v1\n"),
+			want: []specErr{
+				{9, "variants[2].base_url", "not an http(s) URL"},
+				{22, "suites[0].metrics[1]", `unknown metric "meteor"`},
+			},
+		},
+		{
+			name: "the rest of a mapping with a duplicate key is checked",
+			src:  edit(t, edit(t, validSpec, "    model: qwen3-8b-sft\n", "    model: qwen3-8b-sft\n    model: other\n"), "concurrency: 3", "concurrency: -4"),
+			want: []specErr{
+				{10, "variants[1].model", `mapping key "model" already defined at line 9`},
+				{11, "variants[1].concurrency", "must be positive"},
+			},
+		},
+		{
+			name: "a gate bound that did not decode is not missing",
+			src:  edit(t, validSpec, "gate: {", "gate: {metrics: [{suite: business, metric: em, min: high}], "),
+			want: []specErr{{27, "gate.metrics[0].min", "cannot unmarshal a string `high` into float64"}},
+		},
+		{
+			name: "a continuous section that did not decode leaves suites optional",
+			src:  minimal + "continuous: [support]\n",
+			want: []specErr{{3, "continuous", "cannot unmarshal a list into eval.Continuous"}},
+		},
+		{
+			name: "a key with no name",
+			src:  "run: r\nvariants:\n  - {name: a, base_url: \"http://h/v1\", model: m, \"\": x}\nsuites: [{name: s, path: s.jsonl, metrics: [em]}]\n",
+			want: []specErr{{3, "variants[0]", "has a key with no name"}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseSpec("run.yaml", []byte(tc.src))
+			checkSpecErrors(t, err, tc.want...)
+		})
+	}
+}
+
+// TestParseSpecMerges checks anchors and << merges, which yaml.v3 decodes
+// and so must the spec decoder: a key written out wins over a merged one.
+func TestParseSpecMerges(t *testing.T) {
+	s := mustParse(t, `run: r
+baseline: base
+variants:
+  - &v {name: base, base_url: "http://h/v1", model: m, timeout: 30s}
+  - <<: *v
+    name: ft
+    model: m-ft
+  - <<: [{name: x, concurrency: 2}, *v]
+    model: m-x
+decoding: &d {temperature: 0.5}
+judges: [{name: j, base_url: "http://j/v1", model: jm, decoding: *d}]
+suites: [{name: s, path: s.jsonl, metrics: &m [em, f1]}, {name: t, path: t.jsonl, metrics: *m}]
+`)
+	want := []Variant{
+		{Name: "base", BaseURL: "http://h/v1", Model: "m", Concurrency: DefaultConcurrency, Timeout: Duration(30 * time.Second)},
+		{Name: "ft", BaseURL: "http://h/v1", Model: "m-ft", Concurrency: DefaultConcurrency, Timeout: Duration(30 * time.Second)},
+		{Name: "x", BaseURL: "http://h/v1", Model: "m-x", Concurrency: 2, Timeout: Duration(30 * time.Second)},
+	}
+	if !reflect.DeepEqual(s.Variants, want) {
+		t.Errorf("variants\n%+v\nwant\n%+v", s.Variants, want)
+	}
+	if s.Judges[0].Decoding.Temperature != 0.5 || !slices.Equal(s.Suites[1].Metrics, []string{"em", "f1"}) {
+		t.Errorf("aliases not followed: %+v, %+v", s.Judges[0].Decoding, s.Suites[1])
+	}
+
+	// A misspelt key merged into two variants is reported once, at its
+	// line, and neither variant lacks the field it meant.
+	_, err := ParseSpec("run.yaml", []byte(`run: r
+baseline: base
+variants:
+  - &v {name: base, base_url: "http://h/v1", modle: m}
+  - {<<: *v, name: ft}
+suites: [{name: s, path: s.jsonl, metrics: [em]}]
+`))
+	checkSpecErrors(t, err, specErr{4, "variants[0].modle", "did you mean model?"})
+
+	_, err = ParseSpec("run.yaml", []byte("run: r\nvariants: [{<<: [a], name: a}]\nsuites: [{name: s, path: s.jsonl, metrics: [em]}]\n"))
+	if err == nil || !strings.HasPrefix(err.Error(), "run.yaml:2: variants[0]: << merges a mapping or a list of mappings") {
+		t.Errorf("merge of a list of scalars: %v", err)
+	}
+}
+
+// TestParseSpecAliasBomb checks that a short document that aliases make
+// huge is refused, as yaml.v3 refuses it, rather than decoded.
+func TestParseSpecAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("run: r\nvariants: [{name: a, base_url: \"http://h/v1\", model: m}]\nsuites:\n  - &s {name: s, path: s.jsonl, metrics: [em")
+	b.WriteString(strings.Repeat(", em", 999))
+	b.WriteString("]}\n")
+	b.WriteString(strings.Repeat("  - *s\n", 1000))
+	_, err := ParseSpec("run.yaml", []byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "excessive aliasing") {
+		t.Errorf("error = %.300v", err)
+	}
+}
+
+func TestParseJudgeOnePass(t *testing.T) {
+	_, err := ParseJudge("judge.yaml", []byte("name: bad name\nbase_url: ftp://x\nmodle: m\ntimeout: 5\ndecoding: {temprature: 1, top_p: 2}\n"))
+	want := []string{
+		`judge.yaml:1: name: "bad name" is not a valid name: use 1-64 letters, digits, '-' or '_'`,
+		`judge.yaml:2: base_url: "ftp://x" is not an http(s) URL: write it like http://localhost:8000/v1`,
+		`judge.yaml:3: modle: unknown field: did you mean model or mode?`,
+		`judge.yaml:4: timeout: "5" is not a duration: write it like 30s or 2m`,
+		`judge.yaml:5: decoding.temprature: unknown field: did you mean temperature?`,
+		`judge.yaml:5: decoding.top_p: top_p 2 is outside (0, 1]`,
+	}
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
@@ -765,6 +1013,50 @@ gate: {variants: [b], judge: j, win_rate_min: 0.5, json_valid_min: 0.9, error_ra
 	// the spec's JSON on the bus.
 	"run: r\nvariants: [{name: a, base_url: \"http://h/v1\", model: m}]\nsuites: [{name: s, path: s.jsonl, metrics: [em]}]\ndecoding: {temperature: .nan}\n",
 	"run: r\nvariants: [{name: a, base_url: \"http://h/v1\", model: m}]\nsuites: [{name: s, path: s.jsonl, metrics: [em]}]\ntemplate: {kwargs: {a: {1: 2}}}\n",
+	// Problems of every kind at once, for the spec decoder.
+	"run: r\nbaseline: b\nvariants:\n  - {name: a, base_url: \"h:1/v1\", modle: m, timeout: 90}\n  - {name: [b], concurrency: x}\nsuites:\n  - {name: s, role: Bench, path: s.jsonl, metircs: [em], metrics: [rougel, [f1]]}\ngate: {win_rate_mn: 1, metrics: [{suite: s, metric: rouge}]}\n",
+	"run: r\nrun: again\nvariants: {name: a}\nsuites: [~, {name: s, name: t}]\ncontinuous: [x]\n",
+	// Anchors and merges.
+	"run: r\nvariants:\n  - &v {name: a, base_url: \"http://h/v1\", model: m, timeout: 1s}\n  - {<<: *v, name: b}\n  - {<<: [{concurrency: 2}, *v], name: c}\nsuites: [{name: s, path: s.jsonl, metrics: &m [em]}, {name: t, path: t.jsonl, metrics: *m}]\n",
+	"run: r\nvariants: [{<<: [a], name: a}, {<<: ~}, {<<: *x}]\n",
+	"run: r\nvariants: [&v {name: a, modle: m}, {<<: *v}, {<<: *v, <<: *v}]\n",
+	"run: r\nvariants:\n  - &v {<<: [{concurrency: 1}, *v], name: c}\nsuites: [{name: s, path: s.json, metrics: [em]}]\n",
+	"run: r\ndecoding: !!null {temprature: 1}\nvariants: !!map [a]\n\"\": x\n~: y\n? [k]\n: z\n",
+}
+
+// checkLenientDecode checks the spec decoder against yaml.v3 decoding
+// data into a T, strict about unknown fields: it finds a problem
+// wherever yaml.v3 does, each at a line, and where neither does, both
+// decode the same value.
+func checkLenientDecode[T any](t *testing.T, data []byte) {
+	t.Helper()
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil || len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
+		return
+	}
+	var strict T
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	strictErr := dec.Decode(&strict)
+	var lenient T
+	d := newSpecDecoder("fuzz.yaml", root.Content[0])
+	d.decode(root.Content[0], reflect.ValueOf(&lenient).Elem(), nil)
+	for _, e := range d.errs {
+		if e.File != "fuzz.yaml" || e.Line < 1 {
+			t.Fatalf("problem %q names no file or line", e)
+		}
+	}
+	switch {
+	case strictErr != nil && len(d.errs) == 0:
+		t.Fatalf("yaml.v3 finds %q, the spec decoder nothing", strictErr)
+	case strictErr == nil && len(d.errs) == 0:
+		// Compared as YAML: NaN is not DeepEqual to itself.
+		want, err1 := yaml.Marshal(strict)
+		got, err2 := yaml.Marshal(lenient)
+		if err1 != nil || err2 != nil || string(got) != string(want) {
+			t.Fatalf("the spec decoder decodes\n%s\nyaml.v3\n%s", got, want)
+		}
+	}
 }
 
 func FuzzParseSpec(f *testing.F) {
@@ -772,6 +1064,7 @@ func FuzzParseSpec(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkLenientDecode[RunSpec](t, data)
 		spec, err := ParseSpec("fuzz.yaml", data)
 		if err != nil {
 			var es SpecErrors
@@ -783,6 +1076,9 @@ func FuzzParseSpec(f *testing.F) {
 					t.Fatalf("problem %q does not name the file", e)
 				}
 			}
+			if !slices.IsSortedFunc(es, func(a, b *SpecError) int { return a.Line - b.Line }) {
+				t.Fatalf("problems not in line order:\n%v", err)
+			}
 			return
 		}
 		if spec == nil {
@@ -793,8 +1089,9 @@ func FuzzParseSpec(f *testing.F) {
 		if err := yaml.Unmarshal(data, &root); err != nil {
 			t.Fatalf("parsed, but not YAML: %v", err)
 		}
-		if errs := spec.validate("fuzz.yaml", root.Content[0]); len(errs) > 0 {
-			t.Fatalf("parsed spec fails validation: %v", errs)
+		c := &checker{file: "fuzz.yaml", doc: root.Content[0]}
+		if spec.validate(c); len(c.errs) > 0 {
+			t.Fatalf("parsed spec fails validation: %v", c.errs)
 		}
 		// ... travels on the bus as JSON with its fingerprint intact ...
 		b, err := json.Marshal(spec)
@@ -837,7 +1134,8 @@ func TestParseJudge(t *testing.T) {
 		{"name: bad name\nbase_url: http://x/v1\nmodel: m\n", `judge.yaml:1: name: "bad name" is not a valid name`},
 		{"name: j\nbase_url: ftp://x\nmodel: m\n", `judge.yaml:2: base_url: "ftp://x" is not an http(s) URL`},
 		{"name: j\nbase_url: http://x/v1\n", "judge.yaml:1: model: is required"},
-		{"name: j\nbase_url: http://x/v1\nmodel: m\nmodle: x\n", "judge.yaml:4: modle: unknown field"},
+		{"name: j\nbase_url: http://x/v1\nmodel: m\nmodle: x\n", "judge.yaml:4: modle: unknown field: did you mean mode?"},
+		{"name: j\nbase_url: http://x/v1\nmodel: m\nmode: pairwize\n", `judge.yaml:4: mode: mode "pairwize" is not supported: did you mean pairwise?`},
 		{"- a\n- b\n", "judge.yaml: a judge is a YAML mapping"},
 	} {
 		_, err := ParseJudge("judge.yaml", []byte(tc.src))
@@ -855,10 +1153,14 @@ func FuzzParseJudge(f *testing.F) {
 		"- a\n- b\n",
 		"",
 		"name: [\n",
+		"name: bad name\nbase_url: ftp://x\nmodle: m\ntimeout: 5\ndecoding: {temprature: 1, top_p: 2}\nmode: pairwize\n",
+		"&j {name: j, <<: {model: m}, decoding: {<<: *j}}\n",
+		"&j {name: j, <<: [*j]}\n",
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		checkLenientDecode[Judge](t, data)
 		j, err := ParseJudge("judge.yaml", data)
 		if err != nil {
 			var es SpecErrors
@@ -932,6 +1234,7 @@ func TestParseSpecContinuous(t *testing.T) {
 		{"window too short", "window: 30m", "window: 10s", specErr{9, "continuous.window", "shorter than a minute"}},
 		{"window too long", "window: 30m", "window: 720h", specErr{9, "continuous.window", "longer than a week"}},
 		{"metric needs a reference", "  window: 30m\n", "  window: 30m\n  metrics: [refusal, em]\n", specErr{10, "continuous.metrics[1]", `"em" needs a reference`}},
+		{"metric unknown", "  window: 30m\n", "  window: 30m\n  metrics: [refusl]\n", specErr{10, "continuous.metrics[0]", `unknown metric "refusl": did you mean refusal?`}},
 		{"source is a suite", "  window: 30m\n", "  window: 30m\nsuites:\n  - {name: search, path: s.jsonl, metrics: [f1]}\n", specErr{7, "continuous.sources[1]", `"search" is also a suite's name`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

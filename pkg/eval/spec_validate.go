@@ -12,10 +12,77 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// checker collects the problems of a decoded spec, each at the line of
+// its field in doc.
 type checker struct {
 	file string
 	doc  *yaml.Node
 	errs SpecErrors
+	// broken are the fields decoding found a problem with (see
+	// [specDecoder]): what they hold is not what the spec says, so
+	// checks of them, of what is in them and of what holds them are
+	// left out.
+	broken []string
+	// elements are the document's indices of the elements of lists that
+	// had empty entries (see [specDecoder]).
+	elements map[string][]int
+}
+
+// inDoc turns a path into a decoded spec into one into the document:
+// where a list had empty entries, an element's index in the document is
+// not its index in the list.
+func (c *checker) inDoc(path []any) []any {
+	if len(c.elements) == 0 {
+		return path
+	}
+	out := make([]any, 0, len(path))
+	for _, p := range path {
+		if k, ok := p.(int); ok {
+			if idx, ok := c.elements[fieldName(out...)]; ok && k >= 0 && k < len(idx) {
+				p = idx[k]
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// quiet reports whether a problem at field would only follow from one
+// decoding found: the field, a field in it or one holding it did not
+// decode.
+func (c *checker) quiet(field string) bool {
+	for _, b := range c.broken {
+		if within(field, b) || within(b, field) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether field is outer or a field in it.
+func within(field, outer string) bool {
+	rest, ok := strings.CutPrefix(field, outer)
+	return ok && (rest == "" || rest[0] == '.' || rest[0] == '[')
+}
+
+// namesUnsure reports whether the names of list's elements (variants,
+// suites, judges) may not be those the spec wrote, so that a reference to
+// one of them cannot be checked: the list, an element or an element's
+// name did not decode.
+func (c *checker) namesUnsure(list string) bool {
+	for _, b := range c.broken {
+		rest, ok := strings.CutPrefix(b, list)
+		if !ok {
+			continue
+		}
+		if rest == "" {
+			return true
+		}
+		if i := strings.IndexByte(rest, ']'); rest[0] == '[' && i > 0 && (rest[i+1:] == "" || rest[i+1:] == ".name") {
+			return true
+		}
+	}
+	return false
 }
 
 // at finds the line of a field path such as "variants", 1, "name"; it falls
@@ -24,6 +91,9 @@ func (c *checker) at(path ...any) int {
 	n := c.doc
 	line := n.Line
 	for _, p := range path {
+		if n = unalias(n); n == nil {
+			return line
+		}
 		switch k := p.(type) {
 		case string:
 			if n.Kind != yaml.MappingNode {
@@ -69,7 +139,12 @@ func fieldName(path ...any) string {
 }
 
 func (c *checker) fail(msg string, path ...any) {
-	c.errs = append(c.errs, &SpecError{File: c.file, Line: c.at(path...), Field: fieldName(path...), Msg: msg})
+	path = c.inDoc(path)
+	field := fieldName(path...)
+	if c.quiet(field) {
+		return
+	}
+	c.errs = append(c.errs, &SpecError{File: c.file, Line: c.at(path...), Field: field, Msg: msg})
 }
 
 func (c *checker) name(v string, path ...any) {
@@ -133,7 +208,7 @@ func (c *checker) judge(j Judge, path ...any) {
 		c.fail("is required: the judge model's name", at("model")...)
 	}
 	if j.Mode != "pairwise" {
-		c.fail(fmt.Sprintf("mode %q is not supported: use pairwise", j.Mode), at("mode")...)
+		c.fail(fmt.Sprintf("mode %q is not supported: %s", j.Mode, nearOrElse(j.Mode, judgeModes, "use pairwise")), at("mode")...)
 	}
 	for k, d := range j.Dimensions {
 		if !ValidName(d) {
@@ -143,8 +218,20 @@ func (c *checker) judge(j Judge, path ...any) {
 	c.decoding(j.Decoding, at("decoding")...)
 }
 
-func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
-	c := &checker{file: file, doc: doc}
+// judgeModes are the ways a judge can compare answers.
+var judgeModes = []string{"pairwise"}
+
+// roleNames are the roles a suite can have, as a spec writes them.
+var roleNames = []string{string(RoleBusiness), string(RoleRegression), string(RoleBenchmark), string(RoleProduction)}
+
+// textLangs are the languages the text metrics tokenize.
+var textLangs = []string{"en", "zh"}
+
+// validate checks a decoded spec with defaults applied, into c.
+func (s *RunSpec) validate(c *checker) {
+	variantNames := elementNames(s.Variants, func(v Variant) string { return v.Name })
+	suiteNames := elementNames(s.Suites, func(su Suite) string { return su.Name })
+	judgeNames := elementNames(s.Judges, func(j Judge) string { return j.Name })
 	c.name(s.Run, "run")
 	if len(s.Variants) == 0 {
 		c.fail("at least one variant is required", "variants")
@@ -171,8 +258,8 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 		c.fail("is required: name the variant the others are compared with", "baseline")
 	case s.Baseline == "" && len(s.Variants) == 1:
 		s.Baseline = s.Variants[0].Name
-	case !seen[s.Baseline]:
-		c.fail(fmt.Sprintf("%q is not one of the variants", s.Baseline), "baseline")
+	case !seen[s.Baseline] && !c.namesUnsure("variants"):
+		c.fail(notOneOf(s.Baseline, "variants", variantNames), "baseline")
 	}
 	c.decoding(s.Decoding, "decoding")
 	// Kwargs go into every request as JSON, and the spec onto the bus: a
@@ -183,22 +270,22 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 	if s.Retry.MaxAttempts < 1 {
 		c.fail("must be at least 1", "retry", "max_attempts")
 	}
-	if len(s.Suites) == 0 && s.Continuous == nil {
+	if len(s.Suites) == 0 && s.Continuous == nil && !c.quiet("continuous") {
 		c.fail("at least one suite is required (or a continuous section)", "suites")
 	}
 	suites := map[string]bool{}
-	suiteMetrics := map[string][]string{}
+	suiteAt := map[string]int{}
 	for i, su := range s.Suites {
 		c.name(su.Name, "suites", i, "name")
 		if suites[su.Name] && su.Name != "" {
 			c.fail(fmt.Sprintf("suite %q is listed twice", su.Name), "suites", i, "name")
 		}
 		suites[su.Name] = true
-		if _, dup := suiteMetrics[su.Name]; !dup {
-			suiteMetrics[su.Name] = su.Metrics
+		if _, dup := suiteAt[su.Name]; !dup {
+			suiteAt[su.Name] = i
 		}
 		if !su.Role.Valid() {
-			c.fail(fmt.Sprintf("%q is not a role: use business, regression, benchmark or production", su.Role), "suites", i, "role")
+			c.fail(fmt.Sprintf("%q is not a role: %s", su.Role, nearOrElse(string(su.Role), roleNames, "use "+orList(roleNames))), "suites", i, "role")
 		}
 		if su.Path == "" {
 			c.fail("is required: the dataset file (.jsonl, .json, .csv, .tsv or .parquet)", "suites", i, "path")
@@ -210,22 +297,22 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 		}
 		for k, m := range su.Metrics {
 			if !slices.Contains(KnownMetrics, m) {
-				c.fail(fmt.Sprintf("unknown metric %q: use one of %s", m, strings.Join(KnownMetrics, ", ")), "suites", i, "metrics", k)
+				c.fail(fmt.Sprintf("unknown metric %q: %s", m, nearOr(m, KnownMetrics)), "suites", i, "metrics", k)
 			}
 		}
-		if su.Lang != "" && su.Lang != "en" && su.Lang != "zh" {
-			c.fail(fmt.Sprintf("%q is not a language of the text metrics: use en or zh, or leave it out to decide per sample", su.Lang), "suites", i, "lang")
+		if su.Lang != "" && !slices.Contains(textLangs, su.Lang) {
+			c.fail(fmt.Sprintf("%q is not a language of the text metrics: %s", su.Lang, nearOrElse(su.Lang, textLangs, "use en or zh, or leave it out to decide per sample")), "suites", i, "lang")
 		}
 		c.format(su.Format, su.Metrics, "suites", i, "format")
 		if su.Preset != "" && !slices.Contains(DatasetPresets, su.Preset) {
-			c.fail(fmt.Sprintf("unknown preset %q: use one of %s", su.Preset, strings.Join(DatasetPresets, ", ")), "suites", i, "preset")
+			c.fail(fmt.Sprintf("unknown preset %q: %s", su.Preset, nearOr(su.Preset, DatasetPresets)), "suites", i, "preset")
 		}
 		if nd := su.NearDuplicates; nd != nil && (math.IsNaN(*nd) || *nd < 0 || *nd > 1) {
 			c.fail(fmt.Sprintf("%v is outside 0..1 (0 turns the check off)", *nd), "suites", i, "near_duplicates")
 		}
 		for k, p := range su.Perturbations {
 			if !slices.Contains(PerturbationKinds, p) {
-				c.fail(fmt.Sprintf("unknown perturbation %q: use %s", p, strings.Join(PerturbationKinds, ", ")), "suites", i, "perturbations", k)
+				c.fail(fmt.Sprintf("unknown perturbation %q: %s", p, nearOr(p, PerturbationKinds)), "suites", i, "perturbations", k)
 			}
 			if slices.Index(su.Perturbations, p) < k {
 				c.fail(fmt.Sprintf("%q is listed twice", p), "suites", i, "perturbations", k)
@@ -268,8 +355,12 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 			c.fail(fmt.Sprintf("%v is longer than a week: repeats are remembered for 8 days, so a longer window would count them again", d), "continuous", "window")
 		}
 		for k, m := range ct.Metrics {
-			if !slices.Contains(referenceFree, m) {
+			switch {
+			case slices.Contains(referenceFree, m):
+			case slices.Contains(KnownMetrics, m):
 				c.fail(fmt.Sprintf("%q needs a reference, which production queries do not have: use %s", m, strings.Join(referenceFree, ", ")), "continuous", "metrics", k)
+			default:
+				c.fail(fmt.Sprintf("unknown metric %q: %s", m, nearOr(m, referenceFree)), "continuous", "metrics", k)
 			}
 		}
 	}
@@ -283,15 +374,17 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 	}
 	for i, v := range s.Gate.Variants {
 		if !seen[v] {
-			c.fail(fmt.Sprintf("%q is not one of the variants", v), "gate", "variants", i)
+			if !c.namesUnsure("variants") {
+				c.fail(notOneOf(v, "variants", variantNames), "gate", "variants", i)
+			}
 		} else if v == s.Baseline {
 			c.fail("the baseline is not gated against itself", "gate", "variants", i)
 		}
 	}
-	if s.Gate.Judge != "" && !judges[s.Gate.Judge] {
-		c.fail(fmt.Sprintf("%q is not one of the judges", s.Gate.Judge), "gate", "judge")
+	if s.Gate.Judge != "" && !judges[s.Gate.Judge] && !c.namesUnsure("judges") {
+		c.fail(notOneOf(s.Gate.Judge, "judges", judgeNames), "gate", "judge")
 	}
-	if s.Gate.WinRateMin != nil && len(s.Judges) == 0 {
+	if s.Gate.WinRateMin != nil && len(s.Judges) == 0 && !c.namesUnsure("judges") {
 		c.fail("needs a judge: add one under judges", "gate", "win_rate_min")
 	}
 	for _, f := range []struct {
@@ -312,10 +405,21 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 	for i, m := range s.Gate.Metrics {
 		switch {
 		case !suites[m.Suite]:
-			c.fail(fmt.Sprintf("%q is not one of the suites", m.Suite), "gate", "metrics", i, "suite")
+			if !c.namesUnsure("suites") {
+				c.fail(notOneOf(m.Suite, "suites", suiteNames), "gate", "metrics", i, "suite")
+			}
 		case !slices.Contains(KnownMetrics, m.Metric):
-			c.fail(fmt.Sprintf("unknown metric %q", m.Metric), "gate", "metrics", i, "metric")
-		case !slices.Contains(suiteMetrics[m.Suite], m.Metric):
+			// The suite's own metrics first: the gate can only use one.
+			computed := slices.DeleteFunc(slices.Clone(s.Suites[suiteAt[m.Suite]].Metrics), func(m string) bool { return !slices.Contains(KnownMetrics, m) })
+			hint := didYouMean(m.Metric, computed)
+			if hint == "" {
+				hint = nearOr(m.Metric, KnownMetrics)
+			}
+			c.fail(fmt.Sprintf("unknown metric %q: %s", m.Metric, hint), "gate", "metrics", i, "metric")
+		case c.quiet(fieldName(c.inDoc([]any{"suites", suiteAt[m.Suite], "metrics"})...)):
+			// The suite's metrics did not decode: what it computes is
+			// not known.
+		case !slices.Contains(s.Suites[suiteAt[m.Suite]].Metrics, m.Metric):
 			// The gate would find no such metric in the report and fail
 			// every run.
 			c.fail(fmt.Sprintf("suite %q does not compute %q: add it to the suite's metrics", m.Suite, m.Metric), "gate", "metrics", i, "metric")
@@ -332,5 +436,25 @@ func (s *RunSpec) validate(file string, doc *yaml.Node) SpecErrors {
 			}
 		}
 	}
-	return c.errs
+}
+
+// notOneOf says that v names none of a list's elements (the variants, the
+// suites, the judges), and which it may have meant.
+func notOneOf(v, list string, names []string) string {
+	msg := fmt.Sprintf("%q is not one of the %s", v, list)
+	if len(names) == 0 {
+		return msg
+	}
+	return msg + ": " + nearOr(v, names)
+}
+
+// elementNames are the names of a list's elements, each once, in order.
+func elementNames[T any](list []T, name func(T) string) []string {
+	var names []string
+	for _, e := range list {
+		if n := name(e); n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names
 }
