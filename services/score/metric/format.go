@@ -17,6 +17,10 @@ func (s *Scorer) checkFormat(f *eval.FormatChecks, out string, tokens int, val a
 	if f == nil {
 		return ""
 	}
+	// Answers arrive byte for byte (a code completion keeps its
+	// indentation); the whitespace a model puts around its answer is not
+	// what a format rule is about.
+	out = strings.TrimSpace(out)
 	chars := utf8.RuneCountInString(out)
 	switch {
 	case f.MinChars > 0 && chars < f.MinChars:

@@ -20,6 +20,8 @@ func TestFormatChecks(t *testing.T) {
 		{"within length", eval.FormatChecks{MinChars: 2, MaxChars: 5}, "你好世界", ""},
 		{"too long in characters, not bytes", eval.FormatChecks{MaxChars: 3}, "你好世界", "4 characters, more than max_chars 3"},
 		{"too short", eval.FormatChecks{MinChars: 10}, "short", "5 characters, fewer than min_chars 10"},
+		// Answers keep their whitespace; the format rules do not see it.
+		{"blank lines around an answer", eval.FormatChecks{MaxChars: 5, MustMatch: []string{`^\d+$`}}, "\n\n42\n", ""},
 		{"tokens", eval.FormatChecks{MaxTokens: 2}, "one two three", "3 tokens, more than max_tokens 2"},
 		{"must match", eval.FormatChecks{MustMatch: []string{`^Answer:`}}, "Answer: yes", ""},
 		{"must match fails", eval.FormatChecks{MustMatch: []string{`^Answer:`}}, "yes", "does not match must_match ^Answer:"},
