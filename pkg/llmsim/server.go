@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,7 +113,9 @@ func (s *Sim) Handler() http.Handler {
 func (s *Sim) models(w http.ResponseWriter, _ *http.Request) {
 	var list llm.ModelList
 	list.Object = "list"
-	for name := range s.personas {
+	// In name order: a listing that changes order from call to call
+	// makes the messages that quote it change too.
+	for _, name := range slices.Sorted(maps.Keys(s.personas)) {
 		list.Data = append(list.Data, llm.ModelInfo{ID: name, Object: "model", OwnedBy: "assay-sim"})
 	}
 	writeJSON(w, http.StatusOK, list)
