@@ -36,8 +36,8 @@
 // # Near-duplicates
 //
 // Two texts are near-duplicates when their tokens are the same but for at
-// most (1 - similarity) of them (one in five by default,
-// [DefaultMinSimilarity]), each of which is
+// most a share (1 - similarity) of them, and at least one (one in five by
+// default, [DefaultMinSimilarity]; none at similarity 1), each of which is
 //   - a typo in a word: one letter substituted, dropped or doubled inside
 //     the word, or two neighbouring letters swapped (recieve, langauge);
 //     never the first letter, and never the last but by a swap, since

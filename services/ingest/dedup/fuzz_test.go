@@ -30,7 +30,7 @@ func FuzzCompare(f *testing.F) {
 		if okAB != okBA || ab.Similarity != ba.Similarity {
 			t.Fatalf("Compare(a, b) = %+v, %v but Compare(b, a) = %+v, %v", ab, okAB, ba, okBA)
 		}
-		if okAB && !(ab.Similarity >= DefaultMinSimilarity && ab.Similarity <= 1) {
+		if okAB && !(ab.Similarity > 0 && ab.Similarity <= 1) {
 			t.Fatalf("similarity %v", ab.Similarity)
 		}
 		x := NewIndex(DefaultMinSimilarity)

@@ -5,9 +5,10 @@ import (
 	"slices"
 )
 
-// DefaultMinSimilarity is the least [Match.Similarity] at which a copy
-// with typos is a near-duplicate: at most one token in five differs, and
-// only by a typo.
+// DefaultMinSimilarity sets how many typos a near-duplicate may have: at
+// most one token in five (1 - 0.8) may differ, and only by a typo; one
+// typo is allowed in any text, so a short one may have a lower
+// [Match.Similarity].
 const DefaultMinSimilarity = 0.8
 
 // Match is a near-duplicate found: the earlier text it repeats, how alike
@@ -35,8 +36,8 @@ type Index struct {
 	slabs [][]byte
 	docs  []doc
 
-	exact   map[uint64]int32  // the first kept text with this exact token sequence
-	buckets map[uint64]bucket // candidate keys (see keys) to their postings
+	exact   map[uint64]int32 // the first kept text with this exact token sequence
+	buckets table            // candidate keys (see keys) to their postings
 	posts   []posting
 
 	cur, other text // scratch
@@ -69,14 +70,16 @@ const maxBucket = 16
 // maxVerify is the most candidates a text is compared with.
 const maxVerify = 32
 
-// NewIndex returns an index for which texts are near-duplicates from
-// minSimilarity (in (0, 1]; out of range means [DefaultMinSimilarity]);
-// 1 finds only copies that differ in case, width, spacing and punctuation.
+// NewIndex returns an index for which texts are near-duplicates when at
+// most a share 1 - minSimilarity of their tokens (and at least one)
+// differ by typos; minSimilarity is in (0, 1], out of range means
+// [DefaultMinSimilarity], and 1 finds only copies that differ in case,
+// width, spacing and punctuation.
 func NewIndex(minSimilarity float64) *Index {
 	if !(minSimilarity > 0 && minSimilarity <= 1) {
 		minSimilarity = DefaultMinSimilarity
 	}
-	return &Index{minSim: minSimilarity, exact: map[uint64]int32{}, buckets: map[uint64]bucket{}}
+	return &Index{minSim: minSimilarity, exact: map[uint64]int32{}}
 }
 
 // Len is the number of texts kept.
@@ -106,7 +109,7 @@ func (x *Index) Add(s string) (Match, bool) {
 			if k.n == 0 {
 				continue
 			}
-			for p := x.buckets[k.h].head; p >= 0 && len(x.seen) < maxVerify; p = x.posts[p].next {
+			for p := x.buckets.get(k.slot).head; p >= 0 && len(x.seen) < maxVerify; p = x.posts[p].next {
 				d := x.posts[p].doc
 				if slices.Contains(x.seen, d) {
 					continue
@@ -153,9 +156,14 @@ func (x *Index) keep(toks []token, exact uint64, ks []key) {
 	if x.minSim == 1 {
 		return
 	}
+	if x.buckets.reserve(len(ks)) {
+		for i := range ks {
+			ks[i].slot = x.buckets.find(ks[i].h)
+		}
+	}
 	for _, k := range ks {
-		b, ok := x.buckets[k.h]
-		if !ok {
+		b := x.buckets.get(k.slot)
+		if b.n == 0 {
 			b.head = -1
 		}
 		if b.n < maxBucket {
@@ -163,14 +171,19 @@ func (x *Index) keep(toks []token, exact uint64, ks []key) {
 			b.head = int32(len(x.posts) - 1)
 		}
 		b.n = min(b.n+1, math.MaxInt32-1)
-		x.buckets[k.h] = b
+		x.buckets.set(k.slot, k.h, b)
 	}
 }
 
 // opsBudget is the most differences two texts of n tokens (the longer)
-// may have at minSim.
+// may have at minSim: one in 1/(1-minSim) tokens, and one in any text
+// (a typo is no difference, also in a question of three words), but none
+// at 1.
 func opsBudget(n int, minSim float64) int {
-	return int(math.Floor((1-minSim)*float64(n) + 1e-9))
+	if minSim >= 1 {
+		return 0
+	}
+	return max(1, int(math.Floor((1-minSim)*float64(n)+1e-9)))
 }
 
 // similarity compares two token sequences: a near-duplicate at minSim or
@@ -187,8 +200,11 @@ func (m *matcher) similarity(a, b []token, minSim float64) (sim float64, why str
 	return 1 - float64(ops)/float64(n), explain(m.ops), true
 }
 
-// Compare reports whether a and b are near-duplicates at minSimilarity
-// (as [NewIndex] takes it), with their similarity and how they differ.
+// Compare reports whether b nearly repeats a at minSimilarity (as
+// [NewIndex] takes it), with their similarity and how b differs from a.
+// The relation is symmetric; an [Index] finds the same matches, but for
+// copies with several typos among texts that share most of their words
+// (see keys.go).
 func Compare(a, b string, minSimilarity float64) (Match, bool) {
 	if !(minSimilarity > 0 && minSimilarity <= 1) {
 		minSimilarity = DefaultMinSimilarity

@@ -8,9 +8,9 @@ import "unicode/utf8"
 // [parts] groups by what a typo leaves alone: a word by its first letter
 // (never touched by a typo), a Chinese character by its group of
 // confusions (see hanzi.go). So a typo changes one group, and a dropped
-// space at most two. Each text has
-// two keys per group, both hashed with its skeleton: the group's tokens
-// in order, and every other group's (the text without that group). A copy
+// space at most two. Each text has two keys per group it has words in,
+// both hashed with its skeleton: the group's tokens in order, and every
+// other group's (the text without that group). A copy
 // with one typo has the second key of the group it changed; a copy with
 // more typos, in other groups, has the first key of each group it left
 // alone.
@@ -24,10 +24,12 @@ import "unicode/utf8"
 // parts is the number of groups a text's words are dealt into.
 const parts = 5
 
-// key is a candidate key and the number of kept texts that have it.
+// key is a candidate key, its slot in the table and the number of kept
+// texts that have it.
 type key struct {
-	h uint64
-	n int32
+	h    uint64
+	slot int
+	n    int32
 }
 
 // keys returns the hash of toks' exact sequence and toks' candidate keys,
@@ -48,10 +50,14 @@ func (x *Index) keys(toks []token) (exact uint64, ks []key) {
 		count[p]++
 	}
 	ks = x.ks[:0]
+	if x.minSim == 1 {
+		return finish(exact, len(toks)), ks // exact copies only: no candidates
+	}
 	for p := range parts {
-		if count[p] > 0 {
-			ks = append(ks, key{h: finish(mix(mix(skel, uint64(p)+1), part[p]), count[p])})
+		if count[p] == 0 {
+			continue // no word a typo could change
 		}
+		ks = append(ks, key{h: finish(mix(mix(skel, uint64(p)+1), part[p]), count[p])})
 		rest, n := mix(skel, uint64(p)+1+parts), 0
 		for q := range parts {
 			if q != p {
@@ -59,12 +65,16 @@ func (x *Index) keys(toks []token) (exact uint64, ks []key) {
 				n += count[q]
 			}
 		}
-		if n > 0 {
-			ks = append(ks, key{h: finish(rest, n)})
+		if n == 0 {
+			// All the words are in group p (a text of a word or two):
+			// the rest is the skeleton and how many words there are.
+			rest = mix(rest, uint64(count[p]))
 		}
+		ks = append(ks, key{h: finish(rest, n)})
 	}
 	for i := range ks {
-		ks[i].n = x.buckets[ks[i].h].n
+		ks[i].slot = x.buckets.find(ks[i].h)
+		ks[i].n = x.buckets.get(ks[i].slot).n
 	}
 	x.ks = ks
 	return finish(exact, len(toks)), ks

@@ -110,6 +110,8 @@ func TestRule(t *testing.T) {
 		{"Chinese spacing", zh, "小明 有 12 个苹果， 给了妹妹 5 个。 小明现在还有几个苹果？", true},
 		{"Chinese sound-alike", "请解释为什么天空在白天看起来是蓝色的。", "请解释为什么天空再白天看起来是蓝色的。", true},
 		{"Chinese look-alike", "他已经完成了自己的作业吗？", "他己经完成了自己的作业吗？", true},
+		{"typo in a short question", "Explain recursion.", "Explian recursion", true},
+		{"Chinese typo in a short question", "你在哪里？", "你再哪里", true},
 		{"mixed", "用Python写一个函数，返回列表中第k小的元素。", "用 python 写一个函数,返回列表中第k小的元素", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -173,5 +175,26 @@ func TestIndexKeepsFirst(t *testing.T) {
 	}
 	if x.Len() != 3 {
 		t.Errorf("%d kept, want 3", x.Len())
+	}
+}
+
+// TestIndexTemplated: in a templated suite (prompts that share most of
+// their words and differ in numbers and names), every planted copy is
+// found and no prompt is dropped but for a copy or an exact repeat.
+func TestIndexTemplated(t *testing.T) {
+	prompts, planted := templatedSuite(20_000)
+	x := NewIndex(DefaultMinSimilarity)
+	var kept []string
+	for i, p := range prompts {
+		m, dup := x.Add(p)
+		switch {
+		case !dup:
+			kept = append(kept, p)
+			if planted[i] {
+				t.Errorf("copy %d not found: %q", i, p)
+			}
+		case !planted[i] && kept[m.Twin] != p:
+			t.Errorf("prompt %d dropped as a near-duplicate of %q (%+v): %q", i, kept[m.Twin], m, p)
+		}
 	}
 }
