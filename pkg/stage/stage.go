@@ -1,7 +1,9 @@
 // Package stage is the process around a pipeline stage: the flags every
-// service binary shares (--nats, --metrics-addr, --log-level, --pyroscope),
-// the connection to NATS and the bus, logging, metrics and profiling, and a
-// signal-aware context. A service's main.go calls [Main] and nothing else.
+// service binary shares (--nats, --creds, --metrics-addr, --log-level,
+// --pyroscope, --replicas, --version) and the environment variables behind
+// them, the connection to NATS and the bus, logging, metrics and profiling,
+// the binary's version, and a signal-aware context. A service's main.go
+// calls [Main] and nothing else.
 package stage
 
 import (
