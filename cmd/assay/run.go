@@ -55,7 +55,7 @@ interrupted.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.File, "file", "f", "", "run spec (YAML)")
-	f.StringVar(&o.NATS, "nats", os.Getenv("ASSAY_NATS"), "submit to the services behind this NATS server instead of running them here (env ASSAY_NATS)")
+	f.StringVar(&o.NATS, "nats", os.Getenv("ASSAY_NATS"), "submit to the services behind this NATS server instead of running them here (env ASSAY_NATS; --nats \"\" runs here all the same)")
 	f.StringVar(&o.Creds, "creds", os.Getenv("ASSAY_NATS_CREDS"), "NATS credentials file (env ASSAY_NATS_CREDS)")
 	f.BoolVar(&o.Wait, "wait", false, "with --nats, wait for the report (a local run always waits)")
 	f.StringVar(&o.Out, "out", "", "directory for the report files (default assay-report/<run>)")
