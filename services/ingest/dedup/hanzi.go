@@ -6,11 +6,11 @@ package dedup
 // assay from common lists of 别字. Left out: pairs of opposite or other
 // meaning that a question may turn on (买 and 卖, 为 and 未, 贷 and 货),
 // units (分 and 份), and pairs that both often stand in given names (力
-// and 利, 峰 and 锋, 常 and 长), since a name that differs by one character
+// and 利, 峰 and 锋, 代 and 戴), since a name that differs by one character
 // is another person.
 var hanConfusions = []string{
 	// sound-alikes
-	"的得地", "在再", "做作", "以已", "那哪", "他她它", "像象", "进近", "带代戴",
+	"的得地", "在再", "做作", "以已", "那哪", "他她它", "像象", "进近", "带代",
 	"坐座", "题提", "到道", "是事", "期其", "意义", "须需", "部步", "元圆",
 	"及级即", "工功", "机几", "和合", "练炼", "计记", "副付", "反返", "即既",
 	"竟境", "检捡", "按安", "辩辨辫", "座做", "做坐", "帐账", "融溶", "布部",

@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"bytes"
 	"unicode"
 	"unicode/utf8"
 
@@ -33,6 +34,9 @@ const (
 	// opening: the word begins the text or a sentence, where a capital
 	// says nothing about names.
 	opening
+	// ident: the word looks like an identifier in code (snake_case,
+	// camelCase), where a letter changed is other code.
+	ident
 )
 
 // token is a normalised token of a text: its bytes (lower-cased, NFKC)
@@ -57,8 +61,9 @@ type text struct {
 // the point in 3.14, a point between letters (os.path), an apostrophe
 // inside a word (don't is dont), "!" before = or a word or after a number
 // (code and factorials, not the end of a sentence). A hyphen between
-// letters separates words (well-known is well known). A text that
-// is mostly capitals is read without case: shouting says nothing of names.
+// letters separates words (well-known is well known). A text that is
+// mostly capitals is read without case: shouting says nothing of names or
+// of camelCase.
 // The tokens are valid until the next call.
 func (t *text) parse(s string) {
 	t.toks, t.buf = t.toks[:0], t.buf[:0]
@@ -125,7 +130,13 @@ func (t *text) parse(s string) {
 			}
 			if unicode.IsUpper(r) {
 				upper++
+				if len(t.buf) > start && curKind == word {
+					t.toks[cur].flags |= ident // an inner capital: camelCase
+				}
 				r = unicode.ToLower(r)
+			}
+			if r == '_' {
+				t.toks[cur].flags |= ident
 			}
 			letters++
 			t.buf = utf8.AppendRune(t.buf, r)
@@ -173,6 +184,9 @@ func (t *text) parse(s string) {
 	if upper*2 > letters && letters >= 8 {
 		for i := range t.toks {
 			t.toks[i].flags &^= capital
+			if !bytes.ContainsRune(t.toks[i].b, '_') {
+				t.toks[i].flags &^= ident
+			}
 		}
 	}
 }

@@ -8,12 +8,12 @@ import (
 // wordTypo reports whether two different words a and b can be one word
 // with a typo: one slip of the hand (a letter substituted, dropped or
 // doubled inside the word, or two neighbouring letters swapped) in words
-// that are not names, numbers or very short. The first letter is never
+// that are not names, numbers, identifiers in code or very short. The first letter is never
 // touched, and only a swap reaches the last one, because real words that
 // differ there are usually other words (cat and cats, able and unable,
 // do and dont); a slip inside a long word rarely makes another word.
 func wordTypo(a, b token) bool {
-	if a.kind != word || b.kind != word || isName(a, b) || isName(b, a) {
+	if a.kind != word || b.kind != word || isName(a, b) || isName(b, a) || (a.flags|b.flags)&ident != 0 {
 		return false
 	}
 	ra, rb := runesOf(a.b), runesOf(b.b)
