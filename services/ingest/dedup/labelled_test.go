@@ -77,6 +77,16 @@ func TestLabelled(t *testing.T) {
 				c := byKind[k]
 				fmt.Fprintf(&b, "%-10s %-4s %-24s %6d %8d\n", k[0], k[1], k[2], c.pairs, c.dup)
 			}
+			for _, lang := range []string{"en", "zh"} {
+				var l tally
+				for k, c := range byKind {
+					if k[0] == "duplicate" && k[1] == lang {
+						l.pairs += c.pairs
+						l.dup += c.dup
+					}
+				}
+				fmt.Fprintf(&b, "%s duplicates caught: %d of %d (%.1f %%)\n", lang, l.dup, l.pairs, 100*float64(l.dup)/float64(max(l.pairs, 1)))
+			}
 			d, u := total["distinct"], total["duplicate"]
 			recall := float64(u.dup) / float64(max(u.pairs, 1))
 			fmt.Fprintf(&b, "distinct pairs dropped: %d of %d; duplicates caught: %d of %d (%.1f %%)", d.dup, d.pairs, u.dup, u.pairs, 100*recall)
