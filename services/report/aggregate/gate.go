@@ -93,6 +93,8 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 				rate := float64(p.Errors) / float64(p.N+p.Errors)
 				g.Checks = append(g.Checks, document.Check{Name: "judge_error_rate_max", Variant: v, Value: rate, Threshold: maxErr,
 					Error: fmt.Sprintf("judge %s: %.1f%% of %s's pairs got no verdict (%s), more than error_rate_max %g allows", judge, 100*rate, v, failureCauses(rep, "judge", judge), maxErr)})
+			case p.WinRate == nil && p.GenerationErrors > 0:
+				unmeasured("win_rate_min", v, *gt.WinRateMin, fmt.Sprintf("judge %s judged no pair of %s: in each, a generation failed", judge, v))
 			case p.WinRate == nil:
 				unmeasured("win_rate_min", v, *gt.WinRateMin, fmt.Sprintf("judge %s has no verdict on %s yet", judge, v))
 			default:

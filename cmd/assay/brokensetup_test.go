@@ -1,0 +1,470 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/report/document"
+)
+
+// scriptedEndpoint is an OpenAI-compatible server written for these tests
+// apart from the simulator: it serves the models it lists, answers every
+// question correctly (the same answer from every model, so that two models
+// differ only in how they fail), judges every pair a tie, and fails as the
+// test scripts it to.
+type scriptedEndpoint struct {
+	srv    *httptest.Server
+	models []string
+	// key, when set, is the bearer key every request must carry.
+	key string
+	// fault, when set, may answer a chat call instead: attempt counts the
+	// calls for the same model and question, from 1.
+	fault func(model, question string, attempt int) (status int, body string, failed bool)
+
+	mu       sync.Mutex
+	calls    map[string]int // chat calls per model
+	attempts map[string]int // per model and question
+}
+
+func newScriptedEndpoint(t *testing.T, models ...string) *scriptedEndpoint {
+	t.Helper()
+	e := &scriptedEndpoint{models: models, calls: map[string]int{}, attempts: map[string]int{}}
+	e.srv = httptest.NewServer(http.HandlerFunc(e.serve))
+	t.Cleanup(e.srv.Close)
+	return e
+}
+
+func (e *scriptedEndpoint) url() string { return e.srv.URL + "/v1" }
+
+func (e *scriptedEndpoint) chatCalls(model string) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.calls[model]
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func apiErr(msg string) map[string]any {
+	return map[string]any{"error": map[string]any{"message": msg}}
+}
+
+func (e *scriptedEndpoint) serve(w http.ResponseWriter, r *http.Request) {
+	if e.key != "" && r.Header.Get("Authorization") != "Bearer "+e.key {
+		writeJSON(w, http.StatusUnauthorized, apiErr("Incorrect API key provided"))
+		return
+	}
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/v1/models":
+		var data []map[string]any
+		for _, m := range e.models {
+			data = append(data, map[string]any{"id": m, "object": "model", "owned_by": "test"})
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})
+		return
+	case r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions":
+		writeJSON(w, http.StatusNotFound, apiErr("no route "+r.URL.Path))
+		return
+	}
+	var req struct {
+		Model    string `json:"model"`
+		Messages []struct {
+			Role    string `json:"role"`
+			Content string `json:"content"`
+		} `json:"messages"`
+	}
+	body, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(body, &req); err != nil || len(req.Messages) == 0 {
+		writeJSON(w, http.StatusBadRequest, apiErr("bad request"))
+		return
+	}
+	question := req.Messages[len(req.Messages)-1].Content
+	e.mu.Lock()
+	e.calls[req.Model]++
+	e.attempts[req.Model+"\x00"+question]++
+	attempt := e.attempts[req.Model+"\x00"+question]
+	e.mu.Unlock()
+	served := false
+	for _, m := range e.models {
+		served = served || m == req.Model
+	}
+	if !served {
+		writeJSON(w, http.StatusNotFound, apiErr(fmt.Sprintf("The model `%s` does not exist.", req.Model)))
+		return
+	}
+	if e.fault != nil {
+		if status, body, failed := e.fault(req.Model, question, attempt); failed {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			io.WriteString(w, body)
+			return
+		}
+	}
+	answer := answerOf(question)
+	if strings.Contains(question, eval.MarkAStart) {
+		answer = `{"winner": "tie", "scores": {"A": {"correctness": 8}, "B": {"correctness": 8}}, "reason": "The answers are the same."}`
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": "c1", "object": "chat.completion", "model": req.Model,
+		"choices": []map[string]any{{"index": 0, "message": map[string]any{"role": "assistant", "content": answer}, "finish_reason": "stop"}},
+		"usage":   map[string]any{"prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14},
+	})
+}
+
+// answerOf answers "What is N plus 7?" correctly.
+func answerOf(question string) string {
+	var n int
+	if _, err := fmt.Sscanf(question, "What is %d plus 7?", &n); err == nil {
+		return strconv.Itoa(n + 7)
+	}
+	return "I do not know."
+}
+
+// failing picks 30% of the suite's questions: 6 of 20 (100–102, 110–112).
+func failing(question string) bool {
+	var n int
+	_, err := fmt.Sscanf(question, "What is %d plus 7?", &n)
+	return err == nil && n%10 < 3
+}
+
+// setupSuite writes n questions, and bad malformed lines after them.
+func setupSuite(t *testing.T, dir string, n, bad int) {
+	t.Helper()
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `{"id": "q%02d", "prompt": "What is %d plus 7? Answer with the number only.", "reference": "%d"}`+"\n", i, 100+i, 107+i)
+	}
+	for i := range bad {
+		fmt.Fprintf(&b, `{"id": "bad%d", "prompt": `+"\n", i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "qa.jsonl"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// brokenSpec is a run of base against ft judged by judge; keyEnv is the
+// api_key_env of base and the judge, ftKeyEnv ft's.
+func brokenSpec(t *testing.T, dir, baseURL, ftURL, ftModel, keyEnv, ftKeyEnv, judgeModel string) string {
+	t.Helper()
+	key := func(env string) string {
+		if env == "" {
+			return ""
+		}
+		return ", api_key_env: " + env
+	}
+	spec := fmt.Sprintf(`run: broken
+baseline: base
+variants:
+  - {name: base, base_url: %[1]s, model: base, stream: false%[2]s}
+  - {name: ft, base_url: %[3]s, model: %[4]s, stream: false%[5]s}
+decoding: {temperature: 0, max_tokens: 32}
+retry: {max_attempts: 3, initial_backoff: 1ms, max_backoff: 5ms}
+suites:
+  - {name: qa, path: qa.jsonl, metrics: [em, num_match]}
+judges:
+  - {name: judge, base_url: %[1]s, model: %[6]s%[2]s}
+gate:
+  win_rate_min: 0.5
+`, baseURL, key(keyEnv), ftURL, ftModel, key(ftKeyEnv), judgeModel)
+	p := filepath.Join(dir, "run.yaml")
+	if err := os.WriteFile(p, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// cliRun is one `assay run` in this process: its exit status, what it
+// printed, and the report it saved, if any.
+type cliRun struct {
+	code           int
+	stdout, stderr string
+	rep            *document.Report
+}
+
+func runLocalCLI(t *testing.T, args ...string) cliRun {
+	t.Helper()
+	out := t.TempDir()
+	args = append(args, "--data", t.TempDir(), "--out", out)
+	stdout, stderr, err := runCLI(t, args...)
+	var errs strings.Builder
+	printError(&errs, nil, err, false)
+	r := cliRun{code: exitCode(err, false), stdout: stdout, stderr: stderr + errs.String()}
+	if data, err := os.ReadFile(filepath.Join(out, "report.json")); err == nil {
+		r.rep = &document.Report{}
+		if err := json.Unmarshal(data, r.rep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+// firstLine is the first non-empty line of s, and firstAssayLine the first
+// one assay prints about an error.
+func firstLine(s string) string {
+	for line := range strings.Lines(s) {
+		if strings.TrimSpace(line) != "" {
+			return strings.TrimSpace(line)
+		}
+	}
+	return ""
+}
+
+func firstAssayLine(s string) string {
+	for line := range strings.Lines(s) {
+		if strings.HasPrefix(line, "assay: ") {
+			return strings.TrimSpace(line)
+		}
+	}
+	return ""
+}
+
+// TestBrokenSetups: a setup that is broken never poses as a model result.
+// Each case runs against a real HTTP server and checks the exit status,
+// the first line that names the cause, the report's warnings, and that no
+// verdict of pass or fail and no metric comes from a failure.
+func TestBrokenSetups(t *testing.T) {
+	t.Setenv("ASSAY_NATS", "")
+	t.Setenv("ASSAY_TEST_KEY", "right-key")
+	t.Setenv("ASSAY_TEST_FT_KEY", "wrong-key")
+	os.Unsetenv("ASSAY_TEST_UNSET_KEY")
+	closed := "http://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/v1"
+
+	type setup struct {
+		ftURL, ftModel, ftKeyEnv, judgeModel string
+		// key, when set, is the key the endpoint wants, which base and the
+		// judge have (ASSAY_TEST_KEY).
+		key   string
+		fault func(model, question string, attempt int) (int, string, bool)
+	}
+	// preflightCases never reach the pipeline: preflight stops them before
+	// anything is submitted or paid for. With --no-preflight the services
+	// check again and fail every generation (or judgment) at once.
+	preflightCases := []struct {
+		name  string
+		setup setup
+		cause string
+	}{
+		{"nothing listening", setup{ftURL: closed}, "connection refused"},
+		{"unknown model", setup{ftModel: "sft"}, `model "sft" is not served`},
+		{"unset key", setup{ftKeyEnv: "ASSAY_TEST_UNSET_KEY"}, "ASSAY_TEST_UNSET_KEY"},
+		{"401", setup{ftKeyEnv: "ASSAY_TEST_FT_KEY", key: "right-key"}, "credentials rejected"},
+		{"judge model unknown", setup{judgeModel: "gpt-judge-typo"}, `model "gpt-judge-typo" is not served`},
+	}
+	start := func(t *testing.T, s setup) (*scriptedEndpoint, string) {
+		t.Helper()
+		ep := newScriptedEndpoint(t, "base", "ft", "judge")
+		ep.fault, ep.key = s.fault, s.key
+		keyEnv := ""
+		if s.key != "" {
+			keyEnv = "ASSAY_TEST_KEY"
+		}
+		dir := t.TempDir()
+		setupSuite(t, dir, 20, 0)
+		ftURL, ftModel, judgeModel := s.ftURL, s.ftModel, s.judgeModel
+		if ftURL == "" {
+			ftURL = ep.url()
+		}
+		if ftModel == "" {
+			ftModel = "ft"
+		}
+		if judgeModel == "" {
+			judgeModel = "judge"
+		}
+		return ep, brokenSpec(t, dir, ep.url(), ftURL, ftModel, keyEnv, s.ftKeyEnv, judgeModel)
+	}
+	for _, c := range preflightCases {
+		t.Run(c.name, func(t *testing.T) {
+			ep, spec := start(t, c.setup)
+			r := runLocalCLI(t, "run", "-f", spec)
+			if r.code != exitUnevaluated {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, exitUnevaluated, r.stdout, r.stderr)
+			}
+			if first := firstAssayLine(r.stderr); !strings.Contains(first, "preflight") || !strings.Contains(first, c.cause) {
+				t.Errorf("first line %q does not name %q:\n%s", first, c.cause, r.stderr)
+			}
+			if r.rep != nil {
+				t.Errorf("a report was written for a run that was never submitted")
+			}
+			for _, m := range []string{"base", "ft"} {
+				if n := ep.chatCalls(m); n > 1 {
+					t.Errorf("%s: %d chat calls before anything was submitted (at most one 1-token check)", m, n)
+				}
+			}
+
+			// The same setup with --no-preflight: the services find the
+			// problem, answer nothing, and the report says so.
+			r = runLocalCLI(t, "run", "-f", spec, "--no-preflight")
+			notEvaluated(t, r, c.cause)
+		})
+	}
+
+	t.Run("30% of calls fail for good", func(t *testing.T) {
+		_, spec := start(t, setup{fault: func(model, q string, _ int) (int, string, bool) {
+			return 503, `{"error": {"message": "overloaded"}}`, model == "ft" && failing(q)
+		}})
+		r := runLocalCLI(t, "run", "-f", spec)
+		notEvaluated(t, r, "HTTP 503")
+		if !strings.Contains(firstLine(r.stdout), "ft:") || !strings.Contains(firstLine(r.stdout), "of generations failed") {
+			t.Errorf("the summary does not start with the failure rate: %q", firstLine(r.stdout))
+		}
+	})
+
+	t.Run("malformed 200 bodies are retried", func(t *testing.T) {
+		ep, spec := start(t, setup{fault: func(model, q string, attempt int) (int, string, bool) {
+			return 200, `{"id": "x", "choices": [`, model == "ft" && failing(q) && attempt == 1
+		}})
+		r := runLocalCLI(t, "run", "-f", spec)
+		if r.code != 0 || r.rep == nil || r.rep.Gate.Verdict != document.VerdictPass || r.rep.Counts.Errors != 0 {
+			t.Fatalf("exit %d, report %+v\nstdout:\n%s\nstderr:\n%s", r.code, r.rep, r.stdout, r.stderr)
+		}
+		if n := ep.chatCalls("ft"); n != 26 {
+			t.Errorf("ft: %d calls for 20 questions, want 26: each of the 6 cut-off bodies retried once", n)
+		}
+	})
+
+	t.Run("malformed 200 bodies for good", func(t *testing.T) {
+		_, spec := start(t, setup{fault: func(model, q string, _ int) (int, string, bool) {
+			return 200, `<html>upstream error</html>`, model == "ft" && failing(q)
+		}})
+		notEvaluated(t, runLocalCLI(t, "run", "-f", spec), "malformed")
+	})
+
+	t.Run("4 of 17 dataset lines malformed", func(t *testing.T) {
+		ep := newScriptedEndpoint(t, "base", "ft", "judge")
+		dir := t.TempDir()
+		setupSuite(t, dir, 13, 4)
+		spec := brokenSpec(t, dir, ep.url(), ep.url(), "ft", "", "", "judge")
+		r := runLocalCLI(t, "run", "-f", spec)
+		if r.code != exitUnevaluated || r.rep == nil || r.rep.Gate.Verdict != document.VerdictError {
+			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+		if first := firstLine(r.stdout); !strings.Contains(first, "4 of 17 dataset records were malformed") || !strings.Contains(first, "qa.jsonl:14") {
+			t.Errorf("first line %q does not name the skipped records", first)
+		}
+		if !strings.Contains(r.stdout, "skipped 4 malformed dataset records") {
+			t.Errorf("the terminal does not list the skipped records:\n%s", r.stdout)
+		}
+	})
+}
+
+// notEvaluated checks a run that went through the pipeline but could not
+// be evaluated: exit 3, the cause named on the first line of the summary
+// and of assay's error, in the report's warnings and failures, a verdict of
+// error, and no metric, rate or win rate computed from a failure.
+func notEvaluated(t *testing.T, r cliRun, cause string) {
+	t.Helper()
+	if r.code != exitUnevaluated {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, exitUnevaluated, r.stdout, r.stderr)
+	}
+	if r.rep == nil {
+		t.Fatalf("no report\nstderr:\n%s", r.stderr)
+	}
+	rep := r.rep
+	if rep.Gate.Verdict != document.VerdictError || rep.Gate.Passed {
+		t.Errorf("gate %+v: a run that could not be evaluated neither passes nor fails", rep.Gate)
+	}
+	if first := firstLine(r.stdout); !strings.HasPrefix(first, "the run could not be evaluated: ") || !strings.Contains(first, cause) {
+		t.Errorf("the summary's first line %q does not name %q", first, cause)
+	}
+	if first := firstAssayLine(r.stderr); !strings.Contains(first, "could not be evaluated") || !strings.Contains(first, cause) {
+		t.Errorf("assay's first line %q does not name %q", first, cause)
+	}
+	if !strings.Contains(strings.Join(rep.Warnings, "\n"), cause) {
+		t.Errorf("warnings %q do not name %q", rep.Warnings, cause)
+	}
+	found := false
+	for _, f := range rep.Failures {
+		found = found || strings.Contains(f.Cause, cause) || strings.Contains(f.Example, cause)
+	}
+	if !found {
+		t.Errorf("failures %+v do not count %q", rep.Failures, cause)
+	}
+	// Every question is answered right whenever it is answered: a metric
+	// computed from a failure would be below 1.
+	for _, m := range rep.Metrics {
+		if m.Mean != nil && *m.Mean != 1 {
+			t.Errorf("metric %s/%s %s = %v over %d: a failure was scored", m.Suite, m.Metric, m.Variant, *m.Mean, m.N)
+		}
+		if m.N == 0 && (m.Mean != nil || m.CI != nil) {
+			t.Errorf("metric %+v over nothing has a value", m)
+		}
+	}
+	for _, p := range rep.Pairwise {
+		if p.WinRate != nil && *p.WinRate != 0.5 {
+			t.Errorf("win rate %v: a failure was judged", *p.WinRate)
+		}
+	}
+	for _, d := range rep.Deltas {
+		if d.Delta != 0 {
+			t.Errorf("delta %+v: a failure was compared", d)
+		}
+	}
+}
+
+// TestIdenticalModelsWithFailures: two models that answer alike but fail
+// on different questions differ by exactly nothing: every delta is 0 and
+// the win rate exactly 0.5, because a failure is left out, never scored.
+func TestIdenticalModelsWithFailures(t *testing.T) {
+	t.Setenv("ASSAY_NATS", "")
+	ep := newScriptedEndpoint(t, "base", "ft", "judge")
+	ep.fault = func(model, q string, _ int) (int, string, bool) {
+		var n int
+		fmt.Sscanf(q, "What is %d plus 7?", &n)
+		switch model {
+		case "base":
+			return 500, `{"error": {"message": "internal error"}}`, n%10 == 5 // 2 of 20
+		case "ft":
+			return 503, `{"error": {"message": "overloaded"}}`, n%10 < 3 // 6 of 20
+		}
+		return 0, "", false
+	}
+	dir := t.TempDir()
+	setupSuite(t, dir, 20, 0)
+	spec := brokenSpec(t, dir, ep.url(), ep.url(), "ft", "", "", "judge")
+	data, err := os.ReadFile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The failures are on purpose: allow them, so that the gate decides.
+	if err := os.WriteFile(spec, []byte(string(data)+"  error_rate_max: 0.5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runLocalCLI(t, "run", "-f", spec)
+	if r.code != 0 || r.rep == nil {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	rep := r.rep
+	if len(rep.Deltas) != 2 {
+		t.Fatalf("deltas %+v", rep.Deltas)
+	}
+	for _, d := range rep.Deltas {
+		if d.Delta != 0 || d.N != 12 || d.Excluded != 8 {
+			t.Errorf("delta %+v: want exactly 0 over the 12 questions both answered, 8 excluded", d)
+		}
+	}
+	if len(rep.Pairwise) != 1 || rep.Pairwise[0].WinRate == nil || *rep.Pairwise[0].WinRate != 0.5 || rep.Pairwise[0].GenerationErrors != 8 {
+		t.Errorf("pairwise %+v: want a win rate of exactly 0.5 over the 12 pairs judged", rep.Pairwise)
+	}
+	for _, m := range rep.Metrics {
+		errs := map[string]int{"base": 2, "ft": 6}[m.Variant]
+		if m.Mean == nil || *m.Mean != 1 || m.N != 20-errs || m.Errors != errs {
+			t.Errorf("metric %+v: every answer is right; the %d failures are counted, not scored", m, errs)
+		}
+	}
+	if c := rep.Counts; c.GenerationErrors != 8 || c.JudgeErrors != 0 {
+		t.Errorf("counts %+v", c)
+	}
+}
