@@ -167,7 +167,7 @@ func TestHandleAccountsForFailures(t *testing.T) {
 // TestPreflightAnswersPairsWithoutCallingTheJudge has a judge whose model
 // the endpoint does not serve: every pair gets the problem as its error at
 // once, the endpoint is checked once however many pairs arrive together,
-// again only after preflightRecheck, and the judge is used as soon as a
+// again only after llm.PreflightRecheck, and the judge is used as soon as a
 // check passes.
 func TestPreflightAnswersPairsWithoutCallingTheJudge(t *testing.T) {
 	without := llmsim.New(llmsim.Options{Seed: 1, Personas: []llmsim.Persona{{Name: "sim-judge", Judge: true}, {Name: "sim-base"}}})
@@ -186,7 +186,7 @@ func TestPreflightAnswersPairsWithoutCallingTheJudge(t *testing.T) {
 	svc := newService(t)
 	var mu sync.Mutex
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	svc.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	svc.preflights.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 
 	judgeAll := func(n int) []*eval.Judgment {
@@ -225,14 +225,14 @@ func TestPreflightAnswersPairsWithoutCallingTheJudge(t *testing.T) {
 	}
 
 	served.Store(true)
-	advance(preflightRecheck - time.Second)
+	advance(llm.PreflightRecheck - time.Second)
 	for _, jd := range judgeAll(5) {
 		if !strings.HasPrefix(jd.Cause, "preflight: ") {
-			t.Fatalf("within %v of a failed check, a pair was judged: cause %q, error %q", preflightRecheck, jd.Cause, jd.Error)
+			t.Fatalf("within %v of a failed check, a pair was judged: cause %q, error %q", llm.PreflightRecheck, jd.Cause, jd.Error)
 		}
 	}
 	if chats, checks := ep.counts("gpt-5-judge"); checks != 1 || chats != 0 {
-		t.Errorf("within %v of a failed check: %d checks, %d judge calls", preflightRecheck, checks, chats)
+		t.Errorf("within %v of a failed check: %d checks, %d judge calls", llm.PreflightRecheck, checks, chats)
 	}
 
 	advance(time.Second)

@@ -24,7 +24,6 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
@@ -53,8 +52,7 @@ type Service struct {
 	metrics *obs.Stage
 	client  *llm.Client
 
-	preflights preflights
-	now        func() time.Time
+	preflights *llm.PreflightCache
 }
 
 // New returns the stage.
@@ -65,7 +63,7 @@ func New(cfg Config, env *stage.Env) *Service {
 		c = llm.New(llm.WithCache(env.Bus.LLMCache()), llm.WithLogger(logger))
 	}
 	return &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageJudge),
-		client: c, now: time.Now}
+		client: c, preflights: &llm.PreflightCache{Client: c, Options: llm.PreflightOptions{Getenv: os.Getenv}}}
 }
 
 // Run follows the runs in assay_runs and judges their pairs until ctx ends.
