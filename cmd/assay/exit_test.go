@@ -18,16 +18,8 @@ import (
 // commands it is given to here, and returns its path.
 func goodSpec(t *testing.T, run string) string {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "qa.jsonl"), []byte(`{"id": "1", "prompt": "2+2?", "reference": "4"}`+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, "run.yaml")
-	spec := fmt.Sprintf("run: %s\nbaseline: base\nvariants:\n  - {name: base, base_url: http://127.0.0.1:1/v1, model: m}\nsuites:\n  - {name: qa, path: qa.jsonl, metrics: [em]}\n", run)
-	if err := os.WriteFile(p, []byte(spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	const down = "base_url: http://127.0.0.1:1/v1, model: m"
+	return preflightSpec(t, run, down, down, down)
 }
 
 // TestExitStatus runs commands that fail before any evaluation and checks
