@@ -64,7 +64,8 @@ unreachable), 130 interrupted.`,
 					return err
 				}
 			}
-			if err := announce(ctx, b, &ev); err != nil {
+			known, err := announce(ctx, b, &ev)
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "announced checkpoint %s (%s) of run %s\n", ev.Variant, ev.Model, ev.Run)
@@ -74,7 +75,7 @@ unreachable), 130 interrupted.`,
 			if out == "" {
 				out = "assay-report/" + ev.Run
 			}
-			return waitCheckpoint(ctx, b, ev.Run, ev.Variant, out, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return waitCheckpoint(ctx, b, ev.Run, ev.Variant, known, out, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
@@ -96,35 +97,49 @@ unreachable), 130 interrupted.`,
 }
 
 // announce publishes a checkpoint after checking what can be checked here,
-// so that a mistake is an error now rather than a dead letter later.
-func announce(ctx context.Context, b *bus.Bus, ev *eval.CheckpointEvent) error {
+// so that a mistake is an error now rather than a dead letter later. known
+// says that the run has the checkpoint already (announced before), so that
+// the announcement changes nothing.
+func announce(ctx context.Context, b *bus.Bus, ev *eval.CheckpointEvent) (known bool, err error) {
 	v, err := ev.NewVariant()
 	if err != nil {
-		return usagef("checkpoint: %w", err)
+		return false, usagef("checkpoint: %w", err)
 	}
 	spec, err := b.Spec(ctx, ev.Run)
 	if errors.Is(err, bus.ErrNotFound) {
-		return fmt.Errorf("run %q does not exist at %s: submit it first with assay run --nats", ev.Run, b.NC.ConnectedUrlRedacted())
+		return false, fmt.Errorf("run %q does not exist at %s: submit it first with assay run --nats", ev.Run, b.NC.ConnectedUrlRedacted())
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
-	if old, ok := spec.Variant(v.Name); ok && (old.Model != v.Model || old.BaseURL != v.BaseURL) {
-		return usagef("run %q already has a variant %q (model %s at %s): name the checkpoint differently", ev.Run, v.Name, old.Model, old.BaseURL)
+	old, known := spec.Variant(v.Name)
+	if known && (old.Model != v.Model || old.BaseURL != v.BaseURL) {
+		return false, usagef("run %q already has a variant %q (model %s at %s): name the checkpoint differently", ev.Run, v.Name, old.Model, old.BaseURL)
 	}
 	id := bus.MsgID("checkpoint", ev.Run, v.Name, v.Model, v.BaseURL)
 	_, err = b.Publish(ctx, bus.CheckpointSubject, id, ev)
-	return err
+	return known, err
 }
 
 // waitCheckpoint waits until the run has a verdict for variant, saves and
 // prints the report, and returns what the verdict makes of the exit status:
 // errGateFailed when the variant failed, an error when the run could not be
-// evaluated.
-func waitCheckpoint(ctx context.Context, b *bus.Bus, run, variant, out string, stdout, stderr io.Writer) error {
+// evaluated. known says that the run had the variant before it was
+// announced, so that the run's status will not change.
+func waitCheckpoint(ctx context.Context, b *bus.Bus, run, variant string, known bool, out string, stdout, stderr io.Writer) error {
+	reopened := known
 	st, err := waitStatus(ctx, b, run, stderr, func(st *eval.RunStatus) bool {
-		_, judged := st.Gates[variant]
-		return st.State == eval.StateError || st.State == eval.StateComplete && (judged || st.Verdict == document.VerdictError)
+		if st.State == eval.StateRunning {
+			reopened = true
+			return false
+		}
+		if _, judged := st.Gates[variant]; judged && st.State == eval.StateComplete {
+			return true
+		}
+		// A run that could not be evaluated has no verdict for the
+		// variant; a status from before the run took the checkpoint in
+		// is the run without it.
+		return reopened && (st.State == eval.StateError || st.Verdict == document.VerdictError)
 	})
 	if err != nil {
 		return err

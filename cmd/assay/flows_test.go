@@ -172,7 +172,7 @@ func TestCheckpoint(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := waitCheckpoint(ctx, b, "ck", "ck2", out, new(strings.Builder), nil); err != nil && !errors.Is(err, errGateFailed) {
+	if err := waitCheckpoint(ctx, b, "ck", "ck2", false, out, new(strings.Builder), nil); err != nil && !errors.Is(err, errGateFailed) {
 		t.Fatal(err)
 	}
 	if n := f.sim.Calls("t-ck1") - after["t-ck1"]; n != 0 {
@@ -202,7 +202,7 @@ func TestCheckpoint(t *testing.T) {
 		}
 	}
 	// A checkpoint whose name is taken by another model is refused at once.
-	if _, _, err := runCLI(t, "checkpoint", "--run", "ck", "--variant", "ck1", "--base-url", f.url, "--model", "other", "--nats", sys.URL); err == nil ||
+	if _, _, err := runCLI(t, "checkpoint", "--run", "ck", "--variant", "ck1", "--base-url", f.url, "--model", "other", "--nats", sys.URL, "--no-preflight"); err == nil ||
 		!strings.Contains(err.Error(), `already has a variant "ck1"`) {
 		t.Errorf("a conflicting checkpoint: %v", err)
 	}
