@@ -158,8 +158,12 @@ func runLocal(ctx context.Context, stdout, stderr io.Writer, spec *eval.RunSpec,
 		fmt.Fprintf(stderr, "submitted run %s (fingerprint %s)\n", spec.Run, spec.Fingerprint())
 		err = waitAndReport(ctx, b, spec.Run, o.Out, stdout, stderr)
 	}
-	if ctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil:
 		return &interruptedError{next: fmt.Sprintf("the state is kept in %s: the same command again resumes", dir), err: ctx.Err()}
+	case errors.Is(err, errUnevaluated):
+		// The same command again would show the same outcome.
+		return fmt.Errorf("%w (state in %s: --fresh starts over)", err, dir)
 	}
 	return err
 }
