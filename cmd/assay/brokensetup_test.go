@@ -30,10 +30,14 @@ type scriptedEndpoint struct {
 	// fault, when set, may answer a chat call instead: attempt counts the
 	// calls for the same model and question, from 1.
 	fault func(model, question string, attempt int) (status int, body string, failed bool)
+	// answer, when set, answers a model's last question instead of
+	// answerOf.
+	answer func(model, question string) string
 
 	mu       sync.Mutex
 	calls    map[string]int // chat calls per model
 	attempts map[string]int // per model and question
+	judged   []string       // the judge prompts, in arrival order
 }
 
 func newScriptedEndpoint(t *testing.T, models ...string) *scriptedEndpoint {
@@ -114,7 +118,13 @@ func (e *scriptedEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	answer := answerOf(question)
-	if strings.Contains(question, eval.MarkAStart) {
+	if e.answer != nil {
+		answer = e.answer(req.Model, question)
+	}
+	if strings.Contains(question, eval.MarkAStart) || strings.Contains(question, eval.MarkConvAStart) {
+		e.mu.Lock()
+		e.judged = append(e.judged, question)
+		e.mu.Unlock()
 		answer = `{"winner": "tie", "scores": {"A": {"correctness": 8}, "B": {"correctness": 8}}, "reason": "The answers are the same."}`
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
