@@ -43,8 +43,9 @@
 //     never the first letter, and never the last but by a swap, since
 //     words that differ there are usually other words (cat and cats, able
 //     and unable); never in a word of fewer than three letters, a number
-//     word or a name (a word capitalised inside a sentence, or opening
-//     one unless it is a common word);
+//     word, an identifier in code (snake_case, camelCase) or a name (a
+//     word capitalised inside a sentence, or opening one unless it is a
+//     common word);
 //   - a Chinese character confused with a sound-alike or look-alike (的
 //     and 得, 在 and 再, 己 and 已; see hanzi.go). Two neighbouring
 //     characters swapped are not a typo: 蜂蜜 and 蜜蜂, 故事 and 事故 are
