@@ -82,3 +82,19 @@ func (s *spooled) Close() error {
 	}
 	return err
 }
+
+// IngestProgress is how far ingest has published a run's suites. It is
+// recorded as ingest goes, so that an ingest retried after a failure
+// resumes where it stopped: it reads its suites again (cheap), but
+// publishes only what the stream does not hold yet (each sample published
+// again would be answered again once out of the duplicate window).
+type IngestProgress struct {
+	// Published counts each suite's samples published and acknowledged,
+	// in the order ingest reads them; a sample's robustness copies go
+	// with it.
+	Published map[string]int `json:"published"`
+	// Seq is the samples stream's last sequence when Published was
+	// counted: what was published after the record is in the stream
+	// after Seq (see [Bus.SamplesSince]).
+	Seq uint64 `json:"seq"`
+}

@@ -2,6 +2,10 @@ package bus
 
 import "encoding/json"
 
+// IngestProgressKey holds how far ingest has published a run's suites
+// (JSON, an [IngestProgress]), next to its ingest status ([IngestKey]).
+func IngestProgressKey(run string) string { return run + ".ingest-progress" }
+
 // The keys of assay's messages, read for dead-letter entries: only the
 // fields that name what a message is about.
 

@@ -248,6 +248,80 @@ func (b *Bus) Ingest(ctx context.Context, run string) (*eval.IngestStatus, error
 	return &st, nil
 }
 
+// PutIngestProgress records how far ingest has published a run's suites.
+func (b *Bus) PutIngestProgress(ctx context.Context, run string, p *IngestProgress) error {
+	data, _ := json.Marshal(p)
+	if _, err := b.Runs.Put(ctx, IngestProgressKey(run), data); err != nil {
+		return fmt.Errorf("storing ingest progress of run %q: %w", run, err)
+	}
+	return nil
+}
+
+// IngestProgress reads how far ingest has published a run's suites; it is
+// [ErrNotFound] before the first record.
+func (b *Bus) IngestProgress(ctx context.Context, run string) (*IngestProgress, error) {
+	var p IngestProgress
+	if err := b.getJSON(ctx, IngestProgressKey(run), &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// SamplesSeq is the last sequence of the samples stream: every sample
+// acknowledged so far is at or before it.
+func (b *Bus) SamplesSeq(ctx context.Context) (uint64, error) {
+	info, err := b.streams[StreamSamples].Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reading stream %s: %w", StreamSamples, err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// SamplesSince returns the message ids of a run's samples stored after
+// seq: what ingest published after it last recorded its progress, which
+// a retried ingest must not publish again. Only headers are read.
+func (b *Bus) SamplesSince(ctx context.Context, run string, seq uint64) (map[string]bool, error) {
+	ids := map[string]bool{}
+	c, err := b.streams[StreamSamples].CreateConsumer(ctx, jetstream.ConsumerConfig{
+		FilterSubject:     RunSamples(run),
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       seq + 1,
+		AckPolicy:         jetstream.AckNonePolicy,
+		HeadersOnly:       true,
+		MemoryStorage:     true,
+		InactiveThreshold: time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the samples of run %q: %w", run, err)
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = b.streams[StreamSamples].DeleteConsumer(dctx, c.CachedInfo().Name)
+	}()
+	for pending := c.CachedInfo().NumPending; pending > 0; {
+		batch, err := c.Fetch(int(min(pending, 1000)), jetstream.FetchContext(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("reading the samples of run %q: %w", run, err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			ids[m.Headers().Get(jetstream.MsgIDHeader)] = true
+			if meta, err := m.Metadata(); err == nil {
+				pending = meta.NumPending
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return nil, fmt.Errorf("reading the samples of run %q: %w", run, err)
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("reading the samples of run %q: %d of them did not arrive", run, pending)
+		}
+	}
+	return ids, nil
+}
+
 func (b *Bus) getJSON(ctx context.Context, key string, v any) error {
 	e, err := b.Runs.Get(ctx, key)
 	if err != nil {

@@ -5,10 +5,12 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sync/atomic"
 
@@ -42,6 +44,10 @@ type Service struct {
 	intake     prometheus.Counter
 	queries    *prometheus.CounterVec
 	intakeAddr atomic.Value
+	// openDataset and newBatch are the bus's, replaced by tests that
+	// make them fail.
+	openDataset func(ctx context.Context, object string) (io.ReadCloser, error)
+	newBatch    func(ctx context.Context) batch
 }
 
 // New returns the stage.
@@ -55,6 +61,8 @@ func New(cfg Config, env *stage.Env) *Service {
 			Help: "A continuous run's queries by outcome: sampled, sampled_out, duplicate (within its window)."}, []string{"run", "outcome"}),
 	}
 	env.Registry.MustRegister(s.intake, s.queries)
+	s.openDataset = s.bus.OpenDataset
+	s.newBatch = func(ctx context.Context) batch { return s.bus.NewBatch(ctx) }
 	return s
 }
 
@@ -144,7 +152,7 @@ func (s *Service) handleMsg(ctx context.Context, m *bus.Msg) error {
 	}
 	st, err := s.Ingest(ctx, spec)
 	if err != nil {
-		return err
+		return failure(m, ev.Run, err)
 	}
 	if err := s.bus.PutIngest(ctx, st); err != nil {
 		return err
@@ -157,34 +165,73 @@ func (s *Service) handleMsg(ctx context.Context, m *bus.Msg) error {
 	return nil
 }
 
+// suiteError is a failure to ingest one suite.
+type suiteError struct {
+	suite string
+	err   error
+}
+
+func (e *suiteError) Error() string { return "suite " + e.suite + ": " + e.err.Error() }
+func (e *suiteError) Unwrap() error { return e.err }
+
+// failure is what becomes of a run's failed ingest: tried again while it
+// may pass, and, when it cannot (the suite's file cannot be read) or its
+// deliveries are spent, a dead letter naming the run, the suite and the
+// cause — the report's sign that the run could not be evaluated. Its
+// ingest status is never written: a run whose suites were not read is not
+// ingested.
+func failure(m *bus.Msg, run string, err error) error {
+	keys := bus.Keys{Run: run}
+	var se *suiteError
+	if errors.As(err, &se) {
+		keys.Suite = se.suite
+	}
+	var p *bus.PoisonError
+	switch {
+	case errors.As(err, &p):
+		// Poison from deeper down (a contamination check) may not know
+		// the run.
+		p.Keys.Run = cmp.Or(p.Keys.Run, keys.Run)
+		p.Keys.Suite = cmp.Or(p.Keys.Suite, keys.Suite)
+		return err
+	case m.LastDelivery():
+		return bus.Poisonf(keys, "gave up after %d deliveries: %v", m.Meta.NumDelivered, err)
+	default:
+		return err
+	}
+}
+
 // Ingest reads every suite of spec and publishes its samples. With a
 // contamination check, the samples are held until every suite is read and
 // checked against the training data, then published with their findings.
+// An Ingest tried again after a failure publishes only what the failed one
+// did not (see [publisher]).
 func (s *Service) Ingest(ctx context.Context, spec *eval.RunSpec) (*eval.IngestStatus, error) {
 	st := &eval.IngestStatus{Run: spec.Run, Done: true, Suites: map[string]*eval.SuiteStatus{}}
-	fp := spec.Fingerprint()
-	batch := s.bus.NewBatch(ctx)
+	pub, err := newPublisher(ctx, s.bus, spec.Run, s.newBatch(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if n, late := pub.resumed(); n > 0 || late > 0 {
+		s.logger.Info("resuming ingest", "run", spec.Run, "published", n, "published_unrecorded", late)
+	}
 	// publish sends a sample and its robustness copies.
 	publish := func(sm eval.Sample) error {
 		ss := st.Suites[sm.Suite]
-		subject := bus.SamplesSubject(spec.Run, sm.Suite)
-		if err := batch.Publish(subject, bus.MsgID(bus.StageIngest, spec.Run, sm.Suite, sm.ID), sm); err != nil {
-			return err
-		}
 		if sm.Contamination != nil && sm.Contamination.Contaminated {
 			ss.Contaminated++
 		}
 		su, _ := spec.Suite(sm.Suite)
+		var copies []eval.Sample
 		for _, kind := range su.Perturbations {
-			cp, ok := perturbed(sm, kind)
-			if !ok {
-				continue
+			if cp, ok := perturbed(sm, kind); ok {
+				copies = append(copies, cp)
 			}
-			if err := batch.Publish(subject, bus.MsgID(bus.StageIngest, spec.Run, sm.Suite, cp.ID), cp); err != nil {
-				return err
-			}
-			ss.Perturbed++
-			ss.Samples++
+		}
+		ss.Perturbed += len(copies)
+		ss.Samples += len(copies)
+		if err := pub.publish(ctx, sm, copies); err != nil {
+			return &suiteError{sm.Suite, err}
 		}
 		return nil
 	}
@@ -193,55 +240,20 @@ func (s *Service) Ingest(ctx context.Context, spec *eval.RunSpec) (*eval.IngestS
 		if suite.Intake {
 			continue // its samples are production queries, taken as they come
 		}
-		parts := suite.Parts
-		if len(parts) == 0 {
-			parts = []eval.DatasetPart{{Path: suite.Path, Object: suite.Object}}
-		}
-		if parts[0].Object == "" {
-			return nil, bus.Poisonf(bus.Keys{Run: spec.Run}, "suite %s has no uploaded dataset: submit runs with `assay run`", suite.Name)
-		}
 		ss := &eval.SuiteStatus{}
 		st.Suites[suite.Name] = ss
-		rd := dataset.NewReader(spec.Run, suite, suite.Path)
-		near := newNearFilter(suite)
-		var nearDropped []eval.DroppedDuplicate
 		emit := func(sm eval.Sample) error {
-			sm.Fingerprint = fp
-			if d, dup := near.check(sm); dup {
-				nearDropped = append(nearDropped, d)
-				return nil
-			}
-			ss.Samples++
 			if spec.Contamination != nil {
 				held = append(held, sm)
 				return nil
 			}
 			return publish(sm)
 		}
-		var problems []dataset.Problem
-		for _, part := range parts {
-			r, err := s.bus.OpenDataset(ctx, part.Object)
-			if err != nil {
-				return nil, err
-			}
-			pr, err := rd.ReadFile(part.Path, r, emit)
-			r.Close()
-			if err != nil {
-				return nil, fmt.Errorf("ingesting suite %s: %w", suite.Name, err)
-			}
-			problems = append(problems, pr.Problems...)
-			ss.Dropped = pr.Duplicates // every exact duplicate so far
+		if err := s.readSuite(ctx, spec, suite, ss, emit); err != nil {
+			return nil, err
 		}
-		ss.Dropped = append(ss.Dropped, nearDropped...)
-		ss.Duplicates, ss.Malformed = len(ss.Dropped), len(problems)
-		for i, p := range problems {
-			if i == maxProblems {
-				break
-			}
-			ss.Problems = append(ss.Problems, p.Error())
-		}
-		for _, p := range problems {
-			s.logger.Warn("malformed line skipped", "run", spec.Run, "suite", suite.Name, "problem", p.Error())
+		if err := pub.save(ctx); err != nil {
+			return nil, &suiteError{suite.Name, err}
 		}
 	}
 	if spec.Contamination != nil {
@@ -253,12 +265,81 @@ func (s *Service) Ingest(ctx context.Context, spec *eval.RunSpec) (*eval.IngestS
 				return nil, err
 			}
 		}
+		if err := pub.save(ctx); err != nil {
+			return nil, err
+		}
 	}
 	for _, ss := range st.Suites {
 		st.Samples += ss.Samples
 	}
-	if err := batch.Wait(); err != nil {
-		return nil, err
-	}
+	s.logger.Debug("samples published", "run", spec.Run, "sent", pub.sent, "already_published", pub.skipped)
 	return st, nil
+}
+
+// readSuite reads one suite's files, drops its near-duplicates, counts
+// what it finds in ss, and passes each sample kept to emit. A file that
+// cannot be read fails the suite for good; a sample emit cannot publish
+// fails it for this try.
+func (s *Service) readSuite(ctx context.Context, spec *eval.RunSpec, suite eval.Suite, ss *eval.SuiteStatus, emit func(eval.Sample) error) error {
+	keys := bus.Keys{Run: spec.Run, Suite: suite.Name}
+	parts := suite.Parts
+	if len(parts) == 0 {
+		parts = []eval.DatasetPart{{Path: suite.Path, Object: suite.Object}}
+	}
+	if parts[0].Object == "" {
+		return bus.Poison(&suiteError{suite.Name, errors.New("it has no uploaded dataset: submit runs with `assay run`")}, keys)
+	}
+	rd := dataset.NewReader(spec.Run, suite, suite.Path)
+	near := newNearFilter(suite)
+	fp := spec.Fingerprint()
+	var nearDropped []eval.DroppedDuplicate
+	var emitErr error
+	keep := func(sm eval.Sample) error {
+		sm.Fingerprint = fp
+		if d, dup := near.check(sm); dup {
+			nearDropped = append(nearDropped, d)
+			return nil
+		}
+		ss.Samples++
+		if err := emit(sm); err != nil {
+			emitErr = err
+			return err
+		}
+		return nil
+	}
+	var problems []dataset.Problem
+	for _, part := range parts {
+		r, err := s.openDataset(ctx, part.Object)
+		if err != nil {
+			err = &suiteError{suite.Name, fmt.Errorf("reading %s: %w", part.Path, err)}
+			if errors.Is(err, jetstream.ErrObjectNotFound) {
+				return bus.Poison(fmt.Errorf("%w: it was not uploaded, or was removed since: submit the run again with `assay run`", err), keys)
+			}
+			return err
+		}
+		pr, err := rd.ReadFile(part.Path, r, keep)
+		r.Close()
+		switch {
+		case err != nil && emitErr != nil:
+			return emitErr
+		case err != nil:
+			// The file is a verified local copy: reading it again
+			// would fail the same way.
+			return bus.Poison(&suiteError{suite.Name, err}, keys)
+		}
+		problems = append(problems, pr.Problems...)
+		ss.Dropped = pr.Duplicates // every exact duplicate so far
+	}
+	ss.Dropped = append(ss.Dropped, nearDropped...)
+	ss.Duplicates, ss.Malformed = len(ss.Dropped), len(problems)
+	for i, p := range problems {
+		if i == maxProblems {
+			break
+		}
+		ss.Problems = append(ss.Problems, p.Error())
+	}
+	for _, p := range problems {
+		s.logger.Warn("malformed line skipped", "run", spec.Run, "suite", suite.Name, "problem", p.Error())
+	}
+	return nil
 }
