@@ -208,9 +208,11 @@ type Suite struct {
 	// answers each user turn in order and its own answers, not recorded
 	// ones, feed the next (MT-Bench style). The mt-bench preset sets it.
 	GenerateTurns bool `yaml:"generate_turns" json:"generate_turns,omitempty"`
-	// NearDuplicates is the similarity from which two samples are near
-	// duplicates and the later is dropped (see services/ingest/contam);
-	// absent means 0.8, 0 turns the check off.
+	// NearDuplicates is the least share of tokens two samples must have in
+	// common, the rest differing by typos, for the later to be dropped as a
+	// near-duplicate (see services/ingest/dedup); absent means 0.8, 1
+	// drops only copies differing in case, width, spacing or punctuation,
+	// 0 turns the check off.
 	NearDuplicates *float64 `yaml:"near_duplicates" json:"near_duplicates,omitempty"`
 	// Perturbations ask for robustness copies of every sample, one per
 	// kind (see [PerturbationKinds]), linked to their original.

@@ -49,9 +49,11 @@ type DroppedDuplicate struct {
 	ID     string `json:"id"`
 	Twin   string `json:"twin"`
 	Source string `json:"source"`
-	// Similarity is a near-duplicate's Jaccard similarity to its twin;
-	// an exact duplicate has none.
+	// Similarity is the share of a near-duplicate's tokens its twin has
+	// too (the rest differ by typos); an exact duplicate has none.
 	Similarity float64 `json:"similarity,omitempty"`
+	// Why says how a near-duplicate differs from its twin, e.g. a typo.
+	Why string `json:"why,omitempty"`
 }
 
 // RunStatus is a run's progress and outcome, kept by the report stage.

@@ -50,5 +50,5 @@ func (f *nearFilter) check(sm eval.Sample) (eval.DroppedDuplicate, bool) {
 		f.kept = append(f.kept, sm.ID)
 		return eval.DroppedDuplicate{}, false
 	}
-	return eval.DroppedDuplicate{ID: sm.ID, Twin: f.kept[m.Twin], Source: sm.Source, Similarity: m.Similarity}, true
+	return eval.DroppedDuplicate{ID: sm.ID, Twin: f.kept[m.Twin], Source: sm.Source, Similarity: m.Similarity, Why: m.Why}, true
 }

@@ -52,7 +52,7 @@ func TestNearFilter(t *testing.T) {
 				if got := map[bool]string{true: d.Twin}[dup]; got != c.twins[i] {
 					t.Errorf("sample %d: twin %q (%+v), want %q", i, got, d, c.twins[i])
 				}
-				if dup && (d.ID != id || d.Source != sm.Source || !(d.Similarity > 0 && d.Similarity <= 1)) {
+				if dup && (d.ID != id || d.Source != sm.Source || !(d.Similarity > 0 && d.Similarity <= 1) || d.Why == "") {
 					t.Errorf("sample %d: dropped record %+v", i, d)
 				}
 			}

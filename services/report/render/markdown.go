@@ -164,12 +164,12 @@ func Markdown(w io.Writer, r *document.Report) error {
 			if d.Similarity > 0 {
 				sim = num(d.Similarity)
 			}
-			dropped = append(dropped, []string{s.Name, mdText(d.ID), mdText(d.Twin), sim, mdText(d.Source)})
+			dropped = append(dropped, []string{s.Name, mdText(d.ID), mdText(d.Twin), sim, mdText(d.Why), mdText(d.Source)})
 		}
 	}
 	if len(dropped) > 0 {
 		b.WriteString("## Duplicates\n\nSamples left out as repeating another (kept) sample of their suite.\n\n")
-		mdTable(&b, []string{"suite", "dropped", "kept", "similarity", "source"}, dropped)
+		mdTable(&b, []string{"suite", "dropped", "kept", "similarity", "how they differ", "source"}, dropped)
 	}
 
 	b.WriteString("## Suites\n\n")
