@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/aggregate"
@@ -24,8 +22,10 @@ import (
 var Formats = []string{"json", "md", "html", "parquet"}
 
 // Files renders a report in the asked formats: file name to content.
-// Parquet gives two files, the per-sample scores and judgments.
-func Files(rep *document.Report, c *aggregate.Collector, formats []string) (map[string][]byte, error) {
+// Parquet gives two files, the per-sample scores and judgments, with the
+// texts fetch reads (see [WriteParquet]); logger is told how many of them
+// are gone.
+func Files(ctx context.Context, rep *document.Report, c *aggregate.Collector, fetch aggregate.Fetcher, formats []string, logger *slog.Logger) (map[string][]byte, error) {
 	out := map[string][]byte{}
 	for _, f := range formats {
 		var buf bytes.Buffer
@@ -44,15 +44,16 @@ func Files(rep *document.Report, c *aggregate.Collector, formats []string) (map[
 			err = render.HTML(&buf, rep)
 			out["report.html"] = buf.Bytes()
 		case "parquet":
-			scores, judgments := c.Tables()
-			var jbuf bytes.Buffer
-			err = writeParquet(&buf, scores)
-			if err == nil {
-				err = writeParquet(&jbuf, judgments)
-			}
-			scores.Release()
-			judgments.Release()
-			out["scores.parquet"], out["judgments.parquet"] = buf.Bytes(), jbuf.Bytes()
+			rows := c.Rows()
+			err = WriteParquet(ctx, rows, fetch, logger, func(name string, write func(io.Writer) error) error {
+				var buf bytes.Buffer
+				if err := write(&buf); err != nil {
+					return err
+				}
+				out[name] = buf.Bytes()
+				return nil
+			})
+			rows.Release()
 		default:
 			return nil, fmt.Errorf("unknown report format %q: use json, md, html or parquet", f)
 		}
@@ -63,36 +64,70 @@ func Files(rep *document.Report, c *aggregate.Collector, formats []string) (map[
 	return out, nil
 }
 
-func writeParquet(w io.Writer, t arrow.Table) error {
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd))
-	return pqarrow.WriteTable(t, w, 64<<10, props, pqarrow.DefaultWriterProps())
+// ParquetFiles are the files the parquet format gives.
+var ParquetFiles = []string{"scores.parquet", "judgments.parquet"}
+
+// WriteParquet writes a run's scores.parquet and judgments.parquet, each
+// through put, which names the file and gives the function that writes it:
+// the files are written as they are made, a batch of rows at a time, so a
+// caller that streams them (to the object store, to a file) never holds
+// their texts. Texts that are gone are null, and logged as a count.
+func WriteParquet(ctx context.Context, rows *aggregate.Rows, fetch aggregate.Fetcher, logger *slog.Logger,
+	put func(name string, write func(io.Writer) error) error) error {
+	for _, name := range ParquetFiles {
+		var n aggregate.Written
+		err := put(name, func(w io.Writer) (err error) {
+			if name == "scores.parquet" {
+				n, err = rows.WriteScores(ctx, w, fetch)
+			} else {
+				n, err = rows.WriteJudgments(ctx, w, fetch)
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("writing %s: %w", name, err)
+		}
+		if n.Missing > 0 {
+			logger.Warn("texts are no longer stored and were left null", "run", rows.Run(), "file", name, "texts", n.Missing, "rows", n.Rows)
+		}
+	}
+	return nil
 }
 
 // busFetcher reads example texts from the streams.
 type busFetcher struct{ b *bus.Bus }
 
 func (f busFetcher) Sample(ctx context.Context, seq uint64) (*eval.Sample, error) {
-	data, err := f.b.GetMsg(ctx, bus.StreamSamples, seq)
-	if err != nil {
-		return nil, err
-	}
 	var s eval.Sample
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("sample at %d does not decode: %w", seq, err)
+	if err := f.get(ctx, bus.StreamSamples, seq, &s); err != nil {
+		return nil, err
 	}
 	return &s, nil
 }
 
 func (f busFetcher) Generation(ctx context.Context, seq uint64) (*eval.Generation, error) {
-	data, err := f.b.GetMsg(ctx, bus.StreamGens, seq)
-	if err != nil {
+	var g eval.Generation
+	if err := f.get(ctx, bus.StreamGens, seq, &g); err != nil {
 		return nil, err
 	}
-	var g eval.Generation
-	if err := json.Unmarshal(data, &g); err != nil {
-		return nil, fmt.Errorf("generation at %d does not decode: %w", seq, err)
-	}
 	return &g, nil
+}
+
+// get decodes the message at seq of stream into v. A message that is gone
+// — purged, aged out, its large payload deleted — or that does not decode
+// is [aggregate.ErrTextGone].
+func (f busFetcher) get(ctx context.Context, stream string, seq uint64, v any) error {
+	data, err := f.b.GetMsg(ctx, stream, seq)
+	if errors.Is(err, bus.ErrNotFound) || errors.Is(err, jetstream.ErrObjectNotFound) {
+		return fmt.Errorf("%w: %w", aggregate.ErrTextGone, err)
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%w: %s message %d does not decode: %w", aggregate.ErrTextGone, stream, seq, err)
+	}
+	return nil
 }
 
 // Fetcher returns the bus-backed reader of example texts.
@@ -164,23 +199,42 @@ func Collect(ctx context.Context, b *bus.Bus, run string) (*aggregate.Collector,
 
 // readAll reads every message of src stored now.
 func readAll(ctx context.Context, b *bus.Bus, src source, fn func([]byte) error) error {
-	cons, err := b.JS.OrderedConsumer(ctx, src.stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{src.filter}})
+	return readBatches(ctx, b, src.stream, src.filter, func(batch []message) error {
+		for _, m := range batch {
+			if err := fn(m.data); err != nil {
+				return fmt.Errorf("%s message %d: %w", src.stream, m.seq, err)
+			}
+		}
+		return nil
+	})
+}
+
+// message is one message read from a stream: its payload and sequence.
+type message struct {
+	data []byte
+	seq  uint64
+}
+
+// readBatches reads every message of stream on filter stored now, in
+// stream order, handing them to fn a fetched batch (at most 1,000) at a
+// time.
+func readBatches(ctx context.Context, b *bus.Bus, stream, filter string, fn func([]message) error) error {
+	cons, err := b.JS.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", src.stream, err)
+		return fmt.Errorf("reading %s: %w", stream, err)
 	}
 	info, err := cons.Info(ctx)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", src.stream, err)
+		return fmt.Errorf("reading %s: %w", stream, err)
 	}
 	pending := info.NumPending
 	for pending > 0 {
 		batch, err := cons.Fetch(int(min(pending, 1000)), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", src.stream, err)
+			return fmt.Errorf("reading %s: %w", stream, err)
 		}
-		got := 0
+		var got []message
 		for m := range batch.Messages() {
-			got++
 			meta, err := m.Metadata()
 			if err != nil {
 				return err
@@ -189,16 +243,17 @@ func readAll(ctx context.Context, b *bus.Bus, src source, fn func([]byte) error)
 			if err != nil {
 				return err
 			}
-			if err := fn(data); err != nil {
-				return fmt.Errorf("%s message %d: %w", src.stream, meta.Sequence.Stream, err)
-			}
+			got = append(got, message{data, meta.Sequence.Stream})
 			pending = meta.NumPending
 		}
 		if err := batch.Error(); err != nil {
-			return fmt.Errorf("reading %s: %w", src.stream, err)
+			return fmt.Errorf("reading %s: %w", stream, err)
 		}
-		if got == 0 {
-			return fmt.Errorf("reading %s: no messages arrived with %d pending", src.stream, pending)
+		if len(got) == 0 {
+			return fmt.Errorf("reading %s: no messages arrived with %d pending", stream, pending)
+		}
+		if err := fn(got); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -216,7 +271,9 @@ func Build(ctx context.Context, b *bus.Bus, run string, formats []string) (*docu
 	if err != nil {
 		return nil, nil, err
 	}
-	files, err := Files(rep, c, formats)
+	// Texts that are gone show as null in the files; there is no log to
+	// count them in.
+	files, err := Files(ctx, rep, c, Fetcher(b), formats, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -8,12 +8,14 @@
 package report
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"sort"
 	"strings"
@@ -37,6 +39,12 @@ type Config struct {
 	// Publish is how often at most a continuous run's report is rewritten
 	// (default 2s).
 	Publish time.Duration
+	// ParquetEvery is how often at most a continuous run's Parquet files
+	// are rewritten (default 1m). They carry every result's texts, fetched
+	// from the streams, so rewriting them as often as the report would
+	// cost more with every result the run gathers; a run that completes
+	// writes them once, on completion.
+	ParquetEvery time.Duration
 }
 
 // Service is the report stage.
@@ -59,6 +67,9 @@ func New(cfg Config, env *stage.Env) *Service {
 	}
 	if cfg.Publish <= 0 {
 		cfg.Publish = 2 * time.Second
+	}
+	if cfg.ParquetEvery <= 0 {
+		cfg.ParquetEvery = time.Minute
 	}
 	return &Service{cfg: cfg, bus: env.Bus, logger: env.Logger.With("stage", bus.StageReport),
 		metrics: obs.NewStage(env.Registry, bus.StageReport), windows: newWindowGauges(env.Registry), active: map[string]context.CancelFunc{}}
@@ -181,6 +192,10 @@ func (s *Service) follow(ctx context.Context, run string) error {
 	defer tick.Stop()
 	var last eval.RunStatus
 	var published time.Time
+	// parquetAt is when a continuous run's Parquet files were last
+	// written, and parquetBehind says results were published since.
+	var parquetAt time.Time
+	var parquetBehind bool
 	for {
 		select {
 		case <-ctx.Done():
@@ -233,6 +248,20 @@ func (s *Service) follow(ctx context.Context, run string) error {
 					}
 				}
 			}
+			if spec.Continuous != nil && parquetBehind && time.Since(parquetAt) >= s.cfg.ParquetEvery {
+				// Written from the rows as they stand, while results go on
+				// arriving: the write fetches every result's texts.
+				mu.Lock()
+				rows := c.Rows()
+				mu.Unlock()
+				err := s.storeParquet(ctx, rows)
+				rows.Release()
+				if err != nil {
+					s.logger.Warn("publishing the Parquet files failed", "run", run, "err", err)
+				} else {
+					parquetAt, parquetBehind = time.Now(), false
+				}
+			}
 			changed := st.Scores != last.Scores || st.Judgments != last.Judgments || st.ScoresExpected != last.ScoresExpected
 			if spec.Continuous != nil && changed && time.Since(published) >= s.cfg.Publish {
 				// A continuous run never completes: its report is
@@ -244,7 +273,7 @@ func (s *Service) follow(ctx context.Context, run string) error {
 					s.logger.Warn("publishing the report failed", "run", run, "err", err)
 					continue
 				}
-				published = time.Now()
+				published, parquetBehind = time.Now(), true
 			} else if spec.Continuous != nil && changed {
 				continue // not yet: the next tick publishes
 			}
@@ -259,7 +288,8 @@ func (s *Service) follow(ctx context.Context, run string) error {
 }
 
 // publish computes and stores the report of a continuous run as it stands
-// and shows its latest window on the gauges.
+// (its Parquet files apart: see [Config.ParquetEvery]) and shows its latest
+// window on the gauges.
 func (s *Service) publish(ctx context.Context, c *aggregate.Collector) error {
 	rep, err := s.store(ctx, c)
 	if err != nil {
@@ -270,13 +300,14 @@ func (s *Service) publish(ctx context.Context, c *aggregate.Collector) error {
 	return nil
 }
 
-// store computes the run's report as it stands and stores its files.
+// store computes the run's report as it stands and stores its JSON,
+// Markdown and HTML files.
 func (s *Service) store(ctx context.Context, c *aggregate.Collector) (*document.Report, error) {
 	rep, err := c.Report(ctx, Fetcher(s.bus), time.Now())
 	if err != nil {
 		return nil, err
 	}
-	files, err := Files(rep, c, Formats)
+	files, err := Files(ctx, rep, c, Fetcher(s.bus), []string{"json", "md", "html"}, s.logger)
 	if err != nil {
 		return nil, err
 	}
@@ -288,12 +319,50 @@ func (s *Service) store(ctx context.Context, c *aggregate.Collector) (*document.
 	return rep, nil
 }
 
+// storeParquet stores the run's Parquet files as they stand, streamed into
+// the object store as they are written: their texts are never all in
+// memory. A file that fails half-way leaves its previous version.
+func (s *Service) storeParquet(ctx context.Context, rows *aggregate.Rows) error {
+	run := rows.Run()
+	return WriteParquet(ctx, rows, Fetcher(s.bus), s.logger, func(name string, write func(io.Writer) error) error {
+		pr, pw := io.Pipe()
+		written := make(chan error, 1)
+		go func() {
+			// Whole chunks: the object store makes a message of every read.
+			bw := bufio.NewWriterSize(pw, 128<<10)
+			err := write(bw)
+			if err == nil {
+				err = bw.Flush()
+			}
+			pw.CloseWithError(err)
+			written <- err
+		}()
+		_, err := s.bus.Reports.Put(ctx, jetstream.ObjectMeta{Name: ReportObject(run, name)}, pr)
+		// A failed Put stops reading: the writer's next write fails, and
+		// the rows are not touched once this returns.
+		pr.CloseWithError(err)
+		if werr := <-written; werr != nil && !errors.Is(werr, io.ErrClosedPipe) {
+			return werr
+		}
+		if err != nil {
+			return fmt.Errorf("storing %s of run %s: %w", name, run, err)
+		}
+		return nil
+	})
+}
+
 // finish computes and stores the report of a run that is over, then marks
 // it complete (or, when its suites could not be read, error) and announces
 // its gate.
 func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.RunStatus) error {
 	run := st.Run
 	rep, err := s.store(ctx, c)
+	if err != nil {
+		return err
+	}
+	rows := c.Rows()
+	err = s.storeParquet(ctx, rows)
+	rows.Release()
 	if err != nil {
 		return err
 	}
