@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -112,7 +111,7 @@ func TestCheckpoint(t *testing.T) {
 	out := t.TempDir()
 	_, stderr, err := runCLI(t, "checkpoint", "--run", "ck", "--variant", "ck1", "--base-url", f.url, "--model", "t-ck1",
 		"--step", "1000", "--wait", "--nats", sys.URL, "--out", out)
-	if err != nil && !errors.Is(err, errGateFailed) {
+	if err != nil && !isVerdict(err) {
 		t.Fatalf("checkpoint: %v\n%s", err, stderr)
 	}
 	rep := readReport(t, out)
@@ -172,7 +171,7 @@ func TestCheckpoint(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := waitCheckpoint(ctx, b, "ck", "ck2", false, out, new(strings.Builder), nil); err != nil && !errors.Is(err, errGateFailed) {
+	if err := waitCheckpoint(ctx, b, "ck", "ck2", false, out, new(strings.Builder), nil); err != nil && !isVerdict(err) {
 		t.Fatal(err)
 	}
 	if n := f.sim.Calls("t-ck1") - after["t-ck1"]; n != 0 {
@@ -222,7 +221,7 @@ func TestReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	if _, stderr, err := runCLI(t, "replay", "--run", "rp", "--judge", judge, "--wait", "--nats", sys.URL, "--out", out); err != nil && !errors.Is(err, errGateFailed) {
+	if _, stderr, err := runCLI(t, "replay", "--run", "rp", "--judge", judge, "--wait", "--nats", sys.URL, "--out", out); err != nil && !isVerdict(err) {
 		t.Fatalf("replay: %v\n%s", err, stderr)
 	}
 	after := callCounts(f, "t-base", "t-ft", "t-int4", "t-judge-a", "t-judge-b", "t-judge-c")
@@ -296,14 +295,14 @@ func TestReplay(t *testing.T) {
 
 	// The same judge again: nothing to do. The same judge under another
 	// name: judged from the cache.
-	if _, _, err := runCLI(t, "replay", "--run", "rp", "--judge", judge, "--wait", "--nats", sys.URL, "--out", out); err != nil && !errors.Is(err, errGateFailed) {
+	if _, _, err := runCLI(t, "replay", "--run", "rp", "--judge", judge, "--wait", "--nats", sys.URL, "--out", out); err != nil && !isVerdict(err) {
 		t.Fatal(err)
 	}
 	renamed := filepath.Join(t.TempDir(), "judge-d.yaml")
 	if err := os.WriteFile(renamed, []byte(fmt.Sprintf("name: judge-d\nbase_url: %s\nmodel: t-judge-c\nconcurrency: 8\n", f.url)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := runCLI(t, "replay", "--run", "rp", "--judge", renamed, "--wait", "--nats", sys.URL, "--out", out); err != nil && !errors.Is(err, errGateFailed) {
+	if _, _, err := runCLI(t, "replay", "--run", "rp", "--judge", renamed, "--wait", "--nats", sys.URL, "--out", out); err != nil && !isVerdict(err) {
 		t.Fatal(err)
 	}
 	if n := f.sim.Calls("t-judge-c") - after["t-judge-c"]; n != 0 {
@@ -322,7 +321,7 @@ func TestReplay(t *testing.T) {
 	// made again.
 	calls := callCounts(f, "t-base", "t-ft", "t-int4", "t-judge-a", "t-judge-b", "t-judge-c")
 	gated := len(gateEvents(t, sys.Env.Bus, "rp"))
-	if _, _, err := runCLI(t, "replay", "--run", "rp", "--metrics", "em,f1,rougeL", "--suite", "qa", "--wait", "--nats", sys.URL, "--out", out); err != nil && !errors.Is(err, errGateFailed) {
+	if _, _, err := runCLI(t, "replay", "--run", "rp", "--metrics", "em,f1,rougeL", "--suite", "qa", "--wait", "--nats", sys.URL, "--out", out); err != nil && !isVerdict(err) {
 		t.Fatal(err)
 	}
 	if now := callCounts(f, "t-base", "t-ft", "t-int4", "t-judge-a", "t-judge-b", "t-judge-c"); fmt.Sprint(now) != fmt.Sprint(calls) {
