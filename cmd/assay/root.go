@@ -37,7 +37,7 @@ ASSAY_METRICS_ADDR, ASSAY_LOG_LEVEL and ASSAY_PYROSCOPE.`,
 		SilenceErrors: true,
 	}
 	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
-	root.AddCommand(newDemoCmd(), newUpCmd(), newRunCmd(), newCheckpointCmd(), newReplayCmd(), newReportCmd(), newScoreCmd(), newContaminationCmd(), newSimCmd())
+	root.AddCommand(newDemoCmd(), newUpCmd(), newRunCmd(), newCheckpointCmd(), newReplayCmd(), newReportCmd(), newExportCmd(), newScoreCmd(), newContaminationCmd(), newSimCmd())
 	markCommandErrors(root)
 	return root
 }

@@ -164,10 +164,11 @@ func JudgmentsSchema() *arrow.Schema {
 }
 
 // parquetWriter writes record batches to w, one row group each, compressed
-// with zstd.
+// with zstd. Closing it leaves w open: the Parquet writer would close a
+// file it was given, which its caller still has to sync, rename or close.
 func parquetWriter(w io.Writer, schema *arrow.Schema) (*pqarrow.FileWriter, error) {
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd))
-	fw, err := pqarrow.NewFileWriter(schema, w, props, pqarrow.DefaultWriterProps())
+	fw, err := pqarrow.NewFileWriter(schema, writeOnly{w}, props, pqarrow.DefaultWriterProps())
 	if err != nil {
 		return nil, fmt.Errorf("starting a Parquet file: %w", err)
 	}
@@ -210,6 +211,11 @@ func (r *Rows) Release() {
 
 // Run is the run the rows are of.
 func (r *Rows) Run() string { return r.spec.Run }
+
+// writeOnly hides any Close of its writer.
+type writeOnly struct{ w io.Writer }
+
+func (w writeOnly) Write(p []byte) (int, error) { return w.w.Write(p) }
 
 // sideIndex indexes the scores.
 func (r *Rows) sideIndex() *SideIndex {
