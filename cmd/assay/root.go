@@ -26,12 +26,16 @@ Exit status (run, checkpoint, replay, report):
        is error, the run failed or is not over, NATS is unreachable, the run
        does not exist
   130  interrupted (SIGINT or SIGTERM)
+
 assay score and assay contamination exit 3 when some input lines were
 malformed and skipped (the rest is written), and never 1.
 
-Environment: ASSAY_NATS (--nats) and ASSAY_NATS_CREDS (--creds) for every
-command that talks to a running assay; assay up also reads
-ASSAY_METRICS_ADDR, ASSAY_LOG_LEVEL and ASSAY_PYROSCOPE.`,
+Environment: ASSAY_NATS (--nats) and ASSAY_NATS_CREDS (--creds) for run,
+checkpoint, replay and report; ASSAY_LOG_LEVEL (--log-level) for the commands
+that run stages; assay up also reads ASSAY_NATS_CREDS, ASSAY_METRICS_ADDR and
+ASSAY_PYROSCOPE, but not ASSAY_NATS, which is where clients find it. A flag
+overrides its variable. A local run keeps its state under the user cache
+directory (XDG_CACHE_HOME, else ~/.cache, on Linux).`,
 		Version:       stage.Version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -49,7 +53,7 @@ type logFlags struct {
 }
 
 func (l *logFlags) register(cmd *cobra.Command, verboseDefault bool) {
-	cmd.Flags().StringVar(&l.level, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().StringVar(&l.level, "log-level", envOr("ASSAY_LOG_LEVEL", "info"), "with -v: debug, info, warn or error (env ASSAY_LOG_LEVEL)")
 	cmd.Flags().BoolVarP(&l.verbose, "verbose", "v", verboseDefault, "write the stages' JSON logs to stderr")
 }
 
