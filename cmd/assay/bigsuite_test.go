@@ -54,10 +54,7 @@ func bigSuiteRun(b *testing.B, n int) {
 	simSrv := httptest.NewServer(sim.Handler())
 	defer simSrv.Close()
 
-	natsPort := freePort(b)
-	nats := start(b, "assay", "up", "--services", "none", "--data", filepath.Join(dir, "nats"),
-		"--port", strconv.Itoa(natsPort), "--metrics-addr", "", "--log-level", "warn")
-	spec := fmt.Sprintf(`run: bigsuite
+	pl := pipelineUp(b, dir, fmt.Sprintf(`run: bigsuite
 baseline: base
 variants:
   - {name: base, base_url: %[1]s/v1, model: big-base, concurrency: 64}
@@ -65,26 +62,10 @@ variants:
 decoding: {temperature: 0, max_tokens: 64}
 suites:
   - {name: big, path: big.jsonl, metrics: [em, length]}
-`, simSrv.URL)
-	specPath := filepath.Join(dir, "run.yaml")
-	if err := os.WriteFile(specPath, []byte(spec), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	rs, err := eval.LoadSpec(specPath)
-	if err != nil {
-		b.Fatal(err)
-	}
+`, simSrv.URL), "ingest", "infer", "score")
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
-	url := "nats://127.0.0.1:" + strconv.Itoa(natsPort)
-	var sys *system
-	bustest.Eventually(b, 30*time.Second, func() error {
-		sys, err = startSystem(ctx, systemOptions{NATS: url, Services: []string{"ingest", "infer", "score"}})
-		return err
-	})
-	defer sys.Stop()
-	report := start(b, "assay", "up", "--nats", url, "--services", "report", "--metrics-addr", "", "--log-level", "warn")
-	bb := sys.Env.Bus
+	rs, bb := pl.spec, pl.sys.Env.Bus
 
 	peak := watchMemory()
 	began := time.Now()
@@ -146,8 +127,43 @@ suites:
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "samples/s")
 	b.ReportMetric(float64(heap)/(1<<20), "stages+sim-peak-live-heap-MB")
 	b.ReportMetric(float64(rss)/(1<<20), "stages+sim-peak-rss-MB")
-	b.ReportMetric(float64(procPeakRSS(report))/(1<<20), "report-peak-rss-MB")
-	b.ReportMetric(float64(procPeakRSS(nats))/(1<<20), "nats-peak-rss-MB")
+	b.ReportMetric(float64(procPeakRSS(pl.report))/(1<<20), "report-peak-rss-MB")
+	b.ReportMetric(float64(procPeakRSS(pl.nats))/(1<<20), "nats-peak-rss-MB")
+}
+
+// pipeline is a benchmark's deployment: NATS (`assay up --services none`)
+// and the report stage (`assay up --services report`) as processes of
+// their own, the other stages in the benchmark's process.
+type pipeline struct {
+	nats, report *process
+	sys          *system
+	spec         *eval.RunSpec
+}
+
+// pipelineUp writes spec to dir/run.yaml, loads it, and starts a pipeline
+// whose in-process stages are services; it stops with the benchmark.
+func pipelineUp(b *testing.B, dir, spec string, services ...string) *pipeline {
+	b.Helper()
+	specPath := filepath.Join(dir, "run.yaml")
+	if err := os.WriteFile(specPath, []byte(spec), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	rs, err := eval.LoadSpec(specPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	natsPort := freePort(b)
+	pl := &pipeline{spec: rs}
+	pl.nats = start(b, "assay", "up", "--services", "none", "--data", filepath.Join(dir, "nats"),
+		"--port", strconv.Itoa(natsPort), "--metrics-addr", "", "--log-level", "warn")
+	url := "nats://127.0.0.1:" + strconv.Itoa(natsPort)
+	bustest.Eventually(b, 30*time.Second, func() error {
+		pl.sys, err = startSystem(context.Background(), systemOptions{NATS: url, Services: services})
+		return err
+	})
+	b.Cleanup(func() { _ = pl.sys.Stop() })
+	pl.report = start(b, "assay", "up", "--nats", url, "--services", "report", "--metrics-addr", "", "--log-level", "warn")
+	return pl
 }
 
 // writeBigSuite writes n distinct questions, each a dozen words drawn at
