@@ -277,13 +277,21 @@ func (b *Bus) SamplesSeq(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
-// SamplesSince returns the message ids of a run's samples stored after
-// seq: what ingest published after it last recorded its progress, which
-// a retried ingest must not publish again. Only headers are read.
-func (b *Bus) SamplesSince(ctx context.Context, run string, seq uint64) (map[string]bool, error) {
+// SamplesSince returns the message ids of the samples of a run's suites
+// stored after seq: what ingest published after it last recorded its
+// progress, which a retried ingest must not publish again. Only headers
+// are read.
+func (b *Bus) SamplesSince(ctx context.Context, run string, suites []string, seq uint64) (map[string]bool, error) {
 	ids := map[string]bool{}
+	if len(suites) == 0 {
+		return ids, nil
+	}
+	subjects := make([]string, len(suites))
+	for i, su := range suites {
+		subjects[i] = SamplesSubject(run, su)
+	}
 	c, err := b.streams[StreamSamples].CreateConsumer(ctx, jetstream.ConsumerConfig{
-		FilterSubject:     RunSamples(run),
+		FilterSubjects:    subjects,
 		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
 		OptStartSeq:       seq + 1,
 		AckPolicy:         jetstream.AckNonePolicy,

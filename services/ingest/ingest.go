@@ -208,7 +208,13 @@ func failure(m *bus.Msg, run string, err error) error {
 // did not (see [publisher]).
 func (s *Service) Ingest(ctx context.Context, spec *eval.RunSpec) (*eval.IngestStatus, error) {
 	st := &eval.IngestStatus{Run: spec.Run, Done: true, Suites: map[string]*eval.SuiteStatus{}}
-	pub, err := newPublisher(ctx, s.bus, spec.Run, s.newBatch(ctx))
+	var files []string // the suites read from files, not production queries
+	for _, su := range spec.Suites {
+		if !su.Intake {
+			files = append(files, su.Name)
+		}
+	}
+	pub, err := newPublisher(ctx, s.bus, spec.Run, files, s.newBatch(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -72,7 +72,7 @@ func storedIDs(t *testing.T, b *bus.Bus, run string) (ids map[string]bool, total
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ids, err = b.SamplesSince(t.Context(), run, 0); err != nil {
+	if ids, err = b.SamplesSince(t.Context(), run, []string{"math"}, 0); err != nil {
 		t.Fatal(err)
 	}
 	return ids, int(info.State.Msgs)

@@ -44,8 +44,9 @@ type publisher struct {
 	sent, skipped int
 }
 
-// newPublisher reads where an earlier try of the run's ingest stopped.
-func newPublisher(ctx context.Context, b *bus.Bus, run string, bt batch) (*publisher, error) {
+// newPublisher reads where an earlier try of the ingest of the run's
+// suites stopped.
+func newPublisher(ctx context.Context, b *bus.Bus, run string, suites []string, bt batch) (*publisher, error) {
 	p := &publisher{bus: b, run: run, batch: bt, counts: map[string]int{}}
 	rec, err := b.IngestProgress(ctx, run)
 	switch {
@@ -60,7 +61,7 @@ func newPublisher(ctx context.Context, b *bus.Bus, run string, bt batch) (*publi
 	p.record = *rec
 	// An earlier try may have published samples it died before
 	// recording; a first try finds none.
-	if p.earlier, err = b.SamplesSince(ctx, run, rec.Seq); err != nil {
+	if p.earlier, err = b.SamplesSince(ctx, run, suites, rec.Seq); err != nil {
 		return nil, err
 	}
 	return p, nil
