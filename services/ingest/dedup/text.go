@@ -163,6 +163,8 @@ func (t *text) parse(s string) {
 			single(symbol, r)
 		case (r == '\'' || r == '’') && curKind == word && isWordLetter(next):
 			// don't, it's: the apostrophe joins; a quote separates.
+		case r == '-' && proseDash(in, i-size):
+			flush() // "word -- word": a dash in prose, punctuation
 		case r == '-' && curKind == word && isWordLetter(next):
 			flush() // a hyphen between letters separates words
 		case r == '!' && next != '=' && !isWordLetter(next) && !unicode.IsDigit(next) && next != '(' &&
@@ -189,6 +191,20 @@ func (t *text) parse(s string) {
 			}
 		}
 	}
+}
+
+// proseDash reports whether the '-' at b[at] is in a run of two or more
+// standing between spaces: the dash typed for "—" in prose. A single '-',
+// or dashes against a word or a number (i--, --flag, 5--3), stay symbols.
+func proseDash(b []byte, at int) bool {
+	j, k := at, at
+	for j > 0 && b[j-1] == '-' {
+		j--
+	}
+	for k < len(b) && b[k] == '-' {
+		k++
+	}
+	return k-j >= 2 && (j == 0 || b[j-1] == ' ') && (k == len(b) || b[k] == ' ')
 }
 
 // isSymbol reports whether r means something in code or math, so that a
