@@ -98,16 +98,16 @@ func (b *Bus) AddJudge(ctx context.Context, run string, j eval.Judge) (bool, err
 func (b *Bus) SetMetrics(ctx context.Context, run string, suites, metrics []string) (bool, error) {
 	for _, m := range metrics {
 		if !slices.Contains(eval.KnownMetrics, m) {
-			return false, fmt.Errorf("unknown metric %q: use one of %v", m, eval.KnownMetrics)
+			return false, fmt.Errorf("%w: unknown metric %q: use one of %v", ErrConflict, m, eval.KnownMetrics)
 		}
 	}
 	if len(metrics) == 0 {
-		return false, errors.New("no metrics given")
+		return false, fmt.Errorf("%w: no metrics given", ErrConflict)
 	}
 	return b.UpdateRun(ctx, run, func(s *eval.RunSpec) (bool, error) {
 		for _, name := range suites {
 			if _, ok := s.Suite(name); !ok {
-				return false, fmt.Errorf("suite %q is not in run %q", name, run)
+				return false, fmt.Errorf("%w: suite %q is not in run %q", ErrConflict, name, run)
 			}
 		}
 		changed := false
@@ -119,7 +119,7 @@ func (b *Bus) SetMetrics(ctx context.Context, run string, suites, metrics []stri
 			if su.Intake {
 				for _, m := range metrics {
 					if !eval.ReferenceFree(m) {
-						return false, fmt.Errorf("suite %q holds production queries, which have no reference: %q cannot score them", su.Name, m)
+						return false, fmt.Errorf("%w: suite %q holds production queries, which have no reference: %q cannot score them", ErrConflict, su.Name, m)
 					}
 				}
 			}
@@ -133,7 +133,7 @@ func (b *Bus) SetMetrics(ctx context.Context, run string, suites, metrics []stri
 		// time from now on.
 		for _, g := range s.Gate.Metrics {
 			if su, ok := s.Suite(g.Suite); ok && !slices.Contains(su.Metrics, g.Metric) {
-				return false, fmt.Errorf("the gate checks %s on suite %q, which these metrics drop: include %s", g.Metric, g.Suite, g.Metric)
+				return false, fmt.Errorf("%w: the gate checks %s on suite %q, which these metrics drop: include %s", ErrConflict, g.Metric, g.Suite, g.Metric)
 			}
 		}
 		return changed, nil
