@@ -649,7 +649,7 @@ func TestSetMetricsKeepsTheGateAndProductionSuitesValid(t *testing.T) {
 	if err := b.SubmitRun(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.SetMetrics(ctx, "m", []string{"s"}, []string{"f1"}); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "the gate checks em") {
+	if _, err := b.SetMetrics(ctx, "m", []string{"s"}, []string{"f1"}); !errors.Is(err, bus.ErrConflict) || !strings.Contains(err.Error(), "the gate checks em") {
 		t.Errorf("dropping a gated metric: %v", err)
 	}
 	if _, err := b.SetMetrics(ctx, "m", []string{"prod"}, []string{"refusal", "em"}); err == nil || !strings.Contains(err.Error(), "no reference") {
