@@ -14,11 +14,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/llmsim"
+	"github.com/assay-eval/assay/services/report/aggregate"
 )
 
 // exportRun runs a small evaluation to completion: ten questions answered
@@ -87,17 +85,9 @@ func readParquetFile(t *testing.T, path string) arrow.Table {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pf, err := file.NewParquetReader(bytes.NewReader(data))
+	tbl, err := aggregate.ReadParquet(t.Context(), data)
 	if err != nil {
-		t.Fatalf("%s is not Parquet: %v", path, err)
-	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.NewGoAllocator())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := fr.ReadTable(t.Context())
-	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", path, err)
 	}
 	t.Cleanup(tbl.Release)
 	return tbl

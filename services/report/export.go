@@ -95,11 +95,17 @@ func Export(ctx context.Context, b *bus.Bus, o ExportOptions, w io.Writer) (aggr
 	}
 }
 
-// lines writes JSON lines to a buffered w.
+// sink is where an export's records go, one at a time.
+type sink interface {
+	write(v any) error
+	close() (rows int, err error)
+}
+
+// lines writes records as JSON lines to a buffered w.
 type lines struct {
-	bw  *bufio.Writer
-	enc *json.Encoder
-	n   aggregate.Written
+	bw   *bufio.Writer
+	enc  *json.Encoder
+	rows int
 }
 
 func newLines(w io.Writer) *lines {
@@ -113,15 +119,51 @@ func (l *lines) write(v any) error {
 	if err := l.enc.Encode(v); err != nil {
 		return fmt.Errorf("writing a line: %w", err)
 	}
-	l.n.Rows++
+	l.rows++
 	return nil
 }
 
-func (l *lines) close() (aggregate.Written, error) {
+func (l *lines) close() (int, error) {
 	if err := l.bw.Flush(); err != nil {
-		return l.n, fmt.Errorf("writing a line: %w", err)
+		return l.rows, fmt.Errorf("writing a line: %w", err)
 	}
-	return l.n, nil
+	return l.rows, nil
+}
+
+// generationRows writes generation lines as Parquet rows.
+type generationRows struct{ gw *aggregate.GenerationWriter }
+
+func (g generationRows) write(v any) error   { return g.gw.Write(v.(*aggregate.GenerationLine)) }
+func (g generationRows) close() (int, error) { return g.gw.Close() }
+
+// records reads a batch of messages: the sequences of the samples and
+// generations they refer to, and, given those texts, the records to write.
+type records func(batch []message) (samples, gens []uint64, build func(*aggregate.Texts) []any)
+
+// exportStream writes a record for each message of stream on filter, in
+// stream order, a fetched batch at a time.
+func exportStream(ctx context.Context, b *bus.Bus, stream, filter string, fetch aggregate.Fetcher, out sink, read records) (aggregate.Written, error) {
+	var n aggregate.Written
+	err := readBatches(ctx, b, stream, filter, func(batch []message) error {
+		samples, gens, build := read(batch)
+		t, err := aggregate.FetchTexts(ctx, fetch, samples, gens)
+		if err != nil {
+			return err
+		}
+		n.Missing += t.Missing
+		for _, v := range build(t) {
+			if err := out.write(v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	rows, cerr := out.close()
+	n.Rows = rows
+	if err == nil {
+		err = cerr
+	}
+	return n, err
 }
 
 // decodeAll decodes a batch of messages; one that does not decode is
@@ -138,87 +180,49 @@ func decodeAll[T any](batch []message) []*T {
 }
 
 func exportGenerations(ctx context.Context, b *bus.Bus, o ExportOptions, fetch aggregate.Fetcher, w io.Writer) (aggregate.Written, error) {
-	var write func(*aggregate.GenerationLine) error
-	var finish func() (aggregate.Written, error)
-	missing := 0
+	var out sink = newLines(w)
 	if o.Format == "parquet" {
 		gw, err := aggregate.NewGenerationWriter(w)
 		if err != nil {
 			return aggregate.Written{}, err
 		}
-		write = gw.Write
-		finish = func() (aggregate.Written, error) {
-			n, err := gw.Close()
-			return aggregate.Written{Rows: n}, err
-		}
-	} else {
-		l := newLines(w)
-		write = func(g *aggregate.GenerationLine) error { return l.write(g) }
-		finish = l.close
+		out = generationRows{gw}
 	}
-	err := readBatches(ctx, b, bus.StreamGens, bus.RunGens(o.Run), func(batch []message) error {
-		type gen struct {
-			g   *eval.Generation
-			seq uint64
-		}
-		var gens []gen
-		var samples []uint64
+	return exportStream(ctx, b, bus.StreamGens, bus.RunGens(o.Run), fetch, out, func(batch []message) ([]uint64, []uint64, func(*aggregate.Texts) []any) {
+		var gens []*eval.Generation
+		var seqs, samples []uint64
 		for _, m := range batch {
 			var g eval.Generation
-			if json.Unmarshal(m.data, &g) != nil {
-				continue
-			}
-			gens = append(gens, gen{&g, m.seq})
-			samples = append(samples, g.Sample.Seq)
-		}
-		t, err := aggregate.FetchTexts(ctx, fetch, samples, nil)
-		if err != nil {
-			return err
-		}
-		missing += t.Missing
-		for _, g := range gens {
-			line := aggregate.NewGenerationLine(g.g, g.seq, t.Sample(g.g.Sample.Seq))
-			if err := write(&line); err != nil {
-				return err
+			if json.Unmarshal(m.data, &g) == nil {
+				gens, seqs, samples = append(gens, &g), append(seqs, m.seq), append(samples, g.Sample.Seq)
 			}
 		}
-		return nil
+		return samples, nil, func(t *aggregate.Texts) []any {
+			out := make([]any, len(gens))
+			for i, g := range gens {
+				l := aggregate.NewGenerationLine(g, seqs[i], t.Sample(g.Sample.Seq))
+				out[i] = &l
+			}
+			return out
+		}
 	})
-	n, ferr := finish()
-	n.Missing = missing
-	if err == nil {
-		err = ferr
-	}
-	return n, err
 }
 
 func exportScores(ctx context.Context, b *bus.Bus, run string, fetch aggregate.Fetcher, w io.Writer) (aggregate.Written, error) {
-	l := newLines(w)
-	missing := 0
-	err := readBatches(ctx, b, bus.StreamScores, bus.RunScores(run), func(batch []message) error {
+	return exportStream(ctx, b, bus.StreamScores, bus.RunScores(run), fetch, newLines(w), func(batch []message) ([]uint64, []uint64, func(*aggregate.Texts) []any) {
 		scores := decodeAll[eval.Score](batch)
 		var samples, gens []uint64
 		for _, s := range scores {
 			samples, gens = append(samples, s.Sample.Seq), append(gens, s.GenSeq)
 		}
-		t, err := aggregate.FetchTexts(ctx, fetch, samples, gens)
-		if err != nil {
-			return err
-		}
-		missing += t.Missing
-		for _, s := range scores {
-			if err := l.write(aggregate.NewScoreLine(s, t.Sample(s.Sample.Seq), t.Generation(s.GenSeq))); err != nil {
-				return err
+		return samples, gens, func(t *aggregate.Texts) []any {
+			out := make([]any, len(scores))
+			for i, s := range scores {
+				out[i] = aggregate.NewScoreLine(s, t.Sample(s.Sample.Seq), t.Generation(s.GenSeq))
 			}
+			return out
 		}
-		return nil
 	})
-	n, ferr := l.close()
-	n.Missing = missing
-	if err == nil {
-		err = ferr
-	}
-	return n, err
 }
 
 // exportJudgments first indexes the run's scores — a judgment names its
@@ -234,27 +238,15 @@ func exportJudgments(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, fetch 
 	if err != nil {
 		return aggregate.Written{}, err
 	}
-	l := newLines(w)
-	missing := 0
-	err = readBatches(ctx, b, bus.StreamJudgments, bus.RunJudgments(spec.Run), func(batch []message) error {
+	return exportStream(ctx, b, bus.StreamJudgments, bus.RunJudgments(spec.Run), fetch, newLines(w), func(batch []message) ([]uint64, []uint64, func(*aggregate.Texts) []any) {
 		js := decodeAll[eval.Judgment](batch)
 		samples, gens := aggregate.JudgmentSides(x, js)
-		t, err := aggregate.FetchTexts(ctx, fetch, samples, gens)
-		if err != nil {
-			return err
-		}
-		missing += t.Missing
-		for _, j := range js {
-			if err := l.write(aggregate.NewJudgmentLine(j, x, t)); err != nil {
-				return err
+		return samples, gens, func(t *aggregate.Texts) []any {
+			out := make([]any, len(js))
+			for i, j := range js {
+				out[i] = aggregate.NewJudgmentLine(j, x, t)
 			}
+			return out
 		}
-		return nil
 	})
-	n, ferr := l.close()
-	n.Missing = missing
-	if err == nil {
-		err = ferr
-	}
-	return n, err
 }

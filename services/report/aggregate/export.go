@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/assay-eval/assay/pkg/eval"
 )
@@ -217,9 +219,25 @@ type writeOnly struct{ w io.Writer }
 
 func (w writeOnly) Write(p []byte) (int, error) { return w.w.Write(p) }
 
-// sideIndex indexes the scores.
+// sideIndex indexes the scores, and finds the samples of the rows that
+// know theirs by id only.
 func (r *Rows) sideIndex() *SideIndex {
 	x := NewSideIndex(r.spec)
+	for _, t := range []struct {
+		batches             []arrow.RecordBatch
+		suite, sample, sseq int
+	}{{r.scoreBatches, colSuite, colSample, colSampleSeq}, {r.judgBatches, jcSuite, jcSample, jcSampleSeq}} {
+		for _, rec := range t.batches {
+			suite := rec.Column(t.suite).(*array.String)
+			sample := rec.Column(t.sample).(*array.String)
+			sseq := rec.Column(t.sseq).(*array.Uint64)
+			for i := range int(rec.NumRows()) {
+				if sseq.Value(i) == 0 {
+					x.needSample(suite.Value(i), sample.Value(i))
+				}
+			}
+		}
+	}
 	for _, rec := range r.scoreBatches {
 		suite := rec.Column(colSuite).(*array.String)
 		sample := rec.Column(colSample).(*array.String)
@@ -344,4 +362,22 @@ func write(w io.Writer, l exportLayout, batches []arrow.RecordBatch,
 		return done, fmt.Errorf("writing Parquet: %w", err)
 	}
 	return done, nil
+}
+
+// ReadParquet reads a Parquet file back as an Arrow table, as a data tool
+// would. The caller releases it.
+func ReadParquet(ctx context.Context, data []byte) (arrow.Table, error) {
+	pf, err := file.NewParquetReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("reading Parquet: %w", err)
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.NewGoAllocator())
+	if err != nil {
+		return nil, fmt.Errorf("reading Parquet: %w", err)
+	}
+	t, err := fr.ReadTable(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading Parquet: %w", err)
+	}
+	return t, nil
 }

@@ -12,9 +12,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/assay-eval/assay/pkg/eval"
 )
 
@@ -76,19 +74,10 @@ func (f *textFetcher) Generation(ctx context.Context, seq uint64) (*eval.Generat
 	return (&fakeFetcher{}).Generation(ctx, seq)
 }
 
-// readParquet reads a Parquet file back as Arrow, the way a data tool
-// would.
+// readParquet reads a Parquet file back.
 func readParquet(t *testing.T, data []byte) arrow.Table {
 	t.Helper()
-	pf, err := file.NewParquetReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("not a Parquet file: %v", err)
-	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.NewGoAllocator())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := fr.ReadTable(t.Context())
+	tbl, err := ReadParquet(t.Context(), data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/assay-eval/assay/pkg/eval"
@@ -161,8 +162,15 @@ func answered(g *eval.Generation) (string, bool) {
 // side is what a judgment needs of one variant's answer to a sample: where
 // its generation is, and which model and parameters made it.
 type side struct {
-	sampleSeq, genSeq uint64
-	model, params     string
+	genSeq        uint64
+	model, params string
+}
+
+// storedSide is a side as the index keeps it, its model and parameters
+// interned: a run has a handful of each, and the index an entry per score.
+type storedSide struct {
+	genSeq        uint64
+	model, params uint32
 }
 
 // SideIndex finds each variant's generation of a sample, for the texts of
@@ -170,8 +178,12 @@ type side struct {
 // sample's sequence for a dead letter's row (which knows the sample by id
 // only).
 type SideIndex struct {
-	sides   map[[16]byte]side
+	sides map[[16]byte]storedSide
+	// samples are the sequences of the samples that rows without one
+	// (dead letters) need, keyed by (suite, id); only those are kept.
 	samples map[[16]byte]uint64
+	strs    []string
+	ids     map[string]uint32
 	// models are the spec's, for a variant whose score has not arrived or
 	// was dead-lettered.
 	models map[string]string
@@ -179,20 +191,41 @@ type SideIndex struct {
 
 // NewSideIndex returns an empty index of the run of spec.
 func NewSideIndex(spec *eval.RunSpec) *SideIndex {
-	x := &SideIndex{sides: map[[16]byte]side{}, samples: map[[16]byte]uint64{}, models: map[string]string{}}
+	x := &SideIndex{sides: map[[16]byte]storedSide{}, samples: map[[16]byte]uint64{}, ids: map[string]uint32{}, models: map[string]string{}}
 	for _, v := range spec.Variants {
 		x.models[v.Name] = v.Model
 	}
 	return x
 }
 
-// Add records variant's generation of the sample (suite, id). A sequence of
-// 0 (a dead letter's) is not recorded: another variant's score knows it.
+// needSample asks the index to find the sequence of the sample (suite, id)
+// among the scores it is given: a dead letter's row knows its sample by id
+// only.
+func (x *SideIndex) needSample(suite, id string) {
+	x.samples[sampleKey(suite, id)] = 0
+}
+
+func sampleKey(suite, id string) [16]byte { return hashKey("sample", suite, id) }
+
+// Add records variant's generation of the sample (suite, id).
 func (x *SideIndex) Add(variant, suite, id string, sampleSeq, genSeq uint64, model, params string) {
-	x.sides[scoreKey(variant, suite, id)] = side{sampleSeq, genSeq, model, params}
-	if sampleSeq > 0 {
-		x.samples[hashKey("sample", suite, id)] = sampleSeq
+	x.sides[scoreKey(variant, suite, id)] = storedSide{genSeq, x.intern(model), x.intern(params)}
+	if sampleSeq > 0 && len(x.samples) > 0 {
+		k := sampleKey(suite, id)
+		if _, need := x.samples[k]; need {
+			x.samples[k] = sampleSeq
+		}
 	}
+}
+
+func (x *SideIndex) intern(s string) uint32 {
+	id, ok := x.ids[s]
+	if !ok {
+		id = uint32(len(x.strs))
+		s = strings.Clone(s) // not a view of a batch or a message
+		x.strs, x.ids[s] = append(x.strs, s), id
+	}
+	return id
 }
 
 // AddScore records a score's generation.
@@ -203,20 +236,23 @@ func (x *SideIndex) AddScore(s *eval.Score) {
 // side is variant's generation of the sample: no generation when none was
 // recorded, and then the spec's model.
 func (x *SideIndex) side(variant, suite, id string) side {
-	s := x.sides[scoreKey(variant, suite, id)]
-	if s.model == "" {
-		s.model = x.models[variant]
+	s := side{model: x.models[variant]}
+	if st, ok := x.sides[scoreKey(variant, suite, id)]; ok {
+		s.genSeq, s.params = st.genSeq, x.strs[st.params]
+		if m := x.strs[st.model]; m != "" {
+			s.model = m
+		}
 	}
 	return s
 }
 
 // SampleSeq is the sample's sequence: seq when it is known, else what any
-// variant's score of it says, else 0.
+// variant's score of it says (when it was asked for), else 0.
 func (x *SideIndex) SampleSeq(suite, id string, seq uint64) uint64 {
 	if seq > 0 {
 		return seq
 	}
-	return x.samples[hashKey("sample", suite, id)]
+	return x.samples[sampleKey(suite, id)]
 }
 
 // GenSeq is variant's generation of the sample, 0 when none is known.
