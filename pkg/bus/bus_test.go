@@ -421,7 +421,10 @@ func TestOpenKeepsReplicas(t *testing.T) {
 // workers and kept in progress while handled, so none is handled twice.
 func TestReplicasHandleEachMessageOnce(t *testing.T) {
 	b := bustest.New(t)
-	c := consumer(t, b, "slowreplicas", jetstream.ConsumerConfig{AckWait: 300 * time.Millisecond})
+	// The ack wait leaves the heartbeat (every third of it) a second of
+	// slack: on two busy cores a timer can be late by hundreds of
+	// milliseconds, which is not what this test is about.
+	c := consumer(t, b, "slowreplicas", jetstream.ConsumerConfig{AckWait: 1500 * time.Millisecond})
 	var mu sync.Mutex
 	handled := map[uint64]int{}
 	for range 2 {
@@ -429,7 +432,7 @@ func TestReplicasHandleEachMessageOnce(t *testing.T) {
 			mu.Lock()
 			handled[m.Seq()]++
 			mu.Unlock()
-			time.Sleep(time.Duration(100+m.Seq()%5*200) * time.Millisecond)
+			time.Sleep(time.Duration(100+m.Seq()%5*600) * time.Millisecond) // up to 2.5 s: past the ack wait
 			return nil
 		})
 	}
@@ -444,6 +447,8 @@ func TestReplicasHandleEachMessageOnce(t *testing.T) {
 		}
 		return nil
 	})
+	mu.Lock()
+	defer mu.Unlock()
 	for seq, n := range handled {
 		if n != 1 {
 			t.Errorf("message %d handled %d times", seq, n)
