@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -83,26 +84,35 @@ func (c *Collector) buckets(ctx context.Context, rep *document.Report, rows []ro
 }
 
 func fillExample(ctx context.Context, fetch Fetcher, ex *document.Example, r, base row, isBaseline bool) error {
+	// A text that is no longer stored (a purged or aged-out stream) is
+	// left empty: the example still names its sample and reason.
+	gone := func(err error) bool { return errors.Is(err, ErrTextGone) }
 	if r.sampleSeq > 0 {
 		s, err := fetch.Sample(ctx, r.sampleSeq)
-		if err != nil {
+		switch {
+		case err == nil:
+			ex.Prompt = clip(eval.LastUserMessage(s.Messages))
+		case !gone(err):
 			return fmt.Errorf("fetching example prompt: %w", err)
 		}
-		ex.Prompt = clip(eval.LastUserMessage(s.Messages))
 	}
 	if r.genSeq > 0 {
 		g, err := fetch.Generation(ctx, r.genSeq)
-		if err != nil {
+		switch {
+		case err == nil:
+			ex.Output = clip(g.Output)
+		case !gone(err):
 			return fmt.Errorf("fetching example output: %w", err)
 		}
-		ex.Output = clip(g.Output)
 	}
 	if !isBaseline && base.genSeq > 0 {
 		g, err := fetch.Generation(ctx, base.genSeq)
-		if err != nil {
+		switch {
+		case err == nil:
+			ex.BaselineOutput = clip(g.Output)
+		case !gone(err):
 			return fmt.Errorf("fetching example baseline output: %w", err)
 		}
-		ex.BaselineOutput = clip(g.Output)
 	}
 	return nil
 }

@@ -394,10 +394,23 @@ func TestReportWithoutFetcher(t *testing.T) {
 }
 
 func TestReportFetchError(t *testing.T) {
-	boom := errors.New("stream gone")
+	boom := errors.New("nats: timeout")
 	_, err := fixture(t).Report(t.Context(), &fakeFetcher{err: boom}, generatedAt)
 	if !errors.Is(err, boom) || !strings.HasPrefix(err.Error(), "fetching example prompt: ") {
 		t.Errorf("err = %v", err)
+	}
+	// A text no longer stored is left out of its example, which still
+	// names its sample and reason: the report is made all the same.
+	rep, err := fixture(t).Report(t.Context(), &fakeFetcher{err: fmt.Errorf("reading sample 3: %w", ErrTextGone)}, generatedAt)
+	if err != nil || len(rep.Buckets) == 0 {
+		t.Fatalf("err = %v", err)
+	}
+	for _, b := range rep.Buckets {
+		for _, e := range b.Examples {
+			if e.Prompt != "" || e.Output != "" || e.Sample == "" || e.Reason == "" {
+				t.Errorf("example %+v", e)
+			}
+		}
 	}
 }
 
