@@ -85,7 +85,7 @@ func runSpec(ctx context.Context, stdout, stderr io.Writer, o runOptions) error 
 	switch {
 	case spec.Continuous != nil && local:
 		return usagef("%s: a continuous run takes production queries as they arrive, so it needs running services: "+
-			"start them (assay up --intake-addr :8081) and submit it with --nats", o.File)
+			"start them (assay up --intake-addr 127.0.0.1:8081) and submit it with --nats", o.File)
 	case spec.Continuous != nil && o.Wait:
 		return usagef("%s: %w", o.File, errContinuousWait)
 	case local && o.Wait:
