@@ -16,6 +16,8 @@ import (
 // and counted instead.
 func TestFailedGenerationsAreNeverScored(t *testing.T) {
 	spec := testSpec()
+	spec.Suites = spec.Suites[1:] // biz only
+	spec.Suites[0].Metrics = append(spec.Suites[0].Metrics, "refusal")
 	spec.Gate = eval.Gate{ErrorRateMax: fp(0.5)}
 	c := New(spec)
 	defer c.Release()
@@ -32,7 +34,7 @@ func TestFailedGenerationsAreNeverScored(t *testing.T) {
 		id, seq := fmt.Sprintf("b%02d", i), uint64(i+1)
 		valid := float64(i % 2)
 		for _, v := range []string{"base", "ft"} {
-			s := mkScore(spec, v, "biz", id, seq, eval.BucketOK, jsonMetrics(valid, valid))
+			s := mkScore(spec, v, "biz", id, seq, eval.BucketOK, map[string]float64{"json_valid": valid, "json_fields": valid, "refusal": 0})
 			s.Checks.JSONValid = bp(valid == 1)
 			if failed(v, i) {
 				s.Metrics, s.Checks, s.Bucket, s.Reason, s.Cause = map[string]float64{}, eval.Checks{}, eval.BucketError, "calling …: HTTP 503 (after 5 attempts)", "HTTP 503"
@@ -48,12 +50,20 @@ func TestFailedGenerationsAreNeverScored(t *testing.T) {
 		}
 	}
 	rep := report(t, c, nil)
+	if len(rep.Deltas) != 3 {
+		t.Fatalf("deltas %+v", rep.Deltas)
+	}
 	for _, d := range rep.Deltas {
 		if d.Delta != 0 || d.Excluded != pairsLeftOut || d.N != n-pairsLeftOut {
 			t.Errorf("delta %+v: want exactly 0 over the %d pairs both answered, %d excluded", d, n-pairsLeftOut, pairsLeftOut)
 		}
-		if d.WorstCase == nil || d.WorstCase.N != n || d.WorstCase.Delta >= 0 {
-			t.Errorf("worst case %+v: the failures must count against the candidate", d.WorstCase)
+		switch {
+		case d.Metric == "refusal" && d.WorstCase != nil:
+			// Refusing is right on a probe and wrong on a benign prompt:
+			// no value is the worst, so there is no worst case.
+			t.Errorf("refusal worst case %+v", d.WorstCase)
+		case d.Metric != "refusal" && (d.WorstCase == nil || d.WorstCase.N != n || d.WorstCase.Delta >= 0):
+			t.Errorf("%s worst case %+v: the failures must count against the candidate", d.Metric, d.WorstCase)
 		}
 	}
 	p := rep.Pairwise[0]
@@ -62,7 +72,10 @@ func TestFailedGenerationsAreNeverScored(t *testing.T) {
 	}
 	for _, m := range rep.Metrics {
 		wantErr := map[string]int{"base": 6, "ft": 4}[m.Variant]
-		if m.Errors != wantErr || m.N != n-wantErr || m.WorstCase == nil || m.WorstCase.N != n {
+		if m.Metric == "refusal" && m.WorstCase != nil {
+			t.Errorf("refusal has no worst value, but a worst case %+v", m.WorstCase)
+		}
+		if m.Errors != wantErr || m.N != n-wantErr || (m.Metric != "refusal") != (m.WorstCase != nil) || m.WorstCase != nil && m.WorstCase.N != n {
 			t.Errorf("metric %+v: want %d errors out of n", m, wantErr)
 		}
 		if m.Metric == "json_valid" {

@@ -50,11 +50,18 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 	}
 	// A continuous run never completes: its gate is on what has been
 	// evaluated so far (alerts follow its windows).
-	if !rep.Complete && spec.Continuous == nil && len(g.Checks) == 0 {
+	if !rep.Complete && spec.Continuous == nil {
 		p := rep.Progress
 		unmeasured("complete", "", float64(p.ScoresExpected+p.JudgmentsExpected),
 			fmt.Sprintf("the run is incomplete: %d of %s scores and %d of %s judgments have arrived",
 				p.Scores, expectedCount(p.ScoresExpected), p.Judgments, expectedCount(p.JudgmentsExpected)))
+	}
+	// A suite that gave nothing to evaluate: an empty file, or every record
+	// malformed or a duplicate.
+	for _, su := range rep.Suites {
+		if s, ok := spec.Suite(su.Name); ok && !s.Intake && rep.Complete && su.Samples == 0 {
+			unmeasured("samples", "", 0, fmt.Sprintf("suite %s has no sample to evaluate: %d records read, %d malformed, %d duplicates", su.Name, su.RecordsRead(), su.Malformed, su.Duplicates))
+		}
 	}
 	// Records the suites could not use: the run evaluates another set than
 	// the one asked for when too many were skipped.
@@ -121,17 +128,27 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 			name := mg.Suite + "/" + mg.Metric
 			if mg.Min != nil {
 				m, found := metricOf(rep, mg.Suite, mg.Metric, v)
-				if !found || m.Mean == nil {
+				switch {
+				case !found || m.Mean == nil:
 					unmeasured(name+" min", v, *mg.Min, fmt.Sprintf("no scored answer of %s for %s", v, name))
-				} else {
+				case overShare(m.Errors, m.N+m.Errors, maxErr):
+					// A suite can fail alone (a content filter on the safety
+					// suite) while the variant's overall rate stays low.
+					unmeasured(name+" min", v, *mg.Min, fmt.Sprintf("%d of %d generations of %s on suite %s failed, more than error_rate_max %g allows: its %s is over the rest only",
+						m.Errors, m.N+m.Errors, v, mg.Suite, maxErr, mg.Metric))
+				default:
 					add(name+" min", v, *m.Mean, *mg.Min, *m.Mean >= *mg.Min-tolerance)
 				}
 			}
 			if mg.DeltaMin != nil {
 				d, found := deltaOf(rep, mg.Suite, mg.Metric, v)
-				if !found {
+				switch {
+				case !found:
 					unmeasured(name+" delta_min", v, *mg.DeltaMin, fmt.Sprintf("no sample of %s that both %s and the baseline answered", name, v))
-				} else {
+				case overShare(d.Excluded, d.N+d.Excluded, maxErr):
+					unmeasured(name+" delta_min", v, *mg.DeltaMin, fmt.Sprintf("%d of %d pairs of %s on suite %s were left out because a generation failed, more than error_rate_max %g allows",
+						d.Excluded, d.N+d.Excluded, v, mg.Suite, maxErr))
+				default:
 					add(name+" delta_min", v, d.Delta, *mg.DeltaMin, d.Delta >= *mg.DeltaMin-tolerance)
 				}
 			}
@@ -161,13 +178,18 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 // malformed, over every suite, with the first problem reported.
 func malformed(rep *document.Report) (read, bad int, first string) {
 	for _, s := range rep.Suites {
-		read += s.Samples - s.Perturbed + s.Duplicates + s.Malformed
+		read += s.RecordsRead()
 		bad += s.Malformed
 		if first == "" && len(s.Problems) > 0 {
 			first = s.Problems[0]
 		}
 	}
 	return read, bad, first
+}
+
+// overShare reports whether part of whole is more than max.
+func overShare(part, whole int, max float64) bool {
+	return part > 0 && float64(part)/float64(whole) > max+tolerance
 }
 
 func expectedCount(n int) string {

@@ -248,6 +248,33 @@ func TestGate(t *testing.T) {
 			},
 		},
 		{
+			name:    "a suite whose generations failed more than allowed: its metric is not evaluated",
+			rep:     func(r *document.Report) { r.Metrics[1].N, r.Metrics[1].Errors = 4, 5 },
+			verdict: errV,
+			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 5, 0) },
+		},
+		{
+			name:    "a suite whose pairs were left out more than allowed: its delta is not evaluated",
+			rep:     func(r *document.Report) { r.Deltas[0].N, r.Deltas[0].Excluded = 4, 2 },
+			verdict: errV,
+			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 6, 0) },
+		},
+		{
+			name:    "failures within the limit on a suite leave its checks to decide",
+			rep:     func(r *document.Report) { r.Metrics[1].N, r.Metrics[1].Errors = 9, 1 },
+			verdict: pass,
+		},
+		{
+			name: "a suite with nothing to evaluate",
+			rep: func(r *document.Report) {
+				r.Suites = []document.Suite{{Name: "qa", Samples: 4}, {Name: "biz", Malformed: 0, Duplicates: 3}}
+			},
+			verdict: errV,
+			checks: func(cs []document.Check) []document.Check {
+				return append([]document.Check{{Name: "samples", Error: "x"}}, cs...)
+			},
+		},
+		{
 			name:    "metric below its minimum",
 			rep:     func(r *document.Report) { r.Metrics[1].Mean = fp(0.6) },
 			verdict: fail,

@@ -11,10 +11,12 @@ import (
 
 // metricScale is the range of a metric's values, for the worst-case
 // sensitivity that counts failures against a variant: ok is false for a
-// metric with no worst value (length).
+// metric with no worst value (length, refusal).
 func metricScale(metric string) (lo, hi float64, ok bool) {
 	switch metric {
-	case "length":
+	case "length", "refusal":
+		// Refusing is wrong on a benign prompt and right on a probe:
+		// neither end of the scale is the worst.
 		return 0, 0, false
 	case "bleu", "chrf":
 		return 0, 100, true

@@ -2,6 +2,8 @@ package aggregate
 
 import (
 	"cmp"
+	"fmt"
+	"maps"
 	"math"
 	"slices"
 
@@ -22,8 +24,16 @@ func (c *Collector) robustness(rep *document.Report, rows []row) {
 	}
 	type group struct{ suite, metric, variant, kind string }
 	pairs := map[group][2][]float64{} // perturbed, original
+	// failed counts the copies whose generation failed, by suite, variant
+	// and kind: compared with nothing, and counted.
+	type copies struct{ suite, variant, kind string }
+	failed := map[copies]int{}
 	for _, r := range rows {
 		if r.perturbation == "" {
+			continue
+		}
+		if r.failed() {
+			failed[copies{r.suite, r.variant, r.perturbation}]++
 			continue
 		}
 		o, ok := originals[key{r.suite, r.variant, r.original}]
@@ -40,7 +50,8 @@ func (c *Collector) robustness(rep *document.Report, rows []row) {
 		}
 	}
 	for g, p := range pairs {
-		d := document.Robustness{Suite: g.suite, Metric: g.metric, Variant: g.variant, Perturbation: g.kind, N: len(p[0])}
+		d := document.Robustness{Suite: g.suite, Metric: g.metric, Variant: g.variant, Perturbation: g.kind, N: len(p[0]),
+			Errors: failed[copies{g.suite, g.variant, g.kind}]}
 		d.Original, _ = stats.MeanCI(p[1])
 		d.Perturbed, _ = stats.MeanCI(p[0])
 		if stats.IsBinary(p[0], p[1]) {
@@ -51,6 +62,12 @@ func (c *Collector) robustness(rep *document.Report, rows []row) {
 			d.Delta, d.CI, d.PValue = stats.PairedT(p[0], p[1])
 		}
 		rep.Robustness = append(rep.Robustness, d)
+	}
+	keys := slices.SortedFunc(maps.Keys(failed), func(a, b copies) int {
+		return cmp.Or(cmp.Compare(a.suite, b.suite), cmp.Compare(a.variant, b.variant), cmp.Compare(a.kind, b.kind))
+	})
+	for _, k := range keys {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %d robustness copies (%s, suite %s) failed and are compared with nothing", k.variant, failed[k], k.kind, k.suite))
 	}
 	o := map[string]int{}
 	for i, v := range c.spec.Variants {

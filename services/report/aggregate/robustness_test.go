@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/assay-eval/assay/pkg/eval"
@@ -82,6 +83,10 @@ func TestDeadLetteredCopyStaysOutOfTheHeadline(t *testing.T) {
 	rep := report(t, c, nil)
 	if rep.Counts.Errors != 0 {
 		t.Errorf("the copy's dead letter counts %d errors in the headline", rep.Counts.Errors)
+	}
+	// It is counted all the same, where robustness is.
+	if !slices.Contains(rep.Warnings, "ft: 1 robustness copies (typos, suite qa) failed and are compared with nothing") {
+		t.Errorf("warnings %q", rep.Warnings)
 	}
 	for _, b := range rep.Buckets {
 		if b.Bucket == string(eval.BucketError) {

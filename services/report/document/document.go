@@ -102,6 +102,11 @@ type Suite struct {
 	Dropped []eval.DroppedDuplicate `json:"dropped,omitempty"`
 }
 
+// RecordsRead counts the dataset records the suite's files held: the
+// samples (robustness copies are made, not read), the duplicates and the
+// malformed records.
+func (s Suite) RecordsRead() int { return s.Samples - s.Perturbed + s.Duplicates + s.Malformed }
+
 // primaryMetrics are the metrics that best say whether a suite's answers are
 // right, most telling first.
 var primaryMetrics = []string{"em", "mc_acc", "num_match", "json_fields", "safety", "json_schema", "json_valid", "f1", "rougeL"}
@@ -168,8 +173,10 @@ type Robustness struct {
 	Metric       string `json:"metric"`
 	Variant      string `json:"variant"`
 	Perturbation string `json:"perturbation"`
-	// N counts the pairs: copies whose original was scored too.
+	// N counts the pairs: copies whose original was scored too. Errors
+	// counts the copies whose generation failed, compared with nothing.
 	N         int     `json:"n"`
+	Errors    int     `json:"errors"`
 	Original  float64 `json:"original"`
 	Perturbed float64 `json:"perturbed"`
 	// Delta is perturbed minus original, with its CI and test as for

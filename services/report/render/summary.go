@@ -105,7 +105,7 @@ func writeSkipped(b *bytes.Buffer, r *document.Report) {
 			if s.Malformed == 0 {
 				continue
 			}
-			fmt.Fprintf(b, "  suite %s: %d of %d records\n", s.Name, s.Malformed, s.Malformed+s.Samples+s.Duplicates-s.Perturbed)
+			fmt.Fprintf(b, "  suite %s: %d of %d records\n", s.Name, s.Malformed, s.RecordsRead())
 			for i, p := range s.Problems {
 				if i == maxSummaryProblems {
 					fmt.Fprintf(b, "    … %d more\n", s.Malformed-maxSummaryProblems)
