@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -476,5 +477,46 @@ func TestIdenticalModelsWithFailures(t *testing.T) {
 	}
 	if c := rep.Counts; c.GenerationErrors != 8 || c.JudgeErrors != 0 {
 		t.Errorf("counts %+v", c)
+	}
+}
+
+// TestCheckpointVerdictIsItsOwn: a checkpoint whose endpoint is down makes
+// the run's verdict error, but a later, working checkpoint is judged on its
+// own: assay checkpoint --wait exits by that checkpoint's verdict.
+func TestCheckpointVerdictIsItsOwn(t *testing.T) {
+	t.Setenv("ASSAY_NATS", "")
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sys.Stop() })
+	ep := newScriptedEndpoint(t, "base", "ft", "judge", "ck-good")
+	dir := t.TempDir()
+	setupSuite(t, dir, 10, 0)
+	spec := brokenSpec(t, dir, ep.url(), ep.url(), "ft", "", "", "judge")
+	out := t.TempDir()
+	if _, stderr, err := runCLI(t, "run", "-f", spec, "--nats", sys.URL, "--wait", "--out", out); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr)
+	}
+	closed := "http://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/v1"
+	_, stderr, err := runCLI(t, "checkpoint", "--run", "broken", "--variant", "ck-bad", "--base-url", closed, "--model", "ck-bad",
+		"--no-preflight", "--wait", "--nats", sys.URL, "--out", out)
+	if got := exitCode(err, false); got != exitUnevaluated || !strings.Contains(err.Error(), "checkpoint ck-bad could not be evaluated") ||
+		!strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("the broken checkpoint: exit %d, %v\n%s", got, err, stderr)
+	}
+	stdout, stderr, err := runCLI(t, "checkpoint", "--run", "broken", "--variant", "ck-good", "--base-url", ep.url(), "--model", "ck-good",
+		"--wait", "--nats", sys.URL, "--out", out)
+	if err != nil {
+		t.Fatalf("the working checkpoint: exit %d, %v\n%s\n%s", exitCode(err, false), err, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "checkpoint ck-good: gate PASSED") {
+		t.Errorf("stdout:\n%s", stdout)
+	}
+	rep := readReport(t, out)
+	if rep.Gate.Verdict != document.VerdictError || rep.Gate.Verdicts["ck-bad"] != document.VerdictError || rep.Gate.Verdicts["ck-good"] != document.VerdictPass {
+		t.Errorf("gate %+v", rep.Gate)
 	}
 }

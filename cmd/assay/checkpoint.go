@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
@@ -148,25 +151,47 @@ func waitCheckpoint(ctx context.Context, b *bus.Bus, run, variant string, known 
 		_, _ = showReport(ctx, b, run, out, stdout, "")
 		return runError(st)
 	}
-	passed := st.Gates[variant]
-	verdict := "PASSED"
-	switch {
-	case st.Verdict == document.VerdictError:
-		verdict = "ERROR (could not be evaluated)"
-	case !passed:
-		verdict = "FAILED"
+	// The checkpoint's own verdict: another variant of the run that could
+	// not be evaluated (an earlier checkpoint whose endpoint was down) is
+	// no reason for this one's.
+	verdict, ok := st.Verdicts[variant]
+	if !ok {
+		verdict = st.Verdict // a status written before per-variant verdicts
+		if verdict == "" && st.Gates[variant] {
+			verdict = document.VerdictPass
+		}
 	}
-	rep, err := showReport(ctx, b, run, out, stdout, fmt.Sprintf("checkpoint %s: gate %s", variant, verdict))
+	line := map[string]string{document.VerdictPass: "PASSED", document.VerdictError: "ERROR (could not be evaluated)"}[verdict]
+	if line == "" {
+		line = "FAILED"
+	}
+	rep, err := showReport(ctx, b, run, out, stdout, fmt.Sprintf("checkpoint %s: gate %s", variant, line))
 	if err != nil {
 		return err
 	}
-	if st.Verdict == document.VerdictError {
-		return verdictError(run, rep.Gate)
+	switch verdict {
+	case document.VerdictPass:
+		return nil
+	case document.VerdictError:
+		return variantError(run, variant, rep.Gate)
 	}
-	if !passed {
-		return errGateFailed
+	return errGateFailed
+}
+
+// variantError is the error of a variant that could not be evaluated,
+// naming the reasons that concern it: its checks', the baseline's and the
+// run's.
+func variantError(run, variant string, g document.Gate) error {
+	var why []string
+	for _, c := range g.Checks {
+		if c.Error != "" && (c.Variant == "" || c.Variant == variant || !slices.Contains(slices.Collect(maps.Keys(g.Verdicts)), c.Variant)) {
+			why = append(why, c.Error)
+		}
 	}
-	return nil
+	if len(why) == 0 {
+		why = []string{"see the report's warnings"}
+	}
+	return fmt.Errorf("run %s, checkpoint %s %w: %s", run, variant, errUnevaluated, strings.Join(why, "; "))
 }
 
 // waitStatus waits until a run's status satisfies done, showing progress.

@@ -72,10 +72,12 @@ type RunStatus struct {
 	// error when it could not be evaluated (then Error says why).
 	Verdict string `json:"verdict,omitempty"`
 	Error   string `json:"error,omitempty"`
-	// Gates is each gated variant's verdict, set once the run is complete.
-	Gates  map[string]bool `json:"gates,omitempty"`
-	Report string          `json:"report,omitempty"`
-	At     time.Time       `json:"at"`
+	// Gates is each gated variant's verdict, set once the run is complete:
+	// whether it passed, and as pass, fail or error.
+	Gates    map[string]bool   `json:"gates,omitempty"`
+	Verdicts map[string]string `json:"verdicts,omitempty"`
+	Report   string            `json:"report,omitempty"`
+	At       time.Time         `json:"at"`
 }
 
 // RunEvent is the payload of a run lifecycle event.

@@ -371,7 +371,7 @@ func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.R
 		st.State = eval.StateError
 	}
 	st.GatePassed = &rep.Gate.Passed
-	st.Gates = rep.Gate.Variants
+	st.Gates, st.Verdicts = rep.Gate.Variants, rep.Gate.Verdicts
 	st.Verdict = rep.Gate.Verdict
 	st.Error = strings.Join(rep.Gate.Errors, "; ")
 	st.Report = ReportObject(run, "report.json")
