@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
@@ -155,5 +156,57 @@ func TestTiming(t *testing.T) {
 	}
 	if tps := rep.Timing.OutputTokensPerS["base"]; tps.N != 1 || tps.P50 != 100 {
 		t.Errorf("base tokens/s %+v", tps)
+	}
+}
+
+// TestWindowsCountFailures: a continuous run's window leaves failed
+// generations and failed judge calls out of its rates and win rate, and
+// counts both, so that an alert has something to fire on when everything
+// fails.
+func TestWindowsCountFailures(t *testing.T) {
+	spec := testSpec()
+	spec.Continuous = &eval.Continuous{Sources: []string{"chat"}, Window: eval.Duration(time.Hour)}
+	spec.Suites = []eval.Suite{{Name: "chat", Role: eval.RoleProduction, Metrics: []string{"refusal"}, Intake: true}}
+	c := New(spec)
+	defer c.Release()
+	at := time.Date(2026, 11, 27, 10, 5, 0, 0, time.UTC)
+	for i := range 10 {
+		id := fmt.Sprintf("q%d", i)
+		for _, v := range []string{"base", "ft"} {
+			s := mkScore(spec, v, "chat", id, uint64(i+1), eval.BucketOK, map[string]float64{"refusal": 0})
+			s.Sample.At = at
+			if v == "ft" && i < 4 {
+				s.Metrics, s.Checks, s.Bucket, s.Cause = map[string]float64{}, eval.Checks{}, eval.BucketError, "HTTP 503"
+			}
+			mustAdd(t, c, s)
+		}
+		j := mkJudgment(spec, "chat", id, uint64(i+1), eval.WinCandidate, true)
+		j.Sample.At = at
+		switch {
+		case i < 4:
+			j.Rounds, j.Winner, j.Error, j.GenerationFailed = nil, "", "candidate generation failed", true
+		case i < 6:
+			j.Rounds, j.Winner, j.Error = nil, "", "judge failed: HTTP 500"
+		}
+		c.AddJudgment(j)
+	}
+	rep := report(t, c, nil)
+	if len(rep.Windows) != 1 {
+		t.Fatalf("windows %+v", rep.Windows)
+	}
+	for _, wv := range rep.Windows[0].Variants {
+		switch wv.Variant {
+		case "base":
+			if wv.Errors != 0 || wv.ErrorRate == nil || *wv.ErrorRate != 0 {
+				t.Errorf("base %+v", wv)
+			}
+		case "ft":
+			// 4 of 10 generations failed; of the 6 pairs left, 2 got no
+			// verdict and 4 were won.
+			if wv.Errors != 4 || wv.ErrorRate == nil || *wv.ErrorRate != 0.4 || wv.JudgeErrors != 2 || wv.Judged != 4 ||
+				wv.WinRate == nil || *wv.WinRate != 1 || wv.Refusal == nil || *wv.Refusal != 0 {
+				t.Errorf("ft %+v", wv)
+			}
+		}
 	}
 }

@@ -52,7 +52,8 @@ func (c *Collector) windows(rep *document.Report, rows []row) {
 		return
 	}
 	type variantAcc struct {
-		errors                     int
+		errors, judgeErrors        int
+		answers                    ratio // generations, failed ones as misses
 		refusal, jsonValid, toks   ratio
 		latency                    []float64
 		wins, losses, ties, judged int
@@ -82,6 +83,7 @@ func (c *Collector) windows(rep *document.Report, rows []row) {
 		}
 		w, v := get(r.at, r.variant)
 		w.samples[r.suite+"\x00"+r.sample] = true
+		v.answers.add(!r.failed())
 		if r.failed() {
 			v.errors++
 			continue
@@ -101,10 +103,14 @@ func (c *Collector) windows(rep *document.Report, rows []row) {
 	if j, ok := GateJudge(c.spec); ok {
 		id := j.ID()
 		for _, jr := range c.judgmentRows() {
-			if jr.at == 0 || jr.judgeID != id || jr.err != "" {
+			if jr.at == 0 || jr.judgeID != id || jr.genFailed {
 				continue
 			}
 			_, v := get(jr.at, jr.cand)
+			if jr.err != "" {
+				v.judgeErrors++
+				continue
+			}
 			v.judged++
 			switch jr.winner {
 			case string(eval.WinCandidate):
@@ -130,8 +136,12 @@ func (c *Collector) windows(rep *document.Report, rows []row) {
 			if a == nil {
 				continue
 			}
-			wv := document.WindowVariant{Variant: v.Name, Judged: a.judged, Errors: a.errors,
+			wv := document.WindowVariant{Variant: v.Name, Judged: a.judged, Errors: a.errors, JudgeErrors: a.judgeErrors,
 				Refusal: a.refusal.ptr(), JSONValid: a.jsonValid.ptr(), MeanOutputTokens: a.toks.ptr()}
+			if a.answers.den > 0 {
+				rate := 1 - a.answers.num/a.answers.den
+				wv.ErrorRate = &rate
+			}
 			if a.judged > 0 {
 				wr := winRate(a.wins, a.ties, a.judged)
 				ci := stats.Wilson(wr, a.judged)

@@ -374,7 +374,12 @@ type WindowVariant struct {
 	MeanOutputTokens *float64    `json:"mean_output_tokens"`
 	LatencyP50       *float64    `json:"latency_p50_ms"`
 	LatencyP95       *float64    `json:"latency_p95_ms"`
-	Errors           int         `json:"errors"`
+	// Errors are the failed generations, ErrorRate their share, and
+	// JudgeErrors the pairs the gate's judge failed on: an alert on the
+	// win rate says nothing when no verdict comes.
+	Errors      int      `json:"errors"`
+	ErrorRate   *float64 `json:"error_rate"`
+	JudgeErrors int      `json:"judge_errors"`
 }
 
 // CheckpointMetric is a suite's primary metric for one checkpoint (Mean is
