@@ -35,8 +35,9 @@ type Config struct {
 	// Client replaces the LLM client (tests, or a shared client in one
 	// process); nil builds one that caches in assay_llm_cache.
 	Client *llm.Client
-	// SkipPreflight calls a variant's endpoint without checking it first
-	// (the CLI's --no-preflight).
+	// SkipPreflight calls a variant's endpoint without checking it first,
+	// for tests that count every call: the stage always checks when it
+	// runs in a service (the CLI's --no-preflight skips the CLI's check).
 	SkipPreflight bool
 }
 

@@ -247,12 +247,12 @@ func TestPreflightAnswersPairsWithoutCallingTheJudge(t *testing.T) {
 	}
 }
 
-func TestNoPreflightCallsTheJudge(t *testing.T) {
+func TestSkipPreflightCallsTheJudge(t *testing.T) {
 	sim := llmsim.New(llmsim.Options{Seed: 1, Personas: []llmsim.Persona{{Name: "sim-judge", Judge: true}}})
 	ep := newEndpoint(t, sim.Handler(), nil)
 	j := eval.Judge{Name: "judge-v1", BaseURL: ep.URL, Model: "gpt-5-judge", Mode: "pairwise", Concurrency: 2, Dimensions: eval.DefaultDimensions}
 	env := &stage.Env{Logger: slog.New(slog.DiscardHandler), Registry: obs.NewRegistry()}
-	svc := New(Config{Client: llm.New(), NoPreflight: true}, env)
+	svc := New(Config{Client: llm.New(), SkipPreflight: true}, env)
 	cand, base := pairOf("", "", "")
 	jd, err := svc.Handle(t.Context(), runSpec(j), j, testSample("q"), cand, base)
 	if err != nil {

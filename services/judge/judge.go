@@ -39,9 +39,10 @@ type Config struct {
 	// Client replaces the LLM client; nil builds one that caches in
 	// assay_llm_cache.
 	Client *llm.Client
-	// NoPreflight skips checking a judge's endpoint before its first pair
-	// (see preflight.go).
-	NoPreflight bool
+	// SkipPreflight calls a judge's endpoint without checking it first
+	// (see preflight.go), for tests that count every call: the stage
+	// always checks when it runs in a service.
+	SkipPreflight bool
 }
 
 // Service is the judge stage.

@@ -19,7 +19,7 @@ import (
 // text, and the first one's class — or "" when it can. A new outcome is
 // logged once.
 func (s *Service) preflight(ctx context.Context, run string, j eval.Judge) (problem, cause string) {
-	if s.cfg.NoPreflight {
+	if s.cfg.SkipPreflight {
 		return "", ""
 	}
 	// The judge's own timeout bounds its calls, not this check, which has
