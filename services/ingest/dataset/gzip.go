@@ -8,11 +8,12 @@ import (
 )
 
 // MaxDecompressed is the most a gzip-compressed dataset may decompress
-// to by default, the limit of the formats read whole ([MaxWholeFile]):
-// a small file that decompresses without end (a decompression bomb)
-// fails its suite instead of taking the stage's time, memory or disk.
-// [Reader.MaxDecompressed] overrides it.
-const MaxDecompressed = MaxWholeFile
+// to by default: a small file that decompresses without end (a
+// decompression bomb) fails its suite instead of taking the stage's time.
+// It bounds the streamed formats (JSONL, CSV, TSV), which hold nothing of
+// what they read, far above any real suite; a format read whole is held
+// to [MaxWholeFile] as it is read. [Reader.MaxDecompressed] overrides it.
+const MaxDecompressed = 64 << 30
 
 // ErrCompressed is the cause of every failure to decompress a dataset:
 // corrupt or cut-short gzip data, or more than [MaxDecompressed] of it.
