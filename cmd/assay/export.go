@@ -19,7 +19,8 @@ func newExportCmd() *cobra.Command {
 		Use:   "export --run R [--what generations|scores|judgments] [--format jsonl|parquet] [--out FILE|-]",
 		Short: "Write a run's generations, scores or judgments with their texts, as JSONL or Parquet",
 		Long: `Reads what the streams hold now of a run and writes it with the texts beside
-every record, as it goes (memory holds one batch).
+every record, as it goes: memory holds one batch of texts (Parquet scores and
+judgments are built from the run's tables, as the report is).
 
 --what generations (default): one line per generation in stream order,
   {"id", "suite", "variant", "model", "params", "prompt", "messages",
@@ -36,10 +37,12 @@ prompt is the sample's last user message; output is null when the
 generation failed (see error and cause); a text no longer stored (a purged
 stream) is null and counted on stderr.
 
---format parquet writes the same as columns: for scores and judgments the
-columns of the report's scores.parquet and judgments.parquet, for
-generations the fields above (messages, reference and turns as JSON text,
-usage as prompt_tokens, completion_tokens and total_tokens).
+--format parquet: for scores and judgments, the report's scores.parquet and
+judgments.parquet (one row per sample and variant, or pair and judge, the
+dead letters' included, where the JSONL has one line per message); for
+generations the fields above as columns (messages, reference and turns as
+JSON text, "" for no reference; usage as prompt_tokens, completion_tokens and
+total_tokens).
 
 --out FILE is written beside its name and renamed into place when
 complete; - (the default) is stdout.

@@ -21,7 +21,8 @@ Exit status (run, checkpoint, replay, report):
   0    the gate passed, or there is no gate (or nothing waited for a verdict)
   1    the gate failed
   2    bad usage: an unknown command or flag, a missing or bad argument, an
-       invalid spec; nothing was submitted
+       invalid spec, a resubmitted spec that would change the run's results;
+       nothing was submitted
   3    the run could not be evaluated: preflight problems, the gate's verdict
        is error, the run failed or is not over, NATS is unreachable, the run
        does not exist
@@ -31,7 +32,7 @@ assay score and assay contamination exit 3 when some input lines were
 malformed and skipped (the rest is written), and never 1.
 
 Environment: ASSAY_NATS (--nats) and ASSAY_NATS_CREDS (--creds) for run,
-checkpoint, replay and report; ASSAY_LOG_LEVEL (--log-level) for the commands
+checkpoint, replay, report and export; ASSAY_LOG_LEVEL (--log-level) for the commands
 that run stages; assay up also reads ASSAY_NATS_CREDS, ASSAY_METRICS_ADDR and
 ASSAY_PYROSCOPE, but not ASSAY_NATS, which is where clients find it. A flag
 overrides its variable. A local run keeps its state under the user cache
