@@ -53,7 +53,7 @@ unreachable), 130 interrupted.`,
 				return usagef("checkpoint: %w", err)
 			}
 			if !noPreflight {
-				if err := preflightTargets(ctx, []llm.Target{variantTarget(v)}, true); err != nil {
+				if err := preflightTargets(ctx, []llm.Target{llm.VariantTarget(v)}, true); err != nil {
 					return err
 				}
 			}

@@ -42,13 +42,3 @@ func preflightTargets(ctx context.Context, targets []llm.Target, keysElsewhere b
 	}
 	return nil
 }
-
-// variantTarget is the endpoint a checkpoint's variant will call.
-func variantTarget(v eval.Variant) llm.Target {
-	return llm.Target{Kind: "variant", Name: v.Name, BaseURL: v.BaseURL, Model: v.Model, APIKeyEnv: v.APIKeyEnv}
-}
-
-// judgeTarget is the endpoint a replayed judge will call.
-func judgeTarget(j eval.Judge) llm.Target {
-	return llm.Target{Kind: "judge", Name: j.Name, BaseURL: j.BaseURL, Model: j.Model, APIKeyEnv: j.APIKeyEnv}
-}

@@ -59,7 +59,7 @@ NATS unreachable), 130 interrupted.`,
 					return usage(err)
 				}
 				if !noPreflight {
-					if err := preflightTargets(ctx, []llm.Target{judgeTarget(*j)}, true); err != nil {
+					if err := preflightTargets(ctx, []llm.Target{llm.JudgeTarget(*j)}, true); err != nil {
 						return err
 					}
 				}

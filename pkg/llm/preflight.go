@@ -78,12 +78,22 @@ type PreflightOptions struct {
 func SpecTargets(spec *eval.RunSpec) []Target {
 	ts := make([]Target, 0, len(spec.Variants)+len(spec.Judges))
 	for _, v := range spec.Variants {
-		ts = append(ts, Target{Kind: "variant", Name: v.Name, BaseURL: v.BaseURL, Model: v.Model, APIKeyEnv: v.APIKeyEnv})
+		ts = append(ts, VariantTarget(v))
 	}
 	for _, j := range spec.Judges {
-		ts = append(ts, Target{Kind: "judge", Name: j.Name, BaseURL: j.BaseURL, Model: j.Model, APIKeyEnv: j.APIKeyEnv})
+		ts = append(ts, JudgeTarget(j))
 	}
 	return ts
+}
+
+// VariantTarget is the endpoint variant v calls.
+func VariantTarget(v eval.Variant) Target {
+	return Target{Kind: "variant", Name: v.Name, BaseURL: v.BaseURL, Model: v.Model, APIKeyEnv: v.APIKeyEnv}
+}
+
+// JudgeTarget is the endpoint judge j calls.
+func JudgeTarget(j eval.Judge) Target {
+	return Target{Kind: "judge", Name: j.Name, BaseURL: j.BaseURL, Model: j.Model, APIKeyEnv: j.APIKeyEnv}
 }
 
 // Preflight checks, before any paid call, that each target would answer:

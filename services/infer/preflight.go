@@ -13,8 +13,7 @@ import (
 // mid-run is used for the samples still to come. A new outcome is logged
 // once.
 func (s *Service) preflight(ctx context.Context, run string, v eval.Variant) ([]llm.Problem, error) {
-	target := llm.Target{Kind: "variant", Name: v.Name, BaseURL: v.BaseURL, Model: v.Model, APIKeyEnv: v.APIKeyEnv}
-	problems, changed, err := s.preflights.Check(ctx, run, target)
+	problems, changed, err := s.preflights.Check(ctx, run, llm.VariantTarget(v))
 	switch {
 	case err != nil || !changed:
 	case len(problems) == 0:

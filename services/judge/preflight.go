@@ -24,8 +24,7 @@ func (s *Service) preflight(ctx context.Context, run string, j eval.Judge) (prob
 	}
 	// The judge's own timeout bounds its calls, not this check, which has
 	// the preflight's default.
-	target := llm.Target{Kind: "judge", Name: j.Name, BaseURL: j.BaseURL, Model: j.Model, APIKeyEnv: j.APIKeyEnv}
-	problems, changed, err := s.preflights.Check(ctx, run, target)
+	problems, changed, err := s.preflights.Check(ctx, run, llm.JudgeTarget(j))
 	switch {
 	case err != nil:
 		return "", "" // cancelled, not checked: the next pair checks again
