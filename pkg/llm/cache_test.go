@@ -142,12 +142,17 @@ func TestChatSharedFlight(t *testing.T) {
 			}
 		})
 	}
-	// Let the calls gather behind the first; any that arrive later find
-	// the answer in the cache, so the server still sees one call.
-	for srv.calls.Load() == 0 {
+	// Release the answer only once every call has joined the flight: a
+	// call that came later would find the answer in the cache, and the
+	// test would not show that calls in flight share one.
+	deadline := time.Now().Add(30 * time.Second)
+	for srv.calls.Load() == 0 || c.waiting() < n-1 {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatalf("after 30 s, %d calls reached the server and %d wait on a flight: identical calls do not share one", srv.calls.Load(), c.waiting())
+		}
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(20 * time.Millisecond)
 	close(release)
 	wg.Wait()
 	if got := srv.calls.Load(); got != 1 {
@@ -165,4 +170,15 @@ func TestChatSharedFlight(t *testing.T) {
 	if paid != 1 {
 		t.Errorf("%d responses not marked cached, want 1", paid)
 	}
+}
+
+// waiting counts the calls waiting on another's flight.
+func (c *Client) waiting() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, f := range c.flights {
+		n += f.waiters
+	}
+	return n
 }

@@ -168,6 +168,7 @@ func (c *Client) Chat(ctx context.Context, ep Endpoint, req ChatRequest, policy 
 	}
 	c.mu.Lock()
 	if f, ok := c.flights[key]; ok {
+		f.waiters++
 		c.mu.Unlock()
 		select {
 		case <-f.done:
@@ -197,6 +198,8 @@ type flight struct {
 	done chan struct{}
 	resp Response
 	err  error
+	// waiters counts the calls that joined it (under the client's mu).
+	waiters int
 }
 
 // cached answers from the cache, or calls the endpoint and stores the
