@@ -3,6 +3,7 @@ package aggregate
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -18,66 +19,75 @@ func (c *Collector) failures(rep *document.Report, rows []row) {
 	if c.ingestFailed != "" {
 		rep.Failures = append(rep.Failures, document.Failure{Stage: "ingest", Source: c.ingestSuite, Cause: causeOf(c.ingestFailed), Count: 1, Example: c.ingestFailed})
 	}
-	type key struct{ source, cause string }
-	tally := func(stage string, order []string, counts map[key]int, examples map[key]string) {
-		rank := map[string]int{}
-		for i, s := range order {
-			rank[s] = i
-		}
-		keys := make([]key, 0, len(counts))
-		for k := range counts {
-			keys = append(keys, k)
-		}
-		slices.SortFunc(keys, func(a, b key) int {
-			return cmp.Or(cmp.Compare(rank[a.source], rank[b.source]), cmp.Compare(a.source, b.source),
-				cmp.Compare(counts[b], counts[a]), cmp.Compare(a.cause, b.cause))
-		})
-		for _, k := range keys {
-			rep.Failures = append(rep.Failures, document.Failure{Stage: stage, Source: k.source, Cause: k.cause, Count: counts[k], Example: examples[k]})
-		}
-	}
-	gens, genEx := map[key]int{}, map[key]string{}
-	for _, r := range rows {
-		if !r.failed() {
-			continue
-		}
-		rep.Counts.GenerationErrors++
-		cause := r.cause
-		if cause == "" {
-			cause = causeOf(r.reason)
-		}
-		k := key{r.variant, cause}
-		gens[k]++
-		if genEx[k] == "" {
-			genEx[k] = r.reason
-		}
-	}
 	var variants, judges []string
 	for _, v := range c.spec.Variants {
 		variants = append(variants, v.Name)
 	}
-	tally("generation", variants, gens, genEx)
-	calls, callEx := map[key]int{}, map[key]string{}
-	for _, j := range c.judgmentRows() {
-		if j.err == "" || j.genFailed {
-			continue
-		}
-		rep.Counts.JudgeErrors++
-		cause := j.cause
-		if cause == "" {
-			cause = causeOf(j.err)
-		}
-		k := key{j.judge, cause}
-		calls[k]++
-		if callEx[k] == "" {
-			callEx[k] = j.err
-		}
-	}
 	for _, j := range c.spec.Judges {
 		judges = append(judges, j.Name)
 	}
-	tally("judge", judges, calls, callEx)
-	rep.Counts.Errors = rep.Counts.GenerationErrors + rep.Counts.JudgeErrors
+	gens := newTally("generation", variants)
+	for _, r := range rows {
+		if r.failed() {
+			gens.add(r.variant, r.cause, r.reason)
+		}
+	}
+	calls := newTally("judge", judges)
+	for _, j := range c.judgmentRows() {
+		if j.err != "" && !j.genFailed {
+			calls.add(j.judge, j.cause, j.err)
+		}
+	}
+	rep.Failures = append(append(rep.Failures, gens.failures()...), calls.failures()...)
+	rep.Counts.GenerationErrors, rep.Counts.JudgeErrors = gens.n, calls.n
+	rep.Counts.Errors = gens.n + calls.n
+}
+
+// tally counts one stage's failures by source and cause, with an example
+// message of each.
+type tally struct {
+	stage    string
+	rank     map[string]int // sources in the report's order
+	counts   map[[2]string]int
+	examples map[[2]string]string
+	n        int
+}
+
+func newTally(stage string, sources []string) *tally {
+	t := &tally{stage: stage, rank: map[string]int{}, counts: map[[2]string]int{}, examples: map[[2]string]string{}}
+	for i, s := range sources {
+		t.rank[s] = i
+	}
+	return t
+}
+
+// add counts one failure of source; a message with no cause of its own is
+// classed by its text.
+func (t *tally) add(source, cause, msg string) {
+	if cause == "" {
+		cause = causeOf(msg)
+	}
+	k := [2]string{source, cause}
+	t.counts[k]++
+	if t.examples[k] == "" {
+		t.examples[k] = msg
+	}
+	t.n++
+}
+
+// failures lists the counts source by source, the most frequent cause
+// first.
+func (t *tally) failures() []document.Failure {
+	keys := slices.Collect(maps.Keys(t.counts))
+	slices.SortFunc(keys, func(a, b [2]string) int {
+		return cmp.Or(cmp.Compare(t.rank[a[0]], t.rank[b[0]]), cmp.Compare(a[0], b[0]),
+			cmp.Compare(t.counts[b], t.counts[a]), cmp.Compare(a[1], b[1]))
+	})
+	out := make([]document.Failure, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, document.Failure{Stage: t.stage, Source: k[0], Cause: k[1], Count: t.counts[k], Example: t.examples[k]})
+	}
+	return out
 }
 
 // attemptsRE is the client's note of how often a call was tried.
