@@ -71,7 +71,8 @@ func benchRun(b *testing.B, n int, latency time.Duration, concurrency int) {
 			b.Fatal(err)
 		}
 	}
-	natsPort, simPort := freePort(b), freePort(b)
+	ports := freePorts(b, 2)
+	natsPort, simPort := ports[0], ports[1]
 	nats := start(b, "assay", "up", "--services", "none", "--data", filepath.Join(dir, "nats"),
 		"--port", strconv.Itoa(natsPort), "--metrics-addr", "", "--log-level", "warn")
 	simAddr := "127.0.0.1:" + strconv.Itoa(simPort)
