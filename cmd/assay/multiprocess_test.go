@@ -47,8 +47,10 @@ func TestServicesAsSeparateProcesses(t *testing.T) {
 	url := srv.ClientURL()
 	metricsAddr := map[string]string{}
 	var procs []*process
-	for _, name := range []string{"assay-ingest", "assay-infer", "assay-infer", "assay-score", "assay-score", "assay-judge", "assay-report"} {
-		addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	names := []string{"assay-ingest", "assay-infer", "assay-infer", "assay-score", "assay-score", "assay-judge", "assay-report"}
+	ports := freePorts(t, len(names))
+	for i, name := range names {
+		addr := "127.0.0.1:" + strconv.Itoa(ports[i])
 		metricsAddr[name] = addr
 		procs = append(procs, start(t, name, "--nats", url, "--metrics-addr", addr, "--log-level", "warn"))
 	}
