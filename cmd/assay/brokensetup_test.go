@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -518,5 +520,53 @@ func TestCheckpointVerdictIsItsOwn(t *testing.T) {
 	rep := readReport(t, out)
 	if rep.Gate.Verdict != document.VerdictError || rep.Gate.Verdicts["ck-bad"] != document.VerdictError || rep.Gate.Verdicts["ck-good"] != document.VerdictPass {
 		t.Errorf("gate %+v", rep.Gate)
+	}
+}
+
+// TestIngestFailsMidRead: a suite whose file is cut short in the middle
+// (a gzip stream truncated in transfer) is read up to the damage; the
+// samples read before it are answered once each, and the run ends as an
+// error naming the suite and the cause, with no verdict.
+func TestIngestFailsMidRead(t *testing.T) {
+	t.Setenv("ASSAY_NATS", "")
+	ep := newScriptedEndpoint(t, "base", "ft", "judge")
+	dir := t.TempDir()
+	var lines bytes.Buffer
+	for i := range 3000 {
+		fmt.Fprintf(&lines, `{"id": "q%04d", "prompt": "What is %d plus 7? Answer with the number only.", "reference": "%d"}`+"\n", i, 1000+i, 1007+i)
+	}
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.NoCompression) // the cut lands mid-file, not mid-header
+	zw.Write(lines.Bytes())
+	zw.Close()
+	if err := os.WriteFile(filepath.Join(dir, "qa.jsonl.gz"), z.Bytes()[:z.Len()/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec := brokenSpec(t, dir, ep.url(), ep.url(), "ft", "", "", "judge")
+	data, _ := os.ReadFile(spec)
+	if err := os.WriteFile(spec, bytes.Replace(data, []byte("path: qa.jsonl,"), []byte("path: qa.jsonl.gz,"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runLocalCLI(t, "run", "-f", spec)
+	if r.code != exitUnevaluated {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if first := firstAssayLine(r.stderr); !strings.Contains(first, "suite qa") || !strings.Contains(first, "cut short") {
+		t.Errorf("first line %q does not name the suite and the cause", first)
+	}
+	if r.rep != nil && (r.rep.Complete || r.rep.Gate.Verdict != document.VerdictError || r.rep.Gate.Passed) {
+		t.Errorf("report: complete %v, gate %+v", r.rep.Complete, r.rep.Gate)
+	}
+	if len(ep.attempts) == 0 {
+		t.Error("nothing read before the damage was answered: the cut is not mid-read")
+	}
+	// What was read before the damage may have been answered; nothing was
+	// paid for twice.
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	for k, n := range ep.attempts {
+		if n > 1 {
+			t.Errorf("%q asked %d times", k, n)
+		}
 	}
 }

@@ -514,7 +514,7 @@ func TestIngestFailureEndsTheRun(t *testing.T) {
 		t.Fatalf("gate %+v, warnings %q", rep.Gate, rep.Warnings)
 	}
 	if rep.Complete || rep.Gate.Verdict != document.VerdictError || len(rep.Gate.Errors) != 1 ||
-		rep.Gate.Errors[0] != "ingest failed, so nothing was evaluated: suite s has no uploaded dataset" {
+		rep.Gate.Errors[0] != "ingest failed, so the run cannot be evaluated (what was read before is shown, with no verdict): suite s has no uploaded dataset" {
 		t.Errorf("complete %v, gate %+v", rep.Complete, rep.Gate)
 	}
 

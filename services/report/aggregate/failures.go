@@ -168,7 +168,7 @@ func (c *Collector) warnings(rep *document.Report) {
 		rep.Warnings = append(rep.Warnings, "messages dead-lettered (counted as errors): "+strings.Join(parts, ", "))
 	}
 	if c.ingestFailed != "" {
-		rep.Warnings = append(rep.Warnings, "ingest failed, so nothing was evaluated: "+c.ingestFailed)
+		rep.Warnings = append(rep.Warnings, "ingest failed, so the run cannot be evaluated (what was read before is shown, with no verdict): "+c.ingestFailed)
 	}
 	// Each source's failures on one line, most frequent cause first.
 	type line struct {

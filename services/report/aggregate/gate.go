@@ -39,7 +39,7 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 	for _, f := range rep.Failures {
 		if f.Stage == "ingest" {
 			// Nothing was evaluated: no check has anything to measure.
-			unmeasured("ingest", "", 0, "ingest failed, so nothing was evaluated: "+f.Example)
+			unmeasured("ingest", "", 0, "ingest failed, so the run cannot be evaluated (what was read before is shown, with no verdict): "+f.Example)
 			g.Verdicts, g.Variants = map[string]string{}, map[string]bool{}
 			for _, v := range spec.GatedVariants() {
 				g.Verdicts[v], g.Variants[v] = document.VerdictError, false
