@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -173,7 +171,7 @@ func waitCheckpoint(ctx context.Context, b *bus.Bus, run, variant string, known 
 	case document.VerdictPass:
 		return nil
 	case document.VerdictError:
-		return variantError(run, variant, rep.Gate)
+		return variantError(run, variant, rep)
 	}
 	return errGateFailed
 }
@@ -181,10 +179,10 @@ func waitCheckpoint(ctx context.Context, b *bus.Bus, run, variant string, known 
 // variantError is the error of a variant that could not be evaluated,
 // naming the reasons that concern it: its checks', the baseline's and the
 // run's.
-func variantError(run, variant string, g document.Gate) error {
+func variantError(run, variant string, rep *document.Report) error {
 	var why []string
-	for _, c := range g.Checks {
-		if c.Error != "" && (c.Variant == "" || c.Variant == variant || !slices.Contains(slices.Collect(maps.Keys(g.Verdicts)), c.Variant)) {
+	for _, c := range rep.Gate.Checks {
+		if c.Error != "" && c.AppliesTo(variant, rep.Baseline) {
 			why = append(why, c.Error)
 		}
 	}

@@ -391,7 +391,7 @@ func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.R
 		ge := eval.GateEvent{V: eval.Version, Run: run, Variant: v, Passed: rep.Gate.Variants[v], Verdict: rep.Gate.Verdicts[v],
 			Checks: []eval.GateCheck{}, At: time.Now().UTC()}
 		for _, c := range rep.Gate.Checks {
-			if c.Variant == v || c.Variant == "" || c.Variant == spec.Baseline {
+			if c.AppliesTo(v, spec.Baseline) {
 				ge.Checks = append(ge.Checks, eval.GateCheck{Name: c.Name, Value: c.Value, Threshold: c.Threshold, Passed: c.Passed, Error: c.Error})
 				if c.Error != "" {
 					ge.Errors = append(ge.Errors, c.Error)

@@ -215,7 +215,8 @@ func (c *Collector) AddDeadLetter(d *eval.DeadLetter) bool {
 	if d.Sample == "" {
 		return true
 	}
-	reason := "dead-lettered by " + d.Stage + ": " + d.Reason
+	cause := "dead-lettered by " + d.Stage
+	reason := cause + ": " + d.Reason
 	ref := eval.SampleRef{ID: d.Sample, Suite: d.Suite, Perturbation: c.copyOf(d.Suite, d.Sample)}
 	switch d.Stage {
 	case "infer", "score":
@@ -223,19 +224,19 @@ func (c *Collector) AddDeadLetter(d *eval.DeadLetter) bool {
 			return true
 		}
 		c.AddScore(&eval.Score{Run: d.Run, Sample: ref, Variant: d.Variant, Fingerprint: c.fp, Bucket: eval.BucketError,
-			Reason: reason, Cause: "dead-lettered by " + d.Stage, Metrics: map[string]float64{}})
+			Reason: reason, Cause: cause, Metrics: map[string]float64{}})
 		if d.Stage == "infer" {
-			c.failPairs(ref, d.Variant, "", reason)
+			c.failPairs(ref, d.Variant, "", reason, cause)
 		}
 	case "judge":
-		c.failPairs(ref, d.Variant, d.Judge, reason)
+		c.failPairs(ref, d.Variant, d.Judge, reason, cause)
 	}
 	return true
 }
 
 // failPairs records judgment errors for the pairs a failed generation (or a
 // failed judge message) of variant would have been part of.
-func (c *Collector) failPairs(ref eval.SampleRef, variant, judge, reason string) {
+func (c *Collector) failPairs(ref eval.SampleRef, variant, judge, reason, cause string) {
 	cands := []string{variant}
 	if variant == c.spec.Baseline {
 		cands = c.spec.Candidates()
@@ -247,7 +248,7 @@ func (c *Collector) failPairs(ref eval.SampleRef, variant, judge, reason string)
 		for _, cand := range cands {
 			c.AddJudgment(&eval.Judgment{Run: c.spec.Run, Sample: ref, Judge: j.Name, JudgeID: j.ID(),
 				Candidate: cand, Baseline: c.spec.Baseline, Fingerprint: c.fp, Error: reason, GenerationFailed: judge == "",
-				Cause: causeOfDeadLetter(reason)})
+				Cause: cause})
 		}
 	}
 }
@@ -314,11 +315,4 @@ func (c *Collector) Tables() (scores, judgments arrow.Table) {
 
 func arrowTable(t *table) arrow.Table {
 	return array.NewTableFromRecords(t.b.Schema(), t.sealed())
-}
-
-// causeOfDeadLetter is the failure class of a dead letter's reason
-// ("dead-lettered by judge: …"): its stage.
-func causeOfDeadLetter(reason string) string {
-	stage, _, _ := strings.Cut(reason, ":")
-	return stage
 }

@@ -250,7 +250,7 @@ func variantVerdicts(spec *eval.RunSpec, checks []document.Check) map[string]str
 	}
 	for _, c := range checks {
 		for v := range out {
-			if c.Variant != "" && c.Variant != v && c.Variant != spec.Baseline {
+			if !c.AppliesTo(v, spec.Baseline) {
 				continue // another variant's own check
 			}
 			switch {

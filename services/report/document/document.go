@@ -404,6 +404,13 @@ type Check struct {
 	Error string `json:"error,omitempty"`
 }
 
+// AppliesTo reports whether the check bears on variant's verdict: it is
+// the variant's own, the run's, or the baseline's, which every comparison
+// rests on.
+func (c Check) AppliesTo(variant, baseline string) bool {
+	return c.Variant == "" || c.Variant == variant || c.Variant == baseline
+}
+
 // Timing is what serving teams read per variant, over the answered
 // generations (failed ones are left out), and when the report was made.
 type Timing struct {
