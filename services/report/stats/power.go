@@ -1,0 +1,165 @@
+package stats
+
+import (
+	"math"
+
+	"gonum.org/v1/gonum/stat/distuv"
+)
+
+// Planning is at a two-sided 5% level and 80% power.
+const (
+	planPower = 0.8
+	// zPower is the standard normal quantile of planPower, norm.ppf(0.8).
+	zPower = 0.8416212335729143
+)
+
+// MDEPairedT is the minimum detectable |mean difference| of a paired (or
+// one-sample) t-test on n pairs whose differences have standard deviation
+// sd: the difference it detects with 80% power at a two-sided 5% level.
+// Power is that of the noncentral t (statsmodels TTestPower semantics):
+// P(T > t₀.₉₇₅) + P(T < −t₀.₉₇₅) for T noncentral t on n − 1 degrees of
+// freedom with noncentrality (difference/sd)·√n. NaN when n < 2 or sd is
+// not positive and finite.
+func MDEPairedT(sd float64, n int) float64 {
+	if n < 2 || !(sd > 0) || math.IsInf(sd, 0) {
+		return math.NaN()
+	}
+	df := n - 1
+	f := func(nc float64) float64 { return tPower(nc, df) - planPower }
+	hi := tQuantile(df) + zPower
+	for f(hi) < 0 {
+		hi *= 2
+	}
+	return rootIllinois(f, 0, hi) / math.Sqrt(float64(n)) * sd
+}
+
+// NPairedT is the smallest number of pairs with which a paired t-test
+// detects a mean difference of effect (differences with standard deviation
+// sd) with 80% power at a two-sided 5% level; power as in [MDEPairedT]. It
+// is 0 when effect ≤ 0 or sd is not positive and finite.
+func NPairedT(sd, effect float64) int {
+	if !(effect > 0) || !(sd > 0) || math.IsInf(sd, 0) || math.IsInf(effect, 0) {
+		return 0
+	}
+	d := effect / sd
+	enough := func(n int) bool { return tPower(d*math.Sqrt(float64(n)), n-1) >= planPower }
+	// The t-test never beats the z-test, whose n is the normal
+	// approximation below: start there and double until enough.
+	hi := max(2, int(math.Ceil(sq((z95+zPower)/d))))
+	lo := 1 // n = 1 is never enough: there is no test
+	for !enough(hi) {
+		lo, hi = hi, 2*hi
+	}
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if enough(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
+}
+
+// tPower is the power of a two-sided 5% t-test on df degrees of freedom
+// whose statistic has noncentrality nc.
+func tPower(nc float64, df int) float64 {
+	crit := tQuantile(df)
+	t := distuv.NoncentralT{Nu: float64(df), Mu: nc}
+	return (1 - t.CDF(crit)) + t.CDF(-crit)
+}
+
+// MDEMcNemar is the minimum detectable |p₁₀ − p₀₁| of McNemar's test on n
+// pairs of which a share psi is discordant, with 80% power at a two-sided
+// 5% level: Connor's (1987, Biometrics 43:207) sample-size formula
+// n = (z_α·√ψ + z_β·√(ψ − δ²))² / δ² solved for δ in closed form. NaN when
+// psi is not in (0, 1] or n < 4 (below z_α² no δ solves it).
+//
+// δ may come out above psi, which no data with that discordance can show:
+// the test cannot then detect any difference at this n.
+func MDEMcNemar(psi float64, n int) float64 {
+	if !(psi > 0) || psi > 1 || float64(n) < z95*z95 {
+		return math.NaN()
+	}
+	// Squaring √n·δ − z_α√ψ = z_β√(ψ − δ²) gives a quadratic in δ whose
+	// larger root is the one with √n·δ ≥ z_α√ψ.
+	s2 := float64(n)
+	s := math.Sqrt(s2)
+	b2 := zPower * zPower
+	return math.Sqrt(psi) * (s*z95 + zPower*math.Sqrt(s2+b2-z95*z95)) / (s2 + b2)
+}
+
+// NMcNemar is the number of pairs McNemar's test needs to detect a
+// difference effect = |p₁₀ − p₀₁| with 80% power at a two-sided 5% level
+// when a share psi of pairs is discordant: Connor's (1987) formula, rounded
+// up. It is 0 when effect ≤ 0, psi is not in (0, 1], or effect > psi (no
+// pairs with that discordance differ by that much).
+func NMcNemar(psi, effect float64) int {
+	if !(effect > 0) || !(psi > 0) || psi > 1 || effect > psi {
+		return 0
+	}
+	n := sq(z95*math.Sqrt(psi)+zPower*math.Sqrt(psi-effect*effect)) / (effect * effect)
+	return ceilInt(n)
+}
+
+// NToDecide is the number of samples at which an interval of half-width
+// halfWidth at n samples would shrink below dist, its half-width scaling as
+// 1/√n: the smallest n' with halfWidth·√(n/n') < dist. It is 0 when dist ≤ 0
+// or n or halfWidth is not positive. A halfWidth already below dist gives
+// an n' ≤ n.
+func NToDecide(n int, halfWidth, dist float64) int {
+	if !(dist > 0) || n <= 0 || !(halfWidth > 0) || math.IsInf(halfWidth, 0) {
+		return 0
+	}
+	need := float64(n) * sq(halfWidth/dist)
+	if need >= math.MaxInt64/2 {
+		return math.MaxInt64 / 2
+	}
+	return int(math.Floor(need)) + 1
+}
+
+// ceilInt is ⌈x⌉ as an int, capped far below overflow.
+func ceilInt(x float64) int {
+	if x >= math.MaxInt64/2 {
+		return math.MaxInt64 / 2
+	}
+	return int(math.Ceil(x))
+}
+
+// rootIllinois finds the root of f, increasing on [lo, hi] with f(lo) ≤ 0
+// ≤ f(hi), by the Illinois variant of regula falsi (Dowell & Jarratt 1971),
+// to a relative 1e-14.
+func rootIllinois(f func(float64) float64, lo, hi float64) float64 {
+	flo, fhi := f(lo), f(hi)
+	side := 0
+	for range 200 {
+		if flo == 0 {
+			return lo
+		}
+		if fhi == 0 || hi-lo <= 1e-14*math.Abs(hi) {
+			return hi
+		}
+		x := (lo*fhi - hi*flo) / (fhi - flo)
+		if !(x > lo && x < hi) {
+			x = lo + (hi-lo)/2
+		}
+		fx := f(x)
+		switch {
+		case fx < 0:
+			lo, flo = x, fx
+			if side == -1 {
+				fhi /= 2
+			}
+			side = -1
+		case fx > 0:
+			hi, fhi = x, fx
+			if side == 1 {
+				flo /= 2
+			}
+			side = 1
+		default:
+			return x
+		}
+	}
+	return lo + (hi-lo)/2
+}
