@@ -214,6 +214,11 @@ type Suite struct {
 	// drops only copies differing in case, width, spacing or punctuation,
 	// 0 turns the check off.
 	NearDuplicates *float64 `yaml:"near_duplicates" json:"near_duplicates,omitempty"`
+	// Cluster is a gjson path into each record whose value groups samples
+	// that are not independent (a shared passage, document, subject or
+	// session): the report's intervals are then cluster-robust. An intake
+	// suite clusters by the query's session metadata when it carries one.
+	Cluster string `yaml:"cluster" json:"cluster,omitempty"`
 	// Perturbations ask for robustness copies of every sample, one per
 	// kind (see [PerturbationKinds]), linked to their original.
 	Perturbations []string `yaml:"perturbations" json:"perturbations,omitempty"`
@@ -270,31 +275,6 @@ type Judge struct {
 // WantsResponseFormat reports whether the judge requests are sent with the
 // verdict schema as response_format.
 func (j Judge) WantsResponseFormat() bool { return j.ResponseFormat == nil || *j.ResponseFormat }
-
-// Gate is what a candidate must meet for the run to pass.
-type Gate struct {
-	// Variants are the candidates the gate applies to; empty means every
-	// variant but the baseline.
-	Variants []string `yaml:"variants" json:"variants,omitempty"`
-	// Judge names the judge whose win rate is gated; empty means the first.
-	Judge      string   `yaml:"judge" json:"judge,omitempty"`
-	WinRateMin *float64 `yaml:"win_rate_min" json:"win_rate_min,omitempty"`
-	// RefusalRateDeltaMax bounds how much more often the candidate may
-	// refuse benign prompts than the baseline.
-	RefusalRateDeltaMax *float64     `yaml:"refusal_rate_delta_max" json:"refusal_rate_delta_max,omitempty"`
-	JSONValidMin        *float64     `yaml:"json_valid_min" json:"json_valid_min,omitempty"`
-	ErrorRateMax        *float64     `yaml:"error_rate_max" json:"error_rate_max,omitempty"`
-	Metrics             []MetricGate `yaml:"metrics" json:"metrics,omitempty"`
-}
-
-// MetricGate bounds one metric of one suite: its mean, its delta against the
-// baseline, or both.
-type MetricGate struct {
-	Suite    string   `yaml:"suite" json:"suite"`
-	Metric   string   `yaml:"metric" json:"metric"`
-	Min      *float64 `yaml:"min" json:"min,omitempty"`
-	DeltaMin *float64 `yaml:"delta_min" json:"delta_min,omitempty"`
-}
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 

@@ -19,8 +19,8 @@ func gateReport() *document.Report {
 			{Suite: "biz", Metric: "json_fields", Variant: "ft", N: 4, Mean: fp(0.9)},
 		},
 		Deltas: []document.Delta{
-			{Suite: "qa", Metric: "em", Variant: "ft", Delta: 0.25},
-			{Suite: "biz", Metric: "json_fields", Variant: "ft", Delta: 0.4},
+			{Suite: "qa", Metric: "em", Variant: "ft", DeltaEstimate: document.DeltaEstimate{Delta: 0.25}},
+			{Suite: "biz", Metric: "json_fields", Variant: "ft", DeltaEstimate: document.DeltaEstimate{Delta: 0.4}},
 		},
 		Pairwise: []document.Pairwise{{Judge: "j1", Variant: "ft", N: 10, WinRate: fp(0.6)}},
 		Rates: map[string]document.Rates{

@@ -154,11 +154,16 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 				if len(xc) == 0 {
 					continue
 				}
-				d := document.Delta{Suite: su.Name, Metric: m, Variant: cand, Baseline: c.spec.Baseline, N: len(xc), Excluded: excluded}
-				d.Delta, d.CI, d.PValue, d.Test = pairedDelta(xc, xb)
+				d := document.Delta{Suite: su.Name, Metric: m, Variant: cand, Baseline: c.spec.Baseline, Excluded: excluded}
+				d.N = len(xc)
+				var p float64
+				d.Delta, d.CI, p, d.Test = pairedDelta(xc, xb)
+				d.PValue = &p
 				if excluded > 0 && bounded {
 					w := document.DeltaEstimate{N: len(wc)}
-					w.Delta, w.CI, w.PValue, w.Test = pairedDelta(wc, wb)
+					var p float64
+					w.Delta, w.CI, p, w.Test = pairedDelta(wc, wb)
+					w.PValue = &p
 					d.WorstCase = &w
 				}
 				rep.Deltas = append(rep.Deltas, d)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -159,12 +160,12 @@ func TestReportNumbers(t *testing.T) {
 		//   json_fields ft [1 1 .5 0], base [1 .5 0 .75]: scipy ttest_rel p
 		//   0.845976303, t.interval [−0.877478405, 1.002478405].
 		want := []document.Delta{
-			{Suite: "qa", Metric: "em", Variant: "ft", Baseline: "base", N: 9, Delta: 2.0 / 9, CI: [2]float64{-0.20745178027201278, 0.5689306797680656}, PValue: 0.625, Test: "mcnemar",
-				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 10, Delta: 0.2, CI: [2]float64{-0.18696208287039134, 0.5210862318923275}, PValue: 0.625, Test: "mcnemar"}},
-			{Suite: "biz", Metric: "json_valid", Variant: "ft", Baseline: "base", N: 3, Delta: 1.0 / 3, CI: [2]float64{-0.2905069164363784, 0.7923403991979523}, PValue: 1, Test: "mcnemar",
-				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 4, Delta: 0, CI: [2]float64{-0.5522170552761342, 0.5522170552761342}, PValue: 1, Test: "mcnemar"}},
-			{Suite: "biz", Metric: "json_fields", Variant: "ft", Baseline: "base", N: 3, Delta: 1.0 / 3, CI: [2]float64{-0.383775454958244, 1.0504421216249107}, PValue: 0.18350341907227397, Test: "paired_t",
-				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 4, Delta: 0.0625, CI: [2]float64{-0.8774784049513904, 1.0024784049513904}, PValue: 0.8459763034682742, Test: "paired_t"}},
+			{Suite: "qa", Metric: "em", Variant: "ft", Baseline: "base", DeltaEstimate: document.DeltaEstimate{N: 9, Delta: 2.0 / 9, CI: [2]float64{-0.20745178027201278, 0.5689306797680656}, PValue: fp(0.625), Test: "mcnemar"},
+				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 10, Delta: 0.2, CI: [2]float64{-0.18696208287039134, 0.5210862318923275}, PValue: fp(0.625), Test: "mcnemar"}},
+			{Suite: "biz", Metric: "json_valid", Variant: "ft", Baseline: "base", DeltaEstimate: document.DeltaEstimate{N: 3, Delta: 1.0 / 3, CI: [2]float64{-0.2905069164363784, 0.7923403991979523}, PValue: fp(1), Test: "mcnemar"},
+				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 4, Delta: 0, CI: [2]float64{-0.5522170552761342, 0.5522170552761342}, PValue: fp(1), Test: "mcnemar"}},
+			{Suite: "biz", Metric: "json_fields", Variant: "ft", Baseline: "base", DeltaEstimate: document.DeltaEstimate{N: 3, Delta: 1.0 / 3, CI: [2]float64{-0.383775454958244, 1.0504421216249107}, PValue: fp(0.18350341907227397), Test: "paired_t"},
+				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 4, Delta: 0.0625, CI: [2]float64{-0.8774784049513904, 1.0024784049513904}, PValue: fp(0.8459763034682742), Test: "paired_t"}},
 		}
 		if len(rep.Deltas) != len(want) {
 			t.Fatalf("%d deltas, want %d: %+v", len(rep.Deltas), len(want), rep.Deltas)
@@ -177,7 +178,7 @@ func TestReportNumbers(t *testing.T) {
 			}
 			near(t, name+" delta", d.Delta, w.Delta)
 			nearCI(t, name+" ci", d.CI, w.CI)
-			near(t, name+" p", d.PValue, w.PValue)
+			near(t, name+" p", *d.PValue, *w.PValue)
 			if d.Excluded != w.Excluded || d.WorstCase == nil {
 				t.Errorf("%s: excluded %d, worst case %+v", name, d.Excluded, d.WorstCase)
 				continue
@@ -188,7 +189,7 @@ func TestReportNumbers(t *testing.T) {
 			}
 			near(t, name+" worst delta", g.Delta, ww.Delta)
 			nearCI(t, name+" worst ci", g.CI, ww.CI)
-			near(t, name+" worst p", g.PValue, ww.PValue)
+			near(t, name+" worst p", *g.PValue, *ww.PValue)
 		}
 	})
 
@@ -203,8 +204,9 @@ func TestReportNumbers(t *testing.T) {
 		p := rep.Pairwise[0]
 		want := document.Pairwise{Judge: "j1", JudgeID: testSpec().Judges[0].ID(), Variant: "ft", Baseline: "base", N: 13, Wins: 6, Losses: 3, Ties: 4, GenerationErrors: 1}
 		got := p
-		got.WinRate, got.CI, got.FlipRate, got.WorstCase = nil, nil, nil, nil
-		if got != want {
+		got.WinRate, got.CI, got.FlipRate, got.WorstCase, got.BySuite = nil, nil, nil, nil, nil
+		got.Decisive, got.DecisiveCI, got.SignP, got.MDE, got.LengthControlled = nil, nil, nil, nil, nil
+		if !reflect.DeepEqual(got, want) {
 			t.Errorf("pairwise %+v, want %+v", got, want)
 		}
 		near(t, "win rate", *p.WinRate, 8.0/13)
@@ -620,7 +622,7 @@ func TestDeltasPairing(t *testing.T) {
 		t.Fatalf("deltas %+v", rep.Deltas)
 	}
 	d := rep.Deltas[0]
-	if d.Suite != "qa" || d.N != 1 || d.Delta != 0 || d.PValue != 1 || d.Test != "mcnemar" {
+	if d.Suite != "qa" || d.N != 1 || d.Delta != 0 || *d.PValue != 1 || d.Test != "mcnemar" {
 		t.Errorf("delta %+v", d)
 	}
 	var names []string

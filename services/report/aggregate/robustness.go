@@ -50,17 +50,20 @@ func (c *Collector) robustness(rep *document.Report, rows []row) {
 		}
 	}
 	for g, p := range pairs {
-		d := document.Robustness{Suite: g.suite, Metric: g.metric, Variant: g.variant, Perturbation: g.kind, N: len(p[0]),
+		d := document.Robustness{Suite: g.suite, Metric: g.metric, Variant: g.variant, Perturbation: g.kind,
 			Errors: failed[copies{g.suite, g.variant, g.kind}]}
+		d.N = len(p[0])
 		d.Original, _ = stats.MeanCI(p[1])
 		d.Perturbed, _ = stats.MeanCI(p[0])
+		var pv float64
 		if stats.IsBinary(p[0], p[1]) {
 			d.Test = "mcnemar"
-			d.Delta, d.CI, d.PValue = stats.McNemar(p[0], p[1])
+			d.Delta, d.CI, pv = stats.McNemar(p[0], p[1])
 		} else {
 			d.Test = "paired_t"
-			d.Delta, d.CI, d.PValue = stats.PairedT(p[0], p[1])
+			d.Delta, d.CI, pv = stats.PairedT(p[0], p[1])
 		}
+		d.PValue = &pv
 		rep.Robustness = append(rep.Robustness, d)
 	}
 	keys := slices.SortedFunc(maps.Keys(failed), func(a, b copies) int {

@@ -64,7 +64,7 @@ func TestRobustness(t *testing.T) {
 	if math.Abs(ft.Original-1) > 1e-12 || math.Abs(ft.Perturbed-1.0/3) > 1e-12 || math.Abs(ft.Delta+2.0/3) > 1e-12 || ft.Test != "mcnemar" {
 		t.Errorf("ft %+v", ft)
 	}
-	if base.Delta != 0 || base.PValue != 1 {
+	if base.Delta != 0 || *base.PValue != 1 {
 		t.Errorf("base %+v", base)
 	}
 }

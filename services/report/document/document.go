@@ -37,8 +37,16 @@ type Report struct {
 	Pairwise      []Pairwise            `json:"pairwise"`
 	// Agreement compares every two judges of the run on the pairs both
 	// judged (a replay adds a judge).
-	Agreement []Agreement      `json:"agreement"`
-	Rates     map[string]Rates `json:"rates"`
+	Agreement []Agreement `json:"agreement"`
+	// Ranking orders the candidates and the baseline by Bradley–Terry
+	// strength over every pair a judge judged, when there are two
+	// candidates or more (several variants, or checkpoints).
+	Ranking []Strength       `json:"ranking"`
+	Rates   map[string]Rates `json:"rates"`
+	// RateDeltas compare each candidate's side-effect rates with the
+	// baseline's, paired by sample: refusal over the benign prompts both
+	// answered, JSON validity over the answers both gave to JSON suites.
+	RateDeltas []RateDelta `json:"rate_deltas"`
 	// Failures count what could not be evaluated, by stage, source and
 	// cause: failed generations per variant, failed judge calls per judge,
 	// unreadable suites, dead letters. None of it is in any figure above.
@@ -50,6 +58,10 @@ type Report struct {
 	// Windows are a continuous run's time windows, oldest first, by the
 	// production queries' own timestamps.
 	Windows []Window `json:"windows"`
+	// Monitors are a continuous run's alert statistics: always-valid
+	// p-values over the windows so far, valid however often they are
+	// looked at.
+	Monitors []Monitor `json:"monitors"`
 	// Timing is measured, not evaluated: it differs between runs of the same
 	// spec, so comparisons of reports leave it out.
 	Timing Timing `json:"timing"`
@@ -141,6 +153,9 @@ type Metric struct {
 	// WorstCase is the mean had every failed generation scored the
 	// metric's minimum (null when nothing failed, and for length).
 	WorstCase *Estimate `json:"worst_case"`
+	// Clusters is the number of clusters when the suite groups its samples
+	// (its cluster path), and CI is then cluster-robust; 0 otherwise.
+	Clusters int `json:"clusters,omitempty"`
 	// Signature is sacreBLEU's signature of a BLEU or chrF mean.
 	Signature string `json:"signature,omitempty"`
 }
@@ -179,29 +194,25 @@ type Robustness struct {
 	Errors    int     `json:"errors"`
 	Original  float64 `json:"original"`
 	Perturbed float64 `json:"perturbed"`
-	// Delta is perturbed minus original, with its CI and test as for
-	// [Delta].
-	Delta  float64    `json:"delta"`
-	CI     [2]float64 `json:"ci"`
-	PValue float64    `json:"p_value"`
-	Test   string     `json:"test"`
+	// DeltaEstimate is perturbed minus original, with its CI and test
+	// as for [Delta].
+	DeltaEstimate
+	// VsBaseline is, for a candidate, its drop under the perturbation
+	// minus the baseline's on the same samples (a difference in
+	// differences, paired by sample): below 0 when the candidate is less
+	// robust than its base. Null for the baseline.
+	VsBaseline *DeltaEstimate `json:"vs_baseline"`
 }
 
 // Delta is a variant's difference from the baseline on a metric, paired by
 // sample over the samples both answered: a pair where either generation
 // failed is left out and counted in Excluded.
 type Delta struct {
-	Suite    string     `json:"suite"`
-	Metric   string     `json:"metric"`
-	Variant  string     `json:"variant"`
-	Baseline string     `json:"baseline"`
-	N        int        `json:"n"`
-	Delta    float64    `json:"delta"`
-	CI       [2]float64 `json:"ci"`
-	PValue   float64    `json:"p_value"`
-	// Test names the test behind CI and PValue: mcnemar for 0/1 metrics,
-	// paired_t otherwise.
-	Test string `json:"test"`
+	Suite    string `json:"suite"`
+	Metric   string `json:"metric"`
+	Variant  string `json:"variant"`
+	Baseline string `json:"baseline"`
+	DeltaEstimate
 	// Excluded counts the pairs left out because a generation failed.
 	Excluded int `json:"excluded"`
 	// WorstCase is the delta had every failure counted against the
@@ -213,29 +224,88 @@ type Delta struct {
 
 // DeltaEstimate is a paired difference with its interval and test.
 type DeltaEstimate struct {
-	N      int        `json:"n"`
-	Delta  float64    `json:"delta"`
-	CI     [2]float64 `json:"ci"`
-	PValue float64    `json:"p_value"`
-	Test   string     `json:"test"`
+	N     int        `json:"n"`
+	Delta float64    `json:"delta"`
+	CI    [2]float64 `json:"ci"`
+	// PValue is null when the test is undefined (Undefined says why: too
+	// few pairs, or no variance to test against).
+	PValue *float64 `json:"p_value"`
+	// Test names the test behind CI and PValue, chosen by the metric's
+	// type: mcnemar for a 0/1 metric (Newcombe's interval, mid-p),
+	// paired_t otherwise.
+	Test      string `json:"test"`
+	Undefined string `json:"undefined,omitempty"`
+	// QValue is the Benjamini–Hochberg adjusted p-value over the
+	// report's family of tests (every delta, or every robustness row);
+	// stars are on it.
+	QValue *float64 `json:"q_value,omitempty"`
+	// MDE is the minimum detectable effect: the smallest |delta| this N
+	// and this variance detect with 80% power at the 5% level.
+	MDE *float64 `json:"mde,omitempty"`
+	// Underpowered is "too few samples to tell": the MDE exceeds the
+	// observed |delta| (and the gate's margin, where one is set).
+	Underpowered bool `json:"underpowered,omitempty"`
+	// SD is the standard deviation of the paired differences, and
+	// Discordant the pairs where only the candidate (first) or only the
+	// baseline (second) scored 1 on a 0/1 metric: what a plan for a
+	// larger run needs.
+	SD         *float64 `json:"sd,omitempty"`
+	Discordant *[2]int  `json:"discordant,omitempty"`
+	// Clusters is the number of clusters when the interval is
+	// cluster-robust (CR1, t on clusters − 1 degrees of freedom).
+	Clusters int `json:"clusters,omitempty"`
+}
+
+// RateDelta is a candidate's side-effect rate minus the baseline's,
+// paired by sample.
+type RateDelta struct {
+	// Rate is refusal or json_valid.
+	Rate     string `json:"rate"`
+	Variant  string `json:"variant"`
+	Baseline string `json:"baseline"`
+	DeltaEstimate
 }
 
 // Pairwise is a judge's verdicts on a candidate against the baseline, over
 // the pairs it judged. WinRate, CI and FlipRate are null when N is 0.
 type Pairwise struct {
-	Judge    string      `json:"judge"`
-	JudgeID  string      `json:"judge_id"`
-	Variant  string      `json:"variant"`
-	Baseline string      `json:"baseline"`
-	N        int         `json:"n"`
-	Wins     int         `json:"wins"`
-	Losses   int         `json:"losses"`
-	Ties     int         `json:"ties"`
-	WinRate  *float64    `json:"win_rate"`
-	CI       *[2]float64 `json:"ci"`
+	Judge    string   `json:"judge"`
+	JudgeID  string   `json:"judge_id"`
+	Variant  string   `json:"variant"`
+	Baseline string   `json:"baseline"`
+	N        int      `json:"n"`
+	Wins     int      `json:"wins"`
+	Losses   int      `json:"losses"`
+	Ties     int      `json:"ties"`
+	WinRate  *float64 `json:"win_rate"`
+	// CI is the t interval on the per-pair scores (1 win, ½ tie, 0 loss:
+	// AlpacaEval's standard error), cluster-robust when Clusters > 0.
+	CI *[2]float64 `json:"ci"`
+	// Undefined says why WinRate has no interval (fewer than 2 pairs, or
+	// every pair scored the same).
+	Undefined string `json:"undefined,omitempty"`
+	Clusters  int    `json:"clusters,omitempty"`
+	// Decisive is W/(W+L), the win share among pairs that were not ties,
+	// with its Wilson interval; SignP is the exact sign test of W against
+	// L. Null when every pair was a tie.
+	Decisive   *float64    `json:"decisive"`
+	DecisiveCI *[2]float64 `json:"decisive_ci"`
+	SignP      *float64    `json:"sign_p"`
+	// MDE is the smallest |win rate − ½| this N detects with 80% power.
+	MDE          *float64 `json:"mde"`
+	Underpowered bool     `json:"underpowered,omitempty"`
+	// LengthControlled is the win rate the judge would give at equal
+	// answer lengths (AlpacaEval 2's length-controlled win rate).
+	LengthControlled *LengthControlled `json:"length_controlled"`
 	// FlipRate is the share of pairs whose verdict changed with the order
-	// of presentation (counted as ties).
-	FlipRate *float64 `json:"flip_rate"`
+	// of presentation (counted as ties); FirstShown and SecondShown split
+	// those flips by the answer that won both orders: the one shown first
+	// (position bias towards A) or the one shown second.
+	FlipRate    *float64 `json:"flip_rate"`
+	FirstShown  int      `json:"first_shown_wins_both"`
+	SecondShown int      `json:"second_shown_wins_both"`
+	// BySuite is the win rate per suite.
+	BySuite []SuiteWinRate `json:"by_suite"`
 	// Errors are pairs the judge failed on; GenerationErrors pairs never
 	// shown to it because a generation failed. Neither is in N.
 	Errors           int `json:"errors"`
@@ -243,6 +313,56 @@ type Pairwise struct {
 	// WorstCase is the win rate had every pair left out counted as a loss
 	// (null when none was left out).
 	WorstCase *Estimate `json:"worst_case"`
+}
+
+// LengthControlled is a win rate at equal answer lengths: a logistic model
+// of the judge's preference on tanh of the normalised difference in
+// visible-answer length, predicted at zero difference (Dubois et al. 2024).
+type LengthControlled struct {
+	N       int         `json:"n"`
+	WinRate *float64    `json:"win_rate"`
+	CI      *[2]float64 `json:"ci"`
+	// Slope is the model's length coefficient: above 0 when the judge
+	// prefers the longer answer.
+	Slope     float64 `json:"slope"`
+	Undefined string  `json:"undefined,omitempty"`
+}
+
+// SuiteWinRate is a judge's win rate on one suite.
+type SuiteWinRate struct {
+	Suite   string      `json:"suite"`
+	N       int         `json:"n"`
+	Wins    int         `json:"wins"`
+	Losses  int         `json:"losses"`
+	Ties    int         `json:"ties"`
+	WinRate *float64    `json:"win_rate"`
+	CI      *[2]float64 `json:"ci"`
+}
+
+// Strength is a variant's Bradley–Terry strength: log odds of being
+// preferred over the baseline (0), with a bootstrap interval over the
+// judged pairs.
+type Strength struct {
+	Judge     string     `json:"judge"`
+	Variant   string     `json:"variant"`
+	Strength  float64    `json:"strength"`
+	CI        [2]float64 `json:"ci"`
+	Rank      int        `json:"rank"`
+	Undefined string     `json:"undefined,omitempty"`
+}
+
+// Monitor is an always-valid test of one of a continuous run's
+// statistics over its windows so far (mixture SPRT): its p-value may be
+// read after every window without inflating false alarms.
+type Monitor struct {
+	Variant string `json:"variant"`
+	// Statistic is win_rate (per-pair score − ½) or refusal_delta.
+	Statistic string  `json:"statistic"`
+	Windows   int     `json:"windows"`
+	N         int     `json:"n"`
+	Mean      float64 `json:"mean"`
+	PValue    float64 `json:"p_value"`
+	Alarm     bool    `json:"alarm"`
 }
 
 // Agreement is how two judges' verdicts on the same pairs agree: the share
@@ -255,6 +375,11 @@ type Agreement struct {
 	N       int      `json:"n"`
 	Percent float64  `json:"percent_agreement"`
 	Kappa   *float64 `json:"kappa"`
+	// KappaCI is kappa's asymptotic 95% interval; WeightedKappa is
+	// linear-weighted over loss < tie < win, with its interval.
+	KappaCI         *[2]float64 `json:"kappa_ci"`
+	WeightedKappa   *float64    `json:"weighted_kappa"`
+	WeightedKappaCI *[2]float64 `json:"weighted_kappa_ci"`
 }
 
 // Rates are a variant's side-effect rates over all suites. A rate is null
@@ -262,12 +387,20 @@ type Agreement struct {
 type Rates struct {
 	// Refusal is over benign prompts only: refusing a harmful probe is
 	// right and counts in the safety metric instead.
-	Refusal          *float64 `json:"refusal"`
-	JSONValid        *float64 `json:"json_valid"`
-	SchemaPass       *float64 `json:"schema_pass"`
-	Truncated        *float64 `json:"truncated"`
-	Error            *float64 `json:"error"`
-	MeanOutputTokens *float64 `json:"mean_output_tokens"`
+	Refusal *float64 `json:"refusal"`
+	// RefusalN counts the answered benign prompts and RefusalCI is the
+	// refusal rate's Wilson interval.
+	RefusalN  int         `json:"refusal_n"`
+	RefusalCI *[2]float64 `json:"refusal_ci"`
+	JSONValid *float64    `json:"json_valid"`
+	// JSONValidN counts the answers checked for JSON and JSONValidCI is
+	// the JSON-validity rate's Wilson interval.
+	JSONValidN       int         `json:"json_valid_n"`
+	JSONValidCI      *[2]float64 `json:"json_valid_ci"`
+	SchemaPass       *float64    `json:"schema_pass"`
+	Truncated        *float64    `json:"truncated"`
+	Error            *float64    `json:"error"`
+	MeanOutputTokens *float64    `json:"mean_output_tokens"`
 }
 
 // Failure counts one cause of failure of one source: a variant's failed
@@ -307,17 +440,24 @@ type Example struct {
 
 // Gate verdicts.
 const (
-	VerdictPass  = "pass"
-	VerdictFail  = "fail"
-	VerdictError = "error"
+	VerdictPass = "pass"
+	VerdictFail = "fail"
+	// VerdictInconclusive: no check failed, but at least one could not
+	// be decided either way: its interval straddles the threshold.
+	VerdictInconclusive = "inconclusive"
+	VerdictError        = "error"
 )
 
 // Gate is the verdict CI reads.
 type Gate struct {
-	// Verdict is pass, fail, or error: the run could not be evaluated
-	// (it is incomplete, ingest failed, or more calls failed than
-	// gate.error_rate_max allows), so it neither passes nor fails.
+	// Verdict is pass, fail, inconclusive (no check failed, some could
+	// not be decided at this sample size), or error: the run could not be
+	// evaluated (it is incomplete, ingest failed, or more calls failed
+	// than gate.error_rate_max allows), so it neither passes nor fails.
 	Verdict string `json:"verdict"`
+	// Policy is interval (checks are decided on their 95% intervals) or
+	// point (on point estimates).
+	Policy string `json:"policy"`
 	// Errors say why the verdict is error.
 	Errors []string `json:"errors"`
 	// Passed is Verdict == pass.
@@ -326,7 +466,8 @@ type Gate struct {
 	// Variants is each gated variant's own verdict: its checks and the
 	// run's all pass. A checkpoint's pipeline waits on its entry.
 	Variants map[string]bool `json:"variants"`
-	// Verdicts is each gated variant's verdict as pass, fail or error.
+	// Verdicts is each gated variant's verdict as pass, fail,
+	// inconclusive or error.
 	Verdicts map[string]string `json:"verdicts"`
 }
 
@@ -347,7 +488,8 @@ type Checkpoint struct {
 	Refusal    *float64           `json:"refusal"`
 	JSONValid  *float64           `json:"json_valid"`
 	GatePassed bool               `json:"gate_passed"`
-	// Verdict is the checkpoint's gate verdict: pass, fail or error.
+	// Verdict is the checkpoint's gate verdict: pass, fail, inconclusive
+	// or error.
 	Verdict string `json:"verdict"`
 }
 
@@ -366,14 +508,17 @@ type WindowVariant struct {
 	Variant string `json:"variant"`
 	// WinRate against the baseline by the gate's judge (null for the
 	// baseline, or before any verdict).
-	WinRate          *float64    `json:"win_rate"`
-	CI               *[2]float64 `json:"ci"`
-	Judged           int         `json:"judged"`
-	Refusal          *float64    `json:"refusal"`
-	JSONValid        *float64    `json:"json_valid"`
-	MeanOutputTokens *float64    `json:"mean_output_tokens"`
-	LatencyP50       *float64    `json:"latency_p50_ms"`
-	LatencyP95       *float64    `json:"latency_p95_ms"`
+	WinRate *float64    `json:"win_rate"`
+	CI      *[2]float64 `json:"ci"`
+	Judged  int         `json:"judged"`
+	Refusal *float64    `json:"refusal"`
+	// RefusalDelta is the window's refusal rate minus the baseline's,
+	// paired over the queries both answered (null for the baseline).
+	RefusalDelta     *DeltaEstimate `json:"refusal_delta"`
+	JSONValid        *float64       `json:"json_valid"`
+	MeanOutputTokens *float64       `json:"mean_output_tokens"`
+	LatencyP50       *float64       `json:"latency_p50_ms"`
+	LatencyP95       *float64       `json:"latency_p95_ms"`
 	// Errors are the failed generations, ErrorRate their share, and
 	// JudgeErrors the pairs the gate's judge failed on: an alert on the
 	// win rate says nothing when no verdict comes.
@@ -397,7 +542,23 @@ type Check struct {
 	Variant   string  `json:"variant"`
 	Value     float64 `json:"value"`
 	Threshold float64 `json:"threshold"`
-	Passed    bool    `json:"passed"`
+	// Bound is min when Value must be at least Threshold, max when at
+	// most.
+	Bound string `json:"bound"`
+	// CI is Value's 95% interval, which decides the check under the
+	// interval policy (null for checks on counts: error and malformed
+	// rates).
+	CI *[2]float64 `json:"ci,omitempty"`
+	// Outcome is pass, fail, inconclusive (the interval straddles the
+	// threshold) or error.
+	Outcome string `json:"outcome"`
+	// MDE is the smallest effect the check's sample detects with 80%
+	// power, and NeededN the sample size (pairs or answers) at which an
+	// interval of today's spread would clear the threshold: what an
+	// inconclusive check needs.
+	MDE     *float64 `json:"mde,omitempty"`
+	NeededN int      `json:"needed_n,omitempty"`
+	Passed  bool     `json:"passed"`
 	// Error says why the check could not be evaluated: the run is
 	// incomplete, too many calls failed, or there is nothing to measure.
 	// Such a check makes the verdict error, not fail.

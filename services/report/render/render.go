@@ -329,16 +329,20 @@ func percentileRate(t document.Throughput) string {
 
 // pvalue shows three significant digits; below 0.001 the digits are noise
 // from the approximation, so only the bound is shown.
-func pvalue(p float64) string {
-	if p < 0.001 {
+// A null p-value is an undefined test: too few pairs, or no variance.
+func pvalue(p *float64) string {
+	switch {
+	case p == nil:
+		return "n/a"
+	case *p < 0.001:
 		return "<0.001"
 	}
-	return fmt.Sprintf("%#.3g", p)
+	return fmt.Sprintf("%#.3g", *p)
 }
 
 // sig marks a difference significant at the 5% level.
-func sig(p float64) string {
-	if p < 0.05 {
+func sig(p *float64) string {
+	if p != nil && *p < 0.05 {
 		return "*"
 	}
 	return ""

@@ -50,11 +50,11 @@ func fixture() *document.Report {
 				WorstCase: &document.Estimate{N: 60, Mean: 0.5, CI: [2]float64{0.377, 0.623}}},
 		},
 		Deltas: []document.Delta{
-			{Suite: "support_tickets", Metric: "json_valid", Variant: "ft", Baseline: "base", N: 60, Delta: 0.1333, CI: [2]float64{0.04, 0.23}, PValue: 0.0077, Test: "mcnemar"},
-			{Suite: "support_tickets", Metric: "f1", Variant: "ft", Baseline: "base", N: 60, Delta: 0.146, CI: [2]float64{0.089, 0.203}, PValue: 0.00002, Test: "paired_t"},
-			{Suite: "gsm8k", Metric: "num_match", Variant: "ft", Baseline: "base", N: 60, Delta: -0.0667, CI: [2]float64{-0.151, 0.018}, PValue: 0.1797, Test: "mcnemar"},
-			{Suite: "cmmlu_zh", Metric: "mc_acc", Variant: "ft", Baseline: "base", N: 59, Delta: -0.0339, CI: [2]float64{-0.12, 0.052}, PValue: 0.6875, Test: "mcnemar",
-				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 60, Delta: -0.05, CI: [2]float64{-0.14, 0.04}, PValue: 0.45, Test: "mcnemar"}},
+			{Suite: "support_tickets", Metric: "json_valid", Variant: "ft", Baseline: "base", DeltaEstimate: document.DeltaEstimate{N: 60, Delta: 0.1333, CI: [2]float64{0.04, 0.23}, PValue: ptr(0.0077), Test: "mcnemar"}},
+			{Suite: "support_tickets", Metric: "f1", Variant: "ft", Baseline: "base", DeltaEstimate: document.DeltaEstimate{N: 60, Delta: 0.146, CI: [2]float64{0.089, 0.203}, PValue: ptr(0.00002), Test: "paired_t"}},
+			{Suite: "gsm8k", Metric: "num_match", Variant: "ft", Baseline: "base", DeltaEstimate: document.DeltaEstimate{N: 60, Delta: -0.0667, CI: [2]float64{-0.151, 0.018}, PValue: ptr(0.1797), Test: "mcnemar"}},
+			{Suite: "cmmlu_zh", Metric: "mc_acc", Variant: "ft", Baseline: "base", DeltaEstimate: document.DeltaEstimate{N: 59, Delta: -0.0339, CI: [2]float64{-0.12, 0.052}, PValue: ptr(0.6875), Test: "mcnemar"},
+				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 60, Delta: -0.05, CI: [2]float64{-0.14, 0.04}, PValue: ptr(0.45), Test: "mcnemar"}},
 		},
 		Pairwise: []document.Pairwise{
 			{Judge: "gpt-judge", JudgeID: "judge-1", Variant: "ft", Baseline: "base", N: 58, Wins: 34, Losses: 17, Ties: 7,
@@ -294,10 +294,10 @@ func TestPValue(t *testing.T) {
 		{1, "1.00", ""},
 	}
 	for _, tc := range tests {
-		if got := pvalue(tc.p); got != tc.want {
+		if got := pvalue(&tc.p); got != tc.want {
 			t.Errorf("pvalue(%v) = %q, want %q", tc.p, got, tc.want)
 		}
-		if got := sig(tc.p); got != tc.sig {
+		if got := sig(&tc.p); got != tc.sig {
 			t.Errorf("sig(%v) = %q, want %q", tc.p, got, tc.sig)
 		}
 	}
@@ -552,7 +552,7 @@ func TestSignaturesShown(t *testing.T) {
 
 func TestRobustnessShown(t *testing.T) {
 	r := fixture()
-	r.Robustness = []document.Robustness{{Suite: "qa", Metric: "em", Variant: "ft", Perturbation: "typos", N: 3, Original: 1, Perturbed: 1.0 / 3, Delta: -2.0 / 3, CI: [2]float64{-1, -0.1}, PValue: 0.25, Test: "mcnemar"}}
+	r.Robustness = []document.Robustness{{Suite: "qa", Metric: "em", Variant: "ft", Perturbation: "typos", Original: 1, Perturbed: 1.0 / 3, DeltaEstimate: document.DeltaEstimate{N: 3, Delta: -2.0 / 3, CI: [2]float64{-1, -0.1}, PValue: ptr(0.25), Test: "mcnemar"}}}
 	for _, tc := range renderers[:2] {
 		got := render(t, tc.render, r)
 		if !strings.Contains(got, "Robustness") || !strings.Contains(got, "typos") || !strings.Contains(got, "0.333") {
