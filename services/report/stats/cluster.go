@@ -119,6 +119,10 @@ func clusterMean(xs []float64, clusters []string) clustered {
 	}
 	var sd float64
 	c.mean, sd = meanSD(xs)
+	if math.IsInf(c.mean, 0) || math.IsNaN(sd) || math.IsInf(sd, 0) {
+		c.why = undefOverflow
+		return c
+	}
 	index := make(map[string]int, len(xs))
 	sums := make([]float64, 0, len(xs))
 	for i, x := range xs {
@@ -145,6 +149,8 @@ func clusterMean(xs []float64, clusters []string) clustered {
 	gf := float64(c.g)
 	c.se = math.Sqrt(gf/(gf-1)*ss) / float64(len(xs))
 	switch {
+	case math.IsInf(c.se, 0):
+		c.why = undefOverflow
 	case len(xs) > 1 && !(sd > 1e-12*math.Abs(c.mean)):
 		c.why = undefSameValue
 	case !(c.se > 1e-12*math.Abs(c.mean)):

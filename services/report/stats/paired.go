@@ -52,6 +52,7 @@ const (
 	undefNotBinary = "a score is not 0 or 1"
 	undefConstant  = "every pair differs by the same amount: no variance to test against"
 	undefNoChange  = "no pair differs: no variance to test against"
+	undefOverflow  = "scores too large: their sum overflows"
 )
 
 var nan2 = [2]float64{math.NaN(), math.NaN()}
@@ -143,6 +144,9 @@ func differences(cand, base []float64) ([]float64, string) {
 // spreadUndefined says why a t statistic on d (mean m, SD sd) is undefined,
 // or "" when it is defined.
 func spreadUndefined(d []float64, m, sd float64) string {
+	if math.IsInf(m, 0) || math.IsNaN(sd) || math.IsInf(sd, 0) {
+		return undefOverflow
+	}
 	if len(d) < 2 {
 		return undefOnePair
 	}

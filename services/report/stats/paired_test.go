@@ -221,6 +221,7 @@ func FuzzPairedTTest(f *testing.F) {
 	f.Add(0.5, 0.25, 1.0, 0.0, 3.0, 2.5)
 	f.Add(1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
 	f.Add(1e300, -1e300, 0.0, 1e-300, 5.0, 5.0)
+	f.Add(1.7e308, 0.0, 1.6e308, 0.0, 1.7e308, 1.0)
 	f.Fuzz(func(t *testing.T, c0, b0, c1, b1, c2, b2 float64) {
 		for _, test := range []func(c, b []float64) Paired{PairedTTest, McNemarTest} {
 			r := test([]float64{c0, c1, c2}, []float64{b0, b1, b2})

@@ -115,7 +115,9 @@ func NToDecide(n int, halfWidth, dist float64) int {
 	if need >= math.MaxInt64/2 {
 		return math.MaxInt64 / 2
 	}
-	return int(math.Floor(need)) + 1
+	// Rounding may leave an exact square such as 40 as 39.999…: count it
+	// as reached, since at exactly need the half-width equals dist.
+	return int(math.Floor(need*(1+1e-12))) + 1
 }
 
 // ceilInt is ⌈x⌉ as an int, capped far below overflow.
