@@ -114,12 +114,16 @@ type Sample struct {
 	At time.Time `json:"at,omitzero"`
 	// Meta is a production query's metadata, redacted like the query.
 	Meta map[string]any `json:"meta,omitempty"`
+	// Cluster groups samples that are not independent: the value at the
+	// suite's cluster path, or a production query's session. "" means the
+	// sample is a cluster of its own.
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // Ref locates the sample for the messages downstream of it.
 func (s *Sample) Ref(seq uint64) SampleRef {
 	return SampleRef{ID: s.ID, Suite: s.Suite, Seq: seq, At: s.At, Perturbation: s.Perturbation,
-		Contaminated: s.Contamination != nil && s.Contamination.Contaminated}
+		Contaminated: s.Contamination != nil && s.Contamination.Contaminated, Cluster: s.Cluster}
 }
 
 // IntakeQuery is a production query as a production system sends it, on
@@ -178,6 +182,10 @@ type SampleRef struct {
 	// Contaminated marks a sample the contamination check flagged: the
 	// report gives metrics with and without such samples.
 	Contaminated bool `json:"contaminated,omitempty"`
+	// Cluster is the sample's [Sample.Cluster], for cluster-robust
+	// intervals; "" (and a message of a producer that predates it) means
+	// a cluster of its own.
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // Generation is one variant's answer to one sample.
@@ -259,9 +267,12 @@ type Score struct {
 	Bucket       Bucket             `json:"bucket"`
 	Reason       string             `json:"reason,omitempty"`
 	OutputTokens int                `json:"output_tokens"`
-	LatencyMS    float64            `json:"latency_ms"`
-	TTFTMS       float64            `json:"ttft_ms,omitempty"`
-	ITLMS        float64            `json:"itl_ms,omitempty"`
+	// OutputChars is the visible answer's length in characters (runes),
+	// reasoning removed: the length-controlled win rate compares it.
+	OutputChars int     `json:"output_chars"`
+	LatencyMS   float64 `json:"latency_ms"`
+	TTFTMS      float64 `json:"ttft_ms,omitempty"`
+	ITLMS       float64 `json:"itl_ms,omitempty"`
 	// Model and Params are the generation's: the model that answered and
 	// the fingerprint of the request parameters.
 	Model  string `json:"model,omitempty"`

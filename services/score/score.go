@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"unicode/utf8"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
@@ -149,6 +150,7 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, sample *eval.S
 		Bucket:       r.Bucket,
 		Reason:       r.Reason,
 		OutputTokens: r.OutputTokens,
+		OutputChars:  utf8.RuneCountInString(g.Output),
 		LatencyMS:    g.LatencyMS,
 		TTFTMS:       g.TTFTMS,
 		ITLMS:        g.ITLMS,

@@ -275,6 +275,7 @@ func TestTables(t *testing.T) {
 	s1.Checks = eval.Checks{Refused: true, Truncated: true, Empty: true, JSONValid: bp(false), Benign: false}
 	s1.Reason, s1.OutputTokens, s1.LatencyMS, s1.TTFTMS, s1.ITLMS = "json_valid: the answer is not JSON", 77, 12.5, 3.25, 0.5
 	s1.Model, s1.Params = "m-ft", "p0001"
+	s1.OutputChars, s1.Sample.Cluster = 42, "passage-7"
 	s2 := mkScore(spec, "base", "qa", "q1", 1, eval.BucketOK, em(1))
 	s2.Checks.SchemaPass = bp(true)
 	mustAdd(t, c, s1, s2)
@@ -286,14 +287,15 @@ func TestTables(t *testing.T) {
 	mustAdd(t, c, s3)
 	j := mkJudgment(spec, "qa", "q1", 1, eval.WinTie, false)
 	j.Rounds[1].Error = "timeout"
+	j.Sample.Cluster = "passage-3"
 	c.AddJudgment(j)
 
 	st, jt := c.Tables()
 	defer st.Release()
 	defer jt.Release()
 	wantCols := []string{"suite", "sample_id", "sample_seq", "variant", "bucket", "reason", "refused", "benign", "truncated", "empty",
-		"json_valid", "schema_pass", "output_tokens", "latency_ms", "ttft_ms", "itl_ms", "gen_seq", "fingerprint", "model", "params", "cause",
-		"query_time", "perturbation", "original", "contaminated", "metric_em", "metric_json_fields", "metric_json_valid"}
+		"json_valid", "schema_pass", "output_tokens", "output_chars", "latency_ms", "ttft_ms", "itl_ms", "gen_seq", "fingerprint", "model", "params", "cause",
+		"query_time", "perturbation", "original", "contaminated", "cluster", "metric_em", "metric_json_fields", "metric_json_valid"}
 	var cols []string
 	for _, f := range st.Schema().Fields() {
 		cols = append(cols, f.Name)
@@ -305,12 +307,12 @@ func TestTables(t *testing.T) {
 	fpr := spec.Fingerprint()
 	want := [][]string{
 		{"biz", "b1", "11", "ft", "format_error", "json_valid: the answer is not JSON", "true", "false", "true", "true",
-			"false", "null", "77", "12.5", "3.25", "0.5", "211", fpr, "m-ft", "p0001", "", "null", "", "", "false", "null", "0.25", "0"},
+			"false", "null", "77", "42", "12.5", "3.25", "0.5", "211", fpr, "m-ft", "p0001", "", "null", "", "", "false", "passage-7", "null", "0.25", "0"},
 		{"qa", "q1", "1", "base", "ok", "", "false", "true", "false", "false",
-			"null", "true", "10", "10", "null", "null", "101", fpr, "", "", "", "null", "", "", "false", "1", "null", "null"},
+			"null", "true", "10", "0", "10", "null", "null", "101", fpr, "", "", "", "null", "", "", "false", "", "1", "null", "null"},
 		// A failed generation: no metric, and no latency of its own.
 		{"qa", "q1", "1", "ft", "error", "calling …: connection refused (after 5 attempts)", "false", "true", "false", "false",
-			"null", "null", "20", "null", "null", "null", "201", fpr, "", "", "connection refused", "null", "", "", "false", "null", "null", "null"},
+			"null", "null", "20", "0", "null", "null", "null", "201", fpr, "", "", "connection refused", "null", "", "", "false", "", "null", "null", "null"},
 	}
 	for i, w := range want {
 		var got []string
@@ -321,11 +323,11 @@ func TestTables(t *testing.T) {
 	}
 	var got []string
 	for _, col := range []string{"judge", "judge_id", "candidate", "baseline", "suite", "sample_id", "sample_seq", "winner", "consistent", "error",
-		"generation_failed", "cause", "round1", "round2"} {
+		"generation_failed", "cause", "round1", "round2", "cluster"} {
 		got = append(got, value(jt, col, 0))
 	}
 	sameRows(t, "judgment row", got, []string{"j1", spec.Judges[0].ID(), "ft", "base", "qa", "q1", "1", "tie", "false", "",
-		"false", "", "candidate_first:candidate:json", "baseline_first:error"})
+		"false", "", "candidate_first:candidate:json", "baseline_first:error", "passage-3"})
 
 	t.Run("empty", func(t *testing.T) {
 		c := New(spec)

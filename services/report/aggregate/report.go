@@ -43,6 +43,11 @@ type row struct {
 	perturbation, original string
 	// contaminated: the sample was found in the training data.
 	contaminated bool
+	// cluster groups samples that are not independent; "" is a cluster of
+	// the sample's own (see [eval.SampleRef.Cluster]).
+	cluster string
+	// chars is the visible answer's length in characters.
+	chars int64
 }
 
 func (c *Collector) rows() []row {
@@ -61,6 +66,7 @@ func (c *Collector) rows() []row {
 		jv := col(colJSONValid).(*array.Boolean)
 		sp := col(colSchemaPass).(*array.Boolean)
 		tokens := col(colOutputTokens).(*array.Int64)
+		chars := col(colOutputChars).(*array.Int64)
 		lat := col(colLatency).(*array.Float64)
 		ttft := col(colTTFT).(*array.Float64)
 		itl := col(colITL).(*array.Float64)
@@ -70,6 +76,7 @@ func (c *Collector) rows() []row {
 		pert := col(colPerturbation).(*array.String)
 		orig := col(colOriginal).(*array.String)
 		contam := col(colContaminated).(*array.Boolean)
+		cluster := col(colCluster).(*array.String)
 		ms := make([]*array.Float64, len(c.metrics))
 		for i := range ms {
 			ms[i] = col(colMetrics + i).(*array.Float64)
@@ -82,6 +89,7 @@ func (c *Collector) rows() []row {
 				latency: f64Value(lat, i), ttft: f64Value(ttft, i), itl: f64Value(itl, i), cause: cause.Value(i),
 				genSeq: gseq.Value(i), metrics: make([]float64, len(ms)), at: timeValue(at, i),
 				perturbation: pert.Value(i), original: orig.Value(i), contaminated: contam.Value(i),
+				cluster: cluster.Value(i), chars: chars.Value(i),
 			}
 			for k, m := range ms {
 				r.metrics[k] = f64Value(m, i)
@@ -128,6 +136,8 @@ type judgmentRow struct {
 	// genFailed: the pair was not judged because a generation failed.
 	genFailed bool
 	at        int64
+	// cluster is the sample's, as in [row].
+	cluster string
 }
 
 // judgmentRows are the judgments of original samples: robustness copies
@@ -147,13 +157,14 @@ func (c *Collector) judgmentRows() []judgmentRow {
 		genFailed := rec.Column(jcGenerationFailed).(*array.Boolean)
 		cause := rec.Column(jcCause).(*array.String)
 		at := rec.Column(jcAt).(*array.Timestamp)
+		cluster := rec.Column(jcCluster).(*array.String)
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if pert.Value(i) != "" {
 				continue
 			}
 			out = append(out, judgmentRow{judge: judge.Value(i), judgeID: jid.Value(i), cand: cand.Value(i),
 				suite: suite.Value(i), sample: sample.Value(i), winner: winner.Value(i), err: errs.Value(i), consistent: cons.Value(i),
-				genFailed: genFailed.Value(i), cause: cause.Value(i), at: timeValue(at, i)})
+				genFailed: genFailed.Value(i), cause: cause.Value(i), at: timeValue(at, i), cluster: cluster.Value(i)})
 		}
 	}
 	return out

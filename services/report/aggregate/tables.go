@@ -28,6 +28,7 @@ const (
 	colJSONValid
 	colSchemaPass
 	colOutputTokens
+	colOutputChars
 	colLatency
 	colTTFT
 	colITL
@@ -40,6 +41,7 @@ const (
 	colPerturbation
 	colOriginal
 	colContaminated
+	colCluster
 	colMetrics
 )
 
@@ -58,6 +60,7 @@ func scoreSchema(metrics []string) *arrow.Schema {
 		{Name: "json_valid", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
 		{Name: "schema_pass", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
 		{Name: "output_tokens", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "output_chars", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "latency_ms", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 		{Name: "ttft_ms", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 		{Name: "itl_ms", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
@@ -70,6 +73,7 @@ func scoreSchema(metrics []string) *arrow.Schema {
 		{Name: "perturbation", Type: arrow.BinaryTypes.String},
 		{Name: "original", Type: arrow.BinaryTypes.String},
 		{Name: "contaminated", Type: arrow.FixedWidthTypes.Boolean},
+		{Name: "cluster", Type: arrow.BinaryTypes.String},
 	}
 	for _, m := range metrics {
 		fields = append(fields, arrow.Field{Name: "metric_" + m, Type: arrow.PrimitiveTypes.Float64, Nullable: true})
@@ -95,6 +99,7 @@ const (
 	jcRound2
 	jcAt
 	jcPerturbation
+	jcCluster
 )
 
 var judgmentSchema = arrow.NewSchema([]arrow.Field{
@@ -114,6 +119,7 @@ var judgmentSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "round2", Type: arrow.BinaryTypes.String},
 	{Name: "query_time", Type: arrow.FixedWidthTypes.Timestamp_ms, Nullable: true},
 	{Name: "perturbation", Type: arrow.BinaryTypes.String},
+	{Name: "cluster", Type: arrow.BinaryTypes.String},
 }, nil)
 
 // table accumulates rows in a record builder and seals them into batches.
@@ -207,6 +213,7 @@ func (t *table) appendScore(s *eval.Score, metrics []string) {
 	t.optBool(colJSONValid, s.Checks.JSONValid)
 	t.optBool(colSchemaPass, s.Checks.SchemaPass)
 	t.i64(colOutputTokens, int64(s.OutputTokens))
+	t.i64(colOutputChars, int64(s.OutputChars))
 	failed := s.Bucket == eval.BucketError
 	for _, c := range []struct {
 		col int
@@ -231,6 +238,7 @@ func (t *table) appendScore(s *eval.Score, metrics []string) {
 	t.str(colPerturbation, kind)
 	t.str(colOriginal, orig)
 	t.boolean(colContaminated, s.Sample.Contaminated)
+	t.str(colCluster, s.Sample.Cluster)
 	for i, m := range metrics {
 		if v, ok := s.Metrics[m]; ok {
 			t.f64(colMetrics+i, v)
@@ -282,5 +290,6 @@ func (t *table) appendJudgment(j *eval.Judgment) {
 	t.at(jcAt, j.Sample.At)
 	kind, _ := perturbationOf(j.Sample)
 	t.str(jcPerturbation, kind)
+	t.str(jcCluster, j.Sample.Cluster)
 	t.rowDone()
 }
