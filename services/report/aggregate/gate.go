@@ -2,10 +2,12 @@ package aggregate
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
+	"github.com/assay-eval/assay/services/report/stats"
 )
 
 // tolerance absorbs floating-point error at a threshold: a delta of 0.3 −
@@ -16,22 +18,39 @@ const tolerance = 1e-9
 // not be evaluated (gate.error_rate_max when the spec gives none).
 const DefaultErrorRateMax = 0.02
 
-// Gate evaluates spec's gate on a report. Its verdict is pass, fail, or
-// error when the run could not be evaluated: its suites could not be read,
-// it is incomplete, a variant's generations or the gate's judge failed
-// more often than gate.error_rate_max allows, or a check has nothing to
-// measure. A verdict never comes from failures: they are not in the
-// figures the checks read, and too many of them make the verdict error.
+// Gate evaluates spec's gate on a report.
+//
+// Under the interval policy (the default) a check is decided on the 95%
+// interval of what it measures ([stats.Decide]): it passes when the whole
+// interval lies on the good side of its threshold, fails when the whole
+// interval lies on the bad side, and is inconclusive when the interval
+// straddles the threshold, so that a candidate no different from its base
+// is not passed or failed by the toss of the sample. Under policy point a
+// check compares the point estimate with its threshold, as assay did
+// before. The checks on counts (error_rate_max, malformed_rate_max) are
+// about the setup, not the model, and stay point checks either way.
+//
+// The gate is an intersection–union test (Berger 1982, Technometrics
+// 24:295): a variant passes only when every one of its checks rejects its
+// own null hypothesis at the 5% level, so the chance of passing a variant
+// that misses any one threshold stays at most 5% however many checks there
+// are, and no multiplicity correction is needed.
+//
+// A variant's verdict, and the run's, is error when any check that bears
+// on it could not be evaluated (its suites could not be read, the run is
+// incomplete, a variant's generations or the gate's judge failed more
+// often than gate.error_rate_max allows, a check has nothing to measure),
+// else fail when any failed, else inconclusive when any could not be
+// decided, else pass. A verdict never comes from failures: they are not in
+// the figures the checks read, and too many of them make the verdict
+// error.
 func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
-	g := document.Gate{Checks: []document.Check{}, Errors: []string{}}
-	add := func(name, variant string, value, threshold float64, ok bool) {
-		g.Checks = append(g.Checks, document.Check{Name: name, Variant: variant, Value: value, Threshold: threshold, Passed: ok})
-	}
-	// unmeasured adds a check that could not be evaluated, and why.
-	unmeasured := func(name, variant string, threshold float64, why string) {
-		g.Checks = append(g.Checks, document.Check{Name: name, Variant: variant, Threshold: threshold, Error: why})
-	}
 	gt := spec.Gate
+	g := document.Gate{Checks: []document.Check{}, Errors: []string{}, Policy: eval.GatePolicyInterval}
+	if !gt.IntervalPolicy() {
+		g.Policy = eval.GatePolicyPoint
+	}
+	b := &checks{g: &g, interval: gt.IntervalPolicy()}
 	maxErr := DefaultErrorRateMax
 	if gt.ErrorRateMax != nil {
 		maxErr = *gt.ErrorRateMax
@@ -39,7 +58,7 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 	for _, f := range rep.Failures {
 		if f.Stage == "ingest" {
 			// Nothing was evaluated: no check has anything to measure.
-			unmeasured("ingest", "", 0, "ingest failed, so the run cannot be evaluated (what was read before is shown, with no verdict): "+f.Example)
+			b.unmeasured("ingest", "", "", 0, "ingest failed, so the run cannot be evaluated (what was read before is shown, with no verdict): "+f.Example)
 			g.Verdicts, g.Variants = map[string]string{}, map[string]bool{}
 			for _, v := range spec.GatedVariants() {
 				g.Verdicts[v], g.Variants[v] = document.VerdictError, false
@@ -52,7 +71,7 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 	// evaluated so far (alerts follow its windows).
 	if !rep.Complete && spec.Continuous == nil {
 		p := rep.Progress
-		unmeasured("complete", "", float64(p.ScoresExpected+p.JudgmentsExpected),
+		b.unmeasured("complete", "", "", float64(p.ScoresExpected+p.JudgmentsExpected),
 			fmt.Sprintf("the run is incomplete: %d of %s scores and %d of %s judgments have arrived",
 				p.Scores, expectedCount(p.ScoresExpected), p.Judgments, expectedCount(p.JudgmentsExpected)))
 	}
@@ -60,7 +79,7 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 	// malformed or a duplicate.
 	for _, su := range rep.Suites {
 		if s, ok := spec.Suite(su.Name); ok && !s.Intake && rep.Complete && su.Samples == 0 {
-			unmeasured("samples", "", 0, fmt.Sprintf("suite %s has no sample to evaluate: %d records read, %d malformed, %d duplicates", su.Name, su.RecordsRead(), su.Malformed, su.Duplicates))
+			b.unmeasured("samples", "", "", 0, fmt.Sprintf("suite %s has no sample to evaluate: %d records read, %d malformed, %d duplicates", su.Name, su.RecordsRead(), su.Malformed, su.Duplicates))
 		}
 	}
 	// Records the suites could not use: the run evaluates another set than
@@ -68,10 +87,10 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 	if read, bad, first := malformed(rep); bad > 0 {
 		share := float64(bad) / float64(read)
 		if share > maxErr+tolerance {
-			g.Checks = append(g.Checks, document.Check{Name: "malformed_rate_max", Value: share, Threshold: maxErr,
-				Error: fmt.Sprintf("%d of %d dataset records were malformed and skipped (%.1f%%, more than error_rate_max %g allows); the first: %s", bad, read, 100*share, maxErr, first)})
+			b.over("malformed_rate_max", "", share, maxErr,
+				fmt.Sprintf("%d of %d dataset records were malformed and skipped (%.1f%%, more than error_rate_max %g allows); the first: %s", bad, read, 100*share, maxErr, first))
 		} else {
-			add("malformed_rate_max", "", share, maxErr, true)
+			b.within("malformed_rate_max", "", share, maxErr)
 		}
 	}
 	gj, _ := GateJudge(spec)
@@ -84,44 +103,54 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 			continue
 		}
 		if *r > maxErr+tolerance {
-			g.Checks = append(g.Checks, document.Check{Name: "error_rate_max", Variant: v, Value: *r, Threshold: maxErr,
-				Error: fmt.Sprintf("%s: %.1f%% of generations failed (%s), more than error_rate_max %g allows", v, 100**r, failureCauses(rep, "generation", v), maxErr)})
+			b.over("error_rate_max", v, *r, maxErr,
+				fmt.Sprintf("%s: %.1f%% of generations failed (%s), more than error_rate_max %g allows", v, 100**r, failureCauses(rep, "generation", v), maxErr))
 			continue
 		}
-		add("error_rate_max", v, *r, maxErr, true)
+		b.within("error_rate_max", v, *r, maxErr)
 	}
 	for _, v := range spec.GatedVariants() {
 		if gt.WinRateMin != nil {
+			const name = "win_rate_min"
 			p, found := pairwiseOf(rep, judge, v)
 			switch {
 			case !found:
-				unmeasured("win_rate_min", v, *gt.WinRateMin, fmt.Sprintf("no judge %q compares %s with the baseline", judge, v))
+				b.unmeasured(name, v, boundMin, *gt.WinRateMin, fmt.Sprintf("no judge %q compares %s with the baseline", judge, v))
 			case p.Errors > 0 && float64(p.Errors)/float64(p.N+p.Errors) > maxErr+tolerance:
 				rate := float64(p.Errors) / float64(p.N+p.Errors)
-				g.Checks = append(g.Checks, document.Check{Name: "judge_error_rate_max", Variant: v, Value: rate, Threshold: maxErr,
-					Error: fmt.Sprintf("judge %s: %.1f%% of %s's pairs got no verdict (%s), more than error_rate_max %g allows", judge, 100*rate, v, failureCauses(rep, "judge", judge), maxErr)})
+				b.over("judge_error_rate_max", v, rate, maxErr,
+					fmt.Sprintf("judge %s: %.1f%% of %s's pairs got no verdict (%s), more than error_rate_max %g allows", judge, 100*rate, v, failureCauses(rep, "judge", judge), maxErr))
 			case p.WinRate == nil && p.GenerationErrors > 0:
-				unmeasured("win_rate_min", v, *gt.WinRateMin, fmt.Sprintf("judge %s judged no pair of %s: in each, a generation failed", judge, v))
+				b.unmeasured(name, v, boundMin, *gt.WinRateMin, fmt.Sprintf("judge %s judged no pair of %s: in each, a generation failed", judge, v))
 			case p.WinRate == nil:
-				unmeasured("win_rate_min", v, *gt.WinRateMin, fmt.Sprintf("judge %s has no verdict on %s yet", judge, v))
+				b.unmeasured(name, v, boundMin, *gt.WinRateMin, fmt.Sprintf("judge %s has no verdict on %s yet", judge, v))
 			default:
-				add("win_rate_min", v, *p.WinRate, *gt.WinRateMin, *p.WinRate >= *gt.WinRateMin-tolerance)
+				b.decide(name, v, *gt.WinRateMin, true, estimate{value: *p.WinRate, ci: p.CI, n: p.N, mde: p.MDE, undefined: p.Undefined})
 			}
 		}
-		r, b := rep.Rates[v], rep.Rates[spec.Baseline]
 		if gt.RefusalRateDeltaMax != nil {
-			if r.Refusal == nil || b.Refusal == nil {
-				unmeasured("refusal_rate_delta_max", v, *gt.RefusalRateDeltaMax, fmt.Sprintf("no answered benign prompt of %s or of the baseline to measure refusals on", v))
+			const name = "refusal_rate_delta_max"
+			if d, found := rateDeltaOf(rep, "refusal", v); !found {
+				b.unmeasured(name, v, boundMax, *gt.RefusalRateDeltaMax, fmt.Sprintf("no benign prompt that both %s and the baseline answered to measure refusals on", v))
 			} else {
-				d := *r.Refusal - *b.Refusal
-				add("refusal_rate_delta_max", v, d, *gt.RefusalRateDeltaMax, d <= *gt.RefusalRateDeltaMax+tolerance)
+				b.decide(name, v, *gt.RefusalRateDeltaMax, false, deltaEstimate(d.DeltaEstimate))
 			}
 		}
 		if gt.JSONValidMin != nil {
-			if r.JSONValid == nil {
-				unmeasured("json_valid_min", v, *gt.JSONValidMin, fmt.Sprintf("no answer of %s was checked for JSON: no suite asks for a JSON metric, or every such generation failed", v))
-			} else {
-				add("json_valid_min", v, *r.JSONValid, *gt.JSONValidMin, *r.JSONValid >= *gt.JSONValidMin-tolerance)
+			const name = "json_valid_min"
+			r := rep.Rates[v]
+			switch {
+			case r.JSONValid == nil:
+				b.unmeasured(name, v, boundMin, *gt.JSONValidMin, fmt.Sprintf("no answer of %s was checked for JSON: no suite asks for a JSON metric, or every such generation failed", v))
+			case b.interval && r.JSONValidCI == nil && r.JSONValidN == 0:
+				b.unmeasured(name, v, boundMin, *gt.JSONValidMin, fmt.Sprintf("the report does not count the answers of %s checked for JSON, so their rate has no interval", v))
+			default:
+				ci := r.JSONValidCI
+				if ci == nil && r.JSONValidN > 0 {
+					w := stats.Wilson(*r.JSONValid, r.JSONValidN)
+					ci = &w
+				}
+				b.decide(name, v, *gt.JSONValidMin, true, estimate{value: *r.JSONValid, ci: ci, n: r.JSONValidN})
 			}
 		}
 		for _, mg := range gt.Metrics {
@@ -130,26 +159,26 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 				m, found := metricOf(rep, mg.Suite, mg.Metric, v)
 				switch {
 				case !found || m.Mean == nil:
-					unmeasured(name+" min", v, *mg.Min, fmt.Sprintf("no scored answer of %s for %s", v, name))
+					b.unmeasured(name+" min", v, boundMin, *mg.Min, fmt.Sprintf("no scored answer of %s for %s", v, name))
 				case overShare(m.Errors, m.N+m.Errors, maxErr):
 					// A suite can fail alone (a content filter on the safety
 					// suite) while the variant's overall rate stays low.
-					unmeasured(name+" min", v, *mg.Min, fmt.Sprintf("%d of %d generations of %s on suite %s failed, more than error_rate_max %g allows: its %s is over the rest only",
+					b.unmeasured(name+" min", v, boundMin, *mg.Min, fmt.Sprintf("%d of %d generations of %s on suite %s failed, more than error_rate_max %g allows: its %s is over the rest only",
 						m.Errors, m.N+m.Errors, v, mg.Suite, maxErr, mg.Metric))
 				default:
-					add(name+" min", v, *m.Mean, *mg.Min, *m.Mean >= *mg.Min-tolerance)
+					b.decide(name+" min", v, *mg.Min, true, estimate{value: *m.Mean, ci: m.CI, n: m.N})
 				}
 			}
-			if mg.DeltaMin != nil {
+			if bound, ok := mg.DeltaBound(); ok {
 				d, found := deltaOf(rep, mg.Suite, mg.Metric, v)
 				switch {
 				case !found:
-					unmeasured(name+" delta_min", v, *mg.DeltaMin, fmt.Sprintf("no sample of %s that both %s and the baseline answered", name, v))
+					b.unmeasured(name+" delta_min", v, boundMin, bound, fmt.Sprintf("no sample of %s that both %s and the baseline answered", name, v))
 				case overShare(d.Excluded, d.N+d.Excluded, maxErr):
-					unmeasured(name+" delta_min", v, *mg.DeltaMin, fmt.Sprintf("%d of %d pairs of %s on suite %s were left out because a generation failed, more than error_rate_max %g allows",
+					b.unmeasured(name+" delta_min", v, boundMin, bound, fmt.Sprintf("%d of %d pairs of %s on suite %s were left out because a generation failed, more than error_rate_max %g allows",
 						d.Excluded, d.N+d.Excluded, v, mg.Suite, maxErr))
 				default:
-					add(name+" delta_min", v, d.Delta, *mg.DeltaMin, d.Delta >= *mg.DeltaMin-tolerance)
+					b.decide(name+" delta_min", v, bound, true, deltaEstimate(d.DeltaEstimate))
 				}
 			}
 		}
@@ -172,6 +201,106 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 	}
 	g.Passed = g.Verdict == document.VerdictPass
 	return g
+}
+
+// Bounds of a check, as in [document.Check].Bound.
+const (
+	boundMin = "min"
+	boundMax = "max"
+)
+
+// Planning quantiles: two-sided 5% level, 80% power.
+const (
+	z975 = 1.959963984540054  // norm.ppf(0.975)
+	z80  = 0.8416212335729143 // norm.ppf(0.8)
+)
+
+// checks builds a gate's checks under its policy.
+type checks struct {
+	g        *document.Gate
+	interval bool
+}
+
+// unmeasured adds a check that could not be evaluated, and why.
+func (b *checks) unmeasured(name, variant, bound string, threshold float64, why string) {
+	b.g.Checks = append(b.g.Checks, document.Check{Name: name, Variant: variant, Threshold: threshold, Bound: bound,
+		Outcome: document.VerdictError, Error: why})
+}
+
+// within adds a check on counts (a share of failures or of malformed
+// records) that is within its limit.
+func (b *checks) within(name, variant string, share, limit float64) {
+	b.g.Checks = append(b.g.Checks, document.Check{Name: name, Variant: variant, Value: share, Threshold: limit, Bound: boundMax,
+		Outcome: document.VerdictPass, Passed: true})
+}
+
+// over adds a check on counts that is over its limit: the run could not
+// be evaluated, which is why.
+func (b *checks) over(name, variant string, share, limit float64, why string) {
+	b.g.Checks = append(b.g.Checks, document.Check{Name: name, Variant: variant, Value: share, Threshold: limit, Bound: boundMax,
+		Outcome: document.VerdictError, Error: why})
+}
+
+// estimate is what a check decides on: a value, its 95% interval (nil or
+// undefined when there is none) over n samples or pairs, and the minimum
+// detectable effect its statistic gives, if any.
+type estimate struct {
+	value     float64
+	ci        *[2]float64
+	n         int
+	mde       *float64
+	undefined string
+}
+
+// deltaEstimate is what a check on a paired difference decides on.
+func deltaEstimate(d document.DeltaEstimate) estimate {
+	ci := d.CI
+	return estimate{value: d.Delta, ci: &ci, n: d.N, mde: d.MDE, undefined: d.Undefined}
+}
+
+// decide adds a check that e's value is at least (atLeast) or at most
+// threshold, decided under the gate's policy, with what it would take to
+// decide it: the effect its sample detects and the sample that would
+// clear the threshold.
+func (b *checks) decide(name, variant string, threshold float64, atLeast bool, e estimate) {
+	c := document.Check{Name: name, Variant: variant, Value: e.value, Threshold: threshold, Bound: boundMin}
+	if !atLeast {
+		c.Bound = boundMax
+	}
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	if e.undefined == "" && e.ci != nil && finite(e.ci[0]) && finite(e.ci[1]) {
+		ci := *e.ci
+		c.CI = &ci
+		half := (ci[1] - ci[0]) / 2
+		switch {
+		case e.mde != nil && finite(*e.mde):
+			mde := *e.mde
+			c.MDE = &mde
+		case half > 0:
+			// The normal-approximation MDE (z₀.₉₇₅ + z₀.₈)·SE with SE
+			// taken from the interval's half-width (Bloom 1995, Eval Rev
+			// 19:547).
+			mde := (z975 + z80) * half / z975
+			c.MDE = &mde
+		}
+		c.NeededN = stats.NToDecide(e.n, half, math.Abs(e.value-threshold))
+	}
+	switch {
+	case !b.interval:
+		if (atLeast && e.value >= threshold-tolerance) || (!atLeast && e.value <= threshold+tolerance) {
+			c.Outcome = document.VerdictPass
+		} else {
+			c.Outcome = document.VerdictFail
+		}
+	case c.CI == nil:
+		// No interval (an undefined test: too few pairs, no variance):
+		// nothing decides the check either way.
+		c.Outcome = document.VerdictInconclusive
+	default:
+		c.Outcome = string(stats.Decide(*c.CI, threshold, atLeast))
+	}
+	c.Passed = c.Outcome == document.VerdictPass
+	b.g.Checks = append(b.g.Checks, c)
 }
 
 // malformed counts the dataset records read and those skipped as
@@ -231,6 +360,15 @@ func metricOf(rep *document.Report, suite, metric, variant string) (document.Met
 	return document.Metric{}, false
 }
 
+func rateDeltaOf(rep *document.Report, rate, variant string) (document.RateDelta, bool) {
+	for _, d := range rep.RateDeltas {
+		if d.Rate == rate && d.Variant == variant {
+			return d, true
+		}
+	}
+	return document.RateDelta{}, false
+}
+
 func deltaOf(rep *document.Report, suite, metric, variant string) (document.Delta, bool) {
 	for _, d := range rep.Deltas {
 		if d.Suite == suite && d.Metric == metric && d.Variant == variant {
@@ -240,41 +378,54 @@ func deltaOf(rep *document.Report, suite, metric, variant string) (document.Delt
 	return document.Delta{}, false
 }
 
-// variantVerdicts is each gated variant's verdict: error when a check of
-// its own, of the run or of the baseline it is compared with could not be
-// evaluated, else fail when one of them failed, else pass.
+// variantVerdicts is each gated variant's verdict over the checks that
+// bear on it: its own, the run's and the baseline's it is compared with.
 func variantVerdicts(spec *eval.RunSpec, checks []document.Check) map[string]string {
 	out := map[string]string{}
 	for _, v := range spec.GatedVariants() {
-		out[v] = document.VerdictPass
-	}
-	for _, c := range checks {
-		for v := range out {
-			if !c.AppliesTo(v, spec.Baseline) {
-				continue // another variant's own check
-			}
-			switch {
-			case c.Error != "":
-				out[v] = document.VerdictError
-			case !c.Passed && out[v] == document.VerdictPass:
-				out[v] = document.VerdictFail
+		var own []document.Check
+		for _, c := range checks {
+			if c.AppliesTo(v, spec.Baseline) {
+				own = append(own, c)
 			}
 		}
+		out[v] = runVerdict(own)
 	}
 	return out
 }
 
-// runVerdict is error when any check could not be evaluated, else fail
-// when any failed, else pass.
+// verdictRank orders verdicts from the best: a verdict is the worst of
+// its checks' outcomes.
+var verdictRank = map[string]int{
+	document.VerdictPass:         0,
+	document.VerdictInconclusive: 1,
+	document.VerdictFail:         2,
+	document.VerdictError:        3,
+}
+
+// runVerdict is the worst outcome of checks: error when any could not be
+// evaluated, else fail when any failed, else inconclusive when any could
+// not be decided, else pass.
 func runVerdict(checks []document.Check) string {
 	verdict := document.VerdictPass
 	for _, c := range checks {
-		switch {
-		case c.Error != "":
-			return document.VerdictError
-		case !c.Passed:
-			verdict = document.VerdictFail
+		if o := outcome(c); verdictRank[o] > verdictRank[verdict] {
+			verdict = o
 		}
 	}
 	return verdict
+}
+
+// outcome is a check's outcome, also of a check made before outcomes
+// were recorded.
+func outcome(c document.Check) string {
+	switch {
+	case c.Error != "":
+		return document.VerdictError
+	case c.Passed:
+		return document.VerdictPass
+	case c.Outcome == document.VerdictInconclusive:
+		return document.VerdictInconclusive
+	}
+	return document.VerdictFail
 }

@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"maps"
 	"testing"
 
 	"github.com/assay-eval/assay/pkg/eval"
@@ -8,55 +9,68 @@ import (
 )
 
 // gateReport is a complete report on which every check of testSpec's gate
-// passes; each case below breaks one thing.
+// passes, each on an interval that lies wholly on the good side of its
+// threshold; each case below breaks one thing.
 func gateReport() *document.Report {
 	return &document.Report{
 		Complete: true,
 		Progress: document.Progress{Scores: 4, ScoresExpected: 4, Judgments: 2, JudgmentsExpected: 2},
 		Metrics: []document.Metric{
-			{Suite: "qa", Metric: "em", Variant: "base", N: 4, Mean: fp(0.5)},
-			{Suite: "qa", Metric: "em", Variant: "ft", N: 4, Mean: fp(0.75)},
-			{Suite: "biz", Metric: "json_fields", Variant: "ft", N: 4, Mean: fp(0.9)},
+			{Suite: "qa", Metric: "em", Variant: "base", N: 100, Mean: fp(0.5), CI: ci(0.4, 0.6)},
+			{Suite: "qa", Metric: "em", Variant: "ft", N: 100, Mean: fp(0.75), CI: ci(0.72, 0.78)},
+			{Suite: "biz", Metric: "json_fields", Variant: "ft", N: 100, Mean: fp(0.9), CI: ci(0.85, 0.95)},
 		},
 		Deltas: []document.Delta{
-			{Suite: "qa", Metric: "em", Variant: "ft", DeltaEstimate: document.DeltaEstimate{Delta: 0.25}},
-			{Suite: "biz", Metric: "json_fields", Variant: "ft", DeltaEstimate: document.DeltaEstimate{Delta: 0.4}},
+			{Suite: "qa", Metric: "em", Variant: "ft", DeltaEstimate: document.DeltaEstimate{N: 100, Delta: 0.25, CI: [2]float64{0.15, 0.35}}},
+			{Suite: "biz", Metric: "json_fields", Variant: "ft", DeltaEstimate: document.DeltaEstimate{N: 100, Delta: 0.4, CI: [2]float64{0.35, 0.45}}},
 		},
-		Pairwise: []document.Pairwise{{Judge: "j1", Variant: "ft", N: 10, WinRate: fp(0.6)}},
+		Pairwise: []document.Pairwise{{Judge: "j1", Variant: "ft", N: 100, WinRate: fp(0.6), CI: ci(0.56, 0.64)}},
 		Rates: map[string]document.Rates{
-			"base": {Refusal: fp(0.1), JSONValid: fp(0.8), Error: fp(0)},
-			"ft":   {Refusal: fp(0.1), JSONValid: fp(0.95), Error: fp(0.05)},
+			"base": {Refusal: fp(0.1), JSONValid: fp(0.8), JSONValidN: 400, JSONValidCI: ci(0.76, 0.84), Error: fp(0)},
+			"ft":   {Refusal: fp(0.1), JSONValid: fp(0.95), JSONValidN: 400, JSONValidCI: ci(0.92, 0.97), Error: fp(0.05)},
+		},
+		RateDeltas: []document.RateDelta{
+			{Rate: "refusal", Variant: "ft", Baseline: "base", DeltaEstimate: document.DeltaEstimate{N: 400, CI: [2]float64{-0.005, 0.005}}},
 		},
 	}
 }
+
+func ci(lo, hi float64) *[2]float64 { return &[2]float64{lo, hi} }
 
 // sub subtracts at run time: a constant expression such as 0.3 − 0.2 is
 // exact in Go and would hide the rounding the gate must tolerate.
 func sub(a, b float64) float64 { return a - b }
 
+const (
+	pass         = document.VerdictPass
+	fail         = document.VerdictFail
+	inconclusive = document.VerdictInconclusive
+	errV         = document.VerdictError
+)
+
 func TestGate(t *testing.T) {
 	allPass := func() []document.Check {
 		return []document.Check{
-			{Name: "error_rate_max", Variant: "base", Value: 0, Threshold: 0.2, Passed: true},
-			{Name: "error_rate_max", Variant: "ft", Value: 0.05, Threshold: 0.2, Passed: true},
-			{Name: "win_rate_min", Variant: "ft", Value: 0.6, Threshold: 0.55, Passed: true},
-			{Name: "refusal_rate_delta_max", Variant: "ft", Value: 0, Threshold: 0.01, Passed: true},
-			{Name: "json_valid_min", Variant: "ft", Value: 0.95, Threshold: 0.9, Passed: true},
-			{Name: "qa/em min", Variant: "ft", Value: 0.75, Threshold: 0.7, Passed: true},
-			{Name: "qa/em delta_min", Variant: "ft", Value: 0.25, Threshold: 0.1, Passed: true},
-			{Name: "biz/json_fields delta_min", Variant: "ft", Value: 0.4, Threshold: 0.3, Passed: true},
+			{Name: "error_rate_max", Variant: "base", Value: 0, Threshold: 0.2, Bound: "max", Outcome: pass, Passed: true},
+			{Name: "error_rate_max", Variant: "ft", Value: 0.05, Threshold: 0.2, Bound: "max", Outcome: pass, Passed: true},
+			{Name: "win_rate_min", Variant: "ft", Value: 0.6, Threshold: 0.55, Bound: "min", CI: ci(0.56, 0.64), Outcome: pass, Passed: true},
+			{Name: "refusal_rate_delta_max", Variant: "ft", Value: 0, Threshold: 0.01, Bound: "max", CI: ci(-0.005, 0.005), Outcome: pass, Passed: true},
+			{Name: "json_valid_min", Variant: "ft", Value: 0.95, Threshold: 0.9, Bound: "min", CI: ci(0.92, 0.97), Outcome: pass, Passed: true},
+			{Name: "qa/em min", Variant: "ft", Value: 0.75, Threshold: 0.7, Bound: "min", CI: ci(0.72, 0.78), Outcome: pass, Passed: true},
+			{Name: "qa/em delta_min", Variant: "ft", Value: 0.25, Threshold: 0.1, Bound: "min", CI: ci(0.15, 0.35), Outcome: pass, Passed: true},
+			{Name: "biz/json_fields delta_min", Variant: "ft", Value: 0.4, Threshold: 0.3, Bound: "min", CI: ci(0.35, 0.45), Outcome: pass, Passed: true},
 		}
 	}
 	// unmeasured marks check i as one that could not be evaluated.
 	unmeasured := func(cs []document.Check, i int, value float64) []document.Check {
-		cs[i].Value, cs[i].Passed, cs[i].Error = value, false, "x"
+		cs[i].Value, cs[i].Passed, cs[i].Error, cs[i].Outcome, cs[i].CI = value, false, "x", errV, nil
 		return cs
 	}
-	const (
-		pass = document.VerdictPass
-		fail = document.VerdictFail
-		errV = document.VerdictError
-	)
+	// failed makes check i one that failed on value and its interval.
+	failed := func(cs []document.Check, i int, value float64, interval *[2]float64) []document.Check {
+		cs[i].Value, cs[i].CI, cs[i].Passed, cs[i].Outcome = value, interval, false, fail
+		return cs
+	}
 	tests := []struct {
 		name    string
 		spec    func(*eval.RunSpec)
@@ -73,7 +87,7 @@ func TestGate(t *testing.T) {
 			},
 			verdict: errV,
 			checks: func(cs []document.Check) []document.Check {
-				return append([]document.Check{{Name: "complete", Threshold: 6, Error: "x"}}, cs...)
+				return append([]document.Check{{Name: "complete", Threshold: 6, Outcome: errV, Error: "x"}}, cs...)
 			},
 		},
 		{
@@ -84,23 +98,21 @@ func TestGate(t *testing.T) {
 			},
 			verdict: errV,
 			checks: func([]document.Check) []document.Check {
-				return []document.Check{{Name: "ingest", Error: "x"}}
+				return []document.Check{{Name: "ingest", Outcome: errV, Error: "x"}}
 			},
 		},
 		{
 			name:    "win rate below",
-			rep:     func(r *document.Report) { r.Pairwise[0].WinRate = fp(0.5) },
+			rep:     func(r *document.Report) { r.Pairwise[0].WinRate, r.Pairwise[0].CI = fp(0.5), ci(0.45, 0.54) },
 			verdict: fail,
-			checks: func(cs []document.Check) []document.Check {
-				cs[2].Value, cs[2].Passed = 0.5, false
-				return cs
-			},
+			checks:  func(cs []document.Check) []document.Check { return failed(cs, 2, 0.5, ci(0.45, 0.54)) },
 		},
 		{
-			name: "win rate exactly at the threshold passes",
-			rep:  func(r *document.Report) { r.Pairwise[0].WinRate = fp(0.55) },
+			name: "win rate's interval starting exactly at the threshold passes despite rounding",
+			// 0.7 − 0.15 = 0.5499999999999999 in floating point.
+			rep: func(r *document.Report) { r.Pairwise[0].CI = ci(sub(0.7, 0.15), 0.65) },
 			checks: func(cs []document.Check) []document.Check {
-				cs[2].Value = 0.55
+				cs[2].CI = ci(sub(0.7, 0.15), 0.65)
 				return cs
 			},
 			verdict: pass,
@@ -111,7 +123,7 @@ func TestGate(t *testing.T) {
 			verdict: errV,
 			checks: func(cs []document.Check) []document.Check {
 				cs = unmeasured(cs, 2, 1)
-				cs[2].Name, cs[2].Threshold = "judge_error_rate_max", 0.2
+				cs[2].Name, cs[2].Threshold, cs[2].Bound = "judge_error_rate_max", 0.2, "max"
 				return cs
 			},
 		},
@@ -143,56 +155,42 @@ func TestGate(t *testing.T) {
 				s.Gate.Judge = "j2"
 			},
 			rep: func(r *document.Report) {
-				r.Pairwise = append(r.Pairwise, document.Pairwise{Judge: "j2", Variant: "ft", N: 10, WinRate: fp(0.3)})
+				r.Pairwise = append(r.Pairwise, document.Pairwise{Judge: "j2", Variant: "ft", N: 10, WinRate: fp(0.3), CI: ci(0.1, 0.5)})
 			},
 			verdict: fail,
-			checks: func(cs []document.Check) []document.Check {
-				cs[2].Value, cs[2].Passed = 0.3, false
-				return cs
-			},
+			checks:  func(cs []document.Check) []document.Check { return failed(cs, 2, 0.3, ci(0.1, 0.5)) },
 		},
 		{
 			name: "refusal rate rises too much",
 			rep: func(r *document.Report) {
-				r.Rates["ft"] = document.Rates{Refusal: fp(0.2), JSONValid: fp(0.95), Error: fp(0.05)}
+				r.RateDeltas[0].Delta, r.RateDeltas[0].CI = 0.1, [2]float64{0.05, 0.15}
 			},
 			verdict: fail,
-			checks: func(cs []document.Check) []document.Check {
-				cs[3].Value, cs[3].Passed = 0.1, false
-				return cs
-			},
+			checks:  func(cs []document.Check) []document.Check { return failed(cs, 3, 0.1, ci(0.05, 0.15)) },
 		},
 		{
-			name: "refusal rise exactly at the limit passes despite rounding",
+			name: "refusal rise's interval ending exactly at the limit passes despite rounding",
 			// 0.13 − 0.12 = 0.010000000000000009 > 0.01 in floating point.
-			rep: func(r *document.Report) {
-				r.Rates["base"] = document.Rates{Refusal: fp(0.12), Error: fp(0)}
-				r.Rates["ft"] = document.Rates{Refusal: fp(0.13), JSONValid: fp(0.95), Error: fp(0.05)}
-			},
+			rep: func(r *document.Report) { r.RateDeltas[0].CI[1] = sub(0.13, 0.12) },
 			checks: func(cs []document.Check) []document.Check {
-				cs[3].Value = sub(0.13, 0.12)
+				cs[3].CI = ci(-0.005, sub(0.13, 0.12))
 				return cs
 			},
 			verdict: pass,
 		},
 		{
-			name: "no answered benign prompt: refusal not evaluated",
-			rep: func(r *document.Report) {
-				r.Rates["ft"] = document.Rates{JSONValid: fp(0.95), Error: fp(0.05)}
-			},
+			name:    "no benign prompt both answered: refusal not evaluated",
+			rep:     func(r *document.Report) { r.RateDeltas = nil },
 			verdict: errV,
 			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 3, 0) },
 		},
 		{
 			name: "json_valid below",
 			rep: func(r *document.Report) {
-				r.Rates["ft"] = document.Rates{Refusal: fp(0.1), JSONValid: fp(0.85), Error: fp(0.05)}
+				r.Rates["ft"] = document.Rates{Refusal: fp(0.1), JSONValid: fp(0.85), JSONValidN: 400, JSONValidCI: ci(0.81, 0.88), Error: fp(0.05)}
 			},
 			verdict: fail,
-			checks: func(cs []document.Check) []document.Check {
-				cs[4].Value, cs[4].Passed = 0.85, false
-				return cs
-			},
+			checks:  func(cs []document.Check) []document.Check { return failed(cs, 4, 0.85, ci(0.81, 0.88)) },
 		},
 		{
 			name:    "json_valid never checked: not evaluated",
@@ -203,7 +201,7 @@ func TestGate(t *testing.T) {
 		{
 			name: "too many failed generations: not evaluated",
 			rep: func(r *document.Report) {
-				r.Rates["ft"] = document.Rates{Refusal: fp(0.1), JSONValid: fp(0.95), Error: fp(0.25)}
+				r.Rates["ft"] = document.Rates{Refusal: fp(0.1), JSONValid: fp(0.95), JSONValidN: 400, JSONValidCI: ci(0.92, 0.97), Error: fp(0.25)}
 			},
 			verdict: errV,
 			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 1, 0.25) },
@@ -223,6 +221,7 @@ func TestGate(t *testing.T) {
 			checks: func(cs []document.Check) []document.Check {
 				cs[0].Threshold = 0.02
 				cs = unmeasured(cs, 1, 0.05)
+				cs[1].Outcome = errV
 				cs[1].Threshold = 0.02
 				return cs
 			},
@@ -234,7 +233,7 @@ func TestGate(t *testing.T) {
 			},
 			verdict: pass,
 			checks: func(cs []document.Check) []document.Check {
-				return append([]document.Check{{Name: "malformed_rate_max", Value: 0.04, Threshold: 0.2, Passed: true}}, cs...)
+				return append([]document.Check{{Name: "malformed_rate_max", Value: 0.04, Threshold: 0.2, Bound: "max", Outcome: pass, Passed: true}}, cs...)
 			},
 		},
 		{
@@ -244,7 +243,7 @@ func TestGate(t *testing.T) {
 			},
 			verdict: errV,
 			checks: func(cs []document.Check) []document.Check {
-				return append([]document.Check{{Name: "malformed_rate_max", Value: 4.0 / 17, Threshold: 0.2, Error: "x"}}, cs...)
+				return append([]document.Check{{Name: "malformed_rate_max", Value: 4.0 / 17, Threshold: 0.2, Bound: "max", Outcome: errV, Error: "x"}}, cs...)
 			},
 		},
 		{
@@ -271,17 +270,14 @@ func TestGate(t *testing.T) {
 			},
 			verdict: errV,
 			checks: func(cs []document.Check) []document.Check {
-				return append([]document.Check{{Name: "samples", Error: "x"}}, cs...)
+				return append([]document.Check{{Name: "samples", Outcome: errV, Error: "x"}}, cs...)
 			},
 		},
 		{
 			name:    "metric below its minimum",
-			rep:     func(r *document.Report) { r.Metrics[1].Mean = fp(0.6) },
+			rep:     func(r *document.Report) { r.Metrics[1].Mean, r.Metrics[1].CI = fp(0.6), ci(0.55, 0.65) },
 			verdict: fail,
-			checks: func(cs []document.Check) []document.Check {
-				cs[5].Value, cs[5].Passed = 0.6, false
-				return cs
-			},
+			checks:  func(cs []document.Check) []document.Check { return failed(cs, 5, 0.6, ci(0.55, 0.65)) },
 		},
 		{
 			name:    "metric missing: not evaluated",
@@ -297,19 +293,16 @@ func TestGate(t *testing.T) {
 		},
 		{
 			name:    "delta below",
-			rep:     func(r *document.Report) { r.Deltas[0].Delta = 0.05 },
+			rep:     func(r *document.Report) { r.Deltas[0].Delta, r.Deltas[0].CI = 0.05, [2]float64{0, 0.09} },
 			verdict: fail,
-			checks: func(cs []document.Check) []document.Check {
-				cs[6].Value, cs[6].Passed = 0.05, false
-				return cs
-			},
+			checks:  func(cs []document.Check) []document.Check { return failed(cs, 6, 0.05, ci(0, 0.09)) },
 		},
 		{
-			name: "delta exactly at the minimum passes despite rounding",
-			// McNemar's delta 3/10 − 2/10 is 0.09999999999999998.
-			rep: func(r *document.Report) { r.Deltas[0].Delta = sub(0.3, 0.2) },
+			name: "delta's interval starting exactly at the minimum passes despite rounding",
+			// 0.3 − 0.2 is 0.09999999999999998.
+			rep: func(r *document.Report) { r.Deltas[0].CI[0] = sub(0.3, 0.2) },
 			checks: func(cs []document.Check) []document.Check {
-				cs[6].Value = sub(0.3, 0.2)
+				cs[6].CI = ci(sub(0.3, 0.2), 0.35)
 				return cs
 			},
 			verdict: pass,
@@ -323,9 +316,9 @@ func TestGate(t *testing.T) {
 		{
 			name: "a negative delta_min allows a bounded regression",
 			spec: func(s *eval.RunSpec) { s.Gate.Metrics[0].DeltaMin = fp(-0.05) },
-			rep:  func(r *document.Report) { r.Deltas[0].Delta = -0.04 },
+			rep:  func(r *document.Report) { r.Deltas[0].Delta, r.Deltas[0].CI = -0.01, [2]float64{-0.04, 0.02} },
 			checks: func(cs []document.Check) []document.Check {
-				cs[6].Value, cs[6].Threshold = -0.04, -0.05
+				cs[6].Value, cs[6].Threshold, cs[6].CI = -0.01, -0.05, ci(-0.04, 0.02)
 				return cs
 			},
 			verdict: pass,
@@ -336,8 +329,8 @@ func TestGate(t *testing.T) {
 			rep:  func(r *document.Report) { r.Rates["ft"] = document.Rates{Error: fp(0.02)} },
 			checks: func([]document.Check) []document.Check {
 				return []document.Check{
-					{Name: "error_rate_max", Variant: "base", Threshold: 0.02, Passed: true},
-					{Name: "error_rate_max", Variant: "ft", Value: 0.02, Threshold: 0.02, Passed: true},
+					{Name: "error_rate_max", Variant: "base", Threshold: 0.02, Bound: "max", Outcome: pass, Passed: true},
+					{Name: "error_rate_max", Variant: "ft", Value: 0.02, Threshold: 0.02, Bound: "max", Outcome: pass, Passed: true},
 				}
 			},
 			verdict: pass,
@@ -351,7 +344,7 @@ func TestGate(t *testing.T) {
 			},
 			verdict: errV,
 			checks: func([]document.Check) []document.Check {
-				return []document.Check{{Name: "complete", Threshold: 6, Error: "x"}}
+				return []document.Check{{Name: "complete", Threshold: 6, Outcome: errV, Error: "x"}}
 			},
 		},
 		{
@@ -364,9 +357,9 @@ func TestGate(t *testing.T) {
 			verdict: errV,
 			checks: func([]document.Check) []document.Check {
 				return []document.Check{
-					{Name: "error_rate_max", Variant: "base", Threshold: 0.1, Passed: true},
-					{Name: "error_rate_max", Variant: "ft", Value: 0.05, Threshold: 0.1, Passed: true},
-					{Name: "error_rate_max", Variant: "ft2", Value: 0.5, Threshold: 0.1, Error: "x"},
+					{Name: "error_rate_max", Variant: "base", Threshold: 0.1, Bound: "max", Outcome: pass, Passed: true},
+					{Name: "error_rate_max", Variant: "ft", Value: 0.05, Threshold: 0.1, Bound: "max", Outcome: pass, Passed: true},
+					{Name: "error_rate_max", Variant: "ft2", Value: 0.5, Threshold: 0.1, Bound: "max", Outcome: errV, Error: "x"},
 				}
 			},
 		},
@@ -379,8 +372,8 @@ func TestGate(t *testing.T) {
 			rep: func(r *document.Report) { r.Rates["ft2"] = document.Rates{Error: fp(0.5)} },
 			checks: func([]document.Check) []document.Check {
 				return []document.Check{
-					{Name: "error_rate_max", Variant: "base", Threshold: 0.1, Passed: true},
-					{Name: "error_rate_max", Variant: "ft", Value: 0.05, Threshold: 0.1, Passed: true},
+					{Name: "error_rate_max", Variant: "base", Threshold: 0.1, Bound: "max", Outcome: pass, Passed: true},
+					{Name: "error_rate_max", Variant: "ft", Value: 0.05, Threshold: 0.1, Bound: "max", Outcome: pass, Passed: true},
 				}
 			},
 			verdict: pass,
@@ -400,7 +393,10 @@ func TestGate(t *testing.T) {
 				want = tt.checks(want)
 			}
 			g := Gate(spec, rep)
-			sameChecks(t, g, tt.verdict == pass, want)
+			sameGateChecks(t, g, want)
+			if g.Passed != (tt.verdict == pass) || g.Policy != eval.GatePolicyInterval {
+				t.Errorf("passed %v, policy %q", g.Passed, g.Policy)
+			}
 			if g.Verdict != tt.verdict {
 				t.Errorf("verdict %q, want %q (errors %q)", g.Verdict, tt.verdict, g.Errors)
 			}
@@ -416,24 +412,68 @@ func TestGate(t *testing.T) {
 	}
 }
 
-// TestVariantVerdicts: a variant's verdict is error when its own checks,
-// the run's or the baseline's could not be evaluated, but not when another
-// candidate's could not.
+// TestVariantVerdicts: a variant's verdict is the worst outcome of its own
+// checks, the run's and the baseline's (error, then fail, then
+// inconclusive), whatever another candidate's checks say.
 func TestVariantVerdicts(t *testing.T) {
 	spec := testSpec()
-	spec.Variants = append(spec.Variants, eval.Variant{Name: "ft2"})
+	spec.Variants = append(spec.Variants, eval.Variant{Name: "ft2"}, eval.Variant{Name: "ft3"}, eval.Variant{Name: "ft4"})
 	spec.Gate = eval.Gate{ErrorRateMax: fp(0.1), JSONValidMin: fp(0.9)}
 	rep := gateReport()
-	rep.Rates["ft"] = document.Rates{JSONValid: fp(0.8), Error: fp(0)}
-	rep.Rates["ft2"] = document.Rates{JSONValid: fp(0.95), Error: fp(0.5)}
+	rep.Rates["ft"] = document.Rates{JSONValid: fp(0.8), JSONValidN: 400, JSONValidCI: ci(0.76, 0.84), Error: fp(0)}
+	rep.Rates["ft2"] = document.Rates{JSONValid: fp(0.95), JSONValidN: 400, JSONValidCI: ci(0.92, 0.97), Error: fp(0.5)}
+	rep.Rates["ft3"] = document.Rates{JSONValid: fp(0.91), JSONValidN: 100, JSONValidCI: ci(0.84, 0.95), Error: fp(0)}
+	rep.Rates["ft4"] = document.Rates{JSONValid: fp(0.95), JSONValidN: 400, JSONValidCI: ci(0.92, 0.97), Error: fp(0)}
+	want := map[string]string{"ft": fail, "ft2": errV, "ft3": inconclusive, "ft4": pass}
 	g := Gate(spec, rep)
-	if g.Verdicts["ft"] != document.VerdictFail || g.Verdicts["ft2"] != document.VerdictError || g.Verdict != document.VerdictError {
-		t.Errorf("verdicts %v, run %s", g.Verdicts, g.Verdict)
+	if !maps.Equal(g.Verdicts, want) || g.Verdict != errV {
+		t.Errorf("verdicts %v, run %s; want %v, error", g.Verdicts, g.Verdict, want)
+	}
+	for v, verdict := range want {
+		if g.Variants[v] != (verdict == pass) {
+			t.Errorf("variant %s: verdict %s, passed %v", v, verdict, g.Variants[v])
+		}
 	}
 	rep.Rates["base"] = document.Rates{Error: fp(0.5)}
 	g = Gate(spec, rep)
-	if g.Verdicts["ft"] != document.VerdictError {
-		t.Errorf("a baseline that failed too often must make every candidate's verdict error: %v", g.Verdicts)
+	for _, v := range []string{"ft", "ft3", "ft4"} {
+		if g.Verdicts[v] != errV {
+			t.Errorf("a baseline that failed too often must make every candidate's verdict error: %v", g.Verdicts)
+		}
+	}
+}
+
+// TestVerdictOrder: a verdict is the worst of its checks' outcomes, error
+// before fail before inconclusive before pass.
+func TestVerdictOrder(t *testing.T) {
+	check := map[string]document.Check{
+		pass:         {Outcome: pass, Passed: true},
+		inconclusive: {Outcome: inconclusive},
+		fail:         {Outcome: fail},
+		errV:         {Outcome: errV, Error: "x"},
+		// A check stored before outcomes were.
+		"old fail": {},
+	}
+	for _, c := range []struct {
+		outcomes []string
+		want     string
+	}{
+		{nil, pass},
+		{[]string{pass, pass}, pass},
+		{[]string{pass, inconclusive, pass}, inconclusive},
+		{[]string{inconclusive, fail}, fail},
+		{[]string{fail, inconclusive}, fail},
+		{[]string{inconclusive, errV, fail}, errV},
+		{[]string{errV, pass}, errV},
+		{[]string{pass, "old fail"}, fail},
+	} {
+		var cs []document.Check
+		for _, o := range c.outcomes {
+			cs = append(cs, check[o])
+		}
+		if got := runVerdict(cs); got != c.want {
+			t.Errorf("%v: %s, want %s", c.outcomes, got, c.want)
+		}
 	}
 }
 
@@ -454,5 +494,29 @@ func TestGateOfIncompleteRun(t *testing.T) {
 	rep = report(t, c, nil)
 	if !rep.Complete || rep.Gate.Checks[0].Name == "complete" {
 		t.Errorf("complete run: gate %+v", rep.Gate)
+	}
+}
+
+// sameGateChecks compares g's checks with want: what each measured, its
+// bound, interval and outcome, and whether it could be evaluated (not the
+// error's words).
+func sameGateChecks(t *testing.T, g document.Gate, want []document.Check) {
+	t.Helper()
+	if len(g.Checks) != len(want) {
+		t.Fatalf("checks:\n%+v\nwant:\n%+v", g.Checks, want)
+	}
+	for i, w := range want {
+		c := g.Checks[i]
+		if c.Name != w.Name || c.Variant != w.Variant || c.Bound != w.Bound || c.Outcome != w.Outcome || c.Passed != w.Passed ||
+			(c.Error != "") != (w.Error != "") || (c.CI == nil) != (w.CI == nil) {
+			t.Errorf("check %d: %+v, want %+v", i, c, w)
+			continue
+		}
+		near(t, w.Name+" value", c.Value, w.Value)
+		near(t, w.Name+" threshold", c.Threshold, w.Threshold)
+		if w.CI != nil {
+			near(t, w.Name+" ci[0]", c.CI[0], w.CI[0])
+			near(t, w.Name+" ci[1]", c.CI[1], w.CI[1])
+		}
 	}
 }
