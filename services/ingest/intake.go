@@ -24,6 +24,7 @@ import (
 	"github.com/assay-eval/assay/services/ingest/pii"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/tidwall/gjson"
 )
 
 // The intake takes production queries — NATS requests on
@@ -321,12 +322,55 @@ func (s *Service) handleQuery(ctx context.Context, runs *bus.Runs, run string, m
 			return nil
 		}
 	}
+	var path string
+	if su, ok := spec.Suite(source); ok {
+		path = su.Cluster
+	}
 	sample := eval.Sample{V: eval.Version, Run: run, ID: id, Suite: source, Role: eval.RoleProduction,
 		Fingerprint: spec.Fingerprint(), Messages: q.Messages, Tags: []string{"production"},
-		Source: "intake:" + source, At: q.Timestamp.UTC(), Meta: q.Metadata}
+		Source: "intake:" + source, At: q.Timestamp.UTC(), Meta: q.Metadata, Cluster: QueryCluster(m.Payload, path)}
 	if _, err := s.bus.Publish(ctx, bus.SamplesSubject(run, source), bus.MsgID(bus.StageIngest, run, source, id), sample); err != nil {
 		return err
 	}
 	s.queries.WithLabelValues(run, "sampled").Inc()
 	return nil
+}
+
+// sessionKeys are the metadata keys a production query's session is read
+// from, the first with a string or number value winning.
+var sessionKeys = []string{"session_id", "session", "conversation_id"}
+
+// QueryCluster is the cluster of a stored query (its JSON): the value at
+// path in its metadata when path is set, else its session (the metadata's
+// "session_id", "session" or "conversation_id"), so that the turns of one
+// conversation count as one cluster in the report's intervals. It is ""
+// — the query is a cluster of its own — when there is no usable value (see
+// [dataset.ClusterOf]), and when the value holds personal data: redacted,
+// every session given by e-mail address would be the one cluster
+// "[EMAIL]", and digested, the address could be recovered by guessing.
+func QueryCluster(query []byte, path string) string {
+	meta := gjson.GetBytes(query, "metadata")
+	if !meta.IsObject() {
+		return ""
+	}
+	var v gjson.Result
+	if path != "" {
+		v = meta.Get(path)
+	} else {
+		for _, k := range sessionKeys {
+			if v = meta.Get(k); (v.Type == gjson.String && v.Str != "") || v.Type == gjson.Number {
+				break
+			}
+		}
+	}
+	if v.Type == gjson.String {
+		if _, found := pii.Redact(v.Str); len(found) > 0 {
+			return ""
+		}
+	}
+	c, err := dataset.ClusterOf(v)
+	if err != nil {
+		return ""
+	}
+	return c
 }

@@ -73,6 +73,9 @@ func (rd *Reader) sample(line []byte, n int) (*eval.Sample, *Problem) {
 	if p := rd.needs(root, ref, n); p != nil {
 		return nil, p
 	}
+	if s.Cluster, p = rd.cluster(root, n); p != nil {
+		return nil, p
+	}
 
 	key := Normalize(msgs)
 	id := root.Get(f.ID)
