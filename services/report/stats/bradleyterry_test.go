@@ -253,3 +253,45 @@ func BenchmarkBradleyTerry(b *testing.B) {
 		BradleyTerry(cs, "base", 1000, 1)
 	}
 }
+
+// FuzzBradleyTerry feeds arbitrary results among five items: whatever they
+// are, every item is listed once, the reference has strength 0, and every
+// strength is finite and ranked, with an interval (a percentile interval
+// need not hold the estimate: here it missed it by 1e-16).
+func FuzzBradleyTerry(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 1, 2, 0, 3, 0, 1}, uint8(0))
+	f.Add([]byte{0, 1, 2, 0, 1, 2, 2, 3, 0, 3, 4, 2}, uint8(4))
+	f.Add([]byte{1, 1, 1, 0, 0, 0}, uint8(2))
+	names := []string{"base", "a", "b", "c", "d"}
+	scores := []float64{0, 0.5, 1, 2, math.NaN(), -0.25, 0.3}
+	f.Fuzz(func(t *testing.T, data []byte, ref uint8) {
+		var cs []Comparison
+		for i := 0; i+2 < len(data) && len(cs) < 200; i += 3 {
+			cs = append(cs, Comparison{names[int(data[i])%5], names[int(data[i+1])%5], scores[int(data[i+2])%len(scores)]})
+		}
+		reference := names[int(ref)%5]
+		got := BradleyTerry(cs, reference, 20, 1)
+		seen := map[string]bool{}
+		for _, s := range got {
+			if seen[s.Item] {
+				t.Fatalf("%s listed twice: %+v", s.Item, got)
+			}
+			seen[s.Item] = true
+			if s.Undefined != "" {
+				continue
+			}
+			if math.IsNaN(s.Strength) || math.IsInf(s.Strength, 0) || s.Rank < 1 {
+				t.Errorf("%s: strength %v rank %d without a reason", s.Item, s.Strength, s.Rank)
+			}
+			if !(s.CI[0] <= s.CI[1]) {
+				t.Errorf("%s: interval %v", s.Item, s.CI)
+			}
+			if s.Item == reference && s.Strength != 0 {
+				t.Errorf("reference %s: strength %v, want 0", s.Item, s.Strength)
+			}
+		}
+		if !seen[reference] {
+			t.Errorf("reference %s not listed: %+v", reference, got)
+		}
+	})
+}

@@ -137,3 +137,27 @@ func TestLengthControlledRemovesLengthBias(t *testing.T) {
 		t.Errorf("plain win rate %.3f, length-controlled %.3f (slope %.2f): want the plain rate high and the controlled one near 0.5 with a positive slope", plain, got.Rate, got.Slope)
 	}
 }
+
+// FuzzLengthControlledWinRate feeds arbitrary verdicts and lengths: the
+// rate, when there is one, is a probability inside its interval.
+func FuzzLengthControlledWinRate(f *testing.F) {
+	f.Add([]byte{2, 10, 0, 200, 1, 30, 2, 5}, uint8(40))
+	f.Add([]byte{2, 1, 2, 2, 0, 3}, uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, scale uint8) {
+		var y, d []float64
+		for i := 0; i+1 < len(data); i += 2 {
+			y = append(y, float64(data[i]%3)/2)
+			d = append(d, (float64(data[i+1])-128)*float64(scale))
+		}
+		got := LengthControlledWinRate(y, d)
+		if got.Undefined != "" {
+			return
+		}
+		if !(got.CI[0] <= got.Rate && got.Rate <= got.CI[1] && got.CI[0] >= 0 && got.CI[1] <= 1) {
+			t.Errorf("rate %v, interval %v", got.Rate, got.CI)
+		}
+		if math.IsNaN(got.Slope) || math.IsInf(got.Slope, 0) {
+			t.Errorf("slope %v", got.Slope)
+		}
+	})
+}

@@ -58,7 +58,9 @@ func AlwaysValid(looks [][]float64, theta0, tau2, alpha float64) []Sequential {
 			shift := sum / nf
 			v := math.Max(ss/nf, seqVarFloor)
 			logL := 0.5*math.Log(v/(v+nf*tau2)) + nf*nf*tau2*shift*shift/(2*v*(v+nf*tau2))
-			p = math.Min(p, math.Exp(-logL))
+			if !math.IsNaN(logL) { // theta0 or tau2 not a finite number
+				p = math.Min(p, math.Exp(-logL))
+			}
 		}
 		out[k] = Sequential{N: n, P: p, Alarm: p < alpha}
 		if n > 0 {

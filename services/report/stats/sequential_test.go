@@ -76,6 +76,16 @@ func TestAlwaysValid(t *testing.T) {
 			p:     []float64{1}, mean: []float64{1}, alarm: []bool{false},
 		},
 		{
+			name:  "theta0 not a number",
+			looks: [][]float64{{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}}, theta0: math.NaN(), tau2: 0.1,
+			p: []float64{1}, mean: []float64{math.NaN()}, alarm: []bool{false},
+		},
+		{
+			name:  "tau2 infinite",
+			looks: [][]float64{{1, 1, 1, 1, 1, 1, 1, 1, 1, 1}}, tau2: math.Inf(1),
+			p: []float64{1}, mean: []float64{1}, alarm: []bool{false},
+		},
+		{
 			// Not-a-number observations are skipped: the same as "two wins".
 			name:  "NaN skipped",
 			looks: [][]float64{{1, math.NaN(), 1, math.Inf(1)}}, tau2: 0.1,
@@ -193,4 +203,35 @@ func seqNaiveAlarm(looks [][]float64, alpha float64) bool {
 		}
 	}
 	return false
+}
+
+// FuzzAlwaysValid feeds arbitrary windows: P is a probability that never
+// rises, and an alarm once raised stays raised.
+func FuzzAlwaysValid(f *testing.F) {
+	f.Add([]byte{3, 1, 2, 0, 2, 2, 2, 4, 1, 1}, 0.0, 0.1)
+	f.Add([]byte{1, 2}, 0.5, 1e-9)
+	f.Add([]byte{3, 1, 2, 0}, math.NaN(), 0.1)
+	f.Add([]byte{3, 1, 2, 0}, 1e308, math.Inf(1))
+	f.Fuzz(func(t *testing.T, data []byte, theta0, tau2 float64) {
+		var looks [][]float64
+		for i := 0; i < len(data); {
+			n := int(data[i] % 8)
+			i++
+			var l []float64
+			for ; n > 0 && i < len(data); n-- {
+				l = append(l, float64(data[i])/64-2)
+				i++
+			}
+			looks = append(looks, l)
+		}
+		got := AlwaysValid(looks, theta0, tau2, 0.05)
+		for k, s := range got {
+			if !(s.P >= 0 && s.P <= 1) {
+				t.Fatalf("look %d: P = %v", k, s.P)
+			}
+			if k > 0 && (s.P > got[k-1].P || got[k-1].Alarm && !s.Alarm) {
+				t.Fatalf("look %d: P %v after %v, alarm %v after %v", k, s.P, got[k-1].P, s.Alarm, got[k-1].Alarm)
+			}
+		}
+	})
 }
