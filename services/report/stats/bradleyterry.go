@@ -49,7 +49,8 @@ type Strength struct {
 // reference at all. The other items are estimated as if those items'
 // comparisons were absent, which is the limit the likelihood tends to. A
 // bootstrap bound is ±Inf when more than 2.5% of the resamples leave the
-// item unbounded on that side.
+// item unbounded on that side; resamples that leave it unlinked to the
+// reference (or without comparisons) are left out of its interval.
 //
 // Comparisons of an item with itself, or with a Score outside [0, 1],
 // carry no information and are ignored. The result lists the items with a
