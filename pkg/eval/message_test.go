@@ -19,7 +19,7 @@ func ptr[T any](v T) *T { return &v }
 // depend on.
 func messages() map[string]any {
 	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	ref := SampleRef{ID: "s1", Suite: "business", Seq: 42}
+	ref := SampleRef{ID: "s1", Suite: "business", Seq: 42, Cluster: "doc-3"}
 	return map[string]any{
 		"sample": &Sample{
 			V: Version, Run: "r", ID: "s1", Suite: "business", Role: RoleBusiness, Fingerprint: "fp", Index: 3,
@@ -30,6 +30,7 @@ func messages() map[string]any {
 			Contamination: &Contamination{Contaminated: true, Score: 0.9, Match: "train.jsonl:7"},
 			Perturbation:  &Perturbation{Kind: "typo", Original: "s0"},
 			Source:        "data/business.jsonl:3",
+			Cluster:       "doc-3",
 		},
 		"generation": &Generation{
 			V: Version, Run: "r", Sample: ref, Variant: "ft", Model: "m", Fingerprint: "fp", Params: "pp",
@@ -39,7 +40,7 @@ func messages() map[string]any {
 		"score": &Score{
 			V: Version, Run: "r", Sample: ref, Variant: "ft", Fingerprint: "fp", Metrics: map[string]float64{"em": 1, "f1": 0.5},
 			Checks: Checks{Refused: false, Truncated: true, Empty: false, JSONValid: ptr(true), SchemaPass: ptr(false), Benign: true},
-			Bucket: BucketTruncated, Reason: "finish_reason length", OutputTokens: 2, LatencyMS: 120.5, GenSeq: 7,
+			Bucket: BucketTruncated, Reason: "finish_reason length", OutputTokens: 2, OutputChars: 1, LatencyMS: 120.5, GenSeq: 7,
 		},
 		"judgment": &Judgment{
 			V: Version, Run: "r", Sample: ref, Judge: "j", JudgeID: "j@abc", Candidate: "ft", Baseline: "base", Fingerprint: "fp",
@@ -88,6 +89,64 @@ func TestMessagesRoundTrip(t *testing.T) {
 				t.Errorf("round trip changed the message:\n got %+v\nwant %+v", back, msg)
 			}
 		})
+	}
+}
+
+// TestSampleRefCluster checks that a sample's cluster reaches the messages
+// downstream of it, and that a sample of its own cluster adds no key.
+func TestSampleRefCluster(t *testing.T) {
+	for _, tc := range []struct {
+		cluster string
+		json    string
+	}{
+		{"doc-3", `{"id":"s1","suite":"qa","seq":9,"cluster":"doc-3"}`},
+		{"", `{"id":"s1","suite":"qa","seq":9}`},
+	} {
+		t.Run(tc.cluster, func(t *testing.T) {
+			s := Sample{ID: "s1", Suite: "qa", Cluster: tc.cluster}
+			ref := s.Ref(9)
+			if ref.Cluster != tc.cluster {
+				t.Errorf("Ref(9).Cluster = %q, want %q", ref.Cluster, tc.cluster)
+			}
+			b, err := json.Marshal(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != tc.json {
+				t.Errorf("ref is %s, want %s", b, tc.json)
+			}
+		})
+	}
+}
+
+// TestOlderMessagesDecode: messages of producers that predate the cluster
+// and the answer's length decode, as a sample of its own cluster and an
+// unknown length (0).
+func TestOlderMessagesDecode(t *testing.T) {
+	const sample = `{"v":1,"run":"r","id":"s1","suite":"qa","role":"business","fingerprint":"fp","index":0,"messages":[{"role":"user","content":"q"}]}`
+	const score = `{"v":1,"run":"r","sample":{"id":"s1","suite":"qa","seq":4},"variant":"ft","fingerprint":"fp","scoring":"x","metrics":{"em":1},` +
+		`"checks":{"refused":false,"truncated":false,"empty":false,"benign":true},"bucket":"ok","output_tokens":3,"latency_ms":5,"gen_seq":8}`
+	const judgment = `{"v":1,"run":"r","sample":{"id":"s1","suite":"qa","seq":4},"judge":"j","judge_id":"j@1","candidate":"ft","baseline":"base",` +
+		`"fingerprint":"fp","rounds":[],"winner":"tie","consistent":true}`
+	var s Sample
+	var sc Score
+	var j Judgment
+	for _, m := range []struct {
+		data string
+		into any
+	}{{sample, &s}, {score, &sc}, {judgment, &j}} {
+		if err := json.Unmarshal([]byte(m.data), m.into); err != nil {
+			t.Fatalf("%s: %v", m.data, err)
+		}
+	}
+	if s.Cluster != "" || s.Ref(4).Cluster != "" {
+		t.Errorf("sample cluster %q", s.Cluster)
+	}
+	if sc.Sample.Cluster != "" || sc.OutputChars != 0 || sc.OutputTokens != 3 || sc.Sample.Seq != 4 {
+		t.Errorf("score %+v", sc)
+	}
+	if j.Sample.Cluster != "" || j.Sample.ID != "s1" {
+		t.Errorf("judgment %+v", j)
 	}
 }
 
