@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/assay-eval/assay/pkg/eval"
@@ -9,19 +10,41 @@ import (
 	"github.com/assay-eval/assay/services/report/stats"
 )
 
+// Names of the paired tests, as in [document.DeltaEstimate].Test.
+const (
+	testMcNemar = "mcnemar"
+	testPairedT = "paired_t"
+)
+
 // metricScale is the range of a metric's values, for the worst-case
 // sensitivity that counts failures against a variant: ok is false for a
 // metric with no worst value (length, refusal).
 func metricScale(metric string) (lo, hi float64, ok bool) {
-	switch metric {
-	case "length", "refusal":
+	if metric == "refusal" {
 		// Refusing is wrong on a benign prompt and right on a probe:
 		// neither end of the scale is the worst.
+		return 0, 0, false
+	}
+	return metricRange(metric)
+}
+
+// metricRange is the range a metric's values can take; bounded is false
+// for length, which has no upper end.
+func metricRange(metric string) (lo, hi float64, bounded bool) {
+	switch metric {
+	case "length":
 		return 0, 0, false
 	case "bleu", "chrf":
 		return 0, 100, true
 	}
 	return 0, 1, true
+}
+
+// metricSpan is the largest difference between two of a metric's values;
+// 0 for length, which has no range.
+func metricSpan(metric string) float64 {
+	lo, hi, _ := metricRange(metric)
+	return hi - lo
 }
 
 // metricValues are one suite's values of one metric for one variant, by
@@ -30,6 +53,46 @@ func metricScale(metric string) (lo, hi float64, ok bool) {
 type metricValues struct {
 	vals   []float64
 	failed []bool
+}
+
+// suitePositions give each suite's samples a position in id order, so that
+// sums do not depend on the order results arrived in, with each position's
+// cluster id when the suite clusters its samples.
+type suitePositions struct {
+	pos      map[string]int
+	clusters []string // nil when the suite does not cluster
+}
+
+func (c *Collector) positionsBySuite(rows []row) map[string]*suitePositions {
+	by := map[string]*suitePositions{}
+	for _, r := range rows {
+		sp := by[r.suite]
+		if sp == nil {
+			sp = &suitePositions{pos: map[string]int{}}
+			by[r.suite] = sp
+		}
+		sp.pos[r.sample] = 0
+	}
+	for suite, sp := range by {
+		ids := make([]string, 0, len(sp.pos))
+		for id := range sp.pos {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		for i, id := range ids {
+			sp.pos[id] = i
+		}
+		if c.clusteredSuite(suite) {
+			sp.clusters = make([]string, len(ids))
+		}
+	}
+	for _, r := range rows {
+		sp := by[r.suite]
+		if id := rowCluster(r); sp.clusters != nil && id != "" {
+			sp.clusters[sp.pos[r.sample]] = id
+		}
+	}
+	return by
 }
 
 // metricsAndDeltas computes per-suite means with intervals, and each
@@ -41,33 +104,16 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 	for i, m := range c.metrics {
 		mi[m] = i
 	}
-	// Each suite's samples get a position in id order, so that sums do not
-	// depend on the order results arrived in; values are dense arrays over
-	// those positions (NaN where a sample has no value), which keeps the
-	// report's memory to a few bytes per sample and metric.
-	pos := map[string]map[string]int{}
-	for _, r := range rows {
-		if pos[r.suite] == nil {
-			pos[r.suite] = map[string]int{}
-		}
-		pos[r.suite][r.sample] = 0
-	}
-	for _, ps := range pos {
-		ids := make([]string, 0, len(ps))
-		for id := range ps {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for i, id := range ids {
-			ps[id] = i
-		}
-	}
+	// Values are dense arrays over the suites' positions (NaN where a
+	// sample has no value), which keeps the report's memory to a few bytes
+	// per sample and metric.
+	pos := c.positionsBySuite(rows)
 	type key struct{ suite, metric, variant string }
 	vals := map[key]*metricValues{}
 	get := func(k key) *metricValues {
 		mv := vals[k]
 		if mv == nil {
-			n := len(pos[k.suite])
+			n := len(pos[k.suite].pos)
 			mv = &metricValues{vals: make([]float64, n), failed: make([]bool, n)}
 			for i := range mv.vals {
 				mv.vals[i] = math.NaN()
@@ -77,7 +123,7 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 		return mv
 	}
 	for _, r := range rows {
-		p := pos[r.suite][r.sample]
+		p := pos[r.suite].pos[r.sample]
 		for _, m := range c.suiteMetrics(r.suite) {
 			if r.failed() {
 				get(key{r.suite, m, r.variant}).failed[p] = true
@@ -89,6 +135,10 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 		}
 	}
 	for _, su := range c.spec.Suites {
+		var clusters []string
+		if sp := pos[su.Name]; sp != nil {
+			clusters = sp.clusters
+		}
 		for _, m := range su.Metrics {
 			lo, hi, bounded := metricScale(m)
 			for _, v := range c.spec.Variants {
@@ -98,24 +148,33 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 				}
 				row := document.Metric{Suite: su.Name, Metric: m, Variant: v.Name, Signature: eval.MetricSignature(su, m)}
 				var xs, worst []float64
+				var ids, worstIDs []string
 				for i, x := range mv.vals {
 					switch {
 					case mv.failed[i]:
 						row.Errors++
 						worst = append(worst, lo)
+						worstIDs = appendCluster(worstIDs, clusters, i)
 					case !math.IsNaN(x):
 						xs = append(xs, x)
 						worst = append(worst, x)
+						ids = appendCluster(ids, clusters, i)
+						worstIDs = appendCluster(worstIDs, clusters, i)
 					}
 				}
 				row.N = len(xs)
 				if len(xs) > 0 {
-					mean, ci := meanInterval(xs)
-					row.Mean, row.CI = &mean, &ci
+					mean, ci, g := meanInterval(m, xs, ids)
+					row.Mean, row.CI, row.Clusters = &mean, ci, g
 				}
 				if row.Errors > 0 && bounded {
-					mean, ci := meanInterval(worst)
-					row.WorstCase = &document.Estimate{N: len(worst), Mean: mean, CI: ci}
+					mean, ci, _ := meanInterval(m, worst, worstIDs)
+					if ci == nil {
+						// Too few clusters for an interval: all the
+						// scale is possible.
+						ci = &[2]float64{lo, hi}
+					}
+					row.WorstCase = &document.Estimate{N: len(worst), Mean: mean, CI: *ci}
 				}
 				rep.Metrics = append(rep.Metrics, row)
 			}
@@ -126,6 +185,7 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 					continue
 				}
 				var xc, xb, wc, wb []float64
+				var ids, worstIDs []string
 				excluded := 0
 				for i := range cv.vals {
 					cf, bf := cv.failed[i], base.failed[i]
@@ -143,59 +203,224 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 								y = hi
 							}
 							wc, wb = append(wc, x), append(wb, y)
+							worstIDs = appendCluster(worstIDs, clusters, i)
 						}
 						continue
 					}
 					if !math.IsNaN(x) && !math.IsNaN(y) {
 						xc, xb = append(xc, x), append(xb, y)
 						wc, wb = append(wc, x), append(wb, y)
+						ids = appendCluster(ids, clusters, i)
+						worstIDs = appendCluster(worstIDs, clusters, i)
 					}
 				}
 				if len(xc) == 0 {
 					continue
 				}
+				binary, span := eval.MetricBinary(m), metricSpan(m)
 				d := document.Delta{Suite: su.Name, Metric: m, Variant: cand, Baseline: c.spec.Baseline, Excluded: excluded}
-				d.N = len(xc)
-				var p float64
-				d.Delta, d.CI, p, d.Test = pairedDelta(xc, xb)
-				d.PValue = &p
+				d.DeltaEstimate = compare(binary, span, xc, xb, ids)
+				bound := c.deltaBound(su.Name, m, cand)
+				markUnderpowered(&d.DeltaEstimate, bound)
 				if excluded > 0 && bounded {
-					w := document.DeltaEstimate{N: len(wc)}
-					var p float64
-					w.Delta, w.CI, p, w.Test = pairedDelta(wc, wb)
-					w.PValue = &p
+					w := compare(binary, span, wc, wb, worstIDs)
+					markUnderpowered(&w, bound)
 					d.WorstCase = &w
 				}
 				rep.Deltas = append(rep.Deltas, d)
 			}
 		}
 	}
+	// One family: every delta row's test (not their worst cases, which
+	// re-read the same pairs).
+	family := make([]*document.DeltaEstimate, len(rep.Deltas))
+	for i := range rep.Deltas {
+		family[i] = &rep.Deltas[i].DeltaEstimate
+	}
+	setQValues(family)
 }
 
-// meanInterval is the mean with its 95% interval: Wilson's for a 0/1
-// metric, Student's t otherwise, cut to [0, 1] for a share.
-func meanInterval(xs []float64) (float64, [2]float64) {
-	mean, ci := stats.MeanCI(xs)
+// appendCluster appends position i's cluster id to ids when the suite
+// clusters (clusters is not nil); ids stays nil otherwise.
+func appendCluster(ids, clusters []string, i int) []string {
+	if clusters == nil {
+		return nil
+	}
+	return append(ids, clusters[i])
+}
+
+// deltaBound is the bound the gate puts on the delta of metric on suite
+// for variant (delta_min, −margin, 0 for superiority), or nil when the
+// gate puts none or does not gate the variant.
+func (c *Collector) deltaBound(suite, metric, variant string) *float64 {
+	if !slices.Contains(c.spec.GatedVariants(), variant) {
+		return nil
+	}
+	for _, g := range c.spec.Gate.Metrics {
+		if g.Suite != suite || g.Metric != metric {
+			continue
+		}
+		if b, ok := g.DeltaBound(); ok {
+			return &b
+		}
+	}
+	return nil
+}
+
+// meanInterval is a metric's mean with its 95% interval: Wilson's
+// (Wilson 1927) for a 0/1 metric, Student's t otherwise, cut to the
+// metric's range. When ids is not nil the values come in clusters and the
+// interval is CR1 cluster-robust (stats.MeanClustered), g counting the
+// clusters; ci is nil with fewer than two clusters.
+func meanInterval(metric string, xs []float64, ids []string) (mean float64, ci *[2]float64, g int) {
+	binary := eval.MetricBinary(metric)
+	var out [2]float64
+	if ids != nil {
+		var why string
+		mean, out, g, why = stats.MeanClustered(xs, ids)
+		switch {
+		case g < 2:
+			return mean, nil, g
+		case why != "" && binary:
+			// No variance between clusters to measure, as when every
+			// value is the same: Wilson's interval with each cluster
+			// counted as one answer, the largest design effect the
+			// clusters allow.
+			out = stats.Wilson(mean, g)
+		case why != "":
+			_, out = stats.MeanCI(xs)
+		}
+	} else {
+		mean, out = stats.MeanCI(xs)
+		if binary {
+			out = stats.Wilson(mean, len(xs))
+		}
+	}
+	if lo, hi, bounded := metricRange(metric); bounded {
+		// A t interval can reach past what the metric can be.
+		out = [2]float64{max(lo, out[0]), min(hi, out[1])}
+	}
+	return mean, &out, g
+}
+
+// compare is the paired comparison cand − base on metric, as the report
+// gives it: McNemar's test (Newcombe's interval, mid-p) when binary,
+// Student's paired t otherwise, cluster-robust (CR1) when ids is not nil.
+//
+// An undefined test (too few pairs or clusters, no variance) has no
+// p-value, and its interval is [−span, span], the whole range the
+// difference can take: the data say nothing narrower (a span of 0, for
+// length, which has no range, keeps the point). Undefined says why.
+func compare(binary bool, span float64, cand, base []float64, ids []string) document.DeltaEstimate {
+	test := testPairedT
+	if binary {
+		test = testMcNemar
+	}
+	var p stats.Paired
 	switch {
-	case stats.IsBinary(xs):
-		ci = stats.Wilson(mean, len(xs))
-	case inUnit(xs):
-		// A t interval can reach past what a share can be.
-		ci = [2]float64{max(0, ci[0]), min(1, ci[1])}
+	case ids != nil:
+		p = stats.PairedClustered(cand, base, ids, test)
+	case binary:
+		p = stats.McNemarTest(cand, base)
+	default:
+		p = stats.PairedTTest(cand, base)
 	}
-	return mean, ci
+	e := document.DeltaEstimate{N: p.N, Delta: p.Delta, CI: p.CI, Test: p.Test, Undefined: p.Undefined, Clusters: p.Clusters}
+	if !finite(e.Delta) {
+		e.Delta = meanDifference(cand, base)
+	}
+	if p.Undefined != "" || !finite(e.CI[0]) || !finite(e.CI[1]) {
+		e.CI = [2]float64{e.Delta, e.Delta}
+		if span > 0 {
+			e.CI = [2]float64{-span, span}
+		}
+	}
+	if p.Undefined == "" && finite(p.P) {
+		e.PValue = ptr(p.P)
+	}
+	if p.N >= 2 && finite(p.SD) {
+		e.SD = ptr(p.SD)
+	}
+	if finite(p.MDE) {
+		e.MDE = ptr(p.MDE)
+	}
+	if binary {
+		if d, ok := discordant(cand, base); ok {
+			e.Discordant = &d
+		}
+	}
+	return e
 }
 
-// pairedDelta is cand − base paired by sample, with McNemar's test for 0/1
-// metrics and the paired t test otherwise.
-func pairedDelta(cand, base []float64) (delta float64, ci [2]float64, p float64, test string) {
-	if stats.IsBinary(cand, base) {
-		delta, ci, p = stats.McNemar(cand, base)
-		return delta, ci, p, "mcnemar"
+// discordant counts the pairs where only cand (first) or only base
+// (second) scored 1; ok is false unless every score is 0 or 1.
+func discordant(cand, base []float64) (d [2]int, ok bool) {
+	for i := range cand {
+		x, y := cand[i], base[i]
+		if (x != 0 && x != 1) || (y != 0 && y != 1) {
+			return d, false
+		}
+		switch {
+		case x == 1 && y == 0:
+			d[0]++
+		case x == 0 && y == 1:
+			d[1]++
+		}
 	}
-	delta, ci, p = stats.PairedT(cand, base)
-	return delta, ci, p, "paired_t"
+	return d, true
 }
+
+// markUnderpowered says the comparison had too few samples to tell: its
+// MDE exceeds the observed |delta| (it cannot tell the delta from 0, which
+// stars and q-values read), or, when the gate bounds the delta, the
+// distance |delta − bound| (it cannot tell the delta from the bound, which
+// the gate reads). Without an MDE (an undefined test, no discordant pair)
+// nothing is said.
+func markUnderpowered(e *document.DeltaEstimate, bound *float64) {
+	if e.MDE == nil {
+		return
+	}
+	e.Underpowered = *e.MDE > math.Abs(e.Delta) || (bound != nil && *e.MDE > math.Abs(e.Delta-*bound))
+}
+
+// setQValues gives each estimate of a family its Benjamini–Hochberg
+// q-value (Benjamini & Hochberg 1995), over the estimates whose p-value is
+// defined; the others have none.
+func setQValues(family []*document.DeltaEstimate) {
+	p := make([]float64, len(family))
+	for i, e := range family {
+		p[i] = math.NaN()
+		if e.PValue != nil {
+			p[i] = *e.PValue
+		}
+	}
+	for i, q := range stats.BenjaminiHochberg(p) {
+		if !math.IsNaN(q) {
+			family[i].QValue = ptr(q)
+		}
+	}
+}
+
+// meanDifference is the mean of cand − base over the pairs whose
+// difference is finite (0 when none is).
+func meanDifference(cand, base []float64) float64 {
+	var sum float64
+	n := 0
+	for i := range cand {
+		if d := cand[i] - base[i]; finite(d) {
+			sum += d
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+func ptr[T any](v T) *T { return &v }
 
 func (c *Collector) suiteMetrics(suite string) []string {
 	if su, ok := c.spec.Suite(suite); ok {
@@ -204,12 +429,8 @@ func (c *Collector) suiteMetrics(suite string) []string {
 	return nil
 }
 
-// inUnit reports whether every value lies in [0, 1].
-func inUnit(xs []float64) bool {
-	for _, x := range xs {
-		if x < 0 || x > 1 {
-			return false
-		}
-	}
-	return true
-}
+// clusteredSuite reports whether a suite's samples come in clusters.
+func (c *Collector) clusteredSuite(suite string) bool { return false }
+
+// rowCluster is a row's cluster id.
+func rowCluster(r row) string { return "" }

@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -59,9 +60,147 @@ func (c *Collector) rates(rep *document.Report, rows []row) {
 			rep.Rates[v.Name] = document.Rates{}
 			continue
 		}
-		rep.Rates[v.Name] = document.Rates{Refusal: a.refusal.ptr(), JSONValid: a.jsonValid.ptr(), SchemaPass: a.schema.ptr(),
+		rep.Rates[v.Name] = document.Rates{Refusal: a.refusal.ptr(), RefusalN: int(a.refusal.den), RefusalCI: a.refusal.wilson(),
+			JSONValid: a.jsonValid.ptr(), JSONValidN: int(a.jsonValid.den), JSONValidCI: a.jsonValid.wilson(), SchemaPass: a.schema.ptr(),
 			Truncated: a.trunc.ptr(), Error: a.errs.ptr(), MeanOutputTokens: a.tokens.ptr()}
 	}
+	c.rateDeltas(rep, rows)
+}
+
+// wilson is the share's 95% Wilson interval (Wilson 1927), nil when
+// nothing was counted.
+func (r ratio) wilson() *[2]float64 {
+	if r.den == 0 {
+		return nil
+	}
+	ci := stats.Wilson(r.num/r.den, int(r.den))
+	return &ci
+}
+
+// Rates a [document.RateDelta] compares.
+const (
+	rateRefusal   = "refusal"
+	rateJSONValid = "json_valid"
+)
+
+// ratePair is one sample's side-effect outcome for a candidate and the
+// baseline, both answered.
+type ratePair struct {
+	suite, sample, cluster string
+	cand, base             float64
+}
+
+// rateDeltas compares each candidate's refusal and JSON-validity rates
+// with the baseline's, paired by sample over the samples both answered:
+// refusal over the benign prompts, JSON validity over the answers both
+// gave that were checked for JSON. McNemar's test (Newcombe's interval,
+// mid-p) on the pairs, cluster-robust (CR1) when a suite of the pooled
+// pairs clusters its samples, with cluster ids qualified by their suite.
+func (c *Collector) rateDeltas(rep *document.Report, rows []row) {
+	type key struct{ suite, sample string }
+	base := map[key]row{}
+	for _, r := range rows {
+		if r.variant == c.spec.Baseline && !r.failed() {
+			base[key{r.suite, r.sample}] = r
+		}
+	}
+	for _, cand := range c.spec.Candidates() {
+		var refusal, jsonValid []ratePair
+		for _, r := range rows {
+			if r.variant != cand || r.failed() {
+				continue
+			}
+			b, ok := base[key{r.suite, r.sample}]
+			if !ok {
+				continue
+			}
+			id := ""
+			if c.clusteredSuite(r.suite) {
+				id = suiteCluster(r.suite, rowCluster(r))
+			}
+			if r.benign && b.benign {
+				refusal = append(refusal, ratePair{r.suite, r.sample, id, b2f(r.refused), b2f(b.refused)})
+			}
+			if r.jsonValid >= 0 && b.jsonValid >= 0 {
+				jsonValid = append(jsonValid, ratePair{r.suite, r.sample, id, float64(r.jsonValid), float64(b.jsonValid)})
+			}
+		}
+		for _, rd := range []struct {
+			rate  string
+			pairs []ratePair
+			bound *float64
+		}{
+			{rateRefusal, refusal, c.refusalBound(cand)},
+			{rateJSONValid, jsonValid, nil},
+		} {
+			if len(rd.pairs) == 0 {
+				continue
+			}
+			d := document.RateDelta{Rate: rd.rate, Variant: cand, Baseline: c.spec.Baseline, DeltaEstimate: compareRates(rd.pairs, c.anyClustered(rd.pairs))}
+			markUnderpowered(&d.DeltaEstimate, rd.bound)
+			rep.RateDeltas = append(rep.RateDeltas, d)
+		}
+	}
+}
+
+// compareRates is McNemar's comparison of paired 0/1 outcomes, in suite
+// and sample order so that sums do not depend on arrival order;
+// cluster-robust when clustered.
+func compareRates(pairs []ratePair, clustered bool) document.DeltaEstimate {
+	slices.SortFunc(pairs, func(a, b ratePair) int {
+		return cmp.Or(cmp.Compare(a.suite, b.suite), cmp.Compare(a.sample, b.sample))
+	})
+	cand, base := make([]float64, len(pairs)), make([]float64, len(pairs))
+	var ids []string
+	if clustered {
+		ids = make([]string, len(pairs))
+	}
+	for i, p := range pairs {
+		cand[i], base[i] = p.cand, p.base
+		if clustered {
+			ids[i] = p.cluster
+		}
+	}
+	return compare(true, 1, cand, base, ids)
+}
+
+// anyClustered reports whether a suite of the pairs clusters its samples.
+func (c *Collector) anyClustered(pairs []ratePair) bool {
+	seen := map[string]bool{}
+	for _, p := range pairs {
+		if !seen[p.suite] {
+			seen[p.suite] = true
+			if c.clusteredSuite(p.suite) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// refusalBound is the gate's refusal_rate_delta_max for a gated variant,
+// else nil.
+func (c *Collector) refusalBound(variant string) *float64 {
+	if c.spec.Gate.RefusalRateDeltaMax == nil || !slices.Contains(c.spec.GatedVariants(), variant) {
+		return nil
+	}
+	return c.spec.Gate.RefusalRateDeltaMax
+}
+
+// suiteCluster qualifies a cluster id by its suite, so that two suites'
+// ids never meet; "" (a sample that is a cluster of its own) stays "".
+func suiteCluster(suite, id string) string {
+	if id == "" {
+		return ""
+	}
+	return suite + "\x00" + id
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // timing gives each variant's end-to-end latency, time to first token,

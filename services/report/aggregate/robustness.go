@@ -7,13 +7,14 @@ import (
 	"math"
 	"slices"
 
+	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
-	"github.com/assay-eval/assay/services/report/stats"
 )
 
 // robustness compares each variant's scores on robustness copies with its
 // scores on their originals, metric by metric and kind by kind, paired by
-// original sample.
+// original sample; and each candidate's change under a kind with the
+// baseline's on the same samples.
 func (c *Collector) robustness(rep *document.Report, rows []row) {
 	type key struct{ suite, variant, sample string }
 	originals := map[key]row{}
@@ -23,7 +24,8 @@ func (c *Collector) robustness(rep *document.Report, rows []row) {
 		}
 	}
 	type group struct{ suite, metric, variant, kind string }
-	pairs := map[group][2][]float64{} // perturbed, original
+	// pairs are each group's scores by original sample.
+	pairs := map[group]map[string]robustPair{}
 	// failed counts the copies whose generation failed, by suite, variant
 	// and kind: compared with nothing, and counted.
 	type copies struct{ suite, variant, kind string }
@@ -40,32 +42,51 @@ func (c *Collector) robustness(rep *document.Report, rows []row) {
 		if !ok {
 			continue // the original's score has not arrived yet
 		}
+		cluster := cmp.Or(rowCluster(o), rowCluster(r))
 		for i, m := range c.metrics {
 			if !slices.Contains(c.suiteMetrics(r.suite), m) || math.IsNaN(r.metrics[i]) || math.IsNaN(o.metrics[i]) {
 				continue
 			}
 			g := group{r.suite, m, r.variant, r.perturbation}
-			p := pairs[g]
-			pairs[g] = [2][]float64{append(p[0], r.metrics[i]), append(p[1], o.metrics[i])}
+			if pairs[g] == nil {
+				pairs[g] = map[string]robustPair{}
+			}
+			pairs[g][r.original] = robustPair{perturbed: r.metrics[i], original: o.metrics[i], cluster: cluster}
 		}
 	}
-	for g, p := range pairs {
+	for g, ps := range pairs {
 		d := document.Robustness{Suite: g.suite, Metric: g.metric, Variant: g.variant, Perturbation: g.kind,
 			Errors: failed[copies{g.suite, g.variant, g.kind}]}
-		d.N = len(p[0])
-		d.Original, _ = stats.MeanCI(p[1])
-		d.Perturbed, _ = stats.MeanCI(p[0])
-		var pv float64
-		if stats.IsBinary(p[0], p[1]) {
-			d.Test = "mcnemar"
-			d.Delta, d.CI, pv = stats.McNemar(p[0], p[1])
-		} else {
-			d.Test = "paired_t"
-			d.Delta, d.CI, pv = stats.PairedT(p[0], p[1])
+		clustered := c.clusteredSuite(g.suite)
+		samples := slices.Sorted(maps.Keys(ps))
+		pert, orig, ids := make([]float64, len(samples)), make([]float64, len(samples)), clusterIDs(clustered, len(samples))
+		for i, s := range samples {
+			pert[i], orig[i] = ps[s].perturbed, ps[s].original
+			if clustered {
+				ids[i] = ps[s].cluster
+			}
 		}
-		d.PValue = &pv
+		d.Original, d.Perturbed = mean(orig), mean(pert)
+		span := metricSpan(g.metric)
+		d.DeltaEstimate = compare(eval.MetricBinary(g.metric), span, pert, orig, ids)
+		d.N = len(samples) // the pairs, as the embedded estimate's N
+		markUnderpowered(&d.DeltaEstimate, nil)
+		if base, ok := pairs[group{g.suite, g.metric, c.spec.Baseline, g.kind}]; ok && g.variant != c.spec.Baseline {
+			d.VsBaseline = differenceInDifferences(ps, base, clustered, span)
+		}
 		rep.Robustness = append(rep.Robustness, d)
 	}
+	// One family: every test of the robustness section, the variants'
+	// changes under a perturbation and the candidates' differences from
+	// the baseline's, since a reader scans the section as one.
+	var family []*document.DeltaEstimate
+	for i := range rep.Robustness {
+		family = append(family, &rep.Robustness[i].DeltaEstimate)
+		if v := rep.Robustness[i].VsBaseline; v != nil {
+			family = append(family, v)
+		}
+	}
+	setQValues(family)
 	keys := slices.SortedFunc(maps.Keys(failed), func(a, b copies) int {
 		return cmp.Or(cmp.Compare(a.suite, b.suite), cmp.Compare(a.variant, b.variant), cmp.Compare(a.kind, b.kind))
 	})
@@ -79,6 +100,65 @@ func (c *Collector) robustness(rep *document.Report, rows []row) {
 	slices.SortFunc(rep.Robustness, func(a, b document.Robustness) int {
 		return cmp.Or(cmp.Compare(a.Suite, b.Suite), cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Perturbation, b.Perturbation), cmp.Compare(o[a.Variant], o[b.Variant]))
 	})
+}
+
+// robustPair is a variant's score on a robustness copy and on its
+// original, with the original's cluster id.
+type robustPair struct {
+	perturbed, original float64
+	cluster             string
+}
+
+// differenceInDifferences is a candidate's change under a perturbation
+// minus the baseline's, paired by original sample over the samples both
+// have scored originals and copies of: d_i = (cand_pert − cand_orig) −
+// (base_pert − base_orig), Student's paired t on the two changes
+// (cluster-robust when clustered), whatever the metric's type, since the
+// changes take the values −1, 0 and 1 even for a 0/1 metric. Nil when no
+// sample is shared.
+func differenceInDifferences(cand, base map[string]robustPair, clustered bool, span float64) *document.DeltaEstimate {
+	var samples []string
+	for s := range cand {
+		if _, ok := base[s]; ok {
+			samples = append(samples, s)
+		}
+	}
+	if len(samples) == 0 {
+		return nil
+	}
+	slices.Sort(samples)
+	dc, db, ids := make([]float64, len(samples)), make([]float64, len(samples)), clusterIDs(clustered, len(samples))
+	for i, s := range samples {
+		dc[i] = cand[s].perturbed - cand[s].original
+		db[i] = base[s].perturbed - base[s].original
+		if clustered {
+			ids[i] = cmp.Or(cand[s].cluster, base[s].cluster)
+		}
+	}
+	// Each change spans [−span, span], so their difference spans twice.
+	e := compare(false, 2*span, dc, db, ids)
+	markUnderpowered(&e, nil)
+	return &e
+}
+
+// clusterIDs is room for n cluster ids when clustered, else nil.
+func clusterIDs(clustered bool, n int) []string {
+	if !clustered {
+		return nil
+	}
+	return make([]string, n)
+}
+
+// mean is the mean of xs; 0 when xs is empty.
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	return sum / float64(len(xs))
 }
 
 // contamination gives every suite metric's mean with and without the
@@ -117,10 +197,9 @@ func (c *Collector) contamination(rep *document.Report, rows []row) {
 					continue
 				}
 				e := document.ContaminationEffect{Suite: su.Name, Metric: m, Variant: v.Name, N: len(all), Clean: len(clean)}
-				e.Mean, _ = stats.MeanCI(all)
+				e.Mean = mean(all)
 				if len(clean) > 0 {
-					m, _ := stats.MeanCI(clean)
-					e.CleanMean = &m
+					e.CleanMean = ptr(mean(clean))
 				}
 				rep.Contamination = append(rep.Contamination, e)
 			}
