@@ -23,7 +23,7 @@ func MeanClustered(xs []float64, clusters []string) (mean float64, ci [2]float64
 	if c.why != "" {
 		return c.mean, nan2, c.g, c.why
 	}
-	h := tQuantile(c.g-1) * c.se
+	h := critT(c.g-1) * c.se
 	return c.mean, [2]float64{c.mean - h, c.mean + h}, c.g, ""
 }
 
@@ -75,7 +75,7 @@ func PairedClustered(cand, base []float64, clusters []string, test string) Paire
 		r.Undefined = c.why
 		return r
 	}
-	h := tQuantile(c.g-1) * c.se
+	h := critT(c.g-1) * c.se
 	r.CI = [2]float64{r.Delta - h, r.Delta + h}
 	r.P = tTwoSidedP(r.Delta/c.se, c.g-1)
 	r.MDE = mdeClustered(c)

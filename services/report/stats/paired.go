@@ -81,7 +81,7 @@ func PairedTTest(cand, base []float64) Paired {
 	}
 	n := float64(r.N)
 	se := r.SD / math.Sqrt(n)
-	h := tQuantile(r.N-1) * se
+	h := critT(r.N-1) * se
 	r.CI = [2]float64{r.Delta - h, r.Delta + h}
 	r.P = tTwoSidedP(r.Delta/se, r.N-1)
 	r.MDE = MDEPairedT(r.SD, r.N)

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"math"
+	"sync"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -24,13 +25,42 @@ func MDEPairedT(sd float64, n int) float64 {
 	if n < 2 || !(sd > 0) || math.IsInf(sd, 0) {
 		return math.NaN()
 	}
+	return mdeUnit(n) * sd
+}
+
+// mdeUnits caches mdeUnit by n: a report asks for the same few n many
+// times, and each costs a root search on the noncentral t.
+var mdeUnits sync.Map // int → float64
+
+// mdeUnit is the MDE of a paired t-test on n ≥ 2 pairs in units of the
+// differences' SD.
+func mdeUnit(n int) float64 {
+	if v, ok := mdeUnits.Load(n); ok {
+		return v.(float64)
+	}
 	df := n - 1
-	f := func(nc float64) float64 { return tPower(nc, df) - planPower }
-	hi := tQuantile(df) + zPower
+	crit := critT(df)
+	f := func(nc float64) float64 { return tPower(nc, df, crit) - planPower }
+	hi := crit + zPower
 	for f(hi) < 0 {
 		hi *= 2
 	}
-	return rootIllinois(f, 0, hi) / math.Sqrt(float64(n)) * sd
+	u := rootIllinois(f, 0, hi) / math.Sqrt(float64(n))
+	mdeUnits.Store(n, u)
+	return u
+}
+
+// critTs caches critT by degrees of freedom.
+var critTs sync.Map // int → float64
+
+// critT is tQuantile(df), the two-sided 95% Student t quantile, cached.
+func critT(df int) float64 {
+	if v, ok := critTs.Load(df); ok {
+		return v.(float64)
+	}
+	q := tQuantile(df)
+	critTs.Store(df, q)
+	return q
 }
 
 // NPairedT is the smallest number of pairs with which a paired t-test
@@ -42,7 +72,7 @@ func NPairedT(sd, effect float64) int {
 		return 0
 	}
 	d := effect / sd
-	enough := func(n int) bool { return tPower(d*math.Sqrt(float64(n)), n-1) >= planPower }
+	enough := func(n int) bool { return tPower(d*math.Sqrt(float64(n)), n-1, critT(n-1)) >= planPower }
 	// The t-test never beats the z-test, whose n is the normal
 	// approximation below: start there and double until enough.
 	hi := max(2, int(math.Ceil(sq((z95+zPower)/d))))
@@ -62,9 +92,8 @@ func NPairedT(sd, effect float64) int {
 }
 
 // tPower is the power of a two-sided 5% t-test on df degrees of freedom
-// whose statistic has noncentrality nc.
-func tPower(nc float64, df int) float64 {
-	crit := tQuantile(df)
+// whose statistic has noncentrality nc; crit is critT(df).
+func tPower(nc float64, df int, crit float64) float64 {
 	t := distuv.NoncentralT{Nu: float64(df), Mu: nc}
 	return (1 - t.CDF(crit)) + t.CDF(-crit)
 }

@@ -62,7 +62,7 @@ func WinRateOf(wins, losses, ties int) WinRate {
 		return r
 	}
 	se := sd / math.Sqrt(n)
-	h := tQuantile(r.N-1) * se
+	h := critT(r.N-1) * se
 	r.CI = [2]float64{clamp01(r.Rate - h), clamp01(r.Rate + h)}
 	r.MDE = MDEPairedT(sd, r.N)
 	return r
@@ -104,7 +104,7 @@ func WinRateClustered(scores []float64, clusters []string) WinRate {
 		r.Undefined = c.why
 		return r
 	}
-	h := tQuantile(c.g-1) * c.se
+	h := critT(c.g-1) * c.se
 	r.CI = [2]float64{clamp01(r.Rate - h), clamp01(r.Rate + h)}
 	r.MDE = mdeClustered(c)
 	return r
