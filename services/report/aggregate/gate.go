@@ -283,7 +283,13 @@ func (b *checks) decide(name, variant string, threshold float64, atLeast bool, e
 			mde := (z975 + z80) * half / z975
 			c.MDE = &mde
 		}
-		c.NeededN = stats.NToDecide(e.n, half, math.Abs(e.value-threshold))
+		// The bound that has to clear the threshold is the one on its
+		// side: an asymmetric interval (Wilson's) is wider on one side.
+		toward := e.value - ci[0]
+		if e.value < threshold {
+			toward = ci[1] - e.value
+		}
+		c.NeededN = stats.NToDecide(e.n, toward, math.Abs(e.value-threshold))
 	}
 	switch {
 	case !b.interval:
