@@ -66,16 +66,22 @@ func critT(df int) float64 {
 // NPairedT is the smallest number of pairs with which a paired t-test
 // detects a mean difference of effect (differences with standard deviation
 // sd) with 80% power at a two-sided 5% level; power as in [MDEPairedT]. It
-// is 0 when effect ≤ 0 or sd is not positive and finite.
+// is 0 when effect ≤ 0 or sd is not positive and finite. Beyond 10⁹ pairs
+// it is the normal approximation ((z_α + z_β)·sd/effect)².
 func NPairedT(sd, effect float64) int {
 	if !(effect > 0) || !(sd > 0) || math.IsInf(sd, 0) || math.IsInf(effect, 0) {
 		return 0
 	}
 	d := effect / sd
-	enough := func(n int) bool { return tPower(d*math.Sqrt(float64(n)), n-1, critT(n-1)) >= planPower }
 	// The t-test never beats the z-test, whose n is the normal
-	// approximation below: start there and double until enough.
-	hi := max(2, int(math.Ceil(sq((z95+zPower)/d))))
+	// approximation below: start there and double until enough. Past a
+	// billion pairs the two agree to far less than a pair.
+	z := sq((z95 + zPower) / d)
+	if z > 1e9 {
+		return ceilInt(z)
+	}
+	enough := func(n int) bool { return tPower(d*math.Sqrt(float64(n)), n-1, tQuantile(n-1)) >= planPower }
+	hi := max(2, int(math.Ceil(z)))
 	lo := 1 // n = 1 is never enough: there is no test
 	for !enough(hi) {
 		lo, hi = hi, 2*hi

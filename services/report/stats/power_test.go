@@ -59,6 +59,10 @@ func TestNPairedT(t *testing.T) {
 		{0, 0.1, 0},
 		{math.NaN(), 0.1, 0},
 		{1, math.NaN(), 0},
+		// Past 10⁹ the normal approximation: ((norm.ppf(0.975) + norm.ppf(0.8))/1e-5)**2
+		// = 78488797343.49 in Python.
+		{1, 1e-5, 78488797344},
+		{1, 1e-300, math.MaxInt64 / 2},
 	}
 	for _, tt := range tests {
 		t.Run("", func(t *testing.T) {
