@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/assay-eval/assay/services/report/document"
 )
@@ -18,21 +19,14 @@ var pageText string
 // is what keeps model outputs, prompts and names from becoming markup.
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"num":              num,
-	"withCI":           withCI,
 	"estimate":         estimate,
 	"worst":            worst,
-	"worstDelta":       worstDelta,
 	"optRate":          optRate,
 	"percentileMillis": percentileMillis,
 	"percentileRate":   percentileRate,
-	"signedCI":         signedCI,
-	"rate":             rate,
-	"tokens":           tokens,
-	"millis":           millis,
-	"pvalue":           pvalue,
-	"sig":              sig,
 	"px":               px,
-	"index2":           func(xs []bool, i int) bool { return i < len(xs) && xs[i] },
+	"pairs":            pairs,
+	"hasWorst":         hasPairwiseWorst,
 }).Parse(pageText))
 
 // htmlView adds the charts to the shared view; MetricCharts[i] are those of
@@ -46,19 +40,35 @@ type htmlView struct {
 	Checkpoints      table
 	Agreement        table
 	Windows          table
+	Monitors         table
 }
 
-// table is a generic table for the series sections; Numeric marks the
-// columns aligned as numbers.
+// table is a table both renderings show the same: Numeric marks the
+// columns aligned as numbers, Marks the cells that call for attention (a
+// failed or undecided check, an alarm) and Notes are the footnotes under
+// it.
 type table struct {
 	Head    []string
 	Numeric []bool
 	Rows    [][]string
+	Marks   map[cell]string
+	Notes   []string
 }
 
-// textColumns are the series tables' columns that hold names, not numbers.
+// cell is a table cell by row and column.
+type cell struct{ Row, Col int }
+
+// Cell marks: bold in Markdown, coloured in HTML.
+const (
+	markFail = "fail"
+	markWarn = "warn"
+)
+
+// textColumns are the columns that hold names, not numbers.
 var textColumns = map[string]bool{"variant": true, "model": true, "added": true, "gate": true,
-	"judge A": true, "judge B": true, "window": true}
+	"judge A": true, "judge B": true, "window": true, "judge": true, "vs": true, "suite": true,
+	"metric": true, "check": true, "result": true, "test": true, "perturbation": true, "rate": true,
+	"statistic": true, "alarm": true, "sig": true}
 
 func newTable(head []string, rows [][]string) table {
 	t := table{Head: head, Rows: rows}
@@ -66,6 +76,26 @@ func newTable(head []string, rows [][]string) table {
 		t.Numeric = append(t.Numeric, !textColumns[h])
 	}
 	return t
+}
+
+// mark marks the cell at row i, column j.
+func (t *table) mark(i, j int, m string) {
+	if t.Marks == nil {
+		t.Marks = map[cell]string{}
+	}
+	t.Marks[cell{i, j}] = m
+}
+
+// Class is the HTML class of the cell at row i, column j.
+func (t table) Class(i, j int) string {
+	var cs []string
+	if j < len(t.Numeric) && t.Numeric[j] {
+		cs = append(cs, "n")
+	}
+	if m := t.Marks[cell{i, j}]; m != "" {
+		cs = append(cs, m)
+	}
+	return strings.Join(cs, " ")
 }
 
 // HTML writes r as a single self-contained report.html.
@@ -118,6 +148,7 @@ func HTML(w io.Writer, r *document.Report) error {
 	v.Checkpoints = checkpointTable(r)
 	v.Agreement = agreementTable(r)
 	v.Windows = windowTable(r)
+	v.Monitors = monitorTable(r)
 
 	// Rendered to a buffer so a failure leaves no half-written page behind.
 	var buf bytes.Buffer

@@ -42,23 +42,19 @@ func Markdown(w io.Writer, r *document.Report) error {
 			fmt.Sprintf("%d/%d", p.Scores, p.ScoresExpected), fmt.Sprintf("%d/%d", p.Judgments, p.JudgmentsExpected)}})
 
 	b.WriteString("## Gate\n\n")
+	if v.Policy != "" {
+		fmt.Fprintf(&b, "Policy: %s\n\n", mdText(v.Policy))
+	}
 	if len(r.Gate.Errors) > 0 {
 		b.WriteString("**The run could not be evaluated**, so the gate neither passes nor fails:\n\n")
 		mdList(&b, r.Gate.Errors)
 	}
-	var rows [][]string
-	for _, c := range r.Gate.Checks {
-		result := checkResult(c)
-		if !c.Passed {
-			result = "**" + result + "**"
-		}
-		value := num(c.Value)
-		if c.Error != "" && c.Value == 0 {
-			value = na
-		}
-		rows = append(rows, []string{c.Name, c.Variant, value, num(c.Threshold), result})
+	mdTableOf(&b, v.Checks)
+	if len(v.Undecided) > 0 {
+		b.WriteString("**Undecided** at this sample size:\n\n")
+		mdList(&b, v.Undecided)
 	}
-	mdTable(&b, []string{"check", "variant", "value", "threshold", "result"}, rows)
+	var rows [][]string
 
 	if len(r.Failures) > 0 {
 		b.WriteString("## Failures\n\nNot evaluated, and in no figure of this report: counted here by cause.\n\n")
@@ -70,28 +66,36 @@ func Markdown(w io.Writer, r *document.Report) error {
 	}
 
 	b.WriteString("## Pairwise judgments\n\n")
-	rows = nil
-	for _, p := range v.Pairwise {
-		rows = append(rows, []string{p.Judge, p.Variant, p.Baseline, itoa(p.N), itoa(p.Wins), itoa(p.Losses), itoa(p.Ties),
-			estimate(p.WinRate, p.CI), optRate(p.FlipRate), itoa(p.Errors), itoa(p.GenerationErrors), worst(p.WorstCase)})
+	mdTableOf(&b, v.PairwiseT)
+	if len(v.Pairwise) > 0 {
+		b.WriteString("### Order of presentation and pairs left out\n\n")
+		b.WriteString("A flip is a pair whose verdict changed with the order the answers were shown in; " +
+			"it is split by the position whose answer won both orders.\n\n")
+		mdTableOf(&b, v.Order)
+		if hasPairwiseWorst(v.Pairwise) {
+			b.WriteString("Worst case: every pair left out (a failed generation or judge call) counted as a loss.\n\n")
+		}
 	}
-	mdTable(&b, []string{"judge", "variant", "vs", "n", "wins", "losses", "ties", "win rate [95% CI]", "flip rate", "judge errors", "generation errors", "worst case"}, rows)
-	if hasPairwiseWorst(v.Pairwise) {
-		b.WriteString("Worst case: every pair left out (a failed generation or judge call) counted as a loss.\n\n")
+	if len(v.BySuite.Rows) > 0 {
+		b.WriteString("### Win rate by suite\n\n")
+		mdTableOf(&b, v.BySuite)
 	}
 
 	if len(r.Agreement) > 0 {
 		b.WriteString("## Judge agreement\n\n")
 		mdTableOf(&b, agreementTable(r))
 	}
+	if len(r.Ranking) > 0 {
+		b.WriteString("## Ranking\n\nBradley–Terry strength: the log odds of being preferred over the baseline, over every pair a judge judged.\n\n")
+		mdTableOf(&b, v.Ranking)
+	}
 
 	b.WriteString("## Rates\n\n")
-	rows = nil
-	for _, x := range v.Rates {
-		rows = append(rows, []string{x.Variant, rate(x.Refusal), rate(x.JSONValid), rate(x.SchemaPass),
-			rate(x.Truncated), rate(x.Error), tokens(x.MeanOutputTokens)})
+	mdTableOf(&b, v.RatesT)
+	if len(r.RateDeltas) > 0 {
+		b.WriteString("## Rate deltas vs baseline\n\nEach candidate's rate minus the baseline's, paired over the samples both answered.\n\n")
+		mdTableOf(&b, v.RateDeltas)
 	}
-	mdTable(&b, []string{"variant", "refusal", "json_valid", "schema_pass", "truncated", "error", "mean output tokens"}, rows)
 
 	if len(r.Checkpoints) > 0 {
 		b.WriteString("## Checkpoints\n\n")
@@ -100,6 +104,10 @@ func Markdown(w io.Writer, r *document.Report) error {
 	if len(r.Windows) > 0 {
 		b.WriteString("## Windows\n\nProduction queries by the time they were asked, newest first.\n\n")
 		mdTableOf(&b, windowTable(r))
+	}
+	if len(r.Monitors) > 0 {
+		b.WriteString("### Monitors\n\nAlways-valid tests over the windows so far: an alarm may be read after every window.\n\n")
+		mdTableOf(&b, monitorTable(r))
 	}
 
 	b.WriteString("## Metrics\n\n")
@@ -110,7 +118,7 @@ func Markdown(w io.Writer, r *document.Report) error {
 		fmt.Fprintf(&b, "### %s\n\n", mdText(s.Suite))
 		rows = nil
 		for _, m := range s.Rows {
-			rows = append(rows, []string{m.Metric, m.Variant, itoa(m.N), estimate(m.Mean, m.CI), itoa(m.Errors), worst(m.WorstCase)})
+			rows = append(rows, []string{m.Metric, m.Variant, pairs(m.N, m.Clusters), estimate(m.Mean, m.CI), itoa(m.Errors), worst(m.WorstCase)})
 		}
 		mdTable(&b, []string{"metric", "variant", "n", "mean [95% CI]", "errors", "worst case"}, rows)
 		for _, sg := range s.Signatures {
@@ -119,14 +127,10 @@ func Markdown(w io.Writer, r *document.Report) error {
 	}
 
 	b.WriteString("## Deltas vs baseline\n\n")
-	rows = nil
-	for _, d := range v.Deltas {
-		rows = append(rows, []string{d.Suite, d.Metric, d.Variant, itoa(d.N), signedCI(d.Delta, d.CI), pvalue(d.PValue), d.Test, sig(d.PValue),
-			itoa(d.Excluded), worstDelta(d.WorstCase)})
-	}
-	mdTable(&b, []string{"suite", "metric", "variant", "n", "delta [95% CI]", "p", "test", "sig", "excluded", "worst case"}, rows)
-	if len(rows) > 0 {
-		b.WriteString("`*` p < 0.05. Excluded: pairs where a generation failed, left out; worst case: as if each had gone against the candidate.\n\n")
+	mdTableOf(&b, v.DeltasT)
+	if len(v.Deltas) > 0 {
+		b.WriteString("`*` q < 0.05 (q: p adjusted for the number of deltas). Excluded: pairs where a generation failed, left out; " +
+			"worst case: as if each had gone against the candidate.\n\n")
 	}
 
 	if len(r.Contamination) > 0 {
@@ -139,11 +143,12 @@ func Markdown(w io.Writer, r *document.Report) error {
 	}
 	if len(r.Robustness) > 0 {
 		b.WriteString("## Robustness\n\nEach variant on perturbed copies of the samples against the originals, paired by sample.\n\n")
-		rows = nil
-		for _, d := range r.Robustness {
-			rows = append(rows, []string{d.Suite, d.Metric, d.Variant, d.Perturbation, itoa(d.N), num(d.Original), num(d.Perturbed), signedCI(d.Delta, d.CI), pvalue(d.PValue), sig(d.PValue)})
+		mdTableOf(&b, v.Robust)
+		if len(v.RobustVs.Rows) > 0 {
+			b.WriteString("### Robustness vs baseline\n\nEach candidate's change under the perturbation minus the baseline's " +
+				"on the same samples (a difference in differences): below 0 when the candidate is less robust than its base.\n\n")
+			mdTableOf(&b, v.RobustVs)
 		}
-		mdTable(&b, []string{"suite", "metric", "variant", "perturbation", "n", "original", "perturbed", "delta [95% CI]", "p", "sig"}, rows)
 	}
 
 	b.WriteString("## Failure buckets\n\n")
@@ -196,6 +201,9 @@ func Markdown(w io.Writer, r *document.Report) error {
 		rows = append(rows, []string{l.Variant, itoa(l.E2E.N), percentileMillis(l.E2E), percentileMillis(l.TTFT), percentileMillis(l.ITL), percentileRate(l.TPS)})
 	}
 	mdTable(&b, []string{"variant", "n", "latency p50 / p95 / p99", "time to first token p50 / p95 / p99", "inter-token latency p50 / p95 / p99", "output tokens/s p50 / p95 / p99"}, rows)
+
+	b.WriteString("## Methods\n\n")
+	mdList(&b, v.Methods)
 
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -267,22 +275,35 @@ func mdText(s string) string {
 var mdTag = regexp.MustCompile(`<([A-Za-z/!?])`)
 
 func mdTable(b *strings.Builder, head []string, rows [][]string) {
-	if len(rows) == 0 {
+	mdTableOf(b, table{Head: head, Rows: rows})
+}
+
+// mdTableOf writes t with its marked cells in bold and its notes under it.
+func mdTableOf(b *strings.Builder, t table) {
+	if len(t.Rows) == 0 {
 		b.WriteString("None.\n\n")
 		return
 	}
-	mdRow(b, head)
-	b.WriteString("|" + strings.Repeat(" --- |", len(head)) + "\n")
-	for _, r := range rows {
-		mdRow(b, r)
+	mdRow(b, t.Head, nil)
+	b.WriteString("|" + strings.Repeat(" --- |", len(t.Head)) + "\n")
+	for i, r := range t.Rows {
+		mdRow(b, r, func(j int) bool { return t.Marks[cell{i, j}] != "" })
 	}
 	b.WriteString("\n")
+	for _, n := range t.Notes {
+		b.WriteString(mdText(n) + "\n\n")
+	}
 }
 
-func mdRow(b *strings.Builder, cells []string) {
+// mdRow writes a row, in bold the cells strong reports (nil: none).
+func mdRow(b *strings.Builder, cells []string, strong func(int) bool) {
 	b.WriteString("|")
-	for _, c := range cells {
-		b.WriteString(" " + mdText(c) + " |")
+	for j, c := range cells {
+		c = mdText(c)
+		if strong != nil && strong(j) && c != "" {
+			c = "**" + c + "**"
+		}
+		b.WriteString(" " + c + " |")
 	}
 	b.WriteString("\n")
 }
@@ -306,8 +327,6 @@ func orNone(s string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-func mdTableOf(b *strings.Builder, t table) { mdTable(b, t.Head, t.Rows) }
 
 func hasPairwiseWorst(ps []document.Pairwise) bool {
 	for _, p := range ps {

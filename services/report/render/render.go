@@ -29,6 +29,9 @@ const (
 	gateFailed     = "FAILED"
 	gateError      = "ERROR"
 	gateIncomplete = "INCOMPLETE"
+	// gateInconclusive: no check failed, but at least one could not be
+	// decided at this sample size (its interval straddles the threshold).
+	gateInconclusive = "INCONCLUSIVE"
 )
 
 // view is the report with its lists in display order; Markdown and HTML
@@ -43,6 +46,15 @@ type view struct {
 	Deltas    []document.Delta
 	Buckets   []document.Bucket
 	Latency   []latencyRow
+
+	// Policy explains the gate's policy, and Undecided what each
+	// inconclusive check would need.
+	Policy    string
+	Undecided []string
+	// The tables both renderings show.
+	Checks, PairwiseT, Order, BySuite, Ranking    table
+	RatesT, RateDeltas, DeltasT, Robust, RobustVs table
+	Methods                                       []string
 }
 
 type rateRow struct {
@@ -118,6 +130,15 @@ func newView(r *document.Report) view {
 	slices.SortStableFunc(v.Buckets, func(a, b document.Bucket) int {
 		return byRank(o.variant, a.Variant, b.Variant)
 	})
+
+	v.Policy, v.Undecided = policy(r.Gate.Policy), undecided(r)
+	v.Checks = gateTable(r)
+	v.PairwiseT, v.Order, v.BySuite = pairwiseTable(v.Pairwise), orderTable(v.Pairwise), bySuiteTable(v.Pairwise)
+	v.Ranking = rankingTable(r)
+	v.RatesT, v.RateDeltas = ratesTable(v.Rates), rateDeltaTable(r.RateDeltas)
+	v.DeltasT = deltaTable(v.Deltas)
+	v.Robust, v.RobustVs = robustnessTables(r.Robustness)
+	v.Methods = methods(r)
 	return v
 }
 
@@ -199,6 +220,8 @@ func gateStatus(r *document.Report) string {
 		return gateFailed
 	case document.VerdictError:
 		return gateError
+	case document.VerdictInconclusive:
+		return gateInconclusive
 	}
 	// A report written before verdicts were.
 	switch {
@@ -212,30 +235,62 @@ func gateStatus(r *document.Report) string {
 }
 
 // failedChecks names the gate checks that failed (not those that could not
-// be evaluated), for one-line verdicts.
+// be evaluated or decided), for one-line verdicts.
 func failedChecks(r *document.Report) []string {
+	return checkNames(r, document.VerdictFail)
+}
+
+// inconclusiveChecks names the gate checks whose interval straddles their
+// threshold.
+func inconclusiveChecks(r *document.Report) []string {
+	return checkNames(r, document.VerdictInconclusive)
+}
+
+func checkNames(r *document.Report, outcome string) []string {
 	var names []string
 	for _, c := range r.Gate.Checks {
-		if !c.Passed && c.Error == "" {
-			name := c.Name
-			if c.Variant != "" {
-				name += " for " + c.Variant
-			}
-			names = append(names, name)
+		if checkOutcome(c) == outcome {
+			names = append(names, checkName(c))
 		}
 	}
 	return names
 }
 
+// checkName is a check as a sentence names it: "win_rate_min for ft".
+func checkName(c document.Check) string {
+	if c.Variant == "" {
+		return c.Name
+	}
+	return c.Name + " for " + c.Variant
+}
+
+// checkOutcome is a check's outcome: pass, fail, inconclusive or error. A
+// report written before outcomes were has only Passed and Error.
+func checkOutcome(c document.Check) string {
+	switch {
+	case c.Error != "" || c.Outcome == document.VerdictError:
+		return document.VerdictError
+	case c.Outcome != "":
+		return c.Outcome
+	case c.Passed:
+		return document.VerdictPass
+	}
+	return document.VerdictFail
+}
+
 // checkResult is a gate check's outcome as the tables show it.
 func checkResult(c document.Check) string {
-	switch {
-	case c.Error != "":
+	switch o := checkOutcome(c); o {
+	case document.VerdictError:
+		if c.Error == "" {
+			return "ERROR"
+		}
 		return "ERROR: " + c.Error
-	case c.Passed:
-		return "pass"
+	case document.VerdictFail:
+		return "FAIL"
+	default:
+		return o
 	}
-	return "FAIL"
 }
 
 // estimate formats a mean with its interval, or n/a when there is none.
@@ -340,7 +395,7 @@ func pvalue(p *float64) string {
 	return fmt.Sprintf("%#.3g", *p)
 }
 
-// sig marks a difference significant at the 5% level.
+// sig marks a q-value (or, in old reports, a p-value) below 5%.
 func sig(p *float64) string {
 	if p != nil && *p < 0.05 {
 		return "*"

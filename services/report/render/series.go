@@ -50,23 +50,35 @@ func checkpointTable(r *document.Report) table {
 		}
 		verdict := "pass"
 		switch {
-		case c.Verdict == "error":
+		case c.Verdict == document.VerdictError:
 			verdict = "ERROR"
+		case c.Verdict == document.VerdictInconclusive:
+			verdict = "inconclusive"
 		case !c.GatePassed:
 			verdict = "FAIL"
 		}
 		row = append(row, rate(c.Refusal), rate(c.JSONValid), verdict)
 		rows = append(rows, row)
 	}
-	return newTable(head, rows)
+	t := newTable(head, rows)
+	for i, row := range rows {
+		switch row[len(row)-1] {
+		case "FAIL", "ERROR":
+			t.mark(i, len(row)-1, markFail)
+		case "inconclusive":
+			t.mark(i, len(row)-1, markWarn)
+		}
+	}
+	return t
 }
 
 func agreementTable(r *document.Report) table {
 	var head []string
 	var rows [][]string
-	head = []string{"variant", "judge A", "judge B", "n", "agreement", "Cohen's kappa"}
+	head = []string{"variant", "judge A", "judge B", "n", "agreement", "Cohen's kappa [95% CI]", "weighted kappa [95% CI]"}
 	for _, a := range r.Agreement {
-		rows = append(rows, []string{a.Variant, a.JudgeA, a.JudgeB, itoa(a.N), num(a.Percent), rate(a.Kappa)})
+		rows = append(rows, []string{a.Variant, a.JudgeA, a.JudgeB, itoa(a.N), num(a.Percent),
+			optCI(a.Kappa, a.KappaCI), optCI(a.WeightedKappa, a.WeightedKappaCI)})
 	}
 	return newTable(head, rows)
 }
@@ -76,8 +88,9 @@ func agreementTable(r *document.Report) table {
 func windowTable(r *document.Report) table {
 	var head []string
 	var rows [][]string
-	head = []string{"window", "samples", "variant", "win rate [95% CI]", "judged", "refusal", "json_valid",
+	head = []string{"window", "samples", "variant", "win rate [95% CI]", "judged", "refusal", "refusal delta [95% CI]", "json_valid",
 		"mean output tokens", "latency p50", "latency p95", "errors"}
+	var fn footnotes
 	for i := len(r.Windows) - 1; i >= 0; i-- {
 		w := r.Windows[i]
 		for _, v := range w.Variants {
@@ -86,10 +99,43 @@ func windowTable(r *document.Report) table {
 				win = "baseline"
 			}
 			rows = append(rows, []string{windowLabel(w), itoa(w.Samples), v.Variant, win, itoa(v.Judged),
-				rate(v.Refusal), rate(v.JSONValid), tokens(v.MeanOutputTokens), optMillis(v.LatencyP50), optMillis(v.LatencyP95), itoa(v.Errors)})
+				rate(v.Refusal), windowDelta(v.RefusalDelta, &fn), rate(v.JSONValid), tokens(v.MeanOutputTokens),
+				optMillis(v.LatencyP50), optMillis(v.LatencyP95), itoa(v.Errors)})
 		}
 	}
-	return newTable(head, rows)
+	return withNotes(newTable(head, rows), &fn, false)
+}
+
+// windowDelta is a window's paired difference: with its interval when the
+// test is defined, with why not when it is not, none for the baseline.
+func windowDelta(e *document.DeltaEstimate, fn *footnotes) string {
+	switch {
+	case e == nil:
+		return none
+	case e.PValue == nil && e.Undefined != "":
+		return fmt.Sprintf("%+.3f [no interval%s]", e.Delta, fn.mark(e.Undefined))
+	}
+	return signedCI(e.Delta, e.CI)
+}
+
+// monitorTable is a continuous run's always-valid tests, an alarm marked.
+func monitorTable(r *document.Report) table {
+	var rows [][]string
+	for _, m := range r.Monitors {
+		alarm := "no"
+		if m.Alarm {
+			alarm = "ALARM"
+		}
+		rows = append(rows, []string{m.Variant, m.Statistic, itoa(m.Windows), itoa(m.N), fmt.Sprintf("%+.3f", m.Mean),
+			pvalue(&m.PValue), alarm})
+	}
+	t := newTable([]string{"variant", "statistic", "windows", "n", "mean", "always-valid p", "alarm"}, rows)
+	for i, m := range r.Monitors {
+		if m.Alarm {
+			t.mark(i, 6, markFail)
+		}
+	}
+	return t
 }
 
 // windowLabel is a window's span in UTC: the end's date is left out when it

@@ -1,0 +1,376 @@
+package render
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/assay-eval/assay/services/report/document"
+)
+
+// The tables a ship decision rests on: the gate, the paired comparisons,
+// the win rates and the ranking. Each is built once, for the Markdown and
+// the HTML alike, so the two cannot disagree on a column or a footnote.
+
+// footnotes number the reasons a table's estimates are undefined, each
+// reason once, in the order they are first met.
+type footnotes struct {
+	notes []string
+	index map[string]int
+}
+
+// mark is the superscript number of reason ("" for no reason), numbering it
+// on first use.
+func (f *footnotes) mark(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	if f.index == nil {
+		f.index = map[string]int{}
+	}
+	k, ok := f.index[reason]
+	if !ok {
+		f.notes = append(f.notes, reason)
+		k = len(f.notes)
+		f.index[reason] = k
+	}
+	return superscript(k)
+}
+
+// lines are the footnotes as shown under the table.
+func (f *footnotes) lines() []string {
+	var out []string
+	for i, n := range f.notes {
+		out = append(out, superscript(i+1)+" "+n)
+	}
+	return out
+}
+
+func superscript(k int) string {
+	const digits = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+	d := []rune(digits)
+	var b strings.Builder
+	for _, c := range itoa(k) {
+		b.WriteRune(d[c-'0'])
+	}
+	return b.String()
+}
+
+// tooFew is the mark of an estimate whose sample is too small to tell:
+// its MDE exceeds the effect seen.
+const tooFew = "too few to tell"
+
+// tooFewNote explains tooFew under a table that shows it.
+const tooFewNote = "Too few to tell: the MDE exceeds the effect seen, so a real difference of that size would likely go unnoticed at this sample size."
+
+// deltaHead are the columns of a paired comparison, as deltaCells fills
+// them.
+var deltaHead = []string{"n", "delta [95% CI]", "p", "q", "sig", "test", "MDE"}
+
+// deltaCells shows a paired comparison: its pairs (and clusters), the
+// difference with its interval, p (n/a with the reason as a footnote when
+// the test is undefined), the q-value with its star, the test and the MDE.
+func deltaCells(e document.DeltaEstimate, fn *footnotes) []string {
+	delta := signedCI(e.Delta, e.CI)
+	p := pvalue(e.PValue)
+	if e.PValue == nil && e.Undefined != "" {
+		// An undefined test has no interval either, whatever CI holds.
+		delta = fmt.Sprintf("%+.3f", e.Delta)
+		p += fn.mark(e.Undefined)
+	}
+	return []string{pairs(e.N, e.Clusters), delta, p, optP(e.QValue), sig(e.QValue), orNone(e.Test), mde(e.MDE, e.Underpowered)}
+}
+
+// pairs is a count, with its clusters when the interval is cluster-robust.
+func pairs(n, clusters int) string {
+	if clusters > 0 {
+		return fmt.Sprintf("%d (%d clusters)", n, clusters)
+	}
+	return itoa(n)
+}
+
+// mde is a minimum detectable effect, marked when it exceeds the effect
+// seen.
+func mde(x *float64, underpowered bool) string {
+	switch {
+	case x == nil && underpowered:
+		return tooFew
+	case x == nil:
+		return none
+	case underpowered:
+		return num(*x) + " (" + tooFew + ")"
+	}
+	return num(*x)
+}
+
+// optP is a p- or q-value that may not exist.
+func optP(p *float64) string {
+	if p == nil {
+		return none
+	}
+	return pvalue(p)
+}
+
+// withNotes adds the footnotes and, when a row is too few to tell, what
+// that means.
+func withNotes(t table, fn *footnotes, underpowered bool) table {
+	t.Notes = append(t.Notes, fn.lines()...)
+	if underpowered {
+		t.Notes = append(t.Notes, tooFewNote)
+	}
+	return t
+}
+
+// gateTable is the gate's checks: each one's outcome, its value with the
+// interval that decided it, its threshold as a bound, and what an
+// undecided check would need.
+func gateTable(r *document.Report) table {
+	head := []string{"check", "variant", "result", "value [95% CI]", "threshold", "MDE", "samples to decide"}
+	var rows [][]string
+	for _, c := range r.Gate.Checks {
+		value := num(c.Value)
+		switch {
+		case c.Error != "" && c.Value == 0:
+			value = na
+		case c.CI != nil:
+			value = withCI(c.Value, *c.CI)
+		}
+		needed := none
+		if c.NeededN > 0 {
+			needed = "about " + itoa(c.NeededN)
+		}
+		rows = append(rows, []string{c.Name, c.Variant, checkResult(c), value, threshold(c), mde(c.MDE, false), needed})
+	}
+	t := newTable(head, rows)
+	for i, c := range r.Gate.Checks {
+		switch checkOutcome(c) {
+		case document.VerdictFail, document.VerdictError:
+			t.mark(i, 2, markFail)
+		case document.VerdictInconclusive:
+			t.mark(i, 2, markWarn)
+		}
+	}
+	return t
+}
+
+// threshold is a check's threshold as the bound the value must keep.
+func threshold(c document.Check) string {
+	switch c.Bound {
+	case "min":
+		return "≥ " + num(c.Threshold)
+	case "max":
+		return "≤ " + num(c.Threshold)
+	}
+	return num(c.Threshold)
+}
+
+// undecided says, for each inconclusive check, what would decide it.
+func undecided(r *document.Report) []string {
+	var out []string
+	for _, c := range r.Gate.Checks {
+		if checkOutcome(c) != document.VerdictInconclusive {
+			continue
+		}
+		s := checkName(c) + ": its interval straddles the threshold"
+		if c.NeededN > 0 {
+			s += fmt.Sprintf("; about %d samples would decide it", c.NeededN)
+		}
+		if c.MDE != nil {
+			s += fmt.Sprintf("; the samples so far detect an effect of %s with 80%% power", num(*c.MDE))
+		}
+		out = append(out, s+".")
+	}
+	return out
+}
+
+// policy explains the gate's policy; "" for a report written before there
+// was one.
+func policy(p string) string {
+	switch p {
+	case "interval":
+		return "interval (a check passes when its whole 95% interval clears the threshold, fails when none of it does, " +
+			"and is inconclusive when the interval straddles the threshold)."
+	case "point":
+		return "point (each check compares the point estimate with its threshold; the interval is shown but does not decide)."
+	case "":
+		return ""
+	}
+	return p + "."
+}
+
+// deltaTable is every candidate's paired difference from the baseline.
+func deltaTable(deltas []document.Delta) table {
+	var fn footnotes
+	var rows [][]string
+	under := false
+	for _, d := range deltas {
+		row := append([]string{d.Suite, d.Metric, d.Variant}, deltaCells(d.DeltaEstimate, &fn)...)
+		rows = append(rows, append(row, itoa(d.Excluded), worstDelta(d.WorstCase)))
+		under = under || d.Underpowered
+	}
+	head := append(append([]string{"suite", "metric", "variant"}, deltaHead...), "excluded", "worst case")
+	return withNotes(newTable(head, rows), &fn, under)
+}
+
+// rateDeltaTable is every candidate's side-effect rates against the
+// baseline's, paired by sample.
+func rateDeltaTable(rds []document.RateDelta) table {
+	var fn footnotes
+	var rows [][]string
+	under := false
+	for _, d := range rds {
+		rows = append(rows, append([]string{d.Rate, d.Variant, d.Baseline}, deltaCells(d.DeltaEstimate, &fn)...))
+		under = under || d.Underpowered
+	}
+	head := append([]string{"rate", "variant", "vs"}, deltaHead...)
+	return withNotes(newTable(head, rows), &fn, under)
+}
+
+// robustnessTables are each variant's drop under a perturbation, and each
+// candidate's drop against the baseline's on the same samples (a
+// difference in differences; empty when no row has one).
+func robustnessTables(rs []document.Robustness) (drop, vsBaseline table) {
+	var fn, fnVs footnotes
+	var rows, vsRows [][]string
+	under, underVs := false, false
+	for _, d := range rs {
+		row := []string{d.Suite, d.Metric, d.Variant, d.Perturbation, num(d.Original), num(d.Perturbed)}
+		rows = append(rows, append(row, deltaCells(d.DeltaEstimate, &fn)...))
+		under = under || d.Underpowered
+		if v := d.VsBaseline; v != nil {
+			vsRows = append(vsRows, append([]string{d.Suite, d.Metric, d.Variant, d.Perturbation}, deltaCells(*v, &fnVs)...))
+			underVs = underVs || v.Underpowered
+		}
+	}
+	head := append([]string{"suite", "metric", "variant", "perturbation", "original", "perturbed"}, deltaHead...)
+	vsHead := append([]string{"suite", "metric", "variant", "perturbation"}, deltaHead...)
+	return withNotes(newTable(head, rows), &fn, under), withNotes(newTable(vsHead, vsRows), &fnVs, underVs)
+}
+
+// pairwiseTable is each judge's win rate of each candidate, raw and at
+// equal lengths, with the decisive share, the sign test and the MDE.
+func pairwiseTable(ps []document.Pairwise) table {
+	var fn footnotes
+	var rows [][]string
+	under := false
+	for _, p := range ps {
+		win := estimate(p.WinRate, p.CI)
+		if p.WinRate != nil && p.CI == nil {
+			win += fn.mark(p.Undefined)
+		}
+		lc, slope := none, none
+		if l := p.LengthControlled; l != nil {
+			lc = estimate(l.WinRate, l.CI)
+			if l.WinRate == nil || l.CI == nil {
+				lc += fn.mark(l.Undefined)
+			}
+			if l.WinRate != nil {
+				slope = fmt.Sprintf("%+.3f", l.Slope)
+			}
+		}
+		rows = append(rows, []string{p.Judge, p.Variant, p.Baseline, pairs(p.N, p.Clusters), itoa(p.Wins), itoa(p.Losses), itoa(p.Ties),
+			win, lc, slope, optCI(p.Decisive, p.DecisiveCI), optP(p.SignP), mde(p.MDE, p.Underpowered)})
+		under = under || p.Underpowered
+	}
+	head := []string{"judge", "variant", "vs", "n", "wins", "losses", "ties", "win rate [95% CI]",
+		"length-controlled [95% CI]", "length slope", "decisive [95% CI]", "sign test p", "MDE"}
+	return withNotes(newTable(head, rows), &fn, under)
+}
+
+// orderTable is each judge's position bias (the flips split by the
+// position that won both orders) and the pairs it never judged.
+func orderTable(ps []document.Pairwise) table {
+	var rows [][]string
+	for _, p := range ps {
+		first, second := itoa(p.FirstShown), itoa(p.SecondShown)
+		if p.FirstShown == 0 && p.SecondShown == 0 && p.FlipRate != nil && *p.FlipRate > 0 {
+			// A report written before flips were split.
+			first, second = none, none
+		}
+		rows = append(rows, []string{p.Judge, p.Variant, optRate(p.FlipRate), first, second,
+			itoa(p.Errors), itoa(p.GenerationErrors), worst(p.WorstCase)})
+	}
+	return newTable([]string{"judge", "variant", "flip rate", "first shown won both", "second shown won both",
+		"judge errors", "generation errors", "worst case"}, rows)
+}
+
+// bySuiteTable is each judge's win rate per suite; empty when no judge
+// has one.
+func bySuiteTable(ps []document.Pairwise) table {
+	var rows [][]string
+	for _, p := range ps {
+		for _, s := range p.BySuite {
+			rows = append(rows, []string{p.Judge, p.Variant, s.Suite, itoa(s.N), itoa(s.Wins), itoa(s.Losses), itoa(s.Ties),
+				estimate(s.WinRate, s.CI)})
+		}
+	}
+	return newTable([]string{"judge", "variant", "suite", "n", "wins", "losses", "ties", "win rate [95% CI]"}, rows)
+}
+
+// rankingTable is the Bradley–Terry ranking, in the report's order.
+func rankingTable(r *document.Report) table {
+	var fn footnotes
+	var rows [][]string
+	for _, s := range r.Ranking {
+		rank, strength := itoa(s.Rank), signedCI(s.Strength, s.CI)
+		switch {
+		case s.Undefined != "":
+			rank, strength = none, na+fn.mark(s.Undefined)
+		case s.Variant == r.Baseline:
+			strength = "0 (reference)"
+		}
+		rows = append(rows, []string{s.Judge, rank, s.Variant, strength})
+	}
+	return withNotes(newTable([]string{"judge", "rank", "variant", "strength [95% CI]"}, rows), &fn, false)
+}
+
+// ratesTable is each variant's side-effect rates, refusal and JSON
+// validity with their intervals and how many answers they are over.
+func ratesTable(rates []rateRow) table {
+	var rows [][]string
+	for _, x := range rates {
+		rows = append(rows, []string{x.Variant, optCI(x.Refusal, x.RefusalCI), over(x.RefusalN, x.Refusal),
+			optCI(x.JSONValid, x.JSONValidCI), over(x.JSONValidN, x.JSONValid),
+			rate(x.SchemaPass), rate(x.Truncated), rate(x.Error), tokens(x.MeanOutputTokens)})
+	}
+	return newTable([]string{"variant", "refusal [95% CI]", "benign prompts", "json_valid [95% CI]", "JSON answers",
+		"schema_pass", "truncated", "error", "mean output tokens"}, rows)
+}
+
+// over is the count a rate is over; none for a report written before
+// counts were.
+func over(n int, x *float64) string {
+	if n == 0 && x != nil {
+		return none
+	}
+	return itoa(n)
+}
+
+// methods say in a line each what the report's numbers are.
+func methods(r *document.Report) []string {
+	lines := []string{
+		"Intervals are 95%: a 0/1 metric's mean and a rate by Wilson's score interval, other means by Student's t; " +
+			"cluster-robust (CR1, t on clusters − 1 degrees of freedom) where a suite groups its samples.",
+		"Deltas are paired by sample: McNemar's mid-p test with Newcombe's interval for 0/1 metrics, Student's paired t otherwise; " +
+			"p is n/a when the test is undefined (too few pairs, or no variance).",
+		"q is the Benjamini–Hochberg adjusted p over the report's family of tests (its deltas; its robustness rows); a star marks q < 0.05.",
+		"MDE is the smallest difference (for a win rate, distance from ½) the samples detect with 80% power at the 5% level; " +
+			"too few to tell when it exceeds the effect seen.",
+		"Win rate is the mean per-pair score (win 1, tie ½, loss 0) with a t interval; decisive is wins / (wins + losses) with " +
+			"Wilson's interval and the exact sign test; length-controlled is AlpacaEval 2's logistic model at equal lengths.",
+	}
+	if len(r.Agreement) > 0 {
+		lines = append(lines, "Kappa intervals are asymptotic (Fleiss, Cohen & Everitt 1969); weighted kappa is linear over loss < tie < win.")
+	}
+	if len(r.Ranking) > 0 {
+		lines = append(lines, "Ranking is by Bradley–Terry strength (log odds of being preferred over the baseline) with a bootstrap interval.")
+	}
+	if len(r.Monitors) > 0 {
+		lines = append(lines, "Monitors' p-values are always valid (mixture SPRT): they may be read after every window without raising false alarms.")
+	}
+	if p := policy(r.Gate.Policy); p != "" {
+		lines = append(lines, "Gate policy: "+p)
+	} else {
+		lines = append(lines, "Gate: each check compares its value with its threshold.")
+	}
+	return lines
+}
