@@ -106,12 +106,12 @@ func TestWinRateInterval(t *testing.T) {
 	//	scipy.stats.binomtest(w, w+l).pvalue
 	//	TTestPower().solve_power(nobs=len(x), alpha=0.05, power=0.8) * x.std(ddof=1)
 	tests := []struct {
-		name                  string
-		wins, losses, ties    int
-		rate                  float64
-		ci, decisiveCI        [2]float64
-		signP, mde            float64
-		underpowered          bool
+		name               string
+		wins, losses, ties int
+		rate               float64
+		ci, decisiveCI     [2]float64
+		signP, mde         float64
+		underpowered       bool
 	}{
 		{
 			// The continuous run of the issue: 23 wins, 46 losses and
