@@ -88,7 +88,7 @@ func (c *Collector) positionsBySuite(rows []row) map[string]*suitePositions {
 	}
 	for _, r := range rows {
 		sp := by[r.suite]
-		if id := rowCluster(r); sp.clusters != nil && id != "" {
+		if id := r.cluster; sp.clusters != nil && id != "" {
 			sp.clusters[sp.pos[r.sample]] = id
 		}
 	}
@@ -307,10 +307,11 @@ func meanInterval(metric string, xs []float64, ids []string) (mean float64, ci *
 // gives it: McNemar's test (Newcombe's interval, mid-p) when binary,
 // Student's paired t otherwise, cluster-robust (CR1) when ids is not nil.
 //
-// An undefined test (too few pairs or clusters, no variance) has no
-// p-value, and its interval is [−span, span], the whole range the
-// difference can take: the data say nothing narrower (a span of 0, for
-// length, which has no range, keeps the point). Undefined says why.
+// The interval is cut to [−span, span], the range the difference can take
+// (a span of 0, for length, which has no range, cuts nothing). An
+// undefined test (too few pairs or clusters, no variance) has no p-value,
+// and its interval is that whole range: the data say nothing narrower
+// (length keeps the point). Undefined says why.
 func compare(binary bool, span float64, cand, base []float64, ids []string) document.DeltaEstimate {
 	test := testPairedT
 	if binary {
@@ -329,11 +330,15 @@ func compare(binary bool, span float64, cand, base []float64, ids []string) docu
 	if !finite(e.Delta) {
 		e.Delta = meanDifference(cand, base)
 	}
-	if p.Undefined != "" || !finite(e.CI[0]) || !finite(e.CI[1]) {
+	switch {
+	case p.Undefined != "" || !finite(e.CI[0]) || !finite(e.CI[1]):
 		e.CI = [2]float64{e.Delta, e.Delta}
 		if span > 0 {
 			e.CI = [2]float64{-span, span}
 		}
+	case span > 0:
+		// A t interval can reach past what a difference can be.
+		e.CI = [2]float64{max(-span, e.CI[0]), min(span, e.CI[1])}
 	}
 	if p.Undefined == "" && finite(p.P) {
 		e.PValue = ptr(p.P)
@@ -429,8 +434,9 @@ func (c *Collector) suiteMetrics(suite string) []string {
 	return nil
 }
 
-// clusteredSuite reports whether a suite's samples come in clusters.
-func (c *Collector) clusteredSuite(suite string) bool { return false }
-
-// rowCluster is a row's cluster id.
-func rowCluster(r row) string { return "" }
+// clusteredSuite reports whether a suite's samples come in clusters: it
+// has a cluster path, or it is an intake suite (clustered by session).
+func (c *Collector) clusteredSuite(suite string) bool {
+	su, ok := c.spec.Suite(suite)
+	return ok && (su.Cluster != "" || su.Intake)
+}

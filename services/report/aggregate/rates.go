@@ -116,7 +116,7 @@ func (c *Collector) rateDeltas(rep *document.Report, rows []row) {
 			}
 			id := ""
 			if c.clusteredSuite(r.suite) {
-				id = suiteCluster(r.suite, rowCluster(r))
+				id = suiteCluster(r.suite, r.cluster)
 			}
 			if r.benign && b.benign {
 				refusal = append(refusal, ratePair{r.suite, r.sample, id, b2f(r.refused), b2f(b.refused)})

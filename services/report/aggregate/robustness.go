@@ -42,7 +42,7 @@ func (c *Collector) robustness(rep *document.Report, rows []row) {
 		if !ok {
 			continue // the original's score has not arrived yet
 		}
-		cluster := cmp.Or(rowCluster(o), rowCluster(r))
+		cluster := cmp.Or(o.cluster, r.cluster)
 		for i, m := range c.metrics {
 			if !slices.Contains(c.suiteMetrics(r.suite), m) || math.IsNaN(r.metrics[i]) || math.IsNaN(o.metrics[i]) {
 				continue
