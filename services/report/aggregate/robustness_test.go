@@ -1,11 +1,13 @@
 package aggregate
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"testing"
 
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/report/document"
 )
 
 func TestRobustness(t *testing.T) {
@@ -93,4 +95,65 @@ func TestDeadLetteredCopyStaysOutOfTheHeadline(t *testing.T) {
 			t.Errorf("error bucket %+v from a copy", b)
 		}
 	}
+}
+
+// TestRobustnessVsBaseline: each variant's change under a perturbation is
+// tested by the metric's type, and a candidate's against the baseline's
+// as a difference in differences, paired by original sample; the three
+// tests are one family for the q-values.
+func TestRobustnessVsBaseline(t *testing.T) {
+	spec := pairedSpec(eval.Suite{Name: "s", Role: eval.RoleBenchmark, Metrics: []string{"f1"}, Perturbations: []string{"typos"}})
+	c := New(spec)
+	defer c.Release()
+	scores := map[string][2][]float64{ // original, perturbed
+		"ft":   {{.9, .8, .7, .9, .6, .8}, {.5, .7, .4, .9, .3, .6}},
+		"base": {{.6, .6, .5, .7, .5, .6}, {.5, .6, .45, .6, .5, .55}},
+	}
+	for v, s := range scores {
+		for i := range s[0] {
+			id := fmt.Sprintf("q%d", i)
+			mustAdd(t, c, mkScore(spec, v, "s", id, uint64(i+1), eval.BucketOK, map[string]float64{"f1": s[0][i]}))
+			cp := mkScore(spec, v, "s", id+"~typos", uint64(i+11), eval.BucketOK, map[string]float64{"f1": s[1][i]})
+			cp.Sample.Perturbation = &eval.Perturbation{Kind: "typos", Original: id}
+			mustAdd(t, c, cp)
+		}
+	}
+	// A base original without its copy is paired in neither test.
+	mustAdd(t, c, mkScore(spec, "base", "s", "q9", 9, eval.BucketOK, map[string]float64{"f1": 0}))
+	rep := report(t, c, nil)
+	if len(rep.Robustness) != 2 {
+		t.Fatalf("robustness %+v", rep.Robustness)
+	}
+	base, ft := rep.Robustness[0], rep.Robustness[1]
+	if base.Variant != "base" || ft.Variant != "ft" || base.VsBaseline != nil || ft.VsBaseline == nil {
+		t.Fatalf("robustness %+v", rep.Robustness)
+	}
+	// scipy ttest_rel(x, y).pvalue, t.interval(.95, 5, loc=d.mean(),
+	// scale=sem(d)); q: statsmodels multipletests([p_base, p_ft, p_did],
+	// method="fdr_bh")[1].
+	for _, w := range []struct {
+		name  string
+		e     document.DeltaEstimate
+		delta float64
+		ci    [2]float64
+		p, sd float64
+	}{
+		{"base", base.DeltaEstimate, -0.05, [2]float64{-0.09693218859423172, -0.003067811405768242}, 0.040859403859295866, 0.04472135954999579},
+		{"ft", ft.DeltaEstimate, -0.2166666666666667, [2]float64{-0.37113941032818065, -0.06219392300515275}, 0.015452621285894991, 0.14719601443879743},
+		{"ft vs base", *ft.VsBaseline, -0.1666666666666667, [2]float64{-0.3281115763434984, -0.005221756989835014}, 0.045223539537495326, 0.153839743456191},
+	} {
+		if w.e.Test != "paired_t" || w.e.N != 6 || w.e.MDE == nil {
+			t.Errorf("%s: %+v", w.name, w.e)
+		}
+		near(t, w.name+" delta", w.e.Delta, w.delta)
+		nearCI(t, w.name+" ci", w.e.CI, w.ci)
+		nearPtr(t, w.name+" p", w.e.PValue, w.p)
+		nearPtr(t, w.name+" sd", w.e.SD, w.sd)
+		nearPtr(t, w.name+" q", w.e.QValue, 0.045223539537495326)
+	}
+	if ft.N != 6 {
+		t.Errorf("ft n %d, want 6 pairs", ft.N)
+	}
+	near(t, "ft original", ft.Original, 4.7/6)
+	near(t, "ft perturbed", ft.Perturbed, 3.4/6)
 }
