@@ -67,23 +67,13 @@ func (c *Collector) verdicts() map[[2]string]*judgeVerdicts {
 		case positionSecond:
 			a.second++
 		}
-		if c.clusters(j.suite) {
+		if c.clusteredSuite(j.suite) {
 			a.clustered = true
-			if j.cluster != "" {
-				v.cluster = j.suite + "\x00" + j.cluster
-			}
+			v.cluster = suiteCluster(j.suite, j.cluster)
 		}
 		a.pairs = append(a.pairs, v)
 	}
 	return by
-}
-
-// clusters reports whether a suite's samples come in clusters, whose
-// intervals are then cluster-robust: it has a cluster path, or it is an
-// intake suite (clustered by session).
-func (c *Collector) clusters(suite string) bool {
-	su, ok := c.spec.Suite(suite)
-	return ok && (su.Cluster != "" || su.Intake)
 }
 
 // winRateOf is the win rate of pairs: the t interval on the per-pair
@@ -229,7 +219,7 @@ func (c *Collector) bySuite(a *judgeVerdicts) []document.SuiteWinRate {
 		if len(pairs) == 0 {
 			continue
 		}
-		r := winRateOf(pairs, c.clusters(su.Name))
+		r := winRateOf(pairs, c.clusteredSuite(su.Name))
 		rate := r.Rate
 		s := document.SuiteWinRate{Suite: su.Name, N: r.N, Wins: r.Wins, Losses: r.Losses, Ties: r.Ties, WinRate: &rate}
 		if r.Undefined == "" {

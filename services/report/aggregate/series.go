@@ -44,32 +44,61 @@ func checkpoints(spec *eval.RunSpec, rep *document.Report) []document.Checkpoint
 	return out
 }
 
+// Always-valid monitors (see [Collector.monitors]): the mixture's spread
+// tau² is the square of the shift an operator wants found quickly, in the
+// observations' units. For the win rate (per-pair score − ½) that is 5
+// points of win rate, the smallest move a release decision turns on; for
+// the refusal delta (candidate refused − baseline refused, per query) 2
+// points, the threshold of the alert the monitor replaces. A larger shift
+// is found sooner still; a much smaller one takes longer than with a
+// smaller tau², which is the price of watching every window.
+const (
+	monitorAlpha       = 0.05
+	monitorTau2WinRate = 0.05 * 0.05
+	monitorTau2Refusal = 0.02 * 0.02
+)
+
+// Monitored statistics.
+const (
+	monitorWinRate      = "win_rate"
+	monitorRefusalDelta = "refusal_delta"
+)
+
 // windows groups a continuous run's results by the time window of their
-// query.
+// query, and watches each candidate's win rate and refusal delta over the
+// windows with always-valid monitors.
 func (c *Collector) windows(rep *document.Report, rows []row) {
 	ct := c.spec.Continuous
 	if ct == nil {
 		return
 	}
 	type variantAcc struct {
-		errors, judgeErrors        int
-		answers                    ratio // generations, failed ones as misses
-		refusal, jsonValid, toks   ratio
-		latency                    []float64
-		wins, losses, ties, judged int
+		errors, judgeErrors      int
+		answers                  ratio // generations, failed ones as misses
+		refusal, jsonValid, toks ratio
+		latency                  []float64
+		verdicts                 []verdict // the gate judge's
+		clustered                bool
+		refusalPairs             []ratePair // with the baseline, over benign queries
 	}
 	type windowAcc struct {
 		samples  map[string]bool
 		variants map[string]*variantAcc
+		// benign holds the baseline's answers to benign queries.
+		benign map[[2]string]row
 	}
 	byWindow := map[int64]*windowAcc{}
-	get := func(at int64, variant string) (*windowAcc, *variantAcc) {
+	window := func(at int64) *windowAcc {
 		start := ct.WindowOf(time.UnixMilli(at)).UnixMilli()
 		w := byWindow[start]
 		if w == nil {
-			w = &windowAcc{samples: map[string]bool{}, variants: map[string]*variantAcc{}}
+			w = &windowAcc{samples: map[string]bool{}, variants: map[string]*variantAcc{}, benign: map[[2]string]row{}}
 			byWindow[start] = w
 		}
+		return w
+	}
+	get := func(at int64, variant string) (*windowAcc, *variantAcc) {
+		w := window(at)
 		v := w.variants[variant]
 		if v == nil {
 			v = &variantAcc{}
@@ -90,6 +119,9 @@ func (c *Collector) windows(rep *document.Report, rows []row) {
 		}
 		if r.benign {
 			v.refusal.add(r.refused)
+			if r.variant == c.spec.Baseline {
+				w.benign[[2]string{r.suite, r.sample}] = r
+			}
 		}
 		if r.jsonValid >= 0 {
 			v.jsonValid.add(r.jsonValid == 1)
@@ -99,6 +131,23 @@ func (c *Collector) windows(rep *document.Report, rows []row) {
 		if !math.IsNaN(r.latency) {
 			v.latency = append(v.latency, r.latency)
 		}
+	}
+	// A query's time is the same for every variant: the baseline's answer
+	// to a candidate's query is in the candidate's window.
+	for _, r := range rows {
+		if r.at == 0 || r.variant == c.spec.Baseline || r.failed() || !r.benign {
+			continue
+		}
+		w, v := get(r.at, r.variant)
+		b, ok := w.benign[[2]string{r.suite, r.sample}]
+		if !ok {
+			continue
+		}
+		id := ""
+		if c.clusteredSuite(r.suite) {
+			id = suiteCluster(r.suite, r.cluster)
+		}
+		v.refusalPairs = append(v.refusalPairs, ratePair{r.suite, r.sample, id, b2f(r.refused), b2f(b.refused)})
 	}
 	if j, ok := GateJudge(c.spec); ok {
 		id := j.ID()
@@ -111,15 +160,18 @@ func (c *Collector) windows(rep *document.Report, rows []row) {
 				v.judgeErrors++
 				continue
 			}
-			v.judged++
+			vd := verdict{suite: jr.suite, sample: jr.sample, score: 0.5}
 			switch jr.winner {
 			case string(eval.WinCandidate):
-				v.wins++
+				vd.score = 1
 			case string(eval.WinBaseline):
-				v.losses++
-			default:
-				v.ties++
+				vd.score = 0
 			}
+			if c.clusteredSuite(jr.suite) {
+				v.clustered = true
+				vd.cluster = suiteCluster(jr.suite, jr.cluster)
+			}
+			v.verdicts = append(v.verdicts, vd)
 		}
 	}
 	starts := make([]int64, 0, len(byWindow))
@@ -127,25 +179,48 @@ func (c *Collector) windows(rep *document.Report, rows []row) {
 		starts = append(starts, s)
 	}
 	slices.Sort(starts)
+	looks := map[[2]string][][]float64{} // (candidate, statistic) -> each window's observations
 	for _, s := range starts {
 		w := byWindow[s]
 		start := time.UnixMilli(s).UTC()
 		dw := document.Window{Start: start, End: start.Add(ct.Window.D()), Samples: len(w.samples), Variants: []document.WindowVariant{}}
 		for _, v := range c.spec.Variants {
 			a := w.variants[v.Name]
+			if v.Name != c.spec.Baseline {
+				var scores, refusals []float64
+				if a != nil {
+					for _, vd := range a.verdicts {
+						scores = append(scores, vd.score-0.5)
+					}
+					for _, p := range a.refusalPairs {
+						refusals = append(refusals, p.cand-p.base)
+					}
+				}
+				looks[[2]string{v.Name, monitorWinRate}] = append(looks[[2]string{v.Name, monitorWinRate}], scores)
+				looks[[2]string{v.Name, monitorRefusalDelta}] = append(looks[[2]string{v.Name, monitorRefusalDelta}], refusals)
+			}
 			if a == nil {
 				continue
 			}
-			wv := document.WindowVariant{Variant: v.Name, Judged: a.judged, Errors: a.errors, JudgeErrors: a.judgeErrors,
+			wv := document.WindowVariant{Variant: v.Name, Judged: len(a.verdicts), Errors: a.errors, JudgeErrors: a.judgeErrors,
 				Refusal: a.refusal.ptr(), JSONValid: a.jsonValid.ptr(), MeanOutputTokens: a.toks.ptr()}
 			if a.answers.den > 0 {
 				rate := 1 - a.answers.num/a.answers.den
 				wv.ErrorRate = &rate
 			}
-			if a.judged > 0 {
-				wr := winRate(a.wins, a.ties, a.judged)
-				ci := stats.Wilson(wr, a.judged)
-				wv.WinRate, wv.CI = &wr, &ci
+			if len(a.verdicts) > 0 {
+				r := winRateOf(a.verdicts, a.clustered)
+				rate := r.Rate
+				wv.WinRate = &rate
+				if r.Undefined == "" {
+					ci := r.CI
+					wv.CI = &ci
+				}
+			}
+			if len(a.refusalPairs) > 0 {
+				d := compareRates(a.refusalPairs, c.anyClustered(a.refusalPairs))
+				markUnderpowered(&d, c.refusalBound(v.Name))
+				wv.RefusalDelta = &d
 			}
 			if len(a.latency) > 0 {
 				slices.Sort(a.latency)
@@ -155,5 +230,30 @@ func (c *Collector) windows(rep *document.Report, rows []row) {
 			dw.Variants = append(dw.Variants, wv)
 		}
 		rep.Windows = append(rep.Windows, dw)
+	}
+	c.monitors(rep, looks)
+}
+
+// monitors watches each candidate's win rate against ½ and refusal delta
+// against 0 over the windows so far, oldest first, with always-valid
+// p-values: an alert on them fires falsely at most 5% of the time however
+// many windows it has watched, where one on a window's own estimate fires
+// more often the longer it runs.
+func (c *Collector) monitors(rep *document.Report, looks map[[2]string][][]float64) {
+	for _, cand := range c.spec.Candidates() {
+		for _, m := range []struct {
+			statistic string
+			tau2      float64
+		}{{monitorWinRate, monitorTau2WinRate}, {monitorRefusalDelta, monitorTau2Refusal}} {
+			ls := looks[[2]string{cand, m.statistic}]
+			if len(ls) == 0 {
+				continue
+			}
+			// Mixture SPRT (Johari, Koomen, Pekelis & Walsh 2017), H0: mean 0.
+			seq := stats.AlwaysValid(ls, 0, m.tau2, monitorAlpha)
+			last := seq[len(seq)-1]
+			rep.Monitors = append(rep.Monitors, document.Monitor{Variant: cand, Statistic: m.statistic, Windows: len(ls),
+				N: last.N, Mean: last.Mean, PValue: last.P, Alarm: last.Alarm})
+		}
 	}
 }
