@@ -68,12 +68,14 @@ type RunStatus struct {
 	JudgmentsExpected int `json:"judgments_expected"`
 	// GatePassed is set once the run is complete.
 	GatePassed *bool `json:"gate_passed,omitempty"`
-	// Verdict is the gate's verdict once the run is over: pass, fail, or
-	// error when it could not be evaluated (then Error says why).
+	// Verdict is the gate's verdict once the run is over: pass, fail,
+	// inconclusive (no check failed, but some could not be decided at
+	// this sample size), or error when it could not be evaluated (then
+	// Error says why).
 	Verdict string `json:"verdict,omitempty"`
 	Error   string `json:"error,omitempty"`
 	// Gates is each gated variant's verdict, set once the run is complete:
-	// whether it passed, and as pass, fail or error.
+	// whether it passed, and as pass, fail, inconclusive or error.
 	Gates    map[string]bool   `json:"gates,omitempty"`
 	Verdicts map[string]string `json:"verdicts,omitempty"`
 	Report   string            `json:"report,omitempty"`
@@ -143,8 +145,10 @@ type GateEvent struct {
 	Run     string `json:"run"`
 	Variant string `json:"variant"`
 	Passed  bool   `json:"passed"`
-	// Verdict is pass, fail, or error when the variant could not be
-	// evaluated (Errors say why); Passed is Verdict == pass.
+	// Verdict is pass, fail, inconclusive (no check failed, but some
+	// could not be decided: their intervals straddle the threshold), or
+	// error when the variant could not be evaluated (Errors say why);
+	// Passed is Verdict == pass.
 	Verdict string      `json:"verdict"`
 	Errors  []string    `json:"errors,omitempty"`
 	Checks  []GateCheck `json:"checks"`
@@ -156,7 +160,13 @@ type GateCheck struct {
 	Name      string  `json:"name"`
 	Value     float64 `json:"value"`
 	Threshold float64 `json:"threshold"`
-	Passed    bool    `json:"passed"`
+	// CI is Value's 95% interval (absent for checks on counts, and where
+	// the test is undefined).
+	CI *[2]float64 `json:"ci,omitempty"`
+	// Outcome is pass, fail, inconclusive (CI straddles Threshold) or
+	// error; Passed is Outcome == pass.
+	Outcome string `json:"outcome"`
+	Passed  bool   `json:"passed"`
 	// Error says why the check could not be evaluated.
 	Error string `json:"error,omitempty"`
 }

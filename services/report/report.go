@@ -381,24 +381,8 @@ func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.R
 	// after a crash is stored once, but a checkpoint, a new judge or a
 	// re-scoring completes the run anew even with the same counts.
 	completion := []string{fmt.Sprint(st.Scores), fmt.Sprint(st.Judgments), composition(c.Spec())}
-	spec := c.Spec()
-	variants := make([]string, 0, len(rep.Gate.Variants))
-	for v := range rep.Gate.Variants {
-		variants = append(variants, v)
-	}
-	sort.Strings(variants)
-	for _, v := range variants {
-		ge := eval.GateEvent{V: eval.Version, Run: run, Variant: v, Passed: rep.Gate.Variants[v], Verdict: rep.Gate.Verdicts[v],
-			Checks: []eval.GateCheck{}, At: time.Now().UTC()}
-		for _, c := range rep.Gate.Checks {
-			if c.AppliesTo(v, spec.Baseline) {
-				ge.Checks = append(ge.Checks, eval.GateCheck{Name: c.Name, Value: c.Value, Threshold: c.Threshold, Passed: c.Passed, Error: c.Error})
-				if c.Error != "" {
-					ge.Errors = append(ge.Errors, c.Error)
-				}
-			}
-		}
-		id := bus.MsgID(bus.EventGated, append([]string{run, v}, completion...)...)
+	for _, ge := range gateEvents(run, c.Spec().Baseline, rep.Gate, time.Now().UTC()) {
+		id := bus.MsgID(bus.EventGated, append([]string{run, ge.Variant}, completion...)...)
 		if _, err := s.bus.Publish(ctx, bus.RunEvent(run, bus.EventGated), id, ge); err != nil {
 			return err
 		}
@@ -412,6 +396,33 @@ func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.R
 	}
 	s.logger.Info("run over", "run", run, "state", st.State, "verdict", rep.Gate.Verdict, "scores", st.Scores, "judgments", st.Judgments)
 	return nil
+}
+
+// gateEvents are the gated events of a run's gate, one per gated variant
+// in name order: its verdict (pass, fail, inconclusive or error) and the
+// checks that bear on it, each with its outcome and interval.
+func gateEvents(run, baseline string, g document.Gate, at time.Time) []eval.GateEvent {
+	variants := make([]string, 0, len(g.Variants))
+	for v := range g.Variants {
+		variants = append(variants, v)
+	}
+	sort.Strings(variants)
+	out := make([]eval.GateEvent, 0, len(variants))
+	for _, v := range variants {
+		ge := eval.GateEvent{V: eval.Version, Run: run, Variant: v, Passed: g.Variants[v], Verdict: g.Verdicts[v],
+			Checks: []eval.GateCheck{}, At: at}
+		for _, c := range g.Checks {
+			if c.AppliesTo(v, baseline) {
+				ge.Checks = append(ge.Checks, eval.GateCheck{Name: c.Name, Value: c.Value, Threshold: c.Threshold, CI: c.CI,
+					Outcome: c.Outcome, Passed: c.Passed, Error: c.Error})
+				if c.Error != "" {
+					ge.Errors = append(ge.Errors, c.Error)
+				}
+			}
+		}
+		out = append(out, ge)
+	}
+	return out
 }
 
 // ReportObject is the name of one of a run's report files in the
