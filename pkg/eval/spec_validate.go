@@ -2,12 +2,14 @@ package eval
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -321,6 +323,9 @@ func (s *RunSpec) validate(c *checker) {
 		if err := CheckPromptTemplate(su.PromptTemplate); err != nil {
 			c.fail(err.Error(), "suites", i, "prompt_template")
 		}
+		if err := checkClusterPath(su.Cluster); err != nil {
+			c.fail(err.Error(), "suites", i, "cluster")
+		}
 	}
 	if cc := s.Contamination; cc != nil {
 		if cc.Train == "" {
@@ -384,6 +389,10 @@ func (s *RunSpec) validate(c *checker) {
 	if s.Gate.Judge != "" && !judges[s.Gate.Judge] && !c.namesUnsure("judges") {
 		c.fail(notOneOf(s.Gate.Judge, "judges", judgeNames), "gate", "judge")
 	}
+	if p := s.Gate.Policy; p != "" && !slices.Contains(gatePolicies, p) {
+		c.fail(fmt.Sprintf("%q is not a gate policy: %s", p, nearOrElse(p, gatePolicies,
+			"use interval (decide each check on its 95% interval; the default) or point (on point estimates)")), "gate", "policy")
+	}
 	if s.Gate.WinRateMin != nil && len(s.Judges) == 0 && !c.namesUnsure("judges") {
 		c.fail("needs a judge: add one under judges", "gate", "win_rate_min")
 	}
@@ -424,18 +433,61 @@ func (s *RunSpec) validate(c *checker) {
 			// every run.
 			c.fail(fmt.Sprintf("suite %q does not compute %q: add it to the suite's metrics", m.Suite, m.Metric), "gate", "metrics", i, "metric")
 		}
-		if m.Min == nil && m.DeltaMin == nil {
-			c.fail("give min, delta_min or both", "gate", "metrics", i)
+		if m.Min == nil && m.DeltaMin == nil && m.Margin == nil && !m.Superiority {
+			c.fail("give min, delta_min, margin or superiority", "gate", "metrics", i)
 		}
 		for _, b := range []struct {
 			v    *float64
 			name string
-		}{{m.Min, "min"}, {m.DeltaMin, "delta_min"}} {
+		}{{m.Min, "min"}, {m.DeltaMin, "delta_min"}, {m.Margin, "margin"}} {
 			if b.v != nil && (math.IsNaN(*b.v) || math.IsInf(*b.v, 0)) {
 				c.fail(fmt.Sprintf("%v is not a finite number", *b.v), "gate", "metrics", i, b.name)
 			}
 		}
+		switch mg := m.Margin; {
+		case mg == nil || math.IsNaN(*mg) || math.IsInf(*mg, 0):
+		case *mg < 0:
+			c.fail(fmt.Sprintf("%v is negative: a margin is how much worse than the baseline the candidate may be, written as a positive number (margin: %v)", *mg, -*mg),
+				"gate", "metrics", i, "margin")
+		case m.DeltaMin != nil:
+			c.fail(fmt.Sprintf("margin %v and delta_min %v both bound the delta (margin: %v is delta_min: %v): keep one of them", *mg, *m.DeltaMin, *mg, -*mg),
+				"gate", "metrics", i, "margin")
+		}
 	}
+}
+
+// gatePolicies are the values of gate.policy.
+var gatePolicies = []string{GatePolicyInterval, GatePolicyPoint}
+
+// checkClusterPath reports what is wrong with a suite's cluster path, a
+// gjson path into each record ("" when the suite has none).
+func checkClusterPath(p string) error {
+	switch t := strings.TrimSpace(p); {
+	case p == "":
+		return nil
+	case t == "":
+		return errors.New("is blank: name the record's field that groups samples (e.g. passage_id), or leave cluster out")
+	case t != p:
+		return fmt.Errorf("%q has leading or trailing spaces, which would be part of the field's name: write %q", p, t)
+	case strings.ContainsFunc(p, unicode.IsControl):
+		return fmt.Errorf("%q holds a control character (a tab or a line break): write the field's path on one line", p)
+	}
+	// A path that ends in a separator names nothing after it; a \ escapes
+	// the separator into the field's name.
+	if last := p[len(p)-1]; (last == '.' || last == '|') && !escaped(p, len(p)-1) {
+		return fmt.Errorf("%q ends with %q: name the field after it, or write \\%c for a key that ends with it", p, last, last)
+	}
+	return nil
+}
+
+// escaped reports whether the byte at i of a gjson path follows an odd
+// number of backslashes.
+func escaped(p string, i int) bool {
+	n := 0
+	for j := i - 1; j >= 0 && p[j] == '\\'; j-- {
+		n++
+	}
+	return n%2 == 1
 }
 
 // notOneOf says that v names none of a list's elements (the variants, the

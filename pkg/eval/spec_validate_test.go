@@ -77,13 +77,59 @@ func TestParseSpecValidation(t *testing.T) {
 		{"contamination format", "gate: {", "contamination: {train: t.csv}\ngate: {", []specErr{{27, "contamination.train", "neither .jsonl nor .txt"}}},
 		{"gate metric unknown", "gate: {", "gate: {metrics: [{suite: business, metric: meteor, min: 0.5}], ", []specErr{{27, "gate.metrics[0].metric", `unknown metric "meteor"`}}},
 		{"gate metric not computed by the suite", "gate: {", "gate: {metrics: [{suite: bench, metric: em, min: 0.5}], ", []specErr{{27, "gate.metrics[0].metric", `suite "bench" does not compute "em"`}}},
-		{"gate metric without bounds", "gate: {", "gate: {metrics: [{suite: business, metric: em}], ", []specErr{{27, "gate.metrics[0]", "give min, delta_min or both"}}},
+		{"gate metric without bounds", "gate: {", "gate: {metrics: [{suite: business, metric: em}], ", []specErr{{27, "gate.metrics[0]", "give min, delta_min, margin or superiority"}}},
+		{"gate policy unknown", "gate: {", "gate: {policy: bayes, ", []specErr{{27, "gate.policy", `"bayes" is not a gate policy: use interval (decide each check on its 95% interval; the default) or point`}}},
+		{"gate margin negative", "gate: {", "gate: {metrics: [{suite: business, metric: em, margin: -0.02}], ", []specErr{{27, "gate.metrics[0].margin", "-0.02 is negative: a margin is how much worse than the baseline the candidate may be, written as a positive number (margin: 0.02)"}}},
+		{"gate margin with delta_min", "gate: {", "gate: {metrics: [{suite: business, metric: em, margin: 0.02, delta_min: -0.01}], ", []specErr{{27, "gate.metrics[0].margin", "margin 0.02 and delta_min -0.01 both bound the delta (margin: 0.02 is delta_min: -0.02): keep one of them"}}},
+		{"gate margin infinite", "gate: {", "gate: {metrics: [{suite: business, metric: em, margin: .inf}], ", []specErr{{27, "gate.metrics[0].margin", "+Inf is not a finite number"}}},
+		{"cluster blank", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    cluster: \"  \"\n", []specErr{{20, "suites[0].cluster", "is blank: name the record's field that groups samples"}}},
+		{"cluster with spaces around", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    cluster: \" meta.passage \"\n", []specErr{{20, "suites[0].cluster", `" meta.passage " has leading or trailing spaces, which would be part of the field's name: write "meta.passage"`}}},
+		{"cluster with a line break", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    cluster: \"meta\\npassage\"\n", []specErr{{20, "suites[0].cluster", "holds a control character"}}},
+		{"cluster ending in a separator", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    cluster: meta.\n", []specErr{{20, "suites[0].cluster", `"meta." ends with '.': name the field after it`}}},
+		{"cluster ending in a pipe", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    cluster: 'meta|'\n", []specErr{{20, "suites[0].cluster", `"meta|" ends with '|'`}}},
 		{"gate metric bound NaN", "gate: {", "gate: {metrics: [{suite: business, metric: em, delta_min: .nan}], ", []specErr{{27, "gate.metrics[0].delta_min", "NaN is not a finite number"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := edit(t, validSpec, tc.old, tc.new)
 			_, err := ParseSpec("run.yaml", []byte(src))
 			checkSpecErrors(t, err, tc.want...)
+		})
+	}
+}
+
+// TestParseSpecGateDecisions: the policy, a margin, superiority and a
+// cluster path as a spec writes them.
+func TestParseSpecGateDecisions(t *testing.T) {
+	for _, c := range []struct {
+		name, old, new string
+		check          func(*RunSpec) bool
+	}{
+		{"policy point", "gate: {", "gate: {policy: point, ", func(s *RunSpec) bool { return s.Gate.Policy == GatePolicyPoint && !s.Gate.IntervalPolicy() }},
+		{"policy interval", "gate: {", "gate: {policy: interval, ", func(s *RunSpec) bool { return s.Gate.IntervalPolicy() }},
+		{"no policy is interval", "gate: {", "gate: {", func(s *RunSpec) bool { return s.Gate.Policy == "" && s.Gate.IntervalPolicy() }},
+		{"margin", "gate: {", "gate: {metrics: [{suite: business, metric: em, margin: 0.02}], ", func(s *RunSpec) bool {
+			b, ok := s.Gate.Metrics[0].DeltaBound()
+			return ok && b == -0.02
+		}},
+		{"superiority alone", "gate: {", "gate: {metrics: [{suite: business, metric: em, superiority: true}], ", func(s *RunSpec) bool {
+			b, ok := s.Gate.Metrics[0].DeltaBound()
+			return ok && b == 0 && s.Gate.Metrics[0].Superiority
+		}},
+		{"superiority with a margin", "gate: {", "gate: {metrics: [{suite: business, metric: em, margin: 0.02, superiority: true}], ", func(s *RunSpec) bool {
+			b, ok := s.Gate.Metrics[0].DeltaBound()
+			return ok && b == 0
+		}},
+		{"superiority with delta_min", "gate: {", "gate: {metrics: [{suite: business, metric: em, delta_min: 0.05, superiority: true}], ", func(s *RunSpec) bool {
+			b, ok := s.Gate.Metrics[0].DeltaBound()
+			return ok && b == 0.05
+		}},
+		{"cluster", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    cluster: meta.passage_id\n", func(s *RunSpec) bool { return s.Suites[0].Cluster == "meta.passage_id" }},
+		{"cluster with an escaped dot at its end", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    cluster: 'doc\\.'\n", func(s *RunSpec) bool { return s.Suites[0].Cluster == `doc\.` }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if s := mustParse(t, edit(t, validSpec, c.old, c.new)); !c.check(s) {
+				t.Errorf("gate %+v, suites %+v", s.Gate, s.Suites)
+			}
 		})
 	}
 }
@@ -174,6 +220,7 @@ func TestParseSpecDidYouMean(t *testing.T) {
 		{"judge mode", judge, judge + "    mode: pairwize\n", specErr{27, "judges[0].mode", `mode "pairwize" is not supported: did you mean pairwise?`}},
 		{"gate judge", "gate: {", "gate: {judge: judge-v2, ", specErr{27, "gate.judge", `"judge-v2" is not one of the judges: did you mean judge-v1?`}},
 		{"gate variant", "gate: {", "gate: {variants: [ft2], ", specErr{27, "gate.variants[0]", `"ft2" is not one of the variants: did you mean ft?`}},
+		{"gate policy", "gate: {", "gate: {policy: intervals, ", specErr{27, "gate.policy", `"intervals" is not a gate policy: did you mean interval?`}},
 		{"gate variant nowhere near", "gate: {", "gate: {variants: [candidate], ", specErr{27, "gate.variants[0]", `"candidate" is not one of the variants: use one of base, ft`}},
 		{"baseline", "baseline: base", "baseline: bsae", specErr{2, "baseline", `"bsae" is not one of the variants: did you mean base?`}},
 		{"gate suite", "gate: {", "gate: {metrics: [{suite: businss, metric: em, min: 0.5}], ", specErr{27, "gate.metrics[0].suite", `"businss" is not one of the suites: did you mean business?`}},
@@ -245,4 +292,29 @@ func TestParseSpecContinuous(t *testing.T) {
 			checkSpecErrors(t, err, tc.want)
 		})
 	}
+}
+
+// FuzzClusterPath: a cluster path is accepted only when gjson can take it
+// as written: not blank, no spaces around it, on one line, not ending in a
+// bare separator.
+func FuzzClusterPath(f *testing.F) {
+	for _, p := range []string{"", "meta.passage_id", " a", "a.", `a\.`, `a\\.`, "a|", "a\nb", "\t", "doc.#(id==1).x"} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		err := checkClusterPath(p)
+		if err != nil {
+			if p == "" {
+				t.Fatalf("no cluster is no error: %v", err)
+			}
+			return
+		}
+		if p == "" {
+			return
+		}
+		last := p[len(p)-1]
+		if strings.TrimSpace(p) != p || strings.ContainsAny(p, "\n\r\t") || ((last == '.' || last == '|') && !strings.HasSuffix(p, `\`+string(last))) {
+			t.Fatalf("%q accepted", p)
+		}
+	})
 }
