@@ -231,11 +231,6 @@ func (c *Collector) bySuite(a *judgeVerdicts) []document.SuiteWinRate {
 	return out
 }
 
-// winRate is (wins + ties/2) / n.
-func winRate(wins, ties, n int) float64 {
-	return (float64(wins) + float64(ties)/2) / float64(n)
-}
-
 // verdictOrder is the judges' verdicts from the candidate's point of view,
 // worst first, for the weighted kappa.
 var verdictOrder = []string{string(eval.WinBaseline), string(eval.WinTie), string(eval.WinCandidate)}
