@@ -47,3 +47,37 @@ func TestHandleFailedGeneration(t *testing.T) {
 		})
 	}
 }
+
+// TestHandleOutputChars: a score carries the visible answer's length in
+// characters, not bytes (the length-controlled win rate compares it), and
+// its sample's cluster.
+func TestHandleOutputChars(t *testing.T) {
+	s := New(Config{}, &stage.Env{Logger: slog.New(slog.DiscardHandler), Registry: obs.NewRegistry()})
+	spec := &eval.RunSpec{Run: "r", Suites: []eval.Suite{{Name: "qa", Metrics: []string{"em", "length"}}}}
+	sample := &eval.Sample{Run: "r", ID: "1", Suite: "qa", Cluster: "doc-2", Reference: &eval.Reference{Answers: []string{"Paris"}}}
+	for _, tt := range []struct {
+		name string
+		gen  eval.Generation
+		want int
+	}{
+		{"ascii", eval.Generation{Output: "Paris"}, 5},
+		{"multi-byte", eval.Generation{Output: "巴黎 é 🙂"}, 6},
+		{"reasoning is not counted", eval.Generation{Output: "Paris", Reasoning: "The capital of France is Paris."}, 5},
+		{"empty", eval.Generation{Output: ""}, 0},
+		{"failed", eval.Generation{Error: "timeout", Cause: "timeout"}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.gen.Run, tt.gen.Variant, tt.gen.Sample = "r", "ft", sample.Ref(3)
+			sc, err := s.Handle(t.Context(), spec, sample, &tt.gen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sc.OutputChars != tt.want {
+				t.Errorf("output chars %d, want %d", sc.OutputChars, tt.want)
+			}
+			if sc.Sample.Cluster != "doc-2" {
+				t.Errorf("cluster %q", sc.Sample.Cluster)
+			}
+		})
+	}
+}
