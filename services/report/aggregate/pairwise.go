@@ -146,10 +146,10 @@ func (c *Collector) pairwise(rep *document.Report) {
 }
 
 // fillWinRate sets p's win rate, interval, decisive share, sign test and
-// power from r. p is Underpowered when the win rate's MDE exceeds its
-// distance from ½, and, for the gate's judge with a win_rate_min
-// (minRate), also that threshold's distance from ½: neither the observed
-// effect nor the one the gate asks for could be told from no effect.
+// power from r. p is Underpowered, as a delta is, when the win rate's MDE
+// exceeds its distance from ½ (it cannot be told from no preference) or,
+// for the gate's judge with a win_rate_min (minRate), its distance from
+// that threshold (it cannot be told from the gate's bound).
 func fillWinRate(p *document.Pairwise, r stats.WinRate, minRate *float64) {
 	rate := r.Rate
 	p.WinRate, p.Clusters, p.Undefined = &rate, r.Clusters, r.Undefined
@@ -164,7 +164,7 @@ func fillWinRate(p *document.Pairwise, r stats.WinRate, minRate *float64) {
 	if !math.IsNaN(r.MDE) {
 		mde := r.MDE
 		p.MDE = &mde
-		p.Underpowered = mde > math.Abs(rate-0.5) && (minRate == nil || mde > math.Abs(*minRate-0.5))
+		p.Underpowered = mde > math.Abs(rate-0.5) || (minRate != nil && mde > math.Abs(rate-*minRate))
 	}
 }
 

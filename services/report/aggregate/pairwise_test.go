@@ -519,3 +519,36 @@ func BenchmarkRanking(b *testing.B) {
 		stats.BradleyTerry(cs, "base", rankingRepsFor(len(cs)), runSeed("bench"))
 	}
 }
+
+// TestWinRateUnderpowered: a win rate is too few samples to tell when its
+// MDE exceeds its distance from ½ or, for the gate's judge, from the gate's
+// win_rate_min; another judge's is not held to the gate's threshold.
+func TestWinRateUnderpowered(t *testing.T) {
+	// 200 wins, 100 losses, 100 ties: rate 0.625, MDE about 0.057.
+	for _, tt := range []struct {
+		name   string
+		min    *float64
+		j1, j2 bool
+	}{
+		{"no gate", nil, false, false},
+		{"gate far from the rate", fp(0.5), false, false},
+		{"gate near the rate", fp(0.6), true, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := pairSpec("ft")
+			spec.Gate.WinRateMin = tt.min
+			c := New(spec)
+			defer c.Release()
+			addCounts(t, c, spec, 0, "ft", 200, 100, 100)
+			addCounts(t, c, spec, 1, "ft", 200, 100, 100)
+			rep := report(t, c, nil)
+			p1, p2 := pairwiseRow(t, rep, "j1", "ft"), pairwiseRow(t, rep, "j2", "ft")
+			if p1.MDE == nil || *p1.MDE < 0.05 || *p1.MDE > 0.065 {
+				t.Fatalf("mde %v", p1.MDE)
+			}
+			if p1.Underpowered != tt.j1 || p2.Underpowered != tt.j2 {
+				t.Errorf("underpowered j1 %v j2 %v, want %v %v", p1.Underpowered, p2.Underpowered, tt.j1, tt.j2)
+			}
+		})
+	}
+}
