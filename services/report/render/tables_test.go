@@ -242,3 +242,21 @@ func FuzzRenderJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestUndefinedWinRates: a win rate without an interval, and a
+// length-controlled one the model could not fit, say why in a footnote.
+func TestUndefinedWinRates(t *testing.T) {
+	r := fixture()
+	p := &r.Pairwise[0]
+	p.N, p.Wins, p.Losses, p.Ties = 3, 3, 0, 0
+	p.WinRate, p.CI, p.Undefined = ptr(1), nil, "every pair has the same verdict: no variance to test against"
+	p.LengthControlled = &document.LengthControlled{N: 3, Undefined: "every verdict is a win: the rate is 1 and the model has no finite fit"}
+	for _, rd := range renderers[:2] {
+		out := html.UnescapeString(render(t, rd.render, r))
+		for _, want := range []string{"1.000¹", "n/a²", "¹ every pair has the same verdict", "² every verdict is a win"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s lacks %q", rd.name, want)
+			}
+		}
+	}
+}
