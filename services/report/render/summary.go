@@ -17,7 +17,9 @@ const maxSummaryProblems = 3
 // Summary writes what the terminal shows of a report: when the run could
 // not be evaluated, why (first, so that it is the first thing read); a
 // short table, one row per variant; what failed, what was skipped and what
-// was dropped; and the gate's verdict.
+// was dropped; and the gate's verdict with, for each check that failed or
+// could not be decided, its interval against its threshold and what would
+// decide it.
 func Summary(w io.Writer, r *document.Report) error {
 	if r == nil {
 		return errNilReport
@@ -60,13 +62,23 @@ func Summary(w io.Writer, r *document.Report) error {
 	writeFailures(&buf, r)
 	writeSkipped(&buf, r)
 	buf.WriteString(latestWindow(r))
+	// The verdict is the last line: what failed or was not decided comes
+	// just before it.
 	switch gateStatus(r) {
 	case gatePassed:
 		buf.WriteString("gate: PASSED\n")
 	case gateFailed:
+		writeUndecided(&buf, r)
 		buf.WriteString("gate: FAILED")
 		if failed := failedChecks(r); len(failed) > 0 {
 			buf.WriteString(" (" + strings.Join(failed, ", ") + ")")
+		}
+		buf.WriteString("\n")
+	case gateInconclusive:
+		writeUndecided(&buf, r)
+		buf.WriteString("gate: INCONCLUSIVE")
+		if open := inconclusiveChecks(r); len(open) > 0 {
+			buf.WriteString(" (" + strings.Join(open, ", ") + ")")
 		}
 		buf.WriteString("\n")
 	case gateError:
@@ -76,6 +88,84 @@ func Summary(w io.Writer, r *document.Report) error {
 	}
 	_, err := buf.WriteTo(w)
 	return err
+}
+
+// writeUndecided writes a line for each check that failed or could not be
+// decided, after a blank line: its value and interval against its
+// threshold and, for an undecided one, what would decide it.
+func writeUndecided(b *bytes.Buffer, r *document.Report) {
+	first := true
+	for _, c := range r.Gate.Checks {
+		o := checkOutcome(c)
+		if o != document.VerdictFail && o != document.VerdictInconclusive {
+			continue
+		}
+		if first {
+			b.WriteString("\n")
+			first = false
+		}
+		switch o {
+		case document.VerdictFail:
+			side := "below"
+			if c.Bound == "max" {
+				side = "above"
+			}
+			fmt.Fprintf(b, "%s: %s is %s %s\n", checkName(c), checkValue(r, c), side, num(c.Threshold))
+		case document.VerdictInconclusive:
+			if c.CI == nil {
+				fmt.Fprintf(b, "%s: %s, so nothing decides it against %s\n", checkName(c), checkValue(r, c), num(c.Threshold))
+				continue
+			}
+			fmt.Fprintf(b, "%s: %s straddles %s", checkName(c), checkValue(r, c), num(c.Threshold))
+			if c.MDE != nil {
+				fmt.Fprintf(b, "; detectable at this n: %s", num(*c.MDE))
+			}
+			if c.NeededN > 0 {
+				fmt.Fprintf(b, "; about %d samples would decide it\n", c.NeededN)
+			} else {
+				b.WriteString("; it sits on the threshold: more samples decide it only if the true value is not the threshold\n")
+			}
+		}
+	}
+}
+
+// checkValue is a check's value with its interval, or with why it has
+// none.
+func checkValue(r *document.Report, c document.Check) string {
+	if c.CI != nil {
+		return withCI(c.Value, *c.CI)
+	}
+	if why := undefinedReason(r, c); why != "" {
+		return num(c.Value) + " has no interval (" + why + ")"
+	}
+	return num(c.Value) + " has no interval"
+}
+
+// undefinedReason is why the statistic behind a check has no interval, as
+// the report gives it: a win rate's, a delta's or a rate delta's.
+func undefinedReason(r *document.Report, c document.Check) string {
+	switch name := c.Name; {
+	case name == "win_rate_min":
+		for _, p := range r.Pairwise {
+			if p.Variant == c.Variant && p.Undefined != "" {
+				return p.Undefined
+			}
+		}
+	case name == "refusal_rate_delta_max":
+		for _, d := range r.RateDeltas {
+			if d.Rate == "refusal" && d.Variant == c.Variant {
+				return d.Undefined
+			}
+		}
+	case strings.HasSuffix(name, " delta_min"):
+		suite, metric, _ := strings.Cut(strings.TrimSuffix(name, " delta_min"), "/")
+		for _, d := range r.Deltas {
+			if d.Suite == suite && d.Metric == metric && d.Variant == c.Variant {
+				return d.Undefined
+			}
+		}
+	}
+	return ""
 }
 
 // writeFailures lists every failure cause with its count, per source.

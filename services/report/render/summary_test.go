@@ -1,0 +1,92 @@
+package render
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/assay-eval/assay/services/report/document"
+)
+
+// gatedReport is a complete report of ft against base whose gate has the
+// given verdict and checks.
+func gatedReport(verdict string, checks ...document.Check) *document.Report {
+	return &document.Report{
+		Baseline: "base", Variants: []string{"base", "ft"}, Complete: true,
+		Rates: map[string]document.Rates{"base": {}, "ft": {}},
+		Gate: document.Gate{Verdict: verdict, Policy: "interval", Passed: verdict == document.VerdictPass,
+			Checks: append([]document.Check{{Name: "error_rate_max", Variant: "ft", Threshold: 0.02, Bound: "max", Outcome: document.VerdictPass, Passed: true}}, checks...)},
+	}
+}
+
+// TestSummaryUndecided: the terminal says INCONCLUSIVE, and for each check
+// that failed or was not decided its interval against its threshold and,
+// when not decided, what its sample detects and what sample would decide
+// it; the verdict stays the last line.
+func TestSummaryUndecided(t *testing.T) {
+	straddles := document.Check{Name: "qa/em delta_min", Variant: "ft", Value: 0.02, Threshold: 0, Bound: "min", CI: &[2]float64{-0.02, 0.06},
+		Outcome: document.VerdictInconclusive, MDE: ptr(0.0572), NeededN: 401}
+	onThreshold := document.Check{Name: "biz/f1 delta_min", Variant: "ft", Value: 0, Threshold: 0, Bound: "min", CI: &[2]float64{-0.05, 0.05},
+		Outcome: document.VerdictInconclusive, MDE: ptr(0.07)}
+	failed := document.Check{Name: "refusal_rate_delta_max", Variant: "ft", Value: 0.05, Threshold: 0.01, Bound: "max", CI: &[2]float64{0.03, 0.07},
+		Outcome: document.VerdictFail}
+	below := document.Check{Name: "win_rate_min", Variant: "ft", Value: 0.4, Threshold: 0.5, Bound: "min", CI: &[2]float64{0.35, 0.45},
+		Outcome: document.VerdictFail}
+	noInterval := document.Check{Name: "win_rate_min", Variant: "ft", Value: 0.5, Threshold: 0.55, Bound: "min", Outcome: document.VerdictInconclusive}
+	for _, c := range []struct {
+		name string
+		rep  *document.Report
+		want string
+	}{
+		{"inconclusive", gatedReport(document.VerdictInconclusive, straddles, onThreshold), `
+qa/em delta_min for ft: 0.020 [-0.020, 0.060] straddles 0.000; detectable at this n: 0.057; about 401 samples would decide it
+biz/f1 delta_min for ft: 0.000 [-0.050, 0.050] straddles 0.000; detectable at this n: 0.070; it sits on the threshold: more samples decide it only if the true value is not the threshold
+gate: INCONCLUSIVE (qa/em delta_min for ft, biz/f1 delta_min for ft)
+`},
+		{"failed, with what is undecided too", gatedReport(document.VerdictFail, straddles, failed, below), `
+qa/em delta_min for ft: 0.020 [-0.020, 0.060] straddles 0.000; detectable at this n: 0.057; about 401 samples would decide it
+refusal_rate_delta_max for ft: 0.050 [0.030, 0.070] is above 0.010
+win_rate_min for ft: 0.400 [0.350, 0.450] is below 0.500
+gate: FAILED (refusal_rate_delta_max for ft, win_rate_min for ft)
+`},
+		{"no interval: why", func() *document.Report {
+			r := gatedReport(document.VerdictInconclusive, noInterval)
+			r.Pairwise = []document.Pairwise{{Judge: "j", Variant: "ft", N: 30, Ties: 30, WinRate: ptr(0.5), Undefined: "every pair has the same verdict: no variance to test against"}}
+			return r
+		}(), `
+win_rate_min for ft: 0.500 has no interval (every pair has the same verdict: no variance to test against), so nothing decides it against 0.550
+gate: INCONCLUSIVE (win_rate_min for ft)
+`},
+		{"passed: nothing to add", gatedReport(document.VerdictPass), "\ngate: PASSED\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var b strings.Builder
+			if err := Summary(&b, c.rep); err != nil {
+				t.Fatal(err)
+			}
+			if got := b.String(); !strings.HasSuffix(got, c.want) {
+				t.Errorf("summary:\n%s\nwant it to end with:\n%s", got, c.want)
+			}
+		})
+	}
+}
+
+// TestUndefinedReason: the reason a check has no interval comes from the
+// statistic it reads.
+func TestUndefinedReason(t *testing.T) {
+	r := &document.Report{
+		Pairwise:   []document.Pairwise{{Variant: "ft", Undefined: "ties"}},
+		Deltas:     []document.Delta{{Suite: "qa", Metric: "em", Variant: "ft", DeltaEstimate: document.DeltaEstimate{Undefined: "no variance"}}},
+		RateDeltas: []document.RateDelta{{Rate: "json_valid", Variant: "ft", DeltaEstimate: document.DeltaEstimate{Undefined: "x"}}, {Rate: "refusal", Variant: "ft", DeltaEstimate: document.DeltaEstimate{Undefined: "one pair"}}},
+	}
+	for _, c := range []struct{ check, variant, want string }{
+		{"win_rate_min", "ft", "ties"},
+		{"qa/em delta_min", "ft", "no variance"},
+		{"refusal_rate_delta_max", "ft", "one pair"},
+		{"qa/em delta_min", "ft2", ""},
+		{"json_valid_min", "ft", ""},
+	} {
+		if got := undefinedReason(r, document.Check{Name: c.check, Variant: c.variant}); got != c.want {
+			t.Errorf("%s %s: %q, want %q", c.check, c.variant, got, c.want)
+		}
+	}
+}
