@@ -60,12 +60,13 @@ func (c *Collector) verdicts() map[[2]string]*judgeVerdicts {
 		}
 		if !j.consistent {
 			a.flips++
-		}
-		switch pos[judgmentKey(j.judgeID, j.cand, j.suite, j.sample)] {
-		case positionFirst:
-			a.first++
-		case positionSecond:
-			a.second++
+			// Only a flip can go to one position both times.
+			switch pos[judgmentKey(j.judgeID, j.cand, j.suite, j.sample)] {
+			case positionFirst:
+				a.first++
+			case positionSecond:
+				a.second++
+			}
 		}
 		if c.clusteredSuite(j.suite) {
 			a.clustered = true
