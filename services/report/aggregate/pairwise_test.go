@@ -64,7 +64,17 @@ func addCounts(t *testing.T, c *Collector, spec *eval.RunSpec, judge int, cand s
 	}
 }
 
-// pairwiseOf is the report's row of judge j1's verdicts on cand.
+// countsRow is j1's row of a report on ft with these verdicts.
+func countsRow(t *testing.T, wins, losses, ties int) document.Pairwise {
+	t.Helper()
+	spec := pairSpec("ft")
+	c := New(spec)
+	defer c.Release()
+	addCounts(t, c, spec, 0, "ft", wins, losses, ties)
+	return pairwiseRow(t, report(t, c, nil), "j1", "ft")
+}
+
+// pairwiseRow is the report's row of judge j1's verdicts on cand.
 func pairwiseRow(t *testing.T, rep *document.Report, judge, cand string) document.Pairwise {
 	t.Helper()
 	for _, p := range rep.Pairwise {
@@ -76,16 +86,7 @@ func pairwiseRow(t *testing.T, rep *document.Report, judge, cand string) documen
 	return document.Pairwise{}
 }
 
-func pwNear(t *testing.T, what string, got *float64, want float64) {
-	t.Helper()
-	if got == nil {
-		t.Errorf("%s is null, want %.15g", what, want)
-		return
-	}
-	near(t, what, *got, want)
-}
-
-func pwNearCI(t *testing.T, what string, got *[2]float64, want [2]float64) {
+func nearCIPtr(t *testing.T, what string, got *[2]float64, want [2]float64) {
 	t.Helper()
 	if got == nil {
 		t.Errorf("%s is null, want %v", what, want)
@@ -130,19 +131,15 @@ func TestWinRateInterval(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			spec := pairSpec("ft")
-			c := New(spec)
-			defer c.Release()
-			addCounts(t, c, spec, 0, "ft", tt.wins, tt.losses, tt.ties)
-			p := pairwiseRow(t, report(t, c, nil), "j1", "ft")
+			p := countsRow(t, tt.wins, tt.losses, tt.ties)
 			if p.N != tt.wins+tt.losses+tt.ties || p.Undefined != "" || p.Clusters != 0 {
 				t.Fatalf("pairwise %+v", p)
 			}
-			pwNear(t, "win rate", p.WinRate, tt.rate)
-			pwNearCI(t, "ci", p.CI, tt.ci)
-			pwNear(t, "decisive", p.Decisive, float64(tt.wins)/float64(tt.wins+tt.losses))
-			pwNearCI(t, "decisive ci", p.DecisiveCI, tt.decisiveCI)
-			pwNear(t, "sign p", p.SignP, tt.signP)
+			nearPtr(t, "win rate", p.WinRate, tt.rate)
+			nearCIPtr(t, "ci", p.CI, tt.ci)
+			nearPtr(t, "decisive", p.Decisive, float64(tt.wins)/float64(tt.wins+tt.losses))
+			nearCIPtr(t, "decisive ci", p.DecisiveCI, tt.decisiveCI)
+			nearPtr(t, "sign p", p.SignP, tt.signP)
 			if p.MDE == nil || p.Underpowered != tt.underpowered {
 				t.Errorf("mde %v underpowered %v, want underpowered %v", p.MDE, p.Underpowered, tt.underpowered)
 			}
@@ -172,11 +169,7 @@ func TestWinRateUndefined(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			spec := pairSpec("ft")
-			c := New(spec)
-			defer c.Release()
-			addCounts(t, c, spec, 0, "ft", tt.wins, tt.losses, tt.ties)
-			p := pairwiseRow(t, report(t, c, nil), "j1", "ft")
+			p := countsRow(t, tt.wins, tt.losses, tt.ties)
 			if p.WinRate == nil || *p.WinRate != tt.rate || p.CI != nil || p.Undefined == "" || p.MDE != nil || p.Underpowered {
 				t.Errorf("pairwise %+v", p)
 			}
@@ -248,7 +241,7 @@ func TestClusteredWinRate(t *testing.T) {
 			if path != "" {
 				want, clustersWant = [2]float64{0.29988171563987237, 1}, 7
 			}
-			pwNearCI(t, "ci", p.CI, want)
+			nearCIPtr(t, "ci", p.CI, want)
 			if p.Clusters != clustersWant {
 				t.Errorf("clusters %d, want %d", p.Clusters, clustersWant)
 			}
@@ -279,8 +272,8 @@ func TestWinRateBySuite(t *testing.T) {
 	}
 	// x = [1, 1, 1, 0]: scipy.stats.t.interval(0.95, 3, loc=0.75,
 	// scale=scipy.stats.sem(x)) = [-0.04563, 1.5456], clamped.
-	pwNear(t, "qa rate", qa.WinRate, 0.75)
-	pwNearCI(t, "qa ci", qa.CI, [2]float64{0, 1})
+	nearPtr(t, "qa rate", qa.WinRate, 0.75)
+	nearCIPtr(t, "qa ci", qa.CI, [2]float64{0, 1})
 }
 
 // TestPositionBias: a pair whose two rounds both went to the answer shown
@@ -316,7 +309,7 @@ func TestPositionBias(t *testing.T) {
 	if p.FirstShown != 3 || p.SecondShown != 1 {
 		t.Errorf("first shown %d, second shown %d, want 3 and 1", p.FirstShown, p.SecondShown)
 	}
-	pwNear(t, "flip rate", p.FlipRate, 6.0/7)
+	nearPtr(t, "flip rate", p.FlipRate, 6.0/7)
 }
 
 // FuzzPositionOf: whatever a judge's verdict says, reading the rounds back
@@ -371,13 +364,13 @@ func TestLengthControlledWinRate(t *testing.T) {
 	}
 	rep := report(t, c, nil)
 	p := pairwiseRow(t, rep, "j1", "ft")
-	pwNear(t, "raw win rate", p.WinRate, 0.675)
+	nearPtr(t, "raw win rate", p.WinRate, 0.675)
 	lc := p.LengthControlled
 	if lc == nil || lc.N != 40 || lc.Undefined != "" {
 		t.Fatalf("length controlled %+v", lc)
 	}
-	pwNear(t, "lc win rate", lc.WinRate, 0.5150817897769439)
-	pwNearCI(t, "lc ci", lc.CI, [2]float64{0.30000246291142985, 0.7247160998796621})
+	nearPtr(t, "lc win rate", lc.WinRate, 0.5150817897769439)
+	nearCIPtr(t, "lc ci", lc.CI, [2]float64{0.30000246291142985, 0.7247160998796621})
 	near(t, "slope", lc.Slope, 2.1412652642680845)
 	want := "judge j1's win rate for ft moves from 0.675 to 0.515 when answer length is held equal: the judge may be rewarding length"
 	if !slices.Contains(rep.Warnings, want) {
@@ -435,10 +428,10 @@ func TestAgreementIntervals(t *testing.T) {
 		t.Errorf("n %d", ag.N)
 	}
 	near(t, "percent", ag.Percent, 14.0/20)
-	pwNear(t, "kappa", ag.Kappa, 0.5384615384615384)
-	pwNearCI(t, "kappa ci", ag.KappaCI, [2]float64{0.2375537422159657, 0.8393693347071112})
-	pwNear(t, "weighted kappa", ag.WeightedKappa, 0.6111111111111112)
-	pwNearCI(t, "weighted kappa ci", ag.WeightedKappaCI, [2]float64{0.3299891539901985, 0.8922330682320239})
+	nearPtr(t, "kappa", ag.Kappa, 0.5384615384615384)
+	nearCIPtr(t, "kappa ci", ag.KappaCI, [2]float64{0.2375537422159657, 0.8393693347071112})
+	nearPtr(t, "weighted kappa", ag.WeightedKappa, 0.6111111111111112)
+	nearCIPtr(t, "weighted kappa ci", ag.WeightedKappaCI, [2]float64{0.3299891539901985, 0.8922330682320239})
 }
 
 // TestRanking: three candidates are ranked by Bradley–Terry strength over
