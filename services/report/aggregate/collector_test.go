@@ -341,6 +341,40 @@ func TestTables(t *testing.T) {
 	})
 }
 
+// TestRowsKeepClusterAndChars: the rows the statistics are computed from
+// carry each sample's cluster and each answer's length in characters, and
+// the judgments' rows the cluster; a robustness copy's judgment is left
+// out of the judgment rows, as before.
+func TestRowsKeepClusterAndChars(t *testing.T) {
+	spec := testSpec()
+	c := New(spec)
+	defer c.Release()
+	s1 := mkScore(spec, "base", "qa", "q1", 1, eval.BucketOK, em(1))
+	s1.Sample.Cluster, s1.OutputChars = "p-1", 250
+	s2 := mkScore(spec, "ft", "qa", "q1", 1, eval.BucketOK, em(1))
+	s2.Sample.Cluster, s2.OutputChars = "p-1", 3
+	s3 := mkScore(spec, "ft", "qa", "q2", 2, eval.BucketOK, em(0))
+	mustAdd(t, c, s1, s2, s3)
+	j1 := mkJudgment(spec, "qa", "q1", 1, eval.WinBaseline, true)
+	j1.Sample.Cluster = "p-1"
+	j2 := mkJudgment(spec, "qa", "q2", 2, eval.WinTie, true)
+	j3 := mkJudgment(spec, "qa", "q1~typos", 3, eval.WinTie, true)
+	j3.Sample.Cluster, j3.Sample.Perturbation = "p-1", &eval.Perturbation{Kind: "typos", Original: "q1"}
+	for _, j := range []*eval.Judgment{j1, j2, j3} {
+		c.AddJudgment(j)
+	}
+	var got []string
+	for _, r := range c.rows() {
+		got = append(got, fmt.Sprintf("%s/%s:%q:%d", r.variant, r.sample, r.cluster, r.chars))
+	}
+	sameRows(t, "rows", got, []string{`base/q1:"p-1":250`, `ft/q1:"p-1":3`, `ft/q2:"":0`})
+	got = got[:0]
+	for _, r := range c.judgmentRows() {
+		got = append(got, fmt.Sprintf("%s:%q", r.sample, r.cluster))
+	}
+	sameRows(t, "judgment rows", got, []string{`q1:"p-1"`, `q2:""`})
+}
+
 // TestTablesManyBatches adds more rows than one record batch holds, around
 // a report (which seals the batch being built).
 func TestTablesManyBatches(t *testing.T) {

@@ -271,6 +271,51 @@ func TestWriteJudgments(t *testing.T) {
 	}
 }
 
+// TestWriteClustersAndChars: scores.parquet shows each sample's cluster
+// and each answer's length in characters, judgments.parquet the cluster;
+// "" is a sample of its own cluster.
+func TestWriteClustersAndChars(t *testing.T) {
+	spec := testSpec()
+	c := New(spec)
+	defer c.Release()
+	for _, x := range []struct {
+		variant, id, cluster string
+		chars                int
+	}{{"base", "q01", "doc-1", 120}, {"ft", "q01", "doc-1", 7}, {"base", "q02", "", 33}} {
+		sc := mkScore(spec, x.variant, "qa", x.id, 1, eval.BucketOK, em(1))
+		sc.Sample.Cluster, sc.OutputChars = x.cluster, x.chars
+		mustAdd(t, c, sc)
+	}
+	j := mkJudgment(spec, "qa", "q01", 1, eval.WinCandidate, true)
+	j.Sample.Cluster = "doc-1"
+	c.AddJudgment(j)
+	c.AddJudgment(mkJudgment(spec, "qa", "q02", 2, eval.WinTie, true))
+	rows := c.Rows()
+	defer rows.Release()
+
+	var scores, judgments bytes.Buffer
+	if _, err := rows.WriteScores(t.Context(), &scores, &textFetcher{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rows.WriteJudgments(t.Context(), &judgments, &textFetcher{}); err != nil {
+		t.Fatal(err)
+	}
+	st, jt := readParquet(t, scores.Bytes()), readParquet(t, judgments.Bytes())
+	for _, w := range []struct{ variant, id, cluster, chars string }{
+		{"base", "q01", "doc-1", "120"}, {"ft", "q01", "doc-1", "7"}, {"base", "q02", "", "33"},
+	} {
+		i := rowOf(t, st, map[string]string{"variant": w.variant, "sample_id": w.id})
+		if got := value(st, "cluster", i) + " " + value(st, "output_chars", i); got != w.cluster+" "+w.chars {
+			t.Errorf("scores.parquet %s %s: cluster and output_chars %q, want %q", w.variant, w.id, got, w.cluster+" "+w.chars)
+		}
+	}
+	for id, want := range map[string]string{"q01": "doc-1", "q02": ""} {
+		if got := value(jt, "cluster", rowOf(t, jt, map[string]string{"sample_id": id})); got != want {
+			t.Errorf("judgments.parquet %s: cluster %q, want %q", id, got, want)
+		}
+	}
+}
+
 // TestWriteWithTextsGone: a text that is gone is null and counted; any
 // other failure to read one fails the file, which is then tried again.
 func TestWriteWithTextsGone(t *testing.T) {
