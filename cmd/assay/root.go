@@ -42,7 +42,7 @@ directory (XDG_CACHE_HOME, else ~/.cache, on Linux).`,
 		SilenceErrors: true,
 	}
 	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
-	root.AddCommand(newDemoCmd(), newUpCmd(), newRunCmd(), newCheckpointCmd(), newReplayCmd(), newReportCmd(), newExportCmd(), newScoreCmd(), newContaminationCmd(), newSimCmd())
+	root.AddCommand(newDemoCmd(), newUpCmd(), newRunCmd(), newCheckpointCmd(), newReplayCmd(), newReportCmd(), newPlanCmd(), newExportCmd(), newScoreCmd(), newContaminationCmd(), newSimCmd())
 	markCommandErrors(root)
 	return root
 }
