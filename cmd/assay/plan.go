@@ -106,7 +106,9 @@ func readReportFile(in io.Reader, path string) (*document.Report, error) {
 func decodeReport(r io.Reader) (*document.Report, error) {
 	dec := json.NewDecoder(r)
 	var rep document.Report
-	if err := dec.Decode(&rep); err != nil {
+	if err := dec.Decode(&rep); errors.Is(err, io.EOF) {
+		return nil, errors.New("not a report.json: it is empty")
+	} else if err != nil {
 		return nil, fmt.Errorf("not a report.json: %w", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
