@@ -379,10 +379,13 @@ func discordant(cand, base []float64) (d [2]int, ok bool) {
 // MDE exceeds the observed |delta| (it cannot tell the delta from 0, which
 // stars and q-values read), or, when the gate bounds the delta, the
 // distance |delta − bound| (it cannot tell the delta from the bound, which
-// the gate reads). Without an MDE (an undefined test, no discordant pair)
-// nothing is said.
+// the gate reads). McNemar's test on discordant pairs too few for any
+// effect to be detectable (fewer than 4 pairs) has no MDE and is
+// underpowered; without an MDE otherwise (an undefined test, no discordant
+// pair) nothing is said.
 func markUnderpowered(e *document.DeltaEstimate, bound *float64) {
 	if e.MDE == nil {
+		e.Underpowered = e.Undefined == "" && e.Discordant != nil && e.Discordant[0]+e.Discordant[1] > 0
 		return
 	}
 	e.Underpowered = *e.MDE > math.Abs(e.Delta) || (bound != nil && *e.MDE > math.Abs(e.Delta-*bound))

@@ -325,3 +325,19 @@ func TestUnderpowered(t *testing.T) {
 		})
 	}
 }
+
+// TestTooFewPairsForAnyEffect: McNemar's test on 3 pairs detects no effect
+// at all (Connor's formula has no solution below z² ≈ 3.84 pairs): no
+// MDE, and underpowered; with no discordant pair nothing is said.
+func TestTooFewPairsForAnyEffect(t *testing.T) {
+	spec := pairedSpec(eval.Suite{Name: "s", Role: eval.RoleBenchmark, Metrics: []string{"em", "json_valid"}})
+	rep := pairedReport(t, spec, scoreColumns("s", nil,
+		map[string][]float64{"em": {1, 1, 0}, "json_valid": {1, 1, 0}},
+		map[string][]float64{"em": {0, 1, 0}, "json_valid": {1, 1, 0}}))
+	if d := mustDelta(t, rep, "s", "em"); d.MDE != nil || !d.Underpowered || d.PValue == nil {
+		t.Errorf("em %+v, want a p-value, no MDE, underpowered", d.DeltaEstimate)
+	}
+	if d := mustDelta(t, rep, "s", "json_valid"); d.MDE != nil || d.Underpowered {
+		t.Errorf("json_valid %+v, want neither MDE nor underpowered", d.DeltaEstimate)
+	}
+}
