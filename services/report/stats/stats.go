@@ -78,35 +78,6 @@ func IsBinary(xs ...[]float64) bool {
 	return true
 }
 
-// PairedT is the paired t-test of cand − base: the mean difference, its 95%
-// interval and the two-sided p-value.
-func PairedT(cand, base []float64) (delta float64, ci [2]float64, p float64) {
-	n := len(cand)
-	if n == 0 {
-		return 0, [2]float64{}, 1
-	}
-	d := make([]float64, n)
-	for i := range d {
-		d[i] = cand[i] - base[i]
-	}
-	m, sd := meanSD(d)
-	if n < 2 {
-		return m, [2]float64{m, m}, 1
-	}
-	if sd == 0 {
-		if m == 0 {
-			return 0, [2]float64{0, 0}, 1
-		}
-		return m, [2]float64{m, m}, 0
-	}
-	se := sd / math.Sqrt(float64(n))
-	t := m / se
-	dist := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}
-	p = 2 * dist.Survival(math.Abs(t))
-	h := tQuantile(n-1) * se
-	return m, [2]float64{m - h, m + h}, math.Min(1, p)
-}
-
 // McNemar compares paired 0/1 outcomes: the difference in success rates
 // (cand − base), Newcombe's hybrid score interval for a paired difference
 // (his method 10), and the exact McNemar p-value (two-sided binomial test on

@@ -128,38 +128,6 @@ func TestIsBinary(t *testing.T) {
 	}
 }
 
-func TestPairedT(t *testing.T) {
-	tests := []struct {
-		name       string
-		cand, base []float64
-		wantDelta  float64
-		wantCI     [2]float64
-		wantP      float64
-	}{
-		// d = (0.4, 0.1, −0.1, 0.2, 0.4): mean 0.2, sd = √(0.18/4) =
-		// 0.212132, se = 0.0948683, t = 2.108185 on 4 df.
-		// scipy.stats.ttest_rel and t.interval give:
-		{
-			"hand example",
-			[]float64{0.9, 0.7, 0.8, 0.6, 1.0}, []float64{0.5, 0.6, 0.9, 0.4, 0.6},
-			0.2, [2]float64{-0.063396709925525, 0.463396709925525}, 0.102700427495512,
-		},
-		{"empty", nil, nil, 0, [2]float64{0, 0}, 1},
-		{"one pair", []float64{1}, []float64{0.5}, 0.5, [2]float64{0.5, 0.5}, 1},
-		{"identical", []float64{0.3, 0.6}, []float64{0.3, 0.6}, 0, [2]float64{0, 0}, 1},
-		// Every difference the same and non-zero: no spread, certain.
-		{"constant shift", []float64{0.5, 0.7, 0.9}, []float64{0.4, 0.6, 0.8}, 0.1, [2]float64{0.1, 0.1}, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d, ci, p := PairedT(tt.cand, tt.base)
-			near(t, "delta", d, tt.wantDelta, 1e-9)
-			nearCI(t, ci, tt.wantCI, 1e-9)
-			near(t, "p", p, tt.wantP, 1e-9)
-		})
-	}
-}
-
 // table expands a paired 2×2 table into outcome vectors: a pairs where both
 // succeed, b where only the candidate does, c where only the baseline
 // does, d where neither does.
