@@ -190,6 +190,9 @@ suites:
 judges:
   - {name: judge, base_url: %[1]s, model: %[6]s%[2]s}
 gate:
+  # These runs are about failures, not statistics: the judge calls every
+  # pair a tie, and the gate compares the win rate itself with 0.5.
+  policy: point
   win_rate_min: 0.5
 `, baseURL, key(keyEnv), ftURL, ftModel, key(ftKeyEnv), judgeModel)
 	p := filepath.Join(dir, "run.yaml")
@@ -430,6 +433,8 @@ func notEvaluated(t *testing.T, r cliRun, cause string) {
 // TestIdenticalModelsWithFailures: two models that answer alike but fail
 // on different questions differ by exactly nothing: every delta is 0 and
 // the win rate exactly 0.5, because a failure is left out, never scored.
+// Decided on intervals, a gate asking for a win rate of at least 0.5 then
+// cannot tell: the verdict is inconclusive and assay exits 4.
 func TestIdenticalModelsWithFailures(t *testing.T) {
 	t.Setenv("ASSAY_NATS", "")
 	ep := newScriptedEndpoint(t, "base", "ft", "judge")
@@ -452,14 +457,25 @@ func TestIdenticalModelsWithFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The failures are on purpose: allow them, so that the gate decides.
+	// The gate's policy is the default, intervals.
+	data = bytes.Replace(data, []byte("  policy: point\n"), nil, 1)
 	if err := os.WriteFile(spec, []byte(string(data)+"  error_rate_max: 0.5\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r := runLocalCLI(t, "run", "-f", spec)
-	if r.code != 0 || r.rep == nil {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	if r.code != exitInconclusive || r.rep == nil {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, exitInconclusive, r.stdout, r.stderr)
 	}
 	rep := r.rep
+	if g := rep.Gate; g.Verdict != document.VerdictInconclusive || g.Passed || g.Verdicts["ft"] != document.VerdictInconclusive || g.Policy != eval.GatePolicyInterval {
+		t.Errorf("gate %+v", g)
+	}
+	if !strings.Contains(r.stdout, "\nwin_rate_min for ft: 0.500 ") || !strings.HasSuffix(strings.TrimSpace(r.stdout[:strings.Index(r.stdout, "\nreport:")]), "gate: INCONCLUSIVE (win_rate_min for ft)") {
+		t.Errorf("the summary does not say what is undecided:\n%s", r.stdout)
+	}
+	if firstAssayLine(r.stderr) != "" {
+		t.Errorf("an inconclusive gate is no error: %q", firstAssayLine(r.stderr))
+	}
 	if len(rep.Deltas) != 2 {
 		t.Fatalf("deltas %+v", rep.Deltas)
 	}

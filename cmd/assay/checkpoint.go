@@ -41,7 +41,9 @@ Exit status: 0 announced (with --wait: the checkpoint passed the gate), 1
 the checkpoint failed the gate, 2 bad usage (a bad name or URL, a variant
 name the run uses for another model), 3 it could not be evaluated
 (preflight problems, the run does not exist, gate verdict error, NATS
-unreachable), 130 interrupted.`,
+unreachable), 4 the gate could not decide (no check failed, but some
+interval straddles its threshold: more samples would decide it), 130
+interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -87,7 +89,7 @@ unreachable), 130 interrupted.`,
 	f.StringVar(&ev.APIKeyEnv, "api-key-env", "", "environment variable (of the infer stage) holding the API key")
 	f.IntVar(&ev.Concurrency, "concurrency", 0, "requests in flight to the endpoint (default 8)")
 	f.Int64Var(&ev.Step, "step", 0, "training step, for the report's trend")
-	f.BoolVar(&wait, "wait", false, "wait for the verdict; exit 1 when the checkpoint fails the gate, 3 when it could not be evaluated")
+	f.BoolVar(&wait, "wait", false, "wait for the verdict; exit 1 when the checkpoint fails the gate, 3 when it could not be evaluated, 4 when the gate could not decide")
 	f.BoolVar(&noPreflight, "no-preflight", false, "do not check the endpoint before announcing the checkpoint")
 	f.StringVar(&out, "out", "", "with --wait, directory for the report files (default assay-report/<run>)")
 	conn.register(cmd)
@@ -124,8 +126,8 @@ func announce(ctx context.Context, b *bus.Bus, ev *eval.CheckpointEvent) (known 
 
 // waitCheckpoint waits until the run has a verdict for variant, saves and
 // prints the report, and returns what the verdict makes of the exit status:
-// errGateFailed when the variant failed, an error when the run could not be
-// evaluated. known says that the run had the variant before it was
+// errGateFailed when the variant failed, errGateInconclusive when its gate
+// could not decide, an error when the run could not be evaluated. known says that the run had the variant before it was
 // announced, so that the run's status will not change.
 func waitCheckpoint(ctx context.Context, b *bus.Bus, run, variant string, known bool, out string, stdout, stderr io.Writer) error {
 	reopened := known
@@ -159,7 +161,8 @@ func waitCheckpoint(ctx context.Context, b *bus.Bus, run, variant string, known 
 			verdict = document.VerdictPass
 		}
 	}
-	line := map[string]string{document.VerdictPass: "PASSED", document.VerdictError: "ERROR (could not be evaluated)"}[verdict]
+	line := map[string]string{document.VerdictPass: "PASSED", document.VerdictError: "ERROR (could not be evaluated)",
+		document.VerdictInconclusive: "INCONCLUSIVE (not decided at this sample size)"}[verdict]
 	if line == "" {
 		line = "FAILED"
 	}
@@ -170,6 +173,8 @@ func waitCheckpoint(ctx context.Context, b *bus.Bus, run, variant string, known 
 	switch verdict {
 	case document.VerdictPass:
 		return nil
+	case document.VerdictInconclusive:
+		return errGateInconclusive
 	case document.VerdictError:
 		return variantError(run, variant, rep)
 	}

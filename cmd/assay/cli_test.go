@@ -77,8 +77,10 @@ func TestRunFailsOnItsGate(t *testing.T) {
 	f := newFixture(t, "cli", testPersonas())
 	out := t.TempDir()
 	stdout, stderr, err := runCLI(t, "run", "-f", filepath.Join(f.dir, "run.yaml"), "--out", out)
-	// The fixture's gate bounds the refusal increase at 0.05, which the
-	// fine-tune's persona exceeds: the run must fail its gate.
+	// The fixture's gate bounds the refusal increase at 0.02; the
+	// fine-tune's persona refuses 15% of benign prompts against the
+	// base's 5%, a rise whose whole interval lies above the bound: the
+	// run must fail its gate.
 	if !errors.Is(err, errGateFailed) {
 		t.Fatalf("run: got %v, want the gate to fail\n%s\n%s", err, stdout, stderr)
 	}

@@ -14,11 +14,17 @@ import (
 
 // Exit statuses. They are the same for run, checkpoint, replay and report,
 // so that CI can tell a model that regressed (1) from a pipeline that could
-// not evaluate it (3) or a mistake in how assay was called (2).
+// not evaluate it (3), a mistake in how assay was called (2), or a sample
+// too small to tell (4).
 const (
 	exitGateFailed  = 1
 	exitUsage       = 2
 	exitUnevaluated = 3
+	// exitInconclusive is a gate that could not decide: no check failed,
+	// but the interval of at least one straddles its threshold, so the
+	// model is neither shown good enough nor shown worse; more samples
+	// would decide it.
+	exitInconclusive = 4
 	// exitInterrupted is the shell's status for a process ended by
 	// SIGINT (128 + 2); SIGTERM ends assay the same way.
 	exitInterrupted = 130
@@ -27,6 +33,11 @@ const (
 // errGateFailed is a gate that failed: exit 1 without a further message,
 // since the summary already said which checks failed.
 var errGateFailed = errors.New("gate failed")
+
+// errGateInconclusive is a gate that could not decide: exit 4 without a
+// further message, since the summary already said which checks straddle
+// their thresholds and what would decide them.
+var errGateInconclusive = errors.New("gate inconclusive")
 
 // errUnevaluated is a run that could not be evaluated: its gate verdict is
 // error, it ended in state error, or it is not over.
@@ -95,6 +106,8 @@ func exitCode(err error, interrupted bool) int {
 		return exitInterrupted
 	case errors.Is(err, errGateFailed):
 		return exitGateFailed
+	case errors.Is(err, errGateInconclusive):
+		return exitInconclusive
 	case errors.As(err, &ue), !errors.As(err, &ce),
 		// A resubmitted spec that would change the run's results, a
 		// checkpoint or judge whose name the run uses for another: a
@@ -108,7 +121,7 @@ func exitCode(err error, interrupted bool) int {
 // printError writes err to w, one "assay: " line per line of its text, so
 // that the first line names the cause. cmd is the command that ran.
 func printError(w io.Writer, cmd *cobra.Command, err error, interrupted bool) {
-	if err == nil || errors.Is(err, errGateFailed) || errors.Is(err, errLinesFailed) {
+	if err == nil || errors.Is(err, errGateFailed) || errors.Is(err, errGateInconclusive) || errors.Is(err, errLinesFailed) {
 		return // already said: the summary, or each line's problem
 	}
 	if interrupted || errors.Is(err, context.Canceled) {
@@ -133,14 +146,17 @@ func printError(w io.Writer, cmd *cobra.Command, err error, interrupted bool) {
 }
 
 // verdictError is what a run's gate verdict makes of the exit status: nil
-// when it passed (or there is no gate), errGateFailed when it failed, and
-// an error naming the causes when the run could not be evaluated.
+// when it passed (or there is no gate), errGateFailed when it failed,
+// errGateInconclusive when it could not decide, and an error naming the
+// causes when the run could not be evaluated.
 func verdictError(run string, g document.Gate) error {
 	switch g.Verdict {
 	case document.VerdictPass:
 		return nil
 	case document.VerdictFail:
 		return errGateFailed
+	case document.VerdictInconclusive:
+		return errGateInconclusive
 	case document.VerdictError:
 		why := "see the report's warnings"
 		if len(g.Errors) > 0 {

@@ -84,6 +84,7 @@ func TestExitCode(t *testing.T) {
 	}{
 		{"success", nil, false, 0},
 		{"gate failed", ran(errGateFailed), false, exitGateFailed},
+		{"gate inconclusive", ran(errGateInconclusive), false, exitInconclusive},
 		{"usage", ran(usagef("bad")), false, exitUsage},
 		{"cobra's own", errors.New(`unknown flag: --x`), false, exitUsage},
 		{"could not evaluate", ran(fmt.Errorf("run r %w: why", errUnevaluated)), false, exitUnevaluated},
@@ -92,6 +93,7 @@ func TestExitCode(t *testing.T) {
 		{"interrupted", ran(fmt.Errorf("watching: %w", context.Canceled)), false, exitInterrupted},
 		{"interrupted, whatever failed then", ran(errors.New("nats: connection closed")), true, exitInterrupted},
 		{"interrupted with a gate verdict", ran(errGateFailed), true, exitInterrupted},
+		{"interrupted with an inconclusive gate", ran(errGateInconclusive), true, exitInterrupted},
 	} {
 		if got := exitCode(c.err, c.interrupted); got != c.code {
 			t.Errorf("%s: exit %d, want %d", c.name, got, c.code)
@@ -107,6 +109,7 @@ func TestVerdictError(t *testing.T) {
 	}{
 		{document.Gate{Verdict: document.VerdictPass, Passed: true}, nil, ""},
 		{document.Gate{Verdict: document.VerdictFail}, errGateFailed, ""},
+		{document.Gate{Verdict: document.VerdictInconclusive}, errGateInconclusive, ""},
 		{document.Gate{Verdict: document.VerdictError, Errors: []string{"ft: 12 of 40 generations failed (30%, above gate.error_rate_max 2%)"}}, errUnevaluated, "run r could not be evaluated: ft: 12 of 40"},
 		{document.Gate{Verdict: document.VerdictError}, errUnevaluated, "see the report's warnings"},
 		{document.Gate{Passed: true}, nil, ""},

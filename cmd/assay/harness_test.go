@@ -57,7 +57,7 @@ judges:
   - {name: judge-b, base_url: %[1]s, model: t-judge-b, concurrency: 8, response_format: false}
 gate:
   win_rate_min: 0.4
-  refusal_rate_delta_max: 0.05
+  refusal_rate_delta_max: 0.02
   # The personas fail up to 5%% of calls for good, on purpose: the gate
   # tolerates that many, so that its verdict comes from its checks.
   error_rate_max: 0.1
@@ -196,10 +196,11 @@ func diffLines(a, b string) string {
 	return fmt.Sprintf("lengths %d and %d", len(al), len(bl))
 }
 
-// isVerdict reports whether err is only the gate's verdict — failed, or
-// could not be evaluated — which tests that check something else accept.
+// isVerdict reports whether err is only the gate's verdict — failed,
+// inconclusive, or could not be evaluated — which tests that check
+// something else accept.
 func isVerdict(err error) bool {
-	return errors.Is(err, errGateFailed) || errors.Is(err, errUnevaluated)
+	return errors.Is(err, errGateFailed) || errors.Is(err, errGateInconclusive) || errors.Is(err, errUnevaluated)
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

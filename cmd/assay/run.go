@@ -41,8 +41,9 @@ one line on stderr and nothing is submitted; --no-preflight skips the check.
 
 Exit status: 0 the gate passed (or there is none, or --nats without --wait),
 1 the gate failed, 2 bad usage or an invalid spec, 3 the run could not be
-evaluated (preflight problems, gate verdict error, NATS unreachable), 130
-interrupted.`,
+evaluated (preflight problems, gate verdict error, NATS unreachable), 4 the
+gate could not decide (no check failed, but some interval straddles its
+threshold: more samples would decide it), 130 interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := logs.logger()
