@@ -66,7 +66,9 @@ func tQuantile(df int) float64 {
 	return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(df)}.Quantile(0.975)
 }
 
-// IsBinary reports whether every value is 0 or 1.
+// IsBinary reports whether every value is 0 or 1: what McNemar's test
+// asks of its scores. It checks input; it does not choose a test, which
+// follows the metric's type (eval.MetricBinary), not the values a run gave.
 func IsBinary(xs ...[]float64) bool {
 	for _, s := range xs {
 		for _, x := range s {
@@ -81,7 +83,9 @@ func IsBinary(xs ...[]float64) bool {
 // McNemar compares paired 0/1 outcomes: the difference in success rates
 // (cand − base), Newcombe's hybrid score interval for a paired difference
 // (his method 10), and the exact McNemar p-value (two-sided binomial test on
-// the discordant pairs).
+// the discordant pairs). The report reads [McNemarTest], whose p-value
+// is the mid-p, which agrees with this interval where the exact p is too
+// conservative.
 //
 // Method 10 combines the Wilson intervals of the two marginal proportions
 // with φ, the correlation of the paired outcomes, whose numerator ad − bc
