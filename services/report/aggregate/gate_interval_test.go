@@ -222,3 +222,64 @@ func TestGateWhatWouldDecide(t *testing.T) {
 		}
 	}
 }
+
+// TestGatePointNeedsNoInterval: under policy point the verdicts are those
+// of point comparisons, whatever the intervals say or whether there are
+// any; under the interval policy the same figures without intervals decide
+// nothing.
+func TestGatePointNeedsNoInterval(t *testing.T) {
+	noIntervals := func() *document.Report {
+		rep := gateReport()
+		for i := range rep.Metrics {
+			rep.Metrics[i].CI = nil
+		}
+		for i := range rep.Deltas {
+			rep.Deltas[i].Undefined = "fewer than 2 pairs: no variance to test against"
+		}
+		rep.Pairwise[0].CI = nil
+		for v, r := range rep.Rates {
+			r.JSONValidN, r.JSONValidCI = 0, nil
+			rep.Rates[v] = r
+		}
+		rep.RateDeltas[0].Undefined = "fewer than 2 pairs: no variance to test against"
+		return rep
+	}
+	for _, c := range []struct {
+		name    string
+		policy  string
+		rep     func() *document.Report
+		verdict string
+	}{
+		{"point, every value on the good side", eval.GatePolicyPoint, noIntervals, pass},
+		{"point, a metric below", eval.GatePolicyPoint, func() *document.Report {
+			rep := noIntervals()
+			rep.Metrics[1].Mean = fp(0.69)
+			return rep
+		}, fail},
+		{"point, intervals straddling every threshold", eval.GatePolicyPoint, func() *document.Report {
+			rep := gateReport()
+			rep.Pairwise[0].CI = ci(0.5, 0.7)
+			rep.Deltas[0].CI = [2]float64{0, 0.5}
+			return rep
+		}, pass},
+		{"interval, no intervals: nothing decided", eval.GatePolicyInterval, func() *document.Report {
+			rep := noIntervals()
+			rep.Rates["ft"] = document.Rates{JSONValid: fp(0.95), JSONValidN: 400, JSONValidCI: ci(0.92, 0.97), Error: fp(0.05)}
+			return rep
+		}, inconclusive},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			spec := testSpec()
+			spec.Gate.Policy = c.policy
+			g := Gate(spec, c.rep())
+			if g.Verdict != c.verdict || g.Verdicts["ft"] != c.verdict {
+				t.Errorf("verdict %s (%v), want %s: %+v", g.Verdict, g.Verdicts, c.verdict, g.Checks)
+			}
+			for _, ch := range g.Checks {
+				if c.policy == eval.GatePolicyPoint && ch.Outcome != pass && ch.Outcome != fail {
+					t.Errorf("policy point: check %+v is neither pass nor fail", ch)
+				}
+			}
+		})
+	}
+}
