@@ -146,6 +146,10 @@ type Continuous struct {
 	Metrics []string `yaml:"metrics" json:"metrics"`
 	// Since, when set, leaves out queries stored before it.
 	Since *time.Time `yaml:"since" json:"since,omitempty"`
+	// Cluster is a gjson path into a query's metadata whose value groups
+	// queries that are not independent; empty means the session:
+	// session_id, session or conversation_id, the first present.
+	Cluster string `yaml:"cluster" json:"cluster,omitempty"`
 }
 
 // DefaultWindow is a continuous run's window when the spec names none, and

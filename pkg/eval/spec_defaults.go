@@ -70,7 +70,7 @@ func (s *RunSpec) addIntakeSuites() {
 	}
 	for _, src := range s.Continuous.Sources {
 		if _, ok := s.Suite(src); !ok {
-			s.Suites = append(s.Suites, Suite{Name: src, Role: RoleProduction, Metrics: slices.Clone(s.Continuous.Metrics), Intake: true})
+			s.Suites = append(s.Suites, Suite{Name: src, Role: RoleProduction, Metrics: slices.Clone(s.Continuous.Metrics), Intake: true, Cluster: s.Continuous.Cluster})
 		}
 	}
 }

@@ -1,8 +1,10 @@
 package aggregate
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -50,8 +52,9 @@ type row struct {
 	chars int64
 }
 
+// rows are the scores in key order, not arrival order (see judgmentRows).
 func (c *Collector) rows() []row {
-	var out []row
+	out := make([]row, 0, c.scores.rows)
 	for _, rec := range c.scores.sealed() {
 		col := func(i int) any { return rec.Column(i) }
 		suite := col(colSuite).(*array.String)
@@ -97,6 +100,9 @@ func (c *Collector) rows() []row {
 			out = append(out, r)
 		}
 	}
+	slices.SortFunc(out, func(a, b row) int {
+		return cmp.Or(cmp.Compare(a.suite, b.suite), cmp.Compare(a.sample, b.sample), cmp.Compare(a.variant, b.variant))
+	})
 	return out
 }
 
@@ -141,9 +147,11 @@ type judgmentRow struct {
 }
 
 // judgmentRows are the judgments of original samples: robustness copies
-// are compared by their scores, not counted in win rates.
+// are compared by their scores, not counted in win rates. They are in key
+// order, not arrival order, so that sums over them — and so the report —
+// are the same to the last bit however the results arrived.
 func (c *Collector) judgmentRows() []judgmentRow {
-	var out []judgmentRow
+	out := make([]judgmentRow, 0, c.judgments.rows)
 	for _, rec := range c.judgments.sealed() {
 		pert := rec.Column(jcPerturbation).(*array.String)
 		judge := rec.Column(jcJudge).(*array.String)
@@ -167,6 +175,9 @@ func (c *Collector) judgmentRows() []judgmentRow {
 				genFailed: genFailed.Value(i), cause: cause.Value(i), at: timeValue(at, i), cluster: cluster.Value(i)})
 		}
 	}
+	slices.SortFunc(out, func(a, b judgmentRow) int {
+		return cmp.Or(cmp.Compare(a.judgeID, b.judgeID), cmp.Compare(a.cand, b.cand), cmp.Compare(a.suite, b.suite), cmp.Compare(a.sample, b.sample))
+	})
 	return out
 }
 
