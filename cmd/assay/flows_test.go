@@ -289,7 +289,7 @@ func TestReplay(t *testing.T) {
 		t.Errorf("agreement rows %d (want 3 judge pairs × 2 candidates); judge-a/judge-c on ft found %v", len(rep.Agreement), found)
 	}
 	if md, err := os.ReadFile(filepath.Join(out, "report.md")); err != nil || !strings.Contains(string(md), "## Judge agreement") ||
-		!strings.Contains(string(md), fmt.Sprintf("| ft | judge-a | judge-c | %d | %.3f | %.3f |", n, po, wantKappa)) {
+		!strings.Contains(string(md), fmt.Sprintf("| ft | judge-a | judge-c | %d | %.3f | %.3f [", n, po, wantKappa)) {
 		t.Errorf("report.md does not show the agreement of judge-a and judge-c (%v)", err)
 	}
 

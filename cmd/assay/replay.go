@@ -37,7 +37,8 @@ stage, where it is set).
 Exit status: 0 replayed (with --wait: the gate passed), 1 the gate failed,
 2 bad usage (a bad judge file, a metric the gate needs), 3 it could not be
 evaluated (preflight problems, the run does not exist, gate verdict error,
-NATS unreachable), 130 interrupted.`,
+NATS unreachable), 4 the gate could not decide (no check failed, but an
+interval straddles its threshold), 130 interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if (judgeFile == "") == (metrics == "") {
@@ -107,7 +108,7 @@ NATS unreachable), 130 interrupted.`,
 	f.StringVar(&judgeFile, "judge", "", "a judge in YAML to add to the run")
 	f.StringVar(&metrics, "metrics", "", "metrics to re-score with, comma-separated")
 	f.StringVar(&suites, "suite", "", "with --metrics, the suites to re-score (comma-separated; default all)")
-	f.BoolVar(&wait, "wait", false, "wait for the report; exit 1 when the gate fails, 3 when the run could not be evaluated")
+	f.BoolVar(&wait, "wait", false, "wait for the report; exit 1 when the gate fails, 3 when the run could not be evaluated, 4 when the gate could not decide")
 	f.BoolVar(&noPreflight, "no-preflight", false, "with --judge, do not check the judge's endpoint first")
 	f.StringVar(&out, "out", "", "with --wait, directory for the report files (default assay-report/<run>)")
 	conn.register(cmd)

@@ -22,7 +22,8 @@ report as it stands (complete or not) and writes it to --out.
 Exit status, by the gate's verdict on the run as it stands: 0 passed (or no
 gate), 1 failed, 3 error: the run could not be evaluated (it is not over,
 its suites could not be read, or more calls failed than gate.error_rate_max
-allows); also 2 bad usage, 3 NATS unreachable or no such run, 130
+allows), 4 inconclusive: no check failed, but an interval straddles its
+threshold; also 2 bad usage, 3 NATS unreachable or no such run, 130
 interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

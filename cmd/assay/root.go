@@ -26,6 +26,8 @@ Exit status (run, checkpoint, replay, report):
   3    the run could not be evaluated: preflight problems, the gate's verdict
        is error, the run failed or is not over, NATS is unreachable, the run
        does not exist
+  4    the gate could not decide: no check failed, but the 95% interval of
+       at least one straddles its threshold (more samples would decide it)
   130  interrupted (SIGINT or SIGTERM)
 
 assay score and assay contamination exit 3 when some input lines were

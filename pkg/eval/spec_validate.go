@@ -368,6 +368,9 @@ func (s *RunSpec) validate(c *checker) {
 				c.fail(fmt.Sprintf("unknown metric %q: %s", m, nearOr(m, referenceFree)), "continuous", "metrics", k)
 			}
 		}
+		if err := checkClusterPath(ct.Cluster); err != nil {
+			c.fail(err.Error(), "continuous", "cluster")
+		}
 	}
 	judges := map[string]bool{}
 	for i, j := range s.Judges {

@@ -268,6 +268,13 @@ func TestParseSpecContinuous(t *testing.T) {
 		t.Errorf("WindowOf(%v) = %v, want %v", at, got, want)
 	}
 
+	// A cluster path reaches every intake suite.
+	for _, s := range mustParse(t, strings.Replace(continuousSpec, "  window: 30m\n", "  window: 30m\n  cluster: account_id\n", 1)).Suites {
+		if s.Cluster != "account_id" {
+			t.Errorf("intake suite %s clusters by %q, want account_id", s.Name, s.Cluster)
+		}
+	}
+
 	defaults := mustParse(t, strings.Replace(continuousSpec, "  sample_rate: 0.25\n  window: 30m\n", "", 1)).Continuous
 	if defaults.SampleRate != 1 || defaults.Window.D() != DefaultWindow {
 		t.Errorf("defaults: %+v", defaults)
@@ -285,6 +292,7 @@ func TestParseSpecContinuous(t *testing.T) {
 		{"window too long", "window: 30m", "window: 720h", specErr{9, "continuous.window", "longer than a week"}},
 		{"metric needs a reference", "  window: 30m\n", "  window: 30m\n  metrics: [refusal, em]\n", specErr{10, "continuous.metrics[1]", `"em" needs a reference`}},
 		{"metric unknown", "  window: 30m\n", "  window: 30m\n  metrics: [refusl]\n", specErr{10, "continuous.metrics[0]", `unknown metric "refusl": did you mean refusal?`}},
+		{"cluster ending in a separator", "  window: 30m\n", "  window: 30m\n  cluster: tenant.\n", specErr{10, "continuous.cluster", `"tenant." ends with '.'`}},
 		{"source is a suite", "  window: 30m\n", "  window: 30m\nsuites:\n  - {name: search, path: s.jsonl, metrics: [f1]}\n", specErr{7, "continuous.sources[1]", `"search" is also a suite's name`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

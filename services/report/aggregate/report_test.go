@@ -159,13 +159,18 @@ func TestReportNumbers(t *testing.T) {
 		//   Newcombe [−0.552217055, 0.552217055];
 		//   json_fields ft [1 1 .5 0], base [1 .5 0 .75]: scipy ttest_rel p
 		//   0.845976303, t.interval [−0.877478405, 1.002478405].
+		// McNemar's p is the mid-p (Fagerland, Lydersen & Laake 2013): the
+		// exact p less the observed table's probability, P(B = b | b + c),
+		// half of it when b = c: b=3, c=1: 0.625 − 4/16 = 0.375; b=1, c=0:
+		// 1 − ½ = 0.5; b=c=1: 1 − P(B=1 | 2)/2 = 0.75. A t interval is cut
+		// at 1, the largest difference a [0, 1] metric can show.
 		want := []document.Delta{
-			{Suite: "qa", Metric: "em", Variant: "ft", Baseline: "base", DeltaEstimate: document.DeltaEstimate{N: 9, Delta: 2.0 / 9, CI: [2]float64{-0.20745178027201278, 0.5689306797680656}, PValue: fp(0.625), Test: "mcnemar"},
-				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 10, Delta: 0.2, CI: [2]float64{-0.18696208287039134, 0.5210862318923275}, PValue: fp(0.625), Test: "mcnemar"}},
-			{Suite: "biz", Metric: "json_valid", Variant: "ft", Baseline: "base", DeltaEstimate: document.DeltaEstimate{N: 3, Delta: 1.0 / 3, CI: [2]float64{-0.2905069164363784, 0.7923403991979523}, PValue: fp(1), Test: "mcnemar"},
-				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 4, Delta: 0, CI: [2]float64{-0.5522170552761342, 0.5522170552761342}, PValue: fp(1), Test: "mcnemar"}},
-			{Suite: "biz", Metric: "json_fields", Variant: "ft", Baseline: "base", DeltaEstimate: document.DeltaEstimate{N: 3, Delta: 1.0 / 3, CI: [2]float64{-0.383775454958244, 1.0504421216249107}, PValue: fp(0.18350341907227397), Test: "paired_t"},
-				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 4, Delta: 0.0625, CI: [2]float64{-0.8774784049513904, 1.0024784049513904}, PValue: fp(0.8459763034682742), Test: "paired_t"}},
+			{Suite: "qa", Metric: "em", Variant: "ft", Baseline: "base", DeltaEstimate: document.DeltaEstimate{N: 9, Delta: 2.0 / 9, CI: [2]float64{-0.20745178027201278, 0.5689306797680656}, PValue: fp(0.375), Test: "mcnemar"},
+				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 10, Delta: 0.2, CI: [2]float64{-0.18696208287039134, 0.5210862318923275}, PValue: fp(0.375), Test: "mcnemar"}},
+			{Suite: "biz", Metric: "json_valid", Variant: "ft", Baseline: "base", DeltaEstimate: document.DeltaEstimate{N: 3, Delta: 1.0 / 3, CI: [2]float64{-0.2905069164363784, 0.7923403991979523}, PValue: fp(0.5), Test: "mcnemar"},
+				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 4, Delta: 0, CI: [2]float64{-0.5522170552761342, 0.5522170552761342}, PValue: fp(0.75), Test: "mcnemar"}},
+			{Suite: "biz", Metric: "json_fields", Variant: "ft", Baseline: "base", DeltaEstimate: document.DeltaEstimate{N: 3, Delta: 1.0 / 3, CI: [2]float64{-0.383775454958244, 1}, PValue: fp(0.18350341907227397), Test: "paired_t"},
+				Excluded: 1, WorstCase: &document.DeltaEstimate{N: 4, Delta: 0.0625, CI: [2]float64{-0.8774784049513904, 1}, PValue: fp(0.8459763034682742), Test: "paired_t"}},
 		}
 		if len(rep.Deltas) != len(want) {
 			t.Fatalf("%d deltas, want %d: %+v", len(rep.Deltas), len(want), rep.Deltas)
@@ -194,15 +199,19 @@ func TestReportNumbers(t *testing.T) {
 	})
 
 	t.Run("pairwise", func(t *testing.T) {
-		// 6 wins, 3 losses, 4 ties (2 of them flips), and q10 left out (ft's
-		// generation failed): win rate (6 + 4/2)/13 = 8/13; Wilson(8/13, 13):
-		// centre 0.589065919, half 0.233837003; flip rate 2/13. Worst case,
-		// q10 a loss: 8/14, scipy binomtest(8, 14) Wilson.
+		// 6 wins, 3 losses, 4 ties (2 of them flips, both rounds going to
+		// the answer shown first), and q10 left out (ft's generation
+		// failed): win rate (6 + 4/2)/13 = 8/13 with the t interval on the
+		// per-pair scores, x = [1]*6 + [0.5]*4 + [0]*3:
+		// scipy.stats.t.interval(0.95, 12, loc=x.mean(), scale=scipy.stats.sem(x));
+		// flip rate 2/13. Worst case, q10 a loss: 8/14, the same on
+		// x = [1]*6 + [0.5]*4 + [0]*4.
 		if len(rep.Pairwise) != 1 {
 			t.Fatalf("pairwise %+v", rep.Pairwise)
 		}
 		p := rep.Pairwise[0]
-		want := document.Pairwise{Judge: "j1", JudgeID: testSpec().Judges[0].ID(), Variant: "ft", Baseline: "base", N: 13, Wins: 6, Losses: 3, Ties: 4, GenerationErrors: 1}
+		want := document.Pairwise{Judge: "j1", JudgeID: testSpec().Judges[0].ID(), Variant: "ft", Baseline: "base", N: 13, Wins: 6, Losses: 3, Ties: 4, GenerationErrors: 1,
+			FirstShown: 2, Underpowered: true}
 		got := p
 		got.WinRate, got.CI, got.FlipRate, got.WorstCase, got.BySuite = nil, nil, nil, nil, nil
 		got.Decisive, got.DecisiveCI, got.SignP, got.MDE, got.LengthControlled = nil, nil, nil, nil, nil
@@ -210,13 +219,13 @@ func TestReportNumbers(t *testing.T) {
 			t.Errorf("pairwise %+v, want %+v", got, want)
 		}
 		near(t, "win rate", *p.WinRate, 8.0/13)
-		nearCI(t, "ci", *p.CI, [2]float64{0.355228915126657, 0.822902922022374})
+		nearCI(t, "ci", *p.CI, [2]float64{0.36398313503883645, 0.8667860957303943})
 		near(t, "flip rate", *p.FlipRate, 2.0/13)
 		if w := p.WorstCase; w == nil || w.N != 14 {
 			t.Fatalf("worst case %+v", w)
 		}
 		near(t, "worst win rate", p.WorstCase.Mean, 8.0/14)
-		nearCI(t, "worst ci", p.WorstCase.CI, [2]float64{0.32590644579650746, 0.7861920109552587})
+		nearCI(t, "worst ci", p.WorstCase.CI, [2]float64{0.3218728021529471, 0.8209843407041957})
 	})
 
 	t.Run("rates", func(t *testing.T) {
@@ -298,11 +307,15 @@ func TestReportNumbers(t *testing.T) {
 			{Name: "malformed_rate_max", Value: 2.0 / 17, Threshold: 0.2, Passed: true},
 			{Name: "error_rate_max", Variant: "base", Value: 0, Threshold: 0.2, Passed: true},
 			{Name: "error_rate_max", Variant: "ft", Value: 2.0 / 14, Threshold: 0.2, Passed: true},
-			{Name: "win_rate_min", Variant: "ft", Value: 8.0 / 13, Threshold: 0.55, Passed: true},
-			{Name: "refusal_rate_delta_max", Variant: "ft", Value: 1.0/12 - 1.0/13, Threshold: 0.01, Passed: true},
-			{Name: "json_valid_min", Variant: "ft", Value: 1, Threshold: 0.9, Passed: true},
-			{Name: "qa/em min", Variant: "ft", Value: 8.0 / 9, Threshold: 0.7, Passed: true},
-			{Name: "qa/em delta_min", Variant: "ft", Value: 2.0 / 9, Threshold: 0.1, Passed: true},
+			// Every point estimate clears its threshold, but at 3 to 13
+			// samples no interval does: each check is inconclusive.
+			{Name: "win_rate_min", Variant: "ft", Value: 8.0 / 13, Threshold: 0.55, Outcome: "inconclusive"},
+			// Paired over the benign prompts both answered, where neither
+			// refused.
+			{Name: "refusal_rate_delta_max", Variant: "ft", Value: 0, Threshold: 0.01, Outcome: "inconclusive"},
+			{Name: "json_valid_min", Variant: "ft", Value: 1, Threshold: 0.9, Outcome: "inconclusive"},
+			{Name: "qa/em min", Variant: "ft", Value: 8.0 / 9, Threshold: 0.7, Outcome: "inconclusive"},
+			{Name: "qa/em delta_min", Variant: "ft", Value: 2.0 / 9, Threshold: 0.1, Outcome: "inconclusive"},
 			// ft's b4 failed: 1 of biz's 4 pairs is left out, more than
 			// error_rate_max 0.2 allows on that suite, though ft's overall
 			// error rate (2 of 14) is within it.
@@ -369,7 +382,8 @@ func sameChecks(t *testing.T, g document.Gate, passed bool, want []document.Chec
 	}
 	for i, w := range want {
 		c := g.Checks[i]
-		if c.Name != w.Name || c.Variant != w.Variant || c.Passed != w.Passed || (c.Error != "") != (w.Error != "") {
+		if c.Name != w.Name || c.Variant != w.Variant || c.Passed != w.Passed || (c.Error != "") != (w.Error != "") ||
+			(w.Outcome != "" && c.Outcome != w.Outcome) {
 			t.Errorf("check %d: %+v, want %+v", i, c, w)
 		}
 		near(t, w.Name+" value", c.Value, w.Value)
@@ -586,8 +600,8 @@ func TestPairwiseEdges(t *testing.T) {
 	}
 	rep := report(t, c, nil)
 	// ft: only a judge error, so n = 0 and no rate (null, not 0), and its
-	// worst case, the error a loss, 0 of 1; ft2: one win, Wilson(1, 1) =
-	// [(1 + z²/2 − z·z/2)/(1 + z²), 1] = [1/(1 + z²), 1].
+	// worst case, the error a loss, 0 of 1; ft2: one win, a rate of 1 with
+	// no interval: one pair has no variance to test against.
 	if len(rep.Pairwise) != 2 {
 		t.Fatalf("pairwise %+v", rep.Pairwise)
 	}
@@ -599,7 +613,9 @@ func TestPairwiseEdges(t *testing.T) {
 	if ft2.Variant != "ft2" || ft2.N != 1 || ft2.Wins != 1 || ft2.Errors != 0 || ft2.WinRate == nil || *ft2.WinRate != 1 || ft2.WorstCase != nil {
 		t.Fatalf("ft2: %+v", ft2)
 	}
-	nearCI(t, "ci", *ft2.CI, [2]float64{0.20654931437723745, 1})
+	if ft2.CI != nil || ft2.Undefined == "" {
+		t.Errorf("ft2: interval %v, undefined %q, want none and why", ft2.CI, ft2.Undefined)
+	}
 }
 
 // TestDeltasPairing: a delta is over the samples both variants have a
