@@ -19,8 +19,9 @@ import (
 
 // Sections of the simulation's Decide rows.
 const (
-	decideSec   = "Decide on McNemarTest's CI (0/1, base 0.7, 50% discordant)"
-	decideSec10 = "Decide on McNemarTest's CI (0/1, base 0.7, 10% discordant)"
+	decideSec    = "Decide on McNemarTest's CI (0/1, base 0.7, 50% discordant)"
+	decideSec10  = "Decide on McNemarTest's CI (0/1, base 0.7, 10% discordant)"
+	winDecideSec = "Decide on WinRateOf's t interval (50% ties)"
 )
 
 // simRow is one measured rate of the simulation.
@@ -115,6 +116,24 @@ func simulation(reps int) []simRow {
 		o = simDecide(rng(), reps, n, j, 0)
 		want := normCDF((math.Sqrt(float64(n))*j.delta - z95*math.Sqrt(j.psi)) / math.Sqrt(j.psi-j.delta*j.delta))
 		add(decideSec10, "better by 0.03, delta_min 0", n, "P(pass)", o[OutcomePass], fmt.Sprintf("Connor: %.3f", want))
+	}
+	// Win rates of production pairs clustered by session: 40 sessions of
+	// 5 pairs, half of them ties, the decisive ones won with a session's
+	// own probability 0.55 + U(−0.3, 0.3).
+	un, cl := simWinRateClustered(rng(), reps, 40, 5)
+	add("clustered win-rate CI coverage", "40 sessions × 5, 50% ties, session win prob 0.55 ± 0.3", 200, "t ignoring sessions", un, "0.95")
+	add("clustered win-rate CI coverage", "40 sessions × 5, 50% ties, session win prob 0.55 ± 0.3", 200, "CR1 clustered, t on G−1", cl, "0.95")
+
+	// win_rate_min 0.5 decided on the t interval, 50% ties: a candidate no
+	// better than its base, and one whose decisive pairs it wins 60% of
+	// the time (win rate 0.55).
+	for _, n := range []int{100, 300, 1000} {
+		o := simDecideWinRate(rng(), reps, n, 0.5, 0.5)
+		add(winDecideSec, "identical, win_rate_min 0.5", n, "P(fail)", o[OutcomeFail], "≤ 0.025")
+	}
+	for _, n := range []int{100, 300, 1000} {
+		o := simDecideWinRate(rng(), reps, n, 0.5, 0.6)
+		add(winDecideSec, "win rate 0.55, win_rate_min 0.5", n, "P(pass)", o[OutcomePass], "")
 	}
 	return rows
 }
@@ -245,6 +264,68 @@ func simClustered(rng *rand.Rand, reps, g, m int, icc float64) (unclustered, clu
 	return float64(hu) / float64(reps), float64(hc) / float64(reps)
 }
 
+// simWinRateClustered is the coverage of the t interval of WinRateOf and
+// of WinRateClustered for g sessions of m pairs, half of them ties, the
+// others won with the session's own probability 0.55 + U(−0.3, 0.3): the
+// true win rate is 0.525.
+func simWinRateClustered(rng *rand.Rand, reps, g, m int) (unclustered, clustered float64) {
+	const truth = 0.5*0.5 + 0.5*0.55
+	n := g * m
+	scores, clusters := make([]float64, n), make([]string, n)
+	for i := range clusters {
+		clusters[i] = strconv.Itoa(i / m)
+	}
+	var hu, hc int
+	for range reps {
+		w, l, t := 0, 0, 0
+		for k := range g {
+			q := 0.55 + 0.6*(rng.Float64()-0.5)
+			for i := k * m; i < (k+1)*m; i++ {
+				switch {
+				case rng.Float64() < 0.5:
+					scores[i] = 0.5
+					t++
+				case rng.Float64() < q:
+					scores[i] = 1
+					w++
+				default:
+					scores[i] = 0
+					l++
+				}
+			}
+		}
+		if covers(WinRateOf(w, l, t).CI, truth) {
+			hu++
+		}
+		if covers(WinRateClustered(scores, clusters).CI, truth) {
+			hc++
+		}
+	}
+	return float64(hu) / float64(reps), float64(hc) / float64(reps)
+}
+
+// simDecideWinRate is the share of each outcome of a `win rate ≥ 0.5`
+// check decided on WinRateOf's t interval, for n pairs of which a share
+// ties are ties and the others wins with probability q.
+func simDecideWinRate(rng *rand.Rand, reps, n int, ties, q float64) map[Outcome]float64 {
+	out := map[Outcome]float64{}
+	for range reps {
+		w, l, t := 0, 0, 0
+		for range n {
+			switch {
+			case rng.Float64() < ties:
+				t++
+			case rng.Float64() < q:
+				w++
+			default:
+				l++
+			}
+		}
+		out[Decide(WinRateOf(w, l, t).CI, 0.5, true)] += 1 / float64(reps)
+	}
+	return out
+}
+
 // simDecide is the share of each outcome of a `delta ≥ threshold` check
 // decided on McNemarTest's interval.
 func simDecide(rng *rand.Rand, reps, n int, j joint, threshold float64) map[Outcome]float64 {
@@ -333,6 +414,22 @@ func TestSimulationCoverage(t *testing.T) {
 		if u := find(t, rows, "clustered", setting, 300, "paired t ignoring clusters"); u > 0.9 {
 			t.Errorf("unclustered paired t at ICC %s: coverage %.4f, want < 0.9 (it ignores the correlation)", icc, u)
 		}
+	}
+	const sessions = "40 sessions × 5, 50% ties, session win prob 0.55 ± 0.3"
+	inRange("clustered win rate", find(t, rows, "clustered win-rate", sessions, 200, "CR1 clustered, t on G−1"))
+	if u := find(t, rows, "clustered win-rate", sessions, 200, "t ignoring sessions"); u > 0.93 {
+		t.Errorf("win rate ignoring sessions: coverage %.4f, want < 0.93 (it ignores the correlation)", u)
+	}
+	winPower := 0.0
+	for _, n := range []int{100, 300, 1000} {
+		if x := find(t, rows, winDecideSec, "identical", n, "P(fail)"); x > 0.035 {
+			t.Errorf("win rate of an identical candidate, n=%d: P(fail) %.4f, want ≤ 0.025 (+0.01 for 1500 reps)", n, x)
+		}
+		p := find(t, rows, winDecideSec, "win rate 0.55", n, "P(pass)")
+		if p <= winPower {
+			t.Errorf("win rate 0.55: P(pass) %.4f at n=%d, want more than %.4f at the smaller n", p, n, winPower)
+		}
+		winPower = p
 	}
 	power := 0.0
 	for _, n := range []int{100, 300, 1000} {
