@@ -16,10 +16,20 @@ import (
 // original sample; and each candidate's change under a kind with the
 // baseline's on the same samples.
 func (c *Collector) robustness(rep *document.Report, rows []row) {
+	if !slices.ContainsFunc(rows, func(r row) bool { return r.perturbation != "" }) {
+		return // no suite asked for robustness copies
+	}
 	type key struct{ suite, variant, sample string }
+	// Only the originals of suites with copies are looked up.
+	perturbed := map[string]bool{}
+	for _, r := range rows {
+		if r.perturbation != "" {
+			perturbed[r.suite] = true
+		}
+	}
 	originals := map[key]row{}
 	for _, r := range rows {
-		if r.perturbation == "" {
+		if r.perturbation == "" && perturbed[r.suite] {
 			originals[key{r.suite, r.variant, r.sample}] = r
 		}
 	}
