@@ -150,7 +150,7 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 					w := stats.Wilson(*r.JSONValid, r.JSONValidN)
 					ci = &w
 				}
-				b.decide(name, v, *gt.JSONValidMin, true, estimate{value: *r.JSONValid, ci: ci, n: r.JSONValidN})
+				b.decide(name, v, *gt.JSONValidMin, true, estimate{value: *r.JSONValid, ci: ci, n: r.JSONValidN, wilson: true})
 			}
 		}
 		for _, mg := range gt.Metrics {
@@ -166,7 +166,7 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 					b.unmeasured(name+" min", v, boundMin, *mg.Min, fmt.Sprintf("%d of %d generations of %s on suite %s failed, more than error_rate_max %g allows: its %s is over the rest only",
 						m.Errors, m.N+m.Errors, v, mg.Suite, maxErr, mg.Metric))
 				default:
-					b.decide(name+" min", v, *mg.Min, true, estimate{value: *m.Mean, ci: m.CI, n: m.N})
+					b.decide(name+" min", v, *mg.Min, true, estimate{value: *m.Mean, ci: m.CI, n: m.N, wilson: eval.MetricBinary(mg.Metric) && m.Clusters == 0})
 				}
 			}
 			if bound, ok := mg.DeltaBound(); ok {
@@ -250,6 +250,8 @@ type estimate struct {
 	n         int
 	mde       *float64
 	undefined string
+	// wilson: ci is the Wilson interval of a proportion over n trials.
+	wilson bool
 }
 
 // deltaEstimate is what a check on a paired difference decides on.
@@ -290,6 +292,9 @@ func (b *checks) decide(name, variant string, threshold float64, atLeast bool, e
 			toward = ci[1] - e.value
 		}
 		c.NeededN = stats.NToDecide(e.n, toward, math.Abs(e.value-threshold))
+		if e.wilson {
+			c.NeededN = stats.NWilson(e.value, threshold)
+		}
 	}
 	switch {
 	case !b.interval:

@@ -175,6 +175,12 @@ func TestGateJSONValidInterval(t *testing.T) {
 			if c.ci != nil {
 				nearCI(t, "ci", *ch.CI, *c.ci)
 			}
+			// A rate's interval is Wilson's: the n that decides it is the
+			// first whose Wilson interval at 0.95 clears 0.9 (statsmodels,
+			// see stats.TestNWilson), not the half-width scaled by 1/√n.
+			if c.ci != nil && ch.NeededN != 139 {
+				t.Errorf("needed n %d, want 139", ch.NeededN)
+			}
 		})
 	}
 }

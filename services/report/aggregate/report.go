@@ -260,6 +260,13 @@ func (c *Collector) suites(rep *document.Report) {
 				ds.Contaminated, ds.Perturbed, ds.Dropped = st.Contaminated, st.Perturbed, st.Dropped
 			}
 		}
+		// Lists are empty, never null: CI gates read every key.
+		if ds.Problems == nil {
+			ds.Problems = []string{}
+		}
+		if ds.Dropped == nil {
+			ds.Dropped = []eval.DroppedDuplicate{}
+		}
 		rep.Counts.Samples += ds.Samples
 		rep.Counts.Duplicates += ds.Duplicates
 		rep.Counts.Malformed += ds.Malformed

@@ -106,12 +106,12 @@ type Suite struct {
 	Malformed  int      `json:"malformed"`
 	// Contaminated and Perturbed count flagged samples and robustness
 	// copies (which Samples includes).
-	Contaminated int      `json:"contaminated,omitempty"`
-	Perturbed    int      `json:"perturbed,omitempty"`
-	Problems     []string `json:"problems,omitempty"`
+	Contaminated int      `json:"contaminated"`
+	Perturbed    int      `json:"perturbed"`
+	Problems     []string `json:"problems"`
 	// Dropped are the duplicates left out, each with the sample it
 	// repeats (and, for a near-duplicate, how similar they are).
-	Dropped []eval.DroppedDuplicate `json:"dropped,omitempty"`
+	Dropped []eval.DroppedDuplicate `json:"dropped"`
 }
 
 // RecordsRead counts the dataset records the suite's files held: the
@@ -155,9 +155,9 @@ type Metric struct {
 	WorstCase *Estimate `json:"worst_case"`
 	// Clusters is the number of clusters when the suite groups its samples
 	// (its cluster path), and CI is then cluster-robust; 0 otherwise.
-	Clusters int `json:"clusters,omitempty"`
+	Clusters int `json:"clusters"`
 	// Signature is sacreBLEU's signature of a BLEU or chrF mean.
-	Signature string `json:"signature,omitempty"`
+	Signature string `json:"signature"`
 }
 
 // Estimate is a mean (or share) with its 95% interval over N values.
@@ -234,26 +234,26 @@ type DeltaEstimate struct {
 	// type: mcnemar for a 0/1 metric (Newcombe's interval, mid-p),
 	// paired_t otherwise.
 	Test      string `json:"test"`
-	Undefined string `json:"undefined,omitempty"`
+	Undefined string `json:"undefined"`
 	// QValue is the Benjamini–Hochberg adjusted p-value over the
 	// report's family of tests (every delta, or every robustness row);
 	// stars are on it.
-	QValue *float64 `json:"q_value,omitempty"`
+	QValue *float64 `json:"q_value"`
 	// MDE is the minimum detectable effect: the smallest |delta| this N
 	// and this variance detect with 80% power at the 5% level.
-	MDE *float64 `json:"mde,omitempty"`
+	MDE *float64 `json:"mde"`
 	// Underpowered is "too few samples to tell": the MDE exceeds the
 	// observed |delta| (and the gate's margin, where one is set).
-	Underpowered bool `json:"underpowered,omitempty"`
+	Underpowered bool `json:"underpowered"`
 	// SD is the standard deviation of the paired differences, and
 	// Discordant the pairs where only the candidate (first) or only the
 	// baseline (second) scored 1 on a 0/1 metric: what a plan for a
 	// larger run needs.
-	SD         *float64 `json:"sd,omitempty"`
-	Discordant *[2]int  `json:"discordant,omitempty"`
+	SD         *float64 `json:"sd"`
+	Discordant *[2]int  `json:"discordant"`
 	// Clusters is the number of clusters when the interval is
 	// cluster-robust (CR1, t on clusters − 1 degrees of freedom).
-	Clusters int `json:"clusters,omitempty"`
+	Clusters int `json:"clusters"`
 }
 
 // RateDelta is a candidate's side-effect rate minus the baseline's,
@@ -283,8 +283,8 @@ type Pairwise struct {
 	CI *[2]float64 `json:"ci"`
 	// Undefined says why WinRate has no interval (fewer than 2 pairs, or
 	// every pair scored the same).
-	Undefined string `json:"undefined,omitempty"`
-	Clusters  int    `json:"clusters,omitempty"`
+	Undefined string `json:"undefined"`
+	Clusters  int    `json:"clusters"`
 	// Decisive is W/(W+L), the win share among pairs that were not ties,
 	// with its Wilson interval; SignP is the exact sign test of W against
 	// L. Null when every pair was a tie.
@@ -293,7 +293,7 @@ type Pairwise struct {
 	SignP      *float64    `json:"sign_p"`
 	// MDE is the smallest |win rate − ½| this N detects with 80% power.
 	MDE          *float64 `json:"mde"`
-	Underpowered bool     `json:"underpowered,omitempty"`
+	Underpowered bool     `json:"underpowered"`
 	// LengthControlled is the win rate the judge would give at equal
 	// answer lengths (AlpacaEval 2's length-controlled win rate).
 	LengthControlled *LengthControlled `json:"length_controlled"`
@@ -325,7 +325,7 @@ type LengthControlled struct {
 	// Slope is the model's length coefficient: above 0 when the judge
 	// prefers the longer answer.
 	Slope     float64 `json:"slope"`
-	Undefined string  `json:"undefined,omitempty"`
+	Undefined string  `json:"undefined"`
 }
 
 // SuiteWinRate is a judge's win rate on one suite.
@@ -348,7 +348,7 @@ type Strength struct {
 	Strength  float64    `json:"strength"`
 	CI        [2]float64 `json:"ci"`
 	Rank      int        `json:"rank"`
-	Undefined string     `json:"undefined,omitempty"`
+	Undefined string     `json:"undefined"`
 }
 
 // Monitor is an always-valid test of one of a continuous run's
@@ -477,10 +477,10 @@ type Checkpoint struct {
 	Seq     int       `json:"seq"`
 	Variant string    `json:"variant"`
 	Model   string    `json:"model"`
-	Step    int64     `json:"step,omitempty"`
+	Step    int64     `json:"step"`
 	AddedAt time.Time `json:"added_at"`
 	// Judge is the judge whose win rate is shown (the gate's).
-	Judge   string      `json:"judge,omitempty"`
+	Judge   string      `json:"judge"`
 	WinRate *float64    `json:"win_rate"`
 	CI      *[2]float64 `json:"ci"`
 	// Metrics are each suite's primary metric.
@@ -548,7 +548,7 @@ type Check struct {
 	// CI is Value's 95% interval, which decides the check under the
 	// interval policy (null for checks on counts: error and malformed
 	// rates).
-	CI *[2]float64 `json:"ci,omitempty"`
+	CI *[2]float64 `json:"ci"`
 	// Outcome is pass, fail, inconclusive (the interval straddles the
 	// threshold) or error.
 	Outcome string `json:"outcome"`
@@ -556,13 +556,13 @@ type Check struct {
 	// power, and NeededN the sample size (pairs or answers) at which an
 	// interval of today's spread would clear the threshold: what an
 	// inconclusive check needs.
-	MDE     *float64 `json:"mde,omitempty"`
-	NeededN int      `json:"needed_n,omitempty"`
+	MDE     *float64 `json:"mde"`
+	NeededN int      `json:"needed_n"`
 	Passed  bool     `json:"passed"`
 	// Error says why the check could not be evaluated: the run is
 	// incomplete, too many calls failed, or there is nothing to measure.
 	// Such a check makes the verdict error, not fail.
-	Error string `json:"error,omitempty"`
+	Error string `json:"error"`
 }
 
 // AppliesTo reports whether the check bears on variant's verdict: it is

@@ -200,3 +200,39 @@ func rootIllinois(f func(float64) float64, lo, hi float64) float64 {
 	}
 	return lo + (hi-lo)/2
 }
+
+// NWilson is the smallest number of trials at which the Wilson interval of
+// a proportion that stays at p lies wholly on p's side of threshold — the
+// n that would decide a check on a rate. Wilson's interval is pulled
+// towards ½ and is not symmetric, so scaling its half-width by 1/√n
+// ([NToDecide]) underestimates it. 0 when p is on the threshold (no n
+// decides it) or either is outside [0, 1].
+func NWilson(p, threshold float64) int {
+	if !(p >= 0 && p <= 1 && threshold >= 0 && threshold <= 1) || math.Abs(p-threshold) < 1e-12 {
+		return 0
+	}
+	clears := func(n int) bool {
+		ci := Wilson(p, n)
+		if p > threshold {
+			return ci[0] > threshold
+		}
+		return ci[1] < threshold
+	}
+	hi := 1
+	for !clears(hi) {
+		if hi > 1<<40 {
+			return 0
+		}
+		hi *= 2
+	}
+	lo := hi / 2 // does not clear (or is 0)
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if clears(mid) {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi
+}

@@ -149,3 +149,26 @@ func TestNToDecide(t *testing.T) {
 		}
 	}
 }
+
+// TestNWilson: the first n whose Wilson interval of a proportion staying at
+// p excludes the threshold, against a linear search with statsmodels:
+// next(n for n in count(1) if (lo > t if p > t else hi < t)) with
+// lo, hi = proportion_confint(p*n, n, method='wilson').
+func TestNWilson(t *testing.T) {
+	for _, tt := range []struct {
+		p, threshold float64
+		want         int
+	}{
+		{31.0 / 36, 0.9, 229},
+		{0.95, 0.9, 139},
+		{0.7, 0.5, 25},
+		{0.1, 0.2, 62},
+		{0.5, 0.45, 381},
+		{0.5, 0.5, 0}, // on the threshold: no n decides it
+		{1.2, 0.5, 0},
+	} {
+		if got := NWilson(tt.p, tt.threshold); got != tt.want {
+			t.Errorf("NWilson(%v, %v) = %d, want %d", tt.p, tt.threshold, got, tt.want)
+		}
+	}
+}
