@@ -141,6 +141,12 @@ func (c *Collector) rateDeltas(rep *document.Report, rows []row) {
 			rep.RateDeltas = append(rep.RateDeltas, d)
 		}
 	}
+	// The rate deltas are a family of their own, as the gate reads them.
+	family := make([]*document.DeltaEstimate, len(rep.RateDeltas))
+	for i := range rep.RateDeltas {
+		family[i] = &rep.RateDeltas[i].DeltaEstimate
+	}
+	setQValues(family)
 }
 
 // compareRates is McNemar's comparison of paired 0/1 outcomes, in suite
