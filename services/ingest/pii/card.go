@@ -20,8 +20,10 @@ func findCards(b []byte, fs []Finding) []Finding {
 
 // cardAt returns the end of the card number that starts at i, the start of
 // a digit run, or -1. A card number is 13–19 digits passing the Luhn check,
-// written as one run or in groups of four (the last one shorter, or Amex's
-// 4-6-5 and Diners' 4-6-4) joined by single spaces or single hyphens. No
+// written as one run or in groups of four (the last one shorter, or longer
+// for 17–19 digits: 4-4-4-6 and 4-4-4-7 as UnionPay and Maestro cards are
+// printed; or Amex's 4-6-5 and Diners' 4-6-4) joined by single spaces or
+// single hyphens. No
 // card number starts with 0 (that would be ISO's industry 0, not a bank) or
 // follows a '+', which makes it a phone number. Luhn passes one number in
 // ten, so an order number of 13–19 digits can pass too; that is the price
@@ -101,6 +103,8 @@ func cardShape(lens []int) bool {
 		return true // Amex 4-6-5, Diners 4-6-4
 	case len(lens) < 4:
 		return false // at most 4+4+4 = 12 digits
+	case len(lens) == 4 && lens[0] == 4 && lens[1] == 4 && lens[2] == 4 && lens[3] >= 5 && lens[3] <= 7:
+		return true // 17–19 digits: 4-4-4-6 (18) and 4-4-4-7 (19) are printed so
 	}
 	total := 0
 	for g, n := range lens {

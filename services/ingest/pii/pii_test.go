@@ -114,6 +114,11 @@ var redactTests = []struct {
 	{"Diners 4-6-4", "3622 720627 1667", "[CARD]"},
 	{"UnionPay 19 digits in Chinese", "银行卡号6222021234567890128，", "银行卡号[CARD]，"},
 	{"UnionPay 4-4-4-4-3", "卡号：6222 0212 3456 7890 128", "卡号：[CARD]"},
+	// python3: Luhn check digit appended to 62220212345678901 and 622202123456789012.
+	{"UnionPay 18 digits 4-4-4-6", "card 6222 0212 3456 789012 ok", "card [CARD] ok"},
+	{"UnionPay 19 digits 4-4-4-7", "card 6222-0212-3456-7890128.", "card [CARD]."},
+	{"4-4-4-6 failing Luhn stays", "ref 6222 0212 3456 789013", "ref 6222 0212 3456 789013"},
+	{"Amex 4-6-5 with hyphens", "3782-822463-10005", "[CARD]"},
 	{"card then a quantity", "pay 4111 1111 1111 1111 2 times", "pay [CARD] 2 times"},
 	{"card after a quantity", "qty 1 4012 8888 8888 1881", "qty 1 [CARD]"},
 	{"card glued to Chinese", "卡号6011111111111117的余额", "卡号[CARD]的余额"},
