@@ -48,6 +48,25 @@ type Collector struct {
 	// ingestFailed is why ingest gave up on the run, if it did, and
 	// ingestSuite the suite it could not read (when the dead letter says).
 	ingestFailed, ingestSuite string
+
+	// samples are the run's samples by (suite, id), once the caller names
+	// them with AddSample; until then every sample id is taken as the
+	// run's. Anyone who can publish on a subject can name any sample.
+	samples map[[16]byte]struct{}
+	// held keeps, by sample, the results (by their key) that name a sample
+	// the run does not have: forged, or read before their sample. They
+	// count nowhere — not in progress, errors or tables — until AddSample
+	// names their sample, and one warning counts them.
+	held      map[[16]byte]*heldSample
+	heldOrder [][16]byte
+	// heldNote is the index in notes of that warning, or -1.
+	heldNote int
+}
+
+// heldSample is the results held for one sample the run does not have.
+type heldSample struct {
+	suite, id string
+	adds      map[[16]byte]func()
 }
 
 // foreignCount counts results made under another fingerprint.
@@ -69,6 +88,7 @@ func New(spec *eval.RunSpec) *Collector {
 		spec: spec, fp: spec.Fingerprint(), scoring: spec.Scoring(), metrics: ms,
 		scores: newTable(mem, scoreSchema(ms)), judgments: newTable(mem, judgmentSchema),
 		seen: map[[16]byte]struct{}{}, arrived: map[[3]string]int{}, deadSeen: map[string]struct{}{}, foreign: map[string]*foreignCount{},
+		heldNote: -1,
 	}
 }
 
@@ -91,6 +111,95 @@ func (c *Collector) Scoring() string { return c.scoring }
 
 // SetIngest records what ingest found; until then nothing is expected.
 func (c *Collector) SetIngest(st *eval.IngestStatus) { c.ingest = st }
+
+func runSampleKey(suite, id string) [16]byte { return hashKey("sample", suite, id) }
+
+// AddSample names a sample the run has (as ingest published it). Once one
+// is named, a score, judgment or dead letter for a sample not named is
+// held aside and counted in one warning rather than raising progress or
+// errors; naming its sample later admits it. A caller that never calls
+// AddSample gets every result counted, as before.
+func (c *Collector) AddSample(suite, id string) {
+	k := runSampleKey(suite, id)
+	if c.samples == nil {
+		c.samples = map[[16]byte]struct{}{}
+	}
+	if _, ok := c.samples[k]; ok {
+		return
+	}
+	c.samples[k] = struct{}{}
+	h := c.held[k]
+	if h == nil {
+		return
+	}
+	delete(c.held, k)
+	c.heldOrder = slices.DeleteFunc(c.heldOrder, func(x [16]byte) bool { return x == k })
+	keys := make([][16]byte, 0, len(h.adds))
+	for rk := range h.adds {
+		keys = append(keys, rk)
+	}
+	// Any order gives the same result (each add is keyed); sorted keeps
+	// the tables' row order the same from one build to the next.
+	slices.SortFunc(keys, func(a, b [16]byte) int { return strings.Compare(string(a[:]), string(b[:])) })
+	for _, rk := range keys {
+		h.adds[rk]()
+	}
+	c.noteHeld()
+}
+
+// known reports whether the run has the sample, holding add (the result
+// under key rk) aside when it does not.
+func (c *Collector) known(suite, id string, rk [16]byte, add func()) bool {
+	if c.samples == nil {
+		return true
+	}
+	k := runSampleKey(suite, id)
+	if _, ok := c.samples[k]; ok {
+		return true
+	}
+	if c.held == nil {
+		c.held = map[[16]byte]*heldSample{}
+	}
+	h := c.held[k]
+	if h == nil {
+		h = &heldSample{suite: suite, id: id, adds: map[[16]byte]func(){}}
+		c.held[k] = h
+		c.heldOrder = append(c.heldOrder, k)
+	}
+	h.adds[rk] = add
+	c.noteHeld()
+	return false
+}
+
+// noteHeld keeps the one warning about held results up to date.
+func (c *Collector) noteHeld() {
+	n := 0
+	for _, h := range c.held {
+		n += len(h.adds)
+	}
+	if n == 0 {
+		if c.heldNote >= 0 {
+			c.notes = slices.Delete(c.notes, c.heldNote, c.heldNote+1)
+			c.heldNote = -1
+		}
+		return
+	}
+	var names []string
+	for _, k := range c.heldOrder[:min(3, len(c.heldOrder))] {
+		names = append(names, fmt.Sprintf("%s/%s", c.held[k].suite, c.held[k].id))
+	}
+	if len(c.heldOrder) > 3 {
+		names = append(names, fmt.Sprintf("and %d more", len(c.heldOrder)-3))
+	}
+	msg := fmt.Sprintf("%d results (scores, judgments or dead letters) name samples run %s does not have (%s): they were left out of progress and errors; someone published them on the run's subjects, or they belong to another ingest of the run",
+		n, c.spec.Run, strings.Join(names, ", "))
+	if c.heldNote < 0 {
+		c.heldNote = len(c.notes)
+		c.notes = append(c.notes, msg)
+		return
+	}
+	c.notes[c.heldNote] = msg
+}
 
 func scoreKey(variant, suite, sample string) [16]byte {
 	return hashKey("s", variant, suite, sample)
@@ -141,6 +250,9 @@ func (c *Collector) AddScore(s *eval.Score) bool {
 	if _, dup := c.seen[k]; dup {
 		return false
 	}
+	if !c.known(s.Sample.Suite, s.Sample.ID, k, func() { c.AddScore(s) }) {
+		return false
+	}
 	c.seen[k] = struct{}{}
 	c.arrived[scoreCount(s.Variant, s.Sample.Suite)]++
 	if s.Fingerprint != c.fp && s.Fingerprint != "" {
@@ -176,6 +288,9 @@ func (c *Collector) AddJudgment(j *eval.Judgment) bool {
 	if _, dup := c.seen[k]; dup {
 		return false
 	}
+	if !c.known(j.Sample.Suite, j.Sample.ID, k, func() { c.AddJudgment(j) }) {
+		return false
+	}
 	if !j.GenerationFailed && (strings.HasPrefix(j.Error, "candidate generation failed") || strings.HasPrefix(j.Error, "baseline generation failed")) {
 		// Judged before judgments said so: the pair was never shown to
 		// the judge.
@@ -199,6 +314,11 @@ func (c *Collector) AddDeadLetter(d *eval.DeadLetter) bool {
 	}
 	k := d.Stage + "\x00" + d.Subject + "\x00" + fmt.Sprint(d.Seq)
 	if _, dup := c.deadSeen[k]; dup {
+		return false
+	}
+	// A dead letter that names a sample stands for that sample's results:
+	// one the run does not have must not count as an error.
+	if d.Stage != "ingest" && d.Sample != "" && !c.known(d.Suite, d.Sample, hashKey("dead", k), func() { c.AddDeadLetter(d) }) {
 		return false
 	}
 	c.deadSeen[k] = struct{}{}
@@ -267,12 +387,21 @@ func (c *Collector) Note(msg string) {
 func (c *Collector) Progress() document.Progress {
 	var p document.Progress
 	for _, su := range c.spec.Suites {
+		// No (variant, suite) counts more than the suite's samples, should
+		// results for samples the run does not have get through (the
+		// caller did not name the samples): progress never passes 100 %.
+		capped := func(n int) int { return n }
+		if c.ingest != nil && c.ingest.Done {
+			if ss := c.ingest.Suites[su.Name]; ss != nil {
+				capped = func(n int) int { return min(n, ss.Samples) }
+			}
+		}
 		for _, v := range c.spec.Variants {
-			p.Scores += c.arrived[scoreCount(v.Name, su.Name)]
+			p.Scores += capped(c.arrived[scoreCount(v.Name, su.Name)])
 		}
 		for _, j := range c.spec.Judges {
 			for _, cand := range c.spec.Candidates() {
-				p.Judgments += c.arrived[judgmentCount(j.ID(), cand, su.Name)]
+				p.Judgments += capped(c.arrived[judgmentCount(j.ID(), cand, su.Name)])
 			}
 		}
 	}

@@ -1,0 +1,144 @@
+package aggregate
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/report/document"
+)
+
+// eightSamples is a complete run of testSpec over 8 samples (4 per suite):
+// every score and judgment arrived, none failed.
+func eightSamples(t *testing.T, name bool) *Collector {
+	t.Helper()
+	spec := testSpec()
+	c := New(spec)
+	t.Cleanup(c.Release)
+	c.SetIngest(&eval.IngestStatus{Run: spec.Run, Done: true, Samples: 8,
+		Suites: map[string]*eval.SuiteStatus{"qa": {Samples: 4}, "biz": {Samples: 4}}})
+	seq := uint64(0)
+	for _, su := range []string{"qa", "biz"} {
+		for _, id := range []string{"s1", "s2", "s3", "s4"} {
+			seq++
+			if name {
+				c.AddSample(su, id)
+			}
+			metrics := em(1)
+			if su == "biz" {
+				metrics = map[string]float64{"json_valid": 1, "json_fields": 1}
+			}
+			mustAdd(t, c, mkScore(spec, "base", su, id, seq, eval.BucketOK, metrics), mkScore(spec, "ft", su, id, seq, eval.BucketOK, metrics))
+			if !c.AddJudgment(mkJudgment(spec, su, id, seq, eval.WinTie, true)) {
+				t.Fatalf("judgment of %s/%s not added", su, id)
+			}
+		}
+	}
+	return c
+}
+
+// TestForgedResultsForSamplesTheRunDoesNotHave: a dead letter, score or
+// judgment naming a sample the run does not have raises neither progress
+// nor errors, and one warning names it with the count.
+func TestForgedResultsForSamplesTheRunDoesNotHave(t *testing.T) {
+	spec := testSpec()
+	ghostScore := mkScore(spec, "ft", "qa", "ghost", 99, eval.BucketError, em(0))
+	ghostScore.Reason, ghostScore.Cause = "forged", "forged"
+	ghostJudgment := mkJudgment(spec, "qa", "ghost", 99, eval.WinBaseline, true)
+	ghostJudgment.Error, ghostJudgment.Cause = "forged", "forged"
+	for _, tc := range []struct {
+		name    string
+		forge   func(c *Collector)
+		results int // in the warning
+	}{
+		{"a score-stage dead letter", func(c *Collector) {
+			c.AddDeadLetter(&eval.DeadLetter{Stage: "score", Run: "r1", Suite: "qa", Sample: "ghost", Variant: "ft",
+				Subject: "assay.gens.r1.ft", Seq: 999, Reason: "sample not found"})
+		}, 1},
+		{"an infer dead letter, twice", func(c *Collector) {
+			for range 2 {
+				c.AddDeadLetter(&eval.DeadLetter{Stage: "infer", Run: "r1", Suite: "qa", Sample: "ghost", Variant: "base",
+					Subject: "assay.samples.r1.qa", Seq: 999, Reason: "poison"})
+			}
+		}, 1},
+		{"a judge dead letter", func(c *Collector) {
+			c.AddDeadLetter(&eval.DeadLetter{Stage: "judge", Run: "r1", Suite: "qa", Sample: "ghost", Variant: "ft", Judge: "j1",
+				Subject: "assay.gens.r1.ft", Seq: 999, Reason: "poison"})
+		}, 1},
+		{"a score and a judgment", func(c *Collector) {
+			c.AddScore(ghostScore)
+			c.AddJudgment(ghostJudgment)
+		}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := eightSamples(t, true)
+			tc.forge(c)
+			want := document.Progress{Scores: 16, ScoresExpected: 16, Judgments: 8, JudgmentsExpected: 8}
+			if got := c.Progress(); got != want {
+				t.Errorf("progress %+v, want %+v", got, want)
+			}
+			rep := report(t, c, nil)
+			if rep.Counts.Errors != 0 || rep.Counts.GenerationErrors != 0 || rep.Counts.JudgeErrors != 0 {
+				t.Errorf("counts %+v, want no errors", rep.Counts)
+			}
+			var named []string
+			for _, w := range rep.Warnings {
+				if strings.Contains(w, "ghost") {
+					named = append(named, w)
+				}
+				if strings.Contains(w, "dead-lettered") {
+					t.Errorf("warning counts a dead letter the errors do not: %q", w)
+				}
+			}
+			if len(named) != 1 || !strings.HasPrefix(named[0], fmt.Sprintf("%d results ", tc.results)) || !strings.Contains(named[0], "qa/ghost") {
+				t.Errorf("warnings naming the sample: %q, want one counting %d", named, tc.results)
+			}
+			if !rep.Complete {
+				t.Error("the run is not complete")
+			}
+		})
+	}
+}
+
+// TestResultReadBeforeItsSample: a result held because its sample was not
+// named yet counts once the sample is named, and its warning goes.
+func TestResultReadBeforeItsSample(t *testing.T) {
+	c := eightSamples(t, true)
+	spec := c.Spec()
+	dl := &eval.DeadLetter{Stage: "infer", Run: "r1", Suite: "qa", Sample: "s5", Variant: "ft",
+		Subject: "assay.samples.r1.qa", Seq: 9, Reason: "context too long"}
+	c.AddDeadLetter(dl)
+	c.AddScore(mkScore(spec, "base", "qa", "s5", 9, eval.BucketOK, em(1)))
+	if got := c.Progress(); got.Scores != 16 || got.Judgments != 8 {
+		t.Fatalf("held results counted: %+v", got)
+	}
+	c.SetIngest(&eval.IngestStatus{Run: "r1", Done: true, Samples: 9,
+		Suites: map[string]*eval.SuiteStatus{"qa": {Samples: 5}, "biz": {Samples: 4}}})
+	c.AddSample("qa", "s5")
+	want := document.Progress{Scores: 18, ScoresExpected: 18, Judgments: 9, JudgmentsExpected: 9}
+	if got := c.Progress(); got != want {
+		t.Errorf("progress %+v, want %+v", got, want)
+	}
+	rep := report(t, c, nil)
+	if rep.Counts.GenerationErrors != 1 {
+		t.Errorf("counts %+v, want the dead letter's generation error", rep.Counts)
+	}
+	for _, w := range rep.Warnings {
+		if strings.Contains(w, "does not have") {
+			t.Errorf("warning left after the sample was named: %q", w)
+		}
+	}
+}
+
+// TestProgressNeverPassesTheSamples: a caller that names no samples still
+// never sees progress above 100 %.
+func TestProgressNeverPassesTheSamples(t *testing.T) {
+	c := eightSamples(t, false)
+	c.AddDeadLetter(&eval.DeadLetter{Stage: "score", Run: "r1", Suite: "qa", Sample: "ghost", Variant: "ft",
+		Subject: "assay.gens.r1.ft", Seq: 999, Reason: "sample not found"})
+	want := document.Progress{Scores: 16, ScoresExpected: 16, Judgments: 8, JudgmentsExpected: 8}
+	if got := c.Progress(); got != want {
+		t.Errorf("progress %+v, want %+v", got, want)
+	}
+}
