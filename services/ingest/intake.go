@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"net"
 	"net/http"
 	"slices"
@@ -74,14 +75,14 @@ func (s *Service) Accept(ctx context.Context, source string, body []byte) (strin
 // checked, stamped with now when it has no timestamp, redacted, and named
 // by an id of its source, time and text. Errors are [QueryError]s.
 func ParseQuery(source string, body []byte, now time.Time) (eval.IntakeQuery, string, error) {
-	if !eval.ValidName(source) {
-		return eval.IntakeQuery{}, "", badQuery("source %q is not a valid name: use 1-64 letters, digits, '-' or '_'", source)
+	if err := eval.CheckSourceName(source); err != nil {
+		return eval.IntakeQuery{}, "", &QueryError{err.Error()}
 	}
 	if len(body) > maxQuery {
 		return eval.IntakeQuery{}, "", badQuery("query is larger than %d bytes", maxQuery)
 	}
-	var q eval.IntakeQuery
-	if err := json.Unmarshal(body, &q); err != nil {
+	q, err := decodeQuery(body)
+	if err != nil {
 		// The decoder's message may quote the body: say only where it broke.
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
@@ -105,6 +106,26 @@ func ParseQuery(source string, body []byte, now time.Time) (eval.IntakeQuery, st
 	return stored, hex.EncodeToString(sum[:12]), nil
 }
 
+// decodeQuery decodes a query as json.Unmarshal would, but keeps the
+// metadata's numbers as they were written (json.Number): a card number sent
+// as a number has more digits than a float64 holds, and must be redacted
+// from its digits.
+func decodeQuery(data []byte) (eval.IntakeQuery, error) {
+	var q eval.IntakeQuery
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&q); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return q, &json.SyntaxError{Offset: int64(len(data))}
+		}
+		return q, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return q, &json.SyntaxError{Offset: dec.InputOffset()}
+	}
+	return q, nil
+}
+
 // redactQuery returns q with its messages and metadata redacted; redacting
 // a redacted query changes nothing.
 func redactQuery(q eval.IntakeQuery) eval.IntakeQuery {
@@ -116,12 +137,22 @@ func redactQuery(q eval.IntakeQuery) eval.IntakeQuery {
 	return out
 }
 
-// redactAny redacts every string in decoded JSON metadata, keys included.
+// redactAny redacts every value in decoded JSON metadata, keys included: a
+// string in place, a number that holds personal data (a card or mobile
+// number sent as a JSON number) by the placeholder string.
 func redactAny(v any) any {
 	switch x := v.(type) {
 	case string:
 		out, _ := pii.Redact(x)
 		return out
+	case json.Number:
+		return redactNumber(x, string(x))
+	case float64:
+		return redactNumber(x, strconv.FormatFloat(x, 'f', -1, 64))
+	case int:
+		return redactNumber(x, strconv.Itoa(x))
+	case int64:
+		return redactNumber(x, strconv.FormatInt(x, 10))
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		// In key order, so that two keys redacted alike are told apart
@@ -146,6 +177,26 @@ func redactAny(v any) any {
 		return out
 	case nil:
 		return map[string]any(nil)
+	}
+	return v
+}
+
+// redactNumber returns v, a number written as lit, or in its place the
+// redaction of its digits when they hold personal data. A number written
+// with a fraction or an exponent ("4.111111111111111e15") is read for the
+// integer it may be too.
+func redactNumber(v any, lit string) any {
+	digits := strings.TrimPrefix(lit, "-")
+	if out, found := pii.Redact(digits); len(found) > 0 {
+		return out
+	}
+	if strings.ContainsAny(digits, ".eE") {
+		// Integers beyond 1e20 have more digits than any card.
+		if f, err := strconv.ParseFloat(digits, 64); err == nil && f == math.Trunc(f) && f < 1e20 {
+			if out, found := pii.Redact(strconv.FormatFloat(f, 'f', -1, 64)); len(found) > 0 {
+				return out
+			}
+		}
 	}
 	return v
 }
@@ -280,8 +331,8 @@ func (s *Service) continuous(ctx context.Context) error {
 // it is sampled and not a repeat within its window.
 func (s *Service) handleQuery(ctx context.Context, runs *bus.Runs, run string, m *bus.Msg) error {
 	source := bus.SubjectToken(m.Subject(), 2)
-	var q eval.IntakeQuery
-	if err := json.Unmarshal(m.Payload, &q); err != nil {
+	q, err := decodeQuery(m.Payload)
+	if err != nil {
 		return bus.Poisonf(bus.Keys{Run: run}, "stored query does not decode: %v", err)
 	}
 	spec, err := runs.Spec(ctx, run)

@@ -322,6 +322,8 @@ func FuzzParseQuery(f *testing.F) {
 		`{"messages":[{"role":"user","content":"call 138 1234 5678"}],"timestamp":"2026-11-27T10:04:00Z","metadata":{"carol@example.com":["10.1.2.3",{"x":"+44 20 7946 0958"}],"n":1}}`,
 		`{"query":"hi","timestamp":"2099-01-01T00:00:00Z"}`,
 		`{"query":"a","messages":[]}`, `{"query":`, `[]`, `{"metadata":{"a":null}}`,
+		`{"query":"x","metadata":{"card":4111111111111111,"tel":[13812345678,{"13812345678":6222021234567890128}],"p":12.5,"e":4.111111111111111e15}}`,
+		`{"query":"x","metadata":{"c":"6222 0212 3456 789012","n":-1e400}}`, `{"query":"x"} {}`,
 	} {
 		f.Add("chat", []byte(s))
 	}
