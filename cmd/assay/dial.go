@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"log/slog"
 	"os"
 
@@ -11,9 +12,9 @@ import (
 )
 
 // natsFlags are the connection flags of commands that talk to a running
-// assay.
+// assay: the same NATS URL, credentials and TLS flags as every service.
 type natsFlags struct {
-	url, creds string
+	stage.ClientFlags
 }
 
 func envOr(k, def string) string {
@@ -24,17 +25,26 @@ func envOr(k, def string) string {
 }
 
 func (f *natsFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.url, "nats", envOr("ASSAY_NATS", "nats://127.0.0.1:4222"), "NATS server URL (env ASSAY_NATS)")
-	cmd.Flags().StringVar(&f.creds, "creds", os.Getenv("ASSAY_NATS_CREDS"), "NATS credentials file (env ASSAY_NATS_CREDS)")
+	fs := flag.NewFlagSet(cmd.Name(), flag.ContinueOnError)
+	f.Register(fs)
+	cmd.Flags().AddGoFlagSet(fs)
 }
 
-// dial connects to NATS and opens the bus; close ends the connection.
+// dial connects to NATS and opens the bus; close ends the connection. A
+// command fails at once when no server answers (a user is waiting), but
+// waits up to --startup-timeout for a cluster's JetStream to be ready.
 func (f *natsFlags) dial(ctx context.Context) (b *bus.Bus, close func(), err error) {
-	nc, err := stage.Connect(f.url, f.creds, "assay-cli", slog.New(slog.DiscardHandler))
+	cfg, err := f.Config("assay-cli")
 	if err != nil {
 		return nil, nil, err
 	}
-	if b, err = bus.Open(ctx, nc, bus.Options{}); err != nil {
+	cfg.Wait = 0
+	logger := slog.New(slog.DiscardHandler)
+	nc, err := bus.Connect(ctx, cfg, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	if b, err = bus.Open(ctx, nc, bus.Options{Wait: f.StartupTimeout, Logger: logger}); err != nil {
 		nc.Close()
 		return nil, nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -43,6 +44,11 @@ type Options struct {
 	// deduplication within its window (default 8 days: longer than any
 	// window, and queries arriving that late are stale anyway).
 	SeenTTL time.Duration
+	// Wait is how long Open retries transient JetStream errors while a
+	// cluster forms (default 2m).
+	Wait time.Duration
+	// Logger receives a line for each retry; nil discards them.
+	Logger *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -57,6 +63,9 @@ func (o *Options) defaults() {
 	}
 	if o.SeenTTL == 0 {
 		o.SeenTTL = 8 * 24 * time.Hour
+	}
+	if o.Wait == 0 {
+		o.Wait = DefaultWait
 	}
 }
 
@@ -77,16 +86,39 @@ var StreamSubjects = map[string][]string{
 // start. What exists is left as it is: a process started without --replicas
 // must not scale a cluster's R3 streams down to one replica, and an operator
 // may have tuned limits by hand.
+//
+// A cluster that is forming, electing a leader or restarting a node answers
+// for a while with timeouts, "no suitable peers" or "temporarily
+// unavailable": Open retries every such error with backoff for opts.Wait,
+// logging each retry, and fails at once on a permanent one (a permission
+// refused, a configuration the server rejects).
 func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
-	// A cluster that has just formed, or is restarting a node, can refuse
-	// to place replicas for a moment ("no suitable peers"): wait for it
-	// rather than fail a service's start.
-	for backoff := 50 * time.Millisecond; ; backoff = min(2*backoff, time.Second) {
-		b, err := open(ctx, nc, opts)
-		var apiErr *jetstream.APIError
-		if err == nil || !errors.As(err, &apiErr) || apiErr.ErrorCode != errCodeNoPeers {
-			return b, err
+	opts.defaults()
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	start := time.Now()
+	deadline := start.Add(opts.Wait)
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
+		// Each attempt gets its own deadline: a request lost while the
+		// cluster forms must not use up the whole wait.
+		actx, cancel := context.WithTimeout(ctx, min(attemptTimeout, time.Until(deadline)))
+		b, err := open(actx, nc, opts)
+		cancel()
+		if err == nil {
+			return b, nil
 		}
+		if perm := nc.LastError(); errors.Is(perm, nats.ErrPermissionViolation) {
+			return nil, fmt.Errorf("%w (the server refused this connection's permissions: %v)", err, perm)
+		}
+		if ctx.Err() != nil || !Retryable(err) {
+			return nil, err
+		}
+		if time.Now().Add(backoff).After(deadline) {
+			return nil, fmt.Errorf("%w (JetStream still not ready after %v: check that every node of the cluster is up and routed, or raise --startup-timeout)", err, time.Since(start).Round(time.Second))
+		}
+		logger.Warn("JetStream not ready, retrying", "err", err, "in", backoff, "waited", time.Since(start).Round(time.Millisecond))
 		select {
 		case <-ctx.Done():
 			return nil, err
@@ -95,11 +127,10 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 	}
 }
 
-// errCodeNoPeers is JetStream's "no suitable peers for placement".
-const errCodeNoPeers jetstream.ErrorCode = 10005
+// attemptTimeout bounds one attempt of Open.
+const attemptTimeout = 10 * time.Second
 
 func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
-	opts.defaults()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("opening JetStream: %w", err)

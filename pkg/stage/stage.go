@@ -1,6 +1,7 @@
 // Package stage is the process around a pipeline stage: the flags every
-// service binary shares (--nats, --creds, --metrics-addr, --log-level,
-// --pyroscope, --replicas, --version) and the environment variables behind
+// service binary shares (--nats and the NATS credentials and TLS flags,
+// --startup-timeout, --metrics-addr, --log-level, --pyroscope, --replicas,
+// --version) and the environment variables behind
 // them, the connection to NATS and the bus, logging, metrics and profiling,
 // the binary's version, and a signal-aware context. A service's main.go
 // calls [Main] and nothing else.
@@ -25,8 +26,7 @@ import (
 
 // Flags are the settings every service process takes.
 type Flags struct {
-	NATS        string
-	Creds       string
+	Client      ClientFlags
 	MetricsAddr string
 	LogLevel    string
 	Pyroscope   string
@@ -47,8 +47,7 @@ var MetricsAddrs = map[string]string{
 
 // Register adds the flags of the binary name to fs.
 func (f *Flags) Register(fs *flag.FlagSet, name string) {
-	fs.StringVar(&f.NATS, "nats", envOr("ASSAY_NATS", nats.DefaultURL), "NATS server URL(s), comma-separated (env ASSAY_NATS)")
-	fs.StringVar(&f.Creds, "creds", os.Getenv("ASSAY_NATS_CREDS"), "NATS credentials file (env ASSAY_NATS_CREDS)")
+	f.Client.Register(fs)
 	fs.StringVar(&f.MetricsAddr, "metrics-addr", envOr("ASSAY_METRICS_ADDR", MetricsAddrs[name]), "address for /metrics and /healthz, e.g. 0.0.0.0:9090 to be scraped from other hosts; empty turns them off (env ASSAY_METRICS_ADDR)")
 	fs.StringVar(&f.LogLevel, "log-level", envOr("ASSAY_LOG_LEVEL", "info"), "debug, info, warn or error (env ASSAY_LOG_LEVEL)")
 	fs.StringVar(&f.Pyroscope, "pyroscope", os.Getenv("ASSAY_PYROSCOPE"), "Pyroscope server URL; turns on continuous profiling (env ASSAY_PYROSCOPE)")
@@ -78,27 +77,10 @@ func (e *Env) Close() {
 }
 
 // Connect dials NATS with reconnects that never give up: a stage outlives
-// restarts of the server.
+// restarts of the server. It tries once, with creds as the only
+// credentials; [bus.Connect] takes every client setting.
 func Connect(url, creds, name string, logger *slog.Logger) (*nats.Conn, error) {
-	opts := []nats.Option{
-		nats.Name(name),
-		nats.MaxReconnects(-1),
-		nats.ReconnectWait(time.Second),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err != nil {
-				logger.Warn("disconnected from NATS", "err", err)
-			}
-		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) { logger.Info("reconnected to NATS", "url", nc.ConnectedUrl()) }),
-	}
-	if creds != "" {
-		opts = append(opts, nats.UserCredentials(creds))
-	}
-	nc, err := nats.Connect(url, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("connecting to NATS at %s: %w (start one with `assay up`, or pass --nats)", url, err)
-	}
-	return nc, nil
+	return bus.Connect(context.Background(), bus.ClientConfig{URL: url, Creds: creds, Name: name}, logger)
 }
 
 // Setup connects to NATS, opens the bus and starts metrics and profiling.
@@ -109,12 +91,17 @@ func Setup(ctx context.Context, name string, f Flags) (*Env, error) {
 	}
 	logger = logger.With("service", name)
 	env := &Env{Logger: logger, Registry: obs.NewRegistry()}
-	nc, err := Connect(f.NATS, f.Creds, name, logger)
+	cfg, err := f.Client.Config(name)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	nc, err := bus.Connect(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}
 	env.close = append(env.close, func() { _ = nc.Drain() })
-	env.Bus, err = bus.Open(ctx, nc, bus.Options{Replicas: f.Replicas})
+	env.Bus, err = bus.Open(ctx, nc, bus.Options{Replicas: f.Replicas, Wait: max(f.Client.StartupTimeout-time.Since(start), time.Second), Logger: logger})
 	if err != nil {
 		env.Close()
 		return nil, err
@@ -161,7 +148,7 @@ func Main(name string, extra func(fs *flag.FlagSet), run func(ctx context.Contex
 		os.Exit(1)
 	}
 	defer env.Close()
-	env.Logger.Info("started", "nats", f.NATS)
+	env.Logger.Info("started", "nats", bus.RedactURL(f.Client.URL))
 	if err := run(ctx, env); err != nil && !errors.Is(err, context.Canceled) {
 		env.Logger.Error("stopped", "err", err)
 		env.Close()

@@ -1,0 +1,48 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// DefaultWait is how long a process waits at start for a cluster to form.
+const DefaultWait = 2 * time.Minute
+
+// JetStream error codes a forming or recovering cluster answers with.
+const (
+	errCodeNoPeers       jetstream.ErrorCode = 10005 // no suitable peers for placement
+	errCodeNotAvailable  jetstream.ErrorCode = 10008 // JetStream system temporarily unavailable
+	errCodeNotLeader     jetstream.ErrorCode = 10009 // JetStream cluster can not handle request
+	errCodeStreamOffline jetstream.ErrorCode = 10118 // stream is offline
+	errCodeOfflineReason jetstream.ErrorCode = 10194 // stream is offline: reason
+)
+
+// Retryable reports whether err may pass by itself while a cluster forms or
+// elects a leader: a request that timed out or found no responder, or
+// JetStream saying it is not ready yet. Anything else — a permission
+// refused, a configuration rejected — is permanent.
+func Retryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrDisconnected) ||
+		// jetstream reports a request nobody answered as "not enabled".
+		errors.Is(err, jetstream.ErrJetStreamNotEnabled) {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch apiErr.ErrorCode {
+	case errCodeNoPeers, errCodeNotAvailable, errCodeNotLeader, errCodeStreamOffline, errCodeOfflineReason:
+		return true
+	}
+	return apiErr.Code == 503
+}
