@@ -1,0 +1,216 @@
+package llm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// ErrNotStored marks a call whose outcome — an answer paid for, or a final
+// failure — could not be written to the cache, even after retries. A
+// caller must not hand the outcome on (publish it) but try again later:
+// the [Ledger] keeps the outcome in memory and returns it, and retries the
+// write, when the same request is made again, so the endpoint is not paid
+// twice.
+var ErrNotStored = errors.New("not stored in the LLM cache")
+
+// ErrCacheUnavailable marks a request that was not sent because the cache
+// could not be read: it might hold the answer, and sending would pay for
+// it again. The caller tries again later.
+var ErrCacheUnavailable = errors.New("LLM cache unavailable")
+
+// Failure is a call's final failure as a [Ledger] records it, returned as
+// the Err of a [CallError] when the same request is made again: the
+// endpoint is not asked again, and the error reads as it did.
+type Failure struct {
+	Message string `json:"error"`
+	// Class is what [Cause] said of the original error.
+	Class string `json:"cause"`
+}
+
+func (f *Failure) Error() string { return f.Message }
+
+// RecordedCause is [Cause], except that a failure replayed by a [Ledger]
+// keeps the class it was recorded with.
+func RecordedCause(err error) string {
+	var f *Failure
+	if errors.As(err, &f) {
+		return f.Class
+	}
+	return Cause(err)
+}
+
+// failureRecord is a Failure as stored, with its call's endpoint and
+// attempts.
+type failureRecord struct {
+	Endpoint string  `json:"endpoint"`
+	Attempts int     `json:"attempts"`
+	Failure  Failure `json:"failure"`
+}
+
+// FailureKey is the cache key under which a [Ledger] records the final
+// failure of the request stored under key; deleting it lets the request be
+// asked again.
+func FailureKey(key string) string { return key + ".failed" }
+
+// Ledger is a [Client] that is paid once per request and scope: every
+// answer and every final failure is in its cache before Chat returns it,
+// and a request made again gets the stored outcome without a call. When a
+// write fails (a cache node failing over), Chat returns [ErrNotStored]
+// and keeps the outcome in memory; the next Chat of the same request
+// writes it again rather than calling.
+type Ledger struct {
+	client *Client
+	store  *durableCache
+}
+
+// NewLedger returns a Ledger keeping outcomes in c; opts configure its
+// Client (the ledger sets its cache).
+func NewLedger(c Cache, opts ...Option) *Ledger {
+	store := &durableCache{cache: c, pending: map[string][]byte{}, attempts: 4, backoff: 50 * time.Millisecond, sleep: sleepCtx}
+	cl := New(append(opts, WithCache(store))...)
+	store.logger = cl.logger
+	return &Ledger{client: cl, store: store}
+}
+
+// Client is the ledger's client, for calls that are not paid answers
+// (preflight checks).
+func (l *Ledger) Client() *Client { return l.client }
+
+// Chat is [Client.Chat] paid once: a stored answer or failure of req in
+// scope is returned without calling the endpoint, and a new one is
+// returned only once stored. Besides the call's own errors it returns
+// [ErrNotStored] and [ErrCacheUnavailable], after which the caller must
+// not publish and should try again later. An empty scope is not cached.
+func (l *Ledger) Chat(ctx context.Context, ep Endpoint, req ChatRequest, policy RetryPolicy, scope string) (Response, error) {
+	if scope == "" {
+		return l.client.Chat(ctx, ep, req, policy, scope)
+	}
+	key := CacheKey(scope, req)
+	fkey := FailureKey(key)
+	for _, k := range []string{key, fkey} {
+		b, ok, err := l.store.Get(ctx, k)
+		if err != nil {
+			return Response{}, fmt.Errorf("%w: %w", ErrCacheUnavailable, err)
+		}
+		if !ok {
+			continue
+		}
+		if err := l.store.settle(ctx, k); err != nil {
+			return Response{}, err
+		}
+		if k == key {
+			var r Response
+			if err := json.Unmarshal(b, &r); err == nil {
+				r.Cached = true
+				return r, nil
+			}
+			continue // unreadable: ask again
+		}
+		var f failureRecord
+		if err := json.Unmarshal(b, &f); err == nil {
+			return Response{}, &CallError{Endpoint: f.Endpoint, Attempts: f.Attempts, Err: &f.Failure}
+		}
+	}
+	resp, err := l.client.Chat(ctx, ep, req, policy, scope)
+	if ctx.Err() != nil {
+		return Response{}, ctx.Err()
+	}
+	if err == nil {
+		// The client stored the answer, or kept it pending when it could
+		// not (a call sharing another's flight included).
+		if err := l.store.settle(ctx, key); err != nil {
+			return Response{}, err
+		}
+		return resp, nil
+	}
+	var ce *CallError
+	if !errors.As(err, &ce) {
+		return resp, err
+	}
+	b, _ := json.Marshal(failureRecord{Endpoint: ce.Endpoint, Attempts: ce.Attempts, Failure: Failure{Message: ce.Err.Error(), Class: Cause(err)}})
+	if perr := l.store.Put(ctx, fkey, b); perr != nil {
+		return Response{}, perr
+	}
+	return resp, err
+}
+
+// durableCache retries a Cache's writes with backoff, and keeps in memory
+// what it could not write, answering reads of it and retrying the write
+// until one succeeds.
+type durableCache struct {
+	cache    Cache
+	logger   *slog.Logger
+	attempts int
+	backoff  time.Duration
+	sleep    func(ctx context.Context, d time.Duration) error
+
+	mu      sync.Mutex
+	pending map[string][]byte
+}
+
+func (d *durableCache) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	d.mu.Lock()
+	v, ok := d.pending[key]
+	d.mu.Unlock()
+	if ok {
+		return v, true, nil
+	}
+	wait := d.backoff
+	for attempt := 1; ; attempt++ {
+		v, ok, err := d.cache.Get(ctx, key)
+		if err == nil || attempt == d.attempts || ctx.Err() != nil || d.sleep(ctx, wait) != nil {
+			return v, ok, err
+		}
+		wait *= 2
+	}
+}
+
+// Put writes val, retrying; what it cannot write stays pending and is
+// [ErrNotStored].
+func (d *durableCache) Put(ctx context.Context, key string, val []byte) error {
+	err := d.write(ctx, key, val)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err != nil {
+		d.pending[key] = val
+		return err
+	}
+	delete(d.pending, key)
+	return nil
+}
+
+// settle writes key's pending value, if it has one.
+func (d *durableCache) settle(ctx context.Context, key string) error {
+	d.mu.Lock()
+	v, ok := d.pending[key]
+	d.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return d.Put(ctx, key, v)
+}
+
+func (d *durableCache) write(ctx context.Context, key string, val []byte) error {
+	wait := d.backoff
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = d.cache.Put(ctx, key, val); err == nil {
+			return nil
+		}
+		if attempt == d.attempts || ctx.Err() != nil {
+			break
+		}
+		d.logger.Debug("storing in the LLM cache failed; retrying", "attempt", attempt, "wait", wait, "err", err)
+		if d.sleep(ctx, wait) != nil {
+			break
+		}
+		wait *= 2
+	}
+	d.logger.Warn("storing in the LLM cache failed; the outcome is kept in memory and not handed on", "attempts", d.attempts, "err", err)
+	return fmt.Errorf("%w after %d attempts: %w", ErrNotStored, d.attempts, err)
+}
