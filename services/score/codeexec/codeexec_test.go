@@ -33,12 +33,12 @@ var allModes = sync.OnceValues(func() ([]mode, error) {
 	ms := []mode{{"default", h}}
 	if h.namespaces {
 		plain := h
-		plain.namespaces = false
+		plain.namespaces, plain.userns, plain.fsview = false, false, false
 		ms = append(ms, mode{"rlimit-only", plain})
 	}
 	if !strings.Contains(h.sandbox(), "nproc") {
 		if sys, err := filepath.EvalSymlinks("/usr/bin/python3"); err == nil && sys != h.python {
-			if s := probeHost(sys); strings.Contains(s.sandbox(), "nproc") {
+			if s, err := probeHost([]string{sys}); err == nil && strings.Contains(s.sandbox(), "nproc") {
 				ms = append(ms, mode{"system-python", s})
 			}
 		}

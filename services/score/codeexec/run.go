@@ -61,18 +61,7 @@ func (h host) run(ctx context.Context, program string, lim Limits, onStart func(
 		}
 	}
 
-	cmd := exec.Command(h.python, "-I", "-B", "-c", preamble, path,
-		strconv.FormatUint(lim.MemoryBytes, 10),
-		strconv.Itoa(lim.CPUSeconds),
-		strconv.Itoa(fileSizeLimit),
-		strconv.Itoa(h.nprocLimit(lim.MaxProcs)))
-	cmd.Dir = dir
-	cmd.Env = []string{
-		"PATH=/usr/local/bin:/usr/bin:/bin",
-		"HOME=" + dir,
-		"TMPDIR=" + dir,
-		"LANG=C.UTF-8",
-	}
+	cmd := h.command(dir, path, lim)
 	cmd.SysProcAttr = h.sysProcAttr()
 
 	// The pipes are ours rather than exec's so that Wait reaps the
@@ -170,4 +159,33 @@ func removeAll(dir string) error {
 		return fmt.Errorf("removing the program's directory: %w", err)
 	}
 	return nil
+}
+
+// command is the program's command: python3 with the preamble, started
+// through the fsview helper when the host has one.
+func (h host) command(dir, path string, lim Limits) *exec.Cmd {
+	argv := []string{h.python, "-I", "-B", "-c", preamble, path,
+		strconv.FormatUint(lim.MemoryBytes, 10),
+		strconv.Itoa(lim.CPUSeconds),
+		strconv.Itoa(fileSizeLimit),
+		strconv.Itoa(h.nprocLimit(lim.MaxProcs))}
+	env := []string{
+		"PATH=/usr/local/bin:/usr/bin:/bin",
+		"HOME=" + dir,
+		"TMPDIR=" + dir,
+		"LANG=C.UTF-8",
+	}
+	if !h.fsview {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Dir, cmd.Env = dir, env
+		return cmd
+	}
+	uid, gid := -1, -1 // in a user namespace: stay its root, without capabilities
+	if !h.userns {
+		uid, gid = h.uid, h.gid
+	}
+	args := helperArgs(dir, uid, gid, h.extra, argv)
+	cmd := &exec.Cmd{Path: helperExe, Args: args, Dir: dir, Env: append(env, helperEnv+"=1")}
+	cmd.ExtraFiles = []*os.File{h.exe}
+	return cmd
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,14 +18,23 @@ import (
 )
 
 // host is how this machine runs programs: which interpreter, as whom, and
-// whether in namespaces.
+// in which namespaces.
 type host struct {
 	python string
-	// namespaces is whether the program starts in new user, network and
-	// PID namespaces.
+	// namespaces is whether the program starts in new network and PID
+	// namespaces (and IPC and UTS ones).
 	namespaces bool
-	// uid and gid run the program: the caller's, or nobody's when the
-	// caller is root. In a user namespace they are mapped to themselves.
+	// userns is whether it starts in a new user namespace.
+	userns bool
+	// fsview is whether it sees the private filesystem view (fsview.go)
+	// rather than the host's filesystem; it implies namespaces.
+	fsview bool
+	// exe is this binary, opened, for the fsview helper.
+	exe *os.File
+	// extra are the interpreter's directories outside the view's.
+	extra []string
+	// uid and gid are the host's ids the program runs as: the caller's,
+	// or nobody's when the caller is root, never root's.
 	uid, gid int
 	// note says why the sandbox falls short of the full one.
 	note string
@@ -36,19 +46,56 @@ type Isolation struct {
 	Python string
 	// Sandbox is the isolation in effect, as in [Result].Sandbox.
 	Sandbox string
+	// UID and GID are the host's ids programs run as (never 0).
+	UID, GID int
+	// Network says whether programs can reach the network.
+	Network bool
+	// Filesystem says what of the filesystem programs see.
+	Filesystem string
 	// Note says, when Sandbox falls short of the full one, why and what
 	// would give it.
 	Note string
 }
 
+// String is the one line a service logs at start.
+func (i Isolation) String() string {
+	net := "none"
+	if i.Network {
+		net = "host's (no network namespace)"
+	}
+	s := fmt.Sprintf("code sandbox %s: %s as uid %d gid %d; network: %s; filesystem: %s", i.Sandbox, i.Python, i.UID, i.GID, net, i.Filesystem)
+	if i.Note != "" {
+		s += "; falls short because: " + i.Note
+	}
+	return s
+}
+
 // Probe reports what [Run] does on this machine. It fails like Run when
-// there is no python3.
+// there is no python3 or none the sandbox user can run.
 func Probe() (Isolation, error) {
 	h, err := findHost()
 	if err != nil {
 		return Isolation{}, err
 	}
-	return Isolation{Python: h.python, Sandbox: h.sandbox(), Note: h.note}, nil
+	return h.isolation(), nil
+}
+
+// Describe is [Probe] as one line for a service's start-up log, or why
+// programs cannot run.
+func Describe() string {
+	iso, err := Probe()
+	if err != nil {
+		return "code sandbox unavailable: " + err.Error()
+	}
+	return iso.String()
+}
+
+func (h host) isolation() Isolation {
+	fs := "the host's, as uid " + strconv.Itoa(h.uid) + " may see it; writable: what that uid may write, its temporary directory included"
+	if h.fsview {
+		fs = "private: its temporary directory (the only writable place), " + strings.Join(append(append([]string(nil), viewDirs...), h.extra...), " ") + " read-only, /dev/{null,zero,random,urandom}, its own /proc; nothing else"
+	}
+	return Isolation{Python: h.python, Sandbox: h.sandbox(), UID: h.uid, GID: h.gid, Network: !h.namespaces, Filesystem: fs, Note: h.note}
 }
 
 // sandbox names the isolation: the namespaces, "nobody" when root's
@@ -56,8 +103,14 @@ func Probe() (Isolation, error) {
 // (it never binds root).
 func (h host) sandbox() string {
 	var parts []string
+	if h.userns {
+		parts = append(parts, "userns")
+	}
+	if h.fsview {
+		parts = append(parts, "mntns")
+	}
 	if h.namespaces {
-		parts = append(parts, "userns", "netns", "pidns")
+		parts = append(parts, "netns", "pidns")
 	}
 	if h.dropsRoot() {
 		parts = append(parts, "nobody")
@@ -93,9 +146,29 @@ func findHost() (host, error) {
 	if err != nil {
 		return host{}, err
 	}
-	h := probeHost(python)
+	h, err := probeHost(pythons(python))
+	if err != nil {
+		return host{}, err
+	}
 	hostCached = &h
 	return h, nil
+}
+
+// systemPythons are tried after the one on PATH: the sandbox user cannot
+// run an interpreter under /root (pyenv), and Debian's can be.
+var systemPythons = []string{"/usr/bin/python3", "/usr/local/bin/python3"}
+
+// pythons is python then the system's interpreters, each once.
+func pythons(python string) []string {
+	out := []string{python}
+	seen := map[string]bool{python: true}
+	for _, p := range systemPythons {
+		if r, err := filepath.EvalSymlinks(p); err == nil && !seen[r] {
+			seen[r] = true
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // resolvePython asks python3 for the real interpreter behind path: a
@@ -115,35 +188,78 @@ func resolvePython(path string) (string, error) {
 }
 
 // probeHost picks the strongest sandbox that runs a program here, trying
-// in turn: namespaces, then none; as nobody, then as root (when root). User
-// namespaces may be disabled for unprivileged users or forbidden in a
-// container even to root, and nobody cannot run an interpreter that lives
-// under /root.
-func probeHost(python string) host {
-	type ids struct{ uid, gid int }
-	runAs := []ids{{os.Getuid(), os.Getgid()}}
-	if os.Getuid() == 0 {
-		runAs = append([]ids{nobody()}, runAs...)
+// in turn: the private filesystem view in a user namespace, the view
+// without one (root only), a user namespace alone, then no namespace; and
+// for each the interpreters in order. User namespaces may be disabled for
+// unprivileged users or forbidden in a container even to root, and nobody
+// cannot run an interpreter that lives under /root. The program never runs
+// as root: when root has nothing nobody can run, that is an error.
+func probeHost(pythons []string) (host, error) {
+	id := ids{os.Getuid(), os.Getgid()}
+	root := id.uid == 0
+	if root {
+		id = nobody()
 	}
+	exe, exeErr := openSelf()
+	type kind struct{ userns, fsview, namespaces bool }
+	kinds := []kind{{true, true, true}, {false, true, true}, {true, false, true}, {false, false, false}}
 	var whyNot []string
-	for _, ns := range []bool{true, false} {
-		for _, id := range runAs {
-			h := host{python: python, namespaces: ns, uid: id.uid, gid: id.gid}
-			last := !ns && id == runAs[len(runAs)-1]
-			if !last {
-				if err := h.probe(); err != nil {
-					whyNot = append(whyNot, err.Error())
-					continue
-				}
+	for _, k := range kinds {
+		if k.fsview && !k.userns && !root {
+			continue // only root may create mount namespaces without a user namespace
+		}
+		if k.fsview && exeErr != nil {
+			whyNot = append(whyNot, exeErr.Error())
+			continue
+		}
+		for _, python := range pythons {
+			h := host{python: python, userns: k.userns, fsview: k.fsview, namespaces: k.namespaces, uid: id.uid, gid: id.gid}
+			if k.fsview {
+				h.exe = exe
+				h.extra = outsideView(python)
 			}
-			h.note = strings.Join(whyNot, "; ")
-			if h.note != "" && h.uid == 0 {
-				h.note += "; to run programs as nobody, put a python3 that nobody can read first on PATH (apt-get install python3) or run as a non-root user"
+			if err := h.probe(); err != nil {
+				whyNot = append(whyNot, err.Error())
+				continue
 			}
-			return h
+			if len(whyNot) > 0 {
+				h.note = strings.Join(whyNot, "; ")
+			}
+			return h, nil
 		}
 	}
-	panic("unreachable")
+	return host{}, fmt.Errorf("%w: as uid %d: %s", ErrNoSandbox, id.uid, strings.Join(whyNot, "; "))
+}
+
+// openSelf opens this binary for the fsview helper: by its fd the sandbox
+// user can execute it even where its path is not searchable (a go test
+// binary under a 0700 directory).
+func openSelf() (*os.File, error) {
+	path, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding this binary for the filesystem view: %w", err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening this binary for the filesystem view: %w", err)
+	}
+	return f, nil
+}
+
+// outsideView are the directories an interpreter needs that the view does
+// not have: its installation prefix, when it is not under /usr.
+func outsideView(python string) []string {
+	real, err := filepath.EvalSymlinks(python)
+	if err != nil {
+		return nil
+	}
+	for _, d := range viewDirs {
+		if strings.HasPrefix(real, d+"/") {
+			return nil
+		}
+	}
+	// …/bin/python3 → … (a pyenv version, a venv's base, /opt/python).
+	return []string{filepath.Dir(filepath.Dir(real))}
 }
 
 // probe runs a program that imports from the standard library, as Run
@@ -164,13 +280,15 @@ func (h host) probe() error {
 	return nil
 }
 
+type ids struct{ uid, gid int }
+
 // nobody is the unprivileged user root's programs run as.
-func nobody() struct{ uid, gid int } {
-	id := struct{ uid, gid int }{65534, 65534}
+func nobody() ids {
+	id := ids{65534, 65534}
 	if u, err := user.Lookup("nobody"); err == nil {
 		uid, err1 := strconv.Atoi(u.Uid)
 		gid, err2 := strconv.Atoi(u.Gid)
-		if err1 == nil && err2 == nil {
+		if err1 == nil && err2 == nil && uid != 0 {
 			id.uid, id.gid = uid, gid
 		}
 	}
@@ -183,17 +301,41 @@ func (h host) sysProcAttr() *syscall.SysProcAttr {
 		// If this process dies, so does the program.
 		Pdeathsig: syscall.SIGKILL,
 	}
-	if h.dropsRoot() {
-		// No Groups: root's supplementary groups are dropped too.
-		a.Credential = &syscall.Credential{Uid: uint32(h.uid), Gid: uint32(h.gid)}
-	}
 	if h.namespaces {
-		a.Cloneflags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET | syscall.CLONE_NEWPID
+		a.Cloneflags = syscall.CLONE_NEWNET | syscall.CLONE_NEWPID | syscall.CLONE_NEWIPC | syscall.CLONE_NEWUTS
+	}
+	if h.fsview {
+		a.Cloneflags |= syscall.CLONE_NEWNS
+	}
+	switch {
+	case h.userns && h.fsview:
+		// The helper is the namespace's root, which is the sandbox user
+		// outside, so that it can mount; it drops its capabilities
+		// before python3 starts.
+		a.Cloneflags |= syscall.CLONE_NEWUSER
+		a.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: h.uid, Size: 1}}
+		a.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: h.gid, Size: 1}}
+		if h.dropsRoot() {
+			// setuid(0) inside makes the process the sandbox user
+			// outside; no Groups: root's supplementary groups go too.
+			a.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+			a.GidMappingsEnableSetgroups = true
+		}
+	case h.userns:
+		a.Cloneflags |= syscall.CLONE_NEWUSER
 		a.UidMappings = []syscall.SysProcIDMap{{ContainerID: h.uid, HostID: h.uid, Size: 1}}
 		a.GidMappings = []syscall.SysProcIDMap{{ContainerID: h.gid, HostID: h.gid, Size: 1}}
 		// Only root may allow setgroups, and only root needs it.
 		a.GidMappingsEnableSetgroups = h.dropsRoot()
+		if h.dropsRoot() {
+			a.Credential = &syscall.Credential{Uid: uint32(h.uid), Gid: uint32(h.gid)}
+		}
+	case !h.fsview && h.dropsRoot():
+		// No Groups: root's supplementary groups are dropped too.
+		a.Credential = &syscall.Credential{Uid: uint32(h.uid), Gid: uint32(h.gid)}
 	}
+	// With fsview and no user namespace the helper starts as root and
+	// drops to h.uid itself, after mounting.
 	return a
 }
 
@@ -205,7 +347,7 @@ func (h host) nprocLimit(maxProcs int) int {
 	switch {
 	case h.uid == 0:
 		return 0
-	case h.namespaces:
+	case h.userns:
 		return maxProcs
 	default:
 		return userTasks(h.uid) + maxProcs
