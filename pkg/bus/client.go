@@ -231,7 +231,8 @@ func connectError(where string, err error) error {
 		return fmt.Errorf("%w: NATS at %s refused the credentials: %w (check --nats-creds, --nats-nkey or --nats-user and its password)", ErrNATSAuth, where, err)
 	case errors.As(err, &unknownCA) || errors.As(err, &verify) || errors.As(err, &hostname):
 		return fmt.Errorf("%w: the certificate of NATS at %s is not trusted: %w (give the CA that signed it with --nats-tls-ca, and connect by a name the certificate holds)", ErrNATSTLS, where, err)
-	case errors.As(err, &alert) || errors.As(err, &header) || errors.Is(err, nats.ErrSecureConnRequired) || errors.Is(err, nats.ErrSecureConnWanted) || strings.Contains(err.Error(), "tls:"):
+	case errors.As(err, &alert) || errors.As(err, &header) || errors.Is(err, nats.ErrTLS) ||
+		errors.Is(err, nats.ErrSecureConnRequired) || errors.Is(err, nats.ErrSecureConnWanted) || strings.Contains(err.Error(), "tls:"):
 		return fmt.Errorf("%w: TLS with NATS at %s failed: %w (if the server verifies clients, give --nats-tls-cert and --nats-tls-key signed by a CA it trusts; if it has no TLS, drop the --nats-tls flags)", ErrNATSTLS, where, err)
 	case errors.Is(err, nats.ErrNoServers):
 		return fmt.Errorf("connecting to NATS at %s: %w (start one with `assay up`, or pass --nats)", where, err)
