@@ -31,6 +31,8 @@ type Config struct {
 	// IntakeAddr, when set, is where production queries may also be POSTed
 	// (they are always taken as NATS requests on assay.intake.<source>).
 	IntakeAddr string
+	// Intake secures and limits the intake (see [IntakeConfig]).
+	Intake IntakeConfig
 }
 
 // Service is the ingest stage.
@@ -44,6 +46,11 @@ type Service struct {
 	intake     prometheus.Counter
 	queries    *prometheus.CounterVec
 	intakeAddr atomic.Value
+	// intakeCfg is cfg.Intake with its defaults; limiter is its rate
+	// limit per source and intakeRefused counts what it refused.
+	intakeCfg     IntakeConfig
+	limiter       *rateLimiter
+	intakeRefused *prometheus.CounterVec
 	// openDataset and newBatch are the bus's, replaced by tests that
 	// make them fail.
 	openDataset func(ctx context.Context, object string) (io.ReadCloser, error)
@@ -61,6 +68,9 @@ func New(cfg Config, env *stage.Env) *Service {
 			Help: "A continuous run's queries by outcome: sampled, sampled_out, duplicate (within its window)."}, []string{"run", "outcome"}),
 	}
 	env.Registry.MustRegister(s.intake, s.queries)
+	s.intakeCfg = cfg.Intake.withDefaults()
+	s.limiter = newRateLimiter(s.intakeCfg.Rate, s.intakeCfg.Burst)
+	s.intakeRefused = newIntakeRefused(env.Registry)
 	s.openDataset = s.bus.OpenDataset
 	s.newBatch = func(ctx context.Context) batch { return s.bus.NewBatch(ctx) }
 	return s

@@ -12,8 +12,6 @@ import (
 	"io"
 	"maps"
 	"math"
-	"net"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,7 +21,6 @@ import (
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/ingest/dataset"
 	"github.com/assay-eval/assay/services/ingest/pii"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/tidwall/gjson"
 )
@@ -71,12 +68,21 @@ func (s *Service) Accept(ctx context.Context, source string, body []byte) (strin
 	return id, nil
 }
 
+// checkSource returns a [QueryError] when source may not name an intake
+// source (see [eval.CheckSourceName]).
+func checkSource(source string) error {
+	if err := eval.CheckSourceName(source); err != nil {
+		return &QueryError{err.Error()}
+	}
+	return nil
+}
+
 // ParseQuery reads an intake request from source as it is to be stored:
 // checked, stamped with now when it has no timestamp, redacted, and named
 // by an id of its source, time and text. Errors are [QueryError]s.
 func ParseQuery(source string, body []byte, now time.Time) (eval.IntakeQuery, string, error) {
-	if err := eval.CheckSourceName(source); err != nil {
-		return eval.IntakeQuery{}, "", &QueryError{err.Error()}
+	if err := checkSource(source); err != nil {
+		return eval.IntakeQuery{}, "", err
 	}
 	if len(body) > maxQuery {
 		return eval.IntakeQuery{}, "", badQuery("query is larger than %d bytes", maxQuery)
@@ -199,90 +205,6 @@ func redactNumber(v any, lit string) any {
 		}
 	}
 	return v
-}
-
-// intakeWorkers is how many intake requests are stored at once.
-const intakeWorkers = 4
-
-// serveIntake answers intake requests on NATS (replicas share them as a
-// queue group) and, when addr is set, on HTTP, until ctx ends.
-func (s *Service) serveIntake(ctx context.Context, addr string) error {
-	var subs []*nats.Subscription
-	for range intakeWorkers {
-		sub, err := s.bus.NC.QueueSubscribe(bus.AllIntake, "assay-ingest", func(m *nats.Msg) {
-			source := bus.SubjectToken(m.Subject, 2)
-			id, err := s.Accept(ctx, source, m.Data)
-			reply := IntakeReply{ID: id}
-			if err != nil {
-				var qe *QueryError
-				reply.Error, reply.Retry = err.Error(), !errors.As(err, &qe)
-				s.logger.Warn("intake query not stored", "source", source, "err", err)
-			}
-			b, _ := json.Marshal(reply)
-			_ = m.Respond(b)
-		})
-		if err != nil {
-			return fmt.Errorf("subscribing to intake: %w", err)
-		}
-		subs = append(subs, sub)
-	}
-	defer func() {
-		for _, sub := range subs {
-			_ = sub.Drain()
-		}
-	}()
-	if addr == "" {
-		<-ctx.Done()
-		return nil
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listening for intake on %s: %w", addr, err)
-	}
-	s.intakeAddr.Store(ln.Addr().String())
-	s.logger.Info("intake over HTTP", "addr", ln.Addr().String())
-	srv := &http.Server{Handler: s.IntakeHandler(), ReadHeaderTimeout: 10 * time.Second}
-	context.AfterFunc(ctx, func() { _ = srv.Close() })
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-// IntakeAddr is the address the HTTP intake listens on, once it does.
-func (s *Service) IntakeAddr() string {
-	a, _ := s.intakeAddr.Load().(string)
-	return a
-}
-
-// IntakeHandler serves POST /v1/intake/{source}.
-func (s *Service) IntakeHandler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/intake/{source}", func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxQuery+1))
-		var reply IntakeReply
-		status := http.StatusAccepted
-		if err != nil {
-			err = badQuery("reading the request: %v", err)
-		} else {
-			reply.ID, err = s.Accept(r.Context(), r.PathValue("source"), body)
-		}
-		var qe *QueryError
-		switch {
-		case errors.As(err, &qe):
-			reply.Error, status = err.Error(), http.StatusBadRequest
-		case err != nil:
-			// The query may be fine: the client should send it again.
-			reply.Error, reply.Retry, status = err.Error(), true, http.StatusServiceUnavailable
-			w.Header().Set("Retry-After", "5")
-			s.logger.Warn("intake query not stored", "source", r.PathValue("source"), "err", err)
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(reply)
-	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
-	return mux
 }
 
 // Sampled reports whether a continuous run with the given rate evaluates a

@@ -21,12 +21,41 @@ import (
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/obs"
 	"github.com/assay-eval/assay/pkg/stage"
+	"github.com/nats-io/nats.go"
 )
 
 func newIntake(t *testing.T) (*Service, *bus.Bus) {
 	t.Helper()
+	return newIntakeWith(t, IntakeConfig{Tokens: testTokens(t)})
+}
+
+// testToken is the token of source "chat" in testTokens, and
+// otherToken that of "other".
+const testToken, otherToken = "chat-token-0123456789", "other-token-0123456789"
+
+func testTokens(t testing.TB) IntakeTokens {
+	t.Helper()
+	tokens, err := ParseIntakeTokens("test", "chat="+testToken+"\nother="+otherToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokens
+}
+
+func newIntakeWith(t testing.TB, cfg IntakeConfig) (*Service, *bus.Bus) {
+	t.Helper()
 	b := bustest.New(t)
-	return New(Config{}, &stage.Env{Bus: b, Logger: slog.New(slog.DiscardHandler), Registry: obs.NewRegistry()}), b
+	return New(Config{Intake: cfg}, &stage.Env{Bus: b, Logger: slog.New(slog.DiscardHandler), Registry: obs.NewRegistry()}), b
+}
+
+// tokenMsg is an intake request on NATS with token in its header.
+func tokenMsg(source, token, body string) *nats.Msg {
+	m := nats.NewMsg(bus.IntakeSubject(source))
+	m.Data = []byte(body)
+	if token != "" {
+		m.Header.Set(TokenHeader, token)
+	}
+	return m
 }
 
 // stored reads every query stored for source.
@@ -118,7 +147,9 @@ func TestIntakeOverHTTPAndNATS(t *testing.T) {
 	srv := httptest.NewServer(s.IntakeHandler())
 	defer srv.Close()
 	post := func(source, body string) (int, IntakeReply) {
-		resp, err := http.Post(srv.URL+"/v1/intake/"+source, "application/json", strings.NewReader(body))
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/intake/"+source, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+testToken)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +167,7 @@ func TestIntakeOverHTTPAndNATS(t *testing.T) {
 	if code, r := post("chat", `{"query":`); code != http.StatusBadRequest || r.ID != "" || !strings.Contains(r.Error, "not valid JSON") {
 		t.Errorf("bad query: %d %+v", code, r)
 	}
-	if code, _ := post("bad%20source", `{"query":"x"}`); code != http.StatusBadRequest {
+	if code, _ := post("bad%20source", `{"query":"x"}`); code != http.StatusUnauthorized {
 		t.Errorf("bad source: %d", code)
 	}
 
@@ -149,7 +180,9 @@ func TestIntakeOverHTTPAndNATS(t *testing.T) {
 	if err := b.JS.DeleteStream(t.Context(), bus.StreamIntake); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Post(srv.URL+"/v1/intake/chat", "application/json", strings.NewReader(`{"query":"still there?"}`))
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/intake/chat", strings.NewReader(`{"query":"still there?"}`))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +202,7 @@ func TestIntakeOverHTTPAndNATS(t *testing.T) {
 	request := func(body string) IntakeReply {
 		var r IntakeReply
 		bustest.Eventually(t, 5*time.Second, func() error {
-			m, err := b.NC.Request(bus.IntakeSubject("chat"), []byte(body), time.Second)
+			m, err := b.NC.RequestMsg(tokenMsg("chat", testToken, body), time.Second)
 			if err != nil {
 				return err
 			}
@@ -232,8 +265,7 @@ func TestSampled(t *testing.T) {
 // BenchmarkIntake measures the NATS intake end to end: requests from many
 // producers at once, each redacted, stored in JetStream and answered.
 func BenchmarkIntake(b *testing.B) {
-	bb := bustest.New(b)
-	s := New(Config{}, &stage.Env{Bus: bb, Logger: slog.New(slog.DiscardHandler), Registry: obs.NewRegistry()})
+	s, bb := newIntakeWith(b, IntakeConfig{Insecure: true, Rate: -1})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.serveIntake(ctx, "") }()
