@@ -32,9 +32,15 @@ import (
 
 // Config tunes the stage.
 type Config struct {
-	// Client replaces the LLM client (tests, or a shared client in one
-	// process); nil builds one that caches in assay_llm_cache.
+	// Client replaces the LLM client (tests); it is used as built, without
+	// the stage's ledger. Nil builds a ledger (see [llm.Ledger]) over
+	// Cache: every answer and final failure is stored before its
+	// generation is published, so a redelivered sample is never paid
+	// twice.
 	Client *llm.Client
+	// Cache is where the ledger keeps answers and failures; nil is the
+	// bus's assay_llm_cache.
+	Cache llm.Cache
 	// SkipPreflight calls a variant's endpoint without checking it first,
 	// for tests that count every call: the stage always checks when it
 	// runs in a service (the CLI's --no-preflight skips the CLI's check).
@@ -48,6 +54,9 @@ type Service struct {
 	logger  *slog.Logger
 	metrics *obs.Stage
 	client  *llm.Client
+	// chat is the ledger's Chat, or the client's when the stage was given
+	// a client.
+	chat func(ctx context.Context, ep llm.Endpoint, req llm.ChatRequest, policy llm.RetryPolicy, scope string) (llm.Response, error)
 
 	paramsCache sync.Map // run -> params fingerprint
 	preflights  *llm.PreflightCache
@@ -56,12 +65,20 @@ type Service struct {
 // New returns the stage.
 func New(cfg Config, env *stage.Env) *Service {
 	logger := env.Logger.With("stage", bus.StageInfer)
-	c := cfg.Client
-	if c == nil {
-		c = llm.New(llm.WithCache(env.Bus.LLMCache()), llm.WithLogger(logger))
+	s := &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageInfer)}
+	s.client = cfg.Client
+	if s.client != nil {
+		s.chat = s.client.Chat
+	} else {
+		cache := cfg.Cache
+		if cache == nil {
+			cache = env.Bus.LLMCache()
+		}
+		ledger := llm.NewLedger(cache, llm.WithLogger(logger))
+		s.client, s.chat = ledger.Client(), ledger.Chat
 	}
-	return &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageInfer),
-		client: c, preflights: &llm.PreflightCache{Client: c}}
+	s.preflights = &llm.PreflightCache{Client: s.client}
+	return s
 }
 
 // Run follows the runs in assay_runs and answers their samples until ctx
@@ -137,7 +154,9 @@ func (s *Service) params(spec *eval.RunSpec, req llm.ChatRequest) string {
 // An endpoint that fails for good yields a Generation with Error and Cause
 // set, not an error: the sample is then reported as failed. So does a
 // variant that fails its preflight, at once and without calling the
-// endpoint. Only a cancelled ctx returns an error.
+// endpoint. Only a cancelled ctx returns an error, and an outcome the
+// ledger could not store ([llm.ErrNotStored], [llm.ErrCacheUnavailable]):
+// the sample is then tried again later, and the stored outcome used.
 func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, v eval.Variant, sample *eval.Sample, seq uint64) (*eval.Generation, error) {
 	if !s.cfg.SkipPreflight {
 		problems, err := s.preflight(ctx, spec.Run, v)
@@ -167,14 +186,20 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, v eval.Variant
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
+		if unsettled(err) {
+			return nil, err
+		}
 		if err != nil {
 			return s.failed(spec, v, sample, seq, llm.Build(v.Model, sample.Messages, spec.Decoding, spec.Template), turns, err), nil
 		}
 	}
 	req := llm.Build(v.Model, msgs, spec.Decoding, spec.Template)
-	resp, err := s.client.Chat(ctx, ep, req, policy, scope)
+	resp, err := s.chat(ctx, ep, req, policy, scope)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
+	}
+	if unsettled(err) {
+		return nil, err
 	}
 	if err == nil && len(turns) > 0 {
 		resp.Usage.PromptTokens += earlier.Usage.PromptTokens
@@ -221,7 +246,7 @@ func (s *Service) generation(spec *eval.RunSpec, v eval.Variant, sample *eval.Sa
 // failed is the Generation of an endpoint that failed for good.
 func (s *Service) failed(spec *eval.RunSpec, v eval.Variant, sample *eval.Sample, seq uint64, req llm.ChatRequest, turns []string, err error) *eval.Generation {
 	g := s.generation(spec, v, sample, seq, req, turns)
-	g.Error, g.Cause = err.Error(), llm.Cause(err)
+	g.Error, g.Cause = err.Error(), llm.RecordedCause(err)
 	var ce *llm.CallError
 	if errors.As(err, &ce) {
 		g.Attempts = ce.Attempts
@@ -255,7 +280,7 @@ func (s *Service) earlierTurns(ctx context.Context, spec *eval.RunSpec, v eval.V
 			continue
 		}
 		msgs = append(msgs, m)
-		resp, err := s.client.Chat(ctx, ep, llm.Build(v.Model, msgs, spec.Decoding, spec.Template), policy, scope)
+		resp, err := s.chat(ctx, ep, llm.Build(v.Model, msgs, spec.Decoding, spec.Template), policy, scope)
 		if err != nil {
 			return nil, turns, sum, fmt.Errorf("turn %d: %w", len(turns)+1, err)
 		}
@@ -268,4 +293,10 @@ func (s *Service) earlierTurns(ctx context.Context, spec *eval.RunSpec, v eval.V
 		sum.Cached = sum.Cached && resp.Cached
 	}
 	return msgs, turns, sum, nil
+}
+
+// unsettled reports whether err is an outcome the ledger could not store
+// or look up: the sample must not be answered now, but tried again.
+func unsettled(err error) bool {
+	return errors.Is(err, llm.ErrNotStored) || errors.Is(err, llm.ErrCacheUnavailable)
 }
