@@ -20,6 +20,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -36,9 +37,14 @@ import (
 
 // Config tunes the stage.
 type Config struct {
-	// Client replaces the LLM client; nil builds one that caches in
-	// assay_llm_cache.
+	// Client replaces the LLM client (tests); it is used as built, without
+	// the stage's ledger. Nil builds a ledger (see [llm.Ledger]) over
+	// Cache: every verdict and final failure is stored before its judgment
+	// is published, so a redelivered pair is never paid twice.
 	Client *llm.Client
+	// Cache is where the ledger keeps answers and failures; nil is the
+	// bus's assay_llm_cache.
+	Cache llm.Cache
 	// SkipPreflight calls a judge's endpoint without checking it first
 	// (see preflight.go), for tests that count every call: the stage
 	// always checks when it runs in a service.
@@ -52,6 +58,9 @@ type Service struct {
 	logger  *slog.Logger
 	metrics *obs.Stage
 	client  *llm.Client
+	// chat is the ledger's Chat, or the client's when the stage was given
+	// a client.
+	chat func(ctx context.Context, ep llm.Endpoint, req llm.ChatRequest, policy llm.RetryPolicy, scope string) (llm.Response, error)
 
 	preflights *llm.PreflightCache
 }
@@ -59,12 +68,20 @@ type Service struct {
 // New returns the stage.
 func New(cfg Config, env *stage.Env) *Service {
 	logger := env.Logger.With("stage", bus.StageJudge)
-	c := cfg.Client
-	if c == nil {
-		c = llm.New(llm.WithCache(env.Bus.LLMCache()), llm.WithLogger(logger))
+	s := &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageJudge)}
+	s.client = cfg.Client
+	if s.client != nil {
+		s.chat = s.client.Chat
+	} else {
+		cache := cfg.Cache
+		if cache == nil {
+			cache = env.Bus.LLMCache()
+		}
+		ledger := llm.NewLedger(cache, llm.WithLogger(logger))
+		s.client, s.chat = ledger.Client(), ledger.Chat
 	}
-	return &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageJudge),
-		client: c, preflights: &llm.PreflightCache{Client: c, Options: llm.PreflightOptions{Getenv: os.Getenv}}}
+	s.preflights = &llm.PreflightCache{Client: s.client, Options: llm.PreflightOptions{Getenv: os.Getenv}}
+	return s
 }
 
 // Run follows the runs in assay_runs and judges their pairs until ctx ends.
@@ -191,7 +208,9 @@ func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judg
 // GenerationFailed when a generation failed (the judge is not asked), a
 // preflight cause when the judge's endpoint is known to be unusable (the
 // judge is not asked either), the judge's failure otherwise. Only a
-// cancelled ctx returns an error.
+// cancelled ctx returns an error, and a judge's outcome the ledger could
+// not store ([llm.ErrNotStored], [llm.ErrCacheUnavailable]): the pair is
+// then judged again later, from the stored outcome.
 func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, sample *eval.Sample, cand, base *eval.Generation) (*eval.Judgment, error) {
 	hash := j.Hash()
 	jd := &eval.Judgment{
@@ -217,6 +236,7 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 	orders := []string{eval.OrderCandidateFirst, eval.OrderBaselineFirst}
 	jd.Rounds = make([]eval.Round, len(orders))
 	causes := make([]string, len(orders))
+	errs := make([]error, len(orders))
 	var wg sync.WaitGroup
 	for i, order := range orders {
 		a, b := cand, base
@@ -226,12 +246,15 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			jd.Rounds[i], causes[i] = s.round(ctx, j, hash, policy, sample, a, b, order)
+			jd.Rounds[i], causes[i], errs[i] = s.round(ctx, j, hash, policy, sample, a, b, order)
 		}()
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	for i, r := range jd.Rounds {
 		if r.Error != "" {
@@ -259,27 +282,31 @@ func request(j eval.Judge, sample *eval.Sample, a, b *eval.Generation) llm.ChatR
 }
 
 // round asks the judge about one order and returns the round and, when it
-// failed, the failure's class. Its responses are cached by content under
+// failed, the failure's class; an error only when the outcome could not be
+// stored. Its responses are cached by content under
 // the judge's hash, not its name: a judge replayed under another name with
 // the same model and prompt costs nothing.
-func (s *Service) round(ctx context.Context, j eval.Judge, hash string, policy llm.RetryPolicy, sample *eval.Sample, a, b *eval.Generation, order string) (eval.Round, string) {
+func (s *Service) round(ctx context.Context, j eval.Judge, hash string, policy llm.RetryPolicy, sample *eval.Sample, a, b *eval.Generation, order string) (eval.Round, string, error) {
 	r := eval.Round{Order: order}
 	ep := llm.Endpoint{BaseURL: j.BaseURL, Concurrency: j.Concurrency, Timeout: j.Timeout.D()}
 	if j.APIKeyEnv != "" {
 		ep.APIKey = os.Getenv(j.APIKeyEnv)
 	}
-	resp, err := s.client.Chat(ctx, ep, request(j, sample, a, b), policy, "judge|"+hash)
+	resp, err := s.chat(ctx, ep, request(j, sample, a, b), policy, "judge|"+hash)
+	if errors.Is(err, llm.ErrNotStored) || errors.Is(err, llm.ErrCacheUnavailable) {
+		return r, "", err
+	}
 	if err != nil {
 		r.Error = err.Error()
 		r.Parse = "failed"
-		return r, llm.Cause(err)
+		return r, llm.RecordedCause(err), nil
 	}
 	r.Raw, r.Cached = resp.Output, resp.Cached
 	v, err := verdict.Parse(resp.Output)
 	if err != nil {
 		r.Error = err.Error()
 		r.Parse = "failed"
-		return r, causeNoVerdict
+		return r, causeNoVerdict, nil
 	}
 	r.Parse, r.Reason = v.Parse, v.Reason
 	r.Winner = verdict.ForCandidate(v.Winner, order)
@@ -290,5 +317,5 @@ func (s *Service) round(ctx context.Context, j eval.Judge, hash string, policy l
 		}
 		r.Scores = map[string]map[string]float64{"candidate": v.Scores[cand], "baseline": v.Scores[base]}
 	}
-	return r, ""
+	return r, "", nil
 }
