@@ -57,6 +57,19 @@ type failureRecord struct {
 // asked again.
 func FailureKey(key string) string { return key + ".failed" }
 
+type retryingKey struct{}
+
+// Retrying returns a context under which [Ledger.Chat] asks again a
+// request whose final failure it recorded (an operator retrying failed
+// generations); a stored answer is still used. A new failure replaces the
+// record; an answer is looked up before it, so the record no longer
+// matters.
+func Retrying(ctx context.Context) context.Context {
+	return context.WithValue(ctx, retryingKey{}, true)
+}
+
+func retrying(ctx context.Context) bool { b, _ := ctx.Value(retryingKey{}).(bool); return b }
+
 // Ledger is a [Client] that is paid once per request and scope: every
 // answer and every final failure is in its cache before Chat returns it,
 // and a request made again gets the stored outcome without a call. When a
@@ -92,7 +105,11 @@ func (l *Ledger) Chat(ctx context.Context, ep Endpoint, req ChatRequest, policy 
 	}
 	key := CacheKey(scope, req)
 	fkey := FailureKey(key)
-	for _, k := range []string{key, fkey} {
+	lookups := []string{key, fkey}
+	if retrying(ctx) {
+		lookups = lookups[:1]
+	}
+	for _, k := range lookups {
 		b, ok, err := l.store.Get(ctx, k)
 		if err != nil {
 			return Response{}, fmt.Errorf("%w: %w", ErrCacheUnavailable, err)

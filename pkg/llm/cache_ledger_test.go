@@ -110,3 +110,36 @@ func TestLedgerPaysOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestLedgerRetrying: under Retrying, a recorded failure is asked again
+// (once), and its answer is then what every later Chat gets.
+func TestLedgerRetrying(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if n == 1 {
+			status(w, 400)
+			return
+		}
+		completion(w, "answer", "")
+	})
+	l := newLedger(t, &flakyCache{})
+	req := request()
+	chat := func(ctx context.Context) (Response, error) {
+		return l.Chat(ctx, srv.endpoint(), req, fastRetry, "run|ft")
+	}
+	for i, step := range []struct {
+		ctx    context.Context
+		output string // "" for the recorded failure
+		calls  int32
+	}{
+		{t.Context(), "", 1},
+		{t.Context(), "", 1},
+		{Retrying(t.Context()), "answer", 2},
+		{Retrying(t.Context()), "answer", 2},
+		{t.Context(), "answer", 2},
+	} {
+		r, err := chat(step.ctx)
+		if (step.output == "") != (err != nil) || r.Output != step.output || srv.calls.Load() != step.calls {
+			t.Errorf("step %d: %q, %v after %d calls; want %q after %d", i, r.Output, err, srv.calls.Load(), step.output, step.calls)
+		}
+	}
+}
