@@ -18,6 +18,8 @@ const maxSourceDigits = 6
 // '_' count as one number, as "138-1234-5678" or "4111_1111_1111_1111"
 // would be written) and no IPv4 address written with '-' or '_'
 // ("10-1-2-3"). An email address cannot be a name: '@' and '.' are refused.
+// The error does not quote a name that looks like personal data: it is
+// logged and returned to whoever sent it.
 func CheckSourceName(name string) error {
 	if !ValidName(name) {
 		return fmt.Errorf("source %q is not a valid name: use 1-64 letters, digits, '-' or '_'", name)
@@ -45,10 +47,10 @@ func CheckSourceName(name string) error {
 			break
 		}
 		if digits > maxSourceDigits {
-			return fmt.Errorf("source %q holds a number of %d digits, which may be a phone, card or ID number: name the source after what sends the queries (e.g. support-chat), with at most %d digits in a row", name, digits, maxSourceDigits)
+			return fmt.Errorf("the source name holds a number of %d digits, which may be a phone, card or ID number: name the source after what sends the queries (e.g. support-chat), with at most %d digits in a row", digits, maxSourceDigits)
 		}
 		if ipv4Groups(groups) {
-			return fmt.Errorf("source %q looks like an IP address: name the source after what sends the queries (e.g. support-chat), not after a host", name)
+			return fmt.Errorf("the source name looks like an IP address: name the source after what sends the queries (e.g. support-chat), not after a host")
 		}
 		i = j
 	}
