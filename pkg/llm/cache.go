@@ -90,6 +90,21 @@ func NewLedger(c Cache, opts ...Option) *Ledger {
 	return &Ledger{client: cl, store: store}
 }
 
+// ChatFunc is the signature of [Client.Chat] and [Ledger.Chat].
+type ChatFunc func(ctx context.Context, ep Endpoint, req ChatRequest, policy RetryPolicy, scope string) (Response, error)
+
+// StageClient is how a stage calls endpoints: c as built when one is given
+// (tests), or else a Ledger over cache (nil: the stage's default, which
+// the stage passes). It returns the client, for preflight checks, and the
+// Chat to call for answers.
+func StageClient(c *Client, cache Cache, opts ...Option) (*Client, ChatFunc) {
+	if c != nil {
+		return c, c.Chat
+	}
+	l := NewLedger(cache, opts...)
+	return l.client, l.Chat
+}
+
 // Client is the ledger's client, for calls that are not paid answers
 // (preflight checks).
 func (l *Ledger) Client() *Client { return l.client }

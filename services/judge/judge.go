@@ -60,7 +60,7 @@ type Service struct {
 	client  *llm.Client
 	// chat is the ledger's Chat, or the client's when the stage was given
 	// a client.
-	chat func(ctx context.Context, ep llm.Endpoint, req llm.ChatRequest, policy llm.RetryPolicy, scope string) (llm.Response, error)
+	chat llm.ChatFunc
 
 	preflights *llm.PreflightCache
 }
@@ -69,17 +69,11 @@ type Service struct {
 func New(cfg Config, env *stage.Env) *Service {
 	logger := env.Logger.With("stage", bus.StageJudge)
 	s := &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageJudge)}
-	s.client = cfg.Client
-	if s.client != nil {
-		s.chat = s.client.Chat
-	} else {
-		cache := cfg.Cache
-		if cache == nil {
-			cache = env.Bus.LLMCache()
-		}
-		ledger := llm.NewLedger(cache, llm.WithLogger(logger))
-		s.client, s.chat = ledger.Client(), ledger.Chat
+	cache := cfg.Cache
+	if cache == nil && cfg.Client == nil {
+		cache = env.Bus.LLMCache()
 	}
+	s.client, s.chat = llm.StageClient(cfg.Client, cache, llm.WithLogger(logger))
 	s.preflights = &llm.PreflightCache{Client: s.client, Options: llm.PreflightOptions{Getenv: os.Getenv}}
 	return s
 }
