@@ -116,7 +116,7 @@ except OSError as e:
 		{name: "host processes are not listed", program: `import os
 pids = [p for p in os.listdir("/proc") if p.isdigit()] if os.path.isdir("/proc") else []
 print("few" if len(pids) <= 3 else "many: %d" % len(pids))
-`, want: "few", needs: "pidns", why: "no PID namespace: /proc lists the host's processes"},
+`, want: "few", needs: "mntns", why: "no private /proc (it needs a mount namespace): /proc lists the host's processes"},
 		{name: "no capability", program: `caps = [l for l in open("/proc/self/status") if l.startswith(("CapEff", "CapPrm", "CapInh", "CapAmb"))]
 print(caps)
 print("none" if all(int(l.split()[1], 16) == 0 for l in caps) else "some")
