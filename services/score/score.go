@@ -62,6 +62,7 @@ func New(cfg Config, env *stage.Env) *Service {
 // per scoring (its metrics): re-scoring a run (assay replay --metrics)
 // starts a new consumer that reads the run's generations from the start.
 func (s *Service) Run(ctx context.Context) error {
+	s.logger.Info("code sandbox", "sandbox", codeexec.Describe())
 	rc := s.bus.NewRunConsumers(bus.StreamGens, bus.StageScore, s.logger, func(runs *bus.Runs, spec *eval.RunSpec) []bus.Member {
 		scoring := spec.Scoring()
 		return []bus.Member{{
