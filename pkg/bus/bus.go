@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -101,16 +102,9 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 	start := time.Now()
 	deadline := start.Add(opts.Wait)
 	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
-		// Each attempt gets its own deadline: a request lost while the
-		// cluster forms must not use up the whole wait.
-		actx, cancel := context.WithTimeout(ctx, min(attemptTimeout, time.Until(deadline)))
-		b, err := open(actx, nc, opts)
-		cancel()
+		b, err := openAttempt(ctx, nc, opts, time.Until(deadline))
 		if err == nil {
 			return b, nil
-		}
-		if perm := nc.LastError(); errors.Is(perm, nats.ErrPermissionViolation) {
-			return nil, fmt.Errorf("%w (the server refused this connection's permissions: %v)", err, perm)
 		}
 		if ctx.Err() != nil || !Retryable(err) {
 			return nil, err
@@ -127,8 +121,43 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 	}
 }
 
-// attemptTimeout bounds one attempt of Open.
-const attemptTimeout = 10 * time.Second
+// openAttempt runs open once. Its requests carry no deadline of their own,
+// so JetStream bounds each with its default timeout (a request lost while a
+// cluster forms fails that attempt, not the whole wait), and the attempt is
+// cut short when ctx ends, when wait passes, or as soon as the server
+// refuses this connection a JetStream API subject: a request it drops
+// would otherwise only time out, and a permission is not going to change.
+func openAttempt(ctx context.Context, nc *nats.Conn, opts Options, wait time.Duration) (*Bus, error) {
+	actx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancel(nil)
+	defer context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })()
+	defer time.AfterFunc(wait, func() { cancel(context.DeadlineExceeded) }).Stop()
+	watching := make(chan struct{})
+	defer close(watching)
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-watching:
+				return
+			case <-tick.C:
+				if err := nc.LastError(); errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), "$JS.API") {
+					cancel(err)
+					return
+				}
+			}
+		}
+	}()
+	b, err := open(actx, nc, opts)
+	if err != nil {
+		if cause := context.Cause(actx); cause != nil && !errors.Is(err, cause) {
+			err = fmt.Errorf("%w: %w", err, cause)
+		}
+		return nil, err
+	}
+	return b, nil
+}
 
 func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 	js, err := jetstream.New(nc)
@@ -151,6 +180,7 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 			})
 			if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 				s, err = js.Stream(ctx, name) // created meanwhile by another process
+				err = notYet(err)
 			}
 		}
 		if err != nil {
@@ -165,6 +195,7 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 			k, err = js.CreateKeyValue(ctx, cfg)
 			if errors.Is(err, jetstream.ErrBucketExists) {
 				k, err = js.KeyValue(ctx, cfg.Bucket)
+				err = notYet(err)
 			}
 		}
 		if err != nil {
@@ -193,6 +224,7 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 			o, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: name, Storage: jetstream.FileStorage, Replicas: opts.Replicas})
 			if errors.Is(err, jetstream.ErrBucketExists) {
 				o, err = js.ObjectStore(ctx, name)
+				err = notYet(err)
 			}
 		}
 		if err != nil {
@@ -227,7 +259,7 @@ func linearizable(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyV
 	name := "KV_" + bucket
 	s, err := js.Stream(ctx, name)
 	if err != nil {
-		return nil, fmt.Errorf("reading stream %s: %w", name, err)
+		return nil, fmt.Errorf("reading stream %s: %w", name, notYet(err))
 	}
 	if sc := s.CachedInfo().Config; sc.AllowDirect {
 		sc.AllowDirect = false
@@ -239,7 +271,7 @@ func linearizable(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyV
 	// handle bound while another process was turning direct gets off would
 	// still send direct gets, which nothing answers any more.
 	if kv, err = js.KeyValue(ctx, bucket); err != nil {
-		return nil, fmt.Errorf("binding KV bucket %s: %w", bucket, err)
+		return nil, fmt.Errorf("binding KV bucket %s: %w", bucket, notYet(err))
 	}
 	return kv, nil
 }

@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -29,7 +30,10 @@ func Retryable(err error) bool {
 	if err == nil {
 		return false
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+	if errors.Is(err, nats.ErrPermissionViolation) || errors.Is(err, nats.ErrAuthorization) {
+		return false
+	}
+	if errors.Is(err, errNotYet) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
 		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrDisconnected) ||
 		// jetstream reports a request nobody answered as "not enabled".
@@ -44,5 +48,20 @@ func Retryable(err error) bool {
 	case errCodeNoPeers, errCodeNotAvailable, errCodeNotLeader, errCodeStreamOffline, errCodeOfflineReason:
 		return true
 	}
-	return apiErr.Code == 503
+	// "Not enabled for the account" is a 503 too, but a setting of the
+	// server's, which waiting does not change.
+	return apiErr.Code == 503 && apiErr.ErrorCode != jetstream.JSErrCodeJetStreamNotEnabledForAccount
+}
+
+// errNotYet marks a stream or bucket that was just created, by this process
+// or another, but is not found yet: on a cluster that has just formed, the
+// replicas may answer before they have started it.
+var errNotYet = errors.New("created but not visible yet")
+
+// notYet marks a not-found err as [errNotYet]; other errors pass as they are.
+func notYet(err error) error {
+	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrBucketNotFound) {
+		return fmt.Errorf("%w (%w)", err, errNotYet)
+	}
+	return err
 }
