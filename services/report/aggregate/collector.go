@@ -322,8 +322,8 @@ func (c *Collector) AddDeadLetter(d *eval.DeadLetter) bool {
 		return false
 	}
 	c.deadSeen[k] = struct{}{}
-	c.dead = append(c.dead, *d)
 	if d.Stage == "ingest" {
+		c.dead = append(c.dead, *d)
 		// The suites could not be read: nothing will arrive, and the run
 		// is over without having been evaluated.
 		c.ingestFailed, c.ingestSuite = d.Reason, d.Suite
@@ -333,30 +333,41 @@ func (c *Collector) AddDeadLetter(d *eval.DeadLetter) bool {
 		return true
 	}
 	if d.Sample == "" {
+		c.dead = append(c.dead, *d)
 		return true
 	}
 	cause := "dead-lettered by " + d.Stage
 	reason := cause + ": " + d.Reason
 	ref := eval.SampleRef{ID: d.Sample, Suite: d.Suite, Perturbation: c.copyOf(d.Suite, d.Sample)}
+	// Only a dead letter that stands for a result counts in the warning
+	// that says dead letters were counted as errors: one whose results
+	// arrived anyway (or that names no variant) stands for nothing.
+	added := false
 	switch d.Stage {
 	case "infer", "score":
 		if d.Variant == "" {
+			c.dead = append(c.dead, *d)
 			return true
 		}
-		c.AddScore(&eval.Score{Run: d.Run, Sample: ref, Variant: d.Variant, Fingerprint: c.fp, Bucket: eval.BucketError,
+		added = c.AddScore(&eval.Score{Run: d.Run, Sample: ref, Variant: d.Variant, Fingerprint: c.fp, Bucket: eval.BucketError,
 			Reason: reason, Cause: cause, Metrics: map[string]float64{}})
 		if d.Stage == "infer" {
-			c.failPairs(ref, d.Variant, "", reason, cause)
+			added = c.failPairs(ref, d.Variant, "", reason, cause) || added
 		}
 	case "judge":
-		c.failPairs(ref, d.Variant, d.Judge, reason, cause)
+		added = c.failPairs(ref, d.Variant, d.Judge, reason, cause)
+	default:
+		added = true // a stage this collector knows nothing of: say so
+	}
+	if added {
+		c.dead = append(c.dead, *d)
 	}
 	return true
 }
 
 // failPairs records judgment errors for the pairs a failed generation (or a
 // failed judge message) of variant would have been part of.
-func (c *Collector) failPairs(ref eval.SampleRef, variant, judge, reason, cause string) {
+func (c *Collector) failPairs(ref eval.SampleRef, variant, judge, reason, cause string) (added bool) {
 	cands := []string{variant}
 	if variant == c.spec.Baseline {
 		cands = c.spec.Candidates()
@@ -366,11 +377,12 @@ func (c *Collector) failPairs(ref eval.SampleRef, variant, judge, reason, cause 
 			continue
 		}
 		for _, cand := range cands {
-			c.AddJudgment(&eval.Judgment{Run: c.spec.Run, Sample: ref, Judge: j.Name, JudgeID: j.ID(),
+			added = c.AddJudgment(&eval.Judgment{Run: c.spec.Run, Sample: ref, Judge: j.Name, JudgeID: j.ID(),
 				Candidate: cand, Baseline: c.spec.Baseline, Fingerprint: c.fp, Error: reason, GenerationFailed: judge == "",
-				Cause: cause})
+				Cause: cause}) || added
 		}
 	}
+	return added
 }
 
 // Note adds a warning to the report.

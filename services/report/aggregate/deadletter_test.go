@@ -142,3 +142,47 @@ func TestProgressNeverPassesTheSamples(t *testing.T) {
 		t.Errorf("progress %+v, want %+v", got, want)
 	}
 }
+
+// FuzzForgedDeadLetter: whatever a dead letter names, on a complete
+// 8-sample run it never takes progress past 100 %, and it adds errors only
+// for a sample the run has.
+func FuzzForgedDeadLetter(f *testing.F) {
+	f.Add("score", "qa", "ghost", "ft", "")
+	f.Add("infer", "biz", "s1", "base", "")
+	f.Add("judge", "qa", "s2", "ft", "j1")
+	f.Add("ingest", "qa", "", "", "")
+	f.Add("infer", "qa", "s1~typo", "", "")
+	f.Fuzz(func(t *testing.T, stage, suite, sample, variant, judge string) {
+		c := eightSamples(t, true)
+		c.AddDeadLetter(&eval.DeadLetter{Stage: stage, Run: "r1", Suite: suite, Sample: sample, Variant: variant, Judge: judge,
+			Subject: "assay.x", Seq: 999, Reason: "forged"})
+		p := c.Progress()
+		if p.Scores > p.ScoresExpected || p.Judgments > p.JudgmentsExpected {
+			t.Fatalf("progress %+v", p)
+		}
+		real := (suite == "qa" || suite == "biz") && (sample == "s1" || sample == "s2" || sample == "s3" || sample == "s4")
+		if rep := report(t, c, nil); !real && stage != "ingest" && rep.Counts.Errors != 0 {
+			t.Fatalf("counts %+v for a sample the run does not have", rep.Counts)
+		}
+	})
+}
+
+// TestDeadLetterForResultsInHand: a dead letter for a sample whose results
+// all arrived stands for nothing, so the warning that counts dead letters
+// as errors leaves it out and agrees with counts.errors.
+func TestDeadLetterForResultsInHand(t *testing.T) {
+	for _, named := range []bool{true, false} {
+		c := eightSamples(t, named)
+		c.AddDeadLetter(&eval.DeadLetter{Stage: "score", Run: "r1", Suite: "qa", Sample: "s1", Variant: "ft",
+			Subject: "assay.gens.r1.ft", Seq: 999, Reason: "forged"})
+		rep := report(t, c, nil)
+		for _, w := range rep.Warnings {
+			if strings.Contains(w, "dead-lettered") {
+				t.Errorf("samples named %v: %q with counts %+v", named, w, rep.Counts)
+			}
+		}
+		if rep.Counts.Errors != 0 {
+			t.Errorf("samples named %v: counts %+v", named, rep.Counts)
+		}
+	}
+}
