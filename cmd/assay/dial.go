@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"log/slog"
 	"os"
@@ -36,11 +37,14 @@ func (f *natsFlags) register(cmd *cobra.Command) {
 func (f *natsFlags) dial(ctx context.Context) (b *bus.Bus, close func(), err error) {
 	cfg, err := f.Config("assay-cli")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, usage(err)
 	}
 	cfg.Wait = 0
 	logger := slog.New(slog.DiscardHandler)
 	nc, err := bus.Connect(ctx, cfg, logger)
+	if errors.Is(err, bus.ErrClientConfig) {
+		return nil, nil, usage(err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
