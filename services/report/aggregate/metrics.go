@@ -164,11 +164,11 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 				}
 				row.N = len(xs)
 				if len(xs) > 0 {
-					mean, ci, g := meanInterval(m, xs, ids)
-					row.Mean, row.CI, row.Clusters = &mean, ci, g
+					mean, ci, g, why := meanInterval(m, xs, ids)
+					row.Mean, row.CI, row.Clusters, row.Undefined = &mean, ci, g, why
 				}
 				if row.Errors > 0 && bounded {
-					mean, ci, _ := meanInterval(m, worst, worstIDs)
+					mean, ci, _, _ := meanInterval(m, worst, worstIDs)
 					if ci == nil {
 						// Too few clusters for an interval: all the
 						// scale is possible.
@@ -271,8 +271,11 @@ func (c *Collector) deltaBound(suite, metric, variant string) *float64 {
 // (Wilson 1927) for a 0/1 metric, Student's t otherwise, cut to the
 // metric's range. When ids is not nil the values come in clusters and the
 // interval is CR1 cluster-robust (stats.MeanClustered), g counting the
-// clusters; ci is nil with fewer than two clusters.
-func meanInterval(metric string, xs []float64, ids []string) (mean float64, ci *[2]float64, g int) {
+// clusters. ci is nil, and undefined says why, when there is no interval:
+// fewer than two clusters, or, for a metric that is not 0/1, fewer than
+// two values or no variance among them — a zero-width interval would pass
+// or fail a gate check on no evidence.
+func meanInterval(metric string, xs []float64, ids []string) (mean float64, ci *[2]float64, g int, undefined string) {
 	binary := eval.MetricBinary(metric)
 	var out [2]float64
 	if ids != nil {
@@ -280,7 +283,7 @@ func meanInterval(metric string, xs []float64, ids []string) (mean float64, ci *
 		mean, out, g, why = stats.MeanClustered(xs, ids)
 		switch {
 		case g < 2:
-			return mean, nil, g
+			return mean, nil, g, "fewer than 2 clusters: no interval"
 		case why != "" && binary:
 			// No variance between clusters to measure, as when every
 			// value is the same: Wilson's interval with each cluster
@@ -296,11 +299,17 @@ func meanInterval(metric string, xs []float64, ids []string) (mean float64, ci *
 			out = stats.Wilson(mean, len(xs))
 		}
 	}
+	if !binary && out[0] == out[1] {
+		if len(xs) < 2 {
+			return mean, nil, g, "one value: no interval"
+		}
+		return mean, nil, g, "every value is the same: no variance to build an interval on"
+	}
 	if lo, hi, bounded := metricRange(metric); bounded {
 		// A t interval can reach past what the metric can be.
 		out = [2]float64{max(lo, out[0]), min(hi, out[1])}
 	}
-	return mean, &out, g
+	return mean, &out, g, ""
 }
 
 // compare is the paired comparison cand − base on metric, as the report
@@ -376,20 +385,30 @@ func discordant(cand, base []float64) (d [2]int, ok bool) {
 }
 
 // markUnderpowered says the comparison had too few samples to tell: its
-// MDE exceeds the observed |delta| (it cannot tell the delta from 0, which
-// stars and q-values read), or, when the gate bounds the delta, the
-// distance |delta − bound| (it cannot tell the delta from the bound, which
-// the gate reads). McNemar's test on discordant pairs too few for any
-// effect to be detectable (fewer than 4 pairs) has no MDE and is
-// underpowered; without an MDE otherwise (an undefined test, no discordant
-// pair) nothing is said.
+// interval has not decided (it holds 0, or, when the gate bounds the
+// delta, the bound) and its MDE exceeds the distance between the delta and
+// that value, so a real difference of the size seen would likely go
+// unnoticed. An interval that already excludes the value has told, however
+// large the MDE: power computed after the fact says nothing more (Hoenig &
+// Heisey 2001). McNemar's test on discordant pairs too few for any effect
+// to be detectable (fewer than 4 pairs in all) has no MDE and is
+// underpowered while its interval holds 0; without an MDE otherwise (an
+// undefined test, no discordant pair) nothing is said.
 func markUnderpowered(e *document.DeltaEstimate, bound *float64) {
+	e.Underpowered = undecided(e.MDE, e.Delta, e.CI, 0) || (bound != nil && undecided(e.MDE, e.Delta, e.CI, *bound))
 	if e.MDE == nil {
-		e.Underpowered = e.Undefined == "" && e.Discordant != nil && e.Discordant[0]+e.Discordant[1] > 0
-		return
+		e.Underpowered = e.Undefined == "" && e.Discordant != nil && e.Discordant[0]+e.Discordant[1] > 0 && holds(e.CI, 0)
 	}
-	e.Underpowered = *e.MDE > math.Abs(e.Delta) || (bound != nil && *e.MDE > math.Abs(e.Delta-*bound))
 }
+
+// undecided reports whether an estimate whose interval holds x has an MDE
+// above its distance from x: too few samples to tell it from x.
+func undecided(mde *float64, estimate float64, ci [2]float64, x float64) bool {
+	return mde != nil && holds(ci, x) && *mde > math.Abs(estimate-x)
+}
+
+// holds reports whether ci holds x.
+func holds(ci [2]float64, x float64) bool { return ci[0] <= x && x <= ci[1] }
 
 // setQValues gives each estimate of a family its Benjamini–Hochberg
 // q-value (Benjamini & Hochberg 1995), over the estimates whose p-value is

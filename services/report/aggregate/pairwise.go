@@ -147,10 +147,10 @@ func (c *Collector) pairwise(rep *document.Report) {
 }
 
 // fillWinRate sets p's win rate, interval, decisive share, sign test and
-// power from r. p is Underpowered, as a delta is, when the win rate's MDE
-// exceeds its distance from ½ (it cannot be told from no preference) or,
-// for the gate's judge with a win_rate_min (minRate), its distance from
-// that threshold (it cannot be told from the gate's bound).
+// power from r. p is Underpowered, as a delta is ([markUnderpowered]),
+// when its interval holds ½ (or, for the gate's judge with a win_rate_min,
+// minRate) and its MDE exceeds the win rate's distance from it; a win rate
+// with no interval is when its MDE exceeds that distance.
 func fillWinRate(p *document.Pairwise, r stats.WinRate, minRate *float64) {
 	rate := r.Rate
 	p.WinRate, p.Clusters, p.Undefined = &rate, r.Clusters, r.Undefined
@@ -165,7 +165,11 @@ func fillWinRate(p *document.Pairwise, r stats.WinRate, minRate *float64) {
 	if !math.IsNaN(r.MDE) {
 		mde := r.MDE
 		p.MDE = &mde
-		p.Underpowered = mde > math.Abs(rate-0.5) || (minRate != nil && mde > math.Abs(rate-*minRate))
+		ci := [2]float64{math.Inf(-1), math.Inf(1)} // no interval decides nothing
+		if p.CI != nil {
+			ci = *p.CI
+		}
+		p.Underpowered = undecided(&mde, rate, ci, 0.5) || (minRate != nil && undecided(&mde, rate, ci, *minRate))
 	}
 }
 

@@ -153,6 +153,10 @@ type Metric struct {
 	// WorstCase is the mean had every failed generation scored the
 	// metric's minimum (null when nothing failed, and for length).
 	WorstCase *Estimate `json:"worst_case"`
+	// Undefined says why CI is null though N is not 0: one value, or no
+	// variance among the values of a metric that is not 0/1, or fewer
+	// than two clusters.
+	Undefined string `json:"undefined"`
 	// Clusters is the number of clusters when the suite groups its samples
 	// (its cluster path), and CI is then cluster-robust; 0 otherwise.
 	Clusters int `json:"clusters"`
