@@ -25,37 +25,58 @@
 // file.
 //
 // On top of that, as far as this machine allows (probed once per process,
-// see [Probe]):
+// strongest first, see [Probe] and [Describe]):
 //
-//   - new user, network and PID namespaces ("userns+netns+pidns"): no
-//     network at all, not even loopback; the hard limits cannot be raised;
-//     RLIMIT_NPROC counts the namespace's own tasks only; and when the
-//     namespace's first process dies the kernel kills everything in it,
-//     even processes that left the process group. Unprivileged user
-//     namespaces may be disabled, or a container may forbid them to root.
-//   - when the caller is root, the program runs as nobody ("nobody"): it
-//     cannot write root's files, cannot raise its limits, and RLIMIT_NPROC
-//     binds, which it never does for root. This needs an interpreter that
-//     nobody can read: a python3 under /root (pyenv) cannot be.
+//   - the program never runs as root. When the caller is root it runs as
+//     nobody (uid 65534), and the interpreter must be one nobody can run:
+//     python3 on PATH is tried first, then /usr/bin/python3 and
+//     /usr/local/bin/python3 (a pyenv python3 under /root cannot be run);
+//     with none, Run fails with [ErrNoSandbox] rather than run as root.
+//   - a private filesystem view ("mntns", fsview.go): this binary starts
+//     itself again as a helper in new user, mount, network, PID, IPC and
+//     UTS namespaces, mounts a tmpfs root holding the program's directory
+//     (at its own path, the only writable place), /usr, /etc and the bin
+//     and lib directories read-only, /dev/null, zero, random and urandom,
+//     and the PID namespace's own /proc; it then detaches the host's
+//     root, empties every capability set including the bounding set,
+//     sets no_new_privs and executes python3. Nothing else of the host
+//     exists for the program: not /tmp, /home, /root or the data
+//     directory. In the user namespace the program is uid 0 with no
+//     capability; outside it is nobody (or the unprivileged caller).
+//     Where only root may create namespaces, the helper builds the same
+//     view as root and drops to nobody before python3 starts.
+//   - no network ("netns"): not even loopback.
+//   - its own PID namespace ("pidns"): when the first process dies the
+//     kernel kills everything in the namespace, even processes that left
+//     the process group.
+//   - in a user namespace ("userns") the hard limits cannot be raised and
+//     RLIMIT_NPROC counts the namespace's own tasks only.
 //
 // [Result].Sandbox names what was in effect, "+"-joined: the namespaces,
 // "nobody", "rlimit", and "nproc" when the process limit binds. The full
-// sandbox is "userns+netns+pidns+rlimit+nproc" for an unprivileged caller
-// and "userns+netns+pidns+nobody+rlimit+nproc" for root; the weakest is
-// "rlimit", root without namespaces and with a python3 nobody cannot run.
+// sandbox is "userns+mntns+netns+pidns+rlimit+nproc" for an unprivileged
+// caller and "userns+mntns+netns+pidns+nobody+rlimit+nproc" for root. The
+// fallbacks, each logged with the reason the stronger ones failed, are
+// "mntns+netns+pidns+nobody+rlimit+nproc" (root, no user namespace),
+// "userns+netns+pidns+…" (the helper cannot run) and "nobody+rlimit+nproc"
+// or "rlimit+nproc" (no namespace at all).
 //
 // # Limitations
 //
-// This is a sandbox for honest mistakes (infinite loops, memory bombs,
-// floods of output, stray forks), not for hostile code. There is no
-// filesystem isolation: the program can read whatever its user can, and
-// write what that user owns. Without namespaces it can reach the network;
-// a process it moves out of its process group (setsid) survives it; and
-// RLIMIT_NPROC counts all of the user's tasks, so the program gets
+// This is a sandbox for honest mistakes and casual mischief (reading
+// secrets, writing outside its directory, calling out), not a boundary
+// against a determined attacker: it shares the kernel, and a kernel bug
+// reachable from a user namespace defeats it; seccomp is not used. Without
+// the filesystem view the program sees the host's filesystem as its uid
+// may (files protected by their mode alone, world-writable directories
+// such as /tmp writable, host processes listed in /proc), and nothing sets
+// no_new_privs, so a set-user-ID program could raise its privileges.
+// Without a network namespace it can reach the network. Without a PID
+// namespace a process it moves out of its process group (setsid) survives
+// it, and RLIMIT_NPROC counts all of the user's tasks, so the program gets
 // MaxProcs more than the user had when it started, minus what other
-// programs start meanwhile. Without "nproc" a fork bomb is stopped only by
-// the wall-clock timeout, and a program run as root outside a user
-// namespace can raise its own limits (with CAP_SYS_RESOURCE). Programs that
-// run as the same user can see each other's directories. A program can also fake success by exiting 0 before
-// the tests run (os._exit(0)), as with the reference HumanEval harness.
+// programs start meanwhile. Programs that run as the same user outside a
+// mount namespace can see each other's directories. A program can also
+// fake success by exiting 0 before the tests run (os._exit(0)), as with the
+// reference HumanEval harness.
 package codeexec
