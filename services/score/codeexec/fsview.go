@@ -27,6 +27,8 @@ import (
 const (
 	// helperEnv marks the helper; its value is ignored.
 	helperEnv = "ASSAY_CODEEXEC_SANDBOX"
+	// helperName is the helper's argv[0].
+	helperName = "assay-codeexec-sandbox"
 	// helperExe is the helper's executable: the fd Run passes it as.
 	helperExe = "/proc/self/fd/3"
 )
@@ -43,11 +45,11 @@ var viewDevices = []string{"/dev/null", "/dev/zero", "/dev/random", "/dev/urando
 // capabilities), extra read-only directories (":"-joined, for an
 // interpreter outside viewDirs), then the interpreter's argv.
 func helperArgs(dir string, uid, gid int, extra []string, argv []string) []string {
-	return append([]string{"assay-codeexec-sandbox", dir, strconv.Itoa(uid), strconv.Itoa(gid), strings.Join(extra, ":")}, argv...)
+	return append([]string{helperName, dir, strconv.Itoa(uid), strconv.Itoa(gid), strings.Join(extra, ":")}, argv...)
 }
 
 func init() {
-	if _, ok := os.LookupEnv(helperEnv); !ok || len(os.Args) < 6 {
+	if _, ok := os.LookupEnv(helperEnv); !ok || len(os.Args) < 6 || os.Args[0] != helperName {
 		return
 	}
 	runtime.LockOSThread()
