@@ -144,7 +144,7 @@ func (l *Ledger) Chat(ctx context.Context, ep Endpoint, req ChatRequest, policy 
 			continue // unreadable: ask again
 		}
 		var f failureRecord
-		if err := json.Unmarshal(b, &f); err == nil {
+		if err := json.Unmarshal(b, &f); err == nil && f.Failure.Message != "" {
 			return Response{}, &CallError{Endpoint: f.Endpoint, Attempts: f.Attempts, Err: &f.Failure}
 		}
 	}

@@ -143,3 +143,35 @@ func TestLedgerRetrying(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLedgerRecords stores anything under a request's answer and failure
+// keys (the cache is a bucket anyone with access can write): Chat never
+// panics, and it calls the endpoint at most once.
+func FuzzLedgerRecords(f *testing.F) {
+	f.Add([]byte(`{"output":"cached","attempts":1}`), []byte(nil))
+	f.Add([]byte(nil), []byte(`{"endpoint":"http://x","attempts":2,"failure":{"error":"HTTP 400","cause":"HTTP 400"}}`))
+	f.Add([]byte(`{`), []byte(`{"failure":null}`))
+	f.Add([]byte(`null`), []byte(`[]`))
+	f.Fuzz(func(t *testing.T, answer, failure []byte) {
+		srv := newServer(t, ok("answer"))
+		cache := &flakyCache{}
+		req := request()
+		key := CacheKey("run|ft", req)
+		cache.m = map[string][]byte{}
+		if answer != nil {
+			cache.m[key] = answer
+		}
+		if failure != nil {
+			cache.m[FailureKey(key)] = failure
+		}
+		l := newLedger(t, cache)
+		_, err := l.Chat(t.Context(), srv.endpoint(), req, fastRetry, "run|ft")
+		if n := srv.calls.Load(); n > 1 {
+			t.Fatalf("%d calls", n)
+		}
+		var ce *CallError
+		if err != nil && !errors.As(err, &ce) {
+			t.Fatalf("unexpected error %v", err)
+		}
+	})
+}
