@@ -84,7 +84,26 @@ func LengthControlledWinRate(y, lenDiff []float64) LengthControlled {
 		r.Undefined = "the fit did not converge: the length difference separates the wins from the losses"
 		return r
 	}
-	b0, se := beta[0], math.Sqrt(cov.At(0, 0))
+	// Ties have no variance a binomial model would give them (a score of ½
+	// is not a coin toss), so the standard error is Pearson-scaled, the
+	// quasi-binomial model's (McCullagh & Nelder 1989, §4.5; statsmodels'
+	// fit(scale="X2")): with scale 1 the interval was as wide as Wilson's
+	// on (W + T/2)/n, which ignores the same thing.
+	scale, df := 0.0, n-len(beta)
+	for i := range x {
+		var e float64
+		for j, v := range x[i] {
+			e += v * beta[j]
+		}
+		mu := lcwinSigmoid(e)
+		scale += (y[i] - mu) * (y[i] - mu) / (mu * (1 - mu))
+	}
+	if df < 1 || !(scale > 0) {
+		r.Undefined = "no spread of the verdicts around the fit (every pair a tie): no interval"
+		return r
+	}
+	scale /= float64(df)
+	b0, se := beta[0], math.Sqrt(cov.At(0, 0)*scale)
 	r.Rate = lcwinSigmoid(b0)
 	r.CI = [2]float64{lcwinSigmoid(b0 - z95*se), lcwinSigmoid(b0 + z95*se)}
 	if len(beta) > 1 {
