@@ -44,7 +44,9 @@ type IntakeConfig struct {
 	MaxBody int64
 	// ReadHeaderTimeout (default 5 s) and ReadTimeout (default 10 s) cut
 	// off a client slower than that to send its headers and its whole
-	// request; WriteTimeout (default 10 s) bounds the reply, IdleTimeout
+	// request; WriteTimeout (default 30 s, counted from the end of the
+	// headers, so it covers reading, storing and answering) bounds the
+	// whole request, IdleTimeout
 	// (default 60 s) an idle kept-alive connection.
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// Rate is how many queries a second each source may send, after a
@@ -65,7 +67,7 @@ func (c IntakeConfig) withDefaults() IntakeConfig {
 	for _, d := range []struct {
 		v   *time.Duration
 		def time.Duration
-	}{{&c.ReadHeaderTimeout, 5 * time.Second}, {&c.ReadTimeout, 10 * time.Second}, {&c.WriteTimeout, 10 * time.Second}, {&c.IdleTimeout, time.Minute}} {
+	}{{&c.ReadHeaderTimeout, 5 * time.Second}, {&c.ReadTimeout, 10 * time.Second}, {&c.WriteTimeout, 30 * time.Second}, {&c.IdleTimeout, time.Minute}} {
 		if *d.v <= 0 {
 			*d.v = d.def
 		}
