@@ -163,8 +163,11 @@ func waitCheckpoint(ctx context.Context, b *bus.Bus, run, variant string, known 
 	}
 	line := map[string]string{document.VerdictPass: "PASSED", document.VerdictError: "ERROR (could not be evaluated)",
 		document.VerdictInconclusive: "INCONCLUSIVE (not decided at this sample size)"}[verdict]
-	if line == "" {
-		line = "FAILED"
+	switch {
+	case verdict == document.VerdictFail || verdict == "":
+		line = "FAILED" // "": a status written before verdicts, not passed
+	case line == "":
+		line = fmt.Sprintf("verdict %q unknown to this assay", verdict)
 	}
 	rep, err := showReport(ctx, b, run, out, stdout, fmt.Sprintf("checkpoint %s: gate %s", variant, line))
 	if err != nil {
@@ -177,8 +180,12 @@ func waitCheckpoint(ctx context.Context, b *bus.Bus, run, variant string, known 
 		return errGateInconclusive
 	case document.VerdictError:
 		return variantError(run, variant, rep)
+	case document.VerdictFail, "":
+		return errGateFailed
 	}
-	return errGateFailed
+	// As verdictError does for a run: a verdict this assay does not know
+	// is no model result.
+	return fmt.Errorf("run %s: checkpoint %s: unknown gate verdict %q", run, variant, verdict)
 }
 
 // variantError is the error of a variant that could not be evaluated,

@@ -310,6 +310,9 @@ func (b *checks) decide(name, variant string, threshold float64, atLeast bool, e
 	default:
 		c.Outcome = string(stats.Decide(*c.CI, threshold, atLeast))
 	}
+	if c.Outcome != document.VerdictInconclusive {
+		c.NeededN = 0 // decided: no more samples are needed
+	}
 	c.Passed = c.Outcome == document.VerdictPass
 	b.g.Checks = append(b.g.Checks, c)
 }

@@ -178,8 +178,8 @@ func TestGateJSONValidInterval(t *testing.T) {
 			// A rate's interval is Wilson's: the n that decides it is the
 			// first whose Wilson interval at 0.95 clears 0.9 (statsmodels,
 			// see stats.TestNWilson), not the half-width scaled by 1/√n.
-			if c.ci != nil && ch.NeededN != 139 {
-				t.Errorf("needed n %d, want 139", ch.NeededN)
+			if want := map[bool]int{true: 139, false: 0}[ch.Outcome == inconclusive]; c.ci != nil && ch.NeededN != want {
+				t.Errorf("needed n %d, want %d", ch.NeededN, want)
 			}
 		})
 	}
@@ -204,8 +204,8 @@ func TestGateWhatWouldDecide(t *testing.T) {
 		{"the statistic's own MDE", document.DeltaEstimate{N: 100, Delta: 0.02, CI: [2]float64{-0.02, 0.06}, MDE: fp(0.03)}, inconclusive, 0.03, 401},
 		// On the bound: no sample decides it unless the true delta differs.
 		{"on the bound", document.DeltaEstimate{N: 100, CI: [2]float64{-0.04, 0.04}}, inconclusive, mde04, 0},
-		// Below, 0.08 away: n·(0.04/0.08)² = 25, already decided at 100.
-		{"failed", document.DeltaEstimate{N: 100, Delta: -0.08, CI: [2]float64{-0.12, -0.04}}, fail, mde04, 26},
+		// Below, 0.08 away: decided, so no n is asked for.
+		{"failed", document.DeltaEstimate{N: 100, Delta: -0.08, CI: [2]float64{-0.12, -0.04}}, fail, mde04, 0},
 		// An asymmetric interval: its side towards the bound (0.06) counts.
 		{"asymmetric", document.DeltaEstimate{N: 100, Delta: 0.03, CI: [2]float64{-0.03, 0.05}}, inconclusive, mde04, 401},
 	} {
