@@ -114,16 +114,23 @@ func (c *Collector) SetIngest(st *eval.IngestStatus) { c.ingest = st }
 
 func runSampleKey(suite, id string) [16]byte { return hashKey("sample", suite, id) }
 
-// AddSample names a sample the run has (as ingest published it). Once one
-// is named, a score, judgment or dead letter for a sample not named is
-// held aside and counted in one warning rather than raising progress or
-// errors; naming its sample later admits it. A caller that never calls
-// AddSample gets every result counted, as before.
-func (c *Collector) AddSample(suite, id string) {
-	k := runSampleKey(suite, id)
+// TrackSamples makes the collector count results only for the samples
+// named with AddSample (as ingest published them): a score, judgment or
+// dead letter for a sample not named is held aside and counted in one
+// warning rather than raising progress or errors; naming its sample later
+// admits it. A caller that reads the run's samples calls it before adding
+// anything; one that does not gets every result counted.
+func (c *Collector) TrackSamples() {
 	if c.samples == nil {
 		c.samples = map[[16]byte]struct{}{}
 	}
+}
+
+// AddSample names a sample the run has, and tracks samples from then on
+// (see TrackSamples).
+func (c *Collector) AddSample(suite, id string) {
+	c.TrackSamples()
+	k := runSampleKey(suite, id)
 	if _, ok := c.samples[k]; ok {
 		return
 	}

@@ -16,6 +16,9 @@ func eightSamples(t *testing.T, name bool) *Collector {
 	spec := testSpec()
 	c := New(spec)
 	t.Cleanup(c.Release)
+	if name {
+		c.TrackSamples()
+	}
 	c.SetIngest(&eval.IngestStatus{Run: spec.Run, Done: true, Samples: 8,
 		Suites: map[string]*eval.SuiteStatus{"qa": {Samples: 4}, "biz": {Samples: 4}}})
 	seq := uint64(0)
