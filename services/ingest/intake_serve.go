@@ -130,7 +130,13 @@ func (s *Service) serveIntake(ctx context.Context, addr string) error {
 	case s.intakeCfg.Insecure:
 		s.logger.Warn("INTAKE AUTHENTICATION IS OFF: anyone who can reach the intake may store queries under any source; use it only on a machine of your own, and give tokens (--intake-tokens) otherwise")
 	case s.intakeCfg.Tokens.Len() == 0:
-		s.logger.Warn("no intake tokens are configured: every intake request is refused; give --intake-tokens FILE or " + IntakeTokensEnv + " (source=token entries)")
+		// Loud only when an HTTP intake is asked for: a run of one's own
+		// (assay run, assay demo) has an intake nobody means to use.
+		level := slog.LevelInfo
+		if addr != "" {
+			level = slog.LevelWarn
+		}
+		s.logger.Log(ctx, level, "no intake tokens are configured: every intake request is refused; give -intake-tokens FILE or "+IntakeTokensEnv+" (source=token entries)")
 	}
 	var subs []*nats.Subscription
 	for range intakeWorkers {
