@@ -101,6 +101,8 @@ func TestQueryCluster(t *testing.T) {
 		{"path missing", `{"metadata": {"session_id": "abc"}}`, "user.id", ""},
 		{"path to a list", `{"metadata": {"user": ["u1"]}}`, "user", ""},
 		{"personal data", `{"metadata": {"session_id": "erin@example.com"}}`, "", ""},
+		{"personal data redacted", `{"metadata": {"session_id": "[EMAIL]"}}`, "", ""},
+		{"personal number redacted", `{"metadata": {"session_id": "[PHONE]"}}`, "", ""},
 		{"long", `{"metadata": {"session_id": "` + long + `"}}`, "", "sha256:"},
 	}
 	for _, tc := range tests {

@@ -337,7 +337,8 @@ func QueryCluster(query []byte, path string) string {
 		}
 	}
 	if v.Type == gjson.String {
-		if _, found := pii.Redact(v.Str); len(found) > 0 {
+		// A stored query was redacted: its personal data is a placeholder.
+		if _, found := pii.Redact(v.Str); len(found) > 0 || pii.HasPlaceholder(v.Str) {
 			return ""
 		}
 	}

@@ -53,6 +53,23 @@ var detectors = [...]func(b []byte, fs []Finding) []Finding{
 	findPhones,
 }
 
+// kinds are the kinds of personal data, in no particular order.
+var kinds = [...]Kind{Email, Phone, CNID, Card, IP}
+
+// HasPlaceholder reports whether s holds a placeholder [Redact] puts in
+// place of personal data: s was redacted, and what it stood for is gone.
+func HasPlaceholder(s string) bool {
+	if !strings.Contains(s, "[") {
+		return false
+	}
+	for _, k := range kinds {
+		if strings.Contains(s, k.placeholder()) {
+			return true
+		}
+	}
+	return false
+}
+
 // Redact returns s with every email address, phone number, Chinese resident
 // ID number, bank card number and IP address replaced by a placeholder
 // ([EMAIL], [PHONE], [CN_ID], [CARD], [IP]), and what it found, in order.

@@ -215,6 +215,23 @@ func TestRedact(t *testing.T) {
 	}
 }
 
+func TestHasPlaceholder(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"[EMAIL]", true}, {"user [PHONE] x", true}, {"[CN_ID]", true}, {"[CARD]", true}, {"[IP]", true},
+		{"", false}, {"[email]", false}, {"[NAME]", false}, {"abc", false},
+	} {
+		if got := HasPlaceholder(tc.in); got != tc.want {
+			t.Errorf("HasPlaceholder(%q) = %v", tc.in, got)
+		}
+		if out, _ := Redact("bob@example.com " + tc.in); !HasPlaceholder(out) {
+			t.Errorf("Redact's output %q has no placeholder", out)
+		}
+	}
+}
+
 // TestFindings checks that each finding's offsets pick out the original
 // text of what was redacted, and its kind.
 func TestFindings(t *testing.T) {
