@@ -429,3 +429,53 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 	}
 	return certFile, keyFile, pool
 }
+
+// TestIntakeSecureByDefault: with no configuration the intake refuses
+// every request, whatever its token; -intake-insecure takes them all.
+func TestIntakeSecureByDefault(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  IntakeConfig
+		want int
+	}{
+		{"zero configuration", IntakeConfig{}, http.StatusUnauthorized},
+		{"insecure", IntakeConfig{Insecure: true}, http.StatusAccepted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, b := newIntakeWith(t, tc.cfg)
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() { done <- s.serveIntake(ctx, "127.0.0.1:0") }()
+			bustest.Eventually(t, 10*time.Second, func() error {
+				if s.IntakeAddr() == "" {
+					return errors.New("not listening yet")
+				}
+				return nil
+			})
+			for _, token := range []string{"", testToken} {
+				if code, r, _ := postQuery(t, http.DefaultClient, "http://"+s.IntakeAddr()+"/v1/intake/chat", token, strings.NewReader(`{"query":"hi `+token+`"}`)); code != tc.want {
+					t.Errorf("HTTP with token %q: %d %+v", token, code, r)
+				}
+				m, err := b.NC.RequestMsg(tokenMsg("chat", token, `{"query":"hello `+token+`"}`), 5*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var r IntakeReply
+				if err := json.Unmarshal(m.Data, &r); err != nil || (r.ID != "") != (tc.want == http.StatusAccepted) {
+					t.Errorf("NATS with token %q: %s %v", token, m.Data, err)
+				}
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			want := 0
+			if tc.want == http.StatusAccepted {
+				want = 4
+			}
+			if got := len(stored(t, b, "chat")); got != want {
+				t.Errorf("%d queries stored, want %d", got, want)
+			}
+		})
+	}
+}
