@@ -497,9 +497,18 @@ func TestRunDefaults(t *testing.T) {
 	if err != nil || iso.Sandbox != res.Sandbox {
 		t.Errorf("Probe() = %+v, %v; Run used %q", iso, err, res.Sandbox)
 	}
-	t.Logf("on this machine (uid %d): python %s, sandbox %s", os.Getuid(), iso.Python, iso.Sandbox)
-	if iso.Note != "" {
-		t.Logf("note: %s", iso.Note)
+	line := Describe()
+	t.Logf("on this machine (uid %d): %s", os.Getuid(), line)
+	if iso.UID == 0 || iso.GID == 0 {
+		t.Errorf("programs run as uid %d gid %d", iso.UID, iso.GID)
+	}
+	for _, want := range []string{iso.Sandbox, iso.Python, fmt.Sprintf("uid %d", iso.UID)} {
+		if !strings.Contains(line, want) {
+			t.Errorf("Describe() = %q, missing %q", line, want)
+		}
+	}
+	if net := strings.Contains(line, "network: none"); net != strings.Contains(iso.Sandbox, "netns") {
+		t.Errorf("Describe() = %q under %s: says network none %v", line, iso.Sandbox, net)
 	}
 	ms, _ := allModes()
 	for _, m := range ms {

@@ -36,7 +36,8 @@ type host struct {
 	// uid and gid are the host's ids the program runs as: the caller's,
 	// or nobody's when the caller is root, never root's.
 	uid, gid int
-	// note says why the sandbox falls short of the full one.
+	// note says why the sandbox falls short of the full one, or why the
+	// interpreter is not the python3 on PATH.
 	note string
 }
 
@@ -52,8 +53,8 @@ type Isolation struct {
 	Network bool
 	// Filesystem says what of the filesystem programs see.
 	Filesystem string
-	// Note says, when Sandbox falls short of the full one, why and what
-	// would give it.
+	// Note says why Sandbox falls short of the full one, or why the
+	// interpreter is not the python3 on PATH.
 	Note string
 }
 
@@ -65,7 +66,7 @@ func (i Isolation) String() string {
 	}
 	s := fmt.Sprintf("code sandbox %s: %s as uid %d gid %d; network: %s; filesystem: %s", i.Sandbox, i.Python, i.UID, i.GID, net, i.Filesystem)
 	if i.Note != "" {
-		s += "; falls short because: " + i.Note
+		s += "; note: " + i.Note
 	}
 	return s
 }
@@ -204,7 +205,7 @@ func probeHost(pythons []string) (host, error) {
 	type kind struct{ userns, fsview, namespaces bool }
 	kinds := []kind{{true, true, true}, {false, true, true}, {true, false, true}, {false, false, false}}
 	var whyNot []string
-	for _, k := range kinds {
+	for ki, k := range kinds {
 		if k.fsview && !k.userns && !root {
 			continue // only root may create mount namespaces without a user namespace
 		}
@@ -222,7 +223,10 @@ func probeHost(pythons []string) (host, error) {
 				whyNot = append(whyNot, err.Error())
 				continue
 			}
-			if len(whyNot) > 0 {
+			switch {
+			case ki == 0 && len(whyNot) > 0:
+				h.note = fmt.Sprintf("the python3 on PATH, %s, cannot run as uid %d (it lives where that user cannot reach, as under /root): using %s", pythons[0], id.uid, python)
+			case len(whyNot) > 0:
 				h.note = strings.Join(whyNot, "; ")
 			}
 			return h, nil
