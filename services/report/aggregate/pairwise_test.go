@@ -465,14 +465,20 @@ func TestRanking(t *testing.T) {
 			t.Errorf("ranking[%d] = %+v, want %s rank %d", i, s, w.variant, w.rank)
 			continue
 		}
-		if math.Abs(s.Strength-w.strength) > 1e-9 {
-			t.Errorf("%s strength %.12g, want %.12g", s.Variant, s.Strength, w.strength)
+		if s.Strength == nil || s.CI == nil {
+			t.Errorf("%s: no strength or interval", s.Variant)
+			continue
 		}
-		if w.variant != "base" && !(s.CI[0] < s.Strength && s.Strength < s.CI[1]) {
-			t.Errorf("%s ci %v around %v", s.Variant, s.CI, s.Strength)
+		if math.Abs(*s.Strength-w.strength) > 1e-9 {
+			t.Errorf("%s strength %.12g, want %.12g", s.Variant, *s.Strength, w.strength)
+		}
+		if w.variant != "base" && !(s.CI[0] < *s.Strength && *s.Strength < s.CI[1]) {
+			t.Errorf("%s ci %v around %v", s.Variant, *s.CI, *s.Strength)
 		}
 	}
-	if s := rep.Ranking[4]; s.Variant != "ft4" || s.Undefined == "" || s.Rank != 0 {
+	// Undefined: no strength and no interval, not a 0 that reads as equal
+	// to the baseline.
+	if s := rep.Ranking[4]; s.Variant != "ft4" || s.Undefined == "" || s.Rank != 0 || s.Strength != nil || s.CI != nil {
 		t.Errorf("ft4 %+v", s)
 	}
 	again := report(t, c, nil)

@@ -55,8 +55,12 @@ func (c *Collector) ranking(rep *document.Report, by map[[2]string]*judgeVerdict
 	seen := map[string]bool{}
 	for _, s := range stats.BradleyTerry(cs, c.spec.Baseline, rankingRepsFor(len(cs)), runSeed(c.spec.Run)) {
 		seen[s.Item] = true
-		rep.Ranking = append(rep.Ranking, document.Strength{Judge: gj.Name, Variant: s.Item, Strength: s.Strength,
-			CI: [2]float64{capStrength(s.CI[0]), capStrength(s.CI[1])}, Rank: s.Rank, Undefined: s.Undefined})
+		st := document.Strength{Judge: gj.Name, Variant: s.Item, Rank: s.Rank, Undefined: s.Undefined}
+		if s.Undefined == "" {
+			strength, ci := s.Strength, [2]float64{capStrength(s.CI[0]), capStrength(s.CI[1])}
+			st.Strength, st.CI = &strength, &ci
+		}
+		rep.Ranking = append(rep.Ranking, st)
 	}
 	for _, cand := range cands {
 		if !seen[cand] {

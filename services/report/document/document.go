@@ -347,12 +347,13 @@ type SuiteWinRate struct {
 // preferred over the baseline (0), with a bootstrap interval over the
 // judged pairs.
 type Strength struct {
-	Judge     string     `json:"judge"`
-	Variant   string     `json:"variant"`
-	Strength  float64    `json:"strength"`
-	CI        [2]float64 `json:"ci"`
-	Rank      int        `json:"rank"`
-	Undefined string     `json:"undefined"`
+	Judge   string `json:"judge"`
+	Variant string `json:"variant"`
+	// Strength and CI are null when Undefined says why there is none.
+	Strength  *float64    `json:"strength"`
+	CI        *[2]float64 `json:"ci"`
+	Rank      int         `json:"rank"`
+	Undefined string      `json:"undefined"`
 }
 
 // Monitor is an always-valid test of one of a continuous run's

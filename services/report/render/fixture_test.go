@@ -192,9 +192,9 @@ func seriesFixture() *document.Report {
 		{Variant: "ckpt-200", JudgeA: "gpt-judge", JudgeB: "qwen-judge-v2", N: 4, Percent: 1, Kappa: nil},
 	}
 	r.Ranking = []document.Strength{
-		{Judge: "gpt-judge", Variant: "ft", Strength: 0.61, CI: [2]float64{0.2, 1.02}, Rank: 1},
+		{Judge: "gpt-judge", Variant: "ft", Strength: ptr(0.61), CI: &[2]float64{0.2, 1.02}, Rank: 1},
 		{Judge: "gpt-judge", Variant: "base", Rank: 2},
-		{Judge: "gpt-judge", Variant: "ckpt-200", Strength: -0.08, CI: [2]float64{-0.51, 0.35}, Rank: 3},
+		{Judge: "gpt-judge", Variant: "ckpt-200", Strength: ptr(-0.08), CI: &[2]float64{-0.51, 0.35}, Rank: 3},
 		{Judge: "gpt-judge", Variant: "ckpt-400", Undefined: "never compared with another variant"},
 	}
 	r.Monitors = []document.Monitor{

@@ -311,7 +311,10 @@ func rankingTable(r *document.Report) table {
 	var fn footnotes
 	var rows [][]string
 	for _, s := range r.Ranking {
-		rank, strength := itoa(s.Rank), signedCI(s.Strength, s.CI)
+		rank, strength := itoa(s.Rank), na
+		if s.Strength != nil && s.CI != nil {
+			strength = signedCI(*s.Strength, *s.CI)
+		}
 		switch {
 		case s.Undefined != "":
 			rank, strength = none, na+fn.mark(s.Undefined)
