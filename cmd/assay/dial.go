@@ -16,6 +16,7 @@ import (
 // assay: the same NATS URL, credentials and TLS flags as every service.
 type natsFlags struct {
 	stage.ClientFlags
+	cmd *cobra.Command
 }
 
 func envOr(k, def string) string {
@@ -29,11 +30,13 @@ func (f *natsFlags) register(cmd *cobra.Command) {
 	fs := flag.NewFlagSet(cmd.Name(), flag.ContinueOnError)
 	f.Register(fs)
 	cmd.Flags().AddGoFlagSet(fs)
+	f.cmd = cmd
 }
 
 // dial connects to NATS and opens the bus; close ends the connection. A
 // command fails at once when no server answers (a user is waiting), but
-// waits up to --startup-timeout for a cluster's JetStream to be ready.
+// waits up to --startup-timeout for a cluster's JetStream to be ready,
+// saying so on stderr.
 func (f *natsFlags) dial(ctx context.Context) (b *bus.Bus, close func(), err error) {
 	cfg, err := f.Config("assay-cli")
 	if err != nil {
@@ -41,6 +44,9 @@ func (f *natsFlags) dial(ctx context.Context) (b *bus.Bus, close func(), err err
 	}
 	cfg.Wait = 0
 	logger := slog.New(slog.DiscardHandler)
+	if f.cmd != nil {
+		logger = slog.New(slog.NewTextHandler(f.cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	nc, err := bus.Connect(ctx, cfg, logger)
 	if errors.Is(err, bus.ErrClientConfig) {
 		return nil, nil, usage(err)

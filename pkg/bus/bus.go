@@ -109,6 +109,9 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 		if ctx.Err() != nil || !Retryable(err) {
 			return nil, err
 		}
+		if on, _ := nc.ConnectedServerJetStream(); !on && (errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, nats.ErrNoResponders)) {
+			return nil, fmt.Errorf("%w: the NATS server at %s runs without JetStream, which assay needs: start it with -js (or use `assay up`)", err, RedactURL(nc.ConnectedUrlRedacted()))
+		}
 		if time.Now().Add(backoff).After(deadline) {
 			return nil, fmt.Errorf("%w (JetStream still not ready after %v: check that every node of the cluster is up and routed, or raise --startup-timeout)", err, time.Since(start).Round(time.Second))
 		}

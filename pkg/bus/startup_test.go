@@ -118,29 +118,52 @@ func TestOpenWaitsForAFormingCluster(t *testing.T) {
 }
 
 // TestOpenFailsAtOnceOnAPermanentError: a client the server does not allow
-// to use JetStream's API must fail in seconds with the reason, not retry
-// until the start-up deadline.
+// to use JetStream's API, or a server without JetStream, must fail in
+// seconds with the reason, not retry until the start-up deadline.
 func TestOpenFailsAtOnceOnAPermanentError(t *testing.T) {
-	s := authServer(t, func(o *server.Options) {
-		o.Users = []*server.User{{Username: "scorer", Password: "pw", Permissions: &server.Permissions{
-			Publish: &server.SubjectPermission{Deny: []string{"$JS.API.>"}},
-		}}}
-	})
-	nc, err := bus.Connect(t.Context(), bus.ClientConfig{URL: "nats://" + hostPort(s), User: "scorer", Password: "pw"}, nil)
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name      string
+		configure func(o *server.Options)
+		inErr     string
+	}{
+		{
+			name: "JetStream API denied",
+			configure: func(o *server.Options) {
+				o.Users = []*server.User{{Username: "scorer", Password: "pw", Permissions: &server.Permissions{
+					Publish: &server.SubjectPermission{Deny: []string{"$JS.API.>"}},
+				}}}
+			},
+			inErr: "permissions",
+		},
+		{
+			name: "no JetStream",
+			configure: func(o *server.Options) {
+				o.JetStream = false
+				o.Users = []*server.User{{Username: "scorer", Password: "pw"}}
+			},
+			inErr: "-js",
+		},
 	}
-	defer nc.Close()
-	start := time.Now()
-	_, err = bus.Open(t.Context(), nc, bus.Options{Wait: 2 * time.Minute})
-	if err == nil {
-		t.Fatal("Open succeeded without permission to use JetStream")
-	}
-	if !strings.Contains(err.Error(), "permissions") {
-		t.Errorf("error does not name the refused permission: %v", err)
-	}
-	if took := time.Since(start); took > 30*time.Second {
-		t.Errorf("Open took %v to give up on a permanent error", took)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := authServer(t, tt.configure)
+			nc, err := bus.Connect(t.Context(), bus.ClientConfig{URL: "nats://" + hostPort(s), User: "scorer", Password: "pw"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer nc.Close()
+			start := time.Now()
+			_, err = bus.Open(t.Context(), nc, bus.Options{Wait: 2 * time.Minute})
+			if err == nil {
+				t.Fatal("Open succeeded")
+			}
+			if !strings.Contains(err.Error(), tt.inErr) {
+				t.Errorf("error does not say %q: %v", tt.inErr, err)
+			}
+			if took := time.Since(start); took > 15*time.Second {
+				t.Errorf("Open took %v to give up on a permanent error", took)
+			}
+		})
 	}
 }
 
