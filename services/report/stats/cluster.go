@@ -1,6 +1,9 @@
 package stats
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // Reasons a clustered statistic is undefined.
 const (
@@ -50,6 +53,15 @@ func PairedClustered(cand, base []float64, clusters []string, test string) Paire
 	if why != "" {
 		r.Undefined = why
 		return r
+	}
+	if test == nameMcNemar && !slices.ContainsFunc(d, func(x float64) bool { return x != 0 }) {
+		// No discordant pair: no variance within or between clusters for
+		// CR1, but Newcombe's interval is defined and its clustering moot,
+		// so the comparison is the unclustered one, as it is without
+		// clusters.
+		u := McNemarTest(cand, base)
+		u.Clusters = distinctClusters(clusters)
+		return u
 	}
 	if test == nameMcNemar {
 		for _, x := range d {
@@ -157,4 +169,20 @@ func clusterMean(xs []float64, clusters []string) clustered {
 		c.why = undefNoClusterVar
 	}
 	return c
+}
+
+// distinctClusters counts the clusters of ids, an empty id a cluster of
+// its own.
+func distinctClusters(ids []string) int {
+	seen := map[string]bool{}
+	g := 0
+	for _, id := range ids {
+		if id == "" {
+			g++
+		} else if !seen[id] {
+			seen[id] = true
+			g++
+		}
+	}
+	return g
 }

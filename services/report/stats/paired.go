@@ -103,6 +103,9 @@ func McNemarTest(cand, base []float64) Paired {
 	if why == "" && !IsBinary(cand, base) {
 		why = undefNotBinary
 	}
+	if why == "" && len(cand) < 2 {
+		why = undefOnePair // as for the paired t: one pair tests nothing
+	}
 	if why != "" {
 		r.Undefined = why
 		return r

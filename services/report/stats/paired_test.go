@@ -186,6 +186,7 @@ func TestMcNemarTestUndefined(t *testing.T) {
 		{"lengths differ", []float64{1, 0}, []float64{1}, undefLength},
 		{"not binary", []float64{1, 0.5}, []float64{1, 0}, undefNotBinary},
 		{"NaN", []float64{1, math.NaN()}, []float64{1, 0}, undefNotFinite},
+		{"one pair", []float64{1}, []float64{0}, undefOnePair},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
