@@ -57,8 +57,12 @@ type Collector struct {
 	// the run does not have: forged, or read before their sample. They
 	// count nowhere — not in progress, errors or tables — until AddSample
 	// names their sample, and one warning counts them.
-	held      map[[16]byte]*heldSample
-	heldOrder [][16]byte
+	held map[[16]byte]*heldSample
+	// heldN counts the held results, and heldFirst holds the (at most 3)
+	// smallest keys of held samples, which the warning names: the same
+	// whatever order the results came in.
+	heldN     int
+	heldFirst [][16]byte
 	// heldNote is the index in notes of that warning, or -1.
 	heldNote int
 }
@@ -140,7 +144,14 @@ func (c *Collector) AddSample(suite, id string) {
 		return
 	}
 	delete(c.held, k)
-	c.heldOrder = slices.DeleteFunc(c.heldOrder, func(x [16]byte) bool { return x == k })
+	c.heldN -= len(h.adds)
+	if i := slices.Index(c.heldFirst, k); i >= 0 {
+		// Refill from what is still held: rare, as only three are named.
+		c.heldFirst = c.heldFirst[:0]
+		for hk := range c.held {
+			c.nameHeld(hk)
+		}
+	}
 	keys := make([][16]byte, 0, len(h.adds))
 	for rk := range h.adds {
 		keys = append(keys, rk)
@@ -171,19 +182,29 @@ func (c *Collector) known(suite, id string, rk [16]byte, add func()) bool {
 	if h == nil {
 		h = &heldSample{suite: suite, id: id, adds: map[[16]byte]func(){}}
 		c.held[k] = h
-		c.heldOrder = append(c.heldOrder, k)
+		c.nameHeld(k)
+	}
+	if _, again := h.adds[rk]; !again {
+		c.heldN++
 	}
 	h.adds[rk] = add
 	c.noteHeld()
 	return false
 }
 
+// nameHeld keeps k among the three smallest held keys if it is one.
+func (c *Collector) nameHeld(k [16]byte) {
+	less := func(a, b [16]byte) int { return strings.Compare(string(a[:]), string(b[:])) }
+	i, _ := slices.BinarySearchFunc(c.heldFirst, k, less)
+	if i < 3 {
+		c.heldFirst = slices.Insert(c.heldFirst, i, k)
+		c.heldFirst = c.heldFirst[:min(3, len(c.heldFirst))]
+	}
+}
+
 // noteHeld keeps the one warning about held results up to date.
 func (c *Collector) noteHeld() {
-	n := 0
-	for _, h := range c.held {
-		n += len(h.adds)
-	}
+	n := c.heldN
 	if n == 0 {
 		if c.heldNote >= 0 {
 			c.notes = slices.Delete(c.notes, c.heldNote, c.heldNote+1)
@@ -192,11 +213,11 @@ func (c *Collector) noteHeld() {
 		return
 	}
 	var names []string
-	for _, k := range c.heldOrder[:min(3, len(c.heldOrder))] {
+	for _, k := range c.heldFirst {
 		names = append(names, fmt.Sprintf("%s/%s", c.held[k].suite, c.held[k].id))
 	}
-	if len(c.heldOrder) > 3 {
-		names = append(names, fmt.Sprintf("and %d more", len(c.heldOrder)-3))
+	if len(c.held) > len(c.heldFirst) {
+		names = append(names, fmt.Sprintf("and %d more", len(c.held)-len(c.heldFirst)))
 	}
 	msg := fmt.Sprintf("%d results (scores, judgments or dead letters) name samples run %s does not have (%s): they were left out of progress and errors; someone published them on the run's subjects, or they belong to another ingest of the run",
 		n, c.spec.Run, strings.Join(names, ", "))

@@ -189,3 +189,41 @@ func TestDeadLetterForResultsInHand(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldWarningIsTheSameInAnyOrder: the warning about results for
+// samples the run does not have names three of them, the same three
+// whatever order they came in, and follows samples named later.
+func TestHeldWarningIsTheSameInAnyOrder(t *testing.T) {
+	ghosts := []string{"g1", "g2", "g3", "g4", "g5"}
+	warning := func(order []string, named ...string) string {
+		c := eightSamples(t, true)
+		for _, id := range order {
+			c.AddScore(mkScore(c.Spec(), "ft", "qa", id, 50, eval.BucketOK, em(1)))
+		}
+		for _, id := range named {
+			c.AddSample("qa", id)
+		}
+		var w []string
+		for _, x := range report(t, c, nil).Warnings {
+			if strings.Contains(x, "does not have") {
+				w = append(w, x)
+			}
+		}
+		if len(w) != 1 {
+			t.Fatalf("warnings %q, want one", w)
+		}
+		return w[0]
+	}
+	forward := warning(ghosts)
+	backward := warning([]string{"g5", "g4", "g3", "g2", "g1"})
+	if forward != backward || !strings.HasPrefix(forward, "5 results ") || !strings.Contains(forward, "and 2 more)") {
+		t.Errorf("warnings differ or miscount:\n%s\n%s", forward, backward)
+	}
+	// Naming each named sample in turn leaves the others named.
+	for _, id := range ghosts {
+		w := warning(ghosts, id)
+		if !strings.HasPrefix(w, "4 results ") || strings.Contains(w, "qa/"+id+",") || strings.Contains(w, "qa/"+id+")") || !strings.Contains(w, "and 1 more)") {
+			t.Errorf("after naming %s: %s", id, w)
+		}
+	}
+}
