@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	_ "embed"
+	"fmt"
 	"html/template"
 	"io"
 	"math"
@@ -109,7 +110,7 @@ func HTML(w io.Writer, r *document.Report) error {
 	var bars []barData
 	for _, p := range v.Pairwise {
 		if p.WinRate != nil {
-			bars = append(bars, barData{p.Judge + ": " + p.Variant, *p.WinRate, ciOr(p.WinRate, p.CI), o.variant[p.Variant]})
+			bars = append(bars, barData{p.Judge + ": " + p.Variant, *p.WinRate, p.CI, o.variant[p.Variant]})
 		}
 	}
 	v.WinChart = newChart("win rate against the baseline per judge and variant", bars, 0.5)
@@ -123,7 +124,7 @@ func HTML(w io.Writer, r *document.Report) error {
 			if m.Mean == nil {
 				continue // n/a: every generation failed
 			}
-			b := barData{m.Metric + ": " + m.Variant, *m.Mean, ciOr(m.Mean, m.CI), o.variant[m.Variant]}
+			b := barData{m.Metric + ": " + m.Variant, *m.Mean, m.CI, o.variant[m.Variant]}
 			if onUnitScale(s.Rows, m.Metric) {
 				rates = append(rates, b)
 				continue
@@ -174,7 +175,9 @@ const (
 type barData struct {
 	Label string
 	Value float64
-	CI    [2]float64
+	// CI is nil for an estimate with no interval: no whisker is drawn,
+	// rather than one of width 0 that would read as certainty.
+	CI    *[2]float64
 	Color int
 }
 
@@ -197,6 +200,7 @@ type bar struct {
 	Color             int
 	LabelX, ValueX    float64
 	X, W, Y, H, TextY float64
+	HasCI             bool
 	Lo, Hi, Mid       float64
 	CapTop, CapBottom float64
 }
@@ -210,20 +214,11 @@ type tick struct {
 // [0, 1].
 func onUnitScale(rows []document.Metric, metric string) bool {
 	for _, r := range rows {
-		if r.Metric == metric && r.Mean != nil && (*r.Mean < 0 || *r.Mean > 1 || ciOr(r.Mean, r.CI)[0] < 0 || ciOr(r.Mean, r.CI)[1] > 1) {
+		if r.Metric == metric && r.Mean != nil && (*r.Mean < 0 || *r.Mean > 1 || (r.CI != nil && (r.CI[0] < 0 || r.CI[1] > 1))) {
 			return false
 		}
 	}
 	return true
-}
-
-// ciOr is ci, or the point estimate x as an interval of width 0 when there
-// is none.
-func ciOr(x *float64, ci *[2]float64) [2]float64 {
-	if ci == nil {
-		return [2]float64{*x, *x}
-	}
-	return *ci
 }
 
 // newChart lays out bars on a scale from 0 to 1, stretched when a value or
@@ -231,7 +226,10 @@ func ciOr(x *float64, ci *[2]float64) [2]float64 {
 func newChart(name string, data []barData, ref float64) chart {
 	top := 1.0
 	for _, d := range data {
-		top = max(top, d.Value, d.CI[1])
+		top = max(top, d.Value)
+		if d.CI != nil {
+			top = max(top, d.CI[1])
+		}
 	}
 	x := func(v float64) float64 {
 		return chartLabelW + math.Min(math.Max(v, 0), top)/top*chartPlotW
@@ -251,12 +249,16 @@ func newChart(name string, data []barData, ref float64) chart {
 	for i, d := range data {
 		y := chartTop + float64(i)*chartRowH + (chartRowH-chartBarH)/2
 		mid := y + chartBarH/2
-		c.Bars = append(c.Bars, bar{
-			Label: d.Label, Value: withCI(d.Value, d.CI), Color: d.Color % 6,
+		b := bar{
+			Label: d.Label, Value: fmt.Sprintf("%.3f", d.Value), Color: d.Color % 6,
 			LabelX: chartLabelW - 6, ValueX: chartLabelW + chartPlotW + 8,
 			X: x(0), W: x(d.Value) - x(0), Y: y, H: chartBarH, TextY: y + chartBarH - 2,
-			Lo: x(d.CI[0]), Hi: x(d.CI[1]), Mid: mid, CapTop: mid - 4, CapBottom: mid + 4,
-		})
+			Mid: mid, CapTop: mid - 4, CapBottom: mid + 4,
+		}
+		if d.CI != nil {
+			b.Value, b.HasCI, b.Lo, b.Hi = withCI(d.Value, *d.CI), true, x(d.CI[0]), x(d.CI[1])
+		}
+		c.Bars = append(c.Bars, b)
 	}
 	if !math.IsNaN(ref) {
 		c.HasRef, c.RefX = true, x(ref)
