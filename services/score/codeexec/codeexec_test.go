@@ -33,8 +33,11 @@ var allModes = sync.OnceValues(func() ([]mode, error) {
 	ms := []mode{{"default", h}}
 	if h.namespaces {
 		plain := h
-		plain.namespaces, plain.userns, plain.fsview = false, false, false
+		plain.namespaces, plain.userns, plain.fsview, plain.helper = false, false, false, false
 		ms = append(ms, mode{"rlimit-only", plain})
+		nnp := plain
+		nnp.helper = true
+		ms = append(ms, mode{"helper-without-namespaces", nnp})
 	}
 	if h.fsview && h.userns {
 		// The fallbacks where the kernel refuses a user namespace, or the
@@ -45,7 +48,7 @@ var allModes = sync.OnceValues(func() ([]mode, error) {
 			ms = append(ms, mode{"mntns-without-userns", asRoot})
 		}
 		nsOnly := h
-		nsOnly.fsview, nsOnly.exe, nsOnly.extra = false, nil, nil
+		nsOnly.fsview, nsOnly.helper, nsOnly.exe, nsOnly.extra = false, false, nil, nil
 		ms = append(ms, mode{"userns-without-mntns", nsOnly})
 	}
 	if !strings.Contains(h.sandbox(), "nproc") {

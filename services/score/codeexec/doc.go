@@ -45,6 +45,10 @@
 //     capability; outside it is nobody (or the unprivileged caller).
 //     Where only root may create namespaces, the helper builds the same
 //     view as root and drops to nobody before python3 starts.
+//   - no way back to privilege ("nnp"): whenever this binary's helper can
+//     start, even with no namespace at all, it sets no_new_privs (a
+//     set-user-ID program such as su gains nothing) and, for root, empties
+//     the bounding set and changes to nobody itself.
 //   - no network ("netns"): not even loopback.
 //   - its own PID namespace ("pidns"): when the first process dies the
 //     kernel kills everything in the namespace, even processes that left
@@ -54,12 +58,13 @@
 //
 // [Result].Sandbox names what was in effect, "+"-joined: the namespaces,
 // "nobody", "rlimit", and "nproc" when the process limit binds. The full
-// sandbox is "userns+mntns+netns+pidns+rlimit+nproc" for an unprivileged
-// caller and "userns+mntns+netns+pidns+nobody+rlimit+nproc" for root. The
-// fallbacks, each logged with the reason the stronger ones failed, are
-// "mntns+netns+pidns+nobody+rlimit+nproc" (root, no user namespace),
-// "userns+netns+pidns+…" (the helper cannot run) and "nobody+rlimit+nproc"
-// or "rlimit+nproc" (no namespace at all).
+// sandbox is "userns+mntns+netns+pidns+nnp+rlimit+nproc" for an
+// unprivileged caller and "userns+mntns+netns+pidns+nobody+nnp+rlimit+nproc"
+// for root. The fallbacks, each logged with the reason the stronger ones
+// failed, are "mntns+netns+pidns+nobody+nnp+rlimit+nproc" (root, no user
+// namespace), "userns+netns+pidns+…" (the helper cannot run),
+// "[nobody+]nnp+rlimit+nproc" (no namespace at all) and
+// "[nobody+]rlimit+nproc" (not even the helper).
 //
 // # Limitations
 //
@@ -69,8 +74,9 @@
 // reachable from a user namespace defeats it; seccomp is not used. Without
 // the filesystem view the program sees the host's filesystem as its uid
 // may (files protected by their mode alone, world-writable directories
-// such as /tmp writable, host processes listed in /proc), and nothing sets
-// no_new_privs, so a set-user-ID program could raise its privileges.
+// such as /tmp writable, host processes listed in /proc); without the
+// helper nothing sets no_new_privs, so a set-user-ID program could raise
+// its privileges.
 // Without a network namespace it can reach the network. Without a PID
 // namespace a process it moves out of its process group (setsid) survives
 // it, and RLIMIT_NPROC counts all of the user's tasks, so the program gets

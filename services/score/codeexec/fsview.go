@@ -40,16 +40,27 @@ var viewDirs = []string{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/l
 // viewDevices are bound into the view's /dev.
 var viewDevices = []string{"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"}
 
-// helperArgs is the helper's command line: the program's directory, the
-// ids to drop to (-1: stay, the user namespace's root without
-// capabilities), extra read-only directories (":"-joined, for an
-// interpreter outside viewDirs), then the interpreter's argv.
-func helperArgs(dir string, uid, gid int, extra []string, argv []string) []string {
-	return append([]string{helperName, dir, strconv.Itoa(uid), strconv.Itoa(gid), strings.Join(extra, ":")}, argv...)
+// How the helper gives up privilege before python3 starts.
+const (
+	// dropCaps: it is a user namespace's root and empties its
+	// capabilities.
+	dropCaps = "caps"
+	// dropUser: it is root and changes to the sandbox user.
+	dropUser = "user"
+	// dropNothing: it is the unprivileged caller already.
+	dropNothing = "none"
+)
+
+// helperArgs is the helper's command line: the program's directory ("":
+// no filesystem view), how to drop privilege, the ids to drop to, extra
+// read-only directories (":"-joined, for an interpreter outside
+// viewDirs), then the interpreter's argv.
+func helperArgs(view, drop string, uid, gid int, extra []string, argv []string) []string {
+	return append([]string{helperName, view, drop, strconv.Itoa(uid), strconv.Itoa(gid), strings.Join(extra, ":")}, argv...)
 }
 
 func init() {
-	if _, ok := os.LookupEnv(helperEnv); !ok || len(os.Args) < 6 || os.Args[0] != helperName {
+	if _, ok := os.LookupEnv(helperEnv); !ok || len(os.Args) < 8 || os.Args[0] != helperName {
 		return
 	}
 	runtime.LockOSThread()
@@ -64,26 +75,35 @@ func init() {
 // interpreter; it returns only on failure.
 func becomeSandbox(args []string) error {
 	_ = syscall.Close(3) // the helper's own executable
-	dir := args[0]
-	uid, err1 := strconv.Atoi(args[1])
-	gid, err2 := strconv.Atoi(args[2])
+	view, drop := args[0], args[1]
+	uid, err1 := strconv.Atoi(args[2])
+	gid, err2 := strconv.Atoi(args[3])
 	if err1 != nil || err2 != nil {
-		return fmt.Errorf("bad ids %q %q", args[1], args[2])
+		return fmt.Errorf("bad ids %q %q", args[2], args[3])
 	}
 	var extra []string
-	if args[3] != "" {
-		extra = strings.Split(args[3], ":")
+	if args[4] != "" {
+		extra = strings.Split(args[4], ":")
 	}
-	argv := args[4:]
+	argv := args[5:]
 
-	if err := buildView(dir, extra); err != nil {
-		return err
-	}
-	if uid >= 0 {
-		if err := dropToUser(uid, gid); err != nil {
+	if view != "" {
+		if err := buildView(view, extra); err != nil {
 			return err
 		}
-	} else if err := dropCapabilities(); err != nil {
+	}
+	var err error
+	switch drop {
+	case dropCaps:
+		err = dropCapabilities()
+	case dropUser:
+		err = dropToUser(uid, gid)
+	case dropNothing:
+		err = noNewPrivs()
+	default:
+		err = fmt.Errorf("unknown way to drop privilege %q", drop)
+	}
+	if err != nil {
 		return err
 	}
 	env := make([]string, 0, len(os.Environ()))

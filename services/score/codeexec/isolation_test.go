@@ -121,11 +121,14 @@ print("few" if len(pids) <= 3 else "many: %d" % len(pids))
 print(caps)
 print("none" if all(int(l.split()[1], 16) == 0 for l in caps) else "some")
 `, want: "none", needs: "root|userns", why: "not root and no user namespace: nothing to drop"},
-		{name: "no way back to privilege", program: `st = {l.split(":")[0]: l.split()[1] for l in open("/proc/self/status") if len(l.split()) > 1}
+		// Root's program must also have an empty bounding set; an
+		// unprivileged caller's cannot empty it, and no_new_privs
+		// alone keeps exec from giving it anything.
+		{name: "no way back to privilege", program: fmt.Sprintf(`st = {l.split(":")[0]: l.split()[1] for l in open("/proc/self/status") if len(l.split()) > 1}
 print(st["NoNewPrivs"], st["CapBnd"])
-print("none" if st["NoNewPrivs"] == "1" and int(st["CapBnd"], 16) == 0 else "some")
-`, want: "none", needs: "mntns",
-			why: "no filesystem view: without its helper nothing sets no_new_privs, so a set-user-ID program (su, sudo) could still raise the program's privileges"},
+print("none" if st["NoNewPrivs"] == "1" and (%s or int(st["CapBnd"], 16) == 0) else "some")
+`, map[bool]string{true: "False", false: "True"}[root]), want: "none", needs: "nnp",
+			why: "not through the helper: nothing sets no_new_privs, so a set-user-ID program (su, sudo) could still raise the program's privileges"},
 	}
 	for _, m := range modes(t) {
 		sandbox := m.host.sandbox()

@@ -162,7 +162,7 @@ func removeAll(dir string) error {
 }
 
 // command is the program's command: python3 with the preamble, started
-// through the fsview helper when the host has one.
+// through the helper when the host has one.
 func (h host) command(dir, path string, lim Limits) *exec.Cmd {
 	argv := []string{h.python, "-I", "-B", "-c", preamble, path,
 		strconv.FormatUint(lim.MemoryBytes, 10),
@@ -175,16 +175,23 @@ func (h host) command(dir, path string, lim Limits) *exec.Cmd {
 		"TMPDIR=" + dir,
 		"LANG=C.UTF-8",
 	}
-	if !h.fsview {
+	if !h.helper {
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Dir, cmd.Env = dir, env
 		return cmd
 	}
-	uid, gid := -1, -1 // in a user namespace: stay its root, without capabilities
-	if !h.userns {
-		uid, gid = h.uid, h.gid
+	drop := dropUser
+	switch {
+	case h.userns:
+		drop = dropCaps
+	case !h.dropsRoot():
+		drop = dropNothing
 	}
-	args := helperArgs(dir, uid, gid, h.extra, argv)
+	view := ""
+	if h.fsview {
+		view = dir
+	}
+	args := helperArgs(view, drop, h.uid, h.gid, h.extra, argv)
 	cmd := &exec.Cmd{Path: helperExe, Args: args, Dir: dir, Env: append(env, helperEnv+"=1")}
 	cmd.ExtraFiles = []*os.File{h.exe}
 	return cmd

@@ -29,7 +29,11 @@ type host struct {
 	// fsview is whether it sees the private filesystem view (fsview.go)
 	// rather than the host's filesystem; it implies namespaces.
 	fsview bool
-	// exe is this binary, opened, for the fsview helper.
+	// helper is whether the program starts through this binary's helper
+	// (fsview.go), which sets no_new_privs and, for root, drops to uid
+	// itself; fsview implies it.
+	helper bool
+	// exe is this binary, opened, for the helper.
 	exe *os.File
 	// extra are the interpreter's directories outside the view's.
 	extra []string
@@ -115,6 +119,9 @@ func (h host) sandbox() string {
 	}
 	if h.dropsRoot() {
 		parts = append(parts, "nobody")
+	}
+	if h.helper {
+		parts = append(parts, "nnp")
 	}
 	parts = append(parts, "rlimit")
 	if h.uid != 0 {
@@ -202,21 +209,23 @@ func probeHost(pythons []string) (host, error) {
 		id = nobody()
 	}
 	exe, exeErr := openSelf()
-	type kind struct{ userns, fsview, namespaces bool }
-	kinds := []kind{{true, true, true}, {false, true, true}, {true, false, true}, {false, false, false}}
+	type kind struct{ userns, fsview, namespaces, helper bool }
+	kinds := []kind{{true, true, true, true}, {false, true, true, true}, {true, false, true, false}, {false, false, false, true}, {false, false, false, false}}
 	var whyNot []string
 	for ki, k := range kinds {
 		if k.fsview && !k.userns && !root {
 			continue // only root may create mount namespaces without a user namespace
 		}
-		if k.fsview && exeErr != nil {
+		if k.helper && exeErr != nil {
 			whyNot = append(whyNot, exeErr.Error())
 			continue
 		}
 		for _, python := range pythons {
-			h := host{python: python, userns: k.userns, fsview: k.fsview, namespaces: k.namespaces, uid: id.uid, gid: id.gid}
-			if k.fsview {
+			h := host{python: python, userns: k.userns, fsview: k.fsview, namespaces: k.namespaces, helper: k.helper, uid: id.uid, gid: id.gid}
+			if k.helper {
 				h.exe = exe
+			}
+			if k.fsview {
 				h.extra = outsideView(python)
 			}
 			if err := h.probe(); err != nil {
@@ -334,12 +343,12 @@ func (h host) sysProcAttr() *syscall.SysProcAttr {
 		if h.dropsRoot() {
 			a.Credential = &syscall.Credential{Uid: uint32(h.uid), Gid: uint32(h.gid)}
 		}
-	case !h.fsview && h.dropsRoot():
+	case !h.helper && h.dropsRoot():
 		// No Groups: root's supplementary groups are dropped too.
 		a.Credential = &syscall.Credential{Uid: uint32(h.uid), Gid: uint32(h.gid)}
 	}
-	// With fsview and no user namespace the helper starts as root and
-	// drops to h.uid itself, after mounting.
+	// Through the helper without a user namespace, root's helper drops
+	// to h.uid itself (after mounting, with fsview).
 	return a
 }
 
