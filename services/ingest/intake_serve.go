@@ -136,7 +136,7 @@ func (s *Service) serveIntake(ctx context.Context, addr string) error {
 		if addr != "" {
 			level = slog.LevelWarn
 		}
-		s.logger.Log(ctx, level, "no intake tokens are configured: every intake request is refused; give -intake-tokens FILE or "+IntakeTokensEnv+" (source=token entries)")
+		s.logger.Log(ctx, level, "no intake tokens are configured: every intake request is refused; give --intake-tokens FILE or "+IntakeTokensEnv+" (source=token entries)")
 	}
 	var subs []*nats.Subscription
 	for range intakeWorkers {

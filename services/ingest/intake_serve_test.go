@@ -431,7 +431,7 @@ func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
 }
 
 // TestIntakeSecureByDefault: with no configuration the intake refuses
-// every request, whatever its token; -intake-insecure takes them all.
+// every request, whatever its token; --intake-insecure takes them all.
 func TestIntakeSecureByDefault(t *testing.T) {
 	for _, tc := range []struct {
 		name string

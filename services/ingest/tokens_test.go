@@ -68,7 +68,7 @@ func TestIntakeFlags(t *testing.T) {
 	}{
 		{"file and env", []string{"-intake-tokens", file, "-intake-rate", "5", "-intake-burst", "7"}, "other=" + otherToken, ""},
 		{"insecure", []string{"-intake-insecure"}, "", ""},
-		{"insecure with tokens", []string{"-intake-insecure", "-intake-tokens", file}, "", "-intake-insecure takes queries without a token"},
+		{"insecure with tokens", []string{"-intake-insecure", "-intake-tokens", file}, "", "--intake-insecure takes queries without a token"},
 		{"cert without key", []string{"-intake-tls-cert", file}, "", "go together"},
 		{"missing file", []string{"-intake-tokens", filepath.Join(dir, "none")}, "", "reading intake tokens"},
 		{"bad env", nil, "chat=short", IntakeTokensEnv + ":1"},
