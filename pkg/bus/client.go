@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 )
 
 // ClientConfig is how a process reaches NATS: where, as whom and over what
@@ -91,7 +93,7 @@ func (c ClientConfig) options() ([]nats.Option, error) {
 		return nil, fmt.Errorf("%w: give one of --nats-creds, --nats-nkey or --nats-user, not several", ErrClientConfig)
 	}
 	if c.Creds != "" {
-		if err := readable(c.Creds, "credentials file (--nats-creds, ASSAY_NATS_CREDS)"); err != nil {
+		if err := checkCreds(c.Creds); err != nil {
 			return nil, err
 		}
 		opts = append(opts, nats.UserCredentials(c.Creds))
@@ -161,6 +163,40 @@ func (c ClientConfig) tlsConfig() (*tls.Config, error) {
 	return tc, nil
 }
 
+// auth says how c authenticates, for a log line: which file or user,
+// never a secret.
+func (c ClientConfig) auth() string {
+	switch {
+	case c.Creds != "":
+		return "creds file " + c.Creds
+	case c.NKey != "":
+		return "nkey seed file " + c.NKey
+	case c.User != "":
+		return "user " + c.User
+	case strings.Contains(c.URL, "@"):
+		return "from the URL"
+	}
+	return "none"
+}
+
+// checkCreds reads a credentials file as the client will, so that a wrong
+// file is reported by its flag rather than as a failed connection.
+func checkCreds(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%w: NATS credentials file (--nats-creds, ASSAY_NATS_CREDS): %v", ErrClientConfig, err)
+	}
+	if _, err := jwt.ParseDecoratedJWT(b); err != nil {
+		return fmt.Errorf("%w: NATS credentials file %s (--nats-creds) holds no user JWT (%v): give the .creds file `nsc generate creds` writes", ErrClientConfig, path, err)
+	}
+	kp, err := nkeys.ParseDecoratedNKey(b)
+	if err != nil {
+		return fmt.Errorf("%w: NATS credentials file %s (--nats-creds) holds no user seed: give the .creds file `nsc generate creds` writes", ErrClientConfig, path)
+	}
+	kp.Wipe()
+	return nil
+}
+
 func readable(path, what string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -201,6 +237,8 @@ func Connect(ctx context.Context, c ClientConfig, logger *slog.Logger, extra ...
 	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 5*time.Second) {
 		nc, err := nats.Connect(c.URL, opts...)
 		if err == nil {
+			_, tlsErr := nc.TLSConnectionState()
+			logger.Info("connected to NATS", "url", RedactURL(nc.ConnectedUrlRedacted()), "auth", c.auth(), "tls", tlsErr == nil)
 			return nc, nil
 		}
 		err = connectError(where, err)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/bus/bustest"
+	"github.com/nats-io/jwt/v2"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 )
@@ -380,6 +381,9 @@ func TestURLSecretNeverShown(t *testing.T) {
 	if strings.Contains(logs.String(), secret) {
 		t.Errorf("logs show the secret:\n%s", logs.String())
 	}
+	if !strings.Contains(logs.String(), `"auth":"from the URL"`) {
+		t.Errorf("the connection is not logged with how it authenticated:\n%s", logs.String())
+	}
 	if !strings.Contains(logs.String(), "assay:xxxxx@127.0.0.1") {
 		t.Errorf("logs do not show the redacted URL:\n%s", logs.String())
 	}
@@ -428,4 +432,66 @@ func FuzzRedactURL(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestConnectCreds authenticates with a JWT+nkey credentials file against a
+// server in operator mode, and is refused with the file of a user signed by
+// an account the server does not know.
+func TestConnectCreds(t *testing.T) {
+	operator, _ := nkeys.CreateOperator()
+	opub, _ := operator.PublicKey()
+	oc := jwt.NewOperatorClaims(opub)
+	newAccount := func(jetStream bool) (nkeys.KeyPair, string, string) {
+		account, _ := nkeys.CreateAccount()
+		apub, _ := account.PublicKey()
+		ac := jwt.NewAccountClaims(apub)
+		if jetStream {
+			ac.Limits.JetStreamLimits = jwt.JetStreamLimits{MemoryStorage: -1, DiskStorage: -1, Streams: -1, Consumer: -1}
+		}
+		ajwt, err := ac.Encode(operator)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return account, apub, ajwt
+	}
+	creds := func(account nkeys.KeyPair) string {
+		user, _ := nkeys.CreateUser()
+		upub, _ := user.PublicKey()
+		ujwt, err := jwt.NewUserClaims(upub).Encode(account)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seed, _ := user.Seed()
+		b, err := jwt.FormatUserConfig(ujwt, seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writeFile(t, "user.creds", string(b))
+	}
+	known, knownPub, knownJWT := newAccount(true)
+	unknown, _, _ := newAccount(true)
+	_, sysPub, sysJWT := newAccount(false) // JetStream in operator mode needs a system account
+	resolver := &server.MemAccResolver{}
+	for pub, jwt := range map[string]string{knownPub: knownJWT, sysPub: sysJWT} {
+		if err := resolver.Store(pub, jwt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := authServer(t, func(o *server.Options) {
+		o.TrustedOperators = []*jwt.OperatorClaims{oc}
+		o.AccountResolver = resolver
+		o.SystemAccount = sysPub
+	})
+	url := "nats://" + hostPort(s)
+	if err := connectAndOpen(t, bus.ClientConfig{URL: url, Creds: creds(known)}, nil); err != nil {
+		t.Fatalf("creds of a known account: %v", err)
+	}
+	err := connectAndOpen(t, bus.ClientConfig{URL: url, Creds: creds(unknown)}, nil)
+	if !errors.Is(err, bus.ErrNATSAuth) || !strings.Contains(err.Error(), "--nats-creds") {
+		t.Errorf("creds of an unknown account: err = %v, want an authentication error naming --nats-creds", err)
+	}
+	err = connectAndOpen(t, bus.ClientConfig{URL: url, Creds: writeFile(t, "bad.creds", "not a creds file")}, nil)
+	if !errors.Is(err, bus.ErrClientConfig) || !strings.Contains(err.Error(), "bad.creds") {
+		t.Errorf("malformed creds file: err = %v, want a configuration error naming the file", err)
+	}
 }
