@@ -174,37 +174,54 @@ func newPlan(rep *document.Report, effect float64) Plan {
 	p := Plan{Run: rep.Run, Power: 0.8, Alpha: 0.05, Rows: []PlanRow{}}
 	for _, d := range rep.Deltas {
 		r := PlanRow{Kind: "delta", Suite: d.Suite, Metric: d.Metric, Variant: d.Variant}
-		gate, ok := gateThreshold(rep, d.Suite+"/"+d.Metric+" delta_min", d.Variant)
-		p.Rows = append(p.Rows, planDelta(r, d.DeltaEstimate, effect, gate, ok))
+		gate, ok := gateThreshold(rep, d.Suite+"/"+d.Metric+" delta_min", d.Variant, "")
+		p.Rows = append(p.Rows, planDelta(r, d.DeltaEstimate, effect, gate-d.Delta, ok))
 	}
 	for _, d := range rep.RateDeltas {
 		r := PlanRow{Kind: "rate_delta", Metric: d.Rate, Variant: d.Variant}
 		var gate float64
 		var ok bool
 		if d.Rate == "refusal" {
-			gate, ok = gateThreshold(rep, "refusal_rate_delta_max", d.Variant)
+			gate, ok = gateThreshold(rep, "refusal_rate_delta_max", d.Variant, "")
 		}
-		p.Rows = append(p.Rows, planDelta(r, d.DeltaEstimate, effect, gate, ok))
+		p.Rows = append(p.Rows, planDelta(r, d.DeltaEstimate, effect, gate-d.Delta, ok))
 	}
 	for _, w := range rep.Pairwise {
-		gate, ok := gateThreshold(rep, "win_rate_min", w.Variant)
-		p.Rows = append(p.Rows, planWinRate(w, effect, gate-0.5, ok))
+		gate, ok := gateThreshold(rep, "win_rate_min", w.Variant, w.Judge)
+		rate := 0.5
+		if n := w.Wins + w.Losses + w.Ties; n > 0 {
+			rate = (float64(w.Wins) + float64(w.Ties)/2) / float64(n)
+		}
+		p.Rows = append(p.Rows, planWinRate(w, effect, gate-rate, ok))
 	}
 	return p
 }
 
-// gateThreshold is the threshold of the gate's check name on variant.
-func gateThreshold(rep *document.Report, name, variant string) (float64, bool) {
+// gateThreshold is the threshold of the gate's check name on variant, for
+// judge when the check reads one (a report written before checks named
+// their judge applies its win_rate_min to the first judge's rows).
+func gateThreshold(rep *document.Report, name, variant, judge string) (float64, bool) {
 	for _, c := range rep.Gate.Checks {
-		if c.Name == name && c.Variant == variant {
-			return c.Threshold, true
+		if c.Name != name || c.Variant != variant {
+			continue
 		}
+		if judge != "" && c.Judge != judge && (c.Judge != "" || !firstJudge(rep, judge)) {
+			continue
+		}
+		return c.Threshold, true
 	}
 	return 0, false
 }
 
+// firstJudge reports whether judge is the report's first: the gate's
+// unless the spec named another.
+func firstJudge(rep *document.Report, judge string) bool {
+	return len(rep.Pairwise) > 0 && rep.Pairwise[0].Judge == judge
+}
+
 // effects are the effects to plan for: --effect, or the observed one and
-// the gate's margin (each when not 0).
+// the distance from the observed value to the gate's threshold, which is
+// what must be told apart to decide the check (each when not 0).
 func effects(flag, observed, gate float64, gated bool) []PlanNeed {
 	if flag > 0 {
 		return []PlanNeed{{Effect: flag, Source: "--effect"}}

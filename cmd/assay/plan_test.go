@@ -90,17 +90,20 @@ func TestPlan(t *testing.T) {
 	//   win rate: sd = np.std([1]*30 + [0]*20 + [.5]*10, ddof=1) = 0.45255083679848135.
 	//   clustered: deff = (0.2/MDE(0.3, 60))² = 3.287153819395164, n =
 	//     ceil(73·deff).
+	//   gate: the distance from the observed value to the threshold, which
+	//     deciding the check must tell apart: f1 |−0.02 − 0.05| = 0.07,
+	//     refusal |0.02 − 0.06| = 0.04, win rate |0.55 − 35/60| = 1/30.
 	want := []struct {
 		kind, where, metric string
 		mde                 float64
 		needs               map[string]int
 	}{
-		{"delta", "qa", "f1", 0.10584712302259058, map[string]int{"observed": 128, "gate": 787}},
+		{"delta", "qa", "f1", 0.10584712302259058, map[string]int{"observed": 128, "gate": 67}},
 		{"delta", "qa", "em", 0.19231814813360726, map[string]int{"observed": 155}},
 		{"delta", "docs", "f1", 0.2, map[string]int{"observed": 240}},
 		{"delta", "docs", "rougeL", math.NaN(), map[string]int{"observed": -1}},
-		{"rate_delta", "", "refusal", 0.08755348893461397, map[string]int{"observed": 216, "gate": 1960}},
-		{"win_rate", "j1", "", 0.1664048958783855, map[string]int{"observed": 234, "gate": 645}},
+		{"rate_delta", "", "refusal", 0.08755348893461397, map[string]int{"observed": 216, "gate": 489}},
+		{"win_rate", "j1", "", 0.1664048958783855, map[string]int{"observed": 234, "gate": 1449}},
 	}
 	if len(p.Rows) != len(want) || p.Run != "pilot" {
 		t.Fatalf("plan %+v", p)
@@ -155,7 +158,7 @@ func TestPlan(t *testing.T) {
 		if err != nil {
 			t.Fatalf("plan: %v\n%s", err, errOut)
 		}
-		for _, s := range []string{"KIND", "NEEDED", "run pilot", "787", "ψ 0.2", "deff 3.29, 10 clusters", "no spread to plan with"} {
+		for _, s := range []string{"KIND", "NEEDED", "run pilot", "1449", "ψ 0.2", "deff 3.29, 10 clusters", "no spread to plan with"} {
 			if !strings.Contains(out, s) {
 				t.Errorf("table lacks %q:\n%s", s, out)
 			}
@@ -169,7 +172,7 @@ func TestPlan(t *testing.T) {
 		cmd.SetArgs([]string{"plan", "--report", "-"})
 		cmd.SetIn(bytes.NewReader(b))
 		cmd.SetOut(&out)
-		if err := cmd.ExecuteContext(t.Context()); err != nil || !strings.Contains(out.String(), "787") {
+		if err := cmd.ExecuteContext(t.Context()); err != nil || !strings.Contains(out.String(), "1449") {
 			t.Errorf("plan from stdin: %v\n%s", err, out.String())
 		}
 	})
@@ -229,4 +232,22 @@ func FuzzPlan(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPlanGateJudge: win_rate_min bears on the gate's judge only; another
+// judge's win rate is planned for its observed effect alone.
+func TestPlanGateJudge(t *testing.T) {
+	rep := pilotReport()
+	rep.Pairwise = append(rep.Pairwise, document.Pairwise{Judge: "j2", Variant: "ft", Baseline: "base", N: 60, Wins: 30, Losses: 20, Ties: 10})
+	rep.Gate.Checks[2].Judge = "j2"
+	p := planJSON(t, "--report", writePilot(t, rep))
+	for _, r := range p.Rows {
+		if r.Kind != "win_rate" {
+			continue
+		}
+		_, gated := needs(r)["gate"]
+		if gated != (r.Judge == "j2") {
+			t.Errorf("judge %s: planned for the gate %v, want %v", r.Judge, gated, r.Judge == "j2")
+		}
+	}
 }

@@ -126,6 +126,7 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 				b.unmeasured(name, v, boundMin, *gt.WinRateMin, fmt.Sprintf("judge %s has no verdict on %s yet", judge, v))
 			default:
 				b.decide(name, v, *gt.WinRateMin, true, estimate{value: *p.WinRate, ci: p.CI, n: p.N, mde: p.MDE, undefined: p.Undefined})
+				b.g.Checks[len(b.g.Checks)-1].Judge = judge
 			}
 		}
 		if gt.RefusalRateDeltaMax != nil {

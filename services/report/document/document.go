@@ -543,8 +543,11 @@ type CheckpointMetric struct {
 // Check is one gate condition for one variant (all variants when Variant
 // is empty).
 type Check struct {
-	Name      string  `json:"name"`
-	Variant   string  `json:"variant"`
+	Name    string `json:"name"`
+	Variant string `json:"variant"`
+	// Judge is the judge whose verdicts a win_rate_min check reads; ""
+	// for the other checks.
+	Judge     string  `json:"judge"`
 	Value     float64 `json:"value"`
 	Threshold float64 `json:"threshold"`
 	// Bound is min when Value must be at least Threshold, max when at
