@@ -147,7 +147,9 @@ func undefinedReason(r *document.Report, c document.Check) string {
 	switch name := c.Name; {
 	case name == "win_rate_min":
 		for _, p := range r.Pairwise {
-			if p.Variant == c.Variant && p.Undefined != "" {
+			// The check's own judge (any, in a report written before
+			// checks named it).
+			if p.Variant == c.Variant && (c.Judge == "" || p.Judge == c.Judge) && p.Undefined != "" {
 				return p.Undefined
 			}
 		}
@@ -155,6 +157,13 @@ func undefinedReason(r *document.Report, c document.Check) string {
 		for _, d := range r.RateDeltas {
 			if d.Rate == "refusal" && d.Variant == c.Variant {
 				return d.Undefined
+			}
+		}
+	case strings.HasSuffix(name, " min") && !strings.HasSuffix(name, " delta_min"):
+		suite, metric, _ := strings.Cut(strings.TrimSuffix(name, " min"), "/")
+		for _, m := range r.Metrics {
+			if m.Suite == suite && m.Metric == metric && m.Variant == c.Variant {
+				return m.Undefined
 			}
 		}
 	case strings.HasSuffix(name, " delta_min"):
