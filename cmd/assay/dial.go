@@ -30,6 +30,9 @@ func (f *natsFlags) register(cmd *cobra.Command) {
 	fs := flag.NewFlagSet(cmd.Name(), flag.ContinueOnError)
 	f.Register(fs)
 	cmd.Flags().AddGoFlagSet(fs)
+	_ = cmd.Flags().MarkHidden("creds") // the old name of --nats-creds
+	// --help prints a flag's default: never the secrets ASSAY_NATS may hold.
+	cmd.Flags().Lookup("nats").DefValue = bus.RedactURL(f.URL)
 	f.cmd = cmd
 }
 

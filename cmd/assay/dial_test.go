@@ -95,3 +95,21 @@ func TestDialAuthenticates(t *testing.T) {
 		})
 	}
 }
+
+// TestDialHelpHidesTheURLSecret: --help shows --nats's default, which comes
+// from ASSAY_NATS and may hold a password.
+func TestDialHelpHidesTheURLSecret(t *testing.T) {
+	t.Setenv("ASSAY_NATS", "nats://u:env-secret@h:4222")
+	var conn natsFlags
+	cmd := &cobra.Command{Use: "probe", RunE: func(*cobra.Command, []string) error { return nil }}
+	conn.register(cmd)
+	var out strings.Builder
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"--help"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "env-secret") || !strings.Contains(out.String(), "u:xxxxx@h") {
+		t.Errorf("--help shows the password of ASSAY_NATS, or no URL:\n%s", out.String())
+	}
+}

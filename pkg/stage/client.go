@@ -25,6 +25,8 @@ type ClientFlags struct {
 // the process list, so it comes from a file or ASSAY_NATS_PASSWORD.
 func (c *ClientFlags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.URL, "nats", envOr("ASSAY_NATS", nats.DefaultURL), "NATS server URL(s), comma-separated (env ASSAY_NATS); a password in it is never logged, but prefer --nats-password-file")
+	// -h prints a flag's default: never the secrets ASSAY_NATS may hold.
+	fs.Lookup("nats").DefValue = bus.RedactURL(c.URL)
 	fs.StringVar(&c.Creds, "nats-creds", os.Getenv("ASSAY_NATS_CREDS"), "NATS JWT+nkey credentials file (env ASSAY_NATS_CREDS)")
 	fs.StringVar(&c.Creds, "creds", os.Getenv("ASSAY_NATS_CREDS"), "same as --nats-creds")
 	fs.StringVar(&c.NKey, "nats-nkey", os.Getenv("ASSAY_NATS_NKEY"), "file holding the NATS nkey user seed (env ASSAY_NATS_NKEY)")

@@ -92,10 +92,17 @@ func TestClientFlags(t *testing.T) {
 }
 
 // TestNoPasswordFlag: a password given as a flag's value would show in
-// the process list.
+// the process list, and one in ASSAY_NATS must not show in -h.
 func TestNoPasswordFlag(t *testing.T) {
+	t.Setenv("ASSAY_NATS", "nats://u:env-secret@h:4222")
 	fs := flag.NewFlagSet("svc", flag.ContinueOnError)
 	new(stage.ClientFlags).Register(fs)
+	var help strings.Builder
+	fs.SetOutput(&help)
+	fs.PrintDefaults()
+	if strings.Contains(help.String(), "env-secret") || !strings.Contains(help.String(), "u:xxxxx@h") {
+		t.Errorf("-h shows the password of ASSAY_NATS, or no URL:\n%s", help.String())
+	}
 	fs.VisitAll(func(f *flag.Flag) {
 		if strings.Contains(f.Name, "password") && !strings.HasSuffix(f.Name, "-file") {
 			t.Errorf("flag --%s takes a password as its value", f.Name)
