@@ -30,8 +30,9 @@ type ClientConfig struct {
 	Creds string
 	// NKey is a file holding an nkey seed (SU...).
 	NKey string
-	// User and Password authenticate with a user and password; the
-	// password is read from PasswordFile when Password is empty.
+	// User and Password authenticate with a user and password; a
+	// PasswordFile, when given, is read and wins over Password (a flag
+	// over the environment).
 	User         string
 	Password     string
 	PasswordFile string
@@ -112,7 +113,7 @@ func (c ClientConfig) options() ([]nats.Option, error) {
 	case c.User == "" && (pw != "" || c.PasswordFile != ""):
 		return nil, fmt.Errorf("%w: a NATS password was given without a user: add --nats-user (ASSAY_NATS_USER)", ErrClientConfig)
 	case c.User != "":
-		if pw == "" && c.PasswordFile != "" {
+		if c.PasswordFile != "" {
 			b, err := os.ReadFile(c.PasswordFile)
 			if err != nil {
 				return nil, fmt.Errorf("%w: reading the NATS password file (--nats-password-file, ASSAY_NATS_PASSWORD_FILE): %v", ErrClientConfig, err)
