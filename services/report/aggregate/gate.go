@@ -147,11 +147,11 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 				b.unmeasured(name, v, boundMin, *gt.JSONValidMin, fmt.Sprintf("the report does not count the answers of %s checked for JSON, so their rate has no interval", v))
 			default:
 				ci := r.JSONValidCI
-				if ci == nil && r.JSONValidN > 0 {
+				if ci == nil && r.JSONValidN > 0 && r.JSONValidClusters == 0 {
 					w := stats.Wilson(*r.JSONValid, r.JSONValidN)
 					ci = &w
 				}
-				b.decide(name, v, *gt.JSONValidMin, true, estimate{value: *r.JSONValid, ci: ci, n: r.JSONValidN, wilson: true})
+				b.decide(name, v, *gt.JSONValidMin, true, estimate{value: *r.JSONValid, ci: ci, n: r.JSONValidN, wilson: r.JSONValidClusters == 0})
 			}
 		}
 		for _, mg := range gt.Metrics {

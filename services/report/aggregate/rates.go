@@ -29,7 +29,14 @@ func (r *ratio) add(ok bool) {
 // rates are each variant's side-effect rates over its answers; Error is the
 // share of its generations that failed, which no other rate counts.
 func (c *Collector) rates(rep *document.Report, rows []row) {
-	type acc struct{ refusal, jsonValid, schema, trunc, errs, tokens ratio }
+	type acc struct {
+		refusal, jsonValid, schema, trunc, errs, tokens ratio
+		// The answers checked for JSON, as 0/1, with their clusters,
+		// when a suite they come from clusters.
+		jsonVals      []float64
+		jsonIDs       []string
+		jsonClustered bool
+	}
 	by := map[string]*acc{}
 	for _, r := range rows {
 		a := by[r.variant]
@@ -46,6 +53,12 @@ func (c *Collector) rates(rep *document.Report, rows []row) {
 		}
 		if r.jsonValid >= 0 {
 			a.jsonValid.add(r.jsonValid == 1)
+			a.jsonVals = append(a.jsonVals, float64(r.jsonValid))
+			id := ""
+			if c.clusteredSuite(r.suite) {
+				a.jsonClustered, id = true, suiteCluster(r.suite, r.cluster)
+			}
+			a.jsonIDs = append(a.jsonIDs, id)
 		}
 		if r.schemaPass >= 0 {
 			a.schema.add(r.schemaPass == 1)
@@ -60,9 +73,16 @@ func (c *Collector) rates(rep *document.Report, rows []row) {
 			rep.Rates[v.Name] = document.Rates{}
 			continue
 		}
-		rep.Rates[v.Name] = document.Rates{Refusal: a.refusal.ptr(), RefusalN: int(a.refusal.den), RefusalCI: a.refusal.wilson(),
+		rates := document.Rates{Refusal: a.refusal.ptr(), RefusalN: int(a.refusal.den), RefusalCI: a.refusal.wilson(),
 			JSONValid: a.jsonValid.ptr(), JSONValidN: int(a.jsonValid.den), JSONValidCI: a.jsonValid.wilson(), SchemaPass: a.schema.ptr(),
 			Truncated: a.trunc.ptr(), Error: a.errs.ptr(), MeanOutputTokens: a.tokens.ptr()}
+		if a.jsonClustered {
+			// Answers from suites that cluster are not independent: the
+			// rate's interval is cluster-robust, as the json_valid
+			// metric's mean is, with suite-qualified cluster ids.
+			_, rates.JSONValidCI, rates.JSONValidClusters, _ = meanInterval(rateJSONValid, a.jsonVals, a.jsonIDs)
+		}
+		rep.Rates[v.Name] = rates
 	}
 	c.rateDeltas(rep, rows)
 }

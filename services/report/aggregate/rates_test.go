@@ -149,3 +149,33 @@ func TestRateDeltasClustered(t *testing.T) {
 		t.Errorf("delta %+v, want 4 clusters", d)
 	}
 }
+
+// TestJSONValidRateClustered: a JSON-validity rate over answers from a
+// suite that clusters has a cluster-robust interval, as the json_valid
+// metric's mean does, and json_valid_min decides on it.
+func TestJSONValidRateClustered(t *testing.T) {
+	spec := pairedSpec(eval.Suite{Name: "a", Role: eval.RoleBusiness, Metrics: []string{"em"}, Cluster: "doc"})
+	spec.Gate = eval.Gate{ErrorRateMax: fp(0.2), JSONValidMin: fp(0.5)}
+	ids := []string{"c1", "c1", "c1", "c2", "c2", "c2", "c3", "c3", "c3", "c4", "c4", "c4"}
+	valid := []bool{true, true, true, true, true, true, false, false, false, true, true, false}
+	suites := make([]string, len(ids))
+	var ft, base []sideEffects
+	for i := range ids {
+		suites[i] = "a"
+		ft, base = append(ft, sideEffects{jsonValid: bp(valid[i])}), append(base, sideEffects{jsonValid: bp(true)})
+	}
+	rep := rateReport(t, spec, suites, ids, ft, base)
+	r := rep.Rates["ft"]
+	// 8 of 12 valid. statsmodels OLS(y, ones).fit(cov_type="cluster",
+	// cov_kwds={"groups": [1,1,1,2,2,2,3,3,3,4,4,4]}): se 0.23570226,
+	// t.ppf(0.975, 3) = 3.18244631: [−0.0834, 1.4168], cut to [0, 1] —
+	// where Wilson's, taking 12 answers as independent, is [0.391, 0.862].
+	if r.JSONValidClusters != 4 || r.JSONValidCI == nil {
+		t.Fatalf("rates %+v, want 4 clusters and an interval", r)
+	}
+	nearCI(t, "json_valid ci", *r.JSONValidCI, [2]float64{0, 1})
+	ch := rep.Gate.Checks[len(rep.Gate.Checks)-1]
+	if ch.Name != "json_valid_min" || ch.Outcome != document.VerdictInconclusive {
+		t.Errorf("check %+v, want inconclusive on the clustered interval", ch)
+	}
+}

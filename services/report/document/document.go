@@ -400,12 +400,15 @@ type Rates struct {
 	JSONValid *float64    `json:"json_valid"`
 	// JSONValidN counts the answers checked for JSON and JSONValidCI is
 	// the JSON-validity rate's Wilson interval.
-	JSONValidN       int         `json:"json_valid_n"`
-	JSONValidCI      *[2]float64 `json:"json_valid_ci"`
-	SchemaPass       *float64    `json:"schema_pass"`
-	Truncated        *float64    `json:"truncated"`
-	Error            *float64    `json:"error"`
-	MeanOutputTokens *float64    `json:"mean_output_tokens"`
+	JSONValidN  int         `json:"json_valid_n"`
+	JSONValidCI *[2]float64 `json:"json_valid_ci"`
+	// JSONValidClusters is the number of clusters when the answers come
+	// from suites that cluster, and JSONValidCI is then cluster-robust.
+	JSONValidClusters int      `json:"json_valid_clusters"`
+	SchemaPass        *float64 `json:"schema_pass"`
+	Truncated         *float64 `json:"truncated"`
+	Error             *float64 `json:"error"`
+	MeanOutputTokens  *float64 `json:"mean_output_tokens"`
 }
 
 // Failure counts one cause of failure of one source: a variant's failed
