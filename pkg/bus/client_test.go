@@ -113,6 +113,7 @@ func TestConnectUserPassword(t *testing.T) {
 		{name: "password file", cfg: bus.ClientConfig{URL: "nats://" + addr, User: "assay", PasswordFile: good}},
 		{name: "password from env", cfg: bus.ClientConfig{URL: "nats://" + addr, User: "assay", Password: secret}},
 		{name: "password in url", cfg: bus.ClientConfig{URL: "nats://assay:" + secret + "@" + addr}},
+		{name: "password file over env", cfg: bus.ClientConfig{URL: "nats://" + addr, User: "assay", Password: "wrong-Pa55word", PasswordFile: good}},
 		{name: "wrong password file", cfg: bus.ClientConfig{URL: "nats://" + addr, User: "assay", PasswordFile: bad}, wantErr: bus.ErrNATSAuth, inErr: "--nats-user"},
 		{name: "wrong password in url", cfg: bus.ClientConfig{URL: "nats://assay:wrong-Pa55word@" + addr}, wantErr: bus.ErrNATSAuth, inErr: "assay:xxxxx@"},
 		{name: "no credentials", cfg: bus.ClientConfig{URL: "nats://" + addr}, wantErr: bus.ErrNATSAuth, inErr: addr},
