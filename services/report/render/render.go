@@ -397,7 +397,8 @@ func pvalue(p *float64) string {
 	return fmt.Sprintf("%#.3g", *p)
 }
 
-// sig marks a q-value (or, in old reports, a p-value) below 5%.
+// sig marks a q-value below 5%: stars are on q, since a report tests many
+// deltas at once (a report written before q-values has none, so no stars).
 func sig(p *float64) string {
 	if p != nil && *p < 0.05 {
 		return "*"

@@ -60,7 +60,7 @@ func superscript(k int) string {
 const tooFew = "too few to tell"
 
 // tooFewNote explains tooFew under a table that shows it.
-const tooFewNote = "Too few to tell: the MDE exceeds the effect seen, so a real difference of that size would likely go unnoticed at this sample size."
+const tooFewNote = "Too few to tell: the interval has not decided and the MDE exceeds the effect seen, so a real difference of that size would likely go unnoticed at this sample size."
 
 // deltaHead are the columns of a paired comparison, as deltaCells fills
 // them.
@@ -355,9 +355,9 @@ func methods(r *document.Report) []string {
 			"cluster-robust (CR1, t on clusters − 1 degrees of freedom) where a suite groups its samples.",
 		"Deltas are paired by sample: McNemar's mid-p test with Newcombe's interval for 0/1 metrics, Student's paired t otherwise; " +
 			"p is n/a when the test is undefined (too few pairs, or no variance).",
-		"q is the Benjamini–Hochberg adjusted p over the report's family of tests (its deltas; its robustness rows); a star marks q < 0.05.",
+		"q is the Benjamini–Hochberg adjusted p over the report's family of tests (its deltas; its rate deltas; its robustness rows); a star marks q < 0.05.",
 		"MDE is the smallest difference (for a win rate, distance from ½) the samples detect with 80% power at the 5% level; " +
-			"too few to tell when it exceeds the effect seen.",
+			"too few to tell when it exceeds the effect seen and the interval has not decided.",
 		"Win rate is the mean per-pair score (win 1, tie ½, loss 0) with a t interval; decisive is wins / (wins + losses) with " +
 			"Wilson's interval and the exact sign test; length-controlled is AlpacaEval 2's logistic model at equal lengths.",
 	}

@@ -1,7 +1,8 @@
 // Package stats holds the statistics of the report: confidence intervals
 // for means and proportions, and paired tests of a candidate against the
-// baseline. Every function is deterministic (no resampling), so the same
-// scores always give the same report.
+// baseline. Every function is deterministic — the one resampling, the
+// Bradley–Terry bootstrap, takes its seed — so the same scores always give
+// the same report.
 package stats
 
 import (
