@@ -106,11 +106,11 @@ type admission struct {
 func (s *Service) admit(source, token string) *admission {
 	if !s.intakeCfg.Insecure && !s.intakeCfg.Tokens.Allows(source, token) {
 		return &admission{status: http.StatusUnauthorized, reason: "unauthorized",
-			err: fmt.Errorf("%w for source %q: send the source's token as \"Authorization: Bearer <token>\" over HTTP or in the %s header over NATS", errUnauthorized, source, TokenHeader)}
+			err: fmt.Errorf("%w for source %q: send the source's token as \"Authorization: Bearer <token>\" over HTTP or in the %s header over NATS", errUnauthorized, loggable(source), TokenHeader)}
 	}
 	if ok, wait := s.limiter.allow(source); !ok {
 		return &admission{status: http.StatusTooManyRequests, reason: "rate_limited", retryAfter: wait,
-			err: fmt.Errorf("source %q sends more than %g queries a second: send it again in %s", source, s.intakeCfg.Rate, wait.Round(time.Millisecond))}
+			err: fmt.Errorf("source %q sends more than %g queries a second: send it again in %s", loggable(source), s.intakeCfg.Rate, wait.Round(time.Millisecond))}
 	}
 	return nil
 }
