@@ -1,0 +1,134 @@
+package document
+
+// Metric is a metric's mean for one variant on one suite, over the answers
+// that were scored: failed generations are counted in Errors, not in N.
+// Mean and CI are null when N is 0.
+type Metric struct {
+	Suite   string      `json:"suite"`
+	Metric  string      `json:"metric"`
+	Variant string      `json:"variant"`
+	N       int         `json:"n"`
+	Mean    *float64    `json:"mean"`
+	CI      *[2]float64 `json:"ci"`
+	// Errors are the variant's samples of the suite whose generation
+	// failed: left out of N and Mean.
+	Errors int `json:"errors"`
+	// WorstCase is the mean had every failed generation scored the
+	// metric's minimum (null when nothing failed, and for length).
+	WorstCase *Estimate `json:"worst_case"`
+	// Undefined says why CI is null though N is not 0: one value, or no
+	// variance among the values of a metric that is not 0/1, or fewer
+	// than two clusters.
+	Undefined string `json:"undefined"`
+	// Clusters is the number of clusters when the suite groups its samples
+	// (its cluster path), and CI is then cluster-robust; 0 otherwise.
+	Clusters int `json:"clusters"`
+	// Signature is sacreBLEU's signature of a BLEU or chrF mean.
+	Signature string `json:"signature"`
+}
+
+// Estimate is a mean (or share) with its 95% interval over N values.
+type Estimate struct {
+	N    int        `json:"n"`
+	Mean float64    `json:"mean"`
+	CI   [2]float64 `json:"ci"`
+}
+
+// ContaminationEffect is a metric's mean for one variant with and without
+// the samples found in the training data.
+type ContaminationEffect struct {
+	Suite   string `json:"suite"`
+	Metric  string `json:"metric"`
+	Variant string `json:"variant"`
+	// N and Mean count every sample; Clean and CleanMean leave out the
+	// contaminated ones.
+	N         int      `json:"n"`
+	Mean      float64  `json:"mean"`
+	Clean     int      `json:"clean"`
+	CleanMean *float64 `json:"clean_mean"`
+}
+
+// Robustness is a variant's score on robustness copies of a kind against
+// its score on their originals, paired by original sample.
+type Robustness struct {
+	Suite        string `json:"suite"`
+	Metric       string `json:"metric"`
+	Variant      string `json:"variant"`
+	Perturbation string `json:"perturbation"`
+	// N counts the pairs: copies whose original was scored too. Errors
+	// counts the copies whose generation failed, compared with nothing.
+	N         int     `json:"n"`
+	Errors    int     `json:"errors"`
+	Original  float64 `json:"original"`
+	Perturbed float64 `json:"perturbed"`
+	// DeltaEstimate is perturbed minus original, with its CI and test
+	// as for [Delta].
+	DeltaEstimate
+	// VsBaseline is, for a candidate, its drop under the perturbation
+	// minus the baseline's on the same samples (a difference in
+	// differences, paired by sample): below 0 when the candidate is less
+	// robust than its base. Null for the baseline.
+	VsBaseline *DeltaEstimate `json:"vs_baseline"`
+}
+
+// Delta is a variant's difference from the baseline on a metric, paired by
+// sample over the samples both answered: a pair where either generation
+// failed is left out and counted in Excluded.
+type Delta struct {
+	Suite    string `json:"suite"`
+	Metric   string `json:"metric"`
+	Variant  string `json:"variant"`
+	Baseline string `json:"baseline"`
+	DeltaEstimate
+	// Excluded counts the pairs left out because a generation failed.
+	Excluded int `json:"excluded"`
+	// WorstCase is the delta had every failure counted against the
+	// candidate (its failed answers scoring the metric's minimum, the
+	// baseline's its maximum); null when no pair was excluded, and for
+	// length.
+	WorstCase *DeltaEstimate `json:"worst_case"`
+}
+
+// DeltaEstimate is a paired difference with its interval and test.
+type DeltaEstimate struct {
+	N     int        `json:"n"`
+	Delta float64    `json:"delta"`
+	CI    [2]float64 `json:"ci"`
+	// PValue is null when the test is undefined (Undefined says why: too
+	// few pairs, or no variance to test against).
+	PValue *float64 `json:"p_value"`
+	// Test names the test behind CI and PValue, chosen by the metric's
+	// type: mcnemar for a 0/1 metric (Newcombe's interval, mid-p),
+	// paired_t otherwise.
+	Test      string `json:"test"`
+	Undefined string `json:"undefined"`
+	// QValue is the Benjamini–Hochberg adjusted p-value over the
+	// report's family of tests (every delta, or every robustness row);
+	// stars are on it.
+	QValue *float64 `json:"q_value"`
+	// MDE is the minimum detectable effect: the smallest |delta| this N
+	// and this variance detect with 80% power at the 5% level.
+	MDE *float64 `json:"mde"`
+	// Underpowered is "too few samples to tell": the MDE exceeds the
+	// observed |delta| (and the gate's margin, where one is set).
+	Underpowered bool `json:"underpowered"`
+	// SD is the standard deviation of the paired differences, and
+	// Discordant the pairs where only the candidate (first) or only the
+	// baseline (second) scored 1 on a 0/1 metric: what a plan for a
+	// larger run needs.
+	SD         *float64 `json:"sd"`
+	Discordant *[2]int  `json:"discordant"`
+	// Clusters is the number of clusters when the interval is
+	// cluster-robust (CR1, t on clusters − 1 degrees of freedom).
+	Clusters int `json:"clusters"`
+}
+
+// RateDelta is a candidate's side-effect rate minus the baseline's,
+// paired by sample.
+type RateDelta struct {
+	// Rate is refusal or json_valid.
+	Rate     string `json:"rate"`
+	Variant  string `json:"variant"`
+	Baseline string `json:"baseline"`
+	DeltaEstimate
+}
