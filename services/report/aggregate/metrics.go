@@ -359,6 +359,8 @@ func compare(binary bool, span float64, cand, base []float64, ids []string) docu
 		e.MDE = ptr(p.MDE)
 	}
 	if binary {
+		// Counted here rather than taken from p: an undefined test (one
+		// pair) leaves its counts empty, and a plan still reads them.
 		if d, ok := discordant(cand, base); ok {
 			e.Discordant = &d
 		}

@@ -145,7 +145,7 @@ func exactBinomialTwoSided(k, n int) float64 {
 	k = min(k, n-k)
 	tail := 0.0
 	for i := 0; i <= k; i++ {
-		tail += math.Exp(logChoose(n, i) - float64(n)*math.Ln2)
+		tail += halfBinomPMF(i, n)
 	}
 	return math.Min(1, 2*tail)
 }

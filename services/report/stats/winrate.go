@@ -143,14 +143,4 @@ func winRateCounts(wins, losses, ties int) WinRate {
 // signTestP is the exact two-sided sign test of w wins against l losses
 // (binomial at 1/2, as scipy.stats.binomtest): twice the smaller tail,
 // capped at 1; 1 when w + l = 0.
-func signTestP(w, l int) float64 {
-	n := w + l
-	if n == 0 {
-		return 1
-	}
-	tail := 0.0
-	for i := range min(w, l) + 1 {
-		tail += halfBinomPMF(i, n)
-	}
-	return math.Min(1, 2*tail)
-}
+func signTestP(w, l int) float64 { return exactBinomialTwoSided(w, w+l) }
