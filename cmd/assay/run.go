@@ -92,7 +92,7 @@ func runSpec(ctx context.Context, stdout, stderr io.Writer, o runOptions) error 
 	case local && o.Wait:
 		return usage(errLocalWait)
 	case !local && (o.Data != "" || o.Fresh):
-		return usagef("--data and --fresh are for a local run (without --nats): the services behind %s keep the run's state", o.NATS)
+		return usagef("--data and --fresh are for a local run (without --nats): the services behind %s keep the run's state", bus.RedactURL(o.NATS))
 	}
 	if !o.NoPreflight {
 		if err := preflight(ctx, spec, !local); err != nil {
@@ -116,7 +116,7 @@ func runSpec(ctx context.Context, stdout, stderr io.Writer, o runOptions) error 
 	}
 	fmt.Fprintf(stderr, "submitted run %s (fingerprint %s)\n", spec.Run, spec.Fingerprint())
 	if !o.Wait {
-		fmt.Fprintf(stdout, "follow it with: assay report --run %s --nats %s\n", spec.Run, o.NATS)
+		fmt.Fprintf(stdout, "follow it with: assay report --run %s --nats %s\n", spec.Run, bus.RedactURL(o.NATS))
 		return nil
 	}
 	err = waitAndReport(ctx, b, spec.Run, o.Out, stdout, stderr)

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/obs"
 	"github.com/assay-eval/assay/pkg/stage"
 	"github.com/spf13/cobra"
@@ -198,8 +199,10 @@ func runUp(cmd *cobra.Command, c upConfig) error {
 	if err != nil {
 		return err
 	}
-	logger.Info("assay is up", "nats", sys.URL, "data", c.Data, "services", sys.services)
-	fmt.Fprintf(cmd.ErrOrStderr(), "assay up: NATS at %s; submit runs with: assay run -f run.yaml --nats %s\n", sys.URL, sys.URL)
+	// With --nats the URL may hold a password: it is never shown.
+	shown := bus.RedactURL(sys.URL)
+	logger.Info("assay is up", "nats", shown, "data", c.Data, "services", sys.services)
+	fmt.Fprintf(cmd.ErrOrStderr(), "assay up: NATS at %s; submit runs with: assay run -f run.yaml --nats %s\n", shown, shown)
 	<-ctx.Done()
 	logger.Info("shutting down")
 	return sys.Stop()
