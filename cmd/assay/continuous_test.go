@@ -112,7 +112,7 @@ func TestContinuousEvaluation(t *testing.T) {
 	defer hs.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: -1, IntakeAddr: "127.0.0.1:0"})
+	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: -1, IntakeAddr: "127.0.0.1:0", Intake: ingest.IntakeConfig{Insecure: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

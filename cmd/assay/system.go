@@ -44,6 +44,8 @@ type systemOptions struct {
 	Logger      *slog.Logger
 	// IntakeAddr, when set, serves the HTTP intake of production queries.
 	IntakeAddr string
+	// Intake secures and limits the intake (tokens, TLS, limits).
+	Intake ingest.IntakeConfig
 }
 
 // system is assay running in this process: optionally an embedded NATS
@@ -128,7 +130,7 @@ func startSystem(ctx context.Context, o systemOptions) (*system, error) {
 	for _, name := range o.Services {
 		var run func(context.Context) error
 		if name == bus.StageIngest {
-			sys.Ingest = ingest.New(ingest.Config{IntakeAddr: o.IntakeAddr}, sys.Env)
+			sys.Ingest = ingest.New(ingest.Config{IntakeAddr: o.IntakeAddr, Intake: o.Intake}, sys.Env)
 			run = sys.Ingest.Run
 		} else {
 			run = serviceRunner(name, sys.Env)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/obs"
 	"github.com/assay-eval/assay/pkg/stage"
+	"github.com/assay-eval/assay/services/ingest"
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 )
@@ -29,6 +31,8 @@ type upConfig struct {
 	Replicas    int         `yaml:"replicas"`
 	LogLevel    string      `yaml:"log_level"`
 	IntakeAddr  string      `yaml:"intake_addr"`
+	// Intake is set from the --intake-* flags and ASSAY_INTAKE_TOKENS only.
+	Intake ingest.IntakeConfig `yaml:"-"`
 }
 
 // defaultUpConfig is `assay up` without flags or file. It does not read
@@ -126,7 +130,10 @@ func parseServices(names []string) ([]string, error) {
 func newUpCmd() *cobra.Command {
 	var file string
 	var over upConfig
-	var services string
+	var (
+		services string
+		intake   ingest.IntakeFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "up [-c assay.yaml]",
 		Short: "Run every stage in this process (embedded NATS unless --nats)",
@@ -166,6 +173,9 @@ before. assay up does not read ASSAY_NATS, which is where clients find it.`,
 					set()
 				}
 			}
+			if c.Intake, err = intake.Config(os.Getenv(ingest.IntakeTokensEnv)); err != nil {
+				return usage(err)
+			}
 			return runUp(cmd, c)
 		},
 	}
@@ -182,7 +192,10 @@ before. assay up does not read ASSAY_NATS, which is where clients find it.`,
 	f.StringVar(&over.Pyroscope, "pyroscope", "", "Pyroscope server URL; turns on continuous profiling (env ASSAY_PYROSCOPE)")
 	f.IntVar(&over.Replicas, "replicas", def.Replicas, "replicas of streams and buckets when creating them (3 on a cluster)")
 	f.StringVar(&over.LogLevel, "log-level", def.LogLevel, "debug, info, warn or error (env ASSAY_LOG_LEVEL)")
-	f.StringVar(&over.IntakeAddr, "intake-addr", "", "address for the HTTP intake of production queries (POST /v1/intake/<source>); empty: NATS requests only")
+	f.StringVar(&over.IntakeAddr, "intake-addr", "", "address for the HTTP intake of production queries (POST /v1/intake/<source>), e.g. 127.0.0.1:8081; empty: NATS requests only")
+	intakeFlags := flag.NewFlagSet("intake", flag.ContinueOnError)
+	intake.Register(intakeFlags)
+	f.AddGoFlagSet(intakeFlags)
 	return cmd
 }
 
@@ -195,6 +208,7 @@ func runUp(cmd *cobra.Command, c upConfig) error {
 	sys, err := startSystem(ctx, systemOptions{
 		NATS: c.NATS, Creds: c.Creds, Data: c.Data, Host: c.Host, Port: c.Port, Services: c.Services,
 		MetricsAddr: c.MetricsAddr, Pyroscope: c.Pyroscope, Replicas: c.Replicas, Logger: logger, IntakeAddr: c.IntakeAddr,
+		Intake: c.Intake,
 	})
 	if err != nil {
 		return err

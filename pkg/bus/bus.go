@@ -35,6 +35,13 @@ type Options struct {
 	Replicas int
 	// MaxAge of stream messages; 0 keeps them until removed.
 	MaxAge time.Duration
+	// IntakeMaxAge and IntakeMaxBytes bound the intake stream (stored
+	// production queries): past either, the oldest are dropped (defaults
+	// 30 days, longer than any continuous window, and 10 GiB; negative:
+	// no limit). Unlike other settings they are applied to an existing
+	// stream too, so that a retention policy changed later takes effect.
+	IntakeMaxAge   time.Duration
+	IntakeMaxBytes int64
 	// Duplicates is the window in which a republished Nats-Msg-Id is
 	// dropped by the server (default 2m). Aggregation is keyed too, so a
 	// duplicate outside the window is stored but never counted.
@@ -68,6 +75,17 @@ func (o *Options) defaults() {
 	if o.Wait == 0 {
 		o.Wait = DefaultWait
 	}
+	if o.IntakeMaxAge == 0 {
+		o.IntakeMaxAge = 30 * 24 * time.Hour
+	}
+	if o.IntakeMaxBytes == 0 {
+		o.IntakeMaxBytes = 10 << 30
+	}
+}
+
+// intakeRetention sets the intake stream's limits of opts on cfg.
+func intakeRetention(cfg *jetstream.StreamConfig, opts Options) {
+	cfg.MaxAge, cfg.MaxBytes, cfg.Discard = max(opts.IntakeMaxAge, 0), max(opts.IntakeMaxBytes, -1), jetstream.DiscardOld
 }
 
 // StreamSubjects lists each stream's subjects.
@@ -171,7 +189,7 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 	for name, subjects := range StreamSubjects {
 		s, err := js.Stream(ctx, name)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			s, err = js.CreateStream(ctx, jetstream.StreamConfig{
+			cfg := jetstream.StreamConfig{
 				Name:        name,
 				Subjects:    subjects,
 				Retention:   jetstream.LimitsPolicy,
@@ -180,9 +198,21 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 				MaxAge:      opts.MaxAge,
 				Duplicates:  opts.Duplicates,
 				AllowDirect: true,
-			})
+			}
+			if name == StreamIntake {
+				intakeRetention(&cfg, opts)
+			}
+			s, err = js.CreateStream(ctx, cfg)
 			if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 				s, err = js.Stream(ctx, name) // created meanwhile by another process
+				err = notYet(err)
+			}
+		} else if err == nil && name == StreamIntake {
+			cfg := s.CachedInfo().Config
+			want := cfg
+			intakeRetention(&want, opts)
+			if want.MaxAge != cfg.MaxAge || want.MaxBytes != cfg.MaxBytes || want.Discard != cfg.Discard {
+				s, err = js.UpdateStream(ctx, want)
 				err = notYet(err)
 			}
 		}

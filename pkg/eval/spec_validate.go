@@ -346,6 +346,13 @@ func (s *RunSpec) validate(c *checker) {
 		}
 		for i, src := range ct.Sources {
 			c.name(src, "continuous", "sources", i)
+			if ValidName(src) {
+				// A name shaped like personal data would spread into
+				// subjects, reports and logs.
+				if err := CheckSourceName(src); err != nil {
+					c.fail(err.Error(), "continuous", "sources", i)
+				}
+			}
 			if suites[src] {
 				c.fail(fmt.Sprintf("%q is also a suite's name", src), "continuous", "sources", i)
 			}

@@ -286,6 +286,7 @@ func TestParseSpecContinuous(t *testing.T) {
 	}{
 		{"no sources", "sources: [support-chat, search]", "sources: []", specErr{7, "continuous.sources", "at least one intake source"}},
 		{"bad source", "support-chat,", "support.chat,", specErr{7, "continuous.sources[0]", "not a valid name"}},
+		{"source shaped like personal data", "support-chat,", "tel-4155550100,", specErr{7, "continuous.sources[0]", "may be a phone, card or ID number"}},
 		{"rate zero", "sample_rate: 0.25", "sample_rate: -1", specErr{8, "continuous.sample_rate", "outside (0, 1]"}},
 		{"rate above one", "sample_rate: 0.25", "sample_rate: 1.5", specErr{8, "continuous.sample_rate", "outside (0, 1]"}},
 		{"window too short", "window: 30m", "window: 10s", specErr{9, "continuous.window", "shorter than a minute"}},
