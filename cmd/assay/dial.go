@@ -63,3 +63,19 @@ func (f *natsFlags) dial(ctx context.Context) (b *bus.Bus, close func(), err err
 	}
 	return b, nc.Close, nil
 }
+
+// clientFlagNames are the flags that say how to reach the server of --nats.
+var clientFlagNames = []string{"nats-creds", "creds", "nats-nkey", "nats-user", "nats-password-file",
+	"nats-tls-ca", "nats-tls-cert", "nats-tls-key", "startup-timeout"}
+
+// changedClientFlags are the flags of clientFlagNames given on cmd's
+// command line, for commands that refuse them without --nats.
+func changedClientFlags(cmd *cobra.Command) []string {
+	var set []string
+	for _, name := range clientFlagNames {
+		if fl := cmd.Flags().Lookup(name); fl != nil && fl.Changed {
+			set = append(set, name)
+		}
+	}
+	return set
+}

@@ -7,10 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
-	"github.com/assay-eval/assay/pkg/stage"
 	"github.com/assay-eval/assay/services/report/document"
 	"github.com/assay-eval/assay/services/report/render"
 	"github.com/spf13/cobra"
@@ -32,7 +32,10 @@ a data directory (default: the user cache directory, e.g.
 command again pay for nothing already answered; --fresh starts over.
 
 With --nats the run is submitted to the services behind that server; --wait
-then waits for the report.
+then waits for the report. It connects as every command does: --nats-creds,
+--nats-nkey, or --nats-user with --nats-password-file (or ASSAY_NATS_PASSWORD)
+authenticate it, --nats-tls-ca, --nats-tls-cert and --nats-tls-key secure it;
+the URL's password, if any, is never shown.
 
 Preflight, before anything is uploaded: every endpoint answers, serves its
 model, and accepts its key (api_key_env set and non-empty; with --nats the
@@ -56,8 +59,13 @@ threshold: more samples would decide it), 130 interrupted.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.File, "file", "f", "", "run spec (YAML)")
-	f.StringVar(&o.NATS, "nats", os.Getenv("ASSAY_NATS"), "submit to the services behind this NATS server instead of running them here (env ASSAY_NATS; --nats \"\" runs here all the same)")
-	f.StringVar(&o.Creds, "creds", os.Getenv("ASSAY_NATS_CREDS"), "NATS credentials file (env ASSAY_NATS_CREDS)")
+	o.Conn.register(cmd)
+	// Unlike the commands that only talk to a running assay, run has a
+	// default without NATS: here, in this process.
+	o.Conn.URL = os.Getenv("ASSAY_NATS")
+	nf := f.Lookup("nats")
+	nf.DefValue = bus.RedactURL(o.Conn.URL)
+	nf.Usage = "submit to the services behind this NATS server instead of running them here (env ASSAY_NATS; --nats \"\" runs here all the same); a password in it is never shown, but prefer --nats-password-file"
 	f.BoolVar(&o.Wait, "wait", false, "with --nats, wait for the report (a local run always waits)")
 	f.StringVar(&o.Out, "out", "", "directory for the report files (default assay-report/<run>)")
 	f.StringVar(&o.Data, "data", "", "local run: the data directory that keeps its state (default <user cache dir>/assay/runs/<run>)")
@@ -69,9 +77,12 @@ threshold: more samples would decide it), 130 interrupted.`,
 }
 
 type runOptions struct {
-	File, NATS, Creds, Out, Data string
-	Wait, Fresh, NoPreflight     bool
-	Logger                       *slog.Logger
+	File, Out, Data          string
+	Wait, Fresh, NoPreflight bool
+	Logger                   *slog.Logger
+	// Conn is where to submit (--nats and how to reach it); no URL runs
+	// here.
+	Conn natsFlags
 }
 
 func runSpec(ctx context.Context, stdout, stderr io.Writer, o runOptions) error {
@@ -82,7 +93,7 @@ func runSpec(ctx context.Context, stdout, stderr io.Writer, o runOptions) error 
 	if o.Out == "" {
 		o.Out = "assay-report/" + spec.Run
 	}
-	local := o.NATS == ""
+	local := o.Conn.URL == ""
 	switch {
 	case spec.Continuous != nil && local:
 		return usagef("%s: a continuous run takes production queries as they arrive, so it needs running services: "+
@@ -92,7 +103,11 @@ func runSpec(ctx context.Context, stdout, stderr io.Writer, o runOptions) error 
 	case local && o.Wait:
 		return usage(errLocalWait)
 	case !local && (o.Data != "" || o.Fresh):
-		return usagef("--data and --fresh are for a local run (without --nats): the services behind %s keep the run's state", bus.RedactURL(o.NATS))
+		return usagef("--data and --fresh are for a local run (without --nats): the services behind %s keep the run's state", bus.RedactURL(o.Conn.URL))
+	case local && o.Conn.cmd != nil:
+		if set := changedClientFlags(o.Conn.cmd); len(set) > 0 {
+			return usagef("--%s: for a run submitted with --nats: a local run uses its own embedded NATS", strings.Join(set, ", --"))
+		}
 	}
 	if !o.NoPreflight {
 		if err := preflight(ctx, spec, !local); err != nil {
@@ -102,21 +117,17 @@ func runSpec(ctx context.Context, stdout, stderr io.Writer, o runOptions) error 
 	if local {
 		return runLocal(ctx, stdout, stderr, spec, o)
 	}
-	nc, err := stage.Connect(o.NATS, o.Creds, "assay-cli", o.Logger)
+	b, closeConn, err := o.Conn.dial(ctx)
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
-	b, err := bus.Open(ctx, nc, bus.Options{})
-	if err != nil {
-		return err
-	}
+	defer closeConn()
 	if err := submit(ctx, b, spec, openFile); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "submitted run %s (fingerprint %s)\n", spec.Run, spec.Fingerprint())
 	if !o.Wait {
-		fmt.Fprintf(stdout, "follow it with: assay report --run %s --nats %s\n", spec.Run, bus.RedactURL(o.NATS))
+		fmt.Fprintf(stdout, "follow it with: assay report --run %s --nats %s\n", spec.Run, bus.RedactURL(o.Conn.URL))
 		return nil
 	}
 	err = waitAndReport(ctx, b, spec.Run, o.Out, stdout, stderr)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/natsembed"
@@ -26,8 +27,13 @@ var allServices = []string{bus.StageIngest, bus.StageInfer, bus.StageScore, bus.
 // systemOptions configure an in-process assay.
 type systemOptions struct {
 	// NATS is the server URL; empty starts an embedded server.
-	NATS  string
-	Creds string
+	NATS string
+	// Client is how to reach NATS (credentials, TLS) when NATS is set;
+	// its URL and Name are ignored.
+	Client bus.ClientConfig
+	// StartupTimeout bounds the wait for NATS and JetStream when NATS is
+	// set (0: bus.DefaultWait).
+	StartupTimeout time.Duration
 	// Data is the embedded server's directory, locked while it runs;
 	// empty is a temporary one.
 	Data string
@@ -83,6 +89,7 @@ func startSystem(ctx context.Context, o systemOptions) (*system, error) {
 	}
 	sys := &system{services: o.Services}
 	var nc *nats.Conn
+	var wait time.Duration // 0: bus.Open's default
 	if o.NATS == "" {
 		sys.Server, err = natsembed.Start(natsembed.Options{Dir: o.Data, Host: o.Host, Port: o.Port, Fresh: o.Fresh})
 		if err != nil {
@@ -94,13 +101,25 @@ func startSystem(ctx context.Context, o systemOptions) (*system, error) {
 		}
 	} else {
 		sys.URL = o.NATS
-		nc, err = stage.Connect(o.NATS, o.Creds, "assay", o.Logger)
+		cfg := o.Client
+		cfg.URL, cfg.Name = o.NATS, "assay"
+		cfg.Wait = o.StartupTimeout
+		if cfg.Wait <= 0 {
+			cfg.Wait = bus.DefaultWait
+		}
+		start := time.Now()
+		nc, err = bus.Connect(ctx, cfg, o.Logger)
+		// What is left of the start-up timeout is JetStream's.
+		wait = max(cfg.Wait-time.Since(start), time.Second)
+		if errors.Is(err, bus.ErrClientConfig) {
+			err = usage(err)
+		}
 	}
 	if err != nil {
 		sys.shutdownServer()
 		return nil, err
 	}
-	b, err := bus.Open(ctx, nc, bus.Options{Replicas: o.Replicas})
+	b, err := bus.Open(ctx, nc, bus.Options{Replicas: o.Replicas, Wait: wait, Logger: o.Logger})
 	if err != nil {
 		nc.Close()
 		sys.shutdownServer()

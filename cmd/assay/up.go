@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/obs"
@@ -20,8 +21,20 @@ import (
 // upConfig is assay.yaml: the settings of `assay up`. The environment
 // gives defaults, the file overrides them, flags override both.
 type upConfig struct {
-	NATS        string      `yaml:"nats"`
-	Creds       string      `yaml:"creds"`
+	NATS  string `yaml:"nats"`
+	Creds string `yaml:"creds"`
+	// How to reach NATS with --nats, as the flags of the same names say.
+	// The password has no key: it comes from a file or ASSAY_NATS_PASSWORD.
+	NKey           string        `yaml:"nats_nkey"`
+	User           string        `yaml:"nats_user"`
+	Password       string        `yaml:"-"`
+	PasswordFile   string        `yaml:"nats_password_file"`
+	TLSCA          string        `yaml:"nats_tls_ca"`
+	TLSCert        string        `yaml:"nats_tls_cert"`
+	TLSKey         string        `yaml:"nats_tls_key"`
+	StartupTimeout time.Duration `yaml:"startup_timeout"`
+	// envErr is a malformed setting from the environment.
+	envErr      error
 	Data        string      `yaml:"data"`
 	Host        string      `yaml:"host"`
 	Port        int         `yaml:"port"`
@@ -45,17 +58,42 @@ func defaultUpConfig(getenv func(string) string) upConfig {
 		}
 		return def
 	}
-	return upConfig{
+	c := upConfig{
 		Data: "assay-data", Host: "127.0.0.1", Port: 4222, Replicas: 1,
-		Creds:       getenv("ASSAY_NATS_CREDS"),
-		MetricsAddr: or("ASSAY_METRICS_ADDR", stage.MetricsAddrs["assay"]),
-		LogLevel:    or("ASSAY_LOG_LEVEL", "info"),
-		Pyroscope:   getenv("ASSAY_PYROSCOPE"),
+		Creds:        getenv("ASSAY_NATS_CREDS"),
+		NKey:         getenv("ASSAY_NATS_NKEY"),
+		User:         getenv("ASSAY_NATS_USER"),
+		Password:     getenv("ASSAY_NATS_PASSWORD"),
+		PasswordFile: getenv("ASSAY_NATS_PASSWORD_FILE"),
+		TLSCA:        getenv("ASSAY_NATS_TLS_CA"),
+		TLSCert:      getenv("ASSAY_NATS_TLS_CERT"),
+		TLSKey:       getenv("ASSAY_NATS_TLS_KEY"),
+		MetricsAddr:  or("ASSAY_METRICS_ADDR", stage.MetricsAddrs["assay"]),
+		LogLevel:     or("ASSAY_LOG_LEVEL", "info"),
+		Pyroscope:    getenv("ASSAY_PYROSCOPE"),
 	}
+	if v := getenv("ASSAY_STARTUP_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			c.envErr = fmt.Errorf("ASSAY_STARTUP_TIMEOUT=%q: write a positive duration such as 2m or 90s", v)
+		} else {
+			c.StartupTimeout = d
+		}
+	}
+	return c
+}
+
+// client is how c reaches NATS with --nats.
+func (c upConfig) client() bus.ClientConfig {
+	return bus.ClientConfig{Creds: c.Creds, NKey: c.NKey, User: c.User, Password: c.Password, PasswordFile: c.PasswordFile,
+		TLSCA: c.TLSCA, TLSCert: c.TLSCert, TLSKey: c.TLSKey}
 }
 
 func loadUpConfig(file string) (upConfig, error) {
 	c := defaultUpConfig(os.Getenv)
+	if c.envErr != nil {
+		return c, c.envErr
+	}
 	if file == "" {
 		return c, nil
 	}
@@ -72,6 +110,9 @@ func parseUpConfig(file string, data []byte, c upConfig) (upConfig, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 		return c, fmt.Errorf("%s: %w", file, err)
+	}
+	if c.StartupTimeout < 0 {
+		return c, fmt.Errorf("%s: startup_timeout: %s is negative: write a positive duration such as 2m or 90s", file, c.StartupTimeout)
 	}
 	return c, nil
 }
@@ -133,6 +174,7 @@ func newUpCmd() *cobra.Command {
 	var (
 		services string
 		intake   ingest.IntakeFlags
+		client   stage.ClientFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "up [-c assay.yaml]",
@@ -145,11 +187,22 @@ any moment, it resumes where it stopped when started again on the same data
 directory. The data directory is locked while it runs: a second assay up (or
 assay run --data) on it is refused with the holder's process id.
 
-Settings come from the environment (ASSAY_NATS_CREDS, ASSAY_METRICS_ADDR,
-ASSAY_LOG_LEVEL, ASSAY_PYROSCOPE), then from -c assay.yaml (keys named as the
-flags: nats, creds, data, host, port, services, metrics_addr, intake_addr,
-pyroscope, replicas, log_level), then from flags, each overriding the one
-before. assay up does not read ASSAY_NATS, which is where clients find it.`,
+With --nats it joins that server as every service does: --nats-creds,
+--nats-nkey, or --nats-user with --nats-password-file (or ASSAY_NATS_PASSWORD)
+authenticate it, --nats-tls-ca, --nats-tls-cert and --nats-tls-key secure it,
+and it waits up to --startup-timeout for the server and JetStream. The URL's
+password, if any, is never shown.
+
+Settings come from the environment (ASSAY_NATS_CREDS, ASSAY_NATS_NKEY,
+ASSAY_NATS_USER, ASSAY_NATS_PASSWORD, ASSAY_NATS_PASSWORD_FILE,
+ASSAY_NATS_TLS_CA, ASSAY_NATS_TLS_CERT, ASSAY_NATS_TLS_KEY,
+ASSAY_STARTUP_TIMEOUT, ASSAY_METRICS_ADDR, ASSAY_LOG_LEVEL, ASSAY_PYROSCOPE),
+then from -c assay.yaml (keys named as the flags: nats, creds, nats_nkey,
+nats_user, nats_password_file, nats_tls_ca, nats_tls_cert, nats_tls_key,
+startup_timeout, data, host, port, services, metrics_addr, intake_addr,
+pyroscope, replicas, log_level; no key holds a password), then from flags,
+each overriding the one before. assay up does not read ASSAY_NATS, which is
+where clients find it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := loadUpConfig(file)
@@ -163,7 +216,12 @@ before. assay up does not read ASSAY_NATS, which is where clients find it.`,
 				}
 			}
 			for name, set := range map[string]func(){
-				"nats": func() { c.NATS = over.NATS }, "creds": func() { c.Creds = over.Creds },
+				"nats":  func() { c.NATS = over.NATS },
+				"creds": func() { c.Creds = client.Creds }, "nats-creds": func() { c.Creds = client.Creds },
+				"nats-nkey": func() { c.NKey = client.NKey }, "nats-user": func() { c.User = client.User },
+				"nats-password-file": func() { c.PasswordFile = client.PasswordFile },
+				"nats-tls-ca":        func() { c.TLSCA = client.TLSCA }, "nats-tls-cert": func() { c.TLSCert = client.TLSCert },
+				"nats-tls-key": func() { c.TLSKey = client.TLSKey }, "startup-timeout": func() { c.StartupTimeout = client.StartupTimeout },
 				"data": func() { c.Data = over.Data }, "host": func() { c.Host = over.Host },
 				"port": func() { c.Port = over.Port }, "metrics-addr": func() { c.MetricsAddr = over.MetricsAddr },
 				"pyroscope": func() { c.Pyroscope = over.Pyroscope }, "replicas": func() { c.Replicas = over.Replicas },
@@ -172,6 +230,9 @@ before. assay up does not read ASSAY_NATS, which is where clients find it.`,
 				if fl.Changed(name) {
 					set()
 				}
+			}
+			if c.StartupTimeout < 0 {
+				return usagef("--startup-timeout %s is negative: write a positive duration such as 2m or 90s", c.StartupTimeout)
 			}
 			if c.Intake, err = intake.Config(os.Getenv(ingest.IntakeTokensEnv)); err != nil {
 				return usage(err)
@@ -182,8 +243,18 @@ before. assay up does not read ASSAY_NATS, which is where clients find it.`,
 	def := defaultUpConfig(func(string) string { return "" })
 	f := cmd.Flags()
 	f.StringVarP(&file, "config", "c", "", "config file (YAML with the flags' names, e.g. metrics_addr)")
-	f.StringVar(&over.NATS, "nats", "", "use this NATS server instead of an embedded one")
-	f.StringVar(&over.Creds, "creds", "", "NATS credentials file, with --nats (env ASSAY_NATS_CREDS)")
+	f.StringVar(&over.NATS, "nats", "", "use this NATS server instead of an embedded one (not read from ASSAY_NATS); a password in it is never shown, but prefer --nats-password-file")
+	// How to reach the server of --nats: the flags of every service but
+	// --nats itself, whose default here is the embedded server.
+	clientFlags := flag.NewFlagSet("nats", flag.ContinueOnError)
+	client.Register(clientFlags)
+	clientFlags.VisitAll(func(fl *flag.Flag) {
+		if fl.Name != "nats" {
+			fl.Usage = "with --nats: " + fl.Usage
+			f.AddGoFlag(fl)
+		}
+	})
+	_ = f.MarkHidden("creds") // the old name of --nats-creds
 	f.StringVar(&over.Data, "data", def.Data, "embedded NATS data directory (locked while assay up runs)")
 	f.StringVar(&over.Host, "host", def.Host, "embedded NATS listen host (0.0.0.0 for other hosts)")
 	f.IntVar(&over.Port, "port", def.Port, "embedded NATS listen port (0: any free port)")
@@ -206,7 +277,7 @@ func runUp(cmd *cobra.Command, c upConfig) error {
 	}
 	ctx := cmd.Context()
 	sys, err := startSystem(ctx, systemOptions{
-		NATS: c.NATS, Creds: c.Creds, Data: c.Data, Host: c.Host, Port: c.Port, Services: c.Services,
+		NATS: c.NATS, Client: c.client(), StartupTimeout: c.StartupTimeout, Data: c.Data, Host: c.Host, Port: c.Port, Services: c.Services,
 		MetricsAddr: c.MetricsAddr, Pyroscope: c.Pyroscope, Replicas: c.Replicas, Logger: logger, IntakeAddr: c.IntakeAddr,
 		Intake: c.Intake,
 	})
