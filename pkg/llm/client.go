@@ -222,6 +222,8 @@ func (c *Client) cached(ctx context.Context, ep Endpoint, model string, body []b
 func (c *Client) send(ctx context.Context, ep Endpoint, model string, body []byte, policy RetryPolicy, key string) (Response, error) {
 	policy = policy.withDefaults()
 	url := strings.TrimRight(ep.BaseURL, "/") + "/chat/completions"
+	// What errors and logs name: without a password in the URL.
+	shown := redactURL(url)
 	var lastErr error
 	for attempt := 1; attempt <= policy.MaxAttempts; attempt++ {
 		r, err := c.attempt(ctx, ep, model, url, body)
@@ -242,14 +244,14 @@ func (c *Client) send(ctx context.Context, ep Endpoint, model string, body []byt
 		}
 		wait, retry := policy.wait(attempt, err)
 		if !retry || attempt == policy.MaxAttempts {
-			return Response{}, &CallError{Endpoint: url, Attempts: attempt, Err: err}
+			return Response{}, &CallError{Endpoint: shown, Attempts: attempt, Err: err}
 		}
-		c.logger.Debug("endpoint call failed; retrying", "url", url, "model", model, "attempt", attempt, "wait", wait, "err", err)
+		c.logger.Debug("endpoint call failed; retrying", "url", shown, "model", model, "attempt", attempt, "wait", wait, "err", err)
 		if err := c.sleep(ctx, wait); err != nil {
 			return Response{}, err
 		}
 	}
-	return Response{}, &CallError{Endpoint: url, Attempts: policy.MaxAttempts, Err: lastErr}
+	return Response{}, &CallError{Endpoint: shown, Attempts: policy.MaxAttempts, Err: lastErr}
 }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {

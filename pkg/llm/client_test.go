@@ -575,16 +575,22 @@ func TestParseRetryAfter(t *testing.T) {
 }
 
 func TestReadAPIError(t *testing.T) {
-	long := "a" + strings.Repeat("é", 400) // two bytes a rune: byte 300 is mid-rune
+	long := `{"error":{"message":"a` + strings.Repeat("é", 400) + `"}}` // two bytes a rune: byte 160 is mid-rune
 	for _, tc := range []struct {
 		name, body string
 		want       string
+		withheld   string
 	}{
-		{"openai envelope", `{"error":{"message":"model not found","type":"invalid_request_error","code":"404"}}`, "model not found"},
-		{"numeric code", `{"error":{"message":"overloaded","code":503}}`, "overloaded"},
-		{"plain text", "  upstream connect error \n", "upstream connect error"},
-		{"empty", "", ""},
-		{"long", long, long[:299] + "…"},
+		{"openai envelope", `{"error":{"message":"model not found","type":"invalid_request_error","code":"404"}}`, "model not found", ""},
+		{"numeric code", `{"error":{"message":"overloaded","code":503}}`, "overloaded", ""},
+		{"error string", `{"error":"model 'x' not found"}`, "model 'x' not found", ""},
+		{"vllm envelope", `{"object":"error","message":"busy"}`, "busy", ""},
+		{"fastapi detail", `{"detail":"Not Found"}`, "Not Found", ""},
+		{"JSON without a message", `{"detail":[{"loc":["body"],"msg":"x"}]}`, "", "JSON body without an error message, 39 bytes"},
+		{"plain text", "  upstream connect error \n", "", "non-JSON body, 26 bytes"},
+		{"empty", "", "", ""},
+		{"long", long, "a" + strings.Repeat("é", 79) + "…", ""},
+		{"lines and escapes", `{"error":{"message":"line one\nline two\u001b[31m red\u202e"}}`, "line one line two[31m red", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
@@ -595,8 +601,8 @@ func TestReadAPIError(t *testing.T) {
 			if !errors.As(err, &api) || api.Status != 503 {
 				t.Fatalf("error = %v", err)
 			}
-			if api.Message != tc.want || !utf8.ValidString(api.Message) {
-				t.Errorf("message = %q, want %q", api.Message, tc.want)
+			if api.Message != tc.want || api.Withheld != tc.withheld || !utf8.ValidString(api.Message) {
+				t.Errorf("message, withheld = %q, %q, want %q, %q", api.Message, api.Withheld, tc.want, tc.withheld)
 			}
 			if !strings.HasPrefix(err.Error(), "HTTP 503") {
 				t.Errorf("Error() = %q", err)

@@ -9,16 +9,26 @@ import (
 
 // APIError is a non-2xx answer from an endpoint.
 type APIError struct {
-	Status     int
-	Message    string
+	Status int
+	// Message is the server's reason, sanitised (one line, at most about
+	// 160 bytes): the message of a JSON error body only. An endpoint's
+	// body is untrusted and may be a page it should never have shown, so
+	// no other body content is ever kept.
+	Message string
+	// Withheld says what of the body was left out when it gave no reason:
+	// "non-JSON body, 1234 bytes".
+	Withheld   string
 	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string {
-	if e.Message == "" {
-		return fmt.Sprintf("HTTP %d", e.Status)
+	switch {
+	case e.Message != "":
+		return fmt.Sprintf("HTTP %d: %s", e.Status, e.Message)
+	case e.Withheld != "":
+		return fmt.Sprintf("HTTP %d (%s)", e.Status, e.Withheld)
 	}
-	return fmt.Sprintf("HTTP %d: %s", e.Status, e.Message)
+	return fmt.Sprintf("HTTP %d", e.Status)
 }
 
 // Retryable reports whether the status may succeed on a later attempt.

@@ -18,23 +18,12 @@ import (
 // maxBody bounds what is read of an answer: model output is untrusted.
 const maxBody = 32 << 20
 
+// readAPIError reads a non-2xx answer. Only a JSON error's message is kept,
+// sanitised (errorReason): the body of an error is untrusted.
 func readAPIError(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	e := &APIError{Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
-	var eb struct {
-		ErrorBody
-		// Message is where vLLM's own error envelope (object "error")
-		// carries it.
-		Message string `json:"message"`
-	}
-	switch {
-	case json.Unmarshal(b, &eb) == nil && eb.Error != nil && eb.Error.Message != "":
-		e.Message = eb.Error.Message
-	case eb.Message != "":
-		e.Message = eb.Message
-	default:
-		e.Message = clipBytes(strings.TrimSpace(string(b)), 300)
-	}
+	e.Message, e.Withheld = errorReason(b)
 	return e
 }
 
@@ -86,7 +75,9 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 func decodeError(what string, data []byte, err error) error {
 	var syntax *json.SyntaxError
 	if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%w: %s is not JSON or is cut off (%d bytes, starting %q): %v", ErrMalformed, what, len(data), clipBytes(string(data), 40), err)
+		// None of the body is quoted: it is untrusted, and may be a page
+		// the endpoint should never have shown.
+		return fmt.Errorf("%w: %s is not JSON or is cut off (%d bytes, %s): %v", ErrMalformed, what, len(data), bodyShape(data), err)
 	}
 	return fmt.Errorf("%w: %s: %v", ErrBadResponse, what, err)
 }
@@ -105,7 +96,7 @@ func readResponse(body io.Reader) (Response, error) {
 	}
 	if len(cr.Choices) == 0 {
 		if cr.Error != nil {
-			return Response{}, fmt.Errorf("%w: an error object with status 200: %s", ErrBadResponse, clipBytes(cr.Error.Message, 300))
+			return Response{}, fmt.Errorf("%w: an error object with status 200: %s", ErrBadResponse, sanitizeReason(cr.Error.Message))
 		}
 		return Response{}, fmt.Errorf("%w: no choices", ErrBadResponse)
 	}
@@ -146,7 +137,7 @@ func readStream(body io.Reader, start time.Time) (Response, error) {
 			return Response{}, decodeError("a stream event", data, err)
 		}
 		if ch.Error != nil {
-			return Response{}, &APIError{Status: http.StatusInternalServerError, Message: inStream + ch.Error.Message}
+			return Response{}, &APIError{Status: http.StatusInternalServerError, Message: inStream + sanitizeReason(ch.Error.Message)}
 		}
 		if ch.Model != "" {
 			r.Model = ch.Model
