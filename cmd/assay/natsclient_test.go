@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assay-eval/assay/pkg/llmsim"
 	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/llmsim"
 	"github.com/nats-io/nats-server/v2/server"
 )
 
@@ -100,11 +100,7 @@ func TestRunNATSAuthenticates(t *testing.T) {
 				t.Setenv(k, v)
 			}
 			spec := goodSpec(t, "team-"+string(rune('a'+i)))
-			args := append([]string{"run", "-f", spec, "--no-preflight", "--startup-timeout", "10s"}, c.args...)
-			if c.name == "credentials for a local run" {
-				args = append([]string{"run", "-f", spec, "--no-preflight"}, c.args...)
-			}
-			stdout, stderr, err := runCLI(t, args...)
+			stdout, stderr, err := runCLI(t, append([]string{"run", "-f", spec, "--no-preflight"}, c.args...)...)
 			all := printed(stdout, stderr, err)
 			if got := exitCode(err, false); got != c.code {
 				t.Fatalf("exit %d, want %d: %v\n%s", got, c.code, err, all)
@@ -237,6 +233,58 @@ func TestUpNATSAuthenticates(t *testing.T) {
 		}
 		if strings.Contains(all, secret) {
 			t.Errorf("a password was shown:\n%s", all)
+		}
+	})
+}
+
+// TestUpConfigNATSClient: assay.yaml's keys for reaching NATS, over the
+// environment, and their mistakes.
+func TestUpConfigNATSClient(t *testing.T) {
+	env := map[string]string{"ASSAY_NATS_USER": "env-user", "ASSAY_NATS_PASSWORD": "env-Pa55", "ASSAY_NATS_TLS_CA": "/etc/ca.pem",
+		"ASSAY_STARTUP_TIMEOUT": "90s"}
+	def := defaultUpConfig(func(k string) string { return env[k] })
+	if def.envErr != nil {
+		t.Fatal(def.envErr)
+	}
+	for _, c := range []struct {
+		name string
+		yaml string
+		want bus.ClientConfig
+		wait time.Duration
+		err  string
+	}{
+		{name: "environment only", yaml: "",
+			want: bus.ClientConfig{User: "env-user", Password: "env-Pa55", TLSCA: "/etc/ca.pem"}, wait: 90 * time.Second},
+		{name: "every key",
+			yaml: "nats: nats://n:4222\ncreds: /c\nnats_nkey: /k\nnats_user: u\nnats_password_file: /p\nnats_tls_ca: /ca\nnats_tls_cert: /cert\nnats_tls_key: /key\nstartup_timeout: 3m\n",
+			want: bus.ClientConfig{Creds: "/c", NKey: "/k", User: "u", Password: "env-Pa55", PasswordFile: "/p", TLSCA: "/ca", TLSCert: "/cert", TLSKey: "/key"},
+			wait: 3 * time.Minute},
+		{name: "no password key", yaml: "nats_password: hunter2\n", err: "line 1: field nats_password not found"},
+		{name: "malformed timeout", yaml: "data: x\nstartup_timeout: soon\n", err: "line 2"},
+		{name: "negative timeout", yaml: "startup_timeout: -5s\n", err: "startup_timeout: -5s is negative"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := parseUpConfig("c.yaml", []byte(c.yaml), def)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("got %v, want an error with %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.client() != c.want || got.StartupTimeout != c.wait {
+				t.Errorf("client %+v, wait %s\nwant   %+v, wait %s", got.client(), got.StartupTimeout, c.want, c.wait)
+			}
+		})
+	}
+	t.Run("malformed environment", func(t *testing.T) {
+		clearNATSEnv(t)
+		t.Setenv("ASSAY_STARTUP_TIMEOUT", "soon")
+		_, _, err := runCLI(t, "up", "--nats", "nats://127.0.0.1:1")
+		if exitCode(err, false) != exitUsage || !strings.Contains(err.Error(), `ASSAY_STARTUP_TIMEOUT="soon"`) {
+			t.Fatalf("got exit %d, %v", exitCode(err, false), err)
 		}
 	})
 }
