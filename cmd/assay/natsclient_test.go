@@ -190,6 +190,8 @@ func TestUpNATSAuthenticates(t *testing.T) {
 		{name: "wrong password in config file", args: []string{"-c", badConf}, code: exitUnevaluated, want: "refused the credentials"},
 		{name: "missing password file", args: []string{"--nats", url, "--nats-user", "team", "--nats-password-file", filepath.Join(dir, "none")},
 			code: exitUsage, want: filepath.Join(dir, "none")},
+		{name: "credentials for the embedded server", args: []string{"--nats-user", "team", "--port", "0", "--data", t.TempDir()},
+			code: exitUsage, want: "--nats-user: for assay up with --nats"},
 		{name: "negative start-up timeout", args: []string{"--nats", url, "--startup-timeout", "-1s"}, code: exitUsage, want: "negative"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -231,6 +231,9 @@ where clients find it.`,
 					set()
 				}
 			}
+			if set := changedClientFlags(cmd); c.NATS == "" && len(set) > 0 {
+				return usagef("--%s: for assay up with --nats: the embedded server needs none", strings.Join(set, ", --"))
+			}
 			if c.StartupTimeout < 0 {
 				return usagef("--startup-timeout %s is negative: write a positive duration such as 2m or 90s", c.StartupTimeout)
 			}
