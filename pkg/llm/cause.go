@@ -14,6 +14,8 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+
+	"github.com/assay-eval/assay/pkg/eval"
 )
 
 // causeOther is the class of an error no rule knows.
@@ -43,6 +45,8 @@ func Cause(err error) string {
 		return p.Cause()
 	case errors.As(err, &api):
 		return apiCause(api)
+	case errors.Is(err, eval.ErrEndpointURL):
+		return "bad base_url"
 	case errors.Is(err, ErrMalformed):
 		return "malformed response"
 	case errors.Is(err, ErrBadResponse):

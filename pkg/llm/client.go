@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/assay-eval/assay/pkg/eval"
 )
 
 // Endpoint is where a model is served and how hard it may be pushed.
@@ -221,6 +223,12 @@ func (c *Client) cached(ctx context.Context, ep Endpoint, model string, body []b
 // and stores the answer under key when key is set.
 func (c *Client) send(ctx context.Context, ep Endpoint, model string, body []byte, policy RetryPolicy, key string) (Response, error) {
 	policy = policy.withDefaults()
+	// A spec reaching a service was validated, but the bus is no
+	// guarantee: a base_url that could aim the call elsewhere than its
+	// chat API is refused here too.
+	if err := eval.CheckEndpointURL(ep.BaseURL); err != nil {
+		return Response{}, fmt.Errorf("not calling the endpoint: base_url %w", err)
+	}
 	url := strings.TrimRight(ep.BaseURL, "/") + "/chat/completions"
 	// What errors and logs name: without a password in the URL.
 	shown := redactURL(url)

@@ -203,6 +203,9 @@ const (
 const maxModelList = 4 << 20
 
 func (c *Client) check(ctx context.Context, base, model, key string) checkResult {
+	if err := eval.CheckEndpointURL(base); err != nil {
+		return checkResult{kind: ProblemEndpoint, detail: fmt.Sprintf("base_url is not usable (%v)", err)}
+	}
 	models, err := c.probe(ctx, http.MethodGet, base+"/models", key, nil)
 	if err != nil {
 		return unreachable(err)

@@ -296,7 +296,18 @@ func TestPreflight(t *testing.T) {
 		{
 			name:   "not a URL",
 			target: Target{BaseURL: "localhost:8000/v1", Model: "m"},
-			want:   []want{{ProblemEndpoint, "base_url is not an http:// or https:// URL"}},
+			want:   []want{{ProblemEndpoint, `base_url is not usable ("localhost:8000/v1" is not an http(s) URL`}},
+		},
+		{
+			// Called, it would answer "unreachable": nothing listens.
+			name:   "a query string",
+			target: Target{BaseURL: "http://127.0.0.1:1/admin?x=", Model: "m"},
+			want:   []want{{ProblemEndpoint, `base_url is not usable ("http://127.0.0.1:1/admin?x=" has a query string`}},
+		},
+		{
+			name:   "credentials in the URL",
+			target: Target{BaseURL: "http://u:hunter2@127.0.0.1:1/v1", Model: "m"},
+			want:   []want{{ProblemEndpoint, `base_url is not usable ("http://xxxxx@127.0.0.1:1/v1" has credentials`}},
 		},
 		{
 			name: "a server still starting",

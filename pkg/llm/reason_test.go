@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/assay-eval/assay/pkg/eval"
 )
 
 // secret stands for what an internal page shows that a report must not.
@@ -153,9 +157,29 @@ func TestCallErrorHidesPassword(t *testing.T) {
 	srv := newServer(t, body(500, `{"error":{"message":"down"}}`))
 	c, _ := newClient(t)
 	ep := srv.endpoint()
-	ep.BaseURL = strings.Replace(ep.BaseURL, "http://", "http://user:"+secret+"@", 1)
+	ep.BaseURL = strings.Replace(ep.BaseURL, "http://", "http://"+secret+":"+secret+"@", 1)
 	_, err := c.Chat(t.Context(), ep, request(), RetryPolicy{MaxAttempts: 1}, "")
-	if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "user:xxxxx@") {
-		t.Errorf("error = %v, want the password hidden", err)
+	if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "//xxxxx@") {
+		t.Errorf("error = %v, want the userinfo hidden", err)
+	}
+}
+
+// TestChatRefusesBaseURL checks that a base_url which could aim the call
+// elsewhere than its chat API is never called.
+func TestChatRefusesBaseURL(t *testing.T) {
+	for _, suffix := range []string{"/admin?x=", "/admin#", "/v1?"} {
+		t.Run(suffix, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				calls.Add(1)
+				io.WriteString(w, "<html>"+secret+"</html>")
+			}))
+			t.Cleanup(srv.Close)
+			c, _ := newClient(t)
+			_, err := c.Chat(t.Context(), Endpoint{BaseURL: srv.URL + suffix}, request(), RetryPolicy{MaxAttempts: 1}, "")
+			if !errors.Is(err, eval.ErrEndpointURL) || Cause(err) != "bad base_url" || calls.Load() != 0 {
+				t.Errorf("error %v (cause %q) after %d requests, want a refused base_url and no request", err, Cause(err), calls.Load())
+			}
+		})
 	}
 }
