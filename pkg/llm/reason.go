@@ -97,12 +97,16 @@ func bodyShape(b []byte) string {
 	return "text"
 }
 
-// redactURL hides the password of a URL with userinfo, so that errors and
-// logs never show it; a URL that does not parse is not shown at all.
+// redactURL replaces the userinfo of a URL by xxxxx (a token is often
+// passed as the user name), so that errors and logs never show it; a URL
+// that does not parse is not shown at all.
 func redactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(a base_url that does not parse)"
 	}
-	return u.Redacted()
+	if u.User != nil {
+		u.User = url.User("xxxxx")
+	}
+	return u.String()
 }
