@@ -277,18 +277,27 @@ func unreachable(err error) checkResult {
 	return checkResult{kind: ProblemUnreachable, detail: fmt.Sprintf("unreachable: %s (%s)", cause, hint)}
 }
 
-// maxServedShown bounds the served models a problem lists.
-const maxServedShown = 10
+// maxServedShown bounds the served models a problem lists, and
+// maxServedName the bytes of each name shown.
+const (
+	maxServedShown = 10
+	maxServedName  = 100
+)
 
 func notServed(model string, listed bool, served []string, msg string) checkResult {
 	d := fmt.Sprintf("model %q is not served", model)
+	// The names come from the endpoint, untrusted: one short line each.
+	shown := make([]string, min(len(served), maxServedShown))
+	for i := range shown {
+		shown[i] = clipBytes(sanitizeReason(served[i]), maxServedName)
+	}
 	switch {
 	case listed && len(served) == 0:
 		d += " (the server lists no models)"
 	case listed && len(served) > maxServedShown:
-		d += fmt.Sprintf(" (served: %s and %d more)", strings.Join(served[:maxServedShown], ", "), len(served)-maxServedShown)
+		d += fmt.Sprintf(" (served: %s and %d more)", strings.Join(shown, ", "), len(served)-maxServedShown)
 	case listed:
-		d += fmt.Sprintf(" (served: %s)", strings.Join(served, ", "))
+		d += fmt.Sprintf(" (served: %s)", strings.Join(shown, ", "))
 	case msg != "":
 		d += fmt.Sprintf(" (the server says: %s)", causeMessage(msg))
 	}

@@ -161,6 +161,13 @@ func TestPreflight(t *testing.T) {
 			target: Target{Model: "sft-lora"}, modelCalls: 1,
 		},
 		{
+			name:       "served names cleaned and cut",
+			api:        &fakeAPI{models: list("a\nb\x1b[2J", strings.Repeat("x", 300)), chat: serves("a")},
+			target:     Target{Model: "sft"},
+			want:       []want{{ProblemModel, `model "sft" is not served (served: a b[2J, ` + strings.Repeat("x", maxServedName) + "…)"}},
+			modelCalls: 1, chatCalls: 1,
+		},
+		{
 			name:       "vLLM, unknown model",
 			api:        &fakeAPI{models: list("base", "sft-lora"), chat: serves("base", "sft-lora")},
 			target:     Target{Model: "sft"},
