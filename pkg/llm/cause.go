@@ -47,6 +47,8 @@ func Cause(err error) string {
 		return apiCause(api)
 	case errors.Is(err, eval.ErrEndpointURL):
 		return "bad base_url"
+	case errors.Is(err, ErrRedirect):
+		return "redirected elsewhere"
 	case errors.Is(err, ErrMalformed):
 		return "malformed response"
 	case errors.Is(err, ErrBadResponse):

@@ -105,7 +105,7 @@ func New(opts ...Option) *Client {
 			MaxIdleConns:        1024,
 			MaxIdleConnsPerHost: 512,
 			IdleConnTimeout:     90 * time.Second,
-		}},
+		}, CheckRedirect: sameHostRedirect},
 		logger:   slog.Default(),
 		limiters: map[string]chan struct{}{},
 		flights:  map[string]*flight{},
@@ -291,7 +291,7 @@ func (p RetryPolicy) wait(attempt int, err error) (time.Duration, bool) {
 		if api.RetryAfter > 0 {
 			return min(api.RetryAfter, p.MaxRetryAfter), true
 		}
-	} else if errors.Is(err, ErrBadResponse) {
+	} else if errors.Is(err, ErrBadResponse) || errors.Is(err, ErrRedirect) {
 		return 0, false
 	}
 	d := p.InitialBackoff

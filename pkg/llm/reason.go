@@ -3,7 +3,9 @@ package llm
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"unicode"
@@ -109,4 +111,23 @@ func redactURL(raw string) string {
 		u.User = url.User("xxxxx")
 	}
 	return u.String()
+}
+
+// ErrRedirect marks a redirect the client refused to follow.
+var ErrRedirect = errors.New("redirected elsewhere")
+
+// sameHostRedirect follows a redirect only to the host (and port) that
+// was called, and never from https to http: a base_url the spec allowed
+// must not lead the call, and what it reads back, to another server.
+func sameHostRedirect(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	switch {
+	case len(via) >= 10:
+		return fmt.Errorf("%w: stopped after 10 redirects", ErrRedirect)
+	case req.URL.Host != first.Host:
+		return fmt.Errorf("%w: to another host (%s): set base_url to where the API is served", ErrRedirect, req.URL.Host)
+	case first.Scheme == "https" && req.URL.Scheme != "https":
+		return fmt.Errorf("%w: from https to http", ErrRedirect)
+	}
+	return nil
 }

@@ -183,3 +183,51 @@ func TestChatRefusesBaseURL(t *testing.T) {
 		})
 	}
 }
+
+// TestRedirects checks that a redirect is followed on the host called only:
+// one to another server (an internal one, say) is refused without a request
+// to it, and not retried.
+func TestRedirects(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		elsewhere.Add(1)
+		w.WriteHeader(500)
+		io.WriteString(w, `{"error":{"message":"`+secret+`"}}`)
+	}))
+	t.Cleanup(other.Close)
+	for _, tc := range []struct {
+		name  string
+		to    func(self string) string // where /old/chat/completions redirects
+		want  error
+		calls int32 // requests to /old
+	}{
+		{name: "same host", to: func(self string) string { return self + "/v1/chat/completions" }, calls: 1},
+		{name: "another host", to: func(string) string { return other.URL + "/v1/chat/completions" }, want: ErrRedirect, calls: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var old atomic.Int32
+			var srv *httptest.Server
+			srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/old/chat/completions" {
+					old.Add(1)
+					http.Redirect(w, r, tc.to(srv.URL), http.StatusTemporaryRedirect)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, `{"choices":[{"message":{"content":"4"},"finish_reason":"stop"}]}`)
+			}))
+			t.Cleanup(srv.Close)
+			c, _ := newClient(t)
+			r, err := c.Chat(t.Context(), Endpoint{BaseURL: srv.URL + "/old"}, request(), RetryPolicy{MaxAttempts: 3}, "")
+			switch {
+			case tc.want == nil && (err != nil || r.Output != "4"):
+				t.Errorf("Chat = %+v, %v; want the answer", r, err)
+			case tc.want != nil && (!errors.Is(err, tc.want) || Cause(err) != "redirected elsewhere" || strings.Contains(err.Error(), secret)):
+				t.Errorf("error %v (cause %q), want %v", err, Cause(err), tc.want)
+			}
+			if old.Load() != tc.calls || elsewhere.Load() != 0 {
+				t.Errorf("%d requests to the base_url (want %d), %d elsewhere (want 0)", old.Load(), tc.calls, elsewhere.Load())
+			}
+		})
+	}
+}
