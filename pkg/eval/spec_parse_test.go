@@ -163,7 +163,7 @@ baseline: base
 		t.Fatal("no error")
 	}
 	want := []string{
-		spec + `:4: variants[0].base_url: "vllm-base:8000/v1" is not an http(s) URL: write it like http://localhost:8000/v1`,
+		spec + `:4: variants[0].base_url: "vllm-base:8000/v1" is not an http(s) URL with a host: write it like http://localhost:8000/v1`,
 		spec + `:6: variants[0].timeout: "90" is not a duration: write it like 30s or 2m`,
 		spec + `:9: variants[1].modle: unknown field: did you mean model?`,
 		spec + `:12: suites[0].path: ` + filepath.Join(dir, "data", "qa.jsonl") + `: no such file: paths are relative to the spec's directory`,
@@ -201,7 +201,7 @@ func TestParseJudgeOnePass(t *testing.T) {
 	_, err := ParseJudge("judge.yaml", []byte("name: bad name\nbase_url: ftp://x\nmodle: m\ntimeout: 5\ndecoding: {temprature: 1, top_p: 2}\n"))
 	want := []string{
 		`judge.yaml:1: name: "bad name" is not a valid name: use 1-64 letters, digits, '-' or '_'`,
-		`judge.yaml:2: base_url: "ftp://x" is not an http(s) URL: write it like http://localhost:8000/v1`,
+		`judge.yaml:2: base_url: "ftp://x" is not an http(s) URL with a host: write it like http://localhost:8000/v1`,
 		`judge.yaml:3: modle: unknown field: did you mean model or mode?`,
 		`judge.yaml:4: timeout: "5" is not a duration: write it like 30s or 2m`,
 		`judge.yaml:5: decoding.temprature: unknown field: did you mean temperature?`,

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -159,13 +158,8 @@ func (c *checker) name(v string, path ...any) {
 }
 
 func (c *checker) endpoint(u string, path ...any) {
-	if u == "" {
-		c.fail("is required: the OpenAI-compatible base URL, e.g. http://localhost:8000/v1", path...)
-		return
-	}
-	p, err := url.Parse(u)
-	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-		c.fail(fmt.Sprintf("%q is not an http(s) URL: write it like http://localhost:8000/v1", u), path...)
+	if err := CheckEndpointURL(u); err != nil {
+		c.fail(err.Error(), path...)
 	}
 }
 

@@ -2,7 +2,6 @@ package eval
 
 import (
 	"fmt"
-	"net/url"
 	"time"
 )
 
@@ -126,8 +125,8 @@ func (e *CheckpointEvent) NewVariant() (Variant, error) {
 	case e.Concurrency < 0:
 		return v, fmt.Errorf("concurrency must be positive")
 	}
-	if u, err := url.Parse(e.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return v, fmt.Errorf("base_url %q is not an http(s) URL", e.BaseURL)
+	if err := CheckEndpointURL(e.BaseURL); err != nil {
+		return v, fmt.Errorf("base_url %w", err)
 	}
 	if v.Concurrency == 0 {
 		v.Concurrency = DefaultConcurrency
