@@ -188,11 +188,7 @@ func newPlan(rep *document.Report, effect float64) Plan {
 	}
 	for _, w := range rep.Pairwise {
 		gate, ok := gateThreshold(rep, "win_rate_min", w.Variant, w.Judge)
-		rate := 0.5
-		if n := w.Wins + w.Losses + w.Ties; n > 0 {
-			rate = (float64(w.Wins) + float64(w.Ties)/2) / float64(n)
-		}
-		p.Rows = append(p.Rows, planWinRate(w, effect, gate-rate, ok))
+		p.Rows = append(p.Rows, planWinRate(w, effect, gate, ok))
 	}
 	return p
 }
@@ -275,20 +271,19 @@ func planDelta(r PlanRow, d document.DeltaEstimate, effect, gate float64, gated 
 }
 
 // planWinRate plans a win rate's t-test of the per-pair scores (1 a win,
-// ½ a tie, 0 a loss) against ½.
-func planWinRate(w document.Pairwise, effect, gate float64, gated bool) PlanRow {
+// ½ a tie, 0 a loss) against ½, and, when gated, against the gate's
+// win_rate_min.
+func planWinRate(w document.Pairwise, effect, minRate float64, gated bool) PlanRow {
 	r := PlanRow{Kind: "win_rate", Judge: w.Judge, Variant: w.Variant, Test: "paired_t", N: w.N, Clusters: w.Clusters}
 	n := w.Wins + w.Losses + w.Ties
 	if n < 2 || w.Wins < 0 || w.Losses < 0 || w.Ties < 0 {
 		r.Needs, r.Note = []PlanNeed{}, "fewer than 2 judged pairs: nothing to plan with"
 		return r
 	}
-	nf := float64(n)
-	rate := (float64(w.Wins) + float64(w.Ties)/2) / nf
-	r.Observed = rate - 0.5
-	r.Needs = effects(effect, r.Observed, gate, gated)
-	// The sample SD of W ones, T halves and L zeros.
-	sd := math.Sqrt((float64(w.Wins)*sq(1-rate) + float64(w.Ties)*sq(0.5-rate) + float64(w.Losses)*sq(rate)) / (nf - 1))
+	wr := stats.WinRateOf(w.Wins, w.Losses, w.Ties)
+	r.Observed = wr.Rate - 0.5
+	r.Needs = effects(effect, r.Observed, minRate-wr.Rate, gated)
+	sd := wr.SD
 	if !(sd > 1e-12 && finite(sd)) {
 		r.Note = "every pair has the same verdict: no spread to plan with"
 		return r.fill(nil, math.NaN(), w.MDE)

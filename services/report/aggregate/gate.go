@@ -210,12 +210,6 @@ const (
 	boundMax = "max"
 )
 
-// Planning quantiles: two-sided 5% level, 80% power.
-const (
-	z975 = 1.959963984540054  // norm.ppf(0.975)
-	z80  = 0.8416212335729143 // norm.ppf(0.8)
-)
-
 // checks builds a gate's checks under its policy.
 type checks struct {
 	g        *document.Gate
@@ -270,7 +264,6 @@ func (b *checks) decide(name, variant string, threshold float64, atLeast bool, e
 	if !atLeast {
 		c.Bound = boundMax
 	}
-	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 	if e.undefined == "" && e.ci != nil && finite(e.ci[0]) && finite(e.ci[1]) {
 		ci := *e.ci
 		c.CI = &ci
@@ -280,10 +273,7 @@ func (b *checks) decide(name, variant string, threshold float64, atLeast bool, e
 			mde := *e.mde
 			c.MDE = &mde
 		case half > 0:
-			// The normal-approximation MDE (z₀.₉₇₅ + z₀.₈)·SE with SE
-			// taken from the interval's half-width (Bloom 1995, Eval Rev
-			// 19:547).
-			mde := (z975 + z80) * half / z975
+			mde := stats.MDEFromHalfWidth(half)
 			c.MDE = &mde
 		}
 		// The bound that has to clear the threshold is the one on its

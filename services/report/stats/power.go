@@ -81,14 +81,23 @@ func NPairedT(sd, effect float64) int {
 		return ceilInt(z)
 	}
 	enough := func(n int) bool { return tPower(d*math.Sqrt(float64(n)), n-1, tQuantile(n-1)) >= planPower }
-	hi := max(2, int(math.Ceil(z)))
-	lo := 1 // n = 1 is never enough: there is no test
-	for !enough(hi) {
+	// n = 1 is never enough: there is no test.
+	return firstN(1, max(2, int(math.Ceil(z))), enough)
+}
+
+// firstN is the smallest n above lo for which ok holds, ok being false at
+// lo and staying true once true: hi is doubled until ok(hi), then the gap
+// is bisected. 0 when ok holds nowhere below 2⁴¹.
+func firstN(lo, hi int, ok func(int) bool) int {
+	for !ok(hi) {
+		if hi > 1<<40 {
+			return 0
+		}
 		lo, hi = hi, 2*hi
 	}
 	for hi-lo > 1 {
 		mid := lo + (hi-lo)/2
-		if enough(mid) {
+		if ok(mid) {
 			hi = mid
 		} else {
 			lo = mid
@@ -218,21 +227,11 @@ func NWilson(p, threshold float64) int {
 		}
 		return ci[1] < threshold
 	}
-	hi := 1
-	for !clears(hi) {
-		if hi > 1<<40 {
-			return 0
-		}
-		hi *= 2
-	}
-	lo := hi / 2 // does not clear (or is 0)
-	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		if clears(mid) {
-			hi = mid
-		} else {
-			lo = mid
-		}
-	}
-	return hi
+	return firstN(0, 1, clears)
 }
+
+// MDEFromHalfWidth is the minimum detectable effect (80% power, two-sided
+// 5%) of an estimate whose 95% interval has half-width h, its standard
+// error taken as h/z₀.₉₇₅: (z₀.₉₇₅ + z₀.₈)·SE (Bloom 1995, Eval Rev 19:547),
+// for an estimate with no MDE of its own.
+func MDEFromHalfWidth(h float64) float64 { return (z95 + zPower) * h / z95 }

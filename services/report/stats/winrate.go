@@ -30,6 +30,9 @@ type WinRate struct {
 	// detect with 80% power at a two-sided 5% level, at this N and SD; NaN
 	// when it is undefined.
 	MDE float64
+	// SD is the sample standard deviation of the per-pair scores (0 when
+	// N < 2): what a plan for a larger run needs.
+	SD float64
 }
 
 // Reasons a win rate's interval is undefined.
@@ -57,6 +60,7 @@ func WinRateOf(wins, losses, ties int) WinRate {
 	// The sample SD of W ones, T halves and L zeros about their mean.
 	ss := float64(wins)*sq(1-r.Rate) + float64(ties)*sq(0.5-r.Rate) + float64(losses)*sq(r.Rate)
 	sd := math.Sqrt(ss / (n - 1))
+	r.SD = sd
 	if !(sd > 1e-12) {
 		r.Undefined = undefSameVerdict
 		return r
