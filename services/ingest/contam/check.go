@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 
+	"github.com/assay-eval/assay/services/ingest/seqhash"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -203,11 +204,11 @@ func (w *worker) doc(toks []uint64, ord int64, id func() string) {
 	}
 	w.touched = w.touched[:0]
 	for i := range toks {
-		h := uint64(gramSeed)
+		h := uint64(seqhash.Seed)
 		for j, t := range toks[i:min(i+n, len(toks))] {
-			h = gramStep(h, t)
+			h = seqhash.Step(h, t)
 			if k := j + 1; k == n || ix.shortLens&(1<<k) != 0 {
-				w.count(gramEnd(h, k))
+				w.count(seqhash.Finish(h, k))
 			}
 		}
 	}

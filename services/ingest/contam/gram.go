@@ -1,37 +1,23 @@
 package contam
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/assay-eval/assay/services/ingest/seqhash"
+)
 
 // gramHash hashes a run of token hashes into one: an n-gram's hash. It is
-// built a token at a time (gramStep), so that one pass over a document
+// built a token at a time (seqhash.Step), so that one pass over a document
 // gives the hashes of its n-grams and of every shorter gram starting at
-// the same token; gramEnd mixes in the length, so that a gram and the
+// the same token; seqhash.Finish mixes in the length, so that a gram and the
 // shorter ones it begins with do not share a hash, and spreads every bit
 // over the table index.
 func gramHash(toks []uint64) uint64 {
-	h := uint64(gramSeed)
+	h := uint64(seqhash.Seed)
 	for _, t := range toks {
-		h = gramStep(h, t)
+		h = seqhash.Step(h, t)
 	}
-	return gramEnd(h, len(toks))
-}
-
-const gramSeed = 0x243f6a8885a308d3
-
-func gramStep(h, t uint64) uint64 {
-	h = (h ^ t) * 0xbf58476d1ce4e5b9
-	return h ^ h>>31
-}
-
-// gramEnd is the murmur3 finaliser of h and the length.
-func gramEnd(h uint64, n int) uint64 {
-	h ^= uint64(n) * 0x9e3779b97f4a7c15
-	h ^= h >> 33
-	h *= 0xff51afd7ed558ccd
-	h ^= h >> 33
-	h *= 0xc4ceb9fe1a85ec53
-	h ^= h >> 33
-	return h
+	return seqhash.Finish(h, len(toks))
 }
 
 // grams appends the hash of every n-gram of toks to dst; a text shorter

@@ -1,6 +1,10 @@
 package dedup
 
-import "unicode/utf8"
+import (
+	"unicode/utf8"
+
+	"github.com/assay-eval/assay/services/ingest/seqhash"
+)
 
 // Candidate keys. Two near-duplicates have the same numbers and symbols in
 // the same order (their skeleton), and differ in a few words or
@@ -35,49 +39,49 @@ type key struct {
 // keys returns the hash of toks' exact sequence and toks' candidate keys,
 // with the sizes of their buckets.
 func (x *Index) keys(toks []token) (exact uint64, ks []key) {
-	exact, skel := uint64(hashSeed), uint64(hashSeed)
+	exact, skel := uint64(seqhash.Seed), uint64(seqhash.Seed)
 	var part [parts]uint64
 	var count [parts]int
 	for _, t := range toks {
 		h := tokenHash(t)
-		exact = mix(exact, h)
+		exact = seqhash.Step(exact, h)
 		if t.kind == number || t.kind == symbol {
-			skel = mix(skel, h)
+			skel = seqhash.Step(skel, h)
 			continue
 		}
 		p := partOf(t)
-		part[p] = mix(part[p], h)
+		part[p] = seqhash.Step(part[p], h)
 		count[p]++
 	}
 	ks = x.ks[:0]
 	if x.minSim == 1 {
-		return finish(exact, len(toks)), ks // exact copies only: no candidates
+		return seqhash.Finish(exact, len(toks)), ks // exact copies only: no candidates
 	}
 	for p := range parts {
 		if count[p] == 0 {
 			continue // no word a typo could change
 		}
-		ks = append(ks, key{h: finish(mix(mix(skel, uint64(p)+1), part[p]), count[p])})
-		rest, n := mix(skel, uint64(p)+1+parts), 0
+		ks = append(ks, key{h: seqhash.Finish(seqhash.Step(seqhash.Step(skel, uint64(p)+1), part[p]), count[p])})
+		rest, n := seqhash.Step(skel, uint64(p)+1+parts), 0
 		for q := range parts {
 			if q != p {
-				rest = mix(rest, part[q]^uint64(q))
+				rest = seqhash.Step(rest, part[q]^uint64(q))
 				n += count[q]
 			}
 		}
 		if n == 0 {
 			// All the words are in group p (a text of a word or two):
 			// the rest is the skeleton and how many words there are.
-			rest = mix(rest, uint64(count[p]))
+			rest = seqhash.Step(rest, uint64(count[p]))
 		}
-		ks = append(ks, key{h: finish(rest, n)})
+		ks = append(ks, key{h: seqhash.Finish(rest, n)})
 	}
 	for i := range ks {
 		ks[i].slot = x.buckets.find(ks[i].h)
 		ks[i].n = x.buckets.get(ks[i].slot).n
 	}
 	x.ks = ks
-	return finish(exact, len(toks)), ks
+	return seqhash.Finish(exact, len(toks)), ks
 }
 
 // partOf is the group of a word or a Chinese character: one a typo does
@@ -90,8 +94,6 @@ func partOf(t token) int {
 	return int(uint64(r)*0x9e3779b97f4a7c15>>32) % parts
 }
 
-const hashSeed = 0x243f6a8885a308d3
-
 // tokenHash is FNV-1a of the token's kind and bytes.
 func tokenHash(t token) uint64 {
 	h := uint64(14695981039346656037)
@@ -99,22 +101,6 @@ func tokenHash(t token) uint64 {
 	for _, c := range t.b {
 		h = (h ^ uint64(c)) * 1099511628211
 	}
-	return h
-}
-
-func mix(h, t uint64) uint64 {
-	h = (h ^ t) * 0xbf58476d1ce4e5b9
-	return h ^ h>>31
-}
-
-// finish is the murmur3 finaliser of h and a length.
-func finish(h uint64, n int) uint64 {
-	h ^= uint64(n) * 0x9e3779b97f4a7c15
-	h ^= h >> 33
-	h *= 0xff51afd7ed558ccd
-	h ^= h >> 33
-	h *= 0xc4ceb9fe1a85ec53
-	h ^= h >> 33
 	return h
 }
 

@@ -69,18 +69,10 @@ func Summary(w io.Writer, r *document.Report) error {
 		buf.WriteString("gate: PASSED\n")
 	case gateFailed:
 		writeUndecided(&buf, r)
-		buf.WriteString("gate: FAILED")
-		if failed := failedChecks(r); len(failed) > 0 {
-			buf.WriteString(" (" + strings.Join(failed, ", ") + ")")
-		}
-		buf.WriteString("\n")
+		writeVerdict(&buf, "FAILED", failedChecks(r))
 	case gateInconclusive:
 		writeUndecided(&buf, r)
-		buf.WriteString("gate: INCONCLUSIVE")
-		if open := inconclusiveChecks(r); len(open) > 0 {
-			buf.WriteString(" (" + strings.Join(open, ", ") + ")")
-		}
-		buf.WriteString("\n")
+		writeVerdict(&buf, "INCONCLUSIVE", inconclusiveChecks(r))
 	case gateError:
 		buf.WriteString("gate: ERROR (the run could not be evaluated; see above)\n")
 	default:
@@ -175,6 +167,15 @@ func undefinedReason(r *document.Report, c document.Check) string {
 		}
 	}
 	return ""
+}
+
+// writeVerdict writes the verdict line, naming the checks behind it.
+func writeVerdict(b *bytes.Buffer, verdict string, checks []string) {
+	b.WriteString("gate: " + verdict)
+	if len(checks) > 0 {
+		b.WriteString(" (" + strings.Join(checks, ", ") + ")")
+	}
+	b.WriteString("\n")
 }
 
 // writeFailures lists every failure cause with its count, per source.
