@@ -289,11 +289,9 @@ func (b *checks) decide(name, variant string, threshold float64, atLeast bool, e
 	}
 	switch {
 	case !b.interval:
-		if (atLeast && e.value >= threshold-tolerance) || (!atLeast && e.value <= threshold+tolerance) {
-			c.Outcome = document.VerdictPass
-		} else {
-			c.Outcome = document.VerdictFail
-		}
+		// The point estimate as an interval of width 0: pass or fail, by
+		// the same rule and tolerance as an interval.
+		c.Outcome = string(stats.Decide([2]float64{e.value, e.value}, threshold, atLeast))
 	case c.CI == nil:
 		// No interval (an undefined test: too few pairs, no variance):
 		// nothing decides the check either way.
