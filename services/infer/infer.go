@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -163,10 +162,7 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, v eval.Variant
 			return g, nil
 		}
 	}
-	ep := llm.Endpoint{BaseURL: v.BaseURL, Concurrency: v.Concurrency, Timeout: v.Timeout.D(), Stream: v.Streaming()}
-	if v.APIKeyEnv != "" {
-		ep.APIKey = os.Getenv(v.APIKeyEnv)
-	}
+	ep := s.endpoint(v)
 	policy := llm.Policy(spec.Retry)
 	scope := "gen|" + spec.Run + "|" + v.Name
 	// A conversation generated turn by turn is answered one user turn at

@@ -282,10 +282,7 @@ func request(j eval.Judge, sample *eval.Sample, a, b *eval.Generation) llm.ChatR
 // the same model and prompt costs nothing.
 func (s *Service) round(ctx context.Context, j eval.Judge, hash string, policy llm.RetryPolicy, sample *eval.Sample, a, b *eval.Generation, order string) (eval.Round, string, error) {
 	r := eval.Round{Order: order}
-	ep := llm.Endpoint{BaseURL: j.BaseURL, Concurrency: j.Concurrency, Timeout: j.Timeout.D()}
-	if j.APIKeyEnv != "" {
-		ep.APIKey = os.Getenv(j.APIKeyEnv)
-	}
+	ep := s.endpoint(j)
 	resp, err := s.chat(ctx, ep, request(j, sample, a, b), policy, "judge|"+hash)
 	if errors.Is(err, llm.ErrNotStored) || errors.Is(err, llm.ErrCacheUnavailable) {
 		return r, "", err
