@@ -71,8 +71,13 @@ type Variant struct {
 	BaseURL string `yaml:"base_url" json:"base_url"`
 	Model   string `yaml:"model" json:"model"`
 	// APIKeyEnv names the environment variable holding the API key; the key
-	// itself never enters the spec or the bus.
+	// itself never enters the spec or the bus. Only a run on the user's
+	// own machine may use it, or a server started with --allow-api-key-env.
 	APIKeyEnv string `yaml:"api_key_env" json:"api_key_env,omitempty"`
+	// APIKeySecret names a secret of the server's endpoint configuration
+	// (see [EndpointsFile]) holding the API key; at most one of APIKeyEnv
+	// and APIKeySecret is set.
+	APIKeySecret string `yaml:"api_key_secret" json:"api_key_secret,omitempty"`
 	// Concurrency bounds the requests in flight to this endpoint.
 	Concurrency int      `yaml:"concurrency" json:"concurrency"`
 	Timeout     Duration `yaml:"timeout" json:"timeout"`
@@ -256,13 +261,15 @@ type Fields struct {
 // prompt or parameters do, so that verdicts of different judges are never
 // mixed.
 type Judge struct {
-	Name        string   `yaml:"name" json:"name"`
-	BaseURL     string   `yaml:"base_url" json:"base_url"`
-	Model       string   `yaml:"model" json:"model"`
-	APIKeyEnv   string   `yaml:"api_key_env" json:"api_key_env,omitempty"`
-	Mode        string   `yaml:"mode" json:"mode"`
-	Concurrency int      `yaml:"concurrency" json:"concurrency"`
-	Timeout     Duration `yaml:"timeout" json:"timeout"`
+	Name      string `yaml:"name" json:"name"`
+	BaseURL   string `yaml:"base_url" json:"base_url"`
+	Model     string `yaml:"model" json:"model"`
+	APIKeyEnv string `yaml:"api_key_env" json:"api_key_env,omitempty"`
+	// APIKeySecret is as for a [Variant].
+	APIKeySecret string   `yaml:"api_key_secret" json:"api_key_secret,omitempty"`
+	Mode         string   `yaml:"mode" json:"mode"`
+	Concurrency  int      `yaml:"concurrency" json:"concurrency"`
+	Timeout      Duration `yaml:"timeout" json:"timeout"`
 	// Prompt replaces the built-in pairwise prompt; see the README for the
 	// placeholders it may use.
 	Prompt     string   `yaml:"prompt" json:"prompt,omitempty"`

@@ -163,6 +163,13 @@ func (c *checker) endpoint(u string, path ...any) {
 	}
 }
 
+// keySource checks the API key fields of the variant or judge at path.
+func (c *checker) keySource(env, secret string, path ...any) {
+	if field, err := CheckKeySource(env, secret); err != nil {
+		c.fail(err.Error(), append(slices.Clone(path), field)...)
+	}
+}
+
 // The range checks below are written !(in range) so that NaN, which
 // compares false with everything, fails them: a NaN would otherwise pass,
 // and then break the JSON of every request and of the spec on the bus.
@@ -200,6 +207,7 @@ func (c *checker) judge(j Judge, path ...any) {
 	at := func(field ...any) []any { return append(slices.Clone(path), field...) }
 	c.name(j.Name, at("name")...)
 	c.endpoint(j.BaseURL, at("base_url")...)
+	c.keySource(j.APIKeyEnv, j.APIKeySecret, path...)
 	if j.Model == "" {
 		c.fail("is required: the judge model's name", at("model")...)
 	}
@@ -240,6 +248,7 @@ func (s *RunSpec) validate(c *checker) {
 		}
 		seen[v.Name] = true
 		c.endpoint(v.BaseURL, "variants", i, "base_url")
+		c.keySource(v.APIKeyEnv, v.APIKeySecret, "variants", i)
 		if v.Model == "" {
 			c.fail("is required: the model name the endpoint serves", "variants", i, "model")
 		}

@@ -99,12 +99,13 @@ type CheckpointEvent struct {
 	Variant string `json:"variant"`
 	BaseURL string `json:"base_url"`
 	Model   string `json:"model"`
-	// APIKeyEnv, Concurrency, Timeout and Stream are as for a variant of
-	// the spec; zero values take the defaults.
-	APIKeyEnv   string   `json:"api_key_env,omitempty"`
-	Concurrency int      `json:"concurrency,omitempty"`
-	Timeout     Duration `json:"timeout,omitempty"`
-	Stream      *bool    `json:"stream,omitempty"`
+	// APIKeyEnv, APIKeySecret, Concurrency, Timeout and Stream are as for
+	// a variant of the spec; zero values take the defaults.
+	APIKeyEnv    string   `json:"api_key_env,omitempty"`
+	APIKeySecret string   `json:"api_key_secret,omitempty"`
+	Concurrency  int      `json:"concurrency,omitempty"`
+	Timeout      Duration `json:"timeout,omitempty"`
+	Stream       *bool    `json:"stream,omitempty"`
 	// Step is the training step, for the report's trend.
 	Step int64     `json:"step,omitempty"`
 	At   time.Time `json:"at"`
@@ -113,7 +114,7 @@ type CheckpointEvent struct {
 // NewVariant returns the variant the event announces, with defaults applied,
 // or an error saying what is wrong with it.
 func (e *CheckpointEvent) NewVariant() (Variant, error) {
-	v := Variant{Name: e.Variant, BaseURL: e.BaseURL, Model: e.Model, APIKeyEnv: e.APIKeyEnv,
+	v := Variant{Name: e.Variant, BaseURL: e.BaseURL, Model: e.Model, APIKeyEnv: e.APIKeyEnv, APIKeySecret: e.APIKeySecret,
 		Concurrency: e.Concurrency, Timeout: e.Timeout, Stream: e.Stream}
 	switch {
 	case !ValidName(e.Run):
@@ -127,6 +128,9 @@ func (e *CheckpointEvent) NewVariant() (Variant, error) {
 	}
 	if err := CheckEndpointURL(e.BaseURL); err != nil {
 		return v, fmt.Errorf("base_url %w", err)
+	}
+	if field, err := CheckKeySource(e.APIKeyEnv, e.APIKeySecret); err != nil {
+		return v, fmt.Errorf("%s %w", field, err)
 	}
 	if v.Concurrency == 0 {
 		v.Concurrency = DefaultConcurrency
