@@ -103,11 +103,11 @@ func (c ClientConfig) options() ([]nats.Option, error) {
 		if err := readable(c.NKey, "nkey seed file (--nats-nkey, ASSAY_NATS_NKEY)"); err != nil {
 			return nil, err
 		}
-		o, err := nats.NkeyOptionFromSeed(c.NKey)
+		o, err := NKeyOptions(c.NKey)
 		if err != nil {
-			return nil, fmt.Errorf("%w: nkey seed file %s (--nats-nkey): %v: the file must hold a user seed, a line starting with SU (nk -gen user)", ErrClientConfig, c.NKey, err)
+			return nil, err
 		}
-		opts = append(opts, o)
+		opts = append(opts, o...)
 	}
 	switch pw := c.Password; {
 	case c.User == "" && (pw != "" || c.PasswordFile != ""):
