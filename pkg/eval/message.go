@@ -223,6 +223,9 @@ type Generation struct {
 	// conversation generated turn by turn (a suite's generate_turns), in
 	// order; Output answers the last turn.
 	Turns []string `json:"turns,omitempty"`
+	// Retry is the attempt of assay retry that asked again (0: the run's
+	// own): a (sample, variant) is represented by its latest attempt.
+	Retry int `json:"retry,omitempty"`
 }
 
 // Bucket classifies a scored answer for the report's failure buckets.
@@ -283,6 +286,8 @@ type Score struct {
 	// GenSeq locates the scored generation in ASSAY_GENS for the report's
 	// examples.
 	GenSeq uint64 `json:"gen_seq"`
+	// Retry is the scored generation's [Generation.Retry].
+	Retry int `json:"retry,omitempty"`
 }
 
 // Winner is a pairwise verdict from the candidate's point of view.
@@ -341,6 +346,10 @@ type Judgment struct {
 	GenerationFailed bool `json:"generation_failed,omitempty"`
 	// Cause is Error's short, stable class, as for [Generation.Cause].
 	Cause string `json:"cause,omitempty"`
+	// CandidateRetry and BaselineRetry are the judged generations'
+	// [Generation.Retry].
+	CandidateRetry int `json:"candidate_retry,omitempty"`
+	BaselineRetry  int `json:"baseline_retry,omitempty"`
 }
 
 // DeadLetter records a message a stage gave up on.

@@ -78,7 +78,10 @@ type RunStatus struct {
 	Gates    map[string]bool   `json:"gates,omitempty"`
 	Verdicts map[string]string `json:"verdicts,omitempty"`
 	Report   string            `json:"report,omitempty"`
-	At       time.Time         `json:"at"`
+	// Retry is the run's latest attempt of assay retry (0: none): its
+	// stages ask again the failed results it names (see [RetryRequest]).
+	Retry int       `json:"retry,omitempty"`
+	At    time.Time `json:"at"`
 }
 
 // RunEvent is the payload of a run lifecycle event.

@@ -105,7 +105,65 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		return ms
 	})
-	return rc.Run(ctx)
+	retries := s.bus.NewRunConsumers(bus.StreamEvents, bus.StageInferRetry, s.logger, s.retryMembers)
+	errs := make(chan error, 1)
+	go func() { errs <- retries.Run(ctx) }()
+	err := rc.Run(ctx)
+	if rerr := <-errs; err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// retryMembers are the consumers of a run's retry requests, one per
+// variant, once assay retry has asked for a run's failures again: runs
+// never retried cost no consumer.
+func (s *Service) retryMembers(runs *bus.Runs, spec *eval.RunSpec) []bus.Member {
+	if st := runs.Status(spec.Run); st == nil || st.Retry == 0 {
+		return nil
+	}
+	var ms []bus.Member
+	for _, v := range spec.Variants {
+		ms = append(ms, bus.Member{
+			Config: jetstream.ConsumerConfig{
+				Durable:       bus.InferRetryConsumer(spec.Run, v.Name),
+				FilterSubject: bus.RetrySubject(spec.Run, v.Name),
+				DeliverPolicy: jetstream.DeliverAllPolicy,
+				MaxAckPending: v.Concurrency,
+				Metadata:      map[string]string{"stage": bus.StageInfer, "run": spec.Run, "variant": v.Name},
+			},
+			Handler: func(ctx context.Context, m *bus.Msg) error {
+				return s.handleRetry(ctx, runs, spec.Run, v.Name, m)
+			},
+			Options: bus.ConsumeOptions{Stage: bus.StageInfer, Workers: v.Concurrency, Logger: s.logger, Observer: s.metrics},
+			Log:     []any{"run", spec.Run, "variant", v.Name, "model", v.Model, "retries", true},
+		})
+	}
+	return ms
+}
+
+// handleRetry asks variant again for the sample a retry request names:
+// under [llm.Retrying], so that the ledger calls again what failed (and
+// still answers from the cache what did not), and publishes the
+// generation as the request's attempt.
+func (s *Service) handleRetry(ctx context.Context, runs *bus.Runs, run, variant string, m *bus.Msg) error {
+	var r eval.RetryRequest
+	if err := json.Unmarshal(m.Payload, &r); err != nil {
+		return bus.Poisonf(bus.Keys{Run: run, Variant: variant}, "retry request does not decode: %v", err)
+	}
+	keys := bus.Keys{Run: run, Suite: r.Sample.Suite, Sample: r.Sample.ID, Variant: variant}
+	if r.Run != run || r.Variant != variant || r.Attempt < 1 {
+		return bus.Poisonf(keys, "retry request names run %q, variant %q, attempt %d on the subject of %s/%s", r.Run, r.Variant, r.Attempt, run, variant)
+	}
+	data, err := s.bus.GetMsg(ctx, bus.StreamSamples, r.Sample.Seq)
+	if err != nil {
+		return bus.PoisonIfNotFound(err, keys)
+	}
+	var sample eval.Sample
+	if err := json.Unmarshal(data, &sample); err != nil || sample.Run != run || sample.Suite != r.Sample.Suite || sample.ID != r.Sample.ID {
+		return bus.Poisonf(keys, "retry request names sample %s/%s at %d, which holds another message", r.Sample.Suite, r.Sample.ID, r.Sample.Seq)
+	}
+	return s.answer(llm.Retrying(ctx), runs, run, variant, &sample, r.Sample.Seq, r.Attempt)
 }
 
 func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, run, variant string, m *bus.Msg) error {
@@ -113,6 +171,12 @@ func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, run, variant st
 	if err := json.Unmarshal(m.Payload, &sample); err != nil {
 		return bus.Poisonf(bus.Keys{Run: run, Variant: variant}, "sample does not decode: %v", err)
 	}
+	return s.answer(ctx, runs, run, variant, &sample, m.Seq(), 0)
+}
+
+// answer has variant answer sample (at seq) and publishes the generation
+// as attempt retry of it (0: the run's own).
+func (s *Service) answer(ctx context.Context, runs *bus.Runs, run, variant string, sample *eval.Sample, seq uint64, retry int) error {
 	keys := bus.Keys{Run: run, Suite: sample.Suite, Sample: sample.ID, Variant: variant}
 	spec, err := runs.Spec(ctx, run)
 	if err != nil {
@@ -122,11 +186,12 @@ func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, run, variant st
 	if !ok {
 		return bus.Poisonf(keys, "variant %q is no longer in run %q", variant, run)
 	}
-	g, err := s.Handle(ctx, spec, v, &sample, m.Seq())
+	g, err := s.Handle(ctx, spec, v, sample, seq)
 	if err != nil {
 		return err
 	}
-	id := bus.MsgID(bus.StageInfer, run, variant, sample.Suite, sample.ID)
+	g.Retry = retry
+	id := bus.RetryMsgID(bus.MsgID(bus.StageInfer, run, variant, sample.Suite, sample.ID), retry)
 	_, err = s.bus.Publish(ctx, bus.GensSubject(run, variant), id, g)
 	return err
 }

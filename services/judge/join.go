@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/nats-io/nats.go/jetstream"
@@ -14,8 +15,9 @@ import (
 
 // The join of a pair's two generations, in the assay_pairs bucket:
 //
-//	g.<run>.<hash(suite, sample, variant)>        -> stream sequence of the generation
+//	g.<run>.<hash(suite, sample, variant)>        -> stream sequence of the generation [|its retry attempt]
 //	c.<run>.<judge>.<hash(suite, sample, cand)>   -> variant whose arrival claimed the pair
+//	c.<run>.<judge>.<hash(suite, sample, cand, retry attempts)> -> the same, for a pair with a retried generation
 //
 // An arriving generation first records its sequence, then looks up its
 // partner's. Reads are linearizable (the bucket has no direct gets), so of
@@ -25,7 +27,9 @@ import (
 // handler died before acking), it judges the pair again, paying nothing
 // because judge calls are cached and publishing nothing twice because the
 // judgment's message id is the same. A variant added later (a checkpoint)
-// finds the baseline's generation by its record.
+// finds the baseline's generation by its record. A generation asked again
+// by assay retry replaces its record, and a pair it is part of is claimed
+// anew under both generations' attempts: it is judged again, once.
 
 func keyHash(parts ...string) string {
 	h := sha256.New()
@@ -40,15 +44,28 @@ func genKey(run, suite, sample, variant string) string {
 	return "g." + run + "." + keyHash(suite, sample, variant)
 }
 
-func claimKey(run, judge, suite, sample, cand string) string {
-	return "c." + run + "." + judge + "." + keyHash(suite, sample, cand)
+func claimKey(run, judge, suite, sample, cand string, candRetry, baseRetry int) string {
+	if candRetry == 0 && baseRetry == 0 {
+		return "c." + run + "." + judge + "." + keyHash(suite, sample, cand)
+	}
+	return "c." + run + "." + judge + "." + keyHash(suite, sample, cand, "retry", strconv.Itoa(candRetry), strconv.Itoa(baseRetry))
+}
+
+// genRecord is what a generation's record holds: its sequence, and its
+// retry attempt when it has one.
+func genRecord(seq uint64, retry int) []byte {
+	rec := strconv.FormatUint(seq, 10)
+	if retry != 0 {
+		rec += "|" + strconv.Itoa(retry)
+	}
+	return []byte(rec)
 }
 
 // arrive records generation g (at seq) and returns the pairs it completes
 // and has claimed.
 func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, g *eval.Generation, seq uint64) ([]pair, error) {
 	kv := s.bus.Pairs
-	if _, err := kv.Put(ctx, genKey(spec.Run, g.Sample.Suite, g.Sample.ID, g.Variant), []byte(strconv.FormatUint(seq, 10))); err != nil {
+	if _, err := kv.Put(ctx, genKey(spec.Run, g.Sample.Suite, g.Sample.ID, g.Variant), genRecord(seq, g.Retry)); err != nil {
 		return nil, fmt.Errorf("recording generation: %w", err)
 	}
 	var cands []string
@@ -68,19 +85,21 @@ func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		if g.Variant == spec.Baseline {
 			partner = c
 		}
-		pseq, ok, err := s.lookup(ctx, genKey(spec.Run, g.Sample.Suite, g.Sample.ID, partner))
+		pseq, pretry, ok, err := s.lookup(ctx, genKey(spec.Run, g.Sample.Suite, g.Sample.ID, partner))
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
 			continue // the partner will complete the pair when it arrives
 		}
+		candRetry, baseRetry := g.Retry, pretry
 		if g.Variant == spec.Baseline {
 			p.baselineSeq, p.candSeq = seq, pseq
+			candRetry, baseRetry = pretry, g.Retry
 		} else {
 			p.baselineSeq, p.candSeq = pseq, seq
 		}
-		mine, err := s.claim(ctx, claimKey(spec.Run, j.Name, g.Sample.Suite, g.Sample.ID, c), g.Variant)
+		mine, err := s.claim(ctx, claimKey(spec.Run, j.Name, g.Sample.Suite, g.Sample.ID, c, candRetry, baseRetry), g.Variant)
 		if err != nil {
 			return nil, err
 		}
@@ -91,19 +110,24 @@ func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 	return out, nil
 }
 
-func (s *Service) lookup(ctx context.Context, key string) (uint64, bool, error) {
+// lookup reads a generation's record: its sequence and retry attempt.
+func (s *Service) lookup(ctx context.Context, key string) (seq uint64, retry int, ok bool, err error) {
 	e, err := s.bus.Pairs.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return 0, false, nil
+		return 0, 0, false, nil
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("looking up generation: %w", err)
+		return 0, 0, false, fmt.Errorf("looking up generation: %w", err)
 	}
-	seq, err := strconv.ParseUint(string(e.Value()), 10, 64)
+	rec, attempt, retried := strings.Cut(string(e.Value()), "|")
+	seq, err = strconv.ParseUint(rec, 10, 64)
+	if err == nil && retried {
+		retry, err = strconv.Atoi(attempt)
+	}
 	if err != nil {
-		return 0, false, fmt.Errorf("generation record %s is corrupt: %w", key, err)
+		return 0, 0, false, fmt.Errorf("generation record %s is corrupt: %w", key, err)
 	}
-	return seq, true, nil
+	return seq, retry, true, nil
 }
 
 // claim creates the pair's claim for variant, or reports whether the

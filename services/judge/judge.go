@@ -192,7 +192,8 @@ func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judg
 	if err != nil {
 		return err
 	}
-	id := bus.MsgID(bus.StageJudge, spec.Run, jd.JudgeID, p.candidate, sample.Suite, sample.ID)
+	jd.CandidateRetry, jd.BaselineRetry = cand.Retry, base.Retry
+	id := bus.RetryMsgID(bus.MsgID(bus.StageJudge, spec.Run, jd.JudgeID, p.candidate, sample.Suite, sample.ID), cand.Retry, base.Retry)
 	_, err = s.bus.Publish(ctx, bus.JudgmentsSubject(spec.Run, j.Name), id, jd)
 	return err
 }

@@ -112,7 +112,7 @@ func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, scoring string,
 		return bus.Poison(err, keys)
 	}
 	sc.GenSeq = m.Seq()
-	id := bus.MsgID(bus.StageScore, g.Run, scoring, g.Variant, sample.Suite, sample.ID)
+	id := bus.RetryMsgID(bus.MsgID(bus.StageScore, g.Run, scoring, g.Variant, sample.Suite, sample.ID), g.Retry)
 	if _, err := s.bus.Publish(ctx, bus.ScoresSubject(g.Run, g.Variant), id, sc); err != nil {
 		return err
 	}
@@ -158,5 +158,6 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, sample *eval.S
 		Model:        g.Model,
 		Params:       g.Params,
 		Cause:        g.Cause,
+		Retry:        g.Retry,
 	}, nil
 }
