@@ -207,7 +207,7 @@ func TestParseSpecDidYouMean(t *testing.T) {
 		{"format check", metrics, "    metrics: [json_schema, format]\n    format: {max_char: 10}\n", specErr{20, "suites[0].format.max_char", "unknown field: did you mean max_chars?"}},
 		{"dataset field", "    metrics: [mc_acc]\n", "    metrics: [mc_acc]\n    fields: {promt: question}\n", specErr{23, "suites[1].fields.promt", "unknown field: did you mean prompt?"}},
 		{"field a mapping sets already", "    model: qwen3-8b-sft\n", "    model: qwen3-8b-sft\n    modl: x\n", specErr{10, "variants[1].modl", "unknown field: did you mean model?"}},
-		{"field nowhere near", "    stream: false\n", "    stream: false\n    colour: red\n", specErr{13, "variants[1].colour", "unknown field: use one of name, base_url, model, api_key_env, concurrency, timeout, stream"}},
+		{"field nowhere near", "    stream: false\n", "    stream: false\n    colour: red\n", specErr{13, "variants[1].colour", "unknown field: use one of name, base_url, model, api_key_env, api_key_secret, concurrency, timeout, stream"}},
 		{"role", "    role: business\n", "    role: Business\n", specErr{17, "suites[0].role", `"Business" is not a role: did you mean business?`}},
 		{"role nowhere near", "    role: business\n", "    role: owner\n", specErr{17, "suites[0].role", `"owner" is not a role: use business, regression, benchmark or production`}},
 		{"metric", "[json_schema, em, f1]", "[json_schema, em, rougel]", specErr{19, "suites[0].metrics[2]", `unknown metric "rougel": did you mean rougeL?`}},
