@@ -52,6 +52,10 @@ type systemOptions struct {
 	IntakeAddr string
 	// Intake secures and limits the intake (tokens, TLS, limits).
 	Intake ingest.IntakeConfig
+	// NATSConfig starts the embedded server from this nats-server
+	// configuration instead of generated credentials; the stages connect
+	// as Client says.
+	NATSConfig string
 }
 
 // system is assay running in this process: optionally an embedded NATS
@@ -65,6 +69,8 @@ type system struct {
 	// address).
 	Ingest *ingest.Service
 
+	// conns are the stages' own connections.
+	conns  []*nats.Conn
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	mu     sync.Mutex
@@ -91,11 +97,12 @@ func startSystem(ctx context.Context, o systemOptions) (*system, error) {
 	var nc *nats.Conn
 	var wait time.Duration // 0: bus.Open's default
 	if o.NATS == "" {
-		sys.Server, err = natsembed.Start(natsembed.Options{Dir: o.Data, Host: o.Host, Port: o.Port, Fresh: o.Fresh})
+		sys.Server, err = natsembed.Start(natsembed.Options{Dir: o.Data, Host: o.Host, Port: o.Port, Fresh: o.Fresh,
+			Auth: embeddedAuth(o), ConfigFile: o.NATSConfig})
 		if err != nil {
 			return nil, err
 		}
-		nc, err = sys.Server.Connect()
+		nc, err = sys.connectEmbedded(ctx, o, bus.IdentityAdmin)
 		if o.Port >= 0 {
 			sys.URL = sys.Server.ClientURL()
 		}
@@ -147,12 +154,17 @@ func startSystem(ctx context.Context, o systemOptions) (*system, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	sys.cancel = cancel
 	for _, name := range o.Services {
+		env, err := sys.stageEnv(ctx, o, name)
+		if err != nil {
+			_ = sys.Stop()
+			return nil, err
+		}
 		var run func(context.Context) error
 		if name == bus.StageIngest {
-			sys.Ingest = ingest.New(ingest.Config{IntakeAddr: o.IntakeAddr, Intake: o.Intake}, sys.Env)
+			sys.Ingest = ingest.New(ingest.Config{IntakeAddr: o.IntakeAddr, Intake: o.Intake}, env)
 			run = sys.Ingest.Run
 		} else {
-			run = serviceRunner(name, sys.Env)
+			run = serviceRunner(name, env)
 		}
 		sys.wg.Add(1)
 		go func() {
@@ -186,6 +198,9 @@ func (s *system) Stop() error {
 		s.cancel()
 	}
 	s.wg.Wait()
+	for _, nc := range s.conns {
+		nc.Close()
+	}
 	if s.Env != nil {
 		s.Env.Bus.NC.Close()
 	}

@@ -38,6 +38,15 @@ type Options struct {
 	Cluster *ClusterOptions
 	// Logs turns on the server's own log output (to stderr).
 	Logs bool
+	// Auth, when set, admits only its identities (see [Auth]); without it
+	// any client may connect and do anything.
+	Auth *Auth
+	// ConfigFile starts the server from an operator's nats-server
+	// configuration (users, accounts, TLS, listen address, limits)
+	// instead of Auth. JetStream is always on; its store is under Dir
+	// unless the file names one; Host and Port apply when the file sets
+	// no listen address.
+	ConfigFile string
 }
 
 // ClusterOptions joins a server to a NATS cluster.
@@ -102,28 +111,35 @@ func start(o Options, dir string) (*Server, error) {
 	if host == "" {
 		host = "127.0.0.1"
 	}
-	opts := &server.Options{
-		ServerName: o.Name,
-		Host:       host,
-		Port:       o.Port,
-		JetStream:  true,
-		StoreDir:   store,
-		MaxPayload: o.MaxPayload,
-		NoSigs:     true,
+	opts, err := serverOptions(o, dir)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Host == "" {
+		opts.Host = host
+	}
+	if opts.StoreDir == "" {
+		opts.StoreDir = store
+	}
+	if opts.MaxPayload == 0 {
+		opts.MaxPayload = o.MaxPayload
 	}
 	if opts.MaxPayload == 0 {
 		opts.MaxPayload = DefaultMaxPayload
 	}
-	switch o.Port {
-	case 0:
+	switch {
+	case opts.Port != 0:
+		// The operator's configuration says where to listen.
+	case o.Port == 0:
 		opts.Port = server.RANDOM_PORT
-	case -1:
+	case o.Port == -1:
 		opts.DontListen = true
 		opts.Port = 0
 	default:
+		opts.Port = o.Port
 		// nats-server only logs a port it cannot listen on, and then
 		// never becomes ready: find out here, and say so.
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(o.Port)))
+		ln, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(o.Port)))
 		if err != nil {
 			return nil, fmt.Errorf("starting NATS server: %w", err)
 		}
@@ -150,6 +166,35 @@ func start(o Options, dir string) (*Server, error) {
 		return nil, fmt.Errorf("starting NATS server on %s: not ready after 30s", dir)
 	}
 	return &Server{Server: s, dir: dir}, nil
+}
+
+// serverOptions are the server's options before the listen address and
+// store: the operator's configuration file, or assay's own with the users
+// of o.Auth.
+func serverOptions(o Options, dir string) (*server.Options, error) {
+	if o.ConfigFile != "" {
+		if o.Auth != nil {
+			return nil, errors.New("starting NATS server: a configuration file sets its own users: give either it or generated credentials, not both")
+		}
+		opts, err := server.ProcessConfigFile(o.ConfigFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading the NATS configuration %s: %w: fix it (nats-server --config %s -t checks it)", o.ConfigFile, err, o.ConfigFile)
+		}
+		opts.JetStream, opts.NoSigs = true, true
+		if opts.ServerName == "" {
+			opts.ServerName = o.Name
+		}
+		return opts, nil
+	}
+	opts := &server.Options{ServerName: o.Name, JetStream: true, NoSigs: true}
+	if o.Auth != nil {
+		users, err := nkeyUsers(dir, o.Auth)
+		if err != nil {
+			return nil, err
+		}
+		opts.Nkeys = users
+	}
+	return opts, nil
 }
 
 func parseRoutes(routes []string) ([]*url.URL, error) {

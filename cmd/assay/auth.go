@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/natsembed"
+	"github.com/assay-eval/assay/pkg/stage"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// embeddedAuth is the authentication of the embedded server: a generated
+// nkey for every identity of [bus.Identities], with its grant, unless the
+// operator gave a configuration of their own.
+func embeddedAuth(o systemOptions) *natsembed.Auth {
+	if o.NATSConfig != "" {
+		return nil
+	}
+	return &natsembed.Auth{Identities: bus.Identities, Permissions: natsPermissions}
+}
+
+// natsPermissions are the server's permissions of identity's grant.
+func natsPermissions(identity, pub string) *server.Permissions {
+	g, ok := bus.GrantOf(identity, bus.Inbox(pub))
+	if !ok {
+		// Unknown identities may do nothing.
+		return &server.Permissions{Publish: &server.SubjectPermission{Deny: []string{">"}}, Subscribe: &server.SubjectPermission{Deny: []string{">"}}}
+	}
+	p := &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: g.Publish},
+		Subscribe: &server.SubjectPermission{Allow: g.Subscribe},
+	}
+	if g.Respond {
+		p.Response = &server.ResponsePermission{MaxMsgs: 1}
+	}
+	return p
+}
+
+// connectEmbedded connects to the embedded server as identity: in memory
+// with its generated nkey, or, on a server started from the operator's
+// configuration, over the network as the client flags say.
+func (s *system) connectEmbedded(ctx context.Context, o systemOptions, identity string) (*nats.Conn, error) {
+	if o.NATSConfig != "" {
+		cfg := o.Client
+		cfg.URL, cfg.Name = s.Server.ClientURL(), "assay-"+identity
+		nc, err := bus.Connect(ctx, cfg, o.Logger)
+		if errors.Is(err, bus.ErrClientConfig) {
+			err = usage(err)
+		}
+		return nc, err
+	}
+	opts, err := bus.NKeyOptions(s.Server.SeedFile(identity))
+	if err != nil {
+		return nil, err
+	}
+	return s.Server.Connect(append(opts, nats.Name("assay-"+identity))...)
+}
+
+// stageEnv is the environment of one stage: on an embedded server its own
+// connection, as the stage's identity, so that the server enforces its
+// grant; otherwise the system's.
+func (s *system) stageEnv(ctx context.Context, o systemOptions, name string) (*stage.Env, error) {
+	if s.Server == nil || o.NATSConfig != "" {
+		return s.Env, nil
+	}
+	nc, err := s.connectEmbedded(ctx, o, name)
+	if err != nil {
+		return nil, err
+	}
+	b, err := bus.Open(ctx, nc, bus.Options{Replicas: o.Replicas, Logger: o.Logger})
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	s.conns = append(s.conns, nc)
+	return &stage.Env{Bus: b, Logger: o.Logger, Registry: s.Env.Registry}, nil
+}
