@@ -17,7 +17,7 @@ func newRoot() *cobra.Command {
 		Long: `Is the fine-tune really better than the base model, where is it worse, and
 does that stay true?
 
-Exit status (run, checkpoint, replay, report):
+Exit status (run, checkpoint, replay, retry, report):
   0    the gate passed, or there is no gate (or nothing waited for a verdict)
   1    the gate failed
   2    bad usage: an unknown command or flag, a missing or bad argument, an
@@ -34,7 +34,7 @@ assay score and assay contamination exit 3 when some input lines were
 malformed and skipped (the rest is written), and never 1.
 
 Environment: ASSAY_NATS (--nats) and ASSAY_NATS_CREDS (--creds) for run,
-checkpoint, replay, report and export; ASSAY_LOG_LEVEL (--log-level) for the commands
+checkpoint, replay, retry, report and export; ASSAY_LOG_LEVEL (--log-level) for the commands
 that run stages; assay up also reads ASSAY_NATS_CREDS, ASSAY_METRICS_ADDR and
 ASSAY_PYROSCOPE, but not ASSAY_NATS, which is where clients find it. A flag
 overrides its variable. A local run keeps its state under the user cache
@@ -44,7 +44,7 @@ directory (XDG_CACHE_HOME, else ~/.cache, on Linux).`,
 		SilenceErrors: true,
 	}
 	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
-	root.AddCommand(newDemoCmd(), newUpCmd(), newRunCmd(), newCheckpointCmd(), newReplayCmd(), newReportCmd(), newPlanCmd(), newExportCmd(), newScoreCmd(), newContaminationCmd(), newSimCmd())
+	root.AddCommand(newDemoCmd(), newUpCmd(), newRunCmd(), newCheckpointCmd(), newReplayCmd(), newRetryCmd(), newReportCmd(), newPlanCmd(), newExportCmd(), newScoreCmd(), newContaminationCmd(), newSimCmd())
 	markCommandErrors(root)
 	return root
 }

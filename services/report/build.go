@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
@@ -15,6 +16,7 @@ import (
 	"github.com/assay-eval/assay/services/report/aggregate"
 	"github.com/assay-eval/assay/services/report/document"
 	"github.com/assay-eval/assay/services/report/render"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -168,6 +170,43 @@ func sources(run string) []source {
 	}
 }
 
+// retries is the source of a run's retry requests, which the collector
+// must have before any result (see [aggregate.Collector.AddRetry]).
+func retries(run string) source {
+	return source{bus.StreamEvents, bus.RunRetries(run), func(c *aggregate.Collector, data []byte) error {
+		var r eval.RetryRequest
+		if err := json.Unmarshal(data, &r); err != nil {
+			return err
+		}
+		c.AddRetry(&r)
+		return nil
+	}}
+}
+
+// sampleID returns the suite and id of a sample stored on subject under
+// msgID (ingest's message id), or false for a message ingest did not
+// publish. Only headers are read: a run's samples can be large.
+func sampleID(run, subject, msgID string) (suite, id string, ok bool) {
+	suite = bus.SubjectToken(subject, 3)
+	if suite == "" || bus.SamplesSubject(run, suite) != subject {
+		return "", "", false
+	}
+	id, ok = strings.CutPrefix(msgID, bus.MsgID(bus.StageIngest, run, suite)+"|")
+	return suite, id, ok && id != ""
+}
+
+// readSamples names every sample of run stored now to c, so that results
+// for samples the run does not have are held aside (see
+// [aggregate.Collector.TrackSamples]).
+func readSamples(ctx context.Context, b *bus.Bus, run string, c *aggregate.Collector) error {
+	c.TrackSamples()
+	return readHeaders(ctx, b, bus.StreamSamples, bus.RunSamples(run), func(subject string, h nats.Header) {
+		if suite, id, ok := sampleID(run, subject, h.Get(jetstream.MsgIDHeader)); ok {
+			c.AddSample(suite, id)
+		}
+	})
+}
+
 // add adds one message to c; one that does not decode is noted in the
 // report rather than stopping it: anyone can publish on a subject.
 func add(c *aggregate.Collector, src source, data []byte) error {
@@ -188,7 +227,11 @@ func Collect(ctx context.Context, b *bus.Bus, run string) (*aggregate.Collector,
 	if st, err := b.Ingest(ctx, run); err == nil {
 		c.SetIngest(st)
 	}
-	for _, src := range sources(run) {
+	if err := readSamples(ctx, b, run, c); err != nil {
+		c.Release()
+		return nil, err
+	}
+	for _, src := range append([]source{retries(run)}, sources(run)...) {
 		if err := readAll(ctx, b, src, func(data []byte) error { return add(c, src, data) }); err != nil {
 			c.Release()
 			return nil, err
@@ -215,11 +258,20 @@ type message struct {
 	seq  uint64
 }
 
-// readBatches reads every message of stream on filter stored now, in
-// stream order, handing them to fn a fetched batch (at most 1,000) at a
-// time.
-func readBatches(ctx context.Context, b *bus.Bus, stream, filter string, fn func([]message) error) error {
-	cons, err := b.JS.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+// readHeaders reads the subject and headers of every message of stream on
+// filter stored now, in stream order, without their payloads.
+func readHeaders(ctx context.Context, b *bus.Bus, stream, filter string, fn func(subject string, h nats.Header)) error {
+	return fetchAll(ctx, b, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, HeadersOnly: true}, func(m jetstream.Msg) error {
+		fn(m.Subject(), m.Headers())
+		return nil
+	}, nil)
+}
+
+// fetchAll hands every message of stream stored now, in stream order, to
+// each, and after each fetched batch (at most 1,000) calls done when not
+// nil.
+func fetchAll(ctx context.Context, b *bus.Bus, stream string, cfg jetstream.OrderedConsumerConfig, each func(jetstream.Msg) error, done func() error) error {
+	cons, err := b.JS.OrderedConsumer(ctx, stream, cfg)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", stream, err)
 	}
@@ -233,30 +285,54 @@ func readBatches(ctx context.Context, b *bus.Bus, stream, filter string, fn func
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", stream, err)
 		}
-		var got []message
+		n := 0
 		for m := range batch.Messages() {
 			meta, err := m.Metadata()
 			if err != nil {
 				return err
 			}
-			data, err := b.Payload(ctx, m.Data(), m.Headers())
-			if err != nil {
+			if err := each(m); err != nil {
 				return err
 			}
-			got = append(got, message{data, meta.Sequence.Stream})
+			n++
 			pending = meta.NumPending
 		}
 		if err := batch.Error(); err != nil {
 			return fmt.Errorf("reading %s: %w", stream, err)
 		}
-		if len(got) == 0 {
+		if n == 0 {
 			return fmt.Errorf("reading %s: no messages arrived with %d pending", stream, pending)
 		}
-		if err := fn(got); err != nil {
-			return err
+		if done != nil {
+			if err := done(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// readBatches reads every message of stream on filter stored now, in
+// stream order, handing them to fn a fetched batch (at most 1,000) at a
+// time.
+func readBatches(ctx context.Context, b *bus.Bus, stream, filter string, fn func([]message) error) error {
+	var got []message
+	return fetchAll(ctx, b, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}}, func(m jetstream.Msg) error {
+		meta, err := m.Metadata()
+		if err != nil {
+			return err
+		}
+		data, err := b.Payload(ctx, m.Data(), m.Headers())
+		if err != nil {
+			return err
+		}
+		got = append(got, message{data, meta.Sequence.Stream})
+		return nil
+	}, func() error {
+		batch := got
+		got = nil
+		return fn(batch)
+	})
 }
 
 // Build reads a run's results from the streams and computes its report

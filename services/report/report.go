@@ -128,6 +128,12 @@ func (s *Service) follow(ctx context.Context, run string) error {
 	if err != nil {
 		return err
 	}
+	// The run's retry attempt stays in its status: infer keeps its retry
+	// consumers while the run runs.
+	var retry int
+	if st, err := s.bus.Status(ctx, run); err == nil {
+		retry = st.Retry
+	}
 	c := aggregate.New(spec)
 	defer c.Release()
 	var mu sync.Mutex
@@ -140,6 +146,32 @@ func (s *Service) follow(ctx context.Context, run string) error {
 			<-cc.Closed()
 		}
 	}()
+	// Retry requests are stored before the run reopens, so all of them are
+	// here now, and the collector needs them before any result.
+	if err := readAll(ctx, s.bus, retries(run), func(data []byte) error { return add(c, retries(run), data) }); err != nil {
+		return err
+	}
+	// Results count only for samples ingest published: anyone who can
+	// publish on a subject can name a sample, and one that does not exist
+	// must not count in progress or errors. Samples are followed as they
+	// come (a result read before its sample waits for it).
+	c.TrackSamples()
+	samples, err := s.bus.JS.OrderedConsumer(ctx, bus.StreamSamples, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{bus.RunSamples(run)}, HeadersOnly: true})
+	if err != nil {
+		return fmt.Errorf("following %s: %w", bus.StreamSamples, err)
+	}
+	sc, err := samples.Consume(func(m jetstream.Msg) {
+		if suite, id, ok := sampleID(run, m.Subject(), m.Headers().Get(jetstream.MsgIDHeader)); ok {
+			mu.Lock()
+			c.AddSample(suite, id)
+			mu.Unlock()
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("following %s: %w", bus.StreamSamples, err)
+	}
+	following = append(following, sc)
 	for _, src := range sources(run) {
 		cons, err := s.bus.JS.OrderedConsumer(ctx, src.stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{src.filter}})
 		if err != nil {
@@ -229,7 +261,7 @@ func (s *Service) follow(ctx context.Context, run string) error {
 			complete := c.Over()
 			mu.Unlock()
 			st := eval.RunStatus{Run: run, State: eval.StateRunning, Scores: p.Scores, ScoresExpected: p.ScoresExpected,
-				Judgments: p.Judgments, JudgmentsExpected: p.JudgmentsExpected}
+				Judgments: p.Judgments, JudgmentsExpected: p.JudgmentsExpected, Retry: retry}
 			if complete {
 				// Finishing reads examples and writes the report; when that
 				// fails it is tried again, since nothing else would.

@@ -1,7 +1,9 @@
 // Package aggregate turns a run's scores, judgments and dead letters into
 // its report. Arrivals are deduplicated by their keys — (variant, suite,
 // sample) for a score, (judge, candidate, suite, sample) for a judgment — so
-// a redelivered or republished message never counts twice, and kept as Arrow
+// a redelivered or republished message never counts twice (a generation
+// asked again by assay retry is represented by its latest attempt only:
+// see [Collector.AddRetry]), and kept as Arrow
 // record batches, from which the statistics are computed and the Parquet
 // export is written.
 package aggregate
@@ -65,6 +67,12 @@ type Collector struct {
 	heldFirst [][16]byte
 	// heldNote is the index in notes of that warning, or -1.
 	heldNote int
+
+	// retried holds, by score key, the latest attempt of assay retry that
+	// asked a (variant, suite, sample) again: a score or judgment made from
+	// an earlier generation of it is superseded and counts nowhere, so the
+	// retried result takes its place.
+	retried map[[16]byte]int
 }
 
 // heldSample is the results held for one sample the run does not have.
@@ -229,6 +237,27 @@ func (c *Collector) noteHeld() {
 	c.notes[c.heldNote] = msg
 }
 
+// AddRetry records that assay retry asked a generation again (see
+// [eval.RetryRequest]). The caller adds every retry request of the run
+// before any result: a result already added stays.
+func (c *Collector) AddRetry(r *eval.RetryRequest) bool {
+	if r.Run != c.spec.Run || r.Attempt < 1 {
+		return false
+	}
+	if c.retried == nil {
+		c.retried = map[[16]byte]int{}
+	}
+	k := scoreKey(r.Variant, r.Sample.Suite, r.Sample.ID)
+	c.retried[k] = max(c.retried[k], r.Attempt)
+	return true
+}
+
+// superseded reports whether a result made from attempt retry of variant's
+// generation of a sample was replaced by a later attempt.
+func (c *Collector) superseded(variant, suite, sample string, retry int) bool {
+	return len(c.retried) > 0 && retry < c.retried[scoreKey(variant, suite, sample)]
+}
+
 func scoreKey(variant, suite, sample string) [16]byte {
 	return hashKey("s", variant, suite, sample)
 }
@@ -274,6 +303,9 @@ func (c *Collector) AddScore(s *eval.Score) bool {
 		c.otherScoring++
 		return false
 	}
+	if c.superseded(s.Variant, s.Sample.Suite, s.Sample.ID, s.Retry) {
+		return false
+	}
 	k := scoreKey(s.Variant, s.Sample.Suite, s.Sample.ID)
 	if _, dup := c.seen[k]; dup {
 		return false
@@ -310,6 +342,10 @@ func (c *Collector) copyOf(suite, id string) *eval.Perturbation {
 // run's.
 func (c *Collector) AddJudgment(j *eval.Judgment) bool {
 	if j.Run != c.spec.Run {
+		return false
+	}
+	if c.superseded(j.Candidate, j.Sample.Suite, j.Sample.ID, j.CandidateRetry) ||
+		c.superseded(c.spec.Baseline, j.Sample.Suite, j.Sample.ID, j.BaselineRetry) {
 		return false
 	}
 	k := judgmentKey(j.JudgeID, j.Candidate, j.Sample.Suite, j.Sample.ID)
