@@ -37,8 +37,11 @@ func Cause(err error) string {
 		api  *APIError
 		dns  *net.DNSError
 		uerr *url.Error
+		pol  *policyError
 	)
 	switch {
+	case errors.As(err, &pol):
+		return pol.summary
 	case errors.As(err, &pp) && pp != nil:
 		return pp.Cause()
 	case errors.As(err, &p):

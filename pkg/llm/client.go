@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -20,7 +19,12 @@ import (
 // Endpoint is where a model is served and how hard it may be pushed.
 type Endpoint struct {
 	BaseURL string
-	APIKey  string
+	// APIKey is sent as is; when it is empty, KeySecret or KeyEnv name
+	// the key, which the client's [Endpoints] looks up at each call.
+	APIKey string
+	// KeySecret is a spec's api_key_secret, KeyEnv its api_key_env.
+	KeySecret string
+	KeyEnv    string
 	// Concurrency bounds requests in flight to this base URL and model.
 	Concurrency int
 	// Timeout bounds each attempt.
@@ -76,6 +80,9 @@ type Client struct {
 	http   *http.Client
 	cache  Cache
 	logger *slog.Logger
+	// endpoints decides which hosts may be called and with which keys;
+	// nil is a local run's (everything).
+	endpoints *Endpoints
 
 	mu       sync.Mutex
 	limiters map[string]chan struct{}
@@ -93,15 +100,22 @@ func WithCache(c Cache) Option { return func(cl *Client) { cl.cache = c } }
 // WithHTTPClient replaces the HTTP client.
 func WithHTTPClient(h *http.Client) Option { return func(cl *Client) { cl.http = h } }
 
+// WithEndpoints makes the client keep to a server's endpoint policy: keys
+// are looked up by it, and a connection to an address it refuses is never
+// made (checked on the address really dialed, so DNS answers and
+// redirects cannot lead a call elsewhere). Nil allows everything.
+func WithEndpoints(e *Endpoints) Option { return func(cl *Client) { cl.endpoints = e } }
+
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(cl *Client) { cl.logger = l } }
 
 // New returns a Client.
 func New(opts ...Option) *Client {
-	c := &Client{
+	c := &Client{}
+	*c = Client{
 		http: &http.Client{Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
-			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			DialContext:         c.dial,
 			MaxIdleConns:        1024,
 			MaxIdleConnsPerHost: 512,
 			IdleConnTimeout:     90 * time.Second,
@@ -232,6 +246,17 @@ func (c *Client) send(ctx context.Context, ep Endpoint, model string, body []byt
 	url := strings.TrimRight(ep.BaseURL, "/") + "/chat/completions"
 	// What errors and logs name: without a password in the URL.
 	shown := redactURL(url)
+	if ep.APIKey == "" {
+		// Looked up at each call: a rotated secret is used from the
+		// next call on.
+		host, port, err := hostPort(ep.BaseURL)
+		if err == nil {
+			ep.APIKey, err = c.endpoints.key(ep.KeyEnv, ep.KeySecret, host, port)
+		}
+		if err != nil {
+			return Response{}, &CallError{Endpoint: shown, Attempts: 0, Err: err}
+		}
+	}
 	var lastErr error
 	for attempt := 1; attempt <= policy.MaxAttempts; attempt++ {
 		r, err := c.attempt(ctx, ep, model, url, body)
@@ -291,7 +316,7 @@ func (p RetryPolicy) wait(attempt int, err error) (time.Duration, bool) {
 		if api.RetryAfter > 0 {
 			return min(api.RetryAfter, p.MaxRetryAfter), true
 		}
-	} else if errors.Is(err, ErrBadResponse) || errors.Is(err, ErrRedirect) {
+	} else if errors.Is(err, ErrBadResponse) || errors.Is(err, ErrRedirect) || errors.Is(err, ErrPolicy) {
 		return 0, false
 	}
 	d := p.InitialBackoff

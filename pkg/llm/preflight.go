@@ -24,13 +24,19 @@ type Target struct {
 	BaseURL   string
 	Model     string
 	APIKeyEnv string
-	Timeout   time.Duration // per check; 0: 15s
+	// APIKeySecret names the key in the server's configuration.
+	APIKeySecret string
+	Timeout      time.Duration // per check; 0: 15s
 }
 
 // The kinds of [Problem].
 const (
-	// ProblemKey: api_key_env names a variable that is unset or empty.
+	// ProblemKey: api_key_env names a variable that is unset or empty,
+	// or api_key_secret a secret that cannot be used.
 	ProblemKey = "key"
+	// ProblemPolicy: the process's endpoint policy refuses the target's
+	// host or key (see [Endpoints]); nothing is sent to it.
+	ProblemPolicy = "policy"
 	// ProblemUnreachable: nothing answers at base_url (connection refused,
 	// no such host, TLS, timeout).
 	ProblemUnreachable = "unreachable"
@@ -48,7 +54,7 @@ const (
 // Detail starts with a summary; what follows its first " (" explains.
 type Problem struct {
 	Target Target
-	Kind   string /* key, unreachable, credentials, model, endpoint */
+	Kind   string /* key, policy, unreachable, credentials, model, endpoint */
 	Detail string
 }
 
@@ -88,12 +94,12 @@ func SpecTargets(spec *eval.RunSpec) []Target {
 
 // VariantTarget is the endpoint variant v calls.
 func VariantTarget(v eval.Variant) Target {
-	return Target{Kind: "variant", Name: v.Name, BaseURL: v.BaseURL, Model: v.Model, APIKeyEnv: v.APIKeyEnv}
+	return Target{Kind: "variant", Name: v.Name, BaseURL: v.BaseURL, Model: v.Model, APIKeyEnv: v.APIKeyEnv, APIKeySecret: v.APIKeySecret}
 }
 
 // JudgeTarget is the endpoint judge j calls.
 func JudgeTarget(j eval.Judge) Target {
-	return Target{Kind: "judge", Name: j.Name, BaseURL: j.BaseURL, Model: j.Model, APIKeyEnv: j.APIKeyEnv}
+	return Target{Kind: "judge", Name: j.Name, BaseURL: j.BaseURL, Model: j.Model, APIKeyEnv: j.APIKeyEnv, APIKeySecret: j.APIKeySecret}
 }
 
 // Preflight checks, before any paid call, that each target would answer:
@@ -103,7 +109,9 @@ func JudgeTarget(j eval.Judge) Target {
 // decides). 401 and 403 are credentials problems. Targets are checked
 // concurrently, identical ones once; each check retries a server that is
 // still starting for a moment but ends within the target's Timeout. The
-// problems come in target order, none when every target is ready.
+// problems come in target order, none when every target is ready. Under a
+// server's endpoint policy (see [WithEndpoints]) a target it refuses is a
+// ProblemPolicy, and is sent nothing.
 func (c *Client) Preflight(ctx context.Context, targets []Target, o PreflightOptions) []Problem {
 	getenv := o.Getenv
 	if getenv == nil {
@@ -117,10 +125,15 @@ func (c *Client) Preflight(ctx context.Context, targets []Target, o PreflightOpt
 	checks := map[string]*check{}
 	keyOf := make([]string, len(targets))
 	keys := make([]string, len(targets))
+	keyErrs := make([]error, len(targets))
+	refused := make([]error, len(targets))
 	for i, t := range targets {
-		if t.APIKeyEnv != "" {
-			keys[i] = getenv(t.APIKeyEnv)
+		if !o.KeysElsewhere {
+			if refused[i] = c.endpoints.admit(ctx, t); refused[i] != nil {
+				continue
+			}
 		}
+		keys[i], keyErrs[i] = c.targetKey(t, getenv, o.KeysElsewhere)
 		base := strings.TrimRight(t.BaseURL, "/")
 		k := base + "\x00" + t.Model + "\x00" + keys[i]
 		keyOf[i] = k
@@ -148,20 +161,29 @@ func (c *Client) Preflight(ctx context.Context, targets []Target, o PreflightOpt
 	wg.Wait()
 	var problems []Problem
 	for i, t := range targets {
-		keyMissing := t.APIKeyEnv != "" && keys[i] == ""
-		if keyMissing && !o.KeysElsewhere {
+		if refused[i] != nil {
+			problems = append(problems, Problem{Target: t, Kind: ProblemPolicy, Detail: refused[i].Error()})
+			continue
+		}
+		named := t.APIKeyEnv != "" || t.APIKeySecret != ""
+		keyMissing := named && keys[i] == ""
+		switch {
+		case keyMissing && o.KeysElsewhere:
+		case keyErrs[i] != nil:
+			problems = append(problems, Problem{Target: t, Kind: ProblemKey, Detail: keyErrs[i].Error()})
+		case keyMissing && t.APIKeyEnv != "":
 			problems = append(problems, Problem{Target: t, Kind: ProblemKey,
 				Detail: fmt.Sprintf("api_key_env %s is not set (export it with the key, or drop api_key_env if the endpoint needs none)", t.APIKeyEnv)})
 		}
 		r := checks[keyOf[i]].res
 		switch {
 		case r.kind == "":
-		case r.kind == ProblemCredentials && t.APIKeyEnv != "" && (keyMissing || o.KeysElsewhere):
+		case r.kind == ProblemCredentials && named && (keyMissing || o.KeysElsewhere):
 			// Checked without the key the services will use: the endpoint
 			// could not be checked, which is no problem of its own.
 			c.logger.Debug("preflight could not check the endpoint without its key", "target", t.Name, "url", t.BaseURL, "status", r.status)
 		case r.kind == ProblemCredentials:
-			problems = append(problems, Problem{Target: t, Kind: r.kind, Detail: credentialsDetail(r.status, t.APIKeyEnv)})
+			problems = append(problems, Problem{Target: t, Kind: r.kind, Detail: credentialsDetail(r.status, t)})
 		default:
 			problems = append(problems, Problem{Target: t, Kind: r.kind, Detail: r.detail})
 		}
@@ -172,15 +194,36 @@ func (c *Client) Preflight(ctx context.Context, targets []Target, o PreflightOpt
 // defaultPreflightTimeout bounds the check of a target whose Timeout is 0.
 const defaultPreflightTimeout = 15 * time.Second
 
-func credentialsDetail(status int, keyEnv string) string {
+func credentialsDetail(status int, t Target) string {
 	what := "credentials rejected"
 	if status == http.StatusForbidden {
 		what = "forbidden"
 	}
-	if keyEnv == "" {
+	switch {
+	case t.APIKeySecret != "":
+		return fmt.Sprintf("%s (HTTP %d with the key in secret %s: check its value and what it may use)", what, status, t.APIKeySecret)
+	case t.APIKeyEnv == "":
 		return fmt.Sprintf("%s (HTTP %d, and no api_key_env is set: name the variable that holds the key)", what, status)
 	}
-	return fmt.Sprintf("%s (HTTP %d with the key in %s: check its value and what it may use)", what, status, keyEnv)
+	return fmt.Sprintf("%s (HTTP %d with the key in %s: check its value and what it may use)", what, status, t.APIKeyEnv)
+}
+
+// targetKey is the key t's check sends: api_key_env read with getenv on
+// the user's own machine, otherwise what the client's [Endpoints] gives.
+// Where the keys live elsewhere (a CLI submitting to a server) a secret
+// is not looked up here.
+func (c *Client) targetKey(t Target, getenv func(string) string, elsewhere bool) (string, error) {
+	switch {
+	case t.APIKeySecret != "" && elsewhere:
+		return "", nil
+	case t.APIKeyEnv != "" && c.endpoints.Local():
+		return getenv(t.APIKeyEnv), nil
+	}
+	host, port, err := hostPort(t.BaseURL)
+	if err != nil {
+		return "", nil // the check reports the base_url
+	}
+	return c.endpoints.key(t.APIKeyEnv, t.APIKeySecret, host, port)
 }
 
 // checkResult is the outcome of checking one endpoint and model: a

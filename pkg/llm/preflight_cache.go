@@ -75,8 +75,8 @@ func (pc *PreflightCache) Check(ctx context.Context, scope string, t Target) (pr
 
 func (pc *PreflightCache) entry(scope string, t Target) *preflightEntry {
 	// The endpoint's fields are in the key: a resubmitted spec that
-	// points the target elsewhere is checked anew.
-	k := strings.Join([]string{scope, t.Kind, t.Name, t.BaseURL, t.Model, t.APIKeyEnv}, "\x00")
+	// points the target elsewhere, or names another key, is checked anew.
+	k := strings.Join([]string{scope, t.Kind, t.Name, t.BaseURL, t.Model, t.APIKeyEnv, t.APIKeySecret}, "\x00")
 	pc.mu.Lock()
 	defer pc.mu.Unlock()
 	if pc.entries == nil {
