@@ -13,6 +13,7 @@ import (
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/llm"
 	"github.com/assay-eval/assay/services/report/document"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 )
 
@@ -204,31 +205,51 @@ func variantError(run, variant string, rep *document.Report) error {
 	return fmt.Errorf("run %s, checkpoint %s %w: %s", run, variant, errUnevaluated, strings.Join(why, "; "))
 }
 
+// statusCheck is how often a waiter also reads the run's status. The watch
+// sees an update at once, but it is an ordered consumer on the server: when
+// its server restarts (a killed `assay up`) or its node fails, it recovers
+// only after missing two of its 5 s heartbeats, and --wait returned 14–17 s
+// after the report was stored. Reading the key bounds that delay.
+const statusCheck = time.Second
+
 // waitStatus waits until a run's status satisfies done, showing progress.
+// It follows the status key's updates and reads it every [statusCheck],
+// taking each revision once and in order, so done sees the statuses as
+// they were stored.
 func waitStatus(ctx context.Context, b *bus.Bus, run string, w io.Writer, done func(*eval.RunStatus) bool) (*eval.RunStatus, error) {
-	watch, err := b.Runs.Watch(ctx, bus.StatusKey(run))
+	key := bus.StatusKey(run)
+	watch, err := b.Runs.Watch(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("watching run %s: %w", run, err)
 	}
 	defer watch.Stop()
 	p := newProgress(w)
 	defer p.done()
+	check := time.NewTicker(statusCheck)
+	defer check.Stop()
+	var seen uint64
 	for {
+		var e jetstream.KeyValueEntry
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case e := <-watch.Updates():
-			if e == nil {
-				continue
-			}
-			var st eval.RunStatus
-			if err := json.Unmarshal(e.Value(), &st); err != nil {
-				continue
-			}
-			p.show(&st)
-			if done(&st) {
-				return &st, nil
-			}
+		case e = <-watch.Updates():
+		case <-check.C:
+			// A read that fails (a node failing over) is left to the
+			// next tick or the watch.
+			e, _ = b.Runs.Get(ctx, key)
+		}
+		if e == nil || e.Revision() <= seen {
+			continue
+		}
+		seen = e.Revision()
+		var st eval.RunStatus
+		if err := json.Unmarshal(e.Value(), &st); err != nil {
+			continue
+		}
+		p.show(&st)
+		if done(&st) {
+			return &st, nil
 		}
 	}
 }
