@@ -1,7 +1,8 @@
 // Package stage is the process around a pipeline stage: the flags every
 // service binary shares (--nats and the NATS credentials and TLS flags,
 // --startup-timeout, --metrics-addr, --log-level, --pyroscope, --replicas,
-// --version) and the environment variables behind
+// --version, and the endpoint policy's --endpoints, --endpoint-allow and
+// --allow-api-key-env) and the environment variables behind
 // them, the connection to NATS and the bus, logging, metrics and profiling,
 // the binary's version, and a signal-aware context. A service's main.go
 // calls [Main] and nothing else.
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/llm"
 	"github.com/assay-eval/assay/pkg/obs"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +29,7 @@ import (
 // Flags are the settings every service process takes.
 type Flags struct {
 	Client      ClientFlags
+	Endpoints   EndpointFlags
 	MetricsAddr string
 	LogLevel    string
 	Pyroscope   string
@@ -48,6 +51,7 @@ var MetricsAddrs = map[string]string{
 // Register adds the flags of the binary name to fs.
 func (f *Flags) Register(fs *flag.FlagSet, name string) {
 	f.Client.Register(fs)
+	f.Endpoints.Register(fs)
 	fs.StringVar(&f.MetricsAddr, "metrics-addr", envOr("ASSAY_METRICS_ADDR", MetricsAddrs[name]), "address for /metrics and /healthz, e.g. 0.0.0.0:9090 to be scraped from other hosts; empty turns them off (env ASSAY_METRICS_ADDR)")
 	fs.StringVar(&f.LogLevel, "log-level", envOr("ASSAY_LOG_LEVEL", "info"), "debug, info, warn or error (env ASSAY_LOG_LEVEL)")
 	fs.StringVar(&f.Pyroscope, "pyroscope", os.Getenv("ASSAY_PYROSCOPE"), "Pyroscope server URL; turns on continuous profiling (env ASSAY_PYROSCOPE)")
@@ -66,7 +70,12 @@ type Env struct {
 	Bus      *bus.Bus
 	Logger   *slog.Logger
 	Registry *prometheus.Registry
-	close    []func()
+	// Endpoints is what the stages may call, and with which keys. The
+	// stage binaries and assay up always set a server's policy; nil (an
+	// Env built in-process by hand) is a local run's, which allows
+	// everything.
+	Endpoints *llm.Endpoints
+	close     []func()
 }
 
 // Close releases the connection and stops profiling.
@@ -91,6 +100,10 @@ func Setup(ctx context.Context, name string, f Flags) (*Env, error) {
 	}
 	logger = logger.With("service", name)
 	env := &Env{Logger: logger, Registry: obs.NewRegistry()}
+	if env.Endpoints, err = f.Endpoints.Endpoints(); err != nil {
+		return nil, err
+	}
+	logger.Info("endpoint policy", env.Endpoints.Summary()...)
 	cfg, err := f.Client.Config(name)
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/llm"
 	"github.com/assay-eval/assay/pkg/obs"
 	"github.com/assay-eval/assay/pkg/stage"
 	"github.com/assay-eval/assay/services/ingest/dataset"
@@ -55,6 +56,8 @@ type Service struct {
 	// make them fail.
 	openDataset func(ctx context.Context, object string) (io.ReadCloser, error)
 	newBatch    func(ctx context.Context) batch
+	// endpoints is the policy runs are admitted under (see admit.go).
+	endpoints *llm.Endpoints
 }
 
 // New returns the stage.
@@ -71,6 +74,7 @@ func New(cfg Config, env *stage.Env) *Service {
 	s.intakeCfg = cfg.Intake.withDefaults()
 	s.limiter = newRateLimiter(s.intakeCfg.Rate, s.intakeCfg.Burst)
 	s.intakeRefused = newIntakeRefused(env.Registry)
+	s.endpoints = env.Endpoints
 	s.openDataset = s.bus.OpenDataset
 	s.newBatch = func(ctx context.Context) batch { return s.bus.NewBatch(ctx) }
 	return s
@@ -131,6 +135,9 @@ func (s *Service) handleCheckpoint(ctx context.Context, m *bus.Msg) error {
 	if err != nil {
 		return bus.Poisonf(keys, "checkpoint announcement: %v", err)
 	}
+	if err := s.admitVariant(ctx, v); err != nil {
+		return bus.Poisonf(keys, "checkpoint announcement refused: %v", err)
+	}
 	at := ev.At
 	if at.IsZero() {
 		at = m.Meta.Timestamp
@@ -159,6 +166,9 @@ func (s *Service) handleMsg(ctx context.Context, m *bus.Msg) error {
 	}
 	if st, err := s.bus.Ingest(ctx, ev.Run); err == nil && st.Done {
 		return nil // already ingested: a redelivered or repeated event
+	}
+	if err := s.admitSpec(ctx, spec); err != nil {
+		return bus.Poisonf(keys, "run refused: %v", err)
 	}
 	st, err := s.Ingest(ctx, spec)
 	if err != nil {

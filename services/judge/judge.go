@@ -73,7 +73,7 @@ func New(cfg Config, env *stage.Env) *Service {
 	if cache == nil && cfg.Client == nil {
 		cache = env.Bus.LLMCache()
 	}
-	s.client, s.chat = llm.StageClient(cfg.Client, cache, llm.WithLogger(logger))
+	s.client, s.chat = llm.StageClient(cfg.Client, cache, llm.WithLogger(logger), llm.WithEndpoints(env.Endpoints))
 	s.preflights = &llm.PreflightCache{Client: s.client, Options: llm.PreflightOptions{Getenv: os.Getenv}}
 	return s
 }

@@ -1,0 +1,36 @@
+package stage
+
+import (
+	"flag"
+	"os"
+
+	"github.com/assay-eval/assay/pkg/llm"
+)
+
+// Environment variables behind the endpoint policy flags.
+const (
+	EndpointsEnv     = "ASSAY_ENDPOINTS"
+	EndpointAllowEnv = "ASSAY_ENDPOINT_ALLOW"
+)
+
+// EndpointFlags are a server's endpoint policy settings: which hosts its
+// stages may call, the secrets specs may name, and whether a spec's
+// api_key_env may read the server's environment.
+type EndpointFlags struct {
+	File           string
+	Allow          string
+	AllowAPIKeyEnv bool
+}
+
+// Register adds --endpoints, --endpoint-allow and --allow-api-key-env
+// to fs.
+func (f *EndpointFlags) Register(fs *flag.FlagSet) {
+	fs.StringVar(&f.File, "endpoints", os.Getenv(EndpointsEnv), "YAML file of the endpoint hosts allowed (allow:) and the secrets specs may name by api_key_secret (secrets:) (env "+EndpointsEnv+")")
+	fs.StringVar(&f.Allow, "endpoint-allow", os.Getenv(EndpointAllowEnv), "comma-separated endpoint hosts allowed besides the file's: host, host:port, *.suffix, address, network, loopback, private, link-local; none: public hosts only (env "+EndpointAllowEnv+")")
+	fs.BoolVar(&f.AllowAPIKeyEnv, "allow-api-key-env", false, "let specs name any environment variable of this server as their key (api_key_env): trusts every submitter with the server's whole environment")
+}
+
+// Endpoints builds the policy the flags describe.
+func (f EndpointFlags) Endpoints() (*llm.Endpoints, error) {
+	return llm.LoadEndpoints(f.File, f.Allow, f.AllowAPIKeyEnv)
+}
