@@ -14,6 +14,7 @@ import (
 
 	"github.com/assay-eval/assay/cmd/assay/demo"
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/llm"
 	"github.com/assay-eval/assay/pkg/llmsim"
 	"github.com/assay-eval/assay/services/ingest/dataset"
 	"github.com/assay-eval/assay/services/report/render"
@@ -131,7 +132,7 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, o demoOptions) ([]st
 	if spec, err = demoSpec(url); err != nil {
 		return nil, err
 	}
-	sys, err := startSystem(ctx, systemOptions{Data: o.Data, Port: -1, Logger: o.Logger})
+	sys, err := startSystem(ctx, systemOptions{Data: o.Data, Port: -1, Logger: o.Logger, Endpoints: llm.LocalEndpoints()})
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/llm"
 	"github.com/assay-eval/assay/services/report/document"
 	"github.com/assay-eval/assay/services/report/render"
 	"github.com/spf13/cobra"
@@ -151,7 +152,7 @@ func runLocal(ctx context.Context, stdout, stderr io.Writer, spec *eval.RunSpec,
 			return err
 		}
 	}
-	sys, err := startSystem(ctx, systemOptions{Data: dir, Fresh: o.Fresh, Port: -1, Logger: o.Logger})
+	sys, err := startSystem(ctx, systemOptions{Data: dir, Fresh: o.Fresh, Port: -1, Logger: o.Logger, Endpoints: llm.LocalEndpoints()})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/llm"
 	"github.com/assay-eval/assay/pkg/natsembed"
 	"github.com/assay-eval/assay/pkg/obs"
 	"github.com/assay-eval/assay/pkg/stage"
@@ -52,6 +53,9 @@ type systemOptions struct {
 	IntakeAddr string
 	// Intake secures and limits the intake (tokens, TLS, limits).
 	Intake ingest.IntakeConfig
+	// Endpoints is what the stages may call: a server's policy for assay
+	// up, llm.LocalEndpoints for a run on the user's own machine.
+	Endpoints *llm.Endpoints
 	// NATSConfig starts the embedded server from this nats-server
 	// configuration instead of generated credentials; the stages connect
 	// as Client says.
@@ -132,7 +136,7 @@ func startSystem(ctx context.Context, o systemOptions) (*system, error) {
 		sys.shutdownServer()
 		return nil, err
 	}
-	sys.Env = &stage.Env{Bus: b, Logger: o.Logger, Registry: obs.NewRegistry()}
+	sys.Env = &stage.Env{Bus: b, Logger: o.Logger, Registry: obs.NewRegistry(), Endpoints: o.Endpoints}
 	if o.MetricsAddr != "" {
 		addr, err := obs.Serve(ctx, o.MetricsAddr, sys.Env.Registry, o.Logger)
 		if err != nil {

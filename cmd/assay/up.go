@@ -46,6 +46,8 @@ type upConfig struct {
 	IntakeAddr  string      `yaml:"intake_addr"`
 	// Intake is set from the --intake-* flags and ASSAY_INTAKE_TOKENS only.
 	Intake ingest.IntakeConfig `yaml:"-"`
+	// The endpoint policy (see endpoints.go).
+	endpointSettings `yaml:",inline"`
 }
 
 // defaultUpConfig is `assay up` without flags or file. It does not read
@@ -71,6 +73,8 @@ func defaultUpConfig(getenv func(string) string) upConfig {
 		MetricsAddr:  or("ASSAY_METRICS_ADDR", stage.MetricsAddrs["assay"]),
 		LogLevel:     or("ASSAY_LOG_LEVEL", "info"),
 		Pyroscope:    getenv("ASSAY_PYROSCOPE"),
+
+		endpointSettings: defaultEndpointSettings(getenv),
 	}
 	if v := getenv("ASSAY_STARTUP_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -175,6 +179,7 @@ func newUpCmd() *cobra.Command {
 		services string
 		intake   ingest.IntakeFlags
 		client   stage.ClientFlags
+		eps      stage.EndpointFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "up [-c assay.yaml]",
@@ -200,7 +205,8 @@ ASSAY_STARTUP_TIMEOUT, ASSAY_METRICS_ADDR, ASSAY_LOG_LEVEL, ASSAY_PYROSCOPE),
 then from -c assay.yaml (keys named as the flags: nats, creds, nats_nkey,
 nats_user, nats_password_file, nats_tls_ca, nats_tls_cert, nats_tls_key,
 startup_timeout, data, host, port, services, metrics_addr, intake_addr,
-pyroscope, replicas, log_level; no key holds a password), then from flags,
+pyroscope, replicas, log_level, endpoints, endpoint_allow, allow_api_key_env;
+no key holds a password), then from flags,
 each overriding the one before. assay up does not read ASSAY_NATS, which is
 where clients find it.`,
 		Args: cobra.NoArgs,
@@ -231,6 +237,7 @@ where clients find it.`,
 					set()
 				}
 			}
+			applyEndpointFlags(fl, eps, &c.endpointSettings)
 			if set := changedClientFlags(cmd); c.NATS == "" && len(set) > 0 {
 				return usagef("--%s: for assay up with --nats: the embedded server needs none", strings.Join(set, ", --"))
 			}
@@ -267,6 +274,7 @@ where clients find it.`,
 	f.IntVar(&over.Replicas, "replicas", def.Replicas, "replicas of streams and buckets when creating them (3 on a cluster)")
 	f.StringVar(&over.LogLevel, "log-level", def.LogLevel, "debug, info, warn or error (env ASSAY_LOG_LEVEL)")
 	f.StringVar(&over.IntakeAddr, "intake-addr", "", "address for the HTTP intake of production queries (POST /v1/intake/<source>), e.g. 127.0.0.1:8081; empty: NATS requests only")
+	registerEndpointFlags(f, &eps)
 	intakeFlags := flag.NewFlagSet("intake", flag.ContinueOnError)
 	intake.Register(intakeFlags)
 	f.AddGoFlagSet(intakeFlags)
@@ -279,7 +287,12 @@ func runUp(cmd *cobra.Command, c upConfig) error {
 		return usage(err)
 	}
 	ctx := cmd.Context()
-	sys, err := startSystem(ctx, systemOptions{
+	endpoints, err := c.policy()
+	if err != nil {
+		return err
+	}
+	logger.Info("endpoint policy", endpoints.Summary()...)
+	sys, err := startSystem(ctx, systemOptions{Endpoints: endpoints,
 		NATS: c.NATS, Client: c.client(), StartupTimeout: c.StartupTimeout, Data: c.Data, Host: c.Host, Port: c.Port, Services: c.Services,
 		MetricsAddr: c.MetricsAddr, Pyroscope: c.Pyroscope, Replicas: c.Replicas, Logger: logger, IntakeAddr: c.IntakeAddr,
 		Intake: c.Intake,
