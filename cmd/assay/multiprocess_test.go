@@ -52,7 +52,9 @@ func TestServicesAsSeparateProcesses(t *testing.T) {
 	for i, name := range names {
 		addr := "127.0.0.1:" + strconv.Itoa(ports[i])
 		metricsAddr[name] = addr
-		procs = append(procs, start(t, name, "--nats", url, "--metrics-addr", addr, "--log-level", "warn"))
+		// The simulator listens on loopback, which a server's endpoint
+		// policy refuses unless allowed.
+		procs = append(procs, start(t, name, "--nats", url, "--metrics-addr", addr, "--log-level", "warn", "--endpoint-allow", "loopback"))
 	}
 	// A run that does not complete shows where every process was stuck.
 	t.Cleanup(func() {

@@ -220,7 +220,7 @@ func TestUpNATSAuthenticates(t *testing.T) {
 
 	t.Run("a run through it", func(t *testing.T) {
 		clearNATSEnv(t)
-		u := startUpCLI(t, "--nats", url, "--nats-user", "team", "--nats-password-file", good)
+		u := startUpCLI(t, "--nats", url, "--nats-user", "team", "--nats-password-file", good, "--endpoint-allow", "loopback")
 		if err := u.ready(t); err != nil {
 			t.Fatal(err)
 		}

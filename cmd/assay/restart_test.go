@@ -37,7 +37,7 @@ func TestUpSurvivesSIGKILL(t *testing.T) {
 	data := t.TempDir()
 	port := freePort(t)
 	url := "nats://127.0.0.1:" + strconv.Itoa(port)
-	args := []string{"up", "--data", data, "--port", strconv.Itoa(port), "--metrics-addr", "", "--log-level", "warn"}
+	args := []string{"up", "--data", data, "--port", strconv.Itoa(port), "--metrics-addr", "", "--log-level", "warn", "--endpoint-allow", "loopback"}
 	up := start(t, "assay", args...)
 
 	f := newFixture(t, "killed", slowPersonas())
