@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"path/filepath"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/natsembed"
@@ -76,5 +78,23 @@ func (s *system) stageEnv(ctx context.Context, o systemOptions, name string) (*s
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	s.conns = append(s.conns, nc)
-	return &stage.Env{Bus: b, Logger: o.Logger, Registry: s.Env.Registry}, nil
+	// Everything else (logger, metrics, endpoint policy) is the system's.
+	env := *s.Env
+	env.Bus = b
+	return &env, nil
+}
+
+// printJoin tells how to join a running assay up: its URL and, on an
+// embedded server with generated credentials, the seed file of each
+// identity.
+func printJoin(w io.Writer, sys *system, url string, operatorConfig bool) {
+	if sys.Server == nil || operatorConfig {
+		fmt.Fprintf(w, "assay up: NATS at %s; submit runs with: assay run -f run.yaml --nats %s\n", url, url)
+		return
+	}
+	seed := sys.Server.SeedFile
+	fmt.Fprintf(w, "assay up: NATS at %s, credentials in %s; submit runs with: assay run -f run.yaml --nats %s --nats-nkey %s\n",
+		url, filepath.Dir(seed(bus.IdentityClient)), url, seed(bus.IdentityClient))
+	fmt.Fprintf(w, "assay up: stages join with assay-<stage> --nats %s --nats-nkey %s (ingest, infer, score, judge, report); production intake uses %s; %s may do anything\n",
+		url, seed("<stage>"), seed(bus.IdentityIntake), seed(bus.IdentityAdmin))
 }

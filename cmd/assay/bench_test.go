@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/bus/bustest"
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/natsembed"
 )
 
 // BenchmarkPipeline runs N samples × 2 variants through every stage, with
@@ -103,11 +105,11 @@ judges:
 	url := "nats://127.0.0.1:" + strconv.Itoa(natsPort)
 	var sys *system
 	bustest.Eventually(b, 30*time.Second, func() error {
-		sys, err = startSystem(ctx, systemOptions{NATS: url, Services: []string{"ingest", "infer", "score", "judge"}})
+		sys, err = startSystem(ctx, systemOptions{NATS: url, Client: bus.ClientConfig{NKey: natsembed.SeedFile(filepath.Join(dir, "nats"), bus.IdentityAdmin)}, Services: []string{"ingest", "infer", "score", "judge"}})
 		return err
 	})
 	defer sys.Stop()
-	report := start(b, "assay", "up", "--nats", url, "--services", "report", "--metrics-addr", "", "--log-level", "warn")
+	report := start(b, "assay", "up", "--nats", url, "--nats-nkey", natsembed.SeedFile(filepath.Join(dir, "nats"), bus.StageReport), "--services", "report", "--metrics-addr", "", "--log-level", "warn")
 
 	peak := watchMemory()
 	cpu0, report0, nats0, sim0 := cpuTime(), procCPU(report), procCPU(nats), procCPU(sim)

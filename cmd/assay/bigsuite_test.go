@@ -18,6 +18,7 @@ import (
 	"github.com/assay-eval/assay/pkg/bus/bustest"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/llmsim"
+	"github.com/assay-eval/assay/pkg/natsembed"
 )
 
 // BenchmarkPipelineBigSuite runs one suite of 300,000 samples end to end,
@@ -158,11 +159,11 @@ func pipelineUp(b *testing.B, dir, spec string, services ...string) *pipeline {
 		"--port", strconv.Itoa(natsPort), "--metrics-addr", "", "--log-level", "warn")
 	url := "nats://127.0.0.1:" + strconv.Itoa(natsPort)
 	bustest.Eventually(b, 30*time.Second, func() error {
-		pl.sys, err = startSystem(context.Background(), systemOptions{NATS: url, Services: services})
+		pl.sys, err = startSystem(context.Background(), systemOptions{NATS: url, Client: bus.ClientConfig{NKey: natsembed.SeedFile(filepath.Join(dir, "nats"), bus.IdentityAdmin)}, Services: services})
 		return err
 	})
 	b.Cleanup(func() { _ = pl.sys.Stop() })
-	pl.report = start(b, "assay", "up", "--nats", url, "--services", "report", "--metrics-addr", "", "--log-level", "warn")
+	pl.report = start(b, "assay", "up", "--nats", url, "--nats-nkey", natsembed.SeedFile(filepath.Join(dir, "nats"), bus.StageReport), "--services", "report", "--metrics-addr", "", "--log-level", "warn")
 	return pl
 }
 

@@ -515,18 +515,18 @@ func TestCheckpointVerdictIsItsOwn(t *testing.T) {
 	setupSuite(t, dir, 10, 0)
 	spec := brokenSpec(t, dir, ep.url(), ep.url(), "ft", "", "", "judge")
 	out := t.TempDir()
-	if _, stderr, err := runCLI(t, "run", "-f", spec, "--nats", sys.URL, "--wait", "--out", out); err != nil {
+	if _, stderr, err := runCLI(t, "run", "-f", spec, "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--wait", "--out", out); err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr)
 	}
 	closed := "http://127.0.0.1:" + strconv.Itoa(freePort(t)) + "/v1"
 	_, stderr, err := runCLI(t, "checkpoint", "--run", "broken", "--variant", "ck-bad", "--base-url", closed, "--model", "ck-bad",
-		"--no-preflight", "--wait", "--nats", sys.URL, "--out", out)
+		"--no-preflight", "--wait", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--out", out)
 	if got := exitCode(err, false); got != exitUnevaluated || !strings.Contains(err.Error(), "checkpoint ck-bad could not be evaluated") ||
 		!strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("the broken checkpoint: exit %d, %v\n%s", got, err, stderr)
 	}
 	stdout, stderr, err := runCLI(t, "checkpoint", "--run", "broken", "--variant", "ck-good", "--base-url", ep.url(), "--model", "ck-good",
-		"--wait", "--nats", sys.URL, "--out", out)
+		"--wait", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--out", out)
 	if err != nil {
 		t.Fatalf("the working checkpoint: exit %d, %v\n%s\n%s", exitCode(err, false), err, stdout, stderr)
 	}

@@ -46,14 +46,14 @@ func TestExitStatus(t *testing.T) {
 		{"invalid spec", []string{"run", "-f", bad, "--no-preflight"}, exitUsage, bad + ":"},
 		{"missing spec", []string{"run", "-f", bad + ".missing"}, exitUsage, "bad.yaml.missing"},
 		{"wait on a local run", []string{"run", "-f", spec, "--wait", "--nats", ""}, exitUsage, "--wait is for a run submitted with --nats"},
-		{"data with --nats", []string{"run", "-f", spec, "--nats", sys.URL, "--data", t.TempDir(), "--no-preflight"}, exitUsage, "--data and --fresh are for a local run"},
+		{"data with --nats", []string{"run", "-f", spec, "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--data", t.TempDir(), "--no-preflight"}, exitUsage, "--data and --fresh are for a local run"},
 		{"unknown format", []string{"report", "--run", "r", "--format", "pdf"}, exitUsage, `unknown format "pdf"`},
 		{"bad checkpoint name", []string{"checkpoint", "--run", "r", "--variant", "a b", "--base-url", "http://x/v1", "--model", "m", "--nats", closed}, exitUsage, `variant "a b" is not a valid name`},
 		{"unknown replay metric", []string{"replay", "--run", "r", "--metrics", "em,meteor", "--nats", closed}, exitUsage, `unknown metric "meteor"`},
 		{"score without input", []string{"score", "--metrics", "em"}, exitUsage, "--input FILE is required"},
 		{"NATS unreachable", []string{"report", "--run", "r", "--nats", closed}, exitUnevaluated, "connecting to NATS at " + closed},
-		{"no such run", []string{"report", "--run", "nothing", "--nats", sys.URL}, exitUnevaluated, "nothing"},
-		{"checkpoint of no such run", []string{"checkpoint", "--run", "nothing", "--variant", "c", "--base-url", "http://127.0.0.1:1/v1", "--model", "m", "--nats", sys.URL, "--no-preflight"}, exitUnevaluated, `run "nothing" does not exist`},
+		{"no such run", []string{"report", "--run", "nothing", "--nats", sys.URL, "--nats-nkey", sys.clientSeed()}, exitUnevaluated, "nothing"},
+		{"checkpoint of no such run", []string{"checkpoint", "--run", "nothing", "--variant", "c", "--base-url", "http://127.0.0.1:1/v1", "--model", "m", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--no-preflight"}, exitUnevaluated, `run "nothing" does not exist`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			root := newRoot()

@@ -121,7 +121,7 @@ func TestExportCommand(t *testing.T) {
 	dir := t.TempDir()
 	export := func(t *testing.T, args ...string) (string, string) {
 		t.Helper()
-		stdout, stderr, err := runCLI(t, append([]string{"export", "--run", "exp", "--nats", sys.URL}, args...)...)
+		stdout, stderr, err := runCLI(t, append([]string{"export", "--run", "exp", "--nats", sys.URL, "--nats-nkey", sys.clientSeed()}, args...)...)
 		if err != nil {
 			t.Fatalf("export %v: %v\n%s", args, err, stderr)
 		}
@@ -255,10 +255,10 @@ func TestExportCommandErrors(t *testing.T) {
 		code int
 		line string
 	}{
-		{"unknown what", []string{"--run", "r", "--what", "answers", "--nats", sys.URL}, exitUsage, `--what: unknown "answers": use generations, scores, judgments`},
-		{"unknown format", []string{"--run", "r", "--format", "csv", "--nats", sys.URL}, exitUsage, `--format: unknown "csv": use jsonl or parquet`},
-		{"no run", []string{"--nats", sys.URL}, exitUsage, `required flag(s) "run" not set`},
-		{"no such run", []string{"--run", "nothing", "--nats", sys.URL, "--out", out}, exitUnevaluated, `run "nothing" does not exist`},
+		{"unknown what", []string{"--run", "r", "--what", "answers", "--nats", sys.URL, "--nats-nkey", sys.clientSeed()}, exitUsage, `--what: unknown "answers": use generations, scores, judgments`},
+		{"unknown format", []string{"--run", "r", "--format", "csv", "--nats", sys.URL, "--nats-nkey", sys.clientSeed()}, exitUsage, `--format: unknown "csv": use jsonl or parquet`},
+		{"no run", []string{"--nats", sys.URL, "--nats-nkey", sys.clientSeed()}, exitUsage, `required flag(s) "run" not set`},
+		{"no such run", []string{"--run", "nothing", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--out", out}, exitUnevaluated, `run "nothing" does not exist`},
 		{"NATS unreachable", []string{"--run", "r", "--nats", closed, "--out", out}, exitUnevaluated, "connecting to NATS at " + closed},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -110,7 +110,7 @@ func TestCheckpoint(t *testing.T) {
 
 	out := t.TempDir()
 	_, stderr, err := runCLI(t, "checkpoint", "--run", "ck", "--variant", "ck1", "--base-url", f.url, "--model", "t-ck1",
-		"--step", "1000", "--wait", "--nats", sys.URL, "--out", out)
+		"--step", "1000", "--wait", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--out", out)
 	if err != nil && !isVerdict(err) {
 		t.Fatalf("checkpoint: %v\n%s", err, stderr)
 	}
@@ -161,7 +161,7 @@ func TestCheckpoint(t *testing.T) {
 	}
 
 	// Announced again: nothing happens.
-	if _, _, err := runCLI(t, "checkpoint", "--run", "ck", "--variant", "ck1", "--base-url", f.url, "--model", "t-ck1", "--nats", sys.URL); err != nil {
+	if _, _, err := runCLI(t, "checkpoint", "--run", "ck", "--variant", "ck1", "--base-url", f.url, "--model", "t-ck1", "--nats", sys.URL, "--nats-nkey", sys.clientSeed()); err != nil {
 		t.Fatal(err)
 	}
 	// A second checkpoint, announced on the subject as a training job would.
@@ -201,7 +201,7 @@ func TestCheckpoint(t *testing.T) {
 		}
 	}
 	// A checkpoint whose name is taken by another model is refused at once.
-	if _, _, err := runCLI(t, "checkpoint", "--run", "ck", "--variant", "ck1", "--base-url", f.url, "--model", "other", "--nats", sys.URL, "--no-preflight"); err == nil ||
+	if _, _, err := runCLI(t, "checkpoint", "--run", "ck", "--variant", "ck1", "--base-url", f.url, "--model", "other", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--no-preflight"); err == nil ||
 		!strings.Contains(err.Error(), `already has a variant "ck1"`) {
 		t.Errorf("a conflicting checkpoint: %v", err)
 	}
@@ -221,7 +221,7 @@ func TestReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	if _, stderr, err := runCLI(t, "replay", "--run", "rp", "--judge", judge, "--wait", "--nats", sys.URL, "--out", out); err != nil && !isVerdict(err) {
+	if _, stderr, err := runCLI(t, "replay", "--run", "rp", "--judge", judge, "--wait", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--out", out); err != nil && !isVerdict(err) {
 		t.Fatalf("replay: %v\n%s", err, stderr)
 	}
 	after := callCounts(f, "t-base", "t-ft", "t-int4", "t-judge-a", "t-judge-b", "t-judge-c")
@@ -295,14 +295,14 @@ func TestReplay(t *testing.T) {
 
 	// The same judge again: nothing to do. The same judge under another
 	// name: judged from the cache.
-	if _, _, err := runCLI(t, "replay", "--run", "rp", "--judge", judge, "--wait", "--nats", sys.URL, "--out", out); err != nil && !isVerdict(err) {
+	if _, _, err := runCLI(t, "replay", "--run", "rp", "--judge", judge, "--wait", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--out", out); err != nil && !isVerdict(err) {
 		t.Fatal(err)
 	}
 	renamed := filepath.Join(t.TempDir(), "judge-d.yaml")
 	if err := os.WriteFile(renamed, []byte(fmt.Sprintf("name: judge-d\nbase_url: %s\nmodel: t-judge-c\nconcurrency: 8\n", f.url)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := runCLI(t, "replay", "--run", "rp", "--judge", renamed, "--wait", "--nats", sys.URL, "--out", out); err != nil && !isVerdict(err) {
+	if _, _, err := runCLI(t, "replay", "--run", "rp", "--judge", renamed, "--wait", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--out", out); err != nil && !isVerdict(err) {
 		t.Fatal(err)
 	}
 	if n := f.sim.Calls("t-judge-c") - after["t-judge-c"]; n != 0 {
@@ -321,7 +321,7 @@ func TestReplay(t *testing.T) {
 	// made again.
 	calls := callCounts(f, "t-base", "t-ft", "t-int4", "t-judge-a", "t-judge-b", "t-judge-c")
 	gated := len(gateEvents(t, sys.Env.Bus, "rp"))
-	if _, _, err := runCLI(t, "replay", "--run", "rp", "--metrics", "em,f1,rougeL", "--suite", "qa", "--wait", "--nats", sys.URL, "--out", out); err != nil && !isVerdict(err) {
+	if _, _, err := runCLI(t, "replay", "--run", "rp", "--metrics", "em,f1,rougeL", "--suite", "qa", "--wait", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--out", out); err != nil && !isVerdict(err) {
 		t.Fatal(err)
 	}
 	if now := callCounts(f, "t-base", "t-ft", "t-int4", "t-judge-a", "t-judge-b", "t-judge-c"); fmt.Sprint(now) != fmt.Sprint(calls) {

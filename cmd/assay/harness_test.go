@@ -230,7 +230,7 @@ func runSimSpec(t *testing.T, dir, run string, sim *llmsim.Sim, suites string) *
 func writeReport(t *testing.T, sys *system, run, formats string) string {
 	t.Helper()
 	out := t.TempDir()
-	if _, stderr, err := runCLI(t, "report", "--run", run, "--nats", sys.URL, "--out", out, "--format", formats); err != nil && !isVerdict(err) {
+	if _, stderr, err := runCLI(t, "report", "--run", run, "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--out", out, "--format", formats); err != nil && !isVerdict(err) {
 		t.Fatalf("report: %v\n%s", err, stderr)
 	}
 	return out

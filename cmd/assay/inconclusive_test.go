@@ -51,11 +51,11 @@ func TestInconclusiveExitStatus(t *testing.T) {
 			t.Errorf("%s: the summary does not say what is undecided:\n%s", what, stdout)
 		}
 	}
-	stdout, stderr, err := runCLI(t, "run", "-f", spec, "--nats", sys.URL, "--wait", "--out", out)
+	stdout, stderr, err := runCLI(t, "run", "-f", spec, "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--wait", "--out", out)
 	inconclusive("run --wait", stdout, stderr, err)
 
 	stdout, stderr, err = runCLI(t, "checkpoint", "--run", "broken", "--variant", "ck-same", "--base-url", ep.url(), "--model", "ck-same",
-		"--wait", "--nats", sys.URL, "--out", out)
+		"--wait", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--out", out)
 	inconclusive("checkpoint --wait", stdout, stderr, err)
 	if !strings.Contains(stdout, "checkpoint ck-same: gate INCONCLUSIVE") {
 		t.Errorf("checkpoint --wait does not give the checkpoint's verdict:\n%s", stdout)
@@ -66,9 +66,9 @@ func TestInconclusiveExitStatus(t *testing.T) {
 		t.Errorf("gate %+v", g)
 	}
 
-	stdout, stderr, err = runCLI(t, "replay", "--run", "broken", "--metrics", "em,num_match", "--wait", "--nats", sys.URL, "--out", out)
+	stdout, stderr, err = runCLI(t, "replay", "--run", "broken", "--metrics", "em,num_match", "--wait", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--out", out)
 	inconclusive("replay --wait", stdout, stderr, err)
 
-	stdout, stderr, err = runCLI(t, "report", "--run", "broken", "--nats", sys.URL, "--out", out, "--format", "json")
+	stdout, stderr, err = runCLI(t, "report", "--run", "broken", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--out", out, "--format", "json")
 	inconclusive("report", stdout, stderr, err)
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/assay-eval/assay/pkg/bus/bustest"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/llmsim"
-	"github.com/assay-eval/assay/pkg/stage"
+	"github.com/assay-eval/assay/pkg/natsembed"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -43,7 +43,8 @@ func TestUpSurvivesSIGKILL(t *testing.T) {
 	f := newFixture(t, "killed", slowPersonas())
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	b := connect(t, ctx, url)
+	client := natsembed.SeedFile(data, bus.IdentityClient)
+	b := connectAs(t, ctx, url, client)
 	if err := submit(ctx, b, f.spec, openFile); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestUpSurvivesSIGKILL(t *testing.T) {
 	b.NC.Close()
 
 	start(t, "assay", args...)
-	b = connect(t, ctx, url)
+	b = connectAs(t, ctx, url, client)
 	t.Logf("restarted after %v", time.Since(killedAt))
 	waitComplete(t, b, f.spec.Run, 2*time.Minute)
 	t.Logf("complete after %v", time.Since(killedAt))
@@ -100,9 +101,16 @@ func TestUpSurvivesSIGKILL(t *testing.T) {
 
 func connect(t *testing.T, ctx context.Context, url string) *bus.Bus {
 	t.Helper()
+	return connectAs(t, ctx, url, "")
+}
+
+// connectAs is connect with the nkey seed in file (none when empty), as
+// the identities of an `assay up` need.
+func connectAs(t *testing.T, ctx context.Context, url, nkey string) *bus.Bus {
+	t.Helper()
 	var b *bus.Bus
 	bustest.Eventually(t, 30*time.Second, func() error {
-		nc, err := stage.Connect(url, "", "test", discardLogger())
+		nc, err := bus.Connect(ctx, bus.ClientConfig{URL: url, NKey: nkey, Name: "test"}, discardLogger())
 		if err != nil {
 			return err
 		}

@@ -23,6 +23,9 @@ import (
 type upConfig struct {
 	NATS  string `yaml:"nats"`
 	Creds string `yaml:"creds"`
+	// NATSConfig starts the embedded server from an operator's
+	// nats-server configuration instead of generated credentials.
+	NATSConfig string `yaml:"nats_config"`
 	// How to reach NATS with --nats, as the flags of the same names say.
 	// The password has no key: it comes from a file or ASSAY_NATS_PASSWORD.
 	NKey           string        `yaml:"nats_nkey"`
@@ -222,7 +225,7 @@ where clients find it.`,
 				}
 			}
 			for name, set := range map[string]func(){
-				"nats":  func() { c.NATS = over.NATS },
+				"nats": func() { c.NATS = over.NATS }, "nats-config": func() { c.NATSConfig = over.NATSConfig },
 				"creds": func() { c.Creds = client.Creds }, "nats-creds": func() { c.Creds = client.Creds },
 				"nats-nkey": func() { c.NKey = client.NKey }, "nats-user": func() { c.User = client.User },
 				"nats-password-file": func() { c.PasswordFile = client.PasswordFile },
@@ -238,8 +241,11 @@ where clients find it.`,
 				}
 			}
 			applyEndpointFlags(fl, eps, &c.endpointSettings)
-			if set := changedClientFlags(cmd); c.NATS == "" && len(set) > 0 {
-				return usagef("--%s: for assay up with --nats: the embedded server needs none", strings.Join(set, ", --"))
+			if c.NATS != "" && c.NATSConfig != "" {
+				return usagef("--nats-config configures the embedded server, which --nats replaces: give one of them")
+			}
+			if set := changedClientFlags(cmd); c.NATS == "" && c.NATSConfig == "" && len(set) > 0 {
+				return usagef("--%s: for assay up with --nats or --nats-config: the embedded server makes its own credentials", strings.Join(set, ", --"))
 			}
 			if c.StartupTimeout < 0 {
 				return usagef("--startup-timeout %s is negative: write a positive duration such as 2m or 90s", c.StartupTimeout)
@@ -265,6 +271,7 @@ where clients find it.`,
 		}
 	})
 	_ = f.MarkHidden("creds") // the old name of --nats-creds
+	f.StringVar(&over.NATSConfig, "nats-config", "", "start the embedded NATS server from this nats-server configuration (users, TLS, listen address) instead of generated credentials in <data>/auth; the stages connect with the --nats-* client flags")
 	f.StringVar(&over.Data, "data", def.Data, "embedded NATS data directory (locked while assay up runs)")
 	f.StringVar(&over.Host, "host", def.Host, "embedded NATS listen host (0.0.0.0 for other hosts)")
 	f.IntVar(&over.Port, "port", def.Port, "embedded NATS listen port (0: any free port)")
@@ -295,7 +302,7 @@ func runUp(cmd *cobra.Command, c upConfig) error {
 	sys, err := startSystem(ctx, systemOptions{Endpoints: endpoints,
 		NATS: c.NATS, Client: c.client(), StartupTimeout: c.StartupTimeout, Data: c.Data, Host: c.Host, Port: c.Port, Services: c.Services,
 		MetricsAddr: c.MetricsAddr, Pyroscope: c.Pyroscope, Replicas: c.Replicas, Logger: logger, IntakeAddr: c.IntakeAddr,
-		Intake: c.Intake,
+		Intake: c.Intake, NATSConfig: c.NATSConfig,
 	})
 	if err != nil {
 		return err
@@ -303,7 +310,7 @@ func runUp(cmd *cobra.Command, c upConfig) error {
 	// With --nats the URL may hold a password: it is never shown.
 	shown := bus.RedactURL(sys.URL)
 	logger.Info("assay is up", "nats", shown, "data", c.Data, "services", sys.services)
-	fmt.Fprintf(cmd.ErrOrStderr(), "assay up: NATS at %s; submit runs with: assay run -f run.yaml --nats %s\n", shown, shown)
+	printJoin(cmd.ErrOrStderr(), sys, shown, c.NATSConfig != "")
 	<-ctx.Done()
 	logger.Info("shutting down")
 	return sys.Stop()

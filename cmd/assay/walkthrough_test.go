@@ -55,6 +55,7 @@ gate: {win_rate_min: 0.3}
 	}
 	t.Cleanup(func() { _ = sys.Stop() })
 	t.Setenv("ASSAY_NATS", sys.URL)
+	t.Setenv("ASSAY_NATS_NKEY", sys.clientSeed())
 	t.Chdir(dir)
 
 	stdout, stderr, err := runCLI(t, "run", "-f", "run.yaml", "--wait")

@@ -44,101 +44,83 @@ func Inbox(pub string) string { return "_INBOX_" + pub }
 // inbox (see [Inbox]). This is the one place where assay's NATS
 // permissions are defined:
 //
-//   - ingest publishes samples, run events, redacted queries and its dead
-//     letters; writes ingest statuses and progress (and adds announced
-//     checkpoints to specs) in assay_runs, and assay_seen; reads run
-//     events, checkpoint announcements and queries; answers intake
-//     requests; reads datasets.
-//   - infer publishes generations and its dead letters, writes the LLM
-//     cache, reads samples.
-//   - score publishes scores and its dead letters, reads samples and
-//     generations.
-//   - judge publishes judgments and its dead letters, writes the LLM cache
-//     and assay_pairs, reads samples and generations.
-//   - report publishes completion and gate events and its dead letters,
-//     writes statuses and reports, reads every stream.
-//   - client publishes run events (a replay's), checkpoint announcements
-//     and labels, writes specs and datasets, reads every stream, bucket and
-//     store.
-//   - intake sends intake requests only.
+//   - ingest publishes samples, "ingested" run events, redacted queries;
+//     writes ingest statuses and progress in assay_runs (and specs and
+//     statuses, to add announced checkpoints and reopen their runs), and
+//     assay_seen; receives and answers intake requests.
+//   - infer publishes generations; writes the LLM cache.
+//   - score publishes scores.
+//   - judge publishes judgments; writes the LLM cache and assay_pairs.
+//   - report publishes "completed" and "gated" run events; writes
+//     statuses in assay_runs and reports (purging a replaced report's
+//     chunks, which the object store does on every put).
+//   - client publishes "created" run events, retry requests, checkpoint
+//     announcements and labels; writes specs (and statuses, to open a run
+//     it submits, changes or retries) and datasets.
+//   - intake sends intake requests and reads their answers, nothing else.
 //   - admin may do anything.
 //
-// Every identity but intake and admin may also publish large payloads to
-// assay_blobs, read the streams and buckets above through the JetStream
-// API (stream and consumer info, their own consumers, message gets) and
-// acknowledge what it reads. None but admin may create, update, purge or
-// delete a stream or delete a stream's messages; report may purge the
-// chunks of a report it replaces, which the object store does on every
-// put.
+// Each stage also publishes its own dead letters and large payloads to assay_blobs, and every identity but
+// intake may read every stream, bucket and store (stream and consumer
+// info, consumers, message gets, acknowledgements): reading is not
+// forging. None but admin may create, update, purge or delete a stream or
+// delete a stream's messages.
 func Grants(inbox string) map[string]Grant {
 	reply := []string{inbox + ".>"}
-	jsInfo := []string{jsAPI + "INFO", jsAPI + "STREAM.INFO.*", jsAPI + "STREAM.NAMES", jsAPI + "STREAM.LIST"}
-	// publish is what every stage and the client may do besides their own
-	// subjects: large payloads, and dead letters of their stage.
-	publish := func(stage string, subjects ...string) []string {
-		out := append(slices.Clone(jsInfo), subjects...)
-		out = append(out, objectWrite(StoreBlobs)...)
-		if stage != "" {
-			out = append(out, prefix+"dlq."+stage+".>")
-		}
-		return out
+	// Reading is not forging: every stage and the client may read every
+	// stream, bucket and store, which keeps a stage that starts reading
+	// something new from failing on a permission.
+	var read []string
+	for _, s := range []string{StreamSamples, StreamGens, StreamScores, StreamJudgments, StreamLabels, StreamEvents, StreamIntake, StreamDLQ} {
+		read = append(read, streamRead(s)...)
 	}
-	reads := func(streams ...string) []string {
+	for _, b := range []string{BucketRuns, BucketPairs, BucketLLMCache, BucketSeen} {
+		read = append(read, streamRead("KV_"+b)...)
+	}
+	for _, o := range []string{StoreReports, StoreDatasets, StoreBlobs} {
+		read = append(read, streamRead("OBJ_"+o)...)
+	}
+	// publish is what an identity may publish: its subjects, large
+	// payloads, and the JetStream API calls of reading.
+	publish := func(subjects ...[]string) []string {
+		return slices.Concat(append(subjects,
+			[]string{jsAPI + "INFO", jsAPI + "STREAM.NAMES", jsAPI + "STREAM.LIST"}, objectWrite(StoreBlobs), read)...)
+	}
+	// dlq is where stages (as their consumers name them) put dead letters.
+	dlq := func(stages ...string) []string {
 		var out []string
-		for _, s := range streams {
-			out = append(out, streamRead(s)...)
+		for _, s := range stages {
+			out = append(out, DLQSubject(s, "*"))
 		}
 		return out
 	}
-	kvRead := func(buckets ...string) []string {
-		var out []string
-		for _, b := range buckets {
-			out = append(out, streamRead("KV_"+b)...)
-		}
-		return out
-	}
-	objRead := func(stores ...string) []string {
-		var out []string
-		for _, s := range stores {
-			out = append(out, streamRead("OBJ_"+s)...)
-		}
-		return out
-	}
-	allStreams := []string{StreamSamples, StreamGens, StreamScores, StreamJudgments, StreamLabels, StreamEvents, StreamIntake, StreamDLQ}
-	cat := func(parts ...[]string) []string { return slices.Concat(parts...) }
 	return map[string]Grant{
 		StageIngest: {
-			Publish: cat(publish(StageIngest, prefix+"samples.>", prefix+"events.run.*."+EventIngested, prefix+"queries.>"),
-				kvWrite(BucketRuns, "*.ingest", "*.ingest-progress", AllSpecs), kvWrite(BucketSeen, ">"),
-				reads(StreamEvents, StreamIntake, StreamSamples), kvRead(BucketRuns, BucketSeen), objRead(StoreDatasets, StoreBlobs)),
-			Subscribe: cat(reply, []string{AllIntake}),
+			Publish: publish(dlq(StageIngest, StageCheckpoint), []string{prefix + "samples.>", prefix + "events.run.*." + EventIngested, prefix + "queries.>"},
+				kvWrite(BucketRuns, "*.ingest", "*.ingest-progress", AllSpecs, "*.status"), kvWrite(BucketSeen, ">")),
+			Subscribe: append(reply, AllIntake),
 			Respond:   true,
 		},
 		StageInfer: {
-			Publish: cat(publish(StageInfer, prefix+"gens.>"), kvWrite(BucketLLMCache, ">"),
-				reads(StreamSamples), kvRead(BucketRuns, BucketLLMCache), objRead(StoreBlobs)),
+			Publish:   publish(dlq(StageInfer, StageInferRetry), []string{prefix + "gens.>"}, kvWrite(BucketLLMCache, ">")),
 			Subscribe: reply,
 		},
 		StageScore: {
-			Publish: cat(publish(StageScore, prefix+"scores.>"),
-				reads(StreamSamples, StreamGens), kvRead(BucketRuns), objRead(StoreBlobs)),
+			Publish:   publish(dlq(StageScore), []string{prefix + "scores.>"}),
 			Subscribe: reply,
 		},
 		StageJudge: {
-			Publish: cat(publish(StageJudge, prefix+"judgments.>"), kvWrite(BucketLLMCache, ">"), kvWrite(BucketPairs, ">"),
-				reads(StreamSamples, StreamGens), kvRead(BucketRuns, BucketLLMCache, BucketPairs), objRead(StoreBlobs)),
+			Publish:   publish(dlq(StageJudge), []string{prefix + "judgments.>"}, kvWrite(BucketLLMCache, ">"), kvWrite(BucketPairs, ">")),
 			Subscribe: reply,
 		},
 		StageReport: {
-			Publish: cat(publish(StageReport, prefix+"events.run.*."+EventCompleted, prefix+"events.run.*."+EventGated),
-				kvWrite(BucketRuns, "*.status"), objectWrite(StoreReports), []string{jsAPI + "STREAM.PURGE.OBJ_" + StoreReports},
-				reads(allStreams...), kvRead(BucketRuns), objRead(StoreReports, StoreDatasets, StoreBlobs)),
+			Publish: publish(dlq(StageReport), []string{prefix + "events.run.*." + EventCompleted, prefix + "events.run.*." + EventGated},
+				kvWrite(BucketRuns, "*.status"), objectWrite(StoreReports), []string{jsAPI + "STREAM.PURGE.OBJ_" + StoreReports}),
 			Subscribe: reply,
 		},
 		IdentityClient: {
-			Publish: cat(publish(StageCheckpoint, prefix+"events.run.>", CheckpointSubject, prefix+"labels.>"),
-				kvWrite(BucketRuns, AllSpecs), objectWrite(StoreDatasets),
-				reads(allStreams...), kvRead(BucketRuns, BucketPairs, BucketLLMCache, BucketSeen), objRead(StoreReports, StoreDatasets, StoreBlobs)),
+			Publish: publish([]string{AllRunEvents(EventCreated), prefix + "events.retry.>", CheckpointSubject, prefix + "labels.>"},
+				kvWrite(BucketRuns, AllSpecs, "*.status"), objectWrite(StoreDatasets)),
 			Subscribe: reply,
 		},
 		IdentityIntake: {

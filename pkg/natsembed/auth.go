@@ -29,11 +29,11 @@ const AuthDir = "auth"
 
 // SeedFile is the file holding identity's nkey seed, for --nats-nkey. It
 // exists only when the server was started with [Options.Auth].
-func (s *Server) SeedFile(identity string) string {
-	return seedFile(s.dir, identity)
-}
+func (s *Server) SeedFile(identity string) string { return SeedFile(s.dir, identity) }
 
-func seedFile(dir, identity string) string {
+// SeedFile is where a server on data directory dir keeps identity's nkey
+// seed.
+func SeedFile(dir, identity string) string {
 	return filepath.Join(dir, AuthDir, identity+".nk")
 }
 
@@ -50,7 +50,7 @@ func nkeyUsers(dir string, a *Auth) ([]*server.NkeyUser, error) {
 	}
 	var users []*server.NkeyUser
 	for _, id := range a.Identities {
-		pub, err := loadOrCreateSeed(seedFile(dir, id))
+		pub, err := loadOrCreateSeed(SeedFile(dir, id))
 		if err != nil {
 			return nil, err
 		}
