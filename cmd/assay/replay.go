@@ -31,8 +31,8 @@ or all); the report then uses the new scores.
 No evaluated model is called: only what was generated is read again.
 
 Preflight, before the judge is added: its endpoint answers and serves its
-model (--no-preflight skips it; its api_key_env is checked by the judge
-stage, where it is set).
+model (--no-preflight skips it; its key, by api_key_secret or api_key_env, is
+checked by the judge stage, where it is kept).
 
 Exit status: 0 replayed (with --wait: the gate passed), 1 the gate failed,
 2 bad usage (a bad judge file, a metric the gate needs), 3 it could not be

@@ -40,7 +40,9 @@ the URL's password, if any, is never shown.
 
 Preflight, before anything is uploaded: every endpoint answers, serves its
 model, and accepts its key (api_key_env set and non-empty; with --nats the
-keys live with the services, which check them themselves). Each problem is
+keys live with the services, which check them themselves, and a server takes
+keys by api_key_secret: a secret its operator configured for the endpoint's
+host). A local run calls any host and reads api_key_env from your environment. Each problem is
 one line on stderr and nothing is submitted; --no-preflight skips the check.
 
 Exit status: 0 the gate passed (or there is none, or --nats without --wait),

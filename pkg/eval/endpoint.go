@@ -29,8 +29,8 @@ func refuse(format string, args ...any) error {
 // behind or leak. It refuses a query string or fragment (with
 // "http://h/v1?x=", the appended /chat/completions becomes part of the
 // query and the request goes to a page the URL chose), and userinfo (a
-// password in a spec reaches the bus, logs and reports: put the key in
-// the environment variable named by api_key_env). The error's text names
+// password in a spec reaches the bus, logs and reports: name the key with
+// api_key_secret or api_key_env). The error's text names
 // the URL with any password hidden, and says what to write instead; it
 // matches [ErrEndpointURL].
 func CheckEndpointURL(raw string) error {
@@ -51,7 +51,7 @@ func CheckEndpointURL(raw string) error {
 	}
 	switch {
 	case u.User != nil:
-		return refuse("%q has credentials in it: remove them, and put the API key in an environment variable named by api_key_env", shownURL(raw))
+		return refuse("%q has credentials in it: remove them, and name the API key with api_key_secret (a server's secret) or api_key_env (on your own machine)", shownURL(raw))
 	case strings.Contains(raw, "?"):
 		return refuse("%q has a query string: the request path is appended to base_url, so a query would swallow it; write the URL up to its path, like http://localhost:8000/v1", raw)
 	case strings.Contains(raw, "#"):

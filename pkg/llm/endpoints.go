@@ -243,8 +243,9 @@ func (e *Endpoints) checkAddr(host string, port int, a netip.Addr) error {
 func (e *Endpoints) key(env, secretName, host string, port int) (string, error) {
 	switch {
 	case secretName != "":
-		if e == nil {
-			return "", &policyError{summary: fmt.Sprintf("api_key_secret %s is not configured", secretName), fix: "this process has no endpoint configuration; " + fixSecret}
+		if e.Local() {
+			return "", &policyError{summary: fmt.Sprintf("api_key_secret %s is not configured", secretName),
+				fix: "a run on your own machine has no secrets: name the key with api_key_env, or submit the run to a server with --nats"}
 		}
 		s, ok := e.secrets[secretName]
 		if !ok {

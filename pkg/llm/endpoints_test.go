@@ -250,3 +250,21 @@ func TestPreflightPolicy(t *testing.T) {
 	}
 	_ = http.StatusOK
 }
+
+// TestPreflightCacheKeyHasSecret: the same endpoint named with another
+// secret is checked anew, not passed on the strength of the first key.
+func TestPreflightCacheKeyHasSecret(t *testing.T) {
+	getenv := func(k string) string { return map[string]string{"GOOD": "good-key", "BAD": "bad-key"}[k] }
+	e := serverPolicy(t, "secrets:\n  good: {env: GOOD, hosts: [loopback]}\n  bad: {env: BAD, hosts: [loopback]}\n", false, getenv, "loopback")
+	api := newFakeAPI(t, &fakeAPI{models: list("m"), chat: serves("m"), auth: "good-key"})
+	pc := &PreflightCache{Client: New(WithEndpoints(e))}
+	target := Target{Kind: "variant", Name: "ft", BaseURL: api.base(), Model: "m", APIKeySecret: "good"}
+	if ps, _, err := pc.Check(t.Context(), "run", target); err != nil || len(ps) != 0 {
+		t.Fatalf("good secret: %v %v", ps, err)
+	}
+	target.APIKeySecret = "bad"
+	ps, _, err := pc.Check(t.Context(), "run", target)
+	if err != nil || len(ps) != 1 || ps[0].Kind != ProblemCredentials || !strings.Contains(ps[0].Detail, "secret bad") {
+		t.Fatalf("another secret for the same endpoint: %v %v", ps, err)
+	}
+}
