@@ -30,9 +30,10 @@ func preflight(ctx context.Context, spec *eval.RunSpec, keysElsewhere bool) erro
 
 // preflightTargets checks that each target answers, serves its model and
 // takes its key, before anything is submitted that would pay for calls
-// which cannot succeed.
+// which cannot succeed. It runs on the user's own machine, under the local
+// endpoint policy: where the run goes, the server's policy decides.
 func preflightTargets(ctx context.Context, targets []llm.Target, keysElsewhere bool) error {
-	c := llm.New(llm.WithLogger(slog.New(slog.DiscardHandler)))
+	c := llm.New(llm.WithLogger(slog.New(slog.DiscardHandler)), llm.WithEndpoints(llm.LocalEndpoints()))
 	problems := c.Preflight(ctx, targets, llm.PreflightOptions{KeysElsewhere: keysElsewhere})
 	if err := ctx.Err(); err != nil {
 		return err
