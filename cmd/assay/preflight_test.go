@@ -93,7 +93,7 @@ func TestPreflightRefusesABrokenSetup(t *testing.T) {
 				t.Errorf("the refused run started: %s: %v", data, err)
 			}
 
-			_, _, err = runCLI(t, "run", "-f", spec, "--nats", nats.URL)
+			_, _, err = runCLI(t, "run", "-f", spec, "--nats", nats.URL, "--nats-nkey", nats.clientSeed())
 			submitted := err == nil
 			if c.remote {
 				expectPreflightRefusal(t, err, c.line)
@@ -104,7 +104,7 @@ func TestPreflightRefusesABrokenSetup(t *testing.T) {
 				t.Errorf("submitted %v, but the run's spec: %v", submitted, err)
 			}
 
-			if _, _, err := runCLI(t, "run", "-f", spec, "--nats", nats.URL, "--no-preflight"); err != nil {
+			if _, _, err := runCLI(t, "run", "-f", spec, "--nats", nats.URL, "--nats-nkey", nats.clientSeed(), "--no-preflight"); err != nil {
 				t.Fatalf("--no-preflight: %v", err)
 			}
 			if _, err := nats.Env.Bus.Spec(t.Context(), run); err != nil {

@@ -1,0 +1,93 @@
+package bus_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
+)
+
+func allows(patterns []string, subject string) bool {
+	return slices.ContainsFunc(patterns, func(p string) bool { return server.SubjectMatchesFilter(subject, p) })
+}
+
+// TestGrants: each identity may publish its own data and nothing of
+// another stage's, and none but admin may delete or purge streams.
+func TestGrants(t *testing.T) {
+	const inbox = "_INBOX_UABC"
+	g := bus.Grants(inbox)
+	for _, id := range bus.Identities {
+		if _, ok := g[id]; !ok {
+			t.Fatalf("no grant for %s", id)
+		}
+	}
+	own := map[string]string{
+		bus.StageIngest: bus.SamplesSubject("r", "qa"),
+		bus.StageInfer:  bus.GensSubject("r", "base"),
+		bus.StageScore:  bus.ScoresSubject("r", "base"),
+		bus.StageJudge:  bus.JudgmentsSubject("r", "j"),
+		bus.StageReport: bus.RunEvent("r", bus.EventCompleted),
+	}
+	for id, grant := range g {
+		for owner, subject := range own {
+			if want := owner == id || id == bus.IdentityAdmin; allows(grant.Publish, subject) != want {
+				t.Errorf("%s publishing %s: allowed %v, want %v", id, subject, !want, want)
+			}
+		}
+		for _, destructive := range []string{"$JS.API.STREAM.DELETE." + bus.StreamGens, "$JS.API.STREAM.PURGE." + bus.StreamScores,
+			"$JS.API.STREAM.MSG.DELETE." + bus.StreamGens, "$JS.API.STREAM.CREATE.X", "$JS.API.STREAM.UPDATE." + bus.StreamGens,
+			"$JS.API.STREAM.DELETE.KV_" + bus.BucketRuns} {
+			if allows(grant.Publish, destructive) != (id == bus.IdentityAdmin) {
+				t.Errorf("%s may publish %s: %v", id, destructive, !(id == bus.IdentityAdmin))
+			}
+		}
+		if id != bus.IdentityAdmin && allows(grant.Subscribe, "_INBOX.x") {
+			t.Errorf("%s may subscribe to the shared inbox", id)
+		}
+		if !allows(grant.Subscribe, inbox+".x") {
+			t.Errorf("%s may not subscribe to its own inbox", id)
+		}
+	}
+	intake := g[bus.IdentityIntake]
+	if !allows(intake.Publish, bus.IntakeSubject("chat")) || allows(intake.Publish, "$JS.API.STREAM.INFO."+bus.StreamSamples) ||
+		allows(intake.Subscribe, bus.RunSamples("r")) {
+		t.Errorf("intake grant %+v: want intake requests only", intake)
+	}
+	for _, status := range []string{bus.StatusKey("r")} {
+		if allows(g[bus.StageScore].Publish, "$KV."+bus.BucketRuns+"."+status) {
+			t.Errorf("score may write %s", status)
+		}
+	}
+}
+
+func writeSeed(t testing.TB, data []byte) string {
+	p := filepath.Join(t.TempDir(), "id.nk")
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// FuzzNKeyPublic: any seed file's content is read without panicking, and
+// only a user seed gives a public key.
+func FuzzNKeyPublic(f *testing.F) {
+	kp, _ := nkeys.CreateUser()
+	seed, _ := kp.Seed()
+	f.Add(seed)
+	f.Add(append([]byte("# comment\n"), append(seed, '\n')...))
+	acc, _ := nkeys.CreateAccount()
+	aseed, _ := acc.Seed()
+	f.Add(aseed)
+	f.Add([]byte("SU"))
+	f.Add([]byte("-----BEGIN USER NKEY SEED-----\nSUxxx\n------END USER NKEY SEED------\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pub, err := bus.NKeyPublic(writeSeed(t, data))
+		if err == nil && !nkeys.IsValidPublicUserKey(pub) {
+			t.Fatalf("public key %q of a non-user seed", pub)
+		}
+	})
+}
