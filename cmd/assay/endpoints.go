@@ -27,7 +27,7 @@ func defaultEndpointSettings(getenv func(string) string) endpointSettings {
 
 // policy is the server policy the settings describe.
 func (s endpointSettings) policy() (*llm.Endpoints, error) {
-	e, err := llm.LoadEndpoints(s.Endpoints, strings.Join(s.EndpointAllow, ","), s.AllowAPIKeyEnv)
+	e, err := llm.LoadEndpoints(s.Endpoints, strings.Join(s.EndpointAllow, ","), s.AllowAPIKeyEnv, false)
 	if err != nil {
 		return nil, usage(err)
 	}

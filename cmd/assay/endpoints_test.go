@@ -85,7 +85,7 @@ secrets:
 	if err := os.WriteFile(policyFile, []byte(policy), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	endpoints, err := llm.LoadEndpoints(policyFile, "", false)
+	endpoints, err := llm.LoadEndpoints(policyFile, "", false, false)
 	if err != nil {
 		t.Fatal(err)
 	}

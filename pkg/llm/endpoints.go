@@ -50,6 +50,8 @@ type Endpoints struct {
 	// resolver looks host names up for admission and dialing; nil is
 	// the system's.
 	resolver *net.Resolver
+	// namesOnly: secrets are never read (see NameSecretsOnly).
+	namesOnly bool
 }
 
 // EndpointsConfig is what [NewEndpoints] builds a server's policy from.
@@ -65,6 +67,10 @@ type EndpointsConfig struct {
 	Getenv func(string) string
 	// Resolver looks host names up; nil is the system's (tests).
 	Resolver *net.Resolver
+	// NameSecretsOnly is for a process that admits runs but sends no key
+	// (the ingest stage): a secret is checked by name and hosts, its
+	// value never read, so it need not be mounted there.
+	NameSecretsOnly bool
 }
 
 // LocalEndpoints is the policy of a run in-process on the user's own
@@ -74,10 +80,11 @@ func LocalEndpoints() *Endpoints {
 	return &Endpoints{local: true, allowKeyEnv: true, getenv: os.Getenv}
 }
 
-// NewEndpoints builds a server's policy. Every secret is read once now, so
-// that a missing file or variable stops the server at start-up, named.
+// NewEndpoints builds a server's policy. Every secret is read once now
+// (unless NameSecretsOnly), so that a missing file or variable stops the
+// server at start-up, named.
 func NewEndpoints(cfg EndpointsConfig) (*Endpoints, error) {
-	e := &Endpoints{allowKeyEnv: cfg.AllowAPIKeyEnv, getenv: cfg.Getenv, resolver: cfg.Resolver, secrets: map[string]*namedSecret{}}
+	e := &Endpoints{allowKeyEnv: cfg.AllowAPIKeyEnv, getenv: cfg.Getenv, resolver: cfg.Resolver, secrets: map[string]*namedSecret{}, namesOnly: cfg.NameSecretsOnly}
 	if e.getenv == nil {
 		e.getenv = os.Getenv
 	}
@@ -99,8 +106,10 @@ func NewEndpoints(cfg EndpointsConfig) (*Endpoints, error) {
 				continue
 			}
 			s := &namedSecret{name: name, file: ref.File, env: ref.Env, hosts: hosts.Allow, getenv: e.getenv}
-			if _, err := s.read(); err != nil {
-				errs = append(errs, err)
+			if !e.namesOnly {
+				if _, err := s.read(); err != nil {
+					errs = append(errs, err)
+				}
 			}
 			e.secrets[name] = s
 		}
@@ -113,9 +122,10 @@ func NewEndpoints(cfg EndpointsConfig) (*Endpoints, error) {
 
 // LoadEndpoints builds a server's policy from an endpoints file (none
 // when file is ""), comma-separated allow patterns and the api_key_env
-// switch: the stage binaries' and assay up's flags.
-func LoadEndpoints(file, allow string, allowAPIKeyEnv bool) (*Endpoints, error) {
-	cfg := EndpointsConfig{Allow: eval.SplitPatterns(allow), AllowAPIKeyEnv: allowAPIKeyEnv}
+// switch: the stage binaries' and assay up's flags. Secrets are read
+// unless namesOnly (see [EndpointsConfig]).
+func LoadEndpoints(file, allow string, allowAPIKeyEnv, namesOnly bool) (*Endpoints, error) {
+	cfg := EndpointsConfig{Allow: eval.SplitPatterns(allow), AllowAPIKeyEnv: allowAPIKeyEnv, NameSecretsOnly: namesOnly}
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -255,6 +265,9 @@ func (e *Endpoints) key(env, secretName, host string, port int) (string, error) 
 		if !eval.MatchAny(s.hosts, host, port) {
 			return "", &policyError{summary: fmt.Sprintf("secret %s may not be sent to host %s", secretName, host),
 				fix: fmt.Sprintf("the operator lists the host under secrets.%s.hosts in the --endpoints file", secretName)}
+		}
+		if e.namesOnly {
+			return "", nil // admitted by name: the stage that calls reads it
 		}
 		v, err := s.read()
 		if err != nil {

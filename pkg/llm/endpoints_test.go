@@ -268,3 +268,26 @@ func TestPreflightCacheKeyHasSecret(t *testing.T) {
 		t.Fatalf("another secret for the same endpoint: %v %v", ps, err)
 	}
 }
+
+// TestNameSecretsOnly: where runs are only admitted (ingest), a secret is
+// checked by name and hosts, and its file need not exist there.
+func TestNameSecretsOnly(t *testing.T) {
+	f, err := eval.ParseEndpointsFile("e.yaml", []byte("allow: [loopback]\nsecrets:\n  openai: {file: /nonexistent/openai, hosts: [loopback]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewEndpoints(EndpointsConfig{File: f, NameSecretsOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := e.Admit(ctx, Target{Kind: "variant", Name: "v", BaseURL: "http://127.0.0.1:8000/v1", APIKeySecret: "openai"}); err != nil {
+		t.Fatalf("an allowed secret refused: %v", err)
+	}
+	if err := e.Admit(ctx, Target{Kind: "variant", Name: "v", BaseURL: "http://127.0.0.1:8000/v1", APIKeySecret: "other"}); err == nil {
+		t.Fatal("an unknown secret admitted")
+	}
+	if _, err := NewEndpoints(EndpointsConfig{File: f}); err == nil {
+		t.Fatal("a stage that sends keys started without its secret")
+	}
+}

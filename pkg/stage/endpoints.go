@@ -30,7 +30,25 @@ func (f *EndpointFlags) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.AllowAPIKeyEnv, "allow-api-key-env", false, "let specs name any environment variable of this server as their key (api_key_env): trusts every submitter with the server's whole environment")
 }
 
-// Endpoints builds the policy the flags describe.
-func (f EndpointFlags) Endpoints() (*llm.Endpoints, error) {
-	return llm.LoadEndpoints(f.File, f.Allow, f.AllowAPIKeyEnv)
+// Endpoints builds the policy the flags describe; readSecrets is false
+// where keys are never sent (see [llm.EndpointsConfig.NameSecretsOnly]).
+func (f EndpointFlags) Endpoints(readSecrets bool) (*llm.Endpoints, error) {
+	return llm.LoadEndpoints(f.File, f.Allow, f.AllowAPIKeyEnv, !readSecrets)
+}
+
+// endpointStages are the binaries the policy concerns, and whether each
+// reads the secrets' values: ingest admits runs under it by secret names
+// and hosts; infer and judge call endpoints under it and send the keys.
+// The others take no endpoint flags, and call nothing.
+var endpointStages = map[string]bool{"assay-ingest": false, "assay-infer": true, "assay-judge": true}
+
+// endpoints is the policy of binary name: the flags' for the stages the
+// policy concerns, and for the others one that allows public hosts only
+// and has no keys to send.
+func (f EndpointFlags) endpoints(name string) (*llm.Endpoints, error) {
+	readSecrets, ok := endpointStages[name]
+	if !ok {
+		return llm.NewEndpoints(llm.EndpointsConfig{})
+	}
+	return f.Endpoints(readSecrets)
 }

@@ -1,8 +1,9 @@
 // Package stage is the process around a pipeline stage: the flags every
 // service binary shares (--nats and the NATS credentials and TLS flags,
 // --startup-timeout, --metrics-addr, --log-level, --pyroscope, --replicas,
-// --version, and the endpoint policy's --endpoints, --endpoint-allow and
-// --allow-api-key-env) and the environment variables behind
+// --version, and for ingest, infer and judge the endpoint policy's
+// --endpoints, --endpoint-allow and --allow-api-key-env) and the
+// environment variables behind
 // them, the connection to NATS and the bus, logging, metrics and profiling,
 // the binary's version, and a signal-aware context. A service's main.go
 // calls [Main] and nothing else.
@@ -51,7 +52,9 @@ var MetricsAddrs = map[string]string{
 // Register adds the flags of the binary name to fs.
 func (f *Flags) Register(fs *flag.FlagSet, name string) {
 	f.Client.Register(fs)
-	f.Endpoints.Register(fs)
+	if _, ok := endpointStages[name]; ok {
+		f.Endpoints.Register(fs)
+	}
 	fs.StringVar(&f.MetricsAddr, "metrics-addr", envOr("ASSAY_METRICS_ADDR", MetricsAddrs[name]), "address for /metrics and /healthz, e.g. 0.0.0.0:9090 to be scraped from other hosts; empty turns them off (env ASSAY_METRICS_ADDR)")
 	fs.StringVar(&f.LogLevel, "log-level", envOr("ASSAY_LOG_LEVEL", "info"), "debug, info, warn or error (env ASSAY_LOG_LEVEL)")
 	fs.StringVar(&f.Pyroscope, "pyroscope", os.Getenv("ASSAY_PYROSCOPE"), "Pyroscope server URL; turns on continuous profiling (env ASSAY_PYROSCOPE)")
@@ -100,7 +103,7 @@ func Setup(ctx context.Context, name string, f Flags) (*Env, error) {
 	}
 	logger = logger.With("service", name)
 	env := &Env{Logger: logger, Registry: obs.NewRegistry()}
-	if env.Endpoints, err = f.Endpoints.Endpoints(); err != nil {
+	if env.Endpoints, err = f.Endpoints.endpoints(name); err != nil {
 		return nil, err
 	}
 	logger.Info("endpoint policy", env.Endpoints.Summary()...)
