@@ -39,7 +39,8 @@ func (f EndpointFlags) Endpoints(readSecrets bool) (*llm.Endpoints, error) {
 // endpointStages are the binaries the policy concerns, and whether each
 // reads the secrets' values: ingest admits runs under it by secret names
 // and hosts; infer and judge call endpoints under it and send the keys.
-// The others take no endpoint flags, and call nothing.
+// The others call nothing: they take the flags, so that every binary can
+// be given the same settings, and ignore them.
 var endpointStages = map[string]bool{"assay-ingest": false, "assay-infer": true, "assay-judge": true}
 
 // endpoints is the policy of binary name: the flags' for the stages the

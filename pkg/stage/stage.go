@@ -1,8 +1,8 @@
 // Package stage is the process around a pipeline stage: the flags every
 // service binary shares (--nats and the NATS credentials and TLS flags,
 // --startup-timeout, --metrics-addr, --log-level, --pyroscope, --replicas,
-// --version, and for ingest, infer and judge the endpoint policy's
-// --endpoints, --endpoint-allow and --allow-api-key-env) and the
+// --version, and the endpoint policy's --endpoints, --endpoint-allow and
+// --allow-api-key-env, which ingest, infer and judge use) and the
 // environment variables behind
 // them, the connection to NATS and the bus, logging, metrics and profiling,
 // the binary's version, and a signal-aware context. A service's main.go
@@ -52,9 +52,7 @@ var MetricsAddrs = map[string]string{
 // Register adds the flags of the binary name to fs.
 func (f *Flags) Register(fs *flag.FlagSet, name string) {
 	f.Client.Register(fs)
-	if _, ok := endpointStages[name]; ok {
-		f.Endpoints.Register(fs)
-	}
+	f.Endpoints.Register(fs)
 	fs.StringVar(&f.MetricsAddr, "metrics-addr", envOr("ASSAY_METRICS_ADDR", MetricsAddrs[name]), "address for /metrics and /healthz, e.g. 0.0.0.0:9090 to be scraped from other hosts; empty turns them off (env ASSAY_METRICS_ADDR)")
 	fs.StringVar(&f.LogLevel, "log-level", envOr("ASSAY_LOG_LEVEL", "info"), "debug, info, warn or error (env ASSAY_LOG_LEVEL)")
 	fs.StringVar(&f.Pyroscope, "pyroscope", os.Getenv("ASSAY_PYROSCOPE"), "Pyroscope server URL; turns on continuous profiling (env ASSAY_PYROSCOPE)")
