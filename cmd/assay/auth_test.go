@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -184,4 +185,72 @@ func TestNATSLockedDown(t *testing.T) {
 			t.Fatalf("a forged generation reached the stream: %s", g.Data)
 		}
 	})
+}
+
+// upURL is the NATS URL a started assay up printed.
+func upURL(t *testing.T, u *upCLI) string {
+	t.Helper()
+	m := regexp.MustCompile(`NATS at (nats://[0-9.:]+)`).FindStringSubmatch(u.stderr.String())
+	if m == nil {
+		t.Fatalf("assay up printed no URL:\n%s", u.stderr)
+	}
+	return m[1]
+}
+
+// TestUpSaysHowToJoin: assay up prints where the identities' seeds are,
+// and a CLI without them, or with one that may not do what it needs, is
+// told which to give.
+func TestUpSaysHowToJoin(t *testing.T) {
+	data := t.TempDir()
+	u := startUpCLI(t, "--data", data, "--port", "0", "--services", "none")
+	if err := u.ready(t); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--nats-nkey " + natsembed.SeedFile(data, bus.IdentityClient), natsembed.SeedFile(data, bus.IdentityIntake),
+		natsembed.SeedFile(data, "<stage>")} {
+		if !strings.Contains(u.stderr.String(), want) {
+			t.Errorf("assay up does not say %q:\n%s", want, u.stderr)
+		}
+	}
+	url := upURL(t, u)
+	_, _, err := runCLI(t, "report", "--run", "r", "--nats", url)
+	if !errors.Is(err, bus.ErrNATSAuth) || !strings.Contains(err.Error(), "--nats-nkey <its data directory>/auth/client.nk") {
+		t.Errorf("without credentials: %v, want the client seed named", err)
+	}
+	_, _, err = runCLI(t, "report", "--run", "r", "--nats", url, "--nats-nkey", natsembed.SeedFile(data, bus.IdentityIntake))
+	if !errors.Is(err, nats.ErrPermissionViolation) || !strings.Contains(err.Error(), "auth/client.nk") {
+		t.Errorf("as intake: %v, want a permission violation naming the client seed", err)
+	}
+	if _, _, err := runCLI(t, "report", "--run", "r", "--nats", url, "--nats-nkey", natsembed.SeedFile(data, bus.IdentityClient)); err == nil || !strings.Contains(err.Error(), `run "r": not found`) {
+		t.Errorf("as client: %v, want only the run not to exist", err)
+	}
+}
+
+// TestUpNATSConfig: with --nats-config assay up serves the operator's
+// users, not generated ones, and its stages connect with the client flags.
+func TestUpNATSConfig(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "nats.conf")
+	if err := os.WriteFile(conf, []byte("listen: 127.0.0.1:-1\nauthorization { users = [ {user: ops, password: Op5-pass} ] }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pw := writeSecret(t, dir, "pw", "Op5-pass")
+	data := filepath.Join(dir, "data")
+	u := startUpCLI(t, "--nats-config", conf, "--data", data, "--nats-user", "ops", "--nats-password-file", pw)
+	if err := u.ready(t); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(data, natsembed.AuthDir)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("credentials generated beside an operator's configuration: %v", err)
+	}
+	url := upURL(t, u)
+	if _, _, err := runCLI(t, "report", "--run", "r", "--nats", url); !errors.Is(err, bus.ErrNATSAuth) {
+		t.Errorf("without credentials: %v, want refused", err)
+	}
+	if _, _, err := runCLI(t, "report", "--run", "r", "--nats", url, "--nats-user", "ops", "--nats-password-file", pw); err == nil || !strings.Contains(err.Error(), `run "r": not found`) {
+		t.Errorf("as the operator's user: %v, want only the run not to exist", err)
+	}
+	if _, _, err := runCLI(t, "up", "--nats-config", conf, "--nats", url); exitCode(err, false) != exitUsage {
+		t.Errorf("--nats-config with --nats: %v, want a usage error", err)
+	}
 }

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"os"
 
 	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/natsembed"
 	"github.com/assay-eval/assay/pkg/stage"
+	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 )
 
@@ -54,15 +57,25 @@ func (f *natsFlags) dial(ctx context.Context) (b *bus.Bus, close func(), err err
 	if errors.Is(err, bus.ErrClientConfig) {
 		return nil, nil, usage(err)
 	}
+	if errors.Is(err, bus.ErrNATSAuth) && cfg.Creds == "" && cfg.NKey == "" && cfg.User == "" {
+		return nil, nil, fmt.Errorf("%w; assay up admits only the identities it generated: give --nats-nkey <its data directory>/%s", err, clientSeedPath)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	if b, err = bus.Open(ctx, nc, bus.Options{Wait: f.StartupTimeout, Logger: logger}); err != nil {
 		nc.Close()
+		if errors.Is(err, nats.ErrPermissionViolation) {
+			err = fmt.Errorf("%w: these NATS credentials may not do what the CLI needs: give the client identity's (--nats-nkey <assay up's data directory>/%s)", err, clientSeedPath)
+		}
 		return nil, nil, err
 	}
 	return b, nc.Close, nil
 }
+
+// clientSeedPath is where the client identity's seed is in the data
+// directory of assay up.
+var clientSeedPath = natsembed.AuthDir + "/" + bus.IdentityClient + ".nk"
 
 // clientFlagNames are the flags that say how to reach the server of --nats.
 var clientFlagNames = []string{"nats-creds", "creds", "nats-nkey", "nats-user", "nats-password-file",

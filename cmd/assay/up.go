@@ -195,6 +195,17 @@ any moment, it resumes where it stopped when started again on the same data
 directory. The data directory is locked while it runs: a second assay up (or
 assay run --data) on it is refused with the holder's process id.
 
+The embedded server admits only the identities whose nkey seeds it generates
+once in --data's auth directory (0600 files, reused on every start), each
+allowed only its own subjects: ingest, infer, score, judge and report for the
+stages, client for assay run, report, export, checkpoint, replay and retry,
+intake for production systems, and admin. Other processes join with
+--nats-nkey, e.g. assay run --nats URL --nats-nkey assay-data/auth/client.nk
+or assay-infer --nats URL --nats-nkey assay-data/auth/infer.nk. With
+--nats-config the server is configured by an operator's nats-server file
+instead (users, TLS, listen address), and assay up's stages connect with the
+--nats-* client flags.
+
 With --nats it joins that server as every service does: --nats-creds,
 --nats-nkey, or --nats-user with --nats-password-file (or ASSAY_NATS_PASSWORD)
 authenticate it, --nats-tls-ca, --nats-tls-cert and --nats-tls-key secure it,
@@ -205,7 +216,7 @@ Settings come from the environment (ASSAY_NATS_CREDS, ASSAY_NATS_NKEY,
 ASSAY_NATS_USER, ASSAY_NATS_PASSWORD, ASSAY_NATS_PASSWORD_FILE,
 ASSAY_NATS_TLS_CA, ASSAY_NATS_TLS_CERT, ASSAY_NATS_TLS_KEY,
 ASSAY_STARTUP_TIMEOUT, ASSAY_METRICS_ADDR, ASSAY_LOG_LEVEL, ASSAY_PYROSCOPE),
-then from -c assay.yaml (keys named as the flags: nats, creds, nats_nkey,
+then from -c assay.yaml (keys named as the flags: nats, nats_config, creds, nats_nkey,
 nats_user, nats_password_file, nats_tls_ca, nats_tls_cert, nats_tls_key,
 startup_timeout, data, host, port, services, metrics_addr, intake_addr,
 pyroscope, replicas, log_level, endpoints, endpoint_allow, allow_api_key_env;
