@@ -55,6 +55,11 @@ error, NATS unreachable), 4 the gate could not decide, 130 interrupted.`,
 			if err != nil || n == 0 || !wait {
 				return err
 			}
+			// The report stage reopens the run once it has the requests:
+			// until then the status is the complete run's of before.
+			if _, err := waitStatus(ctx, b, run, io.Discard, func(st *eval.RunStatus) bool { return st.Retry >= n }); err != nil {
+				return err
+			}
 			if out == "" {
 				out = "assay-report/" + run
 			}
@@ -76,7 +81,8 @@ error, NATS unreachable), 4 the gate could not decide, 130 interrupted.`,
 var errRunning = errors.New("is still running")
 
 // retry asks again the failed generations of run (of variant, when not
-// ""), saying what it does on w, and returns how many it asked again.
+// ""), saying what it does on w, and returns the retry's attempt, or 0
+// when nothing failed.
 func retry(ctx context.Context, b *bus.Bus, run, variant string, w io.Writer) (int, error) {
 	spec, err := b.Spec(ctx, run)
 	if errors.Is(err, bus.ErrNotFound) {
@@ -119,7 +125,7 @@ func retry(ctx context.Context, b *bus.Bus, run, variant string, w io.Writer) (i
 		return 0, err
 	}
 	fmt.Fprintf(w, "retry %d of run %s asks again %d failed generations (%s)\n", n, run, len(reqs), perVariant(reqs))
-	return len(reqs), nil
+	return n, nil
 }
 
 func ofVariant(v string) string {

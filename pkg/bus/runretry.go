@@ -46,20 +46,29 @@ func RetryMsgID(id string, attempts ...int) string {
 	return id
 }
 
-// StartRetry publishes the retry requests of attempt n of run, then
-// reopens the run with Retry set to n, so that infer consumes them and
-// the report waits for the results they lead to. The requests are stored
-// before the status changes: whoever sees the status finds them all.
+// AllRetries matches every retry request.
+const AllRetries = prefix + "events.retry.>"
+
+// ReportRetryConsumer is the report stage's durable consumer of retry
+// requests: it reopens a run when an attempt's last request is stored.
+// Clients may not write run statuses; the report stage keeps them.
+const ReportRetryConsumer = StageReport + "-retries"
+
+// StartRetry publishes the retry requests of attempt n of run, the last
+// one marked: the report stage then reopens the run with Retry set to n,
+// so that infer consumes them and the report waits for the results they
+// lead to. They are published one after another, so that whoever takes
+// the last finds them all.
 func (b *Bus) StartRetry(ctx context.Context, run string, n int, reqs []eval.RetryRequest) error {
 	at := time.Now().UTC()
-	for _, r := range reqs {
-		r.V, r.Run, r.Attempt, r.At = eval.Version, run, n, at
+	for i, r := range reqs {
+		r.V, r.Run, r.Attempt, r.At, r.Last = eval.Version, run, n, at, i == len(reqs)-1
 		id := MsgID("retry", run, strconv.Itoa(n), r.Variant, r.Sample.Suite, r.Sample.ID)
 		if _, err := b.Publish(ctx, RetrySubject(run, r.Variant), id, r); err != nil {
 			return fmt.Errorf("asking again for %s/%s of variant %s: %w", r.Sample.Suite, r.Sample.ID, r.Variant, err)
 		}
 	}
-	return b.PutStatus(ctx, &eval.RunStatus{Run: run, State: eval.StateRunning, Retry: n})
+	return nil
 }
 
 // Status returns a run's status as the watch last saw it, or nil.

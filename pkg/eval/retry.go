@@ -13,5 +13,8 @@ type RetryRequest struct {
 	Attempt int       `json:"attempt"`
 	Variant string    `json:"variant"`
 	Sample  SampleRef `json:"sample"`
-	At      time.Time `json:"at"`
+	// Last marks the attempt's last request: every other is stored before
+	// it, so the report stage reopens the run when it takes it.
+	Last bool      `json:"last,omitempty"`
+	At   time.Time `json:"at"`
 }

@@ -82,6 +82,21 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	defer s.wg.Wait()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		// A consumer that could not start (NATS failing over) is started
+		// again: without it no retry would reopen its run.
+		for ctx.Err() == nil {
+			if err := s.followRetries(ctx); err != nil && ctx.Err() == nil {
+				s.logger.Error("following retries failed; starting again", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}()
 	for u := range updates {
 		if u.Spec == nil {
 			continue
