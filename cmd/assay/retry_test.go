@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -31,6 +34,40 @@ func retryPersonas() []llmsim.Persona {
 		{Name: "t-judge-a", Judge: true, PositionBias: 0.2, TagFallback: 0.3},
 		{Name: "t-judge-b", Judge: true, PositionBias: 0.1, TagFallback: 0.1},
 	}
+}
+
+// retrySpec is the harness's spec with two of its suites, which is
+// enough to fail, retry and compare: %[1]s is the endpoint, %[2]s the run.
+const retrySpec = `run: %[2]s
+baseline: base
+variants:
+  - {name: base, base_url: %[1]s, model: t-base, concurrency: 8}
+  - {name: ft,   base_url: %[1]s, model: t-ft,   concurrency: 8}
+  - {name: int4, base_url: %[1]s, model: t-int4, concurrency: 8, stream: false}
+decoding: {temperature: 0, max_tokens: 256, seed: 1}
+template: {system: "You are a helpful assistant."}
+retry: {max_attempts: 2, initial_backoff: 5ms, max_backoff: 20ms}
+suites:
+  - {name: qa,   role: benchmark, path: qa.jsonl,   metrics: [em, f1]}
+  - {name: math, role: benchmark, path: math.jsonl, metrics: [num_match]}
+judges:
+  - {name: judge-a, base_url: %[1]s, model: t-judge-a, concurrency: 8}
+  - {name: judge-b, base_url: %[1]s, model: t-judge-b, concurrency: 8, response_format: false}
+gate: {win_rate_min: 0.4, policy: point}
+`
+
+// loadRetrySpec writes retrySpec for run into f's directory and loads it.
+func loadRetrySpec(t *testing.T, f *fixture, run, url string) *eval.RunSpec {
+	t.Helper()
+	p := filepath.Join(f.dir, run+".yaml")
+	if err := os.WriteFile(p, []byte(fmt.Sprintf(retrySpec, url, run)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := eval.LoadSpec(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
 }
 
 // outage fails, while on, every chat request of a chosen model for a
@@ -108,7 +145,7 @@ func TestRetry(t *testing.T) {
 	const failed = 4
 
 	o.set(true)
-	faulty := f.load(t, "retried", url)
+	faulty := loadRetrySpec(t, f, "retried", url)
 	sys := runToCompletion(t, faulty)
 	b := sys.Env.Bus
 	o.set(false)
@@ -143,7 +180,7 @@ func TestRetry(t *testing.T) {
 
 	// The same spec on a healthy endpoint under another name is the
 	// reference.
-	clean := f.load(t, "clean", url)
+	clean := loadRetrySpec(t, f, "clean", url)
 	if err := submit(t.Context(), b, clean, openFile); err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +209,7 @@ func TestRetry(t *testing.T) {
 // and an unknown run are refused, and nothing is asked.
 func TestRetryRefused(t *testing.T) {
 	f := newFixture(t, "refused", retryPersonas())
-	sys := completedRun(t, f)
+	sys := runToCompletion(t, loadRetrySpec(t, f, "refused", f.url))
 	b := sys.Env.Bus
 	if _, stderr, err := runCLI(t, "retry", "--run", "refused", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--nats-nkey", sys.clientSeed(), "--variant", "nope"); exitCode(err, false) != exitUsage || !strings.Contains(err.Error(), `no variant "nope": use one of base, ft, int4`) {
 		t.Errorf("unknown variant: exit %d, %v\n%s", exitCode(err, false), err, stderr)
