@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assay-eval/assay/pkg/bus/bustest"
 	"github.com/assay-eval/assay/services/report/document"
 )
 
@@ -41,10 +40,15 @@ func runInProcess(t *testing.T, f *fixture) *document.Report {
 
 // TestServicesAsSeparateProcesses runs each stage as its own binary against
 // one NATS server — infer and score with two replicas each — and expects
-// the report of the same run made in one process.
+// the report of the same run made in one process. NATS is `assay up
+// --services none`'s, and each process joins as its stage's identity.
 func TestServicesAsSeparateProcesses(t *testing.T) {
-	srv := bustest.Server(t)
-	url := srv.ClientURL()
+	up, err := startSystem(t.Context(), systemOptions{Data: t.TempDir(), Port: 0, Services: []string{"none"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = up.Stop() })
+	url := up.URL
 	metricsAddr := map[string]string{}
 	var procs []*process
 	names := []string{"assay-ingest", "assay-infer", "assay-infer", "assay-score", "assay-score", "assay-judge", "assay-report"}
@@ -54,7 +58,7 @@ func TestServicesAsSeparateProcesses(t *testing.T) {
 		metricsAddr[name] = addr
 		// The simulator listens on loopback, which a server's endpoint
 		// policy refuses unless allowed.
-		procs = append(procs, start(t, name, "--nats", url, "--metrics-addr", addr, "--log-level", "warn", "--endpoint-allow", "loopback"))
+		procs = append(procs, start(t, name, "--nats", url, "--nats-nkey", up.Server.SeedFile(strings.TrimPrefix(name, "assay-")), "--metrics-addr", addr, "--log-level", "warn", "--endpoint-allow", "loopback"))
 	}
 	// A run that does not complete shows where every process was stuck.
 	t.Cleanup(func() {
@@ -65,9 +69,9 @@ func TestServicesAsSeparateProcesses(t *testing.T) {
 			time.Sleep(time.Second)
 		}
 	})
-	b := bustest.Open(t, srv)
 	f := newFixture(t, "procs", testPersonas())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	b := connectAs(t, ctx, url, up.clientSeed())
 	defer cancel()
 	if err := submit(ctx, b, f.spec, openFile); err != nil {
 		t.Fatal(err)
@@ -97,7 +101,7 @@ func TestServicesAsSeparateProcesses(t *testing.T) {
 	// assay report recomputes the report from the server by URL.
 	dir := t.TempDir()
 	// Its exit status is the gate's verdict, which this test does not check.
-	stdout, _, err := runCLI(t, "report", "--run", f.spec.Run, "--nats", url, "--out", dir, "--format", "json,md,html,parquet")
+	stdout, _, err := runCLI(t, "report", "--run", f.spec.Run, "--nats", url, "--nats-nkey", up.clientSeed(), "--out", dir, "--format", "json,md,html,parquet")
 	if err != nil && !isVerdict(err) {
 		t.Fatal(err)
 	}
