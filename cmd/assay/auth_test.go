@@ -15,6 +15,7 @@ import (
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/natsembed"
 	"github.com/assay-eval/assay/services/ingest"
+	"github.com/assay-eval/assay/services/report/document"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -167,16 +168,7 @@ func TestNATSLockedDown(t *testing.T) {
 	})
 
 	t.Run("client runs", func(t *testing.T) {
-		b := connectAs(t, ctx, sys.URL, sys.clientSeed())
-		if err := submit(ctx, b, f.spec, openFile); err != nil {
-			t.Fatal(err)
-		}
-		waitComplete(t, b, f.spec.Run, 90*time.Second)
-		rep, _, err := saveReport(ctx, b, f.spec.Run, t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		checkAgainstOracle(t, f, rep)
+		runChecked(t, ctx, connectAs(t, ctx, sys.URL, sys.clientSeed()), f)
 		g, err := sys.Env.Bus.Stream(bus.StreamGens).GetLastMsgForSubject(ctx, gens)
 		if err != nil {
 			t.Fatal(err)
@@ -185,6 +177,22 @@ func TestNATSLockedDown(t *testing.T) {
 			t.Fatalf("a forged generation reached the stream: %s", g.Data)
 		}
 	})
+}
+
+// runChecked submits f's run on b, waits for it to complete and checks
+// its report against the oracle.
+func runChecked(t *testing.T, ctx context.Context, b *bus.Bus, f *fixture) *document.Report {
+	t.Helper()
+	if err := submit(ctx, b, f.spec, openFile); err != nil {
+		t.Fatal(err)
+	}
+	waitComplete(t, b, f.spec.Run, 90*time.Second)
+	rep, _, err := saveReport(ctx, b, f.spec.Run, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAgainstOracle(t, f, rep)
+	return rep
 }
 
 // upURL is the NATS URL a started assay up printed.

@@ -71,17 +71,8 @@ func TestServicesAsSeparateProcesses(t *testing.T) {
 	})
 	f := newFixture(t, "procs", testPersonas())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	b := connectAs(t, ctx, url, up.clientSeed())
 	defer cancel()
-	if err := submit(ctx, b, f.spec, openFile); err != nil {
-		t.Fatal(err)
-	}
-	waitComplete(t, b, f.spec.Run, 90*time.Second)
-	rep, _, err := saveReport(ctx, b, f.spec.Run, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkAgainstOracle(t, f, rep)
+	rep := runChecked(t, ctx, connectAs(t, ctx, url, up.clientSeed()), f)
 
 	// Every service serves its own Prometheus metrics.
 	for name, addr := range metricsAddr {
