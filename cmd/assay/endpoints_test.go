@@ -216,9 +216,7 @@ secrets:
 	}
 
 	// Neither the secret nor the server's variable is stored or logged.
-	scanned := 0
-	scanStreams(t, ctx, b, func(where string, data []byte) {
-		scanned++
+	scanned := bustest.Scan(t, b, func(where string, data []byte) {
 		for _, v := range []string{secretValue, envValue} {
 			if bytes.Contains(data, []byte(v)) {
 				t.Errorf("%s holds a key", where)
@@ -242,69 +240,4 @@ func debugLogger(t *testing.T, w *syncBuffer) *slog.Logger {
 		t.Fatal(err)
 	}
 	return l
-}
-
-// scanStreams hands every message of every stream — and so of every
-// key-value bucket and object store, which are streams too — to scan,
-// with its subject and headers.
-func scanStreams(t *testing.T, ctx context.Context, b *bus.Bus, scan func(where string, data []byte)) {
-	t.Helper()
-	names := b.JS.StreamNames(ctx)
-	for name := range names.Name() {
-		st, err := b.JS.Stream(ctx, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := st.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-			msg, err := st.GetMsg(ctx, seq)
-			if err != nil {
-				continue // deleted
-			}
-			var hdr bytes.Buffer
-			for k, vs := range msg.Header {
-				fmt.Fprintln(&hdr, k, vs)
-			}
-			scan(fmt.Sprintf("stream %s message %d (%s)", name, seq, msg.Subject), []byte(msg.Subject+"\n"+hdr.String()+"\n"+string(msg.Data)))
-		}
-	}
-	if err := names.Err(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// TestUpEndpointSettings: assay up's endpoint policy from the environment,
-// assay.yaml and flags, and a secret that cannot be read stops it at
-// start-up, named, with nothing of any value shown.
-func TestUpEndpointSettings(t *testing.T) {
-	env := map[string]string{"ASSAY_ENDPOINTS": "/etc/assay/endpoints.yaml", "ASSAY_ENDPOINT_ALLOW": "loopback, api.openai.com"}
-	c := defaultUpConfig(func(k string) string { return env[k] })
-	if c.Endpoints != "/etc/assay/endpoints.yaml" || strings.Join(c.EndpointAllow, ",") != "loopback,api.openai.com" || c.AllowAPIKeyEnv {
-		t.Fatalf("from the environment: %+v", c.endpointSettings)
-	}
-	c, err := parseUpConfig("c.yaml", []byte("endpoints: e.yaml\nendpoint_allow: [\"*.svc.cluster.local:8000\", 10.0.0.0/8]\nallow_api_key_env: true\n"), c)
-	if err != nil || c.Endpoints != "e.yaml" || strings.Join(c.EndpointAllow, ",") != "*.svc.cluster.local:8000,10.0.0.0/8" || !c.AllowAPIKeyEnv {
-		t.Fatalf("the file over the environment: %+v, %v", c.endpointSettings, err)
-	}
-	if _, err := parseUpConfig("c.yaml", []byte("log_level: info\nendpoint_allow: ['*']\n"), c); err == nil || !strings.Contains(err.Error(), "line 2: endpoint_allow") {
-		t.Fatalf("a bad pattern: %v", err)
-	}
-
-	dir := t.TempDir()
-	file := filepath.Join(dir, "endpoints.yaml")
-	os.WriteFile(file, []byte("secrets:\n  openai: {file: "+filepath.Join(dir, "missing")+", hosts: [api.openai.com]}\n"), 0o600)
-	_, stderr, err := runCLI(t, "up", "--endpoints", file, "--data", t.TempDir(), "--port", "0", "--metrics-addr", "")
-	if exitCode(err, false) != exitUsage || !strings.Contains(err.Error(), "secret openai: file "+filepath.Join(dir, "missing")+" cannot be read") {
-		t.Fatalf("exit %d: %v\n%s", exitCode(err, false), err, stderr)
-	}
-	os.WriteFile(file, []byte("allow: [loopback]\nsecret: {}\n"), 0o600)
-	if _, _, err := runCLI(t, "up", "--endpoints", file, "--data", t.TempDir(), "--port", "0", "--metrics-addr", ""); err == nil || !strings.Contains(err.Error(), "endpoints.yaml:2: secret: unknown key") {
-		t.Fatalf("a misspelt key: %v", err)
-	}
-	if _, _, err := runCLI(t, "up", "--endpoint-allow", "http://x", "--data", t.TempDir(), "--port", "0", "--metrics-addr", ""); err == nil || !strings.Contains(err.Error(), "is a URL") {
-		t.Fatalf("a URL as a pattern: %v", err)
-	}
 }
