@@ -125,6 +125,9 @@ func Open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 			return b, nil
 		}
 		if ctx.Err() != nil || !Retryable(err) {
+			if errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), "CREATE") {
+				err = fmt.Errorf("%w: assay's streams and buckets do not all exist yet, and this identity may not create them: start assay up first (it creates them as admin), or run this once with the admin identity", err)
+			}
 			return nil, err
 		}
 		if on, _ := nc.ConnectedServerJetStream(); !on && (errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, nats.ErrNoResponders)) {

@@ -4,10 +4,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/natsembed"
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nkeys"
 )
 
@@ -90,4 +94,41 @@ func FuzzNKeyPublic(f *testing.F) {
 			t.Fatalf("public key %q of a non-user seed", pub)
 		}
 	})
+}
+
+// TestOpenNeedsTopologyOrCreateRights: a stage identity opens an existing
+// topology, and is told to start assay up when it is missing.
+func TestOpenNeedsTopologyOrCreateRights(t *testing.T) {
+	dir := t.TempDir()
+	perms := func(id, pub string) *server.Permissions {
+		g := bus.Grants(bus.Inbox(pub))[id]
+		return &server.Permissions{Publish: &server.SubjectPermission{Allow: g.Publish}, Subscribe: &server.SubjectPermission{Allow: g.Subscribe}}
+	}
+	srv, err := natsembed.Start(natsembed.Options{Dir: dir, Port: -1, Auth: &natsembed.Auth{Identities: []string{bus.StageScore, bus.IdentityAdmin}, Permissions: perms}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown()
+	connect := func(id string) *nats.Conn {
+		opts, err := bus.NKeyOptions(srv.SeedFile(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err := srv.Connect(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		return nc
+	}
+	ctx := t.Context()
+	if _, err := bus.Open(ctx, connect(bus.StageScore), bus.Options{Wait: 5 * time.Second}); err == nil || !strings.Contains(err.Error(), "start assay up first") {
+		t.Fatalf("score opening a missing topology: %v, want to be told to start assay up", err)
+	}
+	if _, err := bus.Open(ctx, connect(bus.IdentityAdmin), bus.Options{}); err != nil {
+		t.Fatalf("admin creating the topology: %v", err)
+	}
+	if _, err := bus.Open(ctx, connect(bus.StageScore), bus.Options{}); err != nil {
+		t.Fatalf("score opening the topology: %v", err)
+	}
 }
