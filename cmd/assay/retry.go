@@ -20,29 +20,33 @@ func newRetryCmd() *cobra.Command {
 	var conn natsFlags
 	cmd := &cobra.Command{
 		Use:   "retry --run R [--variant V] [--wait]",
-		Short: "Ask again the generations of a complete run that failed for good",
-		Long: `Asks again the generations of run R (of variant V only, with --variant)
-that failed for good — an endpoint that was down, 5xx or timeouts after every
-retry, a failed preflight — then scores them and judges their pairs again, and
-rebuilds the run's report, in which each retried (sample, variant) replaces
-its failure.
+		Short: "Ask again what failed for good in a complete run: generations and judge calls",
+		Long: `Asks again what failed for good in run R (with --variant V, only V's
+generations and the judgments of V's pairs):
 
-Only those generations are asked again: an answer already given is never
-asked or paid for again (each call is checked against the run's response
-cache), and no other pair is judged again. Not asked again: samples
-dead-lettered before they had a generation (they are reported as dead
-letters), judge calls that failed on pairs whose generations did not
-(the judgment stays an error), and samples of a continuous run. A run
-with no failed generation is left as it is. Retrying again asks again
-what is still failed.
+  - generations that failed — an endpoint down, 5xx or timeouts after every
+    retry, a failed preflight: they are generated again, scored, and their
+    pairs judged again;
+  - judgments whose judge failed (no verdict after its retries) on a pair
+    whose generations did not.
 
-The run must be over: a running run is refused (wait for it: assay run
---wait, or assay report). The stages must run (assay up, or the services).
+The run's report is then rebuilt, each retried result replacing its
+failure. Nothing else is asked again: an answer or verdict already given is
+never paid for twice (every call is checked against the run's response
+cache), and no other pair is judged again. Not asked again: messages
+dead-lettered before they had a result (poison input; they stay reported
+as dead letters), and continuous runs (they never complete). A run with
+nothing failed is left as it is; retrying again asks again what is still
+failed.
+
+The run must be complete: a running run is refused (assay run --wait
+shows when it is done). The stages must run (assay up, or the services).
 
 Exit status: 0 retried (with --wait: the gate passed) or nothing to retry,
-1 the gate failed, 2 bad usage (an unknown variant, a continuous or running
-run), 3 it could not be evaluated (the run does not exist, gate verdict
-error, NATS unreachable), 4 the gate could not decide, 130 interrupted.`,
+1 the gate failed, 2 bad usage (an unknown variant, a continuous, running
+or unevaluated run), 3 it could not be evaluated (the run does not exist,
+gate verdict error, NATS unreachable), 4 the gate could not decide, 130
+interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -112,20 +116,41 @@ func retry(ctx context.Context, b *bus.Bus, run, variant string, w io.Writer) (i
 	case eval.StateError:
 		return 0, usagef("run %s could not be evaluated (%s): nothing was generated to retry; fix it and submit it again", run, st.Error)
 	}
-	reqs, err := report.FailedGenerations(ctx, b, spec, variant)
+	reqs, err := report.Failures(ctx, b, spec, variant)
 	if err != nil {
 		return 0, err
 	}
 	if len(reqs) == 0 {
-		fmt.Fprintf(w, "run %s has no failed generations%s: nothing to retry, nothing changed\n", run, ofVariant(variant))
+		fmt.Fprintf(w, "run %s has no failed generations or judgments%s: nothing to retry, nothing changed\n", run, ofVariant(variant))
 		return 0, nil
 	}
 	n := st.Retry + 1
 	if err := b.StartRetry(ctx, run, n, reqs); err != nil {
 		return 0, err
 	}
-	fmt.Fprintf(w, "retry %d of run %s asks again %d failed generations (%s)\n", n, run, len(reqs), perVariant(reqs))
+	fmt.Fprintf(w, "retry %d of run %s asks again %s\n", n, run, retried(reqs))
 	return n, nil
+}
+
+// retried says what a retry asks again: "3 failed generations (base 1, ft
+// 2) and 2 failed judgments (judge-a 2)".
+func retried(reqs []eval.RetryRequest) string {
+	var gens, judged []string
+	for _, r := range reqs {
+		if r.Judge == "" {
+			gens = append(gens, r.Variant)
+		} else {
+			judged = append(judged, r.Judge)
+		}
+	}
+	var parts []string
+	if len(gens) > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed generations (%s)", len(gens), countEach(gens)))
+	}
+	if len(judged) > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed judgments (%s)", len(judged), countEach(judged)))
+	}
+	return strings.Join(parts, " and ")
 }
 
 func ofVariant(v string) string {
@@ -135,20 +160,20 @@ func ofVariant(v string) string {
 	return " of variant " + v
 }
 
-// perVariant counts requests by variant: "base 3, ft 1".
-func perVariant(reqs []eval.RetryRequest) string {
+// countEach counts the names: "base 3, ft 1".
+func countEach(names []string) string {
 	counts := map[string]int{}
-	for _, r := range reqs {
-		counts[r.Variant]++
+	for _, n := range names {
+		counts[n]++
 	}
-	names := make([]string, 0, len(counts))
-	for v := range counts {
-		names = append(names, v)
+	keys := make([]string, 0, len(counts))
+	for n := range counts {
+		keys = append(keys, n)
 	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, v := range names {
-		parts[i] = fmt.Sprintf("%s %d", v, counts[v])
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, n := range keys {
+		parts[i] = fmt.Sprintf("%s %d", n, counts[n])
 	}
 	return strings.Join(parts, ", ")
 }

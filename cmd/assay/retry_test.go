@@ -78,6 +78,8 @@ type outage struct {
 	mu   sync.Mutex
 	on   bool
 	fail map[[2]string]bool // (model, last user turn)
+	// judge fails a judge model's requests that quote a prompt.
+	judge map[string]string
 }
 
 func (o *outage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -95,7 +97,7 @@ func (o *outage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	o.mu.Lock()
-	down := o.on && o.fail[[2]string{req.Model, last}]
+	down := o.on && (o.fail[[2]string{req.Model, last}] || o.judge[req.Model] != "" && strings.Contains(string(body), o.judge[req.Model]))
 	o.mu.Unlock()
 	if down {
 		http.Error(w, `{"error":{"message":"injected outage"}}`, http.StatusInternalServerError)
@@ -121,9 +123,11 @@ func lastUser(s eval.Sample) string {
 }
 
 // TestRetry runs a spec against an endpoint that fails chosen requests
-// for good during the run: those generations are reported failed. Once
-// the endpoint is back, assay retry asks exactly those again (one call
-// each), judges again only their pairs (both orders, each judge), and the
+// for good during the run — four generations, and a judge on both pairs
+// of another sample: they are reported failed. Once the endpoint is back,
+// assay retry asks exactly those again (one call per failed generation),
+// judges again only the retried pairs and the failed judgments (both
+// orders, each judge, as many calls as there are new requests), and the
 // report then equals a fault-free run's. A second retry calls nothing.
 func TestRetry(t *testing.T) {
 	f := newFixture(t, "retried", retryPersonas())
@@ -138,7 +142,10 @@ func TestRetry(t *testing.T) {
 	o := &outage{next: f.sim.Handler(), fail: map[[2]string]bool{
 		{"t-ft", lastUser(qa[0])}: true, {"t-ft", lastUser(qa[1])}: true,
 		{"t-base", lastUser(qa[1])}: true, {"t-base", lastUser(qa[2])}: true,
-	}}
+	},
+		// judge-a fails on both pairs of a fourth sample.
+		judge: map[string]string{"t-judge-a": jsonText(lastUser(qa[3]))},
+	}
 	srv := httptest.NewServer(o)
 	t.Cleanup(srv.Close)
 	url := srv.URL + "/v1"
@@ -151,8 +158,8 @@ func TestRetry(t *testing.T) {
 	o.set(false)
 
 	before := writeReport(t, sys, "retried", "json")
-	if rep := readReport(t, before); countFailed(rep) != failed {
-		t.Fatalf("the run with an outage has %d failed generations, want %d", countFailed(rep), failed)
+	if rep := readReport(t, before); countFailed(rep) != failed || rep.Counts.JudgeErrors != 2 {
+		t.Fatalf("the run with an outage has %d failed generations and %d failed judgments, want %d and 2", countFailed(rep), rep.Counts.JudgeErrors, failed)
 	}
 
 	models := []string{"t-base", "t-ft", "t-int4", "t-judge-a", "t-judge-b"}
@@ -162,20 +169,20 @@ func TestRetry(t *testing.T) {
 	if err != nil && !isVerdict(err) {
 		t.Fatalf("retry: %v\n%s", err, stderr)
 	}
-	if !strings.Contains(stderr, "retry 1 of run retried asks again 4 failed generations (base 2, ft 2)") {
+	if !strings.Contains(stderr, "retry 1 of run retried asks again 4 failed generations (base 2, ft 2) and 2 failed judgments (judge-a 2)") {
 		t.Errorf("retry says:\n%s", stderr)
 	}
 	after := callCounts(f, models...)
 	if d := after["t-base"] - calls["t-base"] + after["t-ft"] - calls["t-ft"] + after["t-int4"] - calls["t-int4"]; d != failed {
 		t.Errorf("retry made %d calls to the evaluated models, want %d (one per failed generation): before %v, after %v", d, failed, calls, after)
 	}
-	judgeCalls := newJudgeRequests(t, b, "retried", qa[:3])
+	judgeCalls := newJudgeRequests(t, b, "retried", qa[:3]) + judgeRequests(t, b, "retried", qa[3])
 	if d := after["t-judge-a"] - calls["t-judge-a"] + after["t-judge-b"] - calls["t-judge-b"]; d != judgeCalls {
 		t.Errorf("retry made %d judge calls, want %d (the retried pairs, both orders, both judges): before %v, after %v", d, judgeCalls, calls, after)
 	}
 	retried := readReport(t, out)
-	if n := countFailed(retried); n != 0 {
-		t.Errorf("after the retry %d generations are still failed", n)
+	if n := countFailed(retried); n != 0 || retried.Counts.JudgeErrors != 0 {
+		t.Errorf("after the retry %d generations and %d judgments are still failed", n, retried.Counts.JudgeErrors)
 	}
 
 	// The same spec on a healthy endpoint under another name is the
@@ -194,14 +201,14 @@ func TestRetry(t *testing.T) {
 	// Nothing is failed any more: a second retry asks nothing.
 	calls = callCounts(f, models...)
 	_, stderr, err = runCLI(t, "retry", "--run", "retried", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--nats-nkey", sys.clientSeed(), "--wait")
-	if err != nil || !strings.Contains(stderr, "has no failed generations: nothing to retry") {
+	if err != nil || !strings.Contains(stderr, "has no failed generations or judgments: nothing to retry") {
 		t.Errorf("second retry: %v\n%s", err, stderr)
 	}
 	if after := callCounts(f, models...); !mapsEqual(after, calls) {
 		t.Errorf("a second retry made calls: before %v, after %v", calls, after)
 	}
-	if n := len(bustest.Stored[eval.RetryRequest](t, b, bus.StreamEvents, bus.RunRetries("retried"))); n != failed {
-		t.Errorf("%d retry requests stored, want %d", n, failed)
+	if n := len(bustest.Stored[eval.RetryRequest](t, b, bus.StreamEvents, bus.RunRetries("retried"))); n != failed+2 {
+		t.Errorf("%d retry requests stored, want %d", n, failed+2)
 	}
 }
 
@@ -226,7 +233,7 @@ func TestRetryRefused(t *testing.T) {
 		t.Errorf("running run: exit %d, %v", exitCode(err, false), err)
 	}
 	waitComplete(t, b, "refused", 90*time.Second)
-	if _, stderr, err := runCLI(t, "retry", "--run", "refused", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--nats-nkey", sys.clientSeed()); err != nil || !strings.Contains(stderr, "run refused has no failed generations") {
+	if _, stderr, err := runCLI(t, "retry", "--run", "refused", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--nats-nkey", sys.clientSeed()); err != nil || !strings.Contains(stderr, "run refused has no failed generations or judgments") {
 		t.Errorf("a run without failures: %v\n%s", err, stderr)
 	}
 }
@@ -269,6 +276,26 @@ func newJudgeRequests(t *testing.T, b *bus.Bus, run string, samples []eval.Sampl
 		}
 	}
 	return n * 2 * 2
+}
+
+// judgeRequests counts the calls judge-a makes to judge a sample's pairs
+// again: two orders of each distinct pair of answers.
+func judgeRequests(t *testing.T, b *bus.Bus, run string, s eval.Sample) int {
+	t.Helper()
+	out := map[string]string{}
+	for _, g := range bustest.Stored[eval.Generation](t, b, bus.StreamGens, bus.RunGens(run)) {
+		if g.Sample.ID == s.ID {
+			out[g.Variant] = g.Output
+		}
+	}
+	distinct := map[[2]string]bool{{out["ft"], out["base"]}: true, {out["int4"], out["base"]}: true}
+	return len(distinct) * 2
+}
+
+// jsonText is s as it appears inside a JSON string.
+func jsonText(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b[1 : len(b)-1])
 }
 
 // countFailed counts the report's failed generations.

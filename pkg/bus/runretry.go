@@ -10,22 +10,34 @@ import (
 	"github.com/assay-eval/assay/pkg/eval"
 )
 
-// RetrySubject is where assay retry asks a variant again for the samples
-// of a run whose generations failed (one [eval.RetryRequest] a sample).
-// It is part of ASSAY_EVENTS: stored, and read by infer.
-func RetrySubject(run, variant string) string { return prefix + "events.retry." + run + "." + variant }
+// RetrySubject is where assay retry asks a stage's member again for what
+// failed in a run: infer's variants for failed generations, the judges for
+// failed judgments (one [eval.RetryRequest] a sample or pair). It is part
+// of ASSAY_EVENTS: stored, and read by infer, judge and report.
+func RetrySubject(run, stage, member string) string {
+	return prefix + "events.retry." + run + "." + stage + "." + member
+}
 
 // RunRetries matches every retry request of a run.
 func RunRetries(run string) string { return prefix + "events.retry." + run + ".>" }
 
-// StageInferRetry names infer's consumers of retry requests; in dead
-// letters and metrics they are infer's.
-const StageInferRetry = StageInfer + "-retry"
+// The stages' consumers of retry requests; in dead letters and metrics
+// they are their stage's.
+const (
+	StageInferRetry = StageInfer + "-retry"
+	StageJudgeRetry = StageJudge + "-retry"
+)
 
 // InferRetryConsumer is infer's durable consumer of one variant's retry
 // requests in one run.
 func InferRetryConsumer(run, variant string) string {
 	return StageInferRetry + sep + run + sep + variant
+}
+
+// JudgeRetryConsumer is the judge stage's durable consumer of one judge's
+// retry requests in one run.
+func JudgeRetryConsumer(run, judge string) string {
+	return StageJudgeRetry + sep + run + sep + judge
 }
 
 // RetryMsgID is the message id of a result made from retried inputs (the
@@ -63,9 +75,13 @@ func (b *Bus) StartRetry(ctx context.Context, run string, n int, reqs []eval.Ret
 	at := time.Now().UTC()
 	for i, r := range reqs {
 		r.V, r.Run, r.Attempt, r.At, r.Last = eval.Version, run, n, at, i == len(reqs)-1
-		id := MsgID("retry", run, strconv.Itoa(n), r.Variant, r.Sample.Suite, r.Sample.ID)
-		if _, err := b.Publish(ctx, RetrySubject(run, r.Variant), id, r); err != nil {
-			return fmt.Errorf("asking again for %s/%s of variant %s: %w", r.Sample.Suite, r.Sample.ID, r.Variant, err)
+		subject, what := RetrySubject(run, StageInfer, r.Variant), "variant "+r.Variant
+		if r.Judge != "" {
+			subject, what = RetrySubject(run, StageJudge, r.Judge), "judge "+r.Judge+" on candidate "+r.Variant
+		}
+		id := MsgID("retry", run, strconv.Itoa(n), r.Judge, r.Variant, r.Sample.Suite, r.Sample.ID)
+		if _, err := b.Publish(ctx, subject, id, r); err != nil {
+			return fmt.Errorf("asking again for %s/%s of %s: %w", r.Sample.Suite, r.Sample.ID, what, err)
 		}
 	}
 	return nil

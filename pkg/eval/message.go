@@ -347,9 +347,11 @@ type Judgment struct {
 	// Cause is Error's short, stable class, as for [Generation.Cause].
 	Cause string `json:"cause,omitempty"`
 	// CandidateRetry and BaselineRetry are the judged generations'
-	// [Generation.Retry].
+	// [Generation.Retry]; JudgeRetry is the retry attempt that asked the
+	// judge again after it failed (0: none).
 	CandidateRetry int `json:"candidate_retry,omitempty"`
 	BaselineRetry  int `json:"baseline_retry,omitempty"`
+	JudgeRetry     int `json:"judge_retry,omitempty"`
 }
 
 // DeadLetter records a message a stage gave up on.

@@ -127,7 +127,7 @@ func (s *Service) retryMembers(runs *bus.Runs, spec *eval.RunSpec) []bus.Member 
 		ms = append(ms, bus.Member{
 			Config: jetstream.ConsumerConfig{
 				Durable:       bus.InferRetryConsumer(spec.Run, v.Name),
-				FilterSubject: bus.RetrySubject(spec.Run, v.Name),
+				FilterSubject: bus.RetrySubject(spec.Run, bus.StageInfer, v.Name),
 				DeliverPolicy: jetstream.DeliverAllPolicy,
 				MaxAckPending: v.Concurrency,
 				Metadata:      map[string]string{"stage": bus.StageInfer, "run": spec.Run, "variant": v.Name},
@@ -152,7 +152,7 @@ func (s *Service) handleRetry(ctx context.Context, runs *bus.Runs, run, variant 
 		return bus.Poisonf(bus.Keys{Run: run, Variant: variant}, "retry request does not decode: %v", err)
 	}
 	keys := bus.Keys{Run: run, Suite: r.Sample.Suite, Sample: r.Sample.ID, Variant: variant}
-	if r.Run != run || r.Variant != variant || r.Attempt < 1 {
+	if r.Run != run || r.Variant != variant || r.Judge != "" || r.Attempt < 1 {
 		return bus.Poisonf(keys, "retry request names run %q, variant %q, attempt %d on the subject of %s/%s", r.Run, r.Variant, r.Attempt, run, variant)
 	}
 	data, err := s.bus.GetMsg(ctx, bus.StreamSamples, r.Sample.Seq)

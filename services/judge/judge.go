@@ -108,7 +108,14 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		return ms
 	})
-	return rc.Run(ctx)
+	retries := s.bus.NewRunConsumers(bus.StreamEvents, bus.StageJudgeRetry, s.logger, s.retryMembers)
+	errs := make(chan error, 1)
+	go func() { errs <- retries.Run(ctx) }()
+	err := rc.Run(ctx)
+	if rerr := <-errs; err == nil {
+		err = rerr
+	}
+	return err
 }
 
 func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, run, judgeName string, m *bus.Msg) error {
@@ -139,7 +146,7 @@ func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, run, judgeName 
 		return err
 	}
 	for _, p := range pairs {
-		if err := s.judgePair(ctx, spec, j, p, &g); err != nil {
+		if err := s.judgePair(ctx, spec, j, p, &g, 0); err != nil {
 			return err
 		}
 	}
@@ -155,11 +162,12 @@ type pair struct {
 	baselineSeq uint64
 }
 
-// judgePair judges p; arrived is the generation whose arrival completed it,
-// so only its partner is read from the stream.
-func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judge, p pair, arrived *eval.Generation) error {
+// judgePair judges p as attempt judgeRetry of assay retry (0: the run's
+// own); arrived, when not nil, is the generation whose arrival completed
+// it, so only its partner is read from the stream.
+func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judge, p pair, arrived *eval.Generation, judgeRetry int) error {
 	load := func(seq uint64) (*eval.Generation, error) {
-		if arrived.Variant == spec.Baseline && seq == p.baselineSeq || arrived.Variant == p.candidate && seq == p.candSeq {
+		if arrived != nil && (arrived.Variant == spec.Baseline && seq == p.baselineSeq || arrived.Variant == p.candidate && seq == p.candSeq) {
 			return arrived, nil
 		}
 		data, err := s.bus.GetMsg(ctx, bus.StreamGens, seq)
@@ -192,8 +200,8 @@ func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judg
 	if err != nil {
 		return err
 	}
-	jd.CandidateRetry, jd.BaselineRetry = cand.Retry, base.Retry
-	id := bus.RetryMsgID(bus.MsgID(bus.StageJudge, spec.Run, jd.JudgeID, p.candidate, sample.Suite, sample.ID), cand.Retry, base.Retry)
+	jd.CandidateRetry, jd.BaselineRetry, jd.JudgeRetry = cand.Retry, base.Retry, judgeRetry
+	id := bus.RetryMsgID(bus.MsgID(bus.StageJudge, spec.Run, jd.JudgeID, p.candidate, sample.Suite, sample.ID), cand.Retry, base.Retry, judgeRetry)
 	_, err = s.bus.Publish(ctx, bus.JudgmentsSubject(spec.Run, j.Name), id, jd)
 	return err
 }

@@ -11,12 +11,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// FailedGenerations returns what assay retry asks again: the generations
-// of run (of variant only, when not "") that failed for good, as retry
-// requests without attempt. A (sample, variant) counts by its latest
-// attempt: one that a retry answered has not failed. Generations for
-// samples the run does not have (someone published them) are left out.
-func FailedGenerations(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, variant string) ([]eval.RetryRequest, error) {
+// Failures returns what assay retry asks again in run, as retry requests
+// without attempt: the generations that failed for good (of variant only,
+// when not ""), then the judgments a judge failed on (no verdict after
+// its retries) whose generations did not fail (of pairs with variant,
+// when not ""). Each result counts by its latest attempt: one that a
+// retry answered has not failed. Results for samples the run does not
+// have (someone published them) are left out.
+func Failures(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, variant string) ([]eval.RetryRequest, error) {
 	run := spec.Run
 	samples := map[[2]string]bool{}
 	err := readHeaders(ctx, b, bus.StreamSamples, bus.RunSamples(run), func(subject string, h nats.Header) {
@@ -64,6 +66,70 @@ func FailedGenerations(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, vari
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the generations of run %s: %w", run, err)
+	}
+	var out []eval.RetryRequest
+	asked := map[[2]string]bool{} // (variant, suite+sample) asked again
+	for _, k := range order {
+		if l := last[k]; l.failed {
+			out = append(out, l.req)
+			asked[[2]string{k[0], k[1] + "\x00" + k[2]}] = true
+		}
+	}
+	judged, err := failedJudgments(ctx, b, spec, variant, samples)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range judged {
+		// A pair whose generation is asked again is judged again anyway.
+		at := r.Sample.Suite + "\x00" + r.Sample.ID
+		if !asked[[2]string{r.Variant, at}] && !asked[[2]string{spec.Baseline, at}] {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// failedJudgments returns the judgments of run's judges that a judge
+// failed on, by their latest attempt, as retry requests for that judge.
+func failedJudgments(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, variant string, samples map[[2]string]bool) ([]eval.RetryRequest, error) {
+	ids := map[string]string{} // judge id -> name, for the spec's judges
+	for _, j := range spec.Judges {
+		ids[j.ID()] = j.Name
+	}
+	type latest struct {
+		attempts [3]int
+		failed   bool
+		req      eval.RetryRequest
+	}
+	later := func(a, b [3]int) bool { return a[2] > b[2] || a[2] == b[2] && a[0]+a[1] >= b[0]+b[1] }
+	last := map[[4]string]*latest{}
+	var order [][4]string
+	err := readBatches(ctx, b, bus.StreamJudgments, bus.RunJudgments(spec.Run), func(batch []message) error {
+		for _, m := range batch {
+			var j eval.Judgment
+			if json.Unmarshal(m.data, &j) != nil || j.Run != spec.Run || !samples[[2]string{j.Sample.Suite, j.Sample.ID}] {
+				continue
+			}
+			name, ok := ids[j.JudgeID]
+			if !ok || variant != "" && variant != spec.Baseline && j.Candidate != variant {
+				continue
+			}
+			k := [4]string{name, j.Candidate, j.Sample.Suite, j.Sample.ID}
+			l := last[k]
+			if l == nil {
+				l = &latest{attempts: [3]int{-1, -1, -1}}
+				last[k] = l
+				order = append(order, k)
+			}
+			if at := [3]int{j.CandidateRetry, j.BaselineRetry, j.JudgeRetry}; later(at, l.attempts) {
+				l.attempts, l.failed = at, j.Error != "" && !j.GenerationFailed
+				l.req = eval.RetryRequest{Run: spec.Run, Variant: j.Candidate, Judge: name, Sample: j.Sample}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the judgments of run %s: %w", spec.Run, err)
 	}
 	var out []eval.RetryRequest
 	for _, k := range order {

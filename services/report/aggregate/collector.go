@@ -73,6 +73,9 @@ type Collector struct {
 	// an earlier generation of it is superseded and counts nowhere, so the
 	// retried result takes its place.
 	retried map[[16]byte]int
+	// judgeRetried holds, by (judge, candidate, suite, sample), the latest
+	// attempt that asked a judge again for a pair it had failed on.
+	judgeRetried map[[16]byte]int
 }
 
 // heldSample is the results held for one sample the run does not have.
@@ -244,12 +247,33 @@ func (c *Collector) AddRetry(r *eval.RetryRequest) bool {
 	if r.Run != c.spec.Run || r.Attempt < 1 {
 		return false
 	}
+	if r.Judge != "" {
+		if c.judgeRetried == nil {
+			c.judgeRetried = map[[16]byte]int{}
+		}
+		k := judgeRetryKey(r.Judge, r.Variant, r.Sample.Suite, r.Sample.ID)
+		c.judgeRetried[k] = max(c.judgeRetried[k], r.Attempt)
+		return true
+	}
 	if c.retried == nil {
 		c.retried = map[[16]byte]int{}
 	}
 	k := scoreKey(r.Variant, r.Sample.Suite, r.Sample.ID)
 	c.retried[k] = max(c.retried[k], r.Attempt)
 	return true
+}
+
+func judgeRetryKey(judge, cand, suite, sample string) [16]byte {
+	return hashKey("jr", judge, cand, suite, sample)
+}
+
+// judgmentSuperseded reports whether a judgment was made from a generation
+// that a later attempt replaced, or is a judge's failure that a later
+// attempt asked again.
+func (c *Collector) judgmentSuperseded(j *eval.Judgment) bool {
+	return c.superseded(j.Candidate, j.Sample.Suite, j.Sample.ID, j.CandidateRetry) ||
+		c.superseded(c.spec.Baseline, j.Sample.Suite, j.Sample.ID, j.BaselineRetry) ||
+		len(c.judgeRetried) > 0 && j.JudgeRetry < c.judgeRetried[judgeRetryKey(j.Judge, j.Candidate, j.Sample.Suite, j.Sample.ID)]
 }
 
 // superseded reports whether a result made from attempt retry of variant's
@@ -344,8 +368,7 @@ func (c *Collector) AddJudgment(j *eval.Judgment) bool {
 	if j.Run != c.spec.Run {
 		return false
 	}
-	if c.superseded(j.Candidate, j.Sample.Suite, j.Sample.ID, j.CandidateRetry) ||
-		c.superseded(c.spec.Baseline, j.Sample.Suite, j.Sample.ID, j.BaselineRetry) {
+	if c.judgmentSuperseded(j) {
 		return false
 	}
 	k := judgmentKey(j.JudgeID, j.Candidate, j.Sample.Suite, j.Sample.ID)

@@ -1,0 +1,82 @@
+package judge
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/llm"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// retryMembers are the consumers of a run's judge retry requests, one per
+// judge, once assay retry has asked for a run's failures again: runs never
+// retried cost no consumer.
+func (s *Service) retryMembers(runs *bus.Runs, spec *eval.RunSpec) []bus.Member {
+	if st := runs.Status(spec.Run); st == nil || st.Retry == 0 || len(spec.Variants) < 2 {
+		return nil
+	}
+	var ms []bus.Member
+	for _, j := range spec.Judges {
+		ms = append(ms, bus.Member{
+			Config: jetstream.ConsumerConfig{
+				Durable:       bus.JudgeRetryConsumer(spec.Run, j.Name),
+				FilterSubject: bus.RetrySubject(spec.Run, bus.StageJudge, j.Name),
+				DeliverPolicy: jetstream.DeliverAllPolicy,
+				MaxAckPending: j.Concurrency,
+				Metadata:      map[string]string{"stage": bus.StageJudge, "run": spec.Run, "judge": j.Name},
+			},
+			Handler: func(ctx context.Context, m *bus.Msg) error {
+				return s.handleRetry(ctx, runs, spec.Run, j.Name, m)
+			},
+			Options: bus.ConsumeOptions{Stage: bus.StageJudge, Workers: j.Concurrency, Logger: s.logger, Observer: s.metrics},
+			Log:     []any{"run", spec.Run, "judge", j.Name, "judge_id", j.ID(), "retries", true},
+		})
+	}
+	return ms
+}
+
+// handleRetry judges again the pair a retry request names, with both
+// generations as they are recorded now, under [llm.Retrying]: the judge
+// calls that failed are made again (answers already stored are used), and
+// the judgment is published as the request's attempt.
+func (s *Service) handleRetry(ctx context.Context, runs *bus.Runs, run, judgeName string, m *bus.Msg) error {
+	var r eval.RetryRequest
+	if err := json.Unmarshal(m.Payload, &r); err != nil {
+		return bus.Poisonf(bus.Keys{Run: run, Judge: judgeName}, "retry request does not decode: %v", err)
+	}
+	keys := bus.Keys{Run: run, Suite: r.Sample.Suite, Sample: r.Sample.ID, Variant: r.Variant, Judge: judgeName}
+	if r.Run != run || r.Judge != judgeName || r.Attempt < 1 {
+		return bus.Poisonf(keys, "retry request names run %q, judge %q, attempt %d on the subject of %s/%s", r.Run, r.Judge, r.Attempt, run, judgeName)
+	}
+	spec, err := runs.Spec(ctx, run)
+	if err != nil {
+		return bus.PoisonIfNotFound(err, keys)
+	}
+	j, ok := spec.Judge(judgeName)
+	if !ok {
+		return bus.Poisonf(keys, "judge %q is no longer in run %q", judgeName, run)
+	}
+	if _, ok := spec.Variant(r.Variant); !ok || r.Variant == spec.Baseline {
+		return bus.Poisonf(keys, "%q is not a candidate of run %q", r.Variant, run)
+	}
+	p := pair{candidate: r.Variant, sample: r.Sample}
+	var found [2]bool
+	for i, v := range []string{r.Variant, spec.Baseline} {
+		seq, _, ok, err := s.lookup(ctx, genKey(run, r.Sample.Suite, r.Sample.ID, v))
+		if err != nil {
+			return err
+		}
+		found[i] = ok
+		if i == 0 {
+			p.candSeq = seq
+		} else {
+			p.baselineSeq = seq
+		}
+	}
+	if !found[0] || !found[1] {
+		return bus.Poisonf(keys, "the pair of %s and %s on %s/%s has no recorded generations: nothing to judge again", r.Variant, spec.Baseline, r.Sample.Suite, r.Sample.ID)
+	}
+	return s.judgePair(llm.Retrying(ctx), spec, j, p, nil, r.Attempt)
+}
