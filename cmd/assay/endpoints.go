@@ -62,25 +62,37 @@ type patternList []string
 // UnmarshalYAML accepts `endpoint_allow: [loopback, api.openai.com]` and
 // `endpoint_allow: loopback,api.openai.com`.
 func (l *patternList) UnmarshalYAML(n *yaml.Node) error {
-	var out []string
-	switch n.Kind {
-	case yaml.ScalarNode:
-		if n.Tag != "!!null" {
-			out = eval.SplitPatterns(n.Value)
-		}
-	case yaml.SequenceNode:
-		for _, c := range n.Content {
-			if c.Kind != yaml.ScalarNode {
-				return fmt.Errorf("line %d: endpoint_allow: write host patterns, e.g. [loopback, api.openai.com]", c.Line)
-			}
-			out = append(out, eval.SplitPatterns(c.Value)...)
-		}
-	default:
-		return fmt.Errorf("line %d: endpoint_allow: write a list of host patterns, e.g. [loopback, api.openai.com]", n.Line)
+	items, err := commaList(n, "endpoint_allow", "host patterns", "[loopback, api.openai.com]")
+	if err != nil {
+		return err
 	}
+	out := eval.SplitPatterns(strings.Join(items, ","))
 	if _, err := eval.ParseHostPolicy(out); err != nil {
 		return fmt.Errorf("line %d: endpoint_allow: %w", n.Line, err)
 	}
 	*l = out
 	return nil
+}
+
+// commaList reads a key of assay.yaml that is a list of names or one
+// comma-separated string (null: none), as the items written, each split
+// at its commas. what and example say what to write in an error.
+func commaList(n *yaml.Node, key, what, example string) ([]string, error) {
+	var out []string
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag != "!!null" {
+			out = strings.Split(n.Value, ",")
+		}
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode {
+				return nil, fmt.Errorf("line %d: %s: write the %s as names, e.g. %s", c.Line, key, what, example)
+			}
+			out = append(out, strings.Split(c.Value, ",")...)
+		}
+	default:
+		return nil, fmt.Errorf("line %d: %s: write a list of %s, e.g. %s", n.Line, key, what, example)
+	}
+	return out, nil
 }

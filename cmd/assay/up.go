@@ -131,21 +131,9 @@ type serviceList []string
 // UnmarshalYAML accepts `services: none`, `services: [none]`,
 // `services: ingest,report` and `services: [ingest, report]`.
 func (l *serviceList) UnmarshalYAML(n *yaml.Node) error {
-	var names []string
-	switch n.Kind {
-	case yaml.ScalarNode:
-		if n.Tag != "!!null" {
-			names = strings.Split(n.Value, ",")
-		}
-	case yaml.SequenceNode:
-		for _, c := range n.Content {
-			if c.Kind != yaml.ScalarNode {
-				return fmt.Errorf("line %d: services: write the stages as names, e.g. [ingest, report], or none", c.Line)
-			}
-			names = append(names, strings.Split(c.Value, ",")...)
-		}
-	default:
-		return fmt.Errorf("line %d: services: write a list of stages, e.g. [ingest, report], or none", n.Line)
+	names, err := commaList(n, "services", "stages", "[ingest, report], or none")
+	if err != nil {
+		return err
 	}
 	s, err := parseServices(names)
 	if err != nil {
