@@ -16,6 +16,15 @@
 // does not exist."). [Client.Preflight] checks a run's endpoints before
 // any paid call: the key is set, the endpoint answers, the model is served.
 //
+// A server's stages call under its [Endpoints] policy ([WithEndpoints]):
+// keys come from named secrets the operator configured, each sent only to
+// the hosts allowed for it, and a spec's api_key_env only where the
+// operator allowed it; every host's addresses must be allowed, and the
+// dialer checks the address it really connects to, so that neither DNS
+// nor a redirect can aim a call at loopback, link-local (cloud metadata)
+// or private addresses nobody allowed. A run on the user's own machine
+// uses [LocalEndpoints], which allows everything.
+//
 // The wire types are our own rather than go-openai's: go-openai drops
 // temperature 0 from requests (an omitempty float32, so the server's default
 // temperature applies), cannot carry top_k, min_p, repetition_penalty or
