@@ -149,6 +149,19 @@ func TestNATSLockedDown(t *testing.T) {
 		if err := json.Unmarshal(m.Data, &reply); err != nil || reply.ID == "" {
 			t.Fatalf("intake reply %q (%v), want a stored query's id", m.Data, err)
 		}
+		// A plain NATS client, replying on the shared inbox, too.
+		plain, err := nats.NkeyOptionFromSeed(sys.Server.SeedFile(bus.IdentityIntake))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pc, err := nats.Connect(sys.URL, plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pc.Close()
+		if _, err := pc.Request(bus.IntakeSubject("chat"), body, 10*time.Second); err != nil {
+			t.Fatalf("intake request on the shared inbox: %v", err)
+		}
 		samples := bus.RunSamples(f.spec.Run)
 		if _, err := nc.SubscribeSync(samples); err != nil {
 			t.Fatal(err)

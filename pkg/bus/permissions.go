@@ -57,7 +57,8 @@ func Inbox(pub string) string { return "_INBOX_" + pub }
 //   - client publishes "created" run events, retry requests, checkpoint
 //     announcements and labels; writes specs (and statuses, to open a run
 //     it submits, changes or retries) and datasets.
-//   - intake sends intake requests and reads their answers, nothing else.
+//   - intake sends intake requests and reads their answers (on its inbox
+//     or the shared _INBOX), nothing else.
 //   - admin may do anything.
 //
 // Each stage also publishes its own dead letters and large payloads to assay_blobs, and every identity but
@@ -124,8 +125,11 @@ func Grants(inbox string) map[string]Grant {
 			Subscribe: reply,
 		},
 		IdentityIntake: {
-			Publish:   []string{AllIntake},
-			Subscribe: reply,
+			Publish: []string{AllIntake},
+			// And the shared inbox, so that any NATS client (nats req)
+			// can read its answer: only intake clients reply there, as
+			// every other identity has an inbox of its own.
+			Subscribe: append(reply, "_INBOX.>"),
 		},
 		IdentityAdmin: {
 			Publish:   []string{">"},
