@@ -1,9 +1,6 @@
 package bus
 
-import (
-	"slices"
-	"strings"
-)
+import "slices"
 
 // Identities a NATS server serving assay knows, each with the least it
 // needs ([Grants]): one per stage (the Stage… names), the CLI, production
@@ -177,6 +174,6 @@ func objectWrite(store string) []string {
 
 // GrantOf returns identity's grant, and whether the identity exists.
 func GrantOf(identity, inbox string) (Grant, bool) {
-	g, ok := Grants(inbox)[strings.ToLower(identity)]
+	g, ok := Grants(inbox)[identity]
 	return g, ok
 }
