@@ -215,6 +215,28 @@ secrets:
 		t.Fatalf("the loopback service got %d requests", len(got))
 	}
 
+	// A judge added by a replay is not admitted by ingest, but the judge
+	// stage's preflight refuses it: its judgments fail with the policy's
+	// cause, and nothing is sent.
+	if _, err := b.AddJudge(ctx, "allowed", eval.Judge{Name: "late", BaseURL: internal.URL + "/v1", Model: "sim-judge", Mode: "pairwise", Concurrency: 2}); err != nil {
+		t.Fatal(err)
+	}
+	bustest.Eventually(t, time.Minute, func() error {
+		js := bustest.Stored[eval.Judgment](t, b, bus.StreamJudgments, bus.JudgmentsSubject("allowed", "late"))
+		if len(js) < 3 {
+			return fmt.Errorf("%d judgments of the late judge", len(js))
+		}
+		for _, j := range js {
+			if j.Cause != "preflight: endpoint policy refuses host 127.0.0.1" {
+				return fmt.Errorf("a judgment's cause is %q", j.Cause)
+			}
+		}
+		return nil
+	})
+	if got := internal.requests(); len(got) != 0 {
+		t.Fatalf("the loopback service got %d requests", len(got))
+	}
+
 	// Neither the secret nor the server's variable is stored or logged.
 	scanned := bustest.Scan(t, b, func(where string, data []byte) {
 		for _, v := range []string{secretValue, envValue} {
