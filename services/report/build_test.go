@@ -64,7 +64,7 @@ func newStoredRun(t *testing.T, b *bus.Bus, spec *eval.RunSpec) *storedRun {
 				{Role: "assistant", Content: "Hi."}, {Role: "user", Content: "Now say 「さようなら」."}}
 		}
 		r.samples[id] = s
-		seq := publish(bus.SamplesSubject(spec.Run, "qa"), s)
+		seq := publishSample(t, b, s)
 		for _, v := range spec.Variants {
 			g := &eval.Generation{V: 1, Run: spec.Run, Sample: s.Ref(seq), Variant: v.Name, Model: v.Model + "-served", Fingerprint: spec.Fingerprint(),
 				Params: "p-" + v.Name, Output: fmt.Sprintf("%s says %d", v.Name, 2*i), FinishReason: "stop", LatencyMS: float64(10 * i), At: time.Now().UTC()}
@@ -96,6 +96,17 @@ func newStoredRun(t *testing.T, b *bus.Bus, spec *eval.RunSpec) *storedRun {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// publishSample publishes s as ingest does, under its message id: the
+// report counts results only for samples it finds so.
+func publishSample(t testing.TB, b *bus.Bus, s *eval.Sample) uint64 {
+	t.Helper()
+	ack, err := b.Publish(t.Context(), bus.SamplesSubject(s.Run, s.Suite), bus.MsgID(bus.StageIngest, s.Run, s.Suite, s.ID), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ack.Sequence
 }
 
 func testSpec(run string) *eval.RunSpec {

@@ -47,6 +47,7 @@ func TestContinuousParquetCadence(t *testing.T) {
 			scores := func(ids ...string) {
 				t.Helper()
 				for _, id := range ids {
+					publishSample(t, b, &eval.Sample{V: 1, Run: "c1", Suite: "qa", ID: id})
 					for _, v := range spec.Variants {
 						sc := &eval.Score{V: 1, Run: "c1", Sample: eval.SampleRef{ID: id, Suite: "qa", At: time.Now().UTC()}, Variant: v.Name,
 							Fingerprint: spec.Fingerprint(), Scoring: spec.Scoring(), Metrics: map[string]float64{"em": 1}, Bucket: eval.BucketOK}

@@ -72,6 +72,7 @@ func TestGatedEventInconclusive(t *testing.T) {
 	const n = 6
 	for i := range n {
 		ref := eval.SampleRef{ID: fmt.Sprintf("q%d", i), Suite: "qa", At: time.Now().UTC()}
+		publishSample(t, b, &eval.Sample{V: 1, Run: run, Suite: "qa", ID: ref.ID})
 		for _, v := range spec.Variants {
 			sc := &eval.Score{V: 1, Run: run, Sample: ref, Variant: v.Name, Fingerprint: spec.Fingerprint(), Scoring: spec.Scoring(),
 				Metrics: map[string]float64{"em": 1}, Bucket: eval.BucketOK}
