@@ -35,11 +35,8 @@ nothing.
 With --wait the command follows the evaluation and prints the summary.
 
 Preflight, before the announcement: the endpoint answers and serves --model
-(--no-preflight skips it; the key is checked by the infer stage, where it is
-kept: --api-key-secret names a secret of the server's --endpoints file, the
-way a shared server takes keys; --api-key-env a variable of the infer stage,
-which a server accepts only with --allow-api-key-env). A checkpoint the
-server's endpoint policy refuses is not added: the run's report warns why.
+(--no-preflight skips it; the key in --api-key-env is checked by the infer
+stage, where it is set).
 
 Exit status: 0 announced (with --wait: the checkpoint passed the gate), 1
 the checkpoint failed the gate, 2 bad usage (a bad name or URL, a variant
@@ -90,8 +87,7 @@ interrupted.`,
 	f.StringVar(&ev.Variant, "variant", "", "the checkpoint's name in the run, e.g. step-2000")
 	f.StringVar(&ev.BaseURL, "base-url", "", "its OpenAI-compatible endpoint, e.g. http://vllm:8000/v1")
 	f.StringVar(&ev.Model, "model", "", "the model name the endpoint serves")
-	f.StringVar(&ev.APIKeyEnv, "api-key-env", "", "environment variable (of the infer stage) holding the API key; servers refuse it unless started with --allow-api-key-env")
-	f.StringVar(&ev.APIKeySecret, "api-key-secret", "", "secret (of the server's --endpoints file) holding the API key")
+	f.StringVar(&ev.APIKeyEnv, "api-key-env", "", "environment variable (of the infer stage) holding the API key")
 	f.IntVar(&ev.Concurrency, "concurrency", 0, "requests in flight to the endpoint (default 8)")
 	f.Int64Var(&ev.Step, "step", 0, "training step, for the report's trend")
 	f.BoolVar(&wait, "wait", false, "wait for the verdict; exit 1 when the checkpoint fails the gate, 3 when it could not be evaluated, 4 when the gate could not decide")
@@ -239,9 +235,7 @@ func waitStatus(ctx context.Context, b *bus.Bus, run string, w io.Writer, done f
 			return nil, ctx.Err()
 		case e = <-watch.Updates():
 		case <-check.C:
-			// A read that fails (a node failing over) is left to the
-			// next tick or the watch.
-			e, _ = b.Runs.Get(ctx, key)
+			e = readStatus(ctx, b, key)
 		}
 		if e == nil || e.Revision() <= seen {
 			continue
@@ -256,4 +250,17 @@ func waitStatus(ctx context.Context, b *bus.Bus, run string, w io.Writer, done f
 			return &st, nil
 		}
 	}
+}
+
+// readStatus reads the status key, or returns nil when it cannot: a read
+// that fails or times out (a node failing over) is left to the next check
+// or the watch, and never holds up the watch's updates for long.
+func readStatus(ctx context.Context, b *bus.Bus, key string) jetstream.KeyValueEntry {
+	ctx, cancel := context.WithTimeout(ctx, 2*statusCheck)
+	defer cancel()
+	e, err := b.Runs.Get(ctx, key)
+	if err != nil {
+		return nil
+	}
+	return e
 }

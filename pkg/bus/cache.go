@@ -3,9 +3,17 @@ package bus
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
+
+// cacheTimeout bounds one read or write of the cache. A request sent to a
+// node that dies is never answered, and the callers' contexts (a stage's
+// handler) have no deadline of their own: the ledger retries a write that
+// timed out, which then reaches the new leader, rather than wait for as
+// long as the caller would.
+const cacheTimeout = 5 * time.Second
 
 // KVCache keeps LLM responses in the assay_llm_cache bucket by content key
 // (it satisfies llm.Cache). A response is stored before its result is
@@ -18,6 +26,8 @@ func (b *Bus) LLMCache() KVCache { return KVCache{b: b} }
 
 // Get returns a stored response.
 func (c KVCache) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
+	defer cancel()
 	e, err := c.b.Cache.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, false, nil
@@ -34,6 +44,8 @@ func (c KVCache) Put(ctx context.Context, key string, val []byte) error {
 	if c.b.maxPayload > 0 && len(val) > c.b.maxPayload-headroom {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
+	defer cancel()
 	_, err := c.b.Cache.Put(ctx, key, val)
 	return err
 }
