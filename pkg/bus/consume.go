@@ -123,6 +123,11 @@ type ConsumeOptions struct {
 // quickly a consumer notices it should stop.
 const pollWait = time.Second
 
+// maxPullPause bounds the pause between failed pulls. A node failing over
+// fails pulls for a few seconds; a longer pause would be idle time after
+// it has recovered, which a crash should not cost.
+const maxPullPause = 5 * time.Second
+
 // Consume pulls from c and runs h on up to Workers messages at once until
 // ctx is done, keeping the ack discipline: Ack after success, InProgress
 // while a slow handler runs, NakWithDelay on a transient failure, Term and a
@@ -198,7 +203,7 @@ func (b *Bus) Consume(ctx context.Context, c jetstream.Consumer, h Handler, o Co
 				return nil
 			case <-time.After(pause):
 			}
-			pause = min(2*pause, 30*time.Second)
+			pause = min(2*pause, maxPullPause)
 		}
 	}
 }
