@@ -240,7 +240,9 @@ func (p *paidCalls) check(t *testing.T) {
 	if len(p.calls) == 0 {
 		t.Error("the endpoint was never called")
 	}
-	t.Logf("%d distinct requests, none paid twice", len(p.calls))
+	if twice == 0 {
+		t.Logf("%d distinct requests, none paid twice", len(p.calls))
+	}
 }
 
 // failingWrites is the bus's LLM cache whose first writes of a third of
