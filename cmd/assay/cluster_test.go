@@ -82,6 +82,9 @@ func TestClusterNodeFailure(t *testing.T) {
 				return w
 			})
 			defer stop()
+			if c.formed() {
+				t.Log("JetStream had already elected its meta leader when the stages started")
+			}
 			b := clusterClient(t, ctx, c.urls, logger)
 			t.Logf("cluster formed and client ready after %v", time.Since(started))
 			// A cluster that has just formed may not answer every request
@@ -323,6 +326,18 @@ func startTestCluster(t *testing.T, name string) *testCluster {
 		c.restart(t, i)
 	}
 	return c
+}
+
+// formed reports whether a node leads JetStream's meta group already.
+func (c *testCluster) formed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.nodes {
+		if s != nil && s.JetStreamIsLeader() {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *testCluster) kill(i int) {
