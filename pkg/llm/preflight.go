@@ -129,7 +129,9 @@ func (c *Client) Preflight(ctx context.Context, targets []Target, o PreflightOpt
 	refused := make([]error, len(targets))
 	for i, t := range targets {
 		if !o.KeysElsewhere {
-			if refused[i] = c.endpoints.admit(ctx, t); refused[i] != nil {
+			// A base_url the policy cannot judge is the check's to report.
+			if err := c.endpoints.admit(ctx, t); errors.Is(err, ErrPolicy) {
+				refused[i] = err
 				continue
 			}
 		}
