@@ -119,15 +119,24 @@ func (s *Service) lookup(ctx context.Context, key string) (seq uint64, retry int
 	if err != nil {
 		return 0, 0, false, fmt.Errorf("looking up generation: %w", err)
 	}
-	rec, attempt, retried := strings.Cut(string(e.Value()), "|")
-	seq, err = strconv.ParseUint(rec, 10, 64)
-	if err == nil && retried {
-		retry, err = strconv.Atoi(attempt)
-	}
-	if err != nil {
+	if seq, retry, err = parseGenRecord(string(e.Value())); err != nil {
 		return 0, 0, false, fmt.Errorf("generation record %s is corrupt: %w", key, err)
 	}
 	return seq, retry, true, nil
+}
+
+// parseGenRecord reads what [genRecord] wrote.
+func parseGenRecord(rec string) (seq uint64, retry int, err error) {
+	s, attempt, retried := strings.Cut(rec, "|")
+	if seq, err = strconv.ParseUint(s, 10, 64); err != nil {
+		return 0, 0, err
+	}
+	if retried {
+		if retry, err = strconv.Atoi(attempt); err != nil || retry < 0 {
+			return 0, 0, fmt.Errorf("retry attempt %q is not a number", attempt)
+		}
+	}
+	return seq, retry, nil
 }
 
 // claim creates the pair's claim for variant, or reports whether the
