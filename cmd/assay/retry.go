@@ -124,7 +124,11 @@ func retry(ctx context.Context, b *bus.Bus, run, variant string, w io.Writer) (i
 		fmt.Fprintf(w, "run %s has no failed generations or judgments%s: nothing to retry, nothing changed\n", run, ofVariant(variant))
 		return 0, nil
 	}
-	n := st.Retry + 1
+	last, err := report.LastRetry(ctx, b, run)
+	if err != nil {
+		return 0, err
+	}
+	n := max(st.Retry, last) + 1
 	if err := b.StartRetry(ctx, run, n, reqs); err != nil {
 		return 0, err
 	}

@@ -47,7 +47,11 @@ func (b *Bus) UpdateRun(ctx context.Context, run string, change func(*eval.RunSp
 			}
 			return false, fmt.Errorf("updating run %q: %w", run, err)
 		}
-		return true, b.PutStatus(ctx, &eval.RunStatus{Run: run, State: eval.StateRunning})
+		st := &eval.RunStatus{Run: run, State: eval.StateRunning}
+		if old, err := b.Status(ctx, run); err == nil {
+			st.Retry = old.Retry // its retries' consumers stay
+		}
+		return true, b.PutStatus(ctx, st)
 	}
 }
 

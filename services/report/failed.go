@@ -139,3 +139,18 @@ func failedJudgments(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, varian
 	}
 	return out, nil
 }
+
+// LastRetry is the latest attempt of assay retry stored for run (0: none).
+// A run's status says it too, but a status written by another change of
+// the run (a replay reopening it) may not.
+func LastRetry(ctx context.Context, b *bus.Bus, run string) (int, error) {
+	n := 0
+	err := readAll(ctx, b, retries(run), func(data []byte) error {
+		var r eval.RetryRequest
+		if json.Unmarshal(data, &r) == nil && r.Run == run {
+			n = max(n, r.Attempt)
+		}
+		return nil
+	})
+	return n, err
+}

@@ -143,8 +143,9 @@ func (s *Service) follow(ctx context.Context, run string) error {
 	if err != nil {
 		return err
 	}
-	// The run's retry attempt stays in its status: infer keeps its retry
-	// consumers while the run runs.
+	// The run's latest retry attempt stays in its status (infer and judge
+	// keep their retry consumers while it is set), even when another
+	// change of the run reopened it without it.
 	var retry int
 	if st, err := s.bus.Status(ctx, run); err == nil {
 		retry = st.Retry
@@ -163,7 +164,14 @@ func (s *Service) follow(ctx context.Context, run string) error {
 	}()
 	// Retry requests are stored before the run reopens, so all of them are
 	// here now, and the collector needs them before any result.
-	if err := readAll(ctx, s.bus, retries(run), func(data []byte) error { return add(c, retries(run), data) }); err != nil {
+	err = readAll(ctx, s.bus, retries(run), func(data []byte) error {
+		var r eval.RetryRequest
+		if json.Unmarshal(data, &r) == nil && r.Run == run {
+			retry = max(retry, r.Attempt)
+		}
+		return add(c, retries(run), data)
+	})
+	if err != nil {
 		return err
 	}
 	// Results count only for samples ingest published: anyone who can
