@@ -72,7 +72,7 @@ interrupted.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&run, "run", "", "the run")
-	f.StringVar(&variant, "variant", "", "retry only this variant's failed generations")
+	f.StringVar(&variant, "variant", "", "retry only this variant's failed generations and the failed judgments of its pairs")
 	f.BoolVar(&wait, "wait", false, "wait for the report; exit 1 when the gate fails, 3 when the run could not be evaluated, 4 when the gate could not decide")
 	f.StringVar(&out, "out", "", "with --wait, directory for the report files (default assay-report/<run>)")
 	conn.register(cmd)
