@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Exit statuses. They are the same for run, checkpoint, replay and report,
+// Exit statuses. They are the same for run, checkpoint, replay, retry and report,
 // so that CI can tell a model that regressed (1) from a pipeline that could
 // not evaluate it (3), a mistake in how assay was called (2), or a sample
 // too small to tell (4).
