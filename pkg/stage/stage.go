@@ -1,11 +1,12 @@
 // Package stage is the process around a pipeline stage: the flags every
 // service binary shares (--nats and the NATS credentials and TLS flags,
 // --startup-timeout, --metrics-addr, --log-level, --pyroscope, --replicas,
-// --version, and the endpoint policy's --endpoints, --endpoint-allow and
+// --version, the intake retention's --intake-max-age and --intake-max-bytes,
+// and the endpoint policy's --endpoints, --endpoint-allow and
 // --allow-api-key-env, which ingest, infer and judge use) and the
-// environment variables behind
-// them, the connection to NATS and the bus, logging, metrics and profiling,
-// the binary's version, and a signal-aware context. A service's main.go
+// environment variables behind them, the connection to NATS and the bus,
+// logging, metrics and profiling, the binary's version, and a signal-aware
+// context. A service's main.go
 // calls [Main] and nothing else.
 package stage
 
@@ -31,6 +32,7 @@ import (
 type Flags struct {
 	Client      ClientFlags
 	Endpoints   EndpointFlags
+	Intake      IntakeRetention
 	MetricsAddr string
 	LogLevel    string
 	Pyroscope   string
@@ -53,6 +55,7 @@ var MetricsAddrs = map[string]string{
 func (f *Flags) Register(fs *flag.FlagSet, name string) {
 	f.Client.Register(fs)
 	f.Endpoints.Register(fs)
+	f.Intake.Register(fs)
 	fs.StringVar(&f.MetricsAddr, "metrics-addr", envOr("ASSAY_METRICS_ADDR", MetricsAddrs[name]), "address for /metrics and /healthz, e.g. 0.0.0.0:9090 to be scraped from other hosts; empty turns them off (env ASSAY_METRICS_ADDR)")
 	fs.StringVar(&f.LogLevel, "log-level", envOr("ASSAY_LOG_LEVEL", "info"), "debug, info, warn or error (env ASSAY_LOG_LEVEL)")
 	fs.StringVar(&f.Pyroscope, "pyroscope", os.Getenv("ASSAY_PYROSCOPE"), "Pyroscope server URL; turns on continuous profiling (env ASSAY_PYROSCOPE)")
@@ -100,6 +103,9 @@ func Setup(ctx context.Context, name string, f Flags) (*Env, error) {
 		return nil, err
 	}
 	logger = logger.With("service", name)
+	if err := f.Intake.Err(); err != nil {
+		return nil, err
+	}
 	env := &Env{Logger: logger, Registry: obs.NewRegistry()}
 	if env.Endpoints, err = f.Endpoints.endpoints(name); err != nil {
 		return nil, err
@@ -115,7 +121,9 @@ func Setup(ctx context.Context, name string, f Flags) (*Env, error) {
 		return nil, err
 	}
 	env.close = append(env.close, func() { _ = nc.Drain() })
-	env.Bus, err = bus.Open(ctx, nc, bus.Options{Replicas: f.Replicas, Wait: max(f.Client.StartupTimeout-time.Since(start), time.Second), Logger: logger})
+	opts := bus.Options{Replicas: f.Replicas, Wait: max(f.Client.StartupTimeout-time.Since(start), time.Second), Logger: logger}
+	f.Intake.Apply(&opts)
+	env.Bus, err = bus.Open(ctx, nc, opts)
 	if err != nil {
 		env.Close()
 		return nil, err
