@@ -53,6 +53,8 @@ type systemOptions struct {
 	IntakeAddr string
 	// Intake secures and limits the intake (tokens, TLS, limits).
 	Intake ingest.IntakeConfig
+	// Retention bounds the intake stream (zero: bus.Options' defaults).
+	Retention stage.IntakeRetention
 	// Endpoints is what the stages may call: a server's policy for assay
 	// up, llm.LocalEndpoints for a run on the user's own machine.
 	Endpoints *llm.Endpoints
@@ -130,7 +132,9 @@ func startSystem(ctx context.Context, o systemOptions) (*system, error) {
 		sys.shutdownServer()
 		return nil, err
 	}
-	b, err := bus.Open(ctx, nc, bus.Options{Replicas: o.Replicas, Wait: wait, Logger: o.Logger})
+	opts := bus.Options{Replicas: o.Replicas, Wait: wait, Logger: o.Logger}
+	o.Retention.Apply(&opts)
+	b, err := bus.Open(ctx, nc, opts)
 	if err != nil {
 		nc.Close()
 		sys.shutdownServer()

@@ -49,6 +49,9 @@ type upConfig struct {
 	IntakeAddr  string      `yaml:"intake_addr"`
 	// Intake is set from the --intake-* flags and ASSAY_INTAKE_TOKENS only.
 	Intake ingest.IntakeConfig `yaml:"-"`
+	// Retention bounds the intake stream (intake_max_age,
+	// intake_max_bytes).
+	Retention stage.IntakeRetention `yaml:",inline"`
 	// The endpoint policy (see endpoints.go).
 	endpointSettings `yaml:",inline"`
 }
@@ -78,6 +81,9 @@ func defaultUpConfig(getenv func(string) string) upConfig {
 		Pyroscope:    getenv("ASSAY_PYROSCOPE"),
 
 		endpointSettings: defaultEndpointSettings(getenv),
+	}
+	if err := c.Retention.FromEnv(getenv); err != nil {
+		c.envErr = err
 	}
 	if v := getenv("ASSAY_STARTUP_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -167,10 +173,11 @@ func newUpCmd() *cobra.Command {
 	var file string
 	var over upConfig
 	var (
-		services string
-		intake   ingest.IntakeFlags
-		client   stage.ClientFlags
-		eps      stage.EndpointFlags
+		services  string
+		retention stage.IntakeRetention
+		intake    ingest.IntakeFlags
+		client    stage.ClientFlags
+		eps       stage.EndpointFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "up [-c assay.yaml]",
@@ -203,11 +210,12 @@ password, if any, is never shown.
 Settings come from the environment (ASSAY_NATS_CREDS, ASSAY_NATS_NKEY,
 ASSAY_NATS_USER, ASSAY_NATS_PASSWORD, ASSAY_NATS_PASSWORD_FILE,
 ASSAY_NATS_TLS_CA, ASSAY_NATS_TLS_CERT, ASSAY_NATS_TLS_KEY,
-ASSAY_STARTUP_TIMEOUT, ASSAY_METRICS_ADDR, ASSAY_LOG_LEVEL, ASSAY_PYROSCOPE),
+ASSAY_STARTUP_TIMEOUT, ASSAY_METRICS_ADDR, ASSAY_LOG_LEVEL, ASSAY_PYROSCOPE,
+ASSAY_INTAKE_MAX_AGE, ASSAY_INTAKE_MAX_BYTES),
 then from -c assay.yaml (keys named as the flags: nats, nats_config, creds, nats_nkey,
 nats_user, nats_password_file, nats_tls_ca, nats_tls_cert, nats_tls_key,
 startup_timeout, data, host, port, services, metrics_addr, intake_addr,
-pyroscope, replicas, log_level, endpoints, endpoint_allow, allow_api_key_env;
+intake_max_age, intake_max_bytes, pyroscope, replicas, log_level, endpoints, endpoint_allow, allow_api_key_env;
 no key holds a password), then from flags,
 each overriding the one before. assay up does not read ASSAY_NATS, which is
 where clients find it.`,
@@ -234,6 +242,8 @@ where clients find it.`,
 				"port": func() { c.Port = over.Port }, "metrics-addr": func() { c.MetricsAddr = over.MetricsAddr },
 				"pyroscope": func() { c.Pyroscope = over.Pyroscope }, "replicas": func() { c.Replicas = over.Replicas },
 				"log-level": func() { c.LogLevel = over.LogLevel }, "intake-addr": func() { c.IntakeAddr = over.IntakeAddr },
+				"intake-max-age":   func() { c.Retention.MaxAge = retention.MaxAge },
+				"intake-max-bytes": func() { c.Retention.MaxBytes = retention.MaxBytes },
 			} {
 				if fl.Changed(name) {
 					set()
@@ -283,6 +293,7 @@ where clients find it.`,
 	registerEndpointFlags(f, &eps)
 	intakeFlags := flag.NewFlagSet("intake", flag.ContinueOnError)
 	intake.Register(intakeFlags)
+	retention.Register(intakeFlags)
 	f.AddGoFlagSet(intakeFlags)
 	return cmd
 }
@@ -301,7 +312,7 @@ func runUp(cmd *cobra.Command, c upConfig) error {
 	sys, err := startSystem(ctx, systemOptions{Endpoints: endpoints,
 		NATS: c.NATS, Client: c.client(), StartupTimeout: c.StartupTimeout, Data: c.Data, Host: c.Host, Port: c.Port, Services: c.Services,
 		MetricsAddr: c.MetricsAddr, Pyroscope: c.Pyroscope, Replicas: c.Replicas, Logger: logger, IntakeAddr: c.IntakeAddr,
-		Intake: c.Intake, NATSConfig: c.NATSConfig,
+		Intake: c.Intake, Retention: c.Retention, NATSConfig: c.NATSConfig,
 	})
 	if err != nil {
 		return err

@@ -25,8 +25,8 @@ const (
 // opens the bus applies them to the stream at start, so give every process
 // the same values (the environment variables are the easy way).
 type IntakeRetention struct {
-	MaxAge   Age
-	MaxBytes ByteSize
+	MaxAge   Age      `yaml:"intake_max_age"`
+	MaxBytes ByteSize `yaml:"intake_max_bytes"`
 	envErr   error
 }
 

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/stage"
+)
+
+// TestUpIntakeRetention: assay up's intake_max_age and intake_max_bytes
+// reach the intake stream, and a restart with other values changes the
+// stream that exists.
+func TestUpIntakeRetention(t *testing.T) {
+	data := t.TempDir()
+	limits := func(r stage.IntakeRetention) (time.Duration, int64) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		sys, err := startSystem(ctx, systemOptions{Data: data, Port: -1, Services: []string{"none"}, Retention: r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = sys.Stop() }()
+		info, err := sys.Env.Bus.Stream(bus.StreamIntake).Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Config.MaxAge, info.Config.MaxBytes
+	}
+	if age, size := limits(stage.IntakeRetention{}); age != 30*24*time.Hour || size != 10<<30 {
+		t.Fatalf("defaults: max age %v, max bytes %d; want 30 days and 10 GiB", age, size)
+	}
+
+	file := filepath.Join(t.TempDir(), "assay.yaml")
+	if err := os.WriteFile(file, []byte("intake_max_age: 2d\nintake_max_bytes: 64KiB\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(stage.IntakeMaxBytesEnv, "1GiB") // the file overrides it
+	c, err := loadUpConfig(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if age, size := limits(c.Retention); age != 48*time.Hour || size != 64<<10 {
+		t.Fatalf("after a restart with 2d and 64KiB: max age %v, max bytes %d", age, size)
+	}
+	if age, size := limits(stage.IntakeRetention{MaxAge: -1, MaxBytes: -1}); age != 0 || size != -1 {
+		t.Fatalf("after a restart with none: max age %v, max bytes %d; want no limits", age, size)
+	}
+}
+
+// TestUpIntakeRetentionRefusesBadValues: a bad value names the flag, the
+// variable or the file's line.
+func TestUpIntakeRetentionRefusesBadValues(t *testing.T) {
+	_, _, err := runCLI(t, "up", "--intake-max-bytes", "10XB", "--data", t.TempDir(), "--port", "0", "--metrics-addr", "")
+	if err == nil || !strings.Contains(err.Error(), "intake-max-bytes") || !strings.Contains(err.Error(), "10GiB") {
+		t.Errorf("--intake-max-bytes 10XB: %v", err)
+	}
+	_, _, err = runCLI(t, "up", "--intake-max-age", "0", "--data", t.TempDir(), "--port", "0", "--metrics-addr", "")
+	if err == nil || !strings.Contains(err.Error(), "intake-max-age") || !strings.Contains(err.Error(), "not positive") {
+		t.Errorf("--intake-max-age 0: %v", err)
+	}
+	if _, err := parseUpConfig("c.yaml", []byte("data: x\nintake_max_age: a month\n"), upConfig{}); err == nil || !strings.Contains(err.Error(), "c.yaml: line 2") {
+		t.Errorf("intake_max_age: a month: %v", err)
+	}
+	c := defaultUpConfig(func(k string) string { return map[string]string{stage.IntakeMaxAgeEnv: "forever"}[k] })
+	if c.envErr == nil || !strings.Contains(c.envErr.Error(), stage.IntakeMaxAgeEnv) {
+		t.Errorf("%s=forever: %v", stage.IntakeMaxAgeEnv, c.envErr)
+	}
+}
