@@ -288,6 +288,9 @@ type Score struct {
 	GenSeq uint64 `json:"gen_seq"`
 	// Retry is the scored generation's [Generation.Retry].
 	Retry int `json:"retry,omitempty"`
+	// Sandbox is how the answer's code ran, for a score of code_pass
+	// (nil otherwise, and from scorers older than it).
+	Sandbox *CodeSandbox `json:"sandbox,omitempty"`
 }
 
 // Winner is a pairwise verdict from the candidate's point of view.

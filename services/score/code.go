@@ -25,8 +25,25 @@ func CodeRunner(slots int, lim codeexec.Limits) metric.CodeRunner {
 		if err != nil {
 			return metric.CodeOutcome{}, err
 		}
-		return metric.CodeOutcome{Passed: res.Passed, Status: string(res.Status), Detail: res.Exception()}, nil
+		// Run probed the sandbox: Probe returns what it ran in.
+		iso, err := codeexec.Probe()
+		if err != nil {
+			return metric.CodeOutcome{}, err
+		}
+		return metric.CodeOutcome{Passed: res.Passed, Status: string(res.Status), Detail: res.Exception(), Sandbox: Sandbox(iso)}, nil
 	}
+}
+
+// Sandbox is the short description of iso that a score carries.
+func Sandbox(iso codeexec.Isolation) *eval.CodeSandbox {
+	sb := &eval.CodeSandbox{Kind: iso.Sandbox, UID: iso.UID, Network: eval.SandboxNone, Filesystem: eval.SandboxHost, Full: iso.Full}
+	if iso.Network {
+		sb.Network = eval.SandboxHost
+	}
+	if iso.Private {
+		sb.Filesystem = eval.SandboxPrivate
+	}
+	return sb
 }
 
 // Program is the test program for an answer to a code item: the code the

@@ -159,5 +159,6 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, sample *eval.S
 		Params:       g.Params,
 		Cause:        g.Cause,
 		Retry:        g.Retry,
+		Sandbox:      r.Sandbox,
 	}, nil
 }

@@ -57,6 +57,14 @@ type Isolation struct {
 	Network bool
 	// Filesystem says what of the filesystem programs see.
 	Filesystem string
+	// Private is whether that is the private view (only the program's
+	// directory writable, the system's directories read-only, nothing
+	// else) rather than the host's filesystem.
+	Private bool
+	// Full is whether this is the full sandbox: the private view in its
+	// own mount, network and PID namespaces, never as root. Anything less
+	// is a degraded sandbox, which a report warns of.
+	Full bool
 	// Note says why Sandbox falls short of the full one, or why the
 	// interpreter is not the python3 on PATH.
 	Note string
@@ -100,7 +108,8 @@ func (h host) isolation() Isolation {
 	if h.fsview {
 		fs = "private: its temporary directory (the only writable place), " + strings.Join(append(append([]string(nil), viewDirs...), h.extra...), " ") + " read-only, /dev/{null,zero,random,urandom}, its own /proc; nothing else"
 	}
-	return Isolation{Python: h.python, Sandbox: h.sandbox(), UID: h.uid, GID: h.gid, Network: !h.namespaces, Filesystem: fs, Note: h.note}
+	return Isolation{Python: h.python, Sandbox: h.sandbox(), UID: h.uid, GID: h.gid, Network: !h.namespaces, Filesystem: fs,
+		Private: h.fsview, Full: h.full(), Note: h.note}
 }
 
 // sandbox names the isolation: the namespaces, "nobody" when root's
@@ -132,18 +141,27 @@ func (h host) sandbox() string {
 
 func (h host) dropsRoot() bool { return h.uid != os.Getuid() }
 
+// full is whether h is the full sandbox (see [Isolation].Full).
+func (h host) full() bool { return h.fsview && h.namespaces && h.uid != 0 }
+
 var (
 	hostMu     sync.Mutex
 	hostCached *host
+	// hostMode is the SandboxEnv setting hostCached was probed under.
+	hostMode string
 )
 
-// findHost finds python3 and probes the sandbox once per process; a
-// missing python3 is looked for again next time, so that installing it
-// needs no restart.
+// findHost finds python3 and probes the sandbox once per process (again
+// when SandboxEnv changes); a missing python3 is looked for again next
+// time, so that installing it needs no restart.
 func findHost() (host, error) {
+	mode, err := sandboxMode()
+	if err != nil {
+		return host{}, err
+	}
 	hostMu.Lock()
 	defer hostMu.Unlock()
-	if hostCached != nil {
+	if hostCached != nil && hostMode == mode {
 		return *hostCached, nil
 	}
 	path, err := exec.LookPath("python3")
@@ -154,11 +172,11 @@ func findHost() (host, error) {
 	if err != nil {
 		return host{}, err
 	}
-	h, err := probeHost(pythons(python))
+	h, err := probeMode(pythons(python), mode)
 	if err != nil {
 		return host{}, err
 	}
-	hostCached = &h
+	hostCached, hostMode = &h, mode
 	return h, nil
 }
 
@@ -203,14 +221,23 @@ func resolvePython(path string) (string, error) {
 // cannot run an interpreter that lives under /root. The program never runs
 // as root: when root has nothing nobody can run, that is an error.
 func probeHost(pythons []string) (host, error) {
+	return probeKinds(pythons, sandboxKinds)
+}
+
+// sandboxKind is one way of running programs that probeHost tries.
+type sandboxKind struct{ userns, fsview, namespaces, helper bool }
+
+// sandboxKinds are the ways probeHost tries, strongest first.
+var sandboxKinds = []sandboxKind{{true, true, true, true}, {false, true, true, true}, {true, false, true, false}, {false, false, false, true}, {false, false, false, false}}
+
+// probeKinds is probeHost over the given kinds only.
+func probeKinds(pythons []string, kinds []sandboxKind) (host, error) {
 	id := ids{os.Getuid(), os.Getgid()}
 	root := id.uid == 0
 	if root {
 		id = nobody()
 	}
 	exe, exeErr := openSelf()
-	type kind struct{ userns, fsview, namespaces, helper bool }
-	kinds := []kind{{true, true, true, true}, {false, true, true, true}, {true, false, true, false}, {false, false, false, true}, {false, false, false, false}}
 	var whyNot []string
 	for ki, k := range kinds {
 		if k.fsview && !k.userns && !root {

@@ -42,6 +42,8 @@ type Result struct {
 	Bucket       eval.Bucket
 	Reason       string
 	OutputTokens int
+	// Sandbox is how the answer's code ran, when code_pass ran it.
+	Sandbox *eval.CodeSandbox
 }
 
 // CodeOutcome is what running a generated program against its tests gave.
@@ -51,6 +53,8 @@ type CodeOutcome struct {
 	Status string
 	// Detail is the end of the program's error output.
 	Detail string
+	// Sandbox is how the program ran.
+	Sandbox *eval.CodeSandbox
 }
 
 // CodeRunner runs an answer's code against a code item's tests. Running
@@ -267,6 +271,7 @@ func (s *Scorer) Score(ctx context.Context, in Input) (Result, error) {
 				return Result{}, fmt.Errorf("running the answer's code: %w", err)
 			}
 			r.Metrics[m] = b2f(res.Passed)
+			r.Sandbox = res.Sandbox
 			switch {
 			case res.Passed:
 			case res.Status == "syntax_error":
