@@ -76,6 +76,8 @@ type Collector struct {
 	// judgeRetried holds, by (judge, candidate, suite, sample), the latest
 	// attempt that asked a judge again for a pair it had failed on.
 	judgeRetried map[[16]byte]int
+	// sandboxCounts counts the code scores by the sandbox their code ran in.
+	sandboxCounts map[eval.CodeSandbox]int
 }
 
 // heldSample is the results held for one sample the run does not have.
@@ -343,6 +345,7 @@ func (c *Collector) AddScore(s *eval.Score) bool {
 		c.foreignFP(s.Fingerprint).scores++
 	}
 	c.scores.appendScore(s, c.metrics)
+	c.countSandbox(s)
 	return true
 }
 

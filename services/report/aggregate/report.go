@@ -189,7 +189,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 		Run: spec.Run, Fingerprint: c.fp, Baseline: spec.Baseline, Complete: c.Complete(), Continuous: spec.Continuous != nil, Progress: c.Progress(),
 		Rates: map[string]document.Rates{}, Metrics: []document.Metric{}, Deltas: []document.Delta{},
 		Robustness: []document.Robustness{}, Contamination: []document.ContaminationEffect{}, Failures: []document.Failure{},
-		Pairwise: []document.Pairwise{}, Agreement: []document.Agreement{}, Ranking: []document.Strength{}, RateDeltas: []document.RateDelta{}, Monitors: []document.Monitor{}, Buckets: []document.Bucket{}, Warnings: []string{},
+		Pairwise: []document.Pairwise{}, Agreement: []document.Agreement{}, Ranking: []document.Strength{}, RateDeltas: []document.RateDelta{}, Monitors: []document.Monitor{}, Buckets: []document.Bucket{}, Warnings: []string{}, Sandbox: []document.Sandbox{},
 		Suites: []document.Suite{}, Windows: []document.Window{}, Checkpoints: []document.Checkpoint{},
 		Timing: document.Timing{GeneratedAt: now.UTC(), Latency: map[string]document.Latency{}, TTFT: map[string]document.Latency{},
 			ITL: map[string]document.Latency{}, OutputTokensPerS: map[string]document.Throughput{}},
@@ -219,6 +219,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	c.agreement(rep)
 	c.failures(rep, rows)
 	c.warnings(rep)
+	c.sandboxes(rep)
 	rep.Gate = Gate(spec, rep)
 	rep.Checkpoints = checkpoints(spec, rep)
 	c.windows(rep, rows)

@@ -52,7 +52,10 @@ type Report struct {
 	// unreadable suites, dead letters. None of it is in any figure above.
 	Failures []Failure `json:"failures"`
 	Buckets  []Bucket  `json:"buckets"`
-	Gate     Gate      `json:"gate"`
+	// Sandbox lists the code sandboxes code_pass ran its code in, with
+	// how many scores ran in each; empty without code_pass.
+	Sandbox []Sandbox `json:"sandbox"`
+	Gate    Gate      `json:"gate"`
 	// Checkpoints is the series of variants added by checkpoint events.
 	Checkpoints []Checkpoint `json:"checkpoints"`
 	// Windows are a continuous run's time windows, oldest first, by the
