@@ -42,6 +42,8 @@ type htmlView struct {
 	Agreement        table
 	Windows          table
 	Monitors         table
+	Sandbox          table
+	SandboxIntro     string
 }
 
 // table is a table both renderings show the same: Numeric marks the
@@ -69,7 +71,7 @@ const (
 var textColumns = map[string]bool{"variant": true, "model": true, "added": true, "gate": true,
 	"judge A": true, "judge B": true, "window": true, "judge": true, "vs": true, "suite": true,
 	"metric": true, "check": true, "result": true, "test": true, "perturbation": true, "rate": true,
-	"statistic": true, "alarm": true, "sig": true}
+	"statistic": true, "alarm": true, "sig": true, "sandbox": true, "network": true, "filesystem": true, "full sandbox": true}
 
 func newTable(head []string, rows [][]string) table {
 	t := table{Head: head, Rows: rows}
@@ -150,6 +152,7 @@ func HTML(w io.Writer, r *document.Report) error {
 	v.Agreement = agreementTable(r)
 	v.Windows = windowTable(r)
 	v.Monitors = monitorTable(r)
+	v.Sandbox, v.SandboxIntro = sandboxTable(r), sandboxIntro
 
 	// Rendered to a buffer so a failure leaves no half-written page behind.
 	var buf bytes.Buffer

@@ -125,6 +125,10 @@ func Markdown(w io.Writer, r *document.Report) error {
 			fmt.Fprintf(&b, "%s: `%s`\n\n", sg.Metric, sg.Signature)
 		}
 	}
+	if len(r.Sandbox) > 0 {
+		b.WriteString("### Code sandbox\n\n" + sandboxIntro + "\n\n")
+		mdTableOf(&b, sandboxTable(r))
+	}
 
 	b.WriteString("## Deltas vs baseline\n\n")
 	mdTableOf(&b, v.DeltasT)
