@@ -48,6 +48,14 @@ func TestUpIntakeRetention(t *testing.T) {
 	if age, size := limits(c.Retention); age != 48*time.Hour || size != 64<<10 {
 		t.Fatalf("after a restart with 2d and 64KiB: max age %v, max bytes %d", age, size)
 	}
+	// A process given no limits (a client, a stage replica) leaves the
+	// operator's as they are.
+	if age, size := limits(stage.IntakeRetention{}); age != 48*time.Hour || size != 64<<10 {
+		t.Fatalf("after a restart without limits: max age %v, max bytes %d; want 2d and 64KiB kept", age, size)
+	}
+	if age, size := limits(stage.IntakeRetention{MaxBytes: 1 << 20}); age != 48*time.Hour || size != 1<<20 {
+		t.Fatalf("after a restart with only 1MiB: max age %v, max bytes %d; want 2d kept and 1MiB", age, size)
+	}
 	if age, size := limits(stage.IntakeRetention{MaxAge: -1, MaxBytes: -1}); age != 0 || size != -1 {
 		t.Fatalf("after a restart with none: max age %v, max bytes %d; want no limits", age, size)
 	}
@@ -70,5 +78,35 @@ func TestUpIntakeRetentionRefusesBadValues(t *testing.T) {
 	c := defaultUpConfig(func(k string) string { return map[string]string{stage.IntakeMaxAgeEnv: "forever"}[k] })
 	if c.envErr == nil || !strings.Contains(c.envErr.Error(), stage.IntakeMaxAgeEnv) {
 		t.Errorf("%s=forever: %v", stage.IntakeMaxAgeEnv, c.envErr)
+	}
+}
+
+// TestClientKeepsIntakeRetention: once assay up has set the intake's
+// limits, a client (which may not change streams) still opens the bus,
+// and the limits stay.
+func TestClientKeepsIntakeRetention(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: 0, Services: []string{"none"},
+		Retention: stage.IntakeRetention{MaxAge: stage.Age(time.Hour), MaxBytes: 64 << 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sys.Stop() }()
+	nc, err := bus.Connect(ctx, bus.ClientConfig{URL: sys.URL, NKey: sys.clientSeed(), Name: "test"}, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	b, err := bus.Open(ctx, nc, bus.Options{Wait: 10 * time.Second})
+	if err != nil {
+		t.Fatalf("a client opening the bus: %v", err)
+	}
+	info, err := b.Stream(bus.StreamIntake).Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.MaxAge != time.Hour || info.Config.MaxBytes != 64<<10 {
+		t.Fatalf("after a client opened the bus: max age %v, max bytes %d; want 1h and 64KiB", info.Config.MaxAge, info.Config.MaxBytes)
 	}
 }

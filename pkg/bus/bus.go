@@ -38,10 +38,14 @@ type Options struct {
 	// IntakeMaxAge and IntakeMaxBytes bound the intake stream (stored
 	// production queries): past either, the oldest are dropped (defaults
 	// 30 days, longer than any continuous window, and 10 GiB; negative:
-	// no limit). Unlike other settings they are applied to an existing
-	// stream too, so that a retention policy changed later takes effect.
+	// no limit). Unlike other settings, when given (non-zero) they are
+	// applied to an existing stream too, so that a retention policy
+	// changed later takes effect; left zero, the stream keeps its own: a
+	// client or another replica must not undo the operator's.
 	IntakeMaxAge   time.Duration
 	IntakeMaxBytes int64
+	// keepAge and keepBytes: IntakeMaxAge and IntakeMaxBytes were not given.
+	keepAge, keepBytes bool
 	// Duplicates is the window in which a republished Nats-Msg-Id is
 	// dropped by the server (default 2m). Aggregation is keyed too, so a
 	// duplicate outside the window is stored but never counted.
@@ -76,10 +80,10 @@ func (o *Options) defaults() {
 		o.Wait = DefaultWait
 	}
 	if o.IntakeMaxAge == 0 {
-		o.IntakeMaxAge = 30 * 24 * time.Hour
+		o.IntakeMaxAge, o.keepAge = 30*24*time.Hour, true
 	}
 	if o.IntakeMaxBytes == 0 {
-		o.IntakeMaxBytes = 10 << 30
+		o.IntakeMaxBytes, o.keepBytes = 10<<30, true
 	}
 }
 
@@ -214,6 +218,12 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 			cfg := s.CachedInfo().Config
 			want := cfg
 			intakeRetention(&want, opts)
+			if opts.keepAge {
+				want.MaxAge = cfg.MaxAge
+			}
+			if opts.keepBytes {
+				want.MaxBytes = cfg.MaxBytes
+			}
 			if want.MaxAge != cfg.MaxAge || want.MaxBytes != cfg.MaxBytes || want.Discard != cfg.Discard {
 				s, err = js.UpdateStream(ctx, want)
 				err = notYet(err)
