@@ -20,10 +20,10 @@ const (
 )
 
 // IntakeRetention is how much of the intake stream (stored production
-// queries) is kept: past either limit the oldest queries are dropped. Zero
-// fields take [bus.Options]' defaults (30 days, 10 GiB). Every process that
-// opens the bus applies them to the stream at start, so give every process
-// the same values (the environment variables are the easy way).
+// queries) is kept: past either limit the oldest queries are dropped. A
+// process given a limit applies it at start, to an existing stream too; a
+// zero field leaves an existing stream's as it is and gives a new one
+// [bus.Options]' default (30 days, 10 GiB).
 type IntakeRetention struct {
 	MaxAge   Age      `yaml:"intake_max_age"`
 	MaxBytes ByteSize `yaml:"intake_max_bytes"`
@@ -37,8 +37,8 @@ func (r *IntakeRetention) Register(fs *flag.FlagSet) {
 	if err := r.FromEnv(os.Getenv); err != nil {
 		r.envErr = err
 	}
-	fs.Var(&r.MaxAge, "intake-max-age", "how long stored production queries are kept, e.g. 720h or 30d; none: no limit (default 30d; env "+IntakeMaxAgeEnv+")")
-	fs.Var(&r.MaxBytes, "intake-max-bytes", "how much of stored production queries is kept, e.g. 10GiB or 500MB; none: no limit (default 10GiB; env "+IntakeMaxBytesEnv+")")
+	fs.Var(&r.MaxAge, "intake-max-age", "how long stored production queries are kept, e.g. 720h or 30d; none: no limit; unset: an existing intake stream keeps its own, a new one gets 30d (env "+IntakeMaxAgeEnv+")")
+	fs.Var(&r.MaxBytes, "intake-max-bytes", "how much of stored production queries is kept, e.g. 10GiB or 500MB; none: no limit; unset: an existing intake stream keeps its own, a new one gets 10GiB (env "+IntakeMaxBytesEnv+")")
 }
 
 // FromEnv sets what the environment gives; an error names the variable.
@@ -116,6 +116,9 @@ func (a *Age) String() string {
 	return time.Duration(*a).String()
 }
 
+// Type names the value in a command's help.
+func (a *Age) Type() string { return "duration" }
+
 // UnmarshalYAML reads an Age from a YAML scalar, naming its line when
 // it is malformed.
 func (a *Age) UnmarshalYAML(n *yaml.Node) error {
@@ -191,6 +194,9 @@ func (b *ByteSize) String() string {
 	}
 	return strconv.FormatInt(int64(*b), 10)
 }
+
+// Type names the value in a command's help.
+func (b *ByteSize) Type() string { return "size" }
 
 // UnmarshalYAML reads a ByteSize from a YAML scalar, naming its line
 // when it is malformed.
