@@ -13,8 +13,9 @@ import (
 // TestReportSandbox: the report lists each code sandbox with the code
 // scores that ran in it (replicas with different sandboxes give several
 // rows), the full ones first, the same whatever order scores arrive in;
-// it warns of degraded and unrecorded sandboxes, and a run without code
-// has an empty list and no such warning.
+// it warns of degraded and unrecorded sandboxes; scores of an earlier
+// scoring (a re-scored run) count nowhere; and a run without code has an
+// empty list and no such warning.
 func TestReportSandbox(t *testing.T) {
 	full := &eval.CodeSandbox{Kind: "userns+mntns+netns+pidns+nobody+nnp+rlimit+nproc", UID: 65534, Network: eval.SandboxNone, Filesystem: eval.SandboxPrivate, Full: true}
 	degraded := &eval.CodeSandbox{Kind: "nobody+nnp+rlimit+nproc", UID: 65534, Network: eval.SandboxHost, Filesystem: eval.SandboxHost}
@@ -39,6 +40,13 @@ func TestReportSandbox(t *testing.T) {
 		ss := scores()
 		rand.New(rand.NewPCG(uint64(round), 7)).Shuffle(len(ss), func(i, j int) { ss[i], ss[j] = ss[j], ss[i] })
 		mustAdd(t, c, ss...)
+		// A score of the run's scoring before a re-score is left out, and
+		// so is the sandbox it ran in.
+		old := mkScore(spec, "base", "code", "y", 40, eval.BucketOK, map[string]float64{"code_pass": 1})
+		old.Scoring, old.Sandbox = "before", &eval.CodeSandbox{Kind: "rlimit", UID: 1000, Network: eval.SandboxHost, Filesystem: eval.SandboxHost}
+		if c.AddScore(old) {
+			t.Fatal("a score of another scoring was added")
+		}
 		rep := report(t, c, nil)
 		want := []document.Sandbox{{CodeSandbox: *full, Scores: 6}, {CodeSandbox: *degraded, Scores: 4},
 			{CodeSandbox: eval.CodeSandbox{Kind: document.SandboxUnrecorded, UID: -1}, Scores: 2}}
