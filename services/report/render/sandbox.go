@@ -1,6 +1,8 @@
 package render
 
 import (
+	"bytes"
+	"fmt"
 	"strconv"
 
 	"github.com/assay-eval/assay/services/report/document"
@@ -31,4 +33,19 @@ func sandboxTable(r *document.Report) table {
 		}
 	}
 	return t
+}
+
+// writeSandbox tells the terminal when code ran in less than the full
+// sandbox: the report's warnings say more.
+func writeSandbox(b *bytes.Buffer, r *document.Report) {
+	var short, total int
+	for _, s := range r.Sandbox {
+		total += s.Scores
+		if !s.Full {
+			short += s.Scores
+		}
+	}
+	if short > 0 {
+		fmt.Fprintf(b, "\ncode_pass: %d of %d code scores ran their code in a degraded or unrecorded sandbox: see the report's warnings\n", short, total)
+	}
 }

@@ -9,7 +9,9 @@ import (
 )
 
 // TestSandboxShown: both renderings show the code sandboxes after the
-// metrics, the degraded one marked; a run without code shows no section.
+// metrics, the degraded one marked, and the terminal's summary says when
+// code ran in less than the full sandbox; a run without code shows no
+// section.
 func TestSandboxShown(t *testing.T) {
 	r := fixture()
 	r.Sandbox = []document.Sandbox{
@@ -35,6 +37,14 @@ func TestSandboxShown(t *testing.T) {
 		if !strings.Contains(html, want) {
 			t.Errorf("report.html lacks %q", want)
 		}
+	}
+	const short = "code_pass: 4 of 10 code scores ran their code in a degraded or unrecorded sandbox"
+	if sum := render(t, Summary, r); !strings.Contains(sum, short) {
+		t.Errorf("the summary lacks %q:\n%s", short, sum)
+	}
+	r.Sandbox = r.Sandbox[:1]
+	if sum := render(t, Summary, r); strings.Contains(sum, "sandbox") {
+		t.Errorf("the summary of a run in the full sandbox mentions it:\n%s", sum)
 	}
 	for name, f := range map[string]renderer{"markdown": Markdown, "html": HTML} {
 		if out := render(t, f, fixture()); strings.Contains(out, "Code sandbox") {

@@ -61,6 +61,7 @@ func Summary(w io.Writer, r *document.Report) error {
 
 	writeFailures(&buf, r)
 	writeSkipped(&buf, r)
+	writeSandbox(&buf, r)
 	buf.WriteString(latestWindow(r))
 	// The verdict is the last line: what failed or was not decided comes
 	// just before it.
