@@ -357,25 +357,29 @@ func (c *Client) attempt(ctx context.Context, ep Endpoint, model, url string, bo
 	if ep.Stream {
 		hreq.Header.Set("Accept", "text/event-stream")
 	}
+	// What the endpoint answers is stored and logged: a key it echoes
+	// is replaced everywhere (see redactor).
+	red := c.redactor(ep.APIKey)
 	start := time.Now()
 	resp, err := c.http.Do(hreq)
 	if err != nil {
-		return Response{}, err
+		return Response{}, red.err(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return Response{}, readAPIError(resp)
+		return Response{}, red.err(readAPIError(resp, red))
 	}
 	var r Response
 	if ep.Stream && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		r, err = readStream(resp.Body, start)
+		r, err = readStream(resp.Body, start, red)
 	} else {
-		r, err = readResponse(resp.Body)
+		r, err = readResponse(resp.Body, red)
 	}
 	if err != nil {
-		return Response{}, err
+		return Response{}, red.err(err)
 	}
 	r.Latency = time.Since(start)
+	r = red.response(r)
 	r.Output, r.Reasoning = splitWithServerReasoning(r.Raw, r.Reasoning)
 	return r, nil
 }

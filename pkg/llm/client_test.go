@@ -596,7 +596,7 @@ func TestReadAPIError(t *testing.T) {
 			rec := httptest.NewRecorder()
 			rec.WriteHeader(503)
 			rec.WriteString(tc.body)
-			err := readAPIError(rec.Result())
+			err := readAPIError(rec.Result(), redactor{})
 			var api *APIError
 			if !errors.As(err, &api) || api.Status != 503 {
 				t.Fatalf("error = %v", err)

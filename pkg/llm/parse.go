@@ -19,11 +19,14 @@ import (
 const maxBody = 32 << 20
 
 // readAPIError reads a non-2xx answer. Only a JSON error's message is kept,
-// sanitised (errorReason): the body of an error is untrusted.
-func readAPIError(resp *http.Response) error {
+// sanitised (errorReason): the body of an error is untrusted. Keys are
+// replaced (red) before the message is cut, so that no part of one is
+// kept.
+func readAPIError(resp *http.Response, red redactor) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	e := &APIError{Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
-	e.Message, e.Withheld = errorReason(b)
+	e.Message, e.Withheld = errorReason(red.bytes(b))
+	e.Message = red.text(e.Message)
 	return e
 }
 
@@ -82,11 +85,14 @@ func decodeError(what string, data []byte, err error) error {
 	return fmt.Errorf("%w: %s: %v", ErrBadResponse, what, err)
 }
 
-func readResponse(body io.Reader) (Response, error) {
+// readResponse reads a completion that was not streamed. Keys are
+// replaced (red) in the body before anything is taken from it.
+func readResponse(body io.Reader, red redactor) (Response, error) {
 	b, err := io.ReadAll(io.LimitReader(body, maxBody))
 	if err != nil {
 		return Response{}, fmt.Errorf("reading response: %w", err)
 	}
+	b = red.bytes(b)
 	var cr struct {
 		ChatResponse
 		Error *WireError `json:"error"`
@@ -96,7 +102,7 @@ func readResponse(body io.Reader) (Response, error) {
 	}
 	if len(cr.Choices) == 0 {
 		if cr.Error != nil {
-			return Response{}, fmt.Errorf("%w: an error object with status 200: %s", ErrBadResponse, sanitizeReason(cr.Error.Message))
+			return Response{}, fmt.Errorf("%w: an error object with status 200: %s", ErrBadResponse, sanitizeReason(red.text(cr.Error.Message)))
 		}
 		return Response{}, fmt.Errorf("%w: no choices", ErrBadResponse)
 	}
@@ -112,7 +118,9 @@ func readResponse(body io.Reader) (Response, error) {
 // readStream reads a streamed completion begun at start. It times the
 // chunks that carry text (answer or reasoning): the first gives the time to
 // first token, the mean gap between them after it the inter-token latency.
-func readStream(body io.Reader, start time.Time) (Response, error) {
+// Keys are replaced (red) in each event; the caller redacts the joined
+// text, in which a key may have come in pieces.
+func readStream(body io.Reader, start time.Time, red redactor) (Response, error) {
 	sc := bufio.NewScanner(io.LimitReader(body, maxBody))
 	// Events are small; the scanner grows the buffer for a large one.
 	sc.Buffer(make([]byte, 0, 4<<10), 8<<20)
@@ -127,7 +135,7 @@ func readStream(body io.Reader, start time.Time) (Response, error) {
 		if !ok {
 			continue // comments, event names, blank separators
 		}
-		data = bytes.TrimSpace(data)
+		data = red.bytes(bytes.TrimSpace(data))
 		if bytes.Equal(data, []byte("[DONE]")) {
 			done = true
 			break
@@ -137,7 +145,7 @@ func readStream(body io.Reader, start time.Time) (Response, error) {
 			return Response{}, decodeError("a stream event", data, err)
 		}
 		if ch.Error != nil {
-			return Response{}, &APIError{Status: http.StatusInternalServerError, Message: inStream + sanitizeReason(ch.Error.Message)}
+			return Response{}, &APIError{Status: http.StatusInternalServerError, Message: inStream + sanitizeReason(red.text(ch.Error.Message))}
 		}
 		if ch.Model != "" {
 			r.Model = ch.Model

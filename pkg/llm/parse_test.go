@@ -32,7 +32,7 @@ func FuzzReadStream(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := readStream(bytes.NewReader(data), time.Now())
+		r, err := readStream(bytes.NewReader(data), time.Now(), redactor{})
 		if err != nil {
 			checkClassified(t, err)
 			var api *APIError
@@ -87,7 +87,7 @@ func FuzzReadResponse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := readResponse(bytes.NewReader(data))
+		r, err := readResponse(bytes.NewReader(data), redactor{})
 		if err != nil {
 			checkClassified(t, err)
 			// Text that is not JSON was garbled on the way and is asked

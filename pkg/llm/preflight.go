@@ -288,7 +288,7 @@ func (c *Client) check(ctx context.Context, base, model, key string) checkResult
 	api := chat.apiError()
 	switch {
 	case chat.status/100 == 2:
-		if _, err := readResponse(bytes.NewReader(chat.body)); err != nil {
+		if _, err := readResponse(bytes.NewReader(chat.body), redactor{}); err != nil {
 			return checkResult{kind: ProblemEndpoint, detail: fmt.Sprintf("does not answer like an OpenAI-compatible API (a test chat call: %v; does base_url end in /v1?)", err)}
 		}
 		return checkResult{}
@@ -373,7 +373,7 @@ type probeAnswer struct {
 }
 
 func (a probeAnswer) apiError() *APIError {
-	return readAPIError(&http.Response{StatusCode: a.status, Header: a.header, Body: io.NopCloser(bytes.NewReader(a.body))}).(*APIError)
+	return readAPIError(&http.Response{StatusCode: a.status, Header: a.header, Body: io.NopCloser(bytes.NewReader(a.body))}, redactor{}).(*APIError)
 }
 
 // probe sends one preflight request, again after a short wait when the
@@ -420,7 +420,9 @@ func (c *Client) probeOnce(ctx context.Context, method, url, key string, body []
 	if err != nil {
 		return probeAnswer{}, fmt.Errorf("reading the answer to %s %s: %w", method, url, err)
 	}
-	return probeAnswer{status: resp.StatusCode, header: resp.Header, body: b}, nil
+	// The answer's words reach problems, which are logged and stored:
+	// a key it echoes is replaced here, once for every use.
+	return probeAnswer{status: resp.StatusCode, header: resp.Header, body: c.redactor(key).bytes(b)}, nil
 }
 
 // transientNetwork reports whether a request that got no answer may get
