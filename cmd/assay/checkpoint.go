@@ -35,8 +35,12 @@ nothing.
 With --wait the command follows the evaluation and prints the summary.
 
 Preflight, before the announcement: the endpoint answers and serves --model
-(--no-preflight skips it; the key in --api-key-env is checked by the infer
-stage, where it is set).
+(--no-preflight skips it; the key is checked by the infer stage, where it is
+kept: --api-key-secret names a secret of the server's --endpoints file, the
+way a shared server takes keys; --api-key-env a variable of the infer stage,
+which a server accepts only with --allow-api-key-env). A checkpoint the
+server's endpoint policy refuses is not added: the run's report warns why,
+and --wait returns at once with the reason (exit status 3).
 
 Exit status: 0 announced (with --wait: the checkpoint passed the gate), 1
 the checkpoint failed the gate, 2 bad usage (a bad name or URL, a variant
@@ -87,7 +91,8 @@ interrupted.`,
 	f.StringVar(&ev.Variant, "variant", "", "the checkpoint's name in the run, e.g. step-2000")
 	f.StringVar(&ev.BaseURL, "base-url", "", "its OpenAI-compatible endpoint, e.g. http://vllm:8000/v1")
 	f.StringVar(&ev.Model, "model", "", "the model name the endpoint serves")
-	f.StringVar(&ev.APIKeyEnv, "api-key-env", "", "environment variable (of the infer stage) holding the API key")
+	f.StringVar(&ev.APIKeyEnv, "api-key-env", "", "environment variable (of the infer stage) holding the API key; servers refuse it unless started with --allow-api-key-env")
+	f.StringVar(&ev.APIKeySecret, "api-key-secret", "", "secret (of the server's --endpoints file) holding the API key")
 	f.IntVar(&ev.Concurrency, "concurrency", 0, "requests in flight to the endpoint (default 8)")
 	f.Int64Var(&ev.Step, "step", 0, "training step, for the report's trend")
 	f.BoolVar(&wait, "wait", false, "wait for the verdict; exit 1 when the checkpoint fails the gate, 3 when it could not be evaluated, 4 when the gate could not decide")

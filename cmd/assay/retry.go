@@ -61,6 +61,7 @@ interrupted.`,
 			}
 			// The report stage reopens the run once it has the requests:
 			// until then the status is the complete run's of before.
+			fmt.Fprintf(cmd.ErrOrStderr(), "waiting for the report stage to reopen run %s for retry %d (if this lasts, check that assay-report runs)\n", run, n)
 			if _, err := waitStatus(ctx, b, run, io.Discard, func(st *eval.RunStatus) bool { return st.Retry >= n }); err != nil {
 				return err
 			}
@@ -106,6 +107,9 @@ func retry(ctx context.Context, b *bus.Bus, run, variant string, w io.Writer) (i
 		return 0, usagef("--variant: run %s has no variant %q: use one of %s", run, variant, strings.Join(names, ", "))
 	}
 	st, err := b.Status(ctx, run)
+	if errors.Is(err, bus.ErrNotFound) {
+		return 0, fmt.Errorf("run %s has a spec but no status at %s: ingest has not taken it in yet (is assay-ingest running?); retry it once it is complete", run, b.NC.ConnectedUrlRedacted())
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -116,6 +120,15 @@ func retry(ctx context.Context, b *bus.Bus, run, variant string, w io.Writer) (i
 	case eval.StateError:
 		return 0, usagef("run %s could not be evaluated (%s): nothing was generated to retry; fix it and submit it again", run, st.Error)
 	}
+	last, err := report.LastRetry(ctx, b, run)
+	if err != nil {
+		return 0, err
+	}
+	if last > st.Retry {
+		// Its requests are stored but the run is not reopened yet: asking
+		// again now would ask the same failures twice.
+		return 0, usagef("retry %d of run %s is waiting for the report stage to reopen the run (is assay-report running?): try again once it is complete", last, run)
+	}
 	reqs, err := report.Failures(ctx, b, spec, variant)
 	if err != nil {
 		return 0, err
@@ -124,11 +137,10 @@ func retry(ctx context.Context, b *bus.Bus, run, variant string, w io.Writer) (i
 		fmt.Fprintf(w, "run %s has no failed generations or judgments%s: nothing to retry, nothing changed\n", run, ofVariant(variant))
 		return 0, nil
 	}
-	last, err := report.LastRetry(ctx, b, run)
+	n, err := eval.NextRetryAttempt(run, max(st.Retry, last))
 	if err != nil {
-		return 0, err
+		return 0, usage(err)
 	}
-	n := max(st.Retry, last) + 1
 	if err := b.StartRetry(ctx, run, n, reqs); err != nil {
 		return 0, err
 	}

@@ -108,6 +108,16 @@ func IntakeSubject(source string) string { return prefix + "intake." + source }
 // AllIntake matches the intake subject of every source.
 const AllIntake = prefix + "intake.*"
 
+// DLQStage returns the stage whose dead-letter subject (see [DLQSubject])
+// subject is, or "" when it is none. The grants let each stage publish
+// only on its own, so this, not a letter's body, says who gave up.
+func DLQStage(subject string) string {
+	if !strings.HasPrefix(subject, prefix+"dlq.") {
+		return ""
+	}
+	return SubjectToken(subject, 2)
+}
+
 // QueriesSubject is where ingest stores a source's redacted queries.
 func QueriesSubject(source string) string { return prefix + "queries." + source }
 

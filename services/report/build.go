@@ -138,12 +138,13 @@ func Fetcher(b *bus.Bus) aggregate.Fetcher { return busFetcher{b} }
 // source is one stream a run's report reads, and how to add its messages.
 type source struct {
 	stream, filter string
-	add            func(c *aggregate.Collector, data []byte) error
+	// add adds a message stored on subject to c.
+	add func(c *aggregate.Collector, subject string, data []byte) error
 }
 
 func sources(run string) []source {
 	return []source{
-		{bus.StreamScores, bus.RunScores(run), func(c *aggregate.Collector, data []byte) error {
+		{bus.StreamScores, bus.RunScores(run), func(c *aggregate.Collector, _ string, data []byte) error {
 			var s eval.Score
 			if err := json.Unmarshal(data, &s); err != nil {
 				return err
@@ -151,7 +152,7 @@ func sources(run string) []source {
 			c.AddScore(&s)
 			return nil
 		}},
-		{bus.StreamJudgments, bus.RunJudgments(run), func(c *aggregate.Collector, data []byte) error {
+		{bus.StreamJudgments, bus.RunJudgments(run), func(c *aggregate.Collector, _ string, data []byte) error {
 			var j eval.Judgment
 			if err := json.Unmarshal(data, &j); err != nil {
 				return err
@@ -159,12 +160,12 @@ func sources(run string) []source {
 			c.AddJudgment(&j)
 			return nil
 		}},
-		{bus.StreamDLQ, bus.RunDLQ(run), func(c *aggregate.Collector, data []byte) error {
+		{bus.StreamDLQ, bus.RunDLQ(run), func(c *aggregate.Collector, subject string, data []byte) error {
 			var d eval.DeadLetter
 			if err := json.Unmarshal(data, &d); err != nil {
 				return err
 			}
-			c.AddDeadLetter(&d)
+			c.AddStagedDeadLetter(bus.DLQStage(subject), &d)
 			return nil
 		}},
 	}
@@ -173,7 +174,7 @@ func sources(run string) []source {
 // retries is the source of a run's retry requests, which the collector
 // must have before any result (see [aggregate.Collector.AddRetry]).
 func retries(run string) source {
-	return source{bus.StreamEvents, bus.RunRetries(run), func(c *aggregate.Collector, data []byte) error {
+	return source{bus.StreamEvents, bus.RunRetries(run), func(c *aggregate.Collector, _ string, data []byte) error {
 		var r eval.RetryRequest
 		if err := json.Unmarshal(data, &r); err != nil {
 			return err
@@ -209,8 +210,8 @@ func readSamples(ctx context.Context, b *bus.Bus, run string, c *aggregate.Colle
 
 // add adds one message to c; one that does not decode is noted in the
 // report rather than stopping it: anyone can publish on a subject.
-func add(c *aggregate.Collector, src source, data []byte) error {
-	if err := src.add(c, data); err != nil {
+func add(c *aggregate.Collector, src source, subject string, data []byte) error {
+	if err := src.add(c, subject, data); err != nil {
 		c.Note(fmt.Sprintf("a message on %s does not decode and was skipped: %v", src.stream, err))
 	}
 	return nil
@@ -232,7 +233,7 @@ func Collect(ctx context.Context, b *bus.Bus, run string) (*aggregate.Collector,
 		return nil, err
 	}
 	for _, src := range append([]source{retries(run)}, sources(run)...) {
-		if err := readAll(ctx, b, src, func(data []byte) error { return add(c, src, data) }); err != nil {
+		if err := readAll(ctx, b, src, func(m message) error { return add(c, src, m.subject, m.data) }); err != nil {
 			c.Release()
 			return nil, err
 		}
@@ -241,10 +242,10 @@ func Collect(ctx context.Context, b *bus.Bus, run string) (*aggregate.Collector,
 }
 
 // readAll reads every message of src stored now.
-func readAll(ctx context.Context, b *bus.Bus, src source, fn func([]byte) error) error {
+func readAll(ctx context.Context, b *bus.Bus, src source, fn func(message) error) error {
 	return readBatches(ctx, b, src.stream, src.filter, func(batch []message) error {
 		for _, m := range batch {
-			if err := fn(m.data); err != nil {
+			if err := fn(m); err != nil {
 				return fmt.Errorf("%s message %d: %w", src.stream, m.seq, err)
 			}
 		}
@@ -252,10 +253,12 @@ func readAll(ctx context.Context, b *bus.Bus, src source, fn func([]byte) error)
 	})
 }
 
-// message is one message read from a stream: its payload and sequence.
+// message is one message read from a stream: its subject, payload and
+// sequence.
 type message struct {
-	data []byte
-	seq  uint64
+	subject string
+	data    []byte
+	seq     uint64
 }
 
 // readHeaders reads the subject and headers of every message of stream on
@@ -326,7 +329,7 @@ func readBatches(ctx context.Context, b *bus.Bus, stream, filter string, fn func
 		if err != nil {
 			return err
 		}
-		got = append(got, message{data, meta.Sequence.Stream})
+		got = append(got, message{m.Subject(), data, meta.Sequence.Stream})
 		return nil
 	}, func() error {
 		batch := got

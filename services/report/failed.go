@@ -144,13 +144,23 @@ func failedJudgments(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, varian
 // A run's status says it too, but a status written by another change of
 // the run (a replay reopening it) may not.
 func LastRetry(ctx context.Context, b *bus.Bus, run string) (int, error) {
-	n := 0
-	err := readAll(ctx, b, retries(run), func(data []byte) error {
+	n, _, err := retryAttempts(ctx, b, run)
+	return n, err
+}
+
+// retryAttempts returns the latest attempt of assay retry stored for run,
+// and the latest whose last request is stored (all its requests are: see
+// [bus.Bus.StartRetry]). Attempts out of range (forged) are left out.
+func retryAttempts(ctx context.Context, b *bus.Bus, run string) (latest, whole int, err error) {
+	err = readAll(ctx, b, retries(run), func(m message) error {
 		var r eval.RetryRequest
-		if json.Unmarshal(data, &r) == nil && r.Run == run {
-			n = max(n, r.Attempt)
+		if json.Unmarshal(m.data, &r) == nil && r.Run == run && r.ValidAttempt() == nil {
+			latest = max(latest, r.Attempt)
+			if r.Last {
+				whole = max(whole, r.Attempt)
+			}
 		}
 		return nil
 	})
-	return n, err
+	return latest, whole, err
 }

@@ -3,17 +3,12 @@ package report
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// errStillRunning delays a retry of a run that has not completed yet: its
-// tracker already runs, and would not see the retry's requests.
-var errStillRunning = errors.New("run still running: the retry reopens it once it completes")
 
 // followRetries reopens a run when assay retry has stored the last request
 // of a new attempt: the run goes back to running with Retry set, infer
@@ -48,12 +43,43 @@ func (s *Service) reopen(ctx context.Context, m *bus.Msg) error {
 	if err != nil {
 		return err
 	}
+	if err := r.ValidAttempt(); err != nil {
+		return bus.Poisonf(keys, "retry request of run %s refused: %v", r.Run, err)
+	}
 	switch {
 	case st.Retry >= r.Attempt || st.State == eval.StateError:
 		return nil // reopened already, or nothing to retry in it
 	case st.State == eval.StateRunning:
-		return errStillRunning
+		// Its tracker would not see the requests; it reopens the run
+		// for them once it completes (see reopenPending), however long
+		// that takes, so the request is not held here until it is
+		// dead-lettered.
+		s.logger.Info("retry waits for its run to complete", "run", r.Run, "attempt", r.Attempt)
+		return nil
 	}
-	s.logger.Info("run reopened for a retry", "run", r.Run, "attempt", r.Attempt)
-	return s.bus.PutStatus(ctx, &eval.RunStatus{Run: r.Run, State: eval.StateRunning, Retry: r.Attempt})
+	return s.reopenFor(ctx, r.Run, r.Attempt)
+}
+
+func (s *Service) reopenFor(ctx context.Context, run string, attempt int) error {
+	s.logger.Info("run reopened for a retry", "run", run, "attempt", attempt)
+	return s.bus.PutStatus(ctx, &eval.RunStatus{Run: run, State: eval.StateRunning, Retry: attempt})
+}
+
+// reopenPending reopens a run that has just completed when a retry was
+// requested while it ran (a checkpoint or replay reopened it between
+// assay retry's check and the retry's last request). It reads the
+// requests after the completed status is stored, so a request stored
+// later finds the run complete and reopens it itself.
+func (s *Service) reopenPending(ctx context.Context, st *eval.RunStatus) error {
+	if st.State != eval.StateComplete {
+		return nil
+	}
+	_, last, err := retryAttempts(ctx, s.bus, st.Run)
+	if err != nil {
+		return err
+	}
+	if last <= st.Retry {
+		return nil
+	}
+	return s.reopenFor(ctx, st.Run, last)
 }

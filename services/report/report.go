@@ -164,12 +164,12 @@ func (s *Service) follow(ctx context.Context, run string) error {
 	}()
 	// Retry requests are stored before the run reopens, so all of them are
 	// here now, and the collector needs them before any result.
-	err = readAll(ctx, s.bus, retries(run), func(data []byte) error {
+	err = readAll(ctx, s.bus, retries(run), func(m message) error {
 		var r eval.RetryRequest
-		if json.Unmarshal(data, &r) == nil && r.Run == run {
+		if json.Unmarshal(m.data, &r) == nil && r.Run == run && r.ValidAttempt() == nil {
 			retry = max(retry, r.Attempt)
 		}
-		return add(c, retries(run), data)
+		return add(c, retries(run), m.subject, m.data)
 	})
 	if err != nil {
 		return err
@@ -221,7 +221,7 @@ func (s *Service) follow(ctx context.Context, run string) error {
 			outcome := bus.OutcomeAborted
 			if err == nil {
 				mu.Lock()
-				_ = add(c, src, data)
+				_ = add(c, src, m.Subject(), data)
 				mu.Unlock()
 				outcome = bus.OutcomeAcked
 			}
@@ -435,7 +435,14 @@ func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.R
 	// One completion of one composition of the run: a finish repeated
 	// after a crash is stored once, but a checkpoint, a new judge or a
 	// re-scoring completes the run anew even with the same counts.
+	// A retry replaces failures one for one, so its completion has the
+	// counts and composition of the one before: its attempt tells them
+	// apart (left out when 0, so that completions keep the ids they had
+	// before retries).
 	completion := []string{fmt.Sprint(st.Scores), fmt.Sprint(st.Judgments), composition(c.Spec())}
+	if st.Retry > 0 {
+		completion = append(completion, fmt.Sprintf("retry-%d", st.Retry))
+	}
 	for _, ge := range gateEvents(run, c.Spec().Baseline, rep.Gate, time.Now().UTC()) {
 		id := bus.MsgID(bus.EventGated, append([]string{run, ge.Variant}, completion...)...)
 		if _, err := s.bus.Publish(ctx, bus.RunEvent(run, bus.EventGated), id, ge); err != nil {
@@ -450,7 +457,7 @@ func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.R
 		return err
 	}
 	s.logger.Info("run over", "run", run, "state", st.State, "verdict", rep.Gate.Verdict, "scores", st.Scores, "judgments", st.Judgments)
-	return nil
+	return s.reopenPending(ctx, st)
 }
 
 // gateEvents are the gated events of a run's gate, one per gated variant

@@ -45,6 +45,10 @@ type Collector struct {
 	arrived  map[[3]string]int
 	dead     []eval.DeadLetter
 	deadSeen map[string]struct{}
+	// misfiled counts dead letters refused because their body names
+	// another stage than their subject, by subject stage and claimed
+	// stage.
+	misfiled map[string]int
 	foreign  map[string]*foreignCount // fingerprints other than the spec's
 	notes    []string
 	// ingestFailed is why ingest gave up on the run, if it did, and
@@ -395,9 +399,33 @@ func (c *Collector) AddJudgment(j *eval.Judgment) bool {
 	return true
 }
 
+// checkpointStage is the stage of a dead letter for a checkpoint
+// announcement ingest refused: it is no failure of the run's results.
+const checkpointStage = "checkpoint"
+
+// AddStagedDeadLetter is [Collector.AddDeadLetter] for a letter stored
+// under stage's dead-letter subject. The stage is the subject's, never
+// the body's: each stage may publish only on its own subject, so the body
+// of one that claims another stage (a score letter saying "ingest") is
+// refused and counted in a warning rather than let it fail a stage it
+// does not speak for.
+func (c *Collector) AddStagedDeadLetter(stage string, d *eval.DeadLetter) bool {
+	if d.Stage != "" && d.Stage != stage {
+		if c.misfiled == nil {
+			c.misfiled = map[string]int{}
+		}
+		c.misfiled[stage+"\x00"+d.Stage]++
+		return false
+	}
+	d.Stage = stage
+	return c.AddDeadLetter(d)
+}
+
 // AddDeadLetter accounts for a message a stage gave up on: the score or
 // judgments it would have led to are recorded as errors, so the run still
-// completes and the failure shows in the report.
+// completes and the failure shows in the report. The caller has checked
+// that d's stage is the one that published it (see
+// [Collector.AddStagedDeadLetter]).
 func (c *Collector) AddDeadLetter(d *eval.DeadLetter) bool {
 	if d.Run != c.spec.Run {
 		return false

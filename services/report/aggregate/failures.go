@@ -144,11 +144,21 @@ func (c *Collector) warnings(rep *document.Report) {
 		}
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s were made under fingerprint %s, not this run's %s: their decoding or template differ", strings.Join(what, " and "), fp, c.fp))
 	}
-	if len(c.dead) > 0 {
-		byStage := map[string]int{}
-		for _, d := range c.dead {
-			byStage[d.Stage]++
+	for _, k := range slices.Sorted(maps.Keys(c.misfiled)) {
+		stage, claimed, _ := strings.Cut(k, "\x00")
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d dead letters published by stage %s claim to be stage %s's and were ignored: a stage speaks only for itself (check who holds the %s identity)",
+			c.misfiled[k], stage, claimed, stage))
+	}
+	byStage := map[string]int{}
+	for _, d := range c.dead {
+		if d.Stage == checkpointStage {
+			// Not an error of the run: an announcement that was not added.
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("checkpoint %s was refused and not added to the run: %s", d.Variant, d.Reason))
+			continue
 		}
+		byStage[d.Stage]++
+	}
+	if len(byStage) > 0 {
 		// The pipeline's stages in order, then any other, so that none is
 		// left out of the count.
 		stages := []string{"ingest", "infer", "score", "judge", "report"}
