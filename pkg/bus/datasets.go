@@ -22,14 +22,12 @@ func (b *Bus) PutDataset(ctx context.Context, desc string, r io.ReadSeeker) (str
 	if _, err := io.Copy(h, r); err != nil {
 		return "", fmt.Errorf("reading dataset %s: %w", desc, err)
 	}
-	name := "sha256/" + hex.EncodeToString(h.Sum(nil))
-	if _, err := b.Datasets.GetInfo(ctx, name); err == nil {
-		return name, nil
-	}
+	sum := h.Sum(nil)
+	name := "sha256/" + hex.EncodeToString(sum)
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
 		return "", fmt.Errorf("reading dataset %s: %w", desc, err)
 	}
-	if _, err := b.Datasets.Put(ctx, jetstream.ObjectMeta{Name: name, Description: desc}, r); err != nil {
+	if err := putContent(ctx, b.Datasets, jetstream.ObjectMeta{Name: name, Description: desc}, sum, r); err != nil {
 		return "", fmt.Errorf("uploading dataset %s: %w", desc, err)
 	}
 	return name, nil
@@ -37,6 +35,8 @@ func (b *Bus) PutDataset(ctx context.Context, desc string, r io.ReadSeeker) (str
 
 // OpenDataset copies a dataset from the object store into a temporary
 // file and returns it, read from its start; closing it removes the file.
+// A copy whose content is not what the name says is refused with
+// [ErrIntegrity].
 //
 // A dataset is not streamed from the store while it is parsed: a streamed
 // read must be given its deadline when it starts, and the time a suite

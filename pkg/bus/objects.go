@@ -3,10 +3,14 @@ package bus
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -73,19 +77,78 @@ func readObject(ctx context.Context, store objectGetter, name string, stall time
 // read is stall plus the time its size takes at objectRate, so that an
 // object of any size has the time it needs, and no more than that plus
 // stall is lost to a stalled read.
+//
+// An object named by its content (see [contentSum]) is hashed as it is
+// read, and refused with [ErrIntegrity] when it does not hold what its name
+// says: whoever may write the store could otherwise replace a dataset or a
+// large payload under a name others trust.
 func copyObject(ctx context.Context, store objectGetter, name string, stall time.Duration, start func() (io.Writer, error)) error {
+	want, named := contentSum(name)
 	var err error
 	for range objectAttempts {
 		var w io.Writer
 		if w, err = start(); err != nil {
 			return err
 		}
-		err = copyOnce(ctx, store, name, stall, w)
+		h := sha256.New()
+		err = copyOnce(ctx, store, name, stall, io.MultiWriter(w, h))
+		if err == nil && named {
+			return checkSum(name, want, h.Sum(nil))
+		}
 		if !errors.Is(err, errStalled) {
 			return err
 		}
 	}
 	return fmt.Errorf("reading %s: %w, %d times", name, err, objectAttempts)
+}
+
+// ErrIntegrity marks an object whose content is not what its name says:
+// it was replaced after it was stored.
+var ErrIntegrity = errors.New("object content does not match its name")
+
+// contentSum is the SHA-256 an object's name promises: datasets are named
+// sha256/<hex> (see [Bus.PutDataset]), large payloads msg/<hex>.
+func contentSum(name string) ([]byte, bool) {
+	for _, prefix := range []string{"sha256/", "msg/"} {
+		if hexSum, ok := strings.CutPrefix(name, prefix); ok {
+			sum, err := hex.DecodeString(hexSum)
+			return sum, err == nil && len(sum) == sha256.Size
+		}
+	}
+	return nil, false
+}
+
+// putContent stores r under meta.Name, a name made of its content's
+// SHA-256 sum, unless the store holds that content there already: a
+// republished payload or a dataset submitted again is not written again
+// (replacing an object pulls it from under its readers). An object of
+// that name with other content was replaced by someone else, and is put
+// back.
+func putContent(ctx context.Context, store jetstream.ObjectStore, meta jetstream.ObjectMeta, sum []byte, r io.Reader) error {
+	digest := "SHA-256=" + base64.URLEncoding.EncodeToString(sum)
+	if info, err := store.GetInfo(ctx, meta.Name); err == nil && info.Digest == digest {
+		return nil
+	}
+	if _, err := store.Put(ctx, meta, r); err != nil {
+		// Putting a name again purges its old chunks after storing the
+		// new ones, which most identities may not do, or it races with
+		// another writer of the same content: either way, what is there
+		// now may be right.
+		if info, gerr := store.GetInfo(ctx, meta.Name); gerr == nil && info.Digest == digest {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// checkSum compares the SHA-256 of what was read of name with want.
+func checkSum(name string, want, got []byte) error {
+	if bytes.Equal(want, got) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s holds content whose SHA-256 is %s: it was replaced after it was stored, and is not used "+
+		"(an operator removes it, e.g. nats object rm <bucket> %s, and the file is submitted again)", ErrIntegrity, name, hex.EncodeToString(got), name)
 }
 
 func copyOnce(ctx context.Context, store objectGetter, name string, stall time.Duration, w io.Writer) error {

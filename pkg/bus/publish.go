@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -51,12 +52,10 @@ func (b *Bus) message(ctx context.Context, subject string, data []byte) (*nats.M
 	if b.maxPayload > 0 && len(data) > b.maxPayload-headroom {
 		sum := sha256.Sum256(data)
 		name := "msg/" + hex.EncodeToString(sum[:])
-		// The name is the content: a republished payload is there already,
-		// and replacing it would pull it from under a reader.
-		if _, err := b.Blobs.GetInfo(ctx, name); err != nil {
-			if _, err := b.Blobs.PutBytes(ctx, name, data); err != nil {
-				return nil, fmt.Errorf("storing large payload for %s: %w", subject, err)
-			}
+		// The name is the content: a republished payload is there
+		// already (see putContent), and a reader checks it (Payload).
+		if err := putContent(ctx, b.Blobs, jetstream.ObjectMeta{Name: name}, sum[:], bytes.NewReader(data)); err != nil {
+			return nil, fmt.Errorf("storing large payload for %s: %w", subject, err)
 		}
 		msg.Data = nil
 		msg.Header.Set(RefHeader, name)
@@ -130,7 +129,8 @@ func (bt *Batch) Wait() error {
 }
 
 // Payload returns a message's data, fetching it from the object store when
-// it travelled by reference.
+// it travelled by reference; a payload whose content is not what its name
+// says is refused with [ErrIntegrity].
 func (b *Bus) Payload(ctx context.Context, data []byte, h nats.Header) ([]byte, error) {
 	ref := h.Get(RefHeader)
 	if ref == "" {
