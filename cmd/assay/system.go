@@ -53,7 +53,8 @@ type systemOptions struct {
 	IntakeAddr string
 	// Intake secures and limits the intake (tokens, TLS, limits).
 	Intake ingest.IntakeConfig
-	// Retention bounds the intake stream (zero: bus.Options' defaults).
+	// Retention bounds the intake stream; a zero field leaves an existing
+	// stream's limit as it is and gives a new one bus.Options' default.
 	Retention stage.IntakeRetention
 	// Endpoints is what the stages may call: a server's policy for assay
 	// up, llm.LocalEndpoints for a run on the user's own machine.

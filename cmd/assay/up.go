@@ -215,8 +215,8 @@ ASSAY_INTAKE_MAX_AGE, ASSAY_INTAKE_MAX_BYTES),
 then from -c assay.yaml (keys named as the flags: nats, nats_config, creds, nats_nkey,
 nats_user, nats_password_file, nats_tls_ca, nats_tls_cert, nats_tls_key,
 startup_timeout, data, host, port, services, metrics_addr, intake_addr,
-intake_max_age, intake_max_bytes, pyroscope, replicas, log_level, endpoints, endpoint_allow, allow_api_key_env;
-no key holds a password), then from flags,
+intake_max_age, intake_max_bytes, pyroscope, replicas, log_level, endpoints,
+endpoint_allow, allow_api_key_env; no key holds a password), then from flags,
 each overriding the one before. assay up does not read ASSAY_NATS, which is
 where clients find it.`,
 		Args: cobra.NoArgs,
