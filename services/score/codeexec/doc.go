@@ -66,6 +66,11 @@
 // "[nobody+]nnp+rlimit+nproc" (no namespace at all) and
 // "[nobody+]rlimit+nproc" (not even the helper).
 //
+// [SandboxEnv] (ASSAY_CODE_SANDBOX) changes the choice: full refuses to run
+// programs in less than the full sandbox ([Isolation].Full), rlimit skips
+// the namespaces. Each code score records the sandbox it ran in, and the
+// report warns of degraded ones.
+//
 // # Limitations
 //
 // This is a sandbox for honest mistakes and casual mischief (reading
