@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/assay-eval/assay/pkg/eval"
@@ -92,4 +93,23 @@ func (r *Runs) Status(run string) *eval.RunStatus {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.status[run]
+}
+
+// ParseRetryMsgID splits a message id built by [RetryMsgID] into the id of
+// the run's own result and the retry attempts it was made from (none for
+// the run's own). An id whose suffix does not parse is taken whole, with
+// no attempts.
+func ParseRetryMsgID(id string) (base string, attempts []int) {
+	i := strings.LastIndex(id, "|retry")
+	if i < 0 {
+		return id, nil
+	}
+	for _, f := range strings.Split(id[i+len("|retry"):], ".") {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 {
+			return id, nil
+		}
+		attempts = append(attempts, n)
+	}
+	return id[:i], attempts
 }

@@ -58,7 +58,10 @@ type Service struct {
 	chat llm.ChatFunc
 
 	paramsCache sync.Map // run -> params fingerprint
-	preflights  *llm.PreflightCache
+	// latest knows where each variant's latest generations are, so that a
+	// retry request is taken only for a generation that failed.
+	latest     sync.Map // gens subject -> *bus.Latest
+	preflights *llm.PreflightCache
 }
 
 // New returns the stage.
@@ -152,8 +155,12 @@ func (s *Service) handleRetry(ctx context.Context, runs *bus.Runs, run, variant 
 		return bus.Poisonf(bus.Keys{Run: run, Variant: variant}, "retry request does not decode: %v", err)
 	}
 	keys := bus.Keys{Run: run, Suite: r.Sample.Suite, Sample: r.Sample.ID, Variant: variant}
-	if r.Run != run || r.Variant != variant || r.Judge != "" || r.Attempt < 1 {
+	if r.Run != run || r.Variant != variant || r.Judge != "" {
 		return bus.Poisonf(keys, "retry request names run %q, variant %q, attempt %d on the subject of %s/%s", r.Run, r.Variant, r.Attempt, run, variant)
+	}
+	id := bus.MsgID(bus.StageInfer, run, variant, r.Sample.Suite, r.Sample.ID)
+	if ok, err := s.retryable(ctx, run, bus.GensSubject(run, variant), id, &r); !ok || err != nil {
+		return err
 	}
 	data, err := s.bus.GetMsg(ctx, bus.StreamSamples, r.Sample.Seq)
 	if err != nil {
@@ -164,6 +171,17 @@ func (s *Service) handleRetry(ctx context.Context, runs *bus.Runs, run, variant 
 		return bus.Poisonf(keys, "retry request names sample %s/%s at %d, which holds another message", r.Sample.Suite, r.Sample.ID, r.Sample.Seq)
 	}
 	return s.answer(llm.Retrying(ctx), runs, run, variant, &sample, r.Sample.Seq, r.Attempt)
+}
+
+// retryable checks retry request r against the latest generation
+// published with id on subject (see [bus.Latest.Retryable]).
+func (s *Service) retryable(ctx context.Context, run, subject, id string, r *eval.RetryRequest) (bool, error) {
+	l, _ := s.latest.LoadOrStore(subject, s.bus.FollowLatest(bus.StreamGens, subject))
+	return l.(*bus.Latest).Retryable(ctx, run, id, r, func(data []byte) (bool, error) {
+		var g eval.Generation
+		err := json.Unmarshal(data, &g)
+		return g.Error != "", err
+	})
 }
 
 func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, run, variant string, m *bus.Msg) error {

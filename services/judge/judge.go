@@ -63,6 +63,9 @@ type Service struct {
 	chat llm.ChatFunc
 
 	preflights *llm.PreflightCache
+	// latest knows where each judge's latest judgments are, so that a
+	// retry request is taken only for a judgment that failed.
+	latest sync.Map // judgments subject -> *bus.Latest
 }
 
 // New returns the stage.

@@ -47,7 +47,7 @@ func (s *Service) handleRetry(ctx context.Context, runs *bus.Runs, run, judgeNam
 		return bus.Poisonf(bus.Keys{Run: run, Judge: judgeName}, "retry request does not decode: %v", err)
 	}
 	keys := bus.Keys{Run: run, Suite: r.Sample.Suite, Sample: r.Sample.ID, Variant: r.Variant, Judge: judgeName}
-	if r.Run != run || r.Judge != judgeName || r.Attempt < 1 {
+	if r.Run != run || r.Judge != judgeName {
 		return bus.Poisonf(keys, "retry request names run %q, judge %q, attempt %d on the subject of %s/%s", r.Run, r.Judge, r.Attempt, run, judgeName)
 	}
 	spec, err := runs.Spec(ctx, run)
@@ -60,6 +60,19 @@ func (s *Service) handleRetry(ctx context.Context, runs *bus.Runs, run, judgeNam
 	}
 	if _, ok := spec.Variant(r.Variant); !ok || r.Variant == spec.Baseline {
 		return bus.Poisonf(keys, "%q is not a candidate of run %q", r.Variant, run)
+	}
+	subject := bus.JudgmentsSubject(run, judgeName)
+	l, _ := s.latest.LoadOrStore(subject, s.bus.FollowLatest(bus.StreamJudgments, subject))
+	id := bus.MsgID(bus.StageJudge, run, j.ID(), r.Variant, r.Sample.Suite, r.Sample.ID)
+	retry, err := l.(*bus.Latest).Retryable(ctx, run, id, &r, func(data []byte) (bool, error) {
+		var jd eval.Judgment
+		err := json.Unmarshal(data, &jd)
+		// A pair whose generation failed is asked again through the
+		// generation, not the judge.
+		return jd.Error != "" && !jd.GenerationFailed, err
+	})
+	if !retry || err != nil {
+		return err
 	}
 	p := pair{candidate: r.Variant, sample: r.Sample}
 	var found [2]bool

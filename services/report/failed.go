@@ -150,17 +150,25 @@ func LastRetry(ctx context.Context, b *bus.Bus, run string) (int, error) {
 
 // retryAttempts returns the latest attempt of assay retry stored for run,
 // and the latest whose last request is stored (all its requests are: see
-// [bus.Bus.StartRetry]). Attempts out of range (forged) are left out.
+// [bus.Bus.StartRetry]). Attempts count only in an unbroken chain from 1:
+// assay retry numbers each the one after the latest, so one beyond a gap
+// (or out of range) is forged, and must neither reopen the run nor push
+// the next attempt's number up.
 func retryAttempts(ctx context.Context, b *bus.Bus, run string) (latest, whole int, err error) {
+	stored, last := map[int]bool{}, map[int]bool{}
 	err = readAll(ctx, b, retries(run), func(m message) error {
 		var r eval.RetryRequest
 		if json.Unmarshal(m.data, &r) == nil && r.Run == run && r.ValidAttempt() == nil {
-			latest = max(latest, r.Attempt)
-			if r.Last {
-				whole = max(whole, r.Attempt)
-			}
+			stored[r.Attempt] = true
+			last[r.Attempt] = last[r.Attempt] || r.Last
 		}
 		return nil
 	})
+	for stored[latest+1] {
+		latest++
+		if last[latest] {
+			whole = latest
+		}
+	}
 	return latest, whole, err
 }

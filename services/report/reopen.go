@@ -44,7 +44,12 @@ func (s *Service) reopen(ctx context.Context, m *bus.Msg) error {
 		return err
 	}
 	if err := r.ValidAttempt(); err != nil {
-		return bus.Poisonf(keys, "retry request of run %s refused: %v", r.Run, err)
+		return bus.Poisonf(bus.Keys{Run: r.Run}, "retry request of run %s refused: %v", r.Run, err)
+	}
+	if _, whole, err := retryAttempts(ctx, s.bus, r.Run); err != nil {
+		return err
+	} else if r.Attempt > whole {
+		return bus.Poisonf(bus.Keys{Run: r.Run}, "retry request of run %s refused: attempt %d does not follow the run's retries (the latest is %d)", r.Run, r.Attempt, whole)
 	}
 	switch {
 	case st.Retry >= r.Attempt || st.State == eval.StateError:
