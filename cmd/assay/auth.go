@@ -26,19 +26,9 @@ func embeddedAuth(o systemOptions) *natsembed.Auth {
 
 // natsPermissions are the server's permissions of identity's grant.
 func natsPermissions(identity, pub string) *server.Permissions {
-	g, ok := bus.GrantOf(identity, bus.Inbox(pub))
-	if !ok {
-		// Unknown identities may do nothing.
-		return &server.Permissions{Publish: &server.SubjectPermission{Deny: []string{">"}}, Subscribe: &server.SubjectPermission{Deny: []string{">"}}}
-	}
-	p := &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: g.Publish},
-		Subscribe: &server.SubjectPermission{Allow: g.Subscribe},
-	}
-	if g.Respond {
-		p.Response = &server.ResponsePermission{MaxMsgs: 1}
-	}
-	return p
+	// An unknown identity has an empty grant: it may do nothing.
+	g, _ := bus.GrantOf(identity, bus.Inbox(pub))
+	return natsembed.Permissions(g.Publish, g.Subscribe, g.Respond)
 }
 
 // connectEmbedded connects to the embedded server as identity: in memory
@@ -58,7 +48,7 @@ func (s *system) connectEmbedded(ctx context.Context, o systemOptions, identity 
 	if err != nil {
 		return nil, err
 	}
-	return s.Server.Connect(append(opts, nats.Name("assay-"+identity))...)
+	return s.Server.Connect(append(opts, nats.Name("assay-"+identity), bus.LogAsyncErrors(o.Logger))...)
 }
 
 // stageEnv is the environment of one stage: on an embedded server its own

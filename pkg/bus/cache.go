@@ -15,6 +15,16 @@ import (
 // long as the caller would.
 const cacheTimeout = 5 * time.Second
 
+// The LLM cache's key spaces, one per stage that calls models: a key is
+// its space, a dot and a hash (llm.CacheKey takes the space from the
+// scope's first field, which infer and the judge stage set to these), and
+// each stage may write its own space only ([Grants]), so that neither can
+// put answers in the other's place.
+const (
+	CacheSpaceInfer = "gen"
+	CacheSpaceJudge = "judge"
+)
+
 // KVCache keeps LLM responses in the assay_llm_cache bucket by content key
 // (it satisfies llm.Cache). A response is stored before its result is
 // published, so a stage killed after publishing does not pay for the call

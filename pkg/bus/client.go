@@ -232,6 +232,7 @@ func Connect(ctx context.Context, c ClientConfig, logger *slog.Logger, extra ...
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			logger.Info("reconnected to NATS", "url", RedactURL(nc.ConnectedUrlRedacted()))
 		}),
+		LogAsyncErrors(logger),
 	}, opts...)
 	opts = append(opts, extra...)
 	deadline := time.Now().Add(c.Wait)
@@ -253,6 +254,29 @@ func Connect(ctx context.Context, c ClientConfig, logger *slog.Logger, extra ...
 		case <-time.After(backoff):
 		}
 	}
+}
+
+// LogAsyncErrors logs the errors the server reports on a connection apart
+// from any call: a publish or subscription its grant refuses, a slow
+// consumer. Without it a refused publish shows only as a timeout
+// elsewhere (a request never answered, a message never stored). The line
+// names the connection (its NATS name, e.g. assay-infer) and the subject,
+// never a credential.
+func LogAsyncErrors(logger *slog.Logger) nats.Option {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return nats.ErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
+		attrs := []any{"conn", nc.Opts.Name, "err", err}
+		if sub != nil {
+			attrs = append(attrs, "subject", sub.Subject)
+		}
+		if errors.Is(err, nats.ErrPermissionViolation) {
+			logger.Error("NATS refused an operation of this connection: its identity's grant does not allow it (see pkg/bus/permissions.go, or the operator's NATS configuration)", attrs...)
+			return
+		}
+		logger.Warn("NATS reported an error on this connection", attrs...)
+	})
 }
 
 // connectError says what a failed dial means and what to do about it,

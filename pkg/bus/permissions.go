@@ -45,9 +45,11 @@ func Inbox(pub string) string { return "_INBOX_" + pub }
 //     writes ingest statuses and progress in assay_runs (and specs and
 //     statuses, to add announced checkpoints and reopen their runs), and
 //     assay_seen; receives and answers intake requests.
-//   - infer publishes generations; writes the LLM cache.
+//   - infer publishes generations; writes its own key space of the LLM
+//     cache (CacheSpaceInfer).
 //   - score publishes scores.
-//   - judge publishes judgments; writes the LLM cache and assay_pairs.
+//   - judge publishes judgments; writes its own key space of the LLM
+//     cache (CacheSpaceJudge) and assay_pairs.
 //   - report publishes "completed" and "gated" run events; writes
 //     statuses in assay_runs and reports (purging a replaced report's
 //     chunks, which the object store does on every put).
@@ -100,7 +102,7 @@ func Grants(inbox string) map[string]Grant {
 			Respond:   true,
 		},
 		StageInfer: {
-			Publish:   publish(dlq(StageInfer, StageInferRetry), []string{prefix + "gens.>"}, kvWrite(BucketLLMCache, ">")),
+			Publish:   publish(dlq(StageInfer, StageInferRetry), []string{prefix + "gens.>"}, kvWrite(BucketLLMCache, CacheSpaceInfer+".>")),
 			Subscribe: reply,
 		},
 		StageScore: {
@@ -108,7 +110,7 @@ func Grants(inbox string) map[string]Grant {
 			Subscribe: reply,
 		},
 		StageJudge: {
-			Publish:   publish(dlq(StageJudge), []string{prefix + "judgments.>"}, kvWrite(BucketLLMCache, ">"), kvWrite(BucketPairs, ">")),
+			Publish:   publish(dlq(StageJudge), []string{prefix + "judgments.>"}, kvWrite(BucketLLMCache, CacheSpaceJudge+".>"), kvWrite(BucketPairs, ">")),
 			Subscribe: reply,
 		},
 		StageReport: {

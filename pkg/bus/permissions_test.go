@@ -102,7 +102,7 @@ func TestOpenNeedsTopologyOrCreateRights(t *testing.T) {
 	dir := t.TempDir()
 	perms := func(id, pub string) *server.Permissions {
 		g := bus.Grants(bus.Inbox(pub))[id]
-		return &server.Permissions{Publish: &server.SubjectPermission{Allow: g.Publish}, Subscribe: &server.SubjectPermission{Allow: g.Subscribe}}
+		return natsembed.Permissions(g.Publish, g.Subscribe, g.Respond)
 	}
 	srv, err := natsembed.Start(natsembed.Options{Dir: dir, Port: -1, Auth: &natsembed.Auth{Identities: []string{bus.StageScore, bus.IdentityAdmin}, Permissions: perms}})
 	if err != nil {

@@ -124,6 +124,11 @@ func (l *Ledger) Chat(ctx context.Context, ep Endpoint, req ChatRequest, policy 
 	if retrying(ctx) {
 		lookups = lookups[:1]
 	}
+	if old := legacyKey(key); old != "" {
+		for _, k := range lookups[:len(lookups):len(lookups)] {
+			lookups = append(lookups, legacyKey(k))
+		}
+	}
 	for _, k := range lookups {
 		b, ok, err := l.store.Get(ctx, k)
 		if err != nil {
@@ -135,7 +140,7 @@ func (l *Ledger) Chat(ctx context.Context, ep Endpoint, req ChatRequest, policy 
 		if err := l.store.settle(ctx, k); err != nil {
 			return Response{}, err
 		}
-		if k == key {
+		if k == key || k == legacyKey(key) {
 			var r Response
 			if err := json.Unmarshal(b, &r); err == nil {
 				r.Cached = true

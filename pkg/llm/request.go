@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"maps"
+	"strings"
 
 	"github.com/assay-eval/assay/pkg/eval"
 )
@@ -70,13 +71,49 @@ func CacheKey(scope string, r ChatRequest) string {
 	return cacheKey(scope, b)
 }
 
-// cacheKey hashes scope and a request body.
+// cacheKey hashes scope and a request body. The key starts with the
+// scope's first field (before "|") and a dot when that field is a plain
+// word: infer's scopes start with "gen", the judge's with "judge", so that
+// each stage's NATS grant covers its own keys only (see bus.Grants) and
+// neither can overwrite the other's answers. A scope without such a field
+// gives the hash alone, as every key did before the split.
 func cacheKey(scope string, body []byte) string {
 	h := sha256.New()
 	h.Write([]byte(scope))
 	h.Write([]byte{0})
 	h.Write(body)
-	return hex.EncodeToString(h.Sum(nil))
+	sum := hex.EncodeToString(h.Sum(nil))
+	if space, _, ok := strings.Cut(scope, "|"); ok && keySpace(space) {
+		return space + "." + sum
+	}
+	return sum
+}
+
+// keySpace reports whether s can start a key: a NATS subject token of
+// letters, digits, '-' and '_'.
+func keySpace(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// legacyKey is the key a request of key's had before the cache was split
+// into key spaces (the hash alone), "" when key has no space. Such
+// entries are still read, so that a data directory kept across the split
+// does not pay for its answers again; nobody but an administrator may
+// write them any more.
+func legacyKey(key string) string {
+	_, sum, ok := strings.Cut(key, ".")
+	if !ok {
+		return ""
+	}
+	return sum
 }
 
 // streamSuffix is what Chat puts in place of a body's closing brace to ask

@@ -24,6 +24,25 @@ type Auth struct {
 	Permissions func(identity, pub string) *server.Permissions
 }
 
+// Permissions are the server's permissions of a grant: the subjects an
+// identity may publish and subscribe to, and whether it answers the
+// requests it receives (one reply each). An empty publish or subscribe list
+// allows nothing. It is the one conversion of a bus.Grant, which this
+// package cannot import (the bus's own tests start servers with it).
+func Permissions(publish, subscribe []string, respond bool) *server.Permissions {
+	p := &server.Permissions{Publish: &server.SubjectPermission{Allow: publish}, Subscribe: &server.SubjectPermission{Allow: subscribe}}
+	if len(publish) == 0 {
+		p.Publish = &server.SubjectPermission{Deny: []string{">"}}
+	}
+	if len(subscribe) == 0 {
+		p.Subscribe = &server.SubjectPermission{Deny: []string{">"}}
+	}
+	if respond {
+		p.Response = &server.ResponsePermission{MaxMsgs: 1}
+	}
+	return p
+}
+
 // AuthDir is the directory under a data directory holding the seeds.
 const AuthDir = "auth"
 

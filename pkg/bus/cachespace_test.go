@@ -1,0 +1,118 @@
+package bus_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/bus/bustest"
+	"github.com/assay-eval/assay/pkg/llm"
+	"github.com/assay-eval/assay/pkg/natsembed"
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// lockedBuffer is a log destination safe for the client's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// grantServer starts a server with assay's grants for ids, and opens the
+// topology as admin.
+func grantServer(t *testing.T, ids ...string) *natsembed.Server {
+	t.Helper()
+	perms := func(id, pub string) *server.Permissions {
+		g := bus.Grants(bus.Inbox(pub))[id]
+		return natsembed.Permissions(g.Publish, g.Subscribe, g.Respond)
+	}
+	srv, err := natsembed.Start(natsembed.Options{Dir: t.TempDir(), Auth: &natsembed.Auth{Identities: append(ids, bus.IdentityAdmin), Permissions: perms}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	admin, err := bus.Connect(t.Context(), bus.ClientConfig{URL: srv.ClientURL(), NKey: srv.SeedFile(bus.IdentityAdmin), Name: "assay-admin"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(admin.Close)
+	if _, err := bus.Open(t.Context(), admin, bus.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+// TestCacheKeySpacesEnforced: infer and the judge stage each write their
+// own key space of the LLM cache, where their scopes put their keys; the
+// judge identity putting an answer under infer's key is refused by the
+// server, and the refusal is logged with the connection's name.
+func TestCacheKeySpacesEnforced(t *testing.T) {
+	srv := grantServer(t, bus.StageInfer, bus.StageJudge)
+	var logs lockedBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	open := func(id string) *bus.Bus {
+		nc, err := bus.Connect(t.Context(), bus.ClientConfig{URL: srv.ClientURL(), NKey: srv.SeedFile(id), Name: "assay-" + id}, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		b, err := bus.Open(t.Context(), nc, bus.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	infer, judge := open(bus.StageInfer), open(bus.StageJudge)
+	req := llm.ChatRequest{Model: "m"}
+	genKey := llm.CacheKey("gen|run|ft", req)
+	judgeKey := llm.CacheKey("judge|0123abcd", req)
+	if !strings.HasPrefix(genKey, bus.CacheSpaceInfer+".") || !strings.HasPrefix(judgeKey, bus.CacheSpaceJudge+".") {
+		t.Fatalf("keys %s and %s are not in the stages' key spaces", genKey, judgeKey)
+	}
+	put := func(b *bus.Bus, key string) error {
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		defer cancel()
+		return b.LLMCache().Put(ctx, key, []byte(`{"output":"x"}`))
+	}
+	for _, ok := range []struct {
+		b   *bus.Bus
+		key string
+	}{{infer, genKey}, {infer, llm.FailureKey(genKey)}, {judge, judgeKey}} {
+		if err := put(ok.b, ok.key); err != nil {
+			t.Fatalf("a stage writing its own key %s: %v", ok.key, err)
+		}
+	}
+	if err := put(judge, genKey); err == nil {
+		t.Fatal("the judge identity overwrote infer's answer")
+	}
+	if err := put(infer, judgeKey); err == nil {
+		t.Fatal("the infer identity overwrote the judge's answer")
+	}
+	bustest.Eventually(t, 10*time.Second, func() error {
+		l := logs.String()
+		if strings.Contains(l, "grant does not allow it") && strings.Contains(l, "conn=assay-judge") && strings.Contains(l, "assay_llm_cache."+genKey) {
+			return nil
+		}
+		return fmt.Errorf("no log line for the refused publish in:\n%s", l)
+	})
+	if strings.Contains(logs.String(), "SU") && strings.Contains(logs.String(), "seed") {
+		t.Fatal("the logs may show a seed")
+	}
+}
