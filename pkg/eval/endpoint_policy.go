@@ -47,9 +47,67 @@ var (
 	broadcast4 = netip.MustParseAddr("255.255.255.255")
 )
 
-// ClassifyAddr returns the class of a.
+var (
+	nat64      = netip.MustParsePrefix("64:ff9b::/96")
+	nat64Local = netip.MustParsePrefix("64:ff9b:1::/48")
+	sixToFour  = netip.MustParsePrefix("2002::/16")
+	compat4    = netip.MustParsePrefix("::/96")
+	ietf4      = netip.MustParsePrefix("192.0.0.0/24")
+	bench4     = netip.MustParsePrefix("198.18.0.0/15")
+)
+
+// embeddedIPv4 lists the IPv4 addresses an IPv6 address a reaches through
+// a translator or tunnel: NAT64 (64:ff9b::/96, and 64:ff9b:1::/48, where
+// RFC 6052 allows the /96 and the /48 layouts), 6to4 (2002::/16) and the
+// deprecated IPv4-compatible ::a.b.c.d. Such an address goes where its
+// IPv4 address does (an internal host, the cloud metadata service), so it
+// is judged by it.
+func embeddedIPv4(a netip.Addr) []netip.Addr {
+	if !a.Is6() || a.Is4In6() {
+		return nil
+	}
+	b := a.As16()
+	v4 := func(p ...byte) netip.Addr { return netip.AddrFrom4([4]byte{p[0], p[1], p[2], p[3]}) }
+	switch {
+	case nat64.Contains(a):
+		return []netip.Addr{v4(b[12:]...)}
+	case nat64Local.Contains(a):
+		// /48: bits 64..71 are the reserved u octet.
+		return []netip.Addr{v4(b[12:]...), v4(b[6], b[7], b[9], b[10])}
+	case sixToFour.Contains(a):
+		return []netip.Addr{v4(b[2:6]...)}
+	case compat4.Contains(a) && !a.IsUnspecified() && !a.IsLoopback():
+		return []netip.Addr{v4(b[12:]...)}
+	}
+	return nil
+}
+
+// ClassifyAddr returns the class of a. An IPv6 address that embeds an
+// IPv4 address (see embeddedIPv4) has the class of the IPv4 address; when
+// it may embed two (the layouts of 64:ff9b:1::/48), a layout that reads
+// as a special address (zeros where the other layout keeps its address)
+// is not the one in use, and of the others the one that is not public
+// decides.
 func ClassifyAddr(a netip.Addr) AddrClass {
 	a = a.Unmap()
+	embedded := embeddedIPv4(a)
+	if len(embedded) == 0 {
+		return classify(a)
+	}
+	class := ClassSpecial
+	for _, v4 := range embedded {
+		switch c := classify(v4); {
+		case c == ClassSpecial:
+		case c != ClassPublic:
+			return c
+		default:
+			class = c
+		}
+	}
+	return class
+}
+
+func classify(a netip.Addr) AddrClass {
 	switch {
 	case !a.IsValid(), a.IsUnspecified(), a.IsMulticast(), a.IsInterfaceLocalMulticast(), a.IsLinkLocalMulticast(),
 		a == broadcast4, thisNet.Contains(a), reserved4.Contains(a):
@@ -58,7 +116,9 @@ func ClassifyAddr(a netip.Addr) AddrClass {
 		return ClassLoopback
 	case a.IsLinkLocalUnicast():
 		return ClassLinkLocal
-	case a.IsPrivate(), cgnat.Contains(a):
+	case ietf4.Contains(a):
+		return ClassSpecial
+	case a.IsPrivate(), cgnat.Contains(a), bench4.Contains(a):
 		return ClassPrivate
 	}
 	return ClassPublic
@@ -210,6 +270,13 @@ func (p HostPattern) matchAddr(a netip.Addr) bool {
 	a = a.Unmap()
 	switch p.kind {
 	case patternPrefix:
+		// An address is also what it embeds (embeddedIPv4): allowing
+		// 10.1.2.3 allows 64:ff9b::a01:203 too.
+		for _, v4 := range embeddedIPv4(a) {
+			if p.prefix.Contains(v4) {
+				return true
+			}
+		}
 		return p.prefix.Contains(a)
 	case patternClass:
 		return ClassifyAddr(a) == p.class

@@ -58,6 +58,12 @@ func TestClassifyAddr(t *testing.T) {
 		"127.0.0.1": ClassLoopback, "127.5.5.5": ClassLoopback, "::1": ClassLoopback, "::ffff:127.0.0.1": ClassLoopback,
 		"169.254.169.254": ClassLinkLocal, "fe80::1": ClassLinkLocal,
 		"0.0.0.0": ClassSpecial, "::": ClassSpecial, "224.0.0.1": ClassSpecial, "ff02::1": ClassSpecial, "255.255.255.255": ClassSpecial, "0.1.2.3": ClassSpecial,
+		"192.0.0.170": ClassSpecial, "198.18.0.1": ClassPrivate, "198.19.255.1": ClassPrivate, "198.20.0.1": ClassPublic,
+		// IPv6 addresses that reach an IPv4 address are judged by it.
+		"64:ff9b::a9fe:a9fe": ClassLinkLocal, "64:ff9b::7f00:1": ClassLoopback, "64:ff9b::a00:1": ClassPrivate, "64:ff9b::808:808": ClassPublic,
+		"64:ff9b:1::a9fe:a9fe": ClassLinkLocal, "64:ff9b:1:a9fe:a9:fe00::": ClassLinkLocal, "64:ff9b:1::808:808": ClassPublic, "64:ff9b:1:a9fe:a9:fe00:808:808": ClassLinkLocal,
+		"2002:a9fe:a9fe::1": ClassLinkLocal, "2002:7f00:1::": ClassLoopback, "2002:c0a8:101::1": ClassPrivate, "2002:808:808::1": ClassPublic,
+		"::127.0.0.1": ClassLoopback, "::169.254.169.254": ClassLinkLocal, "::10.0.0.1": ClassPrivate, "::8.8.8.8": ClassPublic,
 	} {
 		if got := ClassifyAddr(netip.MustParseAddr(in)); got != want {
 			t.Errorf("%s: %s, want %s", in, got, want)
@@ -102,6 +108,12 @@ func TestHostPolicyCheckAddr(t *testing.T) {
 		{"link-local explicit", policy("link-local"), "169.254.169.254", 80, "169.254.169.254", true},
 		{"address pattern", policy("[::1]:8000"), "::1", 8000, "::1", true},
 		{"private class", policy("private"), "x", 1, "172.20.0.1", true},
+		{"no list: NAT64 metadata", HostPolicy{}, "64:ff9b::a9fe:a9fe", 80, "64:ff9b::a9fe:a9fe", false},
+		{"no list: 6to4 private", HostPolicy{}, "x", 80, "2002:a00:1::1", false},
+		{"no list: IPv4-compatible loopback", HostPolicy{}, "::127.0.0.1", 80, "::127.0.0.1", false},
+		{"no list: NAT64 public", HostPolicy{}, "x", 443, "64:ff9b::808:808", true},
+		{"address allows its NAT64 form", policy("10.1.2.3"), "x", 80, "64:ff9b::a01:203", true},
+		{"name never allows NAT64 metadata", policy("api.example.com"), "api.example.com", 80, "64:ff9b::a9fe:a9fe", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.policy.CheckAddr(tc.host, tc.port, netip.MustParseAddr(tc.addr))
