@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -89,6 +90,10 @@ type Client struct {
 	flights  map[string]*flight
 	// sleep is replaced in tests.
 	sleep func(ctx context.Context, d time.Duration) error
+	// proxyFor is the proxy of a request (HTTP_PROXY, HTTPS_PROXY and
+	// NO_PROXY); replaced in tests, as the environment's is read once per
+	// process.
+	proxyFor func(*http.Request) (*url.URL, error)
 }
 
 // Option configures a Client.
@@ -114,7 +119,7 @@ func New(opts ...Option) *Client {
 	c := &Client{}
 	*c = Client{
 		http: &http.Client{Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
+			Proxy:               c.proxy,
 			DialContext:         c.dial,
 			MaxIdleConns:        1024,
 			MaxIdleConnsPerHost: 512,
@@ -124,6 +129,7 @@ func New(opts ...Option) *Client {
 		limiters: map[string]chan struct{}{},
 		flights:  map[string]*flight{},
 		sleep:    sleepCtx,
+		proxyFor: http.ProxyFromEnvironment,
 	}
 	for _, o := range opts {
 		o(c)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
@@ -197,6 +198,11 @@ func hostPort(base string) (string, int, error) {
 		return "", 0, fmt.Errorf("base_url %w", err)
 	}
 	u, _ := url.Parse(base)
+	return strings.ToLower(u.Hostname()), urlPort(u), nil
+}
+
+// urlPort is u's port, or its scheme's when it has none.
+func urlPort(u *url.URL) int {
 	port, _ := strconv.Atoi(u.Port())
 	if port == 0 {
 		port = 80
@@ -204,7 +210,7 @@ func hostPort(base string) (string, int, error) {
 			port = 443
 		}
 	}
-	return strings.ToLower(u.Hostname()), port, nil
+	return port
 }
 
 // checkHost checks every address host resolves to. A name that does not
@@ -311,4 +317,38 @@ func (c *Client) dial(ctx context.Context, network, addr string) (net.Conn, erro
 		}
 	}
 	return d.DialContext(ctx, network, addr)
+}
+
+// proxy is the client's proxy for req. Through a proxy the dialer sees only
+// the proxy's address, and the proxy's DNS decides where the call lands: so
+// under a server's policy the request's own host is checked here, at
+// request time, every address it resolves to, and a name that does not
+// resolve here is refused (it could reach anything the proxy can).
+func (c *Client) proxy(req *http.Request) (*url.URL, error) {
+	u, err := c.proxyFor(req)
+	if err != nil || u == nil {
+		return u, err
+	}
+	e := c.endpoints
+	if e.Local() {
+		return u, nil
+	}
+	host, port := strings.ToLower(req.URL.Hostname()), urlPort(req.URL)
+	if a, err := netip.ParseAddr(host); err == nil {
+		if err := e.checkAddr(host, port, a); err != nil {
+			return nil, err
+		}
+		return u, nil
+	}
+	addrs, err := e.lookup(req.Context(), host)
+	if err != nil || len(addrs) == 0 {
+		return nil, &policyError{summary: fmt.Sprintf("endpoint policy refuses host %s", host),
+			fix: "calls go through a proxy (HTTP_PROXY/HTTPS_PROXY), and the name does not resolve here, so where it lands cannot be checked; make it resolve where the service runs, or list it in NO_PROXY to call it directly"}
+	}
+	for _, a := range addrs {
+		if err := e.checkAddr(host, port, a); err != nil {
+			return nil, err
+		}
+	}
+	return u, nil
 }
