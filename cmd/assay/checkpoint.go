@@ -71,6 +71,15 @@ interrupted.`,
 				if err := waitable(ctx, b, ev.Run); err != nil {
 					return err
 				}
+				// Followed from before the announcement, so that a refusal
+				// is never missed: ingest's refusal is a dead letter, and
+				// the run's status does not change.
+				var stop context.CancelFunc
+				ctx, stop, err = untilRefused(ctx, b, &ev)
+				if err != nil {
+					return err
+				}
+				defer stop()
 			}
 			known, err := announce(ctx, b, &ev)
 			if err != nil {
@@ -83,7 +92,11 @@ interrupted.`,
 			if out == "" {
 				out = "assay-report/" + ev.Run
 			}
-			return waitCheckpoint(ctx, b, ev.Run, ev.Variant, known, out, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			err = waitCheckpoint(ctx, b, ev.Run, ev.Variant, known, out, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			if refused := context.Cause(ctx); errors.Is(refused, errCheckpointRefused) {
+				return refused
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()
@@ -128,6 +141,42 @@ func announce(ctx context.Context, b *bus.Bus, ev *eval.CheckpointEvent) (known 
 	id := bus.MsgID("checkpoint", ev.Run, v.Name, v.Model, v.BaseURL)
 	_, err = b.Publish(ctx, bus.CheckpointSubject, id, ev)
 	return known, err
+}
+
+// errCheckpointRefused is a checkpoint the server refused to add (its
+// endpoint policy, a key it does not accept): it could not be evaluated.
+var errCheckpointRefused = fmt.Errorf("was refused by the server, so it %w", errUnevaluated)
+
+// untilRefused returns a context that ends, with a cause wrapping
+// [errCheckpointRefused] and the server's reason, when ingest dead-letters
+// the announcement ev; stop ends the following.
+func untilRefused(ctx context.Context, b *bus.Bus, ev *eval.CheckpointEvent) (context.Context, context.CancelFunc, error) {
+	cons, err := b.JS.OrderedConsumer(ctx, bus.StreamDLQ, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{bus.DLQSubject(bus.StageCheckpoint, ev.Run)}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("following refused checkpoints of run %s: %w", ev.Run, err)
+	}
+	rctx, cancel := context.WithCancelCause(ctx)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		data, err := b.Payload(rctx, m.Data(), m.Headers())
+		if err != nil {
+			return
+		}
+		var dl eval.DeadLetter
+		var got eval.CheckpointEvent
+		// The same announcement refused earlier is this one's refusal
+		// too: announcing it again is deduplicated, not refused anew.
+		if json.Unmarshal(data, &dl) != nil || dl.Variant != ev.Variant || json.Unmarshal([]byte(dl.Data), &got) != nil ||
+			got.BaseURL != ev.BaseURL || got.Model != ev.Model {
+			return
+		}
+		cancel(fmt.Errorf("run %s: checkpoint %s %w: %s", ev.Run, ev.Variant, errCheckpointRefused, dl.Reason))
+	})
+	if err != nil {
+		cancel(nil)
+		return nil, nil, fmt.Errorf("following refused checkpoints of run %s: %w", ev.Run, err)
+	}
+	return rctx, func() { cc.Stop(); cancel(nil) }, nil
 }
 
 // waitCheckpoint waits until the run has a verdict for variant, saves and

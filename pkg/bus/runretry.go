@@ -67,6 +67,11 @@ const AllRetries = prefix + "events.retry.>"
 // Clients may not write run statuses; the report stage keeps them.
 const ReportRetryConsumer = StageReport + "-retries"
 
+// ReportCheckpointConsumer is the report stage's durable consumer of
+// refused checkpoints' dead letters: it rewrites the report of a run that
+// is over, so that the report warns why the checkpoint was not added.
+const ReportCheckpointConsumer = StageReport + "-checkpoints"
+
 // StartRetry publishes the retry requests of attempt n of run, the last
 // one marked: the report stage then reopens the run with Retry set to n,
 // so that infer consumes them and the report waits for the results they

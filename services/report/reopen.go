@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/assay-eval/assay/pkg/bus"
@@ -87,4 +88,45 @@ func (s *Service) reopenPending(ctx context.Context, st *eval.RunStatus) error {
 		return nil
 	}
 	return s.reopenFor(ctx, st.Run, last)
+}
+
+// followRefusedCheckpoints rewrites the stored report of a run that is
+// over when ingest refuses a checkpoint announced for it: the run does
+// not change, but its report warns why the checkpoint was not added. A
+// running run's tracker reads the dead letter itself.
+func (s *Service) followRefusedCheckpoints(ctx context.Context) error {
+	cons, err := s.bus.EnsureConsumer(ctx, bus.StreamDLQ, jetstream.ConsumerConfig{
+		Durable:       bus.ReportCheckpointConsumer,
+		FilterSubject: bus.DLQSubject(bus.StageCheckpoint, "*"),
+		DeliverPolicy: jetstream.DeliverNewPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("following refused checkpoints: %w", err)
+	}
+	return s.bus.Consume(ctx, cons, s.warnRefused, bus.ConsumeOptions{Stage: bus.StageReport, Logger: s.logger, Observer: s.metrics})
+}
+
+func (s *Service) warnRefused(ctx context.Context, m *bus.Msg) error {
+	run := bus.SubjectToken(m.Subject(), 3)
+	st, err := s.bus.Status(ctx, run)
+	if errors.Is(err, bus.ErrNotFound) {
+		return nil // a run that does not exist has no report to warn in
+	}
+	if err != nil {
+		return err
+	}
+	if st.State == eval.StateRunning || st.Report == "" {
+		return nil
+	}
+	c, err := Collect(ctx, s.bus, run)
+	if errors.Is(err, bus.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	_, err = s.store(ctx, c)
+	return err
 }

@@ -82,21 +82,8 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	defer s.wg.Wait()
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		// A consumer that could not start (NATS failing over) is started
-		// again: without it no retry would reopen its run.
-		for ctx.Err() == nil {
-			if err := s.followRetries(ctx); err != nil && ctx.Err() == nil {
-				s.logger.Error("following retries failed; starting again", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-			case <-time.After(5 * time.Second):
-			}
-		}
-	}()
+	s.keepFollowing(ctx, "retries", s.followRetries)
+	s.keepFollowing(ctx, "refused checkpoints", s.followRefusedCheckpoints)
 	for u := range updates {
 		if u.Spec == nil {
 			continue
@@ -122,6 +109,26 @@ func (s *Service) Run(ctx context.Context) error {
 		s.mu.Unlock()
 	}
 	return ctx.Err()
+}
+
+// keepFollowing runs follow until ctx ends, starting it again when it
+// fails: a consumer that could not start (NATS failing over) would
+// otherwise leave what it follows (a retry, a refused checkpoint) without
+// effect.
+func (s *Service) keepFollowing(ctx context.Context, what string, follow func(context.Context) error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for ctx.Err() == nil {
+			if err := follow(ctx); err != nil && ctx.Err() == nil {
+				s.logger.Error("following "+what+" failed; starting again", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(5 * time.Second):
+			}
+		}
+	}()
 }
 
 // errRescored ends a tracker whose run was re-scored: its collector's
