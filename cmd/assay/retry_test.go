@@ -162,6 +162,14 @@ func TestRetry(t *testing.T) {
 		t.Fatalf("the run with an outage has %d failed generations and %d failed judgments, want %d and 2", countFailed(rep), rep.Counts.JudgeErrors, failed)
 	}
 
+	gated := func() []eval.GateEvent {
+		return bustest.Stored[eval.GateEvent](t, b, bus.StreamEvents, bus.RunEvent("retried", bus.EventGated))
+	}
+	completed := func() int {
+		return len(bustest.Stored[eval.RunEvent](t, b, bus.StreamEvents, bus.RunEvent("retried", bus.EventCompleted)))
+	}
+	gatedBefore, completedBefore := len(gated()), completed()
+
 	models := []string{"t-base", "t-ft", "t-int4", "t-judge-a", "t-judge-b"}
 	calls := callCounts(f, models...)
 	out := t.TempDir()
@@ -183,6 +191,17 @@ func TestRetry(t *testing.T) {
 	retried := readReport(t, out)
 	if n := countFailed(retried); n != 0 || retried.Counts.JudgeErrors != 0 {
 		t.Errorf("after the retry %d generations and %d judgments are still failed", n, retried.Counts.JudgeErrors)
+	}
+	// The retry's verdict is announced, though its counts and composition
+	// are the first completion's.
+	if g := gated(); len(g) != gatedBefore+len(retried.Gate.Verdicts) || completed() != completedBefore+1 {
+		t.Errorf("after the retry %d gated and %d completed events, want %d and %d", len(g), completed(), gatedBefore+len(retried.Gate.Verdicts), completedBefore+1)
+	} else {
+		for _, ge := range g[gatedBefore:] {
+			if ge.Verdict != retried.Gate.Verdicts[ge.Variant] {
+				t.Errorf("the retry's gated event of %s says %s, the report %s", ge.Variant, ge.Verdict, retried.Gate.Verdicts[ge.Variant])
+			}
+		}
 	}
 
 	// The same spec on a healthy endpoint under another name is the
@@ -210,6 +229,65 @@ func TestRetry(t *testing.T) {
 	if n := len(bustest.Stored[eval.RetryRequest](t, b, bus.StreamEvents, bus.RunRetries("retried"))); n != failed+2 {
 		t.Errorf("%d retry requests stored, want %d", n, failed+2)
 	}
+	forgedRetries(t, sys, "retried", qa[5])
+}
+
+// forgedRetries publishes, as the client identity, retry requests of run
+// (complete, retried once, nothing failed) for sample, whose results all
+// succeeded: attempt 2 for ft's generation and judge-a's pair, and an
+// attempt of MaxInt64. Nothing is asked or published again, the huge
+// attempt reopens nothing, and assay retry still numbers its attempt.
+func forgedRetries(t *testing.T, sys *system, run string, sample eval.Sample) {
+	t.Helper()
+	ctx := t.Context()
+	b := sys.Env.Bus
+	client := connectAs(t, ctx, sys.URL, sys.clientSeed())
+	var ref eval.SampleRef
+	for _, g := range bustest.Stored[eval.Generation](t, b, bus.StreamGens, bus.GensSubject(run, "ft")) {
+		if g.Sample.ID == sample.ID && g.Sample.Suite == sample.Suite {
+			ref = g.Sample
+		}
+	}
+	gens := len(bustest.Stored[eval.Generation](t, b, bus.StreamGens, bus.RunGens(run)))
+	judgments := len(bustest.Stored[eval.Judgment](t, b, bus.StreamJudgments, bus.RunJudgments(run)))
+	forge := func(attempt int, judge string, last bool) {
+		t.Helper()
+		r := eval.RetryRequest{V: eval.Version, Run: run, Attempt: attempt, Variant: "ft", Judge: judge, Sample: ref, Last: last, At: time.Now()}
+		stage, member := bus.StageInfer, "ft"
+		if judge != "" {
+			stage, member = bus.StageJudge, judge
+		}
+		if _, err := client.Publish(ctx, bus.RetrySubject(run, stage, member), fmt.Sprintf("forged-%d-%s", attempt, judge), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	forge(1<<63-1, "", true)
+	forge(2, "judge-a", false)
+	forge(2, "", true)
+	refusals := func() (n int) {
+		for _, dl := range bustest.Stored[eval.DeadLetter](t, b, bus.StreamDLQ, bus.RunDLQ(run)) {
+			if strings.Contains(dl.Reason, "did not fail: nothing to ask again") || strings.Contains(dl.Reason, "outside 1..1000") {
+				n++
+			}
+		}
+		return n
+	}
+	bustest.Eventually(t, time.Minute, func() error {
+		st, err := b.Status(ctx, run)
+		if err != nil {
+			return err
+		}
+		if n := refusals(); st.Retry != 2 || st.State != eval.StateComplete || n != 3 {
+			return fmt.Errorf("status retry %d state %s, %d refusals", st.Retry, st.State, n)
+		}
+		return nil
+	})
+	if n := len(bustest.Stored[eval.Generation](t, b, bus.StreamGens, bus.RunGens(run))); n != gens {
+		t.Errorf("forged retries published %d generations", n-gens)
+	}
+	if n := len(bustest.Stored[eval.Judgment](t, b, bus.StreamJudgments, bus.RunJudgments(run))); n != judgments {
+		t.Errorf("forged retries published %d judgments", n-judgments)
+	}
 }
 
 // TestRetryRefused: a running run, a continuous one, an unknown variant
@@ -235,6 +313,17 @@ func TestRetryRefused(t *testing.T) {
 	waitComplete(t, b, "refused", 90*time.Second)
 	if _, stderr, err := runCLI(t, "retry", "--run", "refused", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--nats-nkey", sys.clientSeed()); err != nil || !strings.Contains(stderr, "run refused has no failed generations or judgments") {
 		t.Errorf("a run without failures: %v\n%s", err, stderr)
+	}
+	// A retry whose requests are stored but whose run the report stage
+	// has not reopened yet (its last request is still to come): another
+	// would ask the same failures again.
+	waiting := eval.RetryRequest{V: eval.Version, Run: "refused", Attempt: 1, Variant: "ft", Sample: eval.SampleRef{ID: "x", Suite: "qa", Seq: 1}, At: time.Now()}
+	if _, err := b.Publish(ctx, bus.RetrySubject("refused", bus.StageInfer, "ft"), "waiting-retry", waiting); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI(t, "retry", "--run", "refused", "--nats", sys.URL, "--nats-nkey", sys.clientSeed()); exitCode(err, false) != exitUsage ||
+		!strings.Contains(fmt.Sprint(err), "retry 1 of run refused is waiting for the report stage to reopen the run") {
+		t.Errorf("a retry while another waits: exit %d, %v", exitCode(err, false), err)
 	}
 }
 
