@@ -64,7 +64,8 @@ const AllRetries = prefix + "events.retry.>"
 
 // ReportRetryConsumer is the report stage's durable consumer of retry
 // requests: it reopens a run when an attempt's last request is stored.
-// Clients may not write run statuses; the report stage keeps them.
+// The report stage, not the client, reopens the run: the client may write
+// a status only to open a run it submits, changes or retries (bus.Grants).
 const ReportRetryConsumer = StageReport + "-retries"
 
 // ReportCheckpointConsumer is the report stage's durable consumer of
