@@ -64,8 +64,9 @@ const AllRetries = prefix + "events.retry.>"
 
 // ReportRetryConsumer is the report stage's durable consumer of retry
 // requests: it reopens a run when an attempt's last request is stored.
-// The report stage, not the client, reopens the run: the client may write
-// a status only to open a run it submits, changes or retries (bus.Grants).
+// The report stage, not the client, reopens the run; the client writes a
+// status only to open a run it submits, changes or retries (though its
+// grant allows any status: see Grants).
 const ReportRetryConsumer = StageReport + "-retries"
 
 // ReportCheckpointConsumer is the report stage's durable consumer of
