@@ -66,33 +66,23 @@ func (l *patternList) UnmarshalYAML(n *yaml.Node) error {
 	if err != nil {
 		return err
 	}
-	out := eval.SplitPatterns(strings.Join(items, ","))
-	if _, err := eval.ParseHostPolicy(out); err != nil {
+	if _, err := eval.ParseHostPolicy(items); err != nil {
 		return fmt.Errorf("line %d: endpoint_allow: %w", n.Line, err)
 	}
-	*l = out
+	*l = items
 	return nil
 }
 
 // commaList reads a key of assay.yaml that is a list of names or one
-// comma-separated string (null: none), as the items written, each split
-// at its commas. what and example say what to write in an error.
+// comma-separated string (null: none), as [eval.StringList] reads it. what
+// and example say what to write in an error.
 func commaList(n *yaml.Node, key, what, example string) ([]string, error) {
-	var out []string
-	switch n.Kind {
-	case yaml.ScalarNode:
-		if n.Tag != "!!null" {
-			out = strings.Split(n.Value, ",")
-		}
-	case yaml.SequenceNode:
-		for _, c := range n.Content {
-			if c.Kind != yaml.ScalarNode {
-				return nil, fmt.Errorf("line %d: %s: write the %s as names, e.g. %s", c.Line, key, what, example)
-			}
-			out = append(out, strings.Split(c.Value, ",")...)
-		}
-	default:
+	items, bad := eval.StringList(n)
+	switch {
+	case bad == n:
 		return nil, fmt.Errorf("line %d: %s: write a list of %s, e.g. %s", n.Line, key, what, example)
+	case bad != nil:
+		return nil, fmt.Errorf("line %d: %s: write the %s as names, e.g. %s", bad.Line, key, what, example)
 	}
-	return out, nil
+	return eval.Values(items), nil
 }

@@ -60,11 +60,6 @@ func ParseEndpointsFile(file string, data []byte) (*EndpointsFile, error) {
 		switch k.Value {
 		case "allow":
 			out.Allow = stringList(v, "allow", fail)
-			for j, s := range out.Allow {
-				if _, err := ParseHostPattern(s); err != nil {
-					fail(element(v, j), fmt.Sprintf("allow[%d]", j), "%v", err)
-				}
-			}
 		case "secrets":
 			if v.Kind != yaml.MappingNode {
 				fail(v, "secrets", "is not a mapping of secret names to {file or env, hosts}")
@@ -114,11 +109,6 @@ func secretRef(n *yaml.Node, field string, fail func(*yaml.Node, string, string,
 			}
 		case "hosts":
 			r.Hosts = stringList(v, sub, fail)
-			for j, s := range r.Hosts {
-				if _, err := ParseHostPattern(s); err != nil {
-					fail(element(v, j), fmt.Sprintf("%s[%d]", sub, j), "%v", err)
-				}
-			}
 		default:
 			fail(k, sub, "unknown key: use file or env, and hosts")
 		}
@@ -135,36 +125,21 @@ func secretRef(n *yaml.Node, field string, fail func(*yaml.Node, string, string,
 	return r
 }
 
-// stringList reads a list of strings, or a single string, at field.
+// stringList reads a list of strings, or a single string, at field
+// ([StringList]), failing each pattern that does not parse with the field
+// and line it was written at.
 func stringList(n *yaml.Node, field string, fail func(*yaml.Node, string, string, ...any)) []string {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return nil
-		}
-		return []string{n.Value}
-	case yaml.SequenceNode:
-		out := make([]string, 0, len(n.Content))
-		for j, e := range n.Content {
-			if e.Kind != yaml.ScalarNode {
-				fail(e, fmt.Sprintf("%s[%d]", field, j), "is not a string")
-				continue
-			}
-			out = append(out, e.Value)
-		}
-		return out
+	items, bad := StringList(n)
+	if bad != nil {
+		fail(bad, field, "is not a list of strings")
+		return nil
 	}
-	fail(n, field, "is not a list of strings")
-	return nil
-}
-
-// element is the node of a list's j-th string: n itself when the list
-// was written as one string.
-func element(n *yaml.Node, j int) *yaml.Node {
-	if n.Kind == yaml.SequenceNode && j < len(n.Content) {
-		return n.Content[j]
+	for _, it := range items {
+		if _, err := ParseHostPattern(it.Value); err != nil {
+			fail(it.Node, fmt.Sprintf("%s[%d]", field, it.Index), "%v", err)
+		}
 	}
-	return n
+	return Values(items)
 }
 
 // SplitPatterns splits a comma-separated list of host patterns (the

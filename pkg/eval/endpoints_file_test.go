@@ -83,7 +83,7 @@ func TestCheckKeySource(t *testing.T) {
 func FuzzParseEndpointsFile(f *testing.F) {
 	for _, s := range []string{
 		"allow: [api.openai.com, \"*.svc.cluster.local:8000\", 10.0.0.0/8, loopback]\nsecrets:\n  openai: {file: /run/secrets/openai, hosts: [api.openai.com]}\n",
-		"secrets:\n  k: {env: X, hosts: a.b}\n", "allow: loopback\n", "allow: [[x]]\n", "secrets: [a]\n", "", "~", "a: &x [1]\nb: *x\n",
+		"secrets:\n  k: {env: X, hosts: a.b}\n", "allow: loopback\n", "allow: loopback, 10.0.0.0/8,,\n", "allow: [\"a.b,c.d\", x]\n", "allow: [[x]]\n", "secrets: [a]\n", "", "~", "a: &x [1]\nb: *x\n",
 	} {
 		f.Add([]byte(s))
 	}
