@@ -62,6 +62,11 @@ func RetryMsgID(id string, attempts ...int) string {
 // AllRetries matches every retry request.
 const AllRetries = prefix + "events.retry.>"
 
+// IsRetrySubject reports whether subject is one of [RetrySubject]'s.
+func IsRetrySubject(subject string) bool {
+	return strings.HasPrefix(subject, prefix+"events.retry.")
+}
+
 // ReportRetryConsumer is the report stage's durable consumer of retry
 // requests: it reopens a run when an attempt's last request is stored.
 // The report stage, not the client, reopens the run; the client writes a

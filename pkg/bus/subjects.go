@@ -108,6 +108,18 @@ func IntakeSubject(source string) string { return prefix + "intake." + source }
 // AllIntake matches the intake subject of every source.
 const AllIntake = prefix + "intake.*"
 
+// SampleMsgID is the message id ingest publishes a run's sample under:
+// it names the sample, so that reading a run's samples by their headers
+// (see [ParseSampleMsgID]) finds their ids without their payloads.
+func SampleMsgID(run, suite, id string) string { return MsgID(StageIngest, run, suite, id) }
+
+// ParseSampleMsgID returns the sample id in msgID, a message id of a
+// sample of run's suite built by [SampleMsgID], or false when it is none.
+func ParseSampleMsgID(run, suite, msgID string) (id string, ok bool) {
+	id, ok = strings.CutPrefix(msgID, MsgID(StageIngest, run, suite)+"|")
+	return id, ok && id != ""
+}
+
 // DLQStage returns the stage whose dead-letter subject (see [DLQSubject])
 // subject is, or "" when it is none. The grants let each stage publish
 // only on its own, so this, not a letter's body, says who gave up.

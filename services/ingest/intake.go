@@ -302,7 +302,7 @@ func (s *Service) handleQuery(ctx context.Context, runs *bus.Runs, run string, m
 	sample := eval.Sample{V: eval.Version, Run: run, ID: id, Suite: source, Role: eval.RoleProduction,
 		Fingerprint: spec.Fingerprint(), Messages: q.Messages, Tags: []string{"production"},
 		Source: "intake:" + source, At: q.Timestamp.UTC(), Meta: q.Metadata, Cluster: QueryCluster(m.Payload, path)}
-	if _, err := s.bus.Publish(ctx, bus.SamplesSubject(run, source), bus.MsgID(bus.StageIngest, run, source, id), sample); err != nil {
+	if _, err := s.bus.Publish(ctx, bus.SamplesSubject(run, source), bus.SampleMsgID(run, source, id), sample); err != nil {
 		return err
 	}
 	s.queries.WithLabelValues(run, "sampled").Inc()

@@ -86,7 +86,7 @@ func (p *publisher) publish(ctx context.Context, sm eval.Sample, copies []eval.S
 	} else {
 		subject := bus.SamplesSubject(p.run, sm.Suite)
 		for _, m := range append([]eval.Sample{sm}, copies...) {
-			id := bus.MsgID(bus.StageIngest, p.run, m.Suite, m.ID)
+			id := bus.SampleMsgID(p.run, m.Suite, m.ID)
 			if p.earlier[id] {
 				delete(p.earlier, id)
 				p.skipped++

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
@@ -165,21 +164,35 @@ func sources(run string) []source {
 			if err := json.Unmarshal(data, &d); err != nil {
 				return err
 			}
-			c.AddStagedDeadLetter(bus.DLQStage(subject), &d)
+			stage := bus.DLQStage(subject)
+			if bus.IsRetrySubject(d.Subject) {
+				// A retry request a stage refused: no result will come of
+				// it, so the result it would have replaced stays.
+				var r eval.RetryRequest
+				if json.Unmarshal([]byte(d.Data), &r) == nil {
+					c.RefuseRetry(stage, &r)
+				}
+				return nil
+			}
+			c.AddStagedDeadLetter(stage, &d)
 			return nil
 		}},
 	}
 }
 
 // retries is the source of a run's retry requests, which the collector
-// must have before any result (see [aggregate.Collector.AddRetry]).
-func retries(run string) source {
+// must have before any result (see [aggregate.Collector.AddRetry]): those
+// of attempts up to upTo, the run's latest (see retryAttempts), since
+// one beyond it is forged and no result will come of it.
+func retries(run string, upTo int) source {
 	return source{bus.StreamEvents, bus.RunRetries(run), func(c *aggregate.Collector, _ string, data []byte) error {
 		var r eval.RetryRequest
 		if err := json.Unmarshal(data, &r); err != nil {
 			return err
 		}
-		c.AddRetry(&r)
+		if r.Attempt <= upTo {
+			c.AddRetry(&r)
+		}
 		return nil
 	}}
 }
@@ -192,8 +205,8 @@ func sampleID(run, subject, msgID string) (suite, id string, ok bool) {
 	if suite == "" || bus.SamplesSubject(run, suite) != subject {
 		return "", "", false
 	}
-	id, ok = strings.CutPrefix(msgID, bus.MsgID(bus.StageIngest, run, suite)+"|")
-	return suite, id, ok && id != ""
+	id, ok = bus.ParseSampleMsgID(run, suite, msgID)
+	return suite, id, ok
 }
 
 // readSamples names every sample of run stored now to c, so that results
@@ -201,9 +214,15 @@ func sampleID(run, subject, msgID string) (suite, id string, ok bool) {
 // [aggregate.Collector.TrackSamples]).
 func readSamples(ctx context.Context, b *bus.Bus, run string, c *aggregate.Collector) error {
 	c.TrackSamples()
+	return eachSample(ctx, b, run, c.AddSample)
+}
+
+// eachSample hands the suite and id of every sample of run stored now to
+// fn, reading headers only.
+func eachSample(ctx context.Context, b *bus.Bus, run string, fn func(suite, id string)) error {
 	return readHeaders(ctx, b, bus.StreamSamples, bus.RunSamples(run), func(subject string, h nats.Header) {
 		if suite, id, ok := sampleID(run, subject, h.Get(jetstream.MsgIDHeader)); ok {
-			c.AddSample(suite, id)
+			fn(suite, id)
 		}
 	})
 }
@@ -232,7 +251,12 @@ func Collect(ctx context.Context, b *bus.Bus, run string) (*aggregate.Collector,
 		c.Release()
 		return nil, err
 	}
-	for _, src := range append([]source{retries(run)}, sources(run)...) {
+	_, whole, err := retryAttempts(ctx, b, run)
+	if err != nil {
+		c.Release()
+		return nil, err
+	}
+	for _, src := range append([]source{retries(run, whole)}, sources(run)...) {
 		if err := readAll(ctx, b, src, func(m message) error { return add(c, src, m.subject, m.data) }); err != nil {
 			c.Release()
 			return nil, err

@@ -7,8 +7,6 @@ import (
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Failures returns what assay retry asks again in run, as retry requests
@@ -21,11 +19,7 @@ import (
 func Failures(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, variant string) ([]eval.RetryRequest, error) {
 	run := spec.Run
 	samples := map[[2]string]bool{}
-	err := readHeaders(ctx, b, bus.StreamSamples, bus.RunSamples(run), func(subject string, h nats.Header) {
-		if suite, id, ok := sampleID(run, subject, h.Get(jetstream.MsgIDHeader)); ok {
-			samples[[2]string{suite, id}] = true
-		}
-	})
+	err := eachSample(ctx, b, run, func(suite, id string) { samples[[2]string{suite, id}] = true })
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +150,7 @@ func LastRetry(ctx context.Context, b *bus.Bus, run string) (int, error) {
 // the next attempt's number up.
 func retryAttempts(ctx context.Context, b *bus.Bus, run string) (latest, whole int, err error) {
 	stored, last := map[int]bool{}, map[int]bool{}
-	err = readAll(ctx, b, retries(run), func(m message) error {
+	err = readAll(ctx, b, retries(run, eval.MaxRetryAttempts), func(m message) error {
 		var r eval.RetryRequest
 		if json.Unmarshal(m.data, &r) == nil && r.Run == run && r.ValidAttempt() == nil {
 			stored[r.Attempt] = true

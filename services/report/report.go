@@ -171,15 +171,15 @@ func (s *Service) follow(ctx context.Context, run string) error {
 	}()
 	// Retry requests are stored before the run reopens, so all of them are
 	// here now, and the collector needs them before any result.
-	err = readAll(ctx, s.bus, retries(run), func(m message) error { return add(c, retries(run), m.subject, m.data) })
-	if err != nil {
-		return err
-	}
 	_, whole, err := retryAttempts(ctx, s.bus, run)
 	if err != nil {
 		return err
 	}
 	retry = max(retry, whole)
+	src := retries(run, retry)
+	if err := readAll(ctx, s.bus, src, func(m message) error { return add(c, src, m.subject, m.data) }); err != nil {
+		return err
+	}
 	// Results count only for samples ingest published: anyone who can
 	// publish on a subject can name a sample, and one that does not exist
 	// must not count in progress or errors. Samples are followed as they

@@ -77,6 +77,13 @@ type Collector struct {
 	// an earlier generation of it is superseded and counts nowhere, so the
 	// retried result takes its place.
 	retried map[[16]byte]int
+	// refused holds, by the same keys (and judge retry keys), the latest
+	// attempt a stage refused; superseding holds the results a retry
+	// superseded, added again if it is refused; refusedRetries counts
+	// the refusals for the report's warning.
+	refused        map[[16]byte]int
+	superseding    map[[16]byte][]func()
+	refusedRetries int
 	// judgeRetried holds, by (judge, candidate, suite, sample), the latest
 	// attempt that asked a judge again for a pair it had failed on.
 	judgeRetried map[[16]byte]int
@@ -269,6 +276,48 @@ func (c *Collector) AddRetry(r *eval.RetryRequest) bool {
 	return true
 }
 
+// RefuseRetry records that stage refused retry request r (its result had
+// not failed, or it named what the run does not have): no result will
+// come of it, so the result it would have replaced counts again. Only
+// the stage the request was for can refuse it.
+func (c *Collector) RefuseRetry(stage string, r *eval.RetryRequest) {
+	if r.Run != c.spec.Run || r.Attempt < 1 || (r.Judge == "") != (stage == "infer") || (r.Judge != "") != (stage == "judge") {
+		return
+	}
+	c.refusedRetries++
+	k := scoreKey(r.Variant, r.Sample.Suite, r.Sample.ID)
+	if r.Judge != "" {
+		k = judgeRetryKey(r.Judge, r.Variant, r.Sample.Suite, r.Sample.ID)
+	}
+	if c.refused == nil {
+		c.refused = map[[16]byte]int{}
+	}
+	c.refused[k] = max(c.refused[k], r.Attempt)
+	held := c.superseding[k]
+	delete(c.superseding, k)
+	for _, add := range held {
+		add()
+	}
+}
+
+// hold keeps a result that a retry of key superseded, to be added again
+// if that retry is refused.
+func (c *Collector) hold(k [16]byte, add func()) {
+	if c.superseding == nil {
+		c.superseding = map[[16]byte][]func(){}
+	}
+	c.superseding[k] = append(c.superseding[k], add)
+}
+
+// retriedAt is the attempt of assay retry that replaces key's results,
+// or 0: the latest asked, unless it was refused.
+func (c *Collector) retriedAt(attempts map[[16]byte]int, k [16]byte) int {
+	if n := attempts[k]; n > c.refused[k] {
+		return n
+	}
+	return 0
+}
+
 func judgeRetryKey(judge, cand, suite, sample string) [16]byte {
 	return hashKey("jr", judge, cand, suite, sample)
 }
@@ -276,16 +325,37 @@ func judgeRetryKey(judge, cand, suite, sample string) [16]byte {
 // judgmentSuperseded reports whether a judgment was made from a generation
 // that a later attempt replaced, or is a judge's failure that a later
 // attempt asked again.
+// A superseded judgment is held under the key that superseded it, to be
+// added again if that retry is refused.
 func (c *Collector) judgmentSuperseded(j *eval.Judgment) bool {
-	return c.superseded(j.Candidate, j.Sample.Suite, j.Sample.ID, j.CandidateRetry) ||
-		c.superseded(c.spec.Baseline, j.Sample.Suite, j.Sample.ID, j.BaselineRetry) ||
-		len(c.judgeRetried) > 0 && j.JudgeRetry < c.judgeRetried[judgeRetryKey(j.Judge, j.Candidate, j.Sample.Suite, j.Sample.ID)]
+	if c.superseded(j.Candidate, j.Sample.Suite, j.Sample.ID, j.CandidateRetry, func() { c.AddJudgment(j) }) ||
+		c.superseded(c.spec.Baseline, j.Sample.Suite, j.Sample.ID, j.BaselineRetry, func() { c.AddJudgment(j) }) {
+		return true
+	}
+	if len(c.judgeRetried) == 0 {
+		return false
+	}
+	k := judgeRetryKey(j.Judge, j.Candidate, j.Sample.Suite, j.Sample.ID)
+	if j.JudgeRetry < c.retriedAt(c.judgeRetried, k) {
+		c.hold(k, func() { c.AddJudgment(j) })
+		return true
+	}
+	return false
 }
 
 // superseded reports whether a result made from attempt retry of variant's
-// generation of a sample was replaced by a later attempt.
-func (c *Collector) superseded(variant, suite, sample string, retry int) bool {
-	return len(c.retried) > 0 && retry < c.retried[scoreKey(variant, suite, sample)]
+// generation of a sample was replaced by a later attempt; add, which adds
+// it, is then held until that attempt is refused (if it is).
+func (c *Collector) superseded(variant, suite, sample string, retry int, add func()) bool {
+	if len(c.retried) == 0 {
+		return false
+	}
+	k := scoreKey(variant, suite, sample)
+	if retry < c.retriedAt(c.retried, k) {
+		c.hold(k, add)
+		return true
+	}
+	return false
 }
 
 func scoreKey(variant, suite, sample string) [16]byte {
@@ -333,7 +403,7 @@ func (c *Collector) AddScore(s *eval.Score) bool {
 		c.otherScoring++
 		return false
 	}
-	if c.superseded(s.Variant, s.Sample.Suite, s.Sample.ID, s.Retry) {
+	if c.superseded(s.Variant, s.Sample.Suite, s.Sample.ID, s.Retry, func() { c.AddScore(s) }) {
 		return false
 	}
 	k := scoreKey(s.Variant, s.Sample.Suite, s.Sample.ID)

@@ -149,6 +149,9 @@ func (c *Collector) warnings(rep *document.Report) {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d dead letters published by stage %s claim to be stage %s's and were ignored: a stage speaks only for itself (check who holds the %s identity)",
 			c.misfiled[k], stage, claimed, stage))
 	}
+	if c.refusedRetries > 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d retry requests were refused, so the results they named stand: their results had not failed, or they named what the run does not have (the dead letters say which)", c.refusedRetries))
+	}
 	byStage := map[string]int{}
 	for _, d := range c.dead {
 		if d.Stage == checkpointStage {
