@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -60,7 +61,9 @@ func (l *listener) port() string { return l.URL[strings.LastIndexByte(l.URL, ':'
 // secret not allowed for their host, a host not allowed, or api_key_env
 // are refused at submission with the reason, and no request reaches
 // their endpoints; a checkpoint aimed at a loopback service is refused
-// and not added; a run naming an allowed secret sends it as its bearer
+// and not added (assay checkpoint --wait says why at once, exit 3, and the
+// run's report warns); a checkpoint naming a secret with --api-key-secret
+// sends it as its bearer token; a run naming an allowed secret sends it as its bearer
 // token, and its value is in no stream, bucket, object or log line.
 func TestEndpointPolicyOnServer(t *testing.T) {
 	const (
@@ -92,7 +95,7 @@ secrets:
 	var logs syncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: -1, Endpoints: endpoints,
+	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: 0, Endpoints: endpoints,
 		Logger: debugLogger(t, &logs)})
 	if err != nil {
 		t.Fatal(err)
@@ -195,11 +198,30 @@ secrets:
 		}
 	}
 
-	// A checkpoint aimed at the loopback service is refused, not added.
-	ev := &eval.CheckpointEvent{V: eval.Version, Run: "allowed", Variant: "step-1", BaseURL: internal.URL + "/v1", Model: "m", At: time.Now().UTC()}
-	if _, err := announce(ctx, b, ev); err != nil {
-		t.Fatal(err)
+	// A checkpoint aimed at the loopback service is refused, not added:
+	// assay checkpoint --wait says why at once, and the run's report warns.
+	start := time.Now()
+	_, stderr, err := runCLI(t, "checkpoint", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--run", "allowed", "--variant", "step-1",
+		"--base-url", internal.URL+"/v1", "--model", "m", "--no-preflight", "--wait", "--out", t.TempDir())
+	if exitCode(err, false) != exitUnevaluated || !strings.Contains(fmt.Sprint(err), "checkpoint step-1 was refused by the server") ||
+		!strings.Contains(fmt.Sprint(err), "endpoint policy refuses host 127.0.0.1") {
+		t.Errorf("a refused checkpoint with --wait: exit %d, %v\n%s", exitCode(err, false), err, stderr)
 	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("a refused checkpoint took %s to say so", d)
+	}
+	bustest.Eventually(t, time.Minute, func() error {
+		rep, _, err := saveReport(ctx, b, "allowed", t.TempDir())
+		if err != nil {
+			return err
+		}
+		for _, w := range rep.Warnings {
+			if strings.Contains(w, "checkpoint step-1 was refused and not added to the run: ") && strings.Contains(w, "endpoint policy refuses host 127.0.0.1") {
+				return nil
+			}
+		}
+		return fmt.Errorf("the run's report does not warn about the refused checkpoint: %q", rep.Warnings)
+	})
 	bustest.Eventually(t, time.Minute, func() error {
 		for _, dl := range bustest.Stored[eval.DeadLetter](t, b, bus.StreamDLQ) {
 			if dl.Stage == bus.StageCheckpoint && strings.Contains(dl.Reason, "endpoint policy refuses host 127.0.0.1") {
@@ -213,6 +235,22 @@ secrets:
 	}
 	if got := internal.requests(); len(got) != 0 {
 		t.Fatalf("the loopback service got %d requests", len(got))
+	}
+
+	// A checkpoint names its key by a secret of the server's, and the
+	// secret reaches the endpoint as its bearer token.
+	_, stderr, err = runCLI(t, "checkpoint", "--nats", sys.URL, "--nats-nkey", sys.clientSeed(), "--run", "allowed", "--variant", "step-2",
+		"--base-url", sim.URL+"/v1", "--model", "sim-ft", "--api-key-secret", "openai", "--no-preflight", "--wait", "--out", t.TempDir())
+	if err != nil && !isVerdict(err) {
+		t.Fatalf("a checkpoint naming a secret: %v\n%s", err, stderr)
+	}
+	if s, err := b.Spec(ctx, "allowed"); err != nil {
+		t.Fatal(err)
+	} else if v, ok := s.Variant("step-2"); !ok || v.APIKeySecret != "openai" {
+		t.Fatalf("the checkpoint's variant is %+v", v)
+	}
+	if got := sim.requests(); len(got) <= len(auths) || slices.ContainsFunc(got, func(a string) bool { return a != "Bearer "+secretValue }) {
+		t.Fatalf("the checkpoint's requests carried %q, want the secret's value", got[len(auths):])
 	}
 
 	// A judge added by a replay is not admitted by ingest, but the judge

@@ -15,7 +15,9 @@ import (
 // TestForgedSample publishes, during a real run, a generation, a score and
 // a dead letter for samples the run does not have. Progress never passes
 // what is expected, the report counts no error for them (no dead letter
-// is said to be counted), and one warning counts them as left out.
+// is said to be counted), and one warning counts them as left out. A dead
+// letter the score identity publishes claiming to be ingest's is ignored
+// and counted in a warning: the run does not end in error.
 func TestForgedSample(t *testing.T) {
 	f := newFixture(t, "forged", retryPersonas())
 	spec := loadRetrySpec(t, f, "forged", f.url)
@@ -71,7 +73,16 @@ func TestForgedSample(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitComplete(t, b, "forged", 90*time.Second)
+	// The score identity may publish dead letters only as score: one
+	// whose body claims ingest must not fail the run's ingest.
+	score := connectAs(t, ctx, sys.URL, sys.Server.SeedFile(bus.StageScore))
+	if _, err := score.Publish(ctx, bus.DLQSubject(bus.StageScore, "forged"), "forged-ingest-dlq", eval.DeadLetter{V: eval.Version, Stage: bus.StageIngest,
+		Run: "forged", Suite: "qa", Reason: "forged by score", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitComplete(t, b, "forged", 90*time.Second); st.State != eval.StateComplete {
+		t.Errorf("the run ended in state %s: %s", st.State, st.Error)
+	}
 	rep := readReport(t, writeReport(t, sys, "forged", "json"))
 
 	mu.Lock()
@@ -83,13 +94,20 @@ func TestForgedSample(t *testing.T) {
 		t.Errorf("counts: %+v: the forged results were counted as errors", rep.Counts)
 	}
 	var ignored []string
+	misfiled := false
 	for _, w := range rep.Warnings {
 		if strings.Contains(w, "dead-lettered (counted as errors)") {
 			t.Errorf("a warning counts a dead letter as an error while counts.errors is %d: %s", rep.Counts.Errors, w)
 		}
+		if strings.Contains(w, "1 dead letters published by stage score claim to be stage ingest's and were ignored") {
+			misfiled = true
+		}
 		if strings.Contains(w, "name samples run forged does not have") {
 			ignored = append(ignored, w)
 		}
+	}
+	if !misfiled {
+		t.Errorf("no warning counts the dead letter score published as ingest's: %q", rep.Warnings)
 	}
 	// The forged score, the forged dead letter, and the dead letter the
 	// score stage wrote for the forged generation.
