@@ -285,9 +285,14 @@ func (c *Collector) RefuseRetry(stage string, r *eval.RetryRequest) {
 		return
 	}
 	c.refusedRetries++
-	k := scoreKey(r.Variant, r.Sample.Suite, r.Sample.ID)
+	k, awaited := scoreKey(r.Variant, r.Sample.Suite, r.Sample.ID), c.retried
 	if r.Judge != "" {
-		k = judgeRetryKey(r.Judge, r.Variant, r.Sample.Suite, r.Sample.ID)
+		k, awaited = judgeRetryKey(r.Judge, r.Variant, r.Sample.Suite, r.Sample.ID), c.judgeRetried
+	}
+	if r.Attempt > awaited[k] {
+		// Not one the collector awaits (forged beyond the run's
+		// attempts): a later real attempt must still count.
+		return
 	}
 	if c.refused == nil {
 		c.refused = map[[16]byte]int{}
