@@ -277,7 +277,9 @@ func forgedRetries(t *testing.T, sys *system, run string, sample eval.Sample) {
 		if err != nil {
 			return err
 		}
-		if n := refusals(); st.Retry != 2 || st.State != eval.StateComplete || n != 3 {
+		// The huge attempt is refused by the report stage and by infer,
+		// attempt 2 by infer and by the judge stage.
+		if n := refusals(); st.Retry != 2 || st.State != eval.StateComplete || n != 4 {
 			return fmt.Errorf("status retry %d state %s, %d refusals", st.Retry, st.State, n)
 		}
 		return nil
@@ -287,6 +289,13 @@ func forgedRetries(t *testing.T, sys *system, run string, sample eval.Sample) {
 	}
 	if n := len(bustest.Stored[eval.Judgment](t, b, bus.StreamJudgments, bus.RunJudgments(run))); n != judgments {
 		t.Errorf("forged retries published %d judgments", n-judgments)
+	}
+	rep := readReport(t, writeReport(t, sys, run, "json"))
+	if countFailed(rep) != 0 || rep.Counts.JudgeErrors != 0 || rep.Counts.Errors != 0 {
+		t.Errorf("after forged retries the report counts %+v", rep.Counts)
+	}
+	if !slices.ContainsFunc(rep.Warnings, func(w string) bool { return strings.HasPrefix(w, "3 retry requests were refused, so the results they named stand") }) {
+		t.Errorf("no warning counts the refused retry requests: %q", rep.Warnings)
 	}
 }
 
