@@ -294,7 +294,9 @@ func forgedRetries(t *testing.T, sys *system, run string, sample eval.Sample) {
 	if countFailed(rep) != 0 || rep.Counts.JudgeErrors != 0 || rep.Counts.Errors != 0 {
 		t.Errorf("after forged retries the report counts %+v", rep.Counts)
 	}
-	if !slices.ContainsFunc(rep.Warnings, func(w string) bool { return strings.HasPrefix(w, "3 retry requests were refused, so the results they named stand") }) {
+	if !slices.ContainsFunc(rep.Warnings, func(w string) bool {
+		return strings.HasPrefix(w, "3 retry requests were refused, so the results they named stand")
+	}) {
 		t.Errorf("no warning counts the refused retry requests: %q", rep.Warnings)
 	}
 }
