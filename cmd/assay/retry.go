@@ -40,7 +40,12 @@ nothing failed is left as it is; retrying again asks again what is still
 failed.
 
 The run must be complete: a running run is refused (assay run --wait
-shows when it is done). The stages must run (assay up, or the services).
+shows when it is done), and so is a run whose earlier retry is still
+waiting for the report stage to reopen it. The stages must run (assay up,
+or the services). The stages check every retry request against what is
+stored: a request for a result that did not fail, or for an attempt the
+run was not reopened for, is refused (a dead letter, counted in the
+report's warnings) and changes nothing. A run has at most 1000 retries.
 
 Exit status: 0 retried (with --wait: the gate passed) or nothing to retry,
 1 the gate failed, 2 bad usage (an unknown variant, a continuous, running
