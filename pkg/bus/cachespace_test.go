@@ -86,8 +86,10 @@ func TestCacheKeySpacesEnforced(t *testing.T) {
 	if !strings.HasPrefix(genKey, bus.CacheSpaceInfer+".") || !strings.HasPrefix(judgeKey, bus.CacheSpaceJudge+".") {
 		t.Fatalf("keys %s and %s are not in the stages' key spaces", genKey, judgeKey)
 	}
-	put := func(b *bus.Bus, key string) error {
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	// A put that must succeed gets a generous bound (a slow ack on a busy
+	// machine is not a refusal); a refused one fails fast anyway.
+	put := func(b *bus.Bus, key string, wait time.Duration) error {
+		ctx, cancel := context.WithTimeout(t.Context(), wait)
 		defer cancel()
 		return b.LLMCache().Put(ctx, key, []byte(`{"output":"x"}`))
 	}
@@ -95,14 +97,14 @@ func TestCacheKeySpacesEnforced(t *testing.T) {
 		b   *bus.Bus
 		key string
 	}{{infer, genKey}, {infer, llm.FailureKey(genKey)}, {judge, judgeKey}} {
-		if err := put(ok.b, ok.key); err != nil {
+		if err := put(ok.b, ok.key, 15*time.Second); err != nil {
 			t.Fatalf("a stage writing its own key %s: %v", ok.key, err)
 		}
 	}
-	if err := put(judge, genKey); err == nil {
+	if err := put(judge, genKey, 2*time.Second); err == nil {
 		t.Fatal("the judge identity overwrote infer's answer")
 	}
-	if err := put(infer, judgeKey); err == nil {
+	if err := put(infer, judgeKey, 2*time.Second); err == nil {
 		t.Fatal("the infer identity overwrote the judge's answer")
 	}
 	bustest.Eventually(t, 10*time.Second, func() error {

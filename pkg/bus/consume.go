@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -228,8 +229,13 @@ func (b *Bus) handle(ctx context.Context, jm jetstream.Msg, h Handler, o Consume
 	m := &Msg{Msg: jm, Meta: meta, MaxDeliver: maxDeliver}
 	stop := heartbeat(jm, ackWait)
 	m.Payload, err = b.Payload(ctx, jm.Data(), jm.Headers())
-	if err == nil {
+	switch {
+	case err == nil:
 		err = h(ctx, m)
+	case PayloadLost(err):
+		// Redelivering cannot bring it back; its id still names the
+		// sample, so the result counts as an error at once.
+		err = Poison(err, MsgIDKeys(jm.Headers().Get(jetstream.MsgIDHeader)))
 	}
 	stop()
 	if ctx.Err() != nil {
@@ -337,4 +343,30 @@ func (b *Bus) deadLetter(ctx context.Context, o ConsumeOptions, m *Msg, keys Key
 	o.Logger.Error("message dead-lettered", "subject", m.Subject(), "run", keys.Run,
 		"sample", keys.Sample, "variant", keys.Variant, "judge", keys.Judge, "reason", reason)
 	_ = m.Term()
+}
+
+// MsgIDKeys names what a message was about from its Nats-Msg-Id (see
+// [MsgID] and [RetryMsgID]), for a message whose payload is lost: the run
+// is the id's second field and the suite and sample its last two. The
+// variant is the field before the suite for a generation
+// (infer|run|variant|suite|sample) and a score
+// (score|run|scoring|variant|suite|sample), and the candidate for a
+// judgment (judge|run|judge-id|candidate|suite|sample); its judge stays
+// unnamed, since the id holds the judge's id rather than its name. An id
+// of another form names the run at most.
+func MsgIDKeys(id string) Keys {
+	base, _ := ParseRetryMsgID(id)
+	f := strings.Split(base, "|")
+	var k Keys
+	if len(f) >= 2 {
+		k.Run = f[1]
+	}
+	switch {
+	case f[0] == StageInfer && len(f) == 5,
+		(f[0] == StageScore || f[0] == StageJudge) && len(f) == 6:
+		k.Variant, k.Suite, k.Sample = f[len(f)-3], f[len(f)-2], f[len(f)-1]
+	case f[0] == StageIngest && len(f) == 4:
+		k.Suite, k.Sample = f[2], f[3]
+	}
+	return k
 }

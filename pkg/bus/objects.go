@@ -147,8 +147,22 @@ func checkSum(name string, want, got []byte) error {
 	if bytes.Equal(want, got) {
 		return nil
 	}
+	if strings.HasPrefix(name, "msg/") {
+		// Nobody publishes a message's payload again: removing the
+		// object would only turn this into "not found".
+		return fmt.Errorf("%w: %s holds content whose SHA-256 is %s: it was replaced after it was stored, so the message "+
+			"it carries is lost and counted as an error (leave the object; look for who may write the object store)", ErrIntegrity, name, hex.EncodeToString(got))
+	}
 	return fmt.Errorf("%w: %s holds content whose SHA-256 is %s: it was replaced after it was stored, and is not used "+
 		"(an operator removes it, e.g. nats object rm <bucket> %s, and the file is submitted again)", ErrIntegrity, name, hex.EncodeToString(got), name)
+}
+
+// PayloadLost reports whether err, from [Bus.Payload], says a message's
+// payload is gone for good: its object was replaced ([ErrIntegrity]) or
+// removed. Reading it again cannot help, so the message is a final
+// failure rather than one to retry.
+func PayloadLost(err error) bool {
+	return errors.Is(err, ErrIntegrity) || errors.Is(err, jetstream.ErrObjectNotFound)
 }
 
 func copyOnce(ctx context.Context, store objectGetter, name string, stall time.Duration, w io.Writer) error {
