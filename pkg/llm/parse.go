@@ -85,14 +85,15 @@ func decodeError(what string, data []byte, err error) error {
 	return fmt.Errorf("%w: %s: %v", ErrBadResponse, what, err)
 }
 
-// readResponse reads a completion that was not streamed. Keys are
-// replaced (red) in the body before anything is taken from it.
+// readResponse reads a completion that was not streamed. The body is
+// decoded as sent: keys are replaced (red) in the texts taken from it,
+// here for an error's message and by the caller ([redactor.response]) for
+// the answer, since replacing in the JSON could break it.
 func readResponse(body io.Reader, red redactor) (Response, error) {
 	b, err := io.ReadAll(io.LimitReader(body, maxBody))
 	if err != nil {
 		return Response{}, fmt.Errorf("reading response: %w", err)
 	}
-	b = red.bytes(b)
 	var cr struct {
 		ChatResponse
 		Error *WireError `json:"error"`
@@ -118,8 +119,9 @@ func readResponse(body io.Reader, red redactor) (Response, error) {
 // readStream reads a streamed completion begun at start. It times the
 // chunks that carry text (answer or reasoning): the first gives the time to
 // first token, the mean gap between them after it the inter-token latency.
-// Keys are replaced (red) in each event; the caller redacts the joined
-// text, in which a key may have come in pieces.
+// Events are decoded as sent; keys are replaced (red) in an error event's
+// message, and the caller redacts the joined text, in which a key may have
+// come in pieces.
 func readStream(body io.Reader, start time.Time, red redactor) (Response, error) {
 	sc := bufio.NewScanner(io.LimitReader(body, maxBody))
 	// Events are small; the scanner grows the buffer for a large one.
@@ -135,7 +137,7 @@ func readStream(body io.Reader, start time.Time, red redactor) (Response, error)
 		if !ok {
 			continue // comments, event names, blank separators
 		}
-		data = red.bytes(bytes.TrimSpace(data))
+		data = bytes.TrimSpace(data)
 		if bytes.Equal(data, []byte("[DONE]")) {
 			done = true
 			break

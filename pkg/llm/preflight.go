@@ -265,7 +265,7 @@ func (c *Client) check(ctx context.Context, base, model, key string) checkResult
 		if json.Unmarshal(models.body, &list) == nil && (list.Object == "list" || len(list.Data) > 0) {
 			listed = true
 			for _, m := range list.Data {
-				served = append(served, m.ID)
+				served = append(served, models.red.text(m.ID))
 			}
 			if slices.Contains(served, model) {
 				return checkResult{}
@@ -288,7 +288,7 @@ func (c *Client) check(ctx context.Context, base, model, key string) checkResult
 	api := chat.apiError()
 	switch {
 	case chat.status/100 == 2:
-		if _, err := readResponse(bytes.NewReader(chat.body), redactor{}); err != nil {
+		if _, err := readResponse(bytes.NewReader(chat.body), chat.red); err != nil {
 			return checkResult{kind: ProblemEndpoint, detail: fmt.Sprintf("does not answer like an OpenAI-compatible API (a test chat call: %v; does base_url end in /v1?)", err)}
 		}
 		return checkResult{}
@@ -365,15 +365,18 @@ func saysModelMissing(msg string) bool {
 	return false
 }
 
-// probeAnswer is what a preflight request got back.
+// probeAnswer is what a preflight request got back: the body as sent,
+// since replacing keys in JSON could break it, and the redactor (red) of
+// the key sent, for every text taken from it.
 type probeAnswer struct {
 	status int
 	header http.Header
 	body   []byte
+	red    redactor
 }
 
 func (a probeAnswer) apiError() *APIError {
-	return readAPIError(&http.Response{StatusCode: a.status, Header: a.header, Body: io.NopCloser(bytes.NewReader(a.body))}, redactor{}).(*APIError)
+	return readAPIError(&http.Response{StatusCode: a.status, Header: a.header, Body: io.NopCloser(bytes.NewReader(a.body))}, a.red).(*APIError)
 }
 
 // probe sends one preflight request, again after a short wait when the
@@ -421,8 +424,8 @@ func (c *Client) probeOnce(ctx context.Context, method, url, key string, body []
 		return probeAnswer{}, fmt.Errorf("reading the answer to %s %s: %w", method, url, err)
 	}
 	// The answer's words reach problems, which are logged and stored:
-	// a key it echoes is replaced here, once for every use.
-	return probeAnswer{status: resp.StatusCode, header: resp.Header, body: c.redactor(key).bytes(b)}, nil
+	// a key it echoes is replaced in each text taken from it.
+	return probeAnswer{status: resp.StatusCode, header: resp.Header, body: b, red: c.redactor(key)}, nil
 }
 
 // transientNetwork reports whether a request that got no answer may get

@@ -3,6 +3,7 @@ package llm
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 )
 
@@ -10,9 +11,20 @@ import (
 const SecretShown = "[SECRET]"
 
 // minRedacted is the shortest key value replaced: a shorter one would
-// replace ordinary words and digits all over the text, and is no key a
-// provider issues.
-const minRedacted = 6
+// replace ordinary words and numbers all over the text (a GSM8K answer of
+// 123456), and is no key a provider issues.
+const minRedacted = 8
+
+// placeholderKeys are the keys local servers are commonly given because
+// they check none. They are words an answer may hold, and no secret:
+// replacing them would change answers and scores.
+var placeholderKeys = []string{"ollama", "lm-studio", "lmstudio", "empty", "none", "sk-no-key-required", "no-key-required", "not-needed", "dummy", "token", "changeme"}
+
+// weakKey reports whether v is too short or too common to be replaced in
+// answers (see [minRedacted], placeholderKeys).
+func weakKey(v string) bool {
+	return len(v) < minRedacted || slices.Contains(placeholderKeys, strings.ToLower(strings.TrimSpace(v)))
+}
 
 // redactor replaces key values in what an endpoint answered. An endpoint
 // may echo the request's Authorization header (an echo or debug service,
@@ -37,16 +49,34 @@ func (c *Client) redactor(key string) redactor {
 	return r
 }
 
+// add keeps v unless it is weak (see weakKey), longest values first: a
+// key that holds another (the call's key and a policy secret) is replaced
+// whole, where replacing the shorter first would leave the rest of the
+// longer one in clear.
 func (r *redactor) add(v string) {
-	if len(v) < minRedacted {
+	if weakKey(v) || slices.Contains(r.values, v) {
 		return
 	}
-	for _, have := range r.values {
-		if have == v {
-			return
+	i, _ := slices.BinarySearchFunc(r.values, len(v), func(have string, n int) int { return n - len(have) })
+	r.values = slices.Insert(r.values, i, v)
+}
+
+// WeakSecrets names the policy's secrets whose value is too short or too
+// common (a placeholder such as "ollama") to be replaced where an endpoint
+// sends it back: a server logs them at start, so that its operator knows
+// such a key may show in answers. Values are never returned.
+func (e *Endpoints) WeakSecrets() []string {
+	if e.Local() || e.namesOnly {
+		return nil
+	}
+	var names []string
+	for name, s := range e.secrets {
+		if v, err := s.read(); err == nil && weakKey(v) {
+			names = append(names, name)
 		}
 	}
-	r.values = append(r.values, v)
+	slices.Sort(names)
+	return names
 }
 
 // Redact returns s with the value of every secret of the policy replaced
@@ -73,10 +103,12 @@ func (r redactor) bytes(b []byte) []byte {
 	return b
 }
 
-// response redacts every text of an answer that is stored or shown. The
-// output is redacted too: an endpoint that echoes headers in its content
-// would otherwise put the key in generations, judgments and reports, and
-// no model can know the key, so no honest answer loses a word.
+// response redacts every text of an answer that is stored or shown, once
+// decoded: replacing in the JSON body could break it (a key of digits
+// inside a number). The output is redacted too: an endpoint that echoes
+// headers in its content would otherwise put the key in generations,
+// judgments and reports, and no model can know a strong key (weak ones
+// are not replaced: see weakKey), so no honest answer loses a word.
 func (r redactor) response(resp Response) Response {
 	if len(r.values) == 0 {
 		return resp
