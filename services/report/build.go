@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
@@ -227,10 +228,16 @@ func eachSample(ctx context.Context, b *bus.Bus, run string, fn func(suite, id s
 	})
 }
 
-// add adds one message to c; one that does not decode is noted in the
-// report rather than stopping it: anyone can publish on a subject.
-func add(c *aggregate.Collector, src source, subject string, data []byte) error {
-	if err := src.add(c, subject, data); err != nil {
+// addMsg adds one message read from src to c; one that does not decode
+// is noted in the report rather than stopping it (anyone can publish on a
+// subject), and one whose payload is lost counts as an error (see
+// [lostResult]).
+func addMsg(c *aggregate.Collector, src source, m message) error {
+	if m.lost != nil {
+		lostResult(c, src, m)
+		return nil
+	}
+	if err := src.add(c, m.subject, m.data); err != nil {
 		c.Note(fmt.Sprintf("a message on %s does not decode and was skipped: %v", src.stream, err))
 	}
 	return nil
@@ -257,7 +264,7 @@ func Collect(ctx context.Context, b *bus.Bus, run string) (*aggregate.Collector,
 		return nil, err
 	}
 	for _, src := range append([]source{retries(run, whole)}, sources(run)...) {
-		if err := readAll(ctx, b, src, func(m message) error { return add(c, src, m.subject, m.data) }); err != nil {
+		if err := readAll(ctx, b, src, func(m message) error { return addMsg(c, src, m) }); err != nil {
 			c.Release()
 			return nil, err
 		}
@@ -278,11 +285,43 @@ func readAll(ctx context.Context, b *bus.Bus, src source, fn func(message) error
 }
 
 // message is one message read from a stream: its subject, payload and
-// sequence.
+// sequence, or why its payload is lost for good (see [bus.PayloadLost])
+// and the message id that still names what it was about.
 type message struct {
 	subject string
 	data    []byte
 	seq     uint64
+	lost    error
+	msgID   string
+}
+
+// lostResult counts a score or judgment whose payload is lost as an error
+// of the sample its message id names, with a warning: waiting for it
+// would keep the run from ever completing. A lost message of another
+// stream is only noted.
+func lostResult(c *aggregate.Collector, src source, m message) {
+	c.Note(fmt.Sprintf("a message on %s (sequence %d) could not be read and was counted as an error: %v", m.subject, m.seq, m.lost))
+	stage := map[string]string{bus.StreamScores: bus.StageScore, bus.StreamJudgments: bus.StageJudge}[src.stream]
+	k := bus.MsgIDKeys(m.msgID)
+	if stage == "" || k.Sample == "" {
+		return
+	}
+	d := &eval.DeadLetter{V: eval.Version, Stage: stage, Run: k.Run, Suite: k.Suite, Sample: k.Sample,
+		Variant: k.Variant, Subject: m.subject, Seq: m.seq, Reason: m.lost.Error(), At: time.Now().UTC()}
+	if stage == bus.StageJudge {
+		// The id holds the judge's id (judge|run|judge-id|…): only that
+		// judge's judgment is lost, not every judge's.
+		base, _ := bus.ParseRetryMsgID(m.msgID)
+		for _, j := range c.Spec().Judges {
+			if strings.HasPrefix(base, bus.MsgID(bus.StageJudge, k.Run, j.ID())+"|") {
+				d.Judge = j.Name
+			}
+		}
+		if d.Judge == "" {
+			return
+		}
+	}
+	c.AddStagedDeadLetter(stage, d)
 }
 
 // readHeaders reads the subject and headers of every message of stream on
@@ -350,10 +389,11 @@ func readBatches(ctx context.Context, b *bus.Bus, stream, filter string, fn func
 			return err
 		}
 		data, err := b.Payload(ctx, m.Data(), m.Headers())
-		if err != nil {
+		if err != nil && !bus.PayloadLost(err) {
 			return err
 		}
-		got = append(got, message{m.Subject(), data, meta.Sequence.Stream})
+		got = append(got, message{subject: m.Subject(), data: data, seq: meta.Sequence.Stream, lost: err,
+			msgID: m.Headers().Get(jetstream.MsgIDHeader)})
 		return nil
 	}, func() error {
 		batch := got

@@ -177,7 +177,7 @@ func (s *Service) follow(ctx context.Context, run string) error {
 	}
 	retry = max(retry, whole)
 	src := retries(run, retry)
-	if err := readAll(ctx, s.bus, src, func(m message) error { return add(c, src, m.subject, m.data) }); err != nil {
+	if err := readAll(ctx, s.bus, src, func(m message) error { return addMsg(c, src, m) }); err != nil {
 		return err
 	}
 	// Results count only for samples ingest published: anyone who can
@@ -215,7 +215,7 @@ func (s *Service) follow(ctx context.Context, run string) error {
 			var data []byte
 			var err error
 			for pause := 100 * time.Millisecond; ; pause = min(2*pause, 10*time.Second) {
-				if data, err = s.bus.Payload(ctx, m.Data(), m.Headers()); err == nil || ctx.Err() != nil {
+				if data, err = s.bus.Payload(ctx, m.Data(), m.Headers()); err == nil || ctx.Err() != nil || bus.PayloadLost(err) {
 					break
 				}
 				s.logger.Warn("reading result failed; retrying", "run", run, "stream", src.stream, "err", err)
@@ -225,9 +225,13 @@ func (s *Service) follow(ctx context.Context, run string) error {
 				}
 			}
 			outcome := bus.OutcomeAborted
-			if err == nil {
+			if err == nil || bus.PayloadLost(err) {
+				var seq uint64
+				if meta, merr := m.Metadata(); merr == nil {
+					seq = meta.Sequence.Stream
+				}
 				mu.Lock()
-				_ = add(c, src, m.Subject(), data)
+				_ = addMsg(c, src, message{subject: m.Subject(), data: data, seq: seq, lost: err, msgID: m.Headers().Get(jetstream.MsgIDHeader)})
 				mu.Unlock()
 				outcome = bus.OutcomeAcked
 			}
