@@ -214,7 +214,10 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 				s, err = js.Stream(ctx, name) // created meanwhile by another process
 				err = notYet(err)
 			}
-		} else if err == nil && name == StreamIntake {
+		} else if err == nil && name == StreamIntake && !(opts.keepAge && opts.keepBytes) {
+			// Only limits given change the stream: with none, what the
+			// operator set (a discard policy too) stays, and a process
+			// that may not update streams does not try.
 			cfg := s.CachedInfo().Config
 			want := cfg
 			intakeRetention(&want, opts)
