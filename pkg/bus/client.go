@@ -261,22 +261,39 @@ func Connect(ctx context.Context, c ClientConfig, logger *slog.Logger, extra ...
 // consumer. Without it a refused publish shows only as a timeout
 // elsewhere (a request never answered, a message never stored). The line
 // names the connection (its NATS name, e.g. assay-infer) and the subject,
-// never a credential.
+// never a credential. The same error on the same subject is logged at
+// most once a minute, the next line counting those left out
+// ("suppressed"): a stage looping on a refused operation would otherwise
+// log one line per call.
 func LogAsyncErrors(logger *slog.Logger) nats.Option {
+	return nats.ErrorHandler(asyncErrorLogger(logger, newLogLimit(logEvery)))
+}
+
+// asyncErrorLogger is LogAsyncErrors' handler, its lines limited by limit.
+func asyncErrorLogger(logger *slog.Logger, limit *logLimit) nats.ErrHandler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return nats.ErrorHandler(func(nc *nats.Conn, sub *nats.Subscription, err error) {
+	return func(nc *nats.Conn, sub *nats.Subscription, err error) {
 		attrs := []any{"conn", nc.Opts.Name, "err", err}
+		key := err.Error()
 		if sub != nil {
 			attrs = append(attrs, "subject", sub.Subject)
+			key += "\x00" + sub.Subject
+		}
+		ok, suppressed := limit.allow(key)
+		if !ok {
+			return
+		}
+		if suppressed > 0 {
+			attrs = append(attrs, "suppressed", suppressed)
 		}
 		if errors.Is(err, nats.ErrPermissionViolation) {
 			logger.Error("NATS refused an operation of this connection: its identity's grant does not allow it (see pkg/bus/permissions.go, or the operator's NATS configuration)", attrs...)
 			return
 		}
 		logger.Warn("NATS reported an error on this connection", attrs...)
-	})
+	}
 }
 
 // connectError says what a failed dial means and what to do about it,
