@@ -156,6 +156,11 @@ func (c *Collector) warnings(rep *document.Report) {
 	for _, d := range c.dead {
 		if d.Stage == checkpointStage {
 			// Not an error of the run: an announcement that was not added.
+			// Once the checkpoint is in the run (announced again, say with
+			// a key the server accepts), its old refusal says nothing.
+			if _, added := c.spec.Variant(d.Variant); added {
+				continue
+			}
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("checkpoint %s was refused and not added to the run: %s", d.Variant, d.Reason))
 			continue
 		}
