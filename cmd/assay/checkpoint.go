@@ -67,23 +67,34 @@ interrupted.`,
 				return err
 			}
 			defer closeConn()
+			var before uint64
 			if wait {
 				if err := waitable(ctx, b, ev.Run); err != nil {
 					return err
 				}
-				// Followed from before the announcement, so that a refusal
-				// is never missed: ingest's refusal is a dead letter, and
-				// the run's status does not change.
+				// Refusals are followed from before the announcement, so
+				// that this one's is never missed: ingest's refusal is a
+				// dead letter, and the run's status does not change.
+				if before, err = lastRefusal(ctx, b); err != nil {
+					return err
+				}
+			}
+			known, duplicate, err := announce(ctx, b, &ev)
+			if err != nil {
+				return err
+			}
+			if wait {
+				// A duplicate announcement is not evaluated again: its
+				// refusal, if any, is one stored before.
+				if duplicate {
+					before = 0
+				}
 				var stop context.CancelFunc
-				ctx, stop, err = untilRefused(ctx, b, &ev)
+				ctx, stop, err = untilRefused(ctx, b, &ev, before+1)
 				if err != nil {
 					return err
 				}
 				defer stop()
-			}
-			known, err := announce(ctx, b, &ev)
-			if err != nil {
-				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "announced checkpoint %s (%s) of run %s\n", ev.Variant, ev.Model, ev.Run)
 			if !wait {
@@ -121,26 +132,44 @@ interrupted.`,
 // announce publishes a checkpoint after checking what can be checked here,
 // so that a mistake is an error now rather than a dead letter later. known
 // says that the run has the checkpoint already (announced before), so that
-// the announcement changes nothing.
-func announce(ctx context.Context, b *bus.Bus, ev *eval.CheckpointEvent) (known bool, err error) {
+// the announcement changes nothing; duplicate that the server dropped it as
+// the same announcement made moments before (same name, endpoint and key
+// names), which is not evaluated again.
+func announce(ctx context.Context, b *bus.Bus, ev *eval.CheckpointEvent) (known, duplicate bool, err error) {
 	v, err := ev.NewVariant()
 	if err != nil {
-		return false, usagef("checkpoint: %w", err)
+		return false, false, usagef("checkpoint: %w", err)
 	}
 	spec, err := b.Spec(ctx, ev.Run)
 	if errors.Is(err, bus.ErrNotFound) {
-		return false, fmt.Errorf("run %q does not exist at %s: submit it first with assay run --nats", ev.Run, b.NC.ConnectedUrlRedacted())
+		return false, false, fmt.Errorf("run %q does not exist at %s: submit it first with assay run --nats", ev.Run, b.NC.ConnectedUrlRedacted())
 	}
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	old, known := spec.Variant(v.Name)
 	if known && (old.Model != v.Model || old.BaseURL != v.BaseURL) {
-		return false, usagef("run %q already has a variant %q (model %s at %s): name the checkpoint differently", ev.Run, v.Name, old.Model, old.BaseURL)
+		return false, false, usagef("run %q already has a variant %q (model %s at %s): name the checkpoint differently", ev.Run, v.Name, old.Model, old.BaseURL)
 	}
-	id := bus.MsgID("checkpoint", ev.Run, v.Name, v.Model, v.BaseURL)
-	_, err = b.Publish(ctx, bus.CheckpointSubject, id, ev)
-	return known, err
+	// The key's names (never a key) are part of the id: announcing again
+	// with a key the server accepts is a new announcement, not a
+	// duplicate of the refused one.
+	id := bus.MsgID("checkpoint", ev.Run, v.Name, v.Model, v.BaseURL, ev.APIKeyEnv, ev.APIKeySecret)
+	ack, err := b.Publish(ctx, bus.CheckpointSubject, id, ev)
+	if err != nil {
+		return false, false, err
+	}
+	return known, ack.Duplicate, nil
+}
+
+// lastRefusal returns the dead-letter stream's last sequence, from before
+// an announcement: the announcement's refusal comes after it.
+func lastRefusal(ctx context.Context, b *bus.Bus) (uint64, error) {
+	info, err := b.Stream(bus.StreamDLQ).Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("reading %s: %w", bus.StreamDLQ, err)
+	}
+	return info.State.LastSeq, nil
 }
 
 // errCheckpointRefused is a checkpoint the server refused to add (its
@@ -149,10 +178,14 @@ var errCheckpointRefused = fmt.Errorf("was refused by the server, so it %w", err
 
 // untilRefused returns a context that ends, with a cause wrapping
 // [errCheckpointRefused] and the server's reason, when ingest dead-letters
-// the announcement ev; stop ends the following.
-func untilRefused(ctx context.Context, b *bus.Bus, ev *eval.CheckpointEvent) (context.Context, context.CancelFunc, error) {
+// the announcement ev at sequence from or later; stop ends the following.
+// An earlier refusal of the same checkpoint is another announcement's (a
+// key the server did not accept, since replaced), unless this one was a
+// duplicate (see [announce]), and then from is 1.
+func untilRefused(ctx context.Context, b *bus.Bus, ev *eval.CheckpointEvent, from uint64) (context.Context, context.CancelFunc, error) {
 	cons, err := b.JS.OrderedConsumer(ctx, bus.StreamDLQ, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{bus.DLQSubject(bus.StageCheckpoint, ev.Run)}})
+		FilterSubjects: []string{bus.DLQSubject(bus.StageCheckpoint, ev.Run)},
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy, OptStartSeq: from})
 	if err != nil {
 		return nil, nil, fmt.Errorf("following refused checkpoints of run %s: %w", ev.Run, err)
 	}
@@ -164,10 +197,8 @@ func untilRefused(ctx context.Context, b *bus.Bus, ev *eval.CheckpointEvent) (co
 		}
 		var dl eval.DeadLetter
 		var got eval.CheckpointEvent
-		// The same announcement refused earlier is this one's refusal
-		// too: announcing it again is deduplicated, not refused anew.
 		if json.Unmarshal(data, &dl) != nil || dl.Variant != ev.Variant || json.Unmarshal([]byte(dl.Data), &got) != nil ||
-			got.BaseURL != ev.BaseURL || got.Model != ev.Model {
+			got.BaseURL != ev.BaseURL || got.Model != ev.Model || got.APIKeyEnv != ev.APIKeyEnv || got.APIKeySecret != ev.APIKeySecret {
 			return
 		}
 		cancel(fmt.Errorf("run %s: checkpoint %s %w: %s", ev.Run, ev.Variant, errCheckpointRefused, dl.Reason))
