@@ -308,7 +308,7 @@ func runUp(cmd *cobra.Command, c upConfig) error {
 	if err != nil {
 		return err
 	}
-	logger.Info("endpoint policy", endpoints.Summary()...)
+	stage.LogEndpoints(logger, endpoints)
 	sys, err := startSystem(ctx, systemOptions{Endpoints: endpoints,
 		NATS: c.NATS, Client: c.client(), StartupTimeout: c.StartupTimeout, Data: c.Data, Host: c.Host, Port: c.Port, Services: c.Services,
 		MetricsAddr: c.MetricsAddr, Pyroscope: c.Pyroscope, Replicas: c.Replicas, Logger: logger, IntakeAddr: c.IntakeAddr,

@@ -2,6 +2,7 @@ package stage
 
 import (
 	"flag"
+	"log/slog"
 	"os"
 
 	"github.com/assay-eval/assay/pkg/llm"
@@ -52,4 +53,15 @@ func (f EndpointFlags) endpoints(name string) (*llm.Endpoints, error) {
 		return llm.NewEndpoints(llm.EndpointsConfig{})
 	}
 	return f.Endpoints(readSecrets)
+}
+
+// LogEndpoints logs a server's policy at start: its summary, and a warning
+// naming each secret too short or too common to be redacted (see
+// [llm.Endpoints.WeakSecrets]), so that the operator learns once why an
+// echoed key may show in answers. No value is ever logged.
+func LogEndpoints(logger *slog.Logger, e *llm.Endpoints) {
+	logger.Info("endpoint policy", e.Summary()...)
+	for _, name := range e.WeakSecrets() {
+		logger.Warn("secret "+name+" is too short or too common to be redacted: an endpoint that sends it back shows it in answers; give the endpoint a key of 8 characters or more if it checks one", "secret", name)
+	}
 }

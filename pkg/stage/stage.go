@@ -110,12 +110,7 @@ func Setup(ctx context.Context, name string, f Flags) (*Env, error) {
 	if env.Endpoints, err = f.Endpoints.endpoints(name); err != nil {
 		return nil, err
 	}
-	logger.Info("endpoint policy", env.Endpoints.Summary()...)
-	for _, name := range env.Endpoints.WeakSecrets() {
-		// Said once, by name: the operator learns why an echoed key may
-		// show in answers, and the value is never logged.
-		logger.Warn("secret "+name+" is too short or too common to be redacted: an endpoint that sends it back shows it in answers; give the endpoint a key of 8 characters or more if it checks one", "secret", name)
-	}
+	LogEndpoints(logger, env.Endpoints)
 	cfg, err := f.Client.Config(name)
 	if err != nil {
 		return nil, err
