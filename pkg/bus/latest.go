@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -58,18 +59,27 @@ func (l *Latest) catchUp(ctx context.Context) error {
 	if l.next > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, l.next
 	}
-	cons, err := l.b.JS.OrderedConsumer(ctx, l.stream, cfg)
+	return l.b.readStored(ctx, l.stream, cfg, func(m jetstream.Msg, seq uint64) {
+		l.add(m.Headers().Get(jetstream.MsgIDHeader), seq)
+		l.next = seq + 1
+	})
+}
+
+// readStored hands every message of stream that cfg selects and that is
+// stored now to each, with its stream sequence, in stream order.
+func (b *Bus) readStored(ctx context.Context, stream string, cfg jetstream.OrderedConsumerConfig, each func(m jetstream.Msg, seq uint64)) error {
+	cons, err := b.JS.OrderedConsumer(ctx, stream, cfg)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", l.stream, err)
+		return fmt.Errorf("reading %s: %w", stream, err)
 	}
 	info, err := cons.Info(ctx)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", l.stream, err)
+		return fmt.Errorf("reading %s: %w", stream, err)
 	}
 	for pending := info.NumPending; pending > 0; {
 		batch, err := cons.Fetch(int(min(pending, 1000)), jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", l.stream, err)
+			return fmt.Errorf("reading %s: %w", stream, err)
 		}
 		n := 0
 		for m := range batch.Messages() {
@@ -77,18 +87,45 @@ func (l *Latest) catchUp(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			l.add(m.Headers().Get(jetstream.MsgIDHeader), meta.Sequence.Stream)
-			l.next, pending = meta.Sequence.Stream+1, meta.NumPending
+			each(m, meta.Sequence.Stream)
+			pending = meta.NumPending
 			n++
 		}
 		if err := batch.Error(); err != nil {
-			return fmt.Errorf("reading %s: %w", l.stream, err)
+			return fmt.Errorf("reading %s: %w", stream, err)
 		}
 		if n == 0 {
-			return fmt.Errorf("reading %s: no messages arrived with %d pending", l.stream, pending)
+			return fmt.Errorf("reading %s: no messages arrived with %d pending", stream, pending)
 		}
 	}
 	return nil
+}
+
+// retryStored reports whether attempt n of run's retries is stored whole
+// (its last request too, see [Bus.StartRetry]) and every attempt before
+// it is stored: assay retry numbers each attempt the one after the latest,
+// so such an attempt is real and the run is about to be reopened for it.
+func (b *Bus) retryStored(ctx context.Context, run string, n int) (bool, error) {
+	stored := map[int]bool{}
+	last := false
+	err := b.readStored(ctx, StreamEvents, jetstream.OrderedConsumerConfig{FilterSubjects: []string{RunRetries(run)}}, func(m jetstream.Msg, _ uint64) {
+		data, err := b.Payload(ctx, m.Data(), m.Headers())
+		var r eval.RetryRequest
+		if err != nil || json.Unmarshal(data, &r) != nil || r.Run != run || r.ValidAttempt() != nil {
+			return
+		}
+		stored[r.Attempt] = true
+		last = last || (r.Attempt == n && r.Last)
+	})
+	if err != nil || !last {
+		return false, err
+	}
+	for a := 1; a < n; a++ {
+		if !stored[a] {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 func (l *Latest) add(msgID string, seq uint64) {
@@ -127,6 +164,16 @@ func (l *Latest) Retryable(ctx context.Context, run, id string, r *eval.RetryReq
 		return false, PoisonIfNotFound(err, Keys{Run: run})
 	}
 	if r.Attempt > st.Retry {
+		// assay retry may have stored the attempt while a checkpoint or
+		// replay had the run open: the run is reopened for it once it
+		// completes, so its requests wait for that rather than be refused.
+		pending, err := l.b.retryStored(ctx, run, r.Attempt)
+		if err != nil {
+			return false, err
+		}
+		if pending {
+			return false, Transient(fmt.Errorf("retry attempt %d of run %s is stored, but the run is not reopened for it yet (its latest is %d)", r.Attempt, run, st.Retry), 0)
+		}
 		return refuse("attempt %d is not a retry of the run (its latest is %d)", r.Attempt, st.Retry)
 	}
 	last, ok, err := l.Get(ctx, id)
