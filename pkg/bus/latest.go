@@ -148,7 +148,9 @@ func (l *Latest) add(msgID string, seq uint64) {
 // one, and one the run has been reopened for. Anyone who may publish a
 // retry request can name any sample, so the request is checked against
 // what is stored. A redelivered request whose attempt is stored already
-// is done (false, nil); any other is refused with a [PoisonError] that
+// is done (false, nil); one whose attempt is stored whole but that the
+// run has not been reopened for yet is delivered again later (a
+// [TransientError]); any other is refused with a [PoisonError] that
 // names no sample, so that its dead letter counts as no failure of the
 // run's results.
 func (l *Latest) Retryable(ctx context.Context, run, id string, r *eval.RetryRequest, failed func(payload []byte) (bool, error)) (bool, error) {
