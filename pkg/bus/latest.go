@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/nats-io/nats.go/jetstream"
@@ -59,46 +58,11 @@ func (l *Latest) catchUp(ctx context.Context) error {
 	if l.next > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, l.next
 	}
-	return l.b.readStored(ctx, l.stream, cfg, func(m jetstream.Msg, seq uint64) {
+	return l.b.ReadStored(ctx, l.stream, cfg, func(m jetstream.Msg, seq uint64) error {
 		l.add(m.Headers().Get(jetstream.MsgIDHeader), seq)
 		l.next = seq + 1
-	})
-}
-
-// readStored hands every message of stream that cfg selects and that is
-// stored now to each, with its stream sequence, in stream order.
-func (b *Bus) readStored(ctx context.Context, stream string, cfg jetstream.OrderedConsumerConfig, each func(m jetstream.Msg, seq uint64)) error {
-	cons, err := b.JS.OrderedConsumer(ctx, stream, cfg)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", stream, err)
-	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", stream, err)
-	}
-	for pending := info.NumPending; pending > 0; {
-		batch, err := cons.Fetch(int(min(pending, 1000)), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", stream, err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			meta, err := m.Metadata()
-			if err != nil {
-				return err
-			}
-			each(m, meta.Sequence.Stream)
-			pending = meta.NumPending
-			n++
-		}
-		if err := batch.Error(); err != nil {
-			return fmt.Errorf("reading %s: %w", stream, err)
-		}
-		if n == 0 {
-			return fmt.Errorf("reading %s: no messages arrived with %d pending", stream, pending)
-		}
-	}
-	return nil
+		return nil
+	}, nil)
 }
 
 // retryStored reports whether attempt n of run's retries is stored whole
@@ -108,15 +72,16 @@ func (b *Bus) readStored(ctx context.Context, stream string, cfg jetstream.Order
 func (b *Bus) retryStored(ctx context.Context, run string, n int) (bool, error) {
 	stored := map[int]bool{}
 	last := false
-	err := b.readStored(ctx, StreamEvents, jetstream.OrderedConsumerConfig{FilterSubjects: []string{RunRetries(run)}}, func(m jetstream.Msg, _ uint64) {
+	err := b.ReadStored(ctx, StreamEvents, jetstream.OrderedConsumerConfig{FilterSubjects: []string{RunRetries(run)}}, func(m jetstream.Msg, _ uint64) error {
 		data, err := b.Payload(ctx, m.Data(), m.Headers())
 		var r eval.RetryRequest
 		if err != nil || json.Unmarshal(data, &r) != nil || r.Run != run || r.ValidAttempt() != nil {
-			return
+			return nil
 		}
 		stored[r.Attempt] = true
 		last = last || (r.Attempt == n && r.Last)
-	})
+		return nil
+	}, nil)
 	if err != nil || !last {
 		return false, err
 	}

@@ -327,55 +327,10 @@ func lostResult(c *aggregate.Collector, src source, m message) {
 // readHeaders reads the subject and headers of every message of stream on
 // filter stored now, in stream order, without their payloads.
 func readHeaders(ctx context.Context, b *bus.Bus, stream, filter string, fn func(subject string, h nats.Header)) error {
-	return fetchAll(ctx, b, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, HeadersOnly: true}, func(m jetstream.Msg) error {
+	return b.ReadStored(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}, HeadersOnly: true}, func(m jetstream.Msg, _ uint64) error {
 		fn(m.Subject(), m.Headers())
 		return nil
 	}, nil)
-}
-
-// fetchAll hands every message of stream stored now, in stream order, to
-// each, and after each fetched batch (at most 1,000) calls done when not
-// nil.
-func fetchAll(ctx context.Context, b *bus.Bus, stream string, cfg jetstream.OrderedConsumerConfig, each func(jetstream.Msg) error, done func() error) error {
-	cons, err := b.JS.OrderedConsumer(ctx, stream, cfg)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", stream, err)
-	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", stream, err)
-	}
-	pending := info.NumPending
-	for pending > 0 {
-		batch, err := cons.Fetch(int(min(pending, 1000)), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", stream, err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			meta, err := m.Metadata()
-			if err != nil {
-				return err
-			}
-			if err := each(m); err != nil {
-				return err
-			}
-			n++
-			pending = meta.NumPending
-		}
-		if err := batch.Error(); err != nil {
-			return fmt.Errorf("reading %s: %w", stream, err)
-		}
-		if n == 0 {
-			return fmt.Errorf("reading %s: no messages arrived with %d pending", stream, pending)
-		}
-		if done != nil {
-			if err := done(); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // readBatches reads every message of stream on filter stored now, in
@@ -383,7 +338,7 @@ func fetchAll(ctx context.Context, b *bus.Bus, stream string, cfg jetstream.Orde
 // time.
 func readBatches(ctx context.Context, b *bus.Bus, stream, filter string, fn func([]message) error) error {
 	var got []message
-	return fetchAll(ctx, b, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}}, func(m jetstream.Msg) error {
+	return b.ReadStored(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}}, func(m jetstream.Msg, _ uint64) error {
 		meta, err := m.Metadata()
 		if err != nil {
 			return err
