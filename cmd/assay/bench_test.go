@@ -180,13 +180,20 @@ func procCPU(p *process) time.Duration {
 }
 
 // procPeakRSS is a child's peak resident memory (VmHWM), from /proc.
-func procPeakRSS(p *process) uint64 {
+func procPeakRSS(p *process) uint64 { return procMemory(p, "VmHWM:") }
+
+// procRSS is a child's resident memory now (VmRSS), from /proc.
+func procRSS(p *process) uint64 { return procMemory(p, "VmRSS:") }
+
+// procMemory reads one of a child's memory fields, in kB, from
+// /proc/<pid>/status; 0 once it has exited.
+func procMemory(p *process, field string) uint64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			return kb << 10
 		}
