@@ -46,10 +46,20 @@ type Options struct {
 	IntakeMaxBytes int64
 	// keepAge and keepBytes: IntakeMaxAge and IntakeMaxBytes were not given.
 	keepAge, keepBytes bool
-	// Duplicates is the window in which a republished Nats-Msg-Id is
-	// dropped by the server (default 2m). Aggregation is keyed too, so a
-	// duplicate outside the window is stored but never counted.
-	Duplicates time.Duration
+	// Duplicates is the window in which the server drops a republished
+	// Nats-Msg-Id on the streams written a few times per run (events,
+	// intake, labels: default 2m). SampleDuplicates is that window on the
+	// streams written for every sample (samples, generations, scores,
+	// judgments, dead letters: default 30s), where each id held costs the
+	// server about 150 B for the window's length: 2,500 samples/s × 6
+	// messages × 2m is 300 MB. See [DuplicateWindows] for what the
+	// windows must cover. Unlike other settings, a window given
+	// (non-zero) is applied to an existing stream too, like the intake's
+	// limits; left zero, an existing stream keeps its own.
+	Duplicates       time.Duration
+	SampleDuplicates time.Duration
+	// keepDuplicates and keepSampleDuplicates: the windows were not given.
+	keepDuplicates, keepSampleDuplicates bool
 	// CacheTTL bounds how long LLM responses are kept (default 7 days).
 	CacheTTL time.Duration
 	// SeenTTL bounds how long a production query is remembered for
@@ -68,7 +78,10 @@ func (o *Options) defaults() {
 		o.Replicas = 1
 	}
 	if o.Duplicates == 0 {
-		o.Duplicates = 2 * time.Minute
+		o.Duplicates, o.keepDuplicates = DefaultDuplicates, true
+	}
+	if o.SampleDuplicates == 0 {
+		o.SampleDuplicates, o.keepSampleDuplicates = DefaultSampleDuplicates, true
 	}
 	if o.CacheTTL == 0 {
 		o.CacheTTL = 7 * 24 * time.Hour
@@ -203,31 +216,36 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 				Storage:     jetstream.FileStorage,
 				Replicas:    opts.Replicas,
 				MaxAge:      opts.MaxAge,
-				Duplicates:  opts.Duplicates,
 				AllowDirect: true,
 			}
 			if name == StreamIntake {
 				intakeRetention(&cfg, opts)
 			}
+			cfg.Duplicates, _ = opts.duplicates(name, cfg.MaxAge)
 			s, err = js.CreateStream(ctx, cfg)
 			if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 				s, err = js.Stream(ctx, name) // created meanwhile by another process
 				err = notYet(err)
 			}
-		} else if err == nil && name == StreamIntake && !(opts.keepAge && opts.keepBytes) {
-			// Only limits given change the stream: with none, what the
+		} else if err == nil {
+			// Only settings given change the stream: with none, what the
 			// operator set (a discard policy too) stays, and a process
 			// that may not update streams does not try.
 			cfg := s.CachedInfo().Config
 			want := cfg
-			intakeRetention(&want, opts)
-			if opts.keepAge {
-				want.MaxAge = cfg.MaxAge
+			if name == StreamIntake && !(opts.keepAge && opts.keepBytes) {
+				intakeRetention(&want, opts)
+				if opts.keepAge {
+					want.MaxAge = cfg.MaxAge
+				}
+				if opts.keepBytes {
+					want.MaxBytes = cfg.MaxBytes
+				}
 			}
-			if opts.keepBytes {
-				want.MaxBytes = cfg.MaxBytes
+			if window, given := opts.duplicates(name, want.MaxAge); given {
+				want.Duplicates = window
 			}
-			if want.MaxAge != cfg.MaxAge || want.MaxBytes != cfg.MaxBytes || want.Discard != cfg.Discard {
+			if want.MaxAge != cfg.MaxAge || want.MaxBytes != cfg.MaxBytes || want.Discard != cfg.Discard || want.Duplicates != cfg.Duplicates {
 				s, err = js.UpdateStream(ctx, want)
 				err = notYet(err)
 			}
