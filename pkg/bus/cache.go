@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -29,10 +30,32 @@ const (
 // (it satisfies llm.Cache). A response is stored before its result is
 // published, so a stage killed after publishing does not pay for the call
 // again when the message is redelivered.
-type KVCache struct{ b *Bus }
+type KVCache struct {
+	b       *Bus
+	release bool
+}
 
 // LLMCache returns the bus's LLM response cache.
 func (b *Bus) LLMCache() KVCache { return KVCache{b: b} }
+
+// ReleasedOnAck returns the cache as a handler of a releasing consumer
+// ([ConsumeOptions].Release) uses it: every answer it reads or writes is
+// deleted once the handler's message is acked for good ([ReleaseOnAck]),
+// since nothing can ask for it again then. Final failures (keys ending in
+// [FailedSuffix]) stay, for assay retry. Outside such a handler it is the
+// plain cache.
+func (c KVCache) ReleasedOnAck() KVCache { c.release = true; return c }
+
+// FailedSuffix ends the key under which the ledger records a request's
+// final failure (llm.FailureKey).
+const FailedSuffix = ".failed"
+
+// keep releases the entry at rev of key when c releases.
+func (c KVCache) keep(ctx context.Context, key string, rev uint64) {
+	if c.release && !strings.HasSuffix(key, FailedSuffix) {
+		ReleaseOnAck(ctx, KVEntry(BucketLLMCache, key, rev))
+	}
+}
 
 // Get returns a stored response.
 func (c KVCache) Get(ctx context.Context, key string) ([]byte, bool, error) {
@@ -45,6 +68,7 @@ func (c KVCache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
+	c.keep(ctx, key, e.Revision())
 	return e.Value(), true, nil
 }
 
@@ -56,6 +80,9 @@ func (c KVCache) Put(ctx context.Context, key string, val []byte) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
 	defer cancel()
-	_, err := c.b.Cache.Put(ctx, key, val)
+	rev, err := c.b.Cache.Put(ctx, key, val)
+	if err == nil {
+		c.keep(ctx, key, rev)
+	}
 	return err
 }

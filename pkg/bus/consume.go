@@ -118,6 +118,12 @@ type ConsumeOptions struct {
 	// Keys names what a message is about, for its dead-letter entry when a
 	// handler's error does not say (a PoisonError's keys win).
 	Keys func(m *Msg) Keys
+	// Release has the entries a handler names with [ReleaseOnAck]
+	// deleted once its message is acked for good, in batches and off the
+	// handler's path.
+	Release bool
+	// ReleaseObserver, when set, counts what was released.
+	ReleaseObserver ReleaseObserver
 }
 
 // pollWait bounds how long one pull waits for messages; it is also how
@@ -149,6 +155,15 @@ func (b *Bus) Consume(ctx context.Context, c jetstream.Consumer, h Handler, o Co
 	ackWait := info.Config.AckWait
 	limit, _ := strconv.Atoi(info.Config.Metadata[maxDeliverKey])
 	sem := make(chan struct{}, o.Workers)
+	var rel *releaser
+	if o.Release {
+		rel = newReleaser(b, c, o)
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); rel.run(rctx) }()
+		// After the handlers: what they acked last is released too.
+		defer func() { stop(); <-done }()
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	pause := time.Second
@@ -177,7 +192,7 @@ func (b *Bus) Consume(ctx context.Context, c jetstream.Consumer, h Handler, o Co
 				go func() {
 					defer wg.Done()
 					defer func() { <-sem }()
-					b.handle(ctx, jm, h, o, ackWait, limit)
+					b.handle(ctx, jm, h, o, ackWait, limit, rel)
 				}()
 			}
 			err = batch.Error()
@@ -209,7 +224,7 @@ func (b *Bus) Consume(ctx context.Context, c jetstream.Consumer, h Handler, o Co
 	}
 }
 
-func (b *Bus) handle(ctx context.Context, jm jetstream.Msg, h Handler, o ConsumeOptions, ackWait time.Duration, maxDeliver int) {
+func (b *Bus) handle(ctx context.Context, jm jetstream.Msg, h Handler, o ConsumeOptions, ackWait time.Duration, maxDeliver int, rel *releaser) {
 	start := time.Now()
 	if o.Observer != nil {
 		o.Observer.Begin()
@@ -229,9 +244,13 @@ func (b *Bus) handle(ctx context.Context, jm jetstream.Msg, h Handler, o Consume
 	m := &Msg{Msg: jm, Meta: meta, MaxDeliver: maxDeliver}
 	stop := heartbeat(jm, ackWait)
 	m.Payload, err = b.Payload(ctx, jm.Data(), jm.Headers())
+	hctx, releases := ctx, (*releaseSet)(nil)
+	if rel != nil {
+		hctx, releases = withReleases(ctx)
+	}
 	switch {
 	case err == nil:
-		err = h(ctx, m)
+		err = h(hctx, m)
 	case PayloadLost(err):
 		// Redelivering cannot bring it back; its id still names the
 		// sample, so the result counts as an error at once.
@@ -252,6 +271,9 @@ func (b *Bus) handle(ctx context.Context, jm jetstream.Msg, h Handler, o Consume
 			return
 		}
 		outcome = OutcomeAcked
+		if rel != nil {
+			rel.add(meta.Sequence.Stream, releases.take())
+		}
 	case IsPoison(err) || m.LastDelivery():
 		var keys Keys
 		var p *PoisonError

@@ -46,13 +46,17 @@ func Inbox(pub string) string { return "_INBOX_" + pub }
 //     statuses, to add announced checkpoints and reopen their runs), and
 //     assay_seen; receives and answers intake requests.
 //   - infer publishes generations; writes its own key space of the LLM
-//     cache (CacheSpaceInfer).
+//     cache (CacheSpaceInfer), and purges the cache's stream (releasing
+//     settled answers key by key).
 //   - score publishes scores.
 //   - judge publishes judgments; writes its own key space of the LLM
-//     cache (CacheSpaceJudge) and assay_pairs.
+//     cache (CacheSpaceJudge) and assay_pairs, and purges both streams
+//     (releasing settled entries key by key).
 //   - report publishes "completed" and "gated" run events; writes
 //     statuses in assay_runs and reports (purging a replaced report's
-//     chunks, which the object store does on every put).
+//     chunks, which the object store does on every put); purges samples,
+//     generations, scores and judgments (old windows of continuous runs,
+//     once folded).
 //   - client publishes "created" run events, retry requests, checkpoint
 //     announcements and labels; writes specs (and statuses, to open a run
 //     it submits, changes or retries) and datasets.
@@ -63,8 +67,9 @@ func Inbox(pub string) string { return "_INBOX_" + pub }
 // Each stage also publishes its own dead letters and large payloads to assay_blobs, and every identity but
 // intake may read every stream, bucket and store (stream and consumer
 // info, consumers, message gets, acknowledgements): reading is not
-// forging. None but admin may create, update, purge or delete a stream or
-// delete a stream's messages.
+// forging. None but admin may create, update or delete a stream, or delete
+// a stream's messages; but for the buckets infer and judge release entries
+// of, only admin and report may purge one.
 func Grants(inbox string) map[string]Grant {
 	reply := []string{inbox + ".>"}
 	// Reading is not forging: every stage and the client may read every
@@ -102,7 +107,8 @@ func Grants(inbox string) map[string]Grant {
 			Respond:   true,
 		},
 		StageInfer: {
-			Publish:   publish(dlq(StageInfer, StageInferRetry), []string{prefix + "gens.>"}, kvWrite(BucketLLMCache, CacheSpaceInfer+".>")),
+			Publish: publish(dlq(StageInfer, StageInferRetry), []string{prefix + "gens.>"}, kvWrite(BucketLLMCache, CacheSpaceInfer+".>"),
+				purge("KV_"+BucketLLMCache)),
 			Subscribe: reply,
 		},
 		StageScore: {
@@ -110,12 +116,14 @@ func Grants(inbox string) map[string]Grant {
 			Subscribe: reply,
 		},
 		StageJudge: {
-			Publish:   publish(dlq(StageJudge), []string{prefix + "judgments.>"}, kvWrite(BucketLLMCache, CacheSpaceJudge+".>"), kvWrite(BucketPairs, ">")),
+			Publish: publish(dlq(StageJudge), []string{prefix + "judgments.>"}, kvWrite(BucketLLMCache, CacheSpaceJudge+".>"), kvWrite(BucketPairs, ">"),
+				purge("KV_"+BucketLLMCache, "KV_"+BucketPairs)),
 			Subscribe: reply,
 		},
 		StageReport: {
 			Publish: publish(dlq(StageReport), []string{prefix + "events.run.*." + EventCompleted, prefix + "events.run.*." + EventGated},
-				kvWrite(BucketRuns, "*.status"), objectWrite(StoreReports), []string{jsAPI + "STREAM.PURGE.OBJ_" + StoreReports}),
+				kvWrite(BucketRuns, "*.status"), objectWrite(StoreReports), []string{jsAPI + "STREAM.PURGE.OBJ_" + StoreReports},
+				purge(StreamSamples, StreamGens, StreamScores, StreamJudgments)),
 			Subscribe: reply,
 		},
 		IdentityClient: {
@@ -165,6 +173,19 @@ func kvWrite(bucket string, keys ...string) []string {
 	var out []string
 	for _, k := range keys {
 		out = append(out, "$KV."+bucket+"."+k)
+	}
+	return out
+}
+
+// purge is purging streams, whole or by subject: the report purges the
+// old windows of continuous runs once folded; infer and judge release the
+// KV entries they no longer need by purging each key's subject up to its
+// revision, which, unlike a KV delete, leaves no marker behind (see
+// [Entry]). The server cannot restrict a purge to some subjects.
+func purge(streams ...string) []string {
+	var out []string
+	for _, s := range streams {
+		out = append(out, jsAPI+"STREAM.PURGE."+s)
 	}
 	return out
 }

@@ -20,7 +20,8 @@ func allows(patterns []string, subject string) bool {
 }
 
 // TestGrants: each identity may publish its own data and nothing of
-// another stage's, and none but admin may delete or purge streams.
+// another stage's; none but admin may delete streams, none but admin and
+// report purge them but for the buckets infer and judge release entries of.
 func TestGrants(t *testing.T) {
 	const inbox = "_INBOX_UABC"
 	g := bus.Grants(inbox)
@@ -42,11 +43,25 @@ func TestGrants(t *testing.T) {
 				t.Errorf("%s publishing %s: allowed %v, want %v", id, subject, !want, want)
 			}
 		}
-		for _, destructive := range []string{"$JS.API.STREAM.DELETE." + bus.StreamGens, "$JS.API.STREAM.PURGE." + bus.StreamScores,
+		for _, destructive := range []string{"$JS.API.STREAM.DELETE." + bus.StreamGens, "$JS.API.STREAM.PURGE.KV_" + bus.BucketRuns,
 			"$JS.API.STREAM.MSG.DELETE." + bus.StreamGens, "$JS.API.STREAM.CREATE.X", "$JS.API.STREAM.UPDATE." + bus.StreamGens,
-			"$JS.API.STREAM.DELETE.KV_" + bus.BucketRuns} {
+			"$JS.API.STREAM.DELETE.KV_" + bus.BucketRuns, "$JS.API.STREAM.MSG.DELETE.KV_" + bus.BucketRuns} {
 			if allows(grant.Publish, destructive) != (id == bus.IdentityAdmin) {
 				t.Errorf("%s may publish %s: %v", id, destructive, !(id == bus.IdentityAdmin))
+			}
+		}
+		// The report folds and purges old windows of continuous runs.
+		for _, s := range []string{bus.StreamSamples, bus.StreamGens, bus.StreamScores, bus.StreamJudgments} {
+			if want := id == bus.StageReport || id == bus.IdentityAdmin; allows(grant.Publish, "$JS.API.STREAM.PURGE."+s) != want {
+				t.Errorf("%s purging %s: allowed %v, want %v", id, s, !want, want)
+			}
+		}
+		// Stages release the KV entries they no longer need by purging
+		// their subjects: infer its answers, judge its answers and joins.
+		for bucket, stages := range map[string][]string{bus.BucketLLMCache: {bus.StageInfer, bus.StageJudge}, bus.BucketPairs: {bus.StageJudge}} {
+			want := slices.Contains(stages, id) || id == bus.IdentityAdmin
+			if allows(grant.Publish, "$JS.API.STREAM.PURGE.KV_"+bucket) != want {
+				t.Errorf("%s purging %s: allowed %v, want %v", id, bucket, !want, want)
 			}
 		}
 		if id != bus.IdentityAdmin && id != bus.IdentityIntake && allows(grant.Subscribe, "_INBOX.x") {

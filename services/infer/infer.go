@@ -62,6 +62,7 @@ type Service struct {
 	// retry request is taken only for a generation that failed.
 	latest     sync.Map // gens subject -> *bus.Latest
 	preflights *llm.PreflightCache
+	released   *bus.ReleaseMetrics
 }
 
 // New returns the stage.
@@ -70,8 +71,13 @@ func New(cfg Config, env *stage.Env) *Service {
 	s := &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageInfer)}
 	cache := cfg.Cache
 	if cache == nil && cfg.Client == nil {
-		cache = env.Bus.LLMCache()
+		// An answer is needed until its generation is published and its
+		// sample acked for good; then it is released, so that the cache
+		// holds the samples in flight rather than every sample of the
+		// last week.
+		cache = env.Bus.LLMCache().ReleasedOnAck()
 	}
+	s.released = bus.NewReleaseMetrics(env.Registry, bus.StageInfer)
 	s.client, s.chat = llm.StageClient(cfg.Client, cache, llm.WithLogger(logger), llm.WithEndpoints(env.Endpoints))
 	s.preflights = &llm.PreflightCache{Client: s.client}
 	return s
@@ -98,6 +104,7 @@ func (s *Service) Run(ctx context.Context) error {
 					return s.handleMsg(ctx, runs, spec.Run, v.Name, m)
 				},
 				Options: bus.ConsumeOptions{Stage: bus.StageInfer, Workers: v.Concurrency, Logger: s.logger, Observer: s.metrics,
+					Release: true, ReleaseObserver: s.released,
 					Keys: func(m *bus.Msg) bus.Keys {
 						k := bus.SampleKeys(m)
 						k.Variant = v.Name
@@ -138,8 +145,9 @@ func (s *Service) retryMembers(runs *bus.Runs, spec *eval.RunSpec) []bus.Member 
 			Handler: func(ctx context.Context, m *bus.Msg) error {
 				return s.handleRetry(ctx, runs, spec.Run, v.Name, m)
 			},
-			Options: bus.ConsumeOptions{Stage: bus.StageInfer, Workers: v.Concurrency, Logger: s.logger, Observer: s.metrics},
-			Log:     []any{"run", spec.Run, "variant", v.Name, "model", v.Model, "retries", true},
+			Options: bus.ConsumeOptions{Stage: bus.StageInfer, Workers: v.Concurrency, Logger: s.logger, Observer: s.metrics,
+				Release: true, ReleaseObserver: s.released},
+			Log: []any{"run", spec.Run, "variant", v.Name, "model", v.Model, "retries", true},
 		})
 	}
 	return ms

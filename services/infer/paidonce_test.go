@@ -97,25 +97,7 @@ func runStage(t *testing.T, b *bus.Bus, cfg Config, spec *eval.RunSpec, prompts 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	if err := b.SubmitRun(ctx, spec); err != nil {
-		t.Fatal(err)
-	}
-	for i, p := range prompts {
-		s := eval.Sample{V: 1, Run: spec.Run, ID: fmt.Sprint(i), Suite: "s", Messages: []eval.Message{{Role: "user", Content: p}}}
-		if _, err := b.Publish(ctx, bus.SamplesSubject(spec.Run, "s"), spec.Run+"-sample-"+s.ID, s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	env := &stage.Env{Bus: b, Logger: slog.New(slog.DiscardHandler), Registry: obs.NewRegistry()}
-	rctx, rcancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := New(cfg, env).Run(rctx); err != nil && rctx.Err() == nil {
-			t.Errorf("infer: %v", err)
-		}
-	}()
-	defer func() { rcancel(); <-done }()
+	defer startStage(ctx, t, b, cfg, spec, prompts)()
 	want := len(prompts) * len(spec.Variants)
 	var gens []eval.Generation
 	bustest.Eventually(t, 45*time.Second, func() error {
@@ -216,6 +198,31 @@ func TestPaidOnceWhenTheCacheFails(t *testing.T) {
 			t.Errorf("after a restart, %q was sent %d times", p, n)
 		}
 	}
+}
+
+// startStage submits spec, publishes prompts as its samples (suite s) and
+// runs the stage on b; stop ends it.
+func startStage(ctx context.Context, t *testing.T, b *bus.Bus, cfg Config, spec *eval.RunSpec, prompts []string) (stop func()) {
+	t.Helper()
+	if err := b.SubmitRun(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range prompts {
+		s := eval.Sample{V: 1, Run: spec.Run, ID: fmt.Sprint(i), Suite: "s", Messages: []eval.Message{{Role: "user", Content: p}}}
+		if _, err := b.Publish(ctx, bus.SamplesSubject(spec.Run, "s"), spec.Run+"-sample-"+s.ID, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := &stage.Env{Bus: b, Logger: slog.New(slog.DiscardHandler), Registry: obs.NewRegistry()}
+	rctx, rcancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := New(cfg, env).Run(rctx); err != nil && rctx.Err() == nil {
+			t.Errorf("infer: %v", err)
+		}
+	}()
+	return func() { rcancel(); <-done }
 }
 
 func mustAtoi(t *testing.T, s string) int {
