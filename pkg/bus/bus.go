@@ -27,6 +27,8 @@ type Bus struct {
 
 	maxPayload int
 	streams    map[string]jetstream.Stream
+	// seenTTL: assay_seen takes per-key TTLs (see [Bus.ClaimSeen]).
+	seenTTL bool
 }
 
 // Options shape the topology Open creates.
@@ -64,7 +66,8 @@ type Options struct {
 	CacheTTL time.Duration
 	// SeenTTL bounds how long a production query is remembered for
 	// deduplication within its window (default 8 days: longer than any
-	// window, and queries arriving that late are stale anyway).
+	// window, and queries arriving that late are stale anyway); each is
+	// remembered only as long as its window needs (see [Bus.ClaimSeen]).
 	SeenTTL time.Duration
 	// Wait is how long Open retries transient JetStream errors while a
 	// cluster forms (default 2m).
@@ -282,7 +285,10 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 	if b.Cache, err = kv(jetstream.KeyValueConfig{Bucket: BucketLLMCache, History: 1, TTL: opts.CacheTTL}); err != nil {
 		return nil, err
 	}
-	if b.Seen, err = kv(jetstream.KeyValueConfig{Bucket: BucketSeen, History: 1, TTL: opts.SeenTTL}); err != nil {
+	if b.Seen, err = kv(jetstream.KeyValueConfig{Bucket: BucketSeen, History: 1, TTL: opts.SeenTTL, LimitMarkerTTL: seenMarkerTTL}); err != nil {
+		return nil, err
+	}
+	if b.Seen, b.seenTTL, err = perKeyTTL(ctx, js, b.Seen, opts.Logger); err != nil {
 		return nil, err
 	}
 	obj := func(name string) (jetstream.ObjectStore, error) {

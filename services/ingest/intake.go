@@ -282,7 +282,7 @@ func (s *Service) handleQuery(ctx context.Context, runs *bus.Runs, run string, m
 	// publishes again, which the sample's message id makes harmless.
 	key := run + "." + strconv.FormatInt(window.Unix(), 10) + "." + hex.EncodeToString(sum[:16])
 	claim := []byte(strconv.FormatUint(m.Seq(), 10))
-	if _, err := s.bus.Seen.Create(ctx, key, claim); err != nil {
+	if err := s.bus.ClaimSeen(ctx, key, claim, seenFor(window, ct.Window.D(), time.Now())); err != nil {
 		if !errors.Is(err, jetstream.ErrKeyExists) {
 			return fmt.Errorf("recording query: %w", err)
 		}
@@ -307,6 +307,18 @@ func (s *Service) handleQuery(ctx context.Context, runs *bus.Runs, run string, m
 	}
 	s.queries.WithLabelValues(run, "sampled").Inc()
 	return nil
+}
+
+// seenFor is how long the claim of a query of the window starting at start
+// is remembered, from now: until the window ends, and then one more
+// window, at least an hour, for the queries of the window that are taken
+// late (a producer's retry, a backlog the consumer is catching up on).
+// A repeat taken later still is the same sample (its id is its window and
+// text), which the report counts once; remembering it only saves its
+// evaluation. So the bucket holds about (window + margin) × the sampled
+// rate of keys, not 8 days of them.
+func seenFor(start time.Time, window time.Duration, now time.Time) time.Duration {
+	return max(start.Add(window).Sub(now), 0) + max(window, time.Hour)
 }
 
 // sessionKeys are the metadata keys a production query's session is read
