@@ -40,8 +40,15 @@ type releaseKey struct{}
 // releaseSet is what one handler asked to release once its message is
 // acked.
 type releaseSet struct {
-	mu      sync.Mutex
-	entries []Entry
+	mu   sync.Mutex
+	held []held
+}
+
+// held is an entry to release once the ack floor passes after (and the
+// handler's own message).
+type held struct {
+	e     Entry
+	after uint64
 }
 
 func withReleases(ctx context.Context) (context.Context, *releaseSet) {
@@ -49,24 +56,29 @@ func withReleases(ctx context.Context) (context.Context, *releaseSet) {
 	return context.WithValue(ctx, releaseKey{}, set), set
 }
 
-func (s *releaseSet) take() []Entry {
+func (s *releaseSet) take() []held {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.entries
+	return s.held
 }
 
-// ReleaseOnAck asks that e be deleted once the message handled under ctx
-// is acked for good: the server's ack floor has passed it, so it will not
-// be delivered again and the entry can no longer spare a second payment.
-// It reports whether ctx is the context of a handler that releases
+// ReleaseOnAck asks that e be removed once the message handled under ctx
+// is acked for good: the consumer's ack floor has passed it, so it will
+// not be delivered again and e can no longer spare a second payment. It
+// reports whether ctx is the context of a handler that releases
 // ([ConsumeOptions].Release); elsewhere it does nothing.
-func ReleaseOnAck(ctx context.Context, e Entry) bool {
+func ReleaseOnAck(ctx context.Context, e Entry) bool { return ReleaseAfterAck(ctx, e, 0) }
+
+// ReleaseAfterAck is [ReleaseOnAck] that also waits for the consumer's
+// message at stream sequence after to be acked: an entry two messages
+// meet through (a pair's claim) is released once neither can come back.
+func ReleaseAfterAck(ctx context.Context, e Entry, after uint64) bool {
 	set, _ := ctx.Value(releaseKey{}).(*releaseSet)
 	if set == nil {
 		return false
 	}
 	set.mu.Lock()
-	set.entries = append(set.entries, e)
+	set.held = append(set.held, held{e: e, after: after})
 	set.mu.Unlock()
 	return true
 }
@@ -170,8 +182,7 @@ type releaser struct {
 	wake  chan struct{}
 }
 
-// ackedMsg is a message acked (without confirmation) and the entries it
-// releases.
+// ackedMsg is entries to release once the ack floor reaches seq.
 type ackedMsg struct {
 	seq     uint64
 	entries []Entry
@@ -181,14 +192,16 @@ func newReleaser(b *Bus, c jetstream.Consumer, o ConsumeOptions) *releaser {
 	return &releaser{b: b, c: c, observer: o.ReleaseObserver, logger: o.Logger, wake: make(chan struct{}, 1)}
 }
 
-// add queues the entries of the message at stream sequence seq, which
-// was just acked.
-func (r *releaser) add(seq uint64, entries []Entry) {
-	if len(entries) == 0 {
+// add queues the entries a handler held, whose message at stream
+// sequence seq was just acked.
+func (r *releaser) add(seq uint64, hs []held) {
+	if len(hs) == 0 {
 		return
 	}
 	r.mu.Lock()
-	r.acked = append(r.acked, ackedMsg{seq: seq, entries: entries})
+	for _, h := range hs {
+		r.acked = append(r.acked, ackedMsg{seq: max(seq, h.after), entries: []Entry{h.e}})
+	}
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -230,9 +243,9 @@ func (r *releaser) run(ctx context.Context) {
 	}
 }
 
-// flush deletes the entries of the messages the ack floor has passed.
-// Every message is acked when the consumer has none pending, or when it
-// is gone (deleted once its run completed).
+// flush removes the entries the ack floor has passed. Every message is
+// acked for good when the consumer is gone (deleted once its run
+// completed).
 func (r *releaser) flush(ctx context.Context) {
 	r.mu.Lock()
 	if len(r.acked) == 0 {
@@ -248,7 +261,6 @@ func (r *releaser) flush(ctx context.Context) {
 	var floor uint64
 	if info != nil {
 		floor = info.AckFloor.Stream
-		all = info.NumAckPending == 0
 	}
 	r.mu.Lock()
 	var settled []Entry

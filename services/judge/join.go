@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -30,6 +31,12 @@ import (
 // finds the baseline's generation by its record. A generation asked again
 // by assay retry replaces its record, and a pair it is part of is claimed
 // anew under both generations' attempts: it is judged again, once.
+//
+// A claim is released (its subject removed, without a marker) once the
+// judge's consumer has acked both generations for good: neither message
+// comes back, and a retried generation or another judge claims under
+// another key. Generation records stay, as a variant added later or a
+// retried generation needs its partner's.
 
 func keyHash(parts ...string) string {
 	h := sha256.New()
@@ -99,12 +106,16 @@ func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		} else {
 			p.baselineSeq, p.candSeq = pseq, seq
 		}
-		mine, err := s.claim(ctx, claimKey(spec.Run, j.Name, g.Sample.Suite, g.Sample.ID, c, candRetry, baseRetry), g.Variant)
+		key := claimKey(spec.Run, j.Name, g.Sample.Suite, g.Sample.ID, c, candRetry, baseRetry)
+		mine, rev, err := s.claim(ctx, key, g.Variant)
 		if err != nil {
 			return nil, err
 		}
 		if mine {
 			out = append(out, p)
+			// Once both generations are acked, neither comes back to
+			// claim the pair: the claim is released.
+			bus.ReleaseAfterAck(ctx, bus.KVEntry(bus.BucketPairs, key, rev), max(seq, pseq))
 		}
 	}
 	return out, nil
@@ -140,18 +151,18 @@ func parseGenRecord(rec string) (seq uint64, retry int, err error) {
 }
 
 // claim creates the pair's claim for variant, or reports whether the
-// existing claim is variant's.
-func (s *Service) claim(ctx context.Context, key, variant string) (bool, error) {
-	_, err := s.bus.Pairs.Create(ctx, key, []byte(variant))
+// existing claim is variant's; rev is the claim's revision.
+func (s *Service) claim(ctx context.Context, key, variant string) (mine bool, rev uint64, err error) {
+	rev, err = s.bus.Pairs.Create(ctx, key, []byte(variant))
 	if err == nil {
-		return true, nil
+		return true, rev, nil
 	}
 	if !errors.Is(err, jetstream.ErrKeyExists) {
-		return false, fmt.Errorf("claiming pair: %w", err)
+		return false, 0, fmt.Errorf("claiming pair: %w", err)
 	}
 	e, err := s.bus.Pairs.Get(ctx, key)
 	if err != nil {
-		return false, fmt.Errorf("reading pair claim: %w", err)
+		return false, 0, fmt.Errorf("reading pair claim: %w", err)
 	}
-	return string(e.Value()) == variant, nil
+	return string(e.Value()) == variant, e.Revision(), nil
 }

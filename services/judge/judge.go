@@ -65,7 +65,8 @@ type Service struct {
 	preflights *llm.PreflightCache
 	// latest knows where each judge's latest judgments are, so that a
 	// retry request is taken only for a judgment that failed.
-	latest sync.Map // judgments subject -> *bus.Latest
+	latest   sync.Map // judgments subject -> *bus.Latest
+	released *bus.ReleaseMetrics
 }
 
 // New returns the stage.
@@ -78,6 +79,7 @@ func New(cfg Config, env *stage.Env) *Service {
 	}
 	s.client, s.chat = llm.StageClient(cfg.Client, cache, llm.WithLogger(logger), llm.WithEndpoints(env.Endpoints))
 	s.preflights = &llm.PreflightCache{Client: s.client, Options: llm.PreflightOptions{Getenv: os.Getenv}}
+	s.released = bus.NewReleaseMetrics(env.Registry, bus.StageJudge)
 	return s
 }
 
@@ -101,6 +103,7 @@ func (s *Service) Run(ctx context.Context) error {
 					return s.handleMsg(ctx, runs, spec.Run, j.Name, m)
 				},
 				Options: bus.ConsumeOptions{Stage: bus.StageJudge, Workers: j.Concurrency, Logger: s.logger, Observer: s.metrics,
+					Release: true, ReleaseObserver: s.released,
 					Keys: func(m *bus.Msg) bus.Keys {
 						k := bus.GenerationKeys(m)
 						k.Judge = j.Name
