@@ -5,10 +5,10 @@ package score
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/assay-eval/assay/pkg/bus"
@@ -39,6 +39,7 @@ type Service struct {
 	logger  *slog.Logger
 	metrics *obs.Stage
 	scorer  *metric.Scorer
+	samples *sampleCache
 }
 
 // New returns the stage.
@@ -55,6 +56,7 @@ func New(cfg Config, env *stage.Env) *Service {
 		logger:  env.Logger.With("stage", bus.StageScore),
 		metrics: obs.NewStage(env.Registry, bus.StageScore),
 		scorer:  metric.NewScorer(CodeRunner(cfg.CodeWorkers, cfg.CodeLimits)),
+		samples: newSampleCache(recentSamples),
 	}
 }
 
@@ -65,6 +67,11 @@ func (s *Service) Run(ctx context.Context) error {
 	s.logger.Info("code sandbox", "sandbox", codeexec.Describe())
 	rc := s.bus.NewRunConsumers(bus.StreamGens, bus.StageScore, s.logger, func(runs *bus.Runs, spec *eval.RunSpec) []bus.Member {
 		scoring := spec.Scoring()
+		// current is the spec last found to have this scoring: the
+		// scoring is a hash of the spec's suites, worth computing once per
+		// change of the spec rather than for every generation.
+		var current atomic.Pointer[eval.RunSpec]
+		current.Store(spec)
 		return []bus.Member{{
 			Config: jetstream.ConsumerConfig{
 				Durable:       bus.ScoreConsumer(spec.Run, scoring),
@@ -74,7 +81,7 @@ func (s *Service) Run(ctx context.Context) error {
 				Metadata:      map[string]string{"stage": bus.StageScore, "run": spec.Run, "scoring": scoring},
 			},
 			Handler: func(ctx context.Context, m *bus.Msg) error {
-				return s.handleMsg(ctx, runs, scoring, m)
+				return s.handleMsg(ctx, runs, scoring, &current, m)
 			},
 			Options: bus.ConsumeOptions{Stage: bus.StageScore, Workers: s.cfg.Workers, Logger: s.logger, Observer: s.metrics, Keys: bus.GenerationKeys},
 			Log:     []any{"run", spec.Run, "scoring", scoring},
@@ -83,9 +90,9 @@ func (s *Service) Run(ctx context.Context) error {
 	return rc.Run(ctx)
 }
 
-func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, scoring string, m *bus.Msg) error {
-	var g eval.Generation
-	if err := json.Unmarshal(m.Payload, &g); err != nil {
+func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, scoring string, current *atomic.Pointer[eval.RunSpec], m *bus.Msg) error {
+	g, err := decodeGeneration(m.Payload)
+	if err != nil {
 		return bus.Poisonf(bus.Keys{}, "generation does not decode: %v", err)
 	}
 	keys := bus.Keys{Run: g.Run, Suite: g.Sample.Suite, Sample: g.Sample.ID, Variant: g.Variant}
@@ -93,18 +100,27 @@ func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, scoring string,
 	if err != nil {
 		return bus.PoisonIfNotFound(err, keys)
 	}
-	if spec.Scoring() != scoring {
-		return nil // the run was re-scored: this consumer is on its way out
+	if current.Load() != spec {
+		if spec.Scoring() != scoring {
+			return nil // the run was re-scored: this consumer is on its way out
+		}
+		current.Store(spec)
 	}
-	data, err := s.bus.GetMsg(ctx, bus.StreamSamples, g.Sample.Seq)
-	if err != nil {
-		return bus.PoisonIfNotFound(fmt.Errorf("reading sample %s: %w", g.Sample.ID, err), keys)
+	sample := s.samples.get(g.Sample.Seq)
+	if sample == nil {
+		data, err := s.bus.GetMsg(ctx, bus.StreamSamples, g.Sample.Seq)
+		if err != nil {
+			return bus.PoisonIfNotFound(fmt.Errorf("reading sample %s: %w", g.Sample.ID, err), keys)
+		}
+		if sample, err = decodeSample(data); err != nil {
+			return bus.Poisonf(keys, "sample at sequence %d does not decode: %v", g.Sample.Seq, err)
+		}
+		s.samples.put(g.Sample.Seq, sample)
 	}
-	var sample eval.Sample
-	if err := json.Unmarshal(data, &sample); err != nil || sample.ID != g.Sample.ID || sample.Run != g.Run {
+	if sample.ID != g.Sample.ID || sample.Run != g.Run {
 		return bus.Poisonf(keys, "sample at sequence %d is not %s of run %s", g.Sample.Seq, g.Sample.ID, g.Run)
 	}
-	sc, err := s.Handle(ctx, spec, &sample, &g)
+	sc, err := s.handle(ctx, spec, scoring, sample, g)
 	if err != nil {
 		if ctx.Err() != nil {
 			return err // shutting down: redelivered later
@@ -121,6 +137,11 @@ func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, scoring string,
 
 // Handle scores one generation of sample under spec.
 func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, sample *eval.Sample, g *eval.Generation) (*eval.Score, error) {
+	return s.handle(ctx, spec, spec.Scoring(), sample, g)
+}
+
+// handle is Handle under the spec's scoring, known already.
+func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, scoring string, sample *eval.Sample, g *eval.Generation) (*eval.Score, error) {
 	suite, ok := spec.Suite(sample.Suite)
 	if !ok {
 		return nil, fmt.Errorf("suite %q is not in run %q", sample.Suite, spec.Run)
@@ -145,7 +166,7 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, sample *eval.S
 		Sample:       g.Sample,
 		Variant:      g.Variant,
 		Fingerprint:  g.Fingerprint,
-		Scoring:      spec.Scoring(),
+		Scoring:      scoring,
 		Metrics:      r.Metrics,
 		Checks:       r.Checks,
 		Bucket:       r.Bucket,
