@@ -44,7 +44,7 @@ directory (XDG_CACHE_HOME, else ~/.cache, on Linux).`,
 		SilenceErrors: true,
 	}
 	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
-	root.AddCommand(newDemoCmd(), newUpCmd(), newRunCmd(), newCheckpointCmd(), newReplayCmd(), newRetryCmd(), newReportCmd(), newPlanCmd(), newExportCmd(), newScoreCmd(), newContaminationCmd(), newSimCmd())
+	root.AddCommand(withMemoryLimit(newDemoCmd()), withMemoryLimit(newUpCmd()), withMemoryLimit(newRunCmd()), newCheckpointCmd(), newReplayCmd(), newRetryCmd(), newReportCmd(), newPlanCmd(), newExportCmd(), newScoreCmd(), newContaminationCmd(), newSimCmd())
 	markCommandErrors(root)
 	return root
 }
