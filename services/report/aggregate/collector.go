@@ -35,6 +35,10 @@ type Collector struct {
 
 	scores    *table
 	judgments *table
+	spill     *spill
+	// readErr is the first failure to read a spilled segment back: the
+	// report computed over it is not given (see [Collector.Report]).
+	readErr error
 	// seen holds a hash of every key added: the keys themselves would cost
 	// their length per result.
 	seen map[[16]byte]struct{}
@@ -100,8 +104,15 @@ type heldSample struct {
 // foreignCount counts results made under another fingerprint.
 type foreignCount struct{ scores, judgments int }
 
-// New returns a collector for the run of spec.
-func New(spec *eval.RunSpec) *Collector {
+// New returns a collector for the run of spec. By default its tables keep
+// [DefaultSpillBytes] each in memory and spill the rest under
+// [os.TempDir] (see [WithSpill]).
+func New(spec *eval.RunSpec, opts ...Option) *Collector {
+	o := options{spillBytes: DefaultSpillBytes}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	sp := &spill{parent: o.spillDir}
 	var ms []string
 	for _, su := range spec.Suites {
 		for _, m := range su.Metrics {
@@ -114,16 +125,30 @@ func New(spec *eval.RunSpec) *Collector {
 	mem := memory.NewGoAllocator()
 	return &Collector{
 		spec: spec, fp: spec.Fingerprint(), scoring: spec.Scoring(), metrics: ms,
-		scores: newTable(mem, scoreSchema(ms)), judgments: newTable(mem, judgmentSchema),
+		scores: newTable(mem, scoreSchema(ms), sp, o.spillBytes), judgments: newTable(mem, judgmentSchema, sp, o.spillBytes), spill: sp,
 		seen: map[[16]byte]struct{}{}, arrived: map[[3]string]int{}, deadSeen: map[string]struct{}{}, foreign: map[string]*foreignCount{},
 		heldNote: -1,
 	}
 }
 
-// Release frees the collector's Arrow memory.
+// Release frees the collector's Arrow memory and removes its spill
+// directory. [Rows] taken from it are released first.
 func (c *Collector) Release() {
 	c.scores.release()
 	c.judgments.release()
+	c.spill.remove()
+}
+
+// each hands every batch of t to fn, keeping the first failure to read one
+// back in c.readErr.
+func (c *Collector) each(t *table, fn func(arrow.RecordBatch)) {
+	err := t.view().each(func(rec arrow.RecordBatch) error {
+		fn(rec)
+		return nil
+	})
+	if err != nil && c.readErr == nil {
+		c.readErr = err
+	}
 }
 
 // Spec is the run's spec.
@@ -641,12 +666,24 @@ func (c *Collector) Complete() bool {
 	return c.ingest != nil && c.ingest.Done && p.Scores >= p.ScoresExpected && p.Judgments >= p.JudgmentsExpected
 }
 
-// Tables returns the scores and judgments as Arrow tables (for Parquet).
-// The caller releases them.
+// Tables returns the scores and judgments as Arrow tables, read back
+// whole into memory. The caller releases them. A spilled segment that
+// cannot be read back leaves its rows out, and the next report fails (see
+// [Collector.Report]).
 func (c *Collector) Tables() (scores, judgments arrow.Table) {
-	return arrowTable(c.scores), arrowTable(c.judgments)
+	return c.arrowTable(c.scores), c.arrowTable(c.judgments)
 }
 
-func arrowTable(t *table) arrow.Table {
-	return array.NewTableFromRecords(t.b.Schema(), t.sealed())
+func (c *Collector) arrowTable(t *table) arrow.Table {
+	var recs []arrow.RecordBatch
+	c.each(t, func(rec arrow.RecordBatch) {
+		rec.Retain()
+		recs = append(recs, rec)
+	})
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	return array.NewTableFromRecords(t.b.Schema(), recs)
 }

@@ -188,31 +188,21 @@ func parquetWriter(w io.Writer, schema *arrow.Schema) (*pqarrow.FileWriter, erro
 type Rows struct {
 	spec                      *eval.RunSpec
 	scoreSchema               *arrow.Schema
-	scoreBatches, judgBatches []arrow.RecordBatch
+	scoreBatches, judgBatches batches
 }
 
-// Rows returns the results added so far. The caller releases them.
+// Rows returns the results added so far. The caller releases them before
+// the collector.
 func (c *Collector) Rows() *Rows {
-	r := &Rows{spec: c.spec, scoreSchema: c.scores.b.Schema(),
-		scoreBatches: slices.Clone(c.scores.sealed()), judgBatches: slices.Clone(c.judgments.sealed())}
-	for _, rec := range r.scoreBatches {
-		rec.Retain()
-	}
-	for _, rec := range r.judgBatches {
-		rec.Retain()
-	}
-	return r
+	return &Rows{spec: c.spec, scoreSchema: c.scores.b.Schema(),
+		scoreBatches: c.scores.snapshot(), judgBatches: c.judgments.snapshot()}
 }
 
 // Release frees the rows.
 func (r *Rows) Release() {
-	for _, rec := range r.scoreBatches {
-		rec.Release()
-	}
-	for _, rec := range r.judgBatches {
-		rec.Release()
-	}
-	r.scoreBatches, r.judgBatches = nil, nil
+	r.scoreBatches.release()
+	r.judgBatches.release()
+	r.scoreBatches, r.judgBatches = batches{}, batches{}
 }
 
 // Run is the run the rows are of.
@@ -225,13 +215,13 @@ func (w writeOnly) Write(p []byte) (int, error) { return w.w.Write(p) }
 
 // sideIndex indexes the scores, and finds the samples of the rows that
 // know theirs by id only.
-func (r *Rows) sideIndex() *SideIndex {
+func (r *Rows) sideIndex() (*SideIndex, error) {
 	x := NewSideIndex(r.spec)
 	for _, t := range []struct {
-		batches             []arrow.RecordBatch
+		batches             batches
 		suite, sample, sseq int
 	}{{r.scoreBatches, colSuite, colSample, colSampleSeq}, {r.judgBatches, jcSuite, jcSample, jcSampleSeq}} {
-		for _, rec := range t.batches {
+		err := t.batches.each(func(rec arrow.RecordBatch) error {
 			suite := rec.Column(t.suite).(*array.String)
 			sample := rec.Column(t.sample).(*array.String)
 			sseq := rec.Column(t.sseq).(*array.Uint64)
@@ -240,9 +230,13 @@ func (r *Rows) sideIndex() *SideIndex {
 					x.needSample(suite.Value(i), sample.Value(i))
 				}
 			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
-	for _, rec := range r.scoreBatches {
+	err := r.scoreBatches.each(func(rec arrow.RecordBatch) error {
 		suite := rec.Column(colSuite).(*array.String)
 		sample := rec.Column(colSample).(*array.String)
 		variant := rec.Column(colVariant).(*array.String)
@@ -253,8 +247,12 @@ func (r *Rows) sideIndex() *SideIndex {
 		for i := range int(rec.NumRows()) {
 			x.Add(variant.Value(i), suite.Value(i), sample.Value(i), sseq.Value(i), gseq.Value(i), model.Value(i), params.Value(i))
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return x
+	return x, nil
 }
 
 // WriteScores writes scores.parquet to w: every score with the run, the
@@ -263,7 +261,10 @@ func (r *Rows) sideIndex() *SideIndex {
 // any text that is gone (counted in Missing).
 func (r *Rows) WriteScores(ctx context.Context, w io.Writer, fetch Fetcher) (Written, error) {
 	l := newExportLayout(r.scoreSchema, scoreLead, scoreTexts)
-	x := r.sideIndex()
+	x, err := r.sideIndex()
+	if err != nil {
+		return Written{}, err
+	}
 	return write(w, l, r.scoreBatches, func(rec arrow.RecordBatch) (func(int, []text), int, error) {
 		suite := rec.Column(colSuite).(*array.String)
 		sample := rec.Column(colSample).(*array.String)
@@ -298,7 +299,10 @@ func (r *Rows) WriteScores(ctx context.Context, w io.Writer, fetch Fetcher) (Wri
 // is any text that is gone (counted in Missing).
 func (r *Rows) WriteJudgments(ctx context.Context, w io.Writer, fetch Fetcher) (Written, error) {
 	l := newExportLayout(judgmentSchema, judgmentLead, judgmentTexts)
-	x := r.sideIndex()
+	x, err := r.sideIndex()
+	if err != nil {
+		return Written{}, err
+	}
 	return write(w, l, r.judgBatches, func(rec arrow.RecordBatch) (func(int, []text), int, error) {
 		suite := rec.Column(jcSuite).(*array.String)
 		sample := rec.Column(jcSample).(*array.String)
@@ -339,7 +343,7 @@ func (r *Rows) WriteJudgments(ctx context.Context, w io.Writer, fetch Fetcher) (
 // write writes a table's batches with their texts as one Parquet file.
 // texts fetches one batch's texts and returns how to fill each row, and how
 // many texts were gone.
-func write(w io.Writer, l exportLayout, batches []arrow.RecordBatch,
+func write(w io.Writer, l exportLayout, rows batches,
 	texts func(arrow.RecordBatch) (func(int, []text), int, error)) (Written, error) {
 	fw, err := parquetWriter(w, l.schema)
 	if err != nil {
@@ -347,20 +351,23 @@ func write(w io.Writer, l exportLayout, batches []arrow.RecordBatch,
 	}
 	var done Written
 	mem := memory.NewGoAllocator()
-	for _, rec := range batches {
+	err = rows.each(func(rec arrow.RecordBatch) error {
 		row, missing, err := texts(rec)
 		if err != nil {
-			fw.Close()
-			return done, err
+			return err
 		}
 		out := l.record(mem, rec, row)
 		err = fw.Write(out)
 		out.Release()
 		if err != nil {
-			fw.Close()
-			return done, fmt.Errorf("writing Parquet: %w", err)
+			return fmt.Errorf("writing Parquet: %w", err)
 		}
 		done.add(Written{Rows: int(rec.NumRows()), Missing: missing})
+		return nil
+	})
+	if err != nil {
+		fw.Close()
+		return done, err
 	}
 	if err := fw.Close(); err != nil {
 		return done, fmt.Errorf("writing Parquet: %w", err)

@@ -3,6 +3,7 @@ package aggregate
 import (
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/assay-eval/assay/pkg/eval"
 )
@@ -22,7 +23,7 @@ const (
 // an answer. Pairs without such a bias are not in the map.
 func (c *Collector) positions() map[[16]byte]position {
 	out := map[[16]byte]position{}
-	for _, rec := range c.judgments.sealed() {
+	c.each(c.judgments, func(rec arrow.RecordBatch) {
 		pert := rec.Column(jcPerturbation).(*array.String)
 		jid := rec.Column(jcJudgeID).(*array.String)
 		cand := rec.Column(jcCandidate).(*array.String)
@@ -39,7 +40,7 @@ func (c *Collector) positions() map[[16]byte]position {
 				out[judgmentKey(jid.Value(i), cand.Value(i), suite.Value(i), sample.Value(i))] = p
 			}
 		}
-	}
+	})
 	return out
 }
 
@@ -90,7 +91,7 @@ type answerKey struct{ variant, suite, sample string }
 func (c *Collector) answerLengths() (map[answerKey]int64, bool) {
 	out := map[answerKey]int64{}
 	recorded := false
-	for _, rec := range c.scores.sealed() {
+	c.each(c.scores, func(rec arrow.RecordBatch) {
 		suite := rec.Column(colSuite).(*array.String)
 		sample := rec.Column(colSample).(*array.String)
 		variant := rec.Column(colVariant).(*array.String)
@@ -105,6 +106,6 @@ func (c *Collector) answerLengths() (map[answerKey]int64, bool) {
 			out[answerKey{variant.Value(i), suite.Value(i), sample.Value(i)}] = n
 			recorded = recorded || n > 0
 		}
-	}
+	})
 	return out, recorded
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
@@ -55,7 +56,7 @@ type row struct {
 // rows are the scores in key order, not arrival order (see judgmentRows).
 func (c *Collector) rows() []row {
 	out := make([]row, 0, c.scores.rows)
-	for _, rec := range c.scores.sealed() {
+	c.each(c.scores, func(rec arrow.RecordBatch) {
 		col := func(i int) any { return rec.Column(i) }
 		suite := col(colSuite).(*array.String)
 		sample := col(colSample).(*array.String)
@@ -99,7 +100,7 @@ func (c *Collector) rows() []row {
 			}
 			out = append(out, r)
 		}
-	}
+	})
 	slices.SortFunc(out, func(a, b row) int {
 		return cmp.Or(cmp.Compare(a.suite, b.suite), cmp.Compare(a.sample, b.sample), cmp.Compare(a.variant, b.variant))
 	})
@@ -152,7 +153,7 @@ type judgmentRow struct {
 // are the same to the last bit however the results arrived.
 func (c *Collector) judgmentRows() []judgmentRow {
 	out := make([]judgmentRow, 0, c.judgments.rows)
-	for _, rec := range c.judgments.sealed() {
+	c.each(c.judgments, func(rec arrow.RecordBatch) {
 		pert := rec.Column(jcPerturbation).(*array.String)
 		judge := rec.Column(jcJudge).(*array.String)
 		jid := rec.Column(jcJudgeID).(*array.String)
@@ -174,7 +175,7 @@ func (c *Collector) judgmentRows() []judgmentRow {
 				suite: suite.Value(i), sample: sample.Value(i), winner: winner.Value(i), err: errs.Value(i), consistent: cons.Value(i),
 				genFailed: genFailed.Value(i), cause: cause.Value(i), at: timeValue(at, i), cluster: cluster.Value(i)})
 		}
-	}
+	})
 	slices.SortFunc(out, func(a, b judgmentRow) int {
 		return cmp.Or(cmp.Compare(a.judgeID, b.judgeID), cmp.Compare(a.cand, b.cand), cmp.Compare(a.suite, b.suite), cmp.Compare(a.sample, b.sample))
 	})
@@ -185,6 +186,7 @@ func (c *Collector) judgmentRows() []judgmentRow {
 // prompts and answers.
 func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*document.Report, error) {
 	spec := c.spec
+	c.readErr = nil // read again below: a failure is the report's
 	rep := &document.Report{
 		Run: spec.Run, Fingerprint: c.fp, Baseline: spec.Baseline, Complete: c.Complete(), Continuous: spec.Continuous != nil, Progress: c.Progress(),
 		Rates: map[string]document.Rates{}, Metrics: []document.Metric{}, Deltas: []document.Delta{},
@@ -248,6 +250,9 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 		if len(spec.Variants) > 1 {
 			rep.Progress.JudgmentsExpected = n * len(spec.Candidates()) * len(spec.Judges)
 		}
+	}
+	if c.readErr != nil {
+		return nil, c.readErr
 	}
 	return rep, nil
 }

@@ -3,6 +3,10 @@ package aggregate
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,36 +17,77 @@ import (
 // q-value, MDE, length-controlled and per-suite win rate, the gate — from
 // n samples answered by a base and a fine-tune and judged, half of them in
 // a suite clustered in groups of 10, as the report stage does on every
-// refresh of a live run.
+// refresh of a live run. It reports the heap the collector keeps between
+// reports (held-MB, after a collection) and the peak of the heap's live
+// and unswept objects over filling the collector and computing the
+// reports (peak-heap-MB).
 func BenchmarkReport(b *testing.B) {
-	for _, n := range []int{10_000, 100_000} {
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("samples=%d", n), func(b *testing.B) {
+			peak := watchHeap(b)
 			spec := testSpec()
 			spec.Suites[1].Cluster = "doc"
 			c := New(spec)
 			defer c.Release()
-			for i := range n {
-				suite, id, seq := "qa", fmt.Sprintf("q%07d", i), uint64(i+1)
-				ms := func(v float64) map[string]float64 { return em(v) }
-				if i%2 == 1 {
-					suite = "biz"
-					ms = func(v float64) map[string]float64 { return jsonMetrics(v, v/2) }
-				}
-				for _, v := range []string{"base", "ft"} {
-					s := mkScore(spec, v, suite, id, seq, eval.BucketOK, ms(float64((i+len(v))%3%2)))
-					s.Sample.Cluster = fmt.Sprint(i / 20)
-					s.OutputChars = 40 + i%50 + 10*len(v)
-					s.Checks.Refused = (i+len(v))%17 == 0
-					c.AddScore(s)
-				}
-				c.AddJudgment(mkJudgment(spec, suite, id, seq, []eval.Winner{eval.WinCandidate, eval.WinTie, eval.WinBaseline, eval.WinCandidate}[i%4], i%7 != 0))
-			}
+			fillBench(c, spec, n)
+			runtime.GC()
+			b.ReportMetric(float64(heapObjects())/1e6, "held-MB")
 			now := time.Date(2026, 12, 6, 0, 0, 0, 0, time.UTC)
 			for b.Loop() {
 				if _, err := c.Report(context.Background(), nil, now); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(peak())/1e6, "peak-heap-MB")
 		})
 	}
+}
+
+// fillBench adds n samples' scores (two variants) and judgments to c.
+func fillBench(c *Collector, spec *eval.RunSpec, n int) {
+	for i := range n {
+		suite, id, seq := "qa", fmt.Sprintf("q%07d", i), uint64(i+1)
+		ms := func(v float64) map[string]float64 { return em(v) }
+		if i%2 == 1 {
+			suite = "biz"
+			ms = func(v float64) map[string]float64 { return jsonMetrics(v, v/2) }
+		}
+		for _, v := range []string{"base", "ft"} {
+			s := mkScore(spec, v, suite, id, seq, eval.BucketOK, ms(float64((i+len(v))%3%2)))
+			s.Sample.Cluster = fmt.Sprint(i / 20)
+			s.OutputChars = 40 + i%50 + 10*len(v)
+			s.Checks.Refused = (i+len(v))%17 == 0
+			c.AddScore(s)
+		}
+		c.AddJudgment(mkJudgment(spec, suite, id, seq, []eval.Winner{eval.WinCandidate, eval.WinTie, eval.WinBaseline, eval.WinCandidate}[i%4], i%7 != 0))
+	}
+}
+
+// heapObjects is the bytes of the heap's objects, live or not yet swept.
+func heapObjects() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// watchHeap samples the heap every millisecond until the benchmark ends,
+// and returns the peak seen so far.
+func watchHeap(tb testing.TB) func() uint64 {
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			peak.Store(max(peak.Load(), heapObjects()))
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	tb.Cleanup(func() { close(stop); wg.Wait() })
+	return func() uint64 { return max(peak.Load(), heapObjects()) }
 }

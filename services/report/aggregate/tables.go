@@ -1,11 +1,13 @@
 package aggregate
 
 import (
+	"slices"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/arrow/util"
 	"github.com/assay-eval/assay/pkg/eval"
 )
 
@@ -122,16 +124,27 @@ var judgmentSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "cluster", Type: arrow.BinaryTypes.String},
 }, nil)
 
-// table accumulates rows in a record builder and seals them into batches.
+// table accumulates rows in a record builder and seals them into batches,
+// kept in memory up to a budget and written to segment files beyond it
+// (see [WithSpill]).
 type table struct {
+	mem     memory.Allocator
 	b       *array.RecordBuilder
 	batches []arrow.RecordBatch
 	pending int
 	rows    int
+	// inRAM is the size of batches; once it passes budget, they are
+	// written to a segment of spill and released.
+	inRAM, budget int64
+	spill         *spill
+	segments      []*segment
+	// spillErr is why writing a segment failed: the table then keeps
+	// every batch in memory.
+	spillErr error
 }
 
-func newTable(mem memory.Allocator, schema *arrow.Schema) *table {
-	return &table{b: array.NewRecordBuilder(mem, schema)}
+func newTable(mem memory.Allocator, schema *arrow.Schema, sp *spill, budget int64) *table {
+	return &table{mem: mem, b: array.NewRecordBuilder(mem, schema), spill: sp, budget: budget}
 }
 
 func (t *table) rowDone() {
@@ -146,22 +159,81 @@ func (t *table) flush() {
 	if t.pending == 0 {
 		return
 	}
-	t.batches = append(t.batches, t.b.NewRecordBatch())
+	rec := t.b.NewRecordBatch()
+	t.batches = append(t.batches, rec)
 	t.pending = 0
+	t.inRAM += util.TotalRecordSize(rec)
+	if t.spill == nil || t.budget <= 0 || t.inRAM <= t.budget || t.spillErr != nil {
+		return
+	}
+	seg, err := writeSegment(t.spill, t.b.Schema(), t.batches)
+	if err != nil {
+		t.spillErr = err
+		return
+	}
+	t.segments = append(t.segments, seg)
+	for _, r := range t.batches {
+		r.Release()
+	}
+	t.batches, t.inRAM = nil, 0
 }
 
-// sealed returns every row as batches, flushing the builder.
-func (t *table) sealed() []arrow.RecordBatch {
+// view is every row as it stands, flushing the builder: valid until more
+// rows are added.
+func (t *table) view() batches {
 	t.flush()
-	return t.batches
+	return batches{mem: t.mem, segments: t.segments, inRAM: t.batches}
+}
+
+// snapshot is [table.view] kept valid while rows are added, until it is
+// released (segments are never rewritten, and batches are immutable).
+func (t *table) snapshot() batches {
+	v := t.view()
+	v.segments, v.inRAM = slices.Clone(v.segments), slices.Clone(v.inRAM)
+	for _, r := range v.inRAM {
+		r.Retain()
+	}
+	return v
 }
 
 func (t *table) release() {
 	for _, r := range t.batches {
 		r.Release()
 	}
-	t.batches = nil
+	t.batches, t.segments = nil, nil
 	t.b.Release()
+}
+
+// batches are a table's rows: its segments, read back one batch at a time,
+// then the batches still in memory.
+type batches struct {
+	mem      memory.Allocator
+	segments []*segment
+	inRAM    []arrow.RecordBatch
+}
+
+// each hands every batch to fn in the order the rows were added. A batch
+// read from a segment is released after fn returns: fn retains what it
+// keeps (a string read from a batch stays valid, as the memory is Go's).
+func (b batches) each(fn func(arrow.RecordBatch) error) error {
+	for _, seg := range b.segments {
+		if err := seg.each(b.mem, fn); err != nil {
+			return err
+		}
+	}
+	for _, rec := range b.inRAM {
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// release frees a snapshot.
+func (b batches) release() {
+	for _, r := range b.inRAM {
+		r.Release()
+	}
 }
 
 func (t *table) str(i int, v string) { t.b.Field(i).(*array.StringBuilder).Append(v) }

@@ -1,0 +1,181 @@
+package aggregate
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// DefaultSpillBytes is how many bytes of sealed record batches a table
+// keeps in memory before writing them to a segment file.
+const DefaultSpillBytes = 4 << 20
+
+// spillPrefix names the spill directories, followed by the pid of the
+// process that made one: a directory whose process is gone is garbage left
+// by a crash, removed by the next collector that spills in the same place.
+const spillPrefix = "assay-report-spill-"
+
+// Option configures a collector.
+type Option func(*options)
+
+type options struct {
+	spillDir   string
+	spillBytes int64
+}
+
+// WithSpill makes the collector's tables keep at most bytes of sealed
+// results in memory each, writing the rest as Arrow IPC segment files in a
+// directory of its own under dir ("" is [os.TempDir]), removed by
+// [Collector.Release]. bytes <= 0 keeps everything in memory.
+func WithSpill(dir string, bytes int64) Option {
+	return func(o *options) { o.spillDir, o.spillBytes = dir, bytes }
+}
+
+// spill is where a collector's tables write their segments: a directory
+// made on the first segment.
+type spill struct {
+	parent string
+	dir    string
+	n      int
+}
+
+// create writes a new segment file and returns its path.
+func (s *spill) create() (*os.File, error) {
+	if s.dir == "" {
+		parent := s.parent
+		if parent == "" {
+			parent = os.TempDir()
+		}
+		if err := os.MkdirAll(parent, 0o700); err != nil {
+			return nil, fmt.Errorf("making the spill directory: %w", err)
+		}
+		removeDeadSpills(parent)
+		dir, err := os.MkdirTemp(parent, spillPrefix+strconv.Itoa(os.Getpid())+"-")
+		if err != nil {
+			return nil, fmt.Errorf("making the spill directory: %w", err)
+		}
+		s.dir = dir
+	}
+	s.n++
+	f, err := os.Create(filepath.Join(s.dir, fmt.Sprintf("%06d.arrow", s.n)))
+	if err != nil {
+		return nil, fmt.Errorf("creating a spill segment: %w", err)
+	}
+	return f, nil
+}
+
+// remove deletes the directory and every segment in it.
+func (s *spill) remove() {
+	if s.dir != "" {
+		os.RemoveAll(s.dir)
+		s.dir = ""
+	}
+}
+
+// removeDeadSpills removes the spill directories under parent of processes
+// that no longer run: a process killed mid-report leaves its segments, and
+// nothing else would ever remove them.
+func removeDeadSpills(parent string) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		pid, ok := spillOwner(e.Name())
+		if !e.IsDir() || !ok || pid == os.Getpid() || alive(pid) {
+			continue
+		}
+		os.RemoveAll(filepath.Join(parent, e.Name()))
+	}
+}
+
+// spillOwner is the pid in a spill directory's name.
+func spillOwner(name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, spillPrefix)
+	if !ok {
+		return 0, false
+	}
+	digits, _, ok := strings.Cut(rest, "-")
+	if !ok {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(digits)
+	return pid, err == nil && pid > 0
+}
+
+// alive reports whether a process of pid runs (or may: one that is not
+// ours to signal runs).
+func alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// segment is sealed batches written to a file.
+type segment struct {
+	path string
+	rows int
+}
+
+// writeSegment writes batches to a new segment file of s.
+func writeSegment(s *spill, schema *arrow.Schema, batches []arrow.RecordBatch) (*segment, error) {
+	f, err := s.create()
+	if err != nil {
+		return nil, err
+	}
+	seg := &segment{path: f.Name()}
+	w, err := ipc.NewFileWriter(f, ipc.WithSchema(schema))
+	if err == nil {
+		for _, rec := range batches {
+			if err = w.Write(rec); err != nil {
+				break
+			}
+			seg.rows += int(rec.NumRows())
+		}
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("writing a spill segment: %w", err)
+	}
+	return seg, nil
+}
+
+// each hands every batch of the segment to fn, one at a time, released
+// after fn returns (fn retains what it keeps).
+func (seg *segment) each(mem memory.Allocator, fn func(arrow.RecordBatch) error) error {
+	f, err := os.Open(seg.path)
+	if err != nil {
+		return fmt.Errorf("reading a spill segment: %w", err)
+	}
+	defer f.Close()
+	r, err := ipc.NewFileReader(f, ipc.WithAllocator(mem))
+	if err != nil {
+		return fmt.Errorf("reading spill segment %s: %w", seg.path, err)
+	}
+	defer r.Close()
+	for i := range r.NumRecords() {
+		rec, err := r.RecordBatchAt(i)
+		if err != nil {
+			return fmt.Errorf("reading spill segment %s: %w", seg.path, err)
+		}
+		err = fn(rec)
+		rec.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

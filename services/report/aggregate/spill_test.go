@@ -1,0 +1,227 @@
+package aggregate
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/assay-eval/assay/pkg/eval"
+)
+
+// randomRun adds to each collector the same results of a run drawn from
+// seed: scores of every bucket, some samples missing a variant, robustness
+// copies, contaminated and clustered samples, dead letters, judgments of
+// every verdict, and duplicates, in one shuffled order.
+func randomRun(t *testing.T, seed uint64, cs ...*Collector) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 7))
+	spec := cs[0].Spec()
+	n := 1 + r.IntN(40)
+	if seed%4 == 0 {
+		n = 2100 + r.IntN(400) // more than a batch of 4,096 rows
+	}
+	var adds []func(*Collector)
+	buckets := []eval.Bucket{eval.BucketOK, eval.BucketOK, eval.BucketOK, eval.BucketWrongAnswer, eval.BucketRefusal,
+		eval.BucketTruncated, eval.BucketFormatError, eval.BucketEmpty, eval.BucketError}
+	for i := range n {
+		suite, id, seq := "qa", fmt.Sprintf("q%05d", i), uint64(i+1)
+		if r.IntN(2) == 0 {
+			suite = "biz"
+		}
+		cluster := fmt.Sprint(r.IntN(1 + n/5))
+		var pert *eval.Perturbation
+		if suite == "qa" && i > 0 && r.IntN(8) == 0 {
+			pert = &eval.Perturbation{Kind: "typos", Original: fmt.Sprintf("q%05d", r.IntN(i))}
+			id = pert.Original + "~typos"
+		}
+		contaminated := r.IntN(10) == 0
+		for _, v := range []string{"base", "ft"} {
+			if r.IntN(20) == 0 {
+				continue
+			}
+			b := buckets[r.IntN(len(buckets))]
+			var ms map[string]float64
+			if suite == "qa" {
+				ms = em(float64(r.IntN(2)))
+			} else {
+				ms = jsonMetrics(float64(r.IntN(2)), float64(r.IntN(5))/4)
+			}
+			s := mkScore(spec, v, suite, id, seq, b, ms)
+			s.Sample.Cluster, s.Sample.Perturbation, s.Sample.Contaminated = cluster, pert, contaminated
+			s.OutputChars, s.OutputTokens, s.LatencyMS = r.IntN(400), r.IntN(300), r.Float64()*900
+			s.Checks.Refused, s.Checks.Benign = b == eval.BucketRefusal, r.IntN(4) != 0
+			if b == eval.BucketError {
+				s.Metrics, s.Reason, s.Cause, s.LatencyMS = map[string]float64{}, "HTTP 500", "HTTP 500", 0
+			} else if b != eval.BucketOK {
+				s.Reason = "reason " + string(b)
+			}
+			adds = append(adds, func(c *Collector) { c.AddScore(s) })
+			if r.IntN(10) == 0 {
+				adds = append(adds, func(c *Collector) { c.AddScore(s) }) // redelivered
+			}
+		}
+		switch {
+		case r.IntN(25) == 0:
+			d := &eval.DeadLetter{V: 1, Stage: "infer", Run: spec.Run, Suite: suite, Sample: id, Variant: "ft",
+				Subject: "assay.samples." + spec.Run, Seq: seq, Reason: "HTTP 400"}
+			adds = append(adds, func(c *Collector) { c.AddStagedDeadLetter("infer", d) })
+		case pert == nil:
+			w := []eval.Winner{eval.WinCandidate, eval.WinBaseline, eval.WinTie}[r.IntN(3)]
+			j := mkJudgment(spec, suite, id, seq, w, r.IntN(5) != 0)
+			j.Sample.Cluster, j.Sample.Contaminated = cluster, contaminated
+			if r.IntN(30) == 0 {
+				j.Winner, j.Rounds, j.Error = "", nil, "judge answered nothing"
+			}
+			adds = append(adds, func(c *Collector) { c.AddJudgment(j) })
+		}
+	}
+	r.Shuffle(len(adds), func(i, j int) { adds[i], adds[j] = adds[j], adds[i] })
+	for _, add := range adds {
+		for _, c := range cs {
+			add(c)
+		}
+	}
+}
+
+// TestSpilledReportIsTheSame: a collector that writes every batch to disk
+// gives the same report, to the byte, and the same Parquet files as one
+// that keeps everything in memory, over random runs — with a report
+// computed midway, as a live run's refreshes do.
+func TestSpilledReportIsTheSame(t *testing.T) {
+	for seed := range uint64(8) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			spec := testSpec()
+			spec.Suites[0].Perturbations = []string{"typos"}
+			spec.Suites[1].Cluster = "doc"
+			dir := t.TempDir()
+			inRAM, spilled := New(spec, WithSpill("", 0)), New(spec, WithSpill(dir, 1))
+			defer inRAM.Release()
+			defer spilled.Release()
+			for _, c := range []*Collector{inRAM, spilled} {
+				c.SetIngest(&eval.IngestStatus{V: 1, Run: spec.Run, Done: true, Samples: 10,
+					Suites: map[string]*eval.SuiteStatus{"qa": {Samples: 5}, "biz": {Samples: 5}}})
+			}
+			randomRun(t, seed, inRAM, spilled)
+			sameOutput(t, inRAM, spilled)
+			randomRun(t, seed+100, inRAM, spilled)
+			sameOutput(t, inRAM, spilled)
+			if segs, _ := filepath.Glob(filepath.Join(dir, spillPrefix+"*", "*.arrow")); len(segs) == 0 {
+				t.Fatal("nothing was spilled")
+			}
+		})
+	}
+}
+
+// sameOutput fails unless both collectors give the same report and files.
+func sameOutput(t *testing.T, want, got *Collector) {
+	t.Helper()
+	if w, g := encode(t, report(t, want, &fakeFetcher{})), encode(t, report(t, got, &fakeFetcher{})); !bytes.Equal(w, g) {
+		t.Fatalf("spilled report differs:\n%s", lineDiff(string(w), string(g)))
+	}
+	wr, gr := want.Rows(), got.Rows()
+	defer wr.Release()
+	defer gr.Release()
+	for _, write := range []func(*Rows, *bytes.Buffer) error{
+		func(r *Rows, b *bytes.Buffer) error {
+			_, err := r.WriteScores(t.Context(), b, &textFetcher{})
+			return err
+		},
+		func(r *Rows, b *bytes.Buffer) error {
+			_, err := r.WriteJudgments(t.Context(), b, &textFetcher{})
+			return err
+		},
+	} {
+		var w, g bytes.Buffer
+		if err := write(wr, &w); err != nil {
+			t.Fatal(err)
+		}
+		if err := write(gr, &g); err != nil {
+			t.Fatal(err)
+		}
+		// The files' bytes may differ (a column without nulls read back
+		// from a segment has a validity bitmap), not what they hold.
+		if !array.TableEqual(readParquet(t, w.Bytes()), readParquet(t, g.Bytes())) {
+			t.Fatal("spilled Parquet file differs")
+		}
+	}
+}
+
+// lineDiff is the first line where a and b differ, with its neighbours.
+func lineDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(al), len(bl)) {
+		if al[i] != bl[i] {
+			return fmt.Sprintf("line %d:\n- %s\n+ %s", i+1, al[i], bl[i])
+		}
+	}
+	return fmt.Sprintf("lengths %d and %d lines", len(al), len(bl))
+}
+
+// TestSpillRemoved: the spill directory, with its segments, is gone once
+// the collector is released, and one left by a process that died is
+// removed by the next collector that spills in the same place, while a
+// live process's is kept.
+func TestSpillRemoved(t *testing.T) {
+	dir := t.TempDir()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skip("no process to wait for:", err)
+	}
+	crashed := filepath.Join(dir, fmt.Sprintf("%s%d-1", spillPrefix, dead.Process.Pid))
+	live := filepath.Join(dir, fmt.Sprintf("%s%d-1", spillPrefix, os.Getppid()))
+	other := filepath.Join(dir, "someone-else")
+	for _, d := range []string{crashed, live, other} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(crashed, "000001.arrow"), make([]byte, 1<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := New(testSpec(), WithSpill(dir, 1))
+	randomRun(t, 3, c)
+	report(t, c, nil)
+	mine, _ := filepath.Glob(filepath.Join(dir, fmt.Sprintf("%s%d-*", spillPrefix, os.Getpid())))
+	if len(mine) != 1 {
+		t.Fatalf("spill directories of this process: %v, want one", mine)
+	}
+	if _, err := os.Stat(crashed); !os.IsNotExist(err) {
+		t.Errorf("the spill of a process that died is still there (%v)", err)
+	}
+	c.Release()
+	if _, err := os.Stat(mine[0]); !os.IsNotExist(err) {
+		t.Errorf("the spill directory outlives its collector (%v)", err)
+	}
+	for _, d := range []string{live, other} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s was removed: %v", d, err)
+		}
+	}
+}
+
+// TestSpillReadFailure: a segment that cannot be read back fails the
+// report rather than leave its results out of it.
+func TestSpillReadFailure(t *testing.T) {
+	dir := t.TempDir()
+	c := New(testSpec(), WithSpill(dir, 1))
+	defer c.Release()
+	randomRun(t, 5, c)
+	report(t, c, nil)
+	segs, _ := filepath.Glob(filepath.Join(dir, spillPrefix+"*", "*.arrow"))
+	if len(segs) == 0 {
+		t.Fatal("nothing was spilled")
+	}
+	if err := os.WriteFile(segs[0], []byte("not arrow"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := c.Report(t.Context(), nil, time.Now()); err == nil {
+		t.Fatalf("report computed over a lost segment: %d scores", rep.Progress.Scores)
+	}
+}
