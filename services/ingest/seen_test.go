@@ -40,19 +40,8 @@ func TestSeenFor(t *testing.T) {
 // window (plus the margin), not after the bucket's 8 days.
 func TestContinuousRemembersQueriesForTheirWindow(t *testing.T) {
 	s, b := newIntake(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
 	const run = "seen"
-	spec := &eval.RunSpec{Run: run, Baseline: "base",
-		Variants:   []eval.Variant{{Name: "base", BaseURL: "http://x/v1", Model: "m"}},
-		Continuous: &eval.Continuous{Sources: []string{"chat"}, SampleRate: 1, Window: eval.Duration(time.Hour), Metrics: []string{"refusal"}},
-		Suites:     []eval.Suite{{Name: "chat", Role: eval.RoleProduction, Metrics: []string{"refusal"}, Intake: true}},
-	}
-	if err := b.SubmitRun(ctx, spec); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.continuous(ctx) }()
+	ctx, stop := runContinuous(t, s, b, run, "chat")
 	at := time.Now().UTC()
 	q := eval.IntakeQuery{Timestamp: at, Messages: []eval.Message{{Role: "user", Content: "how do I reset my password?"}}}
 	for i := range 2 {
@@ -98,8 +87,31 @@ func TestContinuousRemembersQueriesForTheirWindow(t *testing.T) {
 	if most := time.Until(end) + time.Hour + time.Minute; ttl < time.Hour || ttl > most {
 		t.Fatalf("the claim lives %v, want between an hour and %v (the rest of its window and an hour)", ttl, most)
 	}
-	cancel()
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+	stop()
+}
+
+// runContinuous submits a continuous run of every query of source, in
+// windows of an hour, and runs its consumer until the returned stop is
+// called, which fails the test if the consumer failed.
+func runContinuous(t *testing.T, s *Service, b *bus.Bus, run, source string) (ctx context.Context, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	spec := &eval.RunSpec{Run: run, Baseline: "base",
+		Variants:   []eval.Variant{{Name: "base", BaseURL: "http://x/v1", Model: "m"}},
+		Continuous: &eval.Continuous{Sources: []string{source}, SampleRate: 1, Window: eval.Duration(time.Hour), Metrics: []string{"refusal"}},
+		Suites:     []eval.Suite{{Name: source, Role: eval.RoleProduction, Metrics: []string{"refusal"}, Intake: true}},
+	}
+	if err := b.SubmitRun(ctx, spec); err != nil {
+		cancel()
 		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.continuous(ctx) }()
+	return ctx, func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatal(err)
+		}
 	}
 }
