@@ -2,9 +2,9 @@ package bus
 
 import "time"
 
-// DuplicateWindows documents the rule by which each stream's duplicate
-// window (the time the server remembers a Nats-Msg-Id, dropping a message
-// published again under it) is sized.
+// DefaultSampleDuplicates and DefaultDuplicates are the streams' duplicate
+// windows (how long the server remembers a Nats-Msg-Id, dropping a message
+// published again under it), sized by this rule.
 //
 // The window is a saving, not the guarantee: nothing downstream counts a
 // message twice when a duplicate is stored. The report keys scores,
