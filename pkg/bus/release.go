@@ -21,9 +21,9 @@ import (
 // message delete would do too, but KV streams deny it, and that cannot be
 // undone on an existing bucket.)
 
-// Entry names a stored message: its stream, subject and sequence (for a
-// KV entry, the bucket's stream KV_<bucket>, $KV.<bucket>.<key> and the
-// entry's revision).
+// Entry names stored messages: a stream, a subject (or a filter), and the
+// last sequence to remove, 0 for all (for a KV entry, the bucket's stream
+// KV_<bucket>, $KV.<bucket>.<key> and the entry's revision).
 type Entry struct {
 	Stream  string
 	Subject string
@@ -33,6 +33,13 @@ type Entry struct {
 // KVEntry names the entry of bucket's key at revision rev.
 func KVEntry(bucket, key string, rev uint64) Entry {
 	return Entry{Stream: "KV_" + bucket, Subject: "$KV." + bucket + "." + key, Seq: rev}
+}
+
+// KVGroup names every entry of bucket whose key starts with prefix and a
+// dot, whatever their revisions: keys kept together for one thing (the
+// join of a sample) are released in one purge.
+func KVGroup(bucket, prefix string) Entry {
+	return Entry{Stream: "KV_" + bucket, Subject: "$KV." + bucket + "." + prefix + ".>"}
 }
 
 type releaseKey struct{}
@@ -138,15 +145,20 @@ func (b *Bus) Release(ctx context.Context, entries []Entry) (failed int) {
 }
 
 // purgeUpTo removes the messages of e's subject up to and including
-// e.Seq. A later message of the subject (the key written again since)
-// stays; a message already gone is no failure.
+// e.Seq (all of them when e.Seq is 0). A later message of the subject (the
+// key written again since) stays; a message already gone is no failure.
 func (b *Bus) purgeUpTo(ctx context.Context, e Entry) error {
 	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
 	defer cancel()
 	req, _ := json.Marshal(struct {
 		Filter string `json:"filter"`
-		Seq    uint64 `json:"seq"`
+		Seq    uint64 `json:"seq,omitempty"`
 	}{e.Subject, e.Seq + 1})
+	if e.Seq == 0 {
+		req, _ = json.Marshal(struct {
+			Filter string `json:"filter"`
+		}{e.Subject})
+	}
 	msg, err := b.NC.RequestWithContext(ctx, jsAPI+"STREAM.PURGE."+e.Stream, req)
 	if err != nil {
 		return err

@@ -14,29 +14,33 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// The join of a pair's two generations, in the assay_pairs bucket:
+// The join of a pair's two generations, in the assay_pairs bucket, one
+// group of keys per judge and sample:
 //
-//	g.<run>.<hash(suite, sample, variant)>        -> stream sequence of the generation [|its retry attempt]
-//	c.<run>.<judge>.<hash(suite, sample, cand)>   -> variant whose arrival claimed the pair
-//	c.<run>.<judge>.<hash(suite, sample, cand, retry attempts)> -> the same, for a pair with a retried generation
+//	s.<run>.<judge>.<hash(suite, sample)>.g.<hash(variant)> -> stream sequence of the generation [|its retry attempt]
+//	s.<run>.<judge>.<hash(suite, sample)>.c.<hash(cand)>    -> variant whose arrival claimed the pair
+//	s.<run>.<judge>.<hash(suite, sample)>.c.<hash(cand, retry attempts)> -> the same, for a pair with a retried generation
 //
 // An arriving generation first records its sequence, then looks up its
-// partner's. Reads are linearizable (the bucket has no direct gets), so of
+// partners'. Reads are linearizable (the bucket has no direct gets), so of
 // two generations arriving at once at least one sees the other; whichever
 // sees its partner tries to create the claim, which succeeds once. A claim
 // stays with the message that made it: if that message is redelivered (its
 // handler died before acking), it judges the pair again, paying nothing
 // because judge calls are cached and publishing nothing twice because the
-// judgment's message id is the same. A variant added later (a checkpoint)
-// finds the baseline's generation by its record. A generation asked again
-// by assay retry replaces its record, and a pair it is part of is claimed
-// anew under both generations' attempts: it is judged again, once.
+// judgment's message id is the same. A generation asked again by assay
+// retry replaces its record, and a pair it is part of is claimed anew
+// under both generations' attempts: it is judged again, once.
 //
-// A claim is released (its subject removed, without a marker) once the
-// judge's consumer has acked both generations for good: neither message
-// comes back, and a retried generation or another judge claims under
-// another key. Generation records stay, as a variant added later or a
-// retried generation needs its partner's.
+// The group lives while its sample is in flight. The arrival that finds
+// every variant of the run recorded (the last of them, or one at the same
+// time) releases the whole group — one purge, no marker left — once the
+// judge's consumer has acked all those generations for good: none of
+// them comes back, every pair is claimed and judged. A claim is released
+// on its own too, once both generations of its pair are acked. What
+// arrives later — a variant added by a checkpoint, a generation asked
+// again by assay retry — finds a released partner in ASSAY_GENS instead
+// (stored.go), and releases what it recorded once its pairs are claimed.
 
 func keyHash(parts ...string) string {
 	h := sha256.New()
@@ -47,15 +51,20 @@ func keyHash(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-func genKey(run, suite, sample, variant string) string {
-	return "g." + run + "." + keyHash(suite, sample, variant)
+// sampleKeys is the prefix of the keys of judge's join of a sample.
+func sampleKeys(run, judge, suite, sample string) string {
+	return "s." + run + "." + judge + "." + keyHash(suite, sample)
+}
+
+func genKey(run, judge, suite, sample, variant string) string {
+	return sampleKeys(run, judge, suite, sample) + ".g." + keyHash(variant)
 }
 
 func claimKey(run, judge, suite, sample, cand string, candRetry, baseRetry int) string {
 	if candRetry == 0 && baseRetry == 0 {
-		return "c." + run + "." + judge + "." + keyHash(suite, sample, cand)
+		return sampleKeys(run, judge, suite, sample) + ".c." + keyHash(cand)
 	}
-	return "c." + run + "." + judge + "." + keyHash(suite, sample, cand, "retry", strconv.Itoa(candRetry), strconv.Itoa(baseRetry))
+	return sampleKeys(run, judge, suite, sample) + ".c." + keyHash(cand, "retry", strconv.Itoa(candRetry), strconv.Itoa(baseRetry))
 }
 
 // genRecord is what a generation's record holds: its sequence, and its
@@ -71,69 +80,96 @@ func genRecord(seq uint64, retry int) []byte {
 // arrive records generation g (at seq) and returns the pairs it completes
 // and has claimed.
 func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, g *eval.Generation, seq uint64) ([]pair, error) {
-	kv := s.bus.Pairs
-	if _, err := kv.Put(ctx, genKey(spec.Run, g.Sample.Suite, g.Sample.ID, g.Variant), genRecord(seq, g.Retry)); err != nil {
+	run, suite, sample := spec.Run, g.Sample.Suite, g.Sample.ID
+	rev, err := s.bus.Pairs.Put(ctx, genKey(run, j.Name, suite, sample, g.Variant), genRecord(seq, g.Retry))
+	if err != nil {
 		return nil, fmt.Errorf("recording generation: %w", err)
 	}
+	v, ok := spec.Variant(g.Variant)
+	if !ok {
+		return nil, nil
+	}
+	// A late arrival's partners may have been released: they are looked
+	// up in ASSAY_GENS when their records are missing.
+	late := g.Retry > 0 || v.Checkpoint != nil
 	var cands []string
-	switch {
-	case g.Variant == spec.Baseline:
+	if g.Variant == spec.Baseline {
 		cands = spec.Candidates()
-	default:
-		if _, ok := spec.Variant(g.Variant); !ok {
-			return nil, nil
-		}
+	} else {
 		cands = []string{g.Variant}
 	}
+	// Every variant's record, for a candidate its fellow candidates' too:
+	// whoever finds them all releases the sample's keys.
+	recs := map[string]genRec{g.Variant: {seq: seq, retry: g.Retry}}
+	for _, vv := range spec.Variants {
+		if vv.Name == g.Variant {
+			continue
+		}
+		partner := vv.Name == spec.Baseline || g.Variant == spec.Baseline
+		r, ok, err := s.lookup(ctx, genKey(run, j.Name, suite, sample, vv.Name))
+		if err == nil && !ok && partner && late {
+			r, ok, err = s.stored(ctx, run, vv.Name, suite, sample)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			recs[vv.Name] = r
+		}
+	}
 	var out []pair
+	last := seq
 	for _, c := range cands {
 		p := pair{candidate: c, sample: g.Sample}
-		partner := spec.Baseline
-		if g.Variant == spec.Baseline {
-			partner = c
-		}
-		pseq, pretry, ok, err := s.lookup(ctx, genKey(spec.Run, g.Sample.Suite, g.Sample.ID, partner))
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
+		cr, okc := recs[c]
+		br, okb := recs[spec.Baseline]
+		if !okc || !okb {
 			continue // the partner will complete the pair when it arrives
 		}
-		candRetry, baseRetry := g.Retry, pretry
-		if g.Variant == spec.Baseline {
-			p.baselineSeq, p.candSeq = seq, pseq
-			candRetry, baseRetry = pretry, g.Retry
-		} else {
-			p.baselineSeq, p.candSeq = pseq, seq
-		}
-		key := claimKey(spec.Run, j.Name, g.Sample.Suite, g.Sample.ID, c, candRetry, baseRetry)
-		mine, rev, err := s.claim(ctx, key, g.Variant)
+		p.candSeq, p.baselineSeq = cr.seq, br.seq
+		key := claimKey(run, j.Name, suite, sample, c, cr.retry, br.retry)
+		mine, crev, err := s.claim(ctx, key, g.Variant)
 		if err != nil {
 			return nil, err
 		}
+		both := max(cr.seq, br.seq)
+		last = max(last, both)
 		if mine {
 			out = append(out, p)
 			// Once both generations are acked, neither comes back to
 			// claim the pair: the claim is released.
-			bus.ReleaseAfterAck(ctx, bus.KVEntry(bus.BucketPairs, key, rev), max(seq, pseq))
+			bus.ReleaseAfterAck(ctx, bus.KVEntry(bus.BucketPairs, key, crev), both)
 		}
+	}
+	_, baseline := recs[spec.Baseline]
+	switch {
+	case len(recs) == len(spec.Variants):
+		for _, r := range recs {
+			last = max(last, r.seq)
+		}
+		bus.ReleaseAfterAck(ctx, bus.KVGroup(bus.BucketPairs, sampleKeys(run, j.Name, suite, sample)), last)
+	case late && g.Variant != spec.Baseline && baseline:
+		// Its pair is claimed, and the other variants were released
+		// already or will release the sample's keys: its own record goes.
+		bus.ReleaseAfterAck(ctx, bus.KVEntry(bus.BucketPairs, genKey(run, j.Name, suite, sample, g.Variant), rev), last)
 	}
 	return out, nil
 }
 
-// lookup reads a generation's record: its sequence and retry attempt.
-func (s *Service) lookup(ctx context.Context, key string) (seq uint64, retry int, ok bool, err error) {
+// lookup reads a generation's record.
+func (s *Service) lookup(ctx context.Context, key string) (genRec, bool, error) {
 	e, err := s.bus.Pairs.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return 0, 0, false, nil
+		return genRec{}, false, nil
 	}
 	if err != nil {
-		return 0, 0, false, fmt.Errorf("looking up generation: %w", err)
+		return genRec{}, false, fmt.Errorf("looking up generation: %w", err)
 	}
-	if seq, retry, err = parseGenRecord(string(e.Value())); err != nil {
-		return 0, 0, false, fmt.Errorf("generation record %s is corrupt: %w", key, err)
+	seq, retry, err := parseGenRecord(string(e.Value()))
+	if err != nil {
+		return genRec{}, false, fmt.Errorf("generation record %s is corrupt: %w", key, err)
 	}
-	return seq, retry, true, nil
+	return genRec{seq: seq, retry: retry}, true, nil
 }
 
 // parseGenRecord reads what [genRecord] wrote.

@@ -67,6 +67,9 @@ type Service struct {
 	// retry request is taken only for a judgment that failed.
 	latest   sync.Map // judgments subject -> *bus.Latest
 	released *bus.ReleaseMetrics
+	// storedIdx indexes generations whose records were released, while
+	// late arrivals need them (see stored.go).
+	storedIdx sync.Map // gens subject -> *storedGens
 }
 
 // New returns the stage.
@@ -115,6 +118,7 @@ func (s *Service) Run(ctx context.Context) error {
 		return ms
 	})
 	retries := s.bus.NewRunConsumers(bus.StreamEvents, bus.StageJudgeRetry, s.logger, s.retryMembers)
+	go s.dropIdleStored(ctx)
 	errs := make(chan error, 1)
 	go func() { errs <- retries.Run(ctx) }()
 	err := rc.Run(ctx)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,10 +14,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// pairSubjects counts the subjects assay_pairs holds a message for, by
-// kind: "g" generation records, "c" claims (a deleted key's marker keeps
-// its subject, so it counts).
-func pairSubjects(t *testing.T, b *bus.Bus) map[string]int {
+// pairSubjects lists the subjects assay_pairs holds a message for (a
+// deleted key's marker keeps its subject, so it counts).
+func pairSubjects(t *testing.T, b *bus.Bus) []string {
 	t.Helper()
 	s, err := b.JS.Stream(t.Context(), "KV_"+bus.BucketPairs)
 	if err != nil {
@@ -28,19 +26,19 @@ func pairSubjects(t *testing.T, b *bus.Bus) map[string]int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kinds := map[string]int{}
+	var subjects []string
 	for subj := range info.State.Subjects {
-		kind, _, _ := strings.Cut(strings.TrimPrefix(subj, "$KV."+bus.BucketPairs+"."), ".")
-		kinds[kind]++
+		subjects = append(subjects, subj)
 	}
-	return kinds
+	return subjects
 }
 
-// TestClaimsReleasedOnceJudged: two replicas judge a run of a baseline
+// TestJoinReleasedOnceJudged: two replicas judge a run of a baseline
 // and two candidates; every pair is judged once, and once the
-// generations are acked the bucket holds no claim's subject, only the
-// generations' records.
-func TestClaimsReleasedOnceJudged(t *testing.T) {
+// generations are acked assay_pairs holds no subject of the run: neither
+// claims nor generation records. A checkpoint added after that still has
+// every pair judged once, against the baseline's stored generations.
+func TestJoinReleasedOnceJudged(t *testing.T) {
 	const samples = 8
 	srv := bustest.Server(t)
 	b := bustest.Open(t, srv)
@@ -59,12 +57,14 @@ func TestClaimsReleasedOnceJudged(t *testing.T) {
 	if err := b.SubmitRun(ctx, spec); err != nil {
 		t.Fatal(err)
 	}
+	seqs := make([]uint64, samples)
 	for i := range samples {
 		s := eval.Sample{V: 1, Run: "rel", ID: fmt.Sprint(i), Suite: "qa", Messages: []eval.Message{{Role: "user", Content: fmt.Sprintf("Question %d?", i)}}}
 		ack, err := b.Publish(ctx, bus.SamplesSubject("rel", "qa"), "sample-"+s.ID, s)
 		if err != nil {
 			t.Fatal(err)
 		}
+		seqs[i] = ack.Sequence
 		for _, v := range []string{"ft", "base", "ft2"} {
 			g := eval.Generation{V: 1, Run: "rel", Variant: v, Sample: eval.SampleRef{ID: s.ID, Suite: "qa", Seq: ack.Sequence},
 				Output: fmt.Sprintf("%s's answer to %d", v, i)}
@@ -80,8 +80,31 @@ func TestClaimsReleasedOnceJudged(t *testing.T) {
 		if n := len(bustest.Stored[eval.Judgment](t, b, bus.StreamJudgments)); n < 2*samples {
 			return fmt.Errorf("%d of %d judgments", n, 2*samples)
 		}
-		if kinds := pairSubjects(t, b); kinds["c"] != 0 || kinds["g"] != 3*samples {
-			return fmt.Errorf("assay_pairs holds %d claims and %d generation records, want none and %d", kinds["c"], kinds["g"], 3*samples)
+		if subjects := pairSubjects(t, b); len(subjects) != 0 {
+			return fmt.Errorf("assay_pairs holds %d subjects: %v", len(subjects), subjects)
+		}
+		return nil
+	})
+
+	// A checkpoint joins once every record is released: its pairs find
+	// the baseline's generations in ASSAY_GENS, and release what they
+	// recorded.
+	if _, err := b.AddVariant(ctx, "rel", eval.Variant{Name: "ck"}, 100, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range samples {
+		g := eval.Generation{V: 1, Run: "rel", Variant: "ck", Sample: eval.SampleRef{ID: fmt.Sprint(i), Suite: "qa", Seq: seqs[i]},
+			Output: fmt.Sprintf("ck's answer to %d", i)}
+		if _, err := b.Publish(ctx, bus.GensSubject("rel", "ck"), fmt.Sprintf("gen-ck-%d", i), g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bustest.Eventually(t, 45*time.Second, func() error {
+		if n := len(bustest.Stored[eval.Judgment](t, b, bus.StreamJudgments)); n < 3*samples {
+			return fmt.Errorf("%d of %d judgments", n, 3*samples)
+		}
+		if subjects := pairSubjects(t, b); len(subjects) != 0 {
+			return fmt.Errorf("assay_pairs holds %d subjects: %v", len(subjects), subjects)
 		}
 		return nil
 	})
@@ -91,9 +114,15 @@ func TestClaimsReleasedOnceJudged(t *testing.T) {
 		if seen[k] {
 			t.Errorf("pair %s judged twice", k)
 		}
+		if jd.Error != "" || jd.Baseline != "base" {
+			t.Errorf("pair %s: baseline %q, error %q", k, jd.Baseline, jd.Error)
+		}
 		seen[k] = true
 	}
-	if n := sim.Calls("sim-judge"); n != 2*2*samples {
-		t.Errorf("the judge was asked %d times, want %d pairs × 2 orders", n, 2*samples)
+	if len(seen) != 3*samples {
+		t.Errorf("%d pairs judged, want %d", len(seen), 3*samples)
+	}
+	if n := sim.Calls("sim-judge"); n != 2*3*samples {
+		t.Errorf("the judge was asked %d times, want %d pairs × 2 orders", n, 3*samples)
 	}
 }

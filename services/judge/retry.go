@@ -77,15 +77,19 @@ func (s *Service) handleRetry(ctx context.Context, runs *bus.Runs, run, judgeNam
 	p := pair{candidate: r.Variant, sample: r.Sample}
 	var found [2]bool
 	for i, v := range []string{r.Variant, spec.Baseline} {
-		seq, _, ok, err := s.lookup(ctx, genKey(run, r.Sample.Suite, r.Sample.ID, v))
+		// Released once the pair was claimed: then in ASSAY_GENS.
+		rec, ok, err := s.lookup(ctx, genKey(run, judgeName, r.Sample.Suite, r.Sample.ID, v))
+		if err == nil && !ok {
+			rec, ok, err = s.stored(ctx, run, v, r.Sample.Suite, r.Sample.ID)
+		}
 		if err != nil {
 			return err
 		}
 		found[i] = ok
 		if i == 0 {
-			p.candSeq = seq
+			p.candSeq = rec.seq
 		} else {
-			p.baselineSeq = seq
+			p.baselineSeq = rec.seq
 		}
 	}
 	if !found[0] || !found[1] {
