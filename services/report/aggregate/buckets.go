@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 
 	"github.com/assay-eval/assay/pkg/eval"
@@ -16,23 +15,29 @@ var bucketOrder = []eval.Bucket{eval.BucketError, eval.BucketEmpty, eval.BucketT
 
 func (c *Collector) buckets(ctx context.Context, rep *document.Report, rows []row, fetch Fetcher) error {
 	type sk struct{ suite, sample string }
-	baseline := map[sk]row{}
-	seqs := map[sk]uint64{}
-	for _, r := range rows {
-		if r.variant == c.spec.Baseline {
-			baseline[sk{r.suite, r.sample}] = r
-		}
-		if r.sampleSeq > 0 {
-			seqs[sk{r.suite, r.sample}] = r.sampleSeq
-		}
+	// Of the baseline's rows, only what an example shows is kept.
+	type baseRow struct {
+		bucket string
+		genSeq uint64
 	}
+	baseline := map[sk]baseRow{}
 	// A dead letter's error row knows its sample by id only: take the
 	// sequence from another variant's score of the sample, so that the
 	// example shows its prompt and sorts in its place.
-	rows = slices.Clone(rows)
-	for i, r := range rows {
+	seqs := map[sk]uint64{}
+	for _, r := range rows {
+		if r.variant == c.spec.Baseline {
+			baseline[sk{r.suite, r.sample}] = baseRow{r.bucket, r.genSeq}
+		}
 		if r.sampleSeq == 0 {
-			rows[i].sampleSeq = seqs[sk{r.suite, r.sample}]
+			seqs[sk{r.suite, r.sample}] = 0
+		}
+	}
+	if len(seqs) > 0 {
+		for _, r := range rows {
+			if _, need := seqs[sk{r.suite, r.sample}]; need && r.sampleSeq > 0 {
+				seqs[sk{r.suite, r.sample}] = r.sampleSeq
+			}
 		}
 	}
 	suiteOrder := map[string]int{}
@@ -44,6 +49,9 @@ func (c *Collector) buckets(ctx context.Context, rep *document.Report, rows []ro
 			var hits []row
 			for _, r := range rows {
 				if r.variant == v.Name && r.bucket == string(b) {
+					if r.sampleSeq == 0 {
+						r.sampleSeq = seqs[sk{r.suite, r.sample}]
+					}
 					hits = append(hits, r)
 				}
 			}
@@ -71,7 +79,7 @@ func (c *Collector) buckets(ctx context.Context, rep *document.Report, rows []ro
 			for _, r := range hits[:min(MaxExamples, len(hits))] {
 				ex := document.Example{Sample: r.sample, Suite: r.suite, Reason: r.reason, Regression: regression(r)}
 				if fetch != nil {
-					if err := fillExample(ctx, fetch, &ex, r, baseline[sk{r.suite, r.sample}], v.Name == c.spec.Baseline); err != nil {
+					if err := fillExample(ctx, fetch, &ex, r, baseline[sk{r.suite, r.sample}].genSeq, v.Name == c.spec.Baseline); err != nil {
 						return err
 					}
 				}
@@ -83,7 +91,7 @@ func (c *Collector) buckets(ctx context.Context, rep *document.Report, rows []ro
 	return nil
 }
 
-func fillExample(ctx context.Context, fetch Fetcher, ex *document.Example, r, base row, isBaseline bool) error {
+func fillExample(ctx context.Context, fetch Fetcher, ex *document.Example, r row, baseGenSeq uint64, isBaseline bool) error {
 	// A text that is no longer stored (a purged or aged-out stream) is
 	// left empty: the example still names its sample and reason.
 	gone := func(err error) bool { return errors.Is(err, ErrTextGone) }
@@ -105,8 +113,8 @@ func fillExample(ctx context.Context, fetch Fetcher, ex *document.Example, r, ba
 			return fmt.Errorf("fetching example output: %w", err)
 		}
 	}
-	if !isBaseline && base.genSeq > 0 {
-		g, err := fetch.Generation(ctx, base.genSeq)
+	if !isBaseline && baseGenSeq > 0 {
+		g, err := fetch.Generation(ctx, baseGenSeq)
 		switch {
 		case err == nil:
 			ex.BaselineOutput = clip(g.Output)

@@ -398,15 +398,17 @@ func judgmentKey(judgeID, cand, suite, sample string) [16]byte {
 
 // hashKey is a 128-bit digest of the parts: collisions are out of reach,
 // and a key costs 16 bytes however long its ids are.
+// The parts are joined in a buffer on the stack (for ids of usual length):
+// every result is keyed, and a hasher of its own cost allocations each.
 func hashKey(parts ...string) [16]byte {
-	h := sha256.New()
+	var buf [256]byte
+	b := buf[:0]
 	for _, p := range parts {
-		h.Write([]byte(p))
-		h.Write([]byte{0})
+		b = append(b, p...)
+		b = append(b, 0)
 	}
-	var k [16]byte
-	copy(k[:], h.Sum(nil))
-	return k
+	sum := sha256.Sum256(b)
+	return [16]byte(sum[:16])
 }
 
 func scoreCount(variant, suite string) [3]string { return [3]string{"s\x00" + variant, suite} }

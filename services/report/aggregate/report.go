@@ -85,13 +85,15 @@ func (c *Collector) rows() []row {
 		for i := range ms {
 			ms[i] = col(colMetrics + i).(*array.Float64)
 		}
+		// One allocation holds the batch's metric values.
+		values := make([]float64, len(ms)*int(rec.NumRows()))
 		for i := 0; i < int(rec.NumRows()); i++ {
 			r := row{
 				suite: suite.Value(i), sample: sample.Value(i), sampleSeq: sseq.Value(i), variant: variant.Value(i),
 				bucket: bucket.Value(i), reason: reason.Value(i), refused: refused.Value(i), benign: benign.Value(i),
 				truncated: trunc.Value(i), jsonValid: tri(jv, i), schemaPass: tri(sp, i), tokens: tokens.Value(i),
 				latency: f64Value(lat, i), ttft: f64Value(ttft, i), itl: f64Value(itl, i), cause: cause.Value(i),
-				genSeq: gseq.Value(i), metrics: make([]float64, len(ms)), at: timeValue(at, i),
+				genSeq: gseq.Value(i), metrics: values[i*len(ms) : (i+1)*len(ms) : (i+1)*len(ms)], at: timeValue(at, i),
 				perturbation: pert.Value(i), original: orig.Value(i), contaminated: contam.Value(i),
 				cluster: cluster.Value(i), chars: chars.Value(i),
 			}
@@ -201,15 +203,11 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	}
 	c.suites(rep)
 	all := c.rows()
-	// The headline figures are the originals'; robustness copies are
-	// compared with their originals in rep.Robustness.
-	rows := make([]row, 0, len(all))
-	for _, r := range all {
-		if r.perturbation == "" {
-			rows = append(rows, r)
-		}
-	}
 	c.robustness(rep, all)
+	// The headline figures are the originals'; robustness copies are
+	// compared with their originals in rep.Robustness. They are left out
+	// in place: all is not read again.
+	rows := slices.DeleteFunc(all, func(r row) bool { return r.perturbation != "" })
 	c.contamination(rep, rows)
 	c.metricsAndDeltas(rep, rows)
 	c.rates(rep, rows)
