@@ -33,12 +33,13 @@ import (
 //     (`assay up --nats … --services report`) and `assay sim`.
 //
 // The benchmark's own process only writes the suite (streamed to disk),
-// submits the run and watches. assay-cpu counts the assay processes
-// (NATS included in the in-process layout, not in the deployment one);
-// total-cpu adds NATS and the simulator. assay-peak-rss-MB is the sum of
-// the assay processes' peaks (NATS included), the figure issue 12's
-// "whole in-process system" bound is about. A run whose process passes
-// [scaleRSSLimit] is stopped and fails with the figure.
+// submits the run and watches. assay-cpu counts every assay process, the
+// NATS server included (the in-process layout cannot tell them apart);
+// total-cpu adds the simulator's. assay-peak-rss-MB is the sum of the
+// assay processes' peaks, NATS included: in the in-process layout, the
+// figure issue 12's bound for the "whole in-process system" is about. A
+// run whose process passes [scaleRSSLimit] is stopped and fails with the
+// figure.
 //
 // Select one case with e.g. -bench 'Scale/layout=inprocess/judge=yes/n=100000$'.
 // The 1M cases take tens of minutes each: give go test a -timeout of hours.
