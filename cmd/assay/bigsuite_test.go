@@ -146,20 +146,14 @@ type pipeline struct {
 // whose in-process stages are services; it stops with the benchmark.
 func pipelineUp(b *testing.B, dir, spec string, services ...string) *pipeline {
 	b.Helper()
-	specPath := filepath.Join(dir, "run.yaml")
-	if err := os.WriteFile(specPath, []byte(spec), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	rs, err := eval.LoadSpec(specPath)
-	if err != nil {
-		b.Fatal(err)
-	}
+	rs := writeSpec(b, dir, spec)
 	natsPort := freePort(b)
 	pl := &pipeline{spec: rs}
 	pl.nats = start(b, "assay", "up", "--services", "none", "--data", filepath.Join(dir, "nats"),
 		"--port", strconv.Itoa(natsPort), "--metrics-addr", "", "--log-level", "warn")
 	url := "nats://127.0.0.1:" + strconv.Itoa(natsPort)
 	bustest.Eventually(b, 30*time.Second, func() error {
+		var err error
 		pl.sys, err = startSystem(context.Background(), systemOptions{NATS: url, Client: bus.ClientConfig{NKey: natsembed.SeedFile(filepath.Join(dir, "nats"), bus.IdentityAdmin)}, Services: services})
 		return err
 	})
@@ -176,14 +170,7 @@ func pipelineUp(b *testing.B, dir, spec string, services ...string) *pipeline {
 func writeBigSuite(b *testing.B, path string, n int, each func(prompt string)) {
 	b.Helper()
 	rng := rand.New(rand.NewPCG(7, 11))
-	words := make([]string, 5000)
-	for i := range words {
-		var w strings.Builder
-		for range 3 + rng.IntN(7) {
-			w.WriteByte(byte('a' + rng.IntN(26)))
-		}
-		words[i] = w.String()
-	}
+	words := madeUpWords(rng)
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
@@ -206,4 +193,17 @@ func writeBigSuite(b *testing.B, path string, n int, each func(prompt string)) {
 	if err := errors.Join(w.Flush(), f.Close()); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// madeUpWords is a vocabulary of 5000 made-up words of 3 to 9 letters.
+func madeUpWords(rng *rand.Rand) []string {
+	words := make([]string, 5000)
+	for i := range words {
+		var w strings.Builder
+		for range 3 + rng.IntN(7) {
+			w.WriteByte(byte('a' + rng.IntN(26)))
+		}
+		words[i] = w.String()
+	}
+	return words
 }

@@ -67,20 +67,14 @@ const continuousSampleRate = 0.05
 
 func continuousRun(b *testing.B, n int, span time.Duration) {
 	dir := b.TempDir()
-	personasPath := filepath.Join(dir, "personas.yaml")
-	if err := os.WriteFile(personasPath, []byte(`- {name: c-base, accuracy: 0.6, refusal: 0.03, verbosity: 0.2}
-- {name: c-ft, accuracy: 0.7, refusal: 0.06, verbosity: 0.1}
-- {name: c-judge, judge: true, position_bias: 0.1}
-`), 0o644); err != nil {
-		b.Fatal(err)
-	}
+	personasPath := writeBenchPersonas(b, dir)
 	ports := freePorts(b, 3)
 	simAddr, intakeAddr := "127.0.0.1:"+strconv.Itoa(ports[1]), "127.0.0.1:"+strconv.Itoa(ports[2])
 	rs := writeSpec(b, dir, fmt.Sprintf(`run: prod-watch
 baseline: base
 variants:
-  - {name: base, base_url: http://%[1]s/v1, model: c-base, concurrency: 64}
-  - {name: ft,   base_url: http://%[1]s/v1, model: c-ft,   concurrency: 64}
+  - {name: base, base_url: http://%[1]s/v1, model: s-base, concurrency: 64}
+  - {name: ft,   base_url: http://%[1]s/v1, model: s-ft,   concurrency: 64}
 decoding: {temperature: 0, max_tokens: 64}
 continuous:
   sources: [chat, search]
@@ -88,7 +82,7 @@ continuous:
   window: 1h
   metrics: [refusal, length]
 judges:
-  - {name: judge, base_url: http://%[1]s/v1, model: c-judge, concurrency: 128}
+  - {name: judge, base_url: http://%[1]s/v1, model: s-judge, concurrency: 128}
 `, simAddr, continuousSampleRate))
 
 	sim := start(b, "assay", "sim", "--addr", simAddr, "--personas", personasPath, "--seed", "3")
@@ -202,16 +196,7 @@ type queryFeed struct {
 }
 
 func newQueryFeed(n int, span time.Duration) *queryFeed {
-	rng := rand.New(rand.NewPCG(17, 19))
-	f := &queryFeed{n: n, span: span, t0: time.Now().Add(-span - time.Minute).Truncate(time.Hour), words: make([]string, 5000)}
-	for i := range f.words {
-		var w strings.Builder
-		for range 3 + rng.IntN(7) {
-			w.WriteByte(byte('a' + rng.IntN(26)))
-		}
-		f.words[i] = w.String()
-	}
-	return f
+	return &queryFeed{n: n, span: span, t0: time.Now().Add(-span - time.Minute).Truncate(time.Hour), words: madeUpWords(rand.New(rand.NewPCG(17, 19)))}
 }
 
 // text is query i's text: the same every time it is asked for.

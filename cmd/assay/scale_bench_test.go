@@ -66,13 +66,7 @@ func scaleRun(b *testing.B, layout string, judge bool, n int) {
 	dir := b.TempDir()
 	suitePath := filepath.Join(dir, "scale.jsonl")
 	writeBigSuite(b, suitePath, n, nil)
-	personasPath := filepath.Join(dir, "personas.yaml")
-	if err := os.WriteFile(personasPath, []byte(`- {name: s-base, accuracy: 0.6, refusal: 0.03, verbosity: 0.2}
-- {name: s-ft, accuracy: 0.7, refusal: 0.06, verbosity: 0.1}
-- {name: s-judge, judge: true, position_bias: 0.1}
-`), 0o644); err != nil {
-		b.Fatal(err)
-	}
+	personasPath := writeBenchPersonas(b, dir)
 	ports := freePorts(b, 2)
 	simAddr := "127.0.0.1:" + strconv.Itoa(ports[1])
 	judges := ""
@@ -178,6 +172,21 @@ suites:
 	b.Logf("scale layout=%s judge=%v n=%d: %.0f samples/s in %v; CPU %.3f ms/sample assay, %.3f total; peak RSS %s; assay sum %.0f MB; load %s",
 		layout, judge, n, rate, elapsed.Round(time.Second), perSample(assayCPU), perSample(totalCPU), strings.Join(peaks, ", "), float64(assayRSS)/(1<<20), loadAverage())
 	b.Logf("RSS (MB) by share of scores done: %s", curve)
+}
+
+// writeBenchPersonas writes the simulator's personas for the scale
+// benchmarks to dir and returns the file's path: s-base and s-ft answer,
+// s-judge judges, all at once.
+func writeBenchPersonas(b *testing.B, dir string) string {
+	b.Helper()
+	path := filepath.Join(dir, "personas.yaml")
+	if err := os.WriteFile(path, []byte(`- {name: s-base, accuracy: 0.6, refusal: 0.03, verbosity: 0.2}
+- {name: s-ft, accuracy: 0.7, refusal: 0.06, verbosity: 0.1}
+- {name: s-judge, judge: true, position_bias: 0.1}
+`), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return path
 }
 
 // writeSpec writes spec to dir/run.yaml and loads it.
