@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -79,7 +80,11 @@ func cgroupMemoryLimit(path string) (int64, error) {
 // which wins) and the cgroup's limit files.
 func chooseMemoryLimit(flag, gomemlimit string, cgroupFiles []string) (memoryLimit, error) {
 	if gomemlimit != "" {
-		return memoryLimit{Bytes: debug.SetMemoryLimit(-1), From: "GOMEMLIMIT"}, nil
+		// GOMEMLIMIT=off leaves the runtime's "no limit", the largest int64.
+		if n := debug.SetMemoryLimit(-1); n < math.MaxInt64 {
+			return memoryLimit{Bytes: n, From: "GOMEMLIMIT"}, nil
+		}
+		return memoryLimit{From: "GOMEMLIMIT"}, nil
 	}
 	n, auto, err := parseMemoryLimit(flag)
 	switch {

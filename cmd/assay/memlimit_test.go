@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -131,6 +132,10 @@ func TestChooseMemoryLimit(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(3 << 30))
 	if got, err := chooseMemoryLimit("768MiB", "3GiB", []string{limited}); err != nil || got.Bytes != 3<<30 || got.From != "GOMEMLIMIT" {
 		t.Errorf("with GOMEMLIMIT: %+v, %v", got, err)
+	}
+	debug.SetMemoryLimit(math.MaxInt64)
+	if got, err := chooseMemoryLimit("768MiB", "off", []string{limited}); err != nil || got.Bytes != 0 || got.From != "GOMEMLIMIT" {
+		t.Errorf("with GOMEMLIMIT=off: %+v, %v", got, err)
 	}
 	if _, err := chooseMemoryLimit("lots", "", nil); err == nil {
 		t.Error("a bad --memory-limit was taken")
