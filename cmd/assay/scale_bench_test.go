@@ -114,7 +114,9 @@ suites:
 	sim.name = "sim"
 	all := append(slices.Clone(procs), sim)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute+time.Duration(n)*5*time.Millisecond)
+	// 100 samples/s at least: a 1M run with the judge on 2 busy cores
+	// takes over two hours.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute+time.Duration(n)*10*time.Millisecond)
 	defer cancel()
 	bb := dialBench(b, ctx, url, natsembed.SeedFile(data, bus.IdentityAdmin))
 
