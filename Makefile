@@ -24,7 +24,7 @@ test: ## Vet and run every test with the race detector
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures (see BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench Pipeline -benchtime 1x -timeout 30m ./cmd/assay
-	$(GO) test -run '^$$' -bench 'Scale/layout=inprocess/' -benchtime 1x -timeout 6h ./cmd/assay
+	$(GO) test -run '^$$' -bench 'Scale/layout=inprocess/' -benchtime 1x -timeout 8h ./cmd/assay
 	$(GO) test -run '^$$' -bench Continuous -benchtime 1x -timeout 30m ./cmd/assay
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 10m $$($(GO) list $(PKGS) | grep -v '/cmd/assay$$')
 	ASSAY_SIM_REPS=20000 $(GO) test -count=1 -run TestSimulationTable -v ./services/report/stats
