@@ -45,6 +45,13 @@ type Config struct {
 	// cost more with every result the run gathers; a run that completes
 	// writes them once, on completion.
 	ParquetEvery time.Duration
+	// SpillDir is where a run's collector writes the results it keeps
+	// beyond SpillBytes per table (default os.TempDir() and
+	// aggregate.DefaultSpillBytes; negative keeps every result in memory;
+	// see aggregate.WithSpill), in a directory of its own removed when the
+	// run is no longer followed.
+	SpillDir   string
+	SpillBytes int64
 }
 
 // Service is the report stage.
@@ -70,6 +77,9 @@ func New(cfg Config, env *stage.Env) *Service {
 	}
 	if cfg.ParquetEvery <= 0 {
 		cfg.ParquetEvery = time.Minute
+	}
+	if cfg.SpillBytes == 0 {
+		cfg.SpillBytes = aggregate.DefaultSpillBytes
 	}
 	return &Service{cfg: cfg, bus: env.Bus, logger: env.Logger.With("stage", bus.StageReport),
 		metrics: obs.NewStage(env.Registry, bus.StageReport), windows: newWindowGauges(env.Registry), active: map[string]context.CancelFunc{}}
@@ -157,7 +167,7 @@ func (s *Service) follow(ctx context.Context, run string) error {
 	if st, err := s.bus.Status(ctx, run); err == nil {
 		retry = st.Retry
 	}
-	c := aggregate.New(spec)
+	c := aggregate.New(spec, aggregate.WithSpill(s.cfg.SpillDir, s.cfg.SpillBytes))
 	defer c.Release()
 	var mu sync.Mutex
 	// The consumers are stopped, and their callbacks finished, before the
