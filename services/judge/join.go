@@ -20,6 +20,7 @@ import (
 //	s.<run>.<judge>.<hash(suite, sample)>.g.<hash(variant)> -> stream sequence of the generation [|its retry attempt]
 //	s.<run>.<judge>.<hash(suite, sample)>.c.<hash(cand)>    -> variant whose arrival claimed the pair
 //	s.<run>.<judge>.<hash(suite, sample)>.c.<hash(cand, retry attempts)> -> the same, for a pair with a retried generation
+//	s.<run>.<judge>.<hash(suite, sample)>.judge.<hash(request)>[.failed] -> a judge call's answer or final failure (the ledger's)
 //
 // An arriving generation first records its sequence, then looks up its
 // partners'. Reads are linearizable (the bucket has no direct gets), so of
@@ -54,6 +55,12 @@ func keyHash(parts ...string) string {
 // sampleKeys is the prefix of the keys of judge's join of a sample.
 func sampleKeys(run, judge, suite, sample string) string {
 	return "s." + run + "." + judge + "." + keyHash(suite, sample)
+}
+
+// judgeCalls names the judge calls kept with judge's join of a sample
+// (see [bus.KVCache.InGroup]).
+func judgeCalls(run, judge, suite, sample string) bus.Entry {
+	return bus.KVGroup(bus.BucketPairs, sampleKeys(run, judge, suite, sample)+"."+bus.CacheSpaceJudge)
 }
 
 func genKey(run, judge, suite, sample, variant string) string {
@@ -108,7 +115,7 @@ func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		partner := vv.Name == spec.Baseline || g.Variant == spec.Baseline
 		r, ok, err := s.lookup(ctx, genKey(run, j.Name, suite, sample, vv.Name))
 		if err == nil && !ok && partner && late {
-			r, ok, err = s.stored(ctx, run, vv.Name, suite, sample)
+			r, ok, err = s.storedGen(ctx, run, vv.Name, suite, sample)
 		}
 		if err != nil {
 			return nil, err
@@ -150,8 +157,10 @@ func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		bus.ReleaseAfterAck(ctx, bus.KVGroup(bus.BucketPairs, sampleKeys(run, j.Name, suite, sample)), last)
 	case late && g.Variant != spec.Baseline && baseline:
 		// Its pair is claimed, and the other variants were released
-		// already or will release the sample's keys: its own record goes.
+		// already or will release the sample's keys: its own record goes,
+		// and the judge calls its pair makes.
 		bus.ReleaseAfterAck(ctx, bus.KVEntry(bus.BucketPairs, genKey(run, j.Name, suite, sample, g.Variant), rev), last)
+		bus.ReleaseAfterAck(ctx, judgeCalls(run, j.Name, suite, sample), last)
 	}
 	return out, nil
 }

@@ -69,7 +69,7 @@ type Service struct {
 	released *bus.ReleaseMetrics
 	// storedIdx indexes generations whose records were released, while
 	// late arrivals need them (see stored.go).
-	storedIdx sync.Map // gens subject -> *storedGens
+	storedIdx sync.Map // subject -> *storedIndex
 }
 
 // New returns the stage.
@@ -78,7 +78,7 @@ func New(cfg Config, env *stage.Env) *Service {
 	s := &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageJudge)}
 	cache := cfg.Cache
 	if cache == nil && cfg.Client == nil {
-		cache = env.Bus.LLMCache()
+		cache = env.Bus.LLMCache().InGroup()
 	}
 	s.client, s.chat = llm.StageClient(cfg.Client, cache, llm.WithLogger(logger), llm.WithEndpoints(env.Endpoints))
 	s.preflights = &llm.PreflightCache{Client: s.client, Options: llm.PreflightOptions{Getenv: os.Getenv}}
@@ -198,6 +198,15 @@ func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judg
 	if err != nil {
 		return err
 	}
+	if judgeRetry == 0 {
+		jd, ok, err := s.twinVerdict(ctx, spec, j, p, cand, base)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return s.publish(ctx, spec, j, p, jd)
+		}
+	}
 	data, err := s.bus.GetMsg(ctx, bus.StreamSamples, p.sample.Seq)
 	if err != nil {
 		return err
@@ -206,13 +215,21 @@ func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judg
 	if err := json.Unmarshal(data, &sample); err != nil {
 		return bus.Poisonf(bus.Keys{Run: spec.Run, Suite: p.sample.Suite, Sample: p.sample.ID, Variant: p.candidate, Judge: j.Name}, "sample does not decode: %v", err)
 	}
-	jd, err := s.Handle(ctx, spec, j, &sample, cand, base)
+	// The judge calls are kept with the sample's join, and released with
+	// it once every pair of the sample is judged: two candidates that
+	// answered alike cost one call.
+	jd, err := s.Handle(bus.WithCacheGroup(ctx, sampleKeys(spec.Run, j.Name, p.sample.Suite, p.sample.ID)), spec, j, &sample, cand, base)
 	if err != nil {
 		return err
 	}
 	jd.CandidateRetry, jd.BaselineRetry, jd.JudgeRetry = cand.Retry, base.Retry, judgeRetry
-	id := bus.RetryMsgID(bus.MsgID(bus.StageJudge, spec.Run, jd.JudgeID, p.candidate, sample.Suite, sample.ID), cand.Retry, base.Retry, judgeRetry)
-	_, err = s.bus.Publish(ctx, bus.JudgmentsSubject(spec.Run, j.Name), id, jd)
+	return s.publish(ctx, spec, j, p, jd)
+}
+
+// publish publishes judgment jd of pair p by j.
+func (s *Service) publish(ctx context.Context, spec *eval.RunSpec, j eval.Judge, p pair, jd *eval.Judgment) error {
+	id := bus.RetryMsgID(bus.MsgID(bus.StageJudge, spec.Run, jd.JudgeID, p.candidate, p.sample.Suite, p.sample.ID), jd.CandidateRetry, jd.BaselineRetry, jd.JudgeRetry)
+	_, err := s.bus.Publish(ctx, bus.JudgmentsSubject(spec.Run, j.Name), id, jd)
 	return err
 }
 

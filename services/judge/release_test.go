@@ -36,8 +36,9 @@ func pairSubjects(t *testing.T, b *bus.Bus) []string {
 // TestJoinReleasedOnceJudged: two replicas judge a run of a baseline
 // and two candidates; every pair is judged once, and once the
 // generations are acked assay_pairs holds no subject of the run: neither
-// claims nor generation records. A checkpoint added after that still has
-// every pair judged once, against the baseline's stored generations.
+// claims nor generation records nor judge calls. A checkpoint added after
+// that still has every pair judged once, against the baseline's stored
+// generations; the same judge added under another name costs no call.
 func TestJoinReleasedOnceJudged(t *testing.T) {
 	const samples = 8
 	srv := bustest.Server(t)
@@ -124,5 +125,38 @@ func TestJoinReleasedOnceJudged(t *testing.T) {
 	}
 	if n := sim.Calls("sim-judge"); n != 2*3*samples {
 		t.Errorf("the judge was asked %d times, want %d pairs × 2 orders", n, 3*samples)
+	}
+
+	// The same judge under another name, once its calls were released:
+	// its twin's verdicts are copied, nothing is asked.
+	twin := spec.Judges[0]
+	twin.Name = "twin"
+	if _, err := b.AddJudge(ctx, "rel", twin); err != nil {
+		t.Fatal(err)
+	}
+	bustest.Eventually(t, 45*time.Second, func() error {
+		if n := len(bustest.Stored[eval.Judgment](t, b, bus.StreamJudgments, bus.JudgmentsSubject("rel", "twin"))); n < 3*samples {
+			return fmt.Errorf("%d of %d judgments of the twin", n, 3*samples)
+		}
+		if subjects := pairSubjects(t, b); len(subjects) != 0 {
+			return fmt.Errorf("assay_pairs holds %d subjects: %v", len(subjects), subjects)
+		}
+		return nil
+	})
+	verdicts := map[string]eval.Winner{}
+	for _, jd := range bustest.Stored[eval.Judgment](t, b, bus.StreamJudgments) {
+		k := jd.Candidate + "/" + jd.Sample.ID
+		if jd.Judge == "good" {
+			verdicts[k] = jd.Winner
+		}
+	}
+	for _, jd := range bustest.Stored[eval.Judgment](t, b, bus.StreamJudgments, bus.JudgmentsSubject("rel", "twin")) {
+		k := jd.Candidate + "/" + jd.Sample.ID
+		if jd.Winner != verdicts[k] || jd.JudgeID != twin.ID() || len(jd.Rounds) != 2 || !jd.Rounds[0].Cached {
+			t.Errorf("twin's judgment of %s: winner %q (good's %q), judge id %q, rounds %+v", k, jd.Winner, verdicts[k], jd.JudgeID, jd.Rounds)
+		}
+	}
+	if n := sim.Calls("sim-judge"); n != 2*3*samples {
+		t.Errorf("after the twin, the judge was asked %d times, want %d", n, 2*3*samples)
 	}
 }

@@ -3,6 +3,7 @@ package judge
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"sync"
 	"time"
 
@@ -10,73 +11,81 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// A generation whose record was released is found again in ASSAY_GENS:
-// a variant added by a checkpoint, or a generation asked again by assay
-// retry, needs its partner's generation long after that partner's pairs
-// were all claimed and its record released. Records are released so that
-// assay_pairs holds the samples in flight rather than every sample ever
-// judged; what a rare late arrival needs is rebuilt instead, in one
-// streaming pass over the variant's generations into an index kept while
-// it is used and dropped after.
+// What a released key held is found again in the streams. A generation's
+// record: a variant added by a checkpoint, or a generation asked again by
+// assay retry, needs its partner's generation long after that partner's
+// pairs were all claimed and its record released. A judge call: a judge
+// replayed under another name finds the verdicts of its twin (same model,
+// prompt and settings) in ASSAY_JUDGMENTS rather than in the cache. Keys
+// are released so that assay_pairs holds the samples in flight rather
+// than every sample ever judged; what a rare late arrival needs is
+// rebuilt instead, in one streaming pass over a subject into an index kept
+// while it is used and dropped after.
 
-// storedIdle is how long an index of stored generations outlives its last
+// storedIdle is how long an index of stored messages outlives its last
 // use.
 const storedIdle = time.Minute
 
 // storedMaxAge is how stale an index may be before a lookup that finds
-// its generation reads what was stored since: a generation retried since
-// would otherwise be judged with its partner's older attempt.
+// its key reads what was stored since: a generation retried since would
+// otherwise be judged with its partner's older attempt.
 const storedMaxAge = time.Second
 
-// storedGens indexes the latest generation of each sample of one variant
-// of a run, as stored in ASSAY_GENS.
-type storedGens struct {
+// storedIndex indexes the latest message of each key on one subject.
+type storedIndex struct {
 	mu     sync.Mutex
 	next   uint64 // the stream sequence to read from
 	read   time.Time
 	used   time.Time
-	latest map[sampleKey]genRec
+	latest map[string]genRec
 }
 
-type sampleKey struct{ suite, id string }
-
-// genRec is where a generation is and its retry attempt.
+// genRec is where a generation is and its retry attempt (or where a
+// judgment is).
 type genRec struct {
 	seq   uint64
 	retry int
 }
 
-// stored returns where the latest stored generation of variant for
-// (suite, sample) is, reading ASSAY_GENS when the index lacks it.
-func (s *Service) stored(ctx context.Context, run, variant, suite, sample string) (genRec, bool, error) {
-	subject := bus.GensSubject(run, variant)
-	v, _ := s.storedIdx.LoadOrStore(subject, &storedGens{next: 1, latest: map[sampleKey]genRec{}})
-	idx := v.(*storedGens)
+// storedKey reads a message's key in its index, and its retry attempt.
+type storedKey func(data []byte) (key string, retry int, ok bool)
+
+// stored returns where the latest message with key on subject of stream
+// is, reading the stream when the index lacks it or is stale.
+func (s *Service) stored(ctx context.Context, stream, subject, key string, keyOf storedKey) (genRec, bool, error) {
+	v, _ := s.storedIdx.LoadOrStore(subject, &storedIndex{next: 1, latest: map[string]genRec{}})
+	idx := v.(*storedIndex)
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
 	idx.used = time.Now()
-	k := sampleKey{suite, sample}
-	r, ok := idx.latest[k]
+	r, ok := idx.latest[key]
 	if ok && time.Since(idx.read) < storedMaxAge {
 		return r, true, nil
 	}
-	if err := s.catchUp(ctx, subject, idx); err != nil {
-		return genRec{}, false, err
-	}
-	r, ok = idx.latest[k]
-	return r, ok, nil
-}
-
-// catchUp reads what was stored on subject since the index last read.
-func (s *Service) catchUp(ctx context.Context, subject string, idx *storedGens) error {
 	idx.read = time.Now()
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: idx.next}
-	return s.bus.ReadStored(ctx, bus.StreamGens, cfg, func(m jetstream.Msg, seq uint64) error {
+	err := s.bus.ReadStored(ctx, stream, cfg, func(m jetstream.Msg, seq uint64) error {
 		idx.next = seq + 1
 		data, err := s.bus.Payload(ctx, m.Data(), m.Headers())
 		if err != nil {
 			return err
 		}
+		if k, retry, ok := keyOf(data); ok {
+			idx.latest[k] = genRec{seq: seq, retry: retry}
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		return genRec{}, false, err
+	}
+	r, ok = idx.latest[key]
+	return r, ok, nil
+}
+
+// storedGen returns where the latest stored generation of variant for
+// (suite, sample) is.
+func (s *Service) storedGen(ctx context.Context, run, variant, suite, sample string) (genRec, bool, error) {
+	return s.stored(ctx, bus.StreamGens, bus.GensSubject(run, variant), suite+"\x00"+sample, func(data []byte) (string, int, bool) {
 		var g struct {
 			Sample struct {
 				Suite string `json:"suite"`
@@ -84,11 +93,36 @@ func (s *Service) catchUp(ctx context.Context, subject string, idx *storedGens) 
 			} `json:"sample"`
 			Retry int `json:"retry"`
 		}
-		if json.Unmarshal(data, &g) == nil {
-			idx.latest[sampleKey{g.Sample.Suite, g.Sample.ID}] = genRec{seq: seq, retry: g.Retry}
+		if json.Unmarshal(data, &g) != nil {
+			return "", 0, false
 		}
-		return nil
-	}, nil)
+		return g.Sample.Suite + "\x00" + g.Sample.ID, g.Retry, true
+	})
+}
+
+// storedJudgment returns where judge's latest judgment of candidate's
+// pair on (suite, sample), with the generations' retry attempts cr and
+// br, is.
+func (s *Service) storedJudgment(ctx context.Context, run, judge, candidate, suite, sample string, cr, br int) (uint64, bool, error) {
+	key := func(cand, suite, sample string, cr, br int) string {
+		return cand + "\x00" + suite + "\x00" + sample + "\x00" + strconv.Itoa(cr) + "\x00" + strconv.Itoa(br)
+	}
+	r, ok, err := s.stored(ctx, bus.StreamJudgments, bus.JudgmentsSubject(run, judge), key(candidate, suite, sample, cr, br), func(data []byte) (string, int, bool) {
+		var jd struct {
+			Sample struct {
+				Suite string `json:"suite"`
+				ID    string `json:"id"`
+			} `json:"sample"`
+			Candidate      string `json:"candidate"`
+			CandidateRetry int    `json:"candidate_retry"`
+			BaselineRetry  int    `json:"baseline_retry"`
+		}
+		if json.Unmarshal(data, &jd) != nil {
+			return "", 0, false
+		}
+		return key(jd.Candidate, jd.Sample.Suite, jd.Sample.ID, jd.CandidateRetry, jd.BaselineRetry), 0, true
+	})
+	return r.seq, ok, err
 }
 
 // dropIdleStored forgets the indexes not used for storedIdle, until ctx
@@ -103,7 +137,7 @@ func (s *Service) dropIdleStored(ctx context.Context) {
 		case <-t.C:
 		}
 		s.storedIdx.Range(func(k, v any) bool {
-			idx := v.(*storedGens)
+			idx := v.(*storedIndex)
 			idx.mu.Lock()
 			idle := time.Since(idx.used) > storedIdle
 			idx.mu.Unlock()
