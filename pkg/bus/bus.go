@@ -263,6 +263,12 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 		if errors.Is(err, jetstream.ErrBucketNotFound) {
 			cfg.Storage, cfg.Replicas = jetstream.FileStorage, opts.Replicas
 			k, err = js.CreateKeyValue(ctx, cfg)
+			if errors.Is(err, jetstream.ErrLimitMarkerTTLNotSupported) {
+				// A server older than 2.11 takes no per-key TTLs: its keys
+				// live for the bucket's age limit.
+				cfg.LimitMarkerTTL = 0
+				k, err = js.CreateKeyValue(ctx, cfg)
+			}
 			if errors.Is(err, jetstream.ErrBucketExists) {
 				k, err = js.KeyValue(ctx, cfg.Bucket)
 				err = notYet(err)
