@@ -108,7 +108,8 @@ func spillOwner(name string) (int, bool) {
 		return 0, false
 	}
 	pid, err := strconv.Atoi(digits)
-	return pid, err == nil && pid > 0
+	// Only a name this package makes: no sign, no leading zero.
+	return pid, err == nil && pid > 0 && strconv.Itoa(pid) == digits
 }
 
 // alive reports whether a process of pid runs (or may: one that is not

@@ -225,3 +225,21 @@ func TestSpillReadFailure(t *testing.T) {
 		t.Fatalf("report computed over a lost segment: %d scores", rep.Progress.Scores)
 	}
 }
+
+// FuzzSpillOwner: a directory name in the temporary directory, which any
+// process may make, yields a pid only when it is a spill directory's, and
+// never one that is not positive.
+func FuzzSpillOwner(f *testing.F) {
+	for _, s := range []string{spillPrefix + "123-abc", spillPrefix + "-1-x", spillPrefix + "0-x", spillPrefix + "99", "other-1-x", spillPrefix + "+5-x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		pid, ok := spillOwner(name)
+		if !ok {
+			return
+		}
+		if pid <= 0 || !strings.HasPrefix(name, fmt.Sprintf("%s%d-", spillPrefix, pid)) {
+			t.Fatalf("spillOwner(%q) = %d", name, pid)
+		}
+	})
+}
