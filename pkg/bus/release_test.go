@@ -1,9 +1,12 @@
 package bus_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/bus/bustest"
@@ -66,6 +69,70 @@ func TestReleaseLeavesNoSubject(t *testing.T) {
 			t.Errorf("%s after its release: %v", k, err)
 		}
 	}
+}
+
+// TestReleaseWaitsForTheAckFloor: what a handler asks to release goes
+// once the consumer's ack floor passes its message — and, for an entry
+// two messages meet through, the other message too — never before.
+func TestReleaseWaitsForTheAckFloor(t *testing.T) {
+	b := bustest.New(t)
+	c := consumer(t, b, "floor", jetstream.ConsumerConfig{})
+	var seqs []uint64
+	for i := range 2 {
+		ack, err := b.Publish(t.Context(), bus.SamplesSubject("floor", "s"), fmt.Sprintf("floor-%d", i), payload{N: i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, ack.Sequence)
+	}
+	put := func(key string) bus.Entry {
+		rev, err := b.Cache.Put(t.Context(), key, []byte("answer"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bus.KVEntry(bus.BucketLLMCache, key, rev)
+	}
+	own, shared := put("gen.own"), put("gen.shared")
+	second := make(chan struct{})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = b.Consume(ctx, c, func(ctx context.Context, m *bus.Msg) error {
+			if m.Seq() == seqs[1] {
+				select {
+				case <-second:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				return nil
+			}
+			bus.ReleaseOnAck(ctx, own)
+			bus.ReleaseAfterAck(ctx, shared, seqs[1])
+			return nil
+		}, bus.ConsumeOptions{Stage: "test", Workers: 2, Release: true})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	gone := func(key string) bool {
+		_, err := b.Cache.Get(t.Context(), key)
+		return errors.Is(err, jetstream.ErrKeyNotFound)
+	}
+	bustest.Eventually(t, 30*time.Second, func() error {
+		if !gone("gen.own") {
+			return errors.New("the first message's own entry is still there")
+		}
+		return nil
+	})
+	if gone("gen.shared") {
+		t.Fatal("the entry shared with the second message went before the second message was acked")
+	}
+	close(second)
+	bustest.Eventually(t, 30*time.Second, func() error {
+		if !gone("gen.shared") {
+			return errors.New("the shared entry is still there")
+		}
+		return nil
+	})
 }
 
 // BenchmarkServerHeapPerKey measures the embedded server's heap per key of
