@@ -16,6 +16,10 @@ import (
 type Bus struct {
 	NC *nats.Conn
 	JS jetstream.JetStream
+	// asyncJS publishes for [Bus.PublishAsync]: JS's settings, but an
+	// acknowledgement not back within ackTimeout fails its publish (and
+	// frees its place among those pending) rather than wait for ever.
+	asyncJS jetstream.JetStream
 
 	Runs     jetstream.KeyValue
 	Pairs    jetstream.KeyValue
@@ -208,7 +212,11 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening JetStream: %w", err)
 	}
-	b := &Bus{NC: nc, JS: js, maxPayload: int(nc.MaxPayload()), streams: map[string]jetstream.Stream{}}
+	asyncJS, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(ackTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("opening JetStream: %w", err)
+	}
+	b := &Bus{NC: nc, JS: js, asyncJS: asyncJS, maxPayload: int(nc.MaxPayload()), streams: map[string]jetstream.Stream{}}
 	for name, subjects := range StreamSubjects {
 		s, err := js.Stream(ctx, name)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {

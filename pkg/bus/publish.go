@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -25,11 +26,20 @@ const headroom = 64 << 10
 // msgID, so that a republished message is stored once. A payload too large
 // for the server goes to the object store and travels by reference.
 func (b *Bus) Publish(ctx context.Context, subject, msgID string, v any) (*jetstream.PubAck, error) {
+	data, err := encode(subject, v)
+	if err != nil {
+		return nil, err
+	}
+	return b.PublishData(ctx, subject, msgID, data)
+}
+
+// encode is the payload of v, a message for subject.
+func encode(subject string, v any) ([]byte, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("encoding message for %s: %w", subject, err)
 	}
-	return b.PublishData(ctx, subject, msgID, data)
+	return data, nil
 }
 
 // PublishData publishes raw bytes like Publish.
@@ -43,6 +53,42 @@ func (b *Bus) PublishData(ctx context.Context, subject, msgID string, data []byt
 		return nil, fmt.Errorf("publishing to %s: %w", subject, err)
 	}
 	return ack, nil
+}
+
+// ackTimeout bounds the wait for the acknowledgement of a [Bus.PublishAsync],
+// as JetStream's default request timeout bounds a [Bus.Publish].
+const ackTimeout = 5 * time.Second
+
+// PublishAsync publishes like [Bus.Publish], and like it returns once the
+// server has acknowledged the message, but without a request of its own:
+// acknowledgements come back on the connection's one subscription for
+// them, together, which costs about a quarter less CPU per message
+// (BenchmarkPublish) when many handlers publish at once. Unlike Publish it
+// does not try again while a stream has no leader (no responders): the
+// error is returned, and the caller's message redelivered.
+func (b *Bus) PublishAsync(ctx context.Context, subject, msgID string, v any) (*jetstream.PubAck, error) {
+	data, err := encode(subject, v)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := b.message(ctx, subject, data)
+	if err != nil {
+		return nil, err
+	}
+	f, err := b.asyncJS.PublishMsgAsync(msg, jetstream.WithMsgID(msgID))
+	if err != nil {
+		return nil, fmt.Errorf("publishing to %s: %w", subject, err)
+	}
+	select {
+	case ack := <-f.Ok():
+		return ack, nil
+	case err := <-f.Err():
+		return nil, fmt.Errorf("publishing to %s: %w", subject, err)
+	case <-ctx.Done():
+		// The acknowledgement may still come: a message published again
+		// under msgID is dropped by the server.
+		return nil, fmt.Errorf("publishing to %s: %w", subject, ctx.Err())
+	}
 }
 
 // message builds the message for data, moving a payload too large for the
@@ -81,9 +127,9 @@ func (bt *Batch) Publish(subject, msgID string, v any) error {
 	if bt.err != nil {
 		return bt.err
 	}
-	data, err := json.Marshal(v)
+	data, err := encode(subject, v)
 	if err != nil {
-		return fmt.Errorf("encoding message for %s: %w", subject, err)
+		return err
 	}
 	msg, err := bt.b.message(bt.ctx, subject, data)
 	if err != nil {

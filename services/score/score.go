@@ -129,7 +129,10 @@ func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, scoring string,
 	}
 	sc.GenSeq = m.Seq()
 	id := bus.RetryMsgID(bus.MsgID(bus.StageScore, g.Run, scoring, g.Variant, sample.Suite, sample.ID), g.Retry)
-	if _, err := s.bus.Publish(ctx, bus.ScoresSubject(g.Run, g.Variant), id, sc); err != nil {
+	// Returning acks the generation, so only once the score is stored:
+	// many workers' publishes share one subscription for their
+	// acknowledgements, and a failed one redelivers the generation.
+	if _, err := s.bus.PublishAsync(ctx, bus.ScoresSubject(g.Run, g.Variant), id, sc); err != nil {
 		return err
 	}
 	return nil
