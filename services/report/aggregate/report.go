@@ -3,6 +3,7 @@ package aggregate
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -219,6 +220,9 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	c.agreement(rep)
 	c.failures(rep, rows)
 	c.warnings(rep)
+	if err := cmp.Or(c.scores.spillErr, c.judgments.spillErr); err != nil {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("results could not be spilled to disk, and are kept in memory: %v", err))
+	}
 	c.sandboxes(rep)
 	rep.Gate = Gate(spec, rep)
 	rep.Checkpoints = checkpoints(spec, rep)

@@ -243,3 +243,25 @@ func FuzzSpillOwner(f *testing.F) {
 		}
 	})
 }
+
+// TestSpillWriteFailure: when segments cannot be written, the results stay
+// in memory, every one counts, and the report says so.
+func TestSpillWriteFailure(t *testing.T) {
+	parent := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(parent, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spec := testSpec()
+	inRAM, failing := New(spec, WithSpill("", 0)), New(spec, WithSpill(parent, 1))
+	defer inRAM.Release()
+	defer failing.Release()
+	randomRun(t, 1, inRAM, failing)
+	want, got := report(t, inRAM, nil), report(t, failing, nil)
+	if len(got.Warnings) != len(want.Warnings)+1 || !strings.Contains(got.Warnings[len(got.Warnings)-1], "could not be spilled") {
+		t.Fatalf("warnings %q, want those of the report in memory and one about spilling", got.Warnings)
+	}
+	got.Warnings = want.Warnings
+	if w, g := encode(t, want), encode(t, got); !bytes.Equal(w, g) {
+		t.Fatalf("report differs:\n%s", lineDiff(string(w), string(g)))
+	}
+}
