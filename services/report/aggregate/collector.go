@@ -112,7 +112,7 @@ func New(spec *eval.RunSpec, opts ...Option) *Collector {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	sp := &spill{parent: o.spillDir}
+	sp := newSpill(o.spillDir)
 	var ms []string
 	for _, su := range spec.Suites {
 		for _, m := range su.Metrics {
@@ -131,12 +131,13 @@ func New(spec *eval.RunSpec, opts ...Option) *Collector {
 	}
 }
 
-// Release frees the collector's Arrow memory and removes its spill
-// directory. [Rows] taken from it are released first.
+// Release frees the collector's Arrow memory, and removes its spill
+// directory unless [Rows] taken from it are still held (the last one
+// released removes it then).
 func (c *Collector) Release() {
 	c.scores.release()
 	c.judgments.release()
-	c.spill.remove()
+	c.spill.release()
 }
 
 // each hands every batch of t to fn, keeping the first failure to read one

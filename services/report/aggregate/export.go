@@ -189,20 +189,27 @@ type Rows struct {
 	spec                      *eval.RunSpec
 	scoreSchema               *arrow.Schema
 	scoreBatches, judgBatches batches
+	// spill holds the segments the batches read from.
+	spill *spill
 }
 
-// Rows returns the results added so far. The caller releases them before
-// the collector.
+// Rows returns the results added so far. The caller releases them.
 func (c *Collector) Rows() *Rows {
+	c.spill.retain()
 	return &Rows{spec: c.spec, scoreSchema: c.scores.b.Schema(),
-		scoreBatches: c.scores.snapshot(), judgBatches: c.judgments.snapshot()}
+		scoreBatches: c.scores.snapshot(), judgBatches: c.judgments.snapshot(), spill: c.spill}
 }
 
 // Release frees the rows.
 func (r *Rows) Release() {
+	if r.spill == nil {
+		return // released already
+	}
 	r.scoreBatches.release()
 	r.judgBatches.release()
 	r.scoreBatches, r.judgBatches = batches{}, batches{}
+	r.spill.release()
+	r.spill = nil
 }
 
 // Run is the run the rows are of.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -40,11 +41,30 @@ func WithSpill(dir string, bytes int64) Option {
 }
 
 // spill is where a collector's tables write their segments: a directory
-// made on the first segment.
+// made on the first segment, removed once the collector and every [Rows]
+// taken from it are released.
 type spill struct {
 	parent string
 	dir    string
 	n      int
+	// refs counts the collector and its unreleased Rows.
+	refs atomic.Int32
+}
+
+func newSpill(parent string) *spill {
+	s := &spill{parent: parent}
+	s.refs.Store(1)
+	return s
+}
+
+// retain keeps the segments for one more holder.
+func (s *spill) retain() { s.refs.Add(1) }
+
+// release lets go of the segments, removing them after the last holder.
+func (s *spill) release() {
+	if s.refs.Add(-1) == 0 {
+		s.remove()
+	}
 }
 
 // create writes a new segment file and returns its path.

@@ -265,3 +265,30 @@ func TestSpillWriteFailure(t *testing.T) {
 		t.Fatalf("report differs:\n%s", lineDiff(string(w), string(g)))
 	}
 }
+
+// TestSpilledRowsOutliveTheCollector: Rows taken from a collector that
+// spilled read their segments after it is released and more results came,
+// and the spill directory goes with the last of them.
+func TestSpilledRowsOutliveTheCollector(t *testing.T) {
+	dir := t.TempDir()
+	spec := testSpec()
+	c := New(spec, WithSpill(dir, 1))
+	for i := range 10 {
+		mustAdd(t, c, mkScore(spec, "base", "qa", fmt.Sprintf("q%02d", i), uint64(i+1), eval.BucketOK, em(1)))
+	}
+	rows := c.Rows()
+	defer rows.Release()
+	for i := range batchRows + 10 {
+		mustAdd(t, c, mkScore(spec, "ft", "qa", fmt.Sprintf("q%05d", i), uint64(i+1), eval.BucketOK, em(0)))
+	}
+	c.Release()
+	var buf bytes.Buffer
+	n, err := rows.WriteScores(t.Context(), &buf, &textFetcher{})
+	if err != nil || n.Rows != 10 {
+		t.Fatalf("wrote %+v, %v; want the 10 rows there were", n, err)
+	}
+	rows.Release()
+	if left, _ := filepath.Glob(filepath.Join(dir, spillPrefix+"*")); len(left) > 0 {
+		t.Fatalf("spill directories left: %v", left)
+	}
+}
