@@ -33,7 +33,6 @@ const (
 type KVCache struct {
 	b       *Bus
 	release bool
-	grouped bool
 }
 
 // LLMCache returns the bus's LLM response cache.
@@ -46,33 +45,6 @@ func (b *Bus) LLMCache() KVCache { return KVCache{b: b} }
 // [FailedSuffix]) stay, for assay retry. Outside such a handler it is the
 // plain cache.
 func (c KVCache) ReleasedOnAck() KVCache { c.release = true; return c }
-
-// InGroup returns the cache as kept with the keys of what it is used
-// for: under a context given a group ([WithCacheGroup]), an entry is
-// kept in assay_pairs under the group's prefix, and goes when the group
-// is released (a sample's join: its judge calls live as long as its
-// pairs are in flight, rather than a week). Without a group it is the
-// LLM cache.
-func (c KVCache) InGroup() KVCache { c.grouped = true; return c }
-
-type cacheGroupKey struct{}
-
-// WithCacheGroup returns a context under which a cache made with
-// [KVCache.InGroup] keeps its entries under the key prefix group of
-// assay_pairs.
-func WithCacheGroup(ctx context.Context, group string) context.Context {
-	return context.WithValue(ctx, cacheGroupKey{}, group)
-}
-
-// where is the bucket and key under which c keeps key under ctx.
-func (c KVCache) where(ctx context.Context, key string) (jetstream.KeyValue, string) {
-	if c.grouped {
-		if g, _ := ctx.Value(cacheGroupKey{}).(string); g != "" {
-			return c.b.Pairs, g + "." + key
-		}
-	}
-	return c.b.Cache, key
-}
 
 // FailedSuffix ends the key under which the ledger records a request's
 // final failure (llm.FailureKey).
@@ -89,8 +61,7 @@ func (c KVCache) keep(ctx context.Context, key string, rev uint64) {
 func (c KVCache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
 	defer cancel()
-	kv, key := c.where(ctx, key)
-	e, err := kv.Get(ctx, key)
+	e, err := c.b.Cache.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, false, nil
 	}
@@ -109,8 +80,7 @@ func (c KVCache) Put(ctx context.Context, key string, val []byte) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
 	defer cancel()
-	kv, key := c.where(ctx, key)
-	rev, err := kv.Put(ctx, key, val)
+	rev, err := c.b.Cache.Put(ctx, key, val)
 	if err == nil {
 		c.keep(ctx, key, rev)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -297,4 +298,22 @@ func (r *releaser) flush(ctx context.Context) {
 	if r.observer != nil {
 		r.observer.Released(len(settled)-failed, failed)
 	}
+}
+
+// KVHolds reports whether bucket holds a key matching filter (wildcards
+// allowed): a stage finds whether keys of an older layout are still
+// there.
+func (b *Bus) KVHolds(ctx context.Context, bucket, filter string) (bool, error) {
+	s, err := b.JS.Stream(ctx, "KV_"+bucket)
+	if err != nil {
+		return false, fmt.Errorf("opening bucket %s: %w", bucket, err)
+	}
+	_, err = s.GetLastMsgForSubject(ctx, "$KV."+bucket+"."+filter)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("looking for %s in %s: %w", filter, bucket, err)
+	}
+	return true, nil
 }

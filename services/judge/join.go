@@ -20,7 +20,6 @@ import (
 //	s.<run>.<judge>.<hash(suite, sample)>.g.<hash(variant)> -> stream sequence of the generation [|its retry attempt]
 //	s.<run>.<judge>.<hash(suite, sample)>.c.<hash(cand)>    -> variant whose arrival claimed the pair
 //	s.<run>.<judge>.<hash(suite, sample)>.c.<hash(cand, retry attempts)> -> the same, for a pair with a retried generation
-//	s.<run>.<judge>.<hash(suite, sample)>.judge.<hash(request)>[.failed] -> a judge call's answer or final failure (the ledger's)
 //
 // An arriving generation first records its sequence, then looks up its
 // partners'. Reads are linearizable (the bucket has no direct gets), so of
@@ -55,12 +54,6 @@ func keyHash(parts ...string) string {
 // sampleKeys is the prefix of the keys of judge's join of a sample.
 func sampleKeys(run, judge, suite, sample string) string {
 	return "s." + run + "." + judge + "." + keyHash(suite, sample)
-}
-
-// judgeCalls names the judge calls kept with judge's join of a sample
-// (see [bus.KVCache.InGroup]).
-func judgeCalls(run, judge, suite, sample string) bus.Entry {
-	return bus.KVGroup(bus.BucketPairs, sampleKeys(run, judge, suite, sample)+"."+bus.CacheSpaceJudge)
 }
 
 func genKey(run, judge, suite, sample, variant string) string {
@@ -113,7 +106,7 @@ func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 			continue
 		}
 		partner := vv.Name == spec.Baseline || g.Variant == spec.Baseline
-		r, ok, err := s.lookup(ctx, genKey(run, j.Name, suite, sample, vv.Name))
+		r, ok, err := s.record(ctx, run, j.Name, suite, sample, vv.Name)
 		if err == nil && !ok && partner && late {
 			r, ok, err = s.storedGen(ctx, run, vv.Name, suite, sample)
 		}
@@ -157,12 +150,40 @@ func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		bus.ReleaseAfterAck(ctx, bus.KVGroup(bus.BucketPairs, sampleKeys(run, j.Name, suite, sample)), last)
 	case late && g.Variant != spec.Baseline && baseline:
 		// Its pair is claimed, and the other variants were released
-		// already or will release the sample's keys: its own record goes,
-		// and the judge calls its pair makes.
+		// already or will release the sample's keys: its own record goes.
 		bus.ReleaseAfterAck(ctx, bus.KVEntry(bus.BucketPairs, genKey(run, j.Name, suite, sample, g.Variant), rev), last)
-		bus.ReleaseAfterAck(ctx, judgeCalls(run, j.Name, suite, sample), last)
 	}
 	return out, nil
+}
+
+// record reads the record of variant's generation of (suite, sample) for
+// judge, or, in a run in flight across an upgrade, its record as kept
+// before sample groups.
+func (s *Service) record(ctx context.Context, run, judge, suite, sample, variant string) (genRec, bool, error) {
+	r, ok, err := s.lookup(ctx, genKey(run, judge, suite, sample, variant))
+	if ok || err != nil {
+		return r, ok, err
+	}
+	if old, err := s.legacy(ctx, run); !old || err != nil {
+		return genRec{}, false, err
+	}
+	return s.lookup(ctx, "g."+run+"."+keyHash(suite, sample, variant))
+}
+
+// legacy reports whether assay_pairs holds records of run as they were
+// kept before sample groups (g.<run>.<hash(suite, sample, variant)>,
+// shared by the judges): a run in flight across an upgrade, whose lookups
+// fall back to those records. Asked once per run.
+func (s *Service) legacy(ctx context.Context, run string) (bool, error) {
+	if old, ok := s.legacyRuns.Load(run); ok {
+		return old.(bool), nil
+	}
+	old, err := s.bus.KVHolds(ctx, bus.BucketPairs, "g."+run+".>")
+	if err != nil {
+		return false, err
+	}
+	s.legacyRuns.Store(run, old)
+	return old, nil
 }
 
 // lookup reads a generation's record.

@@ -70,6 +70,9 @@ type Service struct {
 	// storedIdx indexes generations whose records were released, while
 	// late arrivals need them (see stored.go).
 	storedIdx sync.Map // subject -> *storedIndex
+	// legacyRuns says of each run whether it holds records kept before
+	// sample groups (see [Service.legacy]).
+	legacyRuns sync.Map // run -> bool
 }
 
 // New returns the stage.
@@ -78,7 +81,7 @@ func New(cfg Config, env *stage.Env) *Service {
 	s := &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageJudge)}
 	cache := cfg.Cache
 	if cache == nil && cfg.Client == nil {
-		cache = env.Bus.LLMCache().InGroup()
+		cache = env.Bus.LLMCache()
 	}
 	s.client, s.chat = llm.StageClient(cfg.Client, cache, llm.WithLogger(logger), llm.WithEndpoints(env.Endpoints))
 	s.preflights = &llm.PreflightCache{Client: s.client, Options: llm.PreflightOptions{Getenv: os.Getenv}}
@@ -215,10 +218,7 @@ func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judg
 	if err := json.Unmarshal(data, &sample); err != nil {
 		return bus.Poisonf(bus.Keys{Run: spec.Run, Suite: p.sample.Suite, Sample: p.sample.ID, Variant: p.candidate, Judge: j.Name}, "sample does not decode: %v", err)
 	}
-	// The judge calls are kept with the sample's join, and released with
-	// it once every pair of the sample is judged: two candidates that
-	// answered alike cost one call.
-	jd, err := s.Handle(bus.WithCacheGroup(ctx, sampleKeys(spec.Run, j.Name, p.sample.Suite, p.sample.ID)), spec, j, &sample, cand, base)
+	jd, err := s.Handle(ctx, spec, j, &sample, cand, base)
 	if err != nil {
 		return err
 	}

@@ -30,9 +30,8 @@ func (s *Service) retryMembers(runs *bus.Runs, spec *eval.RunSpec) []bus.Member 
 			Handler: func(ctx context.Context, m *bus.Msg) error {
 				return s.handleRetry(ctx, runs, spec.Run, j.Name, m)
 			},
-			Options: bus.ConsumeOptions{Stage: bus.StageJudge, Workers: j.Concurrency, Logger: s.logger, Observer: s.metrics,
-				Release: true, ReleaseObserver: s.released},
-			Log: []any{"run", spec.Run, "judge", j.Name, "judge_id", j.ID(), "retries", true},
+			Options: bus.ConsumeOptions{Stage: bus.StageJudge, Workers: j.Concurrency, Logger: s.logger, Observer: s.metrics},
+			Log:     []any{"run", spec.Run, "judge", j.Name, "judge_id", j.ID(), "retries", true},
 		})
 	}
 	return ms
@@ -79,7 +78,7 @@ func (s *Service) handleRetry(ctx context.Context, runs *bus.Runs, run, judgeNam
 	var found [2]bool
 	for i, v := range []string{r.Variant, spec.Baseline} {
 		// Released once the pair was claimed: then in ASSAY_GENS.
-		rec, ok, err := s.lookup(ctx, genKey(run, judgeName, r.Sample.Suite, r.Sample.ID, v))
+		rec, ok, err := s.record(ctx, run, judgeName, r.Sample.Suite, r.Sample.ID, v)
 		if err == nil && !ok {
 			rec, ok, err = s.storedGen(ctx, run, v, r.Sample.Suite, r.Sample.ID)
 		}
@@ -96,8 +95,5 @@ func (s *Service) handleRetry(ctx context.Context, runs *bus.Runs, run, judgeNam
 	if !found[0] || !found[1] {
 		return bus.Poisonf(keys, "the pair of %s and %s on %s/%s has no recorded generations: nothing to judge again", r.Variant, spec.Baseline, r.Sample.Suite, r.Sample.ID)
 	}
-	// The sample's join was released: the calls made now go once this
-	// request is acked.
-	bus.ReleaseOnAck(ctx, judgeCalls(run, judgeName, r.Sample.Suite, r.Sample.ID))
 	return s.judgePair(llm.Retrying(ctx), spec, j, p, nil, r.Attempt)
 }

@@ -13,8 +13,8 @@ import (
 // twinVerdict is the judgment of p that a twin of j — another judge of
 // the run with j's hash: same model, prompt and settings — already
 // published, made j's: a judge replayed under another name is not asked
-// what its twin was asked. Its judge calls were released with the pair's
-// sample, so the judgment is read from ASSAY_JUDGMENTS instead. A
+// what its twin was asked, even once the LLM cache has let the twin's
+// calls expire: the judgment is read from ASSAY_JUDGMENTS. A
 // judgment the twin could not make for want of a usable endpoint (a
 // preflight failure) is not copied: j is asked.
 func (s *Service) twinVerdict(ctx context.Context, spec *eval.RunSpec, j eval.Judge, p pair, cand, base *eval.Generation) (*eval.Judgment, bool, error) {
