@@ -36,11 +36,11 @@ import (
 // every variant of the run recorded (the last of them, or one at the same
 // time) releases the whole group — one purge, no marker left — once the
 // judge's consumer has acked all those generations for good: none of
-// them comes back, every pair is claimed and judged. A claim is released
-// on its own too, once both generations of its pair are acked. What
-// arrives later — a variant added by a checkpoint, a generation asked
-// again by assay retry — finds a released partner in ASSAY_GENS instead
-// (stored.go), and releases what it recorded once its pairs are claimed.
+// them comes back, every pair is claimed and judged. What arrives later —
+// a variant added by a checkpoint, a generation asked again by assay
+// retry — finds a released partner in ASSAY_GENS instead (stored.go), and
+// releases its record and claim once both generations of its pair are
+// acked.
 
 func keyHash(parts ...string) string {
 	h := sha256.New()
@@ -136,8 +136,11 @@ func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		last = max(last, both)
 		if mine {
 			out = append(out, p)
+		}
+		if mine && late {
 			// Once both generations are acked, neither comes back to
-			// claim the pair: the claim is released.
+			// claim the pair: the claim is released (a sample in flight
+			// releases its claims with its group).
 			bus.ReleaseAfterAck(ctx, bus.KVEntry(bus.BucketPairs, key, crev), both)
 		}
 	}
