@@ -216,9 +216,13 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	if err := c.buckets(ctx, rep, rows, fetch); err != nil {
 		return nil, err
 	}
+	c.failures(rep, rows)
+	c.windows(rep, rows)
+	taken := takenBySuite(rows)
+	// The judgments' sections below read no score row: the rows are last
+	// used above, so the two never weigh on the heap together.
 	c.pairwise(rep)
 	c.agreement(rep)
-	c.failures(rep, rows)
 	c.warnings(rep)
 	if err := cmp.Or(c.scores.spillErr, c.judgments.spillErr); err != nil {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("results could not be spilled to disk, and are kept in memory: %v", err))
@@ -226,24 +230,13 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	c.sandboxes(rep)
 	rep.Gate = Gate(spec, rep)
 	rep.Checkpoints = checkpoints(spec, rep)
-	c.windows(rep, rows)
 	if spec.Continuous != nil {
 		// No ingest status counts a continuous run's production samples:
 		// they are the queries taken so far, and what is expected follows
 		// from them.
-		taken := map[string]map[string]bool{}
-		for _, r := range rows {
-			if r.at == 0 {
-				continue
-			}
-			if taken[r.suite] == nil {
-				taken[r.suite] = map[string]bool{}
-			}
-			taken[r.suite][r.sample] = true
-		}
 		for i := range rep.Suites {
 			if su, ok := spec.Suite(rep.Suites[i].Name); ok && su.Intake {
-				rep.Suites[i].Samples = len(taken[su.Name])
+				rep.Suites[i].Samples = taken[su.Name]
 				rep.Counts.Samples += rep.Suites[i].Samples
 			}
 		}
@@ -257,6 +250,24 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 		return nil, c.readErr
 	}
 	return rep, nil
+}
+
+// takenBySuite counts, by suite, the production queries among rows (in
+// key order, so a sample's rows are next to each other).
+func takenBySuite(rows []row) map[string]int {
+	taken := map[string]int{}
+	var last *row
+	for i := range rows {
+		r := &rows[i]
+		if r.at == 0 {
+			continue
+		}
+		if last == nil || last.suite != r.suite || last.sample != r.sample {
+			taken[r.suite]++
+		}
+		last = r
+	}
+	return taken
 }
 
 func (c *Collector) suites(rep *document.Report) {
