@@ -50,8 +50,8 @@ func Inbox(pub string) string { return "_INBOX_" + pub }
 //     settled answers key by key).
 //   - score publishes scores.
 //   - judge publishes judgments; writes its own key space of the LLM
-//     cache (CacheSpaceJudge) and assay_pairs, and purges both streams
-//     (releasing settled entries key by key).
+//     cache (CacheSpaceJudge) and assay_pairs, and purges the stream of
+//     assay_pairs (releasing the join of each sample judged).
 //   - report publishes "completed" and "gated" run events; writes
 //     statuses in assay_runs and reports (purging a replaced report's
 //     chunks, which the object store does on every put); purges samples,
@@ -117,7 +117,7 @@ func Grants(inbox string) map[string]Grant {
 		},
 		StageJudge: {
 			Publish: publish(dlq(StageJudge), []string{prefix + "judgments.>"}, kvWrite(BucketLLMCache, CacheSpaceJudge+".>"), kvWrite(BucketPairs, ">"),
-				purge("KV_"+BucketLLMCache, "KV_"+BucketPairs)),
+				purge("KV_"+BucketPairs)),
 			Subscribe: reply,
 		},
 		StageReport: {
