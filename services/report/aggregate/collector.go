@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
+	"github.com/assay-eval/assay/services/report/stats"
 )
 
 // Collector accumulates one run's results.
@@ -93,6 +94,8 @@ type Collector struct {
 	judgeRetried map[[16]byte]int
 	// sandboxCounts counts the code scores by the sandbox their code ran in.
 	sandboxCounts map[eval.CodeSandbox]int
+	// fold is what is kept of a continuous run's folded windows.
+	fold foldState
 }
 
 // heldSample is the results held for one sample the run does not have.
@@ -108,7 +111,7 @@ type foreignCount struct{ scores, judgments int }
 // [DefaultSpillBytes] each in memory and spill the rest under
 // [os.TempDir] (see [WithSpill]).
 func New(spec *eval.RunSpec, opts ...Option) *Collector {
-	o := options{spillBytes: DefaultSpillBytes}
+	o := options{spillBytes: DefaultSpillBytes, horizon: DefaultHorizon}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -128,6 +131,7 @@ func New(spec *eval.RunSpec, opts ...Option) *Collector {
 		scores: newTable(mem, scoreSchema(ms), sp, o.spillBytes), judgments: newTable(mem, judgmentSchema, sp, o.spillBytes), spill: sp,
 		seen: map[[16]byte]struct{}{}, arrived: map[[3]string]int{}, deadSeen: map[string]struct{}{}, foreign: map[string]*foreignCount{},
 		heldNote: -1,
+		fold:     foldState{horizon: o.horizon, monitors: map[[2]string]stats.Mixture{}, taken: map[string]int{}, keys: map[int64][][16]byte{}},
 	}
 }
 
@@ -143,7 +147,12 @@ func (c *Collector) Release() {
 // each hands every batch of t to fn, keeping the first failure to read one
 // back in c.readErr.
 func (c *Collector) each(t *table, fn func(arrow.RecordBatch)) {
-	err := t.view().each(func(rec arrow.RecordBatch) error {
+	c.eachOf(t.view(), fn)
+}
+
+// eachOf is [Collector.each] over b.
+func (c *Collector) eachOf(b batches, fn func(arrow.RecordBatch)) {
+	err := b.each(func(rec arrow.RecordBatch) error {
 		fn(rec)
 		return nil
 	})
@@ -439,6 +448,10 @@ func (c *Collector) AddScore(s *eval.Score) bool {
 	if c.superseded(s.Variant, s.Sample.Suite, s.Sample.ID, s.Retry, func() { c.AddScore(s) }) {
 		return false
 	}
+	w, current := c.windowKey(s.Sample.At)
+	if !current {
+		return false
+	}
 	k := scoreKey(s.Variant, s.Sample.Suite, s.Sample.ID)
 	if _, dup := c.seen[k]; dup {
 		return false
@@ -451,8 +464,10 @@ func (c *Collector) AddScore(s *eval.Score) bool {
 	if s.Fingerprint != c.fp && s.Fingerprint != "" {
 		c.foreignFP(s.Fingerprint).scores++
 	}
+	c.scores.into(w)
 	c.scores.appendScore(s, c.metrics)
 	c.countSandbox(s)
+	c.placed(c.scores, w, k)
 	return true
 }
 
@@ -481,6 +496,10 @@ func (c *Collector) AddJudgment(j *eval.Judgment) bool {
 	if c.judgmentSuperseded(j) {
 		return false
 	}
+	w, current := c.windowKey(j.Sample.At)
+	if !current {
+		return false
+	}
 	k := judgmentKey(j.JudgeID, j.Candidate, j.Sample.Suite, j.Sample.ID)
 	if _, dup := c.seen[k]; dup {
 		return false
@@ -498,7 +517,9 @@ func (c *Collector) AddJudgment(j *eval.Judgment) bool {
 	if j.Fingerprint != c.fp && j.Fingerprint != "" {
 		c.foreignFP(j.Fingerprint).judgments++
 	}
+	c.judgments.into(w)
 	c.judgments.appendJudgment(j)
+	c.placed(c.judgments, w, k)
 	return true
 }
 
@@ -688,5 +709,5 @@ func (c *Collector) arrowTable(t *table) arrow.Table {
 			r.Release()
 		}
 	}()
-	return array.NewTableFromRecords(t.b.Schema(), recs)
+	return array.NewTableFromRecords(t.schema, recs)
 }

@@ -196,7 +196,7 @@ type Rows struct {
 // Rows returns the results added so far. The caller releases them.
 func (c *Collector) Rows() *Rows {
 	c.spill.retain()
-	return &Rows{spec: c.spec, scoreSchema: c.scores.b.Schema(),
+	return &Rows{spec: c.spec, scoreSchema: c.scores.schema,
 		scoreBatches: c.scores.snapshot(), judgBatches: c.judgments.snapshot(), spill: c.spill}
 }
 

@@ -56,8 +56,13 @@ type row struct {
 
 // rows are the scores in key order, not arrival order (see judgmentRows).
 func (c *Collector) rows() []row {
-	out := make([]row, 0, c.scores.rows)
-	c.each(c.scores, func(rec arrow.RecordBatch) {
+	return c.rowsOf(c.scores.view(), c.scores.rows)
+}
+
+// rowsOf are the score rows of b (n of them), as [Collector.rows].
+func (c *Collector) rowsOf(b batches, n int) []row {
+	out := make([]row, 0, n)
+	c.eachOf(b, func(rec arrow.RecordBatch) {
 		col := func(i int) any { return rec.Column(i) }
 		suite := col(colSuite).(*array.String)
 		sample := col(colSample).(*array.String)
@@ -155,8 +160,14 @@ type judgmentRow struct {
 // order, not arrival order, so that sums over them — and so the report —
 // are the same to the last bit however the results arrived.
 func (c *Collector) judgmentRows() []judgmentRow {
-	out := make([]judgmentRow, 0, c.judgments.rows)
-	c.each(c.judgments, func(rec arrow.RecordBatch) {
+	return c.judgmentRowsOf(c.judgments.view(), c.judgments.rows)
+}
+
+// judgmentRowsOf are the judgment rows of b (n of them), as
+// [Collector.judgmentRows].
+func (c *Collector) judgmentRowsOf(b batches, n int) []judgmentRow {
+	out := make([]judgmentRow, 0, n)
+	c.eachOf(b, func(rec arrow.RecordBatch) {
 		pert := rec.Column(jcPerturbation).(*array.String)
 		judge := rec.Column(jcJudge).(*array.String)
 		jid := rec.Column(jcJudgeID).(*array.String)
@@ -219,11 +230,17 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	c.failures(rep, rows)
 	c.windows(rep, rows)
 	taken := takenBySuite(rows)
+	for suite, n := range c.fold.taken {
+		taken[suite] += n
+	}
 	// The judgments' sections below read no score row: the rows are last
 	// used above, so the two never weigh on the heap together.
 	c.pairwise(rep)
 	c.agreement(rep)
 	c.warnings(rep)
+	if w := c.lateWarning(); w != "" {
+		rep.Warnings = append(rep.Warnings, w)
+	}
 	if err := cmp.Or(c.scores.spillErr, c.judgments.spillErr); err != nil {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("results could not be spilled to disk, and are kept in memory: %v", err))
 	}

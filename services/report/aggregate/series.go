@@ -68,10 +68,22 @@ const (
 // query, and watches each candidate's win rate and refusal delta over the
 // windows with always-valid monitors.
 func (c *Collector) windows(rep *document.Report, rows []row) {
-	ct := c.spec.Continuous
-	if ct == nil {
+	if c.spec.Continuous == nil {
 		return
 	}
+	dws, looks := c.windowFigures(rows, c.judgmentRows)
+	// Folded windows are older than every window still held.
+	rep.Windows = append(append(rep.Windows, c.fold.windows...), dws...)
+	c.monitors(rep, looks)
+}
+
+// windowFigures are the figures of the windows of rows and of the
+// judgments judged returns, oldest first, and each candidate's
+// observations for the monitors in each of them, by (candidate,
+// statistic).
+func (c *Collector) windowFigures(rows []row, judged func() []judgmentRow) ([]document.Window, map[[2]string][][]float64) {
+	ct := c.spec.Continuous
+	var out []document.Window
 	type variantAcc struct {
 		errors, judgeErrors      int
 		answers                  ratio // generations, failed ones as misses
@@ -151,7 +163,7 @@ func (c *Collector) windows(rep *document.Report, rows []row) {
 	}
 	if j, ok := GateJudge(c.spec); ok {
 		id := j.ID()
-		for _, jr := range c.judgmentRows() {
+		for _, jr := range judged() {
 			if jr.at == 0 || jr.judgeID != id || jr.genFailed {
 				continue
 			}
@@ -233,9 +245,9 @@ func (c *Collector) windows(rep *document.Report, rows []row) {
 			}
 			dw.Variants = append(dw.Variants, wv)
 		}
-		rep.Windows = append(rep.Windows, dw)
+		out = append(out, dw)
 	}
-	c.monitors(rep, looks)
+	return out, looks
 }
 
 // monitors watches each candidate's win rate against ½ and refusal delta
@@ -249,17 +261,23 @@ func (c *Collector) monitors(rep *document.Report, looks map[[2]string][][]float
 			statistic string
 			tau2      float64
 		}{{monitorWinRate, monitorTau2WinRate}, {monitorRefusalDelta, monitorTau2Refusal}} {
-			ls := looks[[2]string{cand, m.statistic}]
-			if len(ls) == 0 {
+			key := [2]string{cand, m.statistic}
+			ls := looks[key]
+			windows := c.fold.looked + len(ls)
+			if windows == 0 {
 				continue
 			}
-			// Mixture SPRT (Johari, Koomen, Pekelis & Walsh 2017), H0: mean 0.
-			seq := stats.AlwaysValid(ls, 0, m.tau2, monitorAlpha)
-			last := seq[len(seq)-1]
+			// Mixture SPRT (Johari, Koomen, Pekelis & Walsh 2017), H0: mean
+			// 0, carried on from the folded windows' looks.
+			mix := c.fold.monitors[key]
+			last := mix.Look(nil, 0, m.tau2, monitorAlpha)
+			for _, l := range ls {
+				last = mix.Look(l, 0, m.tau2, monitorAlpha)
+			}
 			if last.N == 0 {
 				continue // nothing observed: no mean, no test
 			}
-			rep.Monitors = append(rep.Monitors, document.Monitor{Variant: cand, Statistic: m.statistic, Windows: len(ls),
+			rep.Monitors = append(rep.Monitors, document.Monitor{Variant: cand, Statistic: m.statistic, Windows: windows,
 				N: last.N, Mean: last.Mean, PValue: last.P, Alarm: last.Alarm})
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -30,6 +31,7 @@ type Option func(*options)
 type options struct {
 	spillDir   string
 	spillBytes int64
+	horizon    int
 }
 
 // WithSpill makes the collector's tables keep at most bytes of sealed
@@ -49,6 +51,10 @@ type spill struct {
 	n      int
 	// refs counts the collector and its unreleased Rows.
 	refs atomic.Int32
+	// mu guards doomed: the segments of folded windows, removed once no
+	// Rows that may read them is held.
+	mu     sync.Mutex
+	doomed []*segment
 }
 
 func newSpill(parent string) *spill {
@@ -62,9 +68,27 @@ func (s *spill) retain() { s.refs.Add(1) }
 
 // release lets go of the segments, removing them after the last holder.
 func (s *spill) release() {
-	if s.refs.Add(-1) == 0 {
+	switch s.refs.Add(-1) {
+	case 0:
 		s.remove()
+	case 1:
+		s.discard(nil)
 	}
+}
+
+// discard removes segments no table reads any more, now if no Rows holds
+// them, or else when the last Rows is released.
+func (s *spill) discard(segs []*segment) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.doomed = append(s.doomed, segs...)
+	if s.refs.Load() > 1 {
+		return
+	}
+	for _, seg := range s.doomed {
+		os.Remove(seg.path)
+	}
+	s.doomed = nil
 }
 
 // create writes a new segment file and returns its path.

@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -10,6 +11,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/util"
 	"github.com/assay-eval/assay/pkg/eval"
 )
+
+// noWindow is the key of a table's part of rows in no time window:
+// datasets' samples, and the failures dead letters stand for.
+const noWindow = math.MinInt64
 
 // batchRows is the size of a record batch: builders are flushed into an
 // immutable batch every batchRows rows, so memory per row stays columnar.
@@ -124,65 +129,156 @@ var judgmentSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "cluster", Type: arrow.BinaryTypes.String},
 }, nil)
 
-// table accumulates rows in a record builder and seals them into batches,
+// table accumulates rows in record builders and seals them into batches,
 // kept in memory up to a budget and written to segment files beyond it
-// (see [WithSpill]).
+// (see [WithSpill]). Its rows are in parts, one per time window of a
+// continuous run (and one, [noWindow], for the rows of no window), so that a
+// window's rows can be let go of whole when it is folded (see
+// [Collector.fold]).
 type table struct {
-	mem     memory.Allocator
-	b       *array.RecordBuilder
-	batches []arrow.RecordBatch
-	pending int
-	rows    int
-	// inRAM is the size of batches; once it passes budget, they are
-	// written to a segment of spill and released.
+	mem    memory.Allocator
+	schema *arrow.Schema
+	parts  map[int64]*part
+	// b is the builder of the part rows are added to (see [table.into]).
+	b    *array.RecordBuilder
+	cur  *part
+	rows int
+	// inRAM is the size of the parts' batches; once it passes budget,
+	// they are written to segments of spill and released.
 	inRAM, budget int64
 	spill         *spill
-	segments      []*segment
 	// spillErr is why writing a segment failed: the table then keeps
 	// every batch in memory.
 	spillErr error
 }
 
+// part is the rows of one window.
+type part struct {
+	b        *array.RecordBuilder
+	batches  []arrow.RecordBatch
+	segments []*segment
+	pending  int
+	rows     int
+	inRAM    int64
+	// msgSeq is the smallest stream sequence of the messages its rows
+	// came from, when the caller said (see [Collector.FromMessage]), and
+	// sampleSeq and genSeq the smallest of its samples and generations:
+	// what a purge of the run's streams must keep.
+	msgSeq, sampleSeq, genSeq uint64
+	// msgUnknown: some of its rows came from a message of no known
+	// sequence.
+	msgUnknown bool
+}
+
 func newTable(mem memory.Allocator, schema *arrow.Schema, sp *spill, budget int64) *table {
-	return &table{mem: mem, b: array.NewRecordBuilder(mem, schema), spill: sp, budget: budget}
+	t := &table{mem: mem, schema: schema, parts: map[int64]*part{}, spill: sp, budget: budget}
+	t.into(noWindow)
+	return t
+}
+
+// into makes rows added from now on go to the part of key.
+func (t *table) into(key int64) {
+	p := t.parts[key]
+	if p == nil {
+		p = &part{b: array.NewRecordBuilder(t.mem, t.schema)}
+		t.parts[key] = p
+	}
+	t.cur, t.b = p, p.b
+}
+
+// keys are the parts' keys in order.
+func (t *table) keys() []int64 {
+	keys := make([]int64, 0, len(t.parts))
+	for k := range t.parts {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// seen lowers a part's smallest sequence to seq, if seq is one.
+func seen(min *uint64, seq uint64) {
+	if seq > 0 && (*min == 0 || seq < *min) {
+		*min = seq
+	}
 }
 
 func (t *table) rowDone() {
-	t.pending++
+	p := t.cur
+	p.pending++
+	p.rows++
 	t.rows++
-	if t.pending == batchRows {
-		t.flush()
+	if p.pending == batchRows {
+		t.flushPart(p)
+		t.spillOver()
 	}
+}
+
+// flushPart seals the rows p's builder holds into a batch.
+func (t *table) flushPart(p *part) {
+	if p.pending == 0 {
+		return
+	}
+	rec := p.b.NewRecordBatch()
+	p.batches = append(p.batches, rec)
+	p.pending = 0
+	size := util.TotalRecordSize(rec)
+	p.inRAM += size
+	t.inRAM += size
 }
 
 func (t *table) flush() {
-	if t.pending == 0 {
-		return
+	for _, k := range t.keys() {
+		t.flushPart(t.parts[k])
 	}
-	rec := t.b.NewRecordBatch()
-	t.batches = append(t.batches, rec)
-	t.pending = 0
-	t.inRAM += util.TotalRecordSize(rec)
+	t.spillOver()
+}
+
+// spillOver writes every part's batches to segments once the table holds
+// more than its budget in memory.
+func (t *table) spillOver() {
 	if t.spill == nil || t.budget <= 0 || t.inRAM <= t.budget || t.spillErr != nil {
 		return
 	}
-	seg, err := writeSegment(t.spill, t.b.Schema(), t.batches)
-	if err != nil {
-		t.spillErr = err
-		return
+	for _, k := range t.keys() {
+		p := t.parts[k]
+		if len(p.batches) == 0 {
+			continue
+		}
+		seg, err := writeSegment(t.spill, t.schema, p.batches)
+		if err != nil {
+			t.spillErr = err
+			return
+		}
+		p.segments = append(p.segments, seg)
+		for _, r := range p.batches {
+			r.Release()
+		}
+		t.inRAM -= p.inRAM
+		p.batches, p.inRAM = nil, 0
 	}
-	t.segments = append(t.segments, seg)
-	for _, r := range t.batches {
-		r.Release()
-	}
-	t.batches, t.inRAM = nil, 0
 }
 
-// view is every row as it stands, flushing the builder: valid until more
+// view is every row as it stands, flushing the builders: valid until more
 // rows are added.
 func (t *table) view() batches {
 	t.flush()
-	return batches{mem: t.mem, segments: t.segments, inRAM: t.batches}
+	b := batches{mem: t.mem}
+	for _, k := range t.keys() {
+		b.segments = append(b.segments, t.parts[k].segments...)
+		b.inRAM = append(b.inRAM, t.parts[k].batches...)
+	}
+	return b
+}
+
+// partView is the rows of the part of key, as [table.view].
+func (t *table) partView(key int64) batches {
+	p := t.parts[key]
+	if p == nil {
+		return batches{mem: t.mem}
+	}
+	t.flushPart(p)
+	return batches{mem: t.mem, segments: p.segments, inRAM: p.batches}
 }
 
 // snapshot is [table.view] kept valid while rows are added, until it is
@@ -196,12 +292,36 @@ func (t *table) snapshot() batches {
 	return v
 }
 
-func (t *table) release() {
-	for _, r := range t.batches {
+// drop lets go of the part of key: its batches, builder and segment
+// files (once no snapshot reads them).
+func (t *table) drop(key int64) {
+	p := t.parts[key]
+	if p == nil {
+		return
+	}
+	delete(t.parts, key)
+	for _, r := range p.batches {
 		r.Release()
 	}
-	t.batches, t.segments = nil, nil
-	t.b.Release()
+	p.b.Release()
+	t.inRAM -= p.inRAM
+	t.rows -= p.rows
+	if t.spill != nil {
+		t.spill.discard(p.segments)
+	}
+	if t.cur == p {
+		t.into(noWindow)
+	}
+}
+
+func (t *table) release() {
+	for _, p := range t.parts {
+		for _, r := range p.batches {
+			r.Release()
+		}
+		p.b.Release()
+	}
+	t.parts, t.cur, t.b = map[int64]*part{}, nil, nil
 }
 
 // batches are a table's rows: its segments, read back one batch at a time,
@@ -272,6 +392,8 @@ func (t *table) optBool(i int, v *bool) {
 }
 
 func (t *table) appendScore(s *eval.Score, metrics []string) {
+	seen(&t.cur.sampleSeq, s.Sample.Seq)
+	seen(&t.cur.genSeq, s.GenSeq)
 	t.str(colSuite, s.Sample.Suite)
 	t.str(colSample, s.Sample.ID)
 	t.u64(colSampleSeq, s.Sample.Seq)
@@ -341,6 +463,7 @@ func roundSummary(rs []eval.Round, i int) string {
 }
 
 func (t *table) appendJudgment(j *eval.Judgment) {
+	seen(&t.cur.sampleSeq, j.Sample.Seq)
 	t.str(jcJudge, j.Judge)
 	t.str(jcJudgeID, j.JudgeID)
 	t.str(jcCandidate, j.Candidate)

@@ -48,6 +48,10 @@ type Window struct {
 	End      time.Time       `json:"end"`
 	Samples  int             `json:"samples"`
 	Variants []WindowVariant `json:"variants"`
+	// Folded: the window is older than the report's horizon, and its
+	// figures are those it had when it was folded (results that arrive
+	// for it later are counted in a warning only).
+	Folded bool `json:"folded,omitempty"`
 }
 
 // WindowVariant is one variant in one window.

@@ -41,31 +41,52 @@ const seqVarFloor = 1e-12
 // are not finite numbers are skipped.
 func AlwaysValid(looks [][]float64, theta0, tau2, alpha float64) []Sequential {
 	out := make([]Sequential, len(looks))
-	var n int
-	var sum, ss float64 // of x − theta0 and its square
-	p := 1.0
+	var m Mixture
 	for k, look := range looks {
-		for _, x := range look {
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				continue
-			}
-			n++
-			sum += x - theta0
-			ss += (x - theta0) * (x - theta0)
+		out[k] = m.Look(look, theta0, tau2, alpha)
+	}
+	return out
+}
+
+// Mixture is [AlwaysValid] one look at a time: what it keeps of the looks
+// so far is a count and two sums, so a stream watched for months costs the
+// same as one watched for a day, and looks fed one by one give the same
+// states, to the last bit, as AlwaysValid over all of them.
+type Mixture struct {
+	n       int
+	sum, ss float64 // of x − theta0 and its square
+	// p is the p-value so far, once looked is set (1 before).
+	p      float64
+	looked bool
+}
+
+// Look adds a look's observations and returns the state after it.
+func (m *Mixture) Look(look []float64, theta0, tau2, alpha float64) Sequential {
+	if !m.looked {
+		m.p, m.looked = 1, true
+	}
+	p := m.p
+	for _, x := range look {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			continue
 		}
-		if n > 0 && tau2 > 0 {
-			nf := float64(n)
-			shift := sum / nf
-			v := math.Max(ss/nf, seqVarFloor)
-			logL := 0.5*math.Log(v/(v+nf*tau2)) + nf*nf*tau2*shift*shift/(2*v*(v+nf*tau2))
-			if !math.IsNaN(logL) { // theta0 or tau2 not a finite number
-				p = math.Min(p, math.Exp(-logL))
-			}
+		m.n++
+		m.sum += x - theta0
+		m.ss += (x - theta0) * (x - theta0)
+	}
+	if m.n > 0 && tau2 > 0 {
+		nf := float64(m.n)
+		shift := m.sum / nf
+		v := math.Max(m.ss/nf, seqVarFloor)
+		logL := 0.5*math.Log(v/(v+nf*tau2)) + nf*nf*tau2*shift*shift/(2*v*(v+nf*tau2))
+		if !math.IsNaN(logL) { // theta0 or tau2 not a finite number
+			p = math.Min(p, math.Exp(-logL))
 		}
-		out[k] = Sequential{N: n, P: p, Alarm: p < alpha}
-		if n > 0 {
-			out[k].Mean = theta0 + sum/float64(n)
-		}
+	}
+	m.p = p
+	out := Sequential{N: m.n, P: p, Alarm: p < alpha}
+	if m.n > 0 {
+		out.Mean = theta0 + m.sum/float64(m.n)
 	}
 	return out
 }

@@ -1,0 +1,235 @@
+package aggregate
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/assay-eval/assay/services/report/document"
+	"github.com/assay-eval/assay/services/report/stats"
+)
+
+// DefaultHorizon is how many of a continuous run's latest windows the
+// collector keeps every result of (see [WithHorizon]).
+const DefaultHorizon = 30
+
+// WithHorizon makes a continuous run's collector keep the results of its
+// latest windows windows only: an older window is folded — its figures
+// and its looks for the monitors frozen as they stand, its results and
+// their keys let go of — once a result arrives in a window windows or
+// more after it. windows <= 0 keeps every window.
+func WithHorizon(windows int) Option {
+	return func(o *options) { o.horizon = windows }
+}
+
+// foldState is what a continuous run's collector keeps of its folded
+// windows: a constant amount per window, whatever their results were.
+type foldState struct {
+	horizon int
+	// newest is the start of the latest window a result arrived in, and
+	// cutoff the start of the oldest window held: results of a window
+	// before it are late (folded: counted in late and nowhere else).
+	// Both are Unix milliseconds, valid once started.
+	newest, cutoff int64
+	started        bool
+	late           int
+	// windows are the folded windows' figures, oldest first, and looked
+	// how many windows the monitors have looked at in them; monitors
+	// holds each (candidate, statistic) monitor's state after them.
+	windows  []document.Window
+	looked   int
+	monitors map[[2]string]stats.Mixture
+	// taken counts the production samples of the folded windows, by
+	// suite.
+	taken map[string]int
+	// keys holds the result keys added in each window held, let go of
+	// from seen when it is folded.
+	keys map[int64][][16]byte
+	// msgSeq is the stream sequence of the message whose results are
+	// being added (see [Collector.FromMessage]), or 0.
+	msgSeq uint64
+}
+
+// windowKey is the key of the table part the result of a query made at
+// at goes to, and false when its window is folded: the result is late.
+func (c *Collector) windowKey(at time.Time) (int64, bool) {
+	ct := c.spec.Continuous
+	if ct == nil || at.IsZero() {
+		return noWindow, true
+	}
+	k := ct.WindowOf(at).UnixMilli()
+	if c.fold.started && k < c.fold.cutoff {
+		c.fold.late++
+		return k, false
+	}
+	return k, true
+}
+
+// FromMessage says the results added next come from the message of stream
+// sequence seq (0: from none): the tables keep, by window, the smallest
+// sequence of the messages their rows come from, so that a purge of the
+// run's scores and judgments keeps every message a window held needs
+// (see [Collector.Needed]).
+func (c *Collector) FromMessage(seq uint64) { c.fold.msgSeq = seq }
+
+// placed records that the result of key k went to the part of window w of
+// t, and folds the windows the horizon leaves behind once w is the
+// latest.
+func (c *Collector) placed(t *table, w int64, k [16]byte) {
+	seen(&t.cur.msgSeq, c.fold.msgSeq)
+	if w == noWindow {
+		return
+	}
+	if c.fold.msgSeq == 0 {
+		t.cur.msgUnknown = true
+	}
+	c.fold.keys[w] = append(c.fold.keys[w], k)
+	if c.fold.started && w <= c.fold.newest {
+		return
+	}
+	c.fold.newest, c.fold.started = w, true
+	if c.fold.horizon <= 0 {
+		c.fold.cutoff = noWindow
+		return
+	}
+	span := c.spec.Continuous.Window.D().Milliseconds()
+	c.fold.cutoff = max(c.fold.cutoff, w-int64(c.fold.horizon-1)*span)
+	var old []int64
+	for _, t := range []*table{c.scores, c.judgments} {
+		for _, key := range t.keys() {
+			if key != noWindow && key < c.fold.cutoff && !slices.Contains(old, key) {
+				old = append(old, key)
+			}
+		}
+	}
+	slices.Sort(old)
+	for _, key := range old {
+		c.foldWindow(key)
+	}
+}
+
+// foldWindow freezes the figures of the window starting at key and lets
+// go of its results. The figures are the same as the window's in a
+// report made just before: the same rows, in the same order.
+func (c *Collector) foldWindow(key int64) {
+	rows := c.rowsOf(c.scores.partView(key), c.scoresIn(key))
+	rows = slices.DeleteFunc(rows, func(r row) bool { return r.perturbation != "" })
+	judged := func() []judgmentRow { return c.judgmentRowsOf(c.judgments.partView(key), c.judgmentsIn(key)) }
+	dws, looks := c.windowFigures(rows, judged)
+	if c.readErr != nil {
+		// A window that cannot be read back is not frozen from what was
+		// read of it: it stays, and the report says why it cannot be made.
+		return
+	}
+	for _, dw := range dws {
+		dw.Folded = true
+		c.fold.windows = append(c.fold.windows, dw)
+	}
+	if len(dws) > 0 {
+		c.fold.looked++
+	}
+	for _, cand := range c.spec.Candidates() {
+		for _, m := range []struct {
+			statistic string
+			tau2      float64
+		}{{monitorWinRate, monitorTau2WinRate}, {monitorRefusalDelta, monitorTau2Refusal}} {
+			mk := [2]string{cand, m.statistic}
+			for _, l := range looks[mk] {
+				mix := c.fold.monitors[mk]
+				mix.Look(l, 0, m.tau2, monitorAlpha)
+				c.fold.monitors[mk] = mix
+			}
+		}
+	}
+	for suite, n := range takenBySuite(rows) {
+		c.fold.taken[suite] += n
+	}
+	for _, k := range c.fold.keys[key] {
+		delete(c.seen, k)
+	}
+	delete(c.fold.keys, key)
+	c.scores.drop(key)
+	c.judgments.drop(key)
+}
+
+func (c *Collector) scoresIn(key int64) int {
+	if p := c.scores.parts[key]; p != nil {
+		return p.rows
+	}
+	return 0
+}
+
+func (c *Collector) judgmentsIn(key int64) int {
+	if p := c.judgments.parts[key]; p != nil {
+		return p.rows
+	}
+	return 0
+}
+
+// lateWarning says how many results arrived for windows already folded.
+func (c *Collector) lateWarning() string {
+	if c.fold.late == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d results arrived for windows older than the report's horizon of %d windows, already folded: they were left out of every figure",
+		c.fold.late, c.fold.horizon)
+}
+
+// Needed is, for each of the run's streams, the first stream sequence
+// whose messages the collector may still need (0 where it needs none it
+// knows of): messages of the run before it belong to folded windows only,
+// and may be purged.
+type Needed struct {
+	Samples, Gens, Scores, Judgments uint64
+	// Folded counts the windows folded so far.
+	Folded int
+}
+
+// Needed says which messages of the run the collector may still need.
+func (c *Collector) Needed() Needed {
+	n := Needed{Folded: len(c.fold.windows)}
+	for _, t := range []*table{c.scores, c.judgments} {
+		for _, p := range t.parts {
+			seen(&n.Samples, p.sampleSeq)
+			seen(&n.Gens, p.genSeq)
+			msgs := &n.Judgments
+			if t == c.scores {
+				msgs = &n.Scores
+			}
+			seen(msgs, p.msgSeq)
+		}
+	}
+	// A window with results from messages of no known sequence (added
+	// when their sample was named, or by a caller that does not say)
+	// keeps its stream whole until it is folded.
+	for _, p := range c.scores.parts {
+		if p.msgUnknown {
+			n.Scores = 0
+		}
+	}
+	for _, p := range c.judgments.parts {
+		if p.msgUnknown {
+			n.Judgments = 0
+		}
+	}
+	return n
+}
+
+// Retained counts what the collector holds of a continuous run's
+// windows: the windows with results held, their rows and their keys.
+func (c *Collector) Retained() (windows, rows, keys int) {
+	for k, ks := range c.fold.keys {
+		if k != noWindow {
+			windows++
+			keys += len(ks)
+		}
+	}
+	for _, t := range []*table{c.scores, c.judgments} {
+		for k, p := range t.parts {
+			if k != noWindow {
+				rows += p.rows
+			}
+		}
+	}
+	return windows, rows, keys
+}
