@@ -113,6 +113,13 @@ func (c *Collector) placed(t *table, w int64, k [16]byte) {
 // report made just before: the same rows, in the same order.
 func (c *Collector) foldWindow(key int64) {
 	rows := c.rowsOf(c.scores.partView(key), c.scoresIn(key))
+	if c.samples != nil {
+		// The window's samples are named no more: a result for one of
+		// them is late (see [Collector.windowKey]).
+		for _, r := range rows {
+			delete(c.samples, runSampleKey(r.suite, r.sample))
+		}
+	}
 	rows = slices.DeleteFunc(rows, func(r row) bool { return r.perturbation != "" })
 	judged := func() []judgmentRow { return c.judgmentRowsOf(c.judgments.partView(key), c.judgmentsIn(key)) }
 	dws, looks := c.windowFigures(rows, judged)

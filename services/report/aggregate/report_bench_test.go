@@ -96,36 +96,32 @@ func watchHeap(tb testing.TB) func() uint64 {
 // BenchmarkContinuousCollector feeds a continuous run 500 hourly windows of
 // 200 queries (two variants and a judge) and reports the heap it keeps per
 // query once the first 100 windows are in (growth-B/query): what months of
-// production traffic cost the report between two refreshes.
+// production traffic cost the report between two refreshes. The default
+// horizon folds every window but the latest 30, whose figures then cost
+// the same whatever their number of queries (growth-B/window); horizon=0
+// keeps them all.
 func BenchmarkContinuousCollector(b *testing.B) {
 	const windows, perWindow, settled = 500, 200, 100
-	for b.Loop() {
-		spec := continuousSpec()
-		c := New(spec)
-		var at100 uint64
-		for w := range windows {
-			if w == settled {
-				runtime.GC()
-				at100 = heapObjects()
-			}
-			at := windowZero.Add(time.Duration(w)*time.Hour + time.Minute)
-			for i := range perWindow {
-				id := fmt.Sprintf("w%03dq%03d", w, i)
-				ref := eval.SampleRef{ID: id, Suite: "chat", Seq: uint64(w*1000 + i + 1), At: at, Cluster: fmt.Sprint(i / 4)}
-				for _, v := range []string{"base", "ft"} {
-					s := mkScore(spec, v, "chat", id, ref.Seq, eval.BucketOK, map[string]float64{"refusal": float64(i % 2)})
-					s.Sample, s.Checks.Refused = ref, i%2 == 1
-					c.AddScore(s)
+	for _, horizon := range []int{DefaultHorizon, 0} {
+		b.Run(fmt.Sprintf("horizon=%d", horizon), func(b *testing.B) {
+			for b.Loop() {
+				spec := continuousSpec()
+				c := New(spec, WithHorizon(horizon))
+				var at100 uint64
+				for w := range windows {
+					if w == settled {
+						runtime.GC()
+						at100 = heapObjects()
+					}
+					feedWindow(c, spec, w, perWindow)
 				}
-				j := judged(spec, 0, "ft", "chat", id, []eval.Winner{eval.WinCandidate, eval.WinBaseline, eval.WinTie}[i%3])
-				j.Sample = ref
-				c.AddJudgment(j)
+				runtime.GC()
+				end := heapObjects()
+				b.ReportMetric(float64(end-min(at100, end))/float64((windows-settled)*perWindow), "growth-B/query")
+				b.ReportMetric(float64(end-min(at100, end))/float64(windows-settled), "growth-B/window")
+				b.ReportMetric(float64(end)/1e6, "held-MB")
+				c.Release()
 			}
-		}
-		runtime.GC()
-		end := heapObjects()
-		b.ReportMetric(float64(end-min(at100, end))/float64((windows-settled)*perWindow), "growth-B/query")
-		b.ReportMetric(float64(end)/1e6, "held-MB")
-		c.Release()
+		})
 	}
 }

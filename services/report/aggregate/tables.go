@@ -139,10 +139,12 @@ type table struct {
 	mem    memory.Allocator
 	schema *arrow.Schema
 	parts  map[int64]*part
-	// b is the builder of the part rows are added to (see [table.into]).
-	b    *array.RecordBuilder
-	cur  *part
-	rows int
+	// b is the builder of the part rows are added to (see [table.into]),
+	// and latest the key of the latest window's part.
+	b      *array.RecordBuilder
+	cur    *part
+	latest int64
+	rows   int
 	// inRAM is the size of the parts' batches; once it passes budget,
 	// they are written to segments of spill and released.
 	inRAM, budget int64
@@ -171,17 +173,35 @@ type part struct {
 }
 
 func newTable(mem memory.Allocator, schema *arrow.Schema, sp *spill, budget int64) *table {
-	t := &table{mem: mem, schema: schema, parts: map[int64]*part{}, spill: sp, budget: budget}
+	t := &table{mem: mem, schema: schema, parts: map[int64]*part{}, spill: sp, budget: budget, latest: noWindow}
 	t.into(noWindow)
 	return t
 }
 
-// into makes rows added from now on go to the part of key.
+// into makes rows added from now on go to the part of key. A part made
+// for a window later than every other seals the others' rows: the windows
+// before it see few results after it begins, and a part's rows must be
+// sealed to be spilled. Their builders are let go of until a late result
+// needs one again.
 func (t *table) into(key int64) {
 	p := t.parts[key]
 	if p == nil {
-		p = &part{b: array.NewRecordBuilder(t.mem, t.schema)}
+		p = &part{}
+		if key != noWindow && key > t.latest {
+			t.latest = key
+			for k, q := range t.parts {
+				if k != noWindow && q.b != nil {
+					t.flushPart(q)
+					q.b.Release()
+					q.b = nil
+				}
+			}
+			t.spillOver()
+		}
 		t.parts[key] = p
+	}
+	if p.b == nil {
+		p.b = array.NewRecordBuilder(t.mem, t.schema)
 	}
 	t.cur, t.b = p, p.b
 }
@@ -303,7 +323,9 @@ func (t *table) drop(key int64) {
 	for _, r := range p.batches {
 		r.Release()
 	}
-	p.b.Release()
+	if p.b != nil {
+		p.b.Release()
+	}
 	t.inRAM -= p.inRAM
 	t.rows -= p.rows
 	if t.spill != nil {
@@ -319,7 +341,9 @@ func (t *table) release() {
 		for _, r := range p.batches {
 			r.Release()
 		}
-		p.b.Release()
+		if p.b != nil {
+			p.b.Release()
+		}
 	}
 	t.parts, t.cur, t.b = map[int64]*part{}, nil, nil
 }

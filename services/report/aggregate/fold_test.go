@@ -1,0 +1,230 @@
+package aggregate
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/report/document"
+)
+
+// feedWindow adds window w of a continuous run: perWindow production
+// queries answered by both variants and judged, with refusals, verdicts
+// and sessions varying from one query and one window to the next.
+func feedWindow(c *Collector, spec *eval.RunSpec, w, perWindow int) {
+	at := windowZero.Add(time.Duration(w)*time.Hour + time.Minute)
+	for i := range perWindow {
+		id := fmt.Sprintf("w%03dq%03d", w, i)
+		ref := eval.SampleRef{ID: id, Suite: "chat", Seq: uint64(w*1000 + i + 1), At: at, Cluster: fmt.Sprint(i / 4)}
+		for _, v := range []string{"base", "ft"} {
+			s := mkScore(spec, v, "chat", id, ref.Seq, eval.BucketOK, map[string]float64{"refusal": float64(i % 2)})
+			s.Sample, s.Checks.Refused = ref, (i+w+len(v))%3 == 0
+			c.AddScore(s)
+		}
+		j := judged(spec, 0, "ft", "chat", id, []eval.Winner{eval.WinCandidate, eval.WinBaseline, eval.WinTie}[(i*w+i)%3])
+		j.Sample = ref
+		c.AddJudgment(j)
+	}
+}
+
+func continuousReport(t *testing.T, c *Collector) *document.Report {
+	t.Helper()
+	rep, err := c.Report(t.Context(), nil, windowZero)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func TestFoldKeepsTheHorizonOnly(t *testing.T) {
+	const horizon, perWindow = 5, 20
+	spec := continuousSpec()
+	c := New(spec, WithHorizon(horizon), WithSpill(t.TempDir(), 1))
+	t.Cleanup(c.Release)
+	for w := range 60 {
+		feedWindow(c, spec, w, perWindow)
+		continuousReport(t, c) // spills what the tables hold
+		windows, rows, keys := c.Retained()
+		want := min(w+1, horizon)
+		// Two scores and a judgment per query, each with its key.
+		if windows != want || rows != want*perWindow*3 || keys != want*perWindow*3 {
+			t.Fatalf("after window %d: %d windows, %d rows, %d keys held; want %d, %d, %d",
+				w, windows, rows, keys, want, want*perWindow*3, want*perWindow*3)
+		}
+	}
+	if n := c.Needed().Folded; n != 60-horizon {
+		t.Fatalf("%d windows folded, want %d", n, 60-horizon)
+	}
+	// Every table spills at once (1 byte): the segments of folded windows
+	// are removed with them.
+	segs, _ := filepath.Glob(filepath.Join(c.spill.dir, "*.arrow"))
+	if len(segs) == 0 || len(segs) > 2*horizon {
+		t.Fatalf("%d spill segments kept for %d windows", len(segs), horizon)
+	}
+}
+
+// TestFoldedWindowsKeepTheirFigures compares, window after window, the
+// report of a collector that folds with one that keeps everything: the
+// same windows, monitors and counts to the last bit.
+func TestFoldedWindowsKeepTheirFigures(t *testing.T) {
+	spec := continuousSpec()
+	folding, whole := New(spec, WithHorizon(3)), New(spec, WithHorizon(0))
+	t.Cleanup(folding.Release)
+	t.Cleanup(whole.Release)
+	for w := range 12 {
+		feedWindow(folding, spec, w, 16+w%5)
+		feedWindow(whole, spec, w, 16+w%5)
+		got, want := continuousReport(t, folding), continuousReport(t, whole)
+		if len(want.Monitors) != 2 || len(want.Windows) != w+1 || want.Windows[0].Variants[1].WinRate == nil {
+			t.Fatalf("after window %d: a report of %d monitors and %d windows", w, len(want.Monitors), len(want.Windows))
+		}
+		folded := 0
+		for i := range got.Windows {
+			if got.Windows[i].Folded {
+				folded++
+				got.Windows[i].Folded = false
+			}
+		}
+		if folded != max(0, w+1-3) {
+			t.Fatalf("after window %d: %d windows folded", w, folded)
+		}
+		for _, cmp := range []struct {
+			what      string
+			got, want any
+		}{
+			{"windows", got.Windows, want.Windows}, {"monitors", got.Monitors, want.Monitors},
+			{"progress", got.Progress, want.Progress}, {"suites", got.Suites, want.Suites}, {"counts", got.Counts, want.Counts},
+		} {
+			if g, wt := mustJSON(t, cmp.got), mustJSON(t, cmp.want); g != wt {
+				t.Fatalf("after window %d, %s:\n got %s\nwant %s", w, cmp.what, g, wt)
+			}
+		}
+	}
+}
+
+func TestLateResultOfAFoldedWindowIsOnlyCounted(t *testing.T) {
+	spec := continuousSpec()
+	c := New(spec, WithHorizon(2))
+	t.Cleanup(c.Release)
+	for w := range 4 {
+		feedWindow(c, spec, w, 10)
+	}
+	before := continuousReport(t, c)
+	late := mkScore(spec, "base", "chat", "late", 1, eval.BucketOK, map[string]float64{"refusal": 1})
+	late.Sample.At = windowZero.Add(30 * time.Minute)
+	if c.AddScore(late) {
+		t.Fatal("a late score of a folded window was added")
+	}
+	j := judged(spec, 0, "ft", "chat", "late", eval.WinCandidate)
+	j.Sample.At = late.Sample.At
+	if c.AddJudgment(j) {
+		t.Fatal("a late judgment of a folded window was added")
+	}
+	after := continuousReport(t, c)
+	if g, w := mustJSON(t, after.Windows), mustJSON(t, before.Windows); g != w {
+		t.Fatalf("windows changed by late results:\n got %s\nwant %s", g, w)
+	}
+	if after.Progress != before.Progress {
+		t.Fatalf("progress %+v, want %+v", after.Progress, before.Progress)
+	}
+	found := false
+	for _, w := range after.Warnings {
+		found = found || strings.HasPrefix(w, "2 results arrived for windows older than the report's horizon of 2 windows")
+	}
+	if !found {
+		t.Fatalf("no warning counts the 2 late results: %q", after.Warnings)
+	}
+}
+
+func TestNeededKeepsTheHorizonsMessages(t *testing.T) {
+	spec := continuousSpec()
+	c := New(spec, WithHorizon(2))
+	t.Cleanup(c.Release)
+	var seq uint64
+	for w := range 5 {
+		at := windowZero.Add(time.Duration(w)*time.Hour + time.Minute)
+		id := fmt.Sprintf("w%d", w)
+		ref := eval.SampleRef{ID: id, Suite: "chat", Seq: uint64(100 + w), At: at}
+		s := mkScore(spec, "base", "chat", id, ref.Seq, eval.BucketOK, map[string]float64{"refusal": 0})
+		s.Sample = ref
+		seq++
+		c.FromMessage(seq)
+		c.AddScore(s)
+		j := judged(spec, 0, "ft", "chat", id, eval.WinTie)
+		j.Sample = ref
+		seq++
+		c.FromMessage(seq)
+		c.AddJudgment(j)
+		c.FromMessage(0)
+	}
+	// Windows 3 and 4 are held: the score and judgment of window 3 were
+	// messages 7 and 8, its sample 103, its generation genSeq("base", 103).
+	got := c.Needed()
+	want := Needed{Samples: 103, Gens: genSeq("base", 103), Scores: 7, Judgments: 8, Folded: 3}
+	if got != want {
+		t.Fatalf("needed %+v, want %+v", got, want)
+	}
+	// A result of no known message keeps its stream whole.
+	s := mkScore(spec, "ft", "chat", "w4", 104, eval.BucketOK, map[string]float64{"refusal": 0})
+	s.Sample.At = windowZero.Add(4*time.Hour + time.Minute)
+	c.AddScore(s)
+	if got := c.Needed(); got.Scores != 0 || got.Judgments != 8 {
+		t.Fatalf("needed %+v after a score of no known message: want no scores purged", got)
+	}
+}
+
+func TestFoldedSegmentsOutliveRowsTakenBefore(t *testing.T) {
+	spec := continuousSpec()
+	c := New(spec, WithHorizon(1), WithSpill(t.TempDir(), 1))
+	t.Cleanup(c.Release)
+	feedWindow(c, spec, 0, 10)
+	rows := c.Rows()
+	if len(rows.scoreBatches.segments) == 0 {
+		t.Fatal("nothing spilled")
+	}
+	feedWindow(c, spec, 1, 10) // folds window 0, whose segments rows read
+	for _, seg := range rows.scoreBatches.segments {
+		if _, err := os.Stat(seg.path); err != nil {
+			t.Fatalf("segment of rows still held removed: %v", err)
+		}
+	}
+	rows.Release()
+	for _, seg := range orphanSegments(t, c) {
+		t.Fatalf("segment %s of a folded window kept after the rows were released", seg)
+	}
+}
+
+// orphanSegments are the spill segments on disk that no table of c reads.
+func orphanSegments(t *testing.T, c *Collector) []string {
+	t.Helper()
+	read := map[string]bool{}
+	for _, tb := range []*table{c.scores, c.judgments} {
+		for _, p := range tb.parts {
+			for _, seg := range p.segments {
+				read[seg.path] = true
+			}
+		}
+	}
+	all, _ := filepath.Glob(filepath.Join(c.spill.dir, "*.arrow"))
+	var out []string
+	for _, p := range all {
+		if !read[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
