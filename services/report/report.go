@@ -52,6 +52,12 @@ type Config struct {
 	// run is no longer followed.
 	SpillDir   string
 	SpillBytes int64
+	// Horizon is how many of a continuous run's latest windows the report
+	// keeps every result of (default aggregate.DefaultHorizon; negative
+	// keeps every window). Older windows are folded: their figures are
+	// frozen, their results let go of, and their messages purged from the
+	// run's streams (see aggregate.WithHorizon).
+	Horizon int
 }
 
 // Service is the report stage.
@@ -80,6 +86,12 @@ func New(cfg Config, env *stage.Env) *Service {
 	}
 	if cfg.SpillBytes == 0 {
 		cfg.SpillBytes = aggregate.DefaultSpillBytes
+	}
+	switch {
+	case cfg.Horizon == 0:
+		cfg.Horizon = aggregate.DefaultHorizon
+	case cfg.Horizon < 0:
+		cfg.Horizon = 0
 	}
 	return &Service{cfg: cfg, bus: env.Bus, logger: env.Logger.With("stage", bus.StageReport),
 		metrics: obs.NewStage(env.Registry, bus.StageReport), windows: newWindowGauges(env.Registry), active: map[string]context.CancelFunc{}}
@@ -167,7 +179,7 @@ func (s *Service) follow(ctx context.Context, run string) error {
 	if st, err := s.bus.Status(ctx, run); err == nil {
 		retry = st.Retry
 	}
-	c := aggregate.New(spec, aggregate.WithSpill(s.cfg.SpillDir, s.cfg.SpillBytes))
+	c := aggregate.New(spec, aggregate.WithSpill(s.cfg.SpillDir, s.cfg.SpillBytes), aggregate.WithHorizon(s.cfg.Horizon))
 	defer c.Release()
 	var mu sync.Mutex
 	// The consumers are stopped, and their callbacks finished, before the
@@ -241,7 +253,13 @@ func (s *Service) follow(ctx context.Context, run string) error {
 					seq = meta.Sequence.Stream
 				}
 				mu.Lock()
+				if src.stream == bus.StreamScores || src.stream == bus.StreamJudgments {
+					// A purge of the run's results keeps what the windows
+					// held need (see purgeFolded).
+					c.FromMessage(seq)
+				}
 				_ = addMsg(c, src, message{subject: m.Subject(), data: data, seq: seq, lost: err, msgID: m.Headers().Get(jetstream.MsgIDHeader)})
+				c.FromMessage(0)
 				mu.Unlock()
 				outcome = bus.OutcomeAcked
 			}
@@ -271,6 +289,10 @@ func (s *Service) follow(ctx context.Context, run string) error {
 	// written, and parquetBehind says results were published since.
 	var parquetAt time.Time
 	var parquetBehind bool
+	// folded counts the windows whose messages were purged, and done how
+	// far each stream was.
+	var folded int
+	done := purged{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -302,7 +324,15 @@ func (s *Service) follow(ctx context.Context, run string) error {
 			mu.Lock()
 			p := c.Progress()
 			complete := c.Over()
+			need := c.Needed()
 			mu.Unlock()
+			if need.Folded > folded {
+				if err := s.purgeFolded(ctx, run, need, done); err != nil {
+					s.logger.Warn("purging the messages of folded windows failed", "run", run, "err", err)
+				} else {
+					folded = need.Folded
+				}
+			}
 			st := eval.RunStatus{Run: run, State: eval.StateRunning, Scores: p.Scores, ScoresExpected: p.ScoresExpected,
 				Judgments: p.Judgments, JudgmentsExpected: p.JudgmentsExpected, Retry: retry}
 			if complete {

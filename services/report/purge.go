@@ -1,0 +1,66 @@
+package report
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/services/report/aggregate"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// purged is how far the messages of a continuous run were purged from
+// each of its streams, by stream.
+type purged map[string]uint64
+
+// purgeFolded removes from the run's streams the messages that only the
+// windows the collector folded needed (see [aggregate.Collector.Needed]):
+// a continuous run would otherwise keep every sample, answer, score and
+// judgment for as long as it runs. A purge never passes a message a
+// consumer of the stream has yet to handle (infer's samples, score's and
+// judge's answers): it stops at the first message a consumer still has
+// pending.
+func (s *Service) purgeFolded(ctx context.Context, run string, need aggregate.Needed, done purged) error {
+	for _, p := range []struct {
+		stream, subject string
+		before          uint64
+	}{
+		{bus.StreamSamples, bus.RunSamples(run), need.Samples},
+		{bus.StreamGens, bus.RunGens(run), need.Gens},
+		{bus.StreamScores, bus.RunScores(run), need.Scores},
+		{bus.StreamJudgments, bus.RunJudgments(run), need.Judgments},
+	} {
+		if p.before <= done[p.stream] {
+			continue
+		}
+		st, err := s.bus.JS.Stream(ctx, p.stream)
+		if err != nil {
+			return fmt.Errorf("purging %s: %w", p.stream, err)
+		}
+		before, err := unconsumed(ctx, st, p.before)
+		if err != nil {
+			return fmt.Errorf("purging %s: %w", p.stream, err)
+		}
+		if before <= done[p.stream] {
+			continue
+		}
+		if err := st.Purge(ctx, jetstream.WithPurgeSubject(p.subject), jetstream.WithPurgeSequence(before)); err != nil {
+			return fmt.Errorf("purging %s: %w", p.stream, err)
+		}
+		done[p.stream] = before
+	}
+	return nil
+}
+
+// unconsumed lowers before to the first message of st a consumer still
+// has pending (delivered and not acknowledged, or not yet delivered).
+func unconsumed(ctx context.Context, st jetstream.Stream, before uint64) (uint64, error) {
+	list := st.ListConsumers(ctx)
+	for ci := range list.Info() {
+		if ci.NumPending == 0 && ci.NumAckPending == 0 {
+			continue // it needs nothing more
+		}
+		before = min(before, ci.AckFloor.Stream+1)
+	}
+	return before, list.Err()
+}

@@ -1,0 +1,144 @@
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/bus/bustest"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/stage"
+	"github.com/assay-eval/assay/services/report/document"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// TestContinuousRunPurgesFoldedWindows: once a continuous run's window
+// falls out of the report's horizon, its samples, answers, scores and
+// judgments are purged from the streams; the windows held keep theirs, and
+// another run's messages stay.
+func TestContinuousRunPurgesFoldedWindows(t *testing.T) {
+	const windows, horizon = 6, 2
+	b := bustest.New(t)
+	spec := testSpec("p1")
+	spec.Continuous = &eval.Continuous{Sources: []string{"web"}, SampleRate: 1, Window: eval.Duration(time.Hour)}
+	if err := b.SubmitRun(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	// Another run's sample, before every message of p1: no purge of p1
+	// may take it.
+	publishSample(t, b, &eval.Sample{V: 1, Run: "p2", Suite: "qa", ID: "other"})
+	s := New(Config{Tick: 10 * time.Millisecond, Publish: 10 * time.Millisecond, Horizon: horizon},
+		&stage.Env{Bus: b, Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+
+	report := func() (*document.Report, error) {
+		data, err := bus.ReadObject(t.Context(), b.Reports, ReportObject("p1", "report.json"))
+		if err != nil {
+			return nil, err
+		}
+		var rep document.Report
+		return &rep, json.Unmarshal(data, &rep)
+	}
+	zero := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	for w := range windows {
+		id := fmt.Sprintf("q%d", w)
+		ref := eval.SampleRef{ID: id, Suite: "qa", At: zero.Add(time.Duration(w)*time.Hour + time.Minute)}
+		ref.Seq = publishSample(t, b, &eval.Sample{V: 1, Run: "p1", Suite: "qa", ID: id, At: ref.At})
+		for _, v := range spec.Variants {
+			ack, err := b.Publish(t.Context(), bus.GensSubject("p1", v.Name), "", &eval.Generation{V: 1, Run: "p1", Sample: ref, Variant: v.Name, Output: "answer"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc := &eval.Score{V: 1, Run: "p1", Sample: ref, Variant: v.Name, GenSeq: ack.Sequence,
+				Fingerprint: spec.Fingerprint(), Scoring: spec.Scoring(), Metrics: map[string]float64{"em": 1}, Bucket: eval.BucketOK}
+			if _, err := b.Publish(t.Context(), bus.ScoresSubject("p1", v.Name), "", sc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		j := spec.Judges[0]
+		jd := &eval.Judgment{V: 1, Run: "p1", Sample: ref, Judge: j.Name, JudgeID: j.ID(), Candidate: "ft", Baseline: "base",
+			Fingerprint: spec.Fingerprint(), Winner: eval.WinCandidate, Consistent: true}
+		if _, err := b.Publish(t.Context(), bus.JudgmentsSubject("p1", j.Name), "", jd); err != nil {
+			t.Fatal(err)
+		}
+		// Each window is counted before the next begins: a result read
+		// after its window was folded would be late.
+		bustest.Eventually(t, 30*time.Second, func() error {
+			rep, err := report()
+			if err != nil {
+				return err
+			}
+			if rep.Progress.Scores != 2*(w+1) || rep.Progress.Judgments != w+1 {
+				return fmt.Errorf("the report counts %d scores and %d judgments", rep.Progress.Scores, rep.Progress.Judgments)
+			}
+			return nil
+		})
+	}
+	rep, err := report()
+	if err != nil {
+		t.Fatal(err)
+	}
+	folded := 0
+	for _, w := range rep.Windows {
+		if w.Folded {
+			folded++
+		}
+	}
+	if len(rep.Windows) != windows || folded != windows-horizon {
+		t.Fatalf("%d windows, %d folded; want %d, %d", len(rep.Windows), folded, windows, windows-horizon)
+	}
+	kept := []string{"q4", "q5"}
+	ids := func(refs []eval.SampleRef) []string {
+		var out []string
+		for _, r := range refs {
+			if !slices.Contains(out, r.ID) {
+				out = append(out, r.ID)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	type result struct {
+		Sample eval.SampleRef `json:"sample"`
+	}
+	refs := func(stream, subject string) []eval.SampleRef {
+		var out []eval.SampleRef
+		for _, r := range bustest.Stored[result](t, b, stream, subject) {
+			out = append(out, r.Sample)
+		}
+		return out
+	}
+	bustest.Eventually(t, 30*time.Second, func() error {
+		var samples []eval.SampleRef
+		for _, s := range bustest.Stored[eval.Sample](t, b, bus.StreamSamples, bus.RunSamples("p1")) {
+			samples = append(samples, eval.SampleRef{ID: s.ID})
+		}
+		for _, got := range []struct {
+			stream string
+			refs   []eval.SampleRef
+			n      int
+		}{
+			{bus.StreamSamples, samples, 2},
+			{bus.StreamGens, refs(bus.StreamGens, bus.RunGens("p1")), 4},
+			{bus.StreamScores, refs(bus.StreamScores, bus.RunScores("p1")), 4},
+			{bus.StreamJudgments, refs(bus.StreamJudgments, bus.RunJudgments("p1")), 2},
+		} {
+			if len(got.refs) != got.n || !slices.Equal(ids(got.refs), kept) {
+				return fmt.Errorf("%s holds %d messages of %v; want %d of %v", got.stream, len(got.refs), ids(got.refs), got.n, kept)
+			}
+		}
+		return nil
+	})
+	if other := bustest.Stored[eval.Sample](t, b, bus.StreamSamples, bus.RunSamples("p2")); len(other) != 1 {
+		t.Fatalf("another run's samples purged: %d left", len(other))
+	}
+}
