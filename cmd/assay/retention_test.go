@@ -110,3 +110,48 @@ func TestClientKeepsIntakeRetention(t *testing.T) {
 		t.Fatalf("after a client opened the bus: max age %v, max bytes %d; want 1h and 64KiB", info.Config.MaxAge, info.Config.MaxBytes)
 	}
 }
+
+// TestUpDedupeWindow: assay up's dedupe_window sets the per-sample
+// streams' duplicate window, existing ones too; a process given none
+// leaves it.
+func TestUpDedupeWindow(t *testing.T) {
+	data := t.TempDir()
+	windows := func(r stage.IntakeRetention) (samples, events time.Duration) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		sys, err := startSystem(ctx, systemOptions{Data: data, Port: -1, Services: []string{"none"}, Retention: r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = sys.Stop() }()
+		for _, s := range []struct {
+			name string
+			d    *time.Duration
+		}{{bus.StreamSamples, &samples}, {bus.StreamEvents, &events}} {
+			info, err := sys.Env.Bus.Stream(s.name).Info(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			*s.d = info.Config.Duplicates
+		}
+		return samples, events
+	}
+	if s, e := windows(stage.IntakeRetention{}); s != bus.DefaultSampleDuplicates || e != bus.DefaultDuplicates {
+		t.Fatalf("defaults: samples %v, events %v", s, e)
+	}
+	file := filepath.Join(t.TempDir(), "assay.yaml")
+	if err := os.WriteFile(file, []byte("dedupe_window: 75s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadUpConfig(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, e := windows(c.Retention); s != 75*time.Second || e != bus.DefaultDuplicates {
+		t.Fatalf("dedupe_window 75s: samples %v, events %v", s, e)
+	}
+	if s, _ := windows(stage.IntakeRetention{}); s != 75*time.Second {
+		t.Fatalf("a restart without a window changed it to %v", s)
+	}
+}

@@ -50,7 +50,8 @@ type upConfig struct {
 	// Intake is set from the --intake-* flags and ASSAY_INTAKE_TOKENS only.
 	Intake ingest.IntakeConfig `yaml:"-"`
 	// Retention bounds the intake stream (intake_max_age,
-	// intake_max_bytes).
+	// intake_max_bytes) and sets the per-sample streams' duplicate window
+	// (dedupe_window).
 	Retention stage.IntakeRetention `yaml:",inline"`
 	// The endpoint policy (see endpoints.go).
 	endpointSettings `yaml:",inline"`
@@ -211,11 +212,11 @@ Settings come from the environment (ASSAY_NATS_CREDS, ASSAY_NATS_NKEY,
 ASSAY_NATS_USER, ASSAY_NATS_PASSWORD, ASSAY_NATS_PASSWORD_FILE,
 ASSAY_NATS_TLS_CA, ASSAY_NATS_TLS_CERT, ASSAY_NATS_TLS_KEY,
 ASSAY_STARTUP_TIMEOUT, ASSAY_METRICS_ADDR, ASSAY_LOG_LEVEL, ASSAY_PYROSCOPE,
-ASSAY_INTAKE_MAX_AGE, ASSAY_INTAKE_MAX_BYTES),
+ASSAY_INTAKE_MAX_AGE, ASSAY_INTAKE_MAX_BYTES, ASSAY_DEDUPE_WINDOW),
 then from -c assay.yaml (keys named as the flags: nats, nats_config, creds, nats_nkey,
 nats_user, nats_password_file, nats_tls_ca, nats_tls_cert, nats_tls_key,
 startup_timeout, data, host, port, services, metrics_addr, intake_addr,
-intake_max_age, intake_max_bytes, pyroscope, replicas, log_level, endpoints,
+intake_max_age, intake_max_bytes, dedupe_window, pyroscope, replicas, log_level, endpoints,
 endpoint_allow, allow_api_key_env; no key holds a password), then from flags,
 each overriding the one before. assay up does not read ASSAY_NATS, which is
 where clients find it.`,
@@ -244,6 +245,7 @@ where clients find it.`,
 				"log-level": func() { c.LogLevel = over.LogLevel }, "intake-addr": func() { c.IntakeAddr = over.IntakeAddr },
 				"intake-max-age":   func() { c.Retention.MaxAge = retention.MaxAge },
 				"intake-max-bytes": func() { c.Retention.MaxBytes = retention.MaxBytes },
+				"dedupe-window":    func() { c.Retention.DedupeWindow = retention.DedupeWindow },
 			} {
 				if fl.Changed(name) {
 					set()

@@ -17,6 +17,7 @@ import (
 const (
 	IntakeMaxAgeEnv   = "ASSAY_INTAKE_MAX_AGE"
 	IntakeMaxBytesEnv = "ASSAY_INTAKE_MAX_BYTES"
+	DedupeWindowEnv   = "ASSAY_DEDUPE_WINDOW"
 )
 
 // IntakeRetention is how much of the intake stream (stored production
@@ -24,10 +25,17 @@ const (
 // process given a limit applies it at start, to an existing stream too; a
 // zero field leaves an existing stream's as it is and gives a new one
 // [bus.Options]' default (30 days, 10 GiB).
+//
+// DedupeWindow is, likewise, how long the per-sample streams (samples,
+// generations, scores, judgments, dead letters) remember a message id to
+// drop a message published again: given, it applies to existing streams
+// too; zero leaves them as they are and gives new ones
+// [bus.DefaultSampleDuplicates].
 type IntakeRetention struct {
-	MaxAge   Age      `yaml:"intake_max_age"`
-	MaxBytes ByteSize `yaml:"intake_max_bytes"`
-	envErr   error
+	MaxAge       Age      `yaml:"intake_max_age"`
+	MaxBytes     ByteSize `yaml:"intake_max_bytes"`
+	DedupeWindow Window   `yaml:"dedupe_window"`
+	envErr       error
 }
 
 // Register adds --intake-max-age and --intake-max-bytes to fs, with
@@ -38,6 +46,7 @@ func (r *IntakeRetention) Register(fs *flag.FlagSet) {
 		r.envErr = err
 	}
 	fs.Var(&r.MaxAge, "intake-max-age", "how long stored production queries are kept, e.g. 720h or 30d; none: no limit; unset: an existing intake stream keeps its own, a new one gets 30d (env "+IntakeMaxAgeEnv+")")
+	fs.Var(&r.DedupeWindow, "dedupe-window", "how long the per-sample streams remember a message id to drop it when published again, e.g. 30s or 2m; unset: an existing stream keeps its own, a new one gets "+bus.DefaultSampleDuplicates.String()+" (env "+DedupeWindowEnv+")")
 	fs.Var(&r.MaxBytes, "intake-max-bytes", "how much of stored production queries is kept, e.g. 10GiB or 500MB; none: no limit; unset: an existing intake stream keeps its own, a new one gets 10GiB (env "+IntakeMaxBytesEnv+")")
 }
 
@@ -53,6 +62,11 @@ func (r *IntakeRetention) FromEnv(getenv func(string) string) error {
 			return fmt.Errorf("%s=%q: %w", IntakeMaxBytesEnv, v, err)
 		}
 	}
+	if v := getenv(DedupeWindowEnv); v != "" {
+		if err := r.DedupeWindow.Set(v); err != nil {
+			return fmt.Errorf("%s=%q: %w", DedupeWindowEnv, v, err)
+		}
+	}
 	return nil
 }
 
@@ -62,6 +76,41 @@ func (r IntakeRetention) Err() error { return r.envErr }
 // Apply sets the limits on o.
 func (r IntakeRetention) Apply(o *bus.Options) {
 	o.IntakeMaxAge, o.IntakeMaxBytes = time.Duration(r.MaxAge), int64(r.MaxBytes)
+	o.SampleDuplicates = time.Duration(r.DedupeWindow)
+}
+
+// Window is a stream's duplicate window: a positive Go duration (30s,
+// 2m); 0 the default.
+type Window time.Duration
+
+// Set implements [flag.Value].
+func (w *Window) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || d <= 0 {
+		return fmt.Errorf("%q is not a positive duration: write one such as 30s or 2m", s)
+	}
+	*w = Window(d)
+	return nil
+}
+
+// String implements [flag.Value].
+func (w *Window) String() string {
+	if w == nil || *w == 0 {
+		return ""
+	}
+	return time.Duration(*w).String()
+}
+
+// Type names the value in a command's help.
+func (w *Window) Type() string { return "duration" }
+
+// UnmarshalYAML reads a Window from a YAML scalar, naming its line when
+// it is malformed.
+func (w *Window) UnmarshalYAML(n *yaml.Node) error {
+	if err := w.Set(n.Value); err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	return nil
 }
 
 // Age is a retention age: a Go duration (720h, 90m) or whole or decimal

@@ -151,3 +151,50 @@ func TestIntakeRetentionYAML(t *testing.T) {
 		t.Fatalf("a bad size: %v", err)
 	}
 }
+
+func TestDedupeWindow(t *testing.T) {
+	t.Setenv(DedupeWindowEnv, "45s")
+	var r IntakeRetention
+	fs := flag.NewFlagSet("assay-ingest", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	r.Register(fs)
+	var o bus.Options
+	r.Apply(&o)
+	if r.Err() != nil || o.SampleDuplicates != 45*time.Second {
+		t.Fatalf("env 45s gave %v (%v)", o.SampleDuplicates, r.Err())
+	}
+	if err := fs.Parse([]string{"--dedupe-window", "2m"}); err != nil {
+		t.Fatal(err)
+	}
+	r.Apply(&o)
+	if o.SampleDuplicates != 2*time.Minute {
+		t.Fatalf("flag 2m gave %v", o.SampleDuplicates)
+	}
+	// Unset leaves the bus its default (an existing stream keeps its own).
+	var none IntakeRetention
+	o = bus.Options{}
+	none.Apply(&o)
+	if o.SampleDuplicates != 0 {
+		t.Fatalf("unset gave %v", o.SampleDuplicates)
+	}
+	for _, bad := range []string{"none", "0s", "-5s", "a while", "30"} {
+		if err := fs.Parse([]string{"--dedupe-window", bad}); err == nil || !strings.Contains(err.Error(), "dedupe-window") {
+			t.Errorf("--dedupe-window %q: %v", bad, err)
+		}
+	}
+	var c struct {
+		W Window `yaml:"dedupe_window"`
+	}
+	if err := yaml.Unmarshal([]byte("dedupe_window: 90s\n"), &c); err != nil || c.W != Window(90*time.Second) {
+		t.Fatalf("yaml 90s: %v %v", c.W, err)
+	}
+	if err := yaml.Unmarshal([]byte("x: 1\ndedupe_window: forever\n"), &c); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("yaml bad window: %v", err)
+	}
+	t.Setenv(DedupeWindowEnv, "soon")
+	var bad IntakeRetention
+	bad.Register(flag.NewFlagSet("x", flag.ContinueOnError))
+	if err := bad.Err(); err == nil || !strings.Contains(err.Error(), DedupeWindowEnv) {
+		t.Errorf("bad %s: %v", DedupeWindowEnv, err)
+	}
+}
