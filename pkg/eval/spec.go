@@ -158,8 +158,8 @@ type Continuous struct {
 }
 
 // DefaultWindow is a continuous run's window when the spec names none, and
-// MaxWindow its longest: repeats within a window are remembered for eight
-// days.
+// MaxWindow its longest: repeats are remembered until their window has
+// ended and one more has passed, at most assay_seen's eight days.
 const (
 	DefaultWindow = time.Hour
 	MaxWindow     = 7 * 24 * time.Hour
