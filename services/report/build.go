@@ -251,6 +251,10 @@ func Collect(ctx context.Context, b *bus.Bus, run string) (*aggregate.Collector,
 		return nil, err
 	}
 	c := aggregate.New(spec)
+	if err := resume(ctx, b, c, run); err != nil {
+		c.Release()
+		return nil, err
+	}
 	if st, err := b.Ingest(ctx, run); err == nil {
 		c.SetIngest(st)
 	}

@@ -2,10 +2,13 @@ package report
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/services/report/aggregate"
+	"github.com/assay-eval/assay/services/report/document"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -63,4 +66,28 @@ func unconsumed(ctx context.Context, st jetstream.Stream, before uint64) (uint64
 		before = min(before, ci.AckFloor.Stream+1)
 	}
 	return before, list.Err()
+}
+
+// resume carries a continuous run's collector on from the run's stored
+// report: the windows folded before, whose messages may be purged, are
+// taken from it (see [aggregate.Collector.Resume]).
+func resume(ctx context.Context, b *bus.Bus, c *aggregate.Collector, run string) error {
+	if c.Spec().Continuous == nil {
+		return nil
+	}
+	data, err := bus.ReadObject(ctx, b.Reports, ReportObject(run, "report.json"))
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return nil // none stored yet: nothing was folded
+	}
+	if err != nil {
+		return fmt.Errorf("reading the stored report of %s: %w", run, err)
+	}
+	var rep document.Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		// Not one this stage wrote: its folded windows, if any, are lost.
+		c.Note(fmt.Sprintf("the stored report of run %s does not decode (%v): windows folded before it, whose results may be purged, are left out", run, err))
+		return nil
+	}
+	c.Resume(&rep)
+	return nil
 }

@@ -33,12 +33,17 @@ func TestContinuousRunPurgesFoldedWindows(t *testing.T) {
 	// Another run's sample, before every message of p1: no purge of p1
 	// may take it.
 	publishSample(t, b, &eval.Sample{V: 1, Run: "p2", Suite: "qa", ID: "other"})
-	s := New(Config{Tick: 10 * time.Millisecond, Publish: 10 * time.Millisecond, Horizon: horizon},
-		&stage.Env{Bus: b, Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
-	ctx, cancel := context.WithCancel(t.Context())
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = s.Run(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	start := func() (stop func()) {
+		s := New(Config{Tick: 10 * time.Millisecond, Publish: 10 * time.Millisecond, Horizon: horizon},
+			&stage.Env{Bus: b, Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
+		ctx, cancel := context.WithCancel(t.Context())
+		var wg sync.WaitGroup
+		wg.Go(func() { _ = s.Run(ctx) })
+		stop = func() { cancel(); wg.Wait() }
+		t.Cleanup(stop)
+		return stop
+	}
+	stop := start()
 
 	report := func() (*document.Report, error) {
 		data, err := bus.ReadObject(t.Context(), b.Reports, ReportObject("p1", "report.json"))
@@ -49,7 +54,7 @@ func TestContinuousRunPurgesFoldedWindows(t *testing.T) {
 		return &rep, json.Unmarshal(data, &rep)
 	}
 	zero := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
-	for w := range windows {
+	window := func(w int) {
 		id := fmt.Sprintf("q%d", w)
 		ref := eval.SampleRef{ID: id, Suite: "qa", At: zero.Add(time.Duration(w)*time.Hour + time.Minute)}
 		ref.Seq = publishSample(t, b, &eval.Sample{V: 1, Run: "p1", Suite: "qa", ID: id, At: ref.At})
@@ -78,10 +83,13 @@ func TestContinuousRunPurgesFoldedWindows(t *testing.T) {
 				return err
 			}
 			if rep.Progress.Scores != 2*(w+1) || rep.Progress.Judgments != w+1 {
-				return fmt.Errorf("the report counts %d scores and %d judgments", rep.Progress.Scores, rep.Progress.Judgments)
+				return fmt.Errorf("the report counts %d scores and %d judgments: %s", rep.Progress.Scores, rep.Progress.Judgments, mustJSON(t, rep.Folded))
 			}
 			return nil
 		})
+	}
+	for w := range windows {
+		window(w)
 	}
 	rep, err := report()
 	if err != nil {
@@ -141,4 +149,29 @@ func TestContinuousRunPurgesFoldedWindows(t *testing.T) {
 	if other := bustest.Stored[eval.Sample](t, b, bus.StreamSamples, bus.RunSamples("p2")); len(other) != 1 {
 		t.Fatalf("another run's samples purged: %d left", len(other))
 	}
+
+	// A restarted stage resumes from the stored report: the purged
+	// windows keep their figures, and progress counts their results.
+	stop()
+	start()
+	window(windows)
+	after, err := report()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.Windows) != windows+1 || !after.Windows[windows-horizon].Folded {
+		t.Fatalf("after the restart: %d windows, the %dth folded: %v", len(after.Windows), windows-horizon+1, after.Windows[windows-horizon].Folded)
+	}
+	if g, w := mustJSON(t, after.Windows[:windows-horizon]), mustJSON(t, rep.Windows[:windows-horizon]); g != w {
+		t.Fatalf("folded windows after the restart:\n got %s\nwant %s", g, w)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -181,6 +181,9 @@ func (s *Service) follow(ctx context.Context, run string) error {
 	}
 	c := aggregate.New(spec, aggregate.WithSpill(s.cfg.SpillDir, s.cfg.SpillBytes), aggregate.WithHorizon(s.cfg.Horizon))
 	defer c.Release()
+	if err := resume(ctx, s.bus, c, run); err != nil {
+		return err
+	}
 	var mu sync.Mutex
 	// The consumers are stopped, and their callbacks finished, before the
 	// collector's memory is released.
@@ -289,8 +292,10 @@ func (s *Service) follow(ctx context.Context, run string) error {
 	// written, and parquetBehind says results were published since.
 	var parquetAt time.Time
 	var parquetBehind bool
-	// folded counts the windows whose messages were purged, and done how
-	// far each stream was.
+	// stored is what the collector needed when its report was last
+	// stored, folded counts the windows whose messages were purged, and
+	// done how far each stream was.
+	var stored aggregate.Needed
 	var folded int
 	done := purged{}
 	for {
@@ -324,13 +329,14 @@ func (s *Service) follow(ctx context.Context, run string) error {
 			mu.Lock()
 			p := c.Progress()
 			complete := c.Over()
-			need := c.Needed()
 			mu.Unlock()
-			if need.Folded > folded {
-				if err := s.purgeFolded(ctx, run, need, done); err != nil {
+			if stored.Folded > folded {
+				// Only once a stored report carries the folds: a report
+				// stage restarted after the purge resumes from it.
+				if err := s.purgeFolded(ctx, run, stored, done); err != nil {
 					s.logger.Warn("purging the messages of folded windows failed", "run", run, "err", err)
 				} else {
-					folded = need.Folded
+					folded = stored.Folded
 				}
 			}
 			st := eval.RunStatus{Run: run, State: eval.StateRunning, Scores: p.Scores, ScoresExpected: p.ScoresExpected,
@@ -373,6 +379,9 @@ func (s *Service) follow(ctx context.Context, run string) error {
 				// rewritten as results arrive.
 				mu.Lock()
 				err := s.publish(ctx, c)
+				if err == nil {
+					stored = c.Needed()
+				}
 				mu.Unlock()
 				if err != nil {
 					s.logger.Warn("publishing the report failed", "run", run, "err", err)

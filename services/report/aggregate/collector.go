@@ -131,7 +131,7 @@ func New(spec *eval.RunSpec, opts ...Option) *Collector {
 		scores: newTable(mem, scoreSchema(ms), sp, o.spillBytes), judgments: newTable(mem, judgmentSchema, sp, o.spillBytes), spill: sp,
 		seen: map[[16]byte]struct{}{}, arrived: map[[3]string]int{}, deadSeen: map[string]struct{}{}, foreign: map[string]*foreignCount{},
 		heldNote: -1,
-		fold:     foldState{horizon: o.horizon, monitors: map[[2]string]stats.Mixture{}, taken: map[string]int{}, keys: map[int64][][16]byte{}},
+		fold:     foldState{horizon: o.horizon, monitors: map[[2]string]stats.Mixture{}, taken: map[string]int{}, arrived: map[[3]string]int{}, keys: map[int64][][16]byte{}},
 	}
 }
 

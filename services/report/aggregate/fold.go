@@ -2,7 +2,9 @@ package aggregate
 
 import (
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/assay-eval/assay/services/report/document"
@@ -26,10 +28,16 @@ func WithHorizon(windows int) Option {
 // windows: a constant amount per window, whatever their results were.
 type foldState struct {
 	horizon int
-	// newest is the start of the latest window a result arrived in, and
-	// cutoff the start of the oldest window held: results of a window
-	// before it are late (folded: counted in late and nowhere else).
-	// Both are Unix milliseconds, valid once started.
+	// latest is the start of the latest window a score, and a judgment,
+	// arrived in (once reached says so); newest is the earlier of the
+	// two (of scores alone in a run without judgments): windows fold once
+	// both kinds of results moved past them, as scores and judgments are
+	// read from streams of their own, neither waiting for the other. cutoff
+	// is the start of the oldest window held: results of a window before
+	// it are late (folded: counted in late and nowhere else). All are
+	// Unix milliseconds; newest and cutoff are valid once started.
+	latest         [2]int64
+	reached        [2]bool
 	newest, cutoff int64
 	started        bool
 	late           int
@@ -40,11 +48,16 @@ type foldState struct {
 	looked   int
 	monitors map[[2]string]stats.Mixture
 	// taken counts the production samples of the folded windows, by
-	// suite.
-	taken map[string]int
+	// suite, and arrived their results as [Collector.arrived] does.
+	taken   map[string]int
+	arrived map[[3]string]int
 	// keys holds the result keys added in each window held, let go of
 	// from seen when it is folded.
 	keys map[int64][][16]byte
+	// resumed is the cutoff a restarted collector resumed from (see
+	// [Collector.Resume]): results of the windows before it are not late
+	// but read again, counted when they first came.
+	resumed int64
 	// msgSeq is the stream sequence of the message whose results are
 	// being added (see [Collector.FromMessage]), or 0.
 	msgSeq uint64
@@ -59,7 +72,9 @@ func (c *Collector) windowKey(at time.Time) (int64, bool) {
 	}
 	k := ct.WindowOf(at).UnixMilli()
 	if c.fold.started && k < c.fold.cutoff {
-		c.fold.late++
+		if k >= c.fold.resumed {
+			c.fold.late++
+		}
 		return k, false
 	}
 	return k, true
@@ -84,16 +99,31 @@ func (c *Collector) placed(t *table, w int64, k [16]byte) {
 		t.cur.msgUnknown = true
 	}
 	c.fold.keys[w] = append(c.fold.keys[w], k)
-	if c.fold.started && w <= c.fold.newest {
+	kind := 0
+	if t == c.judgments {
+		kind = 1
+	}
+	if c.fold.reached[kind] && w <= c.fold.latest[kind] {
 		return
 	}
-	c.fold.newest, c.fold.started = w, true
+	c.fold.latest[kind], c.fold.reached[kind] = w, true
+	newest := c.fold.latest[0]
+	if len(c.spec.Judges) > 0 && len(c.spec.Candidates()) > 0 {
+		if !c.fold.reached[0] || !c.fold.reached[1] {
+			return
+		}
+		newest = min(newest, c.fold.latest[1])
+	}
+	if c.fold.started && newest <= c.fold.newest {
+		return
+	}
+	c.fold.newest, c.fold.started = newest, true
 	if c.fold.horizon <= 0 {
 		c.fold.cutoff = noWindow
 		return
 	}
 	span := c.spec.Continuous.Window.D().Milliseconds()
-	c.fold.cutoff = max(c.fold.cutoff, w-int64(c.fold.horizon-1)*span)
+	c.fold.cutoff = max(c.fold.cutoff, newest-int64(c.fold.horizon-1)*span)
 	var old []int64
 	for _, t := range []*table{c.scores, c.judgments} {
 		for _, key := range t.keys() {
@@ -120,9 +150,15 @@ func (c *Collector) foldWindow(key int64) {
 			delete(c.samples, runSampleKey(r.suite, r.sample))
 		}
 	}
+	for _, r := range rows {
+		c.fold.arrived[scoreCount(r.variant, r.suite)]++
+	}
 	rows = slices.DeleteFunc(rows, func(r row) bool { return r.perturbation != "" })
-	judged := func() []judgmentRow { return c.judgmentRowsOf(c.judgments.partView(key), c.judgmentsIn(key)) }
-	dws, looks := c.windowFigures(rows, judged)
+	jrows := c.judgmentRowsOf(c.judgments.partView(key), c.judgmentsIn(key))
+	for _, jr := range jrows {
+		c.fold.arrived[judgmentCount(jr.judgeID, jr.cand, jr.suite)]++
+	}
+	dws, looks := c.windowFigures(rows, func() []judgmentRow { return jrows })
 	if c.readErr != nil {
 		// A window that cannot be read back is not frozen from what was
 		// read of it: it stays, and the report says why it cannot be made.
@@ -239,4 +275,68 @@ func (c *Collector) Retained() (windows, rows, keys int) {
 		}
 	}
 	return windows, rows, keys
+}
+
+// folded is what the report carries of the folded windows beyond their
+// figures, or nil before any is.
+func (c *Collector) folded() *document.Folded {
+	f := &c.fold
+	if !f.started || (len(f.windows) == 0 && f.late == 0 && f.resumed == noWindow) {
+		return nil
+	}
+	out := &document.Folded{Cutoff: time.UnixMilli(f.cutoff).UTC(), Newest: time.UnixMilli(f.newest).UTC(), Looked: f.looked, Late: f.late,
+		Taken: maps.Clone(f.taken), Monitors: []document.MonitorState{}, Counts: []document.FoldedCount{}}
+	counts := slices.Collect(maps.Keys(f.arrived))
+	slices.SortFunc(counts, func(a, b [3]string) int {
+		return strings.Compare(strings.Join(a[:], "\x00"), strings.Join(b[:], "\x00"))
+	})
+	for _, k := range counts {
+		fc := document.FoldedCount{N: f.arrived[k]}
+		if variant, ok := strings.CutPrefix(k[0], "s\x00"); ok {
+			fc.Variant, fc.Suite = variant, k[1]
+		} else {
+			fc.Judge, fc.Variant, fc.Suite = strings.TrimPrefix(k[0], "j\x00"), k[1], k[2]
+		}
+		out.Counts = append(out.Counts, fc)
+	}
+	keys := slices.Collect(maps.Keys(f.monitors))
+	slices.SortFunc(keys, func(a, b [2]string) int { return strings.Compare(a[0]+"\x00"+a[1], b[0]+"\x00"+b[1]) })
+	for _, k := range keys {
+		n, sum, ss, p := f.monitors[k].State()
+		out.Monitors = append(out.Monitors, document.MonitorState{Variant: k[0], Statistic: k[1], N: n, Sum: sum, SumSquares: ss, PValue: p})
+	}
+	return out
+}
+
+// Resume carries on from rep, a report of the run made before this
+// collector was: its folded windows, their monitors' states and counts
+// are taken as they were, and results of those windows read again (what
+// a purge left of them) are left out without being counted late. The
+// caller resumes before adding anything.
+func (c *Collector) Resume(rep *document.Report) {
+	f := rep.Folded
+	if c.spec.Continuous == nil || f == nil || c.fold.horizon <= 0 {
+		return
+	}
+	for _, w := range rep.Windows {
+		if w.Folded {
+			c.fold.windows = append(c.fold.windows, w)
+		}
+	}
+	c.fold.cutoff, c.fold.newest, c.fold.started = f.Cutoff.UnixMilli(), f.Newest.UnixMilli(), true
+	c.fold.latest, c.fold.reached = [2]int64{c.fold.newest, c.fold.newest}, [2]bool{true, true}
+	c.fold.resumed = c.fold.cutoff
+	c.fold.looked, c.fold.late = f.Looked, f.Late
+	maps.Copy(c.fold.taken, f.Taken)
+	for _, fc := range f.Counts {
+		k := scoreCount(fc.Variant, fc.Suite)
+		if fc.Judge != "" {
+			k = judgmentCount(fc.Judge, fc.Variant, fc.Suite)
+		}
+		c.fold.arrived[k] += fc.N
+		c.arrived[k] += fc.N
+	}
+	for _, m := range f.Monitors {
+		c.fold.monitors[[2]string{m.Variant, m.Statistic}] = stats.MixtureOf(m.N, m.Sum, m.SumSquares, m.PValue)
+	}
 }

@@ -228,3 +228,82 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestResumedCollectorCarriesOn: a collector that resumes from a report
+// (its JSON, as stored) and reads again what a purge left — the windows
+// held, and part of a folded one — reports what the first one would have,
+// and goes on folding as it would.
+func TestResumedCollectorCarriesOn(t *testing.T) {
+	spec := continuousSpec()
+	first := New(spec, WithHorizon(3))
+	t.Cleanup(first.Release)
+	for w := range 8 {
+		feedWindow(first, spec, w, 12+w%4)
+	}
+	var stored document.Report
+	if err := json.Unmarshal([]byte(mustJSON(t, continuousReport(t, first))), &stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored.Folded == nil || len(stored.Folded.Monitors) != 2 || len(stored.Folded.Counts) != 3 {
+		t.Fatalf("folded state stored: %s", mustJSON(t, stored.Folded))
+	}
+	resumed := New(spec, WithHorizon(3))
+	t.Cleanup(resumed.Release)
+	resumed.Resume(&stored)
+	for w := 4; w < 8; w++ { // window 4 was folded, but not all purged
+		feedWindow(resumed, spec, w, 12+w%4)
+	}
+	for _, w := range []int{8, 9} {
+		got, want := continuousReport(t, resumed), continuousReport(t, first)
+		for _, cmp := range []struct {
+			what      string
+			got, want any
+		}{
+			{"windows", got.Windows, want.Windows}, {"monitors", got.Monitors, want.Monitors}, {"folded", got.Folded, want.Folded},
+			{"progress", got.Progress, want.Progress}, {"suites", got.Suites, want.Suites}, {"warnings", got.Warnings, want.Warnings},
+			{"metrics", got.Metrics, want.Metrics}, {"pairwise", got.Pairwise, want.Pairwise},
+		} {
+			if g, wt := mustJSON(t, cmp.got), mustJSON(t, cmp.want); g != wt {
+				t.Fatalf("before window %d, %s:\n got %s\nwant %s", w, cmp.what, g, wt)
+			}
+		}
+		feedWindow(first, spec, w, 12)
+		feedWindow(resumed, spec, w, 12)
+	}
+}
+
+// TestWindowsFoldOnceJudgmentsCatchUp: scores and judgments are read from
+// streams of their own; scores read windows ahead of the judgments (a
+// restarted stage reading both again) fold nothing the judgments have
+// yet to reach.
+func TestWindowsFoldOnceJudgmentsCatchUp(t *testing.T) {
+	spec := continuousSpec()
+	c := New(spec, WithHorizon(2))
+	t.Cleanup(c.Release)
+	var judgments []*eval.Judgment
+	for w := range 6 {
+		ref := eval.SampleRef{ID: fmt.Sprintf("w%d", w), Suite: "chat", At: windowZero.Add(time.Duration(w)*time.Hour + time.Minute)}
+		for _, v := range []string{"base", "ft"} {
+			s := mkScore(spec, v, "chat", ref.ID, uint64(w+1), eval.BucketOK, map[string]float64{"refusal": 0})
+			s.Sample = ref
+			c.AddScore(s)
+		}
+		j := judged(spec, 0, "ft", "chat", ref.ID, eval.WinCandidate)
+		j.Sample = ref
+		judgments = append(judgments, j)
+	}
+	if n := c.Needed().Folded; n != 0 {
+		t.Fatalf("%d windows folded before any judgment", n)
+	}
+	for _, j := range judgments {
+		if !c.AddJudgment(j) {
+			t.Fatalf("judgment of %s left out", j.Sample.ID)
+		}
+	}
+	if n := c.Needed().Folded; n != 4 {
+		t.Fatalf("%d windows folded once the judgments caught up, want 4", n)
+	}
+	if c.fold.late != 0 {
+		t.Fatalf("%d results counted late", c.fold.late)
+	}
+}

@@ -238,6 +238,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	c.pairwise(rep)
 	c.agreement(rep)
 	c.warnings(rep)
+	rep.Folded = c.folded()
 	if w := c.lateWarning(); w != "" {
 		rep.Warnings = append(rep.Warnings, w)
 	}

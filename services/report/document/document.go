@@ -65,6 +65,10 @@ type Report struct {
 	// p-values over the windows so far, valid however often they are
 	// looked at.
 	Monitors []Monitor `json:"monitors"`
+	// Folded is what a continuous run's report keeps of the windows it
+	// folded beyond those windows' figures (absent until one is): the
+	// report of a restarted stage resumes from it.
+	Folded *Folded `json:"folded,omitempty"`
 	// Timing is measured, not evaluated: it differs between runs of the same
 	// spec, so comparisons of reports leave it out.
 	Timing Timing `json:"timing"`

@@ -85,3 +85,45 @@ type CheckpointMetric struct {
 	Metric string   `json:"metric"`
 	Mean   *float64 `json:"mean"`
 }
+
+// Folded is what a continuous run's report keeps of its folded windows
+// beyond their figures (see [Window.Folded]): the windows before Cutoff
+// are folded, and results that arrive for them are late.
+type Folded struct {
+	Cutoff time.Time `json:"cutoff"`
+	// Newest is the start of the latest window a result had arrived in.
+	Newest time.Time `json:"newest"`
+	// Looked counts the folded windows the monitors looked at.
+	Looked int `json:"looked"`
+	// Late counts the results that arrived for folded windows.
+	Late int `json:"late"`
+	// Taken counts the production samples of the folded windows, by
+	// suite.
+	Taken map[string]int `json:"taken"`
+	// Monitors are the monitors' states after the folded windows.
+	Monitors []MonitorState `json:"monitors"`
+	// Counts are the results of the folded windows that progress counts.
+	Counts []FoldedCount `json:"counts"`
+}
+
+// FoldedCount counts the scores of a variant (Judge empty), or the
+// judgments of a judge (by its id) on a candidate, in a suite's folded
+// windows.
+type FoldedCount struct {
+	Judge   string `json:"judge,omitempty"`
+	Variant string `json:"variant"`
+	Suite   string `json:"suite"`
+	N       int    `json:"n"`
+}
+
+// MonitorState is a monitor's state after some windows: the count, sum
+// and sum of squares of its observations about its null value, and its
+// always-valid p-value so far.
+type MonitorState struct {
+	Variant    string  `json:"variant"`
+	Statistic  string  `json:"statistic"`
+	N          int     `json:"n"`
+	Sum        float64 `json:"sum"`
+	SumSquares float64 `json:"sum_squares"`
+	PValue     float64 `json:"p_value"`
+}

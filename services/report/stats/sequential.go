@@ -60,6 +60,21 @@ type Mixture struct {
 	looked bool
 }
 
+// MixtureOf is the Mixture of n observations whose differences from
+// theta0 sum to sum and their squares to ss, after looks that gave the
+// p-value p: a state kept by [Mixture.State] and read back.
+func MixtureOf(n int, sum, ss, p float64) Mixture {
+	return Mixture{n: n, sum: sum, ss: ss, p: p, looked: true}
+}
+
+// State is what [MixtureOf] takes back.
+func (m Mixture) State() (n int, sum, ss, p float64) {
+	if !m.looked {
+		return 0, 0, 0, 1
+	}
+	return m.n, m.sum, m.ss, m.p
+}
+
 // Look adds a look's observations and returns the state after it.
 func (m *Mixture) Look(look []float64, theta0, tau2, alpha float64) Sequential {
 	if !m.looked {
