@@ -201,15 +201,6 @@ func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judg
 	if err != nil {
 		return err
 	}
-	if judgeRetry == 0 {
-		jd, ok, err := s.twinVerdict(ctx, spec, j, p, cand, base)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return s.publish(ctx, spec, j, p, jd)
-		}
-	}
 	data, err := s.bus.GetMsg(ctx, bus.StreamSamples, p.sample.Seq)
 	if err != nil {
 		return err

@@ -36,9 +36,10 @@ func pairSubjects(t *testing.T, b *bus.Bus) []string {
 // TestJoinReleasedOnceJudged: two replicas judge a run of a baseline
 // and two candidates; every pair is judged once, and once the
 // generations are acked assay_pairs holds no subject of the run: neither
-// claims nor generation records nor judge calls. A checkpoint added after
+// claims nor generation records. A checkpoint added after
 // that still has every pair judged once, against the baseline's stored
-// generations; the same judge added under another name costs no call.
+// generations; the same judge added under another name costs no call, its calls
+// being served by the LLM cache.
 func TestJoinReleasedOnceJudged(t *testing.T) {
 	const samples = 8
 	srv := bustest.Server(t)
@@ -127,8 +128,9 @@ func TestJoinReleasedOnceJudged(t *testing.T) {
 		t.Errorf("the judge was asked %d times, want %d pairs × 2 orders", n, 3*samples)
 	}
 
-	// The same judge under another name, once its calls were released:
-	// its twin's verdicts are copied, nothing is asked.
+	// The same judge under another name asks what its twin asked: judge
+	// calls stay in the LLM cache by content, so every answer is served
+	// from it and nothing is asked again.
 	twin := spec.Judges[0]
 	twin.Name = "twin"
 	if _, err := b.AddJudge(ctx, "rel", twin); err != nil {

@@ -3,7 +3,6 @@ package judge
 import (
 	"context"
 	"encoding/json"
-	"strconv"
 	"sync"
 	"time"
 
@@ -11,16 +10,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// What a released key held is found again in the streams. A generation's
-// record: a variant added by a checkpoint, or a generation asked again by
-// assay retry, needs its partner's generation long after that partner's
-// pairs were all claimed and its record released. A judge call: a judge
-// replayed under another name finds the verdicts of its twin (same model,
-// prompt and settings) in ASSAY_JUDGMENTS rather than in the cache. Keys
-// are released so that assay_pairs holds the samples in flight rather
-// than every sample ever judged; what a rare late arrival needs is
-// rebuilt instead, in one streaming pass over a subject into an index kept
-// while it is used and dropped after.
+// What a released record held is found again in ASSAY_GENS: a variant
+// added by a checkpoint, or a generation asked again by assay retry, needs
+// its partner's generation long after that partner's pairs were all
+// claimed and its record released. Records are released so that
+// assay_pairs holds the samples in flight rather than every sample ever
+// judged; what a rare late arrival needs is rebuilt instead, in one
+// streaming pass over a subject into an index kept while it is used and
+// dropped after.
 
 // storedIdle is how long an index of stored messages outlives its last
 // use.
@@ -40,8 +37,7 @@ type storedIndex struct {
 	latest map[string]genRec
 }
 
-// genRec is where a generation is and its retry attempt (or where a
-// judgment is).
+// genRec is where a generation is and its retry attempt.
 type genRec struct {
 	seq   uint64
 	retry int
@@ -98,31 +94,6 @@ func (s *Service) storedGen(ctx context.Context, run, variant, suite, sample str
 		}
 		return g.Sample.Suite + "\x00" + g.Sample.ID, g.Retry, true
 	})
-}
-
-// storedJudgment returns where judge's latest judgment of candidate's
-// pair on (suite, sample), with the generations' retry attempts cr and
-// br, is.
-func (s *Service) storedJudgment(ctx context.Context, run, judge, candidate, suite, sample string, cr, br int) (uint64, bool, error) {
-	key := func(cand, suite, sample string, cr, br int) string {
-		return cand + "\x00" + suite + "\x00" + sample + "\x00" + strconv.Itoa(cr) + "\x00" + strconv.Itoa(br)
-	}
-	r, ok, err := s.stored(ctx, bus.StreamJudgments, bus.JudgmentsSubject(run, judge), key(candidate, suite, sample, cr, br), func(data []byte) (string, int, bool) {
-		var jd struct {
-			Sample struct {
-				Suite string `json:"suite"`
-				ID    string `json:"id"`
-			} `json:"sample"`
-			Candidate      string `json:"candidate"`
-			CandidateRetry int    `json:"candidate_retry"`
-			BaselineRetry  int    `json:"baseline_retry"`
-		}
-		if json.Unmarshal(data, &jd) != nil {
-			return "", 0, false
-		}
-		return key(jd.Candidate, jd.Sample.Suite, jd.Sample.ID, jd.CandidateRetry, jd.BaselineRetry), 0, true
-	})
-	return r.seq, ok, err
 }
 
 // dropIdleStored forgets the indexes not used for storedIdle, until ctx
