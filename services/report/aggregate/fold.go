@@ -258,9 +258,9 @@ func (c *Collector) Needed() Needed {
 	return n
 }
 
-// Retained counts what the collector holds of a continuous run's
+// retained counts what the collector holds of a continuous run's
 // windows: the windows with results held, their rows and their keys.
-func (c *Collector) Retained() (windows, rows, keys int) {
+func (c *Collector) retained() (windows, rows, keys int) {
 	for k, ks := range c.fold.keys {
 		if k != noWindow {
 			windows++

@@ -49,7 +49,7 @@ func TestFoldKeepsTheHorizonOnly(t *testing.T) {
 	for w := range 60 {
 		feedWindow(c, spec, w, perWindow)
 		continuousReport(t, c) // spills what the tables hold
-		windows, rows, keys := c.Retained()
+		windows, rows, keys := c.retained()
 		want := min(w+1, horizon)
 		// Two scores and a judgment per query, each with its key.
 		if windows != want || rows != want*perWindow*3 || keys != want*perWindow*3 {
