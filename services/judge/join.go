@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
@@ -173,19 +174,34 @@ func (s *Service) record(ctx context.Context, run, judge, suite, sample, variant
 	return s.lookup(ctx, "g."+run+"."+keyHash(suite, sample, variant))
 }
 
+// legacyRecheck is how long a run is believed to hold no records kept
+// before sample groups: during a rolling upgrade a replica of the older
+// version may still write them, so the answer is asked again this often
+// (one read of the bucket's last message per run and minute).
+const legacyRecheck = time.Minute
+
+// legacyCheck is what [Service.legacy] found for a run, and when.
+type legacyCheck struct {
+	old bool
+	at  time.Time
+}
+
 // legacy reports whether assay_pairs holds records of run as they were
 // kept before sample groups (g.<run>.<hash(suite, sample, variant)>,
 // shared by the judges): a run in flight across an upgrade, whose lookups
-// fall back to those records. Asked once per run.
+// fall back to those records. A run found to hold some is believed to for
+// good; one found to hold none is asked again after [legacyRecheck].
 func (s *Service) legacy(ctx context.Context, run string) (bool, error) {
-	if old, ok := s.legacyRuns.Load(run); ok {
-		return old.(bool), nil
+	if v, ok := s.legacyRuns.Load(run); ok {
+		if c := v.(legacyCheck); c.old || s.now().Sub(c.at) < legacyRecheck {
+			return c.old, nil
+		}
 	}
 	old, err := s.bus.KVHolds(ctx, bus.BucketPairs, "g."+run+".>")
 	if err != nil {
 		return false, err
 	}
-	s.legacyRuns.Store(run, old)
+	s.legacyRuns.Store(run, legacyCheck{old: old, at: s.now()})
 	return old, nil
 }
 

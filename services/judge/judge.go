@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
@@ -72,13 +73,15 @@ type Service struct {
 	storedIdx sync.Map // subject -> *storedIndex
 	// legacyRuns says of each run whether it holds records kept before
 	// sample groups (see [Service.legacy]).
-	legacyRuns sync.Map // run -> bool
+	legacyRuns sync.Map // run -> legacyCheck
+	// now is the clock (tests move it).
+	now func() time.Time
 }
 
 // New returns the stage.
 func New(cfg Config, env *stage.Env) *Service {
 	logger := env.Logger.With("stage", bus.StageJudge)
-	s := &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageJudge)}
+	s := &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageJudge), now: time.Now}
 	cache := cfg.Cache
 	if cache == nil && cfg.Client == nil {
 		cache = env.Bus.LLMCache()

@@ -91,3 +91,31 @@ func TestRunInFlightAcrossAnUpgrade(t *testing.T) {
 		return nil
 	})
 }
+
+// TestLegacyRecheckedDuringRollingUpgrade: a run found to hold no records
+// of the older layout is asked again after a while, so records an older
+// replica writes during a rolling upgrade are found; within the while,
+// the answer is not asked again.
+func TestLegacyRecheckedDuringRollingUpgrade(t *testing.T) {
+	b := bustest.New(t)
+	env := &stage.Env{Bus: b, Logger: slog.New(slog.DiscardHandler), Registry: obs.NewRegistry()}
+	s := New(Config{}, env)
+	now := time.Now()
+	s.now = func() time.Time { return now }
+	ctx := t.Context()
+	if old, err := s.legacy(ctx, "roll"); err != nil || old {
+		t.Fatalf("before any record: legacy %v, err %v", old, err)
+	}
+	// An older replica records a generation as it used to.
+	if _, err := b.Pairs.Put(ctx, "g.roll."+keyHash("qa", "0", "base"), genRecord(7, 0)); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(legacyRecheck / 2)
+	if old, err := s.legacy(ctx, "roll"); err != nil || old {
+		t.Fatalf("within the recheck interval: legacy %v, err %v (the answer is not asked again)", old, err)
+	}
+	now = now.Add(legacyRecheck)
+	if old, err := s.legacy(ctx, "roll"); err != nil || !old {
+		t.Fatalf("after the recheck interval: legacy %v, err %v, want the older replica's record found", old, err)
+	}
+}
