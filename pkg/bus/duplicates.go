@@ -15,8 +15,12 @@ import "time"
 // ingest republishes after a crash only what the samples stream does not
 // hold (its progress record and the ids stored after it). What a window
 // saves is the work of a republished message: a duplicate stored is
-// handled once more downstream (an endpoint's answer comes from the LLM
-// cache, never paid twice). So a window need cover only
+// handled once more downstream, counted once under the keys above. Its
+// endpoint call comes from the LLM cache while the cache still holds the
+// answer, which is released once its sample is acked for good: a sample
+// stored again after the window — a process killed between publishing and
+// acking and restarted more than 30 s later — is answered again (paid
+// twice, counted once). So a window need cover only
 // the republishes that happen while a stage runs: a handler that published
 // but could not ack is redelivered after the ack wait ([DefaultAckWait],
 // 3 s), one whose publish failed after it was stored after its nak delay
