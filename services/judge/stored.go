@@ -3,6 +3,7 @@ package judge
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"sync"
 	"time"
 
@@ -23,16 +24,23 @@ import (
 // use.
 const storedIdle = time.Minute
 
-// storedMaxAge is how stale an index may be before a lookup that finds
-// its key reads what was stored since: a generation retried since would
-// otherwise be judged with its partner's older attempt.
+// storedMaxAge is how stale an index may be before a lookup reads what
+// was stored since: a generation retried since would otherwise be judged
+// with its partner's older attempt. A key missing from an index this
+// fresh is missing: a generation whose record was released was stored
+// long before (a record is released at least the release grace after its
+// generation was acked), so lookups that miss within it cost no read.
 const storedMaxAge = time.Second
 
 // storedIndex indexes the latest message of each key on one subject.
+// One lookup at a time reads the stream for an index; the others wait
+// for its answer, and lookups the index answers do not wait for a read.
 type storedIndex struct {
-	mu     sync.Mutex
-	next   uint64 // the stream sequence to read from
-	read   time.Time
+	reading sync.Mutex // held by the lookup reading the stream
+
+	mu     sync.Mutex // guards what follows; never held across a read
+	next   uint64     // the stream sequence to read from
+	read   time.Time  // when the last read began
 	used   time.Time
 	latest map[string]genRec
 }
@@ -46,35 +54,55 @@ type genRec struct {
 // storedKey reads a message's key in its index, and its retry attempt.
 type storedKey func(data []byte) (key string, retry int, ok bool)
 
-// stored returns where the latest message with key on subject of stream
-// is, reading the stream when the index lacks it or is stale.
-func (s *Service) stored(ctx context.Context, stream, subject, key string, keyOf storedKey) (genRec, bool, error) {
-	v, _ := s.storedIdx.LoadOrStore(subject, &storedIndex{next: 1, latest: map[string]genRec{}})
-	idx := v.(*storedIndex)
+// find looks key up; fresh reports whether the index was read recently
+// enough for its answer, found or not, to stand.
+func (idx *storedIndex) find(key string) (r genRec, ok, fresh bool) {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
 	idx.used = time.Now()
-	r, ok := idx.latest[key]
-	if ok && time.Since(idx.read) < storedMaxAge {
-		return r, true, nil
+	r, ok = idx.latest[key]
+	return r, ok, time.Since(idx.read) < storedMaxAge
+}
+
+// stored returns where the latest message with key on subject of stream
+// is, reading the stream when the index is stale.
+func (s *Service) stored(ctx context.Context, stream, subject, key string, keyOf storedKey) (genRec, bool, error) {
+	v, _ := s.storedIdx.LoadOrStore(subject, &storedIndex{next: 1, latest: map[string]genRec{}})
+	idx := v.(*storedIndex)
+	if r, ok, fresh := idx.find(key); fresh {
+		return r, ok, nil
 	}
-	idx.read = time.Now()
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: idx.next}
-	err := s.bus.ReadStored(ctx, stream, cfg, func(m jetstream.Msg, seq uint64) error {
-		idx.next = seq + 1
+	idx.reading.Lock()
+	defer idx.reading.Unlock()
+	// The read this lookup waited for may answer it.
+	if r, ok, fresh := idx.find(key); fresh {
+		return r, ok, nil
+	}
+	idx.mu.Lock()
+	next := idx.next
+	idx.mu.Unlock()
+	start := time.Now()
+	found := map[string]genRec{}
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: next}
+	err := s.bus.ReadStoredOnce(ctx, stream, cfg, func(m jetstream.Msg, seq uint64) error {
+		next = seq + 1
 		data, err := s.bus.Payload(ctx, m.Data(), m.Headers())
 		if err != nil {
 			return err
 		}
 		if k, retry, ok := keyOf(data); ok {
-			idx.latest[k] = genRec{seq: seq, retry: retry}
+			found[k] = genRec{seq: seq, retry: retry}
 		}
 		return nil
 	}, nil)
 	if err != nil {
 		return genRec{}, false, err
 	}
-	r, ok = idx.latest[key]
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	maps.Copy(idx.latest, found)
+	idx.next, idx.read = next, start
+	r, ok := idx.latest[key]
 	return r, ok, nil
 }
 
