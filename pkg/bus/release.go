@@ -92,24 +92,34 @@ func ReleaseAfterAck(ctx context.Context, e Entry, after uint64) bool {
 }
 
 // ReleaseObserver is told how many entries were released and how many
-// could not be (those stay until their bucket's TTL, or for good in a
-// bucket without one).
+// could not be (those stay until their bucket's TTL: 7 days for the LLM
+// cache and assay_pairs), and how many more (or fewer) entries wait for
+// their messages to be acked for good.
 type ReleaseObserver interface {
 	Released(deleted, failed int)
+	Held(delta int)
 }
 
 // ReleaseMetrics counts releases in assay_<stage>_released_total, by
-// outcome (deleted, failed).
-type ReleaseMetrics struct{ c *prometheus.CounterVec }
+// outcome (deleted, failed), and the entries waiting in
+// assay_<stage>_release_held.
+type ReleaseMetrics struct {
+	c    *prometheus.CounterVec
+	held prometheus.Gauge
+}
 
-// NewReleaseMetrics registers stage's release counter in reg.
+// NewReleaseMetrics registers stage's release metrics in reg.
 func NewReleaseMetrics(reg prometheus.Registerer, stage string) *ReleaseMetrics {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "assay_" + stage + "_released_total",
 		Help: "Settled KV entries the " + stage + " stage deleted, by outcome (deleted; failed: left to the bucket's TTL).",
 	}, []string{"outcome"})
-	reg.MustRegister(c)
-	return &ReleaseMetrics{c: c}
+	held := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "assay_" + stage + "_release_held",
+		Help: "KV entries the " + stage + " stage holds until their messages are acked for good and the release grace has passed.",
+	})
+	reg.MustRegister(c, held)
+	return &ReleaseMetrics{c: c, held: held}
 }
 
 // Released counts a batch of releases.
@@ -118,6 +128,9 @@ func (m *ReleaseMetrics) Released(deleted, failed int) {
 	m.c.WithLabelValues("failed").Add(float64(failed))
 }
 
+// Held moves the count of entries waiting.
+func (m *ReleaseMetrics) Held(delta int) { m.held.Add(float64(delta)) }
+
 // releaseInFlight bounds the deletes sent at once; they are pipelined on
 // the connection, one round trip for the lot.
 const releaseInFlight = 64
@@ -125,10 +138,16 @@ const releaseInFlight = 64
 // Release removes entries now, pipelined, and returns how many could not
 // be removed. An entry already gone counts as removed.
 func (b *Bus) Release(ctx context.Context, entries []Entry) (failed int) {
+	return len(b.release(ctx, entries))
+}
+
+// release is [Bus.Release] returning the indexes of the entries that
+// could not be removed, in no order.
+func (b *Bus) release(ctx context.Context, entries []Entry) (failed []int) {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, releaseInFlight)
-	for _, e := range entries {
+	for i, e := range entries {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
@@ -136,7 +155,7 @@ func (b *Bus) Release(ctx context.Context, entries []Entry) (failed int) {
 			defer func() { <-sem }()
 			if err := b.purgeUpTo(ctx, e); err != nil {
 				mu.Lock()
-				failed++
+				failed = append(failed, i)
 				mu.Unlock()
 			}
 		}()
@@ -180,29 +199,72 @@ func (b *Bus) purgeUpTo(ctx context.Context, e Entry) error {
 // while it holds entries: deletes go out in batches, not one per message.
 const releaseEvery = 200 * time.Millisecond
 
+// releaseGrace is how long an entry waits after its message was acked,
+// besides the ack floor passing it. A replicated consumer's leader moves
+// its ack floor before its followers have committed the ack, and a server
+// killed with SIGKILL may lose the acks it had not yet written: either
+// way a message the floor had passed is delivered again, and it must
+// still find its entries (its answer in the cache), or its endpoint call
+// is paid twice. Committing an ack takes milliseconds and a server writes
+// consumer state within seconds; 10 s covers both with room. The cost is
+// memory: a consumer holds rate × grace entries, about 150 B each (at
+// 5,000 samples/s, 50,000 entries: under 8 MB).
+const releaseGrace = 10 * time.Second
+
+// releaseTries is how many times an entry's purge is tried before it is
+// left to its bucket's TTL (and counted failed); the tries are
+// releaseRetry, then twice and four times that apart.
+const (
+	releaseTries = 4
+	releaseRetry = time.Second
+)
+
 // releaser deletes the entries handlers of one consumer asked to release
 // ([ReleaseOnAck]) once the consumer's ack floor shows their messages
-// acked: an ack that was lost (a leader failing over) redelivers its
-// message, which must still find its entries.
+// acked and [releaseGrace] has passed: an ack that was lost (a leader
+// failing over) redelivers its message, which must still find its
+// entries. What it holds when its consumer stops is left to the buckets'
+// TTLs (and counted failed): the messages it waited for are delivered
+// again and ask again, or were acked and their entries expire.
 type releaser struct {
 	b        *Bus
-	c        jetstream.Consumer
 	observer ReleaseObserver
 	logger   *slog.Logger
+	// floor reads the consumer's ack floor; gone reports that the
+	// consumer was deleted (every message of it acked for good).
+	floor func(ctx context.Context) (seq uint64, gone bool, err error)
+	now   func() time.Time
 
-	mu    sync.Mutex
-	acked []ackedMsg
-	wake  chan struct{}
+	mu     sync.Mutex
+	acked  []ackedMsg
+	counts int // len(acked) as last told to the observer
+	wake   chan struct{}
 }
 
-// ackedMsg is entries to release once the ack floor reaches seq.
+// ackedMsg is an entry to release once the ack floor reaches seq and the
+// grace has passed since at; a purge that failed is tried again from
+// next.
 type ackedMsg struct {
-	seq     uint64
-	entries []Entry
+	seq   uint64
+	at    time.Time
+	e     Entry
+	tries int
+	next  time.Time
 }
 
 func newReleaser(b *Bus, c jetstream.Consumer, o ConsumeOptions) *releaser {
-	return &releaser{b: b, c: c, observer: o.ReleaseObserver, logger: o.Logger, wake: make(chan struct{}, 1)}
+	r := &releaser{b: b, observer: o.ReleaseObserver, logger: o.Logger, now: time.Now, wake: make(chan struct{}, 1)}
+	r.floor = func(ctx context.Context) (uint64, bool, error) {
+		info, err := c.Info(ctx)
+		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) {
+			return 0, true, nil
+		}
+		if err != nil {
+			return 0, false, err
+		}
+		return info.AckFloor.Stream, false, nil
+	}
+	return r
 }
 
 // add queues the entries a handler held, whose message at stream
@@ -211,14 +273,31 @@ func (r *releaser) add(seq uint64, hs []held) {
 	if len(hs) == 0 {
 		return
 	}
+	now := r.now()
 	r.mu.Lock()
 	for _, h := range hs {
-		r.acked = append(r.acked, ackedMsg{seq: max(seq, h.after), entries: []Entry{h.e}})
+		r.acked = append(r.acked, ackedMsg{seq: max(seq, h.after), at: now, e: h.e})
 	}
+	r.tell(0, 0)
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
 	default:
+	}
+}
+
+// tell gives the observer what was released, and how the count of
+// entries held moved; r.mu is held.
+func (r *releaser) tell(deleted, failed int) {
+	if r.observer == nil {
+		return
+	}
+	if deleted+failed > 0 {
+		r.observer.Released(deleted, failed)
+	}
+	if d := len(r.acked) - r.counts; d != 0 {
+		r.observer.Held(d)
+		r.counts = len(r.acked)
 	}
 }
 
@@ -227,7 +306,7 @@ func (r *releaser) run(ctx context.Context) {
 	defer func() {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*cacheTimeout)
 		defer cancel()
-		r.flush(fctx)
+		r.flush(fctx, true)
 	}()
 	t := time.NewTimer(releaseEvery)
 	defer t.Stop()
@@ -243,7 +322,7 @@ func (r *releaser) run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		r.flush(ctx)
+		r.flush(ctx, false)
 		r.mu.Lock()
 		more := len(r.acked) > 0
 		r.mu.Unlock()
@@ -256,31 +335,29 @@ func (r *releaser) run(ctx context.Context) {
 	}
 }
 
-// flush removes the entries the ack floor has passed. Every message is
-// acked for good when the consumer is gone (deleted once its run
-// completed).
-func (r *releaser) flush(ctx context.Context) {
+// flush removes the entries the ack floor has passed whose grace is over.
+// A purge that fails is tried again at a later flush, up to releaseTries
+// times. The last flush (its consumer stopping) tries what is due once
+// more and leaves the rest to the buckets' TTLs.
+func (r *releaser) flush(ctx context.Context, last bool) {
 	r.mu.Lock()
 	if len(r.acked) == 0 {
 		r.mu.Unlock()
 		return
 	}
 	r.mu.Unlock()
-	info, err := r.c.Info(ctx)
-	all := errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted)
-	if err != nil && !all {
+	floor, gone, err := r.floor(ctx)
+	if err != nil && !last {
 		return // tried again at the next flush
 	}
-	var floor uint64
-	if info != nil {
-		floor = info.AckFloor.Stream
-	}
+	now := r.now()
 	r.mu.Lock()
-	var settled []Entry
+	var due []ackedMsg
 	kept := r.acked[:0]
 	for _, m := range r.acked {
-		if all || m.seq <= floor {
-			settled = append(settled, m.entries...)
+		settled := err == nil && (gone || m.seq <= floor && now.Sub(m.at) >= releaseGrace)
+		if settled && (last || !now.Before(m.next)) {
+			due = append(due, m)
 		} else {
 			kept = append(kept, m)
 		}
@@ -288,16 +365,36 @@ func (r *releaser) flush(ctx context.Context) {
 	clear(r.acked[len(kept):])
 	r.acked = kept
 	r.mu.Unlock()
-	if len(settled) == 0 {
-		return
+	entries := make([]Entry, len(due))
+	for i, m := range due {
+		entries[i] = m.e
 	}
-	failed := r.b.Release(ctx, settled)
-	if failed > 0 {
-		r.logger.Debug("releasing settled entries failed; they stay until their TTL", "failed", failed, "of", len(settled))
+	var retry []ackedMsg
+	gaveUp := 0
+	for _, i := range r.b.release(ctx, entries) {
+		m := due[i]
+		if m.tries++; m.tries >= releaseTries || last {
+			gaveUp++
+			continue
+		}
+		m.next = now.Add(releaseRetry << (m.tries - 1))
+		retry = append(retry, m)
 	}
-	if r.observer != nil {
-		r.observer.Released(len(settled)-failed, failed)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.acked = append(r.acked, retry...)
+	left := 0
+	if last {
+		left = len(r.acked)
+		r.acked = nil
 	}
+	if gaveUp > 0 {
+		r.logger.Warn("releasing settled entries failed; they stay until their bucket's TTL", "failed", gaveUp, "tries", releaseTries)
+	}
+	if left > 0 {
+		r.logger.Info("consumer stopped with entries to release; they stay until their bucket's TTL", "entries", left)
+	}
+	r.tell(len(due)-gaveUp-len(retry), gaveUp+left)
 }
 
 // KVHolds reports whether bucket holds a key matching filter (wildcards
