@@ -264,16 +264,36 @@ func (c *rssCurve) String() string {
 		if p.done*10 < next*c.total {
 			continue
 		}
-		fmt.Fprintf(&s, "%d%% %v:", next*10, p.at.Round(time.Second))
+		fmt.Fprintf(&s, "; %d%% %v:", next*10, p.at.Round(time.Second))
 		for i, r := range p.rss {
 			fmt.Fprintf(&s, " %s %.0f", c.names[i], float64(r)/(1<<20))
 		}
-		s.WriteString("; ")
 		for next*c.total <= p.done*10 {
 			next++
 		}
 	}
-	return strings.TrimSuffix(s.String(), "; ")
+	// A peak between two tenths (ingest reading a suite, the report's
+	// last pass) shows only here.
+	for i, name := range c.names {
+		var top rssPoint
+		for _, p := range c.points {
+			if p.rss[i] > top.rss0(i) {
+				top = p
+			}
+		}
+		if top.rss != nil {
+			fmt.Fprintf(&s, "; largest %s %.0f at %d%% (%v)", name, float64(top.rss[i])/(1<<20), top.done*100/max(c.total, 1), top.at.Round(time.Second))
+		}
+	}
+	return strings.TrimPrefix(s.String(), "; ")
+}
+
+// rss0 is the i-th process's RSS, 0 for a point not taken.
+func (p rssPoint) rss0(i int) uint64 {
+	if p.rss == nil {
+		return 0
+	}
+	return p.rss[i]
 }
 
 // watchProcs samples the processes' resident memory and the progress
