@@ -3,6 +3,7 @@ package aggregate
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -318,6 +319,10 @@ func (c *Collector) Resume(rep *document.Report) {
 	if c.spec.Continuous == nil || f == nil || c.fold.horizon <= 0 {
 		return
 	}
+	if err := c.resumable(f); err != nil {
+		c.Note(fmt.Sprintf("the stored report's folded windows cannot be resumed from (%v): they are left out", err))
+		return
+	}
 	for _, w := range rep.Windows {
 		if w.Folded {
 			c.fold.windows = append(c.fold.windows, w)
@@ -339,4 +344,35 @@ func (c *Collector) Resume(rep *document.Report) {
 	for _, m := range f.Monitors {
 		c.fold.monitors[[2]string{m.Variant, m.Statistic}] = stats.MixtureOf(m.N, m.Sum, m.SumSquares, m.PValue)
 	}
+}
+
+// resumable checks what a stored report says of its folded windows: the
+// stage wrote it, but a report it cannot have written must not make
+// every result late or a monitor's figures no number.
+func (c *Collector) resumable(f *document.Folded) error {
+	ct := c.spec.Continuous
+	if !ct.WindowOf(f.Cutoff).Equal(f.Cutoff) || !ct.WindowOf(f.Newest).Equal(f.Newest) || f.Newest.Before(f.Cutoff) {
+		return fmt.Errorf("cutoff %s and newest window %s are not window starts in order", f.Cutoff, f.Newest)
+	}
+	if f.Looked < 0 || f.Late < 0 {
+		return fmt.Errorf("negative counts")
+	}
+	for _, n := range f.Taken {
+		if n < 0 {
+			return fmt.Errorf("negative counts")
+		}
+	}
+	for _, fc := range f.Counts {
+		if fc.N < 0 {
+			return fmt.Errorf("negative counts")
+		}
+	}
+	for _, m := range f.Monitors {
+		// Sums far beyond any observations' keep the monitors' arithmetic
+		// finite.
+		if m.N < 0 || !(math.Abs(m.Sum) <= 1e12) || !(m.SumSquares >= 0 && m.SumSquares <= 1e12) || !(m.PValue >= 0 && m.PValue <= 1) {
+			return fmt.Errorf("monitor %s of %s: state out of range", m.Statistic, m.Variant)
+		}
+	}
+	return nil
 }

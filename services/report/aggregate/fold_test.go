@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -306,4 +307,41 @@ func TestWindowsFoldOnceJudgmentsCatchUp(t *testing.T) {
 	if c.fold.late != 0 {
 		t.Fatalf("%d results counted late", c.fold.late)
 	}
+}
+
+// FuzzResume: whatever a stored report says of its folded windows, a
+// collector that resumes from it makes a report that encodes.
+func FuzzResume(f *testing.F) {
+	spec := continuousSpec()
+	first := New(spec, WithHorizon(2))
+	for w := range 5 {
+		feedWindow(first, spec, w, 6)
+	}
+	rep, err := first.Report(context.Background(), nil, windowZero)
+	if err != nil {
+		f.Fatal(err)
+	}
+	seed, _ := json.Marshal(rep)
+	first.Release()
+	f.Add(seed)
+	f.Add([]byte(`{"folded":{"cutoff":"2026-11-27T03:00:00Z","newest":"2026-11-27T04:00:00Z","looked":3,"monitors":[{"variant":"ft","statistic":"win_rate","n":1,"sum":1e300,"sum_squares":1e300,"p_value":0.5}]}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var stored document.Report
+		if json.Unmarshal(data, &stored) != nil {
+			return
+		}
+		c := New(spec, WithHorizon(2))
+		defer c.Release()
+		c.Resume(&stored)
+		for w := 3; w < 6; w++ {
+			feedWindow(c, spec, w, 3)
+		}
+		rep, err := c.Report(t.Context(), nil, windowZero)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := json.Marshal(rep); err != nil {
+			t.Fatalf("the report does not encode: %v", err)
+		}
+	})
 }
