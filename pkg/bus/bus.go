@@ -68,6 +68,13 @@ type Options struct {
 	keepDuplicates, keepSampleDuplicates bool
 	// CacheTTL bounds how long LLM responses are kept (default 7 days).
 	CacheTTL time.Duration
+	// PairsTTL bounds how long the judge's join keeps a key it did not
+	// release (default [DefaultPairsTTL]). Given (non-zero), it is applied
+	// to an existing bucket too; left zero, a bucket without an age limit
+	// gets the default.
+	PairsTTL time.Duration
+	// keepPairsTTL: PairsTTL was not given.
+	keepPairsTTL bool
 	// SeenTTL bounds how long a production query is remembered for
 	// deduplication within its window (default 8 days: longer than any
 	// window, and queries arriving that late are stale anyway); each is
@@ -92,6 +99,9 @@ func (o *Options) defaults() {
 	}
 	if o.CacheTTL == 0 {
 		o.CacheTTL = 7 * 24 * time.Hour
+	}
+	if o.PairsTTL == 0 {
+		o.PairsTTL, o.keepPairsTTL = DefaultPairsTTL, true
 	}
 	if o.SeenTTL == 0 {
 		o.SeenTTL = 8 * 24 * time.Hour
@@ -290,7 +300,10 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 	if b.Runs, err = kv(jetstream.KeyValueConfig{Bucket: BucketRuns, History: 5}); err != nil {
 		return nil, err
 	}
-	if b.Pairs, err = kv(jetstream.KeyValueConfig{Bucket: BucketPairs, History: 1}); err != nil {
+	if b.Pairs, err = kv(jetstream.KeyValueConfig{Bucket: BucketPairs, History: 1, TTL: opts.PairsTTL}); err != nil {
+		return nil, err
+	}
+	if err := pairsTTL(ctx, js, BucketPairs, opts.PairsTTL, !opts.keepPairsTTL, opts.Logger); err != nil {
 		return nil, err
 	}
 	if b.Pairs, err = linearizable(ctx, js, b.Pairs); err != nil {

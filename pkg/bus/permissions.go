@@ -51,7 +51,9 @@ func Inbox(pub string) string { return "_INBOX_" + pub }
 //   - score publishes scores.
 //   - judge publishes judgments; writes its own key space of the LLM
 //     cache (CacheSpaceJudge) and assay_pairs, and purges the stream of
-//     assay_pairs (releasing the join of each sample judged).
+//     assay_pairs (releasing the join of each sample judged; a key never
+//     released expires with the bucket's age limit, which only admin may
+//     set on a bucket created without one: see [DefaultPairsTTL]).
 //   - report publishes "completed" and "gated" run events; writes
 //     statuses in assay_runs and reports (purging a replaced report's
 //     chunks, which the object store does on every put); purges samples,
