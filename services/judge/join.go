@@ -101,21 +101,31 @@ func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 	}
 	// Every variant's record, for a candidate its fellow candidates' too:
 	// whoever finds them all releases the sample's keys.
-	recs := map[string]genRec{g.Variant: {seq: seq, retry: g.Retry}}
+	// The baseline's first: without it a candidate completes no pair and
+	// finds not every record, so its fellows' are not looked up.
+	others := make([]string, 0, len(spec.Variants))
+	if g.Variant != spec.Baseline {
+		others = append(others, spec.Baseline)
+	}
 	for _, vv := range spec.Variants {
-		if vv.Name == g.Variant {
-			continue
+		if vv.Name != g.Variant && vv.Name != spec.Baseline {
+			others = append(others, vv.Name)
 		}
-		partner := vv.Name == spec.Baseline || g.Variant == spec.Baseline
-		r, ok, err := s.record(ctx, run, j.Name, suite, sample, vv.Name)
+	}
+	recs := map[string]genRec{g.Variant: {seq: seq, retry: g.Retry}}
+	for _, name := range others {
+		partner := name == spec.Baseline || g.Variant == spec.Baseline
+		r, ok, err := s.record(ctx, run, j.Name, suite, sample, name)
 		if err == nil && !ok && partner && late {
-			r, ok, err = s.storedGen(ctx, run, vv.Name, suite, sample)
+			r, ok, err = s.storedGen(ctx, run, name, suite, sample)
 		}
 		if err != nil {
 			return nil, err
 		}
 		if ok {
-			recs[vv.Name] = r
+			recs[name] = r
+		} else if name == spec.Baseline {
+			break
 		}
 	}
 	var out []pair
