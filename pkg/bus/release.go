@@ -71,8 +71,11 @@ func (s *releaseSet) take() []held {
 }
 
 // ReleaseOnAck asks that e be removed once the message handled under ctx
-// is acked for good: the consumer's ack floor has passed it, so it will
-// not be delivered again and e can no longer spare a second payment. It
+// is acked for good: the consumer's ack floor has passed it, and
+// [releaseGrace] has since its ack, so it will not be delivered again and
+// e can no longer spare a second payment. An entry not released (its
+// consumer stopped first, its purge failed) stays until its bucket's TTL.
+// It
 // reports whether ctx is the context of a handler that releases
 // ([ConsumeOptions].Release); elsewhere it does nothing.
 func ReleaseOnAck(ctx context.Context, e Entry) bool { return ReleaseAfterAck(ctx, e, 0) }
