@@ -146,6 +146,11 @@ type Continuous struct {
 	SampleRate float64 `yaml:"sample_rate" json:"sample_rate"`
 	// Window is the length of the report's time windows (default 1h).
 	Window Duration `yaml:"window" json:"window"`
+	// Horizon is how many of the latest windows the report keeps every
+	// result of (0: the report stage's default, 30). Older windows are
+	// folded: their figures frozen, their results let go of and their
+	// messages purged from the run's streams.
+	Horizon int `yaml:"horizon" json:"horizon,omitempty"`
 	// Metrics are scored on every query; only those that need no
 	// reference apply (default refusal, length).
 	Metrics []string `yaml:"metrics" json:"metrics"`

@@ -369,6 +369,9 @@ func (s *RunSpec) validate(c *checker) {
 		case d > MaxWindow:
 			c.fail(fmt.Sprintf("%v is longer than a week: repeats are remembered for 8 days, so a longer window would count them again", d), "continuous", "window")
 		}
+		if ct.Horizon < 0 {
+			c.fail(fmt.Sprintf("%d is negative: give how many of the latest windows the report keeps every result of, e.g. 30", ct.Horizon), "continuous", "horizon")
+		}
 		for k, m := range ct.Metrics {
 			switch {
 			case slices.Contains(referenceFree, m):

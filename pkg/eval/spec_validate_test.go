@@ -275,6 +275,9 @@ func TestParseSpecContinuous(t *testing.T) {
 		}
 	}
 
+	if h := mustParse(t, strings.Replace(continuousSpec, "  window: 30m\n", "  window: 30m\n  horizon: 48\n", 1)).Continuous.Horizon; h != 48 {
+		t.Errorf("horizon: 48 gave %d", h)
+	}
 	defaults := mustParse(t, strings.Replace(continuousSpec, "  sample_rate: 0.25\n  window: 30m\n", "", 1)).Continuous
 	if defaults.SampleRate != 1 || defaults.Window.D() != DefaultWindow {
 		t.Errorf("defaults: %+v", defaults)
@@ -291,6 +294,7 @@ func TestParseSpecContinuous(t *testing.T) {
 		{"rate above one", "sample_rate: 0.25", "sample_rate: 1.5", specErr{8, "continuous.sample_rate", "outside (0, 1]"}},
 		{"window too short", "window: 30m", "window: 10s", specErr{9, "continuous.window", "shorter than a minute"}},
 		{"window too long", "window: 30m", "window: 720h", specErr{9, "continuous.window", "longer than a week"}},
+		{"horizon negative", "  window: 30m\n", "  window: 30m\n  horizon: -2\n", specErr{10, "continuous.horizon", "-2 is negative"}},
 		{"metric needs a reference", "  window: 30m\n", "  window: 30m\n  metrics: [refusal, em]\n", specErr{10, "continuous.metrics[1]", `"em" needs a reference`}},
 		{"metric unknown", "  window: 30m\n", "  window: 30m\n  metrics: [refusl]\n", specErr{10, "continuous.metrics[0]", `unknown metric "refusl": did you mean refusal?`}},
 		{"cluster ending in a separator", "  window: 30m\n", "  window: 30m\n  cluster: tenant.\n", specErr{10, "continuous.cluster", `"tenant." ends with '.'`}},
