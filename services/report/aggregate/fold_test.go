@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -197,6 +198,23 @@ func TestFoldedSegmentsOutliveRowsTakenBefore(t *testing.T) {
 	rows.Release()
 	for _, seg := range orphanSegments(t, c) {
 		t.Fatalf("segment %s of a folded window kept after the rows were released", seg)
+	}
+}
+
+// TestFoldedSegmentsOutliveCollectorRelease: the segments of a folded
+// window that Rows taken before the fold read are kept while the Rows are,
+// even once the collector is released first.
+func TestFoldedSegmentsOutliveCollectorRelease(t *testing.T) {
+	spec := continuousSpec()
+	c := New(spec, WithHorizon(1), WithSpill(t.TempDir(), 1))
+	feedWindow(c, spec, 0, 10)
+	rows := c.Rows()
+	defer rows.Release()
+	feedWindow(c, spec, 1, 10) // folds window 0
+	c.Release()
+	var buf bytes.Buffer
+	if _, err := rows.WriteScores(t.Context(), &buf, &textFetcher{}); err != nil {
+		t.Fatal(err)
 	}
 }
 

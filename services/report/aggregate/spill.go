@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -44,17 +43,14 @@ func WithSpill(dir string, bytes int64) Option {
 
 // spill is where a collector's tables write their segments: a directory
 // made on the first segment, removed once the collector and every [Rows]
-// taken from it are released.
+// taken from it are released. A segment is removed on its own once no
+// table and no Rows reads it (see [segment.release]).
 type spill struct {
 	parent string
 	dir    string
 	n      int
 	// refs counts the collector and its unreleased Rows.
 	refs atomic.Int32
-	// mu guards doomed: the segments of folded windows, removed once no
-	// Rows that may read them is held.
-	mu     sync.Mutex
-	doomed []*segment
 }
 
 func newSpill(parent string) *spill {
@@ -63,32 +59,14 @@ func newSpill(parent string) *spill {
 	return s
 }
 
-// retain keeps the segments for one more holder.
+// retain keeps the directory for one more holder.
 func (s *spill) retain() { s.refs.Add(1) }
 
-// release lets go of the segments, removing them after the last holder.
+// release lets go of the directory, removing it after the last holder.
 func (s *spill) release() {
-	switch s.refs.Add(-1) {
-	case 0:
+	if s.refs.Add(-1) == 0 {
 		s.remove()
-	case 1:
-		s.discard(nil)
 	}
-}
-
-// discard removes segments no table reads any more, now if no Rows holds
-// them, or else when the last Rows is released.
-func (s *spill) discard(segs []*segment) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.doomed = append(s.doomed, segs...)
-	if s.refs.Load() > 1 {
-		return
-	}
-	for _, seg := range s.doomed {
-		os.Remove(seg.path)
-	}
-	s.doomed = nil
 }
 
 // create writes a new segment file and returns its path.
@@ -163,10 +141,25 @@ func alive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// segment is sealed batches written to a file.
+// segment is sealed batches written to a file, read by the table part it
+// belongs to and by the Rows taken while it did.
 type segment struct {
 	path string
 	rows int
+	// refs counts the readers: the file is removed after the last one
+	// (a window's part is dropped when the window folds, while Rows taken
+	// before may still read its segments).
+	refs atomic.Int32
+}
+
+// retain keeps the segment for one more reader.
+func (seg *segment) retain() { seg.refs.Add(1) }
+
+// release lets go of the segment, removing its file after the last reader.
+func (seg *segment) release() {
+	if seg.refs.Add(-1) == 0 {
+		os.Remove(seg.path)
+	}
 }
 
 // writeSegment writes batches to a new segment file of s.
@@ -176,6 +169,7 @@ func writeSegment(s *spill, schema *arrow.Schema, batches []arrow.RecordBatch) (
 		return nil, err
 	}
 	seg := &segment{path: f.Name()}
+	seg.refs.Store(1)
 	w, err := ipc.NewFileWriter(f, ipc.WithSchema(schema))
 	if err == nil {
 		for _, rec := range batches {

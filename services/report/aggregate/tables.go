@@ -309,11 +309,14 @@ func (t *table) snapshot() batches {
 	for _, r := range v.inRAM {
 		r.Retain()
 	}
+	for _, seg := range v.segments {
+		seg.retain()
+	}
 	return v
 }
 
 // drop lets go of the part of key: its batches, builder and segment
-// files (once no snapshot reads them).
+// files (once no snapshot reads them, see [segment.release]).
 func (t *table) drop(key int64) {
 	p := t.parts[key]
 	if p == nil {
@@ -328,8 +331,8 @@ func (t *table) drop(key int64) {
 	}
 	t.inRAM -= p.inRAM
 	t.rows -= p.rows
-	if t.spill != nil {
-		t.spill.discard(p.segments)
+	for _, seg := range p.segments {
+		seg.release()
 	}
 	if t.cur == p {
 		t.into(noWindow)
@@ -343,6 +346,9 @@ func (t *table) release() {
 		}
 		if p.b != nil {
 			p.b.Release()
+		}
+		for _, seg := range p.segments {
+			seg.release()
 		}
 	}
 	t.parts, t.cur, t.b = map[int64]*part{}, nil, nil
@@ -377,6 +383,9 @@ func (b batches) each(fn func(arrow.RecordBatch) error) error {
 func (b batches) release() {
 	for _, r := range b.inRAM {
 		r.Release()
+	}
+	for _, seg := range b.segments {
+		seg.release()
 	}
 }
 
