@@ -343,17 +343,25 @@ func (r *releaser) run(ctx context.Context) {
 // times. The last flush (its consumer stopping) tries what is due once
 // more and leaves the rest to the buckets' TTLs.
 func (r *releaser) flush(ctx context.Context, last bool) {
+	// The ack floor is read only when an entry's grace is over: a
+	// consumer that handles little costs the server no request per flush.
+	now := r.now()
 	r.mu.Lock()
-	if len(r.acked) == 0 {
-		r.mu.Unlock()
-		return
+	ripe := last && len(r.acked) > 0
+	for _, m := range r.acked {
+		if ripe {
+			break
+		}
+		ripe = now.Sub(m.at) >= releaseGrace && !now.Before(m.next)
 	}
 	r.mu.Unlock()
+	if !ripe {
+		return
+	}
 	floor, gone, err := r.floor(ctx)
 	if err != nil && !last {
 		return // tried again at the next flush
 	}
-	now := r.now()
 	r.mu.Lock()
 	var due []ackedMsg
 	kept := r.acked[:0]

@@ -52,7 +52,8 @@ func testReleaser(b *Bus) (*releaser, *releaseCounts, *time.Time) {
 
 // TestReleaseWaitsForTheGrace: an entry whose message the ack floor has
 // passed stays until the release grace has passed too, so that an ack
-// the server had not yet committed, lost, finds it again.
+// the server had not yet committed, lost, finds it again; the floor is
+// not even read before.
 func TestReleaseWaitsForTheGrace(t *testing.T) {
 	b := openBus(t)
 	ctx := t.Context()
@@ -61,6 +62,8 @@ func TestReleaseWaitsForTheGrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, counts, now := testReleaser(b)
+	floor, reads := r.floor, 0
+	r.floor = func(ctx context.Context) (uint64, bool, error) { reads++; return floor(ctx) }
 	r.add(5, []held{{e: KVEntry(BucketLLMCache, "gen.a", rev)}})
 	counts.check(t, "handed over", 0, 0, 1)
 	for _, d := range []time.Duration{0, releaseGrace - time.Millisecond} {
@@ -69,6 +72,9 @@ func TestReleaseWaitsForTheGrace(t *testing.T) {
 		if _, err := b.Cache.Get(ctx, "gen.a"); err != nil {
 			t.Fatalf("%v into the grace: %v", d, err)
 		}
+	}
+	if reads != 0 {
+		t.Errorf("the ack floor was read %d times while no entry's grace was over", reads)
 	}
 	*now = now.Add(time.Millisecond)
 	r.flush(ctx, false)
