@@ -87,7 +87,8 @@ func (s *spill) create() (*os.File, error) {
 		s.dir = dir
 	}
 	s.n++
-	f, err := os.Create(filepath.Join(s.dir, fmt.Sprintf("%06d.arrow", s.n)))
+	// Only the owner reads results back, whatever the umask.
+	f, err := os.OpenFile(filepath.Join(s.dir, fmt.Sprintf("%06d.arrow", s.n)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("creating a spill segment: %w", err)
 	}

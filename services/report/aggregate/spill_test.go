@@ -292,3 +292,26 @@ func TestSpilledRowsOutliveTheCollector(t *testing.T) {
 		t.Fatalf("spill directories left: %v", left)
 	}
 }
+
+// TestSpillSegmentsPrivate: segments are readable by their owner only,
+// whatever the umask, as the results they hold are the run's.
+func TestSpillSegmentsPrivate(t *testing.T) {
+	dir := t.TempDir()
+	c := New(testSpec(), WithSpill(dir, 1))
+	defer c.Release()
+	randomRun(t, 4, c)
+	report(t, c, nil)
+	segs, _ := filepath.Glob(filepath.Join(dir, spillPrefix+"*", "*.arrow"))
+	if len(segs) == 0 {
+		t.Fatal("nothing was spilled")
+	}
+	for _, seg := range segs {
+		fi, err := os.Stat(seg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", seg, perm)
+		}
+	}
+}
