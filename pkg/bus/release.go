@@ -210,8 +210,8 @@ const releaseEvery = 200 * time.Millisecond
 // still find its entries (its answer in the cache), or its endpoint call
 // is paid twice. Committing an ack takes milliseconds and a server writes
 // consumer state within seconds; 10 s covers both with room. The cost is
-// memory: a consumer holds rate × grace entries, about 150 B each (at
-// 5,000 samples/s, 50,000 entries: under 8 MB).
+// memory: the releasers hold rate × grace entries, about 230 B each
+// (BenchmarkReleaserHeld; at 5,000 samples/s, 50,000 entries: 12 MB).
 const releaseGrace = 10 * time.Second
 
 // releaseTries is how many times an entry's purge is tried before it is

@@ -3,7 +3,9 @@ package bus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -134,4 +136,27 @@ func TestReleaseRetriesAFailedPurge(t *testing.T) {
 	r.add(6, []held{{e: Entry{Stream: "LATE", Subject: "late.y"}}})
 	r.flush(ctx, true)
 	counts.check(t, "stopped", 1, 2, 0)
+}
+
+// BenchmarkReleaserHeld measures the heap a releaser holds per entry in
+// its grace: an answer's key of the LLM cache, as infer hands over one per
+// sample. At rate r samples/s a consumer holds r × releaseGrace of them.
+func BenchmarkReleaserHeld(b *testing.B) {
+	const n = 50_000
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	for range b.N {
+		r := newReleaser(nil, nil, ConsumeOptions{Logger: slog.New(slog.DiscardHandler)})
+		before := heap()
+		for i := range n {
+			r.add(uint64(i), []held{{e: KVEntry(BucketLLMCache, fmt.Sprintf("%s.%064x", CacheSpaceInfer, i), uint64(i))}})
+		}
+		after := heap()
+		b.ReportMetric(float64(after-before)/n, "B/entry")
+		runtime.KeepAlive(r)
+	}
 }
