@@ -1,14 +1,15 @@
 package aggregate
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -20,9 +21,23 @@ import (
 const DefaultSpillBytes = 4 << 20
 
 // spillPrefix names the spill directories, followed by the pid of the
-// process that made one: a directory whose process is gone is garbage left
-// by a crash, removed by the next collector that spills in the same place.
-const spillPrefix = "assay-report-spill-"
+// process that made one (for whoever looks at them; it tells nothing of
+// whether the process lives: a pid is reused, and another container
+// sharing the volume has pids of its own) and a random part. A directory is
+// made under the name with a dot before it, locked, then renamed, so that
+// a spill directory is never without its lock held while its collector
+// lives.
+const (
+	spillPrefix    = "assay-report-spill-"
+	newSpillPrefix = "." + spillPrefix
+)
+
+// spillLock is the file in a spill directory its collector holds an
+// exclusive flock on until the directory is removed: a directory whose
+// lock anyone can take is garbage left by a process that ended without
+// removing it (killed mid-report), removed by the next collector that
+// spills in the same place.
+const spillLock = "lock"
 
 // Option configures a collector.
 type Option func(*options)
@@ -48,7 +63,9 @@ func WithSpill(dir string, bytes int64) Option {
 type spill struct {
 	parent string
 	dir    string
-	n      int
+	// lock is dir's lock file, its flock held until dir is removed.
+	lock *os.File
+	n    int
 	// refs counts the collector and its unreleased Rows.
 	refs atomic.Int32
 }
@@ -72,19 +89,9 @@ func (s *spill) release() {
 // create writes a new segment file and returns its path.
 func (s *spill) create() (*os.File, error) {
 	if s.dir == "" {
-		parent := s.parent
-		if parent == "" {
-			parent = os.TempDir()
-		}
-		if err := os.MkdirAll(parent, 0o700); err != nil {
+		if err := s.open(); err != nil {
 			return nil, fmt.Errorf("making the spill directory: %w", err)
 		}
-		removeDeadSpills(parent)
-		dir, err := os.MkdirTemp(parent, spillPrefix+strconv.Itoa(os.Getpid())+"-")
-		if err != nil {
-			return nil, fmt.Errorf("making the spill directory: %w", err)
-		}
-		s.dir = dir
 	}
 	s.n++
 	// Only the owner reads results back, whatever the umask.
@@ -95,51 +102,81 @@ func (s *spill) create() (*os.File, error) {
 	return f, nil
 }
 
-// remove deletes the directory and every segment in it.
+// open makes the spill directory and takes its lock, after removing the
+// abandoned ones beside it.
+func (s *spill) open() error {
+	parent := cmp.Or(s.parent, os.TempDir())
+	if err := os.MkdirAll(parent, 0o700); err != nil {
+		return err
+	}
+	removeAbandonedSpills(parent)
+	tmp, err := os.MkdirTemp(parent, newSpillPrefix+strconv.Itoa(os.Getpid())+"-")
+	if err != nil {
+		return err
+	}
+	lock, err := os.OpenFile(filepath.Join(tmp, spillLock), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	dir := filepath.Join(parent, strings.TrimPrefix(filepath.Base(tmp), "."))
+	ok, err := tryLock(lock)
+	if err == nil && !ok {
+		err = errors.New("its lock is held by another")
+	}
+	if err == nil {
+		err = os.Rename(tmp, dir)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		lock.Close()
+		return err
+	}
+	s.dir, s.lock = dir, lock
+	return nil
+}
+
+// remove deletes the directory and every segment in it, then lets go of
+// its lock.
 func (s *spill) remove() {
 	if s.dir != "" {
 		os.RemoveAll(s.dir)
-		s.dir = ""
+		s.lock.Close()
+		s.dir, s.lock = "", nil
 	}
 }
 
-// removeDeadSpills removes the spill directories under parent of processes
-// that no longer run: a process killed mid-report leaves its segments, and
-// nothing else would ever remove them.
-func removeDeadSpills(parent string) {
+// removeAbandonedSpills removes the spill directories under parent that
+// no collector holds: a process killed mid-report leaves its segments, and
+// nothing else would ever remove them. One is abandoned when its lock can
+// be taken, or when it has no lock file (made before spill directories
+// had one); one being made (dot name) without a lock file yet is not.
+func removeAbandonedSpills(parent string) {
+	if !locking {
+		return
+	}
 	entries, err := os.ReadDir(parent)
 	if err != nil {
 		return
 	}
 	for _, e := range entries {
-		pid, ok := spillOwner(e.Name())
-		if !e.IsDir() || !ok || pid == os.Getpid() || alive(pid) {
+		making := strings.HasPrefix(e.Name(), newSpillPrefix)
+		if !e.IsDir() || !making && !strings.HasPrefix(e.Name(), spillPrefix) {
 			continue
 		}
-		os.RemoveAll(filepath.Join(parent, e.Name()))
+		dir := filepath.Join(parent, e.Name())
+		lock, err := os.Open(filepath.Join(dir, spillLock))
+		if errors.Is(err, fs.ErrNotExist) && !making {
+			os.RemoveAll(dir)
+		}
+		if err != nil {
+			continue
+		}
+		if ok, err := tryLock(lock); ok && err == nil {
+			os.RemoveAll(dir)
+		}
+		lock.Close()
 	}
-}
-
-// spillOwner is the pid in a spill directory's name.
-func spillOwner(name string) (int, bool) {
-	rest, ok := strings.CutPrefix(name, spillPrefix)
-	if !ok {
-		return 0, false
-	}
-	digits, _, ok := strings.Cut(rest, "-")
-	if !ok {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(digits)
-	// Only a name this package makes: no sign, no leading zero.
-	return pid, err == nil && pid > 0 && strconv.Itoa(pid) == digits
-}
-
-// alive reports whether a process of pid runs (or may: one that is not
-// ours to signal runs).
-func alive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // segment is sealed batches written to a file, read by the table part it

@@ -165,44 +165,139 @@ func lineDiff(a, b string) string {
 }
 
 // TestSpillRemoved: the spill directory, with its segments, is gone once
-// the collector is released, and one left by a process that died is
-// removed by the next collector that spills in the same place, while a
-// live process's is kept.
+// the collector is released, and one no process holds the lock of is
+// removed by the next collector that spills in the same place — one of a
+// process of the same pid (a container's PID 1 restarted), or with no lock
+// file at all — while one whose lock is held is kept, whatever pid its
+// name says (another container's, sharing the volume).
 func TestSpillRemoved(t *testing.T) {
-	dir := t.TempDir()
-	dead := exec.Command("true")
-	if err := dead.Run(); err != nil {
-		t.Skip("no process to wait for:", err)
+	if !locking {
+		t.Skip("no flock: no spill directory is told abandoned")
 	}
-	crashed := filepath.Join(dir, fmt.Sprintf("%s%d-1", spillPrefix, dead.Process.Pid))
-	live := filepath.Join(dir, fmt.Sprintf("%s%d-1", spillPrefix, os.Getppid()))
+	dir := t.TempDir()
+	samePid := filepath.Join(dir, fmt.Sprintf("%s%d-1", spillPrefix, os.Getpid()))
+	noLock := filepath.Join(dir, fmt.Sprintf("%s%d-2", spillPrefix, os.Getpid()+1))
+	held := filepath.Join(dir, fmt.Sprintf("%s%d-3", spillPrefix, 1))
+	making := filepath.Join(dir, fmt.Sprintf("%s%d-4", newSpillPrefix, 1))
+	madeCrashed := filepath.Join(dir, fmt.Sprintf("%s%d-5", newSpillPrefix, 1))
 	other := filepath.Join(dir, "someone-else")
-	for _, d := range []string{crashed, live, other} {
+	for _, d := range []string{samePid, noLock, held, making, madeCrashed, other} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.WriteFile(filepath.Join(d, "000001.arrow"), make([]byte, 1<<10), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := os.WriteFile(filepath.Join(crashed, "000001.arrow"), make([]byte, 1<<10), 0o600); err != nil {
+	for _, d := range []string{samePid, held, madeCrashed} {
+		if err := os.WriteFile(filepath.Join(d, spillLock), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lock, err := os.Open(filepath.Join(held, spillLock))
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer lock.Close()
+	if ok, err := tryLock(lock); !ok || err != nil {
+		t.Fatalf("locking %s: %v, %v", held, ok, err)
+	}
+
 	c := New(testSpec(), WithSpill(dir, 1))
 	randomRun(t, 3, c)
 	report(t, c, nil)
-	mine, _ := filepath.Glob(filepath.Join(dir, fmt.Sprintf("%s%d-*", spillPrefix, os.Getpid())))
-	if len(mine) != 1 {
-		t.Fatalf("spill directories of this process: %v, want one", mine)
+	mine := c.spill.dir
+	if !strings.HasPrefix(filepath.Base(mine), fmt.Sprintf("%s%d-", spillPrefix, os.Getpid())) {
+		t.Fatalf("spill directory %s, want one named with this process's pid", mine)
 	}
-	if _, err := os.Stat(crashed); !os.IsNotExist(err) {
-		t.Errorf("the spill of a process that died is still there (%v)", err)
+	for _, d := range []string{samePid, noLock, madeCrashed} {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("abandoned %s is still there (%v)", filepath.Base(d), err)
+		}
 	}
+	// A second collector spilling in the same place keeps the first's.
+	c2 := New(testSpec(), WithSpill(dir, 1))
+	randomRun(t, 3, c2)
+	report(t, c2, nil)
+	if _, err := os.Stat(mine); err != nil {
+		t.Errorf("a live collector's spill directory was removed by another: %v", err)
+	}
+	c2.Release()
 	c.Release()
-	if _, err := os.Stat(mine[0]); !os.IsNotExist(err) {
+	if _, err := os.Stat(mine); !os.IsNotExist(err) {
 		t.Errorf("the spill directory outlives its collector (%v)", err)
 	}
-	for _, d := range []string{live, other} {
+	for _, d := range []string{held, making, other} {
 		if _, err := os.Stat(d); err != nil {
-			t.Errorf("%s was removed: %v", d, err)
+			t.Errorf("%s was removed: %v", filepath.Base(d), err)
 		}
+	}
+}
+
+// TestSpillLockHeldByAnotherProcess: a spill directory whose lock a live
+// process holds (another container's, of any pid) is kept, and removed
+// once that process is gone.
+func TestSpillLockHeldByAnotherProcess(t *testing.T) {
+	if !locking {
+		t.Skip("no flock: no spill directory is told abandoned")
+	}
+	flock, err := exec.LookPath("flock")
+	if err != nil {
+		t.Skip("no flock(1) to hold a lock from another process:", err)
+	}
+	dir := t.TempDir()
+	held := filepath.Join(dir, spillPrefix+"1-1")
+	if err := os.MkdirAll(held, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	lockPath := filepath.Join(held, spillLock)
+	if err := os.WriteFile(lockPath, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// flock(1) takes the lock, then waits for its stdin to close.
+	holder := exec.Command(flock, "-x", lockPath, "cat")
+	stdin, err := holder.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Wait()
+	defer stdin.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		f, err := os.Open(lockPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, _ := tryLock(f)
+		f.Close()
+		if !ok {
+			break // the holder has it
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("flock(1) never took the lock")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c := New(testSpec(), WithSpill(dir, 1))
+	defer c.Release()
+	randomRun(t, 3, c)
+	report(t, c, nil)
+	if _, err := os.Stat(held); err != nil {
+		t.Fatalf("a spill directory another process holds was removed: %v", err)
+	}
+	stdin.Close()
+	if err := holder.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	c2 := New(testSpec(), WithSpill(dir, 1))
+	defer c2.Release()
+	randomRun(t, 3, c2)
+	report(t, c2, nil)
+	if _, err := os.Stat(held); !os.IsNotExist(err) {
+		t.Fatalf("a spill directory whose process ended is still there (%v)", err)
 	}
 }
 
@@ -224,24 +319,6 @@ func TestSpillReadFailure(t *testing.T) {
 	if rep, err := c.Report(t.Context(), nil, time.Now()); err == nil {
 		t.Fatalf("report computed over a lost segment: %d scores", rep.Progress.Scores)
 	}
-}
-
-// FuzzSpillOwner: a directory name in the temporary directory, which any
-// process may make, yields a pid only when it is a spill directory's, and
-// never one that is not positive.
-func FuzzSpillOwner(f *testing.F) {
-	for _, s := range []string{spillPrefix + "123-abc", spillPrefix + "-1-x", spillPrefix + "0-x", spillPrefix + "99", "other-1-x", spillPrefix + "+5-x"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, name string) {
-		pid, ok := spillOwner(name)
-		if !ok {
-			return
-		}
-		if pid <= 0 || !strings.HasPrefix(name, fmt.Sprintf("%s%d-", spillPrefix, pid)) {
-			t.Fatalf("spillOwner(%q) = %d", name, pid)
-		}
-	})
 }
 
 // TestSpillWriteFailure: when segments cannot be written, the results stay
