@@ -41,7 +41,10 @@ import (
 // a variant added by a checkpoint, a generation asked again by assay
 // retry — finds a released partner in ASSAY_GENS instead (stored.go), and
 // releases its record and claim once both generations of its pair are
-// acked.
+// acked. A key never released — a variant dead-lettered, a generation
+// stored again after its sample's release, a judge stopped while it
+// waited for acks — expires with the bucket's age limit
+// ([bus.DefaultPairsTTL], 7 days after its last write).
 
 func keyHash(parts ...string) string {
 	h := sha256.New()
