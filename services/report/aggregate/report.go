@@ -3,7 +3,6 @@ package aggregate
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -242,8 +241,8 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	if w := c.lateWarning(); w != "" {
 		rep.Warnings = append(rep.Warnings, w)
 	}
-	if err := cmp.Or(c.scores.spillErr, c.judgments.spillErr); err != nil {
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("results could not be spilled to disk, and are kept in memory: %v", err))
+	if w := c.spillWarning(); w != "" {
+		rep.Warnings = append(rep.Warnings, w)
 	}
 	c.sandboxes(rep)
 	rep.Gate = Gate(spec, rep)

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
@@ -66,12 +67,14 @@ type spill struct {
 	// lock is dir's lock file, its flock held until dir is removed.
 	lock *os.File
 	n    int
+	// now is the clock a failed write's retry waits on.
+	now func() time.Time
 	// refs counts the collector and its unreleased Rows.
 	refs atomic.Int32
 }
 
 func newSpill(parent string) *spill {
-	s := &spill{parent: parent}
+	s := &spill{parent: parent, now: time.Now}
 	s.refs.Store(1)
 	return s
 }
@@ -255,4 +258,19 @@ func (seg *segment) each(mem memory.Allocator, fn func(arrow.RecordBatch) error)
 		}
 	}
 	return nil
+}
+
+// spillWarning says how often the tables' segments could not be written,
+// or "" when they always could.
+func (c *Collector) spillWarning() string {
+	n := c.scores.spillFailures + c.judgments.spillFailures
+	if n == 0 {
+		return ""
+	}
+	err := c.scores.spillErr
+	if c.judgments.spillRetry.After(c.scores.spillRetry) {
+		err = c.judgments.spillErr
+	}
+	return fmt.Sprintf("results could not be spilled to disk %d times (the last: %v): they were kept in memory meanwhile, and spilling is tried again a minute after each failure",
+		n, err)
 }

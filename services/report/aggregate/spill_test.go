@@ -343,6 +343,60 @@ func TestSpillWriteFailure(t *testing.T) {
 	}
 }
 
+// TestSpillWriteRetried: a table whose segments could not be written
+// keeps its results in memory for a minute, then spills again once it can,
+// and the report counts the failures and says spilling is tried again.
+func TestSpillWriteRetried(t *testing.T) {
+	parent := filepath.Join(t.TempDir(), "spill")
+	if err := os.WriteFile(parent, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spec := testSpec()
+	inRAM, failing := New(spec, WithSpill("", 0)), New(spec, WithSpill(parent, 1))
+	defer inRAM.Release()
+	defer failing.Release()
+	now := time.Unix(1e9, 0)
+	failing.spill.now = func() time.Time { return now }
+	spilled := func() []string {
+		segs, _ := filepath.Glob(filepath.Join(parent, spillPrefix+"*", "*.arrow"))
+		return segs
+	}
+
+	randomRun(t, 1, inRAM, failing)
+	report(t, failing, nil)
+	failures := failing.scores.spillFailures + failing.judgments.spillFailures
+	if failures == 0 {
+		t.Fatal("no write failed")
+	}
+	// The disk has room again: nothing is written before the minute.
+	if err := os.Remove(parent); err != nil {
+		t.Fatal(err)
+	}
+	randomRun(t, 2, inRAM, failing)
+	report(t, failing, nil)
+	if segs := spilled(); len(segs) > 0 {
+		t.Fatalf("spilled %d segments before the minute was up", len(segs))
+	}
+	now = now.Add(spillRetryAfter)
+	randomRun(t, 4, inRAM, failing)
+	want, got := report(t, inRAM, nil), report(t, failing, nil)
+	if len(spilled()) == 0 {
+		t.Fatal("nothing spilled a minute after the failure")
+	}
+	if n := failing.scores.spillFailures + failing.judgments.spillFailures; n != failures {
+		t.Fatalf("%d failures counted, want the %d before", n, failures)
+	}
+	w := got.Warnings[len(got.Warnings)-1]
+	if len(got.Warnings) != len(want.Warnings)+1 || !strings.Contains(w, fmt.Sprintf("could not be spilled to disk %d times", failures)) ||
+		!strings.Contains(w, "tried again") {
+		t.Fatalf("warnings %q, want those of the report in memory and one counting %d failures", got.Warnings, failures)
+	}
+	got.Warnings = want.Warnings
+	if w, g := encode(t, want), encode(t, got); !bytes.Equal(w, g) {
+		t.Fatalf("report differs:\n%s", lineDiff(string(w), string(g)))
+	}
+}
+
 // TestSpilledRowsOutliveTheCollector: Rows taken from a collector that
 // spilled read their segments after it is released and more results came,
 // and the spill directory goes with the last of them.

@@ -149,10 +149,18 @@ type table struct {
 	// they are written to segments of spill and released.
 	inRAM, budget int64
 	spill         *spill
-	// spillErr is why writing a segment failed: the table then keeps
-	// every batch in memory.
-	spillErr error
+	// spillFailures counts the failures to write a segment, and spillErr
+	// is the latest: the table keeps its batches in memory until
+	// spillRetry, then tries again (a full disk may have room again).
+	spillFailures int
+	spillErr      error
+	spillRetry    time.Time
 }
+
+// spillRetryAfter is how long a table keeps its batches in memory after a
+// segment could not be written, before it tries to write them again (the
+// report's warning says "a minute").
+const spillRetryAfter = time.Minute
 
 // part is the rows of one window.
 type part struct {
@@ -257,7 +265,10 @@ func (t *table) flush() {
 // spillOver writes every part's batches to segments once the table holds
 // more than its budget in memory.
 func (t *table) spillOver() {
-	if t.spill == nil || t.budget <= 0 || t.inRAM <= t.budget || t.spillErr != nil {
+	if t.spill == nil || t.budget <= 0 || t.inRAM <= t.budget {
+		return
+	}
+	if !t.spillRetry.IsZero() && t.spill.now().Before(t.spillRetry) {
 		return
 	}
 	for _, k := range t.keys() {
@@ -267,7 +278,8 @@ func (t *table) spillOver() {
 		}
 		seg, err := writeSegment(t.spill, t.schema, p.batches)
 		if err != nil {
-			t.spillErr = err
+			t.spillFailures++
+			t.spillErr, t.spillRetry = err, t.spill.now().Add(spillRetryAfter)
 			return
 		}
 		p.segments = append(p.segments, seg)
