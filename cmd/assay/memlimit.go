@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,15 +18,57 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// cgroupMemoryFiles hold the memory limit of the cgroup this process runs
-// in: cgroup v2's, then v1's.
-var cgroupMemoryFiles = []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}
+// cgroupRoot is where the cgroup hierarchies are mounted, and
+// procSelfCgroup names this process's cgroups.
+const (
+	cgroupRoot     = "/sys/fs/cgroup"
+	procSelfCgroup = "/proc/self/cgroup"
+)
+
+// cgroupMemoryFiles lists the files that may limit this process's memory,
+// given /proc/self/cgroup's content and the hierarchies' mount point: the
+// memory.max (cgroup v2) or memory.limit_in_bytes (v1) of its own cgroup
+// and of every ancestor up to the mount, since a limit set on a parent
+// (a systemd slice, a pod) binds too. Inside a container with its own
+// cgroup namespace the path is "/" and only the mount's own files are
+// listed.
+func cgroupMemoryFiles(procCgroup, root string) []string {
+	var files []string
+	add := func(mount, path, file string) {
+		path = filepath.Clean("/" + path)
+		for {
+			files = append(files, filepath.Join(mount, path, file))
+			if path == "/" {
+				return
+			}
+			path = filepath.Dir(path)
+		}
+	}
+	for _, line := range strings.Split(procCgroup, "\n") {
+		parts := strings.SplitN(strings.TrimSpace(line), ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		switch {
+		case parts[0] == "0" && parts[1] == "":
+			add(root, parts[2], "memory.max")
+			add(filepath.Join(root, "unified"), parts[2], "memory.max")
+		case slices.Contains(strings.Split(parts[1], ","), "memory"):
+			add(filepath.Join(root, "memory"), parts[2], "memory.limit_in_bytes")
+		}
+	}
+	// Without /proc (or a line naming memory), the mount's own files.
+	return append(files, filepath.Join(root, "memory.max"), filepath.Join(root, "memory", "memory.limit_in_bytes"))
+}
 
 // cgroupShare is the share of a cgroup's memory limit the soft limit is
 // set to by default: the rest is for what Go's limit does not count
 // (memory mapped files, cgo, the kernel's page cache charged to the
 // cgroup) and for the time the collector takes to catch up.
 const cgroupShare = 0.8
+
+// minMemoryLimit is the smallest limit --memory-limit takes.
+const minMemoryLimit = 64 << 20
 
 // memoryLimit is the soft memory limit chosen for this process.
 type memoryLimit struct {
@@ -46,6 +90,11 @@ func parseMemoryLimit(s string) (limit int64, auto bool, err error) {
 	n, err := stage.ParseByteSize(s)
 	if err != nil {
 		return 0, false, fmt.Errorf("--memory-limit: %q is not a size: write one such as 768MiB or 2GiB, auto (%.0f%% of the cgroup's limit) or off", s, 100*cgroupShare)
+	}
+	if n < minMemoryLimit {
+		// Below what the process needs at rest the collector would run
+		// without end.
+		return 0, false, fmt.Errorf("--memory-limit: %s is below %s, less than assay needs at rest: give at least that, or off", s, formatBytes(minMemoryLimit))
 	}
 	return n, false, nil
 }
@@ -77,7 +126,9 @@ func cgroupMemoryLimit(path string) (int64, error) {
 
 // chooseMemoryLimit decides the soft limit from --memory-limit's value,
 // GOMEMLIMIT (which, when set, the Go runtime has applied already and
-// which wins) and the cgroup's limit files.
+// which wins) and the cgroup's limit files, the smallest limit of which
+// binds. A file that cannot be read is left out and named in From: a
+// limit the process cannot see is no reason not to start.
 func chooseMemoryLimit(flag, gomemlimit string, cgroupFiles []string) (memoryLimit, error) {
 	if gomemlimit != "" {
 		// GOMEMLIMIT=off leaves the runtime's "no limit", the largest int64.
@@ -95,16 +146,29 @@ func chooseMemoryLimit(flag, gomemlimit string, cgroupFiles []string) (memoryLim
 	case !auto:
 		return memoryLimit{Bytes: n, From: "--memory-limit"}, nil
 	}
+	var least int64
+	var from string
+	var unread []string
 	for _, f := range cgroupFiles {
 		c, err := cgroupMemoryLimit(f)
 		if err != nil {
-			return memoryLimit{}, err
+			unread = append(unread, err.Error())
+			continue
 		}
-		if c > 0 {
-			return memoryLimit{Bytes: int64(cgroupShare * float64(c)), From: fmt.Sprintf("%.0f%% of the cgroup's %s (%s)", 100*cgroupShare, formatBytes(c), f)}, nil
+		if c > 0 && (least == 0 || c < least) {
+			least, from = c, f
 		}
 	}
-	return memoryLimit{From: "no cgroup limit"}, nil
+	var out memoryLimit
+	if least > 0 {
+		out = memoryLimit{Bytes: int64(cgroupShare * float64(least)), From: fmt.Sprintf("%.0f%% of the cgroup's %s (%s)", 100*cgroupShare, formatBytes(least), from)}
+	} else {
+		out = memoryLimit{From: "no cgroup limit"}
+	}
+	if len(unread) > 0 {
+		out.From += "; not read: " + strings.Join(unread, "; ")
+	}
+	return out, nil
 }
 
 // formatBytes shows a limit in MiB, or GiB to a tenth past one.
@@ -130,7 +194,8 @@ func withMemoryLimit(cmd *cobra.Command) *cobra.Command {
 				return err
 			}
 		}
-		limit, err := chooseMemoryLimit(flag, os.Getenv("GOMEMLIMIT"), cgroupMemoryFiles)
+		proc, _ := os.ReadFile(procSelfCgroup)
+		limit, err := chooseMemoryLimit(flag, os.Getenv("GOMEMLIMIT"), cgroupMemoryFiles(string(proc), cgroupRoot))
 		if err != nil {
 			return usage(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,7 +30,9 @@ func TestParseMemoryLimit(t *testing.T) {
 		{"2GiB", 2 << 30, false, ""},
 		{"1.5GiB", 3 << 29, false, ""},
 		{"500MB", 500e6, false, ""},
-		{"1048576", 1 << 20, false, ""},
+		{"67108864", 64 << 20, false, ""},
+		{"1048576", 0, false, "is below 64MiB"},
+		{"1", 0, false, "is below 64MiB"},
 		{"lots", 0, false, `"lots" is not a size`},
 		{"-1GiB", 0, false, "is not a size"},
 		{"12 parsecs", 0, false, "is not a size"},
@@ -109,6 +112,10 @@ func TestChooseMemoryLimit(t *testing.T) {
 	if err := os.WriteFile(unlimited, []byte("max\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	larger := filepath.Join(dir, "larger")
+	if err := os.WriteFile(larger, []byte("4294967296\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name, flag, env string
 		files           []string
@@ -116,7 +123,8 @@ func TestChooseMemoryLimit(t *testing.T) {
 		from            string
 	}{
 		{"80% of the cgroup", "auto", "", []string{limited}, 2 << 30 * 4 / 5, "80% of the cgroup's 2.0GiB"},
-		{"the first cgroup file with a limit", "auto", "", []string{absent, unlimited, limited}, 2 << 30 * 4 / 5, "80% of the cgroup's"},
+		{"the smallest cgroup limit", "auto", "", []string{absent, unlimited, larger, limited}, 2 << 30 * 4 / 5, "80% of the cgroup's 2.0GiB"},
+		{"a file that cannot be read is left out", "auto", "", []string{dir, limited}, 2 << 30 * 4 / 5, "80% of the cgroup's 2.0GiB"},
 		{"no cgroup limit", "auto", "", []string{absent, unlimited}, 0, "no cgroup limit"},
 		{"the flag over the cgroup", "768MiB", "", []string{limited}, 768 << 20, "--memory-limit"},
 		{"off", "off", "", []string{limited}, 0, "--memory-limit off"},
@@ -168,5 +176,43 @@ func TestMemoryLimitFlag(t *testing.T) {
 	_, _, err := runCLI(t, "up", "--memory-limit", "lots", "--services", "none", "--data", t.TempDir(), "--port", "-1")
 	if code := exitCode(err, false); code != exitUsage || !strings.Contains(err.Error(), `--memory-limit: "lots" is not a size`) {
 		t.Errorf("a bad --memory-limit: exit %d, %v", code, err)
+	}
+}
+
+// TestCgroupMemoryFiles: the process's own cgroup and its ancestors, in
+// v2 and v1 layouts, and the mount's own files as a last resort.
+func TestCgroupMemoryFiles(t *testing.T) {
+	v2 := cgroupMemoryFiles("0::/system.slice/assay.service\n", "/sys/fs/cgroup")
+	for _, want := range []string{"/sys/fs/cgroup/system.slice/assay.service/memory.max", "/sys/fs/cgroup/system.slice/memory.max", "/sys/fs/cgroup/memory.max"} {
+		if !slices.Contains(v2, want) {
+			t.Errorf("v2: %v lacks %s", v2, want)
+		}
+	}
+	v1 := cgroupMemoryFiles("9:name=systemd:/\n4:memory:/process_api/a1f\n3:cpu,cpuacct:/x\n", "/sys/fs/cgroup")
+	for _, want := range []string{"/sys/fs/cgroup/memory/process_api/a1f/memory.limit_in_bytes", "/sys/fs/cgroup/memory/process_api/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+		if !slices.Contains(v1, want) {
+			t.Errorf("v1: %v lacks %s", v1, want)
+		}
+	}
+	if slices.ContainsFunc(v1, func(f string) bool { return strings.Contains(f, "/x/") }) {
+		t.Errorf("v1: %v reads the cpu hierarchy", v1)
+	}
+	if got := cgroupMemoryFiles("", "/r"); !slices.Equal(got, []string{"/r/memory.max", "/r/memory/memory.limit_in_bytes"}) {
+		t.Errorf("without /proc: %v", got)
+	}
+	// A limit set on a parent binds: the smallest along the path wins.
+	root := t.TempDir()
+	leaf := filepath.Join(root, "memory", "pod", "ctr")
+	if err := os.MkdirAll(leaf, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for path, v := range map[string]string{filepath.Join(leaf, "memory.limit_in_bytes"): "9223372036854771712", filepath.Join(root, "memory", "pod", "memory.limit_in_bytes"): "1073741824"} {
+		if err := os.WriteFile(path, []byte(v+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := chooseMemoryLimit("auto", "", cgroupMemoryFiles("4:memory:/pod/ctr\n", root))
+	if err != nil || got.Bytes != 1<<30*4/5 {
+		t.Errorf("a parent's 1GiB: %+v, %v", got, err)
 	}
 }
