@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -143,7 +144,20 @@ func (c *Collector) placed(t *table, w int64, k [16]byte) {
 // go of its results. The figures are the same as the window's in a
 // report made just before: the same rows, in the same order.
 func (c *Collector) foldWindow(key int64) {
+	// A window that cannot be read back is not frozen from what was read
+	// of it: it stays whole (its samples named, its results uncounted),
+	// folded once it can be read, and the next report, reading it again,
+	// says why it cannot be made. Only this window's reads decide: an
+	// earlier failure must not keep every later window from folding.
+	prev := c.readErr
+	c.readErr = nil
 	rows := c.rowsOf(c.scores.partView(key), c.scoresIn(key))
+	jrows := c.judgmentRowsOf(c.judgments.partView(key), c.judgmentsIn(key))
+	failed := c.readErr != nil
+	c.readErr = cmp.Or(prev, c.readErr)
+	if failed {
+		return
+	}
 	if c.samples != nil {
 		// The window's samples are named no more: a result for one of
 		// them is late (see [Collector.windowKey]).
@@ -155,16 +169,10 @@ func (c *Collector) foldWindow(key int64) {
 		c.fold.arrived[scoreCount(r.variant, r.suite)]++
 	}
 	rows = slices.DeleteFunc(rows, func(r row) bool { return r.perturbation != "" })
-	jrows := c.judgmentRowsOf(c.judgments.partView(key), c.judgmentsIn(key))
 	for _, jr := range jrows {
 		c.fold.arrived[judgmentCount(jr.judgeID, jr.cand, jr.suite)]++
 	}
 	dws, looks := c.windowFigures(rows, func() []judgmentRow { return jrows })
-	if c.readErr != nil {
-		// A window that cannot be read back is not frozen from what was
-		// read of it: it stays, and the report says why it cannot be made.
-		return
-	}
 	for _, dw := range dws {
 		dw.Folded = true
 		c.fold.windows = append(c.fold.windows, dw)

@@ -218,6 +218,67 @@ func TestFoldedSegmentsOutliveCollectorRelease(t *testing.T) {
 	}
 }
 
+// TestFoldAfterReadFailure: a window whose segments cannot be read back
+// when it is due to fold stays whole — its samples named, its results
+// held — and folds once it can be read, even with no report in between,
+// to the same figures as a collector that never failed.
+func TestFoldAfterReadFailure(t *testing.T) {
+	spec := continuousSpec()
+	c, whole := New(spec, WithHorizon(1), WithSpill(t.TempDir(), 1)), New(spec, WithHorizon(1), WithSpill("", 0))
+	t.Cleanup(c.Release)
+	t.Cleanup(whole.Release)
+	for _, x := range []*Collector{c, whole} {
+		for w := range 3 {
+			for i := range 10 {
+				x.AddSample("chat", fmt.Sprintf("w%03dq%03d", w, i))
+			}
+		}
+		feedWindow(x, spec, 0, 10)
+	}
+	continuousReport(t, c) // spills window 0
+	// Its judgments are lost, not its scores: what was read of it before
+	// the failure must leave no trace either.
+	segs := c.judgments.parts[windowZero.UnixMilli()].segments
+	if len(segs) == 0 {
+		t.Fatal("nothing spilled")
+	}
+	saved := map[string][]byte{}
+	for _, seg := range segs {
+		b, err := os.ReadFile(seg.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved[seg.path] = b
+		if err := os.WriteFile(seg.path, []byte("not arrow"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	feedWindow(c, spec, 1, 10) // window 0 is due to fold, and cannot be read
+	feedWindow(whole, spec, 1, 10)
+	if n := c.Needed().Folded; n != 0 {
+		t.Fatalf("%d windows folded from segments that cannot be read", n)
+	}
+	if _, ok := c.samples[runSampleKey("chat", "w000q000")]; !ok {
+		t.Fatal("the samples of a window kept are forgotten")
+	}
+	if windows, rows, _ := c.retained(); windows != 2 || rows != 2*10*3 {
+		t.Fatalf("%d windows and %d rows held, want window 0 kept whole beside window 1", windows, rows)
+	}
+	for seg, b := range saved {
+		if err := os.WriteFile(seg, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	feedWindow(c, spec, 2, 10) // windows 0 and 1 fold
+	feedWindow(whole, spec, 2, 10)
+	if n := c.Needed().Folded; n != 2 {
+		t.Fatalf("%d windows folded once readable, want 2", n)
+	}
+	if w, g := mustJSON(t, continuousReport(t, whole)), mustJSON(t, continuousReport(t, c)); w != g {
+		t.Fatalf("report differs from one of a collector that read every window:\n%s", lineDiff(w, g))
+	}
+}
+
 // orphanSegments are the spill segments on disk that no table of c reads.
 func orphanSegments(t *testing.T, c *Collector) []string {
 	t.Helper()
