@@ -53,28 +53,8 @@ func TestContinuousRunPurgesFoldedWindows(t *testing.T) {
 		var rep document.Report
 		return &rep, json.Unmarshal(data, &rep)
 	}
-	zero := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 	window := func(w int) {
-		id := fmt.Sprintf("q%d", w)
-		ref := eval.SampleRef{ID: id, Suite: "qa", At: zero.Add(time.Duration(w)*time.Hour + time.Minute)}
-		ref.Seq = publishSample(t, b, &eval.Sample{V: 1, Run: "p1", Suite: "qa", ID: id, At: ref.At})
-		for _, v := range spec.Variants {
-			ack, err := b.Publish(t.Context(), bus.GensSubject("p1", v.Name), "", &eval.Generation{V: 1, Run: "p1", Sample: ref, Variant: v.Name, Output: "answer"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			sc := &eval.Score{V: 1, Run: "p1", Sample: ref, Variant: v.Name, GenSeq: ack.Sequence,
-				Fingerprint: spec.Fingerprint(), Scoring: spec.Scoring(), Metrics: map[string]float64{"em": 1}, Bucket: eval.BucketOK}
-			if _, err := b.Publish(t.Context(), bus.ScoresSubject("p1", v.Name), "", sc); err != nil {
-				t.Fatal(err)
-			}
-		}
-		j := spec.Judges[0]
-		jd := &eval.Judgment{V: 1, Run: "p1", Sample: ref, Judge: j.Name, JudgeID: j.ID(), Candidate: "ft", Baseline: "base",
-			Fingerprint: spec.Fingerprint(), Winner: eval.WinCandidate, Consistent: true}
-		if _, err := b.Publish(t.Context(), bus.JudgmentsSubject("p1", j.Name), "", jd); err != nil {
-			t.Fatal(err)
-		}
+		publishWindow(t, b, spec, w)
 		// Each window is counted before the next begins: a result read
 		// after its window was folded would be late.
 		bustest.Eventually(t, 30*time.Second, func() error {
@@ -174,4 +154,66 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// publishWindow publishes window w (hours from a fixed start) of the
+// continuous run of spec: one production query, answered by each variant,
+// scored and judged.
+func publishWindow(t *testing.T, b *bus.Bus, spec *eval.RunSpec, w int) {
+	t.Helper()
+	zero := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	run, id := spec.Run, fmt.Sprintf("q%d", w)
+	ref := eval.SampleRef{ID: id, Suite: "qa", At: zero.Add(time.Duration(w)*time.Hour + time.Minute)}
+	ref.Seq = publishSample(t, b, &eval.Sample{V: 1, Run: run, Suite: "qa", ID: id, At: ref.At})
+	for _, v := range spec.Variants {
+		ack, err := b.Publish(t.Context(), bus.GensSubject(run, v.Name), "", &eval.Generation{V: 1, Run: run, Sample: ref, Variant: v.Name, Output: "answer"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := &eval.Score{V: 1, Run: run, Sample: ref, Variant: v.Name, GenSeq: ack.Sequence,
+			Fingerprint: spec.Fingerprint(), Scoring: spec.Scoring(), Metrics: map[string]float64{"em": 1}, Bucket: eval.BucketOK}
+		if _, err := b.Publish(t.Context(), bus.ScoresSubject(run, v.Name), "", sc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j := spec.Judges[0]
+	jd := &eval.Judgment{V: 1, Run: run, Sample: ref, Judge: j.Name, JudgeID: j.ID(), Candidate: "ft", Baseline: "base",
+		Fingerprint: spec.Fingerprint(), Winner: eval.WinCandidate, Consistent: true}
+	if _, err := b.Publish(t.Context(), bus.JudgmentsSubject(run, j.Name), "", jd); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCollectTakesTheSpecHorizon: a continuous run whose spec sets
+// continuous.horizon is collected with that many windows held, not the
+// stage's default.
+func TestCollectTakesTheSpecHorizon(t *testing.T) {
+	const windows, horizon = 5, 2
+	b := bustest.New(t)
+	spec := testSpec("h1")
+	spec.Continuous = &eval.Continuous{Sources: []string{"web"}, SampleRate: 1, Window: eval.Duration(time.Hour), Horizon: horizon}
+	if err := b.SubmitRun(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	for w := range windows {
+		publishWindow(t, b, spec, w)
+	}
+	c, err := Collect(t.Context(), b, "h1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Release()
+	rep, err := c.Report(t.Context(), nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	folded := 0
+	for _, w := range rep.Windows {
+		if w.Folded {
+			folded++
+		}
+	}
+	if len(rep.Windows) != windows || folded != windows-horizon {
+		t.Fatalf("%d windows, %d folded; want %d, %d", len(rep.Windows), folded, windows, windows-horizon)
+	}
 }

@@ -56,7 +56,8 @@ type Config struct {
 	// keeps every result of (default aggregate.DefaultHorizon; negative
 	// keeps every window). Older windows are folded: their figures are
 	// frozen, their results let go of, and their messages purged from the
-	// run's streams (see aggregate.WithHorizon).
+	// run's streams (see aggregate.WithHorizon). A run whose spec sets
+	// continuous.horizon keeps that many instead.
 	Horizon int
 }
 

@@ -115,6 +115,9 @@ func New(spec *eval.RunSpec, opts ...Option) *Collector {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if ct := spec.Continuous; ct != nil && ct.Horizon > 0 {
+		o.horizon = ct.Horizon // the run's own, over the stage's
+	}
 	sp := newSpill(o.spillDir)
 	var ms []string
 	for _, su := range spec.Suites {

@@ -21,7 +21,8 @@ const DefaultHorizon = 30
 // latest windows windows only: an older window is folded — its figures
 // and its looks for the monitors frozen as they stand, its results and
 // their keys let go of — once a result arrives in a window windows or
-// more after it. windows <= 0 keeps every window.
+// more after it. windows <= 0 keeps every window. A run whose spec sets
+// continuous.horizon keeps that many, whatever this says.
 func WithHorizon(windows int) Option {
 	return func(o *options) { o.horizon = windows }
 }

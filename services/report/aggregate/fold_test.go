@@ -279,6 +279,32 @@ func TestFoldAfterReadFailure(t *testing.T) {
 	}
 }
 
+// TestSpecHorizon: a run whose spec sets continuous.horizon keeps that
+// many windows, whatever the stage's horizon; one that does not keeps the
+// stage's.
+func TestSpecHorizon(t *testing.T) {
+	for _, tc := range []struct {
+		spec, stage, want int
+	}{{spec: 2, stage: 5, want: 2}, {spec: 7, stage: 3, want: 7}, {spec: 0, stage: 3, want: 3}} {
+		t.Run(fmt.Sprintf("spec %d stage %d", tc.spec, tc.stage), func(t *testing.T) {
+			spec := continuousSpec()
+			spec.Continuous.Horizon = tc.spec
+			c := New(spec, WithHorizon(tc.stage))
+			t.Cleanup(c.Release)
+			for w := range 10 {
+				feedWindow(c, spec, w, 4)
+			}
+			if windows, _, _ := c.retained(); windows != tc.want {
+				t.Fatalf("%d windows held, want %d", windows, tc.want)
+			}
+			rep := continuousReport(t, c)
+			if i := len(rep.Windows) - tc.want; !rep.Windows[i-1].Folded || rep.Windows[i].Folded {
+				t.Fatalf("windows from %d on not the ones held", i)
+			}
+		})
+	}
+}
+
 // orphanSegments are the spill segments on disk that no table of c reads.
 func orphanSegments(t *testing.T, c *Collector) []string {
 	t.Helper()
