@@ -75,15 +75,7 @@ func TestContinuousRunPurgesFoldedWindows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	folded := 0
-	for _, w := range rep.Windows {
-		if w.Folded {
-			folded++
-		}
-	}
-	if len(rep.Windows) != windows || folded != windows-horizon {
-		t.Fatalf("%d windows, %d folded; want %d, %d", len(rep.Windows), folded, windows, windows-horizon)
-	}
+	foldedAsHorizon(t, rep, windows, horizon)
 	kept := []string{"q4", "q5"}
 	ids := func(refs []eval.SampleRef) []string {
 		var out []string
@@ -207,6 +199,13 @@ func TestCollectTakesTheSpecHorizon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	foldedAsHorizon(t, rep, windows, horizon)
+}
+
+// foldedAsHorizon fails unless rep has windows windows, all but the
+// latest horizon folded.
+func foldedAsHorizon(t *testing.T, rep *document.Report, windows, horizon int) {
+	t.Helper()
 	folded := 0
 	for _, w := range rep.Windows {
 		if w.Folded {

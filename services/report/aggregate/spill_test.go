@@ -301,18 +301,26 @@ func TestSpillLockHeldByAnotherProcess(t *testing.T) {
 	}
 }
 
-// TestSpillReadFailure: a segment that cannot be read back fails the
-// report rather than leave its results out of it.
-func TestSpillReadFailure(t *testing.T) {
+// spilledRun is a collector that spilled every batch of a random run drawn
+// from seed, and its segment files.
+func spilledRun(t *testing.T, seed uint64) (*Collector, []string) {
+	t.Helper()
 	dir := t.TempDir()
 	c := New(testSpec(), WithSpill(dir, 1))
-	defer c.Release()
-	randomRun(t, 5, c)
+	t.Cleanup(c.Release)
+	randomRun(t, seed, c)
 	report(t, c, nil)
 	segs, _ := filepath.Glob(filepath.Join(dir, spillPrefix+"*", "*.arrow"))
 	if len(segs) == 0 {
 		t.Fatal("nothing was spilled")
 	}
+	return c, segs
+}
+
+// TestSpillReadFailure: a segment that cannot be read back fails the
+// report rather than leave its results out of it.
+func TestSpillReadFailure(t *testing.T) {
+	c, segs := spilledRun(t, 5)
 	if err := os.WriteFile(segs[0], []byte("not arrow"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -322,31 +330,9 @@ func TestSpillReadFailure(t *testing.T) {
 }
 
 // TestSpillWriteFailure: when segments cannot be written, the results stay
-// in memory, every one counts, and the report says so.
+// in memory, every one counts, and the report says so; a minute later the
+// tables spill again, once they can, and the report counts the failures.
 func TestSpillWriteFailure(t *testing.T) {
-	parent := filepath.Join(t.TempDir(), "file")
-	if err := os.WriteFile(parent, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	spec := testSpec()
-	inRAM, failing := New(spec, WithSpill("", 0)), New(spec, WithSpill(parent, 1))
-	defer inRAM.Release()
-	defer failing.Release()
-	randomRun(t, 1, inRAM, failing)
-	want, got := report(t, inRAM, nil), report(t, failing, nil)
-	if len(got.Warnings) != len(want.Warnings)+1 || !strings.Contains(got.Warnings[len(got.Warnings)-1], "could not be spilled") {
-		t.Fatalf("warnings %q, want those of the report in memory and one about spilling", got.Warnings)
-	}
-	got.Warnings = want.Warnings
-	if w, g := encode(t, want), encode(t, got); !bytes.Equal(w, g) {
-		t.Fatalf("report differs:\n%s", lineDiff(string(w), string(g)))
-	}
-}
-
-// TestSpillWriteRetried: a table whose segments could not be written
-// keeps its results in memory for a minute, then spills again once it can,
-// and the report counts the failures and says spilling is tried again.
-func TestSpillWriteRetried(t *testing.T) {
 	parent := filepath.Join(t.TempDir(), "spill")
 	if err := os.WriteFile(parent, nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -361,39 +347,45 @@ func TestSpillWriteRetried(t *testing.T) {
 		segs, _ := filepath.Glob(filepath.Join(parent, spillPrefix+"*", "*.arrow"))
 		return segs
 	}
+	// sameBut fails unless the reports are the same but for one warning
+	// counting failures.
+	sameBut := func(failures int) {
+		t.Helper()
+		want, got := report(t, inRAM, nil), report(t, failing, nil)
+		if len(got.Warnings) != len(want.Warnings)+1 {
+			t.Fatalf("warnings %q, want those of the report in memory and one about spilling", got.Warnings)
+		}
+		if w := got.Warnings[len(got.Warnings)-1]; !strings.Contains(w, fmt.Sprintf("could not be spilled to disk %d times", failures)) ||
+			!strings.Contains(w, "tried again") {
+			t.Fatalf("warning %q, want one counting %d failures", w, failures)
+		}
+		got.Warnings = want.Warnings
+		if w, g := encode(t, want), encode(t, got); !bytes.Equal(w, g) {
+			t.Fatalf("report differs:\n%s", lineDiff(string(w), string(g)))
+		}
+	}
 
 	randomRun(t, 1, inRAM, failing)
-	report(t, failing, nil)
+	report(t, failing, nil) // seals, and tries to spill, the rows
 	failures := failing.scores.spillFailures + failing.judgments.spillFailures
 	if failures == 0 {
 		t.Fatal("no write failed")
 	}
+	sameBut(failures)
 	// The disk has room again: nothing is written before the minute.
 	if err := os.Remove(parent); err != nil {
 		t.Fatal(err)
 	}
 	randomRun(t, 2, inRAM, failing)
-	report(t, failing, nil)
+	sameBut(failures)
 	if segs := spilled(); len(segs) > 0 {
 		t.Fatalf("spilled %d segments before the minute was up", len(segs))
 	}
 	now = now.Add(spillRetryAfter)
 	randomRun(t, 4, inRAM, failing)
-	want, got := report(t, inRAM, nil), report(t, failing, nil)
+	sameBut(failures)
 	if len(spilled()) == 0 {
 		t.Fatal("nothing spilled a minute after the failure")
-	}
-	if n := failing.scores.spillFailures + failing.judgments.spillFailures; n != failures {
-		t.Fatalf("%d failures counted, want the %d before", n, failures)
-	}
-	w := got.Warnings[len(got.Warnings)-1]
-	if len(got.Warnings) != len(want.Warnings)+1 || !strings.Contains(w, fmt.Sprintf("could not be spilled to disk %d times", failures)) ||
-		!strings.Contains(w, "tried again") {
-		t.Fatalf("warnings %q, want those of the report in memory and one counting %d failures", got.Warnings, failures)
-	}
-	got.Warnings = want.Warnings
-	if w, g := encode(t, want), encode(t, got); !bytes.Equal(w, g) {
-		t.Fatalf("report differs:\n%s", lineDiff(string(w), string(g)))
 	}
 }
 
@@ -427,15 +419,7 @@ func TestSpilledRowsOutliveTheCollector(t *testing.T) {
 // TestSpillSegmentsPrivate: segments are readable by their owner only,
 // whatever the umask, as the results they hold are the run's.
 func TestSpillSegmentsPrivate(t *testing.T) {
-	dir := t.TempDir()
-	c := New(testSpec(), WithSpill(dir, 1))
-	defer c.Release()
-	randomRun(t, 4, c)
-	report(t, c, nil)
-	segs, _ := filepath.Glob(filepath.Join(dir, spillPrefix+"*", "*.arrow"))
-	if len(segs) == 0 {
-		t.Fatal("nothing was spilled")
-	}
+	_, segs := spilledRun(t, 4)
 	for _, seg := range segs {
 		fi, err := os.Stat(seg)
 		if err != nil {
