@@ -89,7 +89,7 @@ func (s *spill) release() {
 	}
 }
 
-// create writes a new segment file and returns its path.
+// create makes a new segment file, making the directory first if need be.
 func (s *spill) create() (*os.File, error) {
 	if s.dir == "" {
 		if err := s.open(); err != nil {
@@ -106,7 +106,9 @@ func (s *spill) create() (*os.File, error) {
 }
 
 // open makes the spill directory and takes its lock, after removing the
-// abandoned ones beside it.
+// abandoned ones beside it. A sweep of another process that takes the lock
+// between its file's creation and this one's flock removes the directory
+// being made: open then fails, and the table tries again later.
 func (s *spill) open() error {
 	parent := cmp.Or(s.parent, os.TempDir())
 	if err := os.MkdirAll(parent, 0o700); err != nil {
