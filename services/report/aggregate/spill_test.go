@@ -1,8 +1,10 @@
 package aggregate
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -241,10 +243,6 @@ func TestSpillLockHeldByAnotherProcess(t *testing.T) {
 	if !locking {
 		t.Skip("no flock: no spill directory is told abandoned")
 	}
-	flock, err := exec.LookPath("flock")
-	if err != nil {
-		t.Skip("no flock(1) to hold a lock from another process:", err)
-	}
 	dir := t.TempDir()
 	held := filepath.Join(dir, spillPrefix+"1-1")
 	if err := os.MkdirAll(held, 0o700); err != nil {
@@ -254,9 +252,15 @@ func TestSpillLockHeldByAnotherProcess(t *testing.T) {
 	if err := os.WriteFile(lockPath, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// flock(1) takes the lock, then waits for its stdin to close.
-	holder := exec.Command(flock, "-x", lockPath, "cat")
+	// This test binary, run again as TestSpillLockHolder, takes the lock,
+	// says so, and holds it until its stdin closes.
+	holder := exec.Command(os.Args[0], "-test.run=^TestSpillLockHolder$")
+	holder.Env = append(os.Environ(), "ASSAY_SPILL_LOCK="+lockPath)
 	stdin, err := holder.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := holder.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,21 +269,9 @@ func TestSpillLockHeldByAnotherProcess(t *testing.T) {
 	}
 	defer holder.Wait()
 	defer stdin.Close()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		f, err := os.Open(lockPath)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ok, _ := tryLock(f)
-		f.Close()
-		if !ok {
-			break // the holder has it
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("flock(1) never took the lock")
-		}
-		time.Sleep(10 * time.Millisecond)
+	said, err := bufio.NewReader(stdout).ReadString('\n')
+	if said != "locked\n" {
+		t.Fatalf("the holder said %q (%v), not that it took the lock", said, err)
 	}
 	c := New(testSpec(), WithSpill(dir, 1))
 	defer c.Release()
@@ -289,6 +281,7 @@ func TestSpillLockHeldByAnotherProcess(t *testing.T) {
 		t.Fatalf("a spill directory another process holds was removed: %v", err)
 	}
 	stdin.Close()
+	io.Copy(io.Discard, stdout)
 	if err := holder.Wait(); err != nil {
 		t.Fatal(err)
 	}
@@ -299,6 +292,25 @@ func TestSpillLockHeldByAnotherProcess(t *testing.T) {
 	if _, err := os.Stat(held); !os.IsNotExist(err) {
 		t.Fatalf("a spill directory whose process ended is still there (%v)", err)
 	}
+}
+
+// TestSpillLockHolder is the process TestSpillLockHeldByAnotherProcess
+// starts; run on its own, it does nothing.
+func TestSpillLockHolder(t *testing.T) {
+	path := os.Getenv("ASSAY_SPILL_LOCK")
+	if path == "" {
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := tryLock(f); !ok || err != nil {
+		t.Fatalf("locking %s: %v, %v", path, ok, err)
+	}
+	fmt.Println("locked")
+	io.Copy(io.Discard, os.Stdin)
+	f.Close()
 }
 
 // spilledRun is a collector that spilled every batch of a random run drawn
