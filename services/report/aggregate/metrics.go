@@ -3,7 +3,6 @@ package aggregate
 import (
 	"math"
 	"slices"
-	"sort"
 
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
@@ -59,40 +58,42 @@ type metricValues struct {
 // sums do not depend on the order results arrived in, with each position's
 // cluster id when the suite clusters its samples.
 type suitePositions struct {
-	pos      map[string]int
+	n        int
 	clusters []string // nil when the suite does not cluster
 }
 
-func (c *Collector) positionsBySuite(rows []row) map[string]*suitePositions {
-	by := map[string]*suitePositions{}
-	for _, r := range rows {
-		sp := by[r.suite]
-		if sp == nil {
-			sp = &suitePositions{pos: map[string]int{}}
+// positionsBySuite gives each suite's samples their positions, and at[i]
+// the position of rows[i]. Rows are in key order — a suite's rows together,
+// its samples in id order, a sample's rows next to each other — so a
+// sample's position is the number of its suite's samples before it: no map
+// of sample ids is needed.
+func (c *Collector) positionsBySuite(rows []row) (by map[string]*suitePositions, at []int32) {
+	by = map[string]*suitePositions{}
+	at = make([]int32, len(rows))
+	var sp *suitePositions
+	for i := range rows {
+		r := &rows[i]
+		newSuite := i == 0 || r.suite != rows[i-1].suite
+		if newSuite {
+			sp = &suitePositions{}
 			by[r.suite] = sp
 		}
-		sp.pos[r.sample] = 0
+		if newSuite || r.sample != rows[i-1].sample {
+			sp.n++
+		}
+		at[i] = int32(sp.n - 1)
 	}
 	for suite, sp := range by {
-		ids := make([]string, 0, len(sp.pos))
-		for id := range sp.pos {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for i, id := range ids {
-			sp.pos[id] = i
-		}
 		if c.clusteredSuite(suite) {
-			sp.clusters = make([]string, len(ids))
+			sp.clusters = make([]string, sp.n)
 		}
 	}
-	for _, r := range rows {
-		sp := by[r.suite]
-		if id := r.cluster; sp.clusters != nil && id != "" {
-			sp.clusters[sp.pos[r.sample]] = id
+	for i := range rows {
+		if sp, id := by[rows[i].suite], rows[i].cluster; sp.clusters != nil && id != "" {
+			sp.clusters[at[i]] = id
 		}
 	}
-	return by
+	return by, at
 }
 
 // metricsAndDeltas computes per-suite means with intervals, and each
@@ -107,13 +108,13 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 	// Values are dense arrays over the suites' positions (NaN where a
 	// sample has no value), which keeps the report's memory to a few bytes
 	// per sample and metric.
-	pos := c.positionsBySuite(rows)
+	pos, at := c.positionsBySuite(rows)
 	type key struct{ suite, metric, variant string }
 	vals := map[key]*metricValues{}
 	get := func(k key) *metricValues {
 		mv := vals[k]
 		if mv == nil {
-			n := len(pos[k.suite].pos)
+			n := pos[k.suite].n
 			mv = &metricValues{vals: make([]float64, n), failed: make([]bool, n)}
 			for i := range mv.vals {
 				mv.vals[i] = math.NaN()
@@ -122,8 +123,8 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 		}
 		return mv
 	}
-	for _, r := range rows {
-		p := pos[r.suite].pos[r.sample]
+	for i, r := range rows {
+		p := at[i]
 		for _, m := range c.suiteMetrics(r.suite) {
 			if r.failed() {
 				get(key{r.suite, m, r.variant}).failed[p] = true
@@ -147,8 +148,11 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 					continue
 				}
 				row := document.Metric{Suite: su.Name, Metric: m, Variant: v.Name, Signature: eval.MetricSignature(su, m)}
-				var xs, worst []float64
-				var ids, worstIDs []string
+				// Sized once: grown by appending, they would leave as
+				// much again behind them for the collector.
+				n := len(mv.vals)
+				xs, worst := make([]float64, 0, n), make([]float64, 0, n)
+				ids, worstIDs := clusterIDs(clusters != nil, n)[:0], clusterIDs(clusters != nil, n)[:0]
 				for i, x := range mv.vals {
 					switch {
 					case mv.failed[i]:
@@ -184,8 +188,9 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 				if base == nil || cv == nil {
 					continue
 				}
-				var xc, xb, wc, wb []float64
-				var ids, worstIDs []string
+				n := len(cv.vals)
+				xc, xb, wc, wb := make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n)
+				ids, worstIDs := clusterIDs(clusters != nil, n)[:0], clusterIDs(clusters != nil, n)[:0]
 				excluded := 0
 				for i := range cv.vals {
 					cf, bf := cv.failed[i], base.failed[i]

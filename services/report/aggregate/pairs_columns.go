@@ -91,6 +91,7 @@ type answerKey struct{ variant, suite, sample string }
 func (c *Collector) answerLengths() (map[answerKey]int64, bool) {
 	out := map[answerKey]int64{}
 	recorded := false
+	in := strs{}
 	c.each(c.scores, func(rec arrow.RecordBatch) {
 		suite := rec.Column(colSuite).(*array.String)
 		sample := rec.Column(colSample).(*array.String)
@@ -103,7 +104,7 @@ func (c *Collector) answerLengths() (map[answerKey]int64, bool) {
 				continue
 			}
 			n := chars.Value(i)
-			out[answerKey{variant.Value(i), suite.Value(i), sample.Value(i)}] = n
+			out[answerKey{in.of(variant.Value(i)), in.of(suite.Value(i)), strings.Clone(sample.Value(i))}] = n
 			recorded = recorded || n > 0
 		}
 	})

@@ -118,9 +118,11 @@ type ratePair struct {
 // pairs clusters its samples, with cluster ids qualified by their suite.
 func (c *Collector) rateDeltas(rep *document.Report, rows []row) {
 	type key struct{ suite, sample string }
-	base := map[key]row{}
-	for _, r := range rows {
-		if r.variant == c.spec.Baseline && !r.failed() {
+	// The baseline's rows by sample, pointing into rows: a copy of each
+	// would be a second table of rows.
+	base := map[key]*row{}
+	for i := range rows {
+		if r := &rows[i]; r.variant == c.spec.Baseline && !r.failed() {
 			base[key{r.suite, r.sample}] = r
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -61,6 +62,7 @@ func (c *Collector) rows() []row {
 // rowsOf are the score rows of b (n of them), as [Collector.rows].
 func (c *Collector) rowsOf(b batches, n int) []row {
 	out := make([]row, 0, n)
+	in := strs{}
 	c.eachOf(b, func(rec arrow.RecordBatch) {
 		col := func(i int) any { return rec.Column(i) }
 		suite := col(colSuite).(*array.String)
@@ -94,13 +96,13 @@ func (c *Collector) rowsOf(b batches, n int) []row {
 		values := make([]float64, len(ms)*int(rec.NumRows()))
 		for i := 0; i < int(rec.NumRows()); i++ {
 			r := row{
-				suite: suite.Value(i), sample: sample.Value(i), sampleSeq: sseq.Value(i), variant: variant.Value(i),
-				bucket: bucket.Value(i), reason: reason.Value(i), refused: refused.Value(i), benign: benign.Value(i),
+				suite: in.of(suite.Value(i)), sample: strings.Clone(sample.Value(i)), sampleSeq: sseq.Value(i), variant: in.of(variant.Value(i)),
+				bucket: in.of(bucket.Value(i)), reason: in.of(reason.Value(i)), refused: refused.Value(i), benign: benign.Value(i),
 				truncated: trunc.Value(i), jsonValid: tri(jv, i), schemaPass: tri(sp, i), tokens: tokens.Value(i),
-				latency: f64Value(lat, i), ttft: f64Value(ttft, i), itl: f64Value(itl, i), cause: cause.Value(i),
+				latency: f64Value(lat, i), ttft: f64Value(ttft, i), itl: f64Value(itl, i), cause: in.of(cause.Value(i)),
 				genSeq: gseq.Value(i), metrics: values[i*len(ms) : (i+1)*len(ms) : (i+1)*len(ms)], at: timeValue(at, i),
-				perturbation: pert.Value(i), original: orig.Value(i), contaminated: contam.Value(i),
-				cluster: cluster.Value(i), chars: chars.Value(i),
+				perturbation: in.of(pert.Value(i)), original: strings.Clone(orig.Value(i)), contaminated: contam.Value(i),
+				cluster: in.of(cluster.Value(i)), chars: chars.Value(i),
 			}
 			for k, m := range ms {
 				r.metrics[k] = f64Value(m, i)
@@ -166,6 +168,7 @@ func (c *Collector) judgmentRows() []judgmentRow {
 // [Collector.judgmentRows].
 func (c *Collector) judgmentRowsOf(b batches, n int) []judgmentRow {
 	out := make([]judgmentRow, 0, n)
+	in := strs{}
 	c.eachOf(b, func(rec arrow.RecordBatch) {
 		pert := rec.Column(jcPerturbation).(*array.String)
 		judge := rec.Column(jcJudge).(*array.String)
@@ -184,9 +187,9 @@ func (c *Collector) judgmentRowsOf(b batches, n int) []judgmentRow {
 			if pert.Value(i) != "" {
 				continue
 			}
-			out = append(out, judgmentRow{judge: judge.Value(i), judgeID: jid.Value(i), cand: cand.Value(i),
-				suite: suite.Value(i), sample: sample.Value(i), winner: winner.Value(i), err: errs.Value(i), consistent: cons.Value(i),
-				genFailed: genFailed.Value(i), cause: cause.Value(i), at: timeValue(at, i), cluster: cluster.Value(i)})
+			out = append(out, judgmentRow{judge: in.of(judge.Value(i)), judgeID: in.of(jid.Value(i)), cand: in.of(cand.Value(i)),
+				suite: in.of(suite.Value(i)), sample: strings.Clone(sample.Value(i)), winner: in.of(winner.Value(i)), err: in.of(errs.Value(i)),
+				consistent: cons.Value(i), genFailed: genFailed.Value(i), cause: in.of(cause.Value(i)), at: timeValue(at, i), cluster: in.of(cluster.Value(i))})
 		}
 	})
 	slices.SortFunc(out, func(a, b judgmentRow) int {
