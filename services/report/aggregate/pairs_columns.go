@@ -82,14 +82,21 @@ func roundPosition(summary string) position {
 	return positionNone
 }
 
-// answerKey is one variant's answer to one sample.
-type answerKey struct{ variant, suite, sample string }
+// answerLengths are answers' lengths by variant and suite, then by sample
+// id: a key of the three strings for each answer would weigh twice as much.
+type answerLengths map[[2]string]map[string]int64
+
+// of is the length of variant's answer to sample of suite, if known.
+func (l answerLengths) of(variant, suite, sample string) (int64, bool) {
+	n, ok := l[[2]string{variant, suite}][sample]
+	return n, ok
+}
 
 // answerLengths are the visible lengths, in characters, of the answers to
 // original samples that did not fail, and whether any answer had a length
 // at all: scores from before lengths were recorded have 0 throughout.
-func (c *Collector) answerLengths() (map[answerKey]int64, bool) {
-	out := map[answerKey]int64{}
+func (c *Collector) answerLengths() (answerLengths, bool) {
+	out := answerLengths{}
 	recorded := false
 	in := strs{}
 	c.each(c.scores, func(rec arrow.RecordBatch) {
@@ -104,7 +111,13 @@ func (c *Collector) answerLengths() (map[answerKey]int64, bool) {
 				continue
 			}
 			n := chars.Value(i)
-			out[answerKey{in.of(variant.Value(i)), in.of(suite.Value(i)), strings.Clone(sample.Value(i))}] = n
+			k := [2]string{variant.Value(i), suite.Value(i)}
+			m := out[k]
+			if m == nil {
+				m = map[string]int64{}
+				out[[2]string{in.of(k[0]), in.of(k[1])}] = m
+			}
+			m[strings.Clone(sample.Value(i))] = n
 			recorded = recorded || n > 0
 		}
 	})

@@ -179,11 +179,11 @@ const lengthShift = 0.10
 
 // lengthControlled is the win rate of pairs at equal answer lengths, over
 // the pairs whose two answers both have a length.
-func lengthControlled(pairs []verdict, lengths map[answerKey]int64, cand, base string) *document.LengthControlled {
+func lengthControlled(pairs []verdict, lengths answerLengths, cand, base string) *document.LengthControlled {
 	var y, diff []float64
 	for _, p := range pairs {
-		lc, okc := lengths[answerKey{cand, p.suite, p.sample}]
-		lb, okb := lengths[answerKey{base, p.suite, p.sample}]
+		lc, okc := lengths.of(cand, p.suite, p.sample)
+		lb, okb := lengths.of(base, p.suite, p.sample)
 		if okc && okb {
 			y = append(y, p.score)
 			diff = append(diff, float64(lc-lb))
@@ -215,9 +215,16 @@ func worstWinRate(wins, losses, ties int) *document.Estimate {
 // spec's order, for the suites it judged a pair of.
 func (c *Collector) bySuite(a *judgeVerdicts) []document.SuiteWinRate {
 	out := []document.SuiteWinRate{}
+	// The pairs are in key order, a suite's together: each suite's are a
+	// run of them, not a copy.
 	groups := map[string][]verdict{}
-	for _, p := range a.pairs {
-		groups[p.suite] = append(groups[p.suite], p)
+	for i := 0; i < len(a.pairs); {
+		j := i + 1
+		for j < len(a.pairs) && a.pairs[j].suite == a.pairs[i].suite {
+			j++
+		}
+		groups[a.pairs[i].suite] = a.pairs[i:j:j]
+		i = j
 	}
 	for _, su := range c.spec.Suites {
 		pairs := groups[su.Name]

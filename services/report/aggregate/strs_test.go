@@ -1,0 +1,90 @@
+package aggregate
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/assay-eval/assay/pkg/eval"
+)
+
+// TestReportRowsHoldNoBatch checks that the rows the report reads do not
+// point into the batches they were read from: a string that did would keep
+// the whole body of a batch read back from a spill segment alive, and the
+// report would hold the table in memory again.
+func TestReportRowsHoldNoBatch(t *testing.T) {
+	spec := testSpec()
+	spec.Suites[1].Cluster = "doc"
+	c := New(spec, WithSpill("", 0))
+	defer c.Release()
+	for i := range 20 {
+		suite, id := "qa", fmt.Sprintf("q%02d", i)
+		if i%2 == 1 {
+			suite = "biz"
+		}
+		for _, v := range []string{"base", "ft"} {
+			s := mkScore(spec, v, suite, id, uint64(i+1), eval.BucketOK, em(1))
+			s.Sample.Cluster = fmt.Sprint(i / 4)
+			s.OutputChars = 10 + i
+			c.AddScore(s)
+		}
+		c.AddJudgment(mkJudgment(spec, suite, id, uint64(i+1), eval.WinCandidate, i%3 != 0))
+	}
+	var bufs [][]byte
+	for _, tb := range []*table{c.scores, c.judgments} {
+		c.each(tb, func(rec arrow.RecordBatch) {
+			for _, col := range rec.Columns() {
+				for _, b := range col.Data().Buffers() {
+					if b != nil && b.Len() > 0 {
+						bufs = append(bufs, b.Bytes())
+					}
+				}
+			}
+		})
+	}
+	inBatch := func(s string) bool {
+		if s == "" {
+			return false
+		}
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		for _, b := range bufs {
+			lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+			if p >= lo && p < lo+uintptr(len(b)) {
+				return true
+			}
+		}
+		return false
+	}
+	// checkStrings fails for every string field of v (a struct) that
+	// points into a batch.
+	checkStrings := func(what string, v reflect.Value) {
+		t.Helper()
+		for i := range v.NumField() {
+			if f := v.Field(i); f.Kind() == reflect.String && inBatch(f.String()) {
+				t.Errorf("%s.%s points into a batch", what, v.Type().Field(i).Name)
+			}
+		}
+	}
+	rows, judgments := c.rows(), c.judgmentRows()
+	if len(rows) == 0 || len(judgments) == 0 {
+		t.Fatal("no rows read")
+	}
+	for _, r := range rows {
+		checkStrings("row", reflect.ValueOf(r))
+	}
+	for _, j := range judgments {
+		checkStrings("judgmentRow", reflect.ValueOf(j))
+	}
+	lengths, _ := c.answerLengths()
+	for k, m := range lengths {
+		for sample := range m {
+			for _, s := range []string{k[0], k[1], sample} {
+				if inBatch(s) {
+					t.Errorf("answer length key %q points into a batch", s)
+				}
+			}
+		}
+	}
+}
