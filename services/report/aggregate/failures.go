@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/assay-eval/assay/services/report/document"
 )
 
@@ -33,14 +35,36 @@ func (c *Collector) failures(rep *document.Report, rows []row) {
 		}
 	}
 	calls := newTally("judge", judges)
-	for _, j := range c.judgmentRows() {
-		if j.err != "" && !j.genFailed {
-			calls.add(j.judge, j.cause, j.err)
-		}
-	}
+	c.judgeFailures(calls)
 	rep.Failures = append(append(rep.Failures, gens.failures()...), calls.failures()...)
 	rep.Counts.GenerationErrors, rep.Counts.JudgeErrors = gens.n, calls.n
 	rep.Counts.Errors = gens.n + calls.n
+}
+
+// judgeFailures tallies in t the judge calls that failed on original
+// samples. It reads the judgments batch by batch rather than as
+// [Collector.judgmentRows], which would weigh on the heap with the score
+// rows; each cause's example is still the first in their key order.
+func (c *Collector) judgeFailures(t *tally) {
+	in := strs{}
+	c.each(c.judgments, func(rec arrow.RecordBatch) {
+		pert := rec.Column(jcPerturbation).(*array.String)
+		judge := rec.Column(jcJudge).(*array.String)
+		jid := rec.Column(jcJudgeID).(*array.String)
+		cand := rec.Column(jcCandidate).(*array.String)
+		suite := rec.Column(jcSuite).(*array.String)
+		sample := rec.Column(jcSample).(*array.String)
+		errs := rec.Column(jcError).(*array.String)
+		genFailed := rec.Column(jcGenerationFailed).(*array.Boolean)
+		cause := rec.Column(jcCause).(*array.String)
+		for i := 0; i < int(rec.NumRows()); i++ {
+			if pert.Value(i) != "" || errs.Value(i) == "" || genFailed.Value(i) {
+				continue
+			}
+			at := [4]string{jid.Value(i), cand.Value(i), suite.Value(i), sample.Value(i)}
+			t.addAt(in, at, judge.Value(i), cause.Value(i), errs.Value(i))
+		}
+	})
 }
 
 // tally counts one stage's failures by source and cause, with an example
@@ -50,7 +74,10 @@ type tally struct {
 	rank     map[string]int // sources in the report's order
 	counts   map[[2]string]int
 	examples map[[2]string]string
-	n        int
+	// exampleAt is the key of each example, when failures are added in
+	// no order (see [tally.addAt]).
+	exampleAt map[[2]string][4]string
+	n         int
 }
 
 func newTally(stage string, sources []string) *tally {
@@ -73,6 +100,25 @@ func (t *tally) add(source, cause, msg string) {
 		t.examples[k] = msg
 	}
 	t.n++
+}
+
+// addAt is [tally.add] of a failure at key at, in any order: the example
+// kept is the failure's of the smallest key. The strings it keeps are
+// in's.
+func (t *tally) addAt(in strs, at [4]string, source, cause, msg string) {
+	if cause == "" {
+		cause = causeOf(msg)
+	}
+	k := [2]string{in.of(source), in.of(cause)}
+	t.counts[k]++
+	t.n++
+	if t.exampleAt == nil {
+		t.exampleAt = map[[2]string][4]string{}
+	}
+	if prev, ok := t.exampleAt[k]; !ok || slices.Compare(at[:], prev[:]) < 0 {
+		t.exampleAt[k] = [4]string{in.of(at[0]), in.of(at[1]), in.of(at[2]), strings.Clone(at[3])}
+		t.examples[k] = in.of(msg)
+	}
 }
 
 // failures lists the counts source by source, the most frequent cause

@@ -210,3 +210,28 @@ func TestWindowsCountFailures(t *testing.T) {
 		}
 	}
 }
+
+// TestJudgeFailureExampleIsTheFirstByKey checks that the example of a judge
+// failure's cause is the failure of the smallest key (judge, candidate,
+// suite, sample), whatever order the judgments arrived in.
+func TestJudgeFailureExampleIsTheFirstByKey(t *testing.T) {
+	spec := testSpec()
+	c := New(spec, WithSpill("", 0))
+	defer c.Release()
+	for i := 9; i >= 0; i-- {
+		id := fmt.Sprintf("q%d", i)
+		j := mkJudgment(spec, "qa", id, uint64(i+1), eval.WinTie, true)
+		j.Rounds, j.Error, j.Cause = nil, "judge call failed on "+id, "HTTP 500"
+		c.AddJudgment(j)
+	}
+	rep := report(t, c, nil)
+	var got []document.Failure
+	for _, f := range rep.Failures {
+		if f.Stage == "judge" {
+			got = append(got, f)
+		}
+	}
+	if len(got) != 1 || got[0].Count != 10 || got[0].Cause != "HTTP 500" || got[0].Example != "judge call failed on q0" {
+		t.Fatalf("judge failures = %+v, want 10 of HTTP 500 with q0's as the example", got)
+	}
+}

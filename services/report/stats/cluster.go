@@ -135,7 +135,8 @@ func clusterMean(xs []float64, clusters []string) clustered {
 		c.why = undefOverflow
 		return c
 	}
-	index := make(map[string]int, len(xs))
+	// Not sized by len(xs): clusters are far fewer than values.
+	index := map[string]int{}
 	sums := make([]float64, 0, len(xs))
 	for i, x := range xs {
 		id := clusters[i]
