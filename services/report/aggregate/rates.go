@@ -117,36 +117,35 @@ type ratePair struct {
 // mid-p) on the pairs, cluster-robust (CR1) when a suite of the pooled
 // pairs clusters its samples, with cluster ids qualified by their suite.
 func (c *Collector) rateDeltas(rep *document.Report, rows []row) {
-	type key struct{ suite, sample string }
-	// The baseline's rows by sample, pointing into rows: a copy of each
-	// would be a second table of rows.
-	base := map[key]*row{}
-	for i := range rows {
-		if r := &rows[i]; r.variant == c.spec.Baseline && !r.failed() {
-			base[key{r.suite, r.sample}] = r
-		}
-	}
 	for _, cand := range c.spec.Candidates() {
 		var refusal, jsonValid []ratePair
-		for _, r := range rows {
-			if r.variant != cand || r.failed() {
-				continue
+		eachSample(rows, func(rs []row) {
+			var b *row
+			for i := range rs {
+				if r := &rs[i]; r.variant == c.spec.Baseline && !r.failed() {
+					b = r
+				}
 			}
-			b, ok := base[key{r.suite, r.sample}]
-			if !ok {
-				continue
+			if b == nil {
+				return
 			}
-			id := ""
-			if c.clusteredSuite(r.suite) {
-				id = suiteCluster(r.suite, r.cluster)
+			for i := range rs {
+				r := &rs[i]
+				if r.variant != cand || r.failed() {
+					continue
+				}
+				id := ""
+				if c.clusteredSuite(r.suite) {
+					id = suiteCluster(r.suite, r.cluster)
+				}
+				if r.benign && b.benign {
+					refusal = append(refusal, ratePair{r.suite, r.sample, id, b2f(r.refused), b2f(b.refused)})
+				}
+				if r.jsonValid >= 0 && b.jsonValid >= 0 {
+					jsonValid = append(jsonValid, ratePair{r.suite, r.sample, id, float64(r.jsonValid), float64(b.jsonValid)})
+				}
 			}
-			if r.benign && b.benign {
-				refusal = append(refusal, ratePair{r.suite, r.sample, id, b2f(r.refused), b2f(b.refused)})
-			}
-			if r.jsonValid >= 0 && b.jsonValid >= 0 {
-				jsonValid = append(jsonValid, ratePair{r.suite, r.sample, id, float64(r.jsonValid), float64(b.jsonValid)})
-			}
-		}
+		})
 		for _, rd := range []struct {
 			rate  string
 			pairs []ratePair
@@ -222,6 +221,20 @@ func suiteCluster(suite, id string) string {
 		return ""
 	}
 	return suite + "\x00" + id
+}
+
+// eachSample hands fn the rows of each sample in turn. Rows are in key
+// order, a sample's next to each other: pairing a sample's variants needs
+// no map of samples.
+func eachSample(rows []row, fn func([]row)) {
+	for lo := 0; lo < len(rows); {
+		hi := lo + 1
+		for hi < len(rows) && rows[hi].suite == rows[lo].suite && rows[hi].sample == rows[lo].sample {
+			hi++
+		}
+		fn(rows[lo:hi:hi])
+		lo = hi
+	}
 }
 
 func b2f(b bool) float64 {
