@@ -169,7 +169,7 @@ func (c *Collector) foldWindow(key int64) {
 	for _, r := range rows {
 		c.fold.arrived[scoreCount(r.variant, r.suite)]++
 	}
-	rows = slices.DeleteFunc(rows, func(r row) bool { return r.perturbation != "" })
+	rows = slices.DeleteFunc(rows, func(r row) bool { return r.perturbation() != "" })
 	for _, jr := range jrows {
 		c.fold.arrived[judgmentCount(jr.judgeID, jr.cand, jr.suite)]++
 	}

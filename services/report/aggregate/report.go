@@ -43,8 +43,9 @@ type row struct {
 	// at is a production query's time in Unix milliseconds, 0 for a
 	// dataset's sample.
 	at int64
-	// perturbation and original mark a robustness copy.
-	perturbation, original string
+	// copyOf marks a robustness copy; nil for an original sample, as most
+	// rows are.
+	copyOf *robustCopy
 	// contaminated: the sample was found in the training data.
 	contaminated bool
 	// cluster groups samples that are not independent; "" is a cluster of
@@ -101,7 +102,7 @@ func (c *Collector) rowsOf(b batches, n int) []row {
 				truncated: trunc.Value(i), jsonValid: tri(jv, i), schemaPass: tri(sp, i), tokens: tokens.Value(i),
 				latency: f64Value(lat, i), ttft: f64Value(ttft, i), itl: f64Value(itl, i), cause: in.of(cause.Value(i)),
 				genSeq: gseq.Value(i), metrics: values[i*len(ms) : (i+1)*len(ms) : (i+1)*len(ms)], at: timeValue(at, i),
-				perturbation: in.of(pert.Value(i)), original: strings.Clone(orig.Value(i)), contaminated: contam.Value(i),
+				copyOf: copyOf(in, pert.Value(i), orig.Value(i)), contaminated: contam.Value(i),
 				cluster: in.of(cluster.Value(i)), chars: chars.Value(i),
 			}
 			for k, m := range ms {
@@ -114,6 +115,36 @@ func (c *Collector) rowsOf(b batches, n int) []row {
 		return cmp.Or(cmp.Compare(a.suite, b.suite), cmp.Compare(a.sample, b.sample), cmp.Compare(a.variant, b.variant))
 	})
 	return out
+}
+
+// robustCopy is a robustness copy's perturbation and original sample.
+type robustCopy struct{ kind, original string }
+
+// copyOf is the copy a row of perturbation kind is, nil when kind is ""
+// (an original sample). The strings it keeps are in's.
+func copyOf(in strs, kind, original string) *robustCopy {
+	if kind == "" {
+		return nil
+	}
+	return &robustCopy{kind: in.of(kind), original: strings.Clone(original)}
+}
+
+// perturbation is the kind of robustness copy r is, "" for an original
+// sample.
+func (r *row) perturbation() string {
+	if r.copyOf == nil {
+		return ""
+	}
+	return r.copyOf.kind
+}
+
+// original is the sample r is a robustness copy of, "" for an original
+// sample.
+func (r *row) original() string {
+	if r.copyOf == nil {
+		return ""
+	}
+	return r.copyOf.original
 }
 
 // f64Value is a's value at i, NaN where it is null.
@@ -221,7 +252,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	// The headline figures are the originals'; robustness copies are
 	// compared with their originals in rep.Robustness. They are left out
 	// in place: all is not read again.
-	rows := slices.DeleteFunc(all, func(r row) bool { return r.perturbation != "" })
+	rows := slices.DeleteFunc(all, func(r row) bool { return r.perturbation() != "" })
 	c.contamination(rep, rows)
 	c.metricsAndDeltas(rep, rows)
 	c.rates(rep, rows)

@@ -16,20 +16,22 @@ import (
 // original sample; and each candidate's change under a kind with the
 // baseline's on the same samples.
 func (c *Collector) robustness(rep *document.Report, rows []row) {
-	if !slices.ContainsFunc(rows, func(r row) bool { return r.perturbation != "" }) {
+	if !slices.ContainsFunc(rows, func(r row) bool { return r.perturbation() != "" }) {
 		return // no suite asked for robustness copies
 	}
 	type key struct{ suite, variant, sample string }
 	// Only the originals of suites with copies are looked up.
 	perturbed := map[string]bool{}
 	for _, r := range rows {
-		if r.perturbation != "" {
+		if r.perturbation() != "" {
 			perturbed[r.suite] = true
 		}
 	}
-	originals := map[key]row{}
-	for _, r := range rows {
-		if r.perturbation == "" && perturbed[r.suite] {
+	// The originals point into rows: a copy of each would be a second
+	// table of rows.
+	originals := map[key]*row{}
+	for i := range rows {
+		if r := &rows[i]; r.perturbation() == "" && perturbed[r.suite] {
 			originals[key{r.suite, r.variant, r.sample}] = r
 		}
 	}
@@ -41,14 +43,14 @@ func (c *Collector) robustness(rep *document.Report, rows []row) {
 	type copies struct{ suite, variant, kind string }
 	failed := map[copies]int{}
 	for _, r := range rows {
-		if r.perturbation == "" {
+		if r.perturbation() == "" {
 			continue
 		}
 		if r.failed() {
-			failed[copies{r.suite, r.variant, r.perturbation}]++
+			failed[copies{r.suite, r.variant, r.perturbation()}]++
 			continue
 		}
-		o, ok := originals[key{r.suite, r.variant, r.original}]
+		o, ok := originals[key{r.suite, r.variant, r.original()}]
 		if !ok {
 			continue // the original's score has not arrived yet
 		}
@@ -57,11 +59,11 @@ func (c *Collector) robustness(rep *document.Report, rows []row) {
 			if !slices.Contains(c.suiteMetrics(r.suite), m) || math.IsNaN(r.metrics[i]) || math.IsNaN(o.metrics[i]) {
 				continue
 			}
-			g := group{r.suite, m, r.variant, r.perturbation}
+			g := group{r.suite, m, r.variant, r.perturbation()}
 			if pairs[g] == nil {
 				pairs[g] = map[string]robustPair{}
 			}
-			pairs[g][r.original] = robustPair{perturbed: r.metrics[i], original: o.metrics[i], cluster: cluster}
+			pairs[g][r.original()] = robustPair{perturbed: r.metrics[i], original: o.metrics[i], cluster: cluster}
 		}
 	}
 	for g, ps := range pairs {
