@@ -77,7 +77,7 @@ func (c *Collector) buckets(ctx context.Context, rep *document.Report, rows []ro
 			})
 			bk := document.Bucket{Variant: v.Name, Bucket: string(b), Count: len(hits), Examples: []document.Example{}}
 			for _, r := range hits[:min(MaxExamples, len(hits))] {
-				ex := document.Example{Sample: r.sample, Suite: r.suite, Reason: r.reason, Regression: regression(r)}
+				ex := document.Example{Sample: r.sample, Suite: r.suite, Reason: r.reason(), Regression: regression(r)}
 				if fetch != nil {
 					if err := fillExample(ctx, fetch, &ex, r, baseline[sk{r.suite, r.sample}].genSeq, v.Name == c.spec.Baseline); err != nil {
 						return err

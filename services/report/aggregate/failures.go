@@ -31,7 +31,7 @@ func (c *Collector) failures(rep *document.Report, rows []row) {
 	gens := newTally("generation", variants)
 	for _, r := range rows {
 		if r.failed() {
-			gens.add(r.variant, r.cause, r.reason)
+			gens.add(r.variant, r.cause(), r.reason())
 		}
 	}
 	calls := newTally("judge", judges)

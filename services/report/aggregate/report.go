@@ -29,16 +29,19 @@ const exampleChars = 4000
 
 // row is one score, read back from the Arrow columns.
 type row struct {
-	suite, sample, variant, bucket, reason string
-	sampleSeq, genSeq                      uint64
-	refused, benign, truncated             bool
-	jsonValid, schemaPass                  int8 // -1 null, 0 false, 1 true
-	tokens                                 int64
+	suite, sample, variant, bucket string
+	sampleSeq, genSeq              uint64
+	refused, benign, truncated     bool
+	// contaminated: the sample was found in the training data.
+	contaminated          bool
+	jsonValid, schemaPass int8 // -1 null, 0 false, 1 true
+	tokens                int64
 	// latency, ttft and itl are NaN where not measured (failed or not
 	// streamed generations).
 	latency, ttft, itl float64
-	// cause is a failed generation's failure class.
-	cause   string
+	// note is why the row is in its bucket, and a failed generation's
+	// failure class; nil when it has neither, as an answer that is ok.
+	note    *rowNote
 	metrics []float64 // NaN where absent
 	// at is a production query's time in Unix milliseconds, 0 for a
 	// dataset's sample.
@@ -46,8 +49,6 @@ type row struct {
 	// copyOf marks a robustness copy; nil for an original sample, as most
 	// rows are.
 	copyOf *robustCopy
-	// contaminated: the sample was found in the training data.
-	contaminated bool
 	// cluster groups samples that are not independent; "" is a cluster of
 	// the sample's own (see [eval.SampleRef.Cluster]).
 	cluster string
@@ -63,7 +64,7 @@ func (c *Collector) rows() []row {
 // rowsOf are the score rows of b (n of them), as [Collector.rows].
 func (c *Collector) rowsOf(b batches, n int) []row {
 	out := make([]row, 0, n)
-	in := strs{}
+	in, notes := strs{}, rowNotes{}
 	c.eachOf(b, func(rec arrow.RecordBatch) {
 		col := func(i int) any { return rec.Column(i) }
 		suite := col(colSuite).(*array.String)
@@ -98,9 +99,9 @@ func (c *Collector) rowsOf(b batches, n int) []row {
 		for i := 0; i < int(rec.NumRows()); i++ {
 			r := row{
 				suite: in.of(suite.Value(i)), sample: strings.Clone(sample.Value(i)), sampleSeq: sseq.Value(i), variant: in.of(variant.Value(i)),
-				bucket: in.of(bucket.Value(i)), reason: in.of(reason.Value(i)), refused: refused.Value(i), benign: benign.Value(i),
+				bucket: in.of(bucket.Value(i)), note: notes.of(in, reason.Value(i), cause.Value(i)), refused: refused.Value(i), benign: benign.Value(i),
 				truncated: trunc.Value(i), jsonValid: tri(jv, i), schemaPass: tri(sp, i), tokens: tokens.Value(i),
-				latency: f64Value(lat, i), ttft: f64Value(ttft, i), itl: f64Value(itl, i), cause: in.of(cause.Value(i)),
+				latency: f64Value(lat, i), ttft: f64Value(ttft, i), itl: f64Value(itl, i),
 				genSeq: gseq.Value(i), metrics: values[i*len(ms) : (i+1)*len(ms) : (i+1)*len(ms)], at: timeValue(at, i),
 				copyOf: copyOf(in, pert.Value(i), orig.Value(i)), contaminated: contam.Value(i),
 				cluster: in.of(cluster.Value(i)), chars: chars.Value(i),
@@ -115,6 +116,42 @@ func (c *Collector) rowsOf(b batches, n int) []row {
 		return cmp.Or(cmp.Compare(a.suite, b.suite), cmp.Compare(a.sample, b.sample), cmp.Compare(a.variant, b.variant))
 	})
 	return out
+}
+
+// rowNote is a row's reason and cause (see [row.note]).
+type rowNote struct{ reason, cause string }
+
+// rowNotes share one note between the rows that have the same.
+type rowNotes map[rowNote]*rowNote
+
+// of is the note of reason and cause, nil when both are "". The strings it
+// keeps are in's.
+func (ns rowNotes) of(in strs, reason, cause string) *rowNote {
+	if reason == "" && cause == "" {
+		return nil
+	}
+	if n := ns[rowNote{reason, cause}]; n != nil {
+		return n
+	}
+	n := &rowNote{reason: in.of(reason), cause: in.of(cause)}
+	ns[*n] = n
+	return n
+}
+
+// reason is why r is in its bucket.
+func (r *row) reason() string {
+	if r.note == nil {
+		return ""
+	}
+	return r.note.reason
+}
+
+// cause is a failed generation's failure class.
+func (r *row) cause() string {
+	if r.note == nil {
+		return ""
+	}
+	return r.note.cause
 }
 
 // robustCopy is a robustness copy's perturbation and original sample.

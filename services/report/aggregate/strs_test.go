@@ -26,6 +26,9 @@ func TestReportRowsHoldNoBatch(t *testing.T) {
 		}
 		for _, v := range []string{"base", "ft"} {
 			s := mkScore(spec, v, suite, id, uint64(i+1), eval.BucketOK, em(1))
+			if i%5 == 0 {
+				s.Bucket, s.Reason = eval.BucketWrongAnswer, "expected another answer"
+			}
 			s.Sample.Cluster = fmt.Sprint(i / 4)
 			s.OutputChars = 10 + i
 			c.AddScore(s)
@@ -73,6 +76,11 @@ func TestReportRowsHoldNoBatch(t *testing.T) {
 	}
 	for _, r := range rows {
 		checkStrings("row", reflect.ValueOf(r))
+		for _, s := range []string{r.reason(), r.cause(), r.perturbation(), r.original()} {
+			if inBatch(s) {
+				t.Errorf("row's %q points into a batch", s)
+			}
+		}
 	}
 	for _, j := range judgments {
 		checkStrings("judgmentRow", reflect.ValueOf(j))
