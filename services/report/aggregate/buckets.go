@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,19 +17,23 @@ var bucketOrder = []eval.Bucket{eval.BucketError, eval.BucketEmpty, eval.BucketT
 func (c *Collector) buckets(ctx context.Context, rep *document.Report, rows []row, fetch Fetcher) error {
 	type sk struct{ suite, sample string }
 	// Of the baseline's rows, only what an example shows is kept.
-	type baseRow struct {
-		bucket string
-		genSeq uint64
+	// The baseline's row of a sample is found by bisection, rows being in
+	// key order, rather than in a map of every sample.
+	baseline := func(r *row) (bucket string, genSeq uint64, ok bool) {
+		i := sort.Search(len(rows), func(i int) bool {
+			q := &rows[i]
+			return cmp.Or(cmp.Compare(q.suite, r.suite), cmp.Compare(q.sample, r.sample), cmp.Compare(q.variant, c.spec.Baseline)) > 0
+		})
+		if i == 0 {
+			return "", 0, false
+		}
+		if b := &rows[i-1]; b.suite == r.suite && b.sample == r.sample && b.variant == c.spec.Baseline {
+			return b.bucket, b.genSeq, true
+		}
+		return "", 0, false
 	}
-	baseline := map[sk]baseRow{}
-	// A dead letter's error row knows its sample by id only: take the
-	// sequence from another variant's score of the sample, so that the
-	// example shows its prompt and sorts in its place.
 	seqs := map[sk]uint64{}
 	for _, r := range rows {
-		if r.variant == c.spec.Baseline {
-			baseline[sk{r.suite, r.sample}] = baseRow{r.bucket, r.genSeq}
-		}
 		if r.sampleSeq == 0 {
 			seqs[sk{r.suite, r.sample}] = 0
 		}
@@ -46,24 +51,34 @@ func (c *Collector) buckets(ctx context.Context, rep *document.Report, rows []ro
 	}
 	for _, v := range c.spec.Variants {
 		for _, b := range bucketOrder {
-			var hits []row
-			for _, r := range rows {
-				if r.variant == v.Name && r.bucket == string(b) {
-					if r.sampleSeq == 0 {
-						r.sampleSeq = seqs[sk{r.suite, r.sample}]
+			// hits point into rows, with the sample's sequence where
+			// the row has none: copies of the rows would weigh as much.
+			type hit struct {
+				*row
+				sampleSeq uint64
+			}
+			var hits []hit
+			for i := range rows {
+				if r := &rows[i]; r.variant == v.Name && r.bucket == string(b) {
+					seq := r.sampleSeq
+					if seq == 0 {
+						seq = seqs[sk{r.suite, r.sample}]
 					}
-					hits = append(hits, r)
+					hits = append(hits, hit{r, seq})
 				}
 			}
 			if len(hits) == 0 {
 				continue
 			}
-			regression := func(r row) bool {
-				br, ok := baseline[sk{r.suite, r.sample}]
-				return v.Name != c.spec.Baseline && ok && br.bucket == string(eval.BucketOK)
+			regression := func(r *row) bool {
+				if v.Name == c.spec.Baseline {
+					return false
+				}
+				bucket, _, ok := baseline(r)
+				return ok && bucket == string(eval.BucketOK)
 			}
 			sort.SliceStable(hits, func(i, j int) bool {
-				ri, rj := regression(hits[i]), regression(hits[j])
+				ri, rj := regression(hits[i].row), regression(hits[j].row)
 				if ri != rj {
 					return ri
 				}
@@ -76,10 +91,13 @@ func (c *Collector) buckets(ctx context.Context, rep *document.Report, rows []ro
 				return hits[i].sample < hits[j].sample
 			})
 			bk := document.Bucket{Variant: v.Name, Bucket: string(b), Count: len(hits), Examples: []document.Example{}}
-			for _, r := range hits[:min(MaxExamples, len(hits))] {
-				ex := document.Example{Sample: r.sample, Suite: r.suite, Reason: r.reason(), Regression: regression(r)}
+			for _, h := range hits[:min(MaxExamples, len(hits))] {
+				ex := document.Example{Sample: h.sample, Suite: h.suite, Reason: h.reason(), Regression: regression(h.row)}
 				if fetch != nil {
-					if err := fillExample(ctx, fetch, &ex, r, baseline[sk{r.suite, r.sample}].genSeq, v.Name == c.spec.Baseline); err != nil {
+					r := *h.row
+					r.sampleSeq = h.sampleSeq
+					_, baseGenSeq, _ := baseline(h.row)
+					if err := fillExample(ctx, fetch, &ex, r, baseGenSeq, v.Name == c.spec.Baseline); err != nil {
 						return err
 					}
 				}
