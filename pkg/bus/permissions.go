@@ -125,7 +125,7 @@ func Grants(inbox string) map[string]Grant {
 		StageReport: {
 			Publish: publish(dlq(StageReport), []string{prefix + "events.run.*." + EventCompleted, prefix + "events.run.*." + EventGated},
 				kvWrite(BucketRuns, "*.status"), objectWrite(StoreReports), []string{jsAPI + "STREAM.PURGE.OBJ_" + StoreReports},
-				purge(StreamSamples, StreamGens, StreamScores, StreamJudgments)),
+				purge(StreamScores, StreamJudgments)),
 			Subscribe: reply,
 		},
 		IdentityClient: {

@@ -16,20 +16,20 @@ import (
 // each of its streams, by stream.
 type purged map[string]uint64
 
-// purgeFolded removes from the run's streams the messages that only the
-// windows the collector folded needed (see [aggregate.Collector.Needed]):
-// a continuous run would otherwise keep every sample, answer, score and
-// judgment for as long as it runs. A purge never passes a message a
-// consumer of the stream has yet to handle (infer's samples, score's and
-// judge's answers): it stops at the first message a consumer still has
-// pending.
+// purgeFolded removes from the run's scores and judgments the messages
+// that only the windows the collector folded needed (see
+// [aggregate.Collector.Needed]): a continuous run would otherwise keep
+// every one of them for as long as it runs. Only the report reads them,
+// and a purge never passes a message a consumer of the stream still has
+// pending. Samples and answers are not purged: score and the judge read
+// them by sequence, outside any consumer, so a sample of a window still
+// kept but not yet scored would be lost with them (the report holds no
+// row of it to bound the purge by).
 func (s *Service) purgeFolded(ctx context.Context, run string, need aggregate.Needed, done purged) error {
 	for _, p := range []struct {
 		stream, subject string
 		before          uint64
 	}{
-		{bus.StreamSamples, bus.RunSamples(run), need.Samples},
-		{bus.StreamGens, bus.RunGens(run), need.Gens},
 		{bus.StreamScores, bus.RunScores(run), need.Scores},
 		{bus.StreamJudgments, bus.RunJudgments(run), need.Judgments},
 	} {

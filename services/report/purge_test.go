@@ -77,6 +77,10 @@ func TestContinuousRunPurgesFoldedWindows(t *testing.T) {
 	}
 	foldedAsHorizon(t, rep, windows, horizon)
 	kept := []string{"q4", "q5"}
+	var all []string
+	for w := range windows {
+		all = append(all, fmt.Sprintf("q%d", w))
+	}
 	ids := func(refs []eval.SampleRef) []string {
 		var out []string
 		for _, r := range refs {
@@ -106,14 +110,17 @@ func TestContinuousRunPurgesFoldedWindows(t *testing.T) {
 			stream string
 			refs   []eval.SampleRef
 			n      int
+			keep   []string
 		}{
-			{bus.StreamSamples, samples, 2},
-			{bus.StreamGens, refs(bus.StreamGens, bus.RunGens("p1")), 4},
-			{bus.StreamScores, refs(bus.StreamScores, bus.RunScores("p1")), 4},
-			{bus.StreamJudgments, refs(bus.StreamJudgments, bus.RunJudgments("p1")), 2},
+			// Samples and answers stay: score and the judge read them
+			// by sequence.
+			{bus.StreamSamples, samples, windows, all},
+			{bus.StreamGens, refs(bus.StreamGens, bus.RunGens("p1")), 2 * windows, all},
+			{bus.StreamScores, refs(bus.StreamScores, bus.RunScores("p1")), 4, kept},
+			{bus.StreamJudgments, refs(bus.StreamJudgments, bus.RunJudgments("p1")), 2, kept},
 		} {
-			if len(got.refs) != got.n || !slices.Equal(ids(got.refs), kept) {
-				return fmt.Errorf("%s holds %d messages of %v; want %d of %v", got.stream, len(got.refs), ids(got.refs), got.n, kept)
+			if len(got.refs) != got.n || !slices.Equal(ids(got.refs), got.keep) {
+				return fmt.Errorf("%s holds %d messages of %v; want %d of %v", got.stream, len(got.refs), ids(got.refs), got.n, got.keep)
 			}
 		}
 		return nil
