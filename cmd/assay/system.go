@@ -173,9 +173,10 @@ func startSystem(ctx context.Context, o systemOptions) (*system, error) {
 		if name == bus.StageIngest {
 			sys.Ingest = ingest.New(ingest.Config{IntakeAddr: o.IntakeAddr, Intake: o.Intake}, env)
 			run = sys.Ingest.Run
-		} else if name == bus.StageReport && o.Data != "" {
-			// Spilled results sit with the data, not in a /tmp that may
-			// be memory.
+		} else if name == bus.StageReport && o.Data != "" && o.NATS == "" {
+			// Spilled results sit with the embedded server's data, not
+			// in a /tmp that may be memory. With --nats there is no data
+			// directory of ours: the system's temporary directory.
 			run = report.New(report.Config{SpillDir: filepath.Join(o.Data, "report-spill")}, env).Run
 		} else {
 			run = serviceRunner(name, env)
