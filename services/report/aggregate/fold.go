@@ -182,10 +182,7 @@ func (c *Collector) foldWindow(key int64) {
 		c.fold.looked++
 	}
 	for _, cand := range c.spec.Candidates() {
-		for _, m := range []struct {
-			statistic string
-			tau2      float64
-		}{{monitorWinRate, monitorTau2WinRate}, {monitorRefusalDelta, monitorTau2Refusal}} {
+		for _, m := range monitorStatistics {
 			mk := [2]string{cand, m.statistic}
 			for _, l := range looks[mk] {
 				mix := c.fold.monitors[mk]

@@ -64,6 +64,14 @@ const (
 	monitorRefusalDelta = "refusal_delta"
 )
 
+// monitorStatistics are the statistics watched for each candidate, with
+// their mixture's spread: the report's monitors and the folded windows'
+// running state go through them in this order.
+var monitorStatistics = []struct {
+	statistic string
+	tau2      float64
+}{{monitorWinRate, monitorTau2WinRate}, {monitorRefusalDelta, monitorTau2Refusal}}
+
 // windows groups a continuous run's results by the time window of their
 // query, and watches each candidate's win rate and refusal delta over the
 // windows with always-valid monitors.
@@ -257,10 +265,7 @@ func (c *Collector) windowFigures(rows []row, judged func() []judgmentRow) ([]do
 // more often the longer it runs.
 func (c *Collector) monitors(rep *document.Report, looks map[[2]string][][]float64) {
 	for _, cand := range c.spec.Candidates() {
-		for _, m := range []struct {
-			statistic string
-			tau2      float64
-		}{{monitorWinRate, monitorTau2WinRate}, {monitorRefusalDelta, monitorTau2Refusal}} {
+		for _, m := range monitorStatistics {
 			key := [2]string{cand, m.statistic}
 			ls := looks[key]
 			windows := c.fold.looked + len(ls)
