@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/nats-io/nats.go/jetstream"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,18 +20,8 @@ func TestUpIntakeRetention(t *testing.T) {
 	data := t.TempDir()
 	limits := func(r stage.IntakeRetention) (time.Duration, int64) {
 		t.Helper()
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		sys, err := startSystem(ctx, systemOptions{Data: data, Port: -1, Services: []string{"none"}, Retention: r})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = sys.Stop() }()
-		info, err := sys.Env.Bus.Stream(bus.StreamIntake).Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return info.Config.MaxAge, info.Config.MaxBytes
+		cfg := streamConfigs(t, data, r, bus.StreamIntake)[0]
+		return cfg.MaxAge, cfg.MaxBytes
 	}
 	if age, size := limits(stage.IntakeRetention{}); age != 30*24*time.Hour || size != 10<<30 {
 		t.Fatalf("defaults: max age %v, max bytes %d; want 30 days and 10 GiB", age, size)
@@ -118,24 +109,8 @@ func TestUpDedupeWindow(t *testing.T) {
 	data := t.TempDir()
 	windows := func(r stage.IntakeRetention) (samples, events time.Duration) {
 		t.Helper()
-		ctx, cancel := context.WithCancel(t.Context())
-		defer cancel()
-		sys, err := startSystem(ctx, systemOptions{Data: data, Port: -1, Services: []string{"none"}, Retention: r})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = sys.Stop() }()
-		for _, s := range []struct {
-			name string
-			d    *time.Duration
-		}{{bus.StreamSamples, &samples}, {bus.StreamEvents, &events}} {
-			info, err := sys.Env.Bus.Stream(s.name).Info(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			*s.d = info.Config.Duplicates
-		}
-		return samples, events
+		cfgs := streamConfigs(t, data, r, bus.StreamSamples, bus.StreamEvents)
+		return cfgs[0].Duplicates, cfgs[1].Duplicates
 	}
 	if s, e := windows(stage.IntakeRetention{}); s != bus.DefaultSampleDuplicates || e != bus.DefaultDuplicates {
 		t.Fatalf("defaults: samples %v, events %v", s, e)
@@ -154,4 +129,26 @@ func TestUpDedupeWindow(t *testing.T) {
 	if s, _ := windows(stage.IntakeRetention{}); s != 75*time.Second {
 		t.Fatalf("a restart without a window changed it to %v", s)
 	}
+}
+
+// streamConfigs starts assay up's system on data with retention r and
+// returns the configs of the streams named, as it left them.
+func streamConfigs(t *testing.T, data string, r stage.IntakeRetention, streams ...string) []jetstream.StreamConfig {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	sys, err := startSystem(ctx, systemOptions{Data: data, Port: -1, Services: []string{"none"}, Retention: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sys.Stop() }()
+	var out []jetstream.StreamConfig
+	for _, name := range streams {
+		info, err := sys.Env.Bus.Stream(name).Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, info.Config)
+	}
+	return out
 }
