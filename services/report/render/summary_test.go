@@ -56,7 +56,10 @@ gate: FAILED (refusal_rate_delta_max for ft, win_rate_min for ft)
 win_rate_min for ft: 0.500 has no interval (every pair has the same verdict: no variance to test against), so nothing decides it against 0.550
 gate: INCONCLUSIVE (win_rate_min for ft)
 `},
-		{"passed: nothing to add", gatedReport(document.VerdictPass), "\ngate: PASSED\n"},
+		{"passed: nothing to add", gatedReport(document.VerdictPass, document.Check{Name: "win_rate_min", Variant: "ft", Value: 0.7, Threshold: 0.5,
+			Bound: "min", CI: &[2]float64{0.6, 0.8}, Outcome: document.VerdictPass, Passed: true}), "\ngate: PASSED\n"},
+		{"passed with no quality check: said so", gatedReport(document.VerdictPass),
+			"\ngate: PASSED (only the run's error rates were checked: the spec's gate has no quality check)\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var b strings.Builder
