@@ -18,6 +18,10 @@ const tolerance = 1e-9
 // not be evaluated (gate.error_rate_max when the spec gives none).
 const DefaultErrorRateMax = 0.02
 
+// judgeErrorRateMax names the check, for each judge and gated variant, that
+// the judge gave a verdict on all but gate.error_rate_max of the pairs.
+const judgeErrorRateMax = "judge_error_rate_max"
+
 // Gate evaluates spec's gate on a report.
 //
 // Under the interval policy (the default) a check is decided on the 95%
@@ -27,8 +31,9 @@ const DefaultErrorRateMax = 0.02
 // straddles the threshold, so that a candidate no different from its base
 // is not passed or failed by the toss of the sample. Under policy point a
 // check compares the point estimate with its threshold, as assay did
-// before. The checks on counts (error_rate_max, malformed_rate_max) are
-// about the setup, not the model, and stay point checks either way.
+// before. The checks on counts (error_rate_max, judge_error_rate_max,
+// malformed_rate_max) are about the setup, not the model, and stay point
+// checks either way.
 //
 // The gate is an intersection–union test (Berger 1982, Technometrics
 // 24:295): a variant passes only when every one of its checks rejects its
@@ -109,6 +114,25 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 		}
 		b.within("error_rate_max", v, *r, maxErr)
 	}
+	// Every judge's failures on every gated variant's pairs, whether or
+	// not a check reads its verdicts: a judge that failed too often
+	// leaves the comparison it was asked for unmade.
+	for _, j := range spec.Judges {
+		for _, v := range spec.GatedVariants() {
+			p, found := pairwiseOf(rep, j.Name, v)
+			if !found || p.N+p.Errors == 0 {
+				continue
+			}
+			rate := float64(p.Errors) / float64(p.N+p.Errors)
+			if overShare(p.Errors, p.N+p.Errors, maxErr) {
+				b.over(judgeErrorRateMax, v, rate, maxErr,
+					fmt.Sprintf("judge %s: %.1f%% of %s's pairs got no verdict (%s), more than error_rate_max %g allows", j.Name, 100*rate, v, failureCauses(rep, "judge", j.Name), maxErr))
+			} else {
+				b.within(judgeErrorRateMax, v, rate, maxErr)
+			}
+			b.g.Checks[len(b.g.Checks)-1].Judge = j.Name
+		}
+	}
 	for _, v := range spec.GatedVariants() {
 		if gt.WinRateMin != nil {
 			const name = "win_rate_min"
@@ -116,18 +140,19 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 			switch {
 			case !found:
 				b.unmeasured(name, v, boundMin, *gt.WinRateMin, fmt.Sprintf("no judge %q compares %s with the baseline", judge, v))
-			case p.Errors > 0 && float64(p.Errors)/float64(p.N+p.Errors) > maxErr+tolerance:
-				rate := float64(p.Errors) / float64(p.N+p.Errors)
-				b.over("judge_error_rate_max", v, rate, maxErr,
-					fmt.Sprintf("judge %s: %.1f%% of %s's pairs got no verdict (%s), more than error_rate_max %g allows", judge, 100*rate, v, failureCauses(rep, "judge", judge), maxErr))
+			case overShare(p.Errors, p.N+p.Errors, maxErr):
+				// judge_error_rate_max says so; the win rate over the
+				// rest is not the one asked for.
+				b.unmeasured(name, v, boundMin, *gt.WinRateMin, fmt.Sprintf("%d of %d pairs of %s got no verdict from judge %s, more than error_rate_max %g allows: its win rate is over the rest only",
+					p.Errors, p.N+p.Errors, v, judge, maxErr))
 			case p.WinRate == nil && p.GenerationErrors > 0:
 				b.unmeasured(name, v, boundMin, *gt.WinRateMin, fmt.Sprintf("judge %s judged no pair of %s: in each, a generation failed", judge, v))
 			case p.WinRate == nil:
 				b.unmeasured(name, v, boundMin, *gt.WinRateMin, fmt.Sprintf("judge %s has no verdict on %s yet", judge, v))
 			default:
 				b.decide(name, v, *gt.WinRateMin, true, estimate{value: *p.WinRate, ci: p.CI, n: p.N, mde: p.MDE, undefined: p.Undefined})
-				b.g.Checks[len(b.g.Checks)-1].Judge = judge
 			}
+			b.g.Checks[len(b.g.Checks)-1].Judge = judge
 		}
 		if gt.RefusalRateDeltaMax != nil {
 			const name = "refusal_rate_delta_max"

@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"maps"
+	"slices"
 	"testing"
 
 	"github.com/assay-eval/assay/pkg/eval"
@@ -53,7 +54,8 @@ func TestGate(t *testing.T) {
 		return []document.Check{
 			{Name: "error_rate_max", Variant: "base", Value: 0, Threshold: 0.2, Bound: "max", Outcome: pass, Passed: true},
 			{Name: "error_rate_max", Variant: "ft", Value: 0.05, Threshold: 0.2, Bound: "max", Outcome: pass, Passed: true},
-			{Name: "win_rate_min", Variant: "ft", Value: 0.6, Threshold: 0.55, Bound: "min", CI: ci(0.56, 0.64), Outcome: pass, Passed: true},
+			{Name: "judge_error_rate_max", Variant: "ft", Judge: "j1", Threshold: 0.2, Bound: "max", Outcome: pass, Passed: true},
+			{Name: "win_rate_min", Variant: "ft", Judge: "j1", Value: 0.6, Threshold: 0.55, Bound: "min", CI: ci(0.56, 0.64), Outcome: pass, Passed: true},
 			{Name: "refusal_rate_delta_max", Variant: "ft", Value: 0, Threshold: 0.01, Bound: "max", CI: ci(-0.005, 0.005), Outcome: pass, Passed: true},
 			{Name: "json_valid_min", Variant: "ft", Value: 0.95, Threshold: 0.9, Bound: "min", CI: ci(0.92, 0.97), Outcome: pass, Passed: true},
 			{Name: "qa/em min", Variant: "ft", Value: 0.75, Threshold: 0.7, Bound: "min", CI: ci(0.72, 0.78), Outcome: pass, Passed: true},
@@ -105,14 +107,14 @@ func TestGate(t *testing.T) {
 			name:    "win rate below",
 			rep:     func(r *document.Report) { r.Pairwise[0].WinRate, r.Pairwise[0].CI = fp(0.5), ci(0.45, 0.54) },
 			verdict: fail,
-			checks:  func(cs []document.Check) []document.Check { return failed(cs, 2, 0.5, ci(0.45, 0.54)) },
+			checks:  func(cs []document.Check) []document.Check { return failed(cs, 3, 0.5, ci(0.45, 0.54)) },
 		},
 		{
 			name: "win rate's interval starting exactly at the threshold passes despite rounding",
 			// 0.7 − 0.15 = 0.5499999999999999 in floating point.
 			rep: func(r *document.Report) { r.Pairwise[0].CI = ci(sub(0.7, 0.15), 0.65) },
 			checks: func(cs []document.Check) []document.Check {
-				cs[2].CI = ci(sub(0.7, 0.15), 0.65)
+				cs[3].CI = ci(sub(0.7, 0.15), 0.65)
 				return cs
 			},
 			verdict: pass,
@@ -123,16 +125,33 @@ func TestGate(t *testing.T) {
 			verdict: errV,
 			checks: func(cs []document.Check) []document.Check {
 				cs = unmeasured(cs, 2, 1)
-				cs[2].Name, cs[2].Threshold, cs[2].Bound = "judge_error_rate_max", 0.2, "max"
-				return cs
+				return unmeasured(cs, 3, 0)
 			},
 		},
 		{
 			name: "judge failures within the limit leave the win rate to decide",
 			rep: func(r *document.Report) {
-				r.Pairwise[0].Errors = 2 // 2 of 12
+				r.Pairwise[0].Errors = 20 // 20 of 120
+			},
+			checks: func(cs []document.Check) []document.Check {
+				cs[2].Value = 20.0 / 120
+				return cs
 			},
 			verdict: pass,
+		},
+		{
+			name: "a judge no check reads that failed too often: not evaluated",
+			spec: func(s *eval.RunSpec) {
+				s.Judges = append(s.Judges, eval.Judge{Name: "j2", Model: "m2"})
+				s.Gate = eval.Gate{ErrorRateMax: fp(0.2)}
+			},
+			rep: func(r *document.Report) {
+				r.Pairwise = append(r.Pairwise, document.Pairwise{Judge: "j2", Variant: "ft", N: 70, Errors: 30})
+			},
+			verdict: errV,
+			checks: func(cs []document.Check) []document.Check {
+				return append(cs[:3], document.Check{Name: "judge_error_rate_max", Variant: "ft", Judge: "j2", Value: 0.3, Threshold: 0.2, Bound: "max", Outcome: errV, Error: "x"})
+			},
 		},
 		{
 			name: "no verdict yet: not evaluated",
@@ -140,13 +159,16 @@ func TestGate(t *testing.T) {
 				r.Pairwise[0] = document.Pairwise{Judge: "j1", Variant: "ft", GenerationErrors: 3}
 			},
 			verdict: errV,
-			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 2, 0) },
+			checks: func(cs []document.Check) []document.Check {
+				// The judge was asked nothing: no judge_error_rate_max.
+				return slices.Delete(unmeasured(cs, 3, 0), 2, 3)
+			},
 		},
 		{
 			name:    "no pairwise entry for the gated judge: not evaluated",
 			rep:     func(r *document.Report) { r.Pairwise[0].Judge = "j-other" },
 			verdict: errV,
-			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 2, 0) },
+			checks:  func(cs []document.Check) []document.Check { return slices.Delete(unmeasured(cs, 3, 0), 2, 3) },
 		},
 		{
 			name: "gate names its judge",
@@ -158,7 +180,11 @@ func TestGate(t *testing.T) {
 				r.Pairwise = append(r.Pairwise, document.Pairwise{Judge: "j2", Variant: "ft", N: 10, WinRate: fp(0.3), CI: ci(0.1, 0.5)})
 			},
 			verdict: fail,
-			checks:  func(cs []document.Check) []document.Check { return failed(cs, 2, 0.3, ci(0.1, 0.5)) },
+			checks: func(cs []document.Check) []document.Check {
+				cs = failed(cs, 3, 0.3, ci(0.1, 0.5))
+				cs[3].Judge = "j2"
+				return slices.Insert(cs, 3, document.Check{Name: "judge_error_rate_max", Variant: "ft", Judge: "j2", Threshold: 0.2, Bound: "max", Outcome: pass, Passed: true})
+			},
 		},
 		{
 			name: "refusal rate rises too much",
@@ -166,14 +192,14 @@ func TestGate(t *testing.T) {
 				r.RateDeltas[0].Delta, r.RateDeltas[0].CI = 0.1, [2]float64{0.05, 0.15}
 			},
 			verdict: fail,
-			checks:  func(cs []document.Check) []document.Check { return failed(cs, 3, 0.1, ci(0.05, 0.15)) },
+			checks:  func(cs []document.Check) []document.Check { return failed(cs, 4, 0.1, ci(0.05, 0.15)) },
 		},
 		{
 			name: "refusal rise's interval ending exactly at the limit passes despite rounding",
 			// 0.13 − 0.12 = 0.010000000000000009 > 0.01 in floating point.
 			rep: func(r *document.Report) { r.RateDeltas[0].CI[1] = sub(0.13, 0.12) },
 			checks: func(cs []document.Check) []document.Check {
-				cs[3].CI = ci(-0.005, sub(0.13, 0.12))
+				cs[4].CI = ci(-0.005, sub(0.13, 0.12))
 				return cs
 			},
 			verdict: pass,
@@ -182,7 +208,7 @@ func TestGate(t *testing.T) {
 			name:    "no benign prompt both answered: refusal not evaluated",
 			rep:     func(r *document.Report) { r.RateDeltas = nil },
 			verdict: errV,
-			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 3, 0) },
+			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 4, 0) },
 		},
 		{
 			name: "json_valid below",
@@ -190,13 +216,13 @@ func TestGate(t *testing.T) {
 				r.Rates["ft"] = document.Rates{Refusal: fp(0.1), JSONValid: fp(0.85), JSONValidN: 400, JSONValidCI: ci(0.81, 0.88), Error: fp(0.05)}
 			},
 			verdict: fail,
-			checks:  func(cs []document.Check) []document.Check { return failed(cs, 4, 0.85, ci(0.81, 0.88)) },
+			checks:  func(cs []document.Check) []document.Check { return failed(cs, 5, 0.85, ci(0.81, 0.88)) },
 		},
 		{
 			name:    "json_valid never checked: not evaluated",
 			rep:     func(r *document.Report) { r.Rates["ft"] = document.Rates{Refusal: fp(0.1), Error: fp(0.05)} },
 			verdict: errV,
-			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 4, 0) },
+			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 5, 0) },
 		},
 		{
 			name: "too many failed generations: not evaluated",
@@ -220,6 +246,7 @@ func TestGate(t *testing.T) {
 			verdict: errV,
 			checks: func(cs []document.Check) []document.Check {
 				cs[0].Threshold = 0.02
+				cs[2].Threshold = 0.02
 				cs = unmeasured(cs, 1, 0.05)
 				cs[1].Outcome = errV
 				cs[1].Threshold = 0.02
@@ -250,13 +277,13 @@ func TestGate(t *testing.T) {
 			name:    "a suite whose generations failed more than allowed: its metric is not evaluated",
 			rep:     func(r *document.Report) { r.Metrics[1].N, r.Metrics[1].Errors = 4, 5 },
 			verdict: errV,
-			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 5, 0) },
+			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 6, 0) },
 		},
 		{
 			name:    "a suite whose pairs were left out more than allowed: its delta is not evaluated",
 			rep:     func(r *document.Report) { r.Deltas[0].N, r.Deltas[0].Excluded = 4, 2 },
 			verdict: errV,
-			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 6, 0) },
+			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 7, 0) },
 		},
 		{
 			name:    "failures within the limit on a suite leave its checks to decide",
@@ -277,32 +304,32 @@ func TestGate(t *testing.T) {
 			name:    "metric below its minimum",
 			rep:     func(r *document.Report) { r.Metrics[1].Mean, r.Metrics[1].CI = fp(0.6), ci(0.55, 0.65) },
 			verdict: fail,
-			checks:  func(cs []document.Check) []document.Check { return failed(cs, 5, 0.6, ci(0.55, 0.65)) },
+			checks:  func(cs []document.Check) []document.Check { return failed(cs, 6, 0.6, ci(0.55, 0.65)) },
 		},
 		{
 			name:    "metric missing: not evaluated",
 			rep:     func(r *document.Report) { r.Metrics = r.Metrics[:1] },
 			verdict: errV,
-			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 5, 0) },
+			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 6, 0) },
 		},
 		{
 			name:    "metric over nothing (every generation failed): not evaluated",
 			rep:     func(r *document.Report) { r.Metrics[1].Mean, r.Metrics[1].N, r.Metrics[1].Errors = nil, 0, 4 },
 			verdict: errV,
-			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 5, 0) },
+			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 6, 0) },
 		},
 		{
 			name:    "delta below",
 			rep:     func(r *document.Report) { r.Deltas[0].Delta, r.Deltas[0].CI = 0.05, [2]float64{0, 0.09} },
 			verdict: fail,
-			checks:  func(cs []document.Check) []document.Check { return failed(cs, 6, 0.05, ci(0, 0.09)) },
+			checks:  func(cs []document.Check) []document.Check { return failed(cs, 7, 0.05, ci(0, 0.09)) },
 		},
 		{
 			name: "delta's interval starting exactly at the minimum passes despite rounding",
 			// 0.3 − 0.2 is 0.09999999999999998.
 			rep: func(r *document.Report) { r.Deltas[0].CI[0] = sub(0.3, 0.2) },
 			checks: func(cs []document.Check) []document.Check {
-				cs[6].CI = ci(sub(0.3, 0.2), 0.35)
+				cs[7].CI = ci(sub(0.3, 0.2), 0.35)
 				return cs
 			},
 			verdict: pass,
@@ -311,14 +338,14 @@ func TestGate(t *testing.T) {
 			name:    "delta missing: not evaluated",
 			rep:     func(r *document.Report) { r.Deltas = r.Deltas[:1] },
 			verdict: errV,
-			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 7, 0) },
+			checks:  func(cs []document.Check) []document.Check { return unmeasured(cs, 8, 0) },
 		},
 		{
 			name: "a negative delta_min allows a bounded regression",
 			spec: func(s *eval.RunSpec) { s.Gate.Metrics[0].DeltaMin = fp(-0.05) },
 			rep:  func(r *document.Report) { r.Deltas[0].Delta, r.Deltas[0].CI = -0.01, [2]float64{-0.04, 0.02} },
 			checks: func(cs []document.Check) []document.Check {
-				cs[6].Value, cs[6].Threshold, cs[6].CI = -0.01, -0.05, ci(-0.04, 0.02)
+				cs[7].Value, cs[7].Threshold, cs[7].CI = -0.01, -0.05, ci(-0.04, 0.02)
 				return cs
 			},
 			verdict: pass,
@@ -331,6 +358,7 @@ func TestGate(t *testing.T) {
 				return []document.Check{
 					{Name: "error_rate_max", Variant: "base", Threshold: 0.02, Bound: "max", Outcome: pass, Passed: true},
 					{Name: "error_rate_max", Variant: "ft", Value: 0.02, Threshold: 0.02, Bound: "max", Outcome: pass, Passed: true},
+					{Name: "judge_error_rate_max", Variant: "ft", Judge: "j1", Threshold: 0.02, Bound: "max", Outcome: pass, Passed: true},
 				}
 			},
 			verdict: pass,
@@ -344,7 +372,10 @@ func TestGate(t *testing.T) {
 			},
 			verdict: errV,
 			checks: func([]document.Check) []document.Check {
-				return []document.Check{{Name: "complete", Threshold: 6, Outcome: errV, Error: "x"}}
+				return []document.Check{
+					{Name: "complete", Threshold: 6, Outcome: errV, Error: "x"},
+					{Name: "judge_error_rate_max", Variant: "ft", Judge: "j1", Threshold: 0.02, Bound: "max", Outcome: pass, Passed: true},
+				}
 			},
 		},
 		{
@@ -360,6 +391,7 @@ func TestGate(t *testing.T) {
 					{Name: "error_rate_max", Variant: "base", Threshold: 0.1, Bound: "max", Outcome: pass, Passed: true},
 					{Name: "error_rate_max", Variant: "ft", Value: 0.05, Threshold: 0.1, Bound: "max", Outcome: pass, Passed: true},
 					{Name: "error_rate_max", Variant: "ft2", Value: 0.5, Threshold: 0.1, Bound: "max", Outcome: errV, Error: "x"},
+					{Name: "judge_error_rate_max", Variant: "ft", Judge: "j1", Threshold: 0.1, Bound: "max", Outcome: pass, Passed: true},
 				}
 			},
 		},
@@ -374,6 +406,7 @@ func TestGate(t *testing.T) {
 				return []document.Check{
 					{Name: "error_rate_max", Variant: "base", Threshold: 0.1, Bound: "max", Outcome: pass, Passed: true},
 					{Name: "error_rate_max", Variant: "ft", Value: 0.05, Threshold: 0.1, Bound: "max", Outcome: pass, Passed: true},
+					{Name: "judge_error_rate_max", Variant: "ft", Judge: "j1", Threshold: 0.1, Bound: "max", Outcome: pass, Passed: true},
 				}
 			},
 			verdict: pass,
@@ -507,7 +540,7 @@ func sameGateChecks(t *testing.T, g document.Gate, want []document.Check) {
 	}
 	for i, w := range want {
 		c := g.Checks[i]
-		if c.Name != w.Name || c.Variant != w.Variant || c.Bound != w.Bound || c.Outcome != w.Outcome || c.Passed != w.Passed ||
+		if c.Name != w.Name || c.Variant != w.Variant || c.Judge != w.Judge || c.Bound != w.Bound || c.Outcome != w.Outcome || c.Passed != w.Passed ||
 			(c.Error != "") != (w.Error != "") || (c.CI == nil) != (w.CI == nil) {
 			t.Errorf("check %d: %+v, want %+v", i, c, w)
 			continue

@@ -307,6 +307,8 @@ func TestReportNumbers(t *testing.T) {
 			{Name: "malformed_rate_max", Value: 2.0 / 17, Threshold: 0.2, Passed: true},
 			{Name: "error_rate_max", Variant: "base", Value: 0, Threshold: 0.2, Passed: true},
 			{Name: "error_rate_max", Variant: "ft", Value: 2.0 / 14, Threshold: 0.2, Passed: true},
+			// The judge gave a verdict on every pair it was asked about.
+			{Name: "judge_error_rate_max", Variant: "ft", Value: 0, Threshold: 0.2, Passed: true},
 			// Every point estimate clears its threshold, but at 3 to 13
 			// samples no interval does: each check is inconclusive.
 			{Name: "win_rate_min", Variant: "ft", Value: 8.0 / 13, Threshold: 0.55, Outcome: "inconclusive"},

@@ -38,8 +38,9 @@ type Gate struct {
 type Check struct {
 	Name    string `json:"name"`
 	Variant string `json:"variant"`
-	// Judge is the judge whose verdicts a win_rate_min check reads; ""
-	// for the other checks.
+	// Judge is the judge whose verdicts a win_rate_min check reads, or
+	// whose failures a judge_error_rate_max check counts; "" for the
+	// other checks.
 	Judge     string  `json:"judge"`
 	Value     float64 `json:"value"`
 	Threshold float64 `json:"threshold"`

@@ -258,12 +258,23 @@ func checkNames(r *document.Report, outcome string) []string {
 	return names
 }
 
-// checkName is a check as a sentence names it: "win_rate_min for ft".
+// checkName is a check as a sentence names it: "win_rate_min for ft",
+// "judge_error_rate_max for ft (judge j2)".
 func checkName(c document.Check) string {
-	if c.Variant == "" {
-		return c.Name
+	name := c.Name
+	if c.Variant != "" {
+		name += " for " + c.Variant
 	}
-	return c.Name + " for " + c.Variant
+	return name + checkJudge(c)
+}
+
+// checkJudge names the judge of a check on a judge's failures: a run with
+// two judges has one such check per judge and variant.
+func checkJudge(c document.Check) string {
+	if c.Name != "judge_error_rate_max" || c.Judge == "" {
+		return ""
+	}
+	return " (judge " + c.Judge + ")"
 }
 
 // checkOutcome is a check's outcome: pass, fail, inconclusive or error. A

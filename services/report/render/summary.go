@@ -89,14 +89,14 @@ func Summary(w io.Writer, r *document.Report) error {
 }
 
 // onlyValidityChecks reports whether every check of a gate that has
-// checks says only whether the run could be evaluated (its error and
-// malformed rates), none how good a variant is.
+// checks says only whether the run could be evaluated (its error rates,
+// its judges' and its malformed records'), none how good a variant is.
 func onlyValidityChecks(r *document.Report) bool {
 	if len(r.Gate.Checks) == 0 {
 		return false
 	}
 	for _, c := range r.Gate.Checks {
-		if c.Name != "error_rate_max" && c.Name != "malformed_rate_max" {
+		if c.Name != "error_rate_max" && c.Name != "judge_error_rate_max" && c.Name != "malformed_rate_max" {
 			return false
 		}
 	}

@@ -60,6 +60,9 @@ gate: INCONCLUSIVE (win_rate_min for ft)
 			Bound: "min", CI: &[2]float64{0.6, 0.8}, Outcome: document.VerdictPass, Passed: true}), "\ngate: PASSED\n"},
 		{"passed with no quality check: said so", gatedReport(document.VerdictPass),
 			"\ngate: PASSED (only the run's error rates were checked: the spec's gate has no quality check)\n"},
+		{"passed with no quality check but the judges': said so", gatedReport(document.VerdictPass, document.Check{Name: "judge_error_rate_max", Variant: "ft", Judge: "j2",
+			Threshold: 0.02, Bound: "max", Outcome: document.VerdictPass, Passed: true}),
+			"\ngate: PASSED (only the run's error rates were checked: the spec's gate has no quality check)\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var b strings.Builder
@@ -91,5 +94,30 @@ func TestUndefinedReason(t *testing.T) {
 		if got := undefinedReason(r, document.Check{Name: c.check, Variant: c.variant}); got != c.want {
 			t.Errorf("%s %s: %q, want %q", c.check, c.variant, got, c.want)
 		}
+	}
+}
+
+// TestJudgeErrorCheckNamesItsJudge: a run with two judges has a
+// judge_error_rate_max check per judge and variant, and the terminal and
+// the gate table tell them apart.
+func TestJudgeErrorCheckNamesItsJudge(t *testing.T) {
+	over := document.Check{Name: "judge_error_rate_max", Variant: "ft", Judge: "j2", Value: 0.3, Threshold: 0.02, Bound: "max",
+		Outcome: document.VerdictError, Error: "judge j2: 30.0% of ft's pairs got no verdict (30 × timeout), more than error_rate_max 0.02 allows"}
+	within := document.Check{Name: "judge_error_rate_max", Variant: "ft", Judge: "j1", Threshold: 0.02, Bound: "max", Outcome: document.VerdictPass, Passed: true}
+	r := gatedReport(document.VerdictError, within, over)
+	r.Gate.Errors = []string{over.Error}
+	if got := checkName(over); got != "judge_error_rate_max for ft (judge j2)" {
+		t.Errorf("check name %q", got)
+	}
+	var b strings.Builder
+	if err := Summary(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); !strings.HasPrefix(got, "the run could not be evaluated: judge j2: 30.0% of ft's pairs got no verdict") {
+		t.Errorf("summary:\n%s", got)
+	}
+	tb := gateTable(r)
+	if tb.Rows[1][0] != "judge_error_rate_max (judge j1)" || tb.Rows[2][0] != "judge_error_rate_max (judge j2)" {
+		t.Errorf("gate table rows: %q", tb.Rows)
 	}
 }

@@ -138,7 +138,7 @@ func gateTable(r *document.Report) table {
 		if c.NeededN > 0 {
 			needed = "about " + itoa(c.NeededN)
 		}
-		rows = append(rows, []string{c.Name, c.Variant, checkResult(c), value, threshold(c), mde(c.MDE, false), needed})
+		rows = append(rows, []string{c.Name + checkJudge(c), c.Variant, checkResult(c), value, threshold(c), mde(c.MDE, false), needed})
 	}
 	t := newTable(head, rows)
 	for i, c := range r.Gate.Checks {
