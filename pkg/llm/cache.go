@@ -154,16 +154,20 @@ func (l *Ledger) Chat(ctx context.Context, ep Endpoint, req ChatRequest, policy 
 		}
 	}
 	resp, err := l.client.Chat(ctx, ep, req, policy, scope)
-	if ctx.Err() != nil {
-		return Response{}, ctx.Err()
-	}
 	if err == nil {
 		// The client stored the answer, or kept it pending when it could
-		// not (a call sharing another's flight included).
-		if err := l.store.settle(ctx, key); err != nil {
+		// not (a call sharing another's flight included). It is paid for:
+		// it is stored even when ctx ended meanwhile (Ctrl-C), so that a
+		// rerun finds it.
+		pctx, cancel := paidContext(ctx)
+		defer cancel()
+		if err := l.store.settle(pctx, key); err != nil {
 			return Response{}, err
 		}
 		return resp, nil
+	}
+	if ctx.Err() != nil {
+		return Response{}, ctx.Err()
 	}
 	var ce *CallError
 	if !errors.As(err, &ce) {

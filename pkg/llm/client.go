@@ -270,7 +270,13 @@ func (c *Client) send(ctx context.Context, ep Endpoint, model string, body []byt
 			r.Attempts = attempt
 			if key != "" {
 				b, _ := json.Marshal(r)
-				if err := c.cache.Put(ctx, key, b); err != nil {
+				// Stored even when the caller gave up meanwhile
+				// (Ctrl-C): the answer is paid for, and a rerun finds
+				// it here rather than paying again.
+				pctx, cancel := paidContext(ctx)
+				err := c.cache.Put(pctx, key, b)
+				cancel()
+				if err != nil {
 					// The answer is paid for: hand it on rather than lose it.
 					c.logger.Warn("storing response in the LLM cache failed", "err", err)
 				}
@@ -347,11 +353,8 @@ func (c *Client) attempt(ctx context.Context, ep Endpoint, model, url string, bo
 		return Response{}, ctx.Err()
 	}
 	defer func() { <-lim }()
-	if ep.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, ep.Timeout)
-		defer cancel()
-	}
+	ctx, answered, done := outliving(ctx, ep.Timeout)
+	defer done()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return Response{}, fmt.Errorf("building request: %w", err)
@@ -371,6 +374,7 @@ func (c *Client) attempt(ctx context.Context, ep Endpoint, model, url string, bo
 	if err != nil {
 		return Response{}, red.err(err)
 	}
+	answered()
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		return Response{}, red.err(readAPIError(resp, red))
@@ -388,4 +392,60 @@ func (c *Client) attempt(ctx context.Context, ep Endpoint, model, url string, bo
 	r = red.response(r)
 	r.Output, r.Reasoning = splitWithServerReasoning(r.Raw, r.Reasoning)
 	return r, nil
+}
+
+// paidTimeout bounds how long an answer the endpoint has begun to send is
+// still read and stored after the caller gave up (Ctrl-C): the answer is
+// paid for, and a few seconds cost less than asking for it again.
+const paidTimeout = 5 * time.Second
+
+// paidContext is ctx without its cancellation, bounded by paidTimeout: for
+// storing an answer that is paid for.
+func paidContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), paidTimeout)
+}
+
+// outliving returns the context of one request sent under ctx, bounded by
+// timeout when it is positive. Until answered is called (the response's
+// headers are in), ending ctx ends the request at once; after it, the
+// request may outlive ctx by paidTimeout, so that an answer the endpoint
+// is sending is read rather than lost. done releases the context.
+func outliving(ctx context.Context, timeout time.Duration) (req context.Context, answered, done func()) {
+	req, cancelCause := context.WithCancelCause(context.WithoutCancel(ctx))
+	// The request ends with ctx's own error (a deadline stays a deadline).
+	cancel := func() { cancelCause(context.Cause(ctx)) }
+	cancelTimeout := context.CancelFunc(func() {})
+	if timeout > 0 {
+		req, cancelTimeout = context.WithTimeout(req, timeout)
+	}
+	var (
+		mu    sync.Mutex
+		began bool
+		grace *time.Timer
+	)
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if began {
+			grace = time.AfterFunc(paidTimeout, cancel)
+			return
+		}
+		cancel()
+	})
+	answered = func() {
+		mu.Lock()
+		began = true
+		mu.Unlock()
+	}
+	done = func() {
+		stop()
+		mu.Lock()
+		if grace != nil {
+			grace.Stop()
+		}
+		mu.Unlock()
+		cancelTimeout()
+		cancel()
+	}
+	return req, answered, done
 }
