@@ -28,8 +28,8 @@ streamed through, once: memory follows the size of the eval set, not of the
 training data.
 
 --train and --eval each take a JSONL file, a .txt file (one document), a
-directory of *.jsonl and *.txt files (recursively; names ending in .gz are
-gunzipped), or - for JSONL on stdin. An eval line's text is --field (a
+directory of *.jsonl and *.txt files (recursively), or - for JSONL on stdin;
+a file whose name ends in .gz, given or in a directory, is gunzipped. An eval line's text is --field (a
 gjson path; an array of strings is joined), by default the first of text,
 prompt, question, content and messages.#.content that holds a string; its
 id is --id, else FILE:LINE. --train-field and --train-id do the same for

@@ -29,7 +29,14 @@ func newDemoCmd() *cobra.Command {
 		Short: "Run the bundled demo: embedded NATS, simulated models, bundled suites",
 		Long: `Runs every stage in this process on an embedded NATS server, with simulated
 models answering the bundled suites: a fine-tune ("ft") against its base model
-("base"), judged pairwise. Prints a summary and where the report is.`,
+("base"), judged pairwise. Prints a summary and where the report is.
+
+Code is run for code_pass in the sandbox ASSAY_CODE_SANDBOX chooses (auto,
+full or rlimit; see assay up --help).
+
+Exit status: 0 the demo ran, whatever its gate's verdict (the summary shows
+it), 2 bad usage, 3 it could not run (e.g. --data in use by another assay
+up or assay run), 130 interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := logs.logger()

@@ -32,8 +32,10 @@ detect an effect with 80% power at a two-sided 5% level, and the minimum
 detectable effect (MDE) at the pilot's size.
 
 The effects are --effect when given; otherwise the pilot's observed effect
-(|delta|, |win rate − ½|) and the gate's margin where the gate sets one
-(|delta_min| or the margin, |win_rate_min − ½|, |refusal_rate_delta_max|).
+(|delta|, |win rate − ½|) and, where the gate sets a threshold, the distance
+from the observed value to it (|delta_min − delta|, |win_rate_min − win
+rate| on the gate's judge, |refusal_rate_delta_max − refusal delta|): what
+deciding the check must tell apart.
 
 Sample sizes come from the pilot's spread: the SD of the paired differences
 (paired t, noncentral t power), the discordant share ψ = (b + c)/n (McNemar,

@@ -25,20 +25,36 @@ Exit status (run, checkpoint, replay, retry, report):
        nothing was submitted
   3    the run could not be evaluated: preflight problems, the gate's verdict
        is error, the run failed or is not over, NATS is unreachable, the run
-       does not exist
+       does not exist, a data directory in use
   4    the gate could not decide: no check failed, but the 95% interval of
        at least one straddles its threshold (more samples would decide it)
   130  interrupted (SIGINT or SIGTERM)
 
 assay score and assay contamination exit 3 when some input lines were
-malformed and skipped (the rest is written), and never 1.
+malformed and skipped (the rest is written), and never 1. assay demo exits
+0 whatever its gate; assay up exits 0 when stopped by SIGINT or SIGTERM.
 
-Environment: ASSAY_NATS (--nats) and ASSAY_NATS_CREDS (--creds) for run,
-checkpoint, replay, retry, report and export; ASSAY_LOG_LEVEL (--log-level) for the commands
-that run stages; assay up also reads ASSAY_NATS_CREDS, ASSAY_METRICS_ADDR and
-ASSAY_PYROSCOPE, but not ASSAY_NATS, which is where clients find it. A flag
-overrides its variable. A local run keeps its state under the user cache
-directory (XDG_CACHE_HOME, else ~/.cache, on Linux).`,
+Environment (a flag overrides its variable):
+  ASSAY_NATS (--nats)
+      run, checkpoint, replay, retry, report, export and plan
+  ASSAY_NATS_CREDS (--nats-creds), ASSAY_NATS_NKEY, ASSAY_NATS_USER,
+  ASSAY_NATS_PASSWORD, ASSAY_NATS_PASSWORD_FILE, ASSAY_NATS_TLS_CA,
+  ASSAY_NATS_TLS_CERT, ASSAY_NATS_TLS_KEY, ASSAY_STARTUP_TIMEOUT
+      the same commands, and assay up with --nats
+  ASSAY_LOG_LEVEL (--log-level)
+      the commands that run stages: up, run, demo
+  ASSAY_METRICS_ADDR, ASSAY_PYROSCOPE, ASSAY_ENDPOINTS, ASSAY_ENDPOINT_ALLOW,
+  ASSAY_INTAKE_TOKENS, ASSAY_INTAKE_MAX_AGE, ASSAY_INTAKE_MAX_BYTES,
+  ASSAY_DEDUPE_WINDOW
+      assay up (see assay up --help)
+  ASSAY_CODE_SANDBOX
+      the code sandbox of code_pass (auto, full or rlimit) in assay up, a
+      local run and demo
+  GOMEMLIMIT
+      up, run and demo; wins over --memory-limit
+assay up does not read ASSAY_NATS, which is where clients find it. A local
+run keeps its state under the user cache directory (XDG_CACHE_HOME, else
+~/.cache, on Linux).`,
 		Version:       stage.Version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -45,11 +45,15 @@ keys by api_key_secret: a secret its operator configured for the endpoint's
 host). A local run calls any host and reads api_key_env from your environment. Each problem is
 one line on stderr and nothing is submitted; --no-preflight skips the check.
 
+A local run scores code_pass in the sandbox ASSAY_CODE_SANDBOX chooses
+(auto, full or rlimit; see assay up --help).
+
 Exit status: 0 the gate passed (or there is none, or --nats without --wait),
 1 the gate failed, 2 bad usage or an invalid spec, 3 the run could not be
-evaluated (preflight problems, gate verdict error, NATS unreachable), 4 the
-gate could not decide (no check failed, but some interval straddles its
-threshold: more samples would decide it), 130 interrupted.`,
+evaluated (preflight problems, gate verdict error, NATS unreachable, the
+data directory in use), 4 the gate could not decide (no check failed, but
+some interval straddles its threshold: more samples would decide it), 130
+interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			logger, err := logs.logger()

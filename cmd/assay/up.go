@@ -212,14 +212,29 @@ Settings come from the environment (ASSAY_NATS_CREDS, ASSAY_NATS_NKEY,
 ASSAY_NATS_USER, ASSAY_NATS_PASSWORD, ASSAY_NATS_PASSWORD_FILE,
 ASSAY_NATS_TLS_CA, ASSAY_NATS_TLS_CERT, ASSAY_NATS_TLS_KEY,
 ASSAY_STARTUP_TIMEOUT, ASSAY_METRICS_ADDR, ASSAY_LOG_LEVEL, ASSAY_PYROSCOPE,
-ASSAY_INTAKE_MAX_AGE, ASSAY_INTAKE_MAX_BYTES, ASSAY_DEDUPE_WINDOW),
-then from -c assay.yaml (keys named as the flags: nats, nats_config, creds, nats_nkey,
-nats_user, nats_password_file, nats_tls_ca, nats_tls_cert, nats_tls_key,
-startup_timeout, data, host, port, services, metrics_addr, intake_addr,
-intake_max_age, intake_max_bytes, dedupe_window, pyroscope, replicas, log_level, endpoints,
-endpoint_allow, allow_api_key_env; no key holds a password), then from flags,
-each overriding the one before. assay up does not read ASSAY_NATS, which is
-where clients find it.`,
+ASSAY_ENDPOINTS, ASSAY_ENDPOINT_ALLOW, ASSAY_INTAKE_TOKENS,
+ASSAY_INTAKE_MAX_AGE, ASSAY_INTAKE_MAX_BYTES, ASSAY_DEDUPE_WINDOW), then
+from -c assay.yaml (keys named as the flags: nats, nats_config, creds (for
+--nats-creds), nats_nkey, nats_user, nats_password_file, nats_tls_ca,
+nats_tls_cert, nats_tls_key, startup_timeout, data, host, port, services,
+metrics_addr, intake_addr, intake_max_age, intake_max_bytes, dedupe_window,
+pyroscope, replicas, log_level, endpoints, endpoint_allow,
+allow_api_key_env), then from flags, each overriding the one before. No key
+holds a password, and --memory-limit and the other --intake-* flags
+(--intake-tokens, --intake-insecure, --intake-tls-cert, --intake-tls-key,
+--intake-max-concurrent, --intake-max-body, --intake-read-timeout,
+--intake-rate, --intake-burst) have none: a key such as intake_rate is
+refused as unknown. assay up does not read ASSAY_NATS, which is
+where clients find it.
+
+The score stage runs code_pass's code in a sandbox chosen by
+ASSAY_CODE_SANDBOX: auto (the default: the strongest this host allows),
+full (fail rather than run code in less) or rlimit (no namespaces).
+GOMEMLIMIT, when set, wins over --memory-limit.
+
+Exit status: 0 stopped by SIGINT or SIGTERM, 2 bad usage (a flag, a bad
+assay.yaml or variable), 3 it could not start (the data directory is in use
+by another assay up or assay run, a port in use, NATS unreachable).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := loadUpConfig(file)

@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -56,7 +57,14 @@ func (f *Flags) Register(fs *flag.FlagSet, name string) {
 	f.Client.Register(fs)
 	f.Endpoints.Register(fs)
 	f.Intake.Register(fs)
-	fs.StringVar(&f.MetricsAddr, "metrics-addr", envOr("ASSAY_METRICS_ADDR", MetricsAddrs[name]), "address for /metrics and /healthz, e.g. 0.0.0.0:9090 to be scraped from other hosts; empty turns them off (env ASSAY_METRICS_ADDR)")
+	def := MetricsAddrs[name]
+	// The example keeps the binary's own port, so that stages side by side
+	// on one host stay apart when opened to other hosts.
+	example := "0.0.0.0:9090"
+	if _, port, err := net.SplitHostPort(def); err == nil {
+		example = net.JoinHostPort("0.0.0.0", port)
+	}
+	fs.StringVar(&f.MetricsAddr, "metrics-addr", envOr("ASSAY_METRICS_ADDR", def), "address for /metrics and /healthz, e.g. "+example+" to be scraped from other hosts; empty turns them off (env ASSAY_METRICS_ADDR)")
 	fs.StringVar(&f.LogLevel, "log-level", envOr("ASSAY_LOG_LEVEL", "info"), "debug, info, warn or error (env ASSAY_LOG_LEVEL)")
 	fs.StringVar(&f.Pyroscope, "pyroscope", os.Getenv("ASSAY_PYROSCOPE"), "Pyroscope server URL; turns on continuous profiling (env ASSAY_PYROSCOPE)")
 	fs.IntVar(&f.Replicas, "replicas", 1, "replicas of streams and buckets when creating them (3 on a cluster)")
