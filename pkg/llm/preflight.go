@@ -175,7 +175,7 @@ func (c *Client) Preflight(ctx context.Context, targets []Target, o PreflightOpt
 			problems = append(problems, Problem{Target: t, Kind: ProblemKey, Detail: keyErrs[i].Error()})
 		case keyMissing && t.APIKeyEnv != "":
 			problems = append(problems, Problem{Target: t, Kind: ProblemKey,
-				Detail: fmt.Sprintf("api_key_env %s is not set (export it with the key, or drop api_key_env if the endpoint needs none)", t.APIKeyEnv)})
+				Detail: fmt.Sprintf("api_key_env %s is not set or is empty (export it with the key, or drop api_key_env if the endpoint needs none)", t.APIKeyEnv)})
 		}
 		r := checks[keyOf[i]].res
 		switch {
