@@ -203,6 +203,9 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 				case overShare(d.Excluded, d.N+d.Excluded, maxErr):
 					b.unmeasured(name+" delta_min", v, boundMin, bound, fmt.Sprintf("%d of %d pairs of %s on suite %s were left out because a generation failed, more than error_rate_max %g allows",
 						d.Excluded, d.N+d.Excluded, v, mg.Suite, maxErr))
+				case d.N == 0:
+					b.unmeasured(name+" delta_min", v, boundMin, bound, fmt.Sprintf("%d of %d pairs of %s on suite %s were left out because a generation failed: the delta is over nothing",
+						d.Excluded, d.N+d.Excluded, v, mg.Suite))
 				default:
 					b.decide(name+" delta_min", v, bound, true, deltaEstimate(d.DeltaEstimate))
 				}

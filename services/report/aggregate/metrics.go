@@ -219,14 +219,21 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 						worstIDs = appendCluster(worstIDs, clusters, i)
 					}
 				}
-				if len(xc) == 0 {
+				if len(xc) == 0 && excluded == 0 {
 					continue
 				}
 				binary, span := eval.MetricBinary(m), metricSpan(m)
 				d := document.Delta{Suite: su.Name, Metric: m, Variant: cand, Baseline: c.spec.Baseline, Excluded: excluded}
-				d.DeltaEstimate = compare(binary, span, xc, xb, ids)
 				bound := c.deltaBound(su.Name, m, cand)
-				markUnderpowered(&d.DeltaEstimate, bound)
+				if len(xc) > 0 {
+					d.DeltaEstimate = compare(binary, span, xc, xb, ids)
+					markUnderpowered(&d.DeltaEstimate, bound)
+				} else {
+					// Every pair was left out: the row stays, a delta
+					// over nothing (null in report.json) beside its
+					// worst case, rather than vanishing from the report.
+					d.Undefined = "no pair to compare: in each, a generation failed"
+				}
 				if excluded > 0 && bounded {
 					w := compare(binary, span, wc, wb, worstIDs)
 					markUnderpowered(&w, bound)

@@ -1,5 +1,7 @@
 package document
 
+import "encoding/json"
+
 // Metric is a metric's mean for one variant on one suite, over the answers
 // that were scored: failed generations are counted in Errors, not in N.
 // Mean and CI are null when N is 0.
@@ -131,4 +133,19 @@ type RateDelta struct {
 	Variant  string `json:"variant"`
 	Baseline string `json:"baseline"`
 	DeltaEstimate
+}
+
+// MarshalJSON writes a delta over no pair (every pair left out) with a
+// null delta and ci: an estimate over nothing is null, never 0 [0, 0].
+func (d Delta) MarshalJSON() ([]byte, error) {
+	type plain Delta
+	if d.N > 0 {
+		return json.Marshal(plain(d))
+	}
+	// The outer fields hide the embedded estimate's.
+	return json.Marshal(struct {
+		plain
+		Delta *float64    `json:"delta"`
+		CI    *[2]float64 `json:"ci"`
+	}{plain: plain(d)})
 }

@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"html"
 	"io"
 	"math"
 	"path/filepath"
@@ -455,5 +456,29 @@ func TestNothingEvaluated(t *testing.T) {
 	}
 	if first, _, _ := strings.Cut(b.String(), "\n"); first != "the run could not be evaluated: "+why {
 		t.Errorf("the summary's first line is %q, want the cause", first)
+	}
+}
+
+// TestDeltaOverNothingShown: a delta whose every pair was left out keeps
+// its row, over no pair: n/a rather than +0.000 [+0.000, +0.000], with
+// its excluded pairs and worst case.
+func TestDeltaOverNothingShown(t *testing.T) {
+	r := &document.Report{
+		Run: "broken", Baseline: "base", Variants: []string{"base", "ft"}, Complete: true,
+		Suites: []document.Suite{{Name: "qa", Metrics: []string{"em"}, Samples: 4}},
+		Deltas: []document.Delta{{Suite: "qa", Metric: "em", Variant: "ft", Baseline: "base", Excluded: 4,
+			DeltaEstimate: document.DeltaEstimate{Undefined: "no pair to compare: in each, a generation failed"},
+			WorstCase:     &document.DeltaEstimate{N: 4, Delta: -0.75, CI: [2]float64{-1, -0.2}, Test: "mcnemar"}}},
+		Rates: map[string]document.Rates{"base": {}, "ft": {}},
+	}
+	row := strings.Join([]string{"qa", "em", "ft", "0", na, na + "¹", na, "", none, na, "4", "-0.750 [-1.000, -0.200]"}, " | ")
+	for _, rd := range renderers[:2] {
+		out := render(t, rd.render, r)
+		if rd.name == "html" {
+			out = html.UnescapeString(regexp.MustCompile(`</t[dh]>\s*<t[dh][^>]*>`).ReplaceAllString(out, " | "))
+		}
+		if !strings.Contains(out, row) || strings.Contains(out, "+0.000 [+0.000, +0.000]") || !strings.Contains(out, "no pair to compare") {
+			t.Errorf("%s: no row %q:\n%s", rd.name, row, out)
+		}
 	}
 }

@@ -72,7 +72,13 @@ var deltaHead = []string{"n", "delta [95% CI]", "p", "q", "sig", "test", "MDE"}
 func deltaCells(e document.DeltaEstimate, fn *footnotes) []string {
 	delta := signedCI(e.Delta, e.CI)
 	p := pvalue(e.PValue)
-	if e.PValue == nil && e.Undefined != "" {
+	switch {
+	case e.N == 0:
+		// Over no pair: no difference at all, not one of 0, and no q or
+		// MDE either; the test did not run.
+		p = na + fn.mark(e.Undefined)
+		return []string{pairs(e.N, e.Clusters), na, p, na, "", none, na}
+	case e.PValue == nil && e.Undefined != "":
 		// An undefined test has no interval either, whatever CI holds.
 		delta = fmt.Sprintf("%+.3f", e.Delta)
 		p += fn.mark(e.Undefined)
