@@ -27,11 +27,15 @@
 // Chinese numeral; each Han, kana or hangul character is a token, since
 // Chinese puts no spaces between words; each character that means
 // something in code or math (< > ( ) [ ] { } + - * / = ! % ^ & | ~ # $ @
-// \, currency and other symbols) is a token, and so is a point between
-// letters (os.path, YYYY.MM.DD). Spaces and punctuation only separate
-// tokens (an apostrophe inside a word joins it, a hyphen between letters
-// separates it, a "!" that ends a sentence is punctuation, one in != or
-// 5! is a symbol).
+// \, currency and other symbols) is a token. Spaces and sentence
+// punctuation only separate tokens (an apostrophe inside a word joins it,
+// a hyphen between letters separates it, a "!" that ends a sentence is
+// punctuation, one in != or 5! is a symbol). A punctuation mark that is
+// not a sentence's is a symbol too (see literal.go): in code (``` fences,
+// `backticks`), in a quoted literal ("count the ',' in the line",
+// s.split('.'), 「；」) and between code on both sides (os.path,
+// YYYY.MM.DD, f(x,y), a;b), so that s.split(',') and s.split('.') are two
+// questions; the quote marks themselves separate.
 //
 // # Near-duplicates
 //

@@ -16,6 +16,8 @@ func FuzzCompare(f *testing.F) {
 		{"", "?!"},
 		{"\xff\xfe", "ＡＢＣ１２３"},
 		{"Ä\u0301 ﬁ ①", "a ﬁ 1"},
+		{"s.split(',') “,” 「；」 f(x,y)", "s.split('.') \"'\" ‘,’ a?b:c"},
+		{"```go\nx := `a`\n```", "`a,b` ``c`` 'x\n' \"y"},
 	} {
 		f.Add(s[0], s[1])
 	}

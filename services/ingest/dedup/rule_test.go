@@ -91,6 +91,17 @@ func TestRule(t *testing.T) {
 		{"Chinese name by a sound-alike", "李峰今年12岁，他的哥哥比他大3岁。", "李锋今年12岁，他的哥哥比他大3岁。", false},
 		{"Chinese city", "从北京到上海的高铁要多久？", "从北京到南海的高铁要多久？", false},
 		{"unrelated", "Explain how a refrigerator works.", "Explain how a heat pump works.", false},
+		{"issue: a quoted separator", "Split the line with s.split(',') and count the fields.", "Split the line with s.split('.') and count the fields.", false},
+		{"issue: a quoted character", "Count the character ',' in the text below.", "Count the character ';' in the text below.", false},
+		{"a character in double quotes", `What does ", ".join(xs) return?`, `What does "; ".join(xs) return?`, false},
+		{"a character in curly quotes", "Print “.” after each line.", "Print “,” after each line.", false},
+		{"a quote in quotes", `What does print("'") output?`, `What does print('"') output?`, false},
+		{"arguments", "What does f(x,y) return?", "What does f(x;y) return?", false},
+		{"a ternary", "What is a?b:c when a is 0?", "What is a:b?c when a is 0?", false},
+		{"inline code", "What does `a,b = b,a` do?", "What does `a;b = b;a` do?", false},
+		{"a code fence", "What is printed?\n```\nprint('a:b'.split(':'))\n```", "What is printed?\n```\nprint('a:b'.split('?'))\n```", false},
+		{"Chinese corner quotes", "统计这句话中「，」出现的次数。", "统计这句话中「；」出现的次数。", false},
+		{"Chinese: a method call", "请解释 config.get(key) 的作用。", "请解释 config,get(key) 的作用。", false},
 
 		// Near-duplicates: spacing, punctuation, case, width, a typo.
 		{"itself", q, q, true},
@@ -120,6 +131,12 @@ func TestRule(t *testing.T) {
 		{"typo in a short question", "Explain recursion.", "Explian recursion", true},
 		{"Chinese typo in a short question", "你在哪里？", "你再哪里", true},
 		{"mixed", "用Python写一个函数，返回列表中第k小的元素。", "用 python 写一个函数,返回列表中第k小的元素", true},
+		{"punctuation inside a quotation", `The teacher said, "Read it twice, then answer." What did she ask?`, "The teacher said “Read it twice then answer”. What did she ask?", true},
+		{"a quoted literal in other quotes", "Count the character ',' in the text.", "Count the character ‘,’ in the text!", true},
+		{"a possessive in quotes", `He wrote "the students' books, and the teacher's pen."`, "He wrote “the students’ books and the teacher’s pen”", true},
+		{"spacing around code", "What does `line.split(\":\")` return for \"a:b\"?", "What does  `line.split(\":\")`  return for \"a:b\" ?", true},
+		{"Chinese quotation", "他说：“今天风很大，我们改天再去吧。”", "他说：「今天风很大我们改天再去吧」", true},
+		{"Chinese quotes of a literal", "统计这句话中“，”出现的次数。", "统计这句话中「，」出现的次数", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			for _, ab := range [][2]string{{c.a, c.b}, {c.b, c.a}} {

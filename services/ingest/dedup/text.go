@@ -52,16 +52,18 @@ type text struct {
 	toks []token
 	buf  []byte // the tokens' bytes, one after the other
 	norm []byte // scratch: NFKC of the input
+	lit  literals
 }
 
 // parse splits s into tokens. NFKC folds full-width forms, ligatures and
 // compatibility characters into plain ones; case is folded (a capital is
 // remembered in the token's flags); white space and punctuation only
 // separate tokens, except where they are part of one or mean something:
-// the point in 3.14, a point between letters (os.path), an apostrophe
-// inside a word (don't is dont), "!" before = or a word or after a number
-// (code and factorials, not the end of a sentence). A hyphen between
-// letters separates words (well-known is well known). A text that is
+// the point in 3.14, an apostrophe inside a word (don't is dont), "!"
+// before = or a word or after a number (code and factorials, not the end
+// of a sentence), and a mark in code or a quoted literal or between code
+// on both sides (os.path, s.split(','), f(x,y); see literal.go). A hyphen
+// between letters separates words (well-known is well known). A text that is
 // mostly capitals is read without case: shouting says nothing of names or
 // of camelCase.
 // The tokens are valid until the next call.
@@ -80,7 +82,11 @@ func (t *text) parse(s string) {
 		upper   = 0    // upper-case letters in the text
 		letters = 0
 		prev    rune // the previous character
+		// afterText: the previous character was text (a letter, a
+		// digit, a closing bracket) or sentence punctuation after it.
+		afterText bool
 	)
+	t.lit.reset()
 	flush := func() {
 		if cur < 0 {
 			return
@@ -108,12 +114,32 @@ func (t *text) parse(s string) {
 		if r >= utf8.RuneSelf {
 			r, size = utf8.DecodeRune(in[i:])
 		}
-		next, _ := utf8.DecodeRune(in[i+size:])
+		next := rune(0) // 0 at the end of the text
+		if i+size < len(in) {
+			next, _ = utf8.DecodeRune(in[i+size:])
+		}
 		i += size
+		if r == '`' {
+			n := 1
+			for i < len(in) && in[i] == '`' {
+				i++
+				n++
+			}
+			flush()
+			t.lit.backticks(n, in[i:])
+			prev, afterText = r, false
+			continue
+		}
+		if r == '\n' {
+			t.lit.newline()
+		}
 		curKind := kind(255)
 		if cur >= 0 {
 			curKind = t.toks[cur].kind
 		}
+		// text: r is text (a letter, a digit, a closing bracket), or
+		// sentence punctuation or a closing quote after text.
+		text := false
 		switch {
 		case r < utf8.RuneSelf && ('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || r == '_'),
 			r >= utf8.RuneSelf && unicode.IsLetter(r) && !isCJK(r):
@@ -140,10 +166,12 @@ func (t *text) parse(s string) {
 			}
 			letters++
 			t.buf = utf8.AppendRune(t.buf, r)
+			text = true
 		case curKind == word && unicode.In(r, unicode.Mn, unicode.Mc, unicode.Me):
 			t.buf = utf8.AppendRune(t.buf, r)
+			text = true
 		case isCJK(r):
-			atStart = false
+			atStart, text = false, true
 			if hanNumerals[r] {
 				single(number, r)
 			} else {
@@ -153,16 +181,32 @@ func (t *text) parse(s string) {
 			if curKind != number {
 				begin(number, 0)
 			}
-			atStart = false
+			atStart, text = false, true
 			t.buf = utf8.AppendRune(t.buf, r)
-		case (r == '.' || r == ',') && curKind == number && unicode.IsDigit(next):
+		case (r == '.' || r == ',' && t.lit.code == 0) && curKind == number && unicode.IsDigit(next):
 			t.buf = append(t.buf, byte(r))
-		case r == '.' && curKind == word && isWordLetter(next):
-			// os.path, file.txt, YYYY.MM.DD: a point inside a run of
-			// letters is code or a format, not the end of a sentence.
-			single(symbol, r)
+			text = true
 		case (r == '\'' || r == '’') && curKind == word && isWordLetter(next):
 			// don't, it's: the apostrophe joins; a quote separates.
+			text = true
+		case t.lit.code == 0 && isQuote(r):
+			opened, closed := t.lit.quote(r, prev, next)
+			inside := !opened && !closed && len(t.lit.quotes) > 0
+			if inside && t.lit.literal(r, prev, next, afterText) {
+				single(symbol, literalMark(r))
+				atStart = false
+				break
+			}
+			flush()
+			text = afterText && (closed || inside)
+			if sentenceEnds(r) {
+				atStart = true
+			}
+		case r != '-' && unicode.IsPunct(r) && t.lit.literal(r, prev, next, afterText):
+			// os.path, s.split(','), f(x,y): a mark in code, a literal
+			// or between code is a symbol (see literal.go).
+			single(symbol, literalMark(r))
+			atStart = false
 		case r == '-' && proseDash(in, i-size):
 			flush() // "word -- word": a dash in prose, punctuation
 		case r == '-' && curKind == word && isWordLetter(next):
@@ -170,17 +214,18 @@ func (t *text) parse(s string) {
 		case r == '!' && next != '=' && !isWordLetter(next) && !unicode.IsDigit(next) && next != '(' &&
 			!unicode.IsDigit(prev) && prev != ')':
 			flush() // the end of a sentence
-			atStart = true
+			atStart, text = true, afterText
 		case isSymbol(r):
 			single(symbol, r)
-			atStart = false
+			atStart, text = false, isClosingBracket(r)
 		default: // spaces, punctuation, controls, invalid UTF-8
 			flush()
 			if sentenceEnds(r) {
 				atStart = true
 			}
+			text = afterText && unicode.IsPunct(r)
 		}
-		prev = r
+		prev, afterText = r, text
 	}
 	flush()
 	if upper*2 > letters && letters >= 8 {
