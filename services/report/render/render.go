@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/assay-eval/assay/services/report/document"
@@ -137,7 +138,7 @@ func newView(r *document.Report) view {
 	v.Ranking = rankingTable(r)
 	rds := slices.Clone(r.RateDeltas)
 	slices.SortStableFunc(rds, func(a, b document.RateDelta) int { return byRank(o.variant, a.Variant, b.Variant) })
-	v.RatesT, v.RateDeltas = ratesTable(v.Rates), rateDeltaTable(rds)
+	v.RatesT, v.RateDeltas = ratesTable(r, v.Rates), rateDeltaTable(rds)
 	v.DeltasT = deltaTable(v.Deltas)
 	v.Robust, v.RobustVs = robustnessTables(r.Robustness)
 	v.Methods = methods(r)
@@ -361,28 +362,46 @@ func signedCI(x float64, ci [2]float64) string {
 	return fmt.Sprintf("%+.3f [%+.3f, %+.3f]", x, ci[0], ci[1])
 }
 
-func rate(p *float64) string {
-	if p == nil {
+// measuresJSON reports whether a suite of the run asks for a JSON
+// metric: without one, json_valid does not apply (—), where with one a
+// json_valid over nothing is n/a.
+func measuresJSON(r *document.Report) bool {
+	return slices.ContainsFunc(r.Suites, func(s document.Suite) bool {
+		return slices.ContainsFunc(s.Metrics, func(m string) bool { return strings.HasPrefix(m, "json_") })
+	})
+}
+
+// measuresSchemas reports whether a suite of the run asks for json_schema,
+// the only metric schema_pass counts.
+func measuresSchemas(r *document.Report) bool {
+	return slices.ContainsFunc(r.Suites, func(s document.Suite) bool { return slices.Contains(s.Metrics, "json_schema") })
+}
+
+// applying is s, a figure formatted with n/a for an estimate over
+// nothing, or none when the figure is null because the run does not
+// measure it at all.
+func applying(measured bool, x *float64, s string) string {
+	if x == nil && !measured {
 		return none
 	}
-	return num(*p)
+	return s
 }
 
 // tokens formats a mean token count: a thousandth of a token means nothing.
 func tokens(p *float64) string {
 	if p == nil {
-		return none
+		return na
 	}
 	return strconv.FormatFloat(*p, 'f', 1, 64)
 }
 
 func millis(ms float64) string { return strconv.FormatFloat(ms, 'f', 0, 64) + " ms" }
 
-// percentileMillis formats a latency's p50/p95/p99, or none when nothing
+// percentileMillis formats a latency's p50/p95/p99, or n/a when nothing
 // was measured.
 func percentileMillis(l document.Latency) string {
 	if l.N == 0 {
-		return none
+		return na
 	}
 	return fmt.Sprintf("%s / %s / %s", millis(l.P50), millis(l.P95), millis(l.P99))
 }
@@ -390,7 +409,7 @@ func percentileMillis(l document.Latency) string {
 // percentileRate formats tokens per second at p50/p95/p99.
 func percentileRate(t document.Throughput) string {
 	if t.N == 0 {
-		return none
+		return na
 	}
 	return fmt.Sprintf("%.1f / %.1f / %.1f", t.P50, t.P95, t.P99)
 }

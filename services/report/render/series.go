@@ -18,6 +18,7 @@ import (
 // checkpointTable is the checkpoint series as rows, with one column per
 // suite's primary metric (the union over checkpoints, in first-seen order).
 func checkpointTable(r *document.Report) table {
+	js := measuresJSON(r)
 	var head []string
 	var rows [][]string
 	type col struct{ suite, metric string }
@@ -38,7 +39,7 @@ func checkpointTable(r *document.Report) table {
 	}
 	head = append(head, "refusal", "json_valid", "gate")
 	for _, c := range r.Checkpoints {
-		row := []string{itoa(c.Seq), c.Variant, step(c.Step), c.Model, minute(c.AddedAt), optCI(c.WinRate, c.CI)}
+		row := []string{itoa(c.Seq), c.Variant, step(c.Step), c.Model, minute(c.AddedAt), estimate(c.WinRate, c.CI)}
 		for _, k := range cols {
 			cell := none
 			for _, m := range c.Metrics {
@@ -57,7 +58,7 @@ func checkpointTable(r *document.Report) table {
 		case !c.GatePassed:
 			verdict = "FAIL"
 		}
-		row = append(row, rate(c.Refusal), rate(c.JSONValid), verdict)
+		row = append(row, optRate(c.Refusal), applying(js, c.JSONValid, optRate(c.JSONValid)), verdict)
 		rows = append(rows, row)
 	}
 	t := newTable(head, rows)
@@ -78,7 +79,7 @@ func agreementTable(r *document.Report) table {
 	head = []string{"variant", "judge A", "judge B", "n", "agreement", "Cohen's kappa [95% CI]", "weighted kappa [95% CI]"}
 	for _, a := range r.Agreement {
 		rows = append(rows, []string{a.Variant, a.JudgeA, a.JudgeB, itoa(a.N), num(a.Percent),
-			optCI(a.Kappa, a.KappaCI), optCI(a.WeightedKappa, a.WeightedKappaCI)})
+			estimate(a.Kappa, a.KappaCI), estimate(a.WeightedKappa, a.WeightedKappaCI)})
 	}
 	return newTable(head, rows)
 }
@@ -86,6 +87,7 @@ func agreementTable(r *document.Report) table {
 // windowTable has a row per window and variant, newest window first: the
 // latest traffic is what an on-call reader looks for.
 func windowTable(r *document.Report) table {
+	js := measuresJSON(r)
 	var head []string
 	var rows [][]string
 	head = []string{"window", "samples", "variant", "win rate [95% CI]", "judged", "refusal", "refusal delta [95% CI]", "json_valid",
@@ -94,12 +96,12 @@ func windowTable(r *document.Report) table {
 	for i := len(r.Windows) - 1; i >= 0; i-- {
 		w := r.Windows[i]
 		for _, v := range w.Variants {
-			win := optCI(v.WinRate, v.CI)
+			win := estimate(v.WinRate, v.CI)
 			if v.Variant == r.Baseline {
 				win = "baseline"
 			}
 			rows = append(rows, []string{windowLabel(w), itoa(w.Samples), v.Variant, win, itoa(v.Judged),
-				rate(v.Refusal), windowDelta(v.RefusalDelta, &fn), rate(v.JSONValid), tokens(v.MeanOutputTokens),
+				optRate(v.Refusal), windowDelta(v.RefusalDelta, &fn), applying(js, v.JSONValid, optRate(v.JSONValid)), tokens(v.MeanOutputTokens),
 				optMillis(v.LatencyP50), optMillis(v.LatencyP95), itoa(v.Errors)})
 		}
 	}
@@ -177,19 +179,9 @@ func step(s int64) string {
 	return strconv.FormatInt(s, 10)
 }
 
-func optCI(x *float64, ci *[2]float64) string {
-	switch {
-	case x == nil:
-		return none
-	case ci == nil:
-		return num(*x)
-	}
-	return withCI(*x, *ci)
-}
-
 func optMillis(p *float64) string {
 	if p == nil {
-		return none
+		return na
 	}
 	return millis(*p)
 }
@@ -206,7 +198,7 @@ func latestWindow(r *document.Report) string {
 		if v.WinRate != nil {
 			p += " win rate " + num(*v.WinRate)
 		}
-		p += " refusal " + rate(v.Refusal)
+		p += " refusal " + optRate(v.Refusal)
 		parts = append(parts, p)
 	}
 	return fmt.Sprintf("latest window %s (%d samples): %s\n", windowLabel(w), w.Samples, strings.Join(parts, "; "))

@@ -44,6 +44,7 @@ func Summary(w io.Writer, r *document.Report) error {
 	}
 	head = append(head, "refusal", "json_valid", "errors")
 
+	js := measuresJSON(r)
 	tw := tabwriter.NewWriter(&buf, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	for _, v := range newOrder(r).variants {
@@ -52,7 +53,7 @@ func Summary(w io.Writer, r *document.Report) error {
 			row = append(row, meanOf(r, c.suite, c.metric, v))
 		}
 		rates := r.Rates[v]
-		row = append(row, rate(rates.Refusal), rate(rates.JSONValid), rate(rates.Error))
+		row = append(row, optRate(rates.Refusal), applying(js, rates.JSONValid, optRate(rates.JSONValid)), optRate(rates.Error))
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	if err := tw.Flush(); err != nil {

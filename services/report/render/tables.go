@@ -274,7 +274,7 @@ func pairwiseTable(ps []document.Pairwise) table {
 			}
 		}
 		rows = append(rows, []string{p.Judge, p.Variant, p.Baseline, pairs(p.N, p.Clusters), itoa(p.Wins), itoa(p.Losses), itoa(p.Ties),
-			win, lc, slope, optCI(p.Decisive, p.DecisiveCI), optP(p.SignP), mde(p.MDE, p.Underpowered)})
+			win, lc, slope, estimate(p.Decisive, p.DecisiveCI), optP(p.SignP), mde(p.MDE, p.Underpowered)})
 		under = under || p.Underpowered
 	}
 	head := []string{"judge", "variant", "vs", "n", "wins", "losses", "ties", "win rate [95% CI]",
@@ -334,12 +334,13 @@ func rankingTable(r *document.Report) table {
 
 // ratesTable is each variant's side-effect rates, refusal and JSON
 // validity with their intervals and how many answers they are over.
-func ratesTable(rates []rateRow) table {
+func ratesTable(r *document.Report, rates []rateRow) table {
+	js, schemas := measuresJSON(r), measuresSchemas(r)
 	var rows [][]string
 	for _, x := range rates {
-		rows = append(rows, []string{x.Variant, optCI(x.Refusal, x.RefusalCI), over(x.RefusalN, x.Refusal),
-			optCI(x.JSONValid, x.JSONValidCI), over(x.JSONValidN, x.JSONValid),
-			rate(x.SchemaPass), rate(x.Truncated), rate(x.Error), tokens(x.MeanOutputTokens)})
+		rows = append(rows, []string{x.Variant, estimate(x.Refusal, x.RefusalCI), over(x.RefusalN, x.Refusal),
+			applying(js, x.JSONValid, estimate(x.JSONValid, x.JSONValidCI)), applying(js, x.JSONValid, over(x.JSONValidN, x.JSONValid)),
+			applying(schemas, x.SchemaPass, optRate(x.SchemaPass)), optRate(x.Truncated), optRate(x.Error), tokens(x.MeanOutputTokens)})
 	}
 	return newTable([]string{"variant", "refusal [95% CI]", "benign prompts", "json_valid [95% CI]", "JSON answers",
 		"schema_pass", "truncated", "error", "mean output tokens"}, rows)

@@ -260,3 +260,36 @@ func TestUndefinedWinRates(t *testing.T) {
 		}
 	}
 }
+
+// TestOverNothingIsNA: a rate the run measures but that is over nothing
+// (every generation of ft failed) is n/a; one the run does not measure at
+// all (json_valid with no JSON metric, schema_pass with no json_schema)
+// is —.
+func TestOverNothingIsNA(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		metrics  []string
+		rates    []string // refusal, benign prompts, json_valid, JSON answers, schema_pass, truncated, error, tokens
+		terminal string   // refusal, json_valid, errors
+	}{
+		{"no JSON metric", []string{"em"}, []string{na, "0", none, none, none, na, "1.000", na}, "n/a      —           1.000"},
+		{"JSON metrics", []string{"json_valid", "json_schema"}, []string{na, "0", na, "0", na, na, "1.000", na}, "n/a      n/a         1.000"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := &document.Report{Run: "r", Baseline: "base", Variants: []string{"base", "ft"}, Complete: true,
+				Suites: []document.Suite{{Name: "qa", Metrics: c.metrics, Samples: 4}},
+				Rates:  map[string]document.Rates{"ft": {Error: ptr(1)}}}
+			got := ratesTable(r, []rateRow{{"ft", r.Rates["ft"]}}).Rows[0][1:]
+			if !slices.Equal(got, c.rates) {
+				t.Errorf("rates row %q, want %q", got, c.rates)
+			}
+			var b strings.Builder
+			if err := Summary(&b, r); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String(), c.terminal) {
+				t.Errorf("summary:\n%s\nwant a row ending %q", b.String(), c.terminal)
+			}
+		})
+	}
+}
