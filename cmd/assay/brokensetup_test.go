@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
@@ -24,7 +25,8 @@ import (
 // apart from the simulator: it serves the models it lists, answers every
 // question correctly (the same answer from every model, so that two models
 // differ only in how they fail), judges every pair a tie, and fails as the
-// test scripts it to.
+// test scripts it to. A request with "stream": true is answered as
+// server-sent events, a few words a chunk.
 type scriptedEndpoint struct {
 	srv    *httptest.Server
 	models []string
@@ -88,6 +90,7 @@ func (e *scriptedEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	var req struct {
 		Model    string `json:"model"`
+		Stream   bool   `json:"stream"`
 		Messages []struct {
 			Role    string `json:"role"`
 			Content string `json:"content"`
@@ -130,11 +133,53 @@ func (e *scriptedEndpoint) serve(w http.ResponseWriter, r *http.Request) {
 		e.mu.Unlock()
 		answer = `{"winner": "tie", "scores": {"A": {"correctness": 8}, "B": {"correctness": 8}}, "reason": "The answers are the same."}`
 	}
+	if req.Stream {
+		streamAnswer(w, req.Model, answer)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": "c1", "object": "chat.completion", "model": req.Model,
 		"choices": []map[string]any{{"index": 0, "message": map[string]any{"role": "assistant", "content": answer}, "finish_reason": "stop"}},
 		"usage":   map[string]any{"prompt_tokens": 12, "completion_tokens": 2, "total_tokens": 14},
 	})
+}
+
+// streamAnswer writes answer as an OpenAI stream: chunks of a few words
+// each, a moment apart as a model's tokens are, then the usage and [DONE].
+func streamAnswer(w http.ResponseWriter, model, answer string) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	event := func(v any) {
+		b, _ := json.Marshal(v)
+		fmt.Fprintf(w, "data: %s\n\n", b)
+		if flusher != nil {
+			flusher.Flush()
+		}
+	}
+	chunk := func(delta map[string]any, finish any) map[string]any {
+		return map[string]any{"id": "c1", "object": "chat.completion.chunk", "model": model,
+			"choices": []map[string]any{{"index": 0, "delta": delta, "finish_reason": finish}}}
+	}
+	var pieces []string
+	for rest := answer; rest != ""; {
+		n := len(rest)
+		if i := strings.IndexByte(rest[min(8, len(rest)-1):], ' '); i >= 0 {
+			n = min(8, len(rest)-1) + i + 1
+		}
+		pieces, rest = append(pieces, rest[:n]), rest[n:]
+	}
+	event(chunk(map[string]any{"role": "assistant", "content": ""}, nil))
+	for _, p := range pieces {
+		// The pacing of a model's tokens, so that the time to the first
+		// token and between tokens are something to measure.
+		time.Sleep(time.Millisecond)
+		event(chunk(map[string]any{"content": p}, nil))
+	}
+	event(chunk(map[string]any{}, "stop"))
+	event(map[string]any{"id": "c1", "object": "chat.completion.chunk", "model": model, "choices": []any{},
+		"usage": map[string]any{"prompt_tokens": 12, "completion_tokens": len(pieces), "total_tokens": 12 + len(pieces)}})
+	io.WriteString(w, "data: [DONE]\n\n")
 }
 
 // answerOf answers "What is N plus 7?" correctly.
@@ -208,6 +253,8 @@ type cliRun struct {
 	code           int
 	stdout, stderr string
 	rep            *document.Report
+	// md is report.md, when it was written.
+	md string
 }
 
 func runLocalCLI(t *testing.T, args ...string) cliRun {
@@ -218,6 +265,9 @@ func runLocalCLI(t *testing.T, args ...string) cliRun {
 	var errs strings.Builder
 	printError(&errs, nil, err, false)
 	r := cliRun{code: exitCode(err, false), stdout: stdout, stderr: stderr + errs.String()}
+	if data, err := os.ReadFile(filepath.Join(out, "report.md")); err == nil {
+		r.md = string(data)
+	}
 	if data, err := os.ReadFile(filepath.Join(out, "report.json")); err == nil {
 		r.rep = &document.Report{}
 		if err := json.Unmarshal(data, r.rep); err != nil {
@@ -268,16 +318,19 @@ func TestBrokenSetups(t *testing.T) {
 	// preflightCases never reach the pipeline: preflight stops them before
 	// anything is submitted or paid for. With --no-preflight the services
 	// check again and fail every generation (or judgment) at once.
+	// failedGens is how many of the 20 generations fail with
+	// --no-preflight: every one of ft's, or none when the judge is broken.
 	preflightCases := []struct {
-		name  string
-		setup setup
-		cause string
+		name       string
+		setup      setup
+		cause      string
+		failedGens int
 	}{
-		{"nothing listening", setup{ftURL: closed}, "connection refused"},
-		{"unknown model", setup{ftModel: "sft"}, `model "sft" is not served`},
-		{"unset key", setup{ftKeyEnv: "ASSAY_TEST_UNSET_KEY"}, "ASSAY_TEST_UNSET_KEY"},
-		{"401", setup{ftKeyEnv: "ASSAY_TEST_FT_KEY", key: "right-key"}, "credentials rejected"},
-		{"judge model unknown", setup{judgeModel: "gpt-judge-typo"}, `model "gpt-judge-typo" is not served`},
+		{"nothing listening", setup{ftURL: closed}, "connection refused", 20},
+		{"unknown model", setup{ftModel: "sft"}, `model "sft" is not served`, 20},
+		{"unset key", setup{ftKeyEnv: "ASSAY_TEST_UNSET_KEY"}, "ASSAY_TEST_UNSET_KEY", 20},
+		{"401", setup{ftKeyEnv: "ASSAY_TEST_FT_KEY", key: "right-key"}, "credentials rejected", 20},
+		{"judge model unknown", setup{judgeModel: "gpt-judge-typo"}, `model "gpt-judge-typo" is not served`, 0},
 	}
 	start := func(t *testing.T, s setup) (*scriptedEndpoint, string) {
 		t.Helper()
@@ -323,7 +376,7 @@ func TestBrokenSetups(t *testing.T) {
 			// The same setup with --no-preflight: the services find the
 			// problem, answer nothing, and the report says so.
 			r = runLocalCLI(t, "run", "-f", spec, "--no-preflight")
-			notEvaluated(t, r, c.cause)
+			notEvaluated(t, r, c.cause, c.failedGens)
 		})
 	}
 
@@ -332,7 +385,7 @@ func TestBrokenSetups(t *testing.T) {
 			return 503, `{"error": {"message": "overloaded"}}`, model == "ft" && failing(q)
 		}})
 		r := runLocalCLI(t, "run", "-f", spec)
-		notEvaluated(t, r, "HTTP 503")
+		notEvaluated(t, r, "HTTP 503", 6)
 		if !strings.Contains(firstLine(r.stdout), "ft:") || !strings.Contains(firstLine(r.stdout), "of generations failed") {
 			t.Errorf("the summary does not start with the failure rate: %q", firstLine(r.stdout))
 		}
@@ -355,7 +408,7 @@ func TestBrokenSetups(t *testing.T) {
 		_, spec := start(t, setup{fault: func(model, q string, _ int) (int, string, bool) {
 			return 200, `<html>upstream error</html>`, model == "ft" && failing(q)
 		}})
-		notEvaluated(t, runLocalCLI(t, "run", "-f", spec), "malformed")
+		notEvaluated(t, runLocalCLI(t, "run", "-f", spec), "malformed", 6)
 	})
 
 	t.Run("4 of 17 dataset lines malformed", func(t *testing.T) {
@@ -373,14 +426,20 @@ func TestBrokenSetups(t *testing.T) {
 		if !strings.Contains(r.stdout, "skipped 4 malformed dataset records") {
 			t.Errorf("the terminal does not list the skipped records:\n%s", r.stdout)
 		}
+		if w := strings.Join(r.rep.Warnings, "\n"); !strings.Contains(w, "4 malformed dataset lines") {
+			t.Errorf("the report's warnings do not name the malformed lines:\n%s", w)
+		}
 	})
 }
 
-// notEvaluated checks a run that went through the pipeline but could not
-// be evaluated: exit 3, the cause named on the first line of the summary
-// and of assay's error, in the report's warnings and failures, a verdict of
-// error, and no metric, rate or win rate computed from a failure.
-func notEvaluated(t *testing.T, r cliRun, cause string) {
+// notEvaluated checks a run of 20 questions that went through the
+// pipeline but could not be evaluated: exit 3, the cause named on the
+// first line of the summary and of assay's error, in the report's warnings
+// and failures, a verdict of error, and no metric, rate or win rate
+// computed from a failure. failedGens of ft's generations failed (their
+// pairs are never judged); with none failed, the judge failed on every
+// pair.
+func notEvaluated(t *testing.T, r cliRun, cause string, failedGens int) {
 	t.Helper()
 	if r.code != exitUnevaluated {
 		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, exitUnevaluated, r.stdout, r.stderr)
@@ -418,10 +477,25 @@ func notEvaluated(t *testing.T, r cliRun, cause string) {
 			t.Errorf("metric %+v over nothing has a value", m)
 		}
 	}
-	for _, p := range rep.Pairwise {
-		if p.WinRate != nil && *p.WinRate != 0.5 {
-			t.Errorf("win rate %v: a failure was judged", *p.WinRate)
-		}
+	if len(rep.Pairwise) != 1 {
+		t.Fatalf("pairwise %+v: want ft against base by the one judge", rep.Pairwise)
+	}
+	// The scripted judge calls every pair it sees a tie, so a judged
+	// failure shows in the counts rather than in the win rate.
+	p := rep.Pairwise[0]
+	judgeErrs := 0
+	if failedGens == 0 {
+		judgeErrs = 20
+	}
+	if p.GenerationErrors != failedGens || p.Errors != judgeErrs || p.N != 20-failedGens-judgeErrs || p.Wins+p.Losses+p.Ties != p.N {
+		t.Errorf("pairwise: %d judged, %d with a failed generation, %d the judge failed on; want %d, %d, %d",
+			p.N, p.GenerationErrors, p.Errors, 20-failedGens-judgeErrs, failedGens, judgeErrs)
+	}
+	if p.N > 0 && (p.WinRate == nil || *p.WinRate != 0.5) {
+		t.Errorf("win rate %v over %d pairs: want exactly 0.5", p.WinRate, p.N)
+	}
+	if p.N == 0 && p.WinRate != nil {
+		t.Errorf("win rate %v over no pair", *p.WinRate)
 	}
 	for _, d := range rep.Deltas {
 		if d.Delta != 0 {

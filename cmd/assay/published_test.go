@@ -78,6 +78,11 @@ func writeJSONL(t *testing.T, path string, records []map[string]any, gz bool) {
 // published) with all three numeric metrics; HumanEval answered with bare
 // completions by one model and fenced code by the other; MT-Bench answered
 // turn by turn, with the judge shown both turns and both models' answers.
+// A third variant streams, and thinks before answering as Qwen3 and
+// DeepSeek-R1 do: its answers pass once the trace is set aside (HumanEval's
+// bare completion keeps its indentation), the judge never sees the trace,
+// and the report gives its time to first token, inter-token latency and
+// tokens per second, which only a streamed answer has.
 func TestPublishedShapes(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 is not on PATH; install it (apt-get install python3) to run HumanEval's tests")
@@ -95,8 +100,9 @@ func TestPublishedShapes(t *testing.T) {
 		// The way models answer GSM8K: reasoning, then the marker.
 		answers[r["question"].(string)] = strings.ReplaceAll(sol[:strings.Index(sol, "####")], "<<", "(") + "The answer is " + n + ".\n#### " + n
 	}
-	ep := newScriptedEndpoint(t, "base", "ft", "judge")
-	ep.answer = func(model, q string) string {
+	const trace = "Let me think about it step by step before I answer."
+	ep := newScriptedEndpoint(t, "base", "ft", "think", "judge")
+	answer := func(model, q string) string {
 		if a, ok := answers[q]; ok {
 			return a
 		}
@@ -111,12 +117,20 @@ func TestPublishedShapes(t *testing.T) {
 		}
 		return fmt.Sprintf("%s's answer to %q", model, q)
 	}
+	ep.answer = func(model, q string) string {
+		if model == "think" {
+			// Thinking, then a bare completion for HumanEval.
+			return "<think>\n" + trace + "\n</think>\n\n" + answer(model, q)
+		}
+		return answer(model, q)
+	}
 	spec := filepath.Join(dir, "run.yaml")
 	if err := os.WriteFile(spec, []byte(fmt.Sprintf(`run: published
 baseline: base
 variants:
   - {name: base, base_url: %[1]s, model: base, stream: false}
   - {name: ft, base_url: %[1]s, model: ft, stream: false}
+  - {name: think, base_url: %[1]s, model: think, stream: true}
 retry: {max_attempts: 2, initial_backoff: 1ms, max_backoff: 2ms}
 suites:
   - {name: gsm8k, path: gsm8k.jsonl.gz, preset: gsm8k, metrics: [num_match, num_strict, num_flexible]}
@@ -147,31 +161,83 @@ judges:
 			t.Errorf("%s/%s %s: n %d, mean %v; every answer is right", m.Suite, m.Metric, m.Variant, m.N, m.Mean)
 		}
 	}
-	if got := countMetrics(rep, "gsm8k"); got != 6 {
-		t.Errorf("%d gsm8k metric rows, want 3 metrics × 2 variants", got)
+	if got := countMetrics(rep, "gsm8k"); got != 9 {
+		t.Errorf("%d gsm8k metric rows, want 3 metrics × 3 variants", got)
 	}
+	if got := countMetrics(rep, "humaneval"); got != 3 {
+		t.Errorf("%d humaneval metric rows, want code_pass × 3 variants", got)
+	}
+	streamedTiming(t, rep, r.md, "think", "base", "ft")
 
 	// MT-Bench: the judge saw, for each question, both turns and each
-	// model's own answers to both.
+	// model's own answers to both, and never a reasoning trace.
 	var seen int
 	for _, p := range ep.judged {
+		if strings.Contains(p, trace) {
+			t.Errorf("the judge was shown a reasoning trace:\n%s", p)
+		}
 		for _, r := range mtBenchRecords {
 			turns := r["turns"].([]string)
 			if !strings.Contains(p, turns[1]) {
 				continue
 			}
 			seen++
+			v := "ft"
+			if strings.Contains(p, "think's answer") {
+				v = "think"
+			}
 			for _, want := range []string{turns[0], turns[1],
-				fmt.Sprintf("base's answer to %q", turns[0]), fmt.Sprintf("ft's answer to %q", turns[0]),
-				fmt.Sprintf("base's answer to %q", turns[1]), fmt.Sprintf("ft's answer to %q", turns[1])} {
+				fmt.Sprintf("base's answer to %q", turns[0]), fmt.Sprintf("%s's answer to %q", v, turns[0]),
+				fmt.Sprintf("base's answer to %q", turns[1]), fmt.Sprintf("%s's answer to %q", v, turns[1])} {
 				if !strings.Contains(p, want) {
 					t.Errorf("the judge request for question %v lacks %q:\n%s", r["question_id"], want, p)
 				}
 			}
 		}
 	}
-	if seen != 2*len(mtBenchRecords) {
-		t.Errorf("%d judge requests for MT-Bench questions, want 2 orders × %d", seen, len(mtBenchRecords))
+	if seen != 2*2*len(mtBenchRecords) {
+		t.Errorf("%d judge requests for MT-Bench questions, want 2 variants × 2 orders × %d", seen, len(mtBenchRecords))
+
+	}
+}
+
+// streamedTiming checks that report.json and report.md give the streamed
+// variant's time to first token, inter-token latency and output tokens per
+// second, and the unstreamed ones' latency and throughput alone.
+func streamedTiming(t *testing.T, rep *document.Report, md, streamed string, unstreamed ...string) {
+	t.Helper()
+	tm := rep.Timing
+	if tm.TTFT[streamed].N == 0 || tm.ITL[streamed].N == 0 || tm.OutputTokensPerS[streamed].N == 0 || tm.Latency[streamed].N == 0 {
+		t.Errorf("timing of streamed %s: ttft %+v, itl %+v, tokens/s %+v, latency %+v: want every one measured",
+			streamed, tm.TTFT[streamed], tm.ITL[streamed], tm.OutputTokensPerS[streamed], tm.Latency[streamed])
+	}
+	if l := tm.TTFT[streamed]; !(l.P50 > 0 && l.P50 <= l.P95 && l.P95 <= l.P99) {
+		t.Errorf("ttft of %s: %+v", streamed, l)
+	}
+	for _, v := range unstreamed {
+		if tm.TTFT[v].N != 0 || tm.ITL[v].N != 0 || tm.Latency[v].N == 0 || tm.OutputTokensPerS[v].N == 0 {
+			t.Errorf("timing of %s, not streamed: ttft %+v, itl %+v, latency %+v, tokens/s %+v: want latency and tokens/s only",
+				v, tm.TTFT[v], tm.ITL[v], tm.Latency[v], tm.OutputTokensPerS[v])
+		}
+	}
+	// report.md's Timing table: variant, n, latency, ttft, itl, tokens/s.
+	_, timing, ok := strings.Cut(md, "## Timing\n")
+	if !ok {
+		t.Fatalf("report.md has no Timing section:\n%s", md)
+	}
+	var row []string
+	for line := range strings.Lines(timing) {
+		if cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), "|"); len(cells) == 6 && strings.TrimSpace(cells[0]) == streamed {
+			row = cells
+		}
+	}
+	if row == nil {
+		t.Fatalf("report.md's Timing table has no row for %s:\n%s", streamed, timing)
+	}
+	for i, name := range []string{2: "time to first token", 3: "inter-token latency", 4: "output tokens/s"} {
+		if name != "" && (strings.TrimSpace(row[i]) == "—" || strings.TrimSpace(row[i]) == "") {
+			t.Errorf("report.md shows no %s for %s: %q", name, streamed, row)
+		}
 	}
 }
 
