@@ -66,9 +66,10 @@ type Report struct {
 	// looked at.
 	Monitors []Monitor `json:"monitors"`
 	// Folded is what a continuous run's report keeps of the windows it
-	// folded beyond those windows' figures (absent until one is): the
-	// report of a restarted stage resumes from it.
-	Folded *Folded `json:"folded,omitempty"`
+	// folded beyond those windows' figures (null until one is, and for a
+	// run that is not continuous): the report of a restarted stage
+	// resumes from it.
+	Folded *Folded `json:"folded"`
 	// Timing is measured, not evaluated: it differs between runs of the same
 	// spec, so comparisons of reports leave it out.
 	Timing Timing `json:"timing"`
