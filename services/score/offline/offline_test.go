@@ -290,10 +290,20 @@ func TestParseMetrics(t *testing.T) {
 	if _, err := ParseMetrics("bleu, chrf,pass@10"); err != nil {
 		t.Error(err)
 	}
-	for _, bad := range []string{"", "bleu,meteor", "pass@0", "pass@k"} {
-		if _, err := ParseMetrics(bad); err == nil {
-			t.Errorf("%q accepted", bad)
+	for _, tc := range []struct{ list, err string }{
+		{"", "no metrics"},
+		{"bleu,meteor", `unknown metric "meteor": use bleu chrf`},
+		{"pass@0", "pass@<k>, e.g. pass@1"},
+		{"pass@k", `metric "pass@k": k is a number of generations from 1 to 9999: pass@<k>, e.g. pass@1`},
+		{"pass@10000", "pass@<k>, e.g. pass@1"},
+		{"pass@", "pass@<k>, e.g. pass@1"},
+	} {
+		if _, err := ParseMetrics(tc.list); err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%q: %v, want %q", tc.list, err, tc.err)
 		}
+	}
+	if _, err := ParseMetrics("meteor"); err == nil || !strings.HasSuffix(err.Error(), "or pass@<k>, e.g. pass@1") {
+		t.Errorf("meteor: %v", err)
 	}
 }
 
