@@ -29,16 +29,21 @@ func newScoreCmd() *cobra.Command {
 		Long: `Scores a JSONL file of existing outputs, no run and no NATS needed.
 
 Each input line is {"id": …, "output": "…", "reference": "…" or ["…", …]};
-other fields pass through to the output. pass@k lines carry "outputs" (the
-generations), "test" and, HumanEval style, "entry_point" and "prompt".
+other fields pass through to the output. pass@<k> lines carry "outputs" (the
+generations), "test" and, HumanEval style, "entry_point" and "prompt". The
+input may be gzip-compressed (file.jsonl.gz, or gzip on stdin).
+
+An output's reasoning (<think>…</think>) is split off before scoring, as a
+run does; the rest is scored byte for byte.
 
 Output (--output, else stdout): one {"id": …, "scores": {…}} line per input
 line, in input order. Summary (--summary, JSON): n, corpus BLEU and chrF with
 their sacreBLEU signatures, and the mean of every metric.
 
 Metrics: bleu chrf rouge1 rouge2 rougeL rougeLsum em f1 mc_acc num_strict
-num_flexible json_valid json_schema refusal length pass@k. BLEU and chrF are
-0–100 like sacreBLEU's, length is in tokens, the rest are 0–1.
+num_flexible json_valid json_schema refusal length pass@<k> (e.g. pass@1,
+pass@10). BLEU and chrF are 0–100 like sacreBLEU's, length is in tokens, the
+rest are 0–1.
 
 --lang zh uses sacreBLEU's zh tokenizer for BLEU and makes every Chinese
 character a token for ROUGE and F1 (rouge-score's own tokenizer drops Chinese
@@ -82,6 +87,9 @@ malformed and skipped (the others are scored), 130 interrupted.`,
 				defer f.Close()
 				in = f
 			}
+			if in, err = offline.Decompress(in, input); err != nil {
+				return usage(err)
+			}
 			out, commit, err := createOutput(output, cmd.OutOrStdout())
 			if err != nil {
 				return err
@@ -115,7 +123,7 @@ malformed and skipped (the others are scored), 130 interrupted.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&input, "input", "", "JSONL of {id, output, reference} (- for stdin)")
+	f.StringVar(&input, "input", "", "JSONL of {id, output, reference}, gzipped or not (- for stdin)")
 	f.StringVar(&metrics, "metrics", "", "comma-separated metrics, e.g. bleu,chrf,rougeL,em,f1")
 	f.StringVar(&lang, "lang", "en", "language of the text metrics: en or zh")
 	f.BoolVar(&stem, "stem", false, "Porter-stem English words for ROUGE (rouge-score's use_stemmer)")

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -147,5 +150,64 @@ func TestScoreOutputFiles(t *testing.T) {
 	}
 	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
 		t.Errorf("the pipe was replaced: %v %v", fi.Mode(), err)
+	}
+}
+
+// TestScoreCommandHumanEval scores HumanEval outputs as a reasoning model
+// writes them, gzipped: the reasoning is split off as a run does, so the
+// answer after it passes as the bare answer does.
+func TestScoreCommandHumanEval(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 is not on PATH; install it (apt-get install python3) to run the sandbox")
+	}
+	item := `"prompt": "def add(a, b):\n", "entry_point": "add", "test": "def check(candidate):\n    assert candidate(1, 2) == 3\n"`
+	lines := `{"id": "bare", ` + item + `, "output": "    return a + b\n"}
+{"id": "think", ` + item + `, "output": "<think>x</think>\n    return a + b\n"}
+{"id": "wrong", ` + item + `, "output": "<think>x</think>\n    return a - b\n"}
+`
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(lines))
+	zw.Close()
+	in := filepath.Join(t.TempDir(), "humaneval.jsonl.gz")
+	if err := os.WriteFile(in, gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := runCLI(t, "score", "--input", in, "--metrics", "pass@1")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	want := map[string]float64{"bare": 1, "think": 1, "wrong": 0}
+	got := map[string]float64{}
+	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var s struct {
+			ID     string
+			Scores map[string]float64
+		}
+		if err := json.Unmarshal([]byte(l), &s); err != nil {
+			t.Fatalf("output line %q: %v", l, err)
+		}
+		got[s.ID] = s.Scores["pass@1"]
+	}
+	if len(got) != len(want) {
+		t.Fatalf("scores:\n%s", stdout)
+	}
+	for id, p := range want {
+		if got[id] != p {
+			t.Errorf("%s: pass@1 %v, want %v", id, got[id], p)
+		}
+	}
+}
+
+func TestScoreCommandNamesPassAtK(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "in.jsonl")
+	if err := os.WriteFile(in, []byte(`{"id": 1, "outputs": ["x"], "test": "assert True"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"pass@k", "meteor"} {
+		_, _, err := runCLI(t, "score", "--input", in, "--metrics", m)
+		if err == nil || errors.Is(err, errLinesFailed) || !strings.Contains(err.Error(), "pass@<k>, e.g. pass@1") {
+			t.Errorf("--metrics %s: %v, want a usage error naming pass@<k>", m, err)
+		}
 	}
 }
