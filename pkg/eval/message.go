@@ -100,13 +100,18 @@ type Sample struct {
 	Fingerprint string `json:"fingerprint"`
 	// Index is the sample's position in its suite after deduplication; the
 	// report orders cases by it so that output is stable.
-	Index         int            `json:"index"`
-	Messages      []Message      `json:"messages"`
-	Reference     *Reference     `json:"reference,omitempty"`
-	Tags          []string       `json:"tags,omitempty"`
-	Dedup         *Dedup         `json:"dedup,omitempty"`
-	Contamination *Contamination `json:"contamination,omitempty"`
-	Perturbation  *Perturbation  `json:"perturbation,omitempty"`
+	Index     int        `json:"index"`
+	Messages  []Message  `json:"messages"`
+	Reference *Reference `json:"reference,omitempty"`
+	// TurnReferences are a reference answer per user turn of a
+	// multi-turn question, in turn order (MT-Bench's reference list):
+	// the judge shows each under its turn, as MT-Bench's multi-turn
+	// judge prompt does. The last is also Reference, which scoring reads.
+	TurnReferences []string       `json:"turn_references,omitempty"`
+	Tags           []string       `json:"tags,omitempty"`
+	Dedup          *Dedup         `json:"dedup,omitempty"`
+	Contamination  *Contamination `json:"contamination,omitempty"`
+	Perturbation   *Perturbation  `json:"perturbation,omitempty"`
 	// Source says where the sample came from: file:line of the dataset,
 	// or intake:<source> for a production query.
 	Source string `json:"source,omitempty"`

@@ -75,6 +75,9 @@ type Reader struct {
 	fields          eval.Fields
 	// template builds the prompt, when the suite or its preset has one.
 	template []eval.TemplatePart
+	// turnRefs is where a multi-turn question's per-turn references are
+	// (the preset's), or "".
+	turnRefs string
 	// next is the index of the next sample kept, across the files of a
 	// suite read from a directory.
 	next int
@@ -91,7 +94,7 @@ type Reader struct {
 
 // NewReader returns a reader for suite, naming file in its problems.
 func NewReader(run string, suite eval.Suite, file string) *Reader {
-	f, tmpl := withPreset(suite)
+	f, tmpl, turnRefs := withPreset(suite)
 	def := DefaultFields
 	fill := func(dst *string, d string) {
 		if *dst == "" {
@@ -113,7 +116,7 @@ func NewReader(run string, suite eval.Suite, file string) *Reader {
 	fill(&f.Setup, def.Setup)
 	// The spec was validated, so the template parses.
 	parts, _ := eval.ParsePromptTemplate(tmpl)
-	return &Reader{Run: run, Suite: suite, File: file, fields: f, template: parts, seen: map[[16]byte]string{}, ids: map[string]int{}}
+	return &Reader{Run: run, Suite: suite, File: file, fields: f, template: parts, turnRefs: turnRefs, seen: map[[16]byte]string{}, ids: map[string]int{}}
 }
 
 // ReadFile reads one more file of the suite (a suite read from a

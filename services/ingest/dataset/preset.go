@@ -13,44 +13,53 @@ import (
 type preset struct {
 	fields   eval.Fields
 	template string
+	// turnReferences is where a multi-turn question keeps a reference
+	// answer per user turn (see eval.Sample.TurnReferences).
+	turnReferences string
 }
 
 // presets are the shapes of eval.DatasetPresets, as the benchmarks
 // publish them.
 var presets = map[string]preset{
 	// MMLU as CSV or its common JSON exports: question, A–D, answer.
-	"mmlu": {eval.Fields{Prompt: "question", Choices: "[A,B,C,D]", Label: "answer"},
-		"{question}\nA. {A}\nB. {B}\nC. {C}\nD. {D}\nAnswer:"},
+	"mmlu": {fields: eval.Fields{Prompt: "question", Choices: "[A,B,C,D]", Label: "answer"},
+		template: "{question}\nA. {A}\nB. {B}\nC. {C}\nD. {D}\nAnswer:"},
 	// CMMLU capitalises its columns.
-	"cmmlu": {eval.Fields{Prompt: "Question", Choices: "[A,B,C,D]", Label: "Answer"},
-		"{Question}\nA. {A}\nB. {B}\nC. {C}\nD. {D}\n答案："},
-	"ceval": {eval.Fields{ID: "id", Prompt: "question", Choices: "[A,B,C,D]", Label: "answer"},
-		"{question}\nA. {A}\nB. {B}\nC. {C}\nD. {D}\n答案："},
+	"cmmlu": {fields: eval.Fields{Prompt: "Question", Choices: "[A,B,C,D]", Label: "Answer"},
+		template: "{Question}\nA. {A}\nB. {B}\nC. {C}\nD. {D}\n答案："},
+	"ceval": {fields: eval.Fields{ID: "id", Prompt: "question", Choices: "[A,B,C,D]", Label: "answer"},
+		template: "{question}\nA. {A}\nB. {B}\nC. {C}\nD. {D}\n答案："},
 	// GSM8K's answer ends in "#### 72": num_strict and num_flexible read
 	// it as lm-evaluation-harness does.
-	"gsm8k":     {eval.Fields{Prompt: "question", Reference: "answer"}, ""},
-	"humaneval": {eval.Fields{ID: "task_id", Prompt: "prompt", Test: "test", EntryPoint: "entry_point"}, ""},
-	"mbpp": {eval.Fields{ID: "task_id", Test: "test_list", Setup: "test_setup_code"},
-		"{text}\nYour code should pass these tests:\n\n{test_list}"},
+	"gsm8k":     {fields: eval.Fields{Prompt: "question", Reference: "answer"}},
+	"humaneval": {fields: eval.Fields{ID: "task_id", Prompt: "prompt", Test: "test", EntryPoint: "entry_point"}},
+	"mbpp": {fields: eval.Fields{ID: "task_id", Test: "test_list", Setup: "test_setup_code"},
+		template: "{text}\nYour code should pass these tests:\n\n{test_list}"},
 	// MT-Bench questions: turns is a list of user turns, answered turn by
 	// turn (eval.Suite.TurnByTurn); reference holds a reference answer per
-	// turn for math and coding questions, and the last answer scored is
-	// the last turn's.
-	"mt-bench": {eval.Fields{ID: "question_id", Messages: "turns", Reference: "reference|@reverse|0"}, ""},
+	// turn for math and coding questions: the last answer scored is the
+	// last turn's, and the judge is shown every turn's, as MT-Bench's
+	// multi-turn judge prompt shows them.
+	"mt-bench": {fields: eval.Fields{ID: "question_id", Messages: "turns", Reference: "reference|@reverse|0"}, turnReferences: "reference"},
 	// AlpacaEval: the instruction, and the reference model's output.
-	"alpaca": {eval.Fields{Prompt: "instruction", Reference: "output"}, ""},
+	"alpaca": {fields: eval.Fields{Prompt: "instruction", Reference: "output"}},
 	// ShareGPT conversations ({from, value} turns) and OpenAI messages:
 	// a final assistant turn is the reference answer.
-	"sharegpt": {eval.Fields{ID: "id", Messages: "conversations"}, ""},
-	"openai":   {eval.Fields{Messages: "messages"}, ""},
+	"sharegpt": {fields: eval.Fields{ID: "id", Messages: "conversations"}},
+	"openai":   {fields: eval.Fields{Messages: "messages"}},
 }
 
-// withPreset fills what the suite leaves unset from its preset.
-func withPreset(suite eval.Suite) (eval.Fields, string) {
-	f, tmpl := suite.Fields, suite.PromptTemplate
+// withPreset fills what the suite leaves unset from its preset, and says
+// where the per-turn references are when the preset has them and the
+// suite keeps its reference field.
+func withPreset(suite eval.Suite) (f eval.Fields, tmpl, turnRefs string) {
+	f, tmpl = suite.Fields, suite.PromptTemplate
 	p, ok := presets[suite.Preset]
 	if !ok {
-		return f, tmpl
+		return f, tmpl, ""
+	}
+	if f.Reference == "" {
+		turnRefs = p.turnReferences
 	}
 	fill := func(dst *string, d string) {
 		if *dst == "" {
@@ -67,7 +76,7 @@ func withPreset(suite eval.Suite) (eval.Fields, string) {
 	fill(&f.EntryPoint, p.fields.EntryPoint)
 	fill(&f.Setup, p.fields.Setup)
 	fill(&tmpl, p.template)
-	return f, tmpl
+	return f, tmpl, turnRefs
 }
 
 // render builds a prompt from the template's parts. A list of strings goes

@@ -47,7 +47,7 @@ func TestPresets(t *testing.T) {
 	for _, c := range []struct {
 		file, preset string
 		metrics      []string
-		want         eval.Sample // ID, Messages and Reference are compared
+		want         eval.Sample // ID, Messages, Reference and TurnReferences are compared
 	}{
 		{"mmlu.csv", "mmlu", []string{"mc_acc"}, eval.Sample{
 			Messages:  []eval.Message{{Role: "user", Content: "Which gas do plants take in for photosynthesis?\nA. Oxygen\nB. Carbon dioxide\nC. Nitrogen\nD. Helium\nAnswer:"}},
@@ -83,11 +83,13 @@ func TestPresets(t *testing.T) {
 		{"openai.jsonl", "openai", []string{"em"}, eval.Sample{
 			Messages:  []eval.Message{{Role: "system", Content: "You answer in one word."}, {Role: "user", Content: "Colour of a clear daytime sky?"}},
 			Reference: &eval.Reference{Answers: []string{"Blue"}}}},
-		// The second question's reference is the last turn's.
+		// The second question's reference is the last turn's, and the
+		// judge is shown each turn's.
 		{"mt-bench.jsonl", "mt-bench", []string{"length"}, eval.Sample{ID: "82",
 			Messages: []eval.Message{{Role: "user", Content: "A shop sells pens at 3 for 2 dollars. How much do 12 pens cost?"},
 				{Role: "user", Content: "And how many pens can you buy with 10 dollars?"}},
-			Reference: &eval.Reference{Answers: []string{"15 pens"}}}},
+			Reference:      &eval.Reference{Answers: []string{"15 pens"}},
+			TurnReferences: []string{"8 dollars", "15 pens"}}},
 	} {
 		t.Run(c.preset, func(t *testing.T) {
 			got, _ := readPreset(t, c.file, c.preset, c.metrics...)
@@ -110,6 +112,41 @@ func TestPresets(t *testing.T) {
 			wr, _ := json.Marshal(c.want.Reference)
 			if !bytes.Equal(gr, wr) {
 				t.Errorf("reference\n%s\nwant\n%s", gr, wr)
+			}
+			if !slices.Equal(g.TurnReferences, c.want.TurnReferences) {
+				t.Errorf("turn references %q, want %q", g.TurnReferences, c.want.TurnReferences)
+			}
+		})
+	}
+}
+
+// TestTurnReferences: MT-Bench's per-turn references are kept only as a
+// list of texts, one per user turn, and only where the preset's reference
+// field is the suite's.
+func TestTurnReferences(t *testing.T) {
+	const turns = `"turns": ["How much do 12 pens cost?", "And with 10 dollars?"]`
+	for _, c := range []struct {
+		name   string
+		fields eval.Fields
+		line   string
+		want   []string
+	}{
+		{"one per turn", eval.Fields{}, `{"question_id": 1, ` + turns + `, "reference": ["8 dollars", 15]}`, []string{"8 dollars", "15"}},
+		{"fewer than the turns", eval.Fields{}, `{"question_id": 1, ` + turns + `, "reference": ["15 pens"]}`, nil},
+		{"not texts", eval.Fields{}, `{"question_id": 1, ` + turns + `, "reference": [{"a": 1}, {"a": 2}]}`, nil},
+		{"one text", eval.Fields{}, `{"question_id": 1, ` + turns + `, "reference": "15 pens"}`, nil},
+		{"one turn", eval.Fields{}, `{"question_id": 1, "turns": ["How much?"], "reference": ["8 dollars"]}`, nil},
+		{"the suite's own reference field", eval.Fields{Reference: "answer"}, `{"question_id": 1, ` + turns + `, "answer": "15 pens", "reference": ["8 dollars", "15 pens"]}`, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rd := NewReader("run1", eval.Suite{Name: "s", Preset: "mt-bench", Fields: c.fields, Metrics: []string{"length"}}, "q.jsonl")
+			var got []eval.Sample
+			res, err := rd.Read(strings.NewReader(c.line+"\n"), func(s eval.Sample) error { got = append(got, s); return nil })
+			if err != nil || len(res.Problems) > 0 || len(got) != 1 {
+				t.Fatalf("Read: %v, problems %q, %d samples", err, problemStrings(res.Problems), len(got))
+			}
+			if !slices.Equal(got[0].TurnReferences, c.want) {
+				t.Errorf("turn references %q, want %q", got[0].TurnReferences, c.want)
 			}
 		})
 	}
@@ -152,12 +189,14 @@ func TestPromptTemplate(t *testing.T) {
 	}
 }
 
-// FuzzPresets reads arbitrary JSONL through every preset: no panic, and
-// every problem located.
+// FuzzPresets reads arbitrary JSONL through every preset: no panic, every
+// problem located, and per-turn references (MT-Bench's) one per user turn,
+// the last of them the reference scored.
 func FuzzPresets(f *testing.F) {
 	for _, s := range []string{
 		`{"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}`,
 		`{"turns": ["a", "b"], "question_id": 1}`,
+		`{"turns": ["a", "b"], "question_id": 1, "reference": ["x", 2]}`,
 		`{"question": "q", "A": "1", "B": "2", "C": "3", "D": "4", "answer": "B"}`,
 		`{"text": "t", "test_list": ["assert 1"], "task_id": 2}`,
 		`{"from": 1}`, `{"conversations": [{"from": "alien"}]}`,
@@ -167,7 +206,22 @@ func FuzzPresets(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, p := range eval.DatasetPresets {
 			rd := NewReader("run1", eval.Suite{Name: "s", Preset: p, Metrics: []string{"length"}}, "f.jsonl")
-			res, err := rd.Read(bytes.NewReader(data), func(eval.Sample) error { return nil })
+			res, err := rd.Read(bytes.NewReader(data), func(s eval.Sample) error {
+				if len(s.TurnReferences) == 0 {
+					return nil
+				}
+				users := 0
+				for _, m := range s.Messages {
+					if m.Role == "user" {
+						users++
+					}
+				}
+				last := s.TurnReferences[len(s.TurnReferences)-1]
+				if len(s.TurnReferences) != users || s.Reference == nil || len(s.Reference.Answers) != 1 || s.Reference.Answers[0] != last {
+					t.Fatalf("%s: turn references %q for %d user turns, reference %+v", p, s.TurnReferences, users, s.Reference)
+				}
+				return nil
+			})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -54,6 +54,7 @@ func (rd *Reader) sample(line []byte, n int) (*eval.Sample, *Problem) {
 		return nil, p
 	}
 	s.Reference = ref
+	s.TurnReferences = rd.turnReferences(root, msgs)
 
 	if t := root.Get(f.Tags); Present(t) {
 		switch {
@@ -291,6 +292,39 @@ func messageContent(c gjson.Result) (string, bool) {
 		}
 	}
 	return strings.Join(texts, "\n"), true
+}
+
+// turnReferences reads a reference answer per user turn of a multi-turn
+// question, where the suite's preset keeps them: a list of texts, one per
+// user turn. Anything else (no list, a list of another length, a question
+// of one turn) gives none, and the judge is shown the last turn's
+// reference alone, as before.
+func (rd *Reader) turnReferences(root gjson.Result, msgs []eval.Message) []string {
+	if rd.turnRefs == "" {
+		return nil
+	}
+	r := root.Get(rd.turnRefs)
+	if !r.IsArray() {
+		return nil
+	}
+	users := 0
+	for _, m := range msgs {
+		if m.Role == "user" {
+			users++
+		}
+	}
+	items := r.Array()
+	if users < 2 || len(items) != users {
+		return nil
+	}
+	refs := make([]string, len(items))
+	for i, x := range items {
+		if x.Type != gjson.String && x.Type != gjson.Number {
+			return nil
+		}
+		refs[i] = x.String()
+	}
+	return refs
 }
 
 func (rd *Reader) reference(root gjson.Result, n int) (*eval.Reference, *Problem) {
