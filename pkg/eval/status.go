@@ -39,8 +39,20 @@ type SuiteStatus struct {
 	Malformed  int `json:"malformed"`
 	// Problems are the first malformed lines, as "file:line: field: what".
 	Problems []string `json:"problems,omitempty"`
+	// Files are the suite's files that held malformed lines, in the order
+	// read, each with its count and first few problems: a suite read from
+	// a directory names every file at fault, not only the first.
+	Files []MalformedFile `json:"files,omitempty"`
 	// Dropped pairs each dropped duplicate with the sample it duplicated.
 	Dropped []DroppedDuplicate `json:"dropped,omitempty"`
+}
+
+// MalformedFile counts the malformed lines of one dataset file, with the
+// first few, as "file:line: field: what".
+type MalformedFile struct {
+	File      string   `json:"file"`
+	Malformed int      `json:"malformed"`
+	Problems  []string `json:"problems"`
 }
 
 // DroppedDuplicate is a sample dropped as a duplicate of Twin.

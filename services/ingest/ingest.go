@@ -83,6 +83,10 @@ func New(cfg Config, env *stage.Env) *Service {
 // maxProblems bounds the malformed lines listed per suite; all are counted.
 const maxProblems = 50
 
+// maxFileProblems bounds the malformed lines listed per file, for the
+// terminal's line per file; all are counted.
+const maxFileProblems = 3
+
 // Run ingests runs as they are created, and adds the checkpoints announced
 // to their runs, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
@@ -364,8 +368,26 @@ func (s *Service) readSuite(ctx context.Context, spec *eval.RunSpec, suite eval.
 		}
 		ss.Problems = append(ss.Problems, p.Error())
 	}
+	ss.Files = malformedFiles(problems)
 	for _, p := range problems {
 		s.logger.Warn("malformed line skipped", "run", spec.Run, "suite", suite.Name, "problem", p.Error())
 	}
 	return nil
+}
+
+// malformedFiles groups problems by file, in the order the files were
+// read: each file's count and its first maxFileProblems problems.
+func malformedFiles(problems []dataset.Problem) []eval.MalformedFile {
+	var files []eval.MalformedFile
+	for _, p := range problems {
+		if len(files) == 0 || files[len(files)-1].File != p.File {
+			files = append(files, eval.MalformedFile{File: p.File, Problems: []string{}})
+		}
+		f := &files[len(files)-1]
+		f.Malformed++
+		if len(f.Problems) < maxFileProblems {
+			f.Problems = append(f.Problems, p.Error())
+		}
+	}
+	return files
 }

@@ -364,7 +364,7 @@ func (c *Collector) suites(rep *document.Report) {
 		if c.ingest != nil {
 			if st := c.ingest.Suites[su.Name]; st != nil {
 				ds.Samples, ds.Duplicates, ds.Malformed, ds.Problems = st.Samples, st.Duplicates, st.Malformed, st.Problems
-				ds.Contaminated, ds.Perturbed, ds.Dropped = st.Contaminated, st.Perturbed, st.Dropped
+				ds.Contaminated, ds.Perturbed, ds.Dropped, ds.Files = st.Contaminated, st.Perturbed, st.Dropped, st.Files
 			}
 		}
 		// Lists are empty, never null: CI gates read every key.
@@ -373,6 +373,9 @@ func (c *Collector) suites(rep *document.Report) {
 		}
 		if ds.Dropped == nil {
 			ds.Dropped = []eval.DroppedDuplicate{}
+		}
+		if ds.Files == nil {
+			ds.Files = []eval.MalformedFile{}
 		}
 		rep.Counts.Samples += ds.Samples
 		rep.Counts.Duplicates += ds.Duplicates

@@ -17,7 +17,7 @@ var documentedKeys = map[string][]string{
 		"gate", "checkpoints", "windows", "monitors", "folded", "timing", "warnings"},
 	"counts":    {"samples", "duplicates", "contaminated", "malformed", "errors", "generation_errors", "judge_errors"},
 	"progress":  {"scores", "scores_expected", "judgments", "judgments_expected"},
-	"suites[]":  {"name", "role", "metrics", "samples", "duplicates", "malformed", "contaminated", "perturbed", "problems", "dropped"},
+	"suites[]":  {"name", "role", "metrics", "samples", "duplicates", "malformed", "contaminated", "perturbed", "problems", "files", "dropped"},
 	"metrics[]": {"suite", "metric", "variant", "n", "mean", "ci", "errors", "worst_case", "clusters", "signature", "undefined"},
 	"rates.*": {"refusal", "refusal_n", "refusal_ci", "json_valid", "json_valid_n", "json_valid_ci", "json_valid_clusters",
 		"schema_pass", "truncated", "error", "mean_output_tokens"},

@@ -117,6 +117,10 @@ type Suite struct {
 	Contaminated int      `json:"contaminated"`
 	Perturbed    int      `json:"perturbed"`
 	Problems     []string `json:"problems"`
+	// Files are the suite's files that held malformed records, in the
+	// order read, each with its count and first three problems (empty
+	// for a status written before ingest counted per file).
+	Files []eval.MalformedFile `json:"files"`
 	// Dropped are the duplicates left out, each with the sample it
 	// repeats (and, for a near-duplicate, how similar they are).
 	Dropped []eval.DroppedDuplicate `json:"dropped"`

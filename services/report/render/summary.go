@@ -7,11 +7,13 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
 )
 
 // maxSummaryProblems is how many skipped records the terminal shows per
-// suite; the report lists more.
+// file (per suite, for a report written before ingest counted per file);
+// the report lists more.
 const maxSummaryProblems = 3
 
 // Summary writes what the terminal shows of a report: when the run could
@@ -228,6 +230,11 @@ func writeSkipped(b *bytes.Buffer, r *document.Report) {
 				continue
 			}
 			fmt.Fprintf(b, "  suite %s: %d of %d records\n", s.Name, s.Malformed, s.RecordsRead())
+			if len(s.Files) > 0 {
+				writeMalformedFiles(b, s.Files)
+				continue
+			}
+			// A status written before ingest counted per file.
 			for i, p := range s.Problems {
 				if i == maxSummaryProblems {
 					fmt.Fprintf(b, "    … %d more\n", s.Malformed-maxSummaryProblems)
@@ -257,6 +264,24 @@ func writeSkipped(b *bytes.Buffer, r *document.Report) {
 		} else {
 			fmt.Fprintf(b, "\ndropped %d duplicate samples (see report.md, Duplicates)\n", r.Counts.Duplicates)
 		}
+	}
+}
+
+// writeMalformedFiles writes a line per file that held malformed records:
+// its count, then its first few problems (file:line: why).
+func writeMalformedFiles(b *bytes.Buffer, files []eval.MalformedFile) {
+	for _, f := range files {
+		problems := make([]string, 0, len(f.Problems)+1)
+		for _, p := range f.Problems {
+			if len(problems) == maxSummaryProblems {
+				break
+			}
+			problems = append(problems, clip(p, 100))
+		}
+		if more := f.Malformed - len(problems); more > 0 {
+			problems = append(problems, fmt.Sprintf("%d more", more))
+		}
+		fmt.Fprintf(b, "    %s: %d malformed: %s\n", f.File, f.Malformed, strings.Join(problems, "; "))
 	}
 }
 
