@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
 )
 
@@ -119,5 +120,91 @@ func TestJudgeErrorCheckNamesItsJudge(t *testing.T) {
 	tb := gateTable(r)
 	if tb.Rows[1][0] != "judge_error_rate_max (judge j1)" || tb.Rows[2][0] != "judge_error_rate_max (judge j2)" {
 		t.Errorf("gate table rows: %q", tb.Rows)
+	}
+}
+
+// TestSummarySkippedPerFile: the terminal gives a line per file that held
+// malformed records, with its count and first three problems, so that a
+// directory suite names b.jsonl too; a report written before ingest
+// counted per file still lists the suite's first three.
+func TestSummarySkippedPerFile(t *testing.T) {
+	suite := document.Suite{Name: "arith", Samples: 13, Malformed: 6, Problems: []string{
+		"a.jsonl:2: prompt: is empty", "a.jsonl:4: prompt: is empty", "a.jsonl:7: prompt: is empty", "a.jsonl:9: prompt: is empty",
+		"b.jsonl:1: prompt: is empty", "b.jsonl:5: prompt: is empty"}}
+	perFile := suite
+	perFile.Files = []eval.MalformedFile{
+		{File: "a.jsonl", Malformed: 4, Problems: []string{"a.jsonl:2: prompt: is empty", "a.jsonl:4: prompt: is empty", "a.jsonl:7: prompt: is empty"}},
+		{File: "b.jsonl", Malformed: 2, Problems: []string{"b.jsonl:1: prompt: is empty", "b.jsonl:5: prompt: is empty"}},
+	}
+	for _, c := range []struct {
+		name  string
+		suite document.Suite
+		want  string
+	}{
+		{"per file", perFile, `
+skipped 6 malformed dataset records (see report.md, Suites):
+  suite arith: 6 of 19 records
+    a.jsonl: 4 malformed: a.jsonl:2: prompt: is empty; a.jsonl:4: prompt: is empty; a.jsonl:7: prompt: is empty; 1 more
+    b.jsonl: 2 malformed: b.jsonl:1: prompt: is empty; b.jsonl:5: prompt: is empty
+`},
+		{"a report from before", suite, `
+skipped 6 malformed dataset records (see report.md, Suites):
+  suite arith: 6 of 19 records
+    a.jsonl:2: prompt: is empty
+    a.jsonl:4: prompt: is empty
+    a.jsonl:7: prompt: is empty
+    … 3 more
+`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := gatedReport(document.VerdictPass)
+			r.Suites, r.Counts.Malformed = []document.Suite{c.suite}, 6
+			var b strings.Builder
+			if err := Summary(&b, r); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String(), c.want) {
+				t.Errorf("summary:\n%s\nwant:\n%s", b.String(), c.want)
+			}
+		})
+	}
+}
+
+// TestSummaryDroppedDuplicates: the terminal counts the duplicates dropped,
+// exact and near per suite, and points to where they are listed.
+func TestSummaryDroppedDuplicates(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		suites []document.Suite
+		count  int
+		want   string
+	}{
+		{"per suite", []document.Suite{
+			{Name: "arith", Samples: 9, Duplicates: 1, Dropped: []eval.DroppedDuplicate{{ID: "a7", Twin: "a2"}}},
+			{Name: "qa", Samples: 9, Duplicates: 2, Dropped: []eval.DroppedDuplicate{{ID: "q3", Twin: "q1"}, {ID: "q5", Twin: "q4", Similarity: 0.93, Why: "a typo"}}},
+			{Name: "clean", Samples: 9},
+		}, 3, "\ndropped 3 duplicate samples (arith 1 exact, 0 near; qa 1 exact, 1 near; see report.md, Duplicates)\n"},
+		{"a report without the list", []document.Suite{{Name: "arith", Samples: 9, Duplicates: 1}}, 1,
+			"\ndropped 1 duplicate samples (see report.md, Duplicates)\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := gatedReport(document.VerdictPass)
+			r.Suites, r.Counts.Duplicates = c.suites, c.count
+			var b strings.Builder
+			if err := Summary(&b, r); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String(), c.want) {
+				t.Errorf("summary:\n%s\nwant:\n%s", b.String(), c.want)
+			}
+		})
+	}
+	r := gatedReport(document.VerdictPass)
+	var b strings.Builder
+	if err := Summary(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "duplicate") {
+		t.Errorf("no duplicate, but the summary says:\n%s", b.String())
 	}
 }
