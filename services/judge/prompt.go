@@ -121,10 +121,7 @@ func buildMessages(j eval.Judge, sample *eval.Sample, a, b *eval.Generation) []e
 		multi = strings.Contains(j.Prompt, PHConversationA) || strings.Contains(j.Prompt, PHConversationB)
 	case multi:
 		var u strings.Builder
-		if ref != "" {
-			u.WriteString(eval.MarkRefConvStart + "\n\n" + eval.MarkTurnUser + "\n" + sanitize(question) + "\n\n" +
-				eval.MarkTurnRef + "\n" + ref + "\n\n" + eval.MarkRefConvEnd + "\n\n\n")
-		}
+		u.WriteString(referenceConversation(sample, question, ref))
 		u.WriteString(eval.MarkConvAStart + "\n\n" + conversation(sample.Messages, a, eval.MarkTurnA) + "\n\n" + eval.MarkConvAEnd + "\n\n\n")
 		u.WriteString(eval.MarkConvBStart + "\n\n" + conversation(sample.Messages, b, eval.MarkTurnB) + "\n\n" + eval.MarkConvBEnd)
 		user = u.String()
@@ -150,6 +147,38 @@ func buildMessages(j eval.Judge, sample *eval.Sample, a, b *eval.Generation) []e
 		{Role: "system", Content: fmt.Sprintf(system, d, d)},
 		{Role: "user", Content: user},
 	}
+}
+
+// referenceConversation is the reference block of MT-Bench's multi-turn
+// judge prompt (pair-math-v1-multi-turn), followed by the blank lines
+// before the conversations: every user turn with its reference answer
+// when the sample has one per turn, else the last question with the
+// sample's reference; "" when there is no reference.
+func referenceConversation(sample *eval.Sample, question, ref string) string {
+	type turn struct{ question, ref string }
+	var turns []turn
+	for _, m := range sample.Messages {
+		if m.Role == "user" && len(sample.TurnReferences) > 0 {
+			turns = append(turns, turn{m.Content, ""})
+		}
+	}
+	switch {
+	case len(turns) > 0 && len(turns) == len(sample.TurnReferences):
+		for i := range turns {
+			turns[i].ref = sample.TurnReferences[i]
+		}
+	case ref != "":
+		turns = []turn{{question, ref}}
+	default:
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString(eval.MarkRefConvStart + "\n\n")
+	for _, t := range turns {
+		b.WriteString(eval.MarkTurnUser + "\n" + sanitize(t.question) + "\n\n" + eval.MarkTurnRef + "\n" + t.ref + "\n\n")
+	}
+	b.WriteString(eval.MarkRefConvEnd + "\n\n\n")
+	return b.String()
 }
 
 // earlierTurns renders the conversation before the last user message as

@@ -69,7 +69,7 @@ func mtBenchPair() (s *eval.Sample, cand, base *eval.Generation) {
 	s = &eval.Sample{ID: "82", Suite: "mt", Messages: []eval.Message{
 		{Role: "user", Content: "A shop sells pens at 3 for 2 dollars. How much do 12 pens cost?"},
 		{Role: "user", Content: "And how many pens can you buy with 10 dollars?"},
-	}, Reference: &eval.Reference{Answers: []string{"15 pens"}}}
+	}, Reference: &eval.Reference{Answers: []string{"15 pens"}}, TurnReferences: []string{"8 dollars", "15 pens"}}
 	cand = &eval.Generation{Variant: "ft", Turns: []string{"12 pens are 4 lots of 3, so 8 dollars."}, Output: "10 dollars buy 5 lots of 3: 15 pens."}
 	base = &eval.Generation{Variant: "base", Turns: []string{"6 dollars."}, Output: "20 pens."}
 	return s, cand, base
@@ -84,8 +84,8 @@ func mtBenchPair() (s *eval.Sample, cand, base *eval.Generation) {
 // pair-v2-multi-turn prompt_template (fastchat/llm_judge/data/
 // judge_prompts.jsonl) filled in by Python's str.format with the same
 // questions and answers; the reference block before them is its
-// pair-math-v1-multi-turn block cut to the last turn, the only one a
-// sample's reference answers.
+// pair-math-v1-multi-turn block, each turn's question with its reference
+// answer.
 func TestMultiTurnRequestGolden(t *testing.T) {
 	s, cand, base := mtBenchPair()
 	j := testJudge()
@@ -127,8 +127,9 @@ func TestMultiTurnRequestGolden(t *testing.T) {
 				t.Errorf("assistant A's conversation holds B's answers:\n%s", convA)
 			}
 			ref := section(t, user, eval.MarkRefConvStart, eval.MarkRefConvEnd)
-			if !inOrder(ref, []string{eval.MarkTurnUser, s.Messages[1].Content, eval.MarkTurnRef, "15 pens"}) {
-				t.Errorf("the reference is not the answer to the last question:\n%s", ref)
+			if !inOrder(ref, []string{eval.MarkTurnUser, s.Messages[0].Content, eval.MarkTurnRef, "8 dollars",
+				eval.MarkTurnUser, s.Messages[1].Content, eval.MarkTurnRef, "15 pens"}) {
+				t.Errorf("the reference does not give each turn's reference answer under its question:\n%s", ref)
 			}
 			if strings.Index(user, eval.MarkRefConvEnd) > strings.Index(user, eval.MarkConvAStart) {
 				t.Error("the reference comes after the conversations")
@@ -140,6 +141,22 @@ func TestMultiTurnRequestGolden(t *testing.T) {
 				t.Errorf("the system prompt does not ask about the last question in assay's verdict form:\n%s", req.Messages[0].Content)
 			}
 		})
+	}
+}
+
+// TestMultiTurnReferenceOfTheLastTurn: a multi-turn sample without a
+// reference per turn (or with a list that does not match its turns) shows
+// the judge its reference under the last question only.
+func TestMultiTurnReferenceOfTheLastTurn(t *testing.T) {
+	for _, refs := range [][]string{nil, {"15 pens"}} {
+		s, cand, base := mtBenchPair()
+		s.TurnReferences = refs
+		user := request(testJudge(), s, cand, base).Messages[1].Content
+		ref := section(t, user, eval.MarkRefConvStart, eval.MarkRefConvEnd)
+		if strings.Count(ref, eval.MarkTurnRef) != 1 || strings.Contains(ref, s.Messages[0].Content) ||
+			!inOrder(ref, []string{eval.MarkTurnUser, s.Messages[1].Content, eval.MarkTurnRef, "15 pens"}) {
+			t.Errorf("turn references %q: the reference is not the last question's alone:\n%s", refs, ref)
+		}
 	}
 }
 
