@@ -241,6 +241,10 @@ func planDelta(r PlanRow, d document.DeltaEstimate, effect, gate float64, gated 
 	r.Needs = effects(effect, d.Delta, gate, gated)
 	var n func(effect float64) int
 	var mde float64
+	if d.N == 0 {
+		r.Needs, r.Note = []PlanNeed{}, "every pair was left out (a generation failed): nothing to plan with"
+		return r
+	}
 	switch d.Test {
 	case "mcnemar":
 		if d.Discordant == nil || d.N <= 0 {

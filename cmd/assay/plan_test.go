@@ -251,3 +251,14 @@ func TestPlanGateJudge(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanDeltaOverNothing: a delta whose every pair was left out
+// because a generation failed plans nothing, and says why, instead of
+// asking for an SD the report cannot give.
+func TestPlanDeltaOverNothing(t *testing.T) {
+	sd := 0.3
+	r := planDelta(PlanRow{Kind: "delta"}, document.DeltaEstimate{Test: "paired_t", N: 0, SD: &sd}, 0, 0.05, true)
+	if len(r.Needs) != 0 || r.MDE != nil || !strings.Contains(r.Note, "every pair was left out") {
+		t.Errorf("a delta over no pair plans %+v", r)
+	}
+}
