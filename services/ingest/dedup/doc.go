@@ -7,11 +7,14 @@
 // A question that differs from another in a number, a name or an entity,
 // at any position, is a different question, and so is one that differs in
 // a symbol or in code; whitespace, punctuation, case, full/half width and
-// a typo are not differences. Benchmarks are full of templated items that
-// differ in one number or one name ("43乘以73等于多少" and "11乘以73等于
-// 多少", HumanEval/56 and /61 with "<>" and "()"), and dropping one of
-// them removes an item the suite means to ask; a copy that differs only
-// in spacing or a typo asks nothing new and weighs its item twice.
+// a typo in the prose are not differences, but in code and in a quoted
+// literal a mark's width, a letter's case and a space are: s.split('，')
+// and s.split(','), `%Y` and `%y`, `', '.join` and `','.join` are other
+// programs. Benchmarks are full of templated items that differ in one
+// number or one name ("43乘以73等于多少" and "11乘以73等于多少",
+// HumanEval/56 and /61 with "<>" and "()"), and dropping one of them
+// removes an item the suite means to ask; a copy that differs only in spacing or a typo asks nothing
+// new and weighs its item twice.
 //
 // A similarity of word shingles (Jaccard, MinHash) cannot tell the two
 // apart: one changed number in a twelve-word question leaves most
@@ -22,20 +25,26 @@
 // # Tokens
 //
 // Text is NFKC-normalised (full-width forms become plain ones) and
-// lower-cased. A word is a run of letters; a number is a run of digits
-// with the points inside it, an English number word (seven, twice) or a
-// Chinese numeral; each Han, kana or hangul character is a token, since
-// Chinese puts no spaces between words; each character that means
-// something in code or math (< > ( ) [ ] { } + - * / = ! % ^ & | ~ # $ @
-// \, currency and other symbols) is a token. Spaces and sentence
+// lower-cased, but for the marks in code and in a literal that a straight
+// quote opens, which keep their width ('，', `=SUM(A1：A5)`; a Chinese
+// quotation 「：」 is 「:」), and the letters in code, which keep their case
+// unless the whole text is shouted. A word is a run of letters; a number
+// is a run of digits with the points inside it, an English number word
+// (seven, twice) or a Chinese numeral; each Han, kana or hangul character
+// is a token, since Chinese puts no spaces between words; each character
+// that means something in code or math (< > ( ) [ ] { } + - * / = ! % ^ &
+// | ~ # $ @ \, currency and other symbols) is a token. Spaces and sentence
 // punctuation only separate tokens (an apostrophe inside a word joins it,
 // a hyphen between letters separates it, a "!" that ends a sentence is
 // punctuation, one in != or 5! is a symbol). A punctuation mark that is
 // not a sentence's is a symbol too (see literal.go): in code (``` fences,
 // `backticks`), in a quoted literal ("count the ',' in the line",
-// s.split('.'), 「；」) and between code on both sides (os.path,
-// YYYY.MM.DD, f(x,y), a;b), so that s.split(',') and s.split('.') are two
-// questions; the quote marks themselves separate.
+// s.split('.'), 「；」) and between code on both sides or against a bracket
+// inside it (os.path, YYYY.MM.DD, f(x,y), a;b, a[1:], a[:1], (1,)), so
+// that s.split(',') and s.split('.') are two questions; the quote marks
+// themselves separate. A space is a symbol inside a string in code
+// (`' '.join`) and after a literal's mark before its closing quote
+// (', '); elsewhere spaces separate, also around and inside code.
 //
 // # Near-duplicates
 //
@@ -58,7 +67,8 @@
 //
 // Numbers, symbols and every other word or character must match exactly.
 // [Match.Similarity] is the share of tokens the texts have in common:
-// 1 for a copy that differs only in case, width, spacing or punctuation.
+// 1 for a copy that differs only in the case, width, spacing or
+// punctuation of its prose.
 //
 // # Cost
 //

@@ -18,6 +18,7 @@ func FuzzCompare(f *testing.F) {
 		{"Ä\u0301 ﬁ ①", "a ﬁ 1"},
 		{"s.split(',') “,” 「；」 f(x,y)", "s.split('.') \"'\" ‘,’ a?b:c"},
 		{"```go\nx := `a`\n```", "`a,b` ``c`` 'x\n' \"y"},
+		{"`s.split('，')` 按'：'分 ＡＢ a[1:]", "`S.SPLIT(', ')` 按':'分 AB a[:1] (1,)"},
 	} {
 		f.Add(s[0], s[1])
 	}

@@ -16,7 +16,11 @@ import (
 //     quote, a closing bracket, Chinese text or another mark: the comma
 //     in "Hello, world." is a sentence's, the one in ', ' is a literal;
 //   - anywhere, when it joins code on both sides (a word, a number or a
-//     bracket): a.b, f(x,y), a;b, a?b:c.
+//     bracket): a.b, f(x,y), a;b, a?b:c, or stands against a bracket
+//     inside it: a[1:], a[:1], (1,).
+// Such a mark keeps its width in code and in straight quotes ('，' is not
+// ','); a space inside a string in code, or between a literal's mark and
+// its closing quote (', '), is a symbol too.
 // The quote marks themselves separate, so that straight, curly and corner
 // quotes around the same words are the same text; a quote mark inside
 // another's literal ("'") is a symbol, straight or curly alike.
@@ -54,14 +58,34 @@ func quoteClass(r rune) (class rune, open, close bool) {
 type literals struct {
 	code   int    // the backticks that close the code span being read (3 or more: a fence), 0 outside code
 	quotes []rune // the classes of the open quotes, innermost last
+	marks  []rune // the marks that opened them
+	str    rune   // the quote of the string literal open in code, or 0
 }
 
-func (l *literals) reset() { l.code, l.quotes = 0, l.quotes[:0] }
+func (l *literals) reset() { l.code, l.quotes, l.marks, l.str = 0, l.quotes[:0], l.marks[:0], 0 }
+
+// straight reports whether the innermost open quote is a straight one, as
+// code writes its strings ('，', "；").
+func (l *literals) straight() bool {
+	n := len(l.marks)
+	return n > 0 && (l.marks[n-1] == '\'' || l.marks[n-1] == '"')
+}
+
+// stringQuote reads a straight quote q in code: it opens a string literal,
+// or closes the one it opened.
+func (l *literals) stringQuote(q rune) {
+	switch l.str {
+	case 0:
+		l.str = q
+	case q:
+		l.str = 0
+	}
+}
 
 // newline closes the quotes and inline code open on a line: a stray
 // quote or backtick makes no literal of the rest of the text.
 func (l *literals) newline() {
-	l.quotes = l.quotes[:0]
+	l.quotes, l.marks, l.str = l.quotes[:0], l.marks[:0], 0
 	if l.code < 3 {
 		l.code = 0
 	}
@@ -71,6 +95,7 @@ func (l *literals) newline() {
 // code span it ends, or opens a fence (three or more) or an inline span
 // that a run as long closes on the same line.
 func (l *literals) backticks(n int, rest []byte) {
+	l.str = 0
 	switch {
 	case l.code >= 3:
 		if n >= l.code {
@@ -115,12 +140,12 @@ func (l *literals) quote(r, prev, next rune) (opened, closed bool) {
 	straight := r == '"' || r == '\''
 	if n := len(l.quotes); n > 0 && close && class == l.quotes[n-1] &&
 		(!straight || !isCodeChar(next)) {
-		l.quotes = l.quotes[:n-1]
+		l.quotes, l.marks = l.quotes[:n-1], l.marks[:n-1]
 		return false, true
 	}
 	if open && (!straight || !isCodeChar(prev) && !isClosingBracket(prev) && next != 0 && !unicode.IsSpace(next)) &&
 		!l.closes(next) {
-		l.quotes = append(l.quotes, class)
+		l.quotes, l.marks = append(l.quotes, class), append(l.marks, r)
 		return true, false
 	}
 	return false, false
@@ -170,9 +195,11 @@ func (l *literals) literal(r, prev, next rune, afterText bool) bool {
 }
 
 // joinsCode reports whether a mark between prev and next touches code on
-// both sides: a.b, f(x,y), a;b, x[0].y.
+// both sides: a.b, f(x,y), a;b, x[0].y, or a bracket on the inside of it:
+// a[1:], a[:1], (1,).
 func joinsCode(prev, next rune) bool {
-	return (isCodeChar(prev) || isClosingBracket(prev)) && (isCodeChar(next) || next == '(' || next == '[' || next == '{')
+	return (isCodeChar(prev) || isClosingBracket(prev) || isOpeningBracket(prev)) &&
+		(isCodeChar(next) || isOpeningBracket(next) || isClosingBracket(next) && !isClosingBracket(prev))
 }
 
 // isCodeChar reports whether r may be part of an identifier or a number.
@@ -182,6 +209,8 @@ func isCodeChar(r rune) bool {
 }
 
 func isClosingBracket(r rune) bool { return r == ')' || r == ']' || r == '}' }
+
+func isOpeningBracket(r rune) bool { return r == '(' || r == '[' || r == '{' }
 
 // literalMark is the token of a quote mark that is a literal: curly and
 // straight quotes are the same symbol.

@@ -102,6 +102,17 @@ func TestRule(t *testing.T) {
 		{"a code fence", "What is printed?\n```\nprint('a:b'.split(':'))\n```", "What is printed?\n```\nprint('a:b'.split('?'))\n```", false},
 		{"Chinese corner quotes", "统计这句话中「，」出现的次数。", "统计这句话中「；」出现的次数。", false},
 		{"Chinese: a method call", "请解释 config.get(key) 的作用。", "请解释 config,get(key) 的作用。", false},
+		{"a full-width separator in quotes", "How do I split the line on ',' in Python?", "How do I split the line on '，' in Python?", false},
+		{"a full-width colon in code", "What does `=SUM(A1:A5)` return in Excel?", "What does `=SUM(A1：A5)` return in Excel?", false},
+		{"a full-width bar in code", "`row.split('|')` 返回什么？", "`row.split('｜')` 返回什么？", false},
+		{"a full-width separator in Chinese", "pandas读取时写sep=';'对吗？", "pandas读取时写sep='；'对吗？", false},
+		{"case in a regex", "What does `re.findall(r'\\w+', s)` return?", "What does `re.findall(r'\\W+', s)` return?", false},
+		{"case in a format", "`time.strftime('%M')` 输出什么？", "`time.strftime('%m')` 输出什么？", false},
+		{"a space in a string in code", "What does `' '.join(['a', 'b'])` return?", "What does `''.join(['a', 'b'])` return?", false},
+		{"a space in a quoted separator", "Split the line on ', ' and count the parts.", "Split the line on ',' and count the parts.", false},
+		{"a slice", "For a = [5, 6, 7], what is a[2:]?", "For a = [5, 6, 7], what is a[2]?", false},
+		{"a slice from the other end", "For a = [5, 6, 7], what is a[:2]?", "For a = [5, 6, 7], what is a[2:]?", false},
+		{"a tuple of one", "What is the type of (7,) in Python?", "What is the type of (7) in Python?", false},
 
 		// Near-duplicates: spacing, punctuation, case, width, a typo.
 		{"itself", q, q, true},
@@ -137,6 +148,11 @@ func TestRule(t *testing.T) {
 		{"spacing around code", "What does `line.split(\":\")` return for \"a:b\"?", "What does  `line.split(\":\")`  return for \"a:b\" ?", true},
 		{"Chinese quotation", "他说：“今天风很大，我们改天再去吧。”", "他说：「今天风很大我们改天再去吧」", true},
 		{"Chinese quotes of a literal", "统计这句话中“，”出现的次数。", "统计这句话中「，」出现的次数", true},
+		{"width in prose", "请计算12+5的结果，写出过程。", "请计算１２＋５的结果,写出过程。", true},
+		{"width in a Chinese quotation", "把字符串中的「:」换成「-」。", "把字符串中的「：」换成「－」。", true},
+		{"case in shouted code", "Write `parse_line(s)` in Python.", "WRITE `PARSE_LINE(S)` IN PYTHON.", true},
+		{"spacing in code", "What does `len( s )` return?", "What does  `len(s)` return ?", true},
+		{"Chinese typos near code", "`sorted(xs, key=abs)`按什么规则排序，结果和预期一样吗？", "`sorted(xs, key=abs)`按什么规侧排序，结果和豫期一样吗？", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			for _, ab := range [][2]string{{c.a, c.b}, {c.b, c.a}} {

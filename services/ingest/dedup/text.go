@@ -53,6 +53,9 @@ type text struct {
 	buf  []byte // the tokens' bytes, one after the other
 	norm []byte // scratch: NFKC of the input
 	lit  literals
+	// cased: the words in code that keep their capitals, to lower them
+	// when the whole text is shouted.
+	cased []int
 }
 
 // parse splits s into tokens. NFKC folds full-width forms, ligatures and
@@ -63,16 +66,18 @@ type text struct {
 // before = or a word or after a number (code and factorials, not the end
 // of a sentence), and a mark in code or a quoted literal or between code
 // on both sides (os.path, s.split(','), f(x,y); see literal.go). A hyphen
-// between letters separates words (well-known is well known). A text that is
-// mostly capitals is read without case: shouting says nothing of names or
-// of camelCase.
+// between letters separates words (well-known is well known). In code and
+// in a literal that a straight quote opens a mark keeps its width, and in
+// code a letter keeps its case ('，', %Y, \D; see keepWidth). A text that is
+// mostly capitals is read without case, in code too: shouting says nothing
+// of names, of camelCase or of the code it shouts.
 // The tokens are valid until the next call.
 func (t *text) parse(s string) {
 	t.toks, t.buf = t.toks[:0], t.buf[:0]
 	if isASCII(s) { // NFKC changes no ASCII text: skip its quick check
 		t.norm = append(t.norm[:0], s...)
 	} else {
-		t.norm = norm.NFKC.AppendString(t.norm[:0], s)
+		t.norm = appendNFKC(t.norm[:0], s)
 	}
 	in := t.norm
 	var (
@@ -81,12 +86,16 @@ func (t *text) parse(s string) {
 		atStart = true // the next word opens a sentence
 		upper   = 0    // upper-case letters in the text
 		letters = 0
-		prev    rune // the previous character
+		prev    rune // the previous character, narrowed
+		// afterLit: the previous character was a mark of a quoted
+		// literal, so that a space after it (', ') is the literal's.
+		afterLit bool
 		// afterText: the previous character was text (a letter, a
 		// digit, a closing bracket) or sentence punctuation after it.
 		afterText bool
 	)
 	t.lit.reset()
+	t.cased = t.cased[:0]
 	flush := func() {
 		if cur < 0 {
 			return
@@ -119,6 +128,11 @@ func (t *text) parse(s string) {
 			next, _ = utf8.DecodeRune(in[i+size:])
 		}
 		i += size
+		// wide is r as written: a full-width form is read as its plain
+		// character, but kept in code and in a quoted literal, where
+		// '，' and ',' are other programs.
+		wide := r
+		r, next = narrow(r), narrow(next)
 		if r == '`' {
 			n := 1
 			for i < len(in) && in[i] == '`' {
@@ -133,6 +147,10 @@ func (t *text) parse(s string) {
 		if r == '\n' {
 			t.lit.newline()
 		}
+		if t.lit.code > 0 && (wide == '\'' || wide == '"') {
+			t.lit.stringQuote(wide)
+		}
+		lit := false // r is a mark of a quoted literal
 		curKind := kind(255)
 		if cur >= 0 {
 			curKind = t.toks[cur].kind
@@ -159,7 +177,11 @@ func (t *text) parse(s string) {
 				if len(t.buf) > start && curKind == word {
 					t.toks[cur].flags |= ident // an inner capital: camelCase
 				}
-				r = unicode.ToLower(r)
+				if t.lit.code == 0 {
+					r = unicode.ToLower(r)
+				} else if n := len(t.cased); n == 0 || t.cased[n-1] != cur {
+					t.cased = append(t.cased, cur) // %Y is not %y, \d is not \D
+				}
 			}
 			if r == '_' {
 				t.toks[cur].flags |= ident
@@ -193,8 +215,8 @@ func (t *text) parse(s string) {
 			opened, closed := t.lit.quote(r, prev, next)
 			inside := !opened && !closed && len(t.lit.quotes) > 0
 			if inside && t.lit.literal(r, prev, next, afterText) {
-				single(symbol, literalMark(r))
-				atStart = false
+				single(symbol, literalMark(t.keepWidth(r, wide, afterText)))
+				atStart, lit = false, !afterText
 				break
 			}
 			flush()
@@ -203,10 +225,10 @@ func (t *text) parse(s string) {
 				atStart = true
 			}
 		case r != '-' && unicode.IsPunct(r) && t.lit.literal(r, prev, next, afterText):
-			// os.path, s.split(','), f(x,y): a mark in code, a literal
-			// or between code is a symbol (see literal.go).
-			single(symbol, literalMark(r))
-			atStart = false
+			// os.path, s.split(','), f(x,y), a[1:]: a mark in code, a
+			// literal or between code is a symbol (see literal.go).
+			single(symbol, literalMark(t.keepWidth(r, wide, afterText)))
+			atStart, lit = false, t.lit.code == 0 && len(t.lit.quotes) > 0 && !afterText
 		case r == '-' && proseDash(in, i-size):
 			flush() // "word -- word": a dash in prose, punctuation
 		case r == '-' && curKind == word && isWordLetter(next):
@@ -216,8 +238,12 @@ func (t *text) parse(s string) {
 			flush() // the end of a sentence
 			atStart, text = true, afterText
 		case isSymbol(r):
-			single(symbol, r)
+			single(symbol, t.keepWidth(r, wide, afterText))
 			atStart, text = false, isClosingBracket(r)
+		case unicode.IsSpace(r) && (t.lit.str != 0 || afterLit && t.lit.closes(next)):
+			// ' ' in code, ', ' anywhere: a space inside a string
+			// literal is part of it.
+			single(symbol, wide)
 		default: // spaces, punctuation, controls, invalid UTF-8
 			flush()
 			if sentenceEnds(r) {
@@ -225,10 +251,16 @@ func (t *text) parse(s string) {
 			}
 			text = afterText && unicode.IsPunct(r)
 		}
-		prev, afterText = r, text
+		prev, afterText, afterLit = r, text, lit
 	}
 	flush()
 	if upper*2 > letters && letters >= 8 {
+		for _, i := range t.cased {
+			tk := &t.toks[i]
+			start := len(t.buf)
+			t.buf = append(t.buf, bytes.ToLower(tk.b)...)
+			tk.b = t.buf[start:]
+		}
 		for i := range t.toks {
 			t.toks[i].flags &^= capital
 			if !bytes.ContainsRune(t.toks[i].b, '_') {
@@ -236,6 +268,62 @@ func (t *text) parse(s string) {
 			}
 		}
 	}
+}
+
+// keepWidth returns the mark r, written wide, as its token keeps it:
+// full-width in code and in a literal that a straight quote opens ('，',
+// sep='；'), plain in prose, where "１，２" is "1,2" and a Chinese
+// quotation 「：」 is 「:」. Letters and digits are always plain: Python
+// reads its identifiers in NFKC too.
+func (t *text) keepWidth(r, wide rune, afterText bool) rune {
+	if t.lit.code > 0 || t.lit.straight() && !afterText {
+		return wide
+	}
+	return r
+}
+
+// narrow maps a full-width form of an ASCII character (U+FF01 to U+FF5E)
+// to that character, as NFKC does.
+func narrow(r rune) rune {
+	if r >= 0xff01 && r <= 0xff5e {
+		return r - 0xff01 + '!'
+	}
+	return r
+}
+
+// appendNFKC appends s in NFKC to dst but for the full-width forms of
+// ASCII characters, which parse narrows where they are prose and keeps
+// where they are code (see narrow).
+func appendNFKC(dst []byte, s string) []byte {
+	for {
+		i := indexWide(s)
+		if i < 0 {
+			return appendNFKCPart(dst, s)
+		}
+		dst = appendNFKCPart(dst, s[:i])
+		dst = append(dst, s[i:i+3]...)
+		s = s[i+3:]
+	}
+}
+
+// appendNFKCPart appends s in NFKC to dst, copying it when it is already
+// normal: appending to a non-empty dst, NFKC allocates its buffer.
+func appendNFKCPart(dst []byte, s string) []byte {
+	if norm.NFKC.IsNormalString(s) {
+		return append(dst, s...)
+	}
+	return norm.NFKC.AppendString(dst, s)
+}
+
+// indexWide returns the index of the first full-width form of an ASCII
+// character in s (U+FF01 to U+FF5E: EF BC 81 to EF BD 9E in UTF-8), or -1.
+func indexWide(s string) int {
+	for i := 0; i+2 < len(s); i++ {
+		if s[i] == 0xef && (s[i+1] == 0xbc && s[i+2] >= 0x81 || s[i+1] == 0xbd && s[i+2] <= 0x9e) {
+			return i
+		}
+	}
+	return -1
 }
 
 // proseDash reports whether the '-' at b[at] is in a run of two or more
