@@ -12,11 +12,14 @@ import (
 	"testing"
 )
 
-// showMisses prints the pairs of the development set the detector gets
+// showMisses prints the pairs of the development sets the detector gets
 // wrong, to tune on. It never prints the held-out set's pairs: that set
 // is only measured, so that its figures say how the rule does on pairs
 // it was not tuned on.
 var showMisses = flag.Bool("dedup.misses", false, "print the development pairs the detector gets wrong")
+
+// heldOut is the labelled set that is only measured, never tuned on.
+const heldOut = "near_heldout.jsonl"
 
 // labelledPair is one line of testdata/near_*.jsonl (see testdata/README).
 type labelledPair struct {
@@ -45,7 +48,7 @@ func (t *tally) add(dup bool) {
 //
 //	go test ./services/ingest/dedup -run TestLabelled -v
 func TestLabelled(t *testing.T) {
-	for _, file := range []string{"near_dev.jsonl", "near_heldout.jsonl"} {
+	for _, file := range []string{"near_dev.jsonl", "near_code_dev.jsonl", heldOut} {
 		t.Run(strings.TrimSuffix(file, ".jsonl"), func(t *testing.T) {
 			pairs := readLabelled(t, filepath.Join("testdata", file))
 			byKind := map[[3]string]*tally{}
@@ -60,7 +63,7 @@ func TestLabelled(t *testing.T) {
 				}
 				byKind[k].add(dup)
 				total[p.Label].add(dup)
-				if *showMisses && file == "near_dev.jsonl" && dup != (p.Label == "duplicate") {
+				if *showMisses && file != heldOut && dup != (p.Label == "duplicate") {
 					t.Logf("%s (%s, %s, %s): near-duplicate %v %+v\n  a: %q\n  b: %q", p.ID, p.Label, p.Lang, p.Change, dup, m, p.A, p.B)
 				}
 			}
