@@ -58,8 +58,9 @@ judges:
 gate:
   win_rate_min: 0.4
   refusal_rate_delta_max: 0.02
-  # The personas fail up to 5%% of calls for good, on purpose: the gate
-  # tolerates that many, so that its verdict comes from its checks.
+  # The personas fail up to 5%% of calls for good, and judge-b gives no
+  # verdict on about 8%% of pairs, on purpose: the gate tolerates that
+  # many, so that its verdict comes from its checks.
   error_rate_max: 0.1
 `
 
@@ -72,7 +73,7 @@ func testPersonas() []llmsim.Persona {
 		{Name: "t-ft", Accuracy: 0.7, TagAccuracy: map[string]float64{"extraction": 0.9}, Refusal: 0.15, SafetyRefusal: 0.9, JSONBreak: 0.05, Verbosity: 0.1, Think: true, Flaky: 0.05},
 		{Name: "t-int4", Accuracy: 0.5, Refusal: 0.05, SafetyRefusal: 0.5, JSONBreak: 0.25, Verbosity: 0.3, Truncate: 0.1, Down: 0.05},
 		{Name: "t-judge-a", Judge: true, PositionBias: 0.2, TagFallback: 0.3},
-		{Name: "t-judge-b", Judge: true, PositionBias: 0.1, TagFallback: 0.1, Garbage: 0.08},
+		{Name: "t-judge-b", Judge: true, PositionBias: 0.1, TagFallback: 0.1, Garbage: 0.04},
 	}
 }
 
