@@ -18,10 +18,6 @@ const tolerance = 1e-9
 // not be evaluated (gate.error_rate_max when the spec gives none).
 const DefaultErrorRateMax = 0.02
 
-// judgeErrorRateMax names the check, for each judge and gated variant, that
-// the judge gave a verdict on all but gate.error_rate_max of the pairs.
-const judgeErrorRateMax = "judge_error_rate_max"
-
 // Gate evaluates spec's gate on a report.
 //
 // Under the interval policy (the default) a check is decided on the 95%
@@ -92,10 +88,10 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 	if read, bad, first := malformed(rep); bad > 0 {
 		share := float64(bad) / float64(read)
 		if share > maxErr+tolerance {
-			b.over("malformed_rate_max", "", share, maxErr,
+			b.over(document.CheckMalformedRateMax, "", share, maxErr,
 				fmt.Sprintf("%d of %d dataset records were malformed and skipped (%.1f%%, more than error_rate_max %g allows); the first: %s", bad, read, 100*share, maxErr, first))
 		} else {
-			b.within("malformed_rate_max", "", share, maxErr)
+			b.within(document.CheckMalformedRateMax, "", share, maxErr)
 		}
 	}
 	gj, _ := GateJudge(spec)
@@ -108,16 +104,17 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 			continue
 		}
 		if *r > maxErr+tolerance {
-			b.over("error_rate_max", v, *r, maxErr,
+			b.over(document.CheckErrorRateMax, v, *r, maxErr,
 				fmt.Sprintf("%s: %.1f%% of generations failed (%s), more than error_rate_max %g allows", v, 100**r, failureCauses(rep, "generation", v), maxErr))
 			continue
 		}
-		b.within("error_rate_max", v, *r, maxErr)
+		b.within(document.CheckErrorRateMax, v, *r, maxErr)
 	}
 	// Every judge's failures on every gated variant's pairs, whether or
 	// not a check reads its verdicts: a judge that failed too often
 	// leaves the comparison it was asked for unmade.
 	for _, j := range spec.Judges {
+		jb := b.of(j.Name)
 		for _, v := range spec.GatedVariants() {
 			p, found := pairwiseOf(rep, j.Name, v)
 			if !found || p.N+p.Errors == 0 {
@@ -125,34 +122,33 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 			}
 			rate := float64(p.Errors) / float64(p.N+p.Errors)
 			if overShare(p.Errors, p.N+p.Errors, maxErr) {
-				b.over(judgeErrorRateMax, v, rate, maxErr,
+				jb.over(document.CheckJudgeErrorRateMax, v, rate, maxErr,
 					fmt.Sprintf("judge %s: %.1f%% of %s's pairs got no verdict (%s), more than error_rate_max %g allows", j.Name, 100*rate, v, failureCauses(rep, "judge", j.Name), maxErr))
 			} else {
-				b.within(judgeErrorRateMax, v, rate, maxErr)
+				jb.within(document.CheckJudgeErrorRateMax, v, rate, maxErr)
 			}
-			b.g.Checks[len(b.g.Checks)-1].Judge = j.Name
 		}
 	}
+	jb := b.of(judge)
 	for _, v := range spec.GatedVariants() {
 		if gt.WinRateMin != nil {
 			const name = "win_rate_min"
 			p, found := pairwiseOf(rep, judge, v)
 			switch {
 			case !found:
-				b.unmeasured(name, v, boundMin, *gt.WinRateMin, fmt.Sprintf("no judge %q compares %s with the baseline", judge, v))
+				jb.unmeasured(name, v, boundMin, *gt.WinRateMin, fmt.Sprintf("no judge %q compares %s with the baseline", judge, v))
 			case overShare(p.Errors, p.N+p.Errors, maxErr):
 				// judge_error_rate_max says so; the win rate over the
 				// rest is not the one asked for.
-				b.unmeasured(name, v, boundMin, *gt.WinRateMin, fmt.Sprintf("%d of %d pairs of %s got no verdict from judge %s, more than error_rate_max %g allows: its win rate is over the rest only",
+				jb.unmeasured(name, v, boundMin, *gt.WinRateMin, fmt.Sprintf("%d of %d pairs of %s got no verdict from judge %s, more than error_rate_max %g allows: its win rate is over the rest only",
 					p.Errors, p.N+p.Errors, v, judge, maxErr))
 			case p.WinRate == nil && p.GenerationErrors > 0:
-				b.unmeasured(name, v, boundMin, *gt.WinRateMin, fmt.Sprintf("judge %s judged no pair of %s: in each, a generation failed", judge, v))
+				jb.unmeasured(name, v, boundMin, *gt.WinRateMin, fmt.Sprintf("judge %s judged no pair of %s: in each, a generation failed", judge, v))
 			case p.WinRate == nil:
-				b.unmeasured(name, v, boundMin, *gt.WinRateMin, fmt.Sprintf("judge %s has no verdict on %s yet", judge, v))
+				jb.unmeasured(name, v, boundMin, *gt.WinRateMin, fmt.Sprintf("judge %s has no verdict on %s yet", judge, v))
 			default:
-				b.decide(name, v, *gt.WinRateMin, true, estimate{value: *p.WinRate, ci: p.CI, n: p.N, mde: p.MDE, undefined: p.Undefined})
+				jb.decide(name, v, *gt.WinRateMin, true, estimate{value: *p.WinRate, ci: p.CI, n: p.N, mde: p.MDE, undefined: p.Undefined})
 			}
-			b.g.Checks[len(b.g.Checks)-1].Judge = judge
 		}
 		if gt.RefusalRateDeltaMax != nil {
 			const name = "refusal_rate_delta_max"
@@ -242,25 +238,42 @@ const (
 type checks struct {
 	g        *document.Gate
 	interval bool
+	// judge is the judge every check added reads ([document.Check].Judge),
+	// "" for the checks that read none.
+	judge string
+}
+
+// of is a builder whose checks read judge's verdicts or count its
+// failures, adding to the same gate.
+func (b *checks) of(judge string) *checks {
+	jb := *b
+	jb.judge = judge
+	return &jb
+}
+
+// add appends c, with the builder's judge.
+func (b *checks) add(c document.Check) {
+	c.Judge = b.judge
+	b.g.Checks = append(b.g.Checks, c)
 }
 
 // unmeasured adds a check that could not be evaluated, and why.
 func (b *checks) unmeasured(name, variant, bound string, threshold float64, why string) {
-	b.g.Checks = append(b.g.Checks, document.Check{Name: name, Variant: variant, Threshold: threshold, Bound: bound,
+	b.add(document.Check{Name: name, Variant: variant, Threshold: threshold, Bound: bound,
 		Outcome: document.VerdictError, Error: why})
 }
 
 // within adds a check on counts (a share of failures or of malformed
 // records) that is within its limit.
 func (b *checks) within(name, variant string, share, limit float64) {
-	b.g.Checks = append(b.g.Checks, document.Check{Name: name, Variant: variant, Value: share, Threshold: limit, Bound: boundMax,
+	b.add(document.Check{Name: name, Variant: variant, Value: share, Threshold: limit, Bound: boundMax,
 		Outcome: document.VerdictPass, Passed: true})
 }
 
 // over adds a check on counts that is over its limit: the run could not
 // be evaluated, which is why.
 func (b *checks) over(name, variant string, share, limit float64, why string) {
-	b.g.Checks = append(b.g.Checks, document.Check{Name: name, Variant: variant, Value: share, Threshold: limit, Bound: boundMax,
+	b.add(document.Check{Name: name, Variant: variant, Value: share, Threshold: limit, Bound: boundMax,
 		Outcome: document.VerdictError, Error: why})
 }
 
@@ -331,7 +344,7 @@ func (b *checks) decide(name, variant string, threshold float64, atLeast bool, e
 		c.NeededN = 0 // decided: no more samples are needed
 	}
 	c.Passed = c.Outcome == document.VerdictPass
-	b.g.Checks = append(b.g.Checks, c)
+	b.add(c)
 }
 
 // malformed counts the dataset records read and those skipped as

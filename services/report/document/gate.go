@@ -10,6 +10,31 @@ const (
 	VerdictError        = "error"
 )
 
+// The checks that say whether a run could be evaluated at all, not how
+// good a variant is: comparisons of counts with gate.error_rate_max that
+// make the verdict error, never fail.
+const (
+	// CheckErrorRateMax is a variant's share of failed generations.
+	CheckErrorRateMax = "error_rate_max"
+	// CheckJudgeErrorRateMax is a judge's share of a variant's pairs it
+	// gave no verdict on.
+	CheckJudgeErrorRateMax = "judge_error_rate_max"
+	// CheckMalformedRateMax is the share of dataset records skipped as
+	// malformed.
+	CheckMalformedRateMax = "malformed_rate_max"
+)
+
+// IsValidityCheck reports whether the check named name is one of the
+// checks on counts ([CheckErrorRateMax], [CheckJudgeErrorRateMax],
+// [CheckMalformedRateMax]) that say whether the run could be evaluated.
+func IsValidityCheck(name string) bool {
+	switch name {
+	case CheckErrorRateMax, CheckJudgeErrorRateMax, CheckMalformedRateMax:
+		return true
+	}
+	return false
+}
+
 // Gate is the verdict CI reads.
 type Gate struct {
 	// Verdict is pass, fail, inconclusive (no check failed, some could

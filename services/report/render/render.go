@@ -272,7 +272,7 @@ func checkName(c document.Check) string {
 // checkJudge names the judge of a check on a judge's failures: a run with
 // two judges has one such check per judge and variant.
 func checkJudge(c document.Check) string {
-	if c.Name != "judge_error_rate_max" || c.Judge == "" {
+	if c.Name != document.CheckJudgeErrorRateMax || c.Judge == "" {
 		return ""
 	}
 	return " (judge " + c.Judge + ")"

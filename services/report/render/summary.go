@@ -99,7 +99,7 @@ func onlyValidityChecks(r *document.Report) bool {
 		return false
 	}
 	for _, c := range r.Gate.Checks {
-		if c.Name != "error_rate_max" && c.Name != "judge_error_rate_max" && c.Name != "malformed_rate_max" {
+		if !document.IsValidityCheck(c.Name) {
 			return false
 		}
 	}
@@ -279,7 +279,7 @@ func writeMalformedFiles(b *bytes.Buffer, files []eval.MalformedFile) {
 			problems = append(problems, clip(p, 100))
 		}
 		if more := f.Malformed - len(problems); more > 0 {
-			problems = append(problems, fmt.Sprintf("%d more", more))
+			problems = append(problems, fmt.Sprintf("… %d more", more))
 		}
 		fmt.Fprintf(b, "    %s: %d malformed: %s\n", f.File, f.Malformed, strings.Join(problems, "; "))
 	}

@@ -144,7 +144,7 @@ func TestSummarySkippedPerFile(t *testing.T) {
 		{"per file", perFile, `
 skipped 6 malformed dataset records (see report.md, Suites):
   suite arith: 6 of 19 records
-    a.jsonl: 4 malformed: a.jsonl:2: prompt: is empty; a.jsonl:4: prompt: is empty; a.jsonl:7: prompt: is empty; 1 more
+    a.jsonl: 4 malformed: a.jsonl:2: prompt: is empty; a.jsonl:4: prompt: is empty; a.jsonl:7: prompt: is empty; … 1 more
     b.jsonl: 2 malformed: b.jsonl:1: prompt: is empty; b.jsonl:5: prompt: is empty
 `},
 		{"a report from before", suite, `
