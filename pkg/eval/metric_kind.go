@@ -15,3 +15,13 @@ var binaryMetrics = map[string]bool{
 // the values a run happened to give (a length metric whose answers were
 // all 0 or 1 words long is still not a proportion).
 func MetricBinary(name string) bool { return binaryMetrics[name] }
+
+// jsonValidMetrics are the metrics whose scoring parses the answer as
+// JSON, and records whether it parsed (Checks.JSONValid).
+var jsonValidMetrics = map[string]bool{"json_valid": true, "json_schema": true, "json_fields": true}
+
+// MeasuresJSONValid reports whether scoring the metric checks that the
+// answer is JSON, so that a suite asking for it has a json_valid rate:
+// without such a metric the rate does not apply, where with one a rate
+// over nothing is n/a.
+func MeasuresJSONValid(metric string) bool { return jsonValidMetrics[metric] }

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
 )
 
@@ -362,12 +362,13 @@ func signedCI(x float64, ci [2]float64) string {
 	return fmt.Sprintf("%+.3f [%+.3f, %+.3f]", x, ci[0], ci[1])
 }
 
-// measuresJSON reports whether a suite of the run asks for a JSON
-// metric: without one, json_valid does not apply (—), where with one a
-// json_valid over nothing is n/a.
+// measuresJSON reports whether a suite of the run asks for a metric that
+// checks answers for JSON ([eval.MeasuresJSONValid]): without one,
+// json_valid does not apply (—), where with one a json_valid over nothing
+// is n/a.
 func measuresJSON(r *document.Report) bool {
 	return slices.ContainsFunc(r.Suites, func(s document.Suite) bool {
-		return slices.ContainsFunc(s.Metrics, func(m string) bool { return strings.HasPrefix(m, "json_") })
+		return slices.ContainsFunc(s.Metrics, eval.MeasuresJSONValid)
 	})
 }
 
