@@ -1,8 +1,10 @@
 package llm
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"testing"
@@ -128,10 +130,199 @@ func TestCtrlCBeforeAnswerEndsCall(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("error = %v, want the context's", err)
 	}
-	if el := time.Since(start); el >= paidTimeout {
-		t.Errorf("Chat took %v after its context ended", el)
+	// The context ends at 100 ms: a call given the paid grace would take
+	// paidTimeout more.
+	if el := time.Since(start); el >= time.Second {
+		t.Errorf("Chat took %v; want it to end with its context", el)
 	}
 	if len(cache.m) != 0 {
 		t.Errorf("stored %d records for a call never answered", len(cache.m))
 	}
+}
+
+// TestCtrlCCutsStreamStillGenerating: a stream still generating when the
+// caller gives up is cut within its short grace, not read on for
+// paidTimeout, and nothing is stored; the endpoint sees the request end.
+func TestCtrlCCutsStreamStillGenerating(t *testing.T) {
+	sent, gone := make(chan int, 1), make(chan struct{})
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		defer close(gone)
+		w.Header().Set("Content-Type", "text/event-stream")
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for i := 1; i <= 200; i++ { // 20 s of generation
+			select {
+			case <-tick.C:
+			case <-r.Context().Done():
+				return
+			}
+			sse(w, `data: {"choices":[{"index":0,"delta":{"content":"word "},"finish_reason":null}]}`)
+			select {
+			case sent <- i:
+			default:
+			}
+		}
+		sse(w, `data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`, "data: [DONE]")
+	})
+	ep := srv.endpoint()
+	ep.Stream = true
+	cache := &kvCache{}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var canceled time.Time
+	go func() {
+		// Ctrl-C once the stream is well under way (about 0.5 s).
+		for n := range sent {
+			if n >= 5 {
+				canceled = time.Now()
+				cancel()
+				return
+			}
+		}
+	}()
+	_, err := NewLedger(cache, WithLogger(slog.New(slog.DiscardHandler))).Chat(ctx, ep, request(), fastRetry, "run|ft")
+	el := time.Since(canceled)
+	if ctx.Err() == nil {
+		t.Fatalf("Chat returned %v before the context was cancelled", err)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error = %v, want the context's", err)
+	}
+	if el >= time.Second {
+		t.Errorf("Chat returned %v after Ctrl-C; want a generating stream cut within %v", el, streamGrace)
+	}
+	if len(cache.m) != 0 {
+		t.Errorf("stored %d records for a stream cut while generating", len(cache.m))
+	}
+	select {
+	case <-gone:
+	case <-time.After(10 * time.Second):
+		t.Error("the endpoint still streams 10 s after the call ended")
+	}
+}
+
+// cancelOnFinish is a transport that ends the caller's context once the
+// response body has handed the client a finish_reason: a Ctrl-C that lands
+// after a stream finished, before its end.
+type cancelOnFinish struct{ cancel context.CancelFunc }
+
+func (c *cancelOnFinish) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil {
+		resp.Body = &readCanceler{ReadCloser: resp.Body, cancel: c.cancel}
+	}
+	return resp, err
+}
+
+type readCanceler struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (r *readCanceler) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if bytes.Contains(p[:n], []byte(`"finish_reason":"stop"`)) {
+		r.cancel()
+	}
+	return n, err
+}
+
+// TestCtrlCKeepsFinishedStream: a stream that has delivered its finish
+// when the caller gives up is paid for: it is read to its end although
+// the end comes later than a generating stream's grace, and stored.
+func TestCtrlCKeepsFinishedStream(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		sse(w, `data: {"choices":[{"index":0,"delta":{"content":"answer"},"finish_reason":"stop"}]}`)
+		// The usage and [DONE] come late: after a generating stream's
+		// grace, well within paidTimeout.
+		select {
+		case <-time.After(3 * streamGrace):
+		case <-r.Context().Done():
+			return
+		}
+		sse(w, `data: {"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}`, "data: [DONE]")
+	})
+	ep := srv.endpoint()
+	ep.Stream = true
+	cache := &kvCache{}
+	h := &http.Client{Transport: &cancelOnFinish{cancel: cancel}}
+	got, err := NewLedger(cache, WithHTTPClient(h), WithLogger(slog.New(slog.DiscardHandler))).Chat(ctx, ep, request(), fastRetry, "run|ft")
+	if ctx.Err() == nil {
+		t.Fatal("the context was not cancelled after the finish arrived")
+	}
+	if err != nil || got.Output != "answer" || got.Usage.TotalTokens != 6 {
+		t.Fatalf("interrupted call: %+v, %v; want the finished answer with its usage", got, err)
+	}
+	again, err := NewLedger(cache, WithLogger(slog.New(slog.DiscardHandler))).Chat(t.Context(), ep, request(), fastRetry, "run|ft")
+	if err != nil || !again.Cached || again.Output != "answer" {
+		t.Errorf("next call: %+v, %v; want the stored answer", again, err)
+	}
+	if n := srv.calls.Load(); n != 1 {
+		t.Errorf("the endpoint was called %d times, want once", n)
+	}
+}
+
+// TestStreamFinished: the events that end an answer, and those that do not.
+func TestStreamFinished(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want bool
+	}{
+		{"data: [DONE]", true},
+		{"data:[DONE]\r", true},
+		{`data: {"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"stop"}]}`, true},
+		{`data: {"choices":[{"delta":{},"finish_reason":"length"}]}`, true},
+		{`data: {"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}`, false},
+		{`data: {"choices":[{"index":1,"delta":{},"finish_reason":"stop"}]}`, false},
+		{`data: {"choices":[{"index":0,"finish_reason":""}]}`, false},
+		{`data: {"choices":[{"finish_reason":`, false},
+		{": keep-alive", false},
+		{`event: {"finish_reason":"stop"}`, false},
+	} {
+		if got := streamFinished([]byte(tc.line)); got != tc.want {
+			t.Errorf("streamFinished(%q) = %v, want %v", tc.line, got, tc.want)
+		}
+	}
+}
+
+// FuzzFinishWatch: any stream body, read in any pieces, passes through
+// unchanged, and finishes exactly when one of its whole lines ends the
+// answer.
+func FuzzFinishWatch(f *testing.F) {
+	f.Add([]byte("data: {\"choices\":[{\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n"), uint8(3))
+	f.Add([]byte("data: {\"choices\":[{\"finish_reason\":null}]}\n"), uint8(1))
+	f.Add([]byte(": ping\r\ndata:[DONE]\r\n"), uint8(7))
+	f.Fuzz(func(t *testing.T, body []byte, piece uint8) {
+		want := false
+		lines := bytes.Split(body, []byte("\n"))
+		for _, l := range lines[:len(lines)-1] { // the last has no newline
+			want = want || streamFinished(l)
+		}
+		n := 0
+		w := &finishWatch{r: &pieces{b: body, n: int(piece)%16 + 1}, finished: func() { n++ }}
+		got, err := io.ReadAll(w)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("read %q, %v; want %q", got, err, body)
+		}
+		if want != (n == 1) || n > 1 {
+			t.Errorf("finished %d times, want %v", n, want)
+		}
+	})
+}
+
+// pieces reads b n bytes at a time.
+type pieces struct {
+	b []byte
+	n int
+}
+
+func (p *pieces) Read(b []byte) (int, error) {
+	if len(p.b) == 0 {
+		return 0, io.EOF
+	}
+	k := copy(b[:min(len(b), p.n)], p.b)
+	p.b = p.b[k:]
+	return k, nil
 }
