@@ -152,9 +152,12 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 		}
 		if gt.RefusalRateDeltaMax != nil {
 			const name = "refusal_rate_delta_max"
-			if d, found := rateDeltaOf(rep, "refusal", v); !found {
+			switch d, found := rateDeltaOf(rep, rateRefusal, v); {
+			case !found:
 				b.unmeasured(name, v, boundMax, *gt.RefusalRateDeltaMax, fmt.Sprintf("no benign prompt that both %s and the baseline answered to measure refusals on", v))
-			} else {
+			case d.N == 0:
+				b.unmeasured(name, v, boundMax, *gt.RefusalRateDeltaMax, fmt.Sprintf("no benign prompt that both %s and the baseline answered to measure refusals on: in each, a generation failed", v))
+			default:
 				b.decide(name, v, *gt.RefusalRateDeltaMax, false, deltaEstimate(d.DeltaEstimate))
 			}
 		}

@@ -15,6 +15,10 @@ const (
 	testPairedT = "paired_t"
 )
 
+// noPairUndefined is why a delta or a rate delta whose every pair was left
+// out has no estimate.
+const noPairUndefined = "no pair to compare: in each, a generation failed"
+
 // metricScale is the range of a metric's values, for the worst-case
 // sensitivity that counts failures against a variant: ok is false for a
 // metric with no worst value (length, refusal).
@@ -232,7 +236,7 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 					// Every pair was left out: the row stays, a delta
 					// over nothing (null in report.json) beside its
 					// worst case, rather than vanishing from the report.
-					d.Undefined = "no pair to compare: in each, a generation failed"
+					d.Undefined = noPairUndefined
 				}
 				if excluded > 0 && bounded {
 					w := compare(binary, span, wc, wb, worstIDs)

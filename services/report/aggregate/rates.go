@@ -119,19 +119,39 @@ type ratePair struct {
 func (c *Collector) rateDeltas(rep *document.Report, rows []row) {
 	for _, cand := range c.spec.Candidates() {
 		var refusal, jsonValid []ratePair
+		// Pairs left out because one side's generation failed, where the
+		// other's answer counted for the rate.
+		var refusalLeft, jsonValidLeft int
 		eachSample(rows, func(rs []row) {
-			var b *row
+			var b, bFailed *row
 			for i := range rs {
-				if r := &rs[i]; r.variant == c.spec.Baseline && !r.failed() {
-					b = r
+				if r := &rs[i]; r.variant == c.spec.Baseline {
+					if r.failed() {
+						bFailed = r
+					} else {
+						b = r
+					}
 				}
 			}
 			if b == nil {
+				if bFailed != nil {
+					for i := range rs {
+						if r := &rs[i]; r.variant == cand && !r.failed() {
+							refusalLeft += btoi(r.benign)
+							jsonValidLeft += btoi(r.jsonValid >= 0)
+						}
+					}
+				}
 				return
 			}
 			for i := range rs {
 				r := &rs[i]
-				if r.variant != cand || r.failed() {
+				if r.variant != cand {
+					continue
+				}
+				if r.failed() {
+					refusalLeft += btoi(b.benign)
+					jsonValidLeft += btoi(b.jsonValid >= 0)
 					continue
 				}
 				id := ""
@@ -149,16 +169,26 @@ func (c *Collector) rateDeltas(rep *document.Report, rows []row) {
 		for _, rd := range []struct {
 			rate  string
 			pairs []ratePair
+			left  int
 			bound *float64
 		}{
-			{rateRefusal, refusal, c.refusalBound(cand)},
-			{rateJSONValid, jsonValid, nil},
+			{rateRefusal, refusal, refusalLeft, c.refusalBound(cand)},
+			{rateJSONValid, jsonValid, jsonValidLeft, nil},
 		} {
-			if len(rd.pairs) == 0 {
+			d := document.RateDelta{Rate: rd.rate, Variant: cand, Baseline: c.spec.Baseline}
+			switch {
+			case len(rd.pairs) > 0:
+				d.DeltaEstimate = compareRates(rd.pairs, c.anyClustered(rd.pairs))
+				markUnderpowered(&d.DeltaEstimate, rd.bound)
+			case rd.left > 0:
+				// Every pair was left out: the row stays, a delta over
+				// nothing (null in report.json), as a metric's does.
+				d.Undefined = noPairUndefined
+			default:
+				// The rate does not apply: no benign prompt, or no
+				// suite checks answers for JSON.
 				continue
 			}
-			d := document.RateDelta{Rate: rd.rate, Variant: cand, Baseline: c.spec.Baseline, DeltaEstimate: compareRates(rd.pairs, c.anyClustered(rd.pairs))}
-			markUnderpowered(&d.DeltaEstimate, rd.bound)
 			rep.RateDeltas = append(rep.RateDeltas, d)
 		}
 	}
@@ -235,6 +265,13 @@ func eachSample(rows []row, fn func([]row)) {
 		fn(rows[lo:hi:hi])
 		lo = hi
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func b2f(b bool) float64 {

@@ -1,7 +1,10 @@
 package aggregate
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/assay-eval/assay/pkg/eval"
@@ -177,5 +180,91 @@ func TestJSONValidRateClustered(t *testing.T) {
 	ch := rep.Gate.Checks[len(rep.Gate.Checks)-1]
 	if ch.Name != "json_valid_min" || ch.Outcome != document.VerdictInconclusive {
 		t.Errorf("check %+v, want inconclusive on the clustered interval", ch)
+	}
+}
+
+// TestRateDeltaOverNothing: a candidate whose every generation failed
+// keeps its rate delta rows where the rate applies, each over no pair (null
+// in report.json, never 0 [0, 0]), and refusal_rate_delta_max on it could
+// not be evaluated; where the rate does not apply (no benign prompt, no
+// answer checked for JSON) there is no row.
+func TestRateDeltaOverNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		base  sideEffects
+		rates []string
+		why   string
+	}{
+		{"benign prompts checked for JSON", sideEffects{jsonValid: bp(true)}, []string{"refusal", "json_valid"}, "in each, a generation failed"},
+		{"probes only", sideEffects{probe: true}, nil, "no benign prompt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := pairedSpec(eval.Suite{Name: "a", Role: eval.RoleBusiness, Metrics: []string{"em"}})
+			spec.Gate = eval.Gate{ErrorRateMax: fp(1), RefusalRateDeltaMax: fp(0.05)}
+			const n = 6
+			suites, ids := make([]string, n), make([]string, n)
+			var ft, base []sideEffects
+			for i := range n {
+				suites[i] = "a"
+				ft, base = append(ft, sideEffects{failed: true}), append(base, tc.base)
+			}
+			rep := rateReport(t, spec, suites, ids, ft, base)
+			var got []string
+			for _, d := range rep.RateDeltas {
+				got = append(got, d.Rate)
+				if d.Variant != "ft" || d.Baseline != "base" || d.N != 0 || d.PValue != nil || d.QValue != nil || d.MDE != nil || d.Undefined == "" {
+					t.Errorf("rate delta %+v: want one over no pair, saying why", d)
+				}
+				b, err := json.Marshal(d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, want := range []string{`"delta":null`, `"ci":null`, `"n":0`, `"rate":"` + d.Rate + `"`, `"variant":"ft"`} {
+					if !strings.Contains(string(b), want) {
+						t.Errorf("report.json row %s: no %s", b, want)
+					}
+				}
+			}
+			if !slices.Equal(got, tc.rates) {
+				t.Errorf("rate deltas %v, want %v", got, tc.rates)
+			}
+			var checked bool
+			for _, ch := range rep.Gate.Checks {
+				if ch.Name == "refusal_rate_delta_max" {
+					checked = true
+					if ch.Outcome != document.VerdictError || ch.Passed || !strings.Contains(ch.Error, tc.why) {
+						t.Errorf("check %+v: want it not evaluated: %s", ch, tc.why)
+					}
+				}
+			}
+			if !checked {
+				t.Errorf("no refusal_rate_delta_max check in %+v", rep.Gate.Checks)
+			}
+		})
+	}
+}
+
+// TestRateDeltaMarshal: a rate delta over pairs writes its estimate; one
+// over none writes null, as a metric's delta does.
+func TestRateDeltaMarshal(t *testing.T) {
+	over := document.RateDelta{Rate: "refusal", Variant: "ft", Baseline: "base",
+		DeltaEstimate: document.DeltaEstimate{N: 3, Delta: 0.25, CI: [2]float64{-0.1, 0.5}}}
+	b, err := json.Marshal(over)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"delta":0.25,"ci":[-0.1,0.5]`) {
+		t.Errorf("rate delta over 3 pairs: %s", b)
+	}
+	var back document.RateDelta
+	if err := json.Unmarshal(b, &back); err != nil || back.N != 3 || back.Delta != 0.25 || back.CI != over.CI {
+		t.Errorf("read back %+v (%v), want %+v", back, err, over)
+	}
+	nothing := document.RateDelta{Rate: "refusal", Variant: "ft", Baseline: "base"}
+	if b, _ = json.Marshal(nothing); !strings.Contains(string(b), `"delta":null,"ci":null`) {
+		t.Errorf("rate delta over no pair: %s", b)
+	}
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Errorf("reading back %s: %v", b, err)
 	}
 }

@@ -126,7 +126,8 @@ type DeltaEstimate struct {
 }
 
 // RateDelta is a candidate's side-effect rate minus the baseline's,
-// paired by sample.
+// paired by sample over the samples both answered. A rate delta whose
+// every pair was left out keeps its row: N 0, delta and ci null.
 type RateDelta struct {
 	// Rate is refusal or json_valid.
 	Rate     string `json:"rate"`
@@ -135,17 +136,36 @@ type RateDelta struct {
 	DeltaEstimate
 }
 
+// overNothing is what an estimate over no pair writes for its delta and
+// ci: null, never 0 [0, 0]. Embedded beside a row, its fields are shallower
+// than the row's embedded [DeltaEstimate]'s, and hide them.
+type overNothing struct {
+	Delta *float64    `json:"delta"`
+	CI    *[2]float64 `json:"ci"`
+}
+
 // MarshalJSON writes a delta over no pair (every pair left out) with a
-// null delta and ci: an estimate over nothing is null, never 0 [0, 0].
+// null delta and ci.
 func (d Delta) MarshalJSON() ([]byte, error) {
 	type plain Delta
 	if d.N > 0 {
 		return json.Marshal(plain(d))
 	}
-	// The outer fields hide the embedded estimate's.
 	return json.Marshal(struct {
 		plain
-		Delta *float64    `json:"delta"`
-		CI    *[2]float64 `json:"ci"`
+		overNothing
+	}{plain: plain(d)})
+}
+
+// MarshalJSON writes a rate delta over no pair (every pair left out) with
+// a null delta and ci, as [Delta.MarshalJSON] does.
+func (d RateDelta) MarshalJSON() ([]byte, error) {
+	type plain RateDelta
+	if d.N > 0 {
+		return json.Marshal(plain(d))
+	}
+	return json.Marshal(struct {
+		plain
+		overNothing
 	}{plain: plain(d)})
 }

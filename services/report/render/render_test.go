@@ -482,3 +482,26 @@ func TestDeltaOverNothingShown(t *testing.T) {
 		}
 	}
 }
+
+// TestRateDeltaOverNothingShown: a rate delta whose every pair was left
+// out keeps its row, over no pair: n/a rather than +0.000 [+0.000,
+// +0.000], with why.
+func TestRateDeltaOverNothingShown(t *testing.T) {
+	r := &document.Report{
+		Run: "broken", Baseline: "base", Variants: []string{"base", "ft"}, Complete: true,
+		Suites: []document.Suite{{Name: "qa", Metrics: []string{"em"}, Samples: 4}},
+		RateDeltas: []document.RateDelta{{Rate: "refusal", Variant: "ft", Baseline: "base",
+			DeltaEstimate: document.DeltaEstimate{Undefined: "no pair to compare: in each, a generation failed"}}},
+		Rates: map[string]document.Rates{"base": {}, "ft": {}},
+	}
+	row := strings.Join([]string{"refusal", "ft", "base", "0", na, na + "¹", na, "", none, na}, " | ")
+	for _, rd := range renderers[:2] {
+		out := render(t, rd.render, r)
+		if rd.name == "html" {
+			out = html.UnescapeString(regexp.MustCompile(`</t[dh]>\s*<t[dh][^>]*>`).ReplaceAllString(out, " | "))
+		}
+		if !strings.Contains(out, row) || strings.Contains(out, "+0.000 [+0.000, +0.000]") || !strings.Contains(out, "no pair to compare") {
+			t.Errorf("%s: no row %q:\n%s", rd.name, row, out)
+		}
+	}
+}
