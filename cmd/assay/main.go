@@ -12,10 +12,20 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	cmd, err := newRoot().ExecuteContextC(ctx)
 	interrupted := ctx.Err() != nil
 	stop()
 	printError(os.Stderr, cmd, err, interrupted)
 	os.Exit(exitCode(err, interrupted))
+}
+
+// signalContext is cancelled by the first SIGINT or SIGTERM, which asks
+// the command to stop cleanly. Its signal handling ends there: a second
+// signal, from someone who will not wait for the clean stop, kills the
+// process at once, as it would any program (status 130 for Ctrl-C).
+func signalContext() (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	context.AfterFunc(ctx, stop)
+	return ctx, stop
 }
