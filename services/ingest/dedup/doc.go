@@ -16,6 +16,15 @@
 // removes an item the suite means to ask; a copy that differs only in spacing or a typo asks nothing
 // new and weighs its item twice.
 //
+// Code is compared verbatim. Each text's code-like segments (fenced
+// blocks, `inline code`, quoted literals, and code tokens in prose such
+// as x[::-1], a.b(c), A1:A5 or %Y-%m-%d) must be the same in both texts,
+// in the same order, byte for byte: no case, width or spacing folded
+// inside them, so that no patch per kind of change can miss one. Only the
+// prose around them may differ, by the rule below; a text shouted or
+// typed wholly in full-width forms is read lower-cased or narrowed, in
+// its code too (see segment.go).
+//
 // A similarity of word shingles (Jaccard, MinHash) cannot tell the two
 // apart: one changed number in a twelve-word question leaves most
 // shingles shared, so such a measure either drops distinct questions or

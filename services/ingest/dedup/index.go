@@ -1,8 +1,11 @@
 package dedup
 
 import (
+	"bytes"
 	"math"
 	"slices"
+
+	"github.com/assay-eval/assay/services/ingest/seqhash"
 )
 
 // DefaultMinSimilarity sets how many typos a near-duplicate may have: at
@@ -53,8 +56,12 @@ type bucket struct{ head, n int32 }
 
 type posting struct{ doc, next int32 }
 
-// doc is where a kept text's tokens are: slabs[slab][start:end].
-type doc struct{ slab, start, end, ntoks int32 }
+// doc is where a kept text's tokens are, slabs[slab][start:end], and the
+// hash of its code segments, which a near-duplicate has the same.
+type doc struct {
+	slab, start, end, ntoks int32
+	segs                    uint64
+}
 
 // slabSize is the size of a slab of kept texts; a text larger than it
 // has a slab of its own.
@@ -91,9 +98,11 @@ func (x *Index) Len() int { return len(x.docs) }
 func (x *Index) Add(s string) (Match, bool) {
 	x.cur.parse(s)
 	toks := x.cur.toks
+	segs := segmentsHash(x.cur.segs)
 	exact, ks := x.keys(toks)
+	exact = seqhash.Step(exact, segs)
 	if d, ok := x.exact[exact]; ok {
-		if sim, why, ok := x.compare(toks, d); ok && sim == 1 {
+		if sim, why, ok := x.compare(toks, segs, d); ok && sim == 1 {
 			return Match{Twin: int(d), Similarity: 1, Why: why}, true
 		}
 	}
@@ -115,7 +124,7 @@ func (x *Index) Add(s string) (Match, bool) {
 					continue
 				}
 				x.seen = append(x.seen, d)
-				if sim, why, ok := x.compare(toks, d); ok && (sim > bestSim || sim == bestSim && d < best) {
+				if sim, why, ok := x.compare(toks, segs, d); ok && (sim > bestSim || sim == bestSim && d < best) {
 					best, bestSim, bestWhy = d, sim, why
 				}
 			}
@@ -124,13 +133,16 @@ func (x *Index) Add(s string) (Match, bool) {
 	if best >= 0 {
 		return Match{Twin: int(best), Similarity: bestSim, Why: bestWhy}, true
 	}
-	x.keep(toks, exact, ks)
+	x.keep(toks, segs, exact, ks)
 	return Match{}, false
 }
 
-// compare compares toks with kept text d.
-func (x *Index) compare(toks []token, d int32) (sim float64, why string, ok bool) {
+// compare compares toks, with code segments of hash segs, with kept text d.
+func (x *Index) compare(toks []token, segs uint64, d int32) (sim float64, why string, ok bool) {
 	dc := x.docs[d]
+	if dc.segs != segs {
+		return 0, "", false
+	}
 	n := max(len(toks), int(dc.ntoks))
 	budget := opsBudget(n, x.minSim)
 	if diff := len(toks) - int(dc.ntoks); diff > budget || -diff > budget {
@@ -140,7 +152,7 @@ func (x *Index) compare(toks []token, d int32) (sim float64, why string, ok bool
 	return x.m.similarity(x.other.toks, toks, x.minSim) // the kept text first, as in [Compare]
 }
 
-func (x *Index) keep(toks []token, exact uint64, ks []key) {
+func (x *Index) keep(toks []token, segs, exact uint64, ks []key) {
 	d := int32(len(x.docs))
 	size := encodedSize(toks)
 	if len(x.slabs) == 0 || len(x.slabs[len(x.slabs)-1])+size > cap(x.slabs[len(x.slabs)-1]) {
@@ -149,7 +161,7 @@ func (x *Index) keep(toks []token, exact uint64, ks []key) {
 	last := len(x.slabs) - 1
 	start := len(x.slabs[last])
 	x.slabs[last] = encode(x.slabs[last], toks)
-	x.docs = append(x.docs, doc{slab: int32(last), start: int32(start), end: int32(len(x.slabs[last])), ntoks: int32(len(toks))})
+	x.docs = append(x.docs, doc{slab: int32(last), start: int32(start), end: int32(len(x.slabs[last])), ntoks: int32(len(toks)), segs: segs})
 	if _, ok := x.exact[exact]; !ok {
 		x.exact[exact] = d
 	}
@@ -197,7 +209,9 @@ func (m *matcher) similarity(a, b []token, minSim float64) (sim float64, why str
 	if !ok {
 		return 0, "", false
 	}
-	return 1 - float64(ops)/float64(n), explain(m.ops), true
+	// A typo in a text of one token leaves no token in common; it is
+	// still a near-duplicate, half alike rather than not at all.
+	return max(1-float64(ops)/float64(n), 0.5/float64(n)), explain(m.ops), true
 }
 
 // Compare reports whether b nearly repeats a at minSimilarity (as
@@ -213,6 +227,9 @@ func Compare(a, b string, minSimilarity float64) (Match, bool) {
 	var m matcher
 	ta.parse(a)
 	tb.parse(b)
+	if !bytes.Equal(ta.segs, tb.segs) {
+		return Match{}, false
+	}
 	sim, why, ok := m.similarity(ta.toks, tb.toks, minSimilarity)
 	return Match{Similarity: sim, Why: why}, ok
 }

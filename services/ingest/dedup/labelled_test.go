@@ -48,7 +48,7 @@ func (t *tally) add(dup bool) {
 //
 //	go test ./services/ingest/dedup -run TestLabelled -v
 func TestLabelled(t *testing.T) {
-	for _, file := range []string{"near_dev.jsonl", "near_code_dev.jsonl", heldOut} {
+	for _, file := range []string{"near_dev.jsonl", "near_code_dev.jsonl", "near_code_dev2.jsonl", heldOut} {
 		t.Run(strings.TrimSuffix(file, ".jsonl"), func(t *testing.T) {
 			pairs := readLabelled(t, filepath.Join("testdata", file))
 			byKind := map[[3]string]*tally{}

@@ -114,6 +114,17 @@ func TestRule(t *testing.T) {
 		{"a slice from the other end", "For a = [5, 6, 7], what is a[:2]?", "For a = [5, 6, 7], what is a[2:]?", false},
 		{"a tuple of one", "What is the type of (7,) in Python?", "What is the type of (7) in Python?", false},
 
+		// Code segments must be byte-identical (see segment.go).
+		{"segment: a wide digit in a string", "What does int('１２') return in Python?", "What does int('12') return in Python?", false},
+		{"segment: curly quotes in JSON", "Is `{“a”: 1}` valid JSON?", "Is `{\"a\": 1}` valid JSON?", false},
+		{"segment: a space in a path", "What does rm -rf ./build/* delete?", "What does rm -rf ./build /* delete?", false},
+		{"segment: spaces inside a Chinese quotation", "「 数据 」去掉首尾空格后有几个字符？", "「数据」去掉首尾空格后有几个字符？", false},
+		{"segment: a CSV row in Chinese", "CSV 行 李四,上海,浦东,30 有几列？", "CSV 行 李四,上海，浦东,30 有几列？", false},
+		{"segment: prose around a bare token", "In Python, what does x[::-1] return?", "in python what does x[::-1] return", true},
+		{"segment: an abbreviation", "Name a prime number, e.g. 7, and explain why.", "name a prime number e.g 7 and explain why", true},
+		{"segment: a number in prose", "A pen costs $1.50. How much do 12 pens cost?", "A pen costs $１.５０, how much do １２ pens cost", true},
+		{"segment: a quoted prose word", "Do not use the word “leaf” in the poem.", "Do not use the word 「leaf」 in the poem!", true},
+
 		// Near-duplicates: spacing, punctuation, case, width, a typo.
 		{"itself", q, q, true},
 		{"spacing", q, "  Tom has 12 apples and gives 5 of them\tto his sister Mary.\n\nHow many apples does Tom have left?  ", true},
@@ -130,7 +141,7 @@ func TestRule(t *testing.T) {
 		{"apostrophe", "Why doesn't the moon fall onto the earth?", "Why doesnt the moon fall onto the earth", true},
 		{"hyphen", "Explain what a well-known email scam looks like.", "Explain what a well known e-mail scam looks like.", true},
 		{"merged words", "Explain why the program can not read the file.", "Explain why the program cannot read the file.", true},
-		{"code spacing", "Return True if a<=b and f(x)!=0", "Return True if a <= b and f( x ) != 0", true},
+		{"code respaced", "Return True if a<=b and f(x)!=0", "Return True if a <= b and f( x ) != 0", false},
 		{"HumanEval/56 reformatted", angleDoc, "def correct_bracketing(brackets: str):\n\t\"\"\" brackets is a string of \"<\" and \">\". return True if every opening bracket has a corresponding closing bracket. >>> correct_bracketing(\"<\") False >>> correct_bracketing(\"<>\") True >>> correct_bracketing(\"<<><>>\") True >>> correct_bracketing(\"><<>\") False \"\"\"", true},
 		{"Chinese punctuation", zh, "小明有12个苹果,给了妹妹5个.小明现在还有几个苹果?", true},
 		{"Chinese width", zh, "小明有１２个苹果，给了妹妹５个。小明现在还有几个苹果？", true},
@@ -151,7 +162,8 @@ func TestRule(t *testing.T) {
 		{"width in prose", "请计算12+5的结果，写出过程。", "请计算１２＋５的结果,写出过程。", true},
 		{"width in a Chinese quotation", "把字符串中的「:」换成「-」。", "把字符串中的「：」换成「－」。", true},
 		{"case in shouted code", "Write `parse_line(s)` in Python.", "WRITE `PARSE_LINE(S)` IN PYTHON.", true},
-		{"spacing in code", "What does `len( s )` return?", "What does  `len(s)` return ?", true},
+		{"spacing in code", "What does `len( s )` return?", "What does  `len(s)` return ?", false},
+		{"spaces around inline code", "What does `len(s)` return?", "What does  `len(s)`   return ?", true},
 		{"Chinese typos near code", "`sorted(xs, key=abs)`按什么规则排序，结果和预期一样吗？", "`sorted(xs, key=abs)`按什么规侧排序，结果和豫期一样吗？", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -53,6 +53,9 @@ type text struct {
 	buf  []byte // the tokens' bytes, one after the other
 	norm []byte // scratch: NFKC of the input
 	lit  literals
+	// segs: the code-like segments, which a near-duplicate has the same
+	// (see segment.go).
+	segs []byte
 	// cased: the words in code that keep their capitals, to lower them
 	// when the whole text is shouted.
 	cased []int
@@ -74,6 +77,7 @@ type text struct {
 // The tokens are valid until the next call.
 func (t *text) parse(s string) {
 	t.toks, t.buf = t.toks[:0], t.buf[:0]
+	t.segs = appendSegments(t.segs[:0], s)
 	if isASCII(s) { // NFKC changes no ASCII text: skip its quick check
 		t.norm = append(t.norm[:0], s...)
 	} else {
