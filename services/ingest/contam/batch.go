@@ -3,13 +3,13 @@ package contam
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 
+	"github.com/assay-eval/assay/pkg/gz"
 	"github.com/assay-eval/assay/services/ingest/dataset"
 )
 
@@ -81,9 +81,9 @@ func (s *Source) readFile(ctx context.Context, f *file, limit int, ord *int64, f
 		r = fh
 	}
 	if f.gz {
-		zr, err := gzip.NewReader(r)
+		zr, err := gz.NewReader(r, f.name, 0)
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", f.name, err)
+			return err
 		}
 		defer zr.Close()
 		r = zr

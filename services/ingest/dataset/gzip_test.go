@@ -125,7 +125,7 @@ func TestGzipErrors(t *testing.T) {
 		{"truncated JSON array", "qa.json.gz", gzipped(t, []byte(`[{"prompt": "a", "reference": "r"}]`))[:20], nil, "reading qa.json.gz: the gzip-compressed file cannot be read"},
 		{"truncated CSV", "qa.csv.gz", csv[:len(csv)-4], nil, "reading qa.csv.gz: the gzip-compressed file cannot be read: the compressed data is corrupt or cut short"},
 		{"checksum", "qa.jsonl.gz", append(slices.Clone(whole[:len(whole)-8]), 0, 0, 0, 0, 0, 0, 0, 0), nil, "corrupt or cut short (gzip: invalid checksum)"},
-		{"not gzip", "qa.jsonl.gz", []byte(lines.String()), nil, "qa.jsonl.gz: the gzip-compressed file cannot be read: gzip: invalid header: compress it with gzip"},
+		{"not gzip", "qa.jsonl.gz", []byte(lines.String()), nil, "qa.jsonl.gz: the gzip-compressed file cannot be read: it is not gzip-compressed: compress it with gzip"},
 		{"empty", "qa.jsonl.gz", nil, nil, "qa.jsonl.gz: the gzip-compressed file cannot be read: it is empty"},
 		{"a bomb", "qa.jsonl.gz", whole, small, "it decompresses to more than 4096 bytes: split it into smaller files"},
 		{"a bomb read whole", "qa.json.gz", gzipped(t, append([]byte("["), bytes.Repeat([]byte(" "), 10000)...)), small, "decompresses to more than 4096 bytes"},
