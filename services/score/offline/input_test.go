@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/gz"
 	"github.com/assay-eval/assay/services/score/metric"
 )
 
@@ -48,7 +49,7 @@ func TestScoreReadsGzip(t *testing.T) {
 	if err != nil || strings.Count(want, "\n") != 2 {
 		t.Fatalf("plain input: %q, %v", want, err)
 	}
-	gz := gzipped(t, plain)
+	zipped := gzipped(t, plain)
 	// Two gzip members, as `cat a.gz b.gz` makes.
 	twice := append(gzipped(t, plain[:len(plain)/2]), gzipped(t, plain[len(plain)/2:])...)
 	for _, tc := range []struct {
@@ -56,15 +57,15 @@ func TestScoreReadsGzip(t *testing.T) {
 		data         []byte
 		err          string // "" for the plain input's scores
 	}{
-		{"jsonl.gz", "in.jsonl.gz", gz, ""},
-		{"gzip on stdin", "-", gz, ""},
-		{"gzip whatever its name", "in.jsonl", gz, ""},
+		{"jsonl.gz", "in.jsonl.gz", zipped, ""},
+		{"gzip on stdin", "-", zipped, ""},
+		{"gzip whatever its name", "in.jsonl", zipped, ""},
 		{"concatenated members", "in.jsonl.gz", twice, ""},
-		{"upper-case extension", "IN.JSONL.GZ", gz, ""},
-		{"named .gz, not gzip", "in.jsonl.gz", plain, "in.jsonl.gz: the gzip-compressed input cannot be read: it is named .gz but is not gzip-compressed"},
-		{"empty .gz", "in.jsonl.gz", nil, "it is named .gz but is not gzip-compressed"},
-		{"cut short", "in.jsonl.gz", gz[:len(gz)-10], "the compressed data is corrupt or cut short"},
-		{"header only", "in.jsonl.gz", gz[:5], "the compressed data is corrupt or cut short"},
+		{"upper-case extension", "IN.JSONL.GZ", zipped, ""},
+		{"named .gz, not gzip", "in.jsonl.gz", plain, "in.jsonl.gz: the gzip-compressed file cannot be read: it is not gzip-compressed"},
+		{"empty .gz", "in.jsonl.gz", nil, "in.jsonl.gz: the gzip-compressed file cannot be read: it is empty"},
+		{"cut short", "in.jsonl.gz", zipped[:len(zipped)-10], "the compressed data is corrupt or cut short"},
+		{"header only", "in.jsonl.gz", zipped[:5], "the compressed data is corrupt or cut short"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, _, err := scoreFile(t, tc.data, tc.source, opt)
@@ -74,10 +75,24 @@ func TestScoreReadsGzip(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, ErrCompressed) || !strings.Contains(err.Error(), tc.err) {
-				t.Fatalf("err %v, want %q (ErrCompressed)", err, tc.err)
+			if !errors.Is(err, gz.ErrCompressed) || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("err %v, want %q (gz.ErrCompressed)", err, tc.err)
 			}
 		})
+	}
+}
+
+// TestScoreRefusesBomb: an input that decompresses past the limit fails
+// with what to do, rather than being read without end.
+func TestScoreRefusesBomb(t *testing.T) {
+	line := []byte(`{"id": 1, "output": "Paris", "reference": "Paris"}` + "\n")
+	data := gzipped(t, bytes.Repeat(line, 1000))
+	in, err := decompress(bytes.NewReader(data), "in.jsonl.gz", 4096)
+	if err == nil {
+		_, err = Score(t.Context(), in, io.Discard, Options{Metrics: []string{"em"}, Workers: 1}, nil)
+	}
+	if !errors.Is(err, gz.ErrCompressed) || !strings.Contains(err.Error(), "decompresses to more than 4096 bytes: split it into smaller files") {
+		t.Fatalf("err %v, want the limit's (gz.ErrCompressed)", err)
 	}
 }
 
@@ -127,10 +142,10 @@ func FuzzDecompress(f *testing.F) {
 		opt := Options{Metrics: []string{"em", "length"}, Workers: 1}
 		if in, err := Decompress(bytes.NewReader(data), source); err == nil {
 			_, _ = Score(context.Background(), in, io.Discard, opt, nil)
-		} else if !errors.Is(err, ErrCompressed) {
-			t.Fatalf("error %v does not wrap ErrCompressed", err)
+		} else if !errors.Is(err, gz.ErrCompressed) {
+			t.Fatalf("error %v does not wrap gz.ErrCompressed", err)
 		}
-		if bytes.HasPrefix(data, []byte(gzipMagic)) || strings.HasSuffix(strings.ToLower(source), ".gz") {
+		if bytes.HasPrefix(data, []byte("\x1f\x8b")) || strings.HasSuffix(strings.ToLower(source), ".gz") {
 			return
 		}
 		want, wsum, werr := scoreFile(t, data, source, opt)
