@@ -109,6 +109,8 @@ func appendSegments(dst []byte, s string) []byte {
 				if proseEnd < 0 || end < proseEnd {
 					proseEnd = end
 				}
+			} else if i+size < len(s) && strings.IndexByte(formulaMarks, s[i+size]) >= 0 {
+				run = i // '=SUM(A1:A10): the quote makes the formula text
 			}
 		case (r == '\'' || r == '"') && run >= 0 && opensString(s[run:i]):
 			// s.split(', '), print("a b"): a string in a token is the
@@ -144,6 +146,10 @@ func appendSegments(dst []byte, s string) []byte {
 	}
 	return dst
 }
+
+// formulaMarks are the marks after which an unclosed quote belongs to the
+// code it stands before ('=SUM(A1:A10) is text in a spreadsheet).
+const formulaMarks = "=+-*/\\|&^%$#@~<>"
 
 var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
@@ -343,6 +349,9 @@ func trimProse(tok string) string {
 	for tok != "" {
 		r, size := utf8.DecodeRuneInString(tok)
 		n := narrow(r)
+		if isQuote(r) && len(tok) > size && strings.IndexByte(formulaMarks, tok[size]) >= 0 {
+			break // '=SUM(A1:A10): a quote that makes a formula text, not prose
+		}
 		if !(isQuote(r) || strings.ContainsRune(",;:!?", n) || isOpeningBracket(n) && !strings.ContainsRune(tok, closerOf(n)) && !strings.ContainsRune(tok, wideOf(closerOf(n)))) {
 			break
 		}
