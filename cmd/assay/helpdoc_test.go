@@ -77,20 +77,7 @@ var sharedFlags = []string{
 // document where this test looks for them, as "command --flag", each with
 // what is missing. The README should gain them; the test fails once one is
 // documented, so that its entry is removed.
-var undocumentedFlags = map[string]string{
-	// Only the examples' shorthand -f is in the README.
-	"run --file": "the run spec's file, by its long name",
-	// Only -v, in the variables table and under Development.
-	"run --verbose":  "writing the stages' JSON logs to stderr, by its long name",
-	"demo --verbose": "writing the stages' JSON logs to stderr, by its long name",
-	// Only `assay up -c assay.yaml`.
-	"up --config": "the configuration file, by its long name",
-	// --out is documented for run, export and contamination, not in these
-	// commands' sections.
-	"checkpoint --out": "with --wait, the directory of the report files",
-	"replay --out":     "with --wait, the directory of the report files",
-	"retry --out":      "with --wait, the directory of the report files",
-}
+var undocumentedFlags = map[string]string{}
 
 // readmeSection is the README's section under heading, up to the next
 // heading of its level or above; headings inside code blocks (shell
