@@ -441,3 +441,22 @@ func FuzzScore(f *testing.F) {
 		}
 	})
 }
+
+// TestJSONValidFollowsTheMetricKind: scoring records whether the answer
+// is JSON for exactly the metrics eval.MeasuresJSONValid names, which the
+// report reads to tell a json_valid rate over nothing (n/a) from one that
+// does not apply (—).
+func TestJSONValidFollowsTheMetricKind(t *testing.T) {
+	s := NewScorer(nil)
+	ref := &eval.Reference{Answers: []string{`{"a":1}`}, Choices: []string{"x", "y"}, Label: "A",
+		JSON: json.RawMessage(`{"a":1}`), Schema: json.RawMessage(`{"type":"object"}`)}
+	for _, m := range eval.KnownMetrics {
+		if m == "code_pass" || m == "format" {
+			continue // need a sandbox or format checks; neither parses JSON
+		}
+		r := mustScore(t, s, Input{Output: `{"a":1}`, Reference: ref, Metrics: []string{m}})
+		if got, want := r.Checks.JSONValid != nil, eval.MeasuresJSONValid(m); got != want {
+			t.Errorf("%s: JSONValid recorded %v, eval.MeasuresJSONValid says %v", m, got, want)
+		}
+	}
+}
