@@ -85,7 +85,9 @@ func (rd *Reader) sample(line []byte, n int) (*eval.Sample, *Problem) {
 		sum := sha256.Sum256([]byte(rd.Suite.Name + "\x00" + key))
 		s.ID = "s-" + hex.EncodeToString(sum[:8])
 	case id.Type == gjson.String || id.Type == gjson.Number:
-		s.ID = id.String()
+		// A copy: the id outlives the sample (duplicates are found by
+		// it), and gjson's string shares the whole line's bytes.
+		s.ID = strings.Clone(id.String())
 		if s.ID == "" {
 			return fail(f.ID, "must not be empty")
 		}
