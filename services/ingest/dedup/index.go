@@ -49,9 +49,10 @@ type Index struct {
 	ks         []key
 }
 
-// bucket is a key's postings: a list through [Index.posts], newest first.
-// n counts every text with the key, also those past [maxBucket] that were
-// not stored.
+// bucket is a key's postings: a list through [Index.posts], newest first,
+// or, while the key has one text d, head -2-d and no posting (most keys
+// are one text's: a posting each would be 8 bytes a key). n counts every
+// text with the key, also those past [maxBucket] that were not stored.
 type bucket struct{ head, n int32 }
 
 type posting struct{ doc, next int32 }
@@ -118,8 +119,13 @@ func (x *Index) Add(s string) (Match, bool) {
 			if k.n == 0 {
 				continue
 			}
-			for p := x.buckets.get(k.slot).head; p >= 0 && len(x.seen) < maxVerify; p = x.posts[p].next {
-				d := x.posts[p].doc
+			for p := x.buckets.get(k.slot).head; p != -1 && len(x.seen) < maxVerify; {
+				var d int32
+				if p < -1 { // the key's only text, in the bucket itself
+					d, p = -2-p, -1
+				} else {
+					d, p = x.posts[p].doc, x.posts[p].next
+				}
 				if slices.Contains(x.seen, d) {
 					continue
 				}
@@ -168,17 +174,21 @@ func (x *Index) keep(toks []token, segs, exact uint64, ks []key) {
 	if x.minSim == 1 {
 		return
 	}
-	if x.buckets.reserve(len(ks)) {
+	if x.buckets.reserve(ks) {
 		for i := range ks {
 			ks[i].slot = x.buckets.find(ks[i].h)
 		}
 	}
 	for _, k := range ks {
 		b := x.buckets.get(k.slot)
-		if b.n == 0 {
-			b.head = -1
-		}
-		if b.n < maxBucket {
+		switch {
+		case b.n == 0:
+			b.head = -2 - d // most keys are one text's: no posting
+		case b.n < maxBucket:
+			if b.head < -1 {
+				x.posts = append(x.posts, posting{doc: -2 - b.head, next: -1})
+				b.head = int32(len(x.posts) - 1)
+			}
 			x.posts = append(x.posts, posting{doc: d, next: b.head})
 			b.head = int32(len(x.posts) - 1)
 		}
