@@ -55,6 +55,20 @@ type Index struct {
 // text with the key, also those past [maxBucket] that were not stored.
 type bucket struct{ head, n int32 }
 
+// bucket returns the bucket of the key in slot i. The table holds a head
+// only: -2-d for a key of one text d, else a header posting whose doc is
+// n and whose next is the list.
+func (x *Index) bucket(i int) bucket {
+	head, ok := x.buckets.get(i)
+	switch {
+	case !ok:
+		return bucket{head: -1}
+	case head < -1:
+		return bucket{head: head, n: 1}
+	}
+	return bucket{head: x.posts[head].next, n: x.posts[head].doc}
+}
+
 type posting struct{ doc, next int32 }
 
 // doc is where a kept text's tokens are, slabs[slab][start:end], and the
@@ -119,7 +133,7 @@ func (x *Index) Add(s string) (Match, bool) {
 			if k.n == 0 {
 				continue
 			}
-			for p := x.buckets.get(k.slot).head; p != -1 && len(x.seen) < maxVerify; {
+			for p := x.bucket(k.slot).head; p != -1 && len(x.seen) < maxVerify; {
 				var d int32
 				if p < -1 { // the key's only text, in the bucket itself
 					d, p = -2-p, -1
@@ -180,20 +194,22 @@ func (x *Index) keep(toks []token, segs, exact uint64, ks []key) {
 		}
 	}
 	for _, k := range ks {
-		b := x.buckets.get(k.slot)
+		head, ok := x.buckets.get(k.slot)
 		switch {
-		case b.n == 0:
-			b.head = -2 - d // most keys are one text's: no posting
-		case b.n < maxBucket:
-			if b.head < -1 {
-				x.posts = append(x.posts, posting{doc: -2 - b.head, next: -1})
-				b.head = int32(len(x.posts) - 1)
+		case !ok:
+			x.buckets.set(k.slot, k.h, -2-d) // most keys are one text's: no posting
+		case head < -1:
+			// A second text: the first gets a posting, and the
+			// bucket a header counting them.
+			x.posts = append(x.posts, posting{doc: -2 - head, next: -1}, posting{doc: d, next: int32(len(x.posts))}, posting{doc: 2, next: int32(len(x.posts) + 1)})
+			x.buckets.set(k.slot, k.h, int32(len(x.posts)-1))
+		default:
+			if n := x.posts[head].doc; n < maxBucket {
+				x.posts = append(x.posts, posting{doc: d, next: x.posts[head].next})
+				x.posts[head].next = int32(len(x.posts) - 1)
 			}
-			x.posts = append(x.posts, posting{doc: d, next: b.head})
-			b.head = int32(len(x.posts) - 1)
+			x.posts[head].doc = min(x.posts[head].doc+1, math.MaxInt32-1)
 		}
-		b.n = min(b.n+1, math.MaxInt32-1)
-		x.buckets.set(k.slot, k.h, b)
 	}
 }
 

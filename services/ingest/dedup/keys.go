@@ -78,7 +78,7 @@ func (x *Index) keys(toks []token) (exact uint64, ks []key) {
 	}
 	for i := range ks {
 		ks[i].slot = x.buckets.find(ks[i].h)
-		ks[i].n = x.buckets.get(ks[i].slot).n
+		ks[i].n = x.bucket(ks[i].slot).n
 	}
 	x.ks = ks
 	return seqhash.Finish(exact, len(toks)), ks

@@ -26,12 +26,16 @@ type shard struct {
 	used  int
 }
 
-// slot is a key and its bucket; key 0 is an empty slot (a key that hashes
-// to 0 is stored as 1).
+// slot is a key and its bucket's head (see [Index.bucket]); key 0 is an
+// empty slot (a key that hashes to 0 is stored as 1). The key is two
+// halves so that a slot is 12 bytes, not 16: a million texts have ten
+// million keys.
 type slot struct {
-	key uint64
-	bucket
+	lo, hi uint32
+	head   int32
 }
+
+func (s slot) key() uint64 { return uint64(s.hi)<<32 | uint64(s.lo) }
 
 // find returns the slot of key h: its own, or the empty one where it
 // belongs.
@@ -50,7 +54,7 @@ func (t *table) find(h uint64) int {
 func (s *shard) find(h uint64) int {
 	mask := len(s.slots) - 1
 	for i := int(h>>32^h) & mask; ; i = (i + 1) & mask {
-		if k := s.slots[i].key; k == h || k == 0 {
+		if k := s.slots[i].key(); k == h || k == 0 {
 			return i
 		}
 	}
@@ -82,26 +86,27 @@ func (s *shard) grow(size int) {
 	old := s.slots
 	s.slots = make([]slot, size)
 	for _, sl := range old {
-		if sl.key != 0 {
-			s.slots[s.find(sl.key)] = sl
+		if k := sl.key(); k != 0 {
+			s.slots[s.find(k)] = sl
 		}
 	}
 }
 
-// set stores b as key h's bucket in slot i (from find).
-func (t *table) set(i int, h uint64, b bucket) {
+// set stores head as key h's in slot i (from find).
+func (t *table) set(i int, h uint64, head int32) {
 	if h == 0 {
 		h = 1
 	}
 	s := &t.shards[i>>slotBits]
 	sl := &s.slots[i&(1<<slotBits-1)]
-	if sl.key == 0 {
+	if sl.key() == 0 {
 		s.used++
 	}
-	*sl = slot{h, b}
+	*sl = slot{uint32(h), uint32(h >> 32), head}
 }
 
-// get returns slot i's bucket: n is 0 for a key not stored.
-func (t *table) get(i int) bucket {
-	return t.shards[i>>slotBits].slots[i&(1<<slotBits-1)].bucket
+// get returns the head stored in slot i, and whether a key is there.
+func (t *table) get(i int) (head int32, ok bool) {
+	sl := t.shards[i>>slotBits].slots[i&(1<<slotBits-1)]
+	return sl.head, sl.key() != 0
 }
