@@ -52,10 +52,15 @@ func (t *table) find(h uint64) int {
 }
 
 func (s *shard) find(h uint64) int {
-	mask := len(s.slots) - 1
-	for i := int(h>>32^h) & mask; ; i = (i + 1) & mask {
+	// The home slot is the hash scaled to the shard's size, which need
+	// not be a power of two (see reserve).
+	i := int(uint64(uint32(h>>32^h)) * uint64(len(s.slots)) >> 32)
+	for {
 		if k := s.slots[i].key(); k == h || k == 0 {
 			return i
+		}
+		if i++; i == len(s.slots) {
+			i = 0
 		}
 	}
 }
@@ -72,9 +77,11 @@ func (t *table) reserve(ks []key) bool {
 		if size := len(s.slots); size > 0 && (s.used+len(ks))*4 <= size*3 {
 			continue
 		}
+		// Growing by half, not double, keeps a shard between 1/2 and
+		// 3/4 full rather than between 3/8 and 3/4.
 		size := max(16, len(s.slots))
 		for (s.used+len(ks))*4 > size*3 {
-			size *= 2
+			size += size / 2
 		}
 		s.grow(size)
 		moved = true
