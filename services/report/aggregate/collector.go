@@ -96,6 +96,8 @@ type Collector struct {
 	sandboxCounts map[eval.CodeSandbox]int
 	// fold is what is kept of a continuous run's folded windows.
 	fold foldState
+	// reads is the allocator the report reads spilled batches with.
+	reads *recycler
 }
 
 // heldSample is the results held for one sample the run does not have.
@@ -133,8 +135,8 @@ func New(spec *eval.RunSpec, opts ...Option) *Collector {
 		spec: spec, fp: spec.Fingerprint(), scoring: spec.Scoring(), metrics: ms,
 		scores: newTable(mem, scoreSchema(ms), sp, o.spillBytes), judgments: newTable(mem, judgmentSchema, sp, o.spillBytes), spill: sp,
 		seen: map[[16]byte]struct{}{}, arrived: map[[3]string]int{}, deadSeen: map[string]struct{}{}, foreign: map[string]*foreignCount{},
-		heldNote: -1,
-		fold:     foldState{horizon: o.horizon, monitors: map[[2]string]stats.Mixture{}, taken: map[string]int{}, arrived: map[[3]string]int{}, keys: map[int64][][16]byte{}},
+		heldNote: -1, reads: &recycler{},
+		fold: foldState{horizon: o.horizon, monitors: map[[2]string]stats.Mixture{}, taken: map[string]int{}, arrived: map[[3]string]int{}, keys: map[int64][][16]byte{}},
 	}
 }
 
@@ -148,13 +150,22 @@ func (c *Collector) Release() {
 }
 
 // each hands every batch of t to fn, keeping the first failure to read one
-// back in c.readErr.
+// back in c.readErr. A batch read back from a segment is read into memory
+// the next one reuses (see [recycler]): fn keeps nothing of it, not even a
+// string, past its return.
 func (c *Collector) each(t *table, fn func(arrow.RecordBatch)) {
 	c.eachOf(t.view(), fn)
 }
 
 // eachOf is [Collector.each] over b.
 func (c *Collector) eachOf(b batches, fn func(arrow.RecordBatch)) {
+	b.mem = c.reads
+	c.eachIn(b, fn)
+}
+
+// eachIn is [Collector.eachOf] with b's own allocator: for a reader that
+// keeps batches.
+func (c *Collector) eachIn(b batches, fn func(arrow.RecordBatch)) {
 	err := b.each(func(rec arrow.RecordBatch) error {
 		fn(rec)
 		return nil
@@ -703,7 +714,9 @@ func (c *Collector) Tables() (scores, judgments arrow.Table) {
 
 func (c *Collector) arrowTable(t *table) arrow.Table {
 	var recs []arrow.RecordBatch
-	c.each(t, func(rec arrow.RecordBatch) {
+	// The tables outlive this call: their batches are read with Go's
+	// allocator, not recycled.
+	c.eachIn(t.view(), func(rec arrow.RecordBatch) {
 		rec.Retain()
 		recs = append(recs, rec)
 	})

@@ -1,0 +1,46 @@
+package aggregate
+
+import (
+	"testing"
+	"unsafe"
+)
+
+func TestRecyclerReusesReleasedBodies(t *testing.T) {
+	var r recycler
+	for _, size := range []int{1, 100, recycleMin - 1, recycleMin, recycleMin + 1, 3 << 20} {
+		a := r.Allocate(size)
+		if len(a) != size || uintptr(unsafe.Pointer(unsafe.SliceData(a)))%recycleAlign != 0 {
+			t.Fatalf("Allocate(%d): len %d at %p, want len %d aligned to %d", size, len(a), unsafe.SliceData(a), size, recycleAlign)
+		}
+		for i := range a {
+			a[i] = 0xff
+		}
+		r.Free(a)
+		b := r.Allocate(size)
+		if reused := unsafe.SliceData(a) == unsafe.SliceData(b); reused != (size >= recycleMin) {
+			t.Errorf("Allocate(%d) after Free: reused %v, want %v", size, reused, size >= recycleMin)
+		}
+		for i, v := range b {
+			if v != 0 {
+				t.Fatalf("Allocate(%d) after Free: byte %d is %#x, want 0", size, i, v)
+			}
+		}
+	}
+}
+
+func TestRecyclerReallocateKeepsContents(t *testing.T) {
+	var r recycler
+	a := r.Allocate(recycleMin)
+	for i := range a {
+		a[i] = byte(i)
+	}
+	b := r.Reallocate(4*recycleMin, a)
+	if len(b) != 4*recycleMin {
+		t.Fatalf("Reallocate: len %d, want %d", len(b), 4*recycleMin)
+	}
+	for i := range recycleMin {
+		if b[i] != byte(i) {
+			t.Fatalf("Reallocate: byte %d is %d, want %d", i, b[i], byte(i))
+		}
+	}
+}
