@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"maps"
 	"math"
 	"slices"
 
@@ -154,20 +155,31 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 				row := document.Metric{Suite: su.Name, Metric: m, Variant: v.Name, Signature: eval.MetricSignature(su, m)}
 				// Sized once: grown by appending, they would leave as
 				// much again behind them for the collector.
+				// The worst case's vectors are made only when a failure
+				// gives it a figure: at 1M samples each weighs megabytes.
 				n := len(mv.vals)
-				xs, worst := make([]float64, 0, n), make([]float64, 0, n)
-				ids, worstIDs := clusterIDs(clusters != nil, n)[:0], clusterIDs(clusters != nil, n)[:0]
+				withWorst := bounded && slices.Contains(mv.failed, true)
+				xs, ids := make([]float64, 0, n), clusterIDs(clusters != nil, n)[:0]
+				var worst []float64
+				var worstIDs []string
+				if withWorst {
+					worst, worstIDs = make([]float64, 0, n), clusterIDs(clusters != nil, n)[:0]
+				}
 				for i, x := range mv.vals {
 					switch {
 					case mv.failed[i]:
 						row.Errors++
-						worst = append(worst, lo)
-						worstIDs = appendCluster(worstIDs, clusters, i)
+						if withWorst {
+							worst = append(worst, lo)
+							worstIDs = appendCluster(worstIDs, clusters, i)
+						}
 					case !math.IsNaN(x):
 						xs = append(xs, x)
-						worst = append(worst, x)
 						ids = appendCluster(ids, clusters, i)
-						worstIDs = appendCluster(worstIDs, clusters, i)
+						if withWorst {
+							worst = append(worst, x)
+							worstIDs = appendCluster(worstIDs, clusters, i)
+						}
 					}
 				}
 				row.N = len(xs)
@@ -192,18 +204,30 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 				if base == nil || cv == nil {
 					continue
 				}
+				// A pair where either side failed compares nothing; the
+				// worst case counts it against the candidate, and its
+				// vectors are made only when there is such a pair.
+				excludes := func(i int) bool {
+					cf, bf := cv.failed[i], base.failed[i]
+					return (cf || bf) && (cf || !math.IsNaN(cv.vals[i])) && (bf || !math.IsNaN(base.vals[i]))
+				}
 				n := len(cv.vals)
-				xc, xb, wc, wb := make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n)
-				ids, worstIDs := clusterIDs(clusters != nil, n)[:0], clusterIDs(clusters != nil, n)[:0]
+				withWorst := false
+				for i := 0; i < n && bounded && !withWorst; i++ {
+					withWorst = excludes(i)
+				}
+				xc, xb, ids := make([]float64, 0, n), make([]float64, 0, n), clusterIDs(clusters != nil, n)[:0]
+				var wc, wb []float64
+				var worstIDs []string
+				if withWorst {
+					wc, wb, worstIDs = make([]float64, 0, n), make([]float64, 0, n), clusterIDs(clusters != nil, n)[:0]
+				}
 				excluded := 0
 				for i := range cv.vals {
 					cf, bf := cv.failed[i], base.failed[i]
 					x, y := cv.vals[i], base.vals[i]
 					if cf || bf {
-						// A pair where either side failed compares
-						// nothing; the worst case counts it against the
-						// candidate.
-						if (cf || !math.IsNaN(x)) && (bf || !math.IsNaN(y)) {
+						if excludes(i) {
 							excluded++
 							if cf {
 								x = lo
@@ -211,16 +235,20 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 							if bf {
 								y = hi
 							}
-							wc, wb = append(wc, x), append(wb, y)
-							worstIDs = appendCluster(worstIDs, clusters, i)
+							if withWorst {
+								wc, wb = append(wc, x), append(wb, y)
+								worstIDs = appendCluster(worstIDs, clusters, i)
+							}
 						}
 						continue
 					}
 					if !math.IsNaN(x) && !math.IsNaN(y) {
 						xc, xb = append(xc, x), append(xb, y)
-						wc, wb = append(wc, x), append(wb, y)
 						ids = appendCluster(ids, clusters, i)
-						worstIDs = appendCluster(worstIDs, clusters, i)
+						if withWorst {
+							wc, wb = append(wc, x), append(wb, y)
+							worstIDs = appendCluster(worstIDs, clusters, i)
+						}
 					}
 				}
 				if len(xc) == 0 && excluded == 0 {
@@ -246,6 +274,9 @@ func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
 				rep.Deltas = append(rep.Deltas, d)
 			}
 		}
+		// The suite's values are done with: let the collector have them
+		// while the next suite's are read.
+		maps.DeleteFunc(vals, func(k key, _ *metricValues) bool { return k.suite == su.Name })
 	}
 	// One family: every delta row's test (not their worst cases, which
 	// re-read the same pairs).

@@ -118,7 +118,17 @@ type ratePair struct {
 // pairs clusters its samples, with cluster ids qualified by their suite.
 func (c *Collector) rateDeltas(rep *document.Report, rows []row) {
 	for _, cand := range c.spec.Candidates() {
-		var refusal, jsonValid []ratePair
+		// Sized to the candidate's answers that could pair: grown by
+		// appending, pairs of a million samples would leave as much
+		// again behind them for the Go collector.
+		var benign, checked int
+		for i := range rows {
+			if r := &rows[i]; r.variant == cand && !r.failed() {
+				benign += btoi(r.benign)
+				checked += btoi(r.jsonValid >= 0)
+			}
+		}
+		refusal, jsonValid := make([]ratePair, 0, benign), make([]ratePair, 0, checked)
 		// Pairs left out because one side's generation failed, where the
 		// other's answer counted for the rate.
 		var refusalLeft, jsonValidLeft int

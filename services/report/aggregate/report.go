@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -23,6 +24,10 @@ type Fetcher interface {
 
 // MaxExamples is how many failing cases each bucket shows.
 const MaxExamples = 5
+
+// collectAfterRows is the number of score rows from which the report has
+// the Go collector take them back before reading the judgments.
+const collectAfterRows = 100_000
 
 // exampleChars bounds each text of an example.
 const exampleChars = 4000
@@ -304,7 +309,15 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 		taken[suite] += n
 	}
 	// The judgments' sections below read no score row: the rows are last
-	// used above, so the two never weigh on the heap together.
+	// used above. They are collected now, or the heap, paced on a mark
+	// that found them live, would grow by as much again with the
+	// judgments' before the next collection (at 1M samples the score rows
+	// weigh about 500 MB). One collection of what the collector holds is
+	// little beside the report.
+	if len(all) >= collectAfterRows {
+		all, rows = nil, nil
+		runtime.GC()
+	}
 	c.pairwise(rep)
 	c.agreement(rep)
 	c.warnings(rep)
