@@ -84,10 +84,10 @@ type Reader struct {
 	// lastAnswer is the final assistant turn of the record being read, a
 	// recorded conversation's reference.
 	lastAnswer string
-	// seen maps a hash of each kept sample's normalised text to its id:
-	// the text itself would make ingest's memory grow with prompt length.
-	seen map[[16]byte]string
-	ids  map[string]int // id -> line
+	// kept finds a kept sample by a hash of its normalised text (the
+	// text itself would make ingest's memory grow with prompt length) or
+	// by its id.
+	kept *kept
 	// dropped are the duplicates removed so far.
 	dropped []eval.DroppedDuplicate
 }
@@ -116,7 +116,7 @@ func NewReader(run string, suite eval.Suite, file string) *Reader {
 	fill(&f.Setup, def.Setup)
 	// The spec was validated, so the template parses.
 	parts, _ := eval.ParsePromptTemplate(tmpl)
-	return &Reader{Run: run, Suite: suite, File: file, fields: f, template: parts, turnRefs: turnRefs, seen: map[[16]byte]string{}, ids: map[string]int{}}
+	return &Reader{Run: run, Suite: suite, File: file, fields: f, template: parts, turnRefs: turnRefs, kept: newKept()}
 }
 
 // ReadFile reads one more file of the suite (a suite read from a

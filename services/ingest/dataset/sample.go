@@ -111,15 +111,14 @@ func (rd *Reader) sample(line []byte, n int) (*eval.Sample, *Problem) {
 	}
 	sum := sha256.Sum256([]byte(key))
 	textKey := [16]byte(sum[:16])
-	if twin, dup := rd.seen[textKey]; dup {
+	if twin, dup := rd.kept.text(textKey); dup {
 		rd.dropped = append(rd.dropped, eval.DroppedDuplicate{ID: s.ID, Twin: twin, Source: s.Source})
 		return nil, nil
 	}
-	if prev, used := rd.ids[s.ID]; used {
+	if prev, used := rd.kept.id(s.ID); used {
 		return fail(f.ID, "id %q is already used on line %d: ids must be unique within a suite", s.ID, prev)
 	}
-	rd.seen[textKey] = s.ID
-	rd.ids[s.ID] = n
+	rd.kept.add(textKey, s.ID, n)
 	return s, nil
 }
 
