@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/ingest/internal/rss"
 )
 
 // BenchmarkIngestMemory ingests one templated suite of 200,000 prompts
@@ -68,7 +69,7 @@ func BenchmarkIngestMemory(b *testing.B) {
 		}
 		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 		b.ReportMetric(float64(peak)/float64(n), "peak-heap-B/prompt")
-		b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
+		b.ReportMetric(float64(rss.Peak())/(1<<20), "peak-RSS-MiB")
 		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/prompt")
 		b.ReportMetric(float64(published.Load()), "published")
 	})
@@ -150,20 +151,4 @@ func templatedSuiteJSONL(n int) (data []byte, kept int) {
 		fmt.Fprintf(&buf, "{\"id\": \"item-%07d\", \"prompt\": %q, \"reference\": \"%d\"}\n", i, p, i)
 	}
 	return buf.Bytes(), n
-}
-
-// peakRSS is the process's peak resident set size (VmHWM) in bytes, 0
-// where /proc is not there.
-func peakRSS() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range bytes.Lines(data) {
-		if rest, ok := bytes.CutPrefix(line, []byte("VmHWM:")); ok {
-			kb, _ := strconv.ParseInt(string(bytes.TrimSuffix(bytes.TrimSpace(rest), []byte(" kB"))), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }

@@ -2,17 +2,17 @@ package contam
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/assay-eval/assay/services/ingest/internal/rss"
 )
 
 // synth generates a deterministic corpus of synthetic English-like text:
@@ -173,24 +173,8 @@ func BenchmarkContamination(b *testing.B) {
 			b.ReportMetric(float64(rep.Train.Bytes)/float64(docs), "bytes/doc")
 			b.ReportMetric(float64(found)/float64(len(planted)), "recall")
 			b.ReportMetric(float64(flagged)/float64(len(items)-len(planted)), "false-flags")
-			b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
+			b.ReportMetric(float64(rss.Peak())/(1<<20), "peak-RSS-MiB")
 			b.ReportMetric(float64(ms.HeapSys)/(1<<20), "heap-sys-MiB")
 		})
 	}
-}
-
-// peakRSS is the process's peak resident set size (VmHWM) in bytes, 0
-// where /proc is not there.
-func peakRSS() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for line := range bytes.Lines(data) {
-		if rest, ok := bytes.CutPrefix(line, []byte("VmHWM:")); ok {
-			kb, _ := strconv.ParseInt(string(bytes.TrimSuffix(bytes.TrimSpace(rest), []byte(" kB"))), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
