@@ -70,23 +70,27 @@ func TestAnswerArrivingAtCtrlCIsKept(t *testing.T) {
 				ctx, cancel := context.WithCancel(t.Context())
 				defer cancel()
 				tr := &cancelOnAnswer{cancel: cancel, canceled: make(chan struct{})}
-				// The handler sends the headers, then holds the answer
-				// until the caller has given up.
+				// The handler sends the headers (a stream: with its
+				// last chunk, finish_reason and all, so that the answer is
+				// complete however slowly the caller reads it), then holds
+				// the rest of the answer until the caller has given up.
 				srv := newServer(t, func(w http.ResponseWriter, r *http.Request, _ int) {
 					if stream {
 						w.Header().Set("Content-Type", "text/event-stream")
+						w.WriteHeader(http.StatusOK)
+						sse(w, `data: {"choices":[{"delta":{"content":"answer"},"finish_reason":"stop"}]}`)
 					} else {
 						w.Header().Set("Content-Type", "application/json")
+						w.WriteHeader(http.StatusOK)
+						w.(http.Flusher).Flush()
 					}
-					w.WriteHeader(http.StatusOK)
-					w.(http.Flusher).Flush()
 					select {
 					case <-tr.canceled:
 					case <-r.Context().Done():
 						return
 					}
 					if stream {
-						sse(w, `data: {"choices":[{"delta":{"content":"answer"},"finish_reason":"stop"}]}`, "data: [DONE]")
+						sse(w, "data: [DONE]")
 						return
 					}
 					completion(w, "answer", "")
@@ -131,8 +135,8 @@ func TestCtrlCBeforeAnswerEndsCall(t *testing.T) {
 		t.Errorf("error = %v, want the context's", err)
 	}
 	// The context ends at 100 ms: a call given the paid grace would take
-	// paidTimeout more.
-	if el := time.Since(start); el >= time.Second {
+	// paidTimeout more. Half of it is room for a busy machine.
+	if el := time.Since(start); el >= paidTimeout/2 {
 		t.Errorf("Chat took %v; want it to end with its context", el)
 	}
 	if len(cache.m) != 0 {
@@ -188,7 +192,9 @@ func TestCtrlCCutsStreamStillGenerating(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("error = %v, want the context's", err)
 	}
-	if el >= time.Second {
+	// Cut after streamGrace; paidTimeout would mean the stream was taken
+	// for paid. Half of it is room for a busy machine.
+	if el >= paidTimeout/2 {
 		t.Errorf("Chat returned %v after Ctrl-C; want a generating stream cut within %v", el, streamGrace)
 	}
 	if len(cache.m) != 0 {
