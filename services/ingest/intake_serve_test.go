@@ -298,8 +298,11 @@ func TestIntakeUnderLoad(t *testing.T) {
 		maxHeapGrowth = 256 << 20
 	)
 	// Under the race detector, redacting 16 queries of 1 MiB at once on
-	// two cores takes longer than the default write timeout.
-	_, b, url := startIntake(t, IntakeConfig{Rate: -1, WriteTimeout: 2 * time.Minute})
+	// two cores takes longer than the default write timeout, and on a
+	// busy machine sending them can take longer than the default read
+	// timeout (a 408 is then the server's right answer, not this test's
+	// subject).
+	_, b, url := startIntake(t, IntakeConfig{Rate: -1, ReadTimeout: 2 * time.Minute, WriteTimeout: 2 * time.Minute})
 	// One body shared by every client, so that only the server's copies
 	// count. It stays under the server's 1 MiB payload once stored.
 	body := []byte(`{"query":"` + strings.Repeat("where is my parcel? ", (1<<20-4096)/20) + `"}`)
