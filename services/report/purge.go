@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/services/report/aggregate"
@@ -20,8 +22,8 @@ type purged map[string]uint64
 // that only the windows the collector folded needed (see
 // [aggregate.Collector.Needed]): a continuous run would otherwise keep
 // every one of them for as long as it runs. Only the report reads them,
-// and a purge never passes a message a consumer of the stream still has
-// pending. Samples and answers are not purged: score and the judge read
+// and a purge never passes a message a consumer of the run's subjects
+// still has pending (see [unconsumed]). Samples and answers are not purged: score and the judge read
 // them by sequence, outside any consumer, so a sample of a window still
 // kept but not yet scored would be lost with them (the report holds no
 // row of it to bound the purge by).
@@ -40,7 +42,7 @@ func (s *Service) purgeFolded(ctx context.Context, run string, need aggregate.Ne
 		if err != nil {
 			return fmt.Errorf("purging %s: %w", p.stream, err)
 		}
-		before, err := unconsumed(ctx, st, p.before)
+		before, err := unconsumed(ctx, st, p.subject, p.before)
 		if err != nil {
 			return fmt.Errorf("purging %s: %w", p.stream, err)
 		}
@@ -55,17 +57,58 @@ func (s *Service) purgeFolded(ctx context.Context, run string, need aggregate.Ne
 	return nil
 }
 
-// unconsumed lowers before to the first message of st a consumer still
-// has pending (delivered and not acknowledged, or not yet delivered).
-func unconsumed(ctx context.Context, st jetstream.Stream, before uint64) (uint64, error) {
+// unconsumed lowers before to the first message of st a consumer that
+// reads subject still has pending (delivered and not acknowledged, or not
+// yet delivered). A consumer whose filters cannot match subject is left
+// out: the purge cannot take what it reads, and counting it would let a
+// stuck consumer of one run halt the purges of every other.
+func unconsumed(ctx context.Context, st jetstream.Stream, subject string, before uint64) (uint64, error) {
 	list := st.ListConsumers(ctx)
 	for ci := range list.Info() {
 		if ci.NumPending == 0 && ci.NumAckPending == 0 {
 			continue // it needs nothing more
 		}
+		if !reads(ci.Config, subject) {
+			continue
+		}
 		before = min(before, ci.AckFloor.Stream+1)
 	}
 	return before, list.Err()
+}
+
+// reads reports whether a consumer with cfg may be delivered a message
+// published on a subject that subject (which may hold wildcards) matches.
+// A consumer without a filter reads the whole stream.
+func reads(cfg jetstream.ConsumerConfig, subject string) bool {
+	filters := cfg.FilterSubjects
+	if cfg.FilterSubject != "" {
+		filters = append(slices.Clip(filters), cfg.FilterSubject)
+	}
+	if len(filters) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(filters, func(f string) bool { return subjectsCollide(f, subject) })
+}
+
+// subjectsCollide reports whether some literal subject matches both a and
+// b, valid NATS subjects that may hold wildcards: a token "*" matches any
+// one token, a last token ">" one or more. It is the server's
+// SubjectsCollide, kept here so that the report links no server; the
+// fuzz test holds the two together.
+func subjectsCollide(a, b string) bool {
+	ta, tb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; ; i++ {
+		if i == len(ta) || i == len(tb) {
+			return len(ta) == len(tb)
+		}
+		x, y := ta[i], tb[i]
+		if x == ">" || y == ">" {
+			return true
+		}
+		if x != y && x != "*" && y != "*" {
+			return false
+		}
+	}
 }
 
 // resume carries a continuous run's collector on from the run's stored
