@@ -15,13 +15,14 @@ import (
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/stage"
 	"github.com/assay-eval/assay/services/report/document"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // TestContinuousRunPurgesFoldedWindows: once a continuous run's window
-// falls out of the report's horizon, its samples, answers, scores and
-// judgments are purged from the streams; the windows held keep theirs, and
-// another run's messages stay.
+// falls out of the report's horizon, its scores and judgments are purged
+// from the streams (its samples and answers stay); the windows held keep
+// theirs, and another run's messages stay.
 func TestContinuousRunPurgesFoldedWindows(t *testing.T) {
 	const windows, horizon = 6, 2
 	b := bustest.New(t)
@@ -33,41 +34,10 @@ func TestContinuousRunPurgesFoldedWindows(t *testing.T) {
 	// Another run's sample, before every message of p1: no purge of p1
 	// may take it.
 	publishSample(t, b, &eval.Sample{V: 1, Run: "p2", Suite: "qa", ID: "other"})
-	start := func() (stop func()) {
-		s := New(Config{Tick: 10 * time.Millisecond, Publish: 10 * time.Millisecond, Horizon: horizon},
-			&stage.Env{Bus: b, Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
-		ctx, cancel := context.WithCancel(t.Context())
-		var wg sync.WaitGroup
-		wg.Go(func() { _ = s.Run(ctx) })
-		stop = func() { cancel(); wg.Wait() }
-		t.Cleanup(stop)
-		return stop
-	}
+	start := func() (stop func()) { return startReport(t, b, horizon) }
 	stop := start()
-
-	report := func() (*document.Report, error) {
-		data, err := bus.ReadObject(t.Context(), b.Reports, ReportObject("p1", "report.json"))
-		if err != nil {
-			return nil, err
-		}
-		var rep document.Report
-		return &rep, json.Unmarshal(data, &rep)
-	}
-	window := func(w int) {
-		publishWindow(t, b, spec, w)
-		// Each window is counted before the next begins: a result read
-		// after its window was folded would be late.
-		bustest.Eventually(t, 30*time.Second, func() error {
-			rep, err := report()
-			if err != nil {
-				return err
-			}
-			if rep.Progress.Scores != 2*(w+1) || rep.Progress.Judgments != w+1 {
-				return fmt.Errorf("the report counts %d scores and %d judgments: %s", rep.Progress.Scores, rep.Progress.Judgments, mustJSON(t, rep.Folded))
-			}
-			return nil
-		})
-	}
+	report := func() (*document.Report, error) { return storedReport(t, b, "p1") }
+	window := func(w int) { countWindow(t, b, spec, w) }
 	for w := range windows {
 		window(w)
 	}
@@ -81,26 +51,7 @@ func TestContinuousRunPurgesFoldedWindows(t *testing.T) {
 	for w := range windows {
 		all = append(all, fmt.Sprintf("q%d", w))
 	}
-	ids := func(refs []eval.SampleRef) []string {
-		var out []string
-		for _, r := range refs {
-			if !slices.Contains(out, r.ID) {
-				out = append(out, r.ID)
-			}
-		}
-		slices.Sort(out)
-		return out
-	}
-	type result struct {
-		Sample eval.SampleRef `json:"sample"`
-	}
-	refs := func(stream, subject string) []eval.SampleRef {
-		var out []eval.SampleRef
-		for _, r := range bustest.Stored[result](t, b, stream, subject) {
-			out = append(out, r.Sample)
-		}
-		return out
-	}
+	refs := func(stream, subject string) []eval.SampleRef { return storedRefs(t, b, stream, subject) }
 	bustest.Eventually(t, 30*time.Second, func() error {
 		var samples []eval.SampleRef
 		for _, s := range bustest.Stored[eval.Sample](t, b, bus.StreamSamples, bus.RunSamples("p1")) {
@@ -119,8 +70,8 @@ func TestContinuousRunPurgesFoldedWindows(t *testing.T) {
 			{bus.StreamScores, refs(bus.StreamScores, bus.RunScores("p1")), 4, kept},
 			{bus.StreamJudgments, refs(bus.StreamJudgments, bus.RunJudgments("p1")), 2, kept},
 		} {
-			if len(got.refs) != got.n || !slices.Equal(ids(got.refs), got.keep) {
-				return fmt.Errorf("%s holds %d messages of %v; want %d of %v", got.stream, len(got.refs), ids(got.refs), got.n, got.keep)
+			if err := holds(got.stream, got.refs, got.n, got.keep); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -144,6 +95,152 @@ func TestContinuousRunPurgesFoldedWindows(t *testing.T) {
 	if g, w := mustJSON(t, after.Windows[:windows-horizon]), mustJSON(t, rep.Windows[:windows-horizon]); g != w {
 		t.Fatalf("folded windows after the restart:\n got %s\nwant %s", g, w)
 	}
+}
+
+// TestPurgeWaitsOnlyForConsumersOfTheRun: a consumer with messages pending
+// holds a run's purge only when it reads the run's subjects. One stuck on
+// another run's scores lets the run's folded windows go; one with no
+// filter, or a filter the run's scores match, keeps every one of them.
+func TestPurgeWaitsOnlyForConsumersOfTheRun(t *testing.T) {
+	// A purge is tried once per fold and may stop short of the folded
+	// windows while the report's own reader lags behind, so windows go
+	// on until the first window's judgments (and, unless a consumer
+	// holds them, its scores) are purged.
+	const horizon, most = 2, 12
+	for _, c := range []struct {
+		name   string
+		filter []string
+		held   bool // the run's scores stay
+	}{
+		{"another run's", []string{bus.RunScores("p2")}, false},
+		{"the stream's", nil, true},
+		{"every run's base", []string{bus.ScoresSubject("*", "base")}, true},
+		{"this run's among others", []string{bus.RunScores("p2"), bus.ScoresSubject("p1", "ft")}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := bustest.New(t)
+			spec := testSpec("p1")
+			spec.Continuous = &eval.Continuous{Sources: []string{"web"}, SampleRate: 1, Window: eval.Duration(time.Hour), Horizon: horizon}
+			if err := b.SubmitRun(t.Context(), spec); err != nil {
+				t.Fatal(err)
+			}
+			// Another run's score, before every message of p1, and a
+			// consumer that never takes a message.
+			other := &eval.Score{V: 1, Run: "p2", Sample: eval.SampleRef{ID: "other", Suite: "qa"}, Variant: "base", Bucket: eval.BucketOK}
+			if _, err := b.Publish(t.Context(), bus.ScoresSubject("p2", "base"), "", other); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.JS.CreateOrUpdateConsumer(t.Context(), bus.StreamScores, jetstream.ConsumerConfig{
+				Durable: "stuck", FilterSubjects: c.filter, AckPolicy: jetstream.AckExplicitPolicy,
+			}); err != nil {
+				t.Fatal(err)
+			}
+			startReport(t, b, horizon)
+			first := func(stream, subject string) int {
+				n := 0
+				for _, r := range storedRefs(t, b, stream, subject) {
+					if r.ID == "q0" {
+						n++
+					}
+				}
+				return n
+			}
+			windows := 0
+			for ; ; windows++ {
+				if windows == most {
+					t.Fatalf("%d windows published, %d folded: the first window's judgments (%d) and scores (%d) are still stored",
+						most, most-horizon, first(bus.StreamJudgments, bus.RunJudgments("p1")), first(bus.StreamScores, bus.RunScores("p1")))
+				}
+				countWindow(t, b, spec, windows)
+				// The scores are purged before the judgments, in the same
+				// round: a purge of the judgments comes after one of the
+				// scores, as far as it went.
+				if first(bus.StreamJudgments, bus.RunJudgments("p1")) == 0 && (c.held || first(bus.StreamScores, bus.RunScores("p1")) == 0) {
+					break
+				}
+			}
+			if n := len(storedRefs(t, b, bus.StreamScores, bus.RunScores("p1"))); c.held && n != 2*(windows+1) {
+				t.Fatalf("the run's scores were purged past a consumer of theirs with all pending: %d of %d left", n, 2*(windows+1))
+			}
+			if n := len(storedRefs(t, b, bus.StreamScores, bus.RunScores("p2"))); n != 1 {
+				t.Fatalf("another run's scores purged: %d left", n)
+			}
+		})
+	}
+}
+
+// startReport starts a report stage on b that holds horizon windows of a
+// continuous run; stop stops it, and so does the test's end.
+func startReport(t *testing.T, b *bus.Bus, horizon int) (stop func()) {
+	t.Helper()
+	s := New(Config{Tick: 10 * time.Millisecond, Publish: 10 * time.Millisecond, Horizon: horizon},
+		&stage.Env{Bus: b, Logger: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry()})
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.Run(ctx) })
+	stop = func() { cancel(); wg.Wait() }
+	t.Cleanup(stop)
+	return stop
+}
+
+// storedReport is the report of run the report stage stored last.
+func storedReport(t *testing.T, b *bus.Bus, run string) (*document.Report, error) {
+	t.Helper()
+	data, err := bus.ReadObject(t.Context(), b.Reports, ReportObject(run, "report.json"))
+	if err != nil {
+		return nil, err
+	}
+	var rep document.Report
+	return &rep, json.Unmarshal(data, &rep)
+}
+
+// countWindow publishes window w of the continuous run of spec (see
+// [publishWindow]) and waits until the stored report counts it: each
+// window is counted before the next begins, for a result read after its
+// window was folded would be late.
+func countWindow(t *testing.T, b *bus.Bus, spec *eval.RunSpec, w int) {
+	t.Helper()
+	publishWindow(t, b, spec, w)
+	bustest.Eventually(t, 30*time.Second, func() error {
+		rep, err := storedReport(t, b, spec.Run)
+		if err != nil {
+			return err
+		}
+		if rep.Progress.Scores != 2*(w+1) || rep.Progress.Judgments != w+1 {
+			return fmt.Errorf("the report counts %d scores and %d judgments: %s", rep.Progress.Scores, rep.Progress.Judgments, mustJSON(t, rep.Folded))
+		}
+		return nil
+	})
+}
+
+// storedRefs is the sample of every score or judgment stream holds on
+// subject.
+func storedRefs(t *testing.T, b *bus.Bus, stream, subject string) []eval.SampleRef {
+	t.Helper()
+	type result struct {
+		Sample eval.SampleRef `json:"sample"`
+	}
+	var out []eval.SampleRef
+	for _, r := range bustest.Stored[result](t, b, stream, subject) {
+		out = append(out, r.Sample)
+	}
+	return out
+}
+
+// holds says how refs, what stream holds, differ from n messages of the
+// samples keep (sorted).
+func holds(stream string, refs []eval.SampleRef, n int, keep []string) error {
+	var ids []string
+	for _, r := range refs {
+		if !slices.Contains(ids, r.ID) {
+			ids = append(ids, r.ID)
+		}
+	}
+	slices.Sort(ids)
+	if len(refs) != n || !slices.Equal(ids, keep) {
+		return fmt.Errorf("%s holds %d messages of %v; want %d of %v", stream, len(refs), ids, n, keep)
+	}
+	return nil
 }
 
 func mustJSON(t *testing.T, v any) string {
