@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/services/report/aggregate"
@@ -18,16 +19,22 @@ import (
 // each of its streams, by stream.
 type purged map[string]uint64
 
+// purgeRetry is how long a purge held short by a pending consumer, or
+// failed, waits before it is tried again.
+const purgeRetry = 2 * time.Second
+
 // purgeFolded removes from the run's scores and judgments the messages
 // that only the windows the collector folded needed (see
 // [aggregate.Collector.Needed]): a continuous run would otherwise keep
 // every one of them for as long as it runs. Only the report reads them,
 // and a purge never passes a message a consumer of the run's subjects
-// still has pending (see [unconsumed]). Samples and answers are not purged: score and the judge read
+// still has pending (see [unconsumed]); complete reports whether both
+// streams were purged as far as need, so that a purge held short is tried
+// again. Samples and answers are not purged: score and the judge read
 // them by sequence, outside any consumer, so a sample of a window still
 // kept but not yet scored would be lost with them (the report holds no
 // row of it to bound the purge by).
-func (s *Service) purgeFolded(ctx context.Context, run string, need aggregate.Needed, done purged) error {
+func (s *Service) purgeFolded(ctx context.Context, run string, need aggregate.Needed, done purged) (complete bool, err error) {
 	for _, p := range []struct {
 		stream, subject string
 		before          uint64
@@ -40,21 +47,20 @@ func (s *Service) purgeFolded(ctx context.Context, run string, need aggregate.Ne
 		}
 		st, err := s.bus.JS.Stream(ctx, p.stream)
 		if err != nil {
-			return fmt.Errorf("purging %s: %w", p.stream, err)
+			return false, fmt.Errorf("purging %s: %w", p.stream, err)
 		}
 		before, err := unconsumed(ctx, st, p.subject, p.before)
 		if err != nil {
-			return fmt.Errorf("purging %s: %w", p.stream, err)
+			return false, fmt.Errorf("purging %s: %w", p.stream, err)
 		}
-		if before <= done[p.stream] {
-			continue
+		if before > done[p.stream] {
+			if err := st.Purge(ctx, jetstream.WithPurgeSubject(p.subject), jetstream.WithPurgeSequence(before)); err != nil {
+				return false, fmt.Errorf("purging %s: %w", p.stream, err)
+			}
+			done[p.stream] = before
 		}
-		if err := st.Purge(ctx, jetstream.WithPurgeSubject(p.subject), jetstream.WithPurgeSequence(before)); err != nil {
-			return fmt.Errorf("purging %s: %w", p.stream, err)
-		}
-		done[p.stream] = before
 	}
-	return nil
+	return done[bus.StreamScores] >= need.Scores && done[bus.StreamJudgments] >= need.Judgments, nil
 }
 
 // unconsumed lowers before to the first message of st a consumer that

@@ -320,3 +320,52 @@ func foldedAsHorizon(t *testing.T, rep *document.Report, windows, horizon int) {
 		t.Fatalf("%d windows, %d folded; want %d, %d", len(rep.Windows), folded, windows, windows-horizon)
 	}
 }
+
+// TestPurgeHeldShortIsTriedAgain: a purge a pending consumer held short
+// is tried again once the consumer lets go, with no new window folding to
+// trigger it.
+func TestPurgeHeldShortIsTriedAgain(t *testing.T) {
+	const horizon = 2
+	b := bustest.New(t)
+	spec := testSpec("p1")
+	spec.Continuous = &eval.Continuous{Sources: []string{"web"}, SampleRate: 1, Window: eval.Duration(time.Hour), Horizon: horizon}
+	if err := b.SubmitRun(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.JS.CreateOrUpdateConsumer(t.Context(), bus.StreamScores, jetstream.ConsumerConfig{
+		Durable: "stuck", FilterSubjects: []string{bus.RunScores("p1")}, AckPolicy: jetstream.AckExplicitPolicy,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	startReport(t, b, horizon)
+	first := func(stream, subject string) int {
+		n := 0
+		for _, r := range storedRefs(t, b, stream, subject) {
+			if r.ID == "q0" {
+				n++
+			}
+		}
+		return n
+	}
+	// Windows until the first one's judgments are purged: it is folded,
+	// and its scores are held by the stuck consumer.
+	for w := 0; w == 0 || first(bus.StreamJudgments, bus.RunJudgments("p1")) > 0; w++ {
+		if w == 12 {
+			t.Fatal("12 windows published and the first window's judgments are still stored")
+		}
+		countWindow(t, b, spec, w)
+	}
+	if n := first(bus.StreamScores, bus.RunScores("p1")); n == 0 {
+		t.Fatal("the first window's scores were purged past a consumer that has them pending")
+	}
+	if err := b.JS.DeleteConsumer(t.Context(), bus.StreamScores, "stuck"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for first(bus.StreamScores, bus.RunScores("p1")) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the consumer let go a minute ago and the folded window's scores are still stored")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -299,6 +299,8 @@ func (s *Service) follow(ctx context.Context, run string) error {
 	var stored aggregate.Needed
 	var folded int
 	done := purged{}
+	// purgeAt is when a purge held short or failed is tried again.
+	var purgeAt time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -331,12 +333,19 @@ func (s *Service) follow(ctx context.Context, run string) error {
 			p := c.Progress()
 			complete := c.Over()
 			mu.Unlock()
-			if stored.Folded > folded {
+			if stored.Folded > folded && !time.Now().Before(purgeAt) {
 				// Only once a stored report carries the folds: a report
-				// stage restarted after the purge resumes from it.
-				if err := s.purgeFolded(ctx, run, stored, done); err != nil {
+				// stage restarted after the purge resumes from it. A purge
+				// a pending consumer held short, or one that failed, is
+				// tried again a little later.
+				complete, err := s.purgeFolded(ctx, run, stored, done)
+				switch {
+				case err != nil:
 					s.logger.Warn("purging the messages of folded windows failed", "run", run, "err", err)
-				} else {
+					purgeAt = time.Now().Add(purgeRetry)
+				case !complete:
+					purgeAt = time.Now().Add(purgeRetry)
+				default:
 					folded = stored.Folded
 				}
 			}
