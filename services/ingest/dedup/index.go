@@ -188,12 +188,12 @@ func (x *Index) keep(toks []token, segs, exact uint64, ks []key) {
 	if x.minSim == 1 {
 		return
 	}
-	if x.buckets.reserve(ks) {
-		for i := range ks {
-			ks[i].slot = x.buckets.find(ks[i].h)
-		}
-	}
+	x.buckets.reserve(ks)
 	for _, k := range ks {
+		// The slot is found again here, not taken from the lookup: two
+		// keys of this text new to the table may have probed to the same
+		// empty slot, and the first now holds it.
+		k.slot = x.buckets.find(k.h)
 		head, ok := x.buckets.get(k.slot)
 		switch {
 		case !ok:

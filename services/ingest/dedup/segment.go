@@ -332,12 +332,16 @@ func appendToken(dst []byte, tok string) []byte {
 // trimProse strips from a token the sentence punctuation after it and the
 // brackets and quotes around it that it does not close or open itself.
 func trimProse(tok string) string {
+	// The trailing loop takes no opener, nor the leading one a closer:
+	// which brackets tok holds is read once, not per mark taken (a token
+	// of a thousand ')' would be quadratic).
+	opens, closes := brackets(tok, isOpeningBracket), brackets(tok, isClosingBracket)
 	for tok != "" {
 		r, size := utf8.DecodeLastRuneInString(tok)
 		n := narrow(r)
 		switch {
 		case strings.ContainsRune(".,;:!?", n), isQuote(r):
-		case isClosingBracket(n) && !strings.ContainsRune(tok, openerOf(n)) && !strings.ContainsRune(tok, wideOf(openerOf(n))):
+		case isClosingBracket(n) && !opens[bracketIndex(openerOf(n))]:
 		default:
 			size = 0
 		}
@@ -352,7 +356,7 @@ func trimProse(tok string) string {
 		if isQuote(r) && len(tok) > size && strings.IndexByte(formulaMarks, tok[size]) >= 0 {
 			break // '=SUM(A1:A10): a quote that makes a formula text, not prose
 		}
-		if !(isQuote(r) || strings.ContainsRune(",;:!?", n) || isOpeningBracket(n) && !strings.ContainsRune(tok, closerOf(n)) && !strings.ContainsRune(tok, wideOf(closerOf(n)))) {
+		if !(isQuote(r) || strings.ContainsRune(",;:!?", n) || isOpeningBracket(n) && !closes[bracketIndex(closerOf(n))]) {
 			break
 		}
 		tok = tok[size:]
@@ -434,6 +438,28 @@ func fullWidth(tok string) bool {
 	return tok != ""
 }
 
+// brackets reports which of the brackets kind accepts ((, [ and {, or
+// ), ] and }) tok holds, in ASCII or full width, by [bracketIndex].
+func brackets(tok string, kind func(rune) bool) (has [3]bool) {
+	for _, r := range tok {
+		if n := narrow(r); kind(n) {
+			has[bracketIndex(n)] = true
+		}
+	}
+	return has
+}
+
+// bracketIndex numbers a bracket's pair: 0 round, 1 square, 2 curly.
+func bracketIndex(r rune) int {
+	switch r {
+	case '(', ')':
+		return 0
+	case '[', ']':
+		return 1
+	}
+	return 2
+}
+
 func openerOf(r rune) rune {
 	switch r {
 	case ')':
@@ -453,9 +479,6 @@ func closerOf(r rune) rune {
 	}
 	return '}'
 }
-
-// wideOf is the full-width form of the ASCII mark r.
-func wideOf(r rune) rune { return r - '!' + 0xff01 }
 
 func appendSegment(dst []byte, kind, quote byte, content string) []byte {
 	dst = append(dst, kind, quote)

@@ -66,9 +66,8 @@ func (s *shard) find(h uint64) int {
 }
 
 // reserve makes room for the keys ks, keeping each shard at most 3/4
-// full; it reports whether any slots moved.
-func (t *table) reserve(ks []key) bool {
-	moved := false
+// full.
+func (t *table) reserve(ks []key) {
 	for _, k := range ks {
 		h := max(k.h, 1)
 		s := &t.shards[h>>(64-shardBits)]
@@ -84,9 +83,7 @@ func (t *table) reserve(ks []key) bool {
 			size += size / 2
 		}
 		s.grow(size)
-		moved = true
 	}
-	return moved
 }
 
 func (s *shard) grow(size int) {
