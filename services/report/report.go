@@ -338,12 +338,12 @@ func (s *Service) follow(ctx context.Context, run string) error {
 				// stage restarted after the purge resumes from it. A purge
 				// a pending consumer held short, or one that failed, is
 				// tried again a little later.
-				complete, err := s.purgeFolded(ctx, run, stored, done)
+				reached, err := s.purgeFolded(ctx, run, stored, done)
 				switch {
 				case err != nil:
 					s.logger.Warn("purging the messages of folded windows failed", "run", run, "err", err)
 					purgeAt = time.Now().Add(purgeRetry)
-				case !complete:
+				case !reached:
 					purgeAt = time.Now().Add(purgeRetry)
 				default:
 					folded = stored.Folded

@@ -65,7 +65,11 @@ func (r *recycler) Allocate(size int) []byte {
 // Reallocate grows b to size bytes, keeping its contents.
 func (r *recycler) Reallocate(size int, b []byte) []byte {
 	if cap(b) >= size {
-		return b[:size]
+		// A recycled body's capacity holds an earlier batch's bytes.
+		n := len(b)
+		b = b[:size]
+		clear(b[min(n, size):])
+		return b
 	}
 	nb := r.Allocate(size)
 	copy(nb, b)

@@ -50,6 +50,28 @@ func TestRecyclerReallocateKeepsContents(t *testing.T) {
 // batches' bodies are recycled (batches of 4,096 rows, bodies far above
 // recycleMin) is the same, to the byte, as one of a collector that keeps
 // everything in memory: no reader keeps a string of a recycled body.
+// TestRecyclerReallocateClearsWhatItAdds: growing a recycled body within
+// its capacity gives zeros past the old length, as a new body would, not
+// an earlier batch's bytes.
+func TestRecyclerReallocateClearsWhatItAdds(t *testing.T) {
+	var r recycler
+	a := r.Allocate(3 * recycleMin) // a body of capacity 4·recycleMin
+	for i := range a[:cap(a)] {
+		a[:cap(a)][i] = 0xff
+	}
+	r.Free(a)
+	b := r.Allocate(2*recycleMin + 1) // the same class: a's body again
+	if unsafe.SliceData(b) != unsafe.SliceData(a) {
+		t.Fatal("the body was not recycled")
+	}
+	c := r.Reallocate(3*recycleMin, b)
+	for i := len(b); i < len(c); i++ {
+		if c[i] != 0 {
+			t.Fatalf("Reallocate: byte %d is %#x, want 0", i, c[i])
+		}
+	}
+}
+
 func TestRecycledReadsGiveTheSameReport(t *testing.T) {
 	spec := testSpec()
 	spec.Suites[1].Cluster = "doc"

@@ -375,8 +375,9 @@ type batches struct {
 }
 
 // each hands every batch to fn in the order the rows were added. A batch
-// read from a segment is released after fn returns: fn retains what it
-// keeps (a string read from a batch stays valid, as the memory is Go's).
+// read from a segment is released after fn returns, and its body may be
+// recycled for the next batch (see [recycler]): fn copies every string and
+// slice it keeps; a string read from a batch is valid only during fn.
 func (b batches) each(fn func(arrow.RecordBatch) error) error {
 	for _, seg := range b.segments {
 		if err := seg.each(b.mem, fn); err != nil {
