@@ -136,15 +136,7 @@ func TestPurgeWaitsOnlyForConsumersOfTheRun(t *testing.T) {
 				t.Fatal(err)
 			}
 			startReport(t, b, horizon)
-			first := func(stream, subject string) int {
-				n := 0
-				for _, r := range storedRefs(t, b, stream, subject) {
-					if r.ID == "q0" {
-						n++
-					}
-				}
-				return n
-			}
+			first := func(stream, subject string) int { return firstWindow(t, b, stream, subject) }
 			windows := 0
 			for ; ; windows++ {
 				if windows == most {
@@ -211,6 +203,19 @@ func countWindow(t *testing.T, b *bus.Bus, spec *eval.RunSpec, w int) {
 		}
 		return nil
 	})
+}
+
+// firstWindow counts the messages of the first window (sample q0, see
+// publishWindow) stream holds on subject.
+func firstWindow(t *testing.T, b *bus.Bus, stream, subject string) int {
+	t.Helper()
+	n := 0
+	for _, r := range storedRefs(t, b, stream, subject) {
+		if r.ID == "q0" {
+			n++
+		}
+	}
+	return n
 }
 
 // storedRefs is the sample of every score or judgment stream holds on
@@ -338,15 +343,7 @@ func TestPurgeHeldShortIsTriedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	startReport(t, b, horizon)
-	first := func(stream, subject string) int {
-		n := 0
-		for _, r := range storedRefs(t, b, stream, subject) {
-			if r.ID == "q0" {
-				n++
-			}
-		}
-		return n
-	}
+	first := func(stream, subject string) int { return firstWindow(t, b, stream, subject) }
 	// Windows until the first one's judgments are purged: it is folded,
 	// and its scores are held by the stuck consumer.
 	for w := 0; w == 0 || first(bus.StreamJudgments, bus.RunJudgments("p1")) > 0; w++ {
