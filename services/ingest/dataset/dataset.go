@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/assay-eval/assay/pkg/gz"
 	"io"
 
 	"github.com/assay-eval/assay/pkg/eval"
@@ -188,7 +189,7 @@ func (rd *Reader) lines(r io.Reader, fn func(int, []byte) error, problem func(Pr
 	br := bufio.NewReaderSize(r, min(limit+2, 1<<20))
 	for lineNo := 1; ; lineNo++ {
 		line, tooLong, err := ReadLine(br, nil, limit)
-		if errors.Is(err, ErrCompressed) {
+		if errors.Is(err, gz.ErrCompressed) {
 			return fmt.Errorf("reading %s at line %d: %w", rd.File, lineNo, err)
 		}
 		if err != nil && !errors.Is(err, io.EOF) {

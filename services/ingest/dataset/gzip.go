@@ -14,10 +14,6 @@ import (
 // to [MaxWholeFile] as it is read. [Reader.MaxDecompressed] overrides it.
 const MaxDecompressed = gz.MaxDecompressed
 
-// ErrCompressed is the cause of every failure to decompress a dataset:
-// [gz.ErrCompressed], the same for every stage.
-var ErrCompressed = gz.ErrCompressed
-
 // gunzip decompresses r, up to the reader's limit.
 func (rd *Reader) gunzip(r io.Reader) (io.ReadCloser, error) {
 	return gz.NewReader(r, rd.File, rd.MaxDecompressed)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"github.com/assay-eval/assay/pkg/gz"
 	"os"
 	"path/filepath"
 	"slices"
@@ -140,8 +141,8 @@ func TestGzipErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err %v, want %q", err, c.want)
 			}
-			if c.name != "Parquet" && !errors.Is(err, ErrCompressed) {
-				t.Errorf("%v is not ErrCompressed", err)
+			if c.name != "Parquet" && !errors.Is(err, gz.ErrCompressed) {
+				t.Errorf("%v is not gz.ErrCompressed", err)
 			}
 		})
 	}
