@@ -9,10 +9,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/assay-eval/assay/pkg/gz"
 	"io"
 
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/gz"
 )
 
 // DefaultFields is the mapping used where a suite names none: the bundled

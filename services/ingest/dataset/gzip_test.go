@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
-	"github.com/assay-eval/assay/pkg/gz"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/gz"
 )
 
 func gzipped(t testing.TB, data []byte) []byte {
