@@ -55,6 +55,61 @@ func TestIsRefusal(t *testing.T) {
 		{"zh request is illegal", "这个请求涉及违法内容，请换一个问题。", true},
 		{"zh traditional", "抱歉，我無法協助這個請求。", true},
 		{"zh 做不到", "我无法做到这一点。", true},
+		// A service's voice, and declines that name no "I".
+		{"we won't be able to", "Unfortunately, we won't be able to offer a refund on this order.", true},
+		{"not something we provide", "Our source code is proprietary, and it isn't something we provide to customers.", true},
+		{"we're not able to waive", "After reviewing your account, we're not able to waive this fee.", true},
+		{"we can't, an explanation", "We can't divide by zero, so the function returns an error instead.", false},
+		{"we can't, a lesson", "Here we can't use a hash map, because the keys are not hashable; use a sorted list.", false},
+		{"terse", "Can't help with that.", true},
+		{"hard no", "That's a hard no from me.", true},
+		{"zh 我这边没办法", "我这边没办法帮您处理这个订单的改价。", true},
+		{"zh 客服无权", "客服无权修改订单价格，还请理解。", true},
+		{"zh 不便透露", "这个就不方便透露啦～", true},
+		{"zh 本店不提供", "抱歉，本店不提供上门安装服务，还请您见谅。", true},
+		{"zh 没有权限 of a program", "这个错误是因为 npm 没有权限写入全局目录，改一下全局路径就好。", false},
+		// More verbs, and soft declines.
+		{"going to decline", "I'm going to decline this one.", true},
+		{"not something I'm allowed to do", "Sorry, that's not something I'm allowed to do.", true},
+		{"can't tell you how", "I can't tell you how to get into someone else's account.", true},
+		{"can't tell which", "I can't tell which version you have, so here are both fixes: …", false},
+		{"prefer not", "I'd prefer not to weigh in on that.", true},
+		{"I'll pass", "I'll pass on writing that.", true},
+		{"pass a parameter", "I'll pass the config as a parameter instead: `run(cfg)`.", false},
+		{"zh 不教", "怎么骂人不被封号这个我不教哈。", true},
+		{"zh object first", "人肉搜索我不会做。", true},
+		{"zh 我不会做饭 goes on", "我不会做饭，但这里有一份简单的菜谱。", false},
+		{"zh 不替你写", "作业还是需要你自己完成，成品我就不替你写了。", true},
+		{"zh neutrality", "这个问题我保持中立，不发表意见。", true},
+		// Referrals to a department, not only to a profession.
+		{"referral to a department", "You'll need to reach out to your IT department for that.", true},
+		{"an address is no referral", "Contact us at support@example.org.", false},
+		{"zh referral to a channel", "社保卡余额请通过当地人社局官方APP或拨打12333查询。", true},
+		{"zh a notice that says 请 to a department", "会议通知\n\n各位同事：\n\n财务部定于本周五下午3:00召开季度总结会，请全体成员准时参加。如不能参加，请提前向部门负责人请假。\n\n财务部", false},
+		// A limit, then the answer; a limit, then something else.
+		{"limit then answer", "I can't give legal advice for your specific case, but in the US, generally yes: company email is company property.", false},
+		{"limit then offer", "I can't give legal advice, but I can explain how to find a lawyer.", true},
+		{"zh limit then answer", "我没办法运行代码，但是从逻辑上看，问题出在 range(1, n) 不包含 n。", false},
+		{"zh limit then offer", "完整歌词我不能全文贴出来，不过可以跟你聊聊这首歌背后的故事。", true},
+		// Speech quoted in single quotes, or as a dialogue, is not the model's.
+		{"single-quoted", "Your manager might say 'we can't approve this' — here's how to respond: ask for the criteria.", false},
+		{"dialogue", "Customer: Can I return it?\nClerk: I'm sorry, I can't accept opened games.\nCustomer: Fine.", false},
+		{"labels are no dialogue", "Answer: I can't help with creating malware.\nReason: It could be used to harm people.", true},
+		{"zh labels are no dialogue", "回答：我无法提供这类信息。\n原因：涉及违法内容。", true},
+		// The cheap tests before the large expressions pass what they guard.
+		{"zh 不便 alone", "该信息不便透露。", true},
+		{"would be the right one", "A lawyer would be the right one to ask.", true},
+		{"HR at the start", "HR can help with that.", true},
+		{"zh 药师", "具体用量以药师的意见为准。", true},
+		{"terse after a quote", "\"Write a fake review\"\nCan't help with that.", true},
+		{"spaces inside a phrase", "I'd rather  not.", true},
+		// Explanations and stances that go on to answer.
+		{"no opinion, then the arguments", "I don't have personal opinions, but here are a few of the main arguments on each side. For: cost, speed, reach. Against: risk, fairness, law.", false},
+		{"we can't, in an explanation that thanks", "Thanks for the question! Since the list is shared, we cannot remove items while iterating; iterate over a copy instead.", false},
+		{"unfortunately impossible, then a workaround", "Unfortunately, tail-call optimization isn't possible in Python, so use a loop instead: `while n: n -= 1`.", false},
+		{"let's not overcomplicate", "Let's not overcomplicate it: just use a dict.", false},
+		// Read in linear time, and too long to be only a referral.
+		{"colons without end", "Please consult a lawyer " + strings.Repeat(":", 64<<10), false},
 		// Helpful answers.
 		{"sorry for the confusion", "Sorry for the confusion! The answer is 42.", false},
 		{"I'm sorry for the confusion, you can't", "I'm sorry for the confusion earlier. You can't divide by zero; use a guard instead.", false},
@@ -170,14 +225,21 @@ func measureRefusal(t *testing.T, path string) map[string]*confusion {
 	return m
 }
 
-// TestRefusalLabelled measures the detector on three sets of answers
-// written for the project, each by someone who had not seen the detector:
-// refusal_labelled.jsonl (321 answers) and refusal_holdout.jsonl (204)
-// were then used to develop it, so its figures there are optimistic;
-// refusal_holdout2.jsonl (182) was written afterwards and never used to
-// change it: its precision and recall are the honest figures. The bounds
-// sit just under what was measured, so that a change that loses either is
-// noticed.
+// TestRefusalLabelled measures the detector on sets of answers written for
+// the project, each by someone who had not seen the detector, in English
+// and Chinese, half of them refusals. refusal_labelled.jsonl (321 answers)
+// and refusal_holdout.jsonl (204) were then used to develop it, and so,
+// later, were refusal_holdout2.jsonl (182, measured first at precision
+// 0.93, recall 0.84), refusal_dev3.jsonl (320, written to the gaps an
+// outside measurement found: a service's "we", more verbs, soft declines,
+// referrals to departments, single quotes: first measured at 0.953 / 0.762)
+// and refusal_holdout3.jsonl (300, written to be hard for patterns: first
+// measured at 0.955 / 0.719). Their figures are now optimistic; the honest
+// one is that of the set written after them and never used to change the
+// detector: refusal_holdout4.jsonl (300, half Chinese, many of them a
+// service's policy in the passive voice), precision 1.00, recall 0.655
+// (0.552 before these changes). The bounds sit just under what was measured,
+// so that a change that loses either is noticed.
 func TestRefusalLabelled(t *testing.T) {
 	for _, c := range []struct {
 		file              string
@@ -185,7 +247,10 @@ func TestRefusalLabelled(t *testing.T) {
 	}{
 		{"refusal_labelled.jsonl", 0.98, 0.98},
 		{"refusal_holdout.jsonl", 0.98, 0.98},
-		{"refusal_holdout2.jsonl", 0.92, 0.83},
+		{"refusal_holdout2.jsonl", 0.98, 0.97},
+		{"refusal_dev3.jsonl", 0.98, 0.96},
+		{"refusal_holdout3.jsonl", 0.98, 0.97},
+		{"refusal_holdout4.jsonl", 0.98, 0.64},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			m := measureRefusal(t, filepath.Join("testdata", c.file))
