@@ -54,12 +54,12 @@ type Options struct {
 	keepAge, keepBytes bool
 	// Duplicates is the window in which the server drops a republished
 	// Nats-Msg-Id on the streams written a few times per run (events,
-	// intake, labels: default 2m). SampleDuplicates is that window on the
-	// streams written for every sample (samples, generations, scores,
-	// judgments, dead letters: default 30s), where each id held costs the
-	// server about 150 B for the window's length: 2,500 samples/s × 6
-	// messages × 2m is 300 MB. See [DefaultSampleDuplicates] for what
-	// the windows must cover. Unlike other settings, a window given
+	// labels: default 2m). SampleDuplicates is that window on the streams
+	// written for every sample or query (samples, generations, scores,
+	// judgments, dead letters, intake: default 30s), where each id held
+	// costs the server about 150 B for the window's length: 2,500
+	// samples/s × 6 messages × 2m is 300 MB. See [DefaultSampleDuplicates]
+	// for what the windows must cover. Unlike other settings, a window given
 	// (non-zero) is applied to an existing stream too, like the intake's
 	// limits; left zero, an existing stream keeps its own.
 	Duplicates       time.Duration

@@ -57,6 +57,34 @@ func (c KVCache) keep(ctx context.Context, key string, rev uint64) {
 	}
 }
 
+// HoldsLegacy reports whether the cache may hold entries under keys from
+// before it was split into key spaces: a hash alone, or a hash and
+// [FailedSuffix] (see [CacheSpaceInfer]). It satisfies llm.LegacyHolder,
+// so that a ledger stops looking requests up under those keys once none
+// is left: they are never written again, and expire with the cache's TTL.
+// It asks for the first message on such a subject, one message however
+// many there are.
+func (c KVCache) HoldsLegacy(ctx context.Context) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
+	defer cancel()
+	s, err := c.b.JS.Stream(ctx, "KV_"+BucketLLMCache)
+	if err != nil {
+		return false, err
+	}
+	prefix := "$KV." + BucketLLMCache + "."
+	for _, filter := range []string{prefix + "*", prefix + "*" + FailedSuffix} {
+		_, err := s.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(filter))
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+		case err != nil:
+			return false, err
+		default:
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // Get returns a stored response.
 func (c KVCache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)

@@ -15,6 +15,7 @@ import (
 	"github.com/assay-eval/assay/pkg/llm"
 	"github.com/assay-eval/assay/pkg/natsembed"
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // lockedBuffer is a log destination safe for the client's goroutines.
@@ -59,6 +60,21 @@ func grantServer(t *testing.T, ids ...string) *natsembed.Server {
 	return srv
 }
 
+// openAs opens the topology on srv as identity id, logging to logger.
+func openAs(t *testing.T, srv *natsembed.Server, id string, logger *slog.Logger) *bus.Bus {
+	t.Helper()
+	nc, err := bus.Connect(t.Context(), bus.ClientConfig{URL: srv.ClientURL(), NKey: srv.SeedFile(id), Name: "assay-" + id}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	b, err := bus.Open(t.Context(), nc, bus.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // TestCacheKeySpacesEnforced: infer and the judge stage each write their
 // own key space of the LLM cache, where their scopes put their keys; the
 // judge identity putting an answer under infer's key is refused by the
@@ -67,19 +83,7 @@ func TestCacheKeySpacesEnforced(t *testing.T) {
 	srv := grantServer(t, bus.StageInfer, bus.StageJudge)
 	var logs lockedBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	open := func(id string) *bus.Bus {
-		nc, err := bus.Connect(t.Context(), bus.ClientConfig{URL: srv.ClientURL(), NKey: srv.SeedFile(id), Name: "assay-" + id}, logger)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(nc.Close)
-		b, err := bus.Open(t.Context(), nc, bus.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	infer, judge := open(bus.StageInfer), open(bus.StageJudge)
+	infer, judge := openAs(t, srv, bus.StageInfer, logger), openAs(t, srv, bus.StageJudge, logger)
 	req := llm.ChatRequest{Model: "m"}
 	genKey := llm.CacheKey("gen|run|ft", req)
 	judgeKey := llm.CacheKey("judge|0123abcd", req)
@@ -116,5 +120,44 @@ func TestCacheKeySpacesEnforced(t *testing.T) {
 	})
 	if strings.Contains(logs.String(), "SU") && strings.Contains(logs.String(), "seed") {
 		t.Fatal("the logs may show a seed")
+	}
+}
+
+// TestCacheTellsWhetherItHoldsLegacyKeys: infer's identity may ask the
+// cache whether it holds keys from before the split (a hash alone, or a
+// hash and .failed); keys of the key spaces, answers or failures, are not
+// such keys.
+func TestCacheTellsWhetherItHoldsLegacyKeys(t *testing.T) {
+	srv := grantServer(t, bus.StageInfer)
+	admin, infer := openAs(t, srv, bus.IdentityAdmin, nil), openAs(t, srv, bus.StageInfer, nil)
+	sum := strings.Repeat("ab", 32)
+	holds := func(want bool) {
+		t.Helper()
+		got, err := infer.LLMCache().HoldsLegacy(t.Context())
+		if err != nil || got != want {
+			t.Fatalf("HoldsLegacy = %v, %v; want %v", got, err, want)
+		}
+	}
+	holds(false)
+	for _, k := range []string{bus.CacheSpaceInfer + "." + sum, llm.FailureKey(bus.CacheSpaceJudge + "." + sum)} {
+		if _, err := admin.Cache.Put(t.Context(), k, []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	holds(false)
+	for _, k := range []string{sum, llm.FailureKey(sum)} {
+		if _, err := admin.Cache.Put(t.Context(), k, []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+		holds(true)
+		// Gone, as the cache's TTL removes it.
+		s, err := admin.JS.Stream(t.Context(), "KV_"+bus.BucketLLMCache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Purge(t.Context(), jetstream.WithPurgeSubject("$KV."+bus.BucketLLMCache+"."+k)); err != nil {
+			t.Fatal(err)
+		}
+		holds(false)
 	}
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/assay-eval/assay/pkg/bus/bustest"
 )
 
-// TestDuplicateWindows: the streams written for every sample remember a
-// message id for 30 s, the others for 2 minutes; a window given applies
+// TestDuplicateWindows: the streams written for every sample or query
+// remember a message id for 30 s, the others for 2 minutes; a window given applies
 // to existing streams, and none given leaves them as they are.
 func TestDuplicateWindows(t *testing.T) {
 	s := bustest.Server(t)
@@ -19,8 +19,8 @@ func TestDuplicateWindows(t *testing.T) {
 	defer cancel()
 	want := map[string]time.Duration{
 		bus.StreamSamples: 30 * time.Second, bus.StreamGens: 30 * time.Second, bus.StreamScores: 30 * time.Second,
-		bus.StreamJudgments: 30 * time.Second, bus.StreamDLQ: 30 * time.Second,
-		bus.StreamEvents: 2 * time.Minute, bus.StreamIntake: 2 * time.Minute, bus.StreamLabels: 2 * time.Minute,
+		bus.StreamJudgments: 30 * time.Second, bus.StreamDLQ: 30 * time.Second, bus.StreamIntake: 30 * time.Second,
+		bus.StreamEvents: 2 * time.Minute, bus.StreamLabels: 2 * time.Minute,
 	}
 	windows := func(b *bus.Bus) map[string]time.Duration {
 		t.Helper()
@@ -70,7 +70,7 @@ func TestDuplicateWindows(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name := range want {
-		if name == bus.StreamSamples || name == bus.StreamGens || name == bus.StreamScores || name == bus.StreamJudgments || name == bus.StreamDLQ {
+		if name == bus.StreamSamples || name == bus.StreamGens || name == bus.StreamScores || name == bus.StreamJudgments || name == bus.StreamDLQ || name == bus.StreamIntake {
 			want[name] = 10 * time.Second
 		} else {
 			want[name] = old[name]

@@ -50,10 +50,11 @@ func Inbox(pub string) string { return "_INBOX_" + pub }
 //     settled answers key by key).
 //   - score publishes scores.
 //   - judge publishes judgments; writes its own key space of the LLM
-//     cache (CacheSpaceJudge) and assay_pairs, and purges the stream of
-//     assay_pairs (releasing the join of each sample judged; a key never
-//     released expires with the bucket's age limit, which only admin may
-//     set on a bucket created without one: see [DefaultPairsTTL]).
+//     cache (CacheSpaceJudge) and assay_pairs, and purges the streams of
+//     both (releasing the calls of each pair judged, and the join of each
+//     sample judged; a key never released expires with the bucket's age
+//     limit, which only admin may set on a bucket created without one:
+//     see [DefaultPairsTTL]).
 //   - report publishes "completed" and "gated" run events; writes
 //     statuses in assay_runs and reports (purging a replaced report's
 //     chunks, which the object store does on every put); purges samples,
@@ -119,7 +120,7 @@ func Grants(inbox string) map[string]Grant {
 		},
 		StageJudge: {
 			Publish: publish(dlq(StageJudge), []string{prefix + "judgments.>"}, kvWrite(BucketLLMCache, CacheSpaceJudge+".>"), kvWrite(BucketPairs, ">"),
-				purge("KV_"+BucketPairs)),
+				purge("KV_"+BucketPairs, "KV_"+BucketLLMCache)),
 			Subscribe: reply,
 		},
 		StageReport: {

@@ -58,8 +58,8 @@ func TestGrants(t *testing.T) {
 			}
 		}
 		// Stages release the KV entries they no longer need by purging
-		// their subjects: infer its answers, judge its joins.
-		for bucket, stages := range map[string][]string{bus.BucketLLMCache: {bus.StageInfer}, bus.BucketPairs: {bus.StageJudge}} {
+		// their subjects: infer its answers, judge its calls and joins.
+		for bucket, stages := range map[string][]string{bus.BucketLLMCache: {bus.StageInfer, bus.StageJudge}, bus.BucketPairs: {bus.StageJudge}} {
 			want := slices.Contains(stages, id) || id == bus.IdentityAdmin
 			if allows(grant.Publish, "$JS.API.STREAM.PURGE.KV_"+bucket) != want {
 				t.Errorf("%s purging %s: allowed %v, want %v", id, bucket, !want, want)

@@ -26,11 +26,16 @@ const headroom = 64 << 10
 // msgID, so that a republished message is stored once. A payload too large
 // for the server goes to the object store and travels by reference.
 func (b *Bus) Publish(ctx context.Context, subject, msgID string, v any) (*jetstream.PubAck, error) {
+	return b.PublishWith(ctx, subject, msgID, v, nil)
+}
+
+// PublishWith is [Bus.Publish] with headers of the caller's on the message.
+func (b *Bus) PublishWith(ctx context.Context, subject, msgID string, v any, h map[string]string) (*jetstream.PubAck, error) {
 	data, err := encode(subject, v)
 	if err != nil {
 		return nil, err
 	}
-	return b.PublishData(ctx, subject, msgID, data)
+	return b.publishData(ctx, subject, msgID, data, h)
 }
 
 // encode is the payload of v, a message for subject.
@@ -44,9 +49,16 @@ func encode(subject string, v any) ([]byte, error) {
 
 // PublishData publishes raw bytes like Publish.
 func (b *Bus) PublishData(ctx context.Context, subject, msgID string, data []byte) (*jetstream.PubAck, error) {
+	return b.publishData(ctx, subject, msgID, data, nil)
+}
+
+func (b *Bus) publishData(ctx context.Context, subject, msgID string, data []byte, h map[string]string) (*jetstream.PubAck, error) {
 	msg, err := b.message(ctx, subject, data)
 	if err != nil {
 		return nil, err
+	}
+	for k, v := range h {
+		msg.Header.Set(k, v)
 	}
 	ack, err := b.JS.PublishMsg(ctx, msg, jetstream.WithMsgID(msgID))
 	if err != nil {

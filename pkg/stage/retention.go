@@ -27,9 +27,9 @@ const (
 // [bus.Options]' default (30 days, 10 GiB).
 //
 // DedupeWindow is, likewise, how long the per-sample streams (samples,
-// generations, scores, judgments, dead letters) remember a message id to
-// drop a message published again: given, it applies to existing streams
-// too; zero leaves them as they are and gives new ones
+// generations, scores, judgments, dead letters, the intake) remember a
+// message id to drop a message published again: given, it applies to
+// existing streams too; zero leaves them as they are and gives new ones
 // [bus.DefaultSampleDuplicates].
 type IntakeRetention struct {
 	MaxAge       Age      `yaml:"intake_max_age"`
@@ -46,7 +46,7 @@ func (r *IntakeRetention) Register(fs *flag.FlagSet) {
 		r.envErr = err
 	}
 	fs.Var(&r.MaxAge, "intake-max-age", "how long stored production queries are kept, e.g. 720h or 30d; none: no limit; unset: an existing intake stream keeps its own, a new one gets 30d (env "+IntakeMaxAgeEnv+")")
-	fs.Var(&r.DedupeWindow, "dedupe-window", "how long the per-sample streams remember a message id to drop it when published again, e.g. 30s or 2m; unset: an existing stream keeps its own, a new one gets "+bus.DefaultSampleDuplicates.String()+" (env "+DedupeWindowEnv+")")
+	fs.Var(&r.DedupeWindow, "dedupe-window", "how long the per-sample streams and the intake remember a message id to drop it when published again, e.g. 30s or 2m; unset: an existing stream keeps its own, a new one gets "+bus.DefaultSampleDuplicates.String()+" (env "+DedupeWindowEnv+")")
 	fs.Var(&r.MaxBytes, "intake-max-bytes", "how much of stored production queries is kept, e.g. 10GiB or 500MB; none: no limit; unset: an existing intake stream keeps its own, a new one gets 10GiB (env "+IntakeMaxBytesEnv+")")
 }
 

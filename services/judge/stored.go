@@ -84,7 +84,7 @@ func (s *Service) stored(ctx context.Context, stream, subject, key string, keyOf
 	start := time.Now()
 	found := map[string]genRec{}
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: next}
-	err := s.bus.ReadStoredOnce(ctx, stream, cfg, func(m jetstream.Msg, seq uint64) error {
+	err := s.bus.ReadStored(ctx, stream, cfg, func(m jetstream.Msg, seq uint64) error {
 		next = seq + 1
 		data, err := s.bus.Payload(ctx, m.Data(), m.Headers())
 		if err != nil {
@@ -124,8 +124,8 @@ func (s *Service) storedGen(ctx context.Context, run, variant, suite, sample str
 	})
 }
 
-// dropIdleStored forgets the indexes not used for storedIdle, until ctx
-// ends.
+// dropIdleStored forgets the indexes not used for storedIdle (those of
+// stored generations, and of judged pairs), until ctx ends.
 func (s *Service) dropIdleStored(ctx context.Context) {
 	t := time.NewTicker(storedIdle / 4)
 	defer t.Stop()
@@ -135,6 +135,7 @@ func (s *Service) dropIdleStored(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		s.judged.dropIfIdle(time.Now())
 		s.storedIdx.Range(func(k, v any) bool {
 			idx := v.(*storedIndex)
 			idx.mu.Lock()

@@ -67,12 +67,21 @@ func (s *Service) purgeFolded(ctx context.Context, run string, need aggregate.Ne
 // reads subject still has pending (delivered and not acknowledged, or not
 // yet delivered). A consumer whose filters cannot match subject is left
 // out: the purge cannot take what it reads, and counting it would let a
-// stuck consumer of one run halt the purges of every other.
+// stuck consumer of one run halt the purges of every other. So is one
+// that acknowledges nothing: a reader (an ordered consumer, the report's
+// own, a `nats stream view`) that records no progress of its own. An
+// ordered consumer recreates itself, deleting the one before in the
+// background, and one whose delete was lost stays on the server with its
+// first position until it expires: counted, it held purges back for
+// minutes.
 func unconsumed(ctx context.Context, st jetstream.Stream, subject string, before uint64) (uint64, error) {
 	list := st.ListConsumers(ctx)
 	for ci := range list.Info() {
 		if ci.NumPending == 0 && ci.NumAckPending == 0 {
 			continue // it needs nothing more
+		}
+		if ci.Config.AckPolicy == jetstream.AckNonePolicy {
+			continue // a reader: see above
 		}
 		if !reads(ci.Config, subject) {
 			continue

@@ -6,6 +6,7 @@ package bustest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -70,20 +71,17 @@ func Eventually(t testing.TB, total time.Duration, f func() error) {
 // oldest first: what a stage published, read back as a test sees it.
 func Stored[T any](t testing.TB, b *bus.Bus, stream string, subjects ...string) []T {
 	t.Helper()
-	c, err := b.JS.OrderedConsumer(t.Context(), stream, jetstream.OrderedConsumerConfig{FilterSubjects: subjects})
+	var out []T
+	err := b.ReadStored(t.Context(), stream, jetstream.OrderedConsumerConfig{FilterSubjects: subjects}, func(m jetstream.Msg, _ uint64) error {
+		var v T
+		if err := json.Unmarshal(m.Data(), &v); err != nil {
+			return fmt.Errorf("%s: message %s does not decode: %w", stream, m.Subject(), err)
+		}
+		out = append(out, v)
+		return nil
+	}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []T
-	for {
-		m, err := c.Next(jetstream.FetchMaxWait(300 * time.Millisecond))
-		if err != nil {
-			return out
-		}
-		var v T
-		if err := json.Unmarshal(m.Data(), &v); err != nil {
-			t.Fatalf("%s: message %s does not decode: %v", stream, m.Subject(), err)
-		}
-		out = append(out, v)
-	}
+	return out
 }
