@@ -79,6 +79,7 @@ func retrying(ctx context.Context) bool { b, _ := ctx.Value(retryingKey{}).(bool
 type Ledger struct {
 	client *Client
 	store  *durableCache
+	legacy legacyCheck
 }
 
 // NewLedger returns a Ledger keeping outcomes in c; opts configure its
@@ -87,7 +88,13 @@ func NewLedger(c Cache, opts ...Option) *Ledger {
 	store := &durableCache{cache: c, pending: map[string][]byte{}, attempts: 4, backoff: 50 * time.Millisecond, sleep: sleepCtx}
 	cl := New(append(opts, WithCache(store))...)
 	store.logger = cl.logger
-	return &Ledger{client: cl, store: store}
+	l := &Ledger{client: cl, store: store, legacy: legacyCheck{now: time.Now}}
+	l.legacy.holder, _ = c.(LegacyHolder)
+	// The ledger's lookups and failure records are the client's: made
+	// once for identical requests in flight together, by the one that
+	// calls, before the others are told.
+	cl.lookup, cl.record = l.lookup, l.recordFailure
+	return l
 }
 
 // ChatFunc is the signature of [Client.Chat] and [Ledger.Chat].
@@ -118,42 +125,9 @@ func (l *Ledger) Chat(ctx context.Context, ep Endpoint, req ChatRequest, policy 
 	if scope == "" {
 		return l.client.Chat(ctx, ep, req, policy, scope)
 	}
-	key := CacheKey(scope, req)
-	fkey := FailureKey(key)
-	lookups := []string{key, fkey}
-	if retrying(ctx) {
-		lookups = lookups[:1]
-	}
-	if old := legacyKey(key); old != "" {
-		for _, k := range lookups[:len(lookups):len(lookups)] {
-			lookups = append(lookups, legacyKey(k))
-		}
-	}
-	for _, k := range lookups {
-		b, ok, err := l.store.Get(ctx, k)
-		if err != nil {
-			return Response{}, fmt.Errorf("%w: %w", ErrCacheUnavailable, err)
-		}
-		if !ok {
-			continue
-		}
-		if err := l.store.settle(ctx, k); err != nil {
-			return Response{}, err
-		}
-		if k == key || k == legacyKey(key) {
-			var r Response
-			if err := json.Unmarshal(b, &r); err == nil {
-				r.Cached = true
-				return r, nil
-			}
-			continue // unreadable: ask again
-		}
-		var f failureRecord
-		if err := json.Unmarshal(b, &f); err == nil && f.Failure.Message != "" {
-			return Response{}, &CallError{Endpoint: f.Endpoint, Attempts: f.Attempts, Err: &f.Failure}
-		}
-	}
-	resp, err := l.client.Chat(ctx, ep, req, policy, scope)
+	// The client looks the request up (see lookup) and calls only when
+	// nothing is stored.
+	resp, key, err := l.client.chat(ctx, ep, req, policy, scope)
 	if err == nil {
 		// The client stored the answer, or kept it pending when it could
 		// not (a call sharing another's flight included). It is paid for:
@@ -169,15 +143,114 @@ func (l *Ledger) Chat(ctx context.Context, ep Endpoint, req ChatRequest, policy 
 	if ctx.Err() != nil {
 		return Response{}, ctx.Err()
 	}
-	var ce *CallError
-	if !errors.As(err, &ce) {
-		return resp, err
-	}
-	b, _ := json.Marshal(failureRecord{Endpoint: ce.Endpoint, Attempts: ce.Attempts, Failure: Failure{Message: ce.Err.Error(), Class: Cause(err)}})
-	if perr := l.store.Put(ctx, fkey, b); perr != nil {
-		return Response{}, perr
-	}
+	// A call's final failure was recorded by the client (recordFailure),
+	// or replayed from the record.
 	return resp, err
+}
+
+// recordFailure stores the final failure ce of the request under key.
+// (A recorded failure replayed comes from lookup, never from a call.)
+func (l *Ledger) recordFailure(ctx context.Context, key string, ce *CallError) error {
+	b, _ := json.Marshal(failureRecord{Endpoint: ce.Endpoint, Attempts: ce.Attempts, Failure: Failure{Message: ce.Err.Error(), Class: Cause(ce)}})
+	return l.store.Put(ctx, FailureKey(key), b)
+}
+
+// lookup finds what is stored of the request under key: its answer, or
+// its final failure (as the error of a [CallError], unless ctx is
+// [Retrying]), and the same under the key's legacy form while the cache
+// may hold such keys. found is false when nothing is; an error other than
+// a stored failure is [ErrCacheUnavailable], and the request must not be
+// sent.
+func (l *Ledger) lookup(ctx context.Context, key string) (r Response, found bool, err error) {
+	fkey := FailureKey(key)
+	var lookups [4]string
+	keys := append(lookups[:0], key, fkey)
+	if retrying(ctx) {
+		keys = keys[:1]
+	}
+	if legacyKey(key) != "" && l.legacy.holds(ctx) {
+		for _, k := range keys {
+			keys = append(keys, legacyKey(k))
+		}
+	}
+	for _, k := range keys {
+		b, ok, err := l.store.Get(ctx, k)
+		if err != nil {
+			return Response{}, false, fmt.Errorf("%w: %w", ErrCacheUnavailable, err)
+		}
+		if !ok {
+			continue
+		}
+		if err := l.store.settle(ctx, k); err != nil {
+			return Response{}, false, err
+		}
+		if k == key || k == legacyKey(key) {
+			var r Response
+			if err := json.Unmarshal(b, &r); err == nil {
+				r.Cached = true
+				return r, true, nil
+			}
+			continue // unreadable: ask again
+		}
+		var f failureRecord
+		if err := json.Unmarshal(b, &f); err == nil && f.Failure.Message != "" {
+			return Response{}, true, &CallError{Endpoint: f.Endpoint, Attempts: f.Attempts, Err: &f.Failure}
+		}
+	}
+	return Response{}, false, nil
+}
+
+// LegacyHolder is a [Cache] that can tell whether it may hold entries
+// under keys of the form they had before the cache was split into key
+// spaces (see legacyKey). A ledger over a cache that cannot tell looks
+// every request up under both forms.
+type LegacyHolder interface {
+	HoldsLegacy(ctx context.Context) (bool, error)
+}
+
+// legacyCheckEvery is how often a ledger asks its cache again whether it
+// holds legacy keys, while it may. Once it holds none it never will: no
+// one but an administrator writes such keys.
+const legacyCheckEvery = time.Minute
+
+// legacyCheck remembers whether the cache may hold legacy keys, so that a
+// request is looked up under two keys, not four, once it holds none.
+type legacyCheck struct {
+	holder LegacyHolder
+	now    func() time.Time
+
+	mu       sync.Mutex
+	none     bool // the cache said it holds none
+	checking bool // a check is under way
+	checked  time.Time
+	may      bool // the last answer, or true when it failed
+}
+
+// holds reports whether the cache may hold legacy keys. One caller asks
+// the cache, without holding the others up: until it has an answer, they
+// take the last one (may, before the first).
+func (c *legacyCheck) holds(ctx context.Context) bool {
+	if c.holder == nil {
+		return true
+	}
+	c.mu.Lock()
+	switch {
+	case c.none:
+		c.mu.Unlock()
+		return false
+	case c.checking, !c.checked.IsZero() && c.now().Sub(c.checked) < legacyCheckEvery:
+		may := c.may || c.checked.IsZero()
+		c.mu.Unlock()
+		return may
+	}
+	c.checking = true
+	c.mu.Unlock()
+	holds, err := c.holder.HoldsLegacy(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.checking, c.checked, c.may = false, c.now(), holds || err != nil
+	c.none = err == nil && !holds
+	return c.may
 }
 
 // durableCache retries a Cache's writes with backoff, and keeps in memory

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"net/url"
 	"strings"
 	"sync"
@@ -85,6 +87,14 @@ type Client struct {
 	// endpoints decides which hosts may be called and with which keys;
 	// nil is a local run's (everything).
 	endpoints *Endpoints
+
+	// lookup, when set, replaces the cache read before a call: a
+	// [Ledger]'s, whose errors end the call unsent. record, set with it,
+	// stores a call's final failure before the call's flight ends, so
+	// that an identical request made next finds it; its error replaces
+	// the failure's.
+	lookup func(ctx context.Context, key string) (Response, bool, error)
+	record func(ctx context.Context, key string, ce *CallError) error
 
 	mu       sync.Mutex
 	limiters map[string]chan struct{}
@@ -172,10 +182,17 @@ func (c *Client) limiter(ep Endpoint, model string) chan struct{} {
 // stored before Chat returns, and identical requests in flight at once share
 // one call.
 func (c *Client) Chat(ctx context.Context, ep Endpoint, req ChatRequest, policy RetryPolicy, scope string) (Response, error) {
+	r, _, err := c.chat(ctx, ep, req, policy, scope)
+	return r, err
+}
+
+// chat is Chat, which also returns the request's cache key ("" when it
+// has none).
+func (c *Client) chat(ctx context.Context, ep Endpoint, req ChatRequest, policy RetryPolicy, scope string) (Response, string, error) {
 	req.Stream, req.StreamOptions = false, nil
 	body, err := json.Marshal(req)
 	if err != nil {
-		return Response{}, fmt.Errorf("encoding request: %w", err)
+		return Response{}, "", fmt.Errorf("encoding request: %w", err)
 	}
 	// The key hashes the body without the streaming fields: streaming is
 	// how we ask, not what we ask.
@@ -187,33 +204,52 @@ func (c *Client) Chat(ctx context.Context, ep Endpoint, req ChatRequest, policy 
 		body = append(body[:len(body)-1:len(body)-1], streamSuffix...)
 	}
 	if key == "" {
-		return c.send(ctx, ep, req.Model, body, policy, "")
+		r, err := c.send(ctx, ep, req.Model, body, policy, "")
+		return r, "", err
 	}
 	c.mu.Lock()
-	if f, ok := c.flights[key]; ok {
+	for unavailable := 0; ; {
+		f, ok := c.flights[key]
+		if !ok {
+			break
+		}
 		f.waiters++
 		c.mu.Unlock()
 		select {
 		case <-f.done:
 		case <-ctx.Done():
-			return Response{}, ctx.Err()
+			return Response{}, key, ctx.Err()
 		}
 		if f.err == nil {
 			r := f.resp
 			r.Cached = true
-			return r, nil
+			return r, key, nil
 		}
-		return c.cached(ctx, ep, req.Model, body, policy, key)
+		if ctx.Err() != nil {
+			return Response{}, key, ctx.Err()
+		}
+		if !f.relead(ctx, unavailable) {
+			return Response{}, key, f.err
+		}
+		if errors.Is(f.err, ErrCacheUnavailable) {
+			unavailable++
+		}
+		// The flight failed for its leader's own reasons: lead the
+		// next flight, or join one another waiter leads, so that
+		// identical requests still share a call.
+		c.mu.Lock()
 	}
 	f := &flight{done: make(chan struct{})}
 	c.flights[key] = f
 	c.mu.Unlock()
 	f.resp, f.err = c.cached(ctx, ep, req.Model, body, policy, key)
+	f.own = ctx.Err() != nil && errors.Is(f.err, ctx.Err())
+	f.retrying = retrying(ctx)
 	c.mu.Lock()
 	delete(c.flights, key)
 	c.mu.Unlock()
 	close(f.done)
-	return f.resp, f.err
+	return f.resp, key, f.err
 }
 
 // flight is a call that identical concurrent requests wait for.
@@ -223,11 +259,49 @@ type flight struct {
 	err  error
 	// waiters counts the calls that joined it (under the client's mu).
 	waiters int
+	// own is set when the flight failed because its leader's context
+	// ended; retrying when the leader was [Retrying].
+	own, retrying bool
+}
+
+// relead reports whether a request waiting on f, which failed, should
+// lead or join the next flight rather than take f's error: when the
+// failure was its leader's own (its context ended), once when the cache
+// could not be read for it, and when it replayed a recorded failure to a
+// leader that was not [Retrying] while the waiter is. Any other failure —
+// the endpoint's, recorded by the leader — is the waiter's too: asking
+// again would pay again. unavailable counts the waiter's earlier re-leads
+// for an unreadable cache.
+func (f *flight) relead(ctx context.Context, unavailable int) bool {
+	var replayed *Failure
+	switch {
+	case f.own:
+		return true
+	case errors.Is(f.err, ErrCacheUnavailable):
+		return unavailable == 0
+	case errors.As(f.err, &replayed):
+		return retrying(ctx) && !f.retrying
+	}
+	return false
 }
 
 // cached answers from the cache, or calls the endpoint and stores the
 // answer.
 func (c *Client) cached(ctx context.Context, ep Endpoint, model string, body []byte, policy RetryPolicy, key string) (Response, error) {
+	if c.lookup != nil {
+		if r, found, err := c.lookup(ctx, key); found || err != nil {
+			return r, err
+		}
+		r, err := c.send(ctx, ep, model, body, policy, key)
+		var ce *CallError
+		// A call cut by its caller (Ctrl-C) did not fail for good.
+		if err != nil && c.record != nil && ctx.Err() == nil && errors.As(err, &ce) {
+			if rerr := c.record(ctx, key, ce); rerr != nil {
+				return Response{}, rerr
+			}
+		}
+		return r, err
+	}
 	if b, ok, err := c.cache.Get(ctx, key); err != nil {
 		c.logger.Warn("reading LLM cache failed; calling the endpoint", "err", err)
 	} else if ok {
@@ -356,6 +430,22 @@ func (c *Client) attempt(ctx context.Context, ep Endpoint, model, url string, bo
 	defer func() { <-lim }()
 	ctx, call, done := outliving(ctx, ep.Timeout)
 	defer done()
+	// From the endpoint's first byte the answer may be on its way: a
+	// Ctrl-C landing while Do still reads the headers gives the call
+	// streamGrace to show it is (a final answer's status, a stream's
+	// finish) rather than cut it. An informational (1xx) response is no
+	// answer; a redirect's first byte gives at most streamGrace too.
+	informational := 0
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotFirstResponseByte: call.streaming,
+		Got1xxResponse: func(int, textproto.MIMEHeader) error {
+			call.informational()
+			if informational++; informational > max1xx {
+				return fmt.Errorf("%w: more than %d informational (1xx) responses", ErrBadResponse, max1xx)
+			}
+			return nil
+		},
+	})
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return Response{}, fmt.Errorf("building request: %w", err)
@@ -401,6 +491,11 @@ func (c *Client) attempt(ctx context.Context, ep Endpoint, model, url string, bo
 	r.Output, r.Reasoning = splitWithServerReasoning(r.Raw, r.Reasoning)
 	return r, nil
 }
+
+// max1xx is how many informational (1xx) responses a call takes before
+// the final one: enough for a proxy's keep-alives (102) through a long
+// generation, and an end to an endpoint that sends nothing else.
+const max1xx = 100
 
 // paidTimeout bounds how long an answer the endpoint has begun to send is
 // still read and stored after the caller gave up (Ctrl-C): the answer is
@@ -483,6 +578,22 @@ func (c *call) streaming() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.generating = true
+}
+
+// informational records that what came was an informational (1xx)
+// response: nothing is on its way yet, and a caller that gave up ends the
+// request now.
+func (c *call) informational() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.paid || !c.generating {
+		return
+	}
+	c.generating = false
+	if c.grace != nil && c.grace.Stop() {
+		c.grace = nil
+		c.end()
+	}
 }
 
 // answered records that the answer is sure to come. A stream that

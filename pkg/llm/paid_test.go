@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -42,6 +43,12 @@ func (c *cancelOnAnswer) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err == nil {
 		c.cancel()
 		close(c.canceled)
+		// Give the Ctrl-C time to reach the request before Do returns:
+		// the answer, already on its way, must not be cut meanwhile.
+		select {
+		case <-r.Context().Done():
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	return resp, err
 }
@@ -123,24 +130,42 @@ func TestAnswerArrivingAtCtrlCIsKept(t *testing.T) {
 
 // TestCtrlCBeforeAnswerEndsCall: a context that ends before the endpoint
 // answers ends the call at once, with the context's error, and stores
-// nothing.
+// nothing: also after an informational (1xx) response, which is no answer,
+// and within the short grace of a byte that came first after a redirect
+// the client follows.
 func TestCtrlCBeforeAnswerEndsCall(t *testing.T) {
-	srv := newServer(t, func(w http.ResponseWriter, r *http.Request, _ int) { <-r.Context().Done() })
-	cache := &kvCache{}
-	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := NewLedger(cache, WithLogger(slog.New(slog.DiscardHandler))).Chat(ctx, srv.endpoint(), request(), fastRetry, "run|ft")
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("error = %v, want the context's", err)
-	}
-	// The context ends at 100 ms: a call given the paid grace would take
-	// paidTimeout more. Half of it is room for a busy machine.
-	if el := time.Since(start); el >= paidTimeout/2 {
-		t.Errorf("Chat took %v; want it to end with its context", el)
-	}
-	if len(cache.m) != 0 {
-		t.Errorf("stored %d records for a call never answered", len(cache.m))
+	for _, first := range []int{0, http.StatusEarlyHints, http.StatusTemporaryRedirect} {
+		t.Run(fmt.Sprint("first=", first), func(t *testing.T) {
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				switch {
+				case first == http.StatusTemporaryRedirect && n == 1:
+					w.Header().Set("Location", "/v1/chat/completions")
+					w.WriteHeader(first)
+					return
+				case first == http.StatusEarlyHints:
+					w.Header().Set("Link", "</style.css>; rel=preload")
+					w.WriteHeader(first)
+				}
+				<-r.Context().Done()
+			})
+			cache := &kvCache{}
+			ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			_, err := NewLedger(cache, WithLogger(slog.New(slog.DiscardHandler))).Chat(ctx, srv.endpoint(), request(), fastRetry, "run|ft")
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("error = %v, want the context's", err)
+			}
+			// The context ends at 100 ms: a call given the paid grace
+			// would take paidTimeout more. Half of it is room for a
+			// busy machine.
+			if el := time.Since(start); el >= paidTimeout/2 {
+				t.Errorf("Chat took %v; want it to end with its context", el)
+			}
+			if len(cache.m) != 0 {
+				t.Errorf("stored %d records for a call never answered", len(cache.m))
+			}
+		})
 	}
 }
 
@@ -331,4 +356,23 @@ func (p *pieces) Read(b []byte) (int, error) {
 	k := copy(b[:min(len(b), p.n)], p.b)
 	p.b = p.b[k:]
 	return k, nil
+}
+
+// TestEndlessInformationalResponsesEndTheCall: an endpoint that sends
+// informational (1xx) responses without end is refused after max1xx of
+// them, instead of holding the call until its timeout.
+func TestEndlessInformationalResponsesEndTheCall(t *testing.T) {
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		for range 2 * max1xx {
+			w.Header().Set("Link", "</style.css>; rel=preload")
+			w.WriteHeader(http.StatusEarlyHints)
+		}
+		<-r.Context().Done()
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	_, err := New(WithLogger(slog.New(slog.DiscardHandler))).Chat(ctx, srv.endpoint(), request(), fastRetry, "")
+	if !errors.Is(err, ErrBadResponse) {
+		t.Errorf("error = %v, want a bad response", err)
+	}
 }
