@@ -2,26 +2,14 @@ package gz
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"io"
 	"slices"
 	"strings"
 	"testing"
-)
 
-func gzipped(t testing.TB, data []byte) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	if _, err := zw.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
+	"github.com/assay-eval/assay/pkg/gz/gztest"
+)
 
 // readAll reads data named name as Detect does, with limit.
 func readAll(data []byte, name string, limit int64) ([]byte, error) {
@@ -35,8 +23,8 @@ func readAll(data []byte, name string, limit int64) ([]byte, error) {
 
 func TestDetect(t *testing.T) {
 	plain := []byte(strings.Repeat(`{"prompt": "a question", "reference": "r"}`+"\n", 200))
-	gz := gzipped(t, plain)
-	twice := append(gzipped(t, plain[:100]), gzipped(t, plain[100:])...)
+	gz := gztest.Gzipped(t, plain)
+	twice := append(gztest.Gzipped(t, plain[:100]), gztest.Gzipped(t, plain[100:])...)
 	for _, c := range []struct {
 		name, file string
 		data       []byte
@@ -87,7 +75,7 @@ func FuzzDetect(f *testing.F) {
 		} else if err == nil && !bytes.HasPrefix(data, []byte(magic)) && !bytes.Equal(got, data) {
 			t.Fatalf("plain data read as %q, want %q", got, data)
 		}
-		got, err := readAll(gzipped(t, data), name, limit)
+		got, err := readAll(gztest.Gzipped(t, data), name, limit)
 		switch {
 		case limit > 0 && int64(len(data)) > limit:
 			if !errors.Is(err, ErrCompressed) || !strings.Contains(err.Error(), "decompresses to more than") {

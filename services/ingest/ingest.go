@@ -321,12 +321,24 @@ func (s *Service) readSuite(ctx context.Context, spec *eval.RunSpec, suite eval.
 	}
 	rd := dataset.NewReader(spec.Run, suite, suite.Path)
 	near := newNearFilter(suite)
+	defer func() {
+		if err := near.close(); err != nil {
+			s.logger.Warn("the near-duplicate check held the suite's texts in memory", "run", spec.Run, "suite", suite.Name, "err", err)
+		}
+	}()
 	fp := spec.Fingerprint()
 	var nearDropped []eval.DroppedDuplicate
 	var emitErr error
 	keep := func(sm eval.Sample) error {
 		sm.Fingerprint = fp
-		if d, dup := near.check(sm); dup {
+		d, dup, err := near.check(sm)
+		if err != nil {
+			// Not the suite's fault: this try fails, and the next
+			// reads it again.
+			emitErr = &suiteError{suite.Name, fmt.Errorf("checking sample %s for near-duplicates: %w", sm.ID, err)}
+			return emitErr
+		}
+		if dup {
 			nearDropped = append(nearDropped, d)
 			return nil
 		}

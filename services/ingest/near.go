@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/ingest/dataset"
 	"github.com/assay-eval/assay/services/ingest/dedup"
 )
 
@@ -12,7 +13,7 @@ import (
 // later one is recorded with its twin.
 type nearFilter struct {
 	index *dedup.Index // nil: the suite turned the check off
-	kept  []string     // ids, in the index's order
+	kept  dataset.IDs  // in the index's order
 }
 
 // newNearFilter reads the suite's near_duplicates: absent is
@@ -28,13 +29,29 @@ func newNearFilter(su eval.Suite) *nearFilter {
 	if minSim <= 0 {
 		return &nearFilter{}
 	}
-	return &nearFilter{index: dedup.NewIndex(minSim)}
+	x := dedup.NewIndex(minSim)
+	// A million prompts' texts are about 150 MB: the index keeps them
+	// in a temporary file, and reads a text back when it is a candidate.
+	x.SpillTo("")
+	return &nearFilter{index: x}
 }
 
-// check reports whether sm nearly repeats a sample kept before it.
-func (f *nearFilter) check(sm eval.Sample) (eval.DroppedDuplicate, bool) {
+// close releases the index's spill file, and says whether the index
+// could not spill (it then held the suite's texts in memory).
+func (f *nearFilter) close() error {
 	if f.index == nil {
-		return eval.DroppedDuplicate{}, false
+		return nil
+	}
+	f.index.Close()
+	return f.index.SpillFailed()
+}
+
+// check reports whether sm nearly repeats a sample kept before it. An
+// error is a kept sample the index could not read back from its spill
+// file: the suite must be read again.
+func (f *nearFilter) check(sm eval.Sample) (eval.DroppedDuplicate, bool, error) {
+	if f.index == nil {
+		return eval.DroppedDuplicate{}, false, nil
 	}
 	// The user's turns: a system prompt the samples share would make
 	// every pair of them look alike.
@@ -46,9 +63,12 @@ func (f *nearFilter) check(sm eval.Sample) (eval.DroppedDuplicate, bool) {
 		}
 	}
 	m, dup := f.index.Add(b.String())
-	if !dup {
-		f.kept = append(f.kept, sm.ID)
-		return eval.DroppedDuplicate{}, false
+	if err := f.index.Err(); err != nil {
+		return eval.DroppedDuplicate{}, false, err
 	}
-	return eval.DroppedDuplicate{ID: sm.ID, Twin: f.kept[m.Twin], Source: sm.Source, Similarity: m.Similarity, Why: m.Why}, true
+	if !dup {
+		f.kept.Append(sm.ID)
+		return eval.DroppedDuplicate{}, false, nil
+	}
+	return eval.DroppedDuplicate{ID: sm.ID, Twin: f.kept.At(m.Twin), Source: sm.Source, Similarity: m.Similarity, Why: m.Why}, true, nil
 }

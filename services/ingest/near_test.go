@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -48,7 +49,10 @@ func TestNearFilter(t *testing.T) {
 			for i, q := range c.texts {
 				id := "s" + string(rune('0'+i))
 				sm := eval.Sample{ID: id, Source: "suite.jsonl:1", Messages: []eval.Message{{Role: "system", Content: system}, {Role: "user", Content: q}}}
-				d, dup := f.check(sm)
+				d, dup, err := f.check(sm)
+				if err != nil {
+					t.Fatal(err)
+				}
 				if got := map[bool]string{true: d.Twin}[dup]; got != c.twins[i] {
 					t.Errorf("sample %d: twin %q (%+v), want %q", i, got, d, c.twins[i])
 				}
@@ -57,5 +61,27 @@ func TestNearFilter(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNearFilterThatCannotReadBackFails: once the index cannot read a
+// kept sample back from its spill file, check fails (the suite is read
+// again) rather than keeping a copy it could not compare.
+func TestNearFilterThatCannotReadBackFails(t *testing.T) {
+	f := newNearFilter(eval.Suite{Name: "s"})
+	defer f.close()
+	sample := func(i int) eval.Sample {
+		q := fmt.Sprintf("Question %d: how long does a parcel of %d kg take from depot %d to the customer's door?", i, i%97, i%13)
+		return eval.Sample{ID: fmt.Sprint("s", i), Messages: []eval.Message{{Role: "user", Content: q}}}
+	}
+	// Enough texts to fill several of the index's 1 MiB slabs.
+	for i := range 40_000 {
+		if _, dup, err := f.check(sample(i)); err != nil || dup {
+			t.Fatalf("sample %d: dup %v, err %v", i, dup, err)
+		}
+	}
+	f.index.Close() // every spilled text is now unreadable
+	if _, _, err := f.check(sample(0)); err == nil {
+		t.Error("a copy of a sample that cannot be read back was checked without an error")
 	}
 }

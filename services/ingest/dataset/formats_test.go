@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/gz/gztest"
 )
 
 // readFile reads testdata/formats/name as a suite of that name.
@@ -182,7 +183,7 @@ func FuzzFormats(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	f.Add(gzipped(f, []byte("{\"prompt\": \"p\", \"reference\": \"r\"}\n")))
+	f.Add(gztest.Gzipped(f, []byte("{\"prompt\": \"p\", \"reference\": \"r\"}\n")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		located := func(name string, res Result) {
 			for _, p := range res.Problems {
@@ -197,7 +198,7 @@ func FuzzFormats(f *testing.F) {
 			res, _ := rd.Read(bytes.NewReader(data), func(eval.Sample) error { return nil })
 			located(name, res)
 		}
-		compressed := gzipped(t, data)
+		compressed := gztest.Gzipped(t, data)
 		for _, name := range []string{"f.json", "f.csv", "f.tsv", "f.jsonl"} {
 			plain, pres, perr := readAs(name, data)
 			got, res, err := readAs(name+".gz", compressed)

@@ -2,7 +2,6 @@ package dataset
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,20 +11,8 @@ import (
 
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/gz"
+	"github.com/assay-eval/assay/pkg/gz/gztest"
 )
-
-func gzipped(t testing.TB, data []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	if _, err := zw.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
 
 // readAs reads data as a suite file named name.
 func readAs(name string, data []byte, configure ...func(*Reader)) ([]eval.Sample, Result, error) {
@@ -71,7 +58,7 @@ func TestGzip(t *testing.T) {
 				t.Fatalf("uncompressed: %d samples, %q, %v", len(plain), problemStrings(pres.Problems), err)
 			}
 			gz := c.name + ".gz"
-			got, res, err := readAs(gz, gzipped(t, data))
+			got, res, err := readAs(gz, gztest.Gzipped(t, data))
 			if err != nil {
 				t.Fatalf("Read: %v", err)
 			}
@@ -91,14 +78,14 @@ func TestGzip(t *testing.T) {
 		})
 	}
 	t.Run("upper case", func(t *testing.T) {
-		if got, _, err := readAs("QA.JSONL.GZ", gzipped(t, jsonl)); err != nil || len(got) != 2 {
+		if got, _, err := readAs("QA.JSONL.GZ", gztest.Gzipped(t, jsonl)); err != nil || len(got) != 2 {
 			t.Errorf("%d samples, %v", len(got), err)
 		}
 	})
 	t.Run("several gzip members", func(t *testing.T) {
 		// gzip -c a >> f; gzip -c b >> f: one file, read whole.
 		lines := bytes.SplitAfter(jsonl, []byte("\n"))
-		data := append(gzipped(t, lines[0]), gzipped(t, bytes.Join(lines[1:], nil))...)
+		data := append(gztest.Gzipped(t, lines[0]), gztest.Gzipped(t, bytes.Join(lines[1:], nil))...)
 		if got, _, err := readAs("qa.jsonl.gz", data); err != nil || len(got) != 2 {
 			t.Errorf("%d samples, %v", len(got), err)
 		}
@@ -113,8 +100,8 @@ func TestGzipErrors(t *testing.T) {
 	for i := range 2000 {
 		lines.WriteString(`{"prompt": "question number ` + strings.Repeat("x", i%50) + `", "reference": "r"}` + "\n")
 	}
-	whole := gzipped(t, []byte(lines.String()))
-	csv := gzipped(t, []byte("prompt,reference\n"+strings.Repeat("a question,an answer\n", 1000)))
+	whole := gztest.Gzipped(t, []byte(lines.String()))
+	csv := gztest.Gzipped(t, []byte("prompt,reference\n"+strings.Repeat("a question,an answer\n", 1000)))
 	small := func(rd *Reader) { rd.MaxDecompressed = 4096 }
 	for _, c := range []struct {
 		name, file string
@@ -123,13 +110,13 @@ func TestGzipErrors(t *testing.T) {
 		want       string
 	}{
 		{"truncated", "qa.jsonl.gz", whole[:len(whole)/2], nil, "the compressed data is corrupt or cut short (unexpected EOF)"},
-		{"truncated JSON array", "qa.json.gz", gzipped(t, []byte(`[{"prompt": "a", "reference": "r"}]`))[:20], nil, "reading qa.json.gz: the gzip-compressed file cannot be read"},
+		{"truncated JSON array", "qa.json.gz", gztest.Gzipped(t, []byte(`[{"prompt": "a", "reference": "r"}]`))[:20], nil, "reading qa.json.gz: the gzip-compressed file cannot be read"},
 		{"truncated CSV", "qa.csv.gz", csv[:len(csv)-4], nil, "reading qa.csv.gz: the gzip-compressed file cannot be read: the compressed data is corrupt or cut short"},
 		{"checksum", "qa.jsonl.gz", append(slices.Clone(whole[:len(whole)-8]), 0, 0, 0, 0, 0, 0, 0, 0), nil, "corrupt or cut short (gzip: invalid checksum)"},
 		{"not gzip", "qa.jsonl.gz", []byte(lines.String()), nil, "qa.jsonl.gz: the gzip-compressed file cannot be read: it is not gzip-compressed: compress it with gzip"},
 		{"empty", "qa.jsonl.gz", nil, nil, "qa.jsonl.gz: the gzip-compressed file cannot be read: it is empty"},
 		{"a bomb", "qa.jsonl.gz", whole, small, "it decompresses to more than 4096 bytes: split it into smaller files"},
-		{"a bomb read whole", "qa.json.gz", gzipped(t, append([]byte("["), bytes.Repeat([]byte(" "), 10000)...)), small, "decompresses to more than 4096 bytes"},
+		{"a bomb read whole", "qa.json.gz", gztest.Gzipped(t, append([]byte("["), bytes.Repeat([]byte(" "), 10000)...)), small, "decompresses to more than 4096 bytes"},
 		{"Parquet", "qa.parquet.gz", whole, nil, "a Parquet file is compressed inside already: give it without .gz"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -153,7 +140,7 @@ func TestGzipErrors(t *testing.T) {
 	}
 	// Exactly at the limit is not over it.
 	exact := []byte(`{"prompt": "a", "reference": "r"}` + "\n")
-	if got, _, err := readAs("qa.jsonl.gz", gzipped(t, exact), func(rd *Reader) { rd.MaxDecompressed = int64(len(exact)) }); err != nil || len(got) != 1 {
+	if got, _, err := readAs("qa.jsonl.gz", gztest.Gzipped(t, exact), func(rd *Reader) { rd.MaxDecompressed = int64(len(exact)) }); err != nil || len(got) != 1 {
 		t.Errorf("at the limit: %d samples, %v", len(got), err)
 	}
 }

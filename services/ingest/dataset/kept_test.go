@@ -3,6 +3,7 @@ package dataset
 import (
 	"crypto/sha256"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -30,6 +31,29 @@ func TestKeptFindsEverySample(t *testing.T) {
 		}
 		if line, ok := k.id("id-" + strconv.Itoa(i)); ok {
 			t.Fatalf("id %d not kept, found on line %d", i, line)
+		}
+	}
+}
+
+// TestIDsHoldEveryID: each id comes back as it went in, the empty and the
+// longest allowed among them, and Is tells an id from its prefixes and
+// extensions.
+func TestIDsHoldEveryID(t *testing.T) {
+	long := strings.Repeat("é", 128)
+	want := []string{"a", "", "ab", long, "b", "", "中文 id"}
+	var l IDs
+	for _, id := range want {
+		l.Append(id)
+	}
+	if l.Len() != len(want) {
+		t.Fatalf("%d ids, want %d", l.Len(), len(want))
+	}
+	for i, id := range want {
+		if got := l.At(i); got != id {
+			t.Errorf("id %d is %q, want %q", i, got, id)
+		}
+		if !l.Is(i, id) || l.Is(i, id+"x") || (id != "" && l.Is(i, id[:len(id)-1])) {
+			t.Errorf("Is(%d) does not tell %q from its neighbours", i, id)
 		}
 	}
 }

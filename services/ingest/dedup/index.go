@@ -35,9 +35,14 @@ type Index struct {
 	minSim float64
 
 	// The kept texts' tokens, encoded (see encode) one after the other in
-	// slabs, so that growing the store never copies it.
+	// slabs, so that growing the store never copies it. With a spill, a
+	// full slab is written to a file and is nil here (see spill.go).
 	slabs [][]byte
-	docs  []doc
+	sp    *spill
+	// docs are the kept texts' places, in chunks of docChunk, so that
+	// growing them never copies them (a million are 24 MB).
+	docs [][]doc
+	ndoc int32
 
 	exact   map[uint64]int32 // the first kept text with this exact token sequence
 	buckets table            // candidate keys (see keys) to their postings
@@ -105,7 +110,12 @@ func NewIndex(minSimilarity float64) *Index {
 }
 
 // Len is the number of texts kept.
-func (x *Index) Len() int { return len(x.docs) }
+func (x *Index) Len() int { return int(x.ndoc) }
+
+// docChunk is how many kept texts' places a chunk of [Index.docs] holds.
+const docChunk = 1 << 16
+
+func (x *Index) doc(d int32) doc { return x.docs[d/docChunk][d%docChunk] }
 
 // Add checks text against the texts kept so far: when it nearly repeats
 // one, it reports the most similar (the earliest of equals); otherwise it
@@ -159,7 +169,7 @@ func (x *Index) Add(s string) (Match, bool) {
 
 // compare compares toks, with code segments of hash segs, with kept text d.
 func (x *Index) compare(toks []token, segs uint64, d int32) (sim float64, why string, ok bool) {
-	dc := x.docs[d]
+	dc := x.doc(d)
 	if dc.segs != segs {
 		return 0, "", false
 	}
@@ -168,20 +178,32 @@ func (x *Index) compare(toks []token, segs uint64, d int32) (sim float64, why st
 	if diff := len(toks) - int(dc.ntoks); diff > budget || -diff > budget {
 		return 0, "", false
 	}
-	x.other.toks = decode(x.other.toks[:0], x.slabs[dc.slab][dc.start:dc.end])
+	enc, ok := x.text(dc)
+	if !ok {
+		return 0, "", false
+	}
+	x.other.toks = decode(x.other.toks[:0], enc)
 	return x.m.similarity(x.other.toks, toks, x.minSim) // the kept text first, as in [Compare]
 }
 
 func (x *Index) keep(toks []token, segs, exact uint64, ks []key) {
-	d := int32(len(x.docs))
+	d := x.ndoc
 	size := encodedSize(toks)
 	if len(x.slabs) == 0 || len(x.slabs[len(x.slabs)-1])+size > cap(x.slabs[len(x.slabs)-1]) {
+		if x.sp != nil && len(x.slabs) > 0 {
+			x.spillSlab(len(x.slabs) - 1)
+		}
 		x.slabs = append(x.slabs, make([]byte, 0, max(slabSize, size)))
 	}
 	last := len(x.slabs) - 1
 	start := len(x.slabs[last])
 	x.slabs[last] = encode(x.slabs[last], toks)
-	x.docs = append(x.docs, doc{slab: int32(last), start: int32(start), end: int32(len(x.slabs[last])), ntoks: int32(len(toks)), segs: segs})
+	if d%docChunk == 0 {
+		x.docs = append(x.docs, make([]doc, 0, docChunk))
+	}
+	c := &x.docs[len(x.docs)-1]
+	*c = append(*c, doc{slab: int32(last), start: int32(start), end: int32(len(x.slabs[last])), ntoks: int32(len(toks)), segs: segs})
+	x.ndoc++
 	if _, ok := x.exact[exact]; !ok {
 		x.exact[exact] = d
 	}
