@@ -19,12 +19,14 @@ package judge
 import (
 	"cmp"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
@@ -71,6 +73,11 @@ type Service struct {
 	// storedIdx indexes generations whose records were released, while
 	// late arrivals need them (see stored.go).
 	storedIdx sync.Map // subject -> *storedIndex
+	// judged finds the judgments of pairs judged before, by pair key
+	// (see judged.go).
+	judged judgedIndex
+	// judgedWarned is when a failed lookup was last logged (Unix ns).
+	judgedWarned atomic.Int64
 	// legacyRuns says of each run whether it holds records kept before
 	// sample groups (see [Service.legacy]).
 	legacyRuns sync.Map // run -> legacyCheck
@@ -212,18 +219,23 @@ func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judg
 	if err := json.Unmarshal(data, &sample); err != nil {
 		return bus.Poisonf(bus.Keys{Run: spec.Run, Suite: p.sample.Suite, Sample: p.sample.ID, Variant: p.candidate, Judge: j.Name}, "sample does not decode: %v", err)
 	}
-	jd, err := s.Handle(ctx, spec, j, &sample, cand, base)
+	jd, key, err := s.handle(ctx, spec, j, &sample, cand, base)
 	if err != nil {
 		return err
 	}
 	jd.CandidateRetry, jd.BaselineRetry, jd.JudgeRetry = cand.Retry, base.Retry, judgeRetry
-	return s.publish(ctx, spec, j, p, jd)
+	return s.publish(ctx, spec, j, p, jd, key)
 }
 
-// publish publishes judgment jd of pair p by j.
-func (s *Service) publish(ctx context.Context, spec *eval.RunSpec, j eval.Judge, p pair, jd *eval.Judgment) error {
+// publish publishes judgment jd of pair p by j, with its pair key when
+// both rounds succeeded (key is not nil).
+func (s *Service) publish(ctx context.Context, spec *eval.RunSpec, j eval.Judge, p pair, jd *eval.Judgment, key *[16]byte) error {
 	id := bus.RetryMsgID(bus.MsgID(bus.StageJudge, spec.Run, jd.JudgeID, p.candidate, p.sample.Suite, p.sample.ID), jd.CandidateRetry, jd.BaselineRetry, jd.JudgeRetry)
-	_, err := s.bus.Publish(ctx, bus.JudgmentsSubject(spec.Run, j.Name), id, jd)
+	var h map[string]string
+	if key != nil {
+		h = map[string]string{PairKeyHeader: hex.EncodeToString(key[:])}
+	}
+	_, err := s.bus.PublishWith(ctx, bus.JudgmentsSubject(spec.Run, j.Name), id, jd, h)
 	return err
 }
 
@@ -236,6 +248,15 @@ func (s *Service) publish(ctx context.Context, spec *eval.RunSpec, j eval.Judge,
 // not store ([llm.ErrNotStored], [llm.ErrCacheUnavailable]): the pair is
 // then judged again later, from the stored outcome.
 func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, sample *eval.Sample, cand, base *eval.Generation) (*eval.Judgment, error) {
+	jd, _, err := s.handle(ctx, spec, j, sample, cand, base)
+	return jd, err
+}
+
+// handle is [Service.Handle], with the pair key of a judgment whose two
+// rounds succeeded (nil otherwise). A pair with the same two requests
+// judged before (see judged.go) is not asked again: its rounds are that
+// judgment's, marked cached.
+func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, sample *eval.Sample, cand, base *eval.Generation) (*eval.Judgment, *[16]byte, error) {
 	hash := j.Hash()
 	jd := &eval.Judgment{
 		V: eval.Version, Run: spec.Run, Sample: cand.Sample, Judge: j.Name, JudgeID: j.Name + "@" + hash,
@@ -249,47 +270,87 @@ func (s *Service) Handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 			jd.Error = side.name + " generation failed: " + side.g.Error
 			jd.Cause = side.name + ": " + cmp.Or(side.g.Cause, "generation failed")
 			jd.GenerationFailed = true
-			return jd, nil
+			return jd, nil, nil
 		}
 	}
-	if problem, cause := s.preflight(ctx, spec.Run, j); problem != "" {
-		jd.Error, jd.Cause = problem, cause
-		return jd, nil
-	}
-	policy := llm.Policy(spec.Retry)
 	orders := []string{eval.OrderCandidateFirst, eval.OrderBaselineFirst}
-	jd.Rounds = make([]eval.Round, len(orders))
-	causes := make([]string, len(orders))
-	errs := make([]error, len(orders))
-	var wg sync.WaitGroup
+	var reqs [2]llm.ChatRequest
 	for i, order := range orders {
 		a, b := cand, base
 		if order == eval.OrderBaselineFirst {
 			a, b = b, a
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			jd.Rounds[i], causes[i], errs[i] = s.round(ctx, j, hash, policy, sample, a, b, order)
-		}()
+		reqs[i] = request(j, sample, a, b)
+	}
+	scope := judgeScope(hash)
+	key := pairKey(scope, reqs)
+	if earlier, ok, err := s.judgmentOf(ctx, key, hash); err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		// The index could not be read: the judge is asked, as the
+		// ledger would have been; said once a minute, not per pair.
+		if now, last := time.Now().UnixNano(), s.judgedWarned.Load(); now-last > int64(time.Minute) && s.judgedWarned.CompareAndSwap(last, now) {
+			s.logger.Warn("pairs judged before could not be looked up: asking the judge", "err", err)
+		}
+	} else if ok {
+		// The judge's answers are read again, as answers from the cache
+		// were: a verdict is what today's parser makes of them.
+		jd.Rounds = make([]eval.Round, len(orders))
+		for i, order := range orders {
+			var cause string
+			if jd.Rounds[i], cause = roundOf(order, earlier.Rounds[i].Raw, true); cause != "" {
+				jd.Error = "judge failed (" + order + "): " + jd.Rounds[i].Error
+				jd.Cause = cause
+				return jd, nil, nil
+			}
+		}
+		jd.Winner, jd.Consistent = verdict.Combine(jd.Rounds[0].Winner, jd.Rounds[1].Winner)
+		return jd, &key, nil
+	}
+	if problem, cause := s.preflight(ctx, spec.Run, j); problem != "" {
+		jd.Error, jd.Cause = problem, cause
+		return jd, nil, nil
+	}
+	policy := llm.Policy(spec.Retry)
+	jd.Rounds = make([]eval.Round, len(orders))
+	causes := make([]string, len(orders))
+	errs := make([]error, len(orders))
+	var wg sync.WaitGroup
+	for i, order := range orders {
+		wg.Go(func() {
+			jd.Rounds[i], causes[i], errs[i] = s.round(ctx, j, scope, policy, reqs[i], order)
+		})
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for i, r := range jd.Rounds {
 		if r.Error != "" {
+			// The rounds' responses stay in the LLM cache for its TTL:
+			// assay retry asks only what failed.
 			jd.Error = "judge failed (" + r.Order + "): " + r.Error
 			jd.Cause = causes[i]
-			return jd, nil
+			return jd, nil, nil
 		}
 	}
 	jd.Winner, jd.Consistent = verdict.Combine(jd.Rounds[0].Winner, jd.Rounds[1].Winner)
-	return jd, nil
+	// Once the judgment is published and its message acked for good, the
+	// judgment answers for the pair (by its key): the calls' cache
+	// entries go.
+	for _, r := range reqs {
+		bus.ReleaseOnAck(ctx, bus.KVEntry(bus.BucketLLMCache, llm.CacheKey(scope, r), 0))
+	}
+	return jd, &key, nil
 }
+
+// judgeScope is the ledger's scope of a judge's calls: its hash, not its
+// name, so that a judge replayed under another name asks what it asked.
+func judgeScope(hash string) string { return "judge|" + hash }
 
 // causeNoVerdict is the failure class of a judge's answer that holds no
 // verdict.
@@ -305,15 +366,14 @@ func request(j eval.Judge, sample *eval.Sample, a, b *eval.Generation) llm.ChatR
 	return req
 }
 
-// round asks the judge about one order and returns the round and, when it
-// failed, the failure's class; an error only when the outcome could not be
-// stored. Its responses are cached by content under
-// the judge's hash, not its name: a judge replayed under another name with
-// the same model and prompt costs nothing.
-func (s *Service) round(ctx context.Context, j eval.Judge, hash string, policy llm.RetryPolicy, sample *eval.Sample, a, b *eval.Generation, order string) (eval.Round, string, error) {
+// round asks the judge req, about one order, and returns the round and,
+// when it failed, the failure's class; an error only when the outcome
+// could not be stored. Its responses are cached by content under the
+// judge's scope.
+func (s *Service) round(ctx context.Context, j eval.Judge, scope string, policy llm.RetryPolicy, req llm.ChatRequest, order string) (eval.Round, string, error) {
 	r := eval.Round{Order: order}
 	ep := s.endpoint(j)
-	resp, err := s.chat(ctx, ep, request(j, sample, a, b), policy, "judge|"+hash)
+	resp, err := s.chat(ctx, ep, req, policy, scope)
 	if errors.Is(err, llm.ErrNotStored) || errors.Is(err, llm.ErrCacheUnavailable) {
 		return r, "", err
 	}
@@ -322,12 +382,19 @@ func (s *Service) round(ctx context.Context, j eval.Judge, hash string, policy l
 		r.Parse = "failed"
 		return r, llm.RecordedCause(err), nil
 	}
-	r.Raw, r.Cached = resp.Output, resp.Cached
-	v, err := verdict.Parse(resp.Output)
+	r, cause := roundOf(order, resp.Output, resp.Cached)
+	return r, cause, nil
+}
+
+// roundOf reads the judge's answer raw to one order as a round, with the
+// failure's class when it holds no verdict.
+func roundOf(order, raw string, cached bool) (eval.Round, string) {
+	r := eval.Round{Order: order, Raw: raw, Cached: cached}
+	v, err := verdict.Parse(raw)
 	if err != nil {
 		r.Error = err.Error()
 		r.Parse = "failed"
-		return r, causeNoVerdict, nil
+		return r, causeNoVerdict
 	}
 	r.Parse, r.Reason = v.Parse, v.Reason
 	r.Winner = verdict.ForCandidate(v.Winner, order)
@@ -338,5 +405,5 @@ func (s *Service) round(ctx context.Context, j eval.Judge, hash string, policy l
 		}
 		r.Scores = map[string]map[string]float64{"candidate": v.Scores[cand], "baseline": v.Scores[base]}
 	}
-	return r, "", nil
+	return r, ""
 }

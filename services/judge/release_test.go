@@ -18,7 +18,13 @@ import (
 // deleted key's marker keeps its subject, so it counts).
 func pairSubjects(t *testing.T, b *bus.Bus) []string {
 	t.Helper()
-	s, err := b.JS.Stream(t.Context(), "KV_"+bus.BucketPairs)
+	return kvSubjects(t, b, bus.BucketPairs)
+}
+
+// kvSubjects lists the subjects bucket holds a message for.
+func kvSubjects(t *testing.T, b *bus.Bus, bucket string) []string {
+	t.Helper()
+	s, err := b.JS.Stream(t.Context(), "KV_"+bucket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,8 +44,10 @@ func pairSubjects(t *testing.T, b *bus.Bus) []string {
 // generations are acked assay_pairs holds no subject of the run: neither
 // claims nor generation records. A checkpoint added after
 // that still has every pair judged once, against the baseline's stored
-// generations; the same judge added under another name costs no call, its calls
-// being served by the LLM cache.
+// generations. Once the judgments are acked for good, the LLM cache holds
+// none of the judge's calls; the same judge added under another name then
+// costs no call, its pairs being answered by the judgments already made of
+// the same requests.
 func TestJoinReleasedOnceJudged(t *testing.T) {
 	const samples = 8
 	srv := bustest.Server(t)
@@ -128,9 +136,19 @@ func TestJoinReleasedOnceJudged(t *testing.T) {
 		t.Errorf("the judge was asked %d times, want %d pairs × 2 orders", n, 3*samples)
 	}
 
-	// The same judge under another name asks what its twin asked: judge
-	// calls stay in the LLM cache by content, so every answer is served
-	// from it and nothing is asked again.
+	// The judge's calls are released once their judgments are acked for
+	// good (and the release grace has passed): the cache does not keep a
+	// key per judged pair.
+	bustest.Eventually(t, 45*time.Second, func() error {
+		if subjects := kvSubjects(t, b, bus.BucketLLMCache); len(subjects) != 0 {
+			return fmt.Errorf("assay_llm_cache holds %d subjects: %v", len(subjects), subjects)
+		}
+		return nil
+	})
+
+	// The same judge under another name asks what its twin asked: the
+	// judgments of the same requests answer it, and nothing is asked
+	// again.
 	twin := spec.Judges[0]
 	twin.Name = "twin"
 	if _, err := b.AddJudge(ctx, "rel", twin); err != nil {
