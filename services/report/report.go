@@ -181,13 +181,23 @@ func (s *Service) follow(ctx context.Context, run string) error {
 		retry = st.Retry
 	}
 	c := aggregate.New(spec, aggregate.WithSpill(s.cfg.SpillDir, s.cfg.SpillBytes), aggregate.WithHorizon(s.cfg.Horizon))
-	defer c.Release()
+	// mu guards the collector, which the consumers' callbacks feed. It is
+	// released under mu, and a callback that takes mu after that leaves
+	// it alone: a stopped ordered consumer's Closed does not wait for a
+	// callback that one of its earlier consumers is still running (the race
+	// detector caught one appending to a released builder).
+	var mu sync.Mutex
+	released := false
+	defer func() {
+		mu.Lock()
+		defer mu.Unlock()
+		released = true
+		c.Release()
+	}()
 	if err := resume(ctx, s.bus, c, run); err != nil {
 		return err
 	}
-	var mu sync.Mutex
-	// The consumers are stopped, and their callbacks finished, before the
-	// collector's memory is released.
+	// The consumers are stopped before the collector's memory is released.
 	var following []jetstream.ConsumeContext
 	defer func() {
 		for _, cc := range following {
@@ -219,7 +229,9 @@ func (s *Service) follow(ctx context.Context, run string) error {
 	sc, err := samples.Consume(func(m jetstream.Msg) {
 		if suite, id, ok := sampleID(run, m.Subject(), m.Headers().Get(jetstream.MsgIDHeader)); ok {
 			mu.Lock()
-			c.AddSample(suite, id)
+			if !released {
+				c.AddSample(suite, id)
+			}
 			mu.Unlock()
 		}
 	})
@@ -257,13 +269,15 @@ func (s *Service) follow(ctx context.Context, run string) error {
 					seq = meta.Sequence.Stream
 				}
 				mu.Lock()
-				if src.stream == bus.StreamScores || src.stream == bus.StreamJudgments {
-					// A purge of the run's results keeps what the windows
-					// held need (see purgeFolded).
-					c.FromMessage(seq)
+				if !released {
+					if src.stream == bus.StreamScores || src.stream == bus.StreamJudgments {
+						// A purge of the run's results keeps what the windows
+						// held need (see purgeFolded).
+						c.FromMessage(seq)
+					}
+					_ = addMsg(c, src, message{subject: m.Subject(), data: data, seq: seq, lost: err, msgID: m.Headers().Get(jetstream.MsgIDHeader)})
+					c.FromMessage(0)
 				}
-				_ = addMsg(c, src, message{subject: m.Subject(), data: data, seq: seq, lost: err, msgID: m.Headers().Get(jetstream.MsgIDHeader)})
-				c.FromMessage(0)
 				mu.Unlock()
 				outcome = bus.OutcomeAcked
 			}

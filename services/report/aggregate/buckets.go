@@ -1,11 +1,10 @@
 package aggregate
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
@@ -14,90 +13,118 @@ import (
 // bucketOrder is the order buckets are listed in.
 var bucketOrder = []eval.Bucket{eval.BucketError, eval.BucketEmpty, eval.BucketTruncated, eval.BucketRefusal, eval.BucketFormatError, eval.BucketWrongAnswer}
 
-func (c *Collector) buckets(ctx context.Context, rep *document.Report, rows []row, fetch Fetcher) error {
-	type sk struct{ suite, sample string }
-	// Of the baseline's rows, only what an example shows is kept.
-	// The baseline's row of a sample is found by bisection, rows being in
-	// key order, rather than in a map of every sample.
-	baseline := func(r *row) (bucket string, genSeq uint64, ok bool) {
-		i := sort.Search(len(rows), func(i int) bool {
-			q := &rows[i]
-			return cmp.Or(cmp.Compare(q.suite, r.suite), cmp.Compare(q.sample, r.sample), cmp.Compare(q.variant, c.spec.Baseline)) > 0
-		})
-		if i == 0 {
-			return "", 0, false
-		}
-		if b := &rows[i-1]; b.suite == r.suite && b.sample == r.sample && b.variant == c.spec.Baseline {
-			return b.bucket, b.genSeq, true
-		}
-		return "", 0, false
-	}
-	seqs := map[sk]uint64{}
-	for _, r := range rows {
-		if r.sampleSeq == 0 {
-			seqs[sk{r.suite, r.sample}] = 0
-		}
-	}
-	if len(seqs) > 0 {
-		for _, r := range rows {
-			if _, need := seqs[sk{r.suite, r.sample}]; need && r.sampleSeq > 0 {
-				seqs[sk{r.suite, r.sample}] = r.sampleSeq
-			}
-		}
-	}
-	suiteOrder := map[string]int{}
+// bucketsAcc counts, as the final pass reads the score rows, each
+// variant's answers by bucket, and keeps each bucket's first MaxExamples
+// in the order the report shows them: regressions first (the baseline's
+// answer to the same sample was ok), then by suite in the spec's order,
+// sample sequence and id.
+type bucketsAcc struct {
+	c          *Collector
+	x          *sampleIndex
+	suiteOrder map[string]int
+	by         map[[2]string]*bucketHits // (variant, bucket)
+}
+
+type bucketHits struct {
+	count int
+	top   []bucketHit // at most MaxExamples, in order
+}
+
+// bucketHit is an example candidate: a row (a copy, which keeps only
+// shared strings) with the order it is shown in.
+type bucketHit struct {
+	r          row
+	regression bool
+	sampleSeq  uint64
+	baseGenSeq uint64
+}
+
+func (c *Collector) newBucketsAcc(x *sampleIndex) *bucketsAcc {
+	a := &bucketsAcc{c: c, x: x, suiteOrder: map[string]int{}, by: map[[2]string]*bucketHits{}}
 	for i, su := range c.spec.Suites {
-		suiteOrder[su.Name] = i
+		a.suiteOrder[su.Name] = i
 	}
+	return a
+}
+
+// rank is suite's place in the examples' order: the spec's order, then
+// suites the spec does not name (results published for them), by name.
+func (a *bucketsAcc) rank(suite string) int {
+	if i, ok := a.suiteOrder[suite]; ok {
+		return i
+	}
+	return len(a.suiteOrder)
+}
+
+// before reports whether h is shown before o.
+func (a *bucketsAcc) before(h, o *bucketHit) bool {
+	if h.regression != o.regression {
+		return h.regression
+	}
+	if h.r.suite != o.r.suite {
+		if rh, ro := a.rank(h.r.suite), a.rank(o.r.suite); rh != ro {
+			return rh < ro
+		}
+		return h.r.suite < o.r.suite
+	}
+	if h.sampleSeq != o.sampleSeq {
+		return h.sampleSeq < o.sampleSeq
+	}
+	return h.r.sample < o.r.sample
+}
+
+// add takes an original sample's row (not a robustness copy's).
+func (a *bucketsAcc) add(r *row) {
+	if !slices.Contains(bucketOrder, eval.Bucket(r.bucket)) {
+		return // ok, or no bucket the report lists
+	}
+	k := [2]string{r.variant, r.bucket}
+	b := a.by[k]
+	if b == nil {
+		b = &bucketHits{}
+		a.by[k] = b
+	}
+	b.count++
+	s := a.x.suite(r.suite)
+	h := bucketHit{r: *r, sampleSeq: r.sampleSeq, baseGenSeq: s.baseGen[r.pos]}
+	if h.sampleSeq == 0 {
+		h.sampleSeq = s.sampleSeq[r.pos]
+	}
+	h.regression = r.variant != a.c.spec.Baseline && s.baseOK[r.pos]
+	// An example shows no metric: the values are its batch's, which a
+	// kept slice of them would keep.
+	h.r.metrics = nil
+	i := len(b.top)
+	for i > 0 && a.before(&h, &b.top[i-1]) {
+		i--
+	}
+	if i >= MaxExamples {
+		return
+	}
+	if len(b.top) < MaxExamples {
+		b.top = append(b.top, bucketHit{})
+	}
+	copy(b.top[i+1:], b.top[i:])
+	b.top[i] = h
+}
+
+// buckets lists each variant's buckets with their examples, whose texts
+// fetch, when not nil, fills in.
+func (a *bucketsAcc) buckets(ctx context.Context, rep *document.Report, fetch Fetcher) error {
+	c := a.c
 	for _, v := range c.spec.Variants {
-		for _, b := range bucketOrder {
-			// hits point into rows, with the sample's sequence where
-			// the row has none: copies of the rows would weigh as much.
-			type hit struct {
-				*row
-				sampleSeq uint64
-			}
-			var hits []hit
-			for i := range rows {
-				if r := &rows[i]; r.variant == v.Name && r.bucket == string(b) {
-					seq := r.sampleSeq
-					if seq == 0 {
-						seq = seqs[sk{r.suite, r.sample}]
-					}
-					hits = append(hits, hit{r, seq})
-				}
-			}
-			if len(hits) == 0 {
+		for _, bn := range bucketOrder {
+			b := a.by[[2]string{v.Name, string(bn)}]
+			if b == nil {
 				continue
 			}
-			regression := func(r *row) bool {
-				if v.Name == c.spec.Baseline {
-					return false
-				}
-				bucket, _, ok := baseline(r)
-				return ok && bucket == string(eval.BucketOK)
-			}
-			sort.SliceStable(hits, func(i, j int) bool {
-				ri, rj := regression(hits[i].row), regression(hits[j].row)
-				if ri != rj {
-					return ri
-				}
-				if hits[i].suite != hits[j].suite {
-					return suiteOrder[hits[i].suite] < suiteOrder[hits[j].suite]
-				}
-				if hits[i].sampleSeq != hits[j].sampleSeq {
-					return hits[i].sampleSeq < hits[j].sampleSeq
-				}
-				return hits[i].sample < hits[j].sample
-			})
-			bk := document.Bucket{Variant: v.Name, Bucket: string(b), Count: len(hits), Examples: []document.Example{}}
-			for _, h := range hits[:min(MaxExamples, len(hits))] {
-				ex := document.Example{Sample: h.sample, Suite: h.suite, Reason: h.reason(), Regression: regression(h.row)}
+			bk := document.Bucket{Variant: v.Name, Bucket: string(bn), Count: b.count, Examples: []document.Example{}}
+			for _, h := range b.top {
+				ex := document.Example{Sample: h.r.sample, Suite: h.r.suite, Reason: h.r.reason(), Regression: h.regression}
 				if fetch != nil {
-					r := *h.row
+					r := h.r
 					r.sampleSeq = h.sampleSeq
-					_, baseGenSeq, _ := baseline(h.row)
-					if err := fillExample(ctx, fetch, &ex, r, baseGenSeq, v.Name == c.spec.Baseline); err != nil {
+					if err := fillExample(ctx, fetch, &ex, r, h.baseGenSeq, v.Name == c.spec.Baseline); err != nil {
 						return err
 					}
 				}

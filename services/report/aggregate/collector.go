@@ -40,9 +40,15 @@ type Collector struct {
 	// readErr is the first failure to read a spilled segment back: the
 	// report computed over it is not given (see [Collector.Report]).
 	readErr error
-	// seen holds a hash of every key added: the keys themselves would cost
-	// their length per result.
+	// seen holds a hash of every key added whose sample the collector
+	// does not number (see samples): the keys themselves would cost their
+	// length per result.
 	seen map[[16]byte]struct{}
+	// seenBits marks, by slot (a variant's scores, a judge's judgments of
+	// a candidate), the numbered samples that have a result there: a bit
+	// a result where a key in seen costs about 31 bytes. A continuous
+	// run's results go in seen, whose keys its folding drops.
+	seenBits map[seenSlot][]uint64
 	// arrived counts scores by (variant, suite) and judgments by (judge
 	// id, candidate, suite), so that progress counts only what the spec
 	// expects: a variant, suite or judge version it does not name must not
@@ -61,9 +67,14 @@ type Collector struct {
 	ingestFailed, ingestSuite string
 
 	// samples are the run's samples by (suite, id), once the caller names
-	// them with AddSample; until then every sample id is taken as the
-	// run's. Anyone who can publish on a subject can name any sample.
-	samples map[[16]byte]struct{}
+	// them with AddSample, each with its number (in the order named);
+	// until then every sample id is taken as the run's. Anyone who can
+	// publish on a subject can name any sample.
+	samples map[[16]byte]uint32
+	// named is the number the next sample named gets: not len(samples),
+	// since folding a window forgets its samples and a number must not
+	// be given twice.
+	named uint32
 	// held keeps, by sample, the results (by their key) that name a sample
 	// the run does not have: forged, or read before their sample. They
 	// count nowhere — not in progress, errors or tables — until AddSample
@@ -199,7 +210,7 @@ func runSampleKey(suite, id string) [16]byte { return hashKey("sample", suite, i
 // anything; one that does not gets every result counted.
 func (c *Collector) TrackSamples() {
 	if c.samples == nil {
-		c.samples = map[[16]byte]struct{}{}
+		c.samples = map[[16]byte]uint32{}
 	}
 }
 
@@ -211,7 +222,8 @@ func (c *Collector) AddSample(suite, id string) {
 	if _, ok := c.samples[k]; ok {
 		return
 	}
-	c.samples[k] = struct{}{}
+	c.samples[k] = c.named
+	c.named++
 	h := c.held[k]
 	if h == nil {
 		return
@@ -236,6 +248,48 @@ func (c *Collector) AddSample(suite, id string) {
 		h.adds[rk]()
 	}
 	c.noteHeld()
+}
+
+// seenSlot is where a result's bit is: scores of a variant (kind 's'),
+// judgments of a judge version on a candidate (kind 'j').
+type seenSlot struct {
+	kind     byte
+	name, of string
+}
+
+// isSeen reports whether the result under key k, of slot, for sample (suite,
+// id), was added.
+func (c *Collector) isSeen(slot seenSlot, suite, id string, k [16]byte) bool {
+	if _, dup := c.seen[k]; dup {
+		return true
+	}
+	n, ok := c.samples[runSampleKey(suite, id)]
+	if !ok {
+		return false
+	}
+	bits := c.seenBits[slot]
+	return int(n/64) < len(bits) && bits[n/64]&(1<<(n%64)) != 0
+}
+
+// markSeen records the result under key k, of slot, for a known sample
+// (suite, id), in window w: by a bit when the sample is numbered and the
+// result belongs to no window, else by its key.
+func (c *Collector) markSeen(slot seenSlot, suite, id string, k [16]byte, w int64) {
+	n, ok := c.samples[runSampleKey(suite, id)]
+	if !ok || w != noWindow {
+		c.seen[k] = struct{}{}
+		return
+	}
+	if c.seenBits == nil {
+		c.seenBits = map[seenSlot][]uint64{}
+	}
+	bits := c.seenBits[slot]
+	if int(n/64) >= len(bits) {
+		// Sized for every sample named so far, not grown bit by bit.
+		bits = append(bits, make([]uint64, int(c.named/64)+1-len(bits))...)
+	}
+	bits[n/64] |= 1 << (n % 64)
+	c.seenBits[slot] = bits
 }
 
 // known reports whether the run has the sample, holding add (the result
@@ -467,13 +521,14 @@ func (c *Collector) AddScore(s *eval.Score) bool {
 		return false
 	}
 	k := scoreKey(s.Variant, s.Sample.Suite, s.Sample.ID)
-	if _, dup := c.seen[k]; dup {
+	slot := seenSlot{kind: 's', name: s.Variant}
+	if c.isSeen(slot, s.Sample.Suite, s.Sample.ID, k) {
 		return false
 	}
 	if !c.known(s.Sample.Suite, s.Sample.ID, k, func() { c.AddScore(s) }) {
 		return false
 	}
-	c.seen[k] = struct{}{}
+	c.markSeen(slot, s.Sample.Suite, s.Sample.ID, k, w)
 	c.arrived[scoreCount(s.Variant, s.Sample.Suite)]++
 	if s.Fingerprint != c.fp && s.Fingerprint != "" {
 		c.foreignFP(s.Fingerprint).scores++
@@ -515,7 +570,8 @@ func (c *Collector) AddJudgment(j *eval.Judgment) bool {
 		return false
 	}
 	k := judgmentKey(j.JudgeID, j.Candidate, j.Sample.Suite, j.Sample.ID)
-	if _, dup := c.seen[k]; dup {
+	slot := seenSlot{kind: 'j', name: j.JudgeID, of: j.Candidate}
+	if c.isSeen(slot, j.Sample.Suite, j.Sample.ID, k) {
 		return false
 	}
 	if !c.known(j.Sample.Suite, j.Sample.ID, k, func() { c.AddJudgment(j) }) {
@@ -526,7 +582,7 @@ func (c *Collector) AddJudgment(j *eval.Judgment) bool {
 		// the judge.
 		j.GenerationFailed = true
 	}
-	c.seen[k] = struct{}{}
+	c.markSeen(slot, j.Sample.Suite, j.Sample.ID, k, w)
 	c.arrived[judgmentCount(j.JudgeID, j.Candidate, j.Sample.Suite)]++
 	if j.Fingerprint != c.fp && j.Fingerprint != "" {
 		c.foreignFP(j.Fingerprint).judgments++

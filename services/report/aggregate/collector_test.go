@@ -2,6 +2,8 @@ package aggregate
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -564,5 +566,127 @@ func TestIngestFailureEndsTheRun(t *testing.T) {
 	}
 	if f := rep.Failures; len(f) != 1 || f[0].Stage != "ingest" || f[0].Source != "qa" || f[0].Example != "suite qa: reading qa.jsonl: unexpected EOF" {
 		t.Errorf("failures %+v", f)
+	}
+}
+
+// TestDuplicatesOfNumberedSamples: once the run's samples are named, a
+// result's arrival is a bit by sample number rather than a key, and a
+// result delivered again still counts once, whether its first delivery
+// came before the samples were named (by key) or after (by bit).
+func TestDuplicatesOfNumberedSamples(t *testing.T) {
+	spec := testSpec()
+	c := New(spec)
+	defer c.Release()
+	early := mkScore(spec, "ft", "qa", "q0", 1, eval.BucketOK, em(1))
+	if !c.AddScore(early) {
+		t.Fatal("a first score refused")
+	}
+	const n = 300
+	for i := range n {
+		c.AddSample("qa", fmt.Sprintf("q%d", i))
+	}
+	add := func() (scores, judgments int) {
+		for i := range n {
+			for _, v := range []string{"base", "ft"} {
+				if c.AddScore(mkScore(spec, v, "qa", fmt.Sprintf("q%d", i), uint64(i+1), eval.BucketOK, em(1))) {
+					scores++
+				}
+			}
+			if c.AddJudgment(mkJudgment(spec, "qa", fmt.Sprintf("q%d", i), uint64(i+1), eval.WinTie, true)) {
+				judgments++
+			}
+		}
+		return scores, judgments
+	}
+	if s, j := add(); s != 2*n-1 || j != n {
+		t.Fatalf("first deliveries: %d scores and %d judgments added, want %d and %d", s, j, 2*n-1, n)
+	}
+	if s, j := add(); s != 0 || j != 0 {
+		t.Fatalf("second deliveries: %d scores and %d judgments added again", s, j)
+	}
+	if len(c.seen) != 1 {
+		t.Errorf("%d keys kept, want only the score that came before the samples were named", len(c.seen))
+	}
+	if p := c.Progress(); p.Scores != 2*n || p.Judgments != n {
+		t.Errorf("progress %+v, want %d scores and %d judgments", p, 2*n, n)
+	}
+}
+
+// TestSampleNumbersOutliveFolding: a continuous run beside a dataset
+// suite forgets the samples of the windows it folds; a sample named after
+// that gets a number of its own, not one a live sample holds, and a
+// result for a sample named before the fold still has its bit.
+func TestSampleNumbersOutliveFolding(t *testing.T) {
+	spec := continuousSpec()
+	spec.Judges = nil
+	spec.Suites = append(spec.Suites, eval.Suite{Name: "qa", Role: eval.RoleBenchmark, Metrics: []string{"em"}})
+	c := New(spec, WithHorizon(1))
+	defer c.Release()
+	c.TrackSamples()
+	for i := range 100 {
+		c.AddSample("chat", fmt.Sprintf("w0q%d", i))
+	}
+	c.AddSample("qa", "a")
+	c.AddSample("chat", "w1q0")
+	mustAdd(t, c, mkScore(spec, "base", "qa", "a", 2, eval.BucketOK, em(1)))
+	for w, ids := range [][]string{{"w0q0", "w0q1"}, {"w1q0"}} {
+		for _, id := range ids {
+			for _, v := range []string{"base", "ft"} {
+				s := mkScore(spec, v, "chat", id, uint64(10+w), eval.BucketOK, map[string]float64{"refusal": 0})
+				s.Sample.At = windowZero.Add(time.Duration(w)*time.Hour + time.Minute)
+				mustAdd(t, c, s) // window 1's first score folds window 0
+			}
+		}
+	}
+	c.AddSample("qa", "b")
+	if !c.AddScore(mkScore(spec, "base", "qa", "b", 4, eval.BucketOK, em(1))) {
+		t.Error("the score of a sample named after the fold was taken for a duplicate")
+	}
+	// The first result of a slot after the fold, for a sample numbered
+	// above what is still named.
+	if !c.AddScore(mkScore(spec, "ft", "qa", "a", 2, eval.BucketOK, em(1))) {
+		t.Error("ft's score of a was refused")
+	}
+	if c.AddScore(mkScore(spec, "base", "qa", "a", 2, eval.BucketOK, em(1))) {
+		t.Error("base's score of a counted twice")
+	}
+}
+
+// TestReportOfAReadThatFailsOnce: a spilled segment that cannot be read
+// while the report indexes the run's samples, but can be a moment later,
+// makes the report fail as a failed read does, not a panic.
+func TestReportOfAReadThatFailsOnce(t *testing.T) {
+	spec := testSpec()
+	c := New(spec, WithSpill(t.TempDir(), 1))
+	defer c.Release()
+	for i := range 20 {
+		mustAdd(t, c, mkScore(spec, "base", "qa", fmt.Sprintf("q%02d", i), uint64(i+1), eval.BucketOK, em(1)))
+	}
+	if _, err := c.Report(t.Context(), nil, windowZero); err != nil { // spills
+		t.Fatal(err)
+	}
+	segs, _ := filepath.Glob(filepath.Join(c.spill.dir, "*.arrow"))
+	if len(segs) == 0 {
+		t.Fatal("nothing spilled")
+	}
+	for _, s := range segs {
+		if err := os.Rename(s, s+".away"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x := c.sampleIndex()
+	for _, s := range segs {
+		if err := os.Rename(s+".away", s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.readErr == nil {
+		t.Fatal("the index read no error")
+	}
+	c.readErr = nil
+	n := 0
+	c.eachScore(x, func(*row) { n++ })
+	if c.readErr == nil {
+		t.Errorf("rows the index does not have (%d read) gave no error", n)
 	}
 }

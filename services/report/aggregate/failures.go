@@ -10,35 +10,36 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/assay-eval/assay/services/report/document"
 )
 
 // failures counts what could not be evaluated, by stage, source and cause,
-// from the headline's score rows (robustness copies are compared apart)
-// and judgments, and sets the report's error counts.
-func (c *Collector) failures(rep *document.Report, rows []row) {
+// from the headline's failed generations (gens, see [Collector.genTally];
+// robustness copies are compared apart) and the judgments, and sets the
+// report's error counts.
+func (c *Collector) failures(rep *document.Report, gens *tally) {
 	if c.ingestFailed != "" {
 		rep.Failures = append(rep.Failures, document.Failure{Stage: "ingest", Source: c.ingestSuite, Cause: causeOf(c.ingestFailed), Count: 1, Example: c.ingestFailed})
 	}
-	var variants, judges []string
-	for _, v := range c.spec.Variants {
-		variants = append(variants, v.Name)
-	}
+	var judges []string
 	for _, j := range c.spec.Judges {
 		judges = append(judges, j.Name)
-	}
-	gens := newTally("generation", variants)
-	for _, r := range rows {
-		if r.failed() {
-			gens.add(r.variant, r.cause(), r.reason())
-		}
 	}
 	calls := newTally("judge", judges)
 	c.judgeFailures(calls)
 	rep.Failures = append(append(rep.Failures, gens.failures()...), calls.failures()...)
 	rep.Counts.GenerationErrors, rep.Counts.JudgeErrors = gens.n, calls.n
 	rep.Counts.Errors = gens.n + calls.n
+}
+
+// genTally is the tally of failed generations the final pass fills, in
+// any order: each cause's example is the first in key order.
+func (c *Collector) genTally() *tally {
+	var variants []string
+	for _, v := range c.spec.Variants {
+		variants = append(variants, v.Name)
+	}
+	return newTally("generation", variants)
 }
 
 // judgeFailures tallies in t the judge calls that failed on original
@@ -48,21 +49,13 @@ func (c *Collector) failures(rep *document.Report, rows []row) {
 func (c *Collector) judgeFailures(t *tally) {
 	in := strs{}
 	c.each(c.judgments, func(rec arrow.RecordBatch) {
-		pert := rec.Column(jcPerturbation).(*array.String)
-		judge := rec.Column(jcJudge).(*array.String)
-		jid := rec.Column(jcJudgeID).(*array.String)
-		cand := rec.Column(jcCandidate).(*array.String)
-		suite := rec.Column(jcSuite).(*array.String)
-		sample := rec.Column(jcSample).(*array.String)
-		errs := rec.Column(jcError).(*array.String)
-		genFailed := rec.Column(jcGenerationFailed).(*array.Boolean)
-		cause := rec.Column(jcCause).(*array.String)
+		jc := judgmentColumnsOf(rec)
 		for i := 0; i < int(rec.NumRows()); i++ {
-			if pert.Value(i) != "" || errs.Value(i) == "" || genFailed.Value(i) {
+			if jc.pert.Value(i) != "" || jc.errs.Value(i) == "" || jc.genFailed.Value(i) {
 				continue
 			}
-			at := [4]string{jid.Value(i), cand.Value(i), suite.Value(i), sample.Value(i)}
-			t.addAt(in, at, judge.Value(i), cause.Value(i), errs.Value(i))
+			at := [4]string{jc.jid.Value(i), jc.cand.Value(i), jc.suite.Value(i), jc.sample.Value(i)}
+			t.addAt(in, at, jc.judge.Value(i), jc.cause.Value(i), jc.errs.Value(i))
 		}
 	})
 }
@@ -88,23 +81,10 @@ func newTally(stage string, sources []string) *tally {
 	return t
 }
 
-// add counts one failure of source; a message with no cause of its own is
-// classed by its text.
-func (t *tally) add(source, cause, msg string) {
-	if cause == "" {
-		cause = causeOf(msg)
-	}
-	k := [2]string{source, cause}
-	t.counts[k]++
-	if t.examples[k] == "" {
-		t.examples[k] = msg
-	}
-	t.n++
-}
-
-// addAt is [tally.add] of a failure at key at, in any order: the example
-// kept is the failure's of the smallest key. The strings it keeps are
-// in's.
+// addAt counts one failure of source, at key at, in any order (a
+// message with no cause of its own is classed by its text): the example
+// kept is the message of the smallest key that has one. The strings it
+// keeps are in's.
 func (t *tally) addAt(in strs, at [4]string, source, cause, msg string) {
 	if cause == "" {
 		cause = causeOf(msg)
@@ -112,6 +92,9 @@ func (t *tally) addAt(in strs, at [4]string, source, cause, msg string) {
 	k := [2]string{in.of(source), in.of(cause)}
 	t.counts[k]++
 	t.n++
+	if msg == "" {
+		return // no example: the smallest key with a message is
+	}
 	if t.exampleAt == nil {
 		t.exampleAt = map[[2]string][4]string{}
 	}

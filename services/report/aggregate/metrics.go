@@ -59,92 +59,100 @@ type metricValues struct {
 	failed []bool
 }
 
-// suitePositions give each suite's samples a position in id order, so that
-// sums do not depend on the order results arrived in, with each position's
-// cluster id when the suite clusters its samples.
-type suitePositions struct {
-	n        int
-	clusters []string // nil when the suite does not cluster
+// metricsAcc gathers, as the final pass reads the score rows, each suite
+// metric's values by variant in dense arrays over the suite's sample
+// positions (see [sampleIndex]), NaN where a sample has no value: a few
+// bytes per sample and metric, summed in key order whatever order the
+// rows arrived in.
+type metricsAcc struct {
+	c  *Collector
+	x  *sampleIndex
+	mi map[string]int
+	// vals are by (suite, metric, variant).
+	vals map[metricKey]*metricValues
+	// clusters are each clustered suite's cluster ids by position.
+	clusters map[string][]string
+	// contaminated marks, for a suite with a sample flagged as seen in
+	// training, the flagged positions.
+	contaminated map[string][]bool
 }
 
-// positionsBySuite gives each suite's samples their positions, and at[i]
-// the position of rows[i]. Rows are in key order — a suite's rows together,
-// its samples in id order, a sample's rows next to each other — so a
-// sample's position is the number of its suite's samples before it: no map
-// of sample ids is needed.
-func (c *Collector) positionsBySuite(rows []row) (by map[string]*suitePositions, at []int32) {
-	by = map[string]*suitePositions{}
-	at = make([]int32, len(rows))
-	var sp *suitePositions
-	for i := range rows {
-		r := &rows[i]
-		newSuite := i == 0 || r.suite != rows[i-1].suite
-		if newSuite {
-			sp = &suitePositions{}
-			by[r.suite] = sp
-		}
-		if newSuite || r.sample != rows[i-1].sample {
-			sp.n++
-		}
-		at[i] = int32(sp.n - 1)
+type metricKey struct{ suite, metric, variant string }
+
+func (c *Collector) newMetricsAcc(x *sampleIndex) *metricsAcc {
+	a := &metricsAcc{c: c, x: x, mi: map[string]int{}, vals: map[metricKey]*metricValues{}, clusters: map[string][]string{}, contaminated: map[string][]bool{}}
+	for i, m := range c.metrics {
+		a.mi[m] = i
 	}
-	for suite, sp := range by {
-		if c.clusteredSuite(suite) {
-			sp.clusters = make([]string, sp.n)
+	return a
+}
+
+func (a *metricsAcc) get(k metricKey) *metricValues {
+	mv := a.vals[k]
+	if mv == nil {
+		n := a.x.suite(k.suite).n()
+		mv = &metricValues{vals: make([]float64, n), failed: make([]bool, n)}
+		for i := range mv.vals {
+			mv.vals[i] = math.NaN()
+		}
+		a.vals[k] = mv
+	}
+	return mv
+}
+
+// add takes an original sample's row (not a robustness copy's).
+func (a *metricsAcc) add(r *row) {
+	c := a.c
+	cl, seen := a.clusters[r.suite]
+	if !seen {
+		// A suite that clusters has an id slot for every sample, "" for a
+		// sample that is a cluster of its own; one that does not, none.
+		if c.clusteredSuite(r.suite) {
+			cl = make([]string, a.x.suite(r.suite).n())
+		}
+		a.clusters[r.suite] = cl
+	}
+	if cl != nil && r.cluster != "" {
+		cl[r.pos] = r.cluster
+	}
+	if r.contaminated {
+		f := a.contaminated[r.suite]
+		if f == nil {
+			f = make([]bool, a.x.suite(r.suite).n())
+			a.contaminated[r.suite] = f
+		}
+		f[r.pos] = true
+	}
+	for _, m := range c.suiteMetrics(r.suite) {
+		if r.failed() {
+			a.get(metricKey{r.suite, m, r.variant}).failed[r.pos] = true
+			continue
+		}
+		if v := r.metrics[a.mi[m]]; !math.IsNaN(v) {
+			a.get(metricKey{r.suite, m, r.variant}).vals[r.pos] = v
 		}
 	}
-	for i := range rows {
-		if sp, id := by[rows[i].suite], rows[i].cluster; sp.clusters != nil && id != "" {
-			sp.clusters[at[i]] = id
-		}
+}
+
+// clusterOf is the cluster id of the sample at position p of suite, "" when
+// the sample is a cluster of its own.
+func (a *metricsAcc) clusterOf(suite string, p int32) string {
+	if cl := a.clusters[suite]; cl != nil && cl[p] != "" {
+		return cl[p]
 	}
-	return by, at
+	return ""
 }
 
 // metricsAndDeltas computes per-suite means with intervals, and each
 // candidate's paired difference from the baseline. Failed generations are
 // in neither: they are counted (Metric.Errors, Delta.Excluded) and only the
-// worst-case figures give them a value.
-func (c *Collector) metricsAndDeltas(rep *document.Report, rows []row) {
-	mi := map[string]int{}
-	for i, m := range c.metrics {
-		mi[m] = i
-	}
-	// Values are dense arrays over the suites' positions (NaN where a
-	// sample has no value), which keeps the report's memory to a few bytes
-	// per sample and metric.
-	pos, at := c.positionsBySuite(rows)
-	type key struct{ suite, metric, variant string }
-	vals := map[key]*metricValues{}
-	get := func(k key) *metricValues {
-		mv := vals[k]
-		if mv == nil {
-			n := pos[k.suite].n
-			mv = &metricValues{vals: make([]float64, n), failed: make([]bool, n)}
-			for i := range mv.vals {
-				mv.vals[i] = math.NaN()
-			}
-			vals[k] = mv
-		}
-		return mv
-	}
-	for i, r := range rows {
-		p := at[i]
-		for _, m := range c.suiteMetrics(r.suite) {
-			if r.failed() {
-				get(key{r.suite, m, r.variant}).failed[p] = true
-				continue
-			}
-			if v := r.metrics[mi[m]]; !math.IsNaN(v) {
-				get(key{r.suite, m, r.variant}).vals[p] = v
-			}
-		}
-	}
+// worst-case figures give them a value. The values gathered are released
+// suite by suite.
+func (a *metricsAcc) metricsAndDeltas(rep *document.Report) {
+	c, vals := a.c, a.vals
+	type key = metricKey
 	for _, su := range c.spec.Suites {
-		var clusters []string
-		if sp := pos[su.Name]; sp != nil {
-			clusters = sp.clusters
-		}
+		clusters := a.clusters[su.Name]
 		for _, m := range su.Metrics {
 			lo, hi, bounded := metricScale(m)
 			for _, v := range c.spec.Variants {

@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"math"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -17,32 +18,6 @@ const (
 	positionFirst           // the answer shown first won both rounds
 	positionSecond          // the answer shown second won both rounds
 )
-
-// positions gives, by judgment key, the pairs whose two rounds both went to
-// the answer in the same place: a judge that prefers a position rather than
-// an answer. Pairs without such a bias are not in the map.
-func (c *Collector) positions() map[[16]byte]position {
-	out := map[[16]byte]position{}
-	c.each(c.judgments, func(rec arrow.RecordBatch) {
-		pert := rec.Column(jcPerturbation).(*array.String)
-		jid := rec.Column(jcJudgeID).(*array.String)
-		cand := rec.Column(jcCandidate).(*array.String)
-		suite := rec.Column(jcSuite).(*array.String)
-		sample := rec.Column(jcSample).(*array.String)
-		cons := rec.Column(jcConsistent).(*array.Boolean)
-		r1 := rec.Column(jcRound1).(*array.String)
-		r2 := rec.Column(jcRound2).(*array.String)
-		for i := 0; i < int(rec.NumRows()); i++ {
-			if pert.Value(i) != "" || cons.Value(i) {
-				continue
-			}
-			if p := positionOf(r1.Value(i), r2.Value(i)); p != positionNone {
-				out[judgmentKey(jid.Value(i), cand.Value(i), suite.Value(i), sample.Value(i))] = p
-			}
-		}
-	})
-	return out
-}
 
 // positionOf reads two rounds as the judgments table keeps them
 // (order:winner:parse, see roundSummary) and says which position won both.
@@ -82,20 +57,21 @@ func roundPosition(summary string) position {
 	return positionNone
 }
 
-// answerLengths are answers' lengths by variant and suite, then by sample
-// id: a key of the three strings for each answer would weigh twice as much.
-type answerLengths map[[2]string]map[string]int64
+// answerLengths are answers' lengths by variant and suite, each over the
+// suite's positions (see [sampleIndex]): noLength where the answer has
+// none. A map of every answer's length by sample id weighed several times
+// as much.
+type answerLengths map[[2]string][]int64
 
-// of is the length of variant's answer to sample of suite, if known.
-func (l answerLengths) of(variant, suite, sample string) (int64, bool) {
-	n, ok := l[[2]string{variant, suite}][sample]
-	return n, ok
-}
+// noLength is the length kept for an answer that has none, one no answer
+// has: 0 is a length (an empty answer's, or any from before lengths were
+// recorded).
+const noLength = math.MinInt64
 
 // answerLengths are the visible lengths, in characters, of the answers to
 // original samples that did not fail, and whether any answer had a length
 // at all: scores from before lengths were recorded have 0 throughout.
-func (c *Collector) answerLengths() (answerLengths, bool) {
+func (c *Collector) answerLengths(x *sampleIndex) (answerLengths, bool) {
 	out := answerLengths{}
 	recorded := false
 	in := strs{}
@@ -106,18 +82,31 @@ func (c *Collector) answerLengths() (answerLengths, bool) {
 		bucket := rec.Column(colBucket).(*array.String)
 		pert := rec.Column(colPerturbation).(*array.String)
 		chars := rec.Column(colOutputChars).(*array.Int64)
+		var k [2]string // the batch's variant and suite of ls
+		var ls []int64
+		var s *suiteSamples
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if pert.Value(i) != "" || bucket.Value(i) == string(eval.BucketError) {
 				continue
 			}
-			n := chars.Value(i)
-			k := [2]string{variant.Value(i), suite.Value(i)}
-			m := out[k]
-			if m == nil {
-				m = map[string]int64{}
-				out[[2]string{in.of(k[0]), in.of(k[1])}] = m
+			if ls == nil || variant.Value(i) != k[0] || suite.Value(i) != k[1] {
+				k = [2]string{variant.Value(i), suite.Value(i)}
+				s = x.suite(k[1])
+				if ls = out[k]; ls == nil {
+					ls = make([]int64, s.n())
+					for p := range ls {
+						ls[p] = noLength
+					}
+					out[[2]string{in.of(k[0]), in.of(k[1])}] = ls
+				}
 			}
-			m[strings.Clone(sample.Value(i))] = n
+			n := chars.Value(i)
+			p := s.pos(sample.Value(i))
+			if p < 0 {
+				c.missedIndex()
+				continue
+			}
+			ls[p] = n
 			recorded = recorded || n > 0
 		}
 	})

@@ -1,27 +1,37 @@
 package aggregate
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
+	"strings"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
 	"github.com/assay-eval/assay/services/report/stats"
 )
 
-// verdict is one judged pair as the win rates count it.
+// verdict is one judged pair as the win rates count it. A run holds one
+// for each pair of each judge and candidate at once, so it keeps no string
+// of its own: its suite and cluster are shared with the other pairs that
+// have them, and its sample is its position in the suite.
 type verdict struct {
-	suite, sample string
+	suite string
 	// cluster is the pair's cluster id, qualified by its suite, or "" when
 	// the pair is a cluster of its own.
 	cluster string
+	// pos is the sample's position in its suite (see [sampleIndex]).
+	pos int32
 	// score is the candidate's: 1 a win, 0.5 a tie, 0 a loss.
 	score float64
 }
 
 // judgeVerdicts are one judge's verdicts on one candidate.
 type judgeVerdicts struct {
+	// pairs are in key order: by suite, then by sample.
 	pairs                     []verdict
 	wins, losses, ties, flips int
 	first, second             int // flips that went to one position both times
@@ -30,51 +40,117 @@ type judgeVerdicts struct {
 }
 
 // verdicts groups the judgments of original samples by judge version and
-// candidate.
-func (c *Collector) verdicts() map[[2]string]*judgeVerdicts {
-	pos := c.positions()
+// candidate: robustness copies are compared by their scores, not counted in
+// win rates. It reads the judgments batch by batch, in the order they
+// arrived, and then puts each judge's and candidate's pairs in key order
+// (x's positions follow the sample ids), so that sums over them — and so
+// the report — are the same to the last bit however the results arrived.
+func (c *Collector) verdicts(x *sampleIndex) map[[2]string]*judgeVerdicts {
 	by := map[[2]string]*judgeVerdicts{}
-	for _, j := range c.judgmentRows() {
-		k := [2]string{j.judgeID, j.cand}
-		a := by[k]
-		if a == nil {
-			a = &judgeVerdicts{}
-			by[k] = a
-		}
-		v := verdict{suite: j.suite, sample: j.sample}
-		switch {
-		case j.genFailed:
-			a.genErrs++
-			continue
-		case j.err != "":
-			a.errs++
-			continue
-		case j.winner == string(eval.WinCandidate):
-			a.wins++
-			v.score = 1
-		case j.winner == string(eval.WinBaseline):
-			a.losses++
-		default:
-			a.ties++
-			v.score = 0.5
-		}
-		if !j.consistent {
-			a.flips++
-			// Only a flip can go to one position both times.
-			switch pos[judgmentKey(j.judgeID, j.cand, j.suite, j.sample)] {
-			case positionFirst:
-				a.first++
-			case positionSecond:
-				a.second++
+	in, clusters := strs{}, suiteClusters{}
+	c.each(c.judgments, func(rec arrow.RecordBatch) {
+		jc := judgmentColumnsOf(rec)
+		// A batch's rows mostly share their judge, candidate and suite:
+		// each is looked up again only when it changes.
+		var a *judgeVerdicts
+		var k [2]string // a's, as the batch has it
+		var s *suiteSamples
+		var su string
+		clustered := false
+		for i := 0; i < int(rec.NumRows()); i++ {
+			if jc.pert.Value(i) != "" {
+				continue
 			}
+			if a == nil || jc.jid.Value(i) != k[0] || jc.cand.Value(i) != k[1] {
+				k = [2]string{jc.jid.Value(i), jc.cand.Value(i)}
+				if a = by[k]; a == nil {
+					a = &judgeVerdicts{pairs: make([]verdict, 0, c.judgedPairs(k[0], k[1]))}
+					by[[2]string{in.of(k[0]), in.of(k[1])}] = a
+				}
+			}
+			if s == nil || jc.suite.Value(i) != su {
+				su = in.of(jc.suite.Value(i))
+				s, clustered = x.suite(su), c.clusteredSuite(su)
+			}
+			v := verdict{suite: su}
+			switch {
+			case jc.genFailed.Value(i):
+				a.genErrs++
+				continue
+			case jc.errs.Value(i) != "":
+				a.errs++
+				continue
+			case jc.winner.Value(i) == string(eval.WinCandidate):
+				a.wins++
+				v.score = 1
+			case jc.winner.Value(i) == string(eval.WinBaseline):
+				a.losses++
+			default:
+				a.ties++
+				v.score = 0.5
+			}
+			if !jc.cons.Value(i) {
+				a.flips++
+				// Only a flip can go to one position both times.
+				switch positionOf(jc.r1.Value(i), jc.r2.Value(i)) {
+				case positionFirst:
+					a.first++
+				case positionSecond:
+					a.second++
+				}
+			}
+			if clustered {
+				a.clustered = true
+				v.cluster = clusters.of(su, jc.cluster.Value(i))
+			}
+			if v.pos = s.pos(jc.sample.Value(i)); v.pos < 0 {
+				c.missedIndex()
+				continue
+			}
+			a.pairs = append(a.pairs, v)
 		}
-		if c.clusteredSuite(j.suite) {
-			a.clustered = true
-			v.cluster = suiteCluster(j.suite, j.cluster)
-		}
-		a.pairs = append(a.pairs, v)
+	})
+	for _, a := range by {
+		slices.SortFunc(a.pairs, func(p, q verdict) int {
+			return cmp.Or(cmp.Compare(p.suite, q.suite), cmp.Compare(p.pos, q.pos))
+		})
 	}
 	return by
+}
+
+// judgedPairs is about how many judgments of judge id on cand the table
+// holds, a few more (robustness copies and superseded judgments count
+// among those that arrived): room for their verdicts from the start,
+// rather than a slice grown a quarter at a time, each smaller one left to
+// the collector (at 1M pairs they would weigh about four times the
+// verdicts). It leaves out the judgments of a continuous run's folded
+// windows, which the table no longer holds, and is never more than the
+// table's rows.
+func (c *Collector) judgedPairs(id, cand string) int {
+	n := 0
+	for _, su := range c.spec.Suites {
+		k := judgmentCount(id, cand, su.Name)
+		n += max(0, c.arrived[k]-c.fold.arrived[k])
+	}
+	return min(n, c.judgments.rows)
+}
+
+// suiteClusters share one qualified cluster id (see [suiteCluster]) between
+// the pairs of a cluster, keyed by suite and cluster id.
+type suiteClusters map[[2]string]string
+
+// of is the shared qualified id of cluster id of suite, "" for "". suite
+// must be the report's own string (see [strs]).
+func (ids suiteClusters) of(suite, id string) string {
+	if id == "" {
+		return ""
+	}
+	if q, ok := ids[[2]string{suite, id}]; ok {
+		return q
+	}
+	q := suiteCluster(suite, id)
+	ids[[2]string{suite, strings.Clone(id)}] = q
+	return q
 }
 
 // winRateOf is the win rate of pairs: the t interval on the per-pair
@@ -107,9 +183,9 @@ func winRateOf(pairs []verdict, clustered bool) stats.WinRate {
 // lengths and per suite, and apart from them the pairs it failed on and
 // those never shown to it because a generation failed. With two candidates
 // or more it also ranks them (see [Collector.ranking]).
-func (c *Collector) pairwise(rep *document.Report) {
-	by := c.verdicts()
-	lengths, haveLengths := c.answerLengths()
+func (c *Collector) pairwise(rep *document.Report, x *sampleIndex) {
+	by := c.verdicts(x)
+	lengths, haveLengths := c.answerLengths(x)
 	gj, gated := GateJudge(c.spec)
 	for _, jd := range c.spec.Judges {
 		for _, cand := range c.spec.Candidates() {
@@ -180,14 +256,17 @@ const lengthShift = 0.10
 // lengthControlled is the win rate of pairs at equal answer lengths, over
 // the pairs whose two answers both have a length.
 func lengthControlled(pairs []verdict, lengths answerLengths, cand, base string) *document.LengthControlled {
-	var y, diff []float64
-	for _, p := range pairs {
-		lc, okc := lengths.of(cand, p.suite, p.sample)
-		lb, okb := lengths.of(base, p.suite, p.sample)
-		if okc && okb {
-			y = append(y, p.score)
-			diff = append(diff, float64(lc-lb))
+	y, diff := make([]float64, 0, len(pairs)), make([]float64, 0, len(pairs))
+	var lc, lb []int64 // the lengths in the suite of pairs[i]
+	for i, p := range pairs {
+		if i == 0 || p.suite != pairs[i-1].suite {
+			lc, lb = lengths[[2]string{cand, p.suite}], lengths[[2]string{base, p.suite}]
 		}
+		if lc == nil || lb == nil || lc[p.pos] == noLength || lb[p.pos] == noLength {
+			continue
+		}
+		y = append(y, p.score)
+		diff = append(diff, float64(lc[p.pos]-lb[p.pos]))
 	}
 	r := stats.LengthControlledWinRate(y, diff)
 	out := &document.LengthControlled{N: r.N, Slope: r.Slope, Undefined: r.Undefined}
@@ -249,48 +328,45 @@ var verdictOrder = []string{string(eval.WinBaseline), string(eval.WinTie), strin
 
 // agreement compares every two judges of the spec, per candidate, over the
 // pairs both judged without error.
-func (c *Collector) agreement(rep *document.Report) {
+func (c *Collector) agreement(rep *document.Report, x *sampleIndex) {
 	rep.Agreement = []document.Agreement{}
 	if len(c.spec.Judges) < 2 {
 		return
 	}
-	type pairKey struct{ cand, suite, sample string }
-	verdicts := map[string]map[pairKey]string{} // judge id -> pair -> winner
-	for _, j := range c.judgmentRows() {
-		if j.err != "" {
-			continue
-		}
-		if verdicts[j.judgeID] == nil {
-			verdicts[j.judgeID] = map[pairKey]string{}
-		}
-		verdicts[j.judgeID][pairKey{j.cand, j.suite, j.sample}] = j.winner
-	}
+	winners := c.winners(x)
+	suites := slices.Sorted(maps.Keys(x.suites))
 	for a := 0; a < len(c.spec.Judges); a++ {
 		for b := a + 1; b < len(c.spec.Judges); b++ {
 			ja, jb := c.spec.Judges[a], c.spec.Judges[b]
-			va, vb := verdicts[ja.ID()], verdicts[jb.ID()]
 			for _, cand := range c.spec.Candidates() {
-				var keys []pairKey
-				for k := range va {
-					if _, ok := vb[k]; ok && k.cand == cand {
-						keys = append(keys, k)
+				va, vb := winners.by[[2]string{ja.ID(), cand}], winners.by[[2]string{jb.ID(), cand}]
+				// The pairs both judged, in key order: by suite, then by
+				// sample. They are counted first, so that the winners'
+				// lists take their room once.
+				both := func(yield func(wa, wb string)) {
+					for _, su := range suites {
+						sa, sb := va[su], vb[su]
+						if sa == nil || sb == nil {
+							continue
+						}
+						for p := range sa.codes {
+							wa, oka := winners.at(sa, int32(p))
+							wb, okb := winners.at(sb, int32(p))
+							if oka && okb {
+								yield(wa, wb)
+							}
+						}
 					}
 				}
-				if len(keys) == 0 {
+				n := 0
+				both(func(string, string) { n++ })
+				if n == 0 {
 					continue
 				}
-				sort.Slice(keys, func(i, j int) bool {
-					if keys[i].suite != keys[j].suite {
-						return keys[i].suite < keys[j].suite
-					}
-					return keys[i].sample < keys[j].sample
-				})
-				la, lb := make([]string, len(keys)), make([]string, len(keys))
-				for i, k := range keys {
-					la[i], lb[i] = va[k], vb[k]
-				}
+				la, lb := make([]string, 0, n), make([]string, 0, n)
+				both(func(wa, wb string) { la, lb = append(la, wa), append(lb, wb) })
 				po, _, _ := stats.Agreement(la, lb)
-				ag := document.Agreement{Variant: cand, JudgeA: ja.Name, JudgeB: jb.Name, N: len(keys), Percent: po}
+				ag := document.Agreement{Variant: cand, JudgeA: ja.Name, JudgeB: jb.Name, N: len(la), Percent: po}
 				if kappa, ci, ok := stats.KappaCI(la, lb); ok {
 					ag.Kappa, ag.KappaCI = &kappa, &ci
 				}
@@ -301,6 +377,100 @@ func (c *Collector) agreement(rep *document.Report) {
 			}
 		}
 	}
+}
+
+// judgeWinners are the winners of the judgments of original samples made
+// without error, by judge version and candidate, then by suite. A pair's
+// winner costs a byte: judges give a few distinct winners (candidate,
+// baseline, tie), numbered from 1 in book; 0 is a pair with no verdict.
+// Should the judgments give more distinct winners than a byte numbers, the
+// pairs of the others are kept apart with their winner whole.
+type judgeWinners struct {
+	by   map[[2]string]map[string]*suiteWinners
+	book []string
+	code map[string]uint8
+}
+
+// suiteWinners are one judge's winners on one candidate's pairs of one
+// suite.
+type suiteWinners struct {
+	// codes[p] is the winner of the pair of the sample at position p.
+	codes []uint8
+	// others are the winners of code otherWinner, by position.
+	others map[int32]string
+}
+
+// otherWinner is the code of a winner beyond the book's.
+const otherWinner = math.MaxUint8
+
+// at is the winner of s's pair at position p, if it has one.
+func (w *judgeWinners) at(s *suiteWinners, p int32) (string, bool) {
+	switch k := s.codes[p]; k {
+	case 0:
+		return "", false
+	case otherWinner:
+		return s.others[p], true
+	default:
+		return w.book[k-1], true
+	}
+}
+
+// set records winner as s's pair's at position p.
+func (w *judgeWinners) set(s *suiteWinners, p int32, winner string) {
+	k, ok := w.code[winner]
+	if !ok && len(w.book) < otherWinner-1 {
+		w.book = append(w.book, strings.Clone(winner))
+		k = uint8(len(w.book))
+		w.code[w.book[k-1]] = k
+		ok = true
+	}
+	if !ok {
+		if s.others == nil {
+			s.others = map[int32]string{}
+		}
+		s.others[p] = strings.Clone(winner)
+		k = otherWinner
+	}
+	s.codes[p] = k
+}
+
+// winners reads the judgments batch by batch into their winners, for the
+// judges' agreement: a map of every pair's winner by sample id, per judge,
+// weighed some fifty times as much.
+func (c *Collector) winners(x *sampleIndex) *judgeWinners {
+	w := &judgeWinners{by: map[[2]string]map[string]*suiteWinners{}, code: map[string]uint8{}}
+	in := strs{}
+	c.each(c.judgments, func(rec arrow.RecordBatch) {
+		jc := judgmentColumnsOf(rec)
+		var k [3]string // the batch's judge, candidate and suite of s
+		var s *suiteWinners
+		var ss *suiteSamples
+		for i := 0; i < int(rec.NumRows()); i++ {
+			if jc.pert.Value(i) != "" || jc.errs.Value(i) != "" {
+				continue
+			}
+			if s == nil || jc.jid.Value(i) != k[0] || jc.cand.Value(i) != k[1] || jc.suite.Value(i) != k[2] {
+				k = [3]string{jc.jid.Value(i), jc.cand.Value(i), jc.suite.Value(i)}
+				m := w.by[[2]string{k[0], k[1]}]
+				if m == nil {
+					m = map[string]*suiteWinners{}
+					w.by[[2]string{in.of(k[0]), in.of(k[1])}] = m
+				}
+				ss = x.suite(k[2])
+				if s = m[k[2]]; s == nil {
+					s = &suiteWinners{codes: make([]uint8, ss.n())}
+					m[in.of(k[2])] = s
+				}
+			}
+			p := ss.pos(jc.sample.Value(i))
+			if p < 0 {
+				c.missedIndex()
+				continue
+			}
+			w.set(s, p, jc.winner.Value(i))
+		}
+	})
+	return w
 }
 
 // GateJudge is the judge whose verdicts the gate, the checkpoint series and

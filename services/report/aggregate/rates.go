@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"cmp"
+	"maps"
 	"math"
 	"slices"
 
@@ -26,49 +27,129 @@ func (r *ratio) add(ok bool) {
 	}
 }
 
+// ratesAcc gathers, as the final pass reads the score rows, each
+// variant's side-effect counts, and for the paired rate deltas each
+// sample's answer by variant in a byte per sample (see [answerFlags]).
+type ratesAcc struct {
+	c *Collector
+	x *sampleIndex
+	m *metricsAcc // the samples' clusters
+	// by are the counts by variant.
+	by map[string]*rateCounts
+	// outcomes are by suite, then variant, over the suite's positions.
+	outcomes map[string]map[string][]answerFlags
+	// clusters: a suite of the spec clusters its samples.
+	clusters bool
+}
+
+type rateCounts struct {
+	refusal, jsonValid, schema, trunc, errs, tokens ratio
+	// The answers checked for JSON, with their clusters, when a suite
+	// they come from clusters; put in key order before they are read.
+	json          []jsonCheck
+	jsonClustered bool
+}
+
+// jsonCheck is an answer checked for JSON, as 0/1, where it sits in the
+// key order.
+type jsonCheck struct {
+	suite   string
+	pos     int32
+	valid   float64
+	cluster string
+}
+
+// answerFlags is one sample's answer by one variant, as the rate deltas pair
+// them: a set of the flags below, 0 when the variant has no score.
+type answerFlags uint8
+
+const (
+	outScored answerFlags = 1 << iota
+	outFailed
+	outBenign
+	outRefused
+	outJSONChecked
+	outJSONValid
+)
+
+func (o answerFlags) has(f answerFlags) bool { return o&f != 0 }
+
+func (c *Collector) newRatesAcc(x *sampleIndex, m *metricsAcc) *ratesAcc {
+	ra := &ratesAcc{c: c, x: x, m: m, by: map[string]*rateCounts{}, outcomes: map[string]map[string][]answerFlags{}}
+	for _, su := range c.spec.Suites {
+		ra.clusters = ra.clusters || c.clusteredSuite(su.Name)
+	}
+	return ra
+}
+
+// add takes an original sample's row (not a robustness copy's).
+func (ra *ratesAcc) add(r *row) {
+	c := ra.c
+	a := ra.by[r.variant]
+	if a == nil {
+		a = &rateCounts{}
+		ra.by[r.variant] = a
+	}
+	if len(c.spec.Variants) > 1 {
+		bv := ra.outcomes[r.suite]
+		if bv == nil {
+			bv = map[string][]answerFlags{}
+			ra.outcomes[r.suite] = bv
+		}
+		o := bv[r.variant]
+		if o == nil {
+			o = make([]answerFlags, ra.x.suite(r.suite).n())
+			bv[r.variant] = o
+		}
+		f := outScored
+		switch {
+		case r.failed():
+			f |= outFailed
+		default:
+			if r.benign {
+				f |= outBenign
+			}
+			if r.refused {
+				f |= outRefused
+			}
+			if r.jsonValid >= 0 {
+				f |= outJSONChecked
+			}
+			if r.jsonValid == 1 {
+				f |= outJSONValid
+			}
+		}
+		o[r.pos] = f
+	}
+	a.errs.add(r.failed())
+	if r.failed() {
+		return
+	}
+	if r.benign {
+		a.refusal.add(r.refused)
+	}
+	if r.jsonValid >= 0 {
+		a.jsonValid.add(r.jsonValid == 1)
+		if ra.clusters {
+			// Kept only when an interval may need them.
+			a.jsonClustered = a.jsonClustered || c.clusteredSuite(r.suite)
+			a.json = append(a.json, jsonCheck{suite: r.suite, pos: r.pos, valid: float64(r.jsonValid), cluster: r.cluster})
+		}
+	}
+	if r.schemaPass >= 0 {
+		a.schema.add(r.schemaPass == 1)
+	}
+	a.trunc.add(r.truncated)
+	a.tokens.num += float64(r.tokens)
+	a.tokens.den++
+}
+
 // rates are each variant's side-effect rates over its answers; Error is the
 // share of its generations that failed, which no other rate counts.
-func (c *Collector) rates(rep *document.Report, rows []row) {
-	type acc struct {
-		refusal, jsonValid, schema, trunc, errs, tokens ratio
-		// The answers checked for JSON, as 0/1, with their clusters,
-		// when a suite they come from clusters.
-		jsonVals      []float64
-		jsonIDs       []string
-		jsonClustered bool
-	}
-	by := map[string]*acc{}
-	for _, r := range rows {
-		a := by[r.variant]
-		if a == nil {
-			a = &acc{}
-			by[r.variant] = a
-		}
-		a.errs.add(r.failed())
-		if r.failed() {
-			continue
-		}
-		if r.benign {
-			a.refusal.add(r.refused)
-		}
-		if r.jsonValid >= 0 {
-			a.jsonValid.add(r.jsonValid == 1)
-			a.jsonVals = append(a.jsonVals, float64(r.jsonValid))
-			id := ""
-			if c.clusteredSuite(r.suite) {
-				a.jsonClustered, id = true, suiteCluster(r.suite, r.cluster)
-			}
-			a.jsonIDs = append(a.jsonIDs, id)
-		}
-		if r.schemaPass >= 0 {
-			a.schema.add(r.schemaPass == 1)
-		}
-		a.trunc.add(r.truncated)
-		a.tokens.num += float64(r.tokens)
-		a.tokens.den++
-	}
+func (ra *ratesAcc) rates(rep *document.Report) {
+	c := ra.c
 	for _, v := range c.spec.Variants {
-		a := by[v.Name]
+		a := ra.by[v.Name]
 		if a == nil {
 			rep.Rates[v.Name] = document.Rates{}
 			continue
@@ -80,11 +161,22 @@ func (c *Collector) rates(rep *document.Report, rows []row) {
 			// Answers from suites that cluster are not independent: the
 			// rate's interval is cluster-robust, as the json_valid
 			// metric's mean is, with suite-qualified cluster ids.
-			_, rates.JSONValidCI, rates.JSONValidClusters, _ = meanInterval(rateJSONValid, a.jsonVals, a.jsonIDs)
+			slices.SortFunc(a.json, func(p, q jsonCheck) int {
+				return cmp.Or(cmp.Compare(p.suite, q.suite), cmp.Compare(p.pos, q.pos))
+			})
+			vals, ids := make([]float64, len(a.json)), make([]string, len(a.json))
+			for i, j := range a.json {
+				vals[i] = j.valid
+				if c.clusteredSuite(j.suite) {
+					ids[i] = suiteCluster(j.suite, j.cluster)
+				}
+			}
+			_, rates.JSONValidCI, rates.JSONValidClusters, _ = meanInterval(rateJSONValid, vals, ids)
 		}
+		a.json = nil
 		rep.Rates[v.Name] = rates
 	}
-	c.rateDeltas(rep, rows)
+	ra.rateDeltas(rep)
 }
 
 // wilson is the share's 95% Wilson interval (Wilson 1927), nil when
@@ -103,7 +195,7 @@ const (
 	rateJSONValid = "json_valid"
 )
 
-// ratePair is one sample's side-effect outcome for a candidate and the
+// ratePair is one sample's side-effect answerFlags for a candidate and the
 // baseline, both answered.
 type ratePair struct {
 	suite, sample, cluster string
@@ -116,66 +208,50 @@ type ratePair struct {
 // gave that were checked for JSON. McNemar's test (Newcombe's interval,
 // mid-p) on the pairs, cluster-robust (CR1) when a suite of the pooled
 // pairs clusters its samples, with cluster ids qualified by their suite.
-func (c *Collector) rateDeltas(rep *document.Report, rows []row) {
+func (ra *ratesAcc) rateDeltas(rep *document.Report) {
+	c := ra.c
+	suites := slices.Sorted(maps.Keys(ra.outcomes))
 	for _, cand := range c.spec.Candidates() {
-		// Sized to the candidate's answers that could pair: grown by
-		// appending, pairs of a million samples would leave as much
-		// again behind them for the Go collector.
-		var benign, checked int
-		for i := range rows {
-			if r := &rows[i]; r.variant == cand && !r.failed() {
-				benign += btoi(r.benign)
-				checked += btoi(r.jsonValid >= 0)
-			}
-		}
-		refusal, jsonValid := make([]ratePair, 0, benign), make([]ratePair, 0, checked)
+		var refusal, jsonValid []ratePair
 		// Pairs left out because one side's generation failed, where the
 		// other's answer counted for the rate.
 		var refusalLeft, jsonValidLeft int
-		eachSample(rows, func(rs []row) {
-			var b, bFailed *row
-			for i := range rs {
-				if r := &rs[i]; r.variant == c.spec.Baseline {
-					if r.failed() {
-						bFailed = r
-					} else {
-						b = r
-					}
-				}
+		for _, suite := range suites {
+			base, co := ra.outcomes[suite][c.spec.Baseline], ra.outcomes[suite][cand]
+			if base == nil || co == nil {
+				continue // nothing to pair
 			}
-			if b == nil {
-				if bFailed != nil {
-					for i := range rs {
-						if r := &rs[i]; r.variant == cand && !r.failed() {
-							refusalLeft += btoi(r.benign)
-							jsonValidLeft += btoi(r.jsonValid >= 0)
-						}
-					}
-				}
-				return
-			}
-			for i := range rs {
-				r := &rs[i]
-				if r.variant != cand {
+			ids := ra.x.suite(suite).ids
+			clustered := c.clusteredSuite(suite)
+			for p := range co {
+				b, r := base[p], co[p]
+				if !b.has(outScored) || !r.has(outScored) {
 					continue
 				}
-				if r.failed() {
-					refusalLeft += btoi(b.benign)
-					jsonValidLeft += btoi(b.jsonValid >= 0)
+				if b.has(outFailed) {
+					if !r.has(outFailed) {
+						refusalLeft += btoi(r.has(outBenign))
+						jsonValidLeft += btoi(r.has(outJSONChecked))
+					}
+					continue
+				}
+				if r.has(outFailed) {
+					refusalLeft += btoi(b.has(outBenign))
+					jsonValidLeft += btoi(b.has(outJSONChecked))
 					continue
 				}
 				id := ""
-				if c.clusteredSuite(r.suite) {
-					id = suiteCluster(r.suite, r.cluster)
+				if clustered {
+					id = suiteCluster(suite, ra.m.clusterOf(suite, int32(p)))
 				}
-				if r.benign && b.benign {
-					refusal = append(refusal, ratePair{r.suite, r.sample, id, b2f(r.refused), b2f(b.refused)})
+				if r.has(outBenign) && b.has(outBenign) {
+					refusal = append(refusal, ratePair{suite, ids[p], id, b2f(r.has(outRefused)), b2f(b.has(outRefused))})
 				}
-				if r.jsonValid >= 0 && b.jsonValid >= 0 {
-					jsonValid = append(jsonValid, ratePair{r.suite, r.sample, id, float64(r.jsonValid), float64(b.jsonValid)})
+				if r.has(outJSONChecked) && b.has(outJSONChecked) {
+					jsonValid = append(jsonValid, ratePair{suite, ids[p], id, b2f(r.has(outJSONValid)), b2f(b.has(outJSONValid))})
 				}
 			}
-		})
+		}
 		for _, rd := range []struct {
 			rate  string
 			pairs []ratePair
@@ -263,20 +339,6 @@ func suiteCluster(suite, id string) string {
 	return suite + "\x00" + id
 }
 
-// eachSample hands fn the rows of each sample in turn. Rows are in key
-// order, a sample's next to each other: pairing a sample's variants needs
-// no map of samples.
-func eachSample(rows []row, fn func([]row)) {
-	for lo := 0; lo < len(rows); {
-		hi := lo + 1
-		for hi < len(rows) && rows[hi].suite == rows[lo].suite && rows[hi].sample == rows[lo].sample {
-			hi++
-		}
-		fn(rows[lo:hi:hi])
-		lo = hi
-	}
-}
-
 func btoi(b bool) int {
 	if b {
 		return 1
@@ -291,38 +353,44 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// timing gives each variant's end-to-end latency, time to first token,
-// inter-token latency and output tokens per second as percentiles over its
-// answered generations.
-func (c *Collector) timing(rep *document.Report, rows []row) {
-	type acc struct{ latency, ttft, itl, tps []float64 }
-	by := map[string]*acc{}
-	for _, r := range rows {
-		if r.failed() || math.IsNaN(r.latency) {
-			continue
-		}
-		a := by[r.variant]
-		if a == nil {
-			a = &acc{}
-			by[r.variant] = a
-		}
-		a.latency = append(a.latency, r.latency)
-		// Tokens per second of decoding: after the first token when it is
-		// known, so that queueing and prefill do not count.
-		span := r.latency
-		if !math.IsNaN(r.ttft) {
-			a.ttft = append(a.ttft, r.ttft)
-			span -= r.ttft
-		}
-		if !math.IsNaN(r.itl) {
-			a.itl = append(a.itl, r.itl)
-		}
-		if r.tokens > 0 && span > 0 {
-			a.tps = append(a.tps, float64(r.tokens)/(span/1000))
-		}
+// timingAcc gathers each variant's end-to-end latency, time to first
+// token, inter-token latency and output tokens per second over its
+// answered generations, for their percentiles (an order the values are
+// sorted into, whatever order they arrived in).
+type timingAcc map[string]*timingValues
+
+type timingValues struct{ latency, ttft, itl, tps []float64 }
+
+// add takes an original sample's row (not a robustness copy's).
+func (t timingAcc) add(r *row) {
+	if r.failed() || math.IsNaN(r.latency) {
+		return
 	}
+	a := t[r.variant]
+	if a == nil {
+		a = &timingValues{}
+		t[r.variant] = a
+	}
+	a.latency = append(a.latency, r.latency)
+	// Tokens per second of decoding: after the first token when it is
+	// known, so that queueing and prefill do not count.
+	span := r.latency
+	if !math.IsNaN(r.ttft) {
+		a.ttft = append(a.ttft, r.ttft)
+		span -= r.ttft
+	}
+	if !math.IsNaN(r.itl) {
+		a.itl = append(a.itl, r.itl)
+	}
+	if r.tokens > 0 && span > 0 {
+		a.tps = append(a.tps, float64(r.tokens)/(span/1000))
+	}
+}
+
+// timing gives each variant's timing percentiles.
+func (c *Collector) timing(rep *document.Report, t timingAcc) {
 	for _, v := range c.spec.Variants {
-		a := by[v.Name]
+		a := t[v.Name]
 		if a == nil {
 			continue
 		}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"math"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -24,10 +23,6 @@ type Fetcher interface {
 
 // MaxExamples is how many failing cases each bucket shows.
 const MaxExamples = 5
-
-// collectAfterRows is the number of score rows from which the report has
-// the Go collector take them back before reading the judgments.
-const collectAfterRows = 100_000
 
 // exampleChars bounds each text of an example.
 const exampleChars = 4000
@@ -59,6 +54,9 @@ type row struct {
 	cluster string
 	// chars is the visible answer's length in characters.
 	chars int64
+	// pos is the sample's position in its suite (see [sampleIndex]) when
+	// the row was read with an index.
+	pos int32
 }
 
 // rows are the scores in key order, not arrival order (see judgmentRows).
@@ -69,58 +67,119 @@ func (c *Collector) rows() []row {
 // rowsOf are the score rows of b (n of them), as [Collector.rows].
 func (c *Collector) rowsOf(b batches, n int) []row {
 	out := make([]row, 0, n)
-	in, notes := strs{}, rowNotes{}
+	d := c.newRowDecoder(nil)
 	c.eachOf(b, func(rec arrow.RecordBatch) {
-		col := func(i int) any { return rec.Column(i) }
-		suite := col(colSuite).(*array.String)
-		sample := col(colSample).(*array.String)
-		sseq := col(colSampleSeq).(*array.Uint64)
-		variant := col(colVariant).(*array.String)
-		bucket := col(colBucket).(*array.String)
-		reason := col(colReason).(*array.String)
-		refused := col(colRefused).(*array.Boolean)
-		benign := col(colBenign).(*array.Boolean)
-		trunc := col(colTruncated).(*array.Boolean)
-		jv := col(colJSONValid).(*array.Boolean)
-		sp := col(colSchemaPass).(*array.Boolean)
-		tokens := col(colOutputTokens).(*array.Int64)
-		chars := col(colOutputChars).(*array.Int64)
-		lat := col(colLatency).(*array.Float64)
-		ttft := col(colTTFT).(*array.Float64)
-		itl := col(colITL).(*array.Float64)
-		cause := col(colCause).(*array.String)
-		gseq := col(colGenSeq).(*array.Uint64)
-		at := col(colAt).(*array.Timestamp)
-		pert := col(colPerturbation).(*array.String)
-		orig := col(colOriginal).(*array.String)
-		contam := col(colContaminated).(*array.Boolean)
-		cluster := col(colCluster).(*array.String)
-		ms := make([]*array.Float64, len(c.metrics))
-		for i := range ms {
-			ms[i] = col(colMetrics + i).(*array.Float64)
-		}
-		// One allocation holds the batch's metric values.
-		values := make([]float64, len(ms)*int(rec.NumRows()))
-		for i := 0; i < int(rec.NumRows()); i++ {
-			r := row{
-				suite: in.of(suite.Value(i)), sample: strings.Clone(sample.Value(i)), sampleSeq: sseq.Value(i), variant: in.of(variant.Value(i)),
-				bucket: in.of(bucket.Value(i)), note: notes.of(in, reason.Value(i), cause.Value(i)), refused: refused.Value(i), benign: benign.Value(i),
-				truncated: trunc.Value(i), jsonValid: tri(jv, i), schemaPass: tri(sp, i), tokens: tokens.Value(i),
-				latency: f64Value(lat, i), ttft: f64Value(ttft, i), itl: f64Value(itl, i),
-				genSeq: gseq.Value(i), metrics: values[i*len(ms) : (i+1)*len(ms) : (i+1)*len(ms)], at: timeValue(at, i),
-				copyOf: copyOf(in, pert.Value(i), orig.Value(i)), contaminated: contam.Value(i),
-				cluster: in.of(cluster.Value(i)), chars: chars.Value(i),
-			}
-			for k, m := range ms {
-				r.metrics[k] = f64Value(m, i)
-			}
-			out = append(out, r)
-		}
+		out = d.decode(rec, out)
 	})
-	slices.SortFunc(out, func(a, b row) int {
-		return cmp.Or(cmp.Compare(a.suite, b.suite), cmp.Compare(a.sample, b.sample), cmp.Compare(a.variant, b.variant))
-	})
+	slices.SortFunc(out, compareRows)
 	return out
+}
+
+// compareRows orders rows by key: suite, sample, variant.
+func compareRows(a, b row) int {
+	return cmp.Or(cmp.Compare(a.suite, b.suite), cmp.Compare(a.sample, b.sample), cmp.Compare(a.variant, b.variant))
+}
+
+// rowDecoder makes rows of score batches. Their strings are the report's
+// own (see [strs]): a row may be kept after its batch is gone.
+type rowDecoder struct {
+	c     *Collector
+	in    strs
+	notes rowNotes
+	// x, when not nil, gives each row its sample's position and the
+	// index's copy of its id, rather than a copy of its own.
+	x *sampleIndex
+}
+
+func (c *Collector) newRowDecoder(x *sampleIndex) *rowDecoder {
+	return &rowDecoder{c: c, in: strs{}, notes: rowNotes{}, x: x}
+}
+
+// decode appends rec's rows to out.
+func (d *rowDecoder) decode(rec arrow.RecordBatch, out []row) []row {
+	if d.x != nil {
+		// Reasons are mostly a sample's own ("em: does not match …"):
+		// shared batch by batch, not over the whole pass, whose rows
+		// are not kept.
+		d.notes = rowNotes{}
+	}
+	c, in, notes := d.c, d.in, d.notes
+	col := func(i int) any { return rec.Column(i) }
+	suite := col(colSuite).(*array.String)
+	sample := col(colSample).(*array.String)
+	sseq := col(colSampleSeq).(*array.Uint64)
+	variant := col(colVariant).(*array.String)
+	bucket := col(colBucket).(*array.String)
+	reason := col(colReason).(*array.String)
+	refused := col(colRefused).(*array.Boolean)
+	benign := col(colBenign).(*array.Boolean)
+	trunc := col(colTruncated).(*array.Boolean)
+	jv := col(colJSONValid).(*array.Boolean)
+	sp := col(colSchemaPass).(*array.Boolean)
+	tokens := col(colOutputTokens).(*array.Int64)
+	chars := col(colOutputChars).(*array.Int64)
+	lat := col(colLatency).(*array.Float64)
+	ttft := col(colTTFT).(*array.Float64)
+	itl := col(colITL).(*array.Float64)
+	cause := col(colCause).(*array.String)
+	gseq := col(colGenSeq).(*array.Uint64)
+	at := col(colAt).(*array.Timestamp)
+	pert := col(colPerturbation).(*array.String)
+	orig := col(colOriginal).(*array.String)
+	contam := col(colContaminated).(*array.Boolean)
+	cluster := col(colCluster).(*array.String)
+	ms := make([]*array.Float64, len(c.metrics))
+	for i := range ms {
+		ms[i] = col(colMetrics + i).(*array.Float64)
+	}
+	// One allocation holds the batch's metric values.
+	values := make([]float64, len(ms)*int(rec.NumRows()))
+	var ss *suiteSamples
+	for i := 0; i < int(rec.NumRows()); i++ {
+		r := row{
+			suite: in.of(suite.Value(i)), sampleSeq: sseq.Value(i), variant: in.of(variant.Value(i)),
+			bucket: in.of(bucket.Value(i)), note: notes.of(in, reason.Value(i), cause.Value(i)), refused: refused.Value(i), benign: benign.Value(i),
+			truncated: trunc.Value(i), jsonValid: tri(jv, i), schemaPass: tri(sp, i), tokens: tokens.Value(i),
+			latency: f64Value(lat, i), ttft: f64Value(ttft, i), itl: f64Value(itl, i),
+			genSeq: gseq.Value(i), metrics: values[i*len(ms) : (i+1)*len(ms) : (i+1)*len(ms)], at: timeValue(at, i),
+			copyOf: copyOf(in, pert.Value(i), orig.Value(i)), contaminated: contam.Value(i),
+			cluster: in.of(cluster.Value(i)), chars: chars.Value(i),
+		}
+		if d.x != nil {
+			if i == 0 || suite.Value(i) != suite.Value(i-1) {
+				ss = d.x.suite(r.suite)
+			}
+			if r.pos = -1; ss != nil {
+				r.pos = ss.pos(sample.Value(i))
+			}
+			if r.pos < 0 {
+				c.missedIndex()
+				continue
+			}
+			r.sample = ss.ids[r.pos]
+		} else {
+			r.sample = strings.Clone(sample.Value(i))
+		}
+		for k, m := range ms {
+			r.metrics[k] = f64Value(m, i)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// eachScore hands fn every score row, batch by batch in the order they
+// arrived, each with its sample's position in x: nothing holds the run's
+// rows at once. fn may keep a copy of *r, not r.
+func (c *Collector) eachScore(x *sampleIndex, fn func(r *row)) {
+	d := c.newRowDecoder(x)
+	var buf []row
+	c.each(c.scores, func(rec arrow.RecordBatch) {
+		buf = d.decode(rec, buf[:0])
+		for i := range buf {
+			fn(&buf[i])
+		}
+	})
 }
 
 // rowNote is a row's reason and cause (see [row.note]).
@@ -129,8 +188,9 @@ type rowNote struct{ reason, cause string }
 // rowNotes share one note between the rows that have the same.
 type rowNotes map[rowNote]*rowNote
 
-// of is the note of reason and cause, nil when both are "". The strings it
-// keeps are in's.
+// of is the note of reason and cause, nil when both are "". The cause it
+// keeps is in's; the reason is a copy of its own, since most reasons are
+// one sample's ("em: does not match …") and in is kept for a whole pass.
 func (ns rowNotes) of(in strs, reason, cause string) *rowNote {
 	if reason == "" && cause == "" {
 		return nil
@@ -138,7 +198,7 @@ func (ns rowNotes) of(in strs, reason, cause string) *rowNote {
 	if n := ns[rowNote{reason, cause}]; n != nil {
 		return n
 	}
-	n := &rowNote{reason: in.of(reason), cause: in.of(cause)}
+	n := &rowNote{reason: strings.Clone(reason), cause: in.of(cause)}
 	ns[*n] = n
 	return n
 }
@@ -243,26 +303,14 @@ func (c *Collector) judgmentRowsOf(b batches, n int) []judgmentRow {
 	out := make([]judgmentRow, 0, n)
 	in := strs{}
 	c.eachOf(b, func(rec arrow.RecordBatch) {
-		pert := rec.Column(jcPerturbation).(*array.String)
-		judge := rec.Column(jcJudge).(*array.String)
-		jid := rec.Column(jcJudgeID).(*array.String)
-		cand := rec.Column(jcCandidate).(*array.String)
-		suite := rec.Column(jcSuite).(*array.String)
-		sample := rec.Column(jcSample).(*array.String)
-		winner := rec.Column(jcWinner).(*array.String)
-		cons := rec.Column(jcConsistent).(*array.Boolean)
-		errs := rec.Column(jcError).(*array.String)
-		genFailed := rec.Column(jcGenerationFailed).(*array.Boolean)
-		cause := rec.Column(jcCause).(*array.String)
-		at := rec.Column(jcAt).(*array.Timestamp)
-		cluster := rec.Column(jcCluster).(*array.String)
+		jc := judgmentColumnsOf(rec)
 		for i := 0; i < int(rec.NumRows()); i++ {
-			if pert.Value(i) != "" {
+			if jc.pert.Value(i) != "" {
 				continue
 			}
-			out = append(out, judgmentRow{judge: in.of(judge.Value(i)), judgeID: in.of(jid.Value(i)), cand: in.of(cand.Value(i)),
-				suite: in.of(suite.Value(i)), sample: strings.Clone(sample.Value(i)), winner: in.of(winner.Value(i)), err: in.of(errs.Value(i)),
-				consistent: cons.Value(i), genFailed: genFailed.Value(i), cause: in.of(cause.Value(i)), at: timeValue(at, i), cluster: in.of(cluster.Value(i))})
+			out = append(out, judgmentRow{judge: in.of(jc.judge.Value(i)), judgeID: in.of(jc.jid.Value(i)), cand: in.of(jc.cand.Value(i)),
+				suite: in.of(jc.suite.Value(i)), sample: strings.Clone(jc.sample.Value(i)), winner: in.of(jc.winner.Value(i)), err: in.of(jc.errs.Value(i)),
+				consistent: jc.cons.Value(i), genFailed: jc.genFailed.Value(i), cause: in.of(jc.cause.Value(i)), at: timeValue(jc.at, i), cluster: in.of(jc.cluster.Value(i))})
 		}
 	})
 	slices.SortFunc(out, func(a, b judgmentRow) int {
@@ -289,37 +337,61 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 		rep.Variants = append(rep.Variants, v.Name)
 	}
 	c.suites(rep)
-	all := c.rows()
-	c.robustness(rep, all)
-	// The headline figures are the originals'; robustness copies are
-	// compared with their originals in rep.Robustness. They are left out
-	// in place: all is not read again.
-	rows := slices.DeleteFunc(all, func(r row) bool { return r.perturbation() != "" })
-	c.contamination(rep, rows)
-	c.metricsAndDeltas(rep, rows)
-	c.rates(rep, rows)
-	c.timing(rep, rows)
-	if err := c.buckets(ctx, rep, rows, fetch); err != nil {
+	// One read of the score rows feeds every section: each gathers what
+	// its statistics need by sample position (see [sampleIndex]), not the
+	// rows. Only the rows of suites with robustness copies and of
+	// production queries (a continuous run's, bounded by its horizon) are
+	// kept, for the sections that compare rows with rows.
+	x := c.sampleIndex()
+	if c.readErr != nil {
+		// The passes below would read rows the index does not have.
+		return nil, c.readErr
+	}
+	metrics := c.newMetricsAcc(x)
+	rates := c.newRatesAcc(x, metrics)
+	timing := timingAcc{}
+	buckets := c.newBucketsAcc(x)
+	gens, in := c.genTally(), strs{}
+	var robust, timed []row
+	c.eachScore(x, func(r *row) {
+		if x.perturbed[r.suite] {
+			robust = append(robust, *r)
+		}
+		// The headline figures are the originals'; robustness copies are
+		// compared with their originals in rep.Robustness.
+		if r.perturbation() != "" {
+			return
+		}
+		if r.at != 0 {
+			timed = append(timed, *r)
+		}
+		metrics.add(r)
+		rates.add(r)
+		timing.add(r)
+		buckets.add(r)
+		if r.failed() {
+			gens.addAt(in, [4]string{r.suite, r.sample, r.variant}, r.variant, r.cause(), r.reason())
+		}
+	})
+	slices.SortFunc(robust, compareRows)
+	c.robustness(rep, robust)
+	robust = nil
+	metrics.contamination(rep)
+	metrics.metricsAndDeltas(rep)
+	rates.rates(rep)
+	c.timing(rep, timing)
+	if err := buckets.buckets(ctx, rep, fetch); err != nil {
 		return nil, err
 	}
-	c.failures(rep, rows)
-	c.windows(rep, rows)
-	taken := takenBySuite(rows)
+	c.failures(rep, gens)
+	slices.SortFunc(timed, compareRows)
+	c.windows(rep, timed)
+	taken := takenBySuite(timed)
 	for suite, n := range c.fold.taken {
 		taken[suite] += n
 	}
-	// The judgments' sections below read no score row: the rows are last
-	// used above. They are collected now, or the heap, paced on a mark
-	// that found them live, would grow by as much again with the
-	// judgments' before the next collection (at 1M samples the score rows
-	// weigh about 500 MB). One collection of what the collector holds is
-	// little beside the report.
-	if len(all) >= collectAfterRows {
-		all, rows = nil, nil
-		runtime.GC()
-	}
-	c.pairwise(rep)
-	c.agreement(rep)
+	c.pairwise(rep, x)
+	c.agreement(rep, x)
 	c.warnings(rep)
 	rep.Folded = c.folded()
 	if w := c.lateWarning(); w != "" {

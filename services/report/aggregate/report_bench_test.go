@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/metrics"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,7 +17,8 @@ import (
 // BenchmarkReport is computing a whole report — every interval, test,
 // q-value, MDE, length-controlled and per-suite win rate, the gate — from
 // n samples answered by a base and a fine-tune and judged, half of them in
-// a suite clustered in groups of 10, as the report stage does on every
+// a suite clustered in groups of 20, a third of the answers wrong with a
+// reason of their own, as the report stage does on every
 // refresh of a live run. It reports the heap the collector keeps between
 // reports (held-MB, after a collection) and the peak of the heap's live
 // and unswept objects over filling the collector and computing the
@@ -46,6 +48,15 @@ func BenchmarkReport(b *testing.B) {
 
 // fillBench adds n samples' scores (two variants) and judgments to c.
 func fillBench(c *Collector, spec *eval.RunSpec, n int) {
+	// The samples are named first, as the report stage names the run's
+	// samples from ASSAY_SAMPLES before it reads results.
+	for i := range n {
+		suite := "qa"
+		if i%2 == 1 {
+			suite = "biz"
+		}
+		c.AddSample(suite, fmt.Sprintf("q%07d", i))
+	}
 	for i := range n {
 		suite, id, seq := "qa", fmt.Sprintf("q%07d", i), uint64(i+1)
 		ms := func(v float64) map[string]float64 { return em(v) }
@@ -54,7 +65,13 @@ func fillBench(c *Collector, spec *eval.RunSpec, n int) {
 			ms = func(v float64) map[string]float64 { return jsonMetrics(v, v/2) }
 		}
 		for _, v := range []string{"base", "ft"} {
-			s := mkScore(spec, v, suite, id, seq, eval.BucketOK, ms(float64((i+len(v))%3%2)))
+			value := float64((i + len(v)) % 3 % 2)
+			s := mkScore(spec, v, suite, id, seq, eval.BucketOK, ms(value))
+			if value == 0 {
+				// A wrong answer's reason is the sample's own, as the
+				// score stage's are.
+				s.Bucket, s.Reason = eval.BucketWrongAnswer, "em: does not match "+strconv.Quote(id)
+			}
 			s.Sample.Cluster = fmt.Sprint(i / 20)
 			s.OutputChars = 40 + i%50 + 10*len(v)
 			s.Checks.Refused = (i+len(v))%17 == 0

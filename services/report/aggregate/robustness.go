@@ -174,35 +174,32 @@ func mean(xs []float64) float64 {
 }
 
 // contamination gives every suite metric's mean with and without the
-// samples the contamination check flagged, when it flagged any.
-func (c *Collector) contamination(rep *document.Report, rows []row) {
-	flagged := map[string]bool{}
-	for _, r := range rows {
-		if r.contaminated {
-			flagged[r.suite] = true
-		}
-	}
-	if len(flagged) == 0 {
-		return
-	}
+// samples the contamination check flagged, when it flagged any: from the
+// values gathered for the means, in key order, before they are released.
+func (a *metricsAcc) contamination(rep *document.Report) {
+	c := a.c
 	for _, su := range c.spec.Suites {
-		if !flagged[su.Name] {
+		flagged := a.contaminated[su.Name]
+		if flagged == nil {
 			continue
 		}
 		for _, m := range su.Metrics {
-			i := slices.Index(c.metrics, m)
-			if i < 0 {
+			if !slices.Contains(c.metrics, m) {
 				continue
 			}
 			for _, v := range c.spec.Variants {
+				mv := a.vals[metricKey{su.Name, m, v.Name}]
+				if mv == nil {
+					continue
+				}
 				var all, clean []float64
-				for _, r := range rows {
-					if r.suite != su.Name || r.variant != v.Name || math.IsNaN(r.metrics[i]) {
+				for p, x := range mv.vals {
+					if math.IsNaN(x) {
 						continue
 					}
-					all = append(all, r.metrics[i])
-					if !r.contaminated {
-						clean = append(clean, r.metrics[i])
+					all = append(all, x)
+					if !flagged[p] {
+						clean = append(clean, x)
 					}
 				}
 				if len(all) == 0 {

@@ -180,7 +180,7 @@ func (c *Collector) windowFigures(rows []row, judged func() []judgmentRow) ([]do
 				v.judgeErrors++
 				continue
 			}
-			vd := verdict{suite: jr.suite, sample: jr.sample, score: 0.5}
+			vd := verdict{suite: jr.suite, score: 0.5}
 			switch jr.winner {
 			case string(eval.WinCandidate):
 				vd.score = 1

@@ -23,6 +23,12 @@ import (
 // every verdict, and duplicates, in one shuffled order.
 func randomRun(t *testing.T, seed uint64, cs ...*Collector) {
 	t.Helper()
+	randomRunIn(t, seed, seed, cs...)
+}
+
+// randomRunIn is [randomRun] with the order of arrival drawn from order.
+func randomRunIn(t *testing.T, seed, order uint64, cs ...*Collector) {
+	t.Helper()
 	r := rand.New(rand.NewPCG(seed, 7))
 	spec := cs[0].Spec()
 	n := 1 + r.IntN(40)
@@ -30,6 +36,7 @@ func randomRun(t *testing.T, seed uint64, cs ...*Collector) {
 		n = 2100 + r.IntN(400) // more than a batch of 4,096 rows
 	}
 	var adds []func(*Collector)
+	copies := map[string]bool{}
 	buckets := []eval.Bucket{eval.BucketOK, eval.BucketOK, eval.BucketOK, eval.BucketWrongAnswer, eval.BucketRefusal,
 		eval.BucketTruncated, eval.BucketFormatError, eval.BucketEmpty, eval.BucketError}
 	for i := range n {
@@ -42,12 +49,20 @@ func randomRun(t *testing.T, seed uint64, cs ...*Collector) {
 		if suite == "qa" && i > 0 && r.IntN(8) == 0 {
 			pert = &eval.Perturbation{Kind: "typos", Original: fmt.Sprintf("q%05d", r.IntN(i))}
 			id = pert.Original + "~typos"
+			if copies[id] {
+				// One copy of a kind per original: two samples with one
+				// id would be a duplicate, the first to arrive counted.
+				pert, id = nil, fmt.Sprintf("q%05d", i)
+			}
+			copies[id] = true
 		}
 		contaminated := r.IntN(10) == 0
+		ftScored := false
 		for _, v := range []string{"base", "ft"} {
 			if r.IntN(20) == 0 {
 				continue
 			}
+			ftScored = ftScored || v == "ft"
 			b := buckets[r.IntN(len(buckets))]
 			var ms map[string]float64
 			if suite == "qa" {
@@ -70,7 +85,9 @@ func randomRun(t *testing.T, seed uint64, cs ...*Collector) {
 			}
 		}
 		switch {
-		case r.IntN(25) == 0:
+		case r.IntN(25) == 0 && !ftScored:
+			// A generation dead-lettered has no score: with both, the
+			// first to arrive would count.
 			d := &eval.DeadLetter{V: 1, Stage: "infer", Run: spec.Run, Suite: suite, Sample: id, Variant: "ft",
 				Subject: "assay.samples." + spec.Run, Seq: seq, Reason: "HTTP 400"}
 			adds = append(adds, func(c *Collector) { c.AddStagedDeadLetter("infer", d) })
@@ -84,7 +101,7 @@ func randomRun(t *testing.T, seed uint64, cs ...*Collector) {
 			adds = append(adds, func(c *Collector) { c.AddJudgment(j) })
 		}
 	}
-	r.Shuffle(len(adds), func(i, j int) { adds[i], adds[j] = adds[j], adds[i] })
+	rand.New(rand.NewPCG(order, 11)).Shuffle(len(adds), func(i, j int) { adds[i], adds[j] = adds[j], adds[i] })
 	for _, add := range adds {
 		for _, c := range cs {
 			add(c)
@@ -116,6 +133,35 @@ func TestSpilledReportIsTheSame(t *testing.T) {
 			sameOutput(t, inRAM, spilled)
 			if segs, _ := filepath.Glob(filepath.Join(dir, spillPrefix+"*", "*.arrow")); len(segs) == 0 {
 				t.Fatal("nothing was spilled")
+			}
+		})
+	}
+}
+
+// TestReportIsTheSameInAnyArrivalOrder: the final pass reads results in
+// the order they arrived and places each sample's values by its position
+// in id order; the report is the same to the byte whatever that order was,
+// over random runs with copies, clusters, contamination, failures, JSON
+// checks and judgments, spilled or not.
+func TestReportIsTheSameInAnyArrivalOrder(t *testing.T) {
+	for seed := range uint64(8) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			spec := testSpec()
+			spec.Suites[0].Perturbations = []string{"typos"}
+			spec.Suites[1].Cluster = "doc"
+			var reports [][]byte
+			for order, spill := range []int64{0, 1, 0} {
+				c := New(spec, WithSpill(t.TempDir(), spill))
+				defer c.Release()
+				c.SetIngest(&eval.IngestStatus{V: 1, Run: spec.Run, Done: true, Samples: 10,
+					Suites: map[string]*eval.SuiteStatus{"qa": {Samples: 5}, "biz": {Samples: 5}}})
+				randomRunIn(t, seed, seed*10+uint64(order), c)
+				reports = append(reports, encode(t, report(t, c, &fakeFetcher{})))
+			}
+			for i := 1; i < len(reports); i++ {
+				if !bytes.Equal(reports[0], reports[i]) {
+					t.Fatalf("the report of arrival order %d differs:\n%s", i, lineDiff(string(reports[0]), string(reports[i])))
+				}
 			}
 		})
 	}

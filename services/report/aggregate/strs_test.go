@@ -85,14 +85,51 @@ func TestReportRowsHoldNoBatch(t *testing.T) {
 	for _, j := range judgments {
 		checkStrings("judgmentRow", reflect.ValueOf(j))
 	}
-	lengths, _ := c.answerLengths()
-	for k, m := range lengths {
-		for sample := range m {
-			for _, s := range []string{k[0], k[1], sample} {
-				if inBatch(s) {
-					t.Errorf("answer length key %q points into a batch", s)
-				}
+	x := c.sampleIndex()
+	lengths, _ := c.answerLengths(x)
+	if len(lengths) == 0 {
+		t.Fatal("no answer lengths read")
+	}
+	for k := range lengths {
+		for _, s := range k {
+			if inBatch(s) {
+				t.Errorf("answer length key %q points into a batch", s)
 			}
+		}
+	}
+	by := c.verdicts(x)
+	if len(by) == 0 {
+		t.Fatal("no verdicts read")
+	}
+	for k, a := range by {
+		for _, s := range k {
+			if inBatch(s) {
+				t.Errorf("verdicts key %q points into a batch", s)
+			}
+		}
+		for _, v := range a.pairs {
+			checkStrings("verdict", reflect.ValueOf(v))
+		}
+	}
+	w := c.winners(x)
+	if len(w.by) == 0 {
+		t.Fatal("no winners read")
+	}
+	for k, m := range w.by {
+		for _, s := range k {
+			if inBatch(s) {
+				t.Errorf("winners key %q points into a batch", s)
+			}
+		}
+		for suite := range m {
+			if inBatch(suite) {
+				t.Errorf("winners suite %q points into a batch", suite)
+			}
+		}
+	}
+	for _, s := range w.book {
+		if inBatch(s) {
+			t.Errorf("winner %q points into a batch", s)
 		}
 	}
 }

@@ -109,6 +109,24 @@ const (
 	jcCluster
 )
 
+// judgmentColumns are a judgments batch's columns, typed.
+type judgmentColumns struct {
+	judge, jid, cand, suite, sample, winner, errs, cause, r1, r2, pert, cluster *array.String
+	cons, genFailed                                                             *array.Boolean
+	at                                                                          *array.Timestamp
+}
+
+func judgmentColumnsOf(rec arrow.RecordBatch) judgmentColumns {
+	str := func(i int) *array.String { return rec.Column(i).(*array.String) }
+	return judgmentColumns{
+		judge: str(jcJudge), jid: str(jcJudgeID), cand: str(jcCandidate), suite: str(jcSuite), sample: str(jcSample),
+		winner: str(jcWinner), errs: str(jcError), cause: str(jcCause), r1: str(jcRound1), r2: str(jcRound2),
+		pert: str(jcPerturbation), cluster: str(jcCluster),
+		cons: rec.Column(jcConsistent).(*array.Boolean), genFailed: rec.Column(jcGenerationFailed).(*array.Boolean),
+		at: rec.Column(jcAt).(*array.Timestamp),
+	}
+}
+
 var judgmentSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "judge", Type: arrow.BinaryTypes.String},
 	{Name: "judge_id", Type: arrow.BinaryTypes.String},
