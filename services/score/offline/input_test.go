@@ -2,7 +2,6 @@ package offline
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -11,21 +10,9 @@ import (
 
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/gz"
+	"github.com/assay-eval/assay/pkg/gz/gztest"
 	"github.com/assay-eval/assay/services/score/metric"
 )
-
-func gzipped(t testing.TB, data []byte) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	zw := gzip.NewWriter(&b)
-	if _, err := zw.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
 
 // scoreFile scores data as the command does a file named source.
 func scoreFile(t testing.TB, data []byte, source string, opt Options) (string, *Summary, error) {
@@ -49,9 +36,9 @@ func TestScoreReadsGzip(t *testing.T) {
 	if err != nil || strings.Count(want, "\n") != 2 {
 		t.Fatalf("plain input: %q, %v", want, err)
 	}
-	zipped := gzipped(t, plain)
+	zipped := gztest.Gzipped(t, plain)
 	// Two gzip members, as `cat a.gz b.gz` makes.
-	twice := append(gzipped(t, plain[:len(plain)/2]), gzipped(t, plain[len(plain)/2:])...)
+	twice := append(gztest.Gzipped(t, plain[:len(plain)/2]), gztest.Gzipped(t, plain[len(plain)/2:])...)
 	for _, tc := range []struct {
 		name, source string
 		data         []byte
@@ -86,7 +73,7 @@ func TestScoreReadsGzip(t *testing.T) {
 // with what to do, rather than being read without end.
 func TestScoreRefusesBomb(t *testing.T) {
 	line := []byte(`{"id": 1, "output": "Paris", "reference": "Paris"}` + "\n")
-	data := gzipped(t, bytes.Repeat(line, 1000))
+	data := gztest.Gzipped(t, bytes.Repeat(line, 1000))
 	in, err := decompress(bytes.NewReader(data), "in.jsonl.gz", 4096)
 	if err == nil {
 		_, err = Score(t.Context(), in, io.Discard, Options{Metrics: []string{"em"}, Workers: 1}, nil)
@@ -149,7 +136,7 @@ func FuzzDecompress(f *testing.F) {
 			return
 		}
 		want, wsum, werr := scoreFile(t, data, source, opt)
-		got, gsum, gerr := scoreFile(t, gzipped(t, data), source+".gz", opt)
+		got, gsum, gerr := scoreFile(t, gztest.Gzipped(t, data), source+".gz", opt)
 		if got != want || (werr == nil) != (gerr == nil) || (wsum != nil && gsum != nil && (wsum.N != gsum.N || wsum.Failed != gsum.Failed)) {
 			t.Fatalf("gzipped: %q, %v; plain: %q, %v", got, gerr, want, werr)
 		}
