@@ -314,7 +314,16 @@ func (c *Collector) known(suite, id string, rk [16]byte, add func()) bool {
 	if _, again := h.adds[rk]; !again {
 		c.heldN++
 	}
-	h.adds[rk] = add
+	// Admitted later, when its sample is named (by a message of another
+	// stream, or of none), the result still comes from its own message:
+	// a purge of the run's results must keep it (see [Collector.Needed]).
+	seq := c.fold.msgSeq
+	h.adds[rk] = func() {
+		prev := c.fold.msgSeq
+		c.fold.msgSeq = seq
+		add()
+		c.fold.msgSeq = prev
+	}
 	c.noteHeld()
 	return false
 }

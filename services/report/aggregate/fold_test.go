@@ -180,6 +180,41 @@ func TestNeededKeepsTheHorizonsMessages(t *testing.T) {
 	}
 }
 
+// TestNeededKeepsResultsHeldForTheirSample: a result read before its
+// sample (the report follows each stream with its own consumer) is added
+// when the sample is named, by a message of the samples stream; the
+// window it lands in still needs the result's own message, so that a
+// purge neither keeps the stream whole nor takes it.
+func TestNeededKeepsResultsHeldForTheirSample(t *testing.T) {
+	spec := continuousSpec()
+	c := New(spec, WithHorizon(2))
+	t.Cleanup(c.Release)
+	c.TrackSamples()
+	var seq uint64
+	for w := range 4 {
+		at := windowZero.Add(time.Duration(w)*time.Hour + time.Minute)
+		id := fmt.Sprintf("w%d", w)
+		ref := eval.SampleRef{ID: id, Suite: "chat", Seq: uint64(100 + w), At: at}
+		s := mkScore(spec, "base", "chat", id, ref.Seq, eval.BucketOK, map[string]float64{"refusal": 0})
+		s.Sample = ref
+		j := judged(spec, 0, "ft", "chat", id, eval.WinTie)
+		j.Sample = ref
+		seq++
+		c.FromMessage(seq)
+		c.AddScore(s) // held: its sample is not named yet
+		seq++
+		c.FromMessage(seq)
+		c.AddJudgment(j)
+		c.FromMessage(0)
+		c.AddSample("chat", id) // as the samples stream's message does
+	}
+	// Windows 2 and 3 are held: their score and judgment were messages
+	// 5 and 6.
+	if got := c.Needed(); got.Scores != 5 || got.Judgments != 6 || got.Folded != 2 {
+		t.Fatalf("needed %+v, want scores from 5, judgments from 6, 2 windows folded", got)
+	}
+}
+
 func TestFoldedSegmentsOutliveRowsTakenBefore(t *testing.T) {
 	spec := continuousSpec()
 	c := New(spec, WithHorizon(1), WithSpill(t.TempDir(), 1))
