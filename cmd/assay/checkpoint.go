@@ -300,14 +300,16 @@ const statusCheck = time.Second
 // waitStatus waits until a run's status satisfies done, showing progress.
 // It follows the status key's updates and reads it every [statusCheck],
 // taking each revision once and in order, so done sees the statuses as
-// they were stored.
+// they were stored. The reads alone see the run through: a watch that
+// cannot be made yet (its consumer's creation lost while a node fails
+// over is answered by nothing but the deadline) is tried again meanwhile.
 func waitStatus(ctx context.Context, b *bus.Bus, run string, w io.Writer, done func(*eval.RunStatus) bool) (*eval.RunStatus, error) {
 	key := bus.StatusKey(run)
-	watch, err := b.Runs.Watch(ctx, key)
-	if err != nil {
-		return nil, fmt.Errorf("watching run %s: %w", run, err)
-	}
-	defer watch.Stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	watches := make(chan jetstream.KeyWatcher)
+	go watchStatus(ctx, b, key, watches)
+	var updates <-chan jetstream.KeyValueEntry
 	p := newProgress(w)
 	defer p.done()
 	check := time.NewTicker(statusCheck)
@@ -318,7 +320,16 @@ func waitStatus(ctx context.Context, b *bus.Bus, run string, w io.Writer, done f
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case e = <-watch.Updates():
+		case watch := <-watches:
+			defer watch.Stop()
+			updates = watch.Updates()
+			continue
+		case u, ok := <-updates:
+			if !ok {
+				updates = nil // stopped: the reads go on
+				continue
+			}
+			e = u
 		case <-check.C:
 			e = readStatus(ctx, b, key)
 		}
@@ -333,6 +344,32 @@ func waitStatus(ctx context.Context, b *bus.Bus, run string, w io.Writer, done f
 		p.show(&st)
 		if done(&st) {
 			return &st, nil
+		}
+	}
+}
+
+// watchKey starts a watch of a key of the runs bucket; tests replace it.
+var watchKey = func(ctx context.Context, b *bus.Bus, key string) (jetstream.KeyWatcher, error) {
+	return b.Runs.Watch(ctx, key)
+}
+
+// watchStatus makes a watch of key and hands it on watches, trying again
+// every [statusCheck] until one is made or ctx ends.
+func watchStatus(ctx context.Context, b *bus.Bus, key string, watches chan<- jetstream.KeyWatcher) {
+	for {
+		watch, err := watchKey(ctx, b, key)
+		if err == nil {
+			select {
+			case watches <- watch:
+			case <-ctx.Done():
+				_ = watch.Stop()
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(statusCheck):
 		}
 	}
 }

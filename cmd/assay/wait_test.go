@@ -3,14 +3,18 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/bus/bustest"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/natsembed"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // TestWaitSeesCompletionAfterNATSRestarts waits for a run while its NATS
@@ -87,5 +91,52 @@ func TestWaitSeesCompletionAfterNATSRestarts(t *testing.T) {
 	t.Logf("returned %v after the status was stored", took)
 	if took > 5*time.Second {
 		t.Errorf("--wait returned %v after the run completed, want within a few seconds", took)
+	}
+}
+
+// TestWaitSeesCompletionWithoutAWatch: a watch whose creation is never
+// answered (its request lost while the runs bucket's leader fails over)
+// must not hold --wait: the status read every second sees the run
+// complete, and the watch is tried again meanwhile. A wait that needed
+// its watch first returned only at its deadline (a cluster test waited
+// its 2 minutes on a run stored complete).
+func TestWaitSeesCompletionWithoutAWatch(t *testing.T) {
+	b := bustest.New(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	var tries atomic.Int32
+	real := watchKey
+	t.Cleanup(func() { watchKey = real })
+	watchKey = func(ctx context.Context, b *bus.Bus, key string) (jetstream.KeyWatcher, error) {
+		if tries.Add(1) == 1 {
+			<-ctx.Done() // never answered
+			return nil, ctx.Err()
+		}
+		return nil, errors.New("injected: no watch")
+	}
+	const run = "unwatched"
+	if err := b.PutStatus(ctx, &eval.RunStatus{Run: run, State: eval.StateRunning, ScoresExpected: 10}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	var got *eval.RunStatus
+	go func() {
+		st, err := waitRun(ctx, b, run, io.Discard)
+		got = st
+		done <- err
+	}()
+	if err := b.PutStatus(ctx, &eval.RunStatus{Run: run, State: eval.StateComplete, Scores: 10, ScoresExpected: 10}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the waiter did not return within a minute of the run completing")
+	}
+	if got.State != eval.StateComplete || got.Scores != 10 {
+		t.Fatalf("returned status %+v", *got)
 	}
 }
