@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
@@ -306,9 +307,11 @@ const statusCheck = time.Second
 func waitStatus(ctx context.Context, b *bus.Bus, run string, w io.Writer, done func(*eval.RunStatus) bool) (*eval.RunStatus, error) {
 	key := bus.StatusKey(run)
 	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait() // the watcher has returned when the wait does
 	defer cancel()
 	watches := make(chan jetstream.KeyWatcher)
-	go watchStatus(ctx, b, key, watches)
+	wg.Go(func() { watchStatus(ctx, b, key, watches) })
 	var updates <-chan jetstream.KeyValueEntry
 	p := newProgress(w)
 	defer p.done()
