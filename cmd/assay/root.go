@@ -60,7 +60,7 @@ run keeps its state under the user cache directory (XDG_CACHE_HOME, else
 		SilenceErrors: true,
 	}
 	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
-	root.AddCommand(withMemoryLimit(newDemoCmd()), withMemoryLimit(newUpCmd()), withMemoryLimit(newRunCmd()), newCheckpointCmd(), newReplayCmd(), newRetryCmd(), newReportCmd(), newPlanCmd(), newExportCmd(), newScoreCmd(), newContaminationCmd(), newSimCmd())
+	root.AddCommand(withMemoryLimit(newDemoCmd()), withMemoryLimit(newUpCmd()), withMemoryLimit(newRunCmd()), newCheckpointCmd(), newReplayCmd(), newRetryCmd(), newReportCmd(), newPlanCmd(), newExportCmd(), newScoreCmd(), newContaminationCmd(), newSimCmd(), newReviewCmd())
 	markCommandErrors(root)
 	return root
 }

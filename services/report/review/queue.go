@@ -1,0 +1,405 @@
+// Package review is assay's human spot-check: a queue of paired answers
+// drawn by failure bucket from a run, a page where reviewers label them
+// blind, and the labels' summary beside the judge's verdicts.
+//
+// Everything is stored on the labels stream: a queue is its items, one
+// message each on assay.labels.<run>.<queue>.item, closed by a message on
+// .meta; a label is a message on .label. Nothing is kept anywhere else,
+// so a queue and its labels survive any restart of the page.
+package review
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/report"
+	"github.com/assay-eval/assay/services/report/aggregate"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// DefaultPerBucket is how many items a queue draws from each bucket, the
+// middle of the 20–50 a reviewer reads per failure type.
+const DefaultPerBucket = 30
+
+// maxText bounds each text an item carries, so that an item stays one
+// message however long an answer ran.
+const maxText = 16000
+
+// Item is one pair of answers to review: a candidate's and the
+// baseline's to the same sample.
+type Item struct {
+	V     int    `json:"v"`
+	Run   string `json:"run"`
+	Queue string `json:"queue"`
+	// ID names the item within its queue.
+	ID string `json:"id"`
+	// Position is the item's place in the queue: buckets in the report's
+	// order, regressions first within a bucket.
+	Position  int    `json:"position"`
+	Suite     string `json:"suite"`
+	Sample    string `json:"sample"`
+	Candidate string `json:"candidate"`
+	Baseline  string `json:"baseline"`
+	// Bucket is the candidate's answer's failure bucket, the one the item
+	// was drawn from; BaselineBucket is the baseline's.
+	Bucket         eval.Bucket `json:"bucket"`
+	BaselineBucket eval.Bucket `json:"baseline_bucket"`
+	// Regression: the candidate's answer fails where the baseline's does
+	// not, or the judge preferred the baseline.
+	Regression bool   `json:"regression"`
+	Reason     string `json:"reason,omitempty"`
+	// Messages are the sample's conversation; Reference its reference
+	// answers, when it has some.
+	Messages  []eval.Message `json:"messages"`
+	Reference []string       `json:"reference,omitempty"`
+	// CandidateOutput and BaselineOutput are the two answers.
+	CandidateOutput string `json:"candidate_output"`
+	BaselineOutput  string `json:"baseline_output"`
+	// CandidateGen and BaselineGen locate the two generations in
+	// ASSAY_GENS: a label names what it judged.
+	CandidateGen uint64 `json:"candidate_gen"`
+	BaselineGen  uint64 `json:"baseline_gen"`
+	// CandidateFirst: answer A is the candidate's (drawn from the seed,
+	// and shown to no reviewer before they label).
+	CandidateFirst bool `json:"candidate_first"`
+	// Judge and JudgeWinner are the gate judge's verdict on the pair,
+	// when it gave one.
+	Judge       string      `json:"judge,omitempty"`
+	JudgeWinner eval.Winner `json:"judge_winner,omitempty"`
+}
+
+// Meta closes a queue: how it was drawn and what it holds.
+type Meta struct {
+	V         int       `json:"v"`
+	Run       string    `json:"run"`
+	Queue     string    `json:"queue"`
+	Seed      uint64    `json:"seed"`
+	PerBucket int       `json:"per_bucket"`
+	Variant   string    `json:"variant,omitempty"`
+	Items     int       `json:"items"`
+	Created   time.Time `json:"created"`
+	// Buckets counts the items of each bucket, and Available what the run
+	// had to draw from.
+	Buckets   map[eval.Bucket]int `json:"buckets"`
+	Available map[eval.Bucket]int `json:"available"`
+	// Missing counts the pairs left out because a text was gone.
+	Missing int `json:"missing,omitempty"`
+}
+
+// Queue is a queue as stored: its items in order and its meta.
+type Queue struct {
+	Meta  Meta
+	Items []*Item
+	byID  map[string]*Item
+}
+
+// Item is the item named id, or nil.
+func (q *Queue) Item(id string) *Item { return q.byID[id] }
+
+// DrawOptions say how to draw a queue.
+type DrawOptions struct {
+	Run string
+	// Queue names the queue (a subject token); "" names it after the seed.
+	Queue     string
+	PerBucket int
+	// Variant limits the items to one candidate; "" takes every one.
+	Variant string
+	Seed    uint64
+}
+
+// Subjects of a queue on the labels stream.
+func itemsSubject(run, queue string) string { return bus.LabelsSubject(run) + "." + queue + ".item" }
+func metaSubject(run, queue string) string  { return bus.LabelsSubject(run) + "." + queue + ".meta" }
+func labelSubject(run, queue string) string { return bus.LabelsSubject(run) + "." + queue + ".label" }
+
+// CheckName reports whether s may name a queue or a run on the subjects:
+// letters, digits, '-' and '_', at most 64.
+func CheckName(what, s string) error {
+	if s == "" || len(s) > 64 || strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) {
+		return fmt.Errorf("%s %q: use 1 to 64 letters, digits, '-' or '_'", what, s)
+	}
+	return nil
+}
+
+// side is one variant's scored answer to a sample.
+type side struct {
+	bucket eval.Bucket
+	reason string
+	gen    uint64
+	sample uint64
+	retry  int
+}
+
+// Draw reads the run's scores and judgments and draws a queue from them:
+// for each candidate (or o.Variant) and each sample both it and the
+// baseline answered, one pair, bucketed by the candidate's answer; from
+// each bucket o.PerBucket pairs, regressions first, the rest in an order
+// the seed fixes, so that the same seed draws the same queue. A pair with
+// a failed generation is not drawn: there is no answer to read.
+func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
+	if o.PerBucket <= 0 {
+		o.PerBucket = DefaultPerBucket
+	}
+	if o.Queue == "" {
+		o.Queue = fmt.Sprintf("seed-%d", o.Seed)
+	}
+	if err := CheckName("queue", o.Queue); err != nil {
+		return nil, err
+	}
+	spec, err := b.Spec(ctx, o.Run)
+	if err != nil {
+		return nil, err
+	}
+	cands := spec.Candidates()
+	if o.Variant != "" {
+		if !slices.Contains(cands, o.Variant) {
+			return nil, fmt.Errorf("--variant %q is not a candidate of run %s: use one of %s", o.Variant, o.Run, strings.Join(cands, ", "))
+		}
+		cands = []string{o.Variant}
+	}
+	scoring := spec.Scoring()
+	sides := map[[3]string]side{}
+	err = b.ReadStored(ctx, bus.StreamScores, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.RunScores(o.Run)}}, func(m jetstream.Msg, _ uint64) error {
+		var s eval.Score
+		if json.Unmarshal(m.Data(), &s) != nil || s.Scoring != scoring || s.Sample.Perturbation != nil {
+			return nil
+		}
+		k := [3]string{s.Sample.Suite, s.Sample.ID, s.Variant}
+		if old, ok := sides[k]; ok && old.retry > s.Retry {
+			return nil
+		}
+		sides[k] = side{bucket: s.Bucket, reason: s.Reason, gen: s.GenSeq, sample: s.Sample.Seq, retry: s.Retry}
+		return nil
+	}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("reading the scores of run %s: %w", o.Run, err)
+	}
+	judge, _ := aggregate.GateJudge(spec)
+	verdicts := map[[3]string]eval.Winner{}
+	if judge.Name != "" {
+		err = b.ReadStored(ctx, bus.StreamJudgments, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.RunJudgments(o.Run)}}, func(m jetstream.Msg, _ uint64) error {
+			var j eval.Judgment
+			if json.Unmarshal(m.Data(), &j) != nil || j.Judge != judge.Name || j.Error != "" || j.Sample.Perturbation != nil {
+				return nil
+			}
+			verdicts[[3]string{j.Sample.Suite, j.Sample.ID, j.Candidate}] = j.Winner
+			return nil
+		}, nil)
+		if err != nil {
+			return nil, fmt.Errorf("reading the judgments of run %s: %w", o.Run, err)
+		}
+	}
+	type pair struct {
+		suite, id, cand string
+		c, base         side
+		regression      bool
+		rank            uint64
+	}
+	byBucket := map[eval.Bucket][]pair{}
+	for k, c := range sides {
+		if !slices.Contains(cands, k[2]) || c.bucket == eval.BucketError {
+			continue
+		}
+		base, ok := sides[[3]string{k[0], k[1], spec.Baseline}]
+		if !ok || base.bucket == eval.BucketError {
+			continue
+		}
+		p := pair{suite: k[0], id: k[1], cand: k[2], c: c, base: base, rank: draw(o.Seed, "rank", k[0], k[1], k[2])}
+		p.regression = (c.bucket != eval.BucketOK && base.bucket == eval.BucketOK) || verdicts[k] == eval.WinBaseline
+		byBucket[c.bucket] = append(byBucket[c.bucket], p)
+	}
+	q := &Queue{Meta: Meta{V: 1, Run: o.Run, Queue: o.Queue, Seed: o.Seed, PerBucket: o.PerBucket, Variant: o.Variant,
+		Created: time.Now().UTC(), Buckets: map[eval.Bucket]int{}, Available: map[eval.Bucket]int{}}, byID: map[string]*Item{}}
+	var chosen []pair
+	for _, bk := range Buckets {
+		ps := byBucket[bk]
+		q.Meta.Available[bk] = len(ps)
+		slices.SortFunc(ps, func(a, b pair) int {
+			if a.regression != b.regression {
+				if a.regression {
+					return -1
+				}
+				return 1
+			}
+			return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.suite+"\x00"+a.id+"\x00"+a.cand, b.suite+"\x00"+b.id+"\x00"+b.cand))
+		})
+		chosen = append(chosen, ps[:min(len(ps), o.PerBucket)]...)
+	}
+	var samples, gens []uint64
+	for _, p := range chosen {
+		samples, gens = append(samples, p.c.sample), append(gens, p.c.gen, p.base.gen)
+	}
+	texts, err := aggregate.FetchTexts(ctx, report.Fetcher(b), samples, gens)
+	if err != nil {
+		return nil, fmt.Errorf("reading the texts of run %s: %w", o.Run, err)
+	}
+	for _, p := range chosen {
+		s, cg, bg := texts.Sample(p.c.sample), texts.Generation(p.c.gen), texts.Generation(p.base.gen)
+		if s == nil || cg == nil || bg == nil || cg.Error != "" || bg.Error != "" {
+			q.Meta.Missing++
+			continue
+		}
+		it := &Item{V: 1, Run: o.Run, Queue: o.Queue, Position: len(q.Items), Suite: p.suite, Sample: p.id, Candidate: p.cand, Baseline: spec.Baseline,
+			Bucket: p.c.bucket, BaselineBucket: p.base.bucket, Regression: p.regression, Reason: p.c.reason,
+			Messages: clipMessages(s.Messages), CandidateOutput: clip(cg.Output), BaselineOutput: clip(bg.Output),
+			CandidateGen: p.c.gen, BaselineGen: p.base.gen, CandidateFirst: draw(o.Seed, "order", p.suite, p.id, p.cand)&1 == 1}
+		it.ID = itemID(p.suite, p.id, p.cand)
+		if s.Reference != nil {
+			for _, a := range s.Reference.Answers {
+				it.Reference = append(it.Reference, clip(a))
+			}
+			if s.Reference.Label != "" && len(it.Reference) == 0 {
+				it.Reference = []string{s.Reference.Label}
+			}
+		}
+		if w, ok := verdicts[[3]string{p.suite, p.id, p.cand}]; ok {
+			it.Judge, it.JudgeWinner = judge.Name, w
+		}
+		q.Items = append(q.Items, it)
+		q.byID[it.ID] = it
+		q.Meta.Buckets[it.Bucket]++
+	}
+	q.Meta.Items = len(q.Items)
+	return q, nil
+}
+
+// Buckets are the buckets a queue draws from, in the report's order; an
+// answer that failed (bucket error) has nothing to read.
+var Buckets = []eval.Bucket{eval.BucketRefusal, eval.BucketFormatError, eval.BucketWrongAnswer, eval.BucketTruncated, eval.BucketEmpty, eval.BucketOK}
+
+// draw is a number the seed fixes for the parts.
+func draw(seed uint64, parts ...string) uint64 {
+	h := sha256.New()
+	var s [8]byte
+	binary.BigEndian.PutUint64(s[:], seed)
+	h.Write(s[:])
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return binary.BigEndian.Uint64(h.Sum(nil))
+}
+
+// itemID names the pair of a candidate's and the baseline's answers to a
+// sample: the same in every queue of the run.
+func itemID(suite, id, cand string) string {
+	sum := sha256.Sum256([]byte(suite + "\x00" + id + "\x00" + cand))
+	return hex.EncodeToString(sum[:8])
+}
+
+func clip(s string) string {
+	if len(s) <= maxText {
+		return s
+	}
+	cut := maxText
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + " […]"
+}
+
+func clipMessages(ms []eval.Message) []eval.Message {
+	out := make([]eval.Message, len(ms))
+	for i, m := range ms {
+		out[i] = eval.Message{Role: m.Role, Content: clip(m.Content)}
+	}
+	return out
+}
+
+// ErrQueueExists is returned by [Store] for a queue already stored.
+var ErrQueueExists = errors.New("queue exists")
+
+// Store publishes q's items and then its meta. A queue name is used once:
+// labels refer to its items. A Store that failed half-way is completed by
+// the same draw stored again (each message has its id).
+func Store(ctx context.Context, b *bus.Bus, q *Queue) error {
+	if _, err := loadMeta(ctx, b, q.Meta.Run, q.Meta.Queue); err == nil {
+		return fmt.Errorf("%w: %s of run %s: choose another name (--queue)", ErrQueueExists, q.Meta.Queue, q.Meta.Run)
+	} else if !errors.Is(err, ErrNoQueue) {
+		return err
+	}
+	for _, it := range q.Items {
+		if _, err := b.Publish(ctx, itemsSubject(it.Run, it.Queue), "review-item-"+it.Run+"-"+it.Queue+"-"+it.ID, it); err != nil {
+			return fmt.Errorf("storing item %s of queue %s: %w", it.ID, it.Queue, err)
+		}
+	}
+	if _, err := b.Publish(ctx, metaSubject(q.Meta.Run, q.Meta.Queue), "review-meta-"+q.Meta.Run+"-"+q.Meta.Queue, q.Meta); err != nil {
+		return fmt.Errorf("storing queue %s: %w", q.Meta.Queue, err)
+	}
+	return nil
+}
+
+// ErrNoQueue is returned for a queue that is not stored (or not whole).
+var ErrNoQueue = errors.New("no such review queue")
+
+func loadMeta(ctx context.Context, b *bus.Bus, run, queue string) (*Meta, error) {
+	st, err := b.JS.Stream(ctx, bus.StreamLabels)
+	if err != nil {
+		return nil, err
+	}
+	m, err := st.GetLastMsgForSubject(ctx, metaSubject(run, queue))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, fmt.Errorf("%w: %s of run %s (assay review create makes one)", ErrNoQueue, queue, run)
+	}
+	if err != nil {
+		return nil, err
+	}
+	data, err := b.Payload(ctx, m.Data, m.Header)
+	if err != nil {
+		return nil, err
+	}
+	var meta Meta
+	if err := json.Unmarshal(data, &meta); err != nil {
+		return nil, fmt.Errorf("queue %s of run %s: its meta does not decode: %w", queue, run, err)
+	}
+	return &meta, nil
+}
+
+// Load reads a stored queue.
+func Load(ctx context.Context, b *bus.Bus, run, queue string) (*Queue, error) {
+	if err := CheckName("queue", queue); err != nil {
+		return nil, err
+	}
+	meta, err := loadMeta(ctx, b, run, queue)
+	if err != nil {
+		return nil, err
+	}
+	q := &Queue{Meta: *meta, byID: map[string]*Item{}}
+	err = b.ReadStored(ctx, bus.StreamLabels, jetstream.OrderedConsumerConfig{FilterSubjects: []string{itemsSubject(run, queue)}}, func(m jetstream.Msg, _ uint64) error {
+		data, err := b.Payload(ctx, m.Data(), m.Headers())
+		if err != nil {
+			return err
+		}
+		var it Item
+		if err := json.Unmarshal(data, &it); err != nil {
+			return fmt.Errorf("an item of queue %s does not decode: %w", queue, err)
+		}
+		if q.byID[it.ID] == nil {
+			q.Items = append(q.Items, &it)
+			q.byID[it.ID] = &it
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(q.Items) != meta.Items {
+		return nil, fmt.Errorf("queue %s of run %s holds %d items of %d: it was stored in part", queue, run, len(q.Items), meta.Items)
+	}
+	slices.SortFunc(q.Items, func(a, b *Item) int { return cmp.Compare(a.Position, b.Position) })
+	return q, nil
+}

@@ -1,0 +1,537 @@
+package review
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/bus/bustest"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// fixture publishes a run of n samples, answered by base and ft, scored
+// and judged: ft's answer to sample i falls in bucket buckets[i%4], the
+// baseline's is ok but for every fifth sample, and the judge prefers ft on
+// even samples, base on every third odd one, and ties the rest.
+func fixture(t *testing.T, b *bus.Bus, run string, n int) *eval.RunSpec {
+	t.Helper()
+	spec := &eval.RunSpec{
+		Run: run, Baseline: "base",
+		Variants: []eval.Variant{{Name: "base", BaseURL: "http://base/v1", Model: "m-base"}, {Name: "ft", BaseURL: "http://ft/v1", Model: "m-ft"}},
+		Suites:   []eval.Suite{{Name: "qa", Role: eval.RoleBenchmark, Path: "qa.jsonl", Metrics: []string{"em"}}},
+		Judges:   []eval.Judge{{Name: "j1", BaseURL: "http://judge/v1", Model: "m-judge", Mode: "pairwise"}},
+	}
+	if err := b.SubmitRun(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	buckets := []eval.Bucket{eval.BucketOK, eval.BucketRefusal, eval.BucketFormatError, eval.BucketWrongAnswer}
+	for i := range n {
+		id := fmt.Sprintf("s%03d", i)
+		s := &eval.Sample{V: 1, Run: run, Suite: "qa", ID: id, Messages: []eval.Message{{Role: "user", Content: fmt.Sprintf("question %d <script>alert(1)</script>", i)}},
+			Reference: &eval.Reference{Answers: []string{fmt.Sprintf("ref %d", i)}}}
+		ack, err := b.Publish(t.Context(), bus.SamplesSubject(run, "qa"), "", s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := eval.SampleRef{ID: id, Suite: "qa", Seq: ack.Sequence}
+		for _, v := range spec.Variants {
+			g := &eval.Generation{V: 1, Run: run, Sample: ref, Variant: v.Name, Output: fmt.Sprintf("%s answers %d <b>&amp;</b>", v.Name, i)}
+			if v.Name == "ft" && i == n-1 {
+				g.Output, g.Error = "", "HTTP 500" // failed: never drawn
+			}
+			gack, err := b.Publish(t.Context(), bus.GensSubject(run, v.Name), "", g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bk := eval.BucketOK
+			if v.Name == "ft" {
+				bk = buckets[i%4]
+				if g.Error != "" {
+					bk = eval.BucketError
+				}
+			} else if i%5 == 0 {
+				bk = eval.BucketWrongAnswer
+			}
+			sc := &eval.Score{V: 1, Run: run, Sample: ref, Variant: v.Name, GenSeq: gack.Sequence,
+				Fingerprint: spec.Fingerprint(), Scoring: spec.Scoring(), Metrics: map[string]float64{"em": 1}, Bucket: bk}
+			if _, err := b.Publish(t.Context(), bus.ScoresSubject(run, v.Name), "", sc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w := eval.WinTie
+		switch {
+		case i%2 == 0:
+			w = eval.WinCandidate
+		case i%3 == 0:
+			w = eval.WinBaseline
+		}
+		j := spec.Judges[0]
+		jd := &eval.Judgment{V: 1, Run: run, Sample: ref, Judge: j.Name, JudgeID: j.ID(), Candidate: "ft", Baseline: "base",
+			Fingerprint: spec.Fingerprint(), Winner: w, Consistent: true}
+		if _, err := b.Publish(t.Context(), bus.JudgmentsSubject(run, j.Name), "", jd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return spec
+}
+
+func ids(q *Queue) []string {
+	var out []string
+	for _, it := range q.Items {
+		out = append(out, fmt.Sprintf("%s/%v", it.ID, it.CandidateFirst))
+	}
+	return out
+}
+
+// TestDrawIsStratifiedAndDeterministic: each bucket gives min(per-bucket,
+// what it has), regressions first; the same seed draws the same queue and
+// order, another seed another; a failed generation is never drawn.
+func TestDrawIsStratifiedAndDeterministic(t *testing.T) {
+	b := bustest.New(t)
+	fixture(t, b, "r1", 81)
+	draw := func(seed uint64) *Queue {
+		q, err := Draw(t.Context(), b, DrawOptions{Run: "r1", PerBucket: 7, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	q := draw(42)
+	// ft's buckets: 21 ok (one of them s080 failed: bucket error), 20
+	// each of refusal, format_error, wrong_answer.
+	want := map[eval.Bucket]int{eval.BucketOK: 7, eval.BucketRefusal: 7, eval.BucketFormatError: 7, eval.BucketWrongAnswer: 7}
+	got := map[eval.Bucket]int{}
+	for _, it := range q.Items {
+		got[it.Bucket]++
+		if it.Sample == "s080" {
+			t.Fatal("a pair with a failed generation was drawn")
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("per bucket %v, want %v", got, want)
+	}
+	if q.Meta.Available[eval.BucketOK] != 20 || q.Meta.Available[eval.BucketRefusal] != 20 {
+		t.Fatalf("available %v", q.Meta.Available)
+	}
+	// Regressions first within each bucket: of refusals every one is a
+	// regression where the baseline was ok (4 of 5) or the judge said base.
+	for i := 1; i < len(q.Items); i++ {
+		a, c := q.Items[i-1], q.Items[i]
+		if a.Bucket == c.Bucket && !a.Regression && c.Regression {
+			t.Fatalf("item %d (%s) is a regression after a non-regression", i, c.Sample)
+		}
+	}
+	if g, w := ids(draw(42)), ids(q); !slices.Equal(g, w) {
+		t.Fatalf("the same seed drew another queue:\n%v\n%v", g, w)
+	}
+	if g := ids(draw(43)); slices.Equal(g, ids(q)) {
+		t.Fatal("another seed drew the same queue")
+	}
+	first := 0
+	for _, it := range q.Items {
+		if it.CandidateFirst {
+			first++
+		}
+	}
+	if first == 0 || first == len(q.Items) {
+		t.Fatalf("the candidate is answer A in %d of %d items: the order is not drawn", first, len(q.Items))
+	}
+}
+
+func TestStoreLoad(t *testing.T) {
+	b := bustest.New(t)
+	fixture(t, b, "r1", 20)
+	q, err := Draw(t.Context(), b, DrawOptions{Run: "r1", Queue: "q1", PerBucket: 3, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Store(t.Context(), b, q); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(t.Context(), b, "r1", "q1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := mustJSON(t, got.Items), mustJSON(t, q.Items); g != w {
+		t.Fatalf("loaded items differ:\n%s\n%s", g, w)
+	}
+	if err := Store(t.Context(), b, q); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Fatalf("storing a queue twice: %v", err)
+	}
+	if _, err := Load(t.Context(), b, "r1", "nope"); err == nil {
+		t.Fatal("a queue never stored loaded")
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+const (
+	aliceToken = "alice-token-0123456789"
+	bobToken   = "bob-token-0123456789ab"
+)
+
+// served stores a queue of run r1 and serves it.
+func served(t *testing.T, perBucket int) (*bus.Bus, *Queue, *httptest.Server) {
+	t.Helper()
+	b := bustest.New(t)
+	fixture(t, b, "r1", 41)
+	q, err := Draw(t.Context(), b, DrawOptions{Run: "r1", Queue: "q1", PerBucket: perBucket, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Store(t.Context(), b, q); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := ParseReviewers("test", "alice="+aliceToken+"\nbob="+bobToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(NewServer(b, rs, nil).Handler())
+	t.Cleanup(srv.Close)
+	return b, q, srv
+}
+
+func post(t *testing.T, url, token string, body []byte) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data)
+}
+
+func storedLabels(t *testing.T, b *bus.Bus) int {
+	t.Helper()
+	n := 0
+	err := b.ReadStored(t.Context(), bus.StreamLabels, jetstream.OrderedConsumerConfig{FilterSubjects: []string{labelSubject("r1", "q1")}}, func(jetstream.Msg, uint64) error {
+		n++
+		return nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestRefusedRequests: no token, a wrong one, an item not in the queue, a
+// malformed label: each a clear 4xx, and nothing stored.
+func TestRefusedRequests(t *testing.T) {
+	b, q, srv := served(t, 2)
+	url := srv.URL + "/v1/review/r1/q1/labels"
+	good := fmt.Sprintf(`{"item":%q,"choice":"a","submission":"sub-0000000000000001"}`, q.Items[0].ID)
+	for _, c := range []struct {
+		name, token, body string
+		status            int
+		says              string
+	}{
+		{"no token", "", good, 401, "bearer token"},
+		{"a wrong token", "not-a-reviewer-token-at-all", good, 401, "bearer token"},
+		{"an item not in the queue", aliceToken, `{"item":"0000000000000000","choice":"a","submission":"sub-0000000000000002"}`, 404, "no such item"},
+		{"a bad choice", aliceToken, fmt.Sprintf(`{"item":%q,"choice":"c","submission":"sub-0000000000000003"}`, q.Items[0].ID), 400, "use a, b or tie"},
+		{"an unknown error type", aliceToken, fmt.Sprintf(`{"item":%q,"choice":"a","errors":["rude"],"submission":"sub-0000000000000004"}`, q.Items[0].ID), 400, "error type"},
+		{"no submission", aliceToken, fmt.Sprintf(`{"item":%q,"choice":"a"}`, q.Items[0].ID), 400, "submission"},
+		{"an unknown field", aliceToken, fmt.Sprintf(`{"item":%q,"choice":"a","submission":"sub-0000000000000005","winner":"ft"}`, q.Items[0].ID), 400, "unknown field"},
+		{"not JSON", aliceToken, `choice=a`, 400, "bad label"},
+	} {
+		status, body := post(t, url, c.token, []byte(c.body))
+		if status != c.status || !strings.Contains(strings.ToLower(body), c.says) {
+			t.Errorf("%s: %d %s; want %d saying %q", c.name, status, body, c.status, c.says)
+		}
+	}
+	if n := storedLabels(t, b); n != 0 {
+		t.Fatalf("%d labels stored from refused requests", n)
+	}
+	for _, path := range []string{"/v1/review/r1/q1/items", "/v1/review/r1/q1/summary"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 401 {
+			t.Errorf("GET %s without a token: %d", path, resp.StatusCode)
+		}
+	}
+	// The page sends anyone without a session to sign in, and a form
+	// posted without one is refused.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(srv.URL + "/review/r1/q1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/review/login") {
+		t.Errorf("the page without a session: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, err = client.Post(srv.URL+"/review/r1/q1", "application/x-www-form-urlencoded", strings.NewReader("choice=a&item="+q.Items[0].ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("a form posted without a session: %d", resp.StatusCode)
+	}
+}
+
+// simulated is a reviewer whose choices are known: it prefers the
+// candidate on items whose sample number is divisible by 3, the baseline
+// on those that leave 1, and ties the rest; it ticks the bucket's error
+// type on every other item.
+type simulated struct {
+	name, token string
+}
+
+func sampleNumber(it *Item) int {
+	var n int
+	fmt.Sscanf(it.Sample, "s%d", &n)
+	return n
+}
+
+func (s simulated) prefers(it *Item) eval.Winner {
+	switch sampleNumber(it) % 3 {
+	case 0:
+		return eval.WinCandidate
+	case 1:
+		return eval.WinBaseline
+	}
+	return eval.WinTie
+}
+
+func (s simulated) input(it *Item, sub string) Input {
+	in := Input{Item: it.ID, Submission: sub, Choice: ChoiceTie}
+	switch s.prefers(it) {
+	case eval.WinCandidate:
+		in.Choice = ChoiceB
+		if it.CandidateFirst {
+			in.Choice = ChoiceA
+		}
+	case eval.WinBaseline:
+		in.Choice = ChoiceA
+		if it.CandidateFirst {
+			in.Choice = ChoiceB
+		}
+	}
+	if e := confirms[it.Bucket]; e != "" && sampleNumber(it)%2 == 0 {
+		in.Errors = []string{e}
+	}
+	return in
+}
+
+// TestLabelsThroughTheAPI: a simulated reviewer labels every item through
+// the HTTP API; a form sent twice is one label, a re-label supersedes the
+// first by name; the summary equals what the reviewer's choices give.
+func TestLabelsThroughTheAPI(t *testing.T) {
+	b, q, srv := served(t, 5)
+	url := srv.URL + "/v1/review/r1/q1/labels"
+	alice := simulated{"alice", aliceToken}
+	for i, it := range q.Items {
+		body, _ := json.Marshal(alice.input(it, fmt.Sprintf("alice-%016d", i)))
+		status, resp := post(t, url, alice.token, body)
+		if status != 201 {
+			t.Fatalf("label %d: %d %s", i, status, resp)
+		}
+		var r struct {
+			Label Label  `json:"label"`
+			A     string `json:"a"`
+		}
+		if err := json.Unmarshal([]byte(resp), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Label.Preferred != alice.prefers(it) {
+			t.Fatalf("item %s: stored %s, the reviewer preferred %s", it.ID, r.Label.Preferred, alice.prefers(it))
+		}
+		if want := map[bool]string{true: "ft", false: "base"}[it.CandidateFirst]; r.A != want {
+			t.Fatalf("revealed A = %s, want %s", r.A, want)
+		}
+	}
+	// The same form again: one label.
+	body, _ := json.Marshal(alice.input(q.Items[0], fmt.Sprintf("alice-%016d", 0)))
+	if status, resp := post(t, url, alice.token, body); status != 201 {
+		t.Fatalf("a form sent again: %d %s", status, resp)
+	}
+	if n := storedLabels(t, b); n != len(q.Items) {
+		t.Fatalf("%d labels stored for %d items", n, len(q.Items))
+	}
+	// Bob labels the first half as alice does, but for one item.
+	bob := simulated{"bob", bobToken}
+	half := len(q.Items) / 2
+	for i, it := range q.Items[:half] {
+		in := bob.input(it, fmt.Sprintf("bob-%016d", i))
+		if i == 0 {
+			in.Choice = map[Choice]Choice{ChoiceA: ChoiceB, ChoiceB: ChoiceA, ChoiceTie: ChoiceA}[in.Choice]
+		}
+		body, _ := json.Marshal(in)
+		if status, resp := post(t, url, bob.token, body); status != 201 {
+			t.Fatalf("bob's label %d: %d %s", i, status, resp)
+		}
+	}
+	// Alice changes her mind on item 1: a new label supersedes the old.
+	in := alice.input(q.Items[1], "alice-relabel-00000001")
+	in.Choice = ChoiceTie
+	body, _ = json.Marshal(in)
+	status, resp := post(t, url, alice.token, body)
+	if status != 201 || !strings.Contains(resp, `"supersedes":"alice-0000000000000001"`) {
+		t.Fatalf("a re-label: %d %s", status, resp)
+	}
+
+	ls, bad, err := LoadLabels(t.Context(), b, "r1", "q1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Summarize(q, ls, bad)
+
+	// The oracle, from the simulated choices alone.
+	var wins, ties, losses int
+	confirmed, reviewed := map[eval.Bucket]int{}, map[eval.Bucket]int{}
+	var judgePairs [][2]eval.Winner
+	for i, it := range q.Items {
+		ws := []eval.Winner{alice.prefers(it)}
+		errs := [][]string{alice.input(it, "x").Errors}
+		if i == 1 {
+			ws[0], errs[0] = eval.WinTie, alice.input(it, "x").Errors
+		}
+		if i < half {
+			w := bob.prefers(it)
+			if i == 0 {
+				w = it.preferred(map[Choice]Choice{ChoiceA: ChoiceB, ChoiceB: ChoiceA, ChoiceTie: ChoiceA}[bob.input(it, "x").Choice])
+			}
+			ws = append(ws, w)
+			errs = append(errs, bob.input(it, "x").Errors)
+		}
+		for k, w := range ws {
+			switch w {
+			case eval.WinCandidate:
+				wins++
+			case eval.WinBaseline:
+				losses++
+			default:
+				ties++
+			}
+			reviewed[it.Bucket]++
+			if e := confirms[it.Bucket]; (e != "" && slices.Contains(errs[k], e)) || (it.Bucket == eval.BucketOK && len(errs[k]) == 0) {
+				confirmed[it.Bucket]++
+			}
+			judgePairs = append(judgePairs, [2]eval.Winner{it.JudgeWinner, w})
+		}
+	}
+	if len(s.WinRate) != 1 || s.WinRate[0].Wins != wins || s.WinRate[0].Ties != ties || s.WinRate[0].Losses != losses {
+		t.Fatalf("win rate %+v; want %d wins, %d ties, %d losses", s.WinRate, wins, ties, losses)
+	}
+	n := float64(wins + ties + losses)
+	if want := (float64(wins) + 0.5*float64(ties)) / n; math.Abs(s.WinRate[0].Value-want) > 1e-12 || s.WinRate[0].Lo > want || s.WinRate[0].Hi < want {
+		t.Fatalf("win rate %+v, want %.4f inside its interval", s.WinRate[0].Rate, want)
+	}
+	for _, c := range s.Buckets {
+		if c.Reviewed != reviewed[c.Bucket] || c.Confirmed != confirmed[c.Bucket] {
+			t.Errorf("bucket %s: %d of %d confirmed; want %d of %d", c.Bucket, c.Confirmed, c.Reviewed, confirmed[c.Bucket], reviewed[c.Bucket])
+		}
+	}
+	// Cohen's kappa by its textbook formula over the same pairs.
+	agree := 0
+	var po, pe float64
+	for _, p := range judgePairs {
+		if p[0] == p[1] {
+			agree++
+		}
+	}
+	po = float64(agree) / float64(len(judgePairs))
+	for _, v := range []eval.Winner{eval.WinCandidate, eval.WinBaseline, eval.WinTie} {
+		var x, y int
+		for _, p := range judgePairs {
+			if p[0] == v {
+				x++
+			}
+			if p[1] == v {
+				y++
+			}
+		}
+		pe += float64(x) * float64(y) / float64(len(judgePairs)*len(judgePairs))
+	}
+	wantKappa := (po - pe) / (1 - pe)
+	if len(s.Judges) != 1 || s.Judges[0].N != len(judgePairs) || math.Abs(s.Judges[0].Kappa-wantKappa) > 1e-12 || math.Abs(s.Judges[0].Percent.Value-po) > 1e-12 {
+		t.Fatalf("judge agreement %+v; want kappa %.4f, agreement %.4f over %d", s.Judges, wantKappa, po, len(judgePairs))
+	}
+	if k := s.Judges[0]; k.KappaLo > k.Kappa || k.KappaHi < k.Kappa {
+		t.Fatalf("kappa %.3f outside its interval [%.3f, %.3f]", k.Kappa, k.KappaLo, k.KappaHi)
+	}
+	// Reviewers agree on every shared item but item 0 and item 1 (alice's
+	// re-label to a tie, unless she preferred a tie already).
+	if s.Reviewers == nil || s.Reviewers.N != half {
+		t.Fatalf("inter-reviewer agreement %+v over %d items", s.Reviewers, half)
+	}
+	if s.Superseded != 1 || s.Labels != len(q.Items)+half {
+		t.Fatalf("%d labels in force, %d superseded", s.Labels, s.Superseded)
+	}
+	var md bytes.Buffer
+	if err := WriteSummary(&md, s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "judge j1 vs reviewers") || !strings.Contains(md.String(), "Cohen's kappa") {
+		t.Fatalf("summary:\n%s", md.String())
+	}
+}
+
+func TestParseReviewers(t *testing.T) {
+	for _, c := range []struct{ text, err string }{
+		{"alice=" + aliceToken + "\n# comment\n\nbob=" + bobToken, ""},
+		{"alice", "reviewer=token"},
+		{"alice=short", "shorter than"},
+		{"al ice=" + aliceToken, "letters"},
+		{"alice=" + aliceToken + ",bob=" + aliceToken, "twice"},
+	} {
+		_, err := ParseReviewers("f", c.text)
+		if (err == nil) != (c.err == "") || err != nil && !strings.Contains(err.Error(), c.err) {
+			t.Errorf("%q: %v, want %q", c.text, err, c.err)
+		}
+		if err != nil && strings.Contains(err.Error(), aliceToken) {
+			t.Errorf("an error quotes a token: %v", err)
+		}
+	}
+}
+
+func FuzzDecodeInput(f *testing.F) {
+	f.Add([]byte(`{"item":"0123456789abcdef","choice":"a","errors":["factual"],"corrected":"x","note":"y","submission":"sub-0000000000000001"}`))
+	f.Add([]byte(`{"item":"","choice":"tie"}`))
+	f.Add([]byte(`{"choice":"b","errors":["refusal","refusal"]}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in, err := DecodeInput(data)
+		if err != nil {
+			return
+		}
+		// What is accepted is a label Submit can store as it is.
+		if in.Check() != nil || (in.Choice != ChoiceA && in.Choice != ChoiceB && in.Choice != ChoiceTie) || len(in.Submission) < 16 {
+			t.Fatalf("accepted %+v", in)
+		}
+		for _, e := range in.Errors {
+			if !slices.Contains(ErrorTypes, e) {
+				t.Fatalf("accepted error type %q", e)
+			}
+		}
+	})
+}

@@ -1,0 +1,584 @@
+package review
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/eval"
+)
+
+// ReviewersEnv is the environment variable the reviewers' tokens may be
+// given in, as entries of the reviewers file separated by commas or
+// newlines.
+const ReviewersEnv = "ASSAY_REVIEW_TOKENS"
+
+// minTokenLen is the shortest token accepted.
+const minTokenLen = 16
+
+// Reviewers are the reviewers a server admits, by token. Only digests of
+// the tokens are kept, compared in constant time.
+type Reviewers struct {
+	names   []string
+	digests [][32]byte
+}
+
+// Len is the number of tokens.
+func (r Reviewers) Len() int { return len(r.names) }
+
+// Who is the reviewer token names, or "".
+func (r Reviewers) Who(token string) string {
+	if token == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(token))
+	who := -1
+	for i, d := range r.digests {
+		if subtle.ConstantTimeCompare(sum[:], d[:]) == 1 {
+			who = i
+		}
+	}
+	if who < 0 {
+		return ""
+	}
+	return r.names[who]
+}
+
+// ParseReviewers reads "name=token" entries, one a line or separated by
+// commas; blank lines and lines starting with '#' are skipped. where
+// names the text in errors, which never quote a token.
+func ParseReviewers(where, text string) (Reviewers, error) {
+	var r Reviewers
+	for n, line := range strings.Split(text, "\n") {
+		for entry := range strings.SplitSeq(line, ",") {
+			entry = strings.TrimSpace(entry)
+			if entry == "" || strings.HasPrefix(entry, "#") {
+				continue
+			}
+			name, token, ok := strings.Cut(entry, "=")
+			name, token = strings.TrimSpace(name), strings.TrimSpace(token)
+			if !ok {
+				return Reviewers{}, fmt.Errorf("%s:%d: an entry is reviewer=token, e.g. alice=<a random token of %d characters or more>", where, n+1, minTokenLen)
+			}
+			if err := CheckName("reviewer", name); err != nil {
+				return Reviewers{}, fmt.Errorf("%s:%d: %w", where, n+1, err)
+			}
+			if len(token) < minTokenLen || strings.ContainsFunc(token, func(r rune) bool { return r <= ' ' || r > '~' }) {
+				return Reviewers{}, fmt.Errorf("%s:%d: the token of %s is shorter than %d characters or holds spaces or non-ASCII: use a random token (e.g. openssl rand -hex 24)", where, n+1, name, minTokenLen)
+			}
+			sum := sha256.Sum256([]byte(token))
+			if slices.Contains(r.digests, sum) {
+				return Reviewers{}, fmt.Errorf("%s:%d: a token given twice: each reviewer needs a token of their own", where, n+1)
+			}
+			r.names, r.digests = append(r.names, name), append(r.digests, sum)
+		}
+	}
+	return r, nil
+}
+
+// LoadReviewers reads the reviewers from file, or from [ReviewersEnv] when
+// file is "".
+func LoadReviewers(file string) (Reviewers, error) {
+	if file == "" {
+		text, ok := os.LookupEnv(ReviewersEnv)
+		if !ok {
+			return Reviewers{}, fmt.Errorf("no reviewers: give --reviewers FILE (lines of name=token) or set %s", ReviewersEnv)
+		}
+		return ParseReviewers(ReviewersEnv, text)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return Reviewers{}, fmt.Errorf("reading the reviewers: %w", err)
+	}
+	return ParseReviewers(file, string(data))
+}
+
+// cookie names the session cookie, which holds the reviewer's token.
+const cookie = "assay_review"
+
+//go:embed page.html
+var pageFS embed.FS
+
+var pages = template.Must(template.New("").Funcs(template.FuncMap{
+	"pct": func(r Rate) string { return fmt.Sprintf("%.0f%%", 100*r.Value) },
+}).ParseFS(pageFS, "page.html"))
+
+// Server serves the review page and its JSON API.
+type Server struct {
+	b         *bus.Bus
+	reviewers Reviewers
+	logger    *slog.Logger
+	// key signs the forms' CSRF fields.
+	key []byte
+	now func() time.Time
+
+	mu     sync.Mutex
+	queues map[[2]string]*Queue
+	// labelling serialises label submissions per queue, so that each
+	// sees the labels before it (supersedes, forms sent twice).
+	labelling map[[2]string]*sync.Mutex
+}
+
+// NewServer returns a server of the queues on b for reviewers.
+func NewServer(b *bus.Bus, reviewers Reviewers, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{b: b, reviewers: reviewers, logger: logger, key: randomKey(), now: time.Now,
+		queues: map[[2]string]*Queue{}, labelling: map[[2]string]*sync.Mutex{}}
+}
+
+// queue is a stored queue, loaded once: a stored queue never changes.
+func (s *Server) queue(ctx context.Context, run, queue string) (*Queue, error) {
+	if err := CheckName("run", run); err != nil {
+		return nil, err
+	}
+	k := [2]string{run, queue}
+	s.mu.Lock()
+	q := s.queues[k]
+	s.mu.Unlock()
+	if q != nil {
+		return q, nil
+	}
+	q, err := Load(ctx, s.b, run, queue)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.queues[k] = q
+	s.mu.Unlock()
+	return q, nil
+}
+
+func (s *Server) lock(run, queue string) *sync.Mutex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := [2]string{run, queue}
+	m := s.labelling[k]
+	if m == nil {
+		m = &sync.Mutex{}
+		s.labelling[k] = m
+	}
+	return m
+}
+
+// Handler serves:
+//
+//	GET  /review/login, POST /review/login, POST /review/logout
+//	GET  /review/{run}/{queue}           the next item to label (?item= one)
+//	POST /review/{run}/{queue}           a label from the page's form
+//	GET  /v1/review/{run}/{queue}/items  the items, blind (bearer token)
+//	POST /v1/review/{run}/{queue}/labels a label as JSON (bearer token)
+//	GET  /v1/review/{run}/{queue}/summary
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /review/login", s.loginPage)
+	mux.HandleFunc("POST /review/login", s.login)
+	mux.HandleFunc("POST /review/logout", s.logout)
+	mux.HandleFunc("GET /review/{run}/{queue}", s.page)
+	mux.HandleFunc("POST /review/{run}/{queue}", s.pageLabel)
+	mux.HandleFunc("GET /v1/review/{run}/{queue}/items", s.apiItems)
+	mux.HandleFunc("POST /v1/review/{run}/{queue}/labels", s.apiLabel)
+	mux.HandleFunc("GET /v1/review/{run}/{queue}/summary", s.apiSummary)
+	return secureHeaders(mux)
+}
+
+// secureHeaders keeps the page from being framed, sniffed or running any
+// script but its own.
+func secureHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		w.Header().Set("Cache-Control", "no-store")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// reviewer is who r comes from: its bearer token, or its session cookie.
+func (s *Server) reviewer(r *http.Request) (name, token string) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		t, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return "", ""
+		}
+		return s.reviewers.Who(strings.TrimSpace(t)), strings.TrimSpace(t)
+	}
+	if c, err := r.Cookie(cookie); err == nil {
+		return s.reviewers.Who(c.Value), c.Value
+	}
+	return "", ""
+}
+
+// csrf is the form field that proves a form came from a page served to
+// the holder of token.
+func (s *Server) csrf(token, run, queue string) string {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(token + "\x00" + run + "\x00" + queue))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+type pageData struct {
+	Title    string
+	Error    string
+	Next     string
+	Reviewer string
+	Run      string
+	Queue    string
+	CSRF     string
+	Item     *itemView
+	Progress []bucketProgress
+	Done     int
+	Total    int
+	Revealed *reveal
+	Finished bool
+	Errors   []string
+}
+
+type itemView struct {
+	ID         string
+	Bucket     eval.Bucket
+	Messages   []eval.Message
+	Reference  []string
+	A, B       string
+	Submission string
+	Prior      *Label
+	Number     int
+}
+
+type bucketProgress struct {
+	Bucket      eval.Bucket
+	Done, Total int
+}
+
+type reveal struct {
+	A, B      string
+	Preferred eval.Winner
+	Candidate string
+}
+
+func (s *Server) render(w http.ResponseWriter, status int, d pageData) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := pages.ExecuteTemplate(w, "page", d); err != nil {
+		s.logger.Warn("rendering the review page failed", "err", err)
+	}
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, pageData{Title: "Sign in", Next: safeNext(r.URL.Query().Get("next"))})
+}
+
+// safeNext is a path under /review/ to go to after signing in, or "".
+func safeNext(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(u.Path, "/review/") || strings.Contains(next, "//") || strings.Contains(next, "\\") {
+		return ""
+	}
+	return next
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	token := strings.TrimSpace(r.PostFormValue("token"))
+	next := safeNext(r.PostFormValue("next"))
+	if s.reviewers.Who(token) == "" {
+		s.logger.Warn("review sign-in refused", "remote", r.RemoteAddr)
+		s.render(w, http.StatusUnauthorized, pageData{Title: "Sign in", Error: "That token is not a reviewer's.", Next: next})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookie, Value: token, Path: "/review/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 12 * 3600})
+	if next == "" {
+		next = "/review/login"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: cookie, Value: "", Path: "/review/", HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	http.Redirect(w, r, "/review/login", http.StatusSeeOther)
+}
+
+// pageAuth is the reviewer of a page request, or "" after redirecting to
+// the sign-in page.
+func (s *Server) pageAuth(w http.ResponseWriter, r *http.Request) (name, token string) {
+	name, token = s.reviewer(r)
+	if name == "" {
+		http.Redirect(w, r, "/review/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+	}
+	return name, token
+}
+
+func (s *Server) page(w http.ResponseWriter, r *http.Request) {
+	who, token := s.pageAuth(w, r)
+	if who == "" {
+		return
+	}
+	s.show(w, r, who, token, http.StatusOK, "", r.URL.Query().Get("item"), r.URL.Query().Get("revealed"))
+}
+
+// show renders the page of item want (or the reviewer's next item) of the
+// request's queue, with the reveal of item revealed when given.
+func (s *Server) show(w http.ResponseWriter, r *http.Request, who, token string, status int, problem, want, revealed string) {
+	run, queue := r.PathValue("run"), r.PathValue("queue")
+	q, ls, err := s.load(r.Context(), run, queue)
+	if err != nil {
+		s.fail(w, r, who, err)
+		return
+	}
+	d := pageData{Title: "Review " + run + "/" + queue, Reviewer: who, Run: run, Queue: queue, CSRF: s.csrf(token, run, queue), Error: problem, Errors: ErrorTypes, Total: len(q.Items)}
+	counts := map[eval.Bucket]*bucketProgress{}
+	var order []eval.Bucket
+	var next *Item
+	for _, it := range q.Items {
+		c := counts[it.Bucket]
+		if c == nil {
+			c = &bucketProgress{Bucket: it.Bucket}
+			counts[it.Bucket] = c
+			order = append(order, it.Bucket)
+		}
+		c.Total++
+		if ls.Latest(it.ID, who) != nil {
+			c.Done++
+			d.Done++
+		} else if next == nil {
+			next = it
+		}
+	}
+	for _, b := range order {
+		d.Progress = append(d.Progress, *counts[b])
+	}
+	if want != "" {
+		if next = q.Item(want); next == nil {
+			s.render(w, http.StatusNotFound, pageData{Title: "Not found", Reviewer: who, Error: "No such item in this queue."})
+			return
+		}
+	}
+	if it := q.Item(revealed); it != nil {
+		if l := ls.Latest(it.ID, who); l != nil {
+			a, b := it.Shown()
+			d.Revealed = &reveal{A: a, B: b, Preferred: l.Preferred, Candidate: it.Candidate}
+		}
+	}
+	if next == nil {
+		d.Finished = true
+		s.render(w, status, d)
+		return
+	}
+	a, b := next.CandidateOutput, next.BaselineOutput
+	if !next.CandidateFirst {
+		a, b = b, a
+	}
+	d.Item = &itemView{ID: next.ID, Bucket: next.Bucket, Messages: next.Messages, Reference: next.Reference, A: a, B: b,
+		Submission: randomHex(16), Prior: ls.Latest(next.ID, who), Number: next.Position + 1}
+	s.render(w, status, d)
+}
+
+func (s *Server) load(ctx context.Context, run, queue string) (*Queue, *Labels, error) {
+	q, err := s.queue(ctx, run, queue)
+	if err != nil {
+		return nil, nil, err
+	}
+	ls, _, err := LoadLabels(ctx, s.b, run, queue)
+	if err != nil {
+		return nil, nil, err
+	}
+	return q, ls, nil
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, who string, err error) {
+	status := http.StatusInternalServerError
+	msg := "The queue could not be read; try again."
+	if errors.Is(err, ErrNoQueue) || strings.Contains(err.Error(), "use 1 to 64") {
+		status, msg = http.StatusNotFound, "No such review queue."
+	} else {
+		s.logger.Warn("review request failed", "path", r.URL.Path, "err", err)
+	}
+	s.render(w, status, pageData{Title: "Review", Reviewer: who, Error: msg})
+}
+
+func (s *Server) pageLabel(w http.ResponseWriter, r *http.Request) {
+	who, token := s.reviewer(r)
+	if who == "" {
+		http.Error(w, "sign in first: /review/login", http.StatusUnauthorized)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxLabelBytes)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "the form does not parse", http.StatusBadRequest)
+		return
+	}
+	run, queue := r.PathValue("run"), r.PathValue("queue")
+	if !hmac.Equal([]byte(r.PostFormValue("csrf")), []byte(s.csrf(token, run, queue))) {
+		http.Error(w, "the form did not come from this queue's page: reload it", http.StatusForbidden)
+		return
+	}
+	in := Input{Item: r.PostFormValue("item"), Choice: Choice(r.PostFormValue("choice")), Errors: r.PostForm["errors"],
+		Corrected: r.PostFormValue("corrected"), Note: r.PostFormValue("note"), Submission: r.PostFormValue("submission")}
+	l, status, err := s.submit(r.Context(), run, queue, who, in)
+	if err != nil {
+		if status == http.StatusBadRequest {
+			s.show(w, r, who, token, status, err.Error(), in.Item, "")
+			return
+		}
+		http.Error(w, err.Error(), status)
+		return
+	}
+	http.Redirect(w, r, "/review/"+run+"/"+queue+"?revealed="+url.QueryEscape(l.Item), http.StatusSeeOther)
+}
+
+// submit stores a label, saying which status a failure is.
+func (s *Server) submit(ctx context.Context, run, queue, who string, in Input) (*Label, int, error) {
+	if err := in.Check(); err != nil {
+		return nil, http.StatusBadRequest, err
+	}
+	m := s.lock(run, queue)
+	m.Lock()
+	defer m.Unlock()
+	q, ls, err := s.load(ctx, run, queue)
+	if errors.Is(err, ErrNoQueue) {
+		return nil, http.StatusNotFound, err
+	}
+	if err != nil {
+		s.logger.Warn("reading a review queue failed", "run", run, "queue", queue, "err", err)
+		return nil, http.StatusServiceUnavailable, errors.New("the queue could not be read: try again")
+	}
+	l, err := Submit(ctx, s.b, q, ls, who, in, s.now())
+	switch {
+	case errors.Is(err, ErrUnknownItem):
+		return nil, http.StatusNotFound, err
+	case errors.Is(err, ErrBadLabel):
+		return nil, http.StatusBadRequest, err
+	case err != nil:
+		s.logger.Warn("storing a label failed", "run", run, "queue", queue, "err", err)
+		return nil, http.StatusServiceUnavailable, errors.New("the label could not be stored: send it again")
+	}
+	return l, http.StatusCreated, nil
+}
+
+// apiAuth is the reviewer of an API request, or "" after refusing it.
+func (s *Server) apiAuth(w http.ResponseWriter, r *http.Request) string {
+	who, _ := s.reviewer(r)
+	if who == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="assay review"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "a reviewer's bearer token is required"})
+	}
+	return who
+}
+
+// blindItem is an item as a reviewer may see it before labelling.
+type blindItem struct {
+	ID        string         `json:"id"`
+	Bucket    eval.Bucket    `json:"bucket"`
+	Messages  []eval.Message `json:"messages"`
+	Reference []string       `json:"reference,omitempty"`
+	A         string         `json:"a"`
+	B         string         `json:"b"`
+}
+
+func (s *Server) apiItems(w http.ResponseWriter, r *http.Request) {
+	if s.apiAuth(w, r) == "" {
+		return
+	}
+	q, err := s.queue(r.Context(), r.PathValue("run"), r.PathValue("queue"))
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	out := make([]blindItem, len(q.Items))
+	for i, it := range q.Items {
+		a, b := it.CandidateOutput, it.BaselineOutput
+		if !it.CandidateFirst {
+			a, b = b, a
+		}
+		out[i] = blindItem{ID: it.ID, Bucket: it.Bucket, Messages: it.Messages, Reference: it.Reference, A: a, B: b}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"run": q.Meta.Run, "queue": q.Meta.Queue, "items": out})
+}
+
+func (s *Server) apiLabel(w http.ResponseWriter, r *http.Request) {
+	who := s.apiAuth(w, r)
+	if who == "" {
+		return
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxLabelBytes+1))
+	if err != nil {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("a label is at most %d bytes", maxLabelBytes)})
+		return
+	}
+	in, err := DecodeInput(data)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	l, status, err := s.submit(r.Context(), r.PathValue("run"), r.PathValue("queue"), who, in)
+	if err != nil {
+		writeJSON(w, status, map[string]string{"error": err.Error()})
+		return
+	}
+	q, _ := s.queue(r.Context(), r.PathValue("run"), r.PathValue("queue"))
+	a, b := q.Item(l.Item).Shown()
+	writeJSON(w, http.StatusCreated, map[string]any{"label": l, "a": a, "b": b})
+}
+
+func (s *Server) apiSummary(w http.ResponseWriter, r *http.Request) {
+	if s.apiAuth(w, r) == "" {
+		return
+	}
+	q, ls, err := s.load(r.Context(), r.PathValue("run"), r.PathValue("queue"))
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	_, bad, _ := LoadLabels(r.Context(), s.b, q.Meta.Run, q.Meta.Queue)
+	writeJSON(w, http.StatusOK, Summarize(q, ls, bad))
+}
+
+func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrNoQueue) || strings.Contains(err.Error(), "use 1 to 64") {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+		return
+	}
+	s.logger.Warn("review request failed", "path", r.URL.Path, "err", err)
+	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the queue could not be read: try again"})
+}
+
+func randomKey() []byte {
+	k := make([]byte, 32)
+	_, _ = rand.Read(k) // never fails (crypto/rand)
+	return k
+}
+
+// randomHex is n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	_ = enc.Encode(v)
+}
