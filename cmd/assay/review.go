@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -133,7 +132,12 @@ otherwise.`,
 			}
 			defer closeConn()
 			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelInfo}))
-			return serveReview(cmd.Context(), addr, review.NewServer(b, rs, logger), cmd.OutOrStdout())
+			ln, err := listenReview(addr)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "review page at http://%s/review/<run>/<queue>\n", ln.Addr())
+			return serveReview(cmd.Context(), ln, review.NewServer(b, rs, logger))
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8092", "address to listen on")
@@ -150,14 +154,18 @@ func orEnv(file string) string {
 	return "$" + review.ReviewersEnv
 }
 
-// serveReview serves s on addr until ctx ends.
-func serveReview(ctx context.Context, addr string, s *review.Server, w io.Writer) error {
+// listenReview listens for the review page on addr.
+func listenReview(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("review page: %w", err)
+		return nil, fmt.Errorf("review page: %w", err)
 	}
+	return ln, nil
+}
+
+// serveReview serves s on ln until ctx ends.
+func serveReview(ctx context.Context, ln net.Listener, s *review.Server) error {
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute}
-	fmt.Fprintf(w, "review page at http://%s/review/<run>/<queue>\n", ln.Addr())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {

@@ -36,7 +36,7 @@ malformed and skipped (the rest is written), and never 1. assay demo exits
 
 Environment (a flag overrides its variable):
   ASSAY_NATS (--nats)
-      run, checkpoint, replay, retry, report, export and plan
+      run, checkpoint, replay, retry, report, export, plan and review
   ASSAY_NATS_CREDS (--nats-creds), ASSAY_NATS_NKEY, ASSAY_NATS_USER,
   ASSAY_NATS_PASSWORD, ASSAY_NATS_PASSWORD_FILE, ASSAY_NATS_TLS_CA,
   ASSAY_NATS_TLS_CERT, ASSAY_NATS_TLS_KEY, ASSAY_STARTUP_TIMEOUT
@@ -50,6 +50,9 @@ Environment (a flag overrides its variable):
   ASSAY_CODE_SANDBOX
       the code sandbox of code_pass (auto, full or rlimit) in assay up, a
       local run and demo
+  ASSAY_REVIEW_TOKENS
+      assay review serve and assay up --review-addr: the reviewers'
+      name=token entries when --reviewers is not given
   GOMEMLIMIT
       up, run and demo; wins over --memory-limit
 assay up does not read ASSAY_NATS, which is where clients find it. A local

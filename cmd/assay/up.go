@@ -14,6 +14,7 @@ import (
 	"github.com/assay-eval/assay/pkg/obs"
 	"github.com/assay-eval/assay/pkg/stage"
 	"github.com/assay-eval/assay/services/ingest"
+	"github.com/assay-eval/assay/services/report/review"
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 )
@@ -47,6 +48,10 @@ type upConfig struct {
 	Replicas    int         `yaml:"replicas"`
 	LogLevel    string      `yaml:"log_level"`
 	IntakeAddr  string      `yaml:"intake_addr"`
+	// ReviewAddr, when set, serves the review page (see assay review
+	// serve) to the reviewers of the Reviewers file.
+	ReviewAddr string `yaml:"review_addr"`
+	Reviewers  string `yaml:"reviewers"`
 	// Intake is set from the --intake-* flags and ASSAY_INTAKE_TOKENS only.
 	Intake ingest.IntakeConfig `yaml:"-"`
 	// Retention bounds the intake stream (intake_max_age,
@@ -258,6 +263,7 @@ by another assay up or assay run, a port in use, NATS unreachable).`,
 				"port": func() { c.Port = over.Port }, "metrics-addr": func() { c.MetricsAddr = over.MetricsAddr },
 				"pyroscope": func() { c.Pyroscope = over.Pyroscope }, "replicas": func() { c.Replicas = over.Replicas },
 				"log-level": func() { c.LogLevel = over.LogLevel }, "intake-addr": func() { c.IntakeAddr = over.IntakeAddr },
+				"review-addr": func() { c.ReviewAddr = over.ReviewAddr }, "reviewers": func() { c.Reviewers = over.Reviewers },
 				"intake-max-age":   func() { c.Retention.MaxAge = retention.MaxAge },
 				"intake-max-bytes": func() { c.Retention.MaxBytes = retention.MaxBytes },
 				"dedupe-window":    func() { c.Retention.DedupeWindow = retention.DedupeWindow },
@@ -307,6 +313,8 @@ by another assay up or assay run, a port in use, NATS unreachable).`,
 	f.IntVar(&over.Replicas, "replicas", def.Replicas, "replicas of streams and buckets when creating them (3 on a cluster)")
 	f.StringVar(&over.LogLevel, "log-level", def.LogLevel, "debug, info, warn or error (env ASSAY_LOG_LEVEL)")
 	f.StringVar(&over.IntakeAddr, "intake-addr", "", "address for the HTTP intake of production queries (POST /v1/intake/<source>), e.g. 127.0.0.1:8081; empty: NATS requests only")
+	f.StringVar(&over.ReviewAddr, "review-addr", "", "address for the review page (/review/<run>/<queue>), e.g. 127.0.0.1:8092; empty: none (see assay review serve)")
+	f.StringVar(&over.Reviewers, "reviewers", "", "with --review-addr: file of name=token lines, one per reviewer (default: $"+review.ReviewersEnv+")")
 	registerEndpointFlags(f, &eps)
 	intakeFlags := flag.NewFlagSet("intake", flag.ContinueOnError)
 	intake.Register(intakeFlags)
@@ -325,6 +333,16 @@ func runUp(cmd *cobra.Command, c upConfig) error {
 	if err != nil {
 		return err
 	}
+	var reviewers review.Reviewers
+	if c.ReviewAddr != "" {
+		// Checked before anything starts: a bad file is a usage error.
+		if reviewers, err = review.LoadReviewers(c.Reviewers); err != nil {
+			return usage(err)
+		}
+		if reviewers.Len() == 0 {
+			return usagef("--review-addr: no reviewers in %s: add lines of name=token", orEnv(c.Reviewers))
+		}
+	}
 	stage.LogEndpoints(logger, endpoints)
 	sys, err := startSystem(ctx, systemOptions{Endpoints: endpoints,
 		NATS: c.NATS, Client: c.client(), StartupTimeout: c.StartupTimeout, Data: c.Data, Host: c.Host, Port: c.Port, Services: c.Services,
@@ -338,6 +356,19 @@ func runUp(cmd *cobra.Command, c upConfig) error {
 	shown := bus.RedactURL(sys.URL)
 	logger.Info("assay is up", "nats", shown, "data", c.Data, "services", sys.services)
 	printJoin(cmd.ErrOrStderr(), sys, shown, c.NATSConfig != "")
+	if c.ReviewAddr != "" {
+		ln, err := listenReview(c.ReviewAddr)
+		if err != nil {
+			_ = sys.Stop()
+			return err
+		}
+		logger.Info("serving the review page", "addr", ln.Addr().String())
+		go func() {
+			if err := serveReview(ctx, ln, review.NewServer(sys.Env.Bus, reviewers, logger)); err != nil {
+				logger.Error("the review page stopped", "err", err)
+			}
+		}()
+	}
 	<-ctx.Done()
 	logger.Info("shutting down")
 	return sys.Stop()

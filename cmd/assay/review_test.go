@@ -1,0 +1,188 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/report/review"
+)
+
+// TestReviewEndToEnd: a run through the simulator, a queue drawn from it
+// (the same for the same seed, per-bucket as asked), a simulated reviewer
+// labelling every item through the HTTP API, and a summary whose win rate
+// and judge–human kappa equal what the reviewer's choices and the judge's
+// stored verdicts give.
+func TestReviewEndToEnd(t *testing.T) {
+	f := newFixture(t, "rev", testPersonas())
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := sys.Stop(); err != nil {
+			t.Errorf("stopping: %v", err)
+		}
+	}()
+	b := sys.Env.Bus
+	if err := submit(ctx, b, f.spec, openFile); err != nil {
+		t.Fatal(err)
+	}
+	waitComplete(t, b, f.spec.Run, 2*time.Minute)
+
+	const per = 6
+	draw := func(seed uint64, name string) *review.Queue {
+		q, err := review.Draw(ctx, b, review.DrawOptions{Run: "rev", Queue: name, PerBucket: per, Variant: "ft", Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	q := draw(3, "q3")
+	order := func(q *review.Queue) []string {
+		var out []string
+		for _, it := range q.Items {
+			out = append(out, fmt.Sprint(it.ID, it.CandidateFirst))
+		}
+		return out
+	}
+	if !slices.Equal(order(draw(3, "again")), order(q)) {
+		t.Fatal("the same seed drew another queue")
+	}
+	if len(q.Meta.Available) == 0 {
+		t.Fatal("nothing to draw from")
+	}
+	for bk, n := range q.Meta.Available {
+		if got := q.Meta.Buckets[bk]; got != min(per, n) {
+			t.Errorf("bucket %s: %d drawn of %d, want %d", bk, got, n, min(per, n))
+		}
+	}
+	judged := 0
+	for _, it := range q.Items {
+		if it.Candidate != "ft" || it.Baseline != f.spec.Baseline || it.CandidateOutput == "" || it.BaselineOutput == "" {
+			t.Fatalf("item %+v", it)
+		}
+		if it.JudgeWinner != "" {
+			judged++
+		}
+	}
+	if judged == 0 {
+		t.Fatal("no item carries the judge's verdict")
+	}
+	if err := review.Store(ctx, b, q); err != nil {
+		t.Fatal(err)
+	}
+
+	const token = "reviewer-token-0123456789"
+	rs, err := review.ParseReviewers("test", "carol="+token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(review.NewServer(b, rs, discardLogger()).Handler())
+	defer srv.Close()
+	do := func(method, path string, body []byte) []byte {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, method, srv.URL+path, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, data)
+		}
+		return data
+	}
+	// The reviewer reads the blind items, and prefers answer A, B or
+	// neither by a hash of the item's id: choices the test knows.
+	var blind struct {
+		Items []struct {
+			ID   string `json:"id"`
+			A, B string
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(do("GET", "/v1/review/rev/q3/items", nil), &blind); err != nil {
+		t.Fatal(err)
+	}
+	if len(blind.Items) != len(q.Items) {
+		t.Fatalf("%d blind items of %d", len(blind.Items), len(q.Items))
+	}
+	choose := func(id string) review.Choice {
+		return []review.Choice{review.ChoiceA, review.ChoiceB, review.ChoiceTie}[sha256.Sum256([]byte(id))[0]%3]
+	}
+	for i, it := range blind.Items {
+		body, _ := json.Marshal(review.Input{Item: it.ID, Choice: choose(it.ID), Submission: fmt.Sprintf("carol-%016d", i)})
+		do("POST", "/v1/review/rev/q3/labels", body)
+	}
+	var s review.Summary
+	if err := json.Unmarshal(do("GET", "/v1/review/rev/q3/summary", nil), &s); err != nil {
+		t.Fatal(err)
+	}
+
+	// The oracle: the reviewer's choice mapped through the item's stored
+	// order, and the judge's verdict as the judge stage stored it.
+	var score float64
+	var pairs [][2]eval.Winner
+	for _, it := range q.Items {
+		var w eval.Winner
+		switch c := choose(it.ID); {
+		case c == review.ChoiceTie:
+			w = eval.WinTie
+		case (c == review.ChoiceA) == it.CandidateFirst:
+			w = eval.WinCandidate
+		default:
+			w = eval.WinBaseline
+		}
+		score += map[eval.Winner]float64{eval.WinCandidate: 1, eval.WinTie: 0.5}[w]
+		if it.JudgeWinner != "" {
+			pairs = append(pairs, [2]eval.Winner{it.JudgeWinner, w})
+		}
+	}
+	if len(s.WinRate) != 1 || math.Abs(s.WinRate[0].Value-score/float64(len(q.Items))) > 1e-12 {
+		t.Fatalf("human win rate %+v, want %.4f", s.WinRate, score/float64(len(q.Items)))
+	}
+	var po, pe float64
+	for _, p := range pairs {
+		if p[0] == p[1] {
+			po++
+		}
+	}
+	po /= float64(len(pairs))
+	for _, v := range []eval.Winner{eval.WinCandidate, eval.WinBaseline, eval.WinTie} {
+		var x, y float64
+		for _, p := range pairs {
+			if p[0] == v {
+				x++
+			}
+			if p[1] == v {
+				y++
+			}
+		}
+		pe += x * y / float64(len(pairs)*len(pairs))
+	}
+	if len(s.Judges) != 1 || s.Judges[0].N != len(pairs) || math.Abs(s.Judges[0].Kappa-(po-pe)/(1-pe)) > 1e-12 {
+		t.Fatalf("judge agreement %+v, want kappa %.4f over %d pairs", s.Judges, (po-pe)/(1-pe), len(pairs))
+	}
+	var md bytes.Buffer
+	if err := review.WriteSummary(&md, &s); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("drawn %v of %v\n%s", q.Meta.Buckets, q.Meta.Available, md.String())
+}
