@@ -153,9 +153,12 @@ func TestReviewPageInABrowser(t *testing.T) {
 		in := alice.input(it, "")
 		want[id] = in
 		keys := []chromedp.Action[chromedp.Void]{chromedp.KeyEvent(map[Choice]string{ChoiceA: "a", ChoiceB: "b", ChoiceTie: "t"}[in.Choice])}
-		for _, e := range in.Errors {
-			k := map[string]string{"factual": "x", "format_error": "f", "refusal": "r", "off_topic": "o", "verbose": "v"}[e]
-			keys = append(keys, chromedp.KeyEvent(k))
+		key := map[string]string{"factual": "x", "format_error": "f", "refusal": "r", "off_topic": "o", "verbose": "v"}
+		for _, e := range in.ErrorsA {
+			keys = append(keys, chromedp.KeyEvent(key[e]))
+		}
+		for _, e := range in.ErrorsB {
+			keys = append(keys, chromedp.KeyEvent(strings.ToUpper(key[e]), chromedp.KeyModifiers(chromedp.ModifierShift)))
 		}
 		if sampleNumber(it)%3 == 0 {
 			notes[id] = "checked " + it.Sample
@@ -215,9 +218,9 @@ func TestReviewPageInABrowser(t *testing.T) {
 	}
 	for _, l := range ls.All {
 		in, it := want[l.Item], q.Item(l.Item)
-		if l.Reviewer != "alice" || l.Choice != in.Choice || l.Preferred != alice.prefers(it) || !slices.Equal(l.Errors, in.Errors) || l.Note != notes[l.Item] ||
-			l.CandidateGen != it.CandidateGen || l.BaselineGen != it.BaselineGen {
-			t.Errorf("label of %s: %+v; want choice %s (%s), errors %v, note %q", l.Item, *l, in.Choice, alice.prefers(it), in.Errors, notes[l.Item])
+		if l.Reviewer != "alice" || l.Choice != in.Choice || l.Preferred != alice.prefers(it) || !slices.Equal(l.CandidateErrors, alice.candErrors(it)) ||
+			len(l.BaselineErrors) != 0 || l.Note != notes[l.Item] || l.CandidateGen != it.CandidateGen || l.BaselineGen != it.BaselineGen {
+			t.Errorf("label of %s: %+v; want choice %s (%s), candidate errors %v, note %q", l.Item, *l, in.Choice, alice.prefers(it), alice.candErrors(it), notes[l.Item])
 		}
 	}
 	s := Summarize(q, ls, bad)

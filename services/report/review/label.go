@@ -41,6 +41,9 @@ const (
 	maxCorrected  = 32 << 10
 	maxNote       = 4 << 10
 	maxLabelBytes = 64 << 10
+	// maxFormBytes bounds a label sent from the page: form encoding takes
+	// up to 3 bytes for each byte of text (9 for a CJK character's 3).
+	maxFormBytes = 9*(maxCorrected+maxNote) + 4<<10
 )
 
 // Label is one reviewer's verdict on one item, as stored on the labels
@@ -58,9 +61,12 @@ type Label struct {
 	// Choice is as shown; Preferred is which variant's answer it is.
 	Choice    Choice      `json:"choice"`
 	Preferred eval.Winner `json:"preferred"`
-	Errors    []string    `json:"errors,omitempty"`
-	Corrected string      `json:"corrected,omitempty"`
-	Note      string      `json:"note,omitempty"`
+	// CandidateErrors and BaselineErrors are the error types ticked for
+	// each answer (ticked as A's or B's, and told apart here).
+	CandidateErrors []string `json:"candidate_errors,omitempty"`
+	BaselineErrors  []string `json:"baseline_errors,omitempty"`
+	Corrected       string   `json:"corrected,omitempty"`
+	Note            string   `json:"note,omitempty"`
 	// CandidateGen and BaselineGen are the generations the label is of.
 	CandidateGen uint64 `json:"candidate_gen"`
 	BaselineGen  uint64 `json:"baseline_gen"`
@@ -69,11 +75,13 @@ type Label struct {
 	Supersedes string `json:"supersedes,omitempty"`
 }
 
-// Input is a label as a reviewer submits it.
+// Input is a label as a reviewer submits it: the error types ticked are
+// answer A's and answer B's.
 type Input struct {
 	Item       string   `json:"item"`
 	Choice     Choice   `json:"choice"`
-	Errors     []string `json:"errors"`
+	ErrorsA    []string `json:"errors_a"`
+	ErrorsB    []string `json:"errors_b"`
 	Corrected  string   `json:"corrected"`
 	Note       string   `json:"note"`
 	Submission string   `json:"submission"`
@@ -91,7 +99,7 @@ func DecodeInput(data []byte) (Input, error) {
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return Input{}, fmt.Errorf("%w: %v (send {\"item\", \"choice\": \"a\"|\"b\"|\"tie\", \"errors\", \"corrected\", \"note\", \"submission\"})", ErrBadLabel, err)
+		return Input{}, fmt.Errorf("%w: %v (send {\"item\", \"choice\": \"a\"|\"b\"|\"tie\", \"errors_a\", \"errors_b\", \"corrected\", \"note\", \"submission\"})", ErrBadLabel, err)
 	}
 	if dec.More() {
 		return Input{}, fmt.Errorf("%w: more than one JSON value", ErrBadLabel)
@@ -120,15 +128,17 @@ func (in *Input) Check() error {
 	case !utf8.ValidString(in.Corrected) || !utf8.ValidString(in.Note) || !utf8.ValidString(in.Item):
 		return bad("text that is not UTF-8")
 	}
-	seen := map[string]bool{}
-	for _, e := range in.Errors {
-		if !slices.Contains(ErrorTypes, e) {
-			return bad("error type %q: use %s", e, strings.Join(ErrorTypes, ", "))
+	for side, es := range map[string][]string{"A": in.ErrorsA, "B": in.ErrorsB} {
+		seen := map[string]bool{}
+		for _, e := range es {
+			if !slices.Contains(ErrorTypes, e) {
+				return bad("error type %q of answer %s: use %s", e, side, strings.Join(ErrorTypes, ", "))
+			}
+			if seen[e] {
+				return bad("error type %q twice for answer %s", e, side)
+			}
+			seen[e] = true
 		}
-		if seen[e] {
-			return bad("error type %q twice", e)
-		}
-		seen[e] = true
 	}
 	return nil
 }
@@ -191,7 +201,11 @@ func LoadLabels(ctx context.Context, b *bus.Bus, run, queue string) (ls *Labels,
 	ls = &Labels{latest: map[[2]string]*Label{}, subs: map[[2]string]*Label{}}
 	err = b.ReadStored(ctx, bus.StreamLabels, jetstream.OrderedConsumerConfig{FilterSubjects: []string{labelSubject(run, queue)}}, func(m jetstream.Msg, _ uint64) error {
 		var l Label
-		if json.Unmarshal(m.Data(), &l) != nil || l.Reviewer == "" || l.Item == "" {
+		data, err := b.Payload(ctx, m.Data(), m.Headers())
+		if err != nil && !bus.PayloadLost(err) {
+			return err
+		}
+		if err != nil || json.Unmarshal(data, &l) != nil || l.Reviewer == "" || l.Item == "" {
 			bad++
 			return nil
 		}
@@ -219,21 +233,38 @@ func Submit(ctx context.Context, b *bus.Bus, q *Queue, ls *Labels, reviewer stri
 	if it == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownItem, in.Item)
 	}
-	if l := ls.subs[[2]string{reviewer, in.Submission}]; l != nil {
-		if l.Item != in.Item {
-			return nil, fmt.Errorf("%w: submission %s was used for another item", ErrBadLabel, in.Submission)
-		}
-		return l, nil
+	candErrs, baseErrs := in.ErrorsA, in.ErrorsB
+	if !it.CandidateFirst {
+		candErrs, baseErrs = baseErrs, candErrs
 	}
 	l := &Label{V: 1, Run: it.Run, Queue: it.Queue, Item: it.ID, Reviewer: reviewer, At: now.UTC(), Submission: in.Submission,
-		Choice: in.Choice, Preferred: it.preferred(in.Choice), Errors: slices.Sorted(slices.Values(in.Errors)),
+		Choice: in.Choice, Preferred: it.preferred(in.Choice), CandidateErrors: sorted(candErrs), BaselineErrors: sorted(baseErrs),
 		Corrected: in.Corrected, Note: in.Note, CandidateGen: it.CandidateGen, BaselineGen: it.BaselineGen}
+	if old := ls.subs[[2]string{reviewer, in.Submission}]; old != nil {
+		// The same form sent again is the label stored; one changed since
+		// (a page restored from the browser's history) is refused.
+		if old.Item != l.Item || old.Choice != l.Choice || !slices.Equal(old.CandidateErrors, l.CandidateErrors) ||
+			!slices.Equal(old.BaselineErrors, l.BaselineErrors) || old.Corrected != l.Corrected || old.Note != l.Note {
+			return nil, fmt.Errorf("%w: this form was saved before with other answers: reload the page to label the item again", ErrResent)
+		}
+		return old, nil
+	}
 	if prev := ls.Latest(it.ID, reviewer); prev != nil {
 		l.Supersedes = prev.Submission
 	}
-	if _, err := b.Publish(ctx, labelSubject(it.Run, it.Queue), "review-label-"+it.Run+"-"+it.Queue+"-"+reviewer+"-"+in.Submission, l); err != nil {
+	if _, err := b.Publish(ctx, labelSubject(it.Run, it.Queue), bus.MsgID("review-label", it.Run, it.Queue, reviewer, in.Submission), l); err != nil {
 		return nil, fmt.Errorf("storing the label: %w", err)
 	}
 	ls.add(l)
 	return l, nil
+}
+
+// ErrResent is returned for a form sent again with other content.
+var ErrResent = errors.New("form already saved")
+
+func sorted(es []string) []string {
+	if len(es) == 0 {
+		return nil
+	}
+	return slices.Sorted(slices.Values(es))
 }

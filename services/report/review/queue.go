@@ -11,6 +11,7 @@ package review
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -45,8 +46,9 @@ type Item struct {
 	Queue string `json:"queue"`
 	// ID names the item within its queue.
 	ID string `json:"id"`
-	// Position is the item's place in the queue: buckets in the report's
-	// order, regressions first within a bucket.
+	// Position is the item's place in the order the reviewers see the
+	// items: shuffled across buckets by the queue's secret, so that an
+	// item's place says nothing of its bucket.
 	Position  int    `json:"position"`
 	Suite     string `json:"suite"`
 	Sample    string `json:"sample"`
@@ -71,11 +73,12 @@ type Item struct {
 	// ASSAY_GENS: a label names what it judged.
 	CandidateGen uint64 `json:"candidate_gen"`
 	BaselineGen  uint64 `json:"baseline_gen"`
-	// CandidateFirst: answer A is the candidate's (drawn from the seed,
-	// and shown to no reviewer before they label).
+	// CandidateFirst: answer A is the candidate's. Half the items of a
+	// queue have it, which half drawn by the queue's secret; no reviewer
+	// is told before they label.
 	CandidateFirst bool `json:"candidate_first"`
-	// Judge and JudgeWinner are the gate judge's verdict on the pair,
-	// when it gave one.
+	// Judge and JudgeWinner are the gate judge's verdict on the two
+	// answers shown, when it gave one.
 	Judge       string      `json:"judge,omitempty"`
 	JudgeWinner eval.Winner `json:"judge_winner,omitempty"`
 }
@@ -94,8 +97,14 @@ type Meta struct {
 	// had to draw from.
 	Buckets   map[eval.Bucket]int `json:"buckets"`
 	Available map[eval.Bucket]int `json:"available"`
-	// Missing counts the pairs left out because a text was gone.
+	// Missing counts the pairs left out because a text was gone, and
+	// Skipped the stored scores and judgments that could not be read.
 	Missing int `json:"missing,omitempty"`
+	Skipped int `json:"skipped,omitempty"`
+	// Salt is the queue's secret: it fixes the order the items are shown
+	// in and which answer of each is A, and names the items, so that no
+	// reviewer can work either out from the seed. It is never served.
+	Salt string `json:"salt"`
 }
 
 // Queue is a queue as stored: its items in order and its meta.
@@ -124,13 +133,16 @@ func itemsSubject(run, queue string) string { return bus.LabelsSubject(run) + ".
 func metaSubject(run, queue string) string  { return bus.LabelsSubject(run) + "." + queue + ".meta" }
 func labelSubject(run, queue string) string { return bus.LabelsSubject(run) + "." + queue + ".label" }
 
+// ErrBadName marks a name that cannot name a run, queue or reviewer.
+var ErrBadName = errors.New("bad name")
+
 // CheckName reports whether s may name a queue or a run on the subjects:
 // letters, digits, '-' and '_', at most 64.
 func CheckName(what, s string) error {
 	if s == "" || len(s) > 64 || strings.ContainsFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
 	}) {
-		return fmt.Errorf("%s %q: use 1 to 64 letters, digits, '-' or '_'", what, s)
+		return fmt.Errorf("%w: %s %q: use 1 to 64 letters, digits, '-' or '_'", ErrBadName, what, s)
 	}
 	return nil
 }
@@ -173,9 +185,23 @@ func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
 	}
 	scoring := spec.Scoring()
 	sides := map[[3]string]side{}
+	skipped := 0
+	// decode reads a stored message into v, counting one that cannot be
+	// read: it is left out, never taken for something else.
+	decode := func(m jetstream.Msg, v any) bool {
+		data, err := b.Payload(ctx, m.Data(), m.Headers())
+		if err == nil {
+			err = json.Unmarshal(data, v)
+		}
+		if err != nil {
+			skipped++
+			return false
+		}
+		return true
+	}
 	err = b.ReadStored(ctx, bus.StreamScores, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.RunScores(o.Run)}}, func(m jetstream.Msg, _ uint64) error {
 		var s eval.Score
-		if json.Unmarshal(m.Data(), &s) != nil || s.Scoring != scoring || s.Sample.Perturbation != nil {
+		if !decode(m, &s) || s.Scoring != scoring || s.Sample.Perturbation != nil {
 			return nil
 		}
 		k := [3]string{s.Sample.Suite, s.Sample.ID, s.Variant}
@@ -188,15 +214,25 @@ func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the scores of run %s: %w", o.Run, err)
 	}
-	judge, _ := aggregate.GateJudge(spec)
-	verdicts := map[[3]string]eval.Winner{}
-	if judge.Name != "" {
-		err = b.ReadStored(ctx, bus.StreamJudgments, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.RunJudgments(o.Run)}}, func(m jetstream.Msg, _ uint64) error {
+	judge, hasJudge := aggregate.GateJudge(spec)
+	// The gate judge's verdicts, with the retries of the answers each
+	// judged: a verdict counts only for the answers the item shows.
+	type judged struct {
+		w          eval.Winner
+		cand, base int
+	}
+	verdicts := map[[3]string]judged{}
+	if hasJudge {
+		err = b.ReadStored(ctx, bus.StreamJudgments, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.JudgmentsSubject(o.Run, judge.Name)}}, func(m jetstream.Msg, _ uint64) error {
 			var j eval.Judgment
-			if json.Unmarshal(m.Data(), &j) != nil || j.Judge != judge.Name || j.Error != "" || j.Sample.Perturbation != nil {
+			if !decode(m, &j) || j.JudgeID != judge.ID() || j.Error != "" || j.Sample.Perturbation != nil {
 				return nil
 			}
-			verdicts[[3]string{j.Sample.Suite, j.Sample.ID, j.Candidate}] = j.Winner
+			k := [3]string{j.Sample.Suite, j.Sample.ID, j.Candidate}
+			if old, ok := verdicts[k]; ok && old.cand+old.base > j.CandidateRetry+j.BaselineRetry {
+				return nil
+			}
+			verdicts[k] = judged{w: j.Winner, cand: j.CandidateRetry, base: j.BaselineRetry}
 			return nil
 		}, nil)
 		if err != nil {
@@ -207,6 +243,7 @@ func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
 		suite, id, cand string
 		c, base         side
 		regression      bool
+		verdict         eval.Winner
 		rank            uint64
 	}
 	byBucket := map[eval.Bucket][]pair{}
@@ -219,11 +256,15 @@ func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
 			continue
 		}
 		p := pair{suite: k[0], id: k[1], cand: k[2], c: c, base: base, rank: draw(o.Seed, "rank", k[0], k[1], k[2])}
-		p.regression = (c.bucket != eval.BucketOK && base.bucket == eval.BucketOK) || verdicts[k] == eval.WinBaseline
+		if v, ok := verdicts[k]; ok && v.cand == c.retry && v.base == base.retry {
+			p.verdict = v.w
+		}
+		p.regression = (c.bucket != eval.BucketOK && base.bucket == eval.BucketOK) || p.verdict == eval.WinBaseline
 		byBucket[c.bucket] = append(byBucket[c.bucket], p)
 	}
+	salt := rand.Text()
 	q := &Queue{Meta: Meta{V: 1, Run: o.Run, Queue: o.Queue, Seed: o.Seed, PerBucket: o.PerBucket, Variant: o.Variant,
-		Created: time.Now().UTC(), Buckets: map[eval.Bucket]int{}, Available: map[eval.Bucket]int{}}, byID: map[string]*Item{}}
+		Created: time.Now().UTC(), Buckets: map[eval.Bucket]int{}, Available: map[eval.Bucket]int{}, Skipped: skipped, Salt: salt}, byID: map[string]*Item{}}
 	var chosen []pair
 	for _, bk := range Buckets {
 		ps := byBucket[bk]
@@ -253,11 +294,11 @@ func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
 			q.Meta.Missing++
 			continue
 		}
-		it := &Item{V: 1, Run: o.Run, Queue: o.Queue, Position: len(q.Items), Suite: p.suite, Sample: p.id, Candidate: p.cand, Baseline: spec.Baseline,
+		it := &Item{V: 1, Run: o.Run, Queue: o.Queue, Suite: p.suite, Sample: p.id, Candidate: p.cand, Baseline: spec.Baseline,
 			Bucket: p.c.bucket, BaselineBucket: p.base.bucket, Regression: p.regression, Reason: p.c.reason,
 			Messages: clipMessages(s.Messages), CandidateOutput: clip(cg.Output), BaselineOutput: clip(bg.Output),
-			CandidateGen: p.c.gen, BaselineGen: p.base.gen, CandidateFirst: draw(o.Seed, "order", p.suite, p.id, p.cand)&1 == 1}
-		it.ID = itemID(p.suite, p.id, p.cand)
+			CandidateGen: p.c.gen, BaselineGen: p.base.gen}
+		it.ID = itemID(salt, p.suite, p.id, p.cand)
 		if s.Reference != nil {
 			for _, a := range s.Reference.Answers {
 				it.Reference = append(it.Reference, clip(a))
@@ -266,15 +307,45 @@ func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
 				it.Reference = []string{s.Reference.Label}
 			}
 		}
-		if w, ok := verdicts[[3]string{p.suite, p.id, p.cand}]; ok {
-			it.Judge, it.JudgeWinner = judge.Name, w
+		if p.verdict != "" {
+			it.Judge, it.JudgeWinner = judge.Name, p.verdict
 		}
 		q.Items = append(q.Items, it)
 		q.byID[it.ID] = it
 		q.Meta.Buckets[it.Bucket]++
 	}
+	if len(q.Items) == 0 {
+		why := fmt.Sprintf("run %s has no pair of answers to review", o.Run)
+		switch {
+		case len(sides) == 0:
+			why += ": it has no scores yet (of its scoring " + scoring + "): wait for the run, or check its name"
+		case q.Meta.Missing > 0:
+			why += fmt.Sprintf(": the texts of all %d pairs drawn are no longer stored", q.Meta.Missing)
+		default:
+			why += fmt.Sprintf(": no sample has answers of both %s and the baseline %s that did not fail", strings.Join(cands, ", "), spec.Baseline)
+		}
+		return nil, errors.New(why)
+	}
+	// The order the reviewers see, and which half shows the candidate
+	// first, come from the secret: a shuffle across buckets, then A/B
+	// alternating over a second shuffle.
+	q.Items = shuffled(q.Items, salt, "show")
+	for i, it := range shuffled(slices.Clone(q.Items), salt, "order") {
+		it.CandidateFirst = i%2 == 0
+	}
+	for i, it := range q.Items {
+		it.Position = i
+	}
 	q.Meta.Items = len(q.Items)
 	return q, nil
+}
+
+// shuffled sorts items by a hash of the salt, purpose and their ids.
+func shuffled(items []*Item, salt, purpose string) []*Item {
+	slices.SortFunc(items, func(a, b *Item) int {
+		return cmp.Compare(draw(0, salt, purpose, a.ID), draw(0, salt, purpose, b.ID))
+	})
+	return items
 }
 
 // Buckets are the buckets a queue draws from, in the report's order; an
@@ -295,9 +366,9 @@ func draw(seed uint64, parts ...string) uint64 {
 }
 
 // itemID names the pair of a candidate's and the baseline's answers to a
-// sample: the same in every queue of the run.
-func itemID(suite, id, cand string) string {
-	sum := sha256.Sum256([]byte(suite + "\x00" + id + "\x00" + cand))
+// sample within a queue: salted, so that it says nothing of the sample.
+func itemID(salt, suite, id, cand string) string {
+	sum := sha256.Sum256([]byte(salt + "\x00" + suite + "\x00" + id + "\x00" + cand))
 	return hex.EncodeToString(sum[:8])
 }
 
@@ -320,25 +391,34 @@ func clipMessages(ms []eval.Message) []eval.Message {
 	return out
 }
 
-// ErrQueueExists is returned by [Store] for a queue already stored.
+// ErrQueueExists is returned by [Store] for a queue name already used.
 var ErrQueueExists = errors.New("queue exists")
 
-// Store publishes q's items and then its meta. A queue name is used once:
-// labels refer to its items. A Store that failed half-way is completed by
-// the same draw stored again (each message has its id).
+// Store claims q's name, then publishes its items and its meta. A name is
+// used once, claimed by the first Store of it: labels refer to the items
+// of one draw. A Store that fails half-way leaves the name claimed and the
+// queue unreadable: draw again under another name.
 func Store(ctx context.Context, b *bus.Bus, q *Queue) error {
-	if _, err := loadMeta(ctx, b, q.Meta.Run, q.Meta.Queue); err == nil {
-		return fmt.Errorf("%w: %s of run %s: choose another name (--queue)", ErrQueueExists, q.Meta.Queue, q.Meta.Run)
-	} else if !errors.Is(err, ErrNoQueue) {
+	run, queue := q.Meta.Run, q.Meta.Queue
+	claim := bus.LabelsSubject(run) + "." + queue + ".claim"
+	data, err := json.Marshal(map[string]any{"queue": queue, "created": q.Meta.Created})
+	if err != nil {
 		return err
 	}
+	if _, err := b.JS.Publish(ctx, claim, data, jetstream.WithExpectLastSequencePerSubject(0)); err != nil {
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+			return fmt.Errorf("%w: %s of run %s: choose another name (--queue)", ErrQueueExists, queue, run)
+		}
+		return fmt.Errorf("claiming queue %s: %w", queue, err)
+	}
 	for _, it := range q.Items {
-		if _, err := b.Publish(ctx, itemsSubject(it.Run, it.Queue), "review-item-"+it.Run+"-"+it.Queue+"-"+it.ID, it); err != nil {
-			return fmt.Errorf("storing item %s of queue %s: %w", it.ID, it.Queue, err)
+		if _, err := b.Publish(ctx, itemsSubject(run, queue), bus.MsgID("review-item", run, queue, it.ID), it); err != nil {
+			return fmt.Errorf("storing item %s of queue %s: %w (the name is taken: draw again with another --queue)", it.ID, queue, err)
 		}
 	}
-	if _, err := b.Publish(ctx, metaSubject(q.Meta.Run, q.Meta.Queue), "review-meta-"+q.Meta.Run+"-"+q.Meta.Queue, q.Meta); err != nil {
-		return fmt.Errorf("storing queue %s: %w", q.Meta.Queue, err)
+	if _, err := b.Publish(ctx, metaSubject(run, queue), bus.MsgID("review-meta", run, queue), q.Meta); err != nil {
+		return fmt.Errorf("storing queue %s: %w (the name is taken: draw again with another --queue)", queue, err)
 	}
 	return nil
 }
@@ -353,7 +433,7 @@ func loadMeta(ctx context.Context, b *bus.Bus, run, queue string) (*Meta, error)
 	}
 	m, err := st.GetLastMsgForSubject(ctx, metaSubject(run, queue))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil, fmt.Errorf("%w: %s of run %s (assay review create makes one)", ErrNoQueue, queue, run)
+		return nil, fmt.Errorf("%w: %s of run %s (assay review create makes one; a queue whose storing failed half-way has no meta: draw again under another name)", ErrNoQueue, queue, run)
 	}
 	if err != nil {
 		return nil, err
@@ -398,7 +478,7 @@ func Load(ctx context.Context, b *bus.Bus, run, queue string) (*Queue, error) {
 		return nil, err
 	}
 	if len(q.Items) != meta.Items {
-		return nil, fmt.Errorf("queue %s of run %s holds %d items of %d: it was stored in part", queue, run, len(q.Items), meta.Items)
+		return nil, fmt.Errorf("queue %s of run %s holds %d items of the %d its meta names: it cannot be reviewed; draw again under another name", queue, run, len(q.Items), meta.Items)
 	}
 	slices.SortFunc(q.Items, func(a, b *Item) int { return cmp.Compare(a.Position, b.Position) })
 	return q, nil

@@ -3,6 +3,7 @@ package review
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -84,11 +85,13 @@ func fixture(t *testing.T, b *bus.Bus, run string, n int) *eval.RunSpec {
 	return spec
 }
 
-func ids(q *Queue) []string {
+// samples are the pairs a queue drew, sorted.
+func samples(q *Queue) []string {
 	var out []string
 	for _, it := range q.Items {
-		out = append(out, fmt.Sprintf("%s/%v", it.ID, it.CandidateFirst))
+		out = append(out, it.Suite+"/"+it.Sample+"/"+it.Candidate)
 	}
+	slices.Sort(out)
 	return out
 }
 
@@ -122,19 +125,38 @@ func TestDrawIsStratifiedAndDeterministic(t *testing.T) {
 	if q.Meta.Available[eval.BucketOK] != 20 || q.Meta.Available[eval.BucketRefusal] != 20 {
 		t.Fatalf("available %v", q.Meta.Available)
 	}
-	// Regressions first within each bucket: of refusals every one is a
-	// regression where the baseline was ok (4 of 5) or the judge said base.
-	for i := 1; i < len(q.Items); i++ {
-		a, c := q.Items[i-1], q.Items[i]
-		if a.Bucket == c.Bucket && !a.Regression && c.Regression {
-			t.Fatalf("item %d (%s) is a regression after a non-regression", i, c.Sample)
+	// Regressions first: each bucket gives all its regressions, up to
+	// the 7, before any other pair. A regression: ft's answer fails where
+	// the baseline's (bad on every fifth sample) does not, or the judge
+	// preferred base (odd samples divisible by 3).
+	regressions := map[eval.Bucket]int{}
+	for i := range 80 {
+		bk := []eval.Bucket{eval.BucketOK, eval.BucketRefusal, eval.BucketFormatError, eval.BucketWrongAnswer}[i%4]
+		if (bk != eval.BucketOK && i%5 != 0) || (i%2 == 1 && i%3 == 0) {
+			regressions[bk]++
 		}
 	}
-	if g, w := ids(draw(42)), ids(q); !slices.Equal(g, w) {
-		t.Fatalf("the same seed drew another queue:\n%v\n%v", g, w)
+	drawn := map[eval.Bucket]int{}
+	for _, it := range q.Items {
+		if it.Regression {
+			drawn[it.Bucket]++
+		}
 	}
-	if g := ids(draw(43)); slices.Equal(g, ids(q)) {
-		t.Fatal("another seed drew the same queue")
+	for bk, n := range regressions {
+		if drawn[bk] != min(n, 7) {
+			t.Errorf("bucket %s: %d regressions drawn of %d", bk, drawn[bk], n)
+		}
+	}
+	// The order shown mixes the buckets, and A is the candidate's answer
+	// in half the items.
+	if slices.IsSortedFunc(q.Items, func(a, b *Item) int { return strings.Compare(string(a.Bucket), string(b.Bucket)) }) {
+		t.Error("the items are shown bucket by bucket")
+	}
+	if g, w := samples(draw(42)), samples(q); !slices.Equal(g, w) {
+		t.Fatalf("the same seed drew other pairs:\n%v\n%v", g, w)
+	}
+	if g := samples(draw(43)); slices.Equal(g, samples(q)) {
+		t.Fatal("another seed drew the same pairs")
 	}
 	first := 0
 	for _, it := range q.Items {
@@ -142,8 +164,8 @@ func TestDrawIsStratifiedAndDeterministic(t *testing.T) {
 			first++
 		}
 	}
-	if first == 0 || first == len(q.Items) {
-		t.Fatalf("the candidate is answer A in %d of %d items: the order is not drawn", first, len(q.Items))
+	if first != len(q.Items)/2 && first != (len(q.Items)+1)/2 {
+		t.Fatalf("the candidate is answer A in %d of %d items, not half", first, len(q.Items))
 	}
 }
 
@@ -169,6 +191,23 @@ func TestStoreLoad(t *testing.T) {
 	}
 	if _, err := Load(t.Context(), b, "r1", "nope"); err == nil {
 		t.Fatal("a queue never stored loaded")
+	}
+	// Another draw under a name taken is refused, however it differs.
+	other, err := Draw(t.Context(), b, DrawOptions{Run: "r1", Queue: "q1", PerBucket: 1, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Store(t.Context(), b, other); !errors.Is(err, ErrQueueExists) {
+		t.Fatalf("a second draw stored under a taken name: %v", err)
+	}
+	// A run with nothing to review gives no queue, and says why.
+	if err := b.SubmitRun(t.Context(), &eval.RunSpec{Run: "empty", Baseline: "base",
+		Variants: []eval.Variant{{Name: "base", BaseURL: "http://base/v1", Model: "m"}, {Name: "ft", BaseURL: "http://ft/v1", Model: "m"}},
+		Suites:   []eval.Suite{{Name: "qa", Role: eval.RoleBenchmark, Path: "qa.jsonl", Metrics: []string{"em"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Draw(t.Context(), b, DrawOptions{Run: "empty"}); err == nil || !strings.Contains(err.Error(), "no scores yet") {
+		t.Fatalf("drawing from a run with no scores: %v", err)
 	}
 }
 
@@ -254,7 +293,7 @@ func TestRefusedRequests(t *testing.T) {
 		{"a wrong token", "not-a-reviewer-token-at-all", good, 401, "bearer token"},
 		{"an item not in the queue", aliceToken, `{"item":"0000000000000000","choice":"a","submission":"sub-0000000000000002"}`, 404, "no such item"},
 		{"a bad choice", aliceToken, fmt.Sprintf(`{"item":%q,"choice":"c","submission":"sub-0000000000000003"}`, q.Items[0].ID), 400, "use a, b or tie"},
-		{"an unknown error type", aliceToken, fmt.Sprintf(`{"item":%q,"choice":"a","errors":["rude"],"submission":"sub-0000000000000004"}`, q.Items[0].ID), 400, "error type"},
+		{"an unknown error type", aliceToken, fmt.Sprintf(`{"item":%q,"choice":"a","errors_b":["rude"],"submission":"sub-0000000000000004"}`, q.Items[0].ID), 400, "error type"},
 		{"no submission", aliceToken, fmt.Sprintf(`{"item":%q,"choice":"a"}`, q.Items[0].ID), 400, "submission"},
 		{"an unknown field", aliceToken, fmt.Sprintf(`{"item":%q,"choice":"a","submission":"sub-0000000000000005","winner":"ft"}`, q.Items[0].ID), 400, "unknown field"},
 		{"not JSON", aliceToken, `choice=a`, 400, "bad label"},
@@ -264,8 +303,42 @@ func TestRefusedRequests(t *testing.T) {
 			t.Errorf("%s: %d %s; want %d saying %q", c.name, status, body, c.status, c.says)
 		}
 	}
+	// A form posted from another site is refused, signed in or not.
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(good))
+	req.Header.Set("Authorization", "Bearer "+aliceToken)
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a label posted from another site: %d", resp.StatusCode)
+	}
 	if n := storedLabels(t, b); n != 0 {
 		t.Fatalf("%d labels stored from refused requests", n)
+	}
+	// The blind items say nothing of which answer is whose.
+	req, _ = http.NewRequest(http.MethodGet, srv.URL+"/v1/review/r1/q1/items", nil)
+	req.Header.Set("Authorization", "Bearer "+aliceToken)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var blind struct {
+		Items []map[string]json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal(items, &blind); err != nil || len(blind.Items) != len(q.Items) {
+		t.Fatalf("blind items %s: %v", items, err)
+	}
+	for _, it := range blind.Items {
+		for k := range it {
+			if !slices.Contains([]string{"id", "messages", "reference", "a", "b"}, k) {
+				t.Errorf("a blind item holds %q", k)
+			}
+		}
 	}
 	for _, path := range []string{"/v1/review/r1/q1/items", "/v1/review/r1/q1/summary"} {
 		resp, err := http.Get(srv.URL + path)
@@ -280,7 +353,7 @@ func TestRefusedRequests(t *testing.T) {
 	// The page sends anyone without a session to sign in, and a form
 	// posted without one is refused.
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(srv.URL + "/review/r1/q1")
+	resp, err = client.Get(srv.URL + "/review/r1/q1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,9 +410,24 @@ func (s simulated) input(it *Item, sub string) Input {
 		}
 	}
 	if e := confirms[it.Bucket]; e != "" && sampleNumber(it)%2 == 0 {
-		in.Errors = []string{e}
+		// Ticked on the candidate's answer, wherever it is shown.
+		if it.CandidateFirst {
+			in.ErrorsA = []string{e}
+		} else {
+			in.ErrorsB = []string{e}
+		}
 	}
 	return in
+}
+
+// candErrors are the error types the reviewer ticks on the candidate's
+// answer.
+func (s simulated) candErrors(it *Item) []string {
+	in := s.input(it, "")
+	if it.CandidateFirst {
+		return in.ErrorsA
+	}
+	return in.ErrorsB
 }
 
 // TestLabelsThroughTheAPI: a simulated reviewer labels every item through
@@ -377,6 +465,17 @@ func TestLabelsThroughTheAPI(t *testing.T) {
 	if n := storedLabels(t, b); n != len(q.Items) {
 		t.Fatalf("%d labels stored for %d items", n, len(q.Items))
 	}
+	// The same form with another choice (a page restored from history):
+	// refused, nothing stored.
+	changed := alice.input(q.Items[0], fmt.Sprintf("alice-%016d", 0))
+	changed.Choice = map[Choice]Choice{ChoiceA: ChoiceB, ChoiceB: ChoiceA, ChoiceTie: ChoiceA}[changed.Choice]
+	body, _ = json.Marshal(changed)
+	if status, resp := post(t, url, alice.token, body); status != http.StatusConflict {
+		t.Fatalf("a form sent again changed: %d %s", status, resp)
+	}
+	if n := storedLabels(t, b); n != len(q.Items) {
+		t.Fatalf("%d labels stored for %d items after a changed resend", n, len(q.Items))
+	}
 	// Bob labels the first half as alice does, but for one item.
 	bob := simulated{"bob", bobToken}
 	half := len(q.Items) / 2
@@ -411,9 +510,9 @@ func TestLabelsThroughTheAPI(t *testing.T) {
 	var judgePairs [][2]eval.Winner
 	for i, it := range q.Items {
 		ws := []eval.Winner{alice.prefers(it)}
-		errs := [][]string{alice.input(it, "x").Errors}
+		errs := [][]string{alice.candErrors(it)}
 		if i == 1 {
-			ws[0], errs[0] = eval.WinTie, alice.input(it, "x").Errors
+			ws[0] = eval.WinTie
 		}
 		if i < half {
 			w := bob.prefers(it)
@@ -421,7 +520,7 @@ func TestLabelsThroughTheAPI(t *testing.T) {
 				w = it.preferred(map[Choice]Choice{ChoiceA: ChoiceB, ChoiceB: ChoiceA, ChoiceTie: ChoiceA}[bob.input(it, "x").Choice])
 			}
 			ws = append(ws, w)
-			errs = append(errs, bob.input(it, "x").Errors)
+			errs = append(errs, bob.candErrors(it))
 		}
 		for k, w := range ws {
 			switch w {
@@ -442,8 +541,20 @@ func TestLabelsThroughTheAPI(t *testing.T) {
 	if len(s.WinRate) != 1 || s.WinRate[0].Wins != wins || s.WinRate[0].Ties != ties || s.WinRate[0].Losses != losses {
 		t.Fatalf("win rate %+v; want %d wins, %d ties, %d losses", s.WinRate, wins, ties, losses)
 	}
-	n := float64(wins + ties + losses)
-	if want := (float64(wins) + 0.5*float64(ties)) / n; math.Abs(s.WinRate[0].Value-want) > 1e-12 || s.WinRate[0].Lo > want || s.WinRate[0].Hi < want {
+	// Over the items: an item two reviewers labelled counts its mean.
+	var itemSum float64
+	for _, it := range q.Items {
+		var sum float64
+		var n int
+		for _, l := range ls.InForce() {
+			if l.Item == it.ID {
+				sum += map[eval.Winner]float64{eval.WinCandidate: 1, eval.WinTie: 0.5}[l.Preferred]
+				n++
+			}
+		}
+		itemSum += sum / float64(n)
+	}
+	if want := itemSum / float64(len(q.Items)); math.Abs(s.WinRate[0].Value-want) > 1e-12 || s.WinRate[0].Lo > want || s.WinRate[0].Hi < want {
 		t.Fatalf("win rate %+v, want %.4f inside its interval", s.WinRate[0].Rate, want)
 	}
 	for _, c := range s.Buckets {
@@ -515,9 +626,9 @@ func TestParseReviewers(t *testing.T) {
 }
 
 func FuzzDecodeInput(f *testing.F) {
-	f.Add([]byte(`{"item":"0123456789abcdef","choice":"a","errors":["factual"],"corrected":"x","note":"y","submission":"sub-0000000000000001"}`))
+	f.Add([]byte(`{"item":"0123456789abcdef","choice":"a","errors_a":["factual"],"errors_b":["verbose"],"corrected":"x","note":"y","submission":"sub-0000000000000001"}`))
 	f.Add([]byte(`{"item":"","choice":"tie"}`))
-	f.Add([]byte(`{"choice":"b","errors":["refusal","refusal"]}`))
+	f.Add([]byte(`{"choice":"b","errors_a":["refusal","refusal"]}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in, err := DecodeInput(data)
@@ -528,7 +639,7 @@ func FuzzDecodeInput(f *testing.F) {
 		if in.Check() != nil || (in.Choice != ChoiceA && in.Choice != ChoiceB && in.Choice != ChoiceTie) || len(in.Submission) < 16 {
 			t.Fatalf("accepted %+v", in)
 		}
-		for _, e := range in.Errors {
+		for _, e := range slices.Concat(in.ErrorsA, in.ErrorsB) {
 			if !slices.Contains(ErrorTypes, e) {
 				t.Fatalf("accepted error type %q", e)
 			}

@@ -118,7 +118,7 @@ const cookie = "assay_review"
 var pageFS embed.FS
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"pct": func(r Rate) string { return fmt.Sprintf("%.0f%%", 100*r.Value) },
+	"has": func(list []string, v string) bool { return slices.Contains(list, v) },
 }).ParseFS(pageFS, "page.html"))
 
 // Server serves the review page and its JSON API.
@@ -126,9 +126,7 @@ type Server struct {
 	b         *bus.Bus
 	reviewers Reviewers
 	logger    *slog.Logger
-	// key signs the forms' CSRF fields.
-	key []byte
-	now func() time.Time
+	now       func() time.Time
 
 	mu     sync.Mutex
 	queues map[[2]string]*Queue
@@ -142,13 +140,16 @@ func NewServer(b *bus.Bus, reviewers Reviewers, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{b: b, reviewers: reviewers, logger: logger, key: randomKey(), now: time.Now,
+	return &Server{b: b, reviewers: reviewers, logger: logger, now: time.Now,
 		queues: map[[2]string]*Queue{}, labelling: map[[2]string]*sync.Mutex{}}
 }
 
 // queue is a stored queue, loaded once: a stored queue never changes.
 func (s *Server) queue(ctx context.Context, run, queue string) (*Queue, error) {
 	if err := CheckName("run", run); err != nil {
+		return nil, err
+	}
+	if err := CheckName("queue", queue); err != nil {
 		return nil, err
 	}
 	k := [2]string{run, queue}
@@ -202,16 +203,38 @@ func (s *Server) Handler() http.Handler {
 }
 
 // secureHeaders keeps the page from being framed, sniffed or running any
-// script but its own.
+// script (a page's own script is let in by its nonce: see render), and
+// refuses a form posted from another site: a browser names the page a
+// form came from in Origin.
 func secureHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		w.Header().Set("Content-Security-Policy", csp(""))
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("X-Frame-Options", "DENY")
-		w.Header().Set("Referrer-Policy", "no-referrer")
+		// same-origin, not no-referrer: under no-referrer a browser sends
+		// its own forms' Origin as "null", which the check below refuses.
+		w.Header().Set("Referrer-Policy", "same-origin")
 		w.Header().Set("Cache-Control", "no-store")
+		if r.Method == http.MethodPost {
+			if o := r.Header.Get("Origin"); o != "" {
+				if u, err := url.Parse(o); err != nil || u.Host != r.Host {
+					http.Error(w, "a form from another site is refused", http.StatusForbidden)
+					return
+				}
+			}
+		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// csp is the pages' content security policy, letting in the script with
+// nonce when there is one.
+func csp(nonce string) string {
+	script := "'none'"
+	if nonce != "" {
+		script = "'nonce-" + nonce + "'"
+	}
+	return "default-src 'none'; script-src " + script + "; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 }
 
 // reviewer is who r comes from: its bearer token, or its session cookie.
@@ -230,14 +253,17 @@ func (s *Server) reviewer(r *http.Request) (name, token string) {
 }
 
 // csrf is the form field that proves a form came from a page served to
-// the holder of token.
+// the holder of token: keyed by the token itself, it holds across
+// restarts and replicas of the server, and no one without the token can
+// make it.
 func (s *Server) csrf(token, run, queue string) string {
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(token + "\x00" + run + "\x00" + queue))
+	m := hmac.New(sha256.New, []byte(token))
+	m.Write([]byte("assay review form\x00" + run + "\x00" + queue))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
 type pageData struct {
+	Nonce    string
 	Title    string
 	Error    string
 	Next     string
@@ -251,12 +277,14 @@ type pageData struct {
 	Total    int
 	Revealed *reveal
 	Finished bool
+	SignedIn bool
 	Errors   []string
+	// Typed is what the reviewer sent with a label refused, shown again.
+	Typed *Input
 }
 
 type itemView struct {
 	ID         string
-	Bucket     eval.Bucket
 	Messages   []eval.Message
 	Reference  []string
 	A, B       string
@@ -274,9 +302,12 @@ type reveal struct {
 	A, B      string
 	Preferred eval.Winner
 	Candidate string
+	Bucket    eval.Bucket
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, d pageData) {
+	d.Nonce = randomHex(16)
+	w.Header().Set("Content-Security-Policy", csp(d.Nonce))
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	if err := pages.ExecuteTemplate(w, "page", d); err != nil {
@@ -285,6 +316,10 @@ func (s *Server) render(w http.ResponseWriter, status int, d pageData) {
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	if who, _ := s.reviewer(r); who != "" && r.URL.Query().Get("next") == "" {
+		s.render(w, http.StatusOK, pageData{Title: "Signed in", Reviewer: who, SignedIn: true})
+		return
+	}
 	s.render(w, http.StatusOK, pageData{Title: "Sign in", Next: safeNext(r.URL.Query().Get("next"))})
 }
 
@@ -308,7 +343,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookie, Value: token, Path: "/review/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 12 * 3600})
 	if next == "" {
-		next = "/review/login"
+		s.render(w, http.StatusOK, pageData{Title: "Signed in", Reviewer: s.reviewers.Who(token), SignedIn: true})
+		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
@@ -333,19 +369,19 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	if who == "" {
 		return
 	}
-	s.show(w, r, who, token, http.StatusOK, "", r.URL.Query().Get("item"), r.URL.Query().Get("revealed"))
+	s.show(w, r, who, token, http.StatusOK, "", r.URL.Query().Get("item"), r.URL.Query().Get("revealed"), nil)
 }
 
 // show renders the page of item want (or the reviewer's next item) of the
 // request's queue, with the reveal of item revealed when given.
-func (s *Server) show(w http.ResponseWriter, r *http.Request, who, token string, status int, problem, want, revealed string) {
+func (s *Server) show(w http.ResponseWriter, r *http.Request, who, token string, status int, problem, want, revealed string, typed *Input) {
 	run, queue := r.PathValue("run"), r.PathValue("queue")
 	q, ls, err := s.load(r.Context(), run, queue)
 	if err != nil {
 		s.fail(w, r, who, err)
 		return
 	}
-	d := pageData{Title: "Review " + run + "/" + queue, Reviewer: who, Run: run, Queue: queue, CSRF: s.csrf(token, run, queue), Error: problem, Errors: ErrorTypes, Total: len(q.Items)}
+	d := pageData{Title: "Review " + run + "/" + queue, Reviewer: who, Run: run, Queue: queue, CSRF: s.csrf(token, run, queue), Error: problem, Errors: ErrorTypes, Total: len(q.Items), Typed: typed}
 	counts := map[eval.Bucket]*bucketProgress{}
 	var order []eval.Bucket
 	var next *Item
@@ -376,7 +412,7 @@ func (s *Server) show(w http.ResponseWriter, r *http.Request, who, token string,
 	if it := q.Item(revealed); it != nil {
 		if l := ls.Latest(it.ID, who); l != nil {
 			a, b := it.Shown()
-			d.Revealed = &reveal{A: a, B: b, Preferred: l.Preferred, Candidate: it.Candidate}
+			d.Revealed = &reveal{A: a, B: b, Preferred: l.Preferred, Candidate: it.Candidate, Bucket: it.Bucket}
 		}
 	}
 	if next == nil {
@@ -388,7 +424,7 @@ func (s *Server) show(w http.ResponseWriter, r *http.Request, who, token string,
 	if !next.CandidateFirst {
 		a, b = b, a
 	}
-	d.Item = &itemView{ID: next.ID, Bucket: next.Bucket, Messages: next.Messages, Reference: next.Reference, A: a, B: b,
+	d.Item = &itemView{ID: next.ID, Messages: next.Messages, Reference: next.Reference, A: a, B: b,
 		Submission: randomHex(16), Prior: ls.Latest(next.ID, who), Number: next.Position + 1}
 	s.render(w, status, d)
 }
@@ -406,9 +442,9 @@ func (s *Server) load(ctx context.Context, run, queue string) (*Queue, *Labels, 
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, who string, err error) {
-	status := http.StatusInternalServerError
+	status := http.StatusServiceUnavailable
 	msg := "The queue could not be read; try again."
-	if errors.Is(err, ErrNoQueue) || strings.Contains(err.Error(), "use 1 to 64") {
+	if errors.Is(err, ErrNoQueue) || errors.Is(err, ErrBadName) {
 		status, msg = http.StatusNotFound, "No such review queue."
 	} else {
 		s.logger.Warn("review request failed", "path", r.URL.Path, "err", err)
@@ -422,9 +458,14 @@ func (s *Server) pageLabel(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "sign in first: /review/login", http.StatusUnauthorized)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxLabelBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		http.Error(w, "the form does not parse", http.StatusBadRequest)
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, fmt.Sprintf("the form is over %d KB: shorten the corrected answer (at most %d KB) or the note (%d KB)", maxFormBytes>>10, maxCorrected>>10, maxNote>>10), http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "the form does not parse: reload the page", http.StatusBadRequest)
 		return
 	}
 	run, queue := r.PathValue("run"), r.PathValue("queue")
@@ -432,12 +473,13 @@ func (s *Server) pageLabel(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the form did not come from this queue's page: reload it", http.StatusForbidden)
 		return
 	}
-	in := Input{Item: r.PostFormValue("item"), Choice: Choice(r.PostFormValue("choice")), Errors: r.PostForm["errors"],
+	in := Input{Item: r.PostFormValue("item"), Choice: Choice(r.PostFormValue("choice")), ErrorsA: r.PostForm["errors_a"], ErrorsB: r.PostForm["errors_b"],
 		Corrected: r.PostFormValue("corrected"), Note: r.PostFormValue("note"), Submission: r.PostFormValue("submission")}
 	l, status, err := s.submit(r.Context(), run, queue, who, in)
 	if err != nil {
-		if status == http.StatusBadRequest {
-			s.show(w, r, who, token, status, err.Error(), in.Item, "")
+		if status == http.StatusBadRequest || status == http.StatusConflict {
+			// The page again, with what the reviewer typed.
+			s.show(w, r, who, token, status, err.Error(), in.Item, "", &in)
 			return
 		}
 		http.Error(w, err.Error(), status)
@@ -451,11 +493,14 @@ func (s *Server) submit(ctx context.Context, run, queue, who string, in Input) (
 	if err := in.Check(); err != nil {
 		return nil, http.StatusBadRequest, err
 	}
+	if err := errors.Join(CheckName("run", run), CheckName("queue", queue)); err != nil {
+		return nil, http.StatusNotFound, err
+	}
 	m := s.lock(run, queue)
 	m.Lock()
 	defer m.Unlock()
 	q, ls, err := s.load(ctx, run, queue)
-	if errors.Is(err, ErrNoQueue) {
+	if errors.Is(err, ErrNoQueue) || errors.Is(err, ErrBadName) {
 		return nil, http.StatusNotFound, err
 	}
 	if err != nil {
@@ -468,6 +513,8 @@ func (s *Server) submit(ctx context.Context, run, queue, who string, in Input) (
 		return nil, http.StatusNotFound, err
 	case errors.Is(err, ErrBadLabel):
 		return nil, http.StatusBadRequest, err
+	case errors.Is(err, ErrResent):
+		return nil, http.StatusConflict, err
 	case err != nil:
 		s.logger.Warn("storing a label failed", "run", run, "queue", queue, "err", err)
 		return nil, http.StatusServiceUnavailable, errors.New("the label could not be stored: send it again")
@@ -485,10 +532,11 @@ func (s *Server) apiAuth(w http.ResponseWriter, r *http.Request) string {
 	return who
 }
 
-// blindItem is an item as a reviewer may see it before labelling.
+// blindItem is an item as a reviewer may see it before labelling: not
+// its bucket (the candidate's answer's), which would say which answer is
+// the candidate's.
 type blindItem struct {
 	ID        string         `json:"id"`
-	Bucket    eval.Bucket    `json:"bucket"`
 	Messages  []eval.Message `json:"messages"`
 	Reference []string       `json:"reference,omitempty"`
 	A         string         `json:"a"`
@@ -510,7 +558,7 @@ func (s *Server) apiItems(w http.ResponseWriter, r *http.Request) {
 		if !it.CandidateFirst {
 			a, b = b, a
 		}
-		out[i] = blindItem{ID: it.ID, Bucket: it.Bucket, Messages: it.Messages, Reference: it.Reference, A: a, B: b}
+		out[i] = blindItem{ID: it.ID, Messages: it.Messages, Reference: it.Reference, A: a, B: b}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"run": q.Meta.Run, "queue": q.Meta.Queue, "items": out})
 }
@@ -522,7 +570,12 @@ func (s *Server) apiLabel(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxLabelBytes+1))
 	if err != nil {
-		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("a label is at most %d bytes", maxLabelBytes)})
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("a label is at most %d bytes", maxLabelBytes)})
+			return
+		}
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "the body could not be read: send it again"})
 		return
 	}
 	in, err := DecodeInput(data)
@@ -544,28 +597,26 @@ func (s *Server) apiSummary(w http.ResponseWriter, r *http.Request) {
 	if s.apiAuth(w, r) == "" {
 		return
 	}
-	q, ls, err := s.load(r.Context(), r.PathValue("run"), r.PathValue("queue"))
+	q, err := s.queue(r.Context(), r.PathValue("run"), r.PathValue("queue"))
 	if err != nil {
 		s.apiFail(w, r, err)
 		return
 	}
-	_, bad, _ := LoadLabels(r.Context(), s.b, q.Meta.Run, q.Meta.Queue)
+	ls, bad, err := LoadLabels(r.Context(), s.b, q.Meta.Run, q.Meta.Queue)
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, Summarize(q, ls, bad))
 }
 
 func (s *Server) apiFail(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, ErrNoQueue) || strings.Contains(err.Error(), "use 1 to 64") {
+	if errors.Is(err, ErrNoQueue) || errors.Is(err, ErrBadName) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
 		return
 	}
 	s.logger.Warn("review request failed", "path", r.URL.Path, "err", err)
 	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "the queue could not be read: try again"})
-}
-
-func randomKey() []byte {
-	k := make([]byte, 32)
-	_, _ = rand.Read(k) // never fails (crypto/rand)
-	return k
 }
 
 // randomHex is n random bytes in hex.

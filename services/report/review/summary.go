@@ -47,8 +47,10 @@ type Rate struct {
 }
 
 // WinRate is the reviewers' verdicts on one candidate: wins, ties and
-// losses against the baseline, and the win rate (a tie counts half) with
-// its 95% interval.
+// losses against the baseline (labels), and the win rate over the items
+// (a tie counts half; an item's labels are averaged) with its 95% Wilson
+// interval. The items are drawn per bucket, regressions first: this is
+// the win rate on the reviewed pairs, not the run's.
 type WinRate struct {
 	Candidate string `json:"candidate"`
 	Wins      int    `json:"wins"`
@@ -58,7 +60,8 @@ type WinRate struct {
 }
 
 // BucketCheck is how many of a bucket's reviewed items reviewers confirmed
-// (ticked the error type the bucket names; for ok: ticked none).
+// (ticked the error type the bucket names for the candidate's answer; for
+// ok: ticked none for it).
 type BucketCheck struct {
 	Bucket    eval.Bucket `json:"bucket"`
 	Reviewed  int         `json:"reviewed"`
@@ -101,10 +104,20 @@ func Summarize(q *Queue, ls *Labels, bad int) *Summary {
 	s.Labelled = len(byItem)
 
 	wins := map[string]*WinRate{}
+	// itemScore sums, per candidate, each item's mean score.
+	itemScore, items := map[string]float64{}, map[string]int{}
 	var cands []string
 	checks := map[eval.Bucket]*BucketCheck{}
 	var aShown, nonTie int
 	for _, it := range q.Items {
+		if ls := byItem[it.ID]; len(ls) > 0 {
+			var sum float64
+			for _, l := range ls {
+				sum += map[eval.Winner]float64{eval.WinCandidate: 1, eval.WinTie: 0.5}[l.Preferred]
+			}
+			itemScore[it.Candidate] += sum / float64(len(ls))
+			items[it.Candidate]++
+		}
 		for _, l := range byItem[it.ID] {
 			w := wins[it.Candidate]
 			if w == nil {
@@ -126,7 +139,7 @@ func Summarize(q *Queue, ls *Labels, bad int) *Summary {
 				checks[it.Bucket] = c
 			}
 			c.Reviewed++
-			if (c.ErrorType != "" && slices.Contains(l.Errors, c.ErrorType)) || (it.Bucket == eval.BucketOK && len(l.Errors) == 0) {
+			if (c.ErrorType != "" && slices.Contains(l.CandidateErrors, c.ErrorType)) || (it.Bucket == eval.BucketOK && len(l.CandidateErrors) == 0) {
 				c.Confirmed++
 			}
 			if l.Choice != ChoiceTie {
@@ -140,8 +153,7 @@ func Summarize(q *Queue, ls *Labels, bad int) *Summary {
 	slices.Sort(cands)
 	for _, c := range cands {
 		w := wins[c]
-		n := w.Wins + w.Ties + w.Losses
-		w.Rate = meanRate(n, float64(w.Wins)+0.5*float64(w.Ties), float64(w.Wins)+0.25*float64(w.Ties))
+		w.Rate = wilsonOf(itemScore[c], items[c])
 		s.WinRate = append(s.WinRate, *w)
 	}
 	for _, bk := range Buckets {
@@ -159,33 +171,35 @@ func Summarize(q *Queue, ls *Labels, bad int) *Summary {
 
 	// The judge against the reviewers: every label in force of an item
 	// the judge gave a verdict on is one pair of ratings.
-	byJudge := map[string][][2]eval.Winner{}
+	byJudge := map[string][][][2]eval.Winner{}
 	var judges []string
 	for _, it := range q.Items {
-		if it.Judge == "" || it.JudgeWinner == "" {
+		if it.Judge == "" || it.JudgeWinner == "" || len(byItem[it.ID]) == 0 {
 			continue
 		}
+		var item [][2]eval.Winner
 		for _, l := range byItem[it.ID] {
-			if byJudge[it.Judge] == nil {
-				judges = append(judges, it.Judge)
-			}
-			byJudge[it.Judge] = append(byJudge[it.Judge], [2]eval.Winner{it.JudgeWinner, l.Preferred})
+			item = append(item, [2]eval.Winner{it.JudgeWinner, l.Preferred})
 		}
+		if byJudge[it.Judge] == nil {
+			judges = append(judges, it.Judge)
+		}
+		byJudge[it.Judge] = append(byJudge[it.Judge], item)
 	}
 	slices.Sort(judges)
 	for _, j := range judges {
-		a := agreement(byJudge[j])
+		a := agreement(byJudge[j], true)
 		a.Judge = j
 		s.Judges = append(s.Judges, a)
 	}
-	var pairs [][2]eval.Winner
+	var pairs [][][2]eval.Winner
 	for _, it := range q.Items {
 		if ls := byItem[it.ID]; len(ls) >= 2 {
-			pairs = append(pairs, [2]eval.Winner{ls[0].Preferred, ls[1].Preferred})
+			pairs = append(pairs, [][2]eval.Winner{{ls[0].Preferred, ls[1].Preferred}})
 		}
 	}
 	if len(pairs) > 0 {
-		a := agreement(pairs)
+		a := agreement(pairs, false)
 		s.Reviewers = &a
 	}
 	return s
@@ -194,8 +208,15 @@ func Summarize(q *Queue, ls *Labels, bad int) *Summary {
 // verdicts are the categories the agreement counts.
 var verdicts = []eval.Winner{eval.WinCandidate, eval.WinBaseline, eval.WinTie}
 
-// agreement compares the first rating of each pair with the second.
-func agreement(pairs [][2]eval.Winner) Agreement {
+// agreement compares the first rating of each pair with the second; the
+// pairs come grouped by item, the unit the bootstrap resamples (an item
+// two reviewers labelled is one unit). lean says whether to measure which
+// way the first rater leans in disagreements.
+func agreement(items [][][2]eval.Winner, lean bool) Agreement {
+	var pairs [][2]eval.Winner
+	for _, it := range items {
+		pairs = append(pairs, it...)
+	}
 	a := Agreement{N: len(pairs)}
 	agree := 0
 	for _, p := range pairs {
@@ -214,22 +235,24 @@ func agreement(pairs [][2]eval.Winner) Agreement {
 			}
 		}
 	}
-	if dis > 0 {
+	if lean && dis > 0 {
 		v := float64(more) / float64(dis)
 		a.CandidateMore = &v
 	}
 	if !a.KappaDefined {
 		return a
 	}
-	// A percentile bootstrap over the pairs, with a fixed seed so that
-	// the same labels give the same interval.
+	// A percentile bootstrap over the items, with a fixed seed so that
+	// the same labels give the same interval. A resample in which kappa
+	// is undefined (one verdict only) is left out.
 	const resamples = 2000
 	rng := rand.New(rand.NewPCG(uint64(len(pairs)), 0x5eed))
 	ks := make([]float64, 0, resamples)
-	re := make([][2]eval.Winner, len(pairs))
+	var re [][2]eval.Winner
 	for range resamples {
-		for i := range re {
-			re[i] = pairs[rng.IntN(len(pairs))]
+		re = re[:0]
+		for range items {
+			re = append(re, items[rng.IntN(len(items))]...)
 		}
 		if k, ok := kappa(re); ok {
 			ks = append(ks, k)
@@ -237,7 +260,8 @@ func agreement(pairs [][2]eval.Winner) Agreement {
 	}
 	slices.Sort(ks)
 	if len(ks) > 0 {
-		a.KappaLo, a.KappaHi = ks[int(0.025*float64(len(ks)-1))], ks[int(math.Ceil(0.975*float64(len(ks)-1)))]
+		at := func(p float64) float64 { return ks[int(math.Round(p*float64(len(ks)-1)))] }
+		a.KappaLo, a.KappaHi = at(0.025), at(0.975)
 	}
 	return a
 }
@@ -286,33 +310,21 @@ func kappa(pairs [][2]eval.Winner) (k float64, ok bool) {
 }
 
 // wilson is k of n with its 95% Wilson score interval.
-func wilson(k, n int) Rate {
+func wilson(k, n int) Rate { return wilsonOf(float64(k), n) }
+
+// wilsonOf is the mean of n scores in [0, 1] whose sum is sum, with the
+// Wilson interval of a share of sum in n (exact for scores of 0 and 1;
+// for halves, as if each were half a success).
+func wilsonOf(sum float64, n int) Rate {
 	if n == 0 {
 		return Rate{}
 	}
 	const z = 1.959963984540054
-	p, nf := float64(k)/float64(n), float64(n)
+	p, nf := sum/float64(n), float64(n)
 	d := 1 + z*z/nf
 	c := (p + z*z/(2*nf)) / d
 	h := z * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf)) / d
 	return Rate{N: n, Value: p, Lo: max(0, c-h), Hi: min(1, c+h)}
-}
-
-// meanRate is the mean of n scores in [0, 1] given their sum and the sum
-// of their squares, with a 95% interval: the normal one on the scores'
-// variance, or Wilson's when every score is 0 or 1 (no ties).
-func meanRate(n int, sum, sumSq float64) Rate {
-	if n == 0 {
-		return Rate{}
-	}
-	if sum == sumSq {
-		return wilson(int(math.Round(sum)), n)
-	}
-	nf := float64(n)
-	m := sum / nf
-	v := max(0, sumSq/nf-m*m) * nf / max(1, nf-1)
-	h := 1.959963984540054 * math.Sqrt(v/nf)
-	return Rate{N: n, Value: m, Lo: max(0, m-h), Hi: min(1, m+h)}
 }
 
 // WriteSummary writes s as Markdown tables.
@@ -325,6 +337,7 @@ func WriteSummary(w io.Writer, s *Summary) error {
 	}
 	b.WriteString(").\n\n")
 	if len(s.WinRate) > 0 {
+		b.WriteString("Human win rate on the reviewed pairs (drawn per bucket, regressions first: not the run's win rate).\n\n")
 		b.WriteString("| candidate | wins | ties | losses | human win rate (ties half) | 95% CI |\n|---|---:|---:|---:|---:|---|\n")
 		for _, r := range s.WinRate {
 			fmt.Fprintf(&b, "| %s | %d | %d | %d | %.3f | [%.3f, %.3f] |\n", r.Candidate, r.Wins, r.Ties, r.Losses, r.Value, r.Lo, r.Hi)
