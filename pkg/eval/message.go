@@ -360,6 +360,12 @@ type Judgment struct {
 	CandidateRetry int `json:"candidate_retry,omitempty"`
 	BaselineRetry  int `json:"baseline_retry,omitempty"`
 	JudgeRetry     int `json:"judge_retry,omitempty"`
+	// Repeat is k for the judge's k-th repeat of a pair it judged (see
+	// [Judge.Repeat]); RepeatOf are the verdicts of the judgment it
+	// repeats, round by round in Rounds' order. A repeat is a measure of
+	// the judge, never a verdict on the pair.
+	Repeat   int      `json:"repeat,omitempty"`
+	RepeatOf []Winner `json:"repeat_of,omitempty"`
 }
 
 // DeadLetter records a message a stage gave up on.

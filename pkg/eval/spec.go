@@ -1,6 +1,8 @@
 package eval
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"regexp"
 	"slices"
@@ -283,9 +285,37 @@ type Judge struct {
 	// ResponseFormat sends the verdict's JSON schema as response_format;
 	// nil means true.
 	ResponseFormat *bool `yaml:"response_format" json:"response_format,omitempty"`
+	// Repeat asks the judge about a share of the pairs (RepeatShare,
+	// default [DefaultRepeatShare]) Repeat more times, past the LLM
+	// cache, to measure how much its verdict moves; the repeats are
+	// recorded as such and never counted in the win rate.
+	Repeat      int     `yaml:"repeat" json:"repeat,omitempty"`
+	RepeatShare float64 `yaml:"repeat_share" json:"repeat_share,omitempty"`
 	// Replay is set on a judge added to the run by a replay: submitting
 	// the run's spec again keeps it.
 	Replay bool `yaml:"-" json:"replay,omitempty"`
+}
+
+// DefaultRepeatShare is the share of pairs a judge with repeat asks again.
+const DefaultRepeatShare = 0.1
+
+// MaxRepeat bounds a judge's repeat.
+const MaxRepeat = 10
+
+// Repeats reports whether the judge asks again about the pair of the
+// candidate's and the baseline's answers to sample (suite, id) of run:
+// a share of the pairs, drawn by a hash of the pair so that every
+// delivery and every process draws the same ones.
+func (j Judge) Repeats(run, suite, id, candidate string) bool {
+	if j.Repeat <= 0 {
+		return false
+	}
+	share := j.RepeatShare
+	if share <= 0 {
+		share = DefaultRepeatShare
+	}
+	sum := sha256.Sum256([]byte(run + "\x00" + suite + "\x00" + id + "\x00" + candidate + "\x00" + j.Name))
+	return float64(binary.BigEndian.Uint64(sum[:8])>>11)/(1<<53) < share
 }
 
 // WantsResponseFormat reports whether the judge requests are sent with the

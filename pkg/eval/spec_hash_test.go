@@ -2,6 +2,7 @@ package eval
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -195,6 +196,7 @@ func TestJudgeID(t *testing.T) {
 		{"defaults written out", "    mode: pairwise\n    dimensions: [correctness, helpfulness, format]\n    response_format: true\n", true},
 		{"concurrency and timeout", "    concurrency: 2\n    timeout: 10s\n", true},
 		{"api key env", "    api_key_env: JUDGE_KEY\n", true},
+		{"repeat", "    repeat: 2\n    repeat_share: 0.5\n", true},
 		{"prompt", "    prompt: Be strict.\n", false},
 		{"dimensions", "    dimensions: [correctness]\n", false},
 		{"dimension order", "    dimensions: [helpfulness, correctness, format]\n", false},
@@ -223,4 +225,36 @@ func TestJudgeID(t *testing.T) {
 			t.Errorf("renamed ID = %s, want the same hash as %s", id, base)
 		}
 	})
+}
+
+// TestJudgeRepeats: a judge with repeat asks again about the share of
+// pairs it names, the same ones every time; one without asks about none.
+func TestJudgeRepeats(t *testing.T) {
+	j := Judge{Name: "j", Repeat: 2, RepeatShare: 0.3}
+	n := 0
+	for i := range 10000 {
+		id := fmt.Sprint("s", i)
+		if j.Repeats("r", "qa", id, "ft") {
+			n++
+		}
+		if j.Repeats("r", "qa", id, "ft") != j.Repeats("r", "qa", id, "ft") {
+			t.Fatal("not the same pairs every time")
+		}
+	}
+	if r := float64(n) / 10000; r < 0.28 || r > 0.32 {
+		t.Errorf("share %.3f, want about 0.3", r)
+	}
+	if (Judge{Name: "j"}).Repeats("r", "qa", "s1", "ft") {
+		t.Error("a judge without repeat asks again")
+	}
+	j.RepeatShare = 0
+	n = 0
+	for i := range 10000 {
+		if j.Repeats("r", "qa", fmt.Sprint("s", i), "ft") {
+			n++
+		}
+	}
+	if r := float64(n) / 10000; r < 0.09 || r > 0.11 {
+		t.Errorf("default share %.3f, want about %.2f", r, DefaultRepeatShare)
+	}
 }

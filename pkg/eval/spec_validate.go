@@ -220,6 +220,14 @@ func (c *checker) judge(j Judge, path ...any) {
 		}
 	}
 	c.decoding(j.Decoding, at("decoding")...)
+	if j.Repeat < 0 || j.Repeat > MaxRepeat {
+		c.fail(fmt.Sprintf("%d is outside 0..%d: how many more times to ask about a pair", j.Repeat, MaxRepeat), at("repeat")...)
+	}
+	if !(j.RepeatShare >= 0 && j.RepeatShare <= 1) {
+		c.fail(fmt.Sprintf("%v is outside 0..1: the share of pairs asked again (default %v)", j.RepeatShare, DefaultRepeatShare), at("repeat_share")...)
+	} else if j.RepeatShare > 0 && j.Repeat == 0 {
+		c.fail("needs repeat: how many more times to ask about a pair", at("repeat_share")...)
+	}
 }
 
 // judgeModes are the ways a judge can compare answers.

@@ -2,6 +2,7 @@ package llmsim
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 
 	"github.com/assay-eval/assay/pkg/eval"
@@ -18,6 +19,8 @@ type JudgeDecision struct {
 	GradeA int
 	GradeB int
 	Text   string
+	// Flipped says the verdict was flipped by the persona's noise.
+	Flipped bool
 }
 
 // ParseJudgePrompt extracts the question and both answers from a pairwise
@@ -76,8 +79,14 @@ func between(s, start, end string) (string, bool) {
 }
 
 // Judge returns judge persona p's verdict on answers a and b (shown in that
-// order) to question.
+// order) to question, at its first call.
 func (s *Sim) Judge(p Persona, question, a, b string) JudgeDecision {
+	return s.JudgeCall(p, question, a, b, 1)
+}
+
+// JudgeCall is [Sim.Judge] at the call-th call with this question and
+// these answers: only the persona's Flip differs from call to call.
+func (s *Sim) JudgeCall(p Persona, question, a, b string, call int) JudgeDecision {
 	d := JudgeDecision{GradeA: s.Grade(question, a), GradeB: s.Grade(question, b)}
 	pair := question + "\x00" + a + "\x00" + b
 	switch {
@@ -89,6 +98,9 @@ func (s *Sim) Judge(p Persona, question, a, b string) JudgeDecision {
 		d.Winner = "B"
 	default:
 		d.Winner = "tie"
+	}
+	if p.Flip > 0 && s.u(p.Name, "flip", pair+"\x00"+strconv.Itoa(call)) < p.Flip {
+		d.Winner, d.Flipped = map[string]string{"A": "B", "B": "A", "tie": "A"}[d.Winner], true
 	}
 	switch {
 	case s.u(p.Name, "garbage", pair) < p.Garbage:

@@ -103,6 +103,43 @@ func TestJudgePositionBias(t *testing.T) {
 	}
 }
 
+// TestJudgeFlip: a noisy judge flips its verdict at the persona's rate,
+// drawn afresh for every call, so that the same question asked twice gets
+// the same verdict with chance 1 - 2f(1-f); a judge without noise never
+// flips.
+func TestJudgeFlip(t *testing.T) {
+	ss := samples(4000)
+	s := llmsim.New(llmsim.Options{Seed: 3, Key: llmsim.KeyFromSamples(ss)})
+	const f = 0.2
+	noisy := llmsim.Persona{Name: "j", Judge: true, Flip: f}
+	calm := llmsim.Persona{Name: "k", Judge: true}
+	var flipped, same int
+	for _, x := range ss {
+		q := llmsim.PromptKey(x.Messages)
+		good, bad := "The answer is B.", "The answer is C."
+		first, second := s.JudgeCall(noisy, q, good, bad, 1), s.JudgeCall(noisy, q, good, bad, 2)
+		if first.Flipped {
+			flipped++
+			if first.Winner != "B" {
+				t.Fatalf("a flipped verdict picked %s, not the worse answer", first.Winner)
+			}
+		}
+		if first.Winner == second.Winner {
+			same++
+		}
+		if d := s.JudgeCall(calm, q, good, bad, 2); d.Flipped || d.Winner != "A" {
+			t.Fatalf("a judge without noise: %+v", d)
+		}
+	}
+	n := float64(len(ss))
+	if r := float64(flipped) / n; r < 0.18 || r > 0.22 {
+		t.Errorf("flip rate %.3f, want about %.2f", r, f)
+	}
+	if r, want := float64(same)/n, 1-2*f*(1-f); r < want-0.03 || r > want+0.03 {
+		t.Errorf("same verdict on two calls %.3f, want about %.2f", r, want)
+	}
+}
+
 func TestServerSpeaksOpenAI(t *testing.T) {
 	ss := samples(3)
 	sim := llmsim.New(llmsim.Options{Seed: 1, Key: llmsim.KeyFromSamples(ss),

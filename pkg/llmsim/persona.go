@@ -47,6 +47,11 @@ type Persona struct {
 	TagFallback float64 `yaml:"tag_fallback" json:"tag_fallback"`
 	// Garbage is the chance that the judge's answer has no verdict at all.
 	Garbage float64 `yaml:"garbage" json:"garbage"`
+	// Flip is the chance, drawn afresh at every call, that the judge's
+	// verdict is the other answer (a tie becomes A): the noise that
+	// asking the same question again measures. A verdict in one order
+	// is then the same on two calls with chance 1 - 2·Flip·(1-Flip).
+	Flip float64 `yaml:"flip" json:"flip"`
 }
 
 // Duration reads "200ms" in YAML.

@@ -29,8 +29,11 @@ type Sim struct {
 	calls     sync.Map // model -> *atomic.Int64
 	mu        sync.Mutex
 	perPrompt map[string]int // model + "\x00" + prompt -> calls
-	record    bool
-	log       []Call
+	// judged counts a noisy judge's answers to each prompt (persona +
+	// "\x00" + prompt), the call number its noise is drawn for.
+	judged map[string]int
+	record bool
+	log    []Call
 }
 
 // Call is one request the simulator served.
@@ -57,7 +60,7 @@ func New(o Options) *Sim {
 	if len(ps) == 0 {
 		ps = DefaultPersonas()
 	}
-	s := &Sim{seed: o.Seed, personas: map[string]Persona{}, key: o.Key, record: o.Record, perPrompt: map[string]int{}, logger: o.Logger}
+	s := &Sim{seed: o.Seed, personas: map[string]Persona{}, key: o.Key, record: o.Record, perPrompt: map[string]int{}, judged: map[string]int{}, logger: o.Logger}
 	if s.key == nil {
 		s.key = Key{}
 	}
@@ -207,7 +210,14 @@ func (s *Sim) respond(p Persona, prompt string) (text, finish string, flaky bool
 		if !ok {
 			return "I can only judge prompts with the MT-Bench pairwise markers.", "stop", false, 0
 		}
-		return s.Judge(p, q, a, b).Text, "stop", false, 0
+		call := 1
+		if p.Flip > 0 {
+			s.mu.Lock()
+			s.judged[p.Name+"\x00"+prompt]++
+			call = s.judged[p.Name+"\x00"+prompt]
+			s.mu.Unlock()
+		}
+		return s.JudgeCall(p, q, a, b, call).Text, "stop", false, 0
 	}
 	d := s.Decide(p, prompt)
 	if d.Down {

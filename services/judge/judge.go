@@ -224,7 +224,73 @@ func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judg
 		return err
 	}
 	jd.CandidateRetry, jd.BaselineRetry, jd.JudgeRetry = cand.Retry, base.Retry, judgeRetry
-	return s.publish(ctx, spec, j, p, jd, key)
+	if err := s.publish(ctx, spec, j, p, jd, key); err != nil {
+		return err
+	}
+	if jd.Error != "" || !j.Repeats(spec.Run, p.sample.Suite, p.sample.ID, p.candidate) {
+		return nil
+	}
+	return s.repeat(ctx, spec, j, p, &sample, cand, base, jd)
+}
+
+// RepeatSuffix ends the subject of a judge's repeats: the judge's own
+// subject is its verdicts'.
+const RepeatSuffix = ".repeat"
+
+// repeat asks the judge about pair p again, j.Repeat times, each under a
+// cache scope of its own (so that the answer cached for the judgment is
+// not read back, while a redelivery reads each repeat's), and publishes
+// every repeat, failed ones included, on the judge's repeat subject.
+func (s *Service) repeat(ctx context.Context, spec *eval.RunSpec, j eval.Judge, p pair, sample *eval.Sample, cand, base *eval.Generation, jd *eval.Judgment) error {
+	orders := []string{eval.OrderCandidateFirst, eval.OrderBaselineFirst}
+	of := make([]eval.Winner, len(jd.Rounds))
+	for i, r := range jd.Rounds {
+		of[i] = r.Winner
+	}
+	id := bus.RetryMsgID(bus.MsgID(bus.StageJudge, spec.Run, jd.JudgeID, p.candidate, p.sample.Suite, p.sample.ID), jd.CandidateRetry, jd.BaselineRetry, jd.JudgeRetry)
+	policy := llm.Policy(spec.Retry)
+	for k := 1; k <= j.Repeat; k++ {
+		scope := judgeScope(j.Hash()) + fmt.Sprintf("|repeat-%d", k)
+		rj := &eval.Judgment{V: jd.V, Run: jd.Run, Sample: jd.Sample, Judge: jd.Judge, JudgeID: jd.JudgeID, Candidate: jd.Candidate,
+			Baseline: jd.Baseline, Fingerprint: jd.Fingerprint, CandidateRetry: jd.CandidateRetry, BaselineRetry: jd.BaselineRetry,
+			JudgeRetry: jd.JudgeRetry, Repeat: k, RepeatOf: of, Rounds: make([]eval.Round, len(orders))}
+		causes := make([]string, len(orders))
+		errs := make([]error, len(orders))
+		reqs := make([]llm.ChatRequest, len(orders))
+		var wg sync.WaitGroup
+		for i, order := range orders {
+			a, b := cand, base
+			if order == eval.OrderBaselineFirst {
+				a, b = b, a
+			}
+			reqs[i] = request(j, sample, a, b)
+			wg.Go(func() {
+				rj.Rounds[i], causes[i], errs[i] = s.round(ctx, j, scope, policy, reqs[i], order)
+			})
+		}
+		wg.Wait()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		for i, r := range rj.Rounds {
+			if r.Error != "" && rj.Error == "" {
+				rj.Error, rj.Cause = "judge failed ("+r.Order+"): "+r.Error, causes[i]
+			}
+		}
+		if rj.Error == "" {
+			rj.Winner, rj.Consistent = verdict.Combine(rj.Rounds[0].Winner, rj.Rounds[1].Winner)
+		}
+		if _, err := s.bus.Publish(ctx, bus.JudgmentsSubject(spec.Run, j.Name)+RepeatSuffix, fmt.Sprintf("%s~repeat-%d", id, k), rj); err != nil {
+			return err
+		}
+		for _, r := range reqs {
+			bus.ReleaseOnAck(ctx, bus.KVEntry(bus.BucketLLMCache, llm.CacheKey(scope, r), 0))
+		}
+	}
+	return nil
 }
 
 // publish publishes judgment jd of pair p by j, with its pair key when

@@ -101,8 +101,8 @@ func failedJudgments(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, varian
 	err := readBatches(ctx, b, bus.StreamJudgments, bus.RunJudgments(spec.Run), func(batch []message) error {
 		for _, m := range batch {
 			var j eval.Judgment
-			if json.Unmarshal(m.data, &j) != nil || j.Run != spec.Run || !samples[[2]string{j.Sample.Suite, j.Sample.ID}] {
-				continue
+			if json.Unmarshal(m.data, &j) != nil || j.Run != spec.Run || j.Repeat > 0 || !samples[[2]string{j.Sample.Suite, j.Sample.ID}] {
+				continue // a judge's repeat is never asked again
 			}
 			name, ok := ids[j.JudgeID]
 			if !ok || variant != "" && variant != spec.Baseline && j.Candidate != variant {

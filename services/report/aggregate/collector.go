@@ -109,6 +109,9 @@ type Collector struct {
 	fold foldState
 	// reads is the allocator the report reads spilled batches with.
 	reads *recycler
+	// repeats are the judges' repeats, by judge name and candidate (see
+	// stability.go).
+	repeats map[[2]string]*repeats
 }
 
 // heldSample is the results held for one sample the run does not have.
@@ -569,6 +572,11 @@ func (c *Collector) copyOf(suite, id string) *eval.Perturbation {
 // run's.
 func (c *Collector) AddJudgment(j *eval.Judgment) bool {
 	if j.Run != c.spec.Run {
+		return false
+	}
+	if j.Repeat > 0 {
+		// A measure of the judge, kept apart from every verdict.
+		c.addRepeat(j)
 		return false
 	}
 	if c.judgmentSuperseded(j) {

@@ -392,6 +392,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	}
 	c.pairwise(rep, x)
 	c.agreement(rep, x)
+	c.stability(rep)
 	c.warnings(rep)
 	rep.Folded = c.folded()
 	if w := c.lateWarning(); w != "" {

@@ -38,6 +38,9 @@ type Report struct {
 	// Agreement compares every two judges of the run on the pairs both
 	// judged (a replay adds a judge).
 	Agreement []Agreement `json:"agreement"`
+	// Stability is each judge's verdict stability over the pairs it was
+	// asked about again (judges with repeat); empty otherwise.
+	Stability []Stability `json:"stability"`
 	// Ranking orders the candidates and the baseline by Bradley–Terry
 	// strength over every pair a judge judged, when there are two
 	// candidates or more (several variants, or checkpoints).

@@ -102,3 +102,28 @@ type Agreement struct {
 	WeightedKappa   *float64    `json:"weighted_kappa"`
 	WeightedKappaCI *[2]float64 `json:"weighted_kappa_ci"`
 }
+
+// Stability is how much a judge's verdict moves when it is asked about the
+// same pair again (a judge with repeat): for one judge and candidate, each
+// repeat's verdict in each order compared with the judgment's. Repeats
+// that failed are counted, never compared.
+type Stability struct {
+	Judge   string `json:"judge"`
+	Variant string `json:"variant"`
+	// Pairs asked again, and Repeats with a verdict; Failed repeats.
+	Pairs   int `json:"pairs"`
+	Repeats int `json:"repeats"`
+	Failed  int `json:"failed"`
+	// Rounds are the verdicts compared, one per order and repeat;
+	// Identical the share that are the same, with its Wilson interval.
+	Rounds      int        `json:"rounds"`
+	Identical   float64    `json:"identical"`
+	IdenticalCI [2]float64 `json:"identical_ci"`
+	// Kappa is Cohen's kappa between the judgment's verdicts and the
+	// repeats' (nil when one verdict throughout), with its interval.
+	Kappa   *float64    `json:"kappa"`
+	KappaCI *[2]float64 `json:"kappa_ci"`
+	// PairIdentical is the share of repeats whose combined verdict (both
+	// orders) is the judgment's.
+	PairIdentical float64 `json:"pair_identical"`
+}

@@ -40,6 +40,7 @@ type htmlView struct {
 	WindowCharts     []lineChart
 	Checkpoints      table
 	Agreement        table
+	Stability        table
 	Windows          table
 	Monitors         table
 	Sandbox          table
@@ -150,6 +151,7 @@ func HTML(w io.Writer, r *document.Report) error {
 	v.WindowCharts = windowCharts(r)
 	v.Checkpoints = checkpointTable(r)
 	v.Agreement = agreementTable(r)
+	v.Stability = stabilityTable(r)
 	v.Windows = windowTable(r)
 	v.Monitors = monitorTable(r)
 	v.Sandbox, v.SandboxIntro = sandboxTable(r), sandboxIntro

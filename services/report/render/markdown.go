@@ -85,6 +85,10 @@ func Markdown(w io.Writer, r *document.Report) error {
 		b.WriteString("## Judge agreement\n\n")
 		mdTableOf(&b, agreementTable(r))
 	}
+	if len(r.Stability) > 0 {
+		b.WriteString("## Judge stability\n\nThe same pairs asked again (a judge's repeat, past the cache): each order's verdict compared with the judgment's. Repeats never count in a win rate.\n\n")
+		mdTableOf(&b, stabilityTable(r))
+	}
 	if len(r.Ranking) > 0 {
 		b.WriteString("## Ranking\n\nBradley–Terry strength: the log odds of being preferred over the baseline, over every pair a judge judged.\n\n")
 		mdTableOf(&b, v.Ranking)

@@ -84,6 +84,24 @@ func agreementTable(r *document.Report) table {
 	return newTable(head, rows)
 }
 
+// stabilityTable has a row per judge and candidate asked again.
+func stabilityTable(r *document.Report) table {
+	head := []string{"judge", "variant", "pairs asked again", "repeats", "failed", "verdicts compared", "identical [95% CI]", "Cohen's kappa [95% CI]", "pair verdict identical"}
+	var rows [][]string
+	for _, st := range r.Stability {
+		ident, pair := "n/a", "n/a"
+		if st.Rounds > 0 {
+			ci := st.IdenticalCI
+			ident = estimate(&st.Identical, &ci)
+		}
+		if st.Repeats > 0 {
+			pair = num(st.PairIdentical)
+		}
+		rows = append(rows, []string{st.Judge, st.Variant, itoa(st.Pairs), itoa(st.Repeats), itoa(st.Failed), itoa(st.Rounds), ident, estimate(st.Kappa, st.KappaCI), pair})
+	}
+	return newTable(head, rows)
+}
+
 // windowTable has a row per window and variant, newest window first: the
 // latest traffic is what an on-call reader looks for.
 func windowTable(r *document.Report) table {

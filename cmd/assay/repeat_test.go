@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/assay-eval/assay/services/report"
+	"github.com/assay-eval/assay/services/report/stats"
+)
+
+// TestJudgeRepeatsMeasureStability: a judge whose verdicts flip at a known
+// rate from one call to the next (the simulator's noise), asked again
+// three times about every pair: the report's verdict stability is the rate
+// the noise gives, 1 - 2f(1-f), within its interval, and the repeats
+// count in no verdict (the judgments counted are the pairs').
+func TestJudgeRepeatsMeasureStability(t *testing.T) {
+	const flip = 0.2
+	ps := testPersonas()
+	for i := range ps {
+		if ps[i].Name == "t-judge-a" {
+			ps[i].Flip = flip
+		}
+	}
+	f := newFixture(t, "rep", ps)
+	f.spec.Judges[0].Repeat, f.spec.Judges[0].RepeatShare = 3, 1
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := sys.Stop(); err != nil {
+			t.Errorf("stopping: %v", err)
+		}
+	}()
+	b := sys.Env.Bus
+	if err := submit(ctx, b, f.spec, openFile); err != nil {
+		t.Fatal(err)
+	}
+	st := waitComplete(t, b, f.spec.Run, 2*time.Minute)
+	if st.Judgments != st.JudgmentsExpected {
+		t.Fatalf("judgments %d of %d: repeats counted as judgments?", st.Judgments, st.JudgmentsExpected)
+	}
+	rep, _, err := report.Build(ctx, b, f.spec.Run, []string{"json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Stability) != 2 { // judge-a on ft and on int4; judge-b has no repeat
+		t.Fatalf("stability rows %+v", rep.Stability)
+	}
+	// Both candidates' rows pooled: where ft and int4 gave the same
+	// answer their pairs are one request, whose calls (and so whose
+	// flips) the two rows share in an order the scheduling decides.
+	want := 1 - 2*flip*(1-flip)
+	var same float64
+	var rounds int
+	for _, s := range rep.Stability {
+		if s.Judge != "judge-a" || s.Pairs == 0 || s.Repeats+s.Failed != 3*s.Pairs || s.Rounds != 2*s.Repeats {
+			t.Fatalf("stability %+v", s)
+		}
+		same += s.Identical * float64(s.Rounds)
+		rounds += s.Rounds
+		t.Logf("%s: %d pairs asked again, identical %.3f [%.3f, %.3f] (noise gives %.3f), kappa %v", s.Variant, s.Pairs, s.Identical, s.IdenticalCI[0], s.IdenticalCI[1], want, *s.Kappa)
+	}
+	got := same / float64(rounds)
+	if ci := stats.Wilson(got, rounds); ci[0] > want || ci[1] < want {
+		t.Errorf("identical %.3f [%.3f, %.3f] over %d verdicts; the noise gives %.3f", got, ci[0], ci[1], rounds, want)
+	}
+}
