@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/services/report"
 	"github.com/assay-eval/assay/services/report/review"
 	"github.com/spf13/cobra"
 )
@@ -69,6 +70,7 @@ queue exists.`,
 			} else if err != nil {
 				return err
 			}
+			o.Fetch = report.Fetcher(b)
 			q, err := review.Draw(cmd.Context(), b, o)
 			if err != nil {
 				return err

@@ -10,11 +10,13 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/report"
 	"github.com/assay-eval/assay/services/report/review"
 )
 
@@ -44,7 +46,7 @@ func TestReviewEndToEnd(t *testing.T) {
 
 	const per = 6
 	draw := func(seed uint64, name string) *review.Queue {
-		q, err := review.Draw(ctx, b, review.DrawOptions{Run: "rev", Queue: name, PerBucket: per, Variant: "ft", Seed: seed})
+		q, err := review.Draw(ctx, b, review.DrawOptions{Run: "rev", Queue: name, PerBucket: per, Variant: "ft", Seed: seed, Fetch: report.Fetcher(b)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,4 +188,22 @@ func TestReviewEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("drawn %v of %v\n%s", q.Meta.Buckets, q.Meta.Available, md.String())
+
+	// assay report shows the queue's labels: the same summary, in its
+	// JSON, Markdown and HTML.
+	rep, files, err := report.Build(ctx, b, "rev", []string{"json", "md", "html"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Reviews) != 1 { // "again" was drawn, not stored
+		t.Fatalf("the report holds %d review queues", len(rep.Reviews))
+	}
+	if !reflect.DeepEqual(rep.Reviews[0], s) {
+		t.Fatalf("the report's review of q3 differs from the API's:\n%+v\n%+v", rep.Reviews, s)
+	}
+	for name, want := range map[string]string{"report.md": "Human review: queue q3", "report.html": "Human review: queue q3"} {
+		if !bytes.Contains(files[name], []byte(want)) || !bytes.Contains(files[name], []byte("judge judge-a vs reviewers")) {
+			t.Errorf("%s has no human review section", name)
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/assay-eval/assay/services/report/aggregate"
 	"github.com/assay-eval/assay/services/report/document"
 	"github.com/assay-eval/assay/services/report/render"
+	"github.com/assay-eval/assay/services/report/review"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -372,6 +373,16 @@ func Build(ctx context.Context, b *bus.Bus, run string, formats []string) (*docu
 	rep, err := c.Report(ctx, Fetcher(b), time.Now())
 	if err != nil {
 		return nil, nil, err
+	}
+	// The human review queues' labels come after the run: a report made
+	// now shows them.
+	reviews, skipped, err := review.Summaries(ctx, b, run)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep.Reviews = reviews
+	for _, s := range skipped {
+		rep.Warnings = append(rep.Warnings, "review queue "+s+": left out of the report")
 	}
 	// Texts that are gone show as null in the files; there is no log to
 	// count them in.

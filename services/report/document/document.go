@@ -38,6 +38,10 @@ type Report struct {
 	// Agreement compares every two judges of the run on the pairs both
 	// judged (a replay adds a judge).
 	Agreement []Agreement `json:"agreement"`
+	// Reviews sum up the run's human review queues (assay review), when
+	// the report is made by assay report: the report stage's own, made as
+	// the run completes, comes before any label.
+	Reviews []HumanReview `json:"reviews,omitempty"`
 	// Stability is each judge's verdict stability over the pairs it was
 	// asked about again (judges with repeat); empty otherwise.
 	Stability []Stability `json:"stability"`

@@ -41,6 +41,7 @@ type htmlView struct {
 	Checkpoints      table
 	Agreement        table
 	Stability        table
+	Reviews          []humanView
 	Windows          table
 	Monitors         table
 	Sandbox          table
@@ -51,6 +52,12 @@ type htmlView struct {
 // columns aligned as numbers, Marks the cells that call for attention (a
 // failed or undecided check, an alarm) and Notes are the footnotes under
 // it.
+// humanView is a human review queue's section.
+type humanView struct {
+	Queue, Counts, Note, FirstShown string
+	Win, Buckets, Agree             table
+}
+
 type table struct {
 	Head    []string
 	Numeric []bool
@@ -152,6 +159,15 @@ func HTML(w io.Writer, r *document.Report) error {
 	v.Checkpoints = checkpointTable(r)
 	v.Agreement = agreementTable(r)
 	v.Stability = stabilityTable(r)
+	for i := range r.Reviews {
+		h := &r.Reviews[i]
+		hv := humanView{Queue: h.Queue, Counts: humanCounts(h), Note: humanNote}
+		hv.Win, hv.Buckets, hv.Agree = humanTables(h)
+		if f := h.FirstShown; f != nil {
+			hv.FirstShown = fmt.Sprintf("Reviewers picked answer A in %s of %d non-tie labels (95%% CI %s; 0.5 without position bias).", num(f.Value), f.N, interval(f.Lo, f.Hi))
+		}
+		v.Reviews = append(v.Reviews, hv)
+	}
 	v.Windows = windowTable(r)
 	v.Monitors = monitorTable(r)
 	v.Sandbox, v.SandboxIntro = sandboxTable(r), sandboxIntro

@@ -85,6 +85,9 @@ func Markdown(w io.Writer, r *document.Report) error {
 		b.WriteString("## Judge agreement\n\n")
 		mdTableOf(&b, agreementTable(r))
 	}
+	for i := range r.Reviews {
+		humanMarkdown(&b, &r.Reviews[i], "##")
+	}
 	if len(r.Stability) > 0 {
 		b.WriteString("## Judge stability\n\nThe same pairs asked again (a judge's repeat, past the cache): each order's verdict compared with the judgment's. Repeats never count in a win rate.\n\n")
 		mdTableOf(&b, stabilityTable(r))

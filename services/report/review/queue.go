@@ -25,7 +25,6 @@ import (
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
-	"github.com/assay-eval/assay/services/report"
 	"github.com/assay-eval/assay/services/report/aggregate"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -126,6 +125,9 @@ type DrawOptions struct {
 	// Variant limits the items to one candidate; "" takes every one.
 	Variant string
 	Seed    uint64
+	// Fetch reads the texts of the pairs drawn (the report stage's
+	// fetcher).
+	Fetch aggregate.Fetcher
 }
 
 // Subjects of a queue on the labels stream.
@@ -165,6 +167,9 @@ type side struct {
 func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
 	if o.PerBucket <= 0 {
 		o.PerBucket = DefaultPerBucket
+	}
+	if o.Fetch == nil {
+		return nil, errors.New("review.Draw: no Fetch to read the texts with")
 	}
 	if o.Queue == "" {
 		o.Queue = fmt.Sprintf("seed-%d", o.Seed)
@@ -284,7 +289,7 @@ func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
 	for _, p := range chosen {
 		samples, gens = append(samples, p.c.sample), append(gens, p.c.gen, p.base.gen)
 	}
-	texts, err := aggregate.FetchTexts(ctx, report.Fetcher(b), samples, gens)
+	texts, err := aggregate.FetchTexts(ctx, o.Fetch, samples, gens)
 	if err != nil {
 		return nil, fmt.Errorf("reading the texts of run %s: %w", o.Run, err)
 	}

@@ -2,6 +2,7 @@ package review
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,6 +86,28 @@ func fixture(t *testing.T, b *bus.Bus, run string, n int) *eval.RunSpec {
 	return spec
 }
 
+// texts reads a run's samples and generations from the streams, as the
+// report stage's fetcher does.
+type texts struct{ b *bus.Bus }
+
+func (f texts) Sample(ctx context.Context, seq uint64) (*eval.Sample, error) {
+	var s eval.Sample
+	return &s, f.get(ctx, bus.StreamSamples, seq, &s)
+}
+
+func (f texts) Generation(ctx context.Context, seq uint64) (*eval.Generation, error) {
+	var g eval.Generation
+	return &g, f.get(ctx, bus.StreamGens, seq, &g)
+}
+
+func (f texts) get(ctx context.Context, stream string, seq uint64, v any) error {
+	data, err := f.b.GetMsg(ctx, stream, seq)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
+
 // samples are the pairs a queue drew, sorted.
 func samples(q *Queue) []string {
 	var out []string
@@ -102,7 +125,7 @@ func TestDrawIsStratifiedAndDeterministic(t *testing.T) {
 	b := bustest.New(t)
 	fixture(t, b, "r1", 81)
 	draw := func(seed uint64) *Queue {
-		q, err := Draw(t.Context(), b, DrawOptions{Run: "r1", PerBucket: 7, Seed: seed})
+		q, err := Draw(t.Context(), b, DrawOptions{Run: "r1", PerBucket: 7, Seed: seed, Fetch: texts{b}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +195,7 @@ func TestDrawIsStratifiedAndDeterministic(t *testing.T) {
 func TestStoreLoad(t *testing.T) {
 	b := bustest.New(t)
 	fixture(t, b, "r1", 20)
-	q, err := Draw(t.Context(), b, DrawOptions{Run: "r1", Queue: "q1", PerBucket: 3, Seed: 1})
+	q, err := Draw(t.Context(), b, DrawOptions{Run: "r1", Queue: "q1", PerBucket: 3, Seed: 1, Fetch: texts{b}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +216,7 @@ func TestStoreLoad(t *testing.T) {
 		t.Fatal("a queue never stored loaded")
 	}
 	// Another draw under a name taken is refused, however it differs.
-	other, err := Draw(t.Context(), b, DrawOptions{Run: "r1", Queue: "q1", PerBucket: 1, Seed: 2})
+	other, err := Draw(t.Context(), b, DrawOptions{Run: "r1", Queue: "q1", PerBucket: 1, Seed: 2, Fetch: texts{b}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +229,7 @@ func TestStoreLoad(t *testing.T) {
 		Suites:   []eval.Suite{{Name: "qa", Role: eval.RoleBenchmark, Path: "qa.jsonl", Metrics: []string{"em"}}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Draw(t.Context(), b, DrawOptions{Run: "empty"}); err == nil || !strings.Contains(err.Error(), "no scores yet") {
+	if _, err := Draw(t.Context(), b, DrawOptions{Run: "empty", Fetch: texts{b}}); err == nil || !strings.Contains(err.Error(), "no scores yet") {
 		t.Fatalf("drawing from a run with no scores: %v", err)
 	}
 }
@@ -230,7 +253,7 @@ func served(t *testing.T, perBucket int) (*bus.Bus, *Queue, *httptest.Server) {
 	t.Helper()
 	b := bustest.New(t)
 	fixture(t, b, "r1", 41)
-	q, err := Draw(t.Context(), b, DrawOptions{Run: "r1", Queue: "q1", PerBucket: perBucket, Seed: 7})
+	q, err := Draw(t.Context(), b, DrawOptions{Run: "r1", Queue: "q1", PerBucket: perBucket, Seed: 7, Fetch: texts{b}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -555,11 +578,12 @@ func TestLabelsThroughTheAPI(t *testing.T) {
 		itemSum += sum / float64(n)
 	}
 	if want := itemSum / float64(len(q.Items)); math.Abs(s.WinRate[0].Value-want) > 1e-12 || s.WinRate[0].Lo > want || s.WinRate[0].Hi < want {
-		t.Fatalf("win rate %+v, want %.4f inside its interval", s.WinRate[0].Rate, want)
+		t.Fatalf("win rate %+v, want %.4f inside its interval", s.WinRate[0].HumanRate, want)
 	}
 	for _, c := range s.Buckets {
-		if c.Reviewed != reviewed[c.Bucket] || c.Confirmed != confirmed[c.Bucket] {
-			t.Errorf("bucket %s: %d of %d confirmed; want %d of %d", c.Bucket, c.Confirmed, c.Reviewed, confirmed[c.Bucket], reviewed[c.Bucket])
+		bk := eval.Bucket(c.Bucket)
+		if c.Reviewed != reviewed[bk] || c.Confirmed != confirmed[bk] {
+			t.Errorf("bucket %s: %d of %d confirmed; want %d of %d", c.Bucket, c.Confirmed, c.Reviewed, confirmed[bk], reviewed[bk])
 		}
 	}
 	// Cohen's kappa by its textbook formula over the same pairs.

@@ -1,6 +1,7 @@
 package review
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -8,86 +9,21 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/report/document"
+	"github.com/assay-eval/assay/services/report/render"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Summary is what a queue's labels say, beside the judge.
-type Summary struct {
-	Run   string `json:"run"`
-	Queue string `json:"queue"`
-	Items int    `json:"items"`
-	// Labelled counts the items with a label in force; Labels the labels
-	// in force (an item two reviewers labelled counts twice).
-	Labelled int `json:"labelled"`
-	Labels   int `json:"labels"`
-	// Superseded counts the labels a later label of the same reviewer
-	// replaced; Bad the stored messages that are not labels.
-	Superseded int `json:"superseded"`
-	Bad        int `json:"bad,omitempty"`
-	// WinRate is, per candidate, the reviewers' win rate.
-	WinRate []WinRate `json:"win_rate"`
-	// Buckets says, per bucket, how many items reviewers confirmed.
-	Buckets []BucketCheck `json:"buckets"`
-	// Judges compares each judge's verdicts with the reviewers'.
-	Judges []Agreement `json:"judges"`
-	// Reviewers compares reviewers who labelled the same items (the
-	// first two of each item, in the order they labelled).
-	Reviewers *Agreement `json:"reviewers,omitempty"`
-	// FirstShown is the share of non-tie labels that picked answer A
-	// (0.5 without position bias), with its interval.
-	FirstShown *Rate `json:"first_shown,omitempty"`
-}
-
-// Rate is a share with its 95% interval.
-type Rate struct {
-	N     int     `json:"n"`
-	Value float64 `json:"value"`
-	Lo    float64 `json:"lo"`
-	Hi    float64 `json:"hi"`
-}
-
-// WinRate is the reviewers' verdicts on one candidate: wins, ties and
-// losses against the baseline (labels), and the win rate over the items
-// (a tie counts half; an item's labels are averaged) with its 95% Wilson
-// interval. The items are drawn per bucket, regressions first: this is
-// the win rate on the reviewed pairs, not the run's.
-type WinRate struct {
-	Candidate string `json:"candidate"`
-	Wins      int    `json:"wins"`
-	Ties      int    `json:"ties"`
-	Losses    int    `json:"losses"`
-	Rate
-}
-
-// BucketCheck is how many of a bucket's reviewed items reviewers confirmed
-// (ticked the error type the bucket names for the candidate's answer; for
-// ok: ticked none for it).
-type BucketCheck struct {
-	Bucket    eval.Bucket `json:"bucket"`
-	Reviewed  int         `json:"reviewed"`
-	Confirmed int         `json:"confirmed"`
-	// ErrorType is what confirms the bucket ("" for ok: no error).
-	ErrorType string `json:"error_type,omitempty"`
-	Rate
-}
-
-// Agreement compares two raters' verdicts (candidate, baseline, tie) on
-// the same items: the share that agree and Cohen's kappa, each with a 95%
-// bootstrap interval over the items.
-type Agreement struct {
-	Judge   string  `json:"judge,omitempty"`
-	N       int     `json:"n"`
-	Percent Rate    `json:"percent"`
-	Kappa   float64 `json:"kappa"`
-	KappaLo float64 `json:"kappa_lo"`
-	KappaHi float64 `json:"kappa_hi"`
-	// KappaDefined is false when both raters gave one verdict only.
-	KappaDefined bool `json:"kappa_defined"`
-	// CandidateMore is the share of disagreements where the judge (or the
-	// first reviewer) favoured the candidate over the other rater: 0.5
-	// when its leanings are balanced.
-	CandidateMore *float64 `json:"candidate_more,omitempty"`
-}
+// The summary's types are the report's (see [document.HumanReview]).
+type (
+	Summary     = document.HumanReview
+	Rate        = document.HumanRate
+	WinRate     = document.HumanWinRate
+	BucketCheck = document.HumanBucket
+	Agreement   = document.HumanAgreement
+)
 
 // Summarize sums up q's labels ls.
 func Summarize(q *Queue, ls *Labels, bad int) *Summary {
@@ -135,7 +71,7 @@ func Summarize(q *Queue, ls *Labels, bad int) *Summary {
 			}
 			c := checks[it.Bucket]
 			if c == nil {
-				c = &BucketCheck{Bucket: it.Bucket, ErrorType: confirms[it.Bucket]}
+				c = &BucketCheck{Bucket: string(it.Bucket), ErrorType: confirms[it.Bucket]}
 				checks[it.Bucket] = c
 			}
 			c.Reviewed++
@@ -153,13 +89,13 @@ func Summarize(q *Queue, ls *Labels, bad int) *Summary {
 	slices.Sort(cands)
 	for _, c := range cands {
 		w := wins[c]
-		w.Rate = wilsonOf(itemScore[c], items[c])
+		w.HumanRate = wilsonOf(itemScore[c], items[c])
 		s.WinRate = append(s.WinRate, *w)
 	}
 	for _, bk := range Buckets {
 		if c := checks[bk]; c != nil {
 			if c.ErrorType != "" || bk == eval.BucketOK {
-				c.Rate = wilson(c.Confirmed, c.Reviewed)
+				c.HumanRate = wilson(c.Confirmed, c.Reviewed)
 			}
 			s.Buckets = append(s.Buckets, *c)
 		}
@@ -327,62 +263,37 @@ func wilsonOf(sum float64, n int) Rate {
 	return Rate{N: n, Value: p, Lo: max(0, c-h), Hi: min(1, c+h)}
 }
 
-// WriteSummary writes s as Markdown tables.
-func WriteSummary(w io.Writer, s *Summary) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, "## Human review: queue %s of run %s\n\n", s.Queue, s.Run)
-	fmt.Fprintf(&b, "%d of %d items labelled (%d labels in force, %d superseded", s.Labelled, s.Items, s.Labels, s.Superseded)
-	if s.Bad > 0 {
-		fmt.Fprintf(&b, ", %d stored messages that are not labels, left out", s.Bad)
-	}
-	b.WriteString(").\n\n")
-	if len(s.WinRate) > 0 {
-		b.WriteString("Human win rate on the reviewed pairs (drawn per bucket, regressions first: not the run's win rate).\n\n")
-		b.WriteString("| candidate | wins | ties | losses | human win rate (ties half) | 95% CI |\n|---|---:|---:|---:|---:|---|\n")
-		for _, r := range s.WinRate {
-			fmt.Fprintf(&b, "| %s | %d | %d | %d | %.3f | [%.3f, %.3f] |\n", r.Candidate, r.Wins, r.Ties, r.Losses, r.Value, r.Lo, r.Hi)
+// WriteSummary writes s as Markdown tables, as the report shows it.
+func WriteSummary(w io.Writer, s *Summary) error { return render.HumanReview(w, s) }
+
+// Summaries sums up every review queue of run, in the order they were
+// made. A queue that cannot be read (stored in part) is left out and
+// named in skipped.
+func Summaries(ctx context.Context, b *bus.Bus, run string) (out []Summary, skipped []string, err error) {
+	var names []string
+	err = b.ReadStored(ctx, bus.StreamLabels, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.LabelsSubject(run) + ".*.meta"}}, func(m jetstream.Msg, _ uint64) error {
+		if tok := strings.Split(m.Subject(), "."); len(tok) >= 2 && !slices.Contains(names, tok[len(tok)-2]) {
+			names = append(names, tok[len(tok)-2])
 		}
-		b.WriteString("\n")
+		return nil
+	}, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing the review queues of run %s: %w", run, err)
 	}
-	if len(s.Buckets) > 0 {
-		b.WriteString("| bucket | reviewed | confirmed | by | share | 95% CI |\n|---|---:|---:|---|---:|---|\n")
-		for _, c := range s.Buckets {
-			if c.ErrorType == "" && c.Bucket != eval.BucketOK {
-				fmt.Fprintf(&b, "| %s | %d | – | – | – | – |\n", c.Bucket, c.Reviewed)
-				continue
+	for _, name := range names {
+		q, err := Load(ctx, b, run, name)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
 			}
-			by := c.ErrorType
-			if by == "" {
-				by = "no error ticked"
-			}
-			fmt.Fprintf(&b, "| %s | %d | %d | %s | %.3f | [%.3f, %.3f] |\n", c.Bucket, c.Reviewed, c.Confirmed, by, c.Value, c.Lo, c.Hi)
+			skipped = append(skipped, fmt.Sprintf("%s (%v)", name, err))
+			continue
 		}
-		b.WriteString("\n")
+		ls, bad, err := LoadLabels(ctx, b, run, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, *Summarize(q, ls, bad))
 	}
-	if len(s.Judges) > 0 || s.Reviewers != nil {
-		b.WriteString("| raters | pairs | agreement | 95% CI | Cohen's kappa | 95% CI | leans to the candidate in disagreements |\n|---|---:|---:|---|---:|---|---:|\n")
-		row := func(name string, a Agreement) {
-			k, ci := "undefined", "–"
-			if a.KappaDefined {
-				k, ci = fmt.Sprintf("%.3f", a.Kappa), fmt.Sprintf("[%.3f, %.3f]", a.KappaLo, a.KappaHi)
-			}
-			lean := "–"
-			if a.CandidateMore != nil {
-				lean = fmt.Sprintf("%.2f", *a.CandidateMore)
-			}
-			fmt.Fprintf(&b, "| %s | %d | %.3f | [%.3f, %.3f] | %s | %s | %s |\n", name, a.N, a.Percent.Value, a.Percent.Lo, a.Percent.Hi, k, ci, lean)
-		}
-		for _, a := range s.Judges {
-			row("judge "+a.Judge+" vs reviewers", a)
-		}
-		if s.Reviewers != nil {
-			row("reviewer vs reviewer", *s.Reviewers)
-		}
-		b.WriteString("\n")
-	}
-	if s.FirstShown != nil {
-		fmt.Fprintf(&b, "Reviewers picked answer A in %.3f of %d non-tie labels (95%% CI [%.3f, %.3f]; 0.5 without position bias).\n", s.FirstShown.Value, s.FirstShown.N, s.FirstShown.Lo, s.FirstShown.Hi)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return out, skipped, nil
 }
