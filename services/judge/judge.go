@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,8 +77,10 @@ type Service struct {
 	// judged finds the judgments of pairs judged before, by pair key
 	// (see judged.go).
 	judged judgedIndex
-	// judgedWarned is when a failed lookup was last logged (Unix ns).
+	// judgedWarned is when a failed lookup was last logged (Unix ns), and
+	// repeatWarned when a repeat that could not be made was.
 	judgedWarned atomic.Int64
+	repeatWarned atomic.Int64
 	// legacyRuns says of each run whether it holds records kept before
 	// sample groups (see [Service.legacy]).
 	legacyRuns sync.Map // run -> legacyCheck
@@ -227,15 +230,26 @@ func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judg
 	if err := s.publish(ctx, spec, j, p, jd, key); err != nil {
 		return err
 	}
-	if jd.Error != "" || !j.Repeats(spec.Run, p.sample.Suite, p.sample.ID, p.candidate) {
+	if jd.Error != "" || p.sample.Perturbation != nil || !j.Repeats(spec.Run, p.sample.Suite, p.sample.ID, p.candidate) {
 		return nil
 	}
-	return s.repeat(ctx, spec, j, p, &sample, cand, base, jd)
+	// Repeats are a measure of the judge: one that cannot be made is
+	// left out (stability counts what was published), and never fails
+	// the message whose verdict is published already.
+	if err := s.repeat(ctx, spec, j, p, &sample, cand, base, jd); err != nil && ctx.Err() == nil {
+		if now, last := time.Now().UnixNano(), s.repeatWarned.Load(); now-last > int64(time.Minute) && s.repeatWarned.CompareAndSwap(last, now) {
+			s.logger.Warn("asking the judge again failed: the pair's repeats are left out of its stability", "run", spec.Run, "judge", j.Name, "err", err)
+		}
+	}
+	return nil
 }
 
 // RepeatSuffix ends the subject of a judge's repeats: the judge's own
 // subject is its verdicts'.
 const RepeatSuffix = ".repeat"
+
+// StageRepeat heads the message ids of a judge's repeats.
+const StageRepeat = "judge-repeat"
 
 // repeat asks the judge about pair p again, j.Repeat times, each under a
 // cache scope of its own (so that the answer cached for the judgment is
@@ -247,9 +261,11 @@ func (s *Service) repeat(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 	for i, r := range jd.Rounds {
 		of[i] = r.Winner
 	}
-	id := bus.RetryMsgID(bus.MsgID(bus.StageJudge, spec.Run, jd.JudgeID, p.candidate, p.sample.Suite, p.sample.ID), jd.CandidateRetry, jd.BaselineRetry, jd.JudgeRetry)
 	policy := llm.Policy(spec.Retry)
 	for k := 1; k <= j.Repeat; k++ {
+		// Its own stage in the id, k before the sample's: no repeat's id is
+		// any judgment's, whatever the sample ids hold.
+		id := bus.RetryMsgID(bus.MsgID(StageRepeat, spec.Run, jd.JudgeID, p.candidate, strconv.Itoa(k), p.sample.Suite, p.sample.ID), jd.CandidateRetry, jd.BaselineRetry, jd.JudgeRetry)
 		scope := judgeScope(j.Hash()) + fmt.Sprintf("|repeat-%d", k)
 		rj := &eval.Judgment{V: jd.V, Run: jd.Run, Sample: jd.Sample, Judge: jd.Judge, JudgeID: jd.JudgeID, Candidate: jd.Candidate,
 			Baseline: jd.Baseline, Fingerprint: jd.Fingerprint, CandidateRetry: jd.CandidateRetry, BaselineRetry: jd.BaselineRetry,
@@ -283,7 +299,7 @@ func (s *Service) repeat(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		if rj.Error == "" {
 			rj.Winner, rj.Consistent = verdict.Combine(rj.Rounds[0].Winner, rj.Rounds[1].Winner)
 		}
-		if _, err := s.bus.Publish(ctx, bus.JudgmentsSubject(spec.Run, j.Name)+RepeatSuffix, fmt.Sprintf("%s~repeat-%d", id, k), rj); err != nil {
+		if _, err := s.bus.Publish(ctx, bus.JudgmentsSubject(spec.Run, j.Name)+RepeatSuffix, id, rj); err != nil {
 			return err
 		}
 		for _, r := range reqs {
