@@ -15,6 +15,9 @@ type HumanReview struct {
 	// replaced; Bad the stored messages that are not labels.
 	Superseded int `json:"superseded"`
 	Bad        int `json:"bad,omitempty"`
+	// AfterReveal counts the labels given once their reviewer had seen
+	// which answers were whose: kept, never in a figure.
+	AfterReveal int `json:"after_reveal,omitempty"`
 	// WinRate is, per candidate, the reviewers' win rate.
 	WinRate []HumanWinRate `json:"win_rate"`
 	// Buckets says, per bucket, how many items reviewers confirmed.
@@ -50,9 +53,10 @@ type HumanWinRate struct {
 	HumanRate
 }
 
-// HumanBucket is how many of a bucket's reviewed items reviewers confirmed
-// (ticked the error type the bucket names for the candidate's answer; for
-// ok: ticked none for it).
+// HumanBucket is how many of a bucket's reviewed items reviewers confirmed:
+// ticked the error type the bucket names for the candidate's answer (for
+// ok: ticked none for it); an item several reviewers labelled is
+// confirmed when at least half of them confirm it.
 type HumanBucket struct {
 	Bucket    string `json:"bucket"`
 	Reviewed  int    `json:"reviewed"`
@@ -64,7 +68,7 @@ type HumanBucket struct {
 
 // HumanAgreement compares two raters' verdicts (candidate, baseline, tie)
 // on the same items: the share that agree and Cohen's kappa, each with a
-// 95% interval (kappa's a bootstrap over the items).
+// 95% percentile bootstrap interval over the items.
 type HumanAgreement struct {
 	Judge   string    `json:"judge,omitempty"`
 	N       int       `json:"n"`

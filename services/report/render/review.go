@@ -56,6 +56,9 @@ func interval(lo, hi float64) string { return "[" + num(lo) + ", " + num(hi) + "
 // humanCounts is a human review's first line.
 func humanCounts(h *document.HumanReview) string {
 	s := fmt.Sprintf("%d of %d items labelled (%d labels in force, %d superseded", h.Labelled, h.Items, h.Labels, h.Superseded)
+	if h.AfterReveal > 0 {
+		s += fmt.Sprintf(", %d given after the reviewer saw which answers were whose, left out", h.AfterReveal)
+	}
 	if h.Bad > 0 {
 		s += fmt.Sprintf(", %d stored messages that are not labels, left out", h.Bad)
 	}

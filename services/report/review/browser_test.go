@@ -176,14 +176,13 @@ func TestReviewPageInABrowser(t *testing.T) {
 		label(id)
 		id = waitForItem(t, ctx, id)
 	}
-	// The last label's answers are revealed.
-	reveal, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("reveal")))
-	if err != nil {
-		t.Fatal(err)
+	// Saved, and nothing said yet of whose answers were whose.
+	saved, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("saved")))
+	if err != nil || !strings.Contains(saved, "Label saved") {
+		t.Fatalf("after a label: %q (%v)", saved, err)
 	}
-	a, bName := q.Item(order[2]).Shown()
-	if !strings.Contains(reveal, "A was "+a) || !strings.Contains(reveal, "B was "+bName) {
-		t.Fatalf("reveal %q, want A was %s, B was %s", reveal, a, bName)
+	if leaked, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.body.innerText.includes('A was')||!!document.getElementById('reveals')`)); err != nil || leaked {
+		t.Fatalf("the page reveals answers before every item is labelled (%v)", err)
 	}
 	// Reloaded mid-queue, the page resumes at the first item not labelled.
 	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/review/r1/q1"), chromedp.WaitVisible(chromedp.ID("label"))); err != nil {
@@ -208,6 +207,20 @@ func TestReviewPageInABrowser(t *testing.T) {
 	if len(order) != len(q.Items) {
 		t.Fatalf("labelled %d items of %d", len(order), len(q.Items))
 	}
+	// Every item labelled: the page says whose answers were whose.
+	table, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID("reveals")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range order {
+		it := q.Item(id)
+		a, b := it.Shown()
+		row := fmt.Sprintf("%d\t%s\t%s\t%s\t%s\t%s", it.Position+1, a, b, want[id].Choice, alice.prefers(it), it.Bucket)
+		if !strings.Contains(table, row) {
+			t.Errorf("the reveal has no row %q:\n%s", row, table)
+		}
+	}
+	screenshot(t, ctx, "review-finished.png", 1280, 900)
 
 	ls, bad, err := LoadLabels(t.Context(), b, "r1", "q1")
 	if err != nil {

@@ -73,6 +73,10 @@ type Label struct {
 	// Supersedes is the submission of the reviewer's earlier label of the
 	// item that this one replaces.
 	Supersedes string `json:"supersedes,omitempty"`
+	// AfterReveal: the reviewer had labelled every item of the queue, and
+	// so been told which answers were the fine-tune's, before this label.
+	// It is kept, and counted apart: no figure takes it.
+	AfterReveal bool `json:"after_reveal,omitempty"`
 }
 
 // Input is a label as a reviewer submits it: the error types ticked are
@@ -166,23 +170,38 @@ func (it *Item) Shown() (a, b string) {
 // Labels are a queue's labels as stored, in order.
 type Labels struct {
 	All []*Label
-	// latest is each (item, reviewer)'s label in force.
-	latest map[[2]string]*Label
-	subs   map[[2]string]*Label
+	// latest is each (item, reviewer)'s latest label; blind the latest
+	// of those given before the reveal, the label in force.
+	latest, blind map[[2]string]*Label
+	subs          map[[2]string]*Label
+	// AfterReveal counts the labels given after the reveal.
+	AfterReveal int
 }
 
-// Latest is the label in force of reviewer on item, or nil.
+// Latest is reviewer's latest label of item, or nil.
 func (ls *Labels) Latest(item, reviewer string) *Label { return ls.latest[[2]string{item, reviewer}] }
 
-// InForce are the labels in force, in the order they were stored.
+// InForce are the labels in force, in the order they were stored: each
+// reviewer's latest label of each item given blind (before the reveal).
 func (ls *Labels) InForce() []*Label {
 	var out []*Label
 	for _, l := range ls.All {
-		if ls.latest[[2]string{l.Item, l.Reviewer}] == l {
+		if ls.blind[[2]string{l.Item, l.Reviewer}] == l {
 			out = append(out, l)
 		}
 	}
 	return out
+}
+
+// Finished reports whether reviewer has labelled every item of q: from
+// then on they may be told which answers were whose.
+func (ls *Labels) Finished(q *Queue, reviewer string) bool {
+	for _, it := range q.Items {
+		if ls.Latest(it.ID, reviewer) == nil {
+			return false
+		}
+	}
+	return len(q.Items) > 0
 }
 
 func (ls *Labels) add(l *Label) {
@@ -193,12 +212,17 @@ func (ls *Labels) add(l *Label) {
 	ls.subs[k] = l
 	ls.All = append(ls.All, l)
 	ls.latest[[2]string{l.Item, l.Reviewer}] = l
+	if l.AfterReveal {
+		ls.AfterReveal++
+	} else {
+		ls.blind[[2]string{l.Item, l.Reviewer}] = l
+	}
 }
 
 // LoadLabels reads a queue's labels. A message that does not decode is
 // counted in bad, never taken as a label.
 func LoadLabels(ctx context.Context, b *bus.Bus, run, queue string) (ls *Labels, bad int, err error) {
-	ls = &Labels{latest: map[[2]string]*Label{}, subs: map[[2]string]*Label{}}
+	ls = &Labels{latest: map[[2]string]*Label{}, blind: map[[2]string]*Label{}, subs: map[[2]string]*Label{}}
 	err = b.ReadStored(ctx, bus.StreamLabels, jetstream.OrderedConsumerConfig{FilterSubjects: []string{labelSubject(run, queue)}}, func(m jetstream.Msg, _ uint64) error {
 		var l Label
 		data, err := b.Payload(ctx, m.Data(), m.Headers())
@@ -252,8 +276,15 @@ func Submit(ctx context.Context, b *bus.Bus, q *Queue, ls *Labels, reviewer stri
 	if prev := ls.Latest(it.ID, reviewer); prev != nil {
 		l.Supersedes = prev.Submission
 	}
-	if _, err := b.Publish(ctx, labelSubject(it.Run, it.Queue), bus.MsgID("review-label", it.Run, it.Queue, reviewer, in.Submission), l); err != nil {
+	l.AfterReveal = ls.Finished(q, reviewer)
+	ack, err := b.Publish(ctx, labelSubject(it.Run, it.Queue), bus.MsgID("review-label", it.Run, it.Queue, reviewer, in.Submission), l)
+	if err != nil {
 		return nil, fmt.Errorf("storing the label: %w", err)
+	}
+	if ack.Duplicate {
+		// The same form, stored by another server (a replica) since
+		// the labels were read: what is stored stands.
+		return nil, fmt.Errorf("%w: this form was saved already: reload the page", ErrResent)
 	}
 	ls.add(l)
 	return l, nil

@@ -271,6 +271,9 @@ func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
 	q := &Queue{Meta: Meta{V: 1, Run: o.Run, Queue: o.Queue, Seed: o.Seed, PerBucket: o.PerBucket, Variant: o.Variant,
 		Created: time.Now().UTC(), Buckets: map[eval.Bucket]int{}, Available: map[eval.Bucket]int{}, Skipped: skipped, Salt: salt}, byID: map[string]*Item{}}
 	var chosen []pair
+	// A sample is drawn once, for one candidate: two items sharing the
+	// baseline's answer would tell which answer is the baseline's.
+	taken := map[[2]string]bool{}
 	for _, bk := range Buckets {
 		ps := byBucket[bk]
 		q.Meta.Available[bk] = len(ps)
@@ -283,7 +286,17 @@ func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
 			}
 			return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.suite+"\x00"+a.id+"\x00"+a.cand, b.suite+"\x00"+b.id+"\x00"+b.cand))
 		})
-		chosen = append(chosen, ps[:min(len(ps), o.PerBucket)]...)
+		n := 0
+		for _, p := range ps {
+			if n == o.PerBucket {
+				break
+			}
+			if k := [2]string{p.suite, p.id}; !taken[k] {
+				taken[k] = true
+				chosen = append(chosen, p)
+				n++
+			}
+		}
 	}
 	var samples, gens []uint64
 	for _, p := range chosen {

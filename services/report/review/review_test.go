@@ -24,13 +24,16 @@ import (
 // and judged: ft's answer to sample i falls in bucket buckets[i%4], the
 // baseline's is ok but for every fifth sample, and the judge prefers ft on
 // even samples, base on every third odd one, and ties the rest.
-func fixture(t *testing.T, b *bus.Bus, run string, n int) *eval.RunSpec {
+func fixture(t *testing.T, b *bus.Bus, run string, n int, more ...string) *eval.RunSpec {
 	t.Helper()
 	spec := &eval.RunSpec{
 		Run: run, Baseline: "base",
 		Variants: []eval.Variant{{Name: "base", BaseURL: "http://base/v1", Model: "m-base"}, {Name: "ft", BaseURL: "http://ft/v1", Model: "m-ft"}},
 		Suites:   []eval.Suite{{Name: "qa", Role: eval.RoleBenchmark, Path: "qa.jsonl", Metrics: []string{"em"}}},
 		Judges:   []eval.Judge{{Name: "j1", BaseURL: "http://judge/v1", Model: "m-judge", Mode: "pairwise"}},
+	}
+	for _, v := range more {
+		spec.Variants = append(spec.Variants, eval.Variant{Name: v, BaseURL: "http://" + v + "/v1", Model: "m-" + v})
 	}
 	if err := b.SubmitRun(t.Context(), spec); err != nil {
 		t.Fatal(err)
@@ -55,7 +58,7 @@ func fixture(t *testing.T, b *bus.Bus, run string, n int) *eval.RunSpec {
 				t.Fatal(err)
 			}
 			bk := eval.BucketOK
-			if v.Name == "ft" {
+			if v.Name != "base" {
 				bk = buckets[i%4]
 				if g.Error != "" {
 					bk = eval.BucketError
@@ -192,6 +195,30 @@ func TestDrawIsStratifiedAndDeterministic(t *testing.T) {
 	}
 }
 
+// TestDrawTakesASampleOnce: with two candidates, a sample is drawn for
+// one of them only: two items sharing the baseline's answer would say
+// which answer is the baseline's.
+func TestDrawTakesASampleOnce(t *testing.T) {
+	b := bustest.New(t)
+	fixture(t, b, "r2", 40, "ft2")
+	q, err := Draw(t.Context(), b, DrawOptions{Run: "r2", PerBucket: 8, Seed: 5, Fetch: texts{b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	cands := map[string]int{}
+	for _, it := range q.Items {
+		if c, dup := seen[it.Suite+"/"+it.Sample]; dup {
+			t.Fatalf("sample %s drawn for %s and %s", it.Sample, c, it.Candidate)
+		}
+		seen[it.Suite+"/"+it.Sample] = it.Candidate
+		cands[it.Candidate]++
+	}
+	if cands["ft"] == 0 || cands["ft2"] == 0 {
+		t.Fatalf("items per candidate %v: both should be drawn", cands)
+	}
+}
+
 func TestStoreLoad(t *testing.T) {
 	b := bustest.New(t)
 	fixture(t, b, "r1", 20)
@@ -279,6 +306,22 @@ func post(t *testing.T, url, token string, body []byte) (int, string) {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data)
+}
+
+func get(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -466,18 +509,33 @@ func TestLabelsThroughTheAPI(t *testing.T) {
 		if status != 201 {
 			t.Fatalf("label %d: %d %s", i, status, resp)
 		}
-		var r struct {
-			Label Label  `json:"label"`
-			A     string `json:"a"`
+		if strings.Contains(resp, "preferred") || strings.Contains(resp, `"ft"`) || strings.Contains(resp, `"base"`) {
+			t.Fatalf("the answer to a label says whose answers were whose: %s", resp)
 		}
-		if err := json.Unmarshal([]byte(resp), &r); err != nil {
-			t.Fatal(err)
+		if i == 0 {
+			if status, resp := get(t, srv.URL+"/v1/review/r1/q1/reveal", alice.token); status != http.StatusConflict {
+				t.Fatalf("the reveal before every item is labelled: %d %s", status, resp)
+			}
 		}
-		if r.Label.Preferred != alice.prefers(it) {
-			t.Fatalf("item %s: stored %s, the reviewer preferred %s", it.ID, r.Label.Preferred, alice.prefers(it))
+	}
+	// Every item labelled: the reveal says whose answers were whose.
+	status, resp := get(t, srv.URL+"/v1/review/r1/q1/reveal", alice.token)
+	if status != 200 {
+		t.Fatalf("the reveal: %d %s", status, resp)
+	}
+	var shown struct {
+		Items []struct {
+			Item, A   string
+			Preferred eval.Winner
 		}
-		if want := map[bool]string{true: "ft", false: "base"}[it.CandidateFirst]; r.A != want {
-			t.Fatalf("revealed A = %s, want %s", r.A, want)
+	}
+	if err := json.Unmarshal([]byte(resp), &shown); err != nil || len(shown.Items) != len(q.Items) {
+		t.Fatalf("the reveal %s: %v", resp, err)
+	}
+	for _, r := range shown.Items {
+		it := q.Item(r.Item)
+		if want := map[bool]string{true: "ft", false: "base"}[it.CandidateFirst]; r.A != want || r.Preferred != alice.prefers(it) {
+			t.Fatalf("revealed %+v; want A %s, preferred %s", r, want, alice.prefers(it))
 		}
 	}
 	// The same form again: one label.
@@ -499,7 +557,9 @@ func TestLabelsThroughTheAPI(t *testing.T) {
 	if n := storedLabels(t, b); n != len(q.Items) {
 		t.Fatalf("%d labels stored for %d items after a changed resend", n, len(q.Items))
 	}
-	// Bob labels the first half as alice does, but for one item.
+	// Bob labels the first half as alice does, but for one item, and
+	// changes his mind on item 1 before he has seen any reveal: the new
+	// label supersedes the old and counts.
 	bob := simulated{"bob", bobToken}
 	half := len(q.Items) / 2
 	for i, it := range q.Items[:half] {
@@ -512,13 +572,20 @@ func TestLabelsThroughTheAPI(t *testing.T) {
 			t.Fatalf("bob's label %d: %d %s", i, status, resp)
 		}
 	}
-	// Alice changes her mind on item 1: a new label supersedes the old.
+	bobIn := bob.input(q.Items[1], "bob-relabel-000000001")
+	bobIn.Choice = ChoiceTie
+	body, _ = json.Marshal(bobIn)
+	if status, resp := post(t, url, bob.token, body); status != 201 || !strings.Contains(resp, `"supersedes":"bob-0000000000000001"`) || strings.Contains(resp, `"after_reveal":true`) {
+		t.Fatalf("bob's re-label: %d %s", status, resp)
+	}
+	// Alice changes her mind on item 1 after the reveal: kept, marked,
+	// and left out of every figure.
 	in := alice.input(q.Items[1], "alice-relabel-00000001")
 	in.Choice = ChoiceTie
 	body, _ = json.Marshal(in)
-	status, resp := post(t, url, alice.token, body)
-	if status != 201 || !strings.Contains(resp, `"supersedes":"alice-0000000000000001"`) {
-		t.Fatalf("a re-label: %d %s", status, resp)
+	status, resp = post(t, url, alice.token, body)
+	if status != 201 || !strings.Contains(resp, `"supersedes":"alice-0000000000000001"`) || !strings.Contains(resp, `"after_reveal":true`) {
+		t.Fatalf("a re-label after the reveal: %d %s", status, resp)
 	}
 
 	ls, bad, err := LoadLabels(t.Context(), b, "r1", "q1")
@@ -534,18 +601,18 @@ func TestLabelsThroughTheAPI(t *testing.T) {
 	for i, it := range q.Items {
 		ws := []eval.Winner{alice.prefers(it)}
 		errs := [][]string{alice.candErrors(it)}
-		if i == 1 {
-			ws[0] = eval.WinTie
-		}
 		if i < half {
 			w := bob.prefers(it)
 			if i == 0 {
 				w = it.preferred(map[Choice]Choice{ChoiceA: ChoiceB, ChoiceB: ChoiceA, ChoiceTie: ChoiceA}[bob.input(it, "x").Choice])
 			}
+			if i == 1 {
+				w = eval.WinTie
+			}
 			ws = append(ws, w)
 			errs = append(errs, bob.candErrors(it))
 		}
-		for k, w := range ws {
+		for _, w := range ws {
 			switch w {
 			case eval.WinCandidate:
 				wins++
@@ -554,11 +621,19 @@ func TestLabelsThroughTheAPI(t *testing.T) {
 			default:
 				ties++
 			}
-			reviewed[it.Bucket]++
-			if e := confirms[it.Bucket]; (e != "" && slices.Contains(errs[k], e)) || (it.Bucket == eval.BucketOK && len(errs[k]) == 0) {
-				confirmed[it.Bucket]++
-			}
 			judgePairs = append(judgePairs, [2]eval.Winner{it.JudgeWinner, w})
+		}
+		// An item is confirmed when at least half its reviewers confirm
+		// it.
+		yes := 0
+		for _, es := range errs {
+			if e := confirms[it.Bucket]; (e != "" && slices.Contains(es, e)) || (it.Bucket == eval.BucketOK && len(es) == 0) {
+				yes++
+			}
+		}
+		reviewed[it.Bucket]++
+		if 2*yes >= len(errs) {
+			confirmed[it.Bucket]++
 		}
 	}
 	if len(s.WinRate) != 1 || s.WinRate[0].Wins != wins || s.WinRate[0].Ties != ties || s.WinRate[0].Losses != losses {
@@ -619,8 +694,8 @@ func TestLabelsThroughTheAPI(t *testing.T) {
 	if s.Reviewers == nil || s.Reviewers.N != half {
 		t.Fatalf("inter-reviewer agreement %+v over %d items", s.Reviewers, half)
 	}
-	if s.Superseded != 1 || s.Labels != len(q.Items)+half {
-		t.Fatalf("%d labels in force, %d superseded", s.Labels, s.Superseded)
+	if s.Superseded != 1 || s.AfterReveal != 1 || s.Labels != len(q.Items)+half {
+		t.Fatalf("%d labels in force, %d superseded, %d after the reveal", s.Labels, s.Superseded, s.AfterReveal)
 	}
 	var md bytes.Buffer
 	if err := WriteSummary(&md, s); err != nil {

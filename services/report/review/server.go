@@ -199,6 +199,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/review/{run}/{queue}/items", s.apiItems)
 	mux.HandleFunc("POST /v1/review/{run}/{queue}/labels", s.apiLabel)
 	mux.HandleFunc("GET /v1/review/{run}/{queue}/summary", s.apiSummary)
+	mux.HandleFunc("GET /v1/review/{run}/{queue}/reveal", s.apiReveal)
 	return secureHeaders(mux)
 }
 
@@ -275,7 +276,10 @@ type pageData struct {
 	Progress []bucketProgress
 	Done     int
 	Total    int
-	Revealed *reveal
+	// Saved says the last label was stored; Reveals, once the reviewer
+	// has labelled every item, which answers were whose.
+	Saved    bool
+	Reveals  []reveal
 	Finished bool
 	SignedIn bool
 	Errors   []string
@@ -299,7 +303,10 @@ type bucketProgress struct {
 }
 
 type reveal struct {
+	ID        string
+	Number    int
 	A, B      string
+	Choice    Choice
 	Preferred eval.Winner
 	Candidate string
 	Bucket    eval.Bucket
@@ -369,19 +376,22 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	if who == "" {
 		return
 	}
-	s.show(w, r, who, token, http.StatusOK, "", r.URL.Query().Get("item"), r.URL.Query().Get("revealed"), nil)
+	s.show(w, r, who, token, http.StatusOK, "", r.URL.Query().Get("item"), r.URL.Query().Has("saved"), nil)
 }
 
 // show renders the page of item want (or the reviewer's next item) of the
-// request's queue, with the reveal of item revealed when given.
-func (s *Server) show(w http.ResponseWriter, r *http.Request, who, token string, status int, problem, want, revealed string, typed *Input) {
+// request's queue. While the reviewer labels, the page says nothing of
+// buckets (an item's is its candidate answer's: with one bucket left, a
+// count per bucket would name it); once every item is labelled, it shows
+// the progress per bucket and which answers were whose.
+func (s *Server) show(w http.ResponseWriter, r *http.Request, who, token string, status int, problem, want string, saved bool, typed *Input) {
 	run, queue := r.PathValue("run"), r.PathValue("queue")
 	q, ls, err := s.load(r.Context(), run, queue)
 	if err != nil {
 		s.fail(w, r, who, err)
 		return
 	}
-	d := pageData{Title: "Review " + run + "/" + queue, Reviewer: who, Run: run, Queue: queue, CSRF: s.csrf(token, run, queue), Error: problem, Errors: ErrorTypes, Total: len(q.Items), Typed: typed}
+	d := pageData{Title: "Review " + run + "/" + queue, Reviewer: who, Run: run, Queue: queue, CSRF: s.csrf(token, run, queue), Error: problem, Errors: ErrorTypes, Total: len(q.Items), Typed: typed, Saved: saved}
 	counts := map[eval.Bucket]*bucketProgress{}
 	var order []eval.Bucket
 	var next *Item
@@ -400,19 +410,16 @@ func (s *Server) show(w http.ResponseWriter, r *http.Request, who, token string,
 			next = it
 		}
 	}
-	for _, b := range order {
-		d.Progress = append(d.Progress, *counts[b])
+	if ls.Finished(q, who) {
+		for _, b := range order {
+			d.Progress = append(d.Progress, *counts[b])
+		}
+		d.Reveals = reveals(q, ls, who)
 	}
 	if want != "" {
 		if next = q.Item(want); next == nil {
 			s.render(w, http.StatusNotFound, pageData{Title: "Not found", Reviewer: who, Error: "No such item in this queue."})
 			return
-		}
-	}
-	if it := q.Item(revealed); it != nil {
-		if l := ls.Latest(it.ID, who); l != nil {
-			a, b := it.Shown()
-			d.Revealed = &reveal{A: a, B: b, Preferred: l.Preferred, Candidate: it.Candidate, Bucket: it.Bucket}
 		}
 	}
 	if next == nil {
@@ -479,13 +486,14 @@ func (s *Server) pageLabel(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if status == http.StatusBadRequest || status == http.StatusConflict {
 			// The page again, with what the reviewer typed.
-			s.show(w, r, who, token, status, err.Error(), in.Item, "", &in)
+			s.show(w, r, who, token, status, err.Error(), in.Item, false, &in)
 			return
 		}
 		http.Error(w, err.Error(), status)
 		return
 	}
-	http.Redirect(w, r, "/review/"+run+"/"+queue+"?revealed="+url.QueryEscape(l.Item), http.StatusSeeOther)
+	_ = l
+	http.Redirect(w, r, "/review/"+run+"/"+queue+"?saved", http.StatusSeeOther)
 }
 
 // submit stores a label, saying which status a failure is.
@@ -520,6 +528,56 @@ func (s *Server) submit(ctx context.Context, run, queue, who string, in Input) (
 		return nil, http.StatusServiceUnavailable, errors.New("the label could not be stored: send it again")
 	}
 	return l, http.StatusCreated, nil
+}
+
+// reveals says, for each item reviewer labelled, which answers were whose.
+func reveals(q *Queue, ls *Labels, reviewer string) []reveal {
+	var out []reveal
+	for _, it := range q.Items {
+		if l := ls.Latest(it.ID, reviewer); l != nil {
+			a, b := it.Shown()
+			out = append(out, reveal{ID: it.ID, Number: it.Position + 1, A: a, B: b, Choice: l.Choice, Preferred: l.Preferred, Candidate: it.Candidate, Bucket: it.Bucket})
+		}
+	}
+	return out
+}
+
+// blindLabel is a label as its reviewer may see it before the reveal:
+// without the variant its choice means.
+func blindLabel(l *Label) map[string]any {
+	return map[string]any{"item": l.Item, "reviewer": l.Reviewer, "at": l.At, "submission": l.Submission, "choice": l.Choice,
+		"corrected": l.Corrected, "note": l.Note, "supersedes": l.Supersedes, "after_reveal": l.AfterReveal}
+}
+
+func (s *Server) apiReveal(w http.ResponseWriter, r *http.Request) {
+	who := s.apiAuth(w, r)
+	if who == "" {
+		return
+	}
+	q, ls, err := s.load(r.Context(), r.PathValue("run"), r.PathValue("queue"))
+	if err != nil {
+		s.apiFail(w, r, err)
+		return
+	}
+	if !ls.Finished(q, who) {
+		writeJSON(w, http.StatusConflict, map[string]string{"error": "label every item of the queue first: the answers are revealed once all are labelled"})
+		return
+	}
+	type shown struct {
+		Item      string      `json:"item"`
+		A         string      `json:"a"`
+		B         string      `json:"b"`
+		Preferred eval.Winner `json:"preferred"`
+		Bucket    eval.Bucket `json:"bucket"`
+	}
+	var out []shown
+	for _, it := range q.Items {
+		if l := ls.Latest(it.ID, who); l != nil {
+			a, b := it.Shown()
+			out = append(out, shown{Item: it.ID, A: a, B: b, Preferred: l.Preferred, Bucket: it.Bucket})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": out})
 }
 
 // apiAuth is the reviewer of an API request, or "" after refusing it.
@@ -588,9 +646,7 @@ func (s *Server) apiLabel(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, status, map[string]string{"error": err.Error()})
 		return
 	}
-	q, _ := s.queue(r.Context(), r.PathValue("run"), r.PathValue("queue"))
-	a, b := q.Item(l.Item).Shown()
-	writeJSON(w, http.StatusCreated, map[string]any{"label": l, "a": a, "b": b})
+	writeJSON(w, http.StatusCreated, map[string]any{"label": blindLabel(l)})
 }
 
 func (s *Server) apiSummary(w http.ResponseWriter, r *http.Request) {

@@ -30,7 +30,8 @@ func Summarize(q *Queue, ls *Labels, bad int) *Summary {
 	s := &Summary{Run: q.Meta.Run, Queue: q.Meta.Queue, Items: len(q.Items), Bad: bad}
 	inForce := ls.InForce()
 	s.Labels = len(inForce)
-	s.Superseded = len(ls.All) - len(inForce)
+	s.AfterReveal = ls.AfterReveal
+	s.Superseded = len(ls.All) - len(inForce) - ls.AfterReveal
 	byItem := map[string][]*Label{}
 	for _, l := range inForce {
 		if q.Item(l.Item) != nil {
@@ -47,6 +48,23 @@ func Summarize(q *Queue, ls *Labels, bad int) *Summary {
 	var aShown, nonTie int
 	for _, it := range q.Items {
 		if ls := byItem[it.ID]; len(ls) > 0 {
+			// The item is confirmed when at least half its reviewers
+			// confirm its bucket.
+			c := checks[it.Bucket]
+			if c == nil {
+				c = &BucketCheck{Bucket: string(it.Bucket), ErrorType: confirms[it.Bucket]}
+				checks[it.Bucket] = c
+			}
+			c.Reviewed++
+			yes := 0
+			for _, l := range ls {
+				if (c.ErrorType != "" && slices.Contains(l.CandidateErrors, c.ErrorType)) || (it.Bucket == eval.BucketOK && len(l.CandidateErrors) == 0) {
+					yes++
+				}
+			}
+			if 2*yes >= len(ls) {
+				c.Confirmed++
+			}
 			var sum float64
 			for _, l := range ls {
 				sum += map[eval.Winner]float64{eval.WinCandidate: 1, eval.WinTie: 0.5}[l.Preferred]
@@ -68,15 +86,6 @@ func Summarize(q *Queue, ls *Labels, bad int) *Summary {
 				w.Losses++
 			default:
 				w.Ties++
-			}
-			c := checks[it.Bucket]
-			if c == nil {
-				c = &BucketCheck{Bucket: string(it.Bucket), ErrorType: confirms[it.Bucket]}
-				checks[it.Bucket] = c
-			}
-			c.Reviewed++
-			if (c.ErrorType != "" && slices.Contains(l.CandidateErrors, c.ErrorType)) || (it.Bucket == eval.BucketOK && len(l.CandidateErrors) == 0) {
-				c.Confirmed++
 			}
 			if l.Choice != ChoiceTie {
 				nonTie++
@@ -175,31 +184,41 @@ func agreement(items [][][2]eval.Winner, lean bool) Agreement {
 		v := float64(more) / float64(dis)
 		a.CandidateMore = &v
 	}
-	if !a.KappaDefined {
-		return a
-	}
-	// A percentile bootstrap over the items, with a fixed seed so that
-	// the same labels give the same interval. A resample in which kappa
-	// is undefined (one verdict only) is left out.
+	// Percentile bootstraps over the items (an item two reviewers
+	// labelled is one unit), with a fixed seed so that the same labels
+	// give the same intervals. A resample in which kappa is undefined (one
+	// verdict only) is left out of kappa's.
 	const resamples = 2000
 	rng := rand.New(rand.NewPCG(uint64(len(pairs)), 0x5eed))
-	ks := make([]float64, 0, resamples)
+	ks, ps := make([]float64, 0, resamples), make([]float64, 0, resamples)
 	var re [][2]eval.Winner
 	for range resamples {
 		re = re[:0]
 		for range items {
 			re = append(re, items[rng.IntN(len(items))]...)
 		}
+		same := 0
+		for _, p := range re {
+			if p[0] == p[1] {
+				same++
+			}
+		}
+		ps = append(ps, float64(same)/float64(len(re)))
 		if k, ok := kappa(re); ok {
 			ks = append(ks, k)
 		}
 	}
-	slices.Sort(ks)
-	if len(ks) > 0 {
-		at := func(p float64) float64 { return ks[int(math.Round(p*float64(len(ks)-1)))] }
-		a.KappaLo, a.KappaHi = at(0.025), at(0.975)
+	a.Percent.Lo, a.Percent.Hi = percentile(ps, 0.025), percentile(ps, 0.975)
+	if a.KappaDefined && len(ks) > 0 {
+		a.KappaLo, a.KappaHi = percentile(ks, 0.025), percentile(ks, 0.975)
 	}
 	return a
+}
+
+// percentile is the p-th quantile of xs (nearest rank), sorting xs.
+func percentile(xs []float64, p float64) float64 {
+	slices.Sort(xs)
+	return xs[int(math.Round(p*float64(len(xs)-1)))]
 }
 
 // rank orders verdicts by how much they favour the candidate.
