@@ -144,6 +144,30 @@ func (f *fixture) load(t testing.TB, run, url string) *eval.RunSpec {
 	return spec
 }
 
+// runFixture runs f's spec in a system of its own, in process, until the
+// run completes (two minutes at most), and returns a context for the rest
+// of the test (three minutes from the start), the system's bus and the
+// run's final status. The system stops when the test ends.
+func runFixture(t *testing.T, f *fixture) (context.Context, *bus.Bus, *eval.RunStatus) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := sys.Stop(); err != nil {
+			t.Errorf("stopping: %v", err)
+		}
+	})
+	b := sys.Env.Bus
+	if err := submit(ctx, b, f.spec, openFile); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, b, waitComplete(t, b, f.spec.Run, 2*time.Minute)
+}
+
 // waitComplete waits for the run's status to be complete.
 func waitComplete(t testing.TB, b *bus.Bus, run string, total time.Duration) *eval.RunStatus {
 	t.Helper()

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/assay-eval/assay/services/report"
 )
@@ -23,22 +21,7 @@ func TestJudgeRepeatsMeasureStability(t *testing.T) {
 	}
 	f := newFixture(t, "rep", ps)
 	f.spec.Judges[0].Repeat, f.spec.Judges[0].RepeatShare = 3, 1
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := sys.Stop(); err != nil {
-			t.Errorf("stopping: %v", err)
-		}
-	}()
-	b := sys.Env.Bus
-	if err := submit(ctx, b, f.spec, openFile); err != nil {
-		t.Fatal(err)
-	}
-	st := waitComplete(t, b, f.spec.Run, 2*time.Minute)
+	ctx, b, st := runFixture(t, f)
 	if st.Judgments != st.JudgmentsExpected {
 		t.Fatalf("judgments %d of %d: repeats counted as judgments?", st.Judgments, st.JudgmentsExpected)
 	}

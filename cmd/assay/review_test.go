@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -13,7 +12,6 @@ import (
 	"reflect"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report"
@@ -27,22 +25,7 @@ import (
 // stored verdicts give.
 func TestReviewEndToEnd(t *testing.T) {
 	f := newFixture(t, "rev", testPersonas())
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := sys.Stop(); err != nil {
-			t.Errorf("stopping: %v", err)
-		}
-	}()
-	b := sys.Env.Bus
-	if err := submit(ctx, b, f.spec, openFile); err != nil {
-		t.Fatal(err)
-	}
-	waitComplete(t, b, f.spec.Run, 2*time.Minute)
+	ctx, b, _ := runFixture(t, f)
 
 	const per = 6
 	draw := func(seed uint64, name string) *review.Queue {
