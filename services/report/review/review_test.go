@@ -745,3 +745,37 @@ func FuzzDecodeInput(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseReviewers: the reviewers file is the operator's, read at start:
+// whatever it holds, parsing never panics, an error never quotes a token,
+// and every reviewer accepted is found by their token alone.
+func FuzzParseReviewers(f *testing.F) {
+	f.Add("alice=" + aliceToken + "\n# c\nbob=" + bobToken)
+	f.Add("alice=" + aliceToken + ",alice=" + bobToken)
+	f.Add("=\n,,\nx=y")
+	f.Fuzz(func(t *testing.T, text string) {
+		rs, err := ParseReviewers("f", text)
+		if err != nil {
+			for _, line := range strings.Split(text, "\n") {
+				for entry := range strings.SplitSeq(line, ",") {
+					if _, tok, ok := strings.Cut(entry, "="); ok && len(strings.TrimSpace(tok)) >= minTokenLen && strings.Contains(err.Error(), strings.TrimSpace(tok)) {
+						t.Fatalf("an error quotes a token: %v", err)
+					}
+				}
+			}
+			return
+		}
+		for _, line := range strings.Split(text, "\n") {
+			for entry := range strings.SplitSeq(line, ",") {
+				entry = strings.TrimSpace(entry)
+				if entry == "" || strings.HasPrefix(entry, "#") {
+					continue
+				}
+				name, tok, _ := strings.Cut(entry, "=")
+				if got := rs.Who(strings.TrimSpace(tok)); got != strings.TrimSpace(name) {
+					t.Fatalf("token of %q finds %q", name, got)
+				}
+			}
+		}
+	})
+}
