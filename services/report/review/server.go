@@ -504,6 +504,11 @@ func (s *Server) submit(ctx context.Context, run, queue, who string, in Input) (
 	if err := errors.Join(CheckName("run", run), CheckName("queue", queue)); err != nil {
 		return nil, http.StatusNotFound, err
 	}
+	// Only a queue that exists gets a lock: names sent at random add
+	// nothing to the server's memory.
+	if _, err := s.queue(ctx, run, queue); errors.Is(err, ErrNoQueue) || errors.Is(err, ErrBadName) {
+		return nil, http.StatusNotFound, err
+	}
 	m := s.lock(run, queue)
 	m.Lock()
 	defer m.Unlock()
