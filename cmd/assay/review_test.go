@@ -9,8 +9,11 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/assay-eval/assay/pkg/eval"
@@ -188,5 +191,38 @@ func TestReviewEndToEnd(t *testing.T) {
 		if !bytes.Contains(files[name], []byte(want)) || !bytes.Contains(files[name], []byte("judge judge-a vs reviewers")) {
 			t.Errorf("%s has no human review section", name)
 		}
+	}
+}
+
+// TestReviewCLI: assay review create, report and serve as a user runs
+// them, with the CLI's own NATS identity (which may publish labels and
+// read the run): a queue drawn and stored once, its name refused a second
+// time, a run that does not exist named, the summary as JSON, and
+// assay report showing the queue.
+func TestReviewCLI(t *testing.T) {
+	f := newFixture(t, "revcli", testPersonas())
+	sys := runToCompletion(t, f.spec)
+	conn := []string{"--nats", sys.URL, "--nats-nkey", sys.clientSeed()}
+	out, stderr, err := runCLI(t, append([]string{"review", "create", "--run", "revcli", "--per-bucket", "3", "--variant", "ft"}, conn...)...)
+	if err != nil || !strings.Contains(out, "queue seed-1 of run revcli:") || !strings.Contains(out, "/review/revcli/seed-1") {
+		t.Fatalf("review create: %v\n%s%s", err, out, stderr)
+	}
+	if _, _, err := runCLI(t, append([]string{"review", "create", "--run", "revcli", "--per-bucket", "2"}, conn...)...); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Fatalf("a second queue under the name: %v", err)
+	}
+	if _, _, err := runCLI(t, append([]string{"review", "create", "--run", "nope"}, conn...)...); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("a queue of a run that does not exist: %v", err)
+	}
+	out, stderr, err = runCLI(t, append([]string{"review", "report", "--run", "revcli", "--queue", "seed-1", "--json"}, conn...)...)
+	var s review.Summary
+	if err != nil || json.Unmarshal([]byte(out), &s) != nil || s.Items == 0 || s.Labelled != 0 {
+		t.Fatalf("review report: %v %+v\n%s%s", err, s, out, stderr)
+	}
+	if _, _, err := runCLI(t, append([]string{"review", "serve", "--reviewers", filepath.Join(t.TempDir(), "none")}, conn...)...); err == nil || exitCode(err, false) != 2 {
+		t.Fatalf("serving without a reviewers file: %v (exit %d)", err, exitCode(err, false))
+	}
+	md, err := os.ReadFile(filepath.Join(writeReport(t, sys, "revcli", "md"), "report.md"))
+	if err != nil || !bytes.Contains(md, []byte("Human review: queue seed-1")) {
+		t.Fatalf("assay report shows no review queue: %v", err)
 	}
 }
