@@ -482,7 +482,7 @@ func (s *Server) pageLabel(w http.ResponseWriter, r *http.Request) {
 	}
 	in := Input{Item: r.PostFormValue("item"), Choice: Choice(r.PostFormValue("choice")), ErrorsA: r.PostForm["errors_a"], ErrorsB: r.PostForm["errors_b"],
 		Corrected: r.PostFormValue("corrected"), Note: r.PostFormValue("note"), Submission: r.PostFormValue("submission")}
-	l, status, err := s.submit(r.Context(), run, queue, who, in)
+	_, status, err := s.submit(r.Context(), run, queue, who, in)
 	if err != nil {
 		if status == http.StatusBadRequest || status == http.StatusConflict {
 			// The page again, with what the reviewer typed.
@@ -492,7 +492,6 @@ func (s *Server) pageLabel(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), status)
 		return
 	}
-	_ = l
 	http.Redirect(w, r, "/review/"+run+"/"+queue+"?saved", http.StatusSeeOther)
 }
 
