@@ -256,12 +256,12 @@ const StageRepeat = "judge-repeat"
 // not read back, while a redelivery reads each repeat's), and publishes
 // every repeat, failed ones included, on the judge's repeat subject.
 func (s *Service) repeat(ctx context.Context, spec *eval.RunSpec, j eval.Judge, p pair, sample *eval.Sample, cand, base *eval.Generation, jd *eval.Judgment) error {
-	orders := []string{eval.OrderCandidateFirst, eval.OrderBaselineFirst}
 	of := make([]eval.Winner, len(jd.Rounds))
 	for i, r := range jd.Rounds {
 		of[i] = r.Winner
 	}
 	policy := llm.Policy(spec.Retry)
+	reqs := pairRequests(j, sample, cand, base)
 	for k := 1; k <= j.Repeat; k++ {
 		// Its own stage in the id, k before the sample's: no repeat's id is
 		// any judgment's, whatever the sample ids hold.
@@ -269,34 +269,13 @@ func (s *Service) repeat(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		scope := judgeScope(j.Hash()) + fmt.Sprintf("|repeat-%d", k)
 		rj := &eval.Judgment{V: jd.V, Run: jd.Run, Sample: jd.Sample, Judge: jd.Judge, JudgeID: jd.JudgeID, Candidate: jd.Candidate,
 			Baseline: jd.Baseline, Fingerprint: jd.Fingerprint, CandidateRetry: jd.CandidateRetry, BaselineRetry: jd.BaselineRetry,
-			JudgeRetry: jd.JudgeRetry, Repeat: k, RepeatOf: of, Rounds: make([]eval.Round, len(orders))}
-		causes := make([]string, len(orders))
-		errs := make([]error, len(orders))
-		reqs := make([]llm.ChatRequest, len(orders))
-		var wg sync.WaitGroup
-		for i, order := range orders {
-			a, b := cand, base
-			if order == eval.OrderBaselineFirst {
-				a, b = b, a
-			}
-			reqs[i] = request(j, sample, a, b)
-			wg.Go(func() {
-				rj.Rounds[i], causes[i], errs[i] = s.round(ctx, j, scope, policy, reqs[i], order)
-			})
-		}
-		wg.Wait()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err := errors.Join(errs...); err != nil {
+			JudgeRetry: jd.JudgeRetry, Repeat: k, RepeatOf: of}
+		var causes []string
+		var err error
+		if rj.Rounds, causes, err = s.askBoth(ctx, j, scope, policy, reqs); err != nil {
 			return err
 		}
-		for i, r := range rj.Rounds {
-			if r.Error != "" && rj.Error == "" {
-				rj.Error, rj.Cause = "judge failed ("+r.Order+"): "+r.Error, causes[i]
-			}
-		}
-		if rj.Error == "" {
+		if rj.Error, rj.Cause = failedRound(rj.Rounds, causes); rj.Error == "" {
 			rj.Winner, rj.Consistent = verdict.Combine(rj.Rounds[0].Winner, rj.Rounds[1].Winner)
 		}
 		if _, err := s.bus.Publish(ctx, bus.JudgmentsSubject(spec.Run, j.Name)+RepeatSuffix, id, rj); err != nil {
@@ -307,6 +286,57 @@ func (s *Service) repeat(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		}
 	}
 	return nil
+}
+
+// judgeOrders are the two orders a pair is shown in.
+var judgeOrders = [2]string{eval.OrderCandidateFirst, eval.OrderBaselineFirst}
+
+// pairRequests are the judge's requests about the pair of cand and base
+// on sample, one per order of judgeOrders.
+func pairRequests(j eval.Judge, sample *eval.Sample, cand, base *eval.Generation) [2]llm.ChatRequest {
+	var reqs [2]llm.ChatRequest
+	for i, order := range judgeOrders {
+		a, b := cand, base
+		if order == eval.OrderBaselineFirst {
+			a, b = b, a
+		}
+		reqs[i] = request(j, sample, a, b)
+	}
+	return reqs
+}
+
+// askBoth asks the judge reqs (one per order of judgeOrders) under scope,
+// both at once: a round that failed says so in its Round, with its
+// failure's class in causes; err is ctx's, or an outcome the ledger could
+// not store.
+func (s *Service) askBoth(ctx context.Context, j eval.Judge, scope string, policy llm.RetryPolicy, reqs [2]llm.ChatRequest) (rounds []eval.Round, causes []string, err error) {
+	rounds, causes = make([]eval.Round, len(reqs)), make([]string, len(reqs))
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for i, order := range judgeOrders {
+		wg.Go(func() {
+			rounds[i], causes[i], errs[i] = s.round(ctx, j, scope, policy, reqs[i], order)
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, nil, ctx.Err()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, nil, err
+	}
+	return rounds, causes, nil
+}
+
+// failedRound is the error and cause of the first round that failed, or
+// "" when both gave a verdict.
+func failedRound(rounds []eval.Round, causes []string) (msg, cause string) {
+	for i, r := range rounds {
+		if r.Error != "" {
+			return "judge failed (" + r.Order + "): " + r.Error, causes[i]
+		}
+	}
+	return "", ""
 }
 
 // publish publishes judgment jd of pair p by j, with its pair key when
@@ -355,15 +385,7 @@ func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 			return jd, nil, nil
 		}
 	}
-	orders := []string{eval.OrderCandidateFirst, eval.OrderBaselineFirst}
-	var reqs [2]llm.ChatRequest
-	for i, order := range orders {
-		a, b := cand, base
-		if order == eval.OrderBaselineFirst {
-			a, b = b, a
-		}
-		reqs[i] = request(j, sample, a, b)
-	}
+	reqs := pairRequests(j, sample, cand, base)
 	scope := judgeScope(hash)
 	key := pairKey(scope, reqs)
 	if earlier, ok, err := s.judgmentOf(ctx, key, hash); err != nil {
@@ -378,8 +400,8 @@ func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 	} else if ok {
 		// The judge's answers are read again, as answers from the cache
 		// were: a verdict is what today's parser makes of them.
-		jd.Rounds = make([]eval.Round, len(orders))
-		for i, order := range orders {
+		jd.Rounds = make([]eval.Round, len(judgeOrders))
+		for i, order := range judgeOrders {
 			var cause string
 			if jd.Rounds[i], cause = roundOf(order, earlier.Rounds[i].Raw, true); cause != "" {
 				jd.Error = "judge failed (" + order + "): " + jd.Rounds[i].Error
@@ -394,31 +416,15 @@ func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		jd.Error, jd.Cause = problem, cause
 		return jd, nil, nil
 	}
-	policy := llm.Policy(spec.Retry)
-	jd.Rounds = make([]eval.Round, len(orders))
-	causes := make([]string, len(orders))
-	errs := make([]error, len(orders))
-	var wg sync.WaitGroup
-	for i, order := range orders {
-		wg.Go(func() {
-			jd.Rounds[i], causes[i], errs[i] = s.round(ctx, j, scope, policy, reqs[i], order)
-		})
-	}
-	wg.Wait()
-	if ctx.Err() != nil {
-		return nil, nil, ctx.Err()
-	}
-	if err := errors.Join(errs...); err != nil {
+	rounds, causes, err := s.askBoth(ctx, j, scope, llm.Policy(spec.Retry), reqs)
+	if err != nil {
 		return nil, nil, err
 	}
-	for i, r := range jd.Rounds {
-		if r.Error != "" {
-			// The rounds' responses stay in the LLM cache for its TTL:
-			// assay retry asks only what failed.
-			jd.Error = "judge failed (" + r.Order + "): " + r.Error
-			jd.Cause = causes[i]
-			return jd, nil, nil
-		}
+	jd.Rounds = rounds
+	if jd.Error, jd.Cause = failedRound(rounds, causes); jd.Error != "" {
+		// The rounds' responses stay in the LLM cache for its TTL:
+		// assay retry asks only what failed.
+		return jd, nil, nil
 	}
 	jd.Winner, jd.Consistent = verdict.Combine(jd.Rounds[0].Winner, jd.Rounds[1].Winner)
 	// Once the judgment is published and its message acked for good, the

@@ -2,13 +2,13 @@ package aggregate
 
 import (
 	"cmp"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
+	"github.com/assay-eval/assay/services/report/stats"
 )
 
 // repeats gathers a judge's repeats on one candidate (see
@@ -195,9 +195,9 @@ func (c *Collector) stability(rep *document.Report) {
 					kappas = append(kappas, kp)
 				}
 			}
-			st.IdenticalCI = bootstrapInterval(shares)
+			st.IdenticalCI = stats.BootstrapInterval(shares)
 			if st.Kappa != nil && len(kappas) > 0 {
-				ci := bootstrapInterval(kappas)
+				ci := stats.BootstrapInterval(kappas)
 				st.KappaCI = &ci
 			}
 		}
@@ -206,14 +206,4 @@ func (c *Collector) stability(rep *document.Report) {
 		}
 		rep.Stability = append(rep.Stability, st)
 	}
-}
-
-// bootstrapInterval is the 2.5th and 97.5th percentiles of xs (nearest rank).
-func bootstrapInterval(xs []float64) [2]float64 {
-	if len(xs) == 0 {
-		return [2]float64{}
-	}
-	slices.Sort(xs)
-	at := func(p float64) float64 { return xs[int(math.Round(p*float64(len(xs)-1)))] }
-	return [2]float64{at(0.025), at(0.975)}
 }

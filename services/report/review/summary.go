@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
 	"github.com/assay-eval/assay/services/report/render"
+	"github.com/assay-eval/assay/services/report/stats"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -208,17 +208,13 @@ func agreement(items [][][2]eval.Winner, lean bool) Agreement {
 			ks = append(ks, k)
 		}
 	}
-	a.Percent.Lo, a.Percent.Hi = percentile(ps, 0.025), percentile(ps, 0.975)
+	ci := stats.BootstrapInterval(ps)
+	a.Percent.Lo, a.Percent.Hi = ci[0], ci[1]
 	if a.KappaDefined && len(ks) > 0 {
-		a.KappaLo, a.KappaHi = percentile(ks, 0.025), percentile(ks, 0.975)
+		ci := stats.BootstrapInterval(ks)
+		a.KappaLo, a.KappaHi = ci[0], ci[1]
 	}
 	return a
-}
-
-// percentile is the p-th quantile of xs (nearest rank), sorting xs.
-func percentile(xs []float64, p float64) float64 {
-	slices.Sort(xs)
-	return xs[int(math.Round(p*float64(len(xs)-1)))]
 }
 
 // rank orders verdicts by how much they favour the candidate.
@@ -234,6 +230,9 @@ func rank(w eval.Winner) int {
 
 // kappa is Cohen's kappa of the pairs' two ratings; ok is false when the
 // agreement expected by chance is 1 (both raters gave one verdict only).
+// It sums over the verdicts in a fixed order, unlike [stats.Agreement]
+// (over a map), so that the same labels give the same kappa to the bit:
+// the review summary served and the report's must be equal.
 func kappa(pairs [][2]eval.Winner) (k float64, ok bool) {
 	n := float64(len(pairs))
 	if n == 0 {
@@ -268,18 +267,15 @@ func kappa(pairs [][2]eval.Winner) (k float64, ok bool) {
 func wilson(k, n int) Rate { return wilsonOf(float64(k), n) }
 
 // wilsonOf is the mean of n scores in [0, 1] whose sum is sum, with the
-// Wilson interval of a share of sum in n (exact for scores of 0 and 1;
-// for halves, as if each were half a success).
+// Wilson interval of that share (exact for scores of 0 and 1; for halves,
+// as if each were half a success).
 func wilsonOf(sum float64, n int) Rate {
 	if n == 0 {
 		return Rate{}
 	}
-	const z = 1.959963984540054
-	p, nf := sum/float64(n), float64(n)
-	d := 1 + z*z/nf
-	c := (p + z*z/(2*nf)) / d
-	h := z * math.Sqrt(p*(1-p)/nf+z*z/(4*nf*nf)) / d
-	return Rate{N: n, Value: p, Lo: max(0, c-h), Hi: min(1, c+h)}
+	p := sum / float64(n)
+	ci := stats.Wilson(p, n)
+	return Rate{N: n, Value: p, Lo: ci[0], Hi: ci[1]}
 }
 
 // WriteSummary writes s as Markdown tables, as the report shows it.

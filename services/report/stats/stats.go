@@ -7,6 +7,7 @@ package stats
 
 import (
 	"math"
+	"slices"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -175,6 +176,18 @@ func Percentile(sorted []float64, p float64) float64 {
 	lo := int(math.Floor(r))
 	hi := min(lo+1, len(sorted)-1)
 	return sorted[lo] + (r-float64(lo))*(sorted[hi]-sorted[lo])
+}
+
+// BootstrapInterval is the 95% percentile interval of bootstrap estimates
+// xs: their 2.5th and 97.5th percentiles by nearest rank (xs is sorted in
+// place); zero when there are none.
+func BootstrapInterval(xs []float64) [2]float64 {
+	if len(xs) == 0 {
+		return [2]float64{}
+	}
+	slices.Sort(xs)
+	at := func(p float64) float64 { return xs[int(math.Round(p*float64(len(xs)-1)))] }
+	return [2]float64{at(0.025), at(0.975)}
 }
 
 // Agreement is how often two raters gave the same label to the same items
