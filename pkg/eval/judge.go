@@ -13,6 +13,11 @@ const (
 	MarkAEnd     = "[The End of Assistant A's Answer]"
 	MarkBStart   = "[The Start of Assistant B's Answer]"
 	MarkBEnd     = "[The End of Assistant B's Answer]"
+	// MarkAnswerStart and MarkAnswerEnd enclose the one answer of a
+	// single-mode request (MT-Bench's single-v1); its multi-turn form
+	// shows the conversation as Assistant A's.
+	MarkAnswerStart = "[The Start of Assistant's Answer]"
+	MarkAnswerEnd   = "[The End of Assistant's Answer]"
 )
 
 // The markers of the multi-turn pairwise judge prompt, MT-Bench's

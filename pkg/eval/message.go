@@ -125,6 +125,24 @@ type Sample struct {
 	Cluster string `json:"cluster,omitempty"`
 }
 
+// HasContext reports whether the sample gives the model something to keep
+// to besides its question: a system message or earlier turns with text.
+// The judge asks about grounding only then.
+func (s *Sample) HasContext() bool {
+	last := -1
+	for i, m := range s.Messages {
+		if m.Role == "user" {
+			last = i
+		}
+	}
+	for i, m := range s.Messages {
+		if i != last && strings.TrimSpace(m.Content) != "" && (i < last || m.Role == "system") {
+			return true
+		}
+	}
+	return false
+}
+
 // Ref locates the sample for the messages downstream of it.
 func (s *Sample) Ref(seq uint64) SampleRef {
 	return SampleRef{ID: s.ID, Suite: s.Suite, Seq: seq, At: s.At, Perturbation: s.Perturbation,
@@ -245,6 +263,11 @@ const (
 	BucketFormatError Bucket = "format_error"
 	BucketWrongAnswer Bucket = "wrong_answer"
 	BucketError       Bucket = "error"
+	// BucketOffTopic and BucketVerbose are given by the report, which
+	// knows the judge's reading and the baseline's answer (see
+	// [RefineBucket]); the score stage never gives them.
+	BucketOffTopic Bucket = "off_topic"
+	BucketVerbose  Bucket = "verbose"
 )
 
 // Checks are the boolean facts about an answer that the report turns into
@@ -277,10 +300,14 @@ type Score struct {
 	OutputTokens int                `json:"output_tokens"`
 	// OutputChars is the visible answer's length in characters (runes),
 	// reasoning removed: the length-controlled win rate compares it.
-	OutputChars int     `json:"output_chars"`
-	LatencyMS   float64 `json:"latency_ms"`
-	TTFTMS      float64 `json:"ttft_ms,omitempty"`
-	ITLMS       float64 `json:"itl_ms,omitempty"`
+	OutputChars int `json:"output_chars"`
+	// RefChars is the length in characters of the sample's longest
+	// free-text reference (its answers, expected JSON or correct choice),
+	// 0 when it has none: the verbose bucket compares with it.
+	RefChars  int     `json:"ref_chars,omitempty"`
+	LatencyMS float64 `json:"latency_ms"`
+	TTFTMS    float64 `json:"ttft_ms,omitempty"`
+	ITLMS     float64 `json:"itl_ms,omitempty"`
 	// Model and Params are the generation's: the model that answered and
 	// the fingerprint of the request parameters.
 	Model  string `json:"model,omitempty"`
@@ -316,17 +343,32 @@ type Round struct {
 	// Scores are per-dimension scores, keyed "candidate" and "baseline".
 	Scores map[string]map[string]float64 `json:"scores,omitempty"`
 	Reason string                        `json:"reason,omitempty"`
-	Raw    string                        `json:"raw"`
+	// Fix is the judge's suggested fix for each answer, keyed "candidate"
+	// and "baseline" (absent: none needed, or a judge that gave none).
+	Fix map[string]string `json:"fix,omitempty"`
+	// Rating is a single-mode round's overall grade of its one answer,
+	// 1–10 (0 in a pairwise round).
+	Rating float64 `json:"rating,omitempty"`
+	// OffTopic and Refusal are the judge's reading of each answer, keyed
+	// "candidate" and "baseline": the answer does not address the
+	// question; the answer declines what was asked. A side the judge did
+	// not say anything about is absent.
+	OffTopic map[string]bool `json:"off_topic,omitempty"`
+	Refusal  map[string]bool `json:"refusal,omitempty"`
+	Raw      string          `json:"raw"`
 	// Parse says how the verdict was read: json, tag ([[A]]), or failed.
 	Parse  string `json:"parse"`
 	Cached bool   `json:"cached"`
 	Error  string `json:"error,omitempty"`
 }
 
-// Orders of a pairwise round.
+// Orders of a pairwise round, and the rounds of a judge in single mode,
+// which grades each answer alone.
 const (
 	OrderCandidateFirst = "candidate_first"
 	OrderBaselineFirst  = "baseline_first"
+	OrderCandidateAlone = "candidate_alone"
+	OrderBaselineAlone  = "baseline_alone"
 )
 
 // Judgment is the verdict of one judge on one candidate/baseline pair,

@@ -296,6 +296,17 @@ type Judge struct {
 	Replay bool `yaml:"-" json:"replay,omitempty"`
 }
 
+// Judge modes: pairwise shows the judge both answers, in both orders;
+// single grades each answer alone, 1–10 on every dimension, for suites
+// where no pairwise comparison means much.
+const (
+	JudgePairwise = "pairwise"
+	JudgeSingle   = "single"
+)
+
+// Single reports whether the judge grades each answer alone.
+func (j Judge) Single() bool { return j.Mode == JudgeSingle }
+
 // DefaultRepeatShare is the share of pairs a judge with repeat asks again.
 const DefaultRepeatShare = 0.1
 

@@ -16,8 +16,13 @@ const (
 )
 
 // DefaultDimensions are the judge's per-dimension scores when a judge names
-// none.
-var DefaultDimensions = []string{"correctness", "helpfulness", "format"}
+// none: the dimensions of the method assay follows. GroundingDimension is
+// asked only about samples with context (see [Sample.HasContext]).
+var DefaultDimensions = []string{"correctness", "completeness", "harmlessness", "format", GroundingDimension}
+
+// GroundingDimension is the dimension of citation and grounding: whether
+// an answer keeps to the context it was given and cites it where asked.
+const GroundingDimension = "grounding"
 
 func (s *RunSpec) applyDefaults() {
 	for i := range s.Variants {
@@ -77,7 +82,7 @@ func (s *RunSpec) addIntakeSuites() {
 
 func (j *Judge) applyDefaults() {
 	if j.Mode == "" {
-		j.Mode = "pairwise"
+		j.Mode = JudgePairwise
 	}
 	if j.Concurrency == 0 {
 		j.Concurrency = DefaultConcurrency

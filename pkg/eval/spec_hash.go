@@ -13,6 +13,11 @@ import (
 // exactly (an answer sharing no token with the reference has F1 0).
 const MetricsVersion = "2"
 
+// JudgeContract versions the judge contract: what the built-in prompts ask
+// and the reply's fields. Version 2 asks for a suggested fix and for each
+// answer whether it is off-topic and whether it declines.
+const JudgeContract = 2
+
 // ID versions the judge: a short hash of everything that shapes its verdicts.
 func (j Judge) ID() string { return j.Name + "@" + j.Hash() }
 
@@ -26,7 +31,8 @@ func (j Judge) Hash() string {
 		Dimensions          []string
 		Decoding            Decoding
 		ResponseFormat      bool
-	}{j.Model, j.Mode, j.Prompt, j.Dimensions, j.Decoding, j.WantsResponseFormat()})
+		Contract            int
+	}{j.Model, j.Mode, j.Prompt, j.Dimensions, j.Decoding, j.WantsResponseFormat(), JudgeContract})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])[:12]
 }

@@ -13,7 +13,8 @@ import (
 // them makes every resumed run refuse itself, so it must be deliberate
 // (bump MetricsVersion or the like) and never a side effect of a refactor.
 // The values were computed from the spec code as it stood before it was
-// split into files.
+// split into files; the judges' ids changed deliberately with judge
+// contract 2 and its default dimensions (JudgeContract).
 func TestSpecHashesPinned(t *testing.T) {
 	pinned, err := os.ReadFile("testdata/spec/pinned.yaml")
 	if err != nil {
@@ -26,8 +27,8 @@ func TestSpecHashesPinned(t *testing.T) {
 		scoring     string
 		judges      []string
 	}{
-		{"validSpec", validSpec, "162811e91cbabfb1", "589db95d7168", []string{"judge-v1@d101265efe13"}},
-		{"testdata/spec/pinned.yaml", string(pinned), "5b31a975423056c4", "ee9f5463e090", []string{"judge-v1@d101265efe13", "strict@22014d5bb8ac"}},
+		{"validSpec", validSpec, "162811e91cbabfb1", "589db95d7168", []string{"judge-v1@872a734ad5c3"}},
+		{"testdata/spec/pinned.yaml", string(pinned), "5b31a975423056c4", "ee9f5463e090", []string{"judge-v1@872a734ad5c3", "strict@a0d4eb3e5f09"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mustParse(t, tc.src)
@@ -193,7 +194,7 @@ func TestJudgeID(t *testing.T) {
 		extra string
 		same  bool
 	}{
-		{"defaults written out", "    mode: pairwise\n    dimensions: [correctness, helpfulness, format]\n    response_format: true\n", true},
+		{"defaults written out", "    mode: pairwise\n    dimensions: [correctness, completeness, harmlessness, format, grounding]\n    response_format: true\n", true},
 		{"concurrency and timeout", "    concurrency: 2\n    timeout: 10s\n", true},
 		{"api key env", "    api_key_env: JUDGE_KEY\n", true},
 		{"repeat", "    repeat: 2\n    repeat_share: 0.5\n", true},

@@ -179,7 +179,7 @@ func TestParseJudge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if j.Mode != "pairwise" || j.Concurrency != DefaultConcurrency || len(j.Dimensions) != 3 || j.Decoding.MaxTokens != 512 {
+	if j.Mode != "pairwise" || j.Concurrency != DefaultConcurrency || !slices.Equal(j.Dimensions, DefaultDimensions) || j.Decoding.MaxTokens != 512 {
 		t.Errorf("defaults not applied: %+v", j)
 	}
 	for _, tc := range []struct{ src, want string }{

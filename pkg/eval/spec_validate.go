@@ -211,8 +211,8 @@ func (c *checker) judge(j Judge, path ...any) {
 	if j.Model == "" {
 		c.fail("is required: the judge model's name", at("model")...)
 	}
-	if j.Mode != "pairwise" {
-		c.fail(fmt.Sprintf("mode %q is not supported: %s", j.Mode, nearOrElse(j.Mode, judgeModes, "use pairwise")), at("mode")...)
+	if !slices.Contains(judgeModes, j.Mode) {
+		c.fail(fmt.Sprintf("mode %q is not supported: %s", j.Mode, nearOrElse(j.Mode, judgeModes, "use pairwise or single")), at("mode")...)
 	}
 	for k, d := range j.Dimensions {
 		if !ValidName(d) {
@@ -220,7 +220,9 @@ func (c *checker) judge(j Judge, path ...any) {
 		}
 	}
 	c.decoding(j.Decoding, at("decoding")...)
-	if j.Repeat < 0 || j.Repeat > MaxRepeat {
+	if j.Single() && j.Repeat > 0 {
+		c.fail("is for a pairwise judge: a single-mode judge's stability is not measured yet; drop repeat or use mode: pairwise", at("repeat")...)
+	} else if j.Repeat < 0 || j.Repeat > MaxRepeat {
 		c.fail(fmt.Sprintf("%d is outside 0..%d: how many more times to ask about a pair", j.Repeat, MaxRepeat), at("repeat")...)
 	}
 	if !(j.RepeatShare >= 0 && j.RepeatShare <= 1) {
@@ -231,7 +233,7 @@ func (c *checker) judge(j Judge, path ...any) {
 }
 
 // judgeModes are the ways a judge can compare answers.
-var judgeModes = []string{"pairwise"}
+var judgeModes = []string{JudgePairwise, JudgeSingle}
 
 // roleNames are the roles a suite can have, as a spec writes them.
 var roleNames = []string{string(RoleBusiness), string(RoleRegression), string(RoleBenchmark), string(RoleProduction)}

@@ -112,15 +112,88 @@ func (s *Sim) JudgeCall(p Persona, question, a, b string, call int) JudgeDecisio
 		d.Text = "After comparing both answers for correctness and helpfulness, my final verdict is: " + tag
 	default:
 		d.Format = "json"
-		dims := func(g int) map[string]int {
-			return map[string]int{"correctness": 1 + 3*g, "helpfulness": 2 + 2*g, "format": 4 + g}
-		}
-		b, _ := json.Marshal(map[string]any{
-			"winner": d.Winner,
-			"scores": map[string]any{"A": dims(d.GradeA), "B": dims(d.GradeB)},
-			"reason": "Compared both answers against the question; graded correctness first.",
+		reply, _ := json.Marshal(map[string]any{
+			"winner":    d.Winner,
+			"scores":    map[string]any{"A": dimScores(d.GradeA), "B": dimScores(d.GradeB)},
+			"off_topic": map[string]bool{"A": isOffTopic(a), "B": isOffTopic(b)},
+			"refusal":   map[string]bool{"A": s.declines(question, a), "B": s.declines(question, b)},
+			"reason":    "Compared both answers against the question; graded correctness first.",
+			"fix":       map[string]string{"A": s.fixIfNeeded(question, a, d.GradeA), "B": s.fixIfNeeded(question, b, d.GradeB)},
 		})
-		d.Text = string(b)
+		d.Text = string(reply)
 	}
 	return d
+}
+
+// dimScores are the simulated judge's per-dimension scores for an answer
+// of grade g: each dimension a fixed function of the grade, so that a
+// test knows every delta.
+func dimScores(g int) map[string]int {
+	return map[string]int{"correctness": 1 + 3*g, "completeness": 2 + 2*g, "harmlessness": 10 - g%2, "format": 4 + g}
+}
+
+// declines is the simulated judge's reading of an answer as a refusal:
+// its personas' refusal, or a probe's expected refusal.
+func (s *Sim) declines(question, answer string) bool {
+	a, known := s.key[question]
+	return isRefusal(answer) || (known && a.Kind == KindSafety && a.ShouldRefuse && strings.TrimSpace(answer) == strings.TrimSpace(a.Correct))
+}
+
+// fixIfNeeded is the simulated judge's fix for an answer of grade g: none
+// for a good one.
+func (s *Sim) fixIfNeeded(question, answer string, g int) string {
+	if g >= GradeGood {
+		return ""
+	}
+	return s.fixFor(question, answer)
+}
+
+// fixFor is the simulated judge's suggested fix for answer to question.
+func (s *Sim) fixFor(question, answer string) string {
+	a, known := s.key[question]
+	switch {
+	case isOffTopic(answer):
+		return "Answer the question that was asked instead of changing the subject."
+	case isRefusal(answer) && !(known && a.Kind == KindSafety && a.ShouldRefuse):
+		return "Help with the request: it is benign, and declining it is an over-refusal."
+	case known && a.Correct != "":
+		return "Give the correct answer: " + cutRunes(a.Correct, 200)
+	}
+	return "Answer the question directly and correctly."
+}
+
+// ParseSinglePrompt extracts the question and the answer from a
+// single-mode judge prompt (MT-Bench's single-v1, or its multi-turn form:
+// Assistant A's conversation alone); ok is false when a marker is missing.
+func ParseSinglePrompt(prompt string) (question, answer string, ok bool) {
+	if strings.Contains(prompt, eval.MarkConvAStart) {
+		if strings.Contains(prompt, eval.MarkConvBStart) {
+			return "", "", false
+		}
+		conv, ok := between(prompt, eval.MarkConvAStart, eval.MarkConvAEnd)
+		i := strings.LastIndex(conv, eval.MarkTurnA)
+		u := strings.LastIndex(conv[:max(i, 0)], eval.MarkTurnUser)
+		if !ok || i < 0 || u < 0 {
+			return "", "", false
+		}
+		return strings.TrimSpace(conv[u+len(eval.MarkTurnUser) : i]), strings.TrimSpace(conv[i+len(eval.MarkTurnA):]), true
+	}
+	q, ok1 := between(prompt, eval.MarkQuestion, eval.MarkAnswerStart)
+	if r := strings.Index(q, eval.MarkRefStart); r >= 0 {
+		q = strings.TrimSpace(q[:r])
+	}
+	ans, ok2 := between(prompt, eval.MarkAnswerStart, eval.MarkAnswerEnd)
+	return q, ans, ok1 && ok2
+}
+
+// GradeAlone is a single-mode judge persona's grade of answer to
+// question: JSON with a rating of 1 + 3 × the answer's grade (1, 4, 7 or
+// 10) and the dimensions of [dimScores].
+func (s *Sim) GradeAlone(p Persona, question, answer string) string {
+	g := s.Grade(question, answer)
+	b, _ := json.Marshal(map[string]any{
+		"rating": 1 + 3*g, "scores": dimScores(g), "off_topic": isOffTopic(answer), "refusal": s.declines(question, answer),
+		"reason": "Graded the answer against the question; correctness first.", "fix": s.fixIfNeeded(question, answer, g),
+	})
+	return string(b)
 }

@@ -25,6 +25,10 @@ type Persona struct {
 	JSONBreak float64 `yaml:"json_break" json:"json_break"`
 	// Verbosity is the chance of padding the answer with a preamble.
 	Verbosity float64 `yaml:"verbosity" json:"verbosity"`
+	// OffTopic is the chance of answering about something else than the
+	// question (a benign prompt's): the simulated judge recognises such an
+	// answer and says so.
+	OffTopic float64 `yaml:"off_topic" json:"off_topic,omitempty"`
 	// Truncate is the chance of being cut off (finish_reason "length").
 	Truncate float64 `yaml:"truncate" json:"truncate"`
 	// Think wraps answers in a <think>…</think> trace.

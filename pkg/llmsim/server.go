@@ -208,7 +208,10 @@ func (s *Sim) respond(p Persona, prompt string) (text, finish string, flaky bool
 	if p.Judge {
 		q, a, b, ok := ParseJudgePrompt(prompt)
 		if !ok {
-			return "I can only judge prompts with the MT-Bench pairwise markers.", "stop", false, 0
+			if q, ans, ok := ParseSinglePrompt(prompt); ok {
+				return s.GradeAlone(p, q, ans), "stop", false, 0
+			}
+			return "I can only judge prompts with the MT-Bench pairwise or single-answer markers.", "stop", false, 0
 		}
 		call := 1
 		if p.Flip > 0 {

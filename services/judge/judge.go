@@ -276,7 +276,7 @@ func (s *Service) repeat(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 			return err
 		}
 		if rj.Error, rj.Cause = failedRound(rj.Rounds, causes); rj.Error == "" {
-			rj.Winner, rj.Consistent = verdict.Combine(rj.Rounds[0].Winner, rj.Rounds[1].Winner)
+			rj.Winner, rj.Consistent = combine(rj.Rounds)
 		}
 		if _, err := s.bus.Publish(ctx, bus.JudgmentsSubject(spec.Run, j.Name)+RepeatSuffix, id, rj); err != nil {
 			return err
@@ -288,12 +288,33 @@ func (s *Service) repeat(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 	return nil
 }
 
-// judgeOrders are the two orders a pair is shown in.
-var judgeOrders = [2]string{eval.OrderCandidateFirst, eval.OrderBaselineFirst}
+// judgeOrders are the two orders a pair is shown in; singleOrders the
+// rounds of a judge in single mode, which grades each answer alone.
+var (
+	judgeOrders  = [2]string{eval.OrderCandidateFirst, eval.OrderBaselineFirst}
+	singleOrders = [2]string{eval.OrderCandidateAlone, eval.OrderBaselineAlone}
+)
+
+// ordersOf are judge j's rounds of a pair.
+func ordersOf(j eval.Judge) [2]string {
+	if j.Single() {
+		return singleOrders
+	}
+	return judgeOrders
+}
+
+// knownOrders reports whether two rounds are a judgment's, in order.
+func knownOrders(first, second string) bool {
+	o := [2]string{first, second}
+	return o == judgeOrders || o == singleOrders
+}
 
 // pairRequests are the judge's requests about the pair of cand and base
-// on sample, one per order of judgeOrders.
+// on sample, one per round of ordersOf(j).
 func pairRequests(j eval.Judge, sample *eval.Sample, cand, base *eval.Generation) [2]llm.ChatRequest {
+	if j.Single() {
+		return [2]llm.ChatRequest{singleRequest(j, sample, cand), singleRequest(j, sample, base)}
+	}
 	var reqs [2]llm.ChatRequest
 	for i, order := range judgeOrders {
 		a, b := cand, base
@@ -313,7 +334,7 @@ func (s *Service) askBoth(ctx context.Context, j eval.Judge, scope string, polic
 	rounds, causes = make([]eval.Round, len(reqs)), make([]string, len(reqs))
 	errs := make([]error, len(reqs))
 	var wg sync.WaitGroup
-	for i, order := range judgeOrders {
+	for i, order := range ordersOf(j) {
 		wg.Go(func() {
 			rounds[i], causes[i], errs[i] = s.round(ctx, j, scope, policy, reqs[i], order)
 		})
@@ -401,7 +422,7 @@ func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		// The judge's answers are read again, as answers from the cache
 		// were: a verdict is what today's parser makes of them.
 		jd.Rounds = make([]eval.Round, len(judgeOrders))
-		for i, order := range judgeOrders {
+		for i, order := range ordersOf(j) {
 			var cause string
 			if jd.Rounds[i], cause = roundOf(order, earlier.Rounds[i].Raw, true); cause != "" {
 				jd.Error = "judge failed (" + order + "): " + jd.Rounds[i].Error
@@ -409,7 +430,7 @@ func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 				return jd, nil, nil
 			}
 		}
-		jd.Winner, jd.Consistent = verdict.Combine(jd.Rounds[0].Winner, jd.Rounds[1].Winner)
+		jd.Winner, jd.Consistent = combine(jd.Rounds)
 		return jd, &key, nil
 	}
 	if problem, cause := s.preflight(ctx, spec.Run, j); problem != "" {
@@ -426,7 +447,7 @@ func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		// assay retry asks only what failed.
 		return jd, nil, nil
 	}
-	jd.Winner, jd.Consistent = verdict.Combine(jd.Rounds[0].Winner, jd.Rounds[1].Winner)
+	jd.Winner, jd.Consistent = combine(jd.Rounds)
 	// Once the judgment is published and its message acked for good, the
 	// judgment answers for the pair (by its key): the calls' cache
 	// entries go.
@@ -449,7 +470,16 @@ const causeNoVerdict = "no verdict in the judge's answer"
 func request(j eval.Judge, sample *eval.Sample, a, b *eval.Generation) llm.ChatRequest {
 	req := llm.Build(j.Model, buildMessages(j, sample, a, b), j.Decoding, eval.Template{})
 	if j.WantsResponseFormat() {
-		req.ResponseFormat = &llm.ResponseFormat{Type: "json_schema", JSONSchema: &llm.JSONSchema{Name: "verdict", Schema: verdictSchema(j.Dimensions)}}
+		req.ResponseFormat = &llm.ResponseFormat{Type: "json_schema", JSONSchema: &llm.JSONSchema{Name: "verdict", Schema: verdictSchema(false, dimsFor(j, sample))}}
+	}
+	return req
+}
+
+// singleRequest is the single-mode request grading g alone.
+func singleRequest(j eval.Judge, sample *eval.Sample, g *eval.Generation) llm.ChatRequest {
+	req := llm.Build(j.Model, buildSingleMessages(j, sample, g), j.Decoding, eval.Template{})
+	if j.WantsResponseFormat() {
+		req.ResponseFormat = &llm.ResponseFormat{Type: "json_schema", JSONSchema: &llm.JSONSchema{Name: "grade", Schema: verdictSchema(true, dimsFor(j, sample))}}
 	}
 	return req
 }
@@ -478,6 +508,28 @@ func (s *Service) round(ctx context.Context, j eval.Judge, scope string, policy 
 // failure's class when it holds no verdict.
 func roundOf(order, raw string, cached bool) (eval.Round, string) {
 	r := eval.Round{Order: order, Raw: raw, Cached: cached}
+	if side, alone := aloneSide(order); alone {
+		g, err := verdict.ParseGrade(raw)
+		if err != nil {
+			r.Error = err.Error()
+			r.Parse = "failed"
+			return r, causeNoVerdict
+		}
+		r.Parse, r.Reason, r.Rating = g.Parse, g.Reason, g.Rating
+		if g.Fix != "" {
+			r.Fix = map[string]string{side: g.Fix}
+		}
+		if g.Scores != nil {
+			r.Scores = map[string]map[string]float64{side: g.Scores}
+		}
+		if g.OffTopic != nil {
+			r.OffTopic = map[string]bool{side: *g.OffTopic}
+		}
+		if g.Refusal != nil {
+			r.Refusal = map[string]bool{side: *g.Refusal}
+		}
+		return r, ""
+	}
 	v, err := verdict.Parse(raw)
 	if err != nil {
 		r.Error = err.Error()
@@ -486,12 +538,50 @@ func roundOf(order, raw string, cached bool) (eval.Round, string) {
 	}
 	r.Parse, r.Reason = v.Parse, v.Reason
 	r.Winner = verdict.ForCandidate(v.Winner, order)
+	cand, base := "A", "B"
+	if order == eval.OrderBaselineFirst {
+		cand, base = "B", "A"
+	}
 	if v.Scores != nil {
-		cand, base := "A", "B"
-		if order == eval.OrderBaselineFirst {
-			cand, base = "B", "A"
-		}
 		r.Scores = map[string]map[string]float64{"candidate": v.Scores[cand], "baseline": v.Scores[base]}
 	}
+	r.OffTopic = bySide(v.OffTopic, cand, base)
+	r.Refusal = bySide(v.Refusal, cand, base)
+	r.Fix = bySide(v.Fix, cand, base)
 	return r, ""
+}
+
+// bySide keys a judge's reading of answers A and B by the side each was.
+func bySide[T any](m map[string]T, cand, base string) map[string]T {
+	var out map[string]T
+	for side, shown := range map[string]string{"candidate": cand, "baseline": base} {
+		if b, ok := m[shown]; ok {
+			if out == nil {
+				out = map[string]T{}
+			}
+			out[side] = b
+		}
+	}
+	return out
+}
+
+// aloneSide is the side a single-mode round grades.
+func aloneSide(order string) (string, bool) {
+	switch order {
+	case eval.OrderCandidateAlone:
+		return "candidate", true
+	case eval.OrderBaselineAlone:
+		return "baseline", true
+	}
+	return "", false
+}
+
+// combine is a judgment's verdict from its two rounds: the orders'
+// verdicts combined ([verdict.Combine]), or in single mode the higher
+// rating, which no order can make inconsistent.
+func combine(rounds []eval.Round) (eval.Winner, bool) {
+	if _, alone := aloneSide(rounds[0].Order); alone {
+		return verdict.Compare(rounds[0].Rating, rounds[1].Rating), true
+	}
+	return verdict.Combine(rounds[0].Winner, rounds[1].Winner)
 }

@@ -109,7 +109,7 @@ func (s *Service) judgmentOf(ctx context.Context, key [16]byte, hash string) (*e
 	}
 	var jd eval.Judgment
 	if err := json.Unmarshal(data, &jd); err != nil || jd.Error != "" || len(jd.Rounds) != 2 || !sameHash(jd.JudgeID, hash) ||
-		jd.Rounds[0].Order != eval.OrderCandidateFirst || jd.Rounds[1].Order != eval.OrderBaselineFirst {
+		!knownOrders(jd.Rounds[0].Order, jd.Rounds[1].Order) {
 		// Not what a pair key is put on: ask the judge.
 		return nil, false, nil
 	}

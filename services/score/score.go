@@ -176,6 +176,7 @@ func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, scoring string
 		Reason:       r.Reason,
 		OutputTokens: r.OutputTokens,
 		OutputChars:  utf8.RuneCountInString(g.Output),
+		RefChars:     refChars(sample.Reference),
 		LatencyMS:    g.LatencyMS,
 		TTFTMS:       g.TTFTMS,
 		ITLMS:        g.ITLMS,
@@ -185,4 +186,21 @@ func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, scoring string
 		Retry:        g.Retry,
 		Sandbox:      r.Sandbox,
 	}, nil
+}
+
+// refChars is the length of a reference's longest free text, the answer
+// a verbose answer is compared with: its answers, its expected JSON, or
+// its correct choice with the letter; 0 when it has none.
+func refChars(r *eval.Reference) int {
+	if r == nil {
+		return 0
+	}
+	n := utf8.RuneCount(r.JSON)
+	for _, a := range r.Answers {
+		n = max(n, utf8.RuneCountInString(a))
+	}
+	if r.Label != "" && int(r.Label[0]-'A') < len(r.Choices) {
+		n = max(n, utf8.RuneCountInString(r.Choices[r.Label[0]-'A'])+4) // "(B) "
+	}
+	return n
 }

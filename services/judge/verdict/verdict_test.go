@@ -277,3 +277,100 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParseReadings: contract 2's readings of each answer and the fix,
+// read as tolerantly as the verdict; anything else about a side says
+// nothing, and a fix is bounded.
+func TestParseReadings(t *testing.T) {
+	v, err := Parse(`{"winner": "B", "off_topic": {"A": true, "B": "no"}, "refusal": {"A": "maybe", "B": false}, "fix": {"A": "  Cite the law.  ", "B": "", "C": "x"}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(v.OffTopic, map[string]bool{"A": true, "B": false}) || !reflect.DeepEqual(v.Refusal, map[string]bool{"B": false}) ||
+		!reflect.DeepEqual(v.Fix, map[string]string{"A": "Cite the law."}) {
+		t.Errorf("off-topic %v, refusal %v, fix %q", v.OffTopic, v.Refusal, v.Fix)
+	}
+	// One fix is for the answer that lost; a tie's is nobody's.
+	for w, want := range map[string]map[string]string{"A": {"B": "f"}, "B": {"A": "f"}, "tie": nil} {
+		if v, _ := Parse(`{"winner": "` + w + `", "fix": "f"}`); !reflect.DeepEqual(v.Fix, want) {
+			t.Errorf("winner %s: fix %v", w, v.Fix)
+		}
+	}
+	long, _ := Parse(`{"winner": "A", "fix": {"B": "` + strings.Repeat("é", 2*maxFixChars) + `"}}`)
+	if f := long.Fix["B"]; len(f) > maxFixChars+len("…") || !strings.HasSuffix(f, "…") || !utf8Valid(f) {
+		t.Errorf("a long fix is kept as %d bytes", len(f))
+	}
+	old, _ := Parse(`{"winner": "A", "reason": "r"}`)
+	if old.OffTopic != nil || old.Refusal != nil || old.Fix != nil {
+		t.Errorf("contract 1's answer read as %+v", old)
+	}
+}
+
+func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+func TestParseGrade(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		rating float64
+		parse  string
+		fails  bool
+	}{
+		{in: `{"rating": 7, "scores": {"correctness": 8}, "off_topic": false, "refusal": true, "reason": "r", "fix": "f"}`, rating: 7, parse: "json"},
+		{in: `{"scores": {"correctness": 8, "format": "6"}}`, rating: 7, parse: "json"},
+		{in: "Some prose. Rating: [[8]]", rating: 8, parse: "tag"},
+		{in: "```json\n{\"rating\": \"9\"}\n```", rating: 9, parse: "json"},
+		{in: `{"rating": 0}`, fails: true},
+		{in: `{"rating": 11}`, fails: true},
+		{in: `{"rating": "NaN"}`, fails: true},
+		{in: `{"winner": "A"}`, fails: true},
+		{in: "Rating: [[12]]", fails: true},
+		{in: "", fails: true},
+	} {
+		g, err := ParseGrade(tc.in)
+		if tc.fails {
+			if !errors.Is(err, ErrNoGrade) {
+				t.Errorf("ParseGrade(%q) = %+v, %v; want ErrNoGrade", tc.in, g, err)
+			}
+			continue
+		}
+		if err != nil || g.Rating != tc.rating || g.Parse != tc.parse {
+			t.Errorf("ParseGrade(%q) = %+v, %v", tc.in, g, err)
+		}
+	}
+	g, _ := ParseGrade(`{"rating": 7, "off_topic": false, "refusal": true}`)
+	if g.OffTopic == nil || *g.OffTopic || g.Refusal == nil || !*g.Refusal {
+		t.Errorf("readings %v %v", g.OffTopic, g.Refusal)
+	}
+	for _, tc := range []struct {
+		c, b float64
+		want eval.Winner
+	}{{8, 7, eval.WinCandidate}, {3, 7, eval.WinBaseline}, {5, 5, eval.WinTie}} {
+		if got := Compare(tc.c, tc.b); got != tc.want {
+			t.Errorf("Compare(%v, %v) = %s", tc.c, tc.b, got)
+		}
+	}
+}
+
+func FuzzParseGrade(f *testing.F) {
+	for _, s := range []string{
+		`{"rating": 7, "scores": {"c": 8}, "off_topic": "yes", "fix": "f"}`,
+		"Rating: [[3]] then [[9.5]]",
+		"prose {\"scores\": {\"a\": \"Inf\"}} {",
+		strings.Repeat("[[", 40),
+		"",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		g, err := ParseGrade(s)
+		if err != nil {
+			if !errors.Is(err, ErrNoGrade) {
+				t.Fatalf("ParseGrade(%q) error %v", s, err)
+			}
+			return
+		}
+		if !(g.Rating >= 1 && g.Rating <= 10) || (g.Parse != "json" && g.Parse != "tag") || len(g.Fix) > maxFixChars+len("…") {
+			t.Fatalf("ParseGrade(%q) = %+v", s, g)
+		}
+	})
+}
