@@ -197,10 +197,16 @@ func (c confusion) recall() float64    { return float64(c.tp) / float64(c.tp+c.f
 // and per language.
 func measureRefusal(t *testing.T, path string) map[string]*confusion {
 	t.Helper()
-	items := readJSONL[labelledAnswer](t, path)
+	return measureDetector(t, readJSONL[labelledAnswer](t, path), IsRefusal)
+}
+
+// measureDetector is a detector's confusion matrix on labelled answers,
+// overall and per language.
+func measureDetector(t *testing.T, items []labelledAnswer, isRefusal func(string) bool) map[string]*confusion {
+	t.Helper()
 	m := map[string]*confusion{"all": {}, "en": {}, "zh": {}}
 	for _, it := range items {
-		got := IsRefusal(it.Text)
+		got := isRefusal(it.Text)
 		for _, k := range []string{"all", it.Lang} {
 			c := m[k]
 			switch {
@@ -228,18 +234,25 @@ func measureRefusal(t *testing.T, path string) map[string]*confusion {
 // TestRefusalLabelled measures the detector on sets of answers written for
 // the project, each by someone who had not seen the detector, in English
 // and Chinese, half of them refusals. refusal_labelled.jsonl (321 answers)
-// and refusal_holdout.jsonl (204) were then used to develop it, and so,
-// later, were refusal_holdout2.jsonl (182, measured first at precision
-// 0.93, recall 0.84), refusal_dev3.jsonl (320, written to the gaps an
-// outside measurement found: a service's "we", more verbs, soft declines,
-// referrals to departments, single quotes: first measured at 0.953 / 0.762)
-// and refusal_holdout3.jsonl (300, written to be hard for patterns: first
-// measured at 0.955 / 0.719). Their figures are now optimistic; the honest
-// one is that of the set written after them and never used to change the
-// detector: refusal_holdout4.jsonl (300, half Chinese, many of them a
-// service's policy in the passive voice), precision 1.00, recall 0.655
-// (0.552 before these changes). The bounds sit just under what was measured,
-// so that a change that loses either is noticed.
+// and refusal_holdout.jsonl (204) were then used to develop its patterns,
+// and so, later, were refusal_holdout2.jsonl (182, measured first at
+// precision 0.93, recall 0.84), refusal_dev3.jsonl (320, written to the
+// gaps an outside measurement found: first measured at 0.953 / 0.762) and
+// refusal_holdout3.jsonl (300, written to be hard for patterns: 0.955 /
+// 0.719). refusal_holdout4.jsonl (300, half Chinese, many of them a
+// service's policy in the passive voice) was not: the patterns alone
+// measure 1.00 / 0.655 on it. The model is trained on all six sets, so
+// these figures (precision 0.99–1.00, recall 0.99–1.00) say only that it
+// learnt them; the honest figures are TestRefusalModelCrossValidation's.
+// The bounds sit just under what was measured, so that a change that
+// loses either is noticed.
+//
+// refusal_holdout5.jsonl (400 answers, 200 a language, half refusals,
+// written by a helper who had seen neither the detector nor the other
+// sets, after the model was built and never used to change it) is the
+// detector's honest measure: precision 0.959, recall 0.940 in English,
+// 1.000 and 0.920 in Chinese (the patterns alone: 0.986 / 0.710 and
+// 1.000 / 0.650). TestRefusalHoldout5 keeps those, language by language.
 func TestRefusalLabelled(t *testing.T) {
 	for _, c := range []struct {
 		file              string
@@ -247,10 +260,10 @@ func TestRefusalLabelled(t *testing.T) {
 	}{
 		{"refusal_labelled.jsonl", 0.98, 0.98},
 		{"refusal_holdout.jsonl", 0.98, 0.98},
-		{"refusal_holdout2.jsonl", 0.98, 0.97},
-		{"refusal_dev3.jsonl", 0.98, 0.96},
-		{"refusal_holdout3.jsonl", 0.98, 0.97},
-		{"refusal_holdout4.jsonl", 0.98, 0.64},
+		{"refusal_holdout2.jsonl", 0.98, 0.98},
+		{"refusal_dev3.jsonl", 0.98, 0.98},
+		{"refusal_holdout3.jsonl", 0.98, 0.99},
+		{"refusal_holdout4.jsonl", 0.98, 0.97},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			m := measureRefusal(t, filepath.Join("testdata", c.file))
@@ -263,6 +276,24 @@ func TestRefusalLabelled(t *testing.T) {
 				t.Errorf("precision %.3f (want ≥ %.2f), recall %.3f (want ≥ %.2f)", p, c.precision, r, c.recall)
 			}
 		})
+	}
+}
+
+// TestRefusalHoldout5 holds the detector to its measure on the newest
+// set, per language: precision and recall at least 0.9 in both, the
+// figures of the issue that asked for the model (see TestRefusalLabelled).
+func TestRefusalHoldout5(t *testing.T) {
+	m := measureRefusal(t, filepath.Join("testdata", "refusal_holdout5.jsonl"))
+	for _, c := range []struct {
+		lang              string
+		precision, recall float64
+	}{{"en", 0.95, 0.93}, {"zh", 0.98, 0.91}} {
+		if p, r := m[c.lang].precision(), m[c.lang].recall(); p < c.precision || r < c.recall {
+			t.Errorf("%s: precision %.3f (want ≥ %.2f), recall %.3f (want ≥ %.2f)", c.lang, p, c.precision, r, c.recall)
+		}
+		if n := m[c.lang].tp + m[c.lang].fn; n != 100 {
+			t.Errorf("%s: %d refusals in the set, want 100", c.lang, n)
+		}
 	}
 }
 
@@ -280,4 +311,30 @@ func BenchmarkIsRefusal(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(answers)), "ns/answer")
 	b.ReportMetric(0, "ns/op")
+}
+
+// TestModelIsNotAskedWithoutACue: the model's probability is not read for
+// an answer with no cue of declining, one that opens by saying it does not
+// know (an abstention), one that opens by agreeing to help, or a letter
+// or note written for the user; a refusal that opens so is still found. The negatives are answers the model alone
+// called refusals (0.41–0.81), outside every labelled set.
+func TestModelIsNotAskedWithoutACue(t *testing.T) {
+	for text, want := range map[string]bool{
+		"好的，这是我的回答。\n\n北京":                                     false,
+		"好的，这是我的回答。\n\n答案是A。":                                  false,
+		"I am not certain; it may be something else entirely.": false,
+		"我不太确定，可能是别的答案。":                                       false,
+		"我不太清楚，你可以上网查一查相关信息。":                                  false,
+		"好的，这是我的回答。\n\n好的，下面是一些相关的说明和建议，请根据实际情况谨慎操作。":          false,
+		"尊敬的客户：\n\n您好！我司订单系统将于6月18日凌晨进行升级维护。维护期间暂时无法提交新订单，由此给您带来的不便，我们深表歉意。": false,
+		"小陈，真心谢谢你上周陪我加班整理客户资料！要不是你帮忙核对，项目肯定没法按时提交。":                          false,
+		"亲，这个订单已经发货了，没办法取消哦。":                                        true,
+		"I'm not sure I can help with that.":                         true,
+		"Sure — but I can't share another customer's order details.": true,
+		"抱歉，我无法协助处理这个请求。":                                            true,
+	} {
+		if got := IsRefusal(text); got != want {
+			t.Errorf("IsRefusal(%q) = %v, want %v", text, got, want)
+		}
+	}
 }
