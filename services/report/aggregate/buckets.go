@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +12,8 @@ import (
 )
 
 // bucketOrder is the order buckets are listed in.
-var bucketOrder = []eval.Bucket{eval.BucketError, eval.BucketEmpty, eval.BucketTruncated, eval.BucketRefusal, eval.BucketFormatError, eval.BucketWrongAnswer}
+var bucketOrder = []eval.Bucket{eval.BucketError, eval.BucketEmpty, eval.BucketTruncated, eval.BucketRefusal, eval.BucketFormatError,
+	eval.BucketOffTopic, eval.BucketWrongAnswer, eval.BucketVerbose}
 
 // bucketsAcc counts, as the final pass reads the score rows, each
 // variant's answers by bucket, and keeps each bucket's first MaxExamples
@@ -33,7 +35,10 @@ type bucketHits struct {
 // bucketHit is an example candidate: a row (a copy, which keeps only
 // shared strings) with the order it is shown in.
 type bucketHit struct {
-	r          row
+	r row
+	// why is the reason of a bucket the report gave (off_topic, verbose):
+	// the row's own reason is the score stage's.
+	why        string
 	regression bool
 	sampleSeq  uint64
 	baseGenSeq uint64
@@ -73,12 +78,13 @@ func (a *bucketsAcc) before(h, o *bucketHit) bool {
 	return h.r.sample < o.r.sample
 }
 
-// add takes an original sample's row (not a robustness copy's).
-func (a *bucketsAcc) add(r *row) {
-	if !slices.Contains(bucketOrder, eval.Bucket(r.bucket)) {
+// add takes an original sample's row (not a robustness copy's) in
+// bucket, why it is there when the report moved it (see refinedBucket).
+func (a *bucketsAcc) add(r *row, bucket eval.Bucket, why string) {
+	if !slices.Contains(bucketOrder, bucket) {
 		return // ok, or no bucket the report lists
 	}
-	k := [2]string{r.variant, r.bucket}
+	k := [2]string{r.variant, string(bucket)}
 	b := a.by[k]
 	if b == nil {
 		b = &bucketHits{}
@@ -86,7 +92,7 @@ func (a *bucketsAcc) add(r *row) {
 	}
 	b.count++
 	s := a.x.suite(r.suite)
-	h := bucketHit{r: *r, sampleSeq: r.sampleSeq, baseGenSeq: s.baseGen[r.pos]}
+	h := bucketHit{r: *r, why: why, sampleSeq: r.sampleSeq, baseGenSeq: s.baseGen[r.pos]}
 	if h.sampleSeq == 0 {
 		h.sampleSeq = s.sampleSeq[r.pos]
 	}
@@ -120,7 +126,7 @@ func (a *bucketsAcc) buckets(ctx context.Context, rep *document.Report, fetch Fe
 			}
 			bk := document.Bucket{Variant: v.Name, Bucket: string(bn), Count: b.count, Examples: []document.Example{}}
 			for _, h := range b.top {
-				ex := document.Example{Sample: h.r.sample, Suite: h.r.suite, Reason: h.r.reason(), Regression: h.regression}
+				ex := document.Example{Sample: h.r.sample, Suite: h.r.suite, Reason: cmp.Or(h.why, h.r.reason()), Regression: h.regression}
 				if fetch != nil {
 					r := h.r
 					r.sampleSeq = h.sampleSeq

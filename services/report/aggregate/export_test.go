@@ -111,7 +111,7 @@ var (
 		"prompt:utf8?", "messages:utf8?", "output:utf8?", "reference:utf8?",
 		"bucket:utf8", "reason:utf8", "refused:bool", "benign:bool", "truncated:bool", "empty:bool", "json_valid:bool?", "schema_pass:bool?",
 		"output_tokens:int64", "output_chars:int64", "latency_ms:float64?", "ttft_ms:float64?", "itl_ms:float64?", "gen_seq:uint64", "cause:utf8",
-		"query_time:timestamp[ms, tz=UTC]?", "perturbation:utf8", "original:utf8", "contaminated:bool", "cluster:utf8",
+		"query_time:timestamp[ms, tz=UTC]?", "perturbation:utf8", "original:utf8", "contaminated:bool", "cluster:utf8", "ref_chars:int64",
 		"metric_em:float64?", "metric_json_fields:float64?", "metric_json_valid:float64?",
 	}
 	documentedJudgments = []string{
@@ -119,7 +119,7 @@ var (
 		"candidate_model:utf8", "baseline_model:utf8", "candidate_params:utf8", "baseline_params:utf8",
 		"prompt:utf8?", "messages:utf8?", "reference:utf8?", "candidate_output:utf8?", "baseline_output:utf8?",
 		"winner:utf8", "consistent:bool", "error:utf8", "generation_failed:bool", "cause:utf8", "round1:utf8", "round2:utf8",
-		"query_time:timestamp[ms, tz=UTC]?", "perturbation:utf8", "cluster:utf8",
+		"query_time:timestamp[ms, tz=UTC]?", "perturbation:utf8", "cluster:utf8", "dims:utf8", "flags:int64", "fix:utf8",
 	}
 	documentedGenerations = []string{
 		"id:utf8", "suite:utf8", "variant:utf8", "model:utf8", "params:utf8", "prompt:utf8?", "messages:utf8?", "output:utf8?",

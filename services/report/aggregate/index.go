@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"strings"
 
@@ -36,6 +37,9 @@ type suiteSamples struct {
 	// (0 when it has no score).
 	baseOK  []bool
 	baseGen []uint64
+	// baseChars[p] is the length of the baseline's answer (-1 when it
+	// has none: no score, or a failed generation).
+	baseChars []int32
 }
 
 // n is the number of the suite's samples (none for a nil suite).
@@ -122,7 +126,8 @@ func (c *Collector) sampleIndex() *sampleIndex {
 		// Let the collector have the set while the slice is sorted.
 		delete(distinct, suite)
 		slices.Sort(ids)
-		x.suites[suite] = &suiteSamples{ids: ids, sampleSeq: make([]uint64, len(ids)), baseOK: make([]bool, len(ids)), baseGen: make([]uint64, len(ids))}
+		x.suites[suite] = &suiteSamples{ids: ids, sampleSeq: make([]uint64, len(ids)), baseOK: make([]bool, len(ids)), baseGen: make([]uint64, len(ids)),
+			baseChars: slices.Repeat([]int32{-1}, len(ids))}
 	}
 	c.each(c.scores, func(rec arrow.RecordBatch) {
 		suite := rec.Column(colSuite).(*array.String)
@@ -131,6 +136,7 @@ func (c *Collector) sampleIndex() *sampleIndex {
 		variant := rec.Column(colVariant).(*array.String)
 		bucket := rec.Column(colBucket).(*array.String)
 		gseq := rec.Column(colGenSeq).(*array.Uint64)
+		chars := rec.Column(colOutputChars).(*array.Int64)
 		var s *suiteSamples
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if i == 0 || suite.Value(i) != suite.Value(i-1) {
@@ -147,6 +153,9 @@ func (c *Collector) sampleIndex() *sampleIndex {
 			if variant.Value(i) == c.spec.Baseline {
 				s.baseOK[p] = bucket.Value(i) == string(eval.BucketOK)
 				s.baseGen[p] = gseq.Value(i)
+				if bucket.Value(i) != string(eval.BucketError) {
+					s.baseChars[p] = int32(min(chars.Value(i), math.MaxInt32))
+				}
 			}
 		}
 	})

@@ -52,8 +52,9 @@ type row struct {
 	// cluster groups samples that are not independent; "" is a cluster of
 	// the sample's own (see [eval.SampleRef.Cluster]).
 	cluster string
-	// chars is the visible answer's length in characters.
-	chars int64
+	// chars is the visible answer's length in characters; refChars the
+	// reference's (0: none).
+	chars, refChars int64
 	// pos is the sample's position in its suite (see [sampleIndex]) when
 	// the row was read with an index.
 	pos int32
@@ -128,6 +129,7 @@ func (d *rowDecoder) decode(rec arrow.RecordBatch, out []row) []row {
 	orig := col(colOriginal).(*array.String)
 	contam := col(colContaminated).(*array.Boolean)
 	cluster := col(colCluster).(*array.String)
+	refChars := col(colRefChars).(*array.Int64)
 	ms := make([]*array.Float64, len(c.metrics))
 	for i := range ms {
 		ms[i] = col(colMetrics + i).(*array.Float64)
@@ -143,7 +145,7 @@ func (d *rowDecoder) decode(rec arrow.RecordBatch, out []row) []row {
 			latency: f64Value(lat, i), ttft: f64Value(ttft, i), itl: f64Value(itl, i),
 			genSeq: gseq.Value(i), metrics: values[i*len(ms) : (i+1)*len(ms) : (i+1)*len(ms)], at: timeValue(at, i),
 			copyOf: copyOf(in, pert.Value(i), orig.Value(i)), contaminated: contam.Value(i),
-			cluster: in.of(cluster.Value(i)), chars: chars.Value(i),
+			cluster: in.of(cluster.Value(i)), chars: chars.Value(i), refChars: refChars.Value(i),
 		}
 		if d.x != nil {
 			if i == 0 || suite.Value(i) != suite.Value(i-1) {
@@ -330,6 +332,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 		Robustness: []document.Robustness{}, Contamination: []document.ContaminationEffect{}, Failures: []document.Failure{},
 		Pairwise: []document.Pairwise{}, Agreement: []document.Agreement{}, Ranking: []document.Strength{}, RateDeltas: []document.RateDelta{}, Monitors: []document.Monitor{}, Buckets: []document.Bucket{}, Warnings: []string{}, Sandbox: []document.Sandbox{},
 		Suites: []document.Suite{}, Windows: []document.Window{}, Checkpoints: []document.Checkpoint{},
+		Dimensions: []document.DimensionDelta{}, JudgeRefusal: []document.JudgeRefusal{},
 		Timing: document.Timing{GeneratedAt: now.UTC(), Latency: map[string]document.Latency{}, TTFT: map[string]document.Latency{},
 			ITL: map[string]document.Latency{}, OutputTokensPerS: map[string]document.Throughput{}},
 	}
@@ -351,6 +354,8 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	rates := c.newRatesAcc(x, metrics)
 	timing := timingAcc{}
 	buckets := c.newBucketsAcc(x)
+	topics := c.offTopics(x)
+	refusals := refusalReads{answered: positionBits{}, refused: positionBits{}}
 	gens, in := c.genTally(), strs{}
 	var robust, timed []row
 	c.eachScore(x, func(r *row) {
@@ -368,7 +373,9 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 		metrics.add(r)
 		rates.add(r)
 		timing.add(r)
-		buckets.add(r)
+		bucket, why := refinedBucket(r, x, topics, spec.Baseline)
+		buckets.add(r, bucket, why)
+		refusals.add(r, x)
 		if r.failed() {
 			gens.addAt(in, [4]string{r.suite, r.sample, r.variant}, r.variant, r.cause(), r.reason())
 		}
@@ -383,6 +390,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	if err := buckets.buckets(ctx, rep, fetch); err != nil {
 		return nil, err
 	}
+	c.suggestFixes(rep)
 	c.failures(rep, gens)
 	slices.SortFunc(timed, compareRows)
 	c.windows(rep, timed)
@@ -393,6 +401,8 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	c.pairwise(rep, x)
 	c.agreement(rep, x)
 	c.stability(rep)
+	c.dimensions(rep)
+	c.judgeRefusal(rep, x, refusals)
 	c.warnings(rep)
 	rep.Folded = c.folded()
 	if w := c.lateWarning(); w != "" {

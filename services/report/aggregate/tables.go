@@ -49,6 +49,7 @@ const (
 	colOriginal
 	colContaminated
 	colCluster
+	colRefChars
 	colMetrics
 )
 
@@ -81,6 +82,7 @@ func scoreSchema(metrics []string) *arrow.Schema {
 		{Name: "original", Type: arrow.BinaryTypes.String},
 		{Name: "contaminated", Type: arrow.FixedWidthTypes.Boolean},
 		{Name: "cluster", Type: arrow.BinaryTypes.String},
+		{Name: "ref_chars", Type: arrow.PrimitiveTypes.Int64},
 	}
 	for _, m := range metrics {
 		fields = append(fields, arrow.Field{Name: "metric_" + m, Type: arrow.PrimitiveTypes.Float64, Nullable: true})
@@ -107,13 +109,17 @@ const (
 	jcAt
 	jcPerturbation
 	jcCluster
+	jcDims
+	jcFlags
+	jcFix
 )
 
 // judgmentColumns are a judgments batch's columns, typed.
 type judgmentColumns struct {
-	judge, jid, cand, suite, sample, winner, errs, cause, r1, r2, pert, cluster *array.String
-	cons, genFailed                                                             *array.Boolean
-	at                                                                          *array.Timestamp
+	judge, jid, cand, suite, sample, winner, errs, cause, r1, r2, pert, cluster, dims, fix *array.String
+	cons, genFailed                                                                        *array.Boolean
+	at                                                                                     *array.Timestamp
+	flags                                                                                  *array.Int64
 }
 
 func judgmentColumnsOf(rec arrow.RecordBatch) judgmentColumns {
@@ -121,7 +127,7 @@ func judgmentColumnsOf(rec arrow.RecordBatch) judgmentColumns {
 	return judgmentColumns{
 		judge: str(jcJudge), jid: str(jcJudgeID), cand: str(jcCandidate), suite: str(jcSuite), sample: str(jcSample),
 		winner: str(jcWinner), errs: str(jcError), cause: str(jcCause), r1: str(jcRound1), r2: str(jcRound2),
-		pert: str(jcPerturbation), cluster: str(jcCluster),
+		pert: str(jcPerturbation), cluster: str(jcCluster), dims: str(jcDims), fix: str(jcFix), flags: rec.Column(jcFlags).(*array.Int64),
 		cons: rec.Column(jcConsistent).(*array.Boolean), genFailed: rec.Column(jcGenerationFailed).(*array.Boolean),
 		at: rec.Column(jcAt).(*array.Timestamp),
 	}
@@ -145,6 +151,12 @@ var judgmentSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "query_time", Type: arrow.FixedWidthTypes.Timestamp_ms, Nullable: true},
 	{Name: "perturbation", Type: arrow.BinaryTypes.String},
 	{Name: "cluster", Type: arrow.BinaryTypes.String},
+	// dims are the judge's mean scores per dimension, "name=candidate/baseline;…"
+	// (see judgeDims); flags its reading of the two answers (judgeFlags);
+	// fix its suggested fix for a candidate's answer it found worse.
+	{Name: "dims", Type: arrow.BinaryTypes.String},
+	{Name: "flags", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "fix", Type: arrow.BinaryTypes.String},
 }, nil)
 
 // table accumulates rows in record builders and seals them into batches,
@@ -497,6 +509,7 @@ func (t *table) appendScore(s *eval.Score, metrics []string) {
 	t.str(colOriginal, orig)
 	t.boolean(colContaminated, s.Sample.Contaminated)
 	t.str(colCluster, s.Sample.Cluster)
+	t.i64(colRefChars, int64(s.RefChars))
 	for i, m := range metrics {
 		if v, ok := s.Metrics[m]; ok {
 			t.f64(colMetrics+i, v)
@@ -550,5 +563,8 @@ func (t *table) appendJudgment(j *eval.Judgment) {
 	kind, _ := perturbationOf(j.Sample)
 	t.str(jcPerturbation, kind)
 	t.str(jcCluster, j.Sample.Cluster)
+	t.str(jcDims, judgeDims(j.Rounds))
+	t.i64(jcFlags, int64(judgeFlagsOf(j.Rounds)))
+	t.str(jcFix, candidateFix(j.Rounds))
 	t.rowDone()
 }

@@ -45,6 +45,12 @@ type Report struct {
 	// Stability is each judge's verdict stability over the pairs it was
 	// asked about again (judges with repeat); empty otherwise.
 	Stability []Stability `json:"stability"`
+	// Dimensions are each judge's per-dimension scores of each
+	// candidate's answers against the baseline's.
+	Dimensions []DimensionDelta `json:"dimensions"`
+	// JudgeRefusal compares each judge's reading of refusals with the
+	// pattern detector's, answer by answer.
+	JudgeRefusal []JudgeRefusal `json:"judge_refusal"`
 	// Ranking orders the candidates and the baseline by Bradley–Terry
 	// strength over every pair a judge judged, when there are two
 	// candidates or more (several variants, or checkpoints).
@@ -213,6 +219,9 @@ type Example struct {
 	Reason         string `json:"reason"`
 	// Regression is true when the baseline's answer was fine.
 	Regression bool `json:"regression"`
+	// SuggestedFix is the gate's judge's (or the first judge's) advice
+	// for a candidate's answer it found worse than the baseline's.
+	SuggestedFix string `json:"suggested_fix,omitempty"`
 }
 
 // Timing is what serving teams read per variant, over the answered

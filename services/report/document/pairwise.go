@@ -127,3 +127,43 @@ type Stability struct {
 	// orders) is the judgment's.
 	PairIdentical float64 `json:"pair_identical"`
 }
+
+// DimensionDelta is one judge's scores on one dimension for a candidate's
+// answers and the baseline's to the same samples: the means over the
+// pairs where the judge scored both (over its rounds), and the paired
+// difference with its 95% t-interval. Pairs the judge failed on are not
+// in it. "rating" is a single-mode judge's overall grade.
+type DimensionDelta struct {
+	Judge     string `json:"judge"`
+	Variant   string `json:"variant"`
+	Dimension string `json:"dimension"`
+	N         int    `json:"n"`
+	// CandidateMean and BaselineMean are the two sides' mean scores (1–10).
+	CandidateMean float64    `json:"candidate_mean"`
+	BaselineMean  float64    `json:"baseline_mean"`
+	Delta         float64    `json:"delta"`
+	CI            [2]float64 `json:"ci"`
+}
+
+// JudgeRefusal compares, for one judge and one variant, the judge's
+// reading of which answers decline (most of its rounds saying so) with
+// the refusal pattern detector's, on the answers both read.
+type JudgeRefusal struct {
+	Judge   string `json:"judge"`
+	Variant string `json:"variant"`
+	N       int    `json:"n"`
+	// Both, PatternOnly, JudgeOnly and Neither count the answers each
+	// called a refusal.
+	Both        int `json:"both"`
+	PatternOnly int `json:"pattern_only"`
+	JudgeOnly   int `json:"judge_only"`
+	Neither     int `json:"neither"`
+	// PatternRate and JudgeRate are each's share of refusals.
+	PatternRate float64 `json:"pattern_rate"`
+	JudgeRate   float64 `json:"judge_rate"`
+	// Agreement is the share of answers both read alike; Kappa is
+	// Cohen's kappa (nil when one of them gave one label throughout).
+	Agreement float64     `json:"agreement"`
+	Kappa     *float64    `json:"kappa"`
+	KappaCI   *[2]float64 `json:"kappa_ci"`
+}

@@ -41,11 +41,15 @@ type htmlView struct {
 	Checkpoints      table
 	Agreement        table
 	Stability        table
+	Dimensions       table
+	JudgeRefusal     table
 	Reviews          []humanView
 	Windows          table
 	Monitors         table
 	Sandbox          table
 	SandboxIntro     string
+	// DimensionIntro and JudgeRefusalIntro say what the judging tables show.
+	DimensionIntro, JudgeRefusalIntro string
 }
 
 // table is a table both renderings show the same: Numeric marks the
@@ -159,6 +163,8 @@ func HTML(w io.Writer, r *document.Report) error {
 	v.Checkpoints = checkpointTable(r)
 	v.Agreement = agreementTable(r)
 	v.Stability = stabilityTable(r)
+	v.Dimensions = dimensionTable(r)
+	v.JudgeRefusal = judgeRefusalTable(r)
 	for i := range r.Reviews {
 		h := &r.Reviews[i]
 		hv := humanView{Queue: h.Queue, Counts: humanCounts(h), Note: humanNote}
@@ -171,6 +177,7 @@ func HTML(w io.Writer, r *document.Report) error {
 	v.Windows = windowTable(r)
 	v.Monitors = monitorTable(r)
 	v.Sandbox, v.SandboxIntro = sandboxTable(r), sandboxIntro
+	v.DimensionIntro, v.JudgeRefusalIntro = dimensionIntro, judgeRefusalIntro
 
 	// Rendered to a buffer so a failure leaves no half-written page behind.
 	var buf bytes.Buffer

@@ -92,6 +92,14 @@ func Markdown(w io.Writer, r *document.Report) error {
 		b.WriteString("## Judge stability\n\nThe same pairs asked again (a judge's repeat, past the cache): each order's verdict compared with the judgment's. Repeats never count in a win rate.\n\n")
 		mdTableOf(&b, stabilityTable(r))
 	}
+	if len(r.Dimensions) > 0 {
+		b.WriteString("## Judge dimensions\n\n" + dimensionIntro + "\n\n")
+		mdTableOf(&b, dimensionTable(r))
+	}
+	if len(r.JudgeRefusal) > 0 {
+		b.WriteString("## Refusals: judge and patterns\n\n" + judgeRefusalIntro + "\n\n")
+		mdTableOf(&b, judgeRefusalTable(r))
+	}
 	if len(r.Ranking) > 0 {
 		b.WriteString("## Ranking\n\nBradley–Terry strength: the log odds of being preferred over the baseline, over every pair a judge judged.\n\n")
 		mdTableOf(&b, v.Ranking)
@@ -244,6 +252,9 @@ func mdExample(b *strings.Builder, i int, e document.Example) {
 	mdBlock(b, "Output", e.Output)
 	if e.BaselineOutput != "" {
 		mdBlock(b, "Baseline output", e.BaselineOutput)
+	}
+	if e.SuggestedFix != "" {
+		mdBlock(b, "Suggested fix (the judge's)", e.SuggestedFix)
 	}
 }
 

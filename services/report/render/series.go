@@ -102,6 +102,35 @@ func stabilityTable(r *document.Report) table {
 	return newTable(head, rows)
 }
 
+// dimensionTable has a row per judge, candidate and dimension.
+func dimensionTable(r *document.Report) table {
+	head := []string{"judge", "variant", "dimension", "pairs", "candidate", "baseline", "Δ [95% CI]"}
+	var rows [][]string
+	for _, d := range r.Dimensions {
+		ci := d.CI
+		rows = append(rows, []string{d.Judge, d.Variant, d.Dimension, itoa(d.N), num(d.CandidateMean), num(d.BaselineMean), estimate(&d.Delta, &ci)})
+	}
+	return newTable(head, rows)
+}
+
+// judgeRefusalTable has a row per judge and variant whose refusals the
+// judge read.
+func judgeRefusalTable(r *document.Report) table {
+	head := []string{"judge", "variant", "answers", "both", "patterns only", "judge only", "neither", "pattern rate", "judge rate", "agreement", "Cohen's kappa [95% CI]"}
+	var rows [][]string
+	for _, j := range r.JudgeRefusal {
+		rows = append(rows, []string{j.Judge, j.Variant, itoa(j.N), itoa(j.Both), itoa(j.PatternOnly), itoa(j.JudgeOnly), itoa(j.Neither),
+			num(j.PatternRate), num(j.JudgeRate), num(j.Agreement), estimate(j.Kappa, j.KappaCI)})
+	}
+	return newTable(head, rows)
+}
+
+// Intros of the judging tables, in both renderings.
+const (
+	dimensionIntro    = "Each judge's scores, 1–10 per dimension, for the candidate's answer and the baseline's to the same sample (the mean over its rounds), and the paired difference with its t-interval. Pairs the judge failed on are left out."
+	judgeRefusalIntro = "Answers the refusal patterns call refusals against those the judge does (most of its rounds saying so), answer by answer: the patterns miss refusals phrased in ways they do not know, a judge may miss or over-call them; the gate reads the patterns."
+)
+
 // windowTable has a row per window and variant, newest window first: the
 // latest traffic is what an on-call reader looks for.
 func windowTable(r *document.Report) table {

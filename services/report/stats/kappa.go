@@ -18,7 +18,41 @@ func KappaCI(a, b []string) (kappa float64, ci [2]float64, ok bool) {
 	slices.Sort(cats)
 	cats = slices.Compact(cats)
 	p, row, col := kappaTable(a, b, cats)
-	k := len(cats)
+	return kappaOf(p, row, col, len(a))
+}
+
+// KappaCounts is [KappaCI] from the two raters' contingency table:
+// counts[i][j] items rated category i by the first rater and j by the
+// second.
+func KappaCounts(counts [][]int) (kappa float64, ci [2]float64, ok bool) {
+	k, n := len(counts), 0
+	for _, r := range counts {
+		if len(r) != k {
+			return 0, [2]float64{}, false
+		}
+		for _, c := range r {
+			n += c
+		}
+	}
+	if n == 0 {
+		return 0, [2]float64{}, false
+	}
+	p, row, col := make([][]float64, k), make([]float64, k), make([]float64, k)
+	for i := range k {
+		p[i] = make([]float64, k)
+		for j := range k {
+			p[i][j] = float64(counts[i][j]) / float64(n)
+			row[i] += p[i][j]
+			col[j] += p[i][j]
+		}
+	}
+	return kappaOf(p, row, col, n)
+}
+
+// kappaOf is Cohen's kappa and its interval from the table of
+// proportions p of n items, with its row and column margins.
+func kappaOf(p [][]float64, row, col []float64, n int) (kappa float64, ci [2]float64, ok bool) {
+	k := len(p)
 	var po, pe float64
 	for i := range k {
 		po += p[i][i]
@@ -43,7 +77,7 @@ func KappaCI(a, b []string) (kappa float64, ci [2]float64, ok bool) {
 	}
 	tb *= sq(1 - kappa)
 	tc := sq(kappa - pe*(1-kappa))
-	v := (ta + tb - tc) / sq(1-pe) / float64(len(a))
+	v := (ta + tb - tc) / sq(1-pe) / float64(n)
 	return kappa, kappaInterval(kappa, v), true
 }
 

@@ -46,6 +46,26 @@ func MeanCI(xs []float64) (float64, [2]float64) {
 	return m, [2]float64{m - h, m + h}
 }
 
+// MeanCIMoments is [MeanCI] from a sample's size, sum and sum of
+// squares, for statistics kept in constant memory. The variance from the
+// sums loses precision only when the mean is large against the spread,
+// which bounded scores are not.
+func MeanCIMoments(n int, sum, sumSq float64) (float64, [2]float64) {
+	if n == 0 {
+		return 0, [2]float64{}
+	}
+	m := sum / float64(n)
+	if n < 2 {
+		return m, [2]float64{m, m}
+	}
+	v := (sumSq - sum*m) / float64(n-1)
+	if v <= 0 {
+		return m, [2]float64{m, m}
+	}
+	h := tQuantile(n-1) * math.Sqrt(v/float64(n))
+	return m, [2]float64{m - h, m + h}
+}
+
 // meanSD returns the mean (a plain sum over n, so 9 of 16 is exactly
 // 0.5625) and the sample standard deviation (two-pass, for accuracy).
 func meanSD(xs []float64) (float64, float64) {

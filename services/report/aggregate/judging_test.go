@@ -1,0 +1,203 @@
+package aggregate
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/report/document"
+)
+
+// judgedRounds are two pairwise rounds whose readings are given: scores
+// for (candidate, baseline) on correctness, the judge's off-topic and
+// refusal readings of each side, and a fix in the round the candidate
+// lost.
+func judgedRounds(w eval.Winner, cc, bc float64, candOff, baseOff, candRef, baseRef bool, fix string) []eval.Round {
+	var rounds []eval.Round
+	for _, order := range []string{eval.OrderCandidateFirst, eval.OrderBaselineFirst} {
+		r := eval.Round{Order: order, Winner: w, Parse: "json",
+			Scores:   map[string]map[string]float64{"candidate": {"correctness": cc, "format": 8}, "baseline": {"correctness": bc, "format": 8}},
+			OffTopic: map[string]bool{"candidate": candOff, "baseline": baseOff},
+			Refusal:  map[string]bool{"candidate": candRef, "baseline": baseRef}}
+		if fix != "" {
+			r.Fix = map[string]string{"candidate": fix}
+		}
+		rounds = append(rounds, r)
+	}
+	return rounds
+}
+
+// TestJudgingSections: the report's judge dimensions, its comparison of
+// the judge's refusals with the patterns', the off_topic and verbose
+// buckets and the suggested fix, on a run small enough to count by hand:
+//
+//	q1 ft off-topic (judge), lost: fix "stay on topic"; correctness 2 vs 8
+//	q2 ft 900 characters, base 300: verbose; correctness 6 vs 6
+//	q3 ft 700 characters, base 300, reference 400: ok (not twice 400)
+//	q4 ft refused (patterns and judge); base answered; correctness 1 vs 7
+//	q5 ft refused by the judge only; correctness 3 vs 7
+//	q6 the judge failed: in no figure
+func TestJudgingSections(t *testing.T) {
+	spec := testSpec()
+	spec.Judges[0].Dimensions = []string{"correctness", "format"}
+	spec.Gate = eval.Gate{}
+	c := New(spec)
+	defer c.Release()
+	type ans struct {
+		bucket          eval.Bucket
+		chars, refChars int
+		refused         bool
+	}
+	answers := map[string][2]ans{ // base, ft
+		"q1": {{eval.BucketOK, 100, 0, false}, {eval.BucketWrongAnswer, 120, 0, false}},
+		"q2": {{eval.BucketOK, 300, 0, false}, {eval.BucketOK, 900, 0, false}},
+		"q3": {{eval.BucketOK, 300, 400, false}, {eval.BucketOK, 700, 400, false}},
+		"q4": {{eval.BucketOK, 200, 0, false}, {eval.BucketRefusal, 40, 0, true}},
+		"q5": {{eval.BucketOK, 200, 0, false}, {eval.BucketOK, 60, 0, false}},
+		"q6": {{eval.BucketOK, 200, 0, false}, {eval.BucketOK, 210, 0, false}},
+	}
+	for i, id := range []string{"q1", "q2", "q3", "q4", "q5", "q6"} {
+		seq := uint64(i + 1)
+		for k, v := range []string{"base", "ft"} {
+			a := answers[id][k]
+			s := mkScore(spec, v, "qa", id, seq, a.bucket, em(1))
+			s.OutputChars, s.RefChars, s.Checks.Refused = a.chars, a.refChars, a.refused
+			c.AddScore(s)
+		}
+	}
+	add := func(id string, seq uint64, w eval.Winner, rounds []eval.Round) {
+		j := mkJudgment(spec, "qa", id, seq, w, true)
+		j.Rounds = rounds
+		c.AddJudgment(j)
+	}
+	add("q1", 1, eval.WinBaseline, judgedRounds(eval.WinBaseline, 2, 8, true, false, false, false, "stay on topic"))
+	add("q2", 2, eval.WinTie, judgedRounds(eval.WinTie, 6, 6, false, false, false, false, ""))
+	add("q3", 3, eval.WinTie, judgedRounds(eval.WinTie, 6, 6, false, false, false, false, ""))
+	add("q4", 4, eval.WinBaseline, judgedRounds(eval.WinBaseline, 1, 7, false, false, true, false, "answer it: it is benign"))
+	// q5: one round says refusal, the other does not: not most of them.
+	r5 := judgedRounds(eval.WinBaseline, 3, 7, false, false, true, false, "")
+	r5[1].Refusal["candidate"] = false
+	add("q5", 5, eval.WinBaseline, r5)
+	failed := mkJudgment(spec, "qa", "q6", 6, "", true)
+	failed.Error, failed.Rounds = "judge failed (candidate_first): timeout", judgedRounds(eval.WinCandidate, 9, 1, true, true, true, true, "")
+	failed.Rounds[0].Error = "timeout"
+	c.AddJudgment(failed)
+
+	rep, err := c.Report(context.Background(), nil, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("dimensions", func(t *testing.T) {
+		if len(rep.Dimensions) != 2 {
+			t.Fatalf("dimensions: %+v", rep.Dimensions)
+		}
+		d := rep.Dimensions[0]
+		// Deltas −6, 0, 0, −6, −4 over the five judged pairs.
+		if d.Dimension != "correctness" || d.N != 5 || d.Delta != -3.2 || d.CandidateMean != 3.6 || d.BaselineMean != 6.8 {
+			t.Errorf("correctness: %+v", d)
+		}
+		// t-interval: sd of (−6, 0, 0, −6, −4) is 3.0332, t(4) 2.7764.
+		if h := (d.CI[1] - d.CI[0]) / 2; math.Abs(h-2.7764*3.0332/math.Sqrt(5)) > 0.001 {
+			t.Errorf("correctness interval %v", d.CI)
+		}
+		if f := rep.Dimensions[1]; f.Dimension != "format" || f.Delta != 0 || f.CI != [2]float64{0, 0} {
+			t.Errorf("format: %+v", f)
+		}
+	})
+
+	t.Run("buckets", func(t *testing.T) {
+		got := map[string]document.Bucket{}
+		for _, b := range rep.Buckets {
+			got[b.Variant+"/"+b.Bucket] = b
+		}
+		off := got["ft/off_topic"]
+		if off.Count != 1 || off.Examples[0].Sample != "q1" || off.Examples[0].SuggestedFix != "stay on topic" ||
+			!strings.Contains(off.Examples[0].Reason, "does not address the question") {
+			t.Errorf("off_topic: %+v", off)
+		}
+		verbose := got["ft/verbose"]
+		if verbose.Count != 1 || verbose.Examples[0].Sample != "q2" || !strings.Contains(verbose.Examples[0].Reason, "900 characters") {
+			t.Errorf("verbose: %+v", verbose)
+		}
+		if _, ok := got["ft/wrong_answer"]; ok {
+			t.Errorf("q1 is off-topic, not a wrong answer: %+v", got["ft/wrong_answer"])
+		}
+		ref := got["ft/refusal"]
+		if ref.Count != 1 || ref.Examples[0].SuggestedFix != "answer it: it is benign" {
+			t.Errorf("refusal: %+v", ref)
+		}
+		for k := range got {
+			if strings.HasPrefix(k, "base/") {
+				t.Errorf("the baseline has a bucket: %s", k)
+			}
+		}
+	})
+
+	t.Run("refusals", func(t *testing.T) {
+		want := map[string]document.JudgeRefusal{
+			// ft: q4 both, q5 neither (one round of two), q1–q3 neither.
+			"ft": {Judge: "j1", Variant: "ft", N: 5, Both: 1, Neither: 4, PatternRate: 0.2, JudgeRate: 0.2, Agreement: 1},
+			// base: five answers, none refused by either.
+			"base": {Judge: "j1", Variant: "base", N: 5, Neither: 5, Agreement: 1},
+		}
+		if len(rep.JudgeRefusal) != 2 {
+			t.Fatalf("judge refusal: %+v", rep.JudgeRefusal)
+		}
+		for _, jr := range rep.JudgeRefusal {
+			w := want[jr.Variant]
+			k, kci := jr.Kappa, jr.KappaCI
+			jr.Kappa, jr.KappaCI = nil, nil
+			if jr != w {
+				t.Errorf("%s: %+v, want %+v", w.Variant, jr, w)
+			}
+			if jr.Variant == "ft" && (k == nil || *k != 1 || kci == nil) {
+				t.Errorf("ft's kappa %v", k)
+			}
+			if jr.Variant == "base" && k != nil {
+				t.Errorf("base's kappa %v with one label throughout", *k)
+			}
+		}
+	})
+}
+
+func TestJudgeFlagsAndDims(t *testing.T) {
+	rounds := []eval.Round{
+		{Order: eval.OrderCandidateFirst, Winner: eval.WinTie, Fix: map[string]string{"candidate": "first", "baseline": "b"},
+			Scores:   map[string]map[string]float64{"candidate": {"a": 2, "b=c": 9, "only": 1}, "baseline": {"a": 4, "b=c": 9}},
+			OffTopic: map[string]bool{"candidate": true}, Refusal: map[string]bool{"baseline": false}},
+		{Order: eval.OrderBaselineFirst, Winner: eval.WinBaseline, Fix: map[string]string{"candidate": "second"},
+			Scores:   map[string]map[string]float64{"candidate": {"a": 3}, "baseline": {"a": 6}},
+			OffTopic: map[string]bool{"candidate": true, "baseline": true}},
+		{Order: eval.OrderBaselineFirst, Error: "timeout", OffTopic: map[string]bool{"baseline": true}},
+	}
+	f := judgeFlagsOf(rounds)
+	want := flagCandOffTopicSaid | flagCandOffTopic | flagBaseOffTopicSaid | flagBaseOffTopic | flagBaseRefusalSaid
+	if f != want {
+		t.Errorf("flags %b, want %b", f, want)
+	}
+	// "b=c" cannot be carried; "only" has one side.
+	if d := judgeDims(rounds); d != "a=2.5/5" {
+		t.Errorf("dims %q", d)
+	}
+	// The round the candidate lost gives the fix.
+	if fix := candidateFix(rounds); fix != "second" {
+		t.Errorf("fix %q", fix)
+	}
+	single := []eval.Round{{Order: eval.OrderCandidateAlone, Rating: 4, Fix: map[string]string{"candidate": "be right"}},
+		{Order: eval.OrderBaselineAlone, Rating: 7, Fix: map[string]string{"baseline": "fine"}}}
+	if d := judgeDims(single); d != "rating=4/7" {
+		t.Errorf("single dims %q", d)
+	}
+	if fix := candidateFix(single); fix != "be right" {
+		t.Errorf("single fix %q", fix)
+	}
+	var got []string
+	eachDim("a=2.5/5;bad;x=1/y;rating=4/7", func(n string, c, b float64) { got = append(got, n) })
+	if strings.Join(got, ",") != "a,rating" {
+		t.Errorf("eachDim read %v", got)
+	}
+}
