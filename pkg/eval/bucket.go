@@ -45,3 +45,33 @@ func RefineBucket(b Bucket, f BucketFacts) Bucket {
 	}
 	return BucketVerbose
 }
+
+// Readings of an answer a judge gives in each round (see [Round]).
+const (
+	ReadingOffTopic = "off_topic"
+	ReadingRefusal  = "refusal"
+)
+
+// MostSay reads a judgment's rounds for one reading (ReadingOffTopic or
+// ReadingRefusal) of one side ("candidate" or "baseline"): said when some
+// round that did not fail said anything about it, yes when most of those
+// rounds said yes.
+func MostSay(rounds []Round, reading, side string) (said, yes bool) {
+	n, y := 0, 0
+	for _, r := range rounds {
+		if r.Error != "" {
+			continue
+		}
+		m := r.OffTopic
+		if reading == ReadingRefusal {
+			m = r.Refusal
+		}
+		if b, ok := m[side]; ok {
+			n++
+			if b {
+				y++
+			}
+		}
+	}
+	return n > 0, 2*y > n
+}

@@ -27,35 +27,22 @@ const (
 	flagBaseRefusal
 )
 
-// judgeFlagsOf reads a judgment's rounds into its flags column. A round
-// that failed says nothing.
+// judgeFlagsOf reads a judgment's rounds into its flags column (see
+// [eval.MostSay]).
 func judgeFlagsOf(rounds []eval.Round) int {
 	flags := 0
 	for _, f := range []struct {
-		said, yes int
-		side      string
-		of        func(eval.Round) map[string]bool
+		said, yes     int
+		reading, side string
 	}{
-		{flagCandOffTopicSaid, flagCandOffTopic, "candidate", func(r eval.Round) map[string]bool { return r.OffTopic }},
-		{flagBaseOffTopicSaid, flagBaseOffTopic, "baseline", func(r eval.Round) map[string]bool { return r.OffTopic }},
-		{flagCandRefusalSaid, flagCandRefusal, "candidate", func(r eval.Round) map[string]bool { return r.Refusal }},
-		{flagBaseRefusalSaid, flagBaseRefusal, "baseline", func(r eval.Round) map[string]bool { return r.Refusal }},
+		{flagCandOffTopicSaid, flagCandOffTopic, eval.ReadingOffTopic, "candidate"},
+		{flagBaseOffTopicSaid, flagBaseOffTopic, eval.ReadingOffTopic, "baseline"},
+		{flagCandRefusalSaid, flagCandRefusal, eval.ReadingRefusal, "candidate"},
+		{flagBaseRefusalSaid, flagBaseRefusal, eval.ReadingRefusal, "baseline"},
 	} {
-		said, yes := 0, 0
-		for _, r := range rounds {
-			if r.Error != "" {
-				continue
-			}
-			if b, ok := f.of(r)[f.side]; ok {
-				said++
-				if b {
-					yes++
-				}
-			}
-		}
-		if said > 0 {
+		if said, yes := eval.MostSay(rounds, f.reading, f.side); said {
 			flags |= f.said
-			if 2*yes > said {
+			if yes {
 				flags |= f.yes
 			}
 		}
@@ -164,10 +151,10 @@ func candidateFix(rounds []eval.Round) string {
 	return fix
 }
 
-// bucketJudge is the judge whose reading puts answers in the off_topic
+// BucketJudge is the judge whose reading puts answers in the off_topic
 // bucket and whose fixes the examples show: the gate's judge, else the
 // spec's first; ok is false for a run without judges.
-func bucketJudge(spec *eval.RunSpec) (eval.Judge, bool) {
+func BucketJudge(spec *eval.RunSpec) (eval.Judge, bool) {
 	if j, ok := GateJudge(spec); ok {
 		return j, true
 	}
@@ -200,7 +187,7 @@ func (p positionBits) has(variant, suite string, pos int32) bool {
 // original samples only.
 func (c *Collector) offTopics(x *sampleIndex) positionBits {
 	out := positionBits{}
-	bj, ok := bucketJudge(c.spec)
+	bj, ok := BucketJudge(c.spec)
 	if !ok {
 		return out
 	}
@@ -237,18 +224,23 @@ func refinedBucket(r *row, x *sampleIndex, topics positionBits, baseline string)
 	if s := x.suite(r.suite); r.variant != baseline && s != nil && r.pos >= 0 {
 		f.BaselineChars = int(s.baseChars[r.pos])
 	}
-	switch nb := eval.RefineBucket(b, f); nb {
-	case b:
-		return b, ""
-	case eval.BucketOffTopic:
-		return nb, "the judge says the answer does not address the question"
-	default:
-		needed := "the reference's " + strconv.Itoa(f.RefChars)
-		if f.BaselineChars > f.RefChars {
-			needed = "the baseline's " + strconv.Itoa(f.BaselineChars)
-		}
-		return nb, strconv.Itoa(f.Chars) + " characters, more than " + strconv.Itoa(eval.VerboseFactor) + "× " + needed
+	if nb := eval.RefineBucket(b, f); nb != b {
+		return nb, RefinedReason(nb, f)
 	}
+	return b, ""
+}
+
+// RefinedReason is why an answer is in a bucket the report gives it
+// (off_topic, verbose), from the facts that put it there.
+func RefinedReason(b eval.Bucket, f eval.BucketFacts) string {
+	if b == eval.BucketOffTopic {
+		return "the judge says the answer does not address the question"
+	}
+	needed := "the reference's " + strconv.Itoa(f.RefChars)
+	if f.BaselineChars > f.RefChars {
+		needed = "the baseline's answer's " + strconv.Itoa(f.BaselineChars)
+	}
+	return strconv.Itoa(f.Chars) + " characters, more than " + strconv.Itoa(eval.VerboseFactor) + "× " + needed
 }
 
 // dimensions gives each judge's per-dimension scores of each candidate
@@ -397,7 +389,7 @@ func (c *Collector) judgeRefusal(rep *document.Report, x *sampleIndex, pat refus
 // suggestFixes gives each candidate's examples the bucket judge's
 // suggested fix for that answer, when it gave one.
 func (c *Collector) suggestFixes(rep *document.Report) {
-	bj, ok := bucketJudge(c.spec)
+	bj, ok := BucketJudge(c.spec)
 	if !ok {
 		return
 	}

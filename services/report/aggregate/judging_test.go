@@ -120,7 +120,7 @@ func TestJudgingSections(t *testing.T) {
 			t.Errorf("off_topic: %+v", off)
 		}
 		verbose := got["ft/verbose"]
-		if verbose.Count != 1 || verbose.Examples[0].Sample != "q2" || !strings.Contains(verbose.Examples[0].Reason, "900 characters") {
+		if verbose.Count != 1 || verbose.Examples[0].Sample != "q2" || !strings.Contains(verbose.Examples[0].Reason, "900 characters, more than 2× the baseline") {
 			t.Errorf("verbose: %+v", verbose)
 		}
 		if _, ok := got["ft/wrong_answer"]; ok {

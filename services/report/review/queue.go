@@ -151,11 +151,12 @@ func CheckName(what, s string) error {
 
 // side is one variant's scored answer to a sample.
 type side struct {
-	bucket eval.Bucket
-	reason string
-	gen    uint64
-	sample uint64
-	retry  int
+	bucket          eval.Bucket
+	reason          string
+	gen             uint64
+	sample          uint64
+	retry           int
+	chars, refChars int
 }
 
 // Draw reads the run's scores and judgments and draws a queue from them:
@@ -213,18 +214,21 @@ func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
 		if old, ok := sides[k]; ok && old.retry > s.Retry {
 			return nil
 		}
-		sides[k] = side{bucket: s.Bucket, reason: s.Reason, gen: s.GenSeq, sample: s.Sample.Seq, retry: s.Retry}
+		sides[k] = side{bucket: s.Bucket, reason: s.Reason, gen: s.GenSeq, sample: s.Sample.Seq, retry: s.Retry, chars: s.OutputChars, refChars: s.RefChars}
 		return nil
 	}, nil)
 	if err != nil {
 		return nil, fmt.Errorf("reading the scores of run %s: %w", o.Run, err)
 	}
-	judge, hasJudge := aggregate.GateJudge(spec)
-	// The gate judge's verdicts, with the retries of the answers each
-	// judged: a verdict counts only for the answers the item shows.
+	judge, hasJudge := aggregate.BucketJudge(spec)
+	// The bucket judge's verdicts (the gate's judge, else the first), with
+	// the retries of the answers each judged: a verdict counts only for
+	// the answers the item shows; offTopic is its reading of the
+	// candidate's answer.
 	type judged struct {
 		w          eval.Winner
 		cand, base int
+		offTopic   bool
 	}
 	verdicts := map[[3]string]judged{}
 	if hasJudge {
@@ -237,7 +241,8 @@ func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
 			if old, ok := verdicts[k]; ok && old.cand+old.base > j.CandidateRetry+j.BaselineRetry {
 				return nil
 			}
-			verdicts[k] = judged{w: j.Winner, cand: j.CandidateRetry, base: j.BaselineRetry}
+			_, off := eval.MostSay(j.Rounds, eval.ReadingOffTopic, "candidate")
+			verdicts[k] = judged{w: j.Winner, cand: j.CandidateRetry, base: j.BaselineRetry, offTopic: off}
 			return nil
 		}, nil)
 		if err != nil {
@@ -261,9 +266,17 @@ func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
 			continue
 		}
 		p := pair{suite: k[0], id: k[1], cand: k[2], c: c, base: base, rank: draw(o.Seed, "rank", k[0], k[1], k[2])}
+		offTopic := false
 		if v, ok := verdicts[k]; ok && v.cand == c.retry && v.base == base.retry {
-			p.verdict = v.w
+			p.verdict, offTopic = v.w, v.offTopic
 		}
+		// The report's buckets: off_topic and verbose need the judge's
+		// reading and the baseline's answer.
+		facts := eval.BucketFacts{OffTopic: offTopic, Chars: c.chars, BaselineChars: base.chars, RefChars: c.refChars}
+		if b := eval.RefineBucket(c.bucket, facts); b != c.bucket {
+			p.c.bucket, p.c.reason = b, aggregate.RefinedReason(b, facts)
+		}
+		c = p.c
 		p.regression = (c.bucket != eval.BucketOK && base.bucket == eval.BucketOK) || p.verdict == eval.WinBaseline
 		byBucket[c.bucket] = append(byBucket[c.bucket], p)
 	}
@@ -368,7 +381,8 @@ func shuffled(items []*Item, salt, purpose string) []*Item {
 
 // Buckets are the buckets a queue draws from, in the report's order; an
 // answer that failed (bucket error) has nothing to read.
-var Buckets = []eval.Bucket{eval.BucketRefusal, eval.BucketFormatError, eval.BucketWrongAnswer, eval.BucketTruncated, eval.BucketEmpty, eval.BucketOK}
+var Buckets = []eval.Bucket{eval.BucketRefusal, eval.BucketFormatError, eval.BucketOffTopic, eval.BucketWrongAnswer, eval.BucketVerbose,
+	eval.BucketTruncated, eval.BucketEmpty, eval.BucketOK}
 
 // draw is a number the seed fixes for the parts.
 func draw(seed uint64, parts ...string) uint64 {

@@ -219,6 +219,98 @@ func TestDrawTakesASampleOnce(t *testing.T) {
 	}
 }
 
+// TestDrawGivesTheReportsBuckets: a queue's buckets are the report's, so
+// the judge's off-topic reading and an answer far longer than the
+// baseline's have buckets of their own to draw from.
+func TestDrawGivesTheReportsBuckets(t *testing.T) {
+	b := bustest.New(t)
+	spec := fixture(t, b, "r3", 40)
+	ref := func(i int) eval.SampleRef {
+		id := fmt.Sprintf("s%03d", i)
+		return eval.SampleRef{ID: id, Suite: "qa", Seq: sampleSeq(t, b, id)}
+	}
+	// s003 and s007 (wrong answers) and s004 (ok) read off-topic by the
+	// judge in both rounds; s012 (ok) read so in one round of two.
+	j := spec.Judges[0]
+	for i, rounds := range map[int]int{3: 2, 7: 2, 4: 2, 12: 1} {
+		r := ref(i)
+		jd := &eval.Judgment{V: 1, Run: "r3", Sample: r, Judge: j.Name, JudgeID: j.ID(), Candidate: "ft", Baseline: "base",
+			Fingerprint: spec.Fingerprint(), Winner: eval.WinBaseline, Consistent: true}
+		for k := range 2 {
+			jd.Rounds = append(jd.Rounds, eval.Round{Order: []string{eval.OrderCandidateFirst, eval.OrderBaselineFirst}[k], Winner: eval.WinBaseline,
+				OffTopic: map[string]bool{"candidate": k < rounds}})
+		}
+		if _, err := b.Publish(t.Context(), bus.JudgmentsSubject("r3", j.Name), "", jd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// s008 (ok): 1,000 characters where the baseline wrote 100.
+	r := ref(8)
+	for v, chars := range map[string]int{"base": 100, "ft": 1000} {
+		gseq := genSeq(t, b, v, "s008")
+		sc := &eval.Score{V: 1, Run: "r3", Sample: r, Variant: v, GenSeq: gseq, Fingerprint: spec.Fingerprint(), Scoring: spec.Scoring(),
+			Metrics: map[string]float64{"em": 1}, Bucket: eval.BucketOK, OutputChars: chars}
+		if _, err := b.Publish(t.Context(), bus.ScoresSubject("r3", v), "", sc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q, err := Draw(t.Context(), b, DrawOptions{Run: "r3", PerBucket: 40, Seed: 1, Fetch: texts{b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Meta.Available[eval.BucketOffTopic] != 3 || q.Meta.Available[eval.BucketVerbose] != 1 {
+		t.Fatalf("available %v", q.Meta.Available)
+	}
+	for _, it := range q.Items {
+		switch it.Sample {
+		case "s003", "s004", "s007":
+			if it.Bucket != eval.BucketOffTopic || !strings.Contains(it.Reason, "does not address") {
+				t.Errorf("%s: bucket %s, reason %q", it.Sample, it.Bucket, it.Reason)
+			}
+		case "s008":
+			if it.Bucket != eval.BucketVerbose || !strings.Contains(it.Reason, "1000 characters") {
+				t.Errorf("%s: bucket %s, reason %q", it.Sample, it.Bucket, it.Reason)
+			}
+		case "s012":
+			if it.Bucket != eval.BucketOK {
+				t.Errorf("s012, off-topic in one round of two, is in %s", it.Bucket)
+			}
+		}
+	}
+}
+
+// sampleSeq and genSeq find a fixture's messages by id.
+func sampleSeq(t *testing.T, b *bus.Bus, id string) uint64 {
+	t.Helper()
+	return seqOf(t, b, bus.StreamSamples, bus.SamplesSubject("r3", "qa"), func(data []byte) bool {
+		var s eval.Sample
+		return json.Unmarshal(data, &s) == nil && s.ID == id
+	})
+}
+
+func genSeq(t *testing.T, b *bus.Bus, variant, id string) uint64 {
+	t.Helper()
+	return seqOf(t, b, bus.StreamGens, bus.GensSubject("r3", variant), func(data []byte) bool {
+		var g eval.Generation
+		return json.Unmarshal(data, &g) == nil && g.Sample.ID == id
+	})
+}
+
+func seqOf(t *testing.T, b *bus.Bus, stream, subject string, match func([]byte) bool) uint64 {
+	t.Helper()
+	var found uint64
+	err := b.ReadStored(t.Context(), stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}}, func(m jetstream.Msg, seq uint64) error {
+		if found == 0 && match(m.Data()) {
+			found = seq
+		}
+		return nil
+	}, nil)
+	if err != nil || found == 0 {
+		t.Fatalf("no message in %s for it (%v)", subject, err)
+	}
+	return found
+}
+
 func TestStoreLoad(t *testing.T) {
 	b := bustest.New(t)
 	fixture(t, b, "r1", 20)
