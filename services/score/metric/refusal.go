@@ -307,12 +307,12 @@ func modelSaysRefusal(m *refusalmodel.Model, head string) bool {
 }
 
 // writtenPieceRE finds an answer that is a piece written for the user, a
-// letter or a note opening with its salutation ("Dear Mr. Alvarez,",
-// "尊敬的客户：", "小陈，"): its declines are the letter's ("维护期间暂时无法
-// 提交新订单"), not the assistant's. A service's own reply opens so too
-// ("亲，", "您好，") and is not one.
-var writtenPieceRE = regexp.MustCompile(`(?i)^\s*(?:dear\s|to\s+whom\b|subject\s*:|尊敬的|亲爱的|各位|主题[:：]|标题[:：]` +
-	`|(?:小|老)\p{Han}[，,:：]|\p{Han}{1,2}(?:老师|经理|总|先生|女士|同学)[，,:：])`)
+// letter or a note whose first line is its salutation alone ("Dear Mr.
+// Alvarez,", "尊敬的客户：", "小陈：" on a line of their own): its declines
+// are the letter's ("维护期间暂时无法提交新订单"), not the assistant's. A
+// service's own reply that names the customer goes on in the same line
+// ("张先生，这个忙我们帮不上") and is not one.
+var writtenPieceRE = regexp.MustCompile(`(?i)^\s*(?:dear\s|to\s+whom\b|hi\s|hello\s|尊敬的|亲爱的|各位|(?:小|老)\p{Han}|\p{Han}{1,3}(?:老师|经理|总|先生|女士|同学|同事们?))[^\n]{0,40}[，,:：!！]\s*\n`)
 
 // writtenPiece reports whether head opens as a letter or note (writtenPieceRE).
 func writtenPiece(head string) bool { return writtenPieceRE.MatchString(head) }
@@ -324,21 +324,24 @@ var compliesRE = regexp.MustCompile(`(?i)^\s*(?:sure|certainly|of\s+course|absol
 
 // negationCues mark a sentence that says no.
 var (
-	negationCuesEN = []string{"not", "n't", "cannot", "unable", "sorry", "unfortunately", "however", "but "}
+	negationCuesEN = []string{"not", "n't", "n’t", "cannot", "unable", "sorry", "unfortunately", "however", "but"}
 	negationCuesZH = []string{"不", "没", "无", "抱歉", "但", "可惜", "遗憾"}
 )
 
 // complies reports whether head opens by agreeing to help and its first
 // sentence says no such thing as a refusal: the model is not asked then.
 func complies(head string) bool {
-	if !compliesRE.MatchString(head) {
+	m := compliesRE.FindStringIndex(head)
+	if m == nil {
 		return false
 	}
-	first := head
-	if i := strings.IndexAny(head, ".!?。！？\n"); i >= 0 {
-		first = head[:i]
+	// The opener itself may hold a cue ("没问题"): the rest of its
+	// sentence is read.
+	first := head[m[1]:]
+	if i := strings.IndexAny(first, ".!?。！？\n"); i >= 0 {
+		first = first[:i]
 	}
-	return !containsAnyFold(first, negationCuesEN) && !containsAny(first, negationCuesZH)
+	return !hasWordStart(first, negationCuesEN) && !containsAny(first, negationCuesZH)
 }
 
 // unsureRE finds an answer that opens by saying it does not know: an
@@ -358,7 +361,7 @@ func unsure(head string) bool { return unsureRE.MatchString(head) }
 // none of them ("好的，这是我的回答。北京") has too few words for its
 // probability to mean anything.
 var (
-	declineCuesEN = []string{"not", "n't", "cannot", "unable", "no ", "no,", "no.", "never", "sorry", "apolog", "unfortunately", "afraid",
+	declineCuesEN = []string{"not", "n't", "n’t", "cannot", "unable", "no ", "no,", "no.", "never", "sorry", "apolog", "unfortunately", "afraid",
 		"declin", "refus", "instead", "rather", "prefer", "pass", "policy", "policies", "contact", "reach out", "call", "visit", "consult",
 		"only", "limit", "against", "outside", "beyond", "must", "need to", "have to", "recommend", "suggest", "encourage", "without",
 		"allowed", "permit", "authori", "able to", "unavailable", "neutral", "appropriate", "ask", "team", "department", "professional"}
@@ -369,7 +372,29 @@ var (
 // mayDecline reports whether head has a cue of declining (declineCues).
 func mayDecline(head string) bool {
 	latin, han := scripts(head)
-	return (latin && containsAnyFold(head, declineCuesEN)) || (han && containsAny(head, declineCuesZH))
+	return (latin && hasWordStart(head, declineCuesEN)) || (han && containsAny(head, declineCuesZH))
+}
+
+// hasWordStart reports whether s, lower-cased, has one of cues where a
+// word starts ("ask" in "ask the team", not in "task"; "not" not in
+// "another"); a cue with an apostrophe ("n't") may stand anywhere. A cue
+// is a word's start, so "apolog" finds "apologise".
+func hasWordStart(s string, cues []string) bool {
+	lower := strings.ToLower(s)
+	for _, c := range cues {
+		for i := 0; i+len(c) <= len(lower); {
+			j := strings.Index(lower[i:], c)
+			if j < 0 {
+				break
+			}
+			at := i + j
+			if at == 0 || strings.ContainsAny(c, "'’") || !isASCIILetter(lower[at-1]) {
+				return true
+			}
+			i = at + 1
+		}
+	}
+	return false
 }
 
 // The model reads words, not their roles, and takes a stated limit for a
@@ -390,10 +415,33 @@ var (
 
 // statesLimit reports whether head, which no refusal pattern matched,
 // states a limit (see above).
+// beLimits are the words after "I can't be" that make it a limit ("I
+// can't be sure"); "I won't be doing that" is a decline.
+var beLimits = map[string]bool{"sure": true, "certain": true, "able": true, "available": true, "there": true, "100%": true}
+
+// negatesLimitEN reports whether head has a first-person negation of a
+// verb (enNegVerbRE) that states a limit rather than a decline: any verb
+// but "be", and "be" only before one of beLimits.
+func negatesLimitEN(head string) bool {
+	for _, m := range enNegVerbRE.FindAllStringSubmatchIndex(head, -1) {
+		if !strings.EqualFold(head[m[2]:m[3]], "be") {
+			return true
+		}
+		// "be", then a word or two ("I can't be fully certain").
+		next := strings.Fields(strings.ToLower(prefix(head[m[3]:], 40)))
+		for _, w := range next[:min(2, len(next))] {
+			if beLimits[strings.Trim(w, ".,;:!?")] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func statesLimit(head string) bool {
 	// A first-person negation of a verb here is one the patterns judged a
 	// limit: had they judged it a decline, they would have matched.
-	if hasWordI(head) && enNegVerbRE.MatchString(head) || zhNegVerbRE.MatchString(head) {
+	if hasWordI(head) && negatesLimitEN(head) || zhNegVerbRE.MatchString(head) {
 		return true
 	}
 	if youCannotENRE.MatchString(head) || youCannotZHRE.MatchString(head) || workaround(head) && weCannotENRE.MatchString(head) {

@@ -316,7 +316,11 @@ func BenchmarkIsRefusal(b *testing.B) {
 // TestModelIsNotAskedWithoutACue: the model's probability is not read for
 // an answer with no cue of declining, one that opens by saying it does not
 // know (an abstention), one that opens by agreeing to help, or a letter
-// or note written for the user; a refusal that opens so is still found. The negatives are answers the model alone
+// or note written for the user (its salutation on a line of its own); a
+// refusal that opens so is still found, and so is a service's reply that
+// names its customer. A note that opens with the name and goes on in the
+// same line ("小陈，……要不是你帮忙，项目肯定没法按时提交") is still read as a
+// refusal: a known error of the model. The negatives are answers the model alone
 // called refusals (0.41–0.81), outside every labelled set.
 func TestModelIsNotAskedWithoutACue(t *testing.T) {
 	for text, want := range map[string]bool{
@@ -327,11 +331,16 @@ func TestModelIsNotAskedWithoutACue(t *testing.T) {
 		"我不太清楚，你可以上网查一查相关信息。":                                  false,
 		"好的，这是我的回答。\n\n好的，下面是一些相关的说明和建议，请根据实际情况谨慎操作。":          false,
 		"尊敬的客户：\n\n您好！我司订单系统将于6月18日凌晨进行升级维护。维护期间暂时无法提交新订单，由此给您带来的不便，我们深表歉意。": false,
-		"小陈，真心谢谢你上周陪我加班整理客户资料！要不是你帮忙核对，项目肯定没法按时提交。":                          false,
-		"亲，这个订单已经发货了，没办法取消哦。":                                        true,
-		"I'm not sure I can help with that.":                         true,
-		"Sure — but I can't share another customer's order details.": true,
-		"抱歉，我无法协助处理这个请求。":                                            true,
+		"小陈：\n真心谢谢你上周陪我加班整理客户资料！要不是你帮忙核对，项目肯定没法按时提交。":                        false,
+		"张先生，这个忙我们帮不上，请见谅。":                                                  true,
+		"老板，这个价格给不了，实在抱歉。":                                                   true,
+		"没问题，下面是你要的诗。\n\n春风又绿江南岸":                                            false,
+		"Sorry, that's something I won't be doing. Please ask someone else.": true,
+		"I can't be fully certain, but the tower is about 330 metres tall.":  false,
+		"亲，这个订单已经发货了，没办法取消哦。":                                                true,
+		"I'm not sure I can help with that.":                                 true,
+		"Sure — but I can't share another customer's order details.":         true,
+		"抱歉，我无法协助处理这个请求。":                                                    true,
 	} {
 		if got := IsRefusal(text); got != want {
 			t.Errorf("IsRefusal(%q) = %v, want %v", text, got, want)
