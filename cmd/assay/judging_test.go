@@ -37,7 +37,7 @@ func stored[T any](t *testing.T, ctx context.Context, b *bus.Bus, stream, filter
 // (mode: single), and checks the report's judging sections against what
 // the stored messages say, pair by pair: the off_topic bucket and its
 // suggested fixes, the per-dimension deltas, the judge's refusals against
-// the patterns', and single mode's verdicts from its ratings.
+// the detector's, and single mode's verdicts from its ratings.
 func TestJudgeReadingsEndToEnd(t *testing.T) {
 	ps := testPersonas()
 	for i := range ps {
@@ -176,13 +176,13 @@ func TestJudgeReadingsEndToEnd(t *testing.T) {
 
 	t.Run("refusals", func(t *testing.T) {
 		for _, jr := range rep.JudgeRefusal {
-			if jr.N == 0 || jr.Both+jr.PatternOnly+jr.JudgeOnly+jr.Neither != jr.N {
+			if jr.N == 0 || jr.Both+jr.DetectorOnly+jr.JudgeOnly+jr.Neither != jr.N {
 				t.Errorf("%+v", jr)
 			}
-			// The simulator refuses in one sentence the patterns know,
+			// The simulator refuses in one sentence the detector knows,
 			// and its judge calls exactly those refusals.
 			if jr.Agreement != 1 {
-				t.Errorf("%s on %s: agreement %v (%d by the patterns only, %d by the judge only)", jr.Judge, jr.Variant, jr.Agreement, jr.PatternOnly, jr.JudgeOnly)
+				t.Errorf("%s on %s: agreement %v (%d by the detector only, %d by the judge only)", jr.Judge, jr.Variant, jr.Agreement, jr.DetectorOnly, jr.JudgeOnly)
 			}
 		}
 		if len(rep.JudgeRefusal) != 3*len(f.spec.Variants) {

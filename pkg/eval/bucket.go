@@ -17,8 +17,8 @@ type BucketFacts struct {
 	// anything about it.
 	OffTopic bool
 	// Chars is the answer's length; BaselineChars the baseline's answer's
-	// to the same sample (-1 when unknown, and for the baseline itself);
-	// RefChars the reference's (0: none).
+	// to the same sample when that answer is ok (-1 otherwise, and for the
+	// baseline itself); RefChars the reference's (0: none).
 	Chars, BaselineChars, RefChars int
 }
 

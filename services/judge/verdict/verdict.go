@@ -185,7 +185,9 @@ func scoresOf(dims gjson.Result) map[string]float64 {
 	}
 	var out map[string]float64
 	dims.ForEach(func(k, x gjson.Result) bool {
-		if f, ok := number(x); ok {
+		// The contract's scale is 1-10: a score outside it is no score,
+		// and would weigh without bound in every mean.
+		if f, ok := number(x); ok && f >= 1 && f <= 10 {
 			if out == nil {
 				out = map[string]float64{}
 			}

@@ -37,8 +37,9 @@ type suiteSamples struct {
 	// (0 when it has no score).
 	baseOK  []bool
 	baseGen []uint64
-	// baseChars[p] is the length of the baseline's answer (-1 when it
-	// has none: no score, or a failed generation).
+	// baseChars[p] is the length of the baseline's answer when it is in
+	// the ok bucket (-1 otherwise: a refusal or a wrong answer says
+	// nothing about how long an answer needs to be).
 	baseChars []int32
 }
 
@@ -153,7 +154,8 @@ func (c *Collector) sampleIndex() *sampleIndex {
 			if variant.Value(i) == c.spec.Baseline {
 				s.baseOK[p] = bucket.Value(i) == string(eval.BucketOK)
 				s.baseGen[p] = gseq.Value(i)
-				if bucket.Value(i) != string(eval.BucketError) {
+				// Only a good answer says how long an answer needs to be.
+				if bucket.Value(i) == string(eval.BucketOK) {
 					s.baseChars[p] = int32(min(chars.Value(i), math.MaxInt32))
 				}
 			}

@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -129,7 +130,7 @@ func eachDim(dims string, fn func(name string, cand, base float64)) {
 		}
 		cv, err1 := strconv.ParseFloat(c, 64)
 		bv, err2 := strconv.ParseFloat(b, 64)
-		if err1 == nil && err2 == nil {
+		if err1 == nil && err2 == nil && !math.IsInf(cv, 0) && !math.IsNaN(cv) && !math.IsInf(bv, 0) && !math.IsNaN(bv) {
 			fn(name, cv, bv)
 		}
 	}
@@ -244,10 +245,18 @@ func RefinedReason(b eval.Bucket, f eval.BucketFacts) string {
 }
 
 // dimensions gives each judge's per-dimension scores of each candidate
-// against the baseline, over the original samples' pairs it scored: the
-// dimensions the judge names first, in its order, then any others its
-// answers had, by name. Constant memory: sums per dimension.
+// against the baseline, over the original samples' pairs it scored, on the
+// dimensions the judge names (and a single-mode judge's rating), in its
+// order: a name its answers invent is no dimension of the report.
+// Constant memory: sums per dimension.
 func (c *Collector) dimensions(rep *document.Report) {
+	asked := map[string]map[string]bool{} // judge id -> dimension
+	for _, jd := range c.spec.Judges {
+		asked[jd.ID()] = map[string]bool{ratingDimension: jd.Single()}
+		for _, d := range jd.Dimensions {
+			asked[jd.ID()][d] = true
+		}
+	}
 	type acc struct {
 		n               int
 		sc, sb, sd, sdd float64
@@ -259,7 +268,11 @@ func (c *Collector) dimensions(rep *document.Report) {
 			if jc.dims.Value(i) == "" || jc.pert.Value(i) != "" || jc.errs.Value(i) != "" {
 				continue
 			}
+			dims := asked[jc.jid.Value(i)]
 			eachDim(jc.dims.Value(i), func(name string, cv, bv float64) {
+				if !dims[name] {
+					return
+				}
 				k := [3]string{jc.jid.Value(i), jc.cand.Value(i), name}
 				a := by[k]
 				if a == nil {
@@ -320,7 +333,7 @@ func (r refusalReads) add(row *row, x *sampleIndex) {
 // pattern detector's on the same answers: each candidate's in its
 // judgments, the baseline's once per sample.
 func (c *Collector) judgeRefusal(rep *document.Report, x *sampleIndex, pat refusalReads) {
-	type tally struct{ both, patOnly, judgeOnly, neither int }
+	type tally struct{ both, detOnly, judgeOnly, neither int }
 	by := map[[2]string]*tally{} // judge id, variant
 	seenBase := positionBits{}   // (judge id, suite): the baseline's answer counted
 	count := func(jid, variant, suite string, pos int32, judgeSays bool) {
@@ -336,7 +349,7 @@ func (c *Collector) judgeRefusal(rep *document.Report, x *sampleIndex, pat refus
 		case p && judgeSays:
 			t.both++
 		case p:
-			t.patOnly++
+			t.detOnly++
 		case judgeSays:
 			t.judgeOnly++
 		default:
@@ -372,14 +385,19 @@ func (c *Collector) judgeRefusal(rep *document.Report, x *sampleIndex, pat refus
 			if t == nil {
 				continue
 			}
-			n := t.both + t.patOnly + t.judgeOnly + t.neither
-			jr := document.JudgeRefusal{Judge: jd.Name, Variant: v.Name, N: n, Both: t.both, PatternOnly: t.patOnly,
+			n := t.both + t.detOnly + t.judgeOnly + t.neither
+			jr := document.JudgeRefusal{Judge: jd.Name, Variant: v.Name, N: n, Both: t.both, DetectorOnly: t.detOnly,
 				JudgeOnly: t.judgeOnly, Neither: t.neither,
-				PatternRate: float64(t.both+t.patOnly) / float64(n), JudgeRate: float64(t.both+t.judgeOnly) / float64(n),
+				DetectorRate: float64(t.both+t.detOnly) / float64(n), JudgeRate: float64(t.both+t.judgeOnly) / float64(n),
 				Agreement: float64(t.both+t.neither) / float64(n)}
 			// Categories: refusal, not; rows the pattern, columns the judge.
-			if k, ci, ok := stats.KappaCounts([][]int{{t.both, t.patOnly}, {t.judgeOnly, t.neither}}); ok {
-				jr.Kappa, jr.KappaCI = &k, &ci
+			if k, ci, ok := stats.KappaCounts([][]int{{t.both, t.detOnly}, {t.judgeOnly, t.neither}}); ok {
+				jr.Kappa = &k
+				// One reader with one label throughout gives kappa 0
+				// and an asymptotic interval of no width: none is shown.
+				if det, judge := t.both+t.detOnly, t.both+t.judgeOnly; det > 0 && det < n && judge > 0 && judge < n {
+					jr.KappaCI = &ci
+				}
 			}
 			rep.JudgeRefusal = append(rep.JudgeRefusal, jr)
 		}
@@ -412,7 +430,7 @@ func (c *Collector) suggestFixes(rep *document.Report) {
 	c.each(c.judgments, func(rec arrow.RecordBatch) {
 		jc := judgmentColumnsOf(rec)
 		for i := 0; i < int(rec.NumRows()); i++ {
-			if jc.fix.Value(i) == "" || jc.jid.Value(i) != id || jc.pert.Value(i) != "" {
+			if jc.fix.Value(i) == "" || jc.jid.Value(i) != id || jc.pert.Value(i) != "" || jc.errs.Value(i) != "" {
 				continue
 			}
 			for _, ex := range want[[3]string{jc.cand.Value(i), jc.suite.Value(i), jc.sample.Value(i)}] {

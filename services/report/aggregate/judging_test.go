@@ -40,6 +40,8 @@ func judgedRounds(w eval.Winner, cc, bc float64, candOff, baseOff, candRef, base
 //	q4 ft refused (patterns and judge); base answered; correctness 1 vs 7
 //	q5 ft refused by the judge only; correctness 3 vs 7
 //	q6 the judge failed: in no figure
+//	q7 base refused in 25 characters, ft answered in 400: not verbose (a
+//	   refusal says nothing of how long an answer needs to be)
 func TestJudgingSections(t *testing.T) {
 	spec := testSpec()
 	spec.Judges[0].Dimensions = []string{"correctness", "format"}
@@ -58,8 +60,9 @@ func TestJudgingSections(t *testing.T) {
 		"q4": {{eval.BucketOK, 200, 0, false}, {eval.BucketRefusal, 40, 0, true}},
 		"q5": {{eval.BucketOK, 200, 0, false}, {eval.BucketOK, 60, 0, false}},
 		"q6": {{eval.BucketOK, 200, 0, false}, {eval.BucketOK, 210, 0, false}},
+		"q7": {{eval.BucketRefusal, 25, 0, true}, {eval.BucketOK, 400, 0, false}},
 	}
-	for i, id := range []string{"q1", "q2", "q3", "q4", "q5", "q6"} {
+	for i, id := range []string{"q1", "q2", "q3", "q4", "q5", "q6", "q7"} {
 		seq := uint64(i + 1)
 		for k, v := range []string{"base", "ft"} {
 			a := answers[id][k]
@@ -130,9 +133,12 @@ func TestJudgingSections(t *testing.T) {
 		if ref.Count != 1 || ref.Examples[0].SuggestedFix != "answer it: it is benign" {
 			t.Errorf("refusal: %+v", ref)
 		}
-		for k := range got {
-			if strings.HasPrefix(k, "base/") {
+		for k, b := range got {
+			if strings.HasPrefix(k, "base/") && k != "base/refusal" {
 				t.Errorf("the baseline has a bucket: %s", k)
+			}
+			if k == "base/refusal" && (b.Count != 1 || b.Examples[0].Sample != "q7") {
+				t.Errorf("base/refusal: %+v", b)
 			}
 		}
 	})
@@ -140,7 +146,7 @@ func TestJudgingSections(t *testing.T) {
 	t.Run("refusals", func(t *testing.T) {
 		want := map[string]document.JudgeRefusal{
 			// ft: q4 both, q5 neither (one round of two), q1–q3 neither.
-			"ft": {Judge: "j1", Variant: "ft", N: 5, Both: 1, Neither: 4, PatternRate: 0.2, JudgeRate: 0.2, Agreement: 1},
+			"ft": {Judge: "j1", Variant: "ft", N: 5, Both: 1, Neither: 4, DetectorRate: 0.2, JudgeRate: 0.2, Agreement: 1},
 			// base: five answers, none refused by either.
 			"base": {Judge: "j1", Variant: "base", N: 5, Neither: 5, Agreement: 1},
 		}

@@ -203,8 +203,10 @@ func (c *Collector) pairwise(rep *document.Report, x *sampleIndex) {
 			}
 			if n > 0 {
 				fillWinRate(&p, winRateOf(a.pairs, a.clustered), minRate)
-				flips := float64(a.flips) / float64(n)
-				p.FlipRate = &flips
+				if p.Single = jd.Single(); !p.Single {
+					flips := float64(a.flips) / float64(n)
+					p.FlipRate = &flips
+				}
 				if haveLengths {
 					p.LengthControlled = lengthControlled(a.pairs, lengths, cand, c.spec.Baseline)
 					if lc := p.LengthControlled; lc.WinRate != nil && math.Abs(*lc.WinRate-*p.WinRate) > lengthShift {

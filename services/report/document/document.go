@@ -219,8 +219,9 @@ type Example struct {
 	Reason         string `json:"reason"`
 	// Regression is true when the baseline's answer was fine.
 	Regression bool `json:"regression"`
-	// SuggestedFix is the gate's judge's (or the first judge's) advice
-	// for a candidate's answer it found worse than the baseline's.
+	// SuggestedFix is the bucket judge's (the gate's judge, else the
+	// first) advice for the candidate's answer: what it should change, from
+	// a round the candidate lost when there is one.
 	SuggestedFix string `json:"suggested_fix,omitempty"`
 }
 

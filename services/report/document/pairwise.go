@@ -36,6 +36,9 @@ type Pairwise struct {
 	// those flips by the answer that won both orders: the one shown first
 	// (position bias towards A) or the one shown second.
 	FlipRate    *float64 `json:"flip_rate"`
+	// Single marks a judge that grades each answer alone (mode: single):
+	// it shows no order, so it has no flip rate or position bias.
+	Single bool `json:"single,omitempty"`
 	FirstShown  int      `json:"first_shown_wins_both"`
 	SecondShown int      `json:"second_shown_wins_both"`
 	// BySuite is the win rate per suite.
@@ -152,17 +155,19 @@ type JudgeRefusal struct {
 	Judge   string `json:"judge"`
 	Variant string `json:"variant"`
 	N       int    `json:"n"`
-	// Both, PatternOnly, JudgeOnly and Neither count the answers each
+	// Both, DetectorOnly, JudgeOnly and Neither count the answers each
 	// called a refusal.
 	Both        int `json:"both"`
-	PatternOnly int `json:"pattern_only"`
+	DetectorOnly int `json:"detector_only"`
 	JudgeOnly   int `json:"judge_only"`
 	Neither     int `json:"neither"`
-	// PatternRate and JudgeRate are each's share of refusals.
-	PatternRate float64 `json:"pattern_rate"`
+	// DetectorRate and JudgeRate are each's share of refusals.
+	DetectorRate float64 `json:"detector_rate"`
 	JudgeRate   float64 `json:"judge_rate"`
 	// Agreement is the share of answers both read alike; Kappa is
-	// Cohen's kappa (nil when one of them gave one label throughout).
+	// Cohen's kappa (nil when both gave one and the same label
+	// throughout), and KappaCI its interval (nil when either gave one
+	// label throughout: kappa is then 0, with no spread to estimate).
 	Agreement float64     `json:"agreement"`
 	Kappa     *float64    `json:"kappa"`
 	KappaCI   *[2]float64 `json:"kappa_ci"`

@@ -97,7 +97,7 @@ func Markdown(w io.Writer, r *document.Report) error {
 		mdTableOf(&b, dimensionTable(r))
 	}
 	if len(r.JudgeRefusal) > 0 {
-		b.WriteString("## Refusals: judge and patterns\n\n" + judgeRefusalIntro + "\n\n")
+		b.WriteString("## Refusals: judge and detector\n\n" + judgeRefusalIntro + "\n\n")
 		mdTableOf(&b, judgeRefusalTable(r))
 	}
 	if len(r.Ranking) > 0 {

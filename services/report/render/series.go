@@ -116,11 +116,11 @@ func dimensionTable(r *document.Report) table {
 // judgeRefusalTable has a row per judge and variant whose refusals the
 // judge read.
 func judgeRefusalTable(r *document.Report) table {
-	head := []string{"judge", "variant", "answers", "both", "patterns only", "judge only", "neither", "pattern rate", "judge rate", "agreement", "Cohen's kappa [95% CI]"}
+	head := []string{"judge", "variant", "answers", "both", "detector only", "judge only", "neither", "detector rate", "judge rate", "agreement", "Cohen's kappa [95% CI]"}
 	var rows [][]string
 	for _, j := range r.JudgeRefusal {
-		rows = append(rows, []string{j.Judge, j.Variant, itoa(j.N), itoa(j.Both), itoa(j.PatternOnly), itoa(j.JudgeOnly), itoa(j.Neither),
-			num(j.PatternRate), num(j.JudgeRate), num(j.Agreement), estimate(j.Kappa, j.KappaCI)})
+		rows = append(rows, []string{j.Judge, j.Variant, itoa(j.N), itoa(j.Both), itoa(j.DetectorOnly), itoa(j.JudgeOnly), itoa(j.Neither),
+			num(j.DetectorRate), num(j.JudgeRate), num(j.Agreement), estimate(j.Kappa, j.KappaCI)})
 	}
 	return newTable(head, rows)
 }
@@ -128,7 +128,7 @@ func judgeRefusalTable(r *document.Report) table {
 // Intros of the judging tables, in both renderings.
 const (
 	dimensionIntro    = "Each judge's scores, 1–10 per dimension, for the candidate's answer and the baseline's to the same sample (the mean over its rounds), and the paired difference with its t-interval. Pairs the judge failed on are left out."
-	judgeRefusalIntro = "Answers the refusal patterns call refusals against those the judge does (most of its rounds saying so), answer by answer: the patterns miss refusals phrased in ways they do not know, a judge may miss or over-call them; the gate reads the patterns."
+	judgeRefusalIntro = "Answers the refusal detector (its patterns and model) calls refusals against those the judge does (most of its rounds saying so), answer by answer: where they differ, one of them is wrong, and reading a few of those answers says which; the gate reads the detector."
 )
 
 // windowTable has a row per window and variant, newest window first: the

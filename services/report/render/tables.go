@@ -288,11 +288,16 @@ func orderTable(ps []document.Pairwise) table {
 	var rows [][]string
 	for _, p := range ps {
 		first, second := itoa(p.FirstShown), itoa(p.SecondShown)
+		flip := optRate(p.FlipRate)
 		if p.FirstShown == 0 && p.SecondShown == 0 && p.FlipRate != nil && *p.FlipRate > 0 {
 			// A report written before flips were split.
 			first, second = none, none
 		}
-		rows = append(rows, []string{p.Judge, p.Variant, optRate(p.FlipRate), first, second,
+		if p.Single {
+			// Each answer graded alone: no order to flip with.
+			flip, first, second = none, none, none
+		}
+		rows = append(rows, []string{p.Judge, p.Variant, flip, first, second,
 			itoa(p.Errors), itoa(p.GenerationErrors), worst(p.WorstCase)})
 	}
 	return newTable([]string{"judge", "variant", "flip rate", "first shown won both", "second shown won both",

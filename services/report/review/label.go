@@ -34,6 +34,8 @@ var confirms = map[eval.Bucket]string{
 	eval.BucketRefusal:     "refusal",
 	eval.BucketFormatError: "format_error",
 	eval.BucketWrongAnswer: "factual",
+	eval.BucketOffTopic:    "off_topic",
+	eval.BucketVerbose:     "verbose",
 }
 
 // Limits of what a label carries.

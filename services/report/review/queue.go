@@ -272,7 +272,10 @@ func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
 		}
 		// The report's buckets: off_topic and verbose need the judge's
 		// reading and the baseline's answer.
-		facts := eval.BucketFacts{OffTopic: offTopic, Chars: c.chars, BaselineChars: base.chars, RefChars: c.refChars}
+		facts := eval.BucketFacts{OffTopic: offTopic, Chars: c.chars, BaselineChars: -1, RefChars: c.refChars}
+		if base.bucket == eval.BucketOK {
+			facts.BaselineChars = base.chars
+		}
 		if b := eval.RefineBucket(c.bucket, facts); b != c.bucket {
 			p.c.bucket, p.c.reason = b, aggregate.RefinedReason(b, facts)
 		}
