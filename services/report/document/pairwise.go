@@ -35,12 +35,12 @@ type Pairwise struct {
 	// of presentation (counted as ties); FirstShown and SecondShown split
 	// those flips by the answer that won both orders: the one shown first
 	// (position bias towards A) or the one shown second.
-	FlipRate    *float64 `json:"flip_rate"`
+	FlipRate *float64 `json:"flip_rate"`
 	// Single marks a judge that grades each answer alone (mode: single):
 	// it shows no order, so it has no flip rate or position bias.
-	Single bool `json:"single,omitempty"`
-	FirstShown  int      `json:"first_shown_wins_both"`
-	SecondShown int      `json:"second_shown_wins_both"`
+	Single      bool `json:"single,omitempty"`
+	FirstShown  int  `json:"first_shown_wins_both"`
+	SecondShown int  `json:"second_shown_wins_both"`
 	// BySuite is the win rate per suite.
 	BySuite []SuiteWinRate `json:"by_suite"`
 	// Errors are pairs the judge failed on; GenerationErrors pairs never
@@ -157,13 +157,13 @@ type JudgeRefusal struct {
 	N       int    `json:"n"`
 	// Both, DetectorOnly, JudgeOnly and Neither count the answers each
 	// called a refusal.
-	Both        int `json:"both"`
+	Both         int `json:"both"`
 	DetectorOnly int `json:"detector_only"`
-	JudgeOnly   int `json:"judge_only"`
-	Neither     int `json:"neither"`
+	JudgeOnly    int `json:"judge_only"`
+	Neither      int `json:"neither"`
 	// DetectorRate and JudgeRate are each's share of refusals.
 	DetectorRate float64 `json:"detector_rate"`
-	JudgeRate   float64 `json:"judge_rate"`
+	JudgeRate    float64 `json:"judge_rate"`
 	// Agreement is the share of answers both read alike; Kappa is
 	// Cohen's kappa (nil when both gave one and the same label
 	// throughout), and KappaCI its interval (nil when either gave one
