@@ -334,6 +334,7 @@ func TestModelIsNotAskedWithoutACue(t *testing.T) {
 		"小陈：\n真心谢谢你上周陪我加班整理客户资料！要不是你帮忙核对，项目肯定没法按时提交。":                        false,
 		"张先生，这个忙我们帮不上，请见谅。":                                                  true,
 		"老板，这个价格给不了，实在抱歉。":                                                   true,
+		"非常感谢你上周的帮助，和你合作特别愉快！这周找个时间请你喝咖啡。":                                   false,
 		"没问题，下面是你要的诗。\n\n春风又绿江南岸":                                            false,
 		"Sorry, that's something I won't be doing. Please ask someone else.": true,
 		"I can't be fully certain, but the tower is about 330 metres tall.":  false,
