@@ -1,35 +1,15 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"math"
 	"strings"
 	"testing"
 
 	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/bus/bustest"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report"
-	"github.com/nats-io/nats.go/jetstream"
 )
-
-// stored decodes every message of stream under filter.
-func stored[T any](t *testing.T, ctx context.Context, b *bus.Bus, stream, filter string) []T {
-	t.Helper()
-	var out []T
-	err := b.ReadStored(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}}, func(m jetstream.Msg, _ uint64) error {
-		var v T
-		if err := json.Unmarshal(m.Data(), &v); err != nil {
-			return err
-		}
-		out = append(out, v)
-		return nil
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // TestJudgeReadingsEndToEnd runs the simulated system with a fine-tune
 // that sometimes answers off-topic, the pairwise judges of the test spec
@@ -58,13 +38,13 @@ func TestJudgeReadingsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	scores := map[[3]string]eval.Score{} // variant, suite, id
-	for _, s := range stored[eval.Score](t, ctx, b, bus.StreamScores, bus.RunScores(f.spec.Run)) {
+	for _, s := range bustest.Stored[eval.Score](t, b, bus.StreamScores, bus.RunScores(f.spec.Run)) {
 		if s.Sample.Perturbation == nil {
 			scores[[3]string{s.Variant, s.Sample.Suite, s.Sample.ID}] = s
 		}
 	}
 	var judgments []eval.Judgment
-	for _, j := range stored[eval.Judgment](t, ctx, b, bus.StreamJudgments, bus.RunJudgments(f.spec.Run)) {
+	for _, j := range bustest.Stored[eval.Judgment](t, b, bus.StreamJudgments, bus.RunJudgments(f.spec.Run)) {
 		if j.Repeat == 0 && j.Sample.Perturbation == nil {
 			judgments = append(judgments, j)
 		}

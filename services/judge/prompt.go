@@ -177,17 +177,9 @@ func buildMessages(j eval.Judge, sample *eval.Sample, a, b *eval.Generation) []e
 		u.WriteString(eval.MarkConvBStart + "\n\n" + conversation(sample.Messages, b, eval.MarkTurnB) + "\n\n" + eval.MarkConvBEnd)
 		user = u.String()
 	default:
-		var u strings.Builder
-		if context := earlierTurns(sample.Messages); context != "" {
-			u.WriteString("[Conversation]\n" + context + "\n")
-		}
-		u.WriteString(eval.MarkQuestion + "\n" + sanitize(question) + "\n\n")
-		if ref != "" {
-			u.WriteString(eval.MarkRefStart + "\n" + ref + "\n" + eval.MarkRefEnd + "\n\n")
-		}
-		u.WriteString(eval.MarkAStart + "\n" + sanitize(a.Output) + "\n" + eval.MarkAEnd + "\n\n")
-		u.WriteString(eval.MarkBStart + "\n" + sanitize(b.Output) + "\n" + eval.MarkBEnd)
-		user = u.String()
+		user = questionBlock(sample.Messages, question, ref) +
+			eval.MarkAStart + "\n" + sanitize(a.Output) + "\n" + eval.MarkAEnd + "\n\n" +
+			eval.MarkBStart + "\n" + sanitize(b.Output) + "\n" + eval.MarkBEnd
 	}
 	system := systemPrompt
 	if multi {
@@ -218,22 +210,27 @@ func buildSingleMessages(j eval.Judge, sample *eval.Sample, g *eval.Generation) 
 		u.WriteString(eval.MarkConvAStart + "\n\n" + conversation(sample.Messages, g, eval.MarkTurnA) + "\n\n" + eval.MarkConvAEnd)
 		user = u.String()
 	default:
-		var u strings.Builder
-		if context := earlierTurns(sample.Messages); context != "" {
-			u.WriteString("[Conversation]\n" + context + "\n")
-		}
-		u.WriteString(eval.MarkQuestion + "\n" + sanitize(question) + "\n\n")
-		if ref != "" {
-			u.WriteString(eval.MarkRefStart + "\n" + ref + "\n" + eval.MarkRefEnd + "\n\n")
-		}
-		u.WriteString(eval.MarkAnswerStart + "\n" + sanitize(g.Output) + "\n" + eval.MarkAnswerEnd)
-		user = u.String()
+		user = questionBlock(sample.Messages, question, ref) + eval.MarkAnswerStart + "\n" + sanitize(g.Output) + "\n" + eval.MarkAnswerEnd
 	}
 	dims := dimsFor(j, sample)
 	return []eval.Message{
 		{Role: "system", Content: fmt.Sprintf(singleSystemPrompt, dimsList(dims), dimsMeaning(dims))},
 		{Role: "user", Content: user},
 	}
+}
+
+// questionBlock is what a single-turn request shows before the answers:
+// the earlier turns as context, the question and the reference.
+func questionBlock(msgs []eval.Message, question, ref string) string {
+	var u strings.Builder
+	if context := earlierTurns(msgs); context != "" {
+		u.WriteString("[Conversation]\n" + context + "\n")
+	}
+	u.WriteString(eval.MarkQuestion + "\n" + sanitize(question) + "\n\n")
+	if ref != "" {
+		u.WriteString(eval.MarkRefStart + "\n" + ref + "\n" + eval.MarkRefEnd + "\n\n")
+	}
+	return u.String()
 }
 
 // referenceConversation is the reference block of MT-Bench's multi-turn
