@@ -11,6 +11,12 @@ const (
 	GatePolicyPoint = "point"
 )
 
+// Readers of refusals for [Gate.RefusalBy].
+const (
+	RefusalByDetector = "detector"
+	RefusalByJudge    = "judge"
+)
+
 // Gate is what a candidate must meet for the run to pass.
 type Gate struct {
 	// Variants are the candidates the gate applies to; empty means every
@@ -24,10 +30,14 @@ type Gate struct {
 	// RefusalRateDeltaMax bounds how much more often the candidate may
 	// refuse benign prompts than the baseline, paired over the benign
 	// prompts both answered.
-	RefusalRateDeltaMax *float64     `yaml:"refusal_rate_delta_max" json:"refusal_rate_delta_max,omitempty"`
-	JSONValidMin        *float64     `yaml:"json_valid_min" json:"json_valid_min,omitempty"`
-	ErrorRateMax        *float64     `yaml:"error_rate_max" json:"error_rate_max,omitempty"`
-	Metrics             []MetricGate `yaml:"metrics" json:"metrics,omitempty"`
+	RefusalRateDeltaMax *float64 `yaml:"refusal_rate_delta_max" json:"refusal_rate_delta_max,omitempty"`
+	// RefusalBy says whose reading of refusals refusal_rate_delta_max
+	// reads: the refusal detector's (detector, the default) or the bucket
+	// judge's (judge: the gate's judge, else the first).
+	RefusalBy    string       `yaml:"refusal_by" json:"refusal_by,omitempty"`
+	JSONValidMin *float64     `yaml:"json_valid_min" json:"json_valid_min,omitempty"`
+	ErrorRateMax *float64     `yaml:"error_rate_max" json:"error_rate_max,omitempty"`
+	Metrics      []MetricGate `yaml:"metrics" json:"metrics,omitempty"`
 }
 
 // IntervalPolicy reports whether checks are decided on intervals.

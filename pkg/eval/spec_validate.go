@@ -422,6 +422,12 @@ func (s *RunSpec) validate(c *checker) {
 	if s.Gate.WinRateMin != nil && len(s.Judges) == 0 && !c.namesUnsure("judges") {
 		c.fail("needs a judge: add one under judges", "gate", "win_rate_min")
 	}
+	switch by := s.Gate.RefusalBy; {
+	case by != "" && by != RefusalByDetector && by != RefusalByJudge:
+		c.fail(fmt.Sprintf("%q is not a reader of refusals: use detector (the refusal patterns and model; the default) or judge (the gate's judge's reading)", by), "gate", "refusal_by")
+	case by == RefusalByJudge && len(s.Judges) == 0 && !c.namesUnsure("judges"):
+		c.fail("needs a judge: add one under judges", "gate", "refusal_by")
+	}
 	for _, f := range []struct {
 		v      *float64
 		name   string

@@ -152,9 +152,16 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 		}
 		if gt.RefusalRateDeltaMax != nil {
 			const name = "refusal_rate_delta_max"
-			switch d, found := rateDeltaOf(rep, rateRefusal, v); {
+			rate, read := refusalRate(spec), ""
+			if rate == rateJudgeRefusal {
+				j, _ := BucketJudge(spec)
+				read = " and judge " + j.Name + " read for a refusal"
+			}
+			switch d, found := rateDeltaOf(rep, rate, v); {
 			case !found:
-				b.unmeasured(name, v, boundMax, *gt.RefusalRateDeltaMax, fmt.Sprintf("no benign prompt that both %s and the baseline answered to measure refusals on", v))
+				b.unmeasured(name, v, boundMax, *gt.RefusalRateDeltaMax, fmt.Sprintf("no benign prompt that both %s and the baseline answered%s to measure refusals on", v, read))
+			case d.N == 0 && read != "":
+				b.unmeasured(name, v, boundMax, *gt.RefusalRateDeltaMax, fmt.Sprintf("no benign prompt that both %s and the baseline answered%s to measure refusals on: in each, a generation failed or the judge did not read an answer", v, read))
 			case d.N == 0:
 				b.unmeasured(name, v, boundMax, *gt.RefusalRateDeltaMax, fmt.Sprintf("no benign prompt that both %s and the baseline answered to measure refusals on: in each, a generation failed", v))
 			default:

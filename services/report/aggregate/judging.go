@@ -183,11 +183,19 @@ func (p positionBits) has(variant, suite string, pos int32) bool {
 	return pos >= 0 && int(pos/64) < len(bits) && bits[pos/64]&(1<<(pos%64)) != 0
 }
 
-// offTopics are the answers the bucket judge called off-topic, of each
-// candidate (in its judgment) and of the baseline (in any of its pairs),
-// original samples only.
-func (c *Collector) offTopics(x *sampleIndex) positionBits {
-	out := positionBits{}
+// readings are the bucket judge's readings of the answers, by variant and
+// suite position, original samples only: each candidate's in its
+// judgment, the baseline's in the first of its pairs that read it. A
+// failed judgment reads nothing.
+type readings struct {
+	offTopic positionBits
+	// refusalRead: the judge said whether the answer declines;
+	// refused: it said it does.
+	refusalRead, refused positionBits
+}
+
+func (c *Collector) bucketReadings(x *sampleIndex) readings {
+	out := readings{offTopic: positionBits{}, refusalRead: positionBits{}, refused: positionBits{}}
 	bj, ok := BucketJudge(c.spec)
 	if !ok {
 		return out
@@ -197,19 +205,31 @@ func (c *Collector) offTopics(x *sampleIndex) positionBits {
 		jc := judgmentColumnsOf(rec)
 		for i := 0; i < int(rec.NumRows()); i++ {
 			f := jc.flags.Value(i)
-			if f&(flagCandOffTopic|flagBaseOffTopic) == 0 || jc.pert.Value(i) != "" || jc.errs.Value(i) != "" || jc.jid.Value(i) != id {
+			if f == 0 || jc.pert.Value(i) != "" || jc.errs.Value(i) != "" || jc.jid.Value(i) != id {
 				continue
 			}
-			s := x.suite(jc.suite.Value(i))
+			su := jc.suite.Value(i)
+			s := x.suite(su)
 			pos := s.pos(jc.sample.Value(i))
 			if pos < 0 {
 				continue
 			}
-			if f&flagCandOffTopic != 0 {
-				out.set(jc.cand.Value(i), jc.suite.Value(i), s.n(), pos)
-			}
-			if f&flagBaseOffTopic != 0 {
-				out.set(c.spec.Baseline, jc.suite.Value(i), s.n(), pos)
+			for _, side := range []struct {
+				variant                    string
+				offTopic, refusalSaid, yes int64
+			}{
+				{jc.cand.Value(i), flagCandOffTopic, flagCandRefusalSaid, flagCandRefusal},
+				{c.spec.Baseline, flagBaseOffTopic, flagBaseRefusalSaid, flagBaseRefusal},
+			} {
+				if f&side.offTopic != 0 {
+					out.offTopic.set(side.variant, su, s.n(), pos)
+				}
+				if f&side.refusalSaid != 0 && !out.refusalRead.has(side.variant, su, pos) {
+					out.refusalRead.set(side.variant, su, s.n(), pos)
+					if f&side.yes != 0 {
+						out.refused.set(side.variant, su, s.n(), pos)
+					}
+				}
 			}
 		}
 	})

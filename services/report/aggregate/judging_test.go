@@ -42,10 +42,11 @@ func judgedRounds(w eval.Winner, cc, bc float64, candOff, baseOff, candRef, base
 //	q6 the judge failed: in no figure
 //	q7 base refused in 25 characters, ft answered in 400: not verbose (a
 //	   refusal says nothing of how long an answer needs to be)
-func TestJudgingSections(t *testing.T) {
+func judgingRun(t *testing.T, gate eval.Gate) *document.Report {
+	t.Helper()
 	spec := testSpec()
 	spec.Judges[0].Dimensions = []string{"correctness", "format"}
-	spec.Gate = eval.Gate{}
+	spec.Gate = gate
 	c := New(spec)
 	defer c.Release()
 	type ans struct {
@@ -93,7 +94,11 @@ func TestJudgingSections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rep
+}
 
+func TestJudgingSections(t *testing.T) {
+	rep := judgingRun(t, eval.Gate{})
 	t.Run("dimensions", func(t *testing.T) {
 		if len(rep.Dimensions) != 2 {
 			t.Fatalf("dimensions: %+v", rep.Dimensions)
@@ -168,6 +173,54 @@ func TestJudgingSections(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestRefusalByJudge: the judge's reading of refusals gives its own rate
+// and paired delta beside the detector's, and the gate reads it with
+// refusal_by: judge. Over the run of judgingRun: the judge read ft's and
+// base's answers to q1–q5 (q6's judgment failed, q7 has none) and called
+// ft's q4 a refusal; the detector called ft's q4 and base's q7 refusals.
+func TestRefusalByJudge(t *testing.T) {
+	bound := 0.5
+	for _, tc := range []struct {
+		by    string
+		value float64
+	}{{"", 0}, {eval.RefusalByDetector, 0}, {eval.RefusalByJudge, 0.2}} {
+		rep := judgingRun(t, eval.Gate{RefusalRateDeltaMax: &bound, RefusalBy: tc.by})
+		ft, base := rep.Rates["ft"], rep.Rates["base"]
+		if ft.JudgeRefusal == nil || *ft.JudgeRefusal != 0.2 || ft.JudgeRefusalN != 5 || ft.JudgeRefusalUnread != 2 ||
+			base.JudgeRefusal == nil || *base.JudgeRefusal != 0 || base.JudgeRefusalUnread != 2 {
+			t.Fatalf("refusal_by %q: ft %+v, base %+v", tc.by, ft, base)
+		}
+		var judge, detector *document.RateDelta
+		for i, d := range rep.RateDeltas {
+			switch d.Rate {
+			case "judge_refusal":
+				judge = &rep.RateDeltas[i]
+			case "refusal":
+				detector = &rep.RateDeltas[i]
+			}
+		}
+		if judge == nil || judge.N != 5 || math.Abs(judge.Delta-0.2) > 1e-12 || detector == nil || detector.N != 7 || detector.Delta != 0 {
+			t.Fatalf("refusal_by %q: rate deltas %+v", tc.by, rep.RateDeltas)
+		}
+		found := false
+		for _, ch := range rep.Gate.Checks {
+			if ch.Name == "refusal_rate_delta_max" {
+				found = true
+				if math.Abs(ch.Value-tc.value) > 1e-12 {
+					t.Errorf("refusal_by %q: the gate read %v, want %v", tc.by, ch.Value, tc.value)
+				}
+			}
+		}
+		if !found {
+			t.Fatalf("refusal_by %q: no refusal check in %+v", tc.by, rep.Gate.Checks)
+		}
+		warned := strings.Contains(strings.Join(rep.Warnings, "\n"), "did not read 2 of ft's answers")
+		if warned != (tc.by == eval.RefusalByJudge) {
+			t.Errorf("refusal_by %q: warnings %q", tc.by, rep.Warnings)
+		}
+	}
 }
 
 func TestJudgeFlagsAndDims(t *testing.T) {

@@ -2,10 +2,12 @@ package aggregate
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
 	"math"
 	"slices"
 
+	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
 	"github.com/assay-eval/assay/services/report/stats"
 )
@@ -40,10 +42,17 @@ type ratesAcc struct {
 	outcomes map[string]map[string][]answerFlags
 	// clusters: a suite of the spec clusters its samples.
 	clusters bool
+	// reads are the bucket judge's readings, for the judge's refusal
+	// rate.
+	reads readings
 }
 
 type rateCounts struct {
 	refusal, jsonValid, schema, trunc, errs, tokens ratio
+	// judgeRefusal is the bucket judge's refusal reading of the benign
+	// prompts' answers it read; judgeUnread counts those it did not.
+	judgeRefusal ratio
+	judgeUnread  int
 	// The answers checked for JSON, with their clusters, when a suite
 	// they come from clusters; put in key order before they are read.
 	json          []jsonCheck
@@ -70,12 +79,16 @@ const (
 	outRefused
 	outJSONChecked
 	outJSONValid
+	// outJudgeRead: the bucket judge read the answer for a refusal;
+	// outJudgeRefused: it read one.
+	outJudgeRead
+	outJudgeRefused
 )
 
 func (o answerFlags) has(f answerFlags) bool { return o&f != 0 }
 
-func (c *Collector) newRatesAcc(x *sampleIndex, m *metricsAcc) *ratesAcc {
-	ra := &ratesAcc{c: c, x: x, m: m, by: map[string]*rateCounts{}, outcomes: map[string]map[string][]answerFlags{}}
+func (c *Collector) newRatesAcc(x *sampleIndex, m *metricsAcc, reads readings) *ratesAcc {
+	ra := &ratesAcc{c: c, x: x, m: m, by: map[string]*rateCounts{}, outcomes: map[string]map[string][]answerFlags{}, reads: reads}
 	for _, su := range c.spec.Suites {
 		ra.clusters = ra.clusters || c.clusteredSuite(su.Name)
 	}
@@ -118,6 +131,12 @@ func (ra *ratesAcc) add(r *row) {
 			if r.jsonValid == 1 {
 				f |= outJSONValid
 			}
+			if ra.reads.refusalRead.has(r.variant, r.suite, r.pos) {
+				f |= outJudgeRead
+			}
+			if ra.reads.refused.has(r.variant, r.suite, r.pos) {
+				f |= outJudgeRefused
+			}
 		}
 		o[r.pos] = f
 	}
@@ -127,6 +146,13 @@ func (ra *ratesAcc) add(r *row) {
 	}
 	if r.benign {
 		a.refusal.add(r.refused)
+		if ra.judged() {
+			if ra.reads.refusalRead.has(r.variant, r.suite, r.pos) {
+				a.judgeRefusal.add(ra.reads.refused.has(r.variant, r.suite, r.pos))
+			} else {
+				a.judgeUnread++
+			}
+		}
 	}
 	if r.jsonValid >= 0 {
 		a.jsonValid.add(r.jsonValid == 1)
@@ -144,6 +170,13 @@ func (ra *ratesAcc) add(r *row) {
 	a.tokens.den++
 }
 
+// judged reports whether the run has a judge whose refusal readings give
+// the judge's refusal rate.
+func (ra *ratesAcc) judged() bool {
+	_, ok := BucketJudge(ra.c.spec)
+	return ok
+}
+
 // rates are each variant's side-effect rates over its answers; Error is the
 // share of its generations that failed, which no other rate counts.
 func (ra *ratesAcc) rates(rep *document.Report) {
@@ -157,6 +190,15 @@ func (ra *ratesAcc) rates(rep *document.Report) {
 		rates := document.Rates{Refusal: a.refusal.ptr(), RefusalN: int(a.refusal.den), RefusalCI: a.refusal.wilson(),
 			JSONValid: a.jsonValid.ptr(), JSONValidN: int(a.jsonValid.den), JSONValidCI: a.jsonValid.wilson(), SchemaPass: a.schema.ptr(),
 			Truncated: a.trunc.ptr(), Error: a.errs.ptr(), MeanOutputTokens: a.tokens.ptr()}
+		if ra.judged() {
+			rates.JudgeRefusal, rates.JudgeRefusalN, rates.JudgeRefusalCI = a.judgeRefusal.ptr(), int(a.judgeRefusal.den), a.judgeRefusal.wilson()
+			rates.JudgeRefusalUnread = a.judgeUnread
+			if a.judgeUnread > 0 && refusalRate(c.spec) == rateJudgeRefusal {
+				j, _ := BucketJudge(c.spec)
+				rep.Warnings = append(rep.Warnings, fmt.Sprintf("judge %s did not read %d of %s's answers to benign prompts for a refusal (its judgment failed, or said nothing of refusal): the refusal rate the gate reads leaves them out",
+					j.Name, a.judgeUnread, v.Name))
+			}
+		}
 		if a.jsonClustered {
 			// Answers from suites that cluster are not independent: the
 			// rate's interval is cluster-robust, as the json_valid
@@ -193,6 +235,8 @@ func (r ratio) wilson() *[2]float64 {
 const (
 	rateRefusal   = "refusal"
 	rateJSONValid = "json_valid"
+	// rateJudgeRefusal is the refusal rate as the bucket judge reads it.
+	rateJudgeRefusal = "judge_refusal"
 )
 
 // ratePair is one sample's side-effect answerFlags for a candidate and the
@@ -201,6 +245,9 @@ type ratePair struct {
 	suite, sample, cluster string
 	cand, base             float64
 }
+
+// noJudgeReadingUndefined is why the judge's refusal delta has no pair.
+const noJudgeReadingUndefined = "no pair to compare: in each, a generation failed or the judge did not read an answer for a refusal"
 
 // rateDeltas compares each candidate's refusal and JSON-validity rates
 // with the baseline's, paired by sample over the samples both answered:
@@ -211,11 +258,13 @@ type ratePair struct {
 func (ra *ratesAcc) rateDeltas(rep *document.Report) {
 	c := ra.c
 	suites := slices.Sorted(maps.Keys(ra.outcomes))
+	judged := ra.judged()
 	for _, cand := range c.spec.Candidates() {
-		var refusal, jsonValid []ratePair
+		var refusal, jsonValid, judgeRefusal []ratePair
 		// Pairs left out because one side's generation failed, where the
-		// other's answer counted for the rate.
-		var refusalLeft, jsonValidLeft int
+		// other's answer counted for the rate; for the judge's refusal
+		// rate, also because the judge did not read one of the answers.
+		var refusalLeft, jsonValidLeft, judgeLeft int
 		for _, suite := range suites {
 			base, co := ra.outcomes[suite][c.spec.Baseline], ra.outcomes[suite][cand]
 			if base == nil || co == nil {
@@ -232,12 +281,14 @@ func (ra *ratesAcc) rateDeltas(rep *document.Report) {
 					if !r.has(outFailed) {
 						refusalLeft += btoi(r.has(outBenign))
 						jsonValidLeft += btoi(r.has(outJSONChecked))
+						judgeLeft += btoi(r.has(outBenign))
 					}
 					continue
 				}
 				if r.has(outFailed) {
 					refusalLeft += btoi(b.has(outBenign))
 					jsonValidLeft += btoi(b.has(outJSONChecked))
+					judgeLeft += btoi(b.has(outBenign))
 					continue
 				}
 				id := ""
@@ -246,6 +297,13 @@ func (ra *ratesAcc) rateDeltas(rep *document.Report) {
 				}
 				if r.has(outBenign) && b.has(outBenign) {
 					refusal = append(refusal, ratePair{suite, ids[p], id, b2f(r.has(outRefused)), b2f(b.has(outRefused))})
+					switch {
+					case !judged:
+					case r.has(outJudgeRead) && b.has(outJudgeRead):
+						judgeRefusal = append(judgeRefusal, ratePair{suite, ids[p], id, b2f(r.has(outJudgeRefused)), b2f(b.has(outJudgeRefused))})
+					default:
+						judgeLeft++
+					}
 				}
 				if r.has(outJSONChecked) && b.has(outJSONChecked) {
 					jsonValid = append(jsonValid, ratePair{suite, ids[p], id, b2f(r.has(outJSONValid)), b2f(b.has(outJSONValid))})
@@ -258,11 +316,18 @@ func (ra *ratesAcc) rateDeltas(rep *document.Report) {
 			left  int
 			bound *float64
 		}{
-			{rateRefusal, refusal, refusalLeft, c.refusalBound(cand)},
+			{rateRefusal, refusal, refusalLeft, c.refusalBound(cand, rateRefusal)},
 			{rateJSONValid, jsonValid, jsonValidLeft, nil},
+			{rateJudgeRefusal, judgeRefusal, judgeLeft, c.refusalBound(cand, rateJudgeRefusal)},
 		} {
 			d := document.RateDelta{Rate: rd.rate, Variant: cand, Baseline: c.spec.Baseline}
 			switch {
+			case rd.rate == rateJudgeRefusal && len(rd.pairs) == 0 && refusalRate(c.spec) != rateJudgeRefusal:
+				// The judge's reading is shown where it exists; the gate
+				// reads it only when asked to.
+				continue
+			case rd.rate == rateJudgeRefusal && len(rd.pairs) == 0 && rd.left > 0:
+				d.Undefined = noJudgeReadingUndefined
 			case len(rd.pairs) > 0:
 				d.DeltaEstimate = compareRates(rd.pairs, c.anyClustered(rd.pairs))
 				markUnderpowered(&d.DeltaEstimate, rd.bound)
@@ -278,12 +343,20 @@ func (ra *ratesAcc) rateDeltas(rep *document.Report) {
 			rep.RateDeltas = append(rep.RateDeltas, d)
 		}
 	}
-	// The rate deltas are a family of their own, as the gate reads them.
-	family := make([]*document.DeltaEstimate, len(rep.RateDeltas))
+	// The rate deltas are a family of their own, as the gate reads them:
+	// of the two readings of refusal, the one the gate reads is in it; the
+	// other is a family of its own, a second measure of the same rate.
+	var family, other []*document.DeltaEstimate
 	for i := range rep.RateDeltas {
-		family[i] = &rep.RateDeltas[i].DeltaEstimate
+		d := &rep.RateDeltas[i]
+		if (d.Rate == rateRefusal || d.Rate == rateJudgeRefusal) && d.Rate != refusalRate(c.spec) {
+			other = append(other, &d.DeltaEstimate)
+			continue
+		}
+		family = append(family, &d.DeltaEstimate)
 	}
 	setQValues(family)
+	setQValues(other)
 }
 
 // compareRates is McNemar's comparison of paired 0/1 outcomes, in suite
@@ -323,11 +396,20 @@ func (c *Collector) anyClustered(pairs []ratePair) bool {
 
 // refusalBound is the gate's refusal_rate_delta_max for a gated variant,
 // else nil.
-func (c *Collector) refusalBound(variant string) *float64 {
-	if c.spec.Gate.RefusalRateDeltaMax == nil || !slices.Contains(c.spec.GatedVariants(), variant) {
+func (c *Collector) refusalBound(variant, rate string) *float64 {
+	if c.spec.Gate.RefusalRateDeltaMax == nil || !slices.Contains(c.spec.GatedVariants(), variant) || rate != refusalRate(c.spec) {
 		return nil
 	}
 	return c.spec.Gate.RefusalRateDeltaMax
+}
+
+// refusalRate is the rate refusal_rate_delta_max reads: the detector's,
+// or the bucket judge's reading (gate.refusal_by: judge).
+func refusalRate(spec *eval.RunSpec) string {
+	if spec.Gate.RefusalBy == eval.RefusalByJudge {
+		return rateJudgeRefusal
+	}
+	return rateRefusal
 }
 
 // suiteCluster qualifies a cluster id by its suite, so that two suites'

@@ -351,10 +351,10 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 		return nil, c.readErr
 	}
 	metrics := c.newMetricsAcc(x)
-	rates := c.newRatesAcc(x, metrics)
+	reads := c.bucketReadings(x)
+	rates := c.newRatesAcc(x, metrics, reads)
 	timing := timingAcc{}
 	buckets := c.newBucketsAcc(x)
-	topics := c.offTopics(x)
 	refusals := refusalReads{answered: positionBits{}, refused: positionBits{}}
 	gens, in := c.genTally(), strs{}
 	var robust, timed []row
@@ -373,7 +373,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 		metrics.add(r)
 		rates.add(r)
 		timing.add(r)
-		bucket, why := refinedBucket(r, x, topics, spec.Baseline)
+		bucket, why := refinedBucket(r, x, reads.offTopic, spec.Baseline)
 		buckets.add(r, bucket, why)
 		refusals.add(r, x)
 		if r.failed() {

@@ -243,7 +243,7 @@ func (c *Collector) windowFigures(rows []row, judged func() []judgmentRow) ([]do
 			}
 			if len(a.refusalPairs) > 0 {
 				d := compareRates(a.refusalPairs, c.anyClustered(a.refusalPairs))
-				markUnderpowered(&d, c.refusalBound(v.Name))
+				markUnderpowered(&d, c.refusalBound(v.Name, refusalRate(c.spec)))
 				wv.RefusalDelta = &d
 			}
 			if len(a.latency) > 0 {

@@ -179,11 +179,20 @@ type Rates struct {
 	JSONValidCI *[2]float64 `json:"json_valid_ci"`
 	// JSONValidClusters is the number of clusters when the answers come
 	// from suites that cluster, and JSONValidCI is then cluster-robust.
-	JSONValidClusters int      `json:"json_valid_clusters"`
-	SchemaPass        *float64 `json:"schema_pass"`
-	Truncated         *float64 `json:"truncated"`
-	Error             *float64 `json:"error"`
-	MeanOutputTokens  *float64 `json:"mean_output_tokens"`
+	JSONValidClusters int `json:"json_valid_clusters"`
+	// JudgeRefusal is the refusal rate as the bucket judge (the gate's
+	// judge, else the first) reads the benign prompts' answers, over
+	// those it read (JudgeRefusalN), with its Wilson interval; the
+	// answers it did not read (its judgment failed, or said nothing of
+	// refusal) are counted in JudgeRefusalUnread. Null without a judge.
+	JudgeRefusal       *float64    `json:"judge_refusal"`
+	JudgeRefusalN      int         `json:"judge_refusal_n"`
+	JudgeRefusalCI     *[2]float64 `json:"judge_refusal_ci"`
+	JudgeRefusalUnread int         `json:"judge_refusal_unread"`
+	SchemaPass         *float64    `json:"schema_pass"`
+	Truncated          *float64    `json:"truncated"`
+	Error              *float64    `json:"error"`
+	MeanOutputTokens   *float64    `json:"mean_output_tokens"`
 }
 
 // Failure counts one cause of failure of one source: a variant's failed

@@ -341,14 +341,25 @@ func rankingTable(r *document.Report) table {
 // validity with their intervals and how many answers they are over.
 func ratesTable(r *document.Report, rates []rateRow) table {
 	js, schemas := measuresJSON(r), measuresSchemas(r)
+	// The judge's reading of refusals shows where a judge read any.
+	judged := false
+	for _, x := range rates {
+		judged = judged || x.JudgeRefusal != nil
+	}
 	var rows [][]string
 	for _, x := range rates {
-		rows = append(rows, []string{x.Variant, estimate(x.Refusal, x.RefusalCI), over(x.RefusalN, x.Refusal),
-			applying(js, x.JSONValid, estimate(x.JSONValid, x.JSONValidCI)), applying(js, x.JSONValid, over(x.JSONValidN, x.JSONValid)),
-			applying(schemas, x.SchemaPass, optRate(x.SchemaPass)), optRate(x.Truncated), optRate(x.Error), tokens(x.MeanOutputTokens)})
+		row := []string{x.Variant, estimate(x.Refusal, x.RefusalCI), over(x.RefusalN, x.Refusal)}
+		if judged {
+			row = append(row, estimate(x.JudgeRefusal, x.JudgeRefusalCI), fmt.Sprintf("%d (%d unread)", x.JudgeRefusalN, x.JudgeRefusalUnread))
+		}
+		rows = append(rows, append(row, applying(js, x.JSONValid, estimate(x.JSONValid, x.JSONValidCI)), applying(js, x.JSONValid, over(x.JSONValidN, x.JSONValid)),
+			applying(schemas, x.SchemaPass, optRate(x.SchemaPass)), optRate(x.Truncated), optRate(x.Error), tokens(x.MeanOutputTokens)))
 	}
-	return newTable([]string{"variant", "refusal [95% CI]", "benign prompts", "json_valid [95% CI]", "JSON answers",
-		"schema_pass", "truncated", "error", "mean output tokens"}, rows)
+	head := []string{"variant", "refusal [95% CI]", "benign prompts"}
+	if judged {
+		head = append(head, "judge's refusal [95% CI]", "read by the judge")
+	}
+	return newTable(append(head, "json_valid [95% CI]", "JSON answers", "schema_pass", "truncated", "error", "mean output tokens"), rows)
 }
 
 // over is the count a rate is over; none for a report written before
