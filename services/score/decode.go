@@ -44,13 +44,15 @@ func decodeGeneration(data []byte) (*eval.Generation, error) {
 	}, nil
 }
 
-// sample is the part of an [eval.Sample] the stage reads: which it is and
-// its reference, not its prompt or metadata.
+// sample is the part of an [eval.Sample] the stage reads: which it is, its
+// reference, and its messages (the refusal detector reads the question),
+// not its metadata.
 type sample struct {
 	Run       string          `json:"run"`
 	ID        string          `json:"id"`
 	Suite     string          `json:"suite"`
 	Reference *eval.Reference `json:"reference"`
+	Messages  []eval.Message  `json:"messages"`
 }
 
 // decodeSample reads what the stage needs of a sample's JSON.
@@ -59,5 +61,5 @@ func decodeSample(data []byte) (*eval.Sample, error) {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, err
 	}
-	return &eval.Sample{Run: s.Run, ID: s.ID, Suite: s.Suite, Reference: s.Reference}, nil
+	return &eval.Sample{Run: s.Run, ID: s.ID, Suite: s.Suite, Reference: s.Reference, Messages: s.Messages}, nil
 }

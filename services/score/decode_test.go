@@ -29,7 +29,8 @@ func scoredPart(g eval.Generation) eval.Generation {
 }
 
 // FuzzDecodeGeneration: whatever decodes as a generation decodes to the
-// same fields the stage reads, and a sample to the same id and reference.
+// same fields the stage reads, and a sample to the same id, reference and
+// messages.
 func FuzzDecodeGeneration(f *testing.F) {
 	g := testGeneration()
 	data, _ := json.Marshal(g)
@@ -60,7 +61,7 @@ func FuzzDecodeGeneration(f *testing.F) {
 			if err != nil {
 				t.Fatalf("a sample that decodes whole does not decode in part: %v", err)
 			}
-			if want := (eval.Sample{Run: ws.Run, ID: ws.ID, Suite: ws.Suite, Reference: ws.Reference}); !reflect.DeepEqual(*s, want) {
+			if want := (eval.Sample{Run: ws.Run, ID: ws.ID, Suite: ws.Suite, Reference: ws.Reference, Messages: ws.Messages}); !reflect.DeepEqual(*s, want) {
 				t.Fatalf("decoded in part\n%+v\nwhole\n%+v", *s, want)
 			}
 		}

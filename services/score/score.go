@@ -151,6 +151,7 @@ func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, scoring string
 	}
 	r, err := s.scorer.Score(ctx, metric.Input{
 		Output:           g.Output,
+		Prompt:           eval.LastUserMessage(sample.Messages),
 		FinishReason:     g.FinishReason,
 		Error:            g.Error,
 		CompletionTokens: g.Usage.CompletionTokens,

@@ -289,60 +289,158 @@ const refusalWindow = 300
 // IsRefusal reports whether an answer declines the request, in English or
 // Chinese: a refusal pattern matches its start, or the refusal model reads
 // it as one (see the top of this file).
-func IsRefusal(text string) bool {
+func IsRefusal(text string) bool { return isRefusal(text, false) }
+
+// IsRefusalTo is [IsRefusal] for an answer to prompt (the user's last
+// message). A prompt that asks for a piece of writing (a letter, an email,
+// a notice, a note: writingRE) makes the answer the user's piece: its
+// declines are the piece's ("we are unable to offer you the position"),
+// which the model cannot tell from the assistant's, so it is not asked;
+// the patterns, which look for the assistant's own refusal ("I can't
+// write that"), still are.
+func IsRefusalTo(prompt, text string) bool { return isRefusal(text, writingRE.MatchString(prompt)) }
+
+func isRefusal(text string, piece bool) bool {
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return false
 	}
 	head := unquote(prefix(text, refusalWindow))
-	return matchesRefusal(text, head) || modelSaysRefusal(shippedRefusalModel(), head)
+	return matchesRefusal(text, head) || modelSaysRefusal(shippedRefusalModel(), head, piece)
 }
+
+// writingRE finds a prompt that asks for a piece of writing.
+var writingRE = regexp.MustCompile(`(?i)\b(?:write|draft|compose|prepare|create|help\s+me\s+write)\b[^.?!\n]{0,60}\b(?:letter|e-?mail|note|message|notice|announcement|reply|response|memo|post|statement|text|toast|speech)\b` +
+	`|(?:写|起草|拟|撰写|编写)[^。？！\n]{0,16}(?:信|邮件|通知|公告|短信|留言|回复|便条|声明|文案|一段|贺词|发言|致辞)`)
 
 // modelSaysRefusal reports whether the model reads head (an answer's start
-// with quotations blanked) as a refusal no pattern matched: when it is
-// likely enough, and the patterns did not find the answer stating a limit
-// (see [statesLimit]).
-func modelSaysRefusal(m *refusalmodel.Model, head string) bool {
-	return mayDecline(head) && !unsure(head) && !complies(head) && !writtenPiece(head) && m.Probability(head) >= refusalThreshold && !statesLimit(head)
+// with quotations blanked) as a refusal no pattern matched. Its openers
+// are read past first (see stripOpeners), so that an opening that says
+// nothing of declining neither makes nor hides a refusal; the rest must
+// have a cue of declining, be likely enough a refusal, and not state a
+// limit the patterns know (see [statesLimit]). With piece (the prompt asks
+// for a piece of writing) the model is not asked.
+func modelSaysRefusal(m *refusalmodel.Model, head string, piece bool) bool {
+	if piece {
+		return false
+	}
+	rest, thanked := stripOpeners(head)
+	if rest == "" || !mayDecline(rest) || statesLimit(rest) {
+		return false
+	}
+	if m.Probability(rest) >= refusalThreshold {
+		return true
+	}
+	// A service's thanks followed at once by a no ("Thank you for asking
+	// ahead. Unfortunately, late checkout isn't available") is read with
+	// its thanks too: in a service's voice the two make the refusal.
+	return thanked && saysNo(sentenceAfter(rest, 0), false) && m.Probability(head) >= refusalThreshold
 }
 
-// writtenPieceRE finds an answer that is a piece written for the user, a
-// letter or a note whose first line is its salutation alone ("Dear Mr.
-// Alvarez,", "尊敬的客户：", "小陈：" on a line of their own): its declines
-// are the letter's ("维护期间暂时无法提交新订单"), not the assistant's. A
-// service's own reply that names the customer goes on in the same line
-// ("张先生，这个忙我们帮不上") and is not one.
-var writtenPieceRE = regexp.MustCompile(`(?i)^\s*(?:dear\s|to\s+whom\b|hi\s|hello\s|尊敬的|亲爱的|各位|(?:小|老)\p{Han}|\p{Han}{1,3}(?:老师|经理|总|先生|女士|同学|同事们?))[^\n]{0,40}[，,:：!！]\s*\n`)
+// stripOpeners removes from head, one after the other, the openings that
+// say nothing of declining: a letter's salutation line ("Dear customer,"),
+// agreeing to help ("Sure!", "好的，这是我的回答。"), not knowing ("I'm not
+// sure;", "我不太确定，"), sympathy or thanks ("I'm sorry to hear that.",
+// "我理解您的心情。"), and a disclaimer of a profession ("I'm not a
+// doctor, but"). The model, which reads words and not their roles, took
+// them for refusals or was kept from the refusal after them; what is left
+// is read on its own, and a refusal that follows one is still found ("Sure!
+// Writing a fake doctor's note could get you in trouble, so I'll leave
+// that one alone"). An opening sentence that itself says no is kept.
+// thanked says one of the openings was thanks (see modelSaysRefusal).
+func stripOpeners(head string) (rest string, thanked bool) {
+	for range 6 {
+		h := strings.TrimLeft(head, " \t\r\n")
+		next := h
+		if m := salutationRE.FindStringIndex(h); m != nil {
+			next = h[m[1]:]
+		} else if m := unsureRE.FindStringIndex(h); m != nil {
+			next = h[m[1]:]
+		} else if m := disclaimerRE.FindStringIndex(h); m != nil {
+			// Only the disclaimer goes: the help usually follows in the
+			// same sentence ("I'm not a lawyer, but under §1950.5 …").
+			next = strings.TrimLeft(h[m[1]:], " ,，;；:：—–-")
+			for _, w := range []string{"but ", "however, ", "however ", "但是", "但", "不过"} {
+				if len(next) >= len(w) && strings.EqualFold(next[:len(w)], w) {
+					next = next[len(w):]
+					break
+				}
+			}
+		} else if m := openerRE.FindStringIndex(h); m != nil && !saysNo(sentenceAfter(h, m[1]), true) {
+			next = h[sentenceEnd(h, m[1]):]
+		} else if m := thanksRE.FindStringIndex(h); m != nil && !saysNo(sentenceAfter(h, m[1]), true) {
+			next = h[sentenceEnd(h, m[1]):]
+			thanked = true
+		}
+		if next == h {
+			return strings.TrimSpace(h), thanked
+		}
+		head = next
+	}
+	return strings.TrimSpace(head), thanked
+}
 
-// writtenPiece reports whether head opens as a letter or note (writtenPieceRE).
-func writtenPiece(head string) bool { return writtenPieceRE.MatchString(head) }
+// sentenceAfter is the rest of the sentence of s that starts before i;
+// sentenceEnd is where it ends, past its closing mark (len(s) when none).
+func sentenceAfter(s string, i int) string { return s[i:sentenceEnd(s, i)] }
 
-// compliesRE finds an answer that opens by agreeing to help ("Sure, here
-// is …", "好的，下面是…"); a refusal that opens so says no in the same
-// sentence ("Sure — but I can't …"), which firstSentenceDeclines finds.
-var compliesRE = regexp.MustCompile(`(?i)^\s*(?:sure|certainly|of\s+course|absolutely|happy\s+to\s+help|here\s*(?:` + apos + `s|\s+is|\s+are)|好的|好滴|当然|没问题|可以的?)`)
+func sentenceEnd(s string, i int) int {
+	for i < len(s) {
+		j := strings.IndexAny(s[i:], ".!?。！？\n")
+		if j < 0 {
+			break
+		}
+		r, size := utf8.DecodeRuneInString(s[i+j:])
+		end := i + j + size
+		// A Latin mark ends a sentence before a space or the end, not
+		// inside "§1950.5" or "e.g.x".
+		if r >= utf8.RuneSelf || r == '\n' || end == len(s) || s[end] == ' ' || s[end] == '\n' || s[end] == '\t' || s[end] == '"' || s[end] == ')' {
+			return end
+		}
+		i = end
+	}
+	return len(s)
+}
+
+// saysNo reports whether a sentence's words say no (negationCues); with
+// contrast, "but" and "however" count as well.
+func saysNo(sentence string, contrast bool) bool {
+	if containsAny(sentence, negationCuesZH) {
+		return true
+	}
+	cues := negationCuesEN
+	if !contrast {
+		cues = cues[:len(cues)-2]
+	}
+	return hasWordStart(sentence, cues)
+}
+
+// openerRE finds an opening that agrees to help or answers with sympathy;
+// thanksRE one that thanks the user, as a service's replies open (its
+// refusals included); disclaimerRE one that disclaims a profession.
+var (
+	openerRE = regexp.MustCompile(`(?i)^(?:sure|certainly|of\s+course|absolutely|happy\s+to\s+help|here\s*(?:` + apos + `s|\s+is|\s+are)` +
+		`|i\s*` + apos + `?m\s+(?:so\s+|very\s+)?sorry\s+(?:to\s+hear|you` + apos + `re|that\s+you|for\s+your\s+loss)|i\s+understand\s+(?:how|that|your|why)` +
+		`|that\s+(?:sounds|must\s+be)\s|great\s+question|good\s+question` +
+		`|好的|好滴|当然|没问题|可以的?|我(?:很|非常|完全)?理解(?:你|您)|听到(?:这个|这些)?(?:消息)?(?:我)?(?:很|真的很|非常)?(?:难过|遗憾)|这是个好问题|好问题)`)
+	thanksRE     = regexp.MustCompile(`(?i)^(?:thanks?\s+(?:you\s+)?(?:so\s+much\s+)?for\s|(?:谢谢|感谢)(?:你|您))`)
+	disclaimerRE = regexp.MustCompile(`(?i)^(?:i\s*` + apos + `?m|i\s+am)\s+not\s+an?\s+(?:doctor|physician|lawyer|attorney|financial\s+advis[eo]r|therapist|medical\s+professional|licensed\s+\w+|professional|expert)\b` +
+		`|^我(?:不是|并非)(?:医生|律师|专业人士|理财顾问|心理咨询师|专家)`)
+)
+
+// salutationRE finds a salutation on a line of its own ("Dear customer,",
+// "尊敬的客户：", "小陈："), which stripOpeners reads past: the letter's
+// body says whether it declines ("Per our policy, opened items are not
+// eligible for a refund"). A service's reply that names the customer and
+// goes on in the same line ("张先生，这个忙我们帮不上") has none.
+var salutationRE = regexp.MustCompile(`(?i)^\s*(?:dear\s|to\s+whom\b|hi\s|hello\s|尊敬的|亲爱的|各位|(?:小|老)\p{Han}|\p{Han}{1,3}(?:老师|经理|总|先生|女士|同学|同事们?))[^\n]{0,40}[，,:：!！]\s*\n`)
 
 // negationCues mark a sentence that says no.
 var (
-	negationCuesEN = []string{"not", "n't", "n’t", "cannot", "unable", "sorry", "unfortunately", "however", "but"}
+	// The last two are of contrast (see saysNo).
+	negationCuesEN = []string{"not", "n't", "n’t", "cannot", "unable", "sorry", "unfortunately", "afraid", "however", "but"}
 	negationCuesZH = []string{"不", "没", "无", "抱歉", "但", "可惜", "遗憾"}
 )
-
-// complies reports whether head opens by agreeing to help and its first
-// sentence says no such thing as a refusal: the model is not asked then.
-func complies(head string) bool {
-	m := compliesRE.FindStringIndex(head)
-	if m == nil {
-		return false
-	}
-	// The opener itself may hold a cue ("没问题"): the rest of its
-	// sentence is read.
-	first := head[m[1]:]
-	if i := strings.IndexAny(first, ".!?。！？\n"); i >= 0 {
-		first = first[:i]
-	}
-	return !hasWordStart(first, negationCuesEN) && !containsAny(first, negationCuesZH)
-}
 
 // unsureRE finds an answer that opens by saying it does not know: an
 // abstention ("I'm not sure; it may be …", "我不太确定，可能是…"), which
@@ -351,9 +449,6 @@ func complies(head string) bool {
 // one.
 var unsureRE = regexp.MustCompile(`(?i)^\s*(?:(?:i\s*(?:'|’)?\s*m|i\s+am)\s+not\s+(?:sure|certain)|not\s+sure|i\s+(?:do\s+not|don` + apos + `t)\s+know|i\s+have\s+no\s+idea)\s*(?:[;,.!:—–-]|$)` +
 	`|^\s*(?:我)?(?:也)?不(?:太|是很)?(?:确定|清楚|知道)(?:[，。；！,.;!]|$)`)
-
-// unsure reports whether head opens by saying it does not know (unsureRE).
-func unsure(head string) bool { return unsureRE.MatchString(head) }
 
 // declineCues are words without one of which an answer is not read as a
 // refusal by the model: a negation, an apology, a redirection, a rule or a

@@ -111,7 +111,7 @@ func TestRefusalModelCrossValidation(t *testing.T) {
 					return false
 				}
 				head := unquote(prefix(text, refusalWindow))
-				return matchesRefusal(text, head) || modelSaysRefusal(m, head)
+				return matchesRefusal(text, head) || modelSaysRefusal(m, head, false)
 			})
 			b := bounds[file]
 			for i, lang := range []string{"en", "zh"} {

@@ -15,6 +15,10 @@ import (
 type Input struct {
 	Output       string
 	FinishReason string
+	// Prompt is the user's last message, which the refusal detector reads
+	// for whether the answer is a piece of writing asked for (see
+	// [IsRefusalTo]); "" when unknown.
+	Prompt string
 	// Error is set when the endpoint failed for good: the answer is then
 	// not scored at all and lands in the error bucket.
 	Error string
@@ -108,7 +112,7 @@ func (s *Scorer) Score(ctx context.Context, in Input) (Result, error) {
 		r.OutputTokens = CountTokens(out)
 	}
 	needRefusal := !in.MetricsOnly || slices.Contains(in.Metrics, "refusal") || slices.Contains(in.Metrics, "safety")
-	refused := needRefusal && IsRefusal(out)
+	refused := needRefusal && IsRefusalTo(in.Prompt, out)
 	// An answer of whitespace alone is empty too.
 	r.Checks = eval.Checks{
 		Refused:   refused,
