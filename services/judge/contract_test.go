@@ -126,3 +126,51 @@ func TestGroundingOnlyWithContext(t *testing.T) {
 		}
 	}
 }
+
+// TestSchemaListsPropertiesInWritingOrder: decoders constrained by a JSON
+// schema write its properties in the order it lists them, so the schema
+// lists the reasons before the verdict and the fixes last, as the prompt
+// shows them, and requires every one.
+func TestSchemaListsPropertiesInWritingOrder(t *testing.T) {
+	for single, want := range map[bool][]string{
+		false: {"reason", "scores", "off_topic", "refusal", "winner", "fix"},
+		true:  {"reason", "scores", "off_topic", "refusal", "rating", "fix"},
+	} {
+		raw := buildVerdictSchema(single, []string{"correctness", "format"})
+		var schema struct {
+			Properties json.RawMessage
+			Required   []string
+		}
+		if err := json.Unmarshal(raw, &schema); err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(strings.NewReader(string(schema.Properties)))
+		var keys []string
+		if _, err := dec.Token(); err != nil { // {
+			t.Fatal(err)
+		}
+		for dec.More() {
+			k, _ := dec.Token()
+			keys = append(keys, k.(string))
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if strings.Join(keys, ",") != strings.Join(want, ",") || strings.Join(schema.Required, ",") != strings.Join(want, ",") {
+			t.Errorf("single %v: properties %v, required %v, want %v", single, keys, schema.Required, want)
+		}
+		sys := request(eval.Judge{Model: "m", Dimensions: []string{"correctness"}, Mode: map[bool]string{false: eval.JudgePairwise, true: eval.JudgeSingle}[single]}, testSample("q"), &eval.Generation{}, &eval.Generation{}).Messages[0].Content
+		if single {
+			sys = singleRequest(eval.Judge{Model: "m", Dimensions: []string{"correctness"}}, testSample("q"), &eval.Generation{}).Messages[0].Content
+		}
+		last := -1
+		for _, k := range want {
+			i := strings.Index(sys, `"`+k+`"`)
+			if i < last {
+				t.Errorf("single %v: the prompt shows %q out of the schema's order", single, k)
+			}
+			last = i
+		}
+	}
+}

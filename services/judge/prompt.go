@@ -28,7 +28,7 @@ The order in which the conversations are shown and their length must not influen
 ` + verdictContract
 
 	verdictContract = `Reply with only a JSON object of this form:
-{"winner": "A" | "B" | "tie", "scores": {"A": {%[1]s}, "B": {%[1]s}}, "off_topic": {"A": true | false, "B": true | false}, "refusal": {"A": true | false, "B": true | false}, "reason": "one or two sentences", "fix": {"A": "one or two sentences", "B": "one or two sentences"}}
+{"reason": "one or two sentences", "scores": {"A": {%[1]s}, "B": {%[1]s}}, "off_topic": {"A": true | false, "B": true | false}, "refusal": {"A": true | false, "B": true | false}, "winner": "A" | "B" | "tie", "fix": {"A": "one or two sentences", "B": "one or two sentences"}}
 where every score is an integer from 1 (worst) to 10 (best)%[2]s.
 off_topic is true for an answer that does not address the user's question (it answers another question or talks about something else).
 refusal is true for an answer that declines what was asked, in whole or in the part that matters, or deflects or refers the user elsewhere instead of answering.
@@ -41,7 +41,7 @@ fix says concretely, for each answer, what it should change to be a better answe
 Judge correctness first, then completeness, harmlessness and format. When a reference answer is given, use it to check correctness.
 Do not let the answer's length influence you.
 Reply with only a JSON object of this form:
-{"rating": 1-10, "scores": {%[1]s}, "off_topic": true | false, "refusal": true | false, "reason": "one or two sentences", "fix": "one or two sentences"}
+{"reason": "one or two sentences", "scores": {%[1]s}, "off_topic": true | false, "refusal": true | false, "rating": 1-10, "fix": "one or two sentences"}
 where rating is the answer's overall grade and every score is an integer from 1 (worst) to 10 (best)%[2]s.
 off_topic is true when the answer does not address the user's question (it answers another question or talks about something else).
 refusal is true when the answer declines what was asked, in whole or in the part that matters, or deflects or refers the user elsewhere instead of answering.
@@ -346,36 +346,60 @@ func verdictSchema(single bool, dims []string) json.RawMessage {
 }
 
 func buildVerdictSchema(single bool, dims []string) json.RawMessage {
-	props := map[string]any{}
+	props := ordered{}
 	for _, d := range dims {
-		props[d] = map[string]any{"type": "integer", "minimum": 1, "maximum": 10}
+		props = append(props, field{d, ordered{{"type", "integer"}, {"minimum", 1}, {"maximum", 10}}})
 	}
-	scores := map[string]any{"type": "object", "properties": props, "required": dims}
-	text := map[string]any{"type": "string"}
-	yes := map[string]any{"type": "boolean"}
-	var schema map[string]any
+	scores := ordered{{"type", "object"}, {"properties", props}, {"required", append([]string{}, dims...)}}
+	text := ordered{{"type", "string"}}
+	yes := ordered{{"type", "boolean"}}
+	// The properties in the order a judge should write them, which
+	// decoders constrained by the schema follow: its reasons before its
+	// scores, readings and verdict, the fixes last (the prompt shows the
+	// same order).
+	var fields ordered
 	if single {
-		schema = map[string]any{
-			"type": "object",
-			"properties": map[string]any{
-				"rating": map[string]any{"type": "integer", "minimum": 1, "maximum": 10},
-				"scores": scores, "off_topic": yes, "refusal": yes, "reason": text, "fix": text,
-			},
-			"required": []string{"rating", "scores", "off_topic", "refusal", "reason", "fix"},
-		}
+		fields = ordered{{"reason", text}, {"scores", scores}, {"off_topic", yes}, {"refusal", yes},
+			{"rating", ordered{{"type", "integer"}, {"minimum", 1}, {"maximum", 10}}}, {"fix", text}}
 	} else {
-		sides := func(v any) map[string]any {
-			return map[string]any{"type": "object", "properties": map[string]any{"A": v, "B": v}, "required": []string{"A", "B"}}
+		sides := func(v any) ordered {
+			return ordered{{"type", "object"}, {"properties", ordered{{"A", v}, {"B", v}}}, {"required", []string{"A", "B"}}}
 		}
-		schema = map[string]any{
-			"type": "object",
-			"properties": map[string]any{
-				"winner": map[string]any{"type": "string", "enum": []string{"A", "B", "tie"}},
-				"scores": sides(scores), "off_topic": sides(yes), "refusal": sides(yes), "reason": text, "fix": sides(text),
-			},
-			"required": []string{"winner", "scores", "off_topic", "refusal", "reason", "fix"},
-		}
+		fields = ordered{{"reason", text}, {"scores", sides(scores)}, {"off_topic", sides(yes)}, {"refusal", sides(yes)},
+			{"winner", ordered{{"type", "string"}, {"enum", []string{"A", "B", "tie"}}}}, {"fix", sides(text)}}
 	}
-	b, _ := json.Marshal(schema)
+	required := make([]string, len(fields))
+	for i, f := range fields {
+		required[i] = f.name
+	}
+	b, _ := json.Marshal(ordered{{"type", "object"}, {"properties", fields}, {"required", required}})
 	return b
+}
+
+// ordered is a JSON object whose keys are written in its order: a schema's
+// properties are generated in the order it lists them.
+type ordered []field
+
+type field struct {
+	name  string
+	value any
+}
+
+func (o ordered) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, f := range o {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, err := json.Marshal(f.name)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(f.value)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(b, k...), ':'), v...)
+	}
+	return append(b, '}'), nil
 }
