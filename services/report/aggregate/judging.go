@@ -188,52 +188,59 @@ func (p positionBits) has(variant, suite string, pos int32) bool {
 // judgment, the baseline's in the first of its pairs that read it. A
 // failed judgment reads nothing.
 type readings struct {
-	offTopic positionBits
+	// offTopicRead: the judge said whether the answer is off-topic;
+	// offTopic: it said it is.
+	offTopicRead, offTopic positionBits
 	// refusalRead: the judge said whether the answer declines;
 	// refused: it said it does.
 	refusalRead, refused positionBits
 }
 
 func (c *Collector) bucketReadings(x *sampleIndex) readings {
-	out := readings{offTopic: positionBits{}, refusalRead: positionBits{}, refused: positionBits{}}
+	out := readings{offTopicRead: positionBits{}, offTopic: positionBits{}, refusalRead: positionBits{}, refused: positionBits{}}
 	bj, ok := BucketJudge(c.spec)
 	if !ok {
 		return out
 	}
-	id := bj.ID()
-	c.each(c.judgments, func(rec arrow.RecordBatch) {
-		jc := judgmentColumnsOf(rec)
-		for i := 0; i < int(rec.NumRows()); i++ {
-			f := jc.flags.Value(i)
-			if f == 0 || jc.pert.Value(i) != "" || jc.errs.Value(i) != "" || jc.jid.Value(i) != id {
-				continue
-			}
-			su := jc.suite.Value(i)
-			s := x.suite(su)
-			pos := s.pos(jc.sample.Value(i))
-			if pos < 0 {
-				continue
-			}
-			for _, side := range []struct {
-				variant                    string
-				offTopic, refusalSaid, yes int64
-			}{
-				{jc.cand.Value(i), flagCandOffTopic, flagCandRefusalSaid, flagCandRefusal},
-				{c.spec.Baseline, flagBaseOffTopic, flagBaseRefusalSaid, flagBaseRefusal},
-			} {
-				if f&side.offTopic != 0 {
-					out.offTopic.set(side.variant, su, s.n(), pos)
-				}
-				if f&side.refusalSaid != 0 && !out.refusalRead.has(side.variant, su, pos) {
-					out.refusalRead.set(side.variant, su, s.n(), pos)
-					if f&side.yes != 0 {
-						out.refused.set(side.variant, su, s.n(), pos)
-					}
+	eachJudgedInOrder(c, x, bj.ID(), func(cand, su string, n int, pos int32, f int64) {
+		take := func(read, yes positionBits, variant string, saidFlag, yesFlag int64) {
+			if f&saidFlag != 0 && !read.has(variant, su, pos) {
+				read.set(variant, su, n, pos)
+				if f&yesFlag != 0 {
+					yes.set(variant, su, n, pos)
 				}
 			}
 		}
+		take(out.offTopicRead, out.offTopic, cand, flagCandOffTopicSaid, flagCandOffTopic)
+		take(out.offTopicRead, out.offTopic, c.spec.Baseline, flagBaseOffTopicSaid, flagBaseOffTopic)
+		take(out.refusalRead, out.refused, cand, flagCandRefusalSaid, flagCandRefusal)
+		take(out.refusalRead, out.refused, c.spec.Baseline, flagBaseRefusalSaid, flagBaseRefusal)
 	})
 	return out
+}
+
+// eachJudgedInOrder hands fn the flags of every judgment of judge id that
+// read anything (original samples, not failed), candidate by candidate in
+// the spec's order: a reading of the baseline's answer, which each
+// candidate's pair holds, is taken from the first candidate's judgment
+// that gives it, whatever order the judgments arrived in.
+func eachJudgedInOrder(c *Collector, x *sampleIndex, id string, fn func(cand, suite string, n int, pos int32, flags int64)) {
+	for _, cand := range c.spec.Candidates() {
+		c.each(c.judgments, func(rec arrow.RecordBatch) {
+			jc := judgmentColumnsOf(rec)
+			for i := 0; i < int(rec.NumRows()); i++ {
+				f := jc.flags.Value(i)
+				if f == 0 || jc.cand.Value(i) != cand || jc.pert.Value(i) != "" || jc.errs.Value(i) != "" || jc.jid.Value(i) != id {
+					continue
+				}
+				su := jc.suite.Value(i)
+				s := x.suite(su)
+				if pos := s.pos(jc.sample.Value(i)); pos >= 0 {
+					fn(cand, su, s.n(), pos, f)
+				}
+			}
+		})
+	}
 }
 
 // refinedBucket is r's bucket once the judge's reading and the
@@ -376,29 +383,18 @@ func (c *Collector) judgeRefusal(rep *document.Report, x *sampleIndex, pat refus
 			t.neither++
 		}
 	}
-	c.each(c.judgments, func(rec arrow.RecordBatch) {
-		jc := judgmentColumnsOf(rec)
-		for i := 0; i < int(rec.NumRows()); i++ {
-			f := jc.flags.Value(i)
-			if f&(flagCandRefusalSaid|flagBaseRefusalSaid) == 0 || jc.pert.Value(i) != "" || jc.errs.Value(i) != "" {
-				continue
-			}
-			su := jc.suite.Value(i)
-			s := x.suite(su)
-			pos := s.pos(jc.sample.Value(i))
-			if pos < 0 {
-				continue
-			}
-			jid := jc.jid.Value(i)
+	for _, jd := range c.spec.Judges {
+		jid := jd.ID()
+		eachJudgedInOrder(c, x, jid, func(cand, su string, n int, pos int32, f int64) {
 			if f&flagCandRefusalSaid != 0 {
-				count(jid, jc.cand.Value(i), su, pos, f&flagCandRefusal != 0)
+				count(jid, cand, su, pos, f&flagCandRefusal != 0)
 			}
 			if f&flagBaseRefusalSaid != 0 && !seenBase.has(jid, su, pos) {
-				seenBase.set(jid, su, s.n(), pos)
+				seenBase.set(jid, su, n, pos)
 				count(jid, c.spec.Baseline, su, pos, f&flagBaseRefusal != 0)
 			}
-		}
-	})
+		})
+	}
 	for _, jd := range c.spec.Judges {
 		for _, v := range c.spec.Variants {
 			t := by[[2]string{jd.ID(), v.Name}]

@@ -226,9 +226,9 @@ func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
 	// the answers the item shows; offTopic is its reading of the
 	// candidate's answer.
 	type judged struct {
-		w          eval.Winner
-		cand, base int
-		offTopic   bool
+		w                 eval.Winner
+		cand, base, judge int
+		offTopic          bool
 	}
 	verdicts := map[[3]string]judged{}
 	if hasJudge {
@@ -238,11 +238,13 @@ func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
 				return nil
 			}
 			k := [3]string{j.Sample.Suite, j.Sample.ID, j.Candidate}
-			if old, ok := verdicts[k]; ok && old.cand+old.base > j.CandidateRetry+j.BaselineRetry {
+			// The latest attempt stands, as in the report; of two of the
+			// same attempt (one stored again), the first.
+			if old, ok := verdicts[k]; ok && cmp.Or(cmp.Compare(old.cand+old.base, j.CandidateRetry+j.BaselineRetry), cmp.Compare(old.judge, j.JudgeRetry)) >= 0 {
 				return nil
 			}
 			_, off := eval.MostSay(j.Rounds, eval.ReadingOffTopic, "candidate")
-			verdicts[k] = judged{w: j.Winner, cand: j.CandidateRetry, base: j.BaselineRetry, offTopic: off}
+			verdicts[k] = judged{w: j.Winner, cand: j.CandidateRetry, base: j.BaselineRetry, judge: j.JudgeRetry, offTopic: off}
 			return nil
 		}, nil)
 		if err != nil {

@@ -235,7 +235,7 @@ func TestDrawGivesTheReportsBuckets(t *testing.T) {
 	for i, rounds := range map[int]int{3: 2, 7: 2, 4: 2, 12: 1} {
 		r := ref(i)
 		jd := &eval.Judgment{V: 1, Run: "r3", Sample: r, Judge: j.Name, JudgeID: j.ID(), Candidate: "ft", Baseline: "base",
-			Fingerprint: spec.Fingerprint(), Winner: eval.WinBaseline, Consistent: true}
+			Fingerprint: spec.Fingerprint(), Winner: eval.WinBaseline, Consistent: true, JudgeRetry: 1} // a judge retry supersedes the fixture's
 		for k := range 2 {
 			jd.Rounds = append(jd.Rounds, eval.Round{Order: []string{eval.OrderCandidateFirst, eval.OrderBaselineFirst}[k], Winner: eval.WinBaseline,
 				OffTopic: map[string]bool{"candidate": k < rounds}})
