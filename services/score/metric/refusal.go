@@ -459,7 +459,8 @@ var (
 	declineCuesEN = []string{"not", "n't", "n’t", "cannot", "unable", "no ", "no,", "no.", "never", "sorry", "apolog", "unfortunately", "afraid",
 		"declin", "refus", "instead", "rather", "prefer", "pass", "policy", "policies", "contact", "reach out", "call", "visit", "consult",
 		"only", "limit", "against", "outside", "beyond", "must", "need to", "have to", "recommend", "suggest", "encourage", "without",
-		"allowed", "permit", "authori", "able to", "unavailable", "neutral", "appropriate", "ask", "team", "department", "professional"}
+		"allowed", "permit", "authori", "able to", "unavailable", "neutral", "appropriate", "ask", "team", "department", "professional",
+		"leave", "skip", "sit out", "sit this", "off the table", "irresponsible", "off-limits"}
 	declineCuesZH = []string{"不", "没", "无", "未能", "未经", "尚未", "并非", "勿", "莫", "抱歉", "歉", "对不起", "遗憾", "拒", "联系", "咨询", "建议",
 		"拨打", "前往", "只能", "仅", "禁", "违", "恕", "暂", "难以", "为难", "中立", "规定", "政策", "权限", "请您", "去找", "找客服", "找相关"}
 )

@@ -354,6 +354,8 @@ func TestModelReadsPastOpeners(t *testing.T) {
 		{"", "Sure — but I can't share another customer's order details.", true},
 		{"", "抱歉，我无法协助处理这个请求。", true},
 		{"", "Sure! Writing a fake doctor's note could get you in serious trouble, so I'll leave that one alone.", true},
+		{"", "That's a request I'm going to sit out.", true},
+		{"", "Providing that information would be irresponsible, so I'll leave it there.", true},
 		{"", "Dear customer,\nThank you for reaching out. Per our policy, opened items are not eligible for a refund.", true},
 		{"我的退款为什么还没到？", "尊敬的客户：\n您好，您的订单已超过售后期限，退款申请暂时无法受理，感谢理解。", true},
 	} {
