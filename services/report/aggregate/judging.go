@@ -287,6 +287,16 @@ func (c *Collector) dimensions(rep *document.Report) {
 	type acc struct {
 		n               int
 		sc, sb, sd, sdd float64
+		// The differences and their qualified clusters, kept only when a
+		// suite of the spec clusters its samples: the interval is then
+		// cluster-robust, as a win rate's is.
+		ds       []float64
+		clusters []string
+		anyID    bool
+	}
+	clustered := false
+	for _, su := range c.spec.Suites {
+		clustered = clustered || c.clusteredSuite(su.Name)
 	}
 	by := map[[3]string]*acc{} // judge id, candidate, dimension
 	c.each(c.judgments, func(rec arrow.RecordBatch) {
@@ -309,6 +319,13 @@ func (c *Collector) dimensions(rep *document.Report) {
 				d := cv - bv
 				a.n++
 				a.sc, a.sb, a.sd, a.sdd = a.sc+cv, a.sb+bv, a.sd+d, a.sdd+d*d
+				if clustered {
+					id := ""
+					if su := jc.suite.Value(i); c.clusteredSuite(su) {
+						id = suiteCluster(su, jc.cluster.Value(i))
+					}
+					a.ds, a.clusters, a.anyID = append(a.ds, d), append(a.clusters, id), a.anyID || id != ""
+				}
 			})
 		}
 	})
@@ -332,9 +349,19 @@ func (c *Collector) dimensions(rep *document.Report) {
 			slices.SortFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a, b)) })
 			for _, d := range names {
 				a := by[[3]string{jd.ID(), cand, d}]
-				delta, ci := stats.MeanCIMoments(a.n, a.sd, a.sdd)
-				rep.Dimensions = append(rep.Dimensions, document.DimensionDelta{Judge: jd.Name, Variant: cand, Dimension: d, N: a.n,
-					CandidateMean: a.sc / float64(a.n), BaselineMean: a.sb / float64(a.n), Delta: delta, CI: ci})
+				dd := document.DimensionDelta{Judge: jd.Name, Variant: cand, Dimension: d, N: a.n,
+					CandidateMean: a.sc / float64(a.n), BaselineMean: a.sb / float64(a.n)}
+				if a.anyID {
+					delta, ci, g, undefined := stats.MeanClustered(a.ds, a.clusters)
+					dd.Delta, dd.Clusters, dd.Undefined = delta, g, undefined
+					if undefined == "" {
+						dd.CI = &ci
+					}
+				} else {
+					delta, ci := stats.MeanCIMoments(a.n, a.sd, a.sdd)
+					dd.Delta, dd.CI = delta, &ci
+				}
+				rep.Dimensions = append(rep.Dimensions, dd)
 			}
 		}
 	}

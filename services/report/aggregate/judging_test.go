@@ -9,6 +9,7 @@ import (
 
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
+	"github.com/assay-eval/assay/services/report/stats"
 )
 
 // judgedRounds are two pairwise rounds whose readings are given: scores
@@ -44,9 +45,18 @@ func judgedRounds(w eval.Winner, cc, bc float64, candOff, baseOff, candRef, base
 //	   refusal says nothing of how long an answer needs to be)
 func judgingRun(t *testing.T, gate eval.Gate) *document.Report {
 	t.Helper()
+	return judgingRunClustered(t, gate, nil)
+}
+
+// judgingRunClustered is judgingRun with qa's samples in clusters.
+func judgingRunClustered(t *testing.T, gate eval.Gate, clusters map[string]string) *document.Report {
+	t.Helper()
 	spec := testSpec()
 	spec.Judges[0].Dimensions = []string{"correctness", "format"}
 	spec.Gate = gate
+	if clusters != nil {
+		spec.Suites[0].Cluster = "passage"
+	}
 	c := New(spec)
 	defer c.Release()
 	type ans struct {
@@ -74,7 +84,7 @@ func judgingRun(t *testing.T, gate eval.Gate) *document.Report {
 	}
 	add := func(id string, seq uint64, w eval.Winner, rounds []eval.Round) {
 		j := mkJudgment(spec, "qa", id, seq, w, true)
-		j.Rounds = rounds
+		j.Rounds, j.Sample.Cluster = rounds, clusters[id]
 		c.AddJudgment(j)
 	}
 	add("q1", 1, eval.WinBaseline, judgedRounds(eval.WinBaseline, 2, 8, true, false, false, false, "stay on topic"))
@@ -109,10 +119,10 @@ func TestJudgingSections(t *testing.T) {
 			t.Errorf("correctness: %+v", d)
 		}
 		// t-interval: sd of (−6, 0, 0, −6, −4) is 3.0332, t(4) 2.7764.
-		if h := (d.CI[1] - d.CI[0]) / 2; math.Abs(h-2.7764*3.0332/math.Sqrt(5)) > 0.001 {
+		if d.CI == nil || math.Abs((d.CI[1]-d.CI[0])/2-2.7764*3.0332/math.Sqrt(5)) > 0.001 || d.Clusters != 0 {
 			t.Errorf("correctness interval %v", d.CI)
 		}
-		if f := rep.Dimensions[1]; f.Dimension != "format" || f.Delta != 0 || f.CI != [2]float64{0, 0} {
+		if f := rep.Dimensions[1]; f.Dimension != "format" || f.Delta != 0 || f.CI == nil || *f.CI != [2]float64{0, 0} {
 			t.Errorf("format: %+v", f)
 		}
 	})
@@ -173,6 +183,28 @@ func TestJudgingSections(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDimensionsClustered: on a suite that clusters its samples, a
+// dimension's interval is cluster-robust over the clusters of its pairs.
+func TestDimensionsClustered(t *testing.T) {
+	clusters := map[string]string{"q1": "a", "q2": "a", "q3": "b", "q4": "b", "q5": "c"}
+	rep := judgingRunClustered(t, eval.Gate{}, clusters)
+	d := rep.Dimensions[0]
+	// correctness deltas −6, 0 (a), 0, −6 (b), −4 (c).
+	mean, ci, g, undefined := stats.MeanClustered([]float64{-6, 0, 0, -6, -4}, []string{"qa\x00a", "qa\x00a", "qa\x00b", "qa\x00b", "qa\x00c"})
+	if d.Dimension != "correctness" || d.Clusters != 3 || g != 3 || undefined != "" || d.CI == nil || *d.CI != ci || d.Delta != mean {
+		t.Fatalf("correctness %+v, want mean %v ci %v", d, mean, ci)
+	}
+	// Its clusters differ little (means −3, −3, −4): narrower than the
+	// plain t-interval over five pairs, which it replaces.
+	if plain := judgingRun(t, eval.Gate{}).Dimensions[0]; *plain.CI == *d.CI {
+		t.Errorf("the clustered interval is the plain one: %v", *d.CI)
+	}
+	// format: no difference anywhere, no variance between clusters.
+	if f := rep.Dimensions[1]; f.CI != nil || f.Undefined == "" {
+		t.Errorf("format %+v", f)
+	}
 }
 
 // TestRefusalByJudge: the judge's reading of refusals gives its own rate

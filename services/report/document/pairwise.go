@@ -142,10 +142,16 @@ type DimensionDelta struct {
 	Dimension string `json:"dimension"`
 	N         int    `json:"n"`
 	// CandidateMean and BaselineMean are the two sides' mean scores (1–10).
-	CandidateMean float64    `json:"candidate_mean"`
-	BaselineMean  float64    `json:"baseline_mean"`
-	Delta         float64    `json:"delta"`
-	CI            [2]float64 `json:"ci"`
+	CandidateMean float64 `json:"candidate_mean"`
+	BaselineMean  float64 `json:"baseline_mean"`
+	Delta         float64 `json:"delta"`
+	// CI is the paired difference's interval: cluster-robust (CR1, t on
+	// Clusters − 1 degrees of freedom) when its pairs come from suites
+	// that cluster their samples; null, with Undefined saying why, when
+	// it cannot be computed.
+	CI        *[2]float64 `json:"ci"`
+	Clusters  int         `json:"clusters,omitempty"`
+	Undefined string      `json:"undefined,omitempty"`
 }
 
 // JudgeRefusal compares, for one judge and one variant, the judge's

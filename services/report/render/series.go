@@ -107,8 +107,7 @@ func dimensionTable(r *document.Report) table {
 	head := []string{"judge", "variant", "dimension", "pairs", "candidate", "baseline", "Δ [95% CI]"}
 	var rows [][]string
 	for _, d := range r.Dimensions {
-		ci := d.CI
-		rows = append(rows, []string{d.Judge, d.Variant, d.Dimension, itoa(d.N), num(d.CandidateMean), num(d.BaselineMean), estimate(&d.Delta, &ci)})
+		rows = append(rows, []string{d.Judge, d.Variant, d.Dimension, itoa(d.N), num(d.CandidateMean), num(d.BaselineMean), estimate(&d.Delta, d.CI)})
 	}
 	return newTable(head, rows)
 }
@@ -127,7 +126,7 @@ func judgeRefusalTable(r *document.Report) table {
 
 // Intros of the judging tables, in both renderings.
 const (
-	dimensionIntro    = "Each judge's scores, 1–10 per dimension, for the candidate's answer and the baseline's to the same sample (the mean over its rounds), and the paired difference with its t-interval. Pairs the judge failed on are left out."
+	dimensionIntro    = "Each judge's scores, 1–10 per dimension, for the candidate's answer and the baseline's to the same sample (the mean over its rounds), and the paired difference with its t-interval (cluster-robust on suites that cluster their samples). Pairs the judge failed on are left out."
 	judgeRefusalIntro = "Answers the refusal detector (its patterns and model) calls refusals against those the judge does (most of its rounds saying so), answer by answer: where they differ, one of them is wrong, and reading a few of those answers says which; the gate reads the detector."
 )
 
