@@ -169,11 +169,12 @@ func BucketJudge(spec *eval.RunSpec) (eval.Judge, bool) {
 type positionBits map[[2]string][]uint64
 
 func (p positionBits) set(variant, suite string, n int, pos int32) {
-	k := [2]string{variant, suite}
-	bits := p[k]
+	bits := p[[2]string{variant, suite}]
 	if bits == nil {
 		bits = make([]uint64, (n+63)/64)
-		p[k] = bits
+		// The key's own copies: a batch's strings share its buffers,
+		// which are let go of with the batch.
+		p[[2]string{strings.Clone(variant), strings.Clone(suite)}] = bits
 	}
 	bits[pos/64] |= 1 << (pos % 64)
 }
