@@ -29,10 +29,14 @@ type Collector struct {
 	// re-scored) are counted and left out.
 	scoring      string
 	otherScoring int
-	spec         *eval.RunSpec
-	fp           string
-	ingest       *eval.IngestStatus
-	metrics      []string
+	// judgesSeen counts the judgments taken by judge id: those of a judge
+	// version the spec no longer has are in no figure, and a warning says
+	// how many (see warnings).
+	judgesSeen map[string]int
+	spec       *eval.RunSpec
+	fp         string
+	ingest     *eval.IngestStatus
+	metrics    []string
 
 	scores    *table
 	judgments *table
@@ -604,6 +608,10 @@ func (c *Collector) AddJudgment(j *eval.Judgment) bool {
 	if j.Fingerprint != c.fp && j.Fingerprint != "" {
 		c.foreignFP(j.Fingerprint).judgments++
 	}
+	if c.judgesSeen == nil {
+		c.judgesSeen = map[string]int{}
+	}
+	c.judgesSeen[j.JudgeID]++
 	c.judgments.into(w)
 	c.judgments.appendJudgment(j)
 	c.placed(c.judgments, w, k)

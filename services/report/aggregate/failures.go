@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
 )
 
@@ -157,6 +158,12 @@ func (c *Collector) warnings(rep *document.Report) {
 	rep.Warnings = append(rep.Warnings, c.notes...)
 	if c.otherScoring > 0 {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d scores of another scoring of this run (before it was re-scored) were left out", c.otherScoring))
+	}
+	for _, id := range slices.Sorted(maps.Keys(c.judgesSeen)) {
+		if !slices.ContainsFunc(c.spec.Judges, func(j eval.Judge) bool { return j.ID() == id }) {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d judgments by judge version %s, which the run no longer has (its prompt, settings or the judge contract changed), were left out: judge the run again with assay replay --judge",
+				c.judgesSeen[id], id))
+		}
 	}
 	fps := make([]string, 0, len(c.foreign))
 	for fp := range c.foreign {

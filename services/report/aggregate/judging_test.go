@@ -292,3 +292,33 @@ func TestJudgeFlagsAndDims(t *testing.T) {
 		t.Errorf("eachDim read %v", got)
 	}
 }
+
+// TestJudgmentsOfAnotherJudgeVersionAreCounted: judgments by a judge
+// version the spec no longer has (its contract changed with an upgrade)
+// are in no figure, and a warning counts them.
+func TestJudgmentsOfAnotherJudgeVersionAreCounted(t *testing.T) {
+	spec := testSpec()
+	c := New(spec)
+	defer c.Release()
+	for i, id := range []string{"q1", "q2", "q3"} {
+		seq := uint64(i + 1)
+		for _, v := range []string{"base", "ft"} {
+			c.AddScore(mkScore(spec, v, "qa", id, seq, eval.BucketOK, em(1)))
+		}
+		j := mkJudgment(spec, "qa", id, seq, eval.WinCandidate, true)
+		if i < 2 {
+			j.JudgeID = "j1@0123456789ab" // the same judge before an upgrade
+		}
+		c.AddJudgment(j)
+	}
+	rep, err := c.Report(context.Background(), nil, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := rep.Pairwise[0]; p.N != 1 {
+		t.Errorf("pairwise n %d, want 1: the old version's verdicts counted", p.N)
+	}
+	if w := strings.Join(rep.Warnings, "\n"); !strings.Contains(w, "2 judgments by judge version j1@0123456789ab") {
+		t.Errorf("warnings:\n%s", w)
+	}
+}
