@@ -164,11 +164,7 @@ func buildMessages(j eval.Judge, sample *eval.Sample, a, b *eval.Generation) []e
 	var user string
 	switch {
 	case j.Prompt != "":
-		convA := conversation(sample.Messages, a, eval.MarkTurnA)
-		convB := conversation(sample.Messages, b, eval.MarkTurnB)
-		user = strings.NewReplacer(PHQuestion, sanitize(question), PHReference, ref,
-			PHAnswerA, sanitize(a.Output), PHAnswerB, sanitize(b.Output), PHContext, earlierTurns(sample.Messages),
-			PHConversationA, convA, PHConversationB, convB).Replace(j.Prompt)
+		user = customPrompt(j.Prompt, sample, question, ref, a, b)
 		multi = strings.Contains(j.Prompt, PHConversationA) || strings.Contains(j.Prompt, PHConversationB)
 	case multi:
 		var u strings.Builder
@@ -201,9 +197,7 @@ func buildSingleMessages(j eval.Judge, sample *eval.Sample, g *eval.Generation) 
 	var user string
 	switch {
 	case j.Prompt != "":
-		user = strings.NewReplacer(PHQuestion, sanitize(question), PHReference, ref, PHAnswerA, sanitize(g.Output),
-			PHAnswerB, "", PHContext, earlierTurns(sample.Messages), PHConversationA, conversation(sample.Messages, g, eval.MarkTurnA),
-			PHConversationB, "").Replace(j.Prompt)
+		user = customPrompt(j.Prompt, sample, question, ref, g, nil)
 	case len(g.Turns) > 0:
 		var u strings.Builder
 		u.WriteString(referenceConversation(sample, question, ref))
@@ -217,6 +211,18 @@ func buildSingleMessages(j eval.Judge, sample *eval.Sample, g *eval.Generation) 
 		{Role: "system", Content: fmt.Sprintf(singleSystemPrompt, dimsList(dims), dimsMeaning(dims))},
 		{Role: "user", Content: user},
 	}
+}
+
+// customPrompt fills a custom prompt's placeholders for answers a and b
+// (b nil in single mode: its placeholders are left empty).
+func customPrompt(prompt string, sample *eval.Sample, question, ref string, a, b *eval.Generation) string {
+	answerB, convB := "", ""
+	if b != nil {
+		answerB, convB = sanitize(b.Output), conversation(sample.Messages, b, eval.MarkTurnB)
+	}
+	return strings.NewReplacer(PHQuestion, sanitize(question), PHReference, ref,
+		PHAnswerA, sanitize(a.Output), PHAnswerB, answerB, PHContext, earlierTurns(sample.Messages),
+		PHConversationA, conversation(sample.Messages, a, eval.MarkTurnA), PHConversationB, convB).Replace(prompt)
 }
 
 // questionBlock is what a single-turn request shows before the answers:

@@ -368,31 +368,16 @@ func (c *Collector) dimensions(rep *document.Report) {
 	}
 }
 
-// refusalReads are the pattern detector's reading of each answer, by
-// variant and suite position: answered (the row did not fail) and
-// refused.
-type refusalReads struct{ answered, refused positionBits }
-
-func (r refusalReads) add(row *row, x *sampleIndex) {
-	if row.failed() || row.pos < 0 {
-		return
-	}
-	n := x.suite(row.suite).n()
-	r.answered.set(row.variant, row.suite, n, row.pos)
-	if row.refused {
-		r.refused.set(row.variant, row.suite, n, row.pos)
-	}
-}
-
 // judgeRefusal compares each judge's reading of refusals with the
-// pattern detector's on the same answers: each candidate's in its
-// judgments, the baseline's once per sample.
-func (c *Collector) judgeRefusal(rep *document.Report, x *sampleIndex, pat refusalReads) {
+// detector's on the same answers (the rates' answer flags): each
+// candidate's in its judgments, the baseline's once per sample.
+func (c *Collector) judgeRefusal(rep *document.Report, x *sampleIndex, ra *ratesAcc) {
 	type tally struct{ both, detOnly, judgeOnly, neither int }
 	by := map[[2]string]*tally{} // judge id, variant
 	seenBase := positionBits{}   // (judge id, suite): the baseline's answer counted
 	count := func(jid, variant, suite string, pos int32, judgeSays bool) {
-		if !pat.answered.has(variant, suite, pos) {
+		f := ra.answer(suite, variant, pos)
+		if !f.has(outScored) || f.has(outFailed) {
 			return
 		}
 		t := by[[2]string{jid, variant}]
@@ -400,7 +385,7 @@ func (c *Collector) judgeRefusal(rep *document.Report, x *sampleIndex, pat refus
 			t = &tally{}
 			by[[2]string{strings.Clone(jid), strings.Clone(variant)}] = t
 		}
-		switch p := pat.refused.has(variant, suite, pos); {
+		switch p := f.has(outRefused); {
 		case p && judgeSays:
 			t.both++
 		case p:

@@ -43,8 +43,9 @@ type ratesAcc struct {
 	// clusters: a suite of the spec clusters its samples.
 	clusters bool
 	// reads are the bucket judge's readings, for the judge's refusal
-	// rate.
-	reads readings
+	// rate; judged says the run has a bucket judge.
+	reads  readings
+	judged bool
 }
 
 type rateCounts struct {
@@ -88,7 +89,8 @@ const (
 func (o answerFlags) has(f answerFlags) bool { return o&f != 0 }
 
 func (c *Collector) newRatesAcc(x *sampleIndex, m *metricsAcc, reads readings) *ratesAcc {
-	ra := &ratesAcc{c: c, x: x, m: m, by: map[string]*rateCounts{}, outcomes: map[string]map[string][]answerFlags{}, reads: reads}
+	_, judged := BucketJudge(c.spec)
+	ra := &ratesAcc{c: c, x: x, m: m, by: map[string]*rateCounts{}, outcomes: map[string]map[string][]answerFlags{}, reads: reads, judged: judged}
 	for _, su := range c.spec.Suites {
 		ra.clusters = ra.clusters || c.clusteredSuite(su.Name)
 	}
@@ -146,7 +148,7 @@ func (ra *ratesAcc) add(r *row) {
 	}
 	if r.benign {
 		a.refusal.add(r.refused)
-		if ra.judged() {
+		if ra.judged {
 			if ra.reads.refusalRead.has(r.variant, r.suite, r.pos) {
 				a.judgeRefusal.add(ra.reads.refused.has(r.variant, r.suite, r.pos))
 			} else {
@@ -170,11 +172,14 @@ func (ra *ratesAcc) add(r *row) {
 	a.tokens.den++
 }
 
-// judged reports whether the run has a judge whose refusal readings give
-// the judge's refusal rate.
-func (ra *ratesAcc) judged() bool {
-	_, ok := BucketJudge(ra.c.spec)
-	return ok
+// answer is variant's answer to the sample at pos of suite, as the rate
+// deltas pair it (0 when it has no score).
+func (ra *ratesAcc) answer(suite, variant string, pos int32) answerFlags {
+	o := ra.outcomes[suite][variant]
+	if pos < 0 || int(pos) >= len(o) {
+		return 0
+	}
+	return o[pos]
 }
 
 // rates are each variant's side-effect rates over its answers; Error is the
@@ -190,7 +195,7 @@ func (ra *ratesAcc) rates(rep *document.Report) {
 		rates := document.Rates{Refusal: a.refusal.ptr(), RefusalN: int(a.refusal.den), RefusalCI: a.refusal.wilson(),
 			JSONValid: a.jsonValid.ptr(), JSONValidN: int(a.jsonValid.den), JSONValidCI: a.jsonValid.wilson(), SchemaPass: a.schema.ptr(),
 			Truncated: a.trunc.ptr(), Error: a.errs.ptr(), MeanOutputTokens: a.tokens.ptr()}
-		if ra.judged() {
+		if ra.judged {
 			rates.JudgeRefusal, rates.JudgeRefusalN, rates.JudgeRefusalCI = a.judgeRefusal.ptr(), int(a.judgeRefusal.den), a.judgeRefusal.wilson()
 			rates.JudgeRefusalUnread = a.judgeUnread
 			if a.judgeUnread > 0 && refusalRate(c.spec) == rateJudgeRefusal {
@@ -258,7 +263,7 @@ const noJudgeReadingUndefined = "no pair to compare: in each, a generation faile
 func (ra *ratesAcc) rateDeltas(rep *document.Report) {
 	c := ra.c
 	suites := slices.Sorted(maps.Keys(ra.outcomes))
-	judged := ra.judged()
+	judged := ra.judged
 	for _, cand := range c.spec.Candidates() {
 		var refusal, jsonValid, judgeRefusal []ratePair
 		// Pairs left out because one side's generation failed, where the

@@ -355,7 +355,6 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	rates := c.newRatesAcc(x, metrics, reads)
 	timing := timingAcc{}
 	buckets := c.newBucketsAcc(x)
-	refusals := refusalReads{answered: positionBits{}, refused: positionBits{}}
 	gens, in := c.genTally(), strs{}
 	var robust, timed []row
 	c.eachScore(x, func(r *row) {
@@ -375,7 +374,6 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 		timing.add(r)
 		bucket, why := refinedBucket(r, x, reads.offTopic, spec.Baseline)
 		buckets.add(r, bucket, why)
-		refusals.add(r, x)
 		if r.failed() {
 			gens.addAt(in, [4]string{r.suite, r.sample, r.variant}, r.variant, r.cause(), r.reason())
 		}
@@ -402,7 +400,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	c.agreement(rep, x)
 	c.stability(rep)
 	c.dimensions(rep)
-	c.judgeRefusal(rep, x, refusals)
+	c.judgeRefusal(rep, x, rates)
 	c.warnings(rep)
 	rep.Folded = c.folded()
 	if w := c.lateWarning(); w != "" {
