@@ -1,0 +1,175 @@
+package ab
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Bucket places a unit in [0, 1) by the SHA-256 of the salt, a zero byte
+// and the unit id: the same unit always lands in the same place, and
+// units land uniformly whatever their ids look like.
+func Bucket(salt, unit string) float64 {
+	h := sha256.New()
+	h.Write([]byte(salt))
+	h.Write([]byte{0})
+	h.Write([]byte(unit))
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return float64(binary.BigEndian.Uint64(sum[:8])>>11) / (1 << 53)
+}
+
+// Pick is the arm whose share of [0, 1) holds u, the arms laid out in
+// order, each as wide as its share of the weights. Arms of weight 0 get
+// no new units.
+func (e Experiment) Pick(u float64) Arm {
+	var total float64
+	for _, a := range e.Arms {
+		total += a.Weight
+	}
+	var edge float64
+	last := -1
+	for i, a := range e.Arms {
+		if a.Weight <= 0 {
+			continue
+		}
+		edge += a.Weight / total
+		last = i
+		if u < edge {
+			return a
+		}
+	}
+	if last < 0 {
+		return Arm{}
+	}
+	return e.Arms[last] // u within rounding of 1
+}
+
+// Epoch names the experiment's arms and weights as they are: a unit's
+// exposure records the epoch it was assigned in, so that the sample-ratio
+// check compares each epoch's new units with that epoch's weights.
+func (e Experiment) Epoch() string {
+	h := sha256.New()
+	for _, a := range e.Arms {
+		h.Write([]byte(a.Name))
+		h.Write([]byte{0})
+		h.Write([]byte(strconv.FormatFloat(a.Weight, 'g', -1, 64)))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:6])
+}
+
+// Assignment is a unit's arm in an experiment, as first recorded.
+type Assignment struct {
+	Experiment string `json:"experiment"`
+	Unit       string `json:"unit"`
+	Arm        string `json:"arm"`
+	Variant    string `json:"variant"`
+	// Epoch is the weights the unit was assigned under ([Experiment.Epoch]).
+	Epoch string `json:"epoch"`
+	// At is the unit's first exposure.
+	At time.Time `json:"at"`
+	// New is set on the call that recorded the exposure.
+	New bool `json:"new"`
+}
+
+// Store keeps each unit's first assignment, so that a unit keeps its arm
+// when the weights change and its exposure is counted once.
+type Store interface {
+	// Claim records a unless the unit has an assignment in a's
+	// experiment; it returns the recorded assignment and whether it is a.
+	Claim(ctx context.Context, a Assignment) (Assignment, bool, error)
+}
+
+// MemoryStore is a [Store] in this process's memory, for a product that
+// assigns in-process and keeps its units for as long as it runs: about a
+// hundred bytes a unit. A service shares the bus's store instead.
+type MemoryStore struct {
+	mu sync.Mutex
+	m  map[string]Assignment
+}
+
+// Claim records a unless its unit has an assignment.
+func (s *MemoryStore) Claim(_ context.Context, a Assignment) (Assignment, bool, error) {
+	k := a.Experiment + "\x00" + a.Unit
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if got, ok := s.m[k]; ok {
+		return got, false, nil
+	}
+	if s.m == nil {
+		s.m = map[string]Assignment{}
+	}
+	s.m[k] = a
+	return a, true, nil
+}
+
+// Assigner assigns units to arms.
+type Assigner struct {
+	Store Store
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
+}
+
+// ErrUnit is a unit id that cannot be assigned.
+var ErrUnit = errors.New("bad unit id")
+
+// MaxUnitBytes bounds a unit id.
+const MaxUnitBytes = 256
+
+// CheckUnit reports what is wrong with a unit id, if anything.
+func CheckUnit(unit string) error {
+	switch {
+	case unit == "":
+		return fmt.Errorf("%w: the unit is empty: send the user's or session's id as \"unit\"", ErrUnit)
+	case len(unit) > MaxUnitBytes:
+		return fmt.Errorf("%w: the unit is %d bytes, more than %d: send an id, not a document", ErrUnit, len(unit), MaxUnitBytes)
+	case !utf8.ValidString(unit):
+		return fmt.Errorf("%w: the unit is not valid UTF-8", ErrUnit)
+	}
+	for _, r := range unit {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("%w: the unit holds a control character (%U)", ErrUnit, r)
+		}
+	}
+	return nil
+}
+
+// Assign returns unit's arm in e: the one recorded at its first exposure,
+// or, for a unit not seen before, the arm its bucket falls in under e's
+// weights, which is then recorded. The same unit gets the same arm on
+// every call, across restarts and weight changes; a new unit gets the
+// weights in force.
+func (as *Assigner) Assign(ctx context.Context, e Experiment, unit string) (Assignment, error) {
+	if err := CheckUnit(unit); err != nil {
+		return Assignment{}, err
+	}
+	arm := e.Pick(Bucket(e.SaltOf(), unit))
+	if arm.Name == "" {
+		return Assignment{}, fmt.Errorf("experiment %q has no arm with a weight above 0", e.Name)
+	}
+	now := time.Now
+	if as.Now != nil {
+		now = as.Now
+	}
+	a := Assignment{Experiment: e.Name, Unit: unit, Arm: arm.Name, Variant: arm.Variant, Epoch: e.Epoch(), At: now().UTC(), New: true}
+	got, created, err := as.Store.Claim(ctx, a)
+	if err != nil {
+		return Assignment{}, fmt.Errorf("recording the assignment of unit %q in experiment %q: %w", unit, e.Name, err)
+	}
+	if !created {
+		got.New = false
+		if cur, ok := e.Arm(got.Arm); ok {
+			got.Variant = cur.Variant
+		}
+	}
+	return got, nil
+}
