@@ -139,9 +139,72 @@ func TestAssignmentDependsOnTheSaltOnly(t *testing.T) {
 	}
 }
 
+func TestAStoppedOrRemovedArmsUnitsAreServedTheControl(t *testing.T) {
+	ctx := context.Background()
+	e := experiment()
+	as := &Assigner{Store: &MemoryStore{}}
+	treated := map[string]bool{}
+	for i := range 400 {
+		u := fmt.Sprintf("u%d", i)
+		a, err := as.Assign(ctx, e, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		treated[u] = a.Arm == "treatment"
+	}
+	// A rollback: the treatment is stopped (and a third arm keeps the
+	// experiment comparing something).
+	e.Arms = append(e.Arms, Arm{Name: "t2", Variant: "ft2", Weight: 50})
+	e.Arms[1].Stopped = true
+	for u, was := range treated {
+		a, err := as.Assign(ctx, e, u)
+		switch {
+		case err != nil:
+			t.Fatal(err)
+		case was && (a.Arm != "control" || a.Variant != "base" || a.Recorded != "treatment"):
+			t.Fatalf("unit %s of the stopped arm: %+v", u, a)
+		case !was && a.Recorded != "":
+			t.Fatalf("unit %s of the control: %+v", u, a)
+		}
+	}
+	for i := range 400 {
+		if a, _ := as.Assign(ctx, e, fmt.Sprintf("new%d", i)); a.Arm == "treatment" {
+			t.Fatal("a stopped arm took a new unit")
+		}
+	}
+	// The arm removed altogether: the same.
+	e.Arms = []Arm{e.Arms[0], e.Arms[2]}
+	for u, was := range treated {
+		if a, _ := as.Assign(ctx, e, u); was && (a.Arm != "control" || a.Recorded != "treatment") {
+			t.Fatalf("unit %s of the removed arm: %+v", u, a)
+		}
+	}
+}
+
+func TestEpochNamesWhatDecidesTheSplit(t *testing.T) {
+	e := experiment()
+	base := e.Epoch()
+	for name, change := range map[string]func(*Experiment){
+		"salt":    func(e *Experiment) { e.Salt = "other" },
+		"variant": func(e *Experiment) { e.Arms[1].Variant = "ft2" },
+		"weight":  func(e *Experiment) { e.Arms[1].Weight = 60 },
+		"stopped": func(e *Experiment) { e.Arms[1].Stopped = true },
+	} {
+		f := experiment()
+		f.Arms = append([]Arm(nil), f.Arms...)
+		change(&f)
+		if f.Epoch() == base {
+			t.Errorf("changing the %s keeps the epoch", name)
+		}
+	}
+	if e.Epoch() != base {
+		t.Error("the epoch is not a function of the experiment")
+	}
+}
+
 func TestAssignRefusesBadUnits(t *testing.T) {
 	as := &Assigner{Store: &MemoryStore{}}
-	for _, u := range []string{"", strings.Repeat("x", MaxUnitBytes+1), "a\x00b", "\xff"} {
+	for _, u := range []string{"", "  ", strings.Repeat("x", MaxUnitBytes+1), "a\x00b", "\xff", "user\u202e1"} {
 		if _, err := as.Assign(context.Background(), experiment(), u); !errors.Is(err, ErrUnit) {
 			t.Errorf("unit %q: %v", u, err)
 		}
@@ -161,7 +224,17 @@ func TestExperimentValidation(t *testing.T) {
 		{func(e *Experiment) { e.Arms[1].Name = "control" }, "used by another arm"},
 		{func(e *Experiment) { e.Arms[1].Variant = "nope" }, `variant "nope" is not one of the run's variants`},
 		{func(e *Experiment) { e.Arms[1].Weight = -1 }, "weight -1"},
-		{func(e *Experiment) { e.Arms[1].Weight = 0 }, "at least 2 arms need a weight"},
+		{func(e *Experiment) { e.Arms[1].Weight = 0 }, "at least 2 arms that are not stopped need a weight"},
+		{func(e *Experiment) { e.Arms[1].Stopped = true }, "at least 2 arms that are not stopped"},
+		{func(e *Experiment) {
+			e.Arms[0].Weight = 0
+			e.Arms = append(e.Arms, Arm{Name: "t2", Variant: "ft", Weight: 1})
+		}, "arms[0] is the control"},
+		{func(e *Experiment) { e.Guardrails[0].Margin = 0 }, "margin 0 must be a number above 0"},
+		{func(e *Experiment) { e.Guardrails[1].Metric = "ticket" }, "ticket is guarded twice"},
+		{func(e *Experiment) { e.Primary.Margin = 0.1 }, "a margin applies to guardrails only"},
+		{func(e *Experiment) { e.MinUnits = 0 }, "min_units 0 must be at least 1"},
+		{func(e *Experiment) { e.Window = -1 }, "cannot be negative"},
 		{func(e *Experiment) { e.Primary.Metric = "happiness" }, `primary metric "happiness" is not one of`},
 		{func(e *Experiment) { e.Guardrails[0].Margin = math.NaN() }, "margin NaN"},
 		{func(e *Experiment) { e.Guardrails[0].Metric = "success" }, "is the primary metric"},
@@ -220,6 +293,15 @@ func TestParseEvent(t *testing.T) {
 		{`{"id": "e", "kind": "exposure", "unit": "u", "arm": "Treatment!"}`, "not an arm name"},
 		{`{"id": "e", "kind": "exposure", "unit": "u"} {"id": "f"}`, "more than one JSON value"},
 		{`[1, 2]`, "not an event object"},
+		{`{"ID": "e", "kind": "exposure", "unit": "u"}`, `unknown field "ID"`},
+		{`{"id": "e", "kind": "outcome", "unit": "u", "conversation": "c", "success": true, "success": false}`, `field "success" is given twice`},
+		{`{"id": "e", "kind": "exposure", "kind": "outcome", "unit": "u"}`, `field "kind" is given twice`},
+		{`{"id": "e", "kind": "exposure", "unit": "u", "at": "0001-01-01T00:00:00Z"}`, "at is the zero time"},
+		{`{"id": "e", "kind": "exposure", "unit": "u", "at": "yesterday"}`, `at "yesterday" is not a time`},
+		{`{"id": "e", "kind": "outcome", "unit": "u", "conversation": "c", "turns": 3.5}`, "turns must be a whole number"},
+		{`{"id": "e", "kind": "outcome", "unit": "u", "conversation": "c", "success": "yes"}`, "success must be true or false, not a JSON string"},
+		{`{"id": "e", "kind": "turn", "unit": "u", "conversation": "c", "latency_ms": "fast"}`, "latency_ms must be a number"},
+		{"{\"id\": \"e\xff\", \"kind\": \"exposure\", \"unit\": \"u\"}", "not valid UTF-8"},
 		{`{"id": "` + strings.Repeat("x", MaxIDBytes+1) + `", "kind": "exposure", "unit": "u"}`, "id is 129 bytes"},
 		{`{"id": "e", "kind": "turn", "unit": "u", "conversation": "c", "answer": "` + strings.Repeat("x", MaxAnswerBytes+1) + `"}`, "answer is 65537 bytes"},
 	} {

@@ -7,11 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Bucket places a unit in [0, 1) by the SHA-256 of the salt, a zero byte
@@ -33,12 +33,14 @@ func Bucket(salt, unit string) float64 {
 func (e Experiment) Pick(u float64) Arm {
 	var total float64
 	for _, a := range e.Arms {
-		total += a.Weight
+		if a.live() {
+			total += a.Weight
+		}
 	}
 	var edge float64
 	last := -1
 	for i, a := range e.Arms {
-		if a.Weight <= 0 {
+		if !a.live() {
 			continue
 		}
 		edge += a.Weight / total
@@ -53,16 +55,26 @@ func (e Experiment) Pick(u float64) Arm {
 	return e.Arms[last] // u within rounding of 1
 }
 
-// Epoch names the experiment's arms and weights as they are: a unit's
+// live reports whether a takes new units.
+func (a Arm) live() bool { return a.Weight > 0 && !a.Stopped && !math.IsInf(a.Weight, 0) }
+
+// Epoch names the experiment's salt, arms, variants and weights as they
+// are: a unit's
 // exposure records the epoch it was assigned in, so that the sample-ratio
 // check compares each epoch's new units with that epoch's weights.
 func (e Experiment) Epoch() string {
 	h := sha256.New()
+	h.Write([]byte(e.SaltOf()))
+	h.Write([]byte{0})
 	for _, a := range e.Arms {
-		h.Write([]byte(a.Name))
-		h.Write([]byte{0})
-		h.Write([]byte(strconv.FormatFloat(a.Weight, 'g', -1, 64)))
-		h.Write([]byte{0})
+		w := a.Weight
+		if !a.live() {
+			w = 0
+		}
+		for _, f := range []string{a.Name, a.Variant, strconv.FormatFloat(w, 'g', -1, 64)} {
+			h.Write([]byte(f))
+			h.Write([]byte{0})
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil)[:6])
 }
@@ -77,6 +89,10 @@ type Assignment struct {
 	Epoch string `json:"epoch"`
 	// At is the unit's first exposure.
 	At time.Time `json:"at"`
+	// Recorded is the arm of the unit's first exposure when it is not the
+	// arm served now: that arm was stopped or removed, and the unit is
+	// served the control. The analysis counts the unit in Recorded.
+	Recorded string `json:"recorded,omitempty"`
 	// New is set on the call that recorded the exposure.
 	New bool `json:"new"`
 }
@@ -90,8 +106,10 @@ type Store interface {
 }
 
 // MemoryStore is a [Store] in this process's memory, for a product that
-// assigns in-process and keeps its units for as long as it runs: about a
-// hundred bytes a unit. A service shares the bus's store instead.
+// assigns in-process: about 300 bytes a unit, kept for as long as the
+// process runs. A restart forgets them: units then keep their arms only
+// while the weights are unchanged (the hash decides), and their exposures
+// are recorded again.
 type MemoryStore struct {
 	mu sync.Mutex
 	m  map[string]Assignment
@@ -127,18 +145,11 @@ const MaxUnitBytes = 256
 
 // CheckUnit reports what is wrong with a unit id, if anything.
 func CheckUnit(unit string) error {
-	switch {
-	case unit == "":
+	if strings.TrimSpace(unit) == "" {
 		return fmt.Errorf("%w: the unit is empty: send the user's or session's id as \"unit\"", ErrUnit)
-	case len(unit) > MaxUnitBytes:
-		return fmt.Errorf("%w: the unit is %d bytes, more than %d: send an id, not a document", ErrUnit, len(unit), MaxUnitBytes)
-	case !utf8.ValidString(unit):
-		return fmt.Errorf("%w: the unit is not valid UTF-8", ErrUnit)
 	}
-	for _, r := range unit {
-		if unicode.IsControl(r) {
-			return fmt.Errorf("%w: the unit holds a control character (%U)", ErrUnit, r)
-		}
+	if err := checkID("the unit", unit, MaxUnitBytes, true); err != nil {
+		return fmt.Errorf("%w: %v: send an id, not a document", ErrUnit, err)
 	}
 	return nil
 }
@@ -146,10 +157,14 @@ func CheckUnit(unit string) error {
 // Assign returns unit's arm in e: the one recorded at its first exposure,
 // or, for a unit not seen before, the arm its bucket falls in under e's
 // weights, which is then recorded. The same unit gets the same arm on
-// every call, across restarts and weight changes; a new unit gets the
-// weights in force.
+// every call, and keeps it when the weights change for as long as the
+// store keeps it; a new unit gets the weights in force. A unit whose arm
+// was stopped or removed is served the control ([Assignment.Recorded]).
 func (as *Assigner) Assign(ctx context.Context, e Experiment, unit string) (Assignment, error) {
 	if err := CheckUnit(unit); err != nil {
+		return Assignment{}, err
+	}
+	if err := e.Validate(nil); err != nil {
 		return Assignment{}, err
 	}
 	arm := e.Pick(Bucket(e.SaltOf(), unit))
@@ -167,9 +182,11 @@ func (as *Assigner) Assign(ctx context.Context, e Experiment, unit string) (Assi
 	}
 	if !created {
 		got.New = false
-		if cur, ok := e.Arm(got.Arm); ok {
-			got.Variant = cur.Variant
+		cur, ok := e.Arm(got.Arm)
+		if !ok || cur.Stopped {
+			got.Recorded, cur = got.Arm, e.Arms[0]
 		}
+		got.Arm, got.Variant = cur.Name, cur.Variant
 	}
 	return got, nil
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -87,15 +89,25 @@ var earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 func ParseEvent(data []byte, now time.Time) (Event, error) {
 	var e Event
 	if len(data) > MaxEventBytes {
-		return e, fmt.Errorf("%w: %d bytes, more than %d: send an answer of at most %d bytes", ErrEvent, len(data), MaxEventBytes, MaxAnswerBytes)
+		return e, fmt.Errorf("%w: %d bytes, more than %d: an event carries at most one turn's query and answer (%d bytes each) besides its ids", ErrEvent, len(data), MaxEventBytes, MaxAnswerBytes)
+	}
+	if !utf8.Valid(data) {
+		return e, fmt.Errorf("%w: not valid UTF-8: send the event as UTF-8 JSON", ErrEvent)
+	}
+	atGiven, err := checkKeys(data)
+	if err != nil {
+		return e, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&e); err != nil {
-		return Event{}, fmt.Errorf("%w: not an event object: %v", ErrEvent, err)
+		return Event{}, decodeError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Event{}, fmt.Errorf("%w: more than one JSON value: send one event per message (or a JSON array to the batch endpoint)", ErrEvent)
+	}
+	if atGiven && e.At.IsZero() {
+		return Event{}, fmt.Errorf("%w: event %s: at is the zero time: send the event's time in RFC 3339 (2026-12-07T10:00:00Z), or leave it out for the time of arrival", ErrEvent, e.ID)
 	}
 	if err := e.check(now); err != nil {
 		return Event{}, err
@@ -106,11 +118,79 @@ func ParseEvent(data []byte, now time.Time) (Event, error) {
 	return e, nil
 }
 
+// eventFields are the JSON names of [Event]'s fields.
+var eventFields = func() map[string]bool {
+	m := map[string]bool{}
+	t := reflect.TypeFor[Event]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		m[name] = true
+	}
+	return m
+}()
+
+// checkKeys refuses what encoding/json would let pass: a key spelt in
+// another case than its field's ("ID", "Success"), which it matches
+// anyway, and a key given twice, whose last value it keeps. It reports
+// whether the event gives its time.
+func checkKeys(data []byte) (at bool, err error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	t, err := dec.Token()
+	if d, ok := t.(json.Delim); err != nil || !ok || d != '{' {
+		return false, fmt.Errorf("%w: not an event object: send one JSON object, {\"id\": …, \"kind\": …, \"unit\": …}", ErrEvent)
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return false, fmt.Errorf("%w: not an event object: %v", ErrEvent, err)
+		}
+		k, _ := t.(string)
+		switch {
+		case !eventFields[k]:
+			return false, fmt.Errorf("%w: unknown field %q: the fields are the lower-case names the README lists (id, kind, unit, arm, conversation, at, …)", ErrEvent, k)
+		case seen[k]:
+			return false, fmt.Errorf("%w: field %q is given twice: send it once", ErrEvent, k)
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return false, fmt.Errorf("%w: not an event object: %v", ErrEvent, err)
+		}
+	}
+	return seen["at"], nil
+}
+
+// decodeError says which field has a value of the wrong type, and what
+// it takes.
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	var pe *time.ParseError
+	switch {
+	case errors.As(err, &pe):
+		return fmt.Errorf("%w: at %q is not a time: send it in RFC 3339, with its zone (2026-12-07T10:00:00Z)", ErrEvent, pe.Value)
+	case errors.As(err, &te) && te.Field != "":
+		want := "a " + te.Type.String()
+		switch te.Type.Kind() {
+		case reflect.Int64:
+			want = "a whole number (3, not 3.0 or \"3\")"
+		case reflect.Float64:
+			want = "a number"
+		case reflect.Bool:
+			want = "true or false"
+		case reflect.String:
+			want = "a string"
+		}
+		return fmt.Errorf("%w: %s must be %s, not a JSON %s", ErrEvent, te.Field, want, te.Value)
+	}
+	return fmt.Errorf("%w: not an event object: %v", ErrEvent, err)
+}
+
 func (e *Event) check(now time.Time) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrEvent, fmt.Sprintf(format, args...))
 	}
-	if err := checkID("id", e.ID, true); err != nil {
+	if err := checkID("id", e.ID, MaxIDBytes, true); err != nil {
 		return bad("%v", err)
 	}
 	if err := CheckUnit(e.Unit); err != nil {
@@ -119,7 +199,7 @@ func (e *Event) check(now time.Time) error {
 	if e.Arm != "" && !NameRE.MatchString(e.Arm) {
 		return bad("event %s: arm %q is not an arm name (lower-case letters, digits, - or _)", e.ID, e.Arm)
 	}
-	if err := checkID("conversation", e.Conversation, e.Kind == KindTurn || e.Kind == KindOutcome); err != nil {
+	if err := checkID("conversation", e.Conversation, MaxIDBytes, e.Kind == KindTurn || e.Kind == KindOutcome); err != nil {
 		return bad("event %s (%s): %v", e.ID, e.Kind, err)
 	}
 	if !e.At.IsZero() {
@@ -198,19 +278,19 @@ func (e *Event) checkTurn(bad func(string, ...any) error) error {
 	return nil
 }
 
-// checkID checks an id field: printable UTF-8 of at most MaxIDBytes.
-func checkID(field, v string, required bool) error {
+// checkID checks an id field: printable UTF-8 of at most max bytes.
+func checkID(field, v string, max int, required bool) error {
 	switch {
 	case v == "" && required:
 		return fmt.Errorf("%s is missing", field)
-	case len(v) > MaxIDBytes:
-		return fmt.Errorf("%s is %d bytes, more than %d", field, len(v), MaxIDBytes)
+	case len(v) > max:
+		return fmt.Errorf("%s is %d bytes, more than %d", field, len(v), max)
 	case !utf8.ValidString(v):
 		return fmt.Errorf("%s is not valid UTF-8", field)
 	}
 	for _, r := range v {
-		if unicode.IsControl(r) {
-			return fmt.Errorf("%s holds a control character (%U)", field, r)
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return fmt.Errorf("%s holds a control or format character (%U)", field, r)
 		}
 	}
 	return nil

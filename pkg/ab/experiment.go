@@ -37,7 +37,8 @@ type Experiment struct {
 	// Guardrails are metrics the treatment must not worsen by more than
 	// their margins.
 	Guardrails []Metric `yaml:"guardrails" json:"guardrails,omitempty"`
-	// MinUnits is how many units each arm needs before a ramp.
+	// MinUnits is how many units each arm needs before a ramp (at least
+	// 1); the always-valid intervals are narrowest at twice it.
 	MinUnits int64 `yaml:"min_units" json:"min_units,omitempty"`
 	// MaxDuration is how long the experiment may run before it is called
 	// inconclusive (0: no limit).
@@ -51,8 +52,13 @@ type Arm struct {
 	Name string `yaml:"name" json:"name"`
 	// Variant is the run's variant that serves the arm's units.
 	Variant string `yaml:"variant" json:"variant"`
-	// Weight is the arm's share of new units, relative to the others'.
+	// Weight is the arm's share of new units, relative to the others'; 0
+	// takes no new units and keeps the arm's own.
 	Weight float64 `yaml:"weight" json:"weight"`
+	// Stopped ends the arm (a rollback): it takes no new units, and its
+	// units are served the control from then on (their first arm still
+	// counts them in the analysis).
+	Stopped bool `yaml:"stopped" json:"stopped,omitempty"`
 }
 
 // Metric is a metric an experiment reads, and for a guardrail the
@@ -171,29 +177,43 @@ func (e Experiment) Validate(variants []string) error {
 		switch {
 		case math.IsNaN(a.Weight) || math.IsInf(a.Weight, 0) || a.Weight < 0:
 			add("%s: weight %v must be a number ≥ 0", at, a.Weight)
-		case a.Weight > 0:
+		case a.Weight > 0 && !a.Stopped:
 			positive++
 		}
 	}
 	if len(e.Arms) >= 2 && positive < 2 {
-		add("%s: at least 2 arms need a weight above 0, or nothing is compared", where)
+		add("%s: at least 2 arms that are not stopped need a weight above 0, or nothing is compared", where)
+	}
+	if len(e.Arms) > 0 && (e.Arms[0].Stopped || !(e.Arms[0].Weight > 0)) {
+		add("%s: arms[0] is the control, which every arm is compared with: it needs a weight above 0 and cannot be stopped", where)
 	}
 	if _, ok := Info(e.Primary.Metric); !ok {
 		add("%s: primary metric %q is not one of %s", where, e.Primary.Metric, metricNames())
 	}
+	guarded := map[string]bool{}
 	for i, g := range e.Guardrails {
+		if guarded[g.Metric] {
+			add("%s: guardrails[%d]: %s is guarded twice", where, i, g.Metric)
+		}
+		guarded[g.Metric] = true
 		if _, ok := Info(g.Metric); !ok {
 			add("%s: guardrails[%d]: metric %q is not one of %s", where, i, g.Metric, metricNames())
 		}
-		if math.IsNaN(g.Margin) || math.IsInf(g.Margin, 0) || g.Margin < 0 {
-			add("%s: guardrails[%d]: margin %v must be a number ≥ 0 (the worsening tolerated, in the metric's units)", where, i, g.Margin)
+		if !(g.Margin > 0) || math.IsInf(g.Margin, 0) {
+			add("%s: guardrails[%d]: margin %v must be a number above 0, the worsening tolerated in the metric's units (0 would ask the treatment to be shown better on it)", where, i, g.Margin)
 		}
 		if g.Metric == e.Primary.Metric {
 			add("%s: guardrails[%d]: %s is the primary metric", where, i, g.Metric)
 		}
 	}
-	if e.MinUnits < 0 {
-		add("%s: min_units %d must be ≥ 0", where, e.MinUnits)
+	if e.Primary.Margin != 0 {
+		add("%s: primary: a margin applies to guardrails only; the primary metric must improve", where)
+	}
+	if e.MinUnits < 1 {
+		add("%s: min_units %d must be at least 1: the units each arm needs before a ramp", where, e.MinUnits)
+	}
+	if e.Window < 0 || e.MaxDuration < 0 {
+		add("%s: window and max_duration cannot be negative", where)
 	}
 	return errors.Join(errs...)
 }

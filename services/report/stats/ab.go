@@ -25,19 +25,34 @@ type UnitMoments struct {
 	// Pre counts the units with pre-period history (w > 0).
 	Pre int64 `json:"pre,omitempty"`
 
-	Y, X, Z, W float64
+	Y float64 `json:"y"`
+	X float64 `json:"x"`
+	Z float64 `json:"z"`
+	W float64 `json:"w"`
 
-	YY, XX, ZZ, WW float64
-	YX, YZ, YW     float64
-	XZ, XW, ZW     float64
+	YY float64 `json:"yy"`
+	XX float64 `json:"xx"`
+	ZZ float64 `json:"zz"`
+	WW float64 `json:"ww"`
+	YX float64 `json:"yx"`
+	YZ float64 `json:"yz"`
+	YW float64 `json:"yw"`
+	XZ float64 `json:"xz"`
+	XW float64 `json:"xw"`
+	ZW float64 `json:"zw"`
 }
 
-// Add counts one unit's totals.
-func (m *UnitMoments) Add(y, x, z, w float64) {
+// Add counts one unit's totals and reports whether it could: a total
+// that is not a finite number, or a negative denominator, is not counted
+// (the caller counts it as a bad unit).
+func (m *UnitMoments) Add(y, x, z, w float64) bool {
 	for _, v := range [...]float64{y, x, z, w} {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return
+			return false
 		}
+	}
+	if x < 0 || w < 0 {
+		return false
 	}
 	m.N++
 	if w > 0 {
@@ -57,6 +72,7 @@ func (m *UnitMoments) Add(y, x, z, w float64) {
 	m.XZ += x * z
 	m.XW += x * w
 	m.ZW += z * w
+	return true
 }
 
 // Merge adds o's units to m.
@@ -155,11 +171,13 @@ type ABDiff struct {
 	SE    float64 `json:"se"`
 	// CI is the fixed-sample 95% interval: valid for one look only.
 	CI [2]float64 `json:"ci"`
-	// AlwaysValid is the confidence sequence at this look: however often
-	// it is looked at, it misses the true difference at any look with
-	// probability at most alpha. Decisions rest on it.
+	// AlwaysValid is the confidence sequence so far (the intersection of
+	// every look's): however often it is looked at, it misses the true
+	// difference at any look with probability at most alpha. Decisions
+	// rest on it.
 	AlwaysValid [2]float64 `json:"always_valid"`
-	// P is the always-valid p-value so far (the smallest over the looks).
+	// P is the always-valid p-value so far (the smallest over the looks);
+	// it falls below alpha when a look's interval leaves out 0.
 	P float64 `json:"p"`
 	// CUPED is set when the pre-period reduced the variance, by
 	// VarianceReduction (1 − adjusted/unadjusted).
@@ -194,19 +212,26 @@ func msprtRatio(alpha float64) float64 {
 //	Λ = √(V/(V+τ²)) · exp(τ²·Δ̂² / (2V(V+τ²)))
 //
 // the p-value is the smallest 1/Λ over the looks, and the confidence
-// sequence Δ̂ ± √(V(V+τ²)/τ² · (ln((V+τ²)/V) − 2 ln α)). τ² is set, as
-// GrowthBook and Eppo do, so that the sequence is narrowest when the
-// experiment reaches its planned units: τ² = r·V·n/N, n the units so far,
-// N the planned ones and r from [msprtRatio]. What it keeps is the
-// p-value so far: months of looks cost nothing more.
+// sequence Δ̂ ± √(V(V+τ²)/τ² · (ln((V+τ²)/V) − 2 ln α)), intersected
+// with the earlier looks'. The mixture is over effects in units of the
+// per-unit spread σ (σ² = V·n, n the units so far): τ² = ρ²·σ², with ρ²
+// = r/N fixed by the planned units N and r from [msprtRatio], so that the
+// sequence is narrowest when the experiment reaches N — as GrowthBook
+// tunes its sequential intervals with a fixed N*. σ is estimated at each
+// look, so the guarantee is asymptotic, as theirs is. What it keeps is
+// the p-value and the interval so far: months of looks cost nothing more.
 type ABSequence struct {
 	P      float64 `json:"p"`
+	Lo     float64 `json:"lo"`
+	Hi     float64 `json:"hi"`
 	Looked bool    `json:"looked"`
+	Bound  bool    `json:"bound,omitempty"` // Lo and Hi are set
 }
 
 // Look compares treatment with control as their moments stand, with the
-// experiment planned for planned units in all (both arms), and updates the
-// sequence. Both arms' moments are cumulative since the experiment began.
+// experiment planned for planned units in all (both arms; at least 1),
+// and updates the sequence. Both arms' moments are cumulative since the
+// experiment began. alpha must lie in (0, 1).
 func (s *ABSequence) Look(control, treatment UnitMoments, planned int64, alpha float64) ABDiff {
 	if !s.Looked {
 		s.P, s.Looked = 1, true
@@ -215,6 +240,12 @@ func (s *ABSequence) Look(control, treatment UnitMoments, planned int64, alpha f
 	ec, okc := control.estimate()
 	et, okt := treatment.estimate()
 	switch {
+	case !(alpha > 0 && alpha < 1):
+		d.Undefined = fmt.Sprintf("alpha %v is not between 0 and 1", alpha)
+		return d
+	case planned < 1:
+		d.Undefined = fmt.Sprintf("the experiment plans %d units: it needs at least 1 (set min_units)", planned)
+		return d
 	case !okc:
 		d.Undefined = "control: " + d.Control.Undefined
 		return d
@@ -249,35 +280,61 @@ func (s *ABSequence) Look(control, treatment UnitMoments, planned int64, alpha f
 	d.SE = math.Sqrt(v)
 	d.CI = [2]float64{d.Delta - z95*d.SE, d.Delta + z95*d.SE}
 	if v == 0 {
-		// Every unit alike in both arms: no spread to test against.
-		d.AlwaysValid = [2]float64{d.Delta, d.Delta}
-		d.Undefined = "no spread: every unit has the same value"
+		// Within each arm every unit's value is its arm's ratio (no
+		// tickets anywhere, say): no spread to test against.
+		if d.Delta == 0 {
+			// Both arms alike too: no difference, with nothing to doubt.
+			d.AlwaysValid = s.bound(0, 0)
+			return d
+		}
+		d.Undefined = fmt.Sprintf("no spread within either arm, yet the arms differ by %+.4g: too few units to tell", d.Delta)
 		return d
 	}
 	n := float64(control.N + treatment.N)
-	nPlanned := math.Max(float64(planned), n)
-	tau2 := msprtRatio(alpha) * v * n / nPlanned
+	tau2 := msprtRatio(alpha) * v * n / float64(planned)
 	logL := 0.5*math.Log(v/(v+tau2)) + tau2*d.Delta*d.Delta/(2*v*(v+tau2))
-	if !math.IsNaN(logL) {
-		s.P = math.Min(s.P, math.Exp(-logL))
-	}
-	d.P = s.P
 	h := math.Sqrt(v * (v + tau2) / tau2 * (math.Log((v+tau2)/v) - 2*math.Log(alpha)))
-	d.AlwaysValid = [2]float64{d.Delta - h, d.Delta + h}
+	if math.IsNaN(logL) || math.IsNaN(h) || math.IsInf(h, 0) {
+		d.Undefined = "the difference's variance is not a finite number"
+		return d
+	}
+	s.P = math.Min(s.P, math.Exp(-logL))
+	d.P = s.P
+	d.AlwaysValid = s.bound(d.Delta-h, d.Delta+h)
 	return d
+}
+
+// bound intersects a look's interval with the earlier looks'; an empty
+// intersection (the estimate moved, as CUPED starting can move it) keeps
+// the look's own.
+func (s *ABSequence) bound(lo, hi float64) [2]float64 {
+	if s.Bound {
+		l, h := math.Max(lo, s.Lo), math.Min(hi, s.Hi)
+		if l <= h {
+			lo, hi = l, h
+		}
+	}
+	s.Lo, s.Hi, s.Bound = lo, hi, true
+	return [2]float64{lo, hi}
 }
 
 // SRM is the sample-ratio-mismatch check: a chi-square goodness-of-fit
 // test of the units each arm was assigned against the arms' weights. A
 // tiny p (below [SRMThreshold]) means assignment or logging is broken and
 // no difference between the arms can be trusted. ok is false with fewer
-// than 2 arms or no unit.
+// than 2 arms, no unit, or a weight that is negative or not a number.
+// Read at every look, it is a fixed-sample test looked at repeatedly: over
+// many looks it blocks a sound experiment more often than its p suggests
+// (an anytime-valid multinomial test would not; not built).
 func SRM(observed []int64, weights []float64) (chi2, p float64, ok bool) {
 	if len(observed) < 2 || len(observed) != len(weights) {
 		return 0, 1, false
 	}
 	var n, wsum float64
 	for i, o := range observed {
+		if o < 0 || !(weights[i] >= 0) || math.IsInf(weights[i], 0) {
+			return 0, 1, false
+		}
 		n += float64(o)
 		wsum += weights[i]
 	}
@@ -306,9 +363,8 @@ func SRM(observed []int64, weights []float64) (chi2, p float64, ok bool) {
 
 // SRMThreshold is the p-value below which a sample ratio mismatch blocks
 // an experiment's decision. It is small because the check runs at every
-// look: at 0.001 a sound experiment watched for a month of hourly looks is
-// rarely blocked by chance, and a real mismatch of a few percent still
-// shows within thousands of units.
+// look, and a real mismatch of a few percent still shows within thousands
+// of units.
 const SRMThreshold = 0.001
 
 // SRMRampThreshold is the p-value below which a sample ratio is suspect
@@ -335,6 +391,23 @@ type ABCheck struct {
 	Diff   ABDiff  `json:"diff"`
 }
 
+// unread says why c's difference cannot be read, or "": undefined, never
+// computed (no units in an arm) or not finite.
+func (c ABCheck) unread() string {
+	d := c.Diff
+	switch {
+	case d.Undefined != "":
+		return d.Undefined
+	case d.Control.Units == 0 || d.Treatment.Units == 0:
+		return "no units in an arm yet"
+	case math.IsNaN(d.AlwaysValid[0]) || math.IsNaN(d.AlwaysValid[1]) || math.IsInf(d.AlwaysValid[0], 0) || math.IsInf(d.AlwaysValid[1], 0):
+		return "its interval is not a finite number"
+	case math.IsNaN(c.Margin) || c.Margin < 0:
+		return fmt.Sprintf("margin %v is not a number ≥ 0", c.Margin)
+	}
+	return ""
+}
+
 // worse is how much worse the treatment is on c: the always-valid
 // interval of the worsening (positive is worse).
 func (c ABCheck) worse() [2]float64 {
@@ -349,7 +422,8 @@ func (c ABCheck) worse() [2]float64 {
 type ABDecideInput struct {
 	Primary    ABCheck
 	Guardrails []ABCheck
-	// SRMP is the sample-ratio check's p-value (1 when not computed).
+	// SRMP is the sample-ratio check's p-value. Its zero value blocks: a
+	// caller that could not check (no units yet) says 1.
 	SRMP float64
 	// Units are each arm's units so far; MinUnits the fewest an arm needs
 	// before the treatment may ramp.
@@ -379,21 +453,24 @@ type ABDecision struct {
 // guardrail's worsening lies wholly below its margin (non-inferiority).
 // Anything else holds, with what is missing.
 func DecideAB(in ABDecideInput) ABDecision {
+	if math.IsNaN(in.SRMP) {
+		return ABDecision{Decision: DecisionHold, Blocked: true, Reasons: []string{"the sample ratio could not be checked (its p-value is not a number)"}}
+	}
 	if in.SRMP < SRMThreshold {
 		return ABDecision{Decision: DecisionHold, Blocked: true, Reasons: []string{fmt.Sprintf(
 			"sample ratio mismatch (p = %.2g < %g): the arms' units do not match their weights, so assignment or event logging is broken and no difference can be trusted; find the cause before reading the metrics", in.SRMP, SRMThreshold)}}
 	}
 	var rollback, hold []string
-	if in.Primary.Diff.Undefined != "" {
-		hold = append(hold, fmt.Sprintf("primary metric %s: %s", in.Primary.Metric, in.Primary.Diff.Undefined))
+	if why := in.Primary.unread(); why != "" {
+		hold = append(hold, fmt.Sprintf("primary metric %s: %s", in.Primary.Metric, why))
 	} else if w := in.Primary.worse(); w[0] > 0 {
 		rollback = append(rollback, fmt.Sprintf("primary metric %s is worse: %s (always-valid interval %s)", in.Primary.Metric, signed(in.Primary.Diff.Delta), interval(in.Primary.Diff.AlwaysValid)))
 	} else if w[1] >= 0 {
 		hold = append(hold, fmt.Sprintf("primary metric %s: no difference shown yet (%s, always-valid interval %s)", in.Primary.Metric, signed(in.Primary.Diff.Delta), interval(in.Primary.Diff.AlwaysValid)))
 	}
 	for _, g := range in.Guardrails {
-		if g.Diff.Undefined != "" {
-			hold = append(hold, fmt.Sprintf("guardrail %s: %s", g.Metric, g.Diff.Undefined))
+		if why := g.unread(); why != "" {
+			hold = append(hold, fmt.Sprintf("guardrail %s: %s", g.Metric, why))
 			continue
 		}
 		switch w := g.worse(); {
@@ -405,6 +482,9 @@ func DecideAB(in ABDecideInput) ABDecision {
 	}
 	if len(rollback) > 0 {
 		return ABDecision{Decision: DecisionRollback, Reasons: rollback}
+	}
+	if len(in.Units) < 2 {
+		hold = append(hold, "the arms' units are not known")
 	}
 	for i, u := range in.Units {
 		if u < in.MinUnits {
