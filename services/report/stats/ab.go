@@ -75,6 +75,29 @@ func (m *UnitMoments) Add(y, x, z, w float64) bool {
 	return true
 }
 
+// Remove takes back a unit's totals given to [UnitMoments.Add] (a unit
+// whose totals changed is removed and added again).
+func (m *UnitMoments) Remove(y, x, z, w float64) {
+	m.N--
+	if w > 0 {
+		m.Pre--
+	}
+	m.Y -= y
+	m.X -= x
+	m.Z -= z
+	m.W -= w
+	m.YY -= y * y
+	m.XX -= x * x
+	m.ZZ -= z * z
+	m.WW -= w * w
+	m.YX -= y * x
+	m.YZ -= y * z
+	m.YW -= y * w
+	m.XZ -= x * z
+	m.XW -= x * w
+	m.ZW -= z * w
+}
+
 // Merge adds o's units to m.
 func (m *UnitMoments) Merge(o UnitMoments) {
 	m.N += o.N

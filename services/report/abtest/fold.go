@@ -1,0 +1,372 @@
+// Package abtest folds the events of a live A/B experiment into what its
+// statistics read: for each arm and metric, the moments of the units'
+// totals ([stats.UnitMoments]). Events may come twice, late, out of order
+// or before the unit's exposure; each case is counted, none is lost in
+// silence.
+package abtest
+
+import (
+	"math"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/ab"
+	"github.com/assay-eval/assay/services/report/stats"
+)
+
+// metric indexes the per-unit totals a fold keeps, in [ab.Metrics] order
+// for those the events carry. refusal and json_valid come from scoring the
+// served answers, not from the events, and are not folded here.
+type metric int
+
+const (
+	mSuccess metric = iota
+	mSatisfaction
+	mTicket
+	mTurns
+	mTokens
+	mLatency
+	mTTFT
+	nMetrics
+)
+
+var metricNames = [nMetrics]string{"success", "satisfaction", "ticket", "turns", "tokens", "latency_ms", "ttft_ms"}
+
+// totals are a unit's numerator and denominator of every metric.
+type totals [nMetrics][2]float64
+
+// DefaultHorizon is how long a fold keeps a conversation's state, and the
+// events of a unit not yet exposed, after the latest event time it has
+// seen (the watermark).
+const DefaultHorizon = 48 * time.Hour
+
+// maxPending bounds the events held for one unit before its exposure.
+const maxPending = 1000
+
+// Counts are what a fold did with the events it was given.
+type Counts struct {
+	// Events is every event given, Applied those that changed the totals.
+	Events  int64 `json:"events"`
+	Applied int64 `json:"applied"`
+	// Duplicates are events whose id the fold had already applied (for a
+	// unit's exposures, every exposure after the first).
+	Duplicates int64 `json:"duplicates"`
+	// Late are events older than the horizon behind the watermark when
+	// they arrived: too late to join their conversation, not applied.
+	Late int64 `json:"late"`
+	// OutOfOrder are events applied although an event of a later time had
+	// arrived before them (within the horizon: joined as if on time).
+	OutOfOrder int64 `json:"out_of_order"`
+	// Pending are events of units with no exposure yet, held; Orphans
+	// those whose unit was never exposed within the horizon, dropped.
+	Pending int64 `json:"pending"`
+	Orphans int64 `json:"orphans"`
+	// UnknownArm are exposures naming no arm of the experiment (or none),
+	// ArmMismatch events naming another arm than their unit's: applied to
+	// the unit's own arm (intention to treat).
+	UnknownArm  int64 `json:"unknown_arm"`
+	ArmMismatch int64 `json:"arm_mismatch"`
+}
+
+// Fold is one experiment's events folded. It is not safe for concurrent
+// use.
+type Fold struct {
+	exp     ab.Experiment
+	horizon time.Duration
+	mark    time.Time
+	// swept is the watermark at the last sweep of expired state.
+	swept  time.Time
+	units  map[string]*unit
+	arms   map[string]*[nMetrics]stats.UnitMoments
+	counts Counts
+}
+
+type unit struct {
+	arm     string // "" until exposed
+	exposed time.Time
+	// cur and pre are the unit's totals since and before its exposure;
+	// inCur and inPre what its arm's moments hold of them, once in.
+	cur, pre     totals
+	inCur, inPre totals
+	in           bool
+	convs        map[string]*conv
+	pending      []ab.Event
+	last         time.Time
+}
+
+// conv is what a fold remembers of a conversation while it may still get
+// events: the turns and outcomes it applied and the outcome's fields.
+type conv struct {
+	pre  bool // began before the unit's exposure
+	ids  map[string]bool
+	last time.Time
+
+	success, ticket, ended *bool
+	satisfaction           *float64
+	turns                  *int64
+	// at is when each outcome field was last set: a later outcome wins,
+	// whatever order they arrive in.
+	at [5]time.Time
+	// turnsIn is what the conversation gives the turns metric (NaN:
+	// nothing, until it has ended and said how many turns it had).
+	turnsIn float64
+}
+
+// New returns the fold of e's events, keeping conversations for horizon
+// (0: [DefaultHorizon]).
+func New(e ab.Experiment, horizon time.Duration) *Fold {
+	if horizon <= 0 {
+		horizon = DefaultHorizon
+	}
+	f := &Fold{exp: e, horizon: horizon, units: map[string]*unit{}, arms: map[string]*[nMetrics]stats.UnitMoments{}}
+	for _, a := range e.Arms {
+		f.arms[a.Name] = new([nMetrics]stats.UnitMoments)
+	}
+	return f
+}
+
+// Add folds one checked event ([ab.ParseEvent]).
+func (f *Fold) Add(e ab.Event) {
+	f.counts.Events++
+	switch {
+	case e.At.Before(f.mark.Add(-f.horizon)):
+		f.counts.Late++
+		return
+	case e.At.Before(f.mark):
+		f.counts.OutOfOrder++
+	default:
+		f.mark = e.At
+		defer f.expire()
+	}
+	u := f.units[e.Unit]
+	if u == nil {
+		u = &unit{convs: map[string]*conv{}}
+		f.units[e.Unit] = u
+	}
+	if e.At.After(u.last) {
+		u.last = e.At
+	}
+	if e.Kind == ab.KindExposure {
+		f.expose(u, e)
+		return
+	}
+	if u.arm == "" {
+		if len(u.pending) >= maxPending {
+			f.counts.Orphans++
+			return
+		}
+		u.pending = append(u.pending, e)
+		f.counts.Pending++
+		return
+	}
+	f.apply(u, e)
+}
+
+// expose records a unit's first exposure and applies the events it held.
+func (f *Fold) expose(u *unit, e ab.Event) {
+	a, ok := f.exp.Arm(e.Arm)
+	switch {
+	case !ok:
+		f.counts.UnknownArm++
+		return
+	case u.arm != "":
+		f.counts.Duplicates++
+		if a.Name != u.arm {
+			f.counts.ArmMismatch++
+		}
+		return
+	}
+	u.arm, u.exposed = a.Name, e.At
+	f.counts.Applied++
+	f.counts.Pending -= int64(len(u.pending))
+	held := u.pending
+	u.pending = nil
+	for _, p := range held {
+		f.apply(u, p)
+	}
+	f.place(u)
+}
+
+// apply folds a turn or an outcome of an exposed unit.
+func (f *Fold) apply(u *unit, e ab.Event) {
+	if e.Arm != "" && e.Arm != u.arm {
+		f.counts.ArmMismatch++
+	}
+	c := u.convs[e.Conversation]
+	if c == nil {
+		c = &conv{ids: map[string]bool{}, pre: e.At.Before(u.exposed), turnsIn: math.NaN()}
+		u.convs[e.Conversation] = c
+	}
+	if c.ids[e.ID] {
+		f.counts.Duplicates++
+		return
+	}
+	c.ids[e.ID] = true
+	if e.At.After(c.last) {
+		c.last = e.At
+	}
+	f.counts.Applied++
+	t := &u.cur
+	if c.pre {
+		t = &u.pre
+	}
+	old := *t
+	if len(c.ids) == 1 {
+		t[mTicket][1]++ // a conversation: the ticket rate's denominator
+	}
+	switch e.Kind {
+	case ab.KindTurn:
+		add := func(m metric, v *float64) {
+			if v != nil {
+				t[m][0] += *v
+				t[m][1]++
+			}
+		}
+		if e.CompletionTokens != nil {
+			v := float64(*e.CompletionTokens)
+			add(mTokens, &v)
+		}
+		add(mLatency, e.LatencyMS)
+		add(mTTFT, e.TTFTMS)
+	case ab.KindOutcome:
+		c.outcome(t, e)
+	}
+	if *t != old {
+		f.place(u)
+	}
+}
+
+// outcome sets the fields e gives where e is the latest to give them, and
+// moves the conversation's contribution to t accordingly.
+func (c *conv) outcome(t *totals, e ab.Event) {
+	take := func(i int) bool {
+		if e.At.Before(c.at[i]) {
+			return false
+		}
+		c.at[i] = e.At
+		return true
+	}
+	flag := func(m metric, old **bool, v *bool, i int) {
+		if v == nil || !take(i) {
+			return
+		}
+		if *old != nil {
+			t[m][0] -= b2f(**old)
+			if m != mTicket {
+				t[m][1]--
+			}
+		}
+		t[m][0] += b2f(*v)
+		if m != mTicket {
+			t[m][1]++
+		}
+		*old = v
+	}
+	flag(mSuccess, &c.success, e.Success, 0)
+	flag(mTicket, &c.ticket, e.Ticket, 1)
+	if e.Satisfaction != nil && take(2) {
+		if c.satisfaction != nil {
+			t[mSatisfaction][0] -= *c.satisfaction
+			t[mSatisfaction][1]--
+		}
+		t[mSatisfaction][0] += *e.Satisfaction
+		t[mSatisfaction][1]++
+		c.satisfaction = e.Satisfaction
+	}
+	if e.Ended != nil && take(3) {
+		c.ended = e.Ended
+	}
+	if e.Turns != nil && take(4) {
+		c.turns = e.Turns
+	}
+	// Turns count for ended conversations that say how many they had.
+	if c.ended != nil && *c.ended && c.turns != nil {
+		c.setTurns(t, float64(*c.turns))
+	} else {
+		c.setTurns(t, math.NaN())
+	}
+}
+
+// setTurns makes the conversation's contribution to the turns metric v
+// (NaN: none).
+func (c *conv) setTurns(t *totals, v float64) {
+	if !math.IsNaN(c.turnsIn) {
+		t[mTurns][0] -= c.turnsIn
+		t[mTurns][1]--
+	}
+	c.turnsIn = v
+	if !math.IsNaN(v) {
+		t[mTurns][0] += v
+		t[mTurns][1]++
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// place puts u's totals in its arm's moments, replacing what was there.
+func (f *Fold) place(u *unit) {
+	ms := f.arms[u.arm]
+	for m := range nMetrics {
+		if u.in {
+			ms[m].Remove(u.inCur[m][0], u.inCur[m][1], u.inPre[m][0], u.inPre[m][1])
+		}
+		ms[m].Add(u.cur[m][0], u.cur[m][1], u.pre[m][0], u.pre[m][1])
+	}
+	u.inCur, u.inPre, u.in = u.cur, u.pre, true
+}
+
+// expireEvery is how far the watermark moves between two sweeps of the
+// state past the horizon, as a share of the horizon.
+const expireEvery = 8
+
+// expire forgets, once the watermark has moved on by an eighth of the
+// horizon, the conversations whose last event is beyond the horizon (their
+// totals stay) and the units never exposed whose events are: those
+// events are orphans.
+func (f *Fold) expire() {
+	if f.mark.Before(f.swept.Add(f.horizon / expireEvery)) {
+		return
+	}
+	f.swept = f.mark
+	edge := f.mark.Add(-f.horizon)
+	for id, u := range f.units {
+		if u.arm == "" {
+			if u.last.Before(edge) {
+				f.counts.Orphans += int64(len(u.pending))
+				f.counts.Pending -= int64(len(u.pending))
+				delete(f.units, id)
+			}
+			continue
+		}
+		for k, c := range u.convs {
+			if c.last.Before(edge) {
+				delete(u.convs, k)
+			}
+		}
+	}
+}
+
+// Arm is one arm's folded units: the moments of each metric's per-unit
+// totals, by metric name.
+type Arm struct {
+	Units   int64                        `json:"units"`
+	Metrics map[string]stats.UnitMoments `json:"metrics"`
+}
+
+// Snapshot is the fold as it stands: each arm by name, and the counts.
+func (f *Fold) Snapshot() (map[string]Arm, Counts) {
+	out := make(map[string]Arm, len(f.arms))
+	for name, ms := range f.arms {
+		a := Arm{Metrics: make(map[string]stats.UnitMoments, nMetrics)}
+		for m := range nMetrics {
+			a.Metrics[metricNames[m]] = ms[m]
+		}
+		a.Units = ms[mTicket].N
+		out[name] = a
+	}
+	return out, f.counts
+}
