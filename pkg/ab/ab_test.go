@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/assay-eval/assay/pkg/eval"
 )
 
 func experiment() Experiment {
@@ -219,26 +221,27 @@ func TestExperimentValidation(t *testing.T) {
 		change func(*Experiment)
 		want   string
 	}{
-		{func(e *Experiment) { e.Name = "Has Space" }, "name must be"},
-		{func(e *Experiment) { e.Arms = e.Arms[:1] }, "at least 2 arms"},
+		{func(e *Experiment) { e.Name = "Has Space" }, "name: \"Has Space\" must be"},
+		{func(e *Experiment) { e.Arms = e.Arms[:1] }, "arms: needs at least 2 arms"},
 		{func(e *Experiment) { e.Arms[1].Name = "control" }, "used by another arm"},
-		{func(e *Experiment) { e.Arms[1].Variant = "nope" }, `variant "nope" is not one of the run's variants`},
-		{func(e *Experiment) { e.Arms[1].Weight = -1 }, "weight -1"},
+		{func(e *Experiment) { e.Arms[1].Variant = "nope" }, `arms[1].variant: "nope" is not one of the run's variants`},
+		{func(e *Experiment) { e.Arms[1].Weight = -1 }, "arms[1].weight: -1 must be"},
 		{func(e *Experiment) { e.Arms[1].Weight = 0 }, "at least 2 arms that are not stopped need a weight"},
 		{func(e *Experiment) { e.Arms[1].Stopped = true }, "at least 2 arms that are not stopped"},
 		{func(e *Experiment) {
 			e.Arms[0].Weight = 0
 			e.Arms = append(e.Arms, Arm{Name: "t2", Variant: "ft", Weight: 1})
-		}, "arms[0] is the control"},
-		{func(e *Experiment) { e.Guardrails[0].Margin = 0 }, "margin 0 must be a number above 0"},
+		}, "arms[0]: the first arm is the control"},
+		{func(e *Experiment) { e.Guardrails[0].Margin = 0 }, "guardrails[0].margin: 0 must be a number above 0"},
 		{func(e *Experiment) { e.Guardrails[1].Metric = "ticket" }, "ticket is guarded twice"},
 		{func(e *Experiment) { e.Primary.Margin = 0.1 }, "a margin applies to guardrails only"},
-		{func(e *Experiment) { e.MinUnits = 0 }, "min_units 0 must be at least 1"},
-		{func(e *Experiment) { e.Window = -1 }, "cannot be negative"},
-		{func(e *Experiment) { e.Primary.Metric = "happiness" }, `primary metric "happiness" is not one of`},
-		{func(e *Experiment) { e.Guardrails[0].Margin = math.NaN() }, "margin NaN"},
+		{func(e *Experiment) { e.MinUnits = 0 }, "min_units: 0 must be at least 1"},
+		{func(e *Experiment) { e.Window = -1 }, "window: cannot be negative"},
+		{func(e *Experiment) { e.MaxDuration = eval.Duration(100 * 24 * time.Hour) }, "max_duration: 2400h0m0s is longer than 2160h0m0s"},
+		{func(e *Experiment) { e.Primary.Metric = "happiness" }, `primary.metric: "happiness" is not one of`},
+		{func(e *Experiment) { e.Guardrails[0].Margin = math.NaN() }, "guardrails[0].margin: NaN must be"},
 		{func(e *Experiment) { e.Guardrails[0].Metric = "success" }, "is the primary metric"},
-		{func(e *Experiment) { e.MinUnits = -5 }, "min_units -5"},
+		{func(e *Experiment) { e.MinUnits = -5 }, "min_units: -5 must be"},
 	} {
 		e := experiment()
 		e.Arms = append([]Arm(nil), e.Arms...)

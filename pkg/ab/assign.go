@@ -4,11 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,58 +22,6 @@ func Bucket(salt, unit string) float64 {
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
 	return float64(binary.BigEndian.Uint64(sum[:8])>>11) / (1 << 53)
-}
-
-// Pick is the arm whose share of [0, 1) holds u, the arms laid out in
-// order, each as wide as its share of the weights. Arms of weight 0 get
-// no new units.
-func (e Experiment) Pick(u float64) Arm {
-	var total float64
-	for _, a := range e.Arms {
-		if a.live() {
-			total += a.Weight
-		}
-	}
-	var edge float64
-	last := -1
-	for i, a := range e.Arms {
-		if !a.live() {
-			continue
-		}
-		edge += a.Weight / total
-		last = i
-		if u < edge {
-			return a
-		}
-	}
-	if last < 0 {
-		return Arm{}
-	}
-	return e.Arms[last] // u within rounding of 1
-}
-
-// live reports whether a takes new units.
-func (a Arm) live() bool { return a.Weight > 0 && !a.Stopped && !math.IsInf(a.Weight, 0) }
-
-// Epoch names the experiment's salt, arms, variants and weights as they
-// are: a unit's
-// exposure records the epoch it was assigned in, so that the sample-ratio
-// check compares each epoch's new units with that epoch's weights.
-func (e Experiment) Epoch() string {
-	h := sha256.New()
-	h.Write([]byte(e.SaltOf()))
-	h.Write([]byte{0})
-	for _, a := range e.Arms {
-		w := a.Weight
-		if !a.live() {
-			w = 0
-		}
-		for _, f := range []string{a.Name, a.Variant, strconv.FormatFloat(w, 'g', -1, 64)} {
-			h.Write([]byte(f))
-			h.Write([]byte{0})
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil)[:6])
 }
 
 // Assignment is a unit's arm in an experiment, as first recorded.

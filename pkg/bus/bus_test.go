@@ -685,3 +685,58 @@ func TestResubmitWithContamination(t *testing.T) {
 		t.Fatalf("resubmitting the same spec: %v", err)
 	}
 }
+
+// TestResubmitChangesAnExperimentOnlyWhereItMay: a running experiment's
+// weights, stopped arms and guardrails may change on a resubmit; its
+// salt, arms and primary metric may not, and it may not be dropped.
+func TestResubmitChangesAnExperimentOnlyWhereItMay(t *testing.T) {
+	b := bustest.New(t)
+	ctx := t.Context()
+	withAB := func() *eval.RunSpec {
+		s := spec("live")
+		s.Variants = append(s.Variants, eval.Variant{Name: "ft", BaseURL: "http://x/v1", Model: "m2"})
+		s.Suites = nil
+		s.Continuous = &eval.Continuous{Sources: []string{"support"}, SampleRate: 0.1}
+		s.AB = []eval.Experiment{{Name: "exp", Arms: []eval.Arm{{Name: "control", Variant: "base", Weight: 1}, {Name: "treatment", Variant: "ft", Weight: 1}},
+			Primary: eval.ABMetric{Metric: "success"}, Guardrails: []eval.ABMetric{{Metric: "ticket", Margin: 0.01}}, MinUnits: 100}}
+		return s
+	}
+	if err := b.SubmitRun(ctx, withAB()); err != nil {
+		t.Fatal(err)
+	}
+	ramped := withAB()
+	ramped.AB[0].Arms[1].Weight = 3
+	ramped.AB[0].Guardrails[0].Margin = 0.02
+	ramped.AB[0].MinUnits = 200
+	if err := b.SubmitRun(ctx, ramped); err != nil {
+		t.Fatalf("new weights and guardrails: %v", err)
+	}
+	stopped := *withAB()
+	stopped.AB[0].Arms[1].Stopped = true
+	stopped.AB = append(stopped.AB, eval.Experiment{Name: "exp2", Arms: stopped.AB[0].Arms[:1:1], Primary: eval.ABMetric{Metric: "ticket"}, MinUnits: 1})
+	stopped.AB[1].Arms = append(stopped.AB[1].Arms, eval.Arm{Name: "t", Variant: "ft", Weight: 1})
+	if err := b.SubmitRun(ctx, &stopped); err != nil {
+		t.Fatalf("a stopped arm and a new experiment: %v", err)
+	}
+	got, err := b.Spec(ctx, "live")
+	if err != nil || len(got.AB) != 2 || !got.AB[0].Arms[1].Stopped {
+		t.Fatalf("stored experiments: %+v, %v", got.AB, err)
+	}
+	for name, c := range map[string]struct {
+		change func(*eval.RunSpec)
+		want   string
+	}{
+		"salt":    {func(s *eval.RunSpec) { s.AB[0].Salt = "other" }, `another experiment "exp"`},
+		"variant": {func(s *eval.RunSpec) { s.AB[0].Arms[1].Variant = "base" }, `another experiment "exp"`},
+		"primary": {func(s *eval.RunSpec) { s.AB[0].Primary.Metric = "ticket"; s.AB[0].Guardrails = nil }, `another experiment "exp"`},
+		"dropped": {func(s *eval.RunSpec) { s.AB = s.AB[:1] }, `experiment "exp2" is missing`},
+	} {
+		s := stopped
+		s.AB = slices.Clone(stopped.AB)
+		s.AB[0].Arms = slices.Clone(s.AB[0].Arms)
+		c.change(&s)
+		if err := b.SubmitRun(ctx, &s); !errors.Is(err, bus.ErrRunExists) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s changed: %v, want an error with %s", name, err, c.want)
+		}
+	}
+}

@@ -150,7 +150,34 @@ func resubmit(old, new *eval.RunSpec) (*eval.RunSpec, string) {
 	if !sameContamination(old.Contamination, new.Contamination) {
 		return nil, "other contamination settings or training data"
 	}
+	if why := sameExperiments(old.AB, new.AB); why != "" {
+		return nil, why
+	}
 	return &merged, ""
+}
+
+// sameExperiments says what makes new's live experiments other
+// experiments than old's, or "". An experiment may gain weights, stop an
+// arm (a rollback), change its guardrails, minimum units and maximum
+// duration, and new experiments may be added; its salt, arms (names and
+// variants, in order), primary metric and window are what its units and
+// figures were assigned and computed by, and stay.
+func sameExperiments(old, new []eval.Experiment) string {
+	for _, o := range old {
+		i := slices.IndexFunc(new, func(e eval.Experiment) bool { return e.Name == o.Name })
+		if i < 0 {
+			return fmt.Sprintf("experiment %q is missing (an experiment is ended by stopping its arms, not by removing it)", o.Name)
+		}
+		n := new[i]
+		same := o.SaltOf() == n.SaltOf() && o.Primary.Metric == n.Primary.Metric && o.WindowOf() == n.WindowOf() && len(o.Arms) == len(n.Arms)
+		for k := 0; same && k < len(o.Arms); k++ {
+			same = o.Arms[k].Name == n.Arms[k].Name && o.Arms[k].Variant == n.Arms[k].Variant
+		}
+		if !same {
+			return fmt.Sprintf("another experiment %q (its salt, arms and their variants, primary metric and window stay; weights, stopped arms, guardrails, min_units and max_duration may change)", o.Name)
+		}
+	}
+	return ""
 }
 
 // sameReading reports whether two suites turn the same file into the same

@@ -63,6 +63,9 @@ type RunSpec struct {
 	Continuous *Continuous `yaml:"continuous" json:"continuous,omitempty"`
 	// Contamination checks the samples against training data.
 	Contamination *ContaminationCheck `yaml:"contamination" json:"contamination,omitempty"`
+	// AB are live A/B experiments between the run's variants, on the
+	// users a product serves; they need a continuous section.
+	AB []Experiment `yaml:"ab" json:"ab,omitempty"`
 	// Source is the file the spec was read from, for messages only.
 	Source string `yaml:"-" json:"source,omitempty"`
 }

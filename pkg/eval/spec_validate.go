@@ -353,6 +353,23 @@ func (s *RunSpec) validate(c *checker) {
 			c.fail(fmt.Sprintf("%v is outside 0..1", cc.Threshold), "contamination", "threshold")
 		}
 	}
+	experiments := map[string]bool{}
+	for i, e := range s.AB {
+		if s.Continuous == nil && !c.quiet("continuous") {
+			c.fail("a live experiment needs a continuous section: its traffic is evaluated as it arrives", "ab", i)
+		}
+		if experiments[e.Name] && e.Name != "" {
+			c.fail(fmt.Sprintf("experiment %q is listed twice", e.Name), "ab", i, "name")
+		}
+		experiments[e.Name] = true
+		var names []string
+		if !c.namesUnsure("variants") {
+			names = variantNames
+		}
+		for _, p := range e.problems(names) {
+			c.fail(p.msg, append([]any{"ab", i}, p.path...)...)
+		}
+	}
 	if ct := s.Continuous; ct != nil {
 		if len(ct.Sources) == 0 {
 			c.fail("at least one intake source is required", "continuous", "sources")
