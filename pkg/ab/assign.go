@@ -40,6 +40,9 @@ type Assignment struct {
 	Recorded string `json:"recorded,omitempty"`
 	// New is set on the call that recorded the exposure.
 	New bool `json:"new"`
+	// Logged is set once the exposure is stored where the analysis reads
+	// it (a store that logs exposures sets it: see the bus's).
+	Logged bool `json:"logged,omitempty"`
 }
 
 // Store keeps each unit's first assignment, so that a unit keeps its arm

@@ -25,6 +25,7 @@ type Bus struct {
 	Pairs    jetstream.KeyValue
 	Cache    jetstream.KeyValue
 	Seen     jetstream.KeyValue
+	ABUnits  jetstream.KeyValue
 	Reports  jetstream.ObjectStore
 	Datasets jetstream.ObjectStore
 	Blobs    jetstream.ObjectStore
@@ -132,6 +133,7 @@ var StreamSubjects = map[string][]string{
 	StreamEvents:    {prefix + "events.>"},
 	StreamIntake:    {prefix + "queries.>"},
 	StreamDLQ:       {prefix + "dlq.>"},
+	StreamAB:        {prefix + "abevents.>"},
 }
 
 // Open binds every stream, bucket and object store, creating those that are
@@ -239,7 +241,7 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 				MaxAge:      opts.MaxAge,
 				AllowDirect: true,
 			}
-			if name == StreamIntake {
+			if name == StreamIntake || name == StreamAB {
 				intakeRetention(&cfg, opts)
 			}
 			cfg.Duplicates, _ = opts.duplicates(name, cfg.MaxAge)
@@ -254,7 +256,7 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 			// that may not update streams does not try.
 			cfg := s.CachedInfo().Config
 			want := cfg
-			if name == StreamIntake && !(opts.keepAge && opts.keepBytes) {
+			if (name == StreamIntake || name == StreamAB) && !(opts.keepAge && opts.keepBytes) {
 				intakeRetention(&want, opts)
 				if opts.keepAge {
 					want.MaxAge = cfg.MaxAge
@@ -316,6 +318,9 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 		return nil, err
 	}
 	if b.Seen, b.seenTTL, err = perKeyTTL(ctx, js, b.Seen, opts.Logger); err != nil {
+		return nil, err
+	}
+	if b.ABUnits, err = kv(jetstream.KeyValueConfig{Bucket: BucketABUnits, History: 1, TTL: ABUnitsTTL}); err != nil {
 		return nil, err
 	}
 	obj := func(name string) (jetstream.ObjectStore, error) {

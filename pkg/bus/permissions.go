@@ -44,7 +44,8 @@ func Inbox(pub string) string { return "_INBOX_" + pub }
 //   - ingest publishes samples, "ingested" run events, redacted queries;
 //     writes ingest statuses and progress in assay_runs (and specs and
 //     statuses, to add announced checkpoints and reopen their runs), and
-//     assay_seen; receives and answers intake requests.
+//     assay_seen; receives and answers intake requests; stores live
+//     experiments' events and writes assay_ab_units (assignments).
 //   - infer publishes generations; writes its own key space of the LLM
 //     cache (CacheSpaceInfer), and purges the cache's stream (releasing
 //     settled answers key by key).
@@ -55,7 +56,8 @@ func Inbox(pub string) string { return "_INBOX_" + pub }
 //     sample judged; a key never released expires with the bucket's age
 //     limit, which only admin may set on a bucket created without one:
 //     see [DefaultPairsTTL]).
-//   - report publishes "completed" and "gated" run events; writes
+//   - report publishes "completed" and "gated" run events and live
+//     experiments' decisions; writes
 //     statuses in assay_runs and reports (purging a replaced report's
 //     chunks, which the object store does on every put); purges samples,
 //     generations, scores and judgments (old windows of continuous runs,
@@ -63,8 +65,9 @@ func Inbox(pub string) string { return "_INBOX_" + pub }
 //   - client publishes "created" run events, retry requests, checkpoint
 //     announcements and labels; writes specs (and statuses, to open a run
 //     it submits, changes or retries) and datasets.
-//   - intake sends intake requests and reads their answers (on its inbox
-//     or the shared _INBOX), nothing else.
+//   - intake sends intake requests and live experiments' assignment and
+//     event requests, and reads their answers (on its inbox or the shared
+//     _INBOX), nothing else.
 //   - admin may do anything.
 //
 // Each stage also publishes its own dead letters and large payloads to assay_blobs, and every identity but
@@ -79,10 +82,10 @@ func Grants(inbox string) map[string]Grant {
 	// stream, bucket and store, which keeps a stage that starts reading
 	// something new from failing on a permission.
 	var read []string
-	for _, s := range []string{StreamSamples, StreamGens, StreamScores, StreamJudgments, StreamLabels, StreamEvents, StreamIntake, StreamDLQ} {
+	for _, s := range []string{StreamSamples, StreamGens, StreamScores, StreamJudgments, StreamLabels, StreamEvents, StreamIntake, StreamDLQ, StreamAB} {
 		read = append(read, streamRead(s)...)
 	}
-	for _, b := range []string{BucketRuns, BucketPairs, BucketLLMCache, BucketSeen} {
+	for _, b := range []string{BucketRuns, BucketPairs, BucketLLMCache, BucketSeen, BucketABUnits} {
 		read = append(read, streamRead("KV_"+b)...)
 	}
 	for _, o := range []string{StoreReports, StoreDatasets, StoreBlobs} {
@@ -104,9 +107,9 @@ func Grants(inbox string) map[string]Grant {
 	}
 	return map[string]Grant{
 		StageIngest: {
-			Publish: publish(dlq(StageIngest, StageCheckpoint), []string{prefix + "samples.>", prefix + "events.run.*." + EventIngested, prefix + "queries.>"},
-				kvWrite(BucketRuns, "*.ingest", "*.ingest-progress", AllSpecs, "*.status"), kvWrite(BucketSeen, ">")),
-			Subscribe: append(reply, AllIntake),
+			Publish: publish(dlq(StageIngest, StageCheckpoint), []string{prefix + "samples.>", prefix + "events.run.*." + EventIngested, prefix + "queries.>", prefix + "abevents.>"},
+				kvWrite(BucketRuns, "*.ingest", "*.ingest-progress", AllSpecs, "*.status"), kvWrite(BucketSeen, ">"), kvWrite(BucketABUnits, ">")),
+			Subscribe: append(reply, AllIntake, AllABRequests),
 			Respond:   true,
 		},
 		StageInfer: {
@@ -124,7 +127,7 @@ func Grants(inbox string) map[string]Grant {
 			Subscribe: reply,
 		},
 		StageReport: {
-			Publish: publish(dlq(StageReport), []string{prefix + "events.run.*." + EventCompleted, prefix + "events.run.*." + EventGated},
+			Publish: publish(dlq(StageReport), []string{prefix + "events.run.*." + EventCompleted, prefix + "events.run.*." + EventGated, prefix + "events.ab.*.decision"},
 				kvWrite(BucketRuns, "*.status"), objectWrite(StoreReports), []string{jsAPI + "STREAM.PURGE.OBJ_" + StoreReports},
 				purge(StreamScores, StreamJudgments)),
 			Subscribe: reply,
@@ -135,7 +138,7 @@ func Grants(inbox string) map[string]Grant {
 			Subscribe: reply,
 		},
 		IdentityIntake: {
-			Publish: []string{AllIntake},
+			Publish: []string{AllIntake, AllABRequests},
 			// And the shared inbox, so that any NATS client (nats req)
 			// can read its answer: only intake clients reply there, as
 			// every other identity has an inbox of its own.

@@ -12,6 +12,9 @@ const (
 	StreamEvents    = "ASSAY_EVENTS"
 	StreamIntake    = "ASSAY_INTAKE"
 	StreamDLQ       = "ASSAY_DLQ"
+	// StreamAB holds the events of live experiments, as ingest stored
+	// them (checked, ids hashed, texts redacted).
+	StreamAB = "ASSAY_AB"
 )
 
 // KV buckets and object stores.
@@ -21,7 +24,10 @@ const (
 	BucketLLMCache = "assay_llm_cache"
 	// BucketSeen remembers the production queries of each window, so that a
 	// query asked again in the same window is evaluated once.
-	BucketSeen    = "assay_seen"
+	BucketSeen = "assay_seen"
+	// BucketABUnits keeps each unit's first assignment in each live
+	// experiment (see [ABUnitKey]).
+	BucketABUnits = "assay_ab_units"
 	StoreReports  = "assay_reports"
 	StoreDatasets = "assay_datasets"
 	StoreBlobs    = "assay_blobs"
@@ -107,6 +113,27 @@ func IntakeSubject(source string) string { return prefix + "intake." + source }
 
 // AllIntake matches the intake subject of every source.
 const AllIntake = prefix + "intake.*"
+
+// ABAssignSubject and ABEventsSubject are where a product asks for a
+// unit's arm in a live experiment and sends its events, as requests that
+// ingest answers; like the intake's, no stream listens on them.
+func ABAssignSubject(experiment string) string { return prefix + "ab." + experiment + ".assign" }
+
+// ABEventsSubject: see [ABAssignSubject].
+func ABEventsSubject(experiment string) string { return prefix + "ab." + experiment + ".events" }
+
+// AllABRequests matches every live experiment's requests.
+const AllABRequests = prefix + "ab.*.*"
+
+// ABStoredSubject is where ingest stores an experiment's events, in
+// [StreamAB].
+func ABStoredSubject(experiment string) string { return prefix + "abevents." + experiment }
+
+// ABDecisionSubject is where the report announces an experiment's
+// decision (ramp, hold, rollback).
+func ABDecisionSubject(experiment string) string {
+	return prefix + "events.ab." + experiment + ".decision"
+}
 
 // SampleMsgID is the message id ingest publishes a run's sample under:
 // it names the sample, so that reading a run's samples by their headers

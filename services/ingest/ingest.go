@@ -51,7 +51,10 @@ type Service struct {
 	// limit per source and intakeRefused counts what it refused.
 	intakeCfg     IntakeConfig
 	limiter       *rateLimiter
+	abLimiter     *rateLimiter
 	intakeRefused *prometheus.CounterVec
+	// abRuns are the runs whose specs declare live experiments, once read.
+	abRuns atomic.Pointer[bus.Runs]
 	// openDataset and newBatch are the bus's, replaced by tests that
 	// make them fail.
 	openDataset func(ctx context.Context, object string) (io.ReadCloser, error)
@@ -73,6 +76,7 @@ func New(cfg Config, env *stage.Env) *Service {
 	env.Registry.MustRegister(s.intake, s.queries)
 	s.intakeCfg = cfg.Intake.withDefaults()
 	s.limiter = newRateLimiter(s.intakeCfg.Rate, s.intakeCfg.Burst)
+	s.abLimiter = newRateLimiter(s.intakeCfg.ABRate, s.intakeCfg.ABBurst)
 	s.intakeRefused = newIntakeRefused(env.Registry)
 	s.endpoints = env.Endpoints
 	s.openDataset = s.bus.OpenDataset

@@ -54,6 +54,11 @@ type IntakeConfig struct {
 	// on HTTP and NATS together; past it, HTTP answers 429.
 	Rate  float64
 	Burst int
+	// ABRate and ABBurst limit each live experiment's requests (assign and
+	// events) the same way (defaults 2000 and 4000: a product asks for an
+	// arm on every visit).
+	ABRate  float64
+	ABBurst int
 }
 
 // withDefaults returns c with its zero fields set to the defaults.
@@ -77,6 +82,12 @@ func (c IntakeConfig) withDefaults() IntakeConfig {
 	}
 	if c.Burst <= 0 {
 		c.Burst = 100
+	}
+	if c.ABRate == 0 {
+		c.ABRate = 2000
+	}
+	if c.ABBurst <= 0 {
+		c.ABBurst = 4000
 	}
 	return c
 }
@@ -163,6 +174,21 @@ func (s *Service) serveIntake(ctx context.Context, addr string) error {
 		}
 		subs = append(subs, sub)
 	}
+	for range intakeWorkers {
+		sub, err := s.bus.NC.QueueSubscribe(bus.AllABRequests, "assay-ingest", func(m *nats.Msg) {
+			b, _ := json.Marshal(s.serveAB(ctx, m.Subject, m.Header.Get(TokenHeader), m.Data))
+			_ = m.Respond(b)
+		})
+		if err != nil {
+			return fmt.Errorf("subscribing to live experiments' requests: %w", err)
+		}
+		subs = append(subs, sub)
+	}
+	go func() {
+		if err := s.watchExperiments(ctx); err != nil && ctx.Err() == nil {
+			s.logger.Error("following the runs' live experiments failed: their requests are refused", "err", err)
+		}
+	}()
 	defer func() {
 		for _, sub := range subs {
 			_ = sub.Drain()
@@ -307,13 +333,10 @@ func (s *Service) IntakeHandler() http.Handler {
 		}
 		writeReply(w, status, reply)
 	})
+	s.abHandler(mux, slots)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	return mux
 }
 
 // writeReply writes an intake reply as JSON.
-func writeReply(w http.ResponseWriter, status int, reply IntakeReply) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(reply)
-}
+func writeReply(w http.ResponseWriter, status int, reply IntakeReply) { writeJSON(w, status, reply) }

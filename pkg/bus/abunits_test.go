@@ -1,0 +1,46 @@
+package bus_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/assay-eval/assay/pkg/ab"
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/bus/bustest"
+)
+
+// TestABStoreKeepsArmsAcrossRestartsAndWeightChanges: assignments kept in
+// assay_ab_units survive a new assigner (a restarted or another ingest
+// replica) with new weights, and the unit id is stored only as a hash.
+func TestABStoreKeepsArmsAcrossRestartsAndWeightChanges(t *testing.T) {
+	b := bustest.New(t)
+	ctx := t.Context()
+	e := ab.Experiment{Name: "exp", Arms: []ab.Arm{{Name: "control", Variant: "base", Weight: 1}, {Name: "treatment", Variant: "ft", Weight: 1}},
+		Primary: ab.Metric{Metric: "success"}, MinUnits: 1}
+	first := map[string]string{}
+	as := &ab.Assigner{Store: b.ABStore()}
+	for i := range 200 {
+		u := fmt.Sprintf("user%d@example.com", i)
+		a, err := as.Assign(ctx, e, u)
+		if err != nil || !a.New || a.Unit != u {
+			t.Fatalf("assign %s: %+v %v", u, a, err)
+		}
+		first[u] = a.Arm
+	}
+	e.Arms[0].Weight = 9
+	again := &ab.Assigner{Store: b.ABStore()}
+	for u, arm := range first {
+		a, err := again.Assign(ctx, e, u)
+		if err != nil || a.New || a.Arm != arm || a.Unit != u {
+			t.Fatalf("unit %s after a restart and new weights: %+v %v (was %s)", u, a, err, arm)
+		}
+	}
+	entry, err := b.ABUnits.Get(ctx, bus.ABUnitKey("exp", "user1@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := string(entry.Value()); strings.Contains(v, "example.com") || !strings.Contains(v, bus.HashUnit("user1@example.com")) {
+		t.Errorf("stored assignment %s", v)
+	}
+}

@@ -1,0 +1,205 @@
+package ingest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/ab"
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/bus/bustest"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/nats-io/nats.go"
+)
+
+const abToken = "ab-token-0123456789abcdef"
+
+func abSpec(run string) *eval.RunSpec {
+	return &eval.RunSpec{Run: run, Baseline: "base",
+		Variants:   []eval.Variant{{Name: "base", BaseURL: "http://x/v1", Model: "m"}, {Name: "ft", BaseURL: "http://x/v1", Model: "m2"}},
+		Continuous: &eval.Continuous{Sources: []string{"chat"}, SampleRate: 0.1},
+		AB: []eval.Experiment{{Name: "support", Arms: []eval.Arm{{Name: "control", Variant: "base", Weight: 1}, {Name: "treatment", Variant: "ft", Weight: 1}},
+			Primary: eval.ABMetric{Metric: "success"}, MinUnits: 10}}}
+}
+
+// startAB serves the intake with a token for experiment "support" and a
+// run declaring it, and returns the service, the bus and the base URL.
+func startAB(t *testing.T) (*Service, *bus.Bus, string) {
+	t.Helper()
+	tokens, err := ParseIntakeTokens("test", "chat="+testToken+"\n"+ABSource("support")+"="+abToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, b, url := startIntake(t, IntakeConfig{Tokens: tokens})
+	if err := b.SubmitRun(t.Context(), abSpec("live")); err != nil {
+		t.Fatal(err)
+	}
+	base := strings.TrimSuffix(url, "/v1/intake/")
+	// The experiment is known once the runs are read.
+	bustest.Eventually(t, 10*time.Second, func() error {
+		if _, _, err := s.experiment("support"); err != nil {
+			return err
+		}
+		return nil
+	})
+	return s, b, base
+}
+
+func post(t *testing.T, url, token, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(data, &out); err != nil {
+		t.Fatalf("%s: %d %s", url, resp.StatusCode, data)
+	}
+	return resp.StatusCode, out
+}
+
+func abStored(t *testing.T, b *bus.Bus) []ab.Event {
+	return bustest.Stored[ab.Event](t, b, bus.StreamAB, bus.ABStoredSubject("support"))
+}
+
+func TestABAssignOverHTTPAndNATS(t *testing.T) {
+	_, b, base := startAB(t)
+	assign := base + "/v1/ab/support/assign"
+	for _, c := range []struct {
+		token, body string
+		status      int
+		want        string
+	}{
+		{"", `{"unit": "u1"}`, http.StatusUnauthorized, "missing or wrong intake token"},
+		{testToken, `{"unit": "u1"}`, http.StatusUnauthorized, `a token of source "ab-support"`},
+		{abToken, `{"user": "u1"}`, http.StatusBadRequest, `the body must be {"unit"`},
+		{abToken, `{"unit": ""}`, http.StatusBadRequest, "the unit is empty"},
+	} {
+		status, out := post(t, assign, c.token, c.body)
+		if status != c.status || !strings.Contains(fmt.Sprint(out["error"]), c.want) {
+			t.Errorf("%s with token %q: %d %v, want %d and %q", c.body, c.token, status, out, c.status, c.want)
+		}
+	}
+	if status, out := post(t, base+"/v1/ab/nope/assign", abToken, `{"unit": "u1"}`); status != http.StatusUnauthorized {
+		t.Errorf("another experiment with this experiment's token: %d %v", status, out)
+	}
+	arms := map[string]string{}
+	for i := range 40 {
+		unit := fmt.Sprintf("user%d@example.com", i)
+		status, out := post(t, assign, abToken, fmt.Sprintf(`{"unit": %q}`, unit))
+		if status != http.StatusOK || out["new"] != true || (out["arm"] != "control" && out["arm"] != "treatment") {
+			t.Fatalf("assign %s: %d %v", unit, status, out)
+		}
+		arms[unit] = out["arm"].(string)
+		// Asked again: the same arm, not a new exposure.
+		if _, again := post(t, assign, abToken, fmt.Sprintf(`{"unit": %q}`, unit)); again["arm"] != out["arm"] || again["new"] == true {
+			t.Fatalf("assign %s again: %v after %v", unit, again, out)
+		}
+	}
+	// Over NATS, the same units get the same arms.
+	for unit, arm := range arms {
+		m := nats.NewMsg(bus.ABAssignSubject("support"))
+		m.Data = fmt.Appendf(nil, `{"unit": %q}`, unit)
+		m.Header.Set(TokenHeader, abToken)
+		resp, err := b.NC.RequestMsg(m, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r ABAssignReply
+		if err := json.Unmarshal(resp.Data, &r); err != nil || r.Arm != arm || r.New {
+			t.Fatalf("over NATS %s: %s, want %s", unit, resp.Data, arm)
+		}
+	}
+	// One exposure stored per unit, under its hash.
+	events := abStored(t, b)
+	if len(events) != len(arms) {
+		t.Fatalf("%d exposures stored for %d units", len(events), len(arms))
+	}
+	for _, e := range events {
+		if e.Kind != ab.KindExposure || strings.Contains(e.Unit, "example.com") || len(e.Unit) != 32 {
+			t.Errorf("stored exposure %+v", e)
+		}
+	}
+}
+
+func TestABEventsAreCheckedRedactedAndCountedOnce(t *testing.T) {
+	_, b, base := startAB(t)
+	events := base + "/v1/ab/support/events"
+	turn := `{"id": "t1", "kind": "turn", "unit": "alice@example.com", "conversation": "c1", "query": "call me at +1 415 555 0100", "answer": "Sure.", "latency_ms": 800, "completion_tokens": 4}`
+	status, out := post(t, events, abToken, turn)
+	if status != http.StatusAccepted || out["accepted"] != 1.0 {
+		t.Fatalf("one turn: %d %v", status, out)
+	}
+	// The same event again, in a batch with a good and a bad one.
+	batch := `[` + turn + `, {"id": "o1", "kind": "outcome", "unit": "alice@example.com", "conversation": "c1", "success": true},
+		{"id": "o2", "kind": "outcome", "unit": "alice@example.com", "conversation": "c1", "sucess": true},
+		{"id": "o3", "kind": "outcome", "unit": "alice@example.com", "conversation": "c1", "arm": "other", "ticket": true}]`
+	status, out = post(t, events, abToken, batch)
+	if status != http.StatusMultiStatus || out["accepted"] != 2.0 || out["duplicates"] != 1.0 {
+		t.Fatalf("a mixed batch: %d %v", status, out)
+	}
+	errs := fmt.Sprint(out["errors"])
+	if !strings.Contains(errs, `event 3: bad event: unknown field "sucess"`) || !strings.Contains(errs, `event 4: bad event: event o3: arm "other" is not an arm of experiment "support"`) {
+		t.Errorf("errors: %s", errs)
+	}
+	if status, out := post(t, events, abToken, `{"id": "x", "kind": "click", "unit": "u"}`); status != http.StatusBadRequest {
+		t.Errorf("only a bad event: %d %v", status, out)
+	}
+	stored := abStored(t, b)
+	if len(stored) != 2 {
+		t.Fatalf("%d events stored, want 2 (the turn once, the outcome)", len(stored))
+	}
+	data, _ := json.Marshal(stored)
+	for _, leak := range []string{"alice", "example.com", "555 0100", `"t1"`, `"c1"`} {
+		if strings.Contains(string(data), leak) {
+			t.Errorf("stored events hold %q: %s", leak, data)
+		}
+	}
+	if stored[0].Answer != "Sure." || stored[0].Unit != bus.HashUnit("alice@example.com") || stored[0].Conversation != stored[1].Conversation {
+		t.Errorf("stored turn %+v", stored[0])
+	}
+	// Over NATS.
+	m := nats.NewMsg(bus.ABEventsSubject("support"))
+	m.Data = []byte(`{"id": "o9", "kind": "outcome", "unit": "bob", "conversation": "c2", "ticket": true}`)
+	m.Header.Set(TokenHeader, abToken)
+	resp, err := b.NC.RequestMsg(m, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r ABEventsReply
+	if err := json.Unmarshal(resp.Data, &r); err != nil || r.Accepted != 1 || r.Error != "" {
+		t.Fatalf("over NATS: %s", resp.Data)
+	}
+	m.Header.Set(TokenHeader, "wrong")
+	resp, _ = b.NC.RequestMsg(m, 5*time.Second)
+	if !strings.Contains(string(resp.Data), "missing or wrong intake token") {
+		t.Errorf("a wrong token over NATS: %s", resp.Data)
+	}
+}
+
+func TestABExperimentDeclaredTwiceIsRefused(t *testing.T) {
+	s, b, base := startAB(t)
+	if err := b.SubmitRun(t.Context(), abSpec("live2")); err != nil {
+		t.Fatal(err)
+	}
+	bustest.Eventually(t, 10*time.Second, func() error {
+		if _, _, err := s.experiment("support"); err == nil {
+			return fmt.Errorf("still found in one run")
+		}
+		return nil
+	})
+	status, out := post(t, base+"/v1/ab/support/assign", abToken, `{"unit": "u"}`)
+	if status != http.StatusConflict || !strings.Contains(fmt.Sprint(out["error"]), "declared by several runs (live, live2)") {
+		t.Errorf("%d %v", status, out)
+	}
+}
