@@ -288,6 +288,7 @@ func TestParseEvent(t *testing.T) {
 		{`{"id": "e", "kind": "outcome", "unit": "u", "conversation": "c", "success": true, "answer": "x"}`, "belong to an event of kind turn"},
 		{`{"id": "e", "kind": "turn", "unit": "u", "conversation": "c", "ticket": true}`, "belong to an event of kind outcome"},
 		{`{"id": "e", "kind": "exposure", "unit": "u", "success": true}`, "an exposure carries no"},
+		{`{"id": "e", "kind": "outcome", "unit": "u", "conversation": "c", "success": true, "epoch": "ab12"}`, "epoch belongs to an exposure"},
 		{`{"id": "e", "kind": "turn", "unit": "u", "conversation": "c", "latency_ms": -3}`, "latency_ms -3"},
 		{`{"id": "e", "kind": "turn", "unit": "u", "conversation": "c", "latency_ms": 100, "ttft_ms": 300}`, "ttft_ms 300 is after"},
 		{`{"id": "e", "kind": "turn", "unit": "u", "conversation": "c", "completion_tokens": -1}`, "completion_tokens -1"},

@@ -37,6 +37,10 @@ type Event struct {
 	Conversation string `json:"conversation,omitempty"`
 	// At is when it happened (default: when it arrived).
 	At time.Time `json:"at,omitzero"`
+	// Epoch is, on an exposure, the weights the unit was assigned under
+	// ([eval.Experiment.Epoch]): the sample-ratio check compares the units
+	// of the current epoch with the current weights.
+	Epoch string `json:"epoch,omitempty"`
 
 	// A turn's fields.
 	Model            string   `json:"model,omitempty"`
@@ -210,12 +214,18 @@ func (e *Event) check(now time.Time) error {
 			return bad("event %s: at %s is more than %s ahead of this server's clock (%s): check the sender's clock", e.ID, e.At.Format(time.RFC3339), MaxFuture, now.UTC().Format(time.RFC3339))
 		}
 	}
+	if e.Epoch != "" && e.Kind != KindExposure {
+		return bad("event %s: epoch belongs to an exposure", e.ID)
+	}
 	turn := e.Model != "" || e.Query != "" || e.Answer != "" || e.JSONExpected || e.PromptTokens != nil || e.CompletionTokens != nil || e.LatencyMS != nil || e.TTFTMS != nil
 	outcome := e.Success != nil || e.Satisfaction != nil || e.Ticket != nil || e.Ended != nil || e.Turns != nil
 	switch e.Kind {
 	case KindExposure:
 		if turn || outcome {
 			return bad("event %s: an exposure carries no turn or outcome fields: send those as events of kind turn or outcome", e.ID)
+		}
+		if err := checkID("epoch", e.Epoch, MaxIDBytes, false); err != nil {
+			return bad("event %s: %v", e.ID, err)
 		}
 	case KindTurn:
 		if outcome {

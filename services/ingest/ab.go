@@ -151,7 +151,7 @@ func (s *Service) Assign(ctx context.Context, experiment string, body []byte) (a
 		if a.Recorded != "" {
 			arm = a.Recorded
 		}
-		ev := ab.Event{ID: "exposure", Kind: ab.KindExposure, Unit: bus.HashUnit(req.Unit), Arm: arm, At: a.At}
+		ev := ab.Event{ID: "exposure", Kind: ab.KindExposure, Unit: bus.HashUnit(req.Unit), Arm: arm, At: a.At, Epoch: a.Epoch}
 		if _, err := s.bus.Publish(ctx, bus.ABStoredSubject(e.Name), bus.MsgID("ab", e.Name, "exposure", ev.Unit), ev); err != nil {
 			return ab.Assignment{}, fmt.Errorf("storing the exposure: %w", err)
 		}

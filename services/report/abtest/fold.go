@@ -78,6 +78,8 @@ type Fold struct {
 	units  map[string]*unit
 	arms   map[string]*[nMetrics]stats.UnitMoments
 	counts Counts
+	// exposed counts units by the epoch of their exposure and arm.
+	exposed map[string]map[string]int64
 }
 
 type unit struct {
@@ -117,7 +119,7 @@ func New(e ab.Experiment, horizon time.Duration) *Fold {
 	if horizon <= 0 {
 		horizon = DefaultHorizon
 	}
-	f := &Fold{exp: e, horizon: horizon, units: map[string]*unit{}, arms: map[string]*[nMetrics]stats.UnitMoments{}}
+	f := &Fold{exp: e, horizon: horizon, units: map[string]*unit{}, arms: map[string]*[nMetrics]stats.UnitMoments{}, exposed: map[string]map[string]int64{}}
 	for _, a := range e.Arms {
 		f.arms[a.Name] = new([nMetrics]stats.UnitMoments)
 	}
@@ -176,6 +178,10 @@ func (f *Fold) expose(u *unit, e ab.Event) {
 		return
 	}
 	u.arm, u.exposed = a.Name, e.At
+	if f.exposed[e.Epoch] == nil {
+		f.exposed[e.Epoch] = map[string]int64{}
+	}
+	f.exposed[e.Epoch][a.Name]++
 	f.counts.Applied++
 	f.counts.Pending -= int64(len(u.pending))
 	held := u.pending
@@ -348,6 +354,16 @@ func (f *Fold) expire() {
 			}
 		}
 	}
+}
+
+// Exposed is how many units were first exposed to each arm under epoch
+// ("" for exposures that name none), in the experiment's arm order.
+func (f *Fold) Exposed(epoch string) []int64 {
+	out := make([]int64, len(f.exp.Arms))
+	for i, a := range f.exp.Arms {
+		out[i] = f.exposed[epoch][a.Name]
+	}
+	return out
 }
 
 // Arm is one arm's folded units: the moments of each metric's per-unit

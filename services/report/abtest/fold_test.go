@@ -119,7 +119,9 @@ func TestFoldMatchesTheOracle(t *testing.T) {
 		w := oracle[arm]
 		units[arm]++
 		start := at(i / 10)
-		events = append(events, exposure("e"+unit, unit, arm, start))
+		ex := exposure("e"+unit, unit, arm, start)
+		ex.Epoch = "w1"
+		events = append(events, ex)
 		for c := range 1 + rng.IntN(3) {
 			conv := fmt.Sprintf("%s-c%d", unit, c)
 			w.convs++
@@ -187,6 +189,13 @@ func TestFoldMatchesTheOracle(t *testing.T) {
 		if a.Units != units[arm] {
 			t.Errorf("%s: %d units, want %d", arm, a.Units, units[arm])
 		}
+	}
+	// Exposures are counted once per unit, by epoch, in arm order.
+	if got := f.Exposed("w1"); got[0] != units["control"] || got[1] != units["treatment"] {
+		t.Errorf("exposed in epoch w1: %v, want %d and %d", got, units["control"], units["treatment"])
+	}
+	if got := f.Exposed("other"); got[0] != 0 || got[1] != 0 {
+		t.Errorf("exposed in another epoch: %v", got)
 	}
 	// The per-unit moments read as rates with intervals.
 	var s stats.ABSequence
