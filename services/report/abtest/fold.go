@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/assay-eval/assay/pkg/ab"
+	"github.com/assay-eval/assay/services/report/document"
 	"github.com/assay-eval/assay/services/report/stats"
 )
 
@@ -43,29 +44,7 @@ const DefaultHorizon = 48 * time.Hour
 const maxPending = 1000
 
 // Counts are what a fold did with the events it was given.
-type Counts struct {
-	// Events is every event given, Applied those that changed the totals.
-	Events  int64 `json:"events"`
-	Applied int64 `json:"applied"`
-	// Duplicates are events whose id the fold had already applied (for a
-	// unit's exposures, every exposure after the first).
-	Duplicates int64 `json:"duplicates"`
-	// Late are events older than the horizon behind the watermark when
-	// they arrived: too late to join their conversation, not applied.
-	Late int64 `json:"late"`
-	// OutOfOrder are events applied although an event of a later time had
-	// arrived before them (within the horizon: joined as if on time).
-	OutOfOrder int64 `json:"out_of_order"`
-	// Pending are events of units with no exposure yet, held; Orphans
-	// those whose unit was never exposed within the horizon, dropped.
-	Pending int64 `json:"pending"`
-	Orphans int64 `json:"orphans"`
-	// UnknownArm are exposures naming no arm of the experiment (or none),
-	// ArmMismatch events naming another arm than their unit's: applied to
-	// the unit's own arm (intention to treat).
-	UnknownArm  int64 `json:"unknown_arm"`
-	ArmMismatch int64 `json:"arm_mismatch"`
-}
+type Counts = document.ABCounts
 
 // Fold is one experiment's events folded. It is not safe for concurrent
 // use.

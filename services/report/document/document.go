@@ -78,6 +78,8 @@ type Report struct {
 	// p-values over the windows so far, valid however often they are
 	// looked at.
 	Monitors []Monitor `json:"monitors"`
+	// AB are the run's live experiments, as their events stand.
+	AB []ABExperiment `json:"ab,omitempty"`
 	// Folded is what a continuous run's report keeps of the windows it
 	// folded beyond those windows' figures (null until one is, and for a
 	// run that is not continuous): the report of a restarted stage
