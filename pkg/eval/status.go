@@ -188,3 +188,22 @@ type GateCheck struct {
 	// Error says why the check could not be evaluated.
 	Error string `json:"error,omitempty"`
 }
+
+// ABDecisionEvent is a live experiment's decision for one treatment arm
+// at a look (the end of a window of its events' time), published on
+// assay.events.ab.<experiment>.decision.
+type ABDecisionEvent struct {
+	V          int    `json:"v"`
+	Run        string `json:"run"`
+	Experiment string `json:"experiment"`
+	Arm        string `json:"arm"`
+	// Decision is ramp, hold or rollback; Blocked is set when a sample
+	// ratio mismatch holds it whatever the metrics say.
+	Decision string   `json:"decision"`
+	Reasons  []string `json:"reasons"`
+	Blocked  bool     `json:"blocked,omitempty"`
+	// Window is the end of the window looked at; Look counts the looks.
+	Window time.Time `json:"window"`
+	Look   int       `json:"look"`
+	At     time.Time `json:"at"`
+}

@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
@@ -68,6 +69,7 @@ type Service struct {
 	logger  *slog.Logger
 	metrics *obs.Stage
 	windows *windowGauges
+	ab      *liveExperiments
 
 	mu     sync.Mutex
 	active map[string]context.CancelFunc
@@ -95,7 +97,8 @@ func New(cfg Config, env *stage.Env) *Service {
 		cfg.Horizon = 0
 	}
 	return &Service{cfg: cfg, bus: env.Bus, logger: env.Logger.With("stage", bus.StageReport),
-		metrics: obs.NewStage(env.Registry, bus.StageReport), windows: newWindowGauges(env.Registry), active: map[string]context.CancelFunc{}}
+		metrics: obs.NewStage(env.Registry, bus.StageReport), windows: newWindowGauges(env.Registry), ab: newLiveExperiments(env.Registry),
+		active: map[string]context.CancelFunc{}}
 }
 
 // Run follows every run that is not complete until ctx ends.
@@ -298,6 +301,17 @@ func (s *Service) follow(ctx context.Context, run string) error {
 		return fmt.Errorf("watching spec of %s: %w", run, err)
 	}
 	defer specs.Stop()
+	// A continuous run's live experiments are followed beside its results,
+	// each from its own stream of events.
+	var current atomic.Pointer[eval.RunSpec]
+	current.Store(spec)
+	if spec.Continuous != nil {
+		actx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); s.followExperiments(actx, run, current.Load) }()
+		defer func() { stop(); <-done }()
+	}
+	var abLooks int
 
 	tick := time.NewTicker(s.cfg.Tick)
 	defer tick.Stop()
@@ -341,6 +355,7 @@ func (s *Service) follow(ctx context.Context, run string) error {
 				mu.Lock()
 				c.SetSpec(&sp)
 				mu.Unlock()
+				current.Store(&sp)
 			}
 		case <-tick.C:
 			mu.Lock()
@@ -398,6 +413,10 @@ func (s *Service) follow(ctx context.Context, run string) error {
 				}
 			}
 			changed := st.Scores != last.Scores || st.Judgments != last.Judgments || st.ScoresExpected != last.ScoresExpected
+			if _, looks := s.ab.sections(run); looks != abLooks {
+				// A live experiment's new look is published too.
+				changed, abLooks = true, looks
+			}
 			if spec.Continuous != nil && changed && time.Since(published) >= s.cfg.Publish {
 				// A continuous run never completes: its report is
 				// rewritten as results arrive.
@@ -445,6 +464,7 @@ func (s *Service) store(ctx context.Context, c *aggregate.Collector) (*document.
 	if err != nil {
 		return nil, err
 	}
+	rep.AB, _ = s.ab.sections(rep.Run)
 	files, err := Files(ctx, rep, c, Fetcher(s.bus), []string{"json", "md", "html"}, s.logger)
 	if err != nil {
 		return nil, err

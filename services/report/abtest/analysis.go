@@ -63,6 +63,9 @@ func (a *Analysis) Add(ev ab.Event) *document.ABExperiment {
 // make sure of.
 func (a *Analysis) SetExperiment(e eval.Experiment) { a.exp, a.fold.exp = e, e }
 
+// Unreadable counts a stored event that did not decode.
+func (a *Analysis) Unreadable() { a.fold.counts.Unreadable++ }
+
 // Last is the latest look (the zero value before the first).
 func (a *Analysis) Last() document.ABExperiment { return a.last }
 

@@ -46,6 +46,7 @@ type htmlView struct {
 	Reviews          []humanView
 	Windows          table
 	Monitors         table
+	AB               []abView
 	Sandbox          table
 	SandboxIntro     string
 	// DimensionIntro and JudgeRefusalIntro say what the judging tables show.
@@ -176,6 +177,7 @@ func HTML(w io.Writer, r *document.Report) error {
 	}
 	v.Windows = windowTable(r)
 	v.Monitors = monitorTable(r)
+	v.AB = abViews(r)
 	v.Sandbox, v.SandboxIntro = sandboxTable(r), sandboxIntro
 	v.DimensionIntro, v.JudgeRefusalIntro = dimensionIntro, judgeRefusalIntro
 

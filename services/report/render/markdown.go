@@ -124,6 +124,12 @@ func Markdown(w io.Writer, r *document.Report) error {
 		b.WriteString("### Monitors\n\nAlways-valid tests over the windows so far: an alarm may be read after every window.\n\n")
 		mdTableOf(&b, monitorTable(r))
 	}
+	for _, x := range abViews(r) {
+		fmt.Fprintf(&b, "## Live experiment %s\n\n%s\n\n", mdText(x.Name), mdText(x.Summary))
+		mdTableOf(&b, x.Decisions)
+		mdTableOf(&b, x.Compare)
+		mdTableOf(&b, x.Arms)
+	}
 
 	b.WriteString("## Metrics\n\n")
 	if len(v.Suites) == 0 {

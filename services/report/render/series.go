@@ -531,3 +531,91 @@ func windowCharts(r *document.Report) []lineChart {
 func sortByRank(names []string, rank map[string]int) {
 	slices.SortStableFunc(names, func(a, b string) int { return byRank(rank, a, b) })
 }
+
+// abView is a live experiment's tables: each treatment's decision and
+// comparisons, each arm's units and values.
+type abView struct {
+	Name      string
+	Summary   string
+	Arms      table
+	Compare   table
+	Decisions table
+}
+
+// abViews are the report's live experiments, as tables.
+func abViews(r *document.Report) []abView {
+	var out []abView
+	for _, x := range r.AB {
+		v := abView{Name: x.Name}
+		e := x.Events
+		v.Summary = fmt.Sprintf("%d looks, the last at the end of %s. Events: %d read, %d applied, %d duplicates, %d late (not applied), %d out of order, %d waiting for their unit's exposure, %d orphans (a unit never exposed), %d naming no arm of the experiment, %d naming another arm than their unit's, %d unreadable. Sample ratio of the units exposed under the current weights (%v against %v): ",
+			x.Looks, x.LastLook.UTC().Format("2006-01-02 15:04 UTC"), e.Events, e.Applied, e.Duplicates, e.Late, e.OutOfOrder, e.Pending, e.Orphans, e.UnknownArm, e.ArmMismatch, e.Unreadable, x.SRM.Units, x.SRM.Weights)
+		if x.SRM.Checked {
+			v.Summary += fmt.Sprintf("chi-square %.2f, p %s.", x.SRM.Chi2, pvalue(&x.SRM.P))
+		} else {
+			v.Summary += "not checked yet."
+		}
+		metrics := map[string]bool{}
+		for _, c := range x.Comparisons {
+			metrics[c.Metric] = true
+		}
+		var names []string
+		for _, m := range []string{"success", "satisfaction", "ticket", "turns", "tokens", "latency_ms", "ttft_ms"} {
+			if metrics[m] {
+				names = append(names, m)
+			}
+		}
+		var rows [][]string
+		for _, a := range x.Arms {
+			row := []string{a.Name, a.Variant, strconv.FormatInt(a.Units, 10)}
+			for _, m := range names {
+				val := a.Metrics[m]
+				if val.Undefined != "" {
+					row = append(row, "—")
+					continue
+				}
+				row = append(row, num(val.Value)+" "+interval(val.CI[0], val.CI[1]))
+			}
+			rows = append(rows, row)
+		}
+		v.Arms = newTable(append([]string{"arm", "variant", "units"}, names...), rows)
+		rows = nil
+		for _, c := range x.Comparisons {
+			if c.Undefined != "" {
+				rows = append(rows, []string{c.Arm, c.Metric, c.Role, marginText(c), "—", "—", "—", "—", c.Undefined})
+				continue
+			}
+			note := ""
+			if c.CUPED {
+				note = fmt.Sprintf("CUPED: variance −%.0f%%", 100*c.VarianceReduction)
+			}
+			rows = append(rows, []string{c.Arm, c.Metric, c.Role, marginText(c), fmt.Sprintf("%+.4f", c.Delta), interval(c.CI[0], c.CI[1]),
+				interval(c.AlwaysValid[0], c.AlwaysValid[1]), pvalue(&c.P), note})
+		}
+		v.Compare = newTable([]string{"arm", "metric", "role", "margin", "Δ vs control", "95% CI (one look)", "always-valid CI", "always-valid p", "note"}, rows)
+		rows = nil
+		for _, d := range x.Decisions {
+			rows = append(rows, []string{d.Arm, d.Decision, strings.Join(d.Reasons, "; ")})
+		}
+		v.Decisions = newTable([]string{"arm", "decision", "why"}, rows)
+		for i, d := range x.Decisions {
+			switch d.Decision {
+			case "rollback":
+				v.Decisions.mark(i, 1, markFail)
+			case "hold":
+				if d.Blocked {
+					v.Decisions.mark(i, 1, markWarn)
+				}
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func marginText(c document.ABComparison) string {
+	if c.Role != "guardrail" {
+		return "—"
+	}
+	return strconv.FormatFloat(c.Margin, 'g', -1, 64)
+}

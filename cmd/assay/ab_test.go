@@ -1,0 +1,232 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/bus/bustest"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/llmsim"
+	"github.com/assay-eval/assay/services/ingest"
+	"github.com/assay-eval/assay/services/report"
+	"github.com/assay-eval/assay/services/report/document"
+	"github.com/nats-io/nats.go"
+)
+
+const abRunSpec = `run: live-ab
+baseline: base
+variants:
+  - {name: base, base_url: %[1]s, model: t-base, concurrency: 4}
+  - {name: ft,   base_url: %[1]s, model: t-ft,   concurrency: 4}
+decoding: {temperature: 0, max_tokens: 64}
+continuous:
+  sources: [chat]
+  sample_rate: 0.5
+ab:
+  - name: support-ft
+    unit: user
+    arms:
+      - {name: control,   variant: base, weight: 1}
+      - {name: treatment, variant: ft,   weight: 1}
+    primary: {metric: success}
+    guardrails:
+      - {metric: ticket, margin: 0.02}
+    min_units: 400
+    window: 1m
+`
+
+// TestLiveExperimentEndToEnd: simulated users arrive over 40 hours, get
+// their arm from assay (over HTTP and NATS), and their conversations'
+// outcomes are sent as events; the treatment opens tickets three times as
+// often. The report's live-experiment section has every arm's ticket and
+// success rate equal to what the users did, decides rollback for the
+// tickets, and publishes its decisions.
+func TestLiveExperimentEndToEnd(t *testing.T) {
+	sim := llmsim.New(llmsim.Options{Seed: 42, Personas: testPersonas()})
+	hs := httptest.NewServer(sim.Handler())
+	defer hs.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: -1, IntakeAddr: "127.0.0.1:0", Intake: ingest.IntakeConfig{Insecure: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Stop()
+	b := sys.Env.Bus
+	p := filepath.Join(t.TempDir(), "ab.yaml")
+	if err := os.WriteFile(p, []byte(fmt.Sprintf(abRunSpec, hs.URL+"/v1")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := eval.LoadSpec(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := submit(ctx, b, spec, openFile); err != nil {
+		t.Fatal(err)
+	}
+	bustest.Eventually(t, 10*time.Second, func() error {
+		if sys.Ingest.IntakeAddr() == "" {
+			return fmt.Errorf("no intake address yet")
+		}
+		return nil
+	})
+	base := "http://" + sys.Ingest.IntakeAddr() + "/v1/ab/support-ft/"
+	postJSON := func(url string, body []byte) (int, []byte) {
+		resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var buf bytes.Buffer
+		_, _ = buf.ReadFrom(resp.Body)
+		return resp.StatusCode, buf.Bytes()
+	}
+	// The experiment is known once ingest has read the run.
+	var probe ingest.ABAssignReply
+	bustest.Eventually(t, 20*time.Second, func() error {
+		status, body := postJSON(base+"assign", []byte(`{"unit": "probe"}`))
+		if status != http.StatusOK {
+			return fmt.Errorf("%d %s", status, body)
+		}
+		return json.Unmarshal(body, &probe)
+	})
+
+	rates := map[string][2]float64{"control": {0.3, 0.05}, "treatment": {0.3, 0.15}} // success, ticket
+	type oracle struct{ units, convs, succ, tick float64 }
+	want := map[string]*oracle{"control": {}, "treatment": {}}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for h := range 40 {
+		for i := range 40 {
+			unit := fmt.Sprintf("user-%d-%d@example.com", h, i)
+			var arm string
+			if i%2 == 0 {
+				status, body := postJSON(base+"assign", fmt.Appendf(nil, `{"unit": %q}`, unit))
+				var r ingest.ABAssignReply
+				if status != http.StatusOK || json.Unmarshal(body, &r) != nil || r.Arm == "" {
+					t.Fatalf("assign %s: %d %s", unit, status, body)
+				}
+				arm = r.Arm
+			} else {
+				m := nats.NewMsg(bus.ABAssignSubject("support-ft"))
+				m.Data = fmt.Appendf(nil, `{"unit": %q}`, unit)
+				resp, err := b.NC.RequestMsg(m, 10*time.Second)
+				var r ingest.ABAssignReply
+				if err != nil || json.Unmarshal(resp.Data, &r) != nil || r.Arm == "" {
+					t.Fatalf("assign %s over NATS: %v %v", unit, err, r)
+				}
+				arm = r.Arm
+			}
+			o := want[arm]
+			o.units++
+			// The events carry no time: they happen as they arrive, after
+			// their unit's exposure.
+			var events []map[string]any
+			for c := range 1 + rng.IntN(2) {
+				conv := fmt.Sprintf("%s-c%d", unit, c)
+				s, tk := rng.Float64() < rates[arm][0], rng.Float64() < rates[arm][1]
+				o.convs++
+				if s {
+					o.succ++
+				}
+				if tk {
+					o.tick++
+				}
+				events = append(events,
+					map[string]any{"id": conv + "-t", "kind": "turn", "unit": unit, "conversation": conv, "answer": "ok", "latency_ms": 500},
+					map[string]any{"id": conv + "-o", "kind": "outcome", "unit": unit, "conversation": conv, "success": s, "ticket": tk})
+			}
+			body, _ := json.Marshal(events)
+			if status, reply := postJSON(base+"events", body); status != http.StatusAccepted {
+				t.Fatalf("events of %s: %d %s", unit, status, reply)
+			}
+		}
+	}
+	// An event a few minutes ahead (within the clock skew allowed) closes
+	// the windows (of a minute) the users' events are in.
+	closing := map[string]any{"id": "closing", "kind": "outcome", "unit": "probe", "conversation": "c", "ended": true,
+		"at": time.Now().UTC().Add(4 * time.Minute)}
+	body, _ := json.Marshal(closing)
+	if status, reply := postJSON(base+"events", body); status != http.StatusAccepted {
+		t.Fatalf("closing event: %d %s", status, reply)
+	}
+
+	var x document.ABExperiment
+	bustest.Eventually(t, 90*time.Second, func() error {
+		rep, err := storedReport(ctx, b, "live-ab")
+		if err != nil {
+			return err
+		}
+		if len(rep.AB) != 1 || rep.AB[0].Looks == 0 {
+			return fmt.Errorf("no look yet: %+v", rep.AB)
+		}
+		x = rep.AB[0]
+		if x.Events.Applied < 2*1600 {
+			return fmt.Errorf("%d events applied so far", x.Events.Applied)
+		}
+		return nil
+	})
+	t.Logf("look %d: decisions %+v; events %+v", x.Looks, x.Decisions, x.Events)
+	// Every arm's rates are what its users did (the probe unit counts in
+	// its arm; its closing event, which made the look, comes after it).
+	for i, arm := range []string{"control", "treatment"} {
+		a, o := x.Arms[i], want[arm]
+		extra := boolf(probe.Arm == arm)
+		if a.Name != arm || float64(a.Units) != o.units+extra {
+			t.Errorf("%s: %d units, want %v", arm, a.Units, o.units+extra)
+		}
+		if got, w := a.Metrics["ticket"].Value, o.tick/o.convs; math.Abs(got-w) > 1e-12 {
+			t.Errorf("%s ticket rate %v, want %v", arm, got, w)
+		}
+		if got, w := a.Metrics["success"].Value, o.succ/o.convs; math.Abs(got-w) > 1e-12 {
+			t.Errorf("%s success rate %v, want %v", arm, got, w)
+		}
+	}
+	if len(x.Decisions) != 1 || x.Decisions[0].Decision != "rollback" {
+		t.Errorf("decisions %+v, want a rollback for the tickets", x.Decisions)
+	}
+	if x.Events.Unreadable != 0 || x.Events.Late != 0 || x.Events.UnknownArm != 0 {
+		t.Errorf("events %+v", x.Events)
+	}
+	// Decisions are published.
+	decisions := bustest.Stored[eval.ABDecisionEvent](t, b, bus.StreamEvents, bus.ABDecisionSubject("support-ft"))
+	if len(decisions) == 0 || decisions[len(decisions)-1].Run != "live-ab" {
+		t.Errorf("decision events: %+v", decisions)
+	}
+	// Nothing a product sent about a user reached a stream as sent.
+	for _, e := range bustest.Stored[map[string]any](t, b, bus.StreamAB, bus.ABStoredSubject("support-ft")) {
+		if s := fmt.Sprint(e); strings.Contains(s, "example.com") {
+			t.Fatalf("a stored event holds a unit id as sent: %s", s)
+		}
+	}
+}
+
+func storedReport(ctx context.Context, b *bus.Bus, run string) (*document.Report, error) {
+	data, err := bus.ReadObject(ctx, b.Reports, report.ReportObject(run, "report.json"))
+	if err != nil {
+		return nil, err
+	}
+	var rep document.Report
+	if err := json.Unmarshal(data, &rep); err != nil {
+		return nil, err
+	}
+	return &rep, nil
+}
+
+func boolf(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,214 @@
+package report
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/ab"
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/services/report/abtest"
+	"github.com/assay-eval/assay/services/report/document"
+	"github.com/assay-eval/assay/services/report/stats"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// liveExperiments holds the latest look of every live experiment followed,
+// by run, for the run's report and gauges.
+type liveExperiments struct {
+	mu    sync.Mutex
+	byRun map[string]map[string]document.ABExperiment
+	// looks counts each run's looks, so that a new one republishes its
+	// report.
+	looks map[string]int
+
+	decision *prometheus.GaugeVec
+	units    *prometheus.GaugeVec
+	srm      *prometheus.GaugeVec
+}
+
+func newLiveExperiments(reg prometheus.Registerer) *liveExperiments {
+	l := &liveExperiments{byRun: map[string]map[string]document.ABExperiment{}, looks: map[string]int{},
+		decision: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "assay_report_ab_decision",
+			Help: "A live experiment's decision for a treatment arm at its latest look: 1 ramp, 0 hold, -1 rollback."}, []string{"run", "experiment", "arm"}),
+		units: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "assay_report_ab_units",
+			Help: "Units exposed to each arm of a live experiment, at its latest look."}, []string{"run", "experiment", "arm"}),
+		srm: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "assay_report_ab_srm_p",
+			Help: "A live experiment's sample-ratio check p-value at its latest look (below 0.001 its decision is blocked)."}, []string{"run", "experiment"}),
+	}
+	reg.MustRegister(l.decision, l.units, l.srm)
+	return l
+}
+
+// set records a look.
+func (l *liveExperiments) set(run string, x document.ABExperiment) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byRun[run] == nil {
+		l.byRun[run] = map[string]document.ABExperiment{}
+	}
+	l.byRun[run][x.Name] = x
+	l.looks[run]++
+	for _, a := range x.Arms {
+		l.units.WithLabelValues(run, x.Name, a.Name).Set(float64(a.Units))
+	}
+	for _, d := range x.Decisions {
+		v := 0.0
+		switch d.Decision {
+		case stats.DecisionRamp:
+			v = 1
+		case stats.DecisionRollback:
+			v = -1
+		}
+		l.decision.WithLabelValues(run, x.Name, d.Arm).Set(v)
+	}
+	l.srm.WithLabelValues(run, x.Name).Set(x.SRM.P)
+}
+
+// sections are a run's experiments' latest looks, by name, and how many
+// looks the run has had.
+func (l *liveExperiments) sections(run string) ([]document.ABExperiment, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []document.ABExperiment
+	for _, x := range l.byRun[run] {
+		out = append(out, x)
+	}
+	slices.SortFunc(out, func(a, b document.ABExperiment) int {
+		if a.Name < b.Name {
+			return -1
+		}
+		if a.Name > b.Name {
+			return 1
+		}
+		return 0
+	})
+	return out, l.looks[run]
+}
+
+// forget drops a run's experiments once it is no longer followed.
+func (l *liveExperiments) forget(run string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, x := range l.byRun[run] {
+		for _, a := range x.Arms {
+			l.units.DeleteLabelValues(run, x.Name, a.Name)
+			l.decision.DeleteLabelValues(run, x.Name, a.Name)
+		}
+		l.srm.DeleteLabelValues(run, x.Name)
+	}
+	delete(l.byRun, run)
+	delete(l.looks, run)
+}
+
+// followExperiments follows the live experiments of run's spec, and those
+// its resubmissions add, until ctx ends.
+func (s *Service) followExperiments(ctx context.Context, run string, specOf func() *eval.RunSpec) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer s.ab.forget(run)
+	started := map[string]bool{}
+	tick := time.NewTicker(s.cfg.Tick * 4)
+	defer tick.Stop()
+	for {
+		for _, e := range specOf().AB {
+			if started[e.Name] {
+				continue
+			}
+			started[e.Name] = true
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for ctx.Err() == nil {
+					if err := s.followExperiment(ctx, run, e.Name, specOf); err != nil && ctx.Err() == nil {
+						s.logger.Error("following a live experiment failed; starting again", "run", run, "experiment", e.Name, "err", err)
+					}
+					select {
+					case <-ctx.Done():
+					case <-time.After(5 * time.Second):
+					}
+				}
+			}()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// followExperiment reads an experiment's stored events from the start,
+// looks at each window as its events pass it, and publishes each look's
+// decisions, until ctx ends.
+func (s *Service) followExperiment(ctx context.Context, run, name string, specOf func() *eval.RunSpec) error {
+	declared := func() (eval.Experiment, bool) {
+		for _, e := range specOf().AB {
+			if e.Name == name {
+				return e, true
+			}
+		}
+		return eval.Experiment{}, false
+	}
+	e, ok := declared()
+	if !ok {
+		return nil
+	}
+	a := abtest.NewAnalysis(e, 0)
+	cons, err := s.bus.JS.OrderedConsumer(ctx, bus.StreamAB, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.ABStoredSubject(name)}})
+	if err != nil {
+		return fmt.Errorf("following %s: %w", bus.StreamAB, err)
+	}
+	failed := make(chan error, 1)
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		var ev ab.Event
+		if err := json.Unmarshal(m.Data(), &ev); err != nil || ev.Check(ev.At) != nil {
+			a.Unreadable()
+			return
+		}
+		if cur, ok := declared(); ok {
+			a.SetExperiment(cur)
+		}
+		look := a.Add(ev)
+		if look == nil {
+			return
+		}
+		s.ab.set(run, *look)
+		if err := s.publishDecisions(ctx, run, *look); err != nil && ctx.Err() == nil {
+			select {
+			case failed <- err:
+			default:
+			}
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("following %s: %w", bus.StreamAB, err)
+	}
+	defer func() { cc.Stop(); <-cc.Closed() }()
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-failed:
+		return fmt.Errorf("publishing a decision of experiment %s: %w", name, err)
+	}
+}
+
+// publishDecisions publishes a look's decision for every treatment arm,
+// each once whatever the number of times the look is made (a restarted
+// report reads the events again).
+func (s *Service) publishDecisions(ctx context.Context, run string, x document.ABExperiment) error {
+	for _, d := range x.Decisions {
+		ev := eval.ABDecisionEvent{V: eval.Version, Run: run, Experiment: x.Name, Arm: d.Arm, Decision: d.Decision, Reasons: d.Reasons,
+			Blocked: d.Blocked, Window: x.LastLook, Look: x.Looks, At: time.Now().UTC()}
+		id := bus.MsgID("ab-decision", run, x.Name, d.Arm, x.LastLook.UTC().Format(time.RFC3339))
+		if _, err := s.bus.Publish(ctx, bus.ABDecisionSubject(x.Name), id, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
