@@ -83,15 +83,22 @@ func TestLiveExperimentEndToEnd(t *testing.T) {
 		return nil
 	})
 	base := "http://" + sys.Ingest.IntakeAddr() + "/v1/ab/support-ft/"
+	// A product past the experiment's rate waits as told and sends again.
 	postJSON := func(url string, body []byte) (int, []byte) {
-		resp, err := http.Post(url, "application/json", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
+		for {
+			resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			_, _ = buf.ReadFrom(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusTooManyRequests {
+				return resp.StatusCode, buf.Bytes()
+			}
+			wait, _ := time.ParseDuration(resp.Header.Get("Retry-After") + "s")
+			time.Sleep(wait)
 		}
-		defer resp.Body.Close()
-		var buf bytes.Buffer
-		_, _ = buf.ReadFrom(resp.Body)
-		return resp.StatusCode, buf.Bytes()
 	}
 	// The experiment is known once ingest has read the run.
 	var probe ingest.ABAssignReply
@@ -205,7 +212,7 @@ func TestLiveExperimentEndToEnd(t *testing.T) {
 		t.Errorf("decision events: %+v", decisions)
 	}
 	// Nothing a product sent about a user reached a stream as sent.
-	for _, e := range bustest.Stored[map[string]any](t, b, bus.StreamAB, bus.ABStoredSubject("support-ft")) {
+	for _, e := range bustest.Stored[map[string]any](t, b, bus.StreamAB, bus.ABStoredSubject("live-ab", "support-ft")) {
 		if s := fmt.Sprint(e); strings.Contains(s, "example.com") {
 			t.Fatalf("a stored event holds a unit id as sent: %s", s)
 		}

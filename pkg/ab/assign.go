@@ -126,7 +126,8 @@ func (as *Assigner) Assign(ctx context.Context, e Experiment, unit string) (Assi
 	a := Assignment{Experiment: e.Name, Unit: unit, Arm: arm.Name, Variant: arm.Variant, Epoch: e.Epoch(), At: now().UTC(), New: true}
 	got, created, err := as.Store.Claim(ctx, a)
 	if err != nil {
-		return Assignment{}, fmt.Errorf("recording the assignment of unit %q in experiment %q: %w", unit, e.Name, err)
+		// Not the unit: it may be personal data, and errors are logged.
+		return Assignment{}, fmt.Errorf("recording an assignment in experiment %q: %w", e.Name, err)
 	}
 	if !created {
 		got.New = false

@@ -18,39 +18,62 @@ import (
 // experiment may run, and a day.
 const ABUnitsTTL = eval.MaxExperiment + 24*time.Hour
 
-// ABUnitKey is the key of a unit's assignment in an experiment: the
-// experiment and a hash of the unit id, which is never stored as sent
-// (it may be an e-mail address).
-func ABUnitKey(experiment, unit string) string {
-	return experiment + "." + HashUnit(unit)
+// ABEventsAge is how long ASSAY_AB keeps an event: as long as an
+// assignment, and the report's horizon besides, so that a report read
+// again from the stream finds every exposure its units' events need. The
+// stream has no byte limit: dropping the oldest events would drop
+// exposures first.
+const ABEventsAge = ABUnitsTTL + 3*24*time.Hour
+
+// ABUnitKey is the key of a unit's assignment in run's experiment e: the
+// run, the experiment and the unit's [ABHash].
+func ABUnitKey(run string, e eval.Experiment, unit string) string {
+	return run + "." + e.Name + "." + ABHash(run, e, unit)
 }
 
-// HashUnit is a unit id as assay stores it: 32 hex digits of its SHA-256.
-func HashUnit(unit string) string {
-	sum := sha256.Sum256([]byte(unit))
-	return hex.EncodeToString(sum[:16])
+// ABHash is an id a product sent about a user (a unit, a conversation, an
+// event) as assay stores it: 32 hex digits of the SHA-256 of the run, the
+// experiment's salt and the id. Pseudonymous, not anonymous: whoever
+// knows the salt (it is in the spec) and guesses an id (an e-mail
+// address) can confirm it; the salt keeps one user's hashes in two
+// experiments apart.
+func ABHash(run string, e eval.Experiment, id string) string {
+	h := sha256.New()
+	for _, f := range []string{run, e.SaltOf(), id} {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// ABStore keeps assignments in assay_ab_units (it satisfies ab.Store):
-// shared by every ingest replica and kept across restarts, so a unit keeps
-// its arm when the weights change. The stored assignment holds the unit's
-// hash, not its id.
-type ABStore struct{ b *Bus }
+// ABStore keeps the assignments of run's experiment e in assay_ab_units
+// (it satisfies ab.Store): shared by every ingest replica and kept across
+// restarts, so a unit keeps its arm when the weights change. The stored
+// assignment holds the unit's hash, not its id.
+type ABStore struct {
+	b   *Bus
+	run string
+	e   eval.Experiment
+}
 
-// ABStore returns the bus's store of assignments.
-func (b *Bus) ABStore() ABStore { return ABStore{b: b} }
+// ABStore returns the store of the assignments of run's experiment e.
+func (b *Bus) ABStore(run string, e eval.Experiment) ABStore { return ABStore{b: b, run: run, e: e} }
 
-// Claim records a unless its unit has an assignment in a's experiment.
+// Claim records a unless its unit has an assignment. It reads first: a
+// returning unit, the common case, costs one round trip.
 func (s ABStore) Claim(ctx context.Context, a ab.Assignment) (ab.Assignment, bool, error) {
-	key := ABUnitKey(a.Experiment, a.Unit)
+	key := ABUnitKey(s.run, s.e, a.Unit)
+	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
+	defer cancel()
+	if got, ok, err := s.recorded(ctx, key, a.Unit); err != nil || ok {
+		return got, false, err
+	}
 	stored := a
-	stored.Unit, stored.New = HashUnit(a.Unit), false
+	stored.Unit, stored.New = ABHash(s.run, s.e, a.Unit), false
 	data, err := json.Marshal(stored)
 	if err != nil {
 		return ab.Assignment{}, false, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
-	defer cancel()
 	_, err = s.b.ABUnits.Create(ctx, key, data)
 	if err == nil {
 		return a, true, nil
@@ -58,22 +81,35 @@ func (s ABStore) Claim(ctx context.Context, a ab.Assignment) (ab.Assignment, boo
 	if !errors.Is(err, jetstream.ErrKeyExists) {
 		return ab.Assignment{}, false, err
 	}
+	// Created meanwhile by another request for the unit.
+	got, ok, err := s.recorded(ctx, key, a.Unit)
+	if err == nil && !ok {
+		err = fmt.Errorf("the assignment of a unit in experiment %q was created and is gone", s.e.Name)
+	}
+	return got, false, err
+}
+
+// recorded reads a unit's recorded assignment, if it has one.
+func (s ABStore) recorded(ctx context.Context, key, unit string) (ab.Assignment, bool, error) {
 	e, err := s.b.ABUnits.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return ab.Assignment{}, false, nil
+	}
 	if err != nil {
 		return ab.Assignment{}, false, fmt.Errorf("reading the recorded assignment: %w", err)
 	}
 	var got ab.Assignment
 	if err := json.Unmarshal(e.Value(), &got); err != nil || got.Arm == "" {
-		return ab.Assignment{}, false, fmt.Errorf("the recorded assignment of a unit in experiment %q does not decode (%v): delete key %s of %s to assign it anew", a.Experiment, err, key, BucketABUnits)
+		return ab.Assignment{}, false, fmt.Errorf("the recorded assignment of a unit in experiment %q does not decode (%v): delete key %s of %s to assign it anew", s.e.Name, err, key, BucketABUnits)
 	}
-	got.Unit = a.Unit
-	return got, false, nil
+	got.Unit = unit
+	return got, true, nil
 }
 
-// MarkLogged records that the exposure of unit's assignment in experiment
-// is stored, so that later requests do not store it again.
-func (s ABStore) MarkLogged(ctx context.Context, experiment, unit string) error {
-	key := ABUnitKey(experiment, unit)
+// MarkLogged records that the exposure of unit's assignment is stored,
+// so that later requests do not store it again.
+func (s ABStore) MarkLogged(ctx context.Context, unit string) error {
+	key := ABUnitKey(s.run, s.e, unit)
 	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
 	defer cancel()
 	e, err := s.b.ABUnits.Get(ctx, key)

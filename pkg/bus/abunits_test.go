@@ -19,7 +19,7 @@ func TestABStoreKeepsArmsAcrossRestartsAndWeightChanges(t *testing.T) {
 	e := ab.Experiment{Name: "exp", Arms: []ab.Arm{{Name: "control", Variant: "base", Weight: 1}, {Name: "treatment", Variant: "ft", Weight: 1}},
 		Primary: ab.Metric{Metric: "success"}, MinUnits: 1}
 	first := map[string]string{}
-	as := &ab.Assigner{Store: b.ABStore()}
+	as := &ab.Assigner{Store: b.ABStore("run", e)}
 	for i := range 200 {
 		u := fmt.Sprintf("user%d@example.com", i)
 		a, err := as.Assign(ctx, e, u)
@@ -28,19 +28,28 @@ func TestABStoreKeepsArmsAcrossRestartsAndWeightChanges(t *testing.T) {
 		}
 		first[u] = a.Arm
 	}
+	// The same unit hashes apart in another run or under another salt.
+	if bus.ABHash("run", e, "u") == bus.ABHash("run2", e, "u") {
+		t.Error("a unit's hash is the same in two runs")
+	}
+	salted := e
+	salted.Salt = "other"
+	if bus.ABHash("run", e, "u") == bus.ABHash("run", salted, "u") {
+		t.Error("a unit's hash is the same under two salts")
+	}
 	e.Arms[0].Weight = 9
-	again := &ab.Assigner{Store: b.ABStore()}
+	again := &ab.Assigner{Store: b.ABStore("run", e)}
 	for u, arm := range first {
 		a, err := again.Assign(ctx, e, u)
 		if err != nil || a.New || a.Arm != arm || a.Unit != u {
 			t.Fatalf("unit %s after a restart and new weights: %+v %v (was %s)", u, a, err, arm)
 		}
 	}
-	entry, err := b.ABUnits.Get(ctx, bus.ABUnitKey("exp", "user1@example.com"))
+	entry, err := b.ABUnits.Get(ctx, bus.ABUnitKey("run", e, "user1@example.com"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := string(entry.Value()); strings.Contains(v, "example.com") || !strings.Contains(v, bus.HashUnit("user1@example.com")) {
+	if v := string(entry.Value()); strings.Contains(v, "example.com") || !strings.Contains(v, bus.ABHash("run", e, "user1@example.com")) {
 		t.Errorf("stored assignment %s", v)
 	}
 }

@@ -241,8 +241,11 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 				MaxAge:      opts.MaxAge,
 				AllowDirect: true,
 			}
-			if name == StreamIntake || name == StreamAB {
+			switch name {
+			case StreamIntake:
 				intakeRetention(&cfg, opts)
+			case StreamAB:
+				cfg.MaxAge, cfg.MaxBytes = ABEventsAge, -1
 			}
 			cfg.Duplicates, _ = opts.duplicates(name, cfg.MaxAge)
 			s, err = js.CreateStream(ctx, cfg)
@@ -256,7 +259,7 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 			// that may not update streams does not try.
 			cfg := s.CachedInfo().Config
 			want := cfg
-			if (name == StreamIntake || name == StreamAB) && !(opts.keepAge && opts.keepBytes) {
+			if name == StreamIntake && !(opts.keepAge && opts.keepBytes) {
 				intakeRetention(&want, opts)
 				if opts.keepAge {
 					want.MaxAge = cfg.MaxAge

@@ -35,6 +35,9 @@ func (b *Bus) SubmitRun(ctx context.Context, spec *eval.RunSpec) error {
 	if err != nil {
 		return fmt.Errorf("encoding run spec: %w", err)
 	}
+	if err := b.experimentsFree(ctx, spec); err != nil {
+		return err
+	}
 	if _, err := b.Runs.Create(ctx, SpecKey(spec.Run), data); err != nil {
 		if !errors.Is(err, jetstream.ErrKeyExists) {
 			return fmt.Errorf("storing run spec: %w", err)
@@ -154,6 +157,41 @@ func resubmit(old, new *eval.RunSpec) (*eval.RunSpec, string) {
 		return nil, why
 	}
 	return &merged, ""
+}
+
+// ErrExperimentTaken is a live experiment's name that another run declares:
+// a product names an experiment alone in its requests.
+var ErrExperimentTaken = errors.New("live experiment declared by another run")
+
+// experimentsFree checks that no other run declares an experiment of
+// spec's.
+func (b *Bus) experimentsFree(ctx context.Context, spec *eval.RunSpec) error {
+	if len(spec.AB) == 0 {
+		return nil
+	}
+	keys, err := b.Runs.ListKeysFiltered(ctx, AllSpecs)
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("listing runs: %w", err)
+	}
+	for key := range keys.Keys() {
+		run := RunOfKey(key)
+		if run == spec.Run {
+			continue
+		}
+		other, err := b.Spec(ctx, run)
+		if err != nil {
+			continue // deleted meanwhile
+		}
+		for _, e := range spec.AB {
+			if slices.ContainsFunc(other.AB, func(o eval.Experiment) bool { return o.Name == e.Name }) {
+				return fmt.Errorf("%w: experiment %q is run %q's; products name an experiment alone, so give this one another name", ErrExperimentTaken, e.Name, run)
+			}
+		}
+	}
+	return nil
 }
 
 // sameExperiments says what makes new's live experiments other

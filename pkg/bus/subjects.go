@@ -125,9 +125,12 @@ func ABEventsSubject(experiment string) string { return prefix + "ab." + experim
 // AllABRequests matches every live experiment's requests.
 const AllABRequests = prefix + "ab.*.*"
 
-// ABStoredSubject is where ingest stores an experiment's events, in
-// [StreamAB].
-func ABStoredSubject(experiment string) string { return prefix + "abevents." + experiment }
+// ABStoredSubject is where ingest stores the events of run's experiment,
+// in [StreamAB]: an experiment is its run's, so a name declared again by
+// another run later starts afresh.
+func ABStoredSubject(run, experiment string) string {
+	return prefix + "abevents." + run + "." + experiment
+}
 
 // ABDecisionSubject is where the report announces an experiment's
 // decision (ramp, hold, rollback).

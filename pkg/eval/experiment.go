@@ -166,6 +166,8 @@ func (e Experiment) problems(variants []string) []abProblem {
 	add := func(msg string, path ...any) { out = append(out, abProblem{path, msg}) }
 	if !ExperimentNameRE.MatchString(e.Name) {
 		add(fmt.Sprintf("%q must be 1–64 lower-case letters, digits, - or _, starting with a letter or digit (it is part of subjects and URLs)", e.Name), "name")
+	} else if err := CheckSourceName(ABTokenSource(e.Name)); err != nil {
+		add(fmt.Sprintf("%q cannot name the intake source its tokens are given under (%s): %v", e.Name, ABTokenSource(e.Name), err), "name")
 	}
 	if len(e.Arms) < 2 {
 		add(fmt.Sprintf("needs at least 2 arms (the first is the control), has %d", len(e.Arms)), "arms")
@@ -234,6 +236,13 @@ func (e Experiment) problems(variants []string) []abProblem {
 	}
 	return out
 }
+
+// ABTokenSource is the intake source whose tokens admit an experiment's
+// requests; intake sources may not start with its prefix.
+func ABTokenSource(experiment string) string { return ABSourcePrefix + experiment }
+
+// ABSourcePrefix starts the sources of live experiments' tokens.
+const ABSourcePrefix = "ab-"
 
 // MaxExperiment is the longest an experiment may run: how long the bus
 // keeps a unit's assignment.

@@ -50,6 +50,8 @@ func TestSpecDeclaresExperiments(t *testing.T) {
 		{"primary: {metric: success}", "primary: {metric: happiness}", `ab[0].primary.metric: "happiness" is not one of success, satisfaction`},
 		{"max_duration: 336h", "max_duration: 2400h", "ab[0].max_duration: 2400h0m0s is longer than 2160h0m0s"},
 		{"  - name: support-ft\n", "  - name: Support FT\n", `ab[0].name: "Support FT" must be 1–64 lower-case letters`},
+		{"  - name: support-ft\n", "  - name: launch-2026-12-07\n", `ab[0].name: "launch-2026-12-07" cannot name the intake source its tokens are given under (ab-launch-2026-12-07)`},
+		{"sources: [support]", "sources: [ab-support]", `continuous.sources[0]: "ab-support": sources starting with "ab-" are live experiments' tokens`},
 	} {
 		if !strings.Contains(abSpec, c.from) {
 			t.Fatalf("%q is not in the spec", c.from)

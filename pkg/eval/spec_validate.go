@@ -381,6 +381,8 @@ func (s *RunSpec) validate(c *checker) {
 				// subjects, reports and logs.
 				if err := CheckSourceName(src); err != nil {
 					c.fail(err.Error(), "continuous", "sources", i)
+				} else if strings.HasPrefix(src, ABSourcePrefix) {
+					c.fail(fmt.Sprintf("%q: sources starting with %q are live experiments' tokens; name the source otherwise", src, ABSourcePrefix), "continuous", "sources", i)
 				}
 			}
 			if suites[src] {

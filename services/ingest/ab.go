@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/assay-eval/assay/pkg/ab"
@@ -30,7 +31,7 @@ import (
 
 // ABSource is the intake source whose tokens admit an experiment's
 // requests.
-func ABSource(experiment string) string { return "ab-" + experiment }
+func ABSource(experiment string) string { return eval.ABTokenSource(experiment) }
 
 // MaxABEvents bounds the events of one request.
 const MaxABEvents = 1000
@@ -108,36 +109,56 @@ func (s *Service) experiment(name string) (string, eval.Experiment, error) {
 }
 
 // watchExperiments follows the runs' specs for their experiments until
-// ctx ends.
-func (s *Service) watchExperiments(ctx context.Context) error {
-	runs, updates, err := s.bus.WatchRuns(ctx)
-	if err != nil {
-		return err
+// ctx ends, watching again (with a pause) whenever a watch fails or ends:
+// a replica that stopped following would go on serving arms a rollback
+// has stopped.
+func (s *Service) watchExperiments(ctx context.Context) {
+	for pause := time.Second; ctx.Err() == nil; pause = min(2*pause, 30*time.Second) {
+		runs, updates, err := s.bus.WatchRuns(ctx)
+		if err == nil {
+			s.abRuns.Store(runs)
+			pause = time.Second
+			for range updates {
+			}
+			err = errors.New("the watch ended")
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		// Requests are refused (retry later) rather than served from a
+		// copy of the runs that no longer follows them.
+		s.abRuns.Store(nil)
+		s.logger.Warn("following the runs' live experiments failed; watching again", "pause", pause, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
 	}
-	s.abRuns.Store(runs)
-	for range updates {
-	}
-	return nil
 }
 
 // Assign returns a unit's arm in experiment, from the JSON request body:
 // the one it was first given, or for a new unit the one its hash picks,
 // recorded with its exposure before the reply.
 func (s *Service) Assign(ctx context.Context, experiment string, body []byte) (ab.Assignment, error) {
-	_, e, err := s.experiment(experiment)
+	run, e, err := s.experiment(experiment)
 	if err != nil {
 		return ab.Assignment{}, err
 	}
 	var req ABAssignRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	err = dec.Decode(&req)
+	if _, extra := dec.Token(); err == nil && !errors.Is(extra, io.EOF) {
+		err = errors.New("more than one JSON value")
+	}
+	if err != nil {
 		return ab.Assignment{}, abBad(http.StatusBadRequest, `the body must be {"unit": "<user or session id>"}: %v`, err)
 	}
 	if err := ab.CheckUnit(req.Unit); err != nil {
 		return ab.Assignment{}, abBad(http.StatusBadRequest, "%v", err)
 	}
-	as := &ab.Assigner{Store: s.bus.ABStore()}
+	store := s.bus.ABStore(run, e)
+	as := &ab.Assigner{Store: store}
 	a, err := as.Assign(ctx, e, req.Unit)
 	if err != nil {
 		return a, err
@@ -151,42 +172,49 @@ func (s *Service) Assign(ctx context.Context, experiment string, body []byte) (a
 		if a.Recorded != "" {
 			arm = a.Recorded
 		}
-		ev := ab.Event{ID: "exposure", Kind: ab.KindExposure, Unit: bus.HashUnit(req.Unit), Arm: arm, At: a.At, Epoch: a.Epoch}
-		if _, err := s.bus.Publish(ctx, bus.ABStoredSubject(e.Name), bus.MsgID("ab", e.Name, "exposure", ev.Unit), ev); err != nil {
+		unit := bus.ABHash(run, e, req.Unit)
+		ev := ab.Event{ID: "exposure", Kind: ab.KindExposure, Unit: unit, Arm: arm, At: a.At, Epoch: a.Epoch}
+		if _, err := s.bus.Publish(ctx, bus.ABStoredSubject(run, e.Name), bus.MsgID("ab", run, e.Name, "exposure", unit), ev); err != nil {
 			return ab.Assignment{}, fmt.Errorf("storing the exposure: %w", err)
 		}
-		if err := s.bus.ABStore().MarkLogged(ctx, e.Name, req.Unit); err != nil {
+		if err := store.MarkLogged(ctx, req.Unit); err != nil {
 			s.logger.Warn("marking an exposure stored failed; it will be stored again on the unit's next request", "experiment", e.Name, "err", err)
 		}
 	}
 	return a, nil
 }
 
+// abPublishers bounds the events of one request published at once.
+const abPublishers = 64
+
 // ABEvents checks and stores the events of a request body (one event or
 // a JSON array of at most [MaxABEvents]): every good one is stored, and
 // every bad one named with what is wrong, so that one bad event loses
-// nothing else.
+// nothing else. Exposures are refused: assign records them, with the arm
+// assay chose.
 func (s *Service) ABEvents(ctx context.Context, experiment string, body []byte) (ABEventsReply, error) {
 	var reply ABEventsReply
-	_, e, err := s.experiment(experiment)
+	run, e, err := s.experiment(experiment)
 	if err != nil {
 		return reply, err
 	}
-	var raws []json.RawMessage
-	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) > 0 && trimmed[0] == '[' {
-		if err := json.Unmarshal(body, &raws); err != nil {
-			return reply, abBad(http.StatusBadRequest, "the body is not a JSON array of events: %v", err)
-		}
-	} else {
-		raws = []json.RawMessage{body}
-	}
-	if len(raws) > MaxABEvents {
-		return reply, abBad(http.StatusRequestEntityTooLarge, "%d events in one request, more than %d: send them in several", len(raws), MaxABEvents)
+	raws, err := splitEvents(body)
+	if err != nil {
+		return reply, err
 	}
 	now := time.Now()
+	type pending struct {
+		i  int
+		ev ab.Event
+	}
+	var good []pending
 	for i, raw := range raws {
 		ev, err := ab.ParseEvent(raw, now)
-		if err == nil && ev.Arm != "" {
+		switch {
+		case err != nil:
+		case ev.Kind == ab.KindExposure:
+			err = fmt.Errorf("%w: event %s: exposures are recorded by assign (POST /v1/ab/%s/assign), with the arm assay chose: send turns and outcomes here", ab.ErrEvent, ev.ID, e.Name)
+		case ev.Arm != "":
 			if _, ok := e.Arm(ev.Arm); !ok {
 				err = fmt.Errorf("%w: event %s: arm %q is not an arm of experiment %q", ab.ErrEvent, ev.ID, ev.Arm, e.Name)
 			}
@@ -195,32 +223,95 @@ func (s *Service) ABEvents(ctx context.Context, experiment string, body []byte) 
 			reply.Errors = append(reply.Errors, fmt.Sprintf("event %d: %v", i+1, err))
 			continue
 		}
-		stored := storedEvent(ev)
-		ack, err := s.bus.Publish(ctx, bus.ABStoredSubject(e.Name), bus.MsgID("ab", e.Name, stored.ID), stored)
-		if err != nil {
-			// The rest may fail alike: the product sends them again, and
-			// the stored ones count once.
-			reply.Error, reply.Retry = fmt.Sprintf("storing event %d failed (%v): send the request again; events already stored count once", i+1, err), true
-			return reply, err
+		good = append(good, pending{i, ev})
+	}
+	if len(good) == 0 {
+		if len(reply.Errors) == 0 {
+			return reply, abBad(http.StatusBadRequest, "no event: send one event object, or an array of them")
 		}
-		reply.Accepted++
-		if ack != nil && ack.Duplicate {
-			reply.Duplicates++
-		}
+		return reply, nil
+	}
+	// Published together, acknowledged together: a thousand events cost
+	// about one round trip, not a thousand.
+	var mu sync.Mutex
+	var failed error
+	sem := make(chan struct{}, abPublishers)
+	var wg sync.WaitGroup
+	for _, p := range good {
+		stored := storedEvent(run, e, p.ev)
+		id := bus.MsgID("ab", run, e.Name, stored.Unit, stored.Conversation, stored.ID)
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			ack, err := s.bus.PublishAsync(ctx, bus.ABStoredSubject(run, e.Name), id, stored)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err != nil:
+				failed = err
+			default:
+				reply.Accepted++
+				if ack != nil && ack.Duplicate {
+					reply.Duplicates++
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failed != nil {
+		// The product sends the request again; the stored ones count
+		// once.
+		reply.Error, reply.Retry = fmt.Sprintf("storing %d of the events failed (%v): send the request again; events already stored count once", len(good)-reply.Accepted, failed), true
+		return reply, failed
 	}
 	return reply, nil
 }
 
+// splitEvents reads a request body as one event or a JSON array of at
+// most MaxABEvents, without decoding more of an oversized array than
+// needed to tell.
+func splitEvents(body []byte) ([]json.RawMessage, error) {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '[' {
+		return []json.RawMessage{body}, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	if _, err := dec.Token(); err != nil {
+		return nil, abBad(http.StatusBadRequest, "the body is not a JSON array of events: %v", err)
+	}
+	var raws []json.RawMessage
+	for dec.More() {
+		if len(raws) == MaxABEvents {
+			return nil, abBad(http.StatusRequestEntityTooLarge, "more than %d events in one request: send them in several", MaxABEvents)
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, abBad(http.StatusBadRequest, "the body is not a JSON array of events: %v", err)
+		}
+		raws = append(raws, raw)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, abBad(http.StatusBadRequest, "the body is not a JSON array of events: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, abBad(http.StatusBadRequest, "the body holds more than one JSON value: send one array")
+	}
+	return raws, nil
+}
+
 // storedEvent is ev as it is stored: its id, unit and conversation as
-// hashes, its texts redacted.
-func storedEvent(ev ab.Event) ab.Event {
-	ev.ID = bus.HashUnit(ev.ID)
-	ev.Unit = bus.HashUnit(ev.Unit)
+// hashes ([bus.ABHash]), its texts redacted.
+func storedEvent(run string, e eval.Experiment, ev ab.Event) ab.Event {
+	ev.ID = bus.ABHash(run, e, ev.ID)
+	ev.Unit = bus.ABHash(run, e, ev.Unit)
 	if ev.Conversation != "" {
-		ev.Conversation = bus.HashUnit(ev.Conversation)
+		ev.Conversation = bus.ABHash(run, e, ev.Conversation)
 	}
 	ev.Query, _ = pii.Redact(ev.Query)
 	ev.Answer, _ = pii.Redact(ev.Answer)
+	ev.Model, _ = pii.Redact(ev.Model)
 	return ev
 }
 
@@ -241,9 +332,21 @@ func abStatus(err error) (int, bool) {
 // assay.ab.<experiment>.<assign|events>.
 func (s *Service) serveAB(ctx context.Context, subject, token string, body []byte) any {
 	experiment, op := bus.SubjectToken(subject, 2), bus.SubjectToken(subject, 3)
-	if a := s.admitAB(experiment, token); a != nil {
+	a := s.authAB(experiment, token)
+	if a == nil {
+		a = s.rateAB(experiment, body)
+	}
+	if a != nil {
+		s.intakeRefused.WithLabelValues(a.reason).Inc()
 		return map[string]any{"error": a.err.Error(), "retry": a.status == http.StatusTooManyRequests}
 	}
+	if int64(len(body)) > s.intakeCfg.MaxBody {
+		s.intakeRefused.WithLabelValues("too_large").Inc()
+		return map[string]any{"error": fmt.Sprintf("the body is larger than %d bytes", s.intakeCfg.MaxBody)}
+	}
+	// The requester waits so long; the work does not outlive it.
+	ctx, cancel := context.WithTimeout(ctx, s.intakeCfg.WriteTimeout)
+	defer cancel()
 	switch op {
 	case "assign":
 		reply, _ := s.assignReply(ctx, experiment, body)
@@ -272,64 +375,111 @@ func (s *Service) assignReply(ctx context.Context, experiment string, body []byt
 	return ABAssignReply{Experiment: a.Experiment, Arm: a.Arm, Variant: a.Variant, New: a.New, Recorded: a.Recorded}, http.StatusOK
 }
 
-// admitAB decides whether an A/B request for experiment with token may be
-// read: a token of its source ([ABSource]), and the experiment's rate
-// (IntakeConfig.ABRate, apart from the intake's).
-func (s *Service) admitAB(experiment, token string) *admission {
+// authAB decides whether an A/B request for experiment with token may be
+// read: a token of its source ([ABSource]).
+func (s *Service) authAB(experiment, token string) *admission {
 	if !eval.ExperimentNameRE.MatchString(experiment) {
-		return &admission{status: http.StatusNotFound, reason: "unauthorized", err: fmt.Errorf("%q is not an experiment name", loggable(experiment))}
+		return &admission{status: http.StatusNotFound, reason: "bad_request", err: fmt.Errorf("%q is not an experiment name", loggable(experiment))}
 	}
 	source := ABSource(experiment)
 	if !s.intakeCfg.Insecure && !s.intakeCfg.Tokens.Allows(source, token) {
 		return &admission{status: http.StatusUnauthorized, reason: "unauthorized",
 			err: fmt.Errorf("%w for experiment %q: send a token of source %q as \"Authorization: Bearer <token>\" over HTTP or in the %s header over NATS", errUnauthorized, experiment, source, TokenHeader)}
 	}
-	if ok, wait := s.abLimiter.allow(source); !ok {
+	return nil
+}
+
+// rateAB takes body's events from experiment's rate (IntakeConfig.ABRate,
+// apart from the intake's, in events: an array of n events takes n; per
+// replica).
+func (s *Service) rateAB(experiment string, body []byte) *admission {
+	if ok, wait := s.abLimiter.allowN(ABSource(experiment), countEvents(body)); !ok {
 		return &admission{status: http.StatusTooManyRequests, reason: "rate_limited", retryAfter: wait,
-			err: fmt.Errorf("experiment %q gets more than %g requests a second: send it again in %s", experiment, s.intakeCfg.ABRate, wait.Round(time.Millisecond))}
+			err: fmt.Errorf("experiment %q gets more than %g events a second: send them again in %s", experiment, s.intakeCfg.ABRate, wait.Round(time.Millisecond))}
 	}
 	return nil
 }
 
+// countEvents is how many events a body holds, for the rate limit: the
+// elements of a top-level array (counted without decoding them), else 1.
+func countEvents(body []byte) int {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '[' {
+		return 1
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	if _, err := dec.Token(); err != nil {
+		return 1
+	}
+	n := 0
+	for dec.More() && n <= MaxABEvents {
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			break
+		}
+		n++
+	}
+	return max(n, 1)
+}
+
 // abHandler serves POST /v1/ab/{experiment}/assign and .../events on mux,
 // admitted and bounded like the intake's requests (slots, body size).
-func (s *Service) abHandler(mux *http.ServeMux, slots chan struct{}) {
+func (s *Service) abHandler(mux *http.ServeMux) {
+	// Slots of their own: a product's batches do not starve the intake.
+	slots := make(chan struct{}, s.intakeCfg.MaxConcurrent)
+	refuse := func(w http.ResponseWriter, a *admission) {
+		s.intakeRefused.WithLabelValues(a.reason).Inc()
+		if a.status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="assay-ab"`)
+		}
+		if a.retryAfter > 0 {
+			w.Header().Set("Retry-After", retryAfterSeconds(a.retryAfter))
+		}
+		w.Header().Set("Connection", "close")
+		writeJSON(w, a.status, map[string]any{"error": a.err.Error(), "retry": a.retryAfter > 0})
+	}
 	handle := func(op string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			experiment := r.PathValue("experiment")
-			if a := s.admitAB(experiment, bearer(r)); a != nil {
-				s.intakeRefused.WithLabelValues(a.reason).Inc()
-				if a.status == http.StatusUnauthorized {
-					w.Header().Set("WWW-Authenticate", `Bearer realm="assay-ab"`)
-				}
-				if a.retryAfter > 0 {
-					w.Header().Set("Retry-After", retryAfterSeconds(a.retryAfter))
-				}
-				w.Header().Set("Connection", "close")
-				writeJSON(w, a.status, map[string]any{"error": a.err.Error(), "retry": a.retryAfter > 0})
+			// The token before anything is read; the rate once the body
+			// says how many events it holds.
+			if a := s.authAB(experiment, bearer(r)); a != nil {
+				refuse(w, a)
 				return
 			}
 			select {
 			case slots <- struct{}{}:
 				defer func() { <-slots }()
 			default:
-				s.intakeRefused.WithLabelValues("overloaded").Inc()
-				w.Header().Set("Retry-After", "1")
-				writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "busy: send the request again in a second", "retry": true})
+				refuse(w, &admission{status: http.StatusServiceUnavailable, reason: "overloaded", retryAfter: time.Second, err: errors.New("busy: send the request again in a second")})
 				return
 			}
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.intakeCfg.MaxBody))
-			if err != nil {
-				s.intakeRefused.WithLabelValues("too_large").Inc()
-				writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"error": fmt.Sprintf("the body is larger than %d bytes, or was cut off: %v", s.intakeCfg.MaxBody, err)})
+			var tooLarge *http.MaxBytesError
+			switch {
+			case errors.As(err, &tooLarge):
+				refuse(w, &admission{status: http.StatusRequestEntityTooLarge, reason: "too_large", err: fmt.Errorf("the body is larger than %d bytes", s.intakeCfg.MaxBody)})
+				return
+			case err != nil:
+				refuse(w, &admission{status: http.StatusRequestTimeout, reason: "timeout", err: fmt.Errorf("the request was not sent within %s", s.intakeCfg.ReadTimeout)})
 				return
 			}
+			if a := s.rateAB(experiment, body); a != nil {
+				refuse(w, a)
+				return
+			}
+			// Answered before the server's write timeout cuts the reply.
+			ctx, cancel := context.WithTimeout(r.Context(), s.intakeCfg.WriteTimeout*2/3)
+			defer cancel()
 			switch op {
 			case "assign":
-				reply, status := s.assignReply(r.Context(), experiment, body)
+				reply, status := s.assignReply(ctx, experiment, body)
+				if status == http.StatusServiceUnavailable {
+					w.Header().Set("Retry-After", "1")
+				}
 				writeJSON(w, status, reply)
 			case "events":
-				reply, err := s.ABEvents(r.Context(), experiment, body)
+				reply, err := s.ABEvents(ctx, experiment, body)
 				status := http.StatusAccepted
 				switch {
 				case err != nil:
@@ -341,6 +491,9 @@ func (s *Service) abHandler(mux *http.ServeMux, slots chan struct{}) {
 					status = http.StatusMultiStatus
 				case len(reply.Errors) > 0:
 					status = http.StatusBadRequest
+				}
+				if status == http.StatusServiceUnavailable {
+					w.Header().Set("Retry-After", "1")
 				}
 				writeJSON(w, status, reply)
 			}

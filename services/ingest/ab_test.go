@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -69,7 +70,7 @@ func post(t *testing.T, url, token, body string) (int, map[string]any) {
 }
 
 func abStored(t *testing.T, b *bus.Bus) []ab.Event {
-	return bustest.Stored[ab.Event](t, b, bus.StreamAB, bus.ABStoredSubject("support"))
+	return bustest.Stored[ab.Event](t, b, bus.StreamAB, bus.ABStoredSubject("live", "support"))
 }
 
 func TestABAssignOverHTTPAndNATS(t *testing.T) {
@@ -165,7 +166,7 @@ func TestABEventsAreCheckedRedactedAndCountedOnce(t *testing.T) {
 			t.Errorf("stored events hold %q: %s", leak, data)
 		}
 	}
-	if stored[0].Answer != "Sure." || stored[0].Unit != bus.HashUnit("alice@example.com") || stored[0].Conversation != stored[1].Conversation {
+	if stored[0].Answer != "Sure." || stored[0].Unit != bus.ABHash("live", abSpec("live").AB[0], "alice@example.com") || stored[0].Conversation != stored[1].Conversation {
 		t.Errorf("stored turn %+v", stored[0])
 	}
 	// Over NATS.
@@ -189,7 +190,13 @@ func TestABEventsAreCheckedRedactedAndCountedOnce(t *testing.T) {
 
 func TestABExperimentDeclaredTwiceIsRefused(t *testing.T) {
 	s, b, base := startAB(t)
-	if err := b.SubmitRun(t.Context(), abSpec("live2")); err != nil {
+	if err := b.SubmitRun(t.Context(), abSpec("live2")); !errors.Is(err, bus.ErrExperimentTaken) {
+		t.Fatalf("a second run declaring the experiment: %v", err)
+	}
+	// Two submissions racing past that check: requests are refused rather
+	// than served by either.
+	data, _ := json.Marshal(abSpec("live2"))
+	if _, err := b.Runs.Put(t.Context(), bus.SpecKey("live2"), data); err != nil {
 		t.Fatal(err)
 	}
 	bustest.Eventually(t, 10*time.Second, func() error {
@@ -201,5 +208,58 @@ func TestABExperimentDeclaredTwiceIsRefused(t *testing.T) {
 	status, out := post(t, base+"/v1/ab/support/assign", abToken, `{"unit": "u"}`)
 	if status != http.StatusConflict || !strings.Contains(fmt.Sprint(out["error"]), "declared by several runs (live, live2)") {
 		t.Errorf("%d %v", status, out)
+	}
+}
+
+// TestABEventsEdges: ids are a conversation's (two users may both send
+// "t-1"), exposures come from assign only, an empty or oversized batch is
+// refused whole, and the rate is counted in events.
+func TestABEventsEdges(t *testing.T) {
+	tokens, err := ParseIntakeTokens("test", ABSource("support")+"="+abToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, b, url := startIntake(t, IntakeConfig{Tokens: tokens, ABRate: 10, ABBurst: 20})
+	if err := b.SubmitRun(t.Context(), abSpec("live")); err != nil {
+		t.Fatal(err)
+	}
+	bustest.Eventually(t, 10*time.Second, func() error { _, _, err := s.experiment("support"); return err })
+	events := strings.TrimSuffix(url, "/v1/intake/") + "/v1/ab/support/events"
+	status, out := post(t, events, abToken, `[{"id": "t-1", "kind": "turn", "unit": "alice", "conversation": "c-1"},
+		{"id": "t-1", "kind": "turn", "unit": "bob", "conversation": "c-7"}]`)
+	if status != http.StatusAccepted || out["accepted"] != 2.0 || out["duplicates"] != nil {
+		t.Errorf("two users' events with one id: %d %v", status, out)
+	}
+	if n := len(abStored(t, b)); n != 2 {
+		t.Errorf("%d events stored, want 2", n)
+	}
+	status, out = post(t, events, abToken, `{"id": "x", "kind": "exposure", "unit": "u", "arm": "treatment"}`)
+	if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["errors"]), "exposures are recorded by assign") {
+		t.Errorf("an exposure sent as an event: %d %v", status, out)
+	}
+	if status, out := post(t, events, abToken, `[]`); status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["error"]), "no event") {
+		t.Errorf("an empty batch: %d %v", status, out)
+	}
+	// 15 events pass (burst 20), 15 more at once do not: 429.
+	batch := func(n int) string {
+		var parts []string
+		for i := range n {
+			parts = append(parts, fmt.Sprintf(`{"id": "b%d", "kind": "outcome", "unit": "u", "conversation": "c", "ticket": true}`, i))
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	}
+	if status, out := post(t, events, abToken, batch(15)); status != http.StatusAccepted {
+		t.Errorf("15 events within the burst: %d %v", status, out)
+	}
+	if status, out := post(t, events, abToken, batch(15)); status != http.StatusTooManyRequests {
+		t.Errorf("15 more at once past the rate: %d %v", status, out)
+	}
+	big := "[" + strings.Repeat("0,", MaxABEvents) + "0]"
+	if _, err := splitEvents([]byte(big)); err == nil || !strings.Contains(err.Error(), "more than 1000 events") {
+		t.Errorf("an oversized batch: %v", err)
+	}
+	// An intake source may not take a live experiment's token name.
+	if _, _, err := ParseQuery("ab-support", []byte(`{"query": "hi"}`), time.Now()); err == nil || !strings.Contains(err.Error(), "live experiments' tokens") {
+		t.Errorf("an intake source named like an experiment's tokens: %v", err)
 	}
 }

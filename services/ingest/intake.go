@@ -74,6 +74,9 @@ func checkSource(source string) error {
 	if err := eval.CheckSourceName(source); err != nil {
 		return &QueryError{err.Error()}
 	}
+	if strings.HasPrefix(source, eval.ABSourcePrefix) {
+		return &QueryError{fmt.Sprintf("source %q: sources starting with %q are live experiments' tokens, not intake sources: name the source otherwise", source, eval.ABSourcePrefix)}
+	}
 	return nil
 }
 

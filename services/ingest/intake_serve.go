@@ -54,9 +54,9 @@ type IntakeConfig struct {
 	// on HTTP and NATS together; past it, HTTP answers 429.
 	Rate  float64
 	Burst int
-	// ABRate and ABBurst limit each live experiment's requests (assign and
-	// events) the same way (defaults 2000 and 4000: a product asks for an
-	// arm on every visit).
+	// ABRate and ABBurst limit each live experiment's requests the same
+	// way, counted in events (an assignment is one; defaults 2000 and
+	// 4000: a product asks for an arm on every visit), per replica.
 	ABRate  float64
 	ABBurst int
 }
@@ -184,11 +184,7 @@ func (s *Service) serveIntake(ctx context.Context, addr string) error {
 		}
 		subs = append(subs, sub)
 	}
-	go func() {
-		if err := s.watchExperiments(ctx); err != nil && ctx.Err() == nil {
-			s.logger.Error("following the runs' live experiments failed: their requests are refused", "err", err)
-		}
-	}()
+	go s.watchExperiments(ctx)
 	defer func() {
 		for _, sub := range subs {
 			_ = sub.Drain()
@@ -333,7 +329,7 @@ func (s *Service) IntakeHandler() http.Handler {
 		}
 		writeReply(w, status, reply)
 	})
-	s.abHandler(mux, slots)
+	s.abHandler(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	return mux
 }

@@ -35,6 +35,13 @@ func newRateLimiter(rate float64, burst int) *rateLimiter {
 // allow takes a token from source's bucket, or says how long until there
 // is one.
 func (l *rateLimiter) allow(source string) (ok bool, wait time.Duration) {
+	return l.allowN(source, 1)
+}
+
+// allowN takes n tokens from source's bucket (a batch of n events), or
+// says how long until there are; a batch larger than the burst takes the
+// whole burst.
+func (l *rateLimiter) allowN(source string, n int) (ok bool, wait time.Duration) {
 	if l == nil || l.rate <= 0 {
 		return true, 0
 	}
@@ -56,11 +63,12 @@ func (l *rateLimiter) allow(source string) (ok bool, wait time.Duration) {
 	}
 	b.tokens = math.Min(l.burst, b.tokens+now.Sub(b.at).Seconds()*l.rate)
 	b.at = now
-	if b.tokens >= 1 {
-		b.tokens--
+	need := math.Min(float64(max(n, 1)), l.burst)
+	if b.tokens >= need {
+		b.tokens -= need
 		return true, 0
 	}
-	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	return false, time.Duration((need - b.tokens) / l.rate * float64(time.Second))
 }
 
 // forgetFull drops the buckets that are full by now.

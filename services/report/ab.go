@@ -160,7 +160,7 @@ func (s *Service) followExperiment(ctx context.Context, run, name string, specOf
 		return nil
 	}
 	a := abtest.NewAnalysis(e, 0)
-	cons, err := s.bus.JS.OrderedConsumer(ctx, bus.StreamAB, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.ABStoredSubject(name)}})
+	cons, err := s.bus.JS.OrderedConsumer(ctx, bus.StreamAB, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.ABStoredSubject(run, name)}})
 	if err != nil {
 		return fmt.Errorf("following %s: %w", bus.StreamAB, err)
 	}

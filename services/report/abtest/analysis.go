@@ -103,6 +103,12 @@ func (a *Analysis) Look(at time.Time) document.ABExperiment {
 	// The mixture is tuned to the planned units: twice the minimum an arm
 	// needs, over the two arms compared.
 	planned := 2 * max(e.MinUnits, 1)
+	// An experiment with no maximum duration has the longest: its units'
+	// assignments are kept no longer.
+	maxDuration := e.MaxDuration.D()
+	if maxDuration <= 0 {
+		maxDuration = eval.MaxExperiment
+	}
 	for _, arm := range e.Arms[1:] {
 		if arm.Stopped {
 			out.Decisions = append(out.Decisions, document.ABDecision{Arm: arm.Name, Decision: stats.DecisionRollback, Reasons: []string{"the arm is stopped in the run's spec"}})
@@ -128,7 +134,7 @@ func (a *Analysis) Look(at time.Time) document.ABExperiment {
 		}
 		in := stats.ABDecideInput{Primary: check(e.Primary, "primary"), SRMP: out.SRM.P,
 			Units: []int64{arms[control.Name].Units, arms[arm.Name].Units}, MinUnits: e.MinUnits,
-			Elapsed: at.Sub(a.start), MaxDuration: e.MaxDuration.D()}
+			Elapsed: at.Sub(a.start), MaxDuration: maxDuration}
 		for _, g := range e.Guardrails {
 			in.Guardrails = append(in.Guardrails, check(g, "guardrail"))
 		}
