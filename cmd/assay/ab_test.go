@@ -237,3 +237,102 @@ func boolf(b bool) float64 {
 	}
 	return 0
 }
+
+// TestSimTrafficMatchesTheReport: `assay sim traffic` sends simulated
+// users through a token-secured intake, a fifth of their outcomes late;
+// the report's figures of every arm equal what the command says the users
+// did, and a better treatment ramps.
+func TestSimTrafficMatchesTheReport(t *testing.T) {
+	sim := llmsim.New(llmsim.Options{Seed: 42, Personas: testPersonas()})
+	hs := httptest.NewServer(sim.Handler())
+	defer hs.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	const token = "sim-traffic-token-0123456789"
+	tokens, err := ingest.ParseIntakeTokens("test", ingest.ABSource("support-ft")+"="+token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: -1, IntakeAddr: "127.0.0.1:0", Intake: ingest.IntakeConfig{Tokens: tokens}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Stop()
+	b := sys.Env.Bus
+	// 800 users: a minimum of 100 an arm, and a ticket margin of 5 points
+	// that this many conversations can show to hold.
+	text := strings.NewReplacer("min_units: 400", "min_units: 100", "margin: 0.02", "margin: 0.05").Replace(fmt.Sprintf(abRunSpec, hs.URL+"/v1"))
+	spec, err := eval.ParseSpec("ab.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := submit(ctx, b, spec, openFile); err != nil {
+		t.Fatal(err)
+	}
+	bustest.Eventually(t, 10*time.Second, func() error {
+		if sys.Ingest.IntakeAddr() == "" {
+			return fmt.Errorf("no intake address yet")
+		}
+		return nil
+	})
+	intake := "http://" + sys.Ingest.IntakeAddr()
+	t.Setenv(abTokenEnv, token)
+	args := []string{"sim", "traffic", "--intake", intake, "--experiment", "support-ft", "--users", "800", "--late", "0.2", "--seed", "5",
+		"--arm", "control:success=0.3,ticket=0.05,satisfaction=3.5", "--arm", "treatment:success=0.5,ticket=0.05,satisfaction=4,latency_ms=600"}
+	var out string
+	bustest.Eventually(t, 20*time.Second, func() error {
+		// Refused (404) until ingest has read the run.
+		var err error
+		out, _, err = runCLI(t, args...)
+		return err
+	})
+	var oracle map[string]llmsim.ArmOracle
+	if err := json.Unmarshal([]byte(out), &oracle); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	// An event a few minutes ahead closes the windows the users' are in.
+	closing := fmt.Appendf(nil, `{"id": "closing", "kind": "outcome", "unit": "closer", "conversation": "c", "ended": true, "at": %q}`, time.Now().UTC().Add(4*time.Minute).Format(time.RFC3339))
+	req, _ := http.NewRequest(http.MethodPost, intake+"/v1/ab/support-ft/events", bytes.NewReader(closing))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("closing event: %v %v", resp, err)
+	}
+	var x document.ABExperiment
+	bustest.Eventually(t, 90*time.Second, func() error {
+		rep, err := storedReport(ctx, b, "live-ab")
+		if err != nil {
+			return err
+		}
+		if len(rep.AB) != 1 {
+			return fmt.Errorf("no look yet")
+		}
+		x = rep.AB[0]
+		if x.Arms[0].Units+x.Arms[1].Units < int64(oracle["control"].Units+oracle["treatment"].Units) {
+			return fmt.Errorf("%d+%d units so far", x.Arms[0].Units, x.Arms[1].Units)
+		}
+		return nil
+	})
+	// The failed first tries of the command (before ingest read the run)
+	// assigned no one: the units are the command's last run's.
+	for i, arm := range []string{"control", "treatment"} {
+		a, o := x.Arms[i], oracle[arm]
+		success, ticket, satisfaction, latency := o.Rates()
+		for _, c := range []struct {
+			metric string
+			want   float64
+		}{{"success", success}, {"ticket", ticket}, {"satisfaction", satisfaction}, {"latency_ms", latency}} {
+			if got := a.Metrics[c.metric].Value; math.Abs(got-c.want) > 1e-9 {
+				t.Errorf("%s %s: report %v, users %v", arm, c.metric, got, c.want)
+			}
+		}
+		if a.Units != int64(o.Units) {
+			t.Errorf("%s: %d units, users %d", arm, a.Units, o.Units)
+		}
+	}
+	if x.Events.OutOfOrder == 0 || x.Events.Late != 0 || x.Events.Orphans != 0 {
+		t.Errorf("events %+v: the late outcomes should arrive out of order and still join", x.Events)
+	}
+	if len(x.Decisions) != 1 || x.Decisions[0].Decision != "ramp" {
+		t.Errorf("decisions %+v, want a ramp for the better treatment", x.Decisions)
+	}
+}

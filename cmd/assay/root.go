@@ -53,6 +53,8 @@ Environment (a flag overrides its variable):
   ASSAY_REVIEW_TOKENS
       assay review serve and assay up --review-addr: the reviewers'
       name=token entries when --reviewers is not given
+  ASSAY_AB_TOKEN
+      assay sim traffic: the live experiment's token
   GOMEMLIMIT
       up, run and demo; wins over --memory-limit
 assay up does not read ASSAY_NATS, which is where clients find it. A local

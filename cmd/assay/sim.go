@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -72,6 +73,64 @@ answer, schema, should_refuse).`,
 	cmd.Flags().StringVar(&personas, "personas", "", "YAML list of personas (see the README)")
 	cmd.Flags().Int64Var(&seed, "seed", 7, "seed of every simulated choice")
 	cmd.Flags().StringArrayVar(&suites, "suite", nil, "JSONL suite whose answers the models should know (repeatable)")
+	cmd.AddCommand(newSimTrafficCmd())
+	return cmd
+}
+
+// abTokenEnv names the environment variable holding a live experiment's
+// token for `assay sim traffic`: a secret is never a flag's value.
+const abTokenEnv = "ASSAY_AB_TOKEN"
+
+func newSimTrafficCmd() *cobra.Command {
+	var intake, experiment string
+	var users int
+	var arms []string
+	var late float64
+	var seed uint64
+	cmd := &cobra.Command{
+		Use:   "traffic --intake URL --experiment NAME [--arm NAME:success=P,ticket=P]...",
+		Short: "Send a live experiment simulated users: assigned by assay, with known outcomes",
+		Long: `Sends a live experiment's simulated users through assay's own endpoints: each
+asks POST /v1/ab/<experiment>/assign for its arm, holds one to three
+conversations of one to three turns, and reports each conversation's outcome
+(resolved, ticket, sometimes a 1–5 rating) with its arm's chances (--arm;
+defaults success=0.3,ticket=0.05,satisfaction=4,latency_ms=800). A share of
+the outcomes (--late) is sent after every other event. The experiment's token
+is read from ` + abTokenEnv + ` (none for an intake started with
+--intake-insecure). Prints, as JSON, what the users of each arm did: the
+figures the report's live-experiment section should show.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t := llmsim.Traffic{Intake: intake, Experiment: experiment, Users: users, Late: late, Seed: seed,
+				Token: os.Getenv(abTokenEnv), Arms: map[string]llmsim.ArmRates{}}
+			if intake == "" || experiment == "" {
+				return usage(errors.New("--intake and --experiment are required"))
+			}
+			if late < 0 || late > 1 {
+				return usage(fmt.Errorf("--late %v is outside 0..1", late))
+			}
+			for _, a := range arms {
+				name, r, err := llmsim.ParseArmRates(a)
+				if err != nil {
+					return usage(err)
+				}
+				t.Arms[name] = r
+			}
+			oracle, err := t.Run(cmd.Context())
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(oracle)
+		},
+	}
+	cmd.Flags().StringVar(&intake, "intake", "", "base URL of assay's HTTP intake, e.g. http://127.0.0.1:8081")
+	cmd.Flags().StringVar(&experiment, "experiment", "", "the experiment's name")
+	cmd.Flags().IntVar(&users, "users", 1000, "users to send")
+	cmd.Flags().StringArrayVar(&arms, "arm", nil, "an arm's behaviour, name:success=P,ticket=P,satisfaction=R,latency_ms=MS (repeatable)")
+	cmd.Flags().Float64Var(&late, "late", 0.1, "share of outcomes sent after every other event")
+	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the users' behaviour")
 	return cmd
 }
 
