@@ -1,12 +1,14 @@
 package ingest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -262,4 +264,51 @@ func TestABEventsEdges(t *testing.T) {
 	if _, _, err := ParseQuery("ab-support", []byte(`{"query": "hi"}`), time.Now()); err == nil || !strings.Contains(err.Error(), "live experiments' tokens") {
 		t.Errorf("an intake source named like an experiment's tokens: %v", err)
 	}
+}
+
+// BenchmarkABEvents measures the sustained intake of a live experiment's
+// events: batches of 200 (turns with an answer to redact, and outcomes)
+// sent over NATS by 8 producers, each event checked, hashed, redacted and
+// stored with a JetStream acknowledgement.
+func BenchmarkABEvents(b *testing.B) {
+	s, bb := newIntakeWith(b, IntakeConfig{Insecure: true, ABRate: -1})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.serveIntake(ctx, "") }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	if err := bb.SubmitRun(ctx, abSpec("bench")); err != nil {
+		b.Fatal(err)
+	}
+	bustest.Eventually(b, 10*time.Second, func() error { _, _, err := s.experiment("support"); return err })
+	const perBatch = 200
+	var seq atomic.Int64
+	b.SetParallelism(4) // 8 producers on 2 cores
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := seq.Add(1)
+			var events []string
+			for i := range perBatch / 2 {
+				unit, conv := fmt.Sprintf("user%d-%d@example.com", n, i), fmt.Sprintf("c%d", i)
+				events = append(events,
+					fmt.Sprintf(`{"id": "t", "kind": "turn", "unit": %q, "conversation": %q, "answer": "Your refund for card 4111 1111 1111 1111 is on its way; call 138 1234 5678 if not.", "latency_ms": 812, "completion_tokens": 24}`, unit, conv),
+					fmt.Sprintf(`{"id": "o", "kind": "outcome", "unit": %q, "conversation": %q, "success": true, "ticket": false, "satisfaction": 4}`, unit, conv))
+			}
+			m, err := bb.NC.Request(bus.ABEventsSubject("support"), []byte("["+strings.Join(events, ",")+"]"), 30*time.Second)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			var r ABEventsReply
+			if err := json.Unmarshal(m.Data, &r); err != nil || r.Accepted != perBatch {
+				b.Errorf("reply %s", m.Data)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N*perBatch)/time.Since(start).Seconds(), "events/s")
 }
