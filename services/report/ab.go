@@ -212,3 +212,25 @@ func (s *Service) publishDecisions(ctx context.Context, run string, x document.A
 	}
 	return nil
 }
+
+// shadowOf sets each live experiment's shadow figures from the report's
+// own rates: the variants its arms serve, as the continuous evaluation saw
+// them.
+func shadowOf(rep *document.Report) {
+	for i := range rep.AB {
+		x := &rep.AB[i]
+		x.Shadow = nil
+		for _, a := range x.Arms {
+			sh := document.ABShadow{Arm: a.Name, Variant: a.Variant}
+			if r, ok := rep.Rates[a.Variant]; ok {
+				sh.Refusal, sh.RefusalN, sh.RefusalCI = r.Refusal, r.RefusalN, r.RefusalCI
+				sh.JSONValid, sh.JSONValidN, sh.MeanOutputTokens = r.JSONValid, r.JSONValidN, r.MeanOutputTokens
+			}
+			if m, ok := a.Metrics["tokens"]; ok && m.Undefined == "" {
+				v := m.Value
+				sh.LiveTokens = &v
+			}
+			x.Shadow = append(x.Shadow, sh)
+		}
+	}
+}

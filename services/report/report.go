@@ -465,6 +465,7 @@ func (s *Service) store(ctx context.Context, c *aggregate.Collector) (*document.
 		return nil, err
 	}
 	rep.AB, _ = s.ab.sections(rep.Run)
+	shadowOf(rep)
 	files, err := Files(ctx, rep, c, Fetcher(s.bus), []string{"json", "md", "html"}, s.logger)
 	if err != nil {
 		return nil, err

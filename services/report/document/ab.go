@@ -17,6 +17,26 @@ type ABExperiment struct {
 	// Decisions are one per treatment arm: ramp, hold or rollback.
 	Decisions []ABDecision `json:"decisions"`
 	Events    ABCounts     `json:"events"`
+	// Shadow is each arm's variant as the run's continuous evaluation
+	// (sampled production queries answered offline by every variant) saw
+	// it, beside what the arm's live users experienced.
+	Shadow []ABShadow `json:"shadow,omitempty"`
+}
+
+// ABShadow is an arm's variant in the shadow evaluation of the same run:
+// its refusal rate over benign queries, JSON validity and mean answer
+// length in tokens, each with how many answers it rests on; and the live
+// arm's mean completion tokens a served turn, to set beside it.
+type ABShadow struct {
+	Arm              string      `json:"arm"`
+	Variant          string      `json:"variant"`
+	Refusal          *float64    `json:"refusal"`
+	RefusalN         int         `json:"refusal_n"`
+	RefusalCI        *[2]float64 `json:"refusal_ci"`
+	JSONValid        *float64    `json:"json_valid"`
+	JSONValidN       int         `json:"json_valid_n"`
+	MeanOutputTokens *float64    `json:"mean_output_tokens"`
+	LiveTokens       *float64    `json:"live_tokens"`
 }
 
 // ABArm is one arm's units and its value of each metric read.

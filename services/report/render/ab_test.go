@@ -10,6 +10,7 @@ import (
 )
 
 func TestLiveExperimentSection(t *testing.T) {
+	refusal := 0.031
 	r := &document.Report{Run: "live", Baseline: "base", Continuous: true, AB: []document.ABExperiment{{
 		Name: "support-ft", Looks: 7, LastLook: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC),
 		Arms: []document.ABArm{
@@ -23,6 +24,7 @@ func TestLiveExperimentSection(t *testing.T) {
 		SRM:       document.ABSRM{Units: []int64{800, 790}, Weights: []float64{1, 1}, Chi2: 0.06, P: 0.8, Checked: true},
 		Decisions: []document.ABDecision{{Arm: "treatment", Decision: "rollback", Reasons: []string{"guardrail ticket worsened by more than its margin 0.02"}}},
 		Events:    document.ABCounts{Events: 5000, Applied: 4990, Duplicates: 10, Orphans: 3},
+		Shadow:    []document.ABShadow{{Arm: "treatment", Variant: "ft", Refusal: &refusal, RefusalN: 640}},
 	}}}
 	var md, page bytes.Buffer
 	if err := Markdown(&md, r); err != nil {
@@ -31,7 +33,7 @@ func TestLiveExperimentSection(t *testing.T) {
 	if err := HTML(&page, r); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## Live experiment support-ft", "**rollback**", "guardrail ticket worsened", "3 orphans", "CUPED: variance −12%", "p 0.8", "| control | base | 800 |"} {
+	for _, want := range []string{"## Live experiment support-ft", "**rollback**", "guardrail ticket worsened", "3 orphans", "CUPED: variance −12%", "p 0.8", "| control | base | 800 |", "Beside the shadow evaluation", "0.031 of 640"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("report.md lacks %q:\n%s", want, md.String())
 		}

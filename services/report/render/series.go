@@ -540,6 +540,7 @@ type abView struct {
 	Arms      table
 	Compare   table
 	Decisions table
+	Shadow    table
 }
 
 // abViews are the report's live experiments, as tables.
@@ -598,6 +599,24 @@ func abViews(r *document.Report) []abView {
 			rows = append(rows, []string{d.Arm, d.Decision, strings.Join(d.Reasons, "; ")})
 		}
 		v.Decisions = newTable([]string{"arm", "decision", "why"}, rows)
+		rows = nil
+		for _, sh := range x.Shadow {
+			refusal := "—"
+			if sh.Refusal != nil {
+				refusal = fmt.Sprintf("%s of %d", num(*sh.Refusal), sh.RefusalN)
+				if sh.RefusalCI != nil {
+					refusal += " " + interval(sh.RefusalCI[0], sh.RefusalCI[1])
+				}
+			}
+			opt := func(p *float64) string {
+				if p == nil {
+					return "—"
+				}
+				return num(*p)
+			}
+			rows = append(rows, []string{sh.Arm, sh.Variant, refusal, opt(sh.JSONValid), opt(sh.MeanOutputTokens), opt(sh.LiveTokens)})
+		}
+		v.Shadow = newTable([]string{"arm", "variant", "shadow refusal", "shadow JSON valid", "shadow tokens an answer", "live tokens a turn"}, rows)
 		for i, d := range x.Decisions {
 			switch d.Decision {
 			case "rollback":
