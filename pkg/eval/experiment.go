@@ -37,7 +37,7 @@ type Experiment struct {
 	// 1); the always-valid intervals are narrowest at twice it.
 	MinUnits int64 `yaml:"min_units" json:"min_units,omitempty"`
 	// MaxDuration is how long the experiment may run before it is called
-	// inconclusive (0: no limit).
+	// inconclusive (0: [MaxExperiment]).
 	MaxDuration Duration `yaml:"max_duration" json:"max_duration,omitempty"`
 	// Window is the length of the report's windows (default 1h).
 	Window Duration `yaml:"window" json:"window,omitempty"`
@@ -225,8 +225,13 @@ func (e Experiment) problems(variants []string) []abProblem {
 	if e.MinUnits < 1 {
 		add(fmt.Sprintf("%d must be at least 1: the units each arm needs before a ramp", e.MinUnits), "min_units")
 	}
-	if e.Window < 0 {
+	switch w := e.Window.D(); {
+	case w < 0:
 		add("cannot be negative", "window")
+	case w > 0 && w < time.Minute:
+		add(fmt.Sprintf("%v is shorter than a minute: a look a window, each with its decisions published", w), "window")
+	case w > MaxWindow:
+		add(fmt.Sprintf("%v is longer than a week", w), "window")
 	}
 	switch {
 	case e.MaxDuration < 0:

@@ -117,17 +117,24 @@ func (t *Traffic) Run(ctx context.Context) (map[string]ArmOracle, error) {
 	for u := range t.Users {
 		unit := fmt.Sprintf("sim-user-%d-%d", t.Seed, u)
 		var reply struct {
-			Arm   string `json:"arm"`
-			Error string `json:"error"`
+			Arm      string `json:"arm"`
+			Recorded string `json:"recorded"`
 		}
 		if err := t.post(ctx, c, base+"assign", map[string]string{"unit": unit}, &reply); err != nil {
 			return oracle, err
 		}
+		// The user is served reply.Arm and behaves so; the report counts
+		// it in the arm of its first exposure (Recorded, when its arm was
+		// stopped since).
 		rates, ok := t.Arms[reply.Arm]
 		if !ok {
 			_, rates, _ = ParseArmRates(reply.Arm + ":")
 		}
-		o := oracle[reply.Arm]
+		counted := reply.Arm
+		if reply.Recorded != "" {
+			counted = reply.Recorded
+		}
+		o := oracle[counted]
 		o.Units++
 		var events []map[string]any
 		for k := range 1 + rng.IntN(3) {
@@ -164,7 +171,7 @@ func (t *Traffic) Run(ctx context.Context) (map[string]ArmOracle, error) {
 				events = append(events, outcome)
 			}
 		}
-		oracle[reply.Arm] = o
+		oracle[counted] = o
 		if err := t.post(ctx, c, base+"events", events, nil); err != nil {
 			return oracle, err
 		}
@@ -177,8 +184,10 @@ func (t *Traffic) Run(ctx context.Context) (map[string]ArmOracle, error) {
 	return oracle, nil
 }
 
-// post sends body as JSON, again after a 429's Retry-After, and decodes
-// the reply into out.
+// post sends body as JSON, again after a 429's or a 503's Retry-After,
+// and decodes the reply into out. Any other status but 200 and 202 — a
+// 207 included, some events refused — ends the run: the oracle would
+// count what the report never got.
 func (t *Traffic) post(ctx context.Context, c *http.Client, url string, body, out any) error {
 	data, err := json.Marshal(body)
 	if err != nil {
@@ -203,7 +212,7 @@ func (t *Traffic) post(ctx context.Context, c *http.Client, url string, body, ou
 			return err
 		}
 		switch {
-		case resp.StatusCode == http.StatusTooManyRequests:
+		case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode == http.StatusServiceUnavailable:
 			wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
 			select {
 			case <-ctx.Done():
@@ -211,7 +220,7 @@ func (t *Traffic) post(ctx context.Context, c *http.Client, url string, body, ou
 			case <-time.After(time.Duration(max(wait, 1)) * time.Second):
 			}
 			continue
-		case resp.StatusCode >= 300:
+		case resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusAccepted:
 			return fmt.Errorf("%s: %s: %s", url, resp.Status, bytes.TrimSpace(reply))
 		}
 		if out != nil {

@@ -110,8 +110,10 @@ func (l *liveExperiments) forget(run string) {
 // its resubmissions add, until ctx ends.
 func (s *Service) followExperiments(ctx context.Context, run string, specOf func() *eval.RunSpec) {
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	// The followers stop before the run's sections and gauges go: a look
+	// made after would leave them behind.
 	defer s.ab.forget(run)
+	defer wg.Wait()
 	started := map[string]bool{}
 	tick := time.NewTicker(s.cfg.Tick * 4)
 	defer tick.Stop()
@@ -143,9 +145,16 @@ func (s *Service) followExperiments(ctx context.Context, run string, specOf func
 	}
 }
 
-// followExperiment reads an experiment's stored events from the start,
-// looks at each window as its events pass it, and publishes each look's
-// decisions, until ctx ends.
+// abGrace is how long past a window's end, with no event to close it, the
+// window is looked at anyway.
+const abGrace = time.Minute
+
+// followExperiment reads an experiment's stored events from the start
+// and looks at each window as its events pass it (or, once the stream is
+// read to its end, as the clock passes it with a grace), until ctx ends.
+// Looks made while the stream is read again (a restarted report stage)
+// show and publish nothing until it is read to the end; then the latest
+// is shown and its decisions published.
 func (s *Service) followExperiment(ctx context.Context, run, name string, specOf func() *eval.RunSpec) error {
 	declared := func() (eval.Experiment, bool) {
 		for _, e := range specOf().AB {
@@ -159,58 +168,105 @@ func (s *Service) followExperiment(ctx context.Context, run, name string, specOf
 	if !ok {
 		return nil
 	}
+	// mu guards the analysis, which the consumer's callbacks and the
+	// clock's looks feed; an ordered consumer that resets may run a
+	// callback of its old subscription beside one of its new, and one may
+	// come after Stop: stopped turns those away.
+	var mu sync.Mutex
+	stopped := false
 	a := abtest.NewAnalysis(e, 0)
+	// caughtUp is set once the stream has been read to its end.
+	caughtUp := false
+	var pending *document.ABExperiment
+	show := func(look *document.ABExperiment) {
+		if look == nil {
+			return
+		}
+		if !caughtUp {
+			pending = look
+			return
+		}
+		s.ab.set(run, *look)
+		s.publishDecisions(ctx, run, *look)
+	}
 	cons, err := s.bus.JS.OrderedConsumer(ctx, bus.StreamAB, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.ABStoredSubject(run, name)}})
 	if err != nil {
 		return fmt.Errorf("following %s: %w", bus.StreamAB, err)
 	}
-	failed := make(chan error, 1)
+	// An empty stream is read to its end at once.
+	if info, err := cons.Info(ctx); err == nil && info.NumPending == 0 {
+		caughtUp = true
+	}
 	cc, err := cons.Consume(func(m jetstream.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
 		var ev ab.Event
 		if err := json.Unmarshal(m.Data(), &ev); err != nil || ev.Check(ev.At) != nil {
 			a.Unreadable()
-			return
-		}
-		if cur, ok := declared(); ok {
-			a.SetExperiment(cur)
-		}
-		look := a.Add(ev)
-		if look == nil {
-			return
-		}
-		s.ab.set(run, *look)
-		if err := s.publishDecisions(ctx, run, *look); err != nil && ctx.Err() == nil {
-			select {
-			case failed <- err:
-			default:
+		} else {
+			if cur, ok := declared(); ok {
+				a.SetExperiment(cur)
 			}
+			show(a.Add(ev))
+		}
+		if meta, err := m.Metadata(); err == nil && meta.NumPending == 0 && !caughtUp {
+			caughtUp = true
+			show(pending)
+			pending = nil
 		}
 	})
 	if err != nil {
 		return fmt.Errorf("following %s: %w", bus.StreamAB, err)
 	}
-	defer func() { cc.Stop(); <-cc.Closed() }()
-	select {
-	case <-ctx.Done():
-		return nil
-	case err := <-failed:
-		return fmt.Errorf("publishing a decision of experiment %s: %w", name, err)
+	defer func() {
+		cc.Stop()
+		<-cc.Closed()
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+	}()
+	tick := time.NewTicker(s.cfg.Tick * 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			mu.Lock()
+			if caughtUp {
+				show(a.Due(time.Now(), abGrace))
+			}
+			mu.Unlock()
+		}
 	}
 }
 
 // publishDecisions publishes a look's decision for every treatment arm,
-// each once whatever the number of times the look is made (a restarted
-// report reads the events again).
-func (s *Service) publishDecisions(ctx context.Context, run string, x document.ABExperiment) error {
+// each under an id of its window and arm, so that a look published again
+// within the events stream's duplicate window is stored once. A publish
+// that fails is tried again, in place, until it is stored or ctx ends:
+// starting over would read the whole stream again.
+func (s *Service) publishDecisions(ctx context.Context, run string, x document.ABExperiment) {
 	for _, d := range x.Decisions {
 		ev := eval.ABDecisionEvent{V: eval.Version, Run: run, Experiment: x.Name, Arm: d.Arm, Decision: d.Decision, Reasons: d.Reasons,
 			Blocked: d.Blocked, Window: x.LastLook, Look: x.Looks, At: time.Now().UTC()}
-		id := bus.MsgID("ab-decision", run, x.Name, d.Arm, x.LastLook.UTC().Format(time.RFC3339))
-		if _, err := s.bus.Publish(ctx, bus.ABDecisionSubject(x.Name), id, ev); err != nil {
-			return err
+		id := bus.MsgID("ab-decision", run, x.Name, d.Arm, x.LastLook.UTC().Format(time.RFC3339Nano))
+		for pause := time.Second; ; pause = min(2*pause, time.Minute) {
+			_, err := s.bus.Publish(ctx, bus.ABDecisionSubject(x.Name), id, ev)
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			s.logger.Warn("publishing a live experiment's decision failed; retrying", "run", run, "experiment", x.Name, "arm", d.Arm, "pause", pause, "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(pause):
+			}
 		}
 	}
-	return nil
 }
 
 // shadowOf sets each live experiment's shadow figures from the report's

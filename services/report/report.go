@@ -164,18 +164,35 @@ var errRescored = errors.New("run re-scored")
 // track follows one run until it completes, starting over when the run is
 // re-scored.
 func (s *Service) track(ctx context.Context, run string) error {
+	spec, err := s.bus.Spec(ctx, run)
+	if err != nil {
+		return err
+	}
+	// A continuous run's live experiments are followed beside its results,
+	// each from its own stream of events, across re-scorings: following
+	// them again would read all their events again. current is the spec as
+	// the run's follower last saw it.
+	var current atomic.Pointer[eval.RunSpec]
+	current.Store(spec)
+	if spec.Continuous != nil {
+		actx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); s.followExperiments(actx, run, current.Load) }()
+		defer func() { stop(); <-done }()
+	}
 	for {
-		if err := s.follow(ctx, run); !errors.Is(err, errRescored) {
+		if err := s.follow(ctx, run, &current); !errors.Is(err, errRescored) {
 			return err
 		}
 	}
 }
 
-func (s *Service) follow(ctx context.Context, run string) error {
+func (s *Service) follow(ctx context.Context, run string, current *atomic.Pointer[eval.RunSpec]) error {
 	spec, err := s.bus.Spec(ctx, run)
 	if err != nil {
 		return err
 	}
+	current.Store(spec)
 	// The run's latest retry attempt stays in its status (infer and judge
 	// keep their retry consumers while it is set), even when another
 	// change of the run reopened it without it.
@@ -301,16 +318,8 @@ func (s *Service) follow(ctx context.Context, run string) error {
 		return fmt.Errorf("watching spec of %s: %w", run, err)
 	}
 	defer specs.Stop()
-	// A continuous run's live experiments are followed beside its results,
-	// each from its own stream of events.
-	var current atomic.Pointer[eval.RunSpec]
-	current.Store(spec)
-	if spec.Continuous != nil {
-		actx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); s.followExperiments(actx, run, current.Load) }()
-		defer func() { stop(); <-done }()
-	}
+	// abLooks is how many looks of the run's live experiments the stored
+	// report holds.
 	var abLooks int
 
 	tick := time.NewTicker(s.cfg.Tick)
@@ -413,9 +422,11 @@ func (s *Service) follow(ctx context.Context, run string) error {
 				}
 			}
 			changed := st.Scores != last.Scores || st.Judgments != last.Judgments || st.ScoresExpected != last.ScoresExpected
-			if _, looks := s.ab.sections(run); looks != abLooks {
-				// A live experiment's new look is published too.
-				changed, abLooks = true, looks
+			// A live experiment's new look is published too; it counts as
+			// published once a report holding it is stored.
+			_, looks := s.ab.sections(run)
+			if looks != abLooks {
+				changed = true
 			}
 			if spec.Continuous != nil && changed && time.Since(published) >= s.cfg.Publish {
 				// A continuous run never completes: its report is
@@ -424,6 +435,7 @@ func (s *Service) follow(ctx context.Context, run string) error {
 				err := s.publish(ctx, c)
 				if err == nil {
 					stored = c.Needed()
+					abLooks = looks
 				}
 				mu.Unlock()
 				if err != nil {

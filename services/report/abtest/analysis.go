@@ -25,12 +25,16 @@ type Analysis struct {
 	fold   *Fold
 	window time.Duration
 	// end is the end of the window being filled; zero before the first
-	// event.
+	// exposure, start's time.
 	end   time.Time
 	start time.Time
 	seqs  map[string]*stats.ABSequence
 	looks int
 	last  document.ABExperiment
+	// planned is the units the always-valid mixture is tuned to, fixed at
+	// the first look: tuning it again mid-experiment (min_units changed)
+	// would void the guarantee.
+	planned int64
 }
 
 // NewAnalysis returns the analysis of e, keeping conversations for
@@ -39,22 +43,42 @@ func NewAnalysis(e eval.Experiment, horizon time.Duration) *Analysis {
 	return &Analysis{exp: e, fold: New(e, horizon), window: e.WindowOf(), seqs: map[string]*stats.ABSequence{}}
 }
 
-// Add folds ev. When its time is past the end of the window being filled,
-// that window is looked at first (once, however many windows passed
+// Add folds ev. Looks begin at the experiment's first exposure (events
+// before it — a unit's pre-period — are folded without a look); once they
+// have, an event whose time is past the end of the window being filled
+// has that window looked at first (once, however many windows passed
 // without events), and the look is returned; otherwise nil.
 func (a *Analysis) Add(ev ab.Event) *document.ABExperiment {
 	var look *document.ABExperiment
 	switch {
 	case a.end.IsZero():
-		a.start = ev.At
-		a.end = ev.At.Truncate(a.window).Add(a.window)
+		if ev.Kind == ab.KindExposure {
+			a.start = ev.At
+			a.end = ev.At.Truncate(a.window).Add(a.window)
+		}
 	case !ev.At.Before(a.end):
-		r := a.Look(a.end)
-		look = &r
-		a.end = ev.At.Truncate(a.window).Add(a.window)
+		look = a.lookAt(ev.At)
 	}
 	a.fold.Add(ev)
 	return look
+}
+
+// Due looks at the window being filled when now is past its end by grace
+// and no event has closed it: a quiet night, or the experiment's traffic
+// ended. It returns the look, or nil.
+func (a *Analysis) Due(now time.Time, grace time.Duration) *document.ABExperiment {
+	if a.end.IsZero() || now.Before(a.end.Add(grace)) {
+		return nil
+	}
+	return a.lookAt(now)
+}
+
+// lookAt looks at the window being filled and moves on to the window that
+// holds t.
+func (a *Analysis) lookAt(t time.Time) *document.ABExperiment {
+	r := a.Look(a.end)
+	a.end = t.Truncate(a.window).Add(a.window)
+	return &r
 }
 
 // SetExperiment takes a resubmitted declaration of the experiment (new
@@ -102,7 +126,10 @@ func (a *Analysis) Look(at time.Time) document.ABExperiment {
 	control := e.Arms[0]
 	// The mixture is tuned to the planned units: twice the minimum an arm
 	// needs, over the two arms compared.
-	planned := 2 * max(e.MinUnits, 1)
+	if a.planned == 0 {
+		a.planned = 2 * max(e.MinUnits, 1)
+	}
+	planned := a.planned
 	// An experiment with no maximum duration has the longest: its units'
 	// assignments are kept no longer.
 	maxDuration := e.MaxDuration.D()

@@ -158,3 +158,41 @@ func TestAnalysisStoppedArmAndUnscoredGuardrail(t *testing.T) {
 		t.Errorf("a guardrail on an unscored metric: %+v", d)
 	}
 }
+
+// TestAnalysisStartsAtTheFirstExposureAndLooksByTheClock: a unit's
+// pre-period event from months before does not start the experiment (its
+// elapsed time, its first window); a window no event closes is looked at
+// by the clock; an exposure stored again long after is not late.
+func TestAnalysisStartsAtTheFirstExposureAndLooksByTheClock(t *testing.T) {
+	e := liveExperiment()
+	a := NewAnalysis(e, 0)
+	old := ab.Event{ID: "p", Kind: ab.KindTurn, Unit: "u0", Conversation: "old", At: t0.Add(-90 * 24 * time.Hour), LatencyMS: fp(300)}
+	if look := a.Add(old); look != nil {
+		t.Fatalf("a pre-period event made a look: %+v", look)
+	}
+	if look := a.Add(ab.Event{ID: "x", Kind: ab.KindExposure, Unit: "u0", Arm: "control", At: t0}); look != nil {
+		t.Fatalf("the first exposure made a look: %+v", look)
+	}
+	if look := a.Due(t0.Add(30*time.Minute), time.Minute); look != nil {
+		t.Fatalf("a look before the window's end: %+v", look)
+	}
+	look := a.Due(t0.Add(62*time.Minute), time.Minute)
+	if look == nil || !look.LastLook.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("the clock's look: %+v", look)
+	}
+	for _, r := range look.Decisions[0].Reasons {
+		if strings.Contains(r, "maximum duration") {
+			t.Errorf("an hour-old experiment told it reached its maximum duration: %v", look.Decisions[0].Reasons)
+		}
+	}
+	if arms := look.Arms; arms[0].Units != 1 || arms[0].Metrics["latency_ms"].Value != 0 {
+		t.Errorf("arms %+v: the old turn belongs to the unit's pre-period", arms)
+	}
+	// Events move the watermark two days on; an exposure stored again with
+	// its first time still joins its unit's events.
+	a.Add(ab.Event{ID: "t", Kind: ab.KindTurn, Unit: "u1", Conversation: "c", At: t0.Add(49 * time.Hour), LatencyMS: fp(100)})
+	a.Add(ab.Event{ID: "x", Kind: ab.KindExposure, Unit: "u1", Arm: "treatment", At: t0.Add(10 * time.Minute)})
+	if _, c := a.fold.Snapshot(); c.Late != 0 || c.Pending != 0 {
+		t.Errorf("counts %+v: the exposure stored again was taken as late", c)
+	}
+}

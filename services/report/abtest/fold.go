@@ -109,7 +109,10 @@ func New(e ab.Experiment, horizon time.Duration) *Fold {
 func (f *Fold) Add(e ab.Event) {
 	f.counts.Events++
 	switch {
-	case e.At.Before(f.mark.Add(-f.horizon)):
+	case e.At.Before(f.mark.Add(-f.horizon)) && e.Kind != ab.KindExposure:
+		// An exposure is never too late: stored again later (its first
+		// store failed) it keeps its unit's first time, and its unit's
+		// events wait for it.
 		f.counts.Late++
 		return
 	case e.At.Before(f.mark):
@@ -135,6 +138,8 @@ func (f *Fold) Add(e ab.Event) {
 			f.counts.Orphans++
 			return
 		}
+		// Held without its texts, which the fold never reads.
+		e.Query, e.Answer = "", ""
 		u.pending = append(u.pending, e)
 		f.counts.Pending++
 		return
@@ -295,6 +300,10 @@ func b2f(b bool) float64 {
 // place puts u's totals in its arm's moments, replacing what was there.
 func (f *Fold) place(u *unit) {
 	ms := f.arms[u.arm]
+	if ms == nil {
+		ms = new([nMetrics]stats.UnitMoments)
+		f.arms[u.arm] = ms
+	}
 	for m := range nMetrics {
 		if u.in {
 			ms[m].Remove(u.inCur[m][0], u.inCur[m][1], u.inPre[m][0], u.inPre[m][1])

@@ -64,7 +64,7 @@ type ABComparison struct {
 	Margin float64 `json:"margin,omitempty"`
 	Higher bool    `json:"higher"`
 	Delta  float64 `json:"delta"`
-	Rel    float64 `json:"rel,omitempty"`
+	Rel    float64 `json:"rel"`
 	// CI is the fixed-sample interval (one look only), AlwaysValid the
 	// confidence sequence decisions rest on, P its always-valid p-value.
 	CI                [2]float64 `json:"ci"`
@@ -117,5 +117,5 @@ type ABCounts struct {
 	UnknownArm  int64 `json:"unknown_arm"`
 	ArmMismatch int64 `json:"arm_mismatch"`
 	// Unreadable are stored events that did not decode.
-	Unreadable int64 `json:"unreadable,omitempty"`
+	Unreadable int64 `json:"unreadable"`
 }

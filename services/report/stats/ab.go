@@ -369,8 +369,9 @@ func SRM(observed []int64, weights []float64) (chi2, p float64, ok bool) {
 		if weights[i] <= 0 {
 			if o > 0 {
 				// Units in an arm that should have none: as broken as
-				// assignment gets.
-				return math.Inf(1), 0, true
+				// assignment gets (a finite statistic: JSON has no
+				// infinity).
+				return math.MaxFloat64, 0, true
 			}
 			continue
 		}
