@@ -128,11 +128,23 @@ func TestLiveExperimentEndToEnd(t *testing.T) {
 			} else {
 				m := nats.NewMsg(bus.ABAssignSubject("support-ft"))
 				m.Data = fmt.Appendf(nil, `{"unit": %q}`, unit)
-				resp, err := b.NC.RequestMsg(m, 10*time.Second)
 				var r ingest.ABAssignReply
-				if err != nil || json.Unmarshal(resp.Data, &r) != nil || r.Arm == "" {
-					t.Fatalf("assign %s over NATS: %v %v", unit, err, r)
-				}
+				// A reply that says to retry (past the experiment's rate)
+				// is retried, as a product would.
+				bustest.Eventually(t, 30*time.Second, func() error {
+					resp, err := b.NC.RequestMsg(m, 10*time.Second)
+					if err != nil {
+						return err
+					}
+					r = ingest.ABAssignReply{}
+					if err := json.Unmarshal(resp.Data, &r); err != nil || r.Arm == "" {
+						if !r.Retry {
+							t.Fatalf("assign %s over NATS: %s", unit, resp.Data)
+						}
+						return fmt.Errorf("%s", resp.Data)
+					}
+					return nil
+				})
 				arm = r.Arm
 			}
 			o := want[arm]

@@ -395,7 +395,7 @@ func (s *Service) authAB(experiment, token string) *admission {
 func (s *Service) rateAB(experiment string, body []byte) *admission {
 	if ok, wait := s.abLimiter.allowN(ABSource(experiment), countEvents(body)); !ok {
 		return &admission{status: http.StatusTooManyRequests, reason: "rate_limited", retryAfter: wait,
-			err: fmt.Errorf("experiment %q gets more than %g events a second: send them again in %s", experiment, s.intakeCfg.ABRate, wait.Round(time.Millisecond))}
+			err: fmt.Errorf("experiment %q gets more than %g events a second: send them again in %s", experiment, s.intakeCfg.ABRate, max(wait, time.Millisecond).Round(time.Millisecond))}
 	}
 	return nil
 }
