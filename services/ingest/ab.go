@@ -333,16 +333,15 @@ func abStatus(err error) (int, bool) {
 func (s *Service) serveAB(ctx context.Context, subject, token string, body []byte) any {
 	experiment, op := bus.SubjectToken(subject, 2), bus.SubjectToken(subject, 3)
 	a := s.authAB(experiment, token)
+	if a == nil && int64(len(body)) > s.intakeCfg.MaxBody {
+		a = &admission{status: http.StatusRequestEntityTooLarge, reason: "too_large", err: fmt.Errorf("the body is larger than %d bytes", s.intakeCfg.MaxBody)}
+	}
 	if a == nil {
 		a = s.rateAB(experiment, body)
 	}
 	if a != nil {
 		s.intakeRefused.WithLabelValues(a.reason).Inc()
 		return map[string]any{"error": a.err.Error(), "retry": a.status == http.StatusTooManyRequests}
-	}
-	if int64(len(body)) > s.intakeCfg.MaxBody {
-		s.intakeRefused.WithLabelValues("too_large").Inc()
-		return map[string]any{"error": fmt.Sprintf("the body is larger than %d bytes", s.intakeCfg.MaxBody)}
 	}
 	// The requester waits so long; the work does not outlive it.
 	ctx, cancel := context.WithTimeout(ctx, s.intakeCfg.WriteTimeout)
