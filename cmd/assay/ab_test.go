@@ -111,7 +111,7 @@ func TestLiveExperimentEndToEnd(t *testing.T) {
 	})
 
 	rates := map[string][2]float64{"control": {0.3, 0.05}, "treatment": {0.3, 0.15}} // success, ticket
-	type oracle struct{ units, convs, succ, tick float64 }
+	type oracle struct{ units, convs, succ, tick, refused float64 }
 	want := map[string]*oracle{"control": {}, "treatment": {}}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for h := range 40 {
@@ -162,8 +162,15 @@ func TestLiveExperimentEndToEnd(t *testing.T) {
 				if tk {
 					o.tick++
 				}
+				// The treatment's model refuses a fifth of the time; the
+				// score stage reads the served answers.
+				answer := "Your order ships on Monday; the tracking number is in your e-mail."
+				if arm == "treatment" && rng.Float64() < 0.2 {
+					answer = "I'm sorry, but I can't help with that request."
+					o.refused++
+				}
 				events = append(events,
-					map[string]any{"id": conv + "-t", "kind": "turn", "unit": unit, "conversation": conv, "answer": "ok", "latency_ms": 500},
+					map[string]any{"id": conv + "-t", "kind": "turn", "unit": unit, "conversation": conv, "answer": answer, "latency_ms": 500},
 					map[string]any{"id": conv + "-o", "kind": "outcome", "unit": unit, "conversation": conv, "success": s, "ticket": tk})
 			}
 			body, _ := json.Marshal(events)
@@ -172,6 +179,20 @@ func TestLiveExperimentEndToEnd(t *testing.T) {
 			}
 		}
 	}
+	// Every served answer read by the score stage before the windows close.
+	turns := int(want["control"].convs + want["treatment"].convs)
+	bustest.Eventually(t, 60*time.Second, func() error {
+		n := 0
+		for _, e := range bustest.Stored[map[string]any](t, b, bus.StreamAB, bus.ABStoredSubject("live-ab", "support-ft")) {
+			if e["kind"] == "score" {
+				n++
+			}
+		}
+		if n < turns {
+			return fmt.Errorf("%d of %d answers scored", n, turns)
+		}
+		return nil
+	})
 	// An event a few minutes ahead (within the clock skew allowed) closes
 	// the windows (of a minute) the users' events are in.
 	closing := map[string]any{"id": "closing", "kind": "outcome", "unit": "probe", "conversation": "c", "ended": true,
@@ -210,6 +231,10 @@ func TestLiveExperimentEndToEnd(t *testing.T) {
 		}
 		if got, w := a.Metrics["success"].Value, o.succ/o.convs; math.Abs(got-w) > 1e-12 {
 			t.Errorf("%s success rate %v, want %v", arm, got, w)
+		}
+		// One turn a conversation: the refusal rate is over the turns.
+		if got, w := a.Metrics["refusal"].Value, o.refused/o.convs; math.Abs(got-w) > 1e-12 {
+			t.Errorf("%s refusal rate %v, want %v", arm, got, w)
 		}
 	}
 	if len(x.Decisions) != 1 || x.Decisions[0].Decision != "rollback" {

@@ -22,6 +22,9 @@ const (
 	// KindOutcome: what came of a conversation: resolved, rated, a ticket
 	// opened, ended after so many turns. It may come hours after.
 	KindOutcome = "outcome"
+	// KindScore: assay's score stage's reading of a served turn's answer
+	// (Refused, JSONValid); products do not send it.
+	KindScore = "score"
 )
 
 // Event is what a product tells assay about a unit of a live experiment.
@@ -58,6 +61,11 @@ type Event struct {
 	Ticket       *bool    `json:"ticket,omitempty"`
 	Ended        *bool    `json:"ended,omitempty"`
 	Turns        *int64   `json:"turns,omitempty"`
+
+	// A score's fields: whether the turn's answer is a refusal, and, when
+	// JSON was asked for, whether it parses.
+	Refused   *bool `json:"refused,omitempty"`
+	JSONValid *bool `json:"json_valid,omitempty"`
 }
 
 // Limits of an event.
@@ -217,6 +225,13 @@ func (e *Event) check(now time.Time) error {
 	if e.Epoch != "" && e.Kind != KindExposure {
 		return bad("event %s: epoch belongs to an exposure", e.ID)
 	}
+	scored := e.Refused != nil || e.JSONValid != nil
+	if scored != (e.Kind == KindScore) {
+		if scored {
+			return bad("event %s: refused and json_valid are assay's readings of a served answer, not a product's", e.ID)
+		}
+		return bad("event %s: a score needs refused", e.ID)
+	}
 	turn := e.Model != "" || e.Query != "" || e.Answer != "" || e.JSONExpected || e.PromptTokens != nil || e.CompletionTokens != nil || e.LatencyMS != nil || e.TTFTMS != nil
 	outcome := e.Success != nil || e.Satisfaction != nil || e.Ticket != nil || e.Ended != nil || e.Turns != nil
 	switch e.Kind {
@@ -244,6 +259,10 @@ func (e *Event) check(now time.Time) error {
 		}
 		if t := e.Turns; t != nil && (*t < 0 || *t > maxTurns) {
 			return bad("event %s: turns %d is outside 0–%d", e.ID, *t, maxTurns)
+		}
+	case KindScore:
+		if turn || outcome || e.Conversation == "" {
+			return bad("event %s: a score carries its turn's unit and conversation and its readings only", e.ID)
 		}
 	case "":
 		return bad("event %s: kind is missing: exposure, turn or outcome", e.ID)

@@ -49,7 +49,8 @@ func Inbox(pub string) string { return "_INBOX_" + pub }
 //   - infer publishes generations; writes its own key space of the LLM
 //     cache (CacheSpaceInfer), and purges the cache's stream (releasing
 //     settled answers key by key).
-//   - score publishes scores.
+//   - score publishes scores, and its readings of live experiments'
+//     served answers (events of kind score).
 //   - judge publishes judgments; writes its own key space of the LLM
 //     cache (CacheSpaceJudge) and assay_pairs, and purges the streams of
 //     both (releasing the calls of each pair judged, and the join of each
@@ -118,7 +119,7 @@ func Grants(inbox string) map[string]Grant {
 			Subscribe: reply,
 		},
 		StageScore: {
-			Publish:   publish(dlq(StageScore), []string{prefix + "scores.>"}),
+			Publish:   publish(dlq(StageScore), []string{prefix + "scores.>", prefix + "abevents.>"}),
 			Subscribe: reply,
 		},
 		StageJudge: {

@@ -195,6 +195,12 @@ func JudgeConsumer(run, judge string) string { return StageJudge + sep + run + s
 // generations under one scoring: re-scoring a run starts a new one.
 func ScoreConsumer(run, scoring string) string { return StageScore + sep + run + sep + scoring }
 
+// ScoreABConsumer is the score stage's durable consumer of the events of
+// run's live experiment, whose served answers it reads.
+func ScoreABConsumer(run, experiment string) string {
+	return StageScore + sep + run + sep + "ab" + sep + experiment
+}
+
 // IngestConsumer is the ingest stage's durable consumer of run events.
 const IngestConsumer = StageIngest
 

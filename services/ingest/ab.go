@@ -214,6 +214,8 @@ func (s *Service) ABEvents(ctx context.Context, experiment string, body []byte) 
 		case err != nil:
 		case ev.Kind == ab.KindExposure:
 			err = fmt.Errorf("%w: event %s: exposures are recorded by assign (POST /v1/ab/%s/assign), with the arm assay chose: send turns and outcomes here", ab.ErrEvent, ev.ID, e.Name)
+		case ev.Kind == ab.KindScore:
+			err = fmt.Errorf("%w: event %s: scores are assay's readings of the served answers: send turns and outcomes here", ab.ErrEvent, ev.ID)
 		case ev.Arm != "":
 			if _, ok := e.Arm(ev.Arm); !ok {
 				err = fmt.Errorf("%w: event %s: arm %q is not an arm of experiment %q", ab.ErrEvent, ev.ID, ev.Arm, e.Name)

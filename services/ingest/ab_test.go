@@ -239,6 +239,10 @@ func TestABEventsEdges(t *testing.T) {
 	if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["errors"]), "exposures are recorded by assign") {
 		t.Errorf("an exposure sent as an event: %d %v", status, out)
 	}
+	status, out = post(t, events, abToken, `{"id": "s", "kind": "score", "unit": "u", "conversation": "c", "refused": false}`)
+	if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["errors"]), "scores are assay's readings") {
+		t.Errorf("a score sent as an event: %d %v", status, out)
+	}
 	if status, out := post(t, events, abToken, `[]`); status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["error"]), "no event") {
 		t.Errorf("an empty batch: %d %v", status, out)
 	}

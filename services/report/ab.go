@@ -282,9 +282,11 @@ func shadowOf(rep *document.Report) {
 				sh.Refusal, sh.RefusalN, sh.RefusalCI = r.Refusal, r.RefusalN, r.RefusalCI
 				sh.JSONValid, sh.JSONValidN, sh.MeanOutputTokens = r.JSONValid, r.JSONValidN, r.MeanOutputTokens
 			}
-			if m, ok := a.Metrics["tokens"]; ok && m.Undefined == "" {
-				v := m.Value
-				sh.LiveTokens = &v
+			for name, dst := range map[string]**float64{"tokens": &sh.LiveTokens, "refusal": &sh.LiveRefusal} {
+				if m, ok := a.Metrics[name]; ok && m.Undefined == "" {
+					v := m.Value
+					*dst = &v
+				}
 			}
 			x.Shadow = append(x.Shadow, sh)
 		}

@@ -14,7 +14,7 @@ func TestShadowBesideLive(t *testing.T) {
 		Rates: map[string]document.Rates{"ft": {Refusal: &ref, RefusalN: 640, RefusalCI: &[2]float64{0.02, 0.047}, JSONValid: &json, JSONValidN: 88, MeanOutputTokens: &tokens}},
 		AB: []document.ABExperiment{{Name: "x", Arms: []document.ABArm{
 			{Name: "control", Variant: "base", Metrics: map[string]document.ABValue{"tokens": {Undefined: "no unit has a denominator"}}},
-			{Name: "treatment", Variant: "ft", Metrics: map[string]document.ABValue{"tokens": {Value: 198}}},
+			{Name: "treatment", Variant: "ft", Metrics: map[string]document.ABValue{"tokens": {Value: 198}, "refusal": {Value: 0.045}}},
 		}}},
 	}
 	shadowOf(rep)
@@ -22,7 +22,7 @@ func TestShadowBesideLive(t *testing.T) {
 	if len(sh) != 2 || sh[0].Refusal != nil || sh[0].LiveTokens != nil {
 		t.Fatalf("shadow %+v", sh)
 	}
-	if s := sh[1]; s.Variant != "ft" || *s.Refusal != ref || s.RefusalN != 640 || *s.JSONValid != json || *s.MeanOutputTokens != tokens || *s.LiveTokens != 198 {
+	if s := sh[1]; s.Variant != "ft" || *s.Refusal != ref || s.RefusalN != 640 || *s.JSONValid != json || *s.MeanOutputTokens != tokens || *s.LiveTokens != 198 || *s.LiveRefusal != 0.045 {
 		t.Errorf("treatment's shadow %+v", s)
 	}
 	shadowOf(rep) // computed again for every stored report: not doubled

@@ -87,7 +87,14 @@ func (s *Service) Run(ctx context.Context) error {
 			Log:     []any{"run", spec.Run, "scoring", scoring},
 		}}
 	})
-	return rc.Run(ctx)
+	served := s.bus.NewRunConsumers(bus.StreamAB, bus.StageScore, s.logger, s.abMembers)
+	errs := make(chan error, 1)
+	go func() { errs <- served.Run(ctx) }()
+	err := rc.Run(ctx)
+	if serr := <-errs; err == nil {
+		err = serr
+	}
+	return err
 }
 
 func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, scoring string, current *atomic.Pointer[eval.RunSpec], m *bus.Msg) error {

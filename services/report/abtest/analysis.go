@@ -12,11 +12,6 @@ import (
 // Alpha is the error rate of every always-valid interval and decision.
 const Alpha = 0.05
 
-// unscored are the metrics read from the served answers' scores, which
-// the fold does not have yet: a comparison on them is undefined, and a
-// guardrail on one holds the experiment, said so.
-var unscored = map[string]bool{"refusal": true, "json_valid": true}
-
 // Analysis watches one experiment: its events folded, and each treatment
 // arm compared with the control once per window of event time, with
 // always-valid intervals whose state carries over from look to look.
@@ -144,16 +139,12 @@ func (a *Analysis) Look(at time.Time) document.ABExperiment {
 		check := func(m eval.ABMetric, role string) stats.ABCheck {
 			info, _ := eval.ABMetricOf(m.Metric)
 			c := stats.ABCheck{Metric: m.Metric, Increase: info.Higher, Margin: m.Margin}
-			if unscored[m.Metric] {
-				c.Diff = stats.ABDiff{Undefined: m.Metric + " of live answers is not read yet (the served answers are not scored)"}
-			} else {
-				seq := a.seqs[arm.Name+"|"+m.Metric]
-				if seq == nil {
-					seq = &stats.ABSequence{}
-					a.seqs[arm.Name+"|"+m.Metric] = seq
-				}
-				c.Diff = seq.Look(arms[control.Name].Metrics[m.Metric], arms[arm.Name].Metrics[m.Metric], planned, Alpha)
+			seq := a.seqs[arm.Name+"|"+m.Metric]
+			if seq == nil {
+				seq = &stats.ABSequence{}
+				a.seqs[arm.Name+"|"+m.Metric] = seq
 			}
+			c.Diff = seq.Look(arms[control.Name].Metrics[m.Metric], arms[arm.Name].Metrics[m.Metric], planned, Alpha)
 			d := c.Diff
 			out.Comparisons = append(out.Comparisons, document.ABComparison{Arm: arm.Name, Metric: m.Metric, Role: role, Margin: m.Margin, Higher: info.Higher,
 				Delta: d.Delta, Rel: d.Rel, CI: d.CI, AlwaysValid: d.AlwaysValid, P: d.P, CUPED: d.CUPED, VarianceReduction: d.VarianceReduction, Undefined: d.Undefined})

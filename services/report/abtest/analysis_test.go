@@ -154,8 +154,8 @@ func TestAnalysisStoppedArmAndUnscoredGuardrail(t *testing.T) {
 	if len(last.Decisions) != 2 || last.Decisions[1].Arm != "old" || last.Decisions[1].Decision != stats.DecisionRollback {
 		t.Errorf("a stopped arm: %+v", last.Decisions)
 	}
-	if d := last.Decisions[0]; d.Decision != stats.DecisionHold || !strings.Contains(strings.Join(d.Reasons, " "), "refusal of live answers is not read yet") {
-		t.Errorf("a guardrail on an unscored metric: %+v", d)
+	if d := last.Decisions[0]; d.Decision != stats.DecisionHold || !strings.Contains(strings.Join(d.Reasons, " "), "guardrail refusal: control: no unit has a denominator") {
+		t.Errorf("a guardrail on a metric with no readings: %+v", d)
 	}
 }
 

@@ -14,9 +14,9 @@ import (
 	"github.com/assay-eval/assay/services/report/stats"
 )
 
-// metric indexes the per-unit totals a fold keeps, in [ab.Metrics] order
-// for those the events carry. refusal and json_valid come from scoring the
-// served answers, not from the events, and are not folded here.
+// metric indexes the per-unit totals a fold keeps. refusal and json_valid
+// come from the score stage's readings of the served answers (events of
+// kind score).
 type metric int
 
 const (
@@ -27,10 +27,12 @@ const (
 	mTokens
 	mLatency
 	mTTFT
+	mRefusal
+	mJSONValid
 	nMetrics
 )
 
-var metricNames = [nMetrics]string{"success", "satisfaction", "ticket", "turns", "tokens", "latency_ms", "ttft_ms"}
+var metricNames = [nMetrics]string{"success", "satisfaction", "ticket", "turns", "tokens", "latency_ms", "ttft_ms", "refusal", "json_valid"}
 
 // totals are a unit's numerator and denominator of every metric.
 type totals [nMetrics][2]float64
@@ -219,6 +221,16 @@ func (f *Fold) apply(u *unit, e ab.Event) {
 		add(mTTFT, e.TTFTMS)
 	case ab.KindOutcome:
 		c.outcome(t, e)
+	case ab.KindScore:
+		for _, r := range []struct {
+			m metric
+			v *bool
+		}{{mRefusal, e.Refused}, {mJSONValid, e.JSONValid}} {
+			if r.v != nil {
+				t[r.m][0] += b2f(*r.v)
+				t[r.m][1]++
+			}
+		}
 	}
 	if *t != old {
 		f.place(u)

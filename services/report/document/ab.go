@@ -26,7 +26,8 @@ type ABExperiment struct {
 // ABShadow is an arm's variant in the shadow evaluation of the same run:
 // its refusal rate over benign queries, JSON validity and mean answer
 // length in tokens, each with how many answers it rests on; and the live
-// arm's mean completion tokens a served turn, to set beside it.
+// arm's refusal rate and mean completion tokens a served turn, to set
+// beside them.
 type ABShadow struct {
 	Arm              string      `json:"arm"`
 	Variant          string      `json:"variant"`
@@ -37,6 +38,9 @@ type ABShadow struct {
 	JSONValidN       int         `json:"json_valid_n"`
 	MeanOutputTokens *float64    `json:"mean_output_tokens"`
 	LiveTokens       *float64    `json:"live_tokens"`
+	// LiveRefusal is the arm's refusal rate over the answers its users
+	// were served, as the score stage read them.
+	LiveRefusal *float64 `json:"live_refusal"`
 }
 
 // ABArm is one arm's units and its value of each metric read.

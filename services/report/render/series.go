@@ -614,9 +614,9 @@ func abViews(r *document.Report) []abView {
 				}
 				return num(*p)
 			}
-			rows = append(rows, []string{sh.Arm, sh.Variant, refusal, opt(sh.JSONValid), opt(sh.MeanOutputTokens), opt(sh.LiveTokens)})
+			rows = append(rows, []string{sh.Arm, sh.Variant, refusal, opt(sh.LiveRefusal), opt(sh.JSONValid), opt(sh.MeanOutputTokens), opt(sh.LiveTokens)})
 		}
-		v.Shadow = newTable([]string{"arm", "variant", "shadow refusal", "shadow JSON valid", "shadow tokens an answer", "live tokens a turn"}, rows)
+		v.Shadow = newTable([]string{"arm", "variant", "shadow refusal", "live refusal", "shadow JSON valid", "shadow tokens an answer", "live tokens a turn"}, rows)
 		for i, d := range x.Decisions {
 			switch d.Decision {
 			case "rollback":
