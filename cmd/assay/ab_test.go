@@ -9,8 +9,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -54,35 +52,8 @@ ab:
 // success rate equal to what the users did, decides rollback for the
 // tickets, and publishes its decisions.
 func TestLiveExperimentEndToEnd(t *testing.T) {
-	sim := llmsim.New(llmsim.Options{Seed: 42, Personas: testPersonas()})
-	hs := httptest.NewServer(sim.Handler())
-	defer hs.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: -1, IntakeAddr: "127.0.0.1:0", Intake: ingest.IntakeConfig{Insecure: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sys.Stop()
-	b := sys.Env.Bus
-	p := filepath.Join(t.TempDir(), "ab.yaml")
-	if err := os.WriteFile(p, []byte(fmt.Sprintf(abRunSpec, hs.URL+"/v1")), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	spec, err := eval.LoadSpec(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := submit(ctx, b, spec, openFile); err != nil {
-		t.Fatal(err)
-	}
-	bustest.Eventually(t, 10*time.Second, func() error {
-		if sys.Ingest.IntakeAddr() == "" {
-			return fmt.Errorf("no intake address yet")
-		}
-		return nil
-	})
-	base := "http://" + sys.Ingest.IntakeAddr() + "/v1/ab/support-ft/"
+	b, intake := startLiveExperiment(t, ingest.IntakeConfig{Insecure: true}, abRunSpec)
+	base := intake + "/v1/ab/support-ft/"
 	// A product past the experiment's rate waits as told and sends again.
 	postJSON := func(url string, body []byte) (int, []byte) {
 		for {
@@ -182,33 +153,9 @@ func TestLiveExperimentEndToEnd(t *testing.T) {
 	// Every served answer read by the score stage before the windows close.
 	turns := int(want["control"].convs + want["treatment"].convs)
 	waitScored(t, b, "live-ab", "support-ft", turns)
-	// An event a few minutes ahead (within the clock skew allowed) closes
-	// the windows (of a minute) the users' events are in.
-	closing := map[string]any{"id": "closing", "kind": "outcome", "unit": "probe", "conversation": "c", "ended": true,
-		"at": time.Now().UTC().Add(4 * time.Minute)}
-	body, _ := json.Marshal(closing)
-	if status, reply := postJSON(base+"events", body); status != http.StatusAccepted {
-		t.Fatalf("closing event: %d %s", status, reply)
-	}
-
-	var x document.ABExperiment
-	bustest.Eventually(t, 90*time.Second, func() error {
-		rep, err := storedReport(ctx, b, "live-ab")
-		if err != nil {
-			return err
-		}
-		if len(rep.AB) != 1 || rep.AB[0].Looks == 0 {
-			return fmt.Errorf("no look yet: %+v", rep.AB)
-		}
-		x = rep.AB[0]
-		// The look the closing event made holds every exposure (the users'
-		// and the probe's), turn, outcome and score; a look the clock
-		// made earlier, on a loaded machine, holds fewer.
-		if want := int64(1600 + 1 + 3*turns); x.Events.Applied != want {
-			return fmt.Errorf("look %d holds %d events of %d", x.Looks, x.Events.Applied, want)
-		}
-		return nil
-	})
+	// The look the closing event makes holds every exposure (the users'
+	// and the probe's), turn, outcome and score.
+	x := closeWindows(t, b, intake, "", "probe", int64(1600+1+3*turns))
 	t.Logf("look %d: decisions %+v; events %+v", x.Looks, x.Decisions, x.Events)
 	// Every arm's rates are what its users did (the probe unit counts in
 	// its arm; its closing event, which made the look, comes after it).
@@ -260,6 +207,84 @@ func storedReport(ctx context.Context, b *bus.Bus, run string) (*document.Report
 	return &rep, nil
 }
 
+// startLiveExperiment starts assay with its intake on a loopback port
+// (configured by intake) and the simulated models, submits spec (abRunSpec
+// or a variant of it, with %[1]s for the models' URL), and returns the bus
+// and the intake's base URL.
+func startLiveExperiment(t *testing.T, intake ingest.IntakeConfig, spec string) (*bus.Bus, string) {
+	t.Helper()
+	sim := llmsim.New(llmsim.Options{Seed: 42, Personas: testPersonas()})
+	hs := httptest.NewServer(sim.Handler())
+	t.Cleanup(hs.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: -1, IntakeAddr: "127.0.0.1:0", Intake: intake})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sys.Stop() })
+	rs, err := eval.ParseSpec("ab.yaml", []byte(fmt.Sprintf(spec, hs.URL+"/v1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := submit(ctx, sys.Env.Bus, rs, openFile); err != nil {
+		t.Fatal(err)
+	}
+	bustest.Eventually(t, 10*time.Second, func() error {
+		if sys.Ingest.IntakeAddr() == "" {
+			return fmt.Errorf("no intake address yet")
+		}
+		return nil
+	})
+	return sys.Env.Bus, "http://" + sys.Ingest.IntakeAddr()
+}
+
+// closeWindows sends experiment support-ft of run live-ab an outcome of
+// unit a few minutes ahead (within the clock skew allowed), which closes
+// the one-minute windows the users' events are in, and returns the look
+// that holds applied events: on a loaded machine the test outlasts a
+// window, whose end the users' own events pass and look at with fewer.
+func closeWindows(t *testing.T, b *bus.Bus, intake, token, unit string, applied int64) document.ABExperiment {
+	t.Helper()
+	closing := fmt.Appendf(nil, `{"id": "closing", "kind": "outcome", "unit": %q, "conversation": "c", "ended": true, "at": %q}`,
+		unit, time.Now().UTC().Add(4*time.Minute).Format(time.RFC3339))
+	bustest.Eventually(t, 30*time.Second, func() error {
+		req, _ := http.NewRequest(http.MethodPost, intake+"/v1/ab/support-ft/events", bytes.NewReader(closing))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusAccepted:
+			return nil
+		case http.StatusTooManyRequests:
+			return fmt.Errorf("closing event: %s", resp.Status)
+		}
+		t.Fatalf("closing event: %s", resp.Status)
+		return nil
+	})
+	var x document.ABExperiment
+	bustest.Eventually(t, 90*time.Second, func() error {
+		rep, err := storedReport(t.Context(), b, "live-ab")
+		if err != nil {
+			return err
+		}
+		if len(rep.AB) != 1 {
+			return fmt.Errorf("no look yet")
+		}
+		x = rep.AB[0]
+		if x.Events.Applied != applied {
+			return fmt.Errorf("look %d holds %d events of %d", x.Looks, x.Events.Applied, applied)
+		}
+		return nil
+	})
+	return x
+}
+
 // waitScored waits until the score stage has read n served answers of
 // run's experiment.
 func waitScored(t *testing.T, b *bus.Bus, run, experiment string, n int) {
@@ -290,39 +315,15 @@ func boolf(b bool) float64 {
 // the report's figures of every arm equal what the command says the users
 // did, and a better treatment ramps.
 func TestSimTrafficMatchesTheReport(t *testing.T) {
-	sim := llmsim.New(llmsim.Options{Seed: 42, Personas: testPersonas()})
-	hs := httptest.NewServer(sim.Handler())
-	defer hs.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
 	const token = "sim-traffic-token-0123456789"
 	tokens, err := ingest.ParseIntakeTokens("test", ingest.ABSource("support-ft")+"="+token)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: -1, IntakeAddr: "127.0.0.1:0", Intake: ingest.IntakeConfig{Tokens: tokens}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sys.Stop()
-	b := sys.Env.Bus
 	// 800 users: a minimum of 100 an arm, and a ticket margin of 5 points
 	// that this many conversations can show to hold.
-	text := strings.NewReplacer("min_units: 400", "min_units: 100", "margin: 0.02", "margin: 0.05").Replace(fmt.Sprintf(abRunSpec, hs.URL+"/v1"))
-	spec, err := eval.ParseSpec("ab.yaml", []byte(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := submit(ctx, b, spec, openFile); err != nil {
-		t.Fatal(err)
-	}
-	bustest.Eventually(t, 10*time.Second, func() error {
-		if sys.Ingest.IntakeAddr() == "" {
-			return fmt.Errorf("no intake address yet")
-		}
-		return nil
-	})
-	intake := "http://" + sys.Ingest.IntakeAddr()
+	b, intake := startLiveExperiment(t, ingest.IntakeConfig{Tokens: tokens},
+		strings.NewReplacer("min_units: 400", "min_units: 100", "margin: 0.02", "margin: 0.05").Replace(abRunSpec))
 	t.Setenv(abTokenEnv, token)
 	args := []string{"sim", "traffic", "--intake", intake, "--experiment", "support-ft", "--users", "800", "--late", "0.2", "--seed", "5",
 		"--arm", "control:success=0.3,ticket=0.05,satisfaction=3.5", "--arm", "treatment:success=0.5,ticket=0.05,satisfaction=4,latency_ms=600"}
@@ -341,29 +342,8 @@ func TestSimTrafficMatchesTheReport(t *testing.T) {
 	turns := oracle["control"].Turns + oracle["treatment"].Turns
 	convs := oracle["control"].Conversations + oracle["treatment"].Conversations
 	waitScored(t, b, "live-ab", "support-ft", turns)
-	// An event a few minutes ahead closes the windows the users' are in.
-	closing := fmt.Appendf(nil, `{"id": "closing", "kind": "outcome", "unit": "closer", "conversation": "c", "ended": true, "at": %q}`, time.Now().UTC().Add(4*time.Minute).Format(time.RFC3339))
-	req, _ := http.NewRequest(http.MethodPost, intake+"/v1/ab/support-ft/events", bytes.NewReader(closing))
-	req.Header.Set("Authorization", "Bearer "+token)
-	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("closing event: %v %v", resp, err)
-	}
-	var x document.ABExperiment
-	bustest.Eventually(t, 90*time.Second, func() error {
-		rep, err := storedReport(ctx, b, "live-ab")
-		if err != nil {
-			return err
-		}
-		if len(rep.AB) != 1 {
-			return fmt.Errorf("no look yet")
-		}
-		x = rep.AB[0]
-		// Every exposure, turn, outcome and score: the closing event's look.
-		if want := int64(units + 2*turns + convs); x.Events.Applied != want {
-			return fmt.Errorf("look %d holds %d events of %d", x.Looks, x.Events.Applied, want)
-		}
-		return nil
-	})
+	// Every exposure, turn, outcome and score: the closing event's look.
+	x := closeWindows(t, b, intake, token, "closer", int64(units+2*turns+convs))
 	// The failed first tries of the command (before ingest read the run)
 	// assigned no one: the units are the command's last run's.
 	for i, arm := range []string{"control", "treatment"} {

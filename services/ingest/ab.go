@@ -187,18 +187,13 @@ func (s *Service) Assign(ctx context.Context, experiment string, body []byte) (a
 // abPublishers bounds the events of one request published at once.
 const abPublishers = 64
 
-// ABEvents checks and stores the events of a request body (one event or
-// a JSON array of at most [MaxABEvents]): every good one is stored, and
-// every bad one named with what is wrong, so that one bad event loses
-// nothing else. Exposures are refused: assign records them, with the arm
-// assay chose.
-func (s *Service) ABEvents(ctx context.Context, experiment string, body []byte) (ABEventsReply, error) {
+// storeEvents checks and stores the events of a request (its body split
+// by [splitEvents]): every good one is stored, and every bad one named
+// with what is wrong, so that one bad event loses nothing else. Exposures
+// are refused: assign records them, with the arm assay chose.
+func (s *Service) storeEvents(ctx context.Context, experiment string, raws []json.RawMessage) (ABEventsReply, error) {
 	var reply ABEventsReply
 	run, e, err := s.experiment(experiment)
-	if err != nil {
-		return reply, err
-	}
-	raws, err := splitEvents(body)
 	if err != nil {
 		return reply, err
 	}
@@ -334,12 +329,20 @@ func abStatus(err error) (int, bool) {
 // assay.ab.<experiment>.<assign|events>.
 func (s *Service) serveAB(ctx context.Context, subject, token string, body []byte) any {
 	experiment, op := bus.SubjectToken(subject, 2), bus.SubjectToken(subject, 3)
+	if op != "assign" && op != "events" {
+		return map[string]any{"error": fmt.Sprintf("unknown request %q: assay.ab.<experiment>.assign or .events", op)}
+	}
 	a := s.authAB(experiment, token)
 	if a == nil && int64(len(body)) > s.intakeCfg.MaxBody {
 		a = &admission{status: http.StatusRequestEntityTooLarge, reason: "too_large", err: fmt.Errorf("the body is larger than %d bytes", s.intakeCfg.MaxBody)}
 	}
+	var raws []json.RawMessage
 	if a == nil {
-		a = s.rateAB(experiment, body)
+		var err error
+		if raws, a, err = s.admitBody(experiment, op, body); err != nil {
+			_, retry := abStatus(err)
+			return ABEventsReply{Error: err.Error(), Retry: retry}
+		}
 	}
 	if a != nil {
 		s.intakeRefused.WithLabelValues(a.reason).Inc()
@@ -348,19 +351,33 @@ func (s *Service) serveAB(ctx context.Context, subject, token string, body []byt
 	// The requester waits so long; the work does not outlive it.
 	ctx, cancel := context.WithTimeout(ctx, s.intakeCfg.WriteTimeout)
 	defer cancel()
-	switch op {
-	case "assign":
+	if op == "assign" {
 		reply, _ := s.assignReply(ctx, experiment, body)
 		return reply
-	case "events":
-		reply, err := s.ABEvents(ctx, experiment, body)
-		if err != nil && reply.Error == "" {
-			_, retry := abStatus(err)
-			reply.Error, reply.Retry = err.Error(), retry
-		}
-		return reply
 	}
-	return map[string]any{"error": fmt.Sprintf("unknown request %q: assay.ab.<experiment>.assign or .events", op)}
+	reply, err := s.storeEvents(ctx, experiment, raws)
+	if err != nil && reply.Error == "" {
+		_, retry := abStatus(err)
+		reply.Error, reply.Retry = err.Error(), retry
+	}
+	return reply
+}
+
+// admitBody reads a request's body as far as its rate needs: an events
+// request's events (split once, for the rate and then for storing), an
+// assignment as one. It returns the events, the rate's refusal, or the
+// body's error (400, 413).
+func (s *Service) admitBody(experiment, op string, body []byte) ([]json.RawMessage, *admission, error) {
+	n := 1
+	var raws []json.RawMessage
+	if op == "events" {
+		var err error
+		if raws, err = splitEvents(body); err != nil {
+			return nil, nil, err
+		}
+		n = len(raws)
+	}
+	return raws, s.rateAB(experiment, n), nil
 }
 
 // assignReply is the reply to an assignment request, and its HTTP status.
@@ -390,37 +407,15 @@ func (s *Service) authAB(experiment, token string) *admission {
 	return nil
 }
 
-// rateAB takes body's events from experiment's rate (IntakeConfig.ABRate,
-// apart from the intake's, in events: an array of n events takes n; per
-// replica).
-func (s *Service) rateAB(experiment string, body []byte) *admission {
-	if ok, wait := s.abLimiter.allowN(ABSource(experiment), countEvents(body)); !ok {
+// rateAB takes n events from experiment's rate (IntakeConfig.ABRate,
+// apart from the intake's, in events: an array of n events takes n, an
+// assignment one; per replica).
+func (s *Service) rateAB(experiment string, n int) *admission {
+	if ok, wait := s.abLimiter.allowN(ABSource(experiment), n); !ok {
 		return &admission{status: http.StatusTooManyRequests, reason: "rate_limited", retryAfter: wait,
 			err: fmt.Errorf("experiment %q gets more than %g events a second: send them again in %s", experiment, s.intakeCfg.ABRate, max(wait, time.Millisecond).Round(time.Millisecond))}
 	}
 	return nil
-}
-
-// countEvents is how many events a body holds, for the rate limit: the
-// elements of a top-level array (counted without decoding them), else 1.
-func countEvents(body []byte) int {
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '[' {
-		return 1
-	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	if _, err := dec.Token(); err != nil {
-		return 1
-	}
-	n := 0
-	for dec.More() && n <= MaxABEvents {
-		var skip json.RawMessage
-		if dec.Decode(&skip) != nil {
-			break
-		}
-		n++
-	}
-	return max(n, 1)
 }
 
 // abHandler serves POST /v1/ab/{experiment}/assign and .../events on mux,
@@ -428,17 +423,7 @@ func countEvents(body []byte) int {
 func (s *Service) abHandler(mux *http.ServeMux) {
 	// Slots of their own: a product's batches do not starve the intake.
 	slots := make(chan struct{}, s.intakeCfg.MaxConcurrent)
-	refuse := func(w http.ResponseWriter, a *admission) {
-		s.intakeRefused.WithLabelValues(a.reason).Inc()
-		if a.status == http.StatusUnauthorized {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="assay-ab"`)
-		}
-		if a.retryAfter > 0 {
-			w.Header().Set("Retry-After", retryAfterSeconds(a.retryAfter))
-		}
-		w.Header().Set("Connection", "close")
-		writeJSON(w, a.status, map[string]any{"error": a.err.Error(), "retry": a.retryAfter > 0})
-	}
+	refuse := func(w http.ResponseWriter, a *admission) { s.refuse(w, "assay-ab", a) }
 	handle := func(op string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			experiment := r.PathValue("experiment")
@@ -465,7 +450,13 @@ func (s *Service) abHandler(mux *http.ServeMux) {
 				refuse(w, &admission{status: http.StatusRequestTimeout, reason: "timeout", err: fmt.Errorf("the request was not sent within %s", s.intakeCfg.ReadTimeout)})
 				return
 			}
-			if a := s.rateAB(experiment, body); a != nil {
+			raws, a, err := s.admitBody(experiment, op, body)
+			if err != nil {
+				status, _ := abStatus(err)
+				writeJSON(w, status, ABEventsReply{Error: err.Error()})
+				return
+			}
+			if a != nil {
 				refuse(w, a)
 				return
 			}
@@ -480,7 +471,7 @@ func (s *Service) abHandler(mux *http.ServeMux) {
 				}
 				writeJSON(w, status, reply)
 			case "events":
-				reply, err := s.ABEvents(ctx, experiment, body)
+				reply, err := s.storeEvents(ctx, experiment, raws)
 				status := http.StatusAccepted
 				switch {
 				case err != nil:

@@ -268,16 +268,7 @@ func (s *Service) IntakeHandler() http.Handler {
 	mux.HandleFunc("POST /v1/intake/{source}", func(w http.ResponseWriter, r *http.Request) {
 		source := r.PathValue("source")
 		refuse := func(status int, reason string, retryAfter time.Duration, err error) {
-			s.intakeRefused.WithLabelValues(reason).Inc()
-			switch status {
-			case http.StatusUnauthorized:
-				w.Header().Set("WWW-Authenticate", `Bearer realm="assay-intake"`)
-			case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-				w.Header().Set("Retry-After", retryAfterSeconds(retryAfter))
-			}
-			// The body was not read: the connection is not reused.
-			w.Header().Set("Connection", "close")
-			writeReply(w, status, IntakeReply{Error: err.Error(), Retry: retryAfter > 0})
+			s.refuse(w, "assay-intake", &admission{status: status, reason: reason, retryAfter: retryAfter, err: err})
 		}
 		if a := s.admit(source, bearer(r)); a != nil {
 			refuse(a.status, a.reason, a.retryAfter, a.err)
@@ -332,6 +323,22 @@ func (s *Service) IntakeHandler() http.Handler {
 	s.abHandler(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	return mux
+}
+
+// refuse answers a request refused unread (or unstored) with a's status
+// and error, counted by its reason: the bearer realm on a 401, when to
+// come back on a refusal that has one.
+func (s *Service) refuse(w http.ResponseWriter, realm string, a *admission) {
+	s.intakeRefused.WithLabelValues(a.reason).Inc()
+	if a.status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
+	}
+	if a.retryAfter > 0 {
+		w.Header().Set("Retry-After", retryAfterSeconds(a.retryAfter))
+	}
+	// The body was not read: the connection is not reused.
+	w.Header().Set("Connection", "close")
+	writeReply(w, a.status, IntakeReply{Error: a.err.Error(), Retry: a.retryAfter > 0})
 }
 
 // writeReply writes an intake reply as JSON.
