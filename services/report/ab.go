@@ -175,6 +175,18 @@ func (s *Service) followExperiment(ctx context.Context, run, name string, specOf
 	var mu sync.Mutex
 	stopped := false
 	a := abtest.NewAnalysis(e, 0)
+	if s.cfg.SpillBytes >= 0 {
+		// Without its spill the analysis keeps every unit in memory: more
+		// memory, the same figures.
+		if sp, err := abtest.OpenSpill(s.cfg.SpillDir); err != nil {
+			s.logger.Warn("a live experiment's quiet units stay in memory", "run", run, "experiment", name, "err", err)
+		} else {
+			defer sp.Close()
+			a.SpillTo(sp)
+		}
+	}
+	// spillErr is the spill's failure last logged.
+	var spillErr error
 	// caughtUp is set once the stream has been read to its end.
 	caughtUp := false
 	var pending *document.ABExperiment
@@ -211,6 +223,10 @@ func (s *Service) followExperiment(ctx context.Context, run, name string, specOf
 				a.SetExperiment(cur)
 			}
 			show(a.Add(ev))
+			if err := a.SpillError(); err != nil && err != spillErr {
+				spillErr = err
+				s.logger.Error("a live experiment's spill file failed: units it could not write stay in memory, and events of units it could not read are counted and hold the decisions until the report stage is restarted", "run", run, "experiment", name, "err", err)
+			}
 		}
 		if meta, err := m.Metadata(); err == nil && meta.NumPending == 0 && !caughtUp {
 			caughtUp = true

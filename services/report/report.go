@@ -50,7 +50,9 @@ type Config struct {
 	// beyond SpillBytes per table (default os.TempDir() and
 	// aggregate.DefaultSpillBytes; negative keeps every result in memory;
 	// see aggregate.WithSpill), in a directory of its own removed when the
-	// run is no longer followed.
+	// run is no longer followed. A live experiment's analysis keeps the
+	// units gone quiet in a file there too (see abtest.Spill), unless
+	// SpillBytes is negative.
 	SpillDir   string
 	SpillBytes int64
 	// Horizon is how many of a continuous run's latest windows the report

@@ -82,6 +82,12 @@ func (a *Analysis) lookAt(t time.Time) *document.ABExperiment {
 // make sure of.
 func (a *Analysis) SetExperiment(e eval.Experiment) { a.exp, a.fold.exp = e, e }
 
+// SpillTo keeps the units gone quiet in s ([Fold.SpillTo]).
+func (a *Analysis) SpillTo(s *Spill) { a.fold.SpillTo(s) }
+
+// SpillError is the spill's latest failure, if any.
+func (a *Analysis) SpillError() error { return a.fold.SpillError() }
+
 // Unreadable counts a stored event that did not decode.
 func (a *Analysis) Unreadable() { a.fold.counts.Unreadable++ }
 
@@ -152,7 +158,7 @@ func (a *Analysis) Look(at time.Time) document.ABExperiment {
 		}
 		in := stats.ABDecideInput{Primary: check(e.Primary, "primary"), SRMP: out.SRM.P,
 			Units: []int64{arms[control.Name].Units, arms[arm.Name].Units}, MinUnits: e.MinUnits,
-			Elapsed: at.Sub(a.start), MaxDuration: maxDuration}
+			Elapsed: at.Sub(a.start), MaxDuration: maxDuration, Failed: counts.SpillErrors}
 		for _, g := range e.Guardrails {
 			in.Guardrails = append(in.Guardrails, check(g, "guardrail"))
 		}

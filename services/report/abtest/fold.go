@@ -61,6 +61,11 @@ type Fold struct {
 	counts Counts
 	// exposed counts units by the epoch of their exposure and arm.
 	exposed map[string]map[string]int64
+	// spill, when set, keeps the quiet units; spilled counts the units it
+	// holds, spillErr is its latest failure.
+	spill    *Spill
+	spilled  int64
+	spillErr error
 }
 
 type unit struct {
@@ -74,6 +79,9 @@ type unit struct {
 	convs        map[string]*conv
 	pending      []ab.Event
 	last         time.Time
+	// onDisk is set on a unit read back from the spill, whose record
+	// there is overwritten when it goes quiet again.
+	onDisk bool
 }
 
 // conv is what a fold remembers of a conversation while it may still get
@@ -125,7 +133,13 @@ func (f *Fold) Add(e ab.Event) {
 	}
 	u := f.units[e.Unit]
 	if u == nil {
-		u = &unit{convs: map[string]*conv{}}
+		var ok bool
+		if u, ok = f.unspill(e.Unit); !ok {
+			return
+		}
+		if u == nil {
+			u = &unit{convs: map[string]*conv{}}
+		}
 		f.units[e.Unit] = u
 	}
 	if e.At.After(u.last) {
@@ -325,6 +339,34 @@ func (f *Fold) place(u *unit) {
 	u.inCur, u.inPre, u.in = u.cur, u.pre, true
 }
 
+// SpillTo keeps the fold's quiet units in s from now on.
+func (f *Fold) SpillTo(s *Spill) { f.spill = s }
+
+// unspill reads a unit back from the spill: nil when it is not there; ok
+// false when the spill cannot be read, and the event is not applied: its
+// unit's totals are unknown (counted, and the decisions hold).
+func (f *Fold) unspill(id string) (u *unit, ok bool) {
+	if f.spill == nil {
+		return nil, true
+	}
+	rec, found, err := f.spill.get(id)
+	if err == nil && found {
+		u, err = decodeUnit(rec)
+	}
+	if err != nil {
+		f.counts.SpillErrors++
+		f.spillErr = err
+		return nil, false
+	}
+	if u != nil {
+		u.onDisk = true
+	}
+	return u, true
+}
+
+// SpillError is the spill's latest failure, if any.
+func (f *Fold) SpillError() error { return f.spillErr }
+
 // expireEvery is how far the watermark moves between two sweeps of the
 // state past the horizon, as a share of the horizon.
 const expireEvery = 8
@@ -332,20 +374,31 @@ const expireEvery = 8
 // expire forgets, once the watermark has moved on by an eighth of the
 // horizon, the conversations whose last event is beyond the horizon (their
 // totals stay) and the units never exposed whose events are: those
-// events are orphans.
+// events are orphans. With a spill, exposed units whose last event is
+// beyond the horizon go to it, in one write; if the write fails they stay
+// in memory.
 func (f *Fold) expire() {
 	if f.mark.Before(f.swept.Add(f.horizon / expireEvery)) {
 		return
 	}
 	f.swept = f.mark
 	edge := f.mark.Add(-f.horizon)
+	var quiet map[string][]byte
 	for id, u := range f.units {
-		if u.arm == "" {
+		switch {
+		case u.arm == "":
 			if u.last.Before(edge) {
 				f.counts.Orphans += int64(len(u.pending))
 				f.counts.Pending -= int64(len(u.pending))
 				delete(f.units, id)
 			}
+			continue
+		case f.spill != nil && u.last.Before(edge):
+			// Its conversations are all beyond the horizon too.
+			if quiet == nil {
+				quiet = map[string][]byte{}
+			}
+			quiet[id] = encodeUnit(u)
 			continue
 		}
 		for k, c := range u.convs {
@@ -354,7 +407,24 @@ func (f *Fold) expire() {
 			}
 		}
 	}
+	if len(quiet) == 0 {
+		return
+	}
+	if err := f.spill.put(quiet); err != nil {
+		f.spillErr = err
+		return
+	}
+	for id := range quiet {
+		if !f.units[id].onDisk {
+			f.spilled++
+		}
+		delete(f.units, id)
+	}
 }
+
+// InMemory is how many units the fold holds in memory, and how many in its
+// spill.
+func (f *Fold) InMemory() (memory, spilled int64) { return int64(len(f.units)), f.spilled }
 
 // Exposed is how many units were first exposed to each arm under epoch
 // ("" for exposures that name none), in the experiment's arm order.

@@ -122,4 +122,8 @@ type ABCounts struct {
 	ArmMismatch int64 `json:"arm_mismatch"`
 	// Unreadable are stored events that did not decode.
 	Unreadable int64 `json:"unreadable"`
+	// SpillErrors are events not applied because their unit's totals,
+	// kept on disk while it was quiet, could not be read back; while
+	// there are any, no decision is made.
+	SpillErrors int64 `json:"spill_errors,omitempty"`
 }

@@ -543,14 +543,23 @@ type abView struct {
 	Shadow    table
 }
 
+// spillErrors names the events a failure of the report's spill kept out,
+// when there are any.
+func spillErrors(n int64) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d NOT APPLIED: the report could not read a quiet unit back from its spill file", n)
+}
+
 // abViews are the report's live experiments, as tables.
 func abViews(r *document.Report) []abView {
 	var out []abView
 	for _, x := range r.AB {
 		v := abView{Name: x.Name}
 		e := x.Events
-		v.Summary = fmt.Sprintf("%d looks, the last at the end of %s. Events: %d read, %d applied, %d duplicates, %d late (not applied), %d out of order, %d waiting for their unit's exposure, %d orphans (a unit never exposed), %d naming no arm of the experiment, %d naming another arm than their unit's, %d unreadable. Sample ratio of the units exposed under the current weights (%v against %v): ",
-			x.Looks, x.LastLook.UTC().Format("2006-01-02 15:04 UTC"), e.Events, e.Applied, e.Duplicates, e.Late, e.OutOfOrder, e.Pending, e.Orphans, e.UnknownArm, e.ArmMismatch, e.Unreadable, x.SRM.Units, x.SRM.Weights)
+		v.Summary = fmt.Sprintf("%d looks, the last at the end of %s. Events: %d read, %d applied, %d duplicates, %d late (not applied), %d out of order, %d waiting for their unit's exposure, %d orphans (a unit never exposed), %d naming no arm of the experiment, %d naming another arm than their unit's, %d unreadable%s. Sample ratio of the units exposed under the current weights (%v against %v): ",
+			x.Looks, x.LastLook.UTC().Format("2006-01-02 15:04 UTC"), e.Events, e.Applied, e.Duplicates, e.Late, e.OutOfOrder, e.Pending, e.Orphans, e.UnknownArm, e.ArmMismatch, e.Unreadable, spillErrors(e.SpillErrors), x.SRM.Units, x.SRM.Weights)
 		if x.SRM.Checked {
 			v.Summary += fmt.Sprintf("chi-square %.2f, p %s.", x.SRM.Chi2, pvalue(&x.SRM.P))
 		} else {

@@ -456,6 +456,10 @@ type ABDecideInput struct {
 	// Elapsed is how long the experiment has run, MaxDuration how long it
 	// may (0: no limit).
 	Elapsed, MaxDuration time.Duration
+	// Failed counts events that a failure kept out of the figures (not
+	// bad input: the report's own storage); while there are any, nothing
+	// is decided.
+	Failed int64
 }
 
 // ABDecision is a decision and its reasons, in the order they bear on it.
@@ -477,6 +481,10 @@ type ABDecision struct {
 // guardrail's worsening lies wholly below its margin (non-inferiority).
 // Anything else holds, with what is missing.
 func DecideAB(in ABDecideInput) ABDecision {
+	if in.Failed > 0 {
+		return ABDecision{Decision: DecisionHold, Blocked: true, Reasons: []string{fmt.Sprintf(
+			"%d events could not be applied (the report could not read back a quiet unit's totals: see its log); the figures are incomplete, so nothing is decided until the report is restarted and reads the events again", in.Failed)}}
+	}
 	if math.IsNaN(in.SRMP) {
 		return ABDecision{Decision: DecisionHold, Blocked: true, Reasons: []string{"the sample ratio could not be checked (its p-value is not a number)"}}
 	}

@@ -407,6 +407,7 @@ func TestDecideReasons(t *testing.T) {
 		"no units":             {Primary: better, SRMP: 1, MinUnits: 500},
 		"guardrail not read":   {Primary: better, Guardrails: []ABCheck{{Metric: "ticket", Margin: 0.01}}, SRMP: 1, Units: []int64{500, 500}, MinUnits: 500},
 		"sample ratio suspect": {Primary: better, SRMP: 0.005, Units: []int64{500, 500}, MinUnits: 500},
+		"events not applied":   {Primary: worse, SRMP: 1, Units: []int64{500, 500}, MinUnits: 500, Failed: 1},
 	} {
 		if d := DecideAB(in); d.Decision != DecisionHold {
 			t.Errorf("%s: %+v", name, d)
