@@ -3,6 +3,7 @@ module github.com/assay-eval/assay/services/report
 go 1.26.8
 
 require (
+	github.com/DataDog/sketches-go v1.4.8
 	github.com/apache/arrow-go/v18 v18.8.0
 	github.com/assay-eval/assay/pkg v0.0.0
 	github.com/chromedp/chromedp v0.23.1

@@ -99,11 +99,15 @@ func (a *Analysis) Last() document.ABExperiment { return a.last }
 func (a *Analysis) Look(at time.Time) document.ABExperiment {
 	a.looks++
 	arms, counts := a.fold.Snapshot()
+	quantiles := a.fold.Quantiles()
 	e := a.exp
 	out := document.ABExperiment{Name: e.Name, Looks: a.looks, LastLook: at, Events: counts}
 	for _, arm := range e.Arms {
 		fa := arms[arm.Name]
 		da := document.ABArm{Name: arm.Name, Variant: arm.Variant, Units: fa.Units, Metrics: map[string]document.ABValue{}}
+		if q := quantiles[arm.Name]; len(q) > 0 {
+			da.Quantiles = q
+		}
 		for name, m := range fa.Metrics {
 			v := m.Arm()
 			da.Metrics[name] = document.ABValue{Value: v.Value, CI: v.CI, Undefined: v.Undefined}

@@ -9,6 +9,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/DataDog/sketches-go/ddsketch"
+
 	"github.com/assay-eval/assay/pkg/ab"
 	"github.com/assay-eval/assay/services/report/document"
 	"github.com/assay-eval/assay/services/report/stats"
@@ -61,6 +63,9 @@ type Fold struct {
 	counts Counts
 	// exposed counts units by the epoch of their exposure and arm.
 	exposed map[string]map[string]int64
+	// sketches are each arm's latency and time-to-first-token quantiles
+	// over its turns since exposure: all of them, and the window's.
+	sketches map[string]*armSketches
 	// spill, when set, keeps the quiet units; spilled counts the units it
 	// holds, spillErr is its latest failure.
 	spill    *Spill
@@ -108,7 +113,8 @@ func New(e ab.Experiment, horizon time.Duration) *Fold {
 	if horizon <= 0 {
 		horizon = DefaultHorizon
 	}
-	f := &Fold{exp: e, horizon: horizon, units: map[string]*unit{}, arms: map[string]*[nMetrics]stats.UnitMoments{}, exposed: map[string]map[string]int64{}}
+	f := &Fold{exp: e, horizon: horizon, units: map[string]*unit{}, arms: map[string]*[nMetrics]stats.UnitMoments{}, exposed: map[string]map[string]int64{},
+		sketches: map[string]*armSketches{}}
 	for _, a := range e.Arms {
 		f.arms[a.Name] = new([nMetrics]stats.UnitMoments)
 	}
@@ -233,6 +239,9 @@ func (f *Fold) apply(u *unit, e ab.Event) {
 		}
 		add(mLatency, e.LatencyMS)
 		add(mTTFT, e.TTFTMS)
+		if !c.pre {
+			f.sketchesOf(u.arm).add(e.LatencyMS, e.TTFTMS)
+		}
 	case ab.KindOutcome:
 		c.outcome(t, e)
 	case ab.KindScore:
@@ -425,6 +434,89 @@ func (f *Fold) expire() {
 // InMemory is how many units the fold holds in memory, and how many in its
 // spill.
 func (f *Fold) InMemory() (memory, spilled int64) { return int64(len(f.units)), f.spilled }
+
+// Sketched are the per-turn measures whose quantiles a fold keeps.
+var Sketched = [2]string{"latency_ms", "ttft_ms"}
+
+// sketchAccuracy is the sketches' relative accuracy: a quantile read is
+// within 1% of a value of that rank. sketchBins bounds a sketch's bins;
+// values so spread out that they need more (from 1 ms to beyond a
+// thousand years) lose accuracy at the low end, where it matters least.
+const (
+	sketchAccuracy = 0.01
+	sketchBins     = 2048
+)
+
+// armSketches are an arm's quantile sketches, by [Sketched] measure: over
+// every turn, and over the turns since the last look.
+type armSketches struct {
+	all, window [2]*ddsketch.DDSketch
+}
+
+func newSketch() *ddsketch.DDSketch {
+	s, err := ddsketch.LogCollapsingLowestDenseDDSketch(sketchAccuracy, sketchBins)
+	if err != nil {
+		panic(err) // the constants are valid
+	}
+	return s
+}
+
+func (f *Fold) sketchesOf(arm string) *armSketches {
+	s := f.sketches[arm]
+	if s == nil {
+		s = &armSketches{}
+		for i := range Sketched {
+			s.all[i], s.window[i] = newSketch(), newSketch()
+		}
+		f.sketches[arm] = s
+	}
+	return s
+}
+
+func (s *armSketches) add(vals ...*float64) {
+	for i, v := range vals {
+		// Event values are checked finite and not negative on the way in.
+		if v != nil && *v >= 0 && !math.IsInf(*v, 0) {
+			_ = s.all[i].Add(*v)
+			_ = s.window[i].Add(*v)
+		}
+	}
+}
+
+// quantilesOf reads a sketch.
+func quantilesOf(s *ddsketch.DDSketch) document.ABQuantiles {
+	q := document.ABQuantiles{Turns: int64(math.Round(s.GetCount()))}
+	if s.IsEmpty() {
+		return q
+	}
+	v, err := s.GetValuesAtQuantiles([]float64{0.5, 0.9, 0.95, 0.99})
+	if err == nil {
+		q.P50, q.P90, q.P95, q.P99 = v[0], v[1], v[2], v[3]
+	}
+	return q
+}
+
+// Quantiles are each arm's quantiles of every [Sketched] measure, by arm
+// and measure name: over all its turns since exposure, and over the turns
+// since the previous call, which starts the next window.
+func (f *Fold) Quantiles() map[string]map[string]document.ABQuantiles {
+	out := map[string]map[string]document.ABQuantiles{}
+	for arm, s := range f.sketches {
+		m := map[string]document.ABQuantiles{}
+		for i, name := range Sketched {
+			q := quantilesOf(s.all[i])
+			if q.Turns == 0 {
+				continue
+			}
+			w := quantilesOf(s.window[i])
+			q.Window = &w
+			s.window[i].Clear()
+			m[name] = q
+		}
+		out[arm] = m
+	}
+	return out
+}
 
 // Exposed is how many units were first exposed to each arm under epoch
 // ("" for exposures that name none), in the experiment's arm order.

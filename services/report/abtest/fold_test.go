@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/assay-eval/assay/pkg/ab"
+	"github.com/assay-eval/assay/services/report/document"
 	"github.com/assay-eval/assay/services/report/stats"
 )
 
@@ -202,5 +204,59 @@ func TestFoldMatchesTheOracle(t *testing.T) {
 	d := s.Look(arms["control"].Metrics["success"], arms["treatment"].Metrics["success"], 2000, 0.05)
 	if d.Undefined != "" || math.Abs(d.Control.Value-oracle["control"].succ/oracle["control"].succN) > 1e-12 {
 		t.Errorf("success difference %+v", d)
+	}
+}
+
+// TestFoldLatencyQuantiles: each arm's per-turn latency quantiles are
+// within the sketch's 1% of the exact ones over its turns since
+// exposure — a duplicate turn counted once, a turn before the exposure
+// not at all — and a window's are over the turns since the last look.
+func TestFoldLatencyQuantiles(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	f := New(experiment(), 48*time.Hour)
+	f.Add(exposure("e", "u", "control", at(10)))
+	// Before the exposure: the pre-period, not the arm's latency.
+	f.Add(turn("pre", "u", "before", at(5), 10, 1e6))
+	var all, last []float64
+	for i := range 5000 {
+		v := math.Round(math.Exp(6+rng.NormFloat64())*10) / 10
+		ev := turn(fmt.Sprint("t", i), "u", fmt.Sprint("c", i/10), at(11+i/100), 10, v)
+		f.Add(ev)
+		f.Add(ev)
+		all = append(all, v)
+		if i == 3999 {
+			f.Quantiles()
+		}
+		if i >= 4000 {
+			last = append(last, v)
+		}
+	}
+	q := f.Quantiles()["control"]["latency_ms"]
+	check := func(name string, got document.ABQuantiles, vals []float64) {
+		t.Helper()
+		slices.Sort(vals)
+		if got.Turns != int64(len(vals)) {
+			t.Errorf("%s: %d turns, want %d", name, got.Turns, len(vals))
+		}
+		for _, c := range []struct {
+			p   float64
+			got float64
+		}{{0.5, got.P50}, {0.9, got.P90}, {0.95, got.P95}, {0.99, got.P99}} {
+			want := vals[int(c.p*float64(len(vals)-1))]
+			if math.Abs(c.got-want) > 0.01*want {
+				t.Errorf("%s p%g: %v, exact %v", name, 100*c.p, c.got, want)
+			}
+		}
+	}
+	check("all turns", q, all)
+	if q.Window == nil {
+		t.Fatal("no window quantiles")
+	}
+	check("last window", *q.Window, last)
+	if _, ok := f.Quantiles()["control"]["ttft_ms"]; ok {
+		t.Error("quantiles of a measure no turn gave")
+	}
+	if w := f.Quantiles()["control"]["latency_ms"].Window; w.Turns != 0 {
+		t.Errorf("a window with no turn: %+v", w)
 	}
 }

@@ -49,6 +49,23 @@ type ABArm struct {
 	Variant string             `json:"variant"`
 	Units   int64              `json:"units"`
 	Metrics map[string]ABValue `json:"metrics"`
+	// Quantiles are the arm's per-turn latency_ms and ttft_ms quantiles,
+	// by measure, for the measures its turns gave.
+	Quantiles map[string]ABQuantiles `json:"quantiles,omitempty"`
+}
+
+// ABQuantiles are quantiles of a per-turn measure over an arm's turns
+// since its units' exposure, read from a DDSketch: each is within 1% of a
+// value of that rank among the turns. They describe; the intervals and
+// decisions are on the means (Metrics).
+type ABQuantiles struct {
+	Turns int64   `json:"turns"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P95   float64 `json:"p95"`
+	P99   float64 `json:"p99"`
+	// Window is the same over the turns of the window the look closed.
+	Window *ABQuantiles `json:"window,omitempty"`
 }
 
 // ABValue is an arm's value of a metric, with its 95% interval.

@@ -129,6 +129,10 @@ func Markdown(w io.Writer, r *document.Report) error {
 		mdTableOf(&b, x.Decisions)
 		mdTableOf(&b, x.Compare)
 		mdTableOf(&b, x.Arms)
+		if len(x.Quantiles.Rows) > 0 {
+			b.WriteString("Quantiles of every turn since exposure (DDSketch, within 1%):\n\n")
+			mdTableOf(&b, x.Quantiles)
+		}
 		if len(x.Shadow.Rows) > 0 {
 			b.WriteString("Beside the shadow evaluation of the same variants (sampled production queries answered offline):\n\n")
 			mdTableOf(&b, x.Shadow)

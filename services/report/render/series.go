@@ -541,6 +541,8 @@ type abView struct {
 	Compare   table
 	Decisions table
 	Shadow    table
+	// Quantiles are the arms' per-turn latency quantiles.
+	Quantiles table
 }
 
 // spillErrors names the events a failure of the report's spill kept out,
@@ -589,6 +591,21 @@ func abViews(r *document.Report) []abView {
 			rows = append(rows, row)
 		}
 		v.Arms = newTable(append([]string{"arm", "variant", "units"}, names...), rows)
+		rows = nil
+		for _, a := range x.Arms {
+			for _, m := range []string{"latency_ms", "ttft_ms"} {
+				q, ok := a.Quantiles[m]
+				if !ok {
+					continue
+				}
+				window := "—"
+				if w := q.Window; w != nil && w.Turns > 0 {
+					window = fmt.Sprintf("%s / %s of %d", num(w.P50), num(w.P95), w.Turns)
+				}
+				rows = append(rows, []string{a.Name, m, strconv.FormatInt(q.Turns, 10), num(q.P50), num(q.P90), num(q.P95), num(q.P99), window})
+			}
+		}
+		v.Quantiles = newTable([]string{"arm", "per turn", "turns", "p50", "p90", "p95", "p99", "last window p50 / p95"}, rows)
 		rows = nil
 		for _, c := range x.Comparisons {
 			if c.Undefined != "" {
