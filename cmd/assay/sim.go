@@ -83,31 +83,53 @@ const abTokenEnv = "ASSAY_AB_TOKEN"
 
 func newSimTrafficCmd() *cobra.Command {
 	var intake, experiment string
-	var users int
-	var arms []string
+	var users, conversations, turns, workers int
+	var arms, lose []string
 	var late float64
 	var seed uint64
 	cmd := &cobra.Command{
-		Use:   "traffic --intake URL --experiment NAME [--arm NAME:success=P,ticket=P]...",
+		Use:   "traffic --intake URL --experiment NAME [--arm NAME:success=P,ticket=P]... [--lose-exposures ARM=P]...",
 		Short: "Send a live experiment simulated users: assigned by assay, with known outcomes",
 		Long: `Sends a live experiment's simulated users through assay's own endpoints: each
-asks POST /v1/ab/<experiment>/assign for its arm, holds one to three
-conversations of one to three turns, and reports each conversation's outcome
+asks POST /v1/ab/<experiment>/assign for its arm, holds one to --conversations
+conversations (default 3; 0: none, the users are only assigned and exposed) of
+one to --turns turns (default 3), and reports each conversation's outcome
 (resolved, ticket, sometimes a 1–5 rating) with its arm's chances (--arm;
 defaults success=0.3,ticket=0.05,satisfaction=4,latency_ms=800). A share of
-the outcomes (--late) is sent after every other event. The experiment's token
-is read from ` + abTokenEnv + ` (none for an intake started with
---intake-insecure). Prints, as JSON, what the users of each arm did: the
-figures the report's live-experiment section should show.`,
+the outcomes (--late) is sent after every other event. --workers users are sent
+at once; each user's choices are drawn from the seed and its number, so the
+users are the same whatever the workers.
+
+--lose-exposures ARM=P (repeatable) plants a product's logging bug, the
+classic cause of a sample-ratio mismatch: the users are assigned with
+"log": false and their exposure is sent by the product as the first of their
+events, but for a user served ARM it is lost with chance P. The report never
+counts those users; their turns and outcomes wait for the exposure and end as
+orphans.
+
+The experiment's token is read from ` + abTokenEnv + ` (none for an intake
+started with --intake-insecure). Prints, as JSON, what the users of each arm
+did: the figures the report's live-experiment section should show, and the
+users whose exposure was lost ("lost") with their events ("lost_events",
+"lost_turns").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			t := llmsim.Traffic{Intake: intake, Experiment: experiment, Users: users, Late: late, Seed: seed,
+				MaxConversations: conversations, MaxTurns: turns, Workers: workers,
 				Token: os.Getenv(abTokenEnv), Arms: map[string]llmsim.ArmRates{}}
-			if intake == "" || experiment == "" {
+			switch {
+			case intake == "" || experiment == "":
 				return usage(errors.New("--intake and --experiment are required"))
-			}
-			if late < 0 || late > 1 {
+			case users < 0:
+				return usage(fmt.Errorf("--users %d: send 0 or more", users))
+			case late < 0 || late > 1:
 				return usage(fmt.Errorf("--late %v is outside 0..1", late))
+			case conversations < 0:
+				return usage(fmt.Errorf("--conversations %d: 0 (users only assigned) or more", conversations))
+			case turns < 1:
+				return usage(fmt.Errorf("--turns %d: a conversation has at least 1", turns))
+			case workers < 1:
+				return usage(fmt.Errorf("--workers %d: at least 1", workers))
 			}
 			for _, a := range arms {
 				name, r, err := llmsim.ParseArmRates(a)
@@ -115,6 +137,19 @@ figures the report's live-experiment section should show.`,
 					return usage(err)
 				}
 				t.Arms[name] = r
+			}
+			for _, l := range lose {
+				arm, p, err := llmsim.ParseLoseExposure(l)
+				if err != nil {
+					return usage(err)
+				}
+				if _, twice := t.LoseExposures[arm]; twice {
+					return usage(fmt.Errorf("--lose-exposures names arm %s twice: give each arm once", arm))
+				}
+				if t.LoseExposures == nil {
+					t.LoseExposures = map[string]float64{}
+				}
+				t.LoseExposures[arm] = p
 			}
 			oracle, err := t.Run(cmd.Context())
 			if err != nil {
@@ -130,6 +165,10 @@ figures the report's live-experiment section should show.`,
 	cmd.Flags().IntVar(&users, "users", 1000, "users to send")
 	cmd.Flags().StringArrayVar(&arms, "arm", nil, "an arm's behaviour, name:success=P,ticket=P,satisfaction=R,latency_ms=MS (repeatable)")
 	cmd.Flags().Float64Var(&late, "late", 0.1, "share of outcomes sent after every other event")
+	cmd.Flags().IntVar(&conversations, "conversations", 3, "most conversations a user holds (0: none)")
+	cmd.Flags().IntVar(&turns, "turns", 3, "most turns of a conversation")
+	cmd.Flags().StringArrayVar(&lose, "lose-exposures", nil, "ARM=P: the product logs exposures itself and loses those of ARM's users with chance P (repeatable)")
+	cmd.Flags().IntVar(&workers, "workers", 1, "users sent at once")
 	cmd.Flags().Uint64Var(&seed, "seed", 1, "seed of the users' behaviour")
 	return cmd
 }

@@ -32,16 +32,20 @@ type Assignment struct {
 	Variant    string `json:"variant"`
 	// Epoch is the weights the unit was assigned under ([Experiment.Epoch]).
 	Epoch string `json:"epoch"`
-	// At is the unit's first exposure.
+	// At is when the unit was first assigned. Its exposure is stored with
+	// this time when it is stored on that assignment; one stored later
+	// (the product asked not to log it then) has the time it was logged.
 	At time.Time `json:"at"`
 	// Recorded is the arm of the unit's first exposure when it is not the
 	// arm served now: that arm was stopped or removed, and the unit is
 	// served the control. The analysis counts the unit in Recorded.
 	Recorded string `json:"recorded,omitempty"`
-	// New is set on the call that recorded the exposure.
+	// New is set on the call that recorded the assignment.
 	New bool `json:"new"`
 	// Logged is set once the exposure is stored where the analysis reads
-	// it (a store that logs exposures sets it: see the bus's).
+	// it (a store that logs exposures sets it: see the bus's). Until then
+	// the unit is assigned but not counted: a product may assign early
+	// (a page load) and log the exposure when the unit sees its arm.
 	Logged bool `json:"logged,omitempty"`
 }
 
@@ -81,7 +85,7 @@ func (s *MemoryStore) Claim(_ context.Context, a Assignment) (Assignment, bool, 
 // Assigner assigns units to arms.
 type Assigner struct {
 	Store Store
-	// Now is the clock (nil: time.Now).
+	// Now is the clock (nil: time.Now): it stamps a new assignment's At.
 	Now func() time.Time
 }
 

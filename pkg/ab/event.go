@@ -15,7 +15,10 @@ import (
 
 // Kinds of event.
 const (
-	// KindExposure: a unit was shown an arm (assign records it itself).
+	// KindExposure: a unit was shown an arm. Assign stores it, unless the
+	// product asked it not to ("log": false): the product then sends it
+	// when the unit sees its arm, and assay stores it with the arm it
+	// assigned.
 	KindExposure = "exposure"
 	// KindTurn: a model answered a unit's turn in a conversation.
 	KindTurn = "turn"

@@ -107,27 +107,35 @@ func (s ABStore) recorded(ctx context.Context, key, unit string) (ab.Assignment,
 }
 
 // MarkLogged records that the exposure of unit's assignment is stored,
-// so that later requests do not store it again.
+// so that later requests do not store it again. Two requests may store
+// one unit's exposure at once (an assignment and an exposure event): the
+// one whose update loses to the other's finds the mark made.
 func (s ABStore) MarkLogged(ctx context.Context, unit string) error {
 	key := ABUnitKey(s.run, s.e, unit)
 	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
 	defer cancel()
-	e, err := s.b.ABUnits.Get(ctx, key)
-	if err != nil {
-		return err
+	for try := 0; ; try++ {
+		e, err := s.b.ABUnits.Get(ctx, key)
+		if err != nil {
+			return err
+		}
+		var a ab.Assignment
+		if err := json.Unmarshal(e.Value(), &a); err != nil {
+			return err
+		}
+		if a.Logged {
+			return nil
+		}
+		a.Logged = true
+		data, err := json.Marshal(a)
+		if err != nil {
+			return err
+		}
+		_, err = s.b.ABUnits.Update(ctx, key, data, e.Revision())
+		// Only marks update a record once created: a lost race is
+		// another mark, read again to see it.
+		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) || try == 2 {
+			return err
+		}
 	}
-	var a ab.Assignment
-	if err := json.Unmarshal(e.Value(), &a); err != nil {
-		return err
-	}
-	if a.Logged {
-		return nil
-	}
-	a.Logged = true
-	data, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
-	_, err = s.b.ABUnits.Update(ctx, key, data, e.Revision())
-	return err
 }

@@ -3,6 +3,7 @@ package bus_test
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/assay-eval/assay/pkg/ab"
@@ -51,5 +52,37 @@ func TestABStoreKeepsArmsAcrossRestartsAndWeightChanges(t *testing.T) {
 	}
 	if v := string(entry.Value()); strings.Contains(v, "example.com") || !strings.Contains(v, bus.ABHash("run", e, "user1@example.com")) {
 		t.Errorf("stored assignment %s", v)
+	}
+}
+
+// TestABStoreMarksLoggedOnceUnderRacingMarks: requests storing one unit's
+// exposure at once (an assignment and an exposure event) all see the mark
+// made, the losers of the update included.
+func TestABStoreMarksLoggedOnceUnderRacingMarks(t *testing.T) {
+	b := bustest.New(t)
+	e := ab.Experiment{Name: "exp", Arms: []ab.Arm{{Name: "control", Variant: "base", Weight: 1}, {Name: "treatment", Variant: "ft", Weight: 1}},
+		Primary: ab.Metric{Metric: "success"}, MinUnits: 1}
+	store := b.ABStore("run", e)
+	as := &ab.Assigner{Store: store}
+	if _, err := as.Assign(t.Context(), e, "u"); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	var start sync.WaitGroup
+	start.Add(1)
+	for range cap(errs) {
+		go func() {
+			start.Wait()
+			errs <- store.MarkLogged(t.Context(), "u")
+		}()
+	}
+	start.Done()
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Errorf("a racing mark: %v", err)
+		}
+	}
+	if a, err := as.Assign(t.Context(), e, "u"); err != nil || !a.Logged || a.New {
+		t.Errorf("after the marks: %+v %v", a, err)
 	}
 }

@@ -12,7 +12,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/assay-eval/assay/pkg/eval"
 )
 
 // ArmRates are how the simulated users of one arm behave: the chance that
@@ -62,9 +66,27 @@ func ParseArmRates(s string) (string, ArmRates, error) {
 	return name, r, nil
 }
 
+// ParseLoseExposure reads a planted exposure-logging bug written
+// "arm=P": the users served arm have their exposure lost with chance P
+// (0..1).
+func ParseLoseExposure(s string) (string, float64, error) {
+	arm, v, ok := strings.Cut(s, "=")
+	if !ok {
+		return "", 0, fmt.Errorf("lose exposures %q: write ARM=P, P the chance (0..1) that a user of the arm has its exposure lost", s)
+	}
+	if !eval.ExperimentNameRE.MatchString(arm) {
+		return "", 0, fmt.Errorf("lose exposures %q: %q is not an arm name (lower-case letters, digits, - or _)", s, arm)
+	}
+	p, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(p >= 0 && p <= 1) {
+		return "", 0, fmt.Errorf("lose exposures %q: %q is not a chance from 0 to 1", s, v)
+	}
+	return arm, p, nil
+}
+
 // Traffic is a live experiment's simulated users: they arrive one after
-// another, ask assay's assign endpoint for their arm, hold one to three
-// conversations of one to three turns each, and report each
+// another (or Workers at a time), ask assay's assign endpoint for their
+// arm, hold conversations of a few turns each, and report each
 // conversation's outcome — some of them late, after later users' events.
 type Traffic struct {
 	// Intake is the base URL of assay's HTTP intake (http://host:port);
@@ -77,13 +99,33 @@ type Traffic struct {
 	// not listed behaves as the defaults of [ParseArmRates].
 	Arms map[string]ArmRates
 	// Late is the share of outcomes held back and sent after the others.
-	Late   float64
-	Seed   uint64
-	Client *http.Client
+	Late float64
+	// MaxConversations is the most conversations a user holds: each holds
+	// 1 to MaxConversations, or none when it is 0 (users are only
+	// assigned, and exposed).
+	MaxConversations int
+	// MaxTurns is the most turns of a conversation (at least 1): each has
+	// 1 to MaxTurns.
+	MaxTurns int
+	// LoseExposures plants a product's exposure-logging bug, the classic
+	// cause of a sample-ratio mismatch. When it lists any arm the product
+	// assigns with "log": false and sends each user's exposure itself, as
+	// the first event of the user's events; a user served a listed arm
+	// has its exposure lost (not sent) with the arm's chance. The report
+	// never counts such a user: its events wait for an exposure that
+	// never comes (see [ArmOracle.Lost]).
+	LoseExposures map[string]float64
+	// Workers send users at once (0: one), each user's requests in order.
+	// A user's draws come from a generator of its own, seeded by Seed and
+	// its index, so the users do the same whatever Workers is.
+	Workers int
+	Seed    uint64
+	Client  *http.Client
 }
 
 // ArmOracle is what an arm's simulated users did, counted as assay's
-// report counts it.
+// report counts it: the users whose exposure was lost only in Lost and
+// the Lost… fields.
 type ArmOracle struct {
 	Units         int     `json:"units"`
 	Conversations int     `json:"conversations"`
@@ -93,6 +135,14 @@ type ArmOracle struct {
 	Rated         int     `json:"rated"`
 	RatingSum     float64 `json:"rating_sum"`
 	LatencySum    float64 `json:"latency_sum"`
+	// Lost are the users whose exposure was lost ([Traffic.LoseExposures]),
+	// in the arm the report would count them in; LostEvents are their
+	// turns and outcomes, held by the report as pending and, past its
+	// horizon, counted as orphans (with a score for each of the
+	// LostTurns, once the score stage has read it).
+	Lost       int `json:"lost"`
+	LostEvents int `json:"lost_events"`
+	LostTurns  int `json:"lost_turns"`
 }
 
 // Rates are the oracle's success and ticket rates (per conversation),
@@ -102,86 +152,181 @@ func (o ArmOracle) Rates() (success, ticket, satisfaction, latency float64) {
 	return float64(o.Successes) / c, float64(o.Tickets) / c, o.RatingSum / float64(o.Rated), o.LatencySum / float64(o.Turns)
 }
 
+func (o ArmOracle) plus(p ArmOracle) ArmOracle {
+	return ArmOracle{Units: o.Units + p.Units, Conversations: o.Conversations + p.Conversations, Turns: o.Turns + p.Turns,
+		Successes: o.Successes + p.Successes, Tickets: o.Tickets + p.Tickets, Rated: o.Rated + p.Rated,
+		RatingSum: o.RatingSum + p.RatingSum, LatencySum: o.LatencySum + p.LatencySum,
+		Lost: o.Lost + p.Lost, LostEvents: o.LostEvents + p.LostEvents, LostTurns: o.LostTurns + p.LostTurns}
+}
+
+// check says which of t's settings cannot be run.
+func (t *Traffic) check() error {
+	switch {
+	case t.Users < 0:
+		return fmt.Errorf("traffic: %d users: send 0 or more", t.Users)
+	case t.MaxConversations < 0:
+		return fmt.Errorf("traffic: at most %d conversations a user: set 0 (none) or more", t.MaxConversations)
+	case t.MaxTurns < 1:
+		return fmt.Errorf("traffic: at most %d turns a conversation: a conversation has at least 1", t.MaxTurns)
+	case !(t.Late >= 0 && t.Late <= 1):
+		return fmt.Errorf("traffic: late share %v is outside 0..1", t.Late)
+	}
+	for arm, p := range t.LoseExposures {
+		if !(p >= 0 && p <= 1) {
+			return fmt.Errorf("traffic: arm %s loses exposures with chance %v, outside 0..1", arm, p)
+		}
+	}
+	return nil
+}
+
 // Run sends the traffic and returns, by arm, what the users did. Requests
 // past the experiment's rate are sent again after the time the intake
 // asks for; any other refusal ends the run with its reply.
 func (t *Traffic) Run(ctx context.Context) (map[string]ArmOracle, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
 	c := t.Client
 	if c == nil {
 		c = &http.Client{Timeout: time.Minute}
 	}
-	rng := rand.New(rand.NewPCG(t.Seed, 0x7aff1c))
 	base := strings.TrimRight(t.Intake, "/") + "/v1/ab/" + t.Experiment + "/"
-	oracle := map[string]ArmOracle{}
-	var late []map[string]any
-	for u := range t.Users {
-		unit := fmt.Sprintf("sim-user-%d-%d", t.Seed, u)
-		var reply struct {
-			Arm      string `json:"arm"`
-			Recorded string `json:"recorded"`
-		}
-		if err := t.post(ctx, c, base+"assign", map[string]string{"unit": unit}, &reply); err != nil {
-			return oracle, err
-		}
-		// The user is served reply.Arm and behaves so; the report counts
-		// it in the arm of its first exposure (Recorded, when its arm was
-		// stopped since).
-		rates, ok := t.Arms[reply.Arm]
-		if !ok {
-			_, rates, _ = ParseArmRates(reply.Arm + ":")
-		}
-		counted := reply.Arm
-		if reply.Recorded != "" {
-			counted = reply.Recorded
-		}
-		o := oracle[counted]
-		o.Units++
-		var events []map[string]any
-		for k := range 1 + rng.IntN(3) {
-			conv := fmt.Sprintf("%s-c%d", unit, k)
-			o.Conversations++
-			for n := range 1 + rng.IntN(3) {
-				latency := math.Round(rates.LatencyMS * (0.5 + rng.Float64()))
-				o.Turns++
-				o.LatencySum += latency
-				events = append(events, map[string]any{"id": fmt.Sprintf("t%d", n), "kind": "turn", "unit": unit, "conversation": conv,
-					"answer": "simulated answer", "latency_ms": latency, "at": time.Now().UTC()})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu     sync.Mutex
+		oracle = map[string]ArmOracle{}
+		failed error
+		next   atomic.Int64
+		wg     sync.WaitGroup
+	)
+	// Each user's late outcomes in its place: sent in the users' order,
+	// whichever worker sent the user.
+	late := make([][]map[string]any, t.Users)
+	for range min(max(t.Workers, 1), t.Users) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for u := int(next.Add(1) - 1); u < t.Users && ctx.Err() == nil; u = int(next.Add(1) - 1) {
+				arm, o, held, err := t.user(ctx, c, base, u)
+				mu.Lock()
+				if err != nil {
+					if failed == nil {
+						failed = err
+						cancel()
+					}
+					mu.Unlock()
+					return
+				}
+				oracle[arm] = oracle[arm].plus(o)
+				mu.Unlock()
+				late[u] = held
 			}
-			success, ticket := rng.Float64() < rates.Success, rng.Float64() < rates.Ticket
-			// Stamped when it happens: one sent late arrives after events
-			// of later times, and must still join its conversation.
-			outcome := map[string]any{"id": "o", "kind": "outcome", "unit": unit, "conversation": conv, "success": success, "ticket": ticket,
-				"at": time.Now().UTC()}
-			if success {
-				o.Successes++
-			}
-			if ticket {
-				o.Tickets++
-			}
-			if rng.Float64() < 0.5 {
-				// A rating around the arm's mean, on the 1–5 scale.
-				r := math.Max(1, math.Min(5, math.Round(rates.Satisfaction+rng.NormFloat64())))
-				outcome["satisfaction"] = r
-				o.Rated++
-				o.RatingSum += r
-			}
-			if rng.Float64() < t.Late {
-				late = append(late, outcome)
-			} else {
-				events = append(events, outcome)
-			}
-		}
-		oracle[counted] = o
-		if err := t.post(ctx, c, base+"events", events, nil); err != nil {
-			return oracle, err
-		}
+		}()
 	}
-	for batch := range slices.Chunk(late, 500) {
+	wg.Wait()
+	if failed == nil {
+		// Canceled from outside: not every user was sent.
+		failed = ctx.Err()
+	}
+	if failed != nil {
+		return oracle, failed
+	}
+	for batch := range slices.Chunk(slices.Concat(late...), 500) {
 		if err := t.post(ctx, c, base+"events", batch, nil); err != nil {
 			return oracle, err
 		}
 	}
 	return oracle, nil
+}
+
+// user sends user u: its assignment, then its events but the outcomes it
+// holds back to send late, which it returns, with the arm the report
+// counts it in and what it did.
+func (t *Traffic) user(ctx context.Context, c *http.Client, base string, u int) (string, ArmOracle, []map[string]any, error) {
+	rng := rand.New(rand.NewPCG(t.Seed, 0x7aff1c+uint64(u)))
+	unit := fmt.Sprintf("sim-user-%d-%d", t.Seed, u)
+	// A product that logs exposures itself assigns without logging.
+	manual := len(t.LoseExposures) > 0
+	assign := map[string]any{"unit": unit}
+	if manual {
+		assign["log"] = false
+	}
+	var reply struct {
+		Arm      string `json:"arm"`
+		Recorded string `json:"recorded"`
+	}
+	if err := t.post(ctx, c, base+"assign", assign, &reply); err != nil {
+		return "", ArmOracle{}, nil, err
+	}
+	// The user is served reply.Arm and behaves so; the report counts
+	// it in the arm of its first exposure (Recorded, when its arm was
+	// stopped since).
+	rates, ok := t.Arms[reply.Arm]
+	if !ok {
+		_, rates, _ = ParseArmRates(reply.Arm + ":")
+	}
+	counted := reply.Arm
+	if reply.Recorded != "" {
+		counted = reply.Recorded
+	}
+	o := ArmOracle{Units: 1}
+	var events, late []map[string]any
+	if manual {
+		// Sent when the user sees its arm: before its turns.
+		events = append(events, map[string]any{"id": "x", "kind": "exposure", "unit": unit, "at": time.Now().UTC()})
+	}
+	conversations := 0
+	if t.MaxConversations > 0 {
+		conversations = 1 + rng.IntN(t.MaxConversations)
+	}
+	for k := range conversations {
+		conv := fmt.Sprintf("%s-c%d", unit, k)
+		o.Conversations++
+		for n := range 1 + rng.IntN(t.MaxTurns) {
+			latency := math.Round(rates.LatencyMS * (0.5 + rng.Float64()))
+			o.Turns++
+			o.LatencySum += latency
+			events = append(events, map[string]any{"id": fmt.Sprintf("t%d", n), "kind": "turn", "unit": unit, "conversation": conv,
+				"answer": "simulated answer", "latency_ms": latency, "at": time.Now().UTC()})
+		}
+		success, ticket := rng.Float64() < rates.Success, rng.Float64() < rates.Ticket
+		// Stamped when it happens: one sent late arrives after events
+		// of later times, and must still join its conversation.
+		outcome := map[string]any{"id": "o", "kind": "outcome", "unit": unit, "conversation": conv, "success": success, "ticket": ticket,
+			"at": time.Now().UTC()}
+		if success {
+			o.Successes++
+		}
+		if ticket {
+			o.Tickets++
+		}
+		if rng.Float64() < 0.5 {
+			// A rating around the arm's mean, on the 1–5 scale.
+			r := math.Max(1, math.Min(5, math.Round(rates.Satisfaction+rng.NormFloat64())))
+			outcome["satisfaction"] = r
+			o.Rated++
+			o.RatingSum += r
+		}
+		if rng.Float64() < t.Late {
+			late = append(late, outcome)
+		} else {
+			events = append(events, outcome)
+		}
+	}
+	// Drawn last, so that a user behaves the same whether or not its
+	// exposure may be lost. The bug is in the product's code of the arm
+	// it served.
+	if p := t.LoseExposures[reply.Arm]; p > 0 && rng.Float64() < p {
+		events = events[1:]
+		o = ArmOracle{Lost: 1, LostEvents: o.Turns + o.Conversations, LostTurns: o.Turns}
+	}
+	if len(events) > 0 {
+		if err := t.post(ctx, c, base+"events", events, nil); err != nil {
+			return "", ArmOracle{}, nil, err
+		}
+	}
+	return counted, o, late, nil
 }
 
 // post sends body as JSON, again after a 429's or a 503's Retry-After,

@@ -27,7 +27,9 @@ import (
 // source) and are rate-limited per experiment. Assignments are kept in
 // assay_ab_units; events are stored in ASSAY_AB with their ids and units
 // hashed and their texts redacted: nothing a product sends about a user
-// is stored as sent.
+// is stored as sent. A unit's exposure is stored once, by assign or — for
+// a unit assigned with "log": false — by the product's exposure event
+// (abexposure.go).
 
 // ABSource is the intake source whose tokens admit an experiment's
 // requests.
@@ -39,6 +41,12 @@ const MaxABEvents = 1000
 // ABAssignRequest asks for a unit's arm.
 type ABAssignRequest struct {
 	Unit string `json:"unit"`
+	// Log false assigns the unit without storing its exposure, for a
+	// product that assigns early (a page load) and exposes later (the user
+	// talks to the model): it then sends an event of kind exposure, or
+	// asks assign again without "log": false, when the unit sees its arm.
+	// Until then the unit is not counted. Absent or null: true.
+	Log *bool `json:"log,omitempty"`
 }
 
 // ABAssignReply is the unit's arm, or why there is none.
@@ -46,8 +54,8 @@ type ABAssignReply struct {
 	Experiment string `json:"experiment,omitempty"`
 	Arm        string `json:"arm,omitempty"`
 	Variant    string `json:"variant,omitempty"`
-	// New is set on the unit's first assignment, which recorded its
-	// exposure.
+	// New is set on the unit's first assignment, which stored its
+	// exposure unless the request said "log": false.
 	New bool `json:"new,omitempty"`
 	// Recorded is the unit's first arm when it is served another (its arm
 	// was stopped or removed).
@@ -138,7 +146,8 @@ func (s *Service) watchExperiments(ctx context.Context) {
 
 // Assign returns a unit's arm in experiment, from the JSON request body:
 // the one it was first given, or for a new unit the one its hash picks,
-// recorded with its exposure before the reply.
+// recorded, and its exposure stored before the reply unless the body says
+// "log": false.
 func (s *Service) Assign(ctx context.Context, experiment string, body []byte) (ab.Assignment, error) {
 	run, e, err := s.experiment(experiment)
 	if err != nil {
@@ -152,7 +161,7 @@ func (s *Service) Assign(ctx context.Context, experiment string, body []byte) (a
 		err = errors.New("more than one JSON value")
 	}
 	if err != nil {
-		return ab.Assignment{}, abBad(http.StatusBadRequest, `the body must be {"unit": "<user or session id>"}: %v`, err)
+		return ab.Assignment{}, abBad(http.StatusBadRequest, `the body must be {"unit": "<user or session id>"}, with "log": false to assign without storing the exposure: %v`, err)
 	}
 	if err := ab.CheckUnit(req.Unit); err != nil {
 		return ab.Assignment{}, abBad(http.StatusBadRequest, "%v", err)
@@ -160,26 +169,18 @@ func (s *Service) Assign(ctx context.Context, experiment string, body []byte) (a
 	store := s.bus.ABStore(run, e)
 	as := &ab.Assigner{Store: store}
 	a, err := as.Assign(ctx, e, req.Unit)
-	if err != nil {
+	if err != nil || (req.Log != nil && !*req.Log) {
 		return a, err
 	}
-	// The exposure is stored under an id of the unit, so a unit whose
-	// exposure was stored already (a retried request) is stored once.
-	// It is stored on every new assignment, and again as long as the
-	// record says it may be missing.
-	if a.New || !a.Logged {
-		arm := a.Arm
-		if a.Recorded != "" {
-			arm = a.Recorded
-		}
-		unit := bus.ABHash(run, e, req.Unit)
-		ev := ab.Event{ID: "exposure", Kind: ab.KindExposure, Unit: unit, Arm: arm, At: a.At, Epoch: a.Epoch}
-		if _, err := s.bus.Publish(ctx, bus.ABStoredSubject(run, e.Name), bus.MsgID("ab", run, e.Name, "exposure", unit), ev); err != nil {
-			return ab.Assignment{}, fmt.Errorf("storing the exposure: %w", err)
-		}
-		if err := store.MarkLogged(ctx, req.Unit); err != nil {
-			s.logger.Warn("marking an exposure stored failed; it will be stored again on the unit's next request", "experiment", e.Name, "err", err)
-		}
+	// A new assignment is exposed as it is made; a unit assigned earlier
+	// without logging (or whose exposure failed to store) sees its arm
+	// now.
+	at := a.At
+	if !a.New {
+		at = time.Now()
+	}
+	if _, err := s.logExposure(ctx, run, e, store, req.Unit, a, at); err != nil {
+		return ab.Assignment{}, err
 	}
 	return a, nil
 }
@@ -190,7 +191,8 @@ const abPublishers = 64
 // storeEvents checks and stores the events of a request (its body split
 // by [splitEvents]): every good one is stored, and every bad one named
 // with what is wrong, so that one bad event loses nothing else. Exposures
-// are refused: assign records them, with the arm assay chose.
+// are stored as assign stores them ([Service.storeExposures]); scores are
+// refused: they are assay's.
 func (s *Service) storeEvents(ctx context.Context, experiment string, raws []json.RawMessage) (ABEventsReply, error) {
 	var reply ABEventsReply
 	run, e, err := s.experiment(experiment)
@@ -198,40 +200,41 @@ func (s *Service) storeEvents(ctx context.Context, experiment string, raws []jso
 		return reply, err
 	}
 	now := time.Now()
-	type pending struct {
-		i  int
-		ev ab.Event
-	}
-	var good []pending
+	var tally abTally
+	var exposures, good []abPending
 	for i, raw := range raws {
 		ev, err := ab.ParseEvent(raw, now)
 		switch {
 		case err != nil:
-		case ev.Kind == ab.KindExposure:
-			err = fmt.Errorf("%w: event %s: exposures are recorded by assign (POST /v1/ab/%s/assign), with the arm assay chose: send turns and outcomes here", ab.ErrEvent, ev.ID, e.Name)
+		case ev.Kind == ab.KindExposure && ev.Epoch != "":
+			err = fmt.Errorf("%w: event %s: epoch is the weights assay assigned the unit under, and assay records it: leave it out", ab.ErrEvent, ev.ID)
 		case ev.Kind == ab.KindScore:
-			err = fmt.Errorf("%w: event %s: scores are assay's readings of the served answers: send turns and outcomes here", ab.ErrEvent, ev.ID)
+			err = fmt.Errorf("%w: event %s: scores are assay's readings of the served answers: send exposures, turns and outcomes here", ab.ErrEvent, ev.ID)
 		case ev.Arm != "":
 			if _, ok := e.Arm(ev.Arm); !ok {
 				err = fmt.Errorf("%w: event %s: arm %q is not an arm of experiment %q", ab.ErrEvent, ev.ID, ev.Arm, e.Name)
 			}
 		}
-		if err != nil {
-			reply.Errors = append(reply.Errors, fmt.Sprintf("event %d: %v", i+1, err))
-			continue
+		switch {
+		case err != nil:
+			tally.refuse(i, err)
+		case ev.Kind == ab.KindExposure:
+			exposures = append(exposures, abPending{i, ev})
+		default:
+			good = append(good, abPending{i, ev})
 		}
-		good = append(good, pending{i, ev})
 	}
-	if len(good) == 0 {
-		if len(reply.Errors) == 0 {
+	if len(exposures)+len(good) == 0 {
+		if len(tally.refused) == 0 {
 			return reply, abBad(http.StatusBadRequest, "no event: send one event object, or an array of them")
 		}
-		return reply, nil
+		return tally.reply(), nil
 	}
+	// Exposures first: a unit's turns stored after its exposure are
+	// counted at once, not held by the report until it comes.
+	s.storeExposures(ctx, run, e, exposures, &tally)
 	// Published together, acknowledged together: a thousand events cost
 	// about one round trip, not a thousand.
-	var mu sync.Mutex
-	var failed error
 	sem := make(chan struct{}, abPublishers)
 	var wg sync.WaitGroup
 	for _, p := range good {
@@ -243,27 +246,78 @@ func (s *Service) storeEvents(ctx context.Context, experiment string, raws []jso
 			defer wg.Done()
 			defer func() { <-sem }()
 			ack, err := s.bus.PublishAsync(ctx, bus.ABStoredSubject(run, e.Name), id, stored)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err != nil:
-				failed = err
-			default:
-				reply.Accepted++
-				if ack != nil && ack.Duplicate {
-					reply.Duplicates++
-				}
+			if err != nil {
+				tally.fail(err)
+				return
 			}
+			tally.stored(ack != nil && ack.Duplicate)
 		}()
 	}
 	wg.Wait()
-	if failed != nil {
+	reply = tally.reply()
+	if tally.failed != nil {
 		// The product sends the request again; the stored ones count
 		// once.
-		reply.Error, reply.Retry = fmt.Sprintf("storing %d of the events failed (%v): send the request again; events already stored count once", len(good)-reply.Accepted, failed), true
-		return reply, failed
+		reply.Error, reply.Retry = fmt.Sprintf("storing %d of the events failed (%v): send the request again; events already stored count once", tally.failures, tally.failed), true
+		return reply, tally.failed
 	}
 	return reply, nil
+}
+
+// abPending is a request's good event and its place in the request.
+type abPending struct {
+	i  int
+	ev ab.Event
+}
+
+// abTally counts what became of a request's events, from the goroutines
+// that store them.
+type abTally struct {
+	mu                   sync.Mutex
+	accepted, duplicates int
+	failures             int
+	failed               error
+	refused              []abRefusal
+}
+
+// abRefusal is why the request's event i was refused.
+type abRefusal struct {
+	i   int
+	err error
+}
+
+func (t *abTally) stored(duplicate bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.accepted++
+	if duplicate {
+		t.duplicates++
+	}
+}
+
+func (t *abTally) fail(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.failures++
+	t.failed = err
+}
+
+func (t *abTally) refuse(i int, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.refused = append(t.refused, abRefusal{i, err})
+}
+
+// reply is the request's reply, its refusals in the order of their events.
+func (t *abTally) reply() ABEventsReply {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	slices.SortFunc(t.refused, func(a, b abRefusal) int { return a.i - b.i })
+	r := ABEventsReply{Accepted: t.accepted, Duplicates: t.duplicates}
+	for _, x := range t.refused {
+		r.Errors = append(r.Errors, fmt.Sprintf("event %d: %v", x.i+1, x.err))
+	}
+	return r
 }
 
 // splitEvents reads a request body as one event or a JSON array of at

@@ -190,6 +190,189 @@ func TestABEventsAreCheckedRedactedAndCountedOnce(t *testing.T) {
 	}
 }
 
+// exposuresOf are the stored exposures of unit in experiment "support"
+// of run "live".
+func exposuresOf(t *testing.T, b *bus.Bus, unit string) []ab.Event {
+	t.Helper()
+	hashed := bus.ABHash("live", abSpec("live").AB[0], unit)
+	var out []ab.Event
+	for _, e := range abStored(t, b) {
+		if e.Kind == ab.KindExposure && e.Unit == hashed {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func otherArm(arm string) string {
+	if arm == "control" {
+		return "treatment"
+	}
+	return "control"
+}
+
+// requestAB sends body to subject over NATS with the experiment's token
+// and decodes the reply.
+func requestAB[T any](t *testing.T, b *bus.Bus, subject, body string) T {
+	t.Helper()
+	m := nats.NewMsg(subject)
+	m.Data = []byte(body)
+	m.Header.Set(TokenHeader, abToken)
+	resp, err := b.NC.RequestMsg(m, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r T
+	if err := json.Unmarshal(resp.Data, &r); err != nil {
+		t.Fatalf("%s: %v: %s", subject, err, resp.Data)
+	}
+	return r
+}
+
+// TestABManualExposure: a unit assigned with "log": false is not counted
+// until the product says it saw its arm — by an exposure event, stored
+// once with the event's time and the arm assay gave, or by assign without
+// it; an exposure naming another arm is refused with what to do; one of
+// a unit never assigned assigns it. Over HTTP and NATS.
+func TestABManualExposure(t *testing.T) {
+	_, b, base := startAB(t)
+	assign, events := base+"/v1/ab/support/assign", base+"/v1/ab/support/events"
+	epoch := abSpec("live").AB[0].Epoch()
+	status, out := post(t, assign, abToken, `{"unit": "alice@example.com", "log": false}`)
+	if status != http.StatusOK || out["new"] != true {
+		t.Fatalf("assign with log false: %d %v", status, out)
+	}
+	arm := out["arm"].(string)
+	if _, again := post(t, assign, abToken, `{"unit": "alice@example.com", "log": false}`); again["arm"] != arm || again["new"] == true {
+		t.Fatalf("assign with log false again: %v after %v", again, out)
+	}
+	if got := exposuresOf(t, b, "alice@example.com"); len(got) != 0 {
+		t.Fatalf("assigned with log false: exposures stored %+v", got)
+	}
+
+	// The user talks to the model an hour later; the product says so.
+	seen := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	status, out = post(t, events, abToken, fmt.Sprintf(`{"id": "x1", "kind": "exposure", "unit": "alice@example.com", "at": %q}`, seen.Format(time.RFC3339)))
+	if status != http.StatusAccepted || out["accepted"] != 1.0 || out["duplicates"] != nil {
+		t.Fatalf("an exposure event: %d %v", status, out)
+	}
+	got := exposuresOf(t, b, "alice@example.com")
+	if len(got) != 1 || !got[0].At.Equal(seen) || got[0].Arm != arm || got[0].Epoch != epoch || got[0].ID != "exposure" {
+		t.Fatalf("stored exposures %+v, want one at %s in %s", got, seen, arm)
+	}
+	// Sent again (another id, the arm named), and assigned again: one.
+	status, out = post(t, events, abToken, fmt.Sprintf(`{"id": "x2", "kind": "exposure", "unit": "alice@example.com", "arm": %q}`, arm))
+	if status != http.StatusAccepted || out["accepted"] != 1.0 || out["duplicates"] != 1.0 {
+		t.Errorf("the exposure again: %d %v", status, out)
+	}
+	if _, again := post(t, assign, abToken, `{"unit": "alice@example.com"}`); again["arm"] != arm || again["new"] == true {
+		t.Errorf("assign after the exposure: %v", again)
+	}
+	if got := exposuresOf(t, b, "alice@example.com"); len(got) != 1 {
+		t.Errorf("%d exposures stored after the exposure was sent again, want 1", len(got))
+	}
+
+	// Another arm than the unit's: refused, the batch's other events
+	// stored.
+	wrong := fmt.Sprintf(`{"id": "x3", "kind": "exposure", "unit": "alice@example.com", "arm": %q}`, otherArm(arm))
+	want := fmt.Sprintf(`event x3: the unit's arm is %q, not %q: assay assigns arms: call assign (POST /v1/ab/support/assign) and serve the arm it returns`, arm, otherArm(arm))
+	status, out = post(t, events, abToken, "["+wrong+`, {"id": "o1", "kind": "outcome", "unit": "alice@example.com", "conversation": "c1", "success": true}]`)
+	if status != http.StatusMultiStatus || out["accepted"] != 1.0 || !strings.Contains(fmt.Sprint(out["errors"]), "event 1: bad event: "+want) {
+		t.Errorf("an exposure to another arm in a batch: %d %v", status, out)
+	}
+	if status, out := post(t, events, abToken, wrong); status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["errors"]), want) {
+		t.Errorf("an exposure to another arm alone: %d %v", status, out)
+	}
+
+	// Assign without log false stores what log false held back.
+	if status, out := post(t, assign, abToken, `{"unit": "bob", "log": false}`); status != http.StatusOK || len(exposuresOf(t, b, "bob")) != 0 {
+		t.Fatalf("assign bob with log false: %d %v", status, out)
+	}
+	status, out = post(t, assign, abToken, `{"unit": "bob", "log": true}`)
+	if got := exposuresOf(t, b, "bob"); status != http.StatusOK || out["new"] == true || len(got) != 1 || got[0].Arm != out["arm"] {
+		t.Errorf("assign bob: %d %v, exposures %+v", status, out, got)
+	}
+
+	// A unit never assigned, exposed twice in one batch: assigned by the
+	// first, stored once, at its time.
+	status, out = post(t, events, abToken, fmt.Sprintf(`[{"id": "x1", "kind": "exposure", "unit": "carol", "at": %q}, {"id": "x2", "kind": "exposure", "unit": "carol"}]`, seen.Format(time.RFC3339)))
+	if status != http.StatusAccepted || out["accepted"] != 2.0 || out["duplicates"] != 1.0 {
+		t.Errorf("a new unit's exposure twice: %d %v", status, out)
+	}
+	got = exposuresOf(t, b, "carol")
+	if len(got) != 1 || !got[0].At.Equal(seen) || got[0].Epoch != epoch {
+		t.Fatalf("carol's exposures %+v", got)
+	}
+	if _, out := post(t, assign, abToken, `{"unit": "carol"}`); out["new"] == true || out["arm"] != got[0].Arm {
+		t.Errorf("assign after the exposure assigned carol: %v, exposed to %s", out, got[0].Arm)
+	}
+
+	// Over NATS.
+	if r := requestAB[ABAssignReply](t, b, bus.ABAssignSubject("support"), `{"unit": "dave", "log": false}`); r.Arm == "" || !r.New || len(exposuresOf(t, b, "dave")) != 0 {
+		t.Fatalf("assign dave with log false over NATS: %+v", r)
+	}
+	for i, dup := range []int{0, 1} {
+		r := requestAB[ABEventsReply](t, b, bus.ABEventsSubject("support"), `{"id": "x", "kind": "exposure", "unit": "dave"}`)
+		if r.Accepted != 1 || r.Duplicates != dup || r.Error != "" {
+			t.Errorf("dave's exposure over NATS, time %d: %+v", i+1, r)
+		}
+	}
+	got = exposuresOf(t, b, "dave")
+	if len(got) != 1 {
+		t.Fatalf("dave's exposures %+v", got)
+	}
+	r := requestAB[ABEventsReply](t, b, bus.ABEventsSubject("support"), fmt.Sprintf(`{"id": "x", "kind": "exposure", "unit": "dave", "arm": %q}`, otherArm(got[0].Arm)))
+	if r.Accepted != 0 || len(r.Errors) != 1 || !strings.Contains(r.Errors[0], "assay assigns arms") {
+		t.Errorf("dave's exposure to another arm over NATS: %+v", r)
+	}
+}
+
+// TestABManualExposureOfAStoppedArm: a unit assigned with log false to an
+// arm stopped since is served the control: its exposure may name either,
+// and counts it in the arm it was given.
+func TestABManualExposureOfAStoppedArm(t *testing.T) {
+	tokens, err := ParseIntakeTokens("test", ABSource("support")+"="+abToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, b, url := startIntake(t, IntakeConfig{Tokens: tokens})
+	base := strings.TrimSuffix(url, "/v1/intake/")
+	// Three arms: one may stop and two still compare.
+	spec := abSpec("live")
+	spec.AB[0].Arms = append(spec.AB[0].Arms, eval.Arm{Name: "treatment2", Variant: "ft", Weight: 1})
+	if err := b.SubmitRun(t.Context(), spec); err != nil {
+		t.Fatal(err)
+	}
+	bustest.Eventually(t, 10*time.Second, func() error { _, _, err := s.experiment("support"); return err })
+	unit := ""
+	for i := 0; unit == ""; i++ {
+		u := fmt.Sprintf("user%d", i)
+		if _, out := post(t, base+"/v1/ab/support/assign", abToken, fmt.Sprintf(`{"unit": %q, "log": false}`, u)); out["arm"] == "treatment" {
+			unit = u
+		}
+	}
+	spec.AB[0].Arms[1].Stopped = true
+	data, _ := json.Marshal(spec)
+	if _, err := b.Runs.Put(t.Context(), bus.SpecKey("live"), data); err != nil {
+		t.Fatal(err)
+	}
+	bustest.Eventually(t, 10*time.Second, func() error {
+		if _, e, err := s.experiment("support"); err != nil || !e.Arms[1].Stopped {
+			return fmt.Errorf("treatment not stopped yet (%v)", err)
+		}
+		return nil
+	})
+	for _, arm := range []string{"control", "treatment"} {
+		status, out := post(t, base+"/v1/ab/support/events", abToken, fmt.Sprintf(`{"id": "x", "kind": "exposure", "unit": %q, "arm": %q}`, unit, arm))
+		if status != http.StatusAccepted {
+			t.Errorf("an exposure naming %s: %d %v", arm, status, out)
+		}
+	}
+	if got := exposuresOf(t, b, unit); len(got) != 1 || got[0].Arm != "treatment" {
+		t.Errorf("exposures %+v, want one in treatment", got)
+	}
+}
+
 func TestABExperimentDeclaredTwiceIsRefused(t *testing.T) {
 	s, b, base := startAB(t)
 	if err := b.SubmitRun(t.Context(), abSpec("live2")); !errors.Is(err, bus.ErrExperimentTaken) {
@@ -214,7 +397,7 @@ func TestABExperimentDeclaredTwiceIsRefused(t *testing.T) {
 }
 
 // TestABEventsEdges: ids are a conversation's (two users may both send
-// "t-1"), exposures come from assign only, an empty or oversized batch is
+// "t-1"), an exposure's epoch is assay's, an empty or oversized batch is
 // refused whole, and the rate is counted in events.
 func TestABEventsEdges(t *testing.T) {
 	tokens, err := ParseIntakeTokens("test", ABSource("support")+"="+abToken)
@@ -235,9 +418,9 @@ func TestABEventsEdges(t *testing.T) {
 	if n := len(abStored(t, b)); n != 2 {
 		t.Errorf("%d events stored, want 2", n)
 	}
-	status, out = post(t, events, abToken, `{"id": "x", "kind": "exposure", "unit": "u", "arm": "treatment"}`)
-	if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["errors"]), "exposures are recorded by assign") {
-		t.Errorf("an exposure sent as an event: %d %v", status, out)
+	status, out = post(t, events, abToken, `{"id": "x", "kind": "exposure", "unit": "u", "epoch": "w1"}`)
+	if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["errors"]), "epoch is the weights assay assigned the unit under") {
+		t.Errorf("an exposure naming its epoch: %d %v", status, out)
 	}
 	status, out = post(t, events, abToken, `{"id": "s", "kind": "score", "unit": "u", "conversation": "c", "refused": false}`)
 	if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["errors"]), "scores are assay's readings") {
