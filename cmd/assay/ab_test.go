@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/assay-eval/assay/pkg/ab"
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/bus/bustest"
 	"github.com/assay-eval/assay/pkg/eval"
@@ -213,30 +214,67 @@ func storedReport(ctx context.Context, b *bus.Bus, run string) (*document.Report
 // and the intake's base URL.
 func startLiveExperiment(t *testing.T, intake ingest.IntakeConfig, spec string) (*bus.Bus, string) {
 	t.Helper()
+	l := newLiveSystem(t, intake, spec)
+	return l.bus, l.intake
+}
+
+// liveSystem is assay started by [newLiveSystem], which a test may stop
+// and start again on the same data.
+type liveSystem struct {
+	t      *testing.T
+	ctx    context.Context
+	data   string
+	cfg    ingest.IntakeConfig
+	sys    *system
+	bus    *bus.Bus
+	intake string
+}
+
+func newLiveSystem(t *testing.T, intake ingest.IntakeConfig, spec string) *liveSystem {
+	t.Helper()
 	sim := llmsim.New(llmsim.Options{Seed: 42, Personas: testPersonas()})
 	hs := httptest.NewServer(sim.Handler())
 	t.Cleanup(hs.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	t.Cleanup(cancel)
-	sys, err := startSystem(ctx, systemOptions{Data: t.TempDir(), Port: -1, IntakeAddr: "127.0.0.1:0", Intake: intake})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sys.Stop() })
+	l := &liveSystem{t: t, ctx: ctx, data: t.TempDir(), cfg: intake}
+	l.start()
+	t.Cleanup(func() { _ = l.sys.Stop() })
 	rs, err := eval.ParseSpec("ab.yaml", []byte(fmt.Sprintf(spec, hs.URL+"/v1")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := submit(ctx, sys.Env.Bus, rs, openFile); err != nil {
+	if err := submit(ctx, l.bus, rs, openFile); err != nil {
 		t.Fatal(err)
 	}
-	bustest.Eventually(t, 10*time.Second, func() error {
+	return l
+}
+
+// start starts assay on the system's data: its NATS server and every
+// stage, the intake on a new loopback port.
+func (l *liveSystem) start() {
+	l.t.Helper()
+	sys, err := startSystem(l.ctx, systemOptions{Data: l.data, Port: -1, IntakeAddr: "127.0.0.1:0", Intake: l.cfg})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	l.sys, l.bus = sys, sys.Env.Bus
+	bustest.Eventually(l.t, 10*time.Second, func() error {
 		if sys.Ingest.IntakeAddr() == "" {
 			return fmt.Errorf("no intake address yet")
 		}
 		return nil
 	})
-	return sys.Env.Bus, "http://" + sys.Ingest.IntakeAddr()
+	l.intake = "http://" + sys.Ingest.IntakeAddr()
+}
+
+// restart stops every stage and the NATS server, and starts them again.
+func (l *liveSystem) restart() {
+	l.t.Helper()
+	if err := l.sys.Stop(); err != nil {
+		l.t.Fatalf("stopping assay: %v", err)
+	}
+	l.start()
 }
 
 // closeWindows sends experiment support-ft of run live-ab an outcome of
@@ -366,5 +404,184 @@ func TestSimTrafficMatchesTheReport(t *testing.T) {
 	}
 	if len(x.Decisions) != 1 || x.Decisions[0].Decision != "ramp" {
 		t.Errorf("decisions %+v, want a ramp for the better treatment", x.Decisions)
+	}
+}
+
+// simTraffic runs `assay sim traffic` against intake with args, again
+// while ingest has not read the run (404), and returns its oracle.
+func simTraffic(t *testing.T, intake string, args ...string) map[string]llmsim.ArmOracle {
+	t.Helper()
+	args = append([]string{"sim", "traffic", "--intake", intake, "--experiment", "support-ft"}, args...)
+	var out string
+	bustest.Eventually(t, 30*time.Second, func() error {
+		var err error
+		out, _, err = runCLI(t, args...)
+		return err
+	})
+	var oracle map[string]llmsim.ArmOracle
+	if err := json.Unmarshal([]byte(out), &oracle); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	return oracle
+}
+
+// assignAll asks intake for the arm of each unit, and fails the test on a
+// unit assigned for the first time.
+func assignAll(t *testing.T, intake, token string, units []string) map[string]string {
+	t.Helper()
+	arms := map[string]string{}
+	for _, u := range units {
+		req, _ := http.NewRequest(http.MethodPost, intake+"/v1/ab/support-ft/assign", strings.NewReader(fmt.Sprintf(`{"unit": %q}`, u)))
+		req.Header.Set("Authorization", "Bearer "+token)
+		var reply ingest.ABAssignReply
+		bustest.Eventually(t, 30*time.Second, func() error {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("assign %s: %s", u, resp.Status)
+			}
+			return json.NewDecoder(resp.Body).Decode(&reply)
+		})
+		if reply.New {
+			t.Fatalf("unit %s was assigned anew: %+v", u, reply)
+		}
+		arms[u] = reply.Arm
+	}
+	return arms
+}
+
+// TestLiveExperimentAcrossARestart: simulated users are assigned and send
+// their events; assay — its NATS server and every stage — is stopped and
+// started again on the same data in the middle of the experiment; every
+// unit keeps its arm (the one its salted hash picks) and is not exposed
+// again, the second half's users join, and the report, having read the
+// events again, has every arm's figures equal to what both halves' users
+// did.
+func TestLiveExperimentAcrossARestart(t *testing.T) {
+	const token = "restart-traffic-token-0123456789"
+	tokens, err := ingest.ParseIntakeTokens("test", ingest.ABSource("support-ft")+"="+token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := strings.NewReplacer("min_units: 400", "min_units: 100", "margin: 0.02", "margin: 0.05").Replace(abRunSpec)
+	l := newLiveSystem(t, ingest.IntakeConfig{Tokens: tokens}, spec)
+	t.Setenv(abTokenEnv, token)
+	arms := []string{"--arm", "control:success=0.3,ticket=0.05", "--arm", "treatment:success=0.45,ticket=0.05,latency_ms=600", "--workers", "4"}
+	first := simTraffic(t, l.intake, append([]string{"--users", "300", "--seed", "5", "--late", "0.2"}, arms...)...)
+	var units []string
+	for u := range 300 {
+		units = append(units, fmt.Sprintf("sim-user-5-%d", u))
+	}
+	before := assignAll(t, l.intake, token, units)
+	// The arm is the one the salted hash picks under the declared weights.
+	rs, err := eval.ParseSpec("ab.yaml", []byte(fmt.Sprintf(spec, "http://127.0.0.1:1/v1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := rs.AB[0]
+	for u, arm := range before {
+		if want := e.Pick(ab.Bucket(e.SaltOf(), u)).Name; arm != want {
+			t.Fatalf("unit %s in %s, its hash picks %s", u, arm, want)
+		}
+	}
+	l.restart()
+	after := assignAll(t, l.intake, token, units)
+	for u, arm := range before {
+		if after[u] != arm {
+			t.Errorf("unit %s: %s after the restart, %s before", u, after[u], arm)
+		}
+	}
+	second := simTraffic(t, l.intake, append([]string{"--users", "300", "--seed", "6", "--late", "0.2"}, arms...)...)
+	var units2, turns, convs int
+	for _, arm := range []string{"control", "treatment"} {
+		o := first[arm].Plus(second[arm])
+		units2 += o.Units
+		turns += o.Turns
+		convs += o.Conversations
+	}
+	waitScored(t, l.bus, "live-ab", "support-ft", turns)
+	x := closeWindows(t, l.bus, l.intake, token, "closer", int64(units2+2*turns+convs))
+	for i, arm := range []string{"control", "treatment"} {
+		a, o := x.Arms[i], first[arm].Plus(second[arm])
+		success, ticket, _, latency := o.Rates()
+		for _, c := range []struct {
+			metric string
+			want   float64
+		}{{"success", success}, {"ticket", ticket}, {"latency_ms", latency}} {
+			if got := a.Metrics[c.metric].Value; math.Abs(got-c.want) > 1e-9 {
+				t.Errorf("%s %s: report %v, users %v", arm, c.metric, got, c.want)
+			}
+		}
+		if a.Units != int64(o.Units) {
+			t.Errorf("%s: %d units, users %d", arm, a.Units, o.Units)
+		}
+		if q := a.Quantiles["latency_ms"]; q.Turns != int64(o.Turns) || q.P50 <= 0 || q.P99 < q.P50 {
+			t.Errorf("%s latency quantiles %+v over %d turns", arm, q, o.Turns)
+		}
+	}
+	// Each unit exposed once: the assign calls around the restart stored
+	// nothing.
+	if got := x.SRM.Units[0] + x.SRM.Units[1]; got != int64(units2) || x.Events.Duplicates != 0 {
+		t.Errorf("exposed %v, %d duplicates; %d users", x.SRM.Units, x.Events.Duplicates, units2)
+	}
+}
+
+// TestPlantedSampleRatioMismatchBlocks: the simulated product assigns
+// with "log": false and loses a tenth of the treatment's exposures. The
+// treatment is far better, which would ramp; the sample-ratio check
+// blocks the decision instead, and the lost users' events wait for an
+// exposure that never comes.
+func TestPlantedSampleRatioMismatchBlocks(t *testing.T) {
+	const token = "srm-traffic-token-0123456789"
+	tokens, err := ingest.ParseIntakeTokens("test", ingest.ABSource("support-ft")+"="+token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, intake := startLiveExperiment(t, ingest.IntakeConfig{Tokens: tokens},
+		strings.NewReplacer("min_units: 400", "min_units: 100", "margin: 0.02", "margin: 0.05").Replace(abRunSpec))
+	t.Setenv(abTokenEnv, token)
+	// 8,000 users: the mismatch (about 4,000 against 3,600) is then far
+	// past the check's threshold, p < 0.001.
+	oracle := simTraffic(t, intake, "--users", "8000", "--seed", "11", "--late", "0", "--conversations", "1", "--turns", "1", "--workers", "8",
+		"--lose-exposures", "treatment=0.1", "--arm", "control:success=0.3,ticket=0.05", "--arm", "treatment:success=0.6,ticket=0.05")
+	var units, turns, convs, lost, lostEvents, lostTurns int
+	for _, o := range oracle {
+		units += o.Units
+		turns += o.Turns
+		convs += o.Conversations
+		lost += o.Lost
+		lostEvents += o.LostEvents
+		lostTurns += o.LostTurns
+	}
+	if oracle["treatment"].Lost == 0 || oracle["control"].Lost != 0 {
+		t.Fatalf("the simulator lost %d of the treatment's exposures and %d of the control's", oracle["treatment"].Lost, oracle["control"].Lost)
+	}
+	waitScored(t, b, "live-ab", "support-ft", turns+lostTurns)
+	x := closeWindows(t, b, intake, token, "closer", int64(units+2*turns+convs))
+	for i, arm := range []string{"control", "treatment"} {
+		if x.Arms[i].Units != int64(oracle[arm].Units) {
+			t.Errorf("%s: %d units, users %d", arm, x.Arms[i].Units, oracle[arm].Units)
+		}
+	}
+	if !x.SRM.Checked || x.SRM.P >= 0.001 {
+		t.Errorf("sample ratio %+v: the mismatch should be found", x.SRM)
+	}
+	if len(x.Decisions) != 1 || x.Decisions[0].Decision != "hold" || !x.Decisions[0].Blocked ||
+		!strings.Contains(strings.Join(x.Decisions[0].Reasons, " "), "sample ratio mismatch") {
+		t.Errorf("decisions %+v, want a hold blocked by the sample ratio", x.Decisions)
+	}
+	// The lost users' turns, scores and outcomes wait for their exposure.
+	if x.Events.Pending != int64(lostEvents+lostTurns) {
+		t.Errorf("pending %d, want the lost users' %d events and %d scores", x.Events.Pending, lostEvents, lostTurns)
+	}
+	// Without the mismatch the treatment would ramp: the primary metric's
+	// always-valid interval is wholly above 0.
+	for _, c := range x.Comparisons {
+		if c.Metric == "success" && c.AlwaysValid[0] <= 0 {
+			t.Errorf("success %+v: the treatment should be clearly better", c)
+		}
 	}
 }

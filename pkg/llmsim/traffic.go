@@ -152,7 +152,8 @@ func (o ArmOracle) Rates() (success, ticket, satisfaction, latency float64) {
 	return float64(o.Successes) / c, float64(o.Tickets) / c, o.RatingSum / float64(o.Rated), o.LatencySum / float64(o.Turns)
 }
 
-func (o ArmOracle) plus(p ArmOracle) ArmOracle {
+// Plus is what the users of o and p did together.
+func (o ArmOracle) Plus(p ArmOracle) ArmOracle {
 	return ArmOracle{Units: o.Units + p.Units, Conversations: o.Conversations + p.Conversations, Turns: o.Turns + p.Turns,
 		Successes: o.Successes + p.Successes, Tickets: o.Tickets + p.Tickets, Rated: o.Rated + p.Rated,
 		RatingSum: o.RatingSum + p.RatingSum, LatencySum: o.LatencySum + p.LatencySum,
@@ -218,7 +219,7 @@ func (t *Traffic) Run(ctx context.Context) (map[string]ArmOracle, error) {
 					mu.Unlock()
 					return
 				}
-				oracle[arm] = oracle[arm].plus(o)
+				oracle[arm] = oracle[arm].Plus(o)
 				mu.Unlock()
 				late[u] = held
 			}
