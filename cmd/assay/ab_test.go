@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/assay-eval/assay/pkg/ab"
 	"github.com/assay-eval/assay/pkg/bus"
@@ -44,13 +45,15 @@ ab:
       - {metric: ticket, margin: 0.02}
     min_units: 400
     window: 1m
+    format: {max_chars: 60}
 `
 
 // TestLiveExperimentEndToEnd: simulated users arrive over 40 hours, get
 // their arm from assay (over HTTP and NATS), and their conversations'
 // outcomes are sent as events; the treatment opens tickets three times as
 // often. The report's live-experiment section has every arm's ticket and
-// success rate equal to what the users did, decides rollback for the
+// success rate equal to what the users did, and its refusal, format and
+// length rates equal to what they were served, decides rollback for the
 // tickets, and publishes its decisions.
 func TestLiveExperimentEndToEnd(t *testing.T) {
 	b, intake := startLiveExperiment(t, ingest.IntakeConfig{Insecure: true}, abRunSpec)
@@ -83,7 +86,7 @@ func TestLiveExperimentEndToEnd(t *testing.T) {
 	})
 
 	rates := map[string][2]float64{"control": {0.3, 0.05}, "treatment": {0.3, 0.15}} // success, ticket
-	type oracle struct{ units, convs, succ, tick, refused float64 }
+	type oracle struct{ units, convs, succ, tick, refused, chars, formatOK float64 }
 	want := map[string]*oracle{"control": {}, "treatment": {}}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for h := range 40 {
@@ -137,10 +140,18 @@ func TestLiveExperimentEndToEnd(t *testing.T) {
 				// The treatment's model refuses a fifth of the time; the
 				// score stage reads the served answers.
 				answer := "Your order ships on Monday; the tracking number is in your e-mail."
-				if arm == "treatment" && rng.Float64() < 0.2 {
+				switch {
+				case arm == "treatment" && rng.Float64() < 0.2:
 					answer = "I'm sorry, but I can't help with that request."
 					o.refused++
+				case rng.Float64() < 0.3:
+					answer = "  It ships on Monday — 星期一.\n"
 				}
+				// The format checks' reading: at most 60 characters, the
+				// whitespace around the answer left out.
+				n := float64(utf8.RuneCountInString(strings.TrimSpace(answer)))
+				o.chars += n
+				o.formatOK += boolf(n <= 60)
 				events = append(events,
 					map[string]any{"id": conv + "-t", "kind": "turn", "unit": unit, "conversation": conv, "answer": answer, "latency_ms": 500},
 					map[string]any{"id": conv + "-o", "kind": "outcome", "unit": unit, "conversation": conv, "success": s, "ticket": tk})
@@ -175,6 +186,12 @@ func TestLiveExperimentEndToEnd(t *testing.T) {
 		// One turn a conversation: the refusal rate is over the turns.
 		if got, w := a.Metrics["refusal"].Value, o.refused/o.convs; math.Abs(got-w) > 1e-12 {
 			t.Errorf("%s refusal rate %v, want %v", arm, got, w)
+		}
+		if got, w := a.Metrics["format"].Value, o.formatOK/o.convs; math.Abs(got-w) > 1e-12 {
+			t.Errorf("%s format pass rate %v, want %v", arm, got, w)
+		}
+		if got, w := a.Metrics["length"].Value, o.chars/o.convs; math.Abs(got-w) > 1e-9 {
+			t.Errorf("%s mean answer length %v, want %v", arm, got, w)
 		}
 	}
 	if len(x.Decisions) != 1 || x.Decisions[0].Decision != "rollback" {

@@ -26,7 +26,7 @@ const (
 	// opened, ended after so many turns. It may come hours after.
 	KindOutcome = "outcome"
 	// KindScore: assay's score stage's reading of a served turn's answer
-	// (Refused, JSONValid); products do not send it.
+	// (Refused, JSONValid, FormatOK, Chars); products do not send it.
 	KindScore = "score"
 )
 
@@ -66,9 +66,12 @@ type Event struct {
 	Turns        *int64   `json:"turns,omitempty"`
 
 	// A score's fields: whether the turn's answer is a refusal, and, when
-	// JSON was asked for, whether it parses.
-	Refused   *bool `json:"refused,omitempty"`
-	JSONValid *bool `json:"json_valid,omitempty"`
+	// JSON was asked for, whether it parses; when the experiment declares
+	// format checks, whether it passes them; its length in characters.
+	Refused   *bool  `json:"refused,omitempty"`
+	JSONValid *bool  `json:"json_valid,omitempty"`
+	FormatOK  *bool  `json:"format_ok,omitempty"`
+	Chars     *int64 `json:"chars,omitempty"`
 }
 
 // Limits of an event.
@@ -228,12 +231,15 @@ func (e *Event) check(now time.Time) error {
 	if e.Epoch != "" && e.Kind != KindExposure {
 		return bad("event %s: epoch belongs to an exposure", e.ID)
 	}
-	scored := e.Refused != nil || e.JSONValid != nil
+	scored := e.Refused != nil || e.JSONValid != nil || e.FormatOK != nil || e.Chars != nil
 	if scored != (e.Kind == KindScore) {
 		if scored {
-			return bad("event %s: refused and json_valid are assay's readings of a served answer, not a product's", e.ID)
+			return bad("event %s: refused, json_valid, format_ok and chars are assay's readings of a served answer, not a product's", e.ID)
 		}
 		return bad("event %s: a score needs refused", e.ID)
+	}
+	if e.Chars != nil && (*e.Chars < 0 || *e.Chars > MaxAnswerBytes) {
+		return bad("event %s: chars %d is outside 0–%d", e.ID, *e.Chars, MaxAnswerBytes)
 	}
 	turn := e.Model != "" || e.Query != "" || e.Answer != "" || e.JSONExpected || e.PromptTokens != nil || e.CompletionTokens != nil || e.LatencyMS != nil || e.TTFTMS != nil
 	outcome := e.Success != nil || e.Satisfaction != nil || e.Ticket != nil || e.Ended != nil || e.Turns != nil

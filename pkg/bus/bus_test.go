@@ -729,6 +729,7 @@ func TestResubmitChangesAnExperimentOnlyWhereItMay(t *testing.T) {
 		"salt":    {func(s *eval.RunSpec) { s.AB[0].Salt = "other" }, `another experiment "exp"`},
 		"variant": {func(s *eval.RunSpec) { s.AB[0].Arms[1].Variant = "base" }, `another experiment "exp"`},
 		"primary": {func(s *eval.RunSpec) { s.AB[0].Primary.Metric = "ticket"; s.AB[0].Guardrails = nil }, `another experiment "exp"`},
+		"format":  {func(s *eval.RunSpec) { s.AB[0].Format = &eval.FormatChecks{MaxChars: 200} }, `another experiment "exp"`},
 		"dropped": {func(s *eval.RunSpec) { s.AB = s.AB[:1] }, `experiment "exp2" is missing`},
 	} {
 		s := stopped

@@ -207,12 +207,13 @@ func sameExperiments(old, new []eval.Experiment) string {
 			return fmt.Sprintf("experiment %q is missing (an experiment is ended by stopping its arms, not by removing it)", o.Name)
 		}
 		n := new[i]
-		same := o.SaltOf() == n.SaltOf() && o.Primary.Metric == n.Primary.Metric && o.WindowOf() == n.WindowOf() && len(o.Arms) == len(n.Arms)
+		same := o.SaltOf() == n.SaltOf() && o.Primary.Metric == n.Primary.Metric && o.WindowOf() == n.WindowOf() && len(o.Arms) == len(n.Arms) &&
+			reflect.DeepEqual(o.Format, n.Format)
 		for k := 0; same && k < len(o.Arms); k++ {
 			same = o.Arms[k].Name == n.Arms[k].Name && o.Arms[k].Variant == n.Arms[k].Variant
 		}
 		if !same {
-			return fmt.Sprintf("another experiment %q (its salt, arms and their variants, primary metric and window stay; weights, stopped arms, guardrails, min_units and max_duration may change)", o.Name)
+			return fmt.Sprintf("another experiment %q (its salt, arms and their variants, primary metric, window and format checks stay; weights, stopped arms, guardrails, min_units and max_duration may change)", o.Name)
 		}
 	}
 	return ""

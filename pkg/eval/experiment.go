@@ -41,6 +41,11 @@ type Experiment struct {
 	MaxDuration Duration `yaml:"max_duration" json:"max_duration,omitempty"`
 	// Window is the length of the report's windows (default 1h).
 	Window Duration `yaml:"window" json:"window,omitempty"`
+	// Format are checks every served answer should pass (a suite's format
+	// checks: length bounds, patterns, JSON keys, a table, a language);
+	// the score stage applies them to the answers the turns carry, for the
+	// metric format.
+	Format *FormatChecks `yaml:"format" json:"format,omitempty"`
 }
 
 // Arm is one arm of an experiment.
@@ -86,6 +91,8 @@ var ABMetrics = []ABMetricInfo{
 	{"turns", false, "mean turns of an ended conversation"},
 	{"refusal", false, "share of served answers the refusal detector reads as refusals"},
 	{"json_valid", true, "share of served answers that parse as JSON, where JSON was asked for"},
+	{"format", true, "share of served answers that pass the experiment's format checks"},
+	{"length", false, "mean length of a served answer in characters, as the score stage counts them"},
 	{"tokens", false, "mean completion tokens of a served answer"},
 	{"latency_ms", false, "mean latency of a served answer, in milliseconds"},
 	{"ttft_ms", false, "mean time to first token of a served answer, in milliseconds"},
@@ -224,6 +231,11 @@ func (e Experiment) problems(variants []string) []abProblem {
 	}
 	if e.MinUnits < 1 {
 		add(fmt.Sprintf("%d must be at least 1: the units each arm needs before a ramp", e.MinUnits), "min_units")
+	}
+	if e.Format != nil {
+		e.Format.problems(func(msg string, path ...any) { add(msg, append([]any{"format"}, path...)...) })
+	} else if e.Primary.Metric == "format" || guarded["format"] {
+		add("the metric format needs a format: section saying what every served answer should pass (max_chars, must_match, language, …)", "format")
 	}
 	switch w := e.Window.D(); {
 	case w < 0:

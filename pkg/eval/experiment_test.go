@@ -52,6 +52,9 @@ func TestSpecDeclaresExperiments(t *testing.T) {
 		{"  - name: support-ft\n", "  - name: Support FT\n", `ab[0].name: "Support FT" must be 1–64 lower-case letters`},
 		{"  - name: support-ft\n", "  - name: launch-2026-12-07\n", `ab[0].name: "launch-2026-12-07" cannot name the intake source its tokens are given under (ab-launch-2026-12-07)`},
 		{"sources: [support]", "sources: [ab-support]", `continuous.sources[0]: "ab-support": sources starting with "ab-" are live experiments' tokens`},
+		{"{metric: latency_ms, margin: 250}", "{metric: format, margin: 0.02}", "ab[0].format: the metric format needs a format: section"},
+		{"    window: 1h\n", "    window: 1h\n    format: {max_chars: 10, min_chars: 20, must_match: ['(']}\n", "ab[0].format.min_chars: min_chars 20 is above max_chars 10"},
+		{"    window: 1h\n", "    window: 1h\n    format: {must_match: ['(']}\n", "ab[0].format.must_match[0]: is not a regular expression"},
 	} {
 		if !strings.Contains(abSpec, c.from) {
 			t.Fatalf("%q is not in the spec", c.from)
@@ -60,6 +63,11 @@ func TestSpecDeclaresExperiments(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("want an error with %q, got %v", c.want, err)
 		}
+	}
+	withFormat := strings.Replace(abSpec, "    window: 1h\n", "    window: 1h\n    format: {max_chars: 400, language: en}\n", 1)
+	if s, err := ParseSpec("ab.yaml", []byte(strings.Replace(withFormat, "{metric: latency_ms, margin: 250}", "{metric: format, margin: 0.02}", 1))); err != nil ||
+		s.AB[0].Format == nil || s.AB[0].Format.MaxChars != 400 || s.AB[0].Guardrails[1].Metric != "format" {
+		t.Errorf("format checks and a format guardrail: %v", err)
 	}
 	twice := abSpec + strings.Replace(abSpec[strings.Index(abSpec, "  - name: support-ft"):], "salt: dec-2026", "salt: other", 1)
 	if _, err := ParseSpec("ab.yaml", []byte(twice)); err == nil || !strings.Contains(err.Error(), `experiment "support-ft" is listed twice`) {

@@ -42,18 +42,24 @@ func (c *checker) format(f *FormatChecks, metrics []string, path ...any) {
 	if !slices.Contains(metrics, "format") {
 		c.fail("is only scored with the metric format: add format to the suite's metrics", at()...)
 	}
+	f.problems(func(msg string, path ...any) { c.fail(msg, at(path...)...) })
+}
+
+// problems reports, by add with the field's path within the checks, what
+// is wrong with f.
+func (f *FormatChecks) problems(add func(msg string, path ...any)) {
 	for _, b := range []struct {
 		name     string
 		min, max int
 	}{{"chars", f.MinChars, f.MaxChars}, {"tokens", f.MinTokens, f.MaxTokens}} {
 		if b.min < 0 {
-			c.fail("must not be negative", at("min_"+b.name)...)
+			add("must not be negative", "min_"+b.name)
 		}
 		if b.max < 0 {
-			c.fail("must not be negative", at("max_"+b.name)...)
+			add("must not be negative", "max_"+b.name)
 		}
 		if b.max > 0 && b.min > b.max {
-			c.fail(fmt.Sprintf("min_%s %d is above max_%s %d", b.name, b.min, b.name, b.max), at("min_"+b.name)...)
+			add(fmt.Sprintf("min_%s %d is above max_%s %d", b.name, b.min, b.name, b.max), "min_"+b.name)
 		}
 	}
 	for _, list := range []struct {
@@ -62,16 +68,16 @@ func (c *checker) format(f *FormatChecks, metrics []string, path ...any) {
 	}{{"must_match", f.MustMatch}, {"must_not_match", f.MustNotMatch}} {
 		for k, re := range list.res {
 			if _, err := regexp.Compile(re); err != nil {
-				c.fail(fmt.Sprintf("is not a regular expression (RE2 syntax): %v", err), at(list.name, k)...)
+				add(fmt.Sprintf("is not a regular expression (RE2 syntax): %v", err), list.name, k)
 			}
 		}
 	}
 	for k, key := range f.RequiredKeys {
 		if key == "" {
-			c.fail("is empty: name a key of the answer's JSON object", at("required_keys", k)...)
+			add("is empty: name a key of the answer's JSON object", "required_keys", k)
 		}
 	}
 	if f.Language != "" && !slices.Contains(formatLanguages, f.Language) {
-		c.fail(fmt.Sprintf("%q is not a language assay can recognise: use zh or en", f.Language), at("language")...)
+		add(fmt.Sprintf("%q is not a language assay can recognise: use zh or en", f.Language), "language")
 	}
 }

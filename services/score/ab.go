@@ -3,6 +3,8 @@ package score
 import (
 	"context"
 	"encoding/json"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/assay-eval/assay/pkg/ab"
 	"github.com/assay-eval/assay/pkg/bus"
@@ -22,7 +24,7 @@ func (s *Service) abMembers(_ *bus.Runs, spec *eval.RunSpec) []bus.Member {
 	}
 	var ms []bus.Member
 	for _, e := range spec.AB {
-		run, name := spec.Run, e.Name
+		run, name, format := spec.Run, e.Name, e.Format
 		ms = append(ms, bus.Member{
 			Config: jetstream.ConsumerConfig{
 				Durable:       bus.ScoreABConsumer(run, name),
@@ -31,7 +33,7 @@ func (s *Service) abMembers(_ *bus.Runs, spec *eval.RunSpec) []bus.Member {
 				MaxAckPending: s.cfg.Workers * 4,
 				Metadata:      map[string]string{"stage": bus.StageScore, "run": run, "experiment": name},
 			},
-			Handler: func(ctx context.Context, m *bus.Msg) error { return s.scoreServed(ctx, run, name, m) },
+			Handler: func(ctx context.Context, m *bus.Msg) error { return s.scoreServed(ctx, run, name, format, m) },
 			Options: bus.ConsumeOptions{Stage: bus.StageScore, Workers: s.cfg.Workers, Logger: s.logger, Observer: s.metrics,
 				Keys: func(*bus.Msg) bus.Keys { return bus.Keys{Run: run} }},
 			Log: []any{"run", run, "experiment", name},
@@ -41,9 +43,10 @@ func (s *Service) abMembers(_ *bus.Runs, spec *eval.RunSpec) []bus.Member {
 }
 
 // scoreServed reads one stored event of a live experiment: a turn with an
-// answer gets its score event; anything else (exposures, outcomes, the
+// answer gets its score event (checked against format, when the
+// experiment declares checks); anything else (exposures, outcomes, the
 // scores themselves) is passed over.
-func (s *Service) scoreServed(ctx context.Context, run, experiment string, m *bus.Msg) error {
+func (s *Service) scoreServed(ctx context.Context, run, experiment string, format *eval.FormatChecks, m *bus.Msg) error {
 	var ev ab.Event
 	if err := json.Unmarshal(m.Payload, &ev); err != nil {
 		return bus.Poisonf(bus.Keys{Run: run}, "live experiment %s's event does not decode: %v", experiment, err)
@@ -52,10 +55,25 @@ func (s *Service) scoreServed(ctx context.Context, run, experiment string, m *bu
 		return nil
 	}
 	refused := metric.IsRefusalTo(ev.Query, ev.Answer)
-	sc := ab.Event{ID: "score-" + ev.ID, Kind: ab.KindScore, Unit: ev.Unit, Conversation: ev.Conversation, At: ev.At, Refused: &refused}
+	// Counted as the format checks count: the whitespace around an answer
+	// is not its length.
+	chars := int64(utf8.RuneCountInString(strings.TrimSpace(ev.Answer)))
+	sc := ab.Event{ID: "score-" + ev.ID, Kind: ab.KindScore, Unit: ev.Unit, Conversation: ev.Conversation, At: ev.At, Refused: &refused, Chars: &chars}
 	if ev.JSONExpected {
 		_, ok := metric.ExtractJSON(ev.Answer)
 		sc.JSONValid = &ok
+	}
+	if format != nil {
+		f, tokens := *format, 0
+		if ev.CompletionTokens != nil {
+			tokens = int(*ev.CompletionTokens)
+		} else {
+			// A turn that does not say its tokens is not held to token
+			// bounds it cannot be measured against.
+			f.MinTokens, f.MaxTokens = 0, 0
+		}
+		ok := s.scorer.CheckFormat(&f, ev.Answer, tokens) == ""
+		sc.FormatOK = &ok
 	}
 	// Returning acks the turn, so only once its score is stored; the id
 	// stores a redelivered turn's score once.

@@ -16,9 +16,9 @@ import (
 	"github.com/assay-eval/assay/services/report/stats"
 )
 
-// metric indexes the per-unit totals a fold keeps. refusal and json_valid
-// come from the score stage's readings of the served answers (events of
-// kind score).
+// metric indexes the per-unit totals a fold keeps. refusal, json_valid,
+// format and length come from the score stage's readings of the served
+// answers (events of kind score).
 type metric int
 
 const (
@@ -31,10 +31,12 @@ const (
 	mTTFT
 	mRefusal
 	mJSONValid
+	mFormat
+	mLength
 	nMetrics
 )
 
-var metricNames = [nMetrics]string{"success", "satisfaction", "ticket", "turns", "tokens", "latency_ms", "ttft_ms", "refusal", "json_valid"}
+var metricNames = [nMetrics]string{"success", "satisfaction", "ticket", "turns", "tokens", "latency_ms", "ttft_ms", "refusal", "json_valid", "format", "length"}
 
 // totals are a unit's numerator and denominator of every metric.
 type totals [nMetrics][2]float64
@@ -248,11 +250,15 @@ func (f *Fold) apply(u *unit, e ab.Event) {
 		for _, r := range []struct {
 			m metric
 			v *bool
-		}{{mRefusal, e.Refused}, {mJSONValid, e.JSONValid}} {
+		}{{mRefusal, e.Refused}, {mJSONValid, e.JSONValid}, {mFormat, e.FormatOK}} {
 			if r.v != nil {
 				t[r.m][0] += b2f(*r.v)
 				t[r.m][1]++
 			}
+		}
+		if e.Chars != nil {
+			t[mLength][0] += float64(*e.Chars)
+			t[mLength][1]++
 		}
 	}
 	if *t != old {

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"github.com/assay-eval/assay/pkg/eval"
 	"math"
 	"slices"
 	"strconv"
@@ -572,9 +573,9 @@ func abViews(r *document.Report) []abView {
 			metrics[c.Metric] = true
 		}
 		var names []string
-		for _, m := range []string{"success", "satisfaction", "ticket", "turns", "tokens", "latency_ms", "ttft_ms"} {
-			if metrics[m] {
-				names = append(names, m)
+		for _, m := range eval.ABMetrics {
+			if metrics[m.Name] {
+				names = append(names, m.Name)
 			}
 		}
 		var rows [][]string

@@ -74,6 +74,14 @@ func (s *Scorer) checkFormat(f *eval.FormatChecks, out string, tokens int, val a
 	return ""
 }
 
+// CheckFormat is the first of f's checks an answer fails, or "" when it
+// passes them all; tokens is its length in tokens, when known (0 fails a
+// min_tokens check and passes a max_tokens one).
+func (s *Scorer) CheckFormat(f *eval.FormatChecks, answer string, tokens int) string {
+	val, ok := ExtractJSON(answer)
+	return s.checkFormat(f, answer, tokens, val, ok)
+}
+
 // hasKey looks a dotted key up in a decoded JSON object. A key that itself
 // contains a dot is found too, as a whole.
 func hasKey(v any, key string) bool {
