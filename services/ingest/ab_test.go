@@ -238,7 +238,9 @@ func TestABManualExposure(t *testing.T) {
 	_, b, base := startAB(t)
 	assign, events := base+"/v1/ab/support/assign", base+"/v1/ab/support/events"
 	epoch := abSpec("live").AB[0].Epoch()
+	assigned := time.Now().UTC()
 	status, out := post(t, assign, abToken, `{"unit": "alice@example.com", "log": false}`)
+	assignedBy := time.Now().UTC()
 	if status != http.StatusOK || out["new"] != true {
 		t.Fatalf("assign with log false: %d %v", status, out)
 	}
@@ -250,15 +252,17 @@ func TestABManualExposure(t *testing.T) {
 		t.Fatalf("assigned with log false: exposures stored %+v", got)
 	}
 
-	// The user talks to the model an hour later; the product says so.
+	// The product says the user saw the model an hour before it was
+	// assigned (its clock is off): the exposure is dated no earlier than
+	// the assignment.
 	seen := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
 	status, out = post(t, events, abToken, fmt.Sprintf(`{"id": "x1", "kind": "exposure", "unit": "alice@example.com", "at": %q}`, seen.Format(time.RFC3339)))
 	if status != http.StatusAccepted || out["accepted"] != 1.0 || out["duplicates"] != nil {
 		t.Fatalf("an exposure event: %d %v", status, out)
 	}
 	got := exposuresOf(t, b, "alice@example.com")
-	if len(got) != 1 || !got[0].At.Equal(seen) || got[0].Arm != arm || got[0].Epoch != epoch || got[0].ID != "exposure" {
-		t.Fatalf("stored exposures %+v, want one at %s in %s", got, seen, arm)
+	if len(got) != 1 || got[0].At.Before(assigned) || got[0].At.After(assignedBy) || got[0].Arm != arm || got[0].Epoch != epoch || got[0].ID != "exposure" {
+		t.Fatalf("stored exposures %+v, want one in %s, dated when it was assigned (%s to %s)", got, arm, assigned, assignedBy)
 	}
 	// Sent again (another id, the arm named), and assigned again: one.
 	status, out = post(t, events, abToken, fmt.Sprintf(`{"id": "x2", "kind": "exposure", "unit": "alice@example.com", "arm": %q}`, arm))
@@ -305,6 +309,22 @@ func TestABManualExposure(t *testing.T) {
 	}
 	if _, out := post(t, assign, abToken, `{"unit": "carol"}`); out["new"] == true || out["arm"] != got[0].Arm {
 		t.Errorf("assign after the exposure assigned carol: %v, exposed to %s", out, got[0].Arm)
+	}
+	// A new unit's exposure dated three days back is dated two (it would
+	// date the experiment's start); one dated ahead (within the clock skew
+	// allowed) is dated now.
+	before := time.Now().UTC()
+	status, out = post(t, events, abToken, fmt.Sprintf(`[{"id": "x1", "kind": "exposure", "unit": "erin", "at": %q}, {"id": "x1", "kind": "exposure", "unit": "frank", "at": %q}]`,
+		before.Add(-72*time.Hour).Format(time.RFC3339), before.Add(3*time.Minute).Format(time.RFC3339)))
+	after := time.Now().UTC()
+	if status != http.StatusAccepted || out["accepted"] != 2.0 {
+		t.Fatalf("exposures dated back and ahead: %d %v", status, out)
+	}
+	if got := exposuresOf(t, b, "erin"); len(got) != 1 || got[0].At.Before(before.Add(-maxExposureAge)) || got[0].At.After(after.Add(-maxExposureAge)) {
+		t.Errorf("an exposure dated three days back stored as %+v, want %s ago", got, maxExposureAge)
+	}
+	if got := exposuresOf(t, b, "frank"); len(got) != 1 || got[0].At.Before(before) || got[0].At.After(after) {
+		t.Errorf("an exposure dated ahead stored as %+v, want the time it arrived", got)
 	}
 
 	// Over NATS.

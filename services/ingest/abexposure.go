@@ -85,10 +85,19 @@ func (s *Service) storeExposures(ctx context.Context, run string, e eval.Experim
 	wg.Wait()
 }
 
+// maxExposureAge is how far back an exposure event may date its exposure:
+// the report's horizon, beyond which its other events would be late.
+const maxExposureAge = 48 * time.Hour
+
 // storeExposure stores one exposure event p (see [Service.storeExposures]).
 func (s *Service) storeExposure(ctx context.Context, run string, e eval.Experiment, store bus.ABStore, p abPending, tally *abTally) {
-	// A unit assigned now was exposed when the event says.
-	as := &ab.Assigner{Store: store, Now: func() time.Time { return p.ev.At }}
+	// A unit assigned now was exposed when the event says, within reason:
+	// a product's time is not trusted to date an exposure further back
+	// than maxExposureAge (it would date the experiment's start), nor
+	// after now.
+	now := time.Now().UTC()
+	at := clampTime(p.ev.At, now.Add(-maxExposureAge), now)
+	as := &ab.Assigner{Store: store, Now: func() time.Time { return at }}
 	a, err := as.Assign(ctx, e, p.ev.Unit)
 	if err != nil {
 		tally.fail(err)
@@ -98,10 +107,22 @@ func (s *Service) storeExposure(ctx context.Context, run string, e eval.Experime
 		tally.refuse(p.i, fmt.Errorf("%w: event %s: the unit's arm is %q, not %q: assay assigns arms: call assign (POST /v1/ab/%s/assign) and serve the arm it returns", ab.ErrEvent, p.ev.ID, a.Arm, p.ev.Arm, e.Name))
 		return
 	}
-	duplicate, err := s.logExposure(ctx, run, e, store, p.ev.Unit, a, p.ev.At)
+	// Nor before the unit was assigned.
+	duplicate, err := s.logExposure(ctx, run, e, store, p.ev.Unit, a, clampTime(at, a.At, now))
 	if err != nil {
 		tally.fail(err)
 		return
 	}
 	tally.stored(duplicate)
+}
+
+// clampTime is t within [lo, hi] (lo when they cross).
+func clampTime(t, lo, hi time.Time) time.Time {
+	if t.After(hi) {
+		t = hi
+	}
+	if t.Before(lo) {
+		t = lo
+	}
+	return t
 }

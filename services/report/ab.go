@@ -154,7 +154,9 @@ const abGrace = time.Minute
 // read to its end, as the clock passes it with a grace), until ctx ends.
 // Looks made while the stream is read again (a restarted report stage)
 // show and publish nothing until it is read to the end; then the latest
-// is shown and its decisions published.
+// is shown and its decisions published. An event whose unit cannot be
+// read back from the spill ends it with an error, and the caller starts
+// it again: a fresh analysis reads the stream anew.
 func (s *Service) followExperiment(ctx context.Context, run, name string, specOf func() *eval.RunSpec) error {
 	declared := func() (eval.Experiment, bool) {
 		for _, e := range specOf().AB {
@@ -185,8 +187,10 @@ func (s *Service) followExperiment(ctx context.Context, run, name string, specOf
 			a.SpillTo(sp)
 		}
 	}
-	// spillErr is the spill's failure last logged.
+	// spillErr is the spill's failure last seen; broken says that an
+	// event could not be applied, and the analysis must be built again.
 	var spillErr error
+	broken := make(chan error, 1)
 	// caughtUp is set once the stream has been read to its end.
 	caughtUp := false
 	var pending *document.ABExperiment
@@ -225,7 +229,16 @@ func (s *Service) followExperiment(ctx context.Context, run, name string, specOf
 			show(a.Add(ev))
 			if err := a.SpillError(); err != nil && err != spillErr {
 				spillErr = err
-				s.logger.Error("a live experiment's spill file failed: units it could not write stay in memory, and events of units it could not read are counted and hold the decisions until the report stage is restarted", "run", run, "experiment", name, "err", err)
+				if a.Failed() == 0 {
+					s.logger.Warn("a live experiment's spill file could not be written: its quiet units stay in memory", "run", run, "experiment", name, "err", err)
+				} else {
+					// The look just shown holds its decisions; the
+					// analysis starts again, with a new file.
+					select {
+					case broken <- fmt.Errorf("a quiet unit could not be read back from the spill file: %w", err):
+					default:
+					}
+				}
 			}
 		}
 		if meta, err := m.Metadata(); err == nil && meta.NumPending == 0 && !caughtUp {
@@ -250,6 +263,8 @@ func (s *Service) followExperiment(ctx context.Context, run, name string, specOf
 		select {
 		case <-ctx.Done():
 			return nil
+		case err := <-broken:
+			return err
 		case <-tick.C:
 			mu.Lock()
 			if caughtUp {

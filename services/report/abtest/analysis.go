@@ -88,6 +88,11 @@ func (a *Analysis) SpillTo(s *Spill) { a.fold.SpillTo(s) }
 // SpillError is the spill's latest failure, if any.
 func (a *Analysis) SpillError() error { return a.fold.SpillError() }
 
+// Failed counts the events not applied because their unit could not be
+// read back from the spill: while there are any, every decision holds,
+// and the analysis should be built again from the stream.
+func (a *Analysis) Failed() int64 { return a.fold.counts.SpillErrors }
+
 // Unreadable counts a stored event that did not decode.
 func (a *Analysis) Unreadable() { a.fold.counts.Unreadable++ }
 

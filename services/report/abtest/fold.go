@@ -400,26 +400,25 @@ func (f *Fold) expire() {
 	edge := f.mark.Add(-f.horizon)
 	var quiet map[string][]byte
 	for id, u := range f.units {
-		switch {
-		case u.arm == "":
+		if u.arm == "" {
 			if u.last.Before(edge) {
 				f.counts.Orphans += int64(len(u.pending))
 				f.counts.Pending -= int64(len(u.pending))
 				delete(f.units, id)
 			}
 			continue
-		case f.spill != nil && u.last.Before(edge):
-			// Its conversations are all beyond the horizon too.
-			if quiet == nil {
-				quiet = map[string][]byte{}
-			}
-			quiet[id] = encodeUnit(u)
-			continue
 		}
 		for k, c := range u.convs {
 			if c.last.Before(edge) {
 				delete(u.convs, k)
 			}
+		}
+		if f.spill != nil && u.last.Before(edge) {
+			// Its conversations are all beyond the horizon too: gone.
+			if quiet == nil {
+				quiet = map[string][]byte{}
+			}
+			quiet[id] = encodeUnit(u)
 		}
 	}
 	if len(quiet) == 0 {
@@ -437,8 +436,8 @@ func (f *Fold) expire() {
 	}
 }
 
-// InMemory is how many units the fold holds in memory, and how many in its
-// spill.
+// InMemory is how many units the fold holds in memory, and how many went
+// to its spill (a unit read back is in both).
 func (f *Fold) InMemory() (memory, spilled int64) { return int64(len(f.units)), f.spilled }
 
 // Sketched are the per-turn measures whose quantiles a fold keeps.

@@ -16,26 +16,34 @@ import (
 // follows the units active within the horizon, not every unit the
 // experiment ever had. A unit that comes back is read back. The file is
 // scratch: the fold is rebuilt from the events' stream whenever the
-// report starts, so it is created empty and removed at Close.
+// report starts, so it is created empty and unlinked as soon as it is
+// open — a process killed leaves nothing behind.
 type Spill struct {
-	db   *bolt.DB
-	path string
+	db *bolt.DB
 }
 
 var spillBucket = []byte("units")
 
-// OpenSpill creates a spill file in dir (empty: the system's temporary
-// directory).
+// OpenSpill creates a spill file in dir, made if missing (empty: the
+// system's temporary directory).
 func OpenSpill(dir string) (*Spill, error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("making the live experiments' spill directory %q (set the report's spill directory to a writable one): %w", dir, err)
+		}
+	}
 	f, err := os.CreateTemp(dir, "assay-ab-units-*.db")
 	if err != nil {
-		return nil, fmt.Errorf("creating the live experiment's spill file in %q (set the report's spill directory to a writable one): %w", dir, err)
+		return nil, fmt.Errorf("creating a live experiment's spill file in %q (set the report's spill directory to a writable one): %w", dir, err)
 	}
 	path := f.Name()
 	f.Close()
 	// Nothing is synced: the file is rebuilt from the stream after a
 	// crash, never read by a later process.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoSync: true, NoFreelistSync: true, NoGrowSync: true})
+	// Once open, bbolt works on its descriptor and mapping: the name can
+	// go.
+	os.Remove(path)
 	if err == nil {
 		err = db.Update(func(tx *bolt.Tx) error {
 			_, err := tx.CreateBucketIfNotExists(spillBucket)
@@ -46,24 +54,22 @@ func OpenSpill(dir string) (*Spill, error) {
 		if db != nil {
 			db.Close()
 		}
-		os.Remove(path)
-		return nil, fmt.Errorf("opening the live experiment's spill file %s: %w", path, err)
+		return nil, fmt.Errorf("opening a live experiment's spill file %s: %w", path, err)
 	}
-	return &Spill{db: db, path: path}, nil
+	return &Spill{db: db}, nil
 }
 
-// Close closes and removes the file.
-func (s *Spill) Close() error {
-	return errors.Join(s.db.Close(), os.Remove(s.path))
-}
+// Close closes the file, which frees its space.
+func (s *Spill) Close() error { return s.db.Close() }
 
 // Size is the file's size in bytes.
 func (s *Spill) Size() int64 {
-	fi, err := os.Stat(s.path)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
+	var n int64
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Size()
+		return nil
+	})
+	return n
 }
 
 // put writes units' records, by unit id, in one transaction.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"slices"
@@ -91,7 +92,8 @@ func (m months) each(e ab.Experiment, hours int, yield func(ab.Event) bool) {
 func TestFoldSpillsQuietUnits(t *testing.T) {
 	e := experiment()
 	mem, disk := New(e, 24*time.Hour), New(e, 24*time.Hour)
-	sp, err := OpenSpill(t.TempDir())
+	dir := t.TempDir()
+	sp, err := OpenSpill(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,13 +126,21 @@ func TestFoldSpillsQuietUnits(t *testing.T) {
 	if sp.Size() == 0 {
 		t.Error("the spill file is empty")
 	}
-	// Closed, the file is gone.
-	path := sp.path
-	if err := sp.Close(); err != nil {
+	// The file has no name once open: a killed process leaves nothing.
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Errorf("files in the spill directory: %v", left)
+	}
+}
+
+// TestOpenSpillMakesItsDirectory: the report's spill directory need not
+// exist yet (the collector makes it only when it first spills).
+func TestOpenSpillMakesItsDirectory(t *testing.T) {
+	sp, err := OpenSpill(filepath.Join(t.TempDir(), "report-spill", "deeper"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Errorf("spill file after Close: %v", err)
+	if err := sp.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 

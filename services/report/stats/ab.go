@@ -483,7 +483,7 @@ type ABDecision struct {
 func DecideAB(in ABDecideInput) ABDecision {
 	if in.Failed > 0 {
 		return ABDecision{Decision: DecisionHold, Blocked: true, Reasons: []string{fmt.Sprintf(
-			"%d events could not be applied (the report could not read back a quiet unit's totals: see its log); the figures are incomplete, so nothing is decided until the report is restarted and reads the events again", in.Failed)}}
+			"%d events could not be applied (the report could not read back a quiet unit's totals: see its log); the figures are incomplete, so nothing is decided until the analysis has read the events again, which it starts at once", in.Failed)}}
 	}
 	if math.IsNaN(in.SRMP) {
 		return ABDecision{Decision: DecisionHold, Blocked: true, Reasons: []string{"the sample ratio could not be checked (its p-value is not a number)"}}
