@@ -373,28 +373,10 @@ func boolf(b bool) float64 {
 // did, and a better treatment ramps.
 func TestSimTrafficMatchesTheReport(t *testing.T) {
 	const token = "sim-traffic-token-0123456789"
-	tokens, err := ingest.ParseIntakeTokens("test", ingest.ABSource("support-ft")+"="+token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// 800 users: a minimum of 100 an arm, and a ticket margin of 5 points
-	// that this many conversations can show to hold.
-	b, intake := startLiveExperiment(t, ingest.IntakeConfig{Tokens: tokens},
-		strings.NewReplacer("min_units: 400", "min_units: 100", "margin: 0.02", "margin: 0.05").Replace(abRunSpec))
-	t.Setenv(abTokenEnv, token)
-	args := []string{"sim", "traffic", "--intake", intake, "--experiment", "support-ft", "--users", "800", "--late", "0.2", "--seed", "5",
-		"--arm", "control:success=0.3,ticket=0.05,satisfaction=3.5", "--arm", "treatment:success=0.5,ticket=0.05,satisfaction=4,latency_ms=600"}
-	var out string
-	bustest.Eventually(t, 20*time.Second, func() error {
-		// Refused (404) until ingest has read the run.
-		var err error
-		out, _, err = runCLI(t, args...)
-		return err
-	})
-	var oracle map[string]llmsim.ArmOracle
-	if err := json.Unmarshal([]byte(out), &oracle); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
+	l := startSimExperiment(t, token)
+	b, intake := l.bus, l.intake
+	oracle := simTraffic(t, intake, "--users", "800", "--late", "0.2", "--seed", "5",
+		"--arm", "control:success=0.3,ticket=0.05,satisfaction=3.5", "--arm", "treatment:success=0.5,ticket=0.05,satisfaction=4,latency_ms=600")
 	units := oracle["control"].Units + oracle["treatment"].Units
 	turns := oracle["control"].Turns + oracle["treatment"].Turns
 	convs := oracle["control"].Conversations + oracle["treatment"].Conversations
@@ -424,6 +406,22 @@ func TestSimTrafficMatchesTheReport(t *testing.T) {
 	if len(x.Decisions) != 1 || x.Decisions[0].Decision != "ramp" {
 		t.Errorf("decisions %+v, want a ramp for the better treatment", x.Decisions)
 	}
+}
+
+// startSimExperiment starts assay with the experiment of abRunSpec for
+// `assay sim traffic`: its intake secured by token (set in the command's
+// environment), a minimum of 100 units an arm and a ticket margin of 5
+// points, which some hundreds of simulated users can show to hold.
+func startSimExperiment(t *testing.T, token string) *liveSystem {
+	t.Helper()
+	tokens, err := ingest.ParseIntakeTokens("test", ingest.ABSource("support-ft")+"="+token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := newLiveSystem(t, ingest.IntakeConfig{Tokens: tokens},
+		strings.NewReplacer("min_units: 400", "min_units: 100", "margin: 0.02", "margin: 0.05").Replace(abRunSpec))
+	t.Setenv(abTokenEnv, token)
+	return l
 }
 
 // simTraffic runs `assay sim traffic` against intake with args, again
@@ -481,13 +479,7 @@ func assignAll(t *testing.T, intake, token string, units []string) map[string]st
 // did.
 func TestLiveExperimentAcrossARestart(t *testing.T) {
 	const token = "restart-traffic-token-0123456789"
-	tokens, err := ingest.ParseIntakeTokens("test", ingest.ABSource("support-ft")+"="+token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := strings.NewReplacer("min_units: 400", "min_units: 100", "margin: 0.02", "margin: 0.05").Replace(abRunSpec)
-	l := newLiveSystem(t, ingest.IntakeConfig{Tokens: tokens}, spec)
-	t.Setenv(abTokenEnv, token)
+	l := startSimExperiment(t, token)
 	arms := []string{"--arm", "control:success=0.3,ticket=0.05", "--arm", "treatment:success=0.45,ticket=0.05,latency_ms=600", "--workers", "4"}
 	first := simTraffic(t, l.intake, append([]string{"--users", "300", "--seed", "5", "--late", "0.2"}, arms...)...)
 	var units []string
@@ -524,7 +516,7 @@ func TestLiveExperimentAcrossARestart(t *testing.T) {
 	})
 	before := assignAll(t, l.intake, token, units)
 	// The arm is the one the salted hash picks under the declared weights.
-	rs, err := eval.ParseSpec("ab.yaml", []byte(fmt.Sprintf(spec, "http://127.0.0.1:1/v1")))
+	rs, err := eval.ParseSpec("ab.yaml", []byte(fmt.Sprintf(abRunSpec, "http://127.0.0.1:1/v1")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -592,13 +584,8 @@ func TestLiveExperimentAcrossARestart(t *testing.T) {
 // exposure that never comes.
 func TestPlantedSampleRatioMismatchBlocks(t *testing.T) {
 	const token = "srm-traffic-token-0123456789"
-	tokens, err := ingest.ParseIntakeTokens("test", ingest.ABSource("support-ft")+"="+token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, intake := startLiveExperiment(t, ingest.IntakeConfig{Tokens: tokens},
-		strings.NewReplacer("min_units: 400", "min_units: 100", "margin: 0.02", "margin: 0.05").Replace(abRunSpec))
-	t.Setenv(abTokenEnv, token)
+	l := startSimExperiment(t, token)
+	b, intake := l.bus, l.intake
 	// 8,000 users: the mismatch (about 4,000 against 3,600) is then far
 	// past the check's threshold, p < 0.001.
 	oracle := simTraffic(t, intake, "--users", "8000", "--seed", "11", "--late", "0", "--conversations", "1", "--turns", "1", "--workers", "8",
