@@ -44,6 +44,21 @@ build: ## Build assay and one binary per service into bin/ (assay --version name
 	$(GO) build $(BUILDFLAGS) -o $(BIN)/assay ./cmd/assay
 	@for s in $(SERVICES); do $(GO) build $(BUILDFLAGS) -o $(BIN)/assay-$$s ./services/$$s/cmd/assay-$$s || exit 1; done
 
+# The images: static binaries (no cgo) on an empty base, one per binary,
+# tagged $(IMAGE_PREFIX)<binary>:$(IMAGE_TAG); IMAGE_PREFIX is a registry
+# path ending in "/" (default none: local images).
+IMAGE_PREFIX ?=
+IMAGE_TAG    ?= $(if $(VERSION),$(VERSION),dev)
+REVISION     ?= $(shell git rev-parse HEAD 2>/dev/null)
+STATICFLAGS   = -trimpath -buildvcs=auto -ldflags "-s -w -X github.com/assay-eval/assay/pkg/stage.version=$(IMAGE_TAG)"
+
+.PHONY: images
+images: ## Build the container images (deploy/docker) from static binaries built here; nothing is pulled
+	@mkdir -p $(BIN)/static
+	CGO_ENABLED=0 $(GO) build $(STATICFLAGS) -o $(BIN)/static/assay ./cmd/assay
+	@for s in $(SERVICES); do CGO_ENABLED=0 $(GO) build $(STATICFLAGS) -o $(BIN)/static/assay-$$s ./services/$$s/cmd/assay-$$s || exit 1; done
+	deploy/docker/images.sh $(BIN)/static "$(IMAGE_PREFIX)" $(IMAGE_TAG) $(if $(REVISION),$(REVISION),unknown)
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 10s)
 	@for p in $$($(GO) list $(PKGS)); do \

@@ -162,12 +162,20 @@ func Main(name string, extra func(fs *flag.FlagSet), run func(ctx context.Contex
 	var f Flags
 	f.Register(fs, name)
 	showVersion := fs.Bool("version", false, "print the version and the commit, and exit")
+	health := fs.Bool("health", false, "ask the running "+name+"'s /healthz on --metrics-addr and exit 0 when it answers, 1 when not (a container's health check)")
 	if extra != nil {
 		extra(fs)
 	}
 	_ = fs.Parse(os.Args[1:])
 	if *showVersion {
 		fmt.Println(name, Version())
+		return
+	}
+	if *health {
+		if err := obs.Check(context.Background(), f.MetricsAddr); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: unhealthy: %v\n", name, err)
+			os.Exit(1)
+		}
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

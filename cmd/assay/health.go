@@ -1,0 +1,40 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/assay-eval/assay/pkg/obs"
+	"github.com/assay-eval/assay/pkg/stage"
+	"github.com/spf13/cobra"
+)
+
+func newHealthCmd() *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "health [--metrics-addr ADDR]",
+		Short: "Ask a running assay up's /healthz: exit 0 when it answers, 1 when not",
+		Long: `Asks the /healthz of an assay up (or a stage) serving its metrics on
+--metrics-addr (env ASSAY_METRICS_ADDR, default 127.0.0.1:9090; an address on
+every interface, 0.0.0.0:9090, is asked on loopback). It is the images'
+health check, run inside the container where no curl is; it exits 0 when
+the process answers "ok", and 1, saying why, when it does not.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := obs.Check(cmd.Context(), addr); err != nil {
+				// A health check's failure is exit status 1, whatever
+				// assay's other commands use.
+				fmt.Fprintf(cmd.ErrOrStderr(), "assay: unhealthy: %v\n", err)
+				os.Exit(1)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "ok")
+			return nil
+		},
+	}
+	def := os.Getenv("ASSAY_METRICS_ADDR")
+	if def == "" {
+		def = stage.MetricsAddrs["assay"]
+	}
+	cmd.Flags().StringVar(&addr, "metrics-addr", def, "the process's metrics address (env ASSAY_METRICS_ADDR)")
+	return cmd
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/bus/bustest"
+)
+
+// docker runs the docker command and returns its standard output.
+func docker(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "docker", args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("docker %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// TestImages builds every image with `make images` from binaries built
+// here (nothing pulled), and checks each: the binary of its name at the
+// version given, run as an unprivileged user, with its OCI labels and a
+// health check; assay's own image runs `assay up`, which its health check
+// finds healthy. Needs a Docker engine (.ci/run's machines have one).
+func TestImages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds six static binaries and six images")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if _, err := docker(ctx, "info", "--format", "{{.ServerVersion}}"); err != nil {
+		t.Skipf("no Docker engine: %v", err)
+	}
+	prefix := fmt.Sprintf("assay-test-%d/", os.Getpid())
+	const tag = "0.0.0-test"
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	make := exec.CommandContext(ctx, "make", "-C", root, "images", "BIN="+t.TempDir(), "IMAGE_PREFIX="+prefix, "IMAGE_TAG="+tag, "REVISION=cafe1234")
+	out, err := make.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make images: %v\n%s", err, out)
+	}
+	images := map[string]string{"assay": "--version", "assay-ingest": "-version", "assay-infer": "-version",
+		"assay-score": "-version", "assay-judge": "-version", "assay-report": "-version"}
+	t.Cleanup(func() {
+		for b := range images {
+			_, _ = docker(context.Background(), "rmi", "-f", prefix+b+":"+tag)
+		}
+	})
+	for b, version := range images {
+		img := prefix + b + ":" + tag
+		raw, err := docker(ctx, "image", "inspect", img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var info []struct {
+			Size   int64
+			Config struct {
+				User        string
+				Labels      map[string]string
+				Entrypoint  []string
+				Healthcheck *struct{ Test []string }
+			}
+		}
+		if err := json.Unmarshal([]byte(raw), &info); err != nil || len(info) != 1 {
+			t.Fatalf("%s: inspect: %v", img, err)
+		}
+		c := info[0].Config
+		if c.User != "65532:65532" {
+			t.Errorf("%s runs as %q, want the unprivileged 65532:65532", img, c.User)
+		}
+		for k, want := range map[string]string{"org.opencontainers.image.title": b, "org.opencontainers.image.version": tag,
+			"org.opencontainers.image.revision": "cafe1234"} {
+			if c.Labels[k] != want {
+				t.Errorf("%s: label %s = %q, want %q", img, k, c.Labels[k], want)
+			}
+		}
+		if c.Healthcheck == nil || len(c.Healthcheck.Test) < 2 || c.Healthcheck.Test[1] != "/usr/local/bin/"+b {
+			t.Errorf("%s: health check %+v", img, c.Healthcheck)
+		}
+		if got, err := docker(ctx, "run", "--rm", img, version); err != nil || !strings.HasPrefix(got, b+" "+tag+" ") {
+			t.Errorf("%s %s: %q, %v", img, version, got, err)
+		}
+	}
+	// assay up in its image: NATS and every stage, found healthy by the
+	// image's own check (assay health, inside the container).
+	name := strings.TrimSuffix(prefix, "/") + "-up"
+	if _, err := docker(ctx, "run", "-d", "--name", name, prefix+"assay:"+tag); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = docker(context.Background(), "rm", "-f", name) })
+	bustest.Eventually(t, 3*time.Minute, func() error {
+		s, err := docker(ctx, "inspect", "-f", "{{.State.Status}} {{.State.Health.Status}}", name)
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(s, "exited") {
+			logs, _ := docker(ctx, "logs", name)
+			t.Fatalf("assay up exited: %s\n%s", s, logs)
+		}
+		if s != "running healthy" {
+			return fmt.Errorf("assay up is %s", s)
+		}
+		return nil
+	})
+	// The check the engine runs, run by hand.
+	if out, err := docker(ctx, "exec", name, "/usr/local/bin/assay", "health"); err != nil || out != "ok" {
+		t.Errorf("assay health in the container: %q, %v", out, err)
+	}
+}
