@@ -144,7 +144,7 @@ func startSystem(ctx context.Context, o systemOptions) (*system, error) {
 	}
 	sys.Env = &stage.Env{Bus: b, Logger: o.Logger, Registry: obs.NewRegistry(), Endpoints: o.Endpoints}
 	if o.MetricsAddr != "" {
-		addr, err := obs.Serve(ctx, o.MetricsAddr, sys.Env.Registry, o.Logger)
+		addr, err := obs.Serve(ctx, o.MetricsAddr, sys.Env.Registry, o.Logger, sys.Env.Bus.Ready)
 		if err != nil {
 			nc.Close()
 			sys.shutdownServer()

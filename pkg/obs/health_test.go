@@ -2,21 +2,26 @@ package obs
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// TestCheck: the health check finds a process serving its metrics, on
-// loopback when it listens on every address, and says why when none does.
+// TestCheck: the health check finds a ready process serving its metrics,
+// on loopback when it listens on every address; it says why when the
+// process is not ready, and when none answers.
 func TestCheck(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addr, err := Serve(ctx, "0.0.0.0:0", prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var notReady error
+	ready := func(context.Context) error { return notReady }
+	addr, err := Serve(ctx, "0.0.0.0:0", prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)), ready)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,6 +30,18 @@ func TestCheck(t *testing.T) {
 		if err := Check(ctx, a); err != nil {
 			t.Errorf("%s: %v", a, err)
 		}
+	}
+	notReady = errors.New("not connected to NATS (RECONNECTING)")
+	if err := Check(ctx, addr); err == nil || !strings.Contains(err.Error(), "503 Service Unavailable: not ready: not connected to NATS (RECONNECTING)") {
+		t.Errorf("not ready: %v", err)
+	}
+	// Liveness does not depend on readiness.
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz while not ready: %v %v", resp, err)
+	}
+	if resp != nil {
+		resp.Body.Close()
 	}
 	cancel()
 	// Nothing listens on the port any more.

@@ -82,9 +82,15 @@ func (s *Stage) End(d time.Duration, outcome string) {
 	}
 }
 
-// Serve serves /metrics and /healthz on addr until ctx is done. It returns
-// the address actually listened on (addr may use port 0).
-func Serve(ctx context.Context, addr string, reg *prometheus.Registry, logger *slog.Logger) (string, error) {
+// Ready says what keeps a process from doing its work, if anything.
+type Ready func(ctx context.Context) error
+
+// Serve serves /metrics, /healthz and /readyz on addr until ctx is done. It
+// returns the address actually listened on (addr may use port 0).
+// /healthz answers "ok" while the process serves (liveness: restarting it
+// would not help a NATS outage); /readyz answers "ok" when ready finds
+// nothing wrong (nil: always), else 503 with what is wrong.
+func Serve(ctx context.Context, addr string, reg *prometheus.Registry, logger *slog.Logger, ready Ready) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("listening for metrics on %s: %w", addr, err)
@@ -92,6 +98,18 @@ func Serve(ctx context.Context, addr string, reg *prometheus.Registry, logger *s
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			if err := ready(ctx); err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprintf(w, "not ready: %v\n", err)
+				return
+			}
+		}
+		io.WriteString(w, "ok\n")
+	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

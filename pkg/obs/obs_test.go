@@ -24,7 +24,7 @@ func TestStageMetricsAreServed(t *testing.T) {
 	st.Begin() // still in flight
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addr, err := obs.Serve(ctx, "127.0.0.1:0", reg, slog.New(slog.DiscardHandler))
+	addr, err := obs.Serve(ctx, "127.0.0.1:0", reg, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

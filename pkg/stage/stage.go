@@ -137,7 +137,7 @@ func Setup(ctx context.Context, name string, f Flags) (*Env, error) {
 		return nil, err
 	}
 	if f.MetricsAddr != "" {
-		addr, err := obs.Serve(ctx, f.MetricsAddr, env.Registry, logger)
+		addr, err := obs.Serve(ctx, f.MetricsAddr, env.Registry, logger, env.Bus.Ready)
 		if err != nil {
 			env.Close()
 			return nil, err
@@ -162,7 +162,7 @@ func Main(name string, extra func(fs *flag.FlagSet), run func(ctx context.Contex
 	var f Flags
 	f.Register(fs, name)
 	showVersion := fs.Bool("version", false, "print the version and the commit, and exit")
-	health := fs.Bool("health", false, "ask the running "+name+"'s /healthz on --metrics-addr and exit 0 when it answers, 1 when not (a container's health check)")
+	health := fs.Bool("health", false, "ask the running "+name+"'s /readyz on --metrics-addr and exit 0 when it is ready (connected to NATS, JetStream answering), 1 when not (a container's health check)")
 	if extra != nil {
 		extra(fs)
 	}
