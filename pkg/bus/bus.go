@@ -34,6 +34,8 @@ type Bus struct {
 	streams    map[string]jetstream.Stream
 	// seenTTL: assay_seen takes per-key TTLs (see [Bus.ClaimSeen]).
 	seenTTL bool
+	// shutdownGrace is [Options.ShutdownGrace].
+	shutdownGrace time.Duration
 }
 
 // Options shape the topology Open creates.
@@ -65,6 +67,10 @@ type Options struct {
 	// limits; left zero, an existing stream keeps its own.
 	Duplicates       time.Duration
 	SampleDuplicates time.Duration
+	// ShutdownGrace is how long a consumer's running handlers may finish
+	// once its context ends (see [Bus.Consume]); 0 cancels them at once.
+	// Either way what they leave unfinished is handed back at once.
+	ShutdownGrace time.Duration
 	// keepDuplicates and keepSampleDuplicates: the windows were not given.
 	keepDuplicates, keepSampleDuplicates bool
 	// CacheTTL bounds how long LLM responses are kept (default 7 days).
@@ -228,7 +234,7 @@ func open(ctx context.Context, nc *nats.Conn, opts Options) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening JetStream: %w", err)
 	}
-	b := &Bus{NC: nc, JS: js, asyncJS: asyncJS, maxPayload: int(nc.MaxPayload()), streams: map[string]jetstream.Stream{}}
+	b := &Bus{NC: nc, JS: js, asyncJS: asyncJS, maxPayload: int(nc.MaxPayload()), streams: map[string]jetstream.Stream{}, shutdownGrace: opts.ShutdownGrace}
 	for name, subjects := range StreamSubjects {
 		s, err := js.Stream(ctx, name)
 		if errors.Is(err, jetstream.ErrStreamNotFound) {

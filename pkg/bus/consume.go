@@ -139,7 +139,11 @@ const maxPullPause = 5 * time.Second
 // ctx is done, keeping the ack discipline: Ack after success, InProgress
 // while a slow handler runs, NakWithDelay on a transient failure, Term and a
 // dead-letter entry for poison input or when the delivery limit is reached.
-// Handlers still running when ctx ends are left unacked and redelivered.
+// When ctx ends no message is pulled any more; handlers still running have
+// the bus's shutdown grace ([Options.ShutdownGrace]) to finish, and those
+// that do are acked as usual; then the rest are cancelled and their
+// messages handed back at once (a nak), for another replica or the next
+// start, rather than after their ack wait.
 //
 // Messages are pulled only for idle workers, never ahead: a prefetched
 // message waiting for a busy worker has no heartbeat, would pass its ack
@@ -151,6 +155,20 @@ func (b *Bus) Consume(ctx context.Context, c jetstream.Consumer, h Handler, o Co
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	// Handlers run under hctx, which outlives ctx by the shutdown grace:
+	// it is cancelled once the grace has passed after ctx ended, or when
+	// Consume returns.
+	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer hcancel()
+	stopGrace := context.AfterFunc(ctx, func() {
+		if b.shutdownGrace <= 0 {
+			hcancel()
+			return
+		}
+		t := time.AfterFunc(b.shutdownGrace, hcancel)
+		context.AfterFunc(hctx, func() { t.Stop() })
+	})
+	defer stopGrace()
 	info := c.CachedInfo()
 	ackWait := info.Config.AckWait
 	limit, _ := strconv.Atoi(info.Config.Metadata[maxDeliverKey])
@@ -192,7 +210,7 @@ func (b *Bus) Consume(ctx context.Context, c jetstream.Consumer, h Handler, o Co
 				go func() {
 					defer wg.Done()
 					defer func() { <-sem }()
-					b.handle(ctx, jm, h, o, ackWait, limit, rel)
+					b.handle(hctx, jm, h, o, ackWait, limit, rel)
 				}()
 			}
 			err = batch.Error()
@@ -258,7 +276,10 @@ func (b *Bus) handle(ctx context.Context, jm jetstream.Msg, h Handler, o Consume
 	}
 	stop()
 	if ctx.Err() != nil {
-		return // shutting down: leave it for redelivery
+		// Shutting down, the handler cut short (aborted): handed back
+		// now, not after its ack wait.
+		_ = jm.Nak()
+		return
 	}
 	switch {
 	case err == nil:

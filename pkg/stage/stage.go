@@ -38,7 +38,14 @@ type Flags struct {
 	LogLevel    string
 	Pyroscope   string
 	Replicas    int
+	// ShutdownGrace is how long handlers may finish after SIGTERM
+	// ([bus.Options.ShutdownGrace]).
+	ShutdownGrace time.Duration
 }
+
+// DefaultShutdownGrace is a stage's --shutdown-grace: under Kubernetes'
+// default 30-second termination grace, with room to hand back and drain.
+const DefaultShutdownGrace = 10 * time.Second
 
 // MetricsAddrs are the default metrics addresses: loopback only (nothing
 // listens beyond it unless configured), and one port per binary so that the
@@ -68,6 +75,11 @@ func (f *Flags) Register(fs *flag.FlagSet, name string) {
 	fs.StringVar(&f.LogLevel, "log-level", envOr("ASSAY_LOG_LEVEL", "info"), "debug, info, warn or error (env ASSAY_LOG_LEVEL)")
 	fs.StringVar(&f.Pyroscope, "pyroscope", os.Getenv("ASSAY_PYROSCOPE"), "Pyroscope server URL; turns on continuous profiling (env ASSAY_PYROSCOPE)")
 	fs.IntVar(&f.Replicas, "replicas", 1, "replicas of streams and buckets when creating them (3 on a cluster)")
+	grace := DefaultShutdownGrace
+	if v, err := time.ParseDuration(os.Getenv("ASSAY_SHUTDOWN_GRACE")); err == nil && v >= 0 {
+		grace = v
+	}
+	fs.DurationVar(&f.ShutdownGrace, "shutdown-grace", grace, "on SIGTERM, how long messages being handled may finish before the rest are handed back to NATS; keep it under the orchestrator's grace period (env ASSAY_SHUTDOWN_GRACE)")
 }
 
 func envOr(k, def string) string {
@@ -129,7 +141,8 @@ func Setup(ctx context.Context, name string, f Flags) (*Env, error) {
 		return nil, err
 	}
 	env.close = append(env.close, func() { _ = nc.Drain() })
-	opts := bus.Options{Replicas: f.Replicas, Wait: max(f.Client.StartupTimeout-time.Since(start), time.Second), Logger: logger}
+	opts := bus.Options{Replicas: f.Replicas, Wait: max(f.Client.StartupTimeout-time.Since(start), time.Second), Logger: logger,
+		ShutdownGrace: f.ShutdownGrace}
 	f.Intake.Apply(&opts)
 	env.Bus, err = bus.Open(ctx, nc, opts)
 	if err != nil {

@@ -1,0 +1,100 @@
+package bus_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/bus/bustest"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestShutdownHandsBackAtOnce: a consumer stopped while its handler runs
+// (no grace) cancels the handler and hands the message back at once: the
+// next consumer gets it long before the 30-second ack wait.
+func TestShutdownHandsBackAtOnce(t *testing.T) {
+	srv := bustest.Server(t)
+	b := bustest.Open(t, srv)
+	c := consumer(t, b, "stopped", jetstream.ConsumerConfig{AckWait: 30 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	held := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- b.Consume(ctx, c, func(hctx context.Context, _ *bus.Msg) error {
+			close(held)
+			<-hctx.Done()
+			return hctx.Err()
+		}, bus.ConsumeOptions{Stage: "test"})
+	}()
+	publish(t, b, "stopped", 1)
+	<-held
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	stopped := time.Now()
+	var got atomic.Int32
+	consume(t, b, c, func(context.Context, *bus.Msg) error { got.Add(1); return nil })
+	bustest.Eventually(t, 20*time.Second, func() error {
+		if got.Load() == 0 {
+			return errors.New("not redelivered yet")
+		}
+		return nil
+	})
+	if took := time.Since(stopped); took > 15*time.Second {
+		t.Errorf("handed back after %v, want at once (ack wait 30 s)", took)
+	}
+}
+
+// TestShutdownGraceFinishes: with a grace, a handler still running when
+// its consumer is stopped may finish, and its message is acked, not
+// handled again; Consume returns once it has.
+func TestShutdownGraceFinishes(t *testing.T) {
+	b := openWith(t, bustest.Server(t), bus.Options{ShutdownGrace: 20 * time.Second})
+	c := consumer(t, b, "graceful", jetstream.ConsumerConfig{AckWait: 30 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	held, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	var cut atomic.Bool
+	go func() {
+		done <- b.Consume(ctx, c, func(hctx context.Context, _ *bus.Msg) error {
+			close(held)
+			select {
+			case <-release:
+				return nil
+			case <-hctx.Done():
+				cut.Store(true)
+				return hctx.Err()
+			}
+		}, bus.ConsumeOptions{Stage: "test"})
+	}()
+	publish(t, b, "graceful", 1)
+	<-held
+	cancel()
+	select {
+	case <-done:
+		t.Fatal("Consume returned while its handler ran, within the grace")
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if cut.Load() {
+		t.Fatal("the handler was cancelled within the grace")
+	}
+	bustest.Eventually(t, 10*time.Second, func() error {
+		info, err := c.Info(t.Context())
+		if err != nil {
+			return err
+		}
+		if info.NumAckPending != 0 || info.NumRedelivered != 0 || info.AckFloor.Consumer != 1 {
+			return fmt.Errorf("consumer: %d pending ack, %d redelivered, ack floor %d", info.NumAckPending, info.NumRedelivered, info.AckFloor.Consumer)
+		}
+		return nil
+	})
+}
