@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/assay-eval/assay/pkg/bus/bustest"
 )
 
 // docker runs the docker command and returns its standard output.
@@ -46,18 +45,19 @@ func TestImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	make := exec.CommandContext(ctx, "make", "-C", root, "images", "BIN="+t.TempDir(), "IMAGE_PREFIX="+prefix, "IMAGE_TAG="+tag, "REVISION=cafe1234")
-	out, err := make.CombinedOutput()
-	if err != nil {
-		t.Fatalf("make images: %v\n%s", err, out)
-	}
 	images := map[string]string{"assay": "--version", "assay-ingest": "-version", "assay-infer": "-version",
 		"assay-score": "-version", "assay-judge": "-version", "assay-report": "-version"}
+	// Before the build: one that fails half-way leaves images too.
 	t.Cleanup(func() {
 		for b := range images {
 			_, _ = docker(context.Background(), "rmi", "-f", prefix+b+":"+tag)
 		}
 	})
+	make := exec.CommandContext(ctx, "make", "-C", root, "images", "BIN="+t.TempDir(), "IMAGE_PREFIX="+prefix, "IMAGE_TAG="+tag, "REVISION=cafe1234")
+	out, err := make.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make images: %v\n%s", err, out)
+	}
 	for b, version := range images {
 		img := prefix + b + ":" + tag
 		raw, err := docker(ctx, "image", "inspect", img)
@@ -100,20 +100,32 @@ func TestImages(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _, _ = docker(context.Background(), "rm", "-f", name) })
-	bustest.Eventually(t, 3*time.Minute, func() error {
+	// Asked once a second: each ask starts a docker process.
+	for deadline := time.Now().Add(3 * time.Minute); ; {
 		s, err := docker(ctx, "inspect", "-f", "{{.State.Status}} {{.State.Health.Status}}", name)
-		if err != nil {
-			return err
+		if err == nil && s == "running healthy" {
+			break
 		}
-		if strings.HasPrefix(s, "exited") {
+		if strings.HasPrefix(s, "exited") || time.Now().After(deadline) {
 			logs, _ := docker(ctx, "logs", name)
-			t.Fatalf("assay up exited: %s\n%s", s, logs)
+			t.Fatalf("assay up is %q (%v):\n%s", s, err, logs)
 		}
-		if s != "running healthy" {
-			return fmt.Errorf("assay up is %s", s)
+		select {
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(time.Second):
 		}
-		return nil
-	})
+	}
+	// /tmp is everyone's (sticky), /data the unprivileged user's alone.
+	tree, err := exec.CommandContext(ctx, "sh", "-c", "docker export "+name+" | tar --numeric-owner -tvf - tmp/ data/").Output()
+	if err != nil {
+		t.Fatalf("listing the container's files: %v", err)
+	}
+	for _, want := range []string{"drwxrwxrwt 65532/65532", "drwx------ 65532/65532"} {
+		if !strings.Contains(string(tree), want) {
+			t.Errorf("the image's /tmp and /data: want %q in\n%s", want, tree)
+		}
+	}
 	// The check the engine runs, run by hand.
 	if out, err := docker(ctx, "exec", name, "/usr/local/bin/assay", "health"); err != nil || out != "ok" {
 		t.Errorf("assay health in the container: %q, %v", out, err)

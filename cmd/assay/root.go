@@ -57,7 +57,7 @@ Environment (a flag overrides its variable):
       assay sim traffic: the live experiment's token
   ASSAY_SHUTDOWN_GRACE (--shutdown-grace)
       the service binaries: how long messages being handled may finish
-      after SIGTERM (default 10s)
+      after SIGTERM (default 7s)
   GOMEMLIMIT
       up, run and demo; wins over --memory-limit
 assay up does not read ASSAY_NATS, which is where clients find it. A local

@@ -31,9 +31,10 @@ ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 cp "$here/Dockerfile" "$here/passwd" "$here/group" "$certs" "$ctx/"
 for b in "${binaries[@]}"; do cp "$bin/$b" "$ctx/"; done
-mkdir -p "$ctx/tmp" "$ctx/data"
-chmod 1777 "$ctx/tmp"
-chmod 0700 "$ctx/data"
+mkdir -p "$ctx/dirs/tmp" "$ctx/dirs/data"
+chmod 1777 "$ctx/dirs/tmp"
+chmod 0700 "$ctx/dirs/data"
+tar -C "$ctx/dirs" --numeric-owner --owner=65532 --group=65532 -cf "$ctx/dirs.tar" tmp data
 created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 for b in "${binaries[@]}"; do
   # The classic builder: this engine has no BuildKit, and needs none.

@@ -176,7 +176,9 @@ func (b *Bus) Consume(ctx context.Context, c jetstream.Consumer, h Handler, o Co
 	var rel *releaser
 	if o.Release {
 		rel = newReleaser(b, c, o)
-		rctx, stop := context.WithCancel(ctx)
+		// Not ctx's: handlers finishing in the shutdown grace ack and
+		// release after ctx has ended.
+		rctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan struct{})
 		go func() { defer close(done); rel.run(rctx) }()
 		// After the handlers: what they acked last is released too.
@@ -275,9 +277,10 @@ func (b *Bus) handle(ctx context.Context, jm jetstream.Msg, h Handler, o Consume
 		err = Poison(err, MsgIDKeys(jm.Headers().Get(jetstream.MsgIDHeader)))
 	}
 	stop()
-	if ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil {
 		// Shutting down, the handler cut short (aborted): handed back
-		// now, not after its ack wait.
+		// now, not after its ack wait. One that finished is acked below,
+		// however late.
 		_ = jm.Nak()
 		return
 	}

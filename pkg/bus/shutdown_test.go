@@ -98,3 +98,37 @@ func TestShutdownGraceFinishes(t *testing.T) {
 		return nil
 	})
 }
+
+// TestShutdownAcksWhatFinished: a handler that finishes as its consumer is
+// stopped (its work done, nothing failed) has its message acked, not
+// handed back to be done again.
+func TestShutdownAcksWhatFinished(t *testing.T) {
+	b := bustest.New(t)
+	c := consumer(t, b, "finished", jetstream.ConsumerConfig{AckWait: 30 * time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	held := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- b.Consume(ctx, c, func(hctx context.Context, _ *bus.Msg) error {
+			close(held)
+			<-hctx.Done()
+			return nil
+		}, bus.ConsumeOptions{Stage: "test"})
+	}()
+	publish(t, b, "finished", 1)
+	<-held
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	bustest.Eventually(t, 10*time.Second, func() error {
+		info, err := c.Info(t.Context())
+		if err != nil {
+			return err
+		}
+		if info.NumAckPending != 0 || info.NumRedelivered != 0 || info.AckFloor.Consumer != 1 {
+			return fmt.Errorf("consumer: %d pending ack, %d redelivered, ack floor %d", info.NumAckPending, info.NumRedelivered, info.AckFloor.Consumer)
+		}
+		return nil
+	})
+}

@@ -43,9 +43,10 @@ type Flags struct {
 	ShutdownGrace time.Duration
 }
 
-// DefaultShutdownGrace is a stage's --shutdown-grace: under Kubernetes'
-// default 30-second termination grace, with room to hand back and drain.
-const DefaultShutdownGrace = 10 * time.Second
+// DefaultShutdownGrace is a stage's --shutdown-grace: under docker stop's
+// 10 seconds before SIGKILL (and Kubernetes' 30), with room to hand back
+// the rest and drain.
+const DefaultShutdownGrace = 7 * time.Second
 
 // MetricsAddrs are the default metrics addresses: loopback only (nothing
 // listens beyond it unless configured), and one port per binary so that the
@@ -109,6 +110,23 @@ func (e *Env) Close() {
 	}
 }
 
+// closeConn sends what the connection holds — the last acks and naks of a
+// shutdown among it — and drains it, waiting a bounded time: a process that
+// exits at once loses what its buffer still held.
+func closeConn(nc *nats.Conn, logger *slog.Logger) {
+	if err := nc.FlushTimeout(2 * time.Second); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		logger.Warn("flushing NATS at shutdown failed", "err", err)
+	}
+	if err := nc.Drain(); err != nil {
+		nc.Close()
+		return
+	}
+	for deadline := time.Now().Add(5 * time.Second); !nc.IsClosed() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	nc.Close()
+}
+
 // Connect dials NATS with reconnects that never give up: a stage outlives
 // restarts of the server. It tries once, with creds as the only
 // credentials; [bus.Connect] takes every client setting.
@@ -140,7 +158,7 @@ func Setup(ctx context.Context, name string, f Flags) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	env.close = append(env.close, func() { _ = nc.Drain() })
+	env.close = append(env.close, func() { closeConn(nc, logger) })
 	opts := bus.Options{Replicas: f.Replicas, Wait: max(f.Client.StartupTimeout-time.Since(start), time.Second), Logger: logger,
 		ShutdownGrace: f.ShutdownGrace}
 	f.Intake.Apply(&opts)
@@ -193,6 +211,9 @@ func Main(name string, extra func(fs *flag.FlagSet), run func(ctx context.Contex
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts the shutdown; a second ends the process at
+	// once, as Go does by default.
+	context.AfterFunc(ctx, stop)
 	env, err := Setup(ctx, name, f)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
