@@ -5,7 +5,6 @@ import (
 	"os"
 
 	"github.com/assay-eval/assay/pkg/obs"
-	"github.com/assay-eval/assay/pkg/stage"
 	"github.com/spf13/cobra"
 )
 
@@ -32,10 +31,6 @@ and 1, saying why, when it does not answer or is not ready.`,
 			return nil
 		},
 	}
-	def := os.Getenv("ASSAY_METRICS_ADDR")
-	if def == "" {
-		def = stage.MetricsAddrs["assay"]
-	}
-	cmd.Flags().StringVar(&addr, "metrics-addr", def, "the process's metrics address (env ASSAY_METRICS_ADDR)")
+	cmd.Flags().StringVar(&addr, "metrics-addr", defaultUpConfig(os.Getenv).MetricsAddr, "the process's metrics address (env ASSAY_METRICS_ADDR)")
 	return cmd
 }

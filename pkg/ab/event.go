@@ -88,6 +88,12 @@ const (
 	maxTurns     = 100_000
 )
 
+// Horizon is how long the report keeps a conversation's state, and the
+// events of a unit not yet exposed, after the newest event time it has
+// seen: an event older than that arrives late. An exposure event may be
+// dated at most this far back.
+const Horizon = 48 * time.Hour
+
 // Satisfaction ratings are on a 1–5 scale.
 const (
 	MinSatisfaction = 1

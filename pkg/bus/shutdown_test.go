@@ -13,27 +13,37 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// TestShutdownHandsBackAtOnce: a consumer stopped while its handler runs
-// (no grace) cancels the handler and hands the message back at once: the
-// next consumer gets it long before the 30-second ack wait.
-func TestShutdownHandsBackAtOnce(t *testing.T) {
-	srv := bustest.Server(t)
-	b := bustest.Open(t, srv)
-	c := consumer(t, b, "stopped", jetstream.ConsumerConfig{AckWait: 30 * time.Second})
+// holdOne publishes one message to a consumer named name (30-second ack
+// wait) and consumes it with h, under a handler context; it returns once h
+// runs, with the consumer and stop, which stops consuming and gives what
+// Consume then returns.
+func holdOne(t *testing.T, b *bus.Bus, name string, h func(hctx context.Context) error) (jetstream.Consumer, func() <-chan error) {
+	t.Helper()
+	c := consumer(t, b, name, jetstream.ConsumerConfig{AckWait: 30 * time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	held := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
 		done <- b.Consume(ctx, c, func(hctx context.Context, _ *bus.Msg) error {
 			close(held)
-			<-hctx.Done()
-			return hctx.Err()
+			return h(hctx)
 		}, bus.ConsumeOptions{Stage: "test"})
 	}()
-	publish(t, b, "stopped", 1)
+	publish(t, b, name, 1)
 	<-held
-	cancel()
-	if err := <-done; err != nil {
+	return c, func() <-chan error { cancel(); return done }
+}
+
+// TestShutdownHandsBackAtOnce: a consumer stopped while its handler runs
+// (no grace) cancels the handler and hands the message back at once: the
+// next consumer gets it long before the 30-second ack wait.
+func TestShutdownHandsBackAtOnce(t *testing.T) {
+	b := bustest.New(t)
+	c, stop := holdOne(t, b, "stopped", func(hctx context.Context) error {
+		<-hctx.Done()
+		return hctx.Err()
+	})
+	if err := <-stop(); err != nil {
 		t.Fatal(err)
 	}
 	stopped := time.Now()
@@ -55,26 +65,18 @@ func TestShutdownHandsBackAtOnce(t *testing.T) {
 // handled again; Consume returns once it has.
 func TestShutdownGraceFinishes(t *testing.T) {
 	b := openWith(t, bustest.Server(t), bus.Options{ShutdownGrace: 20 * time.Second})
-	c := consumer(t, b, "graceful", jetstream.ConsumerConfig{AckWait: 30 * time.Second})
-	ctx, cancel := context.WithCancel(context.Background())
-	held, release := make(chan struct{}), make(chan struct{})
-	done := make(chan error, 1)
+	release := make(chan struct{})
 	var cut atomic.Bool
-	go func() {
-		done <- b.Consume(ctx, c, func(hctx context.Context, _ *bus.Msg) error {
-			close(held)
-			select {
-			case <-release:
-				return nil
-			case <-hctx.Done():
-				cut.Store(true)
-				return hctx.Err()
-			}
-		}, bus.ConsumeOptions{Stage: "test"})
-	}()
-	publish(t, b, "graceful", 1)
-	<-held
-	cancel()
+	c, stop := holdOne(t, b, "graceful", func(hctx context.Context) error {
+		select {
+		case <-release:
+			return nil
+		case <-hctx.Done():
+			cut.Store(true)
+			return hctx.Err()
+		}
+	})
+	done := stop()
 	select {
 	case <-done:
 		t.Fatal("Consume returned while its handler ran, within the grace")
@@ -95,21 +97,11 @@ func TestShutdownGraceFinishes(t *testing.T) {
 // handed back to be done again.
 func TestShutdownAcksWhatFinished(t *testing.T) {
 	b := bustest.New(t)
-	c := consumer(t, b, "finished", jetstream.ConsumerConfig{AckWait: 30 * time.Second})
-	ctx, cancel := context.WithCancel(context.Background())
-	held := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		done <- b.Consume(ctx, c, func(hctx context.Context, _ *bus.Msg) error {
-			close(held)
-			<-hctx.Done()
-			return nil
-		}, bus.ConsumeOptions{Stage: "test"})
-	}()
-	publish(t, b, "finished", 1)
-	<-held
-	cancel()
-	if err := <-done; err != nil {
+	c, stop := holdOne(t, b, "finished", func(hctx context.Context) error {
+		<-hctx.Done()
+		return nil
+	})
+	if err := <-stop(); err != nil {
 		t.Fatal(err)
 	}
 	ackedOnce(t, c)

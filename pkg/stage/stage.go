@@ -110,13 +110,10 @@ func (e *Env) Close() {
 	}
 }
 
-// closeConn sends what the connection holds — the last acks and naks of a
-// shutdown among it — and drains it, waiting a bounded time: a process that
-// exits at once loses what its buffer still held.
-func closeConn(nc *nats.Conn, logger *slog.Logger) {
-	if err := nc.FlushTimeout(2 * time.Second); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
-		logger.Warn("flushing NATS at shutdown failed", "err", err)
-	}
+// closeConn drains the connection — which sends what it holds, the last
+// acks and naks of a shutdown among it — and waits a bounded time for it
+// to close: a process that exits at once loses what its buffer still held.
+func closeConn(nc *nats.Conn) {
 	if err := nc.Drain(); err != nil {
 		nc.Close()
 		return
@@ -158,7 +155,7 @@ func Setup(ctx context.Context, name string, f Flags) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	env.close = append(env.close, func() { closeConn(nc, logger) })
+	env.close = append(env.close, func() { closeConn(nc) })
 	opts := bus.Options{Replicas: f.Replicas, Wait: max(f.Client.StartupTimeout-time.Since(start), time.Second), Logger: logger,
 		ShutdownGrace: f.ShutdownGrace}
 	f.Intake.Apply(&opts)

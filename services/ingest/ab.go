@@ -188,6 +188,21 @@ func (s *Service) Assign(ctx context.Context, experiment string, body []byte) (a
 // abPublishers bounds the events of one request published at once.
 const abPublishers = 64
 
+// atOnce runs f(0) … f(n-1), abPublishers at a time, and returns when all
+// have.
+func atOnce(n int, f func(i int)) {
+	sem := make(chan struct{}, abPublishers)
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			f(i)
+		})
+	}
+	wg.Wait()
+}
+
 // storeEvents checks and stores the events of a request (its body split
 // by [splitEvents]): every good one is stored, and every bad one named
 // with what is wrong, so that one bad event loses nothing else. Exposures
@@ -235,25 +250,16 @@ func (s *Service) storeEvents(ctx context.Context, experiment string, raws []jso
 	s.storeExposures(ctx, run, e, exposures, &tally)
 	// Published together, acknowledged together: a thousand events cost
 	// about one round trip, not a thousand.
-	sem := make(chan struct{}, abPublishers)
-	var wg sync.WaitGroup
-	for _, p := range good {
-		stored := storedEvent(run, e, p.ev)
+	atOnce(len(good), func(i int) {
+		stored := storedEvent(run, e, good[i].ev)
 		id := bus.MsgID("ab", run, e.Name, stored.Unit, stored.Conversation, stored.ID)
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			ack, err := s.bus.PublishAsync(ctx, bus.ABStoredSubject(run, e.Name), id, stored)
-			if err != nil {
-				tally.fail(err)
-				return
-			}
-			tally.stored(ack != nil && ack.Duplicate)
-		}()
-	}
-	wg.Wait()
+		ack, err := s.bus.PublishAsync(ctx, bus.ABStoredSubject(run, e.Name), id, stored)
+		if err != nil {
+			tally.fail(err)
+			return
+		}
+		tally.stored(ack != nil && ack.Duplicate)
+	})
 	reply = tally.reply()
 	if tally.failed != nil {
 		// The product sends the request again; the stored ones count

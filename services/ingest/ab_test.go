@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -478,15 +477,8 @@ func TestABEventsEdges(t *testing.T) {
 // sent over NATS by 8 producers, each event checked, hashed, redacted and
 // stored with a JetStream acknowledgement.
 func BenchmarkABEvents(b *testing.B) {
-	s, bb := newIntakeWith(b, IntakeConfig{Insecure: true, ABRate: -1})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.serveIntake(ctx, "") }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	if err := bb.SubmitRun(ctx, abSpec("bench")); err != nil {
+	s, bb := serveOnNATS(b, IntakeConfig{Insecure: true, ABRate: -1})
+	if err := bb.SubmitRun(b.Context(), abSpec("bench")); err != nil {
 		b.Fatal(err)
 	}
 	bustest.Eventually(b, 10*time.Second, func() error { _, _, err := s.experiment("support"); return err })

@@ -3,7 +3,6 @@ package ingest
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/assay-eval/assay/pkg/ab"
@@ -69,25 +68,16 @@ func (s *Service) storeExposures(ctx context.Context, run string, e eval.Experim
 		byUnit[p.ev.Unit] = append(byUnit[p.ev.Unit], p)
 	}
 	store := s.bus.ABStore(run, e)
-	sem := make(chan struct{}, abPublishers)
-	var wg sync.WaitGroup
-	for _, unit := range units {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			for _, p := range byUnit[unit] {
-				s.storeExposure(ctx, run, e, store, p, tally)
-			}
-		}()
-	}
-	wg.Wait()
+	atOnce(len(units), func(i int) {
+		for _, p := range byUnit[units[i]] {
+			s.storeExposure(ctx, run, e, store, p, tally)
+		}
+	})
 }
 
 // maxExposureAge is how far back an exposure event may date its exposure:
 // the report's horizon, beyond which its other events would be late.
-const maxExposureAge = 48 * time.Hour
+const maxExposureAge = ab.Horizon
 
 // storeExposure stores one exposure event p (see [Service.storeExposures]).
 func (s *Service) storeExposure(ctx context.Context, run string, e eval.Experiment, store bus.ABStore, p abPending, tally *abTally) {

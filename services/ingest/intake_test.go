@@ -262,17 +262,25 @@ func TestSampled(t *testing.T) {
 	}
 }
 
-// BenchmarkIntake measures the NATS intake end to end: requests from many
-// producers at once, each redacted, stored in JetStream and answered.
-func BenchmarkIntake(b *testing.B) {
-	s, bb := newIntakeWith(b, IntakeConfig{Insecure: true, Rate: -1})
+// serveOnNATS starts an ingest service serving its intake and live
+// experiments over NATS only, until the benchmark ends.
+func serveOnNATS(tb testing.TB, cfg IntakeConfig) (*Service, *bus.Bus) {
+	tb.Helper()
+	s, b := newIntakeWith(tb, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.serveIntake(ctx, "") }()
-	defer func() {
+	tb.Cleanup(func() {
 		cancel()
 		<-done
-	}()
+	})
+	return s, b
+}
+
+// BenchmarkIntake measures the NATS intake end to end: requests from many
+// producers at once, each redacted, stored in JetStream and answered.
+func BenchmarkIntake(b *testing.B) {
+	_, bb := serveOnNATS(b, IntakeConfig{Insecure: true, Rate: -1})
 	bustest.Eventually(b, 5*time.Second, func() error {
 		_, err := bb.NC.Request(bus.IntakeSubject("bench"), []byte(`{"query":"warm-up"}`), time.Second)
 		return err

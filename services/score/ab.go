@@ -3,8 +3,6 @@ package score
 import (
 	"context"
 	"encoding/json"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/assay-eval/assay/pkg/ab"
 	"github.com/assay-eval/assay/pkg/bus"
@@ -15,9 +13,10 @@ import (
 
 // abMembers are the consumers of a continuous run's live experiments'
 // events: each served answer a turn carries is read by the refusal
-// detector (and, when the product asked for JSON, the JSON check), and the
-// reading stored beside it as an event of kind score, which the report
-// folds into the arms' refusal and json_valid rates.
+// detector, measured, checked as JSON when the product asked for JSON and
+// against the experiment's format checks when it declares any, and the
+// readings stored beside it as an event of kind score, which the report
+// folds into the arms' refusal, length, json_valid and format rates.
 func (s *Service) abMembers(_ *bus.Runs, spec *eval.RunSpec) []bus.Member {
 	if spec.Continuous == nil {
 		return nil
@@ -55,9 +54,7 @@ func (s *Service) scoreServed(ctx context.Context, run, experiment string, forma
 		return nil
 	}
 	refused := metric.IsRefusalTo(ev.Query, ev.Answer)
-	// Counted as the format checks count: the whitespace around an answer
-	// is not its length.
-	chars := int64(utf8.RuneCountInString(strings.TrimSpace(ev.Answer)))
+	chars := int64(metric.AnswerChars(ev.Answer))
 	sc := ab.Event{ID: "score-" + ev.ID, Kind: ab.KindScore, Unit: ev.Unit, Conversation: ev.Conversation, At: ev.At, Refused: &refused, Chars: &chars}
 	if ev.JSONExpected {
 		_, ok := metric.ExtractJSON(ev.Answer)

@@ -44,7 +44,7 @@ type totals [nMetrics][2]float64
 // DefaultHorizon is how long a fold keeps a conversation's state, and the
 // events of a unit not yet exposed, after the latest event time it has
 // seen (the watermark).
-const DefaultHorizon = 48 * time.Hour
+const DefaultHorizon = ab.Horizon
 
 // maxPending bounds the events held for one unit before its exposure.
 const maxPending = 1000
@@ -440,8 +440,8 @@ func (f *Fold) expire() {
 // to its spill (a unit read back is in both).
 func (f *Fold) InMemory() (memory, spilled int64) { return int64(len(f.units)), f.spilled }
 
-// Sketched are the per-turn measures whose quantiles a fold keeps.
-var Sketched = [2]string{"latency_ms", "ttft_ms"}
+// sketched are the per-turn measures whose quantiles a fold keeps.
+var sketched = [2]metric{mLatency, mTTFT}
 
 // sketchAccuracy is the sketches' relative accuracy: a quantile read is
 // within 1% of a value of that rank. sketchBins bounds a sketch's bins;
@@ -452,7 +452,7 @@ const (
 	sketchBins     = 2048
 )
 
-// armSketches are an arm's quantile sketches, by [Sketched] measure: over
+// armSketches are an arm's quantile sketches, by [sketched] measure: over
 // every turn, and over the turns since the last look.
 type armSketches struct {
 	all, window [2]*ddsketch.DDSketch
@@ -470,7 +470,7 @@ func (f *Fold) sketchesOf(arm string) *armSketches {
 	s := f.sketches[arm]
 	if s == nil {
 		s = &armSketches{}
-		for i := range Sketched {
+		for i := range sketched {
 			s.all[i], s.window[i] = newSketch(), newSketch()
 		}
 		f.sketches[arm] = s
@@ -501,14 +501,14 @@ func quantilesOf(s *ddsketch.DDSketch) document.ABQuantiles {
 	return q
 }
 
-// Quantiles are each arm's quantiles of every [Sketched] measure, by arm
+// Quantiles are each arm's quantiles of every [sketched] measure, by arm
 // and measure name: over all its turns since exposure, and over the turns
 // since the previous call, which starts the next window.
 func (f *Fold) Quantiles() map[string]map[string]document.ABQuantiles {
 	out := map[string]map[string]document.ABQuantiles{}
 	for arm, s := range f.sketches {
-		m := map[string]document.ABQuantiles{}
-		for i, name := range Sketched {
+		qs := map[string]document.ABQuantiles{}
+		for i, m := range sketched {
 			q := quantilesOf(s.all[i])
 			if q.Turns == 0 {
 				continue
@@ -516,9 +516,9 @@ func (f *Fold) Quantiles() map[string]map[string]document.ABQuantiles {
 			w := quantilesOf(s.window[i])
 			q.Window = &w
 			s.window[i].Clear()
-			m[name] = q
+			qs[metricNames[m]] = q
 		}
-		out[arm] = m
+		out[arm] = qs
 	}
 	return out
 }

@@ -2,13 +2,14 @@ package render
 
 import (
 	"fmt"
-	"github.com/assay-eval/assay/pkg/eval"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
 )
 
@@ -594,11 +595,8 @@ func abViews(r *document.Report) []abView {
 		v.Arms = newTable(append([]string{"arm", "variant", "units"}, names...), rows)
 		rows = nil
 		for _, a := range x.Arms {
-			for _, m := range []string{"latency_ms", "ttft_ms"} {
-				q, ok := a.Quantiles[m]
-				if !ok {
-					continue
-				}
+			for _, m := range slices.Sorted(maps.Keys(a.Quantiles)) {
+				q := a.Quantiles[m]
 				window := "—"
 				if w := q.Window; w != nil && w.Turns > 0 {
 					window = fmt.Sprintf("%s / %s of %d", num(w.P50), num(w.P95), w.Turns)

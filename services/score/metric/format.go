@@ -17,11 +17,8 @@ func (s *Scorer) checkFormat(f *eval.FormatChecks, out string, tokens int, val a
 	if f == nil {
 		return ""
 	}
-	// Answers arrive byte for byte (a code completion keeps its
-	// indentation); the whitespace a model puts around its answer is not
-	// what a format rule is about.
 	out = strings.TrimSpace(out)
-	chars := utf8.RuneCountInString(out)
+	chars := AnswerChars(out)
 	switch {
 	case f.MinChars > 0 && chars < f.MinChars:
 		return fmt.Sprintf("%d characters, fewer than min_chars %d", chars, f.MinChars)
@@ -73,6 +70,13 @@ func (s *Scorer) checkFormat(f *eval.FormatChecks, out string, tokens int, val a
 	}
 	return ""
 }
+
+// AnswerChars is an answer's length as the format checks and the live
+// metric length count it: in characters, the whitespace around it left
+// out. Answers arrive byte for byte (a code completion keeps its
+// indentation); the whitespace a model puts around its answer is not what
+// a format rule is about.
+func AnswerChars(answer string) int { return utf8.RuneCountInString(strings.TrimSpace(answer)) }
 
 // CheckFormat is the first of f's checks an answer fails, or "" when it
 // passes them all; tokens is its length in tokens, when known (0 fails a
