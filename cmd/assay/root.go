@@ -68,7 +68,7 @@ run keeps its state under the user cache directory (XDG_CACHE_HOME, else
 		SilenceErrors: true,
 	}
 	root.SetVersionTemplate("{{.Name}} {{.Version}}\n")
-	root.AddCommand(withMemoryLimit(newDemoCmd()), withMemoryLimit(newUpCmd()), withMemoryLimit(newRunCmd()), newCheckpointCmd(), newReplayCmd(), newRetryCmd(), newReportCmd(), newPlanCmd(), newExportCmd(), newScoreCmd(), newContaminationCmd(), newSimCmd(), newReviewCmd(), newHealthCmd())
+	root.AddCommand(withMemoryLimit(newDemoCmd()), withMemoryLimit(newUpCmd()), withMemoryLimit(newRunCmd()), newCheckpointCmd(), newReplayCmd(), newRetryCmd(), newReportCmd(), newPlanCmd(), newExportCmd(), newScoreCmd(), newContaminationCmd(), newSimCmd(), newReviewCmd(), newHealthCmd(), newNATSConfigCmd())
 	markCommandErrors(root)
 	return root
 }
