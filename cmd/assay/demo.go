@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/assay-eval/assay/cmd/assay/demo"
+	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/llm"
 	"github.com/assay-eval/assay/pkg/llmsim"
@@ -22,8 +23,9 @@ import (
 )
 
 func newDemoCmd() *cobra.Command {
-	var out, data string
+	var out, data, simURL string
 	var logs logFlags
+	var conn natsFlags
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the bundled demo: embedded NATS, simulated models, bundled suites",
@@ -34,6 +36,13 @@ models answering the bundled suites: a fine-tune ("ft") against its base model
 Code is run for code_pass in the sandbox ASSAY_CODE_SANDBOX chooses (auto,
 full or rlimit; see assay up --help).
 
+With --nats it runs on a deployment instead (assay up, the stage binaries,
+the Compose stack): it submits the demo run there with the client's
+credentials (--nats-nkey), its models being the simulator at --sim-url as
+the stages reach it (assay sim serves it: assay sim --addr 0.0.0.0:8090),
+waits for the run and writes its report. The report is the one the demo
+makes in this process.
+
 Exit status: 0 the demo ran, whatever its gate's verdict (the summary shows
 it), 2 bad usage, 3 it could not run (e.g. --data in use by another assay
 up or assay run), 130 interrupted.`,
@@ -43,12 +52,31 @@ up or assay run), 130 interrupted.`,
 			if err != nil {
 				return err
 			}
-			_, err = runDemo(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), demoOptions{Out: out, Data: data, Logger: logger})
+			o := demoOptions{Out: out, Data: data, Logger: logger}
+			remote := cmd.Flags().Changed("nats")
+			switch {
+			case remote && simURL == "":
+				return usagef("--sim-url: with --nats, give the simulator's URL as the stages reach it, e.g. http://sim:8090/v1 (assay sim serves it)")
+			case remote && data != "":
+				return usagef("--data: the demo runs on the server of --nats, which keeps its own data")
+			case !remote && simURL != "":
+				return usagef("--sim-url: only with --nats; without it the demo runs its own simulator")
+			case !remote:
+				if set := changedClientFlags(cmd); len(set) > 0 {
+					return usagef("--%s: only with --nats", set[0])
+				}
+			}
+			if remote {
+				o.Remote, o.SimURL = &conn, simURL
+			}
+			_, err = runDemo(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "assay-report/demo", "directory for the report files")
 	cmd.Flags().StringVar(&data, "data", "", "NATS data directory (default: a temporary one)")
+	cmd.Flags().StringVar(&simURL, "sim-url", "", "with --nats: the simulated models' base URL as the stages reach it, e.g. http://sim:8090/v1")
+	conn.register(cmd)
 	logs.register(cmd, false)
 	return cmd
 }
@@ -56,6 +84,10 @@ up or assay run), 130 interrupted.`,
 type demoOptions struct {
 	Out, Data string
 	Logger    *slog.Logger
+	// Remote, when set, runs the demo on the server it dials, whose
+	// stages reach the simulator at SimURL.
+	Remote *natsFlags
+	SimURL string
 }
 
 // demoSpec returns the demo run spec with every endpoint pointed at url.
@@ -75,6 +107,11 @@ func demoSpec(url string) (*eval.RunSpec, error) {
 	}
 	return spec, nil
 }
+
+// demoSeed is the simulator's seed in the demo, and assay sim's default,
+// so that a demo run on a deployment against assay sim gets the report
+// the demo makes in process.
+const demoSeed = 7
 
 // demoKey is the simulator's answer key for the bundled suites.
 func demoKey(spec *eval.RunSpec) (llmsim.Key, error) {
@@ -128,23 +165,33 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, o demoOptions) ([]st
 	if err != nil {
 		return nil, err
 	}
-	key, err := demoKey(spec)
-	if err != nil {
-		return nil, err
-	}
-	url, err := startSim(ctx, llmsim.New(llmsim.Options{Seed: 7, Key: key}))
-	if err != nil {
-		return nil, err
+	var b *bus.Bus
+	url := o.SimURL
+	if o.Remote != nil {
+		conn, closeConn, err := o.Remote.dial(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer closeConn()
+		b = conn
+	} else {
+		key, err := demoKey(spec)
+		if err != nil {
+			return nil, err
+		}
+		if url, err = startSim(ctx, llmsim.New(llmsim.Options{Seed: demoSeed, Key: key})); err != nil {
+			return nil, err
+		}
+		sys, err := startSystem(ctx, systemOptions{Data: o.Data, Port: -1, Logger: o.Logger, Endpoints: llm.LocalEndpoints()})
+		if err != nil {
+			return nil, err
+		}
+		defer sys.Stop()
+		b = sys.Env.Bus
 	}
 	if spec, err = demoSpec(url); err != nil {
 		return nil, err
 	}
-	sys, err := startSystem(ctx, systemOptions{Data: o.Data, Port: -1, Logger: o.Logger, Endpoints: llm.LocalEndpoints()})
-	if err != nil {
-		return nil, err
-	}
-	defer sys.Stop()
-	b := sys.Env.Bus
 	if err := submit(ctx, b, spec, openDemo); err != nil {
 		return nil, err
 	}

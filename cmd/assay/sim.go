@@ -71,7 +71,7 @@ answer, schema, should_refuse).`,
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8090", "listen address")
 	cmd.Flags().StringVar(&personas, "personas", "", "YAML list of personas (see the README)")
-	cmd.Flags().Int64Var(&seed, "seed", 7, "seed of every simulated choice")
+	cmd.Flags().Int64Var(&seed, "seed", demoSeed, "seed of every simulated choice")
 	cmd.Flags().StringArrayVar(&suites, "suite", nil, "JSONL suite whose answers the models should know (repeatable)")
 	cmd.AddCommand(newSimTrafficCmd())
 	return cmd
