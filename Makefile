@@ -59,6 +59,13 @@ images: ## Build the container images (deploy/docker) from static binaries built
 	@for s in $(SERVICES); do CGO_ENABLED=0 $(GO) build $(STATICFLAGS) -o $(BIN)/static/assay-$$s ./services/$$s/cmd/assay-$$s || exit 1; done
 	deploy/docker/images.sh $(BIN)/static "$(IMAGE_PREFIX)" $(IMAGE_TAG) $(if $(REVISION),$(REVISION),unknown)
 
+# The Compose stack's secrets and .env (deploy/compose/secrets.sh): run
+# after make images, then docker-compose -f deploy/compose/compose.yaml up -d.
+.PHONY: compose-secrets
+compose-secrets: ## Make deploy/compose's secrets (NATS config, nkeys, tokens) and .env for the images make images built
+	$(GO) build $(BUILDFLAGS) -o $(BIN)/assay ./cmd/assay
+	deploy/compose/secrets.sh $(BIN)/assay "$(IMAGE_PREFIX)" $(IMAGE_TAG)
+
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 10s)
 	@for p in $$($(GO) list $(PKGS)); do \

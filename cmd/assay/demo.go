@@ -23,7 +23,7 @@ import (
 )
 
 func newDemoCmd() *cobra.Command {
-	var out, data, simURL string
+	var out, data, simURL, run string
 	var logs logFlags
 	var conn natsFlags
 	cmd := &cobra.Command{
@@ -52,7 +52,7 @@ up or assay run), 130 interrupted.`,
 			if err != nil {
 				return err
 			}
-			o := demoOptions{Out: out, Data: data, Logger: logger}
+			o := demoOptions{Out: out, Data: data, Logger: logger, Run: run}
 			remote := cmd.Flags().Changed("nats")
 			switch {
 			case remote && simURL == "":
@@ -75,6 +75,7 @@ up or assay run), 130 interrupted.`,
 	}
 	cmd.Flags().StringVar(&out, "out", "assay-report/demo", "directory for the report files")
 	cmd.Flags().StringVar(&data, "data", "", "NATS data directory (default: a temporary one)")
+	cmd.Flags().StringVar(&run, "run", "demo", "the run's name (a second demo on one server needs another)")
 	cmd.Flags().StringVar(&simURL, "sim-url", "", "with --nats: the simulated models' base URL as the stages reach it, e.g. http://sim:8090/v1")
 	conn.register(cmd)
 	logs.register(cmd, false)
@@ -88,6 +89,8 @@ type demoOptions struct {
 	// stages reach the simulator at SimURL.
 	Remote *natsFlags
 	SimURL string
+	// Run names the run (default: the demo spec's).
+	Run string
 }
 
 // demoSpec returns the demo run spec with every endpoint pointed at url.
@@ -191,6 +194,12 @@ func runDemo(ctx context.Context, stdout, stderr io.Writer, o demoOptions) ([]st
 	}
 	if spec, err = demoSpec(url); err != nil {
 		return nil, err
+	}
+	if o.Run != "" {
+		if !eval.ValidName(o.Run) {
+			return nil, usagef("--run %q is not a valid name: use 1-64 letters, digits, '-' or '_'", o.Run)
+		}
+		spec.Run = o.Run
 	}
 	if err := submit(ctx, b, spec, openDemo); err != nil {
 		return nil, err

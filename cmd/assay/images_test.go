@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -24,6 +25,68 @@ func docker(ctx context.Context, args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
+// imageBinaries are the images make images builds.
+var imageBinaries = []string{"assay", "assay-ingest", "assay-infer", "assay-score", "assay-judge", "assay-report"}
+
+var (
+	imagesOnce              sync.Once
+	imagesPrefix, imagesErr string
+	imagesSkip              string
+)
+
+// imagesTag is the tag of the images the tests build.
+const imagesTag = "0.0.0-test"
+
+// testImages builds the images once for the tests of this process, with
+// `make images` (a prefix of the process's own, tag imagesTag, revision
+// cafe1234), and returns their prefix and tag; TestMain removes them. It
+// skips the test where no Docker engine answers.
+func testImages(t *testing.T) (prefix, tag string) {
+	t.Helper()
+	imagesOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+		defer cancel()
+		if _, err := docker(ctx, "info", "--format", "{{.ServerVersion}}"); err != nil {
+			imagesSkip = fmt.Sprintf("no Docker engine: %v", err)
+			return
+		}
+		imagesPrefix = fmt.Sprintf("assay-test-%d/", os.Getpid())
+		root, err := filepath.Abs("../..")
+		if err != nil {
+			imagesErr = err.Error()
+			return
+		}
+		bin, err := os.MkdirTemp("", "assay-images-")
+		if err != nil {
+			imagesErr = err.Error()
+			return
+		}
+		defer os.RemoveAll(bin)
+		make := exec.CommandContext(ctx, "make", "-C", root, "images", "BIN="+bin, "IMAGE_PREFIX="+imagesPrefix, "IMAGE_TAG="+imagesTag, "REVISION=cafe1234")
+		if out, err := make.CombinedOutput(); err != nil {
+			imagesErr = fmt.Sprintf("make images: %v\n%s", err, out)
+		}
+	})
+	switch {
+	case imagesSkip != "":
+		t.Skip(imagesSkip)
+	case imagesErr != "":
+		t.Fatal(imagesErr)
+	}
+	return imagesPrefix, imagesTag
+}
+
+// removeTestImages removes the images testImages built, if any (also
+// after a build that failed half-way).
+func removeTestImages() {
+	if imagesPrefix == "" {
+		return
+	}
+	for _, b := range imageBinaries {
+		_, _ = docker(context.Background(), "rmi", "-f", imagesPrefix+b+":"+imagesTag)
+	}
+}
+
 // TestImages builds every image with `make images` from binaries built
 // here (nothing pulled), and checks each: the binary of its name at the
 // version given, run as an unprivileged user, with its OCI labels and a
@@ -35,28 +98,9 @@ func TestImages(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	if _, err := docker(ctx, "info", "--format", "{{.ServerVersion}}"); err != nil {
-		t.Skipf("no Docker engine: %v", err)
-	}
-	prefix := fmt.Sprintf("assay-test-%d/", os.Getpid())
-	const tag = "0.0.0-test"
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	prefix, tag := testImages(t)
 	images := map[string]string{"assay": "--version", "assay-ingest": "-version", "assay-infer": "-version",
 		"assay-score": "-version", "assay-judge": "-version", "assay-report": "-version"}
-	// Before the build: one that fails half-way leaves images too.
-	t.Cleanup(func() {
-		for b := range images {
-			_, _ = docker(context.Background(), "rmi", "-f", prefix+b+":"+tag)
-		}
-	})
-	make := exec.CommandContext(ctx, "make", "-C", root, "images", "BIN="+t.TempDir(), "IMAGE_PREFIX="+prefix, "IMAGE_TAG="+tag, "REVISION=cafe1234")
-	out, err := make.CombinedOutput()
-	if err != nil {
-		t.Fatalf("make images: %v\n%s", err, out)
-	}
 	for b, version := range images {
 		img := prefix + b + ":" + tag
 		raw, err := docker(ctx, "image", "inspect", img)

@@ -43,6 +43,7 @@ func TestMain(m *testing.M) {
 	}
 	os.Setenv("XDG_CACHE_HOME", cache)
 	code := m.Run()
+	removeTestImages()
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}

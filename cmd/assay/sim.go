@@ -21,6 +21,7 @@ import (
 func newSimCmd() *cobra.Command {
 	var addr, personas string
 	var seed int64
+	var latency time.Duration
 	var suites []string
 	cmd := &cobra.Command{
 		Use:   "sim [--addr HOST:PORT]",
@@ -52,6 +53,17 @@ answer, schema, should_refuse).`,
 					return err
 				}
 			}
+			if latency < 0 {
+				return usagef("--latency %v: give a duration of 0 or more, e.g. 500ms", latency)
+			}
+			if latency > 0 {
+				if ps == nil {
+					ps = llmsim.DefaultPersonas()
+				}
+				for i := range ps {
+					ps[i].Latency = max(ps[i].Latency, llmsim.Duration(latency))
+				}
+			}
 			sim := llmsim.New(llmsim.Options{Seed: seed, Personas: ps, Key: key})
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
@@ -72,6 +84,7 @@ answer, schema, should_refuse).`,
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8090", "listen address")
 	cmd.Flags().StringVar(&personas, "personas", "", "YAML list of personas (see the README)")
 	cmd.Flags().Int64Var(&seed, "seed", demoSeed, "seed of every simulated choice")
+	cmd.Flags().DurationVar(&latency, "latency", 0, "least time every persona takes to answer (a persona's own latency, if longer, stays); answers are unchanged")
 	cmd.Flags().StringArrayVar(&suites, "suite", nil, "JSONL suite whose answers the models should know (repeatable)")
 	cmd.AddCommand(newSimTrafficCmd())
 	return cmd

@@ -206,6 +206,14 @@ func readable(path, what string) error {
 	return f.Close()
 }
 
+// pingInterval and maxPingsOut bound how long a connection to a server
+// that no longer answers is kept: unanswered pings past maxPingsOut, one
+// each pingInterval, end it and the client reconnects elsewhere.
+const (
+	pingInterval = 10 * time.Second
+	maxPingsOut  = 3
+)
+
 // Connect dials NATS as c says, with reconnects that never give up once
 // connected: a process outlives restarts of the server. While no server
 // answers it retries for c.Wait, logging each attempt; refused credentials,
@@ -224,6 +232,12 @@ func Connect(ctx context.Context, c ClientConfig, logger *slog.Logger, extra ...
 		nats.Name(c.Name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(time.Second),
+		// A server that stops answering without closing the connection
+		// (a node cut off from the network, a frozen host) is given up
+		// for another after about half a minute, not nats.go's default
+		// four to six: until then the stage waits on it.
+		nats.PingInterval(pingInterval),
+		nats.MaxPingsOutstanding(maxPingsOut),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				logger.Warn("disconnected from NATS", "err", err)

@@ -170,6 +170,11 @@ func copyOnce(ctx context.Context, store objectGetter, name string, stall time.D
 	info, err := store.GetInfo(ictx, name)
 	cancel()
 	if err != nil {
+		// Unanswered (the server this connection is on stopped answering,
+		// and the client has not moved to another yet): a stall too.
+		if ctx.Err() == nil && (errors.Is(ictx.Err(), context.DeadlineExceeded) || timedOut(err)) {
+			return errStalled
+		}
 		return err
 	}
 	budget := stall + time.Duration(float64(info.Size)/objectRate*float64(time.Second))

@@ -43,11 +43,17 @@ type stallingStore struct {
 	stalls, reads int
 	cut           int
 	data          []byte
+	// infoStalls is how many info requests go unanswered first.
+	infoStalls, infos int
 }
 
 func (s *stallingStore) GetInfo(ctx context.Context, name string, _ ...jetstream.GetObjectInfoOpt) (*jetstream.ObjectInfo, error) {
 	if name != "r" {
 		return nil, jetstream.ErrObjectNotFound
+	}
+	if s.infos++; s.infos <= s.infoStalls {
+		<-ctx.Done()
+		return nil, ctx.Err()
 	}
 	return &jetstream.ObjectInfo{Size: uint64(len(s.data))}, nil
 }
@@ -92,6 +98,17 @@ func TestReadObjectRetriesAStalledRead(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("took %v", d)
+	}
+}
+
+// TestReadObjectRetriesAnUnansweredInfo: an info request nobody answers
+// (the connection's server cut off, the client not yet moved to another)
+// is retried as a stalled read is.
+func TestReadObjectRetriesAnUnansweredInfo(t *testing.T) {
+	s := &stallingStore{infoStalls: 2, data: []byte("report")}
+	got, err := readObject(t.Context(), s, "r", 50*time.Millisecond)
+	if err != nil || string(got) != "report" || s.infos != 3 {
+		t.Fatalf("got %q, %v after %d info requests", got, err, s.infos)
 	}
 }
 

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/eval"
+)
+
+// composeStack is a Compose project of deploy/compose started by a test.
+type composeStack struct {
+	t       *testing.T
+	project string
+	file    string
+	env     []string
+	urls    string
+	secrets string
+}
+
+// compose runs docker-compose on the stack and returns its output.
+func (c *composeStack) compose(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "docker-compose", append([]string{"-p", c.project, "-f", c.file}, args...)...)
+	cmd.Env = append(os.Environ(), c.env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("docker-compose %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+// container is the name of a service's container (docker-compose 1.x
+// names them project_service_index).
+func (c *composeStack) container(service string, index int) string {
+	return fmt.Sprintf("%s_%s_%d", c.project, service, index)
+}
+
+// running lists the project's containers (all, stopped ones too).
+func (c *composeStack) leftovers(ctx context.Context) string {
+	var out []string
+	label := "label=com.docker.compose.project=" + c.project
+	for _, args := range [][]string{
+		{"ps", "-a", "-q", "--filter", label},
+		{"network", "ls", "-q", "--filter", label},
+		{"volume", "ls", "-q", "--filter", label},
+	} {
+		if s, err := docker(ctx, args...); err != nil || s != "" {
+			out = append(out, fmt.Sprintf("docker %s: %q %v", strings.Join(args[:2], " "), s, err))
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// waitHealthy waits until every container of the stack that has a health
+// check is healthy and the others run.
+func (c *composeStack) waitHealthy(ctx context.Context) {
+	c.t.Helper()
+	label := "label=com.docker.compose.project=" + c.project
+	var last string
+	for deadline := time.Now().Add(4 * time.Minute); time.Now().Before(deadline); {
+		ids, err := docker(ctx, "ps", "-a", "-q", "--filter", label)
+		if err == nil && ids != "" {
+			states, err := docker(ctx, append([]string{"inspect", "-f", "{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}"}, strings.Fields(ids)...)...)
+			if err == nil {
+				last = states
+				if !strings.Contains(states, "starting") && !strings.Contains(states, "unhealthy") &&
+					!strings.Contains(states, "exited") && !strings.Contains(states, "created") {
+					return
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			c.t.Fatal(ctx.Err())
+		case <-time.After(2 * time.Second):
+		}
+	}
+	logs, _ := c.compose(context.Background(), "logs", "--tail", "30")
+	c.t.Fatalf("the stack did not turn healthy:\n%s\n%s", last, tail(logs, 16<<10))
+}
+
+// startCompose brings deploy/compose up as a project of the test's own,
+// from the images the tests built, its secrets in a temporary directory
+// and its ports free ones on loopback; the cleanup brings it down.
+func startCompose(t *testing.T, ctx context.Context, simLatency string) *composeStack {
+	t.Helper()
+	if _, err := exec.LookPath("docker-compose"); err != nil {
+		t.Skip("no docker-compose")
+	}
+	prefix, tag := testImages(t)
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	secrets := filepath.Join(dir, "secrets")
+	script := exec.CommandContext(ctx, filepath.Join(root, "deploy/compose/secrets.sh"), binary(t, "assay"), prefix, tag, secrets)
+	script.Env = append(os.Environ(), "ASSAY_COMPOSE_ENV="+filepath.Join(dir, ".env"))
+	if out, err := script.CombinedOutput(); err != nil {
+		t.Fatalf("secrets.sh: %v\n%s", err, out)
+	}
+	ports := freePorts(t, 5)
+	c := &composeStack{t: t, project: fmt.Sprintf("assaytest%d", os.Getpid()), file: filepath.Join(root, "deploy/compose/compose.yaml"), secrets: secrets,
+		env: []string{"ASSAY_IMAGE_PREFIX=" + prefix, "ASSAY_IMAGE_TAG=" + tag, "ASSAY_SECRETS=" + secrets, "ASSAY_SIM_LATENCY=" + simLatency,
+			fmt.Sprintf("ASSAY_NATS_PORT_1=%d", ports[0]), fmt.Sprintf("ASSAY_NATS_PORT_2=%d", ports[1]), fmt.Sprintf("ASSAY_NATS_PORT_3=%d", ports[2]),
+			fmt.Sprintf("ASSAY_INTAKE_PORT=%d", ports[3]), fmt.Sprintf("ASSAY_REVIEW_PORT=%d", ports[4])}}
+	c.urls = fmt.Sprintf("nats://127.0.0.1:%d,nats://127.0.0.1:%d,nats://127.0.0.1:%d", ports[0], ports[1], ports[2])
+	t.Cleanup(func() {
+		if t.Failed() {
+			logs, _ := c.compose(context.Background(), "logs", "--tail", "40")
+			t.Logf("the stack's logs:\n%s", tail(logs, 24<<10))
+		}
+		// Whatever happened: nothing of the project may stay.
+		_, _ = c.compose(context.Background(), "down", "-v", "--remove-orphans", "-t", "5")
+	})
+	if _, err := c.compose(ctx, "up", "-d"); err != nil {
+		t.Fatal(err)
+	}
+	c.waitHealthy(ctx)
+	return c
+}
+
+// TestCompose brings deploy/compose up from the images `make images`
+// builds — a three-node NATS cluster, every stage a service (two infer
+// replicas), the simulated models — submits the demo from the host
+// through the published NATS ports and gets the report `make demo`
+// makes; then runs it again, killing a NATS node and an infer replica
+// mid-run, and again with a NATS node cut off from the network
+// mid-run, each time getting the same report; then docker-compose down
+// leaves nothing of the project. Needs a Docker engine and docker-compose
+// (.ci/run installs and starts them).
+func TestCompose(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds images and starts a Compose stack")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	// The reference: the demo in this process, as make demo runs it.
+	dir := t.TempDir()
+	local := filepath.Join(dir, "local")
+	if _, errOut, err := runCLI(t, "demo", "--out", local); err != nil {
+		t.Fatalf("demo: %v\n%s", err, errOut)
+	}
+	want := demoReport(t, local)
+
+	// Every answer takes half a second, so that a run lasts long enough to be
+	// disturbed half-way.
+	c := startCompose(t, ctx, "500ms")
+	client := filepath.Join(c.secrets, bus.IdentityClient+".nk")
+	demo := func(run string, disturb func(b *bus.Bus)) {
+		t.Helper()
+		out := filepath.Join(dir, run)
+		done := make(chan error, 1)
+		var errOut string
+		go func() {
+			var err error
+			_, errOut, err = runCompose(ctx, "demo", "--nats", c.urls, "--nats-nkey", client, "--sim-url", "http://sim:8090/v1", "--run", run, "--out", out)
+			done <- err
+		}()
+		if disturb != nil {
+			b, closeConn, err := dialSeed(ctx, c.urls, client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Half-way: some scores in, most still to come.
+			if _, err := waitStatus(ctx, b, run, nil, func(st *eval.RunStatus) bool { return st.Scores >= 40 }); err != nil {
+				t.Fatalf("%s: waiting for the run's first scores: %v", run, err)
+			}
+			disturb(b)
+			closeConn()
+		}
+		if err := <-done; err != nil {
+			t.Fatalf("demo %s on the stack: %v\n%s", run, err, errOut)
+		}
+		got := strings.ReplaceAll(demoReport(t, out), `"`+run+`"`, `"demo"`)
+		if got != want {
+			t.Fatalf("demo %s: the report differs from make demo's: %s", run, diffLines(got, want))
+		}
+	}
+	demo("compose", nil)
+
+	// A NATS node killed and an infer replica stopped mid-run.
+	demo("compose-kill", func(*bus.Bus) {
+		if _, err := docker(ctx, "kill", c.container("nats-2", 1)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := docker(ctx, "stop", "-t", "30", c.container("infer", 1)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// Both back, the cluster whole again, before the next case.
+	if _, err := docker(ctx, "start", c.container("nats-2", 1), c.container("infer", 1)); err != nil {
+		t.Fatal(err)
+	}
+	c.waitHealthy(ctx)
+
+	// A NATS node cut off from the stack's network mid-run, and joined
+	// again once the run is over.
+	network := c.project + "_default"
+	node := c.container("nats-3", 1)
+	demo("compose-partition", func(*bus.Bus) {
+		if _, err := docker(ctx, "network", "disconnect", network, node); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if _, err := docker(ctx, "network", "connect", "--alias", "nats-3", network, node); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := c.compose(ctx, "down", "-v", "--remove-orphans", "-t", "20"); err != nil {
+		t.Fatal(err)
+	}
+	if left := c.leftovers(ctx); left != "" {
+		t.Fatalf("docker-compose down left: %s", left)
+	}
+}
+
+// runCompose runs the assay command line in this process, with ctx.
+func runCompose(ctx context.Context, args ...string) (stdout, stderr string, err error) {
+	var out, errOut strings.Builder
+	cmd := newRoot()
+	cmd.SetArgs(args)
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	err = cmd.ExecuteContext(ctx)
+	return out.String(), errOut.String(), err
+}
+
+// dialSeed opens the bus on urls as the identity whose seed is in nkey.
+func dialSeed(ctx context.Context, urls, nkey string) (*bus.Bus, func(), error) {
+	f := natsFlags{}
+	f.URL, f.NKey = urls, nkey
+	f.StartupTimeout = time.Minute
+	return f.dial(ctx)
+}
