@@ -130,9 +130,11 @@ func startCompose(t *testing.T, ctx context.Context, simLatency string) *compose
 // builds — a three-node NATS cluster, every stage a service (two infer
 // replicas), the simulated models — submits the demo from the host
 // through the published NATS ports and gets the report `make demo`
-// makes; then runs it again, killing a NATS node and an infer replica
+// makes; then runs it again, stopping a NATS node and an infer replica
 // mid-run, and again with a NATS node cut off from the network
-// mid-run, each time getting the same report; then docker-compose down
+// mid-run, and again through a rolling restart of every NATS node in
+// turn and of every stage, each time getting the same report; then
+// docker-compose down
 // leaves nothing of the project. Needs a Docker engine and docker-compose
 // (.ci/run installs and starts them).
 func TestCompose(t *testing.T) {
@@ -168,11 +170,25 @@ func TestCompose(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Half-way: some scores in, most still to come.
-			if _, err := waitStatus(ctx, b, run, nil, func(st *eval.RunStatus) bool { return st.Scores >= 40 }); err != nil {
-				t.Fatalf("%s: waiting for the run's first scores: %v", run, err)
+			// Half-way: some scores in, most still to come (or the demo
+			// already failed, which is said below).
+			half := make(chan error, 1)
+			wctx, stop := context.WithCancel(ctx)
+			go func() {
+				_, err := waitStatus(wctx, b, run, nil, func(st *eval.RunStatus) bool { return st.Scores >= 40 })
+				half <- err
+			}()
+			select {
+			case err := <-half:
+				if err != nil {
+					t.Fatalf("%s: waiting for the run's first scores: %v", run, err)
+				}
+				disturb(b)
+			case err := <-done:
+				stop()
+				t.Fatalf("demo %s ended before it was half-way: %v\n%s", run, err, errOut)
 			}
-			disturb(b)
+			stop()
 			closeConn()
 		}
 		if err := <-done; err != nil {
@@ -185,9 +201,9 @@ func TestCompose(t *testing.T) {
 	}
 	demo("compose", nil)
 
-	// A NATS node killed and an infer replica stopped mid-run.
-	demo("compose-kill", func(*bus.Bus) {
-		if _, err := docker(ctx, "kill", c.container("nats-2", 1)); err != nil {
+	// A NATS node and an infer replica stopped mid-run.
+	demo("compose-stop", func(*bus.Bus) {
+		if _, err := docker(ctx, "stop", "-t", "30", c.container("nats-2", 1)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := docker(ctx, "stop", "-t", "30", c.container("infer", 1)); err != nil {
@@ -212,6 +228,34 @@ func TestCompose(t *testing.T) {
 	if _, err := docker(ctx, "network", "connect", "--alias", "nats-3", network, node); err != nil {
 		t.Fatal(err)
 	}
+
+	// A rolling upgrade mid-run: each NATS node restarted in turn, the
+	// next once it is healthy again, then every stage's container. The
+	// answers are slowed (the simulator recreated) so that the run
+	// outlasts it.
+	c.env = append(c.env, "ASSAY_SIM_LATENCY=3s")
+	if _, err := c.compose(ctx, "up", "-d", "--no-deps", "sim"); err != nil {
+		t.Fatal(err)
+	}
+	c.waitHealthy(ctx)
+	demo("compose-rolling", func(b *bus.Bus) {
+		for _, n := range []string{"nats-1", "nats-2", "nats-3"} {
+			if _, err := docker(ctx, "restart", "-t", "30", c.container(n, 1)); err != nil {
+				t.Fatal(err)
+			}
+			c.waitHealthy(ctx)
+		}
+		for _, ct := range []string{c.container("ingest", 1), c.container("infer", 1), c.container("infer", 2),
+			c.container("score", 1), c.container("judge", 1), c.container("report", 1)} {
+			if _, err := docker(ctx, "restart", "-t", "30", ct); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st, err := waitStatus(ctx, b, "compose-rolling", nil, func(*eval.RunStatus) bool { return true })
+		if err != nil || st.State == eval.StateComplete {
+			t.Fatalf("the run was over before the rolling restart ended (%v): slow the answers more", err)
+		}
+	})
 
 	if _, err := c.compose(ctx, "down", "-v", "--remove-orphans", "-t", "20"); err != nil {
 		t.Fatal(err)
