@@ -16,10 +16,24 @@ help: ## List the targets
 demo: ## Run the bundled demo (embedded NATS, simulated models) and print where the report is
 	$(GO) run ./cmd/assay demo
 
+# deploy/prometheus (the dashboards' and alert rules' tests) is a module
+# outside go.work, for Prometheus's dependencies.
 .PHONY: test
 test: ## Vet and run every test with the race detector
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	cd deploy/prometheus && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) test -race -count=1 -timeout 20m ./...
+
+# Modules of their own outside go.work (their Kubernetes, KEDA and
+# Prometheus dependencies stay out of assay's): the deployment's
+# manifests, dashboards and rules, each tested against the upstream types
+# and parsers. Without the race detector: they test files, and compiling
+# client-go with it doubles a cold build.
+DEPLOY_MODULES := $(patsubst %/go.mod,%,$(wildcard deploy/*/go.mod))
+
+.PHONY: test-deploy
+test-deploy: ## Test the Kubernetes manifests, dashboards and alert rules (modules of their own; a cold build takes minutes)
+	@for m in $(DEPLOY_MODULES); do echo "== $$m"; (cd $$m && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) test -count=1 -timeout 30m ./...) || exit 1; done
 
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures (see BENCHMARKS.md)
