@@ -85,6 +85,25 @@ func (c *composeStack) waitHealthy(ctx context.Context) {
 	c.t.Fatalf("the stack did not turn healthy:\n%s\n%s", last, tail(logs, 16<<10))
 }
 
+// waitReady waits until the assay up in container answers ready (its
+// NATS server up, JetStream answering), asking it directly rather than
+// waiting for Docker's next health check.
+func (c *composeStack) waitReady(ctx context.Context, container string) {
+	c.t.Helper()
+	var err error
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); {
+		if _, err = docker(ctx, "exec", container, "/usr/local/bin/assay", "health"); err == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			c.t.Fatal(ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
+	c.t.Fatalf("%s is not ready: %v", container, err)
+}
+
 // startCompose brings deploy/compose up as a project of the test's own,
 // from the images the tests built, its secrets in a temporary directory
 // and its ports free ones on loopback; the cleanup brings it down.
@@ -243,7 +262,7 @@ func TestCompose(t *testing.T) {
 			if _, err := docker(ctx, "restart", "-t", "30", c.container(n, 1)); err != nil {
 				t.Fatal(err)
 			}
-			c.waitHealthy(ctx)
+			c.waitReady(ctx, c.container(n, 1))
 		}
 		for _, ct := range []string{c.container("ingest", 1), c.container("infer", 1), c.container("infer", 2),
 			c.container("score", 1), c.container("judge", 1), c.container("report", 1)} {
