@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -252,7 +253,7 @@ func TestCompose(t *testing.T) {
 	// next once it is healthy again, then every stage's container. The
 	// answers are slowed (the simulator recreated) so that the run
 	// outlasts it.
-	c.env = append(c.env, "ASSAY_SIM_LATENCY=3s")
+	c.env = append(c.env, "ASSAY_SIM_LATENCY=4s")
 	if _, err := c.compose(ctx, "up", "-d", "--no-deps", "sim"); err != nil {
 		t.Fatal(err)
 	}
@@ -264,12 +265,27 @@ func TestCompose(t *testing.T) {
 			}
 			c.waitReady(ctx, c.container(n, 1))
 		}
-		for _, ct := range []string{c.container("ingest", 1), c.container("infer", 1), c.container("infer", 2),
-			c.container("score", 1), c.container("judge", 1), c.container("report", 1)} {
-			if _, err := docker(ctx, "restart", "-t", "30", ct); err != nil {
-				t.Fatal(err)
-			}
+		// The stages' services side by side, each service's replicas in
+		// turn, as an orchestrator rolls them.
+		began := time.Now()
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for _, service := range [][]string{{c.container("ingest", 1)}, {c.container("infer", 1), c.container("infer", 2)},
+			{c.container("score", 1)}, {c.container("judge", 1)}, {c.container("report", 1)}} {
+			wg.Go(func() {
+				for _, ct := range service {
+					if _, err := docker(ctx, "restart", "-t", "30", ct); err != nil {
+						errs <- err
+					}
+				}
+			})
 		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		t.Logf("stages restarted in %v", time.Since(began).Round(time.Second))
 		st, err := waitStatus(ctx, b, "compose-rolling", nil, func(*eval.RunStatus) bool { return true })
 		if err != nil || st.State == eval.StateComplete {
 			t.Fatalf("the run was over before the rolling restart ended (%v): slow the answers more", err)
