@@ -126,8 +126,19 @@ func (s *Service) Run(ctx context.Context) error {
 			go func() {
 				defer s.wg.Done()
 				defer cancel()
-				if err := s.track(tctx, u.Run); err != nil && tctx.Err() == nil {
-					s.logger.Error("tracking run failed", "run", u.Run, "err", err)
+				// A failure is tried again: a run not tracked is never
+				// reported. Its spec read from a replica still catching up
+				// (a NATS node just restarted) may not be found yet.
+				for pause := time.Second; ; pause = min(2*pause, time.Minute) {
+					err := s.track(tctx, u.Run)
+					if err == nil || tctx.Err() != nil {
+						break
+					}
+					s.logger.Error("tracking run failed; trying again", "run", u.Run, "in", pause, "err", err)
+					select {
+					case <-tctx.Done():
+					case <-time.After(pause):
+					}
 				}
 				s.mu.Lock()
 				delete(s.active, u.Run)
