@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -70,14 +69,7 @@ func TestDemoOnADeployment(t *testing.T) {
 // with its simulator's URL replaced, for comparing runs.
 func demoReport(t *testing.T, dir string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "report.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep document.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := readReport(t, dir)
 	rep.Timing = document.Timing{}
 	text, err := json.MarshalIndent(rep, "", " ")
 	if err != nil {
