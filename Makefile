@@ -21,7 +21,7 @@ demo: ## Run the bundled demo (embedded NATS, simulated models) and print where 
 .PHONY: test
 test: ## Vet and run every test with the race detector
 	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 	cd deploy/prometheus && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) test -race -count=1 -timeout 20m ./...
 
 # Modules of their own outside go.work (their Kubernetes, KEDA and
