@@ -259,12 +259,6 @@ func TestCompose(t *testing.T) {
 	}
 	c.waitHealthy(ctx)
 	demo("compose-rolling", func(b *bus.Bus) {
-		for _, n := range []string{"nats-1", "nats-2", "nats-3"} {
-			if _, err := docker(ctx, "restart", "-t", "30", c.container(n, 1)); err != nil {
-				t.Fatal(err)
-			}
-			c.waitReady(ctx, c.container(n, 1))
-		}
 		// The stages' services side by side, each service's replicas in
 		// turn, as an orchestrator rolls them.
 		began := time.Now()
@@ -286,9 +280,25 @@ func TestCompose(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("stages restarted in %v", time.Since(began).Round(time.Second))
-		st, err := waitStatus(ctx, b, "compose-rolling", nil, func(*eval.RunStatus) bool { return true })
-		if err != nil || st.State == eval.StateComplete {
-			t.Fatalf("the run was over before the rolling restart ended (%v): slow the answers more", err)
+		// Then each NATS node in turn, the next once the last answers
+		// ready. The run must still be going after the first: it then
+		// went through every stage's restart and at least one node's.
+		for i, n := range []string{"nats-1", "nats-2", "nats-3"} {
+			if _, err := docker(ctx, "restart", "-t", "30", c.container(n, 1)); err != nil {
+				t.Fatal(err)
+			}
+			c.waitReady(ctx, c.container(n, 1))
+			st, err := waitStatus(ctx, b, "compose-rolling", nil, func(*eval.RunStatus) bool { return true })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.State == eval.StateComplete {
+				if i == 0 {
+					t.Fatal("the run was over before a NATS node was restarted: slow the answers more")
+				}
+				t.Logf("the run completed after %d of the 3 NATS nodes' restarts", i+1)
+				break
+			}
 		}
 	})
 
