@@ -16,13 +16,10 @@ help: ## List the targets
 demo: ## Run the bundled demo (embedded NATS, simulated models) and print where the report is
 	$(GO) run ./cmd/assay demo
 
-# deploy/prometheus (the dashboards' and alert rules' tests) is a module
-# outside go.work, for Prometheus's dependencies.
 .PHONY: test
 test: ## Vet and run every test with the race detector
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
-	cd deploy/prometheus && GOWORK=off $(GO) vet ./... && GOWORK=off $(GO) test -race -count=1 -timeout 20m ./...
 
 # Modules of their own outside go.work (their Kubernetes, KEDA and
 # Prometheus dependencies stay out of assay's): the deployment's

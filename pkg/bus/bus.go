@@ -36,6 +36,8 @@ type Bus struct {
 	seenTTL bool
 	// shutdownGrace is [Options.ShutdownGrace].
 	shutdownGrace time.Duration
+	// lag knows the consumers each stage reads (see [LagMetrics]).
+	lag lagTracker
 }
 
 // Options shape the topology Open creates.

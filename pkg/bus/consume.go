@@ -170,6 +170,9 @@ func (b *Bus) Consume(ctx context.Context, c jetstream.Consumer, h Handler, o Co
 	})
 	defer stopGrace()
 	info := c.CachedInfo()
+	if o.Stage != "" {
+		defer b.TrackLag(o.Stage, info.Stream, info.Name, c)()
+	}
 	ackWait := info.Config.AckWait
 	limit, _ := strconv.Atoi(info.Config.Metadata[maxDeliverKey])
 	sem := make(chan struct{}, o.Workers)

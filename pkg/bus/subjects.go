@@ -201,6 +201,17 @@ func ScoreABConsumer(run, experiment string) string {
 	return StageScore + sep + run + sep + "ab" + sep + experiment
 }
 
+// ReportFollower is the name the report stage's ordered consumers of a
+// run's samples and results go by in its [LagMetrics] (the server names
+// them at random).
+func ReportFollower(run string) string { return StageReport + sep + run }
+
+// ReportABFollower is the name the report stage's ordered consumer of the
+// events of run's live experiment goes by in its [LagMetrics].
+func ReportABFollower(run, experiment string) string {
+	return StageReport + sep + run + sep + "ab" + sep + experiment
+}
+
 // IngestConsumer is the ingest stage's durable consumer of run events.
 const IngestConsumer = StageIngest
 

@@ -22,6 +22,9 @@ import (
 
 // Endpoint is where a model is served and how hard it may be pushed.
 type Endpoint struct {
+	// Name is what the endpoint serves in the run, for an [Observer]: a
+	// variant's or a judge's name.
+	Name    string
 	BaseURL string
 	// APIKey is sent as is; when it is empty, KeySecret or KeyEnv name
 	// the key, which the client's [Endpoints] looks up at each call.
@@ -95,6 +98,8 @@ type Client struct {
 	// the failure's.
 	lookup func(ctx context.Context, key string) (Response, bool, error)
 	record func(ctx context.Context, key string, ce *CallError) error
+	// observer is told of every attempt; nil: nobody.
+	observer Observer
 
 	mu       sync.Mutex
 	limiters map[string]chan struct{}
@@ -121,6 +126,9 @@ func WithHTTPClient(h *http.Client) Option { return func(cl *Client) { cl.http =
 // made (checked on the address really dialed, so DNS answers and
 // redirects cannot lead a call elsewhere). Nil allows everything.
 func WithEndpoints(e *Endpoints) Option { return func(cl *Client) { cl.endpoints = e } }
+
+// WithObserver tells o of every request sent to an endpoint.
+func WithObserver(o Observer) Option { return func(cl *Client) { cl.observer = o } }
 
 // WithLogger sets the logger.
 func WithLogger(l *slog.Logger) Option { return func(cl *Client) { cl.logger = l } }
@@ -341,6 +349,7 @@ func (c *Client) send(ctx context.Context, ep Endpoint, model string, body []byt
 	var lastErr error
 	for attempt := 1; attempt <= policy.MaxAttempts; attempt++ {
 		r, err := c.attempt(ctx, ep, model, url, body)
+		c.observe(ctx, ep, r, err)
 		if err == nil {
 			r.Attempts = attempt
 			if key != "" {

@@ -62,6 +62,12 @@ func NewStage(reg prometheus.Registerer, stage string) *Stage {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2.5, 14),
 		}),
 	}
+	// Each outcome's series exists from the start, at 0: an alert on
+	// increase() sees the first dead letter, which a series born at 1
+	// would hide.
+	for _, outcome := range []string{"retry", "dead"} {
+		s.failed.WithLabelValues(outcome)
+	}
 	reg.MustRegister(s.processed, s.failed, s.inFlight, s.latency)
 	return s
 }
@@ -85,22 +91,44 @@ func (s *Stage) End(d time.Duration, outcome string) {
 // Ready says what keeps a process from doing its work, if anything.
 type Ready func(ctx context.Context) error
 
+// readyTimeout bounds how long a readiness check may take.
+const readyTimeout = 2 * time.Second
+
 // Serve serves /metrics, /healthz and /readyz on addr until ctx is done. It
 // returns the address actually listened on (addr may use port 0).
 // /healthz answers "ok" while the process serves (liveness: restarting it
 // would not help a NATS outage); /readyz answers "ok" when ready finds
-// nothing wrong (nil: always), else 503 with what is wrong.
+// nothing wrong (nil: always), else 503 with what is wrong. The same
+// answer is the gauge assay_ready (1 or 0), asked at each scrape, so that
+// Prometheus can alert on a process that serves but cannot work.
 func Serve(ctx context.Context, addr string, reg *prometheus.Registry, logger *slog.Logger, ready Ready) (string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("listening for metrics on %s: %w", addr, err)
+	}
+	if ready != nil {
+		g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "assay_ready",
+			Help: "1 when the process can work (connected to NATS, JetStream answering: what /readyz says), else 0.",
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+			defer cancel()
+			if ready(ctx) != nil {
+				return 0
+			}
+			return 1
+		})
+		if err := reg.Register(g); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
+			ln.Close()
+			return "", fmt.Errorf("registering assay_ready: %w", err)
+		}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if ready != nil {
-			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 			defer cancel()
 			if err := ready(ctx); err != nil {
 				w.WriteHeader(http.StatusServiceUnavailable)

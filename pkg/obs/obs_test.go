@@ -2,6 +2,7 @@ package obs_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/assay-eval/assay/pkg/obs"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func TestStageMetricsAreServed(t *testing.T) {
@@ -37,6 +39,8 @@ func TestStageMetricsAreServed(t *testing.T) {
 	for _, want := range []string{
 		"assay_score_processed_total 1",
 		`assay_score_failed_total{outcome="retry"} 1`,
+		// At 0 before the first: an alert on increase() sees it.
+		`assay_score_failed_total{outcome="dead"} 0`,
 		"assay_score_in_flight 1",
 		"assay_score_latency_seconds_count 2",
 		"go_goroutines",
@@ -83,5 +87,54 @@ func TestNewLoggerRejectsUnknownLevels(t *testing.T) {
 	}
 	if _, err := obs.NewLogger(io.Discard, "debug"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestReadyGauge: assay_ready says at each scrape what /readyz says.
+func TestReadyGauge(t *testing.T) {
+	reg := obs.NewRegistry()
+	var notReady atomic.Bool
+	ready := func(context.Context) error {
+		if notReady.Load() {
+			return errors.New("not connected to NATS (RECONNECTING)")
+		}
+		return nil
+	}
+	if _, err := obs.Serve(t.Context(), "127.0.0.1:0", reg, slog.New(slog.DiscardHandler), ready); err != nil {
+		t.Fatal(err)
+	}
+	const help = "# HELP assay_ready 1 when the process can work (connected to NATS, JetStream answering: what /readyz says), else 0.\n# TYPE assay_ready gauge\n"
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(help+"assay_ready 1\n"), "assay_ready"); err != nil {
+		t.Error(err)
+	}
+	notReady.Store(true)
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(help+"assay_ready 0\n"), "assay_ready"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestEndpointMetrics: every request is counted by name and outcome; an
+// answer's latency, and a streamed answer's time to first token, are
+// observed by name.
+func TestEndpointMetrics(t *testing.T) {
+	reg := obs.NewRegistry()
+	e := obs.NewEndpoints(reg, "infer", "variant")
+	e.Attempt("ft", "rate_limited", 0, 0)
+	e.Attempt("ft", "ok", 2*time.Second, 300*time.Millisecond)
+	e.Attempt("base", "ok", time.Second, 0)
+	want := `
+# HELP assay_infer_endpoint_requests_total Requests the infer stage sent to model endpoints, retries included, by variant and outcome (ok, rate_limited, server_error, client_error, timeout, failed).
+# TYPE assay_infer_endpoint_requests_total counter
+assay_infer_endpoint_requests_total{outcome="ok",variant="base"} 1
+assay_infer_endpoint_requests_total{outcome="ok",variant="ft"} 1
+assay_infer_endpoint_requests_total{outcome="rate_limited",variant="ft"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "assay_infer_endpoint_requests_total"); err != nil {
+		t.Error(err)
+	}
+	for name, n := range map[string]int{"assay_infer_endpoint_latency_seconds": 2, "assay_infer_endpoint_ttft_seconds": 1} {
+		if got := testutil.CollectAndCount(reg, name); got != n {
+			t.Errorf("%s has %d series, want %d", name, got, n)
+		}
 	}
 }

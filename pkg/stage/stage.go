@@ -103,6 +103,17 @@ type Env struct {
 	close     []func()
 }
 
+// StageMetrics registers the metrics every stage has in e's registry —
+// its messages' ([obs.Stage]) and its consumers' backlog
+// ([bus.LagMetrics]) — and returns the former, which the stage's
+// consumers report to.
+func (e *Env) StageMetrics(name string) *obs.Stage {
+	if e.Bus != nil {
+		bus.NewLagMetrics(e.Registry, e.Bus, name)
+	}
+	return obs.NewStage(e.Registry, name)
+}
+
 // Close releases the connection and stops profiling.
 func (e *Env) Close() {
 	for i := len(e.close) - 1; i >= 0; i-- {

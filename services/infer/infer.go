@@ -68,7 +68,7 @@ type Service struct {
 // New returns the stage.
 func New(cfg Config, env *stage.Env) *Service {
 	logger := env.Logger.With("stage", bus.StageInfer)
-	s := &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageInfer)}
+	s := &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: env.StageMetrics(bus.StageInfer)}
 	cache := cfg.Cache
 	if cache == nil && cfg.Client == nil {
 		// An answer is needed until its generation is published and its
@@ -78,7 +78,8 @@ func New(cfg Config, env *stage.Env) *Service {
 		cache = env.Bus.LLMCache().ReleasedOnAck()
 	}
 	s.released = bus.NewReleaseMetrics(env.Registry, bus.StageInfer)
-	s.client, s.chat = llm.StageClient(cfg.Client, cache, llm.WithLogger(logger), llm.WithEndpoints(env.Endpoints))
+	s.client, s.chat = llm.StageClient(cfg.Client, cache, llm.WithLogger(logger), llm.WithEndpoints(env.Endpoints),
+		llm.WithObserver(obs.NewEndpoints(env.Registry, bus.StageInfer, "variant")))
 	s.preflights = &llm.PreflightCache{Client: s.client}
 	return s
 }

@@ -9,6 +9,6 @@ import (
 // key is kept (the client looks it up under the stage's endpoint policy at
 // each call).
 func (s *Service) endpoint(v eval.Variant) llm.Endpoint {
-	return llm.Endpoint{BaseURL: v.BaseURL, Concurrency: v.Concurrency, Timeout: v.Timeout.D(),
+	return llm.Endpoint{Name: v.Name, BaseURL: v.BaseURL, Concurrency: v.Concurrency, Timeout: v.Timeout.D(),
 		KeyEnv: v.APIKeyEnv, KeySecret: v.APIKeySecret, Stream: v.Streaming()}
 }

@@ -68,7 +68,7 @@ func New(cfg Config, env *stage.Env) *Service {
 	if cfg.Workers < 1 {
 		cfg.Workers = 2
 	}
-	s := &Service{cfg: cfg, bus: env.Bus, logger: env.Logger.With("stage", bus.StageIngest), metrics: obs.NewStage(env.Registry, bus.StageIngest),
+	s := &Service{cfg: cfg, bus: env.Bus, logger: env.Logger.With("stage", bus.StageIngest), metrics: env.StageMetrics(bus.StageIngest),
 		intake: prometheus.NewCounter(prometheus.CounterOpts{Name: "assay_ingest_intake_queries_total", Help: "Production queries stored, redacted."}),
 		queries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "assay_ingest_continuous_queries_total",
 			Help: "A continuous run's queries by outcome: sampled, sampled_out, duplicate (within its window)."}, []string{"run", "outcome"}),
@@ -117,6 +117,8 @@ func (s *Service) Run(ctx context.Context) error {
 	// is a warning in its run's report, not a failed ingest of the run.
 	cpOpts := opts
 	cpOpts.Stage = bus.StageCheckpoint
+	// Its backlog is ingest's all the same.
+	defer s.bus.TrackLag(bus.StageIngest, bus.StreamEvents, bus.CheckpointConsumer, checkpoints)()
 	// The parts run together; the first to fail stops the others.
 	// What they return once ctx ends is how they stopped, not a failure.
 	g, gctx := errgroup.WithContext(ctx)

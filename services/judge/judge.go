@@ -91,12 +91,13 @@ type Service struct {
 // New returns the stage.
 func New(cfg Config, env *stage.Env) *Service {
 	logger := env.Logger.With("stage", bus.StageJudge)
-	s := &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: obs.NewStage(env.Registry, bus.StageJudge), now: time.Now}
+	s := &Service{cfg: cfg, bus: env.Bus, logger: logger, metrics: env.StageMetrics(bus.StageJudge), now: time.Now}
 	cache := cfg.Cache
 	if cache == nil && cfg.Client == nil {
 		cache = env.Bus.LLMCache()
 	}
-	s.client, s.chat = llm.StageClient(cfg.Client, cache, llm.WithLogger(logger), llm.WithEndpoints(env.Endpoints))
+	s.client, s.chat = llm.StageClient(cfg.Client, cache, llm.WithLogger(logger), llm.WithEndpoints(env.Endpoints),
+		llm.WithObserver(obs.NewEndpoints(env.Registry, bus.StageJudge, "judge")))
 	s.preflights = &llm.PreflightCache{Client: s.client, Options: llm.PreflightOptions{Getenv: os.Getenv}}
 	s.released = bus.NewReleaseMetrics(env.Registry, bus.StageJudge)
 	return s

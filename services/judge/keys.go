@@ -9,6 +9,6 @@ import (
 // key is kept (the client looks it up under the stage's endpoint policy at
 // each call).
 func (s *Service) endpoint(j eval.Judge) llm.Endpoint {
-	return llm.Endpoint{BaseURL: j.BaseURL, Concurrency: j.Concurrency, Timeout: j.Timeout.D(),
+	return llm.Endpoint{Name: j.Name, BaseURL: j.BaseURL, Concurrency: j.Concurrency, Timeout: j.Timeout.D(),
 		KeyEnv: j.APIKeyEnv, KeySecret: j.APIKeySecret}
 }

@@ -209,6 +209,7 @@ func (s *Service) followExperiment(ctx context.Context, run, name string, specOf
 	if err != nil {
 		return fmt.Errorf("following %s: %w", bus.StreamAB, err)
 	}
+	defer s.bus.TrackLag(bus.StageReport, bus.StreamAB, bus.ReportABFollower(run, name), cons)()
 	// An empty stream is read to its end at once.
 	if info, err := cons.Info(ctx); err == nil && info.NumPending == 0 {
 		caughtUp = true

@@ -26,11 +26,16 @@ type monitorGauges struct {
 	pValue, alarm, mean *prometheus.GaugeVec
 }
 
+// newGaugeVec registers a gauge vector in reg.
+func newGaugeVec(reg prometheus.Registerer, name, help string, labels ...string) *prometheus.GaugeVec {
+	v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+	reg.MustRegister(v)
+	return v
+}
+
 func newMonitorGauges(reg prometheus.Registerer) *monitorGauges {
 	g := func(name, help string) *prometheus.GaugeVec {
-		v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "assay_report_monitor_" + name, Help: help}, []string{"run", "variant", "statistic"})
-		reg.MustRegister(v)
-		return v
+		return newGaugeVec(reg, "assay_report_monitor_"+name, help, "run", "variant", "statistic")
 	}
 	return &monitorGauges{
 		pValue: g("p_value", "Always-valid p-value of a continuous run's statistic (win_rate against 1/2, refusal_delta against 0) over its windows so far: valid however often it is read."),
@@ -55,9 +60,7 @@ func (g *monitorGauges) set(rep *document.Report) {
 
 func newWindowGauges(reg prometheus.Registerer) *windowGauges {
 	g := func(name, help string, labels ...string) *prometheus.GaugeVec {
-		v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "assay_report_window_" + name, Help: help}, labels)
-		reg.MustRegister(v)
-		return v
+		return newGaugeVec(reg, "assay_report_window_"+name, help, labels...)
 	}
 	return &windowGauges{
 		start:          g("start_timestamp_seconds", "Start of the latest window of a continuous run.", "run"),

@@ -66,12 +66,13 @@ type Config struct {
 
 // Service is the report stage.
 type Service struct {
-	cfg     Config
-	bus     *bus.Bus
-	logger  *slog.Logger
-	metrics *obs.Stage
-	windows *windowGauges
-	ab      *liveExperiments
+	cfg      Config
+	bus      *bus.Bus
+	logger   *slog.Logger
+	metrics  *obs.Stage
+	windows  *windowGauges
+	ab       *liveExperiments
+	progress *progressGauges
 
 	mu     sync.Mutex
 	active map[string]context.CancelFunc
@@ -99,8 +100,8 @@ func New(cfg Config, env *stage.Env) *Service {
 		cfg.Horizon = 0
 	}
 	return &Service{cfg: cfg, bus: env.Bus, logger: env.Logger.With("stage", bus.StageReport),
-		metrics: obs.NewStage(env.Registry, bus.StageReport), windows: newWindowGauges(env.Registry), ab: newLiveExperiments(env.Registry),
-		active: map[string]context.CancelFunc{}}
+		metrics: env.StageMetrics(bus.StageReport), windows: newWindowGauges(env.Registry), ab: newLiveExperiments(env.Registry),
+		progress: newProgressGauges(env.Registry), active: map[string]context.CancelFunc{}}
 }
 
 // Run follows every run that is not complete until ctx ends.
@@ -140,6 +141,7 @@ func (s *Service) Run(ctx context.Context) error {
 					case <-time.After(pause):
 					}
 				}
+				s.progress.done(u.Run)
 				s.mu.Lock()
 				delete(s.active, u.Run)
 				s.mu.Unlock()
@@ -259,6 +261,7 @@ func (s *Service) follow(ctx context.Context, run string, current *atomic.Pointe
 	if err != nil {
 		return fmt.Errorf("following %s: %w", bus.StreamSamples, err)
 	}
+	defer s.bus.TrackLag(bus.StageReport, bus.StreamSamples, bus.ReportFollower(run), samples)()
 	sc, err := samples.Consume(func(m jetstream.Msg) {
 		if suite, id, ok := sampleID(run, m.Subject(), m.Headers().Get(jetstream.MsgIDHeader)); ok {
 			mu.Lock()
@@ -277,6 +280,7 @@ func (s *Service) follow(ctx context.Context, run string, current *atomic.Pointe
 		if err != nil {
 			return fmt.Errorf("following %s: %w", src.stream, err)
 		}
+		defer s.bus.TrackLag(bus.StageReport, src.stream, bus.ReportFollower(run), cons)()
 		cc, err := cons.Consume(func(m jetstream.Msg) {
 			start := time.Now()
 			s.metrics.Begin()
@@ -384,6 +388,7 @@ func (s *Service) follow(ctx context.Context, run string, current *atomic.Pointe
 			p := c.Progress()
 			complete := c.Over()
 			mu.Unlock()
+			s.progress.set(run, p)
 			if stored.Folded > folded && !time.Now().Before(purgeAt) {
 				// Only once a stored report carries the folds: a report
 				// stage restarted after the purge resumes from it. A purge

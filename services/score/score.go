@@ -54,7 +54,7 @@ func New(cfg Config, env *stage.Env) *Service {
 		cfg:     cfg,
 		bus:     env.Bus,
 		logger:  env.Logger.With("stage", bus.StageScore),
-		metrics: obs.NewStage(env.Registry, bus.StageScore),
+		metrics: env.StageMetrics(bus.StageScore),
 		scorer:  metric.NewScorer(CodeRunner(cfg.CodeWorkers, cfg.CodeLimits)),
 		samples: newSampleCache(recentSamples),
 	}
