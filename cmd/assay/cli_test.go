@@ -14,13 +14,18 @@ import (
 // runCLI runs the assay command line in this process.
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return runCLIContext(ctx, args...)
+}
+
+// runCLIContext runs the assay command line in this process under ctx.
+func runCLIContext(ctx context.Context, args ...string) (stdout, stderr string, err error) {
 	var out, errOut bytes.Buffer
 	cmd := newRoot()
 	cmd.SetArgs(args)
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
 	err = cmd.ExecuteContext(ctx)
 	return out.String(), errOut.String(), err
 }

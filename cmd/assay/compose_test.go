@@ -42,7 +42,8 @@ func (c *composeStack) container(service string, index int) string {
 	return fmt.Sprintf("%s_%s_%d", c.project, service, index)
 }
 
-// running lists the project's containers (all, stopped ones too).
+// leftovers says what of the project is still there: containers
+// (stopped ones too), networks and volumes; "" when nothing is.
 func (c *composeStack) leftovers(ctx context.Context) string {
 	var out []string
 	label := "label=com.docker.compose.project=" + c.project
@@ -182,7 +183,7 @@ func TestCompose(t *testing.T) {
 		var errOut string
 		go func() {
 			var err error
-			_, errOut, err = runCompose(ctx, "demo", "--nats", c.urls, "--nats-nkey", client, "--sim-url", "http://sim:8090/v1", "--run", run, "--out", out)
+			_, errOut, err = runCLIContext(ctx, "demo", "--nats", c.urls, "--nats-nkey", client, "--sim-url", "http://sim:8090/v1", "--run", run, "--out", out)
 			done <- err
 		}()
 		if disturb != nil {
@@ -308,17 +309,6 @@ func TestCompose(t *testing.T) {
 	if left := c.leftovers(ctx); left != "" {
 		t.Fatalf("docker-compose down left: %s", left)
 	}
-}
-
-// runCompose runs the assay command line in this process, with ctx.
-func runCompose(ctx context.Context, args ...string) (stdout, stderr string, err error) {
-	var out, errOut strings.Builder
-	cmd := newRoot()
-	cmd.SetArgs(args)
-	cmd.SetOut(&out)
-	cmd.SetErr(&errOut)
-	err = cmd.ExecuteContext(ctx)
-	return out.String(), errOut.String(), err
 }
 
 // dialSeed opens the bus on urls as the identity whose seed is in nkey.

@@ -18,7 +18,6 @@ import (
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/natsembed"
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nkeys"
 	"github.com/spf13/cobra"
 )
 
@@ -259,20 +258,7 @@ func seedOf(file string, mode fs.FileMode) (string, error) {
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", err
 	}
-	kp, err := nkeys.CreateUser()
-	if err != nil {
-		return "", fmt.Errorf("creating an nkey: %w", err)
-	}
-	defer kp.Wipe()
-	seed, err := kp.Seed()
-	if err != nil {
-		return "", err
-	}
-	pub, err := kp.PublicKey()
-	if err != nil {
-		return "", err
-	}
-	return pub, writeNewSecretFile(file, append(seed, '\n'), mode)
+	return natsembed.CreateSeed(file, mode)
 }
 
 // routePassword returns the password in file, making one when it does not

@@ -87,7 +87,7 @@ func nkeyUsers(dir string, a *Auth) ([]*server.NkeyUser, error) {
 func loadOrCreateSeed(file string) (string, error) {
 	b, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
-		return createSeed(file)
+		return CreateSeed(file, 0o600)
 	}
 	if err != nil {
 		return "", fmt.Errorf("reading NATS credentials: %w", err)
@@ -107,7 +107,9 @@ func loadOrCreateSeed(file string) (string, error) {
 	return pub, nil
 }
 
-func createSeed(file string) (string, error) {
+// CreateSeed writes a new nkey user seed to file, which must not exist,
+// with mode, and returns its public key.
+func CreateSeed(file string, mode fs.FileMode) (string, error) {
 	kp, err := nkeys.CreateUser()
 	if err != nil {
 		return "", fmt.Errorf("creating NATS credentials: %w", err)
@@ -121,13 +123,17 @@ func createSeed(file string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("creating NATS credentials: %w", err)
 	}
-	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
 	if err != nil {
 		return "", fmt.Errorf("creating NATS credentials: %w", err)
 	}
 	_, err = f.Write(append(seed, '\n'))
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		// The umask may have taken bits mode asks for.
+		err = os.Chmod(file, mode)
 	}
 	if err != nil {
 		_ = os.Remove(file)
