@@ -23,11 +23,20 @@ type composeStack struct {
 	env     []string
 	urls    string
 	secrets string
+	// prometheus is the base URL of the stack's Prometheus (the
+	// monitoring profile, with Debian's Prometheus), "" without it.
+	prometheus string
+	// profiles are the Compose profiles every command names.
+	profiles []string
 }
 
 // compose runs docker-compose on the stack and returns its output.
 func (c *composeStack) compose(ctx context.Context, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "docker-compose", append([]string{"-p", c.project, "-f", c.file}, args...)...)
+	base := []string{"-p", c.project, "-f", c.file}
+	for _, p := range c.profiles {
+		base = append(base, "--profile", p)
+	}
+	cmd := exec.CommandContext(ctx, "docker-compose", append(base, args...)...)
 	cmd.Env = append(os.Environ(), c.env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -108,7 +117,9 @@ func (c *composeStack) waitReady(ctx context.Context, container string) {
 
 // startCompose brings deploy/compose up as a project of the test's own,
 // from the images the tests built, its secrets in a temporary directory
-// and its ports free ones on loopback; the cleanup brings it down.
+// and its ports free ones on loopback; the cleanup brings it down. Where
+// Debian's Prometheus is installed, the monitoring profile's Prometheus
+// runs too, from an image of it.
 func startCompose(t *testing.T, ctx context.Context, simLatency string) *composeStack {
 	t.Helper()
 	if _, err := exec.LookPath("docker-compose"); err != nil {
@@ -126,7 +137,7 @@ func startCompose(t *testing.T, ctx context.Context, simLatency string) *compose
 	if out, err := script.CombinedOutput(); err != nil {
 		t.Fatalf("secrets.sh: %v\n%s", err, out)
 	}
-	ports := freePorts(t, 5)
+	ports := freePorts(t, 6)
 	c := &composeStack{t: t, project: fmt.Sprintf("assaytest%d", os.Getpid()), file: filepath.Join(root, "deploy/compose/compose.yaml"), secrets: secrets,
 		env: []string{"ASSAY_IMAGE_PREFIX=" + prefix, "ASSAY_IMAGE_TAG=" + tag, "ASSAY_SECRETS=" + secrets, "ASSAY_SIM_LATENCY=" + simLatency,
 			fmt.Sprintf("ASSAY_NATS_PORT_1=%d", ports[0]), fmt.Sprintf("ASSAY_NATS_PORT_2=%d", ports[1]), fmt.Sprintf("ASSAY_NATS_PORT_3=%d", ports[2]),
@@ -142,6 +153,16 @@ func startCompose(t *testing.T, ctx context.Context, simLatency string) *compose
 	})
 	if _, err := c.compose(ctx, "up", "-d"); err != nil {
 		t.Fatal(err)
+	}
+	// Prometheus alone of the monitoring profile: Grafana's image cannot
+	// be had here.
+	if img := prometheusImage(t, prefix, tag); img != "" {
+		c.env = append(c.env, "PROMETHEUS_IMAGE="+img, fmt.Sprintf("PROMETHEUS_PORT=%d", ports[5]))
+		c.profiles = []string{"monitoring"}
+		if _, err := c.compose(ctx, "up", "-d", "--no-deps", "prometheus"); err != nil {
+			t.Fatal(err)
+		}
+		c.prometheus = fmt.Sprintf("http://127.0.0.1:%d", ports[5])
 	}
 	c.waitHealthy(ctx)
 	return c
@@ -221,6 +242,11 @@ func TestCompose(t *testing.T) {
 		}
 	}
 	demo("compose", nil)
+	if c.prometheus != "" {
+		c.alertOnDeadLetter(ctx, dir)
+	} else {
+		t.Logf("%s is not installed: the stack's monitoring is not tested", debianPrometheus)
+	}
 
 	// A NATS node and an infer replica stopped mid-run.
 	demo("compose-stop", func(*bus.Bus) {
@@ -249,6 +275,7 @@ func TestCompose(t *testing.T) {
 	if _, err := docker(ctx, "network", "connect", "--alias", "nats-3", network, node); err != nil {
 		t.Fatal(err)
 	}
+	c.waitReady(ctx, node)
 
 	// A rolling upgrade mid-run: each NATS node restarted in turn, the
 	// next once it is healthy again, then every stage's container. The
@@ -317,4 +344,77 @@ func dialSeed(ctx context.Context, urls, nkey string) (*bus.Bus, func(), error) 
 	f.URL, f.NKey = urls, nkey
 	f.StartupTimeout = time.Minute
 	return f.dial(ctx)
+}
+
+// alertOnDeadLetter checks the stack's monitoring as deploy/prometheus
+// ships it: Prometheus scrapes every NATS node and every stage's replica,
+// evaluates every rule without error and, with no dead letter yet, does
+// not fire AssayDeadLetters; then a sample infer cannot decode, planted
+// in a demo run as an operator might publish it, makes it fire for infer,
+// and the run still completes.
+func (c *composeStack) alertOnDeadLetter(ctx context.Context, dir string) {
+	t := c.t
+	t.Helper()
+	waitCondition(t, ctx, 3*time.Minute, "Prometheus to scrape every NATS node and stage", func() error {
+		return scrapeTargets(ctx, c.prometheus)
+	})
+	// The counter of each replica scraped at zero at least twice, so that
+	// its first dead letter is an increase.
+	waitCondition(t, ctx, 2*time.Minute, "Prometheus to evaluate every rule over two scrapes of each infer replica's dead letters", func() error {
+		if err := rulesEvaluated(ctx, c.prometheus); err != nil {
+			return err
+		}
+		least, n, err := scrapesOf(ctx, c.prometheus, `assay_infer_failed_total{outcome="dead"}`)
+		if err != nil {
+			return err
+		}
+		if n != 2 || least < 2 {
+			return fmt.Errorf("%d series of infer's dead letters (want one a replica), the fewest scraped %d times", n, least)
+		}
+		return nil
+	})
+	if f, err := firing(ctx, c.prometheus, "AssayDeadLetters"); err != nil || len(f) > 0 {
+		t.Fatalf("AssayDeadLetters before any dead letter: %v %v", f, err)
+	}
+
+	const run = "compose-alert"
+	done := make(chan error, 1)
+	var errOut string
+	go func() {
+		var err error
+		_, errOut, err = runCLIContext(ctx, "demo", "--nats", c.urls, "--nats-nkey", filepath.Join(c.secrets, bus.IdentityClient+".nk"),
+			"--sim-url", "http://sim:8090/v1", "--run", run, "--out", filepath.Join(dir, run))
+		done <- err
+	}()
+	b, closeConn, err := dialSeed(ctx, c.urls, filepath.Join(c.secrets, bus.IdentityAdmin+".nk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeConn()
+	if _, err := waitStatus(ctx, b, run, nil, func(st *eval.RunStatus) bool { return st.Scores >= 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.PublishData(ctx, bus.SamplesSubject(run, "planted"), "planted-poison", []byte("not a sample")); err != nil {
+		t.Fatal(err)
+	}
+	waitCondition(t, ctx, 3*time.Minute, "AssayDeadLetters to fire for infer", func() error {
+		f, err := firing(ctx, c.prometheus, "AssayDeadLetters")
+		if err != nil {
+			return err
+		}
+		for _, a := range f {
+			if strings.HasPrefix(a, "infer ") {
+				return nil
+			}
+		}
+		return fmt.Errorf("firing: %v", f)
+	})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo %s, with a dead letter: %v\n%s", run, err, errOut)
+		}
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("demo %s did not complete within 3 minutes of its dead letter", run)
+	}
 }

@@ -85,6 +85,9 @@ func removeTestImages() {
 	for _, b := range imageBinaries {
 		_, _ = docker(context.Background(), "rmi", "-f", imagesPrefix+b+":"+imagesTag)
 	}
+	if promImage != "" {
+		_, _ = docker(context.Background(), "rmi", "-f", promImage)
+	}
 }
 
 // TestImages builds every image with `make images` from binaries built

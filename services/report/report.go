@@ -62,6 +62,11 @@ type Config struct {
 	// run's streams (see aggregate.WithHorizon). A run whose spec sets
 	// continuous.horizon keeps that many instead.
 	Horizon int
+	// FollowerStall is how long one of a run's followers (the ordered
+	// consumers of its samples and results) may receive nothing while its
+	// stream holds a message for it before the run is followed again
+	// from the start (default DefaultFollowerStall).
+	FollowerStall time.Duration
 }
 
 // Service is the report stage.
@@ -92,6 +97,9 @@ func New(cfg Config, env *stage.Env) *Service {
 	}
 	if cfg.SpillBytes == 0 {
 		cfg.SpillBytes = aggregate.DefaultSpillBytes
+	}
+	if cfg.FollowerStall <= 0 {
+		cfg.FollowerStall = DefaultFollowerStall
 	}
 	switch {
 	case cfg.Horizon == 0:
@@ -196,7 +204,12 @@ func (s *Service) track(ctx context.Context, run string) error {
 		defer func() { stop(); <-done }()
 	}
 	for {
-		if err := s.follow(ctx, run, &current); !errors.Is(err, errRescored) {
+		err := s.follow(ctx, run, &current)
+		if errors.Is(err, errFollowerStalled) {
+			s.logger.Warn("following the run again from the start", "run", run, "err", err)
+			continue
+		}
+		if !errors.Is(err, errRescored) {
 			return err
 		}
 	}
@@ -262,7 +275,12 @@ func (s *Service) follow(ctx context.Context, run string, current *atomic.Pointe
 		return fmt.Errorf("following %s: %w", bus.StreamSamples, err)
 	}
 	defer s.bus.TrackLag(bus.StageReport, bus.StreamSamples, bus.ReportFollower(run), samples)()
+	// Each follower is watched (see follower): one that stalls is made
+	// again with the rest.
+	followers := []*follower{newFollower(bus.StreamSamples, bus.RunSamples(run))}
+	sf := followers[0]
 	sc, err := samples.Consume(func(m jetstream.Msg) {
+		sf.begin()
 		if suite, id, ok := sampleID(run, m.Subject(), m.Headers().Get(jetstream.MsgIDHeader)); ok {
 			mu.Lock()
 			if !released {
@@ -270,6 +288,7 @@ func (s *Service) follow(ctx context.Context, run string, current *atomic.Pointe
 			}
 			mu.Unlock()
 		}
+		sf.end(streamSeq(m))
 	})
 	if err != nil {
 		return fmt.Errorf("following %s: %w", bus.StreamSamples, err)
@@ -281,7 +300,11 @@ func (s *Service) follow(ctx context.Context, run string, current *atomic.Pointe
 			return fmt.Errorf("following %s: %w", src.stream, err)
 		}
 		defer s.bus.TrackLag(bus.StageReport, src.stream, bus.ReportFollower(run), cons)()
+		f := newFollower(src.stream, src.filter)
+		followers = append(followers, f)
 		cc, err := cons.Consume(func(m jetstream.Msg) {
+			f.begin()
+			defer f.end(streamSeq(m))
 			start := time.Now()
 			s.metrics.Begin()
 			// An ordered consumer does not redeliver: a payload that cannot
@@ -301,10 +324,7 @@ func (s *Service) follow(ctx context.Context, run string, current *atomic.Pointe
 			}
 			outcome := bus.OutcomeAborted
 			if err == nil || bus.PayloadLost(err) {
-				var seq uint64
-				if meta, merr := m.Metadata(); merr == nil {
-					seq = meta.Sequence.Stream
-				}
+				seq := streamSeq(m)
 				mu.Lock()
 				if !released {
 					if src.stream == bus.StreamScores || src.stream == bus.StreamJudgments {
@@ -355,6 +375,9 @@ func (s *Service) follow(ctx context.Context, run string, current *atomic.Pointe
 	done := purged{}
 	// purgeAt is when a purge held short or failed is tried again.
 	var purgeAt time.Time
+	// The followers are looked at four times a stall.
+	var watchedAt time.Time
+	storedLast := lastStored(s.bus.JS)
 	for {
 		select {
 		case <-ctx.Done():
@@ -389,6 +412,19 @@ func (s *Service) follow(ctx context.Context, run string, current *atomic.Pointe
 			complete := c.Over()
 			mu.Unlock()
 			s.progress.set(run, p)
+			if !complete && time.Since(watchedAt) >= s.cfg.FollowerStall/4 {
+				watchedAt = time.Now()
+				for _, f := range followers {
+					stalled, err := f.check(ctx, s.cfg.FollowerStall, storedLast)
+					if err != nil {
+						s.logger.Warn("checking a follower of the run failed", "run", run, "stream", f.stream, "err", err)
+					}
+					if stalled {
+						return fmt.Errorf("%w: %s on %s received nothing for %v while the stream holds messages after %d for it",
+							errFollowerStalled, f.stream, f.filter, s.cfg.FollowerStall, f.seq.Load())
+					}
+				}
+			}
 			if stored.Folded > folded && !time.Now().Before(purgeAt) {
 				// Only once a stored report carries the folds: a report
 				// stage restarted after the purge resumes from it. A purge
@@ -637,4 +673,13 @@ func composition(spec *eval.RunSpec) string {
 	}
 	fmt.Fprintf(h, "s\x00%s", spec.Scoring())
 	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// streamSeq is a message's sequence in its stream, 0 when its metadata
+// cannot be read.
+func streamSeq(m jetstream.Msg) uint64 {
+	if meta, err := m.Metadata(); err == nil {
+		return meta.Sequence.Stream
+	}
+	return 0
 }
