@@ -71,7 +71,26 @@ func submit(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, open openFunc) 
 			cc.Parts = []eval.DatasetPart{{Path: cc.Train, Object: obj}}
 		}
 	}
-	return b.SubmitRun(ctx, spec)
+	return submitRetrying(ctx, b.SubmitRun, spec, bus.DefaultWait)
+}
+
+// submitRetrying submits spec, trying again for up to wait while NATS
+// answers as a cluster electing a leader does (a node restarting or cut
+// off: no response from the stream, a timeout). Submitting again is
+// safe: a run already stored with the same spec is resumed, not doubled.
+func submitRetrying(ctx context.Context, submitRun func(context.Context, *eval.RunSpec) error, spec *eval.RunSpec, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for pause := 250 * time.Millisecond; ; pause = min(2*pause, 5*time.Second) {
+		err := submitRun(ctx, spec)
+		if err == nil || !bus.Retryable(err) || ctx.Err() != nil || time.Now().Add(pause).After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+	}
 }
 
 func isDataset(name string) bool {
