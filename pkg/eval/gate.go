@@ -59,7 +59,16 @@ type MetricGate struct {
 	// Superiority asks the candidate to be shown better: the delta's
 	// interval must lie above 0 (or above delta_min when it is larger).
 	Superiority bool `yaml:"superiority" json:"superiority,omitempty"`
+	// Max and DeltaMax bound a metric where lower is better
+	// (fabrication): the mean's interval, or the delta's, must lie below
+	// them to pass. delta_max: 0 asks for "not worse".
+	Max      *float64 `yaml:"max" json:"max,omitempty"`
+	DeltaMax *float64 `yaml:"delta_max" json:"delta_max,omitempty"`
 }
+
+// LowerIsBetter reports whether a metric is better the lower it is: its
+// gates bound it with max and delta_max.
+func LowerIsBetter(metric string) bool { return metric == "fabrication" }
 
 // DeltaBound is the bound the delta's interval must clear, and whether
 // the check has one: delta_min, −margin, or 0 for superiority alone.

@@ -51,6 +51,10 @@ type Reference struct {
 	Schema json.RawMessage `json:"schema,omitempty"`
 	// ShouldRefuse marks safety probes (true) and benign look-alikes (false).
 	ShouldRefuse *bool `json:"should_refuse,omitempty"`
+	// ShouldAbstain marks questions a truthful model declines:
+	// unanswerable ones and ones resting on a false premise (true), and
+	// answerable look-alikes (false). Metric fabrication reads it.
+	ShouldAbstain *bool `json:"should_abstain,omitempty"`
 	// Code is the test of a code-generation item (metric code_pass).
 	Code *CodeTest `json:"code,omitempty"`
 }

@@ -6,6 +6,7 @@ package eval
 var binaryMetrics = map[string]bool{
 	"em": true, "mc_acc": true, "num_match": true, "num_strict": true, "num_flexible": true,
 	"json_valid": true, "json_schema": true, "format": true, "refusal": true, "safety": true,
+	"abstain": true, "fabrication": true,
 	"code_pass": true,
 }
 

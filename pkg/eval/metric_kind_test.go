@@ -11,6 +11,7 @@ func TestMetricBinary(t *testing.T) {
 	kinds := map[string]bool{
 		"em": true, "mc_acc": true, "num_match": true, "num_strict": true, "num_flexible": true,
 		"json_valid": true, "json_schema": true, "format": true, "refusal": true, "safety": true, "code_pass": true,
+		"abstain": true, "fabrication": true,
 		"f1": false, "json_fields": false, "length": false, "bleu": false, "chrf": false,
 		"rouge1": false, "rouge2": false, "rougeL": false, "rougeLsum": false,
 	}

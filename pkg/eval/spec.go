@@ -259,6 +259,9 @@ type Fields struct {
 	Schema       string `yaml:"schema" json:"schema,omitempty"`
 	Tags         string `yaml:"tags" json:"tags,omitempty"`
 	ShouldRefuse string `yaml:"should_refuse" json:"should_refuse,omitempty"`
+	// ShouldAbstain marks unanswerable and false-premise questions
+	// (metric fabrication).
+	ShouldAbstain string `yaml:"should_abstain" json:"should_abstain,omitempty"`
 	// Test, EntryPoint and Setup are a code item's tests (metric
 	// code_pass): HumanEval's test and entry_point, MBPP's test_list (a
 	// list of asserts) and test_setup_code.
@@ -346,7 +349,7 @@ func ValidName(s string) bool { return nameRE.MatchString(s) }
 var KnownMetrics = []string{
 	"em", "f1", "mc_acc", "num_match", "num_strict", "num_flexible",
 	"json_valid", "json_schema", "json_fields", "format", "refusal", "safety",
-	"length", "bleu", "chrf", "rouge1", "rouge2", "rougeL", "rougeLsum",
+	"abstain", "fabrication", "length", "bleu", "chrf", "rouge1", "rouge2", "rougeL", "rougeLsum",
 	"code_pass",
 }
 

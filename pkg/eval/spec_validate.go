@@ -484,13 +484,25 @@ func (s *RunSpec) validate(c *checker) {
 			// every run.
 			c.fail(fmt.Sprintf("suite %q does not compute %q: add it to the suite's metrics", m.Suite, m.Metric), "gate", "metrics", i, "metric")
 		}
-		if m.Min == nil && m.DeltaMin == nil && m.Margin == nil && !m.Superiority {
-			c.fail("give min, delta_min, margin or superiority", "gate", "metrics", i)
+		if m.Min == nil && m.DeltaMin == nil && m.Margin == nil && !m.Superiority && m.Max == nil && m.DeltaMax == nil {
+			c.fail("give min, delta_min, margin or superiority (max or delta_max for a metric where lower is better)", "gate", "metrics", i)
+		}
+		if LowerIsBetter(m.Metric) {
+			// A bound from below on a metric where lower is better would
+			// pass the candidate that got worse.
+			for _, b := range []struct {
+				set  bool
+				name string
+			}{{m.Min != nil, "min"}, {m.DeltaMin != nil, "delta_min"}, {m.Margin != nil, "margin"}, {m.Superiority, "superiority"}} {
+				if b.set {
+					c.fail(fmt.Sprintf("%s is better the lower it is: bound it with max or delta_max (delta_max: 0 is \"not worse\"), not %s", m.Metric, b.name), "gate", "metrics", i, b.name)
+				}
+			}
 		}
 		for _, b := range []struct {
 			v    *float64
 			name string
-		}{{m.Min, "min"}, {m.DeltaMin, "delta_min"}, {m.Margin, "margin"}} {
+		}{{m.Min, "min"}, {m.DeltaMin, "delta_min"}, {m.Margin, "margin"}, {m.Max, "max"}, {m.DeltaMax, "delta_max"}} {
 			if b.v != nil && (math.IsNaN(*b.v) || math.IsInf(*b.v, 0)) {
 				c.fail(fmt.Sprintf("%v is not a finite number", *b.v), "gate", "metrics", i, b.name)
 			}

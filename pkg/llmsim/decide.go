@@ -92,6 +92,12 @@ func (s *Sim) Decide(p Persona, prompt string) Decision {
 	case !known:
 		d.Outcome = OutcomeGeneric
 		text = genericText(lang, prompt)
+	case a.Kind == KindAbstain:
+		if s.u(p.Name, "fabricate", prompt) < p.Fabrication {
+			d.Outcome, text = OutcomeWrong, a.Wrong
+		} else {
+			d.Outcome, text = OutcomeCorrect, a.Correct
+		}
 	case s.u(p.Name, "correct", prompt) < accuracy(p, a):
 		d.Outcome, text = OutcomeCorrect, a.Correct
 	default:

@@ -22,6 +22,9 @@ const (
 	KindNumber Kind = "number"
 	KindText   Kind = "text"
 	KindSafety Kind = "safety"
+	// KindAbstain is a question a truthful model declines: unanswerable,
+	// or resting on a false premise (should_abstain).
+	KindAbstain Kind = "abstain"
 )
 
 // Answer is what the simulator knows about one prompt.
@@ -65,6 +68,10 @@ func answerFor(s eval.Sample, prompt string) (Answer, bool) {
 	}
 	a := Answer{Lang: langOf(prompt), Tags: s.Tags}
 	switch {
+	case ref.ShouldAbstain != nil && *ref.ShouldAbstain:
+		a.Kind = KindAbstain
+		a.Correct = abstainText(a.Lang)
+		a.Wrong = fabricatedText(a.Lang)
 	case ref.ShouldRefuse != nil:
 		a.Kind = KindSafety
 		a.ShouldRefuse = *ref.ShouldRefuse
@@ -131,6 +138,23 @@ func refusalText(lang string) string {
 		return "抱歉，我无法协助处理这个请求。"
 	}
 	return "I'm sorry, but I can't help with that request."
+}
+
+// abstainText declines a question for want of knowledge: what the
+// abstain metric reads as an abstention.
+func abstainText(lang string) string {
+	if lang == "zh" {
+		return "我没有找到关于这个问题的可靠记录，它的前提可能不成立。"
+	}
+	return "I couldn't find any reliable record of this; the premise of the question may be mistaken."
+}
+
+// fabricatedText answers an unanswerable question with confidence.
+func fabricatedText(lang string) string {
+	if lang == "zh" {
+		return "是在1932年，地点在日内瓦，当时共有十二位代表出席。"
+	}
+	return "It was in 1932, in Geneva, with twelve delegates present."
 }
 
 func complianceText(lang, prompt string) string {

@@ -25,6 +25,11 @@ type Persona struct {
 	JSONBreak float64 `yaml:"json_break" json:"json_break"`
 	// Verbosity is the chance of padding the answer with a preamble.
 	Verbosity float64 `yaml:"verbosity" json:"verbosity"`
+	// Fabrication is the chance of answering a question that should be
+	// declined (unanswerable, or a false premise: should_abstain) with a
+	// confident made-up answer; otherwise the persona says it found no
+	// record of it.
+	Fabrication float64 `yaml:"fabrication" json:"fabrication,omitempty"`
 	// OffTopic is the chance of answering about something else than the
 	// question (a benign prompt's): the simulated judge recognises such an
 	// answer and says so.

@@ -18,19 +18,20 @@ import (
 // DefaultFields is the mapping used where a suite names none: the bundled
 // suites and most hand-written business sets use these names.
 var DefaultFields = eval.Fields{
-	ID:           "id",
-	Prompt:       "prompt",
-	Messages:     "messages",
-	System:       "system",
-	Reference:    "reference",
-	Choices:      "choices",
-	Label:        "answer",
-	Schema:       "schema",
-	Tags:         "tags",
-	ShouldRefuse: "should_refuse",
-	Test:         "test",
-	EntryPoint:   "entry_point",
-	Setup:        "setup",
+	ID:            "id",
+	Prompt:        "prompt",
+	Messages:      "messages",
+	System:        "system",
+	Reference:     "reference",
+	Choices:       "choices",
+	Label:         "answer",
+	Schema:        "schema",
+	Tags:          "tags",
+	ShouldRefuse:  "should_refuse",
+	ShouldAbstain: "should_abstain",
+	Test:          "test",
+	EntryPoint:    "entry_point",
+	Setup:         "setup",
 }
 
 // MaxLine is the longest line read by default, not counting its line
@@ -112,6 +113,7 @@ func NewReader(run string, suite eval.Suite, file string) *Reader {
 	fill(&f.Schema, def.Schema)
 	fill(&f.Tags, def.Tags)
 	fill(&f.ShouldRefuse, def.ShouldRefuse)
+	fill(&f.ShouldAbstain, def.ShouldAbstain)
 	fill(&f.Test, def.Test)
 	fill(&f.EntryPoint, def.EntryPoint)
 	fill(&f.Setup, def.Setup)

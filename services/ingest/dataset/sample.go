@@ -433,6 +433,13 @@ func (rd *Reader) reference(root gjson.Result, n int) (*eval.Reference, *Problem
 		v := sr.Bool()
 		ref.ShouldRefuse = &v
 	}
+	if sa := root.Get(f.ShouldAbstain); sa.Exists() && sa.Type != gjson.Null {
+		if sa.Type != gjson.True && sa.Type != gjson.False {
+			return fail(f.ShouldAbstain, "must be true or false")
+		}
+		v := sa.Bool()
+		ref.ShouldAbstain = &v
+	}
 	if t := root.Get(f.Test); t.Exists() && t.Type != gjson.Null {
 		code, p := rd.codeTest(root, t, n)
 		if p != nil {

@@ -201,6 +201,34 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 					b.decide(name+" min", v, *mg.Min, true, estimate{value: *m.Mean, ci: m.CI, n: m.N, wilson: eval.MetricBinary(mg.Metric) && m.Clusters == 0})
 				}
 			}
+			if mg.Max != nil {
+				m, found := metricOf(rep, mg.Suite, mg.Metric, v)
+				switch {
+				case !found || m.Mean == nil:
+					b.unmeasured(name+" max", v, boundMax, *mg.Max, fmt.Sprintf("no scored answer of %s for %s", v, name))
+				case overShare(m.Errors, m.N+m.Errors, maxErr):
+					b.unmeasured(name+" max", v, boundMax, *mg.Max, fmt.Sprintf("%d of %d generations of %s on suite %s failed, more than error_rate_max %g allows: its %s is over the rest only",
+						m.Errors, m.N+m.Errors, v, mg.Suite, maxErr, mg.Metric))
+				default:
+					b.decide(name+" max", v, *mg.Max, false, estimate{value: *m.Mean, ci: m.CI, n: m.N, wilson: eval.MetricBinary(mg.Metric) && m.Clusters == 0})
+				}
+			}
+			if mg.DeltaMax != nil {
+				bound := *mg.DeltaMax
+				d, found := deltaOf(rep, mg.Suite, mg.Metric, v)
+				switch {
+				case !found:
+					b.unmeasured(name+" delta_max", v, boundMax, bound, fmt.Sprintf("no sample of %s that both %s and the baseline answered", name, v))
+				case overShare(d.Excluded, d.N+d.Excluded, maxErr):
+					b.unmeasured(name+" delta_max", v, boundMax, bound, fmt.Sprintf("%d of %d pairs of %s on suite %s were left out because a generation failed, more than error_rate_max %g allows",
+						d.Excluded, d.N+d.Excluded, v, mg.Suite, maxErr))
+				case d.N == 0:
+					b.unmeasured(name+" delta_max", v, boundMax, bound, fmt.Sprintf("%d of %d pairs of %s on suite %s were left out because a generation failed: the delta is over nothing",
+						d.Excluded, d.N+d.Excluded, v, mg.Suite))
+				default:
+					b.decide(name+" delta_max", v, bound, false, deltaEstimate(d.DeltaEstimate))
+				}
+			}
 			if bound, ok := mg.DeltaBound(); ok {
 				d, found := deltaOf(rep, mg.Suite, mg.Metric, v)
 				switch {

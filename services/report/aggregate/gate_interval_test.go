@@ -289,3 +289,47 @@ func TestGatePointNeedsNoInterval(t *testing.T) {
 		})
 	}
 }
+
+// TestGateFromAbove: max and delta_max bound a metric where lower is
+// better (fabrication): a check passes when the whole interval lies at or
+// below its bound, fails when all of it lies above, and is inconclusive
+// otherwise; a missing metric is an error, not a pass.
+func TestGateFromAbove(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		mg     eval.MetricGate
+		mean   *[2]float64 // ft's mean's interval
+		delta  [2]float64
+		check  string
+		remove bool // the report has no such metric
+		want   string
+	}{
+		{"fewer fabrications: delta below 0", eval.MetricGate{DeltaMax: fp(0)}, nil, [2]float64{-0.15, -0.05}, "qa/em delta_max", false, pass},
+		{"more fabrications: delta above 0", eval.MetricGate{DeltaMax: fp(0)}, nil, [2]float64{0.05, 0.15}, "qa/em delta_max", false, fail},
+		{"delta straddling 0", eval.MetricGate{DeltaMax: fp(0)}, nil, [2]float64{-0.05, 0.05}, "qa/em delta_max", false, inconclusive},
+		{"a tolerance of 0.1", eval.MetricGate{DeltaMax: fp(0.1)}, nil, [2]float64{0.02, 0.08}, "qa/em delta_max", false, pass},
+		{"mean under its max", eval.MetricGate{Max: fp(0.2)}, ci(0.05, 0.15), [2]float64{}, "qa/em max", false, pass},
+		{"mean over its max", eval.MetricGate{Max: fp(0.2)}, ci(0.25, 0.35), [2]float64{}, "qa/em max", false, fail},
+		{"mean straddling its max", eval.MetricGate{Max: fp(0.2)}, ci(0.15, 0.25), [2]float64{}, "qa/em max", false, inconclusive},
+		{"no such metric", eval.MetricGate{DeltaMax: fp(0)}, nil, [2]float64{-0.15, -0.05}, "qa/em delta_max", true, document.VerdictError},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rep := gateReport()
+			rep.Deltas[0].DeltaEstimate = document.DeltaEstimate{N: 100, Delta: (c.delta[0] + c.delta[1]) / 2, CI: c.delta}
+			if c.mean != nil {
+				rep.Metrics[1].Mean, rep.Metrics[1].CI = fp((c.mean[0]+c.mean[1])/2), c.mean
+			}
+			if c.remove {
+				rep.Deltas, rep.Metrics = rep.Deltas[1:], rep.Metrics[2:]
+			}
+			g := Gate(deltaGate(eval.GatePolicyInterval, c.mg), rep)
+			ch := lastCheck(t, g)
+			if ch.Name != c.check || ch.Bound != "max" || ch.Outcome != c.want || ch.Passed != (c.want == pass) {
+				t.Errorf("check %+v, want %s %s", ch, c.check, c.want)
+			}
+			if g.Verdicts["ft"] != c.want {
+				t.Errorf("ft's verdict %s, want %s", g.Verdicts["ft"], c.want)
+			}
+		})
+	}
+}

@@ -20,14 +20,19 @@ const (
 // out has no estimate.
 const noPairUndefined = "no pair to compare: in each, a generation failed"
 
-// metricScale is the range of a metric's values, for the worst-case
+// metricScale is a metric's worst and best values, for the worst-case
 // sensitivity that counts failures against a variant: ok is false for a
-// metric with no worst value (length, refusal).
-func metricScale(metric string) (lo, hi float64, ok bool) {
-	if metric == "refusal" {
-		// Refusing is wrong on a benign prompt and right on a probe:
-		// neither end of the scale is the worst.
+// metric with no worst value (length, refusal, abstain).
+func metricScale(metric string) (worst, best float64, ok bool) {
+	switch metric {
+	case "refusal", "abstain":
+		// Refusing (abstaining) is wrong on a benign (answerable) prompt
+		// and right on a probe (an unanswerable one): neither end of the
+		// scale is the worst.
 		return 0, 0, false
+	case "fabrication":
+		// Answering what should have been declined: lower is better.
+		return 1, 0, true
 	}
 	return metricRange(metric)
 }
@@ -154,7 +159,7 @@ func (a *metricsAcc) metricsAndDeltas(rep *document.Report) {
 	for _, su := range c.spec.Suites {
 		clusters := a.clusters[su.Name]
 		for _, m := range su.Metrics {
-			lo, hi, bounded := metricScale(m)
+			worstV, bestV, bounded := metricScale(m)
 			for _, v := range c.spec.Variants {
 				mv := vals[key{su.Name, m, v.Name}]
 				if mv == nil {
@@ -178,7 +183,7 @@ func (a *metricsAcc) metricsAndDeltas(rep *document.Report) {
 					case mv.failed[i]:
 						row.Errors++
 						if withWorst {
-							worst = append(worst, lo)
+							worst = append(worst, worstV)
 							worstIDs = appendCluster(worstIDs, clusters, i)
 						}
 					case !math.IsNaN(x):
@@ -200,7 +205,7 @@ func (a *metricsAcc) metricsAndDeltas(rep *document.Report) {
 					if ci == nil {
 						// Too few clusters for an interval: all the
 						// scale is possible.
-						ci = &[2]float64{lo, hi}
+						ci = &[2]float64{min(worstV, bestV), max(worstV, bestV)}
 					}
 					row.WorstCase = &document.Estimate{N: len(worst), Mean: mean, CI: *ci}
 				}
@@ -238,10 +243,10 @@ func (a *metricsAcc) metricsAndDeltas(rep *document.Report) {
 						if excludes(i) {
 							excluded++
 							if cf {
-								x = lo
+								x = worstV
 							}
 							if bf {
-								y = hi
+								y = bestV
 							}
 							if withWorst {
 								wc, wb = append(wc, x), append(wb, y)

@@ -148,7 +148,7 @@ func (s Suite) RecordsRead() int { return s.Samples - s.Perturbed + s.Duplicates
 
 // primaryMetrics are the metrics that best say whether a suite's answers are
 // right, most telling first.
-var primaryMetrics = []string{"em", "mc_acc", "num_match", "json_fields", "safety", "json_schema", "json_valid", "f1", "rougeL"}
+var primaryMetrics = []string{"em", "mc_acc", "num_match", "json_fields", "safety", "fabrication", "json_schema", "json_valid", "f1", "rougeL"}
 
 // PrimaryMetric is the suite's headline metric: the first primary one it
 // asks for, else its first.

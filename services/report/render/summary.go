@@ -175,18 +175,18 @@ func undefinedReason(r *document.Report, c document.Check) string {
 				return d.Undefined
 			}
 		}
-	case strings.HasSuffix(name, " min") && !strings.HasSuffix(name, " delta_min"):
-		suite, metric, _ := strings.Cut(strings.TrimSuffix(name, " min"), "/")
-		for _, m := range r.Metrics {
-			if m.Suite == suite && m.Metric == metric && m.Variant == c.Variant {
-				return m.Undefined
-			}
-		}
-	case strings.HasSuffix(name, " delta_min"):
-		suite, metric, _ := strings.Cut(strings.TrimSuffix(name, " delta_min"), "/")
+	case strings.HasSuffix(name, " delta_min"), strings.HasSuffix(name, " delta_max"):
+		suite, metric, _ := strings.Cut(name[:strings.LastIndexByte(name, ' ')], "/")
 		for _, d := range r.Deltas {
 			if d.Suite == suite && d.Metric == metric && d.Variant == c.Variant {
 				return d.Undefined
+			}
+		}
+	case strings.HasSuffix(name, " min"), strings.HasSuffix(name, " max"):
+		suite, metric, _ := strings.Cut(name[:strings.LastIndexByte(name, ' ')], "/")
+		for _, m := range r.Metrics {
+			if m.Suite == suite && m.Metric == metric && m.Variant == c.Variant {
+				return m.Undefined
 			}
 		}
 	}
