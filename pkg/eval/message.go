@@ -92,6 +92,15 @@ type Contamination struct {
 type Perturbation struct {
 	Kind     string `json:"kind"`
 	Original string `json:"original"`
+	// Tokens is how much unrelated prose a long_context copy carries
+	// (approximate tokens: services/ingest/perturb.CountTokens).
+	Tokens int `json:"tokens,omitempty"`
+	// Winner is which of two conflicting instructions an
+	// instruction_conflict copy expects the model to follow: "last_turn",
+	// the question's own turn, which says it overrides the earlier one.
+	Winner string `json:"winner,omitempty"`
+	// Overridden is the instruction the question's turn overrides.
+	Overridden string `json:"overridden,omitempty"`
 }
 
 // Sample is one item to be answered by every variant.

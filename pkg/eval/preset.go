@@ -18,7 +18,7 @@ func (su Suite) TurnByTurn() bool { return su.GenerateTurns || su.Preset == "mt-
 
 // PerturbationKinds are the robustness copies a suite can ask for:
 // services/ingest/perturb makes them.
-var PerturbationKinds = []string{"typos", "width", "punctuation", "whitespace", "register", "homophones"}
+var PerturbationKinds = []string{"typos", "width", "punctuation", "whitespace", "register", "homophones", "long_context", "instruction_conflict"}
 
 // TemplatePart is a piece of a prompt template: literal text, or a field
 // (a gjson path) whose value goes in.

@@ -241,11 +241,38 @@ type Suite struct {
 	// Perturbations ask for robustness copies of every sample, one per
 	// kind (see [PerturbationKinds]), linked to their original.
 	Perturbations []string `yaml:"perturbations" json:"perturbations,omitempty"`
-	Fields        Fields   `yaml:"fields" json:"fields"`
+	// LongContext sets the long_context copies: how many tokens of
+	// unrelated prose, before or after the question.
+	LongContext *LongContext `yaml:"long_context" json:"long_context,omitempty"`
+	Fields      Fields       `yaml:"fields" json:"fields"`
 	// Rescored is set when a replay gave the suite other metrics:
 	// submitting the run's spec again keeps them.
 	Rescored bool `yaml:"-" json:"rescored,omitempty"`
 }
+
+// LongContext is how a long_context copy pads its question.
+type LongContext struct {
+	// Tokens is the least number of tokens of prose added (default
+	// 2000; approximate tokens, the same for every model).
+	Tokens int `yaml:"tokens" json:"tokens,omitempty"`
+	// Position is where the prose goes: before the question (the
+	// default) or after it.
+	Position string `yaml:"position" json:"position,omitempty"`
+}
+
+// DefaultLongContextTokens is how much prose a long_context copy adds
+// by default; MaxLongContextTokens bounds it (the longest contexts models
+// serve).
+const (
+	DefaultLongContextTokens = 2000
+	MaxLongContextTokens     = 128_000
+)
+
+// LongContext positions.
+const (
+	LongContextBefore = "before"
+	LongContextAfter  = "after"
+)
 
 // Fields maps dataset fields to sample fields with gjson paths.
 type Fields struct {

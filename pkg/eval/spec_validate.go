@@ -333,6 +333,21 @@ func (s *RunSpec) validate(c *checker) {
 				c.fail(fmt.Sprintf("%q is listed twice", p), "suites", i, "perturbations", k)
 			}
 		}
+		if lc := su.LongContext; lc != nil {
+			if !slices.Contains(su.Perturbations, "long_context") {
+				c.fail("is set, but perturbations does not list long_context: add it, or remove long_context", "suites", i, "long_context")
+			}
+			if lc.Tokens < 0 || lc.Tokens > MaxLongContextTokens {
+				c.fail(fmt.Sprintf("%d is outside 1..%d (omit it for %d)", lc.Tokens, MaxLongContextTokens, DefaultLongContextTokens), "suites", i, "long_context", "tokens")
+			}
+			if lc.Position != "" && lc.Position != LongContextBefore && lc.Position != LongContextAfter {
+				c.fail(fmt.Sprintf("%q is not a position: use before (the default) or after", lc.Position), "suites", i, "long_context", "position")
+			}
+		}
+		if slices.Contains(su.Perturbations, "instruction_conflict") && su.TurnByTurn() {
+			c.fail("instruction_conflict adds a recorded earlier turn, which a conversation answered turn by turn would replace: leave it out of this suite",
+				"suites", i, "perturbations", slices.Index(su.Perturbations, "instruction_conflict"))
+		}
 		if err := CheckPromptTemplate(su.PromptTemplate); err != nil {
 			c.fail(err.Error(), "suites", i, "prompt_template")
 		}

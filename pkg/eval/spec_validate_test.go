@@ -76,6 +76,10 @@ func TestParseSpecValidation(t *testing.T) {
 		{"prompt template without fields", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    prompt_template: \"Say {{hi}}\"\n", []specErr{{20, "suites[0].prompt_template", "names no field"}}},
 		{"dataset format unknown", "path: data/business.jsonl", "path: data/business.xlsx", []specErr{{18, "suites[0].path", `unknown dataset format ".xlsx"`}}},
 		{"perturbation unknown", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    perturbations: [typos, shouting]\n", []specErr{{20, "suites[0].perturbations[1]", `unknown perturbation "shouting"`}}},
+		{"long_context without its copies", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    long_context: {tokens: 4000}\n", []specErr{{20, "suites[0].long_context", "perturbations does not list long_context"}}},
+		{"long_context too long", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    perturbations: [long_context]\n    long_context: {tokens: 500000, position: middle}\n", []specErr{
+			{21, "suites[0].long_context.tokens", "500000 is outside 1..128000"}, {21, "suites[0].long_context.position", `"middle" is not a position`}}},
+		{"instruction_conflict turn by turn", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    generate_turns: true\n    perturbations: [instruction_conflict]\n", []specErr{{21, "suites[0].perturbations[0]", "instruction_conflict adds a recorded earlier turn"}}},
 		{"contamination without train", "gate: {", "contamination: {threshold: 0.4}\ngate: {", []specErr{{27, "contamination.train", "is required"}}},
 		{"contamination threshold", "gate: {", "contamination: {train: t.jsonl, threshold: 2}\ngate: {", []specErr{{27, "contamination.threshold", "outside 0..1"}}},
 		{"contamination format", "gate: {", "contamination: {train: t.csv}\ngate: {", []specErr{{27, "contamination.train", "neither .jsonl nor .txt"}}},

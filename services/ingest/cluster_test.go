@@ -67,7 +67,7 @@ func TestPerturbedKeepsCluster(t *testing.T) {
 			made := false
 			for _, text := range texts {
 				sm := eval.Sample{ID: "q1", Suite: "qa", Cluster: "doc-9", Messages: []eval.Message{{Role: "user", Content: text}}}
-				cp, ok := perturbed(sm, kind)
+				cp, ok := perturbed(sm, eval.Suite{Name: "qa"}, kind)
 				if !ok {
 					continue
 				}

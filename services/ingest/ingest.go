@@ -260,7 +260,7 @@ func (s *Service) Ingest(ctx context.Context, spec *eval.RunSpec) (*eval.IngestS
 		su, _ := spec.Suite(sm.Suite)
 		var copies []eval.Sample
 		for _, kind := range su.Perturbations {
-			if cp, ok := perturbed(sm, kind); ok {
+			if cp, ok := perturbed(sm, su, kind); ok {
 				copies = append(copies, cp)
 			}
 		}

@@ -7,10 +7,12 @@ import (
 	"github.com/assay-eval/assay/services/ingest/perturb"
 )
 
-// perturbed is a robustness copy of sm: its last user message perturbed
-// by kind, its id the original's with "~kind", linked to the original.
-// It is false when kind changes nothing in that message.
-func perturbed(sm eval.Sample, kind string) (eval.Sample, bool) {
+// perturbed is a robustness copy of sm, a sample of suite su: its last user
+// message perturbed by kind — or, for long_context, padded with unrelated
+// prose, and for instruction_conflict, preceded by an earlier turn whose
+// instruction it overrides — its id the original's with "~kind", linked
+// to the original. It is false when kind changes nothing in that message.
+func perturbed(sm eval.Sample, su eval.Suite, kind string) (eval.Sample, bool) {
 	last := -1
 	for i, m := range sm.Messages {
 		if m.Role == "user" {
@@ -20,14 +22,34 @@ func perturbed(sm eval.Sample, kind string) (eval.Sample, bool) {
 	if last < 0 {
 		return eval.Sample{}, false
 	}
-	text, changed, err := perturb.Apply(kind, sm.Suite+"\x00"+sm.ID, sm.Messages[last].Content)
-	if err != nil || !changed {
-		return eval.Sample{}, false
-	}
+	seed := sm.Suite + "\x00" + sm.ID
+	question := sm.Messages[last].Content
 	cp := sm
 	cp.Messages = slices.Clone(sm.Messages)
-	cp.Messages[last].Content = text
 	cp.Perturbation = &eval.Perturbation{Kind: kind, Original: sm.ID}
+	switch kind {
+	case "long_context":
+		tokens, before := eval.DefaultLongContextTokens, true
+		if lc := su.LongContext; lc != nil {
+			if lc.Tokens > 0 {
+				tokens = lc.Tokens
+			}
+			before = lc.Position != eval.LongContextAfter
+		}
+		cp.Messages[last].Content, cp.Perturbation.Tokens = perturb.LongContext(seed, question, tokens, before)
+	case "instruction_conflict":
+		c := perturb.InstructionConflict(seed, question)
+		cp.Messages[last].Content = question + "\n\n" + c.Override
+		cp.Messages = slices.Insert(cp.Messages, last,
+			eval.Message{Role: "user", Content: c.Instruction}, eval.Message{Role: "assistant", Content: c.Ack})
+		cp.Perturbation.Winner, cp.Perturbation.Overridden = "last_turn", c.Instruction
+	default:
+		text, changed, err := perturb.Apply(kind, seed, question)
+		if err != nil || !changed {
+			return eval.Sample{}, false
+		}
+		cp.Messages[last].Content = text
+	}
 	cp.ID = sm.ID + "~" + kind
 	cp.Tags = append(slices.Clone(sm.Tags), "perturbed:"+kind)
 	cp.Dedup = nil

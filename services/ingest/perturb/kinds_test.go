@@ -9,7 +9,7 @@ import (
 
 // The spec accepts exactly the kinds this package makes.
 func TestKindsMatchTheSpec(t *testing.T) {
-	if !slices.Equal(Kinds, eval.PerturbationKinds) {
+	if !slices.Equal(slices.Concat(Kinds, ContextKinds), eval.PerturbationKinds) {
 		t.Fatalf("perturb.Kinds %q, eval.PerturbationKinds %q", Kinds, eval.PerturbationKinds)
 	}
 }
