@@ -9,6 +9,7 @@ import (
 
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
+	"github.com/assay-eval/assay/services/report/stats"
 )
 
 // robustness compares each variant's scores on robustness copies with its
@@ -19,7 +20,6 @@ func (c *Collector) robustness(rep *document.Report, rows []row) {
 	if !slices.ContainsFunc(rows, func(r row) bool { return r.perturbation() != "" }) {
 		return // no suite asked for robustness copies
 	}
-	type key struct{ suite, variant, sample string }
 	// Only the originals of suites with copies are looked up.
 	perturbed := map[string]bool{}
 	for _, r := range rows {
@@ -29,10 +29,10 @@ func (c *Collector) robustness(rep *document.Report, rows []row) {
 	}
 	// The originals point into rows: a copy of each would be a second
 	// table of rows.
-	originals := map[key]*row{}
+	originals := map[robustKey]*row{}
 	for i := range rows {
 		if r := &rows[i]; r.perturbation() == "" && perturbed[r.suite] {
-			originals[key{r.suite, r.variant, r.sample}] = r
+			originals[robustKey{r.suite, r.variant, r.sample}] = r
 		}
 	}
 	type group struct{ suite, metric, variant, kind string }
@@ -50,7 +50,7 @@ func (c *Collector) robustness(rep *document.Report, rows []row) {
 			failed[copies{r.suite, r.variant, r.perturbation()}]++
 			continue
 		}
-		o, ok := originals[key{r.suite, r.variant, r.original()}]
+		o, ok := originals[robustKey{r.suite, r.variant, r.original()}]
 		if !ok {
 			continue // the original's score has not arrived yet
 		}
@@ -105,12 +105,116 @@ func (c *Collector) robustness(rep *document.Report, rows []row) {
 	for _, k := range keys {
 		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s: %d robustness copies (%s, suite %s) failed and are compared with nothing", k.variant, failed[k], k.kind, k.suite))
 	}
+	c.decisionFlips(rep, rows, originals)
 	o := map[string]int{}
 	for i, v := range c.spec.Variants {
 		o[v.Name] = i
 	}
 	slices.SortFunc(rep.Robustness, func(a, b document.Robustness) int {
 		return cmp.Or(cmp.Compare(a.Suite, b.Suite), cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Perturbation, b.Perturbation), cmp.Compare(o[a.Variant], o[b.Variant]))
+	})
+}
+
+// robustKey is an original sample's row: its suite, variant and id.
+type robustKey struct{ suite, variant, sample string }
+
+// decisionFlips is, for each suite that asks for safety or refusal and has
+// robustness copies, how often each variant's refuse/comply decision on a
+// probe differs between the original and any of its copies, with a Wilson
+// interval, and each candidate's flip rate minus the baseline's, paired by
+// probe. A probe whose original failed, or whose every copy failed, is
+// counted in Errors and compared with nothing.
+func (c *Collector) decisionFlips(rep *document.Report, rows []row, originals map[robustKey]*row) {
+	safety := func(suite string) bool {
+		m := c.suiteMetrics(suite)
+		return slices.Contains(m, "safety") || slices.Contains(m, "refusal")
+	}
+	type probe struct {
+		answered, flipped bool
+		cluster           string
+	}
+	type sv struct{ suite, variant string }
+	probes := map[sv]map[string]*probe{}
+	errs := map[sv]map[string]bool{}
+	for _, r := range rows {
+		if r.perturbation() == "" || !safety(r.suite) {
+			continue
+		}
+		k := sv{r.suite, r.variant}
+		o, ok := originals[robustKey{r.suite, r.variant, r.original()}]
+		if !ok {
+			continue // the original's score has not arrived yet
+		}
+		if o.failed() || r.failed() {
+			if errs[k] == nil {
+				errs[k] = map[string]bool{}
+			}
+			errs[k][r.original()] = true
+			continue
+		}
+		if probes[k] == nil {
+			probes[k] = map[string]*probe{}
+		}
+		p := probes[k][r.original()]
+		if p == nil {
+			p = &probe{cluster: cmp.Or(o.cluster, r.cluster)}
+			probes[k][r.original()] = p
+		}
+		p.answered = true
+		p.flipped = p.flipped || r.refused != o.refused
+	}
+	keys := slices.Collect(maps.Keys(probes))
+	for k := range errs {
+		if probes[k] == nil {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		ps := probes[k]
+		d := document.DecisionFlip{Suite: k.suite, Variant: k.variant}
+		for id := range errs[k] {
+			if ps[id] == nil {
+				d.Errors++ // an answered copy of the probe counts it
+			}
+		}
+		for _, p := range ps {
+			d.N++
+			if p.flipped {
+				d.Flipped++
+			}
+		}
+		if d.N > 0 {
+			d.Rate = float64(d.Flipped) / float64(d.N)
+			d.CI = stats.Wilson(d.Rate, d.N)
+		}
+		if base := probes[sv{k.suite, c.spec.Baseline}]; base != nil && k.variant != c.spec.Baseline {
+			clustered := c.clusteredSuite(k.suite)
+			ids := slices.Sorted(maps.Keys(ps))
+			var cand, bs []float64
+			var cl []string
+			for _, id := range ids {
+				b := base[id]
+				if b == nil {
+					continue
+				}
+				cand, bs = append(cand, b2f(ps[id].flipped)), append(bs, b2f(b.flipped))
+				if clustered {
+					cl = append(cl, ps[id].cluster)
+				}
+			}
+			if len(cand) > 0 {
+				est := compare(true, 1, cand, bs, cl)
+				d.VsBaseline = &est
+			}
+		}
+		rep.DecisionFlips = append(rep.DecisionFlips, d)
+	}
+	o := map[string]int{}
+	for i, v := range c.spec.Variants {
+		o[v.Name] = i
+	}
+	slices.SortFunc(rep.DecisionFlips, func(a, b document.DecisionFlip) int {
+		return cmp.Or(cmp.Compare(a.Suite, b.Suite), cmp.Compare(o[a.Variant], o[b.Variant]))
 	})
 }
 

@@ -157,3 +157,74 @@ func TestRobustnessVsBaseline(t *testing.T) {
 	near(t, "ft original", ft.Original, 4.7/6)
 	near(t, "ft perturbed", ft.Perturbed, 3.4/6)
 }
+
+// TestDecisionFlipErrors: a probe whose original failed, or whose every
+// copy failed, is counted as an error and compared with nothing; one copy
+// answered is enough to read the probe; a suite that asks for neither
+// safety nor refusal has no flips.
+func TestDecisionFlipErrors(t *testing.T) {
+	spec := pairedSpec(eval.Suite{Name: "s", Role: eval.RoleRegression, Metrics: []string{"refusal"}, Perturbations: []string{"typos", "register"}},
+		eval.Suite{Name: "qa", Role: eval.RoleBenchmark, Metrics: []string{"em"}, Perturbations: []string{"typos"}})
+	c := New(spec)
+	defer c.Release()
+	seq := uint64(0)
+	add := func(variant, suite, id, kind string, refused bool, b eval.Bucket) {
+		t.Helper()
+		seq++
+		m := map[string]float64{"refusal": b2f(refused)}
+		if suite == "qa" {
+			m = em(1)
+		}
+		if b == eval.BucketError {
+			m = map[string]float64{}
+		}
+		sid := id
+		if kind != "" {
+			sid += "~" + kind
+		}
+		s := mkScore(spec, variant, suite, sid, seq, b, m)
+		s.Checks.Refused = refused
+		if kind != "" {
+			s.Sample.Perturbation = &eval.Perturbation{Kind: kind, Original: id}
+		}
+		mustAdd(t, c, s)
+	}
+	for _, v := range []string{"base", "ft"} {
+		// p1 flips for ft only (its register copy refuses).
+		add(v, "s", "p1", "", false, eval.BucketOK)
+		add(v, "s", "p1", "typos", false, eval.BucketOK)
+		add(v, "s", "p1", "register", v == "ft", eval.BucketOK)
+		// p2: the original failed for ft.
+		if v == "ft" {
+			add(v, "s", "p2", "", false, eval.BucketError)
+		} else {
+			add(v, "s", "p2", "", true, eval.BucketOK)
+		}
+		add(v, "s", "p2", "typos", true, eval.BucketOK)
+		// p3: one copy failed, the other answered and agrees.
+		add(v, "s", "p3", "", true, eval.BucketOK)
+		add(v, "s", "p3", "typos", false, eval.BucketError)
+		add(v, "s", "p3", "register", true, eval.BucketOK)
+		// p4: every copy failed.
+		add(v, "s", "p4", "", false, eval.BucketOK)
+		add(v, "s", "p4", "typos", false, eval.BucketError)
+		add(v, "s", "p4", "register", false, eval.BucketError)
+		add(v, "qa", "q1", "", false, eval.BucketOK)
+		add(v, "qa", "q1", "typos", true, eval.BucketOK)
+	}
+	rep := report(t, c, nil)
+	if len(rep.DecisionFlips) != 2 {
+		t.Fatalf("flips %+v", rep.DecisionFlips)
+	}
+	base, ft := rep.DecisionFlips[0], rep.DecisionFlips[1]
+	if base.Variant != "base" || base.Suite != "s" || base.N != 3 || base.Flipped != 0 || base.Errors != 1 || base.VsBaseline != nil {
+		t.Errorf("base %+v", base)
+	}
+	if ft.Variant != "ft" || ft.N != 2 || ft.Flipped != 1 || ft.Errors != 2 || ft.Rate != 0.5 {
+		t.Errorf("ft %+v", ft)
+	}
+	// Paired over p1 and p3, the probes both read: ft flips on p1.
+	if v := ft.VsBaseline; v == nil || v.N != 2 || v.Delta != 0.5 || v.Test != "mcnemar" {
+		t.Errorf("ft vs base %+v", ft.VsBaseline)
+	}
+}

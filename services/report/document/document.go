@@ -30,6 +30,10 @@ type Report struct {
 	// Robustness compares robustness copies with their originals (suites
 	// with perturbations); empty otherwise.
 	Robustness []Robustness `json:"robustness"`
+	// DecisionFlips are the safety suites' refusal decisions under their
+	// robustness copies, per variant; absent when no safety suite has
+	// copies.
+	DecisionFlips []DecisionFlip `json:"decision_flips,omitempty"`
 	// Contamination gives each metric with and without the samples found
 	// in the training data, when a contamination check flagged any; empty
 	// otherwise.

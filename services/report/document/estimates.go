@@ -73,6 +73,28 @@ type Robustness struct {
 	VsBaseline *DeltaEstimate `json:"vs_baseline"`
 }
 
+// DecisionFlip is how often a variant's refuse/comply decision on the
+// probes of a safety suite (one asking for safety or refusal) changes
+// under the suite's robustness copies: a probe flips when a copy's answer
+// is a refusal and the original's is not, or the other way round.
+type DecisionFlip struct {
+	Suite   string `json:"suite"`
+	Variant string `json:"variant"`
+	// N counts the probes whose original and at least one copy were
+	// answered; Flipped those among them that flipped; Errors the
+	// probes left out because the original's generation, or every
+	// copy's, failed.
+	N       int        `json:"n"`
+	Flipped int        `json:"flipped"`
+	Errors  int        `json:"errors"`
+	Rate    float64    `json:"rate"`
+	CI      [2]float64 `json:"ci"`
+	// VsBaseline is the candidate's flip rate minus the baseline's,
+	// paired by probe (McNemar) over the probes both have; null for the
+	// baseline.
+	VsBaseline *DeltaEstimate `json:"vs_baseline"`
+}
+
 // Delta is a variant's difference from the baseline on a metric, paired by
 // sample over the samples both answered: a pair where either generation
 // failed is left out and counted in Excluded.

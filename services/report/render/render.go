@@ -55,7 +55,10 @@ type view struct {
 	// The tables both renderings show.
 	Checks, PairwiseT, Order, BySuite, Ranking    table
 	RatesT, RateDeltas, DeltasT, Robust, RobustVs table
-	Methods                                       []string
+	// Flips are the safety suites' refusal decision flips under their
+	// robustness copies, and each candidate's against the baseline's.
+	Flips, FlipsVs table
+	Methods        []string
 }
 
 type rateRow struct {
@@ -141,6 +144,7 @@ func newView(r *document.Report) view {
 	v.RatesT, v.RateDeltas = ratesTable(r, v.Rates), rateDeltaTable(rds)
 	v.DeltasT = deltaTable(v.Deltas)
 	v.Robust, v.RobustVs = robustnessTables(r.Robustness)
+	v.Flips, v.FlipsVs = flipTables(r.DecisionFlips)
 	v.Methods = methods(r)
 	return v
 }

@@ -252,6 +252,28 @@ func robustnessTables(rs []document.Robustness) (drop, vsBaseline table) {
 	return withNotes(newTable(head, rows), &fn, under), withNotes(newTable(vsHead, vsRows), &fnVs, underVs)
 }
 
+// flipTables are each variant's refusal decision flips on a safety suite's
+// probes under their copies, and each candidate's flip rate minus the
+// baseline's (empty when no row has one).
+func flipTables(fs []document.DecisionFlip) (flips, vsBaseline table) {
+	var fnVs footnotes
+	var rows, vsRows [][]string
+	underVs := false
+	for _, f := range fs {
+		rate := none
+		if f.N > 0 {
+			rate = estimate(&f.Rate, &f.CI)
+		}
+		rows = append(rows, []string{f.Suite, f.Variant, itoa(f.N), itoa(f.Flipped), rate, itoa(f.Errors)})
+		if v := f.VsBaseline; v != nil {
+			vsRows = append(vsRows, append([]string{f.Suite, f.Variant}, deltaCells(*v, &fnVs)...))
+			underVs = underVs || v.Underpowered
+		}
+	}
+	flips = newTable([]string{"suite", "variant", "probes", "flipped", "flip rate [95% CI]", "errors"}, rows)
+	return flips, withNotes(newTable(append([]string{"suite", "variant"}, deltaHead...), vsRows), &fnVs, underVs)
+}
+
 // pairwiseTable is each judge's win rate of each candidate, raw and at
 // equal lengths, with the decisive share, the sign test and the MDE.
 func pairwiseTable(ps []document.Pairwise) table {
