@@ -314,6 +314,10 @@ type Score struct {
 	// OutputChars is the visible answer's length in characters (runes),
 	// reasoning removed: the length-controlled win rate compares it.
 	OutputChars int `json:"output_chars"`
+	// OutputHash identifies the visible answer after normalisation (see
+	// [OutputHash]): two variants gave the same answer when their hashes
+	// are equal. Empty for a failed generation.
+	OutputHash string `json:"output_hash,omitempty"`
 	// RefChars is the length in characters of the sample's longest
 	// free-text reference (its answers, expected JSON or correct choice),
 	// 0 when it has none: the verbose bucket compares with it.

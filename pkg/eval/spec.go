@@ -58,6 +58,11 @@ type RunSpec struct {
 	Suites   []Suite   `yaml:"suites" json:"suites"`
 	Judges   []Judge   `yaml:"judges" json:"judges"`
 	Gate     Gate      `yaml:"gate" json:"gate"`
+	// Compare sets pairs of variants side by side, neither of which need
+	// be the baseline ([ft-lora, ft-merged], [ft-int4, ft]): the report
+	// gives how often the two answered alike and each metric's paired
+	// difference, first minus second.
+	Compare [][]string `yaml:"compare" json:"compare,omitempty"`
 	// Continuous makes the run evaluate sampled production queries, window
 	// by window, for as long as it exists.
 	Continuous *Continuous `yaml:"continuous" json:"continuous,omitempty"`

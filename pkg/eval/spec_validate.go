@@ -276,6 +276,25 @@ func (s *RunSpec) validate(c *checker) {
 	case !seen[s.Baseline] && !c.namesUnsure("variants"):
 		c.fail(notOneOf(s.Baseline, "variants", variantNames), "baseline")
 	}
+	for i, p := range s.Compare {
+		if len(p) != 2 {
+			c.fail(fmt.Sprintf("has %d names: a comparison is two variants, [a, b]", len(p)), "compare", i)
+			continue
+		}
+		for k, name := range p {
+			if !seen[name] && !c.namesUnsure("variants") {
+				c.fail(notOneOf(name, "variants", variantNames), "compare", i, k)
+			}
+		}
+		if p[0] == p[1] {
+			c.fail(fmt.Sprintf("compares %s with itself", p[0]), "compare", i)
+		}
+		for j := range i {
+			if q := s.Compare[j]; len(q) == 2 && (q[0] == p[0] && q[1] == p[1] || q[0] == p[1] && q[1] == p[0]) {
+				c.fail(fmt.Sprintf("[%s, %s] is listed twice", p[0], p[1]), "compare", i)
+			}
+		}
+	}
 	c.decoding(s.Decoding, "decoding")
 	// Kwargs go into every request as JSON, and the spec onto the bus: a
 	// nested mapping with non-string keys, or a NaN, cannot.

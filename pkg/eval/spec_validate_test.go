@@ -76,6 +76,10 @@ func TestParseSpecValidation(t *testing.T) {
 		{"prompt template without fields", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    prompt_template: \"Say {{hi}}\"\n", []specErr{{20, "suites[0].prompt_template", "names no field"}}},
 		{"dataset format unknown", "path: data/business.jsonl", "path: data/business.xlsx", []specErr{{18, "suites[0].path", `unknown dataset format ".xlsx"`}}},
 		{"perturbation unknown", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    perturbations: [typos, shouting]\n", []specErr{{20, "suites[0].perturbations[1]", `unknown perturbation "shouting"`}}},
+		{"compare an unknown variant", "gate: {", "compare: [[ft, ft-int4]]\ngate: {", []specErr{{27, "compare[0][1]", `"ft-int4" is not one of the variants`}}},
+		{"compare with itself", "gate: {", "compare: [[ft, ft]]\ngate: {", []specErr{{27, "compare[0]", "compares ft with itself"}}},
+		{"compare twice", "gate: {", "compare: [[ft, base], [base, ft]]\ngate: {", []specErr{{27, "compare[1]", "[base, ft] is listed twice"}}},
+		{"compare three", "gate: {", "compare: [[ft, base, ft]]\ngate: {", []specErr{{27, "compare[0]", "has 3 names"}}},
 		{"long_context without its copies", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    long_context: {tokens: 4000}\n", []specErr{{20, "suites[0].long_context", "perturbations does not list long_context"}}},
 		{"long_context too long", "    metrics: [json_schema, em, f1]\n", "    metrics: [json_schema, em, f1]\n    perturbations: [long_context]\n    long_context: {tokens: 500000, position: middle}\n", []specErr{
 			{21, "suites[0].long_context.tokens", "500000 is outside 1..128000"}, {21, "suites[0].long_context.position", `"middle" is not a position`}}},

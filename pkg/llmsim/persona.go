@@ -43,6 +43,14 @@ type Persona struct {
 	Flaky float64 `yaml:"flaky" json:"flaky"`
 	// Down is the share of prompts that always fail with a 500.
 	Down float64 `yaml:"down" json:"down"`
+	// Like makes the persona answer exactly as the persona it names,
+	// except on the share Differ of prompts (drawn by hashing, so a test
+	// knows which), where it answers with its own habits: a merged model
+	// and the same adapter mounted at run time, or int4 and fp16 weights
+	// that part on a few prompts. Transient and permanent failures
+	// (Flaky, Down) and Latency stay the persona's own.
+	Like   string  `yaml:"like" json:"like,omitempty"`
+	Differ float64 `yaml:"differ" json:"differ,omitempty"`
 	// Latency is added before every answer.
 	Latency Duration `yaml:"latency" json:"latency"`
 
@@ -102,9 +110,23 @@ func LoadPersonas(file string) ([]Persona, error) {
 	if err := yaml.Unmarshal(b, &ps); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
+	names := map[string]Persona{}
 	for i, p := range ps {
 		if p.Name == "" {
 			return nil, fmt.Errorf("%s: persona %d: name is required", file, i+1)
+		}
+		names[p.Name] = p
+	}
+	for _, p := range ps {
+		if p.Like == "" {
+			continue
+		}
+		like, ok := names[p.Like]
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("%s: persona %s: like %q names no persona of the file", file, p.Name, p.Like)
+		case like.Like != "":
+			return nil, fmt.Errorf("%s: persona %s: like %q is itself like another: name that one", file, p.Name, p.Like)
 		}
 	}
 	return ps, nil

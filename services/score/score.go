@@ -171,6 +171,10 @@ func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, scoring string
 	if err != nil {
 		return nil, err
 	}
+	var hash string
+	if g.Error == "" {
+		hash = eval.OutputHash(g.Output)
+	}
 	return &eval.Score{
 		V:            eval.Version,
 		Run:          g.Run,
@@ -184,6 +188,7 @@ func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, scoring string
 		Reason:       r.Reason,
 		OutputTokens: r.OutputTokens,
 		OutputChars:  utf8.RuneCountInString(g.Output),
+		OutputHash:   hash,
 		RefChars:     refChars(sample.Reference),
 		LatencyMS:    g.LatencyMS,
 		TTFTMS:       g.TTFTMS,

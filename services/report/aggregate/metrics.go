@@ -80,14 +80,31 @@ type metricsAcc struct {
 	// contaminated marks, for a suite with a sample flagged as seen in
 	// training, the flagged positions.
 	contaminated map[string][]bool
+	// answers are, for the variants of the spec's compare pairs, each
+	// suite's answers by position (see comparisons).
+	answers  map[[2]string]*answerStates
+	compared map[string]bool
+}
+
+// answerStates are one variant's answers on one suite, by sample position:
+// whether each was answered or failed, and its output hash.
+type answerStates struct {
+	state  []uint8 // 0 none, 1 answered, 2 failed
+	hashes []uint64
 }
 
 type metricKey struct{ suite, metric, variant string }
 
 func (c *Collector) newMetricsAcc(x *sampleIndex) *metricsAcc {
-	a := &metricsAcc{c: c, x: x, mi: map[string]int{}, vals: map[metricKey]*metricValues{}, clusters: map[string][]string{}, contaminated: map[string][]bool{}}
+	a := &metricsAcc{c: c, x: x, mi: map[string]int{}, vals: map[metricKey]*metricValues{}, clusters: map[string][]string{}, contaminated: map[string][]bool{},
+		answers: map[[2]string]*answerStates{}, compared: map[string]bool{}}
 	for i, m := range c.metrics {
 		a.mi[m] = i
+	}
+	for _, p := range c.spec.Compare {
+		for _, v := range p {
+			a.compared[v] = true
+		}
 	}
 	return a
 }
@@ -127,6 +144,19 @@ func (a *metricsAcc) add(r *row) {
 			a.contaminated[r.suite] = f
 		}
 		f[r.pos] = true
+	}
+	if a.compared[r.variant] {
+		k := [2]string{r.suite, r.variant}
+		as := a.answers[k]
+		if as == nil {
+			n := a.x.suite(r.suite).n()
+			as = &answerStates{state: make([]uint8, n), hashes: make([]uint64, n)}
+			a.answers[k] = as
+		}
+		as.state[r.pos], as.hashes[r.pos] = 1, r.outHash
+		if r.failed() {
+			as.state[r.pos] = 2
+		}
 	}
 	for _, m := range c.suiteMetrics(r.suite) {
 		if r.failed() {
@@ -287,9 +317,11 @@ func (a *metricsAcc) metricsAndDeltas(rep *document.Report) {
 				rep.Deltas = append(rep.Deltas, d)
 			}
 		}
+		a.comparisons(rep, su)
 		// The suite's values are done with: let the collector have them
 		// while the next suite's are read.
 		maps.DeleteFunc(vals, func(k key, _ *metricValues) bool { return k.suite == su.Name })
+		maps.DeleteFunc(a.answers, func(k [2]string, _ *answerStates) bool { return k[0] == su.Name })
 	}
 	// One family: every delta row's test (not their worst cases, which
 	// re-read the same pairs).
@@ -298,6 +330,68 @@ func (a *metricsAcc) metricsAndDeltas(rep *document.Report) {
 		family[i] = &rep.Deltas[i].DeltaEstimate
 	}
 	setQValues(family)
+}
+
+// comparisons sets each compare pair side by side on suite su: the
+// samples both answered, how many of their answers are the same, and each
+// metric A minus B, paired by sample over the samples both scored.
+func (a *metricsAcc) comparisons(rep *document.Report, su eval.Suite) {
+	clusters := a.clusters[su.Name]
+	for _, p := range a.c.spec.Compare {
+		sa, sb := a.answers[[2]string{su.Name, p[0]}], a.answers[[2]string{su.Name, p[1]}]
+		if sa == nil || sb == nil {
+			continue
+		}
+		comp := document.Comparison{A: p[0], B: p[1], Suite: su.Name, Metrics: []document.ComparedMetric{}}
+		for i := range sa.state {
+			switch x, y := sa.state[i], sb.state[i]; {
+			case x == 0 || y == 0:
+			case x == 2 || y == 2:
+				comp.Excluded++
+			default:
+				comp.N++
+				if sa.hashes[i] != 0 && sb.hashes[i] != 0 {
+					comp.Hashed++
+					if sa.hashes[i] == sb.hashes[i] {
+						comp.Identical++
+					}
+				}
+			}
+		}
+		if comp.Hashed > 0 {
+			r := float64(comp.Identical) / float64(comp.Hashed)
+			w := stats.Wilson(r, comp.Hashed)
+			comp.IdenticalRate, comp.IdenticalCI = &r, &w
+		}
+		for _, m := range su.Metrics {
+			va, vb := a.vals[metricKey{su.Name, m, p[0]}], a.vals[metricKey{su.Name, m, p[1]}]
+			if va == nil || vb == nil {
+				continue
+			}
+			var xa, xb []float64
+			var ids []string
+			differ := 0
+			for i := range va.vals {
+				x, y := va.vals[i], vb.vals[i]
+				if va.failed[i] || vb.failed[i] || math.IsNaN(x) || math.IsNaN(y) {
+					continue
+				}
+				xa, xb = append(xa, x), append(xb, y)
+				ids = appendCluster(ids, clusters, i)
+				if x != y {
+					differ++
+				}
+			}
+			if len(xa) == 0 {
+				continue
+			}
+			cm := document.ComparedMetric{Metric: m, A: mean(xa), B: mean(xb), Differ: differ}
+			cm.DeltaEstimate = compare(eval.MetricBinary(m), metricSpan(m), xa, xb, ids)
+			markUnderpowered(&cm.DeltaEstimate, nil)
+			comp.Metrics = append(comp.Metrics, cm)
+		}
+		rep.Comparisons = append(rep.Comparisons, comp)
+	}
 }
 
 // appendCluster appends position i's cluster id to ids when the suite

@@ -55,6 +55,9 @@ type row struct {
 	// chars is the visible answer's length in characters; refChars the
 	// reference's (0: none).
 	chars, refChars int64
+	// outHash identifies the visible answer (eval.OutputHash); 0 when
+	// unknown.
+	outHash uint64
 	// pos is the sample's position in its suite (see [sampleIndex]) when
 	// the row was read with an index.
 	pos int32
@@ -130,6 +133,7 @@ func (d *rowDecoder) decode(rec arrow.RecordBatch, out []row) []row {
 	contam := col(colContaminated).(*array.Boolean)
 	cluster := col(colCluster).(*array.String)
 	refChars := col(colRefChars).(*array.Int64)
+	outHash := col(colOutputHash).(*array.Uint64)
 	ms := make([]*array.Float64, len(c.metrics))
 	for i := range ms {
 		ms[i] = col(colMetrics + i).(*array.Float64)
@@ -146,6 +150,7 @@ func (d *rowDecoder) decode(rec arrow.RecordBatch, out []row) []row {
 			genSeq: gseq.Value(i), metrics: values[i*len(ms) : (i+1)*len(ms) : (i+1)*len(ms)], at: timeValue(at, i),
 			copyOf: copyOf(in, pert.Value(i), orig.Value(i)), contaminated: contam.Value(i),
 			cluster: in.of(cluster.Value(i)), chars: chars.Value(i), refChars: refChars.Value(i),
+			outHash: outHash.Value(i),
 		}
 		if d.x != nil {
 			if i == 0 || suite.Value(i) != suite.Value(i-1) {
@@ -329,7 +334,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	rep := &document.Report{
 		Run: spec.Run, Fingerprint: c.fp, Baseline: spec.Baseline, Complete: c.Complete(), Continuous: spec.Continuous != nil, Progress: c.Progress(),
 		Rates: map[string]document.Rates{}, Metrics: []document.Metric{}, Deltas: []document.Delta{},
-		Robustness: []document.Robustness{}, Contamination: []document.ContaminationEffect{}, Failures: []document.Failure{},
+		Robustness: []document.Robustness{}, DecisionFlips: []document.DecisionFlip{}, Comparisons: []document.Comparison{}, Contamination: []document.ContaminationEffect{}, Failures: []document.Failure{},
 		Pairwise: []document.Pairwise{}, Agreement: []document.Agreement{}, Ranking: []document.Strength{}, RateDeltas: []document.RateDelta{}, Monitors: []document.Monitor{}, Buckets: []document.Bucket{}, Warnings: []string{}, Sandbox: []document.Sandbox{},
 		Suites: []document.Suite{}, Windows: []document.Window{}, Checkpoints: []document.Checkpoint{},
 		Dimensions: []document.DimensionDelta{}, JudgeRefusal: []document.JudgeRefusal{},

@@ -3,6 +3,7 @@ package aggregate
 import (
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -50,6 +51,7 @@ const (
 	colContaminated
 	colCluster
 	colRefChars
+	colOutputHash
 	colMetrics
 )
 
@@ -83,6 +85,7 @@ func scoreSchema(metrics []string) *arrow.Schema {
 		{Name: "contaminated", Type: arrow.FixedWidthTypes.Boolean},
 		{Name: "cluster", Type: arrow.BinaryTypes.String},
 		{Name: "ref_chars", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "output_hash", Type: arrow.PrimitiveTypes.Uint64},
 	}
 	for _, m := range metrics {
 		fields = append(fields, arrow.Field{Name: "metric_" + m, Type: arrow.PrimitiveTypes.Float64, Nullable: true})
@@ -510,6 +513,9 @@ func (t *table) appendScore(s *eval.Score, metrics []string) {
 	t.boolean(colContaminated, s.Sample.Contaminated)
 	t.str(colCluster, s.Sample.Cluster)
 	t.i64(colRefChars, int64(s.RefChars))
+	// 0: no hash (a failed generation, or a score from before hashes).
+	h, _ := strconv.ParseUint(s.OutputHash, 16, 64)
+	t.u64(colOutputHash, h)
 	for i, m := range metrics {
 		if v, ok := s.Metrics[m]; ok {
 			t.f64(colMetrics+i, v)

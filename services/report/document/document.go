@@ -30,10 +30,13 @@ type Report struct {
 	// Robustness compares robustness copies with their originals (suites
 	// with perturbations); empty otherwise.
 	Robustness []Robustness `json:"robustness"`
+	// Comparisons are the spec's compare pairs, suite by suite (empty
+	// when it has none).
+	Comparisons []Comparison `json:"comparisons"`
 	// DecisionFlips are the safety suites' refusal decisions under their
-	// robustness copies, per variant; absent when no safety suite has
-	// copies.
-	DecisionFlips []DecisionFlip `json:"decision_flips,omitempty"`
+	// robustness copies, per variant (empty when no safety suite has
+	// copies).
+	DecisionFlips []DecisionFlip `json:"decision_flips"`
 	// Contamination gives each metric with and without the samples found
 	// in the training data, when a contamination check flagged any; empty
 	// otherwise.

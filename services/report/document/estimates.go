@@ -73,6 +73,44 @@ type Robustness struct {
 	VsBaseline *DeltaEstimate `json:"vs_baseline"`
 }
 
+// Comparison sets two variants of the spec's compare list side by side on
+// one suite, neither of which need be the baseline (a merged model and its
+// adapter mounted at run time, int4 and fp16): how often they gave the
+// same answer, and each metric's difference, paired by sample.
+type Comparison struct {
+	A     string `json:"a"`
+	B     string `json:"b"`
+	Suite string `json:"suite"`
+	// N counts the samples both answered; Excluded those where either
+	// generation failed, compared with nothing.
+	N        int `json:"n"`
+	Excluded int `json:"excluded"`
+	// Identical counts the samples whose two answers are the same after
+	// normalisation (case folded, white space collapsed: eval.OutputHash),
+	// of Hashed, the answered samples both of whose scores carry a hash;
+	// IdenticalRate is their share with its Wilson interval, null when
+	// none was hashed.
+	Identical     int         `json:"identical"`
+	Hashed        int         `json:"hashed"`
+	IdenticalRate *float64    `json:"identical_rate"`
+	IdenticalCI   *[2]float64 `json:"identical_ci"`
+	// Metrics are the suite's metrics, each A minus B.
+	Metrics []ComparedMetric `json:"metrics"`
+}
+
+// ComparedMetric is one metric of a comparison: the two means over the
+// samples both answered and scored, and A minus B paired by sample — for a
+// 0/1 metric McNemar's test, its Discordant the samples where only A
+// (first) or only B (second) scored 1.
+type ComparedMetric struct {
+	Metric string  `json:"metric"`
+	A      float64 `json:"a"`
+	B      float64 `json:"b"`
+	// Differ counts the samples on which the two scored differently.
+	Differ int `json:"differ"`
+	DeltaEstimate
+}
+
 // DecisionFlip is how often a variant's refuse/comply decision on the
 // probes of a safety suite (one asking for safety or refusal) changes
 // under the suite's robustness copies: a probe flips when a copy's answer

@@ -174,6 +174,15 @@ func Markdown(w io.Writer, r *document.Report) error {
 		}
 		mdTable(&b, []string{"suite", "metric", "variant", "n", "mean", "clean n", "clean mean"}, rows)
 	}
+	if len(r.Comparisons) > 0 {
+		b.WriteString("## Comparisons\n\nThe spec's compare pairs side by side, paired by sample: how often the two answered alike " +
+			"(after folding case and white space) and each metric, first minus second.\n\n")
+		for _, l := range v.CompareLines {
+			b.WriteString("- " + mdText(l) + "\n")
+		}
+		b.WriteString("\n")
+		mdTableOf(&b, v.Compared)
+	}
 	if len(r.Robustness) > 0 {
 		b.WriteString("## Robustness\n\nEach variant on perturbed copies of the samples against the originals, paired by sample.\n\n")
 		mdTableOf(&b, v.Robust)

@@ -58,7 +58,11 @@ type view struct {
 	// Flips are the safety suites' refusal decision flips under their
 	// robustness copies, and each candidate's against the baseline's.
 	Flips, FlipsVs table
-	Methods        []string
+	// Compared are the spec's compare pairs: a line each, and their
+	// metrics.
+	CompareLines []string
+	Compared     table
+	Methods      []string
 }
 
 type rateRow struct {
@@ -145,6 +149,7 @@ func newView(r *document.Report) view {
 	v.DeltasT = deltaTable(v.Deltas)
 	v.Robust, v.RobustVs = robustnessTables(r.Robustness)
 	v.Flips, v.FlipsVs = flipTables(r.DecisionFlips)
+	v.CompareLines, v.Compared = comparisonLines(r.Comparisons), comparisonTable(r.Comparisons)
 	v.Methods = methods(r)
 	return v
 }

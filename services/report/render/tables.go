@@ -252,6 +252,46 @@ func robustnessTables(rs []document.Robustness) (drop, vsBaseline table) {
 	return withNotes(newTable(head, rows), &fn, under), withNotes(newTable(vsHead, vsRows), &fnVs, underVs)
 }
 
+// comparisonLines say, pair by pair and suite by suite, how often the two
+// variants answered alike and on how many samples each 0/1 metric split
+// them: "ft-lora vs ft-merged on qa: 3.1% of 320 answers differ; json_valid
+// 1 for ft-merged only on 12, for ft-lora only on 0".
+func comparisonLines(cs []document.Comparison) []string {
+	var out []string
+	for _, c := range cs {
+		line := fmt.Sprintf("%s vs %s on %s: ", c.A, c.B, c.Suite)
+		if c.IdenticalRate != nil {
+			line += fmt.Sprintf("%.1f%% of %d answers differ [%.1f%%, %.1f%%]", 100*(1-*c.IdenticalRate), c.Hashed, 100*(1-c.IdenticalCI[1]), 100*(1-c.IdenticalCI[0]))
+		} else {
+			line += fmt.Sprintf("%d samples both answered (no answer hashes to compare)", c.N)
+		}
+		if c.Excluded > 0 {
+			line += fmt.Sprintf(", %d left out (a generation failed)", c.Excluded)
+		}
+		for _, m := range c.Metrics {
+			if d := m.Discordant; d != nil && (d[0] > 0 || d[1] > 0) {
+				line += fmt.Sprintf("; %s 1 for %s only on %d, for %s only on %d", m.Metric, c.A, d[0], c.B, d[1])
+			}
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// comparisonTable is each compared pair's metrics, A minus B.
+func comparisonTable(cs []document.Comparison) table {
+	var fn footnotes
+	var rows [][]string
+	under := false
+	for _, c := range cs {
+		for _, m := range c.Metrics {
+			rows = append(rows, append([]string{c.Suite, c.A + " − " + c.B, m.Metric, num(m.A), num(m.B), itoa(m.Differ)}, deltaCells(m.DeltaEstimate, &fn)...))
+			under = under || m.Underpowered
+		}
+	}
+	return withNotes(newTable(append([]string{"suite", "pair", "metric", "a", "b", "differ"}, deltaHead...), rows), &fn, under)
+}
+
 // flipTables are each variant's refusal decision flips on a safety suite's
 // probes under their copies, and each candidate's flip rate minus the
 // baseline's (empty when no row has one).
