@@ -8,8 +8,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/assay-eval/assay/pkg/eval"
 )
 
 // Outcome is what a persona does with a prompt.
@@ -273,22 +274,4 @@ func isRefusal(s string) bool {
 
 // CountTokens approximates a tokenizer deterministically: each run of ASCII
 // letters or digits is a token, and so is every other non-space character.
-func CountTokens(s string) int {
-	n := 0
-	inWord := false
-	for _, r := range s {
-		switch {
-		case r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)):
-			if !inWord {
-				n++
-				inWord = true
-			}
-		case unicode.IsSpace(r):
-			inWord = false
-		default:
-			n++
-			inWord = false
-		}
-	}
-	return n
-}
+func CountTokens(s string) int { return eval.ApproxTokens(s) }

@@ -7,7 +7,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"unicode"
-	"unicode/utf8"
+
+	"github.com/assay-eval/assay/pkg/eval"
 )
 
 // ContextKinds are the perturbations that change the conversation around a
@@ -39,29 +40,8 @@ func paragraphs(text string) []string {
 
 var fillerParagraphs = map[string][]string{"en": paragraphs(fillerEN), "zh": paragraphs(fillerZH)}
 
-// CountTokens approximates a tokenizer, the same for every model: a run of
-// ASCII letters or digits is one token, and so is every other character
-// that is not a space (a Chinese character, a punctuation mark). Real
-// tokenizers differ from it by about a third either way.
-func CountTokens(s string) int {
-	n := 0
-	inWord := false
-	for _, r := range s {
-		switch {
-		case r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)):
-			if !inWord {
-				n++
-			}
-			inWord = true
-		case unicode.IsSpace(r):
-			inWord = false
-		default:
-			n++
-			inWord = false
-		}
-	}
-	return n
-}
+// CountTokens is how long the prose is: eval.ApproxTokens.
+func CountTokens(s string) int { return eval.ApproxTokens(s) }
 
 // LongContext returns text with at least tokens tokens (CountTokens) of
 // unrelated prose in text's language, whole paragraphs drawn in an order

@@ -186,63 +186,20 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 			}
 		}
 		for _, mg := range gt.Metrics {
-			name := mg.Suite + "/" + mg.Metric
+			// Bounds from below (min, delta_min, margin, superiority) and,
+			// for a metric where lower is better, from above (max,
+			// delta_max).
 			if mg.Min != nil {
-				m, found := metricOf(rep, mg.Suite, mg.Metric, v)
-				switch {
-				case !found || m.Mean == nil:
-					b.unmeasured(name+" min", v, boundMin, *mg.Min, fmt.Sprintf("no scored answer of %s for %s", v, name))
-				case overShare(m.Errors, m.N+m.Errors, maxErr):
-					// A suite can fail alone (a content filter on the safety
-					// suite) while the variant's overall rate stays low.
-					b.unmeasured(name+" min", v, boundMin, *mg.Min, fmt.Sprintf("%d of %d generations of %s on suite %s failed, more than error_rate_max %g allows: its %s is over the rest only",
-						m.Errors, m.N+m.Errors, v, mg.Suite, maxErr, mg.Metric))
-				default:
-					b.decide(name+" min", v, *mg.Min, true, estimate{value: *m.Mean, ci: m.CI, n: m.N, wilson: eval.MetricBinary(mg.Metric) && m.Clusters == 0})
-				}
+				b.metricMean(rep, mg, v, *mg.Min, true, maxErr)
 			}
 			if mg.Max != nil {
-				m, found := metricOf(rep, mg.Suite, mg.Metric, v)
-				switch {
-				case !found || m.Mean == nil:
-					b.unmeasured(name+" max", v, boundMax, *mg.Max, fmt.Sprintf("no scored answer of %s for %s", v, name))
-				case overShare(m.Errors, m.N+m.Errors, maxErr):
-					b.unmeasured(name+" max", v, boundMax, *mg.Max, fmt.Sprintf("%d of %d generations of %s on suite %s failed, more than error_rate_max %g allows: its %s is over the rest only",
-						m.Errors, m.N+m.Errors, v, mg.Suite, maxErr, mg.Metric))
-				default:
-					b.decide(name+" max", v, *mg.Max, false, estimate{value: *m.Mean, ci: m.CI, n: m.N, wilson: eval.MetricBinary(mg.Metric) && m.Clusters == 0})
-				}
-			}
-			if mg.DeltaMax != nil {
-				bound := *mg.DeltaMax
-				d, found := deltaOf(rep, mg.Suite, mg.Metric, v)
-				switch {
-				case !found:
-					b.unmeasured(name+" delta_max", v, boundMax, bound, fmt.Sprintf("no sample of %s that both %s and the baseline answered", name, v))
-				case overShare(d.Excluded, d.N+d.Excluded, maxErr):
-					b.unmeasured(name+" delta_max", v, boundMax, bound, fmt.Sprintf("%d of %d pairs of %s on suite %s were left out because a generation failed, more than error_rate_max %g allows",
-						d.Excluded, d.N+d.Excluded, v, mg.Suite, maxErr))
-				case d.N == 0:
-					b.unmeasured(name+" delta_max", v, boundMax, bound, fmt.Sprintf("%d of %d pairs of %s on suite %s were left out because a generation failed: the delta is over nothing",
-						d.Excluded, d.N+d.Excluded, v, mg.Suite))
-				default:
-					b.decide(name+" delta_max", v, bound, false, deltaEstimate(d.DeltaEstimate))
-				}
+				b.metricMean(rep, mg, v, *mg.Max, false, maxErr)
 			}
 			if bound, ok := mg.DeltaBound(); ok {
-				d, found := deltaOf(rep, mg.Suite, mg.Metric, v)
-				switch {
-				case !found:
-					b.unmeasured(name+" delta_min", v, boundMin, bound, fmt.Sprintf("no sample of %s that both %s and the baseline answered", name, v))
-				case overShare(d.Excluded, d.N+d.Excluded, maxErr):
-					b.unmeasured(name+" delta_min", v, boundMin, bound, fmt.Sprintf("%d of %d pairs of %s on suite %s were left out because a generation failed, more than error_rate_max %g allows",
-						d.Excluded, d.N+d.Excluded, v, mg.Suite, maxErr))
-				case d.N == 0:
-					b.unmeasured(name+" delta_min", v, boundMin, bound, fmt.Sprintf("%d of %d pairs of %s on suite %s were left out because a generation failed: the delta is over nothing",
-						d.Excluded, d.N+d.Excluded, v, mg.Suite))
-				default:
-					b.decide(name+" delta_min", v, bound, true, deltaEstimate(d.DeltaEstimate))
-				}
+				b.metricDelta(rep, mg, v, bound, true, maxErr)
+			}
+			if mg.DeltaMax != nil {
+				b.metricDelta(rep, mg, v, *mg.DeltaMax, false, maxErr)
 			}
 		}
 	}
@@ -264,6 +221,50 @@ func Gate(spec *eval.RunSpec, rep *document.Report) document.Gate {
 	}
 	g.Passed = g.Verdict == document.VerdictPass
 	return g
+}
+
+// metricMean adds the check that variant v's mean of mg's metric is at
+// least (atLeast) or at most threshold: "<suite>/<metric> min" or "max".
+func (b *checks) metricMean(rep *document.Report, mg eval.MetricGate, v string, threshold float64, atLeast bool, maxErr float64) {
+	name, bound := mg.Suite+"/"+mg.Metric+" min", boundMin
+	if !atLeast {
+		name, bound = mg.Suite+"/"+mg.Metric+" max", boundMax
+	}
+	m, found := metricOf(rep, mg.Suite, mg.Metric, v)
+	switch {
+	case !found || m.Mean == nil:
+		b.unmeasured(name, v, bound, threshold, fmt.Sprintf("no scored answer of %s for %s/%s", v, mg.Suite, mg.Metric))
+	case overShare(m.Errors, m.N+m.Errors, maxErr):
+		// A suite can fail alone (a content filter on the safety suite)
+		// while the variant's overall rate stays low.
+		b.unmeasured(name, v, bound, threshold, fmt.Sprintf("%d of %d generations of %s on suite %s failed, more than error_rate_max %g allows: its %s is over the rest only",
+			m.Errors, m.N+m.Errors, v, mg.Suite, maxErr, mg.Metric))
+	default:
+		b.decide(name, v, threshold, atLeast, estimate{value: *m.Mean, ci: m.CI, n: m.N, wilson: eval.MetricBinary(mg.Metric) && m.Clusters == 0})
+	}
+}
+
+// metricDelta adds the check that variant v's delta from the baseline on
+// mg's metric is at least (atLeast) or at most threshold:
+// "<suite>/<metric> delta_min" or "delta_max".
+func (b *checks) metricDelta(rep *document.Report, mg eval.MetricGate, v string, threshold float64, atLeast bool, maxErr float64) {
+	name, bound := mg.Suite+"/"+mg.Metric+" delta_min", boundMin
+	if !atLeast {
+		name, bound = mg.Suite+"/"+mg.Metric+" delta_max", boundMax
+	}
+	d, found := deltaOf(rep, mg.Suite, mg.Metric, v)
+	switch {
+	case !found:
+		b.unmeasured(name, v, bound, threshold, fmt.Sprintf("no sample of %s/%s that both %s and the baseline answered", mg.Suite, mg.Metric, v))
+	case overShare(d.Excluded, d.N+d.Excluded, maxErr):
+		b.unmeasured(name, v, bound, threshold, fmt.Sprintf("%d of %d pairs of %s on suite %s were left out because a generation failed, more than error_rate_max %g allows",
+			d.Excluded, d.N+d.Excluded, v, mg.Suite, maxErr))
+	case d.N == 0:
+		b.unmeasured(name, v, bound, threshold, fmt.Sprintf("%d of %d pairs of %s on suite %s were left out because a generation failed: the delta is over nothing",
+			d.Excluded, d.N+d.Excluded, v, mg.Suite))
+	default:
+		b.decide(name, v, threshold, atLeast, deltaEstimate(d.DeltaEstimate))
+	}
 }
 
 // Bounds of a check, as in [document.Check].Bound.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/assay-eval/assay/pkg/eval"
 )
 
 // Lang selects the tokenisation of the text metrics.
@@ -223,22 +225,4 @@ func Tokens(s string, lang Lang) []string {
 // CountTokens approximates an LLM tokenizer when the endpoint reported no
 // usage: each run of ASCII letters or digits is a token, and so is every
 // other non-space character.
-func CountTokens(s string) int {
-	n := 0
-	inWord := false
-	for _, r := range s {
-		switch {
-		case r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)):
-			if !inWord {
-				n++
-				inWord = true
-			}
-		case unicode.IsSpace(r):
-			inWord = false
-		default:
-			n++
-			inWord = false
-		}
-	}
-	return n
-}
+func CountTokens(s string) int { return eval.ApproxTokens(s) }
