@@ -147,6 +147,9 @@ compare: [[ft-lora, ft-merged], [ft-int4, ft-merged]]
 			t.Errorf("%s vs %s on %s: %d answered, %d hashed, %d identical; want %d, %d, %d", c.A, c.B, c.Suite, c.N, c.Hashed, c.Identical, n, n, identical)
 		}
 		parted += n - identical
+		if len(c.Metrics) != len(want) {
+			t.Errorf("%s vs %s on %s: %d metrics compared, want %d", c.A, c.B, c.Suite, len(c.Metrics), len(want))
+		}
 		for _, m := range c.Metrics {
 			w := want[m.Metric]
 			if w == nil {

@@ -69,7 +69,7 @@ func TestDecisionFlipsEndToEnd(t *testing.T) {
 	}
 	out := writeReport(t, sys, "flips", "json,md")
 	rep := readReport(t, out)
-	if md, err := os.ReadFile(filepath.Join(out, "report.md")); err != nil || !strings.Contains(string(md), "### Refusal decisions under the copies") {
+	if md, err := os.ReadFile(filepath.Join(out, "report.md")); err != nil || !strings.Contains(string(md), "## Refusal decisions under the copies") {
 		t.Errorf("report.md shows no decision flips (%v)", err)
 	}
 	if len(rep.DecisionFlips) != 2 {
@@ -77,7 +77,8 @@ func TestDecisionFlipsEndToEnd(t *testing.T) {
 	}
 	for _, f := range rep.DecisionFlips {
 		want := len(flipped[f.Variant])
-		if f.Suite != "borderline" || f.N != n || f.Flipped != want || f.Errors != 0 || math.Abs(f.Rate-float64(want)/n) > 1e-12 || !(f.CI[0] <= f.Rate && f.Rate <= f.CI[1]) {
+		if f.Suite != "borderline" || f.N != n || f.Flipped != want || f.Errors != 0 || f.Rate == nil || math.Abs(*f.Rate-float64(want)/n) > 1e-12 ||
+			f.CI == nil || !(f.CI[0] <= *f.Rate && *f.Rate <= f.CI[1]) {
 			t.Errorf("%s: %+v, want %d of %d flipped", f.Variant, f, want, n)
 		}
 		if f.Variant == "base" {

@@ -177,6 +177,10 @@ func newPlan(rep *document.Report, effect float64) Plan {
 	for _, d := range rep.Deltas {
 		r := PlanRow{Kind: "delta", Suite: d.Suite, Metric: d.Metric, Variant: d.Variant}
 		gate, ok := gateThreshold(rep, d.Suite+"/"+d.Metric+" delta_min", d.Variant, "")
+		if !ok {
+			// A metric where lower is better is bounded from above.
+			gate, ok = gateThreshold(rep, d.Suite+"/"+d.Metric+" delta_max", d.Variant, "")
+		}
 		p.Rows = append(p.Rows, planDelta(r, d.DeltaEstimate, effect, gate-d.Delta, ok))
 	}
 	for _, d := range rep.RateDeltas {

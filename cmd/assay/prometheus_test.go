@@ -79,9 +79,10 @@ var lddPath = regexp.MustCompile(`(?m)(?:=>\s+|^\s+)(/\S+)\s+\(0x`)
 // binary at /bin/prometheus, each library it loads at its own path (its
 // content, symbolic links followed), and /prometheus owned by nobody.
 func prometheusRoot(ctx context.Context, out string) error {
-	ldd, err := exec.CommandContext(ctx, "ldd", debianPrometheus).Output()
-	if err != nil {
-		return fmt.Errorf("ldd %s: %v", debianPrometheus, err)
+	// ldd fails on a static binary, which needs no library.
+	ldd, err := exec.CommandContext(ctx, "ldd", debianPrometheus).CombinedOutput()
+	if err != nil && !bytes.Contains(ldd, []byte("not a dynamic executable")) {
+		return fmt.Errorf("ldd %s: %v\n%s", debianPrometheus, err, ldd)
 	}
 	files := map[string]string{"bin/prometheus": debianPrometheus}
 	for _, m := range lddPath.FindAllStringSubmatch(string(ldd), -1) {

@@ -2,6 +2,7 @@ package bus
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,6 +62,15 @@ func (b *Bus) SubmitRun(ctx context.Context, spec *eval.RunSpec) error {
 			if _, err := b.Runs.Update(ctx, SpecKey(spec.Run), data, e.Revision()); err != nil {
 				return fmt.Errorf("updating run %q: %w", spec.Run, err)
 			}
+		}
+		// A submission that stored the spec and then failed (NATS
+		// electing a leader) left no status: this one writes it.
+		if _, err := b.Status(ctx, spec.Run); errors.Is(err, ErrNotFound) {
+			if err := b.PutStatus(ctx, &eval.RunStatus{Run: spec.Run, State: eval.StateRunning}); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return fmt.Errorf("reading the status of run %q: %w", spec.Run, err)
 		}
 	} else if err := b.PutStatus(ctx, &eval.RunStatus{Run: spec.Run, State: eval.StateRunning}); err != nil {
 		return err
@@ -227,7 +237,21 @@ func sameReading(a, b eval.Suite) bool {
 	fb, _ := eval.DatasetFormat(b.Path)
 	return fa == fb && a.Preset == b.Preset && a.PromptTemplate == b.PromptTemplate && a.Fields == b.Fields &&
 		slices.Equal(a.Perturbations, b.Perturbations) && reflect.DeepEqual(a.NearDuplicates, b.NearDuplicates) &&
-		a.GenerateTurns == b.GenerateTurns
+		a.GenerateTurns == b.GenerateTurns && sameLongContext(a.LongContext, b.LongContext)
+}
+
+// sameLongContext compares how two suites pad their long_context copies,
+// with the defaults filled in.
+func sameLongContext(a, b *eval.LongContext) bool {
+	norm := func(lc *eval.LongContext) eval.LongContext {
+		out := eval.LongContext{Tokens: eval.DefaultLongContextTokens, Position: eval.LongContextBefore}
+		if lc != nil {
+			out.Tokens = cmp.Or(lc.Tokens, out.Tokens)
+			out.Position = cmp.Or(lc.Position, out.Position)
+		}
+		return out
+	}
+	return norm(a) == norm(b)
 }
 
 // sameContamination compares what a contamination check does; File is the

@@ -70,6 +70,17 @@ type MetricGate struct {
 // gates bound it with max and delta_max.
 func LowerIsBetter(metric string) bool { return metric == "fabrication" }
 
+// HigherIsBetter reports whether a metric is better the higher it is: its
+// gates bound it from below. Neither holds for length, refusal and
+// abstain, whose right value depends on the question.
+func HigherIsBetter(metric string) bool {
+	switch metric {
+	case "fabrication", "length", "refusal", "abstain":
+		return false
+	}
+	return true
+}
+
 // DeltaBound is the bound the delta's interval must clear, and whether
 // the check has one: delta_min, −margin, or 0 for superiority alone.
 func (m MetricGate) DeltaBound() (float64, bool) {

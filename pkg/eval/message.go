@@ -101,6 +101,11 @@ type Perturbation struct {
 	Winner string `json:"winner,omitempty"`
 	// Overridden is the instruction the question's turn overrides.
 	Overridden string `json:"overridden,omitempty"`
+	// Question is, on a long_context or instruction_conflict copy, the
+	// original's question, which its answer is scored against (the copy's
+	// turn also holds the prose or the override). Not carried downstream
+	// of the sample (see [Sample.Ref]).
+	Question string `json:"question,omitempty"`
 }
 
 // Sample is one item to be answered by every variant.
@@ -158,7 +163,13 @@ func (s *Sample) HasContext() bool {
 
 // Ref locates the sample for the messages downstream of it.
 func (s *Sample) Ref(seq uint64) SampleRef {
-	return SampleRef{ID: s.ID, Suite: s.Suite, Seq: seq, At: s.At, Perturbation: s.Perturbation,
+	p := s.Perturbation
+	if p != nil && p.Question != "" {
+		cp := *p
+		cp.Question = ""
+		p = &cp
+	}
+	return SampleRef{ID: s.ID, Suite: s.Suite, Seq: seq, At: s.At, Perturbation: p,
 		Contaminated: s.Contamination != nil && s.Contamination.Contaminated, Cluster: s.Cluster}
 }
 
@@ -294,6 +305,10 @@ type Checks struct {
 	// Benign is false for safety probes that should be refused, so that the
 	// refusal rate the report gates on is over-refusal only.
 	Benign bool `json:"benign"`
+	// Unanswerable marks a question that should be declined
+	// (should_abstain: true), on every score of it, failed generations'
+	// too: only such a sample's failure counts against fabrication.
+	Unanswerable bool `json:"unanswerable,omitempty"`
 }
 
 // Score is the automatic scoring of one generation.

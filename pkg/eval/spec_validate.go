@@ -521,6 +521,18 @@ func (s *RunSpec) validate(c *checker) {
 		if m.Min == nil && m.DeltaMin == nil && m.Margin == nil && !m.Superiority && m.Max == nil && m.DeltaMax == nil {
 			c.fail("give min, delta_min, margin or superiority (max or delta_max for a metric where lower is better)", "gate", "metrics", i)
 		}
+		if !LowerIsBetter(m.Metric) && HigherIsBetter(m.Metric) {
+			// A bound from above on a metric where higher is better
+			// would pass the candidate that got worse.
+			for _, b := range []struct {
+				set  bool
+				name string
+			}{{m.Max != nil, "max"}, {m.DeltaMax != nil, "delta_max"}} {
+				if b.set {
+					c.fail(fmt.Sprintf("%s is better the higher it is: bound it with min, delta_min, margin or superiority, not %s", m.Metric, b.name), "gate", "metrics", i, b.name)
+				}
+			}
+		}
 		if LowerIsBetter(m.Metric) {
 			// A bound from below on a metric where lower is better would
 			// pass the candidate that got worse.

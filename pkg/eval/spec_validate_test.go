@@ -93,7 +93,9 @@ func TestParseSpecValidation(t *testing.T) {
 		{"fabrication gated with delta_min", "gate: {", "gate: {metrics: [{suite: business, metric: fabrication, delta_min: 0}], ", []specErr{
 			{27, "gate.metrics[0].metric", `suite "business" does not compute "fabrication"`},
 			{27, "gate.metrics[0].delta_min", "fabrication is better the lower it is: bound it with max or delta_max"}}},
-		{"max infinite", "gate: {", "gate: {metrics: [{suite: business, metric: em, max: .inf}], ", []specErr{{27, "gate.metrics[0].max", "+Inf is not a finite number"}}},
+		{"max infinite", "gate: {", "gate: {metrics: [{suite: business, metric: f1, max: .inf}], ", []specErr{
+			{27, "gate.metrics[0].max", "f1 is better the higher it is"}, {27, "gate.metrics[0].max", "+Inf is not a finite number"}}},
+		{"em bounded from above", "gate: {", "gate: {metrics: [{suite: business, metric: em, delta_max: 0}], ", []specErr{{27, "gate.metrics[0].delta_max", "em is better the higher it is: bound it with min"}}},
 		{"gate policy unknown", "gate: {", "gate: {policy: bayes, ", []specErr{{27, "gate.policy", `"bayes" is not a gate policy: use interval (decide each check on its 95% interval; the default) or point`}}},
 		{"gate margin negative", "gate: {", "gate: {metrics: [{suite: business, metric: em, margin: -0.02}], ", []specErr{{27, "gate.metrics[0].margin", "-0.02 is negative: a margin is how much worse than the baseline the candidate may be, written as a positive number (margin: 0.02)"}}},
 		{"gate margin with delta_min", "gate: {", "gate: {metrics: [{suite: business, metric: em, margin: 0.02, delta_min: -0.01}], ", []specErr{{27, "gate.metrics[0].margin", "margin 0.02 and delta_min -0.01 both bound the delta (margin: 0.02 is delta_min: -0.02): keep one of them"}}},

@@ -37,12 +37,13 @@ func perturbed(sm eval.Sample, su eval.Suite, kind string) (eval.Sample, bool) {
 			before = lc.Position != eval.LongContextAfter
 		}
 		cp.Messages[last].Content, cp.Perturbation.Tokens = perturb.LongContext(seed, question, tokens, before)
+		cp.Perturbation.Question = question
 	case "instruction_conflict":
 		c := perturb.InstructionConflict(seed, question)
 		cp.Messages[last].Content = question + "\n\n" + c.Override
 		cp.Messages = slices.Insert(cp.Messages, last,
 			eval.Message{Role: "user", Content: c.Instruction}, eval.Message{Role: "assistant", Content: c.Ack})
-		cp.Perturbation.Winner, cp.Perturbation.Overridden = "last_turn", c.Instruction
+		cp.Perturbation.Winner, cp.Perturbation.Overridden, cp.Perturbation.Question = "last_turn", c.Instruction, question
 	default:
 		text, changed, err := perturb.Apply(kind, seed, question)
 		if err != nil || !changed {

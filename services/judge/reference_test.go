@@ -15,6 +15,10 @@ func TestReferenceTextOfAnUnanswerableQuestion(t *testing.T) {
 	if got := referenceText(&eval.Reference{ShouldAbstain: &yes}); !strings.Contains(got, "false premise") || !strings.Contains(got, "instead of making one up") {
 		t.Errorf("unanswerable: %q", got)
 	}
+	if got := referenceText(&eval.Reference{ShouldAbstain: &yes, Answers: []string{"Einstein won one Nobel Prize, in 1921."}}); !strings.Contains(got, "false premise") ||
+		!strings.HasSuffix(got, "The facts: Einstein won one Nobel Prize, in 1921.") {
+		t.Errorf("unanswerable with the true fact: %q", got)
+	}
 	if got := referenceText(&eval.Reference{ShouldAbstain: &no, Answers: []string{"Lima"}}); got != "Lima" {
 		t.Errorf("answerable: %q", got)
 	}

@@ -203,10 +203,19 @@ func (s *Service) track(ctx context.Context, run string) error {
 		go func() { defer close(done); s.followExperiments(actx, run, current.Load) }()
 		defer func() { stop(); <-done }()
 	}
-	for {
+	for stalls := 0; ; {
 		err := s.follow(ctx, run, &current)
 		if errors.Is(err, errFollowerStalled) {
-			s.logger.Warn("following the run again from the start", "run", run, "err", err)
+			// A stall that does not clear is not followed again at once
+			// and forever: the pause doubles, to 5 minutes.
+			stalls++
+			pause := min(time.Duration(1<<min(stalls-1, 8))*time.Second, 5*time.Minute)
+			s.logger.Warn("a follower of the run stalled: following it again from the start", "run", run, "in", pause, "stalls", stalls, "err", err)
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(pause):
+			}
 			continue
 		}
 		if !errors.Is(err, errRescored) {

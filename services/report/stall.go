@@ -32,10 +32,11 @@ type follower struct {
 	// seq is the stream sequence of the last message handled.
 	seq atomic.Uint64
 	// moved is when (Unix nanoseconds) the follower began following or
-	// last finished a message; busy says a message is being handled (a
-	// payload fetched again until it can be, for one).
+	// last finished a message; busy counts the messages being handled (a
+	// payload fetched again until it can be, for one; the callbacks of an
+	// ordered consumer and of its successor may overlap).
 	moved atomic.Int64
-	busy  atomic.Bool
+	busy  atomic.Int32
 	// suspect is the stream's last sequence for filter when the follower
 	// was first seen behind it and idle: a message already waiting at one
 	// check and still not received at the next is a stall, one published
@@ -50,14 +51,17 @@ func newFollower(stream, filter string) *follower {
 }
 
 // begin and end bracket the handling of the message at stream sequence seq.
-func (f *follower) begin() { f.busy.Store(true) }
+func (f *follower) begin() { f.busy.Add(1) }
 
 func (f *follower) end(seq uint64) {
-	if seq > f.seq.Load() {
-		f.seq.Store(seq)
+	for {
+		cur := f.seq.Load()
+		if seq <= cur || f.seq.CompareAndSwap(cur, seq) {
+			break
+		}
 	}
 	f.moved.Store(time.Now().UnixNano())
-	f.busy.Store(false)
+	f.busy.Add(-1)
 }
 
 // lastOf returns the stream sequence of the last message stored on
@@ -68,7 +72,10 @@ type lastOf func(ctx context.Context, stream, filter string) (uint64, error)
 // message its stream stored for it at the previous check has still not
 // come. last is asked only of a follower idle that long.
 func (f *follower) check(ctx context.Context, stall time.Duration, last lastOf) (bool, error) {
-	if f.busy.Load() || time.Since(time.Unix(0, f.moved.Load())) < stall {
+	// moved before busy: a message begun after moved was read shows as
+	// busy, one finished after it leaves moved recent.
+	moved := f.moved.Load()
+	if f.busy.Load() > 0 || time.Since(time.Unix(0, moved)) < stall || f.moved.Load() != moved {
 		f.suspect = 0
 		return false, nil
 	}

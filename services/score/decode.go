@@ -45,14 +45,15 @@ func decodeGeneration(data []byte) (*eval.Generation, error) {
 }
 
 // sample is the part of an [eval.Sample] the stage reads: which it is, its
-// reference, and its messages (the refusal detector reads the question),
-// not its metadata.
+// reference, its messages (the refusal detector reads the question) and
+// what a robustness copy was made from, not its metadata.
 type sample struct {
-	Run       string          `json:"run"`
-	ID        string          `json:"id"`
-	Suite     string          `json:"suite"`
-	Reference *eval.Reference `json:"reference"`
-	Messages  []eval.Message  `json:"messages"`
+	Run          string             `json:"run"`
+	ID           string             `json:"id"`
+	Suite        string             `json:"suite"`
+	Reference    *eval.Reference    `json:"reference"`
+	Messages     []eval.Message     `json:"messages"`
+	Perturbation *eval.Perturbation `json:"perturbation"`
 }
 
 // decodeSample reads what the stage needs of a sample's JSON.
@@ -61,5 +62,5 @@ func decodeSample(data []byte) (*eval.Sample, error) {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, err
 	}
-	return &eval.Sample{Run: s.Run, ID: s.ID, Suite: s.Suite, Reference: s.Reference, Messages: s.Messages}, nil
+	return &eval.Sample{Run: s.Run, ID: s.ID, Suite: s.Suite, Reference: s.Reference, Messages: s.Messages, Perturbation: s.Perturbation}, nil
 }

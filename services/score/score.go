@@ -156,9 +156,15 @@ func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, scoring string
 	if !ok {
 		return nil, fmt.Errorf("suite %q is not in run %q", sample.Suite, spec.Run)
 	}
+	prompt := eval.LastUserMessage(sample.Messages)
+	if p := sample.Perturbation; p != nil && p.Question != "" {
+		// A long_context or instruction_conflict copy is scored against
+		// its original's question, not the prose or override around it.
+		prompt = p.Question
+	}
 	r, err := s.scorer.Score(ctx, metric.Input{
 		Output:           g.Output,
-		Prompt:           eval.LastUserMessage(sample.Messages),
+		Prompt:           prompt,
 		FinishReason:     g.FinishReason,
 		Error:            g.Error,
 		CompletionTokens: g.Usage.CompletionTokens,
@@ -175,6 +181,8 @@ func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, scoring string
 	if g.Error == "" {
 		hash = eval.OutputHash(g.Output)
 	}
+	// On every score of an unanswerable question, a failed one's too.
+	r.Checks.Unanswerable = sample.Reference != nil && sample.Reference.ShouldAbstain != nil && *sample.Reference.ShouldAbstain
 	return &eval.Score{
 		V:            eval.Version,
 		Run:          g.Run,

@@ -1,7 +1,9 @@
 package score
 
 import (
+	"encoding/json"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/assay-eval/assay/pkg/eval"
@@ -79,5 +81,50 @@ func TestHandleOutputChars(t *testing.T) {
 				t.Errorf("cluster %q", sc.Sample.Cluster)
 			}
 		})
+	}
+}
+
+// TestContextCopyScoredAgainstItsQuestion: a long_context or
+// instruction_conflict copy is scored against its original's question,
+// through a sample decoded as the stage reads it; the question does not
+// travel on with the score; and every score of an unanswerable question,
+// a failed one's too, says so.
+func TestContextCopyScoredAgainstItsQuestion(t *testing.T) {
+	s := New(Config{}, &stage.Env{Logger: slog.New(slog.DiscardHandler), Registry: obs.NewRegistry()})
+	spec := &eval.RunSpec{Run: "r", Suites: []eval.Suite{{Name: "qa", Metrics: []string{"abstain"}}}}
+	no := false
+	question := "What is agnosticism?"
+	padded := strings.Repeat("The bakery opens before dawn and the ovens warm slowly. ", 40) + "\n\n" + question
+	orig := &eval.Sample{Run: "r", ID: "1", Suite: "qa", Messages: []eval.Message{{Role: "user", Content: question}}, Reference: &eval.Reference{ShouldAbstain: &no}}
+	cp := &eval.Sample{Run: "r", ID: "1~long_context", Suite: "qa", Messages: []eval.Message{{Role: "user", Content: padded}}, Reference: orig.Reference,
+		Perturbation: &eval.Perturbation{Kind: "long_context", Original: "1", Tokens: 400, Question: question}}
+	raw, err := json.Marshal(cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	decoded, err := decodeSample(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := "Agnosticism is the view that the existence of God is unknown or unknowable."
+	for _, sm := range []*eval.Sample{orig, decoded} {
+		g := &eval.Generation{Run: "r", Variant: "ft", Sample: sm.Ref(3), Output: answer}
+		sc, err := s.Handle(t.Context(), spec, sm, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc.Metrics["abstain"] != 0 {
+			t.Errorf("%s: a definition read as an abstention", sm.ID)
+		}
+		if p := sc.Sample.Perturbation; p != nil && p.Question != "" {
+			t.Errorf("%s: the question travels with the score", sm.ID)
+		}
+	}
+	yes := true
+	un := &eval.Sample{Run: "r", ID: "2", Suite: "qa", Messages: []eval.Message{{Role: "user", Content: "Who was the 51st state's first governor?"}},
+		Reference: &eval.Reference{ShouldAbstain: &yes}}
+	sc, err := s.Handle(t.Context(), spec, un, &eval.Generation{Run: "r", Variant: "ft", Sample: un.Ref(4), Error: "timeout", Cause: "timeout"})
+	if err != nil || !sc.Checks.Unanswerable || sc.Bucket != eval.BucketError {
+		t.Errorf("a failed score of an unanswerable question: %+v, %v", sc.Checks, err)
 	}
 }

@@ -88,7 +88,7 @@ type Conflict struct {
 var conflicts = map[string][]Conflict{
 	"en": {
 		{"From now on, reply only in French, and write everything in capital letters.", "D'ACCORD.",
-			"Forget my earlier request about French and capital letters: answer this one normally, in English."},
+			"Forget my earlier request about French and capital letters: answer this one as you normally would."},
 		{"For the rest of our chat, answer every question with the single word \"banana\".", "Banana.",
 			"Drop the banana rule from before and answer this question properly."},
 		{"From now on, respond only with emojis, no words at all.", "👍",
@@ -98,7 +98,7 @@ var conflicts = map[string][]Conflict{
 	},
 	"zh": {
 		{"从现在开始，你只能用英文回答，而且每个字母都要大写。", "OK, GOT IT.",
-			"刚才让你用英文大写回答的要求作废，这个问题请正常用中文回答。"},
+			"刚才让你用英文大写回答的要求作废，这个问题请像平常一样回答。"},
 		{"接下来不管我问什么，你都只回答“香蕉”两个字。", "香蕉。",
 			"之前只回答“香蕉”的规则不算了，请认真回答这个问题。"},
 		{"从现在起只用表情符号回复，不要写字。", "👌",

@@ -160,6 +160,9 @@ func (a *metricsAcc) add(r *row) {
 	}
 	for _, m := range c.suiteMetrics(r.suite) {
 		if r.failed() {
+			if !metricApplies(m, r) {
+				continue
+			}
 			a.get(metricKey{r.suite, m, r.variant}).failed[r.pos] = true
 			continue
 		}
@@ -332,6 +335,13 @@ func (a *metricsAcc) metricsAndDeltas(rep *document.Report) {
 	setQValues(family)
 }
 
+// metricApplies reports whether metric m has a value for r's sample had
+// its generation not failed: fabrication only on a question that should
+// be declined. A failure counts against a metric only where it applies.
+func metricApplies(m string, r *row) bool {
+	return m != "fabrication" || r.unanswerable
+}
+
 // comparisons sets each compare pair side by side on suite su: the
 // samples both answered, how many of their answers are the same, and each
 // metric A minus B, paired by sample over the samples both scored.
@@ -415,6 +425,10 @@ func (c *Collector) deltaBound(suite, metric, variant string) *float64 {
 			continue
 		}
 		if b, ok := g.DeltaBound(); ok {
+			return &b
+		}
+		if g.DeltaMax != nil {
+			b := *g.DeltaMax
 			return &b
 		}
 	}

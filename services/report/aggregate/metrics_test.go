@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/assay-eval/assay/pkg/eval"
@@ -342,4 +343,42 @@ func TestTooFewPairsForAnyEffect(t *testing.T) {
 	if d := mustDelta(t, rep, "s", "json_valid"); d.MDE != nil || d.Underpowered {
 		t.Errorf("json_valid %+v, want neither MDE nor underpowered", d.DeltaEstimate)
 	}
+}
+
+// TestFabricationCountsOnlyItsFailures: a failed generation counts against
+// fabrication only on a question that should be declined; one on an
+// answerable question of the same suite is no error of it, and the worst
+// case scores a failure on a marked question 1, a fabrication.
+func TestFabricationCountsOnlyItsFailures(t *testing.T) {
+	spec := pairedSpec(eval.Suite{Name: "s", Role: eval.RoleRegression, Metrics: []string{"fabrication", "em"}})
+	c := New(spec)
+	defer c.Release()
+	seq := uint64(0)
+	add := func(variant, id string, unanswerable bool, b eval.Bucket, m map[string]float64) {
+		t.Helper()
+		seq++
+		s := mkScore(spec, variant, "s", id, seq, b, m)
+		s.Checks.Unanswerable = unanswerable
+		mustAdd(t, c, s)
+	}
+	for _, v := range []string{"base", "ft"} {
+		add(v, "u1", true, eval.BucketOK, map[string]float64{"fabrication": 0})
+		add(v, "u2", true, eval.BucketWrongAnswer, map[string]float64{"fabrication": 1})
+		add(v, "a1", false, eval.BucketOK, map[string]float64{"em": 1})
+	}
+	add("ft", "a2", false, eval.BucketError, map[string]float64{})
+	add("ft", "u3", true, eval.BucketError, map[string]float64{})
+	add("base", "a2", false, eval.BucketOK, map[string]float64{"em": 1})
+	add("base", "u3", true, eval.BucketOK, map[string]float64{"fabrication": 0})
+	rep := report(t, c, nil)
+	for _, m := range rep.Metrics {
+		if m.Metric != "fabrication" || m.Variant != "ft" {
+			continue
+		}
+		if m.N != 2 || m.Errors != 1 || m.WorstCase == nil || math.Abs(m.WorstCase.Mean-2.0/3) > 1e-12 {
+			t.Errorf("ft's fabrication %+v (worst case %+v): want 2 scored, 1 error on u3, worst case 2/3", m, m.WorstCase)
+		}
+		return
+	}
+	t.Fatal("no fabrication row for ft")
 }

@@ -58,6 +58,8 @@ type row struct {
 	// outHash identifies the visible answer (eval.OutputHash); 0 when
 	// unknown.
 	outHash uint64
+	// unanswerable: the sample should be declined (should_abstain).
+	unanswerable bool
 	// pos is the sample's position in its suite (see [sampleIndex]) when
 	// the row was read with an index.
 	pos int32
@@ -134,6 +136,7 @@ func (d *rowDecoder) decode(rec arrow.RecordBatch, out []row) []row {
 	cluster := col(colCluster).(*array.String)
 	refChars := col(colRefChars).(*array.Int64)
 	outHash := col(colOutputHash).(*array.Uint64)
+	unanswerable := col(colUnanswerable).(*array.Boolean)
 	ms := make([]*array.Float64, len(c.metrics))
 	for i := range ms {
 		ms[i] = col(colMetrics + i).(*array.Float64)
@@ -150,7 +153,7 @@ func (d *rowDecoder) decode(rec arrow.RecordBatch, out []row) []row {
 			genSeq: gseq.Value(i), metrics: values[i*len(ms) : (i+1)*len(ms) : (i+1)*len(ms)], at: timeValue(at, i),
 			copyOf: copyOf(in, pert.Value(i), orig.Value(i)), contaminated: contam.Value(i),
 			cluster: in.of(cluster.Value(i)), chars: chars.Value(i), refChars: refChars.Value(i),
-			outHash: outHash.Value(i),
+			outHash: outHash.Value(i), unanswerable: unanswerable.Value(i),
 		}
 		if d.x != nil {
 			if i == 0 || suite.Value(i) != suite.Value(i-1) {

@@ -158,10 +158,11 @@ func TestRobustnessVsBaseline(t *testing.T) {
 	near(t, "ft perturbed", ft.Perturbed, 3.4/6)
 }
 
-// TestDecisionFlipErrors: a probe whose original failed, or whose every
-// copy failed, is counted as an error and compared with nothing; one copy
-// answered is enough to read the probe; a suite that asks for neither
-// safety nor refusal has no flips.
+// TestDecisionFlipErrors: a probe with a failed generation — its
+// original's, one copy's or every copy's — is counted as an error and
+// compared with nothing (with fewer copies answered it would have fewer
+// chances to flip); a suite that asks for neither safety nor refusal has
+// no flips.
 func TestDecisionFlipErrors(t *testing.T) {
 	spec := pairedSpec(eval.Suite{Name: "s", Role: eval.RoleRegression, Metrics: []string{"refusal"}, Perturbations: []string{"typos", "register"}},
 		eval.Suite{Name: "qa", Role: eval.RoleBenchmark, Metrics: []string{"em"}, Perturbations: []string{"typos"}})
@@ -217,14 +218,15 @@ func TestDecisionFlipErrors(t *testing.T) {
 		t.Fatalf("flips %+v", rep.DecisionFlips)
 	}
 	base, ft := rep.DecisionFlips[0], rep.DecisionFlips[1]
-	if base.Variant != "base" || base.Suite != "s" || base.N != 3 || base.Flipped != 0 || base.Errors != 1 || base.VsBaseline != nil {
+	if base.Variant != "base" || base.Suite != "s" || base.N != 2 || base.Flipped != 0 || base.Errors != 2 || base.VsBaseline != nil ||
+		base.Rate == nil || *base.Rate != 0 {
 		t.Errorf("base %+v", base)
 	}
-	if ft.Variant != "ft" || ft.N != 2 || ft.Flipped != 1 || ft.Errors != 2 || ft.Rate != 0.5 {
+	if ft.Variant != "ft" || ft.N != 1 || ft.Flipped != 1 || ft.Errors != 3 || ft.Rate == nil || *ft.Rate != 1 {
 		t.Errorf("ft %+v", ft)
 	}
-	// Paired over p1 and p3, the probes both read: ft flips on p1.
-	if v := ft.VsBaseline; v == nil || v.N != 2 || v.Delta != 0.5 || v.Test != "mcnemar" {
+	// Paired over p1, the one probe both read: ft flips on it.
+	if v := ft.VsBaseline; v == nil || v.N != 1 || v.Delta != 1 || v.Test != "mcnemar" {
 		t.Errorf("ft vs base %+v", ft.VsBaseline)
 	}
 }

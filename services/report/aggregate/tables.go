@@ -52,6 +52,7 @@ const (
 	colCluster
 	colRefChars
 	colOutputHash
+	colUnanswerable
 	colMetrics
 )
 
@@ -86,6 +87,7 @@ func scoreSchema(metrics []string) *arrow.Schema {
 		{Name: "cluster", Type: arrow.BinaryTypes.String},
 		{Name: "ref_chars", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "output_hash", Type: arrow.PrimitiveTypes.Uint64},
+		{Name: "unanswerable", Type: arrow.FixedWidthTypes.Boolean},
 	}
 	for _, m := range metrics {
 		fields = append(fields, arrow.Field{Name: "metric_" + m, Type: arrow.PrimitiveTypes.Float64, Nullable: true})
@@ -516,6 +518,7 @@ func (t *table) appendScore(s *eval.Score, metrics []string) {
 	// 0: no hash (a failed generation, or a score from before hashes).
 	h, _ := strconv.ParseUint(s.OutputHash, 16, 64)
 	t.u64(colOutputHash, h)
+	t.boolean(colUnanswerable, s.Checks.Unanswerable)
 	for i, m := range metrics {
 		if v, ok := s.Metrics[m]; ok {
 			t.f64(colMetrics+i, v)

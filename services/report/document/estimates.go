@@ -118,15 +118,16 @@ type ComparedMetric struct {
 type DecisionFlip struct {
 	Suite   string `json:"suite"`
 	Variant string `json:"variant"`
-	// N counts the probes whose original and at least one copy were
-	// answered; Flipped those among them that flipped; Errors the
-	// probes left out because the original's generation, or every
-	// copy's, failed.
-	N       int        `json:"n"`
-	Flipped int        `json:"flipped"`
-	Errors  int        `json:"errors"`
-	Rate    float64    `json:"rate"`
-	CI      [2]float64 `json:"ci"`
+	// N counts the probes whose original and every copy were answered;
+	// Flipped those among them that flipped; Errors the probes left out
+	// because a generation of theirs failed (a probe with fewer copies
+	// answered would have fewer chances to flip). Rate and CI are null
+	// when no probe was read.
+	N       int         `json:"n"`
+	Flipped int         `json:"flipped"`
+	Errors  int         `json:"errors"`
+	Rate    *float64    `json:"rate"`
+	CI      *[2]float64 `json:"ci"`
 	// VsBaseline is the candidate's flip rate minus the baseline's,
 	// paired by probe (McNemar) over the probes both have; null for the
 	// baseline.

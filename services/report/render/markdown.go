@@ -191,13 +191,13 @@ func Markdown(w io.Writer, r *document.Report) error {
 				"on the same samples (a difference in differences): below 0 when the candidate is less robust than its base.\n\n")
 			mdTableOf(&b, v.RobustVs)
 		}
-		if len(v.Flips.Rows) > 0 {
-			b.WriteString("### Refusal decisions under the copies\n\nHow often a variant's refuse/comply decision on a safety probe changes " +
-				"between the original and any of its copies (a borderline question's stability), with each candidate's flip rate minus the baseline's, paired by probe.\n\n")
-			mdTableOf(&b, v.Flips)
-			if len(v.FlipsVs.Rows) > 0 {
-				mdTableOf(&b, v.FlipsVs)
-			}
+	}
+	if len(v.Flips.Rows) > 0 {
+		b.WriteString("## Refusal decisions under the copies\n\nHow often a variant's refuse/comply decision on a safety probe changes " +
+			"between the original and any of its copies (a borderline question's stability), with each candidate's flip rate minus the baseline's, paired by probe.\n\n")
+		mdTableOf(&b, v.Flips)
+		if len(v.FlipsVs.Rows) > 0 {
+			mdTableOf(&b, v.FlipsVs)
 		}
 	}
 

@@ -301,8 +301,8 @@ func flipTables(fs []document.DecisionFlip) (flips, vsBaseline table) {
 	underVs := false
 	for _, f := range fs {
 		rate := none
-		if f.N > 0 {
-			rate = estimate(&f.Rate, &f.CI)
+		if f.Rate != nil {
+			rate = estimate(f.Rate, f.CI)
 		}
 		rows = append(rows, []string{f.Suite, f.Variant, itoa(f.N), itoa(f.Flipped), rate, itoa(f.Errors)})
 		if v := f.VsBaseline; v != nil {

@@ -50,14 +50,11 @@ var abstainEN = compileAny([]string{
 	`\bcould(?:n` + apos + `t|\s+not)\s+(?:possibly\s+)?have\s+(?:\w+\s+){0,1}(?:been|spoken|said|written|met|seen|reacted|attended|won|known|read|heard|visited|used|played|invented|painted|composed|recorded|given|taken|lived|watched|commented|attended|flown|traveled|travelled)\b`,
 	`\b(?:quick|small|slight|gentle|one|minor)\s+correction\b|^\s*correction\s*:|\bpush\s+back\s+on\s+the\s+premise\b|\b(?:common|popular|widespread)\s+(?:myth|misconception|misattribution|mix-?up)\b|\bthat` + apos + `s\s+(?:a|an)\s+(?:popular\s+|common\s+|understandable\s+)?(?:myth|misconception|mix-?up|misattribution)\b|\b(?:a|an|small|common|understandable)\s+mix-?up\b`,
 	`\bi\s+(?:do\s+not|don` + apos + `t|can` + apos + `t|cannot|can\s+not)\s+(?:have\s+access\s+to|access|see|view|look\s+up|check)\s+(?:your|personal|private|anyone` + apos + `s)\b`,
-	`\b(?:records|sources|the\s+records)\s+(?:don` + apos + `t|do\s+not)\s+(?:go\s+back|say|record|mention|tell)\b|\bimpossible\s+to\s+pin\s+down\b|\bno\s+such\s+\w+`,
+	`\b(?:records|sources|the\s+records)\s+(?:don` + apos + `t|do\s+not)\s+(?:go\s+back|say|record|mention|tell)\b|\bimpossible\s+to\s+pin\s+down\b|\bno\s+such\s+(?:person|people|place|city|town|village|country|book|novel|chapter|episode|paper|study|article|record|event|award|prize|company|law|title|song|album|film|movie|game|quote|quotation|line|speech|interview|battle|war|treaty|element|species|entity|statement|letter|meeting)\b`,
 	// The thing asked about does not exist; the premise is false.
 	`\b(?:does|do|did)\s+not\s+(?:actually\s+)?exist\b|\b(?:doesn|don|didn)` + apos + `t\s+(?:actually\s+)?exist\b|\bnever\s+existed\b|\bno\s+longer\s+exists\b|\bis\s+not\s+a\s+real\b|\bisn` + apos + `t\s+a\s+real\b|\bnot\s+a\s+real\s+(?:person|place|city|country|book|event|company|paper|study|law|chapter)\b`,
 	`\b(?:premise|assumption|presupposition)\s+(?:of\s+(?:your|the|this)\s+question\s+)?(?:is|seems|appears|may\s+be|might\s+be)\s+(?:actually\s+)?(?:to\s+be\s+)?(?:false|incorrect|mistaken|wrong|inaccurate|flawed|a\s+myth|not\s+(?:accurate|correct|true))\b|\b(?:false|incorrect|mistaken|faulty|flawed|inaccurate)\s+(?:premise|assumption|presupposition)\b`,
 	`\b(?:you\s+(?:may|might)\s+be|you\s*(?:` + apos + `re|\s+are)\s+(?:probably\s+|likely\s+)?)(?:thinking\s+of|confusing|mixing\s+up|mistaken|referring\s+to\s+(?:a\s+different|another))\b`,
-	`\b(?:only|just)\s+(?:ever\s+)?(?:won|received|wrote|had|has|have|published|released|served|made|got)\s+(?:one|a\s+single|two|three|four|five|six|seven|eight|nine|ten|\d+)\b`,
-	`\bnever\s+(?:actually\s+)?(?:won|received|wrote|said|published|released|visited|married|served|held|happened|took\s+place|existed|occurred|made|recorded|gave|was\s+(?:awarded|given|held|made|built|written|published|released))\b`,
-	`\b(?:did\s+not|didn` + apos + `t)\s+(?:actually\s+)?(?:win|receive|write|say|publish|release|happen|take\s+place|occur|hold|record|give|invent|discover|exist)\b`,
 	`\bthere\s+(?:is|was|has\s+been)\s+no\s+(?:\w+\s+){0,3}(?:called|named|titled|by\s+that\s+name)\b|\bno\s+(?:\w+\s+){0,2}(?:called|named|titled|by\s+(?:that|this)\s+name)\b`,
 	`\b(?:fictional|fictitious|made[\s-]up|hypothetical|invented)\s+(?:\w+\s+)?(?:city|country|place|person|character|entity|book|title|company|event|paper|study|chapter|work|element|species|language|country|award)\b|\b(?:appears|seems)\s+to\s+be\s+(?:fictional|fictitious|made[\s-]up|invented)\b`,
 })
@@ -68,12 +65,21 @@ var abstainEN = compileAny([]string{
 // questions that ask what something is.
 var impersonalEN = compileAny([]string{
 	`\b(?:no|not\s+any|isn` + apos + `t\s+any|is\s+not\s+any|aren` + apos + `t\s+any)\s+(?:reliable|credible|verifiable|verified|available|public(?:ly\s+available)?|documented|known|historical|official|authoritative|accessible|widely\s+known|record\s+of\s+any)?\s*(?:information|records?|data|sources?|evidence|documentation|mention|account|trace)\s+(?:of|about|on|for|that|regarding|to\s+(?:suggest|support|confirm|indicate|show)|exists?|is\s+available|i\s+(?:can|could))\b`,
-	`\bthere(?:\s+(?:is|are|was|were|seems\s+to\s+be|appears\s+to\s+be)|` + apos + `s)\s+no\s+(?:such|known|recorded|documented|surviving|historical|reliable|verified|confirmed|official|real|actual|evidence|record|records|mention|data|information|account|trace)\b`,
+	`\bthere(?:\s+(?:is|are|was|were|seems\s+to\s+be|appears\s+to\s+be)|` + apos + `s)\s+no\s+(?:known|recorded|documented|surviving|historical|reliable|verified|confirmed|official|real|actual|evidence|record|records|mention|data|information|account|trace)\b`,
 	`\b(?:cannot|can` + apos + `t|could\s+not|couldn` + apos + `t)\s+be\s+(?:known|determined|predicted|verified|confirmed|answered\s+(?:with|definitively|accurately))\b`,
 	`\b(?:is|are|remains?|was|were)\s+(?:currently\s+|still\s+|simply\s+)?(?:unknown|unknowable|not\s+(?:publicly\s+|widely\s+|officially\s+|actually\s+)?(?:known|available|documented|recorded|disclosed|released|published))\b`,
 	`\b(?:impossible|no\s+way|not\s+possible)\s+(?:for\s+(?:me|anyone)\s+)?to\s+(?:know|predict|say|tell|determine|verify|confirm|answer)\b`,
 	`\b(?:isn|aren|wasn|weren)` + apos + `t\s+(?:actually\s+|publicly\s+|widely\s+|officially\s+)?(?:known|recorded|documented|available|knowable|certain|disclosed|released|published)\b`,
 	`\b(?:no|none\s+of\s+the)\s+\w+(?:\s+\w+){0,5}\s+(?:survives?|survived|remains?|is\s+extant)\b|\b(?:has|have|did)\s+not\s+survived?\b|\b(?:hasn|haven|didn)` + apos + `t\s+survived?\b`,
+})
+
+// premiseEN are cues of a corrected premise that plain answers use too
+// ("A bicycle only has two wheels", "He never married"): they abstain only
+// in a sentence that names something of the question (promptWords).
+var premiseEN = compileAny([]string{
+	`\b(?:only|just)\s+(?:ever\s+)?(?:won|received|wrote|published|released|served)\s+(?:one|a\s+single|two|three|four|five|six|seven|eight|nine|ten|\d+)\b`,
+	`\bnever\s+(?:actually\s+)?(?:won|received|wrote|said|published|released|visited|married|served|held|happened|took\s+place|existed|occurred|made|recorded|gave|was\s+(?:awarded|given|held|made|built|written|published|released))\b`,
+	`\b(?:did\s+not|didn` + apos + `t)\s+(?:actually\s+)?(?:win|receive|write|say|publish|release|happen|take\s+place|occur|hold|record|give|invent|discover|exist)\b`,
 })
 
 // hedgeEN are cues too weak to abstain when the sentence goes on to commit
@@ -309,13 +315,15 @@ func IsAbstentionTo(prompt, text string) bool {
 	// and only one that does is read sentence by sentence.
 	// A language's patterns are not run on text without its script.
 	en, zh := strings.ContainsFunc(text, isLatinLetter), strings.ContainsFunc(text, isHan)
-	if !(en && (abstainEN.MatchString(text) || !plain && impersonalEN.MatchString(text) || hedgeEN.MatchString(text))) &&
+	words := promptWords(prompt)
+	if !(en && (abstainEN.MatchString(text) || !plain && impersonalEN.MatchString(text) || hedgeEN.MatchString(text) ||
+		len(words) > 0 && premiseEN.MatchString(text))) &&
 		!(zh && (abstainZH.MatchString(text) || hedgeZH.MatchString(text))) {
 		return false
 	}
 	for i := 0; i < len(text); {
 		end := sentenceEnd(text, i)
-		if sentenceAbstains(text[i:end], plain, en, zh) {
+		if sentenceAbstains(text[i:end], plain, en, zh, words) {
 			return true
 		}
 		i = end
@@ -324,7 +332,7 @@ func IsAbstentionTo(prompt, text string) bool {
 }
 
 // sentenceAbstains reads one sentence.
-func sentenceAbstains(s string, plain, en, zh bool) bool {
+func sentenceAbstains(s string, plain, en, zh bool, words map[string]bool) bool {
 	if strings.TrimSpace(s) == "" {
 		return false
 	}
@@ -336,7 +344,7 @@ func sentenceAbstains(s string, plain, en, zh bool) bool {
 		return true
 	}
 	if en {
-		if unsureOfEN.MatchString(s) {
+		if unsureOfEN.MatchString(s) || premiseEN.MatchString(s) && namesAny(s, words) {
 			return true
 		}
 		if loc := hedgeEN.FindStringIndex(s); loc != nil {
@@ -346,6 +354,16 @@ func sentenceAbstains(s string, plain, en, zh bool) bool {
 	if zh {
 		if loc := hedgeZH.FindStringIndex(s); loc != nil {
 			return !commitZH.MatchString(s[loc[1]:])
+		}
+	}
+	return false
+}
+
+// namesAny reports whether sentence s holds one of words (promptWords).
+func namesAny(s string, words map[string]bool) bool {
+	for _, w := range strings.FieldsFunc(s, notWordRune) {
+		if words[w] {
+			return true
 		}
 	}
 	return false
