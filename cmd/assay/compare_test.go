@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/assay-eval/assay/cmd/assay/demo"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/llmsim"
 	"github.com/assay-eval/assay/services/ingest/dataset"
@@ -27,15 +26,7 @@ import (
 // by sample.
 func TestComparisonsEndToEnd(t *testing.T) {
 	dir := t.TempDir()
-	for _, name := range []string{"business", "qa"} {
-		b, err := demo.Suite("suites/" + name + ".jsonl")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".jsonl"), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeDemoSuites(t, dir, "business", "qa")
 	personas := []llmsim.Persona{
 		{Name: "c-base", Accuracy: 0.6, Refusal: 0.03},
 		{Name: "c-merged", Accuracy: 0.75, Refusal: 0.03, JSONBreak: 0.05},

@@ -88,10 +88,11 @@ type fixture struct {
 	persona map[string]llmsim.Persona
 }
 
-func newFixture(t testing.TB, run string, personas []llmsim.Persona) *fixture {
+// writeDemoSuites writes the bundled demo suites named into dir, as
+// <name>.jsonl.
+func writeDemoSuites(t testing.TB, dir string, names ...string) {
 	t.Helper()
-	dir := t.TempDir()
-	for _, name := range []string{"business", "qa", "mc", "math", "safety", "writing"} {
+	for _, name := range names {
 		b, err := demo.Suite("suites/" + name + ".jsonl")
 		if err != nil {
 			t.Fatal(err)
@@ -100,6 +101,12 @@ func newFixture(t testing.TB, run string, personas []llmsim.Persona) *fixture {
 			t.Fatal(err)
 		}
 	}
+}
+
+func newFixture(t testing.TB, run string, personas []llmsim.Persona) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	writeDemoSuites(t, dir, "business", "qa", "mc", "math", "safety", "writing")
 	if err := os.WriteFile(filepath.Join(dir, "extra.jsonl"), []byte(extraSuite), 0o644); err != nil {
 		t.Fatal(err)
 	}

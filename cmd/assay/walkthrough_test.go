@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/assay-eval/assay/cmd/assay/demo"
 	"github.com/assay-eval/assay/pkg/llmsim"
 )
 
@@ -19,15 +18,7 @@ import (
 // then finds the run and gates the checkpoint.
 func TestCheckpointWalkthrough(t *testing.T) {
 	dir := t.TempDir()
-	for _, name := range []string{"qa", "math"} {
-		b, err := demo.Suite("suites/" + name + ".jsonl")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".jsonl"), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeDemoSuites(t, dir, "qa", "math")
 	personas := append(llmsim.DefaultPersonas(), llmsim.Persona{Name: "sft-step-2000", Accuracy: 0.7})
 	sim := httptest.NewServer(llmsim.New(llmsim.Options{Seed: 3, Personas: personas}).Handler())
 	t.Cleanup(sim.Close)
