@@ -219,6 +219,13 @@ func TestParseJudgeOnePass(t *testing.T) {
 var specSeeds = []string{
 	validSpec,
 	`run: r
+baseline: a
+variants: [{name: a, base_url: "http://h/v1", model: m}, {name: b, base_url: "http://h/v1", model: n}, {name: c, base_url: "http://h/v1", model: o}]
+suites: [{name: s, path: s.jsonl, metrics: [fabrication, abstain, safety], perturbations: [long_context, instruction_conflict], long_context: {tokens: 300, position: after}}]
+compare: [[b, c]]
+gate: {metrics: [{suite: s, metric: fabrication, delta_max: 0, max: 0.2}]}
+`,
+	`run: r
 variants: [{name: a, base_url: "http://h/v1", model: m}]
 suites: [{name: s, path: s.jsonl, metrics: [em]}]
 `,
