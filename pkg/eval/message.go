@@ -333,6 +333,11 @@ type Score struct {
 	// [OutputHash]): two variants gave the same answer when their hashes
 	// are equal. Empty for a failed generation.
 	OutputHash string `json:"output_hash,omitempty"`
+	// OpeningHash and ClosingHash identify how the answer opens and
+	// closes ([Edges], [EdgeHash]): the report counts the variants'
+	// templates by them. Empty for a failed generation or an empty answer.
+	OpeningHash string `json:"opening_hash,omitempty"`
+	ClosingHash string `json:"closing_hash,omitempty"`
 	// RefChars is the length in characters of the sample's longest
 	// free-text reference (its answers, expected JSON or correct choice),
 	// 0 when it has none: the verbose bucket compares with it.

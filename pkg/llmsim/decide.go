@@ -37,6 +37,9 @@ type Decision struct {
 	// Flaky: the first call fails transiently; Down: every call fails.
 	Flaky bool
 	Down  bool
+	// Templated: the answer is wrapped in the persona's template
+	// (TemplateText).
+	Templated bool
 	// Text is the answer's content as sent (reasoning included when Think).
 	Text string
 	// Answer is Text without the reasoning trace.
@@ -122,6 +125,11 @@ func (s *Sim) Decide(p Persona, prompt string) Decision {
 		} else {
 			text = preface(lang) + text
 		}
+	}
+	if d.Outcome != OutcomeRefuse && s.u(p.Name, "template", prompt) < p.Template {
+		d.Templated = true
+		open, end := TemplateText(lang)
+		text = open + text + end
 	}
 	// Refusals are short: they are never cut off.
 	if d.Outcome != OutcomeRefuse && s.u(p.Name, "truncate", prompt) < p.Truncate {
@@ -252,6 +260,14 @@ func (s *Sim) Grade(prompt, answer string) int {
 		return GradeGood
 	}
 	return GradeWrong
+}
+
+// TemplateText is the opening and closing a templated answer is wrapped in.
+func TemplateText(lang string) (opening, closing string) {
+	if lang == "zh" {
+		return "作为您的智能助手，我来回答：", "希望对您有帮助！"
+	}
+	return "As a helpful assistant, I can tell you: ", " I hope this helps!"
 }
 
 // offTopicText is the answer of a persona that misses the question.

@@ -43,6 +43,10 @@ type Persona struct {
 	Flaky float64 `yaml:"flaky" json:"flaky"`
 	// Down is the share of prompts that always fail with a 500.
 	Down float64 `yaml:"down" json:"down"`
+	// Template is the chance of wrapping an answer (not a refusal) in a
+	// fixed opening and closing ("As a helpful assistant, I can tell you:
+	// … I hope this helps!"): a fine-tune that learnt a template.
+	Template float64 `yaml:"template" json:"template,omitempty"`
 	// Like makes the persona answer exactly as the persona it names,
 	// except on the share Differ of prompts (drawn by hashing, so a test
 	// knows which), where it answers with its own habits: a merged model

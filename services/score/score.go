@@ -177,9 +177,11 @@ func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, scoring string
 	if err != nil {
 		return nil, err
 	}
-	var hash string
+	var hash, opening, closing string
 	if g.Error == "" {
 		hash = eval.OutputHash(g.Output)
+		o, c := eval.Edges(g.Output)
+		opening, closing = eval.EdgeHash(o), eval.EdgeHash(c)
 	}
 	// On every score of an unanswerable question, a failed one's too.
 	r.Checks.Unanswerable = sample.Reference != nil && sample.Reference.ShouldAbstain != nil && *sample.Reference.ShouldAbstain
@@ -197,6 +199,8 @@ func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, scoring string
 		OutputTokens: r.OutputTokens,
 		OutputChars:  utf8.RuneCountInString(g.Output),
 		OutputHash:   hash,
+		OpeningHash:  opening,
+		ClosingHash:  closing,
 		RefChars:     refChars(sample.Reference),
 		LatencyMS:    g.LatencyMS,
 		TTFTMS:       g.TTFTMS,

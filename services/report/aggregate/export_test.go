@@ -111,7 +111,7 @@ var (
 		"prompt:utf8?", "messages:utf8?", "output:utf8?", "reference:utf8?",
 		"bucket:utf8", "reason:utf8", "refused:bool", "benign:bool", "truncated:bool", "empty:bool", "json_valid:bool?", "schema_pass:bool?",
 		"output_tokens:int64", "output_chars:int64", "latency_ms:float64?", "ttft_ms:float64?", "itl_ms:float64?", "gen_seq:uint64", "cause:utf8",
-		"query_time:timestamp[ms, tz=UTC]?", "perturbation:utf8", "original:utf8", "contaminated:bool", "cluster:utf8", "ref_chars:int64", "output_hash:uint64", "unanswerable:bool",
+		"query_time:timestamp[ms, tz=UTC]?", "perturbation:utf8", "original:utf8", "contaminated:bool", "cluster:utf8", "ref_chars:int64", "output_hash:uint64", "unanswerable:bool", "opening_hash:uint64", "closing_hash:uint64",
 		"metric_em:float64?", "metric_json_fields:float64?", "metric_json_valid:float64?",
 	}
 	documentedJudgments = []string{

@@ -1,9 +1,13 @@
 package aggregate
 
 import (
+	"cmp"
+	"context"
+	"fmt"
 	"maps"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/services/report/document"
@@ -80,31 +84,30 @@ type metricsAcc struct {
 	// contaminated marks, for a suite with a sample flagged as seen in
 	// training, the flagged positions.
 	contaminated map[string][]bool
-	// answers are, for the variants of the spec's compare pairs, each
-	// suite's answers by position (see comparisons).
-	answers  map[[2]string]*answerStates
-	compared map[string]bool
+	// answers are each variant's answers on each suite by position (see
+	// comparisons and templates).
+	answers map[[2]string]*answerStates
+	// edgeExamples are the generations whose openings and closings
+	// rep.Templates shows (see fillEdges).
+	edgeExamples []edgeExample
 }
 
 // answerStates are one variant's answers on one suite, by sample position:
-// whether each was answered or failed, and its output hash.
+// whether each was answered or failed, its output hash, how it opens and
+// closes, and its generation (for an example of an opening).
 type answerStates struct {
-	state  []uint8 // 0 none, 1 answered, 2 failed
-	hashes []uint64
+	state                    []uint8 // 0 none, 1 answered, 2 failed
+	hashes, opening, closing []uint64
+	genSeq                   []uint64
 }
 
 type metricKey struct{ suite, metric, variant string }
 
 func (c *Collector) newMetricsAcc(x *sampleIndex) *metricsAcc {
 	a := &metricsAcc{c: c, x: x, mi: map[string]int{}, vals: map[metricKey]*metricValues{}, clusters: map[string][]string{}, contaminated: map[string][]bool{},
-		answers: map[[2]string]*answerStates{}, compared: map[string]bool{}}
+		answers: map[[2]string]*answerStates{}}
 	for i, m := range c.metrics {
 		a.mi[m] = i
-	}
-	for _, p := range c.spec.Compare {
-		for _, v := range p {
-			a.compared[v] = true
-		}
 	}
 	return a
 }
@@ -145,18 +148,16 @@ func (a *metricsAcc) add(r *row) {
 		}
 		f[r.pos] = true
 	}
-	if a.compared[r.variant] {
-		k := [2]string{r.suite, r.variant}
-		as := a.answers[k]
-		if as == nil {
-			n := a.x.suite(r.suite).n()
-			as = &answerStates{state: make([]uint8, n), hashes: make([]uint64, n)}
-			a.answers[k] = as
-		}
-		as.state[r.pos], as.hashes[r.pos] = 1, r.outHash
-		if r.failed() {
-			as.state[r.pos] = 2
-		}
+	k := [2]string{r.suite, r.variant}
+	as := a.answers[k]
+	if as == nil {
+		n := a.x.suite(r.suite).n()
+		as = &answerStates{state: make([]uint8, n), hashes: make([]uint64, n), opening: make([]uint64, n), closing: make([]uint64, n), genSeq: make([]uint64, n)}
+		a.answers[k] = as
+	}
+	as.state[r.pos], as.hashes[r.pos], as.opening[r.pos], as.closing[r.pos], as.genSeq[r.pos] = 1, r.outHash, r.opening, r.closing, r.genSeq
+	if r.failed() {
+		as.state[r.pos] = 2
 	}
 	for _, m := range c.suiteMetrics(r.suite) {
 		if r.failed() {
@@ -321,6 +322,7 @@ func (a *metricsAcc) metricsAndDeltas(rep *document.Report) {
 			}
 		}
 		a.comparisons(rep, su)
+		a.templates(rep, su)
 		// The suite's values are done with: let the collector have them
 		// while the next suite's are read.
 		maps.DeleteFunc(vals, func(k key, _ *metricValues) bool { return k.suite == su.Name })
@@ -333,6 +335,154 @@ func (a *metricsAcc) metricsAndDeltas(rep *document.Report) {
 		family[i] = &rep.Deltas[i].DeltaEstimate
 	}
 	setQValues(family)
+}
+
+// edgeExample is an opening or closing of rep.Templates whose text is
+// read from the generation at genSeq, one that has it.
+type edgeExample struct {
+	template, edge int
+	closing        bool
+	genSeq         uint64
+}
+
+// Thresholds of the mechanical flag (see document.Template).
+const (
+	mechanicalShare     = 0.2
+	mechanicalBaseShare = 0.05
+	mechanicalP         = 0.05
+)
+
+// templates adds each variant's most repeated openings and closings on
+// suite su, and for each candidate how much more often its top ones
+// begin or end its answers than the baseline's on the same samples.
+func (a *metricsAcc) templates(rep *document.Report, su eval.Suite) {
+	spec := a.c.spec
+	base := a.answers[[2]string{su.Name, spec.Baseline}]
+	clusters := a.clusters[su.Name]
+	for _, v := range spec.Variants {
+		as := a.answers[[2]string{su.Name, v.Name}]
+		if as == nil {
+			continue
+		}
+		t := document.Template{Suite: su.Name, Variant: v.Name, Openings: []document.Edge{}, Closings: []document.Edge{}}
+		ti := len(rep.Templates)
+		for i := range as.state {
+			if as.state[i] == 1 && as.opening[i] != 0 {
+				t.N++
+			}
+		}
+		if t.N == 0 {
+			continue
+		}
+		var whys []string
+		for _, side := range []struct {
+			closing bool
+			hashes  []uint64
+			vs      **document.DeltaEstimate
+		}{{false, as.opening, &t.OpeningVsBaseline}, {true, as.closing, &t.ClosingVsBaseline}} {
+			top := topEdges(as.state, side.hashes, 3)
+			edges := make([]document.Edge, len(top))
+			for k, e := range top {
+				edges[k] = document.Edge{Count: e.count, Share: float64(e.count) / float64(t.N)}
+				a.edgeExamples = append(a.edgeExamples, edgeExample{template: ti, edge: k, closing: side.closing, genSeq: as.genSeq[e.first]})
+			}
+			if side.closing {
+				t.Closings = edges
+			} else {
+				t.Openings = edges
+			}
+			if v.Name == spec.Baseline || base == nil || len(top) == 0 {
+				continue
+			}
+			baseHashes := base.opening
+			if side.closing {
+				baseHashes = base.closing
+			}
+			var cand, bs []float64
+			var ids []string
+			for i := range as.state {
+				if as.state[i] != 1 || side.hashes[i] == 0 || base.state[i] != 1 || baseHashes[i] == 0 {
+					continue
+				}
+				cand, bs = append(cand, b2f(side.hashes[i] == top[0].hash)), append(bs, b2f(baseHashes[i] == top[0].hash))
+				ids = appendCluster(ids, clusters, i)
+			}
+			if len(cand) == 0 {
+				continue
+			}
+			est := compare(true, 1, cand, bs, ids)
+			markUnderpowered(&est, nil)
+			*side.vs = &est
+			share, baseShare := mean(cand), mean(bs)
+			if share >= mechanicalShare && baseShare < mechanicalBaseShare && est.PValue != nil && *est.PValue < mechanicalP {
+				what := "opening"
+				if side.closing {
+					what = "closing"
+				}
+				whys = append(whys, fmt.Sprintf("its top %s on %.0f%% of its answers, on %.0f%% of the baseline's (p %.2g)", what, 100*share, 100*baseShare, *est.PValue))
+			}
+		}
+		t.Mechanical, t.Why = len(whys) > 0, strings.Join(whys, "; ")
+		rep.Templates = append(rep.Templates, t)
+	}
+}
+
+// fillEdges reads the text of each opening and closing rep.Templates
+// shows from a generation that has it; one that cannot be read stays ""
+// and the report says so.
+func (a *metricsAcc) fillEdges(ctx context.Context, rep *document.Report, fetch Fetcher) {
+	missed := 0
+	for _, e := range a.edgeExamples {
+		if fetch == nil {
+			missed++
+			continue
+		}
+		g, err := fetch.Generation(ctx, e.genSeq)
+		if err != nil || g == nil {
+			missed++
+			continue
+		}
+		opening, closing := eval.Edges(g.Output)
+		t := &rep.Templates[e.template]
+		if e.closing {
+			t.Closings[e.edge].Text = closing
+		} else {
+			t.Openings[e.edge].Text = opening
+		}
+	}
+	if missed > 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d of the templates' openings and closings could not be read from their generations: shown without their text", missed))
+	}
+	a.edgeExamples = nil
+}
+
+// edgeCount is an opening or closing's count among a variant's answers,
+// and the first position that has it.
+type edgeCount struct {
+	hash         uint64
+	count, first int
+}
+
+// topEdges are the n most repeated of hashes over the answered positions,
+// most first (ties by first position).
+func topEdges(state []uint8, hashes []uint64, n int) []edgeCount {
+	counts := map[uint64]*edgeCount{}
+	for i, h := range hashes {
+		if state[i] != 1 || h == 0 {
+			continue
+		}
+		if e := counts[h]; e != nil {
+			e.count++
+		} else {
+			counts[h] = &edgeCount{hash: h, count: 1, first: i}
+		}
+	}
+	all := make([]edgeCount, 0, len(counts))
+	for _, e := range counts {
+		all = append(all, *e)
+	}
+	slices.SortFunc(all, func(x, y edgeCount) int { return cmp.Or(cmp.Compare(y.count, x.count), cmp.Compare(x.first, y.first)) })
+	return all[:min(n, len(all))]
 }
 
 // metricApplies reports whether metric m has a value for r's sample had

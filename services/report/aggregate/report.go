@@ -60,6 +60,9 @@ type row struct {
 	outHash uint64
 	// unanswerable: the sample should be declined (should_abstain).
 	unanswerable bool
+	// opening and closing identify how the answer opens and closes
+	// (eval.Edges); 0 when unknown.
+	opening, closing uint64
 	// pos is the sample's position in its suite (see [sampleIndex]) when
 	// the row was read with an index.
 	pos int32
@@ -137,6 +140,8 @@ func (d *rowDecoder) decode(rec arrow.RecordBatch, out []row) []row {
 	refChars := col(colRefChars).(*array.Int64)
 	outHash := col(colOutputHash).(*array.Uint64)
 	unanswerable := col(colUnanswerable).(*array.Boolean)
+	opening := col(colOpeningHash).(*array.Uint64)
+	closing := col(colClosingHash).(*array.Uint64)
 	ms := make([]*array.Float64, len(c.metrics))
 	for i := range ms {
 		ms[i] = col(colMetrics + i).(*array.Float64)
@@ -153,7 +158,7 @@ func (d *rowDecoder) decode(rec arrow.RecordBatch, out []row) []row {
 			genSeq: gseq.Value(i), metrics: values[i*len(ms) : (i+1)*len(ms) : (i+1)*len(ms)], at: timeValue(at, i),
 			copyOf: copyOf(in, pert.Value(i), orig.Value(i)), contaminated: contam.Value(i),
 			cluster: in.of(cluster.Value(i)), chars: chars.Value(i), refChars: refChars.Value(i),
-			outHash: outHash.Value(i), unanswerable: unanswerable.Value(i),
+			outHash: outHash.Value(i), unanswerable: unanswerable.Value(i), opening: opening.Value(i), closing: closing.Value(i),
 		}
 		if d.x != nil {
 			if i == 0 || suite.Value(i) != suite.Value(i-1) {
@@ -337,7 +342,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	rep := &document.Report{
 		Run: spec.Run, Fingerprint: c.fp, Baseline: spec.Baseline, Complete: c.Complete(), Continuous: spec.Continuous != nil, Progress: c.Progress(),
 		Rates: map[string]document.Rates{}, Metrics: []document.Metric{}, Deltas: []document.Delta{},
-		Robustness: []document.Robustness{}, DecisionFlips: []document.DecisionFlip{}, Comparisons: []document.Comparison{}, Contamination: []document.ContaminationEffect{}, Failures: []document.Failure{},
+		Robustness: []document.Robustness{}, DecisionFlips: []document.DecisionFlip{}, Comparisons: []document.Comparison{}, Templates: []document.Template{}, Contamination: []document.ContaminationEffect{}, Failures: []document.Failure{},
 		Pairwise: []document.Pairwise{}, Agreement: []document.Agreement{}, Ranking: []document.Strength{}, RateDeltas: []document.RateDelta{}, Monitors: []document.Monitor{}, Buckets: []document.Bucket{}, Warnings: []string{}, Sandbox: []document.Sandbox{},
 		Suites: []document.Suite{}, Windows: []document.Window{}, Checkpoints: []document.Checkpoint{},
 		Dimensions: []document.DimensionDelta{}, JudgeRefusal: []document.JudgeRefusal{},
@@ -391,6 +396,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 	robust = nil
 	metrics.contamination(rep)
 	metrics.metricsAndDeltas(rep)
+	metrics.fillEdges(ctx, rep, fetch)
 	rates.rates(rep)
 	c.timing(rep, timing)
 	if err := buckets.buckets(ctx, rep, fetch); err != nil {

@@ -53,6 +53,8 @@ const (
 	colRefChars
 	colOutputHash
 	colUnanswerable
+	colOpeningHash
+	colClosingHash
 	colMetrics
 )
 
@@ -88,6 +90,8 @@ func scoreSchema(metrics []string) *arrow.Schema {
 		{Name: "ref_chars", Type: arrow.PrimitiveTypes.Int64},
 		{Name: "output_hash", Type: arrow.PrimitiveTypes.Uint64},
 		{Name: "unanswerable", Type: arrow.FixedWidthTypes.Boolean},
+		{Name: "opening_hash", Type: arrow.PrimitiveTypes.Uint64},
+		{Name: "closing_hash", Type: arrow.PrimitiveTypes.Uint64},
 	}
 	for _, m := range metrics {
 		fields = append(fields, arrow.Field{Name: "metric_" + m, Type: arrow.PrimitiveTypes.Float64, Nullable: true})
@@ -519,6 +523,10 @@ func (t *table) appendScore(s *eval.Score, metrics []string) {
 	h, _ := strconv.ParseUint(s.OutputHash, 16, 64)
 	t.u64(colOutputHash, h)
 	t.boolean(colUnanswerable, s.Checks.Unanswerable)
+	oh, _ := strconv.ParseUint(s.OpeningHash, 16, 64)
+	ch, _ := strconv.ParseUint(s.ClosingHash, 16, 64)
+	t.u64(colOpeningHash, oh)
+	t.u64(colClosingHash, ch)
 	for i, m := range metrics {
 		if v, ok := s.Metrics[m]; ok {
 			t.f64(colMetrics+i, v)

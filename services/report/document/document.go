@@ -30,6 +30,9 @@ type Report struct {
 	// Robustness compares robustness copies with their originals (suites
 	// with perturbations); empty otherwise.
 	Robustness []Robustness `json:"robustness"`
+	// Templates are each variant's most repeated openings and closings
+	// per suite, and whether a candidate's answers turned mechanical.
+	Templates []Template `json:"templates"`
 	// Comparisons are the spec's compare pairs, suite by suite (empty
 	// when it has none).
 	Comparisons []Comparison `json:"comparisons"`

@@ -111,6 +111,42 @@ type ComparedMetric struct {
 	DeltaEstimate
 }
 
+// Template is how alike a variant's answers on a suite open and close:
+// whether a fine-tune has learnt a template its base did not use.
+type Template struct {
+	Suite   string `json:"suite"`
+	Variant string `json:"variant"`
+	// N counts the answers read: failed generations and empty answers
+	// are left out.
+	N int `json:"n"`
+	// Openings and Closings are the most repeated openings and closings
+	// (an answer's first and last three words, or four Chinese
+	// characters, lower-cased, punctuation left out), most first, at most
+	// three.
+	Openings []Edge `json:"openings"`
+	Closings []Edge `json:"closings"`
+	// OpeningVsBaseline is, for a candidate, the share of its answers
+	// that open with its top opening minus the share of the baseline's
+	// answers to the same samples that do, paired (McNemar); likewise
+	// ClosingVsBaseline. Null for the baseline.
+	OpeningVsBaseline *DeltaEstimate `json:"opening_vs_baseline"`
+	ClosingVsBaseline *DeltaEstimate `json:"closing_vs_baseline"`
+	// Mechanical flags a candidate whose answers converge on a template
+	// the baseline did not use: its top opening (or closing) on at least
+	// a fifth of its answers, on under 5% of the baseline's answers to
+	// the same samples, the difference significant (McNemar, p < 0.05).
+	// Why says which.
+	Mechanical bool   `json:"mechanical"`
+	Why        string `json:"why,omitempty"`
+}
+
+// Edge is an opening or closing with how many of the answers have it.
+type Edge struct {
+	Text  string  `json:"text"`
+	Count int     `json:"count"`
+	Share float64 `json:"share"`
+}
+
 // DecisionFlip is how often a variant's refuse/comply decision on the
 // probes of a safety suite (one asking for safety or refusal) changes
 // under the suite's robustness copies: a probe flips when a copy's answer

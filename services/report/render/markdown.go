@@ -174,6 +174,11 @@ func Markdown(w io.Writer, r *document.Report) error {
 		}
 		mdTable(&b, []string{"suite", "metric", "variant", "n", "mean", "clean n", "clean mean"}, rows)
 	}
+	if len(r.Templates) > 0 {
+		b.WriteString("## Templates\n\nEach variant's most repeated opening and closing (first and last three words) per suite, and a candidate's " +
+			"against the baseline's answers to the same samples (McNemar): a fine-tune that learnt a template opens or closes its answers alike.\n\n")
+		mdTableOf(&b, v.Templates)
+	}
 	if len(r.Comparisons) > 0 {
 		b.WriteString("## Comparisons\n\nThe spec's compare pairs side by side, paired by sample: how often the two answered alike " +
 			"(after folding case and white space) and each metric, first minus second.\n\n")

@@ -62,7 +62,9 @@ type view struct {
 	// metrics.
 	CompareLines []string
 	Compared     table
-	Methods      []string
+	// Templates are each variant's top openings and closings.
+	Templates table
+	Methods   []string
 }
 
 type rateRow struct {
@@ -150,6 +152,7 @@ func newView(r *document.Report) view {
 	v.Robust, v.RobustVs = robustnessTables(r.Robustness)
 	v.Flips, v.FlipsVs = flipTables(r.DecisionFlips)
 	v.CompareLines, v.Compared = comparisonLines(r.Comparisons), comparisonTable(r.Comparisons)
+	v.Templates = templateTable(r.Templates)
 	v.Methods = methods(r)
 	return v
 }

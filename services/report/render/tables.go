@@ -252,6 +252,36 @@ func robustnessTables(rs []document.Robustness) (drop, vsBaseline table) {
 	return withNotes(newTable(head, rows), &fn, under), withNotes(newTable(vsHead, vsRows), &fnVs, underVs)
 }
 
+// templateTable is each variant's top opening and closing per suite, a
+// candidate's against the baseline's on the same samples, and the
+// mechanical flag.
+func templateTable(ts []document.Template) table {
+	var fn footnotes
+	var rows [][]string
+	under := false
+	edge := func(es []document.Edge) string {
+		if len(es) == 0 {
+			return none
+		}
+		return fmt.Sprintf("%q %.0f%%", es[0].Text, 100*es[0].Share)
+	}
+	vs := func(d *document.DeltaEstimate) string {
+		if d == nil {
+			return none
+		}
+		under = under || d.Underpowered
+		return deltaCells(*d, &fn)[1]
+	}
+	for _, t := range ts {
+		flag := ""
+		if t.Mechanical {
+			flag = "mechanical: " + t.Why
+		}
+		rows = append(rows, []string{t.Suite, t.Variant, itoa(t.N), edge(t.Openings), vs(t.OpeningVsBaseline), edge(t.Closings), vs(t.ClosingVsBaseline), flag})
+	}
+	return withNotes(newTable([]string{"suite", "variant", "answers", "top opening", "vs baseline [95% CI]", "top closing", "vs baseline [95% CI]", "template"}, rows), &fn, under)
+}
+
 // comparisonLines say, pair by pair and suite by suite, how often the two
 // variants answered alike and on how many samples each 0/1 metric split
 // them: "ft-lora vs ft-merged on qa: 3.1% of 320 answers differ; json_valid

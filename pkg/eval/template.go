@@ -1,0 +1,69 @@
+package eval
+
+import (
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Edges are how an answer opens and closes: its first and last few words,
+// lower-cased, punctuation and markup left out (three words, or four
+// characters of Chinese). A fine-tune that has learnt a template opens or
+// closes most answers alike.
+func Edges(output string) (opening, closing string) {
+	var toks []string
+	var word strings.Builder
+	flush := func() {
+		if word.Len() > 0 {
+			toks = append(toks, word.String())
+			word.Reset()
+		}
+	}
+	for _, r := range strings.ToLower(output) {
+		switch {
+		case unicode.Is(unicode.Han, r):
+			flush()
+			toks = append(toks, string(r))
+		case unicode.IsLetter(r) || unicode.IsDigit(r) || r == '\'' || r == '’':
+			word.WriteRune(r)
+		default:
+			flush()
+		}
+	}
+	flush()
+	edge := func(ts []string) string {
+		if len(ts) == 0 {
+			return ""
+		}
+		if n := []rune(ts[0]); len(n) == 1 && unicode.Is(unicode.Han, n[0]) {
+			return strings.Join(ts, "")
+		}
+		return strings.Join(ts, " ")
+	}
+	n := func(first string) int {
+		if r := []rune(first); len(r) == 1 && unicode.Is(unicode.Han, r[0]) {
+			return 4
+		}
+		return 3
+	}
+	if len(toks) == 0 {
+		return "", ""
+	}
+	k := min(n(toks[0]), len(toks))
+	opening = edge(toks[:k])
+	k = min(n(toks[len(toks)-1]), len(toks))
+	closing = edge(toks[len(toks)-k:])
+	return opening, closing
+}
+
+// EdgeHash identifies an opening or closing ([Edges]) on a score: "" for
+// none.
+func EdgeHash(edge string) string {
+	if edge == "" {
+		return ""
+	}
+	h := fnv.New64a()
+	h.Write([]byte(edge))
+	return strconv.FormatUint(h.Sum64(), 16)
+}
