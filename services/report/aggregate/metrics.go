@@ -90,6 +90,9 @@ type metricsAcc struct {
 	// edgeExamples are the generations whose openings and closings
 	// rep.Templates shows (see fillEdges).
 	edgeExamples []edgeExample
+	// compared are the variants of the spec's compare pairs: only their
+	// output hashes are kept.
+	compared map[string]bool
 }
 
 // answerStates are one variant's answers on one suite, by sample position:
@@ -105,9 +108,14 @@ type metricKey struct{ suite, metric, variant string }
 
 func (c *Collector) newMetricsAcc(x *sampleIndex) *metricsAcc {
 	a := &metricsAcc{c: c, x: x, mi: map[string]int{}, vals: map[metricKey]*metricValues{}, clusters: map[string][]string{}, contaminated: map[string][]bool{},
-		answers: map[[2]string]*answerStates{}}
+		answers: map[[2]string]*answerStates{}, compared: map[string]bool{}}
 	for i, m := range c.metrics {
 		a.mi[m] = i
+	}
+	for _, p := range c.spec.Compare {
+		for _, v := range p {
+			a.compared[v] = true
+		}
 	}
 	return a
 }
@@ -152,10 +160,16 @@ func (a *metricsAcc) add(r *row) {
 	as := a.answers[k]
 	if as == nil {
 		n := a.x.suite(r.suite).n()
-		as = &answerStates{state: make([]uint8, n), hashes: make([]uint64, n), opening: make([]uint64, n), closing: make([]uint64, n), genSeq: make([]uint64, n)}
+		as = &answerStates{state: make([]uint8, n), opening: make([]uint64, n), closing: make([]uint64, n), genSeq: make([]uint64, n)}
+		if a.compared[r.variant] {
+			as.hashes = make([]uint64, n)
+		}
 		a.answers[k] = as
 	}
-	as.state[r.pos], as.hashes[r.pos], as.opening[r.pos], as.closing[r.pos], as.genSeq[r.pos] = 1, r.outHash, r.opening, r.closing, r.genSeq
+	as.state[r.pos], as.opening[r.pos], as.closing[r.pos], as.genSeq[r.pos] = 1, r.opening, r.closing, r.genSeq
+	if as.hashes != nil {
+		as.hashes[r.pos] = r.outHash
+	}
 	if r.failed() {
 		as.state[r.pos] = 2
 	}
