@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/llmsim"
-	"github.com/assay-eval/assay/services/ingest/dataset"
 	"github.com/assay-eval/assay/services/score/metric"
 )
 
@@ -58,16 +56,7 @@ compare: [[ft-lora, ft-merged], [ft-int4, ft-merged]]
 		}
 		return s
 	}
-	var samples []eval.Sample
-	for _, su := range spec("http://127.0.0.1:1/v1").Suites {
-		b, err := os.ReadFile(su.File)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := dataset.NewReader("cmp", su, su.Path).Read(bytes.NewReader(b), func(s eval.Sample) error { samples = append(samples, s); return nil }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	samples := readSamples(t, spec("http://127.0.0.1:1/v1"))
 	sim := llmsim.New(llmsim.Options{Seed: 9, Personas: personas, Key: llmsim.KeyFromSamples(samples)})
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)

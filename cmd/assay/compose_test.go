@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
+	"github.com/assay-eval/assay/pkg/bus/bustest"
 	"github.com/assay-eval/assay/pkg/eval"
 )
 
@@ -355,14 +356,17 @@ func dialSeed(ctx context.Context, urls, nkey string) (*bus.Bus, func(), error) 
 func (c *composeStack) alertOnDeadLetter(ctx context.Context, dir string) {
 	t := c.t
 	t.Helper()
-	waitCondition(t, ctx, 3*time.Minute, "Prometheus to scrape every NATS node and stage", func() error {
-		return scrapeTargets(ctx, c.prometheus)
+	bustest.Eventually(t, 3*time.Minute, func() error {
+		if err := scrapeTargets(ctx, c.prometheus); err != nil {
+			return fmt.Errorf("Prometheus to scrape every NATS node and stage: %w", err)
+		}
+		return nil
 	})
 	// The counter of each replica scraped at zero at least twice, so that
 	// its first dead letter is an increase.
-	waitCondition(t, ctx, 2*time.Minute, "Prometheus to evaluate every rule over two scrapes of each infer replica's dead letters", func() error {
+	bustest.Eventually(t, 2*time.Minute, func() error {
 		if err := rulesEvaluated(ctx, c.prometheus); err != nil {
-			return err
+			return fmt.Errorf("Prometheus to evaluate every rule: %w", err)
 		}
 		least, n, err := scrapesOf(ctx, c.prometheus, `assay_infer_failed_total{outcome="dead"}`)
 		if err != nil {
@@ -397,7 +401,7 @@ func (c *composeStack) alertOnDeadLetter(ctx context.Context, dir string) {
 	if _, err := b.PublishData(ctx, bus.SamplesSubject(run, "planted"), "planted-poison", []byte("not a sample")); err != nil {
 		t.Fatal(err)
 	}
-	waitCondition(t, ctx, 3*time.Minute, "AssayDeadLetters to fire for infer", func() error {
+	bustest.Eventually(t, 3*time.Minute, func() error {
 		f, err := firing(ctx, c.prometheus, "AssayDeadLetters")
 		if err != nil {
 			return err
@@ -407,7 +411,7 @@ func (c *composeStack) alertOnDeadLetter(ctx context.Context, dir string) {
 				return nil
 			}
 		}
-		return fmt.Errorf("firing: %v", f)
+		return fmt.Errorf("AssayDeadLetters to fire for infer: firing %v", f)
 	})
 	select {
 	case err := <-done:

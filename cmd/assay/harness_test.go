@@ -88,6 +88,24 @@ type fixture struct {
 	persona map[string]llmsim.Persona
 }
 
+// readSamples reads spec's suites as ingest does, for a simulator's answer
+// key and a test's oracle.
+func readSamples(t testing.TB, spec *eval.RunSpec) []eval.Sample {
+	t.Helper()
+	var samples []eval.Sample
+	for _, su := range spec.Suites {
+		b, err := os.ReadFile(su.File)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd := dataset.NewReader(spec.Run, su, su.Path)
+		if _, err := rd.Read(bytes.NewReader(b), func(s eval.Sample) error { samples = append(samples, s); return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return samples
+}
+
 // writeDemoSuites writes the bundled demo suites named into dir, as
 // <name>.jsonl.
 func writeDemoSuites(t testing.TB, dir string, names ...string) {
@@ -114,16 +132,7 @@ func newFixture(t testing.TB, run string, personas []llmsim.Persona) *fixture {
 	// The spec names the simulator's URL, which needs the key, which needs
 	// the samples: parse once with a placeholder to read the suites.
 	spec := f.load(t, run, "http://127.0.0.1:1/v1")
-	for _, su := range spec.Suites {
-		b, err := os.ReadFile(su.File)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd := dataset.NewReader(spec.Run, su, su.Path)
-		if _, err := rd.Read(bytes.NewReader(b), func(s eval.Sample) error { f.samples = append(f.samples, s); return nil }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f.samples = readSamples(t, spec)
 	f.sim = llmsim.New(llmsim.Options{Seed: 42, Personas: personas, Key: llmsim.KeyFromSamples(f.samples), Record: true})
 	srv := httptest.NewServer(f.sim.Handler())
 	t.Cleanup(srv.Close)

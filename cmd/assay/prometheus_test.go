@@ -275,21 +275,3 @@ func scrapesOf(ctx context.Context, base, selector string) (least, series int, e
 	}
 	return least, len(data.Result), nil
 }
-
-// waitCondition polls cond every second until it holds or the deadline
-// passes, and fails the test with what it said last.
-func waitCondition(t *testing.T, ctx context.Context, within time.Duration, what string, cond func() error) {
-	t.Helper()
-	var err error
-	for deadline := time.Now().Add(within); time.Now().Before(deadline); {
-		if err = cond(); err == nil {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: %v (last: %v)", what, ctx.Err(), err)
-		case <-time.After(time.Second):
-		}
-	}
-	t.Fatalf("waiting %v for %s: %v", within, what, err)
-}

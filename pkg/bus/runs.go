@@ -2,7 +2,6 @@ package bus
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -242,17 +241,7 @@ func sameReading(a, b eval.Suite) bool {
 
 // sameLongContext compares how two suites pad their long_context copies,
 // with the defaults filled in.
-func sameLongContext(a, b *eval.LongContext) bool {
-	norm := func(lc *eval.LongContext) eval.LongContext {
-		out := eval.LongContext{Tokens: eval.DefaultLongContextTokens, Position: eval.LongContextBefore}
-		if lc != nil {
-			out.Tokens = cmp.Or(lc.Tokens, out.Tokens)
-			out.Position = cmp.Or(lc.Position, out.Position)
-		}
-		return out
-	}
-	return norm(a) == norm(b)
-}
+func sameLongContext(a, b *eval.LongContext) bool { return a.Settings() == b.Settings() }
 
 // sameContamination compares what a contamination check does; File is the
 // client's own path to the training data and never stored.

@@ -12,12 +12,12 @@ import (
 // answer and "Paris" and "Paris." are not. A hash of the empty answer is
 // that of "".
 func OutputHash(output string) string {
+	return hashHex(strings.Join(strings.Fields(strings.ToLower(output)), " "))
+}
+
+// hashHex is the FNV-1a hash of s (64 bits) in hex.
+func hashHex(s string) string {
 	h := fnv.New64a()
-	for i, w := range strings.Fields(strings.ToLower(output)) {
-		if i > 0 {
-			h.Write([]byte{' '})
-		}
-		h.Write([]byte(w))
-	}
+	h.Write([]byte(s))
 	return strconv.FormatUint(h.Sum64(), 16)
 }

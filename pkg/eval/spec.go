@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
@@ -272,6 +273,16 @@ const (
 	DefaultLongContextTokens = 2000
 	MaxLongContextTokens     = 128_000
 )
+
+// Settings are lc's with the defaults filled in: lc may be nil.
+func (lc *LongContext) Settings() LongContext {
+	out := LongContext{Tokens: DefaultLongContextTokens, Position: LongContextBefore}
+	if lc != nil {
+		out.Tokens = cmp.Or(lc.Tokens, out.Tokens)
+		out.Position = cmp.Or(lc.Position, out.Position)
+	}
+	return out
+}
 
 // LongContext positions.
 const (

@@ -521,7 +521,7 @@ func (s *RunSpec) validate(c *checker) {
 		if m.Min == nil && m.DeltaMin == nil && m.Margin == nil && !m.Superiority && m.Max == nil && m.DeltaMax == nil {
 			c.fail("give min, delta_min, margin or superiority (max or delta_max for a metric where lower is better)", "gate", "metrics", i)
 		}
-		if !LowerIsBetter(m.Metric) && HigherIsBetter(m.Metric) {
+		if HigherIsBetter(m.Metric) {
 			// A bound from above on a metric where higher is better
 			// would pass the candidate that got worse.
 			for _, b := range []struct {

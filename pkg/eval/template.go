@@ -1,8 +1,6 @@
 package eval
 
 import (
-	"hash/fnv"
-	"strconv"
 	"strings"
 	"unicode"
 )
@@ -63,7 +61,5 @@ func EdgeHash(edge string) string {
 	if edge == "" {
 		return ""
 	}
-	h := fnv.New64a()
-	h.Write([]byte(edge))
-	return strconv.FormatUint(h.Sum64(), 16)
+	return hashHex(edge)
 }

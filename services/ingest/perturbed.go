@@ -29,14 +29,8 @@ func perturbed(sm eval.Sample, su eval.Suite, kind string) (eval.Sample, bool) {
 	cp.Perturbation = &eval.Perturbation{Kind: kind, Original: sm.ID}
 	switch kind {
 	case "long_context":
-		tokens, before := eval.DefaultLongContextTokens, true
-		if lc := su.LongContext; lc != nil {
-			if lc.Tokens > 0 {
-				tokens = lc.Tokens
-			}
-			before = lc.Position != eval.LongContextAfter
-		}
-		cp.Messages[last].Content, cp.Perturbation.Tokens = perturb.LongContext(seed, question, tokens, before)
+		lc := su.LongContext.Settings()
+		cp.Messages[last].Content, cp.Perturbation.Tokens = perturb.LongContext(seed, question, lc.Tokens, lc.Position != eval.LongContextAfter)
 		cp.Perturbation.Question = question
 	case "instruction_conflict":
 		c := perturb.InstructionConflict(seed, question)

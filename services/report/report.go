@@ -386,7 +386,7 @@ func (s *Service) follow(ctx context.Context, run string, current *atomic.Pointe
 	var purgeAt time.Time
 	// The followers are looked at four times a stall.
 	var watchedAt time.Time
-	storedLast := lastStored(s.bus.JS)
+	storedLast := lastStored(s.bus)
 	for {
 		select {
 		case <-ctx.Done():

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -94,17 +95,13 @@ func (f *follower) check(ctx context.Context, stall time.Duration, last lastOf) 
 	return false, nil
 }
 
-// lastStored asks a stream for the last message on filter (a wildcard
-// subject): its sequence, or 0 when it holds none.
-func lastStored(js jetstream.JetStream) lastOf {
+// lastStored asks a stream of b for the last message on filter (a
+// wildcard subject): its sequence, or 0 when it holds none.
+func lastStored(b *bus.Bus) lastOf {
 	return func(ctx context.Context, stream, filter string) (uint64, error) {
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		st, err := js.Stream(ctx, stream)
-		if err != nil {
-			return 0, err
-		}
-		m, err := st.GetLastMsgForSubject(ctx, filter)
+		m, err := b.Stream(stream).GetLastMsgForSubject(ctx, filter)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			return 0, nil
 		}

@@ -48,11 +48,7 @@ func CountTokens(s string) int { return eval.ApproxTokens(s) }
 // seed decides, before text (before) or after it, and how many tokens it
 // added. The same seed and text give the same prose.
 func LongContext(seed, text string, tokens int, before bool) (out string, added int) {
-	lang := "en"
-	if strings.ContainsFunc(text, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
-		lang = "zh"
-	}
-	pool := fillerParagraphs[lang]
+	pool := fillerParagraphs[langOf(text)]
 	rng := rand.New(rand.NewPCG(seedOf("long_context", seed), 0x9e3779b97f4a7c15))
 	var b strings.Builder
 	for added < tokens {
@@ -111,14 +107,24 @@ var conflicts = map[string][]Conflict{
 // InstructionConflict picks, by seed, the conflict a copy of text gets, in
 // text's language.
 func InstructionConflict(seed, text string) Conflict {
-	lang := "en"
-	if strings.ContainsFunc(text, func(r rune) bool { return unicode.Is(unicode.Han, r) }) {
-		lang = "zh"
-	}
-	cs := conflicts[lang]
+	cs := conflicts[langOf(text)]
 	return cs[seedOf("instruction_conflict", seed)%uint64(len(cs))]
 }
 
+// langOf is "zh" for a text with Chinese characters, else "en".
+func langOf(text string) string {
+	if hasHan(text) {
+		return "zh"
+	}
+	return "en"
+}
+
+// hasHan reports whether text holds a Chinese character.
+func hasHan(text string) bool {
+	return strings.ContainsFunc(text, func(r rune) bool { return unicode.Is(unicode.Han, r) })
+}
+
+// seedOf is the seed of kind's choices for one sample (seed names it).
 func seedOf(kind, seed string) uint64 {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s\x00%s", kind, seed)

@@ -10,7 +10,6 @@ package perturb
 
 import (
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"strings"
 	"unicode"
@@ -25,9 +24,7 @@ var Kinds = []string{"typos", "width", "punctuation", "whitespace", "register", 
 // characters for homophones, no ASCII for width): such a copy would only
 // duplicate the original.
 func Apply(kind, seed, text string) (out string, changed bool, err error) {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s\x00%s", kind, seed)
-	rng := rand.New(rand.NewPCG(h.Sum64(), 0x9e3779b97f4a7c15))
+	rng := rand.New(rand.NewPCG(seedOf(kind, seed), 0x9e3779b97f4a7c15))
 	switch kind {
 	case "typos":
 		out = typos(rng, text)
@@ -219,7 +216,7 @@ var registerPrefixes = map[bool][]string{
 // register puts a casual opening before the text and lowercases its first
 // letter.
 func register(rng *rand.Rand, text string) string {
-	zh := strings.ContainsFunc(text, func(r rune) bool { return unicode.Is(unicode.Han, r) })
+	zh := hasHan(text)
 	ps := registerPrefixes[zh]
 	prefix := ps[rng.IntN(len(ps))]
 	body := strings.TrimLeftFunc(text, unicode.IsSpace)

@@ -28,17 +28,17 @@ const noPairUndefined = "no pair to compare: in each, a generation failed"
 // sensitivity that counts failures against a variant: ok is false for a
 // metric with no worst value (length, refusal, abstain).
 func metricScale(metric string) (worst, best float64, ok bool) {
-	switch metric {
-	case "refusal", "abstain":
-		// Refusing (abstaining) is wrong on a benign (answerable) prompt
-		// and right on a probe (an unanswerable one): neither end of the
-		// scale is the worst.
-		return 0, 0, false
-	case "fabrication":
-		// Answering what should have been declined: lower is better.
-		return 1, 0, true
+	lo, hi, bounded := metricRange(metric)
+	switch {
+	case eval.LowerIsBetter(metric):
+		return hi, lo, bounded
+	case eval.HigherIsBetter(metric):
+		return lo, hi, bounded
 	}
-	return metricRange(metric)
+	// Refusing (abstaining) is wrong on a benign (answerable) prompt and
+	// right on a probe (an unanswerable one): neither end of the scale is
+	// the worst; length has no scale.
+	return 0, 0, false
 }
 
 // metricRange is the range a metric's values can take; bounded is false

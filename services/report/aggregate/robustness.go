@@ -113,6 +113,9 @@ func (c *Collector) robustness(rep *document.Report, rows []row) {
 	slices.SortFunc(rep.Robustness, func(a, b document.Robustness) int {
 		return cmp.Or(cmp.Compare(a.Suite, b.Suite), cmp.Compare(a.Metric, b.Metric), cmp.Compare(a.Perturbation, b.Perturbation), cmp.Compare(o[a.Variant], o[b.Variant]))
 	})
+	slices.SortFunc(rep.DecisionFlips, func(a, b document.DecisionFlip) int {
+		return cmp.Or(cmp.Compare(a.Suite, b.Suite), cmp.Compare(o[a.Variant], o[b.Variant]))
+	})
 }
 
 // robustKey is an original sample's row: its suite, variant and id.
@@ -203,13 +206,6 @@ func (c *Collector) decisionFlips(rep *document.Report, rows []row, originals ma
 		}
 		rep.DecisionFlips = append(rep.DecisionFlips, d)
 	}
-	o := map[string]int{}
-	for i, v := range c.spec.Variants {
-		o[v.Name] = i
-	}
-	slices.SortFunc(rep.DecisionFlips, func(a, b document.DecisionFlip) int {
-		return cmp.Or(cmp.Compare(a.Suite, b.Suite), cmp.Compare(o[a.Variant], o[b.Variant]))
-	})
 }
 
 // robustPair is a variant's score on a robustness copy and on its
