@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -113,7 +114,7 @@ judges:
 		return err
 	})
 	defer sys.Stop()
-	report := start(b, "assay", "up", "--nats", url, "--nats-nkey", natsembed.SeedFile(filepath.Join(dir, "nats"), bus.StageReport), "--services", "report", "--metrics-addr", "", "--log-level", "warn")
+	report := start(b, "assay", "up", "--nats", url, "--nats-nkey", natsembed.SeedFile(filepath.Join(dir, "nats"), bus.StageReport), "--services", "report", "--metrics-addr", "", "--log-level", "info")
 
 	peak := watchMemory()
 	cpu0, report0, nats0, sim0 := cpuTime(), procCPU(report), procCPU(nats), procCPU(sim)
@@ -121,11 +122,26 @@ judges:
 	if err := submit(ctx, sys.Env.Bus, rs, openFile); err != nil {
 		b.Fatal(err)
 	}
-	st, err := waitRun(ctx, sys.Env.Bus, rs.Run, nil)
+	// ASSAY_BENCH_PROGRESS=1 prints the run's counts every few seconds,
+	// timed from the submission: where a run's time goes (start-up, the
+	// steady rate, the report's final pass).
+	var progress io.Writer
+	if os.Getenv("ASSAY_BENCH_PROGRESS") != "" {
+		progress = &elapsedWriter{w: os.Stderr, since: began}
+	}
+	st, err := waitRun(ctx, sys.Env.Bus, rs.Run, progress)
 	if err != nil {
 		b.Fatal(err)
 	}
 	elapsed := time.Since(began)
+	if progress != nil {
+		// The report's own account of its final pass.
+		for line := range strings.Lines(report.out.String()) {
+			if strings.Contains(line, `"run over"`) {
+				fmt.Fprint(progress, line)
+			}
+		}
+	}
 
 	cpu := cpuTime() - cpu0 + procCPU(report) - report0
 	others := procCPU(nats) - nats0 + procCPU(sim) - sim0
@@ -145,6 +161,19 @@ judges:
 		limit := float64(concurrency) / latency.Seconds()
 		b.ReportMetric(rate/limit, "ratio-to-limit")
 	}
+}
+
+// elapsedWriter prefixes each write with the time since since.
+type elapsedWriter struct {
+	w     io.Writer
+	since time.Time
+}
+
+func (e *elapsedWriter) Write(p []byte) (int, error) {
+	if _, err := fmt.Fprintf(e.w, "%8.2fs %s", time.Since(e.since).Seconds(), p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 func waitHealthy(t testing.TB, url string) {

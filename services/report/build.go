@@ -116,11 +116,38 @@ func (f busFetcher) Generation(ctx context.Context, seq uint64) (*eval.Generatio
 	return &g, nil
 }
 
-// get decodes the message at seq of stream into v. A message that is gone
-// — purged, aged out, its large payload deleted — or that does not decode
-// is [aggregate.ErrTextGone].
+func (f busFetcher) Samples(ctx context.Context, seqs []uint64, fn func(uint64, *eval.Sample, error)) error {
+	return f.b.GetMsgs(ctx, bus.StreamSamples, seqs, func(seq uint64, data []byte, err error) {
+		var s eval.Sample
+		if err = decodeText(bus.StreamSamples, seq, data, err, &s); err != nil {
+			fn(seq, nil, err)
+			return
+		}
+		fn(seq, &s, nil)
+	})
+}
+
+func (f busFetcher) Generations(ctx context.Context, seqs []uint64, fn func(uint64, *eval.Generation, error)) error {
+	return f.b.GetMsgs(ctx, bus.StreamGens, seqs, func(seq uint64, data []byte, err error) {
+		var g eval.Generation
+		if err = decodeText(bus.StreamGens, seq, data, err, &g); err != nil {
+			fn(seq, nil, err)
+			return
+		}
+		fn(seq, &g, nil)
+	})
+}
+
+// get decodes the message at seq of stream into v (see decodeText).
 func (f busFetcher) get(ctx context.Context, stream string, seq uint64, v any) error {
 	data, err := f.b.GetMsg(ctx, stream, seq)
+	return decodeText(stream, seq, data, err, v)
+}
+
+// decodeText decodes data, the message at seq of stream read with err,
+// into v. A message that is gone — purged, aged out, its large payload
+// deleted — or that does not decode is [aggregate.ErrTextGone].
+func decodeText(stream string, seq uint64, data []byte, err error, v any) error {
 	if errors.Is(err, bus.ErrNotFound) || errors.Is(err, jetstream.ErrObjectNotFound) {
 		return fmt.Errorf("%w: %w", aggregate.ErrTextGone, err)
 	}

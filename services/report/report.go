@@ -590,16 +590,19 @@ func (s *Service) storeParquet(ctx context.Context, rows *aggregate.Rows) error 
 // its gate.
 func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.RunStatus) error {
 	run := st.Run
+	began := time.Now()
 	rep, err := s.store(ctx, c)
 	if err != nil {
 		return err
 	}
+	stored := time.Now()
 	rows := c.Rows()
 	err = s.storeParquet(ctx, rows)
 	rows.Release()
 	if err != nil {
 		return err
 	}
+	written := time.Now()
 	st.State = eval.StateComplete
 	if c.IngestFailed() != "" {
 		st.State = eval.StateError
@@ -635,7 +638,8 @@ func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.R
 	if err := s.bus.PutStatus(ctx, st); err != nil {
 		return err
 	}
-	s.logger.Info("run over", "run", run, "state", st.State, "verdict", rep.Gate.Verdict, "scores", st.Scores, "judgments", st.Judgments)
+	s.logger.Info("run over", "run", run, "state", st.State, "verdict", rep.Gate.Verdict, "scores", st.Scores, "judgments", st.Judgments,
+		"report", stored.Sub(began), "parquet", written.Sub(stored), "finishing", time.Since(began))
 	return s.reopenPending(ctx, st)
 }
 

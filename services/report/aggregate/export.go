@@ -3,6 +3,7 @@ package aggregate
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -356,22 +357,63 @@ func write(w io.Writer, l exportLayout, rows batches,
 	if err != nil {
 		return Written{}, err
 	}
+	// The texts of the next batch are fetched while a batch is written:
+	// fetching is round trips to NATS, writing is encoding and
+	// compressing, and a run's end waits for both.
+	type fetched struct {
+		rec     arrow.RecordBatch
+		row     func(int, []text)
+		missing int
+		err     error
+	}
+	next := make(chan fetched, 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(next)
+		err := rows.each(func(rec arrow.RecordBatch) error {
+			row, missing, err := texts(rec)
+			if err != nil {
+				return err
+			}
+			rec.Retain()
+			select {
+			case next <- fetched{rec: rec, row: row, missing: missing}:
+				return nil
+			case <-stop:
+				rec.Release()
+				return errStopped
+			}
+		})
+		if err != nil && !errors.Is(err, errStopped) {
+			select {
+			case next <- fetched{err: err}:
+			case <-stop:
+			}
+		}
+	}()
 	var done Written
 	mem := memory.NewGoAllocator()
-	err = rows.each(func(rec arrow.RecordBatch) error {
-		row, missing, err := texts(rec)
-		if err != nil {
-			return err
+	for f := range next {
+		if err == nil && f.err != nil {
+			err = f.err
 		}
-		out := l.record(mem, rec, row)
-		err = fw.Write(out)
-		out.Release()
-		if err != nil {
-			return fmt.Errorf("writing Parquet: %w", err)
+		if f.rec == nil {
+			continue
 		}
-		done.add(Written{Rows: int(rec.NumRows()), Missing: missing})
-		return nil
-	})
+		if err == nil {
+			out := l.record(mem, f.rec, f.row)
+			if err = fw.Write(out); err != nil {
+				err = fmt.Errorf("writing Parquet: %w", err)
+			} else {
+				done.add(Written{Rows: int(f.rec.NumRows()), Missing: f.missing})
+			}
+			out.Release()
+			if err != nil {
+				close(stop)
+			}
+		}
+		f.rec.Release()
+	}
 	if err != nil {
 		fw.Close()
 		return done, err
@@ -381,6 +423,9 @@ func write(w io.Writer, l exportLayout, rows batches,
 	}
 	return done, nil
 }
+
+// errStopped ends the reading of batches ahead of a write that failed.
+var errStopped = errors.New("stopped")
 
 // ReadParquet reads a Parquet file back as an Arrow table, as a data tool
 // would. The caller releases it.

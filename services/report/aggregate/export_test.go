@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -52,6 +53,32 @@ func (f *textFetcher) end() {
 	f.mu.Lock()
 	f.inFlight--
 	f.mu.Unlock()
+}
+
+// batchFetcher is textFetcher read in batches, a sequence at a time, in
+// order, as [BatchFetcher] promises.
+type batchFetcher struct{ *textFetcher }
+
+func (f *batchFetcher) Samples(ctx context.Context, seqs []uint64, fn func(uint64, *eval.Sample, error)) error {
+	if !slices.IsSorted(seqs) {
+		return fmt.Errorf("sequences out of order: %v", seqs)
+	}
+	for _, seq := range seqs {
+		s, err := f.Sample(ctx, seq)
+		fn(seq, s, err)
+	}
+	return ctx.Err()
+}
+
+func (f *batchFetcher) Generations(ctx context.Context, seqs []uint64, fn func(uint64, *eval.Generation, error)) error {
+	if !slices.IsSorted(seqs) {
+		return fmt.Errorf("sequences out of order: %v", seqs)
+	}
+	for _, seq := range seqs {
+		g, err := f.Generation(ctx, seq)
+		fn(seq, g, err)
+	}
+	return ctx.Err()
 }
 
 func (f *textFetcher) Sample(ctx context.Context, seq uint64) (*eval.Sample, error) {
@@ -403,6 +430,80 @@ func TestWriteManyBatches(t *testing.T) {
 	}
 }
 
+// TestWriteFails: a write that fails half-way — the writer refuses, or
+// a later batch's texts cannot be fetched while an earlier one is being
+// written — returns the failure, with the batches written before it
+// counted, and leaves no batch behind.
+func TestWriteFails(t *testing.T) {
+	spec := testSpec()
+	c := New(spec)
+	defer c.Release()
+	n := 3*batchRows + 5
+	for i := range n {
+		mustAdd(t, c, mkScore(spec, "base", "qa", fmt.Sprintf("q%05d", i), uint64(i%7+1), eval.BucketOK, em(1)))
+	}
+	rows := c.Rows()
+	defer rows.Release()
+	t.Run("writer", func(t *testing.T) {
+		w := &limitedWriter{left: 4 << 10}
+		got, err := rows.WriteScores(t.Context(), w, &textFetcher{})
+		if !errors.Is(err, errFull) {
+			t.Fatalf("wrote %+v, error %v; want the writer's", got, err)
+		}
+		if got.Rows >= n {
+			t.Errorf("%d rows counted as written", got.Rows)
+		}
+	})
+	t.Run("texts", func(t *testing.T) {
+		// Sample 1 is in each of the four batches: its fourth fetch is
+		// the last batch's.
+		f := &countedFailure{textFetcher: &textFetcher{}, what: "sample 1", after: 3}
+		got, err := rows.WriteScores(t.Context(), io.Discard, f)
+		if err == nil || !strings.Contains(err.Error(), "nats: timeout") {
+			t.Fatalf("wrote %+v, error %v; want the fetch's", got, err)
+		}
+		if got.Rows != 3*batchRows {
+			t.Errorf("%d rows written before the failure, want %d", got.Rows, 3*batchRows)
+		}
+	})
+}
+
+var errFull = errors.New("disk full")
+
+// limitedWriter takes left bytes, then fails.
+type limitedWriter struct{ left int }
+
+func (w *limitedWriter) Write(p []byte) (int, error) {
+	if len(p) > w.left {
+		return 0, errFull
+	}
+	w.left -= len(p)
+	return len(p), nil
+}
+
+// countedFailure fails the fetch of what after it has succeeded after
+// times.
+type countedFailure struct {
+	*textFetcher
+	what  string
+	after int
+	mu    sync.Mutex
+	seen  int
+}
+
+func (f *countedFailure) Sample(ctx context.Context, seq uint64) (*eval.Sample, error) {
+	if fmt.Sprint("sample ", seq) == f.what {
+		f.mu.Lock()
+		f.seen++
+		fail := f.seen > f.after
+		f.mu.Unlock()
+		if fail {
+			return nil, fmt.Errorf("reading %s: nats: timeout", f.what)
+		}
+	}
+	return f.textFetcher.Sample(ctx, seq)
+}
+
 // TestFetchTexts: each sequence once, 0 skipped, a gone text counted, the
 // first other failure returned.
 func TestFetchTexts(t *testing.T) {
@@ -419,32 +520,51 @@ func TestFetchTexts(t *testing.T) {
 		{name: "failed", samples: []uint64{1, 2, 3}, fail: map[string]bool{"sample 2": true}, wantErr: "fetching texts: reading sample 2: nats: timeout"},
 		{name: "nothing", samples: []uint64{0}},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			f := &textFetcher{gone: c.gone, fail: c.fail}
-			got, err := FetchTexts(t.Context(), f, c.samples, c.gens)
-			if c.wantErr != "" {
-				if err == nil || err.Error() != c.wantErr {
-					t.Fatalf("error %v, want %s", err, c.wantErr)
+		for _, batched := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/batched=%v", c.name, batched), func(t *testing.T) {
+				f := &textFetcher{gone: c.gone, fail: c.fail}
+				var fetch Fetcher = f
+				if batched {
+					fetch = &batchFetcher{f}
 				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			total := 0
-			for _, k := range f.count {
-				total += k
-			}
-			if total != c.fetches || got.Missing != c.missing {
-				t.Errorf("%d fetches (%v), %d missing; want %d, %d", total, f.count, got.Missing, c.fetches, c.missing)
-			}
-		})
+				got, err := FetchTexts(t.Context(), fetch, c.samples, c.gens)
+				if c.wantErr != "" {
+					if err == nil || err.Error() != c.wantErr {
+						t.Fatalf("error %v, want %s", err, c.wantErr)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				total := 0
+				for _, k := range f.count {
+					total += k
+				}
+				if total != c.fetches || got.Missing != c.missing {
+					t.Errorf("%d fetches (%v), %d missing; want %d, %d", total, f.count, got.Missing, c.fetches, c.missing)
+				}
+				for _, seq := range c.samples {
+					if s := got.Sample(seq); seq != 0 && !c.gone[fmt.Sprint("sample ", seq)] && s == nil {
+						t.Errorf("sample %d: got %+v", seq, s)
+					}
+				}
+				for _, seq := range c.gens {
+					if g := got.Generation(seq); seq != 0 && !c.gone[fmt.Sprint("gen ", seq)] && g == nil {
+						t.Errorf("generation %d missing", seq)
+					}
+				}
+			})
+		}
 	}
 	t.Run("cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		if _, err := FetchTexts(ctx, &textFetcher{}, []uint64{1, 2}, nil); !errors.Is(err, context.Canceled) {
 			t.Errorf("error %v", err)
+		}
+		if _, err := FetchTexts(ctx, &batchFetcher{&textFetcher{}}, []uint64{1, 2}, nil); !errors.Is(err, context.Canceled) {
+			t.Errorf("batched: error %v", err)
 		}
 	})
 }

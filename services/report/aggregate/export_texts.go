@@ -41,12 +41,25 @@ func (t *Texts) Sample(seq uint64) *eval.Sample { return t.samples[seq] }
 // asked for.
 func (t *Texts) Generation(seq uint64) *eval.Generation { return t.gens[seq] }
 
+// A BatchFetcher is a [Fetcher] that also reads many texts at once, with
+// a round trip for many rather than one each; it calls fn once for each
+// sequence asked for, in order, and returns an error that stopped it.
+type BatchFetcher interface {
+	Fetcher
+	Samples(ctx context.Context, seqs []uint64, fn func(seq uint64, s *eval.Sample, err error)) error
+	Generations(ctx context.Context, seqs []uint64, fn func(seq uint64, g *eval.Generation, err error)) error
+}
+
 // FetchTexts fetches the samples and generations at the given stream
-// sequences, at most [fetchParallel] at a time; sequence 0 (no sample or
-// generation) and repeats are skipped. A text that is gone is left out and
-// counted; any other failure (NATS unreachable, the context ended) is
-// returned, since the texts would then be missing for no reason of theirs.
+// sequences: in batches from a [BatchFetcher], else at most
+// [fetchParallel] at a time; sequence 0 (no sample or generation) and
+// repeats are skipped. A text that is gone is left out and counted; any
+// other failure (NATS unreachable, the context ended) is returned, since
+// the texts would then be missing for no reason of theirs.
 func FetchTexts(ctx context.Context, fetch Fetcher, samples, gens []uint64) (*Texts, error) {
+	if bf, ok := fetch.(BatchFetcher); ok {
+		return fetchBatches(ctx, bf, unique(samples), unique(gens))
+	}
 	t := &Texts{samples: map[uint64]*eval.Sample{}, gens: map[uint64]*eval.Generation{}}
 	type job struct {
 		seq uint64
@@ -106,6 +119,69 @@ feed:
 		}
 	}
 	close(queue)
+	wg.Wait()
+	if first != nil {
+		return nil, fmt.Errorf("fetching texts: %w", first)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("fetching texts: %w", err)
+	}
+	return t, nil
+}
+
+// fetchBatches is FetchTexts from a BatchFetcher: the samples and the
+// generations read side by side.
+func fetchBatches(ctx context.Context, fetch BatchFetcher, samples, gens []uint64) (*Texts, error) {
+	t := &Texts{samples: make(map[uint64]*eval.Sample, len(samples)), gens: make(map[uint64]*eval.Generation, len(gens))}
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+	)
+	// failed counts a text that is gone, and keeps the first other
+	// failure.
+	failed := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case errors.Is(err, ErrTextGone):
+			t.Missing++
+		case first == nil:
+			first = err
+		}
+	}
+	if len(samples) > 0 {
+		wg.Go(func() {
+			err := fetch.Samples(ctx, samples, func(seq uint64, s *eval.Sample, err error) {
+				if err != nil {
+					failed(err)
+					return
+				}
+				mu.Lock()
+				t.samples[seq] = s
+				mu.Unlock()
+			})
+			if err != nil {
+				failed(err)
+			}
+		})
+	}
+	if len(gens) > 0 {
+		wg.Go(func() {
+			err := fetch.Generations(ctx, gens, func(seq uint64, g *eval.Generation, err error) {
+				if err != nil {
+					failed(err)
+					return
+				}
+				mu.Lock()
+				t.gens[seq] = g
+				mu.Unlock()
+			})
+			if err != nil {
+				failed(err)
+			}
+		})
+	}
 	wg.Wait()
 	if first != nil {
 		return nil, fmt.Errorf("fetching texts: %w", first)
