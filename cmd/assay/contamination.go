@@ -17,8 +17,9 @@ func newContaminationCmd() *cobra.Command {
 	var train, evalPath, field, idField, trainField, trainID, output string
 	var threshold float64
 	var ngram, workers int
+	var emb embeddingFlags
 	cmd := &cobra.Command{
-		Use:   "contamination --train PATH --eval PATH [--field PATH] [--output FILE]",
+		Use:   "contamination --train PATH --eval PATH [--field PATH] [--output FILE] [--embeddings URL]",
 		Short: "Find the eval items that are in the training data, word for word or nearly",
 		Long: `Checks every eval item against the training data. An item is contaminated
 when a large share of its n-grams (words; single characters in Chinese,
@@ -44,9 +45,25 @@ with the item. A summary goes to stderr.
 
 A line that cannot be read is reported as FILE:LINE and skipped.
 
+--embeddings URL also compares embeddings, which find paraphrases that
+share too few n-grams: every eval item and every training document is
+embedded through the OpenAI-compatible endpoint at URL (POST URL/embeddings:
+vLLM, Ollama, llama.cpp, OpenAI, or assay sim's sim-embed), with
+--embeddings-model (default: the one model the endpoint lists), the key in
+the variable --embeddings-key-env names, --embeddings-batch texts a request
+and --embeddings-concurrency requests at once. An item whose cosine with a
+training document reaches --embeddings-threshold is contaminated too; its
+line adds "embedding_score", "embedding_match" and "by" (["ngram"],
+["embedding"] or both), or "embedding_checked": false when it has no
+embedding. Only hosts --endpoint-allow allows are called (default
+loopback). --embeddings-cache DIR keeps the vectors, by model and text, for
+the next check.
+
 Exit status: 0 every line was read, 2 bad usage (a flag, a path that does
-not exist, no eval items), 3 some lines could not be read and were skipped
-(the rest was checked) or reading failed, 130 interrupted.`,
+not exist, no eval items, an endpoint the policy refuses), 3 some lines
+could not be read and were skipped (the rest was checked), some texts
+could not be embedded (they were not checked by embeddings), or reading
+failed, 130 interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			switch {
@@ -54,6 +71,9 @@ not exist, no eval items), 3 some lines could not be read and were skipped
 				return usagef("--train PATH and --eval PATH are required (- reads stdin)")
 			case train == "-" && evalPath == "-":
 				return usagef("only one of --train and --eval can read stdin")
+			}
+			if err := emb.validate(cmd.Flags()); err != nil {
+				return err
 			}
 			start := time.Now()
 			stderr := cmd.ErrOrStderr()
@@ -71,7 +91,13 @@ not exist, no eval items), 3 some lines could not be read and were skipped
 			if err != nil {
 				return usage(err)
 			}
-			rep, err := ix.Check(cmd.Context(), trainSrc)
+			var eix *contam.EmbedIndex
+			if emb.url != "" {
+				if eix, err = emb.index(cmd.Context(), items); err != nil {
+					return err
+				}
+			}
+			rep, err := ix.CheckWith(cmd.Context(), trainSrc, eix)
 			if err != nil {
 				return readError("--train", err)
 			}
@@ -88,8 +114,15 @@ not exist, no eval items), 3 some lines could not be read and were skipped
 				return err
 			}
 			printContaminationSummary(stderr, rep, ix.Options(), time.Since(start))
+			incomplete := false
 			if evalStats.Failed > 0 || rep.Train.Failed > 0 {
 				fmt.Fprintf(stderr, "%d eval and %d training lines failed and were skipped: fix them and check again\n", evalStats.Failed, rep.Train.Failed)
+				incomplete = true
+			}
+			if eix != nil && printEmbeddingSummary(stderr, rep.Embedding, eix) {
+				incomplete = true
+			}
+			if incomplete {
 				return errLinesFailed
 			}
 			return nil
@@ -106,6 +139,7 @@ not exist, no eval items), 3 some lines could not be read and were skipped
 	f.IntVar(&ngram, "ngram", contam.DefaultNGram, "n-gram length in tokens (words, or CJK characters)")
 	f.Float64Var(&threshold, "threshold", contam.DefaultThreshold, "score from which an item is contaminated, above 0 and at most 1")
 	f.IntVar(&workers, "workers", 0, "training documents checked at once (default: the number of CPUs)")
+	emb.register(f)
 	return cmd
 }
 

@@ -23,6 +23,7 @@ func newSimCmd() *cobra.Command {
 	var seed int64
 	var latency time.Duration
 	var suites []string
+	var embedDims int
 	cmd := &cobra.Command{
 		Use:   "sim [--addr HOST:PORT]",
 		Short: "Serve the simulated models (an OpenAI-compatible API)",
@@ -30,7 +31,12 @@ func newSimCmd() *cobra.Command {
 sim-base, sim-ft, sim-int4 and the judge sim-judge (or those of --personas).
 They know the answers to the bundled demo suites and to the JSONL suites given
 with --suite (read with the default field names: prompt, reference, choices,
-answer, schema, should_refuse).`,
+answer, schema, should_refuse).
+
+It also serves embeddings of the model sim-embed on /v1/embeddings (and one
+vector per token on /pooling, as vLLM does with task token_embed): a
+deterministic simulation of a weak semantic encoder, built on a synonym
+table, not a model (see the package llmsim's Embedder).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var ps []llmsim.Persona
@@ -64,7 +70,10 @@ answer, schema, should_refuse).`,
 					ps[i].Latency = max(ps[i].Latency, llmsim.Duration(latency))
 				}
 			}
-			sim := llmsim.New(llmsim.Options{Seed: seed, Personas: ps, Key: key})
+			if embedDims < 0 || embedDims > llmsim.MaxEmbedDims {
+				return usagef("--embed-dims %d: give 1 to %d", embedDims, llmsim.MaxEmbedDims)
+			}
+			sim := llmsim.New(llmsim.Options{Seed: seed, Personas: ps, Key: key, EmbedDims: embedDims})
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listening on %s: %w", addr, err)
@@ -86,6 +95,7 @@ answer, schema, should_refuse).`,
 	cmd.Flags().Int64Var(&seed, "seed", demoSeed, "seed of every simulated choice")
 	cmd.Flags().DurationVar(&latency, "latency", 0, "least time every persona takes to answer (a persona's own latency, if longer, stays); answers are unchanged")
 	cmd.Flags().StringArrayVar(&suites, "suite", nil, "JSONL suite whose answers the models should know (repeatable)")
+	cmd.Flags().IntVar(&embedDims, "embed-dims", llmsim.DefaultEmbedDims, "length of the simulated embeddings (a request's dimensions overrides it)")
 	cmd.AddCommand(newSimTrafficCmd())
 	return cmd
 }

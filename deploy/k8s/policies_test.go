@@ -42,8 +42,8 @@ func TestNetworkPolicies(t *testing.T) {
 		if !denyAll {
 			t.Errorf("%s: no NetworkPolicy denies all traffic by default", s.dir)
 		}
-		// Each stage may reach NATS and DNS, and infer and judge their
-		// endpoints; none other leaves the cluster.
+		// Each stage may reach NATS and DNS, and infer, judge and score
+		// (embeddings) their endpoints; none other leaves the cluster.
 		for _, w := range s.workloads() {
 			if w.pod.Labels["app.kubernetes.io/name"] != "assay" {
 				continue
@@ -62,7 +62,7 @@ func TestNetworkPolicies(t *testing.T) {
 					}
 				}
 			}
-			if wantPublic := comp == "infer" || comp == "judge"; public != wantPublic {
+			if wantPublic := comp == "infer" || comp == "judge" || comp == "score"; public != wantPublic {
 				t.Errorf("%s: may reach addresses outside the cluster: %v, want %v", w, public, wantPublic)
 			}
 		}
@@ -112,7 +112,7 @@ func TestEndpointPolicy(t *testing.T) {
 			file, ok := setting(ac.c.Args, ac.env, "endpoints", "ASSAY_ENDPOINTS")
 			comp := ac.w.pod.Labels["app.kubernetes.io/component"]
 			if !ok {
-				if comp == "ingest" || comp == "infer" || comp == "judge" {
+				if comp == "ingest" || comp == "infer" || comp == "judge" || comp == "score" {
 					t.Errorf("%s: no endpoint policy (ASSAY_ENDPOINTS)", ac.w)
 				}
 				continue
@@ -127,8 +127,9 @@ func TestEndpointPolicy(t *testing.T) {
 				t.Errorf("%s: %v", ac.w, err)
 				continue
 			}
-			// Ingest checks secrets by name; infer and judge read them.
-			if comp != "infer" && comp != "judge" {
+			// Ingest checks secrets by name; infer, judge and score read
+			// them.
+			if comp != "infer" && comp != "judge" && comp != "score" {
 				continue
 			}
 			for name, ref := range f.Secrets {

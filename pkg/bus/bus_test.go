@@ -645,6 +645,10 @@ func TestResubmitKeepsWhatFlowsAdded(t *testing.T) {
 	}
 }
 
+// TestSetMetricsKeepsTheGateAndProductionSuitesValid: a re-scoring that
+// would leave the gate without its metric, score production queries
+// against references they lack, or ask for semantic_sim of a run without
+// an embeddings endpoint is refused, and the spec stays as it was.
 func TestSetMetricsKeepsTheGateAndProductionSuitesValid(t *testing.T) {
 	b := bustest.New(t)
 	ctx := t.Context()
@@ -659,6 +663,9 @@ func TestSetMetricsKeepsTheGateAndProductionSuitesValid(t *testing.T) {
 	}
 	if _, err := b.SetMetrics(ctx, "m", []string{"prod"}, []string{"refusal", "em"}); err == nil || !strings.Contains(err.Error(), "no reference") {
 		t.Errorf("a reference metric on production queries: %v", err)
+	}
+	if _, err := b.SetMetrics(ctx, "m", []string{"s"}, []string{"em", eval.MetricSemanticSim}); !errors.Is(err, bus.ErrConflict) || !strings.Contains(err.Error(), "no embeddings endpoint") {
+		t.Errorf("semantic_sim on a run without an embeddings endpoint: %v", err)
 	}
 	if got, _ := b.Spec(ctx, "m"); !slices.Equal(got.Suites[0].Metrics, []string{"em"}) || got.Suites[0].Rescored {
 		t.Errorf("a refused change changed the spec: %+v", got.Suites)

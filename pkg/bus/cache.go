@@ -21,9 +21,12 @@ const cacheTimeout = 5 * time.Second
 // scope's first field, which infer and the judge stage set to these), and
 // each stage may write its own space only ([Grants]), so that neither can
 // put answers in the other's place.
+// The score stage's space holds embeddings (llm.EmbedSpace), for
+// semantic_sim.
 const (
 	CacheSpaceInfer = "gen"
 	CacheSpaceJudge = "judge"
+	CacheSpaceEmbed = "embed"
 )
 
 // KVCache keeps LLM responses in the assay_llm_cache bucket by content key

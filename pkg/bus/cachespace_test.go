@@ -75,20 +75,22 @@ func openAs(t *testing.T, srv *natsembed.Server, id string, logger *slog.Logger)
 	return b
 }
 
-// TestCacheKeySpacesEnforced: infer and the judge stage each write their
-// own key space of the LLM cache, where their scopes put their keys; the
-// judge identity putting an answer under infer's key is refused by the
-// server, and the refusal is logged with the connection's name.
+// TestCacheKeySpacesEnforced: infer, the judge stage and the score stage
+// (embeddings) each write their own key space of the LLM cache, where
+// their scopes put their keys; the judge identity putting an answer under
+// infer's key is refused by the server, and the refusal is logged with the
+// connection's name.
 func TestCacheKeySpacesEnforced(t *testing.T) {
-	srv := grantServer(t, bus.StageInfer, bus.StageJudge)
+	srv := grantServer(t, bus.StageInfer, bus.StageJudge, bus.StageScore)
 	var logs lockedBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	infer, judge := openAs(t, srv, bus.StageInfer, logger), openAs(t, srv, bus.StageJudge, logger)
+	infer, judge, score := openAs(t, srv, bus.StageInfer, logger), openAs(t, srv, bus.StageJudge, logger), openAs(t, srv, bus.StageScore, logger)
 	req := llm.ChatRequest{Model: "m"}
 	genKey := llm.CacheKey("gen|run|ft", req)
 	judgeKey := llm.CacheKey("judge|0123abcd", req)
-	if !strings.HasPrefix(genKey, bus.CacheSpaceInfer+".") || !strings.HasPrefix(judgeKey, bus.CacheSpaceJudge+".") {
-		t.Fatalf("keys %s and %s are not in the stages' key spaces", genKey, judgeKey)
+	embedKey := llm.EmbedKey("http://embed:8000/v1", llm.EmbedOptions{Model: "e5"}, false, "a text")
+	if !strings.HasPrefix(genKey, bus.CacheSpaceInfer+".") || !strings.HasPrefix(judgeKey, bus.CacheSpaceJudge+".") || !strings.HasPrefix(embedKey, bus.CacheSpaceEmbed+".") {
+		t.Fatalf("keys %s, %s and %s are not in the stages' key spaces", genKey, judgeKey, embedKey)
 	}
 	// A put that must succeed gets a generous bound (a slow ack on a busy
 	// machine is not a refusal); a refused one fails fast anyway.
@@ -100,7 +102,7 @@ func TestCacheKeySpacesEnforced(t *testing.T) {
 	for _, ok := range []struct {
 		b   *bus.Bus
 		key string
-	}{{infer, genKey}, {infer, llm.FailureKey(genKey)}, {judge, judgeKey}} {
+	}{{infer, genKey}, {infer, llm.FailureKey(genKey)}, {judge, judgeKey}, {score, embedKey}} {
 		if err := put(ok.b, ok.key, 15*time.Second); err != nil {
 			t.Fatalf("a stage writing its own key %s: %v", ok.key, err)
 		}
@@ -110,6 +112,12 @@ func TestCacheKeySpacesEnforced(t *testing.T) {
 	}
 	if err := put(infer, judgeKey, 2*time.Second); err == nil {
 		t.Fatal("the infer identity overwrote the judge's answer")
+	}
+	if err := put(score, genKey, 2*time.Second); err == nil {
+		t.Fatal("the score identity overwrote infer's answer")
+	}
+	if err := put(infer, embedKey, 2*time.Second); err == nil {
+		t.Fatal("the infer identity overwrote an embedding")
 	}
 	bustest.Eventually(t, 10*time.Second, func() error {
 		l := logs.String()

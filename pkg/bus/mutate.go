@@ -127,6 +127,9 @@ func (b *Bus) SetMetrics(ctx context.Context, run string, suites, metrics []stri
 					}
 				}
 			}
+			if s.Embeddings == nil && slices.Contains(metrics, eval.MetricSemanticSim) {
+				return false, fmt.Errorf("%w: run %q has no embeddings endpoint for %s: add embeddings to its spec (a new run), or leave %s out", ErrConflict, run, eval.MetricSemanticSim, eval.MetricSemanticSim)
+			}
 			if !slices.Equal(su.Metrics, metrics) {
 				su.Metrics = slices.Clone(metrics)
 				su.Rescored = true

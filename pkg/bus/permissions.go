@@ -50,7 +50,8 @@ func Inbox(pub string) string { return "_INBOX_" + pub }
 //     cache (CacheSpaceInfer), and purges the cache's stream (releasing
 //     settled answers key by key).
 //   - score publishes scores, and its readings of live experiments'
-//     served answers (events of kind score).
+//     served answers (events of kind score); writes its own key space
+//     of the LLM cache (CacheSpaceEmbed: the embeddings of semantic_sim).
 //   - judge publishes judgments; writes its own key space of the LLM
 //     cache (CacheSpaceJudge) and assay_pairs, and purges the streams of
 //     both (releasing the calls of each pair judged, and the join of each
@@ -119,7 +120,7 @@ func Grants(inbox string) map[string]Grant {
 			Subscribe: reply,
 		},
 		StageScore: {
-			Publish:   publish(dlq(StageScore), []string{prefix + "scores.>", prefix + "abevents.>"}),
+			Publish:   publish(dlq(StageScore), []string{prefix + "scores.>", prefix + "abevents.>"}, kvWrite(BucketLLMCache, CacheSpaceEmbed+".>")),
 			Subscribe: reply,
 		},
 		StageJudge: {

@@ -360,6 +360,11 @@ type Score struct {
 	// Sandbox is how the answer's code ran, for a score of code_pass
 	// (nil otherwise, and from scorers older than it).
 	Sandbox *CodeSandbox `json:"sandbox,omitempty"`
+	// Failed are the metrics that could not be computed for this answer,
+	// each with its cause (semantic_sim: its embeddings call failed, "HTTP
+	// 503"): such a metric has no value in Metrics, and is to be counted
+	// as failed, never as 0.
+	Failed map[string]string `json:"failed,omitempty"`
 }
 
 // Winner is a pairwise verdict from the candidate's point of view.

@@ -13,7 +13,7 @@ func TestMetricBinary(t *testing.T) {
 		"json_valid": true, "json_schema": true, "format": true, "refusal": true, "safety": true, "code_pass": true,
 		"abstain": true, "fabrication": true,
 		"f1": false, "json_fields": false, "length": false, "bleu": false, "chrf": false,
-		"rouge1": false, "rouge2": false, "rougeL": false, "rougeLsum": false,
+		"rouge1": false, "rouge2": false, "rougeL": false, "rougeLsum": false, "semantic_sim": false,
 	}
 	for _, m := range KnownMetrics {
 		want, ok := kinds[m]

@@ -69,6 +69,8 @@ type RunSpec struct {
 	Continuous *Continuous `yaml:"continuous" json:"continuous,omitempty"`
 	// Contamination checks the samples against training data.
 	Contamination *ContaminationCheck `yaml:"contamination" json:"contamination,omitempty"`
+	// Embeddings is the endpoint the metric semantic_sim calls.
+	Embeddings *Embeddings `yaml:"embeddings" json:"embeddings,omitempty"`
 	// AB are live A/B experiments between the run's variants, on the
 	// users a product serves; they need a continuous section.
 	AB []Experiment `yaml:"ab" json:"ab,omitempty"`
@@ -393,7 +395,7 @@ var KnownMetrics = []string{
 	"em", "f1", "mc_acc", "num_match", "num_strict", "num_flexible",
 	"json_valid", "json_schema", "json_fields", "format", "refusal", "safety",
 	"abstain", "fabrication", "length", "bleu", "chrf", "rouge1", "rouge2", "rougeL", "rougeLsum",
-	"code_pass",
+	"code_pass", MetricSemanticSim,
 }
 
 // Variant returns the named variant.

@@ -53,6 +53,9 @@ func (s *RunSpec) applyDefaults() {
 	for i := range s.Judges {
 		s.Judges[i].applyDefaults()
 	}
+	if s.Embeddings != nil {
+		s.Embeddings.applyDefaults()
+	}
 	if ct := s.Continuous; ct != nil {
 		if ct.SampleRate == 0 {
 			ct.SampleRate = 1

@@ -72,7 +72,10 @@ func (s *RunSpec) Scoring() string {
 	b, _ := json.Marshal(struct {
 		Suites         []suiteScoring
 		MetricsVersion string
-	}{suites, MetricsVersion})
+		// Embeddings is left out when the spec has none, so that the
+		// scorings of specs before it keep their hashes.
+		Embeddings string `json:",omitempty"`
+	}{suites, MetricsVersion, s.Embeddings.Hash()})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])[:12]
 }

@@ -241,6 +241,11 @@ suites: [{name: s, role: regression, path: s.jsonl, metrics: [em, f1], fields: {
 judges: [{name: j, base_url: "http://j/v1", model: jm, dimensions: [x], decoding: {temperature: 0}}]
 gate: {variants: [b], judge: j, win_rate_min: 0.5, json_valid_min: 0.9, error_rate_max: 0.1, metrics: [{suite: s, metric: em, min: 0.5, delta_min: -0.1}]}
 `,
+	`run: r
+variants: [{name: a, base_url: "http://h/v1", model: m}]
+suites: [{name: s, path: s.jsonl, metrics: [semantic_sim, em]}]
+embeddings: {base_url: "http://e:8000", model: bge, api_key_secret: emb, concurrency: 2, timeout: 30s, dimensions: 256, token_embeddings: true}
+`,
 	"run: [\n",
 	"- a\n- b\n",
 	"a: &x {b: *x}\n",

@@ -387,6 +387,7 @@ func (s *RunSpec) validate(c *checker) {
 			c.fail(fmt.Sprintf("%v is outside 0..1", cc.Threshold), "contamination", "threshold")
 		}
 	}
+	c.embeddings(s)
 	experiments := map[string]bool{}
 	for i, e := range s.AB {
 		if s.Continuous == nil && !c.quiet("continuous") {

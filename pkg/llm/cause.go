@@ -54,6 +54,8 @@ func Cause(err error) string {
 		return "redirected elsewhere"
 	case errors.Is(err, ErrMalformed):
 		return "malformed response"
+	case errors.Is(err, ErrBadEmbeddings):
+		return "not an embeddings response"
 	case errors.Is(err, ErrBadResponse):
 		return "not a chat completion"
 	case errors.Is(err, context.Canceled):

@@ -1,23 +1,16 @@
 package llm
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptrace"
-	"net/textproto"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/assay-eval/assay/pkg/eval"
 )
 
 // Endpoint is where a model is served and how hard it may be pushed.
@@ -322,65 +315,33 @@ func (c *Client) cached(ctx context.Context, ep Endpoint, model string, body []b
 	return c.send(ctx, ep, model, body, policy, key)
 }
 
-// send calls the endpoint with body until it answers or policy gives up,
-// and stores the answer under key when key is set.
+// send calls the chat endpoint with body until it answers or policy gives
+// up, and stores the answer under key when key is set.
 func (c *Client) send(ctx context.Context, ep Endpoint, model string, body []byte, policy RetryPolicy, key string) (Response, error) {
-	policy = policy.withDefaults()
-	// A spec reaching a service was validated, but the bus is no
-	// guarantee: a base_url that could aim the call elsewhere than its
-	// chat API is refused here too.
-	if err := eval.CheckEndpointURL(ep.BaseURL); err != nil {
-		return Response{}, fmt.Errorf("not calling the endpoint: base_url %w", err)
+	var r Response
+	attempts, err := c.retry(ctx, ep, "/chat/completions", model, policy, func(ep Endpoint, url string) (timing, error) {
+		var err error
+		r, err = c.attempt(ctx, ep, model, url, body)
+		return timing{latency: r.Latency, ttft: r.TTFT}, err
+	})
+	if err != nil {
+		return Response{}, err
 	}
-	url := strings.TrimRight(ep.BaseURL, "/") + "/chat/completions"
-	// What errors and logs name: without a password in the URL.
-	shown := redactURL(url)
-	if ep.APIKey == "" {
-		// Looked up at each call: a rotated secret is used from the
-		// next call on.
-		host, port, err := hostPort(ep.BaseURL)
-		if err == nil {
-			ep.APIKey, err = c.endpoints.key(ep.KeyEnv, ep.KeySecret, host, port)
-		}
+	r.Attempts = attempts
+	if key != "" {
+		b, _ := json.Marshal(r)
+		// Stored even when the caller gave up meanwhile (Ctrl-C): the
+		// answer is paid for, and a rerun finds it here rather than
+		// paying again.
+		pctx, cancel := paidContext(ctx)
+		err := c.cache.Put(pctx, key, b)
+		cancel()
 		if err != nil {
-			return Response{}, &CallError{Endpoint: shown, Attempts: 0, Err: err}
+			// The answer is paid for: hand it on rather than lose it.
+			c.logger.Warn("storing response in the LLM cache failed", "err", err)
 		}
 	}
-	var lastErr error
-	for attempt := 1; attempt <= policy.MaxAttempts; attempt++ {
-		r, err := c.attempt(ctx, ep, model, url, body)
-		c.observe(ctx, ep, r, err)
-		if err == nil {
-			r.Attempts = attempt
-			if key != "" {
-				b, _ := json.Marshal(r)
-				// Stored even when the caller gave up meanwhile
-				// (Ctrl-C): the answer is paid for, and a rerun finds
-				// it here rather than paying again.
-				pctx, cancel := paidContext(ctx)
-				err := c.cache.Put(pctx, key, b)
-				cancel()
-				if err != nil {
-					// The answer is paid for: hand it on rather than lose it.
-					c.logger.Warn("storing response in the LLM cache failed", "err", err)
-				}
-			}
-			return r, nil
-		}
-		lastErr = err
-		if ctx.Err() != nil {
-			return Response{}, ctx.Err()
-		}
-		wait, retry := policy.wait(attempt, err)
-		if !retry || attempt == policy.MaxAttempts {
-			return Response{}, &CallError{Endpoint: shown, Attempts: attempt, Err: err}
-		}
-		c.logger.Debug("endpoint call failed; retrying", "url", shown, "model", model, "attempt", attempt, "wait", wait, "err", err)
-		if err := c.sleep(ctx, wait); err != nil {
-			return Response{}, err
-		}
-	}
-	return Response{}, &CallError{Endpoint: shown, Attempts: policy.MaxAttempts, Err: lastErr}
+	return r, nil
 }
 
 func (p RetryPolicy) withDefaults() RetryPolicy {
@@ -429,265 +390,26 @@ func (p RetryPolicy) wait(attempt int, err error) (time.Duration, bool) {
 	return d/2 + rand.N(d/2+1), true
 }
 
+// attempt sends one chat request and reads its answer, streamed or not.
 func (c *Client) attempt(ctx context.Context, ep Endpoint, model, url string, body []byte) (Response, error) {
-	lim := c.limiter(ep, model)
-	select {
-	case lim <- struct{}{}:
-	case <-ctx.Done():
-		return Response{}, ctx.Err()
-	}
-	defer func() { <-lim }()
-	ctx, call, done := outliving(ctx, ep.Timeout)
-	defer done()
-	// From the endpoint's first byte the answer may be on its way: a
-	// Ctrl-C landing while Do still reads the headers gives the call
-	// streamGrace to show it is (a final answer's status, a stream's
-	// finish) rather than cut it. An informational (1xx) response is no
-	// answer; a redirect's first byte gives at most streamGrace too.
-	informational := 0
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GotFirstResponseByte: call.streaming,
-		Got1xxResponse: func(int, textproto.MIMEHeader) error {
-			call.informational()
-			if informational++; informational > max1xx {
-				return fmt.Errorf("%w: more than %d informational (1xx) responses", ErrBadResponse, max1xx)
-			}
-			return nil
-		},
-	})
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return Response{}, fmt.Errorf("building request: %w", err)
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	if ep.APIKey != "" {
-		hreq.Header.Set("Authorization", "Bearer "+ep.APIKey)
-	}
-	if ep.Stream {
-		hreq.Header.Set("Accept", "text/event-stream")
-	}
-	// What the endpoint answers is stored and logged: a key it echoes
-	// is replaced everywhere (see redactor).
-	red := c.redactor(ep.APIKey)
-	start := time.Now()
-	resp, err := c.http.Do(hreq)
-	if err != nil {
-		return Response{}, red.err(err)
-	}
-	defer resp.Body.Close()
-	stream := resp.StatusCode/100 == 2 && ep.Stream && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
-	if !stream {
-		// A whole body is on its way: an answer, or why not.
-		call.answered()
-	}
-	if resp.StatusCode/100 != 2 {
-		return Response{}, red.err(readAPIError(resp, red))
-	}
 	var r Response
-	if stream {
-		// A stream's headers come when generation starts: the
-		// answer is paid for once the stream delivers its finish.
-		call.streaming()
-		r, err = readStream(&finishWatch{r: resp.Body, finished: call.answered}, start, red)
-	} else {
-		r, err = readResponse(resp.Body, red)
-	}
-	if err != nil {
-		return Response{}, red.err(err)
-	}
-	r.Latency = time.Since(start)
-	r = red.response(r)
-	r.Output, r.Reasoning = splitWithServerReasoning(r.Raw, r.Reasoning)
-	return r, nil
-}
-
-// max1xx is how many informational (1xx) responses a call takes before
-// the final one: enough for a proxy's keep-alives (102) through a long
-// generation, and an end to an endpoint that sends nothing else.
-const max1xx = 100
-
-// paidTimeout bounds how long an answer the endpoint has begun to send is
-// still read and stored after the caller gave up (Ctrl-C): the answer is
-// paid for, and a few seconds cost less than asking for it again.
-const paidTimeout = 5 * time.Second
-
-// streamGrace is how long a stream still generating when the caller gives
-// up may take to deliver its finish: one whose last chunk is on the way
-// is kept, one with more to generate is cut without delaying the exit.
-const streamGrace = 500 * time.Millisecond
-
-// paidContext is ctx without its cancellation, bounded by paidTimeout: for
-// storing an answer that is paid for.
-func paidContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), paidTimeout)
-}
-
-// call is what one request has received, which decides how long it may
-// outlive its caller's context.
-type call struct {
-	mu sync.Mutex
-	// generating is set once a stream's headers are in; paid once the
-	// answer is sure to come: a non-streamed response's headers, or a
-	// stream's finish.
-	generating, paid bool
-	// ended is when the caller's context ended (zero until then); grace
-	// is the timer that then ends the request.
-	ended time.Time
-	grace *time.Timer
-	end   func()
-}
-
-// outliving returns the context of one request sent under ctx, bounded by
-// timeout when it is positive, and the call that says how far the request
-// has come. Until the call is paid or generating, ending ctx ends the
-// request at once; a stream still generating gets streamGrace to deliver
-// its finish; a paid call may outlive ctx by paidTimeout, so that an
-// answer the endpoint is sending is read rather than lost. done releases
-// the context.
-//
-// The request's context is cancelled with ctx's cause: its Err is
-// context.Canceled even when ctx's deadline passed (context.Cause on it
-// says DeadlineExceeded), so callers report ctx.Err(), not the request's.
-func outliving(ctx context.Context, timeout time.Duration) (req context.Context, c *call, done func()) {
-	req, cancelCause := context.WithCancelCause(context.WithoutCancel(ctx))
-	cancelTimeout := context.CancelFunc(func() {})
-	if timeout > 0 {
-		req, cancelTimeout = context.WithTimeout(req, timeout)
-	}
-	c = &call{end: func() { cancelCause(context.Cause(ctx)) }}
-	stop := context.AfterFunc(ctx, func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		c.ended = time.Now()
-		switch {
-		case c.paid:
-			c.grace = time.AfterFunc(paidTimeout, c.end)
-		case c.generating:
-			c.grace = time.AfterFunc(streamGrace, c.end)
-		default:
-			c.end()
+	err := c.post(ctx, ep, model, url, body, func(rep reply) error {
+		var err error
+		if rep.stream {
+			r, err = readStream(rep.body, rep.start, rep.red)
+		} else {
+			r, err = readResponse(rep.body, rep.red)
 		}
+		if err != nil {
+			return err
+		}
+		r.Latency = time.Since(rep.start)
+		r = rep.red.response(r)
+		r.Output, r.Reasoning = splitWithServerReasoning(r.Raw, r.Reasoning)
+		return nil
 	})
-	done = func() {
-		stop()
-		c.mu.Lock()
-		if c.grace != nil {
-			c.grace.Stop()
-		}
-		c.mu.Unlock()
-		cancelTimeout()
-		c.end()
+	if err != nil {
+		return Response{}, err
 	}
-	return req, c, done
-}
-
-// streaming records that a stream's headers are in: the endpoint has begun
-// generating, and the answer is not yet sure to come.
-func (c *call) streaming() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.generating = true
-}
-
-// informational records that what came was an informational (1xx)
-// response: nothing is on its way yet, and a caller that gave up ends the
-// request now.
-func (c *call) informational() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.paid || !c.generating {
-		return
-	}
-	c.generating = false
-	if c.grace != nil && c.grace.Stop() {
-		c.grace = nil
-		c.end()
-	}
-}
-
-// answered records that the answer is sure to come. A stream that
-// finishes within its grace after the caller gave up is given the rest of
-// paidTimeout to be read.
-func (c *call) answered() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.paid {
-		return
-	}
-	c.paid = true
-	if c.grace != nil && c.grace.Stop() {
-		c.grace = time.AfterFunc(paidTimeout-time.Since(c.ended), c.end)
-	}
-}
-
-// finishWatch passes a stream's body through and calls finished once it
-// has delivered the answer's finish: a finish_reason for the first choice,
-// or [DONE]. readStream parses the events; this only looks for the end.
-type finishWatch struct {
-	r        io.Reader
-	finished func()
-	line     []byte
-	// skip drops the rest of a line longer than readStream accepts.
-	skip, done bool
-}
-
-func (w *finishWatch) Read(p []byte) (int, error) {
-	n, err := w.r.Read(p)
-	b := p[:n]
-	for len(b) > 0 && !w.done {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			w.keep(b)
-			break
-		}
-		w.keep(b[:i])
-		b = b[i+1:]
-		if !w.skip && streamFinished(w.line) {
-			w.done = true
-			w.finished()
-		}
-		w.line, w.skip = w.line[:0], false
-	}
-	return n, err
-}
-
-func (w *finishWatch) keep(b []byte) {
-	if w.skip || len(w.line)+len(b) > maxEvent {
-		w.line, w.skip = w.line[:0], true
-		return
-	}
-	w.line = append(w.line, b...)
-}
-
-// maxEvent is the longest event line readStream reads.
-const maxEvent = 8 << 20
-
-// streamFinished reports whether an event line ends the answer.
-func streamFinished(line []byte) bool {
-	data, ok := bytes.CutPrefix(line, []byte("data:"))
-	if !ok {
-		return false
-	}
-	data = bytes.TrimSpace(data)
-	if bytes.Equal(data, []byte("[DONE]")) {
-		return true
-	}
-	if !bytes.Contains(data, []byte(`"finish_reason"`)) {
-		return false
-	}
-	var ch struct {
-		Choices []struct {
-			Index        int    `json:"index"`
-			FinishReason string `json:"finish_reason"`
-		} `json:"choices"`
-	}
-	if json.Unmarshal(data, &ch) != nil {
-		return false
-	}
-	for _, c := range ch.Choices {
-		if c.Index == 0 && c.FinishReason != "" {
-			return true
-		}
-	}
-	return false
+	return r, nil
 }

@@ -1,5 +1,7 @@
 // Package llm is assay's client for OpenAI-compatible chat endpoints (vLLM,
-// SGLang, Ollama, llama.cpp, OpenAI itself).
+// SGLang, Ollama, llama.cpp, OpenAI itself), and for their embeddings
+// ([Client.Embed]; token vectors from vLLM's pooling API,
+// [Client.EmbedTokens]).
 //
 // Every variant of a run is called with the same request apart from the
 // model name: the same decoding parameters, system prompt and chat template
@@ -10,6 +12,14 @@
 // (<think>…</think>, reasoning_content) from the answer, keeping them apart
 // and leaving the answer's text as it was ([SplitReasoning]). Streamed
 // answers are timed: time to first token and inter-token latency.
+//
+// Embeddings go through the same machinery — the endpoint policy, keys,
+// the limit on requests in flight, timeouts, retries, the [Observer] —
+// in batches, and each answer is checked before use: one vector for each
+// input, all of one length, finite and not zero. A vector is cached by
+// the model's name, the options that shape it and the text ([EmbedKey]),
+// in any [Cache]: the bus's for a stage, [DirCache] or [MemoryCache] for a
+// command on the user's machine.
 //
 // A call that failed for good has a [Cause], the short class by which
 // failures are counted ("connection refused", "HTTP 404: The model `sft`

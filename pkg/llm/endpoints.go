@@ -72,6 +72,12 @@ type EndpointsConfig struct {
 	// (the ingest stage): a secret is checked by name and hosts, its
 	// value never read, so it need not be mounted there.
 	NameSecretsOnly bool
+	// SecretsWhenCalled is for a process that sends keys only for what
+	// few runs ask (the score stage, for a run's embeddings endpoint): a
+	// secret is read when a call needs it, not at start, so that the
+	// process does not stop for a secret no run may send; a missing one
+	// fails the calls that need it, named.
+	SecretsWhenCalled bool
 }
 
 // LocalEndpoints is the policy of a run in-process on the user's own
@@ -107,7 +113,7 @@ func NewEndpoints(cfg EndpointsConfig) (*Endpoints, error) {
 				continue
 			}
 			s := &namedSecret{name: name, file: ref.File, env: ref.Env, hosts: hosts.Allow, getenv: e.getenv}
-			if !e.namesOnly {
+			if !e.namesOnly && !cfg.SecretsWhenCalled {
 				if _, err := s.read(); err != nil {
 					errs = append(errs, err)
 				}
@@ -126,7 +132,12 @@ func NewEndpoints(cfg EndpointsConfig) (*Endpoints, error) {
 // switch: the stage binaries' and assay up's flags. Secrets are read
 // unless namesOnly (see [EndpointsConfig]).
 func LoadEndpoints(file, allow string, allowAPIKeyEnv, namesOnly bool) (*Endpoints, error) {
-	cfg := EndpointsConfig{Allow: eval.SplitPatterns(allow), AllowAPIKeyEnv: allowAPIKeyEnv, NameSecretsOnly: namesOnly}
+	return LoadEndpointsWith(file, EndpointsConfig{Allow: eval.SplitPatterns(allow), AllowAPIKeyEnv: allowAPIKeyEnv, NameSecretsOnly: namesOnly})
+}
+
+// LoadEndpointsWith is [LoadEndpoints] for any cfg: the endpoints file
+// (none when file is "") is parsed into cfg.File.
+func LoadEndpointsWith(file string, cfg EndpointsConfig) (*Endpoints, error) {
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {

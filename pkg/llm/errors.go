@@ -52,7 +52,18 @@ var (
 	// The server meant it, so asking again would get the same: it is not
 	// retried.
 	ErrBadResponse = errors.New("not a chat completion")
+	// ErrBadEmbeddings marks a well-formed answer to an embeddings call
+	// that is not the embeddings asked for: a vector missing or twice,
+	// vectors of different lengths, a number that is not finite. It is an
+	// [ErrBadResponse] too, so it is not retried.
+	ErrBadEmbeddings error = badEmbeddings{}
 )
+
+// badEmbeddings is [ErrBadEmbeddings].
+type badEmbeddings struct{}
+
+func (badEmbeddings) Error() string        { return "not an embeddings response" }
+func (badEmbeddings) Is(target error) bool { return target == ErrBadResponse }
 
 // streamCut is the message of the APIError for a stream that ended before
 // [DONE] and without a finish reason.

@@ -36,11 +36,11 @@ const (
 
 // observe tells the client's observer of an attempt. One that failed
 // because its caller gave up says nothing of the endpoint.
-func (c *Client) observe(ctx context.Context, ep Endpoint, r Response, err error) {
+func (c *Client) observe(ctx context.Context, ep Endpoint, t timing, err error) {
 	switch {
 	case c.observer == nil:
 	case err == nil:
-		c.observer.Attempt(ep.Name, AttemptOK, r.Latency, r.TTFT)
+		c.observer.Attempt(ep.Name, AttemptOK, t.latency, t.ttft)
 	case ctx.Err() == nil:
 		c.observer.Attempt(ep.Name, attemptOutcome(err), 0, 0)
 	}

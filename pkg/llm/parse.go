@@ -74,15 +74,16 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 
 // decodeError classifies a failure to decode what a 200 carried: text that
 // is not JSON, or JSON cut off, is [ErrMalformed] (lost on the way, so
-// worth asking again); JSON of another shape is [ErrBadResponse].
-func decodeError(what string, data []byte, err error) error {
+// worth asking again); JSON of another shape is bad ([ErrBadResponse], or
+// [ErrBadEmbeddings] for an embeddings call).
+func decodeError(what string, data []byte, err, bad error) error {
 	var syntax *json.SyntaxError
 	if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {
 		// None of the body is quoted: it is untrusted, and may be a page
 		// the endpoint should never have shown.
 		return fmt.Errorf("%w: %s is not JSON or is cut off (%d bytes, %s): %v", ErrMalformed, what, len(data), bodyShape(data), err)
 	}
-	return fmt.Errorf("%w: %s: %v", ErrBadResponse, what, err)
+	return fmt.Errorf("%w: %s: %v", bad, what, err)
 }
 
 // readResponse reads a completion that was not streamed. The body is
@@ -99,7 +100,7 @@ func readResponse(body io.Reader, red redactor) (Response, error) {
 		Error *WireError `json:"error"`
 	}
 	if err := json.Unmarshal(b, &cr); err != nil {
-		return Response{}, decodeError("the body", b, err)
+		return Response{}, decodeError("the body", b, err, ErrBadResponse)
 	}
 	if len(cr.Choices) == 0 {
 		if cr.Error != nil {
@@ -144,7 +145,7 @@ func readStream(body io.Reader, start time.Time, red redactor) (Response, error)
 		}
 		var ch ChatChunk
 		if err := json.Unmarshal(data, &ch); err != nil {
-			return Response{}, decodeError("a stream event", data, err)
+			return Response{}, decodeError("a stream event", data, err, ErrBadResponse)
 		}
 		if ch.Error != nil {
 			return Response{}, &APIError{Status: http.StatusInternalServerError, Message: inStream + sanitizeReason(red.text(ch.Error.Message))}

@@ -102,6 +102,13 @@ func JudgeTarget(j eval.Judge) Target {
 	return Target{Kind: "judge", Name: j.Name, BaseURL: j.BaseURL, Model: j.Model, APIKeyEnv: j.APIKeyEnv, APIKeySecret: j.APIKeySecret}
 }
 
+// EmbeddingsTarget is the endpoint the metric semantic_sim calls, which
+// the endpoint policy admits like a variant's; it is not in
+// [SpecTargets], as [Client.Preflight]'s test call is a chat call.
+func EmbeddingsTarget(e *eval.Embeddings) Target {
+	return Target{Kind: "embeddings", Name: "endpoint", BaseURL: e.BaseURL, Model: e.Model, APIKeyEnv: e.APIKeyEnv, APIKeySecret: e.APIKeySecret}
+}
+
 // Preflight checks, before any paid call, that each target would answer:
 // its api_key_env is set, its endpoint answers, and it serves the model
 // (GET /models lists it; where that endpoint is missing or does not list

@@ -10,6 +10,12 @@
 // produce. The simulator knows the right answers because it is given an
 // answer key built from the suite's samples ([KeyFromSamples]).
 //
+// The simulator also serves embeddings (/v1/embeddings, and vLLM's
+// /pooling for token vectors) from [Embedder]: a deterministic
+// simulation of a weak semantic encoder built on a synonym table, not a
+// model, so that near-duplicates, contamination and semantic_sim can be
+// tested and measured without one.
+//
 // A judge persona follows assay's judge contract: it reads the MT-Bench
 // style markers of the judge prompt, grades both answers against the key
 // ([Sim.Grade]) and answers with the contract's JSON, or with [[A]]/[[B]]/

@@ -34,6 +34,13 @@ type Sim struct {
 	judged map[string]int
 	record bool
 	log    []Call
+
+	// embedModels are the embedding models served, embedDims their
+	// vectors' length unless a request asks otherwise; embedders holds
+	// an Embedder per model and length.
+	embedModels map[string]bool
+	embedDims   int
+	embedders   sync.Map
 }
 
 // Call is one request the simulator served.
@@ -52,6 +59,11 @@ type Options struct {
 	// Record keeps a log of every call (see [Sim.Log]).
 	Record bool
 	Logger *slog.Logger
+	// EmbedModels are the embedding models served on /v1/embeddings and
+	// /pooling (default [DefaultEmbedModel]); EmbedDims is their
+	// vectors' length (default [DefaultEmbedDims]). See [Embedder].
+	EmbedModels []string
+	EmbedDims   int
 }
 
 // New returns a simulator; with no personas it serves [DefaultPersonas].
@@ -70,6 +82,16 @@ func New(o Options) *Sim {
 	for _, p := range ps {
 		s.personas[p.Name] = p
 	}
+	s.embedModels, s.embedDims = map[string]bool{}, o.EmbedDims
+	if s.embedDims <= 0 {
+		s.embedDims = DefaultEmbedDims
+	}
+	if len(o.EmbedModels) == 0 {
+		s.embedModels[DefaultEmbedModel] = true
+	}
+	for _, m := range o.EmbedModels {
+		s.embedModels[m] = true
+	}
 	return s
 }
 
@@ -80,7 +102,7 @@ func (s *Sim) Persona(name string) (Persona, bool) {
 }
 
 // Calls is how many chat requests a model has received, failed ones
-// included.
+// included; for an embedding model, how many embeddings requests.
 func (s *Sim) Calls(model string) int {
 	if c, ok := s.calls.Load(model); ok {
 		return int(c.(*atomic.Int64).Load())
@@ -108,6 +130,8 @@ func (s *Sim) Handler() http.Handler {
 	for _, p := range []string{"/v1", ""} {
 		mux.HandleFunc("POST "+p+"/chat/completions", s.chat)
 		mux.HandleFunc("GET "+p+"/models", s.models)
+		mux.HandleFunc("POST "+p+"/embeddings", s.embeddings)
+		mux.HandleFunc("POST "+p+"/pooling", s.pooling)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	return mux
@@ -120,6 +144,11 @@ func (s *Sim) models(w http.ResponseWriter, _ *http.Request) {
 	// makes the messages that quote it change too.
 	for _, name := range slices.Sorted(maps.Keys(s.personas)) {
 		list.Data = append(list.Data, llm.ModelInfo{ID: name, Object: "model", OwnedBy: "assay-sim"})
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.embedModels)) {
+		if _, ok := s.personas[name]; !ok {
+			list.Data = append(list.Data, llm.ModelInfo{ID: name, Object: "model", OwnedBy: "assay-sim"})
+		}
 	}
 	writeJSON(w, http.StatusOK, list)
 }
@@ -289,11 +318,14 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Models lists the persona names, for logs.
+// Models lists the persona names and the embedding models, for logs.
 func (s *Sim) Models() string {
 	var names []string
 	for n := range s.personas {
 		names = append(names, n)
+	}
+	for n := range s.embedModels {
+		names = append(names, n+" (embeddings)")
 	}
 	return strings.Join(names, ", ")
 }

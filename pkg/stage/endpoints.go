@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/llm"
 )
 
@@ -38,16 +39,28 @@ func (f EndpointFlags) Endpoints(readSecrets bool) (*llm.Endpoints, error) {
 }
 
 // endpointStages are the binaries the policy concerns, and whether each
-// reads the secrets' values: ingest admits runs under it by secret names
-// and hosts; infer and judge call endpoints under it and send the keys.
-// The others call nothing: they take the flags, so that every binary can
-// be given the same settings, and ignore them.
+// reads the secrets' values at start: ingest admits runs under it by
+// secret names and hosts; infer and judge call endpoints under it and
+// send the keys. The others call nothing but score, which calls a run's
+// embeddings endpoint (semantic_sim) under the policy too, reading a
+// secret only when a call needs it (see secretsWhenCalled). Report takes
+// the flags, so that every binary can be given the same settings, and
+// ignores them.
 var endpointStages = map[string]bool{"assay-ingest": false, "assay-infer": true, "assay-judge": true}
+
+// secretsWhenCalled are the binaries that call endpoints few runs ask
+// for, and read a secret only when a call needs it: a deployment that
+// mounts the secrets where infer and judge run keeps working, and a run
+// whose embeddings need one fails its calls with the secret named.
+var secretsWhenCalled = map[string]bool{"assay-score": true}
 
 // endpoints is the policy of binary name: the flags' for the stages the
 // policy concerns, and for the others one that allows public hosts only
 // and has no keys to send.
 func (f EndpointFlags) endpoints(name string) (*llm.Endpoints, error) {
+	if secretsWhenCalled[name] {
+		return llm.LoadEndpointsWith(f.File, llm.EndpointsConfig{Allow: eval.SplitPatterns(f.Allow), AllowAPIKeyEnv: f.AllowAPIKeyEnv, SecretsWhenCalled: true})
+	}
 	readSecrets, ok := endpointStages[name]
 	if !ok {
 		return llm.NewEndpoints(llm.EndpointsConfig{})

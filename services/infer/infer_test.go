@@ -309,7 +309,7 @@ func TestPreflightFailsTheVariantAtOnce(t *testing.T) {
 		switch g.Variant {
 		case "ft":
 			failed++
-			if g.Cause != `preflight: model "sft" is not served` || !strings.Contains(g.Error, `variant ft: `+url+`: model "sft" is not served (served: sim-base)`) || g.Output != "" || g.Attempts != 0 {
+			if g.Cause != `preflight: model "sft" is not served` || !strings.Contains(g.Error, `variant ft: `+url+`: model "sft" is not served (served: sim-base, sim-embed)`) || g.Output != "" || g.Attempts != 0 {
 				t.Errorf("ft generation %s: cause %q, error %q, output %q, attempts %d", g.Sample.ID, g.Cause, g.Error, g.Output, g.Attempts)
 			}
 		case "base":

@@ -9,8 +9,8 @@ import (
 )
 
 // A run is admitted, or a checkpoint added to one, only when the server's
-// endpoint policy lets every variant and judge be called as the spec
-// says: a host it allows, a key from a secret allowed for that host (or
+// endpoint policy lets every variant and judge, and its embeddings
+// endpoint, be called as the spec says: a host it allows, a key from a secret allowed for that host (or
 // api_key_env where the operator allowed it). Refused at submission,
 // before any sample is published, nothing is ever sent to the refused
 // endpoint, and the run's status and report say why (a dead letter of
@@ -23,6 +23,9 @@ func (s *Service) admitSpec(ctx context.Context, spec *eval.RunSpec) error {
 	var errs []error
 	for _, t := range llm.SpecTargets(spec) {
 		errs = append(errs, s.endpoints.Admit(ctx, t))
+	}
+	if spec.Embeddings != nil {
+		errs = append(errs, s.endpoints.Admit(ctx, llm.EmbeddingsTarget(spec.Embeddings)))
 	}
 	return errors.Join(errs...)
 }

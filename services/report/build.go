@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/assay-eval/assay/pkg/bus"
@@ -48,12 +49,15 @@ func Files(ctx context.Context, rep *document.Report, c *aggregate.Collector, fe
 			out["report.html"] = buf.Bytes()
 		case "parquet":
 			rows := c.Rows()
+			var mu sync.Mutex // the files are written side by side
 			err = WriteParquet(ctx, rows, fetch, logger, func(name string, write func(io.Writer) error) error {
 				var buf bytes.Buffer
 				if err := write(&buf); err != nil {
 					return err
 				}
+				mu.Lock()
 				out[name] = buf.Bytes()
+				mu.Unlock()
 				return nil
 			})
 			rows.Release()
@@ -74,27 +78,35 @@ var ParquetFiles = []string{"scores.parquet", "judgments.parquet"}
 // through put, which names the file and gives the function that writes it:
 // the files are written as they are made, a batch of rows at a time, so a
 // caller that streams them (to the object store, to a file) never holds
-// their texts. Texts that are gone are null, and logged as a count.
+// their texts. The two are written side by side (the end of a run waits
+// for them); put must allow that. Texts that are gone are null, and logged
+// as a count.
 func WriteParquet(ctx context.Context, rows *aggregate.Rows, fetch aggregate.Fetcher, logger *slog.Logger,
 	put func(name string, write func(io.Writer) error) error) error {
-	for _, name := range ParquetFiles {
-		var n aggregate.Written
-		err := put(name, func(w io.Writer) (err error) {
-			if name == "scores.parquet" {
-				n, err = rows.WriteScores(ctx, w, fetch)
-			} else {
-				n, err = rows.WriteJudgments(ctx, w, fetch)
+	errs := make([]error, len(ParquetFiles))
+	var wg sync.WaitGroup
+	for i, name := range ParquetFiles {
+		wg.Go(func() {
+			var n aggregate.Written
+			err := put(name, func(w io.Writer) (err error) {
+				if name == "scores.parquet" {
+					n, err = rows.WriteScores(ctx, w, fetch)
+				} else {
+					n, err = rows.WriteJudgments(ctx, w, fetch)
+				}
+				return err
+			})
+			if err != nil {
+				errs[i] = fmt.Errorf("writing %s: %w", name, err)
+				return
 			}
-			return err
+			if n.Missing > 0 {
+				logger.Warn("texts are no longer stored and were left null", "run", rows.Run(), "file", name, "texts", n.Missing, "rows", n.Rows)
+			}
 		})
-		if err != nil {
-			return fmt.Errorf("writing %s: %w", name, err)
-		}
-		if n.Missing > 0 {
-			logger.Warn("texts are no longer stored and were left null", "run", rows.Run(), "file", name, "texts", n.Missing, "rows", n.Rows)
-		}
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // busFetcher reads example texts from the streams.
@@ -117,24 +129,23 @@ func (f busFetcher) Generation(ctx context.Context, seq uint64) (*eval.Generatio
 }
 
 func (f busFetcher) Samples(ctx context.Context, seqs []uint64, fn func(uint64, *eval.Sample, error)) error {
-	return f.b.GetMsgs(ctx, bus.StreamSamples, seqs, func(seq uint64, data []byte, err error) {
-		var s eval.Sample
-		if err = decodeText(bus.StreamSamples, seq, data, err, &s); err != nil {
-			fn(seq, nil, err)
-			return
-		}
-		fn(seq, &s, nil)
-	})
+	return getTexts(ctx, f.b, bus.StreamSamples, seqs, fn)
 }
 
 func (f busFetcher) Generations(ctx context.Context, seqs []uint64, fn func(uint64, *eval.Generation, error)) error {
-	return f.b.GetMsgs(ctx, bus.StreamGens, seqs, func(seq uint64, data []byte, err error) {
-		var g eval.Generation
-		if err = decodeText(bus.StreamGens, seq, data, err, &g); err != nil {
+	return getTexts(ctx, f.b, bus.StreamGens, seqs, fn)
+}
+
+// getTexts reads the messages at seqs of stream in batches, and hands fn
+// each decoded (see decodeText).
+func getTexts[T any](ctx context.Context, b *bus.Bus, stream string, seqs []uint64, fn func(uint64, *T, error)) error {
+	return b.GetMsgs(ctx, stream, seqs, func(seq uint64, data []byte, err error) {
+		v := new(T)
+		if err = decodeText(stream, seq, data, err, v); err != nil {
 			fn(seq, nil, err)
 			return
 		}
-		fn(seq, &g, nil)
+		fn(seq, v, nil)
 	})
 }
 

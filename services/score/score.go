@@ -13,11 +13,13 @@ import (
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
+	"github.com/assay-eval/assay/pkg/llm"
 	"github.com/assay-eval/assay/pkg/obs"
 	"github.com/assay-eval/assay/pkg/stage"
 	"github.com/assay-eval/assay/services/score/codeexec"
 	"github.com/assay-eval/assay/services/score/metric"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config tunes the stage.
@@ -30,6 +32,9 @@ type Config struct {
 	CodeWorkers int
 	// CodeLimits bound each program (zero fields: codeexec's defaults).
 	CodeLimits codeexec.Limits
+	// EmbedCache keeps semantic_sim's vectors by content; nil is the
+	// bus's LLM cache (none without a bus).
+	EmbedCache llm.Cache
 }
 
 // Service is the scoring stage.
@@ -40,6 +45,10 @@ type Service struct {
 	metrics *obs.Stage
 	scorer  *metric.Scorer
 	samples *sampleCache
+	// embed calls the runs' embeddings endpoints (semantic_sim); failures
+	// counts the metrics that could not be computed.
+	embed    *llm.Client
+	failures *prometheus.CounterVec
 }
 
 // New returns the stage.
@@ -50,13 +59,16 @@ func New(cfg Config, env *stage.Env) *Service {
 	if cfg.CodeWorkers < 1 {
 		cfg.CodeWorkers = runtime.GOMAXPROCS(0)
 	}
+	logger := env.Logger.With("stage", bus.StageScore)
 	return &Service{
-		cfg:     cfg,
-		bus:     env.Bus,
-		logger:  env.Logger.With("stage", bus.StageScore),
-		metrics: env.StageMetrics(bus.StageScore),
-		scorer:  metric.NewScorer(CodeRunner(cfg.CodeWorkers, cfg.CodeLimits)),
-		samples: newSampleCache(recentSamples),
+		cfg:      cfg,
+		bus:      env.Bus,
+		logger:   logger,
+		metrics:  env.StageMetrics(bus.StageScore),
+		scorer:   metric.NewScorer(CodeRunner(cfg.CodeWorkers, cfg.CodeLimits)),
+		samples:  newSampleCache(recentSamples),
+		embed:    embedClient(cfg, env, logger),
+		failures: metricFailures(env.Registry),
 	}
 }
 
@@ -173,9 +185,14 @@ func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, scoring string
 		Lang:             metric.Lang(suite.Lang),
 		Stem:             suite.Stem,
 		Format:           suite.Format,
+		Embed:            s.embedder(spec),
+		TokenEmbeddings:  spec.Embeddings != nil && spec.Embeddings.TokenEmbeddings,
 	})
 	if err != nil {
 		return nil, err
+	}
+	for m := range r.Failed {
+		s.failures.WithLabelValues(m).Inc()
 	}
 	var hash, opening, closing string
 	if g.Error == "" {
@@ -210,6 +227,7 @@ func (s *Service) handle(ctx context.Context, spec *eval.RunSpec, scoring string
 		Cause:        g.Cause,
 		Retry:        g.Retry,
 		Sandbox:      r.Sandbox,
+		Failed:       r.Failed,
 	}, nil
 }
 

@@ -77,17 +77,32 @@ const docWords = 165
 
 // trainJSONL streams docs training documents as JSONL through a pipe,
 // generated as they are read.
-func (s *synth) trainJSONL(docs int) io.Reader {
+func (s *synth) trainJSONL(docs int) io.Reader { return s.trainStream(docs, docWords, nil) }
+
+// trainStream streams docs synthetic documents of about words words as
+// JSONL through a pipe, generated as they are read, with planted's texts
+// spread evenly among them (ids "p0", "p1", …).
+func (s *synth) trainStream(docs, words int, planted []string) io.Reader {
 	pr, pw := io.Pipe()
+	every := docs / (len(planted) + 1)
 	go func() {
 		bw := bufio.NewWriterSize(pw, 1<<20)
 		var line []byte
+		next := 0
 		for i := range docs {
 			line = append(line[:0], `{"id":"d`...)
 			line = strconv.AppendInt(line, int64(i), 10)
 			line = append(line, `","text":"`...)
-			line = s.words(line, uint64(i), docWords)
+			line = s.words(line, uint64(i), words)
 			line = append(line, "\"}\n"...)
+			if next < len(planted) && i == (next+1)*every {
+				line = append(line, `{"id":"p`...)
+				line = strconv.AppendInt(line, int64(next), 10)
+				line = append(line, `","text":`...)
+				line = strconv.AppendQuote(line, planted[next])
+				line = append(line, "}\n"...)
+				next++
+			}
 			if _, err := bw.Write(line); err != nil {
 				pw.CloseWithError(err)
 				return

@@ -3,6 +3,7 @@ package contam
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"runtime"
 	"strconv"
@@ -23,13 +24,22 @@ type Result struct {
 	Score float64
 	// Match is the id of that document; empty when no document shares an
 	// n-gram with the item.
-	Match     string
+	Match string
+	// NGram: Score reached the threshold. Contaminated is NGram unless
+	// the embedding check flagged the item too.
+	NGram bool
+	// Embedding is the embedding check's finding, nil when it did not
+	// run ([Index.CheckWith]).
+	Embedding *EmbeddingResult
 	numericID bool
 }
 
 // MarshalJSON writes {"id": …, "contaminated": …, "score": …, "match": …},
 // the id as a number when it was one in the input, match left out when
-// empty.
+// empty. After an embedding check it adds "embedding_score" and
+// "embedding_match" (or "embedding_checked": false, when the item has no
+// embedding), and for a contaminated item "by": the checks that flagged
+// it, "ngram" and "embedding".
 func (r Result) MarshalJSON() ([]byte, error) {
 	b := []byte(`{"id":`)
 	if r.numericID {
@@ -39,17 +49,39 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	}
 	b = append(b, `,"contaminated":`...)
 	b = strconv.AppendBool(b, r.Contaminated)
-	b = append(b, `,"score":`...)
-	b = strconv.AppendFloat(b, r.Score, 'f', -1, 64)
-	if r.Match != "" {
-		b = append(b, `,"match":`...)
-		m, err := json.Marshal(r.Match)
-		if err != nil {
-			return nil, err
+	b = appendScore(b, "score", r.Score, "match", r.Match)
+	if e := r.Embedding; e != nil {
+		if e.Unchecked != "" {
+			b = append(b, `,"embedding_checked":false`...)
+		} else {
+			b = appendScore(b, "embedding_score", e.Score, "embedding_match", e.Match)
 		}
-		b = append(b, m...)
+		if r.Contaminated {
+			by := make([]string, 0, 2)
+			if r.NGram {
+				by = append(by, "ngram")
+			}
+			if e.Flagged {
+				by = append(by, "embedding")
+			}
+			list, _ := json.Marshal(by)
+			b = append(append(b, `,"by":`...), list...)
+		}
 	}
 	return append(b, '}'), nil
+}
+
+// appendScore writes ,"<score>":score and, when match is not empty,
+// ,"<matchKey>":"match" (as encoding/json quotes it, HTML escapes
+// included, as the output always had them).
+func appendScore(b []byte, scoreKey string, score float64, matchKey, match string) []byte {
+	b = append(b, `,"`+scoreKey+`":`...)
+	b = strconv.AppendFloat(b, score, 'f', -1, 64)
+	if match != "" {
+		m, _ := json.Marshal(match)
+		b = append(append(b, `,"`+matchKey+`":`...), m...)
+	}
+	return b
 }
 
 // Report is a check's outcome.
@@ -65,6 +97,9 @@ type Report struct {
 	Short        int
 	// Train says what was read of the training documents.
 	Train Stats
+	// Embedding says what the embedding check did; nil when it did not
+	// run.
+	Embedding *EmbedStats
 }
 
 // best is the training document sharing most with an item so far.
@@ -84,9 +119,24 @@ func (b best) better(score float64, ord int64) bool {
 // no text) are counted and skipped; an error is returned only when the
 // source cannot be read or ctx ends.
 func (ix *Index) Check(ctx context.Context, src Source) (*Report, error) {
+	return ix.CheckWith(ctx, src, nil)
+}
+
+// CheckWith is [Index.Check] that also checks every training document
+// against emb, an [EmbedIndex] of the same eval items, in the same pass
+// over the training data: an item is contaminated when either check flags
+// it. The workers are at least as many as the embeddings endpoint's
+// concurrency, since they mostly wait for it.
+func (ix *Index) CheckWith(ctx context.Context, src Source, emb *EmbedIndex) (*Report, error) {
 	workers := ix.opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
+	}
+	if emb != nil {
+		if len(emb.vecs) != len(ix.items) {
+			return nil, fmt.Errorf("%w: the embeddings index holds %d items, the n-gram index %d", ErrOptions, len(emb.vecs), len(ix.items))
+		}
+		workers = max(workers, emb.opt.Endpoint.Concurrency)
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	free, todo := make(chan *batch, 2*workers+2), make(chan *batch, workers)
@@ -100,15 +150,26 @@ func (ix *Index) Check(ctx context.Context, src Source) (*Report, error) {
 		return err
 	})
 	ws := make([]*worker, workers)
+	ews := make([]*embedWorker, 0, workers)
 	for i := range ws {
 		w := ix.newWorker(&src)
 		ws[i] = w
+		var ew *embedWorker
+		if emb != nil {
+			ew = emb.newWorker()
+			ews = append(ews, ew)
+		}
 		g.Go(func() error {
 			for b := range todo {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 				w.batch(b)
+				if ew != nil {
+					if err := ew.batch(ctx, &src, b); err != nil {
+						return err
+					}
+				}
 				free <- b
 			}
 			return nil
@@ -117,7 +178,11 @@ func (ix *Index) Check(ctx context.Context, src Source) (*Report, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return ix.report(ws, files), nil
+	rep := ix.report(ws, files)
+	if emb != nil {
+		emb.report(rep, ews)
+	}
+	return rep, nil
 }
 
 // report merges the workers' findings.
@@ -136,7 +201,8 @@ func (ix *Index) report(ws []*worker, files int) *Report {
 			}
 		}
 		score := math.Round(b.score*1e4) / 1e4
-		rep.Results[i] = Result{ID: it.id, numericID: it.numericID, Score: score, Match: b.id, Contaminated: score >= ix.opt.Threshold}
+		flagged := score >= ix.opt.Threshold
+		rep.Results[i] = Result{ID: it.id, numericID: it.numericID, Score: score, Match: b.id, Contaminated: flagged, NGram: flagged}
 		if rep.Results[i].Contaminated {
 			rep.Contaminated++
 		}

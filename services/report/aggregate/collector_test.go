@@ -297,7 +297,7 @@ func TestTables(t *testing.T) {
 	defer jt.Release()
 	wantCols := []string{"suite", "sample_id", "sample_seq", "variant", "bucket", "reason", "refused", "benign", "truncated", "empty",
 		"json_valid", "schema_pass", "output_tokens", "output_chars", "latency_ms", "ttft_ms", "itl_ms", "gen_seq", "fingerprint", "model", "params", "cause",
-		"query_time", "perturbation", "original", "contaminated", "cluster", "ref_chars", "output_hash", "unanswerable", "opening_hash", "closing_hash", "metric_em", "metric_json_fields", "metric_json_valid"}
+		"query_time", "perturbation", "original", "contaminated", "cluster", "ref_chars", "output_hash", "unanswerable", "opening_hash", "closing_hash", "failed_metrics", "metric_em", "metric_json_fields", "metric_json_valid"}
 	var cols []string
 	for _, f := range st.Schema().Fields() {
 		cols = append(cols, f.Name)
@@ -309,12 +309,12 @@ func TestTables(t *testing.T) {
 	fpr := spec.Fingerprint()
 	want := [][]string{
 		{"biz", "b1", "11", "ft", "format_error", "json_valid: the answer is not JSON", "true", "false", "true", "true",
-			"false", "null", "77", "42", "12.5", "3.25", "0.5", "211", fpr, "m-ft", "p0001", "", "null", "", "", "false", "passage-7", "0", "255", "false", "0", "0", "null", "0.25", "0"},
+			"false", "null", "77", "42", "12.5", "3.25", "0.5", "211", fpr, "m-ft", "p0001", "", "null", "", "", "false", "passage-7", "0", "255", "false", "0", "0", "", "null", "0.25", "0"},
 		{"qa", "q1", "1", "base", "ok", "", "false", "true", "false", "false",
-			"null", "true", "10", "0", "10", "null", "null", "101", fpr, "", "", "", "null", "", "", "false", "", "0", "0", "false", "0", "0", "1", "null", "null"},
+			"null", "true", "10", "0", "10", "null", "null", "101", fpr, "", "", "", "null", "", "", "false", "", "0", "0", "false", "0", "0", "", "1", "null", "null"},
 		// A failed generation: no metric, and no latency of its own.
 		{"qa", "q1", "1", "ft", "error", "calling …: connection refused (after 5 attempts)", "false", "true", "false", "false",
-			"null", "null", "20", "0", "null", "null", "null", "201", fpr, "", "", "connection refused", "null", "", "", "false", "", "0", "0", "false", "0", "0", "null", "null", "null"},
+			"null", "null", "20", "0", "null", "null", "null", "201", fpr, "", "", "connection refused", "null", "", "", "false", "", "0", "0", "false", "0", "0", "", "null", "null", "null"},
 	}
 	for i, w := range want {
 		var got []string

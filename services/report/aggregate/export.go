@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -192,6 +193,10 @@ type Rows struct {
 	scoreBatches, judgBatches batches
 	// spill holds the segments the batches read from.
 	spill *spill
+	// side is the index both files read, built once (see sideIndex).
+	sideOnce sync.Once
+	side     *SideIndex
+	sideErr  error
 }
 
 // Rows returns the results added so far. The caller releases them.
@@ -224,6 +229,11 @@ func (w writeOnly) Write(p []byte) (int, error) { return w.w.Write(p) }
 // sideIndex indexes the scores, and finds the samples of the rows that
 // know theirs by id only.
 func (r *Rows) sideIndex() (*SideIndex, error) {
+	r.sideOnce.Do(func() { r.side, r.sideErr = r.buildSideIndex() })
+	return r.side, r.sideErr
+}
+
+func (r *Rows) buildSideIndex() (*SideIndex, error) {
 	x := NewSideIndex(r.spec)
 	for _, t := range []struct {
 		batches             batches

@@ -138,7 +138,7 @@ var (
 		"prompt:utf8?", "messages:utf8?", "output:utf8?", "reference:utf8?",
 		"bucket:utf8", "reason:utf8", "refused:bool", "benign:bool", "truncated:bool", "empty:bool", "json_valid:bool?", "schema_pass:bool?",
 		"output_tokens:int64", "output_chars:int64", "latency_ms:float64?", "ttft_ms:float64?", "itl_ms:float64?", "gen_seq:uint64", "cause:utf8",
-		"query_time:timestamp[ms, tz=UTC]?", "perturbation:utf8", "original:utf8", "contaminated:bool", "cluster:utf8", "ref_chars:int64", "output_hash:uint64", "unanswerable:bool", "opening_hash:uint64", "closing_hash:uint64",
+		"query_time:timestamp[ms, tz=UTC]?", "perturbation:utf8", "original:utf8", "contaminated:bool", "cluster:utf8", "ref_chars:int64", "output_hash:uint64", "unanswerable:bool", "opening_hash:uint64", "closing_hash:uint64", "failed_metrics:utf8",
 		"metric_em:float64?", "metric_json_fields:float64?", "metric_json_valid:float64?",
 	}
 	documentedJudgments = []string{
@@ -395,18 +395,25 @@ func TestRowsAreASnapshot(t *testing.T) {
 	}
 }
 
-// TestWriteManyBatches writes more rows than a batch holds: a row group
-// per batch, each batch's texts fetched on their own.
-func TestWriteManyBatches(t *testing.T) {
+// manyRows is n scores of base, of seven samples in turn.
+func manyRows(t *testing.T, n int) *Rows {
+	t.Helper()
 	spec := testSpec()
 	c := New(spec)
-	defer c.Release()
-	n := 2*batchRows + 5
+	t.Cleanup(c.Release)
 	for i := range n {
 		mustAdd(t, c, mkScore(spec, "base", "qa", fmt.Sprintf("q%05d", i), uint64(i%7+1), eval.BucketOK, em(1)))
 	}
 	rows := c.Rows()
-	defer rows.Release()
+	t.Cleanup(rows.Release)
+	return rows
+}
+
+// TestWriteManyBatches writes more rows than a batch holds: a row group
+// per batch, each batch's texts fetched on their own.
+func TestWriteManyBatches(t *testing.T) {
+	n := 2*batchRows + 5
+	rows := manyRows(t, n)
 	fetch := &textFetcher{}
 	var buf bytes.Buffer
 	w, err := rows.WriteScores(t.Context(), &buf, fetch)
@@ -435,15 +442,8 @@ func TestWriteManyBatches(t *testing.T) {
 // written — returns the failure, with the batches written before it
 // counted, and leaves no batch behind.
 func TestWriteFails(t *testing.T) {
-	spec := testSpec()
-	c := New(spec)
-	defer c.Release()
 	n := 3*batchRows + 5
-	for i := range n {
-		mustAdd(t, c, mkScore(spec, "base", "qa", fmt.Sprintf("q%05d", i), uint64(i%7+1), eval.BucketOK, em(1)))
-	}
-	rows := c.Rows()
-	defer rows.Release()
+	rows := manyRows(t, n)
 	t.Run("writer", func(t *testing.T) {
 		w := &limitedWriter{left: 4 << 10}
 		got, err := rows.WriteScores(t.Context(), w, &textFetcher{})

@@ -150,38 +150,8 @@ func fetchBatches(ctx context.Context, fetch BatchFetcher, samples, gens []uint6
 			first = err
 		}
 	}
-	if len(samples) > 0 {
-		wg.Go(func() {
-			err := fetch.Samples(ctx, samples, func(seq uint64, s *eval.Sample, err error) {
-				if err != nil {
-					failed(err)
-					return
-				}
-				mu.Lock()
-				t.samples[seq] = s
-				mu.Unlock()
-			})
-			if err != nil {
-				failed(err)
-			}
-		})
-	}
-	if len(gens) > 0 {
-		wg.Go(func() {
-			err := fetch.Generations(ctx, gens, func(seq uint64, g *eval.Generation, err error) {
-				if err != nil {
-					failed(err)
-					return
-				}
-				mu.Lock()
-				t.gens[seq] = g
-				mu.Unlock()
-			})
-			if err != nil {
-				failed(err)
-			}
-		})
-	}
+	wg.Go(func() { fetchInto(ctx, fetch.Samples, samples, t.samples, &mu, failed) })
+	wg.Go(func() { fetchInto(ctx, fetch.Generations, gens, t.gens, &mu, failed) })
 	wg.Wait()
 	if first != nil {
 		return nil, fmt.Errorf("fetching texts: %w", first)
@@ -190,6 +160,27 @@ func fetchBatches(ctx context.Context, fetch BatchFetcher, samples, gens []uint6
 		return nil, fmt.Errorf("fetching texts: %w", err)
 	}
 	return t, nil
+}
+
+// fetchInto reads the texts at seqs with read into dst (under mu), and
+// hands failed every failure.
+func fetchInto[T any](ctx context.Context, read func(context.Context, []uint64, func(uint64, *T, error)) error,
+	seqs []uint64, dst map[uint64]*T, mu *sync.Mutex, failed func(error)) {
+	if len(seqs) == 0 {
+		return
+	}
+	err := read(ctx, seqs, func(seq uint64, v *T, err error) {
+		if err != nil {
+			failed(err)
+			return
+		}
+		mu.Lock()
+		dst[seq] = v
+		mu.Unlock()
+	})
+	if err != nil {
+		failed(err)
+	}
 }
 
 // unique is seqs without 0 and without repeats, in ascending order (which

@@ -181,6 +181,12 @@ func (a *metricsAcc) add(r *row) {
 			a.get(metricKey{r.suite, m, r.variant}).failed[r.pos] = true
 			continue
 		}
+		if metricFailed(r.failedMetrics, m) {
+			// Its call failed: counted as failed, as a failed generation
+			// is for every metric, never given a value.
+			a.get(metricKey{r.suite, m, r.variant}).failed[r.pos] = true
+			continue
+		}
 		if v := r.metrics[a.mi[m]]; !math.IsNaN(v) {
 			a.get(metricKey{r.suite, m, r.variant}).vals[r.pos] = v
 		}

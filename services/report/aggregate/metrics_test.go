@@ -382,3 +382,43 @@ func TestFabricationCountsOnlyItsFailures(t *testing.T) {
 	}
 	t.Fatal("no fabrication row for ft")
 }
+
+// TestFailedMetricCounted: an answer whose metric could not be computed
+// (its embeddings call failed) has no value of that metric: it is counted
+// in the metric's errors, given the worst value only in the worst case,
+// and its other metrics are scored as usual.
+func TestFailedMetricCounted(t *testing.T) {
+	spec := pairedSpec(eval.Suite{Name: "s", Metrics: []string{"em", eval.MetricSemanticSim}})
+	c := New(spec)
+	t.Cleanup(c.Release)
+	for i := range 4 {
+		id := fmt.Sprintf("s%02d", i)
+		for _, v := range []string{"base", "ft"} {
+			sc := mkScore(spec, v, "s", id, uint64(i+1), eval.BucketOK, map[string]float64{"em": 1, eval.MetricSemanticSim: 0.9})
+			if v == "ft" && i == 3 {
+				delete(sc.Metrics, eval.MetricSemanticSim)
+				sc.Failed = map[string]string{eval.MetricSemanticSim: "HTTP 503"}
+			}
+			mustAdd(t, c, sc)
+		}
+	}
+	rep := report(t, c, nil)
+	for _, m := range rep.Metrics {
+		want := document.Metric{N: 4}
+		if m.Variant == "ft" && m.Metric == eval.MetricSemanticSim {
+			want = document.Metric{N: 3, Errors: 1}
+		}
+		if m.N != want.N || m.Errors != want.Errors {
+			t.Errorf("%s of %s: n %d, errors %d; want %d, %d", m.Metric, m.Variant, m.N, m.Errors, want.N, want.Errors)
+		}
+		if m.Errors > 0 && (m.WorstCase == nil || math.Abs(m.WorstCase.Mean-2.7/4) > 1e-9) {
+			t.Errorf("%s of %s: worst case %+v, want the failure at 0", m.Metric, m.Variant, m.WorstCase)
+		}
+		if m.Mean == nil || math.Abs(*m.Mean-map[string]float64{"em": 1, eval.MetricSemanticSim: 0.9}[m.Metric]) > 1e-9 {
+			t.Errorf("%s of %s: mean %v", m.Metric, m.Variant, m.Mean)
+		}
+	}
+	if len(rep.Metrics) != 4 {
+		t.Errorf("%d metric rows, want 4", len(rep.Metrics))
+	}
+}

@@ -63,6 +63,9 @@ type row struct {
 	// opening and closing identify how the answer opens and closes
 	// (eval.Edges); 0 when unknown.
 	opening, closing uint64
+	// failedMetrics are the metrics that could not be computed for the
+	// answer (see failedMetrics).
+	failedMetrics string
 	// pos is the sample's position in its suite (see [sampleIndex]) when
 	// the row was read with an index.
 	pos int32
@@ -142,6 +145,7 @@ func (d *rowDecoder) decode(rec arrow.RecordBatch, out []row) []row {
 	unanswerable := col(colUnanswerable).(*array.Boolean)
 	opening := col(colOpeningHash).(*array.Uint64)
 	closing := col(colClosingHash).(*array.Uint64)
+	failedMs := col(colFailedMetrics).(*array.String)
 	ms := make([]*array.Float64, len(c.metrics))
 	for i := range ms {
 		ms[i] = col(colMetrics + i).(*array.Float64)
@@ -159,6 +163,7 @@ func (d *rowDecoder) decode(rec arrow.RecordBatch, out []row) []row {
 			copyOf: copyOf(in, pert.Value(i), orig.Value(i)), contaminated: contam.Value(i),
 			cluster: in.of(cluster.Value(i)), chars: chars.Value(i), refChars: refChars.Value(i),
 			outHash: outHash.Value(i), unanswerable: unanswerable.Value(i), opening: opening.Value(i), closing: closing.Value(i),
+			failedMetrics: in.of(failedMs.Value(i)),
 		}
 		if d.x != nil {
 			if i == 0 || suite.Value(i) != suite.Value(i-1) {

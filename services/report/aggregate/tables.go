@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -55,6 +56,7 @@ const (
 	colUnanswerable
 	colOpeningHash
 	colClosingHash
+	colFailedMetrics
 	colMetrics
 )
 
@@ -92,6 +94,9 @@ func scoreSchema(metrics []string) *arrow.Schema {
 		{Name: "unanswerable", Type: arrow.FixedWidthTypes.Boolean},
 		{Name: "opening_hash", Type: arrow.PrimitiveTypes.Uint64},
 		{Name: "closing_hash", Type: arrow.PrimitiveTypes.Uint64},
+		// The metrics that could not be computed for the answer (their
+		// call failed), comma-separated: no value, and counted as failed.
+		{Name: "failed_metrics", Type: arrow.BinaryTypes.String},
 	}
 	for _, m := range metrics {
 		fields = append(fields, arrow.Field{Name: "metric_" + m, Type: arrow.PrimitiveTypes.Float64, Nullable: true})
@@ -527,6 +532,7 @@ func (t *table) appendScore(s *eval.Score, metrics []string) {
 	ch, _ := strconv.ParseUint(s.ClosingHash, 16, 64)
 	t.u64(colOpeningHash, oh)
 	t.u64(colClosingHash, ch)
+	t.str(colFailedMetrics, failedMetrics(s.Failed))
 	for i, m := range metrics {
 		if v, ok := s.Metrics[m]; ok {
 			t.f64(colMetrics+i, v)
@@ -535,6 +541,32 @@ func (t *table) appendScore(s *eval.Score, metrics []string) {
 		}
 	}
 	t.rowDone()
+}
+
+// failedMetrics is the names of a score's failed metrics, sorted and
+// comma-separated.
+func failedMetrics(failed map[string]string) string {
+	if len(failed) == 0 {
+		return ""
+	}
+	names := make([]string, 0, len(failed))
+	for m := range failed {
+		names = append(names, m)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ",")
+}
+
+// metricFailed reports whether m is in a failedMetrics list.
+func metricFailed(list, m string) bool {
+	for list != "" {
+		var name string
+		name, list, _ = strings.Cut(list, ",")
+		if name == m {
+			return true
+		}
+	}
+	return false
 }
 
 // perturbationOf is a robustness copy's kind and original, or "" twice.

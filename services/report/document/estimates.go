@@ -3,7 +3,9 @@ package document
 import "encoding/json"
 
 // Metric is a metric's mean for one variant on one suite, over the answers
-// that were scored: failed generations are counted in Errors, not in N.
+// that were scored: failed generations, and answers whose metric could not
+// be computed (its embeddings call failed), are counted in Errors, not in
+// N.
 // Mean and CI are null when N is 0.
 type Metric struct {
 	Suite   string      `json:"suite"`
@@ -13,7 +15,8 @@ type Metric struct {
 	Mean    *float64    `json:"mean"`
 	CI      *[2]float64 `json:"ci"`
 	// Errors are the variant's samples of the suite whose generation
-	// failed: left out of N and Mean.
+	// failed, or whose metric could not be computed: left out of N and
+	// Mean.
 	Errors int `json:"errors"`
 	// WorstCase is the mean had every failed generation scored the
 	// metric's minimum (null when nothing failed, and for length).

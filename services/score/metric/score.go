@@ -37,6 +37,10 @@ type Input struct {
 	// checks and the error bucket are left zero, and refusal detection
 	// runs only for the metrics that need it.
 	MetricsOnly bool
+	// Embed gives the vectors semantic_sim compares (nil: the run has no
+	// embeddings endpoint); TokenEmbeddings says they are per token.
+	Embed           Embedder `json:"-"`
+	TokenEmbeddings bool     `json:",omitempty"`
 }
 
 // Result is the scoring of one answer.
@@ -48,6 +52,10 @@ type Result struct {
 	OutputTokens int
 	// Sandbox is how the answer's code ran, when code_pass ran it.
 	Sandbox *eval.CodeSandbox
+	// Failed are the metrics that could not be computed for this answer,
+	// with why (semantic_sim: its embeddings call failed): they have no
+	// value, never a value of 0.
+	Failed map[string]string `json:",omitempty"`
 }
 
 // CodeOutcome is what running a generated program against its tests gave.
@@ -294,6 +302,19 @@ func (s *Scorer) Score(ctx context.Context, in Input) (Result, error) {
 				format = append(format, finding{eval.BucketFormatError, "code_pass: " + codeReason(res)})
 			default:
 				wrong = append(wrong, finding{eval.BucketWrongAnswer, "code_pass: " + codeReason(res)})
+			}
+		case eval.MetricSemanticSim:
+			v, failed, err := semanticSimOf(ctx, in, out, ref.Answers)
+			switch {
+			case err != nil:
+				return Result{}, err
+			case failed != "":
+				if r.Failed == nil {
+					r.Failed = map[string]string{}
+				}
+				r.Failed[m] = failed
+			case v != nil:
+				r.Metrics[m] = *v
 			}
 		case "refusal":
 			r.Metrics[m] = b2f(r.Checks.Refused)
