@@ -236,3 +236,20 @@ func Main(name string, extra func(fs *flag.FlagSet), run func(ctx context.Contex
 	}
 	env.Logger.Info("stopped")
 }
+
+// HandedOut is how many messages a consumer whose handlers call an
+// endpoint at most concurrency at a time hands out at once: concurrency,
+// and ahead more that wait in the stage for a free slot, so that a slot is
+// not idle while a handler's bus round trips (a message pulled, looked up
+// in the cache; an answer stored and published) run. ahead 0 is
+// ⌈concurrency/8⌉; negative, none.
+func HandedOut(concurrency, ahead int) int {
+	n := max(concurrency, 1)
+	switch {
+	case ahead < 0:
+		return n
+	case ahead > 0:
+		return n + ahead
+	}
+	return n + (n+7)/8
+}

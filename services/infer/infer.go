@@ -139,16 +139,7 @@ func (s *Service) Run(ctx context.Context) error {
 
 // handedOut is how many of a run's samples variant v's consumer hands out
 // at once: its concurrency and the samples taken ahead (Config.Ahead).
-func (s *Service) handedOut(v eval.Variant) int {
-	n := max(v.Concurrency, 1)
-	switch {
-	case s.cfg.Ahead < 0:
-		return n
-	case s.cfg.Ahead > 0:
-		return n + s.cfg.Ahead
-	}
-	return n + (n+7)/8
-}
+func (s *Service) handedOut(v eval.Variant) int { return stage.HandedOut(v.Concurrency, s.cfg.Ahead) }
 
 // retryMembers are the consumers of a run's retry requests, one per
 // variant, once assay retry has asked for a run's failures again: runs

@@ -53,6 +53,12 @@ type Config struct {
 	// (see preflight.go), for tests that count every call: the stage
 	// always checks when it runs in a service.
 	SkipPreflight bool
+	// Ahead is how many generations a judge's consumer hands out beyond
+	// its concurrency, waiting in the stage for a free endpoint slot (see
+	// stage.HandedOut): a pair's two calls and its join's round trips then
+	// overlap other pairs' calls. One judge process calls an endpoint at
+	// most concurrency at a time; 0 is ⌈concurrency/8⌉, negative none.
+	Ahead int
 }
 
 // Service is the judge stage.
@@ -116,13 +122,13 @@ func (s *Service) Run(ctx context.Context) error {
 					Durable:       bus.JudgeConsumer(spec.Run, j.Name),
 					FilterSubject: bus.RunGens(spec.Run),
 					DeliverPolicy: jetstream.DeliverAllPolicy,
-					MaxAckPending: j.Concurrency,
+					MaxAckPending: stage.HandedOut(j.Concurrency, s.cfg.Ahead),
 					Metadata:      map[string]string{"stage": bus.StageJudge, "run": spec.Run, "judge": j.Name},
 				},
 				Handler: func(ctx context.Context, m *bus.Msg) error {
 					return s.handleMsg(ctx, runs, spec.Run, j.Name, m)
 				},
-				Options: bus.ConsumeOptions{Stage: bus.StageJudge, Workers: j.Concurrency, Logger: s.logger, Observer: s.metrics,
+				Options: bus.ConsumeOptions{Stage: bus.StageJudge, Workers: stage.HandedOut(j.Concurrency, s.cfg.Ahead), Logger: s.logger, Observer: s.metrics,
 					Release: true, ReleaseObserver: s.released,
 					Keys: func(m *bus.Msg) bus.Keys {
 						k := bus.GenerationKeys(m)

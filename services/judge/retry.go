@@ -7,6 +7,7 @@ import (
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
 	"github.com/assay-eval/assay/pkg/llm"
+	"github.com/assay-eval/assay/pkg/stage"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -24,13 +25,13 @@ func (s *Service) retryMembers(runs *bus.Runs, spec *eval.RunSpec) []bus.Member 
 				Durable:       bus.JudgeRetryConsumer(spec.Run, j.Name),
 				FilterSubject: bus.RetrySubject(spec.Run, bus.StageJudge, j.Name),
 				DeliverPolicy: jetstream.DeliverAllPolicy,
-				MaxAckPending: j.Concurrency,
+				MaxAckPending: stage.HandedOut(j.Concurrency, s.cfg.Ahead),
 				Metadata:      map[string]string{"stage": bus.StageJudge, "run": spec.Run, "judge": j.Name},
 			},
 			Handler: func(ctx context.Context, m *bus.Msg) error {
 				return s.handleRetry(ctx, runs, spec.Run, j.Name, m)
 			},
-			Options: bus.ConsumeOptions{Stage: bus.StageJudge, Workers: j.Concurrency, Logger: s.logger, Observer: s.metrics},
+			Options: bus.ConsumeOptions{Stage: bus.StageJudge, Workers: stage.HandedOut(j.Concurrency, s.cfg.Ahead), Logger: s.logger, Observer: s.metrics},
 			Log:     []any{"run", spec.Run, "judge", j.Name, "judge_id", j.ID(), "retries", true},
 		})
 	}
