@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -30,6 +31,8 @@ const getReplyWait = 30 * time.Second
 const (
 	statusHeader      = "Status"
 	descriptionHeader = "Description"
+	// numPendingHeader is on every message of a batch's answer.
+	numPendingHeader = "Nats-Num-Pending"
 )
 
 // directGetRequest is a batched direct get: the next batch messages of a
@@ -56,7 +59,7 @@ func (b *Bus) GetMsgs(ctx context.Context, stream string, seqs []uint64, fn func
 	if s == nil {
 		return fmt.Errorf("stream %s is not part of the topology", stream)
 	}
-	if !s.CachedInfo().Config.AllowDirect {
+	single := func(seqs []uint64) error {
 		for _, seq := range seqs {
 			data, err := b.GetMsg(ctx, stream, seq)
 			if err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, jetstream.ErrObjectNotFound) {
@@ -66,13 +69,22 @@ func (b *Bus) GetMsgs(ctx context.Context, stream string, seqs []uint64, fn func
 		}
 		return nil
 	}
+	if !s.CachedInfo().Config.AllowDirect || !batchGets(b.NC.ConnectedServerVersion()) {
+		return single(seqs)
+	}
 	for len(seqs) > 0 {
 		// A span: wanted sequences each within getGap of the one before.
 		n := 1
 		for n < len(seqs) && n < getBatch && seqs[n]-seqs[n-1] <= getGap {
 			n++
 		}
-		if err := b.getSpan(ctx, stream, seqs[:n], fn); err != nil {
+		rest, err := b.getSpan(ctx, stream, seqs[:n], fn)
+		if errors.Is(err, errNoBatch) {
+			// A server that answers a batch with one message (older than
+			// 2.11, behind a newer one): the rest one at a time.
+			return single(append(rest, seqs[n:]...))
+		}
+		if err != nil {
 			return err
 		}
 		seqs = seqs[n:]
@@ -80,14 +92,27 @@ func (b *Bus) GetMsgs(ctx context.Context, stream string, seqs []uint64, fn func
 	return nil
 }
 
+// errNoBatch is a direct get answered without a batch's headers.
+var errNoBatch = errors.New("the server does not answer batched direct gets")
+
+// batchGets reports whether a server of version v answers batched direct
+// gets (nats-server 2.11 and later).
+func batchGets(v string) bool {
+	var major, minor int
+	if _, err := fmt.Sscanf(strings.TrimPrefix(v, "v"), "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major > 2 || major == 2 && minor >= 11
+}
+
 // getSpan reads want, sequences close together, with as few batched gets
 // as it takes: each asks for as many messages as are still wanted from
 // the first of them on, and messages between the wanted ones (another
 // run's, say) are dropped.
-func (b *Bus) getSpan(ctx context.Context, stream string, want []uint64, fn func(seq uint64, data []byte, err error)) error {
+func (b *Bus) getSpan(ctx context.Context, stream string, want []uint64, fn func(seq uint64, data []byte, err error)) (rest []uint64, err error) {
 	sub, err := b.NC.SubscribeSync(b.NC.NewInbox())
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", stream, err)
+		return want, fmt.Errorf("reading %s: %w", stream, err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
 	subject := jsAPI + "DIRECT.GET." + stream
@@ -98,7 +123,7 @@ func (b *Bus) getSpan(ctx context.Context, stream string, want []uint64, fn func
 		from := want[0]
 		req, _ := json.Marshal(directGetRequest{Seq: from, Batch: min(len(want), getBatch), MaxBytes: getBatchBytes})
 		if err := b.NC.PublishRequest(subject, sub.Subject, req); err != nil {
-			return fmt.Errorf("reading %s from %d: %w", stream, from, err)
+			return want, fmt.Errorf("reading %s from %d: %w", stream, from, err)
 		}
 		// The replies run to the end of the batch (a status 204) even
 		// once every wanted message has come: a deleted one is made up
@@ -109,7 +134,7 @@ func (b *Bus) getSpan(ctx context.Context, stream string, want []uint64, fn func
 			m, err := sub.NextMsgWithContext(rctx)
 			cancel()
 			if err != nil {
-				return fmt.Errorf("reading %s from %d: %w", stream, from, err)
+				return want, fmt.Errorf("reading %s from %d: %w", stream, from, err)
 			}
 			if status := m.Header.Get(statusHeader); status != "" {
 				switch status {
@@ -118,15 +143,19 @@ func (b *Bus) getSpan(ctx context.Context, stream string, want []uint64, fn func
 					for _, seq := range want {
 						gone(seq)
 					}
-					return nil
+					return nil, nil
 				default:
-					return fmt.Errorf("reading %s from %d: status %s %s", stream, from, status, m.Header.Get(descriptionHeader))
+					return want, fmt.Errorf("reading %s from %d: status %s %s", stream, from, status, m.Header.Get(descriptionHeader))
 				}
 				break
 			}
+			if m.Header.Get(numPendingHeader) == "" {
+				// A single get's answer: the server ignored the batch.
+				return want, errNoBatch
+			}
 			seq, err := strconv.ParseUint(m.Header.Get(jetstream.SequenceHeader), 10, 64)
 			if err != nil || seq <= last || seq < from {
-				return fmt.Errorf("reading %s from %d: a reply without a sequence in order (%q)", stream, from, m.Header.Get(jetstream.SequenceHeader))
+				return want, fmt.Errorf("reading %s from %d: a reply without a sequence in order (%q)", stream, from, m.Header.Get(jetstream.SequenceHeader))
 			}
 			last = seq
 			// The messages come in order: a wanted one passed over is
@@ -138,7 +167,7 @@ func (b *Bus) getSpan(ctx context.Context, stream string, want []uint64, fn func
 			if len(want) > 0 && want[0] == seq {
 				data, err := b.Payload(ctx, m.Data, m.Header)
 				if ctx.Err() != nil {
-					return ctx.Err()
+					return want, ctx.Err()
 				}
 				if err != nil {
 					err = fmt.Errorf("reading %s message %d: %w", stream, seq, err)
@@ -152,8 +181,8 @@ func (b *Bus) getSpan(ctx context.Context, stream string, want []uint64, fn func
 			for _, seq := range want {
 				gone(seq)
 			}
-			return nil
+			return nil, nil
 		}
 	}
-	return nil
+	return nil, nil
 }
