@@ -18,12 +18,20 @@ import (
 // serveSimEmbeddings serves the simulator over real HTTP; a request whose
 // body holds fail is refused (HTTP 400, which is not retried), counted.
 func serveSimEmbeddings(t *testing.T, fail string) (string, *atomic.Int64) {
+	url, failed, _ := serveSimEmbeddingsDown(t, fail)
+	return url, failed
+}
+
+// serveSimEmbeddingsDown is serveSimEmbeddings that fails every request
+// once down is set.
+func serveSimEmbeddingsDown(t *testing.T, fail string) (string, *atomic.Int64, *atomic.Bool) {
 	t.Helper()
 	h := llmsim.New(llmsim.Options{Seed: demoSeed}).Handler()
 	var failed atomic.Int64
+	var down atomic.Bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		if fail != "" && strings.Contains(string(b), fail) {
+		if down.Load() || fail != "" && strings.Contains(string(b), fail) {
 			failed.Add(1)
 			http.Error(w, `{"error":{"message":"simulated refusal"}}`, http.StatusBadRequest)
 			return
@@ -32,7 +40,7 @@ func serveSimEmbeddings(t *testing.T, fail string) (string, *atomic.Int64) {
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	return srv.URL + "/v1", &failed
+	return srv.URL + "/v1", &failed, &down
 }
 
 // contamResults reads the output lines by id.
@@ -53,9 +61,10 @@ func contamResults(t *testing.T, out string) map[string]map[string]any {
 // the simulator over HTTP: a paraphrase of a training document, which the
 // n-gram check scores 0, is flagged by embeddings with its match; a copy by
 // both; an unrelated item by neither. The vectors are cached on disk, and
-// a second check sends the endpoint nothing new.
+// a second check sends the endpoint nothing new; another endpoint serving
+// the model's name is not answered from that cache.
 func TestContaminationEmbeddings(t *testing.T) {
-	url, _ := serveSimEmbeddings(t, "")
+	url, failed, down := serveSimEmbeddingsDown(t, "")
 	dir := t.TempDir()
 	train, evalFile, cache := filepath.Join(dir, "train.jsonl"), filepath.Join(dir, "eval.jsonl"), filepath.Join(dir, "cache")
 	contamWrite(t, train, contamJSONL(t,
@@ -91,13 +100,20 @@ func TestContaminationEmbeddings(t *testing.T) {
 		}
 	}
 
-	// Again, with the endpoint gone: every vector comes from the cache.
-	down := httptest.NewServer(http.NotFoundHandler())
-	down.Close()
-	args[5] = down.URL + "/v1"
+	// Again, with the endpoint failing every call: every vector comes
+	// from the cache.
+	down.Store(true)
 	again, stderr, err := runContamination(t, "", args...)
-	if err != nil || again != stdout {
-		t.Errorf("from the cache: %v\n%s\n%s", err, again, stderr)
+	if err != nil || again != stdout || failed.Load() != 0 {
+		t.Errorf("from the cache (%d calls failed): %v\n%s\n%s", failed.Load(), err, again, stderr)
+	}
+	// Another endpoint under the same model's name: its vectors are its
+	// own, not the cache's (it is gone, so none is had).
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	args[5] = gone.URL + "/v1"
+	if _, stderr, err := runContamination(t, "", args...); err == nil || !strings.Contains(err.Error(), "none of the 3 eval items could be embedded") {
+		t.Errorf("another endpoint was answered from the cache: %v\n%s", err, stderr)
 	}
 }
 
