@@ -27,6 +27,7 @@ type Sim struct {
 	logger   *slog.Logger
 
 	calls     sync.Map // model -> *atomic.Int64
+	inFlight  sync.Map // model -> *gauge
 	mu        sync.Mutex
 	perPrompt map[string]int // model + "\x00" + prompt -> calls
 	// judged counts a noisy judge's answers to each prompt (persona +
@@ -110,6 +111,29 @@ func (s *Sim) Calls(model string) int {
 	return 0
 }
 
+// gauge is a model's chat requests in flight, and the most at once.
+type gauge struct{ now, peak atomic.Int64 }
+
+// enter counts a chat request of model in flight until the returned
+// function is called.
+func (s *Sim) enter(model string) func() {
+	v, _ := s.inFlight.LoadOrStore(model, new(gauge))
+	g := v.(*gauge)
+	n := g.now.Add(1)
+	for p := g.peak.Load(); n > p && !g.peak.CompareAndSwap(p, n); p = g.peak.Load() {
+	}
+	return func() { g.now.Add(-1) }
+}
+
+// PeakInFlight is the most chat requests a model has had in flight at
+// once (its latency included): what a client's concurrency let through.
+func (s *Sim) PeakInFlight(model string) int {
+	if v, ok := s.inFlight.Load(model); ok {
+		return int(v.(*gauge).peak.Load())
+	}
+	return 0
+}
+
 // PromptCalls is how many chat requests a model has received for a prompt.
 func (s *Sim) PromptCalls(model, prompt string) int {
 	s.mu.Lock()
@@ -187,6 +211,7 @@ func (s *Sim) chat(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, fmt.Sprintf("model %q does not exist", req.Model))
 		return
 	}
+	defer s.enter(req.Model)()
 	if len(req.Messages) == 0 {
 		apiError(w, http.StatusBadRequest, "messages must not be empty")
 		return

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -39,18 +37,8 @@ func TestSamplesTakenAhead(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			const samples = 48
 			b := bustest.New(t)
-			sim := llmsim.New(llmsim.Options{Seed: 1, Personas: []llmsim.Persona{{Name: "m", Accuracy: 0.6}}})
-			var inFlight, peak atomic.Int32
-			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.URL.Path == "/v1/chat/completions" {
-					n := inFlight.Add(1)
-					defer inFlight.Add(-1)
-					for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-					}
-					time.Sleep(20 * time.Millisecond) // a call's latency
-				}
-				sim.Handler().ServeHTTP(w, r)
-			}))
+			sim := llmsim.New(llmsim.Options{Seed: 1, Personas: []llmsim.Persona{{Name: "m", Accuracy: 0.6, Latency: llmsim.Duration(20 * time.Millisecond)}}})
+			hs := httptest.NewServer(sim.Handler())
 			t.Cleanup(hs.Close)
 			spec := &eval.RunSpec{
 				Run: "ahead", Baseline: "base",
@@ -95,7 +83,7 @@ func TestSamplesTakenAhead(t *testing.T) {
 			if got := cons.CachedInfo().Config.MaxAckPending; got != c.pending {
 				t.Errorf("MaxAckPending %d, want %d", got, c.pending)
 			}
-			if got := int(peak.Load()); got != c.peak {
+			if got := sim.PeakInFlight("m"); got != c.peak {
 				t.Errorf("at most %d calls in flight at once, want %d", got, c.peak)
 			}
 		})

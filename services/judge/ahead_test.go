@@ -3,9 +3,7 @@ package judge_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,18 +21,8 @@ func TestGenerationsTakenAhead(t *testing.T) {
 	const samples, concurrency = 24, 4
 	srv := bustest.Server(t)
 	b := bustest.Open(t, srv)
-	sim := llmsim.New(llmsim.Options{Seed: 1, Personas: []llmsim.Persona{{Name: "sim-judge", Judge: true}}})
-	var inFlight, peak atomic.Int32
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v1/chat/completions" {
-			n := inFlight.Add(1)
-			defer inFlight.Add(-1)
-			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-			}
-			time.Sleep(20 * time.Millisecond) // a call's latency
-		}
-		sim.Handler().ServeHTTP(w, r)
-	}))
+	sim := llmsim.New(llmsim.Options{Seed: 1, Personas: []llmsim.Persona{{Name: "sim-judge", Judge: true, Latency: llmsim.Duration(20 * time.Millisecond)}}})
+	hs := httptest.NewServer(sim.Handler())
 	t.Cleanup(hs.Close)
 	spec := &eval.RunSpec{
 		Run: "ahead", Baseline: "base",
@@ -75,7 +63,7 @@ func TestGenerationsTakenAhead(t *testing.T) {
 	if got := cons.CachedInfo().Config.MaxAckPending; got != concurrency+1 {
 		t.Errorf("MaxAckPending %d, want %d", got, concurrency+1)
 	}
-	if got := int(peak.Load()); got != concurrency {
+	if got := sim.PeakInFlight("sim-judge"); got != concurrency {
 		t.Errorf("at most %d judge calls in flight at once, want %d", got, concurrency)
 	}
 }
