@@ -15,15 +15,9 @@ import (
 func (c *Client) ServedModels(ctx context.Context, ep Endpoint) ([]string, error) {
 	base := strings.TrimRight(ep.BaseURL, "/")
 	shown := redactURL(base + "/models")
-	key := ep.APIKey
-	if key == "" {
-		host, port, err := hostPort(ep.BaseURL)
-		if err == nil {
-			key, err = c.endpoints.key(ep.KeyEnv, ep.KeySecret, host, port)
-		}
-		if err != nil {
-			return nil, &CallError{Endpoint: shown, Err: err}
-		}
+	key, err := c.apiKey(ep)
+	if err != nil {
+		return nil, &CallError{Endpoint: shown, Err: err}
 	}
 	a, err := c.probe(ctx, http.MethodGet, base+"/models", key, nil)
 	if err != nil {

@@ -40,15 +40,11 @@ func (c *Client) retry(ctx context.Context, ep Endpoint, path, model string, pol
 	url := strings.TrimRight(ep.BaseURL, "/") + path
 	// What errors and logs name: without a password in the URL.
 	shown := redactURL(url)
-	if ep.APIKey == "" {
-		host, port, err := hostPort(ep.BaseURL)
-		if err == nil {
-			ep.APIKey, err = c.endpoints.key(ep.KeyEnv, ep.KeySecret, host, port)
-		}
-		if err != nil {
-			return 0, &CallError{Endpoint: shown, Attempts: 0, Err: err}
-		}
+	key, err := c.apiKey(ep)
+	if err != nil {
+		return 0, &CallError{Endpoint: shown, Attempts: 0, Err: err}
 	}
+	ep.APIKey = key
 	var lastErr error
 	for attempt := 1; attempt <= policy.MaxAttempts; attempt++ {
 		t, err := try(ep, url)
@@ -70,6 +66,20 @@ func (c *Client) retry(ctx context.Context, ep Endpoint, path, model string, pol
 		}
 	}
 	return policy.MaxAttempts, &CallError{Endpoint: shown, Attempts: policy.MaxAttempts, Err: lastErr}
+}
+
+// apiKey is ep's API key: the one it carries, else the one the endpoint
+// policy gives for its key source and host (looked up at each call: a
+// rotated secret is used from the next call on).
+func (c *Client) apiKey(ep Endpoint) (string, error) {
+	if ep.APIKey != "" {
+		return ep.APIKey, nil
+	}
+	host, port, err := hostPort(ep.BaseURL)
+	if err != nil {
+		return "", err
+	}
+	return c.endpoints.key(ep.KeyEnv, ep.KeySecret, host, port)
 }
 
 // reply is a 2xx answer as [Client.post] hands it to its reader.
