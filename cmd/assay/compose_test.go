@@ -264,6 +264,35 @@ func TestCompose(t *testing.T) {
 	}
 	c.waitHealthy(ctx)
 
+	// A crash rather than a stop: the node leading the generations'
+	// stream and an infer replica killed (SIGKILL: no shutdown, nothing
+	// flushed or handed back) mid-run, started again once it is over.
+	var killed []string
+	demo("compose-kill", func(b *bus.Bus) {
+		s, err := b.JS.Stream(ctx, bus.StreamGens)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := s.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Cluster == nil || info.Cluster.Leader == "" {
+			t.Fatalf("%s has no leader to kill: %+v", bus.StreamGens, info.Cluster)
+		}
+		killed = []string{c.container(info.Cluster.Leader, 1), c.container("infer", 2)}
+		for _, ct := range killed {
+			if _, err := docker(ctx, "kill", "--signal", "KILL", ct); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Logf("killed %s, the leader of %s, and an infer replica", info.Cluster.Leader, bus.StreamGens)
+	})
+	if _, err := docker(ctx, append([]string{"start"}, killed...)...); err != nil {
+		t.Fatal(err)
+	}
+	c.waitHealthy(ctx)
+
 	// A NATS node cut off from the stack's network mid-run, and joined
 	// again once the run is over.
 	network := c.project + "_default"
