@@ -65,8 +65,9 @@ func TestNearFilter(t *testing.T) {
 }
 
 // TestNearFilterThatCannotReadBackFails: once the index cannot read a
-// kept sample back from its spill file, check fails (the suite is read
-// again) rather than keeping a copy it could not compare.
+// kept sample back (its spill file closed, with the rest of it), check
+// fails (the suite is read again) rather than keeping a copy it could not
+// compare.
 func TestNearFilterThatCannotReadBackFails(t *testing.T) {
 	f := newNearFilter(eval.Suite{Name: "s"})
 	defer f.close()

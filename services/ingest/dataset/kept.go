@@ -3,27 +3,37 @@ package dataset
 import (
 	"encoding/binary"
 	"hash/maphash"
+	"runtime"
+
+	"github.com/assay-eval/assay/pkg/offheap"
 )
 
 // kept is what a Reader remembers of every sample it kept, to find exact
 // duplicates (by a hash of the normalised text) and reused ids: the
 // sample's id and line, its text's hash, and two hash tables of their
 // numbers. A million samples took 155 MB in two Go maps (a text hash to
-// its id, an id to its line); here they take about a quarter of that.
+// its id, an id to its line); here they take about a quarter of that,
+// outside the Go heap (package offheap), released some time after the
+// reader is collected.
 type kept struct {
 	ids   IDs
-	lines []int
-	texts [][16]byte
+	lines offheap.Vec[int]
+	texts offheap.Vec[[16]byte]
 	// byText and byID hold a kept sample's number plus 1 (0: empty).
-	byText, byID slots
+	byText, byID *slots
 	seed         maphash.Seed
 }
 
-func newKept() *kept { return &kept{seed: maphash.MakeSeed()} }
+func newKept() *kept {
+	k := &kept{seed: maphash.MakeSeed(), byText: &slots{}, byID: &slots{}}
+	runtime.AddCleanup(k, (*slots).free, k.byText)
+	runtime.AddCleanup(k, (*slots).free, k.byID)
+	return k
+}
 
 // text returns the id of the kept sample whose text has hash key.
 func (k *kept) text(key [16]byte) (id string, ok bool) {
-	i, ok := k.byText.find(binary.LittleEndian.Uint64(key[:]), func(i int32) bool { return k.texts[i] == key })
+	i, ok := k.byText.find(binary.LittleEndian.Uint64(key[:]), func(i int32) bool { return k.texts.At(int(i)) == key })
 	if !ok {
 		return "", false
 	}
@@ -36,16 +46,16 @@ func (k *kept) id(id string) (line int, ok bool) {
 	if !ok {
 		return 0, false
 	}
-	return k.lines[k.byID.at[i]-1], true
+	return k.lines.At(int(k.byID.at[i] - 1)), true
 }
 
 // add keeps a sample whose text and id are not kept yet.
 func (k *kept) add(key [16]byte, id string, line int) {
 	n := int32(k.ids.Len())
 	k.ids.Append(id)
-	k.lines = append(k.lines, line)
-	k.texts = append(k.texts, key)
-	k.byText.reserve(func(i int32) uint64 { return binary.LittleEndian.Uint64(k.texts[i][:]) })
+	k.lines.Append(line)
+	k.texts.Append(key)
+	k.byText.reserve(func(i int32) uint64 { t := k.texts.At(int(i)); return binary.LittleEndian.Uint64(t[:]) })
 	k.byID.reserve(func(i int32) uint64 { return maphash.Bytes(k.seed, k.ids.bytes(int(i))) })
 	i, _ := k.byText.find(binary.LittleEndian.Uint64(key[:]), func(int32) bool { return false })
 	k.byText.set(i, n)
@@ -82,13 +92,20 @@ func (s *slots) set(i int, n int32) {
 	s.used++
 }
 
+// free releases the table, leaving it empty.
+func (s *slots) free() {
+	offheap.Free(s.at)
+	*s = slots{}
+}
+
 // reserve makes room for one more number; hash rehashes those stored.
 func (s *slots) reserve(hash func(int32) uint64) {
 	if (s.used+1)*4 <= len(s.at)*3 {
 		return
 	}
 	old := s.at
-	s.at = make([]int32, max(64, 2*len(old)))
+	s.at = offheap.Make[int32](max(64, 2*len(old)))
+	defer offheap.Free(old)
 	mask := uint64(len(s.at) - 1)
 	for _, v := range old {
 		if v == 0 {

@@ -3,7 +3,10 @@ package dedup
 import (
 	"bytes"
 	"math"
+	"runtime"
 	"slices"
+
+	"github.com/assay-eval/assay/pkg/offheap"
 
 	"github.com/assay-eval/assay/services/ingest/seqhash"
 )
@@ -33,20 +36,28 @@ type Match struct {
 // deterministic and not safe for concurrent use.
 type Index struct {
 	minSim float64
+	closed bool
 
 	// The kept texts' tokens, encoded (see encode) one after the other in
 	// slabs, so that growing the store never copies it. With a spill, a
 	// full slab is written to a file and is nil here (see spill.go).
 	slabs [][]byte
 	sp    *spill
-	// docs are the kept texts' places, in chunks of docChunk, so that
-	// growing them never copies them (a million are 24 MB).
-	docs [][]doc
+	// docs are the kept texts' places (a million are 24 MB). They, the
+	// postings and the two tables are mapped outside the Go heap
+	// (package offheap), so that the collector, which lets the heap grow
+	// to about twice what is live, does not double them: [Index.Close]
+	// releases them.
+	docs offheap.Vec[doc]
 	ndoc int32
 
-	exact   map[uint64]int32 // the first kept text with this exact token sequence
-	buckets table            // candidate keys (see keys) to their postings
-	posts   []posting
+	// exact holds the first kept text with each exact token sequence
+	// (as the text's number d, head -2-d), one lookup for a copy that
+	// differs in case or spacing only; a key that shares its slot with
+	// another's (see [slot]) is found by the candidate keys instead.
+	exact   *table
+	buckets *table // candidate keys (see keys) to their postings
+	posts   offheap.Vec[posting]
 
 	cur, other text // scratch
 	m          matcher
@@ -71,7 +82,8 @@ func (x *Index) bucket(i int) bucket {
 	case head < -1:
 		return bucket{head: head, n: 1}
 	}
-	return bucket{head: x.posts[head].next, n: x.posts[head].doc}
+	h := x.posts.At(int(head))
+	return bucket{head: h.next, n: h.doc}
 }
 
 type posting struct{ doc, next int32 }
@@ -106,27 +118,31 @@ func NewIndex(minSimilarity float64) *Index {
 	if !(minSimilarity > 0 && minSimilarity <= 1) {
 		minSimilarity = DefaultMinSimilarity
 	}
-	return &Index{minSim: minSimilarity, exact: map[uint64]int32{}}
+	x := &Index{minSim: minSimilarity, exact: &table{}, buckets: &table{}}
+	// An index dropped without Close releases its tables when collected.
+	runtime.AddCleanup(x, (*table).free, x.exact)
+	runtime.AddCleanup(x, (*table).free, x.buckets)
+	return x
 }
 
 // Len is the number of texts kept.
 func (x *Index) Len() int { return int(x.ndoc) }
 
-// docChunk is how many kept texts' places a chunk of [Index.docs] holds.
-const docChunk = 1 << 16
-
-func (x *Index) doc(d int32) doc { return x.docs[d/docChunk][d%docChunk] }
+func (x *Index) doc(d int32) doc { return x.docs.At(int(d)) }
 
 // Add checks text against the texts kept so far: when it nearly repeats
 // one, it reports the most similar (the earliest of equals); otherwise it
 // keeps text.
 func (x *Index) Add(s string) (Match, bool) {
+	if x.closed {
+		return Match{}, false
+	}
 	x.cur.parse(s)
 	toks := x.cur.toks
 	segs := segmentsHash(x.cur.segs)
 	exact, ks := x.keys(toks)
 	exact = seqhash.Step(exact, segs)
-	if d, ok := x.exact[exact]; ok {
+	if d, ok := x.exactTwin(exact); ok {
 		if sim, why, ok := x.compare(toks, segs, d); ok && sim == 1 {
 			return Match{Twin: int(d), Similarity: 1, Why: why}, true
 		}
@@ -148,7 +164,8 @@ func (x *Index) Add(s string) (Match, bool) {
 				if p < -1 { // the key's only text, in the bucket itself
 					d, p = -2-p, -1
 				} else {
-					d, p = x.posts[p].doc, x.posts[p].next
+					next := x.posts.At(int(p))
+					d, p = next.doc, next.next
 				}
 				if slices.Contains(x.seen, d) {
 					continue
@@ -165,6 +182,13 @@ func (x *Index) Add(s string) (Match, bool) {
 	}
 	x.keep(toks, segs, exact, ks)
 	return Match{}, false
+}
+
+// exactTwin returns the kept text first kept with exact token sequence
+// exact (or one whose sequence shares its slot).
+func (x *Index) exactTwin(exact uint64) (int32, bool) {
+	head, ok := x.exact.get(x.exact.find(exact))
+	return -2 - head, ok
 }
 
 // compare compares toks, with code segments of hash segs, with kept text d.
@@ -198,14 +222,11 @@ func (x *Index) keep(toks []token, segs, exact uint64, ks []key) {
 	last := len(x.slabs) - 1
 	start := len(x.slabs[last])
 	x.slabs[last] = encode(x.slabs[last], toks)
-	if d%docChunk == 0 {
-		x.docs = append(x.docs, make([]doc, 0, docChunk))
-	}
-	c := &x.docs[len(x.docs)-1]
-	*c = append(*c, doc{slab: int32(last), start: int32(start), end: int32(len(x.slabs[last])), ntoks: int32(len(toks)), segs: segs})
+	x.docs.Append(doc{slab: int32(last), start: int32(start), end: int32(len(x.slabs[last])), ntoks: int32(len(toks)), segs: segs})
 	x.ndoc++
-	if _, ok := x.exact[exact]; !ok {
-		x.exact[exact] = d
+	x.exact.reserve([]key{{h: exact}})
+	if i := x.exact.find(exact); !x.exact.has(i) {
+		x.exact.set(i, exact, -2-d)
 	}
 	if x.minSim == 1 {
 		return
@@ -223,14 +244,19 @@ func (x *Index) keep(toks []token, segs, exact uint64, ks []key) {
 		case head < -1:
 			// A second text: the first gets a posting, and the
 			// bucket a header counting them.
-			x.posts = append(x.posts, posting{doc: -2 - head, next: -1}, posting{doc: d, next: int32(len(x.posts))}, posting{doc: 2, next: int32(len(x.posts) + 1)})
-			x.buckets.set(k.slot, k.h, int32(len(x.posts)-1))
+			n := int32(x.posts.Len())
+			x.posts.Append(posting{doc: -2 - head, next: -1})
+			x.posts.Append(posting{doc: d, next: n})
+			x.posts.Append(posting{doc: 2, next: n + 1})
+			x.buckets.set(k.slot, k.h, n+2)
 		default:
-			if n := x.posts[head].doc; n < maxBucket {
-				x.posts = append(x.posts, posting{doc: d, next: x.posts[head].next})
-				x.posts[head].next = int32(len(x.posts) - 1)
+			// The header stays where it is as postings are appended.
+			h := x.posts.Ptr(int(head))
+			if h.doc < maxBucket {
+				x.posts.Append(posting{doc: d, next: h.next})
+				h.next = int32(x.posts.Len() - 1)
 			}
-			x.posts[head].doc = min(x.posts[head].doc+1, math.MaxInt32-1)
+			h.doc = min(h.doc+1, math.MaxInt32-1)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package dedup
 
 import (
+	"errors"
 	"fmt"
 	"os"
 )
@@ -38,14 +39,21 @@ type spill struct {
 func (x *Index) SpillTo(dir string) { x.sp = &spill{dir: dir} }
 
 // Err reports a kept text that could not be read back from the spill
-// file: an [Index.Add] since may have missed a near-duplicate, so the
-// suite should be read again.
+// file, or an index used after Close: an [Index.Add] since may have
+// missed a near-duplicate, so the suite should be read again.
 func (x *Index) Err() error {
+	if x.closed {
+		return ErrClosed
+	}
 	if x.sp == nil {
 		return nil
 	}
 	return x.sp.err
 }
+
+// ErrClosed is [Index.Err] once the index is closed: its texts and keys
+// are gone, and [Index.Add] finds nothing.
+var ErrClosed = errors.New("dedup: the near-duplicate index is closed")
 
 // SpillFailed reports why the index keeps its texts in memory although
 // it was told to spill them, or nil.
@@ -56,8 +64,15 @@ func (x *Index) SpillFailed() error {
 	return x.sp.werr
 }
 
-// Close releases the spill file; the index must not be used after it.
+// Close releases the index's memory and its spill file; the index must
+// not be used after it ([Index.Err] then says so).
 func (x *Index) Close() error {
+	x.closed = true
+	x.exact.free()
+	x.buckets.free()
+	x.docs.Free()
+	x.posts.Free()
+	x.slabs = nil
 	if x.sp == nil || x.sp.f == nil {
 		return nil
 	}
