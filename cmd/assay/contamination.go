@@ -17,10 +17,11 @@ func newContaminationCmd() *cobra.Command {
 	var train, evalPath, field, idField, trainField, trainID, output string
 	var threshold float64
 	var ngram, workers int
+	var within bool
 	var emb embeddingFlags
 	cmd := &cobra.Command{
-		Use:   "contamination --train PATH --eval PATH [--field PATH] [--output FILE] [--embeddings URL]",
-		Short: "Find the eval items that are in the training data, word for word or nearly",
+		Use:   "contamination (--train PATH | --within) --eval PATH [--field PATH] [--output FILE] [--embeddings URL]",
+		Short: "Find the eval items that are in the training data, or repeat each other, word for word or nearly",
 		Long: `Checks every eval item against the training data. An item is contaminated
 when a large share of its n-grams (words; single characters in Chinese,
 Japanese and Korean) occurs in one training document, or when it is a
@@ -59,6 +60,18 @@ embedding. Only hosts --endpoint-allow allows are called (default
 loopback). --embeddings-cache DIR keeps the vectors, by model and text, for
 the next check.
 
+--within, instead of --train, finds the near-duplicates within the eval set:
+each item is compared with every earlier one, by the same checks (n-grams
+in both directions: an item holding a shorter earlier one repeats it too;
+and with --embeddings, the cosine of their embeddings), and the output has
+one line per item that repeats an earlier one, {"id": …, "duplicate": true,
+"score": …, "match": "<earlier id>", …}, with "embedding_score",
+"embedding_match" and "by" as above, and one per item embeddings could not
+check ("embedding_checked": false). The first item of a group is never
+flagged. Ingest's near_duplicates check drops copies with typos by rule;
+this one also finds reworded items and items that share most of a longer
+text, for a person to decide.
+
 Exit status: 0 every line was read, 2 bad usage (a flag, a path that does
 not exist, no eval items, an endpoint the policy refuses), 3 some lines
 could not be read and were skipped (the rest was checked), some texts
@@ -66,13 +79,18 @@ could not be embedded (they were not checked by embeddings), or reading
 failed, 130 interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f := cmd.Flags()
 			switch {
-			case train == "" || evalPath == "":
-				return usagef("--train PATH and --eval PATH are required (- reads stdin)")
+			case within && (train != "" || f.Changed("train-field") || f.Changed("train-id")):
+				return usagef("--within compares the eval set with itself: leave out --train, --train-field and --train-id")
+			case within && evalPath == "":
+				return usagef("--within needs --eval PATH (- reads stdin)")
+			case !within && (train == "" || evalPath == ""):
+				return usagef("--train PATH and --eval PATH are required (- reads stdin), or --eval PATH and --within")
 			case train == "-" && evalPath == "-":
 				return usagef("only one of --train and --eval can read stdin")
 			}
-			if err := emb.validate(cmd.Flags()); err != nil {
+			if err := emb.validate(f); err != nil {
 				return err
 			}
 			start := time.Now()
@@ -96,6 +114,13 @@ failed, 130 interrupted.`,
 				if eix, err = emb.index(cmd.Context(), items); err != nil {
 					return err
 				}
+			}
+			if within {
+				dups, err := ix.Within(cmd.Context(), items, eix)
+				if err != nil {
+					return err
+				}
+				return reportWithin(cmd, output, dups, ix, eix, evalStats, time.Since(start))
 			}
 			rep, err := ix.CheckWith(cmd.Context(), trainSrc, eix)
 			if err != nil {
@@ -138,7 +163,8 @@ failed, 130 interrupted.`,
 	f.StringVar(&output, "output", "", "per-item results (JSONL); default stdout")
 	f.IntVar(&ngram, "ngram", contam.DefaultNGram, "n-gram length in tokens (words, or CJK characters)")
 	f.Float64Var(&threshold, "threshold", contam.DefaultThreshold, "score from which an item is contaminated, above 0 and at most 1")
-	f.IntVar(&workers, "workers", 0, "training documents checked at once (default: the number of CPUs)")
+	f.IntVar(&workers, "workers", 0, "training documents (with --within, eval items) checked at once (default: the number of CPUs)")
+	f.BoolVar(&within, "within", false, "instead of --train, find the items of --eval that repeat an earlier one of it")
 	emb.register(f)
 	return cmd
 }

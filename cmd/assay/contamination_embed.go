@@ -13,29 +13,28 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// embeddingFlags are assay contamination's --embeddings flags.
-type embeddingFlags struct {
+// embeddingEndpoint is the flags naming an embeddings endpoint and how
+// to call it, which assay contamination and assay score share.
+type embeddingEndpoint struct {
 	url, model, keyEnv, cache, allow string
-	threshold                        float64
-	batch, concurrency               int
+	concurrency                      int
 }
 
-func (e *embeddingFlags) register(f *pflag.FlagSet) {
-	f.StringVar(&e.url, "embeddings", "", "also compare embeddings from the OpenAI-compatible endpoint at URL (e.g. http://localhost:8000/v1)")
+// register adds the flags; use says what --embeddings is for.
+func (e *embeddingEndpoint) register(f *pflag.FlagSet, use string) {
+	f.StringVar(&e.url, "embeddings", "", use)
 	f.StringVar(&e.model, "embeddings-model", "", "the embedding model (default: the one model the endpoint lists)")
-	f.Float64Var(&e.threshold, "embeddings-threshold", contam.DefaultEmbeddingThreshold, "cosine from which an item is contaminated, above 0 and at most 1 (it depends on the model)")
 	f.StringVar(&e.keyEnv, "embeddings-key-env", "", "environment variable holding the endpoint's API key")
-	f.IntVar(&e.batch, "embeddings-batch", llm.DefaultEmbedBatch, "texts sent in one embeddings request")
 	f.IntVar(&e.concurrency, "embeddings-concurrency", 4, "embeddings requests in flight at once")
-	f.StringVar(&e.cache, "embeddings-cache", "", "directory keeping the vectors by model and text, so that a text is embedded once across checks")
+	f.StringVar(&e.cache, "embeddings-cache", "", "directory keeping the vectors by endpoint, model and text, so that a text is embedded once across commands")
 	f.StringVar(&e.allow, "endpoint-allow", "loopback", "host patterns the embeddings endpoint may be (comma-separated: api.openai.com, 10.0.0.0/8, private, loopback)")
 }
 
-// validate refuses --embeddings-* flags without --embeddings and values
-// out of range, before anything is read.
-func (e *embeddingFlags) validate(f *pflag.FlagSet) error {
+// validate refuses the flags of others, named, without --embeddings,
+// and values out of range, before anything is read.
+func (e *embeddingEndpoint) validate(f *pflag.FlagSet, others ...string) error {
 	if e.url == "" {
-		for _, name := range []string{"embeddings-model", "embeddings-threshold", "embeddings-key-env", "embeddings-batch", "embeddings-concurrency", "embeddings-cache", "endpoint-allow"} {
+		for _, name := range append([]string{"embeddings-model", "embeddings-key-env", "embeddings-concurrency", "embeddings-cache", "endpoint-allow"}, others...) {
 			if f.Changed(name) {
 				return usagef("--%s needs --embeddings URL", name)
 			}
@@ -45,43 +44,85 @@ func (e *embeddingFlags) validate(f *pflag.FlagSet) error {
 	switch {
 	case eval.CheckEndpointURL(e.url) != nil:
 		return usagef("--embeddings %s: %v", e.url, eval.CheckEndpointURL(e.url))
-	case !(e.threshold > 0 && e.threshold <= 1):
-		return usagef("--embeddings-threshold %v: give a cosine above 0 and at most 1", e.threshold)
-	case e.batch < 1:
-		return usagef("--embeddings-batch %d: give 1 or more", e.batch)
 	case e.concurrency < 1:
 		return usagef("--embeddings-concurrency %d: give 1 or more", e.concurrency)
 	}
 	return nil
 }
 
-// index embeds the eval items at the endpoint, under the policy of
-// --endpoint-allow, and builds their index. A refused endpoint or a model
-// that cannot be told is a usage error.
-func (e *embeddingFlags) index(ctx context.Context, items []contam.Doc) (*contam.EmbedIndex, error) {
-	policy, err := llm.NewEndpoints(llm.EndpointsConfig{Allow: eval.SplitPatterns(e.allow), AllowAPIKeyEnv: true})
+// connect makes the client that calls the endpoint, under the policy of
+// --endpoint-allow and with the cache of --embeddings-cache, and names
+// the model: --embeddings-model, else the one model the endpoint lists.
+// A refused endpoint or a model that cannot be told is a usage error.
+func (e *embeddingEndpoint) connect(ctx context.Context) (*llm.Client, llm.Endpoint, string, error) {
+	var ep llm.Endpoint
+	policy, err := e.policy()
 	if err != nil {
-		return nil, usagef("--endpoint-allow: %v", err)
+		return nil, ep, "", err
 	}
 	opts := []llm.Option{llm.WithEndpoints(policy), llm.WithLogger(slog.New(slog.DiscardHandler))}
 	if e.cache != "" {
 		opts = append(opts, llm.WithCache(llm.DirCache{Dir: e.cache}))
 	}
 	client := llm.New(opts...)
-	ep := llm.Endpoint{Name: "embeddings", BaseURL: e.url, KeyEnv: e.keyEnv, Concurrency: e.concurrency}
+	ep = llm.Endpoint{Name: "embeddings", BaseURL: e.url, KeyEnv: e.keyEnv, Concurrency: e.concurrency}
 	if err := policy.Admit(ctx, llm.Target{Kind: "embeddings", Name: "endpoint", BaseURL: e.url, Model: e.model, APIKeyEnv: e.keyEnv}); err != nil {
-		return nil, usagef("--embeddings: %v", err)
+		return nil, ep, "", usagef("--embeddings: %v", err)
 	}
 	model := e.model
 	if model == "" {
 		served, err := client.ServedModels(ctx, ep)
 		if err != nil {
-			return nil, fmt.Errorf("--embeddings: listing the models to pick one (name it with --embeddings-model): %w", err)
+			return nil, ep, "", fmt.Errorf("--embeddings: listing the models to pick one (name it with --embeddings-model): %w", err)
 		}
 		if len(served) != 1 {
-			return nil, usagef("--embeddings: the endpoint serves %d models (%s): name one with --embeddings-model", len(served), strings.Join(served, ", "))
+			return nil, ep, "", usagef("--embeddings: the endpoint serves %d models (%s): name one with --embeddings-model", len(served), strings.Join(served, ", "))
 		}
 		model = served[0]
+	}
+	return client, ep, model, nil
+}
+
+// policy is the endpoint policy of --endpoint-allow.
+func (e *embeddingEndpoint) policy() (*llm.Endpoints, error) {
+	policy, err := llm.NewEndpoints(llm.EndpointsConfig{Allow: eval.SplitPatterns(e.allow), AllowAPIKeyEnv: true})
+	if err != nil {
+		return nil, usagef("--endpoint-allow: %v", err)
+	}
+	return policy, nil
+}
+
+// embeddingFlags are assay contamination's --embeddings flags.
+type embeddingFlags struct {
+	embeddingEndpoint
+	threshold float64
+	batch     int
+}
+
+func (e *embeddingFlags) register(f *pflag.FlagSet) {
+	e.embeddingEndpoint.register(f, "also compare embeddings from the OpenAI-compatible endpoint at URL (e.g. http://localhost:8000/v1)")
+	f.Float64Var(&e.threshold, "embeddings-threshold", contam.DefaultEmbeddingThreshold, "cosine from which an item is contaminated, above 0 and at most 1 (it depends on the model)")
+	f.IntVar(&e.batch, "embeddings-batch", llm.DefaultEmbedBatch, "texts sent in one embeddings request")
+}
+
+func (e *embeddingFlags) validate(f *pflag.FlagSet) error {
+	if err := e.embeddingEndpoint.validate(f, "embeddings-threshold", "embeddings-batch"); err != nil || e.url == "" {
+		return err
+	}
+	switch {
+	case !(e.threshold > 0 && e.threshold <= 1):
+		return usagef("--embeddings-threshold %v: give a cosine above 0 and at most 1", e.threshold)
+	case e.batch < 1:
+		return usagef("--embeddings-batch %d: give 1 or more", e.batch)
+	}
+	return nil
+}
+
+// index embeds the eval items at the endpoint and builds their index.
+func (e *embeddingFlags) index(ctx context.Context, items []contam.Doc) (*contam.EmbedIndex, error) {
+	client, ep, model, err := e.connect(ctx)
+	if err != nil {
+		return nil, err
 	}
 	ix, err := contam.NewEmbedIndex(ctx, items, contam.EmbedOptions{
 		Client:    client,

@@ -23,8 +23,9 @@ func newRunCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run -f run.yaml",
 		Short: "Run a spec: in this process on embedded NATS, or submitted to --nats",
-		Long: `Validates the run spec, checks every variant's and judge's endpoint
-(preflight), uploads the suites and submits the run.
+		Long: `Validates the run spec, checks every variant's and judge's endpoint,
+and the embeddings endpoint if the spec has one (preflight), uploads the
+suites and submits the run.
 
 Without --nats (or ASSAY_NATS) every stage runs in this process on an embedded
 NATS server and the command waits for the report. The run's state is kept in

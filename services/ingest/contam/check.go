@@ -41,13 +41,18 @@ type Result struct {
 // embedding), and for a contaminated item "by": the checks that flagged
 // it, "ngram" and "embedding".
 func (r Result) MarshalJSON() ([]byte, error) {
-	b := []byte(`{"id":`)
+	return r.appendJSON(nil, "contaminated"), nil
+}
+
+// appendJSON writes r's line to b, its verdict under the key flag.
+func (r Result) appendJSON(b []byte, flag string) []byte {
+	b = append(b, `{"id":`...)
 	if r.numericID {
 		b = append(b, r.ID...)
 	} else {
 		b = strconv.AppendQuote(b, r.ID)
 	}
-	b = append(b, `,"contaminated":`...)
+	b = append(b, `,"`+flag+`":`...)
 	b = strconv.AppendBool(b, r.Contaminated)
 	b = appendScore(b, "score", r.Score, "match", r.Match)
 	if e := r.Embedding; e != nil {
@@ -68,7 +73,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 			b = append(append(b, `,"by":`...), list...)
 		}
 	}
-	return append(b, '}'), nil
+	return append(b, '}')
 }
 
 // appendScore writes ,"<score>":score and, when match is not empty,
@@ -262,6 +267,18 @@ func (w *worker) batch(b *batch) {
 // doc scores one training document, of tokens toks, for every item it
 // shares an n-gram with; id is called only when it beats an item's best.
 func (w *worker) doc(toks []uint64, ord int64, id func() string) {
+	w.touch(toks)
+	for _, i := range w.touched {
+		// Nothing beats a score of 1 already found (a later document
+		// loses ties).
+		w.offer(i, w.score(i, toks, w.best[i].score < 1), ord, id)
+	}
+}
+
+// touch counts the n-grams of a document, of tokens toks, that each item
+// holds, and lists the items holding any in w.touched: [worker.score]
+// then scores each once.
+func (w *worker) touch(toks []uint64) {
 	ix := w.ix
 	n := ix.opt.NGram
 	if w.gen++; w.gen == 0 {
@@ -269,6 +286,7 @@ func (w *worker) doc(toks []uint64, ord int64, id func() string) {
 		w.gen = 1
 	}
 	w.touched = w.touched[:0]
+	w.shingles = w.shingles[:0]
 	for i := range toks {
 		h := uint64(seqhash.Seed)
 		for j, t := range toks[i:min(i+n, len(toks))] {
@@ -278,28 +296,29 @@ func (w *worker) doc(toks []uint64, ord int64, id func() string) {
 			}
 		}
 	}
-	if len(w.touched) == 0 {
-		return
-	}
-	w.shingles = w.shingles[:0]
-	for _, i := range w.touched {
-		it := &ix.items[i]
-		score := float64(w.hits[i]) / float64(it.grams)
-		w.hits[i] = 0
-		// A near-duplicate is of about the item's length, and counts from
-		// the threshold on; nothing beats a score of 1 already found (a
-		// later document loses ties).
-		a, b := it.tokens, len(toks)
-		if score < 1 && w.best[i].score < 1 && float64(min(a, b)) >= ix.opt.Threshold*float64(max(a, b)) {
-			if len(w.shingles) == 0 {
-				w.shingles = shingles(w.shingles, toks, shingleSize)
-			}
-			if j := jaccard(it.shingles, w.shingles); j >= ix.opt.Threshold {
-				score = max(score, j)
-			}
+}
+
+// score is touched item i's score for the document [worker.touch] read,
+// of tokens toks: the share of its n-grams the document holds, or, with
+// near set and where higher, their near-duplicate similarity. It resets
+// the item's count for the next document.
+func (w *worker) score(i uint32, toks []uint64, near bool) float64 {
+	ix := w.ix
+	it := &ix.items[i]
+	score := float64(w.hits[i]) / float64(it.grams)
+	w.hits[i] = 0
+	// A near-duplicate is of about the item's length, and counts from
+	// the threshold on.
+	a, b := it.tokens, len(toks)
+	if score < 1 && near && float64(min(a, b)) >= ix.opt.Threshold*float64(max(a, b)) {
+		if len(w.shingles) == 0 {
+			w.shingles = shingles(w.shingles, toks, shingleSize)
 		}
-		w.offer(i, score, ord, id)
+		if j := jaccard(it.shingles, w.shingles); j >= ix.opt.Threshold {
+			score = max(score, j)
+		}
 	}
+	return score
 }
 
 // count counts the gram of hash h for the items that hold it, once a

@@ -435,7 +435,18 @@ func dot(a, b []float32) float32 { return vek32.Dot(a, b) }
 
 // report merges the workers' findings into rep's results.
 func (ix *EmbedIndex) report(rep *Report, ws []*embedWorker) {
-	st := EmbedStats{Causes: map[string]int64{}, Unchecked: ix.unchecked, UncheckedFailed: ix.failed, EvalFailure: ix.failure}
+	bests := make([]best, len(ix.vecs))
+	for _, w := range ws {
+		merge(bests, w.best)
+	}
+	st := ix.results(bests, func(i int, e *EmbeddingResult) {
+		r := &rep.Results[i]
+		r.Embedding = e
+		if e.Flagged && !r.Contaminated {
+			r.Contaminated = true
+			rep.Contaminated++
+		}
+	})
 	for _, w := range ws {
 		st.Docs += w.stats.Docs
 		st.Windows += w.stats.Windows
@@ -445,30 +456,28 @@ func (ix *EmbedIndex) report(rep *Report, ws []*embedWorker) {
 			st.Causes[c] += n
 		}
 	}
-	for i := range rep.Results {
-		r := &rep.Results[i]
-		if ix.vecs[i] == nil {
-			r.Embedding = &EmbeddingResult{Unchecked: ix.why[i]}
+	rep.Embedding = st
+}
+
+// results hands set each item's finding from its best match (bests[i]),
+// and counts them: an item without an embedding is unchecked, and says
+// why.
+func (ix *EmbedIndex) results(bests []best, set func(i int, e *EmbeddingResult)) *EmbedStats {
+	st := &EmbedStats{Causes: map[string]int64{}, Unchecked: ix.unchecked, UncheckedFailed: ix.failed, EvalFailure: ix.failure}
+	for i, v := range ix.vecs {
+		if v == nil {
+			set(i, &EmbeddingResult{Unchecked: ix.why[i]})
 			continue
 		}
 		st.Checked++
-		var b best
-		for _, w := range ws {
-			if wb := w.best[i]; b.better(wb.score, wb.ord) {
-				b = wb
-			}
-		}
-		score := math.Round(b.score*1e4) / 1e4
-		r.Embedding = &EmbeddingResult{Score: score, Match: b.id, Flagged: score >= ix.opt.Threshold}
-		if r.Embedding.Flagged {
+		score := math.Round(bests[i].score*1e4) / 1e4
+		e := &EmbeddingResult{Score: score, Match: bests[i].id, Flagged: score >= ix.opt.Threshold}
+		if e.Flagged {
 			st.Flagged++
-			if !r.Contaminated {
-				r.Contaminated = true
-				rep.Contaminated++
-			}
 		}
+		set(i, e)
 	}
-	rep.Embedding = &st
+	return st
 }
 
 // EmbeddingResult is what the embedding check found of one eval item.

@@ -47,6 +47,25 @@ func embedOptions(url string) EmbedOptions {
 	}
 }
 
+// checkLine checks r's JSON line against want, where "…" stands for any
+// text; with want empty, r must not be flagged.
+func checkLine(t *testing.T, r any, want string, flagged bool) {
+	t.Helper()
+	line, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre, post, wild := strings.Cut(want, "…")
+	switch {
+	case want == "" && flagged:
+		t.Errorf("%s is flagged", line)
+	case want == "":
+	case wild && (!strings.HasPrefix(string(line), pre) || !strings.HasSuffix(string(line), post)),
+		!wild && string(line) != want:
+		t.Errorf("%s, want %s", line, want)
+	}
+}
+
 func trainJSONL(docs ...[2]string) string {
 	var b strings.Builder
 	for _, d := range docs {
@@ -93,22 +112,7 @@ func TestEmbedCheckFindsParaphrases(t *testing.T) {
 		"empty": `{"id":"empty","contaminated":false,"score":0,"embedding_checked":false}`,
 	}
 	for _, r := range rep.Results {
-		line, err := json.Marshal(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, ok := want[r.ID]
-		switch {
-		case ok && strings.Contains(w, "…"):
-			pre, post, _ := strings.Cut(w, "…")
-			if !strings.HasPrefix(string(line), pre) || !strings.HasSuffix(string(line), post) {
-				t.Errorf("%s, want %s", line, w)
-			}
-		case ok && string(line) != w:
-			t.Errorf("%s, want %s", line, w)
-		case !ok && r.Contaminated:
-			t.Errorf("%s is flagged", line)
-		}
+		checkLine(t, r, want[r.ID], r.Contaminated)
 	}
 	st := rep.Embedding
 	if st.Checked != 4 || st.Unchecked != 1 || st.UncheckedFailed != 0 || st.Flagged != 2 || st.Docs != 3 || st.FailedDocs != 0 || rep.Contaminated != 2 {

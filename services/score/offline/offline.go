@@ -31,7 +31,7 @@ import (
 var Metrics = []string{
 	"bleu", "chrf", "rouge1", "rouge2", "rougeL", "rougeLsum", "em", "f1",
 	"mc_acc", "num_strict", "num_flexible", "json_valid", "json_schema",
-	"refusal", "length",
+	"refusal", "length", eval.MetricSemanticSim,
 }
 
 // referenceFree are the metrics a line without a reference can be scored
@@ -58,6 +58,10 @@ type Options struct {
 	Workers int
 	// Source names the input in errors ("file.jsonl").
 	Source string
+	// Embeddings is the endpoint of semantic_sim, which needs one. Its
+	// requests are at most its endpoint's concurrency at once, and at
+	// least as many lines are scored at once unless Workers is set.
+	Embeddings *Embeddings
 }
 
 // Summary is the whole input's result.
@@ -79,6 +83,20 @@ type Summary struct {
 	// ChineseReferences counts lines with Chinese references scored with
 	// lang en, whose BLEU, ROUGE and F1 are then near 0.
 	ChineseReferences int `json:"chinese_references,omitempty"`
+	// Unscored counts, per metric and cause, the lines a metric could not
+	// be computed for (semantic_sim whose embeddings call failed: {"semantic_sim":
+	// {"HTTP 503": 3}}): their line records why in "failed", and they
+	// are in no mean or Count.
+	Unscored map[string]map[string]int `json:"unscored,omitempty"`
+}
+
+// UnscoredLines is how many lines metric m could not be computed for.
+func (sum *Summary) UnscoredLines(m string) int {
+	n := 0
+	for _, k := range sum.Unscored[m] {
+		n += k
+	}
+	return n
 }
 
 // LineError is a malformed line, skipped.
@@ -99,6 +117,10 @@ func (e *LineError) Error() string {
 
 // ErrLinesFailed is returned, wrapped, when any line was skipped.
 var ErrLinesFailed = errors.New("lines failed")
+
+// ErrUnscored is returned, wrapped, when a metric could not be computed
+// for some line (see [Summary.Unscored]).
+var ErrUnscored = errors.New("metrics could not be computed")
 
 // ParseMetrics reads a comma-separated metric list.
 func ParseMetrics(list string) ([]string, error) {
@@ -130,6 +152,8 @@ type result struct {
 	line   *line
 	err    *LineError
 	scores map[string]float64
+	// failed are the metrics that could not be computed, with why.
+	failed map[string]string
 	bleu   metric.BLEUStats
 	chrf   metric.CHRFStats
 	zhRefs bool
@@ -143,8 +167,15 @@ func Score(ctx context.Context, r io.Reader, w io.Writer, opt Options, onError f
 	if opt.Lang == "" {
 		opt.Lang = metric.LangEN
 	}
+	if slices.Contains(opt.Metrics, eval.MetricSemanticSim) && opt.Embeddings == nil {
+		return nil, ErrNoEmbeddings
+	}
 	if opt.Workers < 1 {
 		opt.Workers = runtime.GOMAXPROCS(0)
+		if opt.Embeddings != nil {
+			// The lines mostly wait for the endpoint.
+			opt.Workers = max(opt.Workers, opt.Embeddings.Endpoint.Concurrency)
+		}
 	}
 	if opt.Code == nil {
 		opt.Code = score.CodeRunner(opt.Workers, codeexec.Limits{})
@@ -155,6 +186,9 @@ func Score(ctx context.Context, r io.Reader, w io.Writer, opt Options, onError f
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sc := &scorer{opt: opt, scorer: metric.NewScorer(opt.Code), schemas: schema.NewCache()}
+	if opt.Embeddings != nil {
+		sc.embed = opt.Embeddings.embedder()
+	}
 	if len(opt.Schema) > 0 {
 		if _, err := sc.schemas.Compile(opt.Schema); err != nil {
 			return nil, fmt.Errorf("the JSON Schema for json_schema is unusable: %w", err)
@@ -218,6 +252,15 @@ func Score(ctx context.Context, r io.Reader, w io.Writer, opt Options, onError f
 			sum.Mean[k] += v
 			sum.Count[k]++
 		}
+		for m, why := range res.failed {
+			if sum.Unscored == nil {
+				sum.Unscored = map[string]map[string]int{}
+			}
+			if sum.Unscored[m] == nil {
+				sum.Unscored[m] = map[string]int{}
+			}
+			sum.Unscored[m][why]++
+		}
 		if err := writeLine(bw, res); err != nil {
 			writeErr = err
 			cancel()
@@ -236,10 +279,14 @@ func Score(ctx context.Context, r io.Reader, w io.Writer, opt Options, onError f
 		sum.Mean[k] /= float64(n)
 	}
 	sum.corpus(opt, bleu, chrf, nrefs)
+	var errs []error
 	if sum.Failed > 0 {
-		return sum, fmt.Errorf("%d of %d lines: %w", sum.Failed, sum.Failed+sum.N, ErrLinesFailed)
+		errs = append(errs, fmt.Errorf("%d of %d lines: %w", sum.Failed, sum.Failed+sum.N, ErrLinesFailed))
 	}
-	return sum, nil
+	for _, m := range slices.Sorted(maps.Keys(sum.Unscored)) {
+		errs = append(errs, fmt.Errorf("%s for %d of %d lines: %w", m, sum.UnscoredLines(m), sum.N, ErrUnscored))
+	}
+	return sum, errors.Join(errs...)
 }
 
 func (sum *Summary) corpus(opt Options, bleu metric.BLEUStats, chrf metric.CHRFStats, nrefs map[int]bool) {
@@ -323,6 +370,8 @@ type scorer struct {
 	opt     Options
 	scorer  *metric.Scorer
 	schemas *schema.Cache
+	// embed gives semantic_sim its vectors; nil without embeddings.
+	embed metric.Embedder
 }
 
 // score decodes and scores one line; it never panics on what the line
@@ -362,11 +411,16 @@ func (s *scorer) score(ctx context.Context, no int, raw []byte) result {
 		} else {
 			ref.Schema = s.opt.Schema
 		}
-		r, err := s.scorer.Score(ctx, metric.Input{Output: ln.output, Reference: ref, Metrics: rest, Lang: s.opt.Lang, Stem: s.opt.Stem, MetricsOnly: true})
+		in := metric.Input{Output: ln.output, Reference: ref, Metrics: rest, Lang: s.opt.Lang, Stem: s.opt.Stem, MetricsOnly: true, Embed: s.embed}
+		if e := s.opt.Embeddings; e != nil {
+			in.TokenEmbeddings = e.Tokens
+		}
+		r, err := s.scorer.Score(ctx, in)
 		if err != nil {
 			return result{err: &LineError{s.opt.Source, no, "", err.Error()}}
 		}
 		maps.Copy(res.scores, r.Metrics)
+		res.failed = r.Failed
 	}
 	if err := s.passAtK(ctx, ln, res.scores); err != nil {
 		return result{err: err}
@@ -422,13 +476,14 @@ func (s *scorer) passAtK(ctx context.Context, ln *line, scores map[string]float6
 	return nil
 }
 
-// writeLine writes {"id": …, <passed-through fields>, "scores": {…}}.
+// writeLine writes {"id": …, <passed-through fields>, "scores": {…}},
+// and "failed": {metric: why} for the metrics that could not be computed.
 func writeLine(w *bufio.Writer, res result) error {
 	var b bytes.Buffer
 	b.WriteString(`{"id":`)
 	b.Write(compact(res.line.id))
 	for _, k := range slices.Sorted(maps.Keys(res.line.extra)) {
-		if k == "id" || k == "scores" {
+		if k == "id" || k == "scores" || k == "failed" {
 			continue
 		}
 		key, _ := json.Marshal(k)
@@ -443,6 +498,14 @@ func writeLine(w *bufio.Writer, res result) error {
 	}
 	b.WriteString(`,"scores":`)
 	b.Write(scores)
+	if len(res.failed) > 0 {
+		failed, err := json.Marshal(res.failed)
+		if err != nil {
+			return err
+		}
+		b.WriteString(`,"failed":`)
+		b.Write(failed)
+	}
 	b.WriteString("}\n")
 	_, err = w.Write(b.Bytes())
 	return err
