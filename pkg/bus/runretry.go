@@ -92,7 +92,16 @@ func (b *Bus) StartRetry(ctx context.Context, run string, n int, reqs []eval.Ret
 		if r.Judge != "" {
 			subject, what = RetrySubject(run, StageJudge, r.Judge), "judge "+r.Judge+" on candidate "+r.Variant
 		}
-		id := MsgID("retry", run, strconv.Itoa(n), r.Judge, r.Variant, r.Sample.Suite, r.Sample.ID)
+		keys := []string{strconv.Itoa(n), r.Judge, r.Variant, r.Sample.Suite, r.Sample.ID}
+		if r.Baseline != "" {
+			// A compare pair's request beside the baseline pair's of the
+			// same candidate, judge and sample: under one id the server
+			// would drop the second as a duplicate, and the attempt
+			// would never be whole.
+			keys = append(keys, "vs", r.Baseline)
+			what += " against " + r.Baseline
+		}
+		id := MsgID("retry", append([]string{run}, keys...)...)
 		if _, err := b.Publish(ctx, subject, id, r); err != nil {
 			return fmt.Errorf("asking again for %s/%s of %s: %w", r.Sample.Suite, r.Sample.ID, what, err)
 		}

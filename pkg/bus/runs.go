@@ -31,6 +31,9 @@ var ErrRunExists = errors.New("run exists")
 // that would change the results (another fingerprint, other variants,
 // models, suites, metrics, judges or continuous settings) is refused.
 func (b *Bus) SubmitRun(ctx context.Context, spec *eval.RunSpec) error {
+	// A new run's judges judge its compare pairs; a run stored before they
+	// did keeps what it was submitted with (see resubmit).
+	spec.JudgeCompare = true
 	data, err := json.Marshal(spec)
 	if err != nil {
 		return fmt.Errorf("encoding run spec: %w", err)
@@ -164,6 +167,13 @@ func resubmit(old, new *eval.RunSpec) (*eval.RunSpec, string) {
 	}
 	if why := sameExperiments(old.AB, new.AB); why != "" {
 		return nil, why
+	}
+	// The judges judge the compare pairs a run had when each sample
+	// passed: pairs added later would never be judged for the samples
+	// already released, and the run would never complete.
+	merged.JudgeCompare = old.JudgeCompare
+	if old.JudgeCompare && !slices.Equal(old.ComparePairs(), merged.ComparePairs()) {
+		return nil, "other compare pairs (the judges judge them)"
 	}
 	return &merged, ""
 }

@@ -414,7 +414,9 @@ const (
 )
 
 // Judgment is the verdict of one judge on one candidate/baseline pair,
-// judged in both orders.
+// judged in both orders. A pair of the spec's compare list (see
+// [RunSpec.ComparePairs]) is judged alike: its first variant is the
+// Candidate and its second the Baseline.
 type Judgment struct {
 	V      int       `json:"v"`
 	Run    string    `json:"run"`

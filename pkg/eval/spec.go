@@ -64,6 +64,12 @@ type RunSpec struct {
 	// gives how often the two answered alike and each metric's paired
 	// difference, first minus second.
 	Compare [][]string `yaml:"compare" json:"compare,omitempty"`
+	// JudgeCompare says that the judges judge the compare list's pairs as
+	// they judge each candidate against the baseline. SubmitRun sets it on
+	// a new run; a run stored before compare pairs were judged lacks it,
+	// and neither its judges nor its reports expect such judgments (it
+	// would otherwise never complete).
+	JudgeCompare bool `yaml:"-" json:"judge_compare,omitempty"`
 	// Continuous makes the run evaluate sampled production queries, window
 	// by window, for as long as it exists.
 	Continuous *Continuous `yaml:"continuous" json:"continuous,omitempty"`

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -10,26 +11,7 @@ import (
 // characters of Chinese). A fine-tune that has learnt a template opens or
 // closes most answers alike.
 func Edges(output string) (opening, closing string) {
-	var toks []string
-	var word strings.Builder
-	flush := func() {
-		if word.Len() > 0 {
-			toks = append(toks, word.String())
-			word.Reset()
-		}
-	}
-	for _, r := range strings.ToLower(output) {
-		switch {
-		case unicode.Is(unicode.Han, r):
-			flush()
-			toks = append(toks, string(r))
-		case unicode.IsLetter(r) || unicode.IsDigit(r) || r == '\'' || r == '’':
-			word.WriteRune(r)
-		default:
-			flush()
-		}
-	}
-	flush()
+	toks := slices.Collect(Words(output))
 	edge := func(ts []string) string {
 		if len(ts) == 0 {
 			return ""

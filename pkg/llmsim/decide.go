@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -74,7 +75,7 @@ func mix(x uint64) uint64 {
 
 // Decide returns persona p's choices for a prompt (see [PromptKey]).
 func (s *Sim) Decide(p Persona, prompt string) Decision {
-	if like, ok := s.personas[p.Like]; ok && like.Like == "" && s.u(p.Name, "differ", prompt) >= p.Differ {
+	if like, ok := s.personas[p.Like]; ok && like.Like == "" && s.u(p.Name, "differ", prompt) >= p.Differ && !slices.Contains(p.DifferOn, prompt) {
 		d := s.Decide(like, prompt)
 		d.Down = s.u(p.Name, "down", prompt) < p.Down
 		d.Flaky = s.u(p.Name, "flaky", prompt) < p.Flaky

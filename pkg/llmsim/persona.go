@@ -55,6 +55,10 @@ type Persona struct {
 	// (Flaky, Down) and Latency stay the persona's own.
 	Like   string  `yaml:"like" json:"like,omitempty"`
 	Differ float64 `yaml:"differ" json:"differ,omitempty"`
+	// DifferOn are prompts (a conversation's last user message, trimmed:
+	// [PromptKey]) on which a persona like another answers with its own
+	// habits whatever Differ draws: a set a test names.
+	DifferOn []string `yaml:"differ_on" json:"differ_on,omitempty"`
 	// Latency is added before every answer.
 	Latency Duration `yaml:"latency" json:"latency"`
 
@@ -123,6 +127,9 @@ func LoadPersonas(file string) ([]Persona, error) {
 	}
 	for _, p := range ps {
 		if p.Like == "" {
+			if len(p.DifferOn) > 0 {
+				return nil, fmt.Errorf("%s: persona %s: differ_on names prompts to differ on from no persona: add like", file, p.Name)
+			}
 			continue
 		}
 		like, ok := names[p.Like]

@@ -21,6 +21,11 @@ import (
 //	s.<run>.<judge>.<hash(suite, sample)>.g.<hash(variant)> -> stream sequence of the generation [|its retry attempt]
 //	s.<run>.<judge>.<hash(suite, sample)>.c.<hash(cand)>    -> variant whose arrival claimed the pair
 //	s.<run>.<judge>.<hash(suite, sample)>.c.<hash(cand, retry attempts)> -> the same, for a pair with a retried generation
+//	s.<run>.<judge>.<hash(suite, sample)>.c.<hash(a, "vs", b[, retry attempts])> -> the same, for a pair [a, b] of the compare list
+//
+// A generation's pairs are those of [eval.RunSpec.PairsOf]: the
+// baseline's with every candidate, a candidate's with the baseline and
+// with its partners in the compare list; they are joined alike.
 //
 // An arriving generation first records its sequence, then looks up its
 // partners'. Reads are linearizable (the bucket has no direct gets), so of
@@ -40,11 +45,12 @@ import (
 // them comes back, every pair is claimed and judged. What arrives later —
 // a variant added by a checkpoint, a generation asked again by assay
 // retry — finds a released partner in ASSAY_GENS instead (stored.go), and
-// releases its record and claim once both generations of its pair are
-// acked. A key never released — a variant dead-lettered, a generation
-// stored again after its sample's release, a judge stopped while it
-// waited for acks — expires with the bucket's age limit
-// ([bus.DefaultPairsTTL], 7 days after its last write).
+// releases its claims once both generations of each pair are acked, and
+// its record once it found every partner. A key never released — a
+// variant dead-lettered, a generation stored again after its sample's
+// release, a judge stopped while it waited for acks — expires with the
+// bucket's age limit ([bus.DefaultPairsTTL], 7 days after its last
+// write).
 
 func keyHash(parts ...string) string {
 	h := sha256.New()
@@ -64,11 +70,18 @@ func genKey(run, judge, suite, sample, variant string) string {
 	return sampleKeys(run, judge, suite, sample) + ".g." + keyHash(variant)
 }
 
-func claimKey(run, judge, suite, sample, cand string, candRetry, baseRetry int) string {
-	if candRetry == 0 && baseRetry == 0 {
-		return sampleKeys(run, judge, suite, sample) + ".c." + keyHash(cand)
+// claimKey is the key of the claim of pair p (baseline is the run's) with
+// the given retry attempts of its generations. A pair with the baseline
+// keeps the key it had before compare pairs were judged.
+func claimKey(run, judge, suite, sample string, p eval.Pair, baseline string, candRetry, baseRetry int) string {
+	parts := []string{p.A}
+	if p.B != baseline {
+		parts = append(parts, "vs", p.B)
 	}
-	return sampleKeys(run, judge, suite, sample) + ".c." + keyHash(cand, "retry", strconv.Itoa(candRetry), strconv.Itoa(baseRetry))
+	if candRetry != 0 || baseRetry != 0 {
+		parts = append(parts, "retry", strconv.Itoa(candRetry), strconv.Itoa(baseRetry))
+	}
+	return sampleKeys(run, judge, suite, sample) + ".c." + keyHash(parts...)
 }
 
 // genRecord is what a generation's record holds: its sequence, and its
@@ -96,30 +109,24 @@ func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 	// A late arrival's partners may have been released: they are looked
 	// up in ASSAY_GENS when their records are missing.
 	late := g.Retry > 0 || v.Checkpoint != nil
-	var cands []string
-	if g.Variant == spec.Baseline {
-		cands = spec.Candidates()
-	} else {
-		cands = []string{g.Variant}
-	}
-	// Every variant's record, for a candidate its fellow candidates' too:
-	// whoever finds them all releases the sample's keys.
-	// The baseline's first: without it a candidate completes no pair and
-	// finds not every record, so its fellows' are not looked up.
-	others := make([]string, 0, len(spec.Variants))
-	if g.Variant != spec.Baseline {
-		others = append(others, spec.Baseline)
-	}
-	for _, vv := range spec.Variants {
-		if vv.Name != g.Variant && vv.Name != spec.Baseline {
-			others = append(others, vv.Name)
+	pairs := spec.PairsOf(g.Variant)
+	partners := make([]string, 0, len(pairs))
+	for _, p := range pairs {
+		if p.A == g.Variant {
+			partners = append(partners, p.B)
+		} else {
+			partners = append(partners, p.A)
 		}
 	}
+	// The partners' records first (the baseline's before a candidate's
+	// fellows in the compare list), then every other variant's: whoever
+	// finds them all releases the sample's keys. Without one of its
+	// partners' an arrival cannot find them all, so it reads no more.
 	recs := map[string]genRec{g.Variant: {seq: seq, retry: g.Retry}}
-	for _, name := range others {
-		partner := name == spec.Baseline || g.Variant == spec.Baseline
+	found := true // every partner's record
+	for _, name := range partners {
 		r, ok, err := s.record(ctx, run, j.Name, suite, sample, name)
-		if err == nil && !ok && partner && late {
+		if err == nil && !ok && late {
 			r, ok, err = s.storedGen(ctx, run, name, suite, sample)
 		}
 		if err != nil {
@@ -127,21 +134,34 @@ func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		}
 		if ok {
 			recs[name] = r
-		} else if name == spec.Baseline {
+		}
+		found = found && ok
+	}
+	for _, vv := range spec.Variants {
+		if !found {
 			break
 		}
+		if _, read := recs[vv.Name]; read {
+			continue // itself, or a partner
+		}
+		r, ok, err := s.record(ctx, run, j.Name, suite, sample, vv.Name)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			break // the keys are not all there: not this arrival's to release
+		}
+		recs[vv.Name] = r
 	}
 	var out []pair
 	last := seq
-	for _, c := range cands {
-		p := pair{candidate: c, sample: g.Sample}
-		cr, okc := recs[c]
-		br, okb := recs[spec.Baseline]
+	for _, p := range pairs {
+		cr, okc := recs[p.A]
+		br, okb := recs[p.B]
 		if !okc || !okb {
 			continue // the partner will complete the pair when it arrives
 		}
-		p.candSeq, p.baselineSeq = cr.seq, br.seq
-		key := claimKey(run, j.Name, suite, sample, c, cr.retry, br.retry)
+		key := claimKey(run, j.Name, suite, sample, p, spec.Baseline, cr.retry, br.retry)
 		mine, crev, err := s.claim(ctx, key, g.Variant)
 		if err != nil {
 			return nil, err
@@ -149,7 +169,7 @@ func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		both := max(cr.seq, br.seq)
 		last = max(last, both)
 		if mine {
-			out = append(out, p)
+			out = append(out, pair{candidate: p.A, baseline: p.B, sample: g.Sample, candSeq: cr.seq, baselineSeq: br.seq})
 		}
 		if mine && late {
 			// Once both generations are acked, neither comes back to
@@ -158,15 +178,14 @@ func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 			bus.ReleaseAfterAck(ctx, bus.KVEntry(bus.BucketPairs, key, crev), both)
 		}
 	}
-	_, baseline := recs[spec.Baseline]
 	switch {
 	case len(recs) == len(spec.Variants):
 		for _, r := range recs {
 			last = max(last, r.seq)
 		}
 		bus.ReleaseAfterAck(ctx, bus.KVGroup(bus.BucketPairs, sampleKeys(run, j.Name, suite, sample)), last)
-	case late && g.Variant != spec.Baseline && baseline:
-		// Its pair is claimed, and the other variants were released
+	case late && found && len(pairs) > 0:
+		// Its pairs are claimed, and the other variants were released
 		// already or will release the sample's keys: its own record goes.
 		bus.ReleaseAfterAck(ctx, bus.KVEntry(bus.BucketPairs, genKey(run, j.Name, suite, sample, g.Variant), rev), last)
 	}

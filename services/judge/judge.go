@@ -1,7 +1,9 @@
 // Package judge is assay's LLM-judge stage: each candidate's answer is
 // compared with the baseline's answer to the same sample by each of the
 // run's judges, in both presentation orders, and a Judgment is published per
-// pair and judge.
+// pair and judge. The pairs of the spec's compare list that leave the
+// baseline out are judged alike, their first variant in the candidate's
+// place and their second in the baseline's.
 //
 // The two generations of a pair arrive separately and in any order, possibly
 // at different replicas. They meet through the assay_pairs bucket (see
@@ -187,9 +189,11 @@ func (s *Service) handleMsg(ctx context.Context, runs *bus.Runs, run, judgeName 
 }
 
 // pair is a candidate/baseline pair ready to judge: where both generations
-// are in ASSAY_GENS.
+// are in ASSAY_GENS. For a pair of the compare list, baseline is its second
+// variant.
 type pair struct {
 	candidate   string
+	baseline    string
 	sample      eval.SampleRef
 	candSeq     uint64
 	baselineSeq uint64
@@ -200,7 +204,7 @@ type pair struct {
 // it, so only its partner is read from the stream.
 func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judge, p pair, arrived *eval.Generation, judgeRetry int) error {
 	load := func(seq uint64) (*eval.Generation, error) {
-		if arrived != nil && (arrived.Variant == spec.Baseline && seq == p.baselineSeq || arrived.Variant == p.candidate && seq == p.candSeq) {
+		if arrived != nil && (arrived.Variant == p.baseline && seq == p.baselineSeq || arrived.Variant == p.candidate && seq == p.candSeq) {
 			return arrived, nil
 		}
 		data, err := s.bus.GetMsg(ctx, bus.StreamGens, seq)
@@ -227,7 +231,7 @@ func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judg
 	}
 	var sample eval.Sample
 	if err := json.Unmarshal(data, &sample); err != nil {
-		return bus.Poisonf(bus.Keys{Run: spec.Run, Suite: p.sample.Suite, Sample: p.sample.ID, Variant: p.candidate, Judge: j.Name}, "sample does not decode: %v", err)
+		return bus.Poisonf(bus.Keys{Run: spec.Run, Suite: p.sample.Suite, Sample: p.sample.ID, Variant: spec.PairName(p.candidate, p.baseline), Judge: j.Name}, "sample does not decode: %v", err)
 	}
 	jd, key, err := s.handle(ctx, spec, j, &sample, cand, base)
 	if err != nil {
@@ -237,7 +241,9 @@ func (s *Service) judgePair(ctx context.Context, spec *eval.RunSpec, j eval.Judg
 	if err := s.publish(ctx, spec, j, p, jd, key); err != nil {
 		return err
 	}
-	if jd.Error != "" || p.sample.Perturbation != nil || !j.Repeats(spec.Run, p.sample.Suite, p.sample.ID, p.candidate) {
+	// Repeats measure the judge on the baseline's pairs; a compare pair
+	// is not asked again.
+	if jd.Error != "" || p.sample.Perturbation != nil || p.baseline != spec.Baseline || !j.Repeats(spec.Run, p.sample.Suite, p.sample.ID, p.candidate) {
 		return nil
 	}
 	// Repeats are a measure of the judge: one that cannot be made is
@@ -370,13 +376,21 @@ func failedRound(rounds []eval.Round, causes []string) (msg, cause string) {
 // publish publishes judgment jd of pair p by j, with its pair key when
 // both rounds succeeded (key is not nil).
 func (s *Service) publish(ctx context.Context, spec *eval.RunSpec, j eval.Judge, p pair, jd *eval.Judgment, key *[16]byte) error {
-	id := bus.RetryMsgID(bus.MsgID(bus.StageJudge, spec.Run, jd.JudgeID, p.candidate, p.sample.Suite, p.sample.ID), jd.CandidateRetry, jd.BaselineRetry, jd.JudgeRetry)
+	id := bus.RetryMsgID(judgmentID(spec, jd.JudgeID, p.candidate, p.baseline, p.sample), jd.CandidateRetry, jd.BaselineRetry, jd.JudgeRetry)
 	var h map[string]string
 	if key != nil {
 		h = map[string]string{PairKeyHeader: hex.EncodeToString(key[:])}
 	}
 	_, err := s.bus.PublishWith(ctx, bus.JudgmentsSubject(spec.Run, j.Name), id, jd, h)
 	return err
+}
+
+// judgmentID is the message id of the judgment of cand against base by
+// the judge of judgeID on sample (before retries): a pair of the compare list
+// names both variants in one field ([eval.RunSpec.PairName]), so no id of
+// a baseline's pair is ever one of its ids.
+func judgmentID(spec *eval.RunSpec, judgeID, cand, base string, sample eval.SampleRef) string {
+	return bus.MsgID(bus.StageJudge, spec.Run, judgeID, spec.PairName(cand, base), sample.Suite, sample.ID)
 }
 
 // Handle judges candidate against baseline on sample, in both orders. A

@@ -1,8 +1,10 @@
 package judge
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"slices"
 
 	"github.com/assay-eval/assay/pkg/bus"
 	"github.com/assay-eval/assay/pkg/eval"
@@ -38,7 +40,8 @@ func (s *Service) retryMembers(runs *bus.Runs, spec *eval.RunSpec) []bus.Member 
 	return ms
 }
 
-// handleRetry judges again the pair a retry request names, with both
+// handleRetry judges again the pair a retry request names (a candidate
+// and the baseline, or a compare pair), with both
 // generations as they are recorded now, under [llm.Retrying]: the judge
 // calls that failed are made again (answers already stored are used), and
 // the judgment is published as the request's attempt.
@@ -59,12 +62,16 @@ func (s *Service) handleRetry(ctx context.Context, runs *bus.Runs, run, judgeNam
 	if !ok {
 		return bus.Poisonf(keys, "judge %q is no longer in run %q", judgeName, run)
 	}
-	if _, ok := spec.Variant(r.Variant); !ok || r.Variant == spec.Baseline {
-		return bus.Poisonf(keys, "%q is not a candidate of run %q", r.Variant, run)
+	base := cmp.Or(r.Baseline, spec.Baseline)
+	if !slices.Contains(spec.JudgedPairs(), eval.Pair{A: r.Variant, B: base}) {
+		if r.Baseline == "" {
+			return bus.Poisonf(keys, "%q is not a candidate of run %q", r.Variant, run)
+		}
+		return bus.Poisonf(keys, "[%s, %s] is not a compare pair of run %q", r.Variant, r.Baseline, run)
 	}
 	subject := bus.JudgmentsSubject(run, judgeName)
 	l, _ := s.latest.LoadOrStore(subject, s.bus.FollowLatest(bus.StreamJudgments, subject))
-	id := bus.MsgID(bus.StageJudge, run, j.ID(), r.Variant, r.Sample.Suite, r.Sample.ID)
+	id := judgmentID(spec, j.ID(), r.Variant, base, r.Sample)
 	retry, err := l.(*bus.Latest).Retryable(ctx, run, id, &r, func(data []byte) (bool, error) {
 		var jd eval.Judgment
 		err := json.Unmarshal(data, &jd)
@@ -75,9 +82,9 @@ func (s *Service) handleRetry(ctx context.Context, runs *bus.Runs, run, judgeNam
 	if !retry || err != nil {
 		return err
 	}
-	p := pair{candidate: r.Variant, sample: r.Sample}
+	p := pair{candidate: r.Variant, baseline: base, sample: r.Sample}
 	var found [2]bool
-	for i, v := range []string{r.Variant, spec.Baseline} {
+	for i, v := range []string{r.Variant, base} {
 		// Released once the pair was claimed: then in ASSAY_GENS.
 		rec, ok, err := s.record(ctx, run, judgeName, r.Sample.Suite, r.Sample.ID, v)
 		if err == nil && !ok {
@@ -94,7 +101,7 @@ func (s *Service) handleRetry(ctx context.Context, runs *bus.Runs, run, judgeNam
 		}
 	}
 	if !found[0] || !found[1] {
-		return bus.Poisonf(keys, "the pair of %s and %s on %s/%s has no recorded generations: nothing to judge again", r.Variant, spec.Baseline, r.Sample.Suite, r.Sample.ID)
+		return bus.Poisonf(keys, "the pair of %s and %s on %s/%s has no recorded generations: nothing to judge again", r.Variant, base, r.Sample.Suite, r.Sample.ID)
 	}
 	return s.judgePair(llm.Retrying(ctx), spec, j, p, nil, r.Attempt)
 }

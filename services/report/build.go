@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -49,18 +51,10 @@ func Files(ctx context.Context, rep *document.Report, c *aggregate.Collector, fe
 			out["report.html"] = buf.Bytes()
 		case "parquet":
 			rows := c.Rows()
-			var mu sync.Mutex // the files are written side by side
-			err = WriteParquet(ctx, rows, fetch, logger, func(name string, write func(io.Writer) error) error {
-				var buf bytes.Buffer
-				if err := write(&buf); err != nil {
-					return err
-				}
-				mu.Lock()
-				out[name] = buf.Bytes()
-				mu.Unlock()
-				return nil
-			})
+			var files map[string][]byte
+			files, err = parquetFiles(ctx, rows, fetch, logger)
 			rows.Release()
+			maps.Copy(out, files)
 		default:
 			return nil, fmt.Errorf("unknown report format %q: use json, md, html or parquet", f)
 		}
@@ -69,6 +63,35 @@ func Files(ctx context.Context, rep *document.Report, c *aggregate.Collector, fe
 		}
 	}
 	return out, nil
+}
+
+// parquetFiles are rows' Parquet files, written in memory (see
+// [WriteParquet]).
+func parquetFiles(ctx context.Context, rows *aggregate.Rows, fetch aggregate.Fetcher, logger *slog.Logger) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	var mu sync.Mutex // the files are written side by side
+	err := WriteParquet(ctx, rows, fetch, logger, func(name string, write func(io.Writer) error) error {
+		var buf bytes.Buffer
+		if err := write(&buf); err != nil {
+			return err
+		}
+		mu.Lock()
+		out[name] = buf.Bytes()
+		mu.Unlock()
+		return nil
+	})
+	return out, err
+}
+
+// countDistinct has rows count distinct-1/2 (see [aggregate.Distinct]) in
+// their next pass over the answers, for the report's templates (none for
+// a continuous run).
+func countDistinct(rows *aggregate.Rows) (*aggregate.Distinct, error) {
+	d, err := rows.CountDistinct()
+	if err != nil {
+		return nil, fmt.Errorf("indexing the answers for distinct-1/2: %w", err)
+	}
+	return d, nil
 }
 
 // ParquetFiles are the files the parquet format gives.
@@ -401,14 +424,42 @@ func readBatches(ctx context.Context, b *bus.Bus, stream, filter string, fn func
 }
 
 // Build reads a run's results from the streams and computes its report
-// as it stands.
+// as it stands, with its files in formats. With no format, only the
+// report's figures are wanted: the answers are not read, and distinct-1/2
+// (which need them) are not measured.
 func Build(ctx context.Context, b *bus.Bus, run string, formats []string) (*document.Report, map[string][]byte, error) {
 	c, err := Collect(ctx, b, run)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer c.Release()
-	rep, err := c.Report(ctx, Fetcher(b), time.Now())
+	fetch := Fetcher(b)
+	// Texts that are gone show as null in the files; there is no log to
+	// count them in.
+	logger := slog.New(slog.DiscardHandler)
+	// One pass over the answers counts distinct-1/2 for the report: the
+	// Parquet files', when they are asked for (written first), or one of
+	// its own. A report asked for no file (its figures only, as `assay
+	// plan` reads them) reads no answer.
+	var d *aggregate.Distinct
+	var parquet map[string][]byte
+	if len(formats) > 0 {
+		rows := c.Rows()
+		defer rows.Release()
+		if d, err = countDistinct(rows); err != nil {
+			return nil, nil, err
+		}
+		if slices.Contains(formats, "parquet") {
+			parquet, err = parquetFiles(ctx, rows, fetch, logger)
+			if err != nil {
+				return nil, nil, fmt.Errorf("writing the parquet report: %w", err)
+			}
+			formats = slices.DeleteFunc(slices.Clone(formats), func(f string) bool { return f == "parquet" })
+		} else if err := rows.ReadAnswers(ctx, fetch); err != nil {
+			return nil, nil, err
+		}
+	}
+	rep, err := c.Report(ctx, fetch, time.Now(), aggregate.WithDistinct(d))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -422,11 +473,10 @@ func Build(ctx context.Context, b *bus.Bus, run string, formats []string) (*docu
 	for _, s := range skipped {
 		rep.Warnings = append(rep.Warnings, "review queue "+s+": left out of the report")
 	}
-	// Texts that are gone show as null in the files; there is no log to
-	// count them in.
-	files, err := Files(ctx, rep, c, Fetcher(b), formats, slog.New(slog.DiscardHandler))
+	files, err := Files(ctx, rep, c, fetch, formats, logger)
 	if err != nil {
 		return nil, nil, err
 	}
+	maps.Copy(files, parquet)
 	return rep, files, nil
 }

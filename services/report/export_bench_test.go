@@ -18,7 +18,9 @@ import (
 // 2 variants with a judge, written from an embedded NATS server as a run's
 // end writes them (every prompt and answer read back from the streams):
 // the last thing a run waits for. fetch=batched reads the texts with
-// batched direct gets (bus.GetMsgs), fetch=single one message at a time.
+// batched direct gets (bus.GetMsgs), fetch=single one message at a time;
+// fetch=batched,distinct counts distinct-1/2 as the scores' file is
+// written, as a run's end does.
 func BenchmarkExports(b *testing.B) {
 	const n = 20_000
 	bs := bustest.New(b)
@@ -52,14 +54,22 @@ func BenchmarkExports(b *testing.B) {
 		c.AddJudgment(&eval.Judgment{V: eval.Version, Run: spec.Run, Sample: ref, Judge: "j", JudgeID: spec.Judges[0].ID(),
 			Candidate: "ft", Baseline: "base", Fingerprint: spec.Fingerprint(), Winner: eval.WinTie, Consistent: true})
 	}
-	for _, batched := range []bool{true, false} {
-		b.Run(fmt.Sprintf("fetch=%s", map[bool]string{true: "batched", false: "single"}[batched]), func(b *testing.B) {
+	for _, o := range []struct {
+		name              string
+		batched, distinct bool
+	}{{"batched", true, false}, {"single", false, false}, {"batched,distinct", true, true}} {
+		b.Run("fetch="+o.name, func(b *testing.B) {
 			var fetch aggregate.Fetcher = Fetcher(bs)
-			if !batched {
+			if !o.batched {
 				fetch = singleFetcher{fetch}
 			}
 			for b.Loop() {
 				rows := c.Rows()
+				if o.distinct {
+					if _, err := rows.CountDistinct(); err != nil {
+						b.Fatal(err)
+					}
+				}
 				err := WriteParquet(ctx, rows, fetch, slog.New(slog.DiscardHandler), func(_ string, write func(io.Writer) error) error {
 					return write(io.Discard)
 				})

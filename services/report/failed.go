@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -76,7 +77,7 @@ func Failures(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, variant strin
 	for _, r := range judged {
 		// A pair whose generation is asked again is judged again anyway.
 		at := r.Sample.Suite + "\x00" + r.Sample.ID
-		if !asked[[2]string{r.Variant, at}] && !asked[[2]string{spec.Baseline, at}] {
+		if !asked[[2]string{r.Variant, at}] && !asked[[2]string{cmp.Or(r.Baseline, spec.Baseline), at}] {
 			out = append(out, r)
 		}
 	}
@@ -84,7 +85,9 @@ func Failures(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, variant strin
 }
 
 // failedJudgments returns the judgments of run's judges that a judge
-// failed on, by their latest attempt, as retry requests for that judge.
+// failed on, by their latest attempt, as retry requests for that judge: a
+// compare pair's (see [eval.RunSpec.ComparePairs]) names its second
+// variant.
 func failedJudgments(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, variant string, samples map[[2]string]bool) ([]eval.RetryRequest, error) {
 	ids := map[string]string{} // judge id -> name, for the spec's judges
 	for _, j := range spec.Judges {
@@ -105,10 +108,13 @@ func failedJudgments(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, varian
 				continue // a judge's repeat is never asked again
 			}
 			name, ok := ids[j.JudgeID]
-			if !ok || variant != "" && variant != spec.Baseline && j.Candidate != variant {
+			pair := spec.PairName(j.Candidate, j.Baseline)
+			// --variant: the pairs it is one side of (the baseline: its
+			// own pairs, not the compare pairs of two candidates).
+			if !ok || variant != "" && j.Candidate != variant && spec.PairNamed(pair).B != variant {
 				continue
 			}
-			k := [4]string{name, j.Candidate, j.Sample.Suite, j.Sample.ID}
+			k := [4]string{name, pair, j.Sample.Suite, j.Sample.ID}
 			l := last[k]
 			if l == nil {
 				l = &latest{attempts: [3]int{-1, -1, -1}}
@@ -118,6 +124,9 @@ func failedJudgments(ctx context.Context, b *bus.Bus, spec *eval.RunSpec, varian
 			if at := [3]int{j.CandidateRetry, j.BaselineRetry, j.JudgeRetry}; later(at, l.attempts) {
 				l.attempts, l.failed = at, j.Error != "" && !j.GenerationFailed
 				l.req = eval.RetryRequest{Run: spec.Run, Variant: j.Candidate, Judge: name, Sample: j.Sample}
+				if b := spec.PairNamed(pair).B; b != spec.Baseline {
+					l.req.Baseline = b
+				}
 			}
 		}
 		return nil

@@ -34,7 +34,7 @@ func newProgressGauges(reg prometheus.Registerer) *progressGauges {
 		scores:            g("scores", "Scores of a run arrived, or recorded as errors (dead letters)."),
 		scoresExpected:    g("scores_expected", "Scores a run expects: samples × variants, once ingest has published its samples (0 before)."),
 		judgments:         g("judgments", "Judgments of a run arrived, or recorded as errors (dead letters)."),
-		judgmentsExpected: g("judgments_expected", "Judgments a run expects: samples × candidates × judges, once ingest has published its samples (0 before)."),
+		judgmentsExpected: g("judgments_expected", "Judgments a run expects: samples × judged pairs (each candidate with the baseline, and the compare list's pairs of two candidates) × judges, once ingest has published its samples (0 before)."),
 		linger:            progressLinger,
 		forget:            map[string]*time.Timer{},
 	}

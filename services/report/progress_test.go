@@ -34,7 +34,7 @@ assay_report_run_scores_expected{run="b"} 4
 # TYPE assay_report_run_judgments gauge
 assay_report_run_judgments{run="a"} 1
 assay_report_run_judgments{run="b"} 0
-# HELP assay_report_run_judgments_expected Judgments a run expects: samples × candidates × judges, once ingest has published its samples (0 before).
+# HELP assay_report_run_judgments_expected Judgments a run expects: samples × judged pairs (each candidate with the baseline, and the compare list's pairs of two candidates) × judges, once ingest has published its samples (0 before).
 # TYPE assay_report_run_judgments_expected gauge
 assay_report_run_judgments_expected{run="a"} 2
 assay_report_run_judgments_expected{run="b"} 0

@@ -1,7 +1,7 @@
 // Package report is assay's report stage. For every running run it follows
 // the run's scores, judgments and dead letters, counts them against what the
-// run expects (samples × variants scores, samples × candidates × judges
-// judgments), keeps the run's progress in assay_runs, and when everything
+// run expects (samples × variants scores, samples × judged pairs × judges
+// judgments: see [eval.RunSpec.JudgedPairs]), keeps the run's progress in assay_runs, and when everything
 // has arrived computes the report (package aggregate), stores it in the
 // assay_reports object store as JSON, Markdown, HTML and Parquet, marks the
 // run complete with its gate verdict and announces it.
@@ -523,7 +523,7 @@ func (s *Service) follow(ctx context.Context, run string, current *atomic.Pointe
 // (its Parquet files apart: see [Config.ParquetEvery]) and shows its latest
 // window on the gauges.
 func (s *Service) publish(ctx context.Context, c *aggregate.Collector) error {
-	rep, err := s.store(ctx, c)
+	rep, err := s.storeCounted(ctx, c, nil)
 	if err != nil {
 		return err
 	}
@@ -533,9 +533,25 @@ func (s *Service) publish(ctx context.Context, c *aggregate.Collector) error {
 }
 
 // store computes the run's report as it stands and stores its JSON,
-// Markdown and HTML files.
+// Markdown and HTML files, with distinct-1/2 from a pass of its own over
+// the answers (none for a continuous run).
 func (s *Service) store(ctx context.Context, c *aggregate.Collector) (*document.Report, error) {
-	rep, err := c.Report(ctx, Fetcher(s.bus), time.Now())
+	rows := c.Rows()
+	d, err := countDistinct(rows)
+	if err == nil {
+		err = rows.ReadAnswers(ctx, Fetcher(s.bus))
+	}
+	rows.Release()
+	if err != nil {
+		return nil, err
+	}
+	return s.storeCounted(ctx, c, d)
+}
+
+// storeCounted is store with distinct-1/2 from d, counted by a pass over
+// the answers made already (nil: not measured).
+func (s *Service) storeCounted(ctx context.Context, c *aggregate.Collector, d *aggregate.Distinct) (*document.Report, error) {
+	rep, err := c.Report(ctx, Fetcher(s.bus), time.Now(), aggregate.WithDistinct(d))
 	if err != nil {
 		return nil, err
 	}
@@ -591,18 +607,31 @@ func (s *Service) storeParquet(ctx context.Context, rows *aggregate.Rows) error 
 func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.RunStatus) error {
 	run := st.Run
 	began := time.Now()
-	rep, err := s.store(ctx, c)
+	// The Parquet files first: their pass over the answers counts
+	// distinct-1/2 for the report, which would otherwise read every
+	// answer again.
+	rows := c.Rows()
+	d, err := countDistinct(rows)
+	if err == nil {
+		err = s.storeParquet(ctx, rows)
+	}
+	rows.Release()
+	if err != nil {
+		// The report as it stands all the same, without distinct-1/2, so
+		// that a Parquet file that cannot be written (an object-store
+		// limit, a text that cannot be fetched) does not keep an earlier
+		// report in place while finish is tried again.
+		if _, serr := s.storeCounted(ctx, c, nil); serr != nil {
+			s.logger.Warn("the report could not be stored either", "run", run, "err", serr)
+		}
+		return err
+	}
+	written := time.Now()
+	rep, err := s.storeCounted(ctx, c, d)
 	if err != nil {
 		return err
 	}
 	stored := time.Now()
-	rows := c.Rows()
-	err = s.storeParquet(ctx, rows)
-	rows.Release()
-	if err != nil {
-		return err
-	}
-	written := time.Now()
 	st.State = eval.StateComplete
 	if c.IngestFailed() != "" {
 		st.State = eval.StateError
@@ -639,7 +668,7 @@ func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.R
 		return err
 	}
 	s.logger.Info("run over", "run", run, "state", st.State, "verdict", rep.Gate.Verdict, "scores", st.Scores, "judgments", st.Judgments,
-		"report", stored.Sub(began), "parquet", written.Sub(stored), "finishing", time.Since(began))
+		"parquet", written.Sub(began), "report", stored.Sub(written), "finishing", time.Since(began))
 	return s.reopenPending(ctx, st)
 }
 

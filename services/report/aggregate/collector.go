@@ -1,6 +1,6 @@
 // Package aggregate turns a run's scores, judgments and dead letters into
 // its report. Arrivals are deduplicated by their keys — (variant, suite,
-// sample) for a score, (judge, candidate, suite, sample) for a judgment — so
+// sample) for a score, (judge, pair, suite, sample) for a judgment — so
 // a redelivered or republished message never counts twice (a generation
 // asked again by assay retry is represented by its latest attempt only:
 // see [Collector.AddRetry]), and kept as Arrow
@@ -383,7 +383,7 @@ func (c *Collector) AddRetry(r *eval.RetryRequest) bool {
 		if c.judgeRetried == nil {
 			c.judgeRetried = map[[16]byte]int{}
 		}
-		k := judgeRetryKey(r.Judge, r.Variant, r.Sample.Suite, r.Sample.ID)
+		k := judgeRetryKey(r.Judge, c.spec.PairName(r.Variant, r.Baseline), r.Sample.Suite, r.Sample.ID)
 		c.judgeRetried[k] = max(c.judgeRetried[k], r.Attempt)
 		return true
 	}
@@ -406,7 +406,7 @@ func (c *Collector) RefuseRetry(stage string, r *eval.RetryRequest) {
 	c.refusedRetries++
 	k, awaited := scoreKey(r.Variant, r.Sample.Suite, r.Sample.ID), c.retried
 	if r.Judge != "" {
-		k, awaited = judgeRetryKey(r.Judge, r.Variant, r.Sample.Suite, r.Sample.ID), c.judgeRetried
+		k, awaited = judgeRetryKey(r.Judge, c.spec.PairName(r.Variant, r.Baseline), r.Sample.Suite, r.Sample.ID), c.judgeRetried
 	}
 	if r.Attempt > awaited[k] {
 		// Not one the collector awaits (forged beyond the run's
@@ -442,8 +442,10 @@ func (c *Collector) retriedAt(attempts map[[16]byte]int, k [16]byte) int {
 	return 0
 }
 
-func judgeRetryKey(judge, cand, suite, sample string) [16]byte {
-	return hashKey("jr", judge, cand, suite, sample)
+// judgeRetryKey keys a judge's pair on a sample; pair is its
+// [eval.RunSpec.PairName].
+func judgeRetryKey(judge, pair, suite, sample string) [16]byte {
+	return hashKey("jr", judge, pair, suite, sample)
 }
 
 // judgmentSuperseded reports whether a judgment was made from a generation
@@ -452,14 +454,15 @@ func judgeRetryKey(judge, cand, suite, sample string) [16]byte {
 // A superseded judgment is held under the key that superseded it, to be
 // added again if that retry is refused.
 func (c *Collector) judgmentSuperseded(j *eval.Judgment) bool {
-	if c.superseded(j.Candidate, j.Sample.Suite, j.Sample.ID, j.CandidateRetry, func() { c.AddJudgment(j) }) ||
-		c.superseded(c.spec.Baseline, j.Sample.Suite, j.Sample.ID, j.BaselineRetry, func() { c.AddJudgment(j) }) {
+	pair := c.spec.PairNamed(c.spec.PairName(j.Candidate, j.Baseline))
+	if c.superseded(pair.A, j.Sample.Suite, j.Sample.ID, j.CandidateRetry, func() { c.AddJudgment(j) }) ||
+		c.superseded(pair.B, j.Sample.Suite, j.Sample.ID, j.BaselineRetry, func() { c.AddJudgment(j) }) {
 		return true
 	}
 	if len(c.judgeRetried) == 0 {
 		return false
 	}
-	k := judgeRetryKey(j.Judge, j.Candidate, j.Sample.Suite, j.Sample.ID)
+	k := judgeRetryKey(j.Judge, c.spec.PairName(j.Candidate, j.Baseline), j.Sample.Suite, j.Sample.ID)
 	if j.JudgeRetry < c.retriedAt(c.judgeRetried, k) {
 		c.hold(k, func() { c.AddJudgment(j) })
 		return true
@@ -486,8 +489,10 @@ func scoreKey(variant, suite, sample string) [16]byte {
 	return hashKey("s", variant, suite, sample)
 }
 
-func judgmentKey(judgeID, cand, suite, sample string) [16]byte {
-	return hashKey("j", judgeID, cand, suite, sample)
+// judgmentKey keys a judgment; pair is its [eval.RunSpec.PairName] (the
+// candidate, for a pair with the baseline).
+func judgmentKey(judgeID, pair, suite, sample string) [16]byte {
+	return hashKey("j", judgeID, pair, suite, sample)
 }
 
 // hashKey is a 128-bit digest of the parts: collisions are out of reach,
@@ -507,8 +512,8 @@ func hashKey(parts ...string) [16]byte {
 
 func scoreCount(variant, suite string) [3]string { return [3]string{"s\x00" + variant, suite} }
 
-func judgmentCount(judgeID, cand, suite string) [3]string {
-	return [3]string{"j\x00" + judgeID, cand, suite}
+func judgmentCount(judgeID, pair, suite string) [3]string {
+	return [3]string{"j\x00" + judgeID, pair, suite}
 }
 
 func (c *Collector) foreignFP(fp string) *foreignCount {
@@ -590,8 +595,9 @@ func (c *Collector) AddJudgment(j *eval.Judgment) bool {
 	if !current {
 		return false
 	}
-	k := judgmentKey(j.JudgeID, j.Candidate, j.Sample.Suite, j.Sample.ID)
-	slot := seenSlot{kind: 'j', name: j.JudgeID, of: j.Candidate}
+	pair := c.spec.PairName(j.Candidate, j.Baseline)
+	k := judgmentKey(j.JudgeID, pair, j.Sample.Suite, j.Sample.ID)
+	slot := seenSlot{kind: 'j', name: j.JudgeID, of: pair}
 	if c.isSeen(slot, j.Sample.Suite, j.Sample.ID, k) {
 		return false
 	}
@@ -604,7 +610,7 @@ func (c *Collector) AddJudgment(j *eval.Judgment) bool {
 		j.GenerationFailed = true
 	}
 	c.markSeen(slot, j.Sample.Suite, j.Sample.ID, k, w)
-	c.arrived[judgmentCount(j.JudgeID, j.Candidate, j.Sample.Suite)]++
+	c.arrived[judgmentCount(j.JudgeID, pair, j.Sample.Suite)]++
 	if j.Fingerprint != c.fp && j.Fingerprint != "" {
 		c.foreignFP(j.Fingerprint).judgments++
 	}
@@ -703,19 +709,24 @@ func (c *Collector) AddDeadLetter(d *eval.DeadLetter) bool {
 }
 
 // failPairs records judgment errors for the pairs a failed generation (or a
-// failed judge message) of variant would have been part of.
+// failed judge message) of variant would have been part of: the
+// baseline's with the candidates, and the compare pairs (see
+// [eval.RunSpec.PairsOf]). A judgment lost by the judge stage names its
+// pair instead of a variant ([eval.RunSpec.PairName]): that pair alone.
 func (c *Collector) failPairs(ref eval.SampleRef, variant, judge, reason, cause string) (added bool) {
-	cands := []string{variant}
-	if variant == c.spec.Baseline {
-		cands = c.spec.Candidates()
+	pairs := c.spec.PairsOf(variant)
+	if _, ok := c.spec.Variant(variant); !ok {
+		// A judgment the judge stage lost names its pair; any other name
+		// stands for its pair with the baseline, as it always did.
+		pairs = []eval.Pair{c.spec.PairNamed(variant)}
 	}
 	for _, j := range c.spec.Judges {
 		if judge != "" && j.Name != judge {
 			continue
 		}
-		for _, cand := range cands {
+		for _, p := range pairs {
 			added = c.AddJudgment(&eval.Judgment{Run: c.spec.Run, Sample: ref, Judge: j.Name, JudgeID: j.ID(),
-				Candidate: cand, Baseline: c.spec.Baseline, Fingerprint: c.fp, Error: reason, GenerationFailed: judge == "",
+				Candidate: p.A, Baseline: p.B, Fingerprint: c.fp, Error: reason, GenerationFailed: judge == "",
 				Cause: cause}) || added
 		}
 	}
@@ -749,8 +760,8 @@ func (c *Collector) Progress() document.Progress {
 			p.Scores += capped(c.arrived[scoreCount(v.Name, su.Name)])
 		}
 		for _, j := range c.spec.Judges {
-			for _, cand := range c.spec.Candidates() {
-				p.Judgments += capped(c.arrived[judgmentCount(j.ID(), cand, su.Name)])
+			for _, pair := range c.spec.JudgedPairs() {
+				p.Judgments += capped(c.arrived[judgmentCount(j.ID(), c.spec.PairName(pair.A, pair.B), su.Name)])
 			}
 		}
 	}
@@ -758,7 +769,7 @@ func (c *Collector) Progress() document.Progress {
 		n := c.ingest.Samples
 		p.ScoresExpected = n * len(c.spec.Variants)
 		if len(c.spec.Variants) > 1 {
-			p.JudgmentsExpected = n * len(c.spec.Candidates()) * len(c.spec.Judges)
+			p.JudgmentsExpected = n * len(c.spec.JudgedPairs()) * len(c.spec.Judges)
 		}
 	}
 	return p

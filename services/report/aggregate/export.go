@@ -197,6 +197,10 @@ type Rows struct {
 	sideOnce sync.Once
 	side     *SideIndex
 	sideErr  error
+	// distinct, when not nil, counts the answers the next pass over them
+	// reads (see CountDistinct).
+	distinctMu sync.Mutex
+	distinct   *Distinct
 }
 
 // Rows returns the results added so far. The caller releases them.
@@ -283,7 +287,10 @@ func (r *Rows) WriteScores(ctx context.Context, w io.Writer, fetch Fetcher) (Wri
 	if err != nil {
 		return Written{}, err
 	}
-	return write(w, l, r.scoreBatches, func(rec arrow.RecordBatch) (func(int, []text), int, error) {
+	// The answers are read here anyway: distinct-1/2 are counted as they
+	// go by, rather than in a pass of their own.
+	d := r.takeDistinct()
+	n, err := write(w, l, r.scoreBatches, func(rec arrow.RecordBatch) (func(int, []text), int, error) {
 		suite := rec.Column(colSuite).(*array.String)
 		sample := rec.Column(colSample).(*array.String)
 		sseq := rec.Column(colSampleSeq).(*array.Uint64)
@@ -298,6 +305,9 @@ func (r *Rows) WriteScores(ctx context.Context, w io.Writer, fetch Fetcher) (Wri
 		if err != nil {
 			return nil, 0, err
 		}
+		if d != nil {
+			d.addBatch(rec, gens, t)
+		}
 		return func(i int, vals []text) {
 			vals[0] = some(r.spec.Run)
 			if s := t.Sample(samples[i]); s != nil {
@@ -308,6 +318,10 @@ func (r *Rows) WriteScores(ctx context.Context, w io.Writer, fetch Fetcher) (Wri
 			}
 		}, t.Missing, nil
 	})
+	if err == nil && d != nil {
+		d.read = true
+	}
+	return n, err
 }
 
 // WriteJudgments writes judgments.parquet to w: every judgment with the

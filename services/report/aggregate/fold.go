@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/assay-eval/assay/services/report/document"
 	"github.com/assay-eval/assay/services/report/stats"
 )
@@ -173,6 +174,17 @@ func (c *Collector) foldWindow(key int64) {
 	for _, jr := range jrows {
 		c.fold.arrived[judgmentCount(jr.judgeID, jr.cand, jr.suite)]++
 	}
+	// A compare pair's judgments leave with the window too, which the
+	// rows above leave out: [Collector.judgedPairs] sizes their verdicts
+	// by what the table still holds.
+	c.eachOf(c.judgments.partView(key), func(rec arrow.RecordBatch) {
+		jc := judgmentColumnsOf(rec)
+		for i := range int(rec.NumRows()) {
+			if jc.pert.Value(i) == "" && jc.compared(i, c.spec.Baseline) {
+				c.fold.arrived[judgmentCount(jc.jid.Value(i), c.spec.PairName(jc.cand.Value(i), jc.base.Value(i)), jc.suite.Value(i))]++
+			}
+		}
+	})
 	dws, looks := c.windowFigures(rows, func() []judgmentRow { return jrows })
 	for _, dw := range dws {
 		dw.Folded = true

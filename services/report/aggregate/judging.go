@@ -231,7 +231,7 @@ func eachJudgedInOrder(c *Collector, x *sampleIndex, id string, fn func(cand, su
 			jc := judgmentColumnsOf(rec)
 			for i := 0; i < int(rec.NumRows()); i++ {
 				f := jc.flags.Value(i)
-				if f == 0 || jc.cand.Value(i) != cand || jc.pert.Value(i) != "" || jc.errs.Value(i) != "" || jc.jid.Value(i) != id {
+				if f == 0 || jc.cand.Value(i) != cand || jc.pert.Value(i) != "" || jc.errs.Value(i) != "" || jc.jid.Value(i) != id || jc.compared(i, c.spec.Baseline) {
 					continue
 				}
 				su := jc.suite.Value(i)
@@ -303,7 +303,7 @@ func (c *Collector) dimensions(rep *document.Report) {
 	c.each(c.judgments, func(rec arrow.RecordBatch) {
 		jc := judgmentColumnsOf(rec)
 		for i := 0; i < int(rec.NumRows()); i++ {
-			if jc.dims.Value(i) == "" || jc.pert.Value(i) != "" || jc.errs.Value(i) != "" {
+			if jc.dims.Value(i) == "" || jc.pert.Value(i) != "" || jc.errs.Value(i) != "" || jc.compared(i, c.spec.Baseline) {
 				continue
 			}
 			dims := asked[jc.jid.Value(i)]
@@ -459,7 +459,7 @@ func (c *Collector) suggestFixes(rep *document.Report) {
 	c.each(c.judgments, func(rec arrow.RecordBatch) {
 		jc := judgmentColumnsOf(rec)
 		for i := 0; i < int(rec.NumRows()); i++ {
-			if jc.fix.Value(i) == "" || jc.jid.Value(i) != id || jc.pert.Value(i) != "" || jc.errs.Value(i) != "" {
+			if jc.fix.Value(i) == "" || jc.jid.Value(i) != id || jc.pert.Value(i) != "" || jc.errs.Value(i) != "" || jc.compared(i, c.spec.Baseline) {
 				continue
 			}
 			for _, ex := range want[[3]string{jc.cand.Value(i), jc.suite.Value(i), jc.sample.Value(i)}] {

@@ -93,6 +93,9 @@ type metricsAcc struct {
 	// compared are the variants of the spec's compare pairs: only their
 	// output hashes are kept.
 	compared map[string]bool
+	// distinct, when not nil, counted distinct-1/2 of the answers (see
+	// WithDistinct).
+	distinct *Distinct
 }
 
 // answerStates are one variant's answers on one suite, by sample position:
@@ -379,6 +382,10 @@ func (a *metricsAcc) templates(rep *document.Report, su eval.Suite) {
 	spec := a.c.spec
 	base := a.answers[[2]string{su.Name, spec.Baseline}]
 	clusters := a.clusters[su.Name]
+	distinctWhy := ""
+	if spec.Continuous != nil {
+		distinctWhy = distinctContinuous
+	}
 	for _, v := range spec.Variants {
 		as := a.answers[[2]string{su.Name, v.Name}]
 		if as == nil {
@@ -441,6 +448,10 @@ func (a *metricsAcc) templates(rep *document.Report, su eval.Suite) {
 				}
 				whys = append(whys, fmt.Sprintf("its top %s on %.0f%% of its answers, on %.0f%% of the baseline's (p %.2g)", what, 100*share, 100*baseShare, *est.PValue))
 			}
+		}
+		t.Distinct, t.DistinctVsBaseline = a.distinct.figures(su.Name, v.Name, distinctWhy)
+		if why := distinctMechanical(t.DistinctVsBaseline); why != "" {
+			whys = append(whys, why)
 		}
 		t.Mechanical, t.Why = len(whys) > 0, strings.Join(whys, "; ")
 		rep.Templates = append(rep.Templates, t)

@@ -29,7 +29,8 @@ type verdict struct {
 	score float64
 }
 
-// judgeVerdicts are one judge's verdicts on one candidate.
+// judgeVerdicts are one judge's verdicts on one candidate (or compare
+// pair).
 type judgeVerdicts struct {
 	// pairs are in key order: by suite, then by sample.
 	pairs                     []verdict
@@ -40,8 +41,9 @@ type judgeVerdicts struct {
 }
 
 // verdicts groups the judgments of original samples by judge version and
-// candidate: robustness copies are compared by their scores, not counted in
-// win rates. It reads the judgments batch by batch, in the order they
+// pair (its [eval.RunSpec.PairName]: the candidate, for a pair with the
+// baseline): robustness copies are compared by their scores, not counted
+// in win rates. It reads the judgments batch by batch, in the order they
 // arrived, and then puts each judge's and candidate's pairs in key order
 // (x's positions follow the sample ids), so that sums over them — and so
 // the report — are the same to the last bit however the results arrived.
@@ -50,10 +52,10 @@ func (c *Collector) verdicts(x *sampleIndex) map[[2]string]*judgeVerdicts {
 	in, clusters := strs{}, suiteClusters{}
 	c.each(c.judgments, func(rec arrow.RecordBatch) {
 		jc := judgmentColumnsOf(rec)
-		// A batch's rows mostly share their judge, candidate and suite:
-		// each is looked up again only when it changes.
+		// A batch's rows mostly share their judge, pair and suite: each
+		// is looked up again only when it changes.
 		var a *judgeVerdicts
-		var k [2]string // a's, as the batch has it
+		var k [3]string // a's judge id, candidate and baseline, as the batch has them
 		var s *suiteSamples
 		var su string
 		clustered := false
@@ -61,11 +63,12 @@ func (c *Collector) verdicts(x *sampleIndex) map[[2]string]*judgeVerdicts {
 			if jc.pert.Value(i) != "" {
 				continue
 			}
-			if a == nil || jc.jid.Value(i) != k[0] || jc.cand.Value(i) != k[1] {
-				k = [2]string{jc.jid.Value(i), jc.cand.Value(i)}
-				if a = by[k]; a == nil {
-					a = &judgeVerdicts{pairs: make([]verdict, 0, c.judgedPairs(k[0], k[1]))}
-					by[[2]string{in.of(k[0]), in.of(k[1])}] = a
+			if a == nil || jc.jid.Value(i) != k[0] || jc.cand.Value(i) != k[1] || jc.base.Value(i) != k[2] {
+				k = [3]string{jc.jid.Value(i), jc.cand.Value(i), jc.base.Value(i)}
+				pair := c.spec.PairName(k[1], k[2])
+				if a = by[[2]string{k[0], pair}]; a == nil {
+					a = &judgeVerdicts{pairs: make([]verdict, 0, c.judgedPairs(k[0], pair))}
+					by[[2]string{in.of(k[0]), in.of(pair)}] = a
 				}
 			}
 			if s == nil || jc.suite.Value(i) != su {
@@ -118,18 +121,18 @@ func (c *Collector) verdicts(x *sampleIndex) map[[2]string]*judgeVerdicts {
 	return by
 }
 
-// judgedPairs is about how many judgments of judge id on cand the table
-// holds, a few more (robustness copies and superseded judgments count
-// among those that arrived): room for their verdicts from the start,
-// rather than a slice grown a quarter at a time, each smaller one left to
-// the collector (at 1M pairs they would weigh about four times the
-// verdicts). It leaves out the judgments of a continuous run's folded
+// judgedPairs is about how many judgments of judge id on pair (see
+// [Collector.verdicts]) the table holds, a few more (robustness copies
+// and superseded judgments count among those that arrived): room for
+// their verdicts from the start, rather than a slice grown a quarter at a
+// time, each smaller one left to the collector (at 1M pairs they would
+// weigh about four times the verdicts). It leaves out the judgments of a continuous run's folded
 // windows, which the table no longer holds, and is never more than the
 // table's rows.
-func (c *Collector) judgedPairs(id, cand string) int {
+func (c *Collector) judgedPairs(id, pair string) int {
 	n := 0
 	for _, su := range c.spec.Suites {
-		k := judgmentCount(id, cand, su.Name)
+		k := judgmentCount(id, pair, su.Name)
 		n += max(0, c.arrived[k]-c.fold.arrived[k])
 	}
 	return min(n, c.judgments.rows)
@@ -181,47 +184,60 @@ func winRateOf(pairs []verdict, clustered bool) stats.WinRate {
 // ties over the pairs it judged, the win rate with its interval, the
 // decisive share and sign test, power, position bias, the win rate at equal
 // lengths and per suite, and apart from them the pairs it failed on and
-// those never shown to it because a generation failed. With two candidates
-// or more it also ranks them (see [Collector.ranking]).
+// those never shown to it because a generation failed. It gives the same
+// of the compare list's pairs (see [Collector.comparePairwise]), and with
+// two candidates or more it ranks them (see [Collector.ranking]).
 func (c *Collector) pairwise(rep *document.Report, x *sampleIndex) {
 	by := c.verdicts(x)
 	lengths, haveLengths := c.answerLengths(x)
 	gj, gated := GateJudge(c.spec)
 	for _, jd := range c.spec.Judges {
 		for _, cand := range c.spec.Candidates() {
-			a := by[[2]string{jd.ID(), cand}]
-			if a == nil {
-				a = &judgeVerdicts{}
-			}
-			n := len(a.pairs)
-			p := document.Pairwise{Judge: jd.Name, JudgeID: jd.ID(), Variant: cand, Baseline: c.spec.Baseline,
-				N: n, Wins: a.wins, Losses: a.losses, Ties: a.ties, Errors: a.errs, GenerationErrors: a.genErrs,
-				FirstShown: a.first, SecondShown: a.second, BySuite: c.bySuite(a)}
 			var minRate *float64
 			if gated && jd.ID() == gj.ID() {
 				minRate = c.spec.Gate.WinRateMin
 			}
-			if n > 0 {
-				fillWinRate(&p, winRateOf(a.pairs, a.clustered), minRate)
-				if p.Single = jd.Single(); !p.Single {
-					flips := float64(a.flips) / float64(n)
-					p.FlipRate = &flips
-				}
-				if haveLengths {
-					p.LengthControlled = lengthControlled(a.pairs, lengths, cand, c.spec.Baseline)
-					if lc := p.LengthControlled; lc.WinRate != nil && math.Abs(*lc.WinRate-*p.WinRate) > lengthShift {
-						rep.Warnings = append(rep.Warnings, fmt.Sprintf("judge %s's win rate for %s moves from %.3f to %.3f when answer length is held equal: the judge may be rewarding length",
-							jd.Name, cand, *p.WinRate, *lc.WinRate))
-					}
-				}
-			}
-			if left := a.errs + a.genErrs; left > 0 {
-				p.WorstCase = worstWinRate(a.wins, a.losses+left, a.ties)
+			p, shift := c.pairwiseRow(jd, cand, c.spec.Baseline, by[[2]string{jd.ID(), cand}], lengths, haveLengths, minRate)
+			if shift {
+				rep.Warnings = append(rep.Warnings, fmt.Sprintf("judge %s's win rate for %s moves from %.3f to %.3f when answer length is held equal: the judge may be rewarding length",
+					jd.Name, cand, *p.WinRate, *p.LengthControlled.WinRate))
 			}
 			rep.Pairwise = append(rep.Pairwise, p)
 		}
 	}
+	c.comparePairwise(rep, by, lengths, haveLengths)
 	c.ranking(rep, by)
+}
+
+// pairwiseRow is judge jd's row of verdicts a (nil: none yet) on cand
+// against base, and whether its win rate moves by more than lengthShift
+// when answer length is held equal. minRate is the gate's win_rate_min
+// when the gate reads the row.
+func (c *Collector) pairwiseRow(jd eval.Judge, cand, base string, a *judgeVerdicts, lengths answerLengths, haveLengths bool, minRate *float64) (document.Pairwise, bool) {
+	if a == nil {
+		a = &judgeVerdicts{}
+	}
+	n := len(a.pairs)
+	p := document.Pairwise{Judge: jd.Name, JudgeID: jd.ID(), Variant: cand, Baseline: base,
+		N: n, Wins: a.wins, Losses: a.losses, Ties: a.ties, Errors: a.errs, GenerationErrors: a.genErrs,
+		FirstShown: a.first, SecondShown: a.second, BySuite: c.bySuite(a)}
+	shift := false
+	if n > 0 {
+		fillWinRate(&p, winRateOf(a.pairs, a.clustered), minRate)
+		if p.Single = jd.Single(); !p.Single {
+			flips := float64(a.flips) / float64(n)
+			p.FlipRate = &flips
+		}
+		if haveLengths {
+			p.LengthControlled = lengthControlled(a.pairs, lengths, cand, base)
+			lc := p.LengthControlled
+			shift = lc.WinRate != nil && math.Abs(*lc.WinRate-*p.WinRate) > lengthShift
+		}
+	}
+	if left := a.errs + a.genErrs; left > 0 {
+		p.WorstCase = worstWinRate(a.wins, a.losses+left, a.ties)
+	}
+	return p, shift
 }
 
 // fillWinRate sets p's win rate, interval, decisive share, sign test and
@@ -436,8 +452,8 @@ func (w *judgeWinners) set(s *suiteWinners, p int32, winner string) {
 	s.codes[p] = k
 }
 
-// winners reads the judgments batch by batch into their winners, for the
-// judges' agreement: a map of every pair's winner by sample id, per judge,
+// winners reads the judgments of candidates with the baseline batch by
+// batch into their winners, for the judges' agreement: a map of every pair's winner by sample id, per judge,
 // weighed some fifty times as much.
 func (c *Collector) winners(x *sampleIndex) *judgeWinners {
 	w := &judgeWinners{by: map[[2]string]map[string]*suiteWinners{}, code: map[string]uint8{}}
@@ -448,7 +464,7 @@ func (c *Collector) winners(x *sampleIndex) *judgeWinners {
 		var s *suiteWinners
 		var ss *suiteSamples
 		for i := 0; i < int(rec.NumRows()); i++ {
-			if jc.pert.Value(i) != "" || jc.errs.Value(i) != "" {
+			if jc.pert.Value(i) != "" || jc.errs.Value(i) != "" || jc.compared(i, c.spec.Baseline) {
 				continue
 			}
 			if s == nil || jc.jid.Value(i) != k[0] || jc.cand.Value(i) != k[1] || jc.suite.Value(i) != k[2] {

@@ -32,9 +32,10 @@ func rankingRepsFor(n int) int {
 const strengthCap = 10
 
 // ranking orders the candidates and the baseline by their Bradley–Terry
-// strengths over every pair the gate's judge judged, when the run has two
-// candidates or more. The bootstrap is seeded from the run's name, so the
-// same results always give the same intervals.
+// strengths over every pair the gate's judge judged (each candidate's with
+// the baseline, and the compare list's pairs of two candidates), when the
+// run has two candidates or more. The bootstrap is seeded from the run's
+// name, so the same results always give the same intervals.
 func (c *Collector) ranking(rep *document.Report, by map[[2]string]*judgeVerdicts) {
 	cands := c.spec.Candidates()
 	gj, ok := GateJudge(c.spec)
@@ -46,6 +47,13 @@ func (c *Collector) ranking(rep *document.Report, by map[[2]string]*judgeVerdict
 		if a := by[[2]string{gj.ID(), cand}]; a != nil {
 			for _, p := range a.pairs {
 				cs = append(cs, stats.Comparison{A: cand, B: c.spec.Baseline, Score: p.score})
+			}
+		}
+	}
+	for _, cp := range c.spec.ComparePairs() {
+		if a := by[[2]string{gj.ID(), c.spec.PairName(cp.A, cp.B)}]; a != nil {
+			for _, p := range a.pairs {
+				cs = append(cs, stats.Comparison{A: cp.A, B: cp.B, Score: p.score})
 			}
 		}
 	}

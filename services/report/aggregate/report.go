@@ -309,8 +309,9 @@ type judgmentRow struct {
 	cluster string
 }
 
-// judgmentRows are the judgments of original samples: robustness copies
-// are compared by their scores, not counted in win rates. They are in key
+// judgmentRows are the judgments of original samples with the baseline:
+// robustness copies are compared by their scores, not counted in win
+// rates, and compare pairs are reported apart (see comparePairwise). They are in key
 // order, not arrival order, so that sums over them — and so the report —
 // are the same to the last bit however the results arrived.
 func (c *Collector) judgmentRows() []judgmentRow {
@@ -325,7 +326,7 @@ func (c *Collector) judgmentRowsOf(b batches, n int) []judgmentRow {
 	c.eachOf(b, func(rec arrow.RecordBatch) {
 		jc := judgmentColumnsOf(rec)
 		for i := 0; i < int(rec.NumRows()); i++ {
-			if jc.pert.Value(i) != "" {
+			if jc.pert.Value(i) != "" || jc.compared(i, c.spec.Baseline) {
 				continue
 			}
 			out = append(out, judgmentRow{judge: in.of(jc.judge.Value(i)), judgeID: in.of(jc.jid.Value(i)), cand: in.of(jc.cand.Value(i)),
@@ -341,14 +342,18 @@ func (c *Collector) judgmentRowsOf(b batches, n int) []judgmentRow {
 
 // Report computes the report. fetch, when not nil, fills in the examples'
 // prompts and answers.
-func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*document.Report, error) {
+func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time, opts ...ReportOption) (*document.Report, error) {
+	var o reportOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	spec := c.spec
 	c.readErr = nil // read again below: a failure is the report's
 	rep := &document.Report{
 		Run: spec.Run, Fingerprint: c.fp, Baseline: spec.Baseline, Complete: c.Complete(), Continuous: spec.Continuous != nil, Progress: c.Progress(),
 		Rates: map[string]document.Rates{}, Metrics: []document.Metric{}, Deltas: []document.Delta{},
 		Robustness: []document.Robustness{}, DecisionFlips: []document.DecisionFlip{}, Comparisons: []document.Comparison{}, Templates: []document.Template{}, Contamination: []document.ContaminationEffect{}, Failures: []document.Failure{},
-		Pairwise: []document.Pairwise{}, Agreement: []document.Agreement{}, Ranking: []document.Strength{}, RateDeltas: []document.RateDelta{}, Monitors: []document.Monitor{}, Buckets: []document.Bucket{}, Warnings: []string{}, Sandbox: []document.Sandbox{},
+		Pairwise: []document.Pairwise{}, ComparePairwise: []document.Pairwise{}, Agreement: []document.Agreement{}, Ranking: []document.Strength{}, RateDeltas: []document.RateDelta{}, Monitors: []document.Monitor{}, Buckets: []document.Bucket{}, Warnings: []string{}, Sandbox: []document.Sandbox{},
 		Suites: []document.Suite{}, Windows: []document.Window{}, Checkpoints: []document.Checkpoint{},
 		Dimensions: []document.DimensionDelta{}, JudgeRefusal: []document.JudgeRefusal{},
 		Timing: document.Timing{GeneratedAt: now.UTC(), Latency: map[string]document.Latency{}, TTFT: map[string]document.Latency{},
@@ -369,6 +374,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 		return nil, c.readErr
 	}
 	metrics := c.newMetricsAcc(x)
+	metrics.distinct = o.distinct
 	reads := c.bucketReadings(x)
 	rates := c.newRatesAcc(x, metrics, reads)
 	timing := timingAcc{}
@@ -444,7 +450,7 @@ func (c *Collector) Report(ctx context.Context, fetch Fetcher, now time.Time) (*
 		n := rep.Counts.Samples
 		rep.Progress.ScoresExpected = n * len(spec.Variants)
 		if len(spec.Variants) > 1 {
-			rep.Progress.JudgmentsExpected = n * len(spec.Candidates()) * len(spec.Judges)
+			rep.Progress.JudgmentsExpected = n * len(spec.JudgedPairs()) * len(spec.Judges)
 		}
 	}
 	if c.readErr != nil {

@@ -13,7 +13,7 @@ import (
 // are: "" for the top level.
 var documentedKeys = map[string][]string{
 	"": {"run", "fingerprint", "baseline", "variants", "complete", "continuous", "counts", "progress", "suites", "metrics", "deltas",
-		"rate_deltas", "robustness", "decision_flips", "comparisons", "templates", "contamination", "pairwise", "agreement", "ranking", "rates", "failures", "buckets", "sandbox",
+		"rate_deltas", "robustness", "decision_flips", "comparisons", "templates", "contamination", "pairwise", "compare_pairwise", "agreement", "ranking", "rates", "failures", "buckets", "sandbox",
 		"gate", "checkpoints", "windows", "monitors", "folded", "timing", "warnings"},
 	"counts":    {"samples", "duplicates", "contaminated", "malformed", "errors", "generation_errors", "judge_errors"},
 	"progress":  {"scores", "scores_expected", "judgments", "judgments_expected"},
@@ -66,7 +66,7 @@ func TestReportKeysAlwaysPresent(t *testing.T) {
 		}
 	}
 	for _, k := range []string{"variants", "suites", "metrics", "deltas", "rate_deltas", "robustness", "decision_flips", "comparisons", "templates", "contamination", "pairwise",
-		"agreement", "ranking", "failures", "buckets", "sandbox", "checkpoints", "windows", "monitors", "warnings"} {
+		"compare_pairwise", "agreement", "ranking", "failures", "buckets", "sandbox", "checkpoints", "windows", "monitors", "warnings"} {
 		if _, ok := doc[k].([]any); !ok {
 			t.Errorf("%s: %v, want a list (empty when there is nothing)", k, doc[k])
 		}

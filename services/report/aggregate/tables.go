@@ -130,21 +130,29 @@ const (
 
 // judgmentColumns are a judgments batch's columns, typed.
 type judgmentColumns struct {
-	judge, jid, cand, suite, sample, winner, errs, cause, r1, r2, pert, cluster, dims, fix *array.String
-	cons, genFailed                                                                        *array.Boolean
-	at                                                                                     *array.Timestamp
-	flags                                                                                  *array.Int64
+	judge, jid, cand, base, suite, sample, winner, errs, cause, r1, r2, pert, cluster, dims, fix *array.String
+	cons, genFailed                                                                              *array.Boolean
+	at                                                                                           *array.Timestamp
+	flags                                                                                        *array.Int64
 }
 
 func judgmentColumnsOf(rec arrow.RecordBatch) judgmentColumns {
 	str := func(i int) *array.String { return rec.Column(i).(*array.String) }
 	return judgmentColumns{
-		judge: str(jcJudge), jid: str(jcJudgeID), cand: str(jcCandidate), suite: str(jcSuite), sample: str(jcSample),
+		judge: str(jcJudge), jid: str(jcJudgeID), cand: str(jcCandidate), base: str(jcBaseline), suite: str(jcSuite), sample: str(jcSample),
 		winner: str(jcWinner), errs: str(jcError), cause: str(jcCause), r1: str(jcRound1), r2: str(jcRound2),
 		pert: str(jcPerturbation), cluster: str(jcCluster), dims: str(jcDims), fix: str(jcFix), flags: rec.Column(jcFlags).(*array.Int64),
 		cons: rec.Column(jcConsistent).(*array.Boolean), genFailed: rec.Column(jcGenerationFailed).(*array.Boolean),
 		at: rec.Column(jcAt).(*array.Timestamp),
 	}
+}
+
+// compared reports whether row i is the judgment of a pair of the compare
+// list (its baseline column holds the pair's second variant), rather than
+// of a candidate with the run's baseline.
+func (jc judgmentColumns) compared(i int, baseline string) bool {
+	b := jc.base.Value(i)
+	return b != "" && b != baseline
 }
 
 var judgmentSchema = arrow.NewSchema([]arrow.Field{

@@ -45,6 +45,11 @@ type Report struct {
 	// otherwise.
 	Contamination []ContaminationEffect `json:"contamination"`
 	Pairwise      []Pairwise            `json:"pairwise"`
+	// ComparePairwise are each judge's verdicts on each pair of the
+	// compare list, as Pairwise's: Variant is the pair's first, Baseline
+	// its second (empty when the spec has no compare list). The gate
+	// reads none of them.
+	ComparePairwise []Pairwise `json:"compare_pairwise"`
 	// Agreement compares every two judges of the run on the pairs both
 	// judged (a replay adds a judge).
 	Agreement []Agreement `json:"agreement"`

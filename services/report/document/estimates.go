@@ -134,11 +134,20 @@ type Template struct {
 	// ClosingVsBaseline. Null for the baseline.
 	OpeningVsBaseline *DeltaEstimate `json:"opening_vs_baseline"`
 	ClosingVsBaseline *DeltaEstimate `json:"closing_vs_baseline"`
+	// Distinct is distinct-1 and distinct-2 over the variant's answers.
+	Distinct Distinct `json:"distinct"`
+	// DistinctVsBaseline is, for a candidate, its distinct-1 and
+	// distinct-2 minus the baseline's over the samples both answered.
+	// Null for the baseline, and when distinct-1/2 were not measured.
+	DistinctVsBaseline *DistinctDelta `json:"distinct_vs_baseline"`
 	// Mechanical flags a candidate whose answers converge on a template
 	// the baseline did not use: its top opening (or closing) on at least
 	// a fifth of its answers, on under 5% of the baseline's answers to
-	// the same samples, the difference significant (McNemar, p < 0.05).
-	// Why says which.
+	// the same samples, the difference significant (McNemar, p < 0.05);
+	// or its distinct-2 on the samples both answered at least a fifth
+	// below the baseline's, the interval of the difference below 0, in
+	// no more words than the baseline's (a longer corpus repeats more
+	// word pairs by its length alone). Why says which.
 	Mechanical bool   `json:"mechanical"`
 	Why        string `json:"why,omitempty"`
 }

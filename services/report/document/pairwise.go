@@ -1,7 +1,9 @@
 package document
 
 // Pairwise is a judge's verdicts on a candidate against the baseline, over
-// the pairs it judged. WinRate, CI and FlipRate are null when N is 0.
+// the pairs it judged (or on the first variant of a compare pair against
+// its second: see [Report.ComparePairwise]). WinRate, CI and FlipRate are
+// null when N is 0.
 type Pairwise struct {
 	Judge    string   `json:"judge"`
 	JudgeID  string   `json:"judge_id"`

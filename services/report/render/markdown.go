@@ -178,10 +178,12 @@ func Markdown(w io.Writer, r *document.Report) error {
 		b.WriteString("## Templates\n\nEach variant's most repeated opening and closing (first and last three words) per suite, and a candidate's " +
 			"against the baseline's answers to the same samples (McNemar): a fine-tune that learnt a template opens or closes its answers alike.\n\n")
 		mdTableOf(&b, v.Templates)
+		b.WriteString(v.DistinctIntro + "\n\n")
+		mdTableOf(&b, v.Distinct)
 	}
-	if len(r.Comparisons) > 0 {
+	if len(v.CompareLines) > 0 {
 		b.WriteString("## Comparisons\n\nThe spec's compare pairs side by side, paired by sample: how often the two answered alike " +
-			"(after folding case and white space) and each metric, first minus second.\n\n")
+			"(after folding case and white space) and each metric, first minus second; then each judge's verdicts on the first against the second.\n\n")
 		for _, l := range v.CompareLines {
 			b.WriteString("- " + mdText(l) + "\n")
 		}

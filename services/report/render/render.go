@@ -62,9 +62,11 @@ type view struct {
 	// metrics.
 	CompareLines []string
 	Compared     table
-	// Templates are each variant's top openings and closings.
-	Templates table
-	Methods   []string
+	// Templates are each variant's top openings and closings; Distinct
+	// its distinct-1 and distinct-2, which DistinctIntro explains.
+	Templates, Distinct table
+	DistinctIntro       string
+	Methods             []string
 }
 
 type rateRow struct {
@@ -151,8 +153,8 @@ func newView(r *document.Report) view {
 	v.DeltasT = deltaTable(v.Deltas)
 	v.Robust, v.RobustVs = robustnessTables(r.Robustness)
 	v.Flips, v.FlipsVs = flipTables(r.DecisionFlips)
-	v.CompareLines, v.Compared = comparisonLines(r.Comparisons), comparisonTable(r.Comparisons)
-	v.Templates = templateTable(r.Templates)
+	v.CompareLines, v.Compared = append(comparisonLines(r.Comparisons), comparePairwiseLines(r.ComparePairwise)...), comparisonTable(r.Comparisons)
+	v.Templates, v.Distinct, v.DistinctIntro = templateTable(r.Templates), distinctTable(r.Templates), distinctIntro
 	v.Methods = methods(r)
 	return v
 }

@@ -2,6 +2,8 @@ package render
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/assay-eval/assay/services/report/document"
@@ -282,6 +284,51 @@ func templateTable(ts []document.Template) table {
 	return withNotes(newTable([]string{"suite", "variant", "answers", "top opening", "vs baseline [95% CI]", "top closing", "vs baseline [95% CI]", "template"}, rows), &fn, under)
 }
 
+// distinctIntro says what distinctTable shows.
+const distinctIntro = "Distinct-1 and distinct-2 (Li et al. 2016): the distinct words over all the words of a variant's answers, and the distinct " +
+	"word pairs over all the pairs; low values say the answers repeat the same wording. A candidate's against the baseline's over the samples " +
+	"both answered, with a delete-a-group jackknife interval; ≈ marks an estimate (past 24,576 distinct words or pairs)."
+
+// distinctTable is each variant's distinct-1 and distinct-2 per suite,
+// and a candidate's against the baseline's on the samples both answered;
+// an estimate (past the sketch's exact count) is marked ≈.
+func distinctTable(ts []document.Template) table {
+	var fn footnotes
+	var rows [][]string
+	figure := func(x *float64, exact bool, why string) string {
+		switch {
+		case x == nil:
+			return none + fn.mark(why)
+		case !exact:
+			return "≈" + num(*x)
+		}
+		return num(*x)
+	}
+	vs := func(d document.DistinctDiff) string {
+		switch {
+		case d.Delta == nil:
+			return none + fn.mark(d.Undefined)
+		case d.CI == nil:
+			return fmt.Sprintf("%+.3f", *d.Delta) + fn.mark(d.Undefined)
+		}
+		return signedCI(*d.Delta, *d.CI)
+	}
+	for _, t := range ts {
+		d := t.Distinct
+		words := none
+		if d.N > 0 {
+			words = strconv.FormatInt(d.Tokens, 10)
+		}
+		row := []string{t.Suite, t.Variant, itoa(d.N), words, figure(d.Distinct1, d.Exact, d.Undefined), figure(d.Distinct2, d.Exact, d.Undefined), none, none, none}
+		if v := t.DistinctVsBaseline; v != nil {
+			row[6], row[7], row[8] = itoa(v.N), vs(v.Distinct1), vs(v.Distinct2)
+		}
+		rows = append(rows, row)
+	}
+	return withNotes(newTable([]string{"suite", "variant", "answers", "words", "distinct-1", "distinct-2",
+		"paired samples", "distinct-1 vs baseline [95% CI]", "distinct-2 vs baseline [95% CI]"}, rows), &fn, false)
+}
+
 // comparisonLines say, pair by pair and suite by suite, how often the two
 // variants answered alike and on how many samples each 0/1 metric split
 // them: "ft-lora vs ft-merged on qa: 3.1% of 320 answers differ; json_valid
@@ -302,6 +349,33 @@ func comparisonLines(cs []document.Comparison) []string {
 			if d := m.Discordant; d != nil && (d[0] > 0 || d[1] > 0) {
 				line += fmt.Sprintf("; %s 1 for %s only on %d, for %s only on %d", m.Metric, c.A, d[0], c.B, d[1])
 			}
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// comparePairwiseLines say, pair by pair of the compare list and judge by
+// judge, how the judge found the first against the second: "ft-lora vs
+// ft-merged (judge j): wins 12, losses 9, ties 79, win rate 51.5% [43.0%,
+// 60.0%]".
+func comparePairwiseLines(ps []document.Pairwise) []string {
+	var out []string
+	for _, p := range ps {
+		line := fmt.Sprintf("%s vs %s (judge %s): ", p.Variant, p.Baseline, p.Judge)
+		switch {
+		case p.WinRate == nil:
+			line += "no pair judged"
+		case p.CI == nil:
+			line += fmt.Sprintf("wins %d, losses %d, ties %d, win rate %.1f%% (no interval: %s)", p.Wins, p.Losses, p.Ties, 100**p.WinRate, p.Undefined)
+		default:
+			line += fmt.Sprintf("wins %d, losses %d, ties %d, win rate %.1f%% [%.1f%%, %.1f%%]", p.Wins, p.Losses, p.Ties, 100**p.WinRate, 100*p.CI[0], 100*p.CI[1])
+		}
+		if p.Errors > 0 {
+			line += fmt.Sprintf("; %d not judged (the judge failed)", p.Errors)
+		}
+		if p.GenerationErrors > 0 {
+			line += fmt.Sprintf("; %d not judged (a generation failed)", p.GenerationErrors)
 		}
 		out = append(out, line)
 	}
@@ -481,6 +555,10 @@ func methods(r *document.Report) []string {
 	}
 	if len(r.Ranking) > 0 {
 		lines = append(lines, "Ranking is by Bradley–Terry strength (log odds of being preferred over the baseline) with a bootstrap interval.")
+	}
+	if slices.ContainsFunc(r.Templates, func(t document.Template) bool { return t.DistinctVsBaseline != nil }) {
+		lines = append(lines, "Distinct-1/2 differences: a delete-a-group jackknife over 20 groups of samples (Kott 2001), Student's t on groups − 1 "+
+			"degrees of freedom; past the sketches' exact counts the interval is widened by their error.")
 	}
 	if len(r.Monitors) > 0 {
 		lines = append(lines, "Monitors' p-values are always valid (mixture SPRT): they may be read after every window without raising false alarms.")

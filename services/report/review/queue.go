@@ -234,7 +234,9 @@ func Draw(ctx context.Context, b *bus.Bus, o DrawOptions) (*Queue, error) {
 	if hasJudge {
 		err = b.ReadStored(ctx, bus.StreamJudgments, jetstream.OrderedConsumerConfig{FilterSubjects: []string{bus.JudgmentsSubject(o.Run, judge.Name)}}, func(m jetstream.Msg, _ uint64) error {
 			var j eval.Judgment
-			if !decode(m, &j) || j.JudgeID != judge.ID() || j.Error != "" || j.Sample.Perturbation != nil {
+			// A compare pair's judgment (its baseline another variant) is
+			// no verdict on a candidate against the baseline.
+			if !decode(m, &j) || j.JudgeID != judge.ID() || j.Error != "" || j.Sample.Perturbation != nil || spec.PairName(j.Candidate, j.Baseline) != j.Candidate {
 				return nil
 			}
 			k := [3]string{j.Sample.Suite, j.Sample.ID, j.Candidate}
