@@ -22,8 +22,8 @@ import (
 )
 
 // BenchmarkPipeline runs N samples × 2 variants through every stage, with
-// pairwise judging in both orders, and reports throughput, CPU time per
-// sample and peak memory.
+// pairwise judging in both orders (judge=yes) or without a judge, and
+// reports throughput, CPU time per sample and peak memory.
 //
 // As in a deployment, NATS (`assay up --services none`), the simulated
 // endpoints (`assay sim`) and the report stage (`assay up --services
@@ -42,25 +42,36 @@ func BenchmarkPipeline(b *testing.B) {
 		n           int
 		latency     time.Duration
 		concurrency int
+		judge       bool
 	}{
-		{2000, 0, 64},
-		{10000, 0, 64},
-		{30000, 0, 64},
-		{3000, 200 * time.Millisecond, 64},
+		{2000, 0, 64, true},
+		{10000, 0, 64, true},
+		{10000, 0, 64, false},
+		{30000, 0, 64, true},
+		{3000, 200 * time.Millisecond, 64, true},
 		// Long enough (about a minute at the limit) that start-up and
 		// the last samples' judging weigh little: the steady share of
 		// the endpoints' capacity the pipeline keeps busy.
-		{20000, 200 * time.Millisecond, 64},
+		{20000, 200 * time.Millisecond, 64, true},
+		// The same without the judge, whose endpoint (2 × concurrency
+		// slots for two calls a sample) is then not a second limit
+		// with no room: what the pipeline makes of the variants'
+		// endpoints alone, as a bare client would.
+		{20000, 200 * time.Millisecond, 64, false},
 	} {
-		b.Run(fmt.Sprintf("n=%d/latency=%v/concurrency=%d", c.n, c.latency, c.concurrency), func(b *testing.B) {
+		judge := "yes"
+		if !c.judge {
+			judge = "no"
+		}
+		b.Run(fmt.Sprintf("n=%d/latency=%v/concurrency=%d/judge=%s", c.n, c.latency, c.concurrency, judge), func(b *testing.B) {
 			for range b.N {
-				benchRun(b, c.n, c.latency, c.concurrency)
+				benchRun(b, c.n, c.latency, c.concurrency, c.judge)
 			}
 		})
 	}
 }
 
-func benchRun(b *testing.B, n int, latency time.Duration, concurrency int) {
+func benchRun(b *testing.B, n int, latency time.Duration, concurrency int, judge bool) {
 	dir := b.TempDir()
 	var suite strings.Builder
 	for i := range n {
@@ -94,9 +105,14 @@ variants:
 decoding: {temperature: 0, max_tokens: 64}
 suites:
   - {name: bench, path: bench.jsonl, metrics: [em, f1, refusal, length]}
-judges:
-  - {name: judge, base_url: http://%[1]s/v1, model: b-judge, concurrency: %[3]d}
-`, simAddr, concurrency, 2*concurrency)
+`, simAddr, concurrency)
+	judged := 0
+	if judge {
+		spec += fmt.Sprintf(`judges:
+  - {name: judge, base_url: http://%s/v1, model: b-judge, concurrency: %d}
+`, simAddr, 2*concurrency)
+		judged = n
+	}
 	specPath := filepath.Join(dir, "run.yaml")
 	if err := os.WriteFile(specPath, []byte(spec), 0o644); err != nil {
 		b.Fatal(err)
@@ -146,7 +162,7 @@ judges:
 	cpu := cpuTime() - cpu0 + procCPU(report) - report0
 	others := procCPU(nats) - nats0 + procCPU(sim) - sim0
 	heap, rss := peak()
-	if st.Scores != 2*n || st.Judgments != n {
+	if st.Scores != 2*n || st.Judgments != judged {
 		b.Fatalf("incomplete: %+v", st)
 	}
 	rate := float64(n) / elapsed.Seconds()
