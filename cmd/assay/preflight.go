@@ -155,11 +155,11 @@ func embeddingsProblem(ctx context.Context, c *llm.Client, ep llm.Endpoint, e *e
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return llm.ProblemUnreachable, fmt.Sprintf("unreachable: timeout (no answer within %v)", embedPreflightTimeout)
 	default:
-		return unreachable(err)
+		return llm.Unreachable(err)
 	}
 	switch {
 	case api.Status == http.StatusUnauthorized || api.Status == http.StatusForbidden:
-		return llm.ProblemCredentials, credentialsDetail(api.Status, e.APIKeyEnv, e.APIKeySecret)
+		return llm.ProblemCredentials, llm.CredentialsDetail(api.Status, e.APIKeyEnv, e.APIKeySecret)
 	case api.Status == http.StatusTooManyRequests:
 		return "", ""
 	case api.Status/100 == 5:
@@ -186,36 +186,4 @@ func embeddingsProblem(ctx context.Context, c *llm.Client, ep llm.Endpoint, e *e
 		hint = "does base_url end in /v1, and does the server serve embeddings?"
 	}
 	return llm.ProblemEndpoint, fmt.Sprintf("a test call to %s was refused: %s (%s)", path, llm.Cause(api), hint)
-}
-
-// unreachable is the problem of a call nothing answered, with what to
-// check, as [llm.Client.Preflight] words it.
-func unreachable(err error) (kind, detail string) {
-	cause := llm.Cause(err)
-	hint := "is the server running, and is base_url right?"
-	switch cause {
-	case "no such host", "DNS error":
-		hint = "is the host name in base_url right?"
-	case "TLS error":
-		hint = "does the server speak HTTPS with a certificate this machine trusts? use http:// for a plain one"
-	case "bad base_url":
-		return llm.ProblemEndpoint, "base_url is not an http:// or https:// URL"
-	}
-	return llm.ProblemUnreachable, fmt.Sprintf("unreachable: %s (%s)", cause, hint)
-}
-
-// credentialsDetail says which key a 401 or 403 refused, as
-// [llm.Client.Preflight] words it.
-func credentialsDetail(status int, keyEnv, keySecret string) string {
-	what := "credentials rejected"
-	if status == http.StatusForbidden {
-		what = "forbidden"
-	}
-	switch {
-	case keySecret != "":
-		return fmt.Sprintf("%s (HTTP %d with the key in secret %s: check its value and what it may use)", what, status, keySecret)
-	case keyEnv == "":
-		return fmt.Sprintf("%s (HTTP %d, and no api_key_env is set: name the variable that holds the key)", what, status)
-	}
-	return fmt.Sprintf("%s (HTTP %d with the key in %s: check its value and what it may use)", what, status, keyEnv)
 }

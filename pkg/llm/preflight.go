@@ -204,17 +204,24 @@ func (c *Client) Preflight(ctx context.Context, targets []Target, o PreflightOpt
 const defaultPreflightTimeout = 15 * time.Second
 
 func credentialsDetail(status int, t Target) string {
+	return CredentialsDetail(status, t.APIKeyEnv, t.APIKeySecret)
+}
+
+// CredentialsDetail says which key a 401 or 403 (status) refused and what
+// to check, as a preflight problem words it: the key in secret keySecret,
+// else in the variable keyEnv, else none named.
+func CredentialsDetail(status int, keyEnv, keySecret string) string {
 	what := "credentials rejected"
 	if status == http.StatusForbidden {
 		what = "forbidden"
 	}
 	switch {
-	case t.APIKeySecret != "":
-		return fmt.Sprintf("%s (HTTP %d with the key in secret %s: check its value and what it may use)", what, status, t.APIKeySecret)
-	case t.APIKeyEnv == "":
+	case keySecret != "":
+		return fmt.Sprintf("%s (HTTP %d with the key in secret %s: check its value and what it may use)", what, status, keySecret)
+	case keyEnv == "":
 		return fmt.Sprintf("%s (HTTP %d, and no api_key_env is set: name the variable that holds the key)", what, status)
 	}
-	return fmt.Sprintf("%s (HTTP %d with the key in %s: check its value and what it may use)", what, status, t.APIKeyEnv)
+	return fmt.Sprintf("%s (HTTP %d with the key in %s: check its value and what it may use)", what, status, keyEnv)
 }
 
 // targetKey is the key t's check sends: api_key_env read with getenv on
@@ -316,6 +323,14 @@ func (c *Client) check(ctx context.Context, base, model, key string) checkResult
 }
 
 func unreachable(err error) checkResult {
+	kind, detail := Unreachable(err)
+	return checkResult{kind: kind, detail: detail}
+}
+
+// Unreachable is the preflight problem of a call nothing answered (err):
+// its kind (ProblemUnreachable, or ProblemEndpoint for a base_url that is
+// no URL) and a detail that says what to check.
+func Unreachable(err error) (kind, detail string) {
 	cause := Cause(err)
 	hint := "is the server running, and is base_url right?"
 	switch cause {
@@ -324,9 +339,9 @@ func unreachable(err error) checkResult {
 	case "TLS error":
 		hint = "does the server speak HTTPS with a certificate this machine trusts? use http:// for a plain one"
 	case "bad base_url":
-		return checkResult{kind: ProblemEndpoint, detail: "base_url is not an http:// or https:// URL"}
+		return ProblemEndpoint, "base_url is not an http:// or https:// URL"
 	}
-	return checkResult{kind: ProblemUnreachable, detail: fmt.Sprintf("unreachable: %s (%s)", cause, hint)}
+	return ProblemUnreachable, fmt.Sprintf("unreachable: %s (%s)", cause, hint)
 }
 
 // maxServedShown bounds the served models a problem lists, and
