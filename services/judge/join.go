@@ -36,7 +36,12 @@ import (
 // because judge calls are cached and publishing nothing twice because the
 // judgment's message id is the same. A generation asked again by assay
 // retry replaces its record, and a pair it is part of is claimed anew
-// under both generations' attempts: it is judged again, once.
+// under both generations' attempts: it is judged again, once. An older
+// attempt handled after it (the judge lagging, or its message
+// redelivered) leaves the newer attempt's record (see
+// [Service.recordGen]): it claims the pairs of its own attempt with the
+// partners already recorded, whose judgments the newer attempt's
+// supersede, and a partner arriving later pairs with the newest attempt.
 //
 // The group lives while its sample is in flight. The arrival that finds
 // every variant of the run recorded (the last of them, or one at the same
@@ -98,9 +103,9 @@ func genRecord(seq uint64, retry int) []byte {
 // and has claimed.
 func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, g *eval.Generation, seq uint64) ([]pair, error) {
 	run, suite, sample := spec.Run, g.Sample.Suite, g.Sample.ID
-	rev, err := s.bus.Pairs.Put(ctx, genKey(run, j.Name, suite, sample, g.Variant), genRecord(seq, g.Retry))
+	rev, newer, err := s.recordGen(ctx, genKey(run, j.Name, suite, sample, g.Variant), seq, g.Retry)
 	if err != nil {
-		return nil, fmt.Errorf("recording generation: %w", err)
+		return nil, err
 	}
 	v, ok := spec.Variant(g.Variant)
 	if !ok {
@@ -154,7 +159,7 @@ func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 		recs[vv.Name] = r
 	}
 	var out []pair
-	last := seq
+	last := max(seq, newer.seq)
 	for _, p := range pairs {
 		cr, okc := recs[p.A]
 		br, okb := recs[p.B]
@@ -184,12 +189,55 @@ func (s *Service) arrive(ctx context.Context, spec *eval.RunSpec, j eval.Judge, 
 			last = max(last, r.seq)
 		}
 		bus.ReleaseAfterAck(ctx, bus.KVGroup(bus.BucketPairs, sampleKeys(run, j.Name, suite, sample)), last)
-	case late && found && len(pairs) > 0:
+	case late && found && len(pairs) > 0 && rev != 0:
 		// Its pairs are claimed, and the other variants were released
-		// already or will release the sample's keys: its own record goes.
+		// already or will release the sample's keys: its own record goes
+		// (a newer attempt's, kept in its place, is that attempt's to
+		// release).
 		bus.ReleaseAfterAck(ctx, bus.KVEntry(bus.BucketPairs, genKey(run, j.Name, suite, sample, g.Variant), rev), last)
 	}
 	return out, nil
+}
+
+// recordGen records the generation at seq, attempt retry, under key,
+// unless a later attempt of it is recorded there: a retried generation
+// can be handled before its first attempt (the judge lagging, or the
+// first attempt's message redelivered), and a partner arriving after both
+// must find the newest, or the pair of the newest attempt — the one the
+// report keeps — is never judged. rev is the record's revision, 0 when
+// the later attempt's record (newer) was kept.
+func (s *Service) recordGen(ctx context.Context, key string, seq uint64, retry int) (rev uint64, newer genRec, err error) {
+	rec := genRecord(seq, retry)
+	for {
+		// The first arrival of a generation creates its record in one
+		// round trip, as a put would.
+		rev, err := s.bus.Pairs.Create(ctx, key, rec)
+		if err == nil {
+			return rev, genRec{}, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			return 0, genRec{}, fmt.Errorf("recording generation: %w", err)
+		}
+		e, err := s.bus.Pairs.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue // released since: created again
+		}
+		if err != nil {
+			return 0, genRec{}, fmt.Errorf("recording generation: %w", err)
+		}
+		// A corrupt record is replaced.
+		if at, attempt, err := parseGenRecord(string(e.Value())); err == nil && attempt > retry {
+			return 0, genRec{seq: at, retry: attempt}, nil
+		}
+		rev, err = s.bus.Pairs.Update(ctx, key, rec, e.Revision())
+		if err == nil {
+			return rev, genRec{}, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			return 0, genRec{}, fmt.Errorf("recording generation: %w", err)
+		}
+		// Written meanwhile: read again.
+	}
 }
 
 // record reads the record of variant's generation of (suite, sample) for
