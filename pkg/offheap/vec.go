@@ -33,7 +33,7 @@ func (v *Vec[T]) init() *vec[T] {
 		mustBePlain(reflect.TypeFor[T]())
 		size := max(unsafe.Sizeof(*new(T)), 1)
 		st := &vec[T]{chunks: new([][]T), shift: uint(bits.Len(uint(chunkBytes/size))) - 1}
-		runtime.AddCleanup(st, freeChunks[T], st.chunks)
+		runtime.AddCleanup(st, FreeAll[T], st.chunks)
 		v.v = st
 	}
 	return v.v
@@ -77,13 +77,15 @@ func (v *Vec[T]) Free() {
 	if v.v == nil {
 		return
 	}
-	freeChunks(v.v.chunks)
+	FreeAll(v.v.chunks)
 	v.v.n = 0
 }
 
-func freeChunks[T any](chunks *[][]T) {
-	for _, c := range *chunks {
-		Free(c)
+// FreeAll releases each array of *arrays (see [Free]) and empties the
+// list: the cleanup of an owner that keeps its arrays in such a list.
+func FreeAll[T any](arrays *[][]T) {
+	for _, a := range *arrays {
+		Free(a)
 	}
-	*chunks = nil
+	*arrays = nil
 }

@@ -83,13 +83,19 @@ func parquetFiles(ctx context.Context, rows *aggregate.Rows, fetch aggregate.Fet
 	return out, err
 }
 
-// countDistinct has rows count distinct-1/2 (see [aggregate.Distinct]) in
-// their next pass over the answers, for the report's templates (none for
-// a continuous run).
-func countDistinct(rows *aggregate.Rows) (*aggregate.Distinct, error) {
+// countDistinct counts distinct-1/2 (see [aggregate.Distinct]) of c's
+// answers, for the report's templates (none for a continuous run), in
+// pass: the one pass over the answers c's rows make (the Parquet files',
+// or [aggregate.Rows.ReadAnswers]).
+func countDistinct(c *aggregate.Collector, pass func(*aggregate.Rows) error) (*aggregate.Distinct, error) {
+	rows := c.Rows()
+	defer rows.Release()
 	d, err := rows.CountDistinct()
 	if err != nil {
 		return nil, fmt.Errorf("indexing the answers for distinct-1/2: %w", err)
+	}
+	if err := pass(rows); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -444,19 +450,21 @@ func Build(ctx context.Context, b *bus.Bus, run string, formats []string) (*docu
 	var d *aggregate.Distinct
 	var parquet map[string][]byte
 	if len(formats) > 0 {
-		rows := c.Rows()
-		defer rows.Release()
-		if d, err = countDistinct(rows); err != nil {
+		withParquet := slices.Contains(formats, "parquet")
+		d, err = countDistinct(c, func(rows *aggregate.Rows) (err error) {
+			if !withParquet {
+				return rows.ReadAnswers(ctx, fetch)
+			}
+			if parquet, err = parquetFiles(ctx, rows, fetch, logger); err != nil {
+				return fmt.Errorf("writing the parquet report: %w", err)
+			}
+			return nil
+		})
+		if err != nil {
 			return nil, nil, err
 		}
-		if slices.Contains(formats, "parquet") {
-			parquet, err = parquetFiles(ctx, rows, fetch, logger)
-			if err != nil {
-				return nil, nil, fmt.Errorf("writing the parquet report: %w", err)
-			}
+		if withParquet {
 			formats = slices.DeleteFunc(slices.Clone(formats), func(f string) bool { return f == "parquet" })
-		} else if err := rows.ReadAnswers(ctx, fetch); err != nil {
-			return nil, nil, err
 		}
 	}
 	rep, err := c.Report(ctx, fetch, time.Now(), aggregate.WithDistinct(d))

@@ -536,12 +536,7 @@ func (s *Service) publish(ctx context.Context, c *aggregate.Collector) error {
 // Markdown and HTML files, with distinct-1/2 from a pass of its own over
 // the answers (none for a continuous run).
 func (s *Service) store(ctx context.Context, c *aggregate.Collector) (*document.Report, error) {
-	rows := c.Rows()
-	d, err := countDistinct(rows)
-	if err == nil {
-		err = rows.ReadAnswers(ctx, Fetcher(s.bus))
-	}
-	rows.Release()
+	d, err := countDistinct(c, func(rows *aggregate.Rows) error { return rows.ReadAnswers(ctx, Fetcher(s.bus)) })
 	if err != nil {
 		return nil, err
 	}
@@ -610,12 +605,7 @@ func (s *Service) finish(ctx context.Context, c *aggregate.Collector, st *eval.R
 	// The Parquet files first: their pass over the answers counts
 	// distinct-1/2 for the report, which would otherwise read every
 	// answer again.
-	rows := c.Rows()
-	d, err := countDistinct(rows)
-	if err == nil {
-		err = s.storeParquet(ctx, rows)
-	}
-	rows.Release()
+	d, err := countDistinct(c, func(rows *aggregate.Rows) error { return s.storeParquet(ctx, rows) })
 	if err != nil {
 		// The report as it stands all the same, without distinct-1/2, so
 		// that a Parquet file that cannot be written (an object-store

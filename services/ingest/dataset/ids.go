@@ -29,18 +29,11 @@ type idPlace struct{ chunk, start, end uint32 }
 // own.
 const idChunk = 1 << 20
 
-func freeIDChunks(chunks *[][]byte) {
-	for _, c := range *chunks {
-		offheap.Free(c)
-	}
-	*chunks = nil
-}
-
 // Append adds id at the end of the list.
 func (l *IDs) Append(id string) {
 	if l.st == nil {
 		l.st = &idStore{chunks: new([][]byte)}
-		runtime.AddCleanup(l.st, freeIDChunks, l.st.chunks)
+		runtime.AddCleanup(l.st, offheap.FreeAll[byte], l.st.chunks)
 	}
 	st := l.st
 	chunks := *st.chunks
